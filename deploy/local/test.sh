@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The README's test command: set up Python and the real servers, then run every test.
+# Servers this run had to start are stopped again at the end (OMS_KEEP_STACK=1 keeps them).
+# Extra arguments go to pytest, e.g. `deploy/local/test.sh tests/unit -x`.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+before=$(ls "$STACK/run"/started-* 2>/dev/null || true)
+cleanup() {
+    [ "${OMS_KEEP_STACK:-0}" = 1 ] && return
+    for marker in "$STACK/run"/started-*; do
+        [ -e "$marker" ] || continue
+        grep -qxF "$marker" <<<"$before" && continue   # started earlier, by `stack.sh up`
+        case "${marker##*/started-}" in
+            smtp) stop_smtp ;; mongodb) stop_mongodb ;; rabbitmq) stop_rabbitmq ;;
+        esac
+    done
+}
+trap cleanup EXIT
+
+stack_up
+cd "$ROOT"
+"$PY" -m pytest "$@"

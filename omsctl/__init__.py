@@ -1,0 +1,1 @@
+"""omsctl: one command line for CSRs and operators (I2)."""

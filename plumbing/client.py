@@ -1,0 +1,97 @@
+"""A client for other processes (omsctl, tests, other services) to talk to the services."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from faststream.rabbit import RabbitBroker
+
+from contracts.envelope import Command, Envelope
+from contracts.replies import Error, Reply
+from contracts.service import Ping, Pong
+
+from .messaging import commands_exchange, upstream_exchange
+from .settings import ServiceSettings
+
+ReplyT = TypeVar("ReplyT", bound=Reply[Any])
+
+
+class ServiceUnavailable(Exception):
+    """No reply within the timeout: the service is down or overloaded."""
+
+
+class OmsClient:
+    """Sends commands over request/reply and publishes upstream messages.
+
+    ``async with OmsClient(settings) as client: reply = await client.request(cmd, CustomerReply)``
+    """
+
+    def __init__(self, settings: ServiceSettings | None = None, *, producer: str = "omsctl") -> None:
+        self.settings = settings or ServiceSettings()
+        self.producer = producer
+        self.broker = RabbitBroker(self.settings.amqp_url, app_id=producer, logger=None)
+
+    async def __aenter__(self) -> OmsClient:
+        await self.broker.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.broker.stop()
+
+    async def request(
+        self,
+        command: Command[Any],
+        reply_type: type[ReplyT],
+        *,
+        routing_key: str | None = None,
+        timeout: float | None = None,
+    ) -> ReplyT:
+        """Send ``command`` and wait for its typed reply (a result or a typed error)."""
+        try:
+            message = await self.broker.request(
+                command.model_dump_json().encode(),
+                exchange=commands_exchange(self.settings.topology),
+                routing_key=routing_key or command.routing_key(),
+                correlation_id=command.message_id,
+                message_id=command.message_id,
+                content_type="application/json",
+                timeout=timeout or self.settings.request_timeout_seconds,
+            )
+        except TimeoutError as exc:
+            raise ServiceUnavailable(
+                f"no reply to {routing_key or command.routing_key()} within "
+                f"{timeout or self.settings.request_timeout_seconds}s"
+            ) from exc
+        reply = Reply[Any].model_validate_json(message.body)
+        if not reply.ok:
+            # An error reply has no result; it parses into any reply type.
+            return reply_type(ok=False, error=reply.error)
+        return reply_type.model_validate_json(message.body)
+
+    async def ping(self, service: str, *, timeout: float = 5.0) -> Reply[Pong]:
+        return await self.request(
+            Ping(producer=self.producer),
+            Reply[Pong],
+            routing_key=Ping.routing_key_for(service),
+            timeout=timeout,
+        )
+
+    async def publish_upstream(self, message: Envelope[Any]) -> None:
+        """Publish as a storefront would: persistent, confirmed, with the message's routing key."""
+        await self.broker.publish(
+            message.model_dump_json().encode(),
+            exchange=upstream_exchange(self.settings.topology),
+            routing_key=message.routing_key(),
+            message_id=message.message_id,
+            correlation_id=message.correlation_id or message.message_id,
+            content_type="application/json",
+            persist=True,
+            mandatory=True,
+        )
+
+
+def error_text(error: Error | None) -> str:
+    if error is None:
+        return ""
+    fields = "; ".join(f"{f.field}: {f.reason}" for f in error.fields)
+    return f"{error.code}: {error.message}" + (f" ({fields})" if fields else "")

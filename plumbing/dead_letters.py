@@ -1,0 +1,212 @@
+"""What happens to a message its handler could not take (P4, I1).
+
+- A request (it has ``reply_to``) that is malformed gets a typed ``validation`` error reply
+  naming each bad field; one whose handler fails gets an ``internal`` error reply. The caller
+  knows, so nothing is dead-lettered.
+- Any other malformed message (bad JSON, wrong fields, unknown routing key) goes straight to
+  the service's dead-letter queue with the reason, and is acknowledged: nothing behind it is
+  held up, and it is never retried.
+- Any other message whose handler raises is returned to its queue until it has been tried
+  ``max_attempts`` times, then dead-lettered with the exception.
+
+A dead-lettered message keeps its body and headers byte for byte, plus ``x-oms-*`` headers
+that say why, so that ``omsctl dlq replay`` can republish it where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fast_depends.exceptions import ValidationError as FDValidationError
+from faststream import BaseMiddleware
+from faststream.exceptions import NackMessage, SubscriberNotFound
+from faststream.rabbit import RabbitBroker, RabbitExchange
+from pydantic import ValidationError
+
+from contracts.replies import Error, FieldError, Reply, field_errors_from_pydantic
+
+if TYPE_CHECKING:
+    from aio_pika import IncomingMessage
+    from faststream._internal.context.repository import ContextRepo
+
+log = logging.getLogger("oms.dead_letters")
+
+# Header names, documented in contracts/README.md.
+REASON = "x-oms-reason"
+ERROR = "x-oms-error"
+FIELD_ERRORS = "x-oms-field-errors"
+EXCEPTION = "x-oms-exception"
+ORIGINAL_EXCHANGE = "x-oms-original-exchange"
+ORIGINAL_ROUTING_KEY = "x-oms-original-routing-key"
+ORIGINAL_QUEUE = "x-oms-original-queue"
+ATTEMPTS = "x-oms-attempts"
+DEAD_LETTERED_AT = "x-oms-dead-lettered-at"
+SERVICE = "x-oms-service"
+
+MALFORMED = "malformed"
+FAILED = "failed"
+
+_MAX_TEXT = 4000
+
+
+class MalformedMessage(Exception):
+    """Raised by a handler for input that no retry can fix; carries field-level reasons."""
+
+    def __init__(self, message: str, fields: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or []
+
+
+def describe_malformed(exc: BaseException) -> tuple[str, list[FieldError]] | None:
+    """The reason and field errors if ``exc`` means the message itself is bad, else None."""
+    if isinstance(exc, FDValidationError) and isinstance(exc.original_error, ValidationError):
+        exc = exc.original_error
+    if isinstance(exc, ValidationError):
+        # FastStream validates the body as the handler's first argument: drop that name
+        # from each path, so "message.payload.email" reads "payload.email".
+        errors = [{**err, "loc": tuple(err["loc"])[1:]} for err in exc.errors(include_url=False)]
+        return f"{exc.error_count()} invalid field(s)", field_errors_from_pydantic(errors)
+    if isinstance(exc, MalformedMessage):
+        return str(exc), exc.fields
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return f"body is not JSON: {exc}", [FieldError(field="body", reason=str(exc))]
+    if isinstance(exc, SubscriberNotFound):
+        return "no handler for this routing key", []
+    return None
+
+
+def attempts_so_far(raw: IncomingMessage) -> int:
+    """Deliveries before this one: quorum queues count them in ``x-delivery-count``."""
+    count = (raw.headers or {}).get("x-delivery-count") or 0
+    return int(count)
+
+
+class DeadLetters:
+    """Broker middleware factory: ``RabbitBroker(middlewares=[dead_letters])``, then ``bind``."""
+
+    def __init__(self, *, service: str, dead_letter_exchange: str, max_attempts: int) -> None:
+        self.service = service
+        self.exchange = RabbitExchange(dead_letter_exchange, declare=False)
+        self.max_attempts = max_attempts
+        self._broker: RabbitBroker | None = None
+
+    def bind(self, broker: RabbitBroker) -> None:
+        self._broker = broker
+
+    @property
+    def broker(self) -> RabbitBroker:
+        if self._broker is None:
+            raise RuntimeError("DeadLetters.bind(broker) was not called")
+        return self._broker
+
+    def __call__(self, msg: Any, /, *, context: ContextRepo) -> _DeadLetterScope:
+        return _DeadLetterScope(msg, context=context, policy=self)
+
+    async def reply_error(self, raw: IncomingMessage, error: Error) -> None:
+        await self.broker.publish(
+            Reply[Any].failure(error).model_dump_json().encode(),
+            routing_key=raw.reply_to,
+            correlation_id=raw.correlation_id,
+            content_type="application/json",
+        )
+
+    async def dead_letter(
+        self,
+        raw: IncomingMessage,
+        *,
+        queue: str,
+        reason: str,
+        error: str,
+        fields: list[FieldError] = (),
+        exception: BaseException | None = None,
+    ) -> None:
+        headers = dict(raw.headers or {})
+        headers.update(
+            {
+                REASON: reason,
+                ERROR: error[:_MAX_TEXT],
+                FIELD_ERRORS: json.dumps([f.model_dump() for f in fields])[:_MAX_TEXT],
+                EXCEPTION: _exception_text(exception),
+                ORIGINAL_EXCHANGE: raw.exchange or "",
+                ORIGINAL_ROUTING_KEY: raw.routing_key or "",
+                ORIGINAL_QUEUE: queue,
+                ATTEMPTS: attempts_so_far(raw) + 1,
+                DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
+                SERVICE: self.service,
+            }
+        )
+        # Persistent and confirmed before the original is acknowledged: never lost.
+        await self.broker.publish(
+            raw.body,
+            exchange=self.exchange,
+            routing_key=queue,
+            headers=headers,
+            message_id=raw.message_id,
+            correlation_id=raw.correlation_id,
+            content_type=raw.content_type,
+            persist=True,
+            mandatory=True,
+        )
+        log.warning(
+            "dead-lettered message %s from %s: %s: %s",
+            raw.message_id,
+            queue,
+            reason,
+            error[:300],
+        )
+
+
+def _exception_text(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    return "".join(traceback.format_exception(exc))[-_MAX_TEXT:]
+
+
+class _DeadLetterScope(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: ContextRepo, policy: DeadLetters) -> None:
+        super().__init__(msg, context=context)
+        self.policy = policy
+
+    async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
+        if exc_val is None or not isinstance(exc_val, Exception):
+            return False  # success, or cancellation: let FastStream ack or return it
+        raw: IncomingMessage = self.msg
+        subscriber = self.context.get_local("handler_")
+        queue = getattr(getattr(subscriber, "queue", None), "name", "") or raw.routing_key or ""
+
+        malformed = describe_malformed(exc_val)
+        if raw.reply_to:
+            if malformed:
+                reason, fields = malformed
+                error = Error(code="validation", message=reason, fields=fields)
+            else:
+                log.exception("command %s on %s failed", raw.routing_key, queue, exc_info=exc_val)
+                error = Error(code="internal", message="the service failed; see its logs")
+            await self.policy.reply_error(raw, error)
+            return True
+
+        if malformed:
+            reason, fields = malformed
+            await self.policy.dead_letter(
+                raw, queue=queue, reason=MALFORMED, error=reason, fields=fields, exception=exc_val
+            )
+            return True
+
+        attempt = attempts_so_far(raw) + 1
+        if attempt < self.policy.max_attempts:
+            log.warning(
+                "handler failed on %s (attempt %d of %d), returning it to the queue: %r",
+                queue,
+                attempt,
+                self.policy.max_attempts,
+                exc_val,
+            )
+            raise NackMessage() from exc_val  # FastStream returns it to the queue (requeue)
+        await self.policy.dead_letter(
+            raw, queue=queue, reason=FAILED, error=repr(exc_val), exception=exc_val
+        )
+        return True

@@ -1,0 +1,173 @@
+"""One way to wire a service: broker, MongoDB, dead letters, ping, health, readiness, metrics.
+
+Nothing connects at import time: ``create_service_app`` builds objects, and the app's
+startup hooks open the MongoDB client and the broker connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from faststream import Context
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.rabbit import RabbitBroker, RabbitRouter
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
+from faststream.specification import AsyncAPI
+from prometheus_client import CollectorRegistry, generate_latest, CONTENT_TYPE_LATEST
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.replies import Reply
+from contracts.service import Ping, Pong, PongReply
+
+from .dead_letters import DeadLetters
+from .messaging import commands_exchange, commands_queue, declare_dead_letter_queue, routed_as
+from .settings import ServiceSettings
+
+log = logging.getLogger("oms.service")
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class ServiceRuntime:
+    """What a running service holds; handlers reach it through FastStream's context."""
+
+    name: str
+    settings: ServiceSettings
+    broker: RabbitBroker
+    registry: CollectorRegistry
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    mongo: AsyncMongoClient | None = None
+
+    @property
+    def db(self) -> AsyncDatabase:
+        if self.mongo is None:
+            raise RuntimeError("MongoDB is not connected yet")
+        return self.mongo[self.settings.database_name(self.name)]
+
+    async def database_ok(self, timeout: float = 2.0) -> bool:
+        try:
+            await asyncio.wait_for(self.db.command("ping"), timeout)
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+
+    async def broker_ok(self, timeout: float = 2.0) -> bool:
+        try:
+            return await self.broker.ping(timeout)
+        except Exception:  # noqa: BLE001
+            return False
+
+
+#: Handlers declare ``runtime: Runtime`` to reach the service's runtime.
+Runtime = Annotated[ServiceRuntime, Context("runtime")]
+
+
+async def ping(cmd: Ping, runtime: Runtime) -> PongReply:
+    """Answer ``<service>.ping.v1`` with the state of this instance's connections."""
+    database, broker = await asyncio.gather(runtime.database_ok(), runtime.broker_ok())
+    return Reply[Pong].success(
+        Pong(
+            service=runtime.name,
+            instance=runtime.instance,
+            version=VERSION,
+            database=database,
+            broker=broker,
+        )
+    )
+
+
+StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+def create_service_app(
+    name: str,
+    settings: ServiceSettings,
+    build_routers: Callable[[ServiceRuntime], Sequence[RabbitRouter]],
+    *,
+    on_startup: Sequence[StartupHook] = (),
+    on_shutdown: Sequence[StartupHook] = (),
+    description: str = "",
+) -> AsgiFastStream:
+    """Build the service's FastStream app. ``build_routers`` registers its handlers."""
+    topology = settings.topology
+    registry = CollectorRegistry()
+    dead_letters = DeadLetters(
+        service=name,
+        dead_letter_exchange=topology.dead_letter_exchange,
+        max_attempts=settings.max_attempts,
+    )
+    broker = RabbitBroker(
+        settings.amqp_url,
+        app_id=name,
+        middlewares=[
+            RabbitTelemetryMiddleware(),
+            RabbitPrometheusMiddleware(registry=registry, app_name=name),
+            dead_letters,
+        ],
+        graceful_timeout=15.0,
+        description=description,
+    )
+    dead_letters.bind(broker)
+    runtime = ServiceRuntime(name=name, settings=settings, broker=broker, registry=registry)
+
+    commands = broker.subscriber(
+        commands_queue(topology, name, max_attempts=settings.max_attempts),
+        commands_exchange(topology),
+        title=f"{name}.commands",
+        description=f"Commands to the {name} service, answered over request/reply.",
+    )
+    commands(filter=routed_as(Ping.routing_key_for(name)))(ping)
+    for router in build_routers(runtime):
+        broker.include_router(router)
+
+    async def connect() -> None:
+        runtime.mongo = AsyncMongoClient(settings.mongodb_url, appname=name, tz_aware=True)
+        await runtime.mongo.admin.command("ping")
+        # Declared before any subscriber consumes, so the first bad message has somewhere to go.
+        await broker.connect()
+        await declare_dead_letter_queue(broker, topology, name)
+        for hook in on_startup:
+            await hook(runtime)
+
+    async def disconnect() -> None:
+        for hook in on_shutdown:
+            await hook(runtime)
+        if runtime.mongo is not None:
+            await runtime.mongo.close()
+            runtime.mongo = None
+
+    @get(include_in_schema=False)
+    async def health(scope: Any) -> AsgiResponse:
+        """Liveness: the process answers."""
+        return AsgiResponse(b"ok", 200)
+
+    @get(include_in_schema=False)
+    async def ready(scope: Any) -> AsgiResponse:
+        """Readiness: the broker and the database both answer."""
+        database, broker_up = await asyncio.gather(runtime.database_ok(), runtime.broker_ok())
+        status = 200 if database and broker_up else 503
+        body = f'{{"database": {str(database).lower()}, "broker": {str(broker_up).lower()}}}'
+        return AsgiResponse(body.encode(), status, headers={"content-type": "application/json"})
+
+    @get(include_in_schema=False)
+    async def metrics(scope: Any) -> AsgiResponse:
+        return AsgiResponse(generate_latest(registry), 200, headers={"content-type": CONTENT_TYPE_LATEST})
+
+    app = AsgiFastStream(
+        broker,
+        asgi_routes=[("/health", health), ("/ready", ready), ("/metrics", metrics)],
+        on_startup=[connect],
+        after_shutdown=[disconnect],
+        specification=AsyncAPI(title=f"OMS {name} service", version=VERSION, description=description),
+    )
+    app.context.set_global("runtime", runtime)
+    return app

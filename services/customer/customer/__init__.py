@@ -1,0 +1,1 @@
+"""Customer service: owns customer records (C1-C20) and answers CSR commands."""

@@ -1,0 +1,11 @@
+"""Messages in and out of the notification service."""
+
+from __future__ import annotations
+
+from faststream.rabbit import RabbitRouter
+
+from plumbing.service import ServiceRuntime
+
+
+def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
+    return []

@@ -1,0 +1,73 @@
+"""Fixtures shared by all tests.
+
+Integration tests talk to the real RabbitMQ and MongoDB that ``deploy/local/test.sh`` starts
+(or reuses). Each test run gets its own namespace: its own exchanges, queues and databases,
+removed at the end. If a server is missing the run fails loudly; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from urllib.parse import urlparse
+
+import pytest
+
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+
+from .support import Cleanup, new_namespace
+
+
+def _reachable(url: str, default_port: int) -> tuple[bool, str]:
+    parsed = urlparse(url.split(",")[0])
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True, f"{host}:{port}"
+    except OSError:
+        return False, f"{host}:{port}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> ServiceSettings:
+    settings = ServiceSettings()
+    for name, url, port in (
+        ("RabbitMQ", settings.amqp_url, 5672),
+        ("MongoDB", settings.mongodb_url, 27017),
+    ):
+        ok, where = _reachable(url, port)
+        if not ok:
+            pytest.fail(
+                f"{name} is not reachable at {where}. Run the tests with deploy/local/test.sh, "
+                "which starts the local stack.",
+                pytrace=False,
+            )
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def cleanup(base_settings: ServiceSettings) -> AsyncIterator[Cleanup]:
+    tracker = Cleanup()
+    yield tracker
+    await tracker.run(base_settings.amqp_url, base_settings.mongodb_url)
+
+
+@pytest.fixture
+def settings(base_settings: ServiceSettings, cleanup: Cleanup) -> ServiceSettings:
+    """Settings with a namespace of this test's own: a clean database and its own queues."""
+    fresh = base_settings.model_copy(update={"namespace": new_namespace(), "max_attempts": 3})
+    cleanup.track(fresh)
+    return fresh
+
+
+@pytest.fixture
+async def client(settings: ServiceSettings) -> AsyncIterator[OmsClient]:
+    async with OmsClient(settings, producer="tests") as oms:
+        yield oms

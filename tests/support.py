@@ -1,0 +1,89 @@
+"""Helpers for tests against the real servers: running services in-process, isolation, cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, TypeVar
+
+from faststream.asgi import AsgiFastStream
+from faststream.rabbit import RabbitBroker
+from pymongo import AsyncMongoClient
+
+from contracts.routing import SERVICES
+from plumbing.settings import ServiceSettings
+
+T = TypeVar("T")
+
+
+def new_namespace() -> str:
+    """A namespace no other test run uses: its own exchanges, queues and databases."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+class Cleanup:
+    """Remembers every queue a test run declares, and removes them and its databases after."""
+
+    def __init__(self) -> None:
+        self.queues: set[str] = set()
+        self.namespaces: set[str] = set()
+
+    def track(self, settings: ServiceSettings, app: AsgiFastStream | None = None) -> None:
+        self.namespaces.add(settings.namespace)
+        for service in SERVICES:
+            self.queues.add(settings.topology.dead_letter_queue(service))
+            self.queues.add(settings.topology.commands_queue(service))
+        if app is not None:
+            for broker in app.brokers:
+                for subscriber in broker.subscribers:
+                    self.queues.add(subscriber.queue.name)
+
+    async def run(self, amqp_url: str, mongodb_url: str) -> None:
+        broker = RabbitBroker(amqp_url, logger=None)
+        await broker.connect()
+        try:
+            channel = await broker._connection.channel()  # noqa: SLF001 - plain aio-pika for deletes
+            for queue in sorted(self.queues):
+                await channel.queue_delete(queue)
+            for namespace in self.namespaces:
+                for suffix in ("commands", "events", "upstream", "dead-letter"):
+                    await channel.exchange_delete(f"{namespace}.{suffix}")
+            await channel.close()
+        finally:
+            await broker.stop()
+        client = AsyncMongoClient(mongodb_url)
+        try:
+            for name in await client.list_database_names():
+                if any(name.startswith(f"{ns}_") for ns in self.namespaces):
+                    await client.drop_database(name)
+        finally:
+            await client.close()
+
+
+@asynccontextmanager
+async def running(*apps: AsgiFastStream, cleanup: Cleanup) -> AsyncIterator[None]:
+    """Run services in this process against the real servers for the duration of the block."""
+    async with AsyncExitStack() as stack:
+        for app in apps:
+            runtime = app.context.get("runtime")
+            cleanup.track(runtime.settings, app)
+            await app.start()  # hooks run and every subscriber consumes before this returns
+            stack.push_async_callback(app.stop)
+        yield
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with its last value otherwise."""
+    deadline = time.monotonic() + timeout
+    value: Any = None
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")

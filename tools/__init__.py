@@ -1,0 +1,1 @@
+"""Developer and operator tooling that is not a service: AsyncAPI generation, SMTP capture."""

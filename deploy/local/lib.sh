@@ -83,6 +83,12 @@ ensure_rabbitmq() {
         as_root apt-get update -qq
         DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq rabbitmq-server >/dev/null
     fi
+    if [ ! -e /etc/rabbitmq/rabbitmq.conf ]; then
+        # A fresh install listens on this machine only, under a node name that needs no DNS.
+        as_root mkdir -p /etc/rabbitmq
+        echo "listeners.tcp.local = 127.0.0.1:$RABBITMQ_PORT" | as_root tee /etc/rabbitmq/rabbitmq.conf >/dev/null
+        printf 'NODENAME=rabbit@localhost\nERL_EPMD_ADDRESS=127.0.0.1\n' | as_root tee /etc/rabbitmq/rabbitmq-env.conf >/dev/null
+    fi
     say "RabbitMQ: starting"
     as_root env PATH="/usr/sbin:$PATH" rabbitmq-server -detached
     mark_started rabbitmq

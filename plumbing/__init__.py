@@ -1,0 +1,1 @@
+"""Shared plumbing every service imports: settings, topology, dead letters, app factory, client."""

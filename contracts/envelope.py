@@ -100,3 +100,23 @@ class Event(Envelope[PayloadT], Generic[PayloadT]):
 def kebab(name: str) -> str:
     """``CreateCustomer`` -> ``create-customer``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def define_message(
+    base: type[Envelope], domain: str, name: str, payload: type[BaseModel], doc: str, version: int = 1
+) -> type[Envelope]:
+    """Declare a message class: ``define_message(Command, "customer", "CreateCustomer", NewCustomer, ...)``
+    is the class ``CreateCustomer`` routed as ``customer.create-customer.v1``."""
+    type_name = kebab(name)
+    return type(
+        name,
+        (base[payload],),  # type: ignore[index]
+        {
+            "__doc__": doc,
+            "__module__": payload.__module__,
+            "__annotations__": {"message_type": Literal[type_name], "schema_version": Literal[version]},
+            "DOMAIN": domain,
+            "message_type": type_name,
+            "schema_version": version,
+        },
+    )

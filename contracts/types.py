@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, StringConstraints
+from pydantic_core import PydanticCustomError
 
 
 def _clean_text(value: Any) -> Any:
@@ -21,14 +22,21 @@ def _clean_text(value: Any) -> Any:
     return value
 
 
+def _required_text(value: Any) -> Any:
+    value = _clean_text(value)
+    if value is None:
+        raise PydanticCustomError("blank", "required: must not be empty")
+    return value
+
+
 def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-Text = Annotated[str, BeforeValidator(_clean_text), StringConstraints(min_length=1, max_length=500)]
+Text = Annotated[str, BeforeValidator(_required_text), StringConstraints(min_length=1, max_length=500)]
 OptionalText = Annotated[Annotated[str, StringConstraints(max_length=500)] | None, BeforeValidator(_clean_text)]
 Identifier = Annotated[
-    str, BeforeValidator(_clean_text), StringConstraints(min_length=1, max_length=200)
+    str, BeforeValidator(_required_text), StringConstraints(min_length=1, max_length=200)
 ]
 OptionalIdentifier = Annotated[
     Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_clean_text)

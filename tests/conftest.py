@@ -7,8 +7,9 @@ removed at the end. If a server is missing the run fails loudly; nothing is skip
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -36,7 +37,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def base_settings() -> ServiceSettings:
+def base_settings() -> Iterator[ServiceSettings]:
+    if os.environ.get("OMS_TESTCONTAINERS") == "1":
+        from .containers import container_servers
+
+        with container_servers() as (amqp_url, mongodb_url):
+            # Services started as processes by the tests read the same URLs from the environment.
+            os.environ.update(OMS_AMQP_URL=amqp_url, OMS_MONGODB_URL=mongodb_url)
+            yield ServiceSettings()
+        return
+    yield _local_stack_settings()
+
+
+def _local_stack_settings() -> ServiceSettings:
     settings = ServiceSettings()
     for name, url, port in (
         ("RabbitMQ", settings.amqp_url, 5672),

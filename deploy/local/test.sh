@@ -17,6 +17,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-stack_up
+if [ "${OMS_TESTCONTAINERS:-}" != 0 ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    say "a Docker engine answers: the tests start their servers with testcontainers"
+    export OMS_TESTCONTAINERS=1
+    ensure_venv
+else
+    export OMS_TESTCONTAINERS=0
+    stack_up
+fi
 cd "$ROOT"
 "$PY" -m pytest "$@"

@@ -1,0 +1,541 @@
+"""Customer service contract, version 1: commands, replies and events (C1-C20, I1).
+
+Commands go to ``<ns>.commands`` with routing key ``customer.<command>.v1`` and are answered
+with a typed reply. Events come out on ``<ns>.events`` as ``customer.<event>.v1``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from .envelope import Command, Event, define_message
+from .replies import Reply
+from .types import (
+    CountryCode,
+    Identifier,
+    LanguageTag,
+    OptionalCountryCode,
+    OptionalText,
+    Text,
+)
+
+CustomerState = Literal["active", "inactive", "disabled", "waiting_approval", "rejected", "retired"]
+AccountType = Literal["registered", "guest"]
+CustomerKind = Literal["customer", "organization"]
+Flag = Literal["red", "orange", "yellow", "green", "blue", "purple", "CHK"]
+CreationChannel = Literal["csr", "import", "order", "storefront"]
+StateAction = Literal["activate", "deactivate", "disable", "enable", "approve", "reject"]
+AttributeType = Literal["string", "integer", "decimal", "boolean", "date", "enum"]
+SortKey = Literal["name", "created", "last_activity"]
+
+CustomerCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=2, max_length=20)]
+ScopeId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+AttributeValue = str | int | Decimal | bool | date | None
+
+
+class _In(BaseModel):
+    """Command payloads: strict about unknown fields, so a typo is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- scopes and account templates (C2, C3) ---------------------------------------------
+
+
+class ScopeInput(_In):
+    scope_id: ScopeId
+    name: Text
+    country: CountryCode = Field(description="Assumed for phone numbers written without a country code.")
+    default_language: LanguageTag = "en"
+    requires_approval: bool = Field(
+        default=False, description="New self-registered accounts wait for approval (C10)."
+    )
+
+
+class ScopeView(_Out):
+    scope_id: str
+    name: str
+    country: str
+    default_language: str
+    requires_approval: bool
+    created_at: datetime
+
+
+class AttributeField(_In):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+    label: OptionalText = None
+    type: AttributeType
+    required: bool = False
+    allowed_values: list[str] = Field(default_factory=list, description="For type enum.")
+
+
+class AccountTemplateInput(_In):
+    scope_id: ScopeId
+    fields: list[AttributeField] = Field(max_length=200)
+
+
+class AccountTemplateView(_Out):
+    scope_id: str
+    version: int
+    fields: list[AttributeField]
+
+
+# --- customers (C1, C4, C8, C9, C10, C12, C17) -----------------------------------------
+
+
+class AddressInput(_In):
+    label: OptionalText = Field(default=None, description="e.g. 'home', 'chalet'.")
+    first_name: OptionalText = None
+    last_name: OptionalText = None
+    company: OptionalText = None
+    line1: Text
+    line2: OptionalText = None
+    city: Text
+    region: OptionalText = None
+    postal_code: OptionalText = None
+    country: CountryCode
+    phone: OptionalText = None
+    default_shipping: bool = False
+    default_billing: bool = False
+
+
+class AddressView(_Out):
+    address_id: str
+    label: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    line1: str
+    line2: str | None = None
+    city: str
+    region: str | None = None
+    postal_code: str | None = None
+    country: str
+    phone: str | None = None
+    default_shipping: bool = False
+    default_billing: bool = False
+
+
+class NewCustomer(_In):
+    """C1: first name, last name and email are mandatory; everything else is optional."""
+
+    scope_id: ScopeId
+    first_name: Text
+    last_name: Text
+    email: Text
+    phone: OptionalText = None
+    work_phone: OptionalText = None
+    fax: OptionalText = None
+    phone_extension: OptionalText = None
+    preferred_language: LanguageTag | None = None
+    account_type: AccountType = "registered"
+    kind: CustomerKind = "customer"
+    active: bool = True
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    tags: list[Tag] = Field(default_factory=list, max_length=100)
+    flag: Flag | None = None
+    addresses: list[AddressInput] = Field(default_factory=list, max_length=50)
+    channel: CreationChannel = "csr"
+    idempotency_key: OptionalText = Field(
+        default=None,
+        description="Same key, same scope: the customer created the first time is returned "
+        "and nothing changes (bulk import, retried orders).",
+    )
+
+
+class CustomerChanges(_In):
+    """C12: any field but the logon id. Absent fields are left alone; null clears an optional one."""
+
+    first_name: Text | None = None
+    last_name: Text | None = None
+    email: Text | None = Field(default=None, description="Needs verification of the new address (C20).")
+    phone: OptionalText = None
+    work_phone: OptionalText = None
+    fax: OptionalText = None
+    phone_extension: OptionalText = None
+    preferred_language: LanguageTag | None = None
+    account_type: AccountType | None = None
+    attributes: dict[str, AttributeValue] | None = Field(
+        default=None, description="Merged into the current attributes; a null value removes one."
+    )
+    tags: list[Tag] | None = Field(default=None, max_length=100)
+    flag: Flag | None = None
+
+
+class CustomerView(_Out):
+    """A customer record as the service answers it."""
+
+    code: str = Field(description="Human-friendly, unique, never reused; the customer's id.")
+    scope_id: str
+    version: int = Field(description="Send it back as expected_version to change the record.")
+    logon_id: str | None = Field(description="The email it registered with; never changes.")
+    email: str
+    email_verified: bool
+    first_name: str
+    last_name: str
+    phone: str | None = None
+    work_phone: str | None = None
+    fax: str | None = None
+    phone_extension: str | None = None
+    preferred_language: str | None = None
+    account_type: AccountType
+    kind: CustomerKind
+    state: CustomerState
+    state_reason: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    flag: Flag | None = None
+    addresses: list[AddressView] = Field(default_factory=list)
+    channel: CreationChannel
+    has_password: bool = False
+    merged_into: str | None = Field(default=None, description="Set when the record was retired by a merge.")
+    registered_at: datetime
+    last_login_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    last_password_reset_at: datetime | None = None
+    updated_at: datetime
+
+
+class CustomerSummary(_Out):
+    """One search result."""
+
+    code: str
+    scope_id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None = None
+    postal_code: str | None = None
+    kind: CustomerKind
+    state: CustomerState
+    account_type: AccountType
+    flag: Flag | None = None
+    tags: list[str] = Field(default_factory=list)
+    registered_at: datetime
+    last_activity_at: datetime | None = None
+
+
+class CustomerRef(_In):
+    customer_code: CustomerCode
+
+
+class VersionedRef(_In):
+    customer_code: CustomerCode
+    expected_version: int = Field(ge=1, description="The version the caller read; a stale one is a conflict.")
+
+
+class UpdateCustomerInput(VersionedRef):
+    changes: CustomerChanges
+
+
+class AddAddressInput(VersionedRef):
+    address: AddressInput
+
+
+class ChangeAddressInput(VersionedRef):
+    address_id: Identifier
+    address: AddressInput
+
+
+class RemoveAddressInput(VersionedRef):
+    address_id: Identifier
+
+
+class ChangeStateInput(VersionedRef):
+    action: StateAction
+    reason: OptionalText = None
+
+
+class StateSummaryInput(_In):
+    scope_id: ScopeId | None = None
+
+
+class StateSummary(_Out):
+    scope_id: str | None
+    counts: dict[CustomerState, int]
+
+
+class EmailLookupInput(_In):
+    email: Text
+
+
+class EmailLookup(_Out):
+    """C2: every account that uses an email, in every scope: search before create."""
+
+    email: str
+    accounts: list[CustomerSummary]
+
+
+class SearchInput(_In):
+    """C11: criteria combine with AND; name and email match by prefix, ignoring case and accents."""
+
+    scope_id: ScopeId | None = None
+    code: OptionalText = None
+    name: OptionalText = None
+    email: OptionalText = None
+    phone: OptionalText = None
+    postal_code: OptionalText = None
+    tag: OptionalText = None
+    kind: CustomerKind | None = None
+    state: CustomerState | None = None
+    flag: Flag | None = None
+    sort: SortKey = "name"
+    descending: bool = False
+    limit: int = Field(default=20, ge=1, le=20)
+    cursor: OptionalText = Field(default=None, description="next_cursor of the previous page.")
+
+
+class SearchPage(_Out):
+    items: list[CustomerSummary]
+    next_cursor: str | None
+    total: int
+    total_is_exact: bool = Field(description="False when there are more matches than were counted.")
+
+
+# --- accounts: passwords, verification, sign-in, acting on behalf (C14, C15, C16, C20) ----
+
+
+class PasswordResetRequestInput(_In):
+    """By a CSR (customer_code) or by the customer (scope and email)."""
+
+    customer_code: CustomerCode | None = None
+    scope_id: ScopeId | None = None
+    email: OptionalText = None
+
+
+class Accepted(_Out):
+    """The request was taken; for a reset by email, whether or not the account exists."""
+
+    accepted: bool = True
+
+
+class CompletePasswordResetInput(_In):
+    token: Annotated[str, StringConstraints(min_length=16, max_length=200)]
+    new_password: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+
+
+class InviteWithoutPasswordInput(_In):
+    scope_id: ScopeId | None = None
+    batch_size: int = Field(default=500, ge=1, le=5000)
+    after_code: OptionalText = Field(default=None, description="Resume after this customer code.")
+
+
+class InviteProgress(_Out):
+    invited: int
+    skipped: int
+    last_code: str | None
+    done: bool
+
+
+class EmailVerificationRequestInput(_In):
+    customer_code: CustomerCode
+
+
+class VerifyEmailInput(_In):
+    token: Annotated[str, StringConstraints(min_length=16, max_length=200)]
+
+
+class RegisterInput(_In):
+    """Self-registration from a storefront; claims a guest record with the same email (C20)."""
+
+    scope_id: ScopeId
+    email: Text
+    first_name: Text
+    last_name: Text
+    preferred_language: LanguageTag | None = None
+
+
+class AuthenticateInput(_In):
+    scope_id: ScopeId
+    email: Text
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Authenticated(_Out):
+    customer_code: str
+    first_name: str
+    last_name: str
+
+
+class StartOnBehalfInput(_In):
+    customer_code: CustomerCode
+    reason: Text
+    minutes: int = Field(default=30, ge=1, le=480)
+
+
+class OnBehalfSession(_Out):
+    session_id: str
+    csr_id: str
+    customer_code: str
+    reason: str
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
+class EndOnBehalfInput(_In):
+    session_id: Identifier
+
+
+class AuditInput(_In):
+    customer_code: CustomerCode
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: OptionalText = None
+
+
+class AuditEntry(_Out):
+    at: datetime
+    action: str
+    actor_kind: str
+    actor_id: str
+    on_behalf_session: str | None = None
+    on_behalf_reason: str | None = None
+    changed: list[str] = Field(default_factory=list)
+
+
+class AuditPage(_Out):
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
+# --- the commands ------------------------------------------------------------------------
+
+
+class ListScopesInput(_In):
+    pass
+
+
+class ScopeRef(_In):
+    scope_id: ScopeId
+
+
+def _command(name: str, payload: type[BaseModel], doc: str) -> type[Command]:
+    return define_message(Command, "customer", name, payload, doc)
+
+
+CreateScope = _command("CreateScope", ScopeInput, "C2: create a scope (site, brand, country store).")
+ListScopes = _command("ListScopes", ListScopesInput, "C2: every scope.")
+SetAccountTemplate = _command("SetAccountTemplate", AccountTemplateInput, "C3: the typed attribute fields of a scope.")
+GetAccountTemplate = _command("GetAccountTemplate", ScopeRef, "C3: a scope's template.")
+CreateCustomer = _command("CreateCustomer", NewCustomer, "C1, C17: create a customer.")
+GetCustomer = _command("GetCustomer", CustomerRef, "Read a customer; a merged-away code answers the survivor.")
+UpdateCustomer = _command("UpdateCustomer", UpdateCustomerInput, "C12: change fields, at an expected version.")
+AddAddress = _command("AddAddress", AddAddressInput, "C4: add an address to the address book.")
+ChangeAddress = _command("ChangeAddress", ChangeAddressInput, "C4: change an address.")
+RemoveAddress = _command("RemoveAddress", RemoveAddressInput, "C4: delete an address.")
+ChangeCustomerState = _command("ChangeCustomerState", ChangeStateInput, "C10, C15: activate, deactivate, disable, enable, approve, reject.")
+GetStateSummary = _command("GetStateSummary", StateSummaryInput, "C10: how many customers are in each state.")
+FindAccountsByEmail = _command("FindAccountsByEmail", EmailLookupInput, "C2: every account using an email, in every scope.")
+SearchCustomers = _command("SearchCustomers", SearchInput, "C11: search, sorted, in pages of at most 20.")
+RequestPasswordReset = _command("RequestPasswordReset", PasswordResetRequestInput, "C14: email a single-use, expiring reset link.")
+CompletePasswordReset = _command("CompletePasswordReset", CompletePasswordResetInput, "C14: set the password with a reset or invitation token.")
+InviteCustomersWithoutPassword = _command("InviteCustomersWithoutPassword", InviteWithoutPasswordInput, "C14: 'set empty passwords', one batch at a time.")
+RequestEmailVerification = _command("RequestEmailVerification", EmailVerificationRequestInput, "C20: email a verification link.")
+VerifyEmail = _command("VerifyEmail", VerifyEmailInput, "C20: prove ownership of the email with its token.")
+RegisterCustomer = _command("RegisterCustomer", RegisterInput, "C20: self-registration; claims a guest record after verification.")
+Authenticate = _command("Authenticate", AuthenticateInput, "C15: check a password.")
+StartOnBehalfSession = _command("StartOnBehalfSession", StartOnBehalfInput, "C16: a CSR starts acting for a customer.")
+EndOnBehalfSession = _command("EndOnBehalfSession", EndOnBehalfInput, "C16: end an on-behalf session.")
+GetCustomerAudit = _command("GetCustomerAudit", AuditInput, "C16: who changed the record, and for whom.")
+
+ScopeReply = Reply[ScopeView]
+ScopeListReply = Reply[list[ScopeView]]
+AccountTemplateReply = Reply[AccountTemplateView]
+CustomerReply = Reply[CustomerView]
+StateSummaryReply = Reply[StateSummary]
+EmailLookupReply = Reply[EmailLookup]
+SearchReply = Reply[SearchPage]
+AcceptedReply = Reply[Accepted]
+InviteProgressReply = Reply[InviteProgress]
+AuthenticatedReply = Reply[Authenticated]
+OnBehalfReply = Reply[OnBehalfSession]
+AuditReply = Reply[AuditPage]
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+class Recipient(_Out):
+    """What the notification service needs to address and localize an email."""
+
+    customer_code: str
+    scope_id: str
+    email: str
+    first_name: str
+    last_name: str
+    preferred_language: str | None = None
+
+
+class CustomerCreatedPayload(_Out):
+    customer: CustomerView
+
+
+class CustomerUpdatedPayload(_Out):
+    customer_code: str
+    version: int
+    changed: dict[str, Any] = Field(description="The new value of each changed field.")
+
+
+class AddressChangedPayload(_Out):
+    customer_code: str
+    version: int
+    change: Literal["added", "changed", "removed"]
+    address_id: str
+    address: AddressView | None = None
+
+
+class StateChangedPayload(_Out):
+    customer_code: str
+    version: int
+    previous: CustomerState
+    state: CustomerState
+    reason: str | None = None
+
+
+class LinkPayload(_Out):
+    """An email with a single-use link: set-password invitation, reset, verification."""
+
+    recipient: Recipient
+    link: str
+    expires_at: AwareDatetime
+
+
+class RecipientPayload(_Out):
+    recipient: Recipient
+
+
+class OnBehalfPayload(_Out):
+    session: OnBehalfSession
+
+
+def _event(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
+    return define_message(Event, "customer", name, payload, doc)
+
+
+CustomerCreated = _event("CustomerCreated", CustomerCreatedPayload, "A customer was created (any channel).")
+CustomerUpdated = _event("CustomerUpdated", CustomerUpdatedPayload, "Fields of a customer changed.")
+CustomerAddressChanged = _event("CustomerAddressChanged", AddressChangedPayload, "An address was added, changed or removed.")
+CustomerStateChanged = _event("CustomerStateChanged", StateChangedPayload, "A customer moved to another lifecycle state.")
+PasswordSetupInvited = _event("PasswordSetupInvited", LinkPayload, "C14: welcome email with a set-password link.")
+PasswordResetRequested = _event("PasswordResetRequested", LinkPayload, "C14: reset email with a single-use link.")
+PasswordChanged = _event("PasswordChanged", RecipientPayload, "C14: the password was set or changed.")
+EmailVerificationRequested = _event("EmailVerificationRequested", LinkPayload, "C20: verification email.")
+EmailVerified = _event("EmailVerified", RecipientPayload, "C20: the customer proved the email is theirs.")
+OnBehalfSessionStarted = _event("OnBehalfSessionStarted", OnBehalfPayload, "C16: a CSR acts for a customer.")
+OnBehalfSessionEnded = _event("OnBehalfSessionEnded", OnBehalfPayload, "C16: the CSR stopped acting for the customer.")
+
+CUSTOMER_COMMANDS = tuple(
+    cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Command) and cls is not Command
+)
+CUSTOMER_EVENTS = tuple(
+    cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+)

@@ -473,6 +473,7 @@ class Recipient(_Out):
     first_name: str
     last_name: str
     preferred_language: str | None = None
+    scope_language: str | None = Field(default=None, description="The scope's default language: the fallback.")
 
 
 class CustomerCreatedPayload(_Out):

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from faststream import Context
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
-from faststream.rabbit import RabbitBroker, RabbitRouter
+from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
 from faststream.specification import AsyncAPI
@@ -27,8 +27,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.replies import Reply
 from contracts.service import Ping, Pong, PongReply
 
+from . import unit_of_work
 from .dead_letters import DeadLetters
-from .messaging import commands_exchange, commands_queue, declare_dead_letter_queue, routed_as
+from .messaging import (
+    commands_exchange,
+    commands_queue,
+    declare_dead_letter_queue,
+    events_exchange,
+    routed_as,
+    upstream_exchange,
+)
+from .outbox import OutboxRelay
 from .settings import ServiceSettings
 
 log = logging.getLogger("oms.service")
@@ -46,6 +55,12 @@ class ServiceRuntime:
     registry: CollectorRegistry
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     mongo: AsyncMongoClient | None = None
+    outbox: OutboxRelay | None = None
+
+    def outbox_written(self) -> None:
+        """A transaction committed events: let the relay publish them without waiting."""
+        if self.outbox is not None:
+            self.outbox.wake()
 
     @property
     def db(self) -> AsyncDatabase:
@@ -108,6 +123,8 @@ def create_service_app(
     broker = RabbitBroker(
         settings.amqp_url,
         app_id=name,
+        # At most this many messages in flight per consumer; FastStream handles them concurrently.
+        default_channel=Channel(prefetch_count=settings.prefetch_count),
         middlewares=[
             RabbitTelemetryMiddleware(),
             RabbitPrometheusMiddleware(registry=registry, app_name=name),
@@ -134,9 +151,20 @@ def create_service_app(
         await runtime.mongo.admin.command("ping")
         # Declared before any subscriber consumes, so the first bad message has somewhere to go.
         await broker.connect()
+        for exchange in (commands_exchange, events_exchange, upstream_exchange):
+            await broker.declare_exchange(exchange(topology))
         await declare_dead_letter_queue(broker, topology, name)
+        await unit_of_work.ensure_indexes(runtime.db)
         for hook in on_startup:
             await hook(runtime)
+
+    async def start_relay() -> None:
+        runtime.outbox = OutboxRelay(runtime.db, broker, holder=runtime.instance)
+        runtime.outbox.start()
+
+    async def stop_relay() -> None:
+        if runtime.outbox is not None:
+            await runtime.outbox.stop()
 
     async def disconnect() -> None:
         for hook in on_shutdown:
@@ -166,6 +194,8 @@ def create_service_app(
         broker,
         asgi_routes=[("/health", health), ("/ready", ready), ("/metrics", metrics)],
         on_startup=[connect],
+        after_startup=[start_relay],
+        on_shutdown=[stop_relay],
         after_shutdown=[disconnect],
         specification=AsyncAPI(title=f"OMS {name} service", version=VERSION, description=description),
     )

@@ -1,0 +1,46 @@
+"""Rejections: the typed errors a handler raises for input or state it will not accept (I1).
+
+A request gets the error as its reply. Any other message that is rejected is dead-lettered
+at once with the error as its reason: retrying cannot change the answer.
+"""
+
+from __future__ import annotations
+
+from contracts.replies import Error, ErrorCode, FieldError
+
+
+class Rejected(Exception):
+    def __init__(self, error: Error) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+    @classmethod
+    def of(
+        cls, code: ErrorCode, message: str, *, fields: list[FieldError] | None = None, **details
+    ) -> Rejected:
+        return cls(Error(code=code, message=message, fields=fields or [], details=details))
+
+    @classmethod
+    def invalid(cls, field: str, reason: str) -> Rejected:
+        return cls(
+            Error(code="validation", message=f"{field}: {reason}", fields=[FieldError(field=field, reason=reason)])
+        )
+
+    @classmethod
+    def invalid_fields(cls, fields: list[FieldError]) -> Rejected:
+        message = "; ".join(f"{f.field}: {f.reason}" for f in fields)
+        return cls(Error(code="validation", message=message, fields=fields))
+
+    @classmethod
+    def not_found(cls, what: str, key: str, field: str | None = None) -> Rejected:
+        fields = [FieldError(field=field, reason=f"no {what} {key!r}")] if field else []
+        return cls(Error(code="not_found", message=f"no {what} {key!r}", fields=fields))
+
+    @classmethod
+    def conflict(cls, message: str, *, current_version: int | None = None, field: str | None = None) -> Rejected:
+        fields = [FieldError(field=field, reason=message)] if field else []
+        return cls(Error(code="conflict", message=message, fields=fields, current_version=current_version))
+
+    @classmethod
+    def invalid_state(cls, message: str) -> Rejected:
+        return cls(Error(code="invalid_state", message=message))

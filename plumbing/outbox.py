@@ -1,0 +1,158 @@
+"""The outbox relay: publishes, after commit, the events transactions wrote to ``outbox`` (P2).
+
+One relay per service publishes at a time: the worker processes of a service compete for a
+lease in MongoDB and the holder publishes, oldest event first, each batch with publisher
+confirms, and marks the batch published only once RabbitMQ confirmed it. A relay that dies
+mid-batch leaves those events unmarked; the next holder of the lease publishes them again,
+so an event may arrive twice but is never lost (consumers deduplicate on message_id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from faststream.rabbit import RabbitBroker, RabbitExchange
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from .unit_of_work import OUTBOX
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
+
+log = logging.getLogger("oms.outbox")
+
+LEASES = "leases"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        broker: RabbitBroker,
+        *,
+        holder: str,
+        batch_size: int = 500,
+        idle_poll_seconds: float = 0.1,
+        lease_seconds: float = 10.0,
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.holder = holder
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._exchanges: dict[str, RabbitExchange] = {}
+        self.published = 0
+
+    def wake(self) -> None:
+        """A transaction of this process committed events: publish them now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self, *, flush_seconds: float = 10.0) -> None:
+        """Publish what is pending (up to ``flush_seconds``), then release the lease."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._task, flush_seconds)
+        except TimeoutError:
+            self._task.cancel()
+        self._task = None
+        await self._release()
+
+    async def pending(self) -> int:
+        return await self.db[OUTBOX].count_documents({"published_at": None})
+
+    async def lag_seconds(self) -> float:
+        """Age of the oldest unpublished event: 0 when everything is out."""
+        oldest = await self.db[OUTBOX].find_one(
+            {"published_at": None}, sort=[("created_at", ASCENDING)], projection={"created_at": 1}
+        )
+        if oldest is None:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - oldest["created_at"]).total_seconds())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self._publish_batch() if await self._hold_lease() else 0
+            except Exception:  # noqa: BLE001 - the relay must outlive broker and database hiccups
+                log.exception("outbox relay failed; retrying")
+                published = 0
+                await asyncio.sleep(1.0)
+            if published:
+                continue  # more may be waiting
+            if self._stopping:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.idle_poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def _hold_lease(self) -> bool:
+        now = datetime.now(UTC)
+        try:
+            await self.db[LEASES].find_one_and_update(
+                {"_id": "outbox-relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
+                {"$set": {"holder": self.holder, "expires_at": now + self.lease}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+            return True
+        except DuplicateKeyError:
+            return False  # another process holds it
+
+    async def _release(self) -> None:
+        try:
+            await self.db[LEASES].update_one(
+                {"_id": "outbox-relay", "holder": self.holder}, {"$set": {"expires_at": datetime.now(UTC)}}
+            )
+        except PyMongoError:
+            pass
+
+    async def _publish_batch(self) -> int:
+        batch = await (
+            self.db[OUTBOX]
+            .find({"published_at": None})
+            .sort([("published_at", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(self.batch_size)
+            .to_list()
+        )
+        if not batch:
+            return 0
+        # Sent in order on one channel; each publish returns when RabbitMQ confirmed it.
+        await asyncio.gather(*(self._publish(doc) for doc in batch))
+        await self.db[OUTBOX].update_many(
+            {"_id": {"$in": [doc["_id"] for doc in batch]}}, {"$set": {"published_at": datetime.now(UTC)}}
+        )
+        self.published += len(batch)
+        return len(batch)
+
+    async def _publish(self, doc: dict[str, Any]) -> None:
+        exchange = self._exchanges.get(doc["exchange"])
+        if exchange is None:
+            exchange = self._exchanges[doc["exchange"]] = RabbitExchange(doc["exchange"], declare=False)
+        headers = {"x-oms-partition-key": doc["partition_key"]} if doc.get("partition_key") else None
+        await self.broker.publish(
+            doc["body"].encode(),
+            exchange=exchange,
+            routing_key=doc["routing_key"],
+            message_id=doc["_id"],
+            correlation_id=doc.get("correlation_id"),
+            content_type="application/json",
+            headers=headers,
+            persist=True,
+            mandatory=False,  # an event nobody subscribes to yet is not an error
+        )

@@ -1,0 +1,135 @@
+"""One message, one MongoDB transaction: the state change, the events it caused (outbox) and
+the record that the message was applied (inbox) commit together or not at all (P2).
+
+    async def create_customer(cmd: CreateCustomer, runtime: Runtime) -> CustomerReply:
+        view = await apply_once(runtime, cmd, lambda uow: domain_work(uow, ...), CustomerView)
+
+- A redelivered message (same ``message_id``, same consumer) does nothing the second time and
+  returns what the first time returned, so a retried command gets the same reply.
+- Events recorded with ``uow.publish`` are written to the ``outbox`` collection in the
+  transaction; the relay (plumbing.outbox) publishes them after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import TypeAdapter
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from contracts.envelope import Envelope
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
+
+    from .service import ServiceRuntime
+
+T = TypeVar("T")
+
+OUTBOX = "outbox"
+INBOX = "inbox"
+INBOX_RETENTION_SECONDS = 14 * 24 * 3600
+OUTBOX_RETENTION_SECONDS = 3 * 24 * 3600
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    # The relay reads unpublished events oldest first.
+    await db[OUTBOX].create_index([("published_at", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)])
+    # Published events and applied-message records expire after their retention window.
+    await db[OUTBOX].create_index("published_at", expireAfterSeconds=OUTBOX_RETENTION_SECONDS)
+    await db[INBOX].create_index("applied_at", expireAfterSeconds=INBOX_RETENTION_SECONDS)
+
+
+def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | None) -> dict[str, Any]:
+    return {
+        "_id": event.message_id,
+        "exchange": exchange,
+        "routing_key": event.routing_key(),
+        "body": event.model_dump_json(),
+        "correlation_id": event.correlation_id or event.message_id,
+        "partition_key": partition_key,
+        "created_at": datetime.now(UTC),
+        "published_at": None,
+    }
+
+
+@dataclass
+class UnitOfWork:
+    """What one transaction may do: read and write with ``session``, record events."""
+
+    session: AsyncClientSession
+    exchange: str
+    producer: str
+    cause: Envelope[Any] | None = None
+    events: list[tuple[Envelope[Any], str | None]] = field(default_factory=list)
+
+    def publish(self, event: Envelope[Any], *, partition_key: str | None = None) -> None:
+        """Publish ``event`` if, and only if, this transaction commits."""
+        self.events.append((event, partition_key))
+
+    def envelope(self) -> dict[str, Any]:
+        """Envelope fields for an event caused by the message being handled."""
+        if self.cause is None:
+            return {"producer": self.producer}
+        return self.cause.caused(producer=self.producer)
+
+
+async def apply_once(
+    runtime: ServiceRuntime,
+    message: Envelope[Any] | None,
+    work: Callable[[UnitOfWork], Awaitable[T]],
+    result_type: Any = None,
+    *,
+    consumer: str | None = None,
+) -> T:
+    """Run ``work`` in a transaction, once per ``message.message_id`` for this consumer.
+
+    ``result_type`` is what ``work`` returns (a pydantic model, a list of them, or None); it
+    is kept with the inbox record, so a redelivered message gets the same result back.
+    """
+    db = runtime.db
+    adapter = TypeAdapter(result_type) if result_type is not None else None
+    inbox_id = f"{consumer or runtime.name}:{message.message_id}" if message is not None else None
+
+    async def attempt(session: AsyncClientSession) -> tuple[bool, T]:
+        uow = UnitOfWork(
+            session=session,
+            exchange=runtime.settings.topology.events_exchange,
+            producer=runtime.name,
+            cause=message,
+        )
+        if inbox_id is not None:
+            try:
+                await db[INBOX].insert_one({"_id": inbox_id, "applied_at": datetime.now(UTC)}, session=session)
+            except DuplicateKeyError:
+                return False, None  # type: ignore[return-value]
+        result = await work(uow)
+        if uow.events:
+            await db[OUTBOX].insert_many(
+                [outbox_document(event, uow.exchange, key) for event, key in uow.events], session=session
+            )
+        if inbox_id is not None and adapter is not None:
+            await db[INBOX].update_one(
+                {"_id": inbox_id}, {"$set": {"result": adapter.dump_python(result, mode="json")}}, session=session
+            )
+        return True, result
+
+    async with runtime.mongo.start_session() as session:
+        applied, result = await session.with_transaction(
+            attempt, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+        )
+    if applied:
+        runtime.outbox_written()
+        return result
+    # Applied before: answer what the first delivery answered.
+    record = await db[INBOX].find_one({"_id": inbox_id})
+    if adapter is None or record is None or "result" not in record:
+        return None  # type: ignore[return-value]
+    return adapter.validate_python(record["result"])

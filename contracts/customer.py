@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from .envelope import Command, Event, define_message
-from .replies import Reply
+from .replies import Error, Reply
 from .types import (
     CountryCode,
     Identifier,
@@ -224,6 +224,23 @@ class CustomerSummary(_Out):
     last_activity_at: datetime | None = None
 
 
+class ImportInput(_In):
+    """C17: a batch of rows of a bulk import; each row carries an idempotency_key."""
+
+    rows: list[NewCustomer] = Field(min_length=1, max_length=1000)
+
+
+class ImportRowResult(_Out):
+    index: int
+    status: Literal["created", "unchanged", "rejected"]
+    code: str | None = None
+    error: Error | None = None
+
+
+class ImportResult(_Out):
+    rows: list[ImportRowResult]
+
+
 class CustomerRef(_In):
     customer_code: CustomerCode
 
@@ -418,39 +435,11 @@ class ScopeRef(_In):
     scope_id: ScopeId
 
 
-def _command(name: str, payload: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, "customer", name, payload, doc)
-
-
-CreateScope = _command("CreateScope", ScopeInput, "C2: create a scope (site, brand, country store).")
-ListScopes = _command("ListScopes", ListScopesInput, "C2: every scope.")
-SetAccountTemplate = _command("SetAccountTemplate", AccountTemplateInput, "C3: the typed attribute fields of a scope.")
-GetAccountTemplate = _command("GetAccountTemplate", ScopeRef, "C3: a scope's template.")
-CreateCustomer = _command("CreateCustomer", NewCustomer, "C1, C17: create a customer.")
-GetCustomer = _command("GetCustomer", CustomerRef, "Read a customer; a merged-away code answers the survivor.")
-UpdateCustomer = _command("UpdateCustomer", UpdateCustomerInput, "C12: change fields, at an expected version.")
-AddAddress = _command("AddAddress", AddAddressInput, "C4: add an address to the address book.")
-ChangeAddress = _command("ChangeAddress", ChangeAddressInput, "C4: change an address.")
-RemoveAddress = _command("RemoveAddress", RemoveAddressInput, "C4: delete an address.")
-ChangeCustomerState = _command("ChangeCustomerState", ChangeStateInput, "C10, C15: activate, deactivate, disable, enable, approve, reject.")
-GetStateSummary = _command("GetStateSummary", StateSummaryInput, "C10: how many customers are in each state.")
-FindAccountsByEmail = _command("FindAccountsByEmail", EmailLookupInput, "C2: every account using an email, in every scope.")
-SearchCustomers = _command("SearchCustomers", SearchInput, "C11: search, sorted, in pages of at most 20.")
-RequestPasswordReset = _command("RequestPasswordReset", PasswordResetRequestInput, "C14: email a single-use, expiring reset link.")
-CompletePasswordReset = _command("CompletePasswordReset", CompletePasswordResetInput, "C14: set the password with a reset or invitation token.")
-InviteCustomersWithoutPassword = _command("InviteCustomersWithoutPassword", InviteWithoutPasswordInput, "C14: 'set empty passwords', one batch at a time.")
-RequestEmailVerification = _command("RequestEmailVerification", EmailVerificationRequestInput, "C20: email a verification link.")
-VerifyEmail = _command("VerifyEmail", VerifyEmailInput, "C20: prove ownership of the email with its token.")
-RegisterCustomer = _command("RegisterCustomer", RegisterInput, "C20: self-registration; claims a guest record after verification.")
-Authenticate = _command("Authenticate", AuthenticateInput, "C15: check a password.")
-StartOnBehalfSession = _command("StartOnBehalfSession", StartOnBehalfInput, "C16: a CSR starts acting for a customer.")
-EndOnBehalfSession = _command("EndOnBehalfSession", EndOnBehalfInput, "C16: end an on-behalf session.")
-GetCustomerAudit = _command("GetCustomerAudit", AuditInput, "C16: who changed the record, and for whom.")
-
 ScopeReply = Reply[ScopeView]
 ScopeListReply = Reply[list[ScopeView]]
 AccountTemplateReply = Reply[AccountTemplateView]
 CustomerReply = Reply[CustomerView]
+ImportReply = Reply[ImportResult]
 StateSummaryReply = Reply[StateSummary]
 EmailLookupReply = Reply[EmailLookup]
 SearchReply = Reply[SearchPage]
@@ -459,6 +448,38 @@ InviteProgressReply = Reply[InviteProgress]
 AuthenticatedReply = Reply[Authenticated]
 OnBehalfReply = Reply[OnBehalfSession]
 AuditReply = Reply[AuditPage]
+
+
+def _command(name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
+    return define_message(Command, "customer", name, payload, doc, reply=reply)
+
+
+CreateScope = _command("CreateScope", ScopeInput, ScopeReply, "C2: create a scope (site, brand, country store).")
+ListScopes = _command("ListScopes", ListScopesInput, ScopeListReply, "C2: every scope.")
+SetAccountTemplate = _command("SetAccountTemplate", AccountTemplateInput, AccountTemplateReply, "C3: the typed attribute fields of a scope.")
+GetAccountTemplate = _command("GetAccountTemplate", ScopeRef, AccountTemplateReply, "C3: a scope's template.")
+CreateCustomer = _command("CreateCustomer", NewCustomer, CustomerReply, "C1, C17: create a customer.")
+ImportCustomers = _command("ImportCustomers", ImportInput, ImportReply, "C17: create a batch of customers (bulk import).")
+GetCustomer = _command("GetCustomer", CustomerRef, CustomerReply, "Read a customer; a merged-away code answers the survivor.")
+UpdateCustomer = _command("UpdateCustomer", UpdateCustomerInput, CustomerReply, "C12: change fields, at an expected version.")
+AddAddress = _command("AddAddress", AddAddressInput, CustomerReply, "C4: add an address to the address book.")
+ChangeAddress = _command("ChangeAddress", ChangeAddressInput, CustomerReply, "C4: change an address.")
+RemoveAddress = _command("RemoveAddress", RemoveAddressInput, CustomerReply, "C4: delete an address.")
+ChangeCustomerState = _command("ChangeCustomerState", ChangeStateInput, CustomerReply, "C10, C15: activate, deactivate, disable, enable, approve, reject.")
+GetStateSummary = _command("GetStateSummary", StateSummaryInput, StateSummaryReply, "C10: how many customers are in each state.")
+FindAccountsByEmail = _command("FindAccountsByEmail", EmailLookupInput, EmailLookupReply, "C2: every account using an email, in every scope.")
+SearchCustomers = _command("SearchCustomers", SearchInput, SearchReply, "C11: search, sorted, in pages of at most 20.")
+RequestPasswordReset = _command("RequestPasswordReset", PasswordResetRequestInput, AcceptedReply, "C14: email a single-use, expiring reset link.")
+CompletePasswordReset = _command("CompletePasswordReset", CompletePasswordResetInput, AcceptedReply, "C14: set the password with a reset or invitation token.")
+InviteCustomersWithoutPassword = _command("InviteCustomersWithoutPassword", InviteWithoutPasswordInput, InviteProgressReply, "C14: 'set empty passwords', one batch at a time.")
+RequestEmailVerification = _command("RequestEmailVerification", EmailVerificationRequestInput, AcceptedReply, "C20: email a verification link.")
+VerifyEmail = _command("VerifyEmail", VerifyEmailInput, CustomerReply, "C20: prove ownership of the email with its token.")
+RegisterCustomer = _command("RegisterCustomer", RegisterInput, CustomerReply, "C20: self-registration; claims a guest record after verification.")
+Authenticate = _command("Authenticate", AuthenticateInput, AuthenticatedReply, "C15: check a password.")
+StartOnBehalfSession = _command("StartOnBehalfSession", StartOnBehalfInput, OnBehalfReply, "C16: a CSR starts acting for a customer.")
+EndOnBehalfSession = _command("EndOnBehalfSession", EndOnBehalfInput, OnBehalfReply, "C16: end an on-behalf session.")
+GetCustomerAudit = _command("GetCustomerAudit", AuditInput, AuditReply, "C16: who changed the record, and for whom.")
+
 
 
 # --- events --------------------------------------------------------------------------------

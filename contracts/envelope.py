@@ -52,6 +52,8 @@ class Envelope(BaseModel, Generic[PayloadT]):
 
     #: The owner of the contract: the first word of the routing key ("customer", "order").
     DOMAIN: ClassVar[str]
+    #: For a command: the reply model (``Reply[...]``) the service answers it with.
+    REPLY: ClassVar[type[BaseModel] | None] = None
 
     message_id: MessageId = Field(default_factory=new_message_id)
     correlation_id: str | None = Field(default=None, max_length=200)
@@ -103,10 +105,18 @@ def kebab(name: str) -> str:
 
 
 def define_message(
-    base: type[Envelope], domain: str, name: str, payload: type[BaseModel], doc: str, version: int = 1
+    base: type[Envelope],
+    domain: str,
+    name: str,
+    payload: type[BaseModel],
+    doc: str,
+    *,
+    version: int = 1,
+    reply: type[BaseModel] | None = None,
 ) -> type[Envelope]:
     """Declare a message class: ``define_message(Command, "customer", "CreateCustomer", NewCustomer, ...)``
-    is the class ``CreateCustomer`` routed as ``customer.create-customer.v1``."""
+    is the class ``CreateCustomer`` routed as ``customer.create-customer.v1``; a command names
+    the type of its ``reply``."""
     type_name = kebab(name)
     return type(
         name,
@@ -116,6 +126,7 @@ def define_message(
             "__module__": payload.__module__,
             "__annotations__": {"message_type": Literal[type_name], "schema_version": Literal[version]},
             "DOMAIN": domain,
+            "REPLY": reply,
             "message_type": type_name,
             "schema_version": version,
         },

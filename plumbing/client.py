@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from faststream.rabbit import RabbitBroker
 
-from contracts.envelope import Command, Envelope
+from contracts.envelope import Actor, Command, Envelope, new_message_id, utc_now
 from contracts.replies import Error, Reply
 from contracts.service import Ping, Pong
 
@@ -47,26 +50,62 @@ class OmsClient:
         timeout: float | None = None,
     ) -> ReplyT:
         """Send ``command`` and wait for its typed reply (a result or a typed error)."""
+        return await self._request(
+            command.model_dump_json().encode(),
+            routing_key or command.routing_key(),
+            command.message_id,
+            reply_type,
+            timeout,
+        )
+
+    async def _request(
+        self, body: bytes, routing_key: str, message_id: str, reply_type: type[ReplyT], timeout: float | None
+    ) -> ReplyT:
+        timeout = timeout or self.settings.request_timeout_seconds
         try:
             message = await self.broker.request(
-                command.model_dump_json().encode(),
+                body,
                 exchange=commands_exchange(self.settings.topology),
-                routing_key=routing_key or command.routing_key(),
-                correlation_id=command.message_id,
-                message_id=command.message_id,
+                routing_key=routing_key,
+                correlation_id=message_id,
+                message_id=message_id,
                 content_type="application/json",
-                timeout=timeout or self.settings.request_timeout_seconds,
+                timeout=timeout,
             )
         except TimeoutError as exc:
-            raise ServiceUnavailable(
-                f"no reply to {routing_key or command.routing_key()} within "
-                f"{timeout or self.settings.request_timeout_seconds}s"
-            ) from exc
+            raise ServiceUnavailable(f"no reply to {routing_key} within {timeout}s") from exc
         reply = Reply[Any].model_validate_json(message.body)
         if not reply.ok:
             # An error reply has no result; it parses into any reply type.
             return reply_type(ok=False, error=reply.error)
         return reply_type.model_validate_json(message.body)
+
+    async def call(
+        self,
+        command: type[Command[Any]],
+        payload: Any,
+        *,
+        actor: Actor | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send ``command`` with ``payload`` (a model or a plain dict) and return its typed reply.
+
+        Nothing is validated here: the service validates, and a bad field comes back as a
+        typed ``validation`` error naming it, the same for every client.
+        """
+        message_id = new_message_id()
+        body = {
+            "message_id": message_id,
+            "occurred_at": utc_now().isoformat(),
+            "producer": self.producer,
+            "message_type": command.type_name(),
+            "schema_version": command.version(),
+            "payload": payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload,
+            "actor": actor.model_dump(mode="json") if actor else None,
+        }
+        return await self._request(
+            json.dumps(body, default=str).encode(), command.routing_key(), message_id, command.REPLY, timeout
+        )
 
     async def ping(self, service: str, *, timeout: float = 5.0) -> Reply[Pong]:
         return await self.request(
@@ -91,7 +130,9 @@ class OmsClient:
 
 
 def error_text(error: Error | None) -> str:
+    """One line for a person: the code, then each field and its reason (or the message)."""
     if error is None:
         return ""
-    fields = "; ".join(f"{f.field}: {f.reason}" for f in error.fields)
-    return f"{error.code}: {error.message}" + (f" ({fields})" if fields else "")
+    if error.fields:
+        return f"{error.code}: " + "; ".join(f"{f.field}: {f.reason}" for f in error.fields)
+    return f"{error.code}: {error.message}"

@@ -1,8 +1,11 @@
 """What happens to a message its handler could not take (P4, I1).
 
 - A request (it has ``reply_to``) that is malformed gets a typed ``validation`` error reply
-  naming each bad field; one whose handler fails gets an ``internal`` error reply. The caller
-  knows, so nothing is dead-lettered.
+  naming each bad field; one its handler rejects (``plumbing.errors.Rejected``) gets that
+  error; one whose handler fails gets an ``internal`` error reply. The caller knows, so
+  nothing is dead-lettered.
+- Any other message its handler rejects is dead-lettered at once: a retry would not change
+  the answer.
 - Any other malformed message (bad JSON, wrong fields, unknown routing key) goes straight to
   the service's dead-letter queue with the reason, and is acknowledged: nothing behind it is
   held up, and it is never retried.
@@ -29,6 +32,8 @@ from pydantic import ValidationError
 
 from contracts.replies import Error, FieldError, Reply, field_errors_from_pydantic
 
+from .errors import Rejected
+
 if TYPE_CHECKING:
     from aio_pika import IncomingMessage
     from faststream._internal.context.repository import ContextRepo
@@ -48,6 +53,7 @@ DEAD_LETTERED_AT = "x-oms-dead-lettered-at"
 SERVICE = "x-oms-service"
 
 MALFORMED = "malformed"
+REJECTED = "rejected"
 FAILED = "failed"
 
 _MAX_TEXT = 4000
@@ -177,6 +183,17 @@ class _DeadLetterScope(BaseMiddleware):
         raw: IncomingMessage = self.msg
         subscriber = self.context.get_local("handler_")
         queue = getattr(getattr(subscriber, "queue", None), "name", "") or raw.routing_key or ""
+
+        if isinstance(exc_val, Rejected):
+            # The handler refused the message: the same answer on every retry.
+            if raw.reply_to:
+                await self.policy.reply_error(raw, exc_val.error)
+            else:
+                await self.policy.dead_letter(
+                    raw, queue=queue, reason=REJECTED, error=exc_val.error.message,
+                    fields=exc_val.error.fields, exception=exc_val,
+                )
+            return True
 
         malformed = describe_malformed(exc_val)
         if raw.reply_to:

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest, CONTENT_TYPE_L
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.envelope import Command
 from contracts.replies import Reply
 from contracts.service import Ping, Pong, PongReply
 
@@ -56,6 +57,8 @@ class ServiceRuntime:
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     mongo: AsyncMongoClient | None = None
     outbox: OutboxRelay | None = None
+    #: The service's command queue subscriber; register handlers with ``on_command``.
+    commands: Any = None
 
     def outbox_written(self) -> None:
         """A transaction committed events: let the relay publish them without waiting."""
@@ -98,6 +101,11 @@ async def ping(cmd: Ping, runtime: Runtime) -> PongReply:
             broker=broker,
         )
     )
+
+
+def on_command(runtime: ServiceRuntime, command: type[Command[Any]], handler: Callable[..., Any]) -> None:
+    """Answer ``command`` (dispatched on its routing key) on the service's command queue."""
+    runtime.commands(filter=routed_as(command.routing_key()))(handler)
 
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -143,6 +151,7 @@ def create_service_app(
         description=f"Commands to the {name} service, answered over request/reply.",
     )
     commands(filter=routed_as(Ping.routing_key_for(name)))(ping)
+    runtime.commands = commands
     for router in build_routers(runtime):
         broker.include_router(router)
 

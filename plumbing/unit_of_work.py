@@ -60,6 +60,10 @@ def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | No
     }
 
 
+class _AppliedConcurrently(Exception):
+    pass
+
+
 @dataclass
 class UnitOfWork:
     """What one transaction may do: read and write with ``session``, record events."""
@@ -106,10 +110,14 @@ async def apply_once(
             cause=message,
         )
         if inbox_id is not None:
+            if await db[INBOX].find_one({"_id": inbox_id}, {"_id": 1}, session=session):
+                return False, None  # type: ignore[return-value]
             try:
                 await db[INBOX].insert_one({"_id": inbox_id, "applied_at": datetime.now(UTC)}, session=session)
             except DuplicateKeyError:
-                return False, None  # type: ignore[return-value]
+                # A concurrent delivery of the same message committed first. The server has
+                # aborted this transaction: leave it, never carry on inside it.
+                raise _AppliedConcurrently from None
         result = await work(uow)
         if uow.events:
             await db[OUTBOX].insert_many(
@@ -122,9 +130,12 @@ async def apply_once(
         return True, result
 
     async with runtime.mongo.start_session() as session:
-        applied, result = await session.with_transaction(
-            attempt, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
-        )
+        try:
+            applied, result = await session.with_transaction(
+                attempt, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+            )
+        except _AppliedConcurrently:
+            applied, result = False, None
     if applied:
         runtime.outbox_written()
         return result

@@ -87,3 +87,42 @@ async def eventually(
             return value
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+
+
+class EventTap:
+    """A private queue bound to the events exchange: what the services published, in order."""
+
+    def __init__(self, client: Any, binding: str = "#") -> None:
+        self.client = client
+        self.binding = binding
+        self.messages: list[dict[str, Any]] = []
+
+    async def __aenter__(self) -> EventTap:
+        from faststream.rabbit import RabbitQueue
+
+        from plumbing.messaging import events_exchange
+
+        broker = self.client.broker
+        exchange = await broker.declare_exchange(events_exchange(self.client.settings.topology))
+        self.queue = await broker.declare_queue(
+            RabbitQueue(f"{self.client.settings.namespace}.tap.{uuid.uuid4().hex[:8]}", auto_delete=True, exclusive=True)
+        )
+        await self.queue.bind(exchange, routing_key=self.binding)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.queue.delete(if_unused=False, if_empty=False)
+
+    async def drain(self) -> list[dict[str, Any]]:
+        import json
+
+        while (message := await self.queue.get(no_ack=True, fail=False)) is not None:
+            self.messages.append({"routing_key": message.routing_key, **json.loads(message.body)})
+        return self.messages
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        async def enough() -> list[dict[str, Any]] | None:
+            await self.drain()
+            return self.messages if len(self.messages) >= count else None
+
+        return await eventually(enough, timeout=timeout)

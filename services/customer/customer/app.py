@@ -8,6 +8,7 @@ from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
 from .handlers import build_routers
+from .store import ensure_indexes
 
 SERVICE = "customer"
 
@@ -17,5 +18,6 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
         SERVICE,
         settings or ServiceSettings(),
         build_routers,
+        on_startup=[ensure_indexes],
         description="Customer records: create, find, read, correct, merge, enable and disable.",
     )

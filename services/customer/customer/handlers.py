@@ -1,11 +1,284 @@
-"""Messages in and out of the customer service."""
+"""Messages in and out of the customer service: one handler per command (I1).
+
+A handler reads its command, runs the domain rules inside one transaction (``apply_once``:
+the change, its events and the inbox record commit together) and answers a typed reply.
+A rule it breaks raises ``Rejected``, which becomes the typed error reply.
+"""
 
 from __future__ import annotations
 
-from faststream.rabbit import RabbitRouter
+from collections.abc import Awaitable, Callable
 
-from plumbing.service import ServiceRuntime
+from faststream.rabbit import RabbitRouter
+from pymongo.errors import DuplicateKeyError
+
+from contracts.customer import (
+    AccountTemplateReply,
+    AccountTemplateView,
+    AddAddress,
+    ChangeAddress,
+    ChangeCustomerState,
+    CreateCustomer,
+    CreateScope,
+    CustomerAddressChanged,
+    CustomerCreated,
+    CustomerReply,
+    CustomerStateChanged,
+    CustomerUpdated,
+    CustomerView,
+    EmailLookup,
+    EmailLookupReply,
+    FindAccountsByEmail,
+    GetAccountTemplate,
+    GetCustomer,
+    GetStateSummary,
+    ImportCustomers,
+    ImportReply,
+    ImportResult,
+    ImportRowResult,
+    ListScopes,
+    NewCustomer,
+    RemoveAddress,
+    ScopeListReply,
+    ScopeReply,
+    ScopeView,
+    SearchCustomers,
+    SearchPage,
+    SearchReply,
+    SetAccountTemplate,
+    StateSummary,
+    StateSummaryReply,
+    UpdateCustomer,
+)
+from contracts.envelope import Event
+from plumbing.errors import Rejected
+from plumbing.service import Runtime, ServiceRuntime, on_command
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from . import bulk, store
+from .domain import Customer, check_template_fields, customer_summary, customer_view, now
+
+# --- scopes and account templates ---------------------------------------------------------
+
+
+async def create_scope(cmd: CreateScope, runtime: Runtime) -> ScopeReply:
+    scope = ScopeView(**cmd.payload.model_dump(), created_at=now())
+
+    async def work(uow: UnitOfWork) -> ScopeView:
+        await store.insert_scope(runtime.db, scope, uow.session)
+        return scope
+
+    return ScopeReply.success(await apply_once(runtime, cmd, work, ScopeView))
+
+
+async def list_scopes(cmd: ListScopes, runtime: Runtime) -> ScopeListReply:
+    return ScopeListReply.success(await store.list_scopes(runtime.db))
+
+
+async def set_account_template(cmd: SetAccountTemplate, runtime: Runtime) -> AccountTemplateReply:
+    check_template_fields(cmd.payload.fields)
+
+    async def work(uow: UnitOfWork) -> AccountTemplateView:
+        await store.require_scope(runtime.db, cmd.payload.scope_id, uow.session)
+        return await store.set_template(runtime.db, cmd.payload.scope_id, cmd.payload.fields, uow.session)
+
+    return AccountTemplateReply.success(await apply_once(runtime, cmd, work, AccountTemplateView))
+
+
+async def get_account_template(cmd: GetAccountTemplate, runtime: Runtime) -> AccountTemplateReply:
+    await store.require_scope(runtime.db, cmd.payload.scope_id)
+    template = await store.get_template(runtime.db, cmd.payload.scope_id)
+    return AccountTemplateReply.success(
+        template or AccountTemplateView(scope_id=cmd.payload.scope_id, version=0, fields=[])
+    )
+
+
+# --- creating customers (C1, C17) ----------------------------------------------------------
+
+
+async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> tuple[CustomerView, bool]:
+    """Create a customer, or find the one an earlier request with the same idempotency key
+    created; says which."""
+    db = runtime.db
+    if new.idempotency_key:
+        earlier = await store.find_by_idempotency_keys(db, new.scope_id, [new.idempotency_key], uow.session)
+        if earlier:
+            return customer_view(earlier[new.idempotency_key]), False
+    scope = await store.require_scope(db, new.scope_id, uow.session)
+    template = await store.get_template(db, new.scope_id, uow.session)
+    (code,) = await store.allocate_codes(db)
+    customer = Customer.create(new, code=code, scope=scope, template=template, at=now())
+    await store.insert(db, customer, uow.session)
+    uow.publish(CustomerCreated(**uow.envelope(), payload={"customer": customer.view()}), partition_key=code)
+    return customer.view(), True
+
+
+async def create_customer(cmd: CreateCustomer, runtime: Runtime) -> CustomerReply:
+    async def work(uow: UnitOfWork) -> CustomerView:
+        view, _ = await create(runtime, uow, cmd.payload)
+        return view
+
+    return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
+
+
+async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportReply:
+    rows = cmd.payload.rows
+    try:
+        result = await apply_once(runtime, cmd, lambda uow: bulk.import_batch(runtime, uow, rows), ImportResult)
+    except DuplicateKeyError:
+        # Another writer took an email or key between the checks and the insert: settle the
+        # batch row by row; each row's idempotency key makes this safe to repeat.
+        result = ImportResult(rows=[await _import_one(runtime, index, row) for index, row in enumerate(rows)])
+    return ImportReply.success(result)
+
+
+async def _import_one(runtime: ServiceRuntime, index: int, row: NewCustomer) -> ImportRowResult:
+    try:
+        view, created = await apply_once(runtime, None, lambda uow: create(runtime, uow, row))
+    except Rejected as exc:
+        return bulk.rejected(index, exc)
+    return ImportRowResult(index=index, status="created" if created else "unchanged", code=view.code)
+
+
+# --- reading (C2, C10, C11) -----------------------------------------------------------------
+
+
+async def get_customer(cmd: GetCustomer, runtime: Runtime) -> CustomerReply:
+    customer = await store.load(runtime.db, cmd.payload.customer_code, None, follow_merge=True)
+    return CustomerReply.success(customer.view())
+
+
+async def find_accounts_by_email(cmd: FindAccountsByEmail, runtime: Runtime) -> EmailLookupReply:
+    docs = await store.accounts_by_email(runtime.db, cmd.payload.email)
+    return EmailLookupReply.success(
+        EmailLookup(email=cmd.payload.email, accounts=[customer_summary(d) for d in docs])
+    )
+
+
+async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchReply:
+    query = cmd.payload
+    country = None
+    if query.scope_id:
+        country = (await store.require_scope(runtime.db, query.scope_id)).country
+    rows, cursor, total, exact = await store.search_customers(runtime.db, query, country)
+    return SearchReply.success(
+        SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor, total=total, total_is_exact=exact)
+    )
+
+
+async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSummaryReply:
+    if cmd.payload.scope_id:
+        await store.require_scope(runtime.db, cmd.payload.scope_id)
+    counts = await store.state_counts(runtime.db, cmd.payload.scope_id)
+    return StateSummaryReply.success(StateSummary(scope_id=cmd.payload.scope_id, counts=counts))
+
+
+# --- changing customers (C4, C10, C12) ------------------------------------------------------
+
+Change = Callable[[Customer, UnitOfWork], Awaitable[list[Event]]]
+
+
+async def change_customer(runtime: ServiceRuntime, cmd, change: Change) -> CustomerReply:  # noqa: ANN001
+    """Load, check the expected version, change, save and publish: one transaction."""
+    db = runtime.db
+
+    async def work(uow: UnitOfWork) -> CustomerView:
+        customer = await store.load(db, cmd.payload.customer_code, uow.session)
+        customer.expect_version(cmd.payload.expected_version)
+        events = await change(customer, uow)
+        if customer.version != customer.loaded_version:
+            await store.save(db, customer, uow.session)
+            for event in events:
+                uow.publish(event, partition_key=customer.code)
+        return customer.view()
+
+    return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
+
+
+async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerReply:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+        scope = await store.require_scope(runtime.db, customer.doc["scope_id"], uow.session)
+        template = await store.get_template(runtime.db, customer.doc["scope_id"], uow.session)
+        customer.change(cmd.payload.changes, scope=scope, template=template, at=now())
+        payload = {"customer_code": customer.code, "version": customer.version, "changed": customer.changed_fields}
+        return [CustomerUpdated(**uow.envelope(), payload=payload)]
+
+    return await change_customer(runtime, cmd, change)
+
+
+def _address_event(uow: UnitOfWork, customer: Customer, change: str, address_id: str, address) -> Event:  # noqa: ANN001
+    return CustomerAddressChanged(
+        **uow.envelope(),
+        payload={
+            "customer_code": customer.code,
+            "version": customer.version,
+            "change": change,
+            "address_id": address_id,
+            "address": address,
+        },
+    )
+
+
+async def add_address(cmd: AddAddress, runtime: Runtime) -> CustomerReply:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+        added = customer.add_address(cmd.payload.address, now())
+        return [_address_event(uow, customer, "added", added["address_id"], added)]
+
+    return await change_customer(runtime, cmd, change)
+
+
+async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+        changed = customer.change_address(cmd.payload.address_id, cmd.payload.address, now())
+        return [_address_event(uow, customer, "changed", cmd.payload.address_id, changed)]
+
+    return await change_customer(runtime, cmd, change)
+
+
+async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+        customer.remove_address(cmd.payload.address_id, now())
+        return [_address_event(uow, customer, "removed", cmd.payload.address_id, None)]
+
+    return await change_customer(runtime, cmd, change)
+
+
+async def change_customer_state(cmd: ChangeCustomerState, runtime: Runtime) -> CustomerReply:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+        previous = customer.apply_action(cmd.payload.action, cmd.payload.reason, now())
+        payload = {
+            "customer_code": customer.code,
+            "version": customer.version,
+            "previous": previous,
+            "state": customer.doc["state"],
+            "reason": cmd.payload.reason,
+        }
+        return [CustomerStateChanged(**uow.envelope(), payload=payload)]
+
+    return await change_customer(runtime, cmd, change)
+
+
+HANDLERS = {
+    CreateScope: create_scope,
+    ListScopes: list_scopes,
+    SetAccountTemplate: set_account_template,
+    GetAccountTemplate: get_account_template,
+    CreateCustomer: create_customer,
+    ImportCustomers: import_customers,
+    GetCustomer: get_customer,
+    FindAccountsByEmail: find_accounts_by_email,
+    SearchCustomers: search_customers,
+    GetStateSummary: get_state_summary,
+    UpdateCustomer: update_customer,
+    AddAddress: add_address,
+    ChangeAddress: change_address,
+    RemoveAddress: remove_address,
+    ChangeCustomerState: change_customer_state,
+}
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
+    for command, handler in HANDLERS.items():
+        on_command(runtime, command, handler)
     return []
+

@@ -1,0 +1,456 @@
+"""Rules of customer records (C1-C4, C8-C12, C17), free of I/O.
+
+A customer is held as the MongoDB document it is stored as; the ``Customer`` aggregate
+changes it only through methods that check the rules, bump the version and record the
+events to publish (cosmicpython's aggregate, with events collected by the unit of work).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from contracts.customer import (
+    AccountTemplateView,
+    AddressInput,
+    AddressView,
+    AttributeField,
+    CustomerChanges,
+    CustomerSummary,
+    CustomerView,
+    NewCustomer,
+    Recipient,
+    ScopeView,
+    StateAction,
+)
+from contracts.replies import FieldError
+from plumbing.errors import Rejected
+
+from .normalize import InvalidValue, email_key, fold, normalize_email, normalize_phone, postal_key
+
+PHONE_FIELDS = ("phone", "work_phone", "fax")
+
+# action -> (states it applies to, resulting state)
+TRANSITIONS: dict[StateAction, tuple[frozenset[str], str]] = {
+    "activate": (frozenset({"inactive"}), "active"),
+    "deactivate": (frozenset({"active"}), "inactive"),
+    "disable": (frozenset({"active", "inactive", "waiting_approval"}), "disabled"),
+    "enable": (frozenset({"disabled"}), "active"),
+    "approve": (frozenset({"waiting_approval"}), "active"),
+    "reject": (frozenset({"waiting_approval"}), "rejected"),
+}
+
+
+def now() -> datetime:
+    """The current time at MongoDB's precision (milliseconds), so a reply and a later read agree."""
+    at = datetime.now(UTC)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+# --- field checks ------------------------------------------------------------------------
+
+
+class FieldErrors:
+    """Collects every bad field of a command, so one reply names them all."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, field: str, reason: str) -> None:
+        self.errors.append(FieldError(field=field, reason=reason))
+
+    def check(self, field: str, func, *args):  # noqa: ANN001, ANN201 - a thin wrapper
+        try:
+            return func(*args)
+        except InvalidValue as exc:
+            self.add(field, str(exc))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise Rejected.invalid_fields(self.errors)
+
+
+def check_attributes(
+    template: AccountTemplateView | None,
+    attributes: dict[str, Any],
+    *,
+    current: dict[str, Any] | None,
+    errors: FieldErrors,
+    path: str,
+) -> dict[str, Any]:
+    """C3: attribute values checked against the scope's account template; returns the new set.
+
+    ``current`` is None at creation (every required field must be given); on a change the
+    given values are merged into ``current`` and a null value removes one.
+    """
+    fields = {f.name: f for f in (template.fields if template else [])}
+    merged = dict(current or {})
+    for name, value in attributes.items():
+        field = fields.get(name)
+        if field is None:
+            errors.add(f"{path}.{name}", "not a field of this scope's account template")
+            continue
+        if value is None:
+            merged.pop(name, None)
+            continue
+        try:
+            merged[name] = _attribute_value(field, value)
+        except InvalidValue as exc:
+            errors.add(f"{path}.{name}", str(exc))
+    for field in fields.values():
+        # A change may leave alone a required field the record predates; it may not clear it.
+        if field.required and merged.get(field.name) is None and (current is None or field.name in attributes):
+            errors.add(f"{path}.{field.name}", "required by the account template")
+    return merged
+
+
+def _attribute_value(field: AttributeField, value: Any) -> Any:
+    """The stored form of a value: str, int, bool, a decimal as a string, a date as ISO."""
+    kind = field.type
+    if kind == "string":
+        if not isinstance(value, str):
+            raise InvalidValue("must be text")
+        if len(value) > 1000:
+            raise InvalidValue("at most 1000 characters")
+        return value
+    if kind == "enum":
+        if value not in field.allowed_values:
+            raise InvalidValue(f"must be one of {', '.join(field.allowed_values)}")
+        return value
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise InvalidValue("must be true or false")
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise InvalidValue("must be a whole number")
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise InvalidValue("must be a whole number") from exc
+    if kind == "decimal":
+        if isinstance(value, bool):
+            raise InvalidValue("must be a decimal number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise InvalidValue("must be a decimal number") from exc
+        if not number.is_finite():
+            raise InvalidValue("must be a decimal number")
+        return format(number, "f")
+    if kind == "date":
+        if isinstance(value, date):
+            return value.isoformat()
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError as exc:
+            raise InvalidValue("must be a date, YYYY-MM-DD") from exc
+    raise InvalidValue(f"unknown attribute type {kind}")  # pragma: no cover - contract forbids it
+
+
+def check_template_fields(fields: list[AttributeField]) -> None:
+    errors = FieldErrors()
+    seen: set[str] = set()
+    for index, field in enumerate(fields):
+        if field.name in seen:
+            errors.add(f"payload.fields.{index}.name", "appears twice")
+        seen.add(field.name)
+        if field.type == "enum" and not field.allowed_values:
+            errors.add(f"payload.fields.{index}.allowed_values", "an enum needs allowed values")
+        if field.type != "enum" and field.allowed_values:
+            errors.add(f"payload.fields.{index}.allowed_values", "only an enum has allowed values")
+    errors.raise_if_any()
+
+
+# --- addresses -----------------------------------------------------------------------------
+
+
+def address_document(address: AddressInput, address_id: str | None = None) -> dict[str, Any]:
+    doc = address.model_dump()
+    doc["address_id"] = address_id or uuid.uuid4().hex[:12]
+    return doc
+
+
+def settle_defaults(addresses: list[dict[str, Any]], preferred_id: str | None) -> None:
+    """One default shipping and one default billing address: the newest claim wins, and the
+    first address of a book that has none becomes the default."""
+    for flag in ("default_shipping", "default_billing"):
+        claimants = [a for a in addresses if a.get(flag)]
+        if len(claimants) > 1:
+            keep = next((a for a in claimants if a["address_id"] == preferred_id), claimants[-1])
+            for a in claimants:
+                a[flag] = a is keep
+        if addresses and not any(a.get(flag) for a in addresses):
+            addresses[0][flag] = True
+
+
+# --- the aggregate -----------------------------------------------------------------------
+
+
+class Customer:
+    """One customer document, changed only through these methods."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.loaded_version: int = doc["version"]
+        self.changed_fields: dict[str, Any] = {}
+
+    @property
+    def code(self) -> str:
+        return self.doc["_id"]
+
+    @property
+    def version(self) -> int:
+        return self.doc["version"]
+
+    @classmethod
+    def create(
+        cls,
+        new: NewCustomer,
+        *,
+        code: str,
+        scope: ScopeView,
+        template: AccountTemplateView | None,
+        at: datetime,
+    ) -> Customer:
+        errors = FieldErrors()
+        email = errors.check("payload.email", normalize_email, new.email)
+        phones = {
+            name: errors.check(f"payload.{name}", normalize_phone, getattr(new, name), scope.country)
+            if getattr(new, name)
+            else None
+            for name in PHONE_FIELDS
+        }
+        attributes = check_attributes(template, new.attributes, current=None, errors=errors, path="payload.attributes")
+        errors.raise_if_any()
+
+        if new.active:
+            state = "waiting_approval" if scope.requires_approval and new.channel == "storefront" else "active"
+        else:
+            state = "inactive"
+        addresses = [address_document(a) for a in new.addresses]
+        settle_defaults(addresses, None)
+        doc = {
+            "_id": code,
+            "scope_id": new.scope_id,
+            "version": 1,
+            "logon_id": email if new.account_type == "registered" else None,
+            "email": email,
+            "email_verified": False,
+            "first_name": new.first_name,
+            "last_name": new.last_name,
+            **phones,
+            "phone_extension": new.phone_extension,
+            "preferred_language": new.preferred_language,
+            "account_type": new.account_type,
+            "kind": new.kind,
+            "state": state,
+            "state_reason": None,
+            "attributes": attributes,
+            "tags": _clean_tags(new.tags),
+            "flag": new.flag,
+            "addresses": addresses,
+            "channel": new.channel,
+            "idempotency_key": new.idempotency_key,
+            "password_hash": None,
+            "merged_into": None,
+            "registered_at": at,
+            "last_login_at": None,
+            "last_activity_at": at,
+            "last_password_reset_at": None,
+            "updated_at": at,
+        }
+        customer = cls(doc)
+        customer.refresh_keys()
+        return customer
+
+    # --- changes (C12) ---
+
+    def expect_version(self, expected: int) -> None:
+        if expected != self.version:
+            raise Rejected.conflict(
+                f"customer {self.code} was changed by someone else: it is at version {self.version}, "
+                f"not {expected}; read it again",
+                current_version=self.version,
+            )
+
+    def ensure_not_retired(self) -> None:
+        if self.doc["state"] == "retired":
+            raise Rejected.invalid_state(f"customer {self.code} was merged into {self.doc['merged_into']}")
+
+    def change(
+        self, changes: CustomerChanges, *, scope: ScopeView, template: AccountTemplateView | None, at: datetime
+    ) -> None:
+        self.ensure_not_retired()
+        given = changes.model_fields_set
+        errors = FieldErrors()
+        updates: dict[str, Any] = {}
+        for name in ("first_name", "last_name"):
+            if name in given:
+                if getattr(changes, name) is None:
+                    errors.add(f"payload.changes.{name}", "required: must not be empty")
+                else:
+                    updates[name] = getattr(changes, name)
+        if "email" in given:
+            if changes.email is None:
+                errors.add("payload.changes.email", "required: must not be empty")
+            else:
+                email = errors.check("payload.changes.email", normalize_email, changes.email)
+                if email is not None and email != self.doc["email"]:
+                    updates["email"] = email
+                    updates["email_verified"] = False
+        for name in PHONE_FIELDS:
+            if name in given:
+                raw = getattr(changes, name)
+                updates[name] = (
+                    errors.check(f"payload.changes.{name}", normalize_phone, raw, scope.country) if raw else None
+                )
+        for name in ("phone_extension", "preferred_language", "flag"):
+            if name in given:
+                updates[name] = getattr(changes, name)
+        if "account_type" in given and changes.account_type is not None:
+            updates["account_type"] = changes.account_type
+            if changes.account_type == "registered" and not self.doc.get("logon_id"):
+                updates["logon_id"] = updates.get("email", self.doc["email"])
+        if "tags" in given:
+            updates["tags"] = _clean_tags(changes.tags or [])
+        if "attributes" in given and changes.attributes is not None:
+            updates["attributes"] = check_attributes(
+                template,
+                changes.attributes,
+                current=self.doc["attributes"],
+                errors=errors,
+                path="payload.changes.attributes",
+            )
+        errors.raise_if_any()
+        real = {k: v for k, v in updates.items() if self.doc.get(k) != v}
+        if real:
+            self.doc.update(real)
+            self.changed_fields.update(real)
+            self._touch(at)
+
+    def add_address(self, address: AddressInput, at: datetime) -> dict[str, Any]:
+        self.ensure_not_retired()
+        if len(self.doc["addresses"]) >= 50:
+            raise Rejected.invalid("payload.address", "an address book holds at most 50 addresses")
+        doc = address_document(address)
+        self.doc["addresses"].append(doc)
+        settle_defaults(self.doc["addresses"], doc["address_id"])
+        self._addresses_changed(at)
+        return doc
+
+    def change_address(self, address_id: str, address: AddressInput, at: datetime) -> dict[str, Any]:
+        self.ensure_not_retired()
+        index = self._address_index(address_id)
+        doc = address_document(address, address_id)
+        self.doc["addresses"][index] = doc
+        settle_defaults(self.doc["addresses"], address_id)
+        self._addresses_changed(at)
+        return doc
+
+    def remove_address(self, address_id: str, at: datetime) -> None:
+        self.ensure_not_retired()
+        del self.doc["addresses"][self._address_index(address_id)]
+        settle_defaults(self.doc["addresses"], None)
+        self._addresses_changed(at)
+
+    def _address_index(self, address_id: str) -> int:
+        for index, address in enumerate(self.doc["addresses"]):
+            if address["address_id"] == address_id:
+                return index
+        raise Rejected.not_found("address", address_id, field="payload.address_id")
+
+    def _addresses_changed(self, at: datetime) -> None:
+        self.changed_fields["addresses"] = self.doc["addresses"]
+        self._touch(at)
+
+    # --- lifecycle (C10, C15) ---
+
+    def apply_action(self, action: StateAction, reason: str | None, at: datetime) -> str:
+        """Move to the state ``action`` leads to; returns the previous state."""
+        self.ensure_not_retired()
+        allowed, target = TRANSITIONS[action]
+        previous = self.doc["state"]
+        if previous not in allowed:
+            raise Rejected.invalid_state(
+                f"cannot {action} customer {self.code}: it is {previous.replace('_', ' ')}"
+            )
+        self.doc["state"] = target
+        self.doc["state_reason"] = reason
+        self.changed_fields.update(state=target, state_reason=reason)
+        self._touch(at)
+        return previous
+
+    def _touch(self, at: datetime) -> None:
+        self.doc["version"] += 1
+        self.doc["updated_at"] = at
+        self.doc["last_activity_at"] = at
+        self.refresh_keys()
+
+    # --- derived fields ---
+
+    def refresh_keys(self) -> None:
+        """Derived fields that indexes serve: search keys and the registered-email key."""
+        doc = self.doc
+        phones = [doc.get(name) for name in PHONE_FIELDS]
+        doc["s"] = {
+            "sn": fold(f"{doc['last_name']} {doc['first_name']}"),
+            "fl": fold(f"{doc['first_name']} {doc['last_name']}"),
+            "e": email_key(doc["email"]),
+            "p": sorted({p for p in phones if p}),
+            "z": sorted({postal_key(a["postal_code"]) for a in doc["addresses"] if a.get("postal_code")}),
+            "t": sorted({fold(t) for t in doc["tags"]}),
+        }
+        # Within a scope, one registered account per email (C2); guests and retired records
+        # are outside the unique index.
+        if doc["account_type"] == "registered" and doc["state"] != "retired":
+            doc["registered_email"] = doc["s"]["e"]
+        else:
+            doc.pop("registered_email", None)
+
+    # --- views ---
+
+    def view(self) -> CustomerView:
+        return customer_view(self.doc)
+
+    def recipient(self, scope: ScopeView | None) -> Recipient:
+        d = self.doc
+        return Recipient(
+            customer_code=d["_id"],
+            scope_id=d["scope_id"],
+            email=d["email"],
+            first_name=d["first_name"],
+            last_name=d["last_name"],
+            preferred_language=d.get("preferred_language"),
+            scope_language=scope.default_language if scope else None,
+        )
+
+
+def customer_view(doc: dict[str, Any]) -> CustomerView:
+    return CustomerView(
+        code=doc["_id"],
+        has_password=bool(doc.get("password_hash")),
+        addresses=[AddressView(**a) for a in doc["addresses"]],
+        **{k: doc.get(k) for k in CustomerView.model_fields if k not in ("code", "has_password", "addresses")},
+    )
+
+
+def customer_summary(doc: dict[str, Any]) -> CustomerSummary:
+    postal = next((a.get("postal_code") for a in doc.get("addresses", []) if a.get("default_billing")), None)
+    return CustomerSummary(
+        code=doc["_id"],
+        postal_code=postal,
+        **{k: doc.get(k) for k in CustomerSummary.model_fields if k not in ("code", "postal_code")},
+    )
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for tag in tags:
+        seen.setdefault(fold(tag), tag.strip())
+    return list(seen.values())

@@ -1,0 +1,222 @@
+"""MongoDB access of the customer service: collections, indexes, reads and writes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from contracts.customer import AccountTemplateView, AttributeField, CustomerState, ScopeView, SearchInput
+from plumbing.errors import Rejected
+
+from . import search
+from .domain import Customer
+from .normalize import customer_code, email_key
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
+
+CUSTOMERS = "customers"
+SCOPES = "scopes"
+TEMPLATES = "account_templates"
+COUNTERS = "counters"
+FIRST_CODE_SEQUENCE = 1000
+STATES: tuple[CustomerState, ...] = ("active", "inactive", "disabled", "waiting_approval", "rejected", "retired")
+
+Session = AsyncClientSession | None
+
+
+async def ensure_indexes(runtime: ServiceRuntime) -> None:
+    customers = runtime.db[CUSTOMERS]
+    asc = ASCENDING
+    # C11: one index per kind of search, each giving rows in sort order where it can.
+    await customers.create_index([("s.sn", asc), ("_id", asc)], name="name_last_first")
+    await customers.create_index([("s.fl", asc), ("_id", asc)], name="name_first_last")
+    await customers.create_index("s.e", name="email")
+    await customers.create_index("s.p", name="phones")
+    await customers.create_index("s.z", name="postal_codes")
+    await customers.create_index("s.t", name="tags")
+    await customers.create_index([("kind", asc), ("s.sn", asc), ("_id", asc)], name="kind_name")
+    await customers.create_index([("state", asc), ("s.sn", asc), ("_id", asc)], name="state_name")
+    await customers.create_index([("scope_id", asc), ("s.sn", asc), ("_id", asc)], name="scope_name")
+    await customers.create_index([("scope_id", asc), ("state", asc)], name="scope_state")
+    await customers.create_index([("registered_at", asc), ("_id", asc)], name="created")
+    await customers.create_index([("last_activity_at", asc), ("_id", asc)], name="last_activity")
+    await customers.create_index(
+        [("flag", asc), ("s.sn", asc)], name="flag", partialFilterExpression={"flag": {"$type": "string"}}
+    )
+    # C2: within a scope one registered account per email; guests may share one.
+    await customers.create_index(
+        [("scope_id", asc), ("registered_email", asc)],
+        name="registered_email_unique",
+        unique=True,
+        partialFilterExpression={"registered_email": {"$exists": True}},
+    )
+    # C17: an import row or a retried order creates its customer once.
+    await customers.create_index(
+        [("scope_id", asc), ("idempotency_key", asc)],
+        name="idempotency_key_unique",
+        unique=True,
+        partialFilterExpression={"idempotency_key": {"$type": "string"}},
+    )
+
+
+# --- scopes and templates --------------------------------------------------------------
+
+
+async def insert_scope(db: AsyncDatabase, scope: ScopeView, session: Session) -> None:
+    try:
+        await db[SCOPES].insert_one({"_id": scope.scope_id, **scope.model_dump()}, session=session)
+    except DuplicateKeyError as exc:
+        raise Rejected.conflict(f"scope {scope.scope_id!r} exists", field="payload.scope_id") from exc
+
+
+async def get_scope(db: AsyncDatabase, scope_id: str, session: Session = None) -> ScopeView | None:
+    doc = await db[SCOPES].find_one({"_id": scope_id}, session=session)
+    return ScopeView.model_validate(doc) if doc else None
+
+
+async def require_scope(db: AsyncDatabase, scope_id: str, session: Session = None, field: str = "payload.scope_id") -> ScopeView:
+    scope = await get_scope(db, scope_id, session)
+    if scope is None:
+        raise Rejected.not_found("scope", scope_id, field=field)
+    return scope
+
+
+async def list_scopes(db: AsyncDatabase) -> list[ScopeView]:
+    return [ScopeView.model_validate(d) async for d in db[SCOPES].find().sort("_id", ASCENDING)]
+
+
+async def set_template(
+    db: AsyncDatabase, scope_id: str, fields: list[AttributeField], session: Session
+) -> AccountTemplateView:
+    doc = await db[TEMPLATES].find_one_and_update(
+        {"_id": scope_id},
+        {"$set": {"fields": [f.model_dump() for f in fields]}, "$inc": {"version": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    return AccountTemplateView(scope_id=scope_id, version=doc["version"], fields=doc["fields"])
+
+
+async def get_template(db: AsyncDatabase, scope_id: str, session: Session = None) -> AccountTemplateView | None:
+    doc = await db[TEMPLATES].find_one({"_id": scope_id}, session=session)
+    if doc is None:
+        return None
+    return AccountTemplateView(scope_id=scope_id, version=doc["version"], fields=doc["fields"])
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+async def allocate_codes(db: AsyncDatabase, count: int = 1) -> list[str]:
+    """Reserve ``count`` customer codes. Outside any transaction on purpose: a code once handed
+    out is never handed out again, even if the customer it was for is never created."""
+    doc = await db[COUNTERS].find_one_and_update(
+        {"_id": "customer_code"},
+        {"$inc": {"next": count}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    end = FIRST_CODE_SEQUENCE + doc["next"]
+    return [customer_code(n) for n in range(end - count, end)]
+
+
+def _duplicate(exc: DuplicateKeyError, doc: dict[str, Any], field: str) -> Rejected:
+    index = (exc.details or {}).get("keyPattern", {})
+    if "registered_email" in index:
+        return Rejected.conflict(
+            f"a registered account in scope {doc['scope_id']!r} already uses {doc['email']}", field=field
+        )
+    return Rejected.conflict(f"duplicate customer ({', '.join(index) or 'key'})")
+
+
+async def insert(db: AsyncDatabase, customer: Customer, session: Session) -> None:
+    try:
+        await db[CUSTOMERS].insert_one(customer.doc, session=session)
+    except DuplicateKeyError as exc:
+        raise _duplicate(exc, customer.doc, "payload.email") from exc
+
+
+async def insert_many(db: AsyncDatabase, customers: list[Customer], session: Session) -> None:
+    await db[CUSTOMERS].insert_many([c.doc for c in customers], ordered=True, session=session)
+
+
+async def load(db: AsyncDatabase, code: str, session: Session, *, follow_merge: bool = False) -> Customer:
+    doc = await db[CUSTOMERS].find_one({"_id": code}, session=session)
+    if doc is None:
+        raise Rejected.not_found("customer", code, field="payload.customer_code")
+    if follow_merge and doc.get("merged_into"):
+        return await load(db, doc["merged_into"], session, follow_merge=True)
+    return Customer(doc)
+
+
+async def save(db: AsyncDatabase, customer: Customer, session: Session) -> None:
+    """Write back a changed customer; the version filter refuses a concurrent change."""
+    try:
+        result = await db[CUSTOMERS].replace_one(
+            {"_id": customer.code, "version": customer.loaded_version}, customer.doc, session=session
+        )
+    except DuplicateKeyError as exc:
+        raise _duplicate(exc, customer.doc, "payload.changes.email") from exc
+    if result.matched_count != 1:
+        current = await db[CUSTOMERS].find_one({"_id": customer.code}, {"version": 1}, session=session)
+        raise Rejected.conflict(
+            f"customer {customer.code} changed while this change was being made",
+            current_version=current["version"] if current else None,
+        )
+
+
+async def find_by_idempotency_keys(
+    db: AsyncDatabase, scope_id: str, keys: list[str], session: Session = None
+) -> dict[str, dict[str, Any]]:
+    cursor = db[CUSTOMERS].find({"scope_id": scope_id, "idempotency_key": {"$in": keys}}, session=session)
+    return {doc["idempotency_key"]: doc async for doc in cursor}
+
+
+async def registered_emails_in_use(db: AsyncDatabase, scope_id: str, keys: list[str]) -> set[str]:
+    cursor = db[CUSTOMERS].find(
+        {"scope_id": scope_id, "registered_email": {"$in": keys}}, {"registered_email": 1}
+    )
+    return {doc["registered_email"] async for doc in cursor}
+
+
+async def accounts_by_email(db: AsyncDatabase, email: str) -> list[dict[str, Any]]:
+    """C2: every account using ``email``, in every scope (retired ones excepted)."""
+    cursor = db[CUSTOMERS].find(
+        {"s.e": email_key(email), "state": {"$ne": "retired"}}, search.SUMMARY_PROJECTION
+    ).sort("scope_id", ASCENDING)
+    return await cursor.to_list(length=200)
+
+
+async def search_customers(
+    db: AsyncDatabase, query: SearchInput, scope_country: str | None
+) -> tuple[list[dict[str, Any]], str | None, int, bool]:
+    """One page of results, the cursor to the next page, and the (capped) total."""
+    criteria = search.criteria(query, scope_country)
+    after = search.after_cursor(query)
+    page_filter = {"$and": [criteria, after]} if after else criteria
+    rows = await (
+        db[CUSTOMERS]
+        .find(page_filter, search.SUMMARY_PROJECTION)
+        .sort(search.sort_spec(query))
+        .limit(query.limit + 1)
+        .to_list()
+    )
+    next_cursor = search.encode_cursor(rows[query.limit - 1], query) if len(rows) > query.limit else None
+    total = await db[CUSTOMERS].count_documents(criteria, limit=search.TOTAL_CAP + 1)
+    return rows[: query.limit], next_cursor, min(total, search.TOTAL_CAP), total <= search.TOTAL_CAP
+
+
+async def state_counts(db: AsyncDatabase, scope_id: str | None) -> dict[str, int]:
+    """C10: one index count per state (scope_state or state_name index), never a collection scan."""
+    counts = {}
+    for state in STATES:
+        query = {"state": state} if scope_id is None else {"scope_id": scope_id, "state": state}
+        counts[state] = await db[CUSTOMERS].count_documents(query)
+    return counts
+

@@ -1,0 +1,48 @@
+"""Fixtures for integration tests: services running in-process against the real servers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.customer import CreateCustomer, CreateScope
+from customer.app import create_app as customer_app
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+
+from ..support import Cleanup, running
+
+
+@pytest.fixture
+async def customer_service(settings: ServiceSettings, cleanup: Cleanup) -> AsyncIterator[None]:
+    async with running(customer_app(settings), cleanup=cleanup):
+        yield
+
+
+@pytest.fixture
+async def customer_db(settings: ServiceSettings) -> AsyncIterator[AsyncDatabase]:
+    """The customer service's own database, for assertions on what it stored."""
+    mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    yield mongo[settings.database_name("customer")]
+    await mongo.close()
+
+
+async def ok(reply: Any) -> Any:
+    """The result of a reply that must have succeeded (shows the error otherwise)."""
+    assert reply.ok, reply.error
+    return reply.result
+
+
+async def create_scope(client: OmsClient, scope_id: str = "eu-fr", country: str = "FR", **extra: Any) -> Any:
+    return await ok(
+        await client.call(CreateScope, {"scope_id": scope_id, "name": scope_id.upper(), "country": country, **extra})
+    )
+
+
+async def create_customer(client: OmsClient, **fields: Any) -> Any:
+    payload = {"scope_id": "eu-fr", "first_name": "Chloé", "last_name": "Dubois", "email": "chloe@example.fr", **fields}
+    return await ok(await client.call(CreateCustomer, payload))

@@ -1,0 +1,162 @@
+"""C11 search over real RabbitMQ and MongoDB: criteria, prefix and accent folding, sorts, keyset
+pages, totals, and an index behind every kind of query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.customer import GetStateSummary, ImportCustomers, SearchCustomers, SearchInput
+from customer import search as search_queries
+from customer import store
+from plumbing.client import OmsClient
+
+from .conftest import create_scope, ok
+
+pytestmark = pytest.mark.usefixtures("customer_service")
+
+PEOPLE = [
+    # first, last, email, phone, postal code, tags, flag, kind
+    ("Chloé", "Dubois", "Chloe.Dubois@example.fr", "06 12 34 56 78", "75002", ["VIP"], None, "customer"),
+    ("Zoë", "Dubois-Martin", "zoe@example.fr", None, "75011", [], "red", "customer"),
+    ("Jürgen", "Groß", "juergen.gross@example.de", "+49 30 1234567", "10119", ["wholesale"], None, "customer"),
+    ("Łukasz", "Żółw", "lukasz@example.pl", None, "00-950", [], None, "customer"),
+    ("Ægir", "Øvreås", "aegir@example.no", None, "0150", [], "CHK", "customer"),
+    ("Émile", "Durand", "emile.durand@example.fr", "01 23 45 67 89", "69001", ["VIP"], None, "customer"),
+    ("Emile", "Durand", "emile.durand.2@example.fr", None, "13001", [], None, "customer"),
+    ("太郎", "山田", "taro@example.jp", None, "100-0001", [], None, "customer"),
+    ("Acme", "Organization", "buyers@acme.example", None, "75008", [], None, "organization"),
+]
+
+
+async def load_people(client: OmsClient, extra: int = 0) -> dict[str, str]:
+    """The people above plus ``extra`` namesakes; returns email -> code."""
+    rows = [
+        {"scope_id": "eu-fr", "first_name": f, "last_name": l, "email": e, "phone": p, "tags": t, "flag": fl,
+         "kind": k, "addresses": [{"line1": "1 rue X", "city": "Paris", "postal_code": z, "country": "FR"}],
+         "idempotency_key": e, "channel": "import"}
+        for f, l, e, p, z, t, fl, k in PEOPLE
+    ] + [
+        {"scope_id": "eu-fr", "first_name": f"Marie {i:03}", "last_name": "Martin", "email": f"marie{i}@example.fr",
+         "idempotency_key": f"marie{i}", "channel": "import"}
+        for i in range(extra)
+    ]
+    result = await ok(await client.call(ImportCustomers, {"rows": rows}))
+    assert {r.status for r in result.rows} == {"created"}
+    return {row["email"]: r.code for row, r in zip(rows, result.rows, strict=True)}
+
+
+async def find(client: OmsClient, **criteria: Any) -> list[str]:
+    page = await ok(await client.call(SearchCustomers, criteria))
+    return [f"{c.first_name} {c.last_name}" for c in page.items]
+
+
+async def test_c11_each_criterion_matches_by_prefix_ignoring_case_and_accents(client: OmsClient) -> None:
+    await create_scope(client)
+    codes = await load_people(client)
+    assert await find(client, name="dub") == ["Chloé Dubois", "Zoë Dubois-Martin"]
+    assert await find(client, name="DUBOIS CH") == ["Chloé Dubois"]
+    assert await find(client, name="chlo") == ["Chloé Dubois"]
+    assert await find(client, name="gross") == await find(client, name="Groß") == ["Jürgen Groß"]
+    assert await find(client, name="lukasz") == ["Łukasz Żółw"]
+    assert await find(client, name="ovreas") == ["Ægir Øvreås"]
+    assert sorted(await find(client, name="emile durand")) == ["Emile Durand", "Émile Durand"]  # namesakes
+    assert await find(client, name="山田") == ["太郎 山田"]
+    assert await find(client, email="CHLOE.d") == ["Chloé Dubois"]
+    assert await find(client, phone="0612345678", scope_id="eu-fr") == ["Chloé Dubois"]
+    assert await find(client, phone="+49 30 1234567") == ["Jürgen Groß"]
+    assert await find(client, postal_code="75 00") == ["Chloé Dubois", "Acme Organization"]
+    assert await find(client, tag="vip") == ["Chloé Dubois", "Émile Durand"]
+    assert await find(client, flag="CHK") == ["Ægir Øvreås"]
+    assert await find(client, kind="organization") == ["Acme Organization"]
+    assert await find(client, code=codes["taro@example.jp"]) == ["太郎 山田"]
+    assert await find(client, name="durand", postal_code="69") == ["Émile Durand"]  # criteria AND
+    assert await find(client, name="durand", tag="vip", kind="organization") == []
+    bad_phone = await client.call(SearchCustomers, {"phone": "0612345678"})
+    assert bad_phone.error.fields[0].field == "payload.phone"  # no scope, no country code
+
+
+async def test_c11_sorted_keyset_pages_of_at_most_20_with_a_total(client: OmsClient) -> None:
+    await create_scope(client)
+    await load_people(client, extra=45)
+    too_big = await client.call(SearchCustomers, {"name": "marie", "limit": 21})
+    assert too_big.error.fields[0].field == "payload.limit"
+
+    for sort, descending in (("name", False), ("name", True), ("created", False), ("last_activity", True)):
+        seen, cursor = [], None
+        while True:
+            page = await ok(await client.call(
+                SearchCustomers, {"name": "martin", "sort": sort, "descending": descending, "cursor": cursor}
+            ))
+            assert page.total == 45 and page.total_is_exact and len(page.items) <= 20
+            seen += page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert len(seen) == 45 and len({c.code for c in seen}) == 45  # no row twice, none missing
+        key = {
+            "name": lambda c: (c.last_name, c.first_name),
+            "created": lambda c: (c.registered_at, c.code),
+            "last_activity": lambda c: (c.last_activity_at, c.code),
+        }[sort]
+        assert [key(c) for c in seen] == sorted((key(c) for c in seen), reverse=descending)
+    wrong = await client.call(SearchCustomers, {"name": "martin", "sort": "created", "cursor": cursor or "abc"})
+    assert wrong.error.fields[0].field == "payload.cursor"
+
+
+def plan_stages(plan: Any) -> list[str]:
+    if isinstance(plan, dict):
+        own = [plan["stage"]] if "stage" in plan else []
+        return own + [s for value in plan.values() for s in plan_stages(value)]
+    if isinstance(plan, list):
+        return [s for item in plan for s in plan_stages(item)]
+    return []
+
+
+QUERY_KINDS = {
+    "no criteria": {},
+    "scope": {"scope_id": "eu-fr"},
+    "code": {"code": "C10"},
+    "name": {"name": "dub"},
+    "email": {"email": "chloe"},
+    "phone": {"phone": "+33612345678"},
+    "postal code": {"postal_code": "750"},
+    "tag": {"tag": "vip"},
+    "type": {"kind": "organization"},
+    "state": {"state": "active"},
+    "flag": {"flag": "red"},
+    "name and postal code": {"name": "dur", "postal_code": "69"},
+}
+
+
+@pytest.mark.parametrize("kind", QUERY_KINDS)
+@pytest.mark.parametrize("sort", ["name", "created", "last_activity"])
+async def test_c11_every_query_kind_is_served_by_an_index(
+    client: OmsClient, customer_db: AsyncDatabase, kind: str, sort: str
+) -> None:
+    await create_scope(client)
+    await load_people(client, extra=30)
+    query = SearchInput(**QUERY_KINDS[kind], sort=sort)
+    criteria = search_queries.criteria(query, "FR")
+    page = await customer_db.command("explain", {
+        "find": store.CUSTOMERS, "filter": criteria, "sort": dict(search_queries.sort_spec(query)), "limit": 21,
+    }, verbosity="queryPlanner")
+    count = await customer_db.command(
+        "explain", {"count": store.CUSTOMERS, "query": criteria, "limit": search_queries.TOTAL_CAP + 1},
+        verbosity="queryPlanner",
+    )
+    for explained in (page, count):
+        stages = plan_stages(explained["queryPlanner"]["winningPlan"])
+        assert "COLLSCAN" not in stages and ("IXSCAN" in stages or "COUNT_SCAN" in stages), stages
+
+
+async def test_c10_state_summary_is_counted_from_an_index(client: OmsClient, customer_db: AsyncDatabase) -> None:
+    await create_scope(client)
+    await load_people(client)
+    summary = await ok(await client.call(GetStateSummary, {}))
+    assert summary.counts["active"] == len(PEOPLE)
+    for query in ({"state": "active"}, {"scope_id": "eu-fr", "state": "active"}):
+        explained = await customer_db.command("explain", {"count": store.CUSTOMERS, "query": query})
+        assert plan_stages(explained["queryPlanner"]["winningPlan"]) == ["COUNT", "COUNT_SCAN"]

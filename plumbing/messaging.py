@@ -76,7 +76,8 @@ async def declare_dead_letter_queue(broker: RabbitBroker, topology: Topology, se
 def routed_as(routing_key: str) -> Callable[[Any], bool]:
     """A FastStream filter: the handler for messages published with ``routing_key``."""
 
-    def matches(message: Any) -> bool:
+    # A coroutine on purpose: FastStream runs a plain function filter in a worker thread.
+    async def matches(message: Any) -> bool:
         return message.raw_message.routing_key == routing_key
 
     return matches

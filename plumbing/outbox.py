@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from faststream.rabbit import RabbitBroker, RabbitExchange
+import aio_pika
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -32,7 +32,7 @@ class OutboxRelay:
     def __init__(
         self,
         db: AsyncDatabase,
-        broker: RabbitBroker,
+        amqp_url: str,
         *,
         holder: str,
         batch_size: int = 500,
@@ -40,7 +40,7 @@ class OutboxRelay:
         lease_seconds: float = 10.0,
     ) -> None:
         self.db = db
-        self.broker = broker
+        self.amqp_url = amqp_url
         self.holder = holder
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
@@ -48,14 +48,20 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._exchanges: dict[str, RabbitExchange] = {}
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self.published = 0
 
     def wake(self) -> None:
         """A transaction of this process committed events: publish them now."""
         self._wake.set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        # Its own connection and channel, with publisher confirms: a plain publish per event,
+        # without the per-message tracing and metrics of the consumers' pipeline.
+        self._connection = await aio_pika.connect_robust(self.amqp_url, client_properties={"connection_name": f"outbox-relay {self.holder}"})
+        self._channel = await self._connection.channel(publisher_confirms=True)
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self, *, flush_seconds: float = 10.0) -> None:
@@ -70,6 +76,9 @@ class OutboxRelay:
             self._task.cancel()
         self._task = None
         await self._release()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
 
     async def pending(self) -> int:
         return await self.db[OUTBOX].count_documents({"published_at": None})
@@ -143,16 +152,18 @@ class OutboxRelay:
     async def _publish(self, doc: dict[str, Any]) -> None:
         exchange = self._exchanges.get(doc["exchange"])
         if exchange is None:
-            exchange = self._exchanges[doc["exchange"]] = RabbitExchange(doc["exchange"], declare=False)
-        headers = {"x-oms-partition-key": doc["partition_key"]} if doc.get("partition_key") else None
-        await self.broker.publish(
-            doc["body"].encode(),
-            exchange=exchange,
+            exchange = await self._channel.get_exchange(doc["exchange"], ensure=False)
+            self._exchanges[doc["exchange"]] = exchange
+        headers = {"x-oms-partition-key": doc["partition_key"]} if doc.get("partition_key") else {}
+        await exchange.publish(
+            aio_pika.Message(
+                doc["body"].encode(),
+                message_id=doc["_id"],
+                correlation_id=doc.get("correlation_id"),
+                content_type="application/json",
+                headers=headers,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
             routing_key=doc["routing_key"],
-            message_id=doc["_id"],
-            correlation_id=doc.get("correlation_id"),
-            content_type="application/json",
-            headers=headers,
-            persist=True,
             mandatory=False,  # an event nobody subscribes to yet is not an error
         )

@@ -168,8 +168,8 @@ def create_service_app(
             await hook(runtime)
 
     async def start_relay() -> None:
-        runtime.outbox = OutboxRelay(runtime.db, broker, holder=runtime.instance)
-        runtime.outbox.start()
+        runtime.outbox = OutboxRelay(runtime.db, settings.amqp_url, holder=runtime.instance)
+        await runtime.outbox.start()
 
     async def stop_relay() -> None:
         if runtime.outbox is not None:

@@ -264,3 +264,22 @@ async def test_i1_a_redelivered_command_has_one_effect_and_the_same_reply(
     again = await client.request(command, CreateCustomer.REPLY)
     assert first.ok and again.ok and first.result == again.result
     assert await customer_db["customers"].count_documents({}) == 1
+
+
+async def test_c17_concurrent_creations_with_one_idempotency_key_make_one_customer(
+    settings, client: OmsClient, customer_db: AsyncDatabase
+) -> None:
+    await create_scope(client)
+    payload = {"scope_id": "eu-fr", "first_name": "Ana", "last_name": "Lima", "email": "ana@example.fr",
+               "account_type": "guest", "channel": "order", "idempotency_key": "order:shop:42"}
+    clients = [OmsClient(settings, producer=f"worker-{i}") for i in range(6)]
+    for c in clients:
+        await c.__aenter__()
+    try:
+        replies = await asyncio.gather(*(c.call(CreateCustomer, payload) for c in clients))
+    finally:
+        for c in clients:
+            await c.__aexit__(None, None, None)
+    assert all(r.ok for r in replies), [r.error for r in replies if not r.ok]
+    assert len({r.result.code for r in replies}) == 1
+    assert await customer_db["customers"].count_documents({}) == 1

@@ -6,6 +6,7 @@ code it got the first time: importing the same file twice changes nothing.
 
 from __future__ import annotations
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer import CustomerCreated, ImportResult, ImportRowResult, NewCustomer
@@ -53,7 +54,9 @@ async def import_batch(runtime: ServiceRuntime, uow: UnitOfWork, rows: list[NewC
             first_row_of[key] = index
             accepted.append((index, customer))
 
-    accepted = await drop_taken_emails(db, accepted, results)
+    # Every read of the batch in the transaction's snapshot: a row another import commits
+    # meanwhile shows up as a conflict at insert, and the batch is settled row by row.
+    accepted = await drop_taken_emails(db, session, accepted, results)
     codes = await store.allocate_codes(db, len(accepted)) if accepted else []
     for (index, customer), code in zip(accepted, codes, strict=True):
         customer.doc["_id"] = code
@@ -67,7 +70,10 @@ async def import_batch(runtime: ServiceRuntime, uow: UnitOfWork, rows: list[NewC
 
 
 async def drop_taken_emails(
-    db: AsyncDatabase, accepted: list[tuple[int, Customer]], results: dict[int, ImportRowResult]
+    db: AsyncDatabase,
+    session: AsyncClientSession,
+    accepted: list[tuple[int, Customer]],
+    results: dict[int, ImportRowResult],
 ) -> list[tuple[int, Customer]]:
     """C2: a registered row whose email a registered account of its scope already uses, in the
     database or earlier in the batch, is rejected."""
@@ -78,7 +84,7 @@ async def drop_taken_emails(
     taken = {
         (scope_id, email)
         for scope_id, emails in by_scope.items()
-        for email in await store.registered_emails_in_use(db, scope_id, emails)
+        for email in await store.registered_emails_in_use(db, scope_id, emails, session)
     }
     kept = []
     for index, customer in accepted:

@@ -113,12 +113,22 @@ async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> 
     return customer.view(), True
 
 
-async def create_customer(cmd: CreateCustomer, runtime: Runtime) -> CustomerReply:
-    async def work(uow: UnitOfWork) -> CustomerView:
-        view, _ = await create(runtime, uow, cmd.payload)
-        return view
+async def create_once(
+    runtime: ServiceRuntime, message: CreateCustomer | None, new: NewCustomer
+) -> tuple[CustomerView, bool]:
+    """``create`` in its own transaction; when a concurrent twin (same idempotency key) wins
+    the race, the second attempt answers the twin's customer (O6: one customer, not two)."""
+    for _ in range(3):
+        try:
+            return await apply_once(runtime, message, lambda uow: create(runtime, uow, new), tuple[CustomerView, bool])
+        except store.SameKeyCommitted:
+            continue
+    raise Rejected.of("unavailable", "the customer is being created by a concurrent request; retry")
 
-    return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
+
+async def create_customer(cmd: CreateCustomer, runtime: Runtime) -> CustomerReply:
+    view, _ = await create_once(runtime, cmd, cmd.payload)
+    return CustomerReply.success(view)
 
 
 async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportReply:
@@ -134,7 +144,7 @@ async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportRepl
 
 async def _import_one(runtime: ServiceRuntime, index: int, row: NewCustomer) -> ImportRowResult:
     try:
-        view, created = await apply_once(runtime, None, lambda uow: create(runtime, uow, row))
+        view, created = await create_once(runtime, None, row)
     except Rejected as exc:
         return bulk.rejected(index, exc)
     return ImportRowResult(index=index, status="created" if created else "unchanged", code=view.code)

@@ -1,9 +1,15 @@
 """C11 search as MongoDB queries (no I/O): filters on the derived search keys, keyset pages.
 
 Every criterion matches a key an index serves: names and emails by prefix of their folded
-form (anchored regexes on an ordinary index scan a key range), phones as E.164, postal codes
-without spaces, tags folded. Pages are keyset pages: the cursor holds the sort key and code
-of the last row, so page 500 costs what page 1 costs.
+form (an anchored regex on an ordinary index scans a key range), phones as E.164, postal
+codes without spaces, tags folded. Pages are keyset pages: the cursor holds the sort key and
+code of the last row, so page 500 costs what page 1 costs.
+
+A name matches the last name first ("dubois ch") or the first name first ("chloe du").
+Sorted by name, the rows come in two runs, each read in index order: the customers whose
+last name matches, by last name; then those whose first name matches, by first name. A
+single sorted list of both would need an in-memory sort of every match, which a common
+prefix ("mar") makes too slow at a million customers.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +28,23 @@ from .normalize import InvalidValue, email_key, fold, normalize_phone, postal_ke
 
 SORT_FIELDS = {"name": "s.sn", "created": "registered_at", "last_activity": "last_activity_at"}
 DATE_SORTS = {"created", "last_activity"}
-#: Totals are counted exactly up to this many matches; above it a page says "10000+".
-TOTAL_CAP = 10_000
+#: Totals are counted exactly up to this many matches; above it a page says "more than 1000":
+#: a CSR refines a search that broad rather than paging through it.
+TOTAL_CAP = 1_000
 
 SUMMARY_PROJECTION = {
     "scope_id": 1, "first_name": 1, "last_name": 1, "email": 1, "phone": 1, "kind": 1, "state": 1,
     "account_type": 1, "flag": 1, "tags": 1, "registered_at": 1, "last_activity_at": 1,
-    "addresses.postal_code": 1, "addresses.default_billing": 1, "s.sn": 1,
+    "addresses.postal_code": 1, "addresses.default_billing": 1, "s.sn": 1, "s.fl": 1,
 }
+
+
+@dataclass(frozen=True)
+class Run:
+    """One index-ordered run of a search: its filter and its sort key."""
+
+    filter: dict[str, Any]
+    sort_field: str
 
 
 def _prefix(value: str) -> dict[str, str]:
@@ -36,16 +52,12 @@ def _prefix(value: str) -> dict[str, str]:
 
 
 def criteria(query: SearchInput, scope_country: str | None) -> dict[str, Any]:
-    """The filter for ``query``'s criteria, combined with AND."""
+    """Every criterion but the name, combined with AND (retired records live elsewhere)."""
     parts: list[dict[str, Any]] = []
     if query.scope_id:
         parts.append({"scope_id": query.scope_id})
     if query.code:
-        code = query.code.strip().upper()
-        parts.append({"_id": _prefix(code)})
-    if query.name:
-        name = fold(query.name)
-        parts.append({"$or": [{"s.sn": _prefix(name)}, {"s.fl": _prefix(name)}]})
+        parts.append({"_id": _prefix(query.code.strip().upper())})
     if query.email:
         parts.append({"s.e": _prefix(email_key(query.email.strip()))})
     if query.phone:
@@ -58,46 +70,70 @@ def criteria(query: SearchInput, scope_country: str | None) -> dict[str, Any]:
         parts.append({"s.z": _prefix(postal_key(query.postal_code))})
     if query.tag:
         parts.append({"s.t": fold(query.tag)})
-    if query.kind:
-        parts.append({"kind": query.kind})
-    if query.flag:
-        parts.append({"flag": query.flag})
-    # Merged-away records answer as their survivor; they show only when asked for by state.
-    parts.append({"state": query.state} if query.state else {"state": {"$ne": "retired"}})
+    for field in ("kind", "state", "flag"):
+        if getattr(query, field):
+            parts.append({field: getattr(query, field)})
+    return _and(parts)
+
+
+def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if not parts:
+        return {}
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def sort_spec(query: SearchInput) -> list[tuple[str, int]]:
+def runs(query: SearchInput, scope_country: str | None) -> list[Run]:
+    """The index-ordered runs that make up the result, in order."""
+    base = criteria(query, scope_country)
+    sort_field = SORT_FIELDS[query.sort]
+    if not query.name:
+        return [Run(base, sort_field)]
+    name = fold(query.name)
+    by_last = {"s.sn": _prefix(name)}
+    by_first = {"s.fl": _prefix(name)}
+    if query.sort != "name":
+        return [Run(_and([base, {"$or": [by_last, by_first]}]), sort_field)]
+    only_first = {**by_first, "s.sn": {"$not": re.compile("^" + re.escape(name))}}
+    return [Run(_and([base, by_last]), "s.sn"), Run(_and([base, only_first]), "s.fl")]
+
+
+def sort_spec(run: Run, query: SearchInput) -> list[tuple[str, int]]:
     direction = -1 if query.descending else 1
-    return [(SORT_FIELDS[query.sort], direction), ("_id", direction)]
+    return [(run.sort_field, direction), ("_id", direction)]
 
 
-def _sort_value(doc: dict[str, Any], query: SearchInput) -> Any:
-    if query.sort == "name":
-        return doc["s"]["sn"]
-    return doc[SORT_FIELDS[query.sort]]
+def _sort_value(doc: dict[str, Any], field: str) -> Any:
+    value: Any = doc
+    for part in field.split("."):
+        value = value[part]
+    return value
 
 
-def encode_cursor(doc: dict[str, Any], query: SearchInput) -> str:
-    value = _sort_value(doc, query)
+def encode_cursor(doc: dict[str, Any], run_index: int, run: Run, query: SearchInput) -> str:
+    value = _sort_value(doc, run.sort_field)
     if isinstance(value, datetime):
         value = value.isoformat()
-    raw = json.dumps([query.sort, query.descending, value, doc["_id"]], ensure_ascii=False)
+    raw = json.dumps([query.sort, query.descending, run_index, value, doc["_id"]], ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def after_cursor(query: SearchInput) -> dict[str, Any] | None:
-    """The keyset condition for the page after ``query.cursor``."""
+def decode_cursor(query: SearchInput) -> tuple[int, Any, str] | None:
+    """(run index, sort value, code) of the last row of the previous page."""
     if not query.cursor:
         return None
     try:
         padded = query.cursor + "=" * (-len(query.cursor) % 4)
-        sort, descending, value, code = json.loads(base64.urlsafe_b64decode(padded))
+        sort, descending, run_index, value, code = json.loads(base64.urlsafe_b64decode(padded))
         if sort != query.sort or descending != query.descending:
             raise ValueError("the cursor belongs to another sort order")
         if sort in DATE_SORTS:
             value = datetime.fromisoformat(value)
+        return int(run_index), value, str(code)
     except (ValueError, TypeError) as exc:
         raise Rejected.invalid("payload.cursor", f"not a cursor of this search: {exc}") from exc
-    field, op = SORT_FIELDS[query.sort], "$lt" if query.descending else "$gt"
-    return {"$or": [{field: {op: value}}, {field: value, "_id": {op: code}}]}
+
+
+def after(run: Run, query: SearchInput, value: Any, code: str) -> dict[str, Any]:
+    """Rows of ``run`` after (value, code) in the sort order."""
+    op = "$lt" if query.descending else "$gt"
+    return {"$or": [{run.sort_field: {op: value}}, {run.sort_field: value, "_id": {op: code}}]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -11,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts.customer import AccountTemplateView, AttributeField, CustomerState, ScopeView, SearchInput
 from plumbing.errors import Rejected
+from plumbing.indexes import ensure_index
 
 from . import search
 from .domain import Customer
@@ -33,30 +35,31 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     customers = runtime.db[CUSTOMERS]
     asc = ASCENDING
     # C11: one index per kind of search, each giving rows in sort order where it can.
-    await customers.create_index([("s.sn", asc), ("_id", asc)], name="name_last_first")
-    await customers.create_index([("s.fl", asc), ("_id", asc)], name="name_first_last")
-    await customers.create_index("s.e", name="email")
-    await customers.create_index("s.p", name="phones")
-    await customers.create_index("s.z", name="postal_codes")
-    await customers.create_index("s.t", name="tags")
-    await customers.create_index([("kind", asc), ("s.sn", asc), ("_id", asc)], name="kind_name")
-    await customers.create_index([("state", asc), ("s.sn", asc), ("_id", asc)], name="state_name")
-    await customers.create_index([("scope_id", asc), ("s.sn", asc), ("_id", asc)], name="scope_name")
-    await customers.create_index([("scope_id", asc), ("state", asc)], name="scope_state")
-    await customers.create_index([("registered_at", asc), ("_id", asc)], name="created")
-    await customers.create_index([("last_activity_at", asc), ("_id", asc)], name="last_activity")
-    await customers.create_index(
-        [("flag", asc), ("s.sn", asc)], name="flag", partialFilterExpression={"flag": {"$type": "string"}}
-    )
+    await ensure_index(customers, [("s.sn", asc), ("_id", asc)], name="name_last_first")
+    # s.sn rides along so that "first name matches, last name does not" is read from the index.
+    await ensure_index(customers, [("s.fl", asc), ("_id", asc), ("s.sn", asc)], name="name_first_last")
+    await ensure_index(customers, "s.e", name="email")
+    await ensure_index(customers, "s.p", name="phones")
+    await ensure_index(customers, "s.z", name="postal_codes")
+    await ensure_index(customers, [("s.t", asc), ("s.sn", asc), ("_id", asc)], name="tags")
+    await ensure_index(customers, [("kind", asc), ("s.sn", asc), ("_id", asc)], name="kind_name")
+    await ensure_index(customers, [("state", asc), ("s.sn", asc), ("_id", asc)], name="state_name")
+    await ensure_index(customers, [("scope_id", asc), ("s.sn", asc), ("_id", asc)], name="scope_name")
+    await ensure_index(customers, [("scope_id", asc), ("state", asc)], name="scope_state")
+    await ensure_index(customers, [("registered_at", asc), ("_id", asc)], name="created")
+    await ensure_index(customers, [("last_activity_at", asc), ("_id", asc)], name="last_activity")
+    await ensure_index(customers, [("flag", asc), ("s.sn", asc), ("_id", asc)], name="flag")
     # C2: within a scope one registered account per email; guests may share one.
-    await customers.create_index(
+    await ensure_index(
+        customers,
         [("scope_id", asc), ("registered_email", asc)],
         name="registered_email_unique",
         unique=True,
         partialFilterExpression={"registered_email": {"$exists": True}},
     )
     # C17: an import row or a retried order creates its customer once.
-    await customers.create_index(
+    await ensure_index(
+        customers,
         [("scope_id", asc), ("idempotency_key", asc)],
         name="idempotency_key_unique",
         unique=True,
@@ -126,8 +129,15 @@ async def allocate_codes(db: AsyncDatabase, count: int = 1) -> list[str]:
     return [customer_code(n) for n in range(end - count, end)]
 
 
-def _duplicate(exc: DuplicateKeyError, doc: dict[str, Any], field: str) -> Rejected:
+class SameKeyCommitted(Exception):
+    """A concurrent request with the same idempotency key created the customer first; run
+    again and it will be found."""
+
+
+def _duplicate(exc: DuplicateKeyError, doc: dict[str, Any], field: str) -> Exception:
     index = (exc.details or {}).get("keyPattern", {})
+    if "idempotency_key" in index:
+        return SameKeyCommitted()
     if "registered_email" in index:
         return Rejected.conflict(
             f"a registered account in scope {doc['scope_id']!r} already uses {doc['email']}", field=field
@@ -178,38 +188,58 @@ async def find_by_idempotency_keys(
     return {doc["idempotency_key"]: doc async for doc in cursor}
 
 
-async def registered_emails_in_use(db: AsyncDatabase, scope_id: str, keys: list[str]) -> set[str]:
+async def registered_emails_in_use(db: AsyncDatabase, scope_id: str, keys: list[str], session: Session) -> set[str]:
     cursor = db[CUSTOMERS].find(
-        {"scope_id": scope_id, "registered_email": {"$in": keys}}, {"registered_email": 1}
+        {"scope_id": scope_id, "registered_email": {"$in": keys}}, {"registered_email": 1}, session=session
     )
     return {doc["registered_email"] async for doc in cursor}
 
 
 async def accounts_by_email(db: AsyncDatabase, email: str) -> list[dict[str, Any]]:
-    """C2: every account using ``email``, in every scope (retired ones excepted)."""
-    cursor = db[CUSTOMERS].find(
-        {"s.e": email_key(email), "state": {"$ne": "retired"}}, search.SUMMARY_PROJECTION
-    ).sort("scope_id", ASCENDING)
+    """C2: every account using ``email``, in every scope."""
+    cursor = db[CUSTOMERS].find({"s.e": email_key(email)}, search.SUMMARY_PROJECTION).sort("scope_id", ASCENDING)
     return await cursor.to_list(length=200)
 
 
 async def search_customers(
     db: AsyncDatabase, query: SearchInput, scope_country: str | None
 ) -> tuple[list[dict[str, Any]], str | None, int, bool]:
-    """One page of results, the cursor to the next page, and the (capped) total."""
-    criteria = search.criteria(query, scope_country)
-    after = search.after_cursor(query)
-    page_filter = {"$and": [criteria, after]} if after else criteria
-    rows = await (
-        db[CUSTOMERS]
-        .find(page_filter, search.SUMMARY_PROJECTION)
-        .sort(search.sort_spec(query))
-        .limit(query.limit + 1)
-        .to_list()
-    )
-    next_cursor = search.encode_cursor(rows[query.limit - 1], query) if len(rows) > query.limit else None
-    total = await db[CUSTOMERS].count_documents(criteria, limit=search.TOTAL_CAP + 1)
-    return rows[: query.limit], next_cursor, min(total, search.TOTAL_CAP), total <= search.TOTAL_CAP
+    """One page of results, the cursor to the next page, and the total (capped, see search)."""
+    plan = search.runs(query, scope_country)
+    position = search.decode_cursor(query)
+
+    async def page() -> list[tuple[int, dict[str, Any]]]:
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for index in range(position[0] if position else 0, len(plan)):
+            run, run_filter = plan[index], plan[index].filter
+            if position and index == position[0]:
+                run_filter = {"$and": [run_filter, search.after(run, query, position[1], position[2])]}
+            found = await (
+                db[CUSTOMERS]
+                .find(run_filter, search.SUMMARY_PROJECTION)
+                .sort(search.sort_spec(run, query))
+                .limit(query.limit + 1 - len(rows))
+                .to_list()
+            )
+            rows += [(index, doc) for doc in found]
+            if len(rows) > query.limit:
+                break
+        return rows
+
+    async def total() -> int:
+        if len(plan) == 1 and not plan[0].filter:
+            return await db[CUSTOMERS].estimated_document_count()
+        counts = await asyncio.gather(
+            *(db[CUSTOMERS].count_documents(run.filter, limit=search.TOTAL_CAP + 1) for run in plan)
+        )
+        return sum(counts)
+
+    rows, count = await asyncio.gather(page(), total())
+    next_cursor = None
+    if len(rows) > query.limit:
+        index, doc = rows[query.limit - 1]
+        next_cursor = search.encode_cursor(doc, index, plan[index], query)
+    return [doc for _, doc in rows[: query.limit]], next_cursor, min(count, search.TOTAL_CAP), count <= search.TOTAL_CAP
 
 
 async def state_counts(db: AsyncDatabase, scope_id: str | None) -> dict[str, int]:

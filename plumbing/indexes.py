@@ -1,0 +1,30 @@
+"""Indexes as code: each service declares its indexes at startup, and a changed definition
+replaces the old index of the same name (a deployment then needs no manual migration)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import OperationFailure
+
+log = logging.getLogger("oms.indexes")
+
+_SPEC_CONFLICTS = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
+_NOT_FOUND = 27
+
+
+async def ensure_index(collection: AsyncCollection, keys: Any, *, name: str, **options: Any) -> None:
+    try:
+        await collection.create_index(keys, name=name, **options)
+    except OperationFailure as exc:
+        if exc.code not in _SPEC_CONFLICTS:
+            raise
+        log.warning("index %s.%s changed definition: rebuilding it", collection.name, name)
+        try:
+            await collection.drop_index(name)
+        except OperationFailure as drop:
+            if drop.code != _NOT_FOUND:  # another worker of the service dropped it first
+                raise
+        await collection.create_index(keys, name=name, **options)

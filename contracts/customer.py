@@ -59,6 +59,11 @@ class ScopeInput(_In):
     requires_approval: bool = Field(
         default=False, description="New self-registered accounts wait for approval (C10)."
     )
+    account_url: OptionalText = Field(
+        default=None,
+        description="Base URL of the storefront's account pages; emailed links point there "
+        "(default: the service's OMS_ACCOUNT_URL).",
+    )
 
 
 class ScopeView(_Out):
@@ -67,6 +72,7 @@ class ScopeView(_Out):
     country: str
     default_language: str
     requires_approval: bool
+    account_url: str | None = None
     created_at: datetime
 
 
@@ -197,6 +203,8 @@ class CustomerView(_Out):
     addresses: list[AddressView] = Field(default_factory=list)
     channel: CreationChannel
     has_password: bool = False
+    pending_email: str | None = Field(default=None, description="A new email waiting for verification (C20).")
+    claim_pending: bool = Field(default=False, description="A guest asked to register; waits for verification.")
     merged_into: str | None = Field(default=None, description="Set when the record was retired by a merge.")
     registered_at: datetime
     last_login_at: datetime | None = None
@@ -347,9 +355,8 @@ class InviteWithoutPasswordInput(_In):
 
 
 class InviteProgress(_Out):
-    invited: int
-    skipped: int
-    last_code: str | None
+    invited: int = Field(description="Customers invited by this batch.")
+    last_code: str | None = Field(description="Resume after this code (after_code of the next batch).")
     done: bool
 
 
@@ -372,6 +379,8 @@ class RegisterInput(_In):
 
 
 class AuthenticateInput(_In):
+    """C15: the caller's address or channel goes in the command's ``actor.source``."""
+
     scope_id: ScopeId
     email: Text
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]

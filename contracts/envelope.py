@@ -48,7 +48,8 @@ class Envelope(BaseModel, Generic[PayloadT]):
     """Base of every message. Subclasses pin ``message_type``, ``schema_version`` and ``payload``."""
 
     # Tolerant reader: a newer producer may add envelope fields; payloads decide for themselves.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Errors never echo input: a bad password or token must not reach a log line.
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     #: The owner of the contract: the first word of the routing key ("customer", "order").
     DOMAIN: ClassVar[str]
@@ -90,7 +91,7 @@ class Command(Envelope[PayloadT], Generic[PayloadT]):
     """A request to a service, named as an order (``CreateCustomer``); answered by a reply."""
 
     # Commands come from our own tools: an unknown field is a mistake worth an error.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     actor: Actor | None = None
 

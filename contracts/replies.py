@@ -15,6 +15,7 @@ ErrorCode = Literal[
     "invalid_state",  # the thing exists but the command does not apply to its state
     "forbidden",  # the actor may not do this
     "unauthenticated",  # sign-in failed (deliberately vague)
+    "rate_limited",  # too many attempts; details.retry_after_seconds says when to try again
     "unavailable",  # a dependency is down; retrying later may work
     "internal",  # a bug; the operator sees it in the logs
 ]

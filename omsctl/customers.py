@@ -19,12 +19,17 @@ from contracts.customer import (
     ChangeCustomerState,
     CreateCustomer,
     CreateScope,
+    EndOnBehalfSession,
     FindAccountsByEmail,
+    GetCustomerAudit,
     GetCustomer,
     GetStateSummary,
     ImportCustomers,
+    InviteCustomersWithoutPassword,
     ListScopes,
+    RequestPasswordReset,
     SearchCustomers,
+    StartOnBehalfSession,
     UpdateCustomer,
 )
 from contracts.envelope import Actor
@@ -42,7 +47,8 @@ def actor() -> Actor:
     import getpass
     import os
 
-    return Actor(kind="csr", id=os.environ.get("OMS_ACTOR_ID") or getpass.getuser(), source="omsctl")
+    return Actor(kind="csr", id=os.environ.get("OMS_ACTOR_ID") or getpass.getuser(), source="omsctl",
+                 on_behalf_session=os.environ.get("OMS_ON_BEHALF_SESSION") or None)
 
 
 def call(command: type, payload: dict[str, Any]) -> Any:
@@ -281,3 +287,70 @@ async def run_import(file: Path, scope: str | None, batch_size: int, parallel: i
     if report:
         report.write_text(json.dumps(sorted(rejected, key=lambda r: r["line"]), indent=1, ensure_ascii=False))
     return totals
+
+
+@app.command("reset-password")
+def reset_password(code: str) -> None:
+    """Email the customer a single-use, expiring reset link (C14); no password is ever emailed."""
+    call(RequestPasswordReset, {"customer_code": code})
+    console.print(f"a reset link is on its way to customer {code}")
+
+
+@app.command("set-empty-passwords")
+def set_empty_passwords(
+    scope: Annotated[str | None, typer.Option()] = None,
+    batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
+    after: Annotated[str | None, typer.Option(help="resume after this customer code")] = None,
+) -> None:
+    """Invite every registered customer without a password to set one (C14), batch by batch.
+    Stopped half-way, run it again: customers already invited are not invited twice."""
+
+    async def go() -> int:
+        invited, cursor = 0, after
+        async with OmsClient(ServiceSettings()) as client:
+            with Progress(TextColumn("inviting"), BarColumn(), TextColumn("{task.fields[invited]} invited"),
+                          TextColumn("after {task.fields[cursor]}"), TimeElapsedColumn(), console=console) as bar:
+                task = bar.add_task("invite", total=None, invited=0, cursor=cursor or "-")
+                while True:
+                    reply = await client.call(InviteCustomersWithoutPassword,
+                                              {"scope_id": scope, "batch_size": batch, "after_code": cursor},
+                                              actor=actor(), timeout=120)
+                    if not reply.ok:
+                        console.print(f"[red]{error_text(reply.error)}[/] (resume with --after {cursor})")
+                        raise typer.Exit(1)
+                    invited += reply.result.invited
+                    cursor = reply.result.last_code
+                    bar.update(task, invited=invited, cursor=cursor or "-")
+                    if reply.result.done:
+                        return invited
+
+    console.print(f"{asyncio.run(go())} customers invited")
+
+
+@app.command("act-for")
+def act_for(
+    code: str, reason: Annotated[str, typer.Option(help="why: shown to the customer")],
+    minutes: Annotated[int, typer.Option()] = 30,
+) -> None:
+    """Start acting on behalf of a customer (C16); every action in the session records you."""
+    session = call(StartOnBehalfSession, {"customer_code": code, "reason": reason, "minutes": minutes})
+    console.print(f"session [bold]{session.session_id}[/] until {session.expires_at:%H:%M:%S}; "
+                  f"run commands with OMS_ON_BEHALF_SESSION={session.session_id}")
+
+
+@app.command("end-acting")
+def end_acting(session_id: str) -> None:
+    """End an on-behalf session."""
+    call(EndOnBehalfSession, {"session_id": session_id})
+    console.print("session ended")
+
+
+@app.command("audit")
+def audit_trail(code: str, limit: Annotated[int, typer.Option(max=100)] = 20) -> None:
+    """Who changed the customer, and who acted for them and why (C16)."""
+    page = call(GetCustomerAudit, {"customer_code": code, "limit": limit})
+    table = Table("when", "action", "by", "on behalf", "changed")
+    for e in page.items:
+        table.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.action, f"{e.actor_kind}:{e.actor_id}",
+                      e.on_behalf_reason or "", ", ".join(e.changed))
+    console.print(table)

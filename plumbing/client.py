@@ -13,6 +13,7 @@ from contracts.envelope import Actor, Command, Envelope, new_message_id, utc_now
 from contracts.replies import Error, Reply
 from contracts.service import Ping, Pong
 
+from .logs import keep_payloads_out_of_logs
 from .messaging import commands_exchange, upstream_exchange
 from .settings import ServiceSettings
 
@@ -30,6 +31,7 @@ class OmsClient:
     """
 
     def __init__(self, settings: ServiceSettings | None = None, *, producer: str = "omsctl") -> None:
+        keep_payloads_out_of_logs()
         self.settings = settings or ServiceSettings()
         self.producer = producer
         self.broker = RabbitBroker(self.settings.amqp_url, app_id=producer, logger=None)

@@ -30,6 +30,7 @@ from contracts.service import Ping, Pong, PongReply
 
 from . import unit_of_work
 from .dead_letters import DeadLetters
+from .logs import keep_payloads_out_of_logs
 from .messaging import (
     commands_exchange,
     commands_queue,
@@ -121,6 +122,7 @@ def create_service_app(
     description: str = "",
 ) -> AsgiFastStream:
     """Build the service's FastStream app. ``build_routers`` registers its handlers."""
+    keep_payloads_out_of_logs()
     topology = settings.topology
     registry = CollectorRegistry()
     dead_letters = DeadLetters(

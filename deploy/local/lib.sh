@@ -156,7 +156,7 @@ ensure_mongodb() {
         say "MongoDB: starting mongod 6.0 as replica set $MONGODB_REPLSET"
         "$(mongod_binary)" --replSet "$MONGODB_REPLSET" --bind_ip 127.0.0.1 --port "$MONGODB_PORT" \
             --dbpath "$STACK/data/mongodb" --logpath "$STACK/logs/mongod.log" --logappend \
-            --pidfilepath "$STACK/run/mongod.pid" --wiredTigerCacheSizeGB 1 --fork >/dev/null \
+            --pidfilepath "$STACK/run/mongod.pid" --wiredTigerCacheSizeGB 4 --fork >/dev/null \
             || die "mongod did not start; see $STACK/logs/mongod.log"
         mark_started mongodb
     fi

@@ -204,9 +204,10 @@ async def test_c12_change_any_field_but_the_logon_id_and_detect_a_stale_version(
         "customer_code": customer.code, "expected_version": 1,
         "changes": {"first_name": "Chloë", "email": "new@example.fr", "phone": "0612345678"},
     }))
-    assert (changed.first_name, changed.email, changed.phone, changed.version) == (
-        "Chloë", "new@example.fr", "+33612345678", 2)
-    assert changed.logon_id == "old@example.fr"  # the logon id never changes
+    assert (changed.first_name, changed.phone, changed.version) == ("Chloë", "+33612345678", 2)
+    # A registered account's new email waits for proof (C20); the logon id never changes.
+    assert (changed.email, changed.pending_email, changed.logon_id) == (
+        "old@example.fr", "new@example.fr", "old@example.fr")
 
     logon = await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 2,
                                                "changes": {"logon_id": "x@example.fr"}})
@@ -243,15 +244,15 @@ async def test_p2_every_change_publishes_its_event_after_commit(client: OmsClien
         stale = await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 1,
                                                    "changes": {"last_name": "X"}})
         assert not stale.ok
-        events = await tap.wait_for(4)
+        events = await tap.wait_for(5)
     assert [e["routing_key"] for e in events] == [
-        "customer.customer-created.v1", "customer.customer-updated.v1",
+        "customer.customer-created.v1", "customer.password-setup-invited.v1", "customer.customer-updated.v1",
         "customer.customer-address-changed.v1", "customer.customer-state-changed.v1",
     ]
-    assert events[1]["payload"]["changed"]["last_name"] == "Martin" and events[1]["payload"]["version"] == 2
-    assert events[3]["payload"] == {"customer_code": customer.code, "version": 4, "previous": "active",
+    assert events[2]["payload"]["changed"]["last_name"] == "Martin" and events[2]["payload"]["version"] == 2
+    assert events[4]["payload"] == {"customer_code": customer.code, "version": 4, "previous": "active",
                                     "state": "disabled", "reason": "fraud"}
-    assert len({e["message_id"] for e in events}) == 4
+    assert len({e["message_id"] for e in events}) == 5
 
 
 async def test_i1_a_redelivered_command_has_one_effect_and_the_same_reply(

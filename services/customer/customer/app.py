@@ -7,17 +7,20 @@ from faststream.asgi import AsgiFastStream
 from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
+from . import account_store, store
 from .handlers import build_routers
-from .store import ensure_indexes
+from .settings import CustomerSettings
 
 SERVICE = "customer"
 
 
 def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
+    if not isinstance(settings, CustomerSettings):
+        settings = CustomerSettings(**(settings.model_dump() if settings else {}))
     return create_service_app(
         SERVICE,
-        settings or ServiceSettings(),
+        settings,
         build_routers,
-        on_startup=[ensure_indexes],
+        on_startup=[store.ensure_indexes, account_store.ensure_indexes],
         description="Customer records: create, find, read, correct, merge, enable and disable.",
     )

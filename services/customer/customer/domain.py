@@ -201,6 +201,10 @@ class Customer:
         self.changed_fields: dict[str, Any] = {}
 
     @property
+    def scope_id(self) -> str:
+        return self.doc["scope_id"]
+
+    @property
     def code(self) -> str:
         return self.doc["_id"]
 
@@ -258,6 +262,10 @@ class Customer:
             "channel": new.channel,
             "idempotency_key": new.idempotency_key,
             "password_hash": None,
+            "invited_at": None,
+            "failed_signins": 0,
+            "pending_email": None,
+            "claim_pending": False,
             "merged_into": None,
             "registered_at": at,
             "last_login_at": None,
@@ -302,8 +310,12 @@ class Customer:
             else:
                 email = errors.check("payload.changes.email", normalize_email, changes.email)
                 if email is not None and email != self.doc["email"]:
-                    updates["email"] = email
-                    updates["email_verified"] = False
+                    if self.doc["account_type"] == "registered":
+                        # C20: a registered account keeps its address until the new one is proved.
+                        updates["pending_email"] = email
+                    else:
+                        updates["email"] = email
+                        updates["email_verified"] = False
         for name in PHONE_FIELDS:
             if name in given:
                 raw = getattr(changes, name)
@@ -368,6 +380,46 @@ class Customer:
     def _addresses_changed(self, at: datetime) -> None:
         self.changed_fields["addresses"] = self.doc["addresses"]
         self._touch(at)
+
+    @property
+    def needs_email_verification(self) -> bool:
+        return "pending_email" in self.changed_fields and self.doc["pending_email"] is not None
+
+    # --- accounts (C14, C15, C20) ---
+
+    def set_password(self, password_hash: str, *, proves_email: bool, at: datetime) -> None:
+        self.ensure_not_retired()
+        updates = {"password_hash": password_hash, "last_password_reset_at": at, "failed_signins": 0}
+        if proves_email:
+            updates["email_verified"] = True
+        self.doc.update(updates)
+        self.changed_fields.update({k: v for k, v in updates.items() if k != "password_hash"}, password=True)
+        self._touch(at)
+
+    def verify_email(self, email: str, at: datetime) -> bool:
+        """The customer proved they own ``email``: adopt it if it was pending, finish a guest's
+        claim. Returns whether the record became a registered account."""
+        self.ensure_not_retired()
+        doc = self.doc
+        if doc.get("pending_email") == email:
+            self._set(email=email, pending_email=None, email_verified=True)
+        elif doc["email"] == email:
+            self._set(email_verified=True)
+        else:
+            raise Rejected.invalid("payload.token", "this link is for an address the account no longer uses")
+        claimed = bool(doc.get("claim_pending")) and doc["account_type"] == "guest"
+        if claimed:
+            self._set(account_type="registered", logon_id=doc["email"], claim_pending=False)
+        self._touch(at)
+        return claimed
+
+    def start_claim(self, at: datetime) -> None:
+        self._set(claim_pending=True)
+        self._touch(at)
+
+    def _set(self, **updates: Any) -> None:
+        self.doc.update(updates)
+        self.changed_fields.update(updates)
 
     # --- lifecycle (C10, C15) ---
 
@@ -436,7 +488,7 @@ def customer_view(doc: dict[str, Any]) -> CustomerView:
         code=doc["_id"],
         has_password=bool(doc.get("password_hash")),
         addresses=[AddressView(**a) for a in doc["addresses"]],
-        **{k: doc.get(k) for k in CustomerView.model_fields if k not in ("code", "has_password", "addresses")},
+        **{k: doc[k] for k in CustomerView.model_fields if k in doc and k not in ("code", "has_password", "addresses")},
     )
 
 

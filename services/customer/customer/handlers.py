@@ -50,12 +50,14 @@ from contracts.customer import (
     StateSummaryReply,
     UpdateCustomer,
 )
-from contracts.envelope import Event
+from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import bulk, store
+from . import account_handlers, bulk, store
+from .account_handlers import invite_if_new_registered, send_link
+from .acting import SYSTEM, Acting, audit, authorize
 from .domain import Customer, check_template_fields, customer_summary, customer_view, now
 
 # --- scopes and account templates ---------------------------------------------------------
@@ -107,9 +109,13 @@ async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> 
     scope = await store.require_scope(db, new.scope_id, uow.session)
     template = await store.get_template(db, new.scope_id, uow.session)
     (code,) = await store.allocate_codes(db)
-    customer = Customer.create(new, code=code, scope=scope, template=template, at=now())
-    await store.insert(db, customer, uow.session)
+    at = now()
+    customer = Customer.create(new, code=code, scope=scope, template=template, at=at)
     uow.publish(CustomerCreated(**uow.envelope(), payload={"customer": customer.view()}), partition_key=code)
+    await invite_if_new_registered(runtime, uow, customer, scope, at)
+    await store.insert(db, customer, uow.session)
+    actor = uow.cause.actor if isinstance(uow.cause, Command) else None
+    await audit(db, uow, Acting(actor or SYSTEM), code, f"created ({new.channel})", [], at)
     return customer.view(), True
 
 
@@ -188,11 +194,14 @@ async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSumm
 Change = Callable[[Customer, UnitOfWork], Awaitable[list[Event]]]
 
 
-async def change_customer(runtime: ServiceRuntime, cmd, change: Change) -> CustomerReply:  # noqa: ANN001
-    """Load, check the expected version, change, save and publish: one transaction."""
+async def change_customer(runtime: ServiceRuntime, cmd, action: str, change: Change) -> CustomerReply:  # noqa: ANN001
+    """Check who acts, load, check the expected version, change, save, publish and audit: one
+    transaction."""
     db = runtime.db
 
     async def work(uow: UnitOfWork) -> CustomerView:
+        at = now()
+        acting = await authorize(db, uow, cmd.actor, cmd.payload.customer_code, at)
         customer = await store.load(db, cmd.payload.customer_code, uow.session)
         customer.expect_version(cmd.payload.expected_version)
         events = await change(customer, uow)
@@ -200,6 +209,7 @@ async def change_customer(runtime: ServiceRuntime, cmd, change: Change) -> Custo
             await store.save(db, customer, uow.session)
             for event in events:
                 uow.publish(event, partition_key=customer.code)
+            await audit(db, uow, acting, customer.code, action, list(customer.changed_fields), at)
         return customer.view()
 
     return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
@@ -209,11 +219,14 @@ async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerRepl
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
         scope = await store.require_scope(runtime.db, customer.doc["scope_id"], uow.session)
         template = await store.get_template(runtime.db, customer.doc["scope_id"], uow.session)
-        customer.change(cmd.payload.changes, scope=scope, template=template, at=now())
+        at = now()
+        customer.change(cmd.payload.changes, scope=scope, template=template, at=at)
+        if customer.needs_email_verification:  # C20: the new address is used once proved
+            await send_link(runtime, uow, customer, scope, "email_verification", at, to=customer.doc["pending_email"])
         payload = {"customer_code": customer.code, "version": customer.version, "changed": customer.changed_fields}
         return [CustomerUpdated(**uow.envelope(), payload=payload)]
 
-    return await change_customer(runtime, cmd, change)
+    return await change_customer(runtime, cmd, "updated", change)
 
 
 def _address_event(uow: UnitOfWork, customer: Customer, change: str, address_id: str, address) -> Event:  # noqa: ANN001
@@ -234,7 +247,7 @@ async def add_address(cmd: AddAddress, runtime: Runtime) -> CustomerReply:
         added = customer.add_address(cmd.payload.address, now())
         return [_address_event(uow, customer, "added", added["address_id"], added)]
 
-    return await change_customer(runtime, cmd, change)
+    return await change_customer(runtime, cmd, "address added", change)
 
 
 async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
@@ -242,7 +255,7 @@ async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
         changed = customer.change_address(cmd.payload.address_id, cmd.payload.address, now())
         return [_address_event(uow, customer, "changed", cmd.payload.address_id, changed)]
 
-    return await change_customer(runtime, cmd, change)
+    return await change_customer(runtime, cmd, "address changed", change)
 
 
 async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
@@ -250,7 +263,7 @@ async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
         customer.remove_address(cmd.payload.address_id, now())
         return [_address_event(uow, customer, "removed", cmd.payload.address_id, None)]
 
-    return await change_customer(runtime, cmd, change)
+    return await change_customer(runtime, cmd, "address removed", change)
 
 
 async def change_customer_state(cmd: ChangeCustomerState, runtime: Runtime) -> CustomerReply:
@@ -265,7 +278,7 @@ async def change_customer_state(cmd: ChangeCustomerState, runtime: Runtime) -> C
         }
         return [CustomerStateChanged(**uow.envelope(), payload=payload)]
 
-    return await change_customer(runtime, cmd, change)
+    return await change_customer(runtime, cmd, f"state: {cmd.payload.action}", change)
 
 
 HANDLERS = {
@@ -288,7 +301,7 @@ HANDLERS = {
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    for command, handler in HANDLERS.items():
+    for command, handler in {**HANDLERS, **account_handlers.HANDLERS}.items():
         on_command(runtime, command, handler)
     return []
 

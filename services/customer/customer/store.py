@@ -195,6 +195,51 @@ async def registered_emails_in_use(db: AsyncDatabase, scope_id: str, keys: list[
     return {doc["registered_email"] async for doc in cursor}
 
 
+async def find_registered(db: AsyncDatabase, scope_id: str, key: str, session: Session) -> dict[str, Any] | None:
+    """The registered account of a scope that an email key belongs to (C2: at most one)."""
+    return await db[CUSTOMERS].find_one({"scope_id": scope_id, "registered_email": key}, session=session)
+
+
+async def oldest_guest(db: AsyncDatabase, scope_id: str, key: str, session: Session) -> dict[str, Any] | None:
+    return await db[CUSTOMERS].find_one(
+        {"s.e": key, "scope_id": scope_id, "account_type": "guest"}, sort=[("registered_at", ASCENDING)],
+        session=session,
+    )
+
+
+async def registered_without_password(
+    db: AsyncDatabase, scope_id: str | None, after_code: str | None, limit: int, session: Session
+) -> list[dict[str, Any]]:
+    """C14 'set empty passwords': registered customers never invited and without a password,
+    in code order, so that a run can resume after the last code it reached."""
+    query: dict[str, Any] = {"account_type": "registered", "password_hash": None, "invited_at": None}
+    if scope_id:
+        query["scope_id"] = scope_id
+    if after_code:
+        query["_id"] = {"$gt": after_code}
+    return await db[CUSTOMERS].find(query, session=session).sort("_id", ASCENDING).limit(limit).to_list()
+
+
+async def mark_invited(db: AsyncDatabase, codes: list[str], at: Any, session: Session) -> None:
+    await db[CUSTOMERS].update_many({"_id": {"$in": codes}}, {"$set": {"invited_at": at}}, session=session)
+
+
+async def record_sign_in(db: AsyncDatabase, code: str, at: Any, new_hash: str | None) -> None:
+    """Sign-in bookkeeping: no version bump, so that it never conflicts with a CSR's edit."""
+    update: dict[str, Any] = {"last_login_at": at, "last_activity_at": at, "failed_signins": 0}
+    if new_hash:
+        update["password_hash"] = new_hash
+    await db[CUSTOMERS].update_one({"_id": code}, {"$set": update})
+
+
+async def record_failed_sign_in(db: AsyncDatabase, code: str) -> int:
+    doc = await db[CUSTOMERS].find_one_and_update(
+        {"_id": code}, {"$inc": {"failed_signins": 1}}, projection={"failed_signins": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    return doc["failed_signins"] if doc else 0
+
+
 async def accounts_by_email(db: AsyncDatabase, email: str) -> list[dict[str, Any]]:
     """C2: every account using ``email``, in every scope."""
     cursor = db[CUSTOMERS].find({"s.e": email_key(email)}, search.SUMMARY_PROJECTION).sort("scope_id", ASCENDING)

@@ -1,0 +1,402 @@
+"""Messages in and out for accounts: passwords, verification and claim, sign-in, acting on
+behalf, audit (C14, C15, C16, C20).
+
+Tokens and passwords exist in clear only in the command that carries them and in the one
+event whose link emails a token; everything stored is a hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from contracts.customer import (
+    Accepted,
+    AcceptedReply,
+    AuditEntry,
+    AuditPage,
+    AuditReply,
+    Authenticate,
+    Authenticated,
+    AuthenticatedReply,
+    CompletePasswordReset,
+    CustomerReply,
+    CustomerStateChanged,
+    CustomerUpdated,
+    CustomerView,
+    EmailVerificationRequested,
+    EmailVerified,
+    EndOnBehalfSession,
+    GetCustomerAudit,
+    InviteCustomersWithoutPassword,
+    InviteProgress,
+    InviteProgressReply,
+    NewCustomer,
+    OnBehalfReply,
+    OnBehalfSession,
+    OnBehalfSessionEnded,
+    OnBehalfSessionStarted,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordSetupInvited,
+    RegisterCustomer,
+    RequestEmailVerification,
+    RequestPasswordReset,
+    ScopeView,
+    StartOnBehalfSession,
+    VerifyEmail,
+)
+from contracts.envelope import Actor
+from plumbing.errors import Rejected
+from plumbing.service import Runtime, ServiceRuntime
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from . import account_store, credentials, store
+from .acting import Acting, audit, authorize
+from .credentials import TokenKind
+from .domain import Customer, now
+from .normalize import InvalidValue, email_key, normalize_email
+from .signin import LOCKED_REASON, SignInPolicy
+
+# --- tokens and their emails -------------------------------------------------------------------
+
+
+def _settings(runtime: ServiceRuntime) -> Any:
+    return runtime.settings
+
+
+async def send_link(
+    runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView, kind: TokenKind, at: datetime,
+    *, to: str | None = None,
+) -> None:
+    """Issue a single-use token of ``kind`` and publish the event that emails its link."""
+    settings = _settings(runtime)
+    hours = {"password_setup": settings.setup_token_hours, "password_reset": settings.reset_token_hours,
+             "email_verification": settings.verification_token_hours}[kind]
+    token, expires_at = credentials.new_token(), credentials.expiry(at, hours)
+    email = to or customer.doc["email"]
+    await account_store.insert_token(
+        runtime.db, credentials.token_id(token), kind, customer.code, email, at, expires_at, uow.session
+    )
+    event = {"password_setup": PasswordSetupInvited, "password_reset": PasswordResetRequested,
+             "email_verification": EmailVerificationRequested}[kind]
+    recipient = customer.recipient(scope).model_copy(update={"email": email})
+    link = credentials.link(scope.account_url or settings.account_url, kind, token)
+    uow.publish(event(**uow.envelope(), payload={"recipient": recipient, "link": link, "expires_at": expires_at}),
+                partition_key=customer.code)
+
+
+async def usable_token(runtime: ServiceRuntime, uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...],
+                       at: datetime) -> dict[str, Any]:
+    doc = await account_store.find_token(runtime.db, credentials.token_id(token), uow.session)
+    if doc is None or doc["kind"] not in kinds:
+        raise Rejected.invalid("payload.token", "this link is not valid")
+    if doc["used_at"] is not None:
+        raise Rejected.invalid("payload.token", "this link was already used")
+    if doc["revoked_at"] is not None:
+        raise Rejected.invalid("payload.token", "this link was replaced by a newer one")
+    if doc["expires_at"] <= at:
+        raise Rejected.invalid("payload.token", "this link has expired; ask for a new one")
+    return doc
+
+
+async def invite_if_new_registered(runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView,
+                                   at: datetime) -> None:
+    """C14: a registered customer created by a CSR or on a storefront is invited to set a
+    password. Imports and orders are not: `InviteCustomersWithoutPassword` invites them on purpose."""
+    if customer.doc["account_type"] == "registered" and customer.doc["channel"] in ("csr", "storefront"):
+        await send_link(runtime, uow, customer, scope, "password_setup", at)
+        customer.doc["invited_at"] = at
+
+
+# --- passwords (C14) ------------------------------------------------------------------------------
+
+
+async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) -> AcceptedReply:
+    p, db, at = cmd.payload, runtime.db, now()
+    if p.customer_code is None and (p.scope_id is None or p.email is None):
+        raise Rejected.invalid("payload.customer_code", "give a customer code, or a scope and an email")
+
+    async def work(uow: UnitOfWork) -> Accepted:
+        if p.customer_code:
+            customer = await store.load(db, p.customer_code, uow.session, follow_merge=True)
+        else:
+            doc = await store.find_registered(db, p.scope_id, email_key(p.email), uow.session)
+            if doc is None:
+                return Accepted()  # the same answer whether or not the account exists
+            customer = Customer(doc)
+        acting = await authorize(db, uow, cmd.actor, customer.code, at)
+        scope = await store.require_scope(db, customer.scope_id, uow.session)
+        await send_link(runtime, uow, customer, scope, "password_reset", at)
+        await audit(db, uow, acting, customer.code, "password reset requested", [], at)
+        return Accepted()
+
+    return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
+
+
+async def complete_password_reset(cmd: CompletePasswordReset, runtime: Runtime) -> AcceptedReply:
+    db, at = runtime.db, now()
+    password_hash = await asyncio.to_thread(credentials.hash_password, cmd.payload.new_password)
+
+    async def work(uow: UnitOfWork) -> Accepted:
+        token = await usable_token(runtime, uow, cmd.payload.token, ("password_reset", "password_setup"), at)
+        customer = await store.load(db, token["customer_code"], uow.session)
+        customer.set_password(password_hash, proves_email=token["email"] == customer.doc["email"], at=at)
+        if not await account_store.spend_token(db, token["_id"], at, uow.session):
+            raise Rejected.invalid("payload.token", "this link was already used")
+        await account_store.revoke_open_tokens(db, customer.code, ["password_reset", "password_setup"], at, uow.session)
+        await store.save(db, customer, uow.session)
+        scope = await store.require_scope(db, customer.scope_id, uow.session)
+        uow.publish(PasswordChanged(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
+                    partition_key=customer.code)
+        acting = Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
+        await audit(db, uow, acting, customer.code, f"password set with a {token['kind'].replace('_', ' ')} link",
+                    ["password"], at)
+        return Accepted()
+
+    return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
+
+
+async def invite_customers_without_password(cmd: InviteCustomersWithoutPassword, runtime: Runtime) -> InviteProgressReply:
+    """'Set empty passwords', one batch: resumable (after_code) and idempotent (invited once)."""
+    p, db, at = cmd.payload, runtime.db, now()
+
+    async def work(uow: UnitOfWork) -> InviteProgress:
+        docs = await store.registered_without_password(db, p.scope_id, p.after_code, p.batch_size, uow.session)
+        scopes: dict[str, ScopeView] = {}
+        for doc in docs:
+            customer = Customer(doc)
+            if customer.scope_id not in scopes:
+                scopes[customer.scope_id] = await store.require_scope(db, customer.scope_id, uow.session)
+            await send_link(runtime, uow, customer, scopes[customer.scope_id], "password_setup", at)
+        await store.mark_invited(db, [d["_id"] for d in docs], at, uow.session)
+        return InviteProgress(invited=len(docs), last_code=docs[-1]["_id"] if docs else p.after_code,
+                              done=len(docs) < p.batch_size)
+
+    return InviteProgressReply.success(await apply_once(runtime, cmd, work, InviteProgress))
+
+
+# --- email verification and claim (C20) ------------------------------------------------------
+
+
+async def request_email_verification(cmd: RequestEmailVerification, runtime: Runtime) -> AcceptedReply:
+    db, at = runtime.db, now()
+
+    async def work(uow: UnitOfWork) -> Accepted:
+        customer = await store.load(db, cmd.payload.customer_code, uow.session)
+        acting = await authorize(db, uow, cmd.actor, customer.code, at)
+        scope = await store.require_scope(db, customer.scope_id, uow.session)
+        await send_link(runtime, uow, customer, scope, "email_verification", at,
+                        to=customer.doc.get("pending_email") or customer.doc["email"])
+        await audit(db, uow, acting, customer.code, "email verification requested", [], at)
+        return Accepted()
+
+    return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
+
+
+async def verify_email(cmd: VerifyEmail, runtime: Runtime) -> CustomerReply:
+    db, at = runtime.db, now()
+
+    async def work(uow: UnitOfWork) -> CustomerView:
+        token = await usable_token(runtime, uow, cmd.payload.token, ("email_verification",), at)
+        customer = await store.load(db, token["customer_code"], uow.session)
+        claimed = customer.verify_email(token["email"], at)
+        await account_store.spend_token(db, token["_id"], at, uow.session)
+        scope = await store.require_scope(db, customer.scope_id, uow.session)
+        if claimed:
+            await send_link(runtime, uow, customer, scope, "password_setup", at)
+            customer.doc["invited_at"] = at
+        await store.save(db, customer, uow.session)
+        changed = {k: v for k, v in customer.changed_fields.items() if k != "invited_at"}
+        uow.publish(EmailVerified(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
+                    partition_key=customer.code)
+        uow.publish(CustomerUpdated(**uow.envelope(), payload={
+            "customer_code": customer.code, "version": customer.version, "changed": changed}),
+            partition_key=customer.code)
+        acting = Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
+        await audit(db, uow, acting, customer.code, "guest account claimed" if claimed else "email verified",
+                    list(changed), at)
+        return customer.view()
+
+    return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
+
+
+async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> CustomerReply:
+    """Self-registration. A guest record with this email in the scope is claimed, after the
+    customer proves the address, instead of being duplicated."""
+    from .handlers import create_once  # the shared creation path, with its race handling
+
+    p, db, at = cmd.payload, runtime.db, now()
+    try:
+        key = email_key(normalize_email(p.email))
+    except InvalidValue as exc:
+        raise Rejected.invalid("payload.email", str(exc)) from exc
+
+    async def claim(uow: UnitOfWork) -> CustomerView | None:
+        if await store.find_registered(db, p.scope_id, key, uow.session):
+            raise Rejected.conflict(f"an account in scope {p.scope_id!r} is registered with this email",
+                                    field="payload.email")
+        guest = await store.oldest_guest(db, p.scope_id, key, uow.session)
+        if guest is None:
+            return None
+        customer = Customer(guest)
+        customer.start_claim(at)
+        scope = await store.require_scope(db, p.scope_id, uow.session)
+        await send_link(runtime, uow, customer, scope, "email_verification", at)
+        await store.save(db, customer, uow.session)
+        await audit(db, uow, Acting(cmd.actor or Actor(kind="customer", id=customer.code)), customer.code,
+                    "registration started: guest claim pending verification", ["claim_pending"], at)
+        return customer.view()
+
+    claimed = await apply_once(runtime, cmd, claim, CustomerView | None, consumer="customer:register-claim")
+    if claimed is not None:
+        return CustomerReply.success(claimed)
+    new = NewCustomer(scope_id=p.scope_id, first_name=p.first_name, last_name=p.last_name, email=p.email,
+                      preferred_language=p.preferred_language, account_type="registered", channel="storefront")
+    view, _ = await create_once(runtime, cmd, new)
+    return CustomerReply.success(view)
+
+
+# --- sign-in (C15) ---------------------------------------------------------------------------------
+
+
+async def authenticate(cmd: Authenticate, runtime: Runtime) -> AuthenticatedReply:
+    p, db, at = cmd.payload, runtime.db, now()
+    policy = SignInPolicy(max_account_failures=_settings(runtime).max_signin_failures)
+    source = (cmd.actor.source if cmd.actor and cmd.actor.source else None) or "unknown"
+    state = await account_store.source_state(db, source)
+    wait = policy.retry_after(state.get("blocked_until") if state else None, at)
+    if wait > 0:
+        raise Rejected.of("rate_limited", "too many failed sign-ins from here; try again later",
+                          retry_after_seconds=math.ceil(wait))
+    try:
+        key = email_key(normalize_email(p.email))
+    except InvalidValue:
+        key = None
+    doc = await store.find_registered(db, p.scope_id, key, None) if key else None
+    matches = await asyncio.to_thread(credentials.verify_password, doc.get("password_hash") if doc else None,
+                                      p.password)
+    if matches and doc["state"] == "active":
+        rehash = await asyncio.to_thread(credentials.hash_password, p.password) if credentials.needs_rehash(
+            doc["password_hash"]) else None
+        await store.record_sign_in(db, doc["_id"], at, rehash)
+        await account_store.clear_source(db, source)
+        return AuthenticatedReply.success(
+            Authenticated(customer_code=doc["_id"], first_name=doc["first_name"], last_name=doc["last_name"]))
+
+    failures = await account_store.record_source_failure(db, source, at)
+    if delay := policy.source_delay(failures):
+        await account_store.block_source(db, source, at + timedelta(seconds=delay))
+    if doc is not None and doc["state"] == "active" and not matches:
+        consecutive = await store.record_failed_sign_in(db, doc["_id"])
+        if policy.account_locks(consecutive):
+            await _lock(runtime, doc["_id"], at)
+    raise Rejected.of("unauthenticated", "the email or the password is wrong")
+
+
+async def _lock(runtime: ServiceRuntime, code: str, at: datetime) -> None:
+    db = runtime.db
+
+    async def work(uow: UnitOfWork) -> None:
+        customer = await store.load(db, code, uow.session)
+        if customer.doc["state"] != "active":
+            return
+        previous = customer.apply_action("disable", LOCKED_REASON, at)
+        await store.save(db, customer, uow.session)
+        uow.publish(CustomerStateChanged(**uow.envelope(), payload={
+            "customer_code": code, "version": customer.version, "previous": previous, "state": "disabled",
+            "reason": LOCKED_REASON}), partition_key=code)
+        await audit(db, uow, Acting(Actor(kind="system", id="sign-in policy")), code, "disabled", ["state"], at)
+
+    await apply_once(runtime, None, work)
+
+
+# --- acting on behalf (C16) ----------------------------------------------------------------------
+
+
+def _session_view(doc: dict[str, Any]) -> OnBehalfSession:
+    return OnBehalfSession(session_id=doc["_id"], **{k: doc[k] for k in OnBehalfSession.model_fields if k in doc})
+
+
+async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -> OnBehalfReply:
+    p, db, at = cmd.payload, runtime.db, now()
+    if cmd.actor is None or cmd.actor.kind != "csr":
+        raise Rejected.of("forbidden", "only a CSR acts on behalf of a customer")
+    if p.minutes > _settings(runtime).on_behalf_max_minutes:
+        raise Rejected.invalid("payload.minutes", f"at most {_settings(runtime).on_behalf_max_minutes} minutes")
+
+    async def work(uow: UnitOfWork) -> OnBehalfSession:
+        customer = await store.load(db, p.customer_code, uow.session)
+        customer.ensure_not_retired()
+        doc = {"_id": uuid.uuid4().hex, "csr_id": cmd.actor.id, "customer_code": customer.code, "reason": p.reason,
+               "started_at": at, "expires_at": at + timedelta(minutes=p.minutes), "ended_at": None}
+        await account_store.insert_session(db, doc, uow.session)
+        session = _session_view(doc)
+        uow.publish(OnBehalfSessionStarted(**uow.envelope(), payload={"session": session}), partition_key=customer.code)
+        await audit(db, uow, Acting(cmd.actor, p.reason), customer.code, "on-behalf session started", [], at)
+        return session
+
+    return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
+
+
+async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: Runtime) -> OnBehalfReply:
+    db, at = runtime.db, now()
+
+    async def work(uow: UnitOfWork) -> OnBehalfSession:
+        found = await account_store.find_session(db, cmd.payload.session_id, uow.session)
+        if found is None:
+            raise Rejected.not_found("on-behalf session", cmd.payload.session_id, field="payload.session_id")
+        if cmd.actor is None or cmd.actor.id != found["csr_id"]:
+            raise Rejected.of("forbidden", "only the CSR who started a session ends it")
+        ended = await account_store.end_session(db, found["_id"], at, uow.session) or found
+        session = _session_view(ended)
+        uow.publish(OnBehalfSessionEnded(**uow.envelope(), payload={"session": session}),
+                    partition_key=found["customer_code"])
+        await audit(db, uow, Acting(cmd.actor, found["reason"]), found["customer_code"], "on-behalf session ended",
+                    [], at)
+        return session
+
+    return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
+
+
+async def get_customer_audit(cmd: GetCustomerAudit, runtime: Runtime) -> AuditReply:
+    """C16: who changed the record, and who acted for the customer and why; newest first."""
+    p = cmd.payload
+    await store.load(runtime.db, p.customer_code, None)
+    before = None
+    if p.cursor:
+        try:
+            at, entry_id = json.loads(base64.urlsafe_b64decode(p.cursor + "=" * (-len(p.cursor) % 4)))
+            before = (datetime.fromisoformat(at), ObjectId(entry_id))
+        except (ValueError, TypeError) as exc:
+            raise Rejected.invalid("payload.cursor", "not a cursor of this audit trail") from exc
+    rows = await account_store.audit_page(runtime.db, p.customer_code, p.limit, before)
+    cursor = None
+    if len(rows) > p.limit:
+        last = rows[p.limit - 1]
+        raw = json.dumps([last["at"].isoformat(), str(last["_id"])])
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    items = [AuditEntry(**{k: r[k] for k in AuditEntry.model_fields if k in r}) for r in rows[: p.limit]]
+    return AuditReply.success(AuditPage(items=items, next_cursor=cursor))
+
+
+HANDLERS = {
+    RequestPasswordReset: request_password_reset,
+    CompletePasswordReset: complete_password_reset,
+    InviteCustomersWithoutPassword: invite_customers_without_password,
+    RequestEmailVerification: request_email_verification,
+    VerifyEmail: verify_email,
+    RegisterCustomer: register_customer,
+    Authenticate: authenticate,
+    StartOnBehalfSession: start_on_behalf_session,
+    EndOnBehalfSession: end_on_behalf_session,
+    GetCustomerAudit: get_customer_audit,
+}
+

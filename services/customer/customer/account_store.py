@@ -1,0 +1,130 @@
+"""MongoDB access for accounts: single-use tokens, sign-in sources, on-behalf sessions, and
+the audit trail of who changed a customer, and for whom (C14, C15, C16, C20)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from plumbing.indexes import ensure_index
+
+from .credentials import TokenKind
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
+
+TOKENS = "tokens"
+SIGNIN_SOURCES = "signin_sources"
+SESSIONS = "on_behalf_sessions"
+AUDIT = "audit"
+
+Session = AsyncClientSession | None
+
+
+async def ensure_indexes(runtime: ServiceRuntime) -> None:
+    db = runtime.db
+    await ensure_index(db[TOKENS], [("customer_code", ASCENDING), ("kind", ASCENDING)], name="by_customer")
+    # Spent and expired tokens are deleted a day after they expire.
+    await ensure_index(db[TOKENS], "expires_at", name="expiry", expireAfterSeconds=24 * 3600)
+    await ensure_index(db[SIGNIN_SOURCES], "last_failure_at", name="forget", expireAfterSeconds=3600)
+    await ensure_index(db[SESSIONS], [("customer_code", ASCENDING), ("started_at", DESCENDING)], name="by_customer")
+    await ensure_index(db[AUDIT], [("customer_code", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="by_customer")
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+async def insert_token(
+    db: AsyncDatabase, token_id: str, kind: TokenKind, customer_code: str, email: str,
+    created_at: datetime, expires_at: datetime, session: Session,
+) -> None:
+    await db[TOKENS].insert_one(
+        {"_id": token_id, "kind": kind, "customer_code": customer_code, "email": email, "created_at": created_at,
+         "expires_at": expires_at, "used_at": None, "revoked_at": None},
+        session=session,
+    )
+
+
+async def find_token(db: AsyncDatabase, token_id: str, session: Session) -> dict[str, Any] | None:
+    return await db[TOKENS].find_one({"_id": token_id}, session=session)
+
+
+async def spend_token(db: AsyncDatabase, token_id: str, at: datetime, session: Session) -> bool:
+    """Mark a token used, once: False if it was used or revoked in the meantime."""
+    result = await db[TOKENS].update_one(
+        {"_id": token_id, "used_at": None, "revoked_at": None}, {"$set": {"used_at": at}}, session=session
+    )
+    return result.modified_count == 1
+
+
+async def revoke_open_tokens(
+    db: AsyncDatabase, customer_code: str, kinds: list[TokenKind], at: datetime, session: Session
+) -> None:
+    await db[TOKENS].update_many(
+        {"customer_code": customer_code, "kind": {"$in": kinds}, "used_at": None, "revoked_at": None},
+        {"$set": {"revoked_at": at}},
+        session=session,
+    )
+
+
+# --- sign-in sources (C15) --------------------------------------------------------------------
+
+
+async def source_state(db: AsyncDatabase, source: str) -> dict[str, Any] | None:
+    return await db[SIGNIN_SOURCES].find_one({"_id": source})
+
+
+async def record_source_failure(db: AsyncDatabase, source: str, at: datetime) -> int:
+    doc = await db[SIGNIN_SOURCES].find_one_and_update(
+        {"_id": source}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": at}},
+        upsert=True, return_document=ReturnDocument.AFTER,
+    )
+    return doc["failures"]
+
+
+async def block_source(db: AsyncDatabase, source: str, until: datetime) -> None:
+    await db[SIGNIN_SOURCES].update_one({"_id": source}, {"$set": {"blocked_until": until}})
+
+
+async def clear_source(db: AsyncDatabase, source: str) -> None:
+    await db[SIGNIN_SOURCES].delete_one({"_id": source})
+
+
+# --- on-behalf sessions (C16) ----------------------------------------------------------------
+
+
+async def insert_session(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
+    await db[SESSIONS].insert_one(doc, session=session)
+
+
+async def find_session(db: AsyncDatabase, session_id: str, session: Session) -> dict[str, Any] | None:
+    return await db[SESSIONS].find_one({"_id": session_id}, session=session)
+
+
+async def end_session(db: AsyncDatabase, session_id: str, at: datetime, session: Session) -> dict[str, Any] | None:
+    return await db[SESSIONS].find_one_and_update(
+        {"_id": session_id, "ended_at": None}, {"$set": {"ended_at": at}},
+        return_document=ReturnDocument.AFTER, session=session,
+    )
+
+
+# --- audit (C16) --------------------------------------------------------------------------------
+
+
+async def record_audit(db: AsyncDatabase, entry: dict[str, Any], session: Session) -> None:
+    await db[AUDIT].insert_one(entry, session=session)
+
+
+async def audit_page(
+    db: AsyncDatabase, customer_code: str, limit: int, before: tuple[datetime, Any] | None
+) -> list[dict[str, Any]]:
+    query: dict[str, Any] = {"customer_code": customer_code}
+    if before is not None:
+        at, entry_id = before
+        query["$or"] = [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": entry_id}}]
+    cursor = db[AUDIT].find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
+    return await cursor.to_list()

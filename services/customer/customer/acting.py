@@ -1,0 +1,68 @@
+"""Who acts on a customer, and the audit trail of it (C16).
+
+Every change to a customer records the actor; a CSR acting for a customer names an open
+on-behalf session, which must be theirs, for that customer, and not ended or expired. A
+customer acting for themselves may touch only their own record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from contracts.envelope import Actor
+from plumbing.errors import Rejected
+from plumbing.unit_of_work import UnitOfWork
+
+from . import account_store
+
+SYSTEM = Actor(kind="system", id="system")
+
+
+@dataclass(frozen=True)
+class Acting:
+    actor: Actor
+    on_behalf_reason: str | None = None
+
+
+async def authorize(db: Any, uow: UnitOfWork | None, actor: Actor | None, customer_code: str, at: datetime) -> Acting:
+    actor = actor or SYSTEM
+    if actor.kind == "customer" and actor.id != customer_code:
+        raise Rejected.of("forbidden", "a customer may act only on their own record")
+    if actor.on_behalf_session is None:
+        return Acting(actor)
+    session = await account_store.find_session(db, actor.on_behalf_session, uow.session if uow else None)
+    if (
+        session is None
+        or session["csr_id"] != actor.id
+        or session["customer_code"] != customer_code
+        or session["ended_at"] is not None
+        or session["expires_at"] <= at
+    ):
+        raise Rejected.of(
+            "forbidden", f"no open on-behalf session {actor.on_behalf_session!r} of {actor.id} for {customer_code}"
+        )
+    return Acting(actor, session["reason"])
+
+
+async def audit(db: Any, uow: UnitOfWork, acting: Acting, customer_code: str, action: str, changed: list[str],
+                at: datetime) -> None:
+    """Write who did what to the customer, in the transaction of the change."""
+    await account_store.record_audit(
+        db,
+        {
+            "_id": ObjectId(),
+            "customer_code": customer_code,
+            "at": at,
+            "action": action,
+            "actor_kind": acting.actor.kind,
+            "actor_id": acting.actor.id,
+            "on_behalf_session": acting.actor.on_behalf_session,
+            "on_behalf_reason": acting.on_behalf_reason,
+            "changed": sorted(changed),
+        },
+        uow.session,
+    )

@@ -132,12 +132,13 @@ class AddressView(_Out):
 
 
 class NewCustomer(_In):
-    """C1: first name, last name and email are mandatory; everything else is optional."""
+    """C1: first name, last name and email are mandatory; everything else is optional. The
+    one exception: a guest created from an order placed without an email (a POS sale) (O3)."""
 
     scope_id: ScopeId
     first_name: Text
     last_name: Text
-    email: Text
+    email: OptionalText = None
     phone: OptionalText = None
     work_phone: OptionalText = None
     fax: OptionalText = None
@@ -184,7 +185,7 @@ class CustomerView(_Out):
     scope_id: str
     version: int = Field(description="Send it back as expected_version to change the record.")
     logon_id: str | None = Field(description="The email it registered with; never changes.")
-    email: str
+    email: str | None = Field(description="None only for a guest from an order placed without one.")
     email_verified: bool
     first_name: str
     last_name: str
@@ -220,7 +221,7 @@ class CustomerSummary(_Out):
     scope_id: str
     first_name: str
     last_name: str
-    email: str
+    email: str | None
     phone: str | None = None
     postal_code: str | None = None
     kind: CustomerKind

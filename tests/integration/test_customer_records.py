@@ -22,7 +22,7 @@ from contracts.customer import (
     SetAccountTemplate,
     UpdateCustomer,
 )
-from customer.normalize import is_valid_customer_code
+from customer.codes import is_valid_customer_code
 from plumbing.client import OmsClient
 
 from ..support import EventTap

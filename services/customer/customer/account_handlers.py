@@ -62,7 +62,7 @@ from . import account_store, credentials, store
 from .acting import Acting, audit, authorize
 from .credentials import TokenKind
 from .domain import Customer, now
-from .normalize import InvalidValue, email_key, normalize_email
+from plumbing.normalize import InvalidValue, email_key, normalize_email
 from .signin import LOCKED_REASON, SignInPolicy
 
 # --- tokens and their emails -------------------------------------------------------------------
@@ -82,6 +82,8 @@ async def send_link(
              "email_verification": settings.verification_token_hours}[kind]
     token, expires_at = credentials.new_token(), credentials.expiry(at, hours)
     email = to or customer.doc["email"]
+    if not email:
+        raise Rejected.invalid("payload.customer_code", f"customer {customer.code} has no email address")
     await account_store.insert_token(
         runtime.db, credentials.token_id(token), kind, customer.code, email, at, expires_at, uow.session
     )

@@ -28,7 +28,7 @@ from contracts.customer import (
 from contracts.replies import FieldError
 from plumbing.errors import Rejected
 
-from .normalize import InvalidValue, email_key, fold, normalize_email, normalize_phone, postal_key
+from plumbing.normalize import InvalidValue, email_key, fold, normalize_email, normalize_phone, postal_key
 
 PHONE_FIELDS = ("phone", "work_phone", "fax")
 
@@ -223,7 +223,9 @@ class Customer:
         at: datetime,
     ) -> Customer:
         errors = FieldErrors()
-        email = errors.check("payload.email", normalize_email, new.email)
+        email = errors.check("payload.email", normalize_email, new.email) if new.email else None
+        if new.email is None and (new.channel != "order" or new.account_type == "registered"):
+            errors.add("payload.email", "required: must not be empty")
         phones = {
             name: errors.check(f"payload.{name}", normalize_phone, getattr(new, name), scope.country)
             if getattr(new, name)
@@ -329,6 +331,8 @@ class Customer:
             updates["account_type"] = changes.account_type
             if changes.account_type == "registered" and not self.doc.get("logon_id"):
                 updates["logon_id"] = updates.get("email", self.doc["email"])
+                if not updates["logon_id"]:
+                    errors.add("payload.changes.account_type", "a registered account needs an email")
         if "tags" in given:
             updates["tags"] = _clean_tags(changes.tags or [])
         if "attributes" in given and changes.attributes is not None:
@@ -453,14 +457,14 @@ class Customer:
         doc["s"] = {
             "sn": fold(f"{doc['last_name']} {doc['first_name']}"),
             "fl": fold(f"{doc['first_name']} {doc['last_name']}"),
-            "e": email_key(doc["email"]),
+            "e": email_key(doc["email"]) if doc["email"] else None,
             "p": sorted({p for p in phones if p}),
             "z": sorted({postal_key(a["postal_code"]) for a in doc["addresses"] if a.get("postal_code")}),
             "t": sorted({fold(t) for t in doc["tags"]}),
         }
         # Within a scope, one registered account per email (C2); guests and retired records
         # are outside the unique index.
-        if doc["account_type"] == "registered" and doc["state"] != "retired":
+        if doc["account_type"] == "registered" and doc["state"] != "retired" and doc["email"]:
             doc["registered_email"] = doc["s"]["e"]
         else:
             doc.pop("registered_email", None)

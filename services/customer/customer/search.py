@@ -24,7 +24,7 @@ from typing import Any
 from contracts.customer import SearchInput
 from plumbing.errors import Rejected
 
-from .normalize import InvalidValue, email_key, fold, normalize_phone, postal_key
+from plumbing.normalize import InvalidValue, email_key, fold, normalize_phone, postal_key
 
 SORT_FIELDS = {"name": "s.sn", "created": "registered_at", "last_activity": "last_activity_at"}
 DATE_SORTS = {"created", "last_activity"}

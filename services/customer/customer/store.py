@@ -16,7 +16,9 @@ from plumbing.indexes import ensure_index
 
 from . import search
 from .domain import Customer
-from .normalize import customer_code, email_key
+from plumbing.normalize import email_key
+
+from .codes import customer_code
 
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime

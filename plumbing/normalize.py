@@ -1,7 +1,8 @@
 """Canonical forms of what people type: emails, phones, names, postal codes (no I/O).
 
-Matching and search compare these forms, never the raw input, so "Chloé.Dubois@Example.FR",
-"chloe.dubois@example.fr" and "CHLOE DUBOIS" find the same customer.
+Search (customer service) and order matching (order-sync) compare these forms, never the
+raw input, so "Chloé.Dubois@Example.FR", "chloe.dubois@example.fr" and "CHLOE DUBOIS" find
+the same customer. Both services must fold the same way, hence one shared module.
 """
 
 from __future__ import annotations
@@ -61,33 +62,3 @@ def normalize_phone(raw: str, country: str | None) -> str:
 def postal_key(raw: str) -> str:
     """'sw1a 1aa' -> 'SW1A1AA': the same code however it was spaced."""
     return _POSTAL_JUNK.sub("", fold(raw)).upper()
-
-
-def damm_check_digit(number: str) -> str:
-    """Damm check digit: catches every single-digit error and adjacent transposition."""
-    table = (
-        (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
-        (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-        (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-        (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-        (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
-        (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-        (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
-        (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-        (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
-        (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
-    )
-    interim = 0
-    for digit in number:
-        interim = table[interim][int(digit)]
-    return str(interim)
-
-
-def customer_code(sequence: int) -> str:
-    """'C' + the sequence number + a check digit: short, readable over the phone, typo-proof."""
-    digits = str(sequence)
-    return f"C{digits}{damm_check_digit(digits)}"
-
-
-def is_valid_customer_code(code: str) -> bool:
-    return bool(re.fullmatch(r"C\d{2,18}", code)) and damm_check_digit(code[1:-1]) == code[-1]

@@ -11,12 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .customer import Recipient
-from .envelope import Event, define_message
+from .customer import CustomerCode, Recipient
+from .envelope import Command, Event, define_message
 from .orders import ShippedLine
-from .types import Money
+from .replies import Reply
+from .types import Identifier, Money, OptionalText
 
 MatchRule = Literal["source_customer_id", "email", "phone_name_postal", "created", "review"]
+ReviewStatus = Literal["open", "resolved"]
 
 
 class _Out(BaseModel):
@@ -70,8 +72,100 @@ class PaymentEmailPayload(_Out):
     at: datetime
 
 
+class OrderStatusPayload(_Out):
+    customer_code: str
+    order: OrderSummary
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Candidate(_Out):
+    customer_code: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    postal_codes: list[str] = Field(default_factory=list)
+    account_type: str
+
+
+class ReviewItem(_Out):
+    review_id: str
+    status: ReviewStatus
+    rule: MatchRule
+    order: OrderSummary
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    postal_code: str | None = None
+    candidates: list[Candidate]
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    customer_code: str | None = Field(default=None, description="The customer the CSR chose or created.")
+
+
+class ListReviewsInput(_In):
+    status: ReviewStatus = "open"
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: OptionalText = None
+
+
+class ReviewPage(_Out):
+    items: list[ReviewItem]
+    next_cursor: str | None
+
+
+class ResolveReviewInput(_In):
+    """O5: pick one of the candidates, or create a new customer for the order."""
+
+    review_id: Identifier
+    action: Literal["link", "create"]
+    customer_code: CustomerCode | None = Field(default=None, description="For action 'link': the chosen candidate.")
+
+
+class RejectedOrder(_Out):
+    message_id: str | None
+    routing_key: str
+    reason: str
+    fields: list[dict[str, str]] = Field(default_factory=list)
+    body_excerpt: str
+    rejected_at: datetime
+
+
+class ListRejectedInput(_In):
+    limit: int = Field(default=20, ge=1, le=100)
+    before: datetime | None = Field(default=None, description="Page back: rejected_at of the last row seen.")
+
+
+class OrderLinkView(_Out):
+    order: OrderSummary
+    customer_code: str | None
+    rule: MatchRule | None
+    review_id: str | None = None
+    linked_at: datetime | None = None
+
+
+class OrderRefInput(_In):
+    source_system: Identifier
+    order_number: Identifier
+
+
+ReviewPageReply = Reply[ReviewPage]
+ReviewReply = Reply[ReviewItem]
+RejectedOrdersReply = Reply[list[RejectedOrder]]
+OrderLinkReply = Reply[OrderLinkView]
+
+
 def _event(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
     return define_message(Event, "order-sync", name, payload, doc)
+
+
+def _command(name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
+    return define_message(Command, "order-sync", name, payload, doc, reply=reply)
 
 
 OrderLinked = _event("OrderLinked", OrderLinkedPayload, "O2-O4: an order was tied to a customer.")
@@ -79,4 +173,10 @@ OrderReviewOpened = _event("OrderReviewOpened", ReviewOpenedPayload, "O5: an amb
 CustomerOrderShipped = _event("CustomerOrderShipped", ShipmentEmailPayload, "O7: send the shipping confirmation.")
 CustomerPaymentRequested = _event("CustomerPaymentRequested", PaymentEmailPayload, "O7: send the payment request.")
 CustomerPaymentReceived = _event("CustomerPaymentReceived", PaymentEmailPayload, "O7: send the payment confirmation.")
+OrderStatusUpdated = _event("OrderStatusUpdated", OrderStatusPayload, "O7: a linked order's status changed.")
+
+ListReviews = _command("ListReviews", ListReviewsInput, ReviewPageReply, "O5: the review queue, oldest first.")
+ResolveReview = _command("ResolveReview", ResolveReviewInput, ReviewReply, "O5: link the order to a candidate, or to a new customer.")
+ListRejectedOrders = _command("ListRejectedOrders", ListRejectedInput, RejectedOrdersReply, "O1: orders refused, newest first.")
+GetOrderLink = _command("GetOrderLink", OrderRefInput, OrderLinkReply, "O2: which customer an order is tied to, and by which rule.")
 

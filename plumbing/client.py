@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import Channel, RabbitBroker
 
 from contracts.envelope import Actor, Command, Envelope, new_message_id, utc_now
 from contracts.replies import Error, Reply
@@ -34,7 +35,10 @@ class OmsClient:
         keep_payloads_out_of_logs()
         self.settings = settings or ServiceSettings()
         self.producer = producer
-        self.broker = RabbitBroker(self.settings.amqp_url, app_id=producer, logger=None)
+        # A message no queue takes is an error here, not a silent loss: a publish raises.
+        self.broker = RabbitBroker(
+            self.settings.amqp_url, app_id=producer, logger=None, default_channel=Channel(on_return_raises=True)
+        )
 
     async def __aenter__(self) -> OmsClient:
         await self.broker.connect()
@@ -89,6 +93,7 @@ class OmsClient:
         *,
         actor: Actor | None = None,
         timeout: float | None = None,
+        correlation_id: str | None = None,
     ) -> Any:
         """Send ``command`` with ``payload`` (a model or a plain dict) and return its typed reply.
 
@@ -98,6 +103,7 @@ class OmsClient:
         message_id = new_message_id()
         body = {
             "message_id": message_id,
+            "correlation_id": correlation_id,
             "occurred_at": utc_now().isoformat(),
             "producer": self.producer,
             "message_type": command.type_name(),
@@ -138,3 +144,29 @@ def error_text(error: Error | None) -> str:
     if error.fields:
         return f"{error.code}: " + "; ".join(f"{f.field}: {f.reason}" for f in error.fields)
     return f"{error.code}: {error.message}"
+
+
+class OmsClientPool:
+    """Several clients, each on its own connection, for a process that makes requests
+    concurrently: FastStream's ``broker.request`` answers one request at a time per broker
+    (upstream issue ag2ai/faststream#1318), so concurrency needs several brokers."""
+
+    def __init__(self, settings: ServiceSettings, *, size: int = 8, producer: str = "omsctl") -> None:
+        self.clients = [OmsClient(settings, producer=producer) for _ in range(size)]
+        self._idle: asyncio.Queue[OmsClient] = asyncio.Queue()
+
+    async def start(self) -> None:
+        for client in self.clients:
+            await client.__aenter__()
+            self._idle.put_nowait(client)
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.__aexit__(None, None, None)
+
+    async def call(self, command: type[Command[Any]], payload: Any, **options: Any) -> Any:
+        client = await self._idle.get()
+        try:
+            return await client.call(command, payload, **options)
+        finally:
+            self._idle.put_nowait(client)

@@ -22,6 +22,7 @@ import json
 import logging
 import traceback
 from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fast_depends.exceptions import ValidationError as FDValidationError
@@ -99,6 +100,9 @@ class DeadLetters:
         self.exchange = RabbitExchange(dead_letter_exchange, declare=False)
         self.max_attempts = max_attempts
         self._broker: RabbitBroker | None = None
+        #: Called with each dead letter's headers and body once it is safely published, so a
+        #: service can keep its own record (order-sync's rejected orders).
+        self.listeners: list[Callable[[dict[str, Any], bytes], Awaitable[None]]] = []
 
     def bind(self, broker: RabbitBroker) -> None:
         self._broker = broker
@@ -157,6 +161,11 @@ class DeadLetters:
             persist=True,
             mandatory=True,
         )
+        for listener in self.listeners:
+            try:
+                await listener(headers, raw.body)
+            except Exception:  # noqa: BLE001 - the dead letter is safe; a listener must not undo it
+                log.exception("dead-letter listener failed")
         log.warning(
             "dead-lettered message %s from %s: %s: %s",
             raw.message_id,

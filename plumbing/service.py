@@ -7,6 +7,7 @@ startup hooks open the MongoDB client and the broker connection.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -60,6 +61,9 @@ class ServiceRuntime:
     outbox: OutboxRelay | None = None
     #: The service's command queue subscriber; register handlers with ``on_command``.
     commands: Any = None
+    dead_letters: DeadLetters | None = None
+    #: What a service keeps for its own handlers (clients, caches), by name.
+    resources: dict[str, Any] = field(default_factory=dict)
 
     def outbox_written(self) -> None:
         """A transaction committed events: let the relay publish them without waiting."""
@@ -144,7 +148,7 @@ def create_service_app(
         description=description,
     )
     dead_letters.bind(broker)
-    runtime = ServiceRuntime(name=name, settings=settings, broker=broker, registry=registry)
+    runtime = ServiceRuntime(name=name, settings=settings, broker=broker, registry=registry, dead_letters=dead_letters)
 
     commands = broker.subscriber(
         commands_queue(topology, name, max_attempts=settings.max_attempts),
@@ -191,10 +195,12 @@ def create_service_app(
 
     @get(include_in_schema=False)
     async def ready(scope: Any) -> AsgiResponse:
-        """Readiness: the broker and the database both answer."""
+        """Readiness: the broker and the database answer, and every subscriber consumes
+        (uvicorn reports startup before FastStream's subscribers are up)."""
         database, broker_up = await asyncio.gather(runtime.database_ok(), runtime.broker_ok())
-        status = 200 if database and broker_up else 503
-        body = f'{{"database": {str(database).lower()}, "broker": {str(broker_up).lower()}}}'
+        consuming = all(getattr(s, "running", False) for s in broker.subscribers)
+        status = 200 if database and broker_up and consuming else 503
+        body = json.dumps({"database": database, "broker": broker_up, "consuming": consuming})
         return AsgiResponse(body.encode(), status, headers={"content-type": "application/json"})
 
     @get(include_in_schema=False)

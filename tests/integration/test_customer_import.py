@@ -64,7 +64,7 @@ async def test_c17_import_reports_each_rejected_row_and_a_second_import_changes_
     assert "2 created, 1 unchanged, 6 rejected" in out, out  # line 8 repeats line 3
     reasons = {item["line"]: item["reason"] for item in json.loads(report.read_text())}
     assert set(reasons) == {4, 5, 6, 7, 9, 10}
-    assert reasons[4] == "email: Field required"
+    assert reasons[4] == "validation: email: required: must not be empty"
     assert reasons[5].startswith("validation: email: ") and "@" in reasons[5]
     assert reasons[6] == "validation: phone: not a possible phone number in FR"
     assert reasons[7] == "not_found: scope_id: no scope 'nowhere'"

@@ -20,6 +20,7 @@ from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, eventually, running
+from .conftest import create_scope
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
 
@@ -61,7 +62,8 @@ async def test_o1_order_placed_reaches_a_running_order_sync(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
     order = example_order()
-    async with running(order_sync_app(settings), cleanup=cleanup):
+    async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup):
+        await create_scope(client, "eu-fr", "FR")
         await client.publish_upstream(order)
         stored = await eventually(lambda: received_orders(settings))
     assert [(o["source_system"], o["order_number"], o["message_id"]) for o in stored] == [
@@ -79,7 +81,8 @@ async def test_p4_malformed_order_is_dead_lettered_with_its_reason_and_nothing_i
     del bad["payload"]["lines"]
     good = example_order(order_number="EU-100235")
 
-    async with running(order_sync_app(settings), cleanup=cleanup):
+    async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup):
+        await create_scope(client, "eu-fr", "FR")
         await client.broker.publish(
             json.dumps(bad).encode(), exchange=exchange, routing_key=OrderPlaced.routing_key(),
             message_id="bad-order-1", persist=True,

@@ -34,6 +34,7 @@ def free_port() -> int:
 
 
 def http_status(url: str) -> int:
+    """The status of a GET, 0 when nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
-from plumbing.service import create_service_app
+from plumbing.client import OmsClientPool
+from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
-from .handlers import build_routers
+from .handlers import Resources, build_routers, resources
+from .scopes import ScopeDirectory
 from .store import ensure_indexes
 
 SERVICE = "order-sync"
+#: Requests to the customer service in flight at once per worker (one connection each).
+CUSTOMER_CLIENTS = 8
+
+
+async def open_clients(runtime: ServiceRuntime) -> None:
+    pool = OmsClientPool(runtime.settings, size=CUSTOMER_CLIENTS, producer=SERVICE)
+    await pool.start()
+    runtime.resources[SERVICE] = Resources(customers=pool, scopes=ScopeDirectory(pool))
+
+
+async def close_clients(runtime: ServiceRuntime) -> None:
+    if SERVICE in runtime.resources:
+        await resources(runtime).customers.close()
 
 
 def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
@@ -18,6 +33,7 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
         SERVICE,
         settings or ServiceSettings(),
         build_routers,
-        on_startup=[ensure_indexes],
+        on_startup=[ensure_indexes, open_clients],
+        on_shutdown=[close_clients],
         description="Takes the orders that storefronts publish and ties each to a customer.",
     )

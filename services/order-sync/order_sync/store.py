@@ -1,34 +1,162 @@
-"""MongoDB access of the order-sync service."""
+"""MongoDB access of the order-sync service: orders and their links, known source links,
+the customers it matches against, the review queue, parked events and rejected orders."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.orders import OrderPlaced
-from plumbing.service import ServiceRuntime
+from plumbing.indexes import ensure_index
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
 
 ORDERS = "orders"
+SOURCE_LINKS = "source_links"
+CUSTOMERS = "customers"
+REVIEWS = "reviews"
+PARKED = "parked_events"
+REJECTED = "rejected_orders"
+
+Session = AsyncClientSession | None
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
-    await runtime.db[ORDERS].create_index([("source_system", 1), ("order_number", 1)], unique=True)
+    db = runtime.db
+    await ensure_index(db[ORDERS], [("customer_code", ASCENDING), ("placed_at", DESCENDING)], name="by_customer")
+    await ensure_index(db[CUSTOMERS], [("scope_id", ASCENDING), ("email_key", ASCENDING)], name="match_email")
+    await ensure_index(db[CUSTOMERS], [("scope_id", ASCENDING), ("phones", ASCENDING)], name="match_phone")
+    await ensure_index(db[REVIEWS], [("status", ASCENDING), ("opened_at", ASCENDING), ("_id", ASCENDING)], name="queue")
+    await ensure_index(db[PARKED], [("order_key", ASCENDING), ("parked_at", ASCENDING)], name="by_order")
+    await ensure_index(db[REJECTED], [("rejected_at", DESCENDING)], name="newest")
 
 
-async def record_received(db: AsyncDatabase, message: OrderPlaced) -> None:
-    order = message.payload
-    await db[ORDERS].update_one(
-        {"source_system": order.source_system, "order_number": order.order_number},
-        {
-            "$setOnInsert": {
-                "source_system": order.source_system,
-                "order_number": order.order_number,
-                "scope": order.scope,
-                "message_id": message.message_id,
-                "order": order.model_dump(mode="json"),
-                "received_at": datetime.now(UTC),
-            }
-        },
+# --- orders ------------------------------------------------------------------------------------
+
+
+async def find_order(db: AsyncDatabase, key: str, session: Session = None) -> dict[str, Any] | None:
+    return await db[ORDERS].find_one({"_id": key}, session=session)
+
+
+async def insert_order(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
+    await db[ORDERS].insert_one(doc, session=session)
+
+
+async def set_order_link(db: AsyncDatabase, key: str, update: dict[str, Any], session: Session) -> None:
+    await db[ORDERS].update_one({"_id": key}, {"$set": update}, session=session)
+
+
+async def record_order_event(db: AsyncDatabase, key: str, update: dict[str, Any], push: dict[str, Any] | None,
+                             session: Session) -> None:
+    change: dict[str, Any] = {"$set": update}
+    if push:
+        change["$push"] = push
+    await db[ORDERS].update_one({"_id": key}, change, session=session)
+
+
+# --- known links from a source system's customer id (O2's first rule) --------------------------
+
+
+async def linked_customer(db: AsyncDatabase, source_system: str, source_customer_id: str) -> str | None:
+    doc = await db[SOURCE_LINKS].find_one({"_id": f"{source_system}|{source_customer_id}"})
+    return doc["customer_code"] if doc else None
+
+
+async def remember_source_link(db: AsyncDatabase, source_system: str, source_customer_id: str, code: str,
+                               at: datetime, session: Session) -> None:
+    await db[SOURCE_LINKS].update_one(
+        {"_id": f"{source_system}|{source_customer_id}"},
+        {"$setOnInsert": {"customer_code": code, "created_at": at}},
+        upsert=True,
+        session=session,
+    )
+
+
+# --- the customers orders are matched against -----------------------------------------------------
+
+
+async def customer_entry(db: AsyncDatabase, code: str) -> dict[str, Any] | None:
+    return await db[CUSTOMERS].find_one({"_id": code})
+
+
+async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any]) -> None:
+    """Keep the newest version only: customer events may arrive twice or late."""
+    newer = {"$lt": [{"$ifNull": ["$version", 0]}, doc["version"]]}
+    await db[CUSTOMERS].update_one(
+        {"_id": doc["_id"]},
+        [{"$replaceWith": {"$cond": [newer, {"$literal": doc}, "$$ROOT"]}}],
         upsert=True,
     )
+
+
+async def codes_by_email(db: AsyncDatabase, scope_id: str, key: str) -> list[str]:
+    cursor = db[CUSTOMERS].find(
+        {"scope_id": scope_id, "email_key": key, "state": {"$nin": ["retired", "rejected"]}}, {"_id": 1}
+    ).limit(20)
+    return [d["_id"] async for d in cursor]
+
+
+async def entries_by_phone(db: AsyncDatabase, scope_id: str, phone: str) -> list[dict[str, Any]]:
+    cursor = db[CUSTOMERS].find(
+        {"scope_id": scope_id, "phones": phone, "state": {"$nin": ["retired", "rejected"]}}
+    ).limit(50)
+    return await cursor.to_list()
+
+
+async def entries(db: AsyncDatabase, codes: list[str]) -> list[dict[str, Any]]:
+    return await db[CUSTOMERS].find({"_id": {"$in": codes}}).to_list()
+
+
+# --- review queue (O5) ------------------------------------------------------------------------------
+
+
+async def insert_review(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
+    await db[REVIEWS].insert_one(doc, session=session)
+
+
+async def find_review(db: AsyncDatabase, review_id: str, session: Session = None) -> dict[str, Any] | None:
+    return await db[REVIEWS].find_one({"_id": review_id}, session=session)
+
+
+async def resolve_review(db: AsyncDatabase, review_id: str, update: dict[str, Any], session: Session) -> bool:
+    result = await db[REVIEWS].update_one({"_id": review_id, "status": "open"}, {"$set": update}, session=session)
+    return result.modified_count == 1
+
+
+async def reviews_page(db: AsyncDatabase, status: str, limit: int, after: tuple[datetime, str] | None) -> list[dict]:
+    query: dict[str, Any] = {"status": status}
+    if after is not None:
+        query["$or"] = [{"opened_at": {"$gt": after[0]}}, {"opened_at": after[0], "_id": {"$gt": after[1]}}]
+    cursor = db[REVIEWS].find(query).sort([("opened_at", ASCENDING), ("_id", ASCENDING)]).limit(limit + 1)
+    return await cursor.to_list()
+
+
+# --- events that came before their order was linked (O7) ---------------------------------------------
+
+
+async def park(db: AsyncDatabase, doc: dict[str, Any]) -> None:
+    await db[PARKED].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+
+
+async def parked_for(db: AsyncDatabase, key: str) -> list[dict[str, Any]]:
+    return await db[PARKED].find({"order_key": key}).sort("parked_at", ASCENDING).to_list()
+
+
+async def unpark(db: AsyncDatabase, message_id: str) -> None:
+    await db[PARKED].delete_one({"_id": message_id})
+
+
+# --- rejected orders (O1) ---------------------------------------------------------------------------
+
+
+async def record_rejected(db: AsyncDatabase, doc: dict[str, Any]) -> None:
+    await db[REJECTED].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+
+
+async def rejected_page(db: AsyncDatabase, limit: int, before: datetime | None) -> list[dict[str, Any]]:
+    query = {"rejected_at": {"$lt": before}} if before else {}
+    return await db[REJECTED].find(query).sort("rejected_at", DESCENDING).limit(limit).to_list()

@@ -1,0 +1,274 @@
+"""Step 6 over real RabbitMQ and MongoDB: every upstream order tied to the right customer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.customer import GetCustomer
+from contracts.order_sync import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
+from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
+from customer.app import create_app as customer_app
+from order_sync.app import create_app as order_sync_app
+from plumbing.client import OmsClient
+from plumbing.messaging import upstream_exchange
+from plumbing.settings import ServiceSettings
+
+from ..support import Cleanup, EventTap, eventually, running
+from .test_service_process import free_port, http_status
+from .conftest import create_customer, create_scope, ok
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
+
+
+def order(number: str, **changes: Any) -> OrderPlaced:
+    raw = json.loads((EXAMPLES / "order-placed.v1.json").read_text(encoding="utf-8"))
+    raw.pop("message_id")
+    raw["payload"].update({"order_number": number, "source_customer_id": None, **changes})
+    return OrderPlaced.model_validate(raw)
+
+
+def pos_order(number: str, **changes: Any) -> OrderPlaced:
+    raw = json.loads((EXAMPLES / "order-placed-guest-no-email.v1.json").read_text(encoding="utf-8"))
+    raw.pop("message_id")
+    raw["payload"].update(order_number=number, **changes)
+    return OrderPlaced.model_validate(raw)
+
+
+@pytest.fixture
+async def services(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) -> AsyncIterator[EventTap]:
+    async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup), \
+            EventTap(client, "order-sync.#") as tap:
+        await create_scope(client, "eu-fr", "FR", default_language="fr")
+        await create_scope(client, "de", "DE", default_language="de")
+        yield tap
+
+
+@pytest.fixture
+async def order_db(settings: ServiceSettings) -> AsyncIterator[AsyncDatabase]:
+    mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    yield mongo[settings.database_name("order-sync")]
+    await mongo.close()
+
+
+async def link_of(client: OmsClient, source: str, number: str) -> Any:
+    async def linked() -> Any:
+        reply = await client.call(GetOrderLink, {"source_system": source, "order_number": number})
+        return reply.result if reply.ok and (reply.result.customer_code or reply.result.review_id) else None
+
+    return await eventually(linked, timeout=15)
+
+
+async def test_o2_o3_o4_orders_find_their_customer_by_link_email_or_phone_name_and_postal_code(
+    client: OmsClient, services: EventTap
+) -> None:
+    first = order("EU-1", source_customer_id="shop-77", account_type="registered")
+    await client.publish_upstream(first)
+    created = await link_of(client, "storefront:eu", "EU-1")
+    assert created.rule == "created"
+    customer = await ok(await client.call(GetCustomer, {"customer_code": created.customer_code}))
+    assert (customer.channel, customer.account_type, customer.email) == ("order", "registered", "Chloé.Dubois@example.fr")
+    assert {(a.city, a.default_billing, a.default_shipping) for a in customer.addresses} == {
+        ("Paris", True, False), ("Chamonix-Mont-Blanc", False, True)}
+    assert customer.phone == "+33612345678"
+
+    await client.publish_upstream(order("EU-2", email="CHLOÉ.dubois@example.FR"))  # a returning customer
+    assert (await link_of(client, "storefront:eu", "EU-2")).rule == "email"
+    await client.publish_upstream(order("EU-3", email="other@example.fr", source_customer_id="shop-77"))
+    assert (await link_of(client, "storefront:eu", "EU-3")).rule == "source_customer_id"
+
+    await client.publish_upstream(pos_order("B3-1"))
+    from_pos = await link_of(client, "pos:berlin-3", "B3-1")
+    assert from_pos.rule == "created"
+    pos_customer = await ok(await client.call(GetCustomer, {"customer_code": from_pos.customer_code}))
+    assert pos_customer.email is None and pos_customer.account_type == "guest" and pos_customer.phone == "+4915123456789"
+    await client.publish_upstream(pos_order("B3-2", phone="+49 151 23456789",
+                                            billing_address={"first_name": "Jürgen", "last_name": "GROSS",
+                                                             "line1": "Torstraße 1", "city": "Berlin",
+                                                             "postal_code": "10119", "country": "DE"},
+                                            last_name="Gross"))
+    again = await link_of(client, "pos:berlin-3", "B3-2")
+    assert (again.rule, again.customer_code) == ("phone_name_postal", from_pos.customer_code)
+    codes = {created.customer_code, from_pos.customer_code}
+    assert all([(await link_of(client, "storefront:eu", n)).customer_code == created.customer_code
+                for n in ("EU-2", "EU-3")])
+    assert len(codes) == 2
+
+    linked = [e for e in await services.wait_for(5) if e["routing_key"] == "order-sync.order-linked.v1"]
+    assert sorted(e["payload"]["order"]["order_number"] for e in linked) == ["B3-1", "B3-2", "EU-1", "EU-2", "EU-3"]
+
+
+async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: OmsClient, services: EventTap) -> None:
+    twins = [await create_customer(client, email="dup@example.fr", account_type="guest", first_name=f"Twin{i}")
+             for i in range(2)]
+    family = [await create_customer(client, scope_id="de", email=None, account_type="guest", channel="order",
+                                    first_name=first, last_name="Weber", phone="030 1234567",
+                                    addresses=[{"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115",
+                                                "country": "DE"}]) for first in ("Anna", "Paul", "Paul")]
+    await asyncio.sleep(1)  # let order-sync see these customers' events
+
+    await client.publish_upstream(order("AMB-1", email="dup@example.fr"))
+    await client.publish_upstream(pos_order("FAM-1", first_name="Anna", last_name="Weber", phone="030 1234567",
+                                            billing_address={"line1": "Hauptstr. 1", "city": "Berlin",
+                                                             "postal_code": "10115", "country": "DE"}))
+    await client.publish_upstream(pos_order("FAM-2", first_name="Paul", last_name="Weber", phone="030 1234567",
+                                            billing_address={"line1": "Hauptstr. 1", "city": "Berlin",
+                                                             "postal_code": "10115", "country": "DE"}))
+    ambiguous = await link_of(client, "storefront:eu", "AMB-1")
+    assert ambiguous.customer_code is None and ambiguous.review_id  # never guessed
+    anna = await link_of(client, "pos:berlin-3", "FAM-1")
+    assert (anna.customer_code, anna.rule) == (family[0].code, "phone_name_postal")  # a shared phone is no match
+    pauls = await link_of(client, "pos:berlin-3", "FAM-2")
+    assert pauls.customer_code is None and pauls.review_id  # two Paul Webers at that phone and address
+
+    queue = await ok(await client.call(ListReviews, {}))
+    assert {i.review_id for i in queue.items} == {ambiguous.review_id, pauls.review_id}
+    item = next(i for i in queue.items if i.review_id == ambiguous.review_id)
+    assert sorted(c.customer_code for c in item.candidates) == sorted(t.code for t in twins)
+    assert (item.rule, item.email) == ("email", "dup@example.fr")
+
+    wrong = await client.call(ResolveReview, {"review_id": ambiguous.review_id, "action": "link",
+                                              "customer_code": family[0].code})
+    assert wrong.error.code == "validation"
+    resolved = await ok(await client.call(ResolveReview, {"review_id": ambiguous.review_id, "action": "link",
+                                                          "customer_code": twins[1].code}))
+    assert resolved.status == "resolved" and resolved.customer_code == twins[1].code
+    assert (await link_of(client, "storefront:eu", "AMB-1")).customer_code == twins[1].code
+    twice = await client.call(ResolveReview, {"review_id": ambiguous.review_id, "action": "link",
+                                              "customer_code": twins[0].code})
+    assert twice.error.code == "invalid_state"
+
+    created = await ok(await client.call(ResolveReview, {"review_id": pauls.review_id, "action": "create"}))
+    assert created.customer_code not in {f.code for f in family}
+    assert (await ok(await client.call(ListReviews, {}))).items == []
+
+
+async def test_o1_a_bad_order_is_listed_as_rejected_and_the_rest_flow(
+    client: OmsClient, services: EventTap
+) -> None:
+    bad = json.loads(order("BAD-1").model_dump_json())
+    bad["message_id"] = "bad-1"
+    bad["payload"]["totals"]["total"] = "lots"
+    await client.broker.publish(json.dumps(bad).encode(), exchange=upstream_exchange(client.settings.topology),
+                                routing_key=OrderPlaced.routing_key(), persist=True)
+    await client.publish_upstream(order("GOOD-1", scope="nowhere"))  # an unknown scope is refused too
+    await client.publish_upstream(order("GOOD-2"))
+    assert (await link_of(client, "storefront:eu", "GOOD-2")).customer_code
+
+    async def rejected() -> list:
+        rows = await ok(await client.call(ListRejectedOrders, {}))
+        return rows if len(rows) >= 2 else None
+
+    rows = await eventually(rejected)
+    by_id = {r.message_id: r for r in rows}
+    assert by_id["bad-1"].fields == [{"field": "payload.totals.total", "reason": "Input should be a valid decimal"}]
+    scope_row = next(r for r in rows if r.message_id != "bad-1")
+    assert "nowhere" in scope_row.reason and scope_row.routing_key == "order.order-placed.v1"
+
+
+async def test_o7_status_shipment_and_payment_update_the_order_and_trigger_emails(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    ref = {"source_system": "storefront:eu", "order_number": "SHIP-1", "scope": "eu-fr"}
+    early = OrderShipped.model_validate({"producer": "wms", "payload": {
+        **ref, "shipment_id": "S1", "carrier": "Colissimo", "tracking_number": "6A1",
+        "lines": [{"sku": "TEE", "quantity": 1}], "shipped_at": "2026-11-21T10:00:00Z"}})
+    await client.publish_upstream(early)  # before its order: parked, not lost
+    await asyncio.sleep(0.5)
+    await client.publish_upstream(order("SHIP-1", email="ship@example.fr", preferred_language=None))
+    linked = await link_of(client, "storefront:eu", "SHIP-1")
+    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
+        **ref, "status": "completed", "changed_at": "2026-11-23T10:00:00Z"}}))
+    await client.publish_upstream(PaymentRequested.model_validate({"producer": "shop", "payload": {
+        **ref, "payment_id": "P1", "amount": "59.70", "currency": "EUR", "payment_url": "https://pay.test/P1",
+        "requested_at": "2026-11-20T09:14:05Z"}}))
+    await client.publish_upstream(PaymentReceived.model_validate({"producer": "psp", "payload": {
+        **ref, "payment_id": "P1", "amount": "59.70", "currency": "EUR", "method": "visa",
+        "paid_at": "2026-11-20T09:20:00Z"}}))
+
+    async def all_out() -> list | None:
+        events = await services.drain()
+        wanted = {"order-sync.customer-order-shipped.v1", "order-sync.order-status-updated.v1",
+                  "order-sync.customer-payment-requested.v1", "order-sync.customer-payment-received.v1"}
+        return events if wanted <= {e["routing_key"] for e in events} else None
+
+    events = {e["routing_key"]: e["payload"] for e in await eventually(all_out, timeout=15)}
+    shipped = events["order-sync.customer-order-shipped.v1"]
+    assert shipped["recipient"] == {"customer_code": linked.customer_code, "scope_id": "eu-fr",
+                                    "email": "ship@example.fr", "first_name": "Chloé", "last_name": "Dubois",
+                                    "preferred_language": None, "scope_language": "fr"}
+    assert shipped["tracking_number"] == "6A1"
+    assert events["order-sync.customer-payment-requested.v1"]["payment_url"] == "https://pay.test/P1"
+    assert events["order-sync.customer-payment-received.v1"]["method"] == "visa"
+    assert events["order-sync.order-status-updated.v1"]["order"]["status"] == "completed"
+    stored = await order_db["orders"].find_one({"_id": "storefront:eu|SHIP-1"})
+    assert stored["status"] == "completed" and len(stored["shipments"]) == 1 and len(stored["payments"]) == 2
+    assert await order_db["parked_events"].count_documents({}) == 0
+
+
+async def test_o6_duplicates_and_two_worker_processes_give_one_customer_and_one_link_per_order(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase, tmp_path: Path
+) -> None:
+    """A burst with many duplicates and shared new customers, over two order-sync processes."""
+    cleanup.track(settings, order_sync_app(settings))
+    log = (tmp_path / "order-sync.log").open("wb")
+    port = free_port()
+    workers = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "faststream", "run", "order_sync.app:create_app", "--factory", "--workers", "2",
+        "--port", str(port), env={**os.environ, "OMS_NAMESPACE": settings.namespace}, stdout=log, stderr=log)
+    try:
+        async with running(customer_app(settings), cleanup=cleanup):
+            await create_scope(client, "eu-fr", "FR")
+            ready = f"http://127.0.0.1:{port}/ready"
+            await eventually(lambda: asyncio.to_thread(lambda: http_status(ready) == 200), timeout=60)
+            rng = random.Random(6)
+            people = [{"email": f"burst{i}@example.fr", "first_name": f"P{i}", "last_name": "Burst"}
+                      for i in range(15)]
+            people += [{"email": None, "phone": f"06 00 00 00 {i:02d}", "first_name": f"Q{i}", "last_name": "Pos",
+                        "billing_address": {"line1": "1 rue", "city": "Lyon", "postal_code": "69001", "country": "FR"}}
+                       for i in range(5)]
+            orders = [(person, order(f"BURST-{n}", **person)) for n, person in
+                      enumerate(p for p in people for _ in range(3))]
+            burst = [o for _, o in orders]
+            burst += [o for o in rng.sample(burst, 30)]  # the same message again
+            burst += [o.model_copy(update={"message_id": f"resend-{i}"}) for i, o in enumerate(rng.sample(burst, 20))]
+            rng.shuffle(burst)
+            await asyncio.gather(*(client.publish_upstream(o) for o in burst))
+
+            async def all_linked() -> int | None:
+                n = await order_db["orders"].count_documents({"customer_code": {"$ne": None}})
+                return n if n == len(orders) else None
+
+            try:
+                await eventually(all_linked, timeout=60)
+            except AssertionError:
+                docs = await order_db["orders"].find({}, {"customer_code": 1, "review_id": 1, "notes": 1}).to_list()
+                raise AssertionError(f"{len(docs)} orders stored: {docs[:5]}; log: "
+                                     f"{(tmp_path / 'order-sync.log').read_text()[-3000:]}") from None
+            await asyncio.sleep(1)  # anything late would show up now
+        assert await order_db["orders"].count_documents({}) == len(orders) == 60
+        customers = {}
+        async for doc in order_db["orders"].find():
+            person = next(p for p, o in orders if o.payload.order_number == doc["order_number"])
+            customers.setdefault(person["first_name"], set()).add(doc["customer_code"])
+        assert all(len(codes) == 1 for codes in customers.values()), customers
+        assert len({next(iter(c)) for c in customers.values()}) == 20
+        mongo = AsyncMongoClient(settings.mongodb_url)
+        assert await mongo[settings.database_name("customer")]["customers"].count_documents({}) == 20
+        await mongo.close()
+    finally:
+        workers.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(workers.wait(), 30)
+        log.close()
+

@@ -167,7 +167,7 @@ async def query_sets(db: Any, per_kind: int) -> dict[str, list[dict[str, Any]]]:
         "flag": lambda: {"flag": rng.choice(FLAGS)},
         "scope": lambda: {"scope_id": rng.choice(SCOPES)[0]},
         "name and postal code": lambda: (lambda d: {"name": d["last_name"][:3],
-                                                      "postal_code": d["addresses"][0]["postal_code"][:2]})(pick()),
+                                                      "postal_code": d["addresses"][0]["postal_code"]})(pick()),
         "no criteria, by last activity": lambda: {"sort": "last_activity", "descending": True},
     }
     _ = country

@@ -324,7 +324,11 @@ class SearchPage(_Out):
     items: list[CustomerSummary]
     next_cursor: str | None
     total: int
-    total_is_exact: bool = Field(description="False when there are more matches than were counted.")
+    total_is_exact: bool = Field(description="False when there are more matches than were counted (200).")
+    sorted_by: Literal["name", "created", "last_activity", "code", "email"] = Field(
+        description="How the rows are ordered: as asked, or, for a code or email prefix "
+        "matching more than 200 customers, by that key."
+    )
 
 
 # --- accounts: passwords, verification, sign-in, acting on behalf (C14, C15, C16, C20) ----

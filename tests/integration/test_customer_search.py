@@ -154,7 +154,8 @@ async def test_c11_every_query_kind_is_served_by_an_index(
     await create_scope(client)
     await load_people(client, extra=30)
     query = SearchInput(**QUERY_KINDS[kind], sort=sort)
-    for run in search_queries.runs(query, "FR"):
+    plans = search_queries.runs(query, "FR") + search_queries.runs(query, "FR", broad=True)
+    for run in plans:
         explained = [await customer_db.command("explain", {
             "find": store.CUSTOMERS, "filter": run.filter, "sort": dict(search_queries.sort_spec(run, query)),
             "limit": 21,
@@ -176,3 +177,24 @@ async def test_c10_state_summary_is_counted_from_an_index(client: OmsClient, cus
     for query in ({"state": "active"}, {"scope_id": "eu-fr", "state": "active"}):
         explained = await customer_db.command("explain", {"count": store.CUSTOMERS, "query": query})
         assert plan_stages(explained["queryPlanner"]["winningPlan"]) == ["COUNT", "COUNT_SCAN"]
+
+
+async def test_c11_a_broad_prefix_is_listed_in_the_order_of_its_key(client: OmsClient) -> None:
+    await create_scope(client)
+    rows = [{"scope_id": "eu-fr", "first_name": f"N{i:03}", "last_name": f"Z{(i * 7919) % 250:03}",
+             "email": f"same.prefix{i:03}@example.fr", "idempotency_key": f"p{i}", "channel": "import"}
+            for i in range(250)]
+    await ok(await client.call(ImportCustomers, {"rows": rows}))
+    narrow = await ok(await client.call(SearchCustomers, {"email": "same.prefix1"}))
+    assert narrow.sorted_by == "name" and narrow.total_is_exact and narrow.total == 100
+    assert [c.last_name for c in narrow.items] == sorted(c.last_name for c in narrow.items)
+    broad = await ok(await client.call(SearchCustomers, {"email": "same.prefix"}))
+    assert (broad.sorted_by, broad.total, broad.total_is_exact) == ("email", 200, False)
+    emails, cursor = [], None
+    while True:
+        page = await ok(await client.call(SearchCustomers, {"email": "same.prefix", "cursor": cursor}))
+        assert page.sorted_by == "email"
+        emails += [c.email for c in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert emails == sorted(row["email"] for row in rows)

@@ -176,10 +176,9 @@ async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchRepl
     country = None
     if query.scope_id:
         country = (await store.require_scope(runtime.db, query.scope_id)).country
-    rows, cursor, total, exact = await store.search_customers(runtime.db, query, country)
-    return SearchReply.success(
-        SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor, total=total, total_is_exact=exact)
-    )
+    rows, cursor, total, exact, sorted_by = await store.search_customers(runtime.db, query, country)
+    return SearchReply.success(SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor,
+                                          total=total, total_is_exact=exact, sorted_by=sorted_by))
 
 
 async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSummaryReply:

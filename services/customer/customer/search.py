@@ -10,6 +10,10 @@ Sorted by name, the rows come in two runs, each read in index order: the custome
 last name matches, by last name; then those whose first name matches, by first name. A
 single sorted list of both would need an in-memory sort of every match, which a common
 prefix ("mar") makes too slow at a million customers.
+
+For the same reason, a code or email prefix that matches more than ``TOTAL_CAP``
+customers lists them in the order of that key (the page says so in ``sorted_by``); a
+narrower one is sorted as asked.
 """
 
 from __future__ import annotations
@@ -27,15 +31,18 @@ from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, fold, normalize_phone, postal_key
 
 SORT_FIELDS = {"name": "s.sn", "created": "registered_at", "last_activity": "last_activity_at"}
-DATE_SORTS = {"created", "last_activity"}
-#: Totals are counted exactly up to this many matches; above it a page says "more than 1000":
-#: a CSR refines a search that broad rather than paging through it.
-TOTAL_CAP = 1_000
+DATE_FIELDS = {"registered_at", "last_activity_at"}
+#: How the rows of a run are ordered, as the page reports it.
+SORTED_BY = {"s.sn": "name", "s.fl": "name", "registered_at": "created", "last_activity_at": "last_activity",
+             "_id": "code", "s.e": "email"}
+#: Totals are counted exactly up to this many matches; above it a page says "more than 200":
+#: a CSR refines a search that broad rather than paging through it (the seeds: "refine").
+TOTAL_CAP = 200
 
 SUMMARY_PROJECTION = {
     "scope_id": 1, "first_name": 1, "last_name": 1, "email": 1, "phone": 1, "kind": 1, "state": 1,
     "account_type": 1, "flag": 1, "tags": 1, "registered_at": 1, "last_activity_at": 1,
-    "addresses.postal_code": 1, "addresses.default_billing": 1, "s.sn": 1, "s.fl": 1,
+    "addresses.postal_code": 1, "addresses.default_billing": 1, "s.sn": 1, "s.fl": 1, "s.e": 1,
 }
 
 
@@ -82,12 +89,20 @@ def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def runs(query: SearchInput, scope_country: str | None) -> list[Run]:
-    """The index-ordered runs that make up the result, in order."""
+def prefix_key(query: SearchInput) -> str | None:
+    """The indexed key of the query's code or email prefix, if it has one. (Postal codes are
+    a list per customer, one per address: a list cannot order keyset pages.)"""
+    return "_id" if query.code else "s.e" if query.email else None
+
+
+def runs(query: SearchInput, scope_country: str | None, *, broad: bool = False) -> list[Run]:
+    """The index-ordered runs that make up the result, in order. ``broad``: the criteria
+    match more than TOTAL_CAP customers, so a prefix criterion's own order is used."""
     base = criteria(query, scope_country)
     sort_field = SORT_FIELDS[query.sort]
     if not query.name:
-        return [Run(base, sort_field)]
+        key = prefix_key(query)
+        return [Run(base, key if broad and key else sort_field)]
     name = fold(query.name)
     by_last = {"s.sn": _prefix(name)}
     by_first = {"s.fl": _prefix(name)}
@@ -109,26 +124,35 @@ def _sort_value(doc: dict[str, Any], field: str) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where the previous page ended: its run, that run's sort field, and the last row."""
+
+    run_index: int
+    field: str
+    value: Any
+    code: str
+
+
 def encode_cursor(doc: dict[str, Any], run_index: int, run: Run, query: SearchInput) -> str:
     value = _sort_value(doc, run.sort_field)
     if isinstance(value, datetime):
         value = value.isoformat()
-    raw = json.dumps([query.sort, query.descending, run_index, value, doc["_id"]], ensure_ascii=False)
+    raw = json.dumps([query.sort, query.descending, run_index, run.sort_field, value, doc["_id"]], ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(query: SearchInput) -> tuple[int, Any, str] | None:
-    """(run index, sort value, code) of the last row of the previous page."""
+def decode_cursor(query: SearchInput) -> Position | None:
     if not query.cursor:
         return None
     try:
         padded = query.cursor + "=" * (-len(query.cursor) % 4)
-        sort, descending, run_index, value, code = json.loads(base64.urlsafe_b64decode(padded))
-        if sort != query.sort or descending != query.descending:
-            raise ValueError("the cursor belongs to another sort order")
-        if sort in DATE_SORTS:
+        sort, descending, run_index, field, value, code = json.loads(base64.urlsafe_b64decode(padded))
+        if sort != query.sort or descending != query.descending or field not in SORTED_BY:
+            raise ValueError("the cursor belongs to another search")
+        if field in DATE_FIELDS:
             value = datetime.fromisoformat(value)
-        return int(run_index), value, str(code)
+        return Position(int(run_index), field, value, str(code))
     except (ValueError, TypeError) as exc:
         raise Rejected.invalid("payload.cursor", f"not a cursor of this search: {exc}") from exc
 

@@ -40,9 +40,10 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     await ensure_index(customers, [("s.sn", asc), ("_id", asc)], name="name_last_first")
     # s.sn rides along so that "first name matches, last name does not" is read from the index.
     await ensure_index(customers, [("s.fl", asc), ("_id", asc), ("s.sn", asc)], name="name_first_last")
-    await ensure_index(customers, "s.e", name="email")
-    await ensure_index(customers, "s.p", name="phones")
-    await ensure_index(customers, "s.z", name="postal_codes")
+    # A prefix key with _id gives broad prefix searches their own index order (see search).
+    await ensure_index(customers, [("s.e", asc), ("_id", asc)], name="email")
+    await ensure_index(customers, [("s.p", asc), ("s.sn", asc), ("_id", asc)], name="phones")
+    await ensure_index(customers, [("s.z", asc), ("s.sn", asc), ("_id", asc)], name="postal_codes")
     await ensure_index(customers, [("s.t", asc), ("s.sn", asc), ("_id", asc)], name="tags")
     await ensure_index(customers, [("kind", asc), ("s.sn", asc), ("_id", asc)], name="kind_name")
     await ensure_index(customers, [("state", asc), ("s.sn", asc), ("_id", asc)], name="state_name")
@@ -250,30 +251,12 @@ async def accounts_by_email(db: AsyncDatabase, email: str) -> list[dict[str, Any
 
 async def search_customers(
     db: AsyncDatabase, query: SearchInput, scope_country: str | None
-) -> tuple[list[dict[str, Any]], str | None, int, bool]:
-    """One page of results, the cursor to the next page, and the total (capped, see search)."""
-    plan = search.runs(query, scope_country)
+) -> tuple[list[dict[str, Any]], str | None, int, bool, str]:
+    """One page, the cursor to the next, the total (exact up to TOTAL_CAP) and how the rows
+    are sorted (see ``search``)."""
     position = search.decode_cursor(query)
 
-    async def page() -> list[tuple[int, dict[str, Any]]]:
-        rows: list[tuple[int, dict[str, Any]]] = []
-        for index in range(position[0] if position else 0, len(plan)):
-            run, run_filter = plan[index], plan[index].filter
-            if position and index == position[0]:
-                run_filter = {"$and": [run_filter, search.after(run, query, position[1], position[2])]}
-            found = await (
-                db[CUSTOMERS]
-                .find(run_filter, search.SUMMARY_PROJECTION)
-                .sort(search.sort_spec(run, query))
-                .limit(query.limit + 1 - len(rows))
-                .to_list()
-            )
-            rows += [(index, doc) for doc in found]
-            if len(rows) > query.limit:
-                break
-        return rows
-
-    async def total() -> int:
+    async def count(plan: list[search.Run]) -> int:
         if len(plan) == 1 and not plan[0].filter:
             return await db[CUSTOMERS].estimated_document_count()
         counts = await asyncio.gather(
@@ -281,12 +264,35 @@ async def search_customers(
         )
         return sum(counts)
 
-    rows, count = await asyncio.gather(page(), total())
+    plan = search.runs(query, scope_country)
+    total = await count(plan)
+    broad = total > search.TOTAL_CAP
+    if position is not None:  # later pages keep the order the first page chose
+        broad = position.field == search.prefix_key(query)
+    if broad and search.prefix_key(query) and not query.name:
+        plan = search.runs(query, scope_country, broad=True)
+
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for index in range(position.run_index if position else 0, len(plan)):
+        run, run_filter = plan[index], plan[index].filter
+        if position and index == position.run_index:
+            run_filter = {"$and": [run_filter, search.after(run, query, position.value, position.code)]}
+        found = await (
+            db[CUSTOMERS]
+            .find(run_filter, search.SUMMARY_PROJECTION)
+            .sort(search.sort_spec(run, query))
+            .limit(query.limit + 1 - len(rows))
+            .to_list()
+        )
+        rows += [(index, doc) for doc in found]
+        if len(rows) > query.limit:
+            break
     next_cursor = None
     if len(rows) > query.limit:
         index, doc = rows[query.limit - 1]
         next_cursor = search.encode_cursor(doc, index, plan[index], query)
-    return [doc for _, doc in rows[: query.limit]], next_cursor, min(count, search.TOTAL_CAP), count <= search.TOTAL_CAP
+    page = [doc for _, doc in rows[: query.limit]]
+    return page, next_cursor, min(total, search.TOTAL_CAP), not broad, search.SORTED_BY[plan[0].sort_field]
 
 
 async def state_counts(db: AsyncDatabase, scope_id: str | None) -> dict[str, int]:

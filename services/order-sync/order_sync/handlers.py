@@ -406,8 +406,10 @@ COMMANDS = {
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     topology, attempts = runtime.settings.topology, runtime.settings.max_attempts
-    router = RabbitRouter()
-    upstream = router.subscriber(
+    # One router per subscriber: a router keeps its subscribers in a set, and the AsyncAPI
+    # document lists them in that set's order, which varies from process to process.
+    orders_router, customers_router = RabbitRouter(), RabbitRouter()
+    upstream = orders_router.subscriber(
         work_queue(topology, runtime.name, UPSTREAM_QUEUE, binding="order.#", max_attempts=attempts),
         upstream_exchange(topology),
         title=f"{runtime.name}.upstream-orders",
@@ -417,7 +419,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     for event in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived):
         upstream(filter=routed_as(event.routing_key()))(_typed(order_event, event))
 
-    customers = router.subscriber(
+    customers = customers_router.subscriber(
         work_queue(topology, runtime.name, CUSTOMER_EVENTS_QUEUE, binding="customer.#", max_attempts=attempts),
         events_exchange(topology),
         title=f"{runtime.name}.customer-events",
@@ -432,7 +434,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     for command, handler in COMMANDS.items():
         on_command(runtime, command, handler)
     runtime.dead_letters.listeners.append(remember_rejected(runtime))
-    return [router]
+    return [orders_router, customers_router]
 
 
 def _typed(handler, event: type[Envelope[Any]]):  # noqa: ANN001, ANN202

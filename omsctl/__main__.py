@@ -20,12 +20,13 @@ from contracts.routing import SERVICES
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 
-from . import customers
+from . import customers, orders
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 stack = typer.Typer(help="The running system.", no_args_is_help=True)
 app.add_typer(stack, name="stack")
 app.add_typer(customers.app, name="customer")
+app.add_typer(orders.app, name="order")
 console = Console()
 
 

@@ -26,6 +26,7 @@ from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, EventTap, eventually, running
+from .test_customer_import import omsctl
 from .test_service_process import free_port, http_status
 from .conftest import create_customer, create_scope, ok
 
@@ -149,8 +150,12 @@ async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: O
                                               "customer_code": twins[0].code})
     assert twice.error.code == "invalid_state"
 
-    created = await ok(await client.call(ResolveReview, {"review_id": pauls.review_id, "action": "create"}))
-    assert created.customer_code not in {f.code for f in family}
+    code, out = await omsctl(client.settings, "order", "reviews")  # the same queue, for a CSR at a terminal
+    assert code == 0 and pauls.review_id in out and family[1].code in out and family[2].code in out, out
+    code, out = await omsctl(client.settings, "order", "resolve", pauls.review_id, "--create")
+    assert code == 0, out
+    created = await link_of(client, "pos:berlin-3", "FAM-2")
+    assert created.customer_code and created.customer_code not in {f.code for f in family} and created.rule == "review"
     assert (await ok(await client.call(ListReviews, {}))).items == []
 
 

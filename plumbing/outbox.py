@@ -51,6 +51,7 @@ class OutboxRelay:
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+        self._lease_until: datetime | None = None
         self.published = 0
 
     def wake(self) -> None:
@@ -112,6 +113,8 @@ class OutboxRelay:
 
     async def _hold_lease(self) -> bool:
         now = datetime.now(UTC)
+        if self._lease_until is not None and now < self._lease_until - self.lease / 2:
+            return True  # renewed recently: no write for every batch
         try:
             await self.db[LEASES].find_one_and_update(
                 {"_id": "outbox-relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
@@ -119,8 +122,10 @@ class OutboxRelay:
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
+            self._lease_until = now + self.lease
             return True
         except DuplicateKeyError:
+            self._lease_until = None
             return False  # another process holds it
 
     async def _release(self) -> None:

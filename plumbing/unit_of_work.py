@@ -92,15 +92,18 @@ async def apply_once(
     result_type: Any = None,
     *,
     consumer: str | None = None,
+    inbox: bool = True,
 ) -> T:
     """Run ``work`` in a transaction, once per ``message.message_id`` for this consumer.
 
     ``result_type`` is what ``work`` returns (a pydantic model, a list of them, or None); it
     is kept with the inbox record, so a redelivered message gets the same result back.
+    ``inbox=False`` is for work that is idempotent by a key of its own (an order's number):
+    the message still causes the events, but no inbox record is written.
     """
     db = runtime.db
     adapter = TypeAdapter(result_type) if result_type is not None else None
-    inbox_id = f"{consumer or runtime.name}:{message.message_id}" if message is not None else None
+    inbox_id = f"{consumer or runtime.name}:{message.message_id}" if message is not None and inbox else None
 
     async def attempt(session: AsyncClientSession) -> tuple[bool, T]:
         uow = UnitOfWork(

@@ -86,9 +86,6 @@ def now() -> datetime:
 
 async def order_placed(message: OrderPlaced, runtime: Runtime) -> None:
     order, db = message.payload, runtime.db
-    key = order_key(order.source_system, order.order_number)
-    if await store.find_order(db, key):
-        return  # O6: the same order again (a redelivery, or a new message id for it)
     scope = await resources(runtime).scopes.get(order.scope)
     if scope is None:
         raise Rejected.invalid("payload.scope", f"no scope {order.scope!r} in the customer service")
@@ -126,9 +123,12 @@ async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Ord
     db, key, at = runtime.db, order_key(order.source_system, order.order_number), now()
     order_summary = summary(order)
 
-    async def work(uow: UnitOfWork) -> None:
-        if await store.find_order(db, key, uow.session):
-            return
+    async def work(uow: UnitOfWork) -> bool:
+        """Store the order with its link; True if events wait for it. Once per order (O6):
+        the order's key, not the message id, makes a second delivery a no-op."""
+        existing = await store.find_order(db, key, uow.session)
+        if existing is not None and not existing.get("placeholder"):
+            return False
         doc = {
             "_id": key, "source_system": order.source_system, "order_number": order.order_number,
             "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
@@ -147,10 +147,10 @@ async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Ord
                 partition_key=decision.customer_code)
         elif decision.kind == "review":
             doc["review_id"] = await open_review(runtime, uow, order, decision, at)
-        await store.insert_order(db, doc, uow.session)
+        await store.put_order(db, doc, uow.session)
+        return existing is not None  # a placeholder: events came first
 
-    await apply_once(runtime, message, work)
-    if decision.kind == "link":
+    if await apply_once(runtime, message, work, bool, inbox=False) and decision.kind == "link":
         await replay_parked(runtime, key)
 
 
@@ -185,6 +185,10 @@ async def order_event(message: OrderStatusChanged | OrderShipped | PaymentReques
         # The order has not arrived, or waits in review: keep the event until it is linked.
         await store.park(db, {"_id": message.message_id, "order_key": key, "routing_key": message.routing_key(),
                               "body": message.model_dump_json(), "parked_at": now()})
+        # Raced with the order's link? Then nobody else will replay it: do it now.
+        linked = await store.find_order(db, key)
+        if linked is not None and linked.get("customer_code") is not None:
+            await replay_parked(runtime, key)
         return
     await apply_order_event(runtime, message, doc)
 
@@ -366,7 +370,7 @@ async def list_rejected_orders(cmd: ListRejectedOrders, runtime: Runtime) -> Rej
 
 async def get_order_link(cmd: GetOrderLink, runtime: Runtime) -> OrderLinkReply:
     doc = await store.find_order(runtime.db, order_key(cmd.payload.source_system, cmd.payload.order_number))
-    if doc is None:
+    if doc is None or doc.get("placeholder"):
         raise Rejected.not_found("order", f"{cmd.payload.source_system} {cmd.payload.order_number}")
     return OrderLinkReply.success(OrderLinkView(order=OrderSummary.model_validate(doc["summary"]),
                                                 customer_code=doc.get("customer_code"), rule=doc.get("rule"),

@@ -42,8 +42,9 @@ async def find_order(db: AsyncDatabase, key: str, session: Session = None) -> di
     return await db[ORDERS].find_one({"_id": key}, session=session)
 
 
-async def insert_order(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
-    await db[ORDERS].insert_one(doc, session=session)
+async def put_order(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
+    """Insert the order, or fill in the placeholder its early events left."""
+    await db[ORDERS].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
 
 async def set_order_link(db: AsyncDatabase, key: str, update: dict[str, Any], session: Session) -> None:
@@ -139,7 +140,12 @@ async def reviews_page(db: AsyncDatabase, status: str, limit: int, after: tuple[
 
 
 async def park(db: AsyncDatabase, doc: dict[str, Any]) -> None:
+    """Keep an event for later, and leave a placeholder order that says events wait for it,
+    so that the order's arrival finds them without a query of its own."""
     await db[PARKED].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+    await db[ORDERS].update_one(
+        {"_id": doc["order_key"]}, {"$setOnInsert": {"placeholder": True, "customer_code": None}}, upsert=True
+    )
 
 
 async def parked_for(db: AsyncDatabase, key: str) -> list[dict[str, Any]]:

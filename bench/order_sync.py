@@ -1,0 +1,231 @@
+"""Step 6 benchmark: orders matched and linked per second, end to end (O2-O6).
+
+    python -m bench.order_sync                      # 1 and 2 order-sync workers
+    python -m bench.order_sync --orders 1000 --customers 2000 --workers 1
+
+End to end means: an OrderPlaced published to ``<ns>.upstream``, matched, its link stored
+and its OrderLinked event out on ``<ns>.events`` (a tap queue counts them). 90% of the
+orders are for existing customers (matched by email), 10% for new ones (created through
+the customer service). Beside it, in the same run, the raw ceiling: the same hop in plain
+aio-pika and PyMongo async (consume, one upsert with majority write concern, publish with
+confirms, ack) at the same prefetch. Also the resident memory (RSS) of each worker, at
+rest and after the burst. Writes ``bench/results/order_sync.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+from pymongo import AsyncMongoClient, WriteConcern
+
+from contracts.customer import CreateScope, ImportCustomers
+from contracts.orders import OrderPlaced
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+
+from .customer import free_port, log, machine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+EXAMPLE = Path(__file__).resolve().parent.parent / "contracts" / "examples" / "order-placed.v1.json"
+PREFETCH = 32
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The worker processes of `faststream run --workers N` (the parent only supervises)."""
+    try:
+        with open(f"/proc/{parent}/task/{parent}/children") as children:
+            pids = [int(p) for p in children.read().split()]
+    except FileNotFoundError:
+        return []
+    return pids or [parent]
+
+
+def start(module: str, namespace: str, workers: int, log_name: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "OMS_NAMESPACE": namespace, "OMS_PREFETCH_COUNT": str(PREFETCH)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "faststream", "run", f"{module}:create_app", "--factory", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / log_name, "w"),  # noqa: SIM115
+    )
+    return process, port
+
+
+async def wait_ready(port: int) -> None:
+    import urllib.request
+
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1).status == 200:
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"service on port {port} did not become ready")
+
+
+def make_order(number: str, email: str, first: str, last: str) -> OrderPlaced:
+    raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    raw.pop("message_id")
+    raw["payload"].update(order_number=number, email=email, first_name=first, last_name=last,
+                          source_customer_id=None)
+    return OrderPlaced.model_validate(raw)
+
+
+async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, customers: int) -> dict[str, Any]:
+    """One measured burst against freshly started services; returns the figures."""
+    mongo = AsyncMongoClient(settings.mongodb_url)
+    for service in ("customer", "order-sync"):
+        await mongo.drop_database(settings.database_name(service))
+    customer_service, customer_port = start("customer.app", settings.namespace, 1, "bench-customer.log")
+    order_sync, order_port = start("order_sync.app", settings.namespace, workers, "bench-order-sync.log")
+    try:
+        await asyncio.gather(wait_ready(customer_port), wait_ready(order_port))
+        async with OmsClient(settings, producer="bench") as client:
+            await client.call(CreateScope, {"scope_id": "eu-fr", "name": "FR", "country": "FR"})
+            rows = [{"scope_id": "eu-fr", "first_name": f"F{i}", "last_name": f"Bench{i}",
+                     "email": f"known{i}@example.fr", "channel": "import", "idempotency_key": f"k{i}"}
+                    for i in range(customers)]
+            for start_at in range(0, customers, 1000):
+                await client.call(ImportCustomers, {"rows": rows[start_at:start_at + 1000]}, timeout=300)
+            # Wait until order-sync knows them all (it learns customers from their events).
+            db = mongo[settings.database_name("order-sync")]
+            while await db["customers"].count_documents({}) < customers:
+                await asyncio.sleep(0.5)
+            at_rest = {pid: rss_mb(pid) for pid in worker_pids(order_sync.pid)}
+
+            connection = await aio_pika.connect(settings.amqp_url)
+            channel = await connection.channel()
+            tap = await channel.declare_queue(exclusive=True, auto_delete=True)
+            await tap.bind(settings.topology.events_exchange, routing_key="order-sync.order-linked.v1")
+            rng = random.Random(9)
+            burst = []
+            for n in range(orders):
+                if rng.random() < float(os.environ.get("BENCH_KNOWN_SHARE", "0.9")):
+                    i = rng.randrange(customers)
+                    burst.append(make_order(f"B-{n}", f"known{i}@example.fr", f"F{i}", f"Bench{i}"))
+                else:
+                    burst.append(make_order(f"B-{n}", f"new{n}@example.fr", f"N{n}", f"New{n}"))
+            linked = 0
+            done = asyncio.Event()
+
+            async def count(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+                nonlocal linked
+                linked += 1
+                if linked >= orders:
+                    done.set()
+
+            await tap.consume(count, no_ack=True)
+            started = time.perf_counter()
+            for chunk in range(0, orders, 200):
+                await asyncio.gather(*(client.publish_upstream(o) for o in burst[chunk:chunk + 200]))
+            await asyncio.wait_for(done.wait(), timeout=600)
+            seconds = time.perf_counter() - started
+            under_load = {pid: rss_mb(pid) for pid in worker_pids(order_sync.pid)}
+            await connection.close()
+        links = await mongo[settings.database_name("order-sync")]["orders"].count_documents(
+            {"customer_code": {"$ne": None}})
+        return {"workers": workers, "orders": orders, "seconds": round(seconds, 2),
+                "orders_per_second": round(orders / seconds, 1), "links_stored": links,
+                "rss_mb_at_rest": list(at_rest.values()), "rss_mb_after_burst": list(under_load.values())}
+    finally:
+        for process in (order_sync, customer_service):
+            process.terminate()
+            process.wait(timeout=60)
+        await mongo.close()
+
+
+async def raw_ceiling(settings: ServiceSettings, messages: int) -> dict[str, Any]:
+    """consume -> one upsert (w=majority) -> publish with confirms -> ack, in plain aio-pika + PyMongo."""
+    mongo = AsyncMongoClient(settings.mongodb_url)
+    collection = mongo[f"{settings.namespace}_raw"].get_collection("links", write_concern=WriteConcern("majority"))
+    connection = await aio_pika.connect(settings.amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.set_qos(prefetch_count=PREFETCH)
+    exchange = await channel.declare_exchange(f"{settings.namespace}.raw", aio_pika.ExchangeType.TOPIC,
+                                              auto_delete=True)
+    queue = await channel.declare_queue(f"{settings.namespace}.raw-in", auto_delete=True)
+    out = await channel.declare_queue(f"{settings.namespace}.raw-out", auto_delete=True)
+    await queue.bind(exchange, "in")
+    await out.bind(exchange, "out")
+    body = make_order("RAW", "raw@example.fr", "R", "Raw").model_dump_json().encode()
+    handled = 0
+    done = asyncio.Event()
+
+    async def hop(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        nonlocal handled
+        order = json.loads(message.body)
+        await collection.update_one({"_id": message.message_id},
+                                    {"$set": {"order": order["payload"]["order_number"], "at": datetime.now(UTC)}},
+                                    upsert=True)
+        await exchange.publish(aio_pika.Message(b'{"linked": true}', delivery_mode=2), routing_key="out")
+        await message.ack()
+        handled += 1
+        if handled >= messages:
+            done.set()
+
+    for _ in range(messages):
+        await exchange.publish(aio_pika.Message(body, message_id=uuid.uuid4().hex, delivery_mode=2), routing_key="in")
+    started = time.perf_counter()
+    await queue.consume(hop)
+    await asyncio.wait_for(done.wait(), timeout=600)
+    seconds = time.perf_counter() - started
+    await connection.close()
+    await mongo.drop_database(f"{settings.namespace}_raw")
+    await mongo.close()
+    return {"messages": messages, "seconds": round(seconds, 2), "per_second": round(messages / seconds, 1)}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=3000)
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--namespace", default="bench-orders")
+    parser.add_argument("--out", type=Path, default=RESULTS / "order_sync.json")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    settings = ServiceSettings(namespace=args.namespace)
+    log(f"raw ceiling: {args.orders} messages through consume -> upsert -> publish -> ack")
+    ceiling = await raw_ceiling(settings, args.orders)
+    log(f"  raw ceiling {ceiling['per_second']:,} messages/s")
+    runs = []
+    for workers in args.workers:
+        log(f"order-sync with {workers} worker(s): {args.orders} orders, {args.customers} known customers")
+        result = await run_order_sync(settings, workers, args.orders, args.customers)
+        result["ratio_to_ceiling"] = round(result["orders_per_second"] / ceiling["per_second"], 3)
+        runs.append(result)
+        log(f"  {result['orders_per_second']:,} orders/s ({result['ratio_to_ceiling']:.0%} of the ceiling), "
+            f"RSS per worker {result['rss_mb_at_rest']} MB at rest, {result['rss_mb_after_burst']} MB after")
+    args.out.write_text(json.dumps({
+        "benchmark": "order_sync", "when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+        "ceiling": ceiling, "runs": runs,
+        "goal": "one worker at least half the ceiling; under 150 MB RSS per worker",
+        "goal_met": bool(runs) and runs[0]["ratio_to_ceiling"] >= 0.5
+        and all(max(r["rss_mb_after_burst"] or [0]) < 150 for r in runs),
+    }, indent=2) + "\n")
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -29,6 +29,8 @@ from pydantic import ValidationError
 
 from contracts.replies import Error, FieldError, Reply, field_errors_from_pydantic
 
+from .errors import Rejected
+
 if TYPE_CHECKING:
     from aio_pika import IncomingMessage
     from faststream._internal.context.repository import ContextRepo
@@ -48,6 +50,7 @@ DEAD_LETTERED_AT = "x-oms-dead-lettered-at"
 SERVICE = "x-oms-service"
 
 MALFORMED = "malformed"
+REJECTED = "rejected"
 FAILED = "failed"
 
 _MAX_TEXT = 4000
@@ -179,6 +182,16 @@ class _DeadLetterScope(BaseMiddleware):
         queue = getattr(getattr(subscriber, "queue", None), "name", "") or raw.routing_key or ""
 
         malformed = describe_malformed(exc_val)
+        if isinstance(exc_val, Rejected):
+            # The handler's typed answer (plumbing.errors): retrying cannot change it.
+            if raw.reply_to:
+                await self.policy.reply_error(raw, exc_val.error)
+            else:
+                await self.policy.dead_letter(
+                    raw, queue=queue, reason=REJECTED, error=exc_val.error.message,
+                    fields=exc_val.error.fields, exception=exc_val,
+                )
+            return True
         if raw.reply_to:
             if malformed:
                 reason, fields = malformed

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest, CONTENT_TYPE_L
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.envelope import Command
 from contracts.replies import Reply
 from contracts.service import Ping, Pong, PongReply
 
@@ -56,6 +57,16 @@ class ServiceRuntime:
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     mongo: AsyncMongoClient | None = None
     outbox: OutboxRelay | None = None
+    #: The subscriber of ``<ns>.<service>.commands``; ``on_command`` adds handlers to it.
+    commands: Any = None
+
+    def on_command(self, command: type[Command[Any]], handler: Callable[..., Awaitable[Any]]) -> None:
+        """Answer ``command`` with ``handler`` on the service's one command queue.
+
+        Call it from ``build_routers``: a second subscriber on the same queue would be a
+        competing consumer without the other handlers, and dead-letter what it cannot route.
+        """
+        self.commands(filter=routed_as(command.routing_key()))(handler)
 
     def outbox_written(self) -> None:
         """A transaction committed events: let the relay publish them without waiting."""
@@ -143,6 +154,7 @@ def create_service_app(
         description=f"Commands to the {name} service, answered over request/reply.",
     )
     commands(filter=routed_as(Ping.routing_key_for(name)))(ping)
+    runtime.commands = commands
     for router in build_routers(runtime):
         broker.include_router(router)
 

@@ -105,7 +105,7 @@ def activity_document(request: EmailRequest, composed: Composed, settings: Servi
         "language": template.language,
         "sender": settings.smtp_from,
         "to": recipient.email,
-        "to_header": mail.display_to(recipient.first_name, recipient.last_name, recipient.email),
+        "to_name": mail.display_name(recipient.first_name, recipient.last_name),
         "subject": composed.rendered.subject,
         "html": composed.rendered.html,
         "text": composed.rendered.text,

@@ -8,8 +8,9 @@ Message-ID sees one email, not several.
 from __future__ import annotations
 
 import email.policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -25,16 +26,22 @@ def message_id(activity_id: str, smtp_from: str) -> str:
     return f"<{activity_id}@{domain}>"
 
 
-def display_to(first_name: str, last_name: str, address: str) -> str:
+def display_name(first_name: str, last_name: str) -> str:
     # Names come from customers: one line, whatever they typed.
-    name = " ".join(f"{first_name} {last_name}".split())
-    return formataddr((name, address)) if name else address
+    return " ".join(f"{first_name} {last_name}".split())
+
+
+def _address(name: str, address: str) -> Address:
+    # An Address, not a formatted string: the header policy quotes the name itself, so a
+    # name with ':' or ',' in it stays a name.
+    return Address(display_name=name, addr_spec=address)
 
 
 def build(activity: dict[str, Any]) -> EmailMessage:
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = activity["sender"]
-    message["To"] = activity["to_header"]
+    sender_name, sender = parseaddr(activity["sender"])
+    message["From"] = _address(sender_name, sender or activity["sender"])
+    message["To"] = _address(activity["to_name"], activity["to"])
     message["Subject"] = activity["subject"]
     message["Date"] = format_datetime(activity["created_at"])
     message["Message-ID"] = activity["message_id"]
@@ -43,6 +50,7 @@ def build(activity: dict[str, Any]) -> EmailMessage:
     message["X-OMS-Activity-Id"] = activity["_id"]
     message.set_content(activity["text"], subtype="plain", charset="utf-8")
     message.add_alternative(activity["html"], subtype="html", charset="utf-8")
+    message.set_boundary(f"=_oms_{activity['_id']}")  # the default one is random
     # After the body: set_content clears every Content-* header.
     message["Content-Language"] = activity["language"]
     return message

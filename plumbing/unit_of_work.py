@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import TypeAdapter
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -106,10 +105,13 @@ async def apply_once(
             cause=message,
         )
         if inbox_id is not None:
-            try:
-                await db[INBOX].insert_one({"_id": inbox_id, "applied_at": datetime.now(UTC)}, session=session)
-            except DuplicateKeyError:
+            # Look before inserting: a duplicate key error inside a transaction aborts it on
+            # the server, and with_transaction would then retry the commit for two minutes.
+            # A twin applying concurrently makes the insert a write conflict instead, which
+            # with_transaction retries; the retry then finds the twin's record here.
+            if await db[INBOX].find_one({"_id": inbox_id}, {"_id": 1}, session=session) is not None:
                 return False, None  # type: ignore[return-value]
+            await db[INBOX].insert_one({"_id": inbox_id, "applied_at": datetime.now(UTC)}, session=session)
         result = await work(uow)
         if uow.events:
             await db[OUTBOX].insert_many(

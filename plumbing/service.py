@@ -59,6 +59,8 @@ class ServiceRuntime:
     outbox: OutboxRelay | None = None
     #: The subscriber of ``<ns>.<service>.commands``; ``on_command`` adds handlers to it.
     commands: Any = None
+    #: Every subscriber consumes (set after startup, cleared when shutdown begins).
+    consuming: bool = False
 
     def on_command(self, command: type[Command[Any]], handler: Callable[..., Awaitable[Any]]) -> None:
         """Answer ``command`` with ``handler`` on the service's one command queue.
@@ -173,8 +175,10 @@ def create_service_app(
     async def start_relay() -> None:
         runtime.outbox = OutboxRelay(runtime.db, broker, holder=runtime.instance)
         runtime.outbox.start()
+        runtime.consuming = True
 
     async def stop_relay() -> None:
+        runtime.consuming = False
         if runtime.outbox is not None:
             await runtime.outbox.stop()
 
@@ -192,10 +196,13 @@ def create_service_app(
 
     @get(include_in_schema=False)
     async def ready(scope: Any) -> AsgiResponse:
-        """Readiness: the broker and the database both answer."""
+        """Readiness: every queue is consumed, and the broker and the database both answer."""
         database, broker_up = await asyncio.gather(runtime.database_ok(), runtime.broker_ok())
-        status = 200 if database and broker_up else 503
-        body = f'{{"database": {str(database).lower()}, "broker": {str(broker_up).lower()}}}'
+        status = 200 if runtime.consuming and database and broker_up else 503
+        body = (
+            f'{{"consuming": {str(runtime.consuming).lower()}, "database": {str(database).lower()}, '
+            f'"broker": {str(broker_up).lower()}}}'
+        )
         return AsgiResponse(body.encode(), status, headers={"content-type": "application/json"})
 
     @get(include_in_schema=False)

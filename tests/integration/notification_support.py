@@ -50,9 +50,10 @@ FAST = NotificationSettings(
 )
 
 
-def notification_app(settings: ServiceSettings, smtp_port: int, **options: Any):
+def notification_app(settings: ServiceSettings, smtp_port: int, *, smtp_timeout: float = 5.0, **options: Any):
+    """The service, sending to ``smtp_port``, with FAST retries changed by ``options``."""
     return create_app(
-        settings.model_copy(update={"smtp_port": smtp_port, "smtp_timeout_seconds": 5}),
+        settings.model_copy(update={"smtp_port": smtp_port, "smtp_timeout_seconds": smtp_timeout}),
         FAST.model_copy(update=options),
     )
 
@@ -214,3 +215,17 @@ class EventTap:
             return list(self.seen) if len(self.seen) >= count else None
 
         return await eventually(enough, timeout=timeout)
+
+
+def processed(app, event_type: str) -> float:
+    """Messages of ``event_type`` a running app has finished handling (FastStream's Prometheus
+    counter, labelled ``<exchange>.<routing key>``): to know duplicates were seen, not just sent."""
+    registry = app.context.get("runtime").registry
+    total = 0.0
+    for metric in registry.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("received_processed_messages_total") and f".{event_type}." in str(
+                sample.labels.get("handler", "")
+            ):
+                total += sample.value
+    return total

@@ -1,9 +1,9 @@
 """Messages in and out of the notification service.
 
-Events that trigger system emails each have their own queue, bound to exactly their routing
-key (``<ns>.notification.<event-type>``): the service then never receives, and never has to
-dead-letter, the many customer and order events it has nothing to say about. Commands
-arrive on the service's command queue.
+The events that trigger system emails share one queue, ``<ns>.notification.emails``, bound
+to exactly their routing keys: the service never receives, and so never has to dead-letter,
+the many customer and order events it has nothing to say about, and it costs the broker one
+quorum queue rather than one per event. Commands arrive on the service's command queue.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from contracts.notification import (
 )
 from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
 from plumbing.errors import Rejected
-from plumbing.messaging import events_exchange, work_queue
+from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
@@ -317,31 +317,50 @@ COMMANDS = (
 )
 
 
+EMAILS_QUEUE = "emails"
+
+
+def emails_queue(runtime: ServiceRuntime):
+    first, _ = SYSTEM_EMAILS[0]
+    return work_queue(
+        runtime.settings.topology, runtime.name, EMAILS_QUEUE, binding=first.routing_key(),
+        max_attempts=runtime.settings.max_attempts,
+    )
+
+
+async def bind_emails_queue(runtime: ServiceRuntime) -> None:
+    """Startup hook: bind the emails queue to every event that sends an email.
+
+    FastStream binds a queue with one routing key; the others are bound here, before the
+    subscriber starts, so that no event published once the service is ready is missed.
+    """
+    queue = await runtime.broker.declare_queue(emails_queue(runtime))
+    exchange = await runtime.broker.declare_exchange(events_exchange(runtime.settings.topology))
+    for event, _ in SYSTEM_EMAILS:
+        await queue.bind(exchange, routing_key=event.routing_key())
+
+
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     topology = runtime.settings.topology
-    routers = []
+    router = RabbitRouter()
+    keys = ", ".join(event.routing_key() for event, _ in SYSTEM_EMAILS)
+    emails = router.subscriber(
+        emails_queue(runtime), events_exchange(topology), title=f"{runtime.name}.{EMAILS_QUEUE}",
+        description=f"The events that send a system email, bound by routing key: {keys}.",
+    )
     for event, handler in SYSTEM_EMAILS:
-        # One router per queue: a router keeps its subscribers in a set, and the AsyncAPI
-        # document must list them in the same order on every run.
-        router = RabbitRouter()
-        queue = work_queue(
-            topology, runtime.name, event.type_name(), binding=event.routing_key(),
-            max_attempts=runtime.settings.max_attempts,
-        )
-        router.subscriber(
-            queue, events_exchange(topology), title=f"{runtime.name}.{event.type_name()}",
-            description=f"{event.routing_key()}: {handler.__doc__}",
-        )(handler)
-        routers.append(router)
+        emails(filter=routed_as(event.routing_key()))(handler)
+    routers = [router]
     for event in (EmailSent, EmailFailed):
         # Published through the outbox, not by these objects: they put the events in the
-        # AsyncAPI document for the systems that react to them.
-        router = RabbitRouter()
-        router.publisher(
+        # AsyncAPI document for the systems that react to them. One router each, because a
+        # router keeps its publishers in a set and the document's order must be stable.
+        events = RabbitRouter()
+        events.publisher(
             exchange=events_exchange(topology), routing_key=event.routing_key(), schema=event,
             title=f"{runtime.name}.{event.type_name()}", description=event.__doc__,
         )
-        routers.append(router)
+        routers.append(events)
     for command, handler in COMMANDS:
         runtime.on_command(command, handler)
     return routers

@@ -233,6 +233,9 @@ class ActivityView(_Out):
     template: str
     template_source: TemplateSource
     template_version: int
+    template_note: str | None = Field(
+        default=None, description="Why the predefined template was used when an administrator's one failed."
+    )
     language: str
     sender: str
     to: str

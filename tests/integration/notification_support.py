@@ -155,8 +155,10 @@ async def arrived(handler: CapturedMail, count: int, *, timeout: float = 15.0) -
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
-    """(plain text, HTML) of a multipart/alternative email."""
-    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+    """(plain text, HTML) of a multipart/alternative email, with the wire's CRLF as newlines."""
+    return tuple(
+        message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html")
+    )
 
 
 async def activity_docs(settings: ServiceSettings, **query: Any) -> list[dict[str, Any]]:

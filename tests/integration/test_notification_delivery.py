@@ -8,6 +8,8 @@ import signal
 import socket
 import sys
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -242,7 +244,10 @@ class KillsTheClient(CapturedMail):
         return reply
 
 
-async def _worker_process(settings: ServiceSettings, smtp_port: int, log: Path):
+@asynccontextmanager
+async def worker_process(settings: ServiceSettings, smtp_port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A notification worker as its own process (so that it can be SIGKILLed), ready to
+    consume; stopped at the end of the block whatever happens in it."""
     http_port = free_port()
     env = {
         **os.environ,
@@ -253,26 +258,30 @@ async def _worker_process(settings: ServiceSettings, smtp_port: int, log: Path):
         "OMS_NOTIFICATION_POLL_SECONDS": "0.05",
         "OMS_NOTIFICATION_RETRY_BASE_SECONDS": "0.05",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "faststream", "run", "notification.app:create_app", "--factory",
-        "--port", str(http_port), env=env, stdout=log.open("ab"), stderr=log.open("ab"),
-    )
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "faststream", "run", "notification.app:create_app", "--factory",
+            "--port", str(http_port), env=env, stdout=output, stderr=output,
+        )
+    try:
 
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/ready", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/ready", timeout=1) as response:
+                    return response.status == 200
+            except OSError:
+                return False
 
-    await eventually(lambda: asyncio.to_thread(ready), timeout=30)
-    return process
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 30)
+        await eventually(lambda: asyncio.to_thread(ready), timeout=30)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 async def outbox_events(settings: ServiceSettings, routing_key: str) -> list[dict]:
@@ -287,19 +296,16 @@ async def test_n6_a_worker_killed_after_the_server_took_the_email_does_not_send_
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, tmp_path: Path
 ) -> None:
     handler = KillsTheClient(at="DATA")
+    log = tmp_path / "worker.log"
     with smtp_server(handler) as port:
         cleanup.track(settings, notification_app(settings, port))
-        first = await _worker_process(settings, port, tmp_path / "worker.log")
-        handler.victim = first.pid
-        await publish_event(client, invited(recipient()))
-        assert await asyncio.wait_for(first.wait(), 20) == -signal.SIGKILL
-
-        second = await _worker_process(settings, port, tmp_path / "worker.log")
-        try:
+        async with worker_process(settings, port, log) as first:
+            handler.victim = first.pid
+            await publish_event(client, invited(recipient()))
+            assert await asyncio.wait_for(first.wait(), 20) == -signal.SIGKILL
+        async with worker_process(settings, port, log):
             (activity,) = await settled(settings, 1)
             failures = await eventually(lambda: outbox_events(settings, EmailFailed.routing_key()))
-        finally:
-            await _stop(second)
 
     assert len(handler.messages) == 1, "the email the server took is not sent a second time"
     assert activity["status"] == "failed" and activity["outcome_unknown"] is True
@@ -311,18 +317,15 @@ async def test_n6_a_worker_killed_before_data_leaves_the_email_to_be_sent_once_b
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, tmp_path: Path
 ) -> None:
     handler = KillsTheClient(at="RCPT")
+    log = tmp_path / "worker.log"
     with smtp_server(handler) as port:
         cleanup.track(settings, notification_app(settings, port))
-        first = await _worker_process(settings, port, tmp_path / "worker.log")
-        handler.victim = first.pid
-        await publish_event(client, invited(recipient()))
-        assert await asyncio.wait_for(first.wait(), 20) == -signal.SIGKILL
-
-        second = await _worker_process(settings, port, tmp_path / "worker.log")
-        try:
+        async with worker_process(settings, port, log) as first:
+            handler.victim = first.pid
+            await publish_event(client, invited(recipient()))
+            assert await asyncio.wait_for(first.wait(), 20) == -signal.SIGKILL
+        async with worker_process(settings, port, log):
             (activity,) = await settled(settings, 1)
-        finally:
-            await _stop(second)
 
     assert len(handler.messages) == 1
     assert activity["status"] == "sent" and activity["attempts"] == 2

@@ -77,3 +77,39 @@ async def test_n1_n4_each_system_email_goes_out_on_its_event_with_html_and_text_
     # Links are in the HTML as links, not only as text.
     welcome_html = parts(by_subject["Welcome, Camille: set your password"])[1]
     assert f'href="{events["welcome"].payload.link}"' in welcome_html
+
+
+async def test_n2_an_email_is_in_the_customers_language_then_the_scopes_then_english(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    cases = {  # address: (preferred, scope language, expected language, start of the subject)
+        "fr@example.com": ("fr", "de", "fr", "Bienvenue, Camille"),
+        "de@example.com": ("de", "fr", "de", "Willkommen, Camille"),
+        "it@example.com": ("it", "de", "de", "Willkommen, Camille"),  # no Italian: the scope's German
+        "ca@example.com": ("fr-CA", "en", "fr", "Bienvenue, Camille"),  # regional: its base language
+        "es@example.com": ("es", "pt", "en", "Welcome, Camille"),  # neither: English
+        "none@example.com": (None, None, "en", "Welcome, Camille"),
+    }
+    events = {
+        address: invited(recipient(email=address, preferred_language=preferred, scope_language=scope))
+        for address, (preferred, scope, _, _) in cases.items()
+    }
+    handler = CapturedMail()
+    with smtp_server(handler) as port:
+        async with running(notification_app(settings, port), cleanup=cleanup):
+            for event in events.values():
+                await publish_event(client, event)
+            messages = await arrived(handler, len(cases))
+            activities = await settled(settings, len(cases))
+
+    by_to = {parseaddr(m["To"])[1]: m for m in messages}
+    languages = {a["to"]: a["language"] for a in activities}
+    for address, (_, _, language, subject) in cases.items():
+        message = by_to[address]
+        text, html = parts(message)
+        assert message["Content-Language"] == language == languages[address], address
+        assert message["Subject"].startswith(subject), address
+        assert f'<html lang="{language}">' in html
+        assert events[address].payload.link in text and events[address].payload.link in html
+    assert "Ce lien ne fonctionne qu'une fois" in parts(by_to["fr@example.com"])[0]
+    assert "Dieser Link funktioniert einmal" in parts(by_to["it@example.com"])[0]

@@ -38,7 +38,7 @@ def test_n2_dates_and_amounts_are_written_the_way_each_language_writes_them() ->
     source = Sources(subject="s", html="x", text="{{ at|datetime }} | {{ at|date }} | {{ '1234.5'|money('EUR') }}")
     compiled = templates.compile_sources(source)
     context = {"at": "2026-11-20T09:14:01+00:00"}
-    texts = {lang: compiled.render({**context, "language": lang}).text for lang in ("en", "fr", "de")}
+    texts = {lang: compiled.render({**context, "language": lang}).text.rstrip("\n") for lang in ("en", "fr", "de")}
     assert texts["en"] == "20 November 2026 09:14 UTC | 20 November 2026 | EUR 1,234.50"
     assert texts["fr"] == "20 novembre 2026 09:14 UTC | 20 novembre 2026 | 1\u202f234,50 EUR"
     assert texts["de"] == "20. November 2026 09:14 UTC | 20. November 2026 | 1.234,50 EUR"

@@ -189,6 +189,7 @@ def to_view(doc: dict[str, Any]) -> ActivityView:
         template=doc["template"],
         template_source=doc["template_source"],
         template_version=doc["template_version"],
+        template_note=doc.get("template_note"),
         language=doc["language"],
         sender=doc["sender"],
         to=doc["to"],

@@ -237,7 +237,10 @@ class CompiledTemplate:
             raise TemplateProblem("subject", None, "renders an empty subject")
         if len(subject) > MAX_SUBJECT_CHARS:
             raise TemplateProblem("subject", None, f"renders more than {MAX_SUBJECT_CHARS} characters")
-        return Rendered(subject=subject, html=parts["html"], text=parts["text"])
+        # Bodies end with one newline, as the email library would make them anyway: the
+        # activity then holds exactly what was sent.
+        html, text = (parts[p].rstrip("\n") + "\n" for p in ("html", "text"))
+        return Rendered(subject=subject, html=html, text=text)
 
 
 def compile_sources(sources: Sources) -> CompiledTemplate:

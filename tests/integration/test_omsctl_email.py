@@ -28,7 +28,7 @@ from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server
 
 from ..support import Cleanup, running
-from .notification_support import arrived, notification_app, parts
+from .notification_support import arrived, notification_app, parts, settled
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CAMILLE = CustomerView(
@@ -96,6 +96,7 @@ async def test_i2_n4_n5_a_csr_emails_a_customer_and_reads_the_history_with_omsct
                                     "--var", "new_date=lundi 30 novembre", "--order", "EU-7", "--order-system", "storefront:eu")
             unknown = await omsctl_run(settings, "email", "send", "C9999", "--var", "subject=x", "--var", "message=y")
             (message,) = await arrived(handler, 1)
+            await settled(settings, 1)  # the worker recorded it as sent, not only the server took it
             history = await omsctl_run(settings, "email", "activities", "C0042", "--full")
             by_order = await omsctl_run(settings, "email", "activities", "--order", "EU-7", "--order-system", "storefront:eu")
             listed = await omsctl_run(settings, "email", "templates", "list", "--name", "delivery-delay")

@@ -119,13 +119,14 @@ class Outbound:
 
     async def _fill(self) -> None:
         """Claim due emails until every sending slot is busy."""
-        while len(self._inflight) < self.options.send_concurrency and not self._stopping:
-            claimed = await store.claim_due(self.runtime.db, holder=self.holder, lease=self.lease)
-            if claimed is None:
+        while (free := self.options.send_concurrency - len(self._inflight)) > 0 and not self._stopping:
+            batch = await store.claim_due(self.runtime.db, holder=self.holder, lease=self.lease, limit=free)
+            if not batch:
                 return
-            task = asyncio.create_task(self._deliver(claimed), name=f"send-{claimed['_id']}")
-            self._inflight.add(task)
-            task.add_done_callback(self._finished)
+            for claimed in batch:
+                task = asyncio.create_task(self._deliver(claimed), name=f"send-{claimed['_id']}")
+                self._inflight.add(task)
+                task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

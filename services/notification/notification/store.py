@@ -11,6 +11,7 @@ when it concerns one), and its delivery state machine::
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -211,28 +212,34 @@ def to_view(doc: dict[str, Any]) -> ActivityView:
 
 # --- activities: delivery (N6) -----------------------------------------------------------------------
 #
-# Every change after the claim names the claim (holder and attempt number): a worker that
-# lost its claim to the sweeper can no longer move the email, so two workers never both
-# send it.
+# Every claim gets a token of its own, and every change after the claim names it: a worker
+# that lost its claim to the sweeper can no longer move the email, so two workers never
+# both send it.
 
 
 def _claim(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"_id": doc["_id"], "holder": doc["holder"], "attempts": doc["attempts"]}
+    return {"_id": doc["_id"], "claim": doc["claim"]}
 
 
-async def claim_due(db: AsyncDatabase, *, holder: str, lease: timedelta) -> dict[str, Any] | None:
-    """Take the most overdue queued email, counting the attempt before anything is sent."""
+async def claim_due(db: AsyncDatabase, *, holder: str, lease: timedelta, limit: int) -> list[dict[str, Any]]:
+    """Take up to ``limit`` of the most overdue queued emails, counting the attempt before
+    anything is sent. One update for the lot: claims cost a durable write each, and taking
+    them one by one would cap a worker at one claim per write latency."""
     moment = now()
-    return await db[ACTIVITIES].find_one_and_update(
-        {"status": "queued", "next_attempt_at": {"$lte": moment}},
+    due = {"status": "queued", "next_attempt_at": {"$lte": moment}}
+    ids = [d["_id"] for d in await db[ACTIVITIES].find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit).to_list()]
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    await db[ACTIVITIES].update_many(
+        {**due, "_id": {"$in": ids}},  # another worker may have taken some meanwhile
         {
-            "$set": {"status": "sending", "phase": "claimed", "holder": holder, "lease_until": moment + lease,
-                     "next_attempt_at": None, "attempt_started_at": moment},
+            "$set": {"status": "sending", "phase": "claimed", "claim": token, "holder": holder,
+                     "lease_until": moment + lease, "next_attempt_at": None, "attempt_started_at": moment},
             "$inc": {"attempts": 1},
         },
-        sort=[("next_attempt_at", ASCENDING)],
-        return_document=ReturnDocument.AFTER,
     )
+    return await db[ACTIVITIES].find({"claim": token}).to_list()
 
 
 async def enter_data_phase(db: AsyncDatabase, claimed: dict[str, Any], *, lease: timedelta) -> bool:
@@ -252,8 +259,8 @@ def _error(attempt: int, code: int | None, error: str, permanent: bool) -> dict[
     return {"at": now(), "attempt": attempt, "code": code, "error": error[:1000], "permanent": permanent}
 
 
-# The holder stays: with the attempt number it names the last claim, which is what lets a
-# late "sent" from that claim still land after the sweeper gave the email up.
+# The claim token stays: it names the last claim, which is what lets a late "sent" from
+# that claim still land after the sweeper gave the email up.
 _RELEASED = {"phase": None, "lease_until": None}
 
 

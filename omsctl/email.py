@@ -164,7 +164,7 @@ def activities(
             console.print(f"{item.activity_id}: {item.last_error}", style="red" if item.status == "failed" else "yellow")
         if full:
             console.rule(f"{item.activity_id} {item.subject}")
-            console.print(item.text, markup=False, highlight=False)
+            typer.echo(item.text)
     if page.next_cursor:
         console.print(f"more: --cursor {page.next_cursor}")
 
@@ -187,11 +187,12 @@ def list_templates(scope: Scope = None, name: Annotated[str | None, typer.Option
 def show(name: str, scope: Scope = None, language: Language = "en") -> None:
     """The template a customer of SCOPE who reads LANGUAGE gets, as YAML (a start for `set`)."""
     t = run(lambda client: ask(client, command(GetTemplate, name=name, scope_id=scope, language=language), TemplateReply))
-    console.print(f"# {t.name}: {t.source} template, scope {t.scope_id or '*'}, language {t.language}, version {t.version}")
+    # Plain echo, not rich: the YAML must come out unwrapped to be fed back to `set`.
+    typer.echo(f"# {t.name}: {t.source} template, scope {t.scope_id or '*'}, language {t.language}, version {t.version}")
     document = {"description": t.description, "subject": t.subject, "html": t.html, "text": t.text}
     if t.variables:
         document["variables"] = t.variables
-    console.print(_yaml(document), markup=False, highlight=False)
+    typer.echo(_yaml(document), nl=False)
 
 
 def _yaml(document: dict[str, Any]) -> str:
@@ -256,7 +257,7 @@ def preview(
     rendered = run(lambda client: ask(client, command(PreviewTemplate, **payload), RenderedEmailReply))
     console.print(f"[bold]Subject:[/] {rendered.subject}   ({rendered.source}, {rendered.language})")
     console.rule("text")
-    console.print(rendered.text, markup=False, highlight=False)
+    typer.echo(rendered.text, nl=False)
     if html:
         console.rule("html")
-        console.print(rendered.html, markup=False, highlight=False)
+        typer.echo(rendered.html, nl=False)

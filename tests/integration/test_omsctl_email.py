@@ -102,6 +102,9 @@ async def test_i2_n4_n5_a_csr_emails_a_customer_and_reads_the_history_with_omsct
             listed = await omsctl_run(settings, "email", "templates", "list", "--name", "delivery-delay")
             preview = await omsctl_run(settings, "email", "templates", "preview", "welcome", "--language", "de")
             shown = await omsctl_run(settings, "email", "templates", "show", "welcome", "--language", "fr")
+            (tmp_path / "welcome.yaml").write_text(shown.output, encoding="utf-8")  # the README's override flow
+            overridden = await omsctl_run(settings, "email", "templates", "set", "welcome", str(tmp_path / "welcome.yaml"),
+                                          "--language", "fr", "--scope", "eu-fr")
 
     assert stored.exit_code == 0 and "version 1" in stored.output, stored.output
     assert refused.exit_code == 1 and "payload.text" in refused.output and "line 2" in refused.output
@@ -115,3 +118,4 @@ async def test_i2_n4_n5_a_csr_emails_a_customer_and_reads_the_history_with_omsct
     assert listed.exit_code == 0 and "eu-fr" in listed.output and "by csr-ada" in listed.output
     assert preview.exit_code == 0 and "Willkommen, Camille" in preview.output
     assert shown.exit_code == 0 and "Bienvenue, {{ customer.first_name }}" in shown.output
+    assert overridden.exit_code == 0 and "scope eu-fr, language fr: version 1" in overridden.output, overridden.output

@@ -11,8 +11,9 @@ At most once per (event, template, recipient):
 
 1. The handler records the activity under a key made of those three, in the transaction
    that also records the event in the inbox: a duplicate event finds both, and does nothing.
-2. The sender claims a due email with one atomic update that also counts the attempt, so
-   two workers never hold the same email.
+2. The sender claims due emails with an update that also counts each attempt and marks
+   them with a claim token of its own; every later change names the token, so two
+   workers never hold the same email and a stale claim can change nothing.
 3. MAIL FROM and RCPT TO go first; just before DATA, a conditional update records that
    the server may have the email from now on (``phase: data``). A worker that lost its
    claim in the meantime is refused here and sends nothing.
@@ -52,7 +53,8 @@ OUTCOME_UNKNOWN = (
     "the worker stopped while the SMTP server was taking the message; it may have been "
     "delivered, so it is not sent again"
 )
-STOPPED_BEFORE_DATA = "the worker stopped before handing the message over; sending it again"
+STOPPED = "the worker stopped before handing the message over"
+STOPPED_BEFORE_DATA = f"{STOPPED}; sending it again"
 
 
 class Outbound:
@@ -227,7 +229,7 @@ class Outbound:
             )
             if decision.gives_up:
                 await self._give_up(
-                    claimed, code=None, error=STOPPED_BEFORE_DATA.split(";")[0], permanent=False,
+                    claimed, code=None, error=STOPPED, permanent=False,
                     expect={"phase": "claimed", "lease_until": {"$lt": store.now()}},
                 )
             else:

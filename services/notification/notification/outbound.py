@@ -63,7 +63,6 @@ class Outbound:
         self.lease = timedelta(seconds=self.options.lease_seconds)
         self.runtime: ServiceRuntime | None = None
         self.holder = ""
-        self.sent = 0
         self._transport: SmtpTransport | None = None
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -92,6 +91,7 @@ class Outbound:
             _, late = await asyncio.wait(self._inflight, timeout=grace)
             for task in late:
                 task.cancel()  # its claim runs out and the sweeper decides, as after a crash
+            await asyncio.gather(*late, return_exceptions=True)
         if self._transport is not None:
             await self._transport.close()
 
@@ -159,7 +159,6 @@ class Outbound:
             return
         log.debug("email %s accepted: %s", claimed["_id"], reply)
         await self._persist(self._mark_sent, claimed)
-        self.sent += 1
 
     async def _mark_sent(self, claimed: dict[str, Any]) -> None:
         async def work(uow: UnitOfWork) -> None:

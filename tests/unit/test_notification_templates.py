@@ -82,23 +82,43 @@ def test_n3_a_template_must_work_without_the_optional_data_too() -> None:
     assert refused.value.sample == "minimal"
 
 
-def test_n1_the_message_is_multipart_alternative_with_stable_headers() -> None:
+def _activity(**changes) -> dict:
     created = datetime(2026, 11, 20, 9, 14, 1, tzinfo=UTC)
-    activity = {
-        "_id": "abc123", "sender": "OMS <no-reply@shop.example.com>",
-        "to": "zoe@example.com", "to_name": mail.display_name("Zoé", "Müller\nBcc: x@evil.example"),
-        "subject": "Bienvenue, Zoé", "created_at": created, "language": "fr", "initiated_by": "system",
+    return {
+        "_id": "abc123", "sender": "OMS <no-reply@shop.example.com>", "to": "zoe@example.com",
+        "to_name": mail.display_name("Zoé", "Müller\nBcc: x@evil.example"), "subject": "Bienvenue, Zoé",
+        "created_at": created, "language": "fr", "initiated_by": "system",
         "message_id": mail.message_id("abc123", "OMS <no-reply@shop.example.com>"),
-        "text": "Bonjour Zoé", "html": "<p>Bonjour Zoé</p>",
+        "text": "Bonjour Zoé\n", "html": "<p>Bonjour Zoé</p>\n", **changes,
     }
-    raw = mail.build(activity).as_bytes(policy=email.policy.SMTP)
-    assert raw == mail.build(activity).as_bytes(policy=email.policy.SMTP), "every attempt sends the same bytes"
-    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+
+
+@pytest.mark.parametrize("to", ["zoe@example.com", "zoé@exämple.de"], ids=["ascii", "smtputf8"])
+def test_n1_the_message_is_multipart_alternative_with_stable_headers(to: str) -> None:
+    activity = _activity(to=to)
+    raw = mail.build(activity)
+    assert raw == mail.build(activity), "every attempt sends the same bytes"
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    # SMTPUTF8 headers are raw UTF-8, which a reader of such mail decodes as such.
+    parsed = email.message_from_string(raw.decode("utf-8"), policy=email.policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
-    assert parsed["Message-ID"] == "<abc123@shop.example.com>"
+    assert parsed["Message-ID"] == "<abc123@shop.example.com>" and parsed["X-OMS-Activity-Id"] == "abc123"
     assert parsed["Content-Language"] == "fr" and parsed["Subject"] == "Bienvenue, Zoé"
-    (to,) = parsed["To"].addresses
-    assert (to.display_name, to.addr_spec) == ("Zoé Müller Bcc: x@evil.example", "zoe@example.com")
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    (recipient,) = parsed["To"].addresses
+    assert (recipient.display_name, recipient.addr_spec) == ("Zoé Müller Bcc: x@evil.example", to)
     assert parsed["Bcc"] is None
-    assert parsed.get_body(("plain",)).get_content().strip() == "Bonjour Zoé"
+    (sender,) = parsed["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("OMS", "no-reply@shop.example.com")
+    body = email.message_from_bytes(raw, policy=email.policy.default)  # bodies decode from bytes
+    assert body.get_body(("plain",)).get_content().replace("\r\n", "\n") == activity["text"]
+    assert body.get_body(("html",)).get_content().replace("\r\n", "\n") == activity["html"]
+
+
+def test_n4_a_csr_email_is_not_marked_auto_generated_and_ascii_headers_stay_plain() -> None:
+    raw = mail.build(_activity(initiated_by="csr", subject="About your order", to_name="Ada Lovelace: CSR"))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Auto-Submitted"] is None
+    assert b"Subject: About your order\r\n" in raw
+    assert parsed["To"].addresses[0].display_name == "Ada Lovelace: CSR"

@@ -9,16 +9,14 @@ leaves the outcome unknown down to the DATA exchange itself.
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import socket
 from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
 
 from aiosmtplib import SMTP, SMTPException, SMTPResponseException, SMTPServerDisconnected
 
 from plumbing.settings import ServiceSettings
 
-from . import domain, mail
+from . import domain
 
 
 class DeliveryFailed(Exception):
@@ -52,10 +50,18 @@ class SmtpTransport:
         self._local_hostname = socket.gethostname() or "localhost"
 
     async def send(
-        self, *, sender: str, recipient: str, message: EmailMessage, before_data: Callable[[], Awaitable[bool]]
+        self,
+        *,
+        sender: str,
+        recipient: str,
+        message: bytes,
+        utf8: bool,
+        before_data: Callable[[], Awaitable[bool]],
     ) -> str:
-        """Send ``message``; return the server's acceptance. Raises DeliveryFailed or ClaimLost."""
-        utf8 = mail.needs_smtputf8(recipient) or mail.needs_smtputf8(sender)
+        """Send ``message``; return the server's acceptance. Raises DeliveryFailed or ClaimLost.
+
+        ``utf8``: an address is not ASCII, so the server must offer SMTPUTF8.
+        """
         client: SMTP | None = None
         try:
             client, reused = await self._connection()
@@ -73,8 +79,7 @@ class SmtpTransport:
                 self._idle.append(client)
                 client = None
                 raise ClaimLost()
-            policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
-            response = await client.data(message.as_bytes(policy=policy))
+            response = await client.data(message)
         except ClaimLost:
             raise
         except (SMTPException, OSError, TimeoutError) as exc:

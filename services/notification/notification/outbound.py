@@ -145,6 +145,7 @@ class Outbound:
                 sender=mail.sender_address(claimed["sender"]),
                 recipient=claimed["to"],
                 message=mail.build(claimed),
+                utf8=mail.needs_smtputf8(claimed),
                 before_data=lambda: store.enter_data_phase(db, claimed, lease=self.lease),
             )
         except ClaimLost:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from faststream import Context
+from faststream._internal.context import Context as ContextField  # the class behind faststream.Context
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
@@ -95,8 +95,20 @@ class ServiceRuntime:
             return False
 
 
+class LoopContext(ContextField):
+    """FastStream's ``Context``, resolved on the event loop.
+
+    fast_depends runs a synchronous ``use`` in a worker thread, for every message and every
+    such parameter; the lookup is a dictionary read, and the thread hops cost more than the
+    handlers' own work under load.
+    """
+
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:
+        return super().use(**kwargs)
+
+
 #: Handlers declare ``runtime: Runtime`` to reach the service's runtime.
-Runtime = Annotated[ServiceRuntime, Context("runtime")]
+Runtime = Annotated[ServiceRuntime, LoopContext("runtime")]
 
 
 async def ping(cmd: Ping, runtime: Runtime) -> PongReply:

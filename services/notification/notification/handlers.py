@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from faststream import Context
 from faststream.rabbit import RabbitRouter
 
 from contracts.customer import (
@@ -46,7 +45,7 @@ from contracts.notification import (
 from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.service import LoopContext, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import catalog, domain, emails, kinds, store, templates
@@ -57,11 +56,16 @@ from .outbound import Outbound
 from .templates import TemplateProblem
 
 #: Handlers declare ``outbound: Sender`` to wake the background sender.
-Sender = Annotated[Outbound, Context("outbound")]
+Sender = Annotated[Outbound, LoopContext("outbound")]
 
 
-async def queue_email(runtime: ServiceRuntime, outbound: Outbound, cause: Envelope, request: EmailRequest) -> EmailQueued:
-    """Render the email and record it as a queued activity, once per cause (N5, N6)."""
+async def queue_email(
+    runtime: ServiceRuntime, outbound: Outbound, cause: Envelope, request: EmailRequest
+) -> EmailQueued | None:
+    """Render the email and record it as a queued activity, once per cause (N5, N6).
+
+    None for an event delivered again: it was applied before, and nothing is queued twice.
+    """
     composed = await emails.compose(
         runtime.db, catalog.predefined(), request, fall_back=request.initiated_by == "system"
     )
@@ -81,7 +85,9 @@ async def queue_email(runtime: ServiceRuntime, outbound: Outbound, cause: Envelo
             subject=stored["subject"],
         )
 
-    queued = await apply_once(runtime, cause, work, EmailQueued)
+    # A command's reply is kept for its retries; nobody asks an event for one.
+    keep = EmailQueued if isinstance(cause, Command) else None
+    queued = await apply_once(runtime, cause, work, keep)
     outbound.wake()
     return queued
 

@@ -12,11 +12,13 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from contracts.customer import CustomerReply, GetCustomer, ListScopes, Recipient, ScopeListReply
 from contracts.envelope import Actor, Command
+from contracts.replies import field_errors_from_pydantic
 from contracts.notification import (
     ActivityPageReply,
     EmailQueuedReply,
@@ -84,7 +86,13 @@ def run(work: Any) -> Any:
 
 
 def command(cls: type[Command[Any]], **payload: Any) -> Command[Any]:
-    return cls(producer="omsctl", actor=actor(), payload=payload)
+    """The command, or exit 1 naming each field the contract refuses (before anything is sent)."""
+    try:
+        return cls(producer="omsctl", actor=actor(), payload=payload)
+    except ValidationError as exc:
+        for field in field_errors_from_pydantic(exc.errors(include_url=False)):
+            console.print(f"[red]{field.field}: {field.reason}[/]")
+        raise typer.Exit(1) from None
 
 
 # --- sending (N4) --------------------------------------------------------------------------------

@@ -99,6 +99,7 @@ async def test_i2_n4_n5_a_csr_emails_a_customer_and_reads_the_history_with_omsct
             await settled(settings, 1)  # the worker recorded it as sent, not only the server took it
             history = await omsctl_run(settings, "email", "activities", "C0042", "--full")
             by_order = await omsctl_run(settings, "email", "activities", "--order", "EU-7", "--order-system", "storefront:eu")
+            neither = await omsctl_run(settings, "email", "activities")
             listed = await omsctl_run(settings, "email", "templates", "list", "--name", "delivery-delay")
             preview = await omsctl_run(settings, "email", "templates", "preview", "welcome", "--language", "de")
             shown = await omsctl_run(settings, "email", "templates", "show", "welcome", "--language", "fr")
@@ -115,6 +116,7 @@ async def test_i2_n4_n5_a_csr_emails_a_customer_and_reads_the_history_with_omsct
     assert history.exit_code == 0 and "delivery-delay" in history.output and "sent" in history.output
     assert "Bonjour Camille, votre livraison arrive le lundi 30 novembre." in history.output
     assert by_order.exit_code == 0 and "EU-7" in by_order.output
+    assert neither.exit_code == 1 and "give either customer_code or order" in neither.output
     assert listed.exit_code == 0 and "eu-fr" in listed.output and "by csr-ada" in listed.output
     assert preview.exit_code == 0 and "Willkommen, Camille" in preview.output
     assert shown.exit_code == 0 and "Bienvenue, {{ customer.first_name }}" in shown.output

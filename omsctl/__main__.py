@@ -1,4 +1,4 @@
-"""omsctl: find, show, create and change customers, run maintenance, inspect dead letters.
+"""omsctl: find, show, create and change customers, email them, run maintenance, inspect dead letters.
 
 Talks to the services only through their commands over RabbitMQ (the same contracts any
 other tool uses); reads ``OMS_*`` settings from the environment.
@@ -21,12 +21,14 @@ from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 
 from . import customers, orders
+from .email import email
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 stack = typer.Typer(help="The running system.", no_args_is_help=True)
 app.add_typer(stack, name="stack")
 app.add_typer(customers.app, name="customer")
 app.add_typer(orders.app, name="order")
+app.add_typer(email, name="email")
 console = Console()
 
 

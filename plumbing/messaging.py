@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
@@ -73,10 +73,13 @@ async def declare_dead_letter_queue(broker: RabbitBroker, topology: Topology, se
     await queue.bind(exchange, routing_key=queue_spec.routing_key)
 
 
-def routed_as(routing_key: str) -> Callable[[Any], bool]:
-    """A FastStream filter: the handler for messages published with ``routing_key``."""
+def routed_as(routing_key: str) -> Callable[[Any], Awaitable[bool]]:
+    """A FastStream filter: the handler for messages published with ``routing_key``.
 
-    # A coroutine on purpose: FastStream runs a plain function filter in a worker thread.
+    Async although it does no I/O: FastStream runs a synchronous filter in a worker thread,
+    once per handler it tries, for every message.
+    """
+
     async def matches(message: Any) -> bool:
         return message.raw_message.routing_key == routing_key
 

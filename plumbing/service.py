@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from faststream import Context
+from faststream._internal.context import Context as ContextField  # the class behind faststream.Context
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
@@ -59,11 +59,21 @@ class ServiceRuntime:
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     mongo: AsyncMongoClient | None = None
     outbox: OutboxRelay | None = None
-    #: The service's command queue subscriber; register handlers with ``on_command``.
+    #: The subscriber of ``<ns>.<service>.commands``; ``on_command`` adds handlers to it.
     commands: Any = None
     dead_letters: DeadLetters | None = None
     #: What a service keeps for its own handlers (clients, caches), by name.
     resources: dict[str, Any] = field(default_factory=dict)
+    #: Every subscriber consumes (set after startup, cleared when shutdown begins).
+    consuming: bool = False
+
+    def on_command(self, command: type[Command[Any]], handler: Callable[..., Awaitable[Any]]) -> None:
+        """Answer ``command`` with ``handler`` on the service's one command queue.
+
+        Call it from ``build_routers``: a second subscriber on the same queue would be a
+        competing consumer without the other handlers, and dead-letter what it cannot route.
+        """
+        self.commands(filter=routed_as(command.routing_key()))(handler)
 
     def outbox_written(self) -> None:
         """A transaction committed events: let the relay publish them without waiting."""
@@ -90,8 +100,20 @@ class ServiceRuntime:
             return False
 
 
+class LoopContext(ContextField):
+    """FastStream's ``Context``, resolved on the event loop.
+
+    fast_depends runs a synchronous ``use`` in a worker thread, for every message and every
+    such parameter; the lookup is a dictionary read, and the thread hops cost more than the
+    handlers' own work under load.
+    """
+
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:
+        return super().use(**kwargs)
+
+
 #: Handlers declare ``runtime: Runtime`` to reach the service's runtime.
-Runtime = Annotated[ServiceRuntime, Context("runtime")]
+Runtime = Annotated[ServiceRuntime, LoopContext("runtime")]
 
 
 async def ping(cmd: Ping, runtime: Runtime) -> PongReply:
@@ -109,8 +131,8 @@ async def ping(cmd: Ping, runtime: Runtime) -> PongReply:
 
 
 def on_command(runtime: ServiceRuntime, command: type[Command[Any]], handler: Callable[..., Any]) -> None:
-    """Answer ``command`` (dispatched on its routing key) on the service's command queue."""
-    runtime.commands(filter=routed_as(command.routing_key()))(handler)
+    """``runtime.on_command``, as a function."""
+    runtime.on_command(command, handler)
 
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -176,8 +198,10 @@ def create_service_app(
     async def start_relay() -> None:
         runtime.outbox = OutboxRelay(runtime.db, settings.amqp_url, holder=runtime.instance)
         await runtime.outbox.start()
+        runtime.consuming = True
 
     async def stop_relay() -> None:
+        runtime.consuming = False
         if runtime.outbox is not None:
             await runtime.outbox.stop()
 
@@ -195,12 +219,12 @@ def create_service_app(
 
     @get(include_in_schema=False)
     async def ready(scope: Any) -> AsgiResponse:
-        """Readiness: the broker and the database answer, and every subscriber consumes
-        (uvicorn reports startup before FastStream's subscribers are up)."""
+        """Readiness: every queue is consumed, and the broker and the database answer.
+        (uvicorn reports startup before FastStream's subscribers are up; shutdown clears it.)"""
         database, broker_up = await asyncio.gather(runtime.database_ok(), runtime.broker_ok())
-        consuming = all(getattr(s, "running", False) for s in broker.subscribers)
+        consuming = runtime.consuming and all(getattr(s, "running", False) for s in broker.subscribers)
         status = 200 if database and broker_up and consuming else 503
-        body = json.dumps({"database": database, "broker": broker_up, "consuming": consuming})
+        body = json.dumps({"consuming": consuming, "database": database, "broker": broker_up})
         return AsgiResponse(body.encode(), status, headers={"content-type": "application/json"})
 
     @get(include_in_schema=False)

@@ -15,6 +15,15 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/?replicaSet=rs0"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
+    smtp_from: str = Field(
+        default="OMS <no-reply@oms.local>", description="From header and envelope sender of every email."
+    )
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, description="Per SMTP command, connecting included.")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool | None = Field(
+        default=None, description="True: require STARTTLS; False: never; None: when the server offers it."
+    )
     namespace: str = Field(
         default="oms",
         pattern=r"^[a-z][a-z0-9-]{0,40}$",

@@ -113,13 +113,15 @@ async def apply_once(
             cause=message,
         )
         if inbox_id is not None:
+            # Look before inserting: a duplicate key error inside a transaction aborts it on
+            # the server, and with_transaction would then retry the commit for two minutes.
+            # A twin applying concurrently makes the insert a write conflict (retried, and the
+            # retry finds the twin's record here) or, once it committed, a duplicate key.
             if await db[INBOX].find_one({"_id": inbox_id}, {"_id": 1}, session=session):
                 return False, None  # type: ignore[return-value]
             try:
                 await db[INBOX].insert_one({"_id": inbox_id, "applied_at": datetime.now(UTC)}, session=session)
             except DuplicateKeyError:
-                # A concurrent delivery of the same message committed first. The server has
-                # aborted this transaction: leave it, never carry on inside it.
                 raise _AppliedConcurrently from None
         result = await work(uow)
         if uow.events:

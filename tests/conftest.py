@@ -1,8 +1,8 @@
 """Fixtures shared by all tests.
 
 Integration tests talk to the real RabbitMQ and MongoDB that ``deploy/local/test.sh`` starts
-(or reuses). Each test run gets its own namespace: its own exchanges, queues and databases,
-removed at the end. If a server is missing the run fails loudly; nothing is skipped.
+(or reuses). Each test gets its own namespace: its own exchanges, queues and databases,
+removed when the test ends. If a server is missing the run fails loudly; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -65,8 +65,11 @@ def _local_stack_settings() -> ServiceSettings:
     return settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def cleanup(base_settings: ServiceSettings) -> AsyncIterator[Cleanup]:
+    """What a test declared, removed when the test ends rather than when the run ends: a
+    broker holds a few hundred quorum queues at most (each reserves file handles), and a
+    whole run's worth of them at once wedges it."""
     tracker = Cleanup()
     yield tracker
     await tracker.run(base_settings.amqp_url, base_settings.mongodb_url)

@@ -1,11 +1,372 @@
-"""Messages in and out of the notification service."""
+"""Messages in and out of the notification service.
+
+The events that trigger system emails share one queue, ``<ns>.notification.emails``, bound
+to exactly their routing keys: the service never receives, and so never has to dead-letter,
+the many customer and order events it has nothing to say about, and it costs the broker one
+quorum queue rather than one per event. Commands arrive on the service's command queue.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from faststream.rabbit import RabbitRouter
 
-from plumbing.service import ServiceRuntime
+from contracts.customer import (
+    EmailVerificationRequested,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordSetupInvited,
+)
+from contracts.envelope import Command, Envelope
+from contracts.notification import (
+    ActivityPage,
+    ActivityPageReply,
+    EmailFailed,
+    EmailQueued,
+    EmailQueuedReply,
+    EmailSent,
+    GetActivities,
+    GetTemplate,
+    ListTemplates,
+    PreviewTemplate,
+    RemoveTemplate,
+    RenderedEmail,
+    RenderedEmailReply,
+    SendTemplateEmail,
+    SetTemplate,
+    TemplateListReply,
+    TemplateRemoved,
+    TemplateRemovedReply,
+    TemplateReply,
+    TemplateSummary,
+    TemplateView,
+)
+from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
+from plumbing.errors import Rejected
+from plumbing.messaging import events_exchange, routed_as, work_queue
+from plumbing.service import LoopContext, Runtime, ServiceRuntime
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from . import catalog, domain, emails, kinds, store, templates
+from .catalog import StoredTemplate
+from .emails import TemplateMissing
+from .kinds import EmailRequest
+from .outbound import Outbound
+from .templates import TemplateProblem
+
+#: Handlers declare ``outbound: Sender`` to wake the background sender.
+Sender = Annotated[Outbound, LoopContext("outbound")]
+
+
+async def queue_email(
+    runtime: ServiceRuntime, outbound: Outbound, cause: Envelope, request: EmailRequest
+) -> EmailQueued | None:
+    """Render the email and record it as a queued activity, once per cause (N5, N6).
+
+    None for an event delivered again: it was applied before, and nothing is queued twice.
+    """
+    composed = await emails.compose(
+        runtime.db, catalog.predefined(), request, fall_back=request.initiated_by == "system"
+    )
+    activity = emails.activity_document(request, composed, runtime.settings)
+
+    async def work(uow: UnitOfWork) -> EmailQueued:
+        stored, new = await store.record_activity(runtime.db, activity, uow.session)
+        if new and stored["status"] == "failed":
+            uow.publish(emails.failed_event(stored))
+        return EmailQueued(
+            activity_id=stored["_id"],
+            status=stored["status"],
+            template=stored["template"],
+            template_source=stored["template_source"],
+            language=stored["language"],
+            to=stored["to"],
+            subject=stored["subject"],
+        )
+
+    # A command's reply is kept for its retries; nobody asks an event for one.
+    keep = EmailQueued if isinstance(cause, Command) else None
+    queued = await apply_once(runtime, cause, work, keep)
+    outbound.wake()
+    return queued
+
+
+# --- system emails (N1, N2, N4) --------------------------------------------------------------------
+
+
+async def password_setup_invited(event: PasswordSetupInvited, runtime: Runtime, outbound: Sender) -> None:
+    """The welcome email with its set-password link."""
+    await queue_email(runtime, outbound, event, kinds.welcome(event))
+
+
+async def password_reset_requested(event: PasswordResetRequested, runtime: Runtime, outbound: Sender) -> None:
+    """The password reset email with its single-use link."""
+    await queue_email(runtime, outbound, event, kinds.password_reset(event))
+
+
+async def password_changed(event: PasswordChanged, runtime: Runtime, outbound: Sender) -> None:
+    """The notice that the password was set or changed."""
+    await queue_email(runtime, outbound, event, kinds.password_changed(event))
+
+
+async def email_verification_requested(event: EmailVerificationRequested, runtime: Runtime, outbound: Sender) -> None:
+    """The email address verification link."""
+    await queue_email(runtime, outbound, event, kinds.email_verification(event))
+
+
+async def customer_order_shipped(event: CustomerOrderShipped, runtime: Runtime, outbound: Sender) -> None:
+    """The shipping confirmation, recorded on the customer and the order."""
+    await queue_email(runtime, outbound, event, kinds.shipping_confirmation(event))
+
+
+async def customer_payment_requested(event: CustomerPaymentRequested, runtime: Runtime, outbound: Sender) -> None:
+    """The payment request, recorded on the customer and the order."""
+    await queue_email(runtime, outbound, event, kinds.payment_request(event))
+
+
+async def customer_payment_received(event: CustomerPaymentReceived, runtime: Runtime, outbound: Sender) -> None:
+    """The payment confirmation, recorded on the customer and the order."""
+    await queue_email(runtime, outbound, event, kinds.payment_confirmation(event))
+
+
+SYSTEM_EMAILS = (
+    (PasswordSetupInvited, password_setup_invited),
+    (PasswordResetRequested, password_reset_requested),
+    (PasswordChanged, password_changed),
+    (EmailVerificationRequested, email_verification_requested),
+    (CustomerOrderShipped, customer_order_shipped),
+    (CustomerPaymentRequested, customer_payment_requested),
+    (CustomerPaymentReceived, customer_payment_received),
+)
+
+
+# --- a CSR's email (N4) ------------------------------------------------------------------------------
+
+
+def _actor_id(cmd: Command) -> str:
+    if cmd.actor is None:
+        raise Rejected.invalid("actor", "required: the activity records who did this")
+    return cmd.actor.id
+
+
+async def send_template_email(cmd: SendTemplateEmail, runtime: Runtime, outbound: Sender) -> EmailQueuedReply:
+    """A CSR emails a customer from a customer-message template, optionally about an order."""
+    p = cmd.payload
+    actor_id = _actor_id(cmd)
+    if domain.kind_of(p.template) in domain.SYSTEM_KINDS:
+        raise Rejected.invalid(
+            "payload.template", f"{p.template!r} goes out on its event; a CSR sends customer-message templates"
+        )
+    request = EmailRequest(
+        template=p.template,
+        recipient=p.recipient,
+        context=kinds.customer_message_context(p.recipient, p.order, p.variables),
+        cause_id=cmd.message_id,
+        cause_type=cmd.routing_key(),
+        correlation_id=cmd.correlation_id or cmd.message_id,
+        order=p.order,
+        initiated_by="csr",
+        actor_id=actor_id,
+    )
+    try:
+        queued = await queue_email(runtime, outbound, cmd, request)
+    except TemplateMissing:
+        raise Rejected.not_found("template", p.template, field="payload.template") from None
+    except TemplateProblem as problem:
+        # The template was checked when stored: what fails now is this email's variables.
+        raise Rejected.invalid("payload.variables", f"{problem.part}: {problem.reason}") from None
+    return EmailQueuedReply.success(queued)
+
+
+# --- the template manager (N3) ---------------------------------------------------------------------
+
+
+def _view(template: StoredTemplate) -> TemplateView:
+    return TemplateView(
+        name=template.name,
+        kind=template.kind,
+        source=template.source,
+        scope_id=template.scope_id,
+        language=template.language,
+        version=template.version,
+        description=template.description,
+        updated_at=template.updated_at,
+        updated_by=template.updated_by,
+        subject=template.subject,
+        html=template.html,
+        text=template.text,
+        variables=template.variables,
+    )
+
+
+def _checked(sources: templates.Sources, kind: str, language: str, variables: dict[str, str]) -> None:
+    try:
+        templates.check(sources, kind, language, variables)
+    except TemplateProblem as problem:
+        raise Rejected.invalid(f"payload.{problem.part}", problem.reason) from None
+
+
+async def set_template(cmd: SetTemplate, runtime: Runtime) -> TemplateReply:
+    """Add or override a template, once it compiled and rendered against sample data."""
+    p = cmd.payload
+    actor_id = _actor_id(cmd)
+    kind = domain.kind_of(p.name)
+    if p.variables and kind != domain.CUSTOM_KIND:
+        raise Rejected.invalid("payload.variables", f"a {kind} template gets its data from its event")
+    template = StoredTemplate(
+        name=p.name, kind=kind, source="custom", scope_id=p.scope_id, language=p.language.lower(),
+        subject=p.subject, html=p.html, text=p.text, variables=dict(p.variables), description=p.description,
+        updated_at=store.now(), updated_by=actor_id,
+    )
+    _checked(template.sources, kind, template.language, template.variables)
+
+    async def work(uow: UnitOfWork) -> TemplateView:
+        return _view(await store.save_template(runtime.db, template, uow.session))
+
+    return TemplateReply.success(await apply_once(runtime, cmd, work, TemplateView))
+
+
+async def remove_template(cmd: RemoveTemplate, runtime: Runtime) -> TemplateRemovedReply:
+    """Remove an administrator's template; the predefined one (or a wider override) applies again."""
+    p = cmd.payload
+    _actor_id(cmd)
+    language = p.language.lower()
+
+    async def work(uow: UnitOfWork) -> TemplateRemoved:
+        if not await store.remove_template(runtime.db, p.name, p.scope_id, language, uow.session):
+            raise Rejected.not_found("template", f"{p.name} ({p.scope_id or 'every scope'}, {language})", field="payload.name")
+        return TemplateRemoved(name=p.name, scope_id=p.scope_id, language=language)
+
+    return TemplateRemovedReply.success(await apply_once(runtime, cmd, work, TemplateRemoved))
+
+
+def _summary(template: StoredTemplate) -> TemplateSummary:
+    return TemplateSummary(**_view(template).model_dump(include=set(TemplateSummary.model_fields)))
+
+
+async def list_templates(cmd: ListTemplates, runtime: Runtime) -> TemplateListReply:
+    """Predefined templates and administrators' templates, by name, scope and language."""
+    p = cmd.payload
+    predefined = [t for t in catalog.predefined().all() if p.name in (None, t.name)]
+    custom = await store.custom_templates(runtime.db, name=p.name, scope_id=p.scope_id)
+    ordered = sorted(predefined + custom, key=lambda t: (t.name, t.source != "predefined", t.scope_id or "", t.language))
+    return TemplateListReply.success([_summary(t) for t in ordered])
+
+
+async def get_template(cmd: GetTemplate, runtime: Runtime) -> TemplateReply:
+    """The template a customer of the scope who reads the language gets."""
+    p = cmd.payload
+    candidates = domain.language_candidates(p.language, None)
+    template = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
+    if template is None:
+        raise Rejected.not_found("template", p.name, field="payload.name")
+    return TemplateReply.success(_view(template))
+
+
+async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEmailReply:
+    """Render a stored template, or check and render a draft, against sample data."""
+    p = cmd.payload
+    kind = domain.kind_of(p.name)
+    language = p.language.lower()
+    if p.html is not None:
+        template = StoredTemplate(
+            name=p.name, kind=kind, source="draft", scope_id=p.scope_id, language=language,
+            subject=p.subject, html=p.html, text=p.text, variables=dict(p.variables),
+        )
+        _checked(template.sources, kind, language, template.variables)
+    else:
+        candidates = domain.language_candidates(language, None)
+        template = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
+        if template is None:
+            raise Rejected.not_found("template", p.name, field="payload.name")
+    _, context = kinds.samples(kind, p.variables or template.variables)[0]
+    if p.recipient is not None:
+        context = {**context, **kinds.customer_context(p.recipient)}
+    try:
+        rendered = emails.render(template, context)
+    except TemplateProblem as problem:
+        raise Rejected.invalid("payload.variables", f"{problem.part}: {problem.reason}") from None
+    return RenderedEmailReply.success(
+        RenderedEmail(
+            name=template.name, kind=kind, source=template.source, scope_id=template.scope_id,
+            language=template.language, subject=rendered.subject, html=rendered.html, text=rendered.text,
+        )
+    )
+
+
+# --- activities (N5) ----------------------------------------------------------------------------------
+
+
+async def get_activities(cmd: GetActivities, runtime: Runtime) -> ActivityPageReply:
+    """A customer's or an order's emails, newest first, in keyset pages of at most 20."""
+    p = cmd.payload
+    try:
+        after = domain.decode_cursor(p.cursor) if p.cursor else None
+    except domain.BadCursor as exc:
+        raise Rejected.invalid("payload.cursor", str(exc)) from None
+    docs, more = await store.activities_page(
+        runtime.db, customer_code=p.customer_code, order=p.order, limit=p.limit, after=after
+    )
+    next_cursor = domain.encode_cursor(docs[-1]["created_at"], docs[-1]["_id"]) if more else None
+    return ActivityPageReply.success(ActivityPage(items=[store.to_view(d) for d in docs], next_cursor=next_cursor))
+
+
+COMMANDS = (
+    (SendTemplateEmail, send_template_email),
+    (SetTemplate, set_template),
+    (RemoveTemplate, remove_template),
+    (ListTemplates, list_templates),
+    (GetTemplate, get_template),
+    (PreviewTemplate, preview_template),
+    (GetActivities, get_activities),
+)
+
+
+EMAILS_QUEUE = "emails"
+
+
+def emails_queue(runtime: ServiceRuntime):
+    first, _ = SYSTEM_EMAILS[0]
+    return work_queue(
+        runtime.settings.topology, runtime.name, EMAILS_QUEUE, binding=first.routing_key(),
+        max_attempts=runtime.settings.max_attempts,
+    )
+
+
+async def bind_emails_queue(runtime: ServiceRuntime) -> None:
+    """Startup hook: bind the emails queue to every event that sends an email.
+
+    FastStream binds a queue with one routing key; the others are bound here, before the
+    subscriber starts, so that no event published once the service is ready is missed.
+    """
+    queue = await runtime.broker.declare_queue(emails_queue(runtime))
+    exchange = await runtime.broker.declare_exchange(events_exchange(runtime.settings.topology))
+    for event, _ in SYSTEM_EMAILS:
+        await queue.bind(exchange, routing_key=event.routing_key())
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    return []
+    topology = runtime.settings.topology
+    router = RabbitRouter()
+    keys = ", ".join(event.routing_key() for event, _ in SYSTEM_EMAILS)
+    emails = router.subscriber(
+        emails_queue(runtime), events_exchange(topology), title=f"{runtime.name}.{EMAILS_QUEUE}",
+        description=f"The events that send a system email, bound by routing key: {keys}.",
+    )
+    for event, handler in SYSTEM_EMAILS:
+        emails(filter=routed_as(event.routing_key()))(handler)
+    routers = [router]
+    for event in (EmailSent, EmailFailed):
+        # Published through the outbox, not by these objects: they put the events in the
+        # AsyncAPI document for the systems that react to them. One router each, because a
+        # router keeps its publishers in a set and the document's order must be stable.
+        events = RabbitRouter()
+        events.publisher(
+            exchange=events_exchange(topology), routing_key=event.routing_key(), schema=event,
+            title=f"{runtime.name}.{event.type_name()}", description=event.__doc__,
+        )
+        routers.append(events)
+    for command, handler in COMMANDS:
+        runtime.on_command(command, handler)
+    return routers

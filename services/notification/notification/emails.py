@@ -1,0 +1,171 @@
+"""Composing an email: which template it uses, what it says, and the activity that records it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from contracts.notification import EmailFailed, EmailFailedPayload, EmailSent, EmailSentPayload, OrderReference
+
+from . import domain, mail, store
+from .catalog import Catalog, StoredTemplate
+from .kinds import EmailRequest
+from .templates import Rendered, TemplateProblem
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
+
+    from plumbing.settings import ServiceSettings
+
+log = logging.getLogger("oms.notification")
+
+PRODUCER = "notification"
+
+
+class TemplateMissing(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Composed:
+    template: StoredTemplate
+    rendered: Rendered
+    #: Set when an administrator's template failed on this email's data and the predefined
+    #: one was used instead: the customer still gets the email, the activity says why.
+    fallback_reason: str | None = None
+
+
+async def resolve(
+    db: AsyncDatabase, catalog: Catalog, name: str, scope_id: str | None, candidates: list[str]
+) -> StoredTemplate | None:
+    """The template an email for ``scope_id`` in the first possible of ``candidates`` uses."""
+    customs = await store.custom_templates_for(db, name, scope_id, candidates)
+    choice = domain.choose_template(
+        scope_id, candidates, [(t.scope_id, t.language) for t in customs], catalog.languages(name)
+    )
+    if choice is None:
+        return None
+    if choice.source == "predefined":
+        return catalog.get(name, choice.language)
+    return next(t for t in customs if (t.scope_id, t.language) == (choice.scope_id, choice.language))
+
+
+def render(template: StoredTemplate, context: dict[str, Any]) -> Rendered:
+    return template.compiled().render({**context, "language": template.language})
+
+
+async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *, fall_back: bool) -> Composed:
+    """Pick and render the template. Raises TemplateMissing, or TemplateProblem when the
+    chosen template fails and ``fall_back`` is off (a CSR is told; a system email is not
+    held up by an administrator's mistake)."""
+    recipient = request.recipient
+    candidates = domain.language_candidates(recipient.preferred_language, recipient.scope_language)
+    template = await resolve(db, catalog, request.template, recipient.scope_id, candidates)
+    if template is None:
+        raise TemplateMissing(request.template)
+    try:
+        return Composed(template, render(template, request.context))
+    except TemplateProblem as problem:
+        if not fall_back or template.source == "predefined":
+            raise
+        choice = domain.choose_template(recipient.scope_id, candidates, [], catalog.languages(request.template))
+        if choice is None:
+            raise
+        predefined = catalog.get(request.template, choice.language)
+        reason = (
+            f"custom template {template.name} ({template.scope_id or 'every scope'}, {template.language}, "
+            f"version {template.version}) failed in {problem.part}: {problem.reason}; the predefined one was used"
+        )
+        log.warning("%s", reason)
+        return Composed(predefined, render(predefined, request.context), reason)
+
+
+def activity_document(request: EmailRequest, composed: Composed, settings: ServiceSettings) -> dict[str, Any]:
+    """The activity that records the email (N5) and drives its delivery (N6)."""
+    recipient = request.recipient
+    key = domain.email_key(request.cause_id, request.template, recipient.email)
+    created = store.now()
+    template = composed.template
+    doc: dict[str, Any] = {
+        "_id": key,
+        "customer_code": recipient.customer_code,
+        "scope_id": recipient.scope_id,
+        "order": request.order.model_dump() if request.order else None,
+        "initiated_by": request.initiated_by,
+        "actor_id": request.actor_id,
+        "cause_id": request.cause_id,
+        "cause_type": request.cause_type,
+        "correlation_id": request.correlation_id,
+        "template": request.template,
+        "template_source": template.source,
+        "template_scope_id": template.scope_id,
+        "template_version": template.version,
+        "template_note": composed.fallback_reason,
+        "language": template.language,
+        "sender": settings.smtp_from,
+        "to": recipient.email,
+        "to_name": mail.display_name(recipient.first_name, recipient.last_name),
+        "subject": composed.rendered.subject,
+        "html": composed.rendered.html,
+        "text": composed.rendered.text,
+        "message_id": mail.message_id(key, settings.smtp_from),
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": created,
+        "last_error": None,
+        "errors": [],
+        "outcome_unknown": False,
+        "created_at": created,
+        "sent_at": None,
+        "failed_at": None,
+    }
+    problem = mail.address_problem(recipient.email)
+    if problem is not None:
+        # No server would take it: failed at once, visibly, rather than tried eight times.
+        error = f"invalid recipient address: {problem}"
+        doc.update(status="failed", next_attempt_at=None, failed_at=created, last_error=error)
+        doc["errors"] = [{"at": created, "attempt": 0, "code": None, "error": error, "permanent": True}]
+    return doc
+
+
+# --- events about an email's outcome -------------------------------------------------------------
+
+
+def _outcome(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "activity_id": doc["_id"],
+        "customer_code": doc["customer_code"],
+        "scope_id": doc["scope_id"],
+        "order": OrderReference(**doc["order"]) if doc.get("order") else None,
+        "initiated_by": doc["initiated_by"],
+        "template": doc["template"],
+        "language": doc["language"],
+        "to": doc["to"],
+        "subject": doc["subject"],
+        "message_id": doc["message_id"],
+        "attempts": doc["attempts"],
+    }
+
+
+def _envelope(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"producer": PRODUCER, "correlation_id": doc.get("correlation_id"), "causation_id": doc.get("cause_id")}
+
+
+def sent_event(doc: dict[str, Any]) -> EmailSent:
+    return EmailSent(**_envelope(doc), payload=EmailSentPayload(**_outcome(doc), sent_at=doc["sent_at"]))
+
+
+def failed_event(doc: dict[str, Any]) -> EmailFailed:
+    last = (doc.get("errors") or [{}])[-1]
+    return EmailFailed(
+        **_envelope(doc),
+        payload=EmailFailedPayload(
+            **_outcome(doc),
+            error=doc.get("last_error") or "failed",
+            code=last.get("code"),
+            permanent=bool(last.get("permanent")),
+            outcome_unknown=doc.get("outcome_unknown", False),
+            failed_at=doc["failed_at"],
+        ),
+    )

@@ -1,0 +1,239 @@
+"""The sender: delivers queued emails in the background and tries failed ones again (N6).
+
+Why a loop over the activities rather than a delay queue in RabbitMQ: the activity already
+is the email's durable state (content, attempts, errors), so its ``next_attempt_at`` is the
+retry schedule. It survives a restart, any worker picks up any email, a CSR sees the next
+attempt's time in the history, and no second copy of the email travels in a queue that
+could disagree with it. Handlers only record emails and wake the sender, so a slow or
+unreachable SMTP server never blocks a consumer.
+
+At most once per (event, template, recipient):
+
+1. The handler records the activity under a key made of those three, in the transaction
+   that also records the event in the inbox: a duplicate event finds both, and does nothing.
+2. The sender claims due emails with an update that also counts each attempt and marks
+   them with a claim token of its own; every later change names the token, so two
+   workers never hold the same email and a stale claim can change nothing.
+3. MAIL FROM and RCPT TO go first; just before DATA, a conditional update records that
+   the server may have the email from now on (``phase: data``). A worker that lost its
+   claim in the meantime is refused here and sends nothing.
+4. After the server's 250, the email is marked sent and ``EmailSent`` written to the
+   outbox, in one transaction.
+
+If a worker dies, its claim runs out (``lease_seconds``) and the sweeper looks at the phase:
+before DATA nothing reached the server, so the email is queued again; during DATA the
+server may have accepted it, so it is **not** sent again but marked failed with
+``outcome_unknown`` and an ``EmailFailed`` event, for a person to check. That window, from
+the ``phase: data`` write to the ``sent`` write, is one DATA exchange and one database
+write long; SMTP has no idempotency, so it cannot be closed, only kept this small. Every
+attempt carries the same Message-ID, so a mailbox that deduplicates on it would also
+hide a second copy if a person resends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from . import domain, emails, mail, store
+from .delivery import ClaimLost, DeliveryFailed, SmtpTransport
+from .settings import NotificationSettings
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
+
+log = logging.getLogger("oms.notification.outbound")
+
+OUTCOME_UNKNOWN = (
+    "the worker stopped while the SMTP server was taking the message; it may have been "
+    "delivered, so it is not sent again"
+)
+STOPPED = "the worker stopped before handing the message over"
+STOPPED_BEFORE_DATA = f"{STOPPED}; sending it again"
+
+
+class Outbound:
+    def __init__(self, options: NotificationSettings | None = None) -> None:
+        self.options = options or NotificationSettings()
+        self.lease = timedelta(seconds=self.options.lease_seconds)
+        self.runtime: ServiceRuntime | None = None
+        self.holder = ""
+        self._transport: SmtpTransport | None = None
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- lifecycle (startup and shutdown hooks of the service) ---------------------------------------
+
+    async def start(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+        self.holder = f"{runtime.instance}:{uuid.uuid4().hex[:8]}"
+        self._transport = SmtpTransport(runtime.settings)
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="notification-sender")
+
+    async def stop(self, runtime: ServiceRuntime | None = None) -> None:
+        """Stop claiming; let emails in flight finish (their SMTP timeouts bound the wait)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        await self._task
+        self._task = None
+        if self._inflight:
+            grace = 2 * self.runtime.settings.smtp_timeout_seconds + 5
+            _, late = await asyncio.wait(self._inflight, timeout=grace)
+            for task in late:
+                task.cancel()  # its claim runs out and the sweeper decides, as after a crash
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._transport is not None:
+            await self._transport.close()
+
+    def wake(self) -> None:
+        """An email was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    # --- the loop ----------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = 0.0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                if loop.time() >= next_sweep:
+                    await self._sweep()
+                    next_sweep = loop.time() + self.options.sweep_seconds
+                await self._fill()
+            except Exception:  # noqa: BLE001 - the sender must outlive database hiccups
+                log.exception("sender loop failed; retrying")
+                await asyncio.sleep(1.0)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.options.poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def _fill(self) -> None:
+        """Claim due emails until every sending slot is busy."""
+        while (free := self.options.send_concurrency - len(self._inflight)) > 0 and not self._stopping:
+            batch = await store.claim_due(self.runtime.db, holder=self.holder, lease=self.lease, limit=free)
+            if not batch:
+                return
+            for claimed in batch:
+                task = asyncio.create_task(self._deliver(claimed), name=f"send-{claimed['_id']}")
+                self._inflight.add(task)
+                task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # a slot is free
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", exc_info=task.exception())
+
+    # --- one email ---------------------------------------------------------------------------------------
+
+    async def _deliver(self, claimed: dict[str, Any]) -> None:
+        db = self.runtime.db
+        try:
+            reply = await self._transport.send(
+                sender=mail.sender_address(claimed["sender"]),
+                recipient=claimed["to"],
+                message=mail.build(claimed),
+                utf8=mail.needs_smtputf8(claimed),
+                before_data=lambda: store.enter_data_phase(db, claimed, lease=self.lease),
+            )
+        except ClaimLost:
+            log.info("email %s: claim lost before DATA; another worker has it", claimed["_id"])
+            return
+        except DeliveryFailed as failure:
+            await self._failed(claimed, failure.code, failure.error, permanent=failure.permanent)
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. a message that cannot be encoded
+            log.exception("email %s: unexpected error", claimed["_id"])
+            await self._failed(claimed, None, f"{type(exc).__name__}: {exc}", permanent=False)
+            return
+        log.debug("email %s accepted: %s", claimed["_id"], reply)
+        await self._persist(self._mark_sent, claimed)
+
+    async def _mark_sent(self, claimed: dict[str, Any]) -> None:
+        async def work(uow: UnitOfWork) -> None:
+            doc = await store.mark_sent(self.runtime.db, claimed, uow.session)
+            if doc is not None:
+                uow.publish(emails.sent_event(doc))
+
+        await apply_once(self.runtime, None, work)
+
+    async def _failed(self, claimed: dict[str, Any], code: int | None, error: str, *, permanent: bool) -> None:
+        o = self.options
+        decision = domain.after_failure(
+            claimed["attempts"], permanent=permanent, max_attempts=o.max_delivery_attempts,
+            base=o.retry_base_seconds, cap=o.retry_max_seconds,
+        )
+        log.warning(
+            "email %s attempt %d failed (%s): %s", claimed["_id"], claimed["attempts"],
+            "giving up" if decision.gives_up else f"retry in {decision.retry_in:.1f}s", error,
+        )
+        if decision.gives_up:
+            await self._persist(self._give_up, claimed, code=code, error=error, permanent=permanent)
+        else:
+            await self._persist(
+                store.schedule_retry, self.runtime.db, claimed, code=code, error=error, retry_in=decision.retry_in
+            )
+
+    async def _give_up(self, claimed: dict[str, Any], *, outcome_unknown: bool = False,
+                       expect: dict[str, Any] | None = None, **failure: Any) -> None:
+        async def work(uow: UnitOfWork) -> None:
+            doc = await store.mark_failed(
+                self.runtime.db, claimed, session=uow.session, outcome_unknown=outcome_unknown,
+                expect=expect, **failure,
+            )
+            if doc is not None:
+                uow.publish(emails.failed_event(doc))
+
+        await apply_once(self.runtime, None, work)
+
+    async def _persist(self, write: Any, *args: Any, **kwargs: Any) -> None:
+        """Record an outcome, trying a few times: after a 250, losing this write would turn a
+        delivered email into an "outcome unknown" one."""
+        for attempt in range(4):
+            try:
+                await write(*args, **kwargs)
+                return
+            except Exception:  # noqa: BLE001
+                if attempt == 3:
+                    raise
+                log.warning("recording an email outcome failed; trying again", exc_info=True)
+                await asyncio.sleep(0.5 * 2**attempt)
+
+    # --- claims whose worker stopped ------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        for claimed in await store.expired_claims(self.runtime.db):
+            if claimed.get("phase") == "data":
+                log.error("email %s: %s", claimed["_id"], OUTCOME_UNKNOWN)
+                await self._give_up(
+                    claimed, code=None, error=OUTCOME_UNKNOWN, permanent=False, outcome_unknown=True,
+                    expect={"phase": "data", "lease_until": {"$lt": store.now()}},
+                )
+                continue
+            o = self.options
+            decision = domain.after_failure(
+                claimed["attempts"], permanent=False, max_attempts=o.max_delivery_attempts,
+                base=o.retry_base_seconds, cap=o.retry_max_seconds,
+            )
+            if decision.gives_up:
+                await self._give_up(
+                    claimed, code=None, error=STOPPED, permanent=False,
+                    expect={"phase": "claimed", "lease_until": {"$lt": store.now()}},
+                )
+            else:
+                log.warning("email %s: %s", claimed["_id"], STOPPED_BEFORE_DATA)
+                await store.requeue_expired(
+                    self.runtime.db, claimed, error=STOPPED_BEFORE_DATA, retry_in=decision.retry_in
+                )

@@ -1,0 +1,27 @@
+"""Settings of the notification service alone (``OMS_NOTIFICATION_*``); shared ones are in plumbing."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotificationSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMS_NOTIFICATION_", extra="ignore")
+
+    retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before the first retry; each further retry waits twice as long."
+    )
+    retry_max_seconds: float = Field(default=3600.0, gt=0, description="The longest wait between two attempts.")
+    max_delivery_attempts: int = Field(default=8, ge=1, description="Attempts before an email is given up.")
+    send_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Emails in flight per worker, each on its own SMTP connection."
+    )
+    lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a claimed email stays with its worker before another may take it back; "
+        "longer than connecting, EHLO, STARTTLS, AUTH, MAIL and RCPT can take.",
+    )
+    poll_seconds: float = Field(default=0.5, gt=0, description="How often an idle sender looks for due emails.")
+    sweep_seconds: float = Field(default=5.0, gt=0, description="How often stale claims are looked for.")

@@ -1,0 +1,335 @@
+"""MongoDB access of the notification service: administrators' templates and email activities.
+
+An activity is one email: its full rendered content, who it is for (customer, and order
+when it concerns one), and its delivery state machine::
+
+    queued --claim--> sending/claimed --before DATA--> sending/data --250--> sent
+       ^                   |                              |
+       +--- 4xx, network --+------------------------------+--> failed (5xx, out of attempts,
+                                                                      or outcome unknown)
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+
+from contracts.notification import ActivityView, DeliveryError, OrderReference
+
+from .catalog import StoredTemplate
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.client_session import AsyncClientSession
+    from pymongo.asynchronous.database import AsyncDatabase
+
+    from plumbing.service import ServiceRuntime
+
+TEMPLATES = "templates"
+ACTIVITIES = "activities"
+#: Delivery errors kept on an activity (the attempts counter keeps counting).
+MAX_ERRORS_KEPT = 20
+
+
+def now() -> datetime:
+    """The current time as MongoDB stores it (milliseconds), so cursors compare exactly."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+async def ensure_indexes(runtime: ServiceRuntime) -> None:
+    db = runtime.db
+    await db[TEMPLATES].create_index([("name", ASCENDING), ("scope_id", ASCENDING), ("language", ASCENDING)], unique=True)
+    # History pages, newest first (N5).
+    await db[ACTIVITIES].create_index([("customer_code", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)])
+    await db[ACTIVITIES].create_index(
+        [("order.source_system", ASCENDING), ("order.order_number", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+        partialFilterExpression={"order.source_system": {"$exists": True}},
+    )
+    # The sender's two questions: what is due, and whose claim has run out (N6).
+    await db[ACTIVITIES].create_index([("next_attempt_at", ASCENDING)], partialFilterExpression={"status": "queued"})
+    await db[ACTIVITIES].create_index([("lease_until", ASCENDING)], partialFilterExpression={"status": "sending"})
+
+
+# --- templates (N3) ------------------------------------------------------------------------------
+
+
+def _template_id(name: str, scope_id: str | None, language: str) -> str:
+    return f"{name}|{scope_id or '*'}|{language}"
+
+
+def _template(doc: dict[str, Any]) -> StoredTemplate:
+    return StoredTemplate(
+        name=doc["name"],
+        kind=doc["kind"],
+        source="custom",
+        scope_id=doc.get("scope_id"),
+        language=doc["language"],
+        subject=doc["subject"],
+        html=doc["html"],
+        text=doc["text"],
+        variables=doc.get("variables") or {},
+        description=doc.get("description"),
+        version=doc["version"],
+        updated_at=doc.get("updated_at"),
+        updated_by=doc.get("updated_by"),
+    )
+
+
+async def custom_templates_for(
+    db: AsyncDatabase, name: str, scope_id: str | None, languages: list[str]
+) -> list[StoredTemplate]:
+    """The overrides an email could use: its scope's and every scope's, in its candidate languages."""
+    docs = await db[TEMPLATES].find(
+        {"name": name, "scope_id": {"$in": [scope_id, None]}, "language": {"$in": languages}}
+    ).to_list()
+    return [_template(doc) for doc in docs]
+
+
+async def custom_templates(db: AsyncDatabase, *, name: str | None, scope_id: str | None) -> list[StoredTemplate]:
+    query: dict[str, Any] = {}
+    if name is not None:
+        query["name"] = name
+    if scope_id is not None:
+        query["scope_id"] = {"$in": [scope_id, None]}
+    docs = await db[TEMPLATES].find(query).sort([("name", 1), ("scope_id", 1), ("language", 1)]).to_list()
+    return [_template(doc) for doc in docs]
+
+
+async def save_template(db: AsyncDatabase, template: StoredTemplate, session: AsyncClientSession) -> StoredTemplate:
+    doc = await db[TEMPLATES].find_one_and_update(
+        {"_id": _template_id(template.name, template.scope_id, template.language)},
+        {
+            "$set": {
+                "name": template.name,
+                "kind": template.kind,
+                "scope_id": template.scope_id,
+                "language": template.language,
+                "subject": template.subject,
+                "html": template.html,
+                "text": template.text,
+                "variables": template.variables,
+                "description": template.description,
+                "updated_at": template.updated_at,
+                "updated_by": template.updated_by,
+            },
+            "$inc": {"version": 1},
+        },
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    return _template(doc)
+
+
+async def remove_template(
+    db: AsyncDatabase, name: str, scope_id: str | None, language: str, session: AsyncClientSession
+) -> bool:
+    result = await db[TEMPLATES].delete_one({"_id": _template_id(name, scope_id, language)}, session=session)
+    return result.deleted_count == 1
+
+
+# --- activities: recording (N5) -------------------------------------------------------------------
+
+
+async def record_activity(
+    db: AsyncDatabase, activity: dict[str, Any], session: AsyncClientSession
+) -> tuple[dict[str, Any], bool]:
+    """Insert the activity unless its key is already there; return the stored one, and
+    whether it is new. An upsert rather than an insert: a duplicate key error would abort
+    the transaction."""
+    result = await db[ACTIVITIES].update_one(
+        {"_id": activity["_id"]}, {"$setOnInsert": activity}, upsert=True, session=session
+    )
+    if result.upserted_id is not None:
+        return activity, True
+    return await db[ACTIVITIES].find_one({"_id": activity["_id"]}, session=session), False
+
+
+async def activity(db: AsyncDatabase, activity_id: str) -> dict[str, Any] | None:
+    return await db[ACTIVITIES].find_one({"_id": activity_id})
+
+
+async def activities_page(
+    db: AsyncDatabase,
+    *,
+    customer_code: str | None,
+    order: OrderReference | None,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page, newest first, after the (created_at, id) of the previous page's last item."""
+    query: dict[str, Any] = (
+        {"customer_code": customer_code}
+        if customer_code is not None
+        else {"order.source_system": order.source_system, "order.order_number": order.order_number}
+    )
+    if after is not None:
+        created_at, activity_id = after
+        query["$or"] = [
+            {"created_at": {"$lt": created_at}},
+            {"created_at": created_at, "_id": {"$lt": activity_id}},
+        ]
+    docs = await (
+        db[ACTIVITIES].find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1).to_list()
+    )
+    return docs[:limit], len(docs) > limit
+
+
+def to_view(doc: dict[str, Any]) -> ActivityView:
+    return ActivityView(
+        activity_id=doc["_id"],
+        customer_code=doc["customer_code"],
+        scope_id=doc["scope_id"],
+        order=OrderReference(**doc["order"]) if doc.get("order") else None,
+        initiated_by=doc["initiated_by"],
+        actor_id=doc.get("actor_id"),
+        cause_type=doc["cause_type"],
+        template=doc["template"],
+        template_source=doc["template_source"],
+        template_version=doc["template_version"],
+        template_note=doc.get("template_note"),
+        language=doc["language"],
+        sender=doc["sender"],
+        to=doc["to"],
+        subject=doc["subject"],
+        html=doc["html"],
+        text=doc["text"],
+        message_id=doc["message_id"],
+        status=doc["status"],
+        attempts=doc["attempts"],
+        next_attempt_at=doc.get("next_attempt_at"),
+        last_error=doc.get("last_error"),
+        errors=[DeliveryError(**error) for error in doc.get("errors", [])],
+        outcome_unknown=doc.get("outcome_unknown", False),
+        created_at=doc["created_at"],
+        sent_at=doc.get("sent_at"),
+        failed_at=doc.get("failed_at"),
+    )
+
+
+# --- activities: delivery (N6) -----------------------------------------------------------------------
+#
+# Every claim gets a token of its own, and every change after the claim names it: a worker
+# that lost its claim to the sweeper can no longer move the email, so two workers never
+# both send it.
+
+
+def _claim(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"_id": doc["_id"], "claim": doc["claim"]}
+
+
+async def claim_due(db: AsyncDatabase, *, holder: str, lease: timedelta, limit: int) -> list[dict[str, Any]]:
+    """Take up to ``limit`` of the most overdue queued emails, counting the attempt before
+    anything is sent. One update for the lot: claims cost a durable write each, and taking
+    them one by one would cap a worker at one claim per write latency."""
+    moment = now()
+    due = {"status": "queued", "next_attempt_at": {"$lte": moment}}
+    ids = [d["_id"] for d in await db[ACTIVITIES].find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit).to_list()]
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    await db[ACTIVITIES].update_many(
+        {**due, "_id": {"$in": ids}},  # another worker may have taken some meanwhile
+        {
+            "$set": {"status": "sending", "phase": "claimed", "claim": token, "holder": holder,
+                     "lease_until": moment + lease, "next_attempt_at": None, "attempt_started_at": moment},
+            "$inc": {"attempts": 1},
+        },
+    )
+    return await db[ACTIVITIES].find({"claim": token}).to_list()
+
+
+async def enter_data_phase(db: AsyncDatabase, claimed: dict[str, Any], *, lease: timedelta) -> bool:
+    """Record, just before DATA, that the server may take the message from now on.
+
+    False when the claim was lost (the worker was too slow and the sweeper took the email
+    back): then the worker must not send.
+    """
+    result = await db[ACTIVITIES].update_one(
+        {**_claim(claimed), "status": "sending", "phase": "claimed"},
+        {"$set": {"phase": "data", "lease_until": now() + lease}},
+    )
+    return result.modified_count == 1
+
+
+def _error(attempt: int, code: int | None, error: str, permanent: bool) -> dict[str, Any]:
+    return {"at": now(), "attempt": attempt, "code": code, "error": error[:1000], "permanent": permanent}
+
+
+# The claim token stays: it names the last claim, which is what lets a late "sent" from
+# that claim still land after the sweeper gave the email up.
+_RELEASED = {"phase": None, "lease_until": None}
+
+
+async def mark_sent(db: AsyncDatabase, claimed: dict[str, Any], session: AsyncClientSession) -> dict[str, Any] | None:
+    """The server accepted it. Matches on the claim only, not the status: if the sweeper gave
+    the email up as "outcome unknown" meanwhile, the truth (sent) wins."""
+    return await db[ACTIVITIES].find_one_and_update(
+        {**_claim(claimed), "status": {"$ne": "sent"}},
+        {"$set": {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None}},
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+
+
+async def schedule_retry(
+    db: AsyncDatabase, claimed: dict[str, Any], *, code: int | None, error: str, retry_in: float
+) -> bool:
+    result = await db[ACTIVITIES].update_one(
+        {**_claim(claimed), "status": "sending"},
+        {
+            "$set": {**_RELEASED, "status": "queued", "next_attempt_at": now() + timedelta(seconds=retry_in),
+                     "last_error": error[:1000]},
+            "$push": {"errors": {"$each": [_error(claimed["attempts"], code, error, False)], "$slice": -MAX_ERRORS_KEPT}},
+        },
+    )
+    return result.modified_count == 1
+
+
+async def mark_failed(
+    db: AsyncDatabase,
+    claimed: dict[str, Any],
+    *,
+    code: int | None,
+    error: str,
+    permanent: bool,
+    outcome_unknown: bool = False,
+    session: AsyncClientSession,
+    expect: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Give the email up; ``expect`` adds conditions (the sweeper's view of the claim)."""
+    return await db[ACTIVITIES].find_one_and_update(
+        {**_claim(claimed), "status": "sending", **(expect or {})},
+        {
+            "$set": {**_RELEASED, "status": "failed", "failed_at": now(), "last_error": error[:1000],
+                     "outcome_unknown": outcome_unknown},
+            "$push": {"errors": {"$each": [_error(claimed["attempts"], code, error, permanent)], "$slice": -MAX_ERRORS_KEPT}},
+        },
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+
+
+async def expired_claims(db: AsyncDatabase, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Emails whose worker stopped (or stalled) past its lease."""
+    return await db[ACTIVITIES].find({"status": "sending", "lease_until": {"$lt": now()}}).limit(limit).to_list()
+
+
+async def requeue_expired(db: AsyncDatabase, claimed: dict[str, Any], *, error: str, retry_in: float) -> bool:
+    """A claim that ran out before DATA: nothing reached the server, so it may be sent again."""
+    result = await db[ACTIVITIES].update_one(
+        {**_claim(claimed), "status": "sending", "phase": "claimed", "lease_until": {"$lt": now()}},
+        {
+            "$set": {**_RELEASED, "status": "queued", "next_attempt_at": now() + timedelta(seconds=retry_in),
+                     "last_error": error},
+            "$push": {"errors": {"$each": [_error(claimed["attempts"], None, error, False)], "$slice": -MAX_ERRORS_KEPT}},
+        },
+    )
+    return result.modified_count == 1
+
+
+async def sending_count(db: AsyncDatabase) -> int:
+    return await db[ACTIVITIES].count_documents({"status": {"$in": ["queued", "sending"]}})

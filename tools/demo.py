@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from pymongo import AsyncMongoClient
-
-from contracts.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced
+from contracts.customer import CreateScope, GetCustomer
+from contracts.order_sync import GetOrderLink
+from contracts.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced, OrderShipped, PaymentReceived
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import read_mail_dir
@@ -41,6 +41,8 @@ def sample_orders(run: str) -> list[OrderPlaced]:
 async def main() -> int:
     settings = ServiceSettings()
     run = time.strftime("%H%M%S")
+    mail_dir = Path(os.environ.get("OMS_MAIL_DIR", ".stack/mail"))
+    mails_before = len(read_mail_dir(mail_dir)) if mail_dir.exists() else 0
     async with OmsClient(settings, producer="demo") as client:
         print("== services")
         for service in ("customer", "notification", "order-sync"):
@@ -50,6 +52,9 @@ async def main() -> int:
             except ServiceUnavailable as exc:
                 print(f"   {service:13} DOWN: {exc}")
                 return 1
+        for scope_id, country, language in (("eu-fr", "FR", "fr"), ("de", "DE", "de")):
+            await client.call(CreateScope, {"scope_id": scope_id, "name": scope_id, "country": country,
+                                            "default_language": language})  # already there: a conflict, fine
 
         orders = sample_orders(run)
         print(f"\n== publishing {len(orders)} orders to {settings.topology.upstream_exchange}")
@@ -58,25 +63,46 @@ async def main() -> int:
             p = order.payload
             print(f"   {p.order_number:18} {p.source_system:15} {p.email or '(no email)':28} {p.totals.total} {p.currency}")
 
-        mongo = AsyncMongoClient(settings.mongodb_url)
-        received = mongo[settings.database_name("order-sync")]["orders"]
-        numbers = [o.payload.order_number for o in orders]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if await received.count_documents({"order_number": {"$in": numbers}}) == len(numbers):
-                break
-            await asyncio.sleep(0.2)
-        print("\n== orders taken by order-sync")
-        async for doc in received.find({"order_number": {"$in": numbers}}).sort("order_number"):
-            print(f"   {doc['order_number']:18} scope {doc['scope']:6} received {doc['received_at']:%H:%M:%S}")
-        await mongo.close()
+        print("\n== customers created or matched by order-sync")
+        links = {}
+        for order in orders:
+            p = order.payload
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                reply = await client.call(GetOrderLink, {"source_system": p.source_system, "order_number": p.order_number})
+                if reply.ok and reply.result.customer_code:
+                    links[p.order_number] = reply.result
+                    break
+                await asyncio.sleep(0.2)
+            link = links.get(p.order_number)
+            if link is None:
+                print(f"   {p.order_number:18} not linked (see `omsctl order reviews`)")
+                continue
+            customer = (await client.call(GetCustomer, {"customer_code": link.customer_code})).result
+            print(f"   {p.order_number:18} -> {customer.code} {customer.first_name} {customer.last_name} "
+                  f"({customer.account_type}, matched by {link.rule})")
 
-    mail_dir = Path(os.environ.get("OMS_MAIL_DIR", ".stack/mail"))
-    mails = read_mail_dir(mail_dir) if mail_dir.exists() else []
-    print(f"\n== emails captured by the SMTP server ({mail_dir}): {len(mails)}")
-    for mail in mails[-10:]:
-        print(f"   to {mail['To']:30} {mail['Subject']}")
-    return 0
+        first = orders[0].payload
+        ref = {"source_system": first.source_system, "order_number": first.order_number, "scope": first.scope}
+        print(f"\n== {first.order_number} is paid and shipped")
+        await client.publish_upstream(PaymentReceived.model_validate({"producer": "psp", "payload": {
+            **ref, "payment_id": f"PAY-{run}", "amount": str(first.totals.total), "currency": first.currency,
+            "method": "visa", "paid_at": first.placed_at.isoformat()}}))
+        await client.publish_upstream(OrderShipped.model_validate({"producer": "wms", "payload": {
+            **ref, "shipment_id": f"SHP-{run}", "carrier": "Colissimo", "tracking_number": f"6A{run}",
+            "tracking_url": f"https://tracking.example/6A{run}", "shipped_at": first.placed_at.isoformat()}}))
+
+    deadline = time.monotonic() + 30
+    mails = []
+    while time.monotonic() < deadline:
+        mails = read_mail_dir(mail_dir)[mails_before:] if mail_dir.exists() else []
+        if len(mails) >= 2:
+            break
+        await asyncio.sleep(0.3)
+    print(f"\n== emails captured by the SMTP server ({mail_dir}): {len(mails)} new")
+    for mail in mails:
+        print(f"   to {mail['To']:34} [{mail.get('Content-Language', '?')}] {mail['Subject']}")
+    return 0 if len(links) == len(orders) and len(mails) >= 2 else 1
 
 
 if __name__ == "__main__":

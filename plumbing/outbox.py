@@ -140,7 +140,7 @@ class OutboxRelay:
         batch = await (
             self.db[OUTBOX]
             .find({"published_at": None})
-            .sort([("published_at", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)])
+            .sort([("published_at", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)])
             .limit(self.batch_size)
             .to_list()
         )

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
+from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -25,6 +26,8 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from contracts.envelope import Envelope
+
+from .indexes import ensure_index
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
@@ -41,7 +44,9 @@ OUTBOX_RETENTION_SECONDS = 3 * 24 * 3600
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     # The relay reads unpublished events oldest first.
-    await db[OUTBOX].create_index([("published_at", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)])
+    await ensure_index(
+        db[OUTBOX], [("published_at", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)], name="unpublished"
+    )
     # Published events and applied-message records expire after their retention window.
     await db[OUTBOX].create_index("published_at", expireAfterSeconds=OUTBOX_RETENTION_SECONDS)
     await db[INBOX].create_index("applied_at", expireAfterSeconds=INBOX_RETENTION_SECONDS)
@@ -56,6 +61,9 @@ def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | No
         "correlation_id": event.correlation_id or event.message_id,
         "partition_key": partition_key,
         "created_at": datetime.now(UTC),
+        # Creation order within a process, finer than created_at's millisecond: the events of
+        # one transaction go out in the order they were recorded.
+        "seq": ObjectId(),
         "published_at": None,
     }
 

@@ -21,6 +21,12 @@ SERVICES = ("customer", "notification", "order-sync")
 @dataclass(frozen=True)
 class Topology:
     namespace: str = "oms"
+    #: Tests only: RabbitMQ deletes a queue nobody used for this long, so that a run that was
+    #: killed leaves nothing behind. None (production): queues live until deleted.
+    queue_expires_ms: int | None = None
+
+    def queue_arguments(self) -> dict[str, int]:
+        return {"x-expires": self.queue_expires_ms} if self.queue_expires_ms else {}
 
     @property
     def commands_exchange(self) -> str:

@@ -9,15 +9,18 @@
 - Any other malformed message (bad JSON, wrong fields, unknown routing key) goes straight to
   the service's dead-letter queue with the reason, and is acknowledged: nothing behind it is
   held up, and it is never retried.
-- Any other message whose handler raises is returned to its queue until it has been tried
-  ``max_attempts`` times, then dead-lettered with the exception.
+- Any other message whose handler raises is tried again after a back-off (plumbing.retries:
+  parked in a delay tier, so the queue goes on; or, on an ordered subscription, retried in
+  place) until it has been tried ``max_attempts`` times, then dead-lettered with the
+  exception.
 
-A dead-lettered message keeps its body and headers byte for byte, plus ``x-oms-*`` headers
-that say why, so that ``omsctl dlq replay`` can republish it where it came from.
+A dead-lettered message keeps its body and headers, plus ``x-oms-*`` headers that say why,
+so that ``omsctl dlq replay`` can republish it where it came from.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import traceback
@@ -34,10 +37,15 @@ from pydantic import ValidationError
 from contracts.replies import Error, FieldError, Reply, field_errors_from_pydantic
 
 from .errors import Rejected
+from .messaging import ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY, RETRY_TIER, is_ordered, original_route
+from .retries import ATTEMPTS, LAST_ERROR, Backoff, attempts_so_far, ensure_confirmed, retry_later
+from .telemetry import continuing
 
 if TYPE_CHECKING:
     from aio_pika import IncomingMessage
     from faststream._internal.context.repository import ContextRepo
+
+    from contracts.routing import Topology
 
 log = logging.getLogger("oms.dead_letters")
 
@@ -46,18 +54,24 @@ REASON = "x-oms-reason"
 ERROR = "x-oms-error"
 FIELD_ERRORS = "x-oms-field-errors"
 EXCEPTION = "x-oms-exception"
-ORIGINAL_EXCHANGE = "x-oms-original-exchange"
-ORIGINAL_ROUTING_KEY = "x-oms-original-routing-key"
 ORIGINAL_QUEUE = "x-oms-original-queue"
-ATTEMPTS = "x-oms-attempts"
 DEAD_LETTERED_AT = "x-oms-dead-lettered-at"
 SERVICE = "x-oms-service"
+#: Bookkeeping a replay removes (it keeps the message id, so the inbox still deduplicates).
+BOOKKEEPING = (REASON, ERROR, FIELD_ERRORS, EXCEPTION, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY,
+               ORIGINAL_QUEUE, ATTEMPTS, DEAD_LETTERED_AT, SERVICE, RETRY_TIER, LAST_ERROR)
 
 MALFORMED = "malformed"
 REJECTED = "rejected"
 FAILED = "failed"
 
 _MAX_TEXT = 4000
+
+__all__ = [
+    "ATTEMPTS", "BOOKKEEPING", "DEAD_LETTERED_AT", "ERROR", "EXCEPTION", "FAILED", "FIELD_ERRORS",
+    "MALFORMED", "ORIGINAL_EXCHANGE", "ORIGINAL_QUEUE", "ORIGINAL_ROUTING_KEY", "REASON", "REJECTED",
+    "SERVICE", "DeadLetters", "MalformedMessage", "attempts_so_far", "describe_malformed",
+]
 
 
 class MalformedMessage(Exception):
@@ -86,19 +100,33 @@ def describe_malformed(exc: BaseException) -> tuple[str, list[FieldError]] | Non
     return None
 
 
-def attempts_so_far(raw: IncomingMessage) -> int:
-    """Deliveries before this one: quorum queues count them in ``x-delivery-count``."""
-    count = (raw.headers or {}).get("x-delivery-count") or 0
-    return int(count)
+def _retryable(raw: IncomingMessage, exc: BaseException) -> bool:
+    return not raw.reply_to and not isinstance(exc, Rejected) and describe_malformed(exc) is None
 
 
 class DeadLetters:
-    """Broker middleware factory: ``RabbitBroker(middlewares=[dead_letters])``, then ``bind``."""
+    """Broker middleware factory: ``RabbitBroker(middlewares=[dead_letters])``, then ``bind``.
 
-    def __init__(self, *, service: str, dead_letter_exchange: str, max_attempts: int) -> None:
+    Without ``backoff`` a failed message is returned to its queue at once (the behaviour
+    before step 7); with it, it waits in the service's retry tiers.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        dead_letter_exchange: str,
+        max_attempts: int,
+        backoff: Backoff | None = None,
+        topology: Topology | None = None,
+    ) -> None:
         self.service = service
         self.exchange = RabbitExchange(dead_letter_exchange, declare=False)
         self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.topology = topology
+        #: Set when shutdown begins: in-place retries stop and return their message.
+        self.stopping = False
         self._broker: RabbitBroker | None = None
         #: Called with each dead letter's headers and body once it is safely published, so a
         #: service can keep its own record (order-sync's rejected orders).
@@ -133,34 +161,39 @@ class DeadLetters:
         error: str,
         fields: list[FieldError] = (),
         exception: BaseException | None = None,
+        attempts: int | None = None,
     ) -> None:
-        headers = dict(raw.headers or {})
+        exchange, routing_key = original_route(raw)
+        headers = {k: v for k, v in (raw.headers or {}).items() if k not in (RETRY_TIER, LAST_ERROR)}
         headers.update(
             {
                 REASON: reason,
                 ERROR: error[:_MAX_TEXT],
                 FIELD_ERRORS: json.dumps([f.model_dump() for f in fields])[:_MAX_TEXT],
                 EXCEPTION: _exception_text(exception),
-                ORIGINAL_EXCHANGE: raw.exchange or "",
-                ORIGINAL_ROUTING_KEY: raw.routing_key or "",
+                ORIGINAL_EXCHANGE: exchange,
+                ORIGINAL_ROUTING_KEY: routing_key,
                 ORIGINAL_QUEUE: queue,
-                ATTEMPTS: attempts_so_far(raw) + 1,
+                ATTEMPTS: attempts if attempts is not None else attempts_so_far(raw) + 1,
                 DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
                 SERVICE: self.service,
             }
         )
-        # Persistent and confirmed before the original is acknowledged: never lost.
-        await self.broker.publish(
-            raw.body,
-            exchange=self.exchange,
-            routing_key=queue,
-            headers=headers,
-            message_id=raw.message_id,
-            correlation_id=raw.correlation_id,
-            content_type=raw.content_type,
-            persist=True,
-            mandatory=True,
-        )
+        # Persistent and confirmed before the original is acknowledged: never lost. In the
+        # message's own trace, so the dead letter and its replay still belong to it.
+        with continuing(raw.headers):
+            result = await self.broker.publish(
+                raw.body,
+                exchange=self.exchange,
+                routing_key=queue,
+                headers=headers,
+                message_id=raw.message_id,
+                correlation_id=raw.correlation_id,
+                content_type=raw.content_type,
+                persist=True,
+                mandatory=True,
+            )
+        ensure_confirmed(result, f"dead letter {raw.message_id}")
         for listener in self.listeners:
             try:
                 await listener(headers, raw.body)
@@ -185,13 +218,39 @@ class _DeadLetterScope(BaseMiddleware):
     def __init__(self, msg: Any, /, *, context: ContextRepo, policy: DeadLetters) -> None:
         super().__init__(msg, context=context)
         self.policy = policy
+        #: Failures of this delivery that were retried in place (ordered subscriptions).
+        self.in_place_failures = 0
+
+    def _queue(self) -> Any:
+        subscriber = self.context.get_local("handler_")
+        return getattr(subscriber, "queue", None)
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        raw: IncomingMessage = self.msg
+        if self.policy.backoff is None or not is_ordered(self._queue()):
+            return await call_next(msg)
+        # An ordered subscription: the next event of this customer must wait, so retry here.
+        while True:
+            try:
+                return await call_next(msg)
+            except Exception as exc:
+                self.in_place_failures += 1
+                attempt = attempts_so_far(raw) + self.in_place_failures
+                if not _retryable(raw, exc) or attempt >= self.policy.max_attempts or self.policy.stopping:
+                    raise
+                delay = self.policy.backoff.in_place_delay(attempt)
+                log.warning(
+                    "handler failed on ordered %s (attempt %d of %d), retrying in place in %.1fs: %r",
+                    getattr(self._queue(), "name", "?"), attempt, self.policy.max_attempts, delay, exc,
+                )
+                await asyncio.sleep(delay)
 
     async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
         if exc_val is None or not isinstance(exc_val, Exception):
             return False  # success, or cancellation: let FastStream ack or return it
         raw: IncomingMessage = self.msg
-        subscriber = self.context.get_local("handler_")
-        queue = getattr(getattr(subscriber, "queue", None), "name", "") or raw.routing_key or ""
+        queue_spec = self._queue()
+        queue = getattr(queue_spec, "name", "") or raw.routing_key or ""
 
         if isinstance(exc_val, Rejected):
             # The handler refused the message: the same answer on every retry.
@@ -232,17 +291,28 @@ class _DeadLetterScope(BaseMiddleware):
             )
             return True
 
-        attempt = attempts_so_far(raw) + 1
+        attempt = attempts_so_far(raw) + max(self.in_place_failures, 1)
         if attempt < self.policy.max_attempts:
+            if self.policy.backoff is not None and not is_ordered(queue_spec):
+                try:
+                    delay = await retry_later(
+                        self.policy.broker, self.policy.topology, self.policy.service, self.policy.backoff,
+                        raw, queue=queue, attempts=attempt, error=repr(exc_val),
+                    )
+                except Exception:  # noqa: BLE001 - the broker is unwell: fall back to requeue
+                    log.exception("could not park message %s for a retry; returning it", raw.message_id)
+                    raise NackMessage() from exc_val
+                log.warning(
+                    "handler failed on %s (attempt %d of %d), retrying in %.1fs: %r",
+                    queue, attempt, self.policy.max_attempts, delay, exc_val,
+                )
+                return True  # acknowledged: the copy in the retry tier is confirmed
             log.warning(
                 "handler failed on %s (attempt %d of %d), returning it to the queue: %r",
-                queue,
-                attempt,
-                self.policy.max_attempts,
-                exc_val,
+                queue, attempt, self.policy.max_attempts, exc_val,
             )
             raise NackMessage() from exc_val  # FastStream returns it to the queue (requeue)
         await self.policy.dead_letter(
-            raw, queue=queue, reason=FAILED, error=repr(exc_val), exception=exc_val
+            raw, queue=queue, reason=FAILED, error=repr(exc_val), exception=exc_val, attempts=attempt
         )
         return True

@@ -5,6 +5,12 @@ lease in MongoDB and the holder publishes, oldest event first, each batch with p
 confirms, and marks the batch published only once RabbitMQ confirmed it. A relay that dies
 mid-batch leaves those events unmarked; the next holder of the lease publishes them again,
 so an event may arrive twice but is never lost (consumers deduplicate on message_id).
+
+Each event goes out with the headers consumers rely on: ``x-oms-partition-key`` (the
+customer code) and its slot ``oms-partition`` (plumbing.ordering routes by it), and the
+trace context of the transaction that wrote it (plumbing.telemetry), so the consumer's span
+joins the same trace. Events are sent in ``sequence`` order (the order they were written)
+on one channel, pipelined, and a batch is marked only when every one is confirmed.
 """
 
 from __future__ import annotations
@@ -12,12 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aio_pika
+from pamqp.commands import Basic
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from .messaging import PARTITION_KEY, PARTITION_SLOT, partition_slot
+from .telemetry import TRACE_HEADERS
 from .unit_of_work import OUTBOX
 
 if TYPE_CHECKING:
@@ -38,6 +48,7 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_poll_seconds: float = 0.1,
         lease_seconds: float = 10.0,
+        on_published: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.amqp_url = amqp_url
@@ -53,6 +64,7 @@ class OutboxRelay:
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._lease_until: datetime | None = None
         self.published = 0
+        self.on_published = on_published
 
     def wake(self) -> None:
         """A transaction of this process committed events: publish them now."""
@@ -140,35 +152,49 @@ class OutboxRelay:
         batch = await (
             self.db[OUTBOX]
             .find({"published_at": None})
-            .sort([("published_at", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)])
+            .sort([("published_at", ASCENDING), ("sequence", ASCENDING)])
             .limit(self.batch_size)
             .to_list()
         )
         if not batch:
             return 0
-        # Sent in order on one channel; each publish returns when RabbitMQ confirmed it.
+        for name in {doc["exchange"] for doc in batch} - set(self._exchanges):
+            self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
+        # Sent in order on one channel, pipelined; each publish returns when RabbitMQ
+        # confirmed it, and any failure leaves the whole batch unmarked (sent again).
         await asyncio.gather(*(self._publish(doc) for doc in batch))
         await self.db[OUTBOX].update_many(
             {"_id": {"$in": [doc["_id"] for doc in batch]}}, {"$set": {"published_at": datetime.now(UTC)}}
         )
         self.published += len(batch)
+        if self.on_published is not None:
+            self.on_published(len(batch))
         return len(batch)
 
     async def _publish(self, doc: dict[str, Any]) -> None:
-        exchange = self._exchanges.get(doc["exchange"])
-        if exchange is None:
-            exchange = await self._channel.get_exchange(doc["exchange"], ensure=False)
-            self._exchanges[doc["exchange"]] = exchange
-        headers = {"x-oms-partition-key": doc["partition_key"]} if doc.get("partition_key") else {}
-        await exchange.publish(
+        exchange = self._exchanges[doc["exchange"]]
+        confirmation = await exchange.publish(
             aio_pika.Message(
                 doc["body"].encode(),
                 message_id=doc["_id"],
                 correlation_id=doc.get("correlation_id"),
                 content_type="application/json",
-                headers=headers,
+                headers=event_headers(doc),
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=doc["routing_key"],
             mandatory=False,  # an event nobody subscribes to yet is not an error
         )
+        if not isinstance(confirmation, Basic.Ack):
+            raise RuntimeError(f"event {doc['_id']} not confirmed: {type(confirmation).__name__}")
+
+
+def event_headers(doc: dict[str, Any]) -> dict[str, Any]:
+    """The headers of an outbox event: partition key and slot, and its trace context."""
+    headers: dict[str, Any] = {k: v for k, v in (doc.get("trace") or {}).items() if k in TRACE_HEADERS}
+    key = doc.get("partition_key")
+    if key:
+        headers[PARTITION_KEY] = key
+    # Without a key, any slot will do: spread them by message id.
+    headers[PARTITION_SLOT] = str(partition_slot(key or doc["_id"]))
+    return headers

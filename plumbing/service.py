@@ -2,6 +2,15 @@
 
 Nothing connects at import time: ``create_service_app`` builds objects, and the app's
 startup hooks open the MongoDB client and the broker connection.
+
+Shutdown (SIGTERM, P5), within ``settings.shutdown_deadline_seconds``:
+1. in-place retries stop; ordered partitions are released (cancel, finish what was
+   delivered, give the lease back);
+2. the broker stops consuming and waits for in-flight handlers (up to 60% of the
+   deadline); messages prefetched but not started go back to their queues unacknowledged;
+3. the outbox relay publishes what is pending (up to 30%), then MongoDB closes.
+With ``OMS_SHUTDOWN_HARD_EXIT=true`` (the container image) a process still alive at the
+deadline exits anyway: anything unacknowledged is redelivered, nothing is lost.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ import json
 import logging
 import os
 import socket
+import threading
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -37,11 +48,16 @@ from .messaging import (
     commands_queue,
     declare_dead_letter_queue,
     events_exchange,
+    retry_exchange,
+    retry_tiers,
     routed_as,
     upstream_exchange,
 )
+from .metrics import PlatformMetrics
 from .outbox import OutboxRelay
+from .retries import Backoff
 from .settings import ServiceSettings
+from .telemetry import configure_tracing
 
 log = logging.getLogger("oms.service")
 
@@ -56,12 +72,16 @@ class ServiceRuntime:
     settings: ServiceSettings
     broker: RabbitBroker
     registry: CollectorRegistry
-    instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    #: This worker: host, process and a random tag (two apps of one process are two workers).
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     mongo: AsyncMongoClient | None = None
     outbox: OutboxRelay | None = None
     #: The subscriber of ``<ns>.<service>.commands``; ``on_command`` adds handlers to it.
     commands: Any = None
+    #: Ordered subscriptions (plumbing.ordering) register themselves here.
+    ordered: list[Any] = field(default_factory=list)
     dead_letters: DeadLetters | None = None
+    metrics: PlatformMetrics | None = None
     #: What a service keeps for its own handlers (clients, caches), by name.
     resources: dict[str, Any] = field(default_factory=dict)
     #: Every subscriber consumes (set after startup, cleared when shutdown begins).
@@ -85,6 +105,14 @@ class ServiceRuntime:
         if self.mongo is None:
             raise RuntimeError("MongoDB is not connected yet")
         return self.mongo[self.settings.database_name(self.name)]
+
+    def all_consuming(self) -> bool:
+        """Every subscriber consumes, except the partitions of ordered subscriptions, which
+        consume only while this worker holds their lease (a worker holding none is a
+        stand-by, and ready)."""
+        gated = {id(s) for subscription in self.ordered for s in subscription.subscribers}
+        plain = all(getattr(s, "running", False) for s in self.broker.subscribers if id(s) not in gated)
+        return plain and all(subscription.balancer.owned <= subscription.balancer.consuming for subscription in self.ordered)
 
     async def database_ok(self, timeout: float = 2.0) -> bool:
         try:
@@ -149,13 +177,17 @@ def create_service_app(
 ) -> AsgiFastStream:
     """Build the service's FastStream app. ``build_routers`` registers its handlers."""
     keep_payloads_out_of_logs()
+    configure_tracing(name)
     topology = settings.topology
     registry = CollectorRegistry()
     dead_letters = DeadLetters(
         service=name,
         dead_letter_exchange=topology.dead_letter_exchange,
         max_attempts=settings.max_attempts,
+        backoff=Backoff(settings.retry_delays_seconds, settings.retry_jitter),
+        topology=topology,
     )
+    deadline = settings.shutdown_deadline_seconds
     broker = RabbitBroker(
         settings.amqp_url,
         app_id=name,
@@ -166,11 +198,14 @@ def create_service_app(
             RabbitPrometheusMiddleware(registry=registry, app_name=name),
             dead_letters,
         ],
-        graceful_timeout=15.0,
+        # In-flight handlers get this long to finish at shutdown; the outbox flush the rest.
+        graceful_timeout=deadline * 0.6,
         description=description,
     )
     dead_letters.bind(broker)
-    runtime = ServiceRuntime(name=name, settings=settings, broker=broker, registry=registry, dead_letters=dead_letters)
+    runtime = ServiceRuntime(name=name, settings=settings, broker=broker, registry=registry)
+    runtime.dead_letters = dead_letters
+    runtime.metrics = PlatformMetrics(registry, name)
 
     commands = broker.subscriber(
         commands_queue(topology, name, max_attempts=settings.max_attempts),
@@ -180,6 +215,9 @@ def create_service_app(
     )
     commands(filter=routed_as(Ping.routing_key_for(name)))(ping)
     runtime.commands = commands
+    # Retry tiers: queues nobody consumes, declared (and bound) like any subscriber's.
+    for tier in retry_tiers(topology, name):
+        broker.subscriber(tier, retry_exchange(topology, name), include_in_schema=False)
     for router in build_routers(runtime):
         broker.include_router(router)
 
@@ -192,18 +230,35 @@ def create_service_app(
             await broker.declare_exchange(exchange(topology))
         await declare_dead_letter_queue(broker, topology, name)
         await unit_of_work.ensure_indexes(runtime.db)
+        for subscription in runtime.ordered:
+            await subscription.declare(broker)
+            await subscription.balancer.first_claim()
         for hook in on_startup:
             await hook(runtime)
 
-    async def start_relay() -> None:
-        runtime.outbox = OutboxRelay(runtime.db, settings.amqp_url, holder=runtime.instance)
+    async def start_background() -> None:
+        runtime.outbox = OutboxRelay(
+            runtime.db,
+            settings.amqp_url,
+            holder=runtime.instance,
+            lease_seconds=settings.outbox_lease_seconds,
+            on_published=runtime.metrics.outbox_published.inc,
+        )
         await runtime.outbox.start()
+        for subscription in runtime.ordered:
+            subscription.balancer.start()
         runtime.consuming = True
 
-    async def stop_relay() -> None:
+    async def begin_shutdown() -> None:
         runtime.consuming = False
+        if settings.shutdown_hard_exit:
+            _arm_deadline(deadline, name)
+        dead_letters.stopping = True
+        await asyncio.gather(*(s.balancer.stop() for s in runtime.ordered))
+
+    async def flush_outbox() -> None:
         if runtime.outbox is not None:
-            await runtime.outbox.stop()
+            await runtime.outbox.stop(flush_seconds=deadline * 0.3)
 
     async def disconnect() -> None:
         for hook in on_shutdown:
@@ -222,23 +277,40 @@ def create_service_app(
         """Readiness: every queue is consumed, and the broker and the database answer.
         (uvicorn reports startup before FastStream's subscribers are up; shutdown clears it.)"""
         database, broker_up = await asyncio.gather(runtime.database_ok(), runtime.broker_ok())
-        consuming = runtime.consuming and all(getattr(s, "running", False) for s in broker.subscribers)
+        consuming = runtime.consuming and runtime.all_consuming()
         status = 200 if database and broker_up and consuming else 503
         body = json.dumps({"consuming": consuming, "database": database, "broker": broker_up})
         return AsgiResponse(body.encode(), status, headers={"content-type": "application/json"})
 
     @get(include_in_schema=False)
     async def metrics(scope: Any) -> AsgiResponse:
+        """Prometheus: FastStream's message counters and handler latency, plus the outbox,
+        dead-letter and retry gauges (plumbing.metrics), read now."""
+        await runtime.metrics.refresh(runtime)
         return AsgiResponse(generate_latest(registry), 200, headers={"content-type": CONTENT_TYPE_LATEST})
 
     app = AsgiFastStream(
         broker,
         asgi_routes=[("/health", health), ("/ready", ready), ("/metrics", metrics)],
         on_startup=[connect],
-        after_startup=[start_relay],
-        on_shutdown=[stop_relay],
-        after_shutdown=[disconnect],
+        after_startup=[start_background],
+        # Stop taking work, let in-flight messages finish (broker.stop), then flush the outbox.
+        on_shutdown=[begin_shutdown],
+        after_shutdown=[flush_outbox, disconnect],
         specification=AsyncAPI(title=f"OMS {name} service", version=VERSION, description=description),
     )
     app.context.set_global("runtime", runtime)
     return app
+
+
+def _arm_deadline(deadline: float, name: str) -> None:
+    """Exit the process if shutdown is still running at the deadline (container stop)."""
+
+    def expire() -> None:
+        log.error("%s: shutdown exceeded %.0fs; exiting now (unacknowledged messages are redelivered)", name, deadline)
+        logging.shutdown()
+        os._exit(70)
+
+    timer = threading.Timer(deadline, expire)
+    timer.daemon = True
+    timer.start()

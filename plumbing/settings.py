@@ -32,10 +32,31 @@ class ServiceSettings(BaseSettings):
     prefetch_count: int = Field(default=32, ge=1, le=1000)
     max_attempts: int = Field(default=5, ge=1, description="Handler attempts before dead-lettering.")
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Platform guarantees (step 7, docs/platform.md).
+    retry_delays_seconds: tuple[float, ...] = Field(
+        default=(1.0, 5.0, 30.0, 120.0),
+        min_length=1,
+        description="Back-off before the 2nd, 3rd, ... attempt of a failed message; the last repeats.",
+    )
+    retry_jitter: float = Field(default=0.2, ge=0, lt=1, description="Each delay is shortened by up to this share.")
+    partitions: int = Field(default=8, ge=1, le=64, description="Queues per ordered subscription (P3).")
+    partition_lease_seconds: float = Field(default=6.0, gt=0, description="A dead worker's partitions move after this.")
+    outbox_lease_seconds: float = Field(default=10.0, gt=0, description="A dead relay's outbox moves after this.")
+    shutdown_deadline_seconds: float = Field(
+        default=25.0, gt=0, description="SIGTERM to exit: in-flight messages first, then the outbox flush."
+    )
+    shutdown_hard_exit: bool = Field(
+        default=False, description="Exit at the deadline even if shutdown is not done (set in containers)."
+    )
+
+    queue_expires_seconds: int | None = Field(
+        default=None, ge=60, description="Tests only: unused queues are deleted after this long."
+    )
 
     @property
     def topology(self) -> Topology:
-        return Topology(self.namespace)
+        expires = self.queue_expires_seconds * 1000 if self.queue_expires_seconds else None
+        return Topology(self.namespace, queue_expires_ms=expires)
 
     def database_name(self, service: str) -> str:
         return self.topology.database(service)

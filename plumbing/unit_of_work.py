@@ -12,13 +12,13 @@ the record that the message was applied (inbox) commit together or not at all (P
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
-from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -28,6 +28,7 @@ from pymongo.write_concern import WriteConcern
 from contracts.envelope import Envelope
 
 from .indexes import ensure_index
+from .telemetry import trace_headers
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
@@ -44,12 +45,23 @@ OUTBOX_RETENTION_SECONDS = 3 * 24 * 3600
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     # The relay reads unpublished events oldest first.
-    await ensure_index(
-        db[OUTBOX], [("published_at", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)], name="unpublished"
-    )
+    # The relay reads unpublished events in the order they were written.
+    await ensure_index(db[OUTBOX], [("published_at", ASCENDING), ("sequence", ASCENDING)], name="unpublished")
     # Published events and applied-message records expire after their retention window.
     await db[OUTBOX].create_index("published_at", expireAfterSeconds=OUTBOX_RETENTION_SECONDS)
     await db[INBOX].create_index("applied_at", expireAfterSeconds=INBOX_RETENTION_SECONDS)
+
+
+_last_sequence = 0
+
+
+def next_sequence() -> int:
+    """Strictly increasing in this process, nanoseconds since the epoch: the order the relay
+    publishes in. ``created_at`` is stored to the millisecond only, too coarse to order the
+    events of one transaction or of back-to-back transactions on the same customer."""
+    global _last_sequence
+    _last_sequence = max(time.time_ns(), _last_sequence + 1)
+    return _last_sequence
 
 
 def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | None) -> dict[str, Any]:
@@ -60,10 +72,10 @@ def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | No
         "body": event.model_dump_json(),
         "correlation_id": event.correlation_id or event.message_id,
         "partition_key": partition_key,
+        # The handler's trace context: the relay publishes it, the consumer's span joins it.
+        "trace": trace_headers(),
         "created_at": datetime.now(UTC),
-        # Creation order within a process, finer than created_at's millisecond: the events of
-        # one transaction go out in the order they were recorded.
-        "seq": ObjectId(),
+        "sequence": next_sequence(),
         "published_at": None,
     }
 

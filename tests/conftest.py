@@ -38,6 +38,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def base_settings() -> Iterator[ServiceSettings]:
+    # Every queue a test declares, also in the service processes tests start, expires when
+    # unused: a run that is killed cannot leave queues behind to fill the broker.
+    os.environ.setdefault("OMS_QUEUE_EXPIRES_SECONDS", "600")
     if os.environ.get("OMS_TESTCONTAINERS") == "1":
         from .containers import container_servers
 
@@ -78,7 +81,10 @@ async def cleanup(base_settings: ServiceSettings) -> AsyncIterator[Cleanup]:
 @pytest.fixture
 def settings(base_settings: ServiceSettings, cleanup: Cleanup) -> ServiceSettings:
     """Settings with a namespace of this test's own: a clean database and its own queues."""
-    fresh = base_settings.model_copy(update={"namespace": new_namespace(), "max_attempts": 3})
+    # Short retry back-off (plumbing.retries): a failing handler is retried in a second.
+    fresh = base_settings.model_copy(
+        update={"namespace": new_namespace(), "max_attempts": 3, "retry_delays_seconds": (0.2, 0.5)}
+    )
     cleanup.track(fresh)
     return fresh
 

@@ -1,0 +1,80 @@
+"""OpenTelemetry for every service (P5): one trace follows a conversation across services.
+
+FastStream's ``RabbitTelemetryMiddleware`` starts a consumer span from the ``traceparent``
+header of each message it handles and injects the current context into everything the
+broker publishes. Events leave through the outbox instead, after the transaction: so the
+context of the handler that wrote an event is stored in its outbox document
+(``trace_headers``) and the relay publishes it as the event's headers; the consumer's span
+then continues the same trace.
+
+Exporting: ``OTEL_TRACES_EXPORTER=console`` prints spans; ``otlp`` sends them to
+``OTEL_EXPORTER_OTLP_ENDPOINT`` when ``opentelemetry-exporter-otlp`` is installed; unset or
+``none`` exports nothing (the context still travels in headers, so a collector added later
+sees whole traces). ``OTEL_SERVICE_NAME`` and ``OTEL_TRACES_SAMPLER`` are honoured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+log = logging.getLogger("oms.telemetry")
+
+#: The W3C trace-context headers a message carries.
+TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
+
+
+def configure_tracing(service: str) -> TracerProvider:
+    """Install an SDK tracer provider once per process (the first service to ask names it)."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or f"oms-{service}"})
+    )
+    exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower()
+    if exporter_name == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    elif exporter_name == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore[import-not-found]
+        except ImportError:
+            log.warning("OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp is not installed")
+        else:
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return trace.get_tracer_provider()  # type: ignore[return-value]
+
+
+def trace_headers() -> dict[str, str]:
+    """The current trace context as message headers (empty outside any span)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {k: v for k, v in carrier.items() if k in TRACE_HEADERS}
+
+
+@contextmanager
+def continuing(headers: Mapping[str, Any] | None) -> Iterator[None]:
+    """Run a block in the trace of a message: what it publishes (a retry, a dead letter)
+    stays in that trace instead of starting a new one."""
+    carrier = {k: str(v) for k, v in (headers or {}).items() if k in TRACE_HEADERS}
+    token = context.attach(propagate.extract(carrier))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+def trace_id(headers: Mapping[str, Any] | None) -> str | None:
+    """The trace id in a message's ``traceparent`` header, if any."""
+    value = str((headers or {}).get("traceparent") or "")
+    parts = value.split("-")
+    return parts[1] if len(parts) == 4 else None

@@ -1,0 +1,113 @@
+"""P1: the RabbitMQ definitions of the deployment, imported into a real broker, let every
+service run with its own user and refuse what is not its own (least permissions)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+
+import aio_pika
+from aiormq.exceptions import ChannelAccessRefused
+import pytest
+
+from contracts.routing import SERVICES
+from customer.app import create_app as customer_app
+from notification.app import create_app as notification_app
+from omsctl.dlq import DeadLetterQueues
+from order_sync.app import create_app as order_sync_app
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+
+from ..support import Cleanup, running
+from .test_platform_faults import PrivateRabbitMQ, pytestmark  # noqa: F401 - same skip rule
+
+DEFINITIONS = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "definitions.json"
+
+
+def definitions_for(namespace: str, passwords: dict[str, str]) -> dict:
+    """The deployment's definitions with the test's namespace as vhost and name prefix."""
+    definitions = json.loads(DEFINITIONS.read_text())
+    definitions["vhosts"] = [{**v, "name": namespace} for v in definitions["vhosts"]]
+    for user in definitions["users"]:
+        user["password"] = passwords[user["name"]]
+    for entry in definitions["permissions"]:
+        entry["vhost"] = namespace
+        for kind in ("configure", "write", "read"):
+            entry[kind] = entry[kind].replace(r"oms\.", rf"{namespace}\.")
+    for exchange in definitions["exchanges"]:
+        exchange["vhost"] = namespace
+        exchange["name"] = namespace + exchange["name"].removeprefix("oms")
+    return definitions
+
+
+async def refused(url: str, action) -> bool:  # noqa: ANN001
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        try:
+            await action(channel)
+        except ChannelAccessRefused:
+            return True
+        return False
+    finally:
+        await connection.close()
+
+
+async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not_its_own(
+    settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
+) -> None:
+    ns = settings.namespace
+    passwords = {user: secrets.token_urlsafe(12) for user in ("admin", *SERVICES, "omsctl", "storefront")}
+    node = PrivateRabbitMQ(tmp_path / "rabbitmq")
+    try:
+        await node.start()
+        rendered = tmp_path / "definitions.json"
+        rendered.write_text(json.dumps(definitions_for(ns, passwords)))
+        await asyncio.to_thread(node.ctl, "import_definitions", str(rendered))
+
+        def url(user: str) -> str:
+            return f"amqp://{user}:{passwords[user]}@127.0.0.1:{node.port}/{ns}"
+
+        def as_user(user: str) -> ServiceSettings:
+            return settings.model_copy(update={"amqp_url": url(user)})
+
+        apps = [customer_app(as_user("customer")), notification_app(as_user("notification")),
+                order_sync_app(as_user("order-sync"))]
+        async with running(*apps, cleanup=cleanup), OmsClient(as_user("omsctl"), producer="tests") as client:
+            pongs = await asyncio.gather(*(client.ping(service) for service in SERVICES))
+            async with DeadLetterQueues(as_user("omsctl")) as queues:
+                depths = [await queues.depth(service) for service in SERVICES]
+            storefront = await aio_pika.connect(url("storefront"))
+            channel = await storefront.channel(publisher_confirms=True)
+            upstream = await channel.get_exchange(f"{ns}.upstream", ensure=False)
+            await upstream.publish(aio_pika.Message(b"{}"), routing_key="order.nothing.v1")
+            await storefront.close()
+
+        customer = url("customer")
+        assert await refused(customer, lambda ch: ch.declare_queue(f"{ns}.order-sync.upstream-orders", passive=False, durable=True,
+                                                                  arguments={"x-queue-type": "quorum"}))
+        assert await refused(customer, lambda ch: _consume(ch, f"{ns}.notification.dead-letter"))
+        assert await refused(customer, lambda ch: _publish(ch, f"{ns}.upstream"))
+        assert await refused(customer, lambda ch: _publish(ch, f"{ns}.commands"))
+        assert not await refused(url("order-sync"), lambda ch: _publish(ch, f"{ns}.commands"))
+        assert await refused(url("storefront"), lambda ch: _publish(ch, f"{ns}.commands"))
+        assert await refused(url("storefront"), lambda ch: _consume(ch, f"{ns}.order-sync.upstream-orders"))
+        assert await refused(url("omsctl"), lambda ch: _consume(ch, f"{ns}.customer.commands"))
+    finally:
+        await asyncio.to_thread(node.stop)
+
+    assert [p.ok and p.result.broker for p in pongs] == [True, True, True]
+    assert depths[:2] == [0, 0]  # customer, notification; order-sync may hold the storefront's test order
+
+
+async def _consume(channel: aio_pika.abc.AbstractChannel, queue: str) -> None:
+    q = await channel.get_queue(queue, ensure=False)
+    await q.get(fail=False)
+
+
+async def _publish(channel: aio_pika.abc.AbstractChannel, exchange: str) -> None:
+    target = await channel.get_exchange(exchange, ensure=False)
+    await target.publish(aio_pika.Message(b"{}"), routing_key="x.y.v1")  # confirmed, or the channel closes
+

@@ -3,11 +3,12 @@ killed with SIGKILL, RabbitMQ restarts, or MongoDB restarts. Afterwards every un
 was applied exactly once, every event it caused was applied once by its consumer, nothing
 was lost and nothing is left in a queue or unacknowledged.
 
-The work is a ``Workload``: today customer creation (``CreateCustomer`` with an
+Each fault runs against two ``Workload``s: customer creation (``CreateCustomer`` with an
 idempotency key, over request/reply, retried with the same message id until answered; the
-``CustomerCreated`` event through the outbox to an ordered consumer, the probe). An order
-burst for order-sync is another ``Workload`` with its own ``message``, ``send`` and
-``count``; the servers, the faults, the workers and the figures stay as they are.
+``CustomerCreated`` event through the outbox to an ordered consumer, the probe), and a
+burst of upstream orders, each with its shipment, over two workers each of customer,
+order-sync and notification: every order linked once, to one customer per person, and one
+shipping confirmation received per order by a real SMTP server.
 
 Each scenario prints one line of figures (run with ``-s`` to see them):
 ``FAULT <scenario>: published=.. applied=.. duplicated=.. lost=.. ...``. The RabbitMQ and
@@ -38,10 +39,15 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from contracts.customer import CreateCustomer, CreateScope, CustomerCreated, CustomerReply, ScopeReply
+from contracts.order_sync import CustomerOrderShipped, OrderLinked
+from contracts.orders import OrderPlaced, OrderShipped
 from customer.app import create_app as customer_app
+from notification.app import create_app as notification_app
+from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import OUTBOX
+from tools.smtp_capture import CapturedMail, smtp_server
 
 from ..support import Cleanup, eventually
 from .test_platform_shutdown import ready
@@ -82,6 +88,8 @@ class Figures:
     done_after_fault: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: A few units that were lost, and what the services hold for them (to diagnose).
+    missing: list[str] = field(default_factory=list)
     holding: list[str] = field(default_factory=list)  # queues with messages left, if any
 
     def line(self) -> str:
@@ -93,6 +101,7 @@ class Figures:
             f"{self.left_unacknowledged} dead letters={self.dead_letters} | fault between units "
             f"{self.done_at_fault} and {self.done_after_fault} | {self.seconds:.1f}s"
             + (f" | holding: {'; '.join(self.holding)}" if self.holding else "")
+            + (f" | missing: {'; '.join(self.missing)}" if self.missing else "")
         )
 
     def report(self) -> None:
@@ -321,16 +330,8 @@ class Worker:
 
 
 @asynccontextmanager
-async def workers(settings: ServiceSettings, log_dir: Path) -> AsyncIterator[list[Worker]]:
-    """Two customer workers and two workers of the probe (the events' ordered consumer)."""
-    started = [
-        Worker("customer-1", "customer.app:create_app", settings, log_dir),
-        Worker("customer-2", "customer.app:create_app", settings, log_dir),
-        Worker("probe-1", "tests.integration.test_platform_support:create_app", settings, log_dir,
-               OMS_PROBE_ORDERED="1", OMS_PROBE_CUSTOMERS="1", OMS_PROBE_DELAY="0.05"),
-        Worker("probe-2", "tests.integration.test_platform_support:create_app", settings, log_dir,
-               OMS_PROBE_ORDERED="1", OMS_PROBE_CUSTOMERS="1", OMS_PROBE_DELAY="0.05"),
-    ]
+async def workers(started: list[Worker]) -> AsyncIterator[list[Worker]]:
+    """Start the workload's worker processes, wait until each is ready, stop them after."""
     try:
         for worker in started:
             await worker.start()
@@ -347,6 +348,16 @@ class Workload:
     """A burst of units of work and how to count what became of them."""
 
     name = "work"
+    size = BURST
+    #: The workers the SIGKILL scenario kills (and starts again).
+    victims: tuple[str, ...] = ()
+
+    def apps(self, settings: ServiceSettings) -> list[Any]:
+        """The apps whose queues the workers declare (removed after the test)."""
+        raise NotImplementedError
+
+    def workers(self, settings: ServiceSettings, log_dir: Path) -> list[Worker]:
+        raise NotImplementedError
 
     async def prepare(self, client: OmsClient) -> None: ...
 
@@ -362,12 +373,29 @@ class Workload:
 
 
 class CustomerBurst(Workload):
+    """Customers created over request/reply; their CustomerCreated events applied in order
+    by the probe (an ordered subscription)."""
+
     name = "customers"
     SCOPE = "fault"
+    victims = ("customer-1", "probe-1")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.keys = [f"fault-{index:05d}" for index in range(size)]
+
+    def apps(self, settings: ServiceSettings) -> list[Any]:
+        return [customer_app(settings), probe_app(settings)]
+
+    def workers(self, settings: ServiceSettings, log_dir: Path) -> list[Worker]:
+        probe = "tests.integration.test_platform_support:create_app"
+        options = {"OMS_PROBE_ORDERED": "1", "OMS_PROBE_CUSTOMERS": "1", "OMS_PROBE_DELAY": "0.05"}
+        return [
+            Worker("customer-1", "customer.app:create_app", settings, log_dir),
+            Worker("customer-2", "customer.app:create_app", settings, log_dir),
+            Worker("probe-1", probe, settings, log_dir, **options),
+            Worker("probe-2", probe, settings, log_dir, **options),
+        ]
 
     async def prepare(self, client: OmsClient) -> None:
         command = CreateScope(producer="tests", payload={"scope_id": self.SCOPE, "name": "Faults", "country": "FR"})
@@ -425,6 +453,123 @@ class CustomerBurst(Workload):
         )
         figures.redeliveries_absorbed = sum(doc["count"] for doc in deliveries) - len(deliveries)
         figures.event_consumers = len({effect["worker"] for effect in effects})
+
+
+class OrderBurst(Workload):
+    """Orders published upstream as a storefront publishes them (persistent, confirmed; the
+    same message again when a publish failed), each followed by its shipment. Order-sync
+    links every order to its customer: PEOPLE people with several orders each, so most
+    orders find a customer that an earlier order created, often still in flight on the
+    other worker. The notification service sends one shipping confirmation per order to a
+    real SMTP server (``mail``) of the test's own."""
+
+    name = "orders"
+    SCOPE = "fault-orders"
+    SOURCE = "storefront:fault"
+    PEOPLE = 40
+    victims = ("customer-1", "order-sync-1", "notification-1")
+
+    def __init__(self, size: int, mail: CapturedMail, smtp_port: int) -> None:
+        self.size = size
+        self.mail = mail
+        self.smtp_port = smtp_port
+        self.numbers = [f"FLT-{index:05d}" for index in range(size)]
+        template = json.loads((ROOT / "contracts/examples/order-placed.v1.json").read_text(encoding="utf-8"))
+        template.pop("message_id")
+        self.template = template
+
+    def apps(self, settings: ServiceSettings) -> list[Any]:
+        return [customer_app(settings), order_sync_app(settings), notification_app(settings)]
+
+    def workers(self, settings: ServiceSettings, log_dir: Path) -> list[Worker]:
+        # A killed sender's claimed emails come back after the lease (seconds here, not minutes).
+        mail = {"OMS_SMTP_PORT": str(self.smtp_port), "OMS_NOTIFICATION_LEASE_SECONDS": "3",
+                "OMS_NOTIFICATION_SWEEP_SECONDS": "0.5", "OMS_NOTIFICATION_POLL_SECONDS": "0.1",
+                "OMS_NOTIFICATION_RETRY_BASE_SECONDS": "0.2", "OMS_NOTIFICATION_RETRY_MAX_SECONDS": "1"}
+        targets = {"customer": "customer.app", "order-sync": "order_sync.app", "notification": "notification.app"}
+        return [
+            Worker(f"{service}-{n}", f"{module}:create_app", settings, log_dir, **mail)
+            for service, module in targets.items()
+            for n in (1, 2)
+        ]
+
+    async def prepare(self, client: OmsClient) -> None:
+        command = CreateScope(producer="tests", payload={
+            "scope_id": self.SCOPE, "name": "Fault orders", "country": "FR", "default_language": "fr"})
+        reply = await client.request(command, ScopeReply, timeout=30)
+        assert reply.ok, reply.error
+
+    def person(self, index: int) -> int:
+        return index % self.PEOPLE
+
+    def message(self, index: int) -> Any:
+        person = self.person(index)
+        raw = json.loads(json.dumps(self.template))
+        raw["payload"].update({
+            "order_number": self.numbers[index], "source_system": self.SOURCE, "scope": self.SCOPE,
+            "source_customer_id": None, "account_type": "guest", "email": f"buyer{person}@example.fr",
+            "first_name": f"Acheteur {person}", "last_name": "Fautif",
+        })
+        placed = OrderPlaced.model_validate(raw)
+        shipped = OrderShipped.model_validate({"producer": "wms", "payload": {
+            "source_system": self.SOURCE, "order_number": self.numbers[index], "scope": self.SCOPE,
+            "shipment_id": f"S-{index}", "carrier": "Colissimo", "tracking_number": f"T{index}",
+            "lines": [{"sku": "TEE-ORG-M", "quantity": 2}], "shipped_at": "2026-11-24T10:00:00Z"}})
+        return placed, shipped
+
+    async def send(self, client: OmsClient, message: Any) -> bool:
+        for event in message:
+            await client.publish_upstream(event)  # confirmed by the broker, or it raises
+        return True
+
+    async def count(self, settings: ServiceSettings, figures: Figures) -> None:
+        emails = Counter(number for message in list(self.mail.messages)
+                         for number in self.numbers if number in str(message["subject"]))
+        mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+        try:
+            order_db = mongo[settings.database_name("order-sync")]
+            orders = await order_db["orders"].find(
+                {"source_system": self.SOURCE}, {"order_number": 1, "customer_code": 1}).to_list()
+            events = await order_db[OUTBOX].find(
+                {"routing_key": {"$in": [OrderLinked.routing_key(), CustomerOrderShipped.routing_key()]}},
+                {"routing_key": 1, "body": 1, "published_at": 1},
+            ).to_list()
+            customers = await mongo[settings.database_name("customer")]["customers"].count_documents(
+                {"scope_id": self.SCOPE})
+            figures.missing = []
+            for doc in await order_db["orders"].find(
+                {"source_system": self.SOURCE, "order_number": {"$nin": sorted(emails)}}
+            ).to_list(length=5):  # why an order got no email: what order-sync holds for it
+                entry = await order_db["customers"].find_one({"_id": doc.get("customer_code")}, {"_id": 1})
+                parked = await order_db["parked_events"].count_documents({"order_key": doc["_id"]})
+                figures.missing.append(f"{doc['order_number']}: customer={doc.get('customer_code')} "
+                                     f"shipments={len(doc.get('shipments', []))} parked={parked} entry={bool(entry)}")
+        finally:
+            await mongo.close()
+        code_of = {doc["order_number"]: doc.get("customer_code") for doc in orders}
+        codes_per_person: dict[int, set[str]] = {}
+        for index, number in enumerate(self.numbers):
+            if code_of.get(number):
+                codes_per_person.setdefault(self.person(index), set()).add(code_of[number])
+        published = [e for e in events if e["published_at"] is not None]
+        linked_events = Counter(json.loads(e["body"])["payload"]["order"]["order_number"]
+                                for e in published if e["routing_key"] == OrderLinked.routing_key())
+        shipped_events = [e for e in published if e["routing_key"] == CustomerOrderShipped.routing_key()]
+        figures.applied = len([number for number in self.numbers if code_of.get(number)])
+        figures.events_published = len(shipped_events)
+        figures.events_applied = len(emails)  # orders whose shipping confirmation was received
+        figures.duplicated = (
+            sum(len(codes) - 1 for codes in codes_per_person.values())  # one person, two customers
+            + max(customers - self.PEOPLE, 0)
+            + sum(count - 1 for count in linked_events.values())  # an order linked twice
+            + sum(count - 1 for count in emails.values())  # an email sent twice
+        )
+        figures.lost = (
+            (self.size - figures.applied)  # an order never linked
+            + (self.size - len(emails))  # a shipping confirmation never sent
+            + len([e for e in events if e["published_at"] is None])  # an event still in the outbox
+        )
+        figures.event_consumers = customers
 
 
 async def drive(
@@ -497,11 +642,11 @@ async def run_scenario(
 ) -> Figures:
     workload = workload or CustomerBurst(BURST)
     settings = settings.model_copy(update={"amqp_url": servers.amqp_url, "mongodb_url": servers.mongodb_url})
-    for app in (customer_app(settings), probe_app(settings)):  # the queues the workers declare
+    for app in workload.apps(settings):  # the queues the workers declare
         cleanup.track(settings, app)
-    figures = Figures(scenario)
+    figures = Figures(f"{scenario}, {workload.name}")
     started = time.monotonic()
-    async with workers(settings, tmp_path) as running_workers:
+    async with workers(workload.workers(settings, tmp_path)) as running_workers:
         async with OmsClient(settings, producer="fault-tests") as client:
             await workload.prepare(client)
             await drive(client, workload, figures, BURST // 3, lambda: fault(running_workers))
@@ -544,8 +689,23 @@ def assert_exactly_once(figures: Figures) -> None:
 TRANSACTION_LIFETIME = ("--setParameter", "transactionLifetimeLimitSeconds=5")
 
 
+@asynccontextmanager
+async def burst_of(kind: str) -> AsyncIterator[Workload]:
+    """The workload a scenario runs: customers, or orders (with their SMTP server)."""
+    if kind == "customers":
+        yield CustomerBurst(BURST)
+        return
+    mail = CapturedMail()
+    with smtp_server(mail) as port:
+        yield OrderBurst(BURST, mail, port)
+
+
+BURSTS = pytest.mark.parametrize("kind", ["customers", "orders"])
+
+
+@BURSTS
 async def test_p2_p5_rabbitmq_restart_in_the_middle_of_a_burst(
-    settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
+    kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
 ) -> None:
     """The broker stops and starts again (every connection drops); services reconnect."""
     node = PrivateRabbitMQ(tmp_path / "rabbitmq")
@@ -556,14 +716,16 @@ async def test_p2_p5_rabbitmq_restart_in_the_middle_of_a_burst(
             await node.restart_app(down_seconds=2.0)
 
         servers = Servers(node.url, settings.mongodb_url, node.ctl)
-        figures = await run_scenario("RabbitMQ restart", settings, servers, tmp_path, cleanup, restart)
+        async with burst_of(kind) as workload:
+            figures = await run_scenario("RabbitMQ restart", settings, servers, tmp_path, cleanup, restart, workload)
     finally:
         await asyncio.to_thread(node.stop)
     assert_exactly_once(figures)
 
 
+@BURSTS
 async def test_p2_p5_mongodb_restart_in_the_middle_of_a_burst(
-    settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
+    kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
 ) -> None:
     """The database stops and starts again; transactions in flight fail and are retried."""
     mongo = PrivateMongoDB(tmp_path / "mongodb", *TRANSACTION_LIFETIME)
@@ -574,37 +736,40 @@ async def test_p2_p5_mongodb_restart_in_the_middle_of_a_burst(
             await mongo.restart(down_seconds=3.0)
 
         servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
-        figures = await run_scenario("MongoDB restart", settings, servers, tmp_path, cleanup, restart)
+        async with burst_of(kind) as workload:
+            figures = await run_scenario("MongoDB restart", settings, servers, tmp_path, cleanup, restart, workload)
     finally:
         await asyncio.to_thread(mongo.stop)
     assert_exactly_once(figures)
 
 
+@BURSTS
 async def test_p2_p3_p5_workers_killed_with_sigkill_in_the_middle_of_a_burst(
-    settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
+    kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
 ) -> None:
-    """A customer worker and an event consumer die with SIGKILL (no shutdown at all), then
-    start again. What they held unacknowledged goes back to the queues, the partitions they
-    leased pass to the survivor when the leases expire, and a transaction the killed worker
-    left open expires (TRANSACTION_LIFETIME) instead of blocking the retries."""
+    """Workers die with SIGKILL (no shutdown at all), then start again. What they held
+    unacknowledged goes back to the queues, the partitions and emails they had claimed pass
+    to the survivors when the leases expire, and a transaction a killed worker left open
+    expires (TRANSACTION_LIFETIME) instead of blocking the retries."""
     mongo = PrivateMongoDB(tmp_path / "mongodb", *TRANSACTION_LIFETIME)
     try:
         await mongo.start()
+        async with burst_of(kind) as workload:
 
-        async def kill(running_workers: list[Worker]) -> None:
-            victims = [worker for worker in running_workers if worker.name in ("customer-1", "probe-1")]
-            for worker in victims:
-                worker.kill9()
-            for worker in victims:
-                assert worker.process is not None
-                await worker.process.wait()
-            await asyncio.sleep(1.0)
-            for worker in victims:
-                await worker.start()
-            await asyncio.gather(*(worker.until_ready() for worker in victims))
+            async def kill(running_workers: list[Worker]) -> None:
+                victims = [worker for worker in running_workers if worker.name in workload.victims]
+                for worker in victims:
+                    worker.kill9()
+                for worker in victims:
+                    assert worker.process is not None
+                    await worker.process.wait()
+                await asyncio.sleep(1.0)
+                for worker in victims:
+                    await worker.start()
+                await asyncio.gather(*(worker.until_ready() for worker in victims))
 
-        servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
-        figures = await run_scenario("worker SIGKILL", settings, servers, tmp_path, cleanup, kill)
+            servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
+            figures = await run_scenario("worker SIGKILL", settings, servers, tmp_path, cleanup, kill, workload)
     finally:
         await asyncio.to_thread(mongo.stop)
     assert_exactly_once(figures)

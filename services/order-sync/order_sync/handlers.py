@@ -123,12 +123,12 @@ async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Ord
     db, key, at = runtime.db, order_key(order.source_system, order.order_number), now()
     order_summary = summary(order)
 
-    async def work(uow: UnitOfWork) -> bool:
-        """Store the order with its link; True if events wait for it. Once per order (O6):
-        the order's key, not the message id, makes a second delivery a no-op."""
+    async def work(uow: UnitOfWork) -> None:
+        """Store the order with its link. Once per order (O6): the order's key, not the
+        message id, makes a second delivery a no-op."""
         existing = await store.find_order(db, key, uow.session)
         if existing is not None and not existing.get("placeholder"):
-            return False
+            return
         doc = {
             "_id": key, "source_system": order.source_system, "order_number": order.order_number,
             "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
@@ -148,10 +148,9 @@ async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Ord
         elif decision.kind == "review":
             doc["review_id"] = await open_review(runtime, uow, order, decision, at)
         await store.put_order(db, doc, uow.session)
-        return existing is not None  # a placeholder: events came first
 
-    if await apply_once(runtime, message, work, bool, inbox=False) and decision.kind == "link":
-        await replay_parked(runtime, key)
+    await apply_once(runtime, message, work, inbox=False)
+    await replay_parked(runtime, key)
 
 
 async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, order: Order, decision: Decision,
@@ -249,9 +248,18 @@ EVENT_TYPES = {cls.routing_key(): cls for cls in (OrderStatusChanged, OrderShipp
 
 
 async def replay_parked(runtime: ServiceRuntime, key: str) -> None:
-    """Apply, in arrival order, the events that waited for this order to be linked."""
+    """Apply, in arrival order, the events that waited for this order to be linked.
+
+    Runs after every delivery of the order, not only the one that linked it: a replay cut
+    short (the broker or the customer service away mid-way) fails the delivery, and the
+    redelivery, which finds the order already linked, finishes the replay."""
+    waiting = await store.parked_for(runtime.db, key)
+    if not waiting:
+        return
     doc = await store.find_order(runtime.db, key)
-    for parked in await store.parked_for(runtime.db, key):
+    if doc is None or doc.get("customer_code") is None:
+        return  # not linked yet (or in review): the link replays them
+    for parked in waiting:
         message = EVENT_TYPES[parked["routing_key"]].model_validate_json(parked["body"])
         await apply_order_event(runtime, message, doc)
         doc = await store.find_order(runtime.db, key)

@@ -20,7 +20,7 @@ from contracts.orders import OrderShipped, OrderStatusChanged, PaymentReceived, 
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
-from plumbing.messaging import upstream_exchange
+from plumbing.messaging import dead_letter_queue, upstream_exchange
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, EventTap, eventually, running
@@ -240,6 +240,13 @@ async def test_c7_a_card_number_is_dead_lettered_with_its_reason_and_nothing_of_
     for row in rows.values():
         assert "1111 1111 1111" not in row.body_excerpt and "1111-1111-1111" not in row.body_excerpt
         assert "**** **** **** 1111" in row.body_excerpt or "****-****-****-1111" in row.body_excerpt
+
+    dead_letters = await client.broker.declare_queue(dead_letter_queue(client.settings.topology, "order-sync"))
+    bodies = []
+    while (message := await dead_letters.get(no_ack=True, fail=False)) is not None:
+        bodies.append(message.body.decode())
+    assert len(bodies) == 3 and all("1111" in b and "1111 1111 1111" not in b and "1111-1111-1111" not in b
+                                    for b in bodies), bodies  # masked in the dead letter itself
 
     page = await history(client, code, "payment_method")  # the good one behind them went through
     assert [i.fields["token"] for i in page.items] == ["tok_fine"]

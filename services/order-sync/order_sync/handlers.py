@@ -385,7 +385,7 @@ async def get_order_link(cmd: GetOrderLink, runtime: Runtime) -> OrderLinkReply:
 
 def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
     """O1: every order (and upstream commerce message) this service dead-letters is kept as a
-    rejected order an operator can list; never with a card number in it (C7)."""
+    rejected order an operator can list (card numbers masked already, C7)."""
 
     async def record(headers: dict[str, Any], body: bytes) -> None:
         if not str(headers.get(dead_letters.ORIGINAL_ROUTING_KEY, "")).startswith(("order.", "commerce.")):
@@ -400,11 +400,17 @@ def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
             "routing_key": headers.get(dead_letters.ORIGINAL_ROUTING_KEY),
             "reason": headers.get(dead_letters.ERROR, ""),
             "fields": json.loads(headers.get(dead_letters.FIELD_ERRORS) or "[]"),
-            "body_excerpt": mask_card_numbers(body[:2000].decode("utf-8", "replace")),
+            "body_excerpt": body[:2000].decode("utf-8", "replace"),
             "rejected_at": now(),
         })
 
     return record
+
+
+def mask_card_numbers_in_body(body: bytes) -> bytes:
+    """C7: a refused message's card number is masked in the dead letter and everything made
+    from it: replaying it cannot bring the number back, and an operator never sees it."""
+    return mask_card_numbers(body.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
 
 
 COMMANDS = {
@@ -456,6 +462,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
 
     for command, handler in COMMANDS.items():
         on_command(runtime, command, handler)
+    runtime.dead_letters.redactors.append(mask_card_numbers_in_body)
     runtime.dead_letters.listeners.append(remember_rejected(runtime))
     return [orders_router, commerce_router, customers_router]
 

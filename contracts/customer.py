@@ -178,6 +178,18 @@ class CustomerChanges(_In):
     flag: Flag | None = None
 
 
+class StoreUse(_Out):
+    """C6: a store the customer ordered from, and how often."""
+
+    store_id: str
+    orders: int
+    last_order_at: datetime
+
+
+#: The most used stores kept on a customer (C6), most used first.
+MAX_STORES = 10
+
+
 class CustomerView(_Out):
     """A customer record as the service answers it."""
 
@@ -212,6 +224,11 @@ class CustomerView(_Out):
     last_activity_at: datetime | None = None
     last_password_reset_at: datetime | None = None
     updated_at: datetime
+    # C6, C7: kept from order-sync's events (customer.history).
+    order_count: int = Field(default=0, description="Orders linked to the customer, each counted once.")
+    last_order_at: datetime | None = None
+    stores: list[StoreUse] = Field(default_factory=list, description=f"Most used first, at most {MAX_STORES}.")
+    preferred_store_id: str | None = None
 
 
 class CustomerSummary(_Out):

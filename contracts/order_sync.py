@@ -33,6 +33,7 @@ class OrderSummary(_Out):
     total: Money
     currency: str
     placed_at: datetime
+    store_id: str | None = Field(default=None, description="The store, for POS or click-and-collect (C6).")
 
 
 class OrderLinkedPayload(_Out):

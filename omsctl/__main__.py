@@ -15,12 +15,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from contracts.commerce import UPSTREAM_COMMERCE_MESSAGES
 from contracts.orders import UPSTREAM_ORDER_MESSAGES
 from contracts.routing import SERVICES
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 
-from . import customers, dlq, orders
+from . import customers, dlq, history, orders  # noqa: F401 - history adds customer subcommands
 from .email import email
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -62,8 +63,8 @@ def stack_status() -> None:
 def publish(
     files: Annotated[list[Path], typer.Argument(help="JSON upstream messages (see contracts/examples)")],
 ) -> None:
-    """Publish upstream order messages as a storefront would (for tests and demos)."""
-    by_type = {cls.type_name(): cls for cls in UPSTREAM_ORDER_MESSAGES}
+    """Publish upstream order and commerce messages as a storefront would (for tests and demos)."""
+    by_type = {cls.type_name(): cls for cls in UPSTREAM_ORDER_MESSAGES + UPSTREAM_COMMERCE_MESSAGES}
 
     async def go() -> None:
         async with OmsClient(ServiceSettings()) as client:

@@ -131,6 +131,9 @@ class DeadLetters:
         #: Called with each dead letter's headers and body once it is safely published, so a
         #: service can keep its own record (order-sync's rejected orders).
         self.listeners: list[Callable[[dict[str, Any], bytes], Awaitable[None]]] = []
+        #: Applied to a body before it is dead-lettered: what must never be kept, even there
+        #: (order-sync masks card numbers). Listeners get the redacted body.
+        self.redactors: list[Callable[[bytes], bytes]] = []
 
     def bind(self, broker: RabbitBroker) -> None:
         self._broker = broker
@@ -179,11 +182,14 @@ class DeadLetters:
                 SERVICE: self.service,
             }
         )
+        body = raw.body
+        for redact in self.redactors:
+            body = redact(body)
         # Persistent and confirmed before the original is acknowledged: never lost. In the
         # message's own trace, so the dead letter and its replay still belong to it.
         with continuing(raw.headers):
             result = await self.broker.publish(
-                raw.body,
+                body,
                 exchange=self.exchange,
                 routing_key=queue,
                 headers=headers,
@@ -196,7 +202,7 @@ class DeadLetters:
         ensure_confirmed(result, f"dead letter {raw.message_id}")
         for listener in self.listeners:
             try:
-                await listener(headers, raw.body)
+                await listener(headers, body)
             except Exception:  # noqa: BLE001 - the dead letter is safe; a listener must not undo it
                 log.exception("dead-letter listener failed")
         log.warning(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
+from faststream.rabbit import RabbitRouter
 
-from plumbing.service import create_service_app
+from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
-from . import account_store, store
-from .handlers import build_routers
+from . import account_store, handlers, history, history_store, store
 from .settings import CustomerSettings
 
 SERVICE = "customer"
+
+
+def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
+    return [*handlers.build_routers(runtime), *history.build_routers(runtime)]
 
 
 def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
@@ -21,6 +25,6 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
         SERVICE,
         settings,
         build_routers,
-        on_startup=[store.ensure_indexes, account_store.ensure_indexes],
+        on_startup=[store.ensure_indexes, account_store.ensure_indexes, history_store.ensure_indexes],
         description="Customer records: create, find, read, correct, merge, enable and disable.",
     )

@@ -381,6 +381,13 @@ class Customer:
                 return index
         raise Rejected.not_found("address", address_id, field="payload.address_id")
 
+    def prefer_store(self, store_id: str | None, at: datetime) -> None:
+        """C6: the customer's preferred store (None: no preference)."""
+        self.ensure_not_retired()
+        if self.doc.get("preferred_store_id") != store_id:
+            self._set(preferred_store_id=store_id)
+            self._touch(at)
+
     def _addresses_changed(self, at: datetime) -> None:
         self.changed_fields["addresses"] = self.doc["addresses"]
         self._touch(at)

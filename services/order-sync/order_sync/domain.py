@@ -188,6 +188,7 @@ def summary(order: Order) -> OrderSummary:
         total=order.totals.total,
         currency=order.currency,
         placed_at=order.placed_at,
+        store_id=order.store_id,
     )
 
 

@@ -27,6 +27,7 @@ from contracts.customer import (
     Recipient,
     ScopeView,
 )
+from contracts.commerce import InvoiceIssued, mask_card_numbers
 from contracts.envelope import Envelope
 from contracts.order_sync import (
     Candidate,
@@ -58,11 +59,12 @@ from plumbing.messaging import events_exchange, routed_as, upstream_exchange, wo
 from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import store
+from . import commerce, store
 from .domain import CustomerEntry, Decision, decide, identity_of, new_customer, order_key, phone_candidates_filter, summary
 from .scopes import ScopeDirectory
 
 UPSTREAM_QUEUE = "upstream-orders"
+COMMERCE_QUEUE = "upstream-commerce"
 CUSTOMER_EVENTS_QUEUE = "customer-events"
 
 
@@ -175,7 +177,7 @@ async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, order: Order, de
 # --- what happens to an order afterwards (O7) ---------------------------------------------------
 
 
-async def order_event(message: OrderStatusChanged | OrderShipped | PaymentRequested | PaymentReceived,
+async def order_event(message: OrderStatusChanged | OrderShipped | PaymentRequested | PaymentReceived | InvoiceIssued,
                       runtime: Runtime) -> None:
     ref, db = message.payload, runtime.db
     key = order_key(ref.source_system, ref.order_number)
@@ -193,6 +195,9 @@ async def order_event(message: OrderStatusChanged | OrderShipped | PaymentReques
 
 
 async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc: dict[str, Any]) -> None:
+    if isinstance(message, InvoiceIssued):
+        await commerce.apply_invoice(runtime, message, doc)
+        return
     db, code, at = runtime.db, doc["customer_code"], now()
     ref = message.payload
     order_summary = OrderSummary.model_validate(doc["summary"])
@@ -244,7 +249,8 @@ def _recipient(entry: dict[str, Any] | None, scope: ScopeView | None) -> Recipie
                      scope_language=scope.default_language if scope else None)
 
 
-EVENT_TYPES = {cls.routing_key(): cls for cls in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived)}
+EVENT_TYPES = {cls.routing_key(): cls for cls in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived,
+                                                  InvoiceIssued)}
 
 
 async def replay_parked(runtime: ServiceRuntime, key: str) -> None:
@@ -386,10 +392,11 @@ async def get_order_link(cmd: GetOrderLink, runtime: Runtime) -> OrderLinkReply:
 
 
 def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
-    """O1: every order this service dead-letters is kept as a rejected order an operator can list."""
+    """O1: every order (and upstream commerce message) this service dead-letters is kept as a
+    rejected order an operator can list (card numbers masked already, C7)."""
 
     async def record(headers: dict[str, Any], body: bytes) -> None:
-        if not str(headers.get(dead_letters.ORIGINAL_ROUTING_KEY, "")).startswith("order."):
+        if not str(headers.get(dead_letters.ORIGINAL_ROUTING_KEY, "")).startswith(("order.", "commerce.")):
             return
         try:
             message_id = json.loads(body).get("message_id")
@@ -408,6 +415,12 @@ def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
     return record
 
 
+def mask_card_numbers_in_body(body: bytes) -> bytes:
+    """C7: a refused message's card number is masked in the dead letter and everything made
+    from it: replaying it cannot bring the number back, and an operator never sees it."""
+    return mask_card_numbers(body.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
 COMMANDS = {
     ListReviews: list_reviews,
     ResolveReview: resolve_review,
@@ -420,7 +433,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     topology, attempts = runtime.settings.topology, runtime.settings.max_attempts
     # One router per subscriber: a router keeps its subscribers in a set, and the AsyncAPI
     # document lists them in that set's order, which varies from process to process.
-    orders_router, customers_router = RabbitRouter(), RabbitRouter()
+    orders_router, commerce_router, customers_router = RabbitRouter(), RabbitRouter(), RabbitRouter()
     upstream = orders_router.subscriber(
         work_queue(topology, runtime.name, UPSTREAM_QUEUE, binding="order.#", max_attempts=attempts),
         upstream_exchange(topology),
@@ -430,6 +443,18 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     upstream(filter=routed_as(OrderPlaced.routing_key()))(order_placed)
     for event in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived):
         upstream(filter=routed_as(event.routing_key()))(_typed(order_event, event))
+
+    # C7: carts, payment methods and invoices; a queue of their own, so that a burst of cart
+    # updates never holds up orders.
+    upstream_commerce = commerce_router.subscriber(
+        work_queue(topology, runtime.name, COMMERCE_QUEUE, binding="commerce.#", max_attempts=attempts),
+        upstream_exchange(topology),
+        title=f"{runtime.name}.{COMMERCE_QUEUE}",
+        description="Carts, saved payment methods and invoices published by upstream commerce systems.",
+    )
+    for event, handler in commerce.BY_SOURCE_CUSTOMER:
+        upstream_commerce(filter=routed_as(event.routing_key()))(handler)
+    upstream_commerce(filter=routed_as(InvoiceIssued.routing_key()))(_typed(order_event, InvoiceIssued))
 
     customers = customers_router.subscriber(
         work_queue(topology, runtime.name, CUSTOMER_EVENTS_QUEUE, binding="customer.#", max_attempts=attempts),
@@ -445,8 +470,9 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
 
     for command, handler in COMMANDS.items():
         on_command(runtime, command, handler)
+    runtime.dead_letters.redactors.append(mask_card_numbers_in_body)
     runtime.dead_letters.listeners.append(remember_rejected(runtime))
-    return [orders_router, customers_router]
+    return [orders_router, commerce_router, customers_router]
 
 
 def _typed(handler, event: type[Envelope[Any]]):  # noqa: ANN001, ANN202

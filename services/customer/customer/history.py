@@ -1,0 +1,271 @@
+"""A customer's history and stores (C6, C7): order-sync's events in, history commands out.
+
+Order-sync publishes, per customer, what happens to their orders (linked, status, shipped,
+payments) and their carts, saved payment methods and invoices. This service keeps them in
+``history`` (history_rules, history_store), and on the customer the order count, the last
+order and the most used stores. Each event is applied once (inbox); an event for a customer
+merged away since lands on the survivor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from faststream.rabbit import RabbitRouter
+
+from contracts.commerce import (
+    CustomerCartUpdated,
+    CustomerInvoiceIssued,
+    CustomerPaymentMethodRemoved,
+    CustomerPaymentMethodSaved,
+)
+from contracts.customer import CustomerReply, CustomerUpdated
+from contracts.envelope import Envelope, Event
+from contracts.history import (
+    DeletePaymentMethod,
+    GetCustomerHistory,
+    HistoryEntry,
+    HistoryPage,
+    HistoryReply,
+    PaymentMethodDeleted,
+    PaymentMethodDeletedReply,
+    PaymentMethodDeletedResult,
+    SetPreferredStore,
+)
+from contracts.order_sync import (
+    CustomerOrderShipped,
+    CustomerPaymentReceived,
+    CustomerPaymentRequested,
+    OrderLinked,
+    OrderStatusUpdated,
+    OrderSummary,
+)
+from plumbing.errors import Rejected
+from plumbing.messaging import events_exchange, routed_as, work_queue
+from plumbing.service import Runtime, ServiceRuntime, on_command
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from . import history_rules as rules
+from . import history_store, store
+from .acting import audit, authorize
+from .domain import Customer, now
+from .handlers import change_customer
+
+QUEUE = "order-history"
+#: What a removal or a CSR's deletion adds to a payment method; cleared when it is saved again.
+REMOVAL_FIELDS = ("removed_at", "deleted_by", "deleted_at", "reason")
+
+Change = Callable[[UnitOfWork, Customer], Awaitable[None]]
+
+
+async def _apply(runtime: ServiceRuntime, message: Envelope[Any], code: str, change: Change) -> None:
+    """Once per event, on the customer or, if merged away, the survivor."""
+
+    async def work(uow: UnitOfWork) -> None:
+        await change(uow, await store.load(runtime.db, code, uow.session, follow_merge=True))
+
+    await apply_once(runtime, message, work)
+
+
+# --- orders, shipments, payments ---------------------------------------------------------------
+
+
+async def _order(runtime: ServiceRuntime, message: Envelope[Any], code: str, order: OrderSummary,
+                 shipment: dict[str, Any] | None = None) -> None:
+    db = runtime.db
+
+    async def change(uow: UnitOfWork, customer: Customer) -> None:
+        summary = order.model_dump(mode="json")
+        existing = await history_store.find_entry(db, rules.entry_id("order", rules.order_key(summary)), uow.session)
+        result = rules.apply_order(existing, customer.code, summary, event_at=message.occurred_at, now=now(),
+                                   shipment=shipment)
+        await history_store.put_entry(db, result.entry, uow.session)
+        if result.new_order:
+            counters = rules.count_order(customer.doc, rules.to_ms(order.placed_at), order.store_id)
+            await history_store.set_order_counters(db, customer.code, counters, uow.session)
+
+    await _apply(runtime, message, code, change)
+
+
+async def order_linked(message: OrderLinked, runtime: Runtime) -> None:
+    await _order(runtime, message, message.payload.customer_code, message.payload.order)
+
+
+async def order_status_updated(message: OrderStatusUpdated, runtime: Runtime) -> None:
+    await _order(runtime, message, message.payload.customer_code, message.payload.order)
+
+
+async def order_shipped(message: CustomerOrderShipped, runtime: Runtime) -> None:
+    p = message.payload
+    shipment = p.model_dump(mode="json", include={"shipment_id", "carrier", "tracking_number", "tracking_url",
+                                                  "lines", "shipped_at"})
+    await _order(runtime, message, p.recipient.customer_code, p.order, shipment)
+
+
+async def _payment(runtime: ServiceRuntime, message: CustomerPaymentRequested | CustomerPaymentReceived,
+                   received: bool) -> None:
+    p, db = message.payload, runtime.db
+    payment = p.model_dump(mode="json", exclude={"recipient", "order"})
+
+    async def change(uow: UnitOfWork, customer: Customer) -> None:
+        order = p.order.model_dump(mode="json")
+        key = rules.entry_id("payment", f"{order['source_system']}|{p.payment_id}")
+        existing = await history_store.find_entry(db, key, uow.session)
+        entry = rules.apply_payment(existing, customer.code, order, payment, received=received, now=now())
+        await history_store.put_entry(db, entry, uow.session)
+
+    await _apply(runtime, message, p.recipient.customer_code, change)
+
+
+async def payment_requested(message: CustomerPaymentRequested, runtime: Runtime) -> None:
+    await _payment(runtime, message, received=False)
+
+
+async def payment_received(message: CustomerPaymentReceived, runtime: Runtime) -> None:
+    await _payment(runtime, message, received=True)
+
+
+# --- carts, payment methods, invoices ------------------------------------------------------------
+
+
+async def _dated(runtime: ServiceRuntime, message: Envelope[Any], code: str, kind: str, key: str, *,
+                 changed_at: datetime, at: datetime | None, active: bool, fields: dict[str, Any]) -> None:
+    db = runtime.db
+
+    async def change(uow: UnitOfWork, customer: Customer) -> None:
+        existing = await history_store.find_entry(db, rules.entry_id(kind, key), uow.session)
+        entry = rules.apply_dated(existing, kind, key, customer.code, changed_at=changed_at, at=at, active=active,
+                                  fields=fields, now=now())
+        if entry is not None:  # None: older than what the entry holds
+            await history_store.put_entry(db, entry, uow.session)
+
+    await _apply(runtime, message, code, change)
+
+
+async def cart_updated(message: CustomerCartUpdated, runtime: Runtime) -> None:
+    cart = message.payload.cart
+    await _dated(runtime, message, message.payload.customer_code, "cart", f"{cart.source_system}|{cart.cart_id}",
+                 changed_at=cart.updated_at, at=cart.updated_at, active=cart.open,
+                 fields=cart.model_dump(mode="json"))
+
+
+async def payment_method_saved(message: CustomerPaymentMethodSaved, runtime: Runtime) -> None:
+    method = message.payload.payment_method
+    await _dated(runtime, message, message.payload.customer_code, "payment_method",
+                 f"{method.source_system}|{method.token}", changed_at=method.saved_at, at=method.saved_at,
+                 active=True, fields={**method.model_dump(mode="json"), **dict.fromkeys(REMOVAL_FIELDS)})
+
+
+async def payment_method_removed(message: CustomerPaymentMethodRemoved, runtime: Runtime) -> None:
+    p = message.payload
+    await _dated(runtime, message, p.customer_code, "payment_method", f"{p.source_system}|{p.token}",
+                 changed_at=p.removed_at, at=None, active=False,
+                 fields={"source_system": p.source_system, "token": p.token,
+                         "removed_at": p.removed_at.isoformat()})
+
+
+async def invoice_issued(message: CustomerInvoiceIssued, runtime: Runtime) -> None:
+    invoice = message.payload.invoice
+    await _dated(runtime, message, message.payload.customer_code, "invoice",
+                 f"{invoice.source_system}|{invoice.invoice_number}", changed_at=message.occurred_at,
+                 at=invoice.issued_at, active=True, fields=invoice.model_dump(mode="json"))
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+
+async def get_customer_history(cmd: GetCustomerHistory, runtime: Runtime) -> HistoryReply:
+    p = cmd.payload
+    customer = await store.load(runtime.db, p.customer_code, None, follow_merge=True)
+    after = rules.decode_cursor(p.cursor) if p.cursor else None
+    rows = await history_store.page(runtime.db, customer.code, p.kind, p.limit, after)
+    cursor = rules.encode_cursor(rows[p.limit - 1]) if len(rows) > p.limit else None
+    items = [HistoryEntry(**{k: r[k] for k in ("kind", "key", "customer_code", "at", "fields", "updated_at")})
+             for r in rows[: p.limit]]
+    return HistoryReply.success(HistoryPage(customer_code=customer.code, kind=p.kind, items=items,
+                                            next_cursor=cursor))
+
+
+async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> PaymentMethodDeletedReply:
+    """C7: a CSR deletes a saved payment method: a tombstone (a late 'saved' from upstream
+    cannot bring it back), an audit record and an event for the payment provider."""
+    p, db = cmd.payload, runtime.db
+    key = f"{p.source_system}|{p.token}"
+
+    async def work(uow: UnitOfWork) -> PaymentMethodDeletedResult:
+        at = now()
+        acting = await authorize(db, uow, cmd.actor, p.customer_code, at)
+        customer = await store.load(db, p.customer_code, uow.session, follow_merge=True)
+        existing = await history_store.find_entry(db, rules.entry_id("payment_method", key), uow.session)
+        if existing is None or existing["customer_code"] != customer.code or not existing["active"]:
+            raise Rejected.not_found("saved payment method", key, field="payload.token")
+        deleted = rules.apply_dated(existing, "payment_method", key, customer.code, changed_at=at, at=None,
+                                    active=False, fields={"deleted_by": acting.actor.id, "deleted_at": at.isoformat(),
+                                                          "reason": p.reason}, now=at)
+        await history_store.put_entry(db, deleted, uow.session)
+        uow.publish(PaymentMethodDeleted(**uow.envelope(), payload={
+            "customer_code": customer.code, "source_system": p.source_system, "token": p.token,
+            "deleted_by": acting.actor.id, "reason": p.reason, "deleted_at": at}), partition_key=customer.code)
+        await audit(db, uow, acting, customer.code, f"payment method deleted ({p.source_system} {p.token})",
+                    ["payment_methods"], at)
+        return PaymentMethodDeletedResult(customer_code=customer.code, source_system=p.source_system,
+                                          token=p.token, deleted_at=at)
+
+    return PaymentMethodDeletedReply.success(await apply_once(runtime, cmd, work, PaymentMethodDeletedResult))
+
+
+async def set_preferred_store(cmd: SetPreferredStore, runtime: Runtime) -> CustomerReply:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+        customer.prefer_store(cmd.payload.store_id, now())
+        return [CustomerUpdated(**uow.envelope(), payload={"customer_code": customer.code, "version": customer.version,
+                                                           "changed": customer.changed_fields})]
+
+    return await change_customer(runtime, cmd, "preferred store set", change)
+
+
+COMMANDS = {
+    GetCustomerHistory: get_customer_history,
+    DeletePaymentMethod: delete_payment_method,
+    SetPreferredStore: set_preferred_store,
+}
+
+EVENTS = (
+    (OrderLinked, order_linked),
+    (OrderStatusUpdated, order_status_updated),
+    (CustomerOrderShipped, order_shipped),
+    (CustomerPaymentRequested, payment_requested),
+    (CustomerPaymentReceived, payment_received),
+    (CustomerCartUpdated, cart_updated),
+    (CustomerPaymentMethodSaved, payment_method_saved),
+    (CustomerPaymentMethodRemoved, payment_method_removed),
+    (CustomerInvoiceIssued, invoice_issued),
+)
+
+
+def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
+    """The history commands, and order-sync's events on a work queue of this service."""
+    topology = runtime.settings.topology
+    router = RabbitRouter()
+    events = router.subscriber(
+        work_queue(topology, runtime.name, QUEUE, binding="order-sync.#", max_attempts=runtime.settings.max_attempts),
+        events_exchange(topology),
+        title=f"{runtime.name}.{QUEUE}",
+        description="Order-sync's customer-scoped events: orders, shipments, payments, carts, payment methods "
+                    "and invoices for each customer's history (C6, C7).",
+    )
+    for event, handler in EVENTS:
+        events(filter=routed_as(event.routing_key()))(handler)
+    events(filter=_anything)(_ignore)  # other order-sync events (reviews) are not history
+    for command, handler in COMMANDS.items():
+        on_command(runtime, command, handler)
+    return [router]
+
+
+async def _anything(message: Any) -> bool:
+    return True
+
+
+async def _ignore(message: Any) -> None:
+    return None

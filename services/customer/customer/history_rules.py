@@ -1,0 +1,160 @@
+"""Rules of a customer's history and stores (C6, C7), free of I/O.
+
+A history entry is one document per order, cart, saved payment method, invoice or payment,
+identified by its kind and key (never by the customer: a merge moves entries by changing
+their ``customer_code`` only). Order-sync's events may arrive twice, late or out of order
+(competing workers, retries), so every rule is written to give the same entry whatever the
+order of arrival:
+
+- an order is counted on the customer once, the first time any of its events is seen; its
+  summary (status, total) comes from the newest event, its shipments accumulate;
+- a cart, a payment method or an invoice takes an event only if it is newer than what the
+  entry holds (``changed_at``); a removal leaves a tombstone, so a late "saved" cannot bring
+  a removed payment method back;
+- a payment received stays received when its request arrives late.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.customer import MAX_STORES
+from plumbing.errors import Rejected
+
+Entry = dict[str, Any]
+
+
+def entry_id(kind: str, key: str) -> str:
+    return f"{kind}|{key}"
+
+
+def _entry(kind: str, key: str, customer_code: str, *, at: datetime, changed_at: datetime, active: bool,
+           fields: dict[str, Any], now: datetime) -> Entry:
+    return {"_id": entry_id(kind, key), "customer_code": customer_code, "kind": kind, "key": key, "at": at,
+            "changed_at": changed_at, "active": active, "fields": fields, "updated_at": now}
+
+
+# --- orders and their shipments (C7, O7) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    entry: Entry
+    #: The first event of this order: count it on the customer (C6, C7).
+    new_order: bool
+
+
+def order_key(summary: dict[str, Any]) -> str:
+    return f"{summary['source_system']}|{summary['order_number']}"
+
+
+def apply_order(existing: Entry | None, customer_code: str, summary: dict[str, Any], *, event_at: datetime,
+                now: datetime, shipment: dict[str, Any] | None = None) -> OrderChange:
+    """The order entry after an event about it: ``summary`` is order-sync's OrderSummary (JSON),
+    ``event_at`` when order-sync published it (its summary is the order as it was then)."""
+    event_at = to_ms(event_at)
+    fields = dict(existing["fields"]) if existing else {"shipments": []}
+    changed_at = existing["changed_at"] if existing else event_at
+    if existing is None or event_at >= existing["changed_at"]:
+        fields.update({k: summary.get(k) for k in ("source_system", "order_number", "scope_id", "status", "total",
+                                                    "currency", "placed_at", "store_id")})
+        changed_at = event_at
+    if shipment is not None and all(s["shipment_id"] != shipment["shipment_id"] for s in fields["shipments"]):
+        fields["shipments"] = sorted([*fields["shipments"], shipment], key=lambda s: s["shipped_at"])
+    entry = _entry("order", order_key(summary), customer_code, at=_parse(fields["placed_at"]),
+                   changed_at=changed_at, active=True, fields=fields, now=now)
+    return OrderChange(entry, existing is None)
+
+
+def count_order(customer: dict[str, Any], placed_at: datetime, store_id: str | None) -> dict[str, Any]:
+    """The customer's order count, last order and stores once a new order is seen."""
+    last = customer.get("last_order_at")
+    return {
+        "order_count": customer.get("order_count", 0) + 1,
+        "last_order_at": placed_at if last is None or placed_at > last else last,
+        "stores": rank_stores(customer.get("stores", []), store_id, placed_at),
+    }
+
+
+def rank_stores(stores: list[dict[str, Any]], store_id: str | None, placed_at: datetime,
+                cap: int = MAX_STORES) -> list[dict[str, Any]]:
+    """C6: one more order at ``store_id``: most used first, then most recently used, at most
+    ``cap`` (a store pushed out starts again from one order if it comes back)."""
+    if store_id is None:
+        return list(stores)
+    ranked = [dict(s) for s in stores]
+    use = next((s for s in ranked if s["store_id"] == store_id), None)
+    if use is None:
+        ranked.append({"store_id": store_id, "orders": 1, "last_order_at": placed_at})
+    else:
+        use["orders"] += 1
+        use["last_order_at"] = max(use["last_order_at"], placed_at)
+    ranked.sort(key=lambda s: (-s["orders"], -s["last_order_at"].timestamp(), s["store_id"]))
+    return ranked[:cap]
+
+
+# --- payments (C7, O7) ------------------------------------------------------------------------------
+
+
+def apply_payment(existing: Entry | None, customer_code: str, order: dict[str, Any], payment: dict[str, Any], *,
+                  received: bool, now: datetime) -> Entry:
+    """A payment request or receipt; ``payment`` is the event's payload (JSON). Received is
+    final: a request arriving after it adds its URL and date, not its status."""
+    fields = dict(existing["fields"]) if existing else {}
+    fields.update({"source_system": order["source_system"], "order_number": order["order_number"],
+                   "payment_id": payment["payment_id"], "amount": payment["amount"],
+                   "currency": payment["currency"]})
+    if received:
+        fields.update(status="received", method=payment.get("method"), paid_at=payment["at"])
+    else:
+        fields.update(payment_url=payment.get("payment_url"), due_at=payment.get("due_at"),
+                      requested_at=payment["at"])
+        fields.setdefault("status", "requested")
+    at = min(_parse(t) for t in (fields.get("requested_at"), fields.get("paid_at")) if t)
+    return _entry("payment", f"{order['source_system']}|{payment['payment_id']}", customer_code, at=at,
+                  changed_at=now, active=True, fields=fields, now=now)
+
+
+# --- carts, payment methods, invoices (C7) ----------------------------------------------------------
+
+
+def apply_dated(existing: Entry | None, kind: str, key: str, customer_code: str, *, changed_at: datetime,
+                at: datetime | None, active: bool, fields: dict[str, Any], now: datetime) -> Entry | None:
+    """An entry whose source says when it changed: the newer change wins, an older one is
+    dropped (None). ``at`` None keeps the entry's sort time (a removal)."""
+    changed_at = to_ms(changed_at)
+    if existing is not None and changed_at < existing["changed_at"]:
+        return None
+    merged = {**existing["fields"], **fields} if existing else fields
+    return _entry(kind, key, customer_code, at=at or (existing["at"] if existing else changed_at),
+                  changed_at=changed_at, active=active, fields=merged, now=now)
+
+
+# --- pages, newest first (keyset) ---------------------------------------------------------------------
+
+
+def encode_cursor(entry: Entry) -> str:
+    raw = json.dumps([entry["at"].isoformat(), entry["_id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(at), str(key)
+    except (ValueError, TypeError, binascii.Error):
+        raise Rejected.invalid("payload.cursor", "not a cursor this service gave out") from None
+
+
+def _parse(value: datetime | str) -> datetime:
+    return to_ms(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+
+
+def to_ms(at: datetime) -> datetime:
+    """MongoDB keeps milliseconds: compare times as they will read back."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)

@@ -1,0 +1,54 @@
+"""MongoDB access for a customer's history and stores (C6, C7): the ``history`` collection,
+one document per entry (see history_rules), and the order counters on the customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pymongo import DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from plumbing.indexes import ensure_index
+
+from .store import CUSTOMERS
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
+
+HISTORY = "history"
+
+Session = AsyncClientSession | None
+
+
+async def ensure_indexes(runtime: ServiceRuntime) -> None:
+    # One customer's entries of one kind, newest first, in pages after a (time, id) key.
+    await ensure_index(runtime.db[HISTORY], [("customer_code", 1), ("kind", 1), ("active", 1), ("at", DESCENDING),
+                                             ("_id", DESCENDING)], name="by_customer_kind")
+
+
+async def find_entry(db: AsyncDatabase, entry_id: str, session: Session) -> dict[str, Any] | None:
+    return await db[HISTORY].find_one({"_id": entry_id}, session=session)
+
+
+async def put_entry(db: AsyncDatabase, entry: dict[str, Any], session: Session) -> None:
+    await db[HISTORY].replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
+
+
+async def page(db: AsyncDatabase, customer_code: str, kind: str, limit: int,
+               after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+    """Active entries, newest first; one more than ``limit`` says there is a next page."""
+    query: dict[str, Any] = {"customer_code": customer_code, "kind": kind, "active": True}
+    if after is not None:
+        at, entry_id = after
+        query["$or"] = [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": entry_id}}]
+    cursor = db[HISTORY].find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
+    return await cursor.to_list()
+
+
+async def set_order_counters(db: AsyncDatabase, code: str, counters: dict[str, Any], session: Session) -> None:
+    """Order count, last order and stores: bookkeeping, not an edit of the record, so no new
+    version (a CSR's change in flight never conflicts with an order); a concurrent save of
+    the record is a write conflict in the transaction, retried, never a lost update."""
+    await db[CUSTOMERS].update_one({"_id": code}, {"$set": counters}, session=session)

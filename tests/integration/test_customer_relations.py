@@ -3,11 +3,14 @@ service's commands: create, join, leave, find; static groups, segments, search b
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
+from typer.testing import CliRunner
 
 from contracts.customer import GetCustomer, SearchCustomers, SetAccountTemplate
 from contracts.relations import (
@@ -27,6 +30,7 @@ from contracts.relations import (
 from customer import store
 from customer.codes import is_valid_customer_code
 from customer.relations_rules import check_rules, compile_segment, segment_matches
+from omsctl.__main__ import app as omsctl
 from plumbing.client import OmsClient
 
 from ..support import EventTap
@@ -327,3 +331,51 @@ def _stages(plan: Any) -> list[dict[str, Any]]:
     if isinstance(plan, list):
         return [s for item in plan for s in _stages(item)]
     return []
+
+
+# --- omsctl (I2) ----------------------------------------------------------------------------
+
+
+async def omsctl_run(settings: Any, *args: str) -> Any:
+    """omsctl as a CSR runs it, in a thread (it runs its own event loop)."""
+    env = {"OMS_NAMESPACE": settings.namespace, "OMS_ACTOR_ID": "csr-ada", "COLUMNS": "200"}
+    return await asyncio.to_thread(CliRunner().invoke, omsctl, list(args), env=env)
+
+
+@pytest.mark.usefixtures("customer_service")
+async def test_c5_c19_omsctl_org_and_group(client: OmsClient, settings: Any) -> None:
+    await create_scope(client)
+    await _template(client)
+    anna = await create_customer(client, first_name="Anna", last_name="Martin", email="anna@example.fr",
+                                 attributes={"tier": "gold"}, tags=["VIP"])
+    bob = await create_customer(client, first_name="Bob", last_name="Bernard", email="bob@example.fr")
+
+    created = await omsctl_run(settings, "org", "create", "eu-fr", "FR 1", "Crêpes du Nord",
+                               "--manager-phone", "01 23 45 67 89")
+    assert created.exit_code == 0, created.output
+    org_code = re.search(r"organization (C\d+)", created.output).group(1)
+    joined = await omsctl_run(settings, "org", "join", org_code, anna.code)
+    assert joined.exit_code == 0 and f"{anna.code} joined {org_code}" in joined.output
+    shown = await omsctl_run(settings, "org", "show", org_code)
+    assert '"manager_phone": "+33123456789"' in shown.output and anna.code in shown.output
+    duplicate = await omsctl_run(settings, "org", "create", "eu-fr", "fr1", "Other")
+    assert duplicate.exit_code == 1 and "payload.number" in duplicate.output
+
+    segment = await omsctl_run(settings, "group", "create", "gold-vip", "eu-fr", "Gold VIP",
+                               "--rule", "attributes.tier equals gold", "--rule", "tag one_of vip,wholesale",
+                               "--rule", "order_count at_most 0")
+    assert segment.exit_code == 0 and "created segment group gold-vip" in segment.output, segment.output
+    members = await omsctl_run(settings, "group", "members", "gold-vip")
+    assert anna.code in members.output and bob.code not in members.output
+    bad = await omsctl_run(settings, "group", "create", "bad", "eu-fr", "Bad", "--rule", "attributes.size equals 4")
+    assert bad.exit_code == 1 and "payload.rules.0.field" in bad.output
+
+    assert (await omsctl_run(settings, "group", "create", "calls", "eu-fr", "To call")).exit_code == 0
+    added = await omsctl_run(settings, "group", "add", "calls", bob.code, anna.code)
+    assert added.exit_code == 0 and "added 2" in added.output
+    removed = await omsctl_run(settings, "group", "remove", "calls", anna.code)
+    assert removed.exit_code == 0 and "removed 1" in removed.output
+    found = await omsctl_run(settings, "customer", "find", "--group", "calls")
+    assert bob.code in found.output and anna.code not in found.output
+    listed = await omsctl_run(settings, "group", "list", "--scope", "eu-fr")
+    assert "gold-vip" in listed.output and "attributes.tier equals gold" in listed.output and "calls" in listed.output

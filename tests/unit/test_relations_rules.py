@@ -21,6 +21,7 @@ from customer.relations_rules import (
     new_organization,
     remove_membership,
     replace_rules,
+    require_organization,
     segment_matches,
 )
 from plumbing.errors import Rejected
@@ -294,6 +295,11 @@ def test_c5_membership_is_a_list_on_the_record_and_joining_twice_changes_nothing
     assert not remove_membership(customer, "organizations", "C10017", AT) and customer.version == 5
 
     assert member_problem(organization().doc, "eu-fr") is not None  # an organization is not a member
+    require_organization(organization().doc)
+    for not_one in ({"_id": "C1", "kind": "customer"}, {"_id": "C2", "kind": "organization", "state": "active"}):
+        with pytest.raises(Rejected) as caught:
+            require_organization(not_one)
+        assert set(errors_of(caught)) == {"payload.organization_code"}
     assert "merged" in member_problem({"_id": "C2", "scope_id": "eu-fr", "state": "retired", "merged_into": "C1"},
                                       "eu-fr")
     assert "scope" in member_problem({"_id": "C3", "scope_id": "de", "state": "active"}, "eu-fr")

@@ -108,6 +108,8 @@ def _manager_phone(raw: str | None, scope: ScopeView, errors: FieldErrors, field
 def require_organization(doc: dict[str, Any], field: str = "payload.organization_code") -> None:
     if doc.get("kind") != "organization":
         raise Rejected.invalid(field, f"{doc['_id']} is a customer, not an organization")
+    if "organization" not in doc:  # CreateCustomer accepts kind "organization" but sets no organization fields
+        raise Rejected.invalid(field, f"{doc['_id']} has no organization fields; create it with CreateOrganization")
     if doc["state"] == "retired":
         raise Rejected.invalid_state(f"organization {doc['_id']} was merged into {doc.get('merged_into')}")
 

@@ -219,6 +219,10 @@ class CustomerView(_Out):
     pending_email: str | None = Field(default=None, description="A new email waiting for verification (C20).")
     claim_pending: bool = Field(default=False, description="A guest asked to register; waits for verification.")
     merged_into: str | None = Field(default=None, description="Set when the record was retired by a merge.")
+    organizations: list[str] = Field(default_factory=list, description="C5: codes of the organizations it belongs to.")
+    groups: list[str] = Field(
+        default_factory=list, description="C19: its static groups and the segments it matches (as read)."
+    )
     registered_at: datetime
     last_login_at: datetime | None = None
     last_activity_at: datetime | None = None
@@ -331,6 +335,8 @@ class SearchInput(_In):
     kind: CustomerKind | None = None
     state: CustomerState | None = None
     flag: Flag | None = None
+    organization: OptionalText = Field(default=None, description="C5: members of this organization (its code).")
+    group: OptionalText = Field(default=None, description="C19: members of this group or segment (its id).")
     sort: SortKey = "name"
     descending: bool = False
     limit: int = Field(default=20, ge=1, le=20)

@@ -21,7 +21,7 @@ from contracts.routing import SERVICES
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 
-from . import customers, dlq, history, orders  # noqa: F401 - history adds customer subcommands
+from . import customers, dlq, history, orders, relations  # noqa: F401 - history adds customer subcommands
 from .email import email
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -29,6 +29,8 @@ stack = typer.Typer(help="The running system.", no_args_is_help=True)
 app.add_typer(stack, name="stack")
 app.add_typer(customers.app, name="customer")
 app.add_typer(orders.app, name="order")
+app.add_typer(relations.org, name="org")
+app.add_typer(relations.group, name="group")
 app.add_typer(email, name="email")
 app.add_typer(dlq.app, name="dlq")
 console = Console()

@@ -89,6 +89,8 @@ def find(
     state: Annotated[str | None, typer.Option()] = None,
     flag: Annotated[str | None, typer.Option()] = None,
     scope: Annotated[str | None, typer.Option()] = None,
+    group: Annotated[str | None, typer.Option(help="members of a group or segment")] = None,
+    organization: Annotated[str | None, typer.Option(help="members of an organization (its code)")] = None,
     sort: Annotated[str, typer.Option(help="name, created or last_activity")] = "name",
     descending: Annotated[bool, typer.Option("--desc")] = False,
     cursor: Annotated[str | None, typer.Option(help="next page: the cursor the last page printed")] = None,
@@ -96,7 +98,8 @@ def find(
     """Search customers (C11): criteria combine with AND; 20 a page."""
     page = call(SearchCustomers, {
         "name": name, "email": email, "phone": phone, "postal_code": postal_code, "code": code, "tag": tag,
-        "kind": kind, "state": state, "flag": flag, "scope_id": scope, "sort": sort, "descending": descending,
+        "kind": kind, "state": state, "flag": flag, "scope_id": scope, "group": group, "organization": organization,
+        "sort": sort, "descending": descending,
         "cursor": cursor,
     })
     console.print(summaries_table(page.items))

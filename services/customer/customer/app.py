@@ -8,7 +8,7 @@ from faststream.rabbit import RabbitRouter
 from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
-from . import account_store, handlers, history, history_store, store
+from . import account_store, handlers, history, history_store, relations_store, store
 from .settings import CustomerSettings
 
 SERVICE = "customer"
@@ -25,6 +25,11 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
         SERVICE,
         settings,
         build_routers,
-        on_startup=[store.ensure_indexes, account_store.ensure_indexes, history_store.ensure_indexes],
+        on_startup=[
+            store.ensure_indexes,
+            account_store.ensure_indexes,
+            history_store.ensure_indexes,
+            relations_store.ensure_indexes,
+        ],
         description="Customer records: create, find, read, correct, merge, enable and disable.",
     )

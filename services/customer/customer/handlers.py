@@ -43,6 +43,7 @@ from contracts.customer import (
     ScopeReply,
     ScopeView,
     SearchCustomers,
+    SearchInput,
     SearchPage,
     SearchReply,
     SetAccountTemplate,
@@ -55,7 +56,7 @@ from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import account_handlers, bulk, store
+from . import account_handlers, bulk, relations_store, store
 from .account_handlers import invite_if_new_registered, send_link
 from .acting import SYSTEM, Acting, audit, authorize
 from .domain import Customer, check_template_fields, customer_summary, customer_view, now
@@ -161,7 +162,7 @@ async def _import_one(runtime: ServiceRuntime, index: int, row: NewCustomer) -> 
 
 async def get_customer(cmd: GetCustomer, runtime: Runtime) -> CustomerReply:
     customer = await store.load(runtime.db, cmd.payload.customer_code, None, follow_merge=True)
-    return CustomerReply.success(customer.view())
+    return CustomerReply.success(await relations_store.customer_view_with_groups(runtime.db, customer.doc))
 
 
 async def find_accounts_by_email(cmd: FindAccountsByEmail, runtime: Runtime) -> EmailLookupReply:
@@ -172,13 +173,18 @@ async def find_accounts_by_email(cmd: FindAccountsByEmail, runtime: Runtime) -> 
 
 
 async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchReply:
-    query = cmd.payload
+    return SearchReply.success(await search_page(runtime, cmd.payload))
+
+
+async def search_page(runtime: ServiceRuntime, query: SearchInput) -> SearchPage:
+    """C11 search; also the member pages of organizations and groups (C5, C19)."""
     country = None
     if query.scope_id:
         country = (await store.require_scope(runtime.db, query.scope_id)).country
-    rows, cursor, total, exact, sorted_by = await store.search_customers(runtime.db, query, country)
-    return SearchReply.success(SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor,
-                                          total=total, total_is_exact=exact, sorted_by=sorted_by))
+    group = await relations_store.group_filter(runtime.db, query.group) if query.group else None
+    rows, cursor, total, exact, sorted_by = await store.search_customers(runtime.db, query, country, group)
+    return SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor,
+                      total=total, total_is_exact=exact, sorted_by=sorted_by)
 
 
 async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSummaryReply:
@@ -209,7 +215,7 @@ async def change_customer(runtime: ServiceRuntime, cmd, action: str, change: Cha
             for event in events:
                 uow.publish(event, partition_key=customer.code)
             await audit(db, uow, acting, customer.code, action, list(customer.changed_fields), at)
-        return customer.view()
+        return await relations_store.customer_view_with_groups(db, customer.doc, uow.session)
 
     return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
 
@@ -300,7 +306,10 @@ HANDLERS = {
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    for command, handler in {**HANDLERS, **account_handlers.HANDLERS}.items():
+    from . import groups, organizations  # they page members with search_page: import here, not in a cycle
+
+    for command, handler in {**HANDLERS, **account_handlers.HANDLERS, **organizations.HANDLERS,
+                             **groups.HANDLERS}.items():
         on_command(runtime, command, handler)
     return []
 

@@ -58,9 +58,10 @@ def _prefix(value: str) -> dict[str, str]:
     return {"$regex": "^" + re.escape(value)}
 
 
-def criteria(query: SearchInput, scope_country: str | None) -> dict[str, Any]:
-    """Every criterion but the name, combined with AND (retired records live elsewhere)."""
-    parts: list[dict[str, Any]] = []
+def criteria(query: SearchInput, scope_country: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every criterion but the name, combined with AND (retired records live elsewhere).
+    ``extra``: a filter resolved from the database, such as a group's members (C19)."""
+    parts: list[dict[str, Any]] = [extra] if extra else []
     if query.scope_id:
         parts.append({"scope_id": query.scope_id})
     if query.code:
@@ -80,6 +81,8 @@ def criteria(query: SearchInput, scope_country: str | None) -> dict[str, Any]:
     for field in ("kind", "state", "flag"):
         if getattr(query, field):
             parts.append({field: getattr(query, field)})
+    if query.organization:  # C5: its members
+        parts.append({"organizations": query.organization.strip().upper()})
     return _and(parts)
 
 
@@ -95,10 +98,12 @@ def prefix_key(query: SearchInput) -> str | None:
     return "_id" if query.code else "s.e" if query.email else None
 
 
-def runs(query: SearchInput, scope_country: str | None, *, broad: bool = False) -> list[Run]:
+def runs(
+    query: SearchInput, scope_country: str | None, *, broad: bool = False, extra: dict[str, Any] | None = None
+) -> list[Run]:
     """The index-ordered runs that make up the result, in order. ``broad``: the criteria
     match more than TOTAL_CAP customers, so a prefix criterion's own order is used."""
-    base = criteria(query, scope_country)
+    base = criteria(query, scope_country, extra)
     sort_field = SORT_FIELDS[query.sort]
     if not query.name:
         key = prefix_key(query)

@@ -1,0 +1,134 @@
+"""MongoDB access for organizations (C5) and groups (C19): indexes, groups, memberships.
+
+Organizations are documents of the ``customers`` collection (kind ``organization``);
+groups have a collection of their own. Static membership is the customer's own
+``groups`` list; a segment's members are found by its compiled filter, never stored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from contracts.customer import CustomerView
+from contracts.relations import GroupView
+from plumbing.errors import Rejected
+from plumbing.indexes import ensure_index
+
+from .domain import Customer, customer_view
+from .relations_rules import compile_segment, customer_groups
+from .store import CUSTOMERS, Session
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
+
+GROUPS = "groups"
+
+
+async def ensure_indexes(runtime: ServiceRuntime) -> None:
+    customers, asc = runtime.db[CUSTOMERS], ASCENDING
+    # C5: an organization's business number is unique in its scope.
+    await ensure_index(
+        customers,
+        [("scope_id", asc), ("organization.number_key", asc)],
+        name="organization_number_unique",
+        unique=True,
+        partialFilterExpression={"organization.number_key": {"$type": "string"}},
+    )
+    # Members of an organization and of a static group, by name (search and member pages).
+    await ensure_index(customers, [("organizations", asc), ("s.sn", asc), ("_id", asc)], name="organizations_name")
+    await ensure_index(customers, [("groups", asc), ("s.sn", asc), ("_id", asc)], name="groups_name")
+    # C19: segment rules. Tags and state have their indexes (tags, state_name) already.
+    await ensure_index(customers, [("attributes.$**", asc)], name="attributes_wildcard")
+    await ensure_index(customers, [("scope_id", asc), ("order_count", asc)], name="segment_order_count")
+    await ensure_index(customers, [("scope_id", asc), ("last_order_at", asc)], name="segment_last_order_at")
+    await ensure_index(runtime.db[GROUPS], [("scope_id", asc), ("kind", asc), ("_id", asc)], name="scope_kind")
+
+
+# --- records: customers and organizations --------------------------------------------------
+
+
+async def load(db: AsyncDatabase, code: str, session: Session, *, field: str, what: str = "customer") -> Customer:
+    """A customer record by code; a missing one is named at ``field`` (e.g. payload.customer_codes.2)."""
+    doc = await db[CUSTOMERS].find_one({"_id": code}, session=session)
+    if doc is None:
+        raise Rejected.not_found(what, code, field=field)
+    return Customer(doc)
+
+
+async def require_number_free(
+    db: AsyncDatabase, scope_id: str, number_key: str, code: str | None, session: Session, *, field: str
+) -> None:
+    """C5: no other organization of the scope has this number (the unique index is the backstop)."""
+    other = await db[CUSTOMERS].find_one(
+        {"scope_id": scope_id, "organization.number_key": number_key, "_id": {"$ne": code}}, {"_id": 1},
+        session=session,
+    )
+    if other is not None:
+        raise Rejected.conflict(f"organization {other['_id']} of scope {scope_id!r} has this number", field=field)
+
+
+async def insert_organization(db: AsyncDatabase, organization: Customer, session: Session) -> None:
+    try:
+        await db[CUSTOMERS].insert_one(organization.doc, session=session)
+    except DuplicateKeyError as exc:  # a concurrent create with the same number won
+        raise Rejected.conflict("another organization of the scope has this number", field="payload.number") from exc
+
+
+async def count_members(db: AsyncDatabase, organization_code: str, session: Session = None) -> int:
+    return await db[CUSTOMERS].count_documents({"organizations": organization_code}, session=session)
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+async def insert_group(db: AsyncDatabase, group: dict[str, Any], session: Session) -> None:
+    try:
+        await db[GROUPS].insert_one(group, session=session)
+    except DuplicateKeyError as exc:
+        raise Rejected.conflict(f"group {group['_id']!r} exists", field="payload.group_id") from exc
+
+
+async def load_group(db: AsyncDatabase, group_id: str, session: Session = None, *, field: str = "payload.group_id") -> dict[str, Any]:
+    group = await db[GROUPS].find_one({"_id": group_id}, session=session)
+    if group is None:
+        raise Rejected.not_found("group", group_id, field=field)
+    return group
+
+
+async def save_group(db: AsyncDatabase, group: dict[str, Any], loaded_version: int, session: Session) -> None:
+    result = await db[GROUPS].replace_one({"_id": group["_id"], "version": loaded_version}, group, session=session)
+    if result.matched_count != 1:
+        raise Rejected.conflict(f"group {group['_id']} changed while this change was being made")
+
+
+async def list_groups(db: AsyncDatabase, scope_id: str | None) -> list[dict[str, Any]]:
+    query = {"scope_id": scope_id} if scope_id else {}
+    return await db[GROUPS].find(query).sort([("scope_id", ASCENDING), ("_id", ASCENDING)]).to_list()
+
+
+async def segments_of_scope(db: AsyncDatabase, scope_id: str, session: Session = None) -> list[dict[str, Any]]:
+    return await db[GROUPS].find({"scope_id": scope_id, "kind": "segment"}, session=session).to_list()
+
+
+def group_view(group: dict[str, Any]) -> GroupView:
+    return GroupView(group_id=group["_id"], **{k: v for k, v in group.items() if k != "_id"})
+
+
+async def group_filter(db: AsyncDatabase, group_id: str) -> dict[str, Any]:
+    """C19: the members of a group as a filter: the groups index for a static group, the
+    compiled rules for a segment."""
+    group = await load_group(db, group_id.strip().lower(), field="payload.group")
+    if group["kind"] == "static":
+        return {"groups": group["_id"]}
+    return compile_segment(group["scope_id"], group["rules"])
+
+
+async def customer_view_with_groups(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> CustomerView:
+    """The customer record as answered: its static groups and the segments of its scope it
+    matches, decided on the document (relations_rules.segment_matches)."""
+    segments = await segments_of_scope(db, doc["scope_id"], session)
+    return customer_view(doc).model_copy(update={"groups": customer_groups(doc, segments)})

@@ -7,7 +7,7 @@ from faststream.asgi import AsgiFastStream
 from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
-from . import account_store, store
+from . import account_store, merge_store, privacy, store
 from .handlers import build_routers
 from .settings import CustomerSettings
 
@@ -21,6 +21,7 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
         SERVICE,
         settings,
         build_routers,
-        on_startup=[store.ensure_indexes, account_store.ensure_indexes],
+        on_startup=[store.ensure_indexes, account_store.ensure_indexes, merge_store.ensure_indexes, privacy.open_clients],
+        on_shutdown=[privacy.close_clients],
         description="Customer records: create, find, read, correct, merge, enable and disable.",
     )

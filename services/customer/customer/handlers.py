@@ -55,7 +55,7 @@ from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import account_handlers, bulk, store
+from . import account_handlers, bulk, merging, privacy, store
 from .account_handlers import invite_if_new_registered, send_link
 from .acting import SYSTEM, Acting, audit, authorize
 from .domain import Customer, check_template_fields, customer_summary, customer_view, now
@@ -300,7 +300,7 @@ HANDLERS = {
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    for command, handler in {**HANDLERS, **account_handlers.HANDLERS}.items():
+    for command, handler in {**HANDLERS, **account_handlers.HANDLERS, **merging.HANDLERS, **privacy.HANDLERS}.items():
         on_command(runtime, command, handler)
     return []
 

@@ -20,7 +20,7 @@ from contracts.routing import SERVICES
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 
-from . import customers, dlq, orders
+from . import customers, dlq, merging, orders, privacy  # noqa: F401 - merging, privacy add customer commands
 from .email import email
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)

@@ -21,6 +21,7 @@ from plumbing.settings import ServiceSettings
 from ..support import Cleanup, EventTap
 from .conftest import create_customer, create_scope, ok
 from .merge_support import CSR, activities_of, linked_to, placed, three_services
+from .test_customer_import import omsctl
 
 RIVOLI = {"line1": "1 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"}
 VOLTAIRE = {"line1": "9 quai Voltaire", "city": "Paris", "postal_code": "75007", "country": "FR"}
@@ -174,3 +175,22 @@ async def test_c13_a_merge_cannot_be_undone_after_its_window(
     unknown = await client.call(UnmergeCustomers, {"merge_id": "no-such-merge"}, actor=CSR)
     assert unknown.error.code == "not_found" and unknown.error.fields[0].field == "payload.merge_id"
     assert isinstance(await client.call(GetCustomer, {"customer_code": b.code}), CustomerReply)
+
+
+async def test_c13_i2_omsctl_merges_lists_and_unmerges(
+    settings: ServiceSettings, client: OmsClient, customer_service: None
+) -> None:
+    await create_scope(client)
+    a = await create_customer(client, email="a@example.fr")
+    b = await create_customer(client, email="b@example.fr")
+    status, out = await omsctl(settings, "customer", "merge", a.code, b.code, "--reason", "duplicate")
+    assert status == 0, out
+    merge_id = out.split("merge ")[1].split(",")[0].strip()
+    assert (await get(client, b.code)).code == a.code
+    status, listed = await omsctl(settings, "customer", "merges", b.code)
+    assert status == 0 and merge_id in listed and "merged" in listed
+    status, again = await omsctl(settings, "customer", "merge", a.code, b.code, "--reason", "duplicate")
+    assert status == 1 and f"{b.code} was merged into {a.code}" in again
+    status, out = await omsctl(settings, "customer", "unmerge", merge_id)
+    assert status == 0, out
+    assert (await get(client, b.code)).code == b.code

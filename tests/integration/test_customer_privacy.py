@@ -19,6 +19,7 @@ from plumbing.settings import ServiceSettings
 from ..support import Cleanup, running
 from .conftest import create_customer, create_scope, ok
 from .merge_support import CSR, EXAMPLES, activities_of, linked_to, placed, three_services
+from .test_customer_import import omsctl
 
 EMAIL = "Chloé.Dubois@example.fr"  # the example order's customer
 
@@ -46,6 +47,7 @@ async def test_c18_export_holds_the_record_addresses_order_links_emails_and_audi
         await client.publish_upstream(shipped("EU-1"))
         await activities_of(client, customer.code, 2)
         export = await ok(await privacy(client, ExportCustomerData, customer.code))
+        status, printed = await omsctl(settings, "customer", "export", customer.code, "--reason", "ticket 12")
 
     record = export.customer.record
     assert (record["_id"], record["email"], record["first_name"]) == (customer.code, EMAIL, "Chloé")
@@ -58,7 +60,10 @@ async def test_c18_export_holds_the_record_addresses_order_links_emails_and_audi
     emails = {a.template: a for a in export.notification.activities}
     assert set(emails) == {"welcome", "shipping-confirmation"}
     assert "Chloé" in emails["welcome"].html and "6A12345678901" in emails["shipping-confirmation"].text
-    json.loads(export.model_dump_json())  # one JSON document
+    assert status == 0, printed
+    document = json.loads(printed)  # one JSON document, ready for `> file.json`
+    assert document["customer"]["record"]["_id"] == customer.code and document["reason"] == "ticket 12"
+    assert len(document["notification"]["activities"]) == 2
 
 
 async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_later_order_finds_someone_new(
@@ -77,7 +82,7 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
         after = await ok(await privacy(client, ExportCustomerData, customer.code))
         change = await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": erased.version,
                                                     "changes": {"first_name": "Back"}}, actor=CSR)
-        again = await ok(await privacy(client, EraseCustomerData, customer.code))
+        status, printed = await omsctl(settings, "customer", "erase", customer.code, "--reason", "repeat", "--yes")
         # A later order with the erased email (and the erased source id) is someone new.
         await client.publish_upstream(placed("EU-2", source_customer_id="shop-77"))
         newcomer = await linked_to(client, "EU-2")
@@ -96,8 +101,10 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
     assert [o["order_number"] for o in after.order_sync.orders] == ["EU-1"]
     assert all(a.to == "(erased)" and "Chloé" not in a.html + a.text for a in after.notification.activities)
     assert change.error.code == "invalid_state"
-    assert {s.service: sum(s.erased.values()) for s in again.services} == {
-        "customer": 0, "order-sync": 0, "notification": 0}  # repeat-safe: nothing left to erase
+    assert status == 0, printed
+    again = json.loads(printed)  # the receipt of a repeat: safe, nothing was left to erase
+    assert {s["service"]: sum(s["erased"].values()) for s in again["services"]} == {
+        "customer": 0, "order-sync": 0, "notification": 0}
     assert newcomer != customer.code
 
 

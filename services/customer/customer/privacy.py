@@ -163,10 +163,13 @@ async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_i
         for code in codes:
             customer: Customer = await store.load(db, code, uow.session)
             scope_id = scope_id or customer.scope_id
-            updates = {k: v for k, v in erasure_updates(customer.doc, p.reason, at).items()
-                       if customer.doc.get(k) != v and k != "erased_at"}
+            wanted = erasure_updates(customer.doc, p.reason, at)
+            # A repeat changes nothing (not even the reason) unless something personal came back.
+            updates = {k: v for k, v in wanted.items()
+                       if customer.doc.get(k) != v and k not in ("erased_at", "state_reason")}
             if updates:
-                customer.set_fields({**updates, "erased_at": customer.doc.get("erased_at") or at}, at)
+                customer.set_fields({**updates, "state_reason": wanted["state_reason"],
+                                     "erased_at": wanted["erased_at"]}, at)
                 await store.save(db, customer, uow.session)
                 counts["records"] += 1
                 await audit(db, uow, acting, code, f"erased: {p.reason}", sorted(updates), at)

@@ -11,7 +11,7 @@ from typing import Any
 
 from contracts.envelope import Actor
 from contracts.order_sync import GetOrderLink
-from contracts.orders import OrderPlaced
+from contracts.orders import OrderPlaced, OrderShipped
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
@@ -42,6 +42,13 @@ def placed(number: str, **changes: Any) -> OrderPlaced:
     raw.pop("message_id")
     raw["payload"].update({"order_number": number, **changes})
     return OrderPlaced.model_validate(raw)
+
+
+def shipped(number: str) -> OrderShipped:
+    raw = json.loads((EXAMPLES / "order-shipped.v1.json").read_text(encoding="utf-8"))
+    raw.pop("message_id")
+    raw["payload"]["order_number"] = number
+    return OrderShipped.model_validate(raw)
 
 
 async def linked_to(client: OmsClient, number: str, code: str | None = None, source: str = "storefront:eu") -> str:

@@ -20,7 +20,7 @@ from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, EventTap
 from .conftest import create_customer, create_scope, ok
-from .merge_support import CSR, activities_of, linked_to, placed, three_services
+from .merge_support import CSR, activities_of, linked_to, placed, shipped, three_services
 from .test_customer_import import omsctl
 
 RIVOLI = {"line1": "1 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"}
@@ -134,6 +134,8 @@ async def test_c13_unmerge_gives_b_back_its_record_orders_links_activities_and_h
         # Between merge and unmerge: an order under B's source customer id lands on A ...
         await client.publish_upstream(placed("EU-2", source_customer_id="shop-b", email="elsewhere@example.fr"))
         assert await linked_to(client, "EU-2") == a.code
+        await client.publish_upstream(shipped("EU-2"))  # its shipping email is recorded on A
+        on_a = await activities_of(client, a.code, 3)
         # ... and one with B's email too (B answers A), without a new customer.
         await client.publish_upstream(placed("EU-3", source_customer_id=None))
         assert await linked_to(client, "EU-3") == a.code
@@ -148,7 +150,9 @@ async def test_c13_unmerge_gives_b_back_its_record_orders_links_activities_and_h
         await linked_to(client, "EU-1", b.code)
         await linked_to(client, "EU-2", b.code)  # arrived for B's link since the merge: B's
         assert await linked_to(client, "EU-3") == a.code  # matched the survivor by email: stays
-        assert set(await activities_of(client, b.code, 1)) == set(welcome_b)
+        kept_by_a = await activities_of(client, a.code, 1)  # A keeps its own welcome email
+        back_to_b = await activities_of(client, b.code, 2)  # B's welcome, and EU-2's shipping email
+        assert set(back_to_b) == set(on_a) - set(kept_by_a) and set(welcome_b) < set(back_to_b)
         assert await customer_db["history"].count_documents({"customer_code": b.code}) == 1
         journal = (await ok(await client.call(GetMergeJournal, {"merge_id": done.merge_id}))).items[0]
         assert journal.state == "unmerged" and journal.unmerged_by == "csr:csr-ada"

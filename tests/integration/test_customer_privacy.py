@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from pymongo import AsyncMongoClient
 
 from contracts.customer import FindAccountsByEmail, GetCustomer, UpdateCustomer
-from contracts.orders import OrderShipped
 from contracts.privacy import EraseCustomerData, ExportCustomerData
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
@@ -18,17 +15,10 @@ from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, running
 from .conftest import create_customer, create_scope, ok
-from .merge_support import CSR, EXAMPLES, activities_of, linked_to, placed, three_services
+from .merge_support import CSR, activities_of, linked_to, placed, shipped, three_services
 from .test_customer_import import omsctl
 
 EMAIL = "Chloé.Dubois@example.fr"  # the example order's customer
-
-
-def shipped(number: str) -> OrderShipped:
-    raw = json.loads((EXAMPLES / "order-shipped.v1.json").read_text(encoding="utf-8"))
-    raw.pop("message_id")
-    raw["payload"]["order_number"] = number
-    return OrderShipped.model_validate(raw)
 
 
 async def privacy(client: OmsClient, command: Any, code: str) -> Any:

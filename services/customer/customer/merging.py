@@ -113,6 +113,8 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: Runtime) -> UnmergeR
                 f"merge {p.merge_id} can no longer be undone: its window closed at {entry['undo_until']:%Y-%m-%d %H:%M}")
         if entry.get("erased"):
             raise Rejected.invalid_state(f"merge {p.merge_id} cannot be undone: a customer of it was erased")
+        if cmd.actor and cmd.actor.kind == "customer":
+            raise Rejected.of("forbidden", "merges are undone by a CSR")
         acting = await authorize(db, uow, cmd.actor, entry["survivor_code"], at)
         survivor = await store.load(db, entry["survivor_code"], uow.session)
         merged = await store.load(db, entry["merged_code"], uow.session)

@@ -29,7 +29,7 @@ from contracts.privacy import (
     OrderSyncExportCustomerData,
     ServiceErasure,
 )
-from plumbing.client import OmsClientPool, ServiceUnavailable, error_text
+from plumbing.client import OmsClientPool, error_text
 from plumbing.documents import plain
 from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime
@@ -52,7 +52,7 @@ ERASED_FIELDS = {
     "first_name": ERASED, "last_name": ERASED, "email": None, "logon_id": None, "pending_email": None,
     "email_verified": False, "claim_pending": False, "phone": None, "work_phone": None, "fax": None,
     "phone_extension": None, "addresses": [], "attributes": {}, "tags": [], "flag": None, "password_hash": None,
-    "idempotency_key": None, "preferred_store_id": None,
+    "idempotency_key": None,
 }
 
 
@@ -75,7 +75,7 @@ async def _ask(runtime: ServiceRuntime, service: str, command: Any, payload: dic
     try:
         reply = await runtime.resources[RESOURCE].call(command, payload, correlation_id=cause.correlation_id
                                                        or cause.message_id)
-    except (ServiceUnavailable, Exception) as exc:  # noqa: BLE001 - a publish nobody takes raises too
+    except Exception as exc:  # noqa: BLE001 - a timeout (ServiceUnavailable), or a publish no queue takes
         raise _NoAnswer(service, str(exc) or type(exc).__name__) from exc
     if not reply.ok:
         raise _NoAnswer(service, error_text(reply.error))
@@ -149,20 +149,18 @@ def erasure_updates(doc: dict[str, Any], reason: str, at: datetime) -> dict[str,
             "erased_at": doc.get("erased_at") or at}
 
 
-async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_id: str) -> tuple[str, list[str], ServiceErasure]:
+async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_id: str) -> tuple[list[str], ServiceErasure]:
     """The customer service's part, in one transaction: the record and every record merged
     into it, their history entries, tokens, merge journal values and stored replies."""
     p, db = cmd.payload, runtime.db
 
-    async def work(uow: UnitOfWork) -> tuple[str, list[str], ServiceErasure]:
+    async def work(uow: UnitOfWork) -> tuple[list[str], ServiceErasure]:
         at = now()
         acting = await authorize(db, uow, cmd.actor, p.customer_code, at)
         codes = [p.customer_code, *await merge_store.merged_into(db, p.customer_code, uow.session)]
         counts = {"records": 0, "history_entries": 0, "tokens": 0, "merge_journal_entries": 0, "stored_replies": 0}
-        scope_id = ""
         for code in codes:
             customer: Customer = await store.load(db, code, uow.session)
-            scope_id = scope_id or customer.scope_id
             wanted = erasure_updates(customer.doc, p.reason, at)
             # A repeat changes nothing (not even the reason) unless something personal came back.
             updates = {k: v for k, v in wanted.items()
@@ -176,7 +174,7 @@ async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_i
                 uow.publish(CustomerErased(**uow.envelope(), payload={
                     "customer_code": code, "scope_id": customer.scope_id, "erasure_id": erasure_id,
                     "erased_at": at}), partition_key=code)
-        personal = {f"{key}": "" for key in HISTORY_PERSONAL_KEYS}
+        personal = dict.fromkeys(HISTORY_PERSONAL_KEYS, "")
         history = await db[merge_store.HISTORY].update_many(
             {"customer_code": {"$in": codes}, "$or": [{k: {"$exists": True}} for k in HISTORY_PERSONAL_KEYS]},
             {"$unset": personal}, session=uow.session)
@@ -196,7 +194,7 @@ async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_i
                      {"result.restored.code": {"$in": codes}}, {"result.customer_code": {"$in": codes}}]},
             session=uow.session)
         counts["stored_replies"] = replies.deleted_count
-        return scope_id, codes, ServiceErasure(service="customer", customer_code=p.customer_code, erased=counts, at=at)
+        return codes, ServiceErasure(service="customer", customer_code=p.customer_code, erased=counts, at=at)
 
     # No inbox record: the erasure is idempotent by itself, and a repeat must erase again
     # whatever arrived since.
@@ -206,7 +204,7 @@ async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_i
 async def erase_customer_data(cmd: EraseCustomerData, runtime: Runtime) -> ErasureReply:
     p = cmd.payload
     erasure_id = cmd.message_id
-    _, codes, mine = await _erase_here(runtime, cmd, erasure_id)
+    codes, mine = await _erase_here(runtime, cmd, erasure_id)
     receipts, silent = [mine], []
     for service, command in (("order-sync", OrderSyncEraseCustomerData),
                              ("notification", NotificationEraseCustomerData)):

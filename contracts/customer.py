@@ -23,7 +23,7 @@ from .types import (
     Text,
 )
 
-CustomerState = Literal["active", "inactive", "disabled", "waiting_approval", "rejected", "retired"]
+CustomerState = Literal["active", "inactive", "disabled", "waiting_approval", "rejected", "retired", "erased"]
 AccountType = Literal["registered", "guest"]
 CustomerKind = Literal["customer", "organization"]
 Flag = Literal["red", "orange", "yellow", "green", "blue", "purple", "CHK"]

@@ -21,7 +21,7 @@ from contracts.routing import SERVICES
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 
-from . import customers, dlq, history, orders, relations  # noqa: F401 - history adds customer subcommands
+from . import customers, dlq, history, merging, orders, privacy, relations  # noqa: F401 - they add customer commands
 from .email import email
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)

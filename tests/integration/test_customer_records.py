@@ -194,7 +194,7 @@ async def test_c10_lifecycle_transitions_and_the_summary_per_state(client: OmsCl
 
     summary = await ok(await client.call(GetStateSummary, {"scope_id": "eu-fr"}))
     assert summary.counts == {"active": 1, "inactive": 1, "disabled": 0, "waiting_approval": 0,
-                              "rejected": 1, "retired": 0}
+                              "rejected": 1, "retired": 0, "erased": 0}
 
 
 async def test_c12_change_any_field_but_the_logon_id_and_detect_a_stale_version(client: OmsClient) -> None:

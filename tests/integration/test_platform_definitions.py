@@ -90,7 +90,7 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
                                                                   arguments={"x-queue-type": "quorum"}))
         assert await refused(customer, lambda ch: _consume(ch, f"{ns}.notification.dead-letter"))
         assert await refused(customer, lambda ch: _publish(ch, f"{ns}.upstream"))
-        assert await refused(customer, lambda ch: _publish(ch, f"{ns}.commands"))
+        assert not await refused(customer, lambda ch: _publish(ch, f"{ns}.commands"))  # C18: asks the others
         assert not await refused(url("order-sync"), lambda ch: _publish(ch, f"{ns}.commands"))
         assert await refused(url("storefront"), lambda ch: _publish(ch, f"{ns}.commands"))
         assert await refused(url("storefront"), lambda ch: _consume(ch, f"{ns}.order-sync.upstream-orders"))

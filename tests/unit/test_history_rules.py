@@ -23,6 +23,7 @@ from customer.history_rules import (
     decode_cursor,
     encode_cursor,
     rank_stores,
+    recount_orders,
 )
 from plumbing.errors import Rejected
 
@@ -166,3 +167,15 @@ def test_c7_history_cursor_round_trips_and_a_forged_one_is_a_field_error() -> No
     with pytest.raises(Rejected) as caught:
         decode_cursor("not-a-cursor")
     assert caught.value.error.fields[0].field == "payload.cursor"
+
+
+def test_c6_c7_c13_counting_again_from_the_order_entries() -> None:
+    """After an unmerge gives orders back, counts and stores come from the entries left."""
+    entries = [
+        {"at": at(minutes), "fields": {"store_id": store}}
+        for minutes, store in ((5, "paris-3"), (1, "lyon-1"), (3, "paris-3"), (9, None))
+    ]
+    counted = recount_orders(entries)
+    assert counted["order_count"] == 4 and counted["last_order_at"] == at(9)
+    assert [(s["store_id"], s["orders"]) for s in counted["stores"]] == [("paris-3", 2), ("lyon-1", 1)]
+    assert recount_orders([]) == {"order_count": 0, "last_order_at": None, "stores": []}

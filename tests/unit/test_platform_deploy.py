@@ -78,9 +78,10 @@ def test_p1_each_service_user_configures_and_reads_its_own_queues_only(service: 
                 assert not pattern.fullmatch(name), f"{service} may {kind} {name} of {other}"
 
 
-def test_p1_only_order_sync_and_operators_send_commands_only_storefronts_and_operators_publish_orders() -> None:
+def test_p1_only_services_that_ask_others_and_operators_send_commands_only_storefronts_and_operators_publish_orders() -> None:
+    # order-sync asks the customer service (O3); the customer service asks the others (C18).
     senders = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.commands_exchange)}
-    assert senders == {"admin", "order-sync", "omsctl"}
+    assert senders == {"admin", "order-sync", "customer", "omsctl"}
     publishers = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.upstream_exchange)}
     assert publishers == {"admin", "omsctl", "storefront"}
     storefront = permissions("storefront")

@@ -8,7 +8,7 @@ from faststream.rabbit import RabbitRouter
 from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
-from . import account_store, handlers, history, history_store, relations_store, store
+from . import account_store, handlers, history, history_store, merge_store, privacy, relations_store, store
 from .settings import CustomerSettings
 
 SERVICE = "customer"
@@ -30,6 +30,9 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
             account_store.ensure_indexes,
             history_store.ensure_indexes,
             relations_store.ensure_indexes,
+            merge_store.ensure_indexes,
+            privacy.open_clients,
         ],
+        on_shutdown=[privacy.close_clients],
         description="Customer records: create, find, read, correct, merge, enable and disable.",
     )

@@ -292,6 +292,8 @@ class Customer:
     def ensure_not_retired(self) -> None:
         if self.doc["state"] == "retired":
             raise Rejected.invalid_state(f"customer {self.code} was merged into {self.doc['merged_into']}")
+        if self.doc["state"] == "erased":  # C18
+            raise Rejected.invalid_state(f"customer {self.code} was erased")
 
     def change(
         self, changes: CustomerChanges, *, scope: ScopeView, template: AccountTemplateView | None, at: datetime
@@ -427,6 +429,12 @@ class Customer:
     def start_claim(self, at: datetime) -> None:
         self._set(claim_pending=True)
         self._touch(at)
+
+    def set_fields(self, updates: dict[str, Any], at: datetime) -> None:
+        """Merge, unmerge and erasure (C13, C18): fields their own rules decided on."""
+        if updates:
+            self._set(**updates)
+            self._touch(at)
 
     def _set(self, **updates: Any) -> None:
         self.doc.update(updates)

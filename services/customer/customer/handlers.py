@@ -56,7 +56,7 @@ from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import account_handlers, bulk, relations_store, store
+from . import account_handlers, bulk, merging, privacy, relations_store, store
 from .account_handlers import invite_if_new_registered, send_link
 from .acting import SYSTEM, Acting, audit, authorize
 from .domain import Customer, check_template_fields, customer_summary, customer_view, now
@@ -309,7 +309,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     from . import groups, organizations  # they page members with search_page: import here, not in a cycle
 
     for command, handler in {**HANDLERS, **account_handlers.HANDLERS, **organizations.HANDLERS,
-                             **groups.HANDLERS}.items():
+                             **groups.HANDLERS, **merging.HANDLERS, **privacy.HANDLERS}.items():
         on_command(runtime, command, handler)
     return []
 

@@ -34,6 +34,7 @@ from contracts.history import (
     PaymentMethodDeletedResult,
     SetPreferredStore,
 )
+from contracts.merge import OrdersReassigned
 from contracts.order_sync import (
     CustomerOrderShipped,
     CustomerPaymentReceived,
@@ -173,6 +174,21 @@ async def invoice_issued(message: CustomerInvoiceIssued, runtime: Runtime) -> No
                  at=invoice.issued_at, active=True, fields=invoice.model_dump(mode="json"))
 
 
+async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None:
+    """C13: an unmerge gave orders back to the customer they came for: their entries move,
+    and both customers' order counts and stores are counted again from their entries."""
+    p, db = message.payload, runtime.db
+
+    async def work(uow: UnitOfWork) -> None:
+        orders = [(order.source_system, order.order_number) for order in p.orders]
+        await history_store.reassign_orders(db, orders, p.from_code, p.to_code, uow.session)
+        for code in (p.from_code, p.to_code):
+            counters = rules.recount_orders(await history_store.orders_of(db, code, uow.session))
+            await history_store.set_order_counters(db, code, counters, uow.session)
+
+    await apply_once(runtime, message, work)
+
+
 # --- commands --------------------------------------------------------------------------------------
 
 
@@ -241,6 +257,7 @@ EVENTS = (
     (CustomerPaymentMethodSaved, payment_method_saved),
     (CustomerPaymentMethodRemoved, payment_method_removed),
     (CustomerInvoiceIssued, invoice_issued),
+    (OrdersReassigned, orders_reassigned),
 )
 
 

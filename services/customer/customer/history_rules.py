@@ -81,6 +81,15 @@ def count_order(customer: dict[str, Any], placed_at: datetime, store_id: str | N
     }
 
 
+def recount_orders(orders: list[Entry]) -> dict[str, Any]:
+    """The customer's order count, last order and stores from its order entries, for when
+    orders change hands (an unmerge gives some back) and adding one at a time cannot say."""
+    counters: dict[str, Any] = {"order_count": 0, "last_order_at": None, "stores": []}
+    for order in sorted(orders, key=lambda entry: entry["at"]):
+        counters = count_order(counters, to_ms(order["at"]), order["fields"].get("store_id"))
+    return counters
+
+
 def rank_stores(stores: list[dict[str, Any]], store_id: str | None, placed_at: datetime,
                 cap: int = MAX_STORES) -> list[dict[str, Any]]:
     """C6: one more order at ``store_id``: most used first, then most recently used, at most

@@ -52,3 +52,24 @@ async def set_order_counters(db: AsyncDatabase, code: str, counters: dict[str, A
     version (a CSR's change in flight never conflicts with an order); a concurrent save of
     the record is a write conflict in the transaction, retried, never a lost update."""
     await db[CUSTOMERS].update_one({"_id": code}, {"$set": counters}, session=session)
+
+
+async def reassign_orders(db: AsyncDatabase, orders: list[tuple[str, str]], from_code: str, to_code: str,
+                          session: Session) -> None:
+    """Give orders (source system, order number) of ``from_code``, and their payments, to
+    ``to_code``."""
+    if not orders:
+        return
+    await db[HISTORY].update_many(
+        {"customer_code": from_code, "$or": [
+            {"kind": "order", "key": {"$in": [f"{source}|{number}" for source, number in orders]}},
+            *({"kind": "payment", "fields.source_system": source, "fields.order_number": number}
+              for source, number in orders),
+        ]},
+        {"$set": {"customer_code": to_code}},
+        session=session,
+    )
+
+
+async def orders_of(db: AsyncDatabase, code: str, session: Session) -> list[dict[str, Any]]:
+    return await db[HISTORY].find({"customer_code": code, "kind": "order"}, session=session).to_list()

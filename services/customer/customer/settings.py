@@ -17,3 +17,4 @@ class CustomerSettings(ServiceSettings):
     verification_token_hours: float = Field(default=48, gt=0, description="C20: a verification link's lifetime.")
     max_signin_failures: int = Field(default=5, ge=1, description="C15: consecutive failures that disable an account.")
     on_behalf_max_minutes: int = Field(default=120, ge=1, description="C16: the longest a CSR may act for a customer.")
+    unmerge_window_days: float = Field(default=30, gt=0, description="C13: how long a merge can be undone.")

@@ -28,7 +28,7 @@ SCOPES = "scopes"
 TEMPLATES = "account_templates"
 COUNTERS = "counters"
 FIRST_CODE_SEQUENCE = 1000
-STATES: tuple[CustomerState, ...] = ("active", "inactive", "disabled", "waiting_approval", "rejected", "retired")
+STATES: tuple[CustomerState, ...] = ("active", "inactive", "disabled", "waiting_approval", "rejected", "retired", "erased")
 
 Session = AsyncClientSession | None
 

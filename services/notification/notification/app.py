@@ -7,7 +7,7 @@ from faststream.asgi import AsgiFastStream
 from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
-from . import catalog, store
+from . import catalog, merging, store
 from .handlers import bind_emails_queue, build_routers
 from .outbound import Outbound
 from .settings import NotificationSettings
@@ -27,7 +27,7 @@ def create_app(
         SERVICE,
         settings or ServiceSettings(),
         build_routers,
-        on_startup=[load_templates, store.ensure_indexes, bind_emails_queue, outbound.start],
+        on_startup=[load_templates, store.ensure_indexes, bind_emails_queue, merging.bind_merges_queue, outbound.start],
         on_shutdown=[outbound.stop],
         description="Renders customer emails from templates, sends them and records them as activities.",
     )

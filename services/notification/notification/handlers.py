@@ -48,7 +48,7 @@ from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.service import LoopContext, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import catalog, domain, emails, kinds, store, templates
+from . import catalog, domain, emails, kinds, merging, privacy, store, templates
 from .catalog import StoredTemplate
 from .emails import TemplateMissing
 from .kinds import EmailRequest
@@ -356,7 +356,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     )
     for event, handler in SYSTEM_EMAILS:
         emails(filter=routed_as(event.routing_key()))(handler)
-    routers = [router]
+    routers = [router, merging.build_router(runtime)]
     for event in (EmailSent, EmailFailed):
         # Published through the outbox, not by these objects: they put the events in the
         # AsyncAPI document for the systems that react to them. One router each, because a
@@ -367,6 +367,6 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
             title=f"{runtime.name}.{event.type_name()}", description=event.__doc__,
         )
         routers.append(events)
-    for command, handler in COMMANDS:
+    for command, handler in COMMANDS + privacy.COMMANDS:
         runtime.on_command(command, handler)
     return routers

@@ -59,7 +59,7 @@ from plumbing.messaging import events_exchange, routed_as, upstream_exchange, wo
 from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import commerce, store
+from . import commerce, merging, privacy, store
 from .domain import CustomerEntry, Decision, decide, identity_of, new_customer, order_key, phone_candidates_filter, summary
 from .scopes import ScopeDirectory
 
@@ -137,6 +137,8 @@ async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Ord
             "placed_at": order.placed_at, "status": order.status, "received_at": at,
             "message_id": message.message_id, "notes": list(notes), "customer_code": None, "rule": decision.rule,
             "review_id": None, "shipments": [], "payments": [],
+            # C13: which source customer the order came under, for an unmerge to follow.
+            "source_link": f"{order.source_system}|{order.source_customer_id}" if order.source_customer_id else None,
         }
         if decision.kind == "link":
             doc.update(customer_code=decision.customer_code, linked_at=at)
@@ -466,9 +468,10 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
                            (CustomerAddressChanged, customer_address_changed),
                            (CustomerStateChanged, customer_state_changed)):
         customers(filter=routed_as(event.routing_key()))(handler)
+    merging.subscribe(customers)
     customers(filter=_anything)(_ignore)  # other customer events say nothing order-sync needs
 
-    for command, handler in COMMANDS.items():
+    for command, handler in {**COMMANDS, **privacy.COMMANDS}.items():
         on_command(runtime, command, handler)
     runtime.dead_letters.redactors.append(mask_card_numbers_in_body)
     runtime.dead_letters.listeners.append(remember_rejected(runtime))

@@ -84,28 +84,29 @@ async def customer_entry(db: AsyncDatabase, code: str) -> dict[str, Any] | None:
     return await db[CUSTOMERS].find_one({"_id": code})
 
 
-async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any]) -> None:
+async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> None:
     """Keep the newest version only: customer events may arrive twice or late."""
     newer = {"$lt": [{"$ifNull": ["$version", 0]}, doc["version"]]}
     await db[CUSTOMERS].update_one(
         {"_id": doc["_id"]},
         [{"$replaceWith": {"$cond": [newer, {"$literal": doc}, "$$ROOT"]}}],
         upsert=True,
+        session=session,
     )
 
 
+#: Customers an order may match: live ones, and merged ones, which answer their survivor (C13).
+MATCHABLE = {"$or": [{"state": {"$nin": ["retired", "rejected", "erased"]}}, {"merged_into": {"$type": "string"}}]}
+
+
 async def codes_by_email(db: AsyncDatabase, scope_id: str, key: str) -> list[str]:
-    cursor = db[CUSTOMERS].find(
-        {"scope_id": scope_id, "email_key": key, "state": {"$nin": ["retired", "rejected"]}}, {"_id": 1}
-    ).limit(20)
-    return [d["_id"] async for d in cursor]
+    cursor = db[CUSTOMERS].find({"scope_id": scope_id, "email_key": key, **MATCHABLE}, {"_id": 1, "merged_into": 1}).limit(20)
+    return [d.get("merged_into") or d["_id"] async for d in cursor]
 
 
 async def entries_by_phone(db: AsyncDatabase, scope_id: str, phone: str) -> list[dict[str, Any]]:
-    cursor = db[CUSTOMERS].find(
-        {"scope_id": scope_id, "phones": phone, "state": {"$nin": ["retired", "rejected"]}}
-    ).limit(50)
-    return await cursor.to_list()
+    cursor = db[CUSTOMERS].find({"scope_id": scope_id, "phones": phone, **MATCHABLE}).limit(50)
+    return [{**d, "_id": d.get("merged_into") or d["_id"]} for d in await cursor.to_list()]
 
 
 async def entries(db: AsyncDatabase, codes: list[str]) -> list[dict[str, Any]]:

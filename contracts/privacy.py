@@ -1,0 +1,148 @@
+"""Privacy (C18), version 1: export everything held about a customer, or erase it.
+
+A CSR tool sends one request to the customer service; it gathers (or erases) its own data
+and asks each other service for theirs with the per-service commands below, then answers
+one document: the export, or a receipt of what each service erased. Erasure anonymizes
+personal fields and keeps order records consistent (orders keep the customer code).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .customer import AuditEntry, CustomerCode
+from .envelope import Command, Event, define_message
+from .merge import MergeJournalEntry
+from .notification import ActivityView
+from .replies import Reply
+from .types import Identifier, Text
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- what a CSR tool sends to the customer service ----------------------------------------------
+
+
+class PrivacyRequest(_In):
+    customer_code: CustomerCode
+    reason: Text = Field(description="Why: the data subject's request, its ticket number; audited.")
+
+
+class CustomerRecordData(_Out):
+    """The customer service's part: the record as stored, its history, audit and merges."""
+
+    record: dict[str, Any]
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    audit: list[AuditEntry] = Field(default_factory=list)
+    merge_journal: list[MergeJournalEntry] = Field(default_factory=list)
+
+
+class OrderSyncCustomerData(_Out):
+    """Order-sync's part: links from source systems, linked orders, review items, match data."""
+
+    customer_code: str
+    source_links: list[dict[str, Any]] = Field(default_factory=list)
+    orders: list[dict[str, Any]] = Field(default_factory=list)
+    reviews: list[dict[str, Any]] = Field(default_factory=list)
+    match_entry: dict[str, Any] | None = Field(default=None, description="What order-sync matches orders against.")
+
+
+class NotificationCustomerData(_Out):
+    """The notification service's part: every email activity with its content."""
+
+    customer_code: str
+    activities: list[ActivityView] = Field(default_factory=list)
+
+
+class CustomerDataExport(_Out):
+    customer_code: str
+    exported_at: datetime
+    reason: str
+    customer: CustomerRecordData
+    order_sync: OrderSyncCustomerData
+    notification: NotificationCustomerData
+
+
+class ServiceErasure(_Out):
+    """What one service erased: counts per kind of record (repeat-safe: a repeat counts what is left)."""
+
+    service: str
+    customer_code: str
+    erased: dict[str, int] = Field(default_factory=dict)
+    at: datetime
+
+
+class ErasureReceipt(_Out):
+    erasure_id: str
+    customer_code: str
+    reason: str
+    erased_at: datetime
+    services: list[ServiceErasure] = Field(description="One entry per service, customer first.")
+
+
+# --- what the customer service asks the other services ------------------------------------------
+
+
+class CustomerDataRequest(_In):
+    customer_code: CustomerCode
+
+
+class CustomerErasureRequest(_In):
+    customer_code: CustomerCode
+    erasure_id: Identifier
+
+
+class CustomerErasedPayload(_Out):
+    customer_code: str
+    scope_id: str
+    erasure_id: str
+    erased_at: datetime
+
+
+ExportReply = Reply[CustomerDataExport]
+ErasureReply = Reply[ErasureReceipt]
+OrderSyncDataReply = Reply[OrderSyncCustomerData]
+NotificationDataReply = Reply[NotificationCustomerData]
+ServiceErasureReply = Reply[ServiceErasure]
+
+
+def _command(domain: str, name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
+    return define_message(Command, domain, name, payload, doc, reply=reply)
+
+
+ExportCustomerData = _command("customer", "ExportCustomerData", PrivacyRequest, ExportReply,
+                              "C18: everything every service holds about a customer, as one document.")
+EraseCustomerData = _command("customer", "EraseCustomerData", PrivacyRequest, ErasureReply,
+                             "C18: anonymize a customer in every service; answers a receipt.")
+OrderSyncExportCustomerData = define_message(
+    Command, "order-sync", "ExportCustomerData", CustomerDataRequest,
+    "C18: order-sync's data about a customer (asked by the customer service).", reply=OrderSyncDataReply)
+OrderSyncEraseCustomerData = define_message(
+    Command, "order-sync", "EraseCustomerData", CustomerErasureRequest,
+    "C18: erase a customer's personal data in order-sync (asked by the customer service).", reply=ServiceErasureReply)
+NotificationExportCustomerData = define_message(
+    Command, "notification", "ExportCustomerData", CustomerDataRequest,
+    "C18: a customer's email activities with content (asked by the customer service).", reply=NotificationDataReply)
+NotificationEraseCustomerData = define_message(
+    Command, "notification", "EraseCustomerData", CustomerErasureRequest,
+    "C18: anonymize a customer's email activities (asked by the customer service).", reply=ServiceErasureReply)
+# define_message names the class after the message; these share names across domains.
+OrderSyncExportCustomerData.__name__ = "OrderSyncExportCustomerData"
+OrderSyncEraseCustomerData.__name__ = "OrderSyncEraseCustomerData"
+NotificationExportCustomerData.__name__ = "NotificationExportCustomerData"
+NotificationEraseCustomerData.__name__ = "NotificationEraseCustomerData"
+
+CustomerErased = define_message(Event, "customer", "CustomerErased", CustomerErasedPayload,
+                                "C18: a customer's personal data was erased; drop any copy of it.")
+
+PRIVACY_COMMANDS = (ExportCustomerData, EraseCustomerData, OrderSyncExportCustomerData, OrderSyncEraseCustomerData,
+                    NotificationExportCustomerData, NotificationEraseCustomerData)

@@ -1,0 +1,89 @@
+"""MongoDB access of merges (C13): the merge journal, and history entries that move with a merge.
+
+History entries (C7) are documents of the ``history`` collection with a ``customer_code``;
+each one a merge moves carries the merge in ``merged_from`` (a list: a customer merged twice
+keeps both origins), so that the unmerge moves exactly those back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from plumbing.errors import Rejected
+from plumbing.indexes import ensure_index
+
+from .store import CUSTOMERS, Session
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
+
+JOURNAL = "merge_journal"
+HISTORY = "history"
+
+
+async def ensure_indexes(runtime: ServiceRuntime) -> None:
+    db = runtime.db
+    await ensure_index(db[JOURNAL], [("survivor_code", ASCENDING), ("merged_at", DESCENDING)], name="by_survivor")
+    await ensure_index(db[JOURNAL], [("merged_code", ASCENDING), ("merged_at", DESCENDING)], name="by_merged")
+    await ensure_index(db[HISTORY], [("customer_code", ASCENDING)], name="by_customer_code")
+    await ensure_index(db[HISTORY], [("merged_from.merge_id", ASCENDING)], name="by_merge",
+                       partialFilterExpression={"merged_from": {"$exists": True}})
+
+
+async def insert_journal(db: AsyncDatabase, entry: dict[str, Any], session: Session) -> None:
+    try:
+        await db[JOURNAL].insert_one(entry, session=session)
+    except DuplicateKeyError as exc:
+        raise Rejected.conflict(f"merge {entry['_id']} was recorded already", field="message_id") from exc
+
+
+async def journal_entry(db: AsyncDatabase, merge_id: str, session: Session = None) -> dict[str, Any] | None:
+    return await db[JOURNAL].find_one({"_id": merge_id}, session=session)
+
+
+async def journal_of(db: AsyncDatabase, code: str, session: Session = None) -> list[dict[str, Any]]:
+    query = {"$or": [{"survivor_code": code}, {"merged_code": code}]}
+    return await db[JOURNAL].find(query, session=session).sort("merged_at", DESCENDING).to_list()
+
+
+async def close_journal(db: AsyncDatabase, merge_id: str, update: dict[str, Any], session: Session) -> bool:
+    result = await db[JOURNAL].update_one({"_id": merge_id, "state": "merged"}, {"$set": update}, session=session)
+    return result.modified_count == 1
+
+
+async def move_history(db: AsyncDatabase, merged_code: str, survivor_code: str, merge_id: str,
+                       session: Session) -> list[Any]:
+    """Re-point B's history entries to the survivor; returns their ids (for the journal)."""
+    ids = [d["_id"] async for d in db[HISTORY].find({"customer_code": merged_code}, {"_id": 1}, session=session)]
+    if ids:
+        await db[HISTORY].update_many(
+            {"_id": {"$in": ids}},
+            {"$set": {"customer_code": survivor_code},
+             "$push": {"merged_from": {"merge_id": merge_id, "customer_code": merged_code}}},
+            session=session,
+        )
+    return ids
+
+
+async def move_history_back(db: AsyncDatabase, merge_id: str, merged_code: str, session: Session) -> int:
+    result = await db[HISTORY].update_many(
+        {"merged_from.merge_id": merge_id},
+        {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
+        session=session,
+    )
+    return result.modified_count
+
+
+async def merged_into(db: AsyncDatabase, code: str, session: Session = None) -> list[str]:
+    """Every customer retired into ``code``, directly or through a chain of merges."""
+    found, todo = [], [code]
+    while todo:
+        codes = [d["_id"] async for d in db[CUSTOMERS].find({"merged_into": {"$in": todo}}, {"_id": 1},
+                                                                session=session)]
+        found += codes
+        todo = codes
+    return found

@@ -1,0 +1,95 @@
+"""The notification service follows merges (C13): B's email activities move to the survivor A
+and back.
+
+Each activity a merge moves keeps its origin in ``merged_from`` (merge id and B's code); the
+unmerge moves exactly those back, and order-sync's ``OrdersReassigned`` brings back the
+emails of orders that went to A since the merge but were B's. Events arrive on one queue,
+``<ns>.notification.merges``; each is applied once (inbox), and an unmerge that overtakes
+its merge waits for it (retried with back-off).
+"""
+
+from __future__ import annotations
+
+from faststream.rabbit import RabbitRouter
+
+from contracts.merge import CustomersMerged, CustomersUnmerged, OrdersReassigned
+from plumbing.messaging import events_exchange, routed_as, work_queue
+from plumbing.service import Runtime, ServiceRuntime
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from . import store
+
+MERGES_QUEUE = "merges"
+MERGES = "merges"
+EVENTS = (CustomersMerged, CustomersUnmerged, OrdersReassigned)
+
+
+class MergeNotApplied(Exception):
+    """An unmerge arrived before its merge was applied here: retried later."""
+
+
+async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
+    p, db = message.payload, runtime.db
+
+    async def work(uow: UnitOfWork) -> None:
+        await db[store.ACTIVITIES].update_many(
+            {"customer_code": p.merged_code},
+            {"$set": {"customer_code": p.survivor_code},
+             "$push": {"merged_from": {"merge_id": p.merge_id, "customer_code": p.merged_code}}},
+            session=uow.session)
+        await db[MERGES].insert_one({"_id": p.merge_id, "survivor_code": p.survivor_code,
+                                     "merged_code": p.merged_code}, session=uow.session)
+
+    await apply_once(runtime, message, work)
+
+
+async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> None:
+    p, db = message.payload, runtime.db
+    if await db[MERGES].find_one({"_id": p.merge_id}) is None:
+        raise MergeNotApplied(f"merge {p.merge_id} is not applied yet")
+
+    async def work(uow: UnitOfWork) -> None:
+        await db[store.ACTIVITIES].update_many(
+            {"merged_from.merge_id": p.merge_id},
+            {"$set": {"customer_code": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}},
+            session=uow.session)
+
+    await apply_once(runtime, message, work)
+
+
+async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None:
+    p = message.payload
+    orders = [{"order.source_system": o.source_system, "order.order_number": o.order_number} for o in p.orders]
+
+    async def work(uow: UnitOfWork) -> None:
+        await runtime.db[store.ACTIVITIES].update_many(
+            {"customer_code": p.from_code, "$or": orders}, {"$set": {"customer_code": p.to_code}},
+            session=uow.session)
+
+    if orders:
+        await apply_once(runtime, message, work)
+
+
+def merges_queue(runtime: ServiceRuntime):  # noqa: ANN201
+    return work_queue(runtime.settings.topology, runtime.name, MERGES_QUEUE, binding=EVENTS[0].routing_key(),
+                      max_attempts=runtime.settings.max_attempts)
+
+
+async def bind_merges_queue(runtime: ServiceRuntime) -> None:
+    """Startup hook: FastStream binds a queue with one routing key; the others are bound here."""
+    queue = await runtime.broker.declare_queue(merges_queue(runtime))
+    exchange = await runtime.broker.declare_exchange(events_exchange(runtime.settings.topology))
+    for event in EVENTS:
+        await queue.bind(exchange, routing_key=event.routing_key())
+
+
+def build_router(runtime: ServiceRuntime) -> RabbitRouter:
+    router = RabbitRouter()
+    keys = ", ".join(event.routing_key() for event in EVENTS)
+    merges = router.subscriber(
+        merges_queue(runtime), events_exchange(runtime.settings.topology), title=f"{runtime.name}.{MERGES_QUEUE}",
+        description=f"Merges and unmerges: email activities follow the customer. Bound by routing key: {keys}.",
+    )
+    for event, handler in zip(EVENTS, (customers_merged, customers_unmerged, orders_reassigned), strict=True):
+        merges(filter=routed_as(event.routing_key()))(handler)
+    return router

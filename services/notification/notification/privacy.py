@@ -1,0 +1,56 @@
+"""The notification service's part of privacy requests (C18), asked by the customer service.
+
+Export: every email activity of the customer, with its content. Erasure: the content and the
+address of each activity are replaced, delivery errors (which may quote the address) go,
+and an email not sent yet is given up rather than sent to an erased customer. The activity
+itself stays, so that counts and order histories remain consistent.
+"""
+
+from __future__ import annotations
+
+from contracts.privacy import (
+    NotificationCustomerData,
+    NotificationDataReply,
+    NotificationEraseCustomerData,
+    NotificationExportCustomerData,
+    ServiceErasure,
+    ServiceErasureReply,
+)
+from plumbing.service import Runtime
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from . import store
+
+ERASED = "(erased)"
+
+
+async def export_customer_data(cmd: NotificationExportCustomerData, runtime: Runtime) -> NotificationDataReply:
+    code = cmd.payload.customer_code
+    docs = await runtime.db[store.ACTIVITIES].find({"customer_code": code}).sort("created_at", 1).to_list()
+    return NotificationDataReply.success(
+        NotificationCustomerData(customer_code=code, activities=[store.to_view(d) for d in docs]))
+
+
+async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runtime) -> ServiceErasureReply:
+    code, db = cmd.payload.customer_code, runtime.db
+
+    async def work(uow: UnitOfWork) -> ServiceErasure:
+        at = store.now()
+        mine = {"customer_code": code, "erased": {"$ne": True}}
+        cancelled = await db[store.ACTIVITIES].update_many(
+            {**mine, "status": "queued"},
+            {"$set": {"status": "failed", "failed_at": at, "next_attempt_at": None,
+                      "last_error": "not sent: the customer was erased"}}, session=uow.session)
+        erased = await db[store.ACTIVITIES].update_many(
+            mine, {"$set": {"to": ERASED, "subject": ERASED, "html": "", "text": "", "errors": [], "erased": True}},
+            session=uow.session)
+        return ServiceErasure(service="notification", customer_code=code, at=at, erased={
+            "activities": erased.modified_count, "emails_cancelled": cancelled.modified_count})
+
+    return ServiceErasureReply.success(await apply_once(runtime, cmd, work, ServiceErasure, inbox=False))
+
+
+COMMANDS = (
+    (NotificationExportCustomerData, export_customer_data),
+    (NotificationEraseCustomerData, erase_customer_data),
+)

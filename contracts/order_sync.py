@@ -50,8 +50,12 @@ class ReviewOpenedPayload(_Out):
     candidates: list[str] = Field(description="Codes of the customers that matched equally.")
 
 
+_NO_EMAIL = "None when the customer has no email: no email is sent, the history still records it."
+
+
 class ShipmentEmailPayload(_Out):
-    recipient: Recipient
+    recipient: Recipient | None = Field(description=_NO_EMAIL)
+    customer_code: str | None = Field(default=None, description="The customer (set by every producer since v1.1).")
     order: OrderSummary
     shipment_id: str
     carrier: str | None = None
@@ -62,7 +66,8 @@ class ShipmentEmailPayload(_Out):
 
 
 class PaymentEmailPayload(_Out):
-    recipient: Recipient
+    recipient: Recipient | None = Field(description=_NO_EMAIL)
+    customer_code: str | None = Field(default=None, description="The customer (set by every producer since v1.1).")
     order: OrderSummary
     payment_id: str
     amount: Money

@@ -26,7 +26,7 @@ from plumbing.settings import ServiceSettings
 from ..support import Cleanup, EventTap, eventually, running
 from .conftest import create_customer, create_scope, ok
 from .test_customer_import import omsctl
-from .test_order_sync import link_of, order
+from .test_order_sync import link_of, order, pos_order
 
 CSR = Actor(kind="csr", id="csr-paula")
 SOURCE = "storefront:eu"
@@ -72,6 +72,28 @@ async def _equal(read: Any, expected: list[str]) -> Any:
 async def customer_of_first_order(client: OmsClient, number: str, **changes: Any) -> str:
     await client.publish_upstream(order(number, source_customer_id="shop-1", **changes))
     return (await link_of(client, SOURCE, number)).customer_code
+
+
+async def test_c7_a_customer_without_email_still_has_shipments_and_payments_in_history(
+    client: OmsClient, services: EventTap
+) -> None:
+    """A POS order without an email: no email can be sent, but the history misses nothing."""
+    await create_scope(client, "de", "DE")
+    await client.publish_upstream(pos_order("POS-H1"))
+    link = await link_of(client, "pos:berlin-3", "POS-H1")
+    ref = {"source_system": "pos:berlin-3", "scope": "de", "order_number": "POS-H1"}
+    await client.publish_upstream(upstream(OrderShipped, **ref, shipment_id="S9", shipped_at="2026-11-21T10:00:00Z"))
+    await client.publish_upstream(upstream(PaymentReceived, **ref, payment_id="P9", amount="12.00", currency="EUR",
+                                           method="cash", paid_at="2026-11-21T09:00:00Z"))
+
+    async def shipped() -> Any:
+        page = await history(client, link.customer_code, "order")
+        return page if page.items[0].fields["shipments"] else None
+
+    entry = (await eventually(shipped, timeout=15)).items[0]
+    assert [s["shipment_id"] for s in entry.fields["shipments"]] == ["S9"]
+    payments = await history(client, link.customer_code, "payment", count=1)
+    assert payments.items[0].fields["status"] == "received" and payments.items[0].fields["method"] == "cash"
 
 
 async def test_c7_c6_an_order_from_upstream_is_in_history_with_status_shipment_and_total_counted_once(

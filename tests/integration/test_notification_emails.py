@@ -113,3 +113,23 @@ async def test_n2_an_email_is_in_the_customers_language_then_the_scopes_then_eng
         assert events[address].payload.link in text and events[address].payload.link in html
     assert "Ce lien ne fonctionne qu'une fois" in parts(by_to["fr@example.com"])[0]
     assert "Dieser Link funktioniert einmal" in parts(by_to["it@example.com"])[0]
+
+
+async def test_n4_an_order_event_for_a_customer_without_email_sends_nothing_and_is_not_held(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """Order-sync publishes shipments and payments of customers without an email too (their
+    history needs them): the notification service acknowledges them and sends nothing."""
+    to = recipient(email="after@example.com")
+    silent = shipped(to, "POS-1")
+    silent = silent.model_copy(update={"payload": silent.payload.model_copy(
+        update={"recipient": None, "customer_code": to.customer_code})})
+    handler = CapturedMail()
+    with smtp_server(handler) as port:
+        async with running(notification_app(settings, port), cleanup=cleanup):
+            await publish_event(client, silent)
+            await publish_event(client, shipped(to, "EU-2"))  # behind it, in the same queue
+            messages = await arrived(handler, 1)
+            activities = await settled(settings, 1)
+    assert [m["Subject"] for m in messages] == ["Your order EU-2 has shipped"]
+    assert len(activities) == 1

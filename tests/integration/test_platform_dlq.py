@@ -72,6 +72,11 @@ async def letters_of(settings: ServiceSettings, count: int) -> list:
     return letters if len(letters) >= count else []
 
 
+async def depth_of(settings: ServiceSettings, count: int) -> bool:
+    async with DeadLetterQueues(settings) as queues:
+        return await queues.depth(PROBE) == count
+
+
 async def omsctl(settings: ServiceSettings, *args: str, stdin: bytes = b"") -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "omsctl", "dlq", *args,
@@ -97,6 +102,8 @@ async def test_p4_malformed_message_is_listed_then_replayed_to_the_fixed_consume
             await publish_raw(client, json.dumps(malformed).encode(), message_id)
             await publish_raw(client, json.dumps(other_body).encode(), other.message_id)
             await eventually(lambda: letters_of(settings, 2))
+        # Browsing gives messages back with a nack, which a quorum queue applies a moment later.
+        await eventually(lambda: depth_of(settings, 2))
 
         # What an operator sees; listing twice shows the same: nothing is taken away.
         code, listed = await omsctl(settings, "list", "--service", PROBE)
@@ -182,6 +189,7 @@ async def test_p4_purge_asks_first_and_then_empties_the_queue(
         for n in range(3):
             await publish_raw(client, b"{not json", f"junk-{n}")
         await eventually(lambda: letters_of(settings, 3))
+    await eventually(lambda: depth_of(settings, 3))
 
     code, out = await omsctl(settings, "purge", "--service", PROBE, stdin=b"n\n")
     assert code == 1 and "nothing purged" in out and "notification: 3" in out, out

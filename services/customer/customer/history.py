@@ -42,6 +42,8 @@ from contracts.order_sync import (
     OrderLinked,
     OrderStatusUpdated,
     OrderSummary,
+    PaymentEmailPayload,
+    ShipmentEmailPayload,
 )
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
@@ -102,7 +104,16 @@ async def order_shipped(message: CustomerOrderShipped, runtime: Runtime) -> None
     p = message.payload
     shipment = p.model_dump(mode="json", include={"shipment_id", "carrier", "tracking_number", "tracking_url",
                                                   "lines", "shipped_at"})
-    await _order(runtime, message, p.recipient.customer_code, p.order, shipment)
+    await _order(runtime, message, _customer_of(p), p.order, shipment)
+
+
+def _customer_of(payload: ShipmentEmailPayload | PaymentEmailPayload) -> str:
+    """Messages of early v1 producers name the customer only in their recipient."""
+    if payload.customer_code:
+        return payload.customer_code
+    if payload.recipient is None:
+        raise Rejected.invalid("payload.customer_code", "required when there is no recipient")
+    return payload.recipient.customer_code
 
 
 async def _payment(runtime: ServiceRuntime, message: CustomerPaymentRequested | CustomerPaymentReceived,
@@ -117,7 +128,7 @@ async def _payment(runtime: ServiceRuntime, message: CustomerPaymentRequested | 
         entry = rules.apply_payment(existing, customer.code, order, payment, received=received, now=now())
         await history_store.put_entry(db, entry, uow.session)
 
-    await _apply(runtime, message, p.recipient.customer_code, change)
+    await _apply(runtime, message, _customer_of(p), change)
 
 
 async def payment_requested(message: CustomerPaymentRequested, runtime: Runtime) -> None:

@@ -117,16 +117,22 @@ async def email_verification_requested(event: EmailVerificationRequested, runtim
 
 async def customer_order_shipped(event: CustomerOrderShipped, runtime: Runtime, outbound: Sender) -> None:
     """The shipping confirmation, recorded on the customer and the order."""
+    if event.payload.recipient is None:
+        return  # a customer without an email: nothing to send
     await queue_email(runtime, outbound, event, kinds.shipping_confirmation(event))
 
 
 async def customer_payment_requested(event: CustomerPaymentRequested, runtime: Runtime, outbound: Sender) -> None:
     """The payment request, recorded on the customer and the order."""
+    if event.payload.recipient is None:
+        return  # a customer without an email: nothing to send
     await queue_email(runtime, outbound, event, kinds.payment_request(event))
 
 
 async def customer_payment_received(event: CustomerPaymentReceived, runtime: Runtime, outbound: Sender) -> None:
     """The payment confirmation, recorded on the customer and the order."""
+    if event.payload.recipient is None:
+        return  # a customer without an email: nothing to send
     await queue_email(runtime, outbound, event, kinds.payment_confirmation(event))
 
 

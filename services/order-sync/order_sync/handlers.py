@@ -217,26 +217,26 @@ async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc
                         partition_key=code)
             return
         recipient = _recipient(entry, scope)
+        # Published with or without a recipient: the customer's history records every shipment
+        # and payment; only the email needs an address.
         if isinstance(message, OrderShipped):
             await store.record_order_event(db, doc["_id"], {}, {"shipments": ref.model_dump(mode="json")}, uow.session)
-            if recipient:
-                uow.publish(CustomerOrderShipped(**uow.envelope(), payload={
-                    "recipient": recipient, "order": order_summary, "shipment_id": ref.shipment_id,
-                    "carrier": ref.carrier, "tracking_number": ref.tracking_number, "tracking_url": ref.tracking_url,
-                    "lines": ref.lines, "shipped_at": ref.shipped_at}), partition_key=code)
+            uow.publish(CustomerOrderShipped(**uow.envelope(), payload={
+                "recipient": recipient, "customer_code": code, "order": order_summary, "shipment_id": ref.shipment_id,
+                "carrier": ref.carrier, "tracking_number": ref.tracking_number, "tracking_url": ref.tracking_url,
+                "lines": ref.lines, "shipped_at": ref.shipped_at}), partition_key=code)
             return
         await store.record_order_event(db, doc["_id"], {}, {"payments": {
             "kind": message.type_name(), **ref.model_dump(mode="json")}}, uow.session)
-        if recipient:
-            payment = {"recipient": recipient, "order": order_summary, "payment_id": ref.payment_id,
-                       "amount": ref.amount, "currency": ref.currency}
-            if isinstance(message, PaymentRequested):
-                uow.publish(CustomerPaymentRequested(**uow.envelope(), payload={
-                    **payment, "payment_url": ref.payment_url, "due_at": ref.due_at, "at": ref.requested_at}),
-                    partition_key=code)
-            else:
-                uow.publish(CustomerPaymentReceived(**uow.envelope(), payload={
-                    **payment, "method": ref.method, "at": ref.paid_at}), partition_key=code)
+        payment = {"recipient": recipient, "customer_code": code, "order": order_summary,
+                   "payment_id": ref.payment_id, "amount": ref.amount, "currency": ref.currency}
+        if isinstance(message, PaymentRequested):
+            uow.publish(CustomerPaymentRequested(**uow.envelope(), payload={
+                **payment, "payment_url": ref.payment_url, "due_at": ref.due_at, "at": ref.requested_at}),
+                partition_key=code)
+        else:
+            uow.publish(CustomerPaymentReceived(**uow.envelope(), payload={
+                **payment, "method": ref.method, "at": ref.paid_at}), partition_key=code)
 
     await apply_once(runtime, message, work)
 

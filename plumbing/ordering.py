@@ -268,6 +268,17 @@ class PartitionBalancer:
             {"$set": {"holder": None, "expires_at": datetime.fromtimestamp(0, UTC)}},
         )
 
+    async def _claim_up_to(self, share: int, held: set[int], now: datetime) -> set[int]:
+        """Claim free partitions, from this worker's offset on, until it holds ``share``."""
+        count = len(self.subscribers)
+        for step in range(count):
+            if len(held) >= share:
+                break
+            index = (self._offset + step) % count
+            if index not in held and await self._claim(index, now):
+                held.add(index)
+        return held
+
     async def rebalance(self) -> None:
         """One round: heartbeat, renew, give up extras, claim up to the fair share, then
         consume exactly the partitions held."""
@@ -282,14 +293,7 @@ class PartitionBalancer:
                 await self._release_consumer(index)
                 await self._release_lease(index)
                 held.discard(index)
-            count = len(self.subscribers)
-            for step in range(count):
-                if len(held) >= share:
-                    break
-                index = (self._offset + step) % count
-                if index not in held and await self._claim(index, now):
-                    held.add(index)
-            self.owned = held
+            self.owned = await self._claim_up_to(share, held, now)
             for index in sorted(self.consuming - held):
                 await self._release_consumer(index)  # lost the lease (e.g. database was away)
             for index in sorted(held - self.consuming):
@@ -302,14 +306,7 @@ class PartitionBalancer:
             workers = max(await self._heartbeat(now), 1)
             held = await self._renew(now)
             share = math.ceil(len(self.subscribers) / workers)
-            count = len(self.subscribers)
-            for step in range(count):
-                if len(held) >= share:
-                    break
-                index = (self._offset + step) % count
-                if index not in held and await self._claim(index, now):
-                    held.add(index)
-            self.owned = held
+            self.owned = await self._claim_up_to(share, held, now)
         except PyMongoError:
             log.warning("%s: no partitions claimed at startup (database unavailable)", self.group, exc_info=True)
 

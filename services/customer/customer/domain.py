@@ -97,7 +97,7 @@ def check_attributes(
             merged.pop(name, None)
             continue
         try:
-            merged[name] = _attribute_value(field, value)
+            merged[name] = stored_attribute_value(field, value)
         except InvalidValue as exc:
             errors.add(f"{path}.{name}", str(exc))
     for field in fields.values():
@@ -107,7 +107,7 @@ def check_attributes(
     return merged
 
 
-def _attribute_value(field: AttributeField, value: Any) -> Any:
+def stored_attribute_value(field: AttributeField, value: Any) -> Any:
     """The stored form of a value: str, int, bool, a decimal as a string, a date as ISO."""
     kind = field.type
     if kind == "string":
@@ -192,6 +192,23 @@ def settle_defaults(addresses: list[dict[str, Any]], preferred_id: str | None) -
 # --- the aggregate -----------------------------------------------------------------------
 
 
+def account_bookkeeping(at: datetime) -> dict[str, Any]:
+    """What every new record starts with for accounts (C8, C14, C15, C20) and merges (C13)."""
+    return {
+        "password_hash": None,
+        "invited_at": None,
+        "failed_signins": 0,
+        "pending_email": None,
+        "claim_pending": False,
+        "merged_into": None,
+        "registered_at": at,
+        "last_login_at": None,
+        "last_activity_at": at,
+        "last_password_reset_at": None,
+        "updated_at": at,
+    }
+
+
 class Customer:
     """One customer document, changed only through these methods."""
 
@@ -263,17 +280,7 @@ class Customer:
             "addresses": addresses,
             "channel": new.channel,
             "idempotency_key": new.idempotency_key,
-            "password_hash": None,
-            "invited_at": None,
-            "failed_signins": 0,
-            "pending_email": None,
-            "claim_pending": False,
-            "merged_into": None,
-            "registered_at": at,
-            "last_login_at": None,
-            "last_activity_at": at,
-            "last_password_reset_at": None,
-            "updated_at": at,
+            **account_bookkeeping(at),
         }
         customer = cls(doc)
         customer.refresh_keys()

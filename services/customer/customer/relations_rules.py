@@ -22,7 +22,14 @@ from contracts.relations import NewGroup, NewOrganization, OrganizationChanges, 
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, fold, normalize_phone, postal_key
 
-from .domain import Customer, FieldErrors, _attribute_value, address_document, settle_defaults
+from .domain import (
+    Customer,
+    FieldErrors,
+    account_bookkeeping,
+    address_document,
+    settle_defaults,
+    stored_attribute_value,
+)
 
 STATES: frozenset[str] = frozenset(CustomerState.__args__)  # type: ignore[attr-defined]
 
@@ -76,17 +83,7 @@ def new_organization(new: NewOrganization, *, code: str, scope: ScopeView, at: d
         "addresses": addresses,
         "channel": "csr",
         "idempotency_key": None,
-        "password_hash": None,
-        "invited_at": None,
-        "failed_signins": 0,
-        "pending_email": None,
-        "claim_pending": False,
-        "merged_into": None,
-        "registered_at": at,
-        "last_login_at": None,
-        "last_activity_at": at,
-        "last_password_reset_at": None,
-        "updated_at": at,
+        **account_bookkeeping(at),
         "organization": {
             "number": new.number,
             "number_key": organization_number_key(new.number),
@@ -269,7 +266,7 @@ def check_rules(
             allowed = ATTRIBUTE_OPS[field.type]
 
             def convert(value: Any, field=field) -> Any:  # noqa: ANN001 - binds the loop's field
-                return _attribute_value(field, value)
+                return stored_attribute_value(field, value)
         else:
             allowed = FIELD_OPS[rule.field]
             convert = _FIELD_VALUES[rule.field]

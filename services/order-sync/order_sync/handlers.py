@@ -92,14 +92,17 @@ async def order_placed(message: OrderPlaced, runtime: Runtime) -> None:
     if scope is None:
         raise Rejected.invalid("payload.scope", f"no scope {order.scope!r} in the customer service")
     identity = identity_of(order, scope.country)
+    # Each rule is looked up only when the ones before it did not decide (O2's order).
     linked = (
         await store.linked_customer(db, order.source_system, order.source_customer_id)
         if order.source_customer_id else None
     )
-    by_email = await store.codes_by_email(db, order.scope, identity.email_key) if identity.email_key else []
+    by_email = (
+        await store.codes_by_email(db, order.scope, identity.email_key) if identity.email_key and not linked else []
+    )
     by_phone = (
         phone_candidates_filter(identity, await store.entries_by_phone(db, order.scope, identity.phone))
-        if identity.can_match_by_phone else []
+        if identity.can_match_by_phone and not linked and not identity.email_key else []
     )
     decision = decide(identity, linked, by_email, by_phone)
     if decision.kind == "create":
@@ -125,12 +128,12 @@ async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Ord
     db, key, at = runtime.db, order_key(order.source_system, order.order_number), now()
     order_summary = summary(order)
 
-    async def work(uow: UnitOfWork) -> None:
-        """Store the order with its link. Once per order (O6): the order's key, not the
-        message id, makes a second delivery a no-op."""
+    async def work(uow: UnitOfWork) -> bool:
+        """Store the order with its link; True when events may wait for it. Once per order
+        (O6): the order's key, not the message id, makes a second delivery a no-op."""
         existing = await store.find_order(db, key, uow.session)
         if existing is not None and not existing.get("placeholder"):
-            return
+            return True  # a redelivery: finish a replay that may have been cut short
         doc = {
             "_id": key, "source_system": order.source_system, "order_number": order.order_number,
             "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
@@ -152,9 +155,12 @@ async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Ord
         elif decision.kind == "review":
             doc["review_id"] = await open_review(runtime, uow, order, decision, at)
         await store.put_order(db, doc, uow.session)
+        # A placeholder says events came first. (An event parked while this transaction
+        # runs writes the placeholder too: a write conflict, and the retry sees it.)
+        return existing is not None
 
-    await apply_once(runtime, message, work, inbox=False)
-    await replay_parked(runtime, key)
+    if await apply_once(runtime, message, work, bool, inbox=False):
+        await replay_parked(runtime, key)
 
 
 async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, order: Order, decision: Decision,
@@ -258,9 +264,9 @@ EVENT_TYPES = {cls.routing_key(): cls for cls in (OrderStatusChanged, OrderShipp
 async def replay_parked(runtime: ServiceRuntime, key: str) -> None:
     """Apply, in arrival order, the events that waited for this order to be linked.
 
-    Runs after every delivery of the order, not only the one that linked it: a replay cut
-    short (the broker or the customer service away mid-way) fails the delivery, and the
-    redelivery, which finds the order already linked, finishes the replay."""
+    Runs after the delivery that linked the order and after every later delivery of it: a
+    replay cut short (the broker or the customer service away mid-way) fails the delivery,
+    and the redelivery, which finds the order already linked, finishes the replay."""
     waiting = await store.parked_for(runtime.db, key)
     if not waiting:
         return

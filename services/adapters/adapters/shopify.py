@@ -21,7 +21,6 @@ from .mapping import (
     PlatformConfig,
     build,
     decimal,
-    get,
     items,
     language,
     message_id,
@@ -297,5 +296,3 @@ def topic_from_routing(tail: str) -> str:
 def routing_from_topic(topic: str) -> str:
     return topic.replace("/", ".")
 
-
-__all__ = ["PLATFORM", "TOPICS", "get", "map_event"]

@@ -259,16 +259,20 @@ class DeadLetterQueues:
 
 # --- the commands ---------------------------------------------------------------------------
 
+#: Also the adapters (O8): deployed only where platforms send webhooks, so named explicitly.
+KNOWN_SERVICES = (*SERVICES, "adapters")
+
 ServiceOption = Annotated[
-    list[str] | None, typer.Option("--service", "-s", help=f"One of {', '.join(SERVICES)}; all when omitted.")
+    list[str] | None,
+    typer.Option("--service", "-s", help=f"One of {', '.join(KNOWN_SERVICES)}; {', '.join(SERVICES)} when omitted."),
 ]
 
 
 def _services(chosen: list[str] | None) -> list[str]:
     services = chosen or list(SERVICES)
-    unknown = [s for s in services if s not in SERVICES]
+    unknown = [s for s in services if s not in KNOWN_SERVICES]
     if unknown:
-        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(KNOWN_SERVICES)}")
     return services
 
 

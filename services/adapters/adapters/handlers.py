@@ -1,0 +1,241 @@
+"""The two ways a platform's payload comes in, and what happens to it (O8).
+
+- HTTP webhook ``POST /webhooks/<platform>``: the signature is checked on the raw bytes
+  before anything is parsed (bad: 401, nothing stored or published); the payload is mapped
+  and the resulting messages are published to ``<ns>.upstream``, persistent and confirmed,
+  before the answer 202. A broker that does not confirm is a 503: the platform retries.
+- Queue ``<ns>.adapters.<platform>`` bound ``platform.<platform>.#`` on ``<ns>.upstream``,
+  for systems that publish the platform's payload to the broker (the broker's credentials
+  authenticate them); the routing key's tail names the topic (``platform.shopify.orders.create``).
+
+A payload that cannot be mapped is dead-lettered with the failing platform fields and the
+raw body, on both routes, to ``<ns>.adapters.dead-letter`` with the original exchange and
+routing key of the broker route: ``omsctl dlq replay --service adapters`` sends it through
+the adapter again once the mapping (or the settings) is fixed. The webhook answers 202 even
+then: the payload is kept, and a 4xx would only make the platform retry the same bytes
+(Shopify deletes a subscription that keeps failing). The answer's body lists the errors.
+
+Publishing directly (not through an outbox) is safe here: the adapter keeps no state, and
+every message id is derived from the platform's ids, so a retried webhook or redelivered
+message publishes the same ids and order-sync's inbox and order-key dedup absorb them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from faststream.asgi import AsgiResponse, Request, post
+from faststream.rabbit import RabbitRouter
+from faststream.rabbit.annotations import RabbitMessage
+
+from contracts.envelope import Envelope
+from contracts.replies import FieldError
+from plumbing import dead_letters as dl
+from plumbing.errors import Rejected
+from plumbing.messaging import dead_letter_exchange, original_route, upstream_exchange, work_queue
+from plumbing.retries import ensure_confirmed
+from plumbing.service import Runtime, ServiceRuntime
+
+from . import commercetools, medusa, saleor, shopify
+from .mapping import Mapper, MappingError, message_id
+from .settings import PLATFORMS, AdapterSettings
+from .signatures import Verifier
+
+log = logging.getLogger("oms.adapters")
+
+SERVICE = "adapters"
+#: Marks a dead letter that came in over HTTP (its signature was checked there).
+ROUTE_HEADER = "x-oms-adapter-route"
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    map_event: Mapper
+    #: The HTTP header that names the event; None when the body says (commercetools).
+    topic_header: str | None
+    topic_from_routing: Callable[[str], str]
+    routing_from_topic: Callable[[str], str]
+
+
+PLATFORM_ADAPTERS = {
+    "shopify": Platform("shopify", shopify.map_event, "x-shopify-topic",
+                        shopify.topic_from_routing, shopify.routing_from_topic),
+    "commercetools": Platform("commercetools", commercetools.map_event, None,
+                              commercetools.topic_from_routing, commercetools.routing_from_topic),
+    "saleor": Platform("saleor", saleor.map_event, "saleor-event",
+                       saleor.topic_from_routing, saleor.routing_from_topic),
+    "medusa": Platform("medusa", medusa.map_event, "x-medusa-event",
+                       medusa.topic_from_routing, medusa.routing_from_topic),
+}
+assert tuple(PLATFORM_ADAPTERS) == PLATFORMS
+
+
+@dataclass
+class Adapters:
+    settings: AdapterSettings
+    verifier: Verifier
+
+
+def adapters(runtime: ServiceRuntime) -> Adapters:
+    return runtime.resources[SERVICE]
+
+
+def routing_key(platform: Platform, topic: str) -> str:
+    return f"platform.{platform.name}.{platform.routing_from_topic(topic)}"
+
+
+def translate(settings: AdapterSettings, platform: Platform, topic: str, body: bytes) -> list[Envelope[Any]]:
+    """Raw body -> our messages; ``MappingError`` names the platform field that failed."""
+    try:
+        payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MappingError.at("body", f"not JSON: {exc}") from None
+    return platform.map_event(topic, payload, settings.platform(platform.name))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not an amount")
+
+
+async def publish(runtime: ServiceRuntime, messages: list[Envelope[Any]]) -> None:
+    """To ``<ns>.upstream`` as a storefront publishes: persistent, mandatory, confirmed."""
+    exchange = upstream_exchange(runtime.settings.topology)
+    for message in messages:
+        result = await runtime.broker.publish(
+            message.model_dump_json().encode(),
+            exchange=exchange,
+            routing_key=message.routing_key(),
+            message_id=message.message_id,
+            correlation_id=message.correlation_id or message.message_id,
+            content_type="application/json",
+            persist=True,
+            mandatory=True,
+        )
+        ensure_confirmed(result, f"{message.routing_key()} {message.message_id}")
+
+
+async def dead_letter_webhook(
+    runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes, fields: list[FieldError]
+) -> str:
+    """Keep an unmappable webhook body, replayable through the broker route. Confirmed."""
+    topology = runtime.settings.topology
+    queue = topology.queue(SERVICE, platform.name)
+    letter_id = message_id(platform.name, "webhook", hashlib.sha256(body).hexdigest())
+    error = "; ".join(f"{f.field}: {f.reason}" for f in fields)
+    result = await runtime.broker.publish(
+        body,
+        exchange=dead_letter_exchange(topology),
+        routing_key=queue,
+        headers={
+            dl.REASON: dl.REJECTED,
+            dl.ERROR: error[:4000],
+            dl.FIELD_ERRORS: json.dumps([f.model_dump() for f in fields])[:4000],
+            dl.EXCEPTION: "",
+            dl.ORIGINAL_EXCHANGE: topology.upstream_exchange,
+            dl.ORIGINAL_ROUTING_KEY: routing_key(platform, topic),
+            dl.ORIGINAL_QUEUE: queue,
+            dl.ATTEMPTS: 1,
+            dl.DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
+            dl.SERVICE: SERVICE,
+            ROUTE_HEADER: "http",
+        },
+        message_id=letter_id,
+        content_type="application/json",
+        persist=True,
+        mandatory=True,
+    )
+    ensure_confirmed(result, f"dead letter {letter_id}")
+    log.warning("dead-lettered a %s webhook (%s): %s", platform.name, topic, error[:300])
+    return letter_id
+
+
+def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
+    return AsgiResponse(json.dumps(body).encode(), status, headers={"content-type": "application/json"})
+
+
+async def _read_body(request: Any, limit: int) -> bytes | None:
+    """The raw bytes, or None past ``limit`` (checked while reading, not only on Content-Length)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
+    """``POST /webhooks/<platform>``."""
+
+    @post(include_in_schema=False, description=f"{platform.name} webhooks (O8)")
+    async def receive(scope: Any, request: Request) -> AsgiResponse:
+        state = adapters(runtime)
+        body = await _read_body(request, state.settings.max_body_bytes)
+        if body is None:
+            return _json(413, {"error": "body too large"})
+        # Signature first, on the raw bytes: nothing is parsed or kept for a stranger.
+        if not await asyncio.to_thread(state.verifier.verify, platform.name, body, request.headers):
+            log.warning("%s webhook refused: signature missing or wrong", platform.name)
+            return _json(401, {"error": "invalid signature"})
+        topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
+        try:
+            messages = translate(state.settings, platform, topic, body)
+        except MappingError as exc:
+            try:
+                letter = await dead_letter_webhook(runtime, platform, topic, body, exc.fields)
+            except Exception:  # noqa: BLE001 - not kept: the platform must send it again
+                log.exception("could not dead-letter a %s webhook", platform.name)
+                return _json(503, {"error": "could not keep the payload; retry"})
+            return _json(202, {"status": "dead-lettered", "dead_letter_id": letter,
+                               "errors": [f.model_dump() for f in exc.fields]})
+        try:
+            await publish(runtime, messages)
+        except Exception:  # noqa: BLE001 - not confirmed: the platform retries, ids are stable
+            log.exception("could not publish a %s webhook's messages", platform.name)
+            return _json(503, {"error": "could not publish; retry"})
+        return _json(202, {"status": "accepted", "messages": [
+            {"message_id": m.message_id, "routing_key": m.routing_key()} for m in messages]})
+
+    return receive
+
+
+def consumer(platform: Platform) -> Callable[..., Any]:
+    async def from_broker(body: Any, message: RabbitMessage, runtime: Runtime) -> None:
+        _, key = original_route(message.raw_message)
+        prefix = f"platform.{platform.name}."
+        topic = platform.topic_from_routing(key[len(prefix):] if key.startswith(prefix) else "")
+        try:
+            messages = translate(adapters(runtime).settings, platform, topic, message.raw_message.body)
+        except MappingError as exc:
+            raise Rejected.invalid_fields(exc.fields) from None  # dead-lettered with its fields
+        await publish(runtime, messages)
+
+    from_broker.__name__ = f"{platform.name}_from_broker"
+    from_broker.__doc__ = f"O8: {platform.name} payloads published to the broker, mapped to our order contract."
+    return from_broker
+
+
+def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
+    router = RabbitRouter()
+    settings = runtime.settings
+    for platform in PLATFORM_ADAPTERS.values():
+        router.subscriber(
+            work_queue(settings.topology, SERVICE, platform.name, binding=f"platform.{platform.name}.#",
+                       max_attempts=settings.max_attempts),
+            upstream_exchange(settings.topology),
+            title=f"{SERVICE}.{platform.name}",
+            description=f"{platform.name}'s own order payloads (routing key platform.{platform.name}.<topic>).",
+        )(consumer(platform))
+    return [router]

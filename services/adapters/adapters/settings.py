@@ -1,0 +1,50 @@
+"""Settings of the adapters (``OMS_ADAPTERS_*``). Secrets are ``SecretStr``: never printed."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .mapping import PlatformConfig
+
+PLATFORMS = ("shopify", "commercetools", "saleor", "medusa")
+
+
+class AdapterSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMS_ADAPTERS_", extra="ignore")
+
+    # Shopify: the app's client secret signs every webhook (X-Shopify-Hmac-Sha256).
+    shopify_secret: SecretStr | None = None
+    shopify_source_system: str = "shopify"
+    shopify_scope: str | None = None
+
+    # commercetools: the HTTP destination's AuthorizationHeader value, sent as Authorization.
+    commercetools_authorization: SecretStr | None = None
+    commercetools_source_system: str = "commercetools"
+    commercetools_scope: str | None = None
+    commercetools_scopes: dict[str, str] = Field(default_factory=dict, description="store key -> scope")
+
+    # Saleor: JWS (RS256) by the instance's keys: the JWKS document itself, or its URL
+    # (https://<saleor>/.well-known/jwks.json); or, deprecated, the webhook's secretKey (HMAC).
+    saleor_jwks: str | None = None
+    saleor_jwks_url: str | None = None
+    saleor_secret: SecretStr | None = None
+    saleor_source_system: str = "saleor"
+    saleor_scope: str | None = None
+    saleor_scopes: dict[str, str] = Field(default_factory=dict, description="channel slug -> scope")
+
+    # Medusa: the forwarding subscriber signs the body with this secret (X-Medusa-Hmac-Sha256).
+    medusa_secret: SecretStr | None = None
+    medusa_source_system: str = "medusa"
+    medusa_scope: str | None = None
+    medusa_scopes: dict[str, str] = Field(default_factory=dict, description="sales channel id -> scope")
+
+    max_body_bytes: int = Field(default=5_000_000, ge=1_000, description="Larger webhook bodies get 413.")
+
+    def platform(self, name: str) -> PlatformConfig:
+        return PlatformConfig(
+            platform=name,
+            source_system=getattr(self, f"{name}_source_system"),
+            scope=getattr(self, f"{name}_scope"),
+            scopes=getattr(self, f"{name}_scopes", {}),
+        )

@@ -1,0 +1,307 @@
+"""O8: each platform's own payloads become our order contract; signatures are checked.
+
+The payloads are in tests/fixtures/platforms/<platform>/ (README there names each source).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from adapters import commercetools, medusa, saleor, shopify
+from adapters.handlers import PLATFORM_ADAPTERS, translate
+from adapters.mapping import MappingError, PlatformConfig
+from adapters.settings import AdapterSettings
+from adapters.signatures import Verifier, hmac_base64, hmac_hex
+from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
+
+
+def fixture(platform: str, name: str) -> Any:
+    return json.loads((FIXTURES / platform / name).read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def raw(platform: str, name: str) -> bytes:
+    return (FIXTURES / platform / name).read_bytes()
+
+
+def config(platform: str, **extra: Any) -> PlatformConfig:
+    return PlatformConfig(platform=platform, source_system=f"{platform}:acme", scope="eu-fr", **extra)
+
+
+def only(messages: list[Any], kind: type) -> Any:
+    assert [type(m) for m in messages] == [kind], messages
+    return messages[0]
+
+
+# --- Shopify ----------------------------------------------------------------------------
+
+
+def test_o8_shopify_orders_create_becomes_order_placed() -> None:
+    order = only(shopify.map_event("orders/create", fixture("shopify", "orders-create.json"), config("shopify")),
+                 OrderPlaced).payload
+    assert (order.order_number, order.source_system, order.scope) == ("450789469", "shopify:acme", "eu-fr")
+    assert (order.source_customer_id, order.account_type) == ("207119551", "guest")  # customer.state "disabled"
+    assert (order.email, order.first_name, order.last_name) == ("bob.norman@hostmail.com", "Bob", "Norman")
+    assert order.billing_address.line1 == "Chestnut Street 92" and order.billing_address.country == "US"
+    assert (order.billing_address.region, order.billing_address.postal_code) == ("Kentucky", "40202")
+    assert order.shipping_address.phone == "555-625-1199"
+    assert [(line.sku, line.quantity, line.unit_price, line.total) for line in order.lines][0] == (
+        "IPOD2008GREEN", 1, Decimal("199.00"), Decimal("199.00"))
+    assert len(order.lines) == 3
+    totals = order.totals
+    assert (totals.subtotal, totals.shipping, totals.tax, totals.total) == (
+        Decimal("398.00"), Decimal("0.00"), Decimal("11.94"), Decimal("409.94"))
+    assert order.currency == "USD" and order.placed_at.isoformat() == "2008-01-10T11:00:00-05:00"
+
+
+def test_o8_shopify_guest_no_email_and_jpy_with_several_shipping_lines() -> None:
+    guest = only(shopify.map_event("orders/create", fixture("shopify", "orders-create-guest-no-customer.json"),
+                                   config("shopify")), OrderPlaced).payload
+    assert (guest.source_customer_id, guest.account_type, guest.email) == (None, "guest", "guest@example.com")
+    assert (guest.first_name, guest.last_name) == ("Bob", "Norman")  # from the billing address
+    no_email = only(shopify.map_event("orders/create", fixture("shopify", "orders-create-no-email.json"),
+                                      config("shopify")), OrderPlaced).payload
+    assert no_email.email is None and no_email.phone == "+15556251199"
+    jpy_message = only(shopify.map_event(
+        "orders/create", fixture("shopify", "orders-create-jpy-several-shipping-lines.json"), config("shopify")),
+        OrderPlaced)
+    jpy = jpy_message.payload
+    assert (jpy.currency, jpy.account_type) == ("JPY", "registered")
+    assert (jpy.totals.shipping, jpy.totals.total) == (Decimal("1300"), Decimal("4900"))  # 500 + 800
+    body = json.loads(jpy_message.model_dump_json())["payload"]
+    assert body["totals"]["total"] == "4900" and body["lines"][0]["unit_price"] == "1200"  # no minor unit
+
+
+def test_o8_shopify_updates_and_fulfillments_become_status_and_shipment() -> None:
+    status = only(shopify.map_event("orders/updated", fixture("shopify", "orders-updated.json"), config("shopify")),
+                  OrderStatusChanged).payload
+    assert (status.order_number, status.status) == ("450789469", "fulfilled")
+    shipment = only(shopify.map_event("fulfillments/create", fixture("shopify", "fulfillments-create.json"),
+                                      config("shopify")), OrderShipped).payload
+    assert (shipment.order_number, shipment.shipment_id, shipment.tracking_number) == ("450789469", "255858046", "1Z2345")
+    assert shipment.carrier == "null-company" and shipment.lines[0].sku == "IPOD2008GREEN"
+
+
+def test_o8_a_repeated_webhook_gives_the_same_message_ids() -> None:
+    first = shopify.map_event("orders/create", fixture("shopify", "orders-create.json"), config("shopify"))
+    again = shopify.map_event("orders/create", fixture("shopify", "orders-create.json"), config("shopify"))
+    assert first[0].message_id == again[0].message_id
+    other = shopify.map_event("orders/create", fixture("shopify", "orders-create-no-email.json"), config("shopify"))
+    assert other[0].message_id != first[0].message_id
+
+
+def test_o8_an_unmappable_payload_names_the_platform_field() -> None:
+    broken = fixture("shopify", "orders-create.json")
+    broken["line_items"][1]["price"] = "lots"
+    with pytest.raises(MappingError) as caught:
+        shopify.map_event("orders/create", broken, config("shopify"))
+    assert [(f.field, f.reason) for f in caught.value.fields] == [("line_items[1].price", "not a decimal amount: 'lots'")]
+    bad_date = fixture("shopify", "orders-create.json")
+    bad_date["created_at"] = "2008-01-10T11:00:00"  # no time zone
+    with pytest.raises(MappingError) as caught:
+        shopify.map_event("orders/create", bad_date, config("shopify"))
+    assert [f.field for f in caught.value.fields] == ["created_at"]
+    no_lines = fixture("shopify", "orders-create.json")
+    no_lines["line_items"] = []
+    with pytest.raises(MappingError) as caught:
+        shopify.map_event("orders/create", no_lines, config("shopify"))
+    assert [f.field for f in caught.value.fields] == ["line_items"]
+    with pytest.raises(MappingError) as caught:
+        shopify.map_event("orders/delete", {}, config("shopify"))
+    assert caught.value.fields[0].field == "X-Shopify-Topic"
+    with pytest.raises(MappingError) as caught:
+        translate(AdapterSettings(shopify_scope="eu-fr"), PLATFORM_ADAPTERS["shopify"], "orders/create", b"{not json")
+    assert caught.value.fields[0].field == "body"
+    with pytest.raises(MappingError) as caught:
+        shopify.map_event("orders/create", fixture("shopify", "orders-create.json"),
+                          PlatformConfig(platform="shopify", source_system="shopify"))
+    assert caught.value.fields[0].field == "scope"
+
+
+# --- commercetools ------------------------------------------------------------------------
+
+
+def test_o8_commercetools_order_created_with_several_shipping_methods() -> None:
+    message = fixture("commercetools", "order-created-registered-several-shipping.json")
+    cfg = config("commercetools", scopes={"eu-fr-web": "eu-fr-web-scope"})
+    order = only(commercetools.map_event("", message, cfg), OrderPlaced).payload
+    assert (order.order_number, order.scope) == ("5b1e2f3a-7c4d-4e9f-8a10-2b3c4d5e6f70", "eu-fr-web-scope")
+    assert (order.source_customer_id, order.account_type) == ("c8a2e0f4-1b7d-4d2a-9b3e-6f5a4c3b2a10", "registered")
+    assert (order.email, order.phone, order.preferred_language) == ("chloe.dubois@example.fr", "+33 6 12 34 56 78", "fr-FR")
+    assert order.billing_address.line1 == "Rue de Rivoli 12" and order.billing_address.line2 == "3e étage"
+    line = order.lines[0]
+    assert (line.sku, line.name, line.quantity, line.unit_price, line.total) == (
+        "SHIRT-LIN-M", "Chemise en lin", 3, Decimal("19.90"), Decimal("59.70"))
+    assert (order.totals.subtotal, order.totals.shipping, order.totals.tax, order.totals.total) == (
+        Decimal("59.70"), Decimal("10.00"), Decimal("11.62"), Decimal("69.70"))  # 4.90 + 5.10 shipping
+    assert (order.currency, order.status) == ("EUR", "Open")
+    # The bare Order resource gives the same message (same id): either may arrive.
+    again = only(commercetools.map_event("", message["order"], cfg), OrderPlaced)
+    assert again.message_id == commercetools.map_event("", message, cfg)[0].message_id
+
+
+def test_o8_commercetools_guest_jpy_and_the_api_reference_order_without_email() -> None:
+    jpy_message = only(commercetools.map_event("", fixture("commercetools", "order-created-guest-jpy.json"),
+                                               config("commercetools")), OrderPlaced)
+    jpy = jpy_message.payload
+    assert (jpy.account_type, jpy.source_customer_id, jpy.email) == ("guest", None, "hanako@example.jp")
+    assert (jpy.currency, jpy.totals.total, jpy.totals.shipping, jpy.lines[0].unit_price) == (
+        "JPY", Decimal("4900"), Decimal("1300"), Decimal("1200"))
+    assert json.loads(jpy_message.model_dump_json())["payload"]["totals"]["total"] == "4900"
+    bare = only(commercetools.map_event("", fixture("commercetools", "order.json"), config("commercetools")),
+                OrderPlaced).payload
+    # A customer id but no email, name or address: linked by the id alone (O2's first rule).
+    assert (bare.source_customer_id, bare.account_type) == ("7297c742-d8b0-484b-aadc-1d0ba6769dc9", "registered")
+    assert (bare.email, bare.first_name, bare.billing_address) == (None, None, None)
+    assert (bare.lines[0].sku, bare.lines[0].name, bare.totals.total) == ("some-sku-123", "MyProduct", Decimal("10.00"))
+
+
+def test_o8_commercetools_state_change_and_parcel() -> None:
+    status = only(commercetools.map_event("", fixture("commercetools", "order-state-changed.json"),
+                                          config("commercetools")), OrderStatusChanged).payload
+    assert (status.order_number, status.status) == ("5b1e2f3a-7c4d-4e9f-8a10-2b3c4d5e6f70", "Confirmed")
+    shipment = only(commercetools.map_event("", fixture("commercetools", "parcel-added-to-delivery.json"),
+                                            config("commercetools")), OrderShipped).payload
+    assert (shipment.shipment_id, shipment.carrier, shipment.tracking_number) == (
+        "e4f5a6b7-0000-4000-8000-000000000004", "Colissimo", "6A12345678901")
+    assert shipment.lines[0].quantity == 3
+
+
+def test_o8_commercetools_bad_money_names_the_field() -> None:
+    message = fixture("commercetools", "order-created-registered-several-shipping.json")
+    message["order"]["lineItems"][0]["price"]["value"]["centAmount"] = "19,90"
+    with pytest.raises(MappingError) as caught:
+        commercetools.map_event("", message, config("commercetools"))
+    assert caught.value.fields[0].field == "order.lineItems[0].price.value.centAmount"
+
+
+# --- Saleor -------------------------------------------------------------------------------
+
+
+def test_o8_saleor_order_created_registered_and_guest_without_email() -> None:
+    order = only(saleor.map_event("order_created", fixture("saleor", "order-created.json"), config("saleor")),
+                 OrderPlaced).payload
+    assert (order.order_number, order.source_customer_id, order.account_type) == ("1042", "VXNlcjo0Mg==", "registered")
+    assert (order.email, order.preferred_language, order.phone) == ("anna.schmidt@example.de", "de", "+4915123456789")
+    assert order.billing_address.line1 == "Torstraße 1" and order.billing_address.country == "DE"
+    assert [(l.sku, l.name, l.unit_price, l.total) for l in order.lines] == [
+        ("JUICE-1L", "Apple Juice - 1l", Decimal("2.99"), Decimal("5.98")),
+        ("TEE-M", "Monospace Tee - M", Decimal("19.9"), Decimal("19.9"))]
+    assert (order.totals.subtotal, order.totals.shipping, order.totals.tax, order.totals.total) == (
+        Decimal("25.88"), Decimal("4.9"), Decimal("4.91"), Decimal("30.78"))
+    guest = only(saleor.map_event("ORDER_CREATED", fixture("saleor", "order-created-guest-no-email.json"),
+                                  config("saleor")), OrderPlaced).payload
+    assert (guest.account_type, guest.source_customer_id, guest.email) == ("guest", None, None)
+    assert (guest.first_name, guest.phone, guest.preferred_language) == ("Paul", "+49 30 1234567", "en-US")
+
+
+def test_o8_saleor_fully_paid_and_fulfilled() -> None:
+    paid = only(saleor.map_event("order_fully_paid", fixture("saleor", "order-fully-paid.json"), config("saleor")),
+                PaymentReceived).payload
+    assert (paid.order_number, paid.amount, paid.currency) == ("1042", Decimal("30.78"), "EUR")
+    messages = saleor.map_event("order_fulfilled", fixture("saleor", "order-fulfilled.json"), config("saleor"))
+    assert [type(m) for m in messages] == [OrderShipped, OrderShipped, OrderStatusChanged]
+    assert [m.payload.tracking_number for m in messages[:2]] == ["00340434161094042557", "00340434161094042558"]
+    assert messages[2].payload.status == "FULFILLED"
+    with pytest.raises(MappingError) as caught:
+        saleor.map_event("order_created", [{"type": "Order"}], config("saleor"))  # legacy payload
+    assert caught.value.fields[0].field == "body"
+
+
+# --- Medusa -------------------------------------------------------------------------------
+
+
+def test_o8_medusa_order_placed_registered_guest_and_jpy() -> None:
+    order = only(medusa.map_event("order.placed", fixture("medusa", "order-placed.json"), config("medusa")),
+                 OrderPlaced).payload
+    assert (order.order_number, order.source_customer_id, order.account_type) == (
+        "order_01JD2X8Y9Z0A1B2C3D4E5F6G7H", "cus_01JD2X7ABCDEF", "registered")
+    assert (order.email, order.first_name, order.shipping_address.country) == ("chloe.dubois@example.fr", "Chloé", "FR")
+    assert (order.lines[0].sku, order.lines[0].unit_price, order.lines[0].total) == (
+        "SHIRT-M-BLACK", Decimal("19.95"), Decimal("39.9"))
+    assert (order.totals.shipping, order.totals.total, order.currency) == (Decimal("7.5"), Decimal("47.4"), "EUR")
+    guest = only(medusa.map_event("", fixture("medusa", "order-placed-guest.json"), config("medusa")), OrderPlaced).payload
+    assert (guest.account_type, guest.source_customer_id) == ("guest", "cus_01GUEST")
+    jpy = only(medusa.map_event("", fixture("medusa", "order-placed-jpy-no-customer-no-email.json"),
+                                config("medusa", scopes={"sc_01JPWEB": "jp"})), OrderPlaced)
+    payload = jpy.payload
+    assert (payload.source_customer_id, payload.email, payload.scope, payload.currency) == (None, None, "jp", "JPY")
+    assert json.loads(jpy.model_dump_json())["payload"]["totals"]["total"] == "4900"
+    assert payload.phone == "03-1234-5678" and payload.billing_address is None
+    with pytest.raises(MappingError) as caught:
+        medusa.map_event("order.placed", {"event": "order.placed", "data": {"id": "order_1"}}, config("medusa"))
+    assert caught.value.fields[0].field == "order"
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+
+def test_o8_shopify_and_medusa_hmac_signatures() -> None:
+    body = raw("shopify", "orders-create.json")
+    verifier = Verifier(AdapterSettings(shopify_secret="shpss_test", medusa_secret="medusa-test"))
+    good = base64.b64encode(hmac.new(b"shpss_test", body, "sha256").digest()).decode()  # as Shopify documents
+    assert good == hmac_base64("shpss_test", body)
+    assert verifier.verify("shopify", body, {"x-shopify-hmac-sha256": good})
+    assert not verifier.verify("shopify", body + b" ", {"x-shopify-hmac-sha256": good})
+    assert not verifier.verify("shopify", body, {"x-shopify-hmac-sha256": hmac_base64("other", body)})
+    assert not verifier.verify("shopify", body, {})
+    assert verifier.verify("medusa", body, {"x-medusa-hmac-sha256": hmac_base64("medusa-test", body)})
+    assert not verifier.verify("medusa", body, {"x-medusa-hmac-sha256": good})
+    # No secret configured: nothing is accepted.
+    assert not Verifier(AdapterSettings()).verify("shopify", body, {"x-shopify-hmac-sha256": good})
+
+
+def test_o8_commercetools_authorization_header() -> None:
+    verifier = Verifier(AdapterSettings(commercetools_authorization="Bearer ct-destination-secret"))
+    assert verifier.verify("commercetools", b"{}", {"authorization": "Bearer ct-destination-secret"})
+    assert not verifier.verify("commercetools", b"{}", {"authorization": "Bearer guess"})
+    assert not verifier.verify("commercetools", b"{}", {})
+
+
+@pytest.fixture(scope="module")
+def saleor_keys() -> tuple[Any, dict[str, Any]]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    return key, {"keys": [{**public, "kid": "saleor-1", "use": "sig", "alg": "RS256"}]}
+
+
+def saleor_signature(body: bytes, key: Any, kid: str = "saleor-1") -> str:
+    # As Saleor signs (saleor/core/jwt_manager.py): RS256, payload detached and unencoded.
+    return jwt.api_jws.encode(body, key, algorithm="RS256", headers={"kid": kid}, is_payload_detached=True)
+
+
+def test_o8_saleor_jws_and_legacy_hmac_signatures(saleor_keys: tuple[Any, dict[str, Any]]) -> None:
+    key, jwks = saleor_keys
+    body = raw("saleor", "order-created.json")
+    signature = saleor_signature(body, key)
+    assert ".." in signature  # compact JWS with the payload detached
+    verifier = Verifier(AdapterSettings(saleor_jwks=json.dumps(jwks), saleor_secret="legacy-secret"))
+    assert verifier.verify("saleor", body, {"saleor-signature": signature})
+    assert not verifier.verify("saleor", body.replace(b"1042", b"1043"), {"saleor-signature": signature})
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert not verifier.verify("saleor", body, {"saleor-signature": saleor_signature(body, stranger)})
+    assert not verifier.verify("saleor", body, {"saleor-signature": saleor_signature(body, stranger, kid="other")})
+    assert not verifier.verify("saleor", body, {"saleor-signature": "not..a-jws"})
+    assert verifier.verify("saleor", body, {"saleor-signature": hmac_hex("legacy-secret", body)})
+    assert not verifier.verify("saleor", body, {"saleor-signature": hmac_hex("wrong", body)})
+    assert not Verifier(AdapterSettings()).verify("saleor", body, {"saleor-signature": signature})
+
+
+def test_o8_settings_come_from_the_environment_and_hide_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMS_ADAPTERS_SHOPIFY_SECRET", "shpss_env")
+    monkeypatch.setenv("OMS_ADAPTERS_SALEOR_SCOPES", '{"default-channel": "de"}')
+    settings = AdapterSettings()
+    assert settings.shopify_secret.get_secret_value() == "shpss_env"
+    assert "shpss_env" not in repr(settings) and "shpss_env" not in str(settings.model_dump())
+    assert settings.platform("saleor").scope_for("default-channel", "order.channel.slug") == "de"

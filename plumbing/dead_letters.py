@@ -133,7 +133,8 @@ class DeadLetters:
         self.listeners: list[Callable[[dict[str, Any], bytes], Awaitable[None]]] = []
         #: Applied to a body before it is dead-lettered: what must never be kept, even there
         #: (order-sync masks card numbers). Listeners get the redacted body.
-        self.redactors: list[Callable[[bytes], bytes]] = []
+        #: ``(routing key, body) -> body`` applied before a body is dead-lettered.
+        self.redactors: list[Callable[[str, bytes], bytes]] = []
 
     def bind(self, broker: RabbitBroker) -> None:
         self._broker = broker
@@ -184,7 +185,7 @@ class DeadLetters:
         )
         body = raw.body
         for redact in self.redactors:
-            body = redact(body)
+            body = redact(routing_key, body)
         # Persistent and confirmed before the original is acknowledged: never lost. In the
         # message's own trace, so the dead letter and its replay still belong to it.
         with continuing(raw.headers):

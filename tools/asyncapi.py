@@ -1,4 +1,4 @@
-"""One AsyncAPI 3.0 document for all three services, generated from their FastStream apps.
+"""One AsyncAPI 3.0 document for all the services (and the upstream adapters), generated from their FastStream apps.
 
 Regenerate after any contract change (a test fails while the committed copy drifts):
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 
+from adapters.app import create_app as adapters_app
 from customer.app import create_app as customer_app
 from notification.app import create_app as notification_app
 from order_sync.app import create_app as order_sync_app
@@ -33,7 +34,9 @@ go to `oms.upstream`; events come out on `oms.events`. Naming: contracts/README.
 def create_app() -> FastStream:
     # Production names (namespace "oms"); nothing connects: the apps are only described.
     settings = ServiceSettings(namespace="oms", amqp_url="amqp://guest:guest@rabbitmq:5672/")
-    brokers = [factory(settings).broker for factory in (customer_app, notification_app, order_sync_app)]
+    brokers = [
+        factory(settings).broker for factory in (customer_app, notification_app, order_sync_app, adapters_app)
+    ]
     return FastStream(
         *brokers,
         specification=AsyncAPI(

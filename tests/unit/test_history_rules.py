@@ -179,3 +179,12 @@ def test_c6_c7_c13_counting_again_from_the_order_entries() -> None:
     assert counted["order_count"] == 4 and counted["last_order_at"] == at(9)
     assert [(s["store_id"], s["orders"]) for s in counted["stores"]] == [("paris-3", 2), ("lyon-1", 1)]
     assert recount_orders([]) == {"order_count": 0, "last_order_at": None, "stores": []}
+
+
+def test_c7_o1_dead_letters_mask_card_numbers_of_commerce_messages_and_keep_orders_byte_for_byte() -> None:
+    from order_sync.handlers import mask_card_numbers_in_body
+
+    card = b'{"payload": {"token": "4111 1111 1111 1111"}}'
+    assert b"4111 1111 1111 1111" not in mask_card_numbers_in_body("commerce.payment-method-saved.v1", card)
+    order = b'{"payload": {"order_number": "4111111111111111"}}'  # a long platform id passing Luhn
+    assert mask_card_numbers_in_body("order.order-placed.v1", order) == order

@@ -228,9 +228,13 @@ def consumer(platform: Platform) -> Callable[..., Any]:
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    router = RabbitRouter()
+    # One router per subscriber: a router keeps its subscribers in a set, and the AsyncAPI
+    # document lists them in that set's order, which varies from process to process.
+    routers = []
     settings = runtime.settings
     for platform in PLATFORM_ADAPTERS.values():
+        router = RabbitRouter()
+        routers.append(router)
         router.subscriber(
             work_queue(settings.topology, SERVICE, platform.name, binding=f"platform.{platform.name}.#",
                        max_attempts=settings.max_attempts),
@@ -238,4 +242,4 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
             title=f"{SERVICE}.{platform.name}",
             description=f"{platform.name}'s own order payloads (routing key platform.{platform.name}.<topic>).",
         )(consumer(platform))
-    return [router]
+    return routers

@@ -164,6 +164,13 @@ class PartitionBalancer:
         self.me = runtime.instance
         self.owned: set[int] = set()
         self.consuming: set[int] = set()
+        #: Partitions being let go: what is delivered now goes back to the queue, unhandled.
+        self.draining: set[int] = set()
+        #: Messages of each partition inside their handler (prefetch 1: at most one).
+        self._in_flight: dict[int, int] = {}
+        self._idle: dict[int, asyncio.Event] = {}
+        self._cancelled: dict[int, asyncio.Event] = {}
+        self._drain_timeout = runtime.settings.shutdown_deadline_seconds * 0.5
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._wake = asyncio.Event()
@@ -187,14 +194,29 @@ class PartitionBalancer:
 
         real_consume = subscriber.consume
 
+        idle = self._idle.setdefault(index, asyncio.Event())
+        idle.set()
+        cancelled = self._cancelled.setdefault(index, asyncio.Event())
+
         async def consume(message: Any) -> Any:
-            if not subscriber.running:
-                # Delivered while this worker lets the partition go (or stops): give it back
-                # now, to the head of the queue, rather than hold it unacknowledged.
+            if index in self.draining:
+                # Delivered while this worker lets the partition go: hold it until the
+                # consumer is cancelled, then give it back once, to the head of the queue (a
+                # return before that would come straight back, again and again, each time
+                # counting towards the queue's delivery limit).
+                await cancelled.wait()
+            if not subscriber.running or index in self.draining:
                 with contextlib.suppress(Exception):
                     await message.nack(requeue=True)
                 return None
-            return await real_consume(message)
+            self._in_flight[index] = self._in_flight.get(index, 0) + 1
+            idle.clear()
+            try:
+                return await real_consume(message)
+            finally:
+                self._in_flight[index] -= 1
+                if not self._in_flight[index]:
+                    idle.set()
 
         subscriber.start = start  # type: ignore[method-assign]
         subscriber.consume = consume  # type: ignore[method-assign]
@@ -208,10 +230,29 @@ class PartitionBalancer:
         log.info("%s: consuming partition %d", self.group, index)
 
     async def _release_consumer(self, index: int) -> None:
-        """Stop consuming partition ``index`` without reordering it: cancel first (nothing
-        new arrives), then let what was already delivered finish, then stop."""
+        """Stop consuming partition ``index`` without reordering it.
+
+        The message in hand finishes BEFORE the consumer is cancelled: once it is, single
+        active consumer hands the queue to another worker, which would take the next
+        message while this one still applies the previous. Meanwhile anything delivered goes
+        back to the queue (a quorum queue delivers returned messages first)."""
         if index not in self.consuming:
             return
+        self._cancelled[index].clear()
+        self.draining.add(index)
+        try:
+            await asyncio.wait_for(self._idle[index].wait(), self._drain_timeout)
+        except TimeoutError:
+            log.warning("%s: partition %d still busy after %.0fs; letting it go", self.group, index,
+                        self._drain_timeout)
+        try:
+            await self._cancel_and_stop(index)
+        finally:
+            self._cancelled[index].set()
+            await asyncio.sleep(0)  # what was held goes back while still draining
+            self.draining.discard(index)
+
+    async def _cancel_and_stop(self, index: int) -> None:
         subscriber = self.subscribers[index]
         queue = subscriber._queue_obj  # noqa: SLF001
         tag = subscriber._consumer_tag  # noqa: SLF001
@@ -221,7 +262,8 @@ class PartitionBalancer:
             except Exception:  # noqa: BLE001 - a closed channel returns what it held anyway
                 log.warning("%s: cancel of partition %d failed", self.group, index, exc_info=True)
         subscriber._consumer_tag = None  # noqa: SLF001
-        await asyncio.sleep(0)  # a message delivered before cancel-ok enters its handler
+        self._cancelled[index].set()  # a message delivered before cancel-ok goes back now
+        await asyncio.sleep(0)
         await subscriber.stop()  # waits for the handler in flight
         self.consuming.discard(index)
         log.info("%s: released partition %d", self.group, index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 from plumbing.client import OmsClient
 from plumbing.messaging import PARTITION_SLOTS, partition_slot, slots_of
@@ -72,3 +73,50 @@ async def test_p3_burst_for_a_few_customers_is_applied_in_order_by_competing_wor
         assert sequences[key] == list(range(1, STEPS + 1)), f"{key} applied out of order"
     by_worker = Counter(effect["worker"] for effect in effects.values())
     assert len(by_worker) == 3, f"every worker took part: {by_worker}"
+
+
+async def test_p3_a_partition_let_go_mid_message_is_not_overtaken_by_its_next_owner(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """A worker that loses a partition while it applies a message (its lease ran out during
+    a stall) finishes that message before another worker may take the next one."""
+    settings = settings.model_copy(update={"partitions": 1, "partition_lease_seconds": 30})
+    slow = probe_app(settings, Behaviour(ordered=True, delay=1.5))
+    other = probe_app(settings, Behaviour(ordered=True))
+    producer = producer_app(settings)
+    ledger = Ledger(settings)
+    key = KEYS[0]
+    try:
+        async with running(producer, slow, cleanup=cleanup):
+            holder = slow.context.get("runtime").ordered[0].balancer
+            await eventually(lambda: _async(holder.consuming == {0}), timeout=20)
+            async with running(other, cleanup=cleanup):
+                # The next owner, as if it had claimed the expired lease: its consumer waits
+                # behind the holder's (single active consumer).
+                successor = other.context.get("runtime").ordered[0].balancer
+                await _pause(successor)  # its own rounds would let go of a lease it does not hold
+                successor.owned = {0}
+                await successor._consume(0)  # noqa: SLF001
+                await emit(producer, [tick(key, 1), tick(key, 2)], per_transaction=2)
+                await eventually(ledger.deliveries, timeout=20)  # the holder is applying step 1
+                await holder._release_consumer(0)  # noqa: SLF001 - lets go while applying step 1
+                effects = await eventually(lambda: ledger.applied(2), timeout=30)
+                sequences = await ledger.sequences()
+    finally:
+        await ledger.close()
+    assert sequences[key] == [1, 2], "the next owner took step 2 before step 1 was applied"
+    assert {effect["seq"]: effect["worker"] for effect in effects.values()} == {
+        1: slow.context.get("runtime").instance, 2: other.context.get("runtime").instance}
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _pause(balancer: Any) -> None:
+    """No more rebalancing rounds (stopping the app still releases what it consumes)."""
+    balancer._stopping = True  # noqa: SLF001
+    balancer._wake.set()  # noqa: SLF001
+    if balancer._task is not None:  # noqa: SLF001
+        await balancer._task  # noqa: SLF001
+        balancer._task = None  # noqa: SLF001

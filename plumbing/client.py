@@ -94,8 +94,10 @@ class OmsClient:
         actor: Actor | None = None,
         timeout: float | None = None,
         correlation_id: str | None = None,
+        reply_type: type | None = None,
     ) -> Any:
-        """Send ``command`` with ``payload`` (a model or a plain dict) and return its typed reply.
+        """Send ``command`` with ``payload`` (a model or a plain dict) and return its typed reply
+        (``reply_type``, for commands whose contract names none, e.g. the notification ones).
 
         Nothing is validated here: the service validates, and a bad field comes back as a
         typed ``validation`` error naming it, the same for every client.
@@ -112,7 +114,7 @@ class OmsClient:
             "actor": actor.model_dump(mode="json") if actor else None,
         }
         return await self._request(
-            json.dumps(body, default=str).encode(), command.routing_key(), message_id, command.REPLY, timeout
+            json.dumps(body, default=str).encode(), command.routing_key(), message_id, reply_type or command.REPLY, timeout
         )
 
     async def ping(self, service: str, *, timeout: float = 5.0) -> Reply[Pong]:

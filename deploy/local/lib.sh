@@ -196,6 +196,15 @@ stop_smtp() {
     rm -f "$STACK/run/started-smtp" "$STACK/run/smtp.pid"
 }
 
+# --- Chromium for the console's browser tests (I5) ------------------------------------
+
+ensure_chromium() {  # Debian's chromium, driven by Playwright for Python (no browser download)
+    command -v chromium >/dev/null && return 0
+    say "installing Debian's chromium for the browser tests"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+}
+
 # --- all together ---------------------------------------------------------------------
 
 stack_up() {

@@ -25,5 +25,6 @@ else
     export OMS_TESTCONTAINERS=0
     stack_up
 fi
+ensure_chromium
 cd "$ROOT"
 "$PY" -m pytest "$@"

@@ -333,8 +333,11 @@ async def list_reviews(cmd: ListReviews, runtime: Runtime) -> ReviewPageReply:
     p = cmd.payload
     after = None
     if p.cursor:
-        at, review_id = json.loads(base64.urlsafe_b64decode(p.cursor + "=" * (-len(p.cursor) % 4)))
-        after = (datetime.fromisoformat(at), review_id)
+        try:
+            at, review_id = json.loads(base64.urlsafe_b64decode(p.cursor + "=" * (-len(p.cursor) % 4)))
+            after = (datetime.fromisoformat(at), review_id)
+        except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
+            raise Rejected.invalid("payload.cursor", "not a cursor of this review queue") from exc
     rows = await store.reviews_page(runtime.db, p.status, p.limit, after)
     entries = {e["_id"]: e for e in await store.entries(runtime.db, [c for r in rows for c in r["candidates"]])} if rows else {}
     cursor = None

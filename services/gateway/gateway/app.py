@@ -1,0 +1,118 @@
+"""Wiring of the HTTP gateway and CSR console (I4, I5).
+
+Start: ``uvicorn gateway.app:create_app --factory --port 8080``. Nothing connects at import:
+the MongoDB client, the RabbitMQ client pool and the dead-letter connection open in the
+lifespan and close with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pymongo import AsyncMongoClient
+
+from contracts.replies import Error, field_errors_from_pydantic
+from plumbing.client import OmsClientPool
+from plumbing.settings import ServiceSettings
+
+from . import api, console
+from .auth import BadCsrf, Denied, NotSignedIn, wants_html
+from .bridge import CommandFailed, Services, error_body
+from .deadletters import DeadLetters
+from .settings import GatewaySettings
+from .staff import StaffStore
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: ServiceSettings | None = None, gateway_settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+    gateway_settings = gateway_settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+        staff = StaffStore(mongo[settings.database_name("gateway")])
+        await staff.ensure_indexes()
+        pool = OmsClientPool(settings, size=gateway_settings.clients, producer="gateway")
+        await pool.start()
+        letters = DeadLetters(settings)
+        await letters.open()
+        app.state.staff = staff
+        app.state.services = Services(pool, staff)
+        app.state.dead_letters = letters
+        try:
+            yield
+        finally:
+            await letters.close()
+            await pool.close()
+            await mongo.close()
+
+    app = FastAPI(
+        title="OMS customer gateway",
+        version="1",
+        description="HTTP API over the customer back end's commands, for CSR tools and other systems (I4). "
+        "Sign in with POST /api/session; send the returned csrf_token in X-CSRF-Token on every change.",
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.gateway_settings = gateway_settings
+    app.include_router(api.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(CommandFailed)
+    async def command_failed(request: Request, exc: CommandFailed) -> Response:
+        if wants_html(request):
+            return console.error_page(request, exc.error, exc.status)
+        return JSONResponse(error_body(exc.error), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        error = Error(code="validation", message="the request has invalid fields",
+                      fields=field_errors_from_pydantic(list(exc.errors())))
+        if wants_html(request):
+            return console.error_page(request, error, 422)
+        return JSONResponse(error_body(error), status_code=422)
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if wants_html(request):
+            if request.headers.get("HX-Request"):
+                return Response(status_code=401, headers={"HX-Redirect": "/login"})
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        error = Error(code="unauthenticated", message="sign in first (POST /api/session)")
+        return JSONResponse(error_body(error), status_code=401)
+
+    @app.exception_handler(BadCsrf)
+    async def bad_csrf(request: Request, exc: BadCsrf) -> Response:
+        error = Error(code="forbidden", message="missing or wrong CSRF token: reload the page")
+        if wants_html(request):
+            return console.error_page(request, error, 403)
+        return JSONResponse(error_body(error), status_code=403)
+
+    @app.exception_handler(Denied)
+    async def denied(request: Request, exc: Denied) -> Response:
+        who = getattr(request.state, "staff", None)
+        await request.app.state.staff.audit(
+            who.username if who else None, exc.role, exc.action, request.url.path, "forbidden"
+        )
+        error = Error(code="forbidden", message=str(exc))
+        if wants_html(request):
+            return console.error_page(request, error, 403)
+        return JSONResponse(error_body(error), status_code=403)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,561 @@
+"""The CSR console (I5): server-rendered pages (Jinja2) made lively with htmx, vendored
+under /static, no build step. Every page goes through the same rights, CSRF and commands
+as the JSON API (``api``), as the signed-in staff member.
+
+Plain forms post and redirect (a notice key in the query string says what happened); the
+record's tabs load with htmx and work without it too (``?tab=``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from contracts import customer as c
+from contracts import history as h
+from contracts import merge as m
+from contracts import notification as n
+from contracts import order_sync as o
+from contracts import relations as r
+from contracts.replies import Error
+from contracts.routing import SERVICES
+
+from . import rights
+from .api import SearchQuery, recipient, search_payload, start_session
+from .auth import COOKIE, allow, require_right, signed_in, tokens_match
+from .bridge import CommandFailed, Services
+from .staff import StaffSession
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["can"] = rights.allowed
+
+LOGIN_CSRF_COOKIE = "oms_login_csrf"
+TABS = {
+    "account": "Account",
+    "attributes": "Custom Attributes",
+    "addresses": "Addresses",
+    "organizations": "Organizations",
+    "stores": "Stores",
+    "orders": "Orders",
+    "carts": "Active Carts",
+    "payments": "Saved Payments",
+    "activities": "Activities",
+    "audit": "Audit",
+    "merges": "Merges",
+}
+HISTORY_TABS = {"orders": "order", "carts": "cart", "payments": "payment_method"}
+NOTICES = {
+    "created": "Customer created.",
+    "saved": "Changes saved.",
+    "reset": "A password reset email is on its way to the customer.",
+    "state": "The customer's state was changed.",
+    "on_behalf": "You are now acting on behalf of this customer.",
+    "on_behalf_ended": "You stopped acting on behalf of the customer.",
+    "email": "The email was queued; it is in the Activities tab.",
+    "merged": "The customers were merged.",
+    "unmerged": "The merge was undone.",
+    "resolved": "The order was linked.",
+    "template": "Template saved.",
+    "account_template": "Account template saved.",
+    "replayed": "The dead letter was replayed.",
+}
+SEARCH_FIELDS = ("code", "name", "email", "phone", "postal_code", "tag", "kind", "state", "flag")
+STATES = list(c.CustomerState.__args__)  # type: ignore[attr-defined]
+FLAGS = list(c.Flag.__args__)  # type: ignore[attr-defined]
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    staff = getattr(request.state, "staff", None)
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    return templates.TemplateResponse(
+        request, name, {"staff": staff, "notice": notice, "tabs": TABS, **context}, status_code=status
+    )
+
+
+def error_page(request: Request, error: Error, status: int) -> Response:
+    partial = bool(request.headers.get("HX-Request"))
+    return page(request, "error.html", status, error=error, partial=partial)
+
+
+def redirect(path: str, **query: Any) -> RedirectResponse:
+    query = {k: v for k, v in query.items() if v not in (None, "")}
+    return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
+
+
+Staff = Annotated[StaffSession, Depends(allow("customer.read"))]
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", login_csrf=token, next=next if next.startswith("/") else "/")
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.app.state.gateway_settings.cookie_secure, path="/login")
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, username: Annotated[str, Form(max_length=100)],
+                password: Annotated[str, Form(max_length=200)], csrf_token: Annotated[str, Form(max_length=100)],
+                next: Annotated[str, Form(max_length=500)] = "/") -> Response:
+    # Login CSRF: the form's token must match the cookie set with the form (double submit).
+    if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
+        return page(request, "login.html", 403, error="The form expired; please sign in again.",
+                    login_csrf="", next="/")
+    response = redirect(next if next.startswith("/") and not next.startswith("//") else "/")
+    session = await start_session(request, response, username, password)
+    if session is None:
+        token = secrets.token_urlsafe(24)
+        failed = page(request, "login.html", 401, error="Wrong username or password.", login_csrf=token, next=next)
+        failed.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                          secure=request.app.state.gateway_settings.cookie_secure, path="/login")
+        return failed
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, who: Annotated[StaffSession, Depends(signed_in)]) -> Response:
+    await request.app.state.staff.close_session(who)
+    await request.app.state.staff.audit(who.username, who.role, "session.sign_out", None, "ok")
+    response = redirect("/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# --- Customer Manager ----------------------------------------------------------------------------
+
+
+def search_query(request: Request) -> SearchQuery:
+    params = request.query_params
+    fields = {k: params[k] for k in (*SEARCH_FIELDS, "sort", "cursor") if params.get(k)}
+    if params.get("descending") in ("1", "true"):
+        fields["descending"] = True
+    return SearchQuery.model_validate(fields)
+
+
+async def search(request: Request, who: StaffSession) -> tuple[SearchQuery, Any]:
+    query = search_query(request)
+    searched = any(getattr(query, k) for k in SEARCH_FIELDS)
+    result = await services(request).call(who, c.SearchCustomers, search_payload(query)) if searched else None
+    return query, result
+
+
+def sort_link(query: SearchQuery, key: str) -> str:
+    fields = {k: v for k, v in query.model_dump().items() if v not in (None, "", False) and k not in ("cursor", "sort")}
+    fields["sort"] = key
+    if query.sort == key and not query.descending:
+        fields["descending"] = "1"
+    return "/customers/results?" + urlencode(fields)
+
+
+def next_link(query: SearchQuery, cursor: str) -> str:
+    fields = {k: v for k, v in query.model_dump().items() if v not in (None, "", False)}
+    fields["cursor"] = cursor
+    if query.descending:
+        fields["descending"] = "1"
+    return "/?" + urlencode(fields)
+
+
+@router.get("/")
+async def manager(request: Request, who: Staff) -> Response:
+    query, result = await search(request, who)
+    summary = await services(request).call(who, c.GetStateSummary, {})
+    waiting = await services(request).call(who, c.SearchCustomers, {"state": "waiting_approval"})
+    return page(request, "manager.html", query=query, result=result, summary=summary, waiting=waiting,
+                states=STATES, flags=FLAGS, sort_link=sort_link, next_link=next_link)
+
+
+@router.get("/customers/results")
+async def results(request: Request, who: Staff) -> Response:
+    query, result = await search(request, who)
+    return page(request, "results.html", query=query, result=result, sort_link=sort_link, next_link=next_link)
+
+
+# --- create, with search before create ----------------------------------------------------------
+
+
+@router.get("/customers/lookup")
+async def lookup(request: Request, who: Staff, email: str = "") -> Response:
+    found = await services(request).call(who, c.FindAccountsByEmail, {"email": email}) if "@" in email else None
+    return page(request, "lookup.html", found=found)
+
+
+@router.get("/customers/new")
+async def new_customer(request: Request, who: Annotated[StaffSession, Depends(allow("customer.create"))]) -> Response:
+    scopes = await services(request).call(who, c.ListScopes, {})
+    return page(request, "create.html", scopes=scopes, form={}, error=None)
+
+
+@router.post("/customers/new")
+async def create_customer(request: Request, who: Annotated[StaffSession, Depends(allow("customer.create"))]) -> Response:
+    form = await request.form()
+    fields = {k: str(form.get(k, "")).strip() for k in (
+        "scope_id", "first_name", "last_name", "email", "phone", "work_phone", "preferred_language", "account_type")}
+    payload: dict[str, Any] = {k: v for k, v in fields.items() if v}
+    payload["active"] = form.get("active") == "on"
+    try:
+        created = await services(request).call(who, c.CreateCustomer, payload, audit="customer.create",
+                                               target=fields["scope_id"])
+    except CommandFailed as exc:
+        scopes = await services(request).call(who, c.ListScopes, {})
+        return page(request, "create.html", exc.status, scopes=scopes, form=fields, error=exc.error)
+    return redirect(f"/customers/{created.code}", notice="created")
+
+
+# --- the customer record ------------------------------------------------------------------------
+
+
+async def tab_context(request: Request, who: StaffSession, customer: Any, tab: str) -> dict[str, Any]:
+    call = services(request).call
+    code = customer.code
+    if tab == "attributes":
+        try:
+            template = await call(who, c.GetAccountTemplate, {"scope_id": customer.scope_id})
+        except CommandFailed:
+            template = None
+        return {"template": template}
+    if tab == "organizations":
+        return {"organizations": [
+            (await call(who, r.GetOrganization, {"organization_code": org, "limit": 1})).organization
+            for org in customer.organizations
+        ]}
+    if tab in HISTORY_TABS:
+        return {"history": await call(who, h.GetCustomerHistory, {"customer_code": code, "kind": HISTORY_TABS[tab]})}
+    if tab == "activities":
+        return {"activities": await call(who, n.GetActivities, {"customer_code": code},
+                                         reply_type=n.ActivityPageReply)}
+    if tab == "audit":
+        return {"audit": await call(who, c.GetCustomerAudit, {"customer_code": code})}
+    if tab == "merges":
+        return {"merges": await call(who, m.GetMergeJournal, {"customer_code": code})}
+    return {}
+
+
+async def record_page(request: Request, who: StaffSession, code: str, tab: str, status: int = 200,
+                      **extra: Any) -> Response:
+    tab = tab if tab in TABS else "account"
+    customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+    if customer.code != code.upper():  # a merged-away code answers its survivor
+        return redirect(f"/customers/{customer.code}", tab=tab)
+    await request.app.state.staff.remember_record(who, customer.code, f"{customer.first_name} {customer.last_name}")
+    context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab), **extra}
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "tab-panel":
+        return page(request, "tab.html", status, **context)
+    templates_for_email = [t for t in await services(request).call(who, n.ListTemplates, {},
+                                                                   reply_type=n.TemplateListReply)
+                           if t.kind == "customer-message"]
+    return page(request, "record.html", status, email_templates=templates_for_email, **context)
+
+
+@router.get("/customers/{code}")
+async def record(request: Request, code: str, who: Staff, tab: str = "account") -> Response:
+    return await record_page(request, who, code, tab)
+
+
+@router.get("/customers/{code}/tab/{tab}")
+async def record_tab(request: Request, code: str, tab: str, who: Staff) -> Response:
+    customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+    context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab)}
+    return page(request, "tab.html", **context)
+
+
+@router.post("/customers/{code}/close")
+async def close_record(request: Request, code: str, who: Staff) -> Response:
+    await request.app.state.staff.forget_record(who, code.upper())
+    remaining = who.open_records
+    return redirect(f"/customers/{remaining[-1]['code']}" if remaining else "/")
+
+
+EDITABLE = ("first_name", "last_name", "email", "phone", "work_phone", "fax", "phone_extension",
+            "preferred_language", "account_type", "flag")
+
+
+@router.post("/customers/{code}/edit")
+async def edit(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.update"))]) -> Response:
+    form = await request.form()
+    version = int(str(form.get("version") or 0) or 0)
+    before = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+    changes: dict[str, Any] = {}
+    for name in EDITABLE:
+        if name not in form:
+            continue
+        value = str(form[name]).strip() or None
+        if value != getattr(before, name):
+            changes[name] = value
+    tags = [t.strip() for t in str(form.get("tags", "")).split(",") if t.strip()]
+    if "tags" in form and tags != before.tags:
+        changes["tags"] = tags
+    for key, value in form.multi_items():
+        if key.startswith("attr."):
+            name = key[5:]
+            new = str(value).strip() or None
+            if new != (None if before.attributes.get(name) is None else str(before.attributes.get(name))):
+                changes.setdefault("attributes", {})[name] = new
+    payload = {"customer_code": code, "expected_version": max(version, 1), "changes": changes}
+    on_behalf = who.on_behalf["session_id"] if who.on_behalf and who.on_behalf["customer_code"] == code.upper() else None
+    try:
+        await services(request).call(who, c.UpdateCustomer, payload, audit="customer.update", target=code,
+                                     on_behalf_session=on_behalf)
+    except CommandFailed as exc:
+        tab = "attributes" if "attributes" in changes else "account"
+        return await record_page(request, who, code, tab, exc.status, edit_error=exc.error,
+                                 submitted={k: str(v) for k, v in form.items()})
+    return redirect(f"/customers/{code}", tab="attributes" if "attributes" in changes else "account", notice="saved")
+
+
+@router.post("/customers/{code}/reset-password")
+async def reset_password(request: Request, code: str,
+                         who: Annotated[StaffSession, Depends(allow("customer.reset_password"))]) -> Response:
+    await services(request).call(who, c.RequestPasswordReset, {"customer_code": code},
+                                 audit="customer.reset_password", target=code)
+    return redirect(f"/customers/{code}", notice="reset")
+
+
+@router.post("/customers/{code}/state")
+async def change_state(request: Request, code: str, who: Staff, action: Annotated[str, Form()],
+                       version: Annotated[int | None, Form()] = None,
+                       reason: Annotated[str, Form(max_length=500)] = "", back: Annotated[str, Form()] = "") -> Response:
+    right = rights.STATE_ACTION_RIGHTS.get(action)
+    if right is None:
+        raise CommandFailed(Error(code="validation", message=f"unknown action {action!r}"))
+    require_right(who, right)
+    if version is None:  # from a list (waiting approval): act on the record as it is now
+        version = (await services(request).call(who, c.GetCustomer, {"customer_code": code})).version
+    payload = {"customer_code": code, "expected_version": version, "action": action, **({"reason": reason} if reason else {})}
+    await services(request).call(who, c.ChangeCustomerState, payload, audit=right, target=code)
+    return redirect(back if back == "/" else f"/customers/{code}", notice="state")
+
+
+@router.post("/customers/{code}/on-behalf")
+async def start_on_behalf(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))],
+                          reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
+    session = await services(request).call(who, c.StartOnBehalfSession, {"customer_code": code, "reason": reason},
+                                           audit="customer.on_behalf.start", target=code)
+    customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+    await request.app.state.staff.set_on_behalf(who, {
+        "session_id": session.session_id, "customer_code": session.customer_code,
+        "name": f"{customer.first_name} {customer.last_name}", "reason": session.reason,
+        "expires_at": session.expires_at.isoformat(),
+    })
+    return redirect(f"/customers/{code}", notice="on_behalf")
+
+
+@router.post("/on-behalf/end")
+async def end_on_behalf(request: Request, who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))]) -> Response:
+    current = who.on_behalf
+    if current:
+        try:
+            await services(request).call(who, c.EndOnBehalfSession, {"session_id": current["session_id"]},
+                                         audit="customer.on_behalf.end", target=current["customer_code"])
+        finally:
+            await request.app.state.staff.set_on_behalf(who, None)
+        return redirect(f"/customers/{current['customer_code']}", notice="on_behalf_ended")
+    return redirect("/")
+
+
+@router.post("/customers/{code}/email")
+async def send_email(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.send_email"))],
+                     template: Annotated[str, Form(max_length=100)] = "customer-message",
+                     subject: Annotated[str, Form(max_length=1000)] = "",
+                     message: Annotated[str, Form(max_length=20000)] = "") -> Response:
+    payload = {"recipient": await recipient(request, who, code), "template": template,
+               "variables": {k: v for k, v in {"subject": subject, "message": message}.items() if v}}
+    await services(request).call(who, n.SendTemplateEmail, payload, reply_type=n.EmailQueuedReply,
+                                 audit="customer.send_email", target=code)
+    return redirect(f"/customers/{code}", tab="activities", notice="email")
+
+
+# --- merge and undo ---------------------------------------------------------------------------------
+
+
+def what_moves(survivor: Any, merged: Any) -> list[tuple[str, str]]:
+    """A preview for the CSR, read from both records; the service decides in one transaction."""
+    moves = []
+    mine = {(a.line1.lower(), a.city.lower(), (a.postal_code or "").replace(" ", "")) for a in survivor.addresses}
+    for a in merged.addresses:
+        key = (a.line1.lower(), a.city.lower(), (a.postal_code or "").replace(" ", ""))
+        moves.append(("address", f"{a.line1}, {a.postal_code or ''} {a.city}" + (" (already there)" if key in mine else "")))
+    own_tags = {t.lower() for t in survivor.tags}
+    moves += [("tag", t) for t in merged.tags if t.lower() not in own_tags]
+    moves += [("attribute", f"{k} = {v}") for k, v in merged.attributes.items() if k not in survivor.attributes]
+    for name in ("phone", "work_phone", "fax"):
+        if getattr(merged, name) and not getattr(survivor, name):
+            moves.append((name, getattr(merged, name)))
+    moves += [("organization", org) for org in merged.organizations if org not in survivor.organizations]
+    if merged.order_count:
+        moves.append(("orders", f"{merged.order_count} order(s), with carts, payments and activities"))
+    return moves
+
+
+@router.get("/customers/{code}/merge")
+async def merge_preview(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.merge"))],
+                        other: str = "") -> Response:
+    survivor = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+    merged = await services(request).call(who, c.GetCustomer, {"customer_code": other.strip()})
+    if merged.code == survivor.code:
+        raise CommandFailed(Error(code="validation", message="a customer cannot be merged into itself"))
+    return page(request, "merge.html", survivor=survivor, merged=merged, moves=what_moves(survivor, merged))
+
+
+@router.post("/customers/{code}/merge")
+async def merge(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.merge"))],
+                merged_code: Annotated[str, Form(max_length=20)], survivor_version: Annotated[int, Form()],
+                merged_version: Annotated[int, Form()], reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
+    payload = {"survivor_code": code, "survivor_version": survivor_version, "merged_code": merged_code,
+               "merged_version": merged_version, "reason": reason}
+    await services(request).call(who, m.MergeCustomers, payload, audit="customer.merge", target=f"{merged_code}->{code}")
+    await request.app.state.staff.forget_record(who, merged_code.upper())
+    return redirect(f"/customers/{code}", tab="merges", notice="merged")
+
+
+@router.post("/merges/{merge_id}/undo")
+async def unmerge(request: Request, merge_id: str, who: Annotated[StaffSession, Depends(allow("customer.unmerge"))],
+                  reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    outcome = await services(request).call(who, m.UnmergeCustomers,
+                                           {"merge_id": merge_id, **({"reason": reason} if reason else {})},
+                                           audit="customer.unmerge", target=merge_id)
+    return redirect(f"/customers/{outcome.survivor.code}", tab="merges", notice="unmerged")
+
+
+# --- the order review queue -----------------------------------------------------------------------
+
+
+@router.get("/reviews")
+async def reviews(request: Request, who: Annotated[StaffSession, Depends(allow("review.read"))],
+                  cursor: str | None = None) -> Response:
+    found = await services(request).call(who, o.ListReviews, {"status": "open", **({"cursor": cursor} if cursor else {})})
+    return page(request, "reviews.html", reviews=found)
+
+
+@router.post("/reviews/{review_id}/resolve")
+async def resolve(request: Request, review_id: str, who: Annotated[StaffSession, Depends(allow("review.resolve"))],
+                  action: Annotated[str, Form()], customer_code: Annotated[str, Form(max_length=20)] = "") -> Response:
+    payload = {"review_id": review_id, "action": action, **({"customer_code": customer_code} if customer_code else {})}
+    await services(request).call(who, o.ResolveReview, payload, audit="review.resolve", target=review_id)
+    return redirect("/reviews", notice="resolved")
+
+
+# --- administrators: templates, account templates, dead letters ---------------------------------
+
+
+@router.get("/admin/templates")
+async def admin_templates(request: Request, who: Annotated[StaffSession, Depends(allow("template.manage"))],
+                          name: str = "", scope_id: str = "", language: str = "en") -> Response:
+    listed = await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
+    current = None
+    if name:
+        current = await services(request).call(
+            who, n.GetTemplate, {"name": name, "language": language, **({"scope_id": scope_id} if scope_id else {})},
+            reply_type=n.TemplateReply)
+    return page(request, "templates.html", templates=listed, current=current, form=None, preview=None, error=None)
+
+
+@router.post("/admin/templates")
+async def save_template(request: Request, who: Annotated[StaffSession, Depends(allow("template.manage"))]) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    draft = {k: form.get(k, "") for k in ("name", "scope_id", "language", "subject", "html", "text", "description")}
+    draft = {k: v for k, v in draft.items() if v.strip()}
+    variables = {}
+    for line in form.get("variables", "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            variables[key.strip()] = value.strip()
+    listed = await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
+    preview = error = None
+    try:
+        if form.get("intent") == "preview":
+            preview = await services(request).call(
+                who, n.PreviewTemplate, {k: v for k, v in {**draft, "variables": variables}.items() if k != "description"},
+                reply_type=n.RenderedEmailReply)
+        else:
+            await services(request).call(who, n.SetTemplate, {**draft, "variables": variables},
+                                         reply_type=n.TemplateReply, audit="template.manage",
+                                         target=f"{draft.get('name')}/{draft.get('scope_id', '*')}/{draft.get('language')}")
+            return redirect("/admin/templates", name=draft.get("name"), scope_id=draft.get("scope_id"),
+                            language=draft.get("language"), notice="template")
+    except CommandFailed as exc:
+        error = exc.error
+    return page(request, "templates.html", 422 if error else 200, templates=listed, current=None, form=form,
+                preview=preview, error=error)
+
+
+@router.get("/admin/account-template")
+async def account_template(request: Request, who: Annotated[StaffSession, Depends(allow("account_template.manage"))],
+                           scope_id: str = "") -> Response:
+    scopes = await services(request).call(who, c.ListScopes, {})
+    scope_id = scope_id or (scopes[0].scope_id if scopes else "")
+    template = await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id}) if scope_id else None
+    return page(request, "account_template.html", scopes=scopes, scope_id=scope_id, template=template, error=None)
+
+
+@router.post("/admin/account-template")
+async def save_account_template(request: Request,
+                                who: Annotated[StaffSession, Depends(allow("account_template.manage"))]) -> Response:
+    form = await request.form()
+    scope_id = str(form.get("scope_id", ""))
+    fields = []
+    for i in range(int(str(form.get("rows", "0")) or 0)):
+        name = str(form.get(f"name_{i}", "")).strip()
+        if not name or form.get(f"remove_{i}") == "on":
+            continue
+        field: dict[str, Any] = {"name": name, "type": str(form.get(f"type_{i}", "string")),
+                                 "required": form.get(f"required_{i}") == "on"}
+        if label := str(form.get(f"label_{i}", "")).strip():
+            field["label"] = label
+        if allowed_values := [v.strip() for v in str(form.get(f"allowed_{i}", "")).split(",") if v.strip()]:
+            field["allowed_values"] = allowed_values
+        fields.append(field)
+    try:
+        await services(request).call(who, c.SetAccountTemplate, {"scope_id": scope_id, "fields": fields},
+                                     audit="account_template.manage", target=scope_id)
+    except CommandFailed as exc:
+        scopes = await services(request).call(who, c.ListScopes, {})
+        template = await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id})
+        return page(request, "account_template.html", exc.status, scopes=scopes, scope_id=scope_id,
+                    template=template, error=exc.error)
+    return redirect("/admin/account-template", scope_id=scope_id, notice="account_template")
+
+
+@router.get("/admin/dead-letters")
+async def dead_letters(request: Request, who: Annotated[StaffSession, Depends(allow("dead_letter.read"))],
+                       service: str = "customer") -> Response:
+    service = service if service in SERVICES else "customer"
+    letters = await request.app.state.dead_letters.list(service)
+    return page(request, "dead_letters.html", services=SERVICES, service=service, letters=letters, letter=None)
+
+
+@router.get("/admin/dead-letters/{service}/{message_id}")
+async def dead_letter(request: Request, service: str, message_id: str,
+                      who: Annotated[StaffSession, Depends(allow("dead_letter.read"))]) -> Response:
+    if service not in SERVICES:
+        raise CommandFailed(Error(code="not_found", message=f"no service {service!r}"))
+    letter = await request.app.state.dead_letters.show(service, message_id)
+    return page(request, "dead_letters.html", services=SERVICES, service=service, letters=None, letter=letter)
+
+
+@router.post("/admin/dead-letters/{service}/{message_id}/replay")
+async def replay(request: Request, service: str, message_id: str,
+                 who: Annotated[StaffSession, Depends(allow("dead_letter.replay"))]) -> Response:
+    if service not in SERVICES:
+        raise CommandFailed(Error(code="not_found", message=f"no service {service!r}"))
+    result = await request.app.state.dead_letters.replay(service, message_id)
+    await request.app.state.staff.audit(who.username, who.role, "dead_letter.replay", f"{service}/{message_id}",
+                                        "ok" if result.replayed else "not_found")
+    if not result.replayed:
+        raise CommandFailed(Error(code="not_found", message=f"no dead letter {message_id} in {service}"))
+    return redirect("/admin/dead-letters", service=service, notice="replayed")

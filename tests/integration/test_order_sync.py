@@ -277,3 +277,30 @@ async def test_o6_duplicates_and_two_worker_processes_give_one_customer_and_one_
         await asyncio.wait_for(workers.wait(), 30)
         log.close()
 
+
+
+async def test_o7_a_status_change_arriving_after_a_newer_one_is_not_applied(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    ref = {"source_system": "storefront:eu", "order_number": "LATE-1", "scope": "eu-fr"}
+    await client.publish_upstream(order("LATE-1", email="late@example.fr"))
+    await link_of(client, "storefront:eu", "LATE-1")
+    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
+        **ref, "status": "completed", "changed_at": "2026-11-23T10:00:00Z"}}))
+
+    async def updates() -> list | None:
+        found = [e for e in await services.drain() if e["routing_key"] == "order-sync.order-status-updated.v1"]
+        return found or None
+
+    assert [e["payload"]["order"]["status"] for e in await eventually(updates, timeout=15)] == ["completed"]
+    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
+        **ref, "status": "shipped", "changed_at": "2026-11-22T10:00:00Z"}}))  # older, arriving late
+    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
+        **ref, "status": "closed", "changed_at": "2026-11-24T10:00:00Z"}}))
+
+    async def closed() -> list | None:
+        statuses = [e["payload"]["order"]["status"] for e in await updates() or []]
+        return statuses if "closed" in statuses else None
+
+    assert await eventually(closed, timeout=15) == ["completed", "closed"]  # never "shipped"
+    assert (await order_db["orders"].find_one({"_id": "storefront:eu|LATE-1"}))["status"] == "closed"

@@ -115,6 +115,17 @@ def test_c7_an_order_takes_the_newest_status_whatever_the_order_of_arrival() -> 
     assert again.entry["at"] == T0 and again.entry["_id"] == "order|shop|O-1"
 
 
+def test_c7_a_shipment_published_after_a_status_change_does_not_roll_the_status_back() -> None:
+    """Order-sync handles an order's events side by side: the shipment it publishes last may
+    carry the summary it read before the status change it published first."""
+    linked = apply_order(None, "C1", summary("confirmed"), event_at=at(1), now=at(1))
+    status = apply_order(linked.entry, "C1", summary("shipped"), event_at=at(10), now=at(10))
+    shipped = apply_order(status.entry, "C1", summary("confirmed"), event_at=at(11), now=at(11),
+                          shipment={"shipment_id": "S1", "shipped_at": at(9).isoformat()})
+    assert shipped.entry["fields"]["status"] == "shipped"
+    assert [s["shipment_id"] for s in shipped.entry["fields"]["shipments"]] == ["S1"]
+
+
 def test_c6_stores_rank_by_orders_then_by_the_latest_order() -> None:
     stores: list[dict] = []
     for minutes, store in ((0, "lyon-1"), (1, "paris-3"), (2, "paris-3"), (3, "nice-2"), (4, None)):

@@ -56,11 +56,14 @@ def order_key(summary: dict[str, Any]) -> str:
 def apply_order(existing: Entry | None, customer_code: str, summary: dict[str, Any], *, event_at: datetime,
                 now: datetime, shipment: dict[str, Any] | None = None) -> OrderChange:
     """The order entry after an event about it: ``summary`` is order-sync's OrderSummary (JSON),
-    ``event_at`` when order-sync published it (its summary is the order as it was then)."""
+    ``event_at`` when order-sync published it (its summary is the order as it was then).
+
+    A shipment adds itself and leaves the rest alone: order-sync handles an order's events
+    side by side, so a shipment's summary may predate a status change published before it."""
     event_at = to_ms(event_at)
     fields = dict(existing["fields"]) if existing else {"shipments": []}
     changed_at = existing["changed_at"] if existing else event_at
-    if existing is None or event_at >= existing["changed_at"]:
+    if existing is None or (shipment is None and event_at >= existing["changed_at"]):
         fields.update({k: summary.get(k) for k in ("source_system", "order_number", "scope_id", "status", "total",
                                                     "currency", "placed_at", "store_id")})
         changed_at = event_at

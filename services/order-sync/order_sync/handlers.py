@@ -216,9 +216,9 @@ async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc
         nonlocal order_summary
         if isinstance(message, OrderStatusChanged):
             order_summary = order_summary.model_copy(update={"status": ref.status})
-            await store.record_order_event(db, doc["_id"], {"status": ref.status,
-                                                            "summary": order_summary.model_dump(mode="json")},
-                                           None, uow.session)
+            if not await store.change_status(db, doc["_id"], ref.status, ref.changed_at,
+                                             order_summary.model_dump(mode="json"), uow.session):
+                return  # an older change, arriving late or handled beside a newer one: not news
             uow.publish(OrderStatusUpdated(**uow.envelope(), payload={"customer_code": code, "order": order_summary}),
                         partition_key=code)
             return

@@ -59,6 +59,18 @@ async def record_order_event(db: AsyncDatabase, key: str, update: dict[str, Any]
     await db[ORDERS].update_one({"_id": key}, change, session=session)
 
 
+async def change_status(db: AsyncDatabase, key: str, status: str, changed_at: datetime, summary: dict[str, Any],
+                        session: Session) -> bool:
+    """O7: the order's status, unless a later change is already recorded; says whether it
+    changed (an order's events are handled side by side and may arrive in any order)."""
+    result = await db[ORDERS].update_one(
+        {"_id": key, "$or": [{"status_changed_at": None}, {"status_changed_at": {"$lte": changed_at}}]},
+        {"$set": {"status": status, "status_changed_at": changed_at, "summary": summary}},
+        session=session,
+    )
+    return result.matched_count == 1
+
+
 # --- known links from a source system's customer id (O2's first rule) --------------------------
 
 

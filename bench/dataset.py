@@ -112,7 +112,8 @@ async def ensure_customers(settings: ServiceSettings, target: int, batch: int = 
                 async with in_flight:
                     codes = await store.allocate_codes(db, min(batch, target - start))
                     docs = await loop.run_in_executor(pool, build, start, codes)
-                    inserted += await _insert(collection, docs)
+                    new = await _insert(collection, docs)
+                    inserted += new  # not `inserted += await ...`: that reads `inserted` before awaiting
                     if inserted >= next_report:
                         next_report += 50_000
                         rate = inserted / (time.perf_counter() - started)

@@ -75,6 +75,15 @@ def make_order(number: str, email: str, first: str, last: str) -> OrderPlaced:
     return OrderPlaced.model_validate(raw)
 
 
+async def drain(channel: aio_pika.abc.AbstractChannel, queues: list[str], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    for name in queues:
+        while (await channel.declare_queue(name, passive=True)).declaration_result.message_count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} still holds messages after {timeout} s")
+            await asyncio.sleep(0.5)
+
+
 async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, customers: int) -> dict[str, Any]:
     """One measured burst against freshly started services; returns the figures."""
     mongo = AsyncMongoClient(settings.mongodb_url)
@@ -127,6 +136,10 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
                 await asyncio.wait_for(done.wait(), timeout=600)
             seconds = time.perf_counter() - started
             after_burst = [rss_mb(pid) for pid in workers_now]
+            # The customer service is still applying the burst's order history: let it finish,
+            # or the next run's fresh databases would get this run's leftovers.
+            await drain(channel, [settings.topology.queue("customer", "order-history"),
+                                  settings.topology.queue("order-sync", "customer-events")])
             await connection.close()
         links = await mongo[settings.database_name("order-sync")]["orders"].count_documents(
             {"customer_code": {"$ne": None}})
@@ -149,8 +162,9 @@ async def raw_ceiling(settings: ServiceSettings, messages: int) -> dict[str, Any
     await channel.set_qos(prefetch_count=PREFETCH)
     exchange = await channel.declare_exchange(f"{settings.namespace}.raw", aio_pika.ExchangeType.TOPIC,
                                               auto_delete=True)
-    queue = await channel.declare_queue(f"{settings.namespace}.raw-in", auto_delete=True)
-    out = await channel.declare_queue(f"{settings.namespace}.raw-out", auto_delete=True)
+    # Exclusive: both go with the connection (raw-out is never consumed, auto-delete would keep it).
+    queue = await channel.declare_queue(f"{settings.namespace}.raw-in", exclusive=True)
+    out = await channel.declare_queue(f"{settings.namespace}.raw-out", exclusive=True)
     await queue.bind(exchange, "in")
     await out.bind(exchange, "out")
     body = make_order("RAW", "raw@example.fr", "R", "Raw").model_dump_json().encode()

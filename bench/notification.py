@@ -24,8 +24,9 @@ import sys
 from pathlib import Path
 
 # Run as a script, this file's folder comes first on sys.path, and the file's name would
-# shadow the notification package it measures.
+# shadow the notification package it measures; the project root goes there instead (bench.*).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402 - after the path fix above
 import asyncio
@@ -55,6 +56,7 @@ from contracts.order_sync import (
     ShipmentEmailPayload,
 )
 from contracts.orders import ShippedLine
+from bench.processes import PeakRss, rss_mb
 from notification import mail
 from notification.settings import NotificationSettings
 from plumbing.settings import ServiceSettings
@@ -250,6 +252,8 @@ async def measure(args: argparse.Namespace) -> dict:
     db = mongo[settings.database_name("notification")]
     try:
         await asyncio.to_thread(wait_ready, http_port)
+        worker = worker_pid(service.pid)
+        rss_at_rest = rss_mb(worker)
         connection = await aio_pika.connect(settings.amqp_url)
         async with connection:
             channel = await connection.channel(publisher_confirms=True)
@@ -260,12 +264,12 @@ async def measure(args: argparse.Namespace) -> dict:
             await wait_sent(db, len(warmup), 120)
 
             events = [event(args.warmup + i) for i in range(args.emails)]
-            worker = worker_pid(service.pid)
             cpu_before = cpu_seconds(worker)
             started = time.perf_counter()
-            await publish(exchange, events)
-            published = time.perf_counter() - started
-            await wait_sent(db, len(warmup) + len(events), 300)
+            async with PeakRss([worker]) as rss_under_load:
+                await publish(exchange, events)
+                published = time.perf_counter() - started
+                await wait_sent(db, len(warmup) + len(events), 300)
             elapsed = time.perf_counter() - started
             worker_cpu = cpu_seconds(worker) - cpu_before
 
@@ -300,6 +304,8 @@ async def measure(args: argparse.Namespace) -> dict:
             "send_concurrency": options.send_concurrency,
             "prefetch_count": settings.prefetch_count,
             "accepted_by_smtp_server": delivered,
+            "rss_mb_at_rest": rss_at_rest,
+            "rss_mb_under_load": rss_under_load.values[0],
         },
         "raw_aiosmtplib": {
             "messages": args.raw,

@@ -130,6 +130,7 @@ async def test_i4_session_cookie_is_http_only_secure_and_lax(stack: tuple[Stack,
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
     failed = await s.staff.db.staff_audit.find_one({"action": "session.sign_in", "outcome": "unauthenticated"})
     assert failed is not None and failed["username"] == STAFF["csr"]
+    assert float(good.headers["server-timing"].split("dur=")[1]) > 0  # I5: the page benchmark reads it
 
 
 async def test_i4_typed_errors_become_statuses_with_fields_and_current_version(stack: tuple[Stack, Any]) -> None:

@@ -7,9 +7,11 @@ lifespan and close with it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -110,6 +112,14 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
         if wants_html(request):
             return console.error_page(request, error, 403)
         return JSONResponse(error_body(error), status_code=403)
+
+    @app.middleware("http")
+    async def server_timing(request: Request, call_next: Any) -> Response:
+        """How long the gateway took, for browsers' dev tools and the page benchmark."""
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

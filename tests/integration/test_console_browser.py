@@ -6,6 +6,7 @@ administrators' screens. Screenshots of each screen go to docs/screenshots/ (wit
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import tempfile
@@ -16,7 +17,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from contracts.commerce import CartUpdated, PaymentMethodSaved
 from contracts.customer import GetCustomer, SetAccountTemplate
+from contracts.envelope import Actor
+from contracts.relations import CreateOrganization, JoinOrganization
 from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient
 from plumbing.messaging import upstream_exchange
@@ -25,9 +29,11 @@ from plumbing.settings import ServiceSettings
 from ..support import Cleanup, eventually
 from .conftest import create_customer, create_scope, ok
 from .gateway_support import PASSWORD, STAFF, gateway_stack, serving
-from .merge_support import placed
+from .merge_support import linked_to, placed
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
+SEEDER = Actor(kind="csr", id="csr-seed")
 #: Screenshots go to docs/screenshots/ when OMS_SCREENSHOTS=1 (to refresh the committed
 #: ones), and to a scratch folder otherwise, so a test run leaves the checkout as it was.
 SHOTS = (
@@ -73,6 +79,19 @@ async def seed(client: OmsClient) -> dict[str, Any]:
                           email="jean@example.fr", channel="storefront")
     await asyncio.sleep(1)  # order-sync sees the customers' events
     await client.publish_upstream(placed("AMB-1", email="dup@example.fr"))
+    # A's order at a store, then a cart and a saved card under the same shop account (C6, C7),
+    # and an organization A belongs to (C5): the record's other tabs have something to show.
+    await client.publish_upstream(placed("ORD-A1", email=a.email, store_id="paris-3"))
+    await linked_to(client, "ORD-A1", a.code)
+    for example, kind in (("cart-updated", CartUpdated), ("payment-method-saved", PaymentMethodSaved)):
+        raw = json.loads((EXAMPLES / f"{example}.v1.json").read_text(encoding="utf-8"))
+        raw.pop("message_id")
+        await client.publish_upstream(kind.model_validate(raw))
+    org = await ok(await client.call(CreateOrganization, {
+        "scope_id": "eu-fr", "number": "FR 123-456", "name": "Crêpes du Nord", "manager": "Anne Roy",
+        "manager_phone": "01 23 45 67 89"}, actor=SEEDER))
+    await ok(await client.call(JoinOrganization, {"customer_code": a.code, "organization_code": org.code},
+                               actor=SEEDER))
     # A malformed upstream message: order-sync dead-letters it, for the administrators' screen.
     await client.broker.publish(b"{not json", exchange=upstream_exchange(client.settings.topology),
                                 routing_key="order.order-placed.v1", message_id=f"bad-{uuid.uuid4().hex[:8]}")
@@ -129,11 +148,15 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         await tab(page, "Addresses")
         await expect(page.locator("#tab-panel")).to_contain_text("1 rue de Rivoli")
         await shot(page, "06-record-addresses")
-        for label in ("Organizations", "Stores", "Orders", "Active Carts", "Saved Payments"):
+        for label, shows, name in (("Organizations", "Crêpes du Nord", "07a-record-organizations"),
+                                   ("Stores", "paris-3", "07b-record-stores"),
+                                   ("Active Carts", "cart-5f3a9c", "07c-record-active-carts"),
+                                   ("Saved Payments", "4242", "07d-record-saved-payments"),
+                                   ("Orders", "ORD-A1", "07-record-orders")):
             await tab(page, label)
             await expect(page.locator("#tab-panel table")).to_be_visible()
-        await tab(page, "Orders")
-        await shot(page, "07-record-orders")
+            await expect(page.locator("#tab-panel")).to_contain_text(shows, timeout=15000)
+            await shot(page, name)
 
         # Edit with a conflict: two pages read version N; the second save is refused.
         other = await context.new_page()

@@ -1,6 +1,7 @@
-"""P1, P3, P5: the container deployment as files (no Docker engine needed): one multi-stage
-image with a non-root user, compose with every server and worker replicas, and RabbitMQ
-definitions whose permissions give each service its own queues and nothing else's."""
+"""P1, P3, P5, O8, I4: the container deployment as files (no Docker engine needed): one
+multi-stage image with a non-root user, compose with every server and worker replicas, the
+platform adapters and the HTTP gateway, and RabbitMQ definitions whose permissions give each
+service its own queues and nothing else's."""
 
 from __future__ import annotations
 
@@ -55,6 +56,28 @@ def own_names(service: str) -> dict[str, list[str]]:
     return {"queues": queues, "exchanges": exchanges}
 
 
+#: Deployed next to SERVICES (which are the services with a database and commands for the
+#: others): the adapters consume queues of their own; the gateway consumes none.
+ADAPTERS = "adapters"
+GATEWAY = "gateway"
+PLATFORMS = ("shopify", "commercetools", "saleor", "medusa")
+CONSUMERS = (*SERVICES, ADAPTERS)
+
+
+def adapter_names() -> dict[str, list[str]]:
+    """What the adapters declare: a queue per platform on upstream, plus what every service has."""
+    names = own_names(ADAPTERS)
+    names["queues"] += [
+        work_queue(TOPOLOGY, ADAPTERS, platform, binding=f"platform.{platform}.#", max_attempts=5).name
+        for platform in PLATFORMS
+    ]
+    return names
+
+
+def names_of(consumer: str) -> dict[str, list[str]]:
+    return adapter_names() if consumer == ADAPTERS else own_names(consumer)
+
+
 SHARED = [TOPOLOGY.commands_exchange, TOPOLOGY.events_exchange, TOPOLOGY.upstream_exchange, TOPOLOGY.dead_letter_exchange]
 
 
@@ -71,23 +94,73 @@ def test_p1_each_service_user_configures_and_reads_its_own_queues_only(service: 
     for exchange in (TOPOLOGY.events_exchange, TOPOLOGY.dead_letter_exchange, "amq.default", retry_exchange(TOPOLOGY, service).name):
         assert allowed["write"].fullmatch(exchange), exchange  # events, dead letters, replies, retries
     assert not allowed["write"].fullmatch(TOPOLOGY.upstream_exchange), "only storefronts publish orders"
-    for other in set(SERVICES) - {service}:
-        theirs = own_names(other)
+    for other in set(CONSUMERS) - {service}:
+        theirs = names_of(other)
         for name in theirs["queues"] + theirs["exchanges"]:
             for kind, pattern in allowed.items():
                 assert not pattern.fullmatch(name), f"{service} may {kind} {name} of {other}"
 
 
+def test_o8_the_adapters_user_reads_its_own_queues_and_publishes_orders_but_sends_no_commands() -> None:
+    allowed = permissions(ADAPTERS)
+    mine = adapter_names()
+    assert "oms.adapters.shopify" in mine["queues"] and "oms.adapters.dead-letter" in mine["queues"]
+    for name in mine["queues"] + mine["exchanges"]:
+        assert allowed["configure"].fullmatch(name), name
+    for name in mine["queues"]:
+        assert allowed["read"].fullmatch(name) and allowed["write"].fullmatch(name), name
+    for name in SHARED:  # declared at startup
+        assert allowed["configure"].fullmatch(name), name
+    for name in (TOPOLOGY.commands_exchange, TOPOLOGY.upstream_exchange, TOPOLOGY.dead_letter_exchange):
+        assert allowed["read"].fullmatch(name), name  # its queues are bound there (ping, platforms, dead letters)
+    for exchange in (TOPOLOGY.upstream_exchange, TOPOLOGY.dead_letter_exchange, "amq.default",
+                     retry_exchange(TOPOLOGY, ADAPTERS).name):
+        assert allowed["write"].fullmatch(exchange), exchange  # orders, dead letters, ping replies, retries
+    for exchange in (TOPOLOGY.commands_exchange, TOPOLOGY.events_exchange):
+        assert not allowed["write"].fullmatch(exchange), f"the adapters publish orders only, not to {exchange}"
+    assert not allowed["read"].fullmatch(TOPOLOGY.events_exchange)
+    for service in SERVICES:
+        theirs = own_names(service)
+        for name in theirs["queues"] + theirs["exchanges"]:
+            for kind, pattern in allowed.items():
+                assert not pattern.fullmatch(name), f"adapters may {kind} {name} of {service}"
+
+
+def test_i4_i5_the_gateway_user_sends_commands_and_reads_the_services_dead_letters_only() -> None:
+    allowed = permissions(GATEWAY)
+    assert allowed["write"].fullmatch(TOPOLOGY.commands_exchange)
+    assert allowed["read"].fullmatch("amq.rabbitmq.reply-to"), "replies by direct reply-to"
+    for service in SERVICES:  # I5 dead letters: declare (depth), browse, replay
+        name = TOPOLOGY.dead_letter_queue(service)
+        assert allowed["configure"].fullmatch(name) and allowed["read"].fullmatch(name), name
+    # A replay publishes where the message first went: commands, events, upstream (an
+    # order-sync dead letter is an upstream order), or straight to a queue.
+    for exchange in (TOPOLOGY.events_exchange, TOPOLOGY.upstream_exchange, "amq.default"):
+        assert allowed["write"].fullmatch(exchange), exchange
+    for exchange in SHARED:
+        assert not allowed["configure"].fullmatch(exchange), f"the gateway declares no exchange ({exchange})"
+    assert not allowed["write"].fullmatch(TOPOLOGY.dead_letter_exchange)
+    assert not allowed["read"].fullmatch(TOPOLOGY.dead_letter_queue(ADAPTERS)), "the console lists SERVICES only"
+    for consumer in CONSUMERS:  # it consumes nothing of theirs but dead letters
+        theirs = names_of(consumer)
+        for name in theirs["queues"] + theirs["exchanges"]:
+            if name == TOPOLOGY.dead_letter_queue(consumer):
+                continue
+            for kind, pattern in allowed.items():
+                assert not pattern.fullmatch(name), f"gateway may {kind} {name} of {consumer}"
+
+
 def test_p1_only_services_that_ask_others_and_operators_send_commands_only_storefronts_and_operators_publish_orders() -> None:
     # order-sync asks the customer service (O3); the customer service asks the others (C18).
     senders = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.commands_exchange)}
-    assert senders == {"admin", "order-sync", "customer", "omsctl"}
+    assert senders == {"admin", "order-sync", "customer", "omsctl", GATEWAY}
+    # The gateway only to replay a dead-lettered upstream order (administrators, I5).
     publishers = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.upstream_exchange)}
-    assert publishers == {"admin", "omsctl", "storefront"}
+    assert publishers == {"admin", "omsctl", "storefront", ADAPTERS, GATEWAY}
     storefront = permissions("storefront")
     assert not storefront["read"].fullmatch(TOPOLOGY.queue("order-sync", "upstream-orders"))
     operators = permissions("omsctl")
-    for service in SERVICES:  # omsctl dlq: declare (depth), read, purge, replay
+    for service in CONSUMERS:  # omsctl dlq: declare (depth), read, purge, replay
         name = TOPOLOGY.dead_letter_queue(service)
         assert operators["configure"].fullmatch(name) and operators["read"].fullmatch(name)
         assert not operators["read"].fullmatch(TOPOLOGY.commands_queue(service))
@@ -95,7 +168,7 @@ def test_p1_only_services_that_ask_others_and_operators_send_commands_only_store
 
 def test_p5_no_secret_is_committed_every_password_is_a_placeholder() -> None:
     users = definitions()["users"]
-    assert {u["name"] for u in users} == {"admin", *SERVICES, "omsctl", "storefront"}
+    assert {u["name"] for u in users} == {"admin", *SERVICES, ADAPTERS, GATEWAY, "omsctl", "storefront"}
     for user in users:
         assert re.fullmatch(r"\$\{OMS_AMQP_PASSWORD_[A-Z_]+\}", user["password"]), user["name"]
         assert "password_hash" not in user
@@ -142,6 +215,25 @@ def test_p3_p5_compose_runs_every_server_and_the_services_with_worker_replicas()
         grace = int(spec["stop_grace_period"].rstrip("s"))
         assert grace > float(spec["environment"]["OMS_SHUTDOWN_DEADLINE_SECONDS"]), "time to finish in-flight work"
         assert spec["depends_on"]["mongodb-init"]["condition"] == "service_completed_successfully"
+    for name, port in ((ADAPTERS, "8084"), (GATEWAY, "8080")):
+        spec = services[name]
+        assert spec["command"] == [name]
+        assert spec["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert spec["environment"]["OMS_AMQP_URL"].startswith(f"amqp://{name}:${{OMS_AMQP_PASSWORD_{name.upper()}:?}}@")
+        assert spec["environment"]["OMS_AMQP_URL"].endswith("@rabbitmq:5672/oms")
+        assert "replicaSet=rs0" in spec["environment"]["OMS_MONGODB_URL"]
+        assert any(p.endswith(f":{port}") for p in spec["ports"]), spec["ports"]
+        assert spec["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+        assert spec["depends_on"]["order-sync"]["condition"] == "service_healthy"
+    assert services[ADAPTERS]["environment"]["OMS_HTTP_PORT"] == "8084"
+    for name, value in services[ADAPTERS]["environment"].items():
+        if name.startswith("OMS_ADAPTERS_"):  # secrets from deploy/.env, none written here
+            assert value == f"${{{name}:-}}", name
+    gateway = services[GATEWAY]["environment"]
+    assert gateway["OMS_HEALTH_PATH"] == "/health"
+    assert gateway["OMS_GATEWAY_COOKIE_SECURE"] == "${OMS_GATEWAY_COOKIE_SECURE:-true}", "secure unless told"
+    for password in ("OMS_AMQP_PASSWORD_GATEWAY", "OMS_AMQP_PASSWORD_ADAPTERS"):
+        assert services["rabbitmq"]["environment"][password].startswith(f"${{{password}:?")
     mounts = " ".join(services["rabbitmq"]["volumes"])
     for name in ("definitions.json", "rabbitmq.conf", "render-definitions.sh"):
         assert name in mounts and (DEPLOY / "rabbitmq" / name).exists()
@@ -159,10 +251,18 @@ def test_p5_one_multi_stage_image_with_a_non_root_user_and_a_readiness_healthche
     user = re.findall(r"^USER (\S+)$", runtime, re.MULTILINE)
     assert user == ["oms:oms"]
     assert "useradd --system --uid 10001" in runtime
-    assert re.search(r"^HEALTHCHECK .*\n.*/ready", runtime, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK .*\n.*OMS_HEALTH_PATH', '/ready'", runtime, re.MULTILINE)
+    assert "OMS_HEALTH_PATH=/ready" in runtime
     assert 'exec faststream run "$target" --factory' in runtime
-    for service, module in (("customer", "customer.app"), ("notification", "notification.app"), ("order-sync", "order_sync.app")):
+    for service, module in (("customer", "customer.app"), ("notification", "notification.app"),
+                            ("order-sync", "order_sync.app"), ("adapters", "adapters.app")):
         assert f"{service}) target={module}:create_app" in runtime
+    # The gateway is a FastAPI app: uvicorn, exec'd (SIGTERM reaches it), with a deadline.
+    assert re.search(r"gateway\) exec uvicorn gateway\.app:create_app --factory --host 0\.0\.0\.0 "
+                     r"--port \"\$\{OMS_HTTP_PORT:-8080\}\" \\\n\s+--timeout-graceful-shutdown", runtime)
+    (pythonpath,) = re.findall(r"PYTHONPATH=(\S+)", runtime)
+    for package in ("customer", "notification", "order-sync", "adapters", "gateway"):
+        assert f"/app/services/{package}" in pythonpath.split(":")
     assert "OMS_SHUTDOWN_HARD_EXIT=true" in runtime
     # The entrypoint script is valid shell.
     script = runtime.split("<<'SH' /usr/local/bin/oms\n", 1)[1].split("\nSH\n", 1)[0]

@@ -12,10 +12,12 @@ from faststream.rabbit import Channel, RabbitBroker
 
 from contracts.envelope import Actor, Command, Envelope, new_message_id, utc_now
 from contracts.replies import Error, Reply
+from contracts.routing import Topology
 from contracts.service import Ping, Pong
 
 from .logs import keep_payloads_out_of_logs
 from .messaging import commands_exchange, upstream_exchange
+from .retries import ensure_confirmed
 from .settings import ServiceSettings
 
 ReplyT = TypeVar("ReplyT", bound=Reply[Any])
@@ -126,17 +128,23 @@ class OmsClient:
         )
 
     async def publish_upstream(self, message: Envelope[Any]) -> None:
-        """Publish as a storefront would: persistent, confirmed, with the message's routing key."""
-        await self.broker.publish(
-            message.model_dump_json().encode(),
-            exchange=upstream_exchange(self.settings.topology),
-            routing_key=message.routing_key(),
-            message_id=message.message_id,
-            correlation_id=message.correlation_id or message.message_id,
-            content_type="application/json",
-            persist=True,
-            mandatory=True,
-        )
+        await publish_upstream(self.broker, self.settings.topology, message)
+
+
+async def publish_upstream(broker: RabbitBroker, topology: Topology, message: Envelope[Any]) -> None:
+    """Publish to ``<ns>.upstream`` as a storefront does: persistent, with the message's routing
+    key, mandatory and confirmed (an unroutable or refused publish raises, nothing is lost)."""
+    result = await broker.publish(
+        message.model_dump_json().encode(),
+        exchange=upstream_exchange(topology),
+        routing_key=message.routing_key(),
+        message_id=message.message_id,
+        correlation_id=message.correlation_id or message.message_id,
+        content_type="application/json",
+        persist=True,
+        mandatory=True,
+    )
+    ensure_confirmed(result, f"{message.routing_key()} {message.message_id}")
 
 
 def error_text(error: Error | None) -> str:

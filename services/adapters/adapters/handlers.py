@@ -39,6 +39,7 @@ from faststream.rabbit.annotations import RabbitMessage
 from contracts.envelope import Envelope
 from contracts.replies import FieldError
 from plumbing import dead_letters as dl
+from plumbing.client import publish_upstream
 from plumbing.errors import Rejected
 from plumbing.messaging import dead_letter_exchange, original_route, upstream_exchange, work_queue
 from plumbing.retries import ensure_confirmed
@@ -108,19 +109,8 @@ def _no_constant(name: str) -> Any:
 
 async def publish(runtime: ServiceRuntime, messages: list[Envelope[Any]]) -> None:
     """To ``<ns>.upstream`` as a storefront publishes: persistent, mandatory, confirmed."""
-    exchange = upstream_exchange(runtime.settings.topology)
     for message in messages:
-        result = await runtime.broker.publish(
-            message.model_dump_json().encode(),
-            exchange=exchange,
-            routing_key=message.routing_key(),
-            message_id=message.message_id,
-            correlation_id=message.correlation_id or message.message_id,
-            content_type="application/json",
-            persist=True,
-            mandatory=True,
-        )
-        ensure_confirmed(result, f"{message.routing_key()} {message.message_id}")
+        await publish_upstream(runtime.broker, runtime.settings.topology, message)
 
 
 async def dead_letter_webhook(

@@ -12,6 +12,8 @@ the record that the message was applied (inbox) commit together or not at all (P
 
 from __future__ import annotations
 
+import functools
+
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -80,6 +82,12 @@ def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | No
     }
 
 
+@functools.lru_cache(maxsize=256)
+def _adapter(result_type: Any) -> TypeAdapter[Any]:
+    """Building a TypeAdapter costs more than the validation it does: once per type."""
+    return TypeAdapter(result_type)
+
+
 class _AppliedConcurrently(Exception):
     pass
 
@@ -122,7 +130,7 @@ async def apply_once(
     the message still causes the events, but no inbox record is written.
     """
     db = runtime.db
-    adapter = TypeAdapter(result_type) if result_type is not None else None
+    adapter = _adapter(result_type) if result_type is not None else None
     inbox_id = f"{consumer or runtime.name}:{message.message_id}" if message is not None and inbox else None
 
     async def attempt(session: AsyncClientSession) -> tuple[bool, T]:

@@ -137,6 +137,20 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
             f"averaged {earlier['rows_per_second']:,} rows/s over {earlier['seconds'] / 60:.0f} minutes, "
             f"{earlier['ratio']} of its insert_many ceiling.\n")
 
+    if pages := results.get("console"):
+        add("## CSR console pages\n")
+        add(f"The console's search results and customer record pages at {pages['customers']:,} customers, "
+            "fetched over HTTP by a signed-in CSR and timed by the gateway itself (its `Server-Timing`: "
+            "from the request's arrival to the response), beside the service call each page is built on, "
+            f"over request/reply from the benchmark's process. Goal: p95 below {pages['goal_p95_ms']:.0f} ms "
+            "server-side (`python -m bench.console` runs this stage alone).\n")
+        add(_table(["page", "pages", "server p50 ms", "server p95 ms", "server p99 ms", "call p95 ms", "p95 ratio",
+                    "p95 goal met"],
+                   [[name, f["pages"], f["server"]["p50_ms"], f["server"]["p95_ms"], f["server"]["p99_ms"],
+                     f["call"]["p95_ms"], f["ratio_p95"], "yes" if f["goal_met"] else "no"]
+                    for name, f in pages["pages"].items()]))
+        add("")
+
     add("## Memory (RSS) per worker\n")
     add(f"Resident memory of each worker process after start-up (at rest) and its highest value sampled every "
         f"0.2 s under load (the order burst, the email burst, the searches), beside the floor: a bare Python "

@@ -20,7 +20,7 @@ from customer import store
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
-from . import customer, dataset, notification, order_sync
+from . import console, customer, dataset, notification, order_sync
 from .processes import PeakRss, floor_rss_mb, rss_mb, server_versions, worker_pids
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -231,6 +231,11 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
                          "value": rr["p95_ms"], "unit": "ms", "ceiling": st["p95_ms"],
                          "ceiling_is": "the same query on the store, in process",
                          "ratio": ratio(rr["p95_ms"], st["p95_ms"])})
+    for name, page in results.get("console", {}).get("pages", {}).items():
+        rows.append({"figure": f"console {name} page p95 server-side at {results['console']['customers']:,} "
+                               "customers", "value": page["server"]["p95_ms"], "unit": "ms",
+                     "ceiling": page["call"]["p95_ms"], "ceiling_is": "its service call over request/reply",
+                     "ratio": page["ratio_p95"]})
     worst = max(results["memory"], key=lambda row: row["under_load_mb"])
     rows.append({"figure": f"RSS per worker under load, highest ({worst['service']}, {worst['processes']} "
                            f"process(es))", "value": worst["under_load_mb"], "unit": "MB",
@@ -241,7 +246,7 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def run(quick: bool, reset_dataset: bool = False) -> dict[str, Any]:
     sizes = QUICK if quick else FULL
-    stages = Stages(5)
+    stages = Stages(6)
     started = datetime.now(UTC)
     settings = ServiceSettings()
     stages.next("machine, versions and the memory floor of a worker")
@@ -262,6 +267,9 @@ async def run(quick: bool, reset_dataset: bool = False) -> dict[str, Any]:
     results["import"] = await imports(sizes)
     stages.next(f"search at {sizes.customers:,} customers")
     results["search"] = await search(sizes, reset_dataset)
+    stages.next(f"CSR console pages at {sizes.customers:,} customers")
+    results["console"] = await console.run(ServiceSettings(namespace=sizes.search_namespace),
+                                           min(sizes.queries_per_kind, 60), sizes.customers)
     results["memory"] = memory(results, results["memory_floor_mb"])
     results["figures"] = figures(results)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -46,7 +46,6 @@ OUTBOX_RETENTION_SECONDS = 3 * 24 * 3600
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
-    # The relay reads unpublished events oldest first.
     # The relay reads unpublished events in the order they were written.
     await ensure_index(db[OUTBOX], [("published_at", ASCENDING), ("sequence", ASCENDING)], name="unpublished")
     # Published events and applied-message records expire after their retention window.

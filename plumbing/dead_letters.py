@@ -271,16 +271,6 @@ class _DeadLetterScope(BaseMiddleware):
             return True
 
         malformed = describe_malformed(exc_val)
-        if isinstance(exc_val, Rejected):
-            # The handler's typed answer (plumbing.errors): retrying cannot change it.
-            if raw.reply_to:
-                await self.policy.reply_error(raw, exc_val.error)
-            else:
-                await self.policy.dead_letter(
-                    raw, queue=queue, reason=REJECTED, error=exc_val.error.message,
-                    fields=exc_val.error.fields, exception=exc_val,
-                )
-            return True
         if raw.reply_to:
             if malformed:
                 reason, fields = malformed

@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer import GetStateSummary, ImportCustomers, SearchCustomers, SearchInput
 from customer import search as search_queries
-from customer import store
+from customer import relations_store, store
 from plumbing.client import OmsClient
 
 from .conftest import create_scope, ok
@@ -177,6 +177,32 @@ async def test_c10_state_summary_is_counted_from_an_index(client: OmsClient, cus
     for query in ({"state": "active"}, {"scope_id": "eu-fr", "state": "active"}):
         explained = await customer_db.command("explain", {"count": store.CUSTOMERS, "query": query})
         assert plan_stages(explained["queryPlanner"]["winningPlan"]) == ["COUNT", "COUNT_SCAN"]
+
+
+async def test_c1_c5_lookups_by_idempotency_key_and_organization_number_use_their_partial_indexes(
+    client: OmsClient, customer_db: AsyncDatabase
+) -> None:
+    """A partial index serves only a query that repeats its filter; without it each order
+    creating a customer scanned the whole collection for its idempotency key."""
+    await create_scope(client)
+    await load_people(client)
+    for query, index in (
+        (store.idempotency_keys_filter("eu-fr", ["k1", "k2"]), "idempotency_key_unique"),
+        (relations_store.number_taken_filter("eu-fr", "fr123", "C1"), "organization_number_unique"),
+    ):
+        plan = (await customer_db.command("explain", {"find": store.CUSTOMERS, "filter": query},
+                                          verbosity="queryPlanner"))["queryPlanner"]["winningPlan"]
+        assert "COLLSCAN" not in plan_stages(plan), query
+        assert index in index_names(plan), (query, index_names(plan))
+
+
+def index_names(plan: Any) -> set[str]:
+    if isinstance(plan, dict):
+        return ({plan["indexName"]} if "indexName" in plan else set()) | {
+            n for value in plan.values() for n in index_names(value)}
+    if isinstance(plan, list):
+        return {n for item in plan for n in index_names(item)}
+    return set()
 
 
 async def test_c11_a_broad_prefix_is_listed_in_the_order_of_its_key(client: OmsClient) -> None:

@@ -59,14 +59,17 @@ async def load(db: AsyncDatabase, code: str, session: Session, *, field: str, wh
     return Customer(doc)
 
 
+def number_taken_filter(scope_id: str, number_key: str, code: str | None) -> dict[str, Any]:
+    """``$type`` repeats the partial index's filter, or MongoDB would not use that index."""
+    return {"scope_id": scope_id, "organization.number_key": {"$eq": number_key, "$type": "string"},
+            "_id": {"$ne": code}}
+
+
 async def require_number_free(
     db: AsyncDatabase, scope_id: str, number_key: str, code: str | None, session: Session, *, field: str
 ) -> None:
     """C5: no other organization of the scope has this number (the unique index is the backstop)."""
-    other = await db[CUSTOMERS].find_one(
-        {"scope_id": scope_id, "organization.number_key": number_key, "_id": {"$ne": code}}, {"_id": 1},
-        session=session,
-    )
+    other = await db[CUSTOMERS].find_one(number_taken_filter(scope_id, number_key, code), {"_id": 1}, session=session)
     if other is not None:
         raise Rejected.conflict(f"organization {other['_id']} of scope {scope_id!r} has this number", field=field)
 

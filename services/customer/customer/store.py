@@ -184,10 +184,16 @@ async def save(db: AsyncDatabase, customer: Customer, session: Session) -> None:
         )
 
 
+def idempotency_keys_filter(scope_id: str, keys: list[str]) -> dict[str, Any]:
+    """``$type`` repeats the partial index's filter: without it MongoDB cannot prove the
+    query is inside the index and scans the whole collection."""
+    return {"scope_id": scope_id, "idempotency_key": {"$in": keys, "$type": "string"}}
+
+
 async def find_by_idempotency_keys(
     db: AsyncDatabase, scope_id: str, keys: list[str], session: Session = None
 ) -> dict[str, dict[str, Any]]:
-    cursor = db[CUSTOMERS].find({"scope_id": scope_id, "idempotency_key": {"$in": keys}}, session=session)
+    cursor = db[CUSTOMERS].find(idempotency_keys_filter(scope_id, keys), session=session)
     return {doc["idempotency_key"]: doc async for doc in cursor}
 
 

@@ -8,7 +8,8 @@ from plumbing.client import OmsClientPool
 from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
-from .handlers import Resources, build_routers, resources
+from .handlers import build_routers
+from .resources import Resources, resources
 from .scopes import ScopeDirectory
 from .store import ensure_indexes
 

@@ -1,10 +1,8 @@
-"""Messages in and out of the order-sync service.
+"""Messages in and out of the order-sync service: the subscriptions, the projection of the
+customers orders are matched against, and the review queue and operator commands.
 
-Upstream orders: each ``OrderPlaced`` is matched (domain.decide) against the customers this
-service knows from customer events, linked, sent to review, or given a new customer created
-through the customer service. Status, shipment and payment events of a linked order update
-it and trigger the customer's email; those of an order not linked yet are parked and applied
-when it is.
+Orders arriving are matched and linked in ``intake``; what happens to an order afterwards
+(status, shipments, payments, events parked until the order is linked) in ``order_events``.
 """
 
 from __future__ import annotations
@@ -12,36 +10,22 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from faststream.rabbit import RabbitRouter
 
-from contracts.customer import (
-    CreateCustomer,
-    CustomerAddressChanged,
-    CustomerCreated,
-    CustomerStateChanged,
-    CustomerUpdated,
-    Recipient,
-    ScopeView,
-)
 from contracts.commerce import InvoiceIssued, mask_card_numbers
+from contracts.customer import CustomerAddressChanged, CustomerCreated, CustomerStateChanged, CustomerUpdated
 from contracts.envelope import Envelope
 from contracts.order_sync import (
     Candidate,
-    CustomerOrderShipped,
-    CustomerPaymentReceived,
-    CustomerPaymentRequested,
     GetOrderLink,
     ListRejectedOrders,
     ListReviews,
     OrderLinked,
     OrderLinkReply,
     OrderLinkView,
-    OrderReviewOpened,
-    OrderStatusUpdated,
     OrderSummary,
     RejectedOrder,
     RejectedOrdersReply,
@@ -53,231 +37,20 @@ from contracts.order_sync import (
 )
 from contracts.orders import Order, OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from plumbing import dead_letters
-from plumbing.client import OmsClientPool
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, upstream_exchange, work_queue
 from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, merging, privacy, store
-from .domain import CustomerEntry, Decision, decide, identity_of, new_customer, order_key, phone_candidates_filter, summary
-from .scopes import ScopeDirectory
+from .domain import CustomerEntry, identity_of, new_customer, order_key, summary
+from .intake import create_customer, order_placed
+from .order_events import order_event, replay_parked
+from .resources import now, resources
 
 UPSTREAM_QUEUE = "upstream-orders"
 COMMERCE_QUEUE = "upstream-commerce"
 CUSTOMER_EVENTS_QUEUE = "customer-events"
-
-
-@dataclass
-class Resources:
-    customers: OmsClientPool
-    scopes: ScopeDirectory
-
-
-def resources(runtime: ServiceRuntime) -> Resources:
-    return runtime.resources["order-sync"]
-
-
-def now() -> datetime:
-    at = datetime.now(UTC)
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
-
-
-# --- orders arriving (O1-O6) ----------------------------------------------------------------------
-
-
-async def order_placed(message: OrderPlaced, runtime: Runtime) -> None:
-    order, db = message.payload, runtime.db
-    scope = await resources(runtime).scopes.get(order.scope)
-    if scope is None:
-        raise Rejected.invalid("payload.scope", f"no scope {order.scope!r} in the customer service")
-    identity = identity_of(order, scope.country)
-    # Each rule is looked up only when the ones before it did not decide (O2's order).
-    linked = (
-        await store.linked_customer(db, order.source_system, order.source_customer_id)
-        if order.source_customer_id else None
-    )
-    by_email = (
-        await store.codes_by_email(db, order.scope, identity.email_key) if identity.email_key and not linked else []
-    )
-    by_phone = (
-        phone_candidates_filter(identity, await store.entries_by_phone(db, order.scope, identity.phone))
-        if identity.can_match_by_phone and not linked and not identity.email_key else []
-    )
-    decision = decide(identity, linked, by_email, by_phone)
-    if decision.kind == "create":
-        code = await create_customer(runtime, message, new_customer(order, identity))
-        decision = Decision("link", "created", code)
-    await record_order(runtime, message, order, decision, identity.notes)
-
-
-async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload: dict[str, Any]) -> str:
-    """O3 through the customer service's own command; its idempotency key makes a retry, or a
-    twin order on another worker, answer the same customer."""
-    reply = await resources(runtime).customers.call(
-        CreateCustomer, payload, correlation_id=cause.correlation_id or cause.message_id
-    )
-    if not reply.ok:
-        raise Rejected(reply.error)
-    await store.save_customer_entry(runtime.db, CustomerEntry.from_view(reply.result.model_dump(mode="json")).doc)
-    return reply.result.code
-
-
-async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Order, decision: Decision,
-                       notes: tuple[str, ...]) -> None:
-    db, key, at = runtime.db, order_key(order.source_system, order.order_number), now()
-    order_summary = summary(order)
-
-    async def work(uow: UnitOfWork) -> bool:
-        """Store the order with its link; True when events may wait for it. Once per order
-        (O6): the order's key, not the message id, makes a second delivery a no-op."""
-        existing = await store.find_order(db, key, uow.session)
-        if existing is not None and not existing.get("placeholder"):
-            return True  # a redelivery: finish a replay that may have been cut short
-        doc = {
-            "_id": key, "source_system": order.source_system, "order_number": order.order_number,
-            "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
-            "placed_at": order.placed_at, "status": order.status, "received_at": at,
-            "message_id": message.message_id, "notes": list(notes), "customer_code": None, "rule": decision.rule,
-            "review_id": None, "shipments": [], "payments": [],
-            # C13: which source customer the order came under, for an unmerge to follow.
-            "source_link": f"{order.source_system}|{order.source_customer_id}" if order.source_customer_id else None,
-        }
-        if decision.kind == "link":
-            doc.update(customer_code=decision.customer_code, linked_at=at)
-            if order.source_customer_id:
-                await store.remember_source_link(db, order.source_system, order.source_customer_id,
-                                                 decision.customer_code, at, uow.session)
-            uow.publish(OrderLinked(**uow.envelope(), payload={
-                "customer_code": decision.customer_code, "rule": decision.rule,
-                "customer_created": decision.rule == "created", "order": order_summary}),
-                partition_key=decision.customer_code)
-        elif decision.kind == "review":
-            doc["review_id"] = await open_review(runtime, uow, order, decision, at)
-        await store.put_order(db, doc, uow.session)
-        # A placeholder says events came first. (An event parked while this transaction
-        # runs writes the placeholder too: a write conflict, and the retry sees it.)
-        return existing is not None
-
-    if await apply_once(runtime, message, work, bool, inbox=False):
-        await replay_parked(runtime, key)
-
-
-async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, order: Order, decision: Decision,
-                      at: datetime) -> str:
-    review_id = uuid.uuid4().hex[:16]
-    identity = identity_of(order, None)
-    await store.insert_review(runtime.db, {
-        "_id": review_id, "status": "open", "rule": decision.rule, "order_key": order_key(order.source_system,
-                                                                                        order.order_number),
-        "order": order.model_dump(mode="json"), "summary": summary(order).model_dump(mode="json"),
-        "candidates": list(decision.candidates), "opened_at": at, "email": identity.email, "phone": identity.phone,
-        "first_name": identity.first_name, "last_name": identity.last_name,
-        "postal_code": next((a.postal_code for a in (order.billing_address, order.shipping_address)
-                             if a and a.postal_code), None),
-    }, uow.session)
-    uow.publish(OrderReviewOpened(**uow.envelope(), payload={
-        "review_id": review_id, "order": summary(order), "rule": decision.rule,
-        "candidates": list(decision.candidates)}))
-    return review_id
-
-
-# --- what happens to an order afterwards (O7) ---------------------------------------------------
-
-
-async def order_event(message: OrderStatusChanged | OrderShipped | PaymentRequested | PaymentReceived | InvoiceIssued,
-                      runtime: Runtime) -> None:
-    ref, db = message.payload, runtime.db
-    key = order_key(ref.source_system, ref.order_number)
-    doc = await store.find_order(db, key)
-    if doc is None or doc.get("customer_code") is None:
-        # The order has not arrived, or waits in review: keep the event until it is linked.
-        await store.park(db, {"_id": message.message_id, "order_key": key, "routing_key": message.routing_key(),
-                              "body": message.model_dump_json(), "parked_at": now()})
-        # Raced with the order's link? Then nobody else will replay it: do it now.
-        linked = await store.find_order(db, key)
-        if linked is not None and linked.get("customer_code") is not None:
-            await replay_parked(runtime, key)
-        return
-    await apply_order_event(runtime, message, doc)
-
-
-async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc: dict[str, Any]) -> None:
-    if isinstance(message, InvoiceIssued):
-        await commerce.apply_invoice(runtime, message, doc)
-        return
-    db, code, at = runtime.db, doc["customer_code"], now()
-    ref = message.payload
-    order_summary = OrderSummary.model_validate(doc["summary"])
-    entry = await store.customer_entry(db, code)
-    scope = await resources(runtime).scopes.get(doc["scope_id"])
-
-    async def work(uow: UnitOfWork) -> None:
-        nonlocal order_summary
-        if isinstance(message, OrderStatusChanged):
-            order_summary = order_summary.model_copy(update={"status": ref.status})
-            if not await store.change_status(db, doc["_id"], ref.status, ref.changed_at,
-                                             order_summary.model_dump(mode="json"), uow.session):
-                return  # an older change, arriving late or handled beside a newer one: not news
-            uow.publish(OrderStatusUpdated(**uow.envelope(), payload={"customer_code": code, "order": order_summary}),
-                        partition_key=code)
-            return
-        recipient = _recipient(entry, scope)
-        # Published with or without a recipient: the customer's history records every shipment
-        # and payment; only the email needs an address.
-        if isinstance(message, OrderShipped):
-            await store.record_order_event(db, doc["_id"], {}, {"shipments": ref.model_dump(mode="json")}, uow.session)
-            uow.publish(CustomerOrderShipped(**uow.envelope(), payload={
-                "recipient": recipient, "customer_code": code, "order": order_summary, "shipment_id": ref.shipment_id,
-                "carrier": ref.carrier, "tracking_number": ref.tracking_number, "tracking_url": ref.tracking_url,
-                "lines": ref.lines, "shipped_at": ref.shipped_at}), partition_key=code)
-            return
-        await store.record_order_event(db, doc["_id"], {}, {"payments": {
-            "kind": message.type_name(), **ref.model_dump(mode="json")}}, uow.session)
-        payment = {"recipient": recipient, "customer_code": code, "order": order_summary,
-                   "payment_id": ref.payment_id, "amount": ref.amount, "currency": ref.currency}
-        if isinstance(message, PaymentRequested):
-            uow.publish(CustomerPaymentRequested(**uow.envelope(), payload={
-                **payment, "payment_url": ref.payment_url, "due_at": ref.due_at, "at": ref.requested_at}),
-                partition_key=code)
-        else:
-            uow.publish(CustomerPaymentReceived(**uow.envelope(), payload={
-                **payment, "method": ref.method, "at": ref.paid_at}), partition_key=code)
-
-    await apply_once(runtime, message, work)
-
-
-def _recipient(entry: dict[str, Any] | None, scope: ScopeView | None) -> Recipient | None:
-    """Whom the email goes to; None for a customer without an email (nothing can be sent)."""
-    if entry is None or not entry.get("email"):
-        return None
-    return Recipient(customer_code=entry["_id"], scope_id=entry["scope_id"], email=entry["email"],
-                     first_name=entry["first_name"], last_name=entry["last_name"],
-                     preferred_language=entry.get("preferred_language"),
-                     scope_language=scope.default_language if scope else None)
-
-
-EVENT_TYPES = {cls.routing_key(): cls for cls in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived,
-                                                  InvoiceIssued)}
-
-
-async def replay_parked(runtime: ServiceRuntime, key: str) -> None:
-    """Apply, in arrival order, the events that waited for this order to be linked.
-
-    Runs after the delivery that linked the order and after every later delivery of it: a
-    replay cut short (the broker or the customer service away mid-way) fails the delivery,
-    and the redelivery, which finds the order already linked, finishes the replay."""
-    waiting = await store.parked_for(runtime.db, key)
-    if not waiting:
-        return
-    doc = await store.find_order(runtime.db, key)
-    if doc is None or doc.get("customer_code") is None:
-        return  # not linked yet (or in review): the link replays them
-    for parked in waiting:
-        message = EVENT_TYPES[parked["routing_key"]].model_validate_json(parked["body"])
-        await apply_order_event(runtime, message, doc)
-        doc = await store.find_order(runtime.db, key)
-        await store.unpark(runtime.db, parked["_id"])
 
 
 # --- the customers orders are matched against (a projection of customer events) ------------------

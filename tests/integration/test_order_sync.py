@@ -20,7 +20,10 @@ from contracts.customer import GetCustomer
 from contracts.order_sync import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
 from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from customer.app import create_app as customer_app
+from order_sync import intake
 from order_sync.app import create_app as order_sync_app
+from order_sync.resources import resources
+from plumbing.errors import Rejected
 from plumbing.client import OmsClient
 from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings
@@ -277,6 +280,51 @@ async def test_o6_duplicates_and_two_worker_processes_give_one_customer_and_one_
         await asyncio.wait_for(workers.wait(), 30)
         log.close()
 
+
+
+async def test_o6_orders_arriving_together_are_stored_together_each_with_its_own_outcome(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    """One batch of the intake holds a known customer's order, two orders of one new customer,
+    a second delivery of one of them, an order of an unknown scope and an order whose shipment
+    came first: each gets its own outcome, and each order one link and one event."""
+    app = order_sync_app(settings)
+    async with running(customer_app(settings), app, cleanup=cleanup), EventTap(client, "order-sync.#") as tap:
+        runtime = app.context.get("runtime")
+        await create_scope(client, "eu-fr", "FR")
+        known = await create_customer(client, email="known.together@example.fr")
+        await eventually(lambda: order_db["customers"].find_one({"_id": known.code}))
+        ref = {"source_system": "storefront:eu", "order_number": "TOG-5", "scope": "eu-fr"}
+        await client.publish_upstream(OrderShipped.model_validate({"producer": "wms", "payload": {
+            **ref, "shipment_id": "S5", "carrier": "DHL", "tracking_number": "T5",
+            "lines": [{"sku": "TEE", "quantity": 1}], "shipped_at": "2026-11-21T10:00:00Z"}}))
+        await eventually(lambda: order_db["parked_events"].find_one({"order_key": "storefront:eu|TOG-5"}))
+
+        new = {"email": "new.together@example.fr", "first_name": "Nouvelle", "last_name": "Cliente"}
+        twin = order("TOG-2", **new)
+        batch = [order("TOG-1", email="known.together@example.fr"), twin, order("TOG-3", **new), twin,
+                 order("TOG-4", scope="nowhere"), order("TOG-5", email="known.together@example.fr")]
+        outcomes = await asyncio.gather(*(intake.order_placed(m, runtime) for m in batch), return_exceptions=True)
+
+        matching = resources(runtime).intake.matching
+        assert (matching.batches, matching.items) == (1, 6)  # submitted in one turn: one batch
+        assert isinstance(outcomes[4], Rejected) and outcomes[4].error.fields[0].field == "payload.scope"
+        assert [o for i, o in enumerate(outcomes) if i != 4] == [None] * 5
+        links = {d["order_number"]: d["customer_code"] async for d in order_db["orders"].find({"placeholder": None})}
+        assert links["TOG-1"] == links["TOG-5"] == known.code
+        assert links["TOG-2"] == links["TOG-3"] != known.code
+        assert set(links) == {"TOG-1", "TOG-2", "TOG-3", "TOG-5"}
+
+        def count(events: list[dict[str, Any]], kind: str) -> dict[str, int]:
+            numbers = [e["payload"]["order"]["order_number"] for e in events if e["routing_key"] == kind]
+            return {n: numbers.count(n) for n in numbers}
+
+        events = await tap.wait_for(5)
+        await asyncio.sleep(0.5)  # a second event for one order would be here by now
+        events = await tap.drain()
+        assert count(events, "order-sync.order-linked.v1") == {"TOG-1": 1, "TOG-2": 1, "TOG-3": 1, "TOG-5": 1}
+        assert count(events, "order-sync.customer-order-shipped.v1") == {"TOG-5": 1}  # the parked one, replayed
+        assert await order_db["parked_events"].count_documents({}) == 0
 
 
 async def test_o7_a_status_change_arriving_after_a_newer_one_is_not_applied(

@@ -9,6 +9,7 @@ from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
 from .handlers import build_routers
+from .intake import create_intake
 from .resources import Resources, resources
 from .scopes import ScopeDirectory
 from .store import ensure_indexes
@@ -21,7 +22,7 @@ CUSTOMER_CLIENTS = 8
 async def open_clients(runtime: ServiceRuntime) -> None:
     pool = OmsClientPool(runtime.settings, size=CUSTOMER_CLIENTS, producer=SERVICE)
     await pool.start()
-    runtime.resources[SERVICE] = Resources(customers=pool, scopes=ScopeDirectory(pool))
+    runtime.resources[SERVICE] = Resources(customers=pool, scopes=ScopeDirectory(pool), intake=create_intake(runtime))
 
 
 async def close_clients(runtime: ServiceRuntime) -> None:

@@ -1,10 +1,21 @@
 """Orders arriving (O1-O6): each ``OrderPlaced`` is matched (domain.decide) against the
 customers this service knows from customer events, linked, sent to review, or given a new
-customer created through the customer service."""
+customer created through the customer service.
+
+Orders are taken in batches (plumbing.batching): the handlers of the orders that arrive
+together submit them, and one batch looks up the known links and emails of all of them in
+one query each, creates the new customers side by side, and stores every order, link and
+event in one transaction. Every order keeps its own outcome: one that fails (an unknown
+scope, a customer the customer service refuses) fails alone, and if the batch's transaction
+cannot commit, each of its orders is stored on its own.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +23,7 @@ from contracts.customer import CreateCustomer
 from contracts.envelope import Envelope
 from contracts.order_sync import OrderLinked, OrderReviewOpened
 from contracts.orders import Order, OrderPlaced
+from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
@@ -20,6 +32,7 @@ from . import store
 from .domain import (
     CustomerEntry,
     Decision,
+    Identity,
     decide,
     identity_of,
     new_customer,
@@ -31,29 +44,139 @@ from .order_events import replay_parked
 from .resources import now, resources
 
 
+log = logging.getLogger("oms.order-sync.intake")
+
+#: Orders stored in one transaction at most (a batch is what arrived together, at most the
+#: prefetch count of the subscriber), and batches under way at once.
+MAX_BATCH = 64
+BATCHES_IN_FLIGHT = 2
+
+
 async def order_placed(message: OrderPlaced, runtime: Runtime) -> None:
-    order, db = message.payload, runtime.db
-    scope = await resources(runtime).scopes.get(order.scope)
-    if scope is None:
-        raise Rejected.invalid("payload.scope", f"no scope {order.scope!r} in the customer service")
-    identity = identity_of(order, scope.country)
-    # Each rule is looked up only when the ones before it did not decide (O2's order).
-    linked = (
-        await store.linked_customer(db, order.source_system, order.source_customer_id)
-        if order.source_customer_id else None
+    intake = resources(runtime).intake
+    arrival = await intake.matching.submit(message)
+    if arrival.decision.kind == "create":
+        # A round trip to the customer service: the orders of known customers that arrived
+        # with this one are stored, and acknowledged, meanwhile.
+        code = await create_customer(runtime, message, new_customer(arrival.order, arrival.identity))
+        arrival.decision = Decision("link", "created", code)
+        await intake.storing.submit(arrival)
+
+
+@dataclass
+class Intake:
+    """The two batch steps of an order: matched (and stored, for a known customer); stored
+    once its new customer is created."""
+
+    matching: Batcher[OrderPlaced, Arrival]
+    storing: Batcher[Arrival, Arrival]
+
+
+def create_intake(runtime: ServiceRuntime) -> Intake:
+    return Intake(
+        matching=Batcher(lambda batch: _match_and_store(runtime, batch), max_size=MAX_BATCH,
+                         max_in_flight=BATCHES_IN_FLIGHT),
+        storing=Batcher(lambda batch: _store_settling(runtime, [(p, p.item) for p in batch]), max_size=MAX_BATCH,
+                        max_in_flight=BATCHES_IN_FLIGHT),
     )
-    by_email = (
-        await store.codes_by_email(db, order.scope, identity.email_key) if identity.email_key and not linked else []
-    )
-    by_phone = (
-        phone_candidates_filter(identity, await store.entries_by_phone(db, order.scope, identity.phone))
-        if identity.can_match_by_phone and not linked and not identity.email_key else []
-    )
-    decision = decide(identity, linked, by_email, by_phone)
-    if decision.kind == "create":
-        code = await create_customer(runtime, message, new_customer(order, identity))
-        decision = Decision("link", "created", code)
-    await record_order(runtime, message, order, decision, identity.notes)
+
+
+@dataclass
+class Arrival:
+    """One order of a batch on its way: what it says, what was decided, how it ended."""
+
+    message: OrderPlaced
+    identity: Identity | None = None
+    decision: Decision | None = None
+    failure: BaseException | None = None  # raised by this order's handler
+    replay: bool = False  # events may be parked for it
+
+    @property
+    def order(self) -> Order:
+        return self.message.payload
+
+    @property
+    def key(self) -> str:
+        return order_key(self.order.source_system, self.order.order_number)
+
+    @property
+    def source_link(self) -> str | None:
+        """C13: which source customer the order came under (also O2's first rule)."""
+        order = self.order
+        return f"{order.source_system}|{order.source_customer_id}" if order.source_customer_id else None
+
+
+async def _match_and_store(runtime: ServiceRuntime, batch: list[Pending[OrderPlaced, Arrival]]) -> None:
+    arrivals = [Arrival(pending.item) for pending in batch]
+    await _identify(runtime, arrivals)
+    await _decide(runtime, [a for a in arrivals if a.failure is None])
+    known: list[tuple[Pending[Any, Arrival], Arrival]] = []
+    for pending, arrival in zip(batch, arrivals, strict=True):
+        if arrival.failure is not None:
+            pending.fail(arrival.failure)
+        elif arrival.decision.kind == "create":
+            pending.resolve(arrival)  # its handler creates the customer, then stores it
+        else:
+            known.append((pending, arrival))
+    await _store_settling(runtime, known)
+
+
+async def _store_settling(runtime: ServiceRuntime, items: list[tuple[Pending[Any, Arrival], Arrival]]) -> None:
+    """Record the orders together (each alone if that fails), replay the events that waited
+    for them, and let their handlers go on."""
+    arrivals = [arrival for _, arrival in items]
+    if arrivals:
+        try:
+            await _record(runtime, arrivals)
+        except Exception:  # noqa: BLE001 - one order may be the cause: each on its own
+            log.warning("a batch of %d orders could not be stored together; storing each alone", len(arrivals),
+                        exc_info=True)
+            for arrival in arrivals:
+                await _failing_alone(arrival, _record(runtime, [arrival]))
+    for pending, arrival in items:
+        if arrival.failure is None and arrival.replay:
+            await _failing_alone(arrival, replay_parked(runtime, arrival.key))
+        if arrival.failure is None:
+            pending.resolve(arrival)
+        else:
+            pending.fail(arrival.failure)
+
+
+async def _failing_alone(arrival: Arrival, step: Awaitable[Any]) -> None:
+    try:
+        await step
+    except Exception as error:  # noqa: BLE001 - this order's handler raises it
+        arrival.failure = error
+
+
+async def _identify(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+    for arrival in arrivals:
+        scope = await resources(runtime).scopes.get(arrival.order.scope)
+        if scope is None:
+            arrival.failure = Rejected.invalid("payload.scope", f"no scope {arrival.order.scope!r} in the customer service")
+            continue
+        try:
+            arrival.identity = identity_of(arrival.order, scope.country)
+        except Exception as error:  # noqa: BLE001
+            arrival.failure = error
+
+
+async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+    """O2's rules in order, each looked up only for the orders the ones before did not decide,
+    and for all of them in one query."""
+    db = runtime.db
+    links = await store.linked_customers(db, [a.source_link for a in arrivals if a.source_link])
+    unlinked = [a for a in arrivals if links.get(a.source_link) is None]
+    by_email = await store.codes_by_emails(
+        db, [(a.order.scope, a.identity.email_key) for a in unlinked if a.identity.email_key])
+    for arrival in arrivals:
+        identity, linked = arrival.identity, links.get(arrival.source_link)
+        by_phone = (
+            phone_candidates_filter(identity, await store.entries_by_phone(db, arrival.order.scope, identity.phone))
+            if identity.can_match_by_phone and not linked and not identity.email_key else []
+        )
+        arrival.decision = decide(identity, linked, by_email.get((arrival.order.scope, identity.email_key), []),
+                                  by_phone)
 
 
 async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload: dict[str, Any]) -> str:
@@ -68,48 +191,57 @@ async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload
     return reply.result.code
 
 
-async def record_order(runtime: ServiceRuntime, message: OrderPlaced, order: Order, decision: Decision,
-                       notes: tuple[str, ...]) -> None:
-    db, key, at = runtime.db, order_key(order.source_system, order.order_number), now()
+async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+    """Store the orders with their links and events, in one transaction. Once per order
+    (O6): the order's key, not the message id, makes a second delivery, or a twin in the
+    same batch, a no-op that only finishes the replay of its parked events."""
+    db, at = runtime.db, now()
+
+    async def work(uow: UnitOfWork) -> None:
+        existing = await store.find_orders(db, [a.key for a in arrivals], uow.session)
+        docs: dict[str, dict[str, Any]] = {}
+        links: list[tuple[str, str]] = []
+        for arrival in arrivals:
+            before = existing.get(arrival.key)
+            # A placeholder says events came first. (An event parked while this transaction
+            # runs writes the placeholder too: a write conflict, and the retry sees it.)
+            arrival.replay = before is not None or arrival.key in docs
+            if arrival.replay and (arrival.key in docs or not before.get("placeholder")):
+                continue  # stored before: a redelivery, or a twin earlier in this batch
+            docs[arrival.key] = await _order_document(runtime, uow, arrival, at)
+            if arrival.decision.kind == "link" and arrival.source_link:
+                links.append((arrival.source_link, arrival.decision.customer_code))
+        await store.remember_source_links(db, links, at, uow.session)
+        await store.put_orders(db, list(docs.values()), uow.session)
+
+    await apply_once(runtime, None, work, inbox=False)
+
+
+async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arrival, at: datetime) -> dict[str, Any]:
+    """The order as stored, with its link or review; records the event that says so."""
+    order, decision, message = arrival.order, arrival.decision, arrival.message
     order_summary = summary(order)
-
-    async def work(uow: UnitOfWork) -> bool:
-        """Store the order with its link; True when events may wait for it. Once per order
-        (O6): the order's key, not the message id, makes a second delivery a no-op."""
-        existing = await store.find_order(db, key, uow.session)
-        if existing is not None and not existing.get("placeholder"):
-            return True  # a redelivery: finish a replay that may have been cut short
-        doc = {
-            "_id": key, "source_system": order.source_system, "order_number": order.order_number,
-            "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
-            "placed_at": order.placed_at, "status": order.status, "received_at": at,
-            "message_id": message.message_id, "notes": list(notes), "customer_code": None, "rule": decision.rule,
-            "review_id": None, "shipments": [], "payments": [],
-            # C13: which source customer the order came under, for an unmerge to follow.
-            "source_link": f"{order.source_system}|{order.source_customer_id}" if order.source_customer_id else None,
-        }
-        if decision.kind == "link":
-            doc.update(customer_code=decision.customer_code, linked_at=at)
-            if order.source_customer_id:
-                await store.remember_source_link(db, order.source_system, order.source_customer_id,
-                                                 decision.customer_code, at, uow.session)
-            uow.publish(OrderLinked(**uow.envelope(), payload={
-                "customer_code": decision.customer_code, "rule": decision.rule,
-                "customer_created": decision.rule == "created", "order": order_summary}),
-                partition_key=decision.customer_code)
-        elif decision.kind == "review":
-            doc["review_id"] = await open_review(runtime, uow, order, decision, at)
-        await store.put_order(db, doc, uow.session)
-        # A placeholder says events came first. (An event parked while this transaction
-        # runs writes the placeholder too: a write conflict, and the retry sees it.)
-        return existing is not None
-
-    if await apply_once(runtime, message, work, bool, inbox=False):
-        await replay_parked(runtime, key)
+    doc = {
+        "_id": arrival.key, "source_system": order.source_system, "order_number": order.order_number,
+        "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
+        "placed_at": order.placed_at, "status": order.status, "received_at": at,
+        "message_id": message.message_id, "notes": list(arrival.identity.notes), "customer_code": None,
+        "rule": decision.rule, "review_id": None, "shipments": [], "payments": [], "source_link": arrival.source_link,
+    }
+    if decision.kind == "link":
+        doc.update(customer_code=decision.customer_code, linked_at=at)
+        uow.publish(OrderLinked(**message.caused(producer=uow.producer), payload={
+            "customer_code": decision.customer_code, "rule": decision.rule,
+            "customer_created": decision.rule == "created", "order": order_summary}),
+            partition_key=decision.customer_code)
+    elif decision.kind == "review":
+        doc["review_id"] = await open_review(runtime, uow, message, decision, at)
+    return doc
 
 
-async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, order: Order, decision: Decision,
+async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, message: OrderPlaced, decision: Decision,
                       at: datetime) -> str:
+    order = message.payload
     review_id = uuid.uuid4().hex[:16]
     identity = identity_of(order, None)
     await store.insert_review(runtime.db, {
@@ -121,7 +253,7 @@ async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, order: Order, de
         "postal_code": next((a.postal_code for a in (order.billing_address, order.shipping_address)
                              if a and a.postal_code), None),
     }, uow.session)
-    uow.publish(OrderReviewOpened(**uow.envelope(), payload={
+    uow.publish(OrderReviewOpened(**message.caused(producer=uow.producer), payload={
         "review_id": review_id, "order": summary(order), "rule": decision.rule,
         "candidates": list(decision.candidates)}))
     return review_id

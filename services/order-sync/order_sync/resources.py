@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from plumbing.client import OmsClientPool
 from plumbing.service import ServiceRuntime
 
 from .scopes import ScopeDirectory
 
+if TYPE_CHECKING:
+    from .intake import Intake
+
 
 @dataclass
 class Resources:
     customers: OmsClientPool
     scopes: ScopeDirectory
+    intake: Intake  # orders arriving together, taken together
 
 
 def resources(runtime: ServiceRuntime) -> Resources:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -42,9 +42,15 @@ async def find_order(db: AsyncDatabase, key: str, session: Session = None) -> di
     return await db[ORDERS].find_one({"_id": key}, session=session)
 
 
-async def put_order(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
-    """Insert the order, or fill in the placeholder its early events left."""
-    await db[ORDERS].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+async def find_orders(db: AsyncDatabase, keys: list[str], session: Session = None) -> dict[str, dict[str, Any]]:
+    return {doc["_id"]: doc async for doc in db[ORDERS].find({"_id": {"$in": keys}}, session=session)}
+
+
+async def put_orders(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session) -> None:
+    """Insert the orders, or fill in the placeholders their early events left."""
+    if docs:
+        await db[ORDERS].bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs],
+                                    session=session)
 
 
 async def set_order_link(db: AsyncDatabase, key: str, update: dict[str, Any], session: Session) -> None:
@@ -75,18 +81,31 @@ async def change_status(db: AsyncDatabase, key: str, status: str, changed_at: da
 
 
 async def linked_customer(db: AsyncDatabase, source_system: str, source_customer_id: str) -> str | None:
-    doc = await db[SOURCE_LINKS].find_one({"_id": f"{source_system}|{source_customer_id}"})
-    return doc["customer_code"] if doc else None
+    return (await linked_customers(db, [f"{source_system}|{source_customer_id}"])).get(
+        f"{source_system}|{source_customer_id}")
+
+
+async def linked_customers(db: AsyncDatabase, links: list[str]) -> dict[str, str]:
+    """Customer codes by source link (``source_system|source_customer_id``), for those known."""
+    if not links:
+        return {}
+    return {doc["_id"]: doc["customer_code"] async for doc in db[SOURCE_LINKS].find({"_id": {"$in": links}})}
 
 
 async def remember_source_link(db: AsyncDatabase, source_system: str, source_customer_id: str, code: str,
                                at: datetime, session: Session) -> None:
-    await db[SOURCE_LINKS].update_one(
-        {"_id": f"{source_system}|{source_customer_id}"},
-        {"$setOnInsert": {"customer_code": code, "created_at": at}},
-        upsert=True,
-        session=session,
-    )
+    await remember_source_links(db, [(f"{source_system}|{source_customer_id}", code)], at, session)
+
+
+async def remember_source_links(db: AsyncDatabase, links: list[tuple[str, str]], at: datetime,
+                                session: Session) -> None:
+    """The first customer a source link was linked to stays its customer."""
+    if links:
+        await db[SOURCE_LINKS].bulk_write(
+            [UpdateOne({"_id": link}, {"$setOnInsert": {"customer_code": code, "created_at": at}}, upsert=True)
+             for link, code in links],
+            session=session,
+        )
 
 
 # --- the customers orders are matched against -----------------------------------------------------
@@ -111,9 +130,25 @@ async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: S
 MATCHABLE = {"$or": [{"state": {"$nin": ["retired", "rejected", "erased"]}}, {"merged_into": {"$type": "string"}}]}
 
 
-async def codes_by_email(db: AsyncDatabase, scope_id: str, key: str) -> list[str]:
-    cursor = db[CUSTOMERS].find({"scope_id": scope_id, "email_key": key, **MATCHABLE}, {"_id": 1, "merged_into": 1}).limit(20)
-    return [d.get("merged_into") or d["_id"] async for d in cursor]
+#: Candidates kept per email: more than one already sends the order to review (O5).
+EMAIL_CANDIDATES = 20
+
+
+async def codes_by_emails(db: AsyncDatabase, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """The customers each (scope, email key) may match, survivors for merged ones; one query."""
+    if not keys:
+        return {}
+    by_scope: dict[str, set[str]] = {}
+    for scope_id, key in keys:
+        by_scope.setdefault(scope_id, set()).add(key)
+    query = {"$and": [{"$or": [{"scope_id": scope_id, "email_key": {"$in": sorted(scope_keys)}}
+                                for scope_id, scope_keys in by_scope.items()]}, MATCHABLE]}
+    found: dict[tuple[str, str], list[str]] = {}
+    async for doc in db[CUSTOMERS].find(query, {"scope_id": 1, "email_key": 1, "merged_into": 1}):
+        codes = found.setdefault((doc["scope_id"], doc["email_key"]), [])
+        if len(codes) < EMAIL_CANDIDATES:
+            codes.append(doc.get("merged_into") or doc["_id"])
+    return found
 
 
 async def entries_by_phone(db: AsyncDatabase, scope_id: str, phone: str) -> list[dict[str, Any]]:

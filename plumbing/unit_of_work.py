@@ -81,6 +81,19 @@ def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | No
     }
 
 
+async def inbox_records(db: AsyncDatabase, inbox_ids: list[str], session: AsyncClientSession) -> set[str]:
+    """Which of these messages were applied before (for work that applies a batch of them)."""
+    cursor = db[INBOX].find({"_id": {"$in": inbox_ids}}, {"_id": 1}, session=session)
+    return {doc["_id"] async for doc in cursor}
+
+
+async def record_applied(db: AsyncDatabase, inbox_ids: list[str], session: AsyncClientSession) -> None:
+    """Record messages as applied, in the transaction that applied them (as apply_once does)."""
+    if inbox_ids:
+        at = datetime.now(UTC)
+        await db[INBOX].insert_many([{"_id": inbox_id, "applied_at": at} for inbox_id in inbox_ids], session=session)
+
+
 @functools.lru_cache(maxsize=256)
 def _adapter(result_type: Any) -> TypeAdapter[Any]:
     """Building a TypeAdapter costs more than the validation it does: once per type."""

@@ -3,6 +3,7 @@ order-sync, in the customer's history and stores."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,11 +16,13 @@ from contracts.commerce import CartUpdated, InvoiceIssued, PaymentMethodRemoved,
 from contracts.customer import GetCustomer, GetCustomerAudit
 from contracts.envelope import Actor, Envelope
 from contracts.history import DeletePaymentMethod, GetCustomerHistory, SetPreferredStore
-from contracts.order_sync import ListRejectedOrders
+from contracts.order_sync import CustomerOrderShipped, ListRejectedOrders, OrderLinked, OrderStatusUpdated
 from contracts.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
+from customer import history as history_handlers
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
+from plumbing.errors import Rejected
 from plumbing.messaging import dead_letter_queue, upstream_exchange
 from plumbing.settings import ServiceSettings
 
@@ -330,3 +333,52 @@ async def test_c7_events_for_a_customer_merged_away_land_on_the_survivor(
     assert merged_view.customer_code == survivor.code
     after = await ok(await client.call(GetCustomer, {"customer_code": survivor.code}))
     assert after.order_count == 1 and [(s.store_id, s.orders) for s in after.stores] == [("lyon-1", 1)]
+
+
+async def test_c6_c7_order_events_arriving_together_are_applied_together_each_once(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """One batch of the customer's order history: two new orders of one customer, a status
+    change and a shipment of the first, a second delivery of one event and an event for a
+    customer that does not exist. Each applies once, in arrival order; the unknown customer's
+    event alone fails."""
+    app = customer_app(settings)
+    async with running(app, cleanup=cleanup):
+        runtime = app.context.get("runtime")
+        await create_scope(client, "eu-fr", "FR")
+        code = (await create_customer(client, email="together@example.fr")).code
+
+        def summary(number: str, status: str = "new", store: str | None = "lyon-1") -> dict[str, Any]:
+            return {"source_system": SOURCE, "order_number": number, "scope_id": "eu-fr", "status": status,
+                    "total": "10.00", "currency": "EUR", "placed_at": "2026-11-20T09:00:00Z", "store_id": store}
+
+        def event(cls: type[Envelope[Any]], **payload: Any) -> Envelope[Any]:
+            return cls.model_validate({"producer": "order-sync", "payload": payload})
+
+        first = event(OrderLinked, customer_code=code, rule="email", customer_created=False, order=summary("T-1"))
+        batch = [
+            first,
+            event(OrderLinked, customer_code=code, rule="email", customer_created=False,
+                  order=summary("T-2", store="nice-2")),
+            event(OrderStatusUpdated, customer_code=code, order=summary("T-1", status="completed")),
+            event(CustomerOrderShipped, recipient=None, customer_code=code, order=summary("T-1"), shipment_id="S1",
+                  carrier="DHL", tracking_number="T1", lines=[{"sku": "TEE", "quantity": 1}],
+                  shipped_at="2026-11-21T10:00:00Z"),
+            first,  # delivered again
+            event(OrderLinked, customer_code="C999999", rule="email", customer_created=False, order=summary("T-3")),
+        ]
+        handlers = {OrderLinked: history_handlers.order_linked, OrderStatusUpdated: history_handlers.order_status_updated,
+                    CustomerOrderShipped: history_handlers.order_shipped}
+        outcomes = await asyncio.gather(*(handlers[type(e)](e, runtime) for e in batch), return_exceptions=True)
+
+        batcher = runtime.resources[history_handlers.ORDER_NEWS]
+        assert (batcher.batches, batcher.items) == (1, 6)
+        assert outcomes[:5] == [None] * 5
+        assert isinstance(outcomes[5], Rejected) and outcomes[5].error.fields[0].field == "payload.customer_code"
+        view = await ok(await client.call(GetCustomer, {"customer_code": code}))
+        assert view.order_count == 2, "two orders, one of them delivered twice"
+        assert sorted((s.store_id, s.orders) for s in view.stores) == [("lyon-1", 1), ("nice-2", 1)]
+        orders = {e.key: e for e in (await history(client, code, "order", count=2)).items}
+        t1 = orders[f"{SOURCE}|T-1"].fields
+        assert t1["status"] == "completed" and [s["shipment_id"] for s in t1["shipments"]] == ["S1"]
+        assert orders[f"{SOURCE}|T-2"].fields["status"] == "new"

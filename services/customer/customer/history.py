@@ -9,7 +9,9 @@ merged away since lands on the survivor.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,10 +47,11 @@ from contracts.order_sync import (
     PaymentEmailPayload,
     ShipmentEmailPayload,
 )
+from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.service import Runtime, ServiceRuntime, on_command
-from plumbing.unit_of_work import UnitOfWork, apply_once
+from plumbing.unit_of_work import UnitOfWork, apply_once, inbox_records, record_applied
 
 from . import history_rules as rules
 from . import history_store, store
@@ -61,6 +64,10 @@ QUEUE = "order-history"
 REMOVAL_FIELDS = ("removed_at", "deleted_by", "deleted_at", "reason")
 
 Change = Callable[[UnitOfWork, Customer], Awaitable[None]]
+
+#: The batcher of order events, one per worker (in runtime.resources).
+ORDER_NEWS = "customer.order-news"
+log = logging.getLogger("oms.customer.history")
 
 
 async def _apply(runtime: ServiceRuntime, message: Envelope[Any], code: str, change: Change) -> None:
@@ -75,21 +82,100 @@ async def _apply(runtime: ServiceRuntime, message: Envelope[Any], code: str, cha
 # --- orders, shipments, payments ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OrderNews:
+    """An event about one of a customer's orders: linked, status changed or shipped."""
+
+    message: Envelope[Any]
+    code: str
+    order: OrderSummary
+    shipment: dict[str, Any] | None = None
+
+
 async def _order(runtime: ServiceRuntime, message: Envelope[Any], code: str, order: OrderSummary,
                  shipment: dict[str, Any] | None = None) -> None:
+    """Order events come in bursts (every order of a storefront): the ones that arrive
+    together are applied together (plumbing.batching), in one transaction."""
+    batcher = runtime.resources.get(ORDER_NEWS)
+    if batcher is None:
+        batcher = runtime.resources[ORDER_NEWS] = Batcher(lambda batch: _apply_order_news(runtime, batch),
+                                                          max_size=64, max_in_flight=2)
+    await batcher.submit(OrderNews(message, code, order, shipment))
+
+
+async def _apply_order_news(runtime: ServiceRuntime, batch: list[Pending[OrderNews, None]]) -> None:
+    news = [pending.item for pending in batch]
+    try:
+        failures = await apply_once(runtime, None, lambda uow: _order_news_work(runtime, uow, news), inbox=False)
+    except Exception:  # noqa: BLE001 - one event may be the cause: each on its own, with its own outcome
+        log.warning("%d order events could not be applied together; applying each alone", len(news), exc_info=True)
+        for pending in batch:
+            try:
+                await _order_alone(runtime, pending.item)
+            except Exception as error:  # noqa: BLE001 - this event's handler raises it
+                pending.fail(error)
+            else:
+                pending.resolve(None)
+        return
+    for pending, failure in zip(batch, failures, strict=True):
+        if failure is None:
+            pending.resolve(None)
+        else:
+            pending.fail(failure)
+
+
+async def _order_news_work(runtime: ServiceRuntime, uow: UnitOfWork, news: list[OrderNews]) -> list[Rejected | None]:
+    """What ``_order_alone`` does for one event, for all of them: each read once for the batch,
+    the events applied in arrival order on what the earlier ones left, each written once."""
+    db, at = runtime.db, now()
+    inbox_ids = [f"{runtime.name}:{n.message.message_id}" for n in news]
+    applied = await inbox_records(db, inbox_ids, uow.session)
+    customers = await store.load_many(db, [n.code for n in news], uow.session, follow_merge=True)
+    entry_ids = [rules.entry_id("order", rules.order_key(n.order.model_dump(mode="json"))) for n in news]
+    entries = await history_store.find_entries(db, entry_ids, uow.session)
+    failures: list[Rejected | None] = []
+    newly_applied: list[str] = []
+    changed_entries: set[str] = set()
+    counters: dict[str, dict[str, Any]] = {}
+    for item, inbox_id, entry_id in zip(news, inbox_ids, entry_ids, strict=True):
+        customer = customers.get(item.code)
+        if customer is None:
+            failures.append(Rejected.not_found("customer", item.code, field="payload.customer_code"))
+            continue
+        failures.append(None)
+        if inbox_id in applied:
+            continue  # applied before, or earlier in this batch
+        applied.add(inbox_id)
+        newly_applied.append(inbox_id)
+        summary = item.order.model_dump(mode="json")
+        result = rules.apply_order(entries.get(entry_id), customer.code, summary, event_at=item.message.occurred_at,
+                                   now=at, shipment=item.shipment)
+        entries[entry_id] = result.entry
+        changed_entries.add(entry_id)
+        if result.new_order:
+            counters[customer.code] = rules.count_order(customer.doc, rules.to_ms(item.order.placed_at),
+                                                        item.order.store_id)
+            customer.doc.update(counters[customer.code])  # the next order of this customer counts on it
+    await history_store.put_entries(db, [entries[e] for e in changed_entries], uow.session)
+    await history_store.set_many_order_counters(db, counters, uow.session)
+    await record_applied(db, newly_applied, uow.session)
+    return failures
+
+
+async def _order_alone(runtime: ServiceRuntime, item: OrderNews) -> None:
     db = runtime.db
 
     async def change(uow: UnitOfWork, customer: Customer) -> None:
-        summary = order.model_dump(mode="json")
+        summary = item.order.model_dump(mode="json")
         existing = await history_store.find_entry(db, rules.entry_id("order", rules.order_key(summary)), uow.session)
-        result = rules.apply_order(existing, customer.code, summary, event_at=message.occurred_at, now=now(),
-                                   shipment=shipment)
+        result = rules.apply_order(existing, customer.code, summary, event_at=item.message.occurred_at, now=now(),
+                                   shipment=item.shipment)
         await history_store.put_entry(db, result.entry, uow.session)
         if result.new_order:
-            counters = rules.count_order(customer.doc, rules.to_ms(order.placed_at), order.store_id)
+            counters = rules.count_order(customer.doc, rules.to_ms(item.order.placed_at), item.order.store_id)
             await history_store.set_order_counters(db, customer.code, counters, uow.session)
 
-    await _apply(runtime, message, code, change)
+    await _apply(runtime, item.message, item.code, change)
 
 
 async def order_linked(message: OrderLinked, runtime: Runtime) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -36,6 +36,16 @@ async def put_entry(db: AsyncDatabase, entry: dict[str, Any], session: Session) 
     await db[HISTORY].replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
 
 
+async def find_entries(db: AsyncDatabase, entry_ids: list[str], session: Session) -> dict[str, dict[str, Any]]:
+    return {doc["_id"]: doc async for doc in db[HISTORY].find({"_id": {"$in": entry_ids}}, session=session)}
+
+
+async def put_entries(db: AsyncDatabase, entries: list[dict[str, Any]], session: Session) -> None:
+    if entries:
+        await db[HISTORY].bulk_write([ReplaceOne({"_id": e["_id"]}, e, upsert=True) for e in entries],
+                                     session=session)
+
+
 async def page(db: AsyncDatabase, customer_code: str, kind: str, limit: int,
                after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
     """Active entries, newest first; one more than ``limit`` says there is a next page."""
@@ -52,6 +62,13 @@ async def set_order_counters(db: AsyncDatabase, code: str, counters: dict[str, A
     version (a CSR's change in flight never conflicts with an order); a concurrent save of
     the record is a write conflict in the transaction, retried, never a lost update."""
     await db[CUSTOMERS].update_one({"_id": code}, {"$set": counters}, session=session)
+
+
+async def set_many_order_counters(db: AsyncDatabase, counters: dict[str, dict[str, Any]], session: Session) -> None:
+    """``set_order_counters`` for several customers at once."""
+    if counters:
+        await db[CUSTOMERS].bulk_write([UpdateOne({"_id": code}, {"$set": c}) for code, c in counters.items()],
+                                       session=session)
 
 
 async def reassign_orders(db: AsyncDatabase, orders: list[tuple[str, str]], from_code: str, to_code: str,

@@ -9,7 +9,6 @@ answered as ``unavailable`` naming it, with the receipt so far, to be sent again
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import datetime
 from typing import Any
 

@@ -168,6 +168,29 @@ async def load(db: AsyncDatabase, code: str, session: Session, *, follow_merge: 
     return Customer(doc)
 
 
+async def load_many(db: AsyncDatabase, codes: list[str], session: Session, *,
+                    follow_merge: bool = False) -> dict[str, Customer]:
+    """The customers of these codes (those that exist), each code answered by its survivor if
+    merged away; one record per customer, however many codes lead to it."""
+    docs: dict[str, dict[str, Any]] = {}
+    wanted = set(codes)
+    while wanted:
+        async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(wanted)}}, session=session):
+            docs[doc["_id"]] = doc
+        wanted = {d["merged_into"] for d in docs.values() if follow_merge and d.get("merged_into")} - set(docs)
+    records: dict[str, Customer] = {}
+
+    def survivor(code: str) -> Customer | None:
+        doc = docs.get(code)
+        while doc is not None and follow_merge and doc.get("merged_into"):
+            doc = docs.get(doc["merged_into"])
+        if doc is None:
+            return None
+        return records.setdefault(doc["_id"], Customer(doc))
+
+    return {code: record for code in codes if (record := survivor(code)) is not None}
+
+
 async def save(db: AsyncDatabase, customer: Customer, session: Session) -> None:
     """Write back a changed customer; the version filter refuses a concurrent change."""
     try:

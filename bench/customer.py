@@ -40,7 +40,7 @@ from customer.domain import Customer
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
-from .people import FLAGS, SCOPES, TAGS, people, person
+from .people import FLAGS, SCOPES, TAGS, people
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GOAL_P95_MS = 20.0

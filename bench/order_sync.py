@@ -84,8 +84,37 @@ async def drain(channel: aio_pika.abc.AbstractChannel, queues: list[str], timeou
             await asyncio.sleep(0.5)
 
 
-async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, customers: int) -> dict[str, Any]:
-    """One measured burst against freshly started services; returns the figures."""
+#: The processes whose CPU time is counted per order during the burst.
+PROCESSES = {"mongod": "bin/mongod", "rabbitmq": "beam.smp", "order-sync": "order_sync.app",
+             "customer": "customer.app"}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) used so far by each of PROCESSES (all its processes), and by
+    this benchmark's own process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pattern in PROCESSES.items():
+        pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            total += (int(fields[11]) + int(fields[12])) / tick
+        used[name] = total
+    used["benchmark"] = time.process_time()
+    return used
+
+
+async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, customers: int, *,
+                         with_history: bool = True) -> dict[str, Any]:
+    """One measured burst against freshly started services; returns the figures.
+
+    ``with_history=False`` unbinds the customer service's order-history queue for the burst:
+    the order-sync hop alone, as the ceiling has no downstream consumer (diagnostic only; the
+    history of that run is not kept)."""
     mongo = AsyncMongoClient(settings.mongodb_url)
     for service in ("customer", "order-sync"):
         await mongo.drop_database(settings.database_name(service))
@@ -129,12 +158,19 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
                     done.set()
 
             await tap.consume(count, no_ack=True)
+            history = await channel.declare_queue(settings.topology.queue("customer", "order-history"), passive=True)
+            if not with_history:
+                await history.unbind(settings.topology.events_exchange, "order-sync.#")
+            cpu_before = cpu_seconds()
             started = time.perf_counter()
             async with PeakRss(workers_now) as under_load:
                 for chunk in range(0, orders, 200):
                     await asyncio.gather(*(client.publish_upstream(o) for o in burst[chunk:chunk + 200]))
                 await asyncio.wait_for(done.wait(), timeout=600)
             seconds = time.perf_counter() - started
+            cpu_after = cpu_seconds()
+            if not with_history:
+                await history.bind(settings.topology.events_exchange, "order-sync.#")
             after_burst = [rss_mb(pid) for pid in workers_now]
             # The customer service is still applying the burst's order history: let it finish,
             # or the next run's fresh databases would get this run's leftovers.
@@ -143,7 +179,9 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
             await connection.close()
         links = await mongo[settings.database_name("order-sync")]["orders"].count_documents(
             {"customer_code": {"$ne": None}})
-        return {"workers": workers, "orders": orders, "seconds": round(seconds, 2),
+        cpu_ms = {name: round(1000 * (cpu_after[name] - cpu_before[name]) / orders, 2) for name in cpu_before}
+        return {"workers": workers, "orders": orders, "seconds": round(seconds, 2), "with_history": with_history,
+                "cpu_ms_per_order": cpu_ms,
                 "orders_per_second": round(orders / seconds, 1), "links_stored": links,
                 "rss_mb_at_rest": at_rest, "rss_mb_under_load": under_load.values, "rss_mb_after_burst": after_burst}
     finally:

@@ -82,6 +82,19 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
                [[r["workers"], r["orders"], r["seconds"], r["orders_per_second"], ceiling, r["ratio_to_ceiling"],
                  r["links_stored"]] for r in orders["runs"]]))
     add("")
+    runs = [*orders["runs"], *([orders["hop_alone"]] if "hop_alone" in orders else [])]
+    if all("cpu_ms_per_order" in r for r in runs):
+        add("Where the CPU goes: milliseconds of CPU time per order, per process, during the burst (the "
+            "machine's cores are shared by all of them, so their sum sets the pace once it reaches the cores). "
+            "The last row is the same burst with the customer service's order-history queue unbound: the "
+            "order-sync hop alone, as the ceiling has no downstream consumer (a diagnostic; that run's history "
+            "is not kept).\n")
+        names = list(runs[0]["cpu_ms_per_order"])
+        add(_table(["workers", "order history", "orders/s", *names, "total"],
+                   [[r["workers"], "applied" if r.get("with_history", True) else "paused", r["orders_per_second"],
+                     *(r["cpu_ms_per_order"][n] for n in names), round(sum(r["cpu_ms_per_order"].values()), 2)]
+                    for r in runs]))
+        add("")
     if "throughput" in plot_paths:
         add(f"![orders per second against workers, with the raw ceiling]({plot_paths['throughput']})\n")
 

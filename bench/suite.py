@@ -116,7 +116,11 @@ async def orders(sizes: Sizes) -> dict[str, Any]:
         customer.log(f"  {run['orders_per_second']:,} orders/s ({run['ratio_to_ceiling']:.0%} of the ceiling); "
                      f"RSS per worker {run['rss_mb_at_rest']} MB at rest, {run['rss_mb_under_load']} MB peak")
         runs.append(run)
-    return {"ceiling": ceiling, "runs": runs, "known_share": 0.9}
+    customer.log("  order-sync with 1 worker, the customer service's order history paused (the hop alone)")
+    alone = await order_sync.run_order_sync(settings, 1, sizes.orders, sizes.order_customers, with_history=False)
+    alone["ratio_to_ceiling"] = ratio(alone["orders_per_second"], ceiling["per_second"])
+    customer.log(f"  {alone['orders_per_second']:,} orders/s ({alone['ratio_to_ceiling']:.0%} of the ceiling)")
+    return {"ceiling": ceiling, "runs": runs, "hop_alone": alone, "known_share": 0.9}
 
 
 async def emails(sizes: Sizes) -> dict[str, Any]:
@@ -212,6 +216,11 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"figure": f"orders linked end to end, {run['workers']} order-sync worker(s)",
                      "value": run["orders_per_second"], "unit": "orders/s", "ceiling": ceiling,
                      "ceiling_is": "plain aio-pika + PyMongo hop, 1 consumer", "ratio": run["ratio_to_ceiling"]})
+    if "hop_alone" in results["orders"]:
+        alone = results["orders"]["hop_alone"]
+        rows.append({"figure": "orders linked, 1 order-sync worker, the customer's order history paused",
+                     "value": alone["orders_per_second"], "unit": "orders/s", "ceiling": ceiling,
+                     "ceiling_is": "plain aio-pika + PyMongo hop, 1 consumer", "ratio": alone["ratio_to_ceiling"]})
     mail = results["emails"]
     rows.append({"figure": "emails rendered and delivered, 1 notification worker",
                  "value": mail["service"]["emails_per_second"], "unit": "emails/s",

@@ -102,3 +102,19 @@ def test_results_json_keeps_number_lists_on_one_line_and_round_trips() -> None:
     assert '"samples_ms": {\n' in text
     assert '"request_reply": [4.0, 5.0, 6.0, 30.0]' in text
     assert json.loads(text) == results
+
+
+def test_o6_the_order_report_shows_cpu_per_order_per_process_and_the_hop_alone() -> None:
+    results = small_results()
+    cpu = {"mongod": 2.5, "rabbitmq": 1.4, "order-sync": 2.6, "customer": 2.2, "benchmark": 0.5}
+    for run in results["orders"]["runs"]:
+        run.update(cpu_ms_per_order=cpu, with_history=True)
+    results["orders"]["hop_alone"] = {**results["orders"]["runs"][0], "orders_per_second": 300.0,
+                                      "ratio_to_ceiling": 0.5, "with_history": False,
+                                      "cpu_ms_per_order": {**cpu, "customer": 0.9}}
+    results["figures"] = suite.figures(results)
+    alone = next(f for f in results["figures"] if "history paused" in f["figure"])
+    assert (alone["value"], alone["ceiling"], alone["ratio"]) == (300.0, 600.0, 0.5)
+    text = report.render(results, {})
+    assert "| workers | order history | orders/s | mongod | rabbitmq | order-sync | customer | benchmark | total |" in text
+    assert "| 1 | paused | 300.0 | 2.5 | 1.4 | 2.6 | 0.900 | 0.500 | 7.9 |" in text

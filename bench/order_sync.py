@@ -89,13 +89,15 @@ PROCESSES = {"mongod": "bin/mongod", "rabbitmq": "beam.smp", "order-sync": "orde
              "customer": "customer.app"}
 
 
-def cpu_seconds() -> dict[str, float]:
+def cpu_seconds(known_pids: dict[str, list[int]]) -> dict[str, float]:
     """CPU time (user + system) used so far by each of PROCESSES (all its processes), and by
-    this benchmark's own process."""
+    this benchmark's own process. ``known_pids`` names the processes a pattern cannot find:
+    the workers ``faststream run --workers N`` spawns run under multiprocessing's command line."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {}
     for name, pattern in PROCESSES.items():
-        pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        pids = known_pids.get(name) or subprocess.run(["pgrep", "-f", pattern], capture_output=True,
+                                                      text=True).stdout.split()
         total = 0.0
         for pid in pids:
             try:
@@ -161,14 +163,15 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
             history = await channel.declare_queue(settings.topology.queue("customer", "order-history"), passive=True)
             if not with_history:
                 await history.unbind(settings.topology.events_exchange, "order-sync.#")
-            cpu_before = cpu_seconds()
+            service_pids = {"order-sync": sorted({order_sync.pid, *workers_now})}
+            cpu_before = cpu_seconds(service_pids)
             started = time.perf_counter()
             async with PeakRss(workers_now) as under_load:
                 for chunk in range(0, orders, 200):
                     await asyncio.gather(*(client.publish_upstream(o) for o in burst[chunk:chunk + 200]))
                 await asyncio.wait_for(done.wait(), timeout=600)
             seconds = time.perf_counter() - started
-            cpu_after = cpu_seconds()
+            cpu_after = cpu_seconds(service_pids)
             if not with_history:
                 await history.bind(settings.topology.events_exchange, "order-sync.#")
             after_burst = [rss_mb(pid) for pid in workers_now]

@@ -104,19 +104,16 @@ async def _order(runtime: ServiceRuntime, message: Envelope[Any], code: str, ord
 
 
 async def _apply_order_news(runtime: ServiceRuntime, batch: list[Pending[OrderNews, None]]) -> None:
-    news = [pending.item for pending in batch]
     try:
-        failures = await apply_once(runtime, None, lambda uow: _order_news_work(runtime, uow, news), inbox=False)
+        failures = await _apply_together(runtime, [pending.item for pending in batch])
     except Exception:  # noqa: BLE001 - one event may be the cause: each on its own, with its own outcome
-        log.warning("%d order events could not be applied together; applying each alone", len(news), exc_info=True)
+        log.warning("%d order events could not be applied together; applying each alone", len(batch), exc_info=True)
+        failures = []
         for pending in batch:
             try:
-                await _order_alone(runtime, pending.item)
+                failures += await _apply_together(runtime, [pending.item])
             except Exception as error:  # noqa: BLE001 - this event's handler raises it
-                pending.fail(error)
-            else:
-                pending.resolve(None)
-        return
+                failures.append(error)
     for pending, failure in zip(batch, failures, strict=True):
         if failure is None:
             pending.resolve(None)
@@ -124,9 +121,14 @@ async def _apply_order_news(runtime: ServiceRuntime, batch: list[Pending[OrderNe
             pending.fail(failure)
 
 
+async def _apply_together(runtime: ServiceRuntime, news: list[OrderNews]) -> list[Exception | None]:
+    return await apply_once(runtime, None, lambda uow: _order_news_work(runtime, uow, news), inbox=False)
+
+
 async def _order_news_work(runtime: ServiceRuntime, uow: UnitOfWork, news: list[OrderNews]) -> list[Rejected | None]:
-    """What ``_order_alone`` does for one event, for all of them: each read once for the batch,
-    the events applied in arrival order on what the earlier ones left, each written once."""
+    """Apply each event once (inbox), on the customer or its survivor: every document read
+    once for the batch, the events applied in arrival order on what the earlier ones left,
+    each document written once."""
     db, at = runtime.db, now()
     inbox_ids = [f"{runtime.name}:{n.message.message_id}" for n in news]
     applied = await inbox_records(db, inbox_ids, uow.session)
@@ -160,22 +162,6 @@ async def _order_news_work(runtime: ServiceRuntime, uow: UnitOfWork, news: list[
     await history_store.set_many_order_counters(db, counters, uow.session)
     await record_applied(db, newly_applied, uow.session)
     return failures
-
-
-async def _order_alone(runtime: ServiceRuntime, item: OrderNews) -> None:
-    db = runtime.db
-
-    async def change(uow: UnitOfWork, customer: Customer) -> None:
-        summary = item.order.model_dump(mode="json")
-        existing = await history_store.find_entry(db, rules.entry_id("order", rules.order_key(summary)), uow.session)
-        result = rules.apply_order(existing, customer.code, summary, event_at=item.message.occurred_at, now=now(),
-                                   shipment=item.shipment)
-        await history_store.put_entry(db, result.entry, uow.session)
-        if result.new_order:
-            counters = rules.count_order(customer.doc, rules.to_ms(item.order.placed_at), item.order.store_id)
-            await history_store.set_order_counters(db, customer.code, counters, uow.session)
-
-    await _apply(runtime, item.message, item.code, change)
 
 
 async def order_linked(message: OrderLinked, runtime: Runtime) -> None:

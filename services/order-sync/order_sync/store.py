@@ -81,8 +81,8 @@ async def change_status(db: AsyncDatabase, key: str, status: str, changed_at: da
 
 
 async def linked_customer(db: AsyncDatabase, source_system: str, source_customer_id: str) -> str | None:
-    return (await linked_customers(db, [f"{source_system}|{source_customer_id}"])).get(
-        f"{source_system}|{source_customer_id}")
+    link = f"{source_system}|{source_customer_id}"
+    return (await linked_customers(db, [link])).get(link)
 
 
 async def linked_customers(db: AsyncDatabase, links: list[str]) -> dict[str, str]:

@@ -271,6 +271,28 @@ class ImportResult(_Out):
     rows: list[ImportRowResult]
 
 
+class CreateCustomersInput(_In):
+    """C1, O3: several customers at once, such as the new customers of the orders that arrived
+    together. Each carries an idempotency_key, and each is created, found (its key was seen
+    before) or refused on its own, as ``CreateCustomer`` would."""
+
+    customers: list[NewCustomer] = Field(min_length=1, max_length=100)
+
+
+class CustomerCreation(_Out):
+    """One customer of a ``CreateCustomers``: its index there, and the customer or, if refused,
+    the error ``CreateCustomer`` would answer for it."""
+
+    index: int
+    status: Literal["created", "unchanged", "rejected"]
+    customer: CustomerView | None = None
+    error: Error | None = None
+
+
+class CreationsResult(_Out):
+    customers: list[CustomerCreation]
+
+
 class CustomerRef(_In):
     customer_code: CustomerCode
 
@@ -477,6 +499,7 @@ ScopeListReply = Reply[list[ScopeView]]
 AccountTemplateReply = Reply[AccountTemplateView]
 CustomerReply = Reply[CustomerView]
 ImportReply = Reply[ImportResult]
+CreationsReply = Reply[CreationsResult]
 StateSummaryReply = Reply[StateSummary]
 EmailLookupReply = Reply[EmailLookup]
 SearchReply = Reply[SearchPage]
@@ -496,6 +519,7 @@ ListScopes = _command("ListScopes", ListScopesInput, ScopeListReply, "C2: every 
 SetAccountTemplate = _command("SetAccountTemplate", AccountTemplateInput, AccountTemplateReply, "C3: the typed attribute fields of a scope.")
 GetAccountTemplate = _command("GetAccountTemplate", ScopeRef, AccountTemplateReply, "C3: a scope's template.")
 CreateCustomer = _command("CreateCustomer", NewCustomer, CustomerReply, "C1, C17: create a customer.")
+CreateCustomers = _command("CreateCustomers", CreateCustomersInput, CreationsReply, "C1, O3: create several customers at once, each on its own terms.")
 ImportCustomers = _command("ImportCustomers", ImportInput, ImportReply, "C17: create a batch of customers (bulk import).")
 GetCustomer = _command("GetCustomer", CustomerRef, CustomerReply, "Read a customer; a merged-away code answers the survivor.")
 UpdateCustomer = _command("UpdateCustomer", UpdateCustomerInput, CustomerReply, "C12: change fields, at an expected version.")

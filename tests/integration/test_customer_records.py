@@ -12,6 +12,7 @@ from contracts.customer import (
     ChangeAddress,
     ChangeCustomerState,
     CreateCustomer,
+    CreateCustomers,
     CreateScope,
     FindAccountsByEmail,
     GetAccountTemplate,
@@ -284,3 +285,44 @@ async def test_c17_concurrent_creations_with_one_idempotency_key_make_one_custom
     assert all(r.ok for r in replies), [r.error for r in replies if not r.ok]
     assert len({r.result.code for r in replies}) == 1
     assert await customer_db["customers"].count_documents({}) == 1
+
+
+async def test_c1_o3_several_customers_at_once_each_created_found_or_refused_on_its_own(
+    client: OmsClient, customer_db: AsyncDatabase
+) -> None:
+    """CreateCustomers (a batch of orders' new customers): one transaction for all, and each
+    customer the answer CreateCustomer would give it, including a conflict only it has."""
+    await create_scope(client)
+    before = await create_customer(client, email="taken@example.fr", idempotency_key="k-before")
+
+    def new(key: str | None, email: str, **extra: object) -> dict:
+        return {"scope_id": "eu-fr", "first_name": "Ana", "last_name": "Lima", "email": email, "channel": "order",
+                "idempotency_key": key, **extra}
+
+    batch = [new("k1", "one@example.fr"), new("k-before", "taken@example.fr"), new("k1", "one@example.fr"),
+             new("k2", "not-an-email"), new(None, "keyless@example.fr"), new("k3", "three@example.fr", scope_id="nowhere"),
+             new("k4", "four@example.fr", account_type="guest")]
+    async with EventTap(client, "customer.customer-created.v1") as tap:
+        reply = await client.call(CreateCustomers, {"customers": batch})
+        assert reply.ok, reply.error
+        results = reply.result.customers
+        assert [r.status for r in results] == ["created", "unchanged", "unchanged", "rejected", "rejected", "rejected",
+                                               "created"]
+        assert results[1].customer.code == before.code and results[0].customer.code == results[2].customer.code
+        assert results[3].error.fields[0].field == "payload.email"
+        assert results[4].error.fields[0].field == "payload.customers.4.idempotency_key"
+        assert results[5].error.code == "not_found"
+        created = {results[0].customer.code, results[6].customer.code}
+        assert len(created) == 2 and results[6].customer.account_type == "guest"
+        events = await tap.wait_for(2)
+        assert {e["payload"]["customer"]["code"] for e in events} == created
+    assert await customer_db["customers"].count_documents({}) == 3
+    assert await customer_db["audit"].count_documents({"customer_code": {"$in": sorted(created)},
+                                                       "action": "created (order)"}) == 2
+
+    # A registered email another registered account took: only that customer is refused.
+    reply = await client.call(CreateCustomers, {"customers": [new("k5", "five@example.fr"),
+                                                              new("k6", "taken@example.fr")]})
+    assert [r.status for r in reply.result.customers] == ["created", "rejected"]
+    assert reply.result.customers[1].error.code == "conflict"
+    assert await customer_db["customers"].count_documents({}) == 4

@@ -308,12 +308,18 @@ async def test_o6_orders_arriving_together_are_stored_together_each_with_its_own
 
         matching = resources(runtime).intake.matching
         assert (matching.batches, matching.items) == (1, 6)  # submitted in one turn: one batch
+        creating = resources(runtime).intake.creating
+        assert (creating.batches, creating.items) == (1, 3)  # TOG-2 twice and TOG-3: one CreateCustomers
         assert isinstance(outcomes[4], Rejected) and outcomes[4].error.fields[0].field == "payload.scope"
         assert [o for i, o in enumerate(outcomes) if i != 4] == [None] * 5
         links = {d["order_number"]: d["customer_code"] async for d in order_db["orders"].find({"placeholder": None})}
         assert links["TOG-1"] == links["TOG-5"] == known.code
         assert links["TOG-2"] == links["TOG-3"] != known.code
         assert set(links) == {"TOG-1", "TOG-2", "TOG-3", "TOG-5"}
+        mongo = AsyncMongoClient(settings.mongodb_url)
+        customers = mongo[settings.database_name("customer")]["customers"]
+        assert await customers.count_documents({"email": "new.together@example.fr"}) == 1
+        await mongo.close()
 
         def count(events: list[dict[str, Any]], kind: str) -> dict[str, int]:
             numbers = [e["payload"]["order"]["order_number"] for e in events if e["routing_key"] == kind]

@@ -115,8 +115,9 @@ async def end_session(db: AsyncDatabase, session_id: str, at: datetime, session:
 # --- audit (C16) --------------------------------------------------------------------------------
 
 
-async def record_audit(db: AsyncDatabase, entry: dict[str, Any], session: Session) -> None:
-    await db[AUDIT].insert_one(entry, session=session)
+async def record_audits(db: AsyncDatabase, entries: list[dict[str, Any]], session: Session) -> None:
+    if entries:
+        await db[AUDIT].insert_many(entries, session=session)
 
 
 async def audit_page(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts.customer import AccountTemplateView, AttributeField, CustomerState, ScopeView, SearchInput
 from plumbing.errors import Rejected
@@ -157,6 +157,20 @@ async def insert(db: AsyncDatabase, customer: Customer, session: Session) -> Non
 
 async def insert_many(db: AsyncDatabase, customers: list[Customer], session: Session) -> None:
     await db[CUSTOMERS].insert_many([c.doc for c in customers], ordered=True, session=session)
+
+
+async def insert_each(db: AsyncDatabase, customers: list[Customer], session: Session) -> None:
+    """Insert the customers; the first duplicate key raises as ``insert`` would for it."""
+    if len(customers) == 1:
+        return await insert(db, customers[0], session)
+    try:
+        await insert_many(db, customers, session)
+    except BulkWriteError as exc:
+        first = (exc.details or {}).get("writeErrors", [{}])[0]
+        if first.get("code") != 11000:
+            raise
+        duplicate = DuplicateKeyError(first.get("errmsg", "duplicate key"), 11000, first)
+        raise _duplicate(duplicate, customers[first["index"]].doc, "payload.email") from exc
 
 
 async def load(db: AsyncDatabase, code: str, session: Session, *, follow_merge: bool = False) -> Customer:

@@ -4,10 +4,12 @@ customer created through the customer service.
 
 Orders are taken in batches (plumbing.batching): the handlers of the orders that arrive
 together submit them, and one batch looks up the known links and emails of all of them in
-one query each, creates the new customers side by side, and stores every order, link and
-event in one transaction. Every order keeps its own outcome: one that fails (an unknown
-scope, a customer the customer service refuses) fails alone, and if the batch's transaction
-cannot commit, each of its orders is stored on its own.
+one query each and stores the orders of known customers, their links and events in one
+transaction. The orders that need a new customer go on to a second batch step, which asks
+the customer service for all their customers in one ``CreateCustomers`` and then stores
+them alike. Every order keeps its own outcome: one that fails (an unknown scope, a customer
+the customer service refuses) fails alone, and if a batch's transaction cannot commit, each
+of its orders is stored on its own.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.customer import CreateCustomer
+from contracts.customer import CreateCustomer, CreateCustomers
 from contracts.envelope import Envelope
 from contracts.order_sync import OrderLinked, OrderReviewOpened
 from contracts.orders import Order, OrderPlaced
@@ -58,9 +60,7 @@ async def order_placed(message: OrderPlaced, runtime: Runtime) -> None:
     if arrival.decision.kind == "create":
         # A round trip to the customer service: the orders of known customers that arrived
         # with this one are stored, and acknowledged, meanwhile.
-        code = await create_customer(runtime, message, new_customer(arrival.order, arrival.identity))
-        arrival.decision = Decision("link", "created", code)
-        await intake.storing.submit(arrival)
+        await intake.creating.submit(arrival)
 
 
 @dataclass
@@ -69,15 +69,15 @@ class Intake:
     once its new customer is created."""
 
     matching: Batcher[OrderPlaced, Arrival]
-    storing: Batcher[Arrival, Arrival]
+    creating: Batcher[Arrival, Arrival]
 
 
 def create_intake(runtime: ServiceRuntime) -> Intake:
     return Intake(
         matching=Batcher(lambda batch: _match_and_store(runtime, batch), max_size=MAX_BATCH,
                          max_in_flight=BATCHES_IN_FLIGHT),
-        storing=Batcher(lambda batch: _store_settling(runtime, [(p, p.item) for p in batch]), max_size=MAX_BATCH,
-                        max_in_flight=BATCHES_IN_FLIGHT),
+        creating=Batcher(lambda batch: _create_and_store(runtime, batch), max_size=MAX_BATCH,
+                         max_in_flight=BATCHES_IN_FLIGHT),
     )
 
 
@@ -119,6 +119,35 @@ async def _match_and_store(runtime: ServiceRuntime, batch: list[Pending[OrderPla
         else:
             known.append((pending, arrival))
     await _store_settling(runtime, known)
+
+
+async def _create_and_store(runtime: ServiceRuntime, batch: list[Pending[Arrival, Arrival]]) -> None:
+    arrivals = [pending.item for pending in batch]
+    await _create_customers(runtime, arrivals)
+    for pending, arrival in zip(batch, arrivals, strict=True):
+        if arrival.failure is not None:
+            pending.fail(arrival.failure)
+    await _store_settling(runtime, [(p, a) for p, a in zip(batch, arrivals, strict=True) if a.failure is None])
+
+
+async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+    """O3 through the customer service's own command, for all the orders at once; the
+    idempotency key of each new customer makes a retry, a twin order in the batch or on
+    another worker answer the same customer. A customer it refuses fails its order alone."""
+    reply = await resources(runtime).customers.call(
+        CreateCustomers, {"customers": [new_customer(a.order, a.identity) for a in arrivals]},
+        correlation_id=arrivals[0].message.correlation_id or arrivals[0].message.message_id,
+    )
+    if not reply.ok:
+        raise Rejected(reply.error)
+    created = []
+    for arrival, creation in zip(arrivals, reply.result.customers, strict=True):
+        if creation.customer is None:
+            arrival.failure = Rejected(creation.error)
+            continue
+        arrival.decision = Decision("link", "created", creation.customer.code)
+        created.append(CustomerEntry.from_view(creation.customer.model_dump(mode="json")).doc)
+    await store.save_customer_entries(runtime.db, created)
 
 
 async def _store_settling(runtime: ServiceRuntime, items: list[tuple[Pending[Any, Arrival], Arrival]]) -> None:
@@ -180,8 +209,7 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
 
 
 async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload: dict[str, Any]) -> str:
-    """O3 through the customer service's own command; its idempotency key makes a retry, or a
-    twin order on another worker, answer the same customer."""
+    """One customer through the customer service's own command (a CSR's review decision)."""
     reply = await resources(runtime).customers.call(
         CreateCustomer, payload, correlation_id=cause.correlation_id or cause.message_id
     )

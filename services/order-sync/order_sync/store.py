@@ -117,13 +117,20 @@ async def customer_entry(db: AsyncDatabase, code: str) -> dict[str, Any] | None:
 
 async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> None:
     """Keep the newest version only: customer events may arrive twice or late."""
+    await db[CUSTOMERS].update_one(*_newest_entry(doc), upsert=True, session=session)
+
+
+async def save_customer_entries(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session = None) -> None:
+    """``save_customer_entry`` for several customers, in one round trip."""
+    if docs:
+        await db[CUSTOMERS].bulk_write([UpdateOne(*_newest_entry(doc), upsert=True) for doc in docs],
+                                       ordered=False, session=session)
+
+
+def _newest_entry(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The filter and pipeline update that replace the entry unless it is as new already."""
     newer = {"$lt": [{"$ifNull": ["$version", 0]}, doc["version"]]}
-    await db[CUSTOMERS].update_one(
-        {"_id": doc["_id"]},
-        [{"$replaceWith": {"$cond": [newer, {"$literal": doc}, "$$ROOT"]}}],
-        upsert=True,
-        session=session,
-    )
+    return {"_id": doc["_id"]}, [{"$replaceWith": {"$cond": [newer, {"$literal": doc}, "$$ROOT"]}}]
 
 
 #: Customers an order may match: live ones, and merged ones, which answer their survivor (C13).

@@ -8,8 +8,10 @@ and its OrderLinked event out on ``<ns>.events`` (a tap queue counts them). 90% 
 orders are for existing customers (matched by email), 10% for new ones (created through
 the customer service). Beside it, in the same run, the raw ceiling: the same hop in plain
 aio-pika and PyMongo async (consume, one upsert with majority write concern, publish with
-confirms, ack) at the same prefetch. Also the resident memory (RSS) of each worker, at
-rest, at its peak during the burst and after it. Writes ``bench/results/order_sync.json``.
+confirms, ack) at the intake's prefetch, timed the same way (publishing included). Also the
+resident memory (RSS) of each worker, at rest, at its peak during the burst and after it,
+the CPU time per order of each process, the mean batch sizes and MongoDB's commands per
+order. Writes ``bench/results/order_sync.json``.
 """
 
 from __future__ import annotations
@@ -40,12 +42,11 @@ from .processes import PeakRss, rss_mb, worker_pids
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EXAMPLE = Path(__file__).resolve().parent.parent / "contracts" / "examples" / "order-placed.v1.json"
-PREFETCH = 32
 
 
 def start(module: str, namespace: str, workers: int, log_name: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {**os.environ, "OMS_NAMESPACE": namespace, "OMS_PREFETCH_COUNT": str(PREFETCH)}
+    env = {**os.environ, "OMS_NAMESPACE": namespace}
     process = subprocess.Popen(
         [sys.executable, "-m", "faststream", "run", f"{module}:create_app", "--factory", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning"],
@@ -110,6 +111,28 @@ def cpu_seconds(known_pids: dict[str, list[int]]) -> dict[str, float]:
     return used
 
 
+def batch_sizes(port: int) -> dict[str, float]:
+    """Mean size of the batches of each batch step of a service so far, from its /metrics
+    (one worker's: with several, whichever answers)."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    sums: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        if line.startswith(("oms_batch_size_sum{", "oms_batch_size_count{")):
+            batch = line.split('batch="', 1)[1].split('"', 1)[0]
+            sums.setdefault(batch, [0.0, 0.0])[0 if "_sum{" in line else 1] += float(line.rsplit(" ", 1)[1])
+    return {batch: round(total / count, 1) for batch, (total, count) in sums.items() if count}
+
+
+async def mongo_commands(mongo: AsyncMongoClient) -> dict[str, int]:
+    """How many of each command MongoDB has run so far (all clients), from serverStatus."""
+    status = await mongo.admin.command("serverStatus")
+    counts = {name: int(c.get("total", 0)) for name, c in status["metrics"]["commands"].items() if isinstance(c, dict)}
+    counts["transactions committed"] = int(status["transactions"]["totalCommitted"])
+    return counts
+
+
 async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, customers: int, *,
                          with_history: bool = True) -> dict[str, Any]:
     """One measured burst against freshly started services; returns the figures.
@@ -164,6 +187,7 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
             if not with_history:
                 await history.unbind(settings.topology.events_exchange, "order-sync.#")
             service_pids = {"order-sync": sorted({order_sync.pid, *workers_now})}
+            commands_before = await mongo_commands(mongo)
             cpu_before = cpu_seconds(service_pids)
             started = time.perf_counter()
             async with PeakRss(workers_now) as under_load:
@@ -172,6 +196,8 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
                 await asyncio.wait_for(done.wait(), timeout=600)
             seconds = time.perf_counter() - started
             cpu_after = cpu_seconds(service_pids)
+            commands_after = await mongo_commands(mongo)
+            batches = {**batch_sizes(order_port), **batch_sizes(customer_port)}
             if not with_history:
                 await history.bind(settings.topology.events_exchange, "order-sync.#")
             after_burst = [rss_mb(pid) for pid in workers_now]
@@ -183,8 +209,12 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
         links = await mongo[settings.database_name("order-sync")]["orders"].count_documents(
             {"customer_code": {"$ne": None}})
         cpu_ms = {name: round(1000 * (cpu_after[name] - cpu_before[name]) / orders, 2) for name in cpu_before}
+        commands = {name: round((commands_after[name] - commands_before.get(name, 0)) / orders, 2)
+                    for name in commands_after}
         return {"workers": workers, "orders": orders, "seconds": round(seconds, 2), "with_history": with_history,
                 "cpu_ms_per_order": cpu_ms,
+                "mean_batch_size": batches,
+                "mongodb_commands_per_order": {k: v for k, v in sorted(commands.items(), key=lambda kv: -kv[1]) if v >= 0.01},
                 "orders_per_second": round(orders / seconds, 1), "links_stored": links,
                 "rss_mb_at_rest": at_rest, "rss_mb_under_load": under_load.values, "rss_mb_after_burst": after_burst}
     finally:
@@ -195,41 +225,56 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
 
 
 async def raw_ceiling(settings: ServiceSettings, messages: int) -> dict[str, Any]:
-    """consume -> one upsert (w=majority) -> publish with confirms -> ack, in plain aio-pika + PyMongo."""
+    """consume -> one upsert (w=majority) -> publish with confirms -> ack, in plain aio-pika + PyMongo.
+
+    Timed as the order-sync runs are, end to end: from the first publish, the messages
+    published during the run in the same chunks (persistent, mandatory, confirmed, from the
+    benchmark's own connection), to the last event counted on a tap queue."""
     mongo = AsyncMongoClient(settings.mongodb_url)
     collection = mongo[f"{settings.namespace}_raw"].get_collection("links", write_concern=WriteConcern("majority"))
     connection = await aio_pika.connect(settings.amqp_url)
     channel = await connection.channel(publisher_confirms=True)
-    await channel.set_qos(prefetch_count=PREFETCH)
-    exchange = await channel.declare_exchange(f"{settings.namespace}.raw", aio_pika.ExchangeType.TOPIC,
-                                              auto_delete=True)
-    # Exclusive: both go with the connection (raw-out is never consumed, auto-delete would keep it).
-    queue = await channel.declare_queue(f"{settings.namespace}.raw-in", exclusive=True)
-    out = await channel.declare_queue(f"{settings.namespace}.raw-out", exclusive=True)
+    # At the prefetch of order-sync's order intake (the services run with their default settings).
+    await channel.set_qos(prefetch_count=settings.batch_prefetch_count)
+    name = f"{settings.namespace}.raw"
+    exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, auto_delete=True)
+    queue = await channel.declare_queue(f"{name}-in", exclusive=True)  # goes with the connection
     await queue.bind(exchange, "in")
-    await out.bind(exchange, "out")
     body = make_order("RAW", "raw@example.fr", "R", "Raw").model_dump_json().encode()
-    handled = 0
-    done = asyncio.Event()
 
     async def hop(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        nonlocal handled
         order = json.loads(message.body)
         await collection.update_one({"_id": message.message_id},
                                     {"$set": {"order": order["payload"]["order_number"], "at": datetime.now(UTC)}},
                                     upsert=True)
         await exchange.publish(aio_pika.Message(b'{"linked": true}', delivery_mode=2), routing_key="out")
         await message.ack()
-        handled += 1
-        if handled >= messages:
+
+    await queue.consume(hop)
+    # The benchmark's side, as in run_order_sync: its own connection publishing, and a tap.
+    bench = await aio_pika.connect(settings.amqp_url)
+    publisher = await (await bench.channel(publisher_confirms=True)).get_exchange(name)
+    tap = await (await bench.channel()).declare_queue(exclusive=True, auto_delete=True)
+    await tap.bind(name, "out")
+    counted = 0
+    done = asyncio.Event()
+
+    async def count(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        nonlocal counted
+        counted += 1
+        if counted >= messages:
             done.set()
 
-    for _ in range(messages):
-        await exchange.publish(aio_pika.Message(body, message_id=uuid.uuid4().hex, delivery_mode=2), routing_key="in")
+    await tap.consume(count, no_ack=True)
     started = time.perf_counter()
-    await queue.consume(hop)
+    for chunk in range(0, messages, 200):
+        await asyncio.gather(*(
+            publisher.publish(aio_pika.Message(body, message_id=uuid.uuid4().hex, delivery_mode=2,
+                                               content_type="application/json"), routing_key="in", mandatory=True)
+            for _ in range(min(200, messages - chunk))))
     await asyncio.wait_for(done.wait(), timeout=600)
     seconds = time.perf_counter() - started
+    await bench.close()
     await connection.close()
     await mongo.drop_database(f"{settings.namespace}_raw")
     await mongo.close()

@@ -75,8 +75,9 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
         f"{results['sizes']['order_customers']:,} known customers, 10% new customers created through the customer "
         "service), its link stored and its `OrderLinked` event counted on `<ns>.events`, with N order-sync worker "
         "processes (`faststream run --workers N`). The ceiling is the same hop in plain aio-pika and PyMongo "
-        "(consume, one upsert with majority write concern, publish with confirms, ack) by one consumer at the same "
-        "prefetch.\n")
+        "(consume, one upsert with majority write concern, publish with confirms, ack) by one consumer at the "
+        "prefetch of order-sync's intake, timed the same way: from the first publish (the benchmark publishes "
+        "the burst in chunks of 200 while it is consumed) to the last event counted on a tap queue.\n")
     ceiling = orders["ceiling"]["per_second"]
     add(_table(["workers", "orders", "seconds", "orders/s", "ceiling msg/s", "ratio", "links stored"],
                [[r["workers"], r["orders"], r["seconds"], r["orders_per_second"], ceiling, r["ratio_to_ceiling"],
@@ -94,6 +95,17 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
                    [[r["workers"], "applied" if r.get("with_history", True) else "paused", r["orders_per_second"],
                      *(r["cpu_ms_per_order"][n] for n in names), round(sum(r["cpu_ms_per_order"].values()), 2)]
                     for r in runs]))
+        add("")
+    if all("mean_batch_size" in r for r in runs):
+        add("What the batches held (mean messages per batch, from the services' `oms_batch_size` metric) and the "
+            "MongoDB commands per order (all processes, from `serverStatus`):\n")
+        batches = sorted({b for r in runs for b in r["mean_batch_size"]})
+        commands = sorted({c for r in runs for c in r["mongodb_commands_per_order"]},
+                          key=lambda c: -runs[0]["mongodb_commands_per_order"].get(c, 0))
+        add(_table(["workers", "order history", *batches, *commands],
+                   [[r["workers"], "applied" if r.get("with_history", True) else "paused",
+                     *(r["mean_batch_size"].get(b, "–") for b in batches),
+                     *(r["mongodb_commands_per_order"].get(c, 0) for c in commands)] for r in runs]))
         add("")
     if "throughput" in plot_paths:
         add(f"![orders per second against workers, with the raw ceiling]({plot_paths['throughput']})\n")

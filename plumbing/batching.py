@@ -51,8 +51,9 @@ class Pending(Generic[T, R]):
 
 class Batcher(Generic[T, R]):
     def __init__(self, process: Callable[[list[Pending[T, R]]], Awaitable[None]], *,
-                 max_size: int = 64, max_in_flight: int = 1) -> None:
+                 max_size: int = 64, max_in_flight: int = 1, observe: Callable[[int], None] | None = None) -> None:
         self._process = process
+        self._observe = observe  # told each batch's size (a metric)
         self.max_size = max_size
         self.max_in_flight = max_in_flight
         self._waiting: list[Pending[T, R]] = []
@@ -88,6 +89,8 @@ class Batcher(Generic[T, R]):
     async def _run(self, batch: list[Pending[T, R]]) -> None:
         self.batches += 1
         self.items += len(batch)
+        if self._observe is not None:
+            self._observe(len(batch))
         try:
             await self._process(batch)
         except Exception as error:  # noqa: BLE001 - handed to every submitter left waiting

@@ -4,7 +4,8 @@ FastStream's ``RabbitPrometheusMiddleware`` counts messages in and out and times
 (``faststream_received_messages_total``, ``faststream_published_messages_total``,
 ``faststream_received_processed_messages_duration_seconds``, ...). These add what the
 platform knows: the outbox (events not yet published, age of the oldest, events published
-by this process's relay), and the depth of the service's dead-letter queue and retry tiers.
+by this process's relay), the depth of the service's dead-letter queue and retry tiers, and
+the sizes of the batches its handlers' work is gathered into (plumbing.batching).
 Gauges are read when ``/metrics`` is scraped: one indexed count in MongoDB and one queue
 declare per queue, each bounded by a timeout, so a scrape stays cheap and never hangs.
 """
@@ -15,7 +16,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .messaging import dead_letter_queue, retry_tiers
 
@@ -55,6 +56,10 @@ class PlatformMetrics:
         self.scrape_errors = Counter(
             "oms_metrics_scrape_errors", "Gauges that could not be read at a scrape.", ["service", "source"],
             registry=registry,
+        )
+        self.batch_sizes = Histogram(
+            "oms_batch_size", "Items a batch gathered (what arrived together), per batch step.", ["service", "batch"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=registry,
         )
         self._channel: aio_pika.abc.AbstractChannel | None = None
 

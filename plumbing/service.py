@@ -53,6 +53,7 @@ from .messaging import (
     routed_as,
     upstream_exchange,
 )
+from .batching import Batcher, Pending
 from .metrics import PlatformMetrics
 from .outbox import OutboxRelay
 from .retries import Backoff
@@ -94,6 +95,17 @@ class ServiceRuntime:
         competing consumer without the other handlers, and dead-letter what it cannot route.
         """
         self.commands(filter=routed_as(command.routing_key()))(handler)
+
+    def batcher(self, batch: str, process: Callable[[list[Pending[Any, Any]]], Awaitable[None]], *,
+                max_size: int = 64, max_in_flight: int = 1) -> Batcher[Any, Any]:
+        """A ``Batcher`` whose batch sizes go to the ``oms_batch_size`` metric as ``batch``."""
+        observe = self.metrics.batch_sizes.labels(self.name, batch).observe if self.metrics else None
+        return Batcher(process, max_size=max_size, max_in_flight=max_in_flight, observe=observe)
+
+    def batching_channel(self) -> Channel:
+        """The channel of a subscriber whose handlers submit to a ``Batcher``: its own, with
+        ``batch_prefetch_count`` messages in flight, so that a burst gathers into large batches."""
+        return Channel(prefetch_count=self.settings.batch_prefetch_count)
 
     def outbox_written(self) -> None:
         """A transaction committed events: let the relay publish them without waiting."""

@@ -30,6 +30,11 @@ class ServiceSettings(BaseSettings):
         description="Prefix of every exchange, queue and database: one per deployment or test run.",
     )
     prefetch_count: int = Field(default=32, ge=1, le=1000)
+    batch_prefetch_count: int = Field(
+        default=128, ge=1, le=1000,
+        description="Prefetch of the subscribers that gather their messages into batches (order intake, order "
+                    "history): a batch holds at most what is in flight, and a larger one costs less per message.",
+    )
     max_attempts: int = Field(default=5, ge=1, description="Handler attempts before dead-lettering.")
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     # Platform guarantees (step 7, docs/platform.md).

@@ -47,6 +47,14 @@ async def test_what_arrives_while_a_batch_runs_goes_in_the_next_one_up_to_the_si
     assert (batcher.batches, batcher.items) == (3, 4)
 
 
+async def test_each_batch_size_is_told_to_the_observer() -> None:
+    sizes: list[int] = []
+    batcher = Batcher(Recorder(), observe=sizes.append)
+    await asyncio.gather(*(batcher.submit(n) for n in (1, 2, 3)))
+    await batcher.submit(4)
+    assert sizes == [3, 1]
+
+
 async def test_an_item_submitted_right_after_a_batch_ended_starts_a_batch_of_its_own() -> None:
     batcher = Batcher(Recorder())
     assert await batcher.submit(1) == 2

@@ -108,7 +108,8 @@ def test_o6_the_order_report_shows_cpu_per_order_per_process_and_the_hop_alone()
     results = small_results()
     cpu = {"mongod": 2.5, "rabbitmq": 1.4, "order-sync": 2.6, "customer": 2.2, "benchmark": 0.5}
     for run in results["orders"]["runs"]:
-        run.update(cpu_ms_per_order=cpu, with_history=True)
+        run.update(cpu_ms_per_order=cpu, with_history=True, mean_batch_size={"orders-matched": 30.5},
+                   mongodb_commands_per_order={"find": 0.7, "commitTransaction": 0.2})
     results["orders"]["hop_alone"] = {**results["orders"]["runs"][0], "orders_per_second": 300.0,
                                       "ratio_to_ceiling": 0.5, "with_history": False,
                                       "cpu_ms_per_order": {**cpu, "customer": 0.9}}
@@ -118,3 +119,5 @@ def test_o6_the_order_report_shows_cpu_per_order_per_process_and_the_hop_alone()
     text = report.render(results, {})
     assert "| workers | order history | orders/s | mongod | rabbitmq | order-sync | customer | benchmark | total |" in text
     assert "| 1 | paused | 300.0 | 2.5 | 1.4 | 2.6 | 0.900 | 0.500 | 7.9 |" in text
+    assert "| workers | order history | orders-matched | find | commitTransaction |" in text
+    assert "| 1 | paused | 30.5 | 0.700 | 0.200 |" in text

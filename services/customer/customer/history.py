@@ -47,7 +47,7 @@ from contracts.order_sync import (
     PaymentEmailPayload,
     ShipmentEmailPayload,
 )
-from plumbing.batching import Batcher, Pending
+from plumbing.batching import Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.service import Runtime, ServiceRuntime, on_command
@@ -98,8 +98,8 @@ async def _order(runtime: ServiceRuntime, message: Envelope[Any], code: str, ord
     together are applied together (plumbing.batching), in one transaction."""
     batcher = runtime.resources.get(ORDER_NEWS)
     if batcher is None:
-        batcher = runtime.resources[ORDER_NEWS] = Batcher(lambda batch: _apply_order_news(runtime, batch),
-                                                          max_size=64, max_in_flight=2)
+        batcher = runtime.resources[ORDER_NEWS] = runtime.batcher(
+            "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=2)
     await batcher.submit(OrderNews(message, code, order, shipment))
 
 
@@ -351,6 +351,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     events = router.subscriber(
         work_queue(topology, runtime.name, QUEUE, binding="order-sync.#", max_attempts=runtime.settings.max_attempts),
         events_exchange(topology),
+        channel=runtime.batching_channel(),  # order events are applied in batches
         title=f"{runtime.name}.{QUEUE}",
         description="Order-sync's customer-scoped events: orders, shipments, payments, carts, payment methods "
                     "and invoices for each customer's history (C6, C7).",

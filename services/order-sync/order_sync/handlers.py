@@ -225,6 +225,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     upstream = orders_router.subscriber(
         work_queue(topology, runtime.name, UPSTREAM_QUEUE, binding="order.#", max_attempts=attempts),
         upstream_exchange(topology),
+        channel=runtime.batching_channel(),  # orders are taken in batches (intake)
         title=f"{runtime.name}.upstream-orders",
         description="Orders and order events published by upstream commerce systems.",
     )

@@ -74,10 +74,10 @@ class Intake:
 
 def create_intake(runtime: ServiceRuntime) -> Intake:
     return Intake(
-        matching=Batcher(lambda batch: _match_and_store(runtime, batch), max_size=MAX_BATCH,
-                         max_in_flight=BATCHES_IN_FLIGHT),
-        creating=Batcher(lambda batch: _create_and_store(runtime, batch), max_size=MAX_BATCH,
-                         max_in_flight=BATCHES_IN_FLIGHT),
+        matching=runtime.batcher("orders-matched", lambda batch: _match_and_store(runtime, batch),
+                                 max_size=MAX_BATCH, max_in_flight=BATCHES_IN_FLIGHT),
+        creating=runtime.batcher("orders-new-customers", lambda batch: _create_and_store(runtime, batch),
+                                 max_size=MAX_BATCH, max_in_flight=BATCHES_IN_FLIGHT),
     )
 
 

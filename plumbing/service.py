@@ -189,7 +189,7 @@ def create_service_app(
 ) -> AsgiFastStream:
     """Build the service's FastStream app. ``build_routers`` registers its handlers."""
     keep_payloads_out_of_logs()
-    configure_tracing(name)
+    tracing = configure_tracing(name) is not None
     topology = settings.topology
     registry = CollectorRegistry()
     dead_letters = DeadLetters(
@@ -206,7 +206,7 @@ def create_service_app(
         # At most this many messages in flight per consumer; FastStream handles them concurrently.
         default_channel=Channel(prefetch_count=settings.prefetch_count),
         middlewares=[
-            RabbitTelemetryMiddleware(),
+            *([RabbitTelemetryMiddleware()] if tracing else []),
             RabbitPrometheusMiddleware(registry=registry, app_name=name),
             dead_letters,
         ],

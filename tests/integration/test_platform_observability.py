@@ -100,6 +100,10 @@ async def test_p5_metrics_count_messages_time_handlers_and_show_outbox_lag_and_d
 
 
 def in_memory_spans() -> InMemorySpanExporter:
+    """Traces as an application that installs its own tracer provider gets them (tracing is
+    on for the services started after it, whatever OTEL_TRACES_EXPORTER says)."""
+    if configure_tracing("tests") is None:
+        trace.set_tracer_provider(TracerProvider())
     provider = configure_tracing("tests")
     assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()

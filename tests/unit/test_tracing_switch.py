@@ -1,0 +1,29 @@
+"""P5: traces when an exporter is configured, and no tracing cost when none is."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+from plumbing.service import create_service_app
+from plumbing.settings import ServiceSettings
+from plumbing.telemetry import configure_tracing
+app = create_service_app("probe", ServiceSettings(), lambda runtime: [])
+broker = app.context.get("runtime").broker
+names = [type(m).__name__ if isinstance(m, type) else getattr(m, "__name__", type(m).__name__)
+         for m in broker.middlewares]
+print(type(configure_tracing("probe")).__name__, any("Telemetry" in n for n in names))
+"""
+
+
+@pytest.mark.parametrize(("exporter", "expected"), [("none", "NoneType False"), ("", "NoneType False"),
+                                                   ("console", "TracerProvider True")])
+def test_p5_services_trace_only_when_an_exporter_is_configured(exporter: str, expected: str) -> None:
+    env = {**os.environ, "OTEL_TRACES_EXPORTER": exporter}
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == expected

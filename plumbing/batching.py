@@ -10,8 +10,11 @@ transaction for all.
     orders = Batcher(lambda pending: place_orders(runtime, pending))
     await orders.submit(message)  # in the handler; raises what failed for this message
 
-There is no timer: a lone message is processed at once, and a burst gathers into batches as
-large as what waits (natural batching), so latency never grows to fill a batch. Up to
+By default there is no timer: a lone message is processed at once, and a burst gathers into
+batches as large as what waits (natural batching), so latency never grows to fill a batch.
+A consumer whose messages trickle in while a batch runs (events another service's relay
+publishes as its transactions commit) may ``linger`` a few milliseconds before taking a
+batch smaller than ``max_size``, trading that latency for fewer, larger transactions. Up to
 ``max_in_flight`` batches run at once, so that a slow one (an order whose new customer the
 customer service is creating) does not hold up the orders that arrive behind it.
 
@@ -51,8 +54,10 @@ class Pending(Generic[T, R]):
 
 class Batcher(Generic[T, R]):
     def __init__(self, process: Callable[[list[Pending[T, R]]], Awaitable[None]], *,
-                 max_size: int = 64, max_in_flight: int = 1, observe: Callable[[int], None] | None = None) -> None:
+                 max_size: int = 64, max_in_flight: int = 1, linger: float = 0.0,
+                 observe: Callable[[int], None] | None = None) -> None:
         self._process = process
+        self.linger = linger
         self._observe = observe  # told each batch's size (a metric)
         self.max_size = max_size
         self.max_in_flight = max_in_flight
@@ -79,6 +84,8 @@ class Batcher(Generic[T, R]):
     async def _drain(self) -> None:
         try:
             while self._waiting:
+                if self.linger and len(self._waiting) < self.max_size:
+                    await asyncio.sleep(self.linger)
                 batch, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
                 await self._run(batch)
         finally:

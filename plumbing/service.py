@@ -97,10 +97,10 @@ class ServiceRuntime:
         self.commands(filter=routed_as(command.routing_key()))(handler)
 
     def batcher(self, batch: str, process: Callable[[list[Pending[Any, Any]]], Awaitable[None]], *,
-                max_size: int = 64, max_in_flight: int = 1) -> Batcher[Any, Any]:
+                max_size: int = 64, max_in_flight: int = 1, linger: float = 0.0) -> Batcher[Any, Any]:
         """A ``Batcher`` whose batch sizes go to the ``oms_batch_size`` metric as ``batch``."""
         observe = self.metrics.batch_sizes.labels(self.name, batch).observe if self.metrics else None
-        return Batcher(process, max_size=max_size, max_in_flight=max_in_flight, observe=observe)
+        return Batcher(process, max_size=max_size, max_in_flight=max_in_flight, linger=linger, observe=observe)
 
     def batching_channel(self) -> Channel:
         """The channel of a subscriber whose handlers submit to a ``Batcher``: its own, with

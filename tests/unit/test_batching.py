@@ -47,6 +47,17 @@ async def test_what_arrives_while_a_batch_runs_goes_in_the_next_one_up_to_the_si
     assert (batcher.batches, batcher.items) == (3, 4)
 
 
+async def test_a_lingering_batcher_takes_in_what_arrives_while_it_waits_but_not_beyond_its_size() -> None:
+    step = Recorder()
+    batcher = Batcher(step, max_size=3, linger=0.05)
+    first = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.01)  # lingering: nothing processed yet
+    assert step.batches == []
+    later = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 3, 4)]
+    assert await asyncio.gather(first, *later) == [2, 4, 6, 8]
+    assert step.batches == [[1, 2, 3], [4]]
+
+
 async def test_each_batch_size_is_told_to_the_observer() -> None:
     sizes: list[int] = []
     batcher = Batcher(Recorder(), observe=sizes.append)

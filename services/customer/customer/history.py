@@ -98,8 +98,11 @@ async def _order(runtime: ServiceRuntime, message: Envelope[Any], code: str, ord
     together are applied together (plumbing.batching), in one transaction."""
     batcher = runtime.resources.get(ORDER_NEWS)
     if batcher is None:
+        # These events trickle in as order-sync's relay publishes them: a few milliseconds'
+        # wait gathers larger batches (fewer transactions), and one batch at a time.
         batcher = runtime.resources[ORDER_NEWS] = runtime.batcher(
-            "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=2)
+            "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1,
+            linger=0.005)
     await batcher.submit(OrderNews(message, code, order, shipment))
 
 

@@ -77,7 +77,10 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
         "processes (`faststream run --workers N`). The ceiling is the same hop in plain aio-pika and PyMongo "
         "(consume, one upsert with majority write concern, publish with confirms, ack) by one consumer at the "
         "prefetch of order-sync's intake, timed the same way: from the first publish (the benchmark publishes "
-        "the burst in chunks of 200 while it is consumed) to the last event counted on a tap queue.\n")
+        "the burst in chunks of 200 while it is consumed, the same way for both) to the last event counted on a "
+        "tap queue; the median of three tries"
+        + (f" ({', '.join(f'{v:,}' for v in orders['ceiling']['samples_per_second'])} msg/s)"
+           if "samples_per_second" in orders["ceiling"] else "") + ".\n")
     ceiling = orders["ceiling"]["per_second"]
     add(_table(["workers", "orders", "seconds", "orders/s", "ceiling msg/s", "ratio", "links stored"],
                [[r["workers"], r["orders"], r["seconds"], r["orders_per_second"], ceiling, r["ratio_to_ceiling"],

@@ -105,8 +105,8 @@ def ratio(value: float, ceiling: float) -> float | None:
 async def orders(sizes: Sizes) -> dict[str, Any]:
     settings = ServiceSettings(namespace=ORDERS_NAMESPACE)
     customer.log(f"  raw ceiling: {sizes.orders} messages through consume -> upsert -> publish -> ack")
-    ceiling = await order_sync.raw_ceiling(settings, sizes.orders)
-    customer.log(f"  raw ceiling {ceiling['per_second']:,} messages/s")
+    ceiling = await order_sync.raw_ceiling_median(settings, sizes.orders)
+    customer.log(f"  raw ceiling {ceiling['per_second']:,} messages/s (median of {ceiling['samples_per_second']})")
     runs = []
     for workers in sizes.order_workers:
         customer.log(f"  order-sync with {workers} worker(s): {sizes.orders} orders, "

@@ -239,12 +239,14 @@ async def publish_burst(connection: aio_pika.abc.AbstractConnection, exchange: s
     await channel.close()
 
 
-async def raw_ceiling(settings: ServiceSettings, messages: int) -> dict[str, Any]:
+async def raw_ceiling(settings: ServiceSettings, messages: int, *, quorum: bool = True) -> dict[str, Any]:
     """consume -> one upsert (w=majority) -> publish with confirms -> ack, in plain aio-pika + PyMongo.
 
     Timed as the order-sync runs are, end to end: from the first publish, the messages
     published during the run in the same chunks (persistent, mandatory, confirmed, from the
-    benchmark's own connection), to the last event counted on a tap queue."""
+    benchmark's own connection), to the last event counted on a tap queue. Consumed from a
+    durable quorum queue, as order-sync consumes its orders (``quorum=False``: an exclusive
+    classic queue, which costs RabbitMQ about half the CPU; for comparison)."""
     mongo = AsyncMongoClient(settings.mongodb_url)
     collection = mongo[f"{settings.namespace}_raw"].get_collection("links", write_concern=WriteConcern("majority"))
     connection = await aio_pika.connect(settings.amqp_url)
@@ -253,7 +255,11 @@ async def raw_ceiling(settings: ServiceSettings, messages: int) -> dict[str, Any
     await channel.set_qos(prefetch_count=settings.batch_prefetch_count)
     name = f"{settings.namespace}.raw"
     exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, auto_delete=True)
-    queue = await channel.declare_queue(f"{name}-in", exclusive=True)  # goes with the connection
+    if quorum:
+        queue = await channel.declare_queue(f"{name}-in-{uuid.uuid4().hex[:8]}", durable=True,
+                                            arguments={"x-queue-type": "quorum"})
+    else:
+        queue = await channel.declare_queue(f"{name}-in", exclusive=True)  # goes with the connection
     await queue.bind(exchange, "in")
     body = make_order("RAW", "raw@example.fr", "R", "Raw").model_dump_json().encode()
 
@@ -285,8 +291,10 @@ async def raw_ceiling(settings: ServiceSettings, messages: int) -> dict[str, Any
     await publish_burst(bench, name, "in", bodies)
     await asyncio.wait_for(done.wait(), timeout=600)
     seconds = time.perf_counter() - started
-    await bench.close()
     await connection.close()
+    if quorum:
+        await (await bench.channel()).queue_delete(queue.name)
+    await bench.close()
     await mongo.drop_database(f"{settings.namespace}_raw")
     await mongo.close()
     return {"messages": messages, "seconds": round(seconds, 2), "per_second": round(messages / seconds, 1)}
@@ -294,10 +302,17 @@ async def raw_ceiling(settings: ServiceSettings, messages: int) -> dict[str, Any
 
 async def raw_ceiling_median(settings: ServiceSettings, messages: int, times: int = 3) -> dict[str, Any]:
     """``raw_ceiling`` ``times`` times, its median: on a shared machine one burst of a few
-    seconds moves by a third from one try to the next."""
-    samples = [await raw_ceiling(settings, messages) for _ in range(times)]
-    median = sorted(samples, key=lambda sample: sample["per_second"])[times // 2]
-    return {**median, "samples_per_second": [sample["per_second"] for sample in samples]}
+    seconds moves by a third from one try to the next. With the median of the same hop from
+    a classic queue beside it (``classic_per_second``), for comparison."""
+
+    async def median(quorum: bool) -> tuple[dict[str, Any], list[float]]:
+        samples = [await raw_ceiling(settings, messages, quorum=quorum) for _ in range(times)]
+        return sorted(samples, key=lambda sample: sample["per_second"])[times // 2], [s["per_second"] for s in samples]
+
+    ceiling, samples = await median(quorum=True)
+    classic, classic_samples = await median(quorum=False)
+    return {**ceiling, "samples_per_second": samples, "queue": "quorum",
+            "classic_per_second": classic["per_second"], "classic_samples_per_second": classic_samples}
 
 
 async def main() -> None:

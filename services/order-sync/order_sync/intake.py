@@ -240,7 +240,7 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
             if arrival.decision.kind == "link" and arrival.source_link:
                 links.append((arrival.source_link, arrival.decision.customer_code))
         await store.remember_source_links(db, links, at, uow.session)
-        await store.put_orders(db, list(docs.values()), uow.session)
+        await store.put_orders(db, list(docs.values()), set(existing), uow.session)
 
     await apply_once(runtime, None, work, inbox=False)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -46,11 +46,14 @@ async def find_orders(db: AsyncDatabase, keys: list[str], session: Session = Non
     return {doc["_id"]: doc async for doc in db[ORDERS].find({"_id": {"$in": keys}}, session=session)}
 
 
-async def put_orders(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session) -> None:
-    """Insert the orders, or fill in the placeholders their early events left."""
+async def put_orders(db: AsyncDatabase, docs: list[dict[str, Any]], placeholders: set[str], session: Session) -> None:
+    """Insert the orders, or fill in the placeholders their early events left (``placeholders``:
+    their keys). An insert costs MongoDB less than an upsert; a concurrent twin's insert makes
+    it fail with a duplicate key, which aborts the transaction like the write conflict the
+    upsert would meet."""
     if docs:
-        await db[ORDERS].bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs],
-                                    session=session)
+        await db[ORDERS].bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) if doc["_id"] in placeholders
+                                     else InsertOne(doc) for doc in docs], session=session)
 
 
 async def set_order_link(db: AsyncDatabase, key: str, update: dict[str, Any], session: Session) -> None:

@@ -7,11 +7,12 @@ keeps both origins), so that the unmerge moves exactly those back.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
@@ -29,7 +30,12 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     db = runtime.db
     await ensure_index(db[JOURNAL], [("survivor_code", ASCENDING), ("merged_at", DESCENDING)], name="by_survivor")
     await ensure_index(db[JOURNAL], [("merged_code", ASCENDING), ("merged_at", DESCENDING)], name="by_merged")
-    await ensure_index(db[HISTORY], [("customer_code", ASCENDING)], name="by_customer_code")
+    # A customer's entries are found through history_store's by_customer_kind, whose prefix is
+    # customer_code: a second index on it alone only cost every history write (dropped here
+    # where an earlier version made it).
+    if "by_customer_code" in await db[HISTORY].index_information():
+        with suppress(OperationFailure):  # another worker starting at once dropped it first
+            await db[HISTORY].drop_index("by_customer_code")
     await ensure_index(db[HISTORY], [("merged_from.merge_id", ASCENDING)], name="by_merge",
                        partialFilterExpression={"merged_from": {"$exists": True}})
 

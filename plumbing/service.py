@@ -16,6 +16,7 @@ deadline exits anyway: anything unacknowledged is redelivered, nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -170,6 +171,21 @@ async def ping(cmd: Ping, runtime: Runtime) -> PongReply:
     )
 
 
+#: Allocations between two young-generation collections (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def settle_garbage_collection() -> None:
+    """Once started: what the imports and the startup made lives as long as the process, so
+    it leaves the collector's view (``gc.freeze``), and the young generation is collected
+    every 50,000 allocations instead of 700. A consumer allocates a few thousand objects per
+    message, nearly all freed by reference counting; collecting that often cost order-sync
+    about a tenth of its CPU in the order benchmark, for no memory it could give back."""
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def on_command(runtime: ServiceRuntime, command: type[Command[Any]], handler: Callable[..., Any]) -> None:
     """``runtime.on_command``, as a function."""
     runtime.on_command(command, handler)
@@ -260,6 +276,7 @@ def create_service_app(
         for subscription in runtime.ordered:
             subscription.balancer.start()
         runtime.consuming = True
+        settle_garbage_collection()
 
     async def begin_shutdown() -> None:
         runtime.consuming = False

@@ -174,16 +174,7 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
                 else:
                     burst.append(make_order(f"B-{n}", f"new{n}@example.fr", f"N{n}", f"New{n}"))
             bodies = [(o.message_id, o.model_dump_json().encode()) for o in burst]
-            linked = 0
-            done = asyncio.Event()
-
-            async def count(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-                nonlocal linked
-                linked += 1
-                if linked >= orders:
-                    done.set()
-
-            await tap.consume(count, no_ack=True)
+            done = await counting(tap, orders)
             history = await channel.declare_queue(settings.topology.queue("customer", "order-history"), passive=True)
             if not with_history:
                 await history.unbind(settings.topology.events_exchange, "order-sync.#")
@@ -222,6 +213,21 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
             process.terminate()
             process.wait(timeout=60)
         await mongo.close()
+
+
+async def counting(tap: aio_pika.abc.AbstractQueue, expected: int) -> asyncio.Event:
+    """Consume ``tap`` (no acknowledgements); the event is set once ``expected`` messages came."""
+    done = asyncio.Event()
+    seen = 0
+
+    async def count(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        nonlocal seen
+        seen += 1
+        if seen >= expected:
+            done.set()
+
+    await tap.consume(count, no_ack=True)
+    return done
 
 
 async def publish_burst(connection: aio_pika.abc.AbstractConnection, exchange: str, routing_key: str,
@@ -276,16 +282,7 @@ async def raw_ceiling(settings: ServiceSettings, messages: int, *, quorum: bool 
     bench = await aio_pika.connect(settings.amqp_url)
     tap = await (await bench.channel()).declare_queue(exclusive=True, auto_delete=True)
     await tap.bind(name, "out")
-    counted = 0
-    done = asyncio.Event()
-
-    async def count(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        nonlocal counted
-        counted += 1
-        if counted >= messages:
-            done.set()
-
-    await tap.consume(count, no_ack=True)
+    done = await counting(tap, messages)
     bodies = [(uuid.uuid4().hex, body) for _ in range(messages)]
     started = time.perf_counter()
     await publish_burst(bench, name, "in", bodies)

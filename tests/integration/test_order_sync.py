@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -331,6 +332,33 @@ async def test_o6_orders_arriving_together_are_stored_together_each_with_its_own
         assert count(events, "order-sync.order-linked.v1") == {"TOG-1": 1, "TOG-2": 1, "TOG-3": 1, "TOG-5": 1}
         assert count(events, "order-sync.customer-order-shipped.v1") == {"TOG-5": 1}  # the parked one, replayed
         assert await order_db["parked_events"].count_documents({}) == 0
+
+
+async def test_o3_an_order_whose_new_customer_breaks_the_contract_fails_alone(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    """The new customers of a batch go to the customer service in one CreateCustomers: one
+    that the contract refuses (here a first name longer than it allows) must not take the
+    other orders of its batch down with it."""
+    app = order_sync_app(settings)
+    async with running(customer_app(settings), app, cleanup=cleanup):
+        runtime = app.context.get("runtime")
+        await create_scope(client, "eu-fr", "FR")
+        arrivals = []
+        for number, name in (("ALONE-1", "Valide"), ("ALONE-2", "X" * 600)):
+            message = order(number, email=f"{number.lower()}@example.fr", first_name="Ana")
+            arrival = intake.Arrival(message, identity=intake.identity_of(message.payload, "FR"))
+            arrival.identity = dataclasses.replace(arrival.identity, first_name=name)
+            arrival.decision = intake.Decision("create")
+            arrivals.append(arrival)
+        creating = resources(runtime).intake.creating
+        outcomes = await asyncio.gather(*(creating.submit(a) for a in arrivals), return_exceptions=True)
+        assert creating.batches == 1
+        assert isinstance(outcomes[1], Rejected) and "first_name" in outcomes[1].error.fields[0].field
+        assert outcomes[0].decision.rule == "created" and outcomes[0].decision.customer_code
+        stored = await order_db["orders"].find_one({"order_number": "ALONE-1"})
+        assert stored["customer_code"] == outcomes[0].decision.customer_code
+        assert await order_db["orders"].find_one({"order_number": "ALONE-2"}) is None
 
 
 async def test_o7_a_status_change_arriving_after_a_newer_one_is_not_applied(

@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.customer import CreateCustomer, CreateCustomers
+from pydantic import ValidationError
+
+from contracts.customer import CreateCustomer, CreateCustomers, NewCustomer
 from contracts.envelope import Envelope
 from contracts.order_sync import OrderLinked, OrderReviewOpened
 from contracts.orders import Order, OrderPlaced
+from contracts.replies import field_errors_from_pydantic
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime
@@ -134,14 +137,25 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
     """O3 through the customer service's own command, for all the orders at once; the
     idempotency key of each new customer makes a retry, a twin order in the batch or on
     another worker answer the same customer. A customer it refuses fails its order alone."""
+    asking: list[tuple[Arrival, NewCustomer]] = []
+    for arrival in arrivals:
+        # Checked here against the contract, so that one order's unusable customer (a name
+        # too long, say) fails that order alone instead of the whole command.
+        try:
+            asking.append((arrival, NewCustomer.model_validate(new_customer(arrival.order, arrival.identity))))
+        except ValidationError as error:
+            arrival.failure = Rejected.invalid_fields(field_errors_from_pydantic(error.errors()))
+    if not asking:
+        return
+    cause = asking[0][0].message
+    customers = [customer.model_dump(mode="json", exclude_unset=True) for _, customer in asking]
     reply = await resources(runtime).customers.call(
-        CreateCustomers, {"customers": [new_customer(a.order, a.identity) for a in arrivals]},
-        correlation_id=arrivals[0].message.correlation_id or arrivals[0].message.message_id,
+        CreateCustomers, {"customers": customers}, correlation_id=cause.correlation_id or cause.message_id
     )
     if not reply.ok:
         raise Rejected(reply.error)
     created = []
-    for arrival, creation in zip(arrivals, reply.result.customers, strict=True):
+    for (arrival, _), creation in zip(asking, reply.result.customers, strict=True):
         if creation.customer is None:
             arrival.failure = Rejected(creation.error)
             continue

@@ -2,11 +2,16 @@
 
 Order-sync needs a scope's country (to read phone numbers written without a country code)
 and its default language (the email fallback, N2). Scopes change rarely; the copy is
-refreshed every minute, and at once when an order names a scope it has not seen.
+refreshed every minute, and whenever an order names a scope the copy does not hold: an
+order for a scope created a moment ago must find it, not be rejected for good because the
+copy was read just before. The lookups that miss at the same time share one refresh, so a
+flood of orders for a scope that does not exist costs one ``ListScopes`` per batch of them,
+not one per order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from contracts.customer import ListScopes, ScopeView
@@ -18,18 +23,35 @@ class ScopeDirectory:
         self.pool = pool
         self.max_age = max_age_seconds
         self._scopes: dict[str, ScopeView] = {}
-        self._loaded_at = 0.0
+        self._read_at = float("-inf")  # when the copy's ListScopes was sent
+        self._refreshing: asyncio.Future[None] | None = None
 
     async def get(self, scope_id: str) -> ScopeView | None:
-        age = time.monotonic() - self._loaded_at
-        # An unknown scope triggers a refresh, but not more than every few seconds: a flood
-        # of orders for a scope that does not exist must not flood the customer service.
-        if age > self.max_age or (scope_id not in self._scopes and age > 3.0):
-            await self.refresh()
+        asked_at = time.monotonic()
+        if scope_id not in self._scopes or asked_at - self._read_at > self.max_age:
+            await self.read_since(asked_at)
         return self._scopes.get(scope_id)
 
+    async def read_since(self, moment: float) -> None:
+        """Return once the copy was read after ``moment`` (or a refresh failed: its error is
+        raised, and the message that asked is retried)."""
+        while self._read_at < moment:
+            if self._refreshing is None:
+                self._refreshing = asyncio.ensure_future(self._refresh())
+            refreshing = self._refreshing
+            try:
+                await asyncio.shield(refreshing)
+            finally:
+                if self._refreshing is refreshing and refreshing.done():
+                    self._refreshing = None
+
     async def refresh(self) -> None:
+        await self.read_since(time.monotonic())
+
+    async def _refresh(self) -> None:
+        started = time.monotonic()
         reply = await self.pool.call(ListScopes, {})
-        if reply.ok:
-            self._scopes = {scope.scope_id: scope for scope in reply.result}
-            self._loaded_at = time.monotonic()
+        if not reply.ok:
+            raise RuntimeError(f"ListScopes failed: {reply.error}")
+        self._scopes = {scope.scope_id: scope for scope in reply.result}
+        self._read_at = started

@@ -178,9 +178,10 @@ GC_YOUNG_THRESHOLD = 50_000
 def settle_garbage_collection() -> None:
     """Once started: what the imports and the startup made lives as long as the process, so
     it leaves the collector's view (``gc.freeze``), and the young generation is collected
-    every 50,000 allocations instead of 700. A consumer allocates a few thousand objects per
-    message, nearly all freed by reference counting; collecting that often cost order-sync
-    about a tenth of its CPU in the order benchmark, for no memory it could give back."""
+    every 50,000 allocations instead of 700. A consumer allocates many short-lived objects
+    per message, nearly all freed by reference counting; collecting that often cost
+    order-sync about a tenth of its CPU in the order benchmark, for no memory it could give
+    back (RSS under load 80 -> 87 MB with the change)."""
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)

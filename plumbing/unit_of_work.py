@@ -13,7 +13,6 @@ the record that the message was applied (inbox) commit together or not at all (P
 from __future__ import annotations
 
 import functools
-
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field

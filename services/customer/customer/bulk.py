@@ -1,82 +1,110 @@
-"""C17 bulk import: a batch of rows checked together and inserted in one transaction.
+"""Creating customers, one or many in one transaction (C1, C17, O3).
 
-Every row carries an idempotency key, so a row seen before answers "unchanged" with the
-code it got the first time: importing the same file twice changes nothing.
+``create_each`` is the one way a customer is created: ``CreateCustomer`` runs it for one,
+``CreateCustomers`` for the new customers of a batch of orders, ``ImportCustomers`` for a
+batch of file rows. Each customer is created, found (its idempotency key was seen before, in
+the database or earlier in the batch: importing the same file twice changes nothing) or
+refused on its own; the batch costs one read per scope, one code reservation, one insert and
+one audit write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import CustomerCreated, ImportResult, ImportRowResult, NewCustomer
+from contracts.customer import CustomerCreated, CustomerCreation, ImportRowResult, NewCustomer
+from contracts.envelope import Command
 from plumbing.errors import Rejected
 from plumbing.service import ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork
 
 from . import store
-from .domain import Customer, now
+from .account_handlers import invite_if_new_registered
+from .acting import SYSTEM, Acting, audit_each
+from .domain import Customer, customer_view, now
 
 Key = tuple[str, str]
 
 
-async def import_batch(runtime: ServiceRuntime, uow: UnitOfWork, rows: list[NewCustomer]) -> ImportResult:
-    db, session, at = runtime.db, uow.session, now()
-    scope_ids = {row.scope_id for row in rows}
-    scopes = {s: await store.get_scope(db, s, session) for s in scope_ids}
-    templates = {s: await store.get_template(db, s, session) for s in scope_ids}
-    earlier: dict[Key, str] = {}
-    for scope_id in scope_ids:
-        keys = [r.idempotency_key for r in rows if r.scope_id == scope_id and r.idempotency_key]
-        for key, doc in (await store.find_by_idempotency_keys(db, scope_id, keys, session)).items():
-            earlier[(scope_id, key)] = doc["_id"]
+async def create_each(runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCustomer], *,
+                      fields: str | None = None) -> list[CustomerCreation]:
+    """Create each customer, or find the one an earlier request with its idempotency key (or
+    an earlier one of ``news``) created; a customer the rules refuse is refused alone.
 
-    results: dict[int, ImportRowResult] = {}
-    first_row_of: dict[Key, int] = {}
+    ``fields``: where the customers stand in the command (``payload.rows``): several at once
+    then need an idempotency key each (a retry, or a batch settled one by one, must not
+    create twice), and an error names the customer's index. None: one customer, the payload."""
+    db, session, at = runtime.db, uow.session, now()
+
+    def field(index: int, name: str) -> str:
+        return f"{fields}.{index}.{name}" if fields else f"payload.{name}"
+
+    scope_ids = sorted({new.scope_id for new in news})
+    scopes = {s: await store.get_scope(db, s, session) for s in scope_ids}
+    templates = {s: await store.get_template(db, s, session) for s in scope_ids if scopes[s]}
+    earlier: dict[Key, dict] = {}
+    for scope_id in scope_ids:
+        keys = [n.idempotency_key for n in news if n.scope_id == scope_id and n.idempotency_key]
+        if keys:
+            for key, doc in (await store.find_by_idempotency_keys(db, scope_id, keys, session)).items():
+                earlier[(scope_id, key)] = doc
+    outcomes: dict[int, CustomerCreation] = {}
+    first_of: dict[Key, int] = {}
     repeats: dict[int, int] = {}
     accepted: list[tuple[int, Customer]] = []
-    for index, row in enumerate(rows):
-        key = (row.scope_id, row.idempotency_key or "")
-        if row.idempotency_key is None:
-            results[index] = rejected(index, Rejected.invalid(f"payload.rows.{index}.idempotency_key", "required for an import"))
-        elif key in earlier:
-            results[index] = ImportRowResult(index=index, status="unchanged", code=earlier[key])
-        elif key in first_row_of:
-            repeats[index] = first_row_of[key]
-        elif scopes[row.scope_id] is None:
-            results[index] = rejected(index, Rejected.not_found("scope", row.scope_id, field=f"payload.rows.{index}.scope_id"))
+    for index, new in enumerate(news):
+        key = (new.scope_id, new.idempotency_key or "")
+        if fields and not new.idempotency_key:
+            outcomes[index] = refused(index, Rejected.invalid(
+                field(index, "idempotency_key"), "required when several customers are created at once"))
+        elif new.idempotency_key and key in earlier:
+            outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=customer_view(earlier[key]))
+        elif new.idempotency_key and key in first_of:
+            repeats[index] = first_of[key]
+        elif scopes[new.scope_id] is None:
+            outcomes[index] = refused(index, Rejected.not_found("scope", new.scope_id, field=field(index, "scope_id")))
         else:
             try:
-                customer = Customer.create(row, code="", scope=scopes[row.scope_id], template=templates[row.scope_id], at=at)
+                customer = Customer.create(new, code="", scope=scopes[new.scope_id],
+                                           template=templates[new.scope_id], at=at)
             except Rejected as exc:
-                results[index] = rejected(index, exc)
+                outcomes[index] = refused(index, exc)
                 continue
-            first_row_of[key] = index
+            if new.idempotency_key:
+                first_of[key] = index
             accepted.append((index, customer))
 
-    # Every read of the batch in the transaction's snapshot: a row another import commits
-    # meanwhile shows up as a conflict at insert, and the batch is settled row by row.
-    accepted = await drop_taken_emails(db, session, accepted, results)
+    # Every read in the transaction's snapshot: a customer another writer commits meanwhile
+    # shows up as a conflict at insert, and the caller settles the batch one by one.
+    accepted = await drop_taken_emails(db, session, accepted, outcomes, field)
     codes = await store.allocate_codes(db, len(accepted)) if accepted else []
     for (index, customer), code in zip(accepted, codes, strict=True):
         customer.doc["_id"] = code
-        results[index] = ImportRowResult(index=index, status="created", code=code)
         uow.publish(CustomerCreated(**uow.envelope(), payload={"customer": customer.view()}), partition_key=code)
+        await invite_if_new_registered(runtime, uow, customer, scopes[customer.doc["scope_id"]], at)
+        outcomes[index] = CustomerCreation(index=index, status="created", customer=customer.view())
     if accepted:
-        await store.insert_many(db, [customer for _, customer in accepted], session)
-    for index, first in repeats.items():  # a row repeated in the file answers as its first copy
-        results[index] = ImportRowResult(index=index, status="unchanged", code=results[first].code)
-    return ImportResult(rows=[results[i] for i in range(len(rows))])
+        await store.insert_each(db, [customer for _, customer in accepted], session)
+        actor = uow.cause.actor if isinstance(uow.cause, Command) else None
+        await audit_each(db, uow, Acting(actor or SYSTEM),
+                         [(c.code, f"created ({news[i].channel})") for i, c in accepted], [], at)
+    for index, first in repeats.items():  # a customer repeated in the batch answers as its first copy
+        outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=outcomes[first].customer)
+    return [outcomes[index] for index in range(len(news))]
 
 
 async def drop_taken_emails(
     db: AsyncDatabase,
     session: AsyncClientSession,
     accepted: list[tuple[int, Customer]],
-    results: dict[int, ImportRowResult],
+    outcomes: dict[int, CustomerCreation],
+    field: Callable[[int, str], str],
 ) -> list[tuple[int, Customer]]:
-    """C2: a registered row whose email a registered account of its scope already uses, in the
-    database or earlier in the batch, is rejected."""
+    """C2: a registered customer whose email a registered account of its scope already uses,
+    in the database or earlier in the batch, is refused."""
     by_scope: dict[str, list[str]] = {}
     for _, customer in accepted:
         if "registered_email" in customer.doc:
@@ -92,7 +120,7 @@ async def drop_taken_emails(
         claim = (customer.doc["scope_id"], email)
         if email is not None and claim in taken:
             message = f"a registered account in scope {claim[0]!r} already uses {customer.doc['email']}"
-            results[index] = rejected(index, Rejected.conflict(message, field=f"payload.rows.{index}.email"))
+            outcomes[index] = refused(index, Rejected.conflict(message, field=field(index, "email")))
             continue
         if email is not None:
             taken.add(claim)
@@ -100,5 +128,11 @@ async def drop_taken_emails(
     return kept
 
 
-def rejected(index: int, exc: Rejected) -> ImportRowResult:
-    return ImportRowResult(index=index, status="rejected", error=exc.error)
+def refused(index: int, exc: Rejected) -> CustomerCreation:
+    return CustomerCreation(index=index, status="rejected", error=exc.error)
+
+
+def import_row(creation: CustomerCreation) -> ImportRowResult:
+    """C17's answer for a row: its code, not the whole customer."""
+    return ImportRowResult(index=creation.index, status=creation.status,
+                           code=creation.customer.code if creation.customer else None, error=creation.error)

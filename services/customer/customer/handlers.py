@@ -8,9 +8,9 @@ A rule it breaks raises ``Rejected``, which becomes the typed error reply.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from faststream.rabbit import RabbitRouter
-from pymongo.errors import DuplicateKeyError
 
 from contracts.customer import (
     AccountTemplateReply,
@@ -25,7 +25,6 @@ from contracts.customer import (
     CreationsResult,
     CustomerCreation,
     CustomerAddressChanged,
-    CustomerCreated,
     CustomerReply,
     CustomerStateChanged,
     CustomerUpdated,
@@ -39,7 +38,6 @@ from contracts.customer import (
     ImportCustomers,
     ImportReply,
     ImportResult,
-    ImportRowResult,
     ListScopes,
     NewCustomer,
     RemoveAddress,
@@ -61,9 +59,9 @@ from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import account_handlers, bulk, merging, privacy, relations_store, store
-from .account_handlers import invite_if_new_registered, send_link
-from .acting import SYSTEM, Acting, audit, audit_each, authorize
-from .domain import Customer, check_template_fields, customer_summary, customer_view, now
+from .account_handlers import send_link
+from .acting import audit, authorize
+from .domain import Customer, check_template_fields, customer_summary, now
 
 # --- scopes and account templates ---------------------------------------------------------
 
@@ -100,81 +98,16 @@ async def get_account_template(cmd: GetAccountTemplate, runtime: Runtime) -> Acc
     )
 
 
-# --- creating customers (C1, C17) ----------------------------------------------------------
+# --- creating customers (C1, C17, O3): bulk.create_each, for one or for many ------------------
 
 
 async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> tuple[CustomerView, bool]:
     """Create a customer, or find the one an earlier request with the same idempotency key
     created; says which."""
-    (outcome,) = await create_each(runtime, uow, [new])
+    (outcome,) = await bulk.create_each(runtime, uow, [new])
     if outcome.error is not None:
         raise Rejected(outcome.error)
     return outcome.customer, outcome.status == "created"
-
-
-async def create_each(runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCustomer], *,
-                      keys_required: bool = False) -> list[CustomerCreation]:
-    """Create each customer, or find the one an earlier request with its idempotency key (or
-    an earlier one of ``news``) created; a customer the rules refuse is refused alone. One
-    read per scope for the keys, one code reservation, one insert for all."""
-    db, at = runtime.db, now()
-    scope_ids = sorted({new.scope_id for new in news})
-    scopes = {s: await store.get_scope(db, s, uow.session) for s in scope_ids}
-    templates = {s: await store.get_template(db, s, uow.session) for s in scope_ids if scopes[s]}
-    earlier: dict[tuple[str, str], dict] = {}
-    for scope_id in scope_ids:
-        keys = [n.idempotency_key for n in news if n.scope_id == scope_id and n.idempotency_key]
-        if keys:
-            for key, doc in (await store.find_by_idempotency_keys(db, scope_id, keys, uow.session)).items():
-                earlier[(scope_id, key)] = doc
-    outcomes: dict[int, CustomerCreation] = {}
-    first_of: dict[tuple[str, str], int] = {}
-    repeats: dict[int, int] = {}
-    accepted: list[tuple[int, Customer]] = []
-    for index, new in enumerate(news):
-        key = (new.scope_id, new.idempotency_key or "")
-        if keys_required and not new.idempotency_key:
-            outcomes[index] = _keyless(index)
-        elif new.idempotency_key and key in earlier:
-            outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=customer_view(earlier[key]))
-        elif new.idempotency_key and key in first_of:
-            repeats[index] = first_of[key]
-        elif scopes[new.scope_id] is None:
-            outcomes[index] = _refused(index, Rejected.not_found("scope", new.scope_id, field="payload.scope_id"))
-        else:
-            try:
-                customer = Customer.create(new, code="", scope=scopes[new.scope_id],
-                                           template=templates[new.scope_id], at=at)
-            except Rejected as exc:
-                outcomes[index] = _refused(index, exc)
-                continue
-            if new.idempotency_key:
-                first_of[key] = index
-            accepted.append((index, customer))
-    codes = await store.allocate_codes(db, len(accepted)) if accepted else []
-    for (index, customer), code in zip(accepted, codes, strict=True):
-        customer.doc["_id"] = code
-        uow.publish(CustomerCreated(**uow.envelope(), payload={"customer": customer.view()}), partition_key=code)
-        await invite_if_new_registered(runtime, uow, customer, scopes[customer.doc["scope_id"]], at)
-        outcomes[index] = CustomerCreation(index=index, status="created", customer=customer.view())
-    if accepted:
-        await store.insert_each(db, [customer for _, customer in accepted], uow.session)
-        actor = uow.cause.actor if isinstance(uow.cause, Command) else None
-        await audit_each(db, uow, Acting(actor or SYSTEM),
-                         [(c.code, f"created ({news[i].channel})") for i, c in accepted], [], at)
-    for index, first in repeats.items():
-        outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=outcomes[first].customer)
-    return [outcomes[index] for index in range(len(news))]
-
-
-def _refused(index: int, exc: Rejected) -> CustomerCreation:
-    return CustomerCreation(index=index, status="rejected", error=exc.error)
-
-
-def _keyless(index: int) -> CustomerCreation:
-    """Several at once need keys: a retry, or a batch settled one by one, must not create twice."""
-    return _refused(index, Rejected.invalid(f"payload.customers.{index}.idempotency_key",
-                                            "required to create several customers at once"))
 
 
 async def create_once(
@@ -196,47 +129,40 @@ async def create_customer(cmd: CreateCustomer, runtime: Runtime) -> CustomerRepl
 
 
 async def create_customers(cmd: CreateCustomers, runtime: Runtime) -> CreationsReply:
-    """O3's new customers of a batch of orders: all in one transaction; if a concurrent
-    writer took one's key or email meanwhile, each in its own."""
-    news = cmd.payload.customers
-
-    async def create_all(uow: UnitOfWork) -> CreationsResult:
-        return CreationsResult(customers=await create_each(runtime, uow, news, keys_required=True))
-
-    try:
-        result = await apply_once(runtime, cmd, create_all, CreationsResult)
-    except (store.SameKeyCommitted, Rejected):
-        result = CreationsResult(customers=[await _create_alone(runtime, index, new) for index, new in enumerate(news)])
-    return CreationsReply.success(result)
-
-
-async def _create_alone(runtime: ServiceRuntime, index: int, new: NewCustomer) -> CustomerCreation:
-    if not new.idempotency_key:
-        return _keyless(index)
-    try:
-        view, created = await create_once(runtime, None, new)
-    except Rejected as exc:
-        return _refused(index, exc)
-    return CustomerCreation(index=index, status="created" if created else "unchanged", customer=view)
+    """O3: the new customers of a batch of orders."""
+    customers = await create_several(runtime, cmd, cmd.payload.customers, "payload.customers")
+    return CreationsReply.success(CreationsResult(customers=customers))
 
 
 async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportReply:
-    rows = cmd.payload.rows
-    try:
-        result = await apply_once(runtime, cmd, lambda uow: bulk.import_batch(runtime, uow, rows), ImportResult)
-    except DuplicateKeyError:
-        # Another writer took an email or key between the checks and the insert: settle the
-        # batch row by row; each row's idempotency key makes this safe to repeat.
-        result = ImportResult(rows=[await _import_one(runtime, index, row) for index, row in enumerate(rows)])
-    return ImportReply.success(result)
+    """C17: a batch of rows of a file."""
+    rows = await create_several(runtime, cmd, cmd.payload.rows, "payload.rows")
+    return ImportReply.success(ImportResult(rows=[bulk.import_row(row) for row in rows]))
 
 
-async def _import_one(runtime: ServiceRuntime, index: int, row: NewCustomer) -> ImportRowResult:
+async def create_several(runtime: ServiceRuntime, cmd: Command[Any], news: list[NewCustomer],
+                         fields: str) -> list[CustomerCreation]:
+    """All in one transaction; if a concurrent writer took one's key or email between the
+    reads and the insert, each in its own (each idempotency key makes that safe to repeat)."""
+
+    async def create_all(uow: UnitOfWork) -> CreationsResult:
+        return CreationsResult(customers=await bulk.create_each(runtime, uow, news, fields=fields))
+
     try:
-        view, created = await create_once(runtime, None, row)
+        return (await apply_once(runtime, cmd, create_all, CreationsResult)).customers
+    except (store.SameKeyCommitted, Rejected):
+        return [await _create_alone(runtime, index, new, fields) for index, new in enumerate(news)]
+
+
+async def _create_alone(runtime: ServiceRuntime, index: int, new: NewCustomer, fields: str) -> CustomerCreation:
+    if not new.idempotency_key:
+        return bulk.refused(index, Rejected.invalid(f"{fields}.{index}.idempotency_key",
+                                                    "required when several customers are created at once"))
+    try:
+        view, created = await create_once(runtime, None, new)
     except Rejected as exc:
-        return bulk.rejected(index, exc)
-    return ImportRowResult(index=index, status="created" if created else "unchanged", code=view.code)
+        return bulk.refused(index, exc)
+    return CustomerCreation(index=index, status="created" if created else "unchanged", customer=view)
 
 
 # --- reading (C2, C10, C11) -----------------------------------------------------------------

@@ -26,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 def write_report(results: dict, results_dir: Path, report_path: Path) -> None:
     plots = report.plot(results, results_dir)
     relative = {key: path.relative_to(report_path.parent).as_posix() for key, path in plots.items()}
-    report_path.write_text(report.render(results, relative), encoding="utf-8")
+    kept = report.matching_section(report_path)  # written by python -m bench.matching
+    report_path.write_text(report.render(results, relative) + kept, encoding="utf-8")
 
 
 def main() -> None:

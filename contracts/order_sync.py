@@ -17,7 +17,11 @@ from .orders import ShippedLine
 from .replies import Reply
 from .types import Identifier, Money, OptionalText
 
-MatchRule = Literal["source_customer_id", "email", "phone_name_postal", "created", "review"]
+MatchRule = Literal["source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score",
+                    "created", "review"]
+"""Why an order is its customer's: a known source customer id; else the strongest identifier
+that agreed when the order was scored (email; phone with the names; house and street with
+the names; names and postal code; only a score); a new customer made for it; a CSR."""
 ReviewStatus = Literal["open", "resolved"]
 
 
@@ -39,6 +43,7 @@ class OrderSummary(_Out):
 class OrderLinkedPayload(_Out):
     customer_code: str
     rule: MatchRule = Field(description="Which matching rule tied the order to the customer.")
+    score: float | None = Field(default=None, description="The match weight (bits) of a scored link (since v1.1).")
     customer_created: bool
     order: OrderSummary
 
@@ -87,8 +92,20 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class MatchEvidence(_Out):
+    """One comparison of the order with a candidate: its level and match weight in bits (log2
+    of how much likelier that level is for the same person than for two people)."""
+
+    comparison: str = Field(description="email, source, household, first_name, last_name or csr.")
+    level: str = Field(description="e.g. exact, close, different, phone_and_address.")
+    weight: float = Field(description="Positive: evidence for; negative: against.")
+    detail: str = ""
+
+
 class Candidate(_Out):
     customer_code: str
+    score: float | None = Field(default=None, description="Sum of the evidence's weights.")
+    evidence: list[MatchEvidence] = Field(default_factory=list)
     first_name: str
     last_name: str
     email: str | None = None
@@ -151,6 +168,9 @@ class OrderLinkView(_Out):
     order: OrderSummary
     customer_code: str | None
     rule: MatchRule | None
+    score: float | None = None
+    evidence: list[MatchEvidence] = Field(default_factory=list, description="Why the order is this customer's.")
+    notes: list[str] = Field(default_factory=list, description="What the order said that was set aside, and why.")
     review_id: str | None = None
     linked_at: datetime | None = None
 

@@ -7,10 +7,24 @@ Examples: ``contracts/examples/``.
 
 from __future__ import annotations
 
+import re
+import types
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticUseDefault
 
 from .envelope import Event
 from .types import (
@@ -24,7 +38,16 @@ from .types import (
     Text,
 )
 
-AccountType = Literal["guest", "registered"]
+
+
+def _account_type(value: Any) -> Any:
+    """"Guest", " REGISTERED " are what they say; "" and null are missing (the default)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PydanticUseDefault()
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+AccountType = Annotated[Literal["guest", "registered"], BeforeValidator(_account_type)]
 
 
 class _Payload(BaseModel):
@@ -41,7 +64,9 @@ class PostalAddress(_Payload):
     city: OptionalText = None
     region: OptionalText = Field(default=None, description="State, province or county.")
     postal_code: OptionalText = None
-    country: OptionalCountryCode = Field(default=None, description="ISO 3166-1 alpha-2.")
+    country: OptionalCountryCode = Field(
+        default=None, description="ISO 3166-1 alpha-2; a country's name or alpha-3 code is read too."
+    )
     phone: OptionalText = None
 
 
@@ -61,8 +86,145 @@ class OrderTotals(_Payload):
     total: Money
 
 
-class Order(_Payload):
-    """An order as the source system placed it."""
+# --- setting aside what cannot be used (O1) ---------------------------------------------------
+
+#: Why a value was set aside, by pydantic error type; other types use pydantic's message.
+_REASONS = {
+    "country": "not a country",
+    "string_too_long": "longer than {max_length} characters",
+    "string_pattern_mismatch": "malformed",
+    "literal_error": "not {expected}",
+}
+#: Enough digits to be a card or account number: such a value is never repeated in a note.
+_LONG_DIGIT_RUN = re.compile(r"(?:\d[ -]?){8,}")
+
+
+def _model_inside(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``PostalAddress | None`` -> PostalAddress); None for lists,
+    scalars: their parts are never set aside one by one."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (Union, types.UnionType, Annotated):
+        for arg in get_args(annotation):
+            if model := _model_inside(arg):
+                return model
+    return None
+
+
+def _field_to_set_aside(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, ...] | None:
+    """The path of the deepest optional field above the error at ``loc`` that can be set aside
+    (every field from the order down to it has a default), or None when the error refuses the
+    order: a required field, one of ``KEPT_STRICT``, anything inside lines or totals."""
+    path: tuple[str, ...] = ()
+    current: type[BaseModel] | None = model
+    for part in loc:
+        field = current.model_fields.get(part) if current and isinstance(part, str) else None
+        if field is None or field.is_required() or part in getattr(current, "KEPT_STRICT", ()):
+            break
+        path += (part,)
+        current = _model_inside(field.annotation)
+    return path or None
+
+
+def _without(data: Mapping[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+    """A copy of ``data`` without the value at ``path`` (copying only the dicts on the way),
+    or None when the input at ``path`` is not a plain mapping to take it from."""
+    head, *rest = path
+    if not isinstance(data, Mapping):
+        return None
+    copy = dict(data)
+    if not rest:
+        copy.pop(head, None)
+        return copy
+    inner = _without(copy.get(head), tuple(rest))
+    if inner is None:
+        return None
+    copy[head] = inner
+    return copy
+
+
+def _value_at(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, Mapping) else None
+    return data
+
+
+def _set_aside_note(path: tuple[str, ...], given: Any, error: ErrorDetails) -> str:
+    try:
+        reason = _REASONS[error["type"]].format(**error.get("ctx", {}))
+    except (KeyError, IndexError):
+        reason = error["msg"][:1].lower() + error["msg"][1:]
+    if isinstance(given, str) and len(given) > 40:
+        shown = f"({len(given)} characters)"  # the length is the story; the text may be personal
+    elif isinstance(given, Mapping | list) or _LONG_DIGIT_RUN.search(str(given)):
+        shown = f"({type(given).__name__})"
+    else:
+        shown = repr(given)
+    return f"{'.'.join(path)} {shown} set aside: {reason}"
+
+
+class _SetsAsideUnusableFields(_Payload):
+    """O1: a payload whose optional field cannot be used is read without it, not refused.
+
+    An invalid value of a field that has a default (a country nobody can read, a malformed
+    language, an over-long optional text) is dropped, so the field takes its default, and a
+    note says which and why (``set_aside``). Errors of required fields, of ``KEPT_STRICT``
+    fields and of anything under a required field (lines, totals) still refuse the payload,
+    with those errors only.
+    """
+
+    #: Optional fields that are never set aside: refusing beats reading without them.
+    KEPT_STRICT: ClassVar[frozenset[str]] = frozenset()
+
+    _set_aside: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def set_aside(self) -> tuple[str, ...]:
+        """What was dropped from the payload as received, one note per field."""
+        return self._set_aside
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_without_unusable_fields(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        notes: list[str] = []
+        done: set[tuple[str, ...]] = set()
+        while True:
+            try:
+                payload = handler(data)
+                break
+            except ValidationError as error:
+                # First error per field: a field is set aside once, for its first reason.
+                unusable: dict[tuple[str, ...], ErrorDetails] = {}
+                for detail in error.errors():
+                    path = _field_to_set_aside(cls, detail["loc"])
+                    if path is not None and path not in done:
+                        unusable.setdefault(path, detail)
+                done.update(unusable)
+                cleaned = data
+                for path, detail in unusable.items():
+                    without = _without(cleaned, path) if cleaned is not None else None
+                    if without is not None:
+                        notes.append(_set_aside_note(path, _value_at(cleaned, path), detail))
+                    cleaned = without
+                if cleaned is None or not unusable:
+                    raise  # nothing left to set aside: what remains refuses the payload
+                data = cleaned
+        if notes:
+            # Frozen model: the private attribute is written where pydantic keeps it.
+            payload.__pydantic_private__["_set_aside"] = payload._set_aside + tuple(notes)
+        return payload
+
+
+class Order(_SetsAsideUnusableFields):
+    """An order as the source system placed it.
+
+    An optional field whose value cannot be used (an unreadable country, a malformed
+    preferred_language) is set aside, with a note, rather than refusing the order (O1).
+    """
+
+    #: O2 matches on these: an unusable one refuses the order, so it is never linked on the
+    #: strength of what is left.
+    KEPT_STRICT = frozenset({"source_customer_id", "email", "phone", "first_name", "last_name"})
 
     order_number: Identifier = Field(description="The order number in the source system.")
     source_system: Identifier = Field(

@@ -20,17 +20,20 @@ def reviews(
     resolved: Annotated[bool, typer.Option("--resolved", help="show resolved items instead")] = False,
     cursor: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Orders that matched several customers equally (O5), each beside its candidates."""
+    """Orders the matching could not tie to one customer (O5), each beside its candidates, their
+    scores (match weight in bits) and the evidence for (+) and against (-)."""
     page = call(ListReviews, {"status": "resolved" if resolved else "open", "cursor": cursor})
     for item in page.items:
         o = item.order
         console.print(f"[bold]{item.review_id}[/] {o.source_system} {o.order_number} ({o.scope_id}) "
-                      f"{o.total} {o.currency}  matched by {item.rule}: {item.first_name or ''} "
+                      f"{o.total} {o.currency}  strongest evidence {item.rule}: {item.first_name or ''} "
                       f"{item.last_name or ''} {item.email or ''} {item.phone or ''} {item.postal_code or ''}")
-        table = Table("candidate", "name", "email", "phone", "postal codes", "type")
+        table = Table("candidate", "name", "email", "phone", "postal codes", "type", "score", "evidence")
         for c in item.candidates:
+            evidence = "\n".join(f"{e.weight:+.1f} {e.comparison} {e.level}" for e in c.evidence)
             table.add_row(c.customer_code, f"{c.last_name}, {c.first_name}", c.email or "", c.phone or "",
-                          ", ".join(c.postal_codes), c.account_type)
+                          ", ".join(c.postal_codes), c.account_type,
+                          f"{c.score:.1f}" if c.score is not None else "", evidence)
         console.print(table)
         if item.customer_code:
             console.print(f"  resolved by {item.resolved_by}: {item.customer_code}")
@@ -72,4 +75,9 @@ def link(source_system: str, order_number: str) -> None:
     """Which customer an order is tied to, and by which rule (O2)."""
     view = call(GetOrderLink, {"source_system": source_system, "order_number": order_number})
     target = view.customer_code or (f"nobody yet: review {view.review_id}" if view.review_id else "nobody")
-    console.print(f"{source_system} {order_number} -> {target} (rule: {view.rule})")
+    score = f", score {view.score:.1f} bits" if view.score is not None else ""
+    console.print(f"{source_system} {order_number} -> {target} (rule: {view.rule}{score})")
+    for e in view.evidence:
+        console.print(f"  {e.weight:+5.1f} {e.comparison} {e.level}  {e.detail}")
+    for note in view.notes:
+        console.print(f"  note: {note}")

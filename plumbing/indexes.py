@@ -28,3 +28,13 @@ async def ensure_index(collection: AsyncCollection, keys: Any, *, name: str, **o
             if drop.code != _NOT_FOUND:  # another worker of the service dropped it first
                 raise
         await collection.create_index(keys, name=name, **options)
+
+
+async def drop_index_if_present(collection: AsyncCollection, name: str) -> None:
+    """Drop an index an earlier version declared and this one no longer needs."""
+    if name in await collection.index_information():
+        try:
+            await collection.drop_index(name)
+        except OperationFailure as exc:
+            if exc.code != _NOT_FOUND:  # another worker starting at once dropped it first
+                raise

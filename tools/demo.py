@@ -80,7 +80,8 @@ async def main() -> int:
                 continue
             customer = (await client.call(GetCustomer, {"customer_code": link.customer_code})).result
             print(f"   {p.order_number:18} -> {customer.code} {customer.first_name} {customer.last_name} "
-                  f"({customer.account_type}, matched by {link.rule})")
+                  f"({customer.account_type}, matched by {link.rule}"
+                  f"{f', score {link.score:.1f} bits' if link.score is not None else ''})")
 
         first = orders[0].payload
         ref = {"source_system": first.source_system, "order_number": first.order_number, "scope": first.scope}

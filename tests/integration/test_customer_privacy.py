@@ -81,13 +81,15 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
     assert [s.service for s in receipt.services] == ["customer", "order-sync", "notification"]
     counts = {s.service: s.erased for s in receipt.services}
     assert counts["customer"]["records"] == 1
-    assert counts["order-sync"] == {"match_entries": 1, "source_links": 1, "orders": 1, "reviews": 0}
+    # Its identity index: email, phone, source id, street, name and last name with the postal code.
+    assert counts["order-sync"] == {"match_entries": 1, "identifiers": 6, "creation_claims": 0, "source_links": 1,
+                                    "orders": 1, "reviews": 0}
     assert counts["notification"]["activities"] == 1
     assert (erased.first_name, erased.email, erased.phone, erased.addresses, erased.tags, erased.state) == (
         "(erased)", None, None, [], [], "erased")
     assert accounts.accounts == []
     assert after.customer.record["logon_id"] is None and after.order_sync.source_links == []
-    assert after.order_sync.match_entry["state"] == "erased" and after.order_sync.match_entry["email_key"] is None
+    assert after.order_sync.match_entry["state"] == "erased" and after.order_sync.match_entry["record"] == {}
     assert [o["order_number"] for o in after.order_sync.orders] == ["EU-1"]
     assert all(a.to == "(erased)" and "Chloé" not in a.html + a.text for a in after.notification.activities)
     assert change.error.code == "invalid_state"

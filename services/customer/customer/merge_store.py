@@ -7,15 +7,14 @@ keeps both origins), so that the unmerge moves exactly those back.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
 from plumbing.errors import Rejected
-from plumbing.indexes import ensure_index
+from plumbing.indexes import drop_index_if_present, ensure_index
 
 from .store import CUSTOMERS, Session
 
@@ -33,9 +32,7 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     # A customer's entries are found through history_store's by_customer_kind, whose prefix is
     # customer_code: a second index on it alone only cost every history write (dropped here
     # where an earlier version made it).
-    if "by_customer_code" in await db[HISTORY].index_information():
-        with suppress(OperationFailure):  # another worker starting at once dropped it first
-            await db[HISTORY].drop_index("by_customer_code")
+    await drop_index_if_present(db[HISTORY], "by_customer_code")
     await ensure_index(db[HISTORY], [("merged_from.merge_id", ASCENDING)], name="by_merge",
                        partialFilterExpression={"merged_from": {"$exists": True}})
 

@@ -43,8 +43,10 @@ from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, merging, privacy, store
-from .domain import CustomerEntry, identity_of, new_customer, order_key, summary
+from .domain import CustomerEntry, new_customer, order_key, summary
 from .intake import create_customer, order_placed
+from .learning import learn_decision, learn_record
+from .matching import identity_of
 from .order_events import order_event, replay_parked
 from .resources import now, resources
 
@@ -59,6 +61,7 @@ CUSTOMER_EVENTS_QUEUE = "customer-events"
 async def customer_created(message: CustomerCreated, runtime: Runtime) -> None:
     entry = CustomerEntry.from_view(message.payload.customer.model_dump(mode="json"))
     await store.save_customer_entry(runtime.db, entry.doc)
+    await learn_record(runtime, entry.doc["_id"])
 
 
 async def customer_updated(message: CustomerUpdated, runtime: Runtime) -> None:
@@ -84,14 +87,17 @@ async def _change_entry(runtime: ServiceRuntime, code: str, change) -> None:  # 
     entry = CustomerEntry(doc)
     if change(entry):
         await store.save_customer_entry(runtime.db, entry.doc)
+        await learn_record(runtime, code)
 
 
 # --- the review queue and the operator's views (O1, O5) ---------------------------------------------
 
 
 def _review_item(doc: dict[str, Any], entries: dict[str, dict[str, Any]]) -> ReviewItem:
+    scores = doc.get("scores") or {}
     candidates = [
-        Candidate(customer_code=c, first_name=e.get("first_name") or "", last_name=e.get("last_name") or "",
+        Candidate(customer_code=c, **scores.get(c, {}), first_name=e.get("first_name") or "",
+                  last_name=e.get("last_name") or "",
                   email=e.get("email"), phone=e.get("phone"),
                   postal_codes=[a["postal_code"] for a in e.get("addresses", []) if a.get("postal_code")],
                   account_type=e.get("account_type") or "guest")
@@ -134,11 +140,10 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
         if p.customer_code not in review["candidates"]:
             raise Rejected.invalid("payload.customer_code", "pick one of the review's candidates")
         code = p.customer_code
-    else:
-        scope = await resources(runtime).scopes.get(order.scope)
-        identity = identity_of(order, scope.country if scope else None)
-        payload = {**new_customer(order, identity), "idempotency_key": f"review:{p.review_id}"}
-        code = await create_customer(runtime, cmd, payload)
+    scope = await resources(runtime).scopes.get(order.scope)
+    identity = identity_of(order, scope.country if scope else None)
+    if p.action == "create":
+        code = await create_customer(runtime, cmd, new_customer(order, identity, f"review:{p.review_id}"))
     by = cmd.actor.id if cmd.actor else "system"
 
     async def work(uow: UnitOfWork) -> None:
@@ -149,6 +154,9 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
                                                              "rule": "review"}, uow.session)
         if order.source_customer_id:
             await store.remember_source_link(db, order.source_system, order.source_customer_id, code, at, uow.session)
+        # The decision teaches the index: the customer's profile learns the order, and the
+        # same details on a later order are this customer's (O5).
+        await learn_decision(runtime, uow.session, code, identity)
         uow.publish(OrderLinked(**uow.envelope(), payload={
             "customer_code": code, "rule": "review", "customer_created": p.action == "create",
             "order": summary(order)}), partition_key=code)
@@ -172,6 +180,8 @@ async def get_order_link(cmd: GetOrderLink, runtime: Runtime) -> OrderLinkReply:
         raise Rejected.not_found("order", f"{cmd.payload.source_system} {cmd.payload.order_number}")
     return OrderLinkReply.success(OrderLinkView(order=OrderSummary.model_validate(doc["summary"]),
                                                 customer_code=doc.get("customer_code"), rule=doc.get("rule"),
+                                                score=doc.get("score"), evidence=doc.get("evidence") or [],
+                                                notes=doc.get("notes") or [],
                                                 review_id=doc.get("review_id"), linked_at=doc.get("linked_at")))
 
 

@@ -1,15 +1,21 @@
-"""Orders arriving (O1-O6): each ``OrderPlaced`` is matched (domain.decide) against the
-customers this service knows from customer events, linked, sent to review, or given a new
-customer created through the customer service.
+"""Orders arriving (O1-O6): each ``OrderPlaced`` is matched (``matching``) against the
+customers this service knows, through the identity index: linked, sent to review, or given a
+new customer created through the customer service. Every link teaches the customer's profile
+what the order showed (its email, phone, names, address, source id), so the person's later
+orders find it by any of them.
 
 Orders are taken in batches (plumbing.batching): the handlers of the orders that arrive
-together submit them, and one batch looks up the known links and emails of all of them in
-one query each and stores the orders of known customers, their links and events in one
-transaction. The orders that need a new customer go on to a second batch step, which asks
-the customer service for all their customers in one ``CreateCustomers`` and then stores
-them alike. Every order keeps its own outcome: one that fails (an unknown scope, a customer
-the customer service refuses) fails alone, and if a batch's transaction cannot commit, each
-of its orders is stored on its own.
+together submit them, and one batch looks up the known links, the identifiers and the
+candidate customers of all of them in one query each, and stores the orders of known
+customers, their links, what their profiles learned and their events in one transaction.
+The orders that need a new customer go on to a second batch step. There the orders of one
+new person are clustered (O6) and each cluster *claims* its identifiers (source id, email,
+phone with name) in one transaction: a cluster whose identifier another one claimed a moment
+before, in this batch, another batch or on another worker, takes that one's creation key,
+so both end on one customer. One ``CreateCustomers`` asks for the customers of all clusters.
+Every order keeps its own outcome: one that fails (an unknown scope, a customer the customer
+service refuses) fails alone, and if a batch's transaction cannot commit, each of its orders
+is stored on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,19 +40,11 @@ from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
-from .domain import (
-    CustomerEntry,
-    Decision,
-    Identity,
-    decide,
-    identity_of,
-    new_customer,
-    order_key,
-    phone_candidates_filter,
-    summary,
-)
+from .domain import CustomerEntry, new_customer, order_key, summary
+from .matching import Decision, Identity, Profile, Rule, decide, identity_of, index_keys, score, without_common
 from .order_events import replay_parked
 from .resources import now, resources
+from .settings import thresholds
 
 
 log = logging.getLogger("oms.order-sync.intake")
@@ -91,6 +89,9 @@ class Arrival:
     message: OrderPlaced
     identity: Identity | None = None
     decision: Decision | None = None
+    #: The customer document of the decision's customer as read (or created): what its
+    #: profile held before this order, so that only what is new is written.
+    known: dict[str, Any] | None = None
     failure: BaseException | None = None  # raised by this order's handler
     replay: bool = False  # events may be parked for it
 
@@ -133,35 +134,148 @@ async def _create_and_store(runtime: ServiceRuntime, batch: list[Pending[Arrival
     await _store_settling(runtime, [(p, a) for p, a in zip(batch, arrivals, strict=True) if a.failure is None])
 
 
-async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
-    """O3 through the customer service's own command, for all the orders at once; the
-    idempotency key of each new customer makes a retry, a twin order in the batch or on
-    another worker answer the same customer. A customer it refuses fails its order alone."""
-    asking: list[tuple[Arrival, NewCustomer]] = []
+# --- new customers (O3, O6) -------------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """Orders of one new person: they make one customer."""
+
+    arrivals: list[Arrival] = field(default_factory=list)
+    claims: dict[str, Rule] = field(default_factory=dict)  # scoped identifier -> the rule it stands for
+    emails: set[str] = field(default_factory=set)
+    creation_key: str | None = None
+    #: Set when another cluster claimed first: the rule its identifier stands for.
+    found_by: Rule | None = None
+    claimant: str | None = None  # the order whose cluster claimed the creation key
+
+    @property
+    def rejected(self) -> set[str]:
+        """Customers the matching weighed for these orders and found to be someone else."""
+        return {c.code for a in self.arrivals for c in a.decision.candidates}
+
+    @property
+    def lead(self) -> Arrival:
+        """The order that tells the most about the person: its customer is created."""
+        return max(self.arrivals, key=lambda a: (bool(a.identity.email), bool(a.identity.source_customer_id),
+                                                  bool(a.identity.phone), bool(a.identity.first_key)))
+
+
+#: Identifiers of one person: two orders sharing one are one new customer whatever else
+#: they say. The others (a phone with a name) join orders only if their emails agree.
+STRONG_CLAIMS = ("source_customer_id", "email")
+
+
+def cluster(arrivals: list[Arrival]) -> list[Cluster]:
+    clusters: list[Cluster] = []
+    by_claim: dict[str, Cluster] = {}
     for arrival in arrivals:
+        mine = Cluster([arrival], {store.scoped(arrival.order.scope, k): rule
+                                   for k, rule in arrival.identity.claim_keys()},
+                       {arrival.identity.email_canon} if arrival.identity.email_canon else set())
+        for claim, rule in list(mine.claims.items()):
+            other = by_claim.get(claim)
+            if other is None or other is mine:
+                continue
+            if rule not in STRONG_CLAIMS and mine.emails and other.emails and not (mine.emails & other.emails):
+                continue  # a shared phone and name, two mailboxes: a household's namesakes
+            other.arrivals += mine.arrivals
+            other.claims.update(mine.claims)
+            other.emails |= mine.emails
+            clusters = [c for c in clusters if c is not mine]
+            mine = other
+        if mine not in clusters:
+            clusters.append(mine)
+        for claim in mine.claims:
+            by_claim[claim] = mine
+    return clusters
+
+
+async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
+    """O6 across batches and workers: each cluster's identifiers are claimed in one
+    transaction; one claimed a moment before by another cluster gives its creation key (the
+    customer service answers the same key with the same customer). A claim on a customer the
+    matching weighed and found to be someone else is not followed."""
+    db, at = runtime.db, now()
+
+    async def work(uow: UnitOfWork) -> None:
+        held = await store.find_claims(db, [k for c in clusters for k in c.claims], uow.session)
+        fresh: dict[str, dict[str, Any]] = {}
+        for c in clusters:
+            c.creation_key = c.found_by = c.claimant = None
+            followed = next(
+                ((claim, rule) for claim, rule in c.claims.items()
+                 if (doc := held.get(claim) or fresh.get(claim)) is not None and doc.get("code") not in c.rejected
+                 and (rule in STRONG_CLAIMS or not doc.get("email") or not c.emails or doc["email"] in c.emails)),
+                None)
+            if followed is not None:
+                doc = held.get(followed[0]) or fresh[followed[0]]
+                c.creation_key, c.claimant = doc["creation_key"], doc["order_key"]
+                # Claimed by one of these very orders (an earlier try of this batch): created.
+                c.found_by = None if c.claimant in {a.key for a in c.arrivals} else followed[1]
+            else:
+                first = next(iter(c.claims), None)
+                c.creation_key = f"order-claim:{first}" if first else f"order:{c.lead.key}"
+                c.claimant = c.lead.key
+            for claim in c.claims:
+                if claim not in held and claim not in fresh:
+                    fresh[claim] = {"_id": claim, "creation_key": c.creation_key, "order_key": c.claimant,
+                                    "email": c.lead.identity.email_canon, "code": None, "claimed_at": at}
+        await store.insert_claims(db, list(fresh.values()), uow.session)
+
+    await apply_once(runtime, None, work, inbox=False)
+
+
+async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+    """O3 through the customer service's own command, for all the clusters at once. A
+    customer it refuses fails its orders alone."""
+    clusters = cluster(arrivals)
+    await _claim(runtime, clusters)
+    asking: list[tuple[Cluster, NewCustomer]] = []
+    for c in clusters:
         # Checked here against the contract, so that one order's unusable customer (a name
-        # too long, say) fails that order alone instead of the whole command.
+        # too long, say) fails that cluster alone instead of the whole command.
         try:
-            asking.append((arrival, NewCustomer.model_validate(new_customer(arrival.order, arrival.identity))))
+            asking.append((c, NewCustomer.model_validate(new_customer(c.lead.order, c.lead.identity,
+                                                                      c.creation_key))))
         except ValidationError as error:
-            arrival.failure = Rejected.invalid_fields(field_errors_from_pydantic(error.errors()))
+            for arrival in c.arrivals:
+                arrival.failure = Rejected.invalid_fields(field_errors_from_pydantic(error.errors()))
     if not asking:
         return
-    cause = asking[0][0].message
+    cause = asking[0][0].lead.message
     customers = [customer.model_dump(mode="json", exclude_unset=True) for _, customer in asking]
     reply = await resources(runtime).customers.call(
         CreateCustomers, {"customers": customers}, correlation_id=cause.correlation_id or cause.message_id
     )
     if not reply.ok:
         raise Rejected(reply.error)
-    created = []
-    for (arrival, _), creation in zip(asking, reply.result.customers, strict=True):
+    created, settled = [], {}
+    for (c, _), creation in zip(asking, reply.result.customers, strict=True):
         if creation.customer is None:
-            arrival.failure = Rejected(creation.error)
+            for arrival in c.arrivals:
+                arrival.failure = Rejected(creation.error)
             continue
-        arrival.decision = Decision("link", "created", creation.customer.code)
-        created.append(CustomerEntry.from_view(creation.customer.model_dump(mode="json")).doc)
+        code = creation.customer.code
+        entry = CustomerEntry.from_view(creation.customer.model_dump(mode="json")).doc
+        created.append(entry)
+        settled[c.creation_key] = code
+        for arrival in c.arrivals:
+            arrival.known = entry
+            if arrival.key == c.claimant and c.found_by is None:
+                # This order's customer, just created (or created by an earlier try of it).
+                arrival.decision = Decision("link", "created", code, arrival.decision.candidates)
+            else:
+                # A twin's customer: found by the identifier they share (O6), not created.
+                rule = c.found_by or next(
+                    (r for k, r in c.claims.items() if k in dict(_claims_of(arrival))), "created")
+                arrival.decision = Decision("link", rule, code, arrival.decision.candidates)
     await store.save_customer_entries(runtime.db, created)
+    await store.settle_claims(runtime.db, settled)
+
+
+def _claims_of(arrival: Arrival) -> list[tuple[str, Rule]]:
+    return [(store.scoped(arrival.order.scope, k), rule) for k, rule in arrival.identity.claim_keys()]
 
 
 async def _store_settling(runtime: ServiceRuntime, items: list[tuple[Pending[Any, Arrival], Arrival]]) -> None:
@@ -205,21 +319,37 @@ async def _identify(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
 
 
 async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
-    """O2's rules in order, each looked up only for the orders the ones before did not decide,
-    and for all of them in one query."""
+    """O2 for all the orders of a batch: their known source links, the customers behind any
+    of their identifiers, and those customers' profiles, in one query each; then each order
+    is scored against its candidates (matching.decide)."""
     db = runtime.db
     links = await store.linked_customers(db, [a.source_link for a in arrivals if a.source_link])
-    unlinked = [a for a in arrivals if links.get(a.source_link) is None]
-    by_email = await store.codes_by_emails(
-        db, [(a.order.scope, a.identity.email_key) for a in unlinked if a.identity.email_key])
+    keys = {id(a): [store.scoped(a.order.scope, k) for k in a.identity.blocking_keys()] for a in arrivals}
+    codes_by_key, common = await store.identifier_codes(db, sorted({k for ks in keys.values() for k in ks}))
+    codes = {c for ks in codes_by_key.values() for c in ks} | set(links.values())
+    groups = await store.candidates(db, codes)
+    survivor = {doc["_id"]: code for code, docs in groups.items() for doc in docs}
+    profiles = {code: Profile.of(code, docs) for code, docs in groups.items()}
+    limits = thresholds(runtime)
     for arrival in arrivals:
-        identity, linked = arrival.identity, links.get(arrival.source_link)
-        by_phone = (
-            phone_candidates_filter(identity, await store.entries_by_phone(db, arrival.order.scope, identity.phone))
-            if identity.can_match_by_phone and not linked and not identity.email_key else []
-        )
-        arrival.decision = decide(identity, linked, by_email.get((arrival.order.scope, identity.email_key), []),
-                                  by_phone)
+        identity = without_common(arrival.identity, {k.split("|", 1)[1] for k in keys[id(arrival)] if k in common})
+        found = {survivor[c] for k in keys[id(arrival)] for c in codes_by_key.get(k, ()) if c in survivor}
+        linked = _linked(links.get(arrival.source_link), arrival, groups, survivor)
+        arrival.decision = decide(identity, linked, [score(identity, profiles[c]) for c in sorted(found)], limits)
+        code = arrival.decision.customer_code
+        arrival.known = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
+
+
+def _linked(code: str | None, arrival: Arrival, groups: dict[str, list[dict[str, Any]]],
+            survivor: dict[str, str]) -> str | None:
+    """The customer a known source link names, if it is one of the order's scope: a shop
+    that serves several scopes keeps one customer id for what are customers of each (C2).
+    A link is trusted before its customer's event came (no document yet)."""
+    if code is None:
+        return None
+    code = survivor.get(code, code)
+    doc = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
+    return code if doc is None or doc.get("scope_id") in (None, arrival.order.scope) else None
 
 
 async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload: dict[str, Any]) -> str:
@@ -234,15 +364,18 @@ async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload
 
 
 async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
-    """Store the orders with their links and events, in one transaction. Once per order
-    (O6): the order's key, not the message id, makes a second delivery, or a twin in the
-    same batch, a no-op that only finishes the replay of its parked events."""
+    """Store the orders with their links, what their customers' profiles learned, and their
+    events, in one transaction. Once per order (O6): the order's key, not the message id,
+    makes a second delivery, or a twin in the same batch, a no-op that only finishes the
+    replay of its parked events."""
     db, at = runtime.db, now()
 
     async def work(uow: UnitOfWork) -> None:
         existing = await store.find_orders(db, [a.key for a in arrivals], uow.session)
         docs: dict[str, dict[str, Any]] = {}
         links: list[tuple[str, str]] = []
+        learned: dict[str, Profile] = {}  # by customer: what its profile holds, with this batch
+        teaching = []
         for arrival in arrivals:
             before = existing.get(arrival.key)
             # A placeholder says events came first. (An event parked while this transaction
@@ -251,16 +384,29 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
             if arrival.replay and (arrival.key in docs or not before.get("placeholder")):
                 continue  # stored before: a redelivery, or a twin earlier in this batch
             docs[arrival.key] = await _order_document(runtime, uow, arrival, at)
-            if arrival.decision.kind == "link" and arrival.source_link:
-                links.append((arrival.source_link, arrival.decision.customer_code))
+            decision = arrival.decision
+            if decision.kind == "link":
+                if arrival.source_link:
+                    links.append((arrival.source_link, decision.customer_code))
+                teaching.append(_teach(learned, decision.customer_code, arrival))
         await store.remember_source_links(db, links, at, uow.session)
         await store.put_orders(db, list(docs.values()), set(existing), uow.session)
+        await store.teach(db, [t for t in teaching if t is not None], uow.session)
 
     await apply_once(runtime, None, work, inbox=False)
 
 
+def _teach(learned: dict[str, Profile], code: str, arrival: Arrival):  # noqa: ANN202
+    """O4: what the customer's profile learns from one more order of theirs: only what it
+    did not hold (most returning orders teach nothing, and write nothing)."""
+    profile = learned.get(code) or learned.setdefault(code, Profile.of_customer(code, arrival.known))
+    lesson = profile.lesson(arrival.identity.learned())
+    return None if lesson is None else store.learning(code, arrival.order.scope, *lesson)
+
+
 async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arrival, at: datetime) -> dict[str, Any]:
-    """The order as stored, with its link or review; records the event that says so."""
+    """The order as stored, with its link (its rule, score and evidence) or its review;
+    records the event that says so."""
     order, decision, message = arrival.order, arrival.decision, arrival.message
     order_summary = summary(order)
     doc = {
@@ -268,34 +414,45 @@ async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arr
         "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
         "placed_at": order.placed_at, "status": order.status, "received_at": at,
         "message_id": message.message_id, "notes": list(arrival.identity.notes), "customer_code": None,
-        "rule": decision.rule, "review_id": None, "shipments": [], "payments": [], "source_link": arrival.source_link,
+        "rule": decision.rule, "score": _rounded(decision.score),
+        "evidence": [e.as_dict() for e in decision.evidence], "review_id": None, "shipments": [], "payments": [],
+        "source_link": arrival.source_link,
     }
     if decision.kind == "link":
         doc.update(customer_code=decision.customer_code, linked_at=at)
         uow.publish(OrderLinked(**message.caused(producer=uow.producer), payload={
-            "customer_code": decision.customer_code, "rule": decision.rule,
+            "customer_code": decision.customer_code, "rule": decision.rule, "score": _rounded(decision.score),
             "customer_created": decision.rule == "created", "order": order_summary}),
             partition_key=decision.customer_code)
     elif decision.kind == "review":
-        doc["review_id"] = await open_review(runtime, uow, message, decision, at)
+        doc["review_id"] = await open_review(runtime, uow, message, arrival.identity, decision, at)
     return doc
 
 
-async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, message: OrderPlaced, decision: Decision,
-                      at: datetime) -> str:
+def _rounded(score: float | None) -> float | None:
+    return None if score is None else round(score, 2)
+
+
+async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, message: OrderPlaced, identity: Identity,
+                      decision: Decision, at: datetime) -> str:
+    """O5: the order waits for a CSR, with each candidate's score and the evidence for and
+    against it."""
     order = message.payload
     review_id = uuid.uuid4().hex[:16]
-    identity = identity_of(order, None)
     await store.insert_review(runtime.db, {
         "_id": review_id, "status": "open", "rule": decision.rule, "order_key": order_key(order.source_system,
                                                                                         order.order_number),
         "order": order.model_dump(mode="json"), "summary": summary(order).model_dump(mode="json"),
-        "candidates": list(decision.candidates), "opened_at": at, "email": identity.email, "phone": identity.phone,
+        "candidates": [c.code for c in decision.candidates],
+        "scores": {c.code: {"score": _rounded(c.score), "evidence": [e.as_dict() for e in c.evidence]}
+                   for c in decision.candidates},
+        "opened_at": at, "email": identity.email, "phone": identity.phone,
         "first_name": identity.first_name, "last_name": identity.last_name,
         "postal_code": next((a.postal_code for a in (order.billing_address, order.shipping_address)
                              if a and a.postal_code), None),
+        "signature": identity.signature(),
     }, uow.session)
     uow.publish(OrderReviewOpened(**message.caused(producer=uow.producer), payload={
         "review_id": review_id, "order": summary(order), "rule": decision.rule,
-        "candidates": list(decision.candidates)}))
+        "candidates": [c.code for c in decision.candidates]}))
     return review_id

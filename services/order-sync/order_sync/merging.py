@@ -20,6 +20,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
 from .domain import CustomerEntry
+from .learning import learn_record
 
 MERGES = "merges"
 
@@ -52,6 +53,7 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
         await db[store.CUSTOMERS].update_many(
             {"$or": [{"_id": p.merged_code}, {"merged_into": p.merged_code}]},
             {"$set": {"merged_into": p.survivor_code}, "$push": {"merged_from": origin}}, session=s)
+        await learn_record(runtime, p.survivor_code, s)  # addresses it took from B, say
         await db[MERGES].insert_one({"_id": p.merge_id, "survivor_code": p.survivor_code,
                                      "merged_code": p.merged_code, "merged_at": p.merged_at, "state": "merged"},
                                     session=s)

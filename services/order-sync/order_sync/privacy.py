@@ -1,8 +1,10 @@
 """Order-sync's part of privacy requests (C18), asked by the customer service.
 
-Export: the customer's source links, linked orders, review items and match entry. Erasure:
-the match entry becomes a tombstone (a later order with the erased email matches nobody,
-and no late customer event can bring the entry back); source links go; linked orders keep
+Export: the customer's source links, linked orders, review items and match entry (with the
+profile learned from its orders). Erasure: the match entry becomes a tombstone (a later
+order with the erased email matches nobody, and no late customer event can bring the entry
+back); no identifier of the identity index names the customer any more, and no claim creates
+it again; source links go; linked orders keep
 their customer code and lose the personal notes; review items resolved to the customer lose
 the order's personal fields, and open ones no longer offer the customer as a candidate.
 """
@@ -63,10 +65,11 @@ async def erase_customer_data(cmd: OrderSyncEraseCustomerData, runtime: Runtime)
             await db[store.CUSTOMERS].replace_one(
                 {"_id": code},
                 {"_id": code, "version": TOMBSTONE_VERSION, "state": "erased",
-                 "scope_id": entry.get("scope_id") if entry else None, "addresses": [], "phones": [],
-                 "postal_keys": [], "email_key": None, "erased_at": at},
+                 "scope_id": entry.get("scope_id") if entry else None, "addresses": [], "record": {},
+                 "erased_at": at},
                 upsert=True, session=s)
             erased_entry = 1 if entry is not None else 0
+        identifiers, claims = await store.forget_customer(db, code, s)
         links = await db[store.SOURCE_LINKS].delete_many({"customer_code": code}, session=s)
         orders = await db[store.ORDERS].update_many(
             {"customer_code": code, "erased": {"$ne": True}}, {"$set": {"notes": [], "erased": True}}, session=s)
@@ -75,7 +78,8 @@ async def erase_customer_data(cmd: OrderSyncEraseCustomerData, runtime: Runtime)
         offered = await db[store.REVIEWS].update_many(
             {"status": "open", "candidates": code}, {"$pull": {"candidates": code}}, session=s)
         return ServiceErasure(service="order-sync", customer_code=code, at=at, erased={
-            "match_entries": erased_entry, "source_links": links.deleted_count, "orders": orders.modified_count,
+            "match_entries": erased_entry, "identifiers": identifiers, "creation_claims": claims,
+            "source_links": links.deleted_count, "orders": orders.modified_count,
             "reviews": resolved.modified_count + offered.modified_count})
 
     # Repeat-safe by itself; each repeat erases what is left and says so.

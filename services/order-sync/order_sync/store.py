@@ -1,5 +1,6 @@
 """MongoDB access of the order-sync service: orders and their links, known source links,
-the customers it matches against, the review queue, parked events and rejected orders."""
+the customers it matches against and the identity index over them, the claims of customers
+being created, the review queue, parked events and rejected orders."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from plumbing.indexes import ensure_index
+from plumbing.indexes import drop_index_if_present, ensure_index
 
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime
@@ -21,6 +22,12 @@ CUSTOMERS = "customers"
 REVIEWS = "reviews"
 PARKED = "parked_events"
 REJECTED = "rejected_orders"
+IDENTIFIERS = "identifiers"
+CLAIMS = "creation_claims"
+
+#: Customers one identifier may point to before it counts as common (a shop's own phone on
+#: every POS sale, a placeholder email) and stops bringing candidates or evidence.
+IDENTIFIER_CAP = 25
 
 Session = AsyncClientSession | None
 
@@ -28,8 +35,14 @@ Session = AsyncClientSession | None
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
     db = runtime.db
     await ensure_index(db[ORDERS], [("customer_code", ASCENDING), ("placed_at", DESCENDING)], name="by_customer")
-    await ensure_index(db[CUSTOMERS], [("scope_id", ASCENDING), ("email_key", ASCENDING)], name="match_email")
-    await ensure_index(db[CUSTOMERS], [("scope_id", ASCENDING), ("phones", ASCENDING)], name="match_phone")
+    for replaced in ("match_email", "match_phone"):  # step 6's rule lookups, before the identity index
+        await drop_index_if_present(db[CUSTOMERS], replaced)
+    await ensure_index(db[CUSTOMERS], [("merged_into", ASCENDING)], name="merged_into",
+                       partialFilterExpression={"merged_into": {"$type": "string"}})
+    # Erasure (C18) takes a customer out of every identifier that names it.
+    await ensure_index(db[IDENTIFIERS], [("codes", ASCENDING)], name="by_customer")
+    await ensure_index(db[CLAIMS], [("code", ASCENDING)], name="by_customer")
+    await ensure_index(db[CLAIMS], [("creation_key", ASCENDING)], name="by_creation_key")
     await ensure_index(db[REVIEWS], [("status", ASCENDING), ("opened_at", ASCENDING), ("_id", ASCENDING)], name="queue")
     await ensure_index(db[PARKED], [("order_key", ASCENDING), ("parked_at", ASCENDING)], name="by_order")
     await ensure_index(db[REJECTED], [("rejected_at", DESCENDING)], name="newest")
@@ -114,8 +127,8 @@ async def remember_source_links(db: AsyncDatabase, links: list[tuple[str, str]],
 # --- the customers orders are matched against -----------------------------------------------------
 
 
-async def customer_entry(db: AsyncDatabase, code: str) -> dict[str, Any] | None:
-    return await db[CUSTOMERS].find_one({"_id": code})
+async def customer_entry(db: AsyncDatabase, code: str, session: Session = None) -> dict[str, Any] | None:
+    return await db[CUSTOMERS].find_one({"_id": code}, session=session)
 
 
 async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> None:
@@ -131,43 +144,122 @@ async def save_customer_entries(db: AsyncDatabase, docs: list[dict[str, Any]], s
 
 
 def _newest_entry(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The filter and pipeline update that replace the entry unless it is as new already."""
+    """The filter and pipeline update that replace the entry unless it is as new already.
+    What order-sync added itself (the profile learned from orders, its index keys, the
+    merge it answers to) is kept: a customer event carries none of it."""
     newer = {"$lt": [{"$ifNull": ["$version", 0]}, doc["version"]]}
-    return {"_id": doc["_id"]}, [{"$replaceWith": {"$cond": [newer, {"$literal": doc}, "$$ROOT"]}}]
+    kept = {name: f"${name}" for name in KEPT_ON_REPLACE if name not in doc}
+    replacement = {"$mergeObjects": [{"$literal": doc}, kept]} if kept else {"$literal": doc}
+    return {"_id": doc["_id"]}, [{"$replaceWith": {"$cond": [newer, replacement, "$$ROOT"]}}]
 
 
-#: Customers an order may match: live ones, and merged ones, which answer their survivor (C13).
-MATCHABLE = {"$or": [{"state": {"$nin": ["retired", "rejected", "erased"]}}, {"merged_into": {"$type": "string"}}]}
-
-
-#: Candidates kept per email: more than one already sends the order to review (O5).
-EMAIL_CANDIDATES = 20
-
-
-async def codes_by_emails(db: AsyncDatabase, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
-    """The customers each (scope, email key) may match, survivors for merged ones; one query."""
-    if not keys:
-        return {}
-    by_scope: dict[str, set[str]] = {}
-    for scope_id, key in keys:
-        by_scope.setdefault(scope_id, set()).add(key)
-    query = {"$and": [{"$or": [{"scope_id": scope_id, "email_key": {"$in": sorted(scope_keys)}}
-                                for scope_id, scope_keys in by_scope.items()]}, MATCHABLE]}
-    found: dict[tuple[str, str], list[str]] = {}
-    async for doc in db[CUSTOMERS].find(query, {"scope_id": 1, "email_key": 1, "merged_into": 1}):
-        codes = found.setdefault((doc["scope_id"], doc["email_key"]), [])
-        if len(codes) < EMAIL_CANDIDATES:
-            codes.append(doc.get("merged_into") or doc["_id"])
-    return found
-
-
-async def entries_by_phone(db: AsyncDatabase, scope_id: str, phone: str) -> list[dict[str, Any]]:
-    cursor = db[CUSTOMERS].find({"scope_id": scope_id, "phones": phone, **MATCHABLE}).limit(50)
-    return [{**d, "_id": d.get("merged_into") or d["_id"]} for d in await cursor.to_list()]
+#: Fields of a customer entry that are order-sync's own, not the customer service's.
+KEPT_ON_REPLACE = ("learned", "index_keys", "merged_into", "merged_from")
 
 
 async def entries(db: AsyncDatabase, codes: list[str]) -> list[dict[str, Any]]:
     return await db[CUSTOMERS].find({"_id": {"$in": codes}}).to_list()
+
+
+# --- the identity index (O2): every identifier a customer has shown, and who showed it -----------
+
+
+def scoped(scope_id: str, key: str) -> str:
+    return f"{scope_id}|{key}"
+
+
+async def identifier_codes(db: AsyncDatabase, keys: list[str]) -> tuple[dict[str, list[str]], set[str]]:
+    """The customers behind each scoped identifier, and which identifiers are common (shown by
+    IDENTIFIER_CAP customers or more): those find no candidates and count as no evidence."""
+    if not keys:
+        return {}, set()
+    found, common = {}, set()
+    async for doc in db[IDENTIFIERS].find({"_id": {"$in": keys}}):
+        if len(doc.get("codes", ())) >= IDENTIFIER_CAP:
+            common.add(doc["_id"])
+        else:
+            found[doc["_id"]] = doc["codes"]
+    return found, common
+
+
+#: What a candidate's match needs of its customer document.
+CANDIDATE_FIELDS = {"scope_id": 1, "state": 1, "merged_into": 1, "record": 1, "learned": 1, "index_keys": 1,
+                    "version": 1}
+
+
+async def candidates(db: AsyncDatabase, codes: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The matchable customers among ``codes``, by survivor (C13: a merged customer answers
+    its survivor, whose profile is the survivor's record with all it absorbed)."""
+    if not codes:
+        return {}
+    query = {"$or": [{"_id": {"$in": sorted(codes)}}, {"merged_into": {"$in": sorted(codes)}}]}
+    docs = {d["_id"]: d async for d in db[CUSTOMERS].find(query, CANDIDATE_FIELDS)}
+    missing = {d["merged_into"] for d in docs.values() if d.get("merged_into")} - docs.keys()
+    if missing:
+        query = {"$or": [{"_id": {"$in": sorted(missing)}}, {"merged_into": {"$in": sorted(missing)}}]}
+        docs.update({d["_id"]: d async for d in db[CUSTOMERS].find(query, CANDIDATE_FIELDS)})
+    by_survivor: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs.values():
+        by_survivor.setdefault(doc.get("merged_into") or doc["_id"], []).append(doc)
+    return {code: group for code, group in by_survivor.items()
+            if (survivor := docs.get(code)) is not None and survivor.get("state") not in UNMATCHABLE}
+
+
+#: States whose customer no order may be linked to (a merged one answers its survivor).
+UNMATCHABLE = ("retired", "rejected", "erased")
+
+
+def learning(code: str, scope_id: str, learned: dict[str, list[Any]], index_keys: list[str]) \
+        -> tuple[UpdateOne | None, list[UpdateOne]]:
+    """The writes that teach one customer's profile what is new in ``learned`` and index its
+    new keys (both computed by the caller against what the profile held)."""
+    additions = {f"learned.{kind}": {"$each": values} for kind, values in learned.items() if values}
+    if index_keys:
+        additions["index_keys"] = {"$each": index_keys}
+    profile = UpdateOne({"_id": code}, {"$addToSet": additions}, upsert=True) if additions else None
+    return profile, [index_entry(scoped(scope_id, key), code) for key in index_keys]
+
+
+def index_entry(identifier: str, code: str) -> UpdateOne:
+    """Add ``code`` to an identifier, up to IDENTIFIER_CAP customers (then it is common)."""
+    codes = {"$ifNull": ["$codes", []]}
+    return UpdateOne({"_id": identifier}, [{"$set": {"codes": {"$cond": [
+        {"$gte": [{"$size": codes}, IDENTIFIER_CAP]}, codes, {"$setUnion": [codes, [code]]}]}}}], upsert=True)
+
+
+async def teach(db: AsyncDatabase, writes: list[tuple[UpdateOne | None, list[UpdateOne]]], session: Session) -> None:
+    profiles = [profile for profile, _ in writes if profile is not None]
+    identifiers = [entry for _, entries in writes for entry in entries]
+    if profiles:
+        await db[CUSTOMERS].bulk_write(profiles, ordered=False, session=session)
+    if identifiers:
+        await db[IDENTIFIERS].bulk_write(identifiers, ordered=False, session=session)
+
+
+async def forget_customer(db: AsyncDatabase, code: str, session: Session) -> tuple[int, int]:
+    """C18: no identifier names the customer any more, and no claim creates it again."""
+    identifiers = await db[IDENTIFIERS].update_many({"codes": code}, {"$pull": {"codes": code}}, session=session)
+    claims = await db[CLAIMS].delete_many({"code": code}, session=session)
+    return identifiers.modified_count, claims.deleted_count
+
+
+# --- claims of customers being created (O6) ------------------------------------------------------------
+
+
+async def find_claims(db: AsyncDatabase, keys: list[str], session: Session) -> dict[str, dict[str, Any]]:
+    return {doc["_id"]: doc async for doc in db[CLAIMS].find({"_id": {"$in": keys}}, session=session)}
+
+
+async def insert_claims(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session) -> None:
+    if docs:
+        await db[CLAIMS].insert_many(docs, ordered=False, session=session)
+
+
+async def settle_claims(db: AsyncDatabase, settled: dict[str, str]) -> None:
+    """Each creation key's customer, once created: erasure finds its claims by it."""
+    if settled:
+        await db[CLAIMS].bulk_write([UpdateOne({"creation_key": key, "code": None}, {"$set": {"code": code}})
+                                     for key, code in settled.items()], ordered=False)
 
 
 # --- review queue (O5) ------------------------------------------------------------------------------

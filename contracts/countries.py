@@ -1,0 +1,171 @@
+"""Countries as upstream systems and people write them -> ISO 3166-1 alpha-2 (O1).
+
+Orders arrive with ``France``, ``Deutschland``, ``U.S.A.``, ``FRA`` or ``UK`` where the
+contract says ``FR``, ``DE``, ``US``, ``FR``, ``GB``. ``country_code`` reads all of those
+and answers ``None`` for anything it cannot read with certainty: no fuzzy matching, and a
+name that means two countries (``Kongo`` in Polish and in Norwegian) means none.
+
+Three lazily built indexes keep the common case cheap: the codes (pycountry, ~40 ms once),
+pycountry's English names with the informal forms, and only when a value is none of those,
+the CLDR names of the languages of commerce (Babel's data, ~0.15 s once). After that a
+lookup is a dict hit, and a repeated value is not even folded again (``lru_cache``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cache, lru_cache
+
+#: ISO keeps XK unassigned, but the EU, CLDR and the commerce platforms use it for Kosovo.
+USER_ASSIGNED_CODES = {"XK": "XK"}
+
+#: Code-like abbreviations that are no ISO code, written without dots ("U.K." is "UK").
+INFORMAL_CODES = {"UK": "GB", "EL": "GR", "UAE": "AE", "KSA": "SA", "DRC": "CD"}
+
+#: Names people write that are neither ISO's nor CLDR's (compared folded: see ``fold``).
+INFORMAL_NAMES = {
+    "GB": ("Great Britain", "Britain", "England", "Scotland", "Wales", "Northern Ireland",
+           "Großbritannien", "Grande-Bretagne", "Angleterre", "Gran Bretaña", "Inglaterra",
+           "Gran Bretagna", "Inghilterra", "Groot-Brittannië", "Engeland"),
+    "US": ("United States of America", "America", "EE.UU.", "Vereinigte Staaten von Amerika",
+           "États-Unis d'Amérique", "Estados Unidos de América", "Stati Uniti d'America"),
+    "GR": ("Hellas",),
+    "NL": ("Holland",),
+    "AE": ("Emirates",),
+    "CD": ("DR Congo",),
+    "CZ": ("Czech Republic", "Česká republika"),
+    "CI": ("Ivory Coast",),
+    "MK": ("Macedonia",),
+    "SZ": ("Swaziland",),
+    "MM": ("Burma",),
+    "TL": ("East Timor",),
+    "VA": ("Vatican", "Holy See"),
+    "TR": ("Turkey",),
+    "IE": ("Eire", "Republic of Ireland"),
+    "HK": ("Hong Kong", "香港"),
+    "MO": ("Macau", "Macao", "澳門", "澳门"),
+    "PS": ("Palestine",),
+    "BA": ("Bosnia",),
+    "CV": ("Cape Verde",),
+}  # fmt: skip
+
+#: CLDR locales whose country names are read: the EU's languages and the big markets'.
+#: "no" is Norwegian Bokmål: CLDR 46 keeps its names there, "nb" inherits them.
+COMMERCE_LOCALES = (
+    "en", "de", "fr", "es", "it", "nl", "pt", "pt_PT", "pl", "sv", "da", "no", "fi", "cs", "sk",
+    "sl", "hr", "hu", "ro", "bg", "el", "lt", "lv", "et", "ru", "uk", "tr", "ja", "zh",
+    "zh_Hant", "ko", "ar", "he",
+)  # fmt: skip
+
+#: Fillers for "no country" that would otherwise read as a code ("N/A" folds to Namibia's).
+PLACEHOLDERS = frozenset({"n/a", "n.a.", "n. a.", "n/d", "-", "--", "?"})
+
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNDECOMPOSED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                               "þ": "th", "ß": "ss", "ı": "i"})  # fmt: skip
+# German keyboards without umlauts: "Oesterreich", "Daenemark".
+_UMLAUTS_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+_HAS_UMLAUT = re.compile("[äöüÄÖÜ]")
+_CODE_SEPARATORS = re.compile(r"[\s.]+")
+_CODE_SHAPE = re.compile(r"[A-Z]{2,3}|[0-9]{1,3}")
+
+
+def fold(text: str) -> str:
+    """The form names are compared in: no case, accents, punctuation or spaces.
+
+    ``ÉTATS-UNIS``, ``Etats Unis`` and ``états-unis`` all fold to ``etatsunis``.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNDECOMPOSED))
+    # Combining accents, punctuation and spaces are not alphanumeric; letters of any script are.
+    kept = "".join(char for char in decomposed if char.isalnum())
+    return unicodedata.normalize("NFKC", kept)
+
+
+class _Names:
+    """Folded name -> code, where a name given for two codes maps to neither."""
+
+    def __init__(self, unless_in: dict[str, str | None] | None = None) -> None:
+        self.codes: dict[str, str | None] = {}
+        self._unless_in = unless_in or {}
+
+    def add(self, names: Iterable[str], code: str) -> None:
+        for name in names:
+            keys = {fold(name)}
+            if _HAS_UMLAUT.search(name):
+                keys.add(fold(name.casefold().translate(_UMLAUTS_SPELLED_OUT)))
+            for key in keys:
+                if key and key not in self._unless_in:
+                    if self.codes.setdefault(key, code) != code:
+                        self.codes[key] = None  # ambiguous: never guess
+
+
+@cache
+def _codes() -> dict[str, str]:
+    """Alpha-2, alpha-3 and numeric codes, the user-assigned and informal ones."""
+    import pycountry
+
+    codes = dict(INFORMAL_CODES)
+    for country in pycountry.countries:
+        codes |= {country.alpha_3: country.alpha_2, country.numeric: country.alpha_2}
+    codes |= {country.alpha_2: country.alpha_2 for country in pycountry.countries}
+    return codes | USER_ASSIGNED_CODES
+
+
+@cache
+def _english_names() -> dict[str, str | None]:
+    """pycountry's short, official and common names, and the informal ones."""
+    import pycountry
+
+    iso, informal = _Names(), _Names()
+    for country in pycountry.countries:
+        names = (getattr(country, attr, None) for attr in ("name", "official_name", "common_name"))
+        iso.add((name for name in names if name), country.alpha_2)
+    for code, names in INFORMAL_NAMES.items():
+        informal.add(names, code)
+    return iso.codes | informal.codes  # the informal form wins: "America" is not ambiguous here
+
+
+@cache
+def _cldr_names() -> dict[str, str | None]:
+    """The CLDR names in ``COMMERCE_LOCALES``, except those already read as English."""
+    from babel import localedata
+
+    valid = set(_codes().values())
+    # The same names as Locale(...).territories at half the cost: merging each locale into
+    # CLDR's root data, which Babel does for Locale, is what takes the time, and root holds
+    # no names. A regional locale (pt_PT) holds only the names that differ from its parent's.
+    named = {
+        (name, code)
+        for locale in COMMERCE_LOCALES
+        for code, name in localedata.load(locale, merge_inherited=False).get("territories", {}).items()
+        if code in valid  # not regions ("150", "EU") nor private-use codes ("ZZ")
+    }
+    names = _Names(unless_in=_english_names())
+    for name, code in named:
+        names.add((name,), code)
+    return names.codes
+
+
+@lru_cache(maxsize=4096)
+def country_code(raw: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code ``raw`` names, or None when it names none for certain."""
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if not text or text.casefold() in PLACEHOLDERS:
+        return None
+    code_form = _CODE_SEPARATORS.sub("", text).upper()
+    if _CODE_SHAPE.fullmatch(code_form):
+        code = _codes().get(code_form.zfill(3) if code_form.isdigit() else code_form)
+        if code:
+            return code
+    # "The Gambia", "the Netherlands": ISO and CLDR name them without the article.
+    readings = (text, text[4:]) if text[:4].casefold() == "the " else (text,)
+    for reading in readings:
+        key = fold(reading)
+        for names in (_english_names, _cldr_names):
+            if key in (index := names()):
+                return index[key]
+    return None

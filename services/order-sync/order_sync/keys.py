@@ -1,0 +1,414 @@
+"""Canonical identity keys for order matching (O2-O6): pure functions, no I/O.
+
+``plumbing.normalize`` folds what people type (case, accents); the customer service's stored
+search keys depend on it, so it stays as it is. Order matching needs more: real order streams
+showed the same person as ``j.o.hn+shop@googlemail.com`` and ``john@gmail.com``, as ``Müller``
+and ``Mueller``, as ``Иванов`` and ``Ivanov``, with first and last name swapped, and with
+postal codes such as ``D-70586`` or ``1234`` (for ``01234``). The keys here make those agree,
+and try hard not to make two different people agree: a false equality links an order to the
+wrong customer, a false difference only costs a duplicate or a review.
+
+- :func:`canonical_email`: provider-aware address key (Gmail dots, ``+tags``).
+- :func:`name_tokens`, :func:`name_key`, :func:`first_name_key`, :func:`last_name_key`:
+  transliterated, order-free name keys.
+- :func:`compare_names`: exact / close / different / missing per name part, either orientation.
+- :func:`postal_key`: country-aware postal code key.
+- :func:`phone_key`: E.164 or None, never raises.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from anyascii import anyascii
+from rapidfuzz.distance import JaroWinkler
+
+from plumbing.normalize import InvalidValue, fold, normalize_phone
+
+__all__ = [
+    "GMAIL_DOMAINS",
+    "PLUS_ADDRESSING_DOMAINS",
+    "FIVE_DIGIT_POSTAL_COUNTRIES",
+    "CLOSE_SIMILARITY",
+    "Agreement",
+    "NameAgreement",
+    "canonical_email",
+    "name_tokens",
+    "name_key",
+    "first_name_key",
+    "last_name_key",
+    "compare_names",
+    "postal_key",
+    "phone_key",
+]
+
+# --- email ----------------------------------------------------------------------------------
+
+#: Google ignores dots and a ``+tag`` in the local part; googlemail.com is the same mailbox
+#: as gmail.com (Germany and the UK used googlemail.com for years).
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+#: Providers that deliver ``name+tag@`` to ``name@`` but do NOT ignore dots. Only the tag is
+#: dropped. Not listed on purpose: Yahoo (uses ``-`` for disposable addresses, and ``-`` is
+#: also an ordinary character there), GMX/web.de/t-online/Orange (no subaddressing: ``a+b``
+#: may be a different mailbox), custom domains (their server decides; we cannot know).
+#: Domains of one provider are not merged with each other (proton.me vs pm.me): an account
+#: need not hold all of them.
+PLUS_ADDRESSING_DOMAINS = frozenset({
+    # Microsoft (Outlook.com family), including the national domains still in use.
+    "outlook.com", "outlook.fr", "outlook.de", "outlook.es", "outlook.it", "outlook.be", "outlook.at",
+    "hotmail.com", "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.it", "hotmail.co.uk", "hotmail.be",
+    "live.com", "live.fr", "live.de", "live.co.uk", "live.it", "live.nl", "live.be", "msn.com",
+    # Apple.
+    "icloud.com", "me.com", "mac.com",
+    # Fastmail.
+    "fastmail.com", "fastmail.fm",
+    # Proton.
+    "proton.me", "protonmail.com", "protonmail.ch", "pm.me",
+    # Yandex.
+    "yandex.ru", "yandex.com", "yandex.ua", "yandex.by", "yandex.kz", "ya.ru",
+})
+
+
+def canonical_email(email: str) -> str:
+    """The mailbox an address delivers to, as far as its provider's rules are known.
+
+    ``email`` is an address already normalized by ``plumbing.normalize.normalize_email``.
+    ``J.Doe+Shop@GoogleMail.com`` -> ``jdoe@gmail.com``; ``jane+news@outlook.com`` ->
+    ``jane@outlook.com``; ``john.smith@example.com`` stays ``john.smith@example.com``.
+    """
+    # Case-folded like plumbing's email_key: providers ignore case in the local part.
+    address = email.strip().casefold()
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return address  # not an address; the caller validated, so keep it whole
+    if domain in GMAIL_DOMAINS:
+        # Gmail: dots are not significant and everything after '+' is a tag.
+        untagged = local.split("+", 1)[0].replace(".", "")
+        return f"{untagged or local}@gmail.com"
+    if domain in PLUS_ADDRESSING_DOMAINS:
+        # Subaddressing only: dots stay significant at these providers.
+        untagged = local.split("+", 1)[0]
+        return f"{untagged or local}@{domain}"  # '+x@...' has no base mailbox: keep it
+    return address
+
+
+# --- names ----------------------------------------------------------------------------------
+
+# A written umlaut is unambiguous: 'ü' is the 'ue' of 'Mueller' and the 'u' of 'Muller'. It is
+# mapped straight to the base vowel, which is what "expand to ae/oe/ue, then collapse" gives,
+# without relying on the ASCII digraph rule below (which has exceptions). 'ß' is 'ss'.
+_GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "ss", "ẞ": "SS"})
+
+# Whitespace, hyphens (ASCII and Unicode dashes), dots and commas separate name parts.
+_SEPARATORS = re.compile(r"[\s.,\-\u2010-\u2015\u2212\u00ad]+")
+
+# Anything else inside a token (apostrophes of O'Brien/D’Angelo, quotes, brackets) is removed.
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+# Typed umlaut digraphs ('Mueller', 'Schroeder', 'Jaeger', 'Oezdemir', 'Schaeuble') collapse to
+# the base vowel, so they agree with 'Müller' and 'Muller'. Only false equalities matter (both
+# sides go through this), so the collapse is skipped where the digraph is almost never an
+# umlaut and the collapsed spelling is another name:
+# - at the end of a token or before a vowel/'y': Joe/Jo, Zoe/Zo, Mae/Ma, Sue/Su, Hue/Hu,
+#   Doe/Do, Bae/Ba, Joey/Joy, Huey/Huy;
+# - when the vowel itself follows a vowel (diphthongs au, eu): Bauer/Baur, Neuer/Neur;
+# - before a final -l, -la, -le, -lla, -lle (Biblical/Romance names, not German): Michael/Michal,
+#   Rafael/Rafał, Gael/Gal, Joel/Jol, Noel/Nol, Samuel, Manuela, Michaela, Noëlle, Danielle.
+# 'ae' before 'u' is the German 'äu' (Häusler/Haeusler) and does collapse.
+_DIGRAPH = re.compile(
+    r"(?<=[aou])(?<![aeiouy][aou])e"
+    r"(?=(?!l(?:l?[ae])?$)[bcdfghjklmnpqrstvwxz]|(?<=ae)u)"
+)
+
+# One-letter particles that lose their apostrophe ('O Brien', 'D Angelo', 'L Esperance') and
+# 'Mc' written apart ('Mc Donald'): glued to the next token, as 'O'Brien' -> 'obrien' is.
+# Cost: an initial D, L or O followed by another word in the same field is glued too
+# ('John D Smith' typed into one field -> 'john dsmith'); a trailing initial ('John D') is not.
+_PARTICLES = frozenset({"o", "d", "l", "mc"})
+
+
+# anyascii transliterates Greek letter by letter ('Παπαδοπούλου' -> 'Papadopoyloy',
+# 'Ευάγγελος' -> 'Eyaggelos'); people write ELOT 743 / passport spellings ('Papadopoulou',
+# 'Evangelos', 'Eleftherios'). The digraphs that differ are rewritten first.
+_GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
+_GREEK_DIGRAPHS = (
+    (re.compile(r"ου"), "ou"),
+    # αυ/ευ/ηυ: 'f' before a voiceless consonant or at the end, 'v' otherwise.
+    (re.compile(r"([αεη])υ(?=[θκξπστφχψ]|$)"), r"\1f"),
+    (re.compile(r"([αεη])υ"), r"\1v"),
+    (re.compile(r"γ(?=[γξχ])"), "n"),
+)
+
+
+def _greek(token: str) -> str:
+    """ELOT-style spellings of Greek digraphs; accents dropped (tonos is not spelled)."""
+    token = "".join(ch for ch in unicodedata.normalize("NFD", token.lower()) if not unicodedata.combining(ch))
+    for pattern, replacement in _GREEK_DIGRAPHS:
+        token = pattern.sub(replacement, token)
+    return token
+
+
+def _latin(token: str) -> bool:
+    """Latin script (Basic/Latin-1/Extended-A/B, Vietnamese): the digraph rule applies to it."""
+    return all(ord(ch) < 0x250 or 0x1E00 <= ord(ch) < 0x1F00 for ch in token)
+
+
+@lru_cache(maxsize=65536)
+def name_tokens(text: str) -> tuple[str, ...]:
+    """The words of a name as lower-case ASCII, in order.
+
+    ``Müller``/``Mueller``/``Muller`` -> ``('muller',)``; ``Anne-Sophie`` -> ``('anne', 'sophie')``;
+    ``O'Brien``/``O Brien``/``OBrien`` -> ``('obrien',)``; ``Иванов`` -> ``('ivanov',)``;
+    ``Ελένη`` -> ``('eleni',)``; ``山田`` -> ``('shantian',)``. Cached: the same names come back
+    with every order and every candidate.
+
+    Feeding a key back in gives the same tokens, except for keys transliterated from a
+    non-Latin script that contain ae/oe/ue ('xueming' from 薛明 becomes 'xuming'): the script is
+    no longer known then. Give :func:`compare_names` and :func:`name_key` the names as written.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_GERMAN)  # NFC: 'u'+U+0308 is 'ü' too
+    tokens: list[str] = []
+    for raw in _SEPARATORS.split(text):
+        if not raw:
+            continue
+        # The digraph collapse is for Latin-script spellings only: pinyin 'Xue'/'Yue' (薛明 ->
+        # 'xueming' vs 许明 'xuming') or romanized Hangul (재 'jae' vs 자 'ja') must stay apart.
+        latin = _latin(raw)
+        if not latin and _GREEK.search(raw):
+            raw = _greek(raw)
+        for part in _SEPARATORS.split(anyascii(raw).lower()):  # anyascii may add separators
+            token = _NOT_ALNUM.sub("", part)
+            if token:
+                tokens.append(_DIGRAPH.sub("", token) if latin else token)
+    merged: list[str] = []
+    for token in tokens:
+        if merged and merged[-1] in _PARTICLES:
+            merged[-1] += token
+        else:
+            merged.append(token)
+    return tuple(merged)
+
+
+def first_name_key(first: str | None) -> str | None:
+    """The first name's tokens joined by a space; None if it has none."""
+    return (" ".join(name_tokens(first)) or None) if first else None
+
+
+def last_name_key(last: str | None) -> str | None:
+    """The last name's tokens joined by a space; None if it has none."""
+    return (" ".join(name_tokens(last)) or None) if last else None
+
+
+def name_key(first: str | None, last: str | None) -> str | None:
+    """The whole name, order-free: sorted tokens of first and last joined by a space.
+
+    ``('Anne-Sophie', 'Müller')``, ``('Mueller', 'Anne Sophie')`` -> ``'anne muller sophie'``.
+    Sorting makes swapped fields and a name part moved between fields agree.
+    """
+    tokens = (name_tokens(first) if first else ()) + (name_tokens(last) if last else ())
+    return " ".join(sorted(tokens)) or None
+
+
+Agreement = Literal["exact", "close", "different", "missing"]
+
+#: Jaro-Winkler similarity of two keys from which they count as "close". 0.92 takes
+#: Schmidt/Schmitt (0.94), Jon/John (0.93), Katherine/Catherine (0.93); it leaves out
+#: Hans/Hanna (0.85), Eva/Eve (0.82), Müller/Möller (0.90). It also takes Paul/Paula (0.96) or
+#: Alexander/Alexandra (0.96): "close" is never proof of the same person.
+CLOSE_SIMILARITY = 0.92
+
+_SCORE = {"exact": 2, "close": 1, "different": 0, "missing": 0}
+
+# Endings that make a different, usually opposite-gender, given name out of a whole one, never
+# a spelling variant of it: Jean/Jeanne, Julien/Julienne, Daniel/Danielle, Michel/Michelle,
+# Paul/Pauline, Jan/Janine, Henri/Henriette. Such pairs are typically two members of one
+# household (same last name, phone, postcode), so they are "different" although Jaro-Winkler
+# rates them close (Jean/Jeanne 0.93). Bare '-a'/'-e' are not here: Ann/Anna/Anne,
+# Carolin/Caroline, Christin/Christine are one name. Known gap: Paul/Paula, Louis/Louise,
+# Simon/Simone, Martin/Martina stay "close".
+_GENDERED_SUFFIXES = ("ne", "le", "ine", "ette")
+
+
+def _gendered_pair(x: str, y: str) -> bool:
+    """Two single-word names that are gendered forms of one stem (see _GENDERED_SUFFIXES),
+    or differ by a final -o against -a/-e (Mario/Maria/Marie, Paolo/Paola, Carlo/Carla)."""
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    if len(short) >= 3 and long_.startswith(short) and long_[len(short):] in _GENDERED_SUFFIXES:
+        return True
+    return (len(x) == len(y) >= 3 and x[:-1] == y[:-1]
+            and {x[-1], y[-1]} in ({"o", "a"}, {"o", "e"}))
+
+
+# Transliteration variants of one name (Cyrillic in particular): Yuliya/Julia/Iulia,
+# Aleksey/Alexei, Iwanow/Ivanov, Natalya/Natalia, Sergey/Sergei. Only ever makes a pair
+# "close", never "exact". Side effect, documented: Jan/Ian/Yan are close too.
+_SKELETON = str.maketrans({"j": "i", "y": "i", "w": "v"})
+_REPEATED_I = re.compile(r"i+")
+
+
+def _skeleton(key: str) -> str:
+    return _REPEATED_I.sub("i", key.replace("x", "ks").translate(_SKELETON))
+
+
+def _token_matches(t: str, u: str) -> bool:
+    """Same word, or one is the initial of the other ('j' for 'jean')."""
+    return t == u or (len(t) == 1 and u.startswith(t)) or (len(u) == 1 and t.startswith(u))
+
+
+def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
+    """Every word of ``short`` matches a distinct word of ``long_`` (a middle name or a second
+    last name on one side only, or initials: 'Jean' ~ 'Jean Pierre', 'J P' ~ 'Jean Pierre')."""
+    left = list(long_)
+    for t in short:
+        hit = next((i for i, u in enumerate(left) if t == u), None)  # whole words first
+        if hit is None:
+            hit = next((i for i, u in enumerate(left) if _token_matches(t, u)), None)
+        if hit is None:
+            return False
+        del left[hit]
+    return True
+
+
+@lru_cache(maxsize=65536)
+def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
+    if not x or not y:
+        return "missing"
+    if x == y:
+        return "exact"
+    kx, ky = " ".join(x), " ".join(y)
+    if len(x) == len(y) == 1 and _gendered_pair(kx, ky):
+        return "different"
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    if (
+        sorted(x) == sorted(y)  # same words, other order ('Sophie Anne')
+        or "".join(x) == "".join(y)  # spacing only ('Van der Berg' / 'Vanderberg')
+        or _covered(short, long_)
+        # Latin and French forms of one name: Anna/Anne, Sophia/Sophie, Maria/Marie (Anna/Anne
+        # is only 0.88 by Jaro-Winkler).
+        or (len(kx) == len(ky) >= 3 and kx[:-1] == ky[:-1] and {kx[-1], ky[-1]} == {"a", "e"})
+        or _skeleton(kx) == _skeleton(ky)
+        or JaroWinkler.similarity(kx, ky, score_cutoff=CLOSE_SIMILARITY) >= CLOSE_SIMILARITY
+    ):
+        return "close"
+    return "different"
+
+
+@dataclass(frozen=True, slots=True)
+class NameAgreement:
+    """How two names agree, part by part.
+
+    ``first`` is how a's first name agrees with b's first name (with b's last name when
+    ``swapped``); ``last`` likewise for a's last name. Each is "exact" (same key), "close"
+    (weaker evidence: a typo, a spelling or transliteration variant, a middle name or initial
+    on one side only), "different", or "missing" (absent on either side).
+    """
+
+    first: Agreement
+    last: Agreement
+    swapped: bool = False
+
+    @property
+    def score(self) -> int:
+        """2 per exact part, 1 per close part: how strongly the orientation agrees."""
+        return _SCORE[self.first] + _SCORE[self.last]
+
+
+@lru_cache(maxsize=16384)
+def compare_names(
+    a_first: str | None, a_last: str | None, b_first: str | None, b_last: str | None
+) -> NameAgreement:
+    """Compare a's name with b's, straight and with b's fields swapped; keep the orientation
+    that agrees more (straight on a tie, so swapping needs evidence of its own).
+
+    ``compare_names('Anna', 'Schmidt', 'Anne', 'Schmidt')`` -> first="close", last="exact";
+    ``compare_names('Иванов', 'Юлия', 'Yuliya', 'Ivanov')`` -> exact, exact, swapped.
+    """
+    af, al = name_tokens(a_first) if a_first else (), name_tokens(a_last) if a_last else ()
+    bf, bl = name_tokens(b_first) if b_first else (), name_tokens(b_last) if b_last else ()
+    straight = NameAgreement(_agree(af, bf), _agree(al, bl), False)
+    if straight.score == 4:
+        return straight  # cannot be beaten: skip the swapped comparison
+    swapped = NameAgreement(_agree(af, bl), _agree(al, bf), True)
+    return swapped if swapped.score > straight.score else straight
+
+
+# --- postal codes ---------------------------------------------------------------------------
+
+#: Countries whose postal codes are 5 digits and may start with 0, so spreadsheets and old
+#: systems that stored them as numbers turned '01067' into '1067': DE, FR (and Monaco's 980xx
+#: need none), ES, IT (with VA/SM), FI, MX, LT, MY, TR, UA, KR, DZ. A 4-digit code there gets
+#: its one zero back. Deliberately not padded: 3-digit remnants ('100' for Rome's '00100':
+#: too far from a code to be sure), and 5-digit countries without leading zeros (SE, GR, HR, EE).
+FIVE_DIGIT_POSTAL_COUNTRIES = frozenset({"DE", "FR", "ES", "IT", "VA", "SM", "FI", "MX", "LT", "MY", "TR", "UA",
+                                         "KR", "DZ"})
+
+# Country prefixes written before numeric codes: the old European vehicle codes ('D-70586',
+# 'F-75001', 'A-1010', 'CH-8001', 'I-00100') and ISO codes ('DE-70586', 'FR 75001').
+_POSTAL_PREFIXES = frozenset({
+    "D", "DE", "F", "FR", "A", "AT", "CH", "I", "IT", "E", "ES", "B", "BE", "L", "LU", "DK", "S", "SE", "N", "NO",
+    "FI", "FIN", "SF", "P", "PT", "PL", "CZ", "SK", "H", "HU", "SLO", "SI", "HR", "GR", "LI", "FL", "MC", "EE",
+    "LV", "LT", "RO", "BG", "CY", "IS", "US", "USA",
+})
+# Countries whose codes contain letters: a leading 'SW', 'D', 'E' is part of the code there
+# (GB 'E1 6AN', IE 'D02 X285', CA 'K1A 0B1', NL '1234 AB', MT 'VLT 1117').
+_ALPHANUMERIC_POSTAL_COUNTRIES = frozenset({"GB", "UK", "IE", "CA", "NL", "MT", "AR", "BN", "JM", "SO", "GG",
+                                            "JE", "IM"})
+_PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
+_NOT_POSTAL = re.compile(r"[^0-9A-Z]+")
+
+
+def postal_key(raw: str | None, country: str | None) -> str | None:
+    """The postal code as a comparable key: upper case, letters and digits only.
+
+    ``'D-70586'`` -> ``'70586'``; US ``'94105-1234'`` -> ``'94105'``; DE ``'1067'`` ->
+    ``'01067'``; GB ``'sw1a 1aa'`` -> ``'SW1A1AA'``; ``''`` -> None. ``country`` is an ISO
+    3166 alpha-2 code (any case) or None (then no padding is done).
+    """
+    if not raw:
+        return None
+    country = country.strip().upper() if country else None
+    code = fold(raw).upper()  # fold: full-width digits and stray accents become ASCII
+    prefixed = _PREFIXED.match(code)
+    if prefixed and prefixed.group(1) in _POSTAL_PREFIXES and country not in _ALPHANUMERIC_POSTAL_COUNTRIES:
+        code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country
+    code = _NOT_POSTAL.sub("", code)
+    if not code:
+        return None
+    if country == "US" and code.isdigit():
+        if len(code) == 9:
+            return code[:5]  # ZIP+4: the +4 is a delivery segment, the ZIP is the area
+        if 3 <= len(code) <= 4:
+            return code.zfill(5)  # ZIPs start with up to two zeros (00501, 02134)
+    elif country in FIVE_DIGIT_POSTAL_COUNTRIES and code.isdigit() and len(code) == 4:
+        return "0" + code  # one lost leading zero, nothing bolder
+    return code
+
+
+# --- phones ---------------------------------------------------------------------------------
+
+
+def phone_key(raw: str | None, country: str | None) -> str | None:
+    """The number in E.164 (``'+33612345678'``), or None if it cannot be read. Never raises.
+
+    ``country`` (ISO alpha-2, any case) is the region of numbers written without a country
+    code. phonenumbers already reads the forms seen on orders ('+33 (0)6 ...', '0049 30 ...',
+    '1-415-555-0132', '415.555.0132'); two pre-cleanings are added here:
+    - the country is upper-cased (phonenumbers rejects 'fr');
+    - with no country known, a leading '00' is read as '+': it is the international prefix
+      of most of the world, and without a region phonenumbers cannot read it at all.
+    """
+    if not raw or not isinstance(raw, str):
+        return None
+    region = country.strip().upper() if isinstance(country, str) and country.strip() else None
+    text = raw.strip()
+    if region is None and text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        return normalize_phone(text, region)
+    except (InvalidValue, ValueError, TypeError):
+        return None

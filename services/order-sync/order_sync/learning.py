@@ -1,0 +1,36 @@
+"""How the identity index learns (O4, O5): a customer's profile grows with every identifier
+its record and its orders show, and with every decision a CSR makes; ``Profile.lesson``
+says what is new, ``store.learning`` writes it. Used by the intake (orders), the customer
+events (records), merges and reviews."""
+
+from __future__ import annotations
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from plumbing.service import ServiceRuntime
+
+from . import store
+from .matching import Identity, Profile
+
+
+async def learn_record(runtime: ServiceRuntime, code: str, session: AsyncClientSession | None = None) -> None:
+    """The record as it is now (a CSR corrected the email, added an address): its identifiers
+    are indexed; those it had stay (orders placed with the old email are still its own)."""
+    doc = await store.customer_entry(runtime.db, code, session)
+    if doc is None or doc.get("state") == "erased":
+        return
+    lesson = Profile.of_customer(code, doc).lesson({})
+    if lesson is not None:
+        await store.teach(runtime.db, [store.learning(code, doc["scope_id"], *lesson)], session)
+
+
+async def learn_decision(runtime: ServiceRuntime, session: AsyncClientSession, code: str,
+                         identity: Identity) -> None:
+    """A CSR tied an order to ``code``: the profile learns the order, and its signature, so
+    that the same details on a later order link to this customer."""
+    learned = identity.learned()
+    if (signature := identity.signature()) is not None:
+        learned["taught"] = [signature]
+    lesson = Profile.of_customer(code, await store.customer_entry(runtime.db, code, session)).lesson(learned)
+    if lesson is not None:
+        await store.teach(runtime.db, [store.learning(code, identity.scope_id, *lesson)], session)

@@ -1,0 +1,576 @@
+"""Who placed an order: identity resolution rules (O2-O6), free of I/O.
+
+An order's **identity** is what it says about its customer, in canonical form (``keys``).
+A customer's **profile** is every identifier it has shown: those of its record and those of
+every order linked to it (``store`` keeps them; ``identifiers`` index them for blocking).
+
+The decision follows the Fellegi-Sunter model of record linkage, as Splink implements it:
+each candidate found through any shared identifier is compared with the order field by
+field; each comparison lands on a *level* (exact, close, different, missing ...), and each
+level carries a match weight ``log2(m/u)``, where m is the chance of that level when the two
+are the same person and u when they are not. Weights add up to the candidate's score; a
+score above ``link`` links, between ``review`` and ``link`` sends the order to a CSR (O5),
+below ``review`` creates a customer. The m and u below are our estimates for order streams
+(documented beside each level), not trained on data: they are few, readable and settable.
+
+Why not a library: Splink and recordlinkage deduplicate whole tables in batch (DuckDB,
+pandas); here one order at a time is matched against a few blocked candidates at the
+intake's rate, so the model is a table of weights. rapidfuzz does the string similarity.
+
+Phone, street and postal code belong to a **household**, not a person: every member shares
+them, so their agreements are not independent of each other nor of the last name (the
+independence the plain model assumes would add them up and link a spouse). They form one
+comparison, ``household``, and when it agrees, the names are weighed *given* a shared
+household: the last name then says almost nothing and the first name tells the members
+apart. An order whose only evidence is household-level (no email, no source id, no first
+name) cannot tell one member from another and goes to review when a candidate exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from anyascii import anyascii
+
+from contracts.orders import Order, PostalAddress
+from plumbing.normalize import InvalidValue, normalize_email
+
+from .keys import canonical_email, compare_names, first_name_key, last_name_key, name_key, phone_key, postal_key
+
+# --- the order's identity ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    scope_id: str
+    source_system: str
+    source_customer_id: str | None
+    email: str | None  # as normalized by email-validator: what an email is sent to
+    email_canon: str | None  # provider-aware: one per mailbox (keys.canonical_email)
+    phone: str | None  # E.164
+    first_name: str | None
+    last_name: str | None
+    first_key: str | None
+    last_key: str | None
+    postal_key: str | None
+    street_key: str | None
+    #: What was unusable and set aside, e.g. an email that is not an address.
+    notes: tuple[str, ...] = ()
+
+    @property
+    def source_link(self) -> str | None:
+        return f"{self.source_system}|{self.source_customer_id}" if self.source_customer_id else None
+
+    @property
+    def name_key(self) -> str | None:
+        return name_key(self.first_key, self.last_key)
+
+    @property
+    def anonymous(self) -> bool:
+        return not (self.email_canon or self.phone or self.source_customer_id or self.last_key or self.first_key)
+
+    @property
+    def has_person_identifier(self) -> bool:
+        """An email or a source customer id: identifiers of one person, not of a household."""
+        return bool(self.email_canon or self.source_customer_id)
+
+    def blocking_keys(self) -> list[str]:
+        """Every identifier a candidate may share with this order (O2: not only the first rule
+        that applies). Scoped by the caller."""
+        keys = []
+        if self.source_link:
+            keys.append(f"src:{self.source_link}")
+        if self.email_canon:
+            keys.append(f"em:{self.email_canon}")
+        if self.phone:
+            keys.append(f"ph:{self.phone}")
+        if self.postal_key:
+            if self.name_key:
+                keys.append(f"np:{self.name_key}|{self.postal_key}")
+            if self.last_key:
+                keys.append(f"lp:{self.last_key}|{self.postal_key}")
+            if self.street_key:
+                keys.append(f"ad:{self.postal_key}|{self.street_key}")
+        if (sig := self.signature()) is not None:
+            keys.append(f"sig:{sig}")
+        return keys
+
+    def claim_keys(self) -> list[tuple[str, str]]:
+        """The identifiers that make two new customers one (O6), strongest first, with the
+        rule a twin order found through each: a source customer id, an email, a phone with
+        the full name; without any of these, the full name with a postal code. (A phone with
+        a name joins two orders only if their emails agree: intake.cluster and the claims.)"""
+        keys: list[tuple[str, str]] = []
+        if self.source_link:
+            keys.append((f"src:{self.source_link}", "source_customer_id"))
+        if self.email_canon:
+            keys.append((f"em:{self.email_canon}", "email"))
+        if self.phone and self.name_key:
+            keys.append((f"pn:{self.phone}|{self.name_key}", "phone_name_postal"))
+        elif not keys and self.postal_key and self.name_key:
+            keys.append((f"np:{self.name_key}|{self.postal_key}", "name_postal"))
+        return keys
+
+    def signature(self) -> str | None:
+        """All the order says of its customer, in one digest: a CSR's decision on one order
+        (O5) is taught to the index under it, so the same person's next identical order links."""
+        parts = (self.email_canon, self.phone, self.name_key, self.postal_key, self.street_key)
+        if sum(1 for p in parts if p) < 2:
+            return None
+        return hashlib.blake2b("\x1f".join(p or "" for p in parts).encode(), digest_size=12).hexdigest()
+
+    def learned(self) -> dict[str, list[Any]]:
+        """What a customer's profile learns from an order linked to it (store.learn)."""
+        return {
+            "emails": [self.email_canon] if self.email_canon else [],
+            "phones": [self.phone] if self.phone else [],
+            "names": [[self.first_key, self.last_key]] if (self.first_key or self.last_key) else [],
+            "postals": [self.postal_key] if self.postal_key else [],
+            "streets": [[self.postal_key, self.street_key]] if self.postal_key and self.street_key else [],
+            "sources": [self.source_link] if self.source_link else [],
+        }
+
+
+def _address(order: Order) -> PostalAddress | None:
+    """The buyer's address: billing first (a shipping address may be a gift's recipient)."""
+    return order.billing_address or order.shipping_address
+
+
+def identity_of(order: Order, scope_country: str | None) -> Identity:
+    notes: list[str] = list(getattr(order, "set_aside", ()))
+    email = None
+    if order.email:
+        try:
+            email = normalize_email(order.email)
+        except InvalidValue as exc:
+            notes.append(f"email {order.email!r} ignored: {exc}")
+    address = _address(order)
+    country = (address.country if address else None) or scope_country
+    phone = None
+    for raw in (order.phone, address.phone if address else None,
+                order.shipping_address.phone if order.shipping_address else None):
+        if raw and phone is None:
+            phone = phone_key(raw, country)
+            if phone is None:
+                notes.append(f"phone {raw!r} ignored: not a phone number in {country or 'any country'}")
+    first = order.first_name or (address.first_name if address else None)
+    last = order.last_name or (address.last_name if address else None)
+    # A POS sale may carry a postal code without a street line: it still counts (an address
+    # without its street is no address for the book, but it is evidence).
+    postal_source = next((a for a in (order.billing_address, order.shipping_address) if a and a.postal_code), None)
+    postal = postal_key(postal_source.postal_code, postal_source.country or scope_country) if postal_source else None
+    street = street_key(postal_source.line1) if postal_source and postal_source.line1 else None
+    return Identity(
+        scope_id=order.scope,
+        source_system=order.source_system,
+        source_customer_id=order.source_customer_id,
+        email=email,
+        email_canon=canonical_email(email) if email else None,
+        phone=phone,
+        first_name=first,
+        last_name=last,
+        first_key=first_name_key(first) if first else None,
+        last_key=last_name_key(last) if last else None,
+        postal_key=postal,
+        street_key=street if postal else None,
+        notes=tuple(notes),
+    )
+
+
+_STREET_WORDS = {
+    # Street types and fillers in the scopes' languages: what varies between two spellings
+    # of one address ("Hauptstr. 5" / "Hauptstraße 5", "12, Rue de la Paix" / "12 rue Paix").
+    "rue", "de", "du", "des", "la", "le", "les", "l", "d", "avenue", "av", "ave", "bd", "boulevard", "blvd", "chemin",
+    "ch", "place", "pl", "allee", "impasse", "imp", "route", "rte", "quai", "cours", "str", "strasse", "weg", "platz",
+    "gasse", "allee", "ring", "damm", "street", "st", "road", "rd", "lane", "ln", "drive", "dr", "court", "ct",
+    "way", "the", "calle", "c", "avda", "avenida", "paseo", "plaza", "via", "viale", "piazza", "corso", "apt",
+    "apartment", "flat", "no", "nr", "n",
+}
+_STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "allee", "ring", "damm")
+_TOKEN = re.compile(r"[a-z]+|\d+")
+
+
+def street_key(line1: str) -> str | None:
+    """'12, Rue de la Paix' -> '12 paix'; 'Hauptstraße 5' -> '5 haupt': the house number and
+    the street's distinctive word, however the street type was written."""
+    tokens = _TOKEN.findall(anyascii(line1).lower().replace("ß", "ss"))
+    number = next((t for t in tokens if t.isdigit()), None)
+    words = []
+    for token in tokens:
+        if token.isdigit() or token in _STREET_WORDS:
+            continue
+        for suffix in _STREET_SUFFIXES:
+            if token.endswith(suffix) and len(token) > len(suffix) + 2:
+                token = token[: -len(suffix)]
+                break
+        words.append(token)
+    if not number or not words:
+        return None
+    return f"{number} {max(words, key=len)}"
+
+
+# --- a candidate's profile ----------------------------------------------------------------------------
+
+
+@dataclass
+class Profile:
+    """Every identifier one customer has shown, its merged records' included."""
+
+    code: str
+    emails: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    names: set[tuple[str | None, str | None]] = field(default_factory=set)
+    postals: set[str] = field(default_factory=set)
+    streets: set[tuple[str, str]] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)
+    taught: set[str] = field(default_factory=set)  # signatures a CSR tied to this customer
+    #: The index keys its customer document says are indexed (intake: what to add).
+    indexed: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, code: str, docs: Iterable[dict[str, Any]]) -> Profile:
+        """From customer documents: the survivor's and those merged into it (C13), each with
+        its record's identifiers and those learned from its orders."""
+        profile = cls(code)
+        for doc in docs:
+            profile.add(doc.get("record") or {})
+            profile.add(doc.get("learned") or {})
+        return profile
+
+    @classmethod
+    def of_customer(cls, code: str, doc: dict[str, Any] | None) -> Profile:
+        """One customer's own document (not its merged ones), with what it says is indexed."""
+        profile = cls.of(code, [doc] if doc else [])
+        profile.indexed = set(doc.get("index_keys", ())) if doc else set()
+        return profile
+
+    def lesson(self, learned: dict[str, list[Any]]) -> tuple[dict[str, list[Any]], list[str]] | None:
+        """What this profile learns from ``learned`` (Identity.learned) and the index keys that
+        come with it (its record's too, if not indexed yet), now held; None if nothing is new
+        (most returning orders)."""
+        new = self.missing(learned)
+        self.add(new)
+        keys = sorted(index_keys(self) - self.indexed)
+        if not new and not keys:
+            return None
+        self.indexed.update(keys)
+        return new, keys
+
+    def missing(self, learned: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """What of ``learned`` (Identity.learned) this profile does not hold."""
+        held = {"emails": self.emails, "phones": self.phones, "postals": self.postals, "sources": self.sources,
+                "taught": self.taught}
+        new: dict[str, list[Any]] = {}
+        for kind, values in learned.items():
+            if kind == "names":
+                fresh = [v for v in values if (v[0], v[1]) not in self.names]
+            elif kind == "streets":
+                fresh = [v for v in values if (v[0], v[1]) not in self.streets]
+            else:
+                fresh = [v for v in values if v not in held[kind]]
+            if fresh:
+                new[kind] = fresh
+        return new
+
+    def add(self, learned: dict[str, Any]) -> None:
+        self.emails.update(learned.get("emails", ()))
+        self.phones.update(learned.get("phones", ()))
+        self.names.update((f, l) for f, l in learned.get("names", ()))
+        self.postals.update(learned.get("postals", ()))
+        self.streets.update((p, s) for p, s in learned.get("streets", ()))
+        self.sources.update(learned.get("sources", ()))
+        self.taught.update(learned.get("taught", ()))
+
+
+#: Bounds on one customer's blocking keys made of a name and a postal code: a customer who
+#: wrote their name many ways at many addresses stays findable by the usual ones, and cheap.
+MAX_NAME_POSTAL_KEYS = 60
+
+
+def index_keys(profile: Profile) -> set[str]:
+    """The blocking keys (Identity.blocking_keys) under which a profile is found."""
+    keys = {f"src:{s}" for s in profile.sources} | {f"em:{e}" for e in profile.emails}
+    keys |= {f"ph:{p}" for p in profile.phones} | {f"sig:{t}" for t in profile.taught}
+    keys |= {f"ad:{postal}|{street}" for postal, street in profile.streets}
+    combined = set()
+    for first, last in sorted(profile.names, key=lambda n: (n[0] or "", n[1] or "")):
+        full = name_key(first, last)
+        for postal in sorted(profile.postals):
+            if full:
+                combined.add(f"np:{full}|{postal}")
+            if last:
+                combined.add(f"lp:{last}|{postal}")
+    return keys | set(sorted(combined)[:MAX_NAME_POSTAL_KEYS])
+
+
+def without_common(identity: Identity, common: set[str]) -> Identity:
+    """The identity without identifiers too common to tell anyone apart (a shop's phone typed
+    on every POS sale, a placeholder email): they are neither evidence nor a blocking key."""
+    if not common:
+        return identity
+    changes: dict[str, Any] = {}
+    if identity.phone and f"ph:{identity.phone}" in common:
+        changes["phone"] = None
+    if identity.email_canon and f"em:{identity.email_canon}" in common:
+        changes["email_canon"] = None
+    if not changes:
+        return identity
+    notes = identity.notes + tuple(f"{name} ignored for matching: shared by too many customers" for name in changes)
+    return replace(identity, **changes, notes=notes)
+
+
+# --- Fellegi-Sunter comparisons ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of one comparison: m = P(level | same person), u = P(level | two people)."""
+
+    comparison: str
+    name: str
+    m: float
+    u: float
+    meaning: str
+
+    @property
+    def weight(self) -> float:
+        return math.log2(self.m / self.u)
+
+
+def _levels(*levels: Level) -> dict[str, Level]:
+    return {level.name: level for level in levels}
+
+
+def _name_levels(*levels: Level) -> dict[tuple[str, str], Level]:
+    return {(level.comparison, level.name): level for level in levels}
+
+
+#: Among the candidates blocking brings (those sharing some identifier with the order).
+EMAIL = _levels(
+    Level("email", "exact", 0.88, 5e-8, "same mailbox (provider-aware: Gmail dots and +tags ignored)"),
+    Level("email", "different", 0.12, 1.0, "both have an email, none shared: people change address, marketplaces relay"),
+)
+SOURCE = _levels(
+    Level("source", "exact", 0.95, 1e-7, "same customer id in the same source system"),
+    Level("source", "different", 0.03, 1.0, "another customer id in the same source system: a second account is rare"),
+)
+HOUSEHOLD = _levels(
+    Level("household", "phone_and_address", 0.55, 1e-5, "same phone and same street or postal code"),
+    Level("household", "phone", 0.15, 3e-5, "same phone, another or no address"),
+    Level("household", "address", 0.15, 3e-5, "same house number and street in the same postal code"),
+    Level("household", "postal", 0.05, 1.5e-3, "same postal code only"),
+    Level("household", "different", 0.10, 0.9985, "phone and postal code known on both sides, none shared: moved"),
+)
+#: Names weighed when the household agrees (phone or street): members share the last name,
+#: so it says little; the first name tells them apart (two members share one rarely).
+NAMES_IN_HOUSEHOLD = _name_levels(
+    Level("last_name", "exact", 0.92, 0.85, "same last name, as household members have"),
+    Level("last_name", "close", 0.06, 0.05, "a spelling away"),
+    Level("last_name", "different", 0.02, 0.10, "another last name at the same phone or address"),
+    Level("first_name", "exact", 0.90, 0.02, "same first name (two members of a household share one rarely)"),
+    Level("first_name", "close", 0.07, 0.05, "a spelling, an initial or a middle name away"),
+    Level("first_name", "different", 0.03, 0.93, "another first name: another member of the household"),
+)
+#: Names weighed when nothing of the household agrees: namesakes exist, common names more.
+NAMES_ELSEWHERE = _name_levels(
+    Level("last_name", "exact", 0.92, 0.012, "same last name"),
+    Level("last_name", "close", 0.06, 0.004, "a spelling away"),
+    Level("last_name", "different", 0.02, 0.984, "another last name"),
+    Level("first_name", "exact", 0.90, 0.05, "same first name"),
+    Level("first_name", "close", 0.07, 0.03, "a spelling, an initial or a middle name away"),
+    Level("first_name", "different", 0.03, 0.92, "another first name"),
+)
+TAUGHT = Level("csr", "confirmed", 0.5, 1e-4, "a CSR tied an order with exactly these details to this customer")
+
+Rule = Literal["source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "review",
+               "created"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    comparison: str
+    level: str
+    weight: float
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"comparison": self.comparison, "level": self.level, "weight": round(self.weight, 2),
+                "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Scored:
+    code: str
+    score: float
+    evidence: tuple[Evidence, ...]
+
+    def agrees(self, comparison: str, *levels: str) -> bool:
+        return any(e.comparison == comparison and (not levels or e.level in levels) and e.weight > 0
+                   for e in self.evidence)
+
+    @property
+    def rule(self) -> Rule:
+        """The strongest identifier that agreed: what a CSR reads as the reason of the link."""
+        if self.agrees("source"):
+            return "source_customer_id"
+        if self.agrees("email"):
+            return "email"
+        if self.agrees("csr"):
+            return "review"
+        if self.agrees("household", "phone_and_address", "phone"):
+            return "phone_name_postal"
+        if self.agrees("household", "address"):
+            return "name_address"
+        if self.agrees("household", "postal"):
+            return "name_postal"
+        return "score"
+
+    @property
+    def tells_the_person(self) -> bool:
+        """Evidence that singles out a person, not only a household or a namesake: a shared
+        email or source id, a CSR's decision, or the same first name at the household's phone
+        or street (a name and a postal code alone fit every namesake there)."""
+        if self.agrees("email") or self.agrees("source") or self.agrees("csr"):
+            return True
+        # Only the same first name: a close one (Anna, Anne) may be a sister.
+        return self.agrees("household", "phone_and_address", "phone", "address") and self.agrees(
+            "first_name", "exact")
+
+
+def score(identity: Identity, profile: Profile) -> Scored:
+    evidence: list[Evidence] = []
+
+    def add(level: Level, detail: str) -> None:
+        evidence.append(Evidence(level.comparison, level.name, level.weight, detail))
+
+    if identity.email_canon and profile.emails:
+        if identity.email_canon in profile.emails:
+            add(EMAIL["exact"], identity.email_canon)
+        else:
+            add(EMAIL["different"], f"{identity.email_canon} vs {', '.join(sorted(profile.emails)[:3])}")
+    if identity.source_customer_id:
+        same_system = {s for s in profile.sources if s.split("|", 1)[0] == identity.source_system}
+        if identity.source_link in same_system:
+            add(SOURCE["exact"], identity.source_link)
+        elif same_system:
+            add(SOURCE["different"], f"{identity.source_link} vs {', '.join(sorted(same_system)[:3])}")
+
+    household = _household(identity, profile)
+    if household is not None:
+        add(HOUSEHOLD[household[0]], household[1])
+    in_household = household is not None and household[0] in ("phone_and_address", "phone", "address")
+    names = NAMES_IN_HOUSEHOLD if in_household else NAMES_ELSEWHERE
+    best = _best_names(identity, profile)
+    if best is not None:
+        (first, last, swapped), known = best
+        shown = " ".join(k for k in known if k)
+        for comparison, level in (("last_name", last), ("first_name", first)):
+            if level != "missing":
+                add(names[comparison, level], f"{shown}{' (first and last swapped)' if swapped else ''}")
+    sig = identity.signature()
+    if sig is not None and sig in profile.taught:
+        add(TAUGHT, "the same details as an order a CSR decided")
+    return Scored(profile.code, sum(e.weight for e in evidence), tuple(evidence))
+
+
+def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
+    phone = bool(identity.phone and identity.phone in profile.phones)
+    street = bool(identity.street_key and (identity.postal_key, identity.street_key) in profile.streets)
+    postal = bool(identity.postal_key and identity.postal_key in profile.postals)
+    if phone and (street or postal):
+        return "phone_and_address", f"{identity.phone}, {identity.postal_key}"
+    if phone:
+        return "phone", identity.phone
+    if street:
+        return "address", f"{identity.street_key}, {identity.postal_key}"
+    if postal:
+        return "postal", identity.postal_key
+    comparable = (identity.phone and profile.phones) or (identity.postal_key and profile.postals)
+    if comparable:
+        return "different", "no phone, street or postal code in common"
+    return None
+
+
+_RANK = {"exact": 3, "close": 2, "missing": 1, "different": 0}
+
+
+def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, bool], tuple[str | None, str | None]] \
+        | None:
+    """The profile's name that agrees best with the order's (a customer may have written
+    theirs several ways), as (first level, last level, swapped)."""
+    if not (identity.first_key or identity.last_key) or not profile.names:
+        return None
+    best = None
+    for known_first, known_last in profile.names:
+        agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
+        levels = (agreement.first, agreement.last, agreement.swapped)
+        rank = (_RANK[agreement.first] + _RANK[agreement.last], _RANK[agreement.first])
+        if best is None or rank > best[0]:
+            best = (rank, levels, (known_first, known_last))
+    return best[1], best[2]
+
+
+# --- the decision -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Match weights (log2 odds) that decide; settings (order_sync.settings) may move them."""
+
+    link: float = 14.5
+    review: float = 14.0
+    #: A runner-up this close to the best makes the choice a CSR's, unless both share the
+    #: order's email or source id (then they are one person's duplicate records).
+    margin: float = 6.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: Literal["link", "review", "create", "anonymous"]
+    rule: Rule | None = None
+    customer_code: str | None = None
+    candidates: tuple[Scored, ...] = ()
+    score: float | None = None
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        chosen = next((c for c in self.candidates if c.code == self.customer_code), None)
+        return chosen.evidence if chosen else ()
+
+
+def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Scored],
+           thresholds: Thresholds = Thresholds()) -> Decision:
+    """A known source link first (O2); then every candidate by its score: link, review (O5,
+    never a guess between people), or create (O3)."""
+    if linked_code:
+        return Decision("link", "source_customer_id", linked_code)
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.code))
+    if not ranked or ranked[0].score < thresholds.review:
+        holders = [c for c in ranked if c.agrees("email") or c.agrees("source")]
+        if holders:
+            # Everything else says another person, yet the email or source id is theirs: a
+            # second customer with it would be a guess too (and a registered email is taken).
+            return Decision("review", holders[0].rule, candidates=tuple(holders[:5]), score=holders[0].score)
+        return Decision("anonymous") if identity.anonymous else Decision("create", candidates=tuple(ranked[:5]))
+    best = ranked[0]
+    contenders = [c for c in ranked if c.score >= thresholds.review]
+    if best.score >= thresholds.link and best.tells_the_person:
+        rivals = [c for c in contenders[1:] if c.score > best.score - thresholds.margin
+                  and not _same_person_evidence(best, c)]
+        if not rivals:
+            return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score)
+    return Decision("review", best.rule, candidates=tuple(contenders[:5]), score=best.score)
+
+
+def _same_person_evidence(best: Scored, other: Scored) -> bool:
+    """Both candidates share the order's email or source id and neither's name says someone
+    else: two records of one person (an earlier split), not two people: the better one takes
+    the order. (Two people behind one mailbox, each with a name of their own, stay a CSR's.)"""
+    shared = (best.agrees("email") and other.agrees("email")) or (best.agrees("source") and other.agrees("source"))
+    return shared and not any(e.comparison in ("first_name", "last_name") and e.level == "different"
+                              for c in (best, other) for e in c.evidence)

@@ -1,0 +1,187 @@
+"""Step 11 over real RabbitMQ and MongoDB: identity resolution (O2-O6). Every order of one
+person on one customer, found by any identifier an earlier order of theirs showed; household
+members and namesakes kept apart; what cannot be told apart waits for a CSR, whose decision
+teaches the index; one customer per new person however their orders arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.merge import MergeCustomers
+from contracts.order_sync import GetOrderLink, ListReviews, ResolveReview
+from contracts.orders import OrderPlaced
+from contracts.privacy import EraseCustomerData
+from plumbing.client import OmsClient
+from plumbing.messaging import upstream_exchange
+from plumbing.settings import ServiceSettings
+
+from ..support import Cleanup, EventTap, eventually
+from .conftest import create_customer, create_scope, ok
+from .merge_support import CSR, three_services
+from .test_order_sync import all_stored, link_of, order, order_db, order_sync_workers, services  # noqa: F401
+
+HOME = {"first_name": "Hanna", "last_name": "Schäfer", "line1": "Lindenstraße 4", "city": "Köln",
+        "postal_code": "50674", "country": "DE"}
+
+
+def german(number: str, **changes: Any) -> Any:
+    """An order of the 'de' scope, billing at HOME unless told otherwise."""
+    fields = {"scope": "de", "source_customer_id": None, "email": None, "first_name": "Hanna", "last_name": "Schäfer",
+              "phone": None, "billing_address": HOME, "shipping_address": None, **changes}
+    return order(number, **fields)
+
+
+async def linked(client: OmsClient, number: str) -> Any:
+    return await link_of(client, "storefront:eu", number)
+
+
+async def test_o1_a_country_written_as_a_name_and_an_unusable_language_are_set_aside_not_refused(
+    client: OmsClient, services: EventTap
+) -> None:
+    raw = json.loads(german("TOL-1", email="tol@example.de", phone="0221 1234567").model_dump_json())
+    raw["payload"]["preferred_language"] = "deutsch!!"  # as a careless integration sends them
+    raw["payload"]["billing_address"]["country"] = "Deutschland"
+    await client.broker.publish(json.dumps(raw).encode(), exchange=upstream_exchange(client.settings.topology),
+                                routing_key=OrderPlaced.routing_key(), persist=True)
+    link = await linked(client, "TOL-1")
+    assert link.customer_code and link.rule == "created"
+    assert any(note.startswith("preferred_language") for note in link.notes), link.notes
+    await client.publish_upstream(german("TOL-2", email=None, phone="+49 221 1234567",
+                                         billing_address={**HOME, "country": "DEU"}))
+    again = await linked(client, "TOL-2")
+    assert (again.customer_code, again.rule) == (link.customer_code, "phone_name_postal")  # one phone, two spellings
+
+
+async def test_o4_a_returning_customer_is_found_by_what_each_earlier_order_taught(
+    client: OmsClient, services: EventTap
+) -> None:
+    await client.publish_upstream(german("LRN-1", email="hanna@old.example", phone="0221 7654321"))
+    first = await linked(client, "LRN-1")
+    # A new email, the same phone, names and address: the same person (score, with evidence).
+    await client.publish_upstream(german("LRN-2", email="Hanna.Schaefer@new.example", phone="+49 221 7654321",
+                                         first_name="HANNA", last_name="Schaefer"))
+    second = await linked(client, "LRN-2")
+    assert (second.customer_code, second.rule) == (first.customer_code, "phone_name_postal")
+    assert second.score is not None and second.score > 14
+    assert {e.comparison for e in second.evidence if e.weight < 0} == {"email"}  # the evidence against, kept
+    # Only the new email, nothing else: found because the second order taught it.
+    await client.publish_upstream(german("LRN-3", email="hanna.schaefer@NEW.example", billing_address=None,
+                                         first_name=None, last_name=None))
+    third = await linked(client, "LRN-3")
+    assert (third.customer_code, third.rule) == (first.customer_code, "email")
+    # A Gmail address written with dots and a +tag is one mailbox.
+    await client.publish_upstream(german("LRN-4", email="hannaschaefer@gmail.com", phone="0221 7654321"))
+    await linked(client, "LRN-4")
+    await client.publish_upstream(german("LRN-5", email="Hanna.Schaefer+sale@googlemail.com", billing_address=None))
+    assert (await linked(client, "LRN-5")).customer_code == first.customer_code
+
+
+async def test_o2_household_members_and_namesakes_each_keep_their_own_customer(
+    client: OmsClient, services: EventTap
+) -> None:
+    landline = "0221 5550100"
+    await client.publish_upstream(german("HH-1", first_name="Hanna", email="hanna@family.example", phone=landline))
+    hanna = await linked(client, "HH-1")
+    # Her husband, same landline, last name and address, no email: another person.
+    await client.publish_upstream(german("HH-2", first_name="Jonas", phone=landline,
+                                         billing_address={**HOME, "first_name": "Jonas"}))
+    jonas = await linked(client, "HH-2")
+    assert jonas.customer_code != hanna.customer_code and jonas.rule == "created"
+    # Each is found again by their own first name at the shared phone.
+    await client.publish_upstream(german("HH-3", first_name="Jonas", phone="+49 221 5550100"))
+    await client.publish_upstream(german("HH-4", first_name="Hanna", phone="+49 221 5550100"))
+    hh3 = await linked(client, "HH-3")
+    assert hh3.customer_code == jonas.customer_code, (hh3, jonas, hanna)
+    hh4 = await linked(client, "HH-4")
+    assert hh4.customer_code == hanna.customer_code, (hh4, hanna)
+    # A namesake in another city with her own email and phone: another customer too.
+    await client.publish_upstream(german("HH-5", email="h.schaefer@elsewhere.example", phone="089 1234567",
+                                         billing_address={**HOME, "line1": "Marienplatz 1", "city": "München",
+                                                          "postal_code": "80331"}))
+    assert (await linked(client, "HH-5")).customer_code not in {hanna.customer_code, jonas.customer_code}
+
+
+async def test_o5_an_order_that_names_no_member_waits_with_the_evidence_and_the_decision_teaches(
+    client: OmsClient, services: EventTap
+) -> None:
+    landline = "0221 5550199"
+    await client.publish_upstream(german("RV-1", first_name="Hanna", email="hanna@review.example", phone=landline))
+    hanna = await linked(client, "RV-1")
+    await client.publish_upstream(german("RV-2", first_name="Jonas", email="jonas@review.example", phone=landline,
+                                         billing_address={**HOME, "first_name": "Jonas"}))
+    jonas = await linked(client, "RV-2")
+    assert jonas.customer_code != hanna.customer_code
+    # A phone order that gives only the family name: either of them.
+    no_first_name = {"first_name": None, "phone": landline, "billing_address": {**HOME, "first_name": None}}
+    await client.publish_upstream(german("RV-3", **no_first_name))
+    waiting = await linked(client, "RV-3")
+    assert waiting.customer_code is None and waiting.review_id
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
+    assert {c.customer_code for c in item.candidates} == {hanna.customer_code, jonas.customer_code}
+    for candidate in item.candidates:
+        assert candidate.score is not None and candidate.evidence
+        assert any(e.comparison == "household" and e.weight > 0 for e in candidate.evidence)
+    await ok(await client.call(ResolveReview, {"review_id": waiting.review_id, "action": "link",
+                                               "customer_code": jonas.customer_code}))
+    # The same details again: the CSR's decision is remembered.
+    await client.publish_upstream(german("RV-4", **no_first_name))
+    taught = await linked(client, "RV-4")
+    assert (taught.customer_code, taught.rule) == (jonas.customer_code, "review")
+
+
+async def test_o6_a_burst_of_one_new_person_over_two_workers_makes_one_customer_with_honest_rules(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase, tmp_path: Path
+) -> None:
+    """Orders of one new person arriving at once, each showing other identifiers (account
+    id, email spellings, phone with names), on two workers: one customer; one order says
+    it created it, each other one says by which identifier it found it."""
+    person = {"scope": "de", "first_name": "Hanna", "last_name": "Schäfer", "billing_address": HOME,
+              "shipping_address": None}
+    variants = [{"source_customer_id": "acct-9", "email": "burst.hanna@example.de"},
+                {"source_customer_id": None, "email": "Burst.Hanna@Example.de"},
+                {"source_customer_id": None, "email": "burst.hanna@example.de", "phone": "0221 9998887"},
+                {"source_customer_id": None, "email": None, "phone": "+49 221 9998887"},
+                {"source_customer_id": "acct-9", "email": None}]
+    burst = [order(f"ONE-{n}", **person, **variants[n % len(variants)]) for n in range(15)]
+    async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
+        await create_scope(client, "de", "DE")
+        await asyncio.gather(*(client.publish_upstream(o) for o in burst + burst[:5]))
+        await all_stored(order_db, len(burst), tmp_path / "order-sync.log")
+    docs = await order_db["orders"].find({}, {"customer_code": 1, "rule": 1}).to_list()
+    assert len({d["customer_code"] for d in docs}) == 1, sorted((d["customer_code"], d["rule"], d["_id"]) for d in docs)
+    rules = sorted(d["rule"] for d in docs)
+    assert rules.count("created") == 1, rules
+    assert set(rules) - {"created"} <= {"source_customer_id", "email", "phone_name_postal"}, rules
+
+
+async def test_c13_c18_the_index_follows_merges_and_forgets_an_erased_customer(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    async with three_services(settings, client, cleanup):
+        a = await create_customer(client, email="merge.a@example.fr", first_name="Alix", last_name="Roy")
+        b = await create_customer(client, email="merge.b@example.fr", first_name="Alix", last_name="Roy")
+        await asyncio.sleep(1)  # order-sync learns both from their events
+        await ok(await client.call(MergeCustomers, {
+            "survivor_code": a.code, "survivor_version": a.version, "merged_code": b.code,
+            "merged_version": b.version, "reason": "one person"}, actor=CSR))
+        await eventually(lambda: order_db["merges"].find_one({}))  # order-sync applied it
+
+        await client.publish_upstream(order("MRG-1", email="MERGE.B@example.fr", source_customer_id=None,
+                                            first_name="Alix", last_name="Roy"))
+        assert (await linked(client, "MRG-1")).customer_code == a.code  # B answers A
+        await ok(await client.call(EraseCustomerData, {"customer_code": a.code, "reason": "GDPR"}, actor=CSR))
+
+        async def erased() -> bool | None:
+            reply = await client.call(GetOrderLink, {"source_system": "storefront:eu", "order_number": "MRG-1"})
+            return True if reply.ok else None
+
+        await eventually(erased)
+        await client.publish_upstream(order("MRG-2", email="merge.a@example.fr", source_customer_id=None,
+                                            first_name="Alix", last_name="Roy"))
+        fresh = await linked(client, "MRG-2")
+        assert fresh.customer_code not in (a.code, b.code) and fresh.rule == "created"

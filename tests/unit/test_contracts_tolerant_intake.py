@@ -1,0 +1,214 @@
+"""Tolerant intake of upstream orders (O1, O2): countries as people write them, and optional
+fields that cannot be used set aside instead of refusing the whole order."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from contracts.countries import country_code
+from contracts.orders import Order, OrderPlaced, PostalAddress
+from contracts.types import CountryCode, OptionalCountryCode
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "contracts" / "examples" / "order-placed.v1.json"
+
+# Spellings seen in real orders and in the languages of commerce.
+COUNTRY_SPELLINGS = [
+    # codes: alpha-2 in any case with stray spaces and dots, alpha-3, numeric
+    ("FR", "FR"), (" fr ", "FR"), ("f.r.", "FR"), ("FRA", "FR"), ("deu", "DE"), ("250", "FR"),
+    ("276", "DE"), ("40", "AT"), ("XK", "XK"),
+    # informal forms
+    ("UK", "GB"), ("U.K.", "GB"), ("Great Britain", "GB"), ("England", "GB"), ("Scotland", "GB"),
+    ("Wales", "GB"), ("Northern Ireland", "GB"), ("USA", "US"), ("U.S.A.", "US"), ("U.S.", "US"),
+    ("United States of America", "US"), ("America", "US"), ("EE.UU.", "US"), ("EL", "GR"),
+    ("Holland", "NL"), ("the Netherlands", "NL"), ("UAE", "AE"), ("Ivory Coast", "CI"),
+    # English and ISO names
+    ("France", "FR"), ("United Kingdom", "GB"), ("United States", "US"), ("Czech Republic", "CZ"),
+    ("Russia", "RU"), ("South Korea", "KR"), ("Viet Nam", "VN"), ("Vietnam", "VN"),
+    ("Turkey", "TR"), ("The Gambia", "GM"), ("Trinidad & Tobago", "TT"), ("Kosovo", "XK"),
+    # CLDR names, folded: case, accents, punctuation and spaces do not matter
+    ("Deutschland", "DE"), ("Frankreich", "FR"), ("Österreich", "AT"), ("Oesterreich", "AT"),
+    ("Schweiz", "CH"), ("Suisse", "CH"), ("Svizzera", "CH"), ("ÉTATS-UNIS", "US"),
+    ("Etats Unis", "US"), ("Royaume Uni", "GB"), ("Royaume-Uni", "GB"), ("Großbritannien", "GB"),
+    ("Grossbritannien", "GB"), ("Vereinigte Staaten", "US"), ("Estados Unidos", "US"),
+    ("España", "ES"), ("ESPANA", "ES"), ("Italia", "IT"), ("Nederland", "NL"), ("Niederlande", "NL"),
+    ("België", "BE"), ("Belgique", "BE"), ("Brasil", "BR"), ("Polska", "PL"), ("Niemcy", "DE"),
+    ("Sverige", "SE"), ("Danmark", "DK"), ("Dänemark", "DK"), ("Norge", "NO"), ("Suomi", "FI"),
+    ("Česko", "CZ"), ("Německo", "DE"), ("Magyarország", "HU"), ("România", "RO"),
+    ("Россия", "RU"), ("Германия", "DE"), ("Ελλάδα", "GR"), ("Türkiye", "TR"), ("Almanya", "DE"),
+    ("日本", "JP"), ("ドイツ", "DE"), ("中国", "CN"), ("德国", "DE"), ("台灣", "TW"), ("香港", "HK"),
+    ("대한민국", "KR"), ("독일", "DE"), ("المملكة المتحدة", "GB"), ("ألمانيا", "DE"),
+]  # fmt: skip
+
+# Nothing here names one country for certain: no guess.
+UNREADABLE = ["Atlantis", "Germny", "Europe", "EU", "XX", "ZZ", "123", "001", "", "   ", "N/A",
+              "n.a.", "-", "Korea", "Kongo", "France, Germany"]  # fmt: skip
+
+
+def order_placed() -> dict[str, Any]:
+    return json.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("written", "code"), COUNTRY_SPELLINGS, ids=[w for w, _ in COUNTRY_SPELLINGS])
+def test_o1_a_country_written_as_a_code_or_name_in_any_language_reads_as_its_iso_code(
+    written: str, code: str
+) -> None:
+    assert country_code(written) == code
+
+
+def test_o1_the_spelling_table_covers_forty_spellings_across_languages() -> None:
+    assert len(COUNTRY_SPELLINGS) >= 40
+    assert len({code for _, code in COUNTRY_SPELLINGS}) >= 25
+
+
+@pytest.mark.parametrize("written", UNREADABLE)
+def test_o1_a_value_that_names_no_country_for_certain_reads_as_none(written: str) -> None:
+    assert country_code(written) is None
+
+
+def test_o1_reading_a_country_is_a_lookup_after_the_first_call() -> None:
+    country_code("Deutschland")  # builds the indexes, if no test did before
+    started = time.perf_counter()
+    for written in ("Royaume Uni", "DE", "Atlantis", "Ελλάδα") * 500:
+        country_code(written)
+    assert (time.perf_counter() - started) / 2000 < 50e-6  # generous: ~0.1 us measured
+
+
+def test_o1_the_contract_country_type_reads_names_and_names_what_it_cannot_read() -> None:
+    assert TypeAdapter(CountryCode).validate_python("Deutschland") == "DE"
+    assert TypeAdapter(OptionalCountryCode).validate_python(" u.k. ") == "GB"
+    assert TypeAdapter(OptionalCountryCode).validate_python("") is None
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(CountryCode).validate_python("Atlantis")
+    assert caught.value.errors()[0]["msg"] == "not a country: 'Atlantis'"
+
+
+def test_o1_an_order_with_a_country_written_as_a_name_is_accepted_as_its_iso_code() -> None:
+    raw = order_placed()
+    raw["payload"]["billing_address"]["country"] = "Frankreich"
+    raw["payload"]["shipping_address"]["country"] = "U.S.A."
+    order = OrderPlaced.model_validate(raw).payload
+    assert (order.billing_address.country, order.shipping_address.country) == ("FR", "US")
+    assert order.set_aside == ()
+
+
+def test_o1_an_order_with_an_unreadable_country_is_accepted_without_it_and_says_so() -> None:
+    raw = order_placed()
+    raw["payload"]["billing_address"]["country"] = "Atlantis"
+    order = OrderPlaced.model_validate(raw).payload
+    assert order.billing_address.country is None
+    assert order.billing_address.city == "Paris"  # only the field is set aside, not the address
+    assert order.shipping_address.country == "FR"
+    assert order.set_aside == ("billing_address.country 'Atlantis' set aside: not a country",)
+
+
+def test_o1_an_order_with_unusable_optional_fields_is_accepted_with_a_note_for_each() -> None:
+    raw = order_placed()
+    raw["payload"].update(
+        preferred_language="français!", account_type="member", store_id="s" * 201, status="x" * 501
+    )
+    raw["payload"]["shipping_address"]["line2"] = "y" * 600
+    order = OrderPlaced.model_validate(raw).payload
+    assert (order.preferred_language, order.account_type, order.store_id, order.status) == (
+        None, "guest", None, None)  # fmt: skip
+    assert order.shipping_address.line2 is None and order.shipping_address.line1 == "4 chemin des Alpages"
+    assert sorted(order.set_aside) == [
+        "account_type 'member' set aside: not 'guest' or 'registered'",
+        "preferred_language 'français!' set aside: malformed",
+        "shipping_address.line2 (600 characters) set aside: longer than 500 characters",
+        "status (501 characters) set aside: longer than 500 characters",
+        "store_id (201 characters) set aside: longer than 200 characters",
+    ]
+    assert order.order_number == "EU-100234" and order.email == "Chloé.Dubois@Example.fr"
+
+
+def test_o1_account_type_is_read_in_any_case_and_blank_is_the_default() -> None:
+    raw = order_placed()
+    raw["payload"]["account_type"] = " Registered "
+    assert OrderPlaced.model_validate(raw).payload.account_type == "registered"
+    raw["payload"]["account_type"] = ""
+    order = OrderPlaced.model_validate(raw).payload
+    assert order.account_type == "guest" and order.set_aside == ()
+
+
+def test_o1_an_address_that_is_no_address_at_all_is_set_aside_whole() -> None:
+    raw = order_placed()
+    raw["payload"]["billing_address"] = "12 rue de la Paix, Paris"
+    order = OrderPlaced.model_validate(raw).payload
+    assert order.billing_address is None and order.shipping_address is not None
+    assert order.set_aside[0].startswith("billing_address '12 rue de la Paix, Paris' set aside: ")
+
+
+def test_o1_a_note_never_repeats_a_long_digit_run() -> None:
+    raw = order_placed()
+    raw["payload"]["preferred_language"] = "4111 1111 1111 1111"
+    (note,) = OrderPlaced.model_validate(raw).payload.set_aside
+    assert "4111" not in note and note.startswith("preferred_language (str) set aside")
+
+
+def test_o1_an_order_missing_a_required_field_is_still_refused_with_field_level_errors() -> None:
+    raw = order_placed()
+    raw["payload"].update(currency="euros", lines=[], placed_at="2026-11-20T09:14:01")
+    raw["payload"]["billing_address"]["country"] = "Atlantis"  # would be set aside: not an error
+    del raw["payload"]["scope"]
+    with pytest.raises(ValidationError) as caught:
+        OrderPlaced.model_validate(raw)
+    bad = {".".join(map(str, e["loc"])) for e in caught.value.errors()}
+    assert bad == {"payload.currency", "payload.lines", "payload.placed_at", "payload.scope"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("lines.0.quantity", "-1"), ("lines.0.sku", "s" * 201), ("totals.shipping", "free"),
+     ("order_number", "")],
+)
+def test_o1_what_lies_in_the_lines_totals_or_identity_of_an_order_is_never_set_aside(
+    field: str, value: str
+) -> None:
+    raw = order_placed()
+    *parents, last = field.split(".")
+    target = raw["payload"]
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = value
+    with pytest.raises(ValidationError) as caught:
+        OrderPlaced.model_validate(raw)
+    assert [".".join(map(str, e["loc"])) for e in caught.value.errors()] == [f"payload.{field}"]
+
+
+@pytest.mark.parametrize("field", ["email", "phone", "source_customer_id", "first_name"])
+def test_o2_an_unusable_field_that_identifies_the_customer_refuses_the_order(field: str) -> None:
+    # Matching without it could tie the order to another customer: refusing is visible.
+    raw = order_placed()
+    raw["payload"][field] = "z" * 600
+    with pytest.raises(ValidationError) as caught:
+        OrderPlaced.model_validate(raw)
+    assert [e["loc"] for e in caught.value.errors()] == [("payload", field)]
+
+
+def test_o1_the_notes_survive_the_envelope_read_from_json_and_the_order_round_trips() -> None:
+    raw = order_placed()
+    raw["payload"]["shipping_address"]["country"] = "Atlantis"
+    raw["payload"]["billing_address"]["country"] = "Royaume-Uni"
+    received = OrderPlaced.model_validate_json(json.dumps(raw))
+    assert received.payload.set_aside == ("shipping_address.country 'Atlantis' set aside: not a country",)
+    assert OrderPlaced.model_validate(raw).payload.set_aside == received.payload.set_aside
+    assert received.model_copy().payload.set_aside == received.payload.set_aside
+
+    # What travels on is the order as read: ISO codes, the set-aside field null, no note.
+    again = OrderPlaced.model_validate_json(received.model_dump_json())
+    dumped = json.loads(received.model_dump_json())
+    assert dumped["payload"]["billing_address"]["country"] == "GB"
+    assert dumped["payload"]["shipping_address"]["country"] is None
+    assert "set_aside" not in dumped["payload"] and again.payload.set_aside == ()
+    assert again.payload.model_dump() == received.payload.model_dump()
+
+
+def test_o1_an_order_built_in_code_sets_aside_too() -> None:
+    order = Order.model_validate(order_placed()["payload"] | {"shipping_address": {"country": "Atlantis"}})
+    assert order.shipping_address == PostalAddress() and len(order.set_aside) == 1

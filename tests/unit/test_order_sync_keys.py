@@ -1,0 +1,348 @@
+"""O2: the identity keys orders are matched by. The spellings of one person found on real
+order streams (Gmail dots and tags, umlauts typed out, transliterated names, swapped fields,
+postal codes with country prefixes or lost zeros, phones in every national format) give one
+key; different people, addresses and codes stay apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from order_sync.keys import (
+    NameAgreement,
+    canonical_email,
+    compare_names,
+    first_name_key,
+    last_name_key,
+    name_key,
+    name_tokens,
+    phone_key,
+    postal_key,
+)
+from plumbing.normalize import normalize_email
+
+# --- email ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("john.smith@gmail.com", "johnsmith@gmail.com"),
+        ("John.Smith+shop@gmail.com", "johnsmith@gmail.com"),
+        ("j.o.h.n.smith+a+b@googlemail.com", "johnsmith@gmail.com"),
+        ("JOHNSMITH@GOOGLEMAIL.COM", "johnsmith@gmail.com"),
+    ],
+)
+def test_o2_gmail_dots_and_tags_are_one_address(a: str, b: str) -> None:
+    assert canonical_email(normalize_email(a)) == canonical_email(normalize_email(b)) == "johnsmith@gmail.com"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("jane.doe+news@outlook.com", "jane.doe@outlook.com"),
+        ("Jane.Doe+x@Hotmail.co.uk", "jane.doe@hotmail.co.uk"),
+        ("jane+x@live.fr", "jane@live.fr"),
+        ("jane+x@msn.com", "jane@msn.com"),
+        ("jane.doe+shop@icloud.com", "jane.doe@icloud.com"),
+        ("jane+shop@me.com", "jane@me.com"),
+        ("jane+shop@mac.com", "jane@mac.com"),
+        ("jane+shop@fastmail.com", "jane@fastmail.com"),
+        ("jane+shop@proton.me", "jane@proton.me"),
+        ("jane+shop@protonmail.com", "jane@protonmail.com"),
+        ("jane+shop@yandex.ru", "jane@yandex.ru"),
+    ],
+)
+def test_o2_plus_tags_are_dropped_where_the_provider_ignores_them(raw: str, key: str) -> None:
+    assert canonical_email(normalize_email(raw)) == key
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("john.smith@example.com", "johnsmith@example.com"),  # dots matter outside Gmail
+        ("john.smith@outlook.com", "johnsmith@outlook.com"),  # ... also where '+' does not
+        ("john+shop@example.com", "john@example.com"),  # unknown server: '+' may be a real name
+        ("john+shop@gmx.de", "john@gmx.de"),  # no subaddressing at GMX
+        ("john-shop@yahoo.com", "john@yahoo.com"),  # Yahoo's '-' addresses are left alone
+        ("john+shop@yahoo.com", "john@yahoo.com"),
+        ("johnsmith@gmail.com", "johnsmith@gmail.co.uk"),  # not a Google domain
+        ("jane@proton.me", "jane@pm.me"),  # one provider's domains are not merged
+    ],
+)
+def test_o2_other_addresses_stay_apart(a: str, b: str) -> None:
+    assert canonical_email(normalize_email(a)) != canonical_email(normalize_email(b))
+
+
+def test_o2_other_domains_are_only_case_folded() -> None:
+    assert canonical_email(normalize_email(" John.Smith+X@Example.COM ")) == "john.smith+x@example.com"
+    assert canonical_email("+shop@outlook.com") == "+shop@outlook.com"  # no base mailbox: kept
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spellings", "tokens"),
+    [
+        (["Müller", "Mueller", "Muller", "MÜLLER", "Mu\u0308ller"], ("muller",)),
+        (["Schröder", "Schroeder", "Schroder"], ("schroder",)),
+        (["Jäger", "Jaeger", "Jager"], ("jager",)),
+        (["Schäuble", "Schaeuble"], ("schauble",)),  # äu
+        (["Häußler", "Haeussler", "Haussler"], ("haussler",)),
+        (["Özdemir", "Oezdemir", "Ozdemir"], ("ozdemir",)),
+        (["Jørgensen", "Joergensen"], ("jorgensen",)),
+        (["Mäkelä", "Makela"], ("makela",)),  # a written umlaut collapses even at the end
+        (["Anne-Sophie", "Anne Sophie", "Anne–Sophie", "anne.sophie", "Anne, Sophie"], ("anne", "sophie")),
+        (["O'Brien", "O’Brien", "OBrien", "O Brien", "O'BRIEN"], ("obrien",)),
+        (["D'Angelo", "D Angelo", "DAngelo"], ("dangelo",)),
+        (["McDonald", "Mc Donald"], ("mcdonald",)),
+        (["Иванов", "Ivanov"], ("ivanov",)),
+        (["Юлия", "Yuliya"], ("yuliya",)),
+        (["Ελένη", "Eleni", "ΕΛΕΝΗ"], ("eleni",)),
+        (["Παπαδοπούλου", "Papadopoulou"], ("papadopoulou",)),
+        (["Ευάγγελος", "Evangelos"], ("evangelos",)),
+        (["Ελευθέριος", "Eleftherios"], ("eleftherios",)),
+        (["山田"], ("shantian",)),
+        (["Nguyễn Thị", "Nguyen Thi"], ("nguyen", "thi")),
+        (["J.", "J"], ("j",)),
+    ],
+)
+def test_o2_spellings_of_one_name_give_one_key(spellings: list[str], tokens: tuple[str, ...]) -> None:
+    for spelling in spellings:
+        assert name_tokens(spelling) == tokens, spelling
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # The typed-digraph collapse must not make two names one.
+        ("Joe", "Jo"),
+        ("Zoe", "Zo"),
+        ("Mae", "Ma"),
+        ("Sue", "Su"),
+        ("Joey", "Joy"),
+        ("Huey", "Huy"),
+        ("Bauer", "Baur"),
+        ("Michael", "Michal"),
+        ("Rafael", "Rafał"),
+        ("Gael", "Gal"),
+        ("Noëlle", "Nolle"),
+        ("薛明", "许明"),  # pinyin 'xue' is no umlaut
+        # Ordinary differences.
+        ("Anna", "Anne"),
+        ("Schmidt", "Schmitt"),
+        ("Marie", "Mario"),
+        ("Müller", "Möller"),
+        ("Jean", "Jeanne"),
+    ],
+)
+def test_o2_different_names_keep_different_keys(a: str, b: str) -> None:
+    assert name_tokens(a) != name_tokens(b)
+
+
+@pytest.mark.parametrize("name", ["Müller", "Mueller-Lüdenscheidt", "Michael", "Noëlle", "Bauer", "Schaeuble",
+                                  "O Brien", "Mc Donald", "Иванов", "Юлия", "Παπαδοπούλου", "山田", "Nguyễn Thị"])
+def test_o2_a_key_fed_back_gives_the_same_key(name: str) -> None:
+    """Stored keys can be compared again (except non-Latin names with ae/oe/ue: see name_tokens)."""
+    tokens = name_tokens(name)
+    assert name_tokens(" ".join(tokens)) == tokens
+
+
+@pytest.mark.parametrize("text", ["", "   ", "---", "'", ". ,"])
+def test_o2_a_name_without_letters_has_no_key(text: str) -> None:
+    assert name_tokens(text) == ()
+    assert first_name_key(text) is None and last_name_key(text) is None and name_key(text, text) is None
+
+
+def test_o2_part_keys_join_the_tokens_in_order() -> None:
+    assert first_name_key("Anne-Sophie") == "anne sophie"
+    assert last_name_key("García Lorca") == "garcia lorca"
+    assert first_name_key(None) is None and last_name_key(None) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (("Anne-Sophie", "Müller"), ("Anne Sophie", "Mueller")),
+        (("Anne-Sophie", "Müller"), ("Mueller", "Anne Sophie")),  # swapped fields
+        (("Sean", "O'Brien"), ("O Brien", "Sean")),
+        (("Юлия", "Иванова"), ("Yuliya", "Ivanova")),
+        (("Ελένη", "Παπαδοπούλου"), ("Eleni", "Papadopoulou")),
+        (("Anne Sophie", "Müller"), (None, "Anne Sophie Muller")),  # all in one field
+    ],
+)
+def test_o2_name_key_ignores_order_and_spelling(a: tuple[str | None, str | None],
+                                                 b: tuple[str | None, str | None]) -> None:
+    assert name_key(*a) == name_key(*b) is not None
+
+
+def test_o2_name_key_keeps_different_names_apart() -> None:
+    assert name_key("Anna", "Schmidt") != name_key("Anne", "Schmidt")
+    assert name_key("Jean", "Dupont") != name_key("Jeanne", "Dupont")
+    assert name_key(None, None) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "first", "last", "swapped"),
+    [
+        # Same person, other spelling: exact.
+        (("Jean", "Müller"), ("JEAN", "Mueller"), "exact", "exact", False),
+        (("Anne-Sophie", "Martin"), ("Anne Sophie", "Martin"), "exact", "exact", False),
+        (("Sean", "O'Brien"), ("Sean", "OBrien"), "exact", "exact", False),
+        (("Юлия", "Иванова"), ("Yuliya", "Ivanova"), "exact", "exact", False),
+        (("Ελένη", "Παπαδοπούλου"), ("Eleni", "Papadopoulou"), "exact", "exact", False),
+        # Swapped fields.
+        (("Thomas", "Müller"), ("Mueller", "Thomas"), "exact", "exact", True),
+        (("Иванов", "Юлия"), ("Yuliya", "Ivanov"), "exact", "exact", True),
+        (("Anna", "Schmidt"), ("Schmidt", "Anne"), "close", "exact", True),
+        # Close: household members, typos, variants, middle names, initials.
+        (("Anna", "Schmidt"), ("Anne", "Schmidt"), "close", "exact", False),
+        (("Hans", "Schmidt"), ("Hans", "Schmitt"), "exact", "close", False),
+        (("Юлия", "Иванова"), ("Julia", "Ivanova"), "close", "exact", False),  # transliteration
+        (("Aleksey", "Ivanov"), ("Alexei", "Iwanow"), "close", "close", False),
+        (("Jon", "Smith"), ("John", "Smith"), "close", "exact", False),
+        (("Maria", "Rossi"), ("Marie", "Rossi"), "close", "exact", False),  # Latin/French forms
+        (("Jean Pierre", "Dupont"), ("Jean", "Dupont"), "close", "exact", False),  # middle name
+        (("Jean", "Dupont"), ("J.", "Dupont"), "close", "exact", False),  # initial
+        (("Jean", "Dupont"), ("J", "Dupont"), "close", "exact", False),
+        (("J. P.", "Dupont"), ("Jean-Pierre", "Dupont"), "close", "exact", False),
+        (("Ana", "García Lorca"), ("Ana", "García"), "exact", "close", False),  # second surname
+        (("Anne", "van der Berg"), ("Anne", "Vanderberg"), "exact", "close", False),  # spacing
+        (("Sophie Anne", "Martin"), ("Anne Sophie", "Martin"), "close", "exact", False),  # order
+        # Different.
+        (("Marie", "Dupont"), ("Mario", "Dupont"), "different", "exact", False),
+        (("Maria", "Rossi"), ("Mario", "Rossi"), "different", "exact", False),
+        (("Jean", "Dupont"), ("Jeanne", "Dupont"), "different", "exact", False),  # decided: see keys
+        (("Daniel", "Weber"), ("Danielle", "Weber"), "different", "exact", False),
+        (("Noël", "Weber"), ("Noëlle", "Weber"), "different", "exact", False),
+        (("Hans", "Meier"), ("Franz", "Meier"), "different", "exact", False),
+        (("Eva", "Braun"), ("Eve", "Braun"), "close", "exact", False),  # a/e variant
+        (("Hans", "Braun"), ("Hanna", "Braun"), "different", "exact", False),
+        (("Müller", "Hans"), ("Möller", "Hans"), "different", "exact", False),
+        # Missing.
+        (("John", "Smith"), (None, "Smith"), "missing", "exact", False),
+        (("John", None), ("John", "  "), "exact", "missing", False),
+        ((None, None), ("A", "B"), "missing", "missing", False),
+    ],
+)
+def test_o2_compare_names_grades_each_part(a: tuple[str | None, str | None], b: tuple[str | None, str | None],
+                                           first: str, last: str, swapped: bool) -> None:
+    assert compare_names(*a, *b) == NameAgreement(first, last, swapped)  # type: ignore[arg-type]
+
+
+def test_o2_anna_and_anne_schmidt_are_close_never_exact() -> None:
+    """Two members of one household: the caller must see weaker evidence, not a match."""
+    result = compare_names("Anna", "Schmidt", "Anne", "Schmidt")
+    assert (result.first, result.last, result.swapped) == ("close", "exact", False)
+    assert result.score == 3 < NameAgreement("exact", "exact").score
+
+
+def test_o2_a_tie_keeps_the_straight_orientation() -> None:
+    assert compare_names("Martin", "Martin", "Martin", "Martin").swapped is False
+    assert compare_names("Anna", "Schmidt", "Anne", "Schmidt").swapped is False
+
+
+# --- postal codes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "country", "key"),
+    [
+        ("D-70586", "70586", "DE", "70586"),
+        ("DE-70586", "70586", "DE", "70586"),
+        ("D 70586", "70586", None, "70586"),
+        ("F-75001", "75001", "FR", "75001"),
+        ("FR 75001", "75 001", "FR", "75001"),
+        ("CH-8001", "8001", "CH", "8001"),
+        ("A-1010", "1010", "AT", "1010"),
+        ("I-00100", "00100", "IT", "00100"),
+        ("94105-1234", "94105", "US", "94105"),
+        ("94105 1234", "94105", "US", "94105"),
+        ("2134", "02134", "US", "02134"),
+        ("501", "00501", "US", "00501"),
+        ("1234", "01234", "DE", "01234"),
+        ("1067", "01067", "de", "01067"),
+        ("1000", "01000", "FR", "01000"),
+        ("8001", "08001", "ES", "08001"),
+        ("0100", "00100", "IT", "00100"),
+        ("0130", "00130", "FI", "00130"),
+        ("sw1a 1aa", "SW1A 1AA", "GB", "SW1A1AA"),
+        ("Sw1A1aA", "SW1A-1AA", "GB", "SW1A1AA"),
+        ("SW1A 1AA", "sw1a1aa", None, "SW1A1AA"),
+        ("E1 6AN", "e16an", "GB", "E16AN"),  # 'E' is Spain's prefix elsewhere, part of the code here
+        ("D02 X285", "d02x285", "IE", "D02X285"),
+        ("K1A 0B1", "k1a0b1", "CA", "K1A0B1"),
+        ("1234 AB", "1234ab", "NL", "1234AB"),
+        ("１２３４５", "12345", "DE", "12345"),
+    ],
+)
+def test_o2_spellings_of_one_postal_code_give_one_key(a: str, b: str, country: str | None, key: str) -> None:
+    assert postal_key(a, country) == postal_key(b, country) == key
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "country"),
+    [
+        ("70586", "70585", "DE"),
+        ("75001", "75002", "FR"),
+        ("94105", "94107", "US"),
+        ("SW1A 1AA", "SW1A 1AB", "GB"),
+        ("D02 X285", "D02 X286", "IE"),
+        ("1234", "01234", "AT"),  # 4-digit country: no padding
+        ("1234", "01234", "CH"),
+        ("1234", "01234", None),  # country unknown: no padding
+        ("100", "00100", "IT"),  # only one lost zero is restored
+        ("2345", "02345", "GB"),
+    ],
+)
+def test_o2_different_postal_codes_stay_apart(a: str, b: str, country: str | None) -> None:
+    assert postal_key(a, country) != postal_key(b, country)
+
+
+@pytest.mark.parametrize("raw", ["", "   ", " - ", "."])
+def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
+    assert postal_key(raw, "DE") is None
+
+
+# --- phones ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "e164"),
+    [
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("+33 6 12 34 56 78", "FR", "+33612345678"),
+        ("0033612345678", "FR", "+33612345678"),
+        ("+33 (0)6 12 34 56 78", "FR", "+33612345678"),
+        ("030 1234567", "DE", "+49301234567"),
+        ("+49 (0)30 1234567", "DE", "+49301234567"),
+        ("0049 30 1234567", "DE", "+49301234567"),
+        ("(415) 555-0132", "US", "+14155550132"),
+        ("415.555.0132", "US", "+14155550132"),
+        ("+1 415-555-0132", "US", "+14155550132"),
+        ("1-415-555-0132", "US", "+14155550132"),
+        ("07700 900123", "GB", "+447700900123"),
+        ("+44 7700 900123", "GB", "+447700900123"),
+        ("+44 (0)7700 900123", "GB", "+447700900123"),
+        ("612 34 56 78", "ES", "+34612345678"),
+        # The country code written out wins over the order's country.
+        ("+33 (0)6 12 34 56 78", "DE", "+33612345678"),
+        ("0049 30 1234567", "FR", "+49301234567"),
+        # No country known: only international forms can be read.
+        ("+44 (0)7700 900123", None, "+447700900123"),
+        ("0033612345678", None, "+33612345678"),  # pre-cleaned: '00' read as '+'
+        # A lower-case country is read too (pre-cleaned: phonenumbers wants 'FR').
+        ("06 12 34 56 78", "fr", "+33612345678"),
+    ],
+)
+def test_o2_phone_numbers_as_written_on_orders_read_as_e164(raw: str, country: str | None, e164: str) -> None:
+    assert phone_key(raw, country) == e164
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [("", "FR"), ("   ", "FR"), ("n/a", "FR"), ("06 12", "FR"), ("06 12 34 56 78", None), ("06 12 34 56 78", "XX"),
+     ("1" * 300, "FR"), ("+", None), (None, "FR")],
+)
+def test_o2_an_unreadable_phone_has_no_key_and_raises_nothing(raw: str | None, country: str | None) -> None:
+    assert phone_key(raw, country) is None

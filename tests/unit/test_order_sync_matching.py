@@ -1,0 +1,233 @@
+"""Identity resolution rules (O2-O6), without servers: orders scored against the profiles of
+the customers their identifiers lead to, and the decision each score makes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contracts.orders import Order, OrderPlaced
+from order_sync import intake
+from order_sync.domain import CustomerEntry
+from order_sync.matching import (
+    Identity,
+    Profile,
+    Thresholds,
+    decide,
+    identity_of,
+    index_keys,
+    score,
+    street_key,
+    without_common,
+)
+
+BASE: dict[str, Any] = {
+    "source_system": "shopify:acme-eu", "scope": "eu-fr", "currency": "EUR", "placed_at": "2026-11-20T09:14:01Z",
+    "lines": [{"name": "Tee", "quantity": 1, "unit_price": "10", "total": "10"}],
+    "totals": {"subtotal": "10", "total": "10"},
+}
+_numbers = iter(range(10**6))
+
+
+def order(first: str | None = "Chloé", last: str | None = "Dubois", *, email: str | None = None,
+          phone: str | None = None, postal: str | None = "75002", line1: str | None = "12 rue de la Paix",
+          country: str = "FR", source_id: str | None = None, **extra: Any) -> Order:
+    address = {"first_name": first, "last_name": last, "line1": line1, "city": "Paris", "postal_code": postal,
+               "country": country} if postal or line1 else None
+    return Order.model_validate({**BASE, "order_number": f"N{next(_numbers)}", "first_name": first, "last_name": last,
+                                 "email": email, "phone": phone, "source_customer_id": source_id,
+                                 "billing_address": address, **extra})
+
+
+def identity(o: Order) -> Identity:
+    return identity_of(o, "FR")
+
+
+def profile(code: str, *orders: Order) -> Profile:
+    """A customer that has placed these orders (its profile learned each)."""
+    p = Profile(code)
+    for o in orders:
+        p.add(identity(o).learned())
+    return p
+
+
+def decided(o: Order, *profiles: Profile, linked: str | None = None):  # noqa: ANN201
+    who = identity(o)
+    return decide(who, linked, [score(who, p) for p in profiles], Thresholds())
+
+
+HOME = {"phone": "01 45 67 89 10", "postal": "75002", "line1": "12 rue de la Paix"}
+
+
+def test_o2_an_email_written_another_way_is_the_same_mailbox() -> None:
+    chloe = profile("C1", order(email="chloe.dubois@gmail.com"))
+    decision = decided(order(email="  Chloe.Dubois+soldes@GoogleMail.com ", postal=None, line1=None), chloe)
+    assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "email")
+
+
+def test_o4_a_returning_customer_with_a_new_email_is_found_by_phone_names_and_address() -> None:
+    chloe = profile("C1", order(email="chloe@old.example", **HOME))
+    decision = decided(order(email="chloe@new.example", **HOME), chloe)
+    assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "phone_name_postal")
+    assert any(e.comparison == "email" and e.weight < 0 for e in decision.evidence)  # the evidence against, shown
+
+
+@pytest.mark.parametrize("first, last", [("Anne-Sophie", "Müller"), ("Anne Sophie", "MUELLER"),
+                                         ("Müller", "Anne-Sophie"), ("anne sophie", "Muller")])
+def test_o2_spellings_and_swapped_names_of_one_person_at_her_address_link(first: str, last: str) -> None:
+    her = profile("C1", order("Anne-Sophie", "Müller", email="as@example.de", **HOME))
+    decision = decided(order(first, last, **HOME), her)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+
+
+def test_o2_a_name_in_its_own_script_and_in_latin_letters_at_one_phone_link() -> None:
+    ivan = profile("C1", order("Иван", "Иванов", phone="+33 6 11 22 33 44", postal=None, line1=None))
+    assert decided(order("Ivan", "Ivanov", phone="06 11 22 33 44", postal=None, line1=None), ivan).customer_code == "C1"
+
+
+def test_o2_a_household_member_with_another_first_name_is_a_new_customer_not_a_relative() -> None:
+    anna = profile("C1", order("Anna", "Schmidt", email="anna@example.de", **HOME))
+    assert decided(order("Ben", "Schmidt", **HOME), anna).kind == "create"  # no email
+    assert decided(order("Ben", "Schmidt", email="ben@example.de", **HOME), anna).kind == "create"
+
+
+def test_o2_each_household_member_is_found_by_their_own_first_name() -> None:
+    anna = profile("C1", order("Anna", "Schmidt", email="anna@example.de", **HOME))
+    ben = profile("C2", order("Ben", "Schmidt", email="ben@example.de", **HOME))
+    assert decided(order("Ben", "Schmidt", **HOME), anna, ben).customer_code == "C2"
+    assert decided(order("Anna", "Schmidt", **HOME), anna, ben).customer_code == "C1"
+
+
+def test_o5_a_household_order_that_names_no_member_waits_for_a_csr() -> None:
+    anna = profile("C1", order("Anna", "Schmidt", email="anna@example.de", **HOME))
+    decision = decided(order(None, "Schmidt", **HOME), anna)
+    assert (decision.kind, [c.code for c in decision.candidates]) == ("review", ["C1"])
+
+
+def test_o5_two_members_of_one_name_at_one_phone_wait_for_a_csr() -> None:
+    senior = profile("C1", order("Jean", "Martin", email="jean.senior@example.fr", **HOME))
+    junior = profile("C2", order("Jean", "Martin", email="jean.junior@example.fr", **HOME))
+    decision = decided(order("Jean", "Martin", **HOME), senior, junior)
+    assert decision.kind == "review" and {c.code for c in decision.candidates} == {"C1", "C2"}
+
+
+def test_o5_a_cash_sale_with_a_name_and_postal_code_only_waits_for_a_csr_when_someone_fits() -> None:
+    marie = profile("C1", order("Marie", "Martin", email="marie@example.fr", phone="06 12 34 56 78"))
+    cash = order("Marie", "Martin", line1=None, postal="75002")
+    assert decided(cash, marie).kind == "review"
+    assert decided(cash).kind == "create"
+
+
+def test_o2_a_namesake_elsewhere_is_another_customer() -> None:
+    marie = profile("C1", order("Marie", "Martin", email="marie@example.fr", phone="06 12 34 56 78", postal="69001"))
+    decision = decided(order("Marie", "Martin", email="m.martin@example.fr", phone="06 98 76 54 32",
+                             postal="13001", line1="4 rue Sainte"), marie)
+    assert decision.kind == "create"
+
+
+def test_o5_two_records_of_one_person_sharing_the_email_are_no_reason_for_review() -> None:
+    first = profile("C1", order(email="zoe@example.fr", **HOME))
+    duplicate = profile("C2", order(email="zoe@example.fr", postal="69001", line1="1 rue X"))
+    decision = decided(order(email="zoe@example.fr", **HOME), first, duplicate)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+
+
+def test_o5_an_email_whose_holder_is_otherwise_someone_else_is_not_given_a_second_customer() -> None:
+    holder = profile("C1", order("Paul", "Durand", email="shared@example.fr", phone="06 00 11 22 33"))
+    decision = decided(order("Lucie", "Bernard", email="shared@example.fr", phone="07 99 88 77 66", postal="13001",
+                             line1="3 rue Y"), holder)
+    assert decision.kind in ("link", "review") and decision.kind != "create"
+
+
+def test_o2_a_known_source_link_decides_first() -> None:
+    decision = decided(order(email="x@example.fr", source_id="42"), profile("C9", order(email="x@example.fr")),
+                       linked="C7")
+    assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C7", "source_customer_id")
+
+
+def test_o2_a_phone_shared_by_too_many_customers_is_no_evidence() -> None:
+    shop_phone = order("Léa", "Petit", phone="01 00 00 00 00", line1=None, postal=None)
+    stripped = without_common(identity(shop_phone), {"ph:+33100000000"})
+    assert stripped.phone is None and any("phone" in n for n in stripped.notes)
+
+
+@pytest.mark.parametrize("a, b", [("12, Rue de la Paix", "12 rue Paix"), ("Hauptstraße 5", "Hauptstr. 5"),
+                                  ("5 Main Street", "5 main st")])
+def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
+    assert street_key(a) == street_key(b) is not None
+
+
+def test_o2_postal_codes_written_with_a_country_prefix_or_a_lost_zero_agree() -> None:
+    assert identity(order(postal="D-01067", country="DE")).postal_key == identity(order(postal="1067", country="DE")).postal_key
+
+
+def test_o4_a_profile_is_found_again_under_every_key_an_order_of_it_showed() -> None:
+    first = order(email="chloe@example.fr", source_id="88", **HOME)
+    p = profile("C1", first)
+    assert set(identity(first).blocking_keys()) - {k for k in identity(first).blocking_keys() if k.startswith("sig:")} \
+        <= index_keys(p)
+
+
+def test_o4_only_what_is_new_is_learned() -> None:
+    p = Profile.of_customer("C1", None)
+    assert p.lesson(identity(order(email="a@example.fr", **HOME)).learned()) is not None
+    assert p.lesson(identity(order(email="A@Example.fr", **HOME)).learned()) is None
+    new, keys = p.lesson(identity(order(email="a@example.fr", phone="06 55 44 33 22")).learned())
+    assert new == {"phones": ["+33655443322"]} and keys == ["ph:+33655443322"]
+
+
+def test_o4_a_customer_record_is_a_profile_too() -> None:
+    entry = CustomerEntry.from_view({"code": "C5", "version": 1, "scope_id": "eu-fr", "email": "Zoe@Example.fr",
+                                     "first_name": "Zoé", "last_name": "Roux", "phone": "+33612345678",
+                                     "addresses": [{"address_id": "a1", "line1": "12 rue de la Paix",
+                                                    "postal_code": "75002", "country": "FR"}]})
+    p = Profile.of("C5", [entry.doc])
+    decision = decided(order("Zoe", "Roux", phone="06 12 34 56 78", **{k: v for k, v in HOME.items() if k != "phone"}),
+                       p)
+    assert decision.customer_code == "C5"
+
+
+# --- new customers: one per person, however their orders arrive (O6) ---------------------------------
+
+
+def arrival(o: Order) -> intake.Arrival:
+    return intake.Arrival(OrderPlaced(producer="test", payload=o), identity=identity(o))
+
+
+def test_o6_orders_of_one_new_person_in_one_batch_make_one_cluster() -> None:
+    by_account = arrival(order(email="new@example.fr", source_id="77"))
+    by_email = arrival(order(email="NEW@example.fr"))
+    by_phone = arrival(order(phone="06 10 20 30 40", **{k: v for k, v in HOME.items() if k != "phone"}))
+    same_phone = arrival(order(phone="+33 6 10 20 30 40"))
+    clusters = intake.cluster([by_account, by_email, by_phone, same_phone])
+    assert sorted(len(c.arrivals) for c in clusters) == [2, 2]
+
+
+def test_o6_two_namesakes_at_one_phone_with_their_own_emails_are_two_customers() -> None:
+    senior = arrival(order("Jean", "Martin", email="senior@example.fr", phone="01 45 67 89 10"))
+    junior = arrival(order("Jean", "Martin", email="junior@example.fr", phone="01 45 67 89 10"))
+    assert len(intake.cluster([senior, junior])) == 2
+
+
+def test_o6_claims_are_the_strongest_identifiers_first() -> None:
+    assert [rule for _, rule in identity(order(email="a@example.fr", source_id="5")).claim_keys()] == [
+        "source_customer_id", "email"]
+    assert [rule for _, rule in identity(order(email="a@example.fr", phone="06 10 20 30 40")).claim_keys()] == [
+        "email", "phone_name_postal"]
+    assert [rule for _, rule in identity(order(phone="06 10 20 30 40")).claim_keys()] == ["phone_name_postal"]
+    assert [rule for _, rule in identity(order(line1=None)).claim_keys()] == ["name_postal"]
+
+
+def test_o2_the_weights_documented_in_the_readme_are_the_code_s() -> None:
+    from pathlib import Path
+
+    from order_sync import matching
+
+    readme = (Path(__file__).resolve().parents[2] / "services" / "order-sync" / "README.md").read_text()
+    table = readme.split("<!-- weights:start -->", 1)[1].split("<!-- weights:end -->", 1)[0]
+    documented = [line.split("|")[1:6] for line in table.strip().splitlines()[2:]]
+    levels = [*matching.EMAIL.values(), *matching.SOURCE.values(), *matching.HOUSEHOLD.values(),
+              *matching.NAMES_IN_HOUSEHOLD.values(), *matching.NAMES_ELSEWHERE.values(), matching.TAUGHT]
+    assert [(c.split("(")[0].strip(), n.strip(), float(m), float(u), float(w)) for c, n, m, u, w in documented] == [
+        (lv.comparison, lv.name, lv.m, lv.u, round(lv.weight, 1)) for lv in levels]

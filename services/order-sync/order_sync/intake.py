@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.customer import CreateCustomer, CreateCustomers, NewCustomer
+from contracts.customer import CreateCustomer, CreateCustomers, FindAccountsByEmail, GetCustomer, NewCustomer
 from contracts.envelope import Envelope
 from contracts.order_sync import OrderLinked, OrderReviewOpened
 from contracts.orders import Order, OrderPlaced
@@ -252,12 +252,17 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
         raise Rejected(reply.error)
     created, settled = [], {}
     for (c, _), creation in zip(asking, reply.result.customers, strict=True):
+        holder = None
         if creation.customer is None:
-            for arrival in c.arrivals:
-                arrival.failure = Rejected(creation.error)
-            continue
-        code = creation.customer.code
-        entry = CustomerEntry.from_view(creation.customer.model_dump(mode="json")).doc
+            holder = await _registered_holder(runtime, c, creation.error)
+            if holder is None:
+                for arrival in c.arrivals:
+                    arrival.failure = Rejected(creation.error)
+                continue
+            c.found_by, c.claimant = "email", None  # the account whose email it is: found, not created
+        customer = holder or creation.customer
+        code = customer.code
+        entry = CustomerEntry.from_view(customer.model_dump(mode="json")).doc
         created.append(entry)
         settled[c.creation_key] = code
         for arrival in c.arrivals:
@@ -272,6 +277,25 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
                 arrival.decision = Decision("link", rule, code, arrival.decision.candidates)
     await store.save_customer_entries(runtime.db, created)
     await store.settle_claims(runtime.db, settled)
+
+
+async def _registered_holder(runtime: ServiceRuntime, c: Cluster, error: Any) -> Any:
+    """The registered account of the scope that already uses the cluster's email, when that is
+    why its creation was refused: a customer this service has not heard of yet (its event is
+    on its way) or one another cluster made under another key. Its orders are that account's;
+    an order is never lost to a refusal the email rule would have avoided."""
+    email = c.lead.identity.email
+    if error is None or error.code != "conflict" or email is None:
+        return None
+    reply = await resources(runtime).customers.call(FindAccountsByEmail, {"email": email})
+    if not reply.ok:
+        return None
+    scope = c.lead.order.scope
+    holders = [a for a in reply.result.accounts if a.scope_id == scope and a.account_type == "registered"]
+    if len(holders) != 1:
+        return None
+    found = await resources(runtime).customers.call(GetCustomer, {"customer_code": holders[0].code})
+    return found.result if found.ok else None
 
 
 def _claims_of(arrival: Arrival) -> list[tuple[str, Rule]]:

@@ -74,6 +74,22 @@ PLUS_ADDRESSING_DOMAINS = frozenset({
 })
 
 
+#: Marketplaces that hide the buyer's mailbox behind an alias of their own: such an address
+#: is one buyer's at that marketplace, never the address they give a shop directly.
+RELAY_DOMAINS = frozenset({
+    "marketplace.amazon.com", "marketplace.amazon.co.uk", "marketplace.amazon.de", "marketplace.amazon.fr",
+    "marketplace.amazon.es", "marketplace.amazon.it", "marketplace.amazon.nl", "marketplace.amazon.ca",
+    "members.ebay.com", "members.ebay.de", "members.ebay.co.uk", "members.ebay.fr", "privaterelay.appleid.com",
+})
+
+
+def is_relay_email(canonical: str) -> bool:
+    """An address a marketplace (or Apple's sign-in) relays: comparing it with a shop's
+    address says nothing either way."""
+    domain = canonical.rpartition("@")[2]
+    return domain in RELAY_DOMAINS or domain.startswith("relay.") or ".relay." in domain
+
+
 def canonical_email(email: str) -> str:
     """The mailbox an address delivers to, as far as its provider's rules are known.
 

@@ -40,7 +40,17 @@ from anyascii import anyascii
 from contracts.orders import Order, PostalAddress
 from plumbing.normalize import InvalidValue, normalize_email
 
-from .keys import canonical_email, compare_names, first_name_key, last_name_key, name_key, phone_key, postal_key
+from .keys import (
+    canonical_email,
+    compare_names,
+    first_name_key,
+    is_relay_email,
+    last_name_key,
+    name_key,
+    name_tokens,
+    phone_key,
+    postal_key,
+)
 
 # --- the order's identity ---------------------------------------------------------------------------
 
@@ -353,7 +363,8 @@ def _name_levels(*levels: Level) -> dict[tuple[str, str], Level]:
 #: Among the candidates blocking brings (those sharing some identifier with the order).
 EMAIL = _levels(
     Level("email", "exact", 0.88, 5e-8, "same mailbox (provider-aware: Gmail dots and +tags ignored)"),
-    Level("email", "different", 0.12, 1.0, "both have an email, none shared: people change address, marketplaces relay"),
+    Level("email", "different", 0.12, 1.0, "both have an email, none shared: people change address"),
+    Level("email", "relayed", 1.0, 1.0, "none shared, but one side only has marketplace relay aliases: no evidence"),
 )
 SOURCE = _levels(
     Level("source", "exact", 0.95, 1e-7, "same customer id in the same source system"),
@@ -371,9 +382,10 @@ HOUSEHOLD = _levels(
 NAMES_IN_HOUSEHOLD = _name_levels(
     Level("last_name", "exact", 0.92, 0.85, "same last name, as household members have"),
     Level("last_name", "close", 0.06, 0.05, "a spelling away"),
-    Level("last_name", "different", 0.02, 0.10, "another last name at the same phone or address"),
+    Level("last_name", "different", 0.01, 0.20, "another last name at the same phone or address: a partner"),
     Level("first_name", "exact", 0.90, 0.02, "same first name (two members of a household share one rarely)"),
-    Level("first_name", "close", 0.07, 0.05, "a spelling, an initial or a middle name away"),
+    Level("first_name", "partial", 0.10, 0.02, "an initial, or a middle name on one side only"),
+    Level("first_name", "close", 0.05, 0.05, "a spelling away (Anna, Anne: sisters, as often as typos)"),
     Level("first_name", "different", 0.03, 0.93, "another first name: another member of the household"),
 )
 #: Names weighed when nothing of the household agrees: namesakes exist, common names more.
@@ -382,7 +394,8 @@ NAMES_ELSEWHERE = _name_levels(
     Level("last_name", "close", 0.06, 0.004, "a spelling away"),
     Level("last_name", "different", 0.02, 0.984, "another last name"),
     Level("first_name", "exact", 0.90, 0.05, "same first name"),
-    Level("first_name", "close", 0.07, 0.03, "a spelling, an initial or a middle name away"),
+    Level("first_name", "partial", 0.10, 0.02, "an initial, or a middle name on one side only"),
+    Level("first_name", "close", 0.05, 0.03, "a spelling away"),
     Level("first_name", "different", 0.03, 0.92, "another first name"),
 )
 TAUGHT = Level("csr", "confirmed", 0.5, 1e-4, "a CSR tied an order with exactly these details to this customer")
@@ -408,6 +421,9 @@ class Scored:
     code: str
     score: float
     evidence: tuple[Evidence, ...]
+
+    def agrees_not(self, comparison: str) -> bool:
+        return any(e.comparison == comparison and e.level == "different" for e in self.evidence)
 
     def agrees(self, comparison: str, *levels: str) -> bool:
         return any(e.comparison == comparison and (not levels or e.level in levels) and e.weight > 0
@@ -452,7 +468,9 @@ def score(identity: Identity, profile: Profile) -> Scored:
         if identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
         else:
-            add(EMAIL["different"], f"{identity.email_canon} vs {', '.join(sorted(profile.emails)[:3])}")
+            relayed = is_relay_email(identity.email_canon) or all(is_relay_email(e) for e in profile.emails)
+            add(EMAIL["relayed" if relayed else "different"],
+                f"{identity.email_canon} vs {', '.join(sorted(profile.emails)[:3])}")
     if identity.source_customer_id:
         same_system = {s for s in profile.sources if s.split("|", 1)[0] == identity.source_system}
         if identity.source_link in same_system:
@@ -496,7 +514,17 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     return None
 
 
-_RANK = {"exact": 3, "close": 2, "missing": 1, "different": 0}
+_RANK = {"exact": 4, "partial": 3, "close": 2, "missing": 1, "different": 0}
+
+
+def _partial(ours: str | None, theirs: str | None) -> bool:
+    """One given name is the other's initial ('J', 'Jean'), or its tokens are all among the
+    other's ('Jean', 'Jean Pierre'): a shorter form of one name, not another name."""
+    if not ours or not theirs:
+        return False
+    a, b = name_tokens(ours), name_tokens(theirs)
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return bool(short) and all(any(t == u or (len(t) == 1 and u.startswith(t)) for u in long_) for t in short)
 
 
 def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, bool], tuple[str | None, str | None]] \
@@ -508,8 +536,14 @@ def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, b
     best = None
     for known_first, known_last in profile.names:
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
-        levels = (agreement.first, agreement.last, agreement.swapped)
-        rank = (_RANK[agreement.first] + _RANK[agreement.last], _RANK[agreement.first])
+        # Swapped: the order's first name field holds the surname, so the given name's
+        # agreement is its last field's against the candidate's first name.
+        first, last = (agreement.last, agreement.first) if agreement.swapped else (agreement.first, agreement.last)
+        given = (identity.last_key if agreement.swapped else identity.first_key, known_first)
+        if first == "close" and _partial(*given):
+            first = "partial"
+        levels = (first, last, agreement.swapped)
+        rank = (_RANK[first] + _RANK[last], _RANK[first])
         if best is None or rank > best[0]:
             best = (rank, levels, (known_first, known_last))
     return best[1], best[2]
@@ -522,7 +556,7 @@ def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, b
 class Thresholds:
     """Match weights (log2 odds) that decide; settings (order_sync.settings) may move them."""
 
-    link: float = 14.5
+    link: float = 15.0
     review: float = 14.0
     #: A runner-up this close to the best makes the choice a CSR's, unless both share the
     #: order's email or source id (then they are one person's duplicate records).
@@ -550,6 +584,14 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
     if linked_code:
         return Decision("link", "source_customer_id", linked_code)
     ranked = sorted(candidates, key=lambda c: (-c.score, c.code))
+    taught = [c for c in ranked if c.agrees("csr")]
+    if len(taught) == 1 and not taught[0].agrees_not("email") and not taught[0].agrees_not("source"):
+        # A CSR tied an order with exactly these details to this customer (O5).
+        return Decision("link", "review", taught[0].code, tuple(ranked[:5]), taught[0].score)
+    if not identity.has_person_identifier and not _names_a_person(identity):
+        held = _cannot_tell(identity, ranked)
+        if held is not None:
+            return held
     if not ranked or ranked[0].score < thresholds.review:
         holders = [c for c in ranked if c.agrees("email") or c.agrees("source")]
         if holders:
@@ -565,6 +607,23 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
         if not rivals:
             return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score)
     return Decision("review", best.rule, candidates=tuple(contenders[:5]), score=best.score)
+
+
+def _names_a_person(identity: Identity) -> bool:
+    """A full given name beside a phone or a street: enough to tell one household member
+    from another. (Without it, or with only a name and a postal code, it is not.)"""
+    return bool(identity.first_key and len(identity.first_key) > 1 and (identity.phone or identity.street_key))
+
+
+def _cannot_tell(identity: Identity, ranked: list[Scored]) -> Decision | None:
+    """O5 for an order that cannot tell one person from another: a name and a postal code
+    only (every namesake there fits), or a household's phone or street without a given name
+    (every member fits, known or not yet). When a candidate fits, a CSR decides."""
+    fits = [c for c in ranked if c.agrees("household") and c.agrees("last_name")
+            and not c.agrees_not("first_name")]
+    if not fits:
+        return None
+    return Decision("review", fits[0].rule, candidates=tuple(fits[:5]), score=fits[0].score)
 
 
 def _same_person_evidence(best: Scored, other: Scored) -> bool:

@@ -38,6 +38,7 @@ from plumbing.settings import ServiceSettings
 from ..customer import log, machine
 from ..order_sync import RESULTS, publish_burst, raw_ceiling, start, wait_ready
 from .score import Outcome, score
+from .simulate import simulate
 from .stream import Stream, generate
 
 REPORT = Path(__file__).resolve().parents[1] / "REPORT.md"
@@ -76,7 +77,7 @@ async def run_stream(settings: ServiceSettings, stream: Stream, workers: int) ->
         rejected = await db["rejected_orders"].count_documents({})
         notes = await db["orders"].count_documents({"notes.0": {"$exists": True}})
         rules: dict[str, int] = {}
-        async for row in db["orders"].aggregate([{"$group": {"_id": "$rule", "n": {"$sum": 1}}}]):
+        async for row in await db["orders"].aggregate([{"$group": {"_id": "$rule", "n": {"$sum": 1}}}]):
             rules[str(row["_id"])] = row["n"]
         return {"workers": workers, "orders": expected, "deliveries": len(bodies), "stored": stored,
                 "seconds": round(seconds, 2), "publishing_seconds": round(published, 2),
@@ -115,10 +116,12 @@ async def measure(settings: ServiceSettings, orders: int, workers: int, seed: in
     run = await run_stream(settings, stream, workers)
     figures = score(stream, run.pop("_outcome"), run.pop("_reviews"))
     run["ratio_to_ceiling"] = round(run["orders_per_second"] / ceiling["per_second"], 3)
+    # The same rules one order at a time, in process: what full speed and batching cost.
+    one_at_a_time = score(stream, *simulate(stream))
     log(f"  {run['orders_per_second']:,} orders/s ({run['ratio_to_ceiling']:.0%} of the ceiling); "
         f"precision {_get(figures, 'precision_within_scope')}, recall {_get(figures, 'recall_within_scope')}")
     return {"orders": orders, "seed": seed, "stream": stream.summary(), "ceiling": ceiling, "run": run,
-            "score": figures}
+            "score": figures, "one_at_a_time": one_at_a_time}
 
 
 def _get(figures: dict[str, Any], name: str) -> Any:
@@ -155,6 +158,17 @@ def section(results: dict[str, Any]) -> str:
         "|" + " --- |" * 16,
     ]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines.append("")
+    lines.append("The same rules applied one order at a time in process (`bench/matching/simulate.py`), on the "
+                 "same streams: what full speed, batches and workers cost.\n")
+    lines.append("| orders | precision in scope | recall in scope | people split | false merges | "
+                 "undecidable in review | reviews | unnecessary |")
+    lines.append("|" + " --- |" * 8)
+    for r in results["runs"]:
+        f = r["one_at_a_time"]
+        lines.append("| " + " | ".join(_cell(c) for c in (
+            f"{r['orders']:,}", f["precision_within_scope"], f["recall_within_scope"], f["people_split"],
+            f["false_merges"], f["undecidable_in_review_share"], f["reviews"], f["unnecessary_reviews"])) + " |")
     lines.append("")
     for r in results["runs"]:
         lines.append(f"Stream of {r['orders']:,} orders: " + ", ".join(

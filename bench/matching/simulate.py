@@ -30,6 +30,14 @@ def simulate(stream: Stream, thresholds: Thresholds = Thresholds()) -> tuple[dic
     links: dict[str, str] = {}
     outcome: dict[str, Outcome] = {}
     reviews: dict[str, list[str]] = {}
+    merged_into: dict[str, str] = {}
+    orders_of: dict[str, list[str]] = defaultdict(list)
+
+    def survivor(code: str) -> str:
+        while code in merged_into:
+            code = merged_into[code]
+        return code
+
     for delivery in stream.deliveries:
         order = delivery.message.payload
         if delivery.order_key in outcome:
@@ -38,10 +46,12 @@ def simulate(stream: Stream, thresholds: Thresholds = Thresholds()) -> tuple[dic
         keys = [f"{order.scope}|{k}" for k in identity.blocking_keys()]
         common = {k.split("|", 1)[1] for k in keys if len(index.get(k, ())) >= IDENTIFIER_CAP}
         identity = without_common(identity, common)
-        found = sorted({c for k in keys if len(index.get(k, ())) < IDENTIFIER_CAP for c in index.get(k, ())})
+        found = sorted({survivor(c) for k in keys if len(index.get(k, ())) < IDENTIFIER_CAP for c in index.get(k, ())})
         linked = links.get(identity.source_link) if identity.source_link else None
-        if linked is not None and scope_of[linked] != order.scope:
-            linked = None
+        if linked is not None:
+            linked = survivor(linked)
+            if scope_of[linked] != order.scope:
+                linked = None
         decision = decide(identity, linked, [score(identity, profiles[c]) for c in found], thresholds)
         code = decision.customer_code
         if decision.kind == "create":
@@ -57,6 +67,13 @@ def simulate(stream: Stream, thresholds: Thresholds = Thresholds()) -> tuple[dic
             outcome[delivery.order_key] = Outcome(None, None)
             continue
         outcome[delivery.order_key] = Outcome(code, None)
+        orders_of[code].append(delivery.order_key)
+        for duplicate in decision.duplicates:  # as the customer service's merge does (C13)
+            merged_into[duplicate] = code
+            profiles[code].add(_learned(profiles[duplicate]))
+            for key in orders_of.pop(duplicate, []):
+                outcome[key] = Outcome(code, None)
+                orders_of[code].append(key)
         profile = profiles.setdefault(code, Profile(code))
         if profile.lesson(identity.learned()) is not None:
             for key in index_keys(profile):
@@ -64,6 +81,12 @@ def simulate(stream: Stream, thresholds: Thresholds = Thresholds()) -> tuple[dic
         if identity.source_link:
             links.setdefault(identity.source_link, code)
     return outcome, reviews
+
+
+def _learned(profile: Profile) -> dict[str, list[Any]]:
+    return {"emails": list(profile.emails), "phones": list(profile.phones), "names": list(profile.names),
+            "postals": list(profile.postals), "streets": list(profile.streets), "sources": list(profile.sources),
+            "taught": list(profile.taught)}
 
 
 def main() -> None:

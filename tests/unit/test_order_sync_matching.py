@@ -198,24 +198,26 @@ def arrival(o: Order) -> intake.Arrival:
 def test_o6_orders_of_one_new_person_in_one_batch_make_one_cluster() -> None:
     by_account = arrival(order(email="new@example.fr", source_id="77"))
     by_email = arrival(order(email="NEW@example.fr"))
-    by_phone = arrival(order(phone="06 10 20 30 40", **{k: v for k, v in HOME.items() if k != "phone"}))
-    same_phone = arrival(order(phone="+33 6 10 20 30 40"))
-    clusters = intake.cluster([by_account, by_email, by_phone, same_phone])
-    assert sorted(len(c.arrivals) for c in clusters) == [2, 2]
+    by_phone = arrival(order("Zoé", "Martin", phone="06 10 20 30 40", postal="69001", line1="3 rue Neuve"))
+    same_phone = arrival(order("Zoe", "MARTIN", phone="+33 6 10 20 30 40", postal=None, line1=None))
+    same_street = arrival(order("Zoé", "Martin", postal="69001", line1="3, rue Neuve"))
+    clusters = intake.cluster([by_account, by_email, by_phone, same_phone, same_street])
+    assert sorted(len(c.arrivals) for c in clusters) == [2, 3]
 
 
-def test_o6_two_namesakes_at_one_phone_with_their_own_emails_are_two_customers() -> None:
-    senior = arrival(order("Jean", "Martin", email="senior@example.fr", phone="01 45 67 89 10"))
-    junior = arrival(order("Jean", "Martin", email="junior@example.fr", phone="01 45 67 89 10"))
-    assert len(intake.cluster([senior, junior])) == 2
+def test_o6_two_people_at_one_phone_with_their_own_names_are_two_customers() -> None:
+    anna = arrival(order("Anna", "Martin", email="anna@example.fr", phone="01 45 67 89 10"))
+    jean = arrival(order("Jean", "Martin", phone="01 45 67 89 10"))
+    assert len(intake.cluster([anna, jean])) == 2
 
 
 def test_o6_claims_are_the_strongest_identifiers_first() -> None:
-    assert [rule for _, rule in identity(order(email="a@example.fr", source_id="5")).claim_keys()] == [
+    assert [rule for _, rule in identity(order(email="a@example.fr", source_id="5", line1=None)).claim_keys()] == [
         "source_customer_id", "email"]
     assert [rule for _, rule in identity(order(email="a@example.fr", phone="06 10 20 30 40")).claim_keys()] == [
-        "email", "phone_name_postal"]
-    assert [rule for _, rule in identity(order(phone="06 10 20 30 40")).claim_keys()] == ["phone_name_postal"]
+        "email", "phone_name_postal", "name_address"]
+    assert [rule for _, rule in identity(order(phone="06 10 20 30 40", line1=None)).claim_keys()] == [
+        "phone_name_postal"]
     assert [rule for _, rule in identity(order(line1=None)).claim_keys()] == ["name_postal"]
 
 

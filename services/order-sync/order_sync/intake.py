@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from contracts.customer import CreateCustomer, CreateCustomers, FindAccountsByEmail, GetCustomer, NewCustomer
 from contracts.envelope import Envelope
+from contracts.merge import MergeCustomers
 from contracts.order_sync import OrderLinked, OrderReviewOpened
 from contracts.orders import Order, OrderPlaced
 from contracts.replies import field_errors_from_pydantic
@@ -92,6 +93,8 @@ class Arrival:
     #: The customer document of the decision's customer as read (or created): what its
     #: profile held before this order, so that only what is new is written.
     known: dict[str, Any] | None = None
+    #: Versions of the candidates' records as read: what a merge of duplicates expects (C13).
+    versions: dict[str, int] = field(default_factory=dict)
     failure: BaseException | None = None  # raised by this order's handler
     replay: bool = False  # events may be parked for it
 
@@ -123,15 +126,50 @@ async def _match_and_store(runtime: ServiceRuntime, batch: list[Pending[OrderPla
         else:
             known.append((pending, arrival))
     await _store_settling(runtime, known)
+    await _merge_duplicates(runtime, [a for _, a in known if a.failure is None])
 
 
 async def _create_and_store(runtime: ServiceRuntime, batch: list[Pending[Arrival, Arrival]]) -> None:
     arrivals = [pending.item for pending in batch]
-    await _create_customers(runtime, arrivals)
+    # Decided again, now: a customer created for the same person a moment ago (by an order
+    # in flight beside this one, here or on another worker) is found by its identifiers.
+    await _decide(runtime, arrivals)
+    await _create_customers(runtime, [a for a in arrivals if a.decision.kind == "create"])
     for pending, arrival in zip(batch, arrivals, strict=True):
         if arrival.failure is not None:
             pending.fail(arrival.failure)
     await _store_settling(runtime, [(p, a) for p, a in zip(batch, arrivals, strict=True) if a.failure is None])
+    await _merge_duplicates(runtime, [a for a in arrivals if a.failure is None])
+
+
+async def _merge_duplicates(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+    """An order that showed two records to be one person's (matching.Decision.duplicates)
+    asks the customer service to merge them (C13): the merge moves the duplicate's orders
+    and addresses, and a CSR can undo it within the merge window. After the orders are
+    stored and acknowledged; a merge that fails (a record changed meanwhile) is left to the
+    next order that shows the same."""
+    asked: set[str] = set()
+    for arrival in arrivals:
+        decision = arrival.decision
+        if decision is None or decision.kind != "link" or not decision.duplicates:
+            continue
+        survivor = decision.customer_code
+        for duplicate in decision.duplicates:
+            if duplicate in asked or survivor in asked or duplicate not in arrival.versions \
+                    or survivor not in arrival.versions:
+                continue
+            asked |= {duplicate, survivor}
+            try:
+                reply = await resources(runtime).customers.call(MergeCustomers, {
+                    "survivor_code": survivor, "survivor_version": arrival.versions[survivor],
+                    "merged_code": duplicate, "merged_version": arrival.versions[duplicate],
+                    "reason": f"order {arrival.order.order_number} ({arrival.order.source_system}) shows both to be "
+                              f"one person: {', '.join(e.comparison for e in decision.evidence if e.weight > 0)}"})
+            except Exception:  # noqa: BLE001 - the orders are stored; the merge can wait
+                log.warning("merging %s into %s failed", duplicate, survivor, exc_info=True)
+                continue
+            if not reply.ok:
+                log.info("not merging %s into %s: %s", duplicate, survivor, reply.error.message)
 
 
 # --- new customers (O3, O6) -------------------------------------------------------------------------
@@ -143,7 +181,6 @@ class Cluster:
 
     arrivals: list[Arrival] = field(default_factory=list)
     claims: dict[str, Rule] = field(default_factory=dict)  # scoped identifier -> the rule it stands for
-    emails: set[str] = field(default_factory=set)
     creation_key: str | None = None
     #: Set when another cluster claimed first: the rule its identifier stands for.
     found_by: Rule | None = None
@@ -161,27 +198,18 @@ class Cluster:
                                                   bool(a.identity.phone), bool(a.identity.first_key)))
 
 
-#: Identifiers of one person: two orders sharing one are one new customer whatever else
-#: they say. The others (a phone with a name) join orders only if their emails agree.
-STRONG_CLAIMS = ("source_customer_id", "email")
-
-
 def cluster(arrivals: list[Arrival]) -> list[Cluster]:
     clusters: list[Cluster] = []
     by_claim: dict[str, Cluster] = {}
     for arrival in arrivals:
         mine = Cluster([arrival], {store.scoped(arrival.order.scope, k): rule
-                                   for k, rule in arrival.identity.claim_keys()},
-                       {arrival.identity.email_canon} if arrival.identity.email_canon else set())
+                                   for k, rule in arrival.identity.claim_keys()})
         for claim, rule in list(mine.claims.items()):
             other = by_claim.get(claim)
             if other is None or other is mine:
                 continue
-            if rule not in STRONG_CLAIMS and mine.emails and other.emails and not (mine.emails & other.emails):
-                continue  # a shared phone and name, two mailboxes: a household's namesakes
             other.arrivals += mine.arrivals
             other.claims.update(mine.claims)
-            other.emails |= mine.emails
             clusters = [c for c in clusters if c is not mine]
             mine = other
         if mine not in clusters:
@@ -205,8 +233,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
             c.creation_key = c.found_by = c.claimant = None
             followed = next(
                 ((claim, rule) for claim, rule in c.claims.items()
-                 if (doc := held.get(claim) or fresh.get(claim)) is not None and doc.get("code") not in c.rejected
-                 and (rule in STRONG_CLAIMS or not doc.get("email") or not c.emails or doc["email"] in c.emails)),
+                 if (doc := held.get(claim) or fresh.get(claim)) is not None and doc.get("code") not in c.rejected),
                 None)
             if followed is not None:
                 doc = held.get(followed[0]) or fresh[followed[0]]
@@ -362,6 +389,9 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         arrival.decision = decide(identity, linked, [score(identity, profiles[c]) for c in sorted(found)], limits)
         code = arrival.decision.customer_code
         arrival.known = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
+        if arrival.decision.duplicates:
+            arrival.versions = {d["_id"]: d.get("version", 0) for c in (code, *arrival.decision.duplicates)
+                                for d in groups.get(c, ()) if d["_id"] == c}
 
 
 def _linked(code: str | None, arrival: Arrival, groups: dict[str, list[dict[str, Any]]],

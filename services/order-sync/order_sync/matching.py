@@ -113,16 +113,21 @@ class Identity:
     def claim_keys(self) -> list[tuple[str, str]]:
         """The identifiers that make two new customers one (O6), strongest first, with the
         rule a twin order found through each: a source customer id, an email, a phone with
-        the full name; without any of these, the full name with a postal code. (A phone with
-        a name joins two orders only if their emails agree: intake.cluster and the claims.)"""
+        the given name, a street with the given name; without any of these, the full name with
+        a postal code. Two orders sharing one would link if one were stored before the other
+        (``decide``), so they make one customer; their emails may differ as a changed one does.)"""
         keys: list[tuple[str, str]] = []
         if self.source_link:
             keys.append((f"src:{self.source_link}", "source_customer_id"))
         if self.email_canon:
             keys.append((f"em:{self.email_canon}", "email"))
-        if self.phone and self.name_key:
-            keys.append((f"pn:{self.phone}|{self.name_key}", "phone_name_postal"))
-        elif not keys and self.postal_key and self.name_key:
+        # The given name's first word with the last name: 'Jean Stéphane' is 'Jean' here.
+        person = f"{self.first_key.split()[0]} {self.last_key}" if self.first_key and self.last_key else None
+        if self.phone and person:
+            keys.append((f"pn:{self.phone}|{person}", "phone_name_postal"))
+        if self.street_key and person:
+            keys.append((f"na:{person}|{self.postal_key}|{self.street_key}", "name_address"))
+        if not keys and self.postal_key and self.name_key:
             keys.append((f"np:{self.name_key}|{self.postal_key}", "name_postal"))
         return keys
 
@@ -570,6 +575,9 @@ class Decision:
     customer_code: str | None = None
     candidates: tuple[Scored, ...] = ()
     score: float | None = None
+    #: Other customers this order shows to be the same person as the one it is linked to (an
+    #: earlier split): merged into it (C13, undoable by a CSR within the merge window).
+    duplicates: tuple[str, ...] = ()
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
@@ -581,9 +589,12 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
            thresholds: Thresholds = Thresholds()) -> Decision:
     """A known source link first (O2); then every candidate by its score: link, review (O5,
     never a guess between people), or create (O3)."""
-    if linked_code:
-        return Decision("link", "source_customer_id", linked_code)
     ranked = sorted(candidates, key=lambda c: (-c.score, c.code))
+    if linked_code:
+        known = next((c for c in ranked if c.code == linked_code), None)
+        duplicates = tuple(c.code for c in ranked if known is not None and c.code != linked_code
+                           and _duplicate_of(known, c, thresholds))
+        return Decision("link", "source_customer_id", linked_code, tuple(ranked[:5]), duplicates=duplicates)
     taught = [c for c in ranked if c.agrees("csr")]
     if len(taught) == 1 and not taught[0].agrees_not("email") and not taught[0].agrees_not("source"):
         # A CSR tied an order with exactly these details to this customer (O5).
@@ -605,8 +616,22 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
         rivals = [c for c in contenders[1:] if c.score > best.score - thresholds.margin
                   and not _same_person_evidence(best, c)]
         if not rivals:
-            return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score)
+            duplicates = tuple(c.code for c in contenders[1:] if _duplicate_of(best, c, thresholds))
+            return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score, duplicates)
     return Decision("review", best.rule, candidates=tuple(contenders[:5]), score=best.score)
+
+
+def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds) -> bool:
+    """``other`` is a second record of the person ``best`` is: the order ties ``best`` by its
+    email or source id, and ``other`` by what tells a person too (the same identifier, or the
+    same given name at its phone or street), with nothing of either saying someone else
+    (another mailbox, another account, another name)."""
+    if not (best.agrees("email") or best.agrees("source")):
+        return False
+    if other.score < thresholds.link or not other.tells_the_person:
+        return False
+    return not any(e.level == "different" for c in (best, other) for e in c.evidence
+                   if e.comparison in ("email", "source", "first_name", "last_name"))
 
 
 def _names_a_person(identity: Identity) -> bool:

@@ -442,7 +442,9 @@ async def test_o3_an_order_whose_new_customer_breaks_the_contract_fails_alone(
         await create_scope(client, "eu-fr", "FR")
         arrivals = []
         for number, name in (("ALONE-1", "Valide"), ("ALONE-2", "X" * 600)):
-            message = order(number, email=f"{number.lower()}@example.fr", first_name="Ana")
+            # Two people: their own emails, no phone or address in common.
+            message = order(number, email=f"{number.lower()}@example.fr", first_name=f"Ana {number}", phone=None,
+                            billing_address=None, shipping_address=None)
             arrival = intake.Arrival(message, identity=intake.identity_of(message.payload, "FR"))
             arrival.identity = dataclasses.replace(arrival.identity, first_name=name)
             arrival.decision = intake.Decision("create")

@@ -173,7 +173,7 @@ def section(results: dict[str, Any]) -> str:
     for r in results["runs"]:
         lines.append(f"Stream of {r['orders']:,} orders: " + ", ".join(
             f"{k.replace('_', ' ')} {_cell(v)}" for k, v in r["stream"].items() if not isinstance(v, dict | list)) + ".")
-        lines.append(f"Rules on the orders: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["run"]["rules"].items()))
+        lines.append("Rules on the orders: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["run"]["rules"].items()))
                      + f"; orders with a note of what was set aside: {r['run']['orders_with_notes']:,}.\n")
     return "\n".join(lines) + "\n"
 

@@ -42,7 +42,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
 from .domain import CustomerEntry, new_customer, order_key, summary
-from .matching import Decision, Identity, Profile, Rule, decide, identity_of, index_keys, score, without_common
+from .matching import Decision, Identity, Profile, Rule, decide, identity_of, score, without_common
 from .order_events import replay_parked
 from .resources import now, resources
 from .settings import thresholds
@@ -204,7 +204,7 @@ def cluster(arrivals: list[Arrival]) -> list[Cluster]:
     for arrival in arrivals:
         mine = Cluster([arrival], {store.scoped(arrival.order.scope, k): rule
                                    for k, rule in arrival.identity.claim_keys()})
-        for claim, rule in list(mine.claims.items()):
+        for claim in list(mine.claims):
             other = by_claim.get(claim)
             if other is None or other is mine:
                 continue
@@ -247,7 +247,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
             for claim in c.claims:
                 if claim not in held and claim not in fresh:
                     fresh[claim] = {"_id": claim, "creation_key": c.creation_key, "order_key": c.claimant,
-                                    "email": c.lead.identity.email_canon, "code": None, "claimed_at": at}
+                                    "code": None, "claimed_at": at}
         await store.insert_claims(db, list(fresh.values()), uow.session)
 
     await apply_once(runtime, None, work, inbox=False)
@@ -299,8 +299,7 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
                 arrival.decision = Decision("link", "created", code, arrival.decision.candidates)
             else:
                 # A twin's customer: found by the identifier they share (O6), not created.
-                rule = c.found_by or next(
-                    (r for k, r in c.claims.items() if k in dict(_claims_of(arrival))), "created")
+                rule = c.found_by or next((r for k, r in _claims_of(arrival) if k in c.claims), "created")
                 arrival.decision = Decision("link", rule, code, arrival.decision.candidates)
     await store.save_customer_entries(runtime.db, created)
     await store.settle_claims(runtime.db, settled)

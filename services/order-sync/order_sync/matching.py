@@ -202,11 +202,11 @@ _STREET_WORDS = {
     # of one address ("Hauptstr. 5" / "Hauptstraße 5", "12, Rue de la Paix" / "12 rue Paix").
     "rue", "de", "du", "des", "la", "le", "les", "l", "d", "avenue", "av", "ave", "bd", "boulevard", "blvd", "chemin",
     "ch", "place", "pl", "allee", "impasse", "imp", "route", "rte", "quai", "cours", "str", "strasse", "weg", "platz",
-    "gasse", "allee", "ring", "damm", "street", "st", "road", "rd", "lane", "ln", "drive", "dr", "court", "ct",
+    "gasse", "ring", "damm", "street", "st", "road", "rd", "lane", "ln", "drive", "dr", "court", "ct",
     "way", "the", "calle", "c", "avda", "avenida", "paseo", "plaza", "via", "viale", "piazza", "corso", "apt",
     "apartment", "flat", "no", "nr", "n",
 }
-_STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "allee", "ring", "damm")
+_STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "ring", "damm")
 _TOKEN = re.compile(r"[a-z]+|\d+")
 
 
@@ -618,7 +618,9 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
         if not rivals:
             duplicates = tuple(c.code for c in contenders[1:] if _duplicate_of(best, c, thresholds))
             return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score, duplicates)
-    return Decision("review", best.rule, candidates=tuple(contenders[:5]), score=best.score)
+    # The CSR also sees whoever holds the order's email or source id, however low it scored.
+    holders = [c for c in ranked if c not in contenders and (c.agrees("email") or c.agrees("source"))]
+    return Decision("review", best.rule, candidates=tuple(contenders[:5] + holders[:3]), score=best.score)
 
 
 def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds) -> bool:

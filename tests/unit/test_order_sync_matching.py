@@ -209,6 +209,8 @@ def test_o6_two_people_at_one_phone_with_their_own_names_are_two_customers() -> 
     anna = arrival(order("Anna", "Martin", email="anna@example.fr", phone="01 45 67 89 10"))
     jean = arrival(order("Jean", "Martin", phone="01 45 67 89 10"))
     assert len(intake.cluster([anna, jean])) == 2
+    brothers = [arrival(order(first, "Martin", phone="01 45 67 89 10")) for first in ("Jean-Pierre", "Jean Paul")]
+    assert len(intake.cluster(brothers)) == 2
 
 
 def test_o6_claims_are_the_strongest_identifiers_first() -> None:

@@ -113,16 +113,16 @@ class Identity:
     def claim_keys(self) -> list[tuple[str, str]]:
         """The identifiers that make two new customers one (O6), strongest first, with the
         rule a twin order found through each: a source customer id, an email, a phone with
-        the given name, a street with the given name; without any of these, the full name with
-        a postal code. Two orders sharing one would link if one were stored before the other
+        the full name, a street with the full name; without any of these, the full name with a
+        postal code. Two orders sharing one would link if one were stored before the other
         (``decide``), so they make one customer; their emails may differ as a changed one does.)"""
         keys: list[tuple[str, str]] = []
         if self.source_link:
             keys.append((f"src:{self.source_link}", "source_customer_id"))
         if self.email_canon:
             keys.append((f"em:{self.email_canon}", "email"))
-        # The given name's first word with the last name: 'Jean Stéphane' is 'Jean' here.
-        person = f"{self.first_key.split()[0]} {self.last_key}" if self.first_key and self.last_key else None
+        # The whole name, in any order: 'Jean Pierre' and 'Jean Paul' at one phone are brothers.
+        person = self.name_key if self.first_key and self.last_key else None
         if self.phone and person:
             keys.append((f"pn:{self.phone}|{person}", "phone_name_postal"))
         if self.street_key and person:

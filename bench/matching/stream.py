@@ -58,7 +58,8 @@ Undecidable  An order is undecidable iff it has no email and no source_customer_
   without middle name) or, if an initial, the initial of one; first and last may be swapped.
   Checked on the generated orders against the ground-truth people of the whole stream. A sale
   with only a name and a postal code (no phone, no street) is undecidable too as soon as one
-  person who fits it has ordered in the scope before it: the issue counts such cash sales among
+  person who fits it has shown that postal code on an order in the scope before it (a matcher
+  cannot doubt a postal code it never saw): the issue counts such cash sales among
   the orders no careful matcher can decide, and wants them in review when a candidate exists.
   An order nobody fits (a typo) is not undecidable.
 """
@@ -794,12 +795,20 @@ def _undecidable(orders: list[Delivery], people: dict[str, Person], c: Counter) 
         for k in keys[pid][1]:
             by_surname[(scope, k)].append(people[pid])
     out = set()
-    seen: set[tuple[str, str]] = set()  # (scope, person) with an order before this one
+    # (scope, person) -> the postal codes their orders there have shown so far
+    shown: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    def show(key: tuple[str, str], o) -> None:
+        country = next(cc for s, cc, _ in SCOPES if s == o.scope)
+        shown[key].update(normal_postal(country, a.postal_code) for a in (o.billing_address, o.shipping_address)
+                          if a and a.postal_code)
+        shown[key].add("")  # ordered in the scope
+
     for d in orders:
         o = d.message.payload
         key = (o.scope, d.person_id)
         if o.email or o.source_customer_id:
-            seen.add(key)
+            show(key, o)
             continue
         weak = not o.phone and not (o.billing_address and o.billing_address.line1)
         c["name_postal_only_orders"] += weak
@@ -807,13 +816,16 @@ def _undecidable(orders: list[Delivery], people: dict[str, Person], c: Counter) 
                 for p in by_surname.get((o.scope, fold(name)), ())}
         fitting = fitting_people(o, list(pool.values()), keys)
         # A name and a postal code tell nobody apart (the issue's "cash sale with only a name
-        # and postal code"): undecidable once someone who fits has ordered in the scope, so
-        # that a matcher has a candidate to doubt.
-        if len(fitting) >= 2 or (weak and any((o.scope, pid) in seen for pid in fitting)):
+        # and postal code"): undecidable once someone who fits has shown that postal code on an
+        # order in the scope, so that a matcher has a candidate to doubt.
+        address = o.billing_address or o.shipping_address
+        postal = normal_postal(next(cc for s, cc, _ in SCOPES if s == o.scope), address.postal_code) \
+            if address and address.postal_code else ""
+        if len(fitting) >= 2 or (weak and any(postal in shown.get((o.scope, pid), ()) for pid in fitting)):
             out.add(d.order_key)
             c["undecidable_name_postal_only"] += weak
             c["undecidable_with_phone"] += bool(o.phone)
-        seen.add(key)
+        show(key, o)
     return out
 
 

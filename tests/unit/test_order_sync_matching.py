@@ -238,9 +238,82 @@ def test_o2_the_weights_documented_in_the_readme_are_the_code_s() -> None:
 
 
 def test_o5_a_review_shows_the_holders_of_the_order_s_email_beside_the_best_candidates() -> None:
-    neighbour = profile("C1", order(email="chloe@example.fr", phone="06 12 34 56 78"))
+    neighbour = profile("C1", order(email="chloe@example.fr", phone="01 45 67 89 10"))
     twins = [profile(f"C{i}", order(f"Twin{i}", "Martin", email="dup@example.fr", postal="13001", line1="1 rue Y"))
              for i in (2, 3)]
-    decision = decided(order(email="dup@example.fr", phone="06 12 34 56 78", postal=None, line1=None),
+    decision = decided(order(email="dup@example.fr", phone="01 45 67 89 10", postal=None, line1=None),
                        neighbour, *twins)
     assert decision.kind == "review" and {c.code for c in decision.candidates} == {"C1", "C2", "C3"}
+
+
+MOBILE_HOME = {**HOME, "phone": "06 12 34 56 78"}
+
+
+def test_o2_a_mobile_is_one_person_s_phone_a_landline_a_household_s() -> None:
+    stefan = profile("C1", order("Stefan", "Hoffmann", **MOBILE_HOME))
+    for other_form in (order("Stefan Lukas", "Hoffmann", **MOBILE_HOME), order(None, "Hoffmann", **MOBILE_HOME),
+                       order("S", "Hoffmann", **MOBILE_HOME)):
+        decision = decided(other_form, stefan)
+        assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "phone_name_postal")
+        assert any(e.comparison == "household" and e.level == "mobile_and_address" for e in decision.evidence)
+    assert decided(order("Lena", "Hoffmann", **MOBILE_HOME), stefan).kind != "link"  # his phone, her name
+    # At the household's landline, only the same given name tells the member: 'Stefan Lukas'
+    # may be his son Stefan, 'S.' anyone, and no given name every member.
+    at_home = profile("C1", order("Stefan", "Hoffmann", **HOME))
+    for other_form in (order("Stefan Lukas", "Hoffmann", **HOME), order("S", "Hoffmann", **HOME),
+                       order(None, "Hoffmann", **HOME)):
+        assert decided(other_form, at_home).kind == "review"
+
+
+def test_o3_an_order_with_a_new_email_that_fits_two_records_is_a_new_customer_not_a_review() -> None:
+    senior = profile("C1", order("Jean", "Martin", email="jean.senior@example.fr", **HOME))
+    junior = profile("C2", order("Jean", "Martin", email="jean.junior@example.fr", **HOME))
+    decision = decided(order("Jean", "Martin", email="jean.martin@example.fr", **HOME), senior, junior)
+    assert decision.kind == "create"  # the order tells its person (a mailbox nobody has): no guess
+
+
+def test_c13_an_order_that_ties_a_pos_record_and_a_web_record_links_and_merges_them() -> None:
+    pos = profile("C1", order("Sigrid", "Jørgensen", phone="06 12 34 56 78", postal=None, line1=None))
+    web = profile("C2", order("Sigrid", "Jorgensen", email="sigrid@example.fr", postal="75002", line1="12 rue de la Paix"))
+    decision = decided(order("Sigrid", "Joergensen", email="sigrid@example.fr", phone="06 12 34 56 78",
+                             postal="75002", line1="12 rue de la Paix"), pos, web)
+    assert (decision.kind, decision.customer_code, decision.duplicates) == ("link", "C2", ("C1",))
+    marketplace = decided(order("Sigrid", "Jorgensen", email="x7q@relay.bazaar.example", phone="06 12 34 56 78",
+                                postal="75002", line1="12 rue de la Paix"), pos, web)
+    assert marketplace.kind == "link" and set(marketplace.duplicates) | {marketplace.customer_code} == {"C1", "C2"}
+
+
+def test_c13_namesakes_of_one_household_with_their_own_mailboxes_are_never_merged() -> None:
+    senior = profile("C1", order("Jean", "Martin", email="jean.senior@example.fr", phone="06 12 34 56 78",
+                                 postal=None, line1=None))
+    junior = profile("C2", order("Jean", "Martin", email="jean.junior@example.fr", postal="75002",
+                                 line1="12 rue de la Paix"))
+    # The phone is one's, the street the other's: either could be one person's two records,
+    # but two mailboxes say two people.
+    decision = decided(order("Jean", "Martin", phone="06 12 34 56 78", postal="75002", line1="12 rue de la Paix"),
+                       senior, junior)
+    assert decision.kind == "review" and not decision.duplicates
+
+
+def test_o2_namesakes_at_one_street_are_told_apart_by_the_phone_that_is_one_s() -> None:
+    mother = profile("C1", order("Lea", "Fischer", phone="06 12 34 56 78", **{k: v for k, v in HOME.items()
+                                                                              if k != "phone"}))
+    daughter = profile("C2", order("Lea", "Fischer", phone="07 98 76 54 32", **{k: v for k, v in HOME.items()
+                                                                                if k != "phone"}))
+    decision = decided(order("Lea", "Fischer", phone="07 98 76 54 32", postal="75002", line1="12 rue de la Paix"),
+                       mother, daughter)
+    assert (decision.kind, decision.customer_code, decision.duplicates) == ("link", "C2", ())
+
+
+def test_o2_a_surname_written_first_on_a_record_is_not_read_as_a_shared_given_name() -> None:
+    james = profile("C1", order("Standyke", "James", **HOME))  # the surname in the first name field
+    decision = decided(order("Emily", "Standyke", **HOME), james)
+    assert decision.kind == "create"
+    assert any(e.comparison == "first_name" and e.level == "different" for e in decision.candidates[0].evidence)
+
+
+def test_o5_a_richer_order_of_someone_known_only_by_name_and_postal_code_creates_rather_than_guesses() -> None:
+    cash_sale = profile("C1", order("Marie", "Martin", line1=None, postal="75002"))
+    decision = decided(order("Marie", "Martin", phone="06 12 34 56 78", **{k: v for k, v in HOME.items()
+                                                                           if k != "phone"}), cash_sale)
+    assert decision.kind == "create" and [c.code for c in decision.candidates] == ["C1"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+import phonenumbers
 from anyascii import anyascii
 from rapidfuzz.distance import JaroWinkler
 
@@ -44,6 +45,7 @@ __all__ = [
     "compare_names",
     "postal_key",
     "phone_key",
+    "is_mobile",
 ]
 
 # --- email ----------------------------------------------------------------------------------
@@ -428,3 +430,15 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
         return normalize_phone(text, region)
     except (InvalidValue, ValueError, TypeError):
         return None
+
+
+@lru_cache(maxsize=65536)
+def is_mobile(e164: str) -> bool:
+    """A mobile number by its numbering plan: one person's phone, where a landline is a
+    household's. Plans that do not tell them apart (US and Canada: FIXED_LINE_OR_MOBILE)
+    say no."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE

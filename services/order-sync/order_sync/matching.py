@@ -44,6 +44,7 @@ from .keys import (
     canonical_email,
     compare_names,
     first_name_key,
+    is_mobile,
     is_relay_email,
     last_name_key,
     name_key,
@@ -103,7 +104,7 @@ class Identity:
             if self.name_key:
                 keys.append(f"np:{self.name_key}|{self.postal_key}")
             if self.last_key:
-                keys.append(f"lp:{self.last_key}|{self.postal_key}")
+                keys.append(f"lp:{surname_block(self.last_key)}|{self.postal_key}")
             if self.street_key:
                 keys.append(f"ad:{self.postal_key}|{self.street_key}")
         if (sig := self.signature()) is not None:
@@ -319,8 +320,14 @@ def index_keys(profile: Profile) -> set[str]:
             if full:
                 combined.add(f"np:{full}|{postal}")
             if last:
-                combined.add(f"lp:{last}|{postal}")
+                combined.add(f"lp:{surname_block(last)}|{postal}")
     return keys | set(sorted(combined)[:MAX_NAME_POSTAL_KEYS])
+
+
+def surname_block(last_key: str) -> str:
+    """The first word of a last name: a Spanish second surname, written on some orders only,
+    or a compound one cut short still finds its customer (``lp:`` keys)."""
+    return last_key.split()[0] if last_key.split() else last_key
 
 
 def without_common(identity: Identity, common: set[str]) -> Identity:
@@ -376,12 +383,21 @@ SOURCE = _levels(
     Level("source", "different", 0.03, 1.0, "another customer id in the same source system: a second account is rare"),
 )
 HOUSEHOLD = _levels(
+    Level("household", "mobile_and_address", 0.55, 1e-6,
+          "same mobile (one person's phone, by its numbering plan) and same street or postal code"),
+    Level("household", "mobile", 0.15, 3e-6, "same mobile, another or no address"),
     Level("household", "phone_and_address", 0.55, 1e-5, "same phone and same street or postal code"),
     Level("household", "phone", 0.15, 3e-5, "same phone, another or no address"),
     Level("household", "address", 0.15, 3e-5, "same house number and street in the same postal code"),
+    Level("household", "address_other_phone", 0.04, 3e-5,
+          "same street, but the order's phone is not among the customer's: another member's mobile?"),
     Level("household", "postal", 0.05, 1.5e-3, "same postal code only"),
     Level("household", "different", 0.10, 0.9985, "phone and postal code known on both sides, none shared: moved"),
 )
+#: The levels where the order shares a household's phone or street (not only its postal code).
+PHONE_KEYS = ("mobile_and_address", "mobile", "phone_and_address", "phone")
+MOBILE_KEYS = ("mobile_and_address", "mobile")
+HOUSEHOLD_KEYS = (*PHONE_KEYS, "address", "address_other_phone")
 #: Names weighed when the household agrees (phone or street): members share the last name,
 #: so it says little; the first name tells them apart (two members share one rarely).
 NAMES_IN_HOUSEHOLD = _name_levels(
@@ -389,7 +405,9 @@ NAMES_IN_HOUSEHOLD = _name_levels(
     Level("last_name", "close", 0.06, 0.05, "a spelling away"),
     Level("last_name", "different", 0.01, 0.20, "another last name at the same phone or address: a partner"),
     Level("first_name", "exact", 0.90, 0.02, "same first name (two members of a household share one rarely)"),
-    Level("first_name", "partial", 0.10, 0.02, "an initial, or a middle name on one side only"),
+    Level("first_name", "middle", 0.10, 0.01,
+          "a middle name on one side only, or a compound given name (Jean, Jean-Pierre: father and son)"),
+    Level("first_name", "initial", 0.04, 0.02, "an initial of the other's given name (members share initials)"),
     Level("first_name", "close", 0.05, 0.05, "a spelling away (Anna, Anne: sisters, as often as typos)"),
     Level("first_name", "different", 0.03, 0.93, "another first name: another member of the household"),
 )
@@ -399,7 +417,8 @@ NAMES_ELSEWHERE = _name_levels(
     Level("last_name", "close", 0.06, 0.004, "a spelling away"),
     Level("last_name", "different", 0.02, 0.984, "another last name"),
     Level("first_name", "exact", 0.90, 0.05, "same first name"),
-    Level("first_name", "partial", 0.10, 0.02, "an initial, or a middle name on one side only"),
+    Level("first_name", "middle", 0.10, 0.006, "same given name, a middle name on one side only"),
+    Level("first_name", "initial", 0.04, 0.01, "an initial of the other's given name"),
     Level("first_name", "close", 0.05, 0.03, "a spelling away"),
     Level("first_name", "different", 0.03, 0.92, "another first name"),
 )
@@ -426,6 +445,8 @@ class Scored:
     code: str
     score: float
     evidence: tuple[Evidence, ...]
+    #: The profile scored: whether two candidates may be one person's records (compatible()).
+    profile: Profile | None = field(default=None, compare=False, repr=False)
 
     def agrees_not(self, comparison: str) -> bool:
         return any(e.comparison == comparison and e.level == "different" for e in self.evidence)
@@ -443,9 +464,9 @@ class Scored:
             return "email"
         if self.agrees("csr"):
             return "review"
-        if self.agrees("household", "phone_and_address", "phone"):
+        if self.agrees("household", *PHONE_KEYS):
             return "phone_name_postal"
-        if self.agrees("household", "address"):
+        if self.agrees("household", "address", "address_other_phone"):
             return "name_address"
         if self.agrees("household", "postal"):
             return "name_postal"
@@ -458,9 +479,14 @@ class Scored:
         or street (a name and a postal code alone fit every namesake there)."""
         if self.agrees("email") or self.agrees("source") or self.agrees("csr"):
             return True
-        # Only the same first name: a close one (Anna, Anne) may be a sister.
-        return self.agrees("household", "phone_and_address", "phone", "address") and self.agrees(
-            "first_name", "exact")
+        if self.agrees_not("last_name"):
+            return False
+        if self.agrees("household", *MOBILE_KEYS):
+            # One person's phone: any form of their given name, or none, is theirs.
+            return not self.agrees_not("first_name")
+        # At a household's phone or street, only the same given name: a close one (Anna,
+        # Anne) may be a sister, an initial anyone, a longer one (Jean, Jean-Pierre) a son.
+        return self.agrees("household", *HOUSEHOLD_KEYS) and self.agrees("first_name", "exact")
 
 
 def score(identity: Identity, profile: Profile) -> Scored:
@@ -486,7 +512,7 @@ def score(identity: Identity, profile: Profile) -> Scored:
     household = _household(identity, profile)
     if household is not None:
         add(HOUSEHOLD[household[0]], household[1])
-    in_household = household is not None and household[0] in ("phone_and_address", "phone", "address")
+    in_household = household is not None and household[0] in HOUSEHOLD_KEYS
     names = NAMES_IN_HOUSEHOLD if in_household else NAMES_ELSEWHERE
     best = _best_names(identity, profile)
     if best is not None:
@@ -498,18 +524,21 @@ def score(identity: Identity, profile: Profile) -> Scored:
     sig = identity.signature()
     if sig is not None and sig in profile.taught:
         add(TAUGHT, "the same details as an order a CSR decided")
-    return Scored(profile.code, sum(e.weight for e in evidence), tuple(evidence))
+    return Scored(profile.code, sum(e.weight for e in evidence), tuple(evidence), profile)
 
 
 def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     phone = bool(identity.phone and identity.phone in profile.phones)
     street = bool(identity.street_key and (identity.postal_key, identity.street_key) in profile.streets)
     postal = bool(identity.postal_key and identity.postal_key in profile.postals)
+    mobile = phone and is_mobile(identity.phone)
     if phone and (street or postal):
-        return "phone_and_address", f"{identity.phone}, {identity.postal_key}"
+        return "mobile_and_address" if mobile else "phone_and_address", f"{identity.phone}, {identity.postal_key}"
     if phone:
-        return "phone", identity.phone
+        return "mobile" if mobile else "phone", identity.phone
     if street:
+        if identity.phone and profile.phones:
+            return "address_other_phone", f"{identity.street_key}, {identity.postal_key}; {identity.phone} is new"
         return "address", f"{identity.street_key}, {identity.postal_key}"
     if postal:
         return "postal", identity.postal_key
@@ -519,17 +548,23 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     return None
 
 
-_RANK = {"exact": 4, "partial": 3, "close": 2, "missing": 1, "different": 0}
+_RANK = {"exact": 5, "middle": 4, "initial": 3, "close": 2, "missing": 1, "different": 0}
 
 
-def _partial(ours: str | None, theirs: str | None) -> bool:
-    """One given name is the other's initial ('J', 'Jean'), or its tokens are all among the
-    other's ('Jean', 'Jean Pierre'): a shorter form of one name, not another name."""
+def _partial(ours: str | None, theirs: str | None) -> Literal["middle", "initial"] | None:
+    """A shorter form of one given name, not another name: "middle" when its words are all
+    among the other's ('Jean', 'Jean Pierre'), "initial" when it needs an initial ('J', 'Jean')."""
     if not ours or not theirs:
-        return False
+        return None
     a, b = name_tokens(ours), name_tokens(theirs)
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    return bool(short) and all(any(t == u or (len(t) == 1 and u.startswith(t)) for u in long_) for t in short)
+    if not short:
+        return None
+    if all(t in long_ for t in short):
+        return "middle"
+    if all(any(t == u or (len(t) == 1 and u.startswith(t)) for u in long_) for t in short):
+        return "initial"
+    return None
 
 
 def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, bool], tuple[str | None, str | None]] \
@@ -541,12 +576,17 @@ def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, b
     best = None
     for known_first, known_last in profile.names:
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
-        # Swapped: the order's first name field holds the surname, so the given name's
-        # agreement is its last field's against the candidate's first name.
-        first, last = (agreement.last, agreement.first) if agreement.swapped else (agreement.first, agreement.last)
-        given = (identity.last_key if agreement.swapped else identity.first_key, known_first)
-        if first == "close" and _partial(*given):
-            first = "partial"
+        first, last = agreement.first, agreement.last
+        given = (identity.first_key, known_first)
+        if agreement.swapped:
+            # One side wrote its surname first, and which one is unknown: of the two crossed
+            # pairs, the given names are taken to be the pair that agrees less (so a surname
+            # shared by a household is never read as a shared given name).
+            (first, given), (last, _) = sorted(
+                [(agreement.last, (identity.last_key, known_first)), (agreement.first, (identity.first_key, known_last))],
+                key=lambda pair: _RANK[pair[0]])
+        if first == "close":
+            first = _partial(*given) or first
         levels = (first, last, agreement.swapped)
         rank = (_RANK[first] + _RANK[last], _RANK[first])
         if best is None or rank > best[0]:
@@ -593,7 +633,7 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
     if linked_code:
         known = next((c for c in ranked if c.code == linked_code), None)
         duplicates = tuple(c.code for c in ranked if known is not None and c.code != linked_code
-                           and _duplicate_of(known, c, thresholds))
+                           and _duplicate_of(known, c, thresholds, identity))
         return Decision("link", "source_customer_id", linked_code, tuple(ranked[:5]), duplicates=duplicates)
     taught = [c for c in ranked if c.agrees("csr")]
     if len(taught) == 1 and not taught[0].agrees_not("email") and not taught[0].agrees_not("source"):
@@ -613,27 +653,63 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
     best = ranked[0]
     contenders = [c for c in ranked if c.score >= thresholds.review]
     if best.score >= thresholds.link and best.tells_the_person:
-        rivals = [c for c in contenders[1:] if c.score > best.score - thresholds.margin
-                  and not _same_person_evidence(best, c)]
+        duplicates = tuple(c.code for c in contenders[1:] if _duplicate_of(best, c, thresholds, identity))
+        # A rival is another person the order fits as well: one that only shares a postal
+        # code and a name is no match for the household and given name that chose ``best``.
+        rivals = [c for c in contenders[1:] if c.score > best.score - thresholds.margin and c.tells_the_person
+                  and c.code not in duplicates and not _same_person_evidence(best, c) and not _phone_tells(best, c)]
         if not rivals:
-            duplicates = tuple(c.code for c in contenders[1:] if _duplicate_of(best, c, thresholds))
             return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score, duplicates)
+    holders = [c for c in ranked if c.agrees("email") or c.agrees("source")]
+    if not holders and (identity.has_person_identifier or (
+            _names_a_person(identity) and not any(c.agrees("household", *HOUSEHOLD_KEYS) for c in contenders))):
+        # The order tells its person (an email or account nobody has shown; a given name at a
+        # phone and street no candidate has), and no candidate is sure enough to be them: a
+        # new customer, not a CSR's guess (a later order that shows both to be one person
+        # merges them).
+        return Decision("create", candidates=tuple(contenders[:5]))
     # The CSR also sees whoever holds the order's email or source id, however low it scored.
-    holders = [c for c in ranked if c not in contenders and (c.agrees("email") or c.agrees("source"))]
+    holders = [c for c in holders if c not in contenders]
     return Decision("review", best.rule, candidates=tuple(contenders[:5] + holders[:3]), score=best.score)
 
 
-def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds) -> bool:
-    """``other`` is a second record of the person ``best`` is: the order ties ``best`` by its
-    email or source id, and ``other`` by what tells a person too (the same identifier, or the
-    same given name at its phone or street), with nothing of either saying someone else
-    (another mailbox, another account, another name)."""
-    if not (best.agrees("email") or best.agrees("source")):
+def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds, identity: Identity | None = None) -> bool:
+    """``other`` is a second record of the person ``best`` is: the order tells the person of
+    each (an email or source id, or the same given name at the household's phone or street:
+    one person's mobile on a POS sale and address on a web order), nothing of the order says
+    another account or name of either, and the two records, ``best`` with this order, do not
+    contradict each other (compatible())."""
+    if other.score < thresholds.link or not (best.tells_the_person and other.tells_the_person):
         return False
-    if other.score < thresholds.link or not other.tells_the_person:
+    if any(e.level == "different" for c in (best, other) for e in c.evidence
+           if e.comparison in ("source", "first_name", "last_name")):
         return False
-    return not any(e.level == "different" for c in (best, other) for e in c.evidence
-                   if e.comparison in ("email", "source", "first_name", "last_name"))
+    if best.profile is None or other.profile is None:
+        return not any(e.comparison == "email" and e.level == "different" for c in (best, other) for e in c.evidence)
+    return compatible(best.profile, other.profile, identity)
+
+
+def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
+    """Two customers' records (``a`` with ``order``, about to be linked to it) could be one
+    person's: a shared name; no account in common where both have one in a source system; no
+    phone in common where both have one; and no mailbox in common where both have one, unless
+    they share a mobile (one person's phone: someone with a new mailbox; namesakes of one
+    household each have their own mobile and share the landline)."""
+    a_phones = a.phones | ({order.phone} if order and order.phone else set())
+    a_emails = _personal(a.emails | ({order.email_canon} if order and order.email_canon else set()))
+    b_emails = _personal(b.emails)
+    if a_phones and b.phones and not a_phones & b.phones:
+        return False
+    if a_emails and b_emails and not a_emails & b_emails and not any(is_mobile(p) for p in a_phones & b.phones):
+        return False
+    systems = {s.split("|", 1)[0] for s in a.sources} & {s.split("|", 1)[0] for s in b.sources}
+    if any(not {s for s in a.sources if s.startswith(f"{system}|")} & b.sources for system in systems):
+        return False
+    return any(compare_names(f, l, g, m).score >= 3 for f, l in a.names for g, m in b.names)
+
+
+def _personal(emails: set[str]) -> set[str]:
+    return {e for e in emails if not is_relay_email(e)}
 
 
 def _names_a_person(identity: Identity) -> bool:
@@ -644,13 +720,19 @@ def _names_a_person(identity: Identity) -> bool:
 
 def _cannot_tell(identity: Identity, ranked: list[Scored]) -> Decision | None:
     """O5 for an order that cannot tell one person from another: a name and a postal code
-    only (every namesake there fits), or a household's phone or street without a given name
-    (every member fits, known or not yet). When a candidate fits, a CSR decides."""
+    only (every namesake there fits), or a household's phone (a landline) or street without a
+    given name (every member fits, known or not yet). When a candidate fits, a CSR decides."""
     fits = [c for c in ranked if c.agrees("household") and c.agrees("last_name")
             and not c.agrees_not("first_name")]
-    if not fits:
-        return None
+    if not fits or any(c.agrees("household", *MOBILE_KEYS) for c in fits):
+        return None  # nobody fits, or the order's mobile is someone's: one person's phone
     return Decision("review", fits[0].rule, candidates=tuple(fits[:5]), score=fits[0].score)
+
+
+def _phone_tells(best: Scored, other: Scored) -> bool:
+    """The order's phone is ``best``'s and not ``other``'s, who has phones of their own: two
+    namesakes at one street (mother and daughter) each with a mobile, told apart by it."""
+    return best.agrees("household", *PHONE_KEYS) and other.agrees("household", "address_other_phone")
 
 
 def _same_person_evidence(best: Scored, other: Scored) -> bool:

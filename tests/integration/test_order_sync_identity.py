@@ -163,6 +163,29 @@ async def test_o6_a_burst_of_one_new_person_over_two_workers_makes_one_customer_
     assert set(rules) - {"created"} <= {"source_customer_id", "email", "phone_name_postal", "name_address"}, rules
 
 
+async def test_o6_namesakes_of_one_household_bursting_over_two_workers_stay_two_customers(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase, tmp_path: Path
+) -> None:
+    """A father and his namesake son, one street, each with his own mailbox, both new and
+    ordering at once on two workers: the street and the full name claim one customer for new
+    orders, but two mailboxes say two people, in one batch and across batches."""
+    person = {"scope": "de", "first_name": "Jonas", "last_name": "Schäfer", "billing_address": HOME,
+              "shipping_address": None, "source_customer_id": None}
+    burst = [order(f"NMS-{n}", **person, email=("jonas.senior@example.de", "jonas.junior@example.de")[n % 2])
+             for n in range(16)]
+    async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
+        await create_scope(client, "de", "DE")
+        await asyncio.gather(*(client.publish_upstream(o) for o in burst))
+        await all_stored(order_db, len(burst), tmp_path / "order-sync.log")
+    docs = await order_db["orders"].find({}, {"customer_code": 1, "email": 1}).to_list()
+    by_email: dict[str, set[str]] = {}
+    for n, o in enumerate(burst):
+        doc = next(d for d in docs if d["_id"].endswith(f"NMS-{n}"))
+        by_email.setdefault(o.payload.email or "", set()).add(doc["customer_code"])
+    assert all(len(codes) == 1 for codes in by_email.values()), by_email
+    assert len(set().union(*by_email.values())) == 2, by_email
+
+
 async def test_c13_c18_the_index_follows_merges_and_forgets_an_erased_customer(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
 ) -> None:

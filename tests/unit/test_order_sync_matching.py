@@ -213,6 +213,17 @@ def test_o6_two_people_at_one_phone_with_their_own_names_are_two_customers() -> 
     assert len(intake.cluster(brothers)) == 2
 
 
+def test_o6_namesakes_of_one_household_with_their_own_mailboxes_are_two_new_customers() -> None:
+    senior = arrival(order("Jean", "Martin", email="jean.senior@example.fr", **HOME))
+    junior = arrival(order("Jean", "Martin", email="jean.junior@example.fr", **HOME))
+    at_home = arrival(order("Jean", "Martin", **HOME))  # either of them: joins the first
+    assert sorted(len(c.arrivals) for c in intake.cluster([senior, junior, at_home])) == [1, 2]
+    accounts = [arrival(order("Jean", "Martin", source_id=number, **HOME)) for number in ("41", "42")]
+    assert len(intake.cluster(accounts)) == 2
+    relayed = [arrival(order("Jean", "Martin", email=f"{alias}@relay.bazaar.example", **HOME)) for alias in ("x1", "y2")]
+    assert len(intake.cluster(relayed)) == 1  # relay aliases tell nobody apart
+
+
 def test_o6_claims_are_the_strongest_identifiers_first() -> None:
     assert [rule for _, rule in identity(order(email="a@example.fr", source_id="5", line1=None)).claim_keys()] == [
         "source_customer_id", "email"]

@@ -42,7 +42,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
 from .domain import CustomerEntry, new_customer, order_key, summary
-from .matching import Decision, Identity, Profile, Rule, decide, identity_of, score, without_common
+from .matching import Decision, Identity, Profile, Rule, decide, identity_of, score, two_people, without_common
 from .order_events import replay_parked
 from .resources import now, resources
 from .settings import thresholds
@@ -95,6 +95,8 @@ class Arrival:
     known: dict[str, Any] | None = None
     #: Versions of the candidates' records as read: what a merge of duplicates expects (C13).
     versions: dict[str, int] = field(default_factory=dict)
+    #: Every customer the decision weighed (their merged records' codes too), shown or not.
+    weighed: set[str] = field(default_factory=set)
     failure: BaseException | None = None  # raised by this order's handler
     replay: bool = False  # events may be parked for it
 
@@ -187,9 +189,14 @@ class Cluster:
     claimant: str | None = None  # the order whose cluster claimed the creation key
 
     @property
+    def person_ids(self) -> set[str]:
+        """The mailboxes and accounts its orders show (Identity.person_ids)."""
+        return {i for a in self.arrivals for i in a.identity.person_ids}
+
+    @property
     def rejected(self) -> set[str]:
         """Customers the matching weighed for these orders and found to be someone else."""
-        return {c.code for a in self.arrivals for c in a.decision.candidates}
+        return {code for a in self.arrivals for code in a.weighed}
 
     @property
     def lead(self) -> Arrival:
@@ -198,15 +205,23 @@ class Cluster:
                                                   bool(a.identity.phone), bool(a.identity.first_key)))
 
 
+#: The claims that are one person's identifiers: shared, they make one customer whatever
+#: else the orders show. The others (a phone or street with the full name) join orders only
+#: when no mailbox or account of theirs says two people (a father and his namesake son).
+PERSON_RULES = frozenset({"source_customer_id", "email"})
+
+
 def cluster(arrivals: list[Arrival]) -> list[Cluster]:
     clusters: list[Cluster] = []
     by_claim: dict[str, Cluster] = {}
     for arrival in arrivals:
         mine = Cluster([arrival], {store.scoped(arrival.order.scope, k): rule
                                    for k, rule in arrival.identity.claim_keys()})
-        for claim in list(mine.claims):
+        for claim, rule in list(mine.claims.items()):
             other = by_claim.get(claim)
             if other is None or other is mine:
+                continue
+            if rule not in PERSON_RULES and two_people(other.person_ids, mine.person_ids):
                 continue
             other.arrivals += mine.arrivals
             other.claims.update(mine.claims)
@@ -215,7 +230,9 @@ def cluster(arrivals: list[Arrival]) -> list[Cluster]:
         if mine not in clusters:
             clusters.append(mine)
         for claim in mine.claims:
-            by_claim[claim] = mine
+            by_claim.setdefault(claim, mine)
+            if by_claim[claim] is not mine and not two_people(by_claim[claim].person_ids, mine.person_ids):
+                by_claim[claim] = mine
     return clusters
 
 
@@ -233,7 +250,8 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
             c.creation_key = c.found_by = c.claimant = None
             followed = next(
                 ((claim, rule) for claim, rule in c.claims.items()
-                 if (doc := held.get(claim) or fresh.get(claim)) is not None and doc.get("code") not in c.rejected),
+                 if (doc := held.get(claim) or fresh.get(claim)) is not None and doc.get("code") not in c.rejected
+                 and (rule in PERSON_RULES or not two_people(doc.get("person_ids", ()), c.person_ids))),
                 None)
             if followed is not None:
                 doc = held.get(followed[0]) or fresh[followed[0]]
@@ -247,7 +265,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
             for claim in c.claims:
                 if claim not in held and claim not in fresh:
                     fresh[claim] = {"_id": claim, "creation_key": c.creation_key, "order_key": c.claimant,
-                                    "code": None, "claimed_at": at}
+                                    "code": None, "claimed_at": at, "person_ids": sorted(c.person_ids)}
         await store.insert_claims(db, list(fresh.values()), uow.session)
 
     await apply_once(runtime, None, work, inbox=False)
@@ -386,6 +404,7 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         found = {survivor[c] for k in keys[id(arrival)] for c in codes_by_key.get(k, ()) if c in survivor}
         linked = _linked(links.get(arrival.source_link), arrival, groups, survivor)
         arrival.decision = decide(identity, linked, [score(identity, profiles[c]) for c in sorted(found)], limits)
+        arrival.weighed = {doc["_id"] for c in found for doc in groups.get(c, ())} | found
         code = arrival.decision.customer_code
         arrival.known = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
         if arrival.decision.duplicates:

@@ -111,6 +111,15 @@ class Identity:
             keys.append(f"sig:{sig}")
         return keys
 
+    @property
+    def person_ids(self) -> frozenset[str]:
+        """The identifiers of one person the order shows: its mailbox (a marketplace's relay
+        alias aside) and its account in the source system."""
+        ids = {f"src:{self.source_link}"} if self.source_link else set()
+        if self.email_canon and not is_relay_email(self.email_canon):
+            ids.add(f"em:{self.email_canon}")
+        return frozenset(ids)
+
     def claim_keys(self) -> list[tuple[str, str]]:
         """The identifiers that make two new customers one (O6), strongest first, with the
         rule a twin order found through each: a source customer id, an email, a phone with
@@ -322,6 +331,14 @@ def index_keys(profile: Profile) -> set[str]:
             if last:
                 combined.add(f"lp:{surname_block(last)}|{postal}")
     return keys | set(sorted(combined)[:MAX_NAME_POSTAL_KEYS])
+
+
+def two_people(a: Iterable[str], b: Iterable[str]) -> bool:
+    """Two sets of person identifiers (Identity.person_ids), each with a mailbox or an account,
+    none in common: as far as a phone or street with the name can tell, two people (a father
+    and his namesake son; a marketplace buyer and a web account, until an order ties them)."""
+    a, b = set(a), set(b)
+    return bool(a and b and not a & b)
 
 
 def surname_block(last_key: str) -> str:

@@ -60,8 +60,7 @@ CUSTOMER_EVENTS_QUEUE = "customer-events"
 
 async def customer_created(message: CustomerCreated, runtime: Runtime) -> None:
     entry = CustomerEntry.from_view(message.payload.customer.model_dump(mode="json"))
-    await store.save_customer_entry(runtime.db, entry.doc)
-    await learn_record(runtime, entry.doc["_id"])
+    await learn_record(runtime, entry.doc["_id"], saved=await store.save_customer_entry(runtime.db, entry.doc))
 
 
 async def customer_updated(message: CustomerUpdated, runtime: Runtime) -> None:
@@ -86,8 +85,7 @@ async def _change_entry(runtime: ServiceRuntime, code: str, change) -> None:  # 
         return  # its CustomerCreated has not arrived yet; it carries the whole record
     entry = CustomerEntry(doc)
     if change(entry):
-        await store.save_customer_entry(runtime.db, entry.doc)
-        await learn_record(runtime, code)
+        await learn_record(runtime, code, saved=await store.save_customer_entry(runtime.db, entry.doc))
 
 
 # --- the review queue and the operator's views (O1, O5) ---------------------------------------------

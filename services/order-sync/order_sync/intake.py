@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -444,6 +445,14 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
 
     async def work(uow: UnitOfWork) -> None:
         existing = await store.find_orders(db, [a.key for a in arrivals], uow.session)
+        targets = await store.link_targets(
+            db, Counter(a.decision.customer_code for a in arrivals if a.decision.kind == "link"), uow.session)
+        for arrival in arrivals:
+            survivor = targets.get(arrival.decision.customer_code or "")
+            if survivor is not None and survivor != arrival.decision.customer_code:
+                # Merged into another while this batch was under way: the survivor's order.
+                arrival.decision = replace(arrival.decision, customer_code=survivor)
+                arrival.known = None
         docs: dict[str, dict[str, Any]] = {}
         links: list[tuple[str, str]] = []
         learned: dict[str, Profile] = {}  # by customer: what its profile holds, with this batch

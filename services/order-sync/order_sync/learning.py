@@ -5,6 +5,8 @@ events (records), merges and reviews."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from plumbing.service import ServiceRuntime
@@ -13,10 +15,12 @@ from . import store
 from .matching import Identity, Profile
 
 
-async def learn_record(runtime: ServiceRuntime, code: str, session: AsyncClientSession | None = None) -> None:
+async def learn_record(runtime: ServiceRuntime, code: str, session: AsyncClientSession | None = None, *,
+                       saved: dict[str, Any] | None = None) -> None:
     """The record as it is now (a CSR corrected the email, added an address): its identifiers
-    are indexed; those it had stay (orders placed with the old email are still its own)."""
-    doc = await store.customer_entry(runtime.db, code, session)
+    are indexed; those it had stay (orders placed with the old email are still its own).
+    ``saved``: the entry as just saved, if the caller has it (no need to read it again)."""
+    doc = saved if saved is not None else await store.customer_entry(runtime.db, code, session)
     if doc is None or doc.get("state") == "erased":
         return
     lesson = Profile.of_customer(code, doc).lesson({})

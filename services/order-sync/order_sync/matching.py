@@ -708,19 +708,25 @@ def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds, identity:
 
 def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     """Two customers' records (``a`` with ``order``, about to be linked to it) could be one
-    person's: a shared name; no account in common where both have one in a source system; no
-    phone in common where both have one; and no mailbox in common where both have one, unless
-    they share a mobile (one person's phone: someone with a new mailbox; namesakes of one
-    household each have their own mobile and share the landline)."""
+    person's, split before an order tied them: a shared name; no account in common where both
+    have one in a source system; no phone in common where both have one; no mailbox in common
+    where both have one, unless they share a mobile (one person's phone: someone with a new
+    mailbox; namesakes of one household each have their own mobile and share the landline).
+    Two records without any mailbox or account that share a landline or a street are
+    namesakes kept apart (their orders would have met on that key), not a split."""
     a_phones = a.phones | ({order.phone} if order and order.phone else set())
     a_emails = _personal(a.emails | ({order.email_canon} if order and order.email_canon else set()))
     b_emails = _personal(b.emails)
+    shared_mobile = any(is_mobile(p) for p in a_phones & b.phones)
     if a_phones and b.phones and not a_phones & b.phones:
         return False
-    if a_emails and b_emails and not a_emails & b_emails and not any(is_mobile(p) for p in a_phones & b.phones):
+    if a_emails and b_emails and not a_emails & b_emails and not shared_mobile:
         return False
     systems = {s.split("|", 1)[0] for s in a.sources} & {s.split("|", 1)[0] for s in b.sources}
     if any(not {s for s in a.sources if s.startswith(f"{system}|")} & b.sources for system in systems):
+        return False
+    anonymous = not (a_emails or b_emails or a.sources or b.sources)
+    if anonymous and not shared_mobile and (a.phones & b.phones or a.streets & b.streets):
         return False
     return any(compare_names(f, l, g, m).score >= 3 for f, l in a.names for g, m in b.names)
 

@@ -4,10 +4,12 @@ being created, the review queue, parked events and rejected orders."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -131,9 +133,11 @@ async def customer_entry(db: AsyncDatabase, code: str, session: Session = None) 
     return await db[CUSTOMERS].find_one({"_id": code}, session=session)
 
 
-async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> None:
-    """Keep the newest version only: customer events may arrive twice or late."""
-    await db[CUSTOMERS].update_one(*_newest_entry(doc), upsert=True, session=session)
+async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> dict[str, Any]:
+    """Keep the newest version only: customer events may arrive twice or late. Returns the
+    entry as saved (with what order-sync keeps of its own: learn_record needs no second read)."""
+    return await db[CUSTOMERS].find_one_and_update(*_newest_entry(doc), upsert=True, session=session,
+                                                   return_document=ReturnDocument.AFTER)
 
 
 async def save_customer_entries(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session = None) -> None:
@@ -154,7 +158,21 @@ def _newest_entry(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, A
 
 
 #: Fields of a customer entry that are order-sync's own, not the customer service's.
-KEPT_ON_REPLACE = ("learned", "index_keys", "merged_into", "merged_from")
+KEPT_ON_REPLACE = ("learned", "index_keys", "merged_into", "merged_from", "orders_linked")
+
+
+async def link_targets(db: AsyncDatabase, codes: Counter[str], session: Session) -> dict[str, str]:
+    """The customers a batch's orders are being linked to (with how many orders each), each
+    answered by its survivor if merged since the orders were decided (C13). Each first
+    counts its orders (``orders_linked``, a write every time, never a no-op): a merge of
+    one committing meanwhile writes the same document, so one of the two transactions
+    retries and sees the other (the merge then moves these orders too)."""
+    if not codes:
+        return {}
+    await db[CUSTOMERS].bulk_write([UpdateOne({"_id": code}, {"$inc": {"orders_linked": n}})
+                                    for code, n in sorted(codes.items())], ordered=False, session=session)
+    return {doc["_id"]: doc.get("merged_into") or doc["_id"]
+            async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(codes)}}, {"merged_into": 1}, session=session)}
 
 
 async def entries(db: AsyncDatabase, codes: list[str]) -> list[dict[str, Any]]:

@@ -448,11 +448,14 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         targets = await store.link_targets(
             db, Counter(a.decision.customer_code for a in arrivals if a.decision.kind == "link"), uow.session)
         for arrival in arrivals:
-            survivor = targets.get(arrival.decision.customer_code or "")
-            if survivor is not None and survivor != arrival.decision.customer_code:
+            target = targets.get(arrival.decision.customer_code or "")
+            if target is None:
+                continue
+            if target.get("merged_into"):
                 # Merged into another while this batch was under way: the survivor's order.
-                arrival.decision = replace(arrival.decision, customer_code=survivor)
-                arrival.known = None
+                arrival.decision = replace(arrival.decision, customer_code=target["merged_into"])
+                target = targets.get(target["merged_into"])
+            arrival.known = target  # what its profile holds now: only what is new is taught
         docs: dict[str, dict[str, Any]] = {}
         links: list[tuple[str, str]] = []
         learned: dict[str, Profile] = {}  # by customer: what its profile holds, with this batch

@@ -161,18 +161,24 @@ def _newest_entry(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, A
 KEPT_ON_REPLACE = ("learned", "index_keys", "merged_into", "merged_from", "orders_linked")
 
 
-async def link_targets(db: AsyncDatabase, codes: Counter[str], session: Session) -> dict[str, str]:
-    """The customers a batch's orders are being linked to (with how many orders each), each
-    answered by its survivor if merged since the orders were decided (C13). Each first
-    counts its orders (``orders_linked``, a write every time, never a no-op): a merge of
-    one committing meanwhile writes the same document, so one of the two transactions
-    retries and sees the other (the merge then moves these orders too)."""
+async def link_targets(db: AsyncDatabase, codes: Counter[str], session: Session) -> dict[str, dict[str, Any]]:
+    """The customers a batch's orders are being linked to (with how many orders each), as
+    they are now: what their profiles hold (a customer event may have taught them since the
+    orders were decided) and whom they answer to if merged meanwhile (C13). Each first counts
+    its orders (``orders_linked``, a write every time, never a no-op): a merge of one
+    committing meanwhile writes the same document, so one of the two transactions retries and
+    sees the other (the merge then moves these orders too)."""
     if not codes:
         return {}
     await db[CUSTOMERS].bulk_write([UpdateOne({"_id": code}, {"$inc": {"orders_linked": n}})
                                     for code, n in sorted(codes.items())], ordered=False, session=session)
-    return {doc["_id"]: doc.get("merged_into") or doc["_id"]
-            async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(codes)}}, {"merged_into": 1}, session=session)}
+    docs = {doc["_id"]: doc async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(codes)}}, CANDIDATE_FIELDS,
+                                                                session=session)}
+    survivors = {doc["merged_into"] for doc in docs.values() if doc.get("merged_into")} - docs.keys()
+    if survivors:
+        docs.update({doc["_id"]: doc async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(survivors)}},
+                                                                         CANDIDATE_FIELDS, session=session)})
+    return docs
 
 
 async def entries(db: AsyncDatabase, codes: list[str]) -> list[dict[str, Any]]:

@@ -95,6 +95,10 @@ def describe_malformed(exc: BaseException) -> tuple[str, list[FieldError]] | Non
         return str(exc), exc.fields
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return f"body is not JSON: {exc}", [FieldError(field="body", reason=str(exc))]
+    if isinstance(exc, RecursionError):
+        # Raised while decoding or validating a body nested thousands deep: the message is
+        # bad, not the service (and a retry would fail the same way).
+        return "body nested too deeply", [FieldError(field="body", reason="nested too deeply to read")]
     if isinstance(exc, SubscriberNotFound):
         return "no handler for this routing key", []
     return None

@@ -248,12 +248,13 @@ def test_o2_the_weights_documented_in_the_readme_are_the_code_s() -> None:
         (lv.comparison, lv.name, lv.m, lv.u, round(lv.weight, 1)) for lv in levels]
 
 
-def test_o5_a_review_shows_the_holders_of_the_order_s_email_beside_the_best_candidates() -> None:
-    neighbour = profile("C1", order(email="chloe@example.fr", phone="01 45 67 89 10"))
+@pytest.mark.parametrize("phone", ["01 45 67 89 10", "06 12 34 56 78"])  # a landline, a mobile
+def test_o5_a_review_shows_the_holders_of_the_order_s_email_beside_the_best_candidates(phone: str) -> None:
+    neighbour = profile("C1", order(email="chloe@example.fr", phone=phone))
     twins = [profile(f"C{i}", order(f"Twin{i}", "Martin", email="dup@example.fr", postal="13001", line1="1 rue Y"))
              for i in (2, 3)]
-    decision = decided(order(email="dup@example.fr", phone="01 45 67 89 10", postal=None, line1=None),
-                       neighbour, *twins)
+    # Chloé's phone and name, the twins' mailbox: identifiers of people pointing two ways.
+    decision = decided(order(email="dup@example.fr", phone=phone, postal=None, line1=None), neighbour, *twins)
     assert decision.kind == "review" and {c.code for c in decision.candidates} == {"C1", "C2", "C3"}
 
 

@@ -675,7 +675,11 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
         # code and a name is no match for the household and given name that chose ``best``.
         rivals = [c for c in contenders[1:] if c.score > best.score - thresholds.margin and c.tells_the_person
                   and c.code not in duplicates and not _same_person_evidence(best, c) and not _phone_tells(best, c)]
-        if not rivals:
+        # Someone else holds the order's mailbox or account, and it is not best's: two
+        # identifiers of people point two ways (a family's shared mailbox, a borrowed phone).
+        elsewhere = [c for c in ranked if c is not best and c.code not in duplicates
+                     and any(c.agrees(kind) and not best.agrees(kind) for kind in ("email", "source"))]
+        if not rivals and not elsewhere:
             return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score, duplicates)
     holders = [c for c in ranked if c.agrees("email") or c.agrees("source")]
     if not holders and (identity.has_person_identifier or (

@@ -45,6 +45,7 @@ from importlib.metadata import version
 
 import aio_pika
 from aiosmtplib import SMTP
+from cryptography.fernet import Fernet
 from pymongo import AsyncMongoClient
 
 from contracts.customer import LinkPayload, PasswordSetupInvited, Recipient
@@ -59,6 +60,7 @@ from contracts.orders import ShippedLine
 from bench.processes import PeakRss, rss_mb
 from notification import mail
 from notification.settings import NotificationSettings
+from plumbing.sealing import Sealer, redact_link
 from plumbing.settings import ServiceSettings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "notification.json"
@@ -102,7 +104,13 @@ def recipient(i: int) -> Recipient:
     )
 
 
-def event(i: int):
+def link_sealer() -> Sealer:
+    """The key the service under test opens links with: the environment's, or a new one it inherits."""
+    os.environ.setdefault("OMS_LINK_KEY", Fernet.generate_key().decode())
+    return Sealer(os.environ["OMS_LINK_KEY"])
+
+
+def event(i: int, sealer: Sealer):
     to = recipient(i)
     order = OrderSummary(
         source_system="storefront:bench", order_number=f"B-{i}", scope_id="bench", status="shipped",
@@ -111,7 +119,8 @@ def event(i: int):
     kind = i % 3
     if kind == 0:
         link = f"https://shop.example.com/account/password?token={uuid.uuid4().hex}"
-        payload = LinkPayload(recipient=to, link=link, expires_at=datetime.now(UTC) + timedelta(days=2))
+        payload = LinkPayload(recipient=to, link=redact_link(link), sealed_link=sealer.seal(link),
+                              expires_at=datetime.now(UTC) + timedelta(days=2))
         return PasswordSetupInvited(producer="customer", payload=payload)
     if kind == 1:
         payload = ShipmentEmailPayload(
@@ -235,6 +244,7 @@ def wait_ready(port: int, timeout: float = 60) -> None:
 async def measure(args: argparse.Namespace) -> dict:
     settings = ServiceSettings(namespace=f"bench{uuid.uuid4().hex[:8]}")
     options = NotificationSettings()
+    sealer = link_sealer()
     smtp_port, http_port = free_port(), free_port()
     context = multiprocessing.get_context("spawn")
     accepted, ready = context.Value("q", 0), context.Event()
@@ -259,11 +269,11 @@ async def measure(args: argparse.Namespace) -> dict:
             channel = await connection.channel(publisher_confirms=True)
             exchange = await channel.get_exchange(settings.topology.events_exchange)
 
-            warmup = [event(i) for i in range(args.warmup)]
+            warmup = [event(i, sealer) for i in range(args.warmup)]
             await publish(exchange, warmup)
             await wait_sent(db, len(warmup), 120)
 
-            events = [event(args.warmup + i) for i in range(args.emails)]
+            events = [event(args.warmup + i, sealer) for i in range(args.emails)]
             cpu_before = cpu_seconds(worker)
             started = time.perf_counter()
             async with PeakRss([worker]) as rss_under_load:

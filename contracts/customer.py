@@ -585,10 +585,17 @@ class StateChangedPayload(_Out):
 
 
 class LinkPayload(_Out):
-    """An email with a single-use link: set-password invitation, reset, verification."""
+    """An email with a single-use link: set-password invitation, reset, verification.
+
+    The token is never readable on the way (C14): ``link`` is where the link points, with the
+    token replaced by ``[redacted]``; ``sealed_link`` is the whole link encrypted and
+    authenticated (Fernet) with ``OMS_LINK_KEY``, which only the customer and notification
+    services hold (since v1.1; an event without it is refused).
+    """
 
     recipient: Recipient
-    link: str
+    link: str = Field(description="The link with its token replaced by [redacted]: safe to store and show.")
+    sealed_link: str = Field(description="The usable link, sealed for the notification service (Fernet, OMS_LINK_KEY).")
     expires_at: AwareDatetime
 
 

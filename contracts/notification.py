@@ -219,8 +219,18 @@ class DeliveryError(_Out):
     permanent: bool
 
 
+class LinkSent(_Out):
+    """C14: the single-use link an email carried. Staff see that it was sent and until when,
+    never the link: the activity's subject, HTML and text show it with its token redacted."""
+
+    purpose: Literal["password_setup", "password_reset", "email_verification"]
+    summary: str = Field(description="What was sent, e.g. 'reset link sent'.")
+    expires_at: datetime
+
+
 class ActivityView(_Out):
-    """One email as sent (or tried): its full rendered content and its delivery status."""
+    """One email as sent (or tried): its rendered content, a single-use link's token
+    redacted, and its delivery status."""
 
     activity_id: str
     kind: Literal["email"] = "email"
@@ -243,6 +253,7 @@ class ActivityView(_Out):
     html: str
     text: str
     message_id: str = Field(description="The email's Message-ID header: the same on every attempt.")
+    link_sent: LinkSent | None = Field(default=None, description="Set when the email carried a single-use link.")
     status: EmailStatus
     attempts: int
     next_attempt_at: datetime | None = None

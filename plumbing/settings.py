@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.routing import Topology
@@ -23,6 +23,11 @@ class ServiceSettings(BaseSettings):
     smtp_password: str | None = None
     smtp_start_tls: bool | None = Field(
         default=None, description="True: require STARTTLS; False: never; None: when the server offers it."
+    )
+    link_key: SecretStr | None = Field(
+        default=None,
+        description="C14: Fernet key(s), comma-separated, first one sealing: the customer and notification "
+                    "services seal and open emailed links with it (plumbing/sealing.py). Give it to those two only.",
     )
     namespace: str = Field(
         default="oms",

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlparse
 
 import pytest
+from cryptography.fernet import Fernet
 
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
@@ -41,6 +42,9 @@ def base_settings() -> Iterator[ServiceSettings]:
     # Every queue a test declares, also in the service processes tests start, expires when
     # unused: a run that is killed cannot leave queues behind to fill the broker.
     os.environ.setdefault("OMS_QUEUE_EXPIRES_SECONDS", "600")
+    # The key the customer and notification services seal emailed links with (C14): one per
+    # run unless the stack gave one; service processes started by tests inherit it.
+    os.environ.setdefault("OMS_LINK_KEY", Fernet.generate_key().decode())
     if os.environ.get("OMS_TESTCONTAINERS") == "1":
         from .containers import container_servers
 

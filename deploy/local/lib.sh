@@ -196,6 +196,21 @@ stop_smtp() {
     rm -f "$STACK/run/started-smtp" "$STACK/run/smtp.pid"
 }
 
+# --- the key that seals emailed links (C14) --------------------------------------------
+# The customer and notification services share OMS_LINK_KEY (plumbing/sealing.py). Unless
+# it is set, this checkout generates one once, into .stack (git-ignored, never committed).
+
+ensure_link_key() {
+    [ -n "${OMS_LINK_KEY:-}" ] && return 0
+    local file="$STACK/link-key"
+    if [ ! -s "$file" ]; then
+        mkdir -p "$STACK"
+        (umask 077 && cd "$ROOT" && "$PY" -m plumbing.sealing >"$file")
+    fi
+    OMS_LINK_KEY=$(cat "$file")
+    export OMS_LINK_KEY
+}
+
 # --- Chromium for the console's browser tests (I5) ------------------------------------
 
 ensure_chromium() {  # Debian's chromium, driven by Playwright for Python (no browser download)
@@ -209,6 +224,7 @@ ensure_chromium() {  # Debian's chromium, driven by Playwright for Python (no br
 
 stack_up() {
     ensure_venv
+    ensure_link_key
     ensure_rabbitmq
     ensure_mongodb
     ensure_smtp

@@ -10,6 +10,7 @@ SERVICES=("customer:customer.app:create_app:8081" "notification:notification.app
 
 start() {
     mkdir -p "$STACK/logs" "$STACK/run"
+    ensure_link_key
     for entry in "${SERVICES[@]}"; do
         IFS=: read -r name module factory port <<<"$entry"
         if listening "$port"; then say "$name: already running on :$port"; continue; fi

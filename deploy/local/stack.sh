@@ -10,7 +10,8 @@ case "${1:-up}" in
     up) stack_up; stack_status ;;
     status) stack_status ;;
     down) stack_down ;;
-    env) printf 'export OMS_AMQP_URL=%q OMS_MONGODB_URL=%q OMS_SMTP_HOST=%q OMS_SMTP_PORT=%q\n' \
-            "$OMS_AMQP_URL" "$OMS_MONGODB_URL" "$OMS_SMTP_HOST" "$OMS_SMTP_PORT" ;;
+    env) ensure_link_key
+        printf 'export OMS_AMQP_URL=%q OMS_MONGODB_URL=%q OMS_SMTP_HOST=%q OMS_SMTP_PORT=%q OMS_LINK_KEY=%q\n' \
+            "$OMS_AMQP_URL" "$OMS_MONGODB_URL" "$OMS_SMTP_HOST" "$OMS_SMTP_PORT" "$OMS_LINK_KEY" ;;
     *) echo "usage: $0 up|status|down|env" >&2; exit 2 ;;
 esac

@@ -37,6 +37,7 @@ from notification.app import create_app
 from notification.settings import NotificationSettings
 from plumbing.client import OmsClient
 from plumbing.messaging import events_exchange
+from plumbing.sealing import Sealer, redact_link, sealer
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail
 
@@ -71,27 +72,33 @@ def recipient(**changes: Any) -> Recipient:
     return Recipient(**{**fields, **changes})
 
 
-def _link(kind: str) -> str:
-    return f"https://shop.example.com/account/{kind}?token={uuid.uuid4().hex}"
+def link_sealer() -> Sealer:
+    """The key the services under test share (OMS_LINK_KEY, set for the run by tests/conftest.py)."""
+    return sealer(ServiceSettings())
 
 
-def _expires() -> datetime:
-    return datetime.now(UTC) + timedelta(days=2)
+def _link_payload(to: Recipient, kind: str) -> LinkPayload:
+    """As the customer service publishes it: the link sealed, and redacted for everyone else (C14)."""
+    link = f"https://shop.example.com/account/{kind}?token={uuid.uuid4().hex}"
+    return LinkPayload(recipient=to, link=redact_link(link), sealed_link=link_sealer().seal(link),
+                       expires_at=datetime.now(UTC) + timedelta(days=2))
+
+
+def link_of(event: Envelope) -> str:
+    """The usable link a link event carries sealed: what the customer's email must contain."""
+    return link_sealer().open(event.payload.sealed_link)
 
 
 def invited(to: Recipient, **envelope: Any) -> Envelope:
-    payload = LinkPayload(recipient=to, link=_link("set-password"), expires_at=_expires())
-    return PasswordSetupInvited(producer="customer", payload=payload, **envelope)
+    return PasswordSetupInvited(producer="customer", payload=_link_payload(to, "set-password"), **envelope)
 
 
 def reset(to: Recipient, **envelope: Any) -> Envelope:
-    payload = LinkPayload(recipient=to, link=_link("reset"), expires_at=_expires())
-    return PasswordResetRequested(producer="customer", payload=payload, **envelope)
+    return PasswordResetRequested(producer="customer", payload=_link_payload(to, "reset"), **envelope)
 
 
 def verification(to: Recipient, **envelope: Any) -> Envelope:
-    payload = LinkPayload(recipient=to, link=_link("verify"), expires_at=_expires())
-    return EmailVerificationRequested(producer="customer", payload=payload, **envelope)
+    return EmailVerificationRequested(producer="customer", payload=_link_payload(to, "verify"), **envelope)
 
 
 def changed(to: Recipient, **envelope: Any) -> Envelope:

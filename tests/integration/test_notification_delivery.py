@@ -28,6 +28,7 @@ from .notification_support import (
     changed,
     history,
     invited,
+    link_of,
     notification_app,
     processed,
     publish_event,
@@ -60,7 +61,7 @@ async def test_n6_refused_twice_with_4xx_then_accepted_arrives_once_after_three_
     assert activity["status"] == "sent" and activity["attempts"] == 3
     assert [(e["attempt"], e["code"], e["permanent"]) for e in activity["errors"]] == [(1, 451, False), (2, 451, False)]
     assert activity["errors"][0]["at"] < activity["errors"][1]["at"] < activity["sent_at"]
-    assert event.payload.link in message.get_body(("plain",)).get_content()
+    assert link_of(event) in message.get_body(("plain",)).get_content()
     assert sent_event["payload"]["activity_id"] == activity["_id"] and sent_event["payload"]["attempts"] == 3
     assert sent_event["causation_id"] == event.message_id
 

@@ -28,6 +28,7 @@ from .notification_support import (
     CSR,
     arrived,
     invited,
+    link_of,
     notification_app,
     parts,
     publish_event,
@@ -97,7 +98,7 @@ async def test_n3_an_override_for_a_scope_and_language_wins_over_the_predefined_
     assert latest["subject"] == "Toutes nos boutiques : bienvenue", "the override for every scope applies again"
     scoped_mail = next(m for m in messages if m["Subject"].startswith("Maison Dupont"))
     text, html = parts(scoped_mail)
-    assert events[0].payload.link in text and f'href="{events[0].payload.link}"' in html
+    assert link_of(events[0]) in text and f'href="{link_of(events[0])}"' in html
 
 
 async def test_n3_a_broken_template_is_refused_with_its_line_and_nothing_is_stored(

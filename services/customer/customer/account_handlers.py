@@ -1,8 +1,9 @@
 """Messages in and out for accounts: passwords, verification and claim, sign-in, acting on
 behalf, audit (C14, C15, C16, C20).
 
-Tokens and passwords exist in clear only in the command that carries them and in the one
-event whose link emails a token; everything stored is a hash.
+Tokens and passwords exist in clear only in the command that carries them; the one event
+whose link emails a token carries it sealed for the notification service and otherwise
+redacted (``plumbing.sealing``); everything stored is a hash.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import asyncio
 import base64
 import json
 import math
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from prometheus_client import Counter
 
 from contracts.customer import (
     Accepted,
@@ -55,6 +59,7 @@ from contracts.customer import (
 )
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
+from plumbing.sealing import Sealer, redact_link, sealer
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
@@ -65,6 +70,9 @@ from .domain import Customer, now
 from plumbing.normalize import InvalidValue, email_key, normalize_email
 from .signin import LOCKED_REASON, SignInPolicy
 
+#: A locked account whose password was set again through an emailed link is unlocked (C15).
+UNLOCKED_REASON = "password reset with an emailed link"
+
 # --- tokens and their emails -------------------------------------------------------------------
 
 
@@ -72,11 +80,39 @@ def _settings(runtime: ServiceRuntime) -> Any:
     return runtime.settings
 
 
+@dataclass
+class Accounts:
+    """What the account handlers keep per running service (``runtime.resources``)."""
+
+    sealer: Sealer
+    #: Reset emails not sent because the customer's limit was reached (C14), for operators.
+    withheld: Any
+    pace: credentials.ResetPace
+
+
+async def open_accounts(runtime: ServiceRuntime) -> None:
+    """Startup hook: without ``OMS_LINK_KEY`` the service does not start (no link could be emailed)."""
+    withheld = Counter(
+        "oms_reset_emails_withheld", "Password reset requests answered but not emailed: the customer's limit "
+        "of reset emails per window was reached (C14).", ["service"], registry=runtime.registry,
+    )
+    runtime.resources["accounts"] = Accounts(
+        sealer=sealer(runtime.settings), withheld=withheld.labels(runtime.name),
+        pace=credentials.ResetPace(_settings(runtime).reset_answer_seconds),
+    )
+
+
+def _accounts(runtime: ServiceRuntime) -> Accounts:
+    return runtime.resources["accounts"]
+
+
 async def send_link(
     runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView, kind: TokenKind, at: datetime,
     *, to: str | None = None,
 ) -> None:
-    """Issue a single-use token of ``kind`` and publish the event that emails its link."""
+    """Issue a single-use token of ``kind``, revoking the customer's older ones it replaces, and
+    publish the event that emails its link: sealed for the notification service, redacted for
+    everyone else (the outbox, the broker, other consumers)."""
     settings = _settings(runtime)
     hours = {"password_setup": settings.setup_token_hours, "password_reset": settings.reset_token_hours,
              "email_verification": settings.verification_token_hours}[kind]
@@ -84,6 +120,7 @@ async def send_link(
     email = to or customer.doc["email"]
     if not email:
         raise Rejected.invalid("payload.customer_code", f"customer {customer.code} has no email address")
+    await account_store.revoke_open_tokens(runtime.db, customer.code, credentials.replaces(kind), at, uow.session)
     await account_store.insert_token(
         runtime.db, credentials.token_id(token), kind, customer.code, email, at, expires_at, uow.session
     )
@@ -91,8 +128,9 @@ async def send_link(
              "email_verification": EmailVerificationRequested}[kind]
     recipient = customer.recipient(scope).model_copy(update={"email": email})
     link = credentials.link(scope.account_url or settings.account_url, kind, token)
-    uow.publish(event(**uow.envelope(), payload={"recipient": recipient, "link": link, "expires_at": expires_at}),
-                partition_key=customer.code)
+    payload = {"recipient": recipient, "link": redact_link(link), "sealed_link": _accounts(runtime).sealer.seal(link),
+               "expires_at": expires_at}
+    uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
 
 
 async def usable_token(runtime: ServiceRuntime, uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...],
@@ -121,26 +159,62 @@ async def invite_if_new_registered(runtime: ServiceRuntime, uow: UnitOfWork, cus
 # --- passwords (C14) ------------------------------------------------------------------------------
 
 
+#: Who asks for a reset by email: anyone who knows the address (the email goes to the account's own).
+ANONYMOUS = Actor(kind="customer", id="anonymous")
+
+
 async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) -> AcceptedReply:
+    """C14. By email, the answer is the same, and takes the same time, whether the account
+    exists, was emailed, or reached its limit of reset emails (then nothing is sent and the
+    audit and ``oms_reset_emails_withheld`` say so). The wait holds one of the command
+    queue's prefetch slots: a worker answers at most about prefetch_count / reset_answer_seconds
+    of these a second."""
     p, db, at = cmd.payload, runtime.db, now()
     if p.customer_code is None and (p.scope_id is None or p.email is None):
         raise Rejected.invalid("payload.customer_code", "give a customer code, or a scope and an email")
+    settings, accounts = _settings(runtime), _accounts(runtime)
+    window = timedelta(minutes=settings.reset_email_window_minutes)
+    outcome: dict[str, bool] = {}
 
     async def work(uow: UnitOfWork) -> Accepted:
+        outcome.clear()  # a retried transaction starts over
         if p.customer_code:
             customer = await store.load(db, p.customer_code, uow.session, follow_merge=True)
+            acting = await authorize(db, uow, cmd.actor, customer.code, at)
         else:
             doc = await store.find_registered(db, p.scope_id, email_key(p.email), uow.session)
             if doc is None:
-                return Accepted()  # the same answer whether or not the account exists
+                # Part of the work an existing account costs; the pace below covers the rest.
+                credentials.token_id(credentials.new_token())
+                await account_store.reset_emails_sent(db, "-", uow.session)
+                return Accepted()
             customer = Customer(doc)
-        acting = await authorize(db, uow, cmd.actor, customer.code, at)
+            acting = Acting(cmd.actor or ANONYMOUS)  # not authorize(): that would answer differently
+        outcome["known"] = True
+        recent = credentials.within_window(
+            await account_store.reset_emails_sent(db, customer.code, uow.session), at, window)
+        if len(recent) >= settings.reset_emails_per_window:
+            outcome["withheld"] = True
+            await audit(db, uow, acting, customer.code,
+                        f"password reset not sent: {settings.reset_emails_per_window} reset emails within "
+                        f"{settings.reset_email_window_minutes:g} minutes", [], at)
+            return Accepted()
+        await account_store.record_reset_emails(db, customer.code, [*recent, at], at + window, uow.session)
         scope = await store.require_scope(db, customer.scope_id, uow.session)
         await send_link(runtime, uow, customer, scope, "password_reset", at)
         await audit(db, uow, acting, customer.code, "password reset requested", [], at)
         return Accepted()
 
-    return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
+    started = time.monotonic()
+    try:
+        result = await apply_once(runtime, cmd, work, Accepted)
+    finally:
+        if p.customer_code is None:
+            took = time.monotonic() - started
+            await asyncio.sleep(accounts.pace.wait(took, known=outcome.get("known", False)))
+    if outcome.get("withheld"):
+        accounts.withheld.inc()
+    return AcceptedReply.success(result)
 
 
 async def complete_password_reset(cmd: CompletePasswordReset, runtime: Runtime) -> AcceptedReply:
@@ -150,7 +224,10 @@ async def complete_password_reset(cmd: CompletePasswordReset, runtime: Runtime) 
     async def work(uow: UnitOfWork) -> Accepted:
         token = await usable_token(runtime, uow, cmd.payload.token, ("password_reset", "password_setup"), at)
         customer = await store.load(db, token["customer_code"], uow.session)
+        # Locked by failed sign-ins (C15): proving the mailbox unlocks it; a CSR's disable stays.
+        unlocks = customer.doc["state"] == "disabled" and customer.doc.get("state_reason") == LOCKED_REASON
         customer.set_password(password_hash, proves_email=token["email"] == customer.doc["email"], at=at)
+        previous = customer.apply_action("enable", UNLOCKED_REASON, at) if unlocks else None
         if not await account_store.spend_token(db, token["_id"], at, uow.session):
             raise Rejected.invalid("payload.token", "this link was already used")
         await account_store.revoke_open_tokens(db, customer.code, ["password_reset", "password_setup"], at, uow.session)
@@ -161,6 +238,11 @@ async def complete_password_reset(cmd: CompletePasswordReset, runtime: Runtime) 
         acting = Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
         await audit(db, uow, acting, customer.code, f"password set with a {token['kind'].replace('_', ' ')} link",
                     ["password"], at)
+        if previous is not None:
+            uow.publish(CustomerStateChanged(**uow.envelope(), payload={
+                "customer_code": customer.code, "version": customer.version, "previous": previous, "state": "active",
+                "reason": UNLOCKED_REASON}), partition_key=customer.code)
+            await audit(db, uow, acting, customer.code, "enabled", ["state"], at)
         return Accepted()
 
     return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime
 
 TOKENS = "tokens"
+#: When each customer was last sent reset emails, for the per-customer limit (C14).
+RESET_EMAILS = "reset_emails"
 SIGNIN_SOURCES = "signin_sources"
 SESSIONS = "on_behalf_sessions"
 AUDIT = "audit"
@@ -30,6 +32,7 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     await ensure_index(db[TOKENS], [("customer_code", ASCENDING), ("kind", ASCENDING)], name="by_customer")
     # Spent and expired tokens are deleted a day after they expire.
     await ensure_index(db[TOKENS], "expires_at", name="expiry", expireAfterSeconds=24 * 3600)
+    await ensure_index(db[RESET_EMAILS], "keep_until", name="expiry", expireAfterSeconds=0)
     await ensure_index(db[SIGNIN_SOURCES], "last_failure_at", name="forget", expireAfterSeconds=3600)
     await ensure_index(db[SESSIONS], [("customer_code", ASCENDING), ("started_at", DESCENDING)], name="by_customer")
     await ensure_index(db[AUDIT], [("customer_code", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="by_customer")
@@ -68,6 +71,21 @@ async def revoke_open_tokens(
         {"customer_code": customer_code, "kind": {"$in": kinds}, "used_at": None, "revoked_at": None},
         {"$set": {"revoked_at": at}},
         session=session,
+    )
+
+
+async def reset_emails_sent(db: AsyncDatabase, customer_code: str, session: Session) -> list[datetime]:
+    doc = await db[RESET_EMAILS].find_one({"_id": customer_code}, session=session)
+    return doc["sent_at"] if doc else []
+
+
+async def record_reset_emails(
+    db: AsyncDatabase, customer_code: str, sent_at: list[datetime], keep_until: datetime, session: Session
+) -> None:
+    """Every reset email of a customer writes this one document, in the transaction that sends
+    it: two requests at once conflict and one is retried after the other, so the limit holds."""
+    await db[RESET_EMAILS].update_one(
+        {"_id": customer_code}, {"$set": {"sent_at": sent_at, "keep_until": keep_until}}, upsert=True, session=session
     )
 
 

@@ -8,7 +8,9 @@ from faststream.rabbit import RabbitRouter
 from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
-from . import account_store, handlers, history, history_store, merge_store, privacy, relations_store, store
+from . import (
+    account_handlers, account_store, handlers, history, history_store, merge_store, privacy, relations_store, store,
+)
 from .settings import CustomerSettings
 
 SERVICE = "customer"
@@ -26,6 +28,7 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
         settings,
         build_routers,
         on_startup=[
+            account_handlers.open_accounts,
             store.ensure_indexes,
             account_store.ensure_indexes,
             history_store.ensure_indexes,

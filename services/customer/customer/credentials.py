@@ -2,14 +2,17 @@
 
 Passwords are argon2id hashes (argon2-cffi's defaults). A token is 256 random bits given
 to the customer once, inside a link; only its SHA-256 is stored, so a database leak yields
-no usable link. Neither ever appears in a log line or an event, except the link itself in
-the one event that emails it.
+no usable link. Neither ever appears in clear in a log line, an event or the outbox: the
+one event that emails a link carries it sealed for the notification service
+(``plumbing.sealing``) and, for everyone else, redacted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import quote
@@ -60,5 +63,41 @@ def link(base_url: str, kind: TokenKind, token: str) -> str:
     return f"{base_url.rstrip('/')}/{LINK_PATHS[kind]}?token={quote(token)}"
 
 
+def replaces(kind: TokenKind) -> list[TokenKind]:
+    """The open tokens a new one of ``kind`` revokes: a newer link is the only one that works.
+    A reset and a set-password invitation both set the password, so each replaces both."""
+    if kind == "email_verification":
+        return ["email_verification"]
+    return ["password_reset", "password_setup"]
+
+
+def within_window(sent_at: list[datetime], now: datetime, window: timedelta) -> list[datetime]:
+    """The earlier reset emails that still count towards the per-customer limit."""
+    return [at for at in sent_at if at > now - window]
+
+
 def expiry(now: datetime, hours: float) -> datetime:
     return now + timedelta(hours=hours)
+
+
+@dataclass
+class ResetPace:
+    """When to answer a reset request by email, so that the answer's timing does not tell
+    whether the account exists (C14): never before ``floor`` seconds, nor before what the
+    work for existing accounts recently took (its 90th percentile), when that is longer."""
+
+    floor: float
+    #: One slow request (a cold start) must not slow every answer: adapt from a few on, up to this.
+    ceiling: float = 2.0
+    min_samples: int = 8
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=64))
+
+    def wait(self, took: float, *, known: bool) -> float:
+        """Seconds still to wait after a request whose work took ``took`` seconds."""
+        if known:
+            self.recent.append(took)
+        target = self.floor
+        if len(self.recent) >= self.min_samples:
+            ordered = sorted(self.recent)
+            target = min(max(target, ordered[int(0.9 * (len(ordered) - 1))]), max(self.ceiling, self.floor))
+        return max(0.0, target - took)

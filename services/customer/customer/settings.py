@@ -15,6 +15,14 @@ class CustomerSettings(ServiceSettings):
     reset_token_hours: float = Field(default=24, gt=0, description="C14: a reset link's lifetime.")
     setup_token_hours: float = Field(default=7 * 24, gt=0, description="C14: a set-password invitation's lifetime.")
     verification_token_hours: float = Field(default=48, gt=0, description="C20: a verification link's lifetime.")
+    reset_emails_per_window: int = Field(
+        default=3, ge=1, description="C14: reset emails one customer may be sent within reset_email_window_minutes; "
+                                     "further requests are answered alike, send nothing and are audited.")
+    reset_email_window_minutes: float = Field(default=15, gt=0, description="C14: the window of that limit.")
+    reset_answer_seconds: float = Field(
+        default=0.25, ge=0, le=5,
+        description="C14: the least time a reset request by email takes to answer, whether or not the account "
+                    "exists (more when recent requests for existing accounts took longer).")
     max_signin_failures: int = Field(default=5, ge=1, description="C15: consecutive failures that disable an account.")
     on_behalf_max_minutes: int = Field(default=120, ge=1, description="C16: the longest a CSR may act for a customer.")
     unmerge_window_days: float = Field(default=30, gt=0, description="C13: how long a merge can be undone.")

@@ -1,7 +1,14 @@
-"""Composing an email: which template it uses, what it says, and the activity that records it."""
+"""Composing an email: which template it uses, what it says, and the activity that records it.
+
+An email that carries a single-use link (C14) is rendered twice with the same template: once
+with the link, for the customer, and once with its token redacted, for the record. The
+activity shows the redacted copy; the one that goes to SMTP is kept sealed with
+``OMS_LINK_KEY`` until it is sent or given up (``store.mark_sent``, ``store.mark_failed``).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +23,7 @@ from .templates import Rendered, TemplateProblem
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
 
+    from plumbing.sealing import Sealer
     from plumbing.settings import ServiceSettings
 
 log = logging.getLogger("oms.notification")
@@ -34,6 +42,8 @@ class Composed:
     #: Set when an administrator's template failed on this email's data and the predefined
     #: one was used instead: the customer still gets the email, the activity says why.
     fallback_reason: str | None = None
+    #: The copy that is recorded when the email carries a single-use link: its token redacted.
+    recorded: Rendered | None = None
 
 
 async def resolve(
@@ -55,6 +65,19 @@ def render(template: StoredTemplate, context: dict[str, Any]) -> Rendered:
     return template.compiled().render({**context, "language": template.language})
 
 
+def _composed(template: StoredTemplate, request: EmailRequest, fallback_reason: str | None = None) -> Composed:
+    if request.recorded_context is None:
+        return Composed(template, render(template, request.context), fallback_reason)
+    # The recorded copy first: a template that fails then quotes redacted data only.
+    recorded = render(template, request.recorded_context)
+    try:
+        sent = render(template, request.context)
+    except TemplateProblem as problem:
+        # Its message could quote the link (and so would a chained traceback): where, not what.
+        raise TemplateProblem(problem.part, problem.line, "fails on the link itself (details withheld)") from None
+    return Composed(template, sent, fallback_reason, recorded)
+
+
 async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *, fall_back: bool) -> Composed:
     """Pick and render the template. Raises TemplateMissing, or TemplateProblem when the
     chosen template fails and ``fall_back`` is off (a CSR is told; a system email is not
@@ -65,7 +88,7 @@ async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *,
     if template is None:
         raise TemplateMissing(request.template)
     try:
-        return Composed(template, render(template, request.context))
+        return _composed(template, request)
     except TemplateProblem as problem:
         if not fall_back or template.source == "predefined":
             raise
@@ -78,12 +101,15 @@ async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *,
             f"version {template.version}) failed in {problem.part}: {problem.reason}; the predefined one was used"
         )
         log.warning("%s", reason)
-        return Composed(predefined, render(predefined, request.context), reason)
+        return _composed(predefined, request, reason)
 
 
-def activity_document(request: EmailRequest, composed: Composed, settings: ServiceSettings) -> dict[str, Any]:
+def activity_document(
+    request: EmailRequest, composed: Composed, settings: ServiceSettings, sealer: Sealer
+) -> dict[str, Any]:
     """The activity that records the email (N5) and drives its delivery (N6)."""
     recipient = request.recipient
+    shown = composed.recorded or composed.rendered
     key = domain.email_key(request.cause_id, request.template, recipient.email)
     created = store.now()
     template = composed.template
@@ -106,9 +132,10 @@ def activity_document(request: EmailRequest, composed: Composed, settings: Servi
         "sender": settings.smtp_from,
         "to": recipient.email,
         "to_name": mail.display_name(recipient.first_name, recipient.last_name),
-        "subject": composed.rendered.subject,
-        "html": composed.rendered.html,
-        "text": composed.rendered.text,
+        "subject": shown.subject,
+        "html": shown.html,
+        "text": shown.text,
+        "link_sent": request.link_sent,
         "message_id": mail.message_id(key, settings.smtp_from),
         "status": "queued",
         "attempts": 0,
@@ -120,13 +147,25 @@ def activity_document(request: EmailRequest, composed: Composed, settings: Servi
         "sent_at": None,
         "failed_at": None,
     }
+    if composed.recorded is not None:
+        sent = composed.rendered
+        doc["sealed"] = sealer.seal(json.dumps({"subject": sent.subject, "html": sent.html, "text": sent.text}))
     problem = mail.address_problem(recipient.email)
     if problem is not None:
         # No server would take it: failed at once, visibly, rather than tried eight times.
         error = f"invalid recipient address: {problem}"
         doc.update(status="failed", next_attempt_at=None, failed_at=created, last_error=error)
+        doc.pop("sealed", None)  # never sent: nothing to keep
         doc["errors"] = [{"at": created, "attempt": 0, "code": None, "error": error, "permanent": True}]
     return doc
+
+
+def as_sent(activity: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
+    """The activity with the content that goes to SMTP: its sealed copy opened, if it has one.
+    Raises SealBroken when this service's key cannot open it."""
+    if not activity.get("sealed"):
+        return activity
+    return {**activity, **json.loads(sealer.open(activity["sealed"]))}
 
 
 # --- events about an email's outcome -------------------------------------------------------------

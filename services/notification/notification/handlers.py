@@ -45,6 +45,7 @@ from contracts.notification import (
 from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
+from plumbing.sealing import SealBroken
 from plumbing.service import LoopContext, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
@@ -69,7 +70,7 @@ async def queue_email(
     composed = await emails.compose(
         runtime.db, catalog.predefined(), request, fall_back=request.initiated_by == "system"
     )
-    activity = emails.activity_document(request, composed, runtime.settings)
+    activity = emails.activity_document(request, composed, runtime.settings, outbound.sealer)
 
     async def work(uow: UnitOfWork) -> EmailQueued:
         stored, new = await store.record_activity(runtime.db, activity, uow.session)
@@ -95,14 +96,24 @@ async def queue_email(
 # --- system emails (N1, N2, N4) --------------------------------------------------------------------
 
 
+def _opened_link(event: PasswordSetupInvited | PasswordResetRequested | EmailVerificationRequested,
+                 outbound: Outbound) -> str:
+    """The usable link, opened only to render the email (C14); a link this service cannot open
+    is refused (dead-lettered with the reason), never emailed broken."""
+    try:
+        return outbound.sealer.open(event.payload.sealed_link)
+    except SealBroken as exc:
+        raise Rejected.invalid("payload.sealed_link", str(exc)) from None
+
+
 async def password_setup_invited(event: PasswordSetupInvited, runtime: Runtime, outbound: Sender) -> None:
     """The welcome email with its set-password link."""
-    await queue_email(runtime, outbound, event, kinds.welcome(event))
+    await queue_email(runtime, outbound, event, kinds.welcome(event, _opened_link(event, outbound)))
 
 
 async def password_reset_requested(event: PasswordResetRequested, runtime: Runtime, outbound: Sender) -> None:
     """The password reset email with its single-use link."""
-    await queue_email(runtime, outbound, event, kinds.password_reset(event))
+    await queue_email(runtime, outbound, event, kinds.password_reset(event, _opened_link(event, outbound)))
 
 
 async def password_changed(event: PasswordChanged, runtime: Runtime, outbound: Sender) -> None:
@@ -112,7 +123,7 @@ async def password_changed(event: PasswordChanged, runtime: Runtime, outbound: S
 
 async def email_verification_requested(event: EmailVerificationRequested, runtime: Runtime, outbound: Sender) -> None:
     """The email address verification link."""
-    await queue_email(runtime, outbound, event, kinds.email_verification(event))
+    await queue_email(runtime, outbound, event, kinds.email_verification(event, _opened_link(event, outbound)))
 
 
 async def customer_order_shipped(event: CustomerOrderShipped, runtime: Runtime, outbound: Sender) -> None:

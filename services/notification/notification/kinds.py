@@ -9,7 +9,7 @@ Every kind gets ``customer`` (code, first_name, last_name, email), ``scope_id`` 
 
 | kind | variables |
 | --- | --- |
-| welcome, password-reset, email-verification | ``link``, ``expires_at`` |
+| welcome, password-reset, email-verification | ``link``, ``expires_at`` (the link is opened from the event's ``sealed_link``; the recorded copy of the email is rendered with its token redacted) |
 | password-changed | ``changed_at`` |
 | shipping-confirmation | ``order``, ``shipment`` (id, carrier, tracking_number, tracking_url, lines, shipped_at) |
 | payment-request, payment-confirmation | ``order``, ``payment`` (id, amount, currency, url, due_at, method, at) |
@@ -22,7 +22,7 @@ currency, placed_at. Dates are ISO 8601 strings (format them with the ``datetime
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from contracts.order_sync import (
     CustomerPaymentRequested,
     OrderSummary,
 )
+from plumbing.sealing import redact_link
 
 Context = dict[str, Any]
 
@@ -59,6 +60,10 @@ class EmailRequest:
     initiated_by: str = "system"
     actor_id: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    #: For an email carrying a single-use link (C14): the context its recorded copy is
+    #: rendered with, the token redacted, and what staff are shown instead of the link.
+    recorded_context: Context | None = None
+    link_sent: Context | None = None
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -105,21 +110,37 @@ def _request(template: str, event: Envelope[Any], recipient: Recipient, context:
     )
 
 
-def _link_email(template: str, event: Envelope[Any]) -> EmailRequest:
+#: template: (purpose, what staff are shown instead of the link)
+LINK_PURPOSES = {
+    "welcome": ("password_setup", "set-password link sent"),
+    "password-reset": ("password_reset", "reset link sent"),
+    "email-verification": ("email_verification", "verification link sent"),
+}
+
+
+def _link_email(template: str, event: Envelope[Any], link: str) -> EmailRequest:
+    """``link`` is the event's ``sealed_link`` opened: it goes into the email and nowhere else."""
     p = event.payload
-    return _request(template, event, p.recipient, {"link": p.link, "expires_at": _iso(p.expires_at)})
+    expires_at = _iso(p.expires_at)
+    purpose, summary = LINK_PURPOSES[template]
+    request = _request(template, event, p.recipient, {"link": link, "expires_at": expires_at})
+    return replace(
+        request,
+        recorded_context={**request.context, "link": redact_link(link)},
+        link_sent={"purpose": purpose, "summary": summary, "expires_at": p.expires_at},
+    )
 
 
-def welcome(event: PasswordSetupInvited) -> EmailRequest:
-    return _link_email("welcome", event)
+def welcome(event: PasswordSetupInvited, link: str) -> EmailRequest:
+    return _link_email("welcome", event, link)
 
 
-def password_reset(event: PasswordResetRequested) -> EmailRequest:
-    return _link_email("password-reset", event)
+def password_reset(event: PasswordResetRequested, link: str) -> EmailRequest:
+    return _link_email("password-reset", event, link)
 
 
-def email_verification(event: EmailVerificationRequested) -> EmailRequest:
-    return _link_email("email-verification", event)
+def email_verification(event: EmailVerificationRequested, link: str) -> EmailRequest:
+    return _link_email("email-verification", event, link)
 
 
 def password_changed(event: PasswordChanged) -> EmailRequest:

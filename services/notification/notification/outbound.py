@@ -38,6 +38,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from plumbing.sealing import SealBroken, Sealer, sealer
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import domain, emails, mail, store
@@ -68,10 +69,13 @@ class Outbound:
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        #: Opens single-use links and the sealed copies of the emails carrying them (C14).
+        self.sealer: Sealer | None = None
 
     # --- lifecycle (startup and shutdown hooks of the service) ---------------------------------------
 
     async def start(self, runtime: ServiceRuntime) -> None:
+        self.sealer = sealer(runtime.settings)  # no key, no start: link emails could not be sent
         self.runtime = runtime
         self.holder = f"{runtime.instance}:{uuid.uuid4().hex[:8]}"
         self._transport = SmtpTransport(runtime.settings)
@@ -144,7 +148,7 @@ class Outbound:
             reply = await self._transport.send(
                 sender=mail.sender_address(claimed["sender"]),
                 recipient=claimed["to"],
-                message=mail.build(claimed),
+                message=mail.build(emails.as_sent(claimed, self.sealer)),
                 utf8=mail.needs_smtputf8(claimed),
                 before_data=lambda: store.enter_data_phase(db, claimed, lease=self.lease),
             )
@@ -153,6 +157,10 @@ class Outbound:
             return
         except DeliveryFailed as failure:
             await self._failed(claimed, failure.code, failure.error, permanent=failure.permanent)
+            return
+        except SealBroken as exc:
+            # Sealed under a key this service no longer holds: no retry will open it.
+            await self._failed(claimed, None, str(exc), permanent=True)
             return
         except Exception as exc:  # noqa: BLE001 - e.g. a message that cannot be encoded
             log.exception("email %s: unexpected error", claimed["_id"])

@@ -42,7 +42,8 @@ async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runti
             {"$set": {"status": "failed", "failed_at": at, "next_attempt_at": None,
                       "last_error": "not sent: the customer was erased"}}, session=uow.session)
         erased = await db[store.ACTIVITIES].update_many(
-            mine, {"$set": {"to": ERASED, "subject": ERASED, "html": "", "text": "", "errors": [], "erased": True}},
+            mine, {"$set": {"to": ERASED, "subject": ERASED, "html": "", "text": "", "errors": [], "erased": True},
+                   "$unset": {"sealed": ""}},
             session=uow.session)
         return ServiceErasure(service="notification", customer_code=code, at=at, erased={
             "activities": erased.modified_count, "emails_cancelled": cancelled.modified_count})

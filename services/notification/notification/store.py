@@ -1,7 +1,8 @@
 """MongoDB access of the notification service: administrators' templates and email activities.
 
-An activity is one email: its full rendered content, who it is for (customer, and order
-when it concerns one), and its delivery state machine::
+An activity is one email: its rendered content (a single-use link's token redacted, the copy
+for SMTP sealed in ``sealed`` until the email is sent or given up), who it is for (customer,
+and order when it concerns one), and its delivery state machine::
 
     queued --claim--> sending/claimed --before DATA--> sending/data --250--> sent
        ^                   |                              |
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
-from contracts.notification import ActivityView, DeliveryError, OrderReference
+from contracts.notification import ActivityView, DeliveryError, LinkSent, OrderReference
 
 from .catalog import StoredTemplate
 
@@ -198,6 +199,7 @@ def to_view(doc: dict[str, Any]) -> ActivityView:
         html=doc["html"],
         text=doc["text"],
         message_id=doc["message_id"],
+        link_sent=LinkSent(**doc["link_sent"]) if doc.get("link_sent") else None,
         status=doc["status"],
         attempts=doc["attempts"],
         next_attempt_at=doc.get("next_attempt_at"),
@@ -262,6 +264,8 @@ def _error(attempt: int, code: int | None, error: str, permanent: bool) -> dict[
 # The claim token stays: it names the last claim, which is what lets a late "sent" from
 # that claim still land after the sweeper gave the email up.
 _RELEASED = {"phase": None, "lease_until": None}
+#: Sent or given up: the sealed copy for SMTP (C14) is not kept a moment longer.
+_DONE = {"sealed": ""}
 
 
 async def mark_sent(db: AsyncDatabase, claimed: dict[str, Any], session: AsyncClientSession) -> dict[str, Any] | None:
@@ -269,7 +273,8 @@ async def mark_sent(db: AsyncDatabase, claimed: dict[str, Any], session: AsyncCl
     the email up as "outcome unknown" meanwhile, the truth (sent) wins."""
     return await db[ACTIVITIES].find_one_and_update(
         {**_claim(claimed), "status": {"$ne": "sent"}},
-        {"$set": {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None}},
+        {"$set": {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None},
+         "$unset": _DONE},
         return_document=ReturnDocument.AFTER,
         session=session,
     )
@@ -306,6 +311,7 @@ async def mark_failed(
         {
             "$set": {**_RELEASED, "status": "failed", "failed_at": now(), "last_error": error[:1000],
                      "outcome_unknown": outcome_unknown},
+            "$unset": _DONE,
             "$push": {"errors": {"$each": [_error(claimed["attempts"], code, error, permanent)], "$slice": -MAX_ERRORS_KEPT}},
         },
         return_document=ReturnDocument.AFTER,

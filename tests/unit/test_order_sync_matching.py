@@ -329,3 +329,15 @@ def test_o5_a_richer_order_of_someone_known_only_by_name_and_postal_code_creates
     decision = decided(order("Marie", "Martin", phone="06 12 34 56 78", **{k: v for k, v in HOME.items()
                                                                            if k != "phone"}), cash_sale)
     assert decision.kind == "create" and [c.code for c in decision.candidates] == ["C1"]
+
+
+def test_o3_buyers_sharing_a_shop_s_mobile_with_their_own_mailboxes_stay_apart() -> None:
+    """The platform fault test's storefront: 40 buyers 'Acheteur N Fautif', each with a mailbox,
+    all typing the shop's mobile and address. 'Acheteur 1' is a spelling away from 'Acheteur 0',
+    not the same given name: neither linked nor merged."""
+    shop = {"phone": "06 12 34 56 78", "postal": "75002", "line1": "12 rue de la Paix"}
+    known = [profile(f"C{n}", order(f"Acheteur {n}", "Fautif", email=f"buyer{n}@example.fr", **shop)) for n in (0, 2)]
+    decision = decided(order("Acheteur 1", "Fautif", email="buyer1@example.fr", **shop), *known)
+    assert (decision.kind, decision.duplicates) == ("create", ())
+    again = decided(order("Acheteur 2", "Fautif", email="buyer2@example.fr", **shop), *known)
+    assert (again.kind, again.customer_code, again.duplicates) == ("link", "C2", ())

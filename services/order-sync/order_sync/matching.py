@@ -499,8 +499,9 @@ class Scored:
         if self.agrees_not("last_name"):
             return False
         if self.agrees("household", *MOBILE_KEYS):
-            # One person's phone: any form of their given name, or none, is theirs.
-            return not self.agrees_not("first_name")
+            # One person's phone: their given name in any form (a middle name, an initial) or
+            # none is theirs; another name a spelling away is not (Anna, Anne; Buyer 1, Buyer 2).
+            return not any(e.comparison == "first_name" and e.level in ("different", "close") for e in self.evidence)
         # At a household's phone or street, only the same given name: a close one (Anna,
         # Anne) may be a sister, an initial anyone, a longer one (Jean, Jean-Pierre) a son.
         return self.agrees("household", *HOUSEHOLD_KEYS) and self.agrees("first_name", "exact")
@@ -721,7 +722,10 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     a_phones = a.phones | ({order.phone} if order and order.phone else set())
     a_emails = _personal(a.emails | ({order.email_canon} if order and order.email_canon else set()))
     b_emails = _personal(b.emails)
-    shared_mobile = any(is_mobile(p) for p in a_phones & b.phones)
+    # A shared mobile says one person only under one given name (40 buyers of a test shop
+    # typed the shop's mobile; a family shares a parent's).
+    same_given = any(compare_names(f, l, g, m).first == "exact" for f, l in a.names for g, m in b.names)
+    shared_mobile = same_given and any(is_mobile(p) for p in a_phones & b.phones)
     if a_phones and b.phones and not a_phones & b.phones:
         return False
     if a_emails and b_emails and not a_emails & b_emails and not shared_mobile:

@@ -48,7 +48,7 @@ async def accounts(settings: ServiceSettings, client: OmsClient, cleanup: Cleanu
     from customer.settings import CustomerSettings
 
     tuned = CustomerSettings(**settings.model_dump(), reset_token_hours=1.0, max_signin_failures=5,
-                             account_url="https://shop.test/account")
+                             signin_source_free_failures=3, account_url="https://shop.test/account")
     async with running(customer_app(tuned), cleanup=cleanup), EventTap(client, "customer.#") as tap:
         await create_scope(client)
         yield tap
@@ -184,12 +184,13 @@ async def test_c15_sign_in_lockout_and_a_slowed_source(client: OmsClient, accoun
     assert blocked.error.code == "rate_limited" and blocked.error.details["retry_after_seconds"] >= 1
     assert (await attempt(PASSWORD, "ip-5")).ok
 
-    # Five consecutive failures on the account disable it (from sources not yet slowed).
+    # Five consecutive failures on the account lock it for a while (from sources not yet slowed).
     for n in range(5):
         await attempt("wrong password", f"ip-lock-{n}")
     locked = await ok(await client.call(GetCustomer, {"customer_code": customer.code}))
     assert locked.state == "disabled" and locked.state_reason == "too many failed sign-ins"
-    assert (await attempt(PASSWORD, "ip-6")).error.code == "unauthenticated"
+    refused = await attempt(PASSWORD, "ip-6")
+    assert refused.error.code == "rate_limited" and refused.error.message.startswith("too many attempts")
     state_event = await next_event(accounts, "customer.customer-state-changed.v1")
     assert state_event["payload"]["reason"] == "too many failed sign-ins"
     await ok(await client.call(ChangeCustomerState, {"customer_code": customer.code, "expected_version": locked.version,

@@ -277,7 +277,7 @@ async def test_c14_a_newer_link_revokes_the_older_ones_before_either_is_used(
 async def test_c14_c15_a_completed_reset_unlocks_a_locked_account_but_not_a_disabled_one(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, customer_db: Any
 ) -> None:
-    async with customer_service(settings, client, cleanup) as (_, tap):
+    async with customer_service(settings, client, cleanup, max_signin_failures=5) as (_, tap):
         customer = await create_customer(client, email="sam@example.fr")
         [invitation] = await link_events(tap, "customer.password-setup-invited.v1", 1)
         await ok(await client.call(CompletePasswordReset, {"token": token_of(invitation), "new_password": PASSWORD}))

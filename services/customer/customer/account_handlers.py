@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -61,6 +60,8 @@ from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.sealing import Sealer, redact_link, sealer
 from plumbing.service import Runtime, ServiceRuntime
+from plumbing.throttle import Bucket, retry_after, too_many_attempts
+from plumbing.throttle_store import Throttle
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import account_store, credentials, store
@@ -68,10 +69,21 @@ from .acting import Acting, audit, authorize
 from .credentials import TokenKind
 from .domain import Customer, now
 from plumbing.normalize import InvalidValue, email_key, normalize_email
-from .signin import LOCKED_REASON, SignInPolicy
+from .signin import (
+    LOCK_EXPIRED_REASON,
+    LOCKED_REASON,
+    SignInPolicy,
+    account_key,
+    lifted_early,
+    lock_ended,
+    lock_wait_seconds,
+    source_key,
+)
 
 #: A locked account whose password was set again through an emailed link is unlocked (C15).
 UNLOCKED_REASON = "password reset with an emailed link"
+#: Who locks an account after failed sign-ins, and ends the lock when its time is up (C15).
+SIGN_IN_POLICY = Acting(Actor(kind="system", id="sign-in policy"))
 
 # --- tokens and their emails -------------------------------------------------------------------
 
@@ -352,40 +364,65 @@ async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> Customer
 
 
 async def authenticate(cmd: Authenticate, runtime: Runtime) -> AuthenticatedReply:
+    """C15. A throttled or locked attempt is refused before the password is checked, with the
+    same answer either way (``signin.py``); the others are charged to their account's and
+    source's buckets before the check, so attempts at once are counted exactly and none slips
+    past a limit. Nothing here sleeps: the answer says when to try again."""
     p, db, at = cmd.payload, runtime.db, now()
-    policy = SignInPolicy(max_account_failures=_settings(runtime).max_signin_failures)
-    source = (cmd.actor.source if cmd.actor and cmd.actor.source else None) or "unknown"
-    state = await account_store.source_state(db, source)
-    wait = policy.retry_after(state.get("blocked_until") if state else None, at)
-    if wait > 0:
-        raise Rejected.of("rate_limited", "too many failed sign-ins from here; try again later",
-                          retry_after_seconds=math.ceil(wait))
+    policy = SignInPolicy.from_settings(_settings(runtime))
+    throttle = Throttle(db[account_store.SIGNIN_THROTTLE])
+    source = cmd.actor.source if cmd.actor and cmd.actor.source else None
     try:
         key = email_key(normalize_email(p.email))
     except InvalidValue:
         key = None
     doc = await store.find_registered(db, p.scope_id, key, None) if key else None
+    if lock_ended(doc, at):
+        await _unlock(runtime, doc["_id"], at)
+        doc = await store.find_registered(db, p.scope_id, key, None)
+    if (wait := lock_wait_seconds(doc, at)) > 0:
+        raise _throttled(wait)
+    keys = policy.keys(p.scope_id, key, source)
+    account = account_key(p.scope_id, key) if key else None
+    if account and doc is not None and lifted_early(doc, await throttle.bucket(account), at):
+        await throttle.clear(account)
+    if (wait := await throttle.wait_seconds(keys, at)) > 0:
+        raise _throttled(wait)
+    charged: dict[str, Bucket] = {}
+    for bucket_key, limits in keys:
+        wait, bucket = await throttle.charge(bucket_key, limits, at)
+        if wait > 0:  # another attempt got there first
+            for done in charged:
+                await throttle.refund(done)
+            raise _throttled(wait)
+        charged[bucket_key] = bucket
+
     matches = await asyncio.to_thread(credentials.verify_password, doc.get("password_hash") if doc else None,
                                       p.password)
     if matches and doc["state"] == "active":
         rehash = await asyncio.to_thread(credentials.hash_password, p.password) if credentials.needs_rehash(
             doc["password_hash"]) else None
         await store.record_sign_in(db, doc["_id"], at, rehash)
-        await account_store.clear_source(db, source)
+        if account:
+            await throttle.clear(account)
+        if source:
+            await throttle.refund(source_key(source))
         return AuthenticatedReply.success(
             Authenticated(customer_code=doc["_id"], first_name=doc["first_name"], last_name=doc["last_name"]))
 
-    failures = await account_store.record_source_failure(db, source, at)
-    if delay := policy.source_delay(failures):
-        await account_store.block_source(db, source, at + timedelta(seconds=delay))
-    if doc is not None and doc["state"] == "active" and not matches:
-        consecutive = await store.record_failed_sign_in(db, doc["_id"])
-        if policy.account_locks(consecutive):
-            await _lock(runtime, doc["_id"], at)
+    if account and policy.account.locks(charged[account].failures):
+        until = at + policy.account.lock_for
+        if doc is not None:
+            await _lock(runtime, doc["_id"], at, until)
+        await throttle.lock(account, policy.account, until)  # unknown emails answer alike
     raise Rejected.of("unauthenticated", "the email or the password is wrong")
 
 
-async def _lock(runtime: ServiceRuntime, code: str, at: datetime) -> None:
+def _throttled(wait_seconds: float) -> Rejected:
+    return Rejected.of("rate_limited", too_many_attempts(wait_seconds), retry_after_seconds=retry_after(wait_seconds))
+
+
+async def _lock(runtime: ServiceRuntime, code: str, at: datetime, until: datetime) -> None:
     db = runtime.db
 
     async def work(uow: UnitOfWork) -> None:
@@ -393,11 +430,30 @@ async def _lock(runtime: ServiceRuntime, code: str, at: datetime) -> None:
         if customer.doc["state"] != "active":
             return
         previous = customer.apply_action("disable", LOCKED_REASON, at)
+        customer.doc["locked_until"] = until
         await store.save(db, customer, uow.session)
         uow.publish(CustomerStateChanged(**uow.envelope(), payload={
             "customer_code": code, "version": customer.version, "previous": previous, "state": "disabled",
             "reason": LOCKED_REASON}), partition_key=code)
-        await audit(db, uow, Acting(Actor(kind="system", id="sign-in policy")), code, "disabled", ["state"], at)
+        await audit(db, uow, SIGN_IN_POLICY, code, "disabled", ["state"], at)
+
+    await apply_once(runtime, None, work)
+
+
+async def _unlock(runtime: ServiceRuntime, code: str, at: datetime) -> None:
+    """End a lock whose time is up; attempts at once find it ended by the first one."""
+    db = runtime.db
+
+    async def work(uow: UnitOfWork) -> None:
+        customer = await store.load(db, code, uow.session)
+        if not lock_ended(customer.doc, at):
+            return
+        previous = customer.apply_action("enable", LOCK_EXPIRED_REASON, at)
+        await store.save(db, customer, uow.session)
+        uow.publish(CustomerStateChanged(**uow.envelope(), payload={
+            "customer_code": code, "version": customer.version, "previous": previous, "state": "active",
+            "reason": LOCK_EXPIRED_REASON}), partition_key=code)
+        await audit(db, uow, SIGN_IN_POLICY, code, "enabled", ["state"], at)
 
     await apply_once(runtime, None, work)
 

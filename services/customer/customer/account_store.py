@@ -1,4 +1,4 @@
-"""MongoDB access for accounts: single-use tokens, sign-in sources, on-behalf sessions, and
+"""MongoDB access for accounts: single-use tokens, sign-in throttling, on-behalf sessions, and
 the audit trail of who changed a customer, and for whom (C14, C15, C16, C20)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
+from plumbing.throttle_store import Throttle
 
 from .credentials import TokenKind
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 TOKENS = "tokens"
 #: When each customer was last sent reset emails, for the per-customer limit (C14).
 RESET_EMAILS = "reset_emails"
-SIGNIN_SOURCES = "signin_sources"
+#: Sign-in throttle buckets by account and by source (C15, plumbing.throttle_store).
+SIGNIN_THROTTLE = "signin_throttle"
 SESSIONS = "on_behalf_sessions"
 AUDIT = "audit"
 
@@ -33,7 +35,7 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     # Spent and expired tokens are deleted a day after they expire.
     await ensure_index(db[TOKENS], "expires_at", name="expiry", expireAfterSeconds=24 * 3600)
     await ensure_index(db[RESET_EMAILS], "keep_until", name="expiry", expireAfterSeconds=0)
-    await ensure_index(db[SIGNIN_SOURCES], "last_failure_at", name="forget", expireAfterSeconds=3600)
+    await Throttle(db[SIGNIN_THROTTLE]).ensure_indexes()
     await ensure_index(db[SESSIONS], [("customer_code", ASCENDING), ("started_at", DESCENDING)], name="by_customer")
     await ensure_index(db[AUDIT], [("customer_code", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="by_customer")
 
@@ -87,29 +89,6 @@ async def record_reset_emails(
     await db[RESET_EMAILS].update_one(
         {"_id": customer_code}, {"$set": {"sent_at": sent_at, "keep_until": keep_until}}, upsert=True, session=session
     )
-
-
-# --- sign-in sources (C15) --------------------------------------------------------------------
-
-
-async def source_state(db: AsyncDatabase, source: str) -> dict[str, Any] | None:
-    return await db[SIGNIN_SOURCES].find_one({"_id": source})
-
-
-async def record_source_failure(db: AsyncDatabase, source: str, at: datetime) -> int:
-    doc = await db[SIGNIN_SOURCES].find_one_and_update(
-        {"_id": source}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": at}},
-        upsert=True, return_document=ReturnDocument.AFTER,
-    )
-    return doc["failures"]
-
-
-async def block_source(db: AsyncDatabase, source: str, until: datetime) -> None:
-    await db[SIGNIN_SOURCES].update_one({"_id": source}, {"$set": {"blocked_until": until}})
-
-
-async def clear_source(db: AsyncDatabase, source: str) -> None:
-    await db[SIGNIN_SOURCES].delete_one({"_id": source})
 
 
 # --- on-behalf sessions (C16) ----------------------------------------------------------------

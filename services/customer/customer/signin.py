@@ -1,36 +1,89 @@
-"""C15 sign-in policy, one place, no I/O: lock an account after consecutive failures, and
-slow a source (an address or channel) that keeps failing, whatever accounts it tries."""
+"""C15 sign-in policy, one place, no I/O: throttle by account and by source, and lock an
+account for a while after many failures in a row.
+
+- **Account** (scope + email, whether or not such an account exists, so that throttling tells
+  nothing about which emails are registered): after ``free_failures`` failures, each further
+  attempt waits, doubling up to a cap; at ``lock_after`` failures the account is locked
+  (disabled with ``LOCKED_REASON``) until ``lock_for`` has passed. A CSR's enable and a
+  completed password reset lift the lock early.
+- **Source** (``actor.source``, the caller's address as the gateway or storefront saw it): a
+  higher limit, across accounts, against password spraying. A sign-in without a source is
+  throttled by account only: there is no shared bucket for "unknown".
+
+A throttled attempt is refused before the password is checked, with the same answer whether
+it was right or not.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from plumbing.throttle import Bucket, Limits
 
 LOCKED_REASON = "too many failed sign-ins"
+#: The enable that ends a lock whose time is up (audited as the sign-in policy).
+LOCK_EXPIRED_REASON = "sign-in lock expired"
 
 
 @dataclass(frozen=True)
 class SignInPolicy:
-    max_account_failures: int = 5
-    #: Failures a source may have before it is slowed down.
-    free_source_failures: int = 3
-    #: Delay after the first slowed failure; it doubles with each further failure.
-    first_delay_seconds: float = 1.0
-    max_delay_seconds: float = 300.0
-    #: A source's failures are forgotten after this quiet time.
-    source_memory: timedelta = timedelta(hours=1)
+    account: Limits
+    source: Limits
 
-    def account_locks(self, consecutive_failures: int) -> bool:
-        return consecutive_failures >= self.max_account_failures
+    @classmethod
+    def from_settings(cls, settings: Any) -> SignInPolicy:
+        delays = {"first_delay_seconds": settings.signin_first_delay_seconds,
+                  "max_delay_seconds": settings.signin_max_delay_seconds,
+                  "forget_after": timedelta(minutes=settings.signin_forget_minutes)}
+        return cls(
+            account=Limits(free_failures=settings.signin_free_failures, lock_after=settings.max_signin_failures,
+                           lock_for=timedelta(minutes=settings.signin_lock_minutes), **delays),
+            source=Limits(free_failures=settings.signin_source_free_failures, **delays),
+        )
 
-    def source_delay(self, failures: int) -> float:
-        """Seconds a source must wait before its next attempt, after ``failures`` failures."""
-        over = failures - self.free_source_failures
-        if over < 0:
-            return 0.0
-        return min(self.first_delay_seconds * 2**over, self.max_delay_seconds)
+    def keys(self, scope_id: str, email_key: str | None, source: str | None) -> list[tuple[str, Limits]]:
+        """The buckets an attempt is charged to: its account's (when the email is one) and its source's."""
+        keys = []
+        if email_key:
+            keys.append((account_key(scope_id, email_key), self.account))
+        if source:
+            keys.append((source_key(source), self.source))
+        return keys
 
-    def retry_after(self, blocked_until: datetime | None, now: datetime) -> float:
-        if blocked_until is None or blocked_until <= now:
-            return 0.0
-        return (blocked_until - now).total_seconds()
+
+def account_key(scope_id: str, email_key: str) -> str:
+    return f"account:{scope_id}:{email_key}"
+
+
+def source_key(source: str) -> str:
+    return f"source:{source}"
+
+
+def is_locked(doc: dict[str, Any] | None) -> bool:
+    """Disabled by this policy (not by a CSR, whose disable never expires)."""
+    return doc is not None and doc["state"] == "disabled" and doc.get("state_reason") == LOCKED_REASON
+
+
+def lock_ended(doc: dict[str, Any] | None, at: datetime) -> bool:
+    """A lock whose time is up. A lock from before locks expired (no ``locked_until``) stays
+    until a CSR or a password reset lifts it."""
+    until = doc.get("locked_until") if doc else None
+    return is_locked(doc) and until is not None and until <= at
+
+
+def lock_wait_seconds(doc: dict[str, Any] | None, at: datetime) -> float:
+    until = doc.get("locked_until") if doc else None
+    return (until - at).total_seconds() if is_locked(doc) and until is not None and until > at else 0.0
+
+
+def lifted_early(doc: dict[str, Any] | None, bucket: Bucket, at: datetime) -> bool:
+    """The account's failures no longer count: a CSR enabled it or a reset unlocked it while
+    its bucket was locked, or its password was set after the last failure (a completed reset)."""
+    if doc is None:
+        return False
+    if bucket.locked_until is not None and bucket.locked_until > at and doc["state"] == "active":
+        return True
+    reset_at = doc.get("last_password_reset_at")
+    return reset_at is not None and bucket.last_failure_at is not None and reset_at >= bucket.last_failure_at

@@ -278,14 +278,6 @@ async def record_sign_in(db: AsyncDatabase, code: str, at: Any, new_hash: str | 
     await db[CUSTOMERS].update_one({"_id": code}, {"$set": update})
 
 
-async def record_failed_sign_in(db: AsyncDatabase, code: str) -> int:
-    doc = await db[CUSTOMERS].find_one_and_update(
-        {"_id": code}, {"$inc": {"failed_signins": 1}}, projection={"failed_signins": 1},
-        return_document=ReturnDocument.AFTER,
-    )
-    return doc["failed_signins"] if doc else 0
-
-
 async def accounts_by_email(db: AsyncDatabase, email: str) -> list[dict[str, Any]]:
     """C2: every account using ``email``, in every scope."""
     cursor = db[CUSTOMERS].find({"s.e": email_key(email)}, search.SUMMARY_PROJECTION).sort("scope_id", ASCENDING)

@@ -8,9 +8,11 @@ through ``bridge.STATUS``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import customer as c
@@ -24,9 +26,9 @@ from contracts.types import OptionalText, Text
 
 from . import rights
 from .auth import COOKIE, allow, client_address, require_right, signed_in
-from .bridge import CommandFailed, Services
+from .bridge import CommandFailed, Services, error_body
 from .deadletters import DeadLetterView, DeadLetters, ReplayResult
-from .staff import StaffError, StaffSession
+from .staff import SignInLimits, SignInThrottled, StaffError, StaffSession
 
 router = APIRouter(prefix="/api")
 Code = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -69,27 +71,43 @@ def session_view(session: StaffSession) -> SessionView:
 
 
 async def start_session(request: Request, response: Response, username: str, password: str) -> StaffSession | None:
-    """Check the password; on success set the session cookie. Both outcomes are audited."""
+    """Check the password; on success set the session cookie. Every outcome is audited; a
+    throttled attempt (I4: too many failures for the account or from the address) raises
+    ``rate_limited`` with ``retry_after_seconds``, whatever the password."""
     store = request.app.state.staff
-    staff = await store.verify(username, password)
-    if staff is None:
-        await store.audit(username[:100], None, "session.sign_in", None, "unauthenticated", source=client_address(request))
-        return None
     settings = request.app.state.gateway_settings
+    source = client_address(request)
+    try:
+        staff = await store.verify(username, password, source=source, limits=SignInLimits.from_settings(settings))
+    except SignInThrottled as exc:
+        await store.audit(username[:100], None, "session.sign_in", None, "rate_limited", source=source)
+        raise CommandFailed(Error(code="rate_limited", message=str(exc),
+                                  details={"retry_after_seconds": exc.retry_after_seconds})) from None
+    if staff is None:
+        await store.audit(username[:100], None, "session.sign_in", None, "unauthenticated", source=source)
+        return None
     token, session = await store.open_session(staff, settings.session_minutes)
     response.set_cookie(
         COOKIE, token, max_age=settings.session_minutes * 60, httponly=True, secure=settings.cookie_secure,
         samesite="lax", path="/",
     )
-    await store.audit(session.username, session.role, "session.sign_in", None, "ok", source=client_address(request))
+    await store.audit(session.username, session.role, "session.sign_in", None, "ok", source=source)
     return session
 
 
-@router.post("/session", response_model=SessionView, responses={401: {"description": "wrong username or password"}},
-             tags=["session"])
+@router.post("/session", response_model=SessionView, tags=["session"], responses={
+    401: {"description": "wrong username or password"},
+    429: {"description": "too many failed sign-ins for this account or from this address; "
+                         "error.details.retry_after_seconds and the Retry-After header say when to try again"}})
 async def sign_in(body: SignIn, request: Request, response: Response) -> Any:
     """Sign in; the session cookie is HttpOnly, Secure and SameSite=Lax."""
-    session = await start_session(request, response, body.username, body.password)
+    try:
+        session = await start_session(request, response, body.username, body.password)
+    except CommandFailed as exc:
+        if exc.error.code != "rate_limited":
+            raise
+        return JSONResponse(error_body(exc.error), status_code=exc.status,
+                            headers={"Retry-After": str(exc.error.details["retry_after_seconds"])})
     if session is None:
         raise CommandFailed(Error(code="unauthenticated", message="wrong username or password"))
     return session_view(session)
@@ -132,6 +150,32 @@ async def create_staff(body: NewStaff, request: Request,
                                     fields=[FieldError(field=exc.field, reason=exc.reason)])) from None
     await store.audit(who.username, who.role, "staff.create", created["_id"], "ok", f"role {body.role}")
     return StaffView(username=created["_id"], name=created["name"], role=created["role"])
+
+
+class StaffAccountView(StaffView):
+    disabled: bool
+    failed_sign_ins: int = Field(description="Failed sign-ins in a row, not yet forgotten.")
+    locked_until: datetime | None = Field(description="Set while too many failed sign-ins lock the account.")
+
+
+@router.get("/staff", response_model=list[StaffAccountView], tags=["staff"])
+async def list_staff(request: Request, who: Annotated[StaffSession, Depends(allow("staff.manage"))]) -> Any:
+    """Staff accounts with their sign-in state: an administrator sees who is locked out."""
+    limits = SignInLimits.from_settings(request.app.state.gateway_settings)
+    return [StaffAccountView(username=doc["_id"], name=doc["name"], role=doc["role"], disabled=doc.get("disabled", False),
+                             failed_sign_ins=doc["failed_sign_ins"], locked_until=doc["locked_until"])
+            for doc in await request.app.state.staff.accounts(limits)]
+
+
+@router.post("/staff/{username}/unlock", status_code=204, tags=["staff"])
+async def unlock_staff(username: Annotated[str, Path(min_length=1, max_length=100)], request: Request,
+                       who: Annotated[StaffSession, Depends(allow("staff.manage"))]) -> None:
+    """Lift a lock after failed sign-ins, and forget the failures."""
+    store = request.app.state.staff
+    if not await store.unlock(username):
+        await store.audit(who.username, who.role, "staff.unlock", username[:100], "not_found")
+        raise CommandFailed(Error(code="not_found", message=f"no staff account {username!r}"))
+    await store.audit(who.username, who.role, "staff.unlock", username.strip().lower(), "ok")
 
 
 # --- customers ---------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ The cookie is SameSite=Lax as a second line, never the only one.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+import ipaddress
+from collections.abc import Awaitable, Callable, Sequence
 from fastapi import Request
 
 from .rights import allowed
@@ -81,7 +82,35 @@ def wants_html(request: Request) -> bool:
 
 
 def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address, as far as it can be verified: the connection's peer, or, when the
+    peer is a trusted proxy (``OMS_GATEWAY_TRUSTED_PROXIES``), the nearest address in
+    X-Forwarded-For that is not one; a client that sends the header itself is not believed.
+    Sign-in throttling keys on it (I4), so no caller can pick another's bucket."""
+    peer = request.client.host if request.client else None
+    proxies = request.app.state.gateway_settings.trusted_proxies
+    if peer is None or not _within(peer, proxies):
+        return peer
+    hops = [hop.strip() for line in request.headers.getlist("x-forwarded-for") for hop in line.split(",")]
+    client = peer
+    for hop in reversed(hops):  # the right end was written by our own proxies
+        if _address(hop) is None:
+            break  # garbage: whoever wrote it is not trusted; the last verified hop stands
+        client = hop
+        if not _within(hop, proxies):
+            break
+    return client
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _within(address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    parsed = _address(address)
+    return parsed is not None and any(parsed in network for network in networks)
 
 
 def require_right(session: StaffSession, action: str) -> None:

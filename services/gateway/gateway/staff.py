@@ -7,6 +7,12 @@ Collections of ``<ns>_gateway``:
   stored, so a database leak opens no session. Each holds its CSRF token, the customer
   records open as tabs, and the on-behalf session in progress. Expired ones go (TTL).
 - ``staff_audit``: sign-in, sign-out and every staff action, with its outcome.
+- ``signin_throttle``: failed sign-ins by account and by client address
+  (``plumbing.throttle_store``). After ``signin_free_failures`` failures in a row an account
+  waits before each attempt, doubling up to a cap; at ``signin_lock_failures`` it is locked
+  for ``signin_lock_minutes`` (audited ``staff.lock``; ``GET /api/staff`` shows it to an
+  administrator, who may lift it). A client address has a higher limit across accounts. Unknown
+  usernames are throttled alike, so the answers tell nothing about which accounts exist.
 
 Bootstrap the first administrator: ``python -m gateway.staff create admin --role administrator``
 (password from ``OMS_GATEWAY_PASSWORD`` or asked for).
@@ -31,8 +37,11 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from plumbing.settings import ServiceSettings
+from plumbing.throttle import Bucket, Limits, retry_after, too_many_attempts
+from plumbing.throttle_store import Throttle
 
 from .rights import ROLES
+from .settings import GatewaySettings
 
 _hasher = PasswordHasher()
 # Verified for an unknown username, so that it answers as slowly as a wrong password.
@@ -45,8 +54,49 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
 def token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def account_key(username: str) -> str:
+    return f"account:{username}"
+
+
+def source_key(address: str) -> str:
+    return f"source:{address}"
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    account: Limits
+    source: Limits
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> SignInLimits:
+        delays = {"first_delay_seconds": settings.signin_first_delay_seconds,
+                  "max_delay_seconds": settings.signin_max_delay_seconds,
+                  "forget_after": timedelta(minutes=settings.signin_forget_minutes)}
+        return cls(
+            account=Limits(free_failures=settings.signin_free_failures, lock_after=settings.signin_lock_failures,
+                           lock_for=timedelta(minutes=settings.signin_lock_minutes), **delays),
+            source=Limits(free_failures=settings.signin_source_free_failures, **delays),
+        )
+
+
+class SignInThrottled(Exception):
+    """Too many failed sign-ins for this account or from this address: refused before the
+    password is checked, so the answer is the same whether it was right."""
+
+    def __init__(self, wait_seconds: float) -> None:
+        super().__init__(too_many_attempts(wait_seconds))
+        self.retry_after_seconds = retry_after(wait_seconds)
 
 
 class StaffError(ValueError):
@@ -83,9 +133,11 @@ class StaffSession:
 class StaffStore:
     def __init__(self, db: Any) -> None:
         self.db = db
+        self.throttle = Throttle(db.signin_throttle)
 
     async def ensure_indexes(self) -> None:
         await self.db.sessions.create_index("expires_at", expireAfterSeconds=0)
+        await self.throttle.ensure_indexes()
         await self.db.staff_audit.create_index([("at", DESCENDING)])
         await self.db.staff_audit.create_index([("username", ASCENDING), ("at", DESCENDING)])
 
@@ -109,17 +161,62 @@ class StaffStore:
             raise StaffError("username", "already taken") from None
         return {k: v for k, v in doc.items() if k != "password_hash"}
 
-    async def verify(self, username: str, password: str) -> dict[str, Any] | None:
-        doc = await self.db.staff.find_one({"_id": username.strip().lower()})
-        try:
-            good = _hasher.verify(doc["password_hash"] if doc else _DUMMY_HASH, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            good = False
-        if not good or doc is None or doc.get("disabled"):
-            return None
-        if _hasher.check_needs_rehash(doc["password_hash"]):
-            await self.db.staff.update_one({"_id": doc["_id"]}, {"$set": {"password_hash": _hasher.hash(password)}})
-        return doc
+    async def verify(self, username: str, password: str, *, source: str | None = None,
+                     limits: SignInLimits | None = None) -> dict[str, Any] | None:
+        """The staff member if the password is right, else None; raises SignInThrottled when the
+        account or the client address ``source`` must wait. Each attempt is counted before the
+        hash is checked (``plumbing.throttle_store``): attempts at once cannot pass a limit."""
+        limits = limits or SignInLimits.from_settings(GatewaySettings())
+        name, at = username.strip().lower()[:100], now()
+        keys = [(account_key(name), limits.account)] + ([(source_key(source), limits.source)] if source else [])
+        if (wait := await self.throttle.wait_seconds(keys, at)) > 0:
+            raise SignInThrottled(wait)
+        charged: dict[str, Bucket] = {}
+        for key, key_limits in keys:
+            wait, bucket = await self.throttle.charge(key, key_limits, at)
+            if wait > 0:  # another attempt got there first
+                for done in charged:
+                    await self.throttle.refund(done)
+                raise SignInThrottled(wait)
+            charged[key] = bucket
+
+        doc = await self.db.staff.find_one({"_id": name})
+        # argon2 takes tens of milliseconds of CPU: off the event loop, other requests go on.
+        good = await asyncio.to_thread(_password_matches, doc["password_hash"] if doc else _DUMMY_HASH, password)
+        if good and doc is not None and not doc.get("disabled"):
+            await self.throttle.clear(account_key(name))
+            if source:
+                await self.throttle.refund(source_key(source))
+            if _hasher.check_needs_rehash(doc["password_hash"]):
+                new_hash = await asyncio.to_thread(_hasher.hash, password)
+                await self.db.staff.update_one({"_id": doc["_id"]}, {"$set": {"password_hash": new_hash}})
+            return doc
+        failures = charged[account_key(name)].failures
+        if limits.account.locks(failures):
+            until = at + limits.account.lock_for
+            await self.throttle.lock(account_key(name), limits.account, until)
+            await self.audit(None, None, "staff.lock", name, "locked",
+                             f"{failures} failed sign-ins in a row; locked until {until:%Y-%m-%d %H:%M:%S} UTC", source)
+        return None
+
+    async def accounts(self, limits: SignInLimits) -> list[dict[str, Any]]:
+        """Every staff account with its sign-in state: failures in a row, and a lock in force."""
+        at = now()
+        docs = await self.db.staff.find({}, {"password_hash": 0}).sort("_id", ASCENDING).to_list()
+        buckets = await self.throttle.buckets([account_key(d["_id"]) for d in docs])
+        for doc in docs:
+            bucket = buckets[account_key(doc["_id"])].current(limits.account, at)
+            doc["failed_sign_ins"] = bucket.failures
+            doc["locked_until"] = bucket.locked_until if bucket.locked_until and bucket.locked_until > at else None
+        return docs
+
+    async def unlock(self, username: str) -> bool:
+        """Lift a staff account's lock and forget its failures; False if there is no such account."""
+        name = username.strip().lower()
+        if await self.db.staff.count_documents({"_id": name}, limit=1) == 0:
+            return False
+        await self.throttle.clear(account_key(name))
+        return True
 
     # --- sessions ---------------------------------------------------------------------
 

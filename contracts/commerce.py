@@ -8,112 +8,38 @@ end of this module (``order-sync.customer-*.v1`` on ``<ns>.events``).
 
 **Never a card number.** A saved payment method is a token, a brand, the last four digits
 and the expiry. A full card number (13 to 19 digits, spaces or dashes allowed, passing the
-Luhn check) in any text field, or in a field the contract does not know, is refused with a
-field-level error: the message is dead-lettered and nothing of it is stored.
+Luhn check) in any text field but the id fields (``contracts.cards.NOT_CARD_NUMBERS``), or in
+a field the contract does not know, is refused with a field-level error: the message is
+dead-lettered (the number masked) and nothing of it is stored.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from .cards import (  # noqa: F401 - the card rules, re-exported where they first lived
+    CARD_NUMBER_REASON,
+    CardSafe,
+    card_numbers_in,
+    luhn_valid,
+    mask_card_numbers,
+)
 from .envelope import Event, define_message
 from .orders import OrderRef
 from .types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text
 
-# --- card numbers (PCI: never accepted, never stored) ----------------------------------------
-
-#: 13 to 19 digits, each optionally followed by one space or dash, not inside a longer run.
-_DIGIT_RUN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-#: The major networks' numbers start with 2 to 6 (Mastercard, Amex/Diners/JCB, Visa,
-#: Discover/UnionPay). Numeric ids from 7, 8 or 9 (many PSPs' recurring references) pass.
-_CARD_FIRST_DIGITS = frozenset("23456")
-CARD_NUMBER_REASON = "looks like a full card number: send a token and the last four digits only"
+# --- card numbers (PCI: never accepted, never stored; contracts/cards.py) ---------------------
 
 
-def luhn_valid(digits: str) -> bool:
-    """The Luhn (mod 10) check every payment card number passes."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def card_numbers_in(text: str) -> list[str]:
-    """The digit runs in ``text`` that are card numbers (digits only)."""
-    found = []
-    for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if digits[0] in _CARD_FIRST_DIGITS and luhn_valid(digits):
-            found.append(digits)
-    return found
-
-
-def mask_card_numbers(text: str) -> str:
-    """``text`` with every card number's digits but the last four replaced by ``*``: what may
-    be shown or kept of a refused message."""
-
-    def mask(match: re.Match[str]) -> str:
-        run = match.group()
-        digits = re.sub(r"\D", "", run)
-        if digits[0] not in _CARD_FIRST_DIGITS or not luhn_valid(digits):
-            return run
-        keep = len(run) - 4
-        return re.sub(r"\d", "*", run[:keep]) + run[keep:]
-
-    return _DIGIT_RUN.sub(mask, text)
-
-
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Every text (and integer, which a card number may arrive as) inside ``value``."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
-        yield path, str(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}.{index}")
-
-
-def _refuse_card_numbers(value: Any) -> Any:
-    if any(card_numbers_in(text) for _, text in _strings(value, "")):
-        raise PydanticCustomError("card_number", CARD_NUMBER_REASON)
-    return value
-
-
-class _CardSafe(BaseModel):
+class _CardSafe(CardSafe):
     """Tolerant of unknown fields, like the order contract, but refuses a card number in any
-    field, known (error on that field) or not (error naming it)."""
+    field, known (error on that field) or not (error naming it), but the id fields."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_card_number_in_unknown_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = {k: v for k, v in data.items() if k not in cls.model_fields}
-            for path, text in _strings(unknown, ""):
-                if card_numbers_in(text):
-                    raise PydanticCustomError("card_number", "field {field} " + CARD_NUMBER_REASON,
-                                              {"field": path.lstrip(".")})
-        return data
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_card_number(cls, value: Any) -> Any:
-        return _refuse_card_numbers(value)
+    UNKNOWN_FIELDS_WITH_CARD_NUMBERS = "refuse"
 
 
 # --- upstream messages -------------------------------------------------------------------------
@@ -167,6 +93,8 @@ class RemovedPaymentMethod(_CustomerRef):
 
 class Invoice(OrderRef, _CardSafe):
     """An invoice for an order; the order tells order-sync whose it is."""
+
+    UNKNOWN_FIELDS_WITH_CARD_NUMBERS = "refuse"  # (OrderRef's orders contract ignores them)
 
     invoice_number: Identifier
     amount: Money

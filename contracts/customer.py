@@ -19,6 +19,7 @@ from .types import (
     Identifier,
     LanguageTag,
     OptionalCountryCode,
+    OptionalHttpsLink,
     OptionalText,
     Text,
 )
@@ -59,9 +60,9 @@ class ScopeInput(_In):
     requires_approval: bool = Field(
         default=False, description="New self-registered accounts wait for approval (C10)."
     )
-    account_url: OptionalText = Field(
+    account_url: OptionalHttpsLink = Field(
         default=None,
-        description="Base URL of the storefront's account pages; emailed links point there "
+        description="Base URL (https) of the storefront's account pages; emailed links point there "
         "(default: the service's OMS_ACCOUNT_URL).",
     )
 

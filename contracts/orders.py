@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticUseDefault
 
+from .cards import CARD_NUMBER_REASON, CardSafe, unknown_fields_with_card_numbers
 from .envelope import Event
 from .types import (
     CurrencyCode,
@@ -33,6 +34,7 @@ from .types import (
     LanguageTag,
     Money,
     OptionalCountryCode,
+    OptionalHttpsLink,
     OptionalIdentifier,
     OptionalText,
     Text,
@@ -50,9 +52,14 @@ def _account_type(value: Any) -> Any:
 AccountType = Annotated[Literal["guest", "registered"], BeforeValidator(_account_type)]
 
 
-class _Payload(BaseModel):
-    # Tolerant reader: platforms add fields all the time; unknown ones are ignored.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _Payload(CardSafe):
+    """Tolerant reader: platforms add fields all the time; unknown ones are ignored, and
+    never kept, also when they hold a card number (contracts/cards.py). A card number in a
+    field the contract knows is an error on that field."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    UNKNOWN_FIELDS_WITH_CARD_NUMBERS = "ignore"
 
 
 class PostalAddress(_Payload):
@@ -109,6 +116,30 @@ def _model_inside(annotation: Any) -> type[BaseModel] | None:
             if model := _model_inside(arg):
                 return model
     return None
+
+
+def _models_under(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, alone or in a list (``list[OrderLine]`` -> OrderLine)."""
+    if get_origin(annotation) is list:
+        return _model_inside(get_args(annotation)[0])
+    return _model_inside(annotation)
+
+
+def _card_numbers_left_out(model: type[BaseModel], data: Any, prefix: str = "") -> list[str]:
+    """Notes for the fields ``model`` (and the models inside it) does not know that hold a
+    card number: they are left out like any unknown field, and the note says so."""
+    if isinstance(data, list):
+        return [note for index, item in enumerate(data)
+                for note in _card_numbers_left_out(model, item, f"{prefix}{index}.")]
+    if not isinstance(data, Mapping):
+        return []
+    notes = [f"{prefix}{path} (a field this contract does not know) left out: {CARD_NUMBER_REASON}"
+             for path in unknown_fields_with_card_numbers(model, dict(data))]
+    for name, field in model.model_fields.items():
+        inner = _models_under(field.annotation)
+        if inner is not None and data.get(name) is not None:
+            notes += _card_numbers_left_out(inner, data[name], f"{prefix}{name}.")
+    return notes
 
 
 def _field_to_set_aside(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, ...] | None:
@@ -186,7 +217,7 @@ class _SetsAsideUnusableFields(_Payload):
     @model_validator(mode="wrap")
     @classmethod
     def _read_without_unusable_fields(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        notes: list[str] = []
+        notes: list[str] = _card_numbers_left_out(cls, data)
         done: set[tuple[str, ...]] = set()
         while True:
             try:
@@ -274,7 +305,7 @@ class Shipment(OrderRef):
     shipment_id: Identifier
     carrier: OptionalText = None
     tracking_number: OptionalText = None
-    tracking_url: OptionalText = None
+    tracking_url: OptionalHttpsLink = Field(default=None, description="https only: it is emailed and shown.")
     lines: list[ShippedLine] = Field(default_factory=list, max_length=2000)
     shipped_at: AwareDatetime
 
@@ -283,7 +314,7 @@ class PaymentRequest(OrderRef):
     payment_id: Identifier
     amount: Money
     currency: CurrencyCode
-    payment_url: OptionalText = None
+    payment_url: OptionalHttpsLink = Field(default=None, description="https only: it is emailed and shown.")
     due_at: AwareDatetime | None = None
     requested_at: AwareDatetime
 

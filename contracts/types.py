@@ -1,23 +1,56 @@
-"""Field types shared by the contracts: text, money, codes."""
+"""Field types shared by the contracts: text, links, money, codes."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from .countries import country_code
 
 
+#: Ordinary whitespace a form, a CSV or a platform may carry inside one field: a space each.
+_WHITESPACE = dict.fromkeys(map(ord, "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029"), " ")
+#: Control (Cc), format (Cf: zero-width U+200B-U+200D, U+2060, U+FEFF, bidi controls
+#: U+200E/F, U+202A-U+202E, U+2066-U+2069, soft hyphen...) and lone surrogate (Cs) characters.
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs"))
+_ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def visible_text(value: str) -> str:
+    """What a person typed, as one canonical string: NFKC (a fullwidth "ａ" is "a", a
+    ligature its letters, a no-break space a space), ordinary whitespace as spaces, and no
+    invisible character left. "An\u200bna" is "Anna": zero-width and bidi characters hide
+    text from search and reorder what a CSR reads (security step 12)."""
+    if value.isascii():
+        if _ASCII_CONTROLS.search(value):
+            value = _ASCII_CONTROLS.sub("", value.translate(_WHITESPACE))
+        return value
+    # Invisible characters out first: one between a letter and an accent would otherwise
+    # keep them from composing, and the result would change if read again.
+    value = "".join(ch for ch in value.translate(_WHITESPACE) if unicodedata.category(ch) not in _INVISIBLE)
+    return unicodedata.normalize("NFKC", value)
+
+
 def _clean_text(value: Any) -> Any:
-    """Strip, NFC-normalize (one form for "é", whatever the keyboard) and turn "" into None.
+    """Strip, make visible and canonical (``visible_text``) and turn "" into None.
 
     Storefronts send "" and null interchangeably for a missing field; treating both as
     missing keeps "no email" from ever matching another "no email".
     """
+    if isinstance(value, str):
+        return visible_text(value).strip() or None
+    return value
+
+
+def _clean_identifier(value: Any) -> Any:
+    """Strip, NFC-normalize (one form for "é", whatever the keyboard) and turn "" into None.
+    Identifiers are a platform's own keys: compatibility forms are not folded into them."""
     if isinstance(value, str):
         value = unicodedata.normalize("NFC", value).strip()
         return value or None
@@ -26,6 +59,13 @@ def _clean_text(value: Any) -> Any:
 
 def _required_text(value: Any) -> Any:
     value = _clean_text(value)
+    if value is None:
+        raise PydanticCustomError("blank", "required: must not be empty")
+    return value
+
+
+def _required_identifier(value: Any) -> Any:
+    value = _clean_identifier(value)
     if value is None:
         raise PydanticCustomError("blank", "required: must not be empty")
     return value
@@ -51,10 +91,10 @@ def _country(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_required_text), StringConstraints(min_length=1, max_length=500)]
 OptionalText = Annotated[Annotated[str, StringConstraints(max_length=500)] | None, BeforeValidator(_clean_text)]
 Identifier = Annotated[
-    str, BeforeValidator(_required_text), StringConstraints(min_length=1, max_length=200)
+    str, BeforeValidator(_required_identifier), StringConstraints(min_length=1, max_length=200)
 ]
 OptionalIdentifier = Annotated[
-    Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_clean_text)
+    Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_clean_identifier)
 ]
 
 #: ISO 4217, e.g. "EUR", "JPY".
@@ -72,4 +112,41 @@ Money = Annotated[
     Decimal,
     Field(max_digits=18, decimal_places=6, allow_inf_nan=False),
     PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+
+
+# --- links (security step 12) ------------------------------------------------------------------
+
+#: Characters no link we send needs, and which browsers and mail clients read in surprising
+#: ways (whitespace they drop inside a scheme, quotes and angle brackets that end an attribute).
+_NOT_IN_LINKS = re.compile(r'[\s"<>`\\]')
+
+
+def _https_link(value: str) -> str:
+    """An absolute ``https://`` link to a host, or a field error. ``javascript:``, ``data:``,
+    ``vbscript:``, ``http:``, relative and protocol-relative links end up in emails and on
+    the console as something a click runs or leaks: they are refused."""
+    if _NOT_IN_LINKS.search(value):
+        raise PydanticCustomError("https_link", "must be an https:// link without spaces or quotes")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise PydanticCustomError("https_link", "must be an https:// link") from None
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise PydanticCustomError("https_link", "must be an https:// link to a host")
+    if "@" in parts.netloc:
+        raise PydanticCustomError("https_link", "must not carry a user name or password before the host")
+    return value
+
+
+_LINK_SCHEMA = Field(json_schema_extra={"format": "uri", "pattern": "^https://"})
+#: A link a customer or a CSR may click: https only (tracking, payment, account pages).
+HttpsLink = Annotated[
+    str, BeforeValidator(_required_text), StringConstraints(max_length=2000), AfterValidator(_https_link),
+    _LINK_SCHEMA,
+]
+OptionalHttpsLink = Annotated[
+    Annotated[str, StringConstraints(max_length=2000), AfterValidator(_https_link), _LINK_SCHEMA] | None,
+    BeforeValidator(_clean_text),
 ]

@@ -108,7 +108,7 @@ class DeadLetter:
     def body_text(self) -> str:
         try:
             return json.dumps(json.loads(self.body), indent=2, ensure_ascii=False, default=str)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # shown as it came: too deep to pretty-print
             return self.body.decode("utf-8", errors="replace")
 
 

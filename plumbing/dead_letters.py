@@ -6,7 +6,8 @@
   nothing is dead-lettered.
 - Any other message its handler rejects is dead-lettered at once: a retry would not change
   the answer.
-- Any other malformed message (bad JSON, wrong fields, unknown routing key) goes straight to
+- Any other malformed message (bad JSON, wrong fields, unknown routing key, a body too large
+  or nested too deeply to read: plumbing.bodies) goes straight to
   the service's dead-letter queue with the reason, and is acknowledged: nothing behind it is
   held up, and it is never retried.
 - Any other message whose handler raises is tried again after a back-off (plumbing.retries:
@@ -36,6 +37,7 @@ from pydantic import ValidationError
 
 from contracts.replies import Error, FieldError, Reply, field_errors_from_pydantic
 
+from .bodies import UnreadableBody
 from .errors import Rejected
 from .messaging import ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY, RETRY_TIER, is_ordered, original_route
 from .retries import ATTEMPTS, LAST_ERROR, Backoff, attempts_so_far, ensure_confirmed, retry_later
@@ -93,6 +95,8 @@ def describe_malformed(exc: BaseException) -> tuple[str, list[FieldError]] | Non
         return f"{exc.error_count()} invalid field(s)", field_errors_from_pydantic(errors)
     if isinstance(exc, MalformedMessage):
         return str(exc), exc.fields
+    if isinstance(exc, UnreadableBody):
+        return exc.reason, [FieldError(field="body", reason=exc.reason)]
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return f"body is not JSON: {exc}", [FieldError(field="body", reason=str(exc))]
     if isinstance(exc, RecursionError):

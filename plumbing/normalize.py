@@ -2,7 +2,9 @@
 
 Search (customer service) and order matching (order-sync) compare these forms, never the
 raw input, so "Chloé.Dubois@Example.FR", "chloe.dubois@example.fr" and "CHLOE DUBOIS" find
-the same customer. Both services must fold the same way, hence one shared module.
+the same customer. Both services must fold the same way, hence one shared module. Every
+form is read as ``contracts.types.visible_text`` first (NFKC, no zero-width, bidi or control
+characters), as the contracts read what comes in.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import unicodedata
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from contracts.types import visible_text
 
 # Letters NFKD does not decompose into a base letter plus accents.
 _FOLD_EXTRA = str.maketrans(
@@ -26,16 +30,19 @@ class InvalidValue(ValueError):
 
 
 def fold(text: str) -> str:
-    """Case- and accent-insensitive key: 'Chloé  GROß' -> 'chloe gross'."""
-    text = unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD_EXTRA)
+    """Case- and accent-insensitive key: 'Chloé  GROß' -> 'chloe gross'; invisible characters
+    (zero-width, bidi, controls) are not part of it: 'An\u200bna' -> 'anna'."""
+    text = unicodedata.normalize("NFKD", visible_text(text).casefold()).translate(_FOLD_EXTRA)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _SPACES.sub(" ", text).strip()
 
 
 def normalize_email(raw: str) -> str:
-    """The email as email-validator normalizes it (domain lower-cased and IDNA-checked)."""
+    """The email as email-validator normalizes it (domain lower-cased and IDNA-checked), read
+    first as a person typed it (``visible_text``: NFKC, no invisible characters), so that a
+    fullwidth 'ａdmin@example.com' is 'admin@example.com', not a second address."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized
+        return validate_email(visible_text(raw).strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidValue(str(exc)) from exc
 
@@ -43,9 +50,10 @@ def normalize_email(raw: str) -> str:
 def email_key(email: str) -> str:
     """What two emails must share to be the same address here: the whole address, folded.
 
-    Most providers ignore case in the local part, so the key does too.
+    Most providers ignore case in the local part, so the key does too; compatibility forms
+    and invisible characters never make two keys of one address.
     """
-    return email.casefold()
+    return visible_text(email).strip().casefold()
 
 
 def normalize_phone(raw: str, country: str | None) -> str:

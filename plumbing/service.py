@@ -42,6 +42,7 @@ from contracts.replies import Reply
 from contracts.service import Ping, Pong, PongReply
 
 from . import unit_of_work
+from .bodies import guarded_decoder
 from .dead_letters import DeadLetters
 from .logs import keep_payloads_out_of_logs
 from .messaging import (
@@ -222,6 +223,8 @@ def create_service_app(
         app_id=name,
         # At most this many messages in flight per consumer; FastStream handles them concurrently.
         default_channel=Channel(prefetch_count=settings.prefetch_count),
+        # Too large or too deep a body is refused before JSON parsing (malformed, never retried).
+        decoder=guarded_decoder(max_bytes=settings.max_body_bytes, max_depth=settings.max_body_depth),
         middlewares=[
             *([RabbitTelemetryMiddleware()] if tracing else []),
             RabbitPrometheusMiddleware(registry=registry, app_name=name),

@@ -7,6 +7,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.routing import Topology
 
+from .bodies import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
@@ -42,6 +44,14 @@ class ServiceSettings(BaseSettings):
     )
     max_attempts: int = Field(default=5, ge=1, description="Handler attempts before dead-lettering.")
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Limits on what a consumer reads (security step 12, plumbing/bodies.py).
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, ge=1024, description="A larger message body is malformed: refused unread."
+    )
+    max_body_depth: int = Field(
+        default=DEFAULT_MAX_DEPTH, ge=8, le=200,
+        description="JSON nested deeper than this is malformed: refused before any parser recurses into it.",
+    )
     # Platform guarantees (step 7, docs/platform.md).
     retry_delays_seconds: tuple[float, ...] = Field(
         default=(1.0, 5.0, 30.0, 120.0),

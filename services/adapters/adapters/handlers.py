@@ -15,6 +15,11 @@ the adapter again once the mapping (or the settings) is fixed. The webhook answe
 then: the payload is kept, and a 4xx would only make the platform retry the same bytes
 (Shopify deletes a subscription that keeps failing). The answer's body lists the errors.
 
+A body that cannot be read at all is checked before any parser sees it (plumbing.bodies):
+larger than ``OMS_ADAPTERS_MAX_BODY_BYTES`` is 413 (not read past the limit, so not kept);
+not JSON, or nested deeper than ``OMS_MAX_BODY_DEPTH``, is dead-lettered as ``malformed``
+and answered 400 with the dead letter's id. Never a 500, never a payload lost once read.
+
 Publishing directly (not through an outbox) is safe here: the adapter keeps no state, and
 every message id is derived from the platform's ids, so a retried webhook or redelivered
 message publishes the same ids and order-sync's inbox and order-key dedup absorb them.
@@ -39,6 +44,8 @@ from faststream.rabbit.annotations import RabbitMessage
 from contracts.envelope import Envelope
 from contracts.replies import FieldError
 from plumbing import dead_letters as dl
+from plumbing.bodies import DEFAULT_MAX_DEPTH, UnreadableBody, check_body
+from plumbing.dead_letters import MalformedMessage
 from plumbing.client import publish_upstream
 from plumbing.errors import Rejected
 from plumbing.messaging import dead_letter_exchange, original_route, upstream_exchange, work_queue
@@ -94,13 +101,26 @@ def routing_key(platform: Platform, topic: str) -> str:
     return f"platform.{platform.name}.{platform.routing_from_topic(topic)}"
 
 
-def translate(settings: AdapterSettings, platform: Platform, topic: str, body: bytes) -> list[Envelope[Any]]:
-    """Raw body -> our messages; ``MappingError`` names the platform field that failed."""
+class UnreadablePayload(MappingError):
+    """The body cannot be read at all (not JSON, or nested too deeply): malformed, not merely
+    unmappable."""
+
+
+def translate(settings: AdapterSettings, platform: Platform, topic: str, body: bytes, *,
+              max_depth: int = DEFAULT_MAX_DEPTH) -> list[Envelope[Any]]:
+    """Raw body -> our messages; ``MappingError`` names the platform field that failed,
+    ``UnreadablePayload`` a body no parser should be handed (checked before parsing)."""
     try:
+        check_body(body, max_bytes=settings.max_body_bytes, max_depth=max_depth)
         payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MappingError.at("body", f"not JSON: {exc}") from None
-    return platform.map_event(topic, payload, settings.platform(platform.name))
+    except UnreadableBody as exc:
+        raise UnreadablePayload.at("body", exc.reason) from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise UnreadablePayload.at("body", f"not JSON: {exc}") from None
+    try:
+        return platform.map_event(topic, payload, settings.platform(platform.name))
+    except RecursionError:  # a mapper never recurses into a checked body; kept as a guard
+        raise UnreadablePayload.at("body", "nested too deeply to read") from None
 
 
 def _no_constant(name: str) -> Any:
@@ -114,9 +134,11 @@ async def publish(runtime: ServiceRuntime, messages: list[Envelope[Any]]) -> Non
 
 
 async def dead_letter_webhook(
-    runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes, fields: list[FieldError]
+    runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes, fields: list[FieldError],
+    reason: str = dl.REJECTED,
 ) -> str:
-    """Keep an unmappable webhook body, replayable through the broker route. Confirmed."""
+    """Keep an unmappable (or unreadable: ``reason`` malformed) webhook body, replayable
+    through the broker route. Confirmed."""
     topology = runtime.settings.topology
     queue = topology.queue(SERVICE, platform.name)
     letter_id = message_id(platform.name, "webhook", hashlib.sha256(body).hexdigest())
@@ -126,7 +148,7 @@ async def dead_letter_webhook(
         exchange=dead_letter_exchange(topology),
         routing_key=queue,
         headers={
-            dl.REASON: dl.REJECTED,
+            dl.REASON: reason,
             dl.ERROR: error[:4000],
             dl.FIELD_ERRORS: json.dumps([f.model_dump() for f in fields])[:4000],
             dl.EXCEPTION: "",
@@ -181,15 +203,19 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
             return _json(401, {"error": "invalid signature"})
         topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
         try:
-            messages = translate(state.settings, platform, topic, body)
+            messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
         except MappingError as exc:
+            unreadable = isinstance(exc, UnreadablePayload)
             try:
-                letter = await dead_letter_webhook(runtime, platform, topic, body, exc.fields)
+                letter = await dead_letter_webhook(runtime, platform, topic, body, exc.fields,
+                                                   reason=dl.MALFORMED if unreadable else dl.REJECTED)
             except Exception:  # noqa: BLE001 - not kept: the platform must send it again
                 log.exception("could not dead-letter a %s webhook", platform.name)
                 return _json(503, {"error": "could not keep the payload; retry"})
-            return _json(202, {"status": "dead-lettered", "dead_letter_id": letter,
-                               "errors": [f.model_dump() for f in exc.fields]})
+            # Kept either way. Unreadable bytes are the sender's fault (400); a payload we
+            # cannot map yet is ours to fix, and answered 202 (see the module's docstring).
+            return _json(400 if unreadable else 202, {"status": "dead-lettered", "dead_letter_id": letter,
+                                                      "errors": [f.model_dump() for f in exc.fields]})
         try:
             await publish(runtime, messages)
         except Exception:  # noqa: BLE001 - not confirmed: the platform retries, ids are stable
@@ -207,7 +233,10 @@ def consumer(platform: Platform) -> Callable[..., Any]:
         prefix = f"platform.{platform.name}."
         topic = platform.topic_from_routing(key[len(prefix):] if key.startswith(prefix) else "")
         try:
-            messages = translate(adapters(runtime).settings, platform, topic, message.raw_message.body)
+            messages = translate(adapters(runtime).settings, platform, topic, message.raw_message.body,
+                                 max_depth=runtime.settings.max_body_depth)
+        except UnreadablePayload as exc:
+            raise MalformedMessage(str(exc), exc.fields) from None  # dead-lettered at once as malformed
         except MappingError as exc:
             raise Rejected.invalid_fields(exc.fields) from None  # dead-lettered with its fields
         await publish(runtime, messages)

@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from contracts.envelope import Envelope
 from contracts.replies import FieldError
+from contracts.types import OptionalHttpsLink
 
 #: Fixed forever: changing it would change every derived message id.
 _ID_NAMESPACE = uuid.UUID("5f0c3c1e-8a5e-4d0e-9a53-0f3c6e0a0d18")
@@ -147,6 +148,19 @@ def language(value: Any) -> str | None:
 
 
 _AWARE = TypeAdapter(AwareDatetime)
+_HTTPS_LINK = TypeAdapter(OptionalHttpsLink)
+
+
+def https_link(value: Any) -> str | None:
+    """A platform's link (a carrier's tracking page) if it is one our contract takes (https,
+    contracts.types), else None: Shopify still gives ``http://`` tracking pages for some
+    carriers, and a shipment must not be refused for a link it can do without."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return _HTTPS_LINK.validate_python(value)
+    except ValidationError:
+        return None
 
 #: For each contract field (``lines.*.unit_price``), the platform field it came from
 #: (``line_items[*].price``): turns a contract validation error into the platform's name.

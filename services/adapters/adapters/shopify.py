@@ -21,6 +21,7 @@ from .mapping import (
     PlatformConfig,
     build,
     decimal,
+    https_link,
     items,
     language,
     message_id,
@@ -267,7 +268,7 @@ def fulfillment_created(fulfillment: dict[str, Any], config: PlatformConfig) -> 
                 "shipment_id": shipment_id,
                 "carrier": fulfillment.get("tracking_company"),
                 "tracking_number": fulfillment.get("tracking_number") or (numbers[0] if numbers else None),
-                "tracking_url": fulfillment.get("tracking_url") or (urls[0] if urls else None),
+                "tracking_url": https_link(fulfillment.get("tracking_url") or (urls[0] if urls else None)),
                 "lines": [
                     {"sku": line.get("sku"), "name": line.get("name") or line.get("title"),
                      "quantity": line.get("quantity")}

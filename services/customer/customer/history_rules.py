@@ -16,15 +16,14 @@ order of arrival:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
 from contracts.customer import MAX_STORES
-from plumbing.errors import Rejected
+from plumbing import cursors
 
 Entry = dict[str, Any]
 
@@ -150,17 +149,16 @@ def apply_dated(existing: Entry | None, kind: str, key: str, customer_code: str,
 # --- pages, newest first (keyset) ---------------------------------------------------------------------
 
 
+#: A history cursor, read back strictly (plumbing.cursors): the last entry's time and id.
+_CURSOR = TypeAdapter(tuple[AwareDatetime, Annotated[str, StringConstraints(min_length=1, max_length=600)]])
+
+
 def encode_cursor(entry: Entry) -> str:
-    raw = json.dumps([entry["at"].isoformat(), entry["_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode_cursor([entry["at"], entry["_id"]])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(key)
-    except (ValueError, TypeError, binascii.Error):
-        raise Rejected.invalid("payload.cursor", "not a cursor this service gave out") from None
+    return cursors.decode_cursor(cursor, _CURSOR)
 
 
 def _parse(value: datetime | str) -> datetime:

@@ -18,14 +18,15 @@ narrower one is sorted as asked.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, TypeAdapter
 
 from contracts.customer import SearchInput
+from plumbing import cursors
 from plumbing.errors import Rejected
 
 from plumbing.normalize import InvalidValue, email_key, fold, normalize_phone, postal_key
@@ -139,27 +140,39 @@ class Position:
     code: str
 
 
+#: What a search cursor holds, read back strictly (plumbing.cursors): the search's sort and
+#: direction, the run, that run's sort field, the last row's sort value (text, or a time
+#: written as text) and its code. Never a dict: a value there would reach the query as an
+#: operator ({"$gt": ""}, {"$where": ...}).
+CursorValues = tuple[
+    Literal["name", "created", "last_activity"],
+    bool,
+    Annotated[int, Field(ge=0, le=1)],
+    Literal["s.sn", "s.fl", "registered_at", "last_activity_at", "_id", "s.e"],
+    Annotated[str, StringConstraints(max_length=600)] | None,
+    Annotated[str, StringConstraints(min_length=1, max_length=40)],
+]
+_CURSOR = TypeAdapter(CursorValues)
+_NOT_OURS = "a cursor of this search"
+
+
 def encode_cursor(doc: dict[str, Any], run_index: int, run: Run, query: SearchInput) -> str:
     value = _sort_value(doc, run.sort_field)
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    raw = json.dumps([query.sort, query.descending, run_index, run.sort_field, value, doc["_id"]], ensure_ascii=False)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode_cursor([query.sort, query.descending, run_index, run.sort_field, value, doc["_id"]])
 
 
 def decode_cursor(query: SearchInput) -> Position | None:
     if not query.cursor:
         return None
-    try:
-        padded = query.cursor + "=" * (-len(query.cursor) % 4)
-        sort, descending, run_index, field, value, code = json.loads(base64.urlsafe_b64decode(padded))
-        if sort != query.sort or descending != query.descending or field not in SORTED_BY:
-            raise ValueError("the cursor belongs to another search")
-        if field in DATE_FIELDS:
+    sort, descending, run_index, field, value, code = cursors.decode_cursor(query.cursor, _CURSOR, what=_NOT_OURS)
+    if sort != query.sort or descending != query.descending:
+        raise Rejected.invalid("payload.cursor", f"not {_NOT_OURS}: it belongs to another search")
+    if field in DATE_FIELDS:
+        try:
             value = datetime.fromisoformat(value)
-        return Position(int(run_index), field, value, str(code))
-    except (ValueError, TypeError) as exc:
-        raise Rejected.invalid("payload.cursor", f"not a cursor of this search: {exc}") from exc
+        except (TypeError, ValueError):
+            raise Rejected.invalid("payload.cursor", f"not {_NOT_OURS}") from None
+    return Position(run_index, field, value, code)
 
 
 def after(run: Run, query: SearchInput, value: Any, code: str) -> dict[str, Any]:

@@ -7,15 +7,16 @@ Orders arriving are matched and linked in ``intake``; what happens to an order a
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 import uuid
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from faststream.rabbit import RabbitRouter
+from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
-from contracts.commerce import InvoiceIssued, mask_card_numbers
+from contracts.cards import redact_card_numbers_in_json
+from contracts.commerce import InvoiceIssued
 from contracts.customer import CustomerAddressChanged, CustomerCreated, CustomerStateChanged, CustomerUpdated
 from contracts.envelope import Envelope
 from contracts.order_sync import (
@@ -36,7 +37,8 @@ from contracts.order_sync import (
     ReviewReply,
 )
 from contracts.orders import Order, OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
-from plumbing import dead_letters
+from plumbing import cursors, dead_letters
+from plumbing.bodies import UnreadableBody, check_body
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, upstream_exchange, work_queue
 from plumbing.service import Runtime, ServiceRuntime, on_command
@@ -106,21 +108,20 @@ def _review_item(doc: dict[str, Any], entries: dict[str, dict[str, Any]]) -> Rev
                          if k not in ("review_id", "order", "candidates") and k in doc})
 
 
+#: A review-queue cursor, read back strictly (plumbing.cursors): the last item's opening time
+#: and id, plain text, never a value a query could take as an operator.
+_REVIEW_CURSOR = TypeAdapter(tuple[AwareDatetime, Annotated[str, StringConstraints(min_length=1, max_length=300)]])
+
+
 async def list_reviews(cmd: ListReviews, runtime: Runtime) -> ReviewPageReply:
     p = cmd.payload
-    after = None
-    if p.cursor:
-        try:
-            at, review_id = json.loads(base64.urlsafe_b64decode(p.cursor + "=" * (-len(p.cursor) % 4)))
-            after = (datetime.fromisoformat(at), review_id)
-        except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
-            raise Rejected.invalid("payload.cursor", "not a cursor of this review queue") from exc
+    after = cursors.decode_cursor(p.cursor, _REVIEW_CURSOR, what="a cursor of this review queue") if p.cursor else None
     rows = await store.reviews_page(runtime.db, p.status, p.limit, after)
     entries = {e["_id"]: e for e in await store.entries(runtime.db, [c for r in rows for c in r["candidates"]])} if rows else {}
     cursor = None
     if len(rows) > p.limit:
         last = rows[p.limit - 1]
-        cursor = base64.urlsafe_b64encode(json.dumps([last["opened_at"].isoformat(), last["_id"]]).encode()).decode()
+        cursor = cursors.encode_cursor([last["opened_at"], last["_id"]])
     return ReviewPageReply.success(ReviewPage(items=[_review_item(r, entries) for r in rows[: p.limit]],
                                               next_cursor=cursor))
 
@@ -190,10 +191,7 @@ def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
     async def record(headers: dict[str, Any], body: bytes) -> None:
         if not str(headers.get(dead_letters.ORIGINAL_ROUTING_KEY, "")).startswith(("order.", "commerce.")):
             return
-        try:
-            message_id = json.loads(body).get("message_id")
-        except (ValueError, AttributeError):
-            message_id = None
+        message_id = _message_id_of(body)
         await store.record_rejected(runtime.db, {
             "_id": f"{headers.get(dead_letters.ORIGINAL_ROUTING_KEY)}|{message_id or uuid.uuid4().hex}",
             "message_id": message_id,
@@ -207,14 +205,30 @@ def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
     return record
 
 
+#: An envelope's message id, found without parsing a body too large or too deep to read.
+_MESSAGE_ID = re.compile(rb'"message_id"\s*:\s*"([^"\\]{1,200})"')
+
+
+def _message_id_of(body: bytes) -> str | None:
+    try:
+        check_body(body)
+        message_id = json.loads(body).get("message_id")
+        return message_id if isinstance(message_id, str) else None
+    except (UnreadableBody, ValueError, AttributeError, RecursionError):
+        found = _MESSAGE_ID.search(body)
+        return found.group(1).decode("utf-8", "replace") if found else None
+
+
 def mask_card_numbers_in_body(routing_key: str, body: bytes) -> bytes:
-    """C7: a refused commerce message's card number is masked in the dead letter and
-    everything made from it: replaying it cannot bring the number back, and an operator
-    never sees it. Orders are kept byte for byte: a platform's long numeric order id can
-    pass the card checksum, and masking it would make the replay a different order."""
-    if not routing_key.startswith("commerce."):
+    """C7, O1: a refused order's or commerce message's card number is masked (last four digits
+    kept) in the dead letter and everything made from it: replaying it cannot bring the
+    number back, and an operator never sees it. The id fields (order number, customer id,
+    SKU, phone, ...: contracts.cards.NOT_CARD_NUMBERS) are kept as they are: a platform's
+    long numeric id can pass the card checksum, and masking it would make the replay another
+    order. A body without a card number is kept byte for byte."""
+    if not routing_key.startswith(("order.", "commerce.")):
         return body
-    return mask_card_numbers(body.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    return redact_card_numbers_in_json(body)
 
 
 COMMANDS = {

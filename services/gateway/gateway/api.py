@@ -181,25 +181,29 @@ async def unlock_staff(username: Annotated[str, Path(min_length=1, max_length=10
 # --- customers ---------------------------------------------------------------------------------
 
 
+#: What a search box may hold (the service's own limit on text).
+SearchText = Annotated[str, Field(max_length=500)]
+
+
 class SearchQuery(BaseModel):
     """C11: every criterion optional; name and email match by prefix."""
 
     model_config = ConfigDict(extra="forbid")
-    scope_id: str | None = None
-    code: str | None = None
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    postal_code: str | None = None
-    tag: str | None = None
+    scope_id: Annotated[str, Field(max_length=50)] | None = None
+    code: SearchText | None = None
+    name: SearchText | None = None
+    email: SearchText | None = None
+    phone: SearchText | None = None
+    postal_code: SearchText | None = None
+    tag: SearchText | None = None
     kind: c.CustomerKind | None = None
     state: c.CustomerState | None = None
     flag: c.Flag | None = None
-    organization: str | None = None
-    group: str | None = None
+    organization: SearchText | None = None
+    group: SearchText | None = None
     sort: c.SortKey = "name"
     descending: bool = False
-    cursor: str | None = None
+    cursor: SearchText | None = None
 
 
 def search_payload(query: SearchQuery) -> dict[str, Any]:
@@ -215,7 +219,7 @@ async def search_customers(query: Annotated[SearchQuery, Query()], request: Requ
 
 @router.get("/customers/summary", response_model=c.StateSummary, tags=["customers"])
 async def state_summary(request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))],
-                        scope_id: str | None = None) -> Any:
+                        scope_id: Annotated[str | None, Query(max_length=50)] = None) -> Any:
     return await services(request).call(who, c.GetStateSummary, {"scope_id": scope_id} if scope_id else {})
 
 

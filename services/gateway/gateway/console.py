@@ -9,13 +9,15 @@ record's tabs load with htmx and work without it too (``?tab=``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from contracts import customer as c
 from contracts import history as h
@@ -23,7 +25,7 @@ from contracts import merge as m
 from contracts import notification as n
 from contracts import order_sync as o
 from contracts import relations as r
-from contracts.replies import Error
+from contracts.replies import Error, FieldError
 from contracts.routing import SERVICES
 
 from . import rights
@@ -96,11 +98,116 @@ def redirect(path: str, **query: Any) -> RedirectResponse:
 Staff = Annotated[StaffSession, Depends(allow("customer.read"))]
 
 
+# --- form values (security step 12) ----------------------------------------------------------------
+# Every value a page posts or puts in its query string is read into a type here, with its
+# length, range or choices; a bad one is ``validation`` 422 naming the form field, shown on
+# the form it came from (or on the error page), never a 500. What a text box says is the
+# service's to judge (it cleans and validates it); its length is ours, so nothing huge is sent.
+
+#: A text box.
+Box = Annotated[str, StringConstraints(max_length=500)]
+#: A longer one (tags, allowed values, a template's variables).
+LongBox = Annotated[str, StringConstraints(max_length=20_000)]
+#: A record version from a hidden field: what MongoDB can hold.
+MAX_VERSION = 2**63 - 1
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+#: A custom attribute's name, as account templates define it.
+AttributeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+#: An account template has at most 200 fields; its form one blank row more.
+MAX_TEMPLATE_ROWS = 201
+
+FormT = TypeVar("FormT", bound=BaseModel)
+
+
+class _Form(BaseModel):
+    # A page posts its CSRF token and its buttons too: fields a model does not name are left alone.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def read_form(model: type[FormT], values: Mapping[str, Any],
+              field_name: Callable[[tuple[Any, ...]], str] = lambda loc: ".".join(map(str, loc))) -> FormT:
+    """``values`` (a form, a query string) as ``model``, or ``CommandFailed`` ``validation``
+    naming each bad field as the page calls it."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise CommandFailed(Error(code="validation", message="the form has invalid fields", fields=[
+            FieldError(field=field_name(tuple(e["loc"])) or "form", reason=e["msg"]) for e in exc.errors()
+        ])) from None
+
+
+def submitted(form: Mapping[str, Any]) -> dict[str, str]:
+    """What was typed, to show it again on the form next to the error (files are not text)."""
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+class CreateForm(_Form):
+    scope_id: Box = ""
+    first_name: Box = ""
+    last_name: Box = ""
+    email: Box = ""
+    phone: Box = ""
+    work_phone: Box = ""
+    preferred_language: Box = ""
+    account_type: Box = ""
+    active: bool = False  # a checkbox: "on" when ticked
+
+
+class EditForm(_Form):
+    version: Version
+    first_name: Box | None = None
+    last_name: Box | None = None
+    email: Box | None = None
+    phone: Box | None = None
+    work_phone: Box | None = None
+    fax: Box | None = None
+    phone_extension: Box | None = None
+    preferred_language: Box | None = None
+    account_type: Box | None = None
+    flag: Box | None = None
+    tags: LongBox | None = None
+    attributes: dict[AttributeName, Box] = Field(default_factory=dict, max_length=200)  # the form's attr.<name>
+
+
+def edit_field(loc: tuple[Any, ...]) -> str:
+    if loc[0] == "attributes" and len(loc) > 1:
+        return f"attr.{loc[1]}"
+    return ".".join(map(str, loc))
+
+
+class AccountTemplateForm(_Form):
+    scope_id: Annotated[str, StringConstraints(max_length=50)] = ""
+    rows: int = Field(default=0, ge=0, le=MAX_TEMPLATE_ROWS)
+
+
+class AccountTemplateRow(_Form):
+    """Row ``i`` of the account template form: its fields are posted as ``name_<i>``, ``type_<i>``..."""
+
+    name: Annotated[str, StringConstraints(max_length=50)] = ""
+    label: Box = ""
+    type: c.AttributeType = "string"
+    required: bool = False
+    allowed: LongBox = ""
+    remove: bool = False
+
+
+class TemplateForm(_Form):
+    name: Annotated[str, StringConstraints(max_length=100)] = ""
+    scope_id: Annotated[str, StringConstraints(max_length=50)] = ""
+    language: Annotated[str, StringConstraints(max_length=20)] = ""
+    subject: Annotated[str, StringConstraints(max_length=1000)] = ""
+    html: Annotated[str, StringConstraints(max_length=200_000)] = ""
+    text: Annotated[str, StringConstraints(max_length=100_000)] = ""
+    description: Box = ""
+    variables: LongBox = ""
+    intent: Literal["save", "preview"] = "save"
+
+
 # --- sign-in -------------------------------------------------------------------------------
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "/") -> Response:
+async def login_form(request: Request, next: Annotated[str, Query(max_length=500)] = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = page(request, "login.html", login_csrf=token, next=next if next.startswith("/") else "/")
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
@@ -145,7 +252,7 @@ def search_query(request: Request) -> SearchQuery:
     fields = {k: params[k] for k in (*SEARCH_FIELDS, "sort", "cursor") if params.get(k)}
     if params.get("descending") in ("1", "true"):
         fields["descending"] = True
-    return SearchQuery.model_validate(fields)
+    return read_form(SearchQuery, fields)
 
 
 async def search(request: Request, who: StaffSession) -> tuple[SearchQuery, Any]:
@@ -190,7 +297,7 @@ async def results(request: Request, who: Staff) -> Response:
 
 
 @router.get("/customers/lookup")
-async def lookup(request: Request, who: Staff, email: str = "") -> Response:
+async def lookup(request: Request, who: Staff, email: Annotated[str, Query(max_length=320)] = "") -> Response:
     found = await services(request).call(who, c.FindAccountsByEmail, {"email": email}) if "@" in email else None
     return page(request, "lookup.html", found=found)
 
@@ -204,16 +311,15 @@ async def new_customer(request: Request, who: Annotated[StaffSession, Depends(al
 @router.post("/customers/new")
 async def create_customer(request: Request, who: Annotated[StaffSession, Depends(allow("customer.create"))]) -> Response:
     form = await request.form()
-    fields = {k: str(form.get(k, "")).strip() for k in (
-        "scope_id", "first_name", "last_name", "email", "phone", "work_phone", "preferred_language", "account_type")}
-    payload: dict[str, Any] = {k: v for k, v in fields.items() if v}
-    payload["active"] = form.get("active") == "on"
     try:
+        fields = read_form(CreateForm, form)
+        payload: dict[str, Any] = {k: v.strip() for k, v in fields.model_dump(exclude={"active"}).items() if v.strip()}
+        payload["active"] = fields.active
         created = await services(request).call(who, c.CreateCustomer, payload, audit="customer.create",
-                                               target=fields["scope_id"])
+                                               target=fields.scope_id)
     except CommandFailed as exc:
         scopes = await services(request).call(who, c.ListScopes, {})
-        return page(request, "create.html", exc.status, scopes=scopes, form=fields, error=exc.error)
+        return page(request, "create.html", exc.status, scopes=scopes, form=submitted(form), error=exc.error)
     return redirect(f"/customers/{created.code}", notice="created")
 
 
@@ -263,7 +369,8 @@ async def record_page(request: Request, who: StaffSession, code: str, tab: str, 
 
 
 @router.get("/customers/{code}")
-async def record(request: Request, code: str, who: Staff, tab: str = "account") -> Response:
+async def record(request: Request, code: str, who: Staff,
+                 tab: Annotated[str, Query(max_length=50)] = "account") -> Response:
     return await record_page(request, who, code, tab)
 
 
@@ -288,33 +395,38 @@ EDITABLE = ("first_name", "last_name", "email", "phone", "work_phone", "fax", "p
 @router.post("/customers/{code}/edit")
 async def edit(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.update"))]) -> Response:
     form = await request.form()
-    version = int(str(form.get("version") or 0) or 0)
-    before = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+    values: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("attr.")}
+    values["attributes"] = {k[5:]: v for k, v in form.items() if k.startswith("attr.")}
     changes: dict[str, Any] = {}
-    for name in EDITABLE:
-        if name not in form:
-            continue
-        value = str(form[name]).strip() or None
-        if value != getattr(before, name):
-            changes[name] = value
-    tags = [t.strip() for t in str(form.get("tags", "")).split(",") if t.strip()]
-    if "tags" in form and tags != before.tags:
-        changes["tags"] = tags
-    for key, value in form.multi_items():
-        if key.startswith("attr."):
-            name = key[5:]
-            new = str(value).strip() or None
+    try:
+        fields = read_form(EditForm, values, edit_field)
+        before = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+        for name in EDITABLE:
+            if name not in fields.model_fields_set:
+                continue
+            value = (getattr(fields, name) or "").strip() or None
+            if value != getattr(before, name):
+                changes[name] = value
+        tags = [t.strip() for t in (fields.tags or "").split(",") if t.strip()]
+        if fields.tags is not None and tags != before.tags:
+            changes["tags"] = tags
+        for name, value in fields.attributes.items():
+            new = value.strip() or None
             if new != (None if before.attributes.get(name) is None else str(before.attributes.get(name))):
                 changes.setdefault("attributes", {})[name] = new
-    payload = {"customer_code": code, "expected_version": max(version, 1), "changes": changes}
-    on_behalf = who.on_behalf["session_id"] if who.on_behalf and who.on_behalf["customer_code"] == code.upper() else None
-    try:
+        payload = {"customer_code": code, "expected_version": fields.version, "changes": changes}
+        on_behalf = (who.on_behalf["session_id"]
+                     if who.on_behalf and who.on_behalf["customer_code"] == code.upper() else None)
         await services(request).call(who, c.UpdateCustomer, payload, audit="customer.update", target=code,
                                      on_behalf_session=on_behalf)
     except CommandFailed as exc:
-        tab = "attributes" if "attributes" in changes else "account"
-        return await record_page(request, who, code, tab, exc.status, edit_error=exc.error,
-                                 submitted={k: str(v) for k, v in form.items()})
+        if exc.error.code == "not_found":
+            raise  # no record to show the form on
+        tab = "attributes" if "attributes" in changes or values["attributes"] else "account"
+        shown = submitted(form)
+        if any(f.field == "version" for f in exc.error.fields):
+            shown.pop("version", None)  # the form is shown again with the version read, not the bad one
+        return await record_page(request, who, code, tab, exc.status, edit_error=exc.error, submitted=shown)
     return redirect(f"/customers/{code}", tab="attributes" if "attributes" in changes else "account", notice="saved")
 
 
@@ -327,12 +439,11 @@ async def reset_password(request: Request, code: str,
 
 
 @router.post("/customers/{code}/state")
-async def change_state(request: Request, code: str, who: Staff, action: Annotated[str, Form()],
-                       version: Annotated[int | None, Form()] = None,
-                       reason: Annotated[str, Form(max_length=500)] = "", back: Annotated[str, Form()] = "") -> Response:
-    right = rights.STATE_ACTION_RIGHTS.get(action)
-    if right is None:
-        raise CommandFailed(Error(code="validation", message=f"unknown action {action!r}"))
+async def change_state(request: Request, code: str, who: Staff, action: Annotated[c.StateAction, Form()],
+                       version: Annotated[int | None, Form(ge=1, le=MAX_VERSION)] = None,
+                       reason: Annotated[str, Form(max_length=500)] = "",
+                       back: Annotated[str, Form(max_length=500)] = "") -> Response:
+    right = rights.STATE_ACTION_RIGHTS[action]
     require_right(who, right)
     if version is None:  # from a list (waiting approval): act on the record as it is now
         version = (await services(request).call(who, c.GetCustomer, {"customer_code": code})).version
@@ -404,7 +515,7 @@ def what_moves(survivor: Any, merged: Any) -> list[tuple[str, str]]:
 
 @router.get("/customers/{code}/merge")
 async def merge_preview(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.merge"))],
-                        other: str = "") -> Response:
+                        other: Annotated[str, Query(max_length=50)] = "") -> Response:
     survivor = await services(request).call(who, c.GetCustomer, {"customer_code": code})
     merged = await services(request).call(who, c.GetCustomer, {"customer_code": other.strip()})
     if merged.code == survivor.code:
@@ -414,8 +525,10 @@ async def merge_preview(request: Request, code: str, who: Annotated[StaffSession
 
 @router.post("/customers/{code}/merge")
 async def merge(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.merge"))],
-                merged_code: Annotated[str, Form(max_length=20)], survivor_version: Annotated[int, Form()],
-                merged_version: Annotated[int, Form()], reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
+                merged_code: Annotated[str, Form(max_length=20)],
+                survivor_version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
+                merged_version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
+                reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
     payload = {"survivor_code": code, "survivor_version": survivor_version, "merged_code": merged_code,
                "merged_version": merged_version, "reason": reason}
     await services(request).call(who, m.MergeCustomers, payload, audit="customer.merge", target=f"{merged_code}->{code}")
@@ -437,14 +550,15 @@ async def unmerge(request: Request, merge_id: str, who: Annotated[StaffSession, 
 
 @router.get("/reviews")
 async def reviews(request: Request, who: Annotated[StaffSession, Depends(allow("review.read"))],
-                  cursor: str | None = None) -> Response:
+                  cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
     found = await services(request).call(who, o.ListReviews, {"status": "open", **({"cursor": cursor} if cursor else {})})
     return page(request, "reviews.html", reviews=found)
 
 
 @router.post("/reviews/{review_id}/resolve")
 async def resolve(request: Request, review_id: str, who: Annotated[StaffSession, Depends(allow("review.resolve"))],
-                  action: Annotated[str, Form()], customer_code: Annotated[str, Form(max_length=20)] = "") -> Response:
+                  action: Annotated[Literal["link", "create"], Form()],
+                  customer_code: Annotated[str, Form(max_length=20)] = "") -> Response:
     payload = {"review_id": review_id, "action": action, **({"customer_code": customer_code} if customer_code else {})}
     await services(request).call(who, o.ResolveReview, payload, audit="review.resolve", target=review_id)
     return redirect("/reviews", notice="resolved")
@@ -455,7 +569,9 @@ async def resolve(request: Request, review_id: str, who: Annotated[StaffSession,
 
 @router.get("/admin/templates")
 async def admin_templates(request: Request, who: Annotated[StaffSession, Depends(allow("template.manage"))],
-                          name: str = "", scope_id: str = "", language: str = "en") -> Response:
+                          name: Annotated[str, Query(max_length=100)] = "",
+                          scope_id: Annotated[str, Query(max_length=50)] = "",
+                          language: Annotated[str, Query(max_length=20)] = "en") -> Response:
     listed = await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
     current = None
     if name:
@@ -467,18 +583,19 @@ async def admin_templates(request: Request, who: Annotated[StaffSession, Depends
 
 @router.post("/admin/templates")
 async def save_template(request: Request, who: Annotated[StaffSession, Depends(allow("template.manage"))]) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    draft = {k: form.get(k, "") for k in ("name", "scope_id", "language", "subject", "html", "text", "description")}
-    draft = {k: v for k, v in draft.items() if v.strip()}
-    variables = {}
-    for line in form.get("variables", "").splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            variables[key.strip()] = value.strip()
+    posted = await request.form()
+    form = submitted(posted)
     listed = await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
     preview = error = None
     try:
-        if form.get("intent") == "preview":
+        fields = read_form(TemplateForm, posted)
+        draft = {k: v for k, v in fields.model_dump(exclude={"variables", "intent"}).items() if v.strip()}
+        variables = {}
+        for line in fields.variables.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                variables[key.strip()] = value.strip()
+        if fields.intent == "preview":
             preview = await services(request).call(
                 who, n.PreviewTemplate, {k: v for k, v in {**draft, "variables": variables}.items() if k != "description"},
                 reply_type=n.RenderedEmailReply)
@@ -496,7 +613,7 @@ async def save_template(request: Request, who: Annotated[StaffSession, Depends(a
 
 @router.get("/admin/account-template")
 async def account_template(request: Request, who: Annotated[StaffSession, Depends(allow("account_template.manage"))],
-                           scope_id: str = "") -> Response:
+                           scope_id: Annotated[str, Query(max_length=50)] = "") -> Response:
     scopes = await services(request).call(who, c.ListScopes, {})
     scope_id = scope_id or (scopes[0].scope_id if scopes else "")
     template = await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id}) if scope_id else None
@@ -507,25 +624,31 @@ async def account_template(request: Request, who: Annotated[StaffSession, Depend
 async def save_account_template(request: Request,
                                 who: Annotated[StaffSession, Depends(allow("account_template.manage"))]) -> Response:
     form = await request.form()
-    scope_id = str(form.get("scope_id", ""))
-    fields = []
-    for i in range(int(str(form.get("rows", "0")) or 0)):
-        name = str(form.get(f"name_{i}", "")).strip()
-        if not name or form.get(f"remove_{i}") == "on":
-            continue
-        field: dict[str, Any] = {"name": name, "type": str(form.get(f"type_{i}", "string")),
-                                 "required": form.get(f"required_{i}") == "on"}
-        if label := str(form.get(f"label_{i}", "")).strip():
-            field["label"] = label
-        if allowed_values := [v.strip() for v in str(form.get(f"allowed_{i}", "")).split(",") if v.strip()]:
-            field["allowed_values"] = allowed_values
-        fields.append(field)
+    scope_id = form.get("scope_id") if isinstance(form.get("scope_id"), str) else ""
     try:
+        head = read_form(AccountTemplateForm, form)
+        scope_id = head.scope_id
+        fields = []
+        for i in range(head.rows):
+            row = read_form(AccountTemplateRow, {k: form[f"{k}_{i}"] for k in AccountTemplateRow.model_fields
+                                                 if f"{k}_{i}" in form},
+                            lambda loc, i=i: f"{loc[0]}_{i}" if loc else f"row {i}")
+            if not row.name.strip() or row.remove:
+                continue
+            field: dict[str, Any] = {"name": row.name.strip(), "type": row.type, "required": row.required}
+            if label := row.label.strip():
+                field["label"] = label
+            if allowed_values := [v.strip() for v in row.allowed.split(",") if v.strip()]:
+                field["allowed_values"] = allowed_values
+            fields.append(field)
         await services(request).call(who, c.SetAccountTemplate, {"scope_id": scope_id, "fields": fields},
                                      audit="account_template.manage", target=scope_id)
     except CommandFailed as exc:
         scopes = await services(request).call(who, c.ListScopes, {})
-        template = await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id})
+        try:
+            template = await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id})
+        except CommandFailed:
+            template = None  # no such scope: the error says so
         return page(request, "account_template.html", exc.status, scopes=scopes, scope_id=scope_id,
                     template=template, error=exc.error)
     return redirect("/admin/account-template", scope_id=scope_id, notice="account_template")
@@ -533,7 +656,7 @@ async def save_account_template(request: Request,
 
 @router.get("/admin/dead-letters")
 async def dead_letters(request: Request, who: Annotated[StaffSession, Depends(allow("dead_letter.read"))],
-                       service: str = "customer") -> Response:
+                       service: Annotated[str, Query(max_length=50)] = "customer") -> Response:
     service = service if service in SERVICES else "customer"
     letters = await request.app.state.dead_letters.list(service)
     return page(request, "dead_letters.html", services=SERVICES, service=service, letters=letters, letter=None)

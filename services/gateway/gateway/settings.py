@@ -28,6 +28,9 @@ class GatewaySettings(BaseSettings):
     signin_first_delay_seconds: float = Field(default=1, gt=0, description="The first wait; it doubles each time.")
     signin_max_delay_seconds: float = Field(default=300, gt=0, description="The longest wait.")
     signin_forget_minutes: float = Field(default=60, gt=0, description="Failures are forgotten after this quiet time.")
+    # Limits on what a request carries (security step 12): see gateway/limits.py.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="A larger request body is answered 413 "
+                                "as soon as it is known, never read whole; a template of 200,000 characters fits.")
     trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
         default=(), description="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                 "names the client; empty: the connection's address is the client's.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from .customer import CustomerCode, Recipient
 from .envelope import Command, Event, define_message
@@ -43,7 +43,7 @@ class OrderSummary(_Out):
 class OrderLinkedPayload(_Out):
     customer_code: str
     rule: MatchRule = Field(description="Which matching rule tied the order to the customer.")
-    score: float | None = Field(default=None, description="The match weight (bits) of a scored link (since v1.1).")
+    score: FiniteFloat | None = Field(default=None, description="The match weight (bits) of a scored link (since v1.1).")
     customer_created: bool
     order: OrderSummary
 
@@ -98,13 +98,13 @@ class MatchEvidence(_Out):
 
     comparison: str = Field(description="email, source, household, first_name, last_name or csr.")
     level: str = Field(description="e.g. exact, close, different, phone_and_address.")
-    weight: float = Field(description="Positive: evidence for; negative: against.")
+    weight: FiniteFloat = Field(description="Positive: evidence for; negative: against.")
     detail: str = ""
 
 
 class Candidate(_Out):
     customer_code: str
-    score: float | None = Field(default=None, description="Sum of the evidence's weights.")
+    score: FiniteFloat | None = Field(default=None, description="Sum of the evidence's weights.")
     evidence: list[MatchEvidence] = Field(default_factory=list)
     first_name: str
     last_name: str
@@ -168,7 +168,7 @@ class OrderLinkView(_Out):
     order: OrderSummary
     customer_code: str | None
     rule: MatchRule | None
-    score: float | None = None
+    score: FiniteFloat | None = None
     evidence: list[MatchEvidence] = Field(default_factory=list, description="Why the order is this customer's.")
     notes: list[str] = Field(default_factory=list, description="What the order said that was set aside, and why.")
     review_id: str | None = None

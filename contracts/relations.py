@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, FiniteFloat, StringConstraints
 
 from .customer import (
     AddressInput,
@@ -43,7 +43,9 @@ RuleField = Annotated[
     ),
 ]
 RuleOp = Literal["equals", "one_of", "greater_than", "less_than", "at_least", "at_most", "before", "after"]
-RuleValue = str | bool | int | float | list[str | bool | int | float]
+#: Numbers are finite: JSON has no NaN or Infinity, and 1e309 would be read as one (P4: a rule
+#: holding one was accepted, then written as null, which its own event refuses).
+RuleValue = str | bool | int | FiniteFloat | list[str | bool | int | FiniteFloat]
 
 # --- organizations (C5) -------------------------------------------------------------------
 

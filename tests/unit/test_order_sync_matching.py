@@ -270,11 +270,19 @@ def test_o2_a_mobile_is_one_person_s_phone_a_landline_a_household_s() -> None:
         assert any(e.comparison == "household" and e.level == "mobile_and_address" for e in decision.evidence)
     assert decided(order("Lena", "Hoffmann", **MOBILE_HOME), stefan).kind != "link"  # his phone, her name
     # At the household's landline, only the same given name tells the member: 'Stefan Lukas'
-    # may be his son Stefan, 'S.' anyone, and no given name every member.
+    # may be his son Stefan, 'S.' anyone, 'Stefanie' a sister, and no given name every member.
     at_home = profile("C1", order("Stefan", "Hoffmann", **HOME))
+    same = order("Stefan", "Hoffmann", **HOME)
+    assert (decided(same, at_home).kind, decided(same, at_home).customer_code) == ("link", "C1")
     for other_form in (order("Stefan Lukas", "Hoffmann", **HOME), order("S", "Hoffmann", **HOME),
-                       order(None, "Hoffmann", **HOME)):
+                       order(None, "Hoffmann", **HOME), order("Stefanie", "Hoffmann", **HOME)):
         assert decided(other_form, at_home).kind == "review"
+    # Father and son both known at the landline, one middle name apart: each form of the
+    # name goes to the one who showed it, never to the other.
+    son = profile("C2", order("Stefan Lukas", "Hoffmann", email="lukas@example.de", **HOME))
+    for name, code in (("Stefan Lukas", "C2"), ("Stefan", "C1")):
+        decision = decided(order(name, "Hoffmann", **HOME), at_home, son)
+        assert decision.customer_code in (code, None) and decision.kind in ("link", "review")
 
 
 def test_o3_an_order_with_a_new_email_that_fits_two_records_is_a_new_customer_not_a_review() -> None:

@@ -380,6 +380,9 @@ _PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
 _NOT_POSTAL = re.compile(r"[^0-9A-Z]+")
 
 
+_ZIP_PLUS_4 = re.compile(r"^\s*(\d{3,5})\s*-\s*\d{4}\s*$")
+
+
 def postal_key(raw: str | None, country: str | None) -> str | None:
     """The postal code as a comparable key: upper case, letters and digits only.
 
@@ -394,12 +397,16 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
     prefixed = _PREFIXED.match(code)
     if prefixed and prefixed.group(1) in _POSTAL_PREFIXES and country not in _ALPHANUMERIC_POSTAL_COUNTRIES:
         code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country
+    if country == "US" and (zip_plus_4 := _ZIP_PLUS_4.match(code)):
+        code = zip_plus_4.group(1)  # '2169-4278' (a spreadsheet ate the zero) -> '02169'
     code = _NOT_POSTAL.sub("", code)
     if not code:
         return None
     if country == "US" and code.isdigit():
-        if len(code) == 9:
-            return code[:5]  # ZIP+4: the +4 is a delivery segment, the ZIP is the area
+        if len(code) in (8, 9):
+            # ZIP+4 run together: the +4 is a delivery segment, the ZIP is the area; with 8
+            # digits the ZIP lost its leading zero (spreadsheets read ZIPs as numbers).
+            return code[: len(code) - 4].zfill(5)
         if 3 <= len(code) <= 4:
             return code.zfill(5)  # ZIPs start with up to two zeros (00501, 02134)
     elif country in FIVE_DIGIT_POSTAL_COUNTRIES and code.isdigit() and len(code) == 4:

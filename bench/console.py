@@ -76,7 +76,7 @@ async def run(settings: ServiceSettings, per_kind: int, customers: int) -> dict[
                    env=env, check=False, capture_output=True)  # exists already on a second run
     customer, _ = start_service(settings, workers=2)
     notification = _start(["-m", "faststream", "run", "notification.app:create_app", "--factory", "--port",
-                           str(free_port()), "--log-level", "warning"], env, "bench-console-notification.log")
+                           str(free_port())], env, "bench-console-notification.log")
     port = free_port()
     gateway = _start(["-m", "uvicorn", "gateway.app:create_app", "--factory", "--port", str(port),
                       "--log-level", "warning"], env, "bench-console-gateway.log")

@@ -68,7 +68,7 @@ def start_service(settings: ServiceSettings, workers: int) -> tuple[subprocess.P
     env = {**os.environ, "OMS_NAMESPACE": settings.namespace, "OMS_PREFETCH_COUNT": "16"}
     process = subprocess.Popen(
         [sys.executable, "-m", "faststream", "run", "customer.app:create_app", "--factory", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning"],
+         "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / "customer-service.log", "w"),  # noqa: SIM115
     )
     return process, port

@@ -49,7 +49,7 @@ def start(module: str, namespace: str, workers: int, log_name: str) -> tuple[sub
     env = {**os.environ, "OMS_NAMESPACE": namespace}
     process = subprocess.Popen(
         [sys.executable, "-m", "faststream", "run", f"{module}:create_app", "--factory", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning"],
+         "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / log_name, "w"),  # noqa: SIM115
     )
     return process, port

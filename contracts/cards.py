@@ -106,6 +106,10 @@ def _min_digits(field: str | None) -> int:
 
 def has_card_number(value: Any, field: str | None = None) -> bool:
     """Whether ``value`` (of field ``field``: a phone field looks for longer runs) holds one."""
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, str) and _DIGIT_RUN.search(value) is None:
+        return False  # most texts: no run of 13 digits at all (checked on every field of every order)
     return any(card_numbers_in(text, min_digits=_min_digits(field)) for _, text in texts_in(value))
 
 

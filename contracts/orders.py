@@ -7,6 +7,8 @@ Examples: ``contracts/examples/``.
 
 from __future__ import annotations
 
+import functools
+
 import re
 import types
 from collections.abc import Mapping
@@ -135,11 +137,18 @@ def _card_numbers_left_out(model: type[BaseModel], data: Any, prefix: str = "") 
         return []
     notes = [f"{prefix}{path} (a field this contract does not know) left out: {CARD_NUMBER_REASON}"
              for path in unknown_fields_with_card_numbers(model, dict(data))]
-    for name, field in model.model_fields.items():
-        inner = _models_under(field.annotation)
-        if inner is not None and data.get(name) is not None:
+    for name, inner in _nested_models(model):
+        if data.get(name) is not None:
             notes += _card_numbers_left_out(inner, data[name], f"{prefix}{name}.")
     return notes
+
+
+@functools.cache
+def _nested_models(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel]], ...]:
+    """The fields of ``model`` that hold models, with the model each holds: worked out once
+    per class (reading annotations costs more than validating an order)."""
+    return tuple((name, inner) for name, field in model.model_fields.items()
+                 if (inner := _models_under(field.annotation)) is not None)
 
 
 def _field_to_set_aside(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, ...] | None:

@@ -221,6 +221,9 @@ def create_service_app(
     broker = RabbitBroker(
         settings.amqp_url,
         app_id=name,
+        # The access log's lines at DEBUG are below the logger's INFO: off unless asked for. (The
+        # CLI's --log-level sets the level these lines are written at, so it turns them on.)
+        log_level=logging.INFO if settings.access_log else logging.DEBUG,
         # At most this many messages in flight per consumer; FastStream handles them concurrently.
         default_channel=Channel(prefetch_count=settings.prefetch_count),
         # Too large or too deep a body is refused before JSON parsing (malformed, never retried).

@@ -183,6 +183,7 @@ def sign_in(client: OmsClient, email: str, password: str, source: str):  # noqa:
 async def test_c14_n3_reset_and_set_password_tokens_reach_only_the_customers_mailbox(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, caplog: pytest.LogCaptureFixture
 ) -> None:
+    settings = settings.model_copy(update={"access_log": True})  # the most a service logs: every message
     async with every_log_record(caplog), gateway_stack(settings, client, cleanup) as s, \
             signed_in(s.app, "csr") as csr:
         # Set-password: a CSR creates a registered customer, who is invited.

@@ -8,6 +8,7 @@ Orders arriving are matched and linked in ``intake``; what happens to an order a
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from typing import Annotated, Any
@@ -38,6 +39,7 @@ from contracts.order_sync import (
 )
 from contracts.orders import Order, OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from plumbing import cursors, dead_letters
+from plumbing.batching import Batcher, Pending
 from plumbing.bodies import UnreadableBody, check_body
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, upstream_exchange, work_queue
@@ -47,7 +49,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 from . import commerce, merging, privacy, store
 from .domain import CustomerEntry, new_customer, order_key, summary
 from .intake import create_customer, order_placed
-from .learning import learn_decision, learn_record
+from .learning import learn_decision, learn_record, learn_records
 from .matching import identity_of
 from .order_events import order_event, replay_parked
 from .resources import now, resources
@@ -55,6 +57,9 @@ from .resources import now, resources
 UPSTREAM_QUEUE = "upstream-orders"
 COMMERCE_QUEUE = "upstream-commerce"
 CUSTOMER_EVENTS_QUEUE = "customer-events"
+NEW_RECORDS = "new-customer-records"  # the Batcher of CustomerCreated events, in runtime.resources
+
+log = logging.getLogger(__name__)
 
 
 # --- the customers orders are matched against (a projection of customer events) ------------------
@@ -62,7 +67,34 @@ CUSTOMER_EVENTS_QUEUE = "customer-events"
 
 async def customer_created(message: CustomerCreated, runtime: Runtime) -> None:
     entry = CustomerEntry.from_view(message.payload.customer.model_dump(mode="json"))
-    await learn_record(runtime, entry.doc["_id"], saved=await store.save_customer_entry(runtime.db, entry.doc))
+    await _new_records(runtime).submit(entry.doc)
+
+
+def _new_records(runtime: ServiceRuntime) -> Batcher[dict[str, Any], None]:
+    """New customers come in bursts (a new buyer for many orders of a burst): their records
+    are saved and indexed together, four round trips for the batch instead of three each."""
+    batcher = runtime.resources.get(NEW_RECORDS)
+    if batcher is None:
+        batcher = runtime.resources[NEW_RECORDS] = runtime.batcher(
+            "customer-records", lambda batch: _save_new_records(runtime, batch), max_size=64)
+    return batcher
+
+
+async def _save_new_records(runtime: ServiceRuntime, batch: list[Pending[dict[str, Any], None]]) -> None:
+    try:
+        await learn_records(runtime, [pending.item for pending in batch])
+    except Exception:  # noqa: BLE001 - one record may be the cause: each on its own, with its own outcome
+        log.warning("%d customer records could not be saved together; saving each alone", len(batch), exc_info=True)
+        for pending in batch:
+            try:
+                await learn_records(runtime, [pending.item])
+            except Exception as error:  # noqa: BLE001 - this event's handler raises it
+                pending.fail(error)
+            else:
+                pending.resolve(None)
+        return
+    for pending in batch:
+        pending.resolve(None)
 
 
 async def customer_updated(message: CustomerUpdated, runtime: Runtime) -> None:

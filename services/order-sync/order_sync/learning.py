@@ -28,6 +28,18 @@ async def learn_record(runtime: ServiceRuntime, code: str, session: AsyncClientS
         await store.teach(runtime.db, [store.learning(code, doc["scope_id"], *lesson)], session)
 
 
+async def learn_records(runtime: ServiceRuntime, docs: list[dict[str, Any]]) -> None:
+    """Customer records as their events carry them (the newest version of each is kept),
+    saved and indexed together: ``learn_record`` for a batch of new customers."""
+    await store.save_customer_entries(runtime.db, docs)
+    lessons = []
+    for doc in await store.entries(runtime.db, sorted({doc["_id"] for doc in docs})):
+        if doc.get("state") != "erased" and (lesson := Profile.of_customer(doc["_id"], doc).lesson({})) is not None:
+            lessons.append(store.learning(doc["_id"], doc["scope_id"], *lesson))
+    if lessons:
+        await store.teach(runtime.db, lessons, None)
+
+
 async def learn_decision(runtime: ServiceRuntime, session: AsyncClientSession, code: str,
                          identity: Identity) -> None:
     """A CSR tied an order to ``code``: the profile learns the order, and its signature, so

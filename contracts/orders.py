@@ -88,11 +88,20 @@ class OrderLine(_Payload):
 
 
 class OrderTotals(_Payload):
+    """What the order cost. ``taxes_included`` says how the parts add up: false (the
+    default), ``subtotal + shipping + tax - discount = total``, tax added on top of net
+    prices; true, ``subtotal + shipping - discount = total``, prices (unit prices, line
+    totals, subtotal, shipping) already include the tax, and ``tax`` says how much of the
+    total it is."""
+
     subtotal: Money
     shipping: Money = Decimal(0)
     tax: Money = Decimal(0)
     discount: Money = Decimal(0)
     total: Money
+    taxes_included: bool = Field(
+        default=False, description="True: prices and subtotal include tax (tax is part of the total, not added)."
+    )
 
 
 # --- setting aside what cannot be used (O1) ---------------------------------------------------
@@ -263,10 +272,15 @@ class Order(_SetsAsideUnusableFields):
     """
 
     #: O2 matches on these: an unusable one refuses the order, so it is never linked on the
-    #: strength of what is left.
-    KEPT_STRICT = frozenset({"source_customer_id", "email", "phone", "first_name", "last_name"})
+    #: strength of what is left. Lines may be absent, but lines that cannot be read refuse it.
+    KEPT_STRICT = frozenset({"source_customer_id", "email", "phone", "first_name", "last_name", "lines"})
 
     order_number: Identifier = Field(description="The order number in the source system.")
+    display_number: OptionalIdentifier = Field(
+        default=None,
+        description="The number the customer sees (Shopify '#1001', Medusa display_id, commercetools "
+        "orderNumber), when it is not order_number itself.",
+    )
     source_system: Identifier = Field(
         description="Which system and shop the order comes from, e.g. 'shopify:acme-eu'. "
         "With order_number it identifies the order; with source_customer_id, the customer."
@@ -285,7 +299,10 @@ class Order(_SetsAsideUnusableFields):
     preferred_language: LanguageTag | None = None
     billing_address: PostalAddress | None = None
     shipping_address: PostalAddress | None = None
-    lines: list[OrderLine] = Field(min_length=1, max_length=2000)
+    lines: list[OrderLine] = Field(
+        default_factory=list, max_length=2000,
+        description="May be empty: an imported order, or one whose platform left its lines out; totals still say what it cost.",
+    )
     totals: OrderTotals
     currency: CurrencyCode
     placed_at: AwareDatetime

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,12 @@ async def test_o8_signed_shopify_webhooks_become_orders_linked_by_the_shopify_cu
     status, again = await send(stack, "shopify", first, shopify_headers(first, "orders/create"))
     assert status == 202 and again["messages"] == answer["messages"]
 
-    shipment = body_of("shopify", "fulfillments-create.json")
-    status, shipped = await send(stack, "shopify", shipment, shopify_headers(shipment, "fulfillments/create"))
+    # Shopify's own fulfillment sample is pending: acknowledged, nothing published (no email).
+    pending = body_of("shopify", "fulfillments-create.json")
+    status, ignored = await send(stack, "shopify", pending, shopify_headers(pending, "fulfillments/create"))
+    assert status == 200 and ignored["status"] == "ignored", ignored
+    shipment = body_of("shopify", "fulfillments-update-success.json")
+    status, shipped = await send(stack, "shopify", shipment, shopify_headers(shipment, "fulfillments/update"))
     assert status == 202 and shipped["messages"][0]["routing_key"] == "order.order-shipped.v1"
 
 
@@ -244,3 +249,81 @@ async def test_o8_unmappable_payloads_are_dead_lettered_with_the_field_and_repla
     assert replayed.rule == "created"
     remaining = await dead_letters(client, 1)
     assert [m.headers[dl.ORIGINAL_ROUTING_KEY] for m in remaining] == ["platform.shopify.orders.create"]
+
+
+def medusa_headers(body: bytes) -> dict[str, str]:
+    return {"X-Medusa-Hmac-Sha256": hmac_base64("medusa-secret", body)}
+
+
+async def placed_from_tap(tap: Any, order_number: str) -> dict[str, Any]:
+    """The OrderPlaced the adapters published for ``order_number`` (read off the tap)."""
+
+    async def found() -> dict[str, Any] | None:
+        for message in await drain(tap):
+            body = json.loads(message.body)
+            if body.get("message_type") == "order-placed" and body["payload"]["order_number"] == order_number:
+                return body["payload"]
+            seen.append(body)
+        return None
+
+    seen: list[Any] = []
+    return await eventually(found, timeout=10)
+
+
+async def test_o8_a_fixture_of_each_platform_posted_to_its_webhook_gives_the_order_placed_expected(
+    client: OmsClient, stack: Stack
+) -> None:
+    """Step 14: the platforms' own shapes over HTTP, to the OrderPlaced on the real broker,
+    compared field by field with tests/fixtures/platforms/platform-shapes.expected.json."""
+    from ..unit.test_adapters_platform_shapes import expected, flatten
+
+    want = expected()
+    stack.adapters.settings = stack.adapters.settings.model_copy(update={"saleor_scopes": {"default-channel": "eu-fr",
+                                                                                            "main": "eu-fr"}})
+    tap = await upstream_tap(client)
+    posts = [
+        ("shopify", "orders-create-taxes-included-eur.json", "orders/create", "450789475",
+         lambda body: shopify_headers(body, "orders/create")),
+        ("commercetools", "order-without-type.json", "", "92f5a867-bf19-47ab-982c-6720a03a3921",
+         lambda body: {"Authorization": "Bearer ct-secret"}),
+        ("saleor", "order-created-legacy.json", "order_created", "293",
+         lambda body: {"Saleor-Event": "order_created", "Saleor-Signature": jwt.api_jws.encode(
+             body, stack.saleor_key, algorithm="RS256", headers={"kid": "saleor-1"}, is_payload_detached=True)}),
+        ("medusa", "order-placed-v1.json", "", "order_01GV3XD4F6H8J0K2M4N6P8Q0RS", medusa_headers),
+    ]
+    for platform, name, topic, number, headers in posts:
+        body = body_of(platform, name)
+        status, answer = await send(stack, platform, body, headers(body))
+        assert status == 202 and answer["status"] == "accepted", (platform, answer)
+        payload = flatten(await placed_from_tap(tap, number))
+        key = f"{platform}/{name} @ {topic or '(body)'}"
+        expected_fields = {k: v for k, v in want[key]["messages"][0].items()
+                           if k not in ("routing_key", "source_system")}  # source_system: from the settings
+        wrong = {k: (payload.get(k), v) for k, v in expected_fields.items() if payload.get(k) != v}
+        assert not wrong, (platform, wrong)
+    # ...and order-sync takes them: the Medusa v1 order is linked, at its real amount.
+    linked = await link_of(client, "medusa", "order_01GV3XD4F6H8J0K2M4N6P8Q0RS")
+    assert linked.customer_code and linked.order.total == Decimal("256.21")
+
+
+async def test_o8_shopify_test_orders_and_compliance_webhooks_are_acknowledged_without_dead_letters(
+    client: OmsClient, stack: Stack
+) -> None:
+    tap = await upstream_tap(client)
+    sample = body_of("shopify", "orders-create-2025-sample.json")  # Shopify's sample: test: true
+    status, answer = await send(stack, "shopify", sample, shopify_headers(sample, "orders/create"))
+    assert status == 200 and answer["status"] == "ignored" and "test order" in answer["reason"]
+    for topic, name in (("customers/redact", "customers-redact.json"),
+                        ("customers/data_request", "customers-data-request.json"),
+                        ("shop/redact", "shop-redact.json")):
+        body = body_of("shopify", name)
+        status, answer = await send(stack, "shopify", body, shopify_headers(body, topic))
+        assert status == 200 and answer["status"] == "accepted", (topic, answer)
+    # What went on the broker holds ids only, never the customer's email or phone.
+    await asyncio.sleep(1.0)
+    published = await drain(tap)
+    assert len(published) == 3
+    assert all(b"john@example.com" not in m.body and b"555-625-1199" not in m.body for m in published)
+    assert not any(json.loads(m.body).get("message_type") == "order-placed" for m in published)
+    depth = await client.broker.declare_queue(dead_letter_queue(client.settings.topology, "adapters"))
+    assert depth.declaration_result.message_count == 0

@@ -11,7 +11,7 @@ from faststream.asgi import AsgiFastStream
 from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
-from .handlers import PLATFORM_ADAPTERS, SERVICE, Adapters, build_routers, webhook
+from .handlers import PLATFORM_ADAPTERS, SERVICE, Adapters, build_routers, close_clients, open_clients, webhook
 from .settings import AdapterSettings
 from .signatures import Verifier
 
@@ -22,6 +22,8 @@ def create_app(settings: ServiceSettings | None = None, adapter_settings: Adapte
         SERVICE,
         settings or ServiceSettings(),
         build_routers,
+        on_startup=[open_clients],
+        on_shutdown=[close_clients],
         description="Takes orders as Shopify, commercetools, Saleor and Medusa publish them (O8).",
     )
     runtime = app.context.get("runtime")

@@ -3,14 +3,21 @@
 Accepted (the body's ``type``; a Subscription delivers Messages with
 ``notificationType: "Message"`` and the message's fields at the top level):
 
-- ``Order`` (the resource itself) and ``OrderCreated`` (its ``order``) -> ``OrderPlaced``;
+- ``Order`` (the resource itself, with or without ``type``: GET /orders/{id} has none) ->
+  ``OrderPlaced`` and ``OrderStatusChanged`` (the resource may be posted again after any
+  change: the change is applied, the placement is a no-op for an order already received);
+- ``OrderCreated`` and ``OrderImported`` (their ``order``) -> ``OrderPlaced``; an order
+  without lines (imported) is placed without lines;
 - ``OrderStateChanged`` -> ``OrderStatusChanged`` (``orderState``: Open, Confirmed, Complete, Cancelled);
 - ``ParcelAddedToDelivery`` -> ``OrderShipped`` (one per parcel).
 
 Money is ``{centAmount, fractionDigits, currencyCode}`` (or ``preciseAmount`` for high
-precision): the amount is ``centAmount`` shifted by ``fractionDigits``, so JPY (0 digits)
-stays "1200". The order is identified by its ``id``, which every message carries as
-``resource.id`` (``orderNumber`` is optional in commercetools and may be set later).
+precision): the amount is ``centAmount`` shifted by ``fractionDigits`` (missing: the
+currency's ISO 4217 minor unit), so JPY (0 digits) stays "1200". A line's ``price`` is a
+Price (``{"value": Money}``) or, from some relays, a plain Money. Prices include tax when
+their TaxRate says ``includedInPrice`` (``taxes_included``). The order is identified by its
+``id``, which every message carries as ``resource.id``; ``orderNumber`` (optional in
+commercetools) is the number the customer sees (``display_number``).
 """
 
 from __future__ import annotations
@@ -24,20 +31,25 @@ from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged
 from .mapping import (
     MappingError,
     PlatformConfig,
+    Problems,
     build,
+    currency_exponent,
     decimal,
     get,
+    identifier,
     items,
     language,
     message_id,
     obj,
     require,
+    version_of,
 )
 
 PLATFORM = "commercetools"
 
 ORDER_ORIGINS = {
     "order_number": "order.id",
+    "display_number": "order.orderNumber",
     "source_customer_id": "order.customerId",
     "account_type": "order.customerId (set: registered; anonymousId only: guest)",
     "scope": "order.store.key",
@@ -62,13 +74,14 @@ ORDER_ORIGINS = {
     "lines.*.sku": "order.lineItems[*].variant.sku",
     "lines.*.name": "order.lineItems[*].name[locale]",
     "lines.*.quantity": "order.lineItems[*].quantity",
-    "lines.*.unit_price": "order.lineItems[*].price.value",
+    "lines.*.unit_price": "order.lineItems[*].price.value (or a plain Money price)",
     "lines.*.total": "order.lineItems[*].totalPrice",
     "totals.subtotal": "order.lineItems[*].totalPrice (sum)",
     "totals.shipping": "order.shippingInfo.price / shipping[*].shippingInfo.price (sum)",
     "totals.tax": "order.taxedPrice.totalTax",
     "totals.discount": "order.discountOnTotalPrice.discountedAmount",
     "totals.total": "order.taxedPrice.totalGross / totalPrice",
+    "totals.taxes_included": "order.lineItems[*].taxRate.includedInPrice",
     "currency": "order.totalPrice.currencyCode",
     "placed_at": "order.createdAt",
     "status": "order.orderState",
@@ -90,10 +103,16 @@ SHIPMENT_ORIGINS = {
 
 
 def money(value: Any, path: str) -> Decimal:
-    """A commercetools Money (centPrecision or highPrecision) as a decimal amount."""
+    """A commercetools Money (centPrecision or highPrecision) as a decimal amount.
+
+    Without ``fractionDigits`` (a relay or an older API client may leave it out) the
+    currency's ISO 4217 minor unit applies: JPY ``1200`` is 1200, KWD ``1200`` is 1.200,
+    never "2 digits whatever the currency"."""
     if not isinstance(value, dict):
         raise MappingError.at(path, "required Money, missing")
-    digits = value.get("fractionDigits", 2)
+    digits = value.get("fractionDigits")
+    if digits is None:
+        digits = currency_exponent(value.get("currencyCode"), f"{path}.currencyCode")
     if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 20:
         raise MappingError.at(f"{path}.fractionDigits", f"not a number of digits: {digits!r}")
     if value.get("type") == "highPrecision" and value.get("preciseAmount") is not None:
@@ -105,10 +124,28 @@ def money(value: Any, path: str) -> Decimal:
     return amount.scaleb(-digits)
 
 
+def price_money(price: Any, path: str) -> tuple[Decimal, str]:
+    """A line's price: a Price (``{"value": Money, ...}``) as the API sends it, or a plain
+    Money as some relays and imports do. Returns the amount and the path it was read at."""
+    if isinstance(price, dict) and isinstance(price.get("value"), dict):
+        return money(price["value"], f"{path}.value"), f"{path}.value"
+    if isinstance(price, dict) and ("centAmount" in price or "preciseAmount" in price):
+        return money(price, path), path
+    raise MappingError.at(f"{path}.value", "required Money, missing")
+
+
+def _looks_like_order(payload: dict[str, Any]) -> bool:
+    return any(key in payload for key in ("lineItems", "customLineItems", "totalPrice", "orderState"))
+
+
 def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
     if not isinstance(payload, dict):
         raise MappingError.at("body", "must be a JSON object")
     kind = payload.get("type") or topic
+    if not payload.get("type") and "notificationType" not in payload and _looks_like_order(payload):
+        # The Order resource as GET /orders/{id} returns it has no ``type``: over HTTP (no
+        # routing key) as on the queue, an order body is an Order.
+        kind = "Order"
     handler = TYPES.get(kind)
     if handler is None:
         if payload.get("notificationType") == "Message" and payload.get("payloadNotIncluded"):
@@ -151,63 +188,78 @@ def _correlation(order_id: str) -> str:
     return message_id(PLATFORM, "order", order_id)
 
 
+def _taxes_included(order: dict[str, Any]) -> bool:
+    """commercetools prices include tax when their TaxRate says ``includedInPrice``."""
+    rates = [get(line, "taxRate.includedInPrice") for key in ("lineItems", "customLineItems")
+             for line in (order.get(key) or []) if isinstance(line, dict)]
+    rates.append(get(order, "shippingInfo.taxRate.includedInPrice"))
+    return any(rate is True for rate in rates)
+
+
 def order_placed(message: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
-    prefix = "order." if message.get("type") == "OrderCreated" else ""
-    order = obj(message, "order") if prefix else message
+    wrapped = message.get("type") in ("OrderCreated", "OrderImported")
+    prefix = "order." if wrapped else ""
+    problems = Problems()
+    order = problems.check(obj, message, "order", default={}) if wrapped else message
     if not order:
         raise MappingError.at("order", "required, missing")
-    order_id = str(require(order, "id", prefix))
+    order_id = problems.check(identifier, order.get("id"), f"{prefix}id", required=True, default="?")
     locale = order.get("locale")
-    billing = obj(order, "billingAddress")
-    shipping_address = obj(order, "shippingAddress")
-    lines, subtotal = [], Decimal(0)
-    for index, line in enumerate(items(order, "lineItems")):
+    billing = problems.check(obj, order, "billingAddress", default={})
+    shipping_address = problems.check(obj, order, "shippingAddress", default={})
+    zero = Decimal(0)
+    lines, subtotal = [], zero
+    for index, line in enumerate(problems.check(items, order, "lineItems", default=[])):
         where = f"{prefix}lineItems[{index}]"
-        total = money(line.get("totalPrice"), f"{where}.totalPrice")
+        total = problems.check(money, line.get("totalPrice"), f"{where}.totalPrice", default=zero)
         subtotal += total
+        unit = problems.check(price_money, line.get("price"), f"{where}.price", default=(zero, ""))[0]
         lines.append({
-            "sku": get(line, "variant.sku"),
+            "sku": problems.check(identifier, get(line, "variant.sku"), f"{where}.variant.sku"),
             "name": _localized(line.get("name"), locale),
             "quantity": line.get("quantity"),
-            "unit_price": money(get(line, "price.value"), f"{where}.price.value"),
+            "unit_price": unit,
             "total": total,
         })
-    for index, line in enumerate(items(order, "customLineItems")):
+    for index, line in enumerate(problems.check(items, order, "customLineItems", default=[])):
         where = f"{prefix}customLineItems[{index}]"
-        total = money(line.get("totalPrice"), f"{where}.totalPrice")
+        total = problems.check(money, line.get("totalPrice"), f"{where}.totalPrice", default=zero)
         subtotal += total
         lines.append({
-            "sku": line.get("slug"),
+            "sku": problems.check(identifier, line.get("slug"), f"{where}.slug"),
             "name": _localized(line.get("name"), locale),
             "quantity": line.get("quantity"),
-            "unit_price": money(line.get("money"), f"{where}.money"),
+            "unit_price": problems.check(money, line.get("money"), f"{where}.money", default=zero),
             "total": total,
         })
     # Single shipping mode: shippingInfo; multiple: one shippingInfo per entry of shipping.
-    shipping = Decimal(0)
+    shipping = zero
     if order.get("shippingInfo"):
-        shipping = money(get(order, "shippingInfo.price"), f"{prefix}shippingInfo.price")
-    for index, entry in enumerate(items(order, "shipping")):
-        shipping += money(get(entry, "shippingInfo.price"), f"{prefix}shipping[{index}].shippingInfo.price")
-    taxed = obj(order, "taxedPrice")
-    total_price = money(order.get("totalPrice"), f"{prefix}totalPrice")
-    total = money(taxed["totalGross"], f"{prefix}taxedPrice.totalGross") if taxed.get("totalGross") else total_price
-    tax = Decimal(0)
+        shipping = problems.check(money, get(order, "shippingInfo.price"), f"{prefix}shippingInfo.price", default=zero)
+    for index, entry in enumerate(problems.check(items, order, "shipping", default=[])):
+        shipping += problems.check(money, get(entry, "shippingInfo.price"),
+                                   f"{prefix}shipping[{index}].shippingInfo.price", default=zero)
+    taxed = problems.check(obj, order, "taxedPrice", default={})
+    total_price = problems.check(money, order.get("totalPrice"), f"{prefix}totalPrice", default=zero)
+    total = (problems.check(money, taxed["totalGross"], f"{prefix}taxedPrice.totalGross", default=zero)
+             if taxed.get("totalGross") else total_price)
+    tax = zero
     if taxed.get("totalTax"):
-        tax = money(taxed["totalTax"], f"{prefix}taxedPrice.totalTax")
+        tax = problems.check(money, taxed["totalTax"], f"{prefix}taxedPrice.totalTax", default=zero)
     elif taxed.get("totalGross") and taxed.get("totalNet"):
-        tax = total - money(taxed["totalNet"], f"{prefix}taxedPrice.totalNet")
-    discount = Decimal(0)
+        tax = total - problems.check(money, taxed["totalNet"], f"{prefix}taxedPrice.totalNet", default=total)
+    discount = zero
     if get(order, "discountOnTotalPrice.discountedAmount"):
-        discount = money(get(order, "discountOnTotalPrice.discountedAmount"),
-                         f"{prefix}discountOnTotalPrice.discountedAmount")
-    customer_id = order.get("customerId")
+        discount = problems.check(money, get(order, "discountOnTotalPrice.discountedAmount"),
+                                  f"{prefix}discountOnTotalPrice.discountedAmount", default=zero)
+    customer_id = problems.check(identifier, order.get("customerId"), f"{prefix}customerId")
     payload = {
         "order_number": order_id,
+        "display_number": problems.check(identifier, order.get("orderNumber"), f"{prefix}orderNumber"),
         "source_system": config.source_system,
         "source_customer_id": customer_id,
         "account_type": "registered" if customer_id else "guest",
-        "scope": config.scope_for(get(order, "store.key"), f"{prefix}store.key"),
+        "scope": problems.check(config.scope_for, get(order, "store.key"), f"{prefix}store.key", default="?"),
         "email": order.get("customerEmail"),
         "phone": billing.get("phone") or billing.get("mobile") or shipping_address.get("phone"),
         "first_name": billing.get("firstName") or shipping_address.get("firstName"),
@@ -216,23 +268,39 @@ def order_placed(message: dict[str, Any], config: PlatformConfig) -> list[Envelo
         "billing_address": _address(billing),
         "shipping_address": _address(shipping_address),
         "lines": lines,
-        "totals": {"subtotal": subtotal, "shipping": shipping, "tax": tax, "discount": discount, "total": total},
+        "totals": {"subtotal": subtotal, "shipping": shipping, "tax": tax, "discount": discount, "total": total,
+                   "taxes_included": _taxes_included(order)},
         "currency": get(order, "totalPrice.currencyCode"),
         "placed_at": order.get("createdAt"),
         "status": order.get("orderState"),
     }
     origins = {k: (v if prefix else v.removeprefix("order.")) for k, v in ORDER_ORIGINS.items()}
-    return [
-        build(
-            OrderPlaced,
-            config=config,
-            message_id=message_id(PLATFORM, "order-placed", order_id),
-            correlation_id=_correlation(order_id),
-            occurred_at=order.get("createdAt"),
-            payload=payload,
-            origins=origins,
-        )
-    ]
+    placed = build(
+        OrderPlaced,
+        config=config,
+        # The order's version, not only its id: a changed order is a new message.
+        message_id=message_id(PLATFORM, "order-placed", order_id, order.get("version"), version_of(order)),
+        correlation_id=_correlation(order_id),
+        occurred_at=order.get("createdAt"),
+        payload=payload,
+        origins=origins,
+        problems=problems,
+    )
+    if wrapped or not order.get("orderState"):
+        return [placed]
+    # The Order resource itself may be posted again after any change: its state is applied
+    # as a status change (order-sync keeps the newest), the placement being a no-op then.
+    changed_at = order.get("lastModifiedAt") or order.get("createdAt")
+    return [placed, build(
+        OrderStatusChanged,
+        config=config,
+        message_id=message_id(PLATFORM, "order-state", order_id, order.get("orderState"), changed_at),
+        correlation_id=_correlation(order_id),
+        occurred_at=changed_at,
+        payload={"source_system": config.source_system, "order_number": order_id, "scope": payload["scope"],
+                 "status": order.get("orderState"), "changed_at": changed_at},
+        origins={"order_number": "id", "status": "orderState", "changed_at": "lastModifiedAt"},
+    )]
 
 
 def _scope_of_message(message: dict[str, Any], config: PlatformConfig) -> str:
@@ -242,7 +310,7 @@ def _scope_of_message(message: dict[str, Any], config: PlatformConfig) -> str:
 
 
 def order_state_changed(message: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
-    order_id = str(require(message, "resource.id"))
+    order_id = identifier(get(message, "resource.id"), "resource.id", required=True)
     changed_at = require(message, "createdAt")
     state = require(message, "orderState")
     return [
@@ -265,9 +333,9 @@ def order_state_changed(message: dict[str, Any], config: PlatformConfig) -> list
 
 
 def parcel_added(message: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
-    order_id = str(require(message, "resource.id"))
+    order_id = identifier(get(message, "resource.id"), "resource.id", required=True)
     parcel = obj(message, "parcel")
-    parcel_id = str(require(message, "parcel.id"))
+    parcel_id = identifier(parcel.get("id"), "parcel.id", required=True)
     return [
         build(
             OrderShipped,
@@ -293,6 +361,7 @@ def parcel_added(message: dict[str, Any], config: PlatformConfig) -> list[Envelo
 TYPES = {
     "Order": order_placed,
     "OrderCreated": order_placed,
+    "OrderImported": order_placed,
     "OrderStateChanged": order_state_changed,
     "ParcelAddedToDelivery": parcel_added,
 }

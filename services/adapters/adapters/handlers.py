@@ -46,14 +46,14 @@ from contracts.replies import FieldError
 from plumbing import dead_letters as dl
 from plumbing.bodies import DEFAULT_MAX_DEPTH, UnreadableBody, check_body
 from plumbing.dead_letters import MalformedMessage
-from plumbing.client import publish_upstream
+from plumbing.client import OmsClientPool, publish_upstream
 from plumbing.errors import Rejected
 from plumbing.messaging import dead_letter_exchange, original_route, upstream_exchange, work_queue
 from plumbing.retries import ensure_confirmed
 from plumbing.service import Runtime, ServiceRuntime
 
-from . import commercetools, medusa, saleor, shopify
-from .mapping import Mapper, MappingError, message_id
+from . import commercetools, medusa, privacy, shopify, saleor
+from .mapping import Ignored, Mapper, MappingError, PrivacyRequested, message_id
 from .settings import PLATFORMS, AdapterSettings
 from .signatures import Verifier
 
@@ -91,6 +91,8 @@ assert tuple(PLATFORM_ADAPTERS) == PLATFORMS
 class Adapters:
     settings: AdapterSettings
     verifier: Verifier
+    #: Request/reply to the other services, for privacy requests (C18); opened at startup.
+    clients: OmsClientPool | None = None
 
 
 def adapters(runtime: ServiceRuntime) -> Adapters:
@@ -204,6 +206,11 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
         topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
         try:
             messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
+        except Ignored as exc:
+            log.info("%s webhook (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
+            return _json(200, {"status": "ignored", "reason": exc.reason})
+        except PrivacyRequested as exc:
+            return await _privacy_webhook(runtime, platform, topic, exc.request)
         except MappingError as exc:
             unreadable = isinstance(exc, UnreadablePayload)
             try:
@@ -227,6 +234,24 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
     return receive
 
 
+async def _privacy_webhook(runtime: ServiceRuntime, platform: Platform, topic: str,
+                           request: dict[str, Any]) -> AsgiResponse:
+    """A compliance webhook: its ids only (no email, no phone) go to the adapters' own queue,
+    confirmed, then 200 as the platform requires; the queue's consumer acts (privacy.py)."""
+    body = json.dumps(shopify.redacted_body(request)).encode()
+    try:
+        result = await runtime.broker.publish(
+            body, exchange=upstream_exchange(runtime.settings.topology), routing_key=routing_key(platform, topic),
+            message_id=message_id(platform.name, "privacy", hashlib.sha256(body).hexdigest()),
+            content_type="application/json", persist=True, mandatory=True)
+        ensure_confirmed(result, f"{platform.name} {topic} privacy request")
+    except Exception:  # noqa: BLE001 - not kept: the platform must send it again
+        log.exception("could not queue a %s %s privacy request", platform.name, topic)
+        return _json(503, {"error": "could not keep the request; retry"})
+    log.info("%s %s privacy request queued (customer %s)", platform.name, topic, request.get("source_customer_id"))
+    return _json(200, {"status": "accepted", "privacy_request": request["kind"]})
+
+
 def consumer(platform: Platform) -> Callable[..., Any]:
     async def from_broker(body: Any, message: RabbitMessage, runtime: Runtime) -> None:
         _, key = original_route(message.raw_message)
@@ -235,6 +260,15 @@ def consumer(platform: Platform) -> Callable[..., Any]:
         try:
             messages = translate(adapters(runtime).settings, platform, topic, message.raw_message.body,
                                  max_depth=runtime.settings.max_body_depth)
+        except Ignored as exc:
+            log.info("%s message (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
+            return
+        except PrivacyRequested as exc:
+            state = adapters(runtime)
+            if state.clients is None:
+                raise privacy.PrivacyRequestFailed("no client to the other services yet") from None
+            await privacy.handle(state.clients, exc.request)
+            return
         except UnreadablePayload as exc:
             raise MalformedMessage(str(exc), exc.fields) from None  # dead-lettered at once as malformed
         except MappingError as exc:
@@ -244,6 +278,19 @@ def consumer(platform: Platform) -> Callable[..., Any]:
     from_broker.__name__ = f"{platform.name}_from_broker"
     from_broker.__doc__ = f"O8: {platform.name} payloads published to the broker, mapped to our order contract."
     return from_broker
+
+
+async def open_clients(runtime: ServiceRuntime) -> None:
+    pool = OmsClientPool(runtime.settings, size=2, producer=SERVICE)
+    await pool.start()
+    adapters(runtime).clients = pool
+
+
+async def close_clients(runtime: ServiceRuntime) -> None:
+    state = runtime.resources.get(SERVICE)
+    if state is not None and state.clients is not None:
+        await state.clients.close()
+        state.clients = None
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:

@@ -8,6 +8,8 @@ delivered twice, or a dead letter replayed after a fix, is deduplicated downstre
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import iso4217
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from contracts.envelope import Envelope
@@ -37,6 +40,49 @@ class MappingError(Exception):
         return cls([FieldError(field=field, reason=reason)])
 
 
+class Ignored(Exception):
+    """The payload is the platform's and authentic, but nothing of it is for us (a Shopify
+    test order, a fulfillment that has not shipped yet): acknowledged, logged with the
+    reason, nothing published, nothing dead-lettered."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PrivacyRequested(Exception):
+    """A platform's privacy request (Shopify's mandatory compliance topics): not an order.
+    ``request`` holds the ids it names and nothing personal (no email, no phone), so it can
+    travel and be kept; handlers.py acknowledges it and routes it to C18 (privacy.py)."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        super().__init__(f"{request.get('platform')} {request.get('topic')}")
+        self.request = request
+
+
+class Problems:
+    """Every wrong field of one payload, not only the first: a mapper reads each field
+    through ``check`` (a failure is noted and a harmless stand-in used) and ``build`` reports
+    them with the contract's own errors, in one ``MappingError``."""
+
+    def __init__(self) -> None:
+        self.fields: list[FieldError] = []
+
+    def check(self, read: Callable[..., Any], *args: Any, default: Any = None, **kwargs: Any) -> Any:
+        try:
+            return read(*args, **kwargs)
+        except MappingError as error:
+            self.fields += [f for f in error.fields if f not in self.fields]
+            return default
+
+    def add(self, field: str, reason: str) -> None:
+        self.fields.append(FieldError(field=field, reason=reason))
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise MappingError(list(self.fields))
+
+
 def message_id(platform: str, *parts: Any) -> str:
     """A UUID derived from the platform's own ids: the same event gives the same id."""
     return str(uuid.uuid5(_ID_NAMESPACE, "|".join([platform, *(str(p) for p in parts)])))
@@ -55,6 +101,9 @@ class PlatformConfig:
     source_system: str
     scope: str | None = None
     scopes: Mapping[str, str] = field(default_factory=dict)
+    #: Shopify ``test: true`` orders (Bogus gateway, test mode): "ignore" (acknowledged,
+    #: logged, never a customer) or "accept" (a staging shop that wants them through).
+    test_orders: str = "ignore"
 
     @property
     def producer(self) -> str:
@@ -108,6 +157,49 @@ def items(data: Any, path: str) -> list[Any]:
     return value
 
 
+def identifier(value: Any, path: str, *, required: bool = False) -> str | None:
+    """A platform id as our text: a string or an integer (Shopify's are JSON integers, read
+    exactly). An object, a list, a boolean or a fractional number is a field error, never
+    its Python repr as an order or customer number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise MappingError.at(path, "required, missing")
+        return None
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        raise MappingError.at(path, f"must be a string or an integer id, not {_json_kind(value)}")
+    if isinstance(value, (int, str)):
+        return str(value).strip()
+    if isinstance(value, (float, Decimal)) and value == int(value):
+        return str(int(value))
+    raise MappingError.at(path, f"must be a string or an integer id, not {value!r}")
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+def version_of(payload: Any) -> str:
+    """What tells one state of a resource from another: a digest of the whole body. The
+    same body twice (a retried webhook) gives the same message ids; a changed body under the
+    same order id gives new ones, so an update is never deduplicated away as a repeat."""
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def currency_exponent(code: Any, path: str) -> int:
+    """ISO 4217 minor unit of a currency (EUR 2, JPY 0, KWD 3), from the ``iso4217``
+    package (the standard's own table): what an amount in minor units is divided by."""
+    if not isinstance(code, str) or not code.strip():
+        raise MappingError.at(path, "required, missing: the currency says how to read minor units")
+    try:
+        exponent = iso4217.Currency(code.strip().upper()).exponent
+    except (ValueError, KeyError):
+        raise MappingError.at(path, f"not an ISO 4217 currency: {code!r}") from None
+    if exponent is None:
+        raise MappingError.at(path, f"{code!r} has no minor unit (not money)")
+    return exponent
+
+
 def text(value: Any) -> str | None:
     """Ids arrive as numbers (Shopify) or strings; our contract wants text."""
     if value is None or isinstance(value, (dict, list)):
@@ -120,7 +212,9 @@ def text(value: Any) -> str | None:
 def decimal(value: Any, path: str) -> Decimal:
     """An amount as the platform wrote it: a decimal string, an integer, or a JSON number
     read as Decimal (bodies are parsed with ``parse_float=Decimal``), never a float."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
+    if value is None:
+        raise MappingError.at(path, "required, missing")
+    if isinstance(value, bool) or isinstance(value, float):
         raise MappingError.at(path, f"not an exact amount: {value!r}")
     try:
         amount = Decimal(str(value).strip())
@@ -176,8 +270,11 @@ def build(
     occurred_at: Any,
     payload: dict[str, Any],
     origins: Origins,
+    problems: Problems | None = None,
 ) -> Envelope[Any]:
-    """Validate ``payload`` as ``message_type``; an invalid field is reported by its platform name."""
+    """Validate ``payload`` as ``message_type``; an invalid field is reported by its platform
+    name, together with the ``problems`` met while reading the payload (all in one error)."""
+    noted = list(problems.fields) if problems else []
     envelope = {"message_id": message_id, "correlation_id": correlation_id, "producer": config.producer}
     try:
         # The platform's own time when it is one; a bad one is reported on the payload field.
@@ -185,14 +282,14 @@ def build(
     except ValidationError:
         pass
     try:
-        return message_type.model_validate({**envelope, "payload": payload})
+        message = message_type.model_validate({**envelope, "payload": payload})
     except ValidationError as exc:
-        raise MappingError(
-            [
-                FieldError(field=_platform_field(err["loc"], origins), reason=err["msg"])
-                for err in exc.errors(include_url=False)
-            ]
-        ) from None
+        found = [FieldError(field=_platform_field(err["loc"], origins), reason=err["msg"])
+                 for err in exc.errors(include_url=False)]
+        raise MappingError(noted + [f for f in found if f not in noted]) from None
+    if noted:
+        raise MappingError(noted)
+    return message
 
 
 def _platform_field(loc: tuple[Any, ...], origins: Origins) -> str:

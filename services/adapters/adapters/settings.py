@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +19,9 @@ class AdapterSettings(BaseSettings):
     shopify_secret: SecretStr | None = None
     shopify_source_system: str = "shopify"
     shopify_scope: str | None = None
+    # Orders with ``test: true``: "ignore" (default: acknowledged and logged, no customer is
+    # created, no email sent) or "accept" (a staging setup that wants test orders through).
+    shopify_test_orders: Literal["ignore", "accept"] = "ignore"
 
     # commercetools: the HTTP destination's AuthorizationHeader value, sent as Authorization.
     commercetools_authorization: SecretStr | None = None
@@ -47,4 +52,5 @@ class AdapterSettings(BaseSettings):
             source_system=getattr(self, f"{name}_source_system"),
             scope=getattr(self, f"{name}_scope"),
             scopes=getattr(self, f"{name}_scopes", {}),
+            test_orders=getattr(self, f"{name}_test_orders", "ignore"),
         )

@@ -1,34 +1,52 @@
 """Shopify webhooks -> our order contract (O8). Pure: no I/O.
 
-Topics (the ``X-Shopify-Topic`` header): ``orders/create`` -> ``OrderPlaced``,
-``orders/updated`` -> ``OrderStatusChanged``, ``orders/paid`` -> ``PaymentReceived``,
-``fulfillments/create`` -> ``OrderShipped``. The webhook body is the REST Order (or
-Fulfillment) resource; amounts are decimal strings in the shop currency.
+Topics (the ``X-Shopify-Topic`` header), REST Admin API versions 2023-01 to 2026-04 (the
+Order and Fulfillment resources kept their field names over those versions):
 
-The order is identified by Shopify's order ``id`` (not ``name`` like "#1001"): every topic
-carries it, a fulfillment only as ``order_id``.
+- ``orders/create`` -> ``OrderPlaced``;
+- ``orders/updated``, ``orders/cancelled`` -> ``OrderPlaced`` (a no-op for an order already
+  received) and ``OrderStatusChanged``: an update is applied as an update, never
+  deduplicated away because its order id was seen before;
+- ``orders/paid`` -> ``PaymentReceived``;
+- ``fulfillments/create``, ``fulfillments/update`` -> ``OrderShipped`` once the fulfillment
+  has shipped (``status: success`` with a tracking number or a shipment status); a pending,
+  open, cancelled or failed one is acknowledged and ignored (no shipping email for it);
+- the mandatory compliance topics ``customers/redact``, ``customers/data_request`` and
+  ``shop/redact`` -> a privacy request (handlers.py routes it to C18), never a dead letter
+  holding the customer's personal data.
+
+Orders with ``test: true`` are ignored (acknowledged and logged) unless the settings accept
+them (``OMS_ADAPTERS_SHOPIFY_TEST_ORDERS=accept``).
+
+The order is identified by Shopify's order ``id`` (every topic carries it, a fulfillment as
+``order_id``); the number the customer sees (``name``, "#1001") is ``display_number``.
+Amounts are decimal strings in the shop currency; ``taxes_included`` is Shopify's own flag.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
 from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
 from .mapping import (
+    Ignored,
     MappingError,
     PlatformConfig,
+    Problems,
+    PrivacyRequested,
     build,
     decimal,
     https_link,
+    identifier,
     items,
     language,
     message_id,
     obj,
     require,
-    text,
-    total_of,
+    version_of,
 )
 
 PLATFORM = "shopify"
@@ -36,6 +54,7 @@ PLATFORM = "shopify"
 #: Contract field -> Shopify field, for errors and for the mapping table in the README.
 ORDER_ORIGINS = {
     "order_number": "id",
+    "display_number": "name",
     "source_customer_id": "customer.id",
     "account_type": "customer.state",
     "email": "email",
@@ -66,10 +85,11 @@ ORDER_ORIGINS = {
     "totals.tax": "total_tax",
     "totals.discount": "total_discounts",
     "totals.total": "total_price",
+    "totals.taxes_included": "taxes_included",
     "currency": "currency",
     "placed_at": "created_at",
     "store_id": "location_id",
-    "status": "financial_status",
+    "status": "cancelled_at / closed_at / fulfillment_status / financial_status",
 }
 STATUS_ORIGINS = {
     "order_number": "id",
@@ -88,13 +108,18 @@ SHIPMENT_ORIGINS = {
     "order_number": "order_id",
     "shipment_id": "id",
     "carrier": "tracking_company",
-    "tracking_number": "tracking_number",
-    "tracking_url": "tracking_url",
+    "tracking_number": "tracking_number / tracking_numbers[0]",
+    "tracking_url": "tracking_url / tracking_urls[0]",
     "lines": "line_items",
     "lines.*.sku": "line_items[*].sku",
     "lines.*.name": "line_items[*].name",
     "lines.*.quantity": "line_items[*].quantity",
     "shipped_at": "created_at",
+}
+PRIVACY_ORIGINS = {
+    "source_customer_id": "customer.id",
+    "order_numbers": "orders_to_redact / orders_requested",
+    "shop": "shop_domain",
 }
 
 
@@ -119,80 +144,24 @@ def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
         "city": raw.get("city"),
         "region": raw.get("province"),
         "postal_code": raw.get("zip"),
-        "country": raw.get("country_code"),
+        "country": raw.get("country_code") or raw.get("country"),
         "phone": raw.get("phone"),
     }
-
-
-def _order_key(order: dict[str, Any], field: str = "id") -> str:
-    return str(require(order, field))
 
 
 def _correlation(order_id: str) -> str:
     return message_id(PLATFORM, "order", order_id)
 
 
-def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
-    order_id = _order_key(order)
-    customer = obj(order, "customer")
-    billing = obj(order, "billing_address")
-    lines = []
-    for index, line in enumerate(items(order, "line_items")):
-        unit = decimal(line.get("price"), f"line_items[{index}].price")
-        quantity = line.get("quantity")
-        lines.append(
-            {
-                "sku": line.get("sku"),
-                "name": line.get("name") or line.get("title"),
-                "quantity": quantity,
-                "unit_price": unit,
-                "total": unit * decimal(quantity, f"line_items[{index}].quantity"),
-            }
-        )
-    shipping = total_of(
-        [(line.get("price"), f"shipping_lines[{i}].price") for i, line in enumerate(items(order, "shipping_lines"))]
-    )
-    payload = {
-        "order_number": order_id,
-        "source_system": config.source_system,
-        "source_customer_id": text(customer.get("id")),
-        # Shopify keeps a customer record for guest checkouts too; only "enabled" has an account.
-        "account_type": "registered" if customer.get("state") == "enabled" else "guest",
-        "scope": config.scope_for(None, "scope"),
-        "email": order.get("email") or order.get("contact_email") or customer.get("email"),
-        "phone": order.get("phone") or customer.get("phone"),
-        "first_name": customer.get("first_name") or billing.get("first_name"),
-        "last_name": customer.get("last_name") or billing.get("last_name"),
-        "preferred_language": language(order.get("customer_locale")),
-        "billing_address": _address(billing),
-        "shipping_address": _address(obj(order, "shipping_address")),
-        "lines": lines,
-        "totals": {
-            "subtotal": decimal(order.get("total_line_items_price", order.get("subtotal_price")), "total_line_items_price"),
-            "shipping": shipping,
-            "tax": decimal(order.get("total_tax") or "0", "total_tax"),
-            "discount": decimal(order.get("total_discounts") or "0", "total_discounts"),
-            "total": decimal(order.get("total_price"), "total_price"),
-        },
-        "currency": order.get("currency"),
-        "placed_at": order.get("created_at"),
-        "store_id": text(order.get("location_id")),
-        "status": order.get("financial_status"),
-    }
-    return [
-        build(
-            OrderPlaced,
-            config=config,
-            message_id=message_id(PLATFORM, "orders/create", order_id),
-            correlation_id=_correlation(order_id),
-            occurred_at=order.get("created_at"),
-            payload=payload,
-            origins=ORDER_ORIGINS,
-        )
-    ]
+def _not_a_test(order: dict[str, Any], config: PlatformConfig) -> None:
+    if order.get("test") is True and config.test_orders != "accept":
+        raise Ignored(f"test order {order.get('name') or order.get('id')} (test: true) ignored; "
+                      "OMS_ADAPTERS_SHOPIFY_TEST_ORDERS=accept takes them")
 
 
 def status_of(order: dict[str, Any]) -> str:
+    """One status for the order, whatever the topic: a cancelled order is "cancelled" on
+    orders/create as on orders/updated (its financial_status may still say "voided")."""
     if order.get("cancelled_at"):
         return "cancelled"
     if order.get("closed_at"):
@@ -200,11 +169,94 @@ def status_of(order: dict[str, Any]) -> str:
     return order.get("fulfillment_status") or order.get("financial_status") or "open"
 
 
-def order_updated(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
-    order_id = _order_key(order)
-    status = status_of(order)
-    changed_at = require(order, "updated_at")
+def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
+    _not_a_test(order, config)
+    problems = Problems()
+    order_id = problems.check(identifier, order.get("id"), "id", required=True, default="?")
+    customer = problems.check(obj, order, "customer", default={})
+    billing = problems.check(obj, order, "billing_address", default={})
+    shipping_address = problems.check(obj, order, "shipping_address", default={})
+    lines = []
+    for index, line in enumerate(problems.check(items, order, "line_items", default=[])):
+        if not isinstance(line, dict):
+            problems.add(f"line_items[{index}]", "must be an object")
+            continue
+        unit = problems.check(decimal, line.get("price"), f"line_items[{index}].price", default=Decimal(0))
+        quantity = problems.check(decimal, line.get("quantity"), f"line_items[{index}].quantity", default=Decimal(1))
+        lines.append({
+            "sku": problems.check(identifier, line.get("sku"), f"line_items[{index}].sku"),
+            "name": line.get("name") or line.get("title"),
+            "quantity": quantity,
+            "unit_price": unit,
+            "total": unit * quantity,
+        })
+    shipping = sum(
+        (problems.check(decimal, line.get("price") if isinstance(line, dict) else line,
+                        f"shipping_lines[{i}].price", default=Decimal(0))
+         for i, line in enumerate(problems.check(items, order, "shipping_lines", default=[]))),
+        Decimal(0),
+    )
+
+    def amount(field: str, *, fallback: str | None = None, missing: Any = None) -> Decimal:
+        value = order.get(field)
+        if value is None and fallback:
+            value = order.get(fallback)
+        if value is None and missing is not None:
+            value = missing
+        return problems.check(decimal, value, field, default=Decimal(0))
+
+    payload = {
+        "order_number": order_id,
+        "display_number": problems.check(identifier, order.get("name"), "name"),
+        "source_system": config.source_system,
+        "source_customer_id": problems.check(identifier, customer.get("id"), "customer.id"),
+        # Shopify keeps a customer record for guest checkouts too; only "enabled" has an account.
+        "account_type": "registered" if customer.get("state") == "enabled" else "guest",
+        "scope": problems.check(config.scope_for, None, "scope", default="?"),
+        "email": order.get("email") or order.get("contact_email") or customer.get("email"),
+        "phone": order.get("phone") or customer.get("phone"),
+        "first_name": customer.get("first_name") or billing.get("first_name"),
+        "last_name": customer.get("last_name") or billing.get("last_name"),
+        "preferred_language": language(order.get("customer_locale")),
+        "billing_address": _address(billing),
+        "shipping_address": _address(shipping_address),
+        "lines": lines,
+        "totals": {
+            "subtotal": amount("total_line_items_price", fallback="subtotal_price"),
+            "shipping": shipping,
+            "tax": amount("total_tax", missing="0"),
+            "discount": amount("total_discounts", missing="0"),
+            "total": amount("total_price"),
+            "taxes_included": order.get("taxes_included") is True,
+        },
+        "currency": order.get("currency"),
+        "placed_at": order.get("created_at"),
+        "store_id": problems.check(identifier, order.get("location_id"), "location_id"),
+        "status": status_of(order),
+    }
     return [
+        build(
+            OrderPlaced,
+            config=config,
+            # The order's state, not only its id: a changed body is a new message.
+            message_id=message_id(PLATFORM, "order-placed", order_id, version_of(order)),
+            correlation_id=_correlation(order_id),
+            occurred_at=order.get("created_at"),
+            payload=payload,
+            origins=ORDER_ORIGINS,
+            problems=problems,
+        )
+    ]
+
+
+def order_updated(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
+    """The whole order again: placed if it was never received (an orders/create lost or
+    dead-lettered), and its status applied as a change (order-sync keeps the newest)."""
+    placed = order_placed(order, config)
+    order_id = placed[0].payload.order_number
+    status = status_of(order)
+    changed_at = order.get("updated_at") or order.get("cancelled_at") or require(order, "updated_at")
+    return placed + [
         build(
             OrderStatusChanged,
             config=config,
@@ -224,9 +276,13 @@ def order_updated(order: dict[str, Any], config: PlatformConfig) -> list[Envelop
 
 
 def order_paid(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
-    order_id = _order_key(order)
-    paid_at = order.get("processed_at") or require(order, "updated_at")
-    gateways = items(order, "payment_gateway_names")
+    _not_a_test(order, config)
+    problems = Problems()
+    order_id = problems.check(identifier, order.get("id"), "id", required=True, default="?")
+    paid_at = order.get("processed_at") or order.get("updated_at")
+    if not paid_at:
+        problems.add("processed_at", "required, missing")
+    gateways = problems.check(items, order, "payment_gateway_names", default=[])
     return [
         build(
             PaymentReceived,
@@ -237,23 +293,36 @@ def order_paid(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[A
             payload={
                 "source_system": config.source_system,
                 "order_number": order_id,
-                "scope": config.scope_for(None, "scope"),
+                "scope": problems.check(config.scope_for, None, "scope", default="?"),
                 "payment_id": f"{order_id}:paid",
-                "amount": decimal(order.get("total_price"), "total_price"),
+                "amount": problems.check(decimal, order.get("total_price"), "total_price", default=Decimal(0)),
                 "currency": order.get("currency"),
                 "method": (gateways[0] if gateways else None) or order.get("gateway"),
                 "paid_at": paid_at,
             },
             origins=PAYMENT_ORIGINS,
+            problems=problems,
         )
     ]
 
 
-def fulfillment_created(fulfillment: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
-    order_id = _order_key(fulfillment, "order_id")
-    shipment_id = str(require(fulfillment, "id"))
-    numbers = items(fulfillment, "tracking_numbers")
-    urls = items(fulfillment, "tracking_urls")
+#: Fulfillment statuses that say the goods left (Shopify: pending, open, success,
+#: cancelled, error, failure; ``shipment_status``: label_printed ... delivered).
+SHIPPED = "success"
+
+
+def fulfillment_shipped(fulfillment: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
+    problems = Problems()
+    order_id = problems.check(identifier, fulfillment.get("order_id"), "order_id", required=True, default="?")
+    shipment_id = problems.check(identifier, fulfillment.get("id"), "id", required=True, default="?")
+    numbers = problems.check(items, fulfillment, "tracking_numbers", default=[])
+    urls = problems.check(items, fulfillment, "tracking_urls", default=[])
+    tracking_number = fulfillment.get("tracking_number") or (numbers[0] if numbers else None)
+    status = fulfillment.get("status")
+    if status != SHIPPED or not (tracking_number or fulfillment.get("shipment_status")):
+        problems.raise_if_any()
+        raise Ignored(f"fulfillment {shipment_id} of order {order_id} has not shipped "
+                      f"(status {status!r}, no tracking number or shipment status yet): no shipment, no email")
     return [
         build(
             OrderShipped,
@@ -264,28 +333,75 @@ def fulfillment_created(fulfillment: dict[str, Any], config: PlatformConfig) -> 
             payload={
                 "source_system": config.source_system,
                 "order_number": order_id,
-                "scope": config.scope_for(None, "scope"),
+                "scope": problems.check(config.scope_for, None, "scope", default="?"),
                 "shipment_id": shipment_id,
                 "carrier": fulfillment.get("tracking_company"),
-                "tracking_number": fulfillment.get("tracking_number") or (numbers[0] if numbers else None),
+                "tracking_number": tracking_number,
                 "tracking_url": https_link(fulfillment.get("tracking_url") or (urls[0] if urls else None)),
                 "lines": [
                     {"sku": line.get("sku"), "name": line.get("name") or line.get("title"),
                      "quantity": line.get("quantity")}
-                    for line in items(fulfillment, "line_items")
+                    for line in problems.check(items, fulfillment, "line_items", default=[])
+                    if isinstance(line, dict)
                 ],
-                "shipped_at": fulfillment.get("created_at"),
+                "shipped_at": fulfillment.get("updated_at") or fulfillment.get("created_at"),
             },
             origins=SHIPMENT_ORIGINS,
+            problems=problems,
         )
     ]
+
+
+# --- mandatory compliance topics (privacy, C18) ---------------------------------------------
+
+PRIVACY_KINDS = {"customers/redact": "erase", "customers/data_request": "export", "shop/redact": "shop-erase"}
+
+
+def privacy_request(topic: str, body: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
+    """A compliance webhook: the ids it names (never the email or phone it also carries)."""
+    problems = Problems()
+    customer = problems.check(obj, body, "customer", default={})
+    numbers = problems.check(items, body, "orders_to_redact" if topic == "customers/redact" else "orders_requested",
+                             default=[])
+    request = {
+        "platform": PLATFORM,
+        "kind": PRIVACY_KINDS[topic],
+        "topic": topic,
+        "source_system": config.source_system,
+        "shop_id": problems.check(identifier, body.get("shop_id"), "shop_id"),
+        "shop": body.get("shop_domain") if isinstance(body.get("shop_domain"), str) else None,
+        "source_customer_id": problems.check(identifier, customer.get("id"), "customer.id",
+                                             required=topic != "shop/redact"),
+        "order_numbers": [problems.check(identifier, n, f"orders[{i}]") for i, n in enumerate(numbers)],
+        "request_id": problems.check(identifier, (body.get("data_request") or {}).get("id")
+                                     if isinstance(body.get("data_request"), dict) else None, "data_request.id"),
+    }
+    problems.raise_if_any()
+    raise PrivacyRequested(request)
+
+
+def redacted_body(request: dict[str, Any]) -> dict[str, Any]:
+    """The compliance webhook as it is kept and passed on: ids only, the same shape (so it
+    maps again to the same request), without the email and phone Shopify put in it."""
+    body: dict[str, Any] = {"shop_id": request.get("shop_id"), "shop_domain": request.get("shop")}
+    if request.get("source_customer_id"):
+        body["customer"] = {"id": request["source_customer_id"]}
+    key = "orders_to_redact" if request["topic"] == "customers/redact" else "orders_requested"
+    if request["topic"] != "shop/redact":
+        body[key] = request.get("order_numbers") or []
+    if request.get("request_id"):
+        body["data_request"] = {"id": request["request_id"]}
+    return body
 
 
 TOPICS = {
     "orders/create": order_placed,
     "orders/updated": order_updated,
+    "orders/cancelled": order_updated,
     "orders/paid": order_paid,
-    "fulfillments/create": fulfillment_created,
+    "fulfillments/create": fulfillment_shipped,
+    "fulfillments/update": fulfillment_shipped,
+    **{topic: (lambda body, config, _t=topic: privacy_request(_t, body, config)) for topic in PRIVACY_KINDS},
 }
 
 
@@ -296,4 +412,3 @@ def topic_from_routing(tail: str) -> str:
 
 def routing_from_topic(topic: str) -> str:
     return topic.replace("/", ".")
-

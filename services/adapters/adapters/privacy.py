@@ -1,0 +1,81 @@
+"""Platform privacy requests -> the privacy capability (C18).
+
+Shopify's mandatory compliance topics arrive as webhooks that must be acknowledged (200)
+and acted on within 30 days. They carry the customer's email and phone; only the ids they
+name travel on (``shopify.redacted_body``): the webhook answers 200 once the redacted body
+is on the adapters' own queue, and the queue's consumer acts on it here, with retries and,
+past them, a dead letter that holds ids only.
+
+- ``customers/redact``: the customers the listed orders (``orders_to_redact``) are linked
+  to (order-sync's ``GetOrderLink``) are erased with the customer service's
+  ``EraseCustomerData`` (anonymized in every service, orders kept consistent), as the
+  system actor ``adapter:shopify``, the reason naming the shop and Shopify's customer id.
+- ``customers/data_request``: the customers are found the same way and named in a warning
+  for a CSR to export (``omsctl customer export CODE``) and hand to the shop: the export is
+  a document for the data subject, not something to send anywhere automatically.
+- ``shop/redact``: logged. This back end is the merchant's own system: the shop's
+  customers are the merchant's records, not data a third-party app must give back.
+
+A customer Shopify names with no order listed (or none linked here) is logged, not guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from contracts.envelope import Actor
+from contracts.order_sync import GetOrderLink
+from contracts.privacy import EraseCustomerData
+from plumbing.client import error_text
+
+log = logging.getLogger("oms.adapters.privacy")
+
+
+class PrivacyRequestFailed(Exception):
+    """A service did not answer as it should: the message is retried, then dead-lettered."""
+
+
+def actor(platform: str) -> Actor:
+    return Actor(kind="system", id=f"adapter:{platform}")
+
+
+async def linked_customers(client: Any, request: dict[str, Any]) -> set[str]:
+    codes: set[str] = set()
+    for number in request.get("order_numbers") or []:
+        if not number:
+            continue
+        reply = await client.call(GetOrderLink, {"source_system": request["source_system"], "order_number": number},
+                                  actor=actor(request["platform"]))
+        if reply.ok:
+            if reply.result.customer_code:
+                codes.add(reply.result.customer_code)
+        elif reply.error.code != "not_found":
+            raise PrivacyRequestFailed(f"order {number}: {error_text(reply.error)}")
+    return codes
+
+
+async def handle(client: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Act on one privacy request; returns what was done (for the log and the tests)."""
+    kind, platform = request["kind"], request["platform"]
+    who = f"{platform} {request.get('topic')} (shop {request.get('shop') or request.get('shop_id')}, " \
+          f"customer {request.get('source_customer_id')})"
+    if kind == "shop-erase":
+        log.info("%s: acknowledged; the shop's orders and customers are the merchant's records, kept", who)
+        return {"kind": kind, "customers": []}
+    codes = sorted(await linked_customers(client, request))
+    if not codes:
+        log.warning("%s: no order it names is linked to a customer here; nothing to %s", who,
+                    "erase" if kind == "erase" else "export")
+        return {"kind": kind, "customers": []}
+    if kind == "export":
+        log.warning("%s: customers %s hold this person's data; a CSR exports it with `omsctl customer export "
+                    "CODE --reason ...` and hands it to the shop", who, ", ".join(codes))
+        return {"kind": kind, "customers": codes}
+    for code in codes:
+        reply = await client.call(EraseCustomerData, {"customer_code": code, "reason": f"{who}: redaction requested"},
+                                  actor=actor(platform))
+        if not reply.ok and reply.error.code != "not_found":
+            raise PrivacyRequestFailed(f"erasing {code}: {error_text(reply.error)}")
+    log.info("%s: customers %s erased (C18)", who, ", ".join(codes))
+    return {"kind": kind, "customers": codes}

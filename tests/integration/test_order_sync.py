@@ -18,7 +18,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import GetCustomer
+from contracts.customer import GetCustomer, UpdateCustomer
 from contracts.order_sync import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
 from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from customer.app import create_app as customer_app
@@ -113,6 +113,31 @@ async def test_o2_o3_o4_orders_find_their_customer_by_link_email_or_phone_name_a
 
     linked = [e for e in await services.wait_for(5) if e["routing_key"] == "order-sync.order-linked.v1"]
     assert sorted(e["payload"]["order"]["order_number"] for e in linked) == ["B3-1", "B3-2", "EU-1", "EU-2", "EU-3"]
+
+
+async def test_o2_o4_a_customer_order_sync_never_saw_is_learned_when_it_changes(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    """A customer created before order-sync was deployed (its CustomerCreated reached no
+    order-sync queue) is read from the customer service when a change of it arrives (the
+    change was dropped before: the projection never knew the customer); orders then link to
+    it by email, instead of creating a second customer."""
+    async with running(customer_app(settings), cleanup=cleanup):
+        await create_scope(client, "eu-fr", "FR", default_language="fr")
+        known = await create_customer(client, email="margot.leroy@example.fr", first_name="Margot",
+                                      last_name="Leroy")
+    async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup):
+        await ok(await client.call(UpdateCustomer, {"customer_code": known.code, "expected_version": known.version,
+                                                    "changes": {"phone": "+33 6 98 76 54 32"}}))
+
+        async def projected() -> Any:
+            return await order_db["customers"].find_one({"_id": known.code, "phone": "+33698765432"})
+
+        await eventually(projected, timeout=15)
+        await client.publish_upstream(order("LATE-1", email="Margot.Leroy@example.fr", first_name="Margot",
+                                            last_name="Leroy"))
+        link = await link_of(client, "storefront:eu", "LATE-1")
+        assert (link.customer_code, link.rule) == (known.code, "email")
 
 
 async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: OmsClient, services: EventTap) -> None:

@@ -18,7 +18,13 @@ from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
 from contracts.cards import redact_card_numbers_in_json
 from contracts.commerce import InvoiceIssued
-from contracts.customer import CustomerAddressChanged, CustomerCreated, CustomerStateChanged, CustomerUpdated
+from contracts.customer import (
+    CustomerAddressChanged,
+    CustomerCreated,
+    CustomerStateChanged,
+    CustomerUpdated,
+    GetCustomer,
+)
 from contracts.envelope import Envelope
 from contracts.order_sync import (
     Candidate,
@@ -116,10 +122,27 @@ async def customer_state_changed(message: CustomerStateChanged, runtime: Runtime
 async def _change_entry(runtime: ServiceRuntime, code: str, change) -> None:  # noqa: ANN001
     doc = await store.customer_entry(runtime.db, code)
     if doc is None:
-        return  # its CustomerCreated has not arrived yet; it carries the whole record
+        # A customer this projection never saw: its CustomerCreated is still on its way (it
+        # waits in a batch beside this event), or came before order-sync's queue existed (an
+        # import before order-sync was deployed). Either way the record as it is now, read
+        # from the customer service, holds this change; the late CustomerCreated is older and
+        # changes nothing. Dropping the change instead left orders with the new email
+        # creating a second customer.
+        await _save_current_record(runtime, code)
+        return
     entry = CustomerEntry(doc)
     if change(entry):
         await learn_record(runtime, code, saved=await store.save_customer_entry(runtime.db, entry.doc))
+
+
+async def _save_current_record(runtime: ServiceRuntime, code: str) -> None:
+    reply = await resources(runtime).customers.call(GetCustomer, {"customer_code": code})
+    if not reply.ok:
+        if reply.error.code == "not_found":
+            return  # erased since: nothing to match orders against
+        # Not this event's fault: raised as a failure, so that it is retried with back-off.
+        raise RuntimeError(f"GetCustomer {code}: {reply.error.code}: {reply.error.message}")
+    await learn_records(runtime, [CustomerEntry.from_view(reply.result.model_dump(mode="json")).doc])
 
 
 # --- the review queue and the operator's views (O1, O5) ---------------------------------------------

@@ -14,6 +14,10 @@ from aiormq.exceptions import ChannelAccessRefused
 import pytest
 
 from adapters.app import create_app as adapters_app
+from contracts.customer import UpdateCustomer
+from contracts.merge import MergeCustomers
+from contracts.order_sync import GetOrderLink
+from contracts.privacy import EraseCustomerData
 from contracts.routing import SERVICES
 from customer.app import create_app as customer_app
 from gateway.deadletters import DeadLetters
@@ -39,6 +43,9 @@ def definitions_for(namespace: str, passwords: dict[str, str]) -> dict:
         entry["vhost"] = namespace
         for kind in ("configure", "write", "read"):
             entry[kind] = entry[kind].replace(r"oms\.", rf"{namespace}\.")
+    for entry in definitions["topic_permissions"]:
+        entry["vhost"] = namespace
+        entry["exchange"] = namespace + entry["exchange"].removeprefix("oms")
     for exchange in definitions["exchanges"]:
         exchange["vhost"] = namespace
         exchange["name"] = namespace + exchange["name"].removeprefix("oms")
@@ -95,6 +102,9 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
             # I4: the gateway's user sends commands and gets replies (direct reply-to), ...
             async with OmsClient(as_user("gateway"), producer="gateway") as gateway:
                 gateway_pongs = await asyncio.gather(*(gateway.ping(service) for service in SERVICES))
+            # C18: the adapters ask order-sync which customer an order is linked to (direct reply-to).
+            async with OmsClient(as_user("adapters"), producer="adapters") as shop_adapter:
+                missing = await shop_adapter.call(GetOrderLink, {"source_system": "shopify:none", "order_number": "1"})
             # ... I5: lists every service's dead letters and replays one where it came from
             # (an upstream order: the gateway writes to upstream for this).
             letters = DeadLetters(as_user("gateway"))
@@ -119,11 +129,15 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
         assert await refused(url("storefront"), lambda ch: _consume(ch, f"{ns}.order-sync.upstream-orders"))
         assert await refused(url("omsctl"), lambda ch: _consume(ch, f"{ns}.customer.commands"))
 
-        adapters = url("adapters")  # O8: orders to upstream and its own queues; no commands
+        adapters = url("adapters")  # O8: orders to upstream and its own queues; C18: two commands only
         assert not await refused(adapters, lambda ch: _publish(ch, f"{ns}.upstream"))
         assert not await refused(adapters, lambda ch: _consume(ch, f"{ns}.adapters.shopify"))
         assert not await refused(adapters, lambda ch: _consume(ch, f"{ns}.adapters.dead-letter"))
         assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands"))
+        for command in (GetOrderLink, EraseCustomerData):
+            assert not await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands", command.routing_key()))
+        for command in (MergeCustomers, UpdateCustomer):
+            assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands", command.routing_key()))
         assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.events"))
         assert await refused(adapters, lambda ch: _consume(ch, f"{ns}.order-sync.upstream-orders"))
         assert await refused(adapters, lambda ch: _consume(ch, f"{ns}.customer.dead-letter"))
@@ -141,6 +155,7 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
 
     assert [p.ok and p.result.broker for p in pongs] == [True, True, True, True]
     assert [p.ok for p in gateway_pongs] == [True, True, True]
+    assert not missing.ok and missing.error.code == "not_found"
     assert listed == {"customer": [], "notification": []}
     assert replay.replayed == ["bad-order"] and replay.failed == []
     assert [(letter.message_id, letter.routing_key) for letter in adapter_letters] == [
@@ -153,7 +168,7 @@ async def _consume(channel: aio_pika.abc.AbstractChannel, queue: str) -> None:
     await q.get(fail=False)
 
 
-async def _publish(channel: aio_pika.abc.AbstractChannel, exchange: str) -> None:
+async def _publish(channel: aio_pika.abc.AbstractChannel, exchange: str, routing_key: str = "x.y.v1") -> None:
     target = await channel.get_exchange(exchange, ensure=False)
-    await target.publish(aio_pika.Message(b"{}"), routing_key="x.y.v1")  # confirmed, or the channel closes
+    await target.publish(aio_pika.Message(b"{}"), routing_key=routing_key)  # confirmed, or the channel closes
 

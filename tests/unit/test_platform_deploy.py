@@ -13,6 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from contracts.customer import CreateCustomer, UpdateCustomer
+from contracts.merge import MergeCustomers
+from contracts.order_sync import GetOrderLink, ResolveReview
+from contracts.service import Ping
+from contracts.privacy import EraseCustomerData
 from contracts.routing import SERVICES, Topology
 from plumbing.messaging import (
     commands_queue,
@@ -101,7 +106,9 @@ def test_p1_each_service_user_configures_and_reads_its_own_queues_only(service: 
                 assert not pattern.fullmatch(name), f"{service} may {kind} {name} of {other}"
 
 
-def test_o8_the_adapters_user_reads_its_own_queues_and_publishes_orders_but_sends_no_commands() -> None:
+def test_o8_c18_the_adapters_user_publishes_orders_and_sends_two_commands_only() -> None:
+    """Shopify's compliance topics: the adapters look up an order's customer and erase it
+    (C18), and may send no other command: a topic permission on the commands exchange."""
     allowed = permissions(ADAPTERS)
     mine = adapter_names()
     assert "oms.adapters.shopify" in mine["queues"] and "oms.adapters.dead-letter" in mine["queues"]
@@ -116,8 +123,14 @@ def test_o8_the_adapters_user_reads_its_own_queues_and_publishes_orders_but_send
     for exchange in (TOPOLOGY.upstream_exchange, TOPOLOGY.dead_letter_exchange, "amq.default",
                      retry_exchange(TOPOLOGY, ADAPTERS).name):
         assert allowed["write"].fullmatch(exchange), exchange  # orders, dead letters, ping replies, retries
-    for exchange in (TOPOLOGY.commands_exchange, TOPOLOGY.events_exchange):
-        assert not allowed["write"].fullmatch(exchange), f"the adapters publish orders only, not to {exchange}"
+    assert not allowed["write"].fullmatch(TOPOLOGY.events_exchange), "the adapters publish no events"
+    assert allowed["write"].fullmatch(TOPOLOGY.commands_exchange) and allowed["read"].fullmatch("amq.rabbitmq.reply-to")
+    (topics,) = [t for t in definitions()["topic_permissions"] if t["user"] == ADAPTERS]
+    assert (topics["vhost"], topics["exchange"]) == ("oms", TOPOLOGY.commands_exchange)
+    commands = re.compile(topics["write"])
+    assert commands.fullmatch(GetOrderLink.routing_key()) and commands.fullmatch(EraseCustomerData.routing_key())
+    for other in (MergeCustomers, UpdateCustomer, CreateCustomer, ResolveReview, Ping):
+        assert not commands.fullmatch(other.routing_key()), other
     assert not allowed["read"].fullmatch(TOPOLOGY.events_exchange)
     for service in SERVICES:
         theirs = own_names(service)
@@ -151,9 +164,11 @@ def test_i4_i5_the_gateway_user_sends_commands_and_reads_the_services_dead_lette
 
 
 def test_p1_only_services_that_ask_others_and_operators_send_commands_only_storefronts_and_operators_publish_orders() -> None:
-    # order-sync asks the customer service (O3); the customer service asks the others (C18).
+    # order-sync asks the customer service (O3); the customer service asks the others (C18);
+    # the adapters two commands only (C18 for Shopify's compliance topics, a topic permission).
     senders = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.commands_exchange)}
-    assert senders == {"admin", "order-sync", "customer", "omsctl", GATEWAY}
+    assert senders == {"admin", "order-sync", "customer", "omsctl", GATEWAY, ADAPTERS}
+    assert {t["user"] for t in definitions()["topic_permissions"]} == {ADAPTERS}
     # The gateway only to replay a dead-lettered upstream order (administrators, I5).
     publishers = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.upstream_exchange)}
     assert publishers == {"admin", "omsctl", "storefront", ADAPTERS, GATEWAY}

@@ -27,6 +27,7 @@ from . import api, console
 from .auth import BadCsrf, Denied, NotSignedIn, wants_html
 from .bridge import CommandFailed, Services, error_body
 from .deadletters import DeadLetters
+from .headers import SecurityHeaders
 from .limits import BodyLimits
 from .settings import GatewaySettings
 from .staff import StaffStore
@@ -70,6 +71,8 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
     app.state.settings = settings
     app.state.gateway_settings = gateway_settings
     app.add_middleware(BodyLimits, max_bytes=gateway_settings.max_body_bytes, max_depth=settings.max_body_depth)
+    # Added last, so outermost: every answer carries the headers, refusals of BodyLimits too.
+    app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

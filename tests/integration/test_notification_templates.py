@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from contracts.envelope import Actor
@@ -265,3 +266,37 @@ async def test_n3_customer_data_is_escaped_in_html_and_kept_as_typed_in_text(
     assert "evil.example" in html and '<a href="https://evil.example">' not in html
     assert "&lt;a href=&#34;https://evil.example&#34;&gt;Bob&lt;/a&gt;" in html
     assert '<a href="https://evil.example">Bob</a>' in text
+
+
+SLOW = ('{% for a in "x" * 1000 %}{% for b in "x" * 100000 %}{% for c in "x" * 100000 %}{{ "" }}'
+        '{% endfor %}{% endfor %}{% endfor %}')
+
+
+async def test_n3_a_template_that_would_hang_the_worker_is_refused_and_the_next_request_served(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """Security step 12, finding 3: three nested loops over a long string in an administrator's
+    preview made the worker unresponsive, and the redelivered request hung the restarted one.
+    Now the render runs out of time in a rendering process: the preview and the save are each
+    answered `validation` on the part within seconds, nothing is stored, no message waits
+    for redelivery, and the service answers the next request at once."""
+    async with running(notification_app(settings, 1, render_seconds=1.0), cleanup=cleanup):
+        started = asyncio.get_running_loop().time()
+        preview = await client.request(
+            PreviewTemplate(producer="tests", actor=ADMIN, payload={
+                "name": "password-reset", "language": "en", "subject": "Reset", "html": SLOW, "text": "{{ link }}"}),
+            RenderedEmailReply,
+        )
+        saved = await set_template(client, name="password-reset", language="en", subject="Reset",
+                                   html="<p>{{ link }}</p>", text=SLOW)
+        took = asyncio.get_running_loop().time() - started
+        started = asyncio.get_running_loop().time()
+        listed = await list_templates(client)
+        next_answer = asyncio.get_running_loop().time() - started
+
+    for reply, part in ((preview, "payload.html"), (saved, "payload.text")):
+        assert not reply.ok and reply.error.code == "validation"
+        (field,) = reply.error.fields
+        assert field.field == part and "takes more than 1 s to render" in field.reason
+    assert took < 15, took
+    assert {t.source for t in listed.result} == {"predefined"} and next_answer < 2

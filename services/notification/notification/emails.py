@@ -18,6 +18,7 @@ from contracts.notification import EmailFailed, EmailFailedPayload, EmailSent, E
 from . import domain, mail, store
 from .catalog import Catalog, StoredTemplate
 from .kinds import EmailRequest
+from .rendering import Renderer
 from .templates import Rendered, TemplateProblem
 
 if TYPE_CHECKING:
@@ -61,24 +62,31 @@ async def resolve(
     return next(t for t in customs if (t.scope_id, t.language) == (choice.scope_id, choice.language))
 
 
-def render(template: StoredTemplate, context: dict[str, Any]) -> Rendered:
-    return template.compiled().render({**context, "language": template.language})
+async def render(renderer: Renderer, template: StoredTemplate, context: dict[str, Any]) -> Rendered:
+    """The email from ``template``: the predefined ones (the service's own, checked at start)
+    here; an administrator's in the renderer's processes, with a time and a memory limit."""
+    context = {**context, "language": template.language}
+    if template.source == "predefined":
+        return template.compiled().render(context)
+    return await renderer.render(template.sources, context)
 
 
-def _composed(template: StoredTemplate, request: EmailRequest, fallback_reason: str | None = None) -> Composed:
+async def _composed(renderer: Renderer, template: StoredTemplate, request: EmailRequest,
+                    fallback_reason: str | None = None) -> Composed:
     if request.recorded_context is None:
-        return Composed(template, render(template, request.context), fallback_reason)
+        return Composed(template, await render(renderer, template, request.context), fallback_reason)
     # The recorded copy first: a template that fails then quotes redacted data only.
-    recorded = render(template, request.recorded_context)
+    recorded = await render(renderer, template, request.recorded_context)
     try:
-        sent = render(template, request.context)
+        sent = await render(renderer, template, request.context)
     except TemplateProblem as problem:
         # Its message could quote the link (and so would a chained traceback): where, not what.
         raise TemplateProblem(problem.part, problem.line, "fails on the link itself (details withheld)") from None
     return Composed(template, sent, fallback_reason, recorded)
 
 
-async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *, fall_back: bool) -> Composed:
+async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *, fall_back: bool,
+                  renderer: Renderer) -> Composed:
     """Pick and render the template. Raises TemplateMissing, or TemplateProblem when the
     chosen template fails and ``fall_back`` is off (a CSR is told; a system email is not
     held up by an administrator's mistake)."""
@@ -88,7 +96,7 @@ async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *,
     if template is None:
         raise TemplateMissing(request.template)
     try:
-        return _composed(template, request)
+        return await _composed(renderer, template, request)
     except TemplateProblem as problem:
         if not fall_back or template.source == "predefined":
             raise
@@ -101,7 +109,7 @@ async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *,
             f"version {template.version}) failed in {problem.part}: {problem.reason}; the predefined one was used"
         )
         log.warning("%s", reason)
-        return _composed(predefined, request, reason)
+        return await _composed(renderer, predefined, request, reason)
 
 
 def activity_document(

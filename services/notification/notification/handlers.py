@@ -49,7 +49,7 @@ from plumbing.sealing import SealBroken
 from plumbing.service import LoopContext, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import catalog, domain, emails, kinds, merging, privacy, store, templates
+from . import catalog, domain, emails, kinds, merging, privacy, rendering, store, templates
 from .catalog import StoredTemplate
 from .emails import TemplateMissing
 from .kinds import EmailRequest
@@ -68,7 +68,8 @@ async def queue_email(
     None for an event delivered again: it was applied before, and nothing is queued twice.
     """
     composed = await emails.compose(
-        runtime.db, catalog.predefined(), request, fall_back=request.initiated_by == "system"
+        runtime.db, catalog.predefined(), request, fall_back=request.initiated_by == "system",
+        renderer=rendering.of(runtime),
     )
     activity = emails.activity_document(request, composed, runtime.settings, outbound.sealer)
 
@@ -217,9 +218,10 @@ def _view(template: StoredTemplate) -> TemplateView:
     )
 
 
-def _checked(sources: templates.Sources, kind: str, language: str, variables: dict[str, str]) -> None:
+async def _checked(runtime: ServiceRuntime, sources: templates.Sources, kind: str, language: str,
+                   variables: dict[str, str]) -> None:
     try:
-        templates.check(sources, kind, language, variables)
+        await rendering.of(runtime).check(sources, kind, language, variables)
     except TemplateProblem as problem:
         raise Rejected.invalid(f"payload.{problem.part}", problem.reason) from None
 
@@ -236,7 +238,7 @@ async def set_template(cmd: SetTemplate, runtime: Runtime) -> TemplateReply:
         subject=p.subject, html=p.html, text=p.text, variables=dict(p.variables), description=p.description,
         updated_at=store.now(), updated_by=actor_id,
     )
-    _checked(template.sources, kind, template.language, template.variables)
+    await _checked(runtime, template.sources, kind, template.language, template.variables)
 
     async def work(uow: UnitOfWork) -> TemplateView:
         return _view(await store.save_template(runtime.db, template, uow.session))
@@ -291,7 +293,7 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
             name=p.name, kind=kind, source="draft", scope_id=p.scope_id, language=language,
             subject=p.subject, html=p.html, text=p.text, variables=dict(p.variables),
         )
-        _checked(template.sources, kind, language, template.variables)
+        await _checked(runtime, template.sources, kind, language, template.variables)
     else:
         candidates = domain.language_candidates(language, None)
         template = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
@@ -301,7 +303,7 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
     if p.recipient is not None:
         context = {**context, **kinds.customer_context(p.recipient)}
     try:
-        rendered = emails.render(template, context)
+        rendered = await emails.render(rendering.of(runtime), template, context)
     except TemplateProblem as problem:
         raise Rejected.invalid("payload.variables", f"{problem.part}: {problem.reason}") from None
     return RenderedEmailReply.success(

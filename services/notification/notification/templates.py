@@ -11,10 +11,12 @@ Every template, predefined or an administrator's, runs in Jinja's
 - the data cannot be changed (``list.append``, ``dict.update`` are refused);
 - in HTML, data is always escaped: the ``safe`` filter is removed and ``{% autoescape %}``
   blocks are refused, so no customer-supplied name or CSR text becomes markup;
-- ``range`` and ``lipsum`` are removed (nothing an email needs, a way to burn memory), and
-  ``*`` and ``**`` refuse results larger than an email, which blocks the cheap ways to
-  exhaust memory. Work that grows with nested loops is not bounded here: templates come
-  from administrators, are checked on submission, and the rendered size is capped.
+- ``range`` and ``lipsum`` are removed (nothing an email needs, a way to burn memory);
+  ``*``, ``**``, ``%``, format widths, ``center``, ``indent``, ``join`` and the sized ``str``
+  methods refuse results larger than an email before they allocate, and the output is
+  measured while it is produced. Work that grows with nested loops, or a string doubled in a
+  loop, is bounded by ``rendering``: administrators' templates render in processes with a
+  CPU budget per render and a memory limit.
 
 What a template can reach is only its context, plain JSON data built by ``kinds`` for its
 kind. HTML bodies are autoescaped; subjects and plain-text bodies are rendered by a twin
@@ -24,6 +26,8 @@ environment without HTML escaping, in the same sandbox. Undefined variables rais
 
 from __future__ import annotations
 
+import functools
+import re
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,15 +63,43 @@ _MAX_EXPONENT = 64
 _MAX_BASE = 2**64
 
 
-class EmailSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with ``*`` and ``**`` kept to sizes an email can use."""
+#: str methods whose argument says how long a string to build.
+_SIZED_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 
-    intercepted_binops = frozenset({"*", "**"})
+
+def _check_size(what: str, size: Any) -> None:
+    if isinstance(size, int) and not isinstance(size, bool) and size > MAX_RENDERED_CHARS:
+        raise SecurityError(f"{what} of {size} is larger than an email")
+
+
+class EmailSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with ``*`` and ``**`` kept to sizes an email can use, and every
+    call that builds a string of a given width (``"x".center(10**10)``, ``"{:>9999999999}"``)
+    refused before it allocates."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if getattr(__obj, "__self__", None).__class__ is str and getattr(__obj, "__name__", "") in _SIZED_METHODS:
+            for size in (*args[:1], *kwargs.values()):
+                _check_size(f"str.{__obj.__name__} width", size)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        for width in _FORMAT_WIDTH.findall(str(value.__self__)):
+            _check_size("a format width", int(width))  # "{:>9999999999}".format: 10 GB asked for
+        return wrapped
 
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(left, Number) and isinstance(right, Number):
             if abs(right) > _MAX_EXPONENT or abs(left) > _MAX_BASE:  # type: ignore[arg-type]
                 raise SecurityError("power too large for a template")
+        if operator == "%" and isinstance(left, str):
+            for width in _FORMAT_WIDTH.findall(left):
+                _check_size("a format width", int(width))
         if operator == "*":
             for sequence, times in ((left, right), (right, left)):
                 if isinstance(sequence, str | list | tuple) and isinstance(times, int):
@@ -134,6 +166,50 @@ def format_money(context: JinjaContext, amount: Any, currency: Any = None) -> st
     return f"{currency} {text}" if currency else text
 
 
+#: The width (and precision) in a format field: ``{:>10}``, ``{0:010.2f}``, ``%10s``.
+_FORMAT_WIDTH = re.compile(r"[:%][^{}:%]*?(\d{7,})")
+
+
+def _sized(name: str, filter_: Any) -> Any:
+    """Jinja's filter ``name`` (``center``, ``indent``: value, then width), refusing a width
+    larger than an email before it builds the string."""
+
+    @functools.wraps(filter_)
+    def capped(value: Any, *args: Any, **kwargs: Any) -> Any:
+        for size in (*args[:1], kwargs.get("width")):
+            _check_size(f"{name} width", size)
+        return filter_(value, *args, **kwargs)
+
+    return capped
+
+
+def _joined(filter_: Any) -> Any:
+    """Jinja's ``join``, refusing a result larger than an email before it is built: the
+    separator repeated between the items counts (``[1]*1000|join("y"*100000)``)."""
+
+    @functools.wraps(filter_)
+    def capped(eval_ctx: Any, value: Any, d: Any = "", attribute: Any = None) -> Any:
+        if isinstance(value, list | tuple | str | dict):
+            items = len(value)
+            size = len(str(d)) * max(items - 1, 0) + (sum(len(str(v)) for v in value) if items <= 10_000 else 0)
+            _check_size("a joined string", size if items <= 10_000 else MAX_RENDERED_CHARS + 1)
+        return filter_(eval_ctx, value, d, attribute)
+
+    return capped
+
+
+def _formatted(filter_: Any) -> Any:
+    """Jinja's ``format`` (printf style), refusing a width larger than an email."""
+
+    @functools.wraps(filter_)
+    def capped(value: Any, *args: Any, **kwargs: Any) -> Any:
+        for width in _FORMAT_WIDTH.findall(str(value)):
+            _check_size("a format width", int(width))
+        return filter_(value, *args, **kwargs)
+
+    return capped
+
+
 def _environment(*, html: bool) -> EmailSandbox:
     env = EmailSandbox(
         autoescape=html,
@@ -148,6 +224,12 @@ def _environment(*, html: bool) -> EmailSandbox:
     if html:
         env.filters.pop("safe")
     env.filters.update(date=format_date, datetime=format_datetime, money=format_money)
+    # Filters that build a string as wide as they are told (value first; eval-context filters
+    # get the context first): refused before they allocate.
+    for name in ("center", "indent"):
+        env.filters[name] = _sized(name, env.filters[name])
+    env.filters["join"] = _joined(env.filters["join"])
+    env.filters["format"] = _formatted(env.filters["format"])
     return env
 
 
@@ -203,6 +285,8 @@ def _describe(exc: BaseException) -> str:
         return f"not allowed: {text}"
     if isinstance(exc, TemplateSyntaxError):
         return f"syntax error: {exc.message}"
+    if isinstance(exc, MemoryError | OverflowError):
+        return "needs more memory than a template may use"
     if isinstance(exc, TemplateNotFound):
         return f"no template {exc.name!r} to include: only {', '.join(LAYOUTS)}"
     return text if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {text}"
@@ -227,11 +311,13 @@ class CompiledTemplate:
         parts = {}
         for part in ("subject", "html", "text"):
             try:
-                parts[part] = getattr(self, part).render(context)
+                parts[part] = _bounded(getattr(self, part), context)
+            except TemplateProblem as problem:
+                raise TemplateProblem(part, problem.line, problem.message) from None
+            except RenderBudgetExceeded as exc:  # the worker's time ran out (notification.rendering)
+                raise TemplateProblem(part, _error_line(exc), str(exc)) from None
             except Exception as exc:  # noqa: BLE001 - any failure of a template is its problem
                 raise TemplateProblem(part, _error_line(exc), _describe(exc)) from exc
-            if len(parts[part]) > MAX_RENDERED_CHARS:
-                raise TemplateProblem(part, None, f"renders more than {MAX_RENDERED_CHARS} characters")
         subject = " ".join(parts["subject"].split())  # one header line, whatever the source
         if not subject:
             raise TemplateProblem("subject", None, "renders an empty subject")
@@ -241,6 +327,23 @@ class CompiledTemplate:
         # activity then holds exactly what was sent.
         html, text = (parts[p].rstrip("\n") + "\n" for p in ("html", "text"))
         return Rendered(subject=subject, html=html, text=text)
+
+
+class RenderBudgetExceeded(BaseException):
+    """Raised inside a render when its time is up (``notification.rendering`` arms the timer).
+    A BaseException, so that no ``except Exception`` on the way turns it into something else."""
+
+
+def _bounded(template: Template, context: dict[str, Any]) -> str:
+    """The template's output, refused as soon as it passes MAX_RENDERED_CHARS: counted while
+    rendering, so a template never builds a gigabyte before it is measured."""
+    chunks, size = [], 0
+    for chunk in template.generate(context):
+        size += len(chunk)
+        if size > MAX_RENDERED_CHARS:
+            raise TemplateProblem("", None, f"renders more than {MAX_RENDERED_CHARS} characters")
+        chunks.append(chunk)
+    return "".join(chunks)
 
 
 def compile_sources(sources: Sources) -> CompiledTemplate:

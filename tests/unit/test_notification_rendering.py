@@ -1,0 +1,107 @@
+"""N3 (security step 12, finding 3): an administrator's template cannot hang or exhaust the
+notification worker. Each hostile template below is refused within seconds, in the worker
+processes of ``notification.rendering`` (time and memory limited) or by the sandbox before it
+allocates, and a normal render right after is served at once: the processes outlive what they
+refused. These run real processes, no servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from notification.rendering import Renderer
+from notification.templates import MAX_RENDERED_CHARS, Sources, TemplateProblem
+
+LONG_LOOPS = '{% for a in "x" * 100000 %}{% for b in "x" * 100000 %}{{ "" }}{% endfor %}{% endfor %}'
+DOUBLING = '{% set ns = namespace(s="x") %}{% for i in "x" * 60 %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}'
+
+#: (template html, what the refusal says)
+HOSTILE = {
+    "three nested loops over a long string": (
+        '{% for a in "x" * 1000 %}' + LONG_LOOPS + "{% endfor %}", "takes more than 1 s to render"),
+    "a string doubled in a loop": (DOUBLING, "needs more memory than a template may use"),
+    "center(10**10)": ('{{ "x"|center(10**10) }}', "center width of 10000000000 is larger than an email"),
+    "str.ljust(10**10)": ('{{ "x".ljust(10**10) }}', "str.ljust width of 10000000000 is larger than an email"),
+    "a format width": ('{{ "{:>10000000000}".format("x") }}', "a format width of 10000000000"),
+    "a printf width": ('{{ "%10000000000s" % "x" }}', "a format width of 10000000000"),
+    "join with a long separator": ('{{ ("x" * 1000)|join("y" * 100000) }}', "a joined string of 99901000"),
+    "indent(10**10)": ('{{ "a\\nb"|indent(10**10) }}', "indent width of 10000000000"),
+    "a repeated string": ('{{ "x" * 1000000000 }}', "repetition too large"),
+    "an output larger than an email": (
+        '{% for a in "x" * 2000 %}{% for b in "y" * 1000 %}zz{% endfor %}{% endfor %}',
+        f"renders more than {MAX_RENDERED_CHARS} characters"),
+}
+NORMAL = Sources(subject="Hello {{ name }}", html="<p>{{ name|center(12) }}</p>", text="{{ name }}")
+
+
+@pytest.fixture
+async def renderer() -> AsyncIterator[Renderer]:
+    pool = Renderer(processes=1, seconds=1.0, memory_mb=256)
+    pool.start()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", HOSTILE)
+async def test_n3_a_hostile_template_is_refused_in_seconds_and_the_worker_serves_the_next(
+        renderer: Renderer, name: str) -> None:
+    html, reason = HOSTILE[name]
+    started = time.monotonic()
+    with pytest.raises(TemplateProblem) as refused:
+        await renderer.render(Sources(subject="s", html=html, text="t"), {"name": "Ada"})
+    assert reason in refused.value.reason and refused.value.part == "html", refused.value.reason
+    assert time.monotonic() - started < 8
+    started = time.monotonic()
+    rendered = await renderer.render(NORMAL, {"name": "Ada"})
+    assert (rendered.subject, rendered.html) == ("Hello Ada", "<p>    Ada     </p>\n")
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.timeout(60)
+async def test_n3_the_event_loop_stays_free_while_a_template_runs_out_of_time(renderer: Renderer) -> None:
+    """The render runs in another process: this loop keeps ticking meanwhile."""
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    with pytest.raises(TemplateProblem, match="takes more than 1 s"):
+        await renderer.render(Sources(subject="s", html=LONG_LOOPS, text="t"), {})
+    ticker.cancel()
+    assert ticks >= 10
+
+
+@pytest.mark.timeout(60)
+async def test_n3_check_refuses_a_slow_template_with_its_part_and_sample(renderer: Renderer) -> None:
+    with pytest.raises(TemplateProblem) as refused:
+        await renderer.check(Sources(subject="s", html="<p>{{ link }}</p>", text=LONG_LOOPS), "welcome", "en")
+    assert refused.value.part == "text" and "takes more than 1 s to render" in refused.value.reason
+    assert refused.value.sample is not None
+    await renderer.check(Sources(subject="Hi {{ customer.first_name }}", html="<p>{{ link }}</p>",
+                                 text="{{ link }}"), "welcome", "en")
+
+
+@pytest.mark.timeout(60)
+async def test_n3_a_stuck_worker_is_replaced(renderer: Renderer) -> None:
+    """A worker that does not answer in its wall time (here: made to ignore its own timers)
+    is killed with its pool, and new processes serve the next render."""
+    renderer.seconds = 0.5
+    pool = renderer._pool
+    assert pool is not None
+    stuck = asyncio.get_running_loop().run_in_executor(pool, time.sleep, 60)
+    with pytest.raises(TemplateProblem, match="takes more than"):
+        await renderer.render(NORMAL, {"name": "Ada"})  # queued behind the stuck one: out of time
+    assert renderer._pool is not pool
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the stuck call died with its pool
+        await stuck
+    assert (await renderer.render(NORMAL, {"name": "Bo"})).subject == "Hello Bo"

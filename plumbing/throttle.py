@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,27 @@ class Limits:
     def locks(self, failures: int) -> bool:
         """True for the one failure that reaches the lock (later ones are only slowed)."""
         return self.lock_after is not None and failures == self.lock_after
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """The limits of one kind of sign-in: by account (slowed, then locked after ``lock_after``
+    failures) and by source (slowed only), from settings named ``signin_*`` alike in the
+    customer service and the gateway."""
+
+    account: Limits
+    source: Limits
+
+    @classmethod
+    def build(cls, settings: Any, *, lock_after: int) -> Any:
+        delays = {"first_delay_seconds": settings.signin_first_delay_seconds,
+                  "max_delay_seconds": settings.signin_max_delay_seconds,
+                  "forget_after": timedelta(minutes=settings.signin_forget_minutes)}
+        return cls(
+            account=Limits(free_failures=settings.signin_free_failures, lock_after=lock_after,
+                           lock_for=timedelta(minutes=settings.signin_lock_minutes), **delays),
+            source=Limits(free_failures=settings.signin_source_free_failures, **delays),
+        )
 
 
 @dataclass(frozen=True)

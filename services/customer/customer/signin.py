@@ -17,10 +17,10 @@ it was right or not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from plumbing.throttle import Bucket, Limits
+from plumbing.throttle import Bucket, Limits, SignInLimits
 
 LOCKED_REASON = "too many failed sign-ins"
 #: The enable that ends a lock whose time is up (audited as the sign-in policy).
@@ -28,20 +28,13 @@ LOCK_EXPIRED_REASON = "sign-in lock expired"
 
 
 @dataclass(frozen=True)
-class SignInPolicy:
-    account: Limits
-    source: Limits
+class SignInPolicy(SignInLimits):
+    """Customers' sign-in limits: an account is a scope's email."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> SignInPolicy:
-        delays = {"first_delay_seconds": settings.signin_first_delay_seconds,
-                  "max_delay_seconds": settings.signin_max_delay_seconds,
-                  "forget_after": timedelta(minutes=settings.signin_forget_minutes)}
-        return cls(
-            account=Limits(free_failures=settings.signin_free_failures, lock_after=settings.max_signin_failures,
-                           lock_for=timedelta(minutes=settings.signin_lock_minutes), **delays),
-            source=Limits(free_failures=settings.signin_source_free_failures, **delays),
-        )
+        policy: SignInPolicy = cls.build(settings, lock_after=settings.max_signin_failures)
+        return policy
 
     def keys(self, scope_id: str, email_key: str | None, source: str | None) -> list[tuple[str, Limits]]:
         """The buckets an attempt is charged to: its account's (when the email is one) and its source's."""

@@ -37,7 +37,8 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from plumbing.settings import ServiceSettings
-from plumbing.throttle import Bucket, Limits, retry_after, too_many_attempts
+from plumbing import throttle as throttle_rules
+from plumbing.throttle import Bucket, retry_after, too_many_attempts
 from plumbing.throttle_store import Throttle
 
 from .rights import ROLES
@@ -74,20 +75,13 @@ def source_key(address: str) -> str:
 
 
 @dataclass(frozen=True)
-class SignInLimits:
-    account: Limits
-    source: Limits
+class SignInLimits(throttle_rules.SignInLimits):
+    """Staff sign-in limits: an account is a username."""
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> SignInLimits:
-        delays = {"first_delay_seconds": settings.signin_first_delay_seconds,
-                  "max_delay_seconds": settings.signin_max_delay_seconds,
-                  "forget_after": timedelta(minutes=settings.signin_forget_minutes)}
-        return cls(
-            account=Limits(free_failures=settings.signin_free_failures, lock_after=settings.signin_lock_failures,
-                           lock_for=timedelta(minutes=settings.signin_lock_minutes), **delays),
-            source=Limits(free_failures=settings.signin_source_free_failures, **delays),
-        )
+        limits: SignInLimits = cls.build(settings, lock_after=settings.signin_lock_failures)
+        return limits
 
 
 class SignInThrottled(Exception):

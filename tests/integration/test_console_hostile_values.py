@@ -5,7 +5,9 @@ CSR's browser when the CSR clicked Reset password: the email sat inside a quoted
 string in an ``onsubmit`` attribute. Here a customer and an order carry such values in every
 field the console shows; a CSR opens every page and tab that shows them, searches for them,
 and resets the password. The test fails if any of the values' scripts runs (a dialog other
-than the console's own confirm, or the marker they set on ``window``), if the browser reports
+than the console's own confirm, or the marker they set on ``window``), on the record and its tabs,
+search results, the review queue, a merge preview, a template preview and a dead letter;
+if the browser reports
 a Content-Security-Policy violation (the console's own script must not need one), or if the
 console stops working (the confirm shows the email as text, the reset goes through).
 """
@@ -23,6 +25,7 @@ from contracts.customer import CreateCustomer
 from gateway.headers import CONTENT_SECURITY_POLICY
 from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient
+from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, eventually
@@ -37,6 +40,7 @@ EMAIL = "x'-alert`1`-'@example.com"
 NAME = f'"><img src=x onerror="{MARK}">'
 TEXT = f"</script><script>{MARK}</script>{{{{7*7}}}}"
 LINE = f"javascript:{MARK}//' onmouseover='{MARK}"
+TWINS = "twins-'-alert`2`-'@example.com"
 TABS = ("Account", "Custom Attributes", "Addresses", "Orders", "Activities", "Audit")
 
 
@@ -52,6 +56,16 @@ async def test_i5_hostile_values_run_no_script_in_the_console(
         await asyncio.sleep(1)  # order-sync sees the customer's event
         await client.publish_upstream(placed("XSS-1", email=EMAIL, first_name=NAME, last_name=TEXT))
         await linked_to(client, "XSS-1", customer.code)
+        # Two guests sharing a mailbox: an order with it waits in the review queue beside them.
+        twins = [await ok(await client.call(CreateCustomer, {
+            "scope_id": "eu-fr", "first_name": f"{NAME}{i}", "last_name": TEXT, "email": TWINS,
+            "account_type": "guest"})) for i in range(2)]
+        await asyncio.sleep(1)
+        await client.publish_upstream(placed("XSS-2", email=TWINS, first_name="Chloé", last_name=NAME,
+                                             source_customer_id=None))
+        # A message no service can read, holding script: the administrators' dead-letter screen.
+        await client.broker.publish(f'{{"note": "{TEXT}"'.encode(), exchange=upstream_exchange(settings.topology),
+                                    routing_key="order.order-placed.v1", message_id="xss-dead-letter")
 
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await (await browser.new_context()).new_page()
@@ -84,6 +98,34 @@ async def test_i5_hostile_values_run_no_script_in_the_console(
         await expect(page.locator(".notice")).to_contain_text("password reset email")
         assert dialogs == [f"Send {EMAIL} a password reset email?"], dialogs
         await eventually(lambda: asyncio.sleep(0, mail_to(s.mail, EMAIL, "reset-password?token=")), timeout=15)
+
+        # The review queue and a merge preview show both hostile records side by side.
+        async def reviewed() -> bool:
+            await page.goto(f"{base}/reviews")
+            return "XSS-2" in await page.locator("main").inner_text()
+
+        await eventually(reviewed, timeout=15, interval=0.5)
+        await expect(page.locator(".review")).to_contain_text(NAME)
+        await page.goto(f"{base}/customers/{twins[0].code}/merge?other={twins[1].code}")
+        await expect(page.locator("main")).to_contain_text(TEXT)
+
+        # Administrators: a template whose own HTML holds script, previewed; the dead letter.
+        await page.click("header.top button:has-text('Sign out')")
+        await sign_in(page, base, "administrator")
+        await page.goto(f"{base}/admin/templates?name=customer-message&language=en")
+        await page.fill("#template-editor input[name=name]", "xss-check")
+        await page.fill("#template-editor input[name=subject]", f"Hi {NAME}")
+        await page.fill("#template-editor textarea[name=variables]", f"subject={TEXT}\nmessage={NAME}")
+        await page.click("#preview-template")
+        await expect(page.locator("#template-preview")).to_contain_text(f"Hi {NAME}")
+
+        async def dead_letter_listed() -> bool:
+            await page.goto(f"{base}/admin/dead-letters?service=order-sync")
+            return await page.locator("#dead-letters a:has-text('xss-dead-letter')").count() > 0
+
+        await eventually(dead_letter_listed, timeout=15, interval=0.5)
+        await page.locator("#dead-letters a:has-text('xss-dead-letter')").click()
+        await expect(page.locator("main")).to_contain_text(MARK)  # the body, as text
 
         assert await page.evaluate("window.__xss") is None, "a hostile value ran as script"
         assert violations == [], violations

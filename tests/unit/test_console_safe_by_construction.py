@@ -67,8 +67,11 @@ def test_i5_behaviour_is_declared_by_data_attributes_read_by_a_static_script() -
     assert "eval(" not in script and "innerHTML" not in script
 
 
-def test_i5_the_policy_allows_no_inline_script_style_or_framing() -> None:
+def test_i5_the_policy_allows_no_inline_script_eval_or_framing() -> None:
     policy = dict(part.strip().split(" ", 1) for part in CONTENT_SECURITY_POLICY.split(";"))
-    assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+    assert policy["script-src"] == "'self'" and policy["default-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
-    assert "unsafe" not in CONTENT_SECURITY_POLICY
+    # Inline style for the emails shown in sandboxed iframes only (their templates style
+    # inline); the console's templates have none (scanned above).
+    assert policy["style-src"] == "'self' 'unsafe-inline'"
+    assert "unsafe" not in CONTENT_SECURITY_POLICY.replace(policy["style-src"], "")

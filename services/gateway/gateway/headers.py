@@ -6,9 +6,10 @@ attributes or style attributes (a test scans them), the only scripts are files u
 makes the browser hold to it even if a template slips:
 
 - ``Content-Security-Policy``: scripts, styles, images, forms and connections from this origin
-  only, no inline script or style, no ``eval`` (htmx runs with ``allowEval: false``), no
+  only, no inline script, no ``eval`` (htmx runs with ``allowEval: false``), no
   plugins, no ``<base>``; ``frame-ancestors 'none'``: no page may frame the console
-  (clickjacking), with ``X-Frame-Options: DENY`` for older browsers.
+  (clickjacking), with ``X-Frame-Options: DENY`` for older browsers. Inline style is allowed
+  for the emails a CSR reads, shown in sandboxed iframes that inherit the policy.
 - ``X-Content-Type-Options: nosniff``: a JSON answer or an upload is never run as a script.
 - ``Referrer-Policy: same-origin``: a customer code in the URL does not leave for other sites.
 """
@@ -20,7 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self'",
+    # Inline style only for the emails a CSR reads (activities, template previews): they are
+    # styled inline, as emails must be, and shown in sandboxed iframes (srcdoc) that inherit
+    # this policy and run no script. The console's own pages have no inline style.
+    "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "connect-src 'self'",
     "font-src 'self'",

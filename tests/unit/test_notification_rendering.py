@@ -25,6 +25,7 @@ HOSTILE = {
     "a string doubled in a loop": (DOUBLING, "needs more memory than a template may use"),
     "center(10**10)": ('{{ "x"|center(10**10) }}', "center width of 10000000000 is larger than an email"),
     "str.ljust(10**10)": ('{{ "x".ljust(10**10) }}', "str.ljust width of 10000000000 is larger than an email"),
+    "an escaped string's center": ('{{ ("x"|e).center(10**10) }}', "str.center width of 10000000000"),
     "a format width": ('{{ "{:>10000000000}".format("x") }}', "a format width of 10000000000"),
     "a printf width": ('{{ "%10000000000s" % "x" }}', "a format width of 10000000000"),
     "join with a long separator": ('{{ ("x" * 1000)|join("y" * 100000) }}', "a joined string of 99901000"),

@@ -80,7 +80,7 @@ class EmailSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%"})
 
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        if getattr(__obj, "__self__", None).__class__ is str and getattr(__obj, "__name__", "") in _SIZED_METHODS:
+        if isinstance(getattr(__obj, "__self__", None), str) and getattr(__obj, "__name__", "") in _SIZED_METHODS:
             for size in (*args[:1], *kwargs.values()):
                 _check_size(f"str.{__obj.__name__} width", size)
         return super().call(__context, __obj, *args, **kwargs)
@@ -190,9 +190,7 @@ def _joined(filter_: Any) -> Any:
     @functools.wraps(filter_)
     def capped(eval_ctx: Any, value: Any, d: Any = "", attribute: Any = None) -> Any:
         if isinstance(value, list | tuple | str | dict):
-            items = len(value)
-            size = len(str(d)) * max(items - 1, 0) + (sum(len(str(v)) for v in value) if items <= 10_000 else 0)
-            _check_size("a joined string", size if items <= 10_000 else MAX_RENDERED_CHARS + 1)
+            _check_size("a joined string", len(str(d)) * max(len(value) - 1, 0) + sum(len(str(v)) for v in value))
         return filter_(eval_ctx, value, d, attribute)
 
     return capped

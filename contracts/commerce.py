@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -28,7 +28,7 @@ from .cards import (  # noqa: F401 - the card rules, re-exported where they firs
     luhn_valid,
     mask_card_numbers,
 )
-from .envelope import Event, define_message
+from .envelope import Event
 from .orders import OrderRef
 from .types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text
 
@@ -104,14 +104,37 @@ class Invoice(OrderRef, _CardSafe):
     due_at: AwareDatetime | None = None
 
 
-def _upstream(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
-    return define_message(Event, "commerce", name, payload, doc)
+class CartUpdated(Event[Cart]):
+    """C7: a customer's cart changed; empty or converted closes it."""
+
+    DOMAIN = "commerce"
+    message_type: Literal["cart-updated"] = "cart-updated"
+    schema_version: Literal[1] = 1
 
 
-CartUpdated = _upstream("CartUpdated", Cart, "C7: a customer's cart changed; empty or converted closes it.")
-PaymentMethodSaved = _upstream("PaymentMethodSaved", SavedPaymentMethod, "C7: a customer saved a payment method.")
-PaymentMethodRemoved = _upstream("PaymentMethodRemoved", RemovedPaymentMethod, "C7: a saved payment method was removed.")
-InvoiceIssued = _upstream("InvoiceIssued", Invoice, "C7: an invoice was issued (or changed) for an order.")
+class PaymentMethodSaved(Event[SavedPaymentMethod]):
+    """C7: a customer saved a payment method."""
+
+    DOMAIN = "commerce"
+    message_type: Literal["payment-method-saved"] = "payment-method-saved"
+    schema_version: Literal[1] = 1
+
+
+class PaymentMethodRemoved(Event[RemovedPaymentMethod]):
+    """C7: a saved payment method was removed."""
+
+    DOMAIN = "commerce"
+    message_type: Literal["payment-method-removed"] = "payment-method-removed"
+    schema_version: Literal[1] = 1
+
+
+class InvoiceIssued(Event[Invoice]):
+    """C7: an invoice was issued (or changed) for an order."""
+
+    DOMAIN = "commerce"
+    message_type: Literal["invoice-issued"] = "invoice-issued"
+    schema_version: Literal[1] = 1
+
 
 UPSTREAM_COMMERCE_MESSAGES = (CartUpdated, PaymentMethodSaved, PaymentMethodRemoved, InvoiceIssued)
 
@@ -179,11 +202,35 @@ class CustomerInvoicePayload(_Out):
     invoice: InvoiceView
 
 
-def _resolved(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
-    return define_message(Event, "order-sync", name, payload, doc)
+class CustomerCartUpdated(Event[CustomerCartPayload]):
+    """C7: a customer's cart changed."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["customer-cart-updated"] = "customer-cart-updated"
+    schema_version: Literal[1] = 1
 
 
-CustomerCartUpdated = _resolved("CustomerCartUpdated", CustomerCartPayload, "C7: a customer's cart changed.")
-CustomerPaymentMethodSaved = _resolved("CustomerPaymentMethodSaved", CustomerPaymentMethodPayload, "C7: a customer saved a payment method.")
-CustomerPaymentMethodRemoved = _resolved("CustomerPaymentMethodRemoved", CustomerPaymentMethodRemovedPayload, "C7: a customer's saved payment method was removed upstream.")
-CustomerInvoiceIssued = _resolved("CustomerInvoiceIssued", CustomerInvoicePayload, "C7: an invoice for a customer's order.")
+class CustomerPaymentMethodSaved(Event[CustomerPaymentMethodPayload]):
+    """C7: a customer saved a payment method."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["customer-payment-method-saved"] = "customer-payment-method-saved"
+    schema_version: Literal[1] = 1
+
+
+class CustomerPaymentMethodRemoved(Event[CustomerPaymentMethodRemovedPayload]):
+    """C7: a customer's saved payment method was removed upstream."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["customer-payment-method-removed"] = "customer-payment-method-removed"
+    schema_version: Literal[1] = 1
+
+
+class CustomerInvoiceIssued(Event[CustomerInvoicePayload]):
+    """C7: an invoice for a customer's order."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["customer-invoice-issued"] = "customer-invoice-issued"
+    schema_version: Literal[1] = 1
+
+

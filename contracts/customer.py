@@ -12,13 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from .envelope import Command, Event, define_message
+from .envelope import Command, Event
 from .replies import Error, Reply
 from .types import (
     CountryCode,
     Identifier,
     LanguageTag,
-    OptionalCountryCode,
     OptionalHttpsLink,
     OptionalText,
     Text,
@@ -511,37 +510,238 @@ OnBehalfReply = Reply[OnBehalfSession]
 AuditReply = Reply[AuditPage]
 
 
-def _command(name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, "customer", name, payload, doc, reply=reply)
+class CreateScope(Command[ScopeInput]):
+    """C2: create a scope (site, brand, country store)."""
+
+    DOMAIN = "customer"
+    REPLY = ScopeReply
+    message_type: Literal["create-scope"] = "create-scope"
+    schema_version: Literal[1] = 1
 
 
-CreateScope = _command("CreateScope", ScopeInput, ScopeReply, "C2: create a scope (site, brand, country store).")
-ListScopes = _command("ListScopes", ListScopesInput, ScopeListReply, "C2: every scope.")
-SetAccountTemplate = _command("SetAccountTemplate", AccountTemplateInput, AccountTemplateReply, "C3: the typed attribute fields of a scope.")
-GetAccountTemplate = _command("GetAccountTemplate", ScopeRef, AccountTemplateReply, "C3: a scope's template.")
-CreateCustomer = _command("CreateCustomer", NewCustomer, CustomerReply, "C1, C17: create a customer.")
-CreateCustomers = _command("CreateCustomers", CreateCustomersInput, CreationsReply, "C1, O3: create several customers at once, each on its own terms.")
-ImportCustomers = _command("ImportCustomers", ImportInput, ImportReply, "C17: create a batch of customers (bulk import).")
-GetCustomer = _command("GetCustomer", CustomerRef, CustomerReply, "Read a customer; a merged-away code answers the survivor.")
-UpdateCustomer = _command("UpdateCustomer", UpdateCustomerInput, CustomerReply, "C12: change fields, at an expected version.")
-AddAddress = _command("AddAddress", AddAddressInput, CustomerReply, "C4: add an address to the address book.")
-ChangeAddress = _command("ChangeAddress", ChangeAddressInput, CustomerReply, "C4: change an address.")
-RemoveAddress = _command("RemoveAddress", RemoveAddressInput, CustomerReply, "C4: delete an address.")
-ChangeCustomerState = _command("ChangeCustomerState", ChangeStateInput, CustomerReply, "C10, C15: activate, deactivate, disable, enable, approve, reject.")
-GetStateSummary = _command("GetStateSummary", StateSummaryInput, StateSummaryReply, "C10: how many customers are in each state.")
-FindAccountsByEmail = _command("FindAccountsByEmail", EmailLookupInput, EmailLookupReply, "C2: every account using an email, in every scope.")
-SearchCustomers = _command("SearchCustomers", SearchInput, SearchReply, "C11: search, sorted, in pages of at most 20.")
-RequestPasswordReset = _command("RequestPasswordReset", PasswordResetRequestInput, AcceptedReply, "C14: email a single-use, expiring reset link.")
-CompletePasswordReset = _command("CompletePasswordReset", CompletePasswordResetInput, AcceptedReply, "C14: set the password with a reset or invitation token.")
-InviteCustomersWithoutPassword = _command("InviteCustomersWithoutPassword", InviteWithoutPasswordInput, InviteProgressReply, "C14: 'set empty passwords', one batch at a time.")
-RequestEmailVerification = _command("RequestEmailVerification", EmailVerificationRequestInput, AcceptedReply, "C20: email a verification link.")
-VerifyEmail = _command("VerifyEmail", VerifyEmailInput, CustomerReply, "C20: prove ownership of the email with its token.")
-RegisterCustomer = _command("RegisterCustomer", RegisterInput, CustomerReply, "C20: self-registration; claims a guest record after verification.")
-Authenticate = _command("Authenticate", AuthenticateInput, AuthenticatedReply, "C15: check a password.")
-StartOnBehalfSession = _command("StartOnBehalfSession", StartOnBehalfInput, OnBehalfReply, "C16: a CSR starts acting for a customer.")
-EndOnBehalfSession = _command("EndOnBehalfSession", EndOnBehalfInput, OnBehalfReply, "C16: end an on-behalf session.")
-GetCustomerAudit = _command("GetCustomerAudit", AuditInput, AuditReply, "C16: who changed the record, and for whom.")
+class ListScopes(Command[ListScopesInput]):
+    """C2: every scope."""
 
+    DOMAIN = "customer"
+    REPLY = ScopeListReply
+    message_type: Literal["list-scopes"] = "list-scopes"
+    schema_version: Literal[1] = 1
+
+
+class SetAccountTemplate(Command[AccountTemplateInput]):
+    """C3: the typed attribute fields of a scope."""
+
+    DOMAIN = "customer"
+    REPLY = AccountTemplateReply
+    message_type: Literal["set-account-template"] = "set-account-template"
+    schema_version: Literal[1] = 1
+
+
+class GetAccountTemplate(Command[ScopeRef]):
+    """C3: a scope's template."""
+
+    DOMAIN = "customer"
+    REPLY = AccountTemplateReply
+    message_type: Literal["get-account-template"] = "get-account-template"
+    schema_version: Literal[1] = 1
+
+
+class CreateCustomer(Command[NewCustomer]):
+    """C1, C17: create a customer."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["create-customer"] = "create-customer"
+    schema_version: Literal[1] = 1
+
+
+class CreateCustomers(Command[CreateCustomersInput]):
+    """C1, O3: create several customers at once, each on its own terms."""
+
+    DOMAIN = "customer"
+    REPLY = CreationsReply
+    message_type: Literal["create-customers"] = "create-customers"
+    schema_version: Literal[1] = 1
+
+
+class ImportCustomers(Command[ImportInput]):
+    """C17: create a batch of customers (bulk import)."""
+
+    DOMAIN = "customer"
+    REPLY = ImportReply
+    message_type: Literal["import-customers"] = "import-customers"
+    schema_version: Literal[1] = 1
+
+
+class GetCustomer(Command[CustomerRef]):
+    """Read a customer; a merged-away code answers the survivor."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["get-customer"] = "get-customer"
+    schema_version: Literal[1] = 1
+
+
+class UpdateCustomer(Command[UpdateCustomerInput]):
+    """C12: change fields, at an expected version."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["update-customer"] = "update-customer"
+    schema_version: Literal[1] = 1
+
+
+class AddAddress(Command[AddAddressInput]):
+    """C4: add an address to the address book."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["add-address"] = "add-address"
+    schema_version: Literal[1] = 1
+
+
+class ChangeAddress(Command[ChangeAddressInput]):
+    """C4: change an address."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["change-address"] = "change-address"
+    schema_version: Literal[1] = 1
+
+
+class RemoveAddress(Command[RemoveAddressInput]):
+    """C4: delete an address."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["remove-address"] = "remove-address"
+    schema_version: Literal[1] = 1
+
+
+class ChangeCustomerState(Command[ChangeStateInput]):
+    """C10, C15: activate, deactivate, disable, enable, approve, reject."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["change-customer-state"] = "change-customer-state"
+    schema_version: Literal[1] = 1
+
+
+class GetStateSummary(Command[StateSummaryInput]):
+    """C10: how many customers are in each state."""
+
+    DOMAIN = "customer"
+    REPLY = StateSummaryReply
+    message_type: Literal["get-state-summary"] = "get-state-summary"
+    schema_version: Literal[1] = 1
+
+
+class FindAccountsByEmail(Command[EmailLookupInput]):
+    """C2: every account using an email, in every scope."""
+
+    DOMAIN = "customer"
+    REPLY = EmailLookupReply
+    message_type: Literal["find-accounts-by-email"] = "find-accounts-by-email"
+    schema_version: Literal[1] = 1
+
+
+class SearchCustomers(Command[SearchInput]):
+    """C11: search, sorted, in pages of at most 20."""
+
+    DOMAIN = "customer"
+    REPLY = SearchReply
+    message_type: Literal["search-customers"] = "search-customers"
+    schema_version: Literal[1] = 1
+
+
+class RequestPasswordReset(Command[PasswordResetRequestInput]):
+    """C14: email a single-use, expiring reset link."""
+
+    DOMAIN = "customer"
+    REPLY = AcceptedReply
+    message_type: Literal["request-password-reset"] = "request-password-reset"
+    schema_version: Literal[1] = 1
+
+
+class CompletePasswordReset(Command[CompletePasswordResetInput]):
+    """C14: set the password with a reset or invitation token."""
+
+    DOMAIN = "customer"
+    REPLY = AcceptedReply
+    message_type: Literal["complete-password-reset"] = "complete-password-reset"
+    schema_version: Literal[1] = 1
+
+
+class InviteCustomersWithoutPassword(Command[InviteWithoutPasswordInput]):
+    """C14: 'set empty passwords', one batch at a time."""
+
+    DOMAIN = "customer"
+    REPLY = InviteProgressReply
+    message_type: Literal["invite-customers-without-password"] = "invite-customers-without-password"
+    schema_version: Literal[1] = 1
+
+
+class RequestEmailVerification(Command[EmailVerificationRequestInput]):
+    """C20: email a verification link."""
+
+    DOMAIN = "customer"
+    REPLY = AcceptedReply
+    message_type: Literal["request-email-verification"] = "request-email-verification"
+    schema_version: Literal[1] = 1
+
+
+class VerifyEmail(Command[VerifyEmailInput]):
+    """C20: prove ownership of the email with its token."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["verify-email"] = "verify-email"
+    schema_version: Literal[1] = 1
+
+
+class RegisterCustomer(Command[RegisterInput]):
+    """C20: self-registration; claims a guest record after verification."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["register-customer"] = "register-customer"
+    schema_version: Literal[1] = 1
+
+
+class Authenticate(Command[AuthenticateInput]):
+    """C15: check a password."""
+
+    DOMAIN = "customer"
+    REPLY = AuthenticatedReply
+    message_type: Literal["authenticate"] = "authenticate"
+    schema_version: Literal[1] = 1
+
+
+class StartOnBehalfSession(Command[StartOnBehalfInput]):
+    """C16: a CSR starts acting for a customer."""
+
+    DOMAIN = "customer"
+    REPLY = OnBehalfReply
+    message_type: Literal["start-on-behalf-session"] = "start-on-behalf-session"
+    schema_version: Literal[1] = 1
+
+
+class EndOnBehalfSession(Command[EndOnBehalfInput]):
+    """C16: end an on-behalf session."""
+
+    DOMAIN = "customer"
+    REPLY = OnBehalfReply
+    message_type: Literal["end-on-behalf-session"] = "end-on-behalf-session"
+    schema_version: Literal[1] = 1
+
+
+class GetCustomerAudit(Command[AuditInput]):
+    """C16: who changed the record, and for whom."""
+
+    DOMAIN = "customer"
+    REPLY = AuditReply
+    message_type: Literal["get-customer-audit"] = "get-customer-audit"
+    schema_version: Literal[1] = 1
 
 
 # --- events --------------------------------------------------------------------------------
@@ -608,21 +808,93 @@ class OnBehalfPayload(_Out):
     session: OnBehalfSession
 
 
-def _event(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
-    return define_message(Event, "customer", name, payload, doc)
+class CustomerCreated(Event[CustomerCreatedPayload]):
+    """A customer was created (any channel)."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customer-created"] = "customer-created"
+    schema_version: Literal[1] = 1
 
 
-CustomerCreated = _event("CustomerCreated", CustomerCreatedPayload, "A customer was created (any channel).")
-CustomerUpdated = _event("CustomerUpdated", CustomerUpdatedPayload, "Fields of a customer changed.")
-CustomerAddressChanged = _event("CustomerAddressChanged", AddressChangedPayload, "An address was added, changed or removed.")
-CustomerStateChanged = _event("CustomerStateChanged", StateChangedPayload, "A customer moved to another lifecycle state.")
-PasswordSetupInvited = _event("PasswordSetupInvited", LinkPayload, "C14: welcome email with a set-password link.")
-PasswordResetRequested = _event("PasswordResetRequested", LinkPayload, "C14: reset email with a single-use link.")
-PasswordChanged = _event("PasswordChanged", RecipientPayload, "C14: the password was set or changed.")
-EmailVerificationRequested = _event("EmailVerificationRequested", LinkPayload, "C20: verification email.")
-EmailVerified = _event("EmailVerified", RecipientPayload, "C20: the customer proved the email is theirs.")
-OnBehalfSessionStarted = _event("OnBehalfSessionStarted", OnBehalfPayload, "C16: a CSR acts for a customer.")
-OnBehalfSessionEnded = _event("OnBehalfSessionEnded", OnBehalfPayload, "C16: the CSR stopped acting for the customer.")
+class CustomerUpdated(Event[CustomerUpdatedPayload]):
+    """Fields of a customer changed."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customer-updated"] = "customer-updated"
+    schema_version: Literal[1] = 1
+
+
+class CustomerAddressChanged(Event[AddressChangedPayload]):
+    """An address was added, changed or removed."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customer-address-changed"] = "customer-address-changed"
+    schema_version: Literal[1] = 1
+
+
+class CustomerStateChanged(Event[StateChangedPayload]):
+    """A customer moved to another lifecycle state."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customer-state-changed"] = "customer-state-changed"
+    schema_version: Literal[1] = 1
+
+
+class PasswordSetupInvited(Event[LinkPayload]):
+    """C14: welcome email with a set-password link."""
+
+    DOMAIN = "customer"
+    message_type: Literal["password-setup-invited"] = "password-setup-invited"
+    schema_version: Literal[1] = 1
+
+
+class PasswordResetRequested(Event[LinkPayload]):
+    """C14: reset email with a single-use link."""
+
+    DOMAIN = "customer"
+    message_type: Literal["password-reset-requested"] = "password-reset-requested"
+    schema_version: Literal[1] = 1
+
+
+class PasswordChanged(Event[RecipientPayload]):
+    """C14: the password was set or changed."""
+
+    DOMAIN = "customer"
+    message_type: Literal["password-changed"] = "password-changed"
+    schema_version: Literal[1] = 1
+
+
+class EmailVerificationRequested(Event[LinkPayload]):
+    """C20: verification email."""
+
+    DOMAIN = "customer"
+    message_type: Literal["email-verification-requested"] = "email-verification-requested"
+    schema_version: Literal[1] = 1
+
+
+class EmailVerified(Event[RecipientPayload]):
+    """C20: the customer proved the email is theirs."""
+
+    DOMAIN = "customer"
+    message_type: Literal["email-verified"] = "email-verified"
+    schema_version: Literal[1] = 1
+
+
+class OnBehalfSessionStarted(Event[OnBehalfPayload]):
+    """C16: a CSR acts for a customer."""
+
+    DOMAIN = "customer"
+    message_type: Literal["on-behalf-session-started"] = "on-behalf-session-started"
+    schema_version: Literal[1] = 1
+
+
+class OnBehalfSessionEnded(Event[OnBehalfPayload]):
+    """C16: the CSR stopped acting for the customer."""
+
+    DOMAIN = "customer"
+    message_type: Literal["on-behalf-session-ended"] = "on-behalf-session-ended"
+    schema_version: Literal[1] = 1
+
 
 CUSTOMER_COMMANDS = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Command) and cls is not Command

@@ -9,7 +9,6 @@ without looking inside the payload.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Generic, Literal, TypeVar
 from uuid import uuid4
@@ -98,37 +97,3 @@ class Command(Envelope[PayloadT], Generic[PayloadT]):
 
 class Event(Envelope[PayloadT], Generic[PayloadT]):
     """A fact that happened, named in the past tense (``CustomerCreated``)."""
-
-
-def kebab(name: str) -> str:
-    """``CreateCustomer`` -> ``create-customer``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
-
-def define_message(
-    base: type[Envelope],
-    domain: str,
-    name: str,
-    payload: type[BaseModel],
-    doc: str,
-    *,
-    version: int = 1,
-    reply: type[BaseModel] | None = None,
-) -> type[Envelope]:
-    """Declare a message class: ``define_message(Command, "customer", "CreateCustomer", NewCustomer, ...)``
-    is the class ``CreateCustomer`` routed as ``customer.create-customer.v1``; a command names
-    the type of its ``reply``."""
-    type_name = kebab(name)
-    return type(
-        name,
-        (base[payload],),  # type: ignore[index]
-        {
-            "__doc__": doc,
-            "__module__": payload.__module__,
-            "__annotations__": {"message_type": Literal[type_name], "schema_version": Literal[version]},
-            "DOMAIN": domain,
-            "REPLY": reply,
-            "message_type": type_name,
-            "schema_version": version,
-        },
-    )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .customer import CustomerCode, CustomerReply
-from .envelope import Command, Event, define_message
+from .envelope import Command, Event
 from .replies import Reply
 from .types import Identifier, OptionalIdentifier, OptionalText
 
@@ -104,15 +104,38 @@ HistoryReply = Reply[HistoryPage]
 PaymentMethodDeletedReply = Reply[PaymentMethodDeletedResult]
 
 
-def _command(name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, "customer", name, payload, doc, reply=reply)
+class GetCustomerHistory(Command[HistoryInput]):
+    """C7: a customer's orders, carts, payment methods, invoices or payments, newest first, 20 a page."""
+
+    DOMAIN = "customer"
+    REPLY = HistoryReply
+    message_type: Literal["get-customer-history"] = "get-customer-history"
+    schema_version: Literal[1] = 1
 
 
-GetCustomerHistory = _command("GetCustomerHistory", HistoryInput, HistoryReply, "C7: a customer's orders, carts, payment methods, invoices or payments, newest first, 20 a page.")
-DeletePaymentMethod = _command("DeletePaymentMethod", DeletePaymentMethodInput, PaymentMethodDeletedReply, "C7: a CSR deletes a saved payment method (audited).")
-SetPreferredStore = _command("SetPreferredStore", SetPreferredStoreInput, CustomerReply, "C6: set or clear the customer's preferred store.")
+class DeletePaymentMethod(Command[DeletePaymentMethodInput]):
+    """C7: a CSR deletes a saved payment method (audited)."""
 
-PaymentMethodDeleted = define_message(
-    Event, "customer", "PaymentMethodDeleted", PaymentMethodDeletedPayload,
-    "C7: a CSR deleted a saved payment method; the payment provider should forget the token.",
-)
+    DOMAIN = "customer"
+    REPLY = PaymentMethodDeletedReply
+    message_type: Literal["delete-payment-method"] = "delete-payment-method"
+    schema_version: Literal[1] = 1
+
+
+class SetPreferredStore(Command[SetPreferredStoreInput]):
+    """C6: set or clear the customer's preferred store."""
+
+    DOMAIN = "customer"
+    REPLY = CustomerReply
+    message_type: Literal["set-preferred-store"] = "set-preferred-store"
+    schema_version: Literal[1] = 1
+
+
+class PaymentMethodDeleted(Event[PaymentMethodDeletedPayload]):
+    """C7: a CSR deleted a saved payment method; the payment provider should forget the token."""
+
+    DOMAIN = "customer"
+    message_type: Literal["payment-method-deleted"] = "payment-method-deleted"
+    schema_version: Literal[1] = 1
+
+

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .customer import CustomerCode, CustomerView
-from .envelope import Command, Event, define_message
+from .envelope import Command, Event
 from .order_sync import OrderSummary
 from .replies import Reply
 from .types import Identifier, OptionalIdentifier, OptionalText, Text
@@ -139,24 +139,56 @@ UnmergeReply = Reply[UnmergeOutcome]
 MergeJournalReply = Reply[MergeJournalPage]
 
 
-def _command(name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, "customer", name, payload, doc, reply=reply)
+class MergeCustomers(Command[MergeInput]):
+    """C13: merge a customer into another; one transaction."""
+
+    DOMAIN = "customer"
+    REPLY = MergeReply
+    message_type: Literal["merge-customers"] = "merge-customers"
+    schema_version: Literal[1] = 1
 
 
-def _event(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
-    return define_message(Event, "customer", name, payload, doc)
+class UnmergeCustomers(Command[UnmergeInput]):
+    """C13: undo a merge within the unmerge window."""
+
+    DOMAIN = "customer"
+    REPLY = UnmergeReply
+    message_type: Literal["unmerge-customers"] = "unmerge-customers"
+    schema_version: Literal[1] = 1
 
 
-MergeCustomers = _command("MergeCustomers", MergeInput, MergeReply, "C13: merge a customer into another; one transaction.")
-UnmergeCustomers = _command("UnmergeCustomers", UnmergeInput, UnmergeReply, "C13: undo a merge within the unmerge window.")
-GetMergeJournal = _command("GetMergeJournal", MergeJournalQuery, MergeJournalReply, "C13: what a merge moved.")
+class GetMergeJournal(Command[MergeJournalQuery]):
+    """C13: what a merge moved."""
 
-CustomersMerged = _event("CustomersMerged", CustomersMergedPayload, "C13: a customer was merged into another and retired.")
-CustomersUnmerged = _event("CustomersUnmerged", CustomersUnmergedPayload, "C13: a merge was undone; both customers are back.")
+    DOMAIN = "customer"
+    REPLY = MergeJournalReply
+    message_type: Literal["get-merge-journal"] = "get-merge-journal"
+    schema_version: Literal[1] = 1
 
-OrdersReassigned = define_message(
-    Event, "order-sync", "OrdersReassigned", OrdersReassignedPayload,
-    "C13: after an unmerge, orders placed since the merge under the merged customer's source id went back to it.")
+
+class CustomersMerged(Event[CustomersMergedPayload]):
+    """C13: a customer was merged into another and retired."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customers-merged"] = "customers-merged"
+    schema_version: Literal[1] = 1
+
+
+class CustomersUnmerged(Event[CustomersUnmergedPayload]):
+    """C13: a merge was undone; both customers are back."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customers-unmerged"] = "customers-unmerged"
+    schema_version: Literal[1] = 1
+
+
+class OrdersReassigned(Event[OrdersReassignedPayload]):
+    """C13: after an unmerge, orders placed since the merge under the merged customer's source id went back to it."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["orders-reassigned"] = "orders-reassigned"
+    schema_version: Literal[1] = 1
+
 
 MERGE_COMMANDS = (MergeCustomers, UnmergeCustomers, GetMergeJournal)
 MERGE_EVENTS = (CustomersMerged, CustomersUnmerged, OrdersReassigned)

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from .customer import CustomerCode, Recipient, ScopeId
-from .envelope import Command, Event, define_message
+from .envelope import Command, Event
 from .replies import Reply
 from .types import Identifier, LanguageTag, OptionalText
 
@@ -303,24 +303,77 @@ class EmailFailedPayload(EmailOutcome):
     failed_at: datetime
 
 
-def _command(name: str, payload: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, "notification", name, payload, doc)
+class SendTemplateEmail(Command[SendTemplateEmailInput]):
+    """N4: a CSR emails a customer from a template."""
+
+    DOMAIN = "notification"
+    message_type: Literal["send-template-email"] = "send-template-email"
+    schema_version: Literal[1] = 1
 
 
-def _event(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
-    return define_message(Event, "notification", name, payload, doc)
+class SetTemplate(Command[TemplateInput]):
+    """N3: add or override a template, checked before it is stored."""
+
+    DOMAIN = "notification"
+    message_type: Literal["set-template"] = "set-template"
+    schema_version: Literal[1] = 1
 
 
-SendTemplateEmail = _command("SendTemplateEmail", SendTemplateEmailInput, "N4: a CSR emails a customer from a template.")
-SetTemplate = _command("SetTemplate", TemplateInput, "N3: add or override a template, checked before it is stored.")
-RemoveTemplate = _command("RemoveTemplate", TemplateRemoval, "N3: remove an administrator's template.")
-ListTemplates = _command("ListTemplates", TemplateQuery, "N3: predefined and custom templates.")
-GetTemplate = _command("GetTemplate", TemplateRef, "N3: the template a scope and language resolve to.")
-PreviewTemplate = _command("PreviewTemplate", PreviewInput, "N3: render a template or a draft against sample data.")
-GetActivities = _command("GetActivities", ActivityQuery, "N5: a customer's or an order's activities, in pages.")
+class RemoveTemplate(Command[TemplateRemoval]):
+    """N3: remove an administrator's template."""
 
-EmailSent = _event("EmailSent", EmailSentPayload, "N6: the SMTP server accepted the email.")
-EmailFailed = _event("EmailFailed", EmailFailedPayload, "N6: the email will not be delivered; see error.")
+    DOMAIN = "notification"
+    message_type: Literal["remove-template"] = "remove-template"
+    schema_version: Literal[1] = 1
+
+
+class ListTemplates(Command[TemplateQuery]):
+    """N3: predefined and custom templates."""
+
+    DOMAIN = "notification"
+    message_type: Literal["list-templates"] = "list-templates"
+    schema_version: Literal[1] = 1
+
+
+class GetTemplate(Command[TemplateRef]):
+    """N3: the template a scope and language resolve to."""
+
+    DOMAIN = "notification"
+    message_type: Literal["get-template"] = "get-template"
+    schema_version: Literal[1] = 1
+
+
+class PreviewTemplate(Command[PreviewInput]):
+    """N3: render a template or a draft against sample data."""
+
+    DOMAIN = "notification"
+    message_type: Literal["preview-template"] = "preview-template"
+    schema_version: Literal[1] = 1
+
+
+class GetActivities(Command[ActivityQuery]):
+    """N5: a customer's or an order's activities, in pages."""
+
+    DOMAIN = "notification"
+    message_type: Literal["get-activities"] = "get-activities"
+    schema_version: Literal[1] = 1
+
+
+class EmailSent(Event[EmailSentPayload]):
+    """N6: the SMTP server accepted the email."""
+
+    DOMAIN = "notification"
+    message_type: Literal["email-sent"] = "email-sent"
+    schema_version: Literal[1] = 1
+
+
+class EmailFailed(Event[EmailFailedPayload]):
+    """N6: the email will not be delivered; see error."""
+
+    DOMAIN = "notification"
+    message_type: Literal["email-failed"] = "email-failed"
+    schema_version: Literal[1] = 1
+
 
 EmailQueuedReply = Reply[EmailQueued]
 TemplateReply = Reply[TemplateView]

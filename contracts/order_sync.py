@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from .customer import CustomerCode, Recipient
-from .envelope import Command, Event, define_message
+from .envelope import Command, Event
 from .orders import ShippedLine
 from .replies import Reply
 from .types import Identifier, Money, OptionalText
@@ -186,23 +186,87 @@ RejectedOrdersReply = Reply[list[RejectedOrder]]
 OrderLinkReply = Reply[OrderLinkView]
 
 
-def _event(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
-    return define_message(Event, "order-sync", name, payload, doc)
+class OrderLinked(Event[OrderLinkedPayload]):
+    """O2-O4: an order was tied to a customer."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["order-linked"] = "order-linked"
+    schema_version: Literal[1] = 1
 
 
-def _command(name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, "order-sync", name, payload, doc, reply=reply)
+class OrderReviewOpened(Event[ReviewOpenedPayload]):
+    """O5: an ambiguous order waits for a CSR."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["order-review-opened"] = "order-review-opened"
+    schema_version: Literal[1] = 1
 
 
-OrderLinked = _event("OrderLinked", OrderLinkedPayload, "O2-O4: an order was tied to a customer.")
-OrderReviewOpened = _event("OrderReviewOpened", ReviewOpenedPayload, "O5: an ambiguous order waits for a CSR.")
-CustomerOrderShipped = _event("CustomerOrderShipped", ShipmentEmailPayload, "O7: send the shipping confirmation.")
-CustomerPaymentRequested = _event("CustomerPaymentRequested", PaymentEmailPayload, "O7: send the payment request.")
-CustomerPaymentReceived = _event("CustomerPaymentReceived", PaymentEmailPayload, "O7: send the payment confirmation.")
-OrderStatusUpdated = _event("OrderStatusUpdated", OrderStatusPayload, "O7: a linked order's status changed.")
+class CustomerOrderShipped(Event[ShipmentEmailPayload]):
+    """O7: send the shipping confirmation."""
 
-ListReviews = _command("ListReviews", ListReviewsInput, ReviewPageReply, "O5: the review queue, oldest first.")
-ResolveReview = _command("ResolveReview", ResolveReviewInput, ReviewReply, "O5: link the order to a candidate, or to a new customer.")
-ListRejectedOrders = _command("ListRejectedOrders", ListRejectedInput, RejectedOrdersReply, "O1: orders refused, newest first.")
-GetOrderLink = _command("GetOrderLink", OrderRefInput, OrderLinkReply, "O2: which customer an order is tied to, and by which rule.")
+    DOMAIN = "order-sync"
+    message_type: Literal["customer-order-shipped"] = "customer-order-shipped"
+    schema_version: Literal[1] = 1
+
+
+class CustomerPaymentRequested(Event[PaymentEmailPayload]):
+    """O7: send the payment request."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["customer-payment-requested"] = "customer-payment-requested"
+    schema_version: Literal[1] = 1
+
+
+class CustomerPaymentReceived(Event[PaymentEmailPayload]):
+    """O7: send the payment confirmation."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["customer-payment-received"] = "customer-payment-received"
+    schema_version: Literal[1] = 1
+
+
+class OrderStatusUpdated(Event[OrderStatusPayload]):
+    """O7: a linked order's status changed."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["order-status-updated"] = "order-status-updated"
+    schema_version: Literal[1] = 1
+
+
+class ListReviews(Command[ListReviewsInput]):
+    """O5: the review queue, oldest first."""
+
+    DOMAIN = "order-sync"
+    REPLY = ReviewPageReply
+    message_type: Literal["list-reviews"] = "list-reviews"
+    schema_version: Literal[1] = 1
+
+
+class ResolveReview(Command[ResolveReviewInput]):
+    """O5: link the order to a candidate, or to a new customer."""
+
+    DOMAIN = "order-sync"
+    REPLY = ReviewReply
+    message_type: Literal["resolve-review"] = "resolve-review"
+    schema_version: Literal[1] = 1
+
+
+class ListRejectedOrders(Command[ListRejectedInput]):
+    """O1: orders refused, newest first."""
+
+    DOMAIN = "order-sync"
+    REPLY = RejectedOrdersReply
+    message_type: Literal["list-rejected-orders"] = "list-rejected-orders"
+    schema_version: Literal[1] = 1
+
+
+class GetOrderLink(Command[OrderRefInput]):
+    """O2: which customer an order is tied to, and by which rule."""
+
+    DOMAIN = "order-sync"
+    REPLY = OrderLinkReply
+    message_type: Literal["get-order-link"] = "get-order-link"
+    schema_version: Literal[1] = 1
+
 

@@ -43,7 +43,6 @@ from .types import (
 )
 
 
-
 def _account_type(value: Any) -> Any:
     """"Guest", " REGISTERED " are what they say; "" and null are missing (the default)."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -354,30 +353,40 @@ class Payment(OrderRef):
 
 
 class OrderPlaced(Event[Order]):
+    """O1: an order placed on a storefront, a till or a marketplace (matched to a customer by order-sync)."""
+
     DOMAIN = "order"
     message_type: Literal["order-placed"] = "order-placed"
     schema_version: Literal[1] = 1
 
 
 class OrderStatusChanged(Event[StatusChange]):
+    """O7: an order's status changed upstream (paid, shipped, cancelled...)."""
+
     DOMAIN = "order"
     message_type: Literal["order-status-changed"] = "order-status-changed"
     schema_version: Literal[1] = 1
 
 
 class OrderShipped(Event[Shipment]):
+    """O7: (part of) an order shipped; the customer gets the shipping confirmation."""
+
     DOMAIN = "order"
     message_type: Literal["order-shipped"] = "order-shipped"
     schema_version: Literal[1] = 1
 
 
 class PaymentRequested(Event[PaymentRequest]):
+    """O7: an order awaits payment; the customer gets the payment request."""
+
     DOMAIN = "order"
     message_type: Literal["payment-requested"] = "payment-requested"
     schema_version: Literal[1] = 1
 
 
 class PaymentReceived(Event[Payment]):
+    """O7: an order's payment arrived."""
+
     DOMAIN = "order"
     message_type: Literal["payment-received"] = "payment-received"
     schema_version: Literal[1] = 1

@@ -9,12 +9,12 @@ personal fields and keeps order records consistent (orders keep the customer cod
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .customer import AuditEntry, CustomerCode
-from .envelope import Command, Event, define_message
+from .envelope import Command, Event
 from .merge import MergeJournalEntry
 from .notification import ActivityView
 from .replies import Reply
@@ -115,34 +115,67 @@ NotificationDataReply = Reply[NotificationCustomerData]
 ServiceErasureReply = Reply[ServiceErasure]
 
 
-def _command(domain: str, name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, domain, name, payload, doc, reply=reply)
+class ExportCustomerData(Command[PrivacyRequest]):
+    """C18: everything every service holds about a customer, as one document."""
+
+    DOMAIN = "customer"
+    REPLY = ExportReply
+    message_type: Literal["export-customer-data"] = "export-customer-data"
+    schema_version: Literal[1] = 1
 
 
-ExportCustomerData = _command("customer", "ExportCustomerData", PrivacyRequest, ExportReply,
-                              "C18: everything every service holds about a customer, as one document.")
-EraseCustomerData = _command("customer", "EraseCustomerData", PrivacyRequest, ErasureReply,
-                             "C18: anonymize a customer in every service; answers a receipt.")
-OrderSyncExportCustomerData = define_message(
-    Command, "order-sync", "ExportCustomerData", CustomerDataRequest,
-    "C18: order-sync's data about a customer (asked by the customer service).", reply=OrderSyncDataReply)
-OrderSyncEraseCustomerData = define_message(
-    Command, "order-sync", "EraseCustomerData", CustomerErasureRequest,
-    "C18: erase a customer's personal data in order-sync (asked by the customer service).", reply=ServiceErasureReply)
-NotificationExportCustomerData = define_message(
-    Command, "notification", "ExportCustomerData", CustomerDataRequest,
-    "C18: a customer's email activities with content (asked by the customer service).", reply=NotificationDataReply)
-NotificationEraseCustomerData = define_message(
-    Command, "notification", "EraseCustomerData", CustomerErasureRequest,
-    "C18: anonymize a customer's email activities (asked by the customer service).", reply=ServiceErasureReply)
-# define_message names the class after the message; these share names across domains.
-OrderSyncExportCustomerData.__name__ = "OrderSyncExportCustomerData"
-OrderSyncEraseCustomerData.__name__ = "OrderSyncEraseCustomerData"
-NotificationExportCustomerData.__name__ = "NotificationExportCustomerData"
-NotificationEraseCustomerData.__name__ = "NotificationEraseCustomerData"
+class EraseCustomerData(Command[PrivacyRequest]):
+    """C18: anonymize a customer in every service; answers a receipt."""
 
-CustomerErased = define_message(Event, "customer", "CustomerErased", CustomerErasedPayload,
-                                "C18: a customer's personal data was erased; drop any copy of it.")
+    DOMAIN = "customer"
+    REPLY = ErasureReply
+    message_type: Literal["erase-customer-data"] = "erase-customer-data"
+    schema_version: Literal[1] = 1
+
+
+class OrderSyncExportCustomerData(Command[CustomerDataRequest]):
+    """C18: order-sync's data about a customer (asked by the customer service)."""
+
+    DOMAIN = "order-sync"
+    REPLY = OrderSyncDataReply
+    message_type: Literal["export-customer-data"] = "export-customer-data"
+    schema_version: Literal[1] = 1
+
+
+class OrderSyncEraseCustomerData(Command[CustomerErasureRequest]):
+    """C18: erase a customer's personal data in order-sync (asked by the customer service)."""
+
+    DOMAIN = "order-sync"
+    REPLY = ServiceErasureReply
+    message_type: Literal["erase-customer-data"] = "erase-customer-data"
+    schema_version: Literal[1] = 1
+
+
+class NotificationExportCustomerData(Command[CustomerDataRequest]):
+    """C18: a customer's email activities with content (asked by the customer service)."""
+
+    DOMAIN = "notification"
+    REPLY = NotificationDataReply
+    message_type: Literal["export-customer-data"] = "export-customer-data"
+    schema_version: Literal[1] = 1
+
+
+class NotificationEraseCustomerData(Command[CustomerErasureRequest]):
+    """C18: anonymize a customer's email activities (asked by the customer service)."""
+
+    DOMAIN = "notification"
+    REPLY = ServiceErasureReply
+    message_type: Literal["erase-customer-data"] = "erase-customer-data"
+    schema_version: Literal[1] = 1
+
+
+class CustomerErased(Event[CustomerErasedPayload]):
+    """C18: a customer's personal data was erased; drop any copy of it."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customer-erased"] = "customer-erased"
+    schema_version: Literal[1] = 1
+
 
 PRIVACY_COMMANDS = (ExportCustomerData, EraseCustomerData, OrderSyncExportCustomerData, OrderSyncEraseCustomerData,
                     NotificationExportCustomerData, NotificationEraseCustomerData)

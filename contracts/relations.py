@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, FiniteFloat, StringConstraints
+from pydantic import BeforeValidator, Field, FiniteFloat, StringConstraints
 
 from .customer import (
     AddressInput,
@@ -23,7 +23,7 @@ from .customer import (
     _In,
     _Out,
 )
-from .envelope import Command, Event, define_message
+from .envelope import Command, Event
 from .replies import Reply
 from .types import OptionalText, Text
 
@@ -188,21 +188,103 @@ GroupMembersReply = Reply[GroupMembersResult]
 GroupMembersPageReply = Reply[SearchPage]
 
 
-def _command(name: str, payload: type[BaseModel], reply: type[BaseModel], doc: str) -> type[Command]:
-    return define_message(Command, "customer", name, payload, doc, reply=reply)
+class CreateOrganization(Command[NewOrganization]):
+    """C5: create an organization (B2B)."""
+
+    DOMAIN = "customer"
+    REPLY = OrganizationReply
+    message_type: Literal["create-organization"] = "create-organization"
+    schema_version: Literal[1] = 1
 
 
-CreateOrganization = _command("CreateOrganization", NewOrganization, OrganizationReply, "C5: create an organization (B2B).")
-UpdateOrganization = _command("UpdateOrganization", UpdateOrganizationInput, OrganizationReply, "C5: change an organization, at an expected version.")
-GetOrganization = _command("GetOrganization", OrganizationRef, OrganizationDetailReply, "C5: an organization and a page of its members.")
-JoinOrganization = _command("JoinOrganization", MembershipInput, MembershipReply, "C5: a customer joins an organization.")
-LeaveOrganization = _command("LeaveOrganization", MembershipInput, MembershipReply, "C5: a customer leaves an organization.")
-CreateGroup = _command("CreateGroup", NewGroup, GroupReply, "C19: create a static group or a rule-based segment.")
-UpdateGroupRules = _command("UpdateGroupRules", UpdateGroupRulesInput, GroupReply, "C19: replace a segment's rules.")
-AddGroupMembers = _command("AddGroupMembers", GroupMembersInput, GroupMembersReply, "C19: add customers to a static group.")
-RemoveGroupMembers = _command("RemoveGroupMembers", GroupMembersInput, GroupMembersReply, "C19: remove customers from a static group.")
-ListGroups = _command("ListGroups", ListGroupsInput, GroupListReply, "C19: the groups, of a scope or all.")
-GetGroupMembers = _command("GetGroupMembers", GroupMembersPageInput, GroupMembersPageReply, "C19: a page of a group's members, by name.")
+class UpdateOrganization(Command[UpdateOrganizationInput]):
+    """C5: change an organization, at an expected version."""
+
+    DOMAIN = "customer"
+    REPLY = OrganizationReply
+    message_type: Literal["update-organization"] = "update-organization"
+    schema_version: Literal[1] = 1
+
+
+class GetOrganization(Command[OrganizationRef]):
+    """C5: an organization and a page of its members."""
+
+    DOMAIN = "customer"
+    REPLY = OrganizationDetailReply
+    message_type: Literal["get-organization"] = "get-organization"
+    schema_version: Literal[1] = 1
+
+
+class JoinOrganization(Command[MembershipInput]):
+    """C5: a customer joins an organization."""
+
+    DOMAIN = "customer"
+    REPLY = MembershipReply
+    message_type: Literal["join-organization"] = "join-organization"
+    schema_version: Literal[1] = 1
+
+
+class LeaveOrganization(Command[MembershipInput]):
+    """C5: a customer leaves an organization."""
+
+    DOMAIN = "customer"
+    REPLY = MembershipReply
+    message_type: Literal["leave-organization"] = "leave-organization"
+    schema_version: Literal[1] = 1
+
+
+class CreateGroup(Command[NewGroup]):
+    """C19: create a static group or a rule-based segment."""
+
+    DOMAIN = "customer"
+    REPLY = GroupReply
+    message_type: Literal["create-group"] = "create-group"
+    schema_version: Literal[1] = 1
+
+
+class UpdateGroupRules(Command[UpdateGroupRulesInput]):
+    """C19: replace a segment's rules."""
+
+    DOMAIN = "customer"
+    REPLY = GroupReply
+    message_type: Literal["update-group-rules"] = "update-group-rules"
+    schema_version: Literal[1] = 1
+
+
+class AddGroupMembers(Command[GroupMembersInput]):
+    """C19: add customers to a static group."""
+
+    DOMAIN = "customer"
+    REPLY = GroupMembersReply
+    message_type: Literal["add-group-members"] = "add-group-members"
+    schema_version: Literal[1] = 1
+
+
+class RemoveGroupMembers(Command[GroupMembersInput]):
+    """C19: remove customers from a static group."""
+
+    DOMAIN = "customer"
+    REPLY = GroupMembersReply
+    message_type: Literal["remove-group-members"] = "remove-group-members"
+    schema_version: Literal[1] = 1
+
+
+class ListGroups(Command[ListGroupsInput]):
+    """C19: the groups, of a scope or all."""
+
+    DOMAIN = "customer"
+    REPLY = GroupListReply
+    message_type: Literal["list-groups"] = "list-groups"
+    schema_version: Literal[1] = 1
+
+
+class GetGroupMembers(Command[GroupMembersPageInput]):
+    """C19: a page of a group's members, by name."""
+
+    DOMAIN = "customer"
+    REPLY = GroupMembersPageReply
+    message_type: Literal["get-group-members"] = "get-group-members"
+    schema_version: Literal[1] = 1
 
 
 # --- events --------------------------------------------------------------------------------
@@ -234,17 +316,61 @@ class GroupMembersChangedPayload(_Out):
     removed: list[str] = Field(default_factory=list)
 
 
-def _event(name: str, payload: type[BaseModel], doc: str) -> type[Event]:
-    return define_message(Event, "customer", name, payload, doc)
+class OrganizationCreated(Event[OrganizationCreatedPayload]):
+    """C5: an organization was created."""
+
+    DOMAIN = "customer"
+    message_type: Literal["organization-created"] = "organization-created"
+    schema_version: Literal[1] = 1
 
 
-OrganizationCreated = _event("OrganizationCreated", OrganizationCreatedPayload, "C5: an organization was created.")
-OrganizationUpdated = _event("OrganizationUpdated", OrganizationUpdatedPayload, "C5: fields of an organization changed.")
-CustomerJoinedOrganization = _event("CustomerJoinedOrganization", MembershipPayload, "C5: a customer joined an organization.")
-CustomerLeftOrganization = _event("CustomerLeftOrganization", MembershipPayload, "C5: a customer left an organization.")
-GroupCreated = _event("GroupCreated", GroupPayload, "C19: a group or segment was created.")
-GroupRulesChanged = _event("GroupRulesChanged", GroupPayload, "C19: a segment's rules were replaced.")
-GroupMembersChanged = _event("GroupMembersChanged", GroupMembersChangedPayload, "C19: customers were added to or removed from a static group.")
+class OrganizationUpdated(Event[OrganizationUpdatedPayload]):
+    """C5: fields of an organization changed."""
+
+    DOMAIN = "customer"
+    message_type: Literal["organization-updated"] = "organization-updated"
+    schema_version: Literal[1] = 1
+
+
+class CustomerJoinedOrganization(Event[MembershipPayload]):
+    """C5: a customer joined an organization."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customer-joined-organization"] = "customer-joined-organization"
+    schema_version: Literal[1] = 1
+
+
+class CustomerLeftOrganization(Event[MembershipPayload]):
+    """C5: a customer left an organization."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customer-left-organization"] = "customer-left-organization"
+    schema_version: Literal[1] = 1
+
+
+class GroupCreated(Event[GroupPayload]):
+    """C19: a group or segment was created."""
+
+    DOMAIN = "customer"
+    message_type: Literal["group-created"] = "group-created"
+    schema_version: Literal[1] = 1
+
+
+class GroupRulesChanged(Event[GroupPayload]):
+    """C19: a segment's rules were replaced."""
+
+    DOMAIN = "customer"
+    message_type: Literal["group-rules-changed"] = "group-rules-changed"
+    schema_version: Literal[1] = 1
+
+
+class GroupMembersChanged(Event[GroupMembersChangedPayload]):
+    """C19: customers were added to or removed from a static group."""
+
+    DOMAIN = "customer"
+    message_type: Literal["group-members-changed"] = "group-members-changed"
+    schema_version: Literal[1] = 1
+
 
 RELATIONS_COMMANDS = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Command) and cls is not Command

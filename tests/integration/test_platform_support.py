@@ -20,7 +20,7 @@ import random
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitRouter
@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
 from contracts.customer import CustomerCreated
-from contracts.envelope import Event, define_message
+from contracts.envelope import Event
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.ordering import OrderedSubscription
 from plumbing.service import Runtime, ServiceRuntime, create_service_app
@@ -45,7 +45,12 @@ class TickPayload(BaseModel):
     fail_after_apply: int = 0
 
 
-Tick = define_message(Event, "probe", "Ticked", TickPayload, "A test event: one step of a key's sequence.")
+class Tick(Event[TickPayload]):
+    """A test event: one step of a key's sequence."""
+
+    DOMAIN = "probe"
+    message_type: Literal["ticked"] = "ticked"
+    schema_version: Literal[1] = 1
 
 
 class EchoPayload(BaseModel):
@@ -53,7 +58,12 @@ class EchoPayload(BaseModel):
     seq: int
 
 
-Echoed = define_message(Event, "probe", "Echoed", EchoPayload, "What the probe publishes for each tick it applied.")
+class Echoed(Event[EchoPayload]):
+    """What the probe publishes for each tick it applied."""
+
+    DOMAIN = "probe"
+    message_type: Literal["echoed"] = "echoed"
+    schema_version: Literal[1] = 1
 
 PROBE = "notification"  # the probe plays a consumer service: its queues and database
 PURPOSE = "probe-events"

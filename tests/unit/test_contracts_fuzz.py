@@ -38,7 +38,7 @@ EXAMPLE_MESSAGES = Path(__file__).resolve().parents[2] / "contracts" / "examples
 
 def contract_models() -> dict[str, type[BaseModel]]:
     """Every concrete model defined in ``contracts``: the classes of each module, their
-    subclasses (messages are made by ``define_message``) and the replies commands name."""
+    subclasses (the message classes) and the replies commands name."""
     found: dict[str, type[BaseModel]] = {}
 
     def add(cls: Any) -> None:

@@ -1,6 +1,6 @@
 """Step 2 benchmark: bulk-load customers, then search latency per kind (C11, C17).
 
-    python -m bench.customer --customers 1000000      # the full run (loads once, reuses after)
+    python -m bench.customer --customers 1000000      # the full run (loads once, reuses after        env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / "customer-service.log", "w"),  # noqa: SIM115
     python -m bench.customer --customers 20000 --queries 50 --quick
 
 Runs the customer service as its own process(es) against the local stack under the
@@ -34,7 +34,15 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from contracts.customer import CreateScope, GetStateSummary, ImportCustomers, NewCustomer, ScopeView, SearchCustomers, SearchInput
+from contracts.customer import (
+    CreateScope,
+    GetStateSummary,
+    ImportCustomers,
+    NewCustomer,
+    ScopeView,
+    SearchCustomers,
+    SearchInput,
+)
 from customer import store
 from customer.domain import Customer
 from plumbing.client import OmsClient
@@ -69,7 +77,7 @@ def start_service(settings: ServiceSettings, workers: int) -> tuple[subprocess.P
     process = subprocess.Popen(
         [sys.executable, "-m", "faststream", "run", "customer.app:create_app", "--factory", "--port", str(port),
          "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / "customer-service.log", "w"),  # noqa: SIM115
+        env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / "customer-service.log", "w"),
     )
     return process, port
 

@@ -45,9 +45,9 @@ from importlib.metadata import version
 
 import aio_pika
 from aiosmtplib import SMTP
-from cryptography.fernet import Fernet
 from pymongo import AsyncMongoClient
 
+from bench.processes import PeakRss, rss_mb
 from contracts.customer import LinkPayload, PasswordSetupInvited, Recipient
 from contracts.order_sync import (
     CustomerOrderShipped,
@@ -57,7 +57,6 @@ from contracts.order_sync import (
     ShipmentEmailPayload,
 )
 from contracts.orders import ShippedLine
-from bench.processes import PeakRss, rss_mb
 from notification import mail
 from notification.settings import NotificationSettings
 from plumbing.sealing import Sealer, redact_link

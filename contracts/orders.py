@@ -8,7 +8,6 @@ Examples: ``contracts/examples/``.
 from __future__ import annotations
 
 import functools
-
 import re
 import types
 from collections.abc import Mapping

@@ -13,7 +13,6 @@ from pydantic_core import PydanticCustomError
 
 from .countries import country_code
 
-
 #: Ordinary whitespace a form, a CSV or a platform may carry inside one field: a space each.
 _WHITESPACE = dict.fromkeys(map(ord, "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029"), " ")
 #: Control (Cc), format (Cf: zero-width U+200B-U+200D, U+2060, U+FEFF, bidi controls

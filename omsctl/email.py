@@ -18,7 +18,6 @@ from rich.table import Table
 
 from contracts.customer import CustomerReply, GetCustomer, ListScopes, Recipient, ScopeListReply
 from contracts.envelope import Actor, Command
-from contracts.replies import field_errors_from_pydantic
 from contracts.notification import (
     ActivityPageReply,
     EmailQueuedReply,
@@ -34,6 +33,7 @@ from contracts.notification import (
     TemplateRemovedReply,
     TemplateReply,
 )
+from contracts.replies import field_errors_from_pydantic
 from plumbing.client import OmsClient, ServiceUnavailable, error_text
 from plumbing.settings import ServiceSettings
 

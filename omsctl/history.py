@@ -15,7 +15,8 @@ from rich.table import Table
 from contracts.customer import GetCustomer
 from contracts.history import DeletePaymentMethod, GetCustomerHistory, SetPreferredStore
 
-from .customers import app as customers, call, console
+from .customers import app as customers
+from .customers import call, console
 
 #: What a CSR types (plural, as on the record's tabs) -> the kind in the contract.
 KINDS = {"orders": "order", "carts": "cart", "payment-methods": "payment_method", "invoices": "invoice",

@@ -6,9 +6,8 @@ import asyncio
 import json
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
 from faststream.rabbit import Channel, RabbitBroker
+from pydantic import BaseModel
 
 from contracts.envelope import Actor, Command, Envelope, new_message_id, utc_now
 from contracts.replies import Error, Reply

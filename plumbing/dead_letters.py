@@ -25,8 +25,8 @@ import asyncio
 import json
 import logging
 import traceback
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fast_depends.exceptions import ValidationError as FDValidationError

@@ -26,8 +26,8 @@ import aiormq.abc
 from faststream.rabbit import RabbitExchange
 from pamqp.commands import Basic
 
-from .telemetry import continuing
 from .messaging import ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY, RETRY_TIER, original_route, retry_exchange, retry_tier
+from .telemetry import continuing
 
 if TYPE_CHECKING:
     from aio_pika import IncomingMessage

@@ -30,10 +30,10 @@ from typing import Annotated, Any
 from faststream._internal.context import Context as ContextField  # the class behind faststream.Context
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
-from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from faststream.specification import AsyncAPI
-from prometheus_client import CollectorRegistry, generate_latest, CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -42,6 +42,7 @@ from contracts.replies import Reply
 from contracts.service import Ping, Pong, PongReply
 
 from . import unit_of_work
+from .batching import Batcher, Pending
 from .bodies import guarded_decoder
 from .dead_letters import DeadLetters
 from .logs import keep_payloads_out_of_logs
@@ -55,7 +56,6 @@ from .messaging import (
     routed_as,
     upstream_exchange,
 )
-from .batching import Batcher, Pending
 from .metrics import PlatformMetrics
 from .outbox import OutboxRelay
 from .retries import Backoff

@@ -22,7 +22,8 @@ from .score import score as score_outcome
 from .stream import Stream, generate
 
 
-def simulate(stream: Stream, thresholds: Thresholds = Thresholds()) -> tuple[dict[str, Outcome], dict[str, list[str]]]:
+def simulate(stream: Stream, thresholds: Thresholds | None = None) -> tuple[dict[str, Outcome], dict[str, list[str]]]:
+    thresholds = thresholds or Thresholds()
     country = {scope_id: c for scope_id, c, _ in stream.scopes}
     index: dict[str, set[str]] = defaultdict(set)
     profiles: dict[str, Profile] = {}

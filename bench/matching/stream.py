@@ -73,7 +73,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from itertools import accumulate
 from random import Random
 
@@ -217,7 +217,7 @@ TAGS = ["shop", "acme", "orders", "promo", "bazaar", "2026"]
 def _pick(r: Random, items, weights):
     """One of ``items`` by ``weights`` (small lists: cheaper than ``Random.choices``)."""
     x = r.random() * sum(weights)
-    for item, w in zip(items, weights):
+    for item, w in zip(items, weights, strict=False):  # weights may run past items: as before
         x -= w
         if x < 0:
             return item
@@ -324,7 +324,7 @@ class Stream:
 
 # --- folding and normalising (the undecidable check; the tests) ----------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def fold(name: str) -> str:
     """Case, accents, script (anyascii) and punctuation folded: "Anne-Sophie" -> "anne sophie"."""
     return " ".join(re.findall(r"[a-z0-9]+", anyascii(name).lower()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 from contracts.customer import FindAccountsByEmail, GetCustomer, UpdateCustomer
 from contracts.privacy import EraseCustomerData, ExportCustomerData
 from customer.app import create_app as customer_app

@@ -23,8 +23,8 @@ from contracts.relations import (
     LeaveOrganization,
     ListGroups,
     RemoveGroupMembers,
-    UpdateGroupRules,
     SegmentRule,
+    UpdateGroupRules,
     UpdateOrganization,
 )
 from customer import store

@@ -9,8 +9,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer import GetStateSummary, ImportCustomers, SearchCustomers, SearchInput
-from customer import search as search_queries
 from customer import relations_store, store
+from customer import search as search_queries
 from plumbing.client import OmsClient
 
 from .conftest import create_scope, ok

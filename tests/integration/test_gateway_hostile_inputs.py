@@ -191,7 +191,7 @@ async def test_i4_p4_a_body_over_the_limit_is_413_from_a_real_server_before_it_i
             writer.write(b"POST /api/customers HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
                          + head + b"\r\n\r\n")
 
-            async def stream(chunked: bool = head.startswith(b"Transfer")) -> int:
+            async def stream(writer: asyncio.StreamWriter = writer, chunked: bool = head.startswith(b"Transfer")) -> int:
                 sent = 0
                 try:
                     for _ in range(30 * 16):  # 30 MB in 64 KiB pieces

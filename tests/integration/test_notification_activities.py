@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from contracts.notification import EmailQueuedReply, GetActivities, OrderReference, SendTemplateEmail
-from plumbing.messaging import commands_exchange
 from plumbing.client import OmsClient
+from plumbing.messaging import commands_exchange
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server
 

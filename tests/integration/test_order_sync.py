@@ -25,15 +25,15 @@ from customer.app import create_app as customer_app
 from order_sync import intake
 from order_sync.app import create_app as order_sync_app
 from order_sync.resources import resources
-from plumbing.errors import Rejected
 from plumbing.client import OmsClient
+from plumbing.errors import Rejected
 from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, EventTap, eventually, running
+from .conftest import create_customer, create_scope, ok
 from .test_customer_import import omsctl
 from .test_service_process import free_port, http_status
-from .conftest import create_customer, create_scope, ok
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
 

@@ -15,7 +15,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bench.matching.score import Outcome, score
 from bench.matching.simulate import simulate
 from bench.matching.stream import generate
-
 from contracts.merge import MergeCustomers
 from contracts.order_sync import GetOrderLink, ListReviews, ResolveReview
 from contracts.orders import OrderPlaced

@@ -10,8 +10,8 @@ import secrets
 from pathlib import Path
 
 import aio_pika
-from aiormq.exceptions import ChannelAccessRefused
 import pytest
+from aiormq.exceptions import ChannelAccessRefused
 
 from adapters.app import create_app as adapters_app
 from contracts.customer import UpdateCustomer
@@ -135,9 +135,9 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
         assert not await refused(adapters, lambda ch: _consume(ch, f"{ns}.adapters.dead-letter"))
         assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands"))
         for command in (GetOrderLink, EraseCustomerData):
-            assert not await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands", command.routing_key()))
+            assert not await refused(adapters, lambda ch, command=command: _publish(ch, f"{ns}.commands", command.routing_key()))
         for command in (MergeCustomers, UpdateCustomer):
-            assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands", command.routing_key()))
+            assert await refused(adapters, lambda ch, command=command: _publish(ch, f"{ns}.commands", command.routing_key()))
         assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.events"))
         assert await refused(adapters, lambda ch: _consume(ch, f"{ns}.order-sync.upstream-orders"))
         assert await refused(adapters, lambda ch: _consume(ch, f"{ns}.customer.dead-letter"))

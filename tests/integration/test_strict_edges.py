@@ -29,6 +29,7 @@ from plumbing.settings import ServiceSettings
 
 from ..support import eventually
 from .conftest import create_customer, ok
+
 # ``stack``: the customer and order-sync services and the adapters with their webhooks.
 from .test_adapters import Stack, body_of, send, shopify_headers, stack  # noqa: F401
 from .test_order_sync import link_of, order

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from pymongo import AsyncMongoClient
 from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
 
 from contracts.service import Ping
 from plumbing.service import ServiceRuntime

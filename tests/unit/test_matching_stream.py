@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import phonenumbers
@@ -85,7 +86,7 @@ def test_o2_every_delivery_is_an_order_placed_of_its_scope_and_source(small: Str
         first_seen.setdefault(d.order_key, d.message.payload.placed_at)
     times = list(first_seen.values())
     # published in the order placed, but for bursts (one person's orders within a second, kept together)
-    assert all((y - x).total_seconds() > -1 for x, y in zip(times, times[1:]))
+    assert all((y - x).total_seconds() > -1 for x, y in pairwise(times))
     assert (times[-1] - placed[0]).days >= 60
 
 
@@ -255,7 +256,7 @@ def test_o6_volume_is_skewed_with_bursts_of_new_people_and_people_in_two_scopes(
         if d.order_key not in seen:
             seen.add(d.order_key)
             firsts.append(d)
-    bursts = sum(1 for a, b in zip(firsts, firsts[1:]) if a.person_id == b.person_id and
+    bursts = sum(1 for a, b in pairwise(firsts) if a.person_id == b.person_id and
                  (b.message.payload.placed_at - a.message.payload.placed_at).total_seconds() < 1)
     assert bursts >= 20
     scopes = defaultdict(set)

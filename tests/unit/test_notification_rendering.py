@@ -103,6 +103,6 @@ async def test_n3_a_stuck_worker_is_replaced(renderer: Renderer) -> None:
     with pytest.raises(TemplateProblem, match="takes more than"):
         await renderer.render(NORMAL, {"name": "Ada"})  # queued behind the stuck one: out of time
     assert renderer._pool is not pool
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the stuck call died with its pool
+    with pytest.raises(Exception):  # noqa: B017 - the stuck call died with its pool
         await stuck
     assert (await renderer.render(NORMAL, {"name": "Bo"})).subject == "Hello Bo"

@@ -16,9 +16,9 @@ import yaml
 from contracts.customer import CreateCustomer, UpdateCustomer
 from contracts.merge import MergeCustomers
 from contracts.order_sync import GetOrderLink, ResolveReview
-from contracts.service import Ping
 from contracts.privacy import EraseCustomerData
 from contracts.routing import SERVICES, Topology
+from contracts.service import Ping
 from plumbing.messaging import (
     commands_queue,
     dead_letter_queue,

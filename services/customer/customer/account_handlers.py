@@ -58,6 +58,7 @@ from contracts.customer import (
 )
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
+from plumbing.normalize import InvalidValue, email_key, normalize_email
 from plumbing.sealing import Sealer, redact_link, sealer
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.throttle import Bucket, retry_after, too_many_attempts
@@ -68,7 +69,6 @@ from . import account_store, credentials, store
 from .acting import Acting, audit, authorize
 from .credentials import TokenKind
 from .domain import Customer, now
-from plumbing.normalize import InvalidValue, email_key, normalize_email
 from .signin import (
     LOCK_EXPIRED_REASON,
     LOCKED_REASON,

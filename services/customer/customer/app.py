@@ -9,7 +9,15 @@ from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
 from . import (
-    account_handlers, account_store, handlers, history, history_store, merge_store, privacy, relations_store, store,
+    account_handlers,
+    account_store,
+    handlers,
+    history,
+    history_store,
+    merge_store,
+    privacy,
+    relations_store,
+    store,
 )
 from .settings import CustomerSettings
 

@@ -27,7 +27,6 @@ from contracts.customer import (
 )
 from contracts.replies import FieldError
 from plumbing.errors import Rejected
-
 from plumbing.normalize import InvalidValue, email_key, fold, normalize_email, normalize_phone, postal_key
 
 PHONE_FIELDS = ("phone", "work_phone", "fax")

@@ -8,7 +8,6 @@ those and the segments it matches. Search filters by either kind (``SearchInput.
 from __future__ import annotations
 
 from contracts.customer import SearchInput
-from contracts.replies import FieldError
 from contracts.relations import (
     AddGroupMembers,
     CreateGroup,
@@ -26,6 +25,7 @@ from contracts.relations import (
     RemoveGroupMembers,
     UpdateGroupRules,
 )
+from contracts.replies import FieldError
 from plumbing.errors import Rejected
 from plumbing.service import Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once

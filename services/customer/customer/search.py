@@ -28,7 +28,6 @@ from pydantic import Field, StringConstraints, TypeAdapter
 from contracts.customer import SearchInput
 from plumbing import cursors
 from plumbing.errors import Rejected
-
 from plumbing.normalize import InvalidValue, email_key, fold, normalize_phone, postal_key
 
 SORT_FIELDS = {"name": "s.sn", "created": "registered_at", "last_activity": "last_activity_at"}

@@ -13,12 +13,11 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from contracts.customer import AccountTemplateView, AttributeField, CustomerState, ScopeView, SearchInput
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
-
-from . import search
-from .domain import Customer
 from plumbing.normalize import email_key
 
+from . import search
 from .codes import customer_code
+from .domain import Customer
 
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime

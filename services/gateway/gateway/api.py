@@ -27,7 +27,7 @@ from contracts.types import OptionalText, Text
 from . import rights
 from .auth import COOKIE, allow, client_address, require_right, signed_in
 from .bridge import CommandFailed, Services, error_body
-from .deadletters import DeadLetterView, DeadLetters, ReplayResult
+from .deadletters import DeadLetters, DeadLetterView, ReplayResult
 from .staff import SignInLimits, SignInThrottled, StaffError, StaffSession
 
 router = APIRouter(prefix="/api")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
+
 from fastapi import Request
 
 from .rights import allowed

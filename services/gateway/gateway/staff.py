@@ -36,8 +36,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from plumbing.settings import ServiceSettings
 from plumbing import throttle as throttle_rules
+from plumbing.settings import ServiceSettings
 from plumbing.throttle import Bucket, retry_after, too_many_attempts
 from plumbing.throttle_store import Throttle
 

@@ -39,7 +39,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from . import kinds, templates
-from .templates import Rendered, RenderBudgetExceeded, Sources, TemplateProblem
+from .templates import RenderBudgetExceeded, Rendered, Sources, TemplateProblem
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,6 @@ from .order_events import replay_parked
 from .resources import now, resources
 from .settings import thresholds
 
-
 log = logging.getLogger("oms.order-sync.intake")
 
 #: Orders stored in one transaction at most (a batch is what arrived together, at most the

@@ -5,7 +5,6 @@ being created, the review queue, parked events and rejected orders."""
 from __future__ import annotations
 
 from collections import Counter
-
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -39,7 +39,7 @@ class _CardSafe(CardSafe):
     """Tolerant of unknown fields, like the order contract, but refuses a card number in any
     field, known (error on that field) or not (error naming it), but the id fields."""
 
-    UNKNOWN_FIELDS_WITH_CARD_NUMBERS = "refuse"
+    UNKNOWN_FIELDS_WITH_CARD_NUMBERS: ClassVar[Literal["refuse", "ignore"]] = "refuse"
 
 
 # --- upstream messages -------------------------------------------------------------------------
@@ -94,7 +94,7 @@ class RemovedPaymentMethod(_CustomerRef):
 class Invoice(OrderRef, _CardSafe):
     """An invoice for an order; the order tells order-sync whose it is."""
 
-    UNKNOWN_FIELDS_WITH_CARD_NUMBERS = "refuse"  # (OrderRef's orders contract ignores them)
+    UNKNOWN_FIELDS_WITH_CARD_NUMBERS: ClassVar[Literal["refuse", "ignore"]] = "refuse"  # (OrderRef's orders contract ignores them)
 
     invoice_number: Identifier
     amount: Money

@@ -120,8 +120,8 @@ def _english_names() -> dict[str, str | None]:
 
     iso, informal = _Names(), _Names()
     for country in pycountry.countries:
-        names = (getattr(country, attr, None) for attr in ("name", "official_name", "common_name"))
-        iso.add((name for name in names if name), country.alpha_2)
+        found = (getattr(country, attr, None) for attr in ("name", "official_name", "common_name"))
+        iso.add((name for name in found if isinstance(name, str) and name), country.alpha_2)
     for code, names in INFORMAL_NAMES.items():
         informal.add(names, code)
     return iso.codes | informal.codes  # the informal form wins: "America" is not ambiguous here

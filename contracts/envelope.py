@@ -10,7 +10,7 @@ without looking inside the payload.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -66,18 +66,18 @@ class Envelope(BaseModel, Generic[PayloadT]):
 
     @classmethod
     def type_name(cls) -> str:
-        return cls.model_fields["message_type"].default
+        return str(cls.model_fields["message_type"].default)
 
     @classmethod
     def version(cls) -> int:
-        return cls.model_fields["schema_version"].default
+        return int(cls.model_fields["schema_version"].default)
 
     @classmethod
     def routing_key(cls) -> str:
         """``<domain>.<message-type>.v<version>``: how the message is routed and dispatched."""
         return f"{cls.DOMAIN}.{cls.type_name()}.v{cls.version()}"
 
-    def caused(self, **fields) -> dict:
+    def caused(self, **fields: Any) -> dict[str, Any]:
         """Envelope fields for a message caused by this one (same conversation)."""
         return {
             "correlation_id": self.correlation_id or self.message_id,

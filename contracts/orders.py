@@ -59,7 +59,7 @@ class _Payload(CardSafe):
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    UNKNOWN_FIELDS_WITH_CARD_NUMBERS = "ignore"
+    UNKNOWN_FIELDS_WITH_CARD_NUMBERS: ClassVar[Literal["refuse", "ignore"]] = "ignore"
 
 
 class PostalAddress(_Payload):
@@ -168,12 +168,13 @@ def _field_to_set_aside(model: type[BaseModel], loc: tuple[int | str, ...]) -> t
         field = current.model_fields.get(part) if current and isinstance(part, str) else None
         if field is None or field.is_required() or part in getattr(current, "KEPT_STRICT", ()):
             break
+        assert isinstance(part, str)  # a field was found by this name
         path += (part,)
         current = _model_inside(field.annotation)
     return path or None
 
 
-def _without(data: Mapping[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+def _without(data: Any, path: tuple[str, ...]) -> dict[str, Any] | None:
     """A copy of ``data`` without the value at ``path`` (copying only the dicts on the way),
     or None when the input at ``path`` is not a plain mapping to take it from."""
     head, *rest = path

@@ -25,9 +25,10 @@ import asyncio
 import json
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, cast
 
 from fast_depends.exceptions import ValidationError as FDValidationError
 from faststream import BaseMiddleware
@@ -159,7 +160,7 @@ class DeadLetters:
     async def reply_error(self, raw: IncomingMessage, error: Error) -> None:
         await self.broker.publish(
             Reply[Any].failure(error).model_dump_json().encode(),
-            routing_key=raw.reply_to,
+            routing_key=raw.reply_to or "",  # asked only of requests, which name one
             correlation_id=raw.correlation_id,
             content_type="application/json",
         )
@@ -171,7 +172,7 @@ class DeadLetters:
         queue: str,
         reason: str,
         error: str,
-        fields: list[FieldError] = (),
+        fields: Sequence[FieldError] = (),
         exception: BaseException | None = None,
         attempts: int | None = None,
     ) -> None:
@@ -241,7 +242,7 @@ class _DeadLetterScope(BaseMiddleware):
         return getattr(subscriber, "queue", None)
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
-        raw: IncomingMessage = self.msg
+        raw = cast("IncomingMessage", self.msg)
         if self.policy.backoff is None or not is_ordered(self._queue()):
             return await call_next(msg)
         # An ordered subscription: the next event of this customer must wait, so retry here.
@@ -260,10 +261,15 @@ class _DeadLetterScope(BaseMiddleware):
                 )
                 await asyncio.sleep(delay)
 
-    async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool:
         if exc_val is None or not isinstance(exc_val, Exception):
             return False  # success, or cancellation: let FastStream ack or return it
-        raw: IncomingMessage = self.msg
+        raw = cast("IncomingMessage", self.msg)
         queue_spec = self._queue()
         queue = getattr(queue_spec, "name", "") or raw.routing_key or ""
 
@@ -298,7 +304,7 @@ class _DeadLetterScope(BaseMiddleware):
 
         attempt = attempts_so_far(raw) + max(self.in_place_failures, 1)
         if attempt < self.policy.max_attempts:
-            if self.policy.backoff is not None and not is_ordered(queue_spec):
+            if self.policy.backoff is not None and self.policy.topology is not None and not is_ordered(queue_spec):
                 try:
                     delay = await retry_later(
                         self.policy.broker, self.policy.topology, self.policy.service, self.policy.backoff,

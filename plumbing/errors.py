@@ -6,6 +6,8 @@ at once with the error as its reason: retrying cannot change the answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.replies import Error, ErrorCode, FieldError
 
 
@@ -16,7 +18,7 @@ class Rejected(Exception):
 
     @classmethod
     def of(
-        cls, code: ErrorCode, message: str, *, fields: list[FieldError] | None = None, **details
+        cls, code: ErrorCode, message: str, *, fields: list[FieldError] | None = None, **details: Any
     ) -> Rejected:
         return cls(Error(code=code, message=message, fields=fields or [], details=details))
 
@@ -44,3 +46,9 @@ class Rejected(Exception):
     @classmethod
     def invalid_state(cls, message: str) -> Rejected:
         return cls(Error(code="invalid_state", message=message))
+
+
+class ArrivedEarly(Exception):
+    """A message arrived before one it depends on was applied here (an unmerge before its
+    merge, on another queue): raised to have it retried with back-off, never dead-lettered
+    while attempts remain."""

@@ -15,7 +15,7 @@ _SPEC_CONFLICTS = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
 _NOT_FOUND = 27
 
 
-async def ensure_index(collection: AsyncCollection, keys: Any, *, name: str, **options: Any) -> None:
+async def ensure_index(collection: AsyncCollection[Any], keys: Any, *, name: str, **options: Any) -> None:
     try:
         await collection.create_index(keys, name=name, **options)
     except OperationFailure as exc:
@@ -30,7 +30,7 @@ async def ensure_index(collection: AsyncCollection, keys: Any, *, name: str, **o
         await collection.create_index(keys, name=name, **options)
 
 
-async def drop_index_if_present(collection: AsyncCollection, name: str) -> None:
+async def drop_index_if_present(collection: AsyncCollection[Any], name: str) -> None:
     """Drop an index an earlier version declared and this one no longer needs."""
     if name in await collection.index_information():
         try:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
-from faststream.rabbit.schemas.queue import QueueType
+from faststream.rabbit.schemas.queue import ClassicQueueArgs, QueueType, QuorumQueueArgs
 
 from contracts.routing import Topology
 
@@ -60,15 +60,16 @@ def dead_letter_exchange(topology: Topology) -> RabbitExchange:
     return RabbitExchange(topology.dead_letter_exchange, type=ExchangeType.TOPIC, durable=True)
 
 
-def _quorum_arguments(topology: Topology, queue: str, max_attempts: int) -> dict[str, Any]:
-    return {
+def _quorum_arguments(topology: Topology, queue: str, max_attempts: int) -> QuorumQueueArgs:
+    # The namespace's own arguments (topology.queue_arguments()) are open-ended: the broker checks them.
+    return cast(QuorumQueueArgs, {
         **topology.queue_arguments(),
         "x-dead-letter-exchange": topology.dead_letter_exchange,
         "x-dead-letter-routing-key": queue,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
         "x-delivery-limit": max_attempts * 2,
-    }
+    })
 
 
 def work_queue(
@@ -102,7 +103,7 @@ def dead_letter_queue(topology: Topology, service: str) -> RabbitQueue:
         queue_type=QueueType.QUORUM,
         durable=True,
         routing_key=f"{topology.namespace}.{service}.#",
-        arguments=topology.queue_arguments() or None,
+        arguments=cast(QuorumQueueArgs, topology.queue_arguments()) or None,
     )
 
 
@@ -148,7 +149,7 @@ def retry_queue(topology: Topology, service: str, tier: int) -> RabbitQueue:
         topology.queue(service, f"retry.{tier}"),
         queue_type=QueueType.CLASSIC,
         durable=True,
-        arguments={"x-dead-letter-exchange": "", **topology.queue_arguments()},
+        arguments=cast(ClassicQueueArgs, {"x-dead-letter-exchange": "", **topology.queue_arguments()}),
         bind_arguments={"x-match": "all", RETRY_TIER: str(tier)},
     )
 
@@ -186,7 +187,7 @@ def partition_queue(
         name,
         queue_type=QueueType.QUORUM,
         durable=True,
-        arguments={**_quorum_arguments(topology, name, max_attempts), "x-single-active-consumer": True},
+        arguments=cast(QuorumQueueArgs, {**_quorum_arguments(topology, name, max_attempts), "x-single-active-consumer": True}),
     )
 
 

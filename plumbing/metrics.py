@@ -98,4 +98,4 @@ class PlatformMetrics:
                 return
             self._channel = await connection.channel(publisher_confirms=False)
         queue = await self._channel.declare_queue(spec.name, durable=True, arguments=spec.arguments)
-        gauge.labels(self.service, spec.name).set(queue.declaration_result.message_count)
+        gauge.labels(self.service, spec.name).set(queue.declaration_result.message_count or 0)

@@ -219,7 +219,7 @@ class PartitionBalancer:
                     idle.set()
 
         subscriber.start = start  # type: ignore[method-assign]
-        subscriber.consume = consume  # type: ignore[method-assign]
+        subscriber.consume = consume  # type: ignore[method-assign, assignment]
         subscriber._oms_real_start = real_start  # type: ignore[attr-defined]  # noqa: SLF001
 
     async def _consume(self, index: int) -> None:

@@ -41,7 +41,7 @@ LEASES = "leases"
 class OutboxRelay:
     def __init__(
         self,
-        db: AsyncDatabase,
+        db: AsyncDatabase[Any],
         amqp_url: str,
         *,
         holder: str,
@@ -103,7 +103,7 @@ class OutboxRelay:
         )
         if oldest is None:
             return 0.0
-        return max(0.0, (datetime.now(UTC) - oldest["created_at"]).total_seconds())
+        return max(0.0, float((datetime.now(UTC) - oldest["created_at"]).total_seconds()))
 
     async def _run(self) -> None:
         while True:
@@ -158,6 +158,7 @@ class OutboxRelay:
         )
         if not batch:
             return 0
+        assert self._channel is not None  # opened by start(), before the first batch
         for name in {doc["exchange"] for doc in batch} - set(self._exchanges):
             self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
         # Sent in order on one channel, pipelined; each publish returns when RabbitMQ

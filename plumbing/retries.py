@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import aiormq.abc
@@ -60,7 +61,15 @@ def attempts_so_far(raw: IncomingMessage) -> int:
     """Attempts before this one: earlier copies (``x-oms-attempts``) plus redeliveries of
     this copy (quorum queues count them in ``x-delivery-count``)."""
     headers = raw.headers or {}
-    return int(headers.get(ATTEMPTS) or 0) + int(headers.get("x-delivery-count") or 0)
+    return _count(headers.get(ATTEMPTS)) + _count(headers.get("x-delivery-count"))
+
+
+def _count(value: object) -> int:
+    """A header's count; absent or not a number (a header anyone may set): 0."""
+    try:
+        return int(value) if isinstance(value, int | str | float | Decimal) else 0
+    except ValueError:
+        return 0
 
 
 class Backoff:

@@ -77,7 +77,7 @@ class ServiceRuntime:
     registry: CollectorRegistry
     #: This worker: host, process and a random tag (two apps of one process are two workers).
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
-    mongo: AsyncMongoClient | None = None
+    mongo: AsyncMongoClient[Any] | None = None
     outbox: OutboxRelay | None = None
     #: The subscriber of ``<ns>.<service>.commands``; ``on_command`` adds handlers to it.
     commands: Any = None
@@ -115,10 +115,14 @@ class ServiceRuntime:
             self.outbox.wake()
 
     @property
-    def db(self) -> AsyncDatabase:
+    def mongo_client(self) -> AsyncMongoClient[Any]:
         if self.mongo is None:
             raise RuntimeError("MongoDB is not connected yet")
-        return self.mongo[self.settings.database_name(self.name)]
+        return self.mongo
+
+    @property
+    def db(self) -> AsyncDatabase[Any]:
+        return self.mongo_client[self.settings.database_name(self.name)]
 
     def all_consuming(self) -> bool:
         """Every subscriber consumes, except the partitions of ordered subscriptions, which
@@ -150,7 +154,7 @@ class LoopContext(ContextField):
     handlers' own work under load.
     """
 
-    async def use(self, /, **kwargs: Any) -> dict[str, Any]:
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]  # async on purpose
         return super().use(**kwargs)
 
 
@@ -240,7 +244,7 @@ def create_service_app(
     dead_letters.bind(broker)
     runtime = ServiceRuntime(name=name, settings=settings, broker=broker, registry=registry)
     runtime.dead_letters = dead_letters
-    runtime.metrics = PlatformMetrics(registry, name)
+    platform_metrics = runtime.metrics = PlatformMetrics(registry, name)
 
     commands = broker.subscriber(
         commands_queue(topology, name, max_attempts=settings.max_attempts),
@@ -277,7 +281,7 @@ def create_service_app(
             settings.amqp_url,
             holder=runtime.instance,
             lease_seconds=settings.outbox_lease_seconds,
-            on_published=runtime.metrics.outbox_published.inc,
+            on_published=platform_metrics.outbox_published.inc,
         )
         await runtime.outbox.start()
         for subscription in runtime.ordered:
@@ -322,7 +326,7 @@ def create_service_app(
     async def metrics(scope: Any) -> AsgiResponse:
         """Prometheus: FastStream's message counters and handler latency, plus the outbox,
         dead-letter and retry gauges (plumbing.metrics), read now."""
-        await runtime.metrics.refresh(runtime)
+        await platform_metrics.refresh(runtime)
         return AsgiResponse(generate_latest(registry), 200, headers={"content-type": CONTENT_TYPE_LATEST})
 
     app = AsgiFastStream(

@@ -46,7 +46,7 @@ def configure_tracing(service: str) -> TracerProvider | None:
         processor = BatchSpanProcessor(ConsoleSpanExporter())
     elif exporter_name == "otlp":
         try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore[import-not-found]
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError:
             log.warning("OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp is not installed: tracing is off")
             return None

@@ -32,7 +32,7 @@ class Limits:
         if over < 0:
             return 0.0
         # min() before the power would overflow a float after ~1,000 failures.
-        return min(self.first_delay_seconds * 2 ** min(over, 64), self.max_delay_seconds)
+        return float(min(self.first_delay_seconds * 2 ** min(over, 64), self.max_delay_seconds))
 
     def locks(self, failures: int) -> bool:
         """True for the one failure that reaches the lock (later ones are only slowed)."""

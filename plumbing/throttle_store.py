@@ -33,7 +33,7 @@ def bucket_of(doc: dict[str, Any] | None) -> Bucket:
 
 
 class Throttle:
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[Any]) -> None:
         self.collection = collection
 
     async def ensure_indexes(self) -> None:

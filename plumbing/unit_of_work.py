@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import TypeAdapter
 from pymongo import ASCENDING
@@ -44,7 +44,7 @@ INBOX_RETENTION_SECONDS = 14 * 24 * 3600
 OUTBOX_RETENTION_SECONDS = 3 * 24 * 3600
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
+async def ensure_indexes(db: AsyncDatabase[Any]) -> None:
     # The relay reads unpublished events in the order they were written.
     await ensure_index(db[OUTBOX], [("published_at", ASCENDING), ("sequence", ASCENDING)], name="unpublished")
     # Published events and applied-message records expire after their retention window.
@@ -80,13 +80,13 @@ def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | No
     }
 
 
-async def inbox_records(db: AsyncDatabase, inbox_ids: list[str], session: AsyncClientSession) -> set[str]:
+async def inbox_records(db: AsyncDatabase[Any], inbox_ids: list[str], session: AsyncClientSession) -> set[str]:
     """Which of these messages were applied before (for work that applies a batch of them)."""
     cursor = db[INBOX].find({"_id": {"$in": inbox_ids}}, {"_id": 1}, session=session)
     return {doc["_id"] async for doc in cursor}
 
 
-async def record_applied(db: AsyncDatabase, inbox_ids: list[str], session: AsyncClientSession) -> None:
+async def record_applied(db: AsyncDatabase[Any], inbox_ids: list[str], session: AsyncClientSession) -> None:
     """Record messages as applied, in the transaction that applied them (as apply_once does)."""
     if inbox_ids:
         at = datetime.now(UTC)
@@ -173,7 +173,7 @@ async def apply_once(
             )
         return True, result
 
-    async with runtime.mongo.start_session() as session:
+    async with runtime.mongo_client.start_session() as session:
         try:
             applied, result = await session.with_transaction(
                 attempt, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
@@ -182,9 +182,9 @@ async def apply_once(
             applied, result = False, None
     if applied:
         runtime.outbox_written()
-        return result
+        return cast("T", result)
     # Applied before: answer what the first delivery answered.
     record = await db[INBOX].find_one({"_id": inbox_id})
     if adapter is None or record is None or "result" not in record:
         return None  # type: ignore[return-value]
-    return adapter.validate_python(record["result"])
+    return cast("T", adapter.validate_python(record["result"]))

@@ -8,8 +8,8 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 

@@ -22,9 +22,9 @@ from contracts.routing import SERVICES
 from customer.app import create_app as customer_app
 from gateway.deadletters import DeadLetters
 from notification.app import create_app as notification_app
-from omsctl.dlq import DeadLetterQueues
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
+from plumbing.dlq import DeadLetterQueues
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, eventually, running

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 from faststream.rabbit import RabbitRouter
 from pydantic import BaseModel, ConfigDict
 
-from omsctl.dlq import DeadLetterQueues, selector
 from plumbing import dead_letters
 from plumbing.client import OmsClient
+from plumbing.dlq import DeadLetterQueues, selector
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.service import Runtime, ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings

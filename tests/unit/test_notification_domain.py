@@ -8,6 +8,7 @@ import pytest
 
 from notification import domain
 from notification.domain import TemplateChoice
+from plumbing.errors import Rejected
 
 
 def test_n2_languages_are_the_customers_then_the_scopes_then_english() -> None:
@@ -76,5 +77,5 @@ def test_n5_a_cursor_round_trips_and_a_forged_one_is_refused() -> None:
     moment = datetime(2026, 11, 20, 9, 14, 1, 123000, tzinfo=UTC)
     assert domain.decode_cursor(domain.encode_cursor(moment, "abc")) == (moment, "abc")
     for forged in ("nonsense", "W10", domain.encode_cursor(moment, "abc")[:-3]):
-        with pytest.raises(domain.BadCursor):
+        with pytest.raises(Rejected):
             domain.decode_cursor(forged)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from types import SimpleNamespace
 
-from omsctl.dlq import DeadLetter, selector
 from plumbing import dead_letters
+from plumbing.dlq import DeadLetter, selector
 from plumbing.messaging import (
     ORIGINAL_EXCHANGE,
     ORIGINAL_ROUTING_KEY,

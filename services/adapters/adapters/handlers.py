@@ -45,14 +45,14 @@ from contracts.envelope import Envelope
 from contracts.replies import FieldError
 from plumbing import dead_letters as dl
 from plumbing.bodies import DEFAULT_MAX_DEPTH, UnreadableBody, check_body
-from plumbing.dead_letters import MalformedMessage
 from plumbing.client import OmsClientPool, publish_upstream
+from plumbing.dead_letters import MalformedMessage
 from plumbing.errors import Rejected
 from plumbing.messaging import dead_letter_exchange, original_route, upstream_exchange, work_queue
 from plumbing.retries import ensure_confirmed
 from plumbing.service import Runtime, ServiceRuntime
 
-from . import commercetools, medusa, privacy, shopify, saleor
+from . import commercetools, medusa, privacy, saleor, shopify
 from .mapping import Ignored, Mapper, MappingError, PrivacyRequested, message_id
 from .settings import PLATFORMS, AdapterSettings
 from .signatures import Verifier

@@ -301,7 +301,7 @@ def _platform_field(loc: tuple[Any, ...], origins: Origins) -> str:
         pattern = ".".join("*" if p.isdigit() else p for p in ours[:end])
         if pattern in origins:
             indexes = iter(p for p in ours[:end] if p.isdigit())
-            return re.sub(r"\*", lambda _: next(indexes, "*"), origins[pattern])
+            return re.sub(r"\*", lambda _, indexes=indexes: next(indexes, "*"), origins[pattern])
     return "payload." + ".".join(ours)
 
 

@@ -8,7 +8,8 @@ events to publish (cosmicpython's aggregate, with events collected by the unit o
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,6 +27,7 @@ from contracts.customer import (
     StateAction,
 )
 from contracts.replies import FieldError
+from plumbing import clock
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, fold, normalize_email, normalize_phone, postal_key
 
@@ -42,10 +44,7 @@ TRANSITIONS: dict[StateAction, tuple[frozenset[str], str]] = {
 }
 
 
-def now() -> datetime:
-    """The current time at MongoDB's precision (milliseconds), so a reply and a later read agree."""
-    at = datetime.now(UTC)
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+now = clock.now  # MongoDB's precision (milliseconds), so a reply and a later read agree
 
 
 # --- field checks ------------------------------------------------------------------------
@@ -60,7 +59,7 @@ class FieldErrors:
     def add(self, field: str, reason: str) -> None:
         self.errors.append(FieldError(field=field, reason=reason))
 
-    def check(self, field: str, func, *args):  # noqa: ANN001, ANN201 - a thin wrapper
+    def check(self, field: str, func: Callable[..., Any], *args: Any) -> Any:
         try:
             return func(*args)
         except InvalidValue as exc:
@@ -218,15 +217,15 @@ class Customer:
 
     @property
     def scope_id(self) -> str:
-        return self.doc["scope_id"]
+        return str(self.doc["scope_id"])
 
     @property
     def code(self) -> str:
-        return self.doc["_id"]
+        return str(self.doc["_id"])
 
     @property
     def version(self) -> int:
-        return self.doc["version"]
+        return int(self.doc["version"])
 
     @classmethod
     def create(
@@ -452,7 +451,7 @@ class Customer:
         """Move to the state ``action`` leads to; returns the previous state."""
         self.ensure_not_retired()
         allowed, target = TRANSITIONS[action]
-        previous = self.doc["state"]
+        previous = str(self.doc["state"])
         if previous not in allowed:
             raise Rejected.invalid_state(
                 f"cannot {action} customer {self.code}: it is {previous.replace('_', ' ')}"

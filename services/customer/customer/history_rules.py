@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
 from contracts.customer import MAX_STORES
-from plumbing import cursors
+from plumbing import clock, cursors
 
 Entry = dict[str, Any]
 
@@ -165,6 +165,4 @@ def _parse(value: datetime | str) -> datetime:
     return to_ms(value if isinstance(value, datetime) else datetime.fromisoformat(value))
 
 
-def to_ms(at: datetime) -> datetime:
-    """MongoDB keeps milliseconds: compare times as they will read back."""
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+to_ms = clock.to_ms  # MongoDB keeps milliseconds: compare times as they will read back

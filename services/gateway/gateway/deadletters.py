@@ -1,5 +1,5 @@
-"""Dead letters for administrators (I5): list, show and replay, through omsctl's
-``DeadLetterQueues`` (browsing returns every message to its queue, in order)."""
+"""Dead letters for administrators (I5): list, show and replay, through
+plumbing.dlq's ``DeadLetterQueues``, as omsctl dlq (browsing returns every message to its queue, in order)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.replies import Error
-from omsctl.dlq import DeadLetter, DeadLetterQueues, selector
+from plumbing.dlq import DeadLetter, DeadLetterQueues, selector
 from plumbing.settings import ServiceSettings
 
 from .bridge import CommandFailed
@@ -49,7 +49,7 @@ def view(letter: DeadLetter) -> DeadLetterView:
 
 class DeadLetters:
     def __init__(self, settings: ServiceSettings) -> None:
-        self.queues = DeadLetterQueues(settings)
+        self.queues = DeadLetterQueues(settings, reader="gateway dead letters")
 
     async def open(self) -> None:
         await self.queues.__aenter__()

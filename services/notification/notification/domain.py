@@ -3,16 +3,17 @@ what makes an email unique, when a failed delivery is tried again, how pages are
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import get_args
+from typing import Annotated, get_args
+
+from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
 from contracts.notification import TemplateKind, TemplateSource
+from plumbing import cursors
 
 DEFAULT_LANGUAGE = "en"
 KINDS: tuple[str, ...] = get_args(TemplateKind)
@@ -140,22 +141,14 @@ def after_failure(
 # --- keyset pages (N5) ------------------------------------------------------------------------------
 
 
-class BadCursor(ValueError):
-    pass
+#: An activities cursor, read back strictly (plumbing.cursors): the last email's time and id.
+_CURSOR = TypeAdapter(tuple[AwareDatetime, Annotated[str, StringConstraints(min_length=1, max_length=200)]])
 
 
 def encode_cursor(created_at: datetime, activity_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), activity_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode_cursor([created_at, activity_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, activity_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None or not isinstance(activity_id, str):
-            raise ValueError
-        return moment, activity_id
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise BadCursor("not a cursor this service gave out") from exc
+    """The position a cursor of ours names; anything else is ``Rejected`` on payload.cursor."""
+    return cursors.decode_cursor(cursor, _CURSOR)

@@ -320,10 +320,7 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
 async def get_activities(cmd: GetActivities, runtime: Runtime) -> ActivityPageReply:
     """A customer's or an order's emails, newest first, in keyset pages of at most 20."""
     p = cmd.payload
-    try:
-        after = domain.decode_cursor(p.cursor) if p.cursor else None
-    except domain.BadCursor as exc:
-        raise Rejected.invalid("payload.cursor", str(exc)) from None
+    after = domain.decode_cursor(p.cursor) if p.cursor else None
     docs, more = await store.activities_page(
         runtime.db, customer_code=p.customer_code, order=p.order, limit=p.limit, after=after
     )

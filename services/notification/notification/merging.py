@@ -13,6 +13,7 @@ from __future__ import annotations
 from faststream.rabbit import RabbitRouter
 
 from contracts.merge import CustomersMerged, CustomersUnmerged, OrdersReassigned
+from plumbing.errors import ArrivedEarly
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
@@ -23,9 +24,6 @@ MERGES_QUEUE = "merges"
 MERGES = "merges"
 EVENTS = (CustomersMerged, CustomersUnmerged, OrdersReassigned)
 
-
-class MergeNotApplied(Exception):
-    """An unmerge arrived before its merge was applied here: retried later."""
 
 
 async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
@@ -46,7 +44,7 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
 async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
     if await db[MERGES].find_one({"_id": p.merge_id}) is None:
-        raise MergeNotApplied(f"merge {p.merge_id} is not applied yet")
+        raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
 
     async def work(uow: UnitOfWork) -> None:
         await db[store.ACTIVITIES].update_many(

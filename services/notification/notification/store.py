@@ -13,12 +13,13 @@ and order when it concerns one), and its delivery state machine::
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from contracts.notification import ActivityView, DeliveryError, LinkSent, OrderReference
+from plumbing import clock
 
 from .catalog import StoredTemplate
 
@@ -34,10 +35,7 @@ ACTIVITIES = "activities"
 MAX_ERRORS_KEPT = 20
 
 
-def now() -> datetime:
-    """The current time as MongoDB stores it (milliseconds), so cursors compare exactly."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+now = clock.now  # as MongoDB stores it (milliseconds), so cursors compare exactly
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:

@@ -19,7 +19,7 @@ UNKNOWN_NAME = "(unknown)"
 
 def new_customer(order: Order, identity: Identity, idempotency_key: str) -> dict[str, Any]:
     """O3: the customer an unmatched order creates, with the order's addresses."""
-    addresses = []
+    addresses: list[dict[str, Any]] = []
     for address, default in ((order.billing_address, "billing"), (order.shipping_address, "shipping")):
         if address is None or not (address.line1 and address.city and address.country):
             continue

@@ -558,13 +558,13 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     if phone and (street or postal):
         return "mobile_and_address" if mobile else "phone_and_address", f"{identity.phone}, {identity.postal_key}"
     if phone:
-        return "mobile" if mobile else "phone", identity.phone
+        return "mobile" if mobile else "phone", identity.phone or ""
     if street:
         if identity.phone and profile.phones:
             return "address_other_phone", f"{identity.street_key}, {identity.postal_key}; {identity.phone} is new"
         return "address", f"{identity.street_key}, {identity.postal_key}"
     if postal:
-        return "postal", identity.postal_key
+        return "postal", identity.postal_key or ""
     comparable = (identity.phone and profile.phones) or (identity.postal_key and profile.postals)
     if comparable:
         return "different", "no phone, street or postal code in common"
@@ -596,10 +596,11 @@ def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, b
     theirs several ways), as (first level, last level, swapped)."""
     if not (identity.first_key or identity.last_key) or not profile.names:
         return None
-    best = None
+    best: tuple[tuple[int, int], tuple[str, str, bool], tuple[str | None, str | None]] | None = None
     for known_first, known_last in profile.names:
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
-        first, last = agreement.first, agreement.last
+        first: str = agreement.first
+        last: str = agreement.last
         given = (identity.first_key, known_first)
         if agreement.swapped:
             # One side wrote its surname first, and which one is unknown: of the two crossed
@@ -614,6 +615,7 @@ def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, b
         rank = (_RANK[first] + _RANK[last], _RANK[first])
         if best is None or rank > best[0]:
             best = (rank, levels, (known_first, known_last))
+    assert best is not None  # profile.names is not empty
     return best[1], best[2]
 
 

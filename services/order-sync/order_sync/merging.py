@@ -14,6 +14,7 @@ from typing import Any
 
 from contracts.merge import CustomersMerged, CustomersUnmerged, OrdersReassigned
 from contracts.order_sync import OrderSummary
+from plumbing.errors import ArrivedEarly
 from plumbing.messaging import routed_as
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
@@ -24,9 +25,6 @@ from .learning import learn_record
 
 MERGES = "merges"
 
-
-class MergeNotApplied(Exception):
-    """An unmerge arrived before its merge was applied here: retried later (back-off)."""
 
 
 def _origin(merge_id: str, merged_code: str) -> dict[str, str]:
@@ -64,7 +62,7 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
 async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
     if await db[MERGES].find_one({"_id": p.merge_id}) is None:
-        raise MergeNotApplied(f"merge {p.merge_id} is not applied yet")
+        raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
     back = {"$set": {"customer_code": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}}
 
     async def work(uow: UnitOfWork) -> None:

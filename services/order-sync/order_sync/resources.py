@@ -4,9 +4,9 @@ its copy of the scopes, and the clock they stamp with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from plumbing import clock
 from plumbing.client import OmsClientPool
 from plumbing.service import ServiceRuntime
 
@@ -27,6 +27,4 @@ def resources(runtime: ServiceRuntime) -> Resources:
     return runtime.resources["order-sync"]
 
 
-def now() -> datetime:
-    at = datetime.now(UTC)
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+now = clock.now  # MongoDB's precision (milliseconds)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
-from .customer import CustomerCode, Recipient
+from .customer import CustomerCode, Recipient, ScopeId
 from .envelope import Command, Event
 from .orders import ShippedLine
 from .replies import Reply
@@ -38,6 +38,8 @@ class OrderSummary(_Out):
     currency: str
     placed_at: datetime
     store_id: str | None = Field(default=None, description="The store, for POS or click-and-collect (C6).")
+    display_number: str | None = Field(
+        default=None, description="The number the customer sees (Shopify '#1001', Medusa display_id), since v1.1.")
 
 
 class OrderLinkedPayload(_Out):
@@ -180,10 +182,20 @@ class OrderRefInput(_In):
     order_number: Identifier
 
 
+class FindOrdersInput(_In):
+    """O2, O8: the orders a caller names by number, as the customer reads it ('#1001', '1001')
+    or as the platform keeps it, in any source system."""
+
+    number: Identifier = Field(max_length=100)
+    scope_id: ScopeId | None = None
+    limit: int = Field(default=20, ge=1, le=50)
+
+
 ReviewPageReply = Reply[ReviewPage]
 ReviewReply = Reply[ReviewItem]
 RejectedOrdersReply = Reply[list[RejectedOrder]]
 OrderLinkReply = Reply[OrderLinkView]
+OrderSearchReply = Reply[list[OrderLinkView]]
 
 
 class OrderLinked(Event[OrderLinkedPayload]):
@@ -267,6 +279,16 @@ class GetOrderLink(Command[OrderRefInput]):
     DOMAIN = "order-sync"
     REPLY = OrderLinkReply
     message_type: Literal["get-order-link"] = "get-order-link"
+    schema_version: Literal[1] = 1
+
+
+class FindOrders(Command[FindOrdersInput]):
+    """O2, O8: orders by the number the customer reads or the platform's, newest first, each
+    with its customer (or its review) and the rule that tied them."""
+
+    DOMAIN = "order-sync"
+    REPLY = OrderSearchReply
+    message_type: Literal["find-orders"] = "find-orders"
     schema_version: Literal[1] = 1
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contracts.order_sync import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
+from contracts.order_sync import FindOrders, GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
 
 from .customers import call, console
 
@@ -68,6 +68,21 @@ def rejected(limit: Annotated[int, typer.Option(max=100)] = 20) -> None:
                       + (f" ({fields})" if fields else ""))
     if not rows:
         console.print("no rejected orders")
+
+
+@app.command("find")
+def find(number: str, scope: Annotated[str | None, typer.Option(help="only this scope")] = None) -> None:
+    """Orders by number, as the customer reads it ('#1001') or as the platform keeps it, in
+    every source system, newest first, each with its customer (O2, O8)."""
+    views = call(FindOrders, {"number": number, **({"scope_id": scope} if scope else {})})
+    for view in views:
+        o = view.order
+        shown = f"{o.display_number} " if o.display_number and o.display_number != o.order_number else ""
+        target = view.customer_code or (f"review {view.review_id}" if view.review_id else "nobody")
+        console.print(f"{shown}{o.source_system} {o.order_number}  {o.scope_id}  {o.placed_at:%Y-%m-%d %H:%M} UTC  "
+                      f"{o.total} {o.currency}  -> {target} (rule: {view.rule})")
+    if not views:
+        console.print(f"no order numbered {number}")
 
 
 @app.command("link")

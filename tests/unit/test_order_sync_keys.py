@@ -349,3 +349,11 @@ def test_o2_phone_numbers_as_written_on_orders_read_as_e164(raw: str, country: s
 )
 def test_o2_an_unreadable_phone_has_no_key_and_raises_nothing(raw: str | None, country: str | None) -> None:
     assert phone_key(raw, country) is None
+
+
+def test_o8_an_order_number_is_looked_up_as_a_caller_types_it() -> None:
+    from order_sync.domain import number_key
+
+    assert number_key("#1001") == number_key(" # 1001 ") == number_key("1001") == "1001"
+    assert number_key("ABC-12") == number_key("abc-12") != number_key("ABC-13")
+    assert number_key("#") == ""

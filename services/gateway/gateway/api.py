@@ -395,6 +395,18 @@ async def merge_journal(merge_id: Annotated[str, Field(min_length=1, max_length=
     return await services(request).call(who, m.GetMergeJournal, {"merge_id": merge_id})
 
 
+# --- orders ---------------------------------------------------------------------------------------
+
+
+@router.get("/orders", response_model=list[o.OrderLinkView], tags=["orders"])
+async def find_orders(request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))],
+                      number: Annotated[str, Query(min_length=1, max_length=100)],
+                      scope_id: Annotated[str | None, Query(max_length=50)] = None) -> Any:
+    """O2, O8: orders by the number the customer reads ('#1001') or the platform's, newest
+    first, each with its customer or its review."""
+    return await services(request).call(who, o.FindOrders, {"number": number, **({"scope_id": scope_id} if scope_id else {})})
+
+
 # --- the order review queue ----------------------------------------------------------------------
 
 

@@ -287,6 +287,13 @@ async def manager(request: Request, who: Staff) -> Response:
                 states=STATES, flags=FLAGS, sort_link=sort_link, next_link=next_link)
 
 
+@router.get("/orders")
+async def orders(request: Request, who: Staff, number: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """The call "I am calling about order #1001": the order, its customer, how they were tied."""
+    found = await services(request).call(who, o.FindOrders, {"number": number}) if number.strip() else None
+    return page(request, "orders.html", number=number, found=found)
+
+
 @router.get("/customers/results")
 async def results(request: Request, who: Staff) -> Response:
     query, result = await search(request, who)

@@ -14,7 +14,7 @@ ROLES: tuple[Role, ...] = get_args(Role)
 
 CSR_ACTIONS = frozenset(
     {
-        "customer.read",  # search, summary, record, history, activities, audit, merges
+        "customer.read",  # search, summary, record, history, activities, audit, merges, orders
         "customer.create",
         "customer.update",
         "customer.activate",

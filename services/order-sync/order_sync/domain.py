@@ -48,10 +48,21 @@ def order_key(source_system: str, order_number: str) -> str:
     return f"{source_system}|{order_number}"
 
 
+def number_key(number: str) -> str:
+    """An order number as a caller types it: '#1001', ' 1001', 'ABC-12' and 'abc-12' alike."""
+    return number.strip().lstrip("#").strip().casefold()
+
+
+def number_keys(order: Order) -> list[str]:
+    """What FindOrders looks an order up by: its number and the number its customer reads."""
+    return sorted({number_key(n) for n in (order.order_number, order.display_number) if n and number_key(n)})
+
+
 def summary(order: Order) -> OrderSummary:
     return OrderSummary(
         source_system=order.source_system,
         order_number=order.order_number,
+        display_number=order.display_number,
         scope_id=order.scope,
         status=order.status,
         total=order.totals.total,

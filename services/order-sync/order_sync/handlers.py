@@ -28,12 +28,14 @@ from contracts.customer import (
 from contracts.envelope import Envelope
 from contracts.order_sync import (
     Candidate,
+    FindOrders,
     GetOrderLink,
     ListRejectedOrders,
     ListReviews,
     OrderLinked,
     OrderLinkReply,
     OrderLinkView,
+    OrderSearchReply,
     OrderSummary,
     RejectedOrder,
     RejectedOrdersReply,
@@ -53,7 +55,7 @@ from plumbing.service import Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, merging, privacy, store
-from .domain import CustomerEntry, new_customer, order_key, summary
+from .domain import CustomerEntry, new_customer, number_key, order_key, summary
 from .intake import create_customer, order_placed
 from .learning import learn_decision, learn_record, learn_records
 from .matching import identity_of
@@ -232,11 +234,22 @@ async def get_order_link(cmd: GetOrderLink, runtime: Runtime) -> OrderLinkReply:
     doc = await store.find_order(runtime.db, order_key(cmd.payload.source_system, cmd.payload.order_number))
     if doc is None or doc.get("placeholder"):
         raise Rejected.not_found("order", f"{cmd.payload.source_system} {cmd.payload.order_number}")
-    return OrderLinkReply.success(OrderLinkView(order=OrderSummary.model_validate(doc["summary"]),
-                                                customer_code=doc.get("customer_code"), rule=doc.get("rule"),
-                                                score=doc.get("score"), evidence=doc.get("evidence") or [],
-                                                notes=doc.get("notes") or [],
-                                                review_id=doc.get("review_id"), linked_at=doc.get("linked_at")))
+    return OrderLinkReply.success(_link_view(doc))
+
+
+async def find_orders(cmd: FindOrders, runtime: Runtime) -> OrderSearchReply:
+    p = cmd.payload
+    key = number_key(p.number)
+    if not key:
+        raise Rejected.invalid("payload.number", "required: an order number")
+    docs = await store.orders_numbered(runtime.db, key, p.scope_id, p.limit)
+    return OrderSearchReply.success([_link_view(doc) for doc in docs])
+
+
+def _link_view(doc: dict[str, Any]) -> OrderLinkView:
+    return OrderLinkView(order=OrderSummary.model_validate(doc["summary"]), customer_code=doc.get("customer_code"),
+                         rule=doc.get("rule"), score=doc.get("score"), evidence=doc.get("evidence") or [],
+                         notes=doc.get("notes") or [], review_id=doc.get("review_id"), linked_at=doc.get("linked_at"))
 
 
 def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
@@ -291,6 +304,7 @@ COMMANDS = {
     ResolveReview: resolve_review,
     ListRejectedOrders: list_rejected_orders,
     GetOrderLink: get_order_link,
+    FindOrders: find_orders,
 }
 
 

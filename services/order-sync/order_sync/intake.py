@@ -42,7 +42,7 @@ from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
-from .domain import CustomerEntry, new_customer, order_key, summary
+from .domain import CustomerEntry, new_customer, number_keys, order_key, summary
 from .matching import Decision, Identity, Profile, Rule, decide, identity_of, score, two_people, without_common
 from .order_events import replay_parked
 from .resources import now, resources
@@ -494,6 +494,7 @@ async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arr
     order_summary = summary(order)
     doc = {
         "_id": arrival.key, "source_system": order.source_system, "order_number": order.order_number,
+        "number_keys": number_keys(order),
         "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
         "placed_at": order.placed_at, "status": order.status, "received_at": at,
         "message_id": message.message_id, "notes": list(arrival.identity.notes), "customer_code": None,

@@ -36,6 +36,7 @@ Session = AsyncClientSession | None
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
     db = runtime.db
     await ensure_index(db[ORDERS], [("customer_code", ASCENDING), ("placed_at", DESCENDING)], name="by_customer")
+    await ensure_index(db[ORDERS], [("number_keys", ASCENDING), ("placed_at", DESCENDING)], name="by_number")
     for replaced in ("match_email", "match_phone"):  # step 6's rule lookups, before the identity index
         await drop_index_if_present(db[CUSTOMERS], replaced)
     await ensure_index(db[CUSTOMERS], [("merged_into", ASCENDING)], name="merged_into",
@@ -54,6 +55,15 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 
 async def find_order(db: AsyncDatabase, key: str, session: Session = None) -> dict[str, Any] | None:
     return await db[ORDERS].find_one({"_id": key}, session=session)
+
+
+async def orders_numbered(db: AsyncDatabase, key: str, scope_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """FindOrders: the orders whose number or display number is ``key`` (domain.number_key),
+    newest first (index by_number)."""
+    query: dict[str, Any] = {"number_keys": key, "placeholder": {"$ne": True}}
+    if scope_id:
+        query["scope_id"] = scope_id
+    return await db[ORDERS].find(query).sort("placed_at", DESCENDING).limit(limit).to_list()
 
 
 async def find_orders(db: AsyncDatabase, keys: list[str], session: Session = None) -> dict[str, dict[str, Any]]:

@@ -200,7 +200,8 @@ async def search_latency(settings: ServiceSettings, db: Any, per_kind: int) -> d
                 totals.append(reply.result.total)
                 query = SearchInput(**q)
                 started = time.perf_counter()
-                await store.search_customers(db, query, countries.get(query.scope_id or ""))
+                scope_country = countries.get(query.scope_id or "")
+                await store.search_customers(db, query, (scope_country,) if scope_country else ())
                 direct.append(time.perf_counter() - started)
             rr, st = percentiles(over_broker), percentiles(direct)
             results[kind] = {

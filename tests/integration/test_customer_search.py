@@ -89,8 +89,11 @@ async def test_c11_each_criterion_matches_by_prefix_ignoring_case_and_accents(cl
     assert await find(client, code=codes["taro@example.jp"]) == ["太郎 山田"]
     assert await find(client, name="durand", postal_code="69") == ["Émile Durand"]  # criteria AND
     assert await find(client, name="durand", tag="vip", kind="organization") == []
-    bad_phone = await client.call(SearchCustomers, {"phone": "0612345678"})
-    assert bad_phone.error.fields[0].field == "payload.phone"  # no scope, no country code
+    # As a caller says it, with no scope chosen: read as a number of each scope's country.
+    assert await find(client, phone="06 12 34 56 78") == ["Chloé Dubois"]
+    bad_phone = await client.call(SearchCustomers, {"phone": "12"})
+    assert bad_phone.error.fields[0].field == "payload.phone"
+    assert "FR" in bad_phone.error.fields[0].reason and "region" not in bad_phone.error.message  # no library jargon
 
 
 async def test_c11_sorted_keyset_pages_of_at_most_20_with_a_total(client: OmsClient) -> None:

@@ -186,11 +186,16 @@ async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchRepl
 
 async def search_page(runtime: ServiceRuntime, query: SearchInput) -> SearchPage:
     """C11 search; also the member pages of organizations and groups (C5, C19)."""
-    country = None
+    # A phone typed nationally is read as the scope's country's, or, with no scope chosen, as
+    # each scope's (a CSR types "06 12 34 56 78" as the caller says it).
     if query.scope_id:
-        country = (await store.require_scope(runtime.db, query.scope_id)).country
+        countries: tuple[str, ...] = ((await store.require_scope(runtime.db, query.scope_id)).country,)
+    elif query.phone:
+        countries = tuple(sorted({scope.country for scope in await store.list_scopes(runtime.db)}))
+    else:
+        countries = ()
     group = await relations_store.group_filter(runtime.db, query.group) if query.group else None
-    rows, cursor, total, exact, sorted_by = await store.search_customers(runtime.db, query, country, group)
+    rows, cursor, total, exact, sorted_by = await store.search_customers(runtime.db, query, countries, group)
     return SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor,
                       total=total, total_is_exact=exact, sorted_by=sorted_by)
 

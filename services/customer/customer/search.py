@@ -58,7 +58,24 @@ def _prefix(value: str) -> dict[str, str]:
     return {"$regex": "^" + re.escape(value)}
 
 
-def criteria(query: SearchInput, scope_country: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def phone_criterion(raw: str, countries: tuple[str, ...]) -> str | dict[str, list[str]]:
+    """The stored E.164 forms a typed phone can be: written with its country code, one number;
+    written nationally ('06 12 34 56 78'), the number it is in each country searched (the
+    scope's, or every scope's when none is chosen)."""
+    numbers: set[str] = set()
+    for country in countries or (None,):
+        try:
+            numbers.add(normalize_phone(raw, country))
+        except InvalidValue:
+            continue
+    if not numbers:
+        where = f" of {', '.join(countries)}" if countries else ""
+        raise Rejected.invalid("payload.phone", f"not a phone number{where}: type it as on a bill, or with + and the "
+                                                "country code")
+    return numbers.pop() if len(numbers) == 1 else {"$in": sorted(numbers)}
+
+
+def criteria(query: SearchInput, countries: tuple[str, ...], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every criterion but the name, combined with AND (retired records live elsewhere).
     ``extra``: a filter resolved from the database, such as a group's members (C19)."""
     parts: list[dict[str, Any]] = [extra] if extra else []
@@ -69,11 +86,7 @@ def criteria(query: SearchInput, scope_country: str | None, extra: dict[str, Any
     if query.email:
         parts.append({"s.e": _prefix(email_key(query.email.strip()))})
     if query.phone:
-        try:
-            parts.append({"s.p": normalize_phone(query.phone, scope_country)})
-        except InvalidValue as exc:
-            hint = "" if scope_country else "; without a scope, start with + and the country code"
-            raise Rejected.invalid("payload.phone", f"{exc}{hint}") from exc
+        parts.append({"s.p": phone_criterion(query.phone, countries)})
     if query.postal_code:
         parts.append({"s.z": _prefix(postal_key(query.postal_code))})
     if query.tag:
@@ -99,11 +112,11 @@ def prefix_key(query: SearchInput) -> str | None:
 
 
 def runs(
-    query: SearchInput, scope_country: str | None, *, broad: bool = False, extra: dict[str, Any] | None = None
+    query: SearchInput, countries: tuple[str, ...], *, broad: bool = False, extra: dict[str, Any] | None = None
 ) -> list[Run]:
     """The index-ordered runs that make up the result, in order. ``broad``: the criteria
     match more than TOTAL_CAP customers, so a prefix criterion's own order is used."""
-    base = criteria(query, scope_country, extra)
+    base = criteria(query, countries, extra)
     sort_field = SORT_FIELDS[query.sort]
     if not query.name:
         key = prefix_key(query)

@@ -284,7 +284,7 @@ async def accounts_by_email(db: AsyncDatabase, email: str) -> list[dict[str, Any
 
 
 async def search_customers(
-    db: AsyncDatabase, query: SearchInput, scope_country: str | None, extra: dict[str, Any] | None = None
+    db: AsyncDatabase, query: SearchInput, countries: tuple[str, ...], extra: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], str | None, int, bool, str]:
     """One page, the cursor to the next, the total (exact up to TOTAL_CAP) and how the rows
     are sorted (see ``search``); ``extra`` is ANDed with the criteria (a group's filter)."""
@@ -298,13 +298,13 @@ async def search_customers(
         )
         return sum(counts)
 
-    plan = search.runs(query, scope_country, extra=extra)
+    plan = search.runs(query, countries, extra=extra)
     total = await count(plan)
     broad = total > search.TOTAL_CAP
     if position is not None:  # later pages keep the order the first page chose
         broad = position.field == search.prefix_key(query)
     if broad and search.prefix_key(query) and not query.name:
-        plan = search.runs(query, scope_country, broad=True, extra=extra)
+        plan = search.runs(query, countries, broad=True, extra=extra)
 
     rows: list[tuple[int, dict[str, Any]]] = []
     for index in range(position.run_index if position else 0, len(plan)):

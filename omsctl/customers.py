@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from contracts.customer import (
     AddAddress,
@@ -32,7 +32,7 @@ from contracts.customer import (
     StartOnBehalfSession,
     UpdateCustomer,
 )
-from contracts.envelope import Actor
+from omsctl.actor import who_runs_omsctl
 from plumbing.client import OmsClient, error_text
 from plumbing.settings import ServiceSettings
 
@@ -42,13 +42,7 @@ app = typer.Typer(help="Customers: find, show, create, change, enable and disabl
 console = Console()
 
 
-def actor() -> Actor:
-    """Who runs omsctl: OMS_ACTOR_ID, else the operating-system user."""
-    import getpass
-    import os
-
-    return Actor(kind="csr", id=os.environ.get("OMS_ACTOR_ID") or getpass.getuser(), source="omsctl",
-                 on_behalf_session=os.environ.get("OMS_ON_BEHALF_SESSION") or None)
+actor = who_runs_omsctl
 
 
 def call(command: type, payload: dict[str, Any]) -> Any:
@@ -70,7 +64,10 @@ def show_json(result: Any) -> None:
 
 
 def summaries_table(rows: list[Any]) -> Table:
-    table = Table("code", "scope", "name", "email", "phone", "postal", "state", "type", "flag", "tags")
+    # The code is what a CSR copies into the next command: never cut ("C100..." at 80 columns);
+    # the other columns fold onto more lines instead.
+    table = Table(Column("code", no_wrap=True, min_width=8), *(Column(h, overflow="fold") for h in (
+        "scope", "name", "email", "phone", "postal", "state", "type", "flag", "tags")))
     for c in rows:
         table.add_row(c.code, c.scope_id, f"{c.last_name}, {c.first_name}", c.email, c.phone or "",
                       c.postal_code or "", c.state, c.kind, c.flag or "", ", ".join(c.tags))
@@ -319,7 +316,8 @@ def set_empty_passwords(
                                               {"scope_id": scope, "batch_size": batch, "after_code": cursor},
                                               actor=actor(), timeout=120)
                     if not reply.ok:
-                        console.print(f"[red]{error_text(reply.error)}[/] (resume with --after {cursor})")
+                        resume = f" (resume with --after {cursor})" if cursor else ""
+                        console.print(f"[red]{error_text(reply.error)}[/]{resume}")
                         raise typer.Exit(1)
                     invited += reply.result.invited
                     cursor = reply.result.last_code

@@ -5,8 +5,6 @@ address a customer, the customer service's GetCustomer)."""
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.customer import CustomerReply, GetCustomer, ListScopes, Recipient, ScopeListReply
-from contracts.envelope import Actor, Command
+from contracts.envelope import Command
 from contracts.notification import (
     ActivityPageReply,
     EmailQueuedReply,
@@ -34,6 +32,7 @@ from contracts.notification import (
     TemplateReply,
 )
 from contracts.replies import field_errors_from_pydantic
+from omsctl.actor import who_runs_omsctl
 from plumbing.client import OmsClient, ServiceUnavailable, error_text
 from plumbing.settings import ServiceSettings
 
@@ -49,9 +48,7 @@ Variables = Annotated[
 ]
 
 
-def actor() -> Actor:
-    """Who runs omsctl: OMS_ACTOR, or the login name."""
-    return Actor(kind="csr", id=os.environ.get("OMS_ACTOR") or getpass.getuser())
+actor = who_runs_omsctl
 
 
 def variables(pairs: list[str] | None) -> dict[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ from contracts.customer import (
     InviteCustomersWithoutPassword,
     RegisterCustomer,
     RequestPasswordReset,
+    SearchCustomers,
     StartOnBehalfSession,
     UpdateCustomer,
     VerifyEmail,
@@ -145,18 +148,23 @@ async def test_c14_set_empty_passwords_invites_in_resumable_idempotent_batches(
              "account_type": "guest" if i >= 7 else "registered", "channel": "import", "idempotency_key": f"k{i}"}
             for i in range(9)]
     await ok(await client.call(ImportCustomers, {"rows": rows}))
+    # A disabled account is not invited (nor an erased, rejected or merged-away one).
+    found = await ok(await client.call(SearchCustomers, {"email": "p6@example.fr"}))
+    p6 = await ok(await client.call(GetCustomer, {"customer_code": found.items[0].code}))
+    await ok(await client.call(ChangeCustomerState, {"customer_code": p6.code, "expected_version": p6.version,
+                                                     "action": "disable", "reason": "fraud check"}, actor=CSR))
     progress, after, batches = None, None, []
     while progress is None or not progress.done:
         progress = await ok(await client.call(InviteCustomersWithoutPassword, {"batch_size": 3, "after_code": after}))
         batches.append(progress.invited)
         after = progress.last_code
-    assert batches == [3, 3, 1] and sum(batches) == 7
+    assert batches == [3, 3, 0] and sum(batches) == 6
     rerun = await ok(await client.call(InviteCustomersWithoutPassword, {"batch_size": 50}))
     assert rerun.invited == 0 and rerun.done
-    invited = await accounts.wait_for(7 + 9)  # 9 created, 7 invited
+    invited = await accounts.wait_for(6 + 9 + 1)  # 9 created, 1 disabled, 6 invited
     emails = sorted(e["payload"]["recipient"]["email"] for e in invited
                     if e["routing_key"] == "customer.password-setup-invited.v1")
-    assert emails == sorted(f"p{i}@example.fr" for i in range(7))
+    assert emails == sorted(f"p{i}@example.fr" for i in range(6))
 
 
 async def test_c15_sign_in_lockout_and_a_slowed_source(client: OmsClient, accounts: EventTap) -> None:
@@ -347,3 +355,11 @@ async def test_c14_omsctl_set_empty_passwords_shows_progress_and_can_resume(
     assert code == 0 and "5 customers invited" in out and "invited" in out, out
     code, out = await omsctl(settings, "customer", "set-empty-passwords")
     assert code == 0 and "0 customers invited" in out, out
+    # At 80 columns the customer code, which the next command needs, is never cut.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "omsctl", "customer", "find", "--name", "import",
+        env={**os.environ, "OMS_NAMESPACE": settings.namespace, "COLUMNS": "80"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out = (await process.communicate())[0].decode()
+    codes = [c.code for c in (await ok(await client.call(SearchCustomers, {"name": "import"}))).items]
+    assert len(codes) == 5 and all(code in out for code in codes), out

@@ -57,7 +57,7 @@ def customer_stand_in(runtime: ServiceRuntime) -> list[RabbitRouter]:
 
 async def omsctl_run(settings: ServiceSettings, *args: str) -> Result:
     """Run omsctl as a CSR would, in a thread (it runs its own event loop)."""
-    env = {"OMS_NAMESPACE": settings.namespace, "OMS_ACTOR": "csr-ada", "COLUMNS": "200"}
+    env = {"OMS_NAMESPACE": settings.namespace, "OMS_ACTOR_ID": "csr-ada", "COLUMNS": "200"}
     return await asyncio.to_thread(CliRunner().invoke, omsctl, list(args), env=env)
 
 

@@ -257,7 +257,10 @@ async def registered_without_password(
 ) -> list[dict[str, Any]]:
     """C14 'set empty passwords': registered customers never invited and without a password,
     in code order, so that a run can resume after the last code it reached."""
-    query: dict[str, Any] = {"account_type": "registered", "password_hash": None, "invited_at": None}
+    # Only accounts that can sign in and be written to: not an erased, disabled, retired or
+    # rejected record (an erased one has no email left to invite).
+    query: dict[str, Any] = {"account_type": "registered", "password_hash": None, "invited_at": None,
+                             "state": {"$in": ["active", "inactive"]}, "email": {"$ne": None}}
     if scope_id:
         query["scope_id"] = scope_id
     if after_code:

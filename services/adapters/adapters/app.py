@@ -1,7 +1,8 @@
 """Wiring of the adapters. Start: ``faststream run adapters.app:create_app --factory --port 8084``.
 
 Webhooks: ``POST /webhooks/shopify``, ``/webhooks/commercetools``, ``/webhooks/saleor``,
-``/webhooks/medusa``; queues ``<ns>.adapters.<platform>`` (handlers.py).
+``/webhooks/medusa``, ``/webhooks/woocommerce``, ``/webhooks/bigcommerce``; queues
+``<ns>.adapters.<platform>`` (handlers.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from faststream.asgi import AsgiFastStream
 from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
+from .bigcommerce_client import HttpBigCommerceOrders
 from .handlers import PLATFORM_ADAPTERS, SERVICE, Adapters, build_routers, close_clients, open_clients, webhook
 from .settings import AdapterSettings
 from .signatures import Verifier
@@ -24,10 +26,16 @@ def create_app(settings: ServiceSettings | None = None, adapter_settings: Adapte
         build_routers,
         on_startup=[open_clients],
         on_shutdown=[close_clients],
-        description="Takes orders as Shopify, commercetools, Saleor and Medusa publish them (O8).",
+        description="Takes orders as Shopify, commercetools, Saleor, Medusa, WooCommerce and BigCommerce publish them (O8).",
     )
     runtime = app.context.get("runtime")
-    runtime.resources[SERVICE] = Adapters(settings=adapter_settings, verifier=Verifier(adapter_settings))
+    bigcommerce = None
+    if adapter_settings.bigcommerce_store_hash and adapter_settings.bigcommerce_access_token:
+        bigcommerce = HttpBigCommerceOrders(
+            adapter_settings.bigcommerce_store_hash, adapter_settings.bigcommerce_access_token.get_secret_value(),
+            api_url=adapter_settings.bigcommerce_api_url, timeout=adapter_settings.bigcommerce_timeout)
+    runtime.resources[SERVICE] = Adapters(settings=adapter_settings, verifier=Verifier(adapter_settings),
+                                          bigcommerce=bigcommerce)
     for platform in PLATFORM_ADAPTERS.values():
         app.mount(f"/webhooks/{platform.name}", webhook(runtime, platform))
     return app

@@ -31,7 +31,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -52,7 +52,8 @@ from plumbing.messaging import dead_letter_exchange, original_route, upstream_ex
 from plumbing.retries import ensure_confirmed
 from plumbing.service import Runtime, ServiceRuntime
 
-from . import commercetools, medusa, privacy, saleor, shopify
+from . import bigcommerce, bigcommerce_client, commercetools, medusa, privacy, saleor, shopify, woocommerce
+from .bigcommerce_client import BigCommerceOrders, FetchFailed
 from .mapping import Ignored, Mapper, MappingError, PrivacyRequested, message_id
 from .settings import PLATFORMS, AdapterSettings
 from .signatures import Verifier
@@ -72,6 +73,16 @@ class Platform:
     topic_header: str | None
     topic_from_routing: Callable[[str], str]
     routing_from_topic: Callable[[str], str]
+    #: A platform's test delivery, answered 200 before any signature check and never kept
+    #: (WooCommerce's unsigned ``webhook_id=NN`` ping when a webhook is created).
+    is_ping: Callable[[bytes], bool] | None = None
+    #: Reads what a thin webhook names before mapping (BigCommerce): ``(state, topic, body)
+    #: -> (topic, body to map)``; raises ``FetchFailed``.
+    prepare: Callable[[Adapters, str, bytes], Awaitable[tuple[str, bytes]]] | None = None
+
+
+async def _bigcommerce_prepare(state: Adapters, topic: str, body: bytes) -> tuple[str, bytes]:
+    return await bigcommerce_client.prepare(state.bigcommerce, topic, body)
 
 
 PLATFORM_ADAPTERS = {
@@ -83,6 +94,13 @@ PLATFORM_ADAPTERS = {
                        saleor.topic_from_routing, saleor.routing_from_topic),
     "medusa": Platform("medusa", medusa.map_event, "x-medusa-event",
                        medusa.topic_from_routing, medusa.routing_from_topic),
+    "woocommerce": Platform("woocommerce", woocommerce.map_event, "x-wc-webhook-topic",
+                            woocommerce.topic_from_routing, woocommerce.routing_from_topic,
+                            is_ping=woocommerce.is_ping),
+    # No topic header: the body's ``scope`` names the event (and the order to read).
+    "bigcommerce": Platform("bigcommerce", bigcommerce.map_event, None,
+                            bigcommerce.topic_from_routing, bigcommerce.routing_from_topic,
+                            prepare=_bigcommerce_prepare),
 }
 assert tuple(PLATFORM_ADAPTERS) == PLATFORMS
 
@@ -93,6 +111,8 @@ class Adapters:
     verifier: Verifier
     #: Request/reply to the other services, for privacy requests (C18); opened at startup.
     clients: OmsClientPool | None = None
+    #: BigCommerce's V2 Orders API (thin webhooks are read through it); None: not configured.
+    bigcommerce: BigCommerceOrders | None = None
 
 
 def adapters(runtime: ServiceRuntime) -> Adapters:
@@ -112,6 +132,8 @@ def translate(settings: AdapterSettings, platform: Platform, topic: str, body: b
               max_depth: int = DEFAULT_MAX_DEPTH) -> list[Envelope[Any]]:
     """Raw body -> our messages; ``MappingError`` names the platform field that failed,
     ``UnreadablePayload`` a body no parser should be handed (checked before parsing)."""
+    if platform.is_ping is not None and platform.is_ping(body):
+        raise Ignored(f"{platform.name} ping (test delivery)")
     try:
         check_body(body, max_bytes=settings.max_body_bytes, max_depth=max_depth)
         payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
@@ -199,11 +221,21 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
         body = await _read_body(request, state.settings.max_body_bytes)
         if body is None:
             return _json(413, {"error": "body too large"})
+        if platform.is_ping is not None and platform.is_ping(body):
+            # Unsigned by the platform itself; nothing in it is read, kept or published.
+            log.info("%s webhook ping acknowledged", platform.name)
+            return _json(200, {"status": "ignored", "reason": "ping"})
         # Signature first, on the raw bytes: nothing is parsed or kept for a stranger.
         if not await asyncio.to_thread(state.verifier.verify, platform.name, body, request.headers):
             log.warning("%s webhook refused: signature missing or wrong", platform.name)
             return _json(401, {"error": "invalid signature"})
         topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
+        received = body  # what a dead letter keeps: the bytes the platform sent
+        if platform.prepare is not None:
+            try:
+                topic, body = await platform.prepare(state, topic, body)
+            except FetchFailed as exc:
+                return await _fetch_failed(runtime, platform, exc.topic or topic, body, exc)
         try:
             messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
         except Ignored as exc:
@@ -214,7 +246,7 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
         except MappingError as exc:
             unreadable = isinstance(exc, UnreadablePayload)
             try:
-                letter = await dead_letter_webhook(runtime, platform, topic, body, exc.fields,
+                letter = await dead_letter_webhook(runtime, platform, topic, received, exc.fields,
                                                    reason=dl.MALFORMED if unreadable else dl.REJECTED)
             except Exception:  # noqa: BLE001 - not kept: the platform must send it again
                 log.exception("could not dead-letter a %s webhook", platform.name)
@@ -232,6 +264,26 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
             {"message_id": m.message_id, "routing_key": m.routing_key()} for m in messages]})
 
     return receive
+
+
+async def _fetch_failed(runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes,
+                        exc: FetchFailed) -> AsgiResponse:
+    """A thin webhook whose order could not be read. Transient (timeout, 429, 5xx): 503, the
+    platform sends it again (BigCommerce retries with back-off). Otherwise (404, a refused
+    token, no API account): the webhook is kept as a dead letter naming the reason, replayed
+    (and read again) by ``omsctl dlq replay`` once fixed; 202, as for a payload not mappable."""
+    if exc.transient:
+        log.warning("%s webhook (%s): the order could not be read, asking for a retry: %s",
+                    platform.name, topic, exc.reason)
+        return _json(503, {"error": "could not read the order; retry"})
+    fields = [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]
+    try:
+        letter = await dead_letter_webhook(runtime, platform, topic, body, fields)
+    except Exception:  # noqa: BLE001 - not kept: the platform must send it again
+        log.exception("could not dead-letter a %s webhook", platform.name)
+        return _json(503, {"error": "could not keep the payload; retry"})
+    return _json(202, {"status": "dead-lettered", "dead_letter_id": letter,
+                       "errors": [f.model_dump() for f in fields]})
 
 
 async def _privacy_webhook(runtime: ServiceRuntime, platform: Platform, topic: str,
@@ -257,8 +309,17 @@ def consumer(platform: Platform) -> Callable[..., Any]:
         _, key = original_route(message.raw_message)
         prefix = f"platform.{platform.name}."
         topic = platform.topic_from_routing(key[len(prefix):] if key.startswith(prefix) else "")
+        body = message.raw_message.body
+        if platform.prepare is not None:
+            try:
+                topic, body = await platform.prepare(adapters(runtime), topic, body)
+            except FetchFailed as exc:
+                if exc.transient:
+                    raise  # retried with back-off, then dead-lettered
+                raise Rejected.invalid_fields(
+                    [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]) from None
         try:
-            messages = translate(adapters(runtime).settings, platform, topic, message.raw_message.body,
+            messages = translate(adapters(runtime).settings, platform, topic, body,
                                  max_depth=runtime.settings.max_body_depth)
         except Ignored as exc:
             log.info("%s message (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
@@ -291,6 +352,9 @@ async def close_clients(runtime: ServiceRuntime) -> None:
     if state is not None and state.clients is not None:
         await state.clients.close()
         state.clients = None
+    close = getattr(state.bigcommerce, "close", None) if state is not None else None
+    if close is not None:
+        await close()
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:

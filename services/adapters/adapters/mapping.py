@@ -225,6 +225,22 @@ def decimal(value: Any, path: str) -> Decimal:
     return amount
 
 
+def in_currency(amount: Decimal, exponent: int) -> Decimal:
+    """``amount`` written with the currency's ISO 4217 minor unit when that loses nothing
+    (BigCommerce's ``"55.9900"`` is 55.99 USD, ``"1200.0000"`` is 1200 JPY, WooCommerce's
+    ``price: 3`` is 3.00 USD); an amount finer than the minor unit is kept as it is."""
+    shaped = amount.quantize(Decimal(1).scaleb(-exponent))
+    return shaped if shaped == amount else amount
+
+
+def blank_none(value: Any) -> Any:
+    """The platforms' empty strings (WooCommerce and BigCommerce send ``""`` for every
+    field not filled in) as missing."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 def total_of(values: list[tuple[Any, str]]) -> Decimal:
     return sum((decimal(v, p) for v, p in values), Decimal(0))
 

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .mapping import PlatformConfig
 
-PLATFORMS = ("shopify", "commercetools", "saleor", "medusa")
+PLATFORMS = ("shopify", "commercetools", "saleor", "medusa", "woocommerce", "bigcommerce")
 
 
 class AdapterSettings(BaseSettings):
@@ -43,6 +43,23 @@ class AdapterSettings(BaseSettings):
     medusa_source_system: str = "medusa"
     medusa_scope: str | None = None
     medusa_scopes: dict[str, str] = Field(default_factory=dict, description="sales channel id -> scope")
+
+    # WooCommerce: the webhook's secret signs every delivery (X-WC-Webhook-Signature).
+    woocommerce_secret: SecretStr | None = None
+    woocommerce_source_system: str = "woocommerce"
+    woocommerce_scope: str | None = None
+
+    # BigCommerce signs nothing: the webhook is created with a custom header
+    # ({"Authorization": "<this value>"}) that every delivery carries. Its webhooks name the
+    # order only; the order is read from the V2 Orders API with the store's API account.
+    bigcommerce_authorization: SecretStr | None = None
+    bigcommerce_store_hash: str | None = None
+    bigcommerce_access_token: SecretStr | None = None
+    bigcommerce_api_url: str = "https://api.bigcommerce.com"
+    bigcommerce_timeout: float = Field(default=10.0, gt=0, description="Seconds per API request.")
+    bigcommerce_source_system: str = "bigcommerce"
+    bigcommerce_scope: str | None = None
+    bigcommerce_scopes: dict[str, str] = Field(default_factory=dict, description="channel id -> scope")
 
     max_body_bytes: int = Field(default=5_000_000, ge=1_000, description="Larger webhook bodies get 413.")
 

@@ -6,6 +6,9 @@
   ``secretKey`` (deprecated) get hex(HMAC-SHA256(secretKey, body)) instead.
 - commercetools: its HTTP destinations authenticate with a fixed ``Authorization`` header
   (AuthorizationHeader); there is no body signature. The broker route is the other way in.
+- WooCommerce: ``X-WC-Webhook-Signature`` is base64(HMAC-SHA256(the webhook's secret, body)).
+- BigCommerce signs nothing: a webhook is created with custom ``headers``, and the
+  ``Authorization`` value configured there is compared, like commercetools'.
 - Medusa has no webhooks of its own: the subscriber that forwards ``order.placed`` signs
   the body like Shopify does, in ``X-Medusa-Hmac-Sha256``.
 
@@ -30,6 +33,8 @@ SHOPIFY_HEADER = "x-shopify-hmac-sha256"
 SALEOR_HEADER = "saleor-signature"
 COMMERCETOOLS_HEADER = "authorization"
 MEDUSA_HEADER = "x-medusa-hmac-sha256"
+WOOCOMMERCE_HEADER = "x-wc-webhook-signature"
+BIGCOMMERCE_HEADER = "authorization"
 
 
 def hmac_base64(secret: str, body: bytes) -> str:
@@ -69,6 +74,14 @@ class Verifier:
     def _medusa(self, body: bytes, headers: Mapping[str, str]) -> bool:
         secret = self.settings.medusa_secret
         return bool(secret) and _same(headers.get(MEDUSA_HEADER), hmac_base64(secret.get_secret_value(), body))
+
+    def _woocommerce(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        secret = self.settings.woocommerce_secret
+        return bool(secret) and _same(headers.get(WOOCOMMERCE_HEADER), hmac_base64(secret.get_secret_value(), body))
+
+    def _bigcommerce(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        expected = self.settings.bigcommerce_authorization
+        return bool(expected) and _same(headers.get(BIGCOMMERCE_HEADER), expected.get_secret_value())
 
     def _commercetools(self, body: bytes, headers: Mapping[str, str]) -> bool:
         expected = self.settings.commercetools_authorization

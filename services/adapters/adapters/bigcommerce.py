@@ -1,0 +1,364 @@
+"""BigCommerce orders -> our order contract (O8). Pure: no I/O.
+
+BigCommerce webhooks are thin: ``{"scope": "store/order/created", "store_id": ...,
+"data": {"type": "order", "id": 250}, "hash": ..., "created_at": ..., "producer": ...}``.
+They name the order and nothing else, so the adapter reads it from the V2 Orders API
+first (``bigcommerce_client.py``: the order, its products, shipping addresses and
+shipments) and hands this mapper the webhook *with* those responses (``with_resources``):
+
+    {"webhook": {...the webhook...}, "order": {...}, "products": [...],
+     "shipping_addresses": [...], "shipments": [...]}
+
+Scopes:
+
+- ``store/order/created`` -> ``OrderPlaced``;
+- ``store/order/updated``, ``store/order/statusUpdated`` (``data.status`` holds the status
+  ids; the order read holds its name) -> ``OrderPlaced`` (a no-op for an order already
+  received) and ``OrderStatusChanged``;
+- ``store/shipment/created`` (``data.id`` the shipment, ``data.orderId`` the order) ->
+  ``OrderShipped`` for that shipment.
+
+A field error names the field of the V2 resource it is in: order fields bare
+(``billing_address.zip``), the others under their endpoint (``products[0].price_ex_tax``,
+``shipments[0].date_created``). Times are RFC 2822 (``Tue, 05 Mar 2019 21:40:11 +0000``).
+Amounts are decimal strings with four decimals in every currency (``"55.9900"``), written
+with the currency's ISO 4217 minor unit when exact (55.99 USD, 1200 JPY).
+
+Tax: every amount comes both without and with tax (``*_ex_tax``, ``*_inc_tax``). The order
+is published as the store prices it: the order's ``is_tax_inclusive_pricing`` when present,
+else tax-inclusive when every product's catalog price (``base_price``) is its price with
+tax. Tax-inclusive: the ``*_inc_tax`` amounts, ``taxes_included: true``; otherwise the
+``*_ex_tax`` ones with the tax on top. The total is always ``total_inc_tax``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from contracts.envelope import Envelope
+from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged
+
+from .mapping import (
+    MappingError,
+    PlatformConfig,
+    Problems,
+    blank_none,
+    build,
+    currency_exponent,
+    decimal,
+    get,
+    https_link,
+    identifier,
+    in_currency,
+    items,
+    language,
+    message_id,
+    obj,
+    version_of,
+)
+
+PLATFORM = "bigcommerce"
+ORDER_SCOPES = ("store/order/created", "store/order/updated", "store/order/statusUpdated")
+SHIPMENT_SCOPE = "store/shipment/created"
+SCOPES = (*ORDER_SCOPES, SHIPMENT_SCOPE)
+#: What the adapter reads for a webhook, after its path under ``/stores/{hash}/v2/orders/{id}``.
+RESOURCES = ("products", "shipping_addresses", "shipments")
+
+ORDER_ORIGINS = {
+    "order_number": "id",
+    "source_customer_id": "customer_id",
+    "account_type": "customer_id (0: guest)",
+    "scope": "channel_id",
+    "email": "billing_address.email",
+    "phone": "billing_address.phone",
+    "first_name": "billing_address.first_name",
+    "last_name": "billing_address.last_name",
+    "preferred_language": "customer_locale",
+    "billing_address": "billing_address",
+    "billing_address.line1": "billing_address.street_1",
+    "billing_address.line2": "billing_address.street_2",
+    "billing_address.region": "billing_address.state",
+    "billing_address.postal_code": "billing_address.zip",
+    "billing_address.country": "billing_address.country_iso2",
+    "shipping_address": "shipping_addresses[0]",
+    "shipping_address.line1": "shipping_addresses[0].street_1",
+    "shipping_address.line2": "shipping_addresses[0].street_2",
+    "shipping_address.region": "shipping_addresses[0].state",
+    "shipping_address.postal_code": "shipping_addresses[0].zip",
+    "shipping_address.country": "shipping_addresses[0].country_iso2",
+    "lines": "products",
+    "lines.*.sku": "products[*].sku",
+    "lines.*.name": "products[*].name_customer / name",
+    "lines.*.quantity": "products[*].quantity",
+    "lines.*.unit_price": "products[*].price_inc_tax / price_ex_tax",
+    "lines.*.total": "products[*].total_inc_tax / total_ex_tax",
+    "totals.subtotal": "subtotal_inc_tax / subtotal_ex_tax",
+    "totals.shipping": "shipping_cost_* + handling_cost_* + wrapping_cost_* (inc_tax / ex_tax)",
+    "totals.tax": "total_tax",
+    "totals.discount": "discount_amount + coupon_discount",
+    "totals.total": "total_inc_tax",
+    "totals.taxes_included": "is_tax_inclusive_pricing / products[*].base_price = price_inc_tax",
+    "currency": "currency_code",
+    "placed_at": "date_created",
+    "status": "status",
+}
+STATUS_ORIGINS = {"order_number": "id", "status": "status", "changed_at": "date_modified"}
+SHIPMENT_ORIGINS = {
+    "order_number": "shipments[*].order_id",
+    "shipment_id": "shipments[*].id",
+    "carrier": "shipments[*].shipping_provider_display_name / shipping_provider / tracking_carrier",
+    "tracking_number": "shipments[*].tracking_number",
+    "tracking_url": "shipments[*].tracking_link / generated_tracking_link",
+    "lines": "shipments[*].items",
+    "lines.*.sku": "products[order_product_id].sku",
+    "lines.*.name": "products[order_product_id].name",
+    "lines.*.quantity": "shipments[*].items[*].quantity",
+    "shipped_at": "shipments[*].date_created",
+}
+
+
+def order_id_of(webhook: dict[str, Any]) -> str:
+    """The order a webhook is about: ``data.id``, or ``data.orderId`` for a shipment."""
+    scope = webhook.get("scope")
+    if scope not in SCOPES:
+        raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
+    path = "data.orderId" if scope == SHIPMENT_SCOPE else "data.id"
+    return identifier(get(webhook, path), path, required=True)  # type: ignore[return-value]
+
+
+def with_resources(webhook: dict[str, Any], order: Any, products: Any, shipping_addresses: Any,
+                   shipments: Any) -> dict[str, Any]:
+    """The webhook with what the V2 Orders API answered for its order: what ``map_event`` maps."""
+    return {"webhook": webhook, "order": order, "products": products,
+            "shipping_addresses": shipping_addresses, "shipments": shipments}
+
+
+def is_thin(payload: Any) -> bool:
+    """A webhook as BigCommerce sends it (not yet with its order)."""
+    return isinstance(payload, dict) and "order" not in payload and "scope" in payload
+
+
+def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
+    if not isinstance(payload, dict):
+        raise MappingError.at("body", "must be a JSON object")
+    webhook = payload.get("webhook") if isinstance(payload.get("webhook"), dict) else payload
+    scope = webhook.get("scope") or topic
+    if scope not in SCOPES:
+        raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
+    if not isinstance(payload.get("order"), dict):
+        raise MappingError.at("order", "required, missing: the order is read from the V2 Orders API "
+                                       "before mapping; a webhook alone names it only")
+    if scope == SHIPMENT_SCOPE:
+        return shipment_created(webhook, payload, config)
+    placed = order_placed(payload, config)
+    if scope == "store/order/created":
+        return placed
+    return placed + [status_changed(payload["order"], config, placed[0].payload.order_number)]
+
+
+def rfc2822(value: Any, path: str) -> Any:
+    """``Tue, 05 Mar 2019 21:40:11 +0000`` -> an aware ISO 8601 time; else a field error."""
+    if value in (None, ""):
+        raise MappingError.at(path, "required, missing")
+    if not isinstance(value, str):
+        raise MappingError.at(path, f"not an RFC 2822 date: {value!r}")
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        raise MappingError.at(path, f"not an RFC 2822 date: {value!r}") from None
+    if moment.tzinfo is None:
+        raise MappingError.at(path, f"no time zone: {value!r}")
+    return moment.isoformat()
+
+
+def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    address = {
+        "first_name": blank_none(raw.get("first_name")),
+        "last_name": blank_none(raw.get("last_name")),
+        "company": blank_none(raw.get("company")),
+        "line1": blank_none(raw.get("street_1")),
+        "line2": blank_none(raw.get("street_2")),
+        "city": blank_none(raw.get("city")),
+        "region": blank_none(raw.get("state")),
+        "postal_code": blank_none(raw.get("zip")),
+        "country": blank_none(raw.get("country_iso2")) or blank_none(raw.get("country")),
+        "phone": blank_none(raw.get("phone")),
+    }
+    return address if any(v is not None for v in address.values()) else None
+
+
+def _correlation(order_id: str) -> str:
+    return message_id(PLATFORM, "order", order_id)
+
+
+def tax_inclusive(order: dict[str, Any], products: list[Any]) -> bool:
+    """How the store prices: the order says it (``is_tax_inclusive_pricing``, V2 orders of
+    2022 on); before that, prices were entered with tax when every product's catalog price
+    (``base_price``) is its price with tax and not the one without."""
+    flag = order.get("is_tax_inclusive_pricing")
+    if isinstance(flag, bool):
+        return flag
+    lines = [p for p in products if isinstance(p, dict)]
+    try:
+        return bool(lines) and all(
+            Decimal(str(p.get("base_price"))) == Decimal(str(p.get("price_inc_tax")))
+            != Decimal(str(p.get("price_ex_tax"))) for p in lines)
+    except ArithmeticError:
+        return False
+
+
+def order_placed(resources: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
+    problems = Problems()
+    order = resources["order"]
+    products = problems.check(items, resources, "products", default=[])
+    addresses = problems.check(items, resources, "shipping_addresses", default=[])
+    order_id = problems.check(identifier, order.get("id"), "id", required=True, default="?")
+    billing = problems.check(obj, order, "billing_address", default={})
+    shipping_address = addresses[0] if addresses and isinstance(addresses[0], dict) else {}
+    exponent = problems.check(currency_exponent, order.get("currency_code"), "currency_code", default=2)
+    included = tax_inclusive(order, products)
+    kind = "inc_tax" if included else "ex_tax"
+
+    def amount(data: dict[str, Any], field: str, where: str = "", *, missing: Any = None) -> Decimal:
+        value = data.get(field)
+        if value is None and missing is not None:
+            value = missing
+        return problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
+
+    lines = []
+    for index, product in enumerate(products):
+        where = f"products[{index}]."
+        if not isinstance(product, dict):
+            problems.add(f"products[{index}]", "must be an object")
+            continue
+        lines.append({
+            "sku": problems.check(identifier, blank_none(product.get("sku")), f"{where}sku"),
+            "name": blank_none(product.get("name_customer")) or product.get("name"),
+            "quantity": problems.check(decimal, product.get("quantity"), f"{where}quantity", default=Decimal(1)),
+            "unit_price": in_currency(amount(product, f"price_{kind}", where), exponent),
+            "total": in_currency(amount(product, f"total_{kind}", where), exponent),
+        })
+    shipping = sum((amount(order, f"{part}_{kind}", missing="0")
+                    for part in ("shipping_cost", "handling_cost", "wrapping_cost")), Decimal(0))
+    discount = amount(order, "discount_amount", missing="0") + amount(order, "coupon_discount", missing="0")
+    customer_id = problems.check(identifier, order.get("customer_id"), "customer_id")
+    registered = customer_id not in (None, "0")
+    placed_at = problems.check(rfc2822, order.get("date_created"), "date_created")
+    payload = {
+        "order_number": order_id,
+        "source_system": config.source_system,
+        "source_customer_id": customer_id if registered else None,
+        "account_type": "registered" if registered else "guest",
+        "scope": problems.check(config.scope_for, order.get("channel_id"), "channel_id", default="?"),
+        "email": blank_none(billing.get("email")),
+        "phone": blank_none(billing.get("phone")) or blank_none(shipping_address.get("phone")),
+        "first_name": blank_none(billing.get("first_name")) or blank_none(shipping_address.get("first_name")),
+        "last_name": blank_none(billing.get("last_name")) or blank_none(shipping_address.get("last_name")),
+        "preferred_language": language(order.get("customer_locale")),
+        "billing_address": _address(billing),
+        "shipping_address": _address(shipping_address),
+        "lines": lines,
+        "totals": {
+            "subtotal": in_currency(amount(order, f"subtotal_{kind}"), exponent),
+            "shipping": in_currency(shipping, exponent),
+            "tax": in_currency(amount(order, "total_tax", missing="0"), exponent),
+            "discount": in_currency(discount, exponent),
+            "total": in_currency(amount(order, "total_inc_tax"), exponent),
+            "taxes_included": included,
+        },
+        "currency": order.get("currency_code"),
+        "placed_at": placed_at,
+        "status": blank_none(order.get("status")),
+    }
+    state = {"order": order, "products": products, "shipping_addresses": addresses}
+    return [
+        build(
+            OrderPlaced,
+            config=config,
+            # The order's state (not the webhook's delivery): the same order read twice gives the same id.
+            message_id=message_id(PLATFORM, "order-placed", order_id, version_of(state)),
+            correlation_id=_correlation(order_id),
+            occurred_at=placed_at,
+            payload=payload,
+            origins=ORDER_ORIGINS,
+            problems=problems,
+        )
+    ]
+
+
+def status_changed(order: dict[str, Any], config: PlatformConfig, order_id: str) -> Envelope[Any]:
+    status = blank_none(order.get("status"))
+    changed_at = rfc2822(order.get("date_modified") or order.get("date_created"), "date_modified")
+    return build(
+        OrderStatusChanged,
+        config=config,
+        message_id=message_id(PLATFORM, "status", order_id, status, changed_at),
+        correlation_id=_correlation(order_id),
+        occurred_at=changed_at,
+        payload={"source_system": config.source_system, "order_number": order_id,
+                 "scope": config.scope_for(order.get("channel_id"), "channel_id"),
+                 "status": status, "changed_at": changed_at},
+        origins=STATUS_ORIGINS,
+    )
+
+
+def shipment_created(webhook: dict[str, Any], resources: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
+    problems = Problems()
+    order = resources["order"]
+    wanted = identifier(get(webhook, "data.id"), "data.id", required=True)
+    shipments = problems.check(items, resources, "shipments", default=[])
+    products = problems.check(items, resources, "products", default=[])
+    found = [(i, s) for i, s in enumerate(shipments) if isinstance(s, dict) and str(s.get("id")) == wanted]
+    if not found:
+        raise MappingError.at("data.id", f"shipment {wanted} is not among the order's shipments (deleted since?)")
+    index, shipment = found[0]
+    where = f"shipments[{index}]."
+    by_line = {str(p.get("id")): p for p in products if isinstance(p, dict)}
+    order_id = problems.check(identifier, shipment.get("order_id") or order.get("id"), f"{where}order_id",
+                              required=True, default="?")
+    lines = []
+    for position, item in enumerate(problems.check(items, shipment, "items", default=[])):
+        if not isinstance(item, dict):
+            problems.add(f"{where}items[{position}]", "must be an object")
+            continue
+        product = by_line.get(str(item.get("order_product_id")), {})
+        lines.append({"sku": problems.check(identifier, blank_none(product.get("sku")), f"{where}items[{position}].sku"),
+                      "name": blank_none(product.get("name_customer")) or blank_none(product.get("name")),
+                      "quantity": item.get("quantity")})
+    shipped_at = problems.check(rfc2822, shipment.get("date_created"), f"{where}date_created")
+    origins = {k: v.replace("shipments[*].", where) for k, v in SHIPMENT_ORIGINS.items()}
+    return [build(
+        OrderShipped,
+        config=config,
+        message_id=message_id(PLATFORM, "shipment", order_id, problems.check(
+            identifier, shipment.get("id"), f"{where}id", required=True, default="?")),
+        correlation_id=_correlation(order_id),
+        occurred_at=shipped_at,
+        payload={
+            "source_system": config.source_system,
+            "order_number": order_id,
+            "scope": problems.check(config.scope_for, order.get("channel_id"), "channel_id", default="?"),
+            "shipment_id": wanted,
+            "carrier": blank_none(shipment.get("shipping_provider_display_name"))
+            or blank_none(shipment.get("shipping_provider")) or blank_none(shipment.get("tracking_carrier")),
+            "tracking_number": blank_none(shipment.get("tracking_number")),
+            "tracking_url": https_link(shipment.get("tracking_link")) or https_link(shipment.get("generated_tracking_link")),
+            "lines": lines,
+            "shipped_at": shipped_at,
+        },
+        origins=origins,
+        problems=problems,
+    )]
+
+
+def topic_from_routing(tail: str) -> str:
+    """Broker route: ``platform.bigcommerce.store.order.created`` carries ``store/order/created``."""
+    return tail.replace(".", "/")
+
+
+def routing_from_topic(topic: str) -> str:
+    return topic.replace("/", ".") if topic else "store.unknown"

@@ -302,7 +302,10 @@ def build(
     except ValidationError as exc:
         found = [FieldError(field=_platform_field(err["loc"], origins), reason=err["msg"])
                  for err in exc.errors(include_url=False)]
-        raise MappingError(noted + [f for f in found if f not in noted]) from None
+        # One error per platform field: a field already found wrong while reading is not
+        # reported again by the contract (its stand-in value fails there too).
+        seen = {f.field for f in noted}
+        raise MappingError(noted + [f for f in found if f not in noted and f.field not in seen]) from None
     if noted:
         raise MappingError(noted)
     return message

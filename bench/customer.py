@@ -43,8 +43,8 @@ from contracts.customer import (
     SearchCustomers,
     SearchInput,
 )
-from customer import store
-from customer.domain import Customer
+from customer.records import store
+from customer.records.rules import Customer
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

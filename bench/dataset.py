@@ -29,8 +29,8 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import BulkWriteError
 
 from contracts.customer import NewCustomer, ScopeInput, ScopeView
-from customer import store
-from customer.domain import Customer
+from customer.records import store
+from customer.records.rules import Customer
 from plumbing.errors import Rejected
 from plumbing.settings import ServiceSettings
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from customer import store
+from customer.records import store
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -18,8 +18,8 @@ from contracts.envelope import Actor, Envelope
 from contracts.history import DeletePaymentMethod, GetCustomerHistory, SetPreferredStore
 from contracts.order_sync import CustomerOrderShipped, ListRejectedOrders, OrderLinked, OrderStatusUpdated
 from contracts.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
-from customer import history as history_handlers
 from customer.app import create_app as customer_app
+from customer.history import handlers as history_handlers
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
 from plumbing.errors import Rejected

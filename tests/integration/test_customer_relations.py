@@ -27,9 +27,9 @@ from contracts.relations import (
     UpdateGroupRules,
     UpdateOrganization,
 )
-from customer import store
 from customer.codes import is_valid_customer_code
-from customer.relations_rules import check_rules, compile_segment, segment_matches
+from customer.records import store
+from customer.relations.rules import check_rules, compile_segment, segment_matches
 from omsctl.__main__ import app as omsctl
 from plumbing.client import OmsClient
 

@@ -9,8 +9,9 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer import GetStateSummary, ImportCustomers, SearchCustomers, SearchInput
-from customer import relations_store, store
-from customer import search as search_queries
+from customer.records import search as search_queries
+from customer.records import store
+from customer.relations import store as relations_store
 from plumbing.client import OmsClient
 
 from .conftest import create_scope, ok

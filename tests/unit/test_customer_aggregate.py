@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contracts.customer import AddressInput, CustomerChanges, NewCustomer, ScopeView
-from customer.domain import TRANSITIONS, Customer
+from customer.records.rules import TRANSITIONS, Customer
 from plumbing.errors import Rejected
 
 AT = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)

@@ -15,7 +15,7 @@ from contracts.commerce import (
     luhn_valid,
     mask_card_numbers,
 )
-from customer.history_rules import (
+from customer.history.rules import (
     apply_dated,
     apply_order,
     apply_payment,

@@ -7,7 +7,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from customer.credentials import ResetPace
+from customer.accounts.credentials import ResetPace
 from plumbing.sealing import KeyMissing, SealBroken, Sealer, redact_link, sealer
 from plumbing.settings import ServiceSettings
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from customer.merge_rules import RULES, address_key, check_mergeable, plan_merge, plan_unmerge
+from customer.merges.rules import RULES, address_key, check_mergeable, plan_merge, plan_unmerge
 from plumbing.errors import Rejected
 
 MAY, JUNE = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)

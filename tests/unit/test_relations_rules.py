@@ -10,8 +10,8 @@ import pytest
 
 from contracts.customer import AccountTemplateView, AddressInput, AttributeField, ScopeView
 from contracts.relations import NewGroup, NewOrganization, OrganizationChanges, SegmentRule
-from customer.domain import Customer
-from customer.relations_rules import (
+from customer.records.rules import Customer
+from customer.relations.rules import (
     add_membership,
     check_rules,
     compile_segment,
@@ -272,7 +272,7 @@ def test_c5_an_organization_is_a_customer_record_with_search_keys() -> None:
 
 
 def test_c5_changing_an_organization() -> None:
-    from customer.relations_rules import change_organization
+    from customer.relations.rules import change_organization
 
     org = organization()
     assert change_organization(org, OrganizationChanges(manager="Anne Roy"), scope=SCOPE, at=AT) == {}

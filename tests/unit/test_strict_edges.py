@@ -34,7 +34,7 @@ from contracts.commerce import CartUpdated, PaymentMethodSaved
 from contracts.customer import CreateScope, SearchInput
 from contracts.orders import OrderPlaced, OrderShipped, PaymentRequested
 from contracts.types import OptionalHttpsLink, Text, visible_text
-from customer import search
+from customer.records import search
 from plumbing import cursors
 from plumbing.bodies import UnreadableBody, check_body, nesting_depth_exceeds
 from plumbing.dead_letters import describe_malformed
@@ -173,7 +173,7 @@ def test_c7_o5_c11_any_json_but_the_declared_plain_tuple_is_refused(value: Any) 
 
 
 def test_c7_history_and_o5_review_cursors_refuse_operators() -> None:
-    from customer.history_rules import decode_cursor as history_cursor
+    from customer.history.rules import decode_cursor as history_cursor
 
     for values in (["2026-11-20T09:00:00+00:00", {"$gt": ""}], [{"$gt": ""}, "order|x"], ["2026-11-20T09:00:00", "k"]):
         with pytest.raises(Rejected):

@@ -17,7 +17,7 @@ from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.unit_of_work import UnitOfWork
 
-from . import account_store
+from .accounts import store as account_store
 
 SYSTEM = Actor(kind="system", id="system")
 

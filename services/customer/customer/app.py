@@ -5,27 +5,34 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitRouter
 
-from plumbing.service import ServiceRuntime, create_service_app
+from plumbing.service import ServiceRuntime, create_service_app, on_command
 from plumbing.settings import ServiceSettings
 
-from . import (
-    account_handlers,
-    account_store,
-    handlers,
-    history,
-    history_store,
-    merge_store,
-    privacy,
-    relations_store,
-    store,
-)
+from .accounts import handlers as accounts
+from .accounts import links as account_links
+from .accounts import store as account_store
+from .history import handlers as history
+from .history import store as history_store
+from .merges import handlers as merges
+from .merges import store as merge_store
+from .privacy import handlers as privacy
+from .records import handlers as records
+from .records import store as record_store
+from .relations import groups, organizations
+from .relations import store as relations_store
 from .settings import CustomerSettings
 
 SERVICE = "customer"
 
+#: The one command table: every capability's handlers, on the service's one command queue.
+COMMANDS = {**records.HANDLERS, **accounts.HANDLERS, **organizations.HANDLERS, **groups.HANDLERS,
+            **merges.HANDLERS, **privacy.HANDLERS, **history.COMMANDS}
+
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    return [*handlers.build_routers(runtime), *history.build_routers(runtime)]
+    for command, handler in COMMANDS.items():
+        on_command(runtime, command, handler)
+    return history.build_routers(runtime)  # the history's event subscriptions
 
 
 def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
@@ -36,8 +43,8 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
         settings,
         build_routers,
         on_startup=[
-            account_handlers.open_accounts,
-            store.ensure_indexes,
+            account_links.open_accounts,
+            record_store.ensure_indexes,
             account_store.ensure_indexes,
             history_store.ensure_indexes,
             relations_store.ensure_indexes,

@@ -50,14 +50,15 @@ from contracts.order_sync import (
 from plumbing.batching import Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
-from plumbing.service import Runtime, ServiceRuntime, on_command
+from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once, inbox_records, record_applied
 
-from . import history_rules as rules
-from . import history_store, store
-from .acting import audit, authorize
-from .domain import Customer, now
-from .handlers import change_customer
+from ..acting import audit, authorize
+from ..records import store
+from ..records.rules import Customer, now
+from ..records.service import change_customer
+from . import rules
+from . import store as history_store
 
 QUEUE = "order-history"
 #: What a removal or a CSR's deletion adds to a payment method; cleared when it is saved again.
@@ -348,7 +349,8 @@ EVENTS = (
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    """The history commands, and order-sync's events on a work queue of this service."""
+    """Order-sync's events on a work queue of this service (the history's commands are in
+    the service's command table, app.COMMANDS)."""
     topology = runtime.settings.topology
     router = RabbitRouter()
     events = router.subscriber(
@@ -362,8 +364,6 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     for event, handler in EVENTS:
         events(filter=routed_as(event.routing_key()))(handler)
     events(filter=_anything)(_ignore)  # other order-sync events (reviews) are not history
-    for command, handler in COMMANDS.items():
-        on_command(runtime, command, handler)
     return [router]
 
 

@@ -15,10 +15,8 @@ from typing import Any
 from contracts.merge import (
     CustomersMerged,
     CustomersUnmerged,
-    FieldMove,
     GetMergeJournal,
     MergeCustomers,
-    MergeJournalEntry,
     MergeJournalPage,
     MergeJournalReply,
     MergeOutcome,
@@ -31,23 +29,15 @@ from plumbing.errors import Rejected
 from plumbing.service import Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import merge_store, store
-from .acting import audit, authorize
-from .domain import now
-from .merge_rules import check_mergeable, plan_merge, plan_unmerge
+from ..acting import audit, authorize
+from ..records import store
+from ..records.rules import now
+from . import store as merge_store
+from .rules import check_mergeable, journal_view, plan_merge, plan_unmerge
 
 
 def _actor_id(cmd: Any) -> str:
     return f"{cmd.actor.kind}:{cmd.actor.id}" if cmd.actor else "system"
-
-
-def journal_view(doc: dict[str, Any]) -> MergeJournalEntry:
-    moves = [FieldMove(field=m["field"], moved=m["moved"], kept_from_merged=m["kept_from_merged"])
-             for m in doc["moves"] if m["moved"] not in (None, [], {}, 0) or m["kept_from_merged"] not in (None, [], {})]
-    return MergeJournalEntry(
-        moves=moves, history_entries=len(doc.get("history_ids", [])),
-        **{k: doc.get(k) for k in MergeJournalEntry.model_fields if k not in ("moves", "history_entries")},
-    )
 
 
 async def merge_customers(cmd: MergeCustomers, runtime: Runtime) -> MergeReply:

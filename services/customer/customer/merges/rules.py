@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contracts.merge import FieldMove, MergeJournalEntry
 from plumbing.errors import Rejected
 from plumbing.normalize import fold, postal_key
 
-from .domain import settle_defaults
+from ..records.rules import settle_defaults
 
 
 @dataclass(frozen=True)
@@ -288,3 +289,12 @@ def check_mergeable(survivor: dict[str, Any], merged: dict[str, Any]) -> None:
         )
     if survivor.get("kind") != merged.get("kind"):
         raise Rejected.invalid("payload.merged_code", f"is a {merged.get('kind')}, the survivor a {survivor.get('kind')}")
+
+
+def journal_view(doc: dict[str, Any]) -> MergeJournalEntry:
+    moves = [FieldMove(field=m["field"], moved=m["moved"], kept_from_merged=m["kept_from_merged"])
+             for m in doc["moves"] if m["moved"] not in (None, [], {}, 0) or m["kept_from_merged"] not in (None, [], {})]
+    return MergeJournalEntry(
+        moves=moves, history_entries=len(doc.get("history_ids", [])),
+        **{k: doc.get(k) for k in MergeJournalEntry.model_fields if k not in ("moves", "history_entries")},
+    )

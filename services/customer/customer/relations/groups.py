@@ -30,11 +30,12 @@ from plumbing.errors import Rejected
 from plumbing.service import Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import relations_store, store
-from .acting import audit, authorize
-from .domain import Customer, now
-from .handlers import search_page
-from .relations_rules import (
+from ..acting import audit, authorize
+from ..records import store
+from ..records.rules import Customer, now
+from ..records.service import search_page
+from . import store as relations_store
+from .rules import (
     add_membership,
     member_problem,
     new_group,
@@ -43,7 +44,7 @@ from .relations_rules import (
     require_staff,
     require_static,
 )
-from .relations_store import group_view
+from .store import group_view
 
 
 async def create_group(cmd: CreateGroup, runtime: Runtime) -> GroupReply:

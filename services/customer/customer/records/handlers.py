@@ -7,10 +7,7 @@ A rule it breaks raises ``Rejected``, which becomes the typed error reply.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-from faststream.rabbit import RabbitRouter
 
 from contracts.customer import (
     AccountTemplateReply,
@@ -28,7 +25,6 @@ from contracts.customer import (
     CustomerReply,
     CustomerStateChanged,
     CustomerUpdated,
-    CustomerView,
     EmailLookup,
     EmailLookupReply,
     FindAccountsByEmail,
@@ -45,8 +41,6 @@ from contracts.customer import (
     ScopeReply,
     ScopeView,
     SearchCustomers,
-    SearchInput,
-    SearchPage,
     SearchReply,
     SetAccountTemplate,
     StateSummary,
@@ -55,13 +49,14 @@ from contracts.customer import (
 )
 from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
-from plumbing.service import Runtime, ServiceRuntime, on_command
+from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import account_handlers, bulk, merging, privacy, relations_store, store
-from .account_handlers import send_link
-from .acting import audit, authorize
-from .domain import Customer, check_template_fields, customer_summary, now
+from ..accounts.links import send_link
+from ..relations import store as relations_store
+from . import bulk, store
+from .rules import Customer, check_template_fields, customer_summary, now
+from .service import change_customer, create_once, search_page
 
 # --- scopes and account templates ---------------------------------------------------------
 
@@ -99,28 +94,6 @@ async def get_account_template(cmd: GetAccountTemplate, runtime: Runtime) -> Acc
 
 
 # --- creating customers (C1, C17, O3): bulk.create_each, for one or for many ------------------
-
-
-async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> tuple[CustomerView, bool]:
-    """Create a customer, or find the one an earlier request with the same idempotency key
-    created; says which."""
-    (outcome,) = await bulk.create_each(runtime, uow, [new])
-    if outcome.error is not None:
-        raise Rejected(outcome.error)
-    return outcome.customer, outcome.status == "created"
-
-
-async def create_once(
-    runtime: ServiceRuntime, message: CreateCustomer | None, new: NewCustomer
-) -> tuple[CustomerView, bool]:
-    """``create`` in its own transaction; when a concurrent twin (same idempotency key) wins
-    the race, the second attempt answers the twin's customer (O6: one customer, not two)."""
-    for _ in range(3):
-        try:
-            return await apply_once(runtime, message, lambda uow: create(runtime, uow, new), tuple[CustomerView, bool])
-        except store.SameKeyCommitted:
-            continue
-    raise Rejected.of("unavailable", "the customer is being created by a concurrent request; retry")
 
 
 async def create_customer(cmd: CreateCustomer, runtime: Runtime) -> CustomerReply:
@@ -184,22 +157,6 @@ async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchRepl
     return SearchReply.success(await search_page(runtime, cmd.payload))
 
 
-async def search_page(runtime: ServiceRuntime, query: SearchInput) -> SearchPage:
-    """C11 search; also the member pages of organizations and groups (C5, C19)."""
-    # A phone typed nationally is read as the scope's country's, or, with no scope chosen, as
-    # each scope's (a CSR types "06 12 34 56 78" as the caller says it).
-    if query.scope_id:
-        countries: tuple[str, ...] = ((await store.require_scope(runtime.db, query.scope_id)).country,)
-    elif query.phone:
-        countries = tuple(sorted({scope.country for scope in await store.list_scopes(runtime.db)}))
-    else:
-        countries = ()
-    group = await relations_store.group_filter(runtime.db, query.group) if query.group else None
-    rows, cursor, total, exact, sorted_by = await store.search_customers(runtime.db, query, countries, group)
-    return SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor,
-                      total=total, total_is_exact=exact, sorted_by=sorted_by)
-
-
 async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSummaryReply:
     if cmd.payload.scope_id:
         await store.require_scope(runtime.db, cmd.payload.scope_id)
@@ -208,30 +165,6 @@ async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSumm
 
 
 # --- changing customers (C4, C10, C12) ------------------------------------------------------
-
-Change = Callable[[Customer, UnitOfWork], Awaitable[list[Event]]]
-
-
-async def change_customer(runtime: ServiceRuntime, cmd, action: str, change: Change) -> CustomerReply:  # noqa: ANN001
-    """Check who acts, load, check the expected version, change, save, publish and audit: one
-    transaction."""
-    db = runtime.db
-
-    async def work(uow: UnitOfWork) -> CustomerView:
-        at = now()
-        acting = await authorize(db, uow, cmd.actor, cmd.payload.customer_code, at)
-        customer = await store.load(db, cmd.payload.customer_code, uow.session)
-        customer.expect_version(cmd.payload.expected_version)
-        events = await change(customer, uow)
-        if customer.version != customer.loaded_version:
-            await store.save(db, customer, uow.session)
-            for event in events:
-                uow.publish(event, partition_key=customer.code)
-            await audit(db, uow, acting, customer.code, action, list(customer.changed_fields), at)
-        return await relations_store.customer_view_with_groups(db, customer.doc, uow.session)
-
-    return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
-
 
 async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
@@ -319,11 +252,4 @@ HANDLERS = {
 }
 
 
-def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
-    from . import groups, organizations  # they page members with search_page: import here, not in a cycle
-
-    for command, handler in {**HANDLERS, **account_handlers.HANDLERS, **organizations.HANDLERS,
-                             **groups.HANDLERS, **merging.HANDLERS, **privacy.HANDLERS}.items():
-        on_command(runtime, command, handler)
-    return []
 

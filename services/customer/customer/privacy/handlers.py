@@ -34,10 +34,12 @@ from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
-from . import account_store, merge_store, store
-from .acting import audit, authorize
-from .domain import Customer, now
-from .merging import journal_view
+from ..accounts import store as account_store
+from ..acting import audit, authorize
+from ..merges import store as merge_store
+from ..merges.rules import journal_view
+from ..records import store
+from ..records.rules import Customer, now
 
 RESOURCE = "customer.privacy"
 #: Requests to other services in flight at once per worker (one connection each).

@@ -18,9 +18,9 @@ from contracts.relations import GroupView
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
 
-from .domain import Customer, customer_view
-from .relations_rules import compile_segment, customer_groups
-from .store import CUSTOMERS, Session
+from ..records.rules import Customer, customer_view
+from ..records.store import CUSTOMERS, Session
+from .rules import compile_segment, customer_groups
 
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime

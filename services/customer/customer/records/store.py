@@ -15,9 +15,9 @@ from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
 from plumbing.normalize import email_key
 
+from ..codes import customer_code
 from . import search
-from .codes import customer_code
-from .domain import Customer
+from .rules import Customer
 
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime

@@ -13,12 +13,10 @@ import base64
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from prometheus_client import Counter
 
 from contracts.customer import (
     Accepted,
@@ -34,7 +32,6 @@ from contracts.customer import (
     CustomerStateChanged,
     CustomerUpdated,
     CustomerView,
-    EmailVerificationRequested,
     EmailVerified,
     EndOnBehalfSession,
     GetCustomerAudit,
@@ -47,8 +44,6 @@ from contracts.customer import (
     OnBehalfSessionEnded,
     OnBehalfSessionStarted,
     PasswordChanged,
-    PasswordResetRequested,
-    PasswordSetupInvited,
     RegisterCustomer,
     RequestEmailVerification,
     RequestPasswordReset,
@@ -59,16 +54,18 @@ from contracts.customer import (
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, normalize_email
-from plumbing.sealing import Sealer, redact_link, sealer
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.throttle import Bucket, retry_after, too_many_attempts
 from plumbing.throttle_store import Throttle
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import account_store, credentials, store
-from .acting import Acting, audit, authorize
+from ..acting import Acting, audit, authorize
+from ..records import store
+from ..records.rules import Customer, now
+from . import credentials
+from . import store as account_store
 from .credentials import TokenKind
-from .domain import Customer, now
+from .links import accounts_of, send_link, settings_of
 from .signin import (
     LOCK_EXPIRED_REASON,
     LOCKED_REASON,
@@ -88,63 +85,6 @@ SIGN_IN_POLICY = Acting(Actor(kind="system", id="sign-in policy"))
 # --- tokens and their emails -------------------------------------------------------------------
 
 
-def _settings(runtime: ServiceRuntime) -> Any:
-    return runtime.settings
-
-
-@dataclass
-class Accounts:
-    """What the account handlers keep per running service (``runtime.resources``)."""
-
-    sealer: Sealer
-    #: Reset emails not sent because the customer's limit was reached (C14), for operators.
-    withheld: Any
-    pace: credentials.ResetPace
-
-
-async def open_accounts(runtime: ServiceRuntime) -> None:
-    """Startup hook: without ``OMS_LINK_KEY`` the service does not start (no link could be emailed)."""
-    withheld = Counter(
-        "oms_reset_emails_withheld", "Password reset requests answered but not emailed: the customer's limit "
-        "of reset emails per window was reached (C14).", ["service"], registry=runtime.registry,
-    )
-    runtime.resources["accounts"] = Accounts(
-        sealer=sealer(runtime.settings), withheld=withheld.labels(runtime.name),
-        pace=credentials.ResetPace(_settings(runtime).reset_answer_seconds),
-    )
-
-
-def _accounts(runtime: ServiceRuntime) -> Accounts:
-    return runtime.resources["accounts"]
-
-
-async def send_link(
-    runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView, kind: TokenKind, at: datetime,
-    *, to: str | None = None,
-) -> None:
-    """Issue a single-use token of ``kind``, revoking the customer's older ones it replaces, and
-    publish the event that emails its link: sealed for the notification service, redacted for
-    everyone else (the outbox, the broker, other consumers)."""
-    settings = _settings(runtime)
-    hours = {"password_setup": settings.setup_token_hours, "password_reset": settings.reset_token_hours,
-             "email_verification": settings.verification_token_hours}[kind]
-    token, expires_at = credentials.new_token(), credentials.expiry(at, hours)
-    email = to or customer.doc["email"]
-    if not email:
-        raise Rejected.invalid("payload.customer_code", f"customer {customer.code} has no email address")
-    await account_store.revoke_open_tokens(runtime.db, customer.code, credentials.replaces(kind), at, uow.session)
-    await account_store.insert_token(
-        runtime.db, credentials.token_id(token), kind, customer.code, email, at, expires_at, uow.session
-    )
-    event = {"password_setup": PasswordSetupInvited, "password_reset": PasswordResetRequested,
-             "email_verification": EmailVerificationRequested}[kind]
-    recipient = customer.recipient(scope).model_copy(update={"email": email})
-    link = credentials.link(scope.account_url or settings.account_url, kind, token)
-    payload = {"recipient": recipient, "link": redact_link(link), "sealed_link": _accounts(runtime).sealer.seal(link),
-               "expires_at": expires_at}
-    uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
-
-
 async def usable_token(runtime: ServiceRuntime, uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...],
                        at: datetime) -> dict[str, Any]:
     doc = await account_store.find_token(runtime.db, credentials.token_id(token), uow.session)
@@ -157,15 +97,6 @@ async def usable_token(runtime: ServiceRuntime, uow: UnitOfWork, token: str, kin
     if doc["expires_at"] <= at:
         raise Rejected.invalid("payload.token", "this link has expired; ask for a new one")
     return doc
-
-
-async def invite_if_new_registered(runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView,
-                                   at: datetime) -> None:
-    """C14: a registered customer created by a CSR or on a storefront is invited to set a
-    password. Imports and orders are not: `InviteCustomersWithoutPassword` invites them on purpose."""
-    if customer.doc["account_type"] == "registered" and customer.doc["channel"] in ("csr", "storefront"):
-        await send_link(runtime, uow, customer, scope, "password_setup", at)
-        customer.doc["invited_at"] = at
 
 
 # --- passwords (C14) ------------------------------------------------------------------------------
@@ -184,7 +115,7 @@ async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) ->
     p, db, at = cmd.payload, runtime.db, now()
     if p.customer_code is None and (p.scope_id is None or p.email is None):
         raise Rejected.invalid("payload.customer_code", "give a customer code, or a scope and an email")
-    settings, accounts = _settings(runtime), _accounts(runtime)
+    settings, accounts = settings_of(runtime), accounts_of(runtime)
     window = timedelta(minutes=settings.reset_email_window_minutes)
     outcome: dict[str, bool] = {}
 
@@ -327,7 +258,7 @@ async def verify_email(cmd: VerifyEmail, runtime: Runtime) -> CustomerReply:
 async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> CustomerReply:
     """Self-registration. A guest record with this email in the scope is claimed, after the
     customer proves the address, instead of being duplicated."""
-    from .handlers import create_once  # the shared creation path, with its race handling
+    from ..records.service import create_once  # the shared creation path, with its race handling
 
     p, db, at = cmd.payload, runtime.db, now()
     try:
@@ -369,7 +300,7 @@ async def authenticate(cmd: Authenticate, runtime: Runtime) -> AuthenticatedRepl
     source's buckets before the check, so attempts at once are counted exactly and none slips
     past a limit. Nothing here sleeps: the answer says when to try again."""
     p, db, at = cmd.payload, runtime.db, now()
-    policy = SignInPolicy.from_settings(_settings(runtime))
+    policy = SignInPolicy.from_settings(settings_of(runtime))
     throttle = Throttle(db[account_store.SIGNIN_THROTTLE])
     source = cmd.actor.source if cmd.actor and cmd.actor.source else None
     try:
@@ -469,8 +400,8 @@ async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -
     p, db, at = cmd.payload, runtime.db, now()
     if cmd.actor is None or cmd.actor.kind != "csr":
         raise Rejected.of("forbidden", "only a CSR acts on behalf of a customer")
-    if p.minutes > _settings(runtime).on_behalf_max_minutes:
-        raise Rejected.invalid("payload.minutes", f"at most {_settings(runtime).on_behalf_max_minutes} minutes")
+    if p.minutes > settings_of(runtime).on_behalf_max_minutes:
+        raise Rejected.invalid("payload.minutes", f"at most {settings_of(runtime).on_behalf_max_minutes} minutes")
 
     async def work(uow: UnitOfWork) -> OnBehalfSession:
         customer = await store.load(db, p.customer_code, uow.session)

@@ -28,11 +28,12 @@ from contracts.relations import (
 from plumbing.service import Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from . import relations_store, store
-from .acting import SYSTEM, Acting, audit, authorize
-from .domain import now
-from .handlers import search_page
-from .relations_rules import (
+from ..acting import SYSTEM, Acting, audit, authorize
+from ..records import store
+from ..records.rules import now
+from ..records.service import search_page
+from . import store as relations_store
+from .rules import (
     add_membership,
     change_organization,
     new_organization,

@@ -22,7 +22,7 @@ from contracts.relations import NewGroup, NewOrganization, OrganizationChanges, 
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, fold, normalize_phone, postal_key
 
-from .domain import (
+from ..records.rules import (
     Customer,
     FieldErrors,
     account_bookkeeping,

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
 
-from .store import CUSTOMERS
+from ..records.store import CUSTOMERS
 
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime

@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from plumbing.errors import Rejected
 from plumbing.indexes import drop_index_if_present, ensure_index
 
-from .store import CUSTOMERS, Session
+from ..records.store import CUSTOMERS, Session
 
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime

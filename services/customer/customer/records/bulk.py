@@ -21,10 +21,10 @@ from plumbing.errors import Rejected
 from plumbing.service import ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork
 
+from ..accounts.links import invite_if_new_registered
+from ..acting import SYSTEM, Acting, audit_each
 from . import store
-from .account_handlers import invite_if_new_registered
-from .acting import SYSTEM, Acting, audit_each
-from .domain import Customer, customer_view, now
+from .rules import Customer, customer_view, now
 
 Key = tuple[str, str]
 

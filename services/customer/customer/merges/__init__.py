@@ -1,0 +1,1 @@
+"""Merging two customers and undoing it (C13)."""

@@ -1,0 +1,1 @@
+"""Export and erasure of a customer's data in every service (C18)."""

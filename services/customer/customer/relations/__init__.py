@@ -1,0 +1,1 @@
+"""Organizations (C5) and groups (C19)."""

@@ -143,7 +143,8 @@ def is_thin(payload: Any) -> bool:
 def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
     if not isinstance(payload, dict):
         raise MappingError.at("body", "must be a JSON object")
-    webhook = payload.get("webhook") if isinstance(payload.get("webhook"), dict) else payload
+    inner = payload.get("webhook")
+    webhook: dict[str, Any] = inner if isinstance(inner, dict) else payload
     scope = webhook.get("scope") or topic
     if scope not in SCOPES:
         raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
@@ -227,7 +228,8 @@ def order_placed(resources: dict[str, Any], config: PlatformConfig) -> list[Enve
         value = data.get(field)
         if value is None and missing is not None:
             value = missing
-        return problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
+        read: Decimal = problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
+        return read
 
     lines = []
     for index, product in enumerate(products):

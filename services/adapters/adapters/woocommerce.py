@@ -181,7 +181,8 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         value = data.get(field)
         if value is None or value == "":
             value = missing
-        return problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
+        read: Decimal = problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
+        return read
 
     def with_tax(data: dict[str, Any], field: str, tax_field: str, where: str = "") -> Decimal:
         value = amount(data, field, where, missing="0")

@@ -6,6 +6,12 @@ confirms, and marks the batch published only once RabbitMQ confirmed it. A relay
 mid-batch leaves those events unmarked; the next holder of the lease publishes them again,
 so an event may arrive twice but is never lost (consumers deduplicate on message_id).
 
+Without a crash, no event is published twice: the lease is fenced. Each acquisition bumps the
+lease's ``epoch``; a holder renews only its own epoch, before every chunk of a batch (a batch
+of 500 can outlast the lease under load), and stops publishing the moment a renewal fails, so
+a second worker that took an expired lease never publishes events the first is still sending.
+Each chunk is marked as soon as RabbitMQ confirmed it: a lost lease leaves only unsent events.
+
 Each event goes out with the headers consumers rely on: ``x-oms-partition-key`` (the
 customer code) and its slot ``oms-partition`` (plumbing.ordering routes by it), and the
 trace context of the transaction that wrote it (plumbing.telemetry), so the consumer's span
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("oms.outbox")
 
 LEASES = "leases"
+#: Events published, confirmed and marked between two checks of the lease.
+CHUNK = 100
 
 
 class OutboxRelay:
@@ -63,6 +71,10 @@ class OutboxRelay:
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._lease_until: datetime | None = None
+        #: The lease's epoch when this relay acquired it (fencing: only that epoch is renewed).
+        self._epoch: int | None = None
+        #: Batches cut short because the lease was lost mid-batch (would have been published twice).
+        self.fenced = 0
         self.published = 0
         self.on_published = on_published
 
@@ -124,26 +136,46 @@ class OutboxRelay:
                 pass
 
     async def _hold_lease(self) -> bool:
+        """Renew this relay's lease, or acquire it when it expired (a new epoch)."""
+        if await self._keep_lease():
+            return True
         now = datetime.now(UTC)
-        if self._lease_until is not None and now < self._lease_until - self.lease / 2:
-            return True  # renewed recently: no write for every batch
         try:
-            await self.db[LEASES].find_one_and_update(
-                {"_id": "outbox-relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"holder": self.holder, "expires_at": now + self.lease}},
+            lease = await self.db[LEASES].find_one_and_update(
+                {"_id": "outbox-relay", "expires_at": {"$lt": now}},
+                {"$set": {"holder": self.holder, "expires_at": now + self.lease}, "$inc": {"epoch": 1}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
+        except DuplicateKeyError:
+            return False  # another process holds it
+        assert lease is not None  # upserted, returned after the update
+        self._epoch, self._lease_until = lease["epoch"], now + self.lease
+        return True
+
+    async def _keep_lease(self) -> bool:
+        """True while this relay surely holds the lease for at least half its length more:
+        renewed (its own epoch only) when less remains. False once another relay took it."""
+        if self._epoch is None:
+            return False
+        now = datetime.now(UTC)
+        if self._lease_until is not None and now < self._lease_until - self.lease / 2:
+            return True  # renewed recently: no write for every chunk
+        renewed = await self.db[LEASES].update_one(
+            {"_id": "outbox-relay", "holder": self.holder, "epoch": self._epoch},
+            {"$set": {"expires_at": now + self.lease}},
+        )
+        if renewed.matched_count:
             self._lease_until = now + self.lease
             return True
-        except DuplicateKeyError:
-            self._lease_until = None
-            return False  # another process holds it
+        self._epoch = self._lease_until = None
+        return False
 
     async def _release(self) -> None:
         try:
             await self.db[LEASES].update_one(
-                {"_id": "outbox-relay", "holder": self.holder}, {"$set": {"expires_at": datetime.now(UTC)}}
+                {"_id": "outbox-relay", "holder": self.holder, "epoch": self._epoch},
+                {"$set": {"expires_at": datetime.now(UTC)}},
             )
         except PyMongoError:
             pass
@@ -161,16 +193,26 @@ class OutboxRelay:
         assert self._channel is not None  # opened by start(), before the first batch
         for name in {doc["exchange"] for doc in batch} - set(self._exchanges):
             self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
-        # Sent in order on one channel, pipelined; each publish returns when RabbitMQ
-        # confirmed it, and any failure leaves the whole batch unmarked (sent again).
-        await asyncio.gather(*(self._publish(doc) for doc in batch))
-        await self.db[OUTBOX].update_many(
-            {"_id": {"$in": [doc["_id"] for doc in batch]}}, {"$set": {"published_at": datetime.now(UTC)}}
-        )
-        self.published += len(batch)
-        if self.on_published is not None:
-            self.on_published(len(batch))
-        return len(batch)
+        published = 0
+        for start in range(0, len(batch), CHUNK):
+            if not await self._keep_lease():
+                # Another relay holds the lease now and reads these events as unsent: stop.
+                self.fenced += 1
+                log.warning("outbox relay %s lost its lease mid-batch; %d events left to the new holder",
+                            self.holder, len(batch) - start)
+                break
+            chunk = batch[start:start + CHUNK]
+            # Sent in order on one channel, pipelined; each publish returns when RabbitMQ
+            # confirmed it, and any failure leaves the chunk unmarked (sent again).
+            await asyncio.gather(*(self._publish(doc) for doc in chunk))
+            await self.db[OUTBOX].update_many(
+                {"_id": {"$in": [doc["_id"] for doc in chunk]}}, {"$set": {"published_at": datetime.now(UTC)}}
+            )
+            published += len(chunk)
+            self.published += len(chunk)
+            if self.on_published is not None:
+                self.on_published(len(chunk))
+        return published
 
     async def _publish(self, doc: dict[str, Any]) -> None:
         exchange = self._exchanges[doc["exchange"]]

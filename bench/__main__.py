@@ -31,11 +31,11 @@ def write_report(results: dict, results_dir: Path, report_path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes")
-    parser.add_argument("--reset-dataset", action="store_true",
-                        help="drop the kept search dataset and load it again")
+    parser.add_argument("--reset-dataset", action="store_true", help="drop the kept search dataset and load it again")
     parser.add_argument("--render", action="store_true", help="only render the report from the results file")
     parser.add_argument("--results", type=Path, help="default: bench/results/latest.json (quick: results/quick/)")
     parser.add_argument("--report", type=Path, help="default: bench/REPORT.md (quick: results/quick/REPORT.md)")
@@ -53,8 +53,10 @@ def main() -> None:
     write_report(results, args.results.parent, args.report)
     log(f"wrote {args.results}, {args.report} and the plots; {results['mode']} run took {results['seconds']:,.0f} s")
     for figure in results["figures"]:
-        log(f"  {figure['figure']}: {figure['value']:,} {figure['unit']} (ceiling {figure['ceiling']:,}, "
-            f"ratio {figure['ratio']})")
+        log(
+            f"  {figure['figure']}: {figure['value']:,} {figure['unit']} (ceiling {figure['ceiling']:,}, "
+            f"ratio {figure['ratio']})"
+        )
 
 
 if __name__ == "__main__":

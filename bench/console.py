@@ -39,8 +39,15 @@ from .dataset import ensure_customers
 RESULTS = Path(__file__).resolve().parent / "results"
 GOAL_P95_MS = 150.0
 #: The search kinds a CSR types into the Customer Manager form.
-KINDS = ("code", "name (last name, 4 letters)", "name (first and last)", "email (6 letters)", "phone",
-         "postal code", "tag")
+KINDS = (
+    "code",
+    "name (last name, 4 letters)",
+    "name (first and last)",
+    "email (6 letters)",
+    "phone",
+    "postal code",
+    "tag",
+)
 PASSWORD = "bench-console-password-1"  # a throwaway account in the benchmark's own namespace
 
 
@@ -52,8 +59,9 @@ def _server_ms(response: httpx.Response) -> float:
 
 
 def _start(args: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=open(RESULTS / log_name, "w"))  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / log_name, "w")
+    )  # noqa: SIM115
 
 
 async def _gateway_up(base: str) -> None:
@@ -70,16 +78,30 @@ async def _gateway_up(base: str) -> None:
 
 async def run(settings: ServiceSettings, per_kind: int, customers: int) -> dict[str, Any]:
     await ensure_customers(settings, customers)
-    env = {**os.environ, "OMS_NAMESPACE": settings.namespace, "OMS_GATEWAY_COOKIE_SECURE": "false",
-           "OMS_GATEWAY_PASSWORD": PASSWORD}
-    subprocess.run([sys.executable, "-m", "gateway.staff", "create", "bench-csr", "--role", "csr"],
-                   env=env, check=False, capture_output=True)  # exists already on a second run
+    env = {
+        **os.environ,
+        "OMS_NAMESPACE": settings.namespace,
+        "OMS_GATEWAY_COOKIE_SECURE": "false",
+        "OMS_GATEWAY_PASSWORD": PASSWORD,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "gateway.staff", "create", "bench-csr", "--role", "csr"],
+        env=env,
+        check=False,
+        capture_output=True,
+    )  # exists already on a second run
     customer, _ = start_service(settings, workers=2)
-    notification = _start(["-m", "faststream", "run", "notification.app:create_app", "--factory", "--port",
-                           str(free_port())], env, "bench-console-notification.log")
+    notification = _start(
+        ["-m", "faststream", "run", "notification.app:create_app", "--factory", "--port", str(free_port())],
+        env,
+        "bench-console-notification.log",
+    )
     port = free_port()
-    gateway = _start(["-m", "uvicorn", "gateway.app:create_app", "--factory", "--port", str(port),
-                      "--log-level", "warning"], env, "bench-console-gateway.log")
+    gateway = _start(
+        ["-m", "uvicorn", "gateway.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"],
+        env,
+        "bench-console-gateway.log",
+    )
     base = f"http://127.0.0.1:{port}"
     mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     try:
@@ -96,22 +118,27 @@ async def run(settings: ServiceSettings, per_kind: int, customers: int) -> dict[
                 for q in searches[:10] + [{"code": c} for c in codes[:5]]:  # warm every path
                     await http.get("/customers/results", params=q)
                 pages["search results"] = await _time_pages(
-                    http, client, [("/customers/results", q, SearchCustomers, q) for q in searches])
+                    http, client, [("/customers/results", q, SearchCustomers, q) for q in searches]
+                )
                 pages["customer record"] = await _time_pages(
-                    http, client, [(f"/customers/{c}", {}, GetCustomer, {"customer_code": c}) for c in codes])
+                    http, client, [(f"/customers/{c}", {}, GetCustomer, {"customer_code": c}) for c in codes]
+                )
     finally:
         for process in (gateway, notification, customer):
             process.terminate()
             process.wait(timeout=60)
         await mongo.close()
     for name, figures in pages.items():
-        log(f"  {name:16} server p50 {figures['server']['p50_ms']:6.1f}  p95 {figures['server']['p95_ms']:6.1f}  "
-            f"p99 {figures['server']['p99_ms']:6.1f} ms (its service call p95 {figures['call']['p95_ms']:.1f} ms)")
+        log(
+            f"  {name:16} server p50 {figures['server']['p50_ms']:6.1f}  p95 {figures['server']['p95_ms']:6.1f}  "
+            f"p99 {figures['server']['p99_ms']:6.1f} ms (its service call p95 {figures['call']['p95_ms']:.1f} ms)"
+        )
     return {"customers": customers, "goal_p95_ms": GOAL_P95_MS, "pages": pages}
 
 
-async def _time_pages(http: httpx.AsyncClient, client: OmsClient,
-                      pages: list[tuple[str, dict[str, Any], Any, dict[str, Any]]]) -> dict[str, Any]:
+async def _time_pages(
+    http: httpx.AsyncClient, client: OmsClient, pages: list[tuple[str, dict[str, Any], Any, dict[str, Any]]]
+) -> dict[str, Any]:
     server, seen, calls = [], [], []
     for path, params, command, payload in pages:
         started = time.perf_counter()
@@ -123,8 +150,12 @@ async def _time_pages(http: httpx.AsyncClient, client: OmsClient,
         calls.append(time.perf_counter() - started)
         if not reply.ok:
             raise RuntimeError(f"{command.__name__} {payload}: {reply.error}")
-    figures = {"pages": len(pages), "server": percentiles(server), "client": percentiles(seen),
-               "call": percentiles(calls)}
+    figures = {
+        "pages": len(pages),
+        "server": percentiles(server),
+        "client": percentiles(seen),
+        "call": percentiles(calls),
+    }
     figures["ratio_p95"] = round(figures["server"]["p95_ms"] / figures["call"]["p95_ms"], 2)
     figures["goal_met"] = figures["server"]["p95_ms"] < GOAL_P95_MS
     return figures

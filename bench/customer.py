@@ -61,8 +61,12 @@ def log(message: str) -> None:
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.50) * 1000, 2), "p95_ms": round(pick(0.95) * 1000, 2),
-            "p99_ms": round(pick(0.99) * 1000, 2), "n": len(ordered)}
+    return {
+        "p50_ms": round(pick(0.50) * 1000, 2),
+        "p95_ms": round(pick(0.95) * 1000, 2),
+        "p99_ms": round(pick(0.99) * 1000, 2),
+        "n": len(ordered),
+    }
 
 
 def free_port() -> int:
@@ -75,9 +79,21 @@ def start_service(settings: ServiceSettings, workers: int) -> tuple[subprocess.P
     port = free_port()
     env = {**os.environ, "OMS_NAMESPACE": settings.namespace, "OMS_PREFETCH_COUNT": "16"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "faststream", "run", "customer.app:create_app", "--factory", "--port", str(port),
-         "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / "customer-service.log", "w"),
+        [
+            sys.executable,
+            "-m",
+            "faststream",
+            "run",
+            "customer.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(RESULTS / "customer-service.log", "w"),
     )
     return process, port
 
@@ -135,14 +151,19 @@ async def raw_ceiling(settings: ServiceSettings, rows: int, batch: int, parallel
     db = mongo[f"{settings.namespace}_raw_ceiling"]
     await mongo.drop_database(db.name)
     await store.ensure_indexes(SimpleNamespace(db=db))
-    scopes = {s: ScopeView(scope_id=s, name=s, country=c, default_language="en", requires_approval=False,
-                           created_at=datetime.now(UTC)) for s, c in SCOPES}
+    scopes = {
+        s: ScopeView(
+            scope_id=s, name=s, country=c, default_language="en", requires_approval=False, created_at=datetime.now(UTC)
+        )
+        for s, c in SCOPES
+    }
     docs = []
     for index, row in enumerate(people(rows, 10_000_000)):
         new = NewCustomer.model_validate(row)
-        docs.append(Customer.create(new, code=f"R{index}", scope=scopes[new.scope_id], template=None,
-                                    at=datetime.now(UTC)).doc)
-    chunks = [docs[i:i + batch] for i in range(0, len(docs), batch)]
+        docs.append(
+            Customer.create(new, code=f"R{index}", scope=scopes[new.scope_id], template=None, at=datetime.now(UTC)).doc
+        )
+    chunks = [docs[i : i + batch] for i in range(0, len(docs), batch)]
     started = time.perf_counter()
 
     async def worker(mine: list[list[dict]]) -> None:
@@ -174,8 +195,9 @@ async def query_sets(db: Any, per_kind: int) -> dict[str, list[dict[str, Any]]]:
         "state inactive": lambda: {"state": "inactive"},
         "flag": lambda: {"flag": rng.choice(FLAGS)},
         "scope": lambda: {"scope_id": rng.choice(SCOPES)[0]},
-        "name and postal code": lambda: (lambda d: {"name": d["last_name"][:3],
-                                                      "postal_code": d["addresses"][0]["postal_code"]})(pick()),
+        "name and postal code": lambda: (
+            lambda d: {"name": d["last_name"][:3], "postal_code": d["addresses"][0]["postal_code"]}
+        )(pick()),
         "no criteria, by last activity": lambda: {"sort": "last_activity", "descending": True},
     }
     _ = country
@@ -211,11 +233,15 @@ async def search_latency(settings: ServiceSettings, db: Any, per_kind: int) -> d
                 "median_total": statistics.median(totals),
                 "goal_met": rr["p95_ms"] < GOAL_P95_MS,
                 # every timing, for the distribution plot of the report
-                "samples_ms": {"request_reply": [round(t * 1000, 2) for t in over_broker],
-                               "store": [round(t * 1000, 2) for t in direct]},
+                "samples_ms": {
+                    "request_reply": [round(t * 1000, 2) for t in over_broker],
+                    "store": [round(t * 1000, 2) for t in direct],
+                },
             }
-            log(f"  {kind:32} p50 {rr['p50_ms']:6.2f}  p95 {rr['p95_ms']:6.2f}  p99 {rr['p99_ms']:6.2f} ms "
-                f"(store p95 {st['p95_ms']:6.2f}; median total {statistics.median(totals):,.0f})")
+            log(
+                f"  {kind:32} p50 {rr['p50_ms']:6.2f}  p95 {rr['p95_ms']:6.2f}  p99 {rr['p99_ms']:6.2f} ms "
+                f"(store p95 {st['p95_ms']:6.2f}; median total {statistics.median(totals):,.0f})"
+            )
         started = time.perf_counter()
         summaries = []
         for _ in range(20):
@@ -234,8 +260,13 @@ def machine() -> dict[str, Any]:
         for line in info:
             if line.startswith("MemTotal"):
                 memory = int(line.split()[1]) // 1024
-    return {"cores": os.cpu_count(), "memory_mb": memory, "python": platform.python_version(),
-            "faststream": version("faststream"), "pymongo": version("pymongo")}
+    return {
+        "cores": os.cpu_count(),
+        "memory_mb": memory,
+        "python": platform.python_version(),
+        "faststream": version("faststream"),
+        "pymongo": version("pymongo"),
+    }
 
 
 async def main() -> None:
@@ -265,8 +296,9 @@ async def main() -> None:
             log(f"loaded at {loaded['rows_per_second']:,} rows/s")
         count = await db[store.CUSTOMERS].estimated_document_count()
         log(f"raw ceiling: {args.ceiling_rows} documents with plain insert_many")
-        ceiling = await raw_ceiling(settings, min(args.ceiling_rows, max(args.customers, 1000)), args.batch,
-                                    args.parallel)
+        ceiling = await raw_ceiling(
+            settings, min(args.ceiling_rows, max(args.customers, 1000)), args.batch, args.parallel
+        )
         log(f"raw ceiling {ceiling['rows_per_second']:,} rows/s")
         log(f"search latency at {count:,} customers, {args.queries} queries per kind")
         search = await search_latency(settings, db, args.queries)
@@ -281,9 +313,13 @@ async def main() -> None:
         "machine": machine(),
         "customers": count,
         "service_workers": args.workers,
-        "load": {**loaded, "ceiling": ceiling,
-                 "ratio": round(loaded["rows_per_second"] / ceiling["rows_per_second"], 3)
-                 if loaded.get("rows_per_second") else None},
+        "load": {
+            **loaded,
+            "ceiling": ceiling,
+            "ratio": round(loaded["rows_per_second"] / ceiling["rows_per_second"], 3)
+            if loaded.get("rows_per_second")
+            else None,
+        },
         "search": search,
         "goal": f"p95 < {GOAL_P95_MS} ms for every search kind over request/reply",
         "goal_met": all(v.get("goal_met", True) for v in search.values()),

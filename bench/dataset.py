@@ -43,9 +43,12 @@ DUPLICATE_KEY = 11000
 @cache
 def scopes() -> dict[str, ScopeView]:
     """The benchmark's scopes, as CreateScope makes them."""
-    return {scope_id: ScopeView(**ScopeInput(scope_id=scope_id, name=scope_id, country=country).model_dump(),
-                                created_at=datetime.now(UTC))
-            for scope_id, country in SCOPES}
+    return {
+        scope_id: ScopeView(
+            **ScopeInput(scope_id=scope_id, name=scope_id, country=country).model_dump(), created_at=datetime.now(UTC)
+        )
+        for scope_id, country in SCOPES
+    }
 
 
 def build(start: int, codes: list[str]) -> list[dict[str, Any]]:
@@ -97,8 +100,10 @@ async def ensure_customers(settings: ServiceSettings, target: int, batch: int = 
 
         todo = target - have
         workers = os.cpu_count() or 1
-        log(f"  building and inserting {todo:,} customers into {db.name} ({workers} builder processes, "
-            f"batches of {batch:,})")
+        log(
+            f"  building and inserting {todo:,} customers into {db.name} ({workers} builder processes, "
+            f"batches of {batch:,})"
+        )
         in_flight = asyncio.Semaphore(workers + 1)
         loop = asyncio.get_running_loop()
         inserted = 0
@@ -117,13 +122,21 @@ async def ensure_customers(settings: ServiceSettings, target: int, batch: int = 
                     if inserted >= next_report:
                         next_report += 50_000
                         rate = inserted / (time.perf_counter() - started)
-                        log(f"  {have + inserted:>9,} of {target:,} customers, {rate:,.0f}/s, "
-                            f"about {(todo - inserted) / rate / 60:.1f} min left")
+                        log(
+                            f"  {have + inserted:>9,} of {target:,} customers, {rate:,.0f}/s, "
+                            f"about {(todo - inserted) / rate / 60:.1f} min left"
+                        )
 
             await asyncio.gather(*(one(start) for start in range(have, target, batch)))
         seconds = time.perf_counter() - started
         count = await collection.count_documents({})
-        return {"customers": count, "reused": False, "database": db.name, "inserted": inserted,
-                "seconds": round(seconds, 1), "per_second": round(inserted / seconds)}
+        return {
+            "customers": count,
+            "reused": False,
+            "database": db.name,
+            "inserted": inserted,
+            "seconds": round(seconds, 1),
+            "per_second": round(inserted / seconds),
+        }
     finally:
         await mongo.close()

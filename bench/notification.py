@@ -98,8 +98,13 @@ def free_port() -> int:
 def recipient(i: int) -> Recipient:
     language = ("en", "fr", "de")[i % 3]
     return Recipient(
-        customer_code=f"B{i:07d}", scope_id="bench", email=f"customer{i}@example.com", first_name="Camille",
-        last_name="Martin", preferred_language=language, scope_language="en",
+        customer_code=f"B{i:07d}",
+        scope_id="bench",
+        email=f"customer{i}@example.com",
+        first_name="Camille",
+        last_name="Martin",
+        preferred_language=language,
+        scope_language="en",
     )
 
 
@@ -112,26 +117,45 @@ def link_sealer() -> Sealer:
 def event(i: int, sealer: Sealer):
     to = recipient(i)
     order = OrderSummary(
-        source_system="storefront:bench", order_number=f"B-{i}", scope_id="bench", status="shipped",
-        total=Decimal("59.70"), currency="EUR", placed_at=datetime(2026, 11, 20, 9, 14, tzinfo=UTC),
+        source_system="storefront:bench",
+        order_number=f"B-{i}",
+        scope_id="bench",
+        status="shipped",
+        total=Decimal("59.70"),
+        currency="EUR",
+        placed_at=datetime(2026, 11, 20, 9, 14, tzinfo=UTC),
     )
     kind = i % 3
     if kind == 0:
         link = f"https://shop.example.com/account/password?token={uuid.uuid4().hex}"
-        payload = LinkPayload(recipient=to, link=redact_link(link), sealed_link=sealer.seal(link),
-                              expires_at=datetime.now(UTC) + timedelta(days=2))
+        payload = LinkPayload(
+            recipient=to,
+            link=redact_link(link),
+            sealed_link=sealer.seal(link),
+            expires_at=datetime.now(UTC) + timedelta(days=2),
+        )
         return PasswordSetupInvited(producer="customer", payload=payload)
     if kind == 1:
         payload = ShipmentEmailPayload(
-            recipient=to, order=order, shipment_id=f"S-{i}", carrier="DHL", tracking_number="JD0123456789",
+            recipient=to,
+            order=order,
+            shipment_id=f"S-{i}",
+            carrier="DHL",
+            tracking_number="JD0123456789",
             tracking_url="https://track.example.com/JD0123456789",
             lines=[ShippedLine(sku="SKU-1", name="Wool scarf", quantity=Decimal(2))],
             shipped_at=datetime(2026, 11, 21, 15, tzinfo=UTC),
         )
         return CustomerOrderShipped(producer="order-sync", payload=payload)
     payload = PaymentEmailPayload(
-        recipient=to, order=order, payment_id=f"P-{i}", amount=Decimal("59.70"), currency="EUR",
-        payment_url="https://pay.example.com/P", due_at=datetime(2026, 11, 27, tzinfo=UTC), at=datetime.now(UTC),
+        recipient=to,
+        order=order,
+        payment_id=f"P-{i}",
+        amount=Decimal("59.70"),
+        currency="EUR",
+        payment_url="https://pay.example.com/P",
+        due_at=datetime(2026, 11, 27, tzinfo=UTC),
+        at=datetime.now(UTC),
     )
     return CustomerPaymentRequested(producer="order-sync", payload=payload)
 
@@ -139,8 +163,12 @@ def event(i: int, sealer: Sealer):
 async def publish(exchange: aio_pika.abc.AbstractExchange, events: list) -> None:
     async def one(e) -> None:
         await exchange.publish(
-            aio_pika.Message(e.model_dump_json().encode(), message_id=e.message_id, content_type="application/json",
-                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            aio_pika.Message(
+                e.model_dump_json().encode(),
+                message_id=e.message_id,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
             routing_key=e.routing_key(),
         )
 
@@ -172,9 +200,17 @@ def fixed_message(sender: str) -> bytes:
     _, context = kinds.samples("shipping-confirmation")[0]
     rendered = template.compiled().render({**context, "language": "en"})
     activity = {
-        "_id": "bench", "sender": sender, "to": "customer@example.com", "to_name": "Camille Martin",
-        "subject": rendered.subject, "created_at": datetime.now(UTC), "language": "en", "initiated_by": "system",
-        "message_id": mail.message_id("bench", sender), "text": rendered.text, "html": rendered.html,
+        "_id": "bench",
+        "sender": sender,
+        "to": "customer@example.com",
+        "to_name": "Camille Martin",
+        "subject": rendered.subject,
+        "created_at": datetime.now(UTC),
+        "language": "en",
+        "initiated_by": "system",
+        "message_id": mail.message_id("bench", sender),
+        "text": rendered.text,
+        "html": rendered.html,
     }
     return mail.build(activity)
 
@@ -254,8 +290,20 @@ async def measure(args: argparse.Namespace) -> dict:
     env = {**os.environ, "OMS_NAMESPACE": settings.namespace, "OMS_SMTP_PORT": str(smtp_port)}
     log = (RESULTS.parent / "notification-service.log.tmp").open("wb")
     service = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "faststream", "run", "notification.app:create_app", "--factory",
-        "--port", str(http_port), "--workers", "1", env=env, stdout=log, stderr=log, cwd=ROOT,
+        sys.executable,
+        "-m",
+        "faststream",
+        "run",
+        "notification.app:create_app",
+        "--factory",
+        "--port",
+        str(http_port),
+        "--workers",
+        "1",
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=ROOT,
     )
     mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     db = mongo[settings.database_name("notification")]
@@ -337,10 +385,14 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     s, r = result["service"], result["raw_aiosmtplib"]
-    print(f"service: {s['emails']} emails in {s['seconds']} s = {s['emails_per_second']} emails/s (one worker, "
-          f"{s['worker_cpu_ms_per_email']} ms of its CPU per email)")
-    print(f"raw aiosmtplib: {r['messages_per_second']} msg/s over {r['connections']} connections, "
-          f"{r['single_connection_messages_per_second']} msg/s over one")
+    print(
+        f"service: {s['emails']} emails in {s['seconds']} s = {s['emails_per_second']} emails/s (one worker, "
+        f"{s['worker_cpu_ms_per_email']} ms of its CPU per email)"
+    )
+    print(
+        f"raw aiosmtplib: {r['messages_per_second']} msg/s over {r['connections']} connections, "
+        f"{r['single_connection_messages_per_second']} msg/s over one"
+    )
     print(f"ratio service/raw: {result['ratio_service_to_raw']}   -> {RESULTS}")
 
 

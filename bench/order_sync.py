@@ -48,9 +48,21 @@ def start(module: str, namespace: str, workers: int, log_name: str) -> tuple[sub
     port = free_port()
     env = {**os.environ, "OMS_NAMESPACE": namespace}
     process = subprocess.Popen(
-        [sys.executable, "-m", "faststream", "run", f"{module}:create_app", "--factory", "--port", str(port),
-         "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / log_name, "w"),  # noqa: SIM115
+        [
+            sys.executable,
+            "-m",
+            "faststream",
+            "run",
+            f"{module}:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(RESULTS / log_name, "w"),  # noqa: SIM115
     )
     return process, port
 
@@ -71,8 +83,7 @@ async def wait_ready(port: int) -> None:
 def make_order(number: str, email: str, first: str, last: str) -> OrderPlaced:
     raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     raw.pop("message_id")
-    raw["payload"].update(order_number=number, email=email, first_name=first, last_name=last,
-                          source_customer_id=None)
+    raw["payload"].update(order_number=number, email=email, first_name=first, last_name=last, source_customer_id=None)
     return OrderPlaced.model_validate(raw)
 
 
@@ -86,8 +97,7 @@ async def drain(channel: aio_pika.abc.AbstractChannel, queues: list[str], timeou
 
 
 #: The processes whose CPU time is counted per order during the burst.
-PROCESSES = {"mongod": "bin/mongod", "rabbitmq": "beam.smp", "order-sync": "order_sync.app",
-             "customer": "customer.app"}
+PROCESSES = {"mongod": "bin/mongod", "rabbitmq": "beam.smp", "order-sync": "order_sync.app", "customer": "customer.app"}
 
 
 def cpu_seconds(known_pids: dict[str, list[int]]) -> dict[str, float]:
@@ -97,8 +107,10 @@ def cpu_seconds(known_pids: dict[str, list[int]]) -> dict[str, float]:
     tick = os.sysconf("SC_CLK_TCK")
     used = {}
     for name, pattern in PROCESSES.items():
-        pids = known_pids.get(name) or subprocess.run(["pgrep", "-f", pattern], capture_output=True,
-                                                      text=True).stdout.split()
+        pids = (
+            known_pids.get(name)
+            or subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        )
         total = 0.0
         for pid in pids:
             try:
@@ -133,8 +145,9 @@ async def mongo_commands(mongo: AsyncMongoClient) -> dict[str, int]:
     return counts
 
 
-async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, customers: int, *,
-                         with_history: bool = True) -> dict[str, Any]:
+async def run_order_sync(
+    settings: ServiceSettings, workers: int, orders: int, customers: int, *, with_history: bool = True
+) -> dict[str, Any]:
     """One measured burst against freshly started services; returns the figures.
 
     ``with_history=False`` unbinds the customer service's order-history queue for the burst:
@@ -149,11 +162,19 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
         await asyncio.gather(wait_ready(customer_port), wait_ready(order_port))
         async with OmsClient(settings, producer="bench") as client:
             await client.call(CreateScope, {"scope_id": "eu-fr", "name": "FR", "country": "FR"})
-            rows = [{"scope_id": "eu-fr", "first_name": f"F{i}", "last_name": f"Bench{i}",
-                     "email": f"known{i}@example.fr", "channel": "import", "idempotency_key": f"k{i}"}
-                    for i in range(customers)]
+            rows = [
+                {
+                    "scope_id": "eu-fr",
+                    "first_name": f"F{i}",
+                    "last_name": f"Bench{i}",
+                    "email": f"known{i}@example.fr",
+                    "channel": "import",
+                    "idempotency_key": f"k{i}",
+                }
+                for i in range(customers)
+            ]
             for start_at in range(0, customers, 1000):
-                await client.call(ImportCustomers, {"rows": rows[start_at:start_at + 1000]}, timeout=300)
+                await client.call(ImportCustomers, {"rows": rows[start_at : start_at + 1000]}, timeout=300)
             # Wait until order-sync knows them all (it learns customers from their events).
             db = mongo[settings.database_name("order-sync")]
             while await db["customers"].count_documents({}) < customers:
@@ -194,20 +215,37 @@ async def run_order_sync(settings: ServiceSettings, workers: int, orders: int, c
             after_burst = [rss_mb(pid) for pid in workers_now]
             # The customer service is still applying the burst's order history: let it finish,
             # or the next run's fresh databases would get this run's leftovers.
-            await drain(channel, [settings.topology.queue("customer", "order-history"),
-                                  settings.topology.queue("order-sync", "customer-events")])
+            await drain(
+                channel,
+                [
+                    settings.topology.queue("customer", "order-history"),
+                    settings.topology.queue("order-sync", "customer-events"),
+                ],
+            )
             await connection.close()
         links = await mongo[settings.database_name("order-sync")]["orders"].count_documents(
-            {"customer_code": {"$ne": None}})
+            {"customer_code": {"$ne": None}}
+        )
         cpu_ms = {name: round(1000 * (cpu_after[name] - cpu_before[name]) / orders, 2) for name in cpu_before}
-        commands = {name: round((commands_after[name] - commands_before.get(name, 0)) / orders, 2)
-                    for name in commands_after}
-        return {"workers": workers, "orders": orders, "seconds": round(seconds, 2), "with_history": with_history,
-                "cpu_ms_per_order": cpu_ms,
-                "mean_batch_size": batches,
-                "mongodb_commands_per_order": {k: v for k, v in sorted(commands.items(), key=lambda kv: -kv[1]) if v >= 0.01},
-                "orders_per_second": round(orders / seconds, 1), "links_stored": links,
-                "rss_mb_at_rest": at_rest, "rss_mb_under_load": under_load.values, "rss_mb_after_burst": after_burst}
+        commands = {
+            name: round((commands_after[name] - commands_before.get(name, 0)) / orders, 2) for name in commands_after
+        }
+        return {
+            "workers": workers,
+            "orders": orders,
+            "seconds": round(seconds, 2),
+            "with_history": with_history,
+            "cpu_ms_per_order": cpu_ms,
+            "mean_batch_size": batches,
+            "mongodb_commands_per_order": {
+                k: v for k, v in sorted(commands.items(), key=lambda kv: -kv[1]) if v >= 0.01
+            },
+            "orders_per_second": round(orders / seconds, 1),
+            "links_stored": links,
+            "rss_mb_at_rest": at_rest,
+            "rss_mb_under_load": under_load.values,
+            "rss_mb_after_burst": after_burst,
+        }
     finally:
         for process in (order_sync, customer_service):
             process.terminate()
@@ -230,18 +268,30 @@ async def counting(tap: aio_pika.abc.AbstractQueue, expected: int) -> asyncio.Ev
     return done
 
 
-async def publish_burst(connection: aio_pika.abc.AbstractConnection, exchange: str, routing_key: str,
-                        bodies: list[tuple[str, bytes]]) -> None:
+async def publish_burst(
+    connection: aio_pika.abc.AbstractConnection, exchange: str, routing_key: str, bodies: list[tuple[str, bytes]]
+) -> None:
     """The benchmark's load, the same for the runs and the ceiling: serialized messages
     published as a storefront does (persistent, mandatory, confirmed), 200 at a time."""
     channel = await connection.channel(publisher_confirms=True)
     target = await channel.get_exchange(exchange, ensure=False)
     for chunk in range(0, len(bodies), 200):
-        await asyncio.gather(*(
-            target.publish(aio_pika.Message(body, message_id=message_id, correlation_id=message_id,
-                                            content_type="application/json", delivery_mode=2),
-                           routing_key=routing_key, mandatory=True)
-            for message_id, body in bodies[chunk:chunk + 200]))
+        await asyncio.gather(
+            *(
+                target.publish(
+                    aio_pika.Message(
+                        body,
+                        message_id=message_id,
+                        correlation_id=message_id,
+                        content_type="application/json",
+                        delivery_mode=2,
+                    ),
+                    routing_key=routing_key,
+                    mandatory=True,
+                )
+                for message_id, body in bodies[chunk : chunk + 200]
+            )
+        )
     await channel.close()
 
 
@@ -262,8 +312,9 @@ async def raw_ceiling(settings: ServiceSettings, messages: int, *, quorum: bool 
     name = f"{settings.namespace}.raw"
     exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, auto_delete=True)
     if quorum:
-        queue = await channel.declare_queue(f"{name}-in-{uuid.uuid4().hex[:8]}", durable=True,
-                                            arguments={"x-queue-type": "quorum"})
+        queue = await channel.declare_queue(
+            f"{name}-in-{uuid.uuid4().hex[:8]}", durable=True, arguments={"x-queue-type": "quorum"}
+        )
     else:
         queue = await channel.declare_queue(f"{name}-in", exclusive=True)  # goes with the connection
     await queue.bind(exchange, "in")
@@ -271,9 +322,11 @@ async def raw_ceiling(settings: ServiceSettings, messages: int, *, quorum: bool 
 
     async def hop(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         order = json.loads(message.body)
-        await collection.update_one({"_id": message.message_id},
-                                    {"$set": {"order": order["payload"]["order_number"], "at": datetime.now(UTC)}},
-                                    upsert=True)
+        await collection.update_one(
+            {"_id": message.message_id},
+            {"$set": {"order": order["payload"]["order_number"], "at": datetime.now(UTC)}},
+            upsert=True,
+        )
         await exchange.publish(aio_pika.Message(b'{"linked": true}', delivery_mode=2), routing_key="out")
         await message.ack()
 
@@ -308,8 +361,13 @@ async def raw_ceiling_median(settings: ServiceSettings, messages: int, times: in
 
     ceiling, samples = await median(quorum=True)
     classic, classic_samples = await median(quorum=False)
-    return {**ceiling, "samples_per_second": samples, "queue": "quorum",
-            "classic_per_second": classic["per_second"], "classic_samples_per_second": classic_samples}
+    return {
+        **ceiling,
+        "samples_per_second": samples,
+        "queue": "quorum",
+        "classic_per_second": classic["per_second"],
+        "classic_samples_per_second": classic_samples,
+    }
 
 
 async def main() -> None:
@@ -331,15 +389,27 @@ async def main() -> None:
         result = await run_order_sync(settings, workers, args.orders, args.customers)
         result["ratio_to_ceiling"] = round(result["orders_per_second"] / ceiling["per_second"], 3)
         runs.append(result)
-        log(f"  {result['orders_per_second']:,} orders/s ({result['ratio_to_ceiling']:.0%} of the ceiling), "
-            f"RSS per worker {result['rss_mb_at_rest']} MB at rest, {result['rss_mb_under_load']} MB at the peak of the burst")
-    args.out.write_text(json.dumps({
-        "benchmark": "order_sync", "when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-        "ceiling": ceiling, "runs": runs,
-        "goal": "one worker at least half the ceiling; under 150 MB RSS per worker",
-        "goal_met": bool(runs) and runs[0]["ratio_to_ceiling"] >= 0.5
-        and all(max(r["rss_mb_under_load"] or [0]) < 150 for r in runs),
-    }, indent=2) + "\n")
+        log(
+            f"  {result['orders_per_second']:,} orders/s ({result['ratio_to_ceiling']:.0%} of the ceiling), "
+            f"RSS per worker {result['rss_mb_at_rest']} MB at rest, {result['rss_mb_under_load']} MB at the peak of the burst"
+        )
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "order_sync",
+                "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": machine(),
+                "ceiling": ceiling,
+                "runs": runs,
+                "goal": "one worker at least half the ceiling; under 150 MB RSS per worker",
+                "goal_met": bool(runs)
+                and runs[0]["ratio_to_ceiling"] >= 0.5
+                and all(max(r["rss_mb_under_load"] or [0]) < 150 for r in runs),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     log(f"wrote {args.out}")
 
 

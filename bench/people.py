@@ -45,8 +45,12 @@ def person(index: int, seed: int = 7) -> dict[str, Any]:
     phone_rng = random.Random(seed + family)
     national = {"FR": "06", "DE": "0151", "ES": "6", "PL": "5"}[country]
     phone = national + "".join(str(phone_rng.randint(0, 9)) for _ in range(8))
-    postal = {"FR": f"{rng.randint(1, 95):02d}{rng.randint(0, 999):03d}", "DE": f"{rng.randint(10000, 99999)}",
-              "ES": f"{rng.randint(1000, 52999):05d}", "PL": f"{rng.randint(0, 99):02d}-{rng.randint(0, 999):03d}"}[country]
+    postal = {
+        "FR": f"{rng.randint(1, 95):02d}{rng.randint(0, 999):03d}",
+        "DE": f"{rng.randint(10000, 99999)}",
+        "ES": f"{rng.randint(1000, 52999):05d}",
+        "PL": f"{rng.randint(0, 99):02d}-{rng.randint(0, 999):03d}",
+    }[country]
     row: dict[str, Any] = {
         "scope_id": scope_id,
         "first_name": first,
@@ -58,8 +62,9 @@ def person(index: int, seed: int = 7) -> dict[str, Any]:
         "active": rng.random() > 0.05,
         "tags": [rng.choice(TAGS)] if rng.random() < 0.1 else [],
         "flag": rng.choice(FLAGS) if rng.random() < 0.01 else None,
-        "addresses": [{"line1": f"{rng.randint(1, 200)} Main street", "city": "City", "postal_code": postal,
-                       "country": country}],
+        "addresses": [
+            {"line1": f"{rng.randint(1, 200)} Main street", "city": "City", "postal_code": postal, "country": country}
+        ],
         "channel": "import",
         "idempotency_key": f"bench-{index}",
     }

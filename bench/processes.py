@@ -64,8 +64,9 @@ class PeakRss:
         self._task = asyncio.create_task(self._sample())
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         assert self._task is not None
         self._task.cancel()
         for pid in self.peak:  # one last look: the burst may end between two samples
@@ -96,8 +97,11 @@ asyncio.run(main())
 async def floor_rss_mb(settings: ServiceSettings) -> float:
     """The memory floor of any worker: a bare Python process with FastStream, aio-pika, PyMongo
     and pydantic imported, connected to RabbitMQ and MongoDB, doing nothing."""
-    process = subprocess.Popen([sys.executable, "-c", FLOOR_PROGRAM, settings.amqp_url, settings.mongodb_url],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", FLOOR_PROGRAM, settings.amqp_url, settings.mongodb_url],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 60)

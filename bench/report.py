@@ -14,8 +14,14 @@ PLOTS = {"throughput": "orders-throughput.png", "latency": "search-latency.png"}
 def dump(results: dict[str, Any]) -> str:
     """JSON, indented, with lists of numbers (the latency samples) kept on one line each."""
     text = json.dumps(results, indent=2, ensure_ascii=False)
-    return re.sub(r"\[\s*((?:-?[\d.]+,\s*)*-?[\d.]+)\s*\]",
-                  lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]", text) + "\n"
+    return (
+        re.sub(
+            r"\[\s*((?:-?[\d.]+,\s*)*-?[\d.]+)\s*\]",
+            lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]",
+            text,
+        )
+        + "\n"
+    )
 
 
 def _number(value: Any) -> str:
@@ -57,31 +63,54 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
     add = out.append
 
     add("# Performance report\n")
-    add(f"Measured by `{results['command']}` ({results['mode']} mode) on {results['started']}, in "
+    add(
+        f"Measured by `{results['command']}` ({results['mode']} mode) on {results['started']}, in "
         f"{results['seconds']:,.0f} s. Every figure stands beside a raw ceiling measured in the same run on the "
         "same machine, and the ratio figure ÷ ceiling. The machine is shared with other people's tests, so "
         "absolute figures move from run to run; the ratios move much less. For throughput a ratio below 1 is "
         "the share of the ceiling reached; for latency and memory a ratio above 1 is how many times the "
-        "ceiling it takes.\n")
+        "ceiling it takes.\n"
+    )
 
     add("## Machine and versions\n")
-    load_avg = (f"{' / '.join(map(str, machine.get('load_average_at_start', [])))} → "
-                f"{' / '.join(map(str, machine.get('load_average_at_end', [])))}")
-    add(_table(["cores", "memory", "CPU", "OS", "kernel", "load average (1/5/15 min), start → end"],
-               [[machine["cores"], f"{machine['memory_mb'] / 1024:.1f} GB", machine["cpu_model"], machine["os"],
-                 machine.get("kernel", "–"), load_avg]]))
+    load_avg = (
+        f"{' / '.join(map(str, machine.get('load_average_at_start', [])))} → "
+        f"{' / '.join(map(str, machine.get('load_average_at_end', [])))}"
+    )
+    add(
+        _table(
+            ["cores", "memory", "CPU", "OS", "kernel", "load average (1/5/15 min), start → end"],
+            [
+                [
+                    machine["cores"],
+                    f"{machine['memory_mb'] / 1024:.1f} GB",
+                    machine["cpu_model"],
+                    machine["os"],
+                    machine.get("kernel", "–"),
+                    load_avg,
+                ]
+            ],
+        )
+    )
     add("")
     add(_table(list(versions), [list(versions.values())]))
     add("")
 
     add("## Summary\n")
-    add(_table(["figure", "value", "unit", "ceiling", "the ceiling is", "ratio"],
-               [[f["figure"], f["value"], f["unit"], f["ceiling"], f["ceiling_is"], f["ratio"]]
-                for f in results["figures"]]))
+    add(
+        _table(
+            ["figure", "value", "unit", "ceiling", "the ceiling is", "ratio"],
+            [
+                [f["figure"], f["value"], f["unit"], f["ceiling"], f["ceiling_is"], f["ratio"]]
+                for f in results["figures"]
+            ],
+        )
+    )
     add("")
 
     add("## Order ingest end to end\n")
-    add(f"An `OrderPlaced` published to `<ns>.upstream`, matched to its customer (90% by email to one of "
+    add(
+        f"An `OrderPlaced` published to `<ns>.upstream`, matched to its customer (90% by email to one of "
         f"{results['sizes']['order_customers']:,} known customers, 10% new customers created through the customer "
         "service), its link stored and its `OrderLinked` event counted on `<ns>.events`, with N order-sync worker "
         "processes (`faststream run --workers N`). The ceiling is the same hop in plain aio-pika and PyMongo "
@@ -89,129 +118,282 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
         "prefetch of order-sync's intake, from a durable quorum queue like the intake's, timed the same way: from "
         "the first publish (the benchmark publishes the burst in chunks of 200 while it is consumed, the same way "
         "for both) to the last event counted on a tap queue; the median of three tries"
-        + (f" ({', '.join(f'{v:,}' for v in orders['ceiling']['samples_per_second'])} msg/s)"
-           if "samples_per_second" in orders["ceiling"] else "")
-        + (f". From an exclusive classic queue instead, which costs RabbitMQ about half the CPU, the same hop "
-           f"ran at {orders['ceiling']['classic_per_second']:,} msg/s (median of "
-           f"{', '.join(f'{v:,}' for v in orders['ceiling']['classic_samples_per_second'])}): the runs' ratio to "
-           "that is " + ", ".join(f"{r['orders_per_second'] / orders['ceiling']['classic_per_second']:.3f}"
-                                  for r in orders["runs"])
-           if "classic_per_second" in orders["ceiling"] else "") + ".\n")
+        + (
+            f" ({', '.join(f'{v:,}' for v in orders['ceiling']['samples_per_second'])} msg/s)"
+            if "samples_per_second" in orders["ceiling"]
+            else ""
+        )
+        + (
+            f". From an exclusive classic queue instead, which costs RabbitMQ about half the CPU, the same hop "
+            f"ran at {orders['ceiling']['classic_per_second']:,} msg/s (median of "
+            f"{', '.join(f'{v:,}' for v in orders['ceiling']['classic_samples_per_second'])}): the runs' ratio to "
+            "that is "
+            + ", ".join(
+                f"{r['orders_per_second'] / orders['ceiling']['classic_per_second']:.3f}" for r in orders["runs"]
+            )
+            if "classic_per_second" in orders["ceiling"]
+            else ""
+        )
+        + ".\n"
+    )
     ceiling = orders["ceiling"]["per_second"]
-    add(_table(["workers", "orders", "seconds", "orders/s", "ceiling msg/s", "ratio", "links stored"],
-               [[r["workers"], r["orders"], r["seconds"], r["orders_per_second"], ceiling, r["ratio_to_ceiling"],
-                 r["links_stored"]] for r in orders["runs"]]))
+    add(
+        _table(
+            ["workers", "orders", "seconds", "orders/s", "ceiling msg/s", "ratio", "links stored"],
+            [
+                [
+                    r["workers"],
+                    r["orders"],
+                    r["seconds"],
+                    r["orders_per_second"],
+                    ceiling,
+                    r["ratio_to_ceiling"],
+                    r["links_stored"],
+                ]
+                for r in orders["runs"]
+            ],
+        )
+    )
     add("")
     runs = [*orders["runs"], *([orders["hop_alone"]] if "hop_alone" in orders else [])]
     if all("cpu_ms_per_order" in r for r in runs):
-        add("Where the CPU goes: milliseconds of CPU time per order, per process, during the burst (the "
+        add(
+            "Where the CPU goes: milliseconds of CPU time per order, per process, during the burst (the "
             "machine's cores are shared by all of them, so their sum sets the pace once it reaches the cores). "
             "The last row is the same burst with the customer service's order-history queue unbound: the "
             "order-sync hop alone, as the ceiling has no downstream consumer (a diagnostic; that run's history "
-            "is not kept).\n")
+            "is not kept).\n"
+        )
         names = list(runs[0]["cpu_ms_per_order"])
-        add(_table(["workers", "order history", "orders/s", *names, "total"],
-                   [[r["workers"], "applied" if r.get("with_history", True) else "paused", r["orders_per_second"],
-                     *(r["cpu_ms_per_order"][n] for n in names), round(sum(r["cpu_ms_per_order"].values()), 2)]
-                    for r in runs]))
+        add(
+            _table(
+                ["workers", "order history", "orders/s", *names, "total"],
+                [
+                    [
+                        r["workers"],
+                        "applied" if r.get("with_history", True) else "paused",
+                        r["orders_per_second"],
+                        *(r["cpu_ms_per_order"][n] for n in names),
+                        round(sum(r["cpu_ms_per_order"].values()), 2),
+                    ]
+                    for r in runs
+                ],
+            )
+        )
         add("")
     if all("mean_batch_size" in r for r in runs):
-        add("What the batches held (mean messages per batch, from the services' `oms_batch_size` metric) and the "
-            "MongoDB commands per order (all processes, from `serverStatus`):\n")
+        add(
+            "What the batches held (mean messages per batch, from the services' `oms_batch_size` metric) and the "
+            "MongoDB commands per order (all processes, from `serverStatus`):\n"
+        )
         batches = sorted({b for r in runs for b in r["mean_batch_size"]})
-        commands = sorted({c for r in runs for c in r["mongodb_commands_per_order"]},
-                          key=lambda c: -runs[0]["mongodb_commands_per_order"].get(c, 0))
-        add(_table(["workers", "order history", *batches, *commands],
-                   [[r["workers"], "applied" if r.get("with_history", True) else "paused",
-                     *(r["mean_batch_size"].get(b, "–") for b in batches),
-                     *(r["mongodb_commands_per_order"].get(c, 0) for c in commands)] for r in runs]))
+        commands = sorted(
+            {c for r in runs for c in r["mongodb_commands_per_order"]},
+            key=lambda c: -runs[0]["mongodb_commands_per_order"].get(c, 0),
+        )
+        add(
+            _table(
+                ["workers", "order history", *batches, *commands],
+                [
+                    [
+                        r["workers"],
+                        "applied" if r.get("with_history", True) else "paused",
+                        *(r["mean_batch_size"].get(b, "–") for b in batches),
+                        *(r["mongodb_commands_per_order"].get(c, 0) for c in commands),
+                    ]
+                    for r in runs
+                ],
+            )
+        )
         add("")
     if "throughput" in plot_paths:
         add(f"![orders per second against workers, with the raw ceiling]({plot_paths['throughput']})\n")
 
     add(f"## Search latency at {found['customers']:,} customers\n")
     dataset = found["dataset"]
-    how = ("reused from an earlier run" if dataset.get("reused")
-           else f"loaded in this run, {dataset.get('per_second', 0):,} documents/s")
-    add(f"`SearchCustomers` over RabbitMQ request/reply ({found['service_workers']} customer-service workers), "
+    how = (
+        "reused from an earlier run"
+        if dataset.get("reused")
+        else f"loaded in this run, {dataset.get('per_second', 0):,} documents/s"
+    )
+    add(
+        f"`SearchCustomers` over RabbitMQ request/reply ({found['service_workers']} customer-service workers), "
         f"{results['sizes']['queries_per_kind']} queries per kind drawn from the data, beside the same query run "
         f"directly on the store in the benchmark's process (the ceiling: MongoDB and the query plan, without "
         f"the broker, the service and serialization). Goal: p95 below {found['goal_p95_ms']:.0f} ms over "
-        "request/reply. Ratio: request/reply p95 ÷ store p95.\n")
-    add(f"The {found['customers']:,} customers in `{dataset.get('database', '?')}` ({how}) were not imported "
+        "request/reply. Ratio: request/reply p95 ÷ store p95.\n"
+    )
+    add(
+        f"The {found['customers']:,} customers in `{dataset.get('database', '?')}` ({how}) were not imported "
         "through `ImportCustomers`, which would take about half an hour: they were built by the customer "
         "service's own domain code (`Customer.create`: normalized emails and phones, addresses, search keys) with "
         "codes reserved by `store.allocate_codes`, and written with unordered `insert_many` batches into the "
         "service's collection with its own indexes (`bench/dataset.py`). The import rate is measured separately "
-        "below, through `ImportCustomers`.\n")
+        "below, through `ImportCustomers`.\n"
+    )
     rows = []
     for kind, v in found["kinds"].items():
         rr, st = v["request_reply"], v.get("store")
-        rows.append([kind, rr["p50_ms"], rr["p95_ms"], rr["p99_ms"], st and st["p50_ms"], st and st["p95_ms"],
-                     st and st["p99_ms"], v.get("ratio_p95"), v.get("median_total"),
-                     "–" if "goal_met" not in v else "yes" if v["goal_met"] else "**no**"])
-    add(_table(["kind", "p50 ms", "p95 ms", "p99 ms", "store p50", "store p95", "store p99", "p95 ratio",
-                "median total", "p95 goal met"], rows))
+        rows.append(
+            [
+                kind,
+                rr["p50_ms"],
+                rr["p95_ms"],
+                rr["p99_ms"],
+                st and st["p50_ms"],
+                st and st["p95_ms"],
+                st and st["p99_ms"],
+                v.get("ratio_p95"),
+                v.get("median_total"),
+                "–" if "goal_met" not in v else "yes" if v["goal_met"] else "**no**",
+            ]
+        )
+    add(
+        _table(
+            [
+                "kind",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "store p50",
+                "store p95",
+                "store p99",
+                "p95 ratio",
+                "median total",
+                "p95 goal met",
+            ],
+            rows,
+        )
+    )
     add("")
     if "latency" in plot_paths:
         add(f"![search latency per kind, request/reply and store]({plot_paths['latency']})\n")
 
     add("## Emails\n")
     service, raw = mail["service"], mail["raw_aiosmtplib"]
-    add("Emails rendered and delivered by one notification worker (system-email events in, three kinds in "
+    add(
+        "Emails rendered and delivered by one notification worker (system-email events in, three kinds in "
         "three languages; consumed, rendered, recorded, sent over SMTP, recorded sent), beside plain aiosmtplib "
-        "sending one prebuilt message of the same size to the same local aiosmtpd server.\n")
-    add(_table(["emails", "seconds", "emails/s", "raw msg/s", "raw connections", "ratio", "worker CPU ms per email"],
-               [[service["emails"], service["seconds"], service["emails_per_second"], raw["messages_per_second"],
-                 raw["connections"], mail["ratio"], service.get("worker_cpu_ms_per_email")]]))
+        "sending one prebuilt message of the same size to the same local aiosmtpd server.\n"
+    )
+    add(
+        _table(
+            ["emails", "seconds", "emails/s", "raw msg/s", "raw connections", "ratio", "worker CPU ms per email"],
+            [
+                [
+                    service["emails"],
+                    service["seconds"],
+                    service["emails_per_second"],
+                    raw["messages_per_second"],
+                    raw["connections"],
+                    mail["ratio"],
+                    service.get("worker_cpu_ms_per_email"),
+                ]
+            ],
+        )
+    )
     add("")
 
     add("## Import rate\n")
-    add(f"`ImportCustomers` batches of {load['batch']:,} rows, {load['batches_in_flight']} in flight, into an "
+    add(
+        f"`ImportCustomers` batches of {load['batch']:,} rows, {load['batches_in_flight']} in flight, into an "
         f"empty namespace served by {load['service_workers']} customer-service workers (validation, codes, one "
         "transaction per batch with its outbox events), beside the same documents inserted with plain "
-        "`insert_many` into a collection with the same indexes.\n")
-    add(_table(["rows", "seconds", "rows/s", "ceiling rows/s", "ratio"],
-               [[load["rows"], load["seconds"], load["rows_per_second"], load["ceiling"]["rows_per_second"],
-                 load["ratio"]]]))
+        "`insert_many` into a collection with the same indexes.\n"
+    )
+    add(
+        _table(
+            ["rows", "seconds", "rows/s", "ceiling rows/s", "ratio"],
+            [
+                [
+                    load["rows"],
+                    load["seconds"],
+                    load["rows_per_second"],
+                    load["ceiling"]["rows_per_second"],
+                    load["ratio"],
+                ]
+            ],
+        )
+    )
     add("")
     if earlier := load.get("earlier_full_import"):
-        add(f"Into an empty collection. For comparison, the earlier import of {earlier['rows']:,} customers through "
+        add(
+            f"Into an empty collection. For comparison, the earlier import of {earlier['rows']:,} customers through "
             f"`ImportCustomers` (`python -m bench.customer`, {earlier['when']}, `bench/results/customer.json`) "
             f"averaged {earlier['rows_per_second']:,} rows/s over {earlier['seconds'] / 60:.0f} minutes, "
-            f"{earlier['ratio']} of its insert_many ceiling.\n")
+            f"{earlier['ratio']} of its insert_many ceiling.\n"
+        )
 
     if pages := results.get("console"):
         add("## CSR console pages\n")
-        add(f"The console's search results and customer record pages at {pages['customers']:,} customers, "
+        add(
+            f"The console's search results and customer record pages at {pages['customers']:,} customers, "
             "fetched over HTTP by a signed-in CSR and timed by the gateway itself (its `Server-Timing`: "
             "from the request's arrival to the response), beside the service call each page is built on, "
             f"over request/reply from the benchmark's process. Goal: p95 below {pages['goal_p95_ms']:.0f} ms "
-            "server-side (`python -m bench.console` runs this stage alone).\n")
-        add(_table(["page", "pages", "server p50 ms", "server p95 ms", "server p99 ms", "call p95 ms", "p95 ratio",
-                    "p95 goal met"],
-                   [[name, f["pages"], f["server"]["p50_ms"], f["server"]["p95_ms"], f["server"]["p99_ms"],
-                     f["call"]["p95_ms"], f["ratio_p95"], "yes" if f["goal_met"] else "no"]
-                    for name, f in pages["pages"].items()]))
+            "server-side (`python -m bench.console` runs this stage alone).\n"
+        )
+        add(
+            _table(
+                [
+                    "page",
+                    "pages",
+                    "server p50 ms",
+                    "server p95 ms",
+                    "server p99 ms",
+                    "call p95 ms",
+                    "p95 ratio",
+                    "p95 goal met",
+                ],
+                [
+                    [
+                        name,
+                        f["pages"],
+                        f["server"]["p50_ms"],
+                        f["server"]["p95_ms"],
+                        f["server"]["p99_ms"],
+                        f["call"]["p95_ms"],
+                        f["ratio_p95"],
+                        "yes" if f["goal_met"] else "no",
+                    ]
+                    for name, f in pages["pages"].items()
+                ],
+            )
+        )
         add("")
 
     add("## Memory (RSS) per worker\n")
-    add(f"Resident memory of each worker process after start-up (at rest) and its highest value sampled every "
+    add(
+        f"Resident memory of each worker process after start-up (at rest) and its highest value sampled every "
         f"0.2 s under load (the order burst, the email burst, the searches), beside the floor: a bare Python "
         f"process with FastStream, aio-pika, PyMongo and pydantic imported and connected "
-        f"({results['memory_floor_mb']:.0f} MB).\n")
-    add(_table(["service", "processes", "worker", "at rest MB", "under load MB", "ratio to floor"],
-               [[m["service"], m["processes"], m["worker"], m["at_rest_mb"], m["under_load_mb"], m["ratio_to_floor"]]
-                for m in results["memory"]]))
+        f"({results['memory_floor_mb']:.0f} MB).\n"
+    )
+    add(
+        _table(
+            ["service", "processes", "worker", "at rest MB", "under load MB", "ratio to floor"],
+            [
+                [m["service"], m["processes"], m["worker"], m["at_rest_mb"], m["under_load_mb"], m["ratio_to_floor"]]
+                for m in results["memory"]
+            ],
+        )
+    )
     add("")
 
     add("## Reproducing\n")
-    add("```sh\n.venv/bin/python -m bench           # full: 1,000,000 customers (loaded once, then reused)\n"
-        ".venv/bin/python -m bench --quick   # small sizes, under two minutes\n```\n")
-    add("Sizes of this run: " + ", ".join(f"{k} {_number(v) if not isinstance(v, list) else v}"
-                                          for k, v in results["sizes"].items()) + ".\n")
-    add("The search dataset stays in MongoDB between runs (`bench_customer` for the full run, "
-        "`bench-quick_customer` for the quick one); `python -m bench --reset-dataset` drops it and loads it again.")
+    add(
+        "```sh\n.venv/bin/python -m bench           # full: 1,000,000 customers (loaded once, then reused)\n"
+        ".venv/bin/python -m bench --quick   # small sizes, under two minutes\n```\n"
+    )
+    add(
+        "Sizes of this run: "
+        + ", ".join(f"{k} {_number(v) if not isinstance(v, list) else v}" for k, v in results["sizes"].items())
+        + ".\n"
+    )
+    add(
+        "The search dataset stays in MongoDB between runs (`bench_customer` for the full run, "
+        "`bench-quick_customer` for the quick one); `python -m bench --reset-dataset` drops it and loads it again."
+    )
     return "\n".join(out) + "\n"
 
 
@@ -268,9 +450,14 @@ def plot(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     axes.xaxis.set_minor_formatter(NullFormatter())
     axes.set_xlabel("milliseconds, log scale (box: p25-p75, line: p50, whiskers: p5-p99)")
     axes.set_title(f"Search latency at {results['search']['customers']:,} customers")
-    axes.legend([broker_boxes["boxes"][0], store_boxes["boxes"][0], goal_line],
-                ["request/reply over RabbitMQ", "same query on the store (ceiling)", f"goal: p95 < {goal:.0f} ms"],
-                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize="small")
+    axes.legend(
+        [broker_boxes["boxes"][0], store_boxes["boxes"][0], goal_line],
+        ["request/reply over RabbitMQ", "same query on the store (ceiling)", f"goal: p95 < {goal:.0f} ms"],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=3,
+        fontsize="small",
+    )
     figure.tight_layout()
     figure.savefig(paths["latency"], dpi=110)
     plt.close(figure)

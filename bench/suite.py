@@ -42,12 +42,32 @@ class Sizes:
     customer_workers: int = 2  # customer service processes for import and search
 
 
-QUICK = Sizes(customers=20_000, queries_per_kind=30, import_rows=2_000, import_ceiling_rows=5_000, orders=300,
-              order_customers=500, order_workers=(1, 2, 4), emails=200, email_warmup=20, raw_emails=1_000,
-              search_namespace="bench-quick")
-FULL = Sizes(customers=1_000_000, queries_per_kind=200, import_rows=50_000, import_ceiling_rows=50_000,
-             orders=3_000, order_customers=5_000, order_workers=(1, 2, 4), emails=3_000, email_warmup=150,
-             raw_emails=5_000, search_namespace="bench")
+QUICK = Sizes(
+    customers=20_000,
+    queries_per_kind=30,
+    import_rows=2_000,
+    import_ceiling_rows=5_000,
+    orders=300,
+    order_customers=500,
+    order_workers=(1, 2, 4),
+    emails=200,
+    email_warmup=20,
+    raw_emails=1_000,
+    search_namespace="bench-quick",
+)
+FULL = Sizes(
+    customers=1_000_000,
+    queries_per_kind=200,
+    import_rows=50_000,
+    import_ceiling_rows=50_000,
+    orders=3_000,
+    order_customers=5_000,
+    order_workers=(1, 2, 4),
+    emails=3_000,
+    email_warmup=150,
+    raw_emails=5_000,
+    search_namespace="bench",
+)
 IMPORT_NAMESPACE = "bench-import"
 ORDERS_NAMESPACE = "bench-orders"
 
@@ -91,8 +111,11 @@ def machine() -> dict[str, Any]:
 
 async def versions(settings: ServiceSettings) -> dict[str, str]:
     packages = ("faststream", "pymongo", "aio-pika", "pydantic", "aiosmtplib", "jinja2", "matplotlib")
-    return {"python": platform.python_version(), **await server_versions(settings),
-            **{package: version(package) for package in packages}}
+    return {
+        "python": platform.python_version(),
+        **await server_versions(settings),
+        **{package: version(package) for package in packages},
+    }
 
 
 def ratio(value: float, ceiling: float) -> float | None:
@@ -109,12 +132,15 @@ async def orders(sizes: Sizes) -> dict[str, Any]:
     customer.log(f"  raw ceiling {ceiling['per_second']:,} messages/s (median of {ceiling['samples_per_second']})")
     runs = []
     for workers in sizes.order_workers:
-        customer.log(f"  order-sync with {workers} worker(s): {sizes.orders} orders, "
-                     f"{sizes.order_customers} known customers")
+        customer.log(
+            f"  order-sync with {workers} worker(s): {sizes.orders} orders, {sizes.order_customers} known customers"
+        )
         run = await order_sync.run_order_sync(settings, workers, sizes.orders, sizes.order_customers)
         run["ratio_to_ceiling"] = ratio(run["orders_per_second"], ceiling["per_second"])
-        customer.log(f"  {run['orders_per_second']:,} orders/s ({run['ratio_to_ceiling']:.0%} of the ceiling); "
-                     f"RSS per worker {run['rss_mb_at_rest']} MB at rest, {run['rss_mb_under_load']} MB peak")
+        customer.log(
+            f"  {run['orders_per_second']:,} orders/s ({run['ratio_to_ceiling']:.0%} of the ceiling); "
+            f"RSS per worker {run['rss_mb_at_rest']} MB at rest, {run['rss_mb_under_load']} MB peak"
+        )
         runs.append(run)
     customer.log("  order-sync with 1 worker, the customer service's order history paused (the hop alone)")
     alone = await order_sync.run_order_sync(settings, 1, sizes.orders, sizes.order_customers, with_history=False)
@@ -126,10 +152,15 @@ async def orders(sizes: Sizes) -> dict[str, Any]:
 async def emails(sizes: Sizes) -> dict[str, Any]:
     args = SimpleNamespace(emails=sizes.emails, warmup=sizes.email_warmup, raw=sizes.raw_emails)
     measured = await notification.measure(args)
-    result = {"service": measured["service"], "raw_aiosmtplib": measured["raw_aiosmtplib"],
-              "ratio": measured["ratio_service_to_raw"]}
-    customer.log(f"  {result['service']['emails_per_second']} emails/s, raw aiosmtplib "
-                 f"{result['raw_aiosmtplib']['messages_per_second']} msg/s (ratio {result['ratio']})")
+    result = {
+        "service": measured["service"],
+        "raw_aiosmtplib": measured["raw_aiosmtplib"],
+        "ratio": measured["ratio_service_to_raw"],
+    }
+    customer.log(
+        f"  {result['service']['emails_per_second']} emails/s, raw aiosmtplib "
+        f"{result['raw_aiosmtplib']['messages_per_second']} msg/s (ratio {result['ratio']})"
+    )
     return result
 
 
@@ -146,19 +177,29 @@ async def imports(sizes: Sizes) -> dict[str, Any]:
     finally:
         process.terminate()
         process.wait(timeout=60)
-    customer.log(f"  ImportCustomers: {loaded['rows_per_second']:,} rows/s; raw ceiling: "
-                 f"{sizes.import_ceiling_rows:,} rows with plain insert_many")
+    customer.log(
+        f"  ImportCustomers: {loaded['rows_per_second']:,} rows/s; raw ceiling: "
+        f"{sizes.import_ceiling_rows:,} rows with plain insert_many"
+    )
     ceiling = await customer.raw_ceiling(settings, sizes.import_ceiling_rows, batch=1000, parallel=4)
     customer.log(f"  raw ceiling {ceiling['rows_per_second']:,} rows/s")
     await dataset.drop(settings)
-    result = {**loaded, "service_workers": sizes.customer_workers, "batch": 1000, "batches_in_flight": 4,
-              "ceiling": ceiling, "ratio": ratio(loaded["rows_per_second"], ceiling["rows_per_second"])}
+    result = {
+        **loaded,
+        "service_workers": sizes.customer_workers,
+        "batch": 1000,
+        "batches_in_flight": 4,
+        "ceiling": ceiling,
+        "ratio": ratio(loaded["rows_per_second"], ceiling["rows_per_second"]),
+    }
     earlier = RESULTS / "customer.json"  # bench.customer's import of a full million, when it was run
     if earlier.exists():
         full = json.loads(earlier.read_text())
         if full.get("load", {}).get("rows", 0) >= 1_000_000:
-            result["earlier_full_import"] = {"when": full["when"], **{k: full["load"][k] for k in
-                                                                    ("rows", "seconds", "rows_per_second", "ratio")}}
+            result["earlier_full_import"] = {
+                "when": full["when"],
+                **{k: full["load"][k] for k in ("rows", "seconds", "rows_per_second", "ratio")},
+            }
     return result
 
 
@@ -185,9 +226,15 @@ async def search(sizes: Sizes, reset: bool) -> dict[str, Any]:
         process.terminate()
         process.wait(timeout=60)
         await mongo.close()
-    return {"customers": count, "dataset": loaded, "service_workers": sizes.customer_workers,
-            "goal_p95_ms": customer.GOAL_P95_MS, "kinds": kinds,
-            "rss_mb_at_rest": at_rest, "rss_mb_under_load": under_load.values}
+    return {
+        "customers": count,
+        "dataset": loaded,
+        "service_workers": sizes.customer_workers,
+        "goal_p95_ms": customer.GOAL_P95_MS,
+        "kinds": kinds,
+        "rss_mb_at_rest": at_rest,
+        "rss_mb_under_load": under_load.values,
+    }
 
 
 def memory(results: dict[str, Any], floor: float) -> list[dict[str, Any]]:
@@ -196,8 +243,16 @@ def memory(results: dict[str, Any], floor: float) -> list[dict[str, Any]]:
 
     def add(service: str, processes: int, at_rest: list[float], under_load: list[float]) -> None:
         for index, (rest, load) in enumerate(zip(at_rest, under_load, strict=False), start=1):
-            rows.append({"service": service, "processes": processes, "worker": index, "at_rest_mb": rest,
-                         "under_load_mb": load, "ratio_to_floor": ratio(load, floor)})
+            rows.append(
+                {
+                    "service": service,
+                    "processes": processes,
+                    "worker": index,
+                    "at_rest_mb": rest,
+                    "under_load_mb": load,
+                    "ratio_to_floor": ratio(load, floor),
+                }
+            )
 
     for run in results["orders"]["runs"]:
         add("order-sync", run["workers"], run["rss_mb_at_rest"], run["rss_mb_under_load"])
@@ -213,43 +268,87 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     ceiling = results["orders"]["ceiling"]["per_second"]
     for run in results["orders"]["runs"]:
-        rows.append({"figure": f"orders linked end to end, {run['workers']} order-sync worker(s)",
-                     "value": run["orders_per_second"], "unit": "orders/s", "ceiling": ceiling,
-                     "ceiling_is": "plain aio-pika + PyMongo hop, 1 consumer, quorum queue", "ratio": run["ratio_to_ceiling"]})
+        rows.append(
+            {
+                "figure": f"orders linked end to end, {run['workers']} order-sync worker(s)",
+                "value": run["orders_per_second"],
+                "unit": "orders/s",
+                "ceiling": ceiling,
+                "ceiling_is": "plain aio-pika + PyMongo hop, 1 consumer, quorum queue",
+                "ratio": run["ratio_to_ceiling"],
+            }
+        )
     if "hop_alone" in results["orders"]:
         alone = results["orders"]["hop_alone"]
-        rows.append({"figure": "orders linked, 1 order-sync worker, the customer's order history paused",
-                     "value": alone["orders_per_second"], "unit": "orders/s", "ceiling": ceiling,
-                     "ceiling_is": "plain aio-pika + PyMongo hop, 1 consumer, quorum queue", "ratio": alone["ratio_to_ceiling"]})
+        rows.append(
+            {
+                "figure": "orders linked, 1 order-sync worker, the customer's order history paused",
+                "value": alone["orders_per_second"],
+                "unit": "orders/s",
+                "ceiling": ceiling,
+                "ceiling_is": "plain aio-pika + PyMongo hop, 1 consumer, quorum queue",
+                "ratio": alone["ratio_to_ceiling"],
+            }
+        )
     mail = results["emails"]
-    rows.append({"figure": "emails rendered and delivered, 1 notification worker",
-                 "value": mail["service"]["emails_per_second"], "unit": "emails/s",
-                 "ceiling": mail["raw_aiosmtplib"]["messages_per_second"],
-                 "ceiling_is": f"plain aiosmtplib, {mail['raw_aiosmtplib']['connections']} connections",
-                 "ratio": mail["ratio"]})
+    rows.append(
+        {
+            "figure": "emails rendered and delivered, 1 notification worker",
+            "value": mail["service"]["emails_per_second"],
+            "unit": "emails/s",
+            "ceiling": mail["raw_aiosmtplib"]["messages_per_second"],
+            "ceiling_is": f"plain aiosmtplib, {mail['raw_aiosmtplib']['connections']} connections",
+            "ratio": mail["ratio"],
+        }
+    )
     load = results["import"]
-    rows.append({"figure": f"import through ImportCustomers, {load['service_workers']} customer workers",
-                 "value": load["rows_per_second"], "unit": "rows/s", "ceiling": load["ceiling"]["rows_per_second"],
-                 "ceiling_is": "plain insert_many, same documents and indexes", "ratio": load["ratio"]})
+    rows.append(
+        {
+            "figure": f"import through ImportCustomers, {load['service_workers']} customer workers",
+            "value": load["rows_per_second"],
+            "unit": "rows/s",
+            "ceiling": load["ceiling"]["rows_per_second"],
+            "ceiling_is": "plain insert_many, same documents and indexes",
+            "ratio": load["ratio"],
+        }
+    )
     kinds = {k: v for k, v in results["search"]["kinds"].items() if "store" in v}
     slowest = max(kinds, key=lambda k: kinds[k]["request_reply"]["p95_ms"])
     for label, kind in (("slowest kind", slowest), ("code", "code")):
         if kind in kinds:
             rr, st = kinds[kind]["request_reply"], kinds[kind]["store"]
-            rows.append({"figure": f"search p95 at {results['search']['customers']:,} customers, {label} ({kind})",
-                         "value": rr["p95_ms"], "unit": "ms", "ceiling": st["p95_ms"],
-                         "ceiling_is": "the same query on the store, in process",
-                         "ratio": ratio(rr["p95_ms"], st["p95_ms"])})
+            rows.append(
+                {
+                    "figure": f"search p95 at {results['search']['customers']:,} customers, {label} ({kind})",
+                    "value": rr["p95_ms"],
+                    "unit": "ms",
+                    "ceiling": st["p95_ms"],
+                    "ceiling_is": "the same query on the store, in process",
+                    "ratio": ratio(rr["p95_ms"], st["p95_ms"]),
+                }
+            )
     for name, page in results.get("console", {}).get("pages", {}).items():
-        rows.append({"figure": f"console {name} page p95 server-side at {results['console']['customers']:,} "
-                               "customers", "value": page["server"]["p95_ms"], "unit": "ms",
-                     "ceiling": page["call"]["p95_ms"], "ceiling_is": "its service call over request/reply",
-                     "ratio": page["ratio_p95"]})
+        rows.append(
+            {
+                "figure": f"console {name} page p95 server-side at {results['console']['customers']:,} customers",
+                "value": page["server"]["p95_ms"],
+                "unit": "ms",
+                "ceiling": page["call"]["p95_ms"],
+                "ceiling_is": "its service call over request/reply",
+                "ratio": page["ratio_p95"],
+            }
+        )
     worst = max(results["memory"], key=lambda row: row["under_load_mb"])
-    rows.append({"figure": f"RSS per worker under load, highest ({worst['service']}, {worst['processes']} "
-                           f"process(es))", "value": worst["under_load_mb"], "unit": "MB",
-                 "ceiling": results["memory_floor_mb"],
-                 "ceiling_is": "bare Python + FastStream + PyMongo, connected", "ratio": worst["ratio_to_floor"]})
+    rows.append(
+        {
+            "figure": f"RSS per worker under load, highest ({worst['service']}, {worst['processes']} process(es))",
+            "value": worst["under_load_mb"],
+            "unit": "MB",
+            "ceiling": results["memory_floor_mb"],
+            "ceiling_is": "bare Python + FastStream + PyMongo, connected",
+            "ratio": worst["ratio_to_floor"],
+        }
+    )
     return rows
 
 
@@ -277,8 +376,9 @@ async def run(quick: bool, reset_dataset: bool = False) -> dict[str, Any]:
     stages.next(f"search at {sizes.customers:,} customers")
     results["search"] = await search(sizes, reset_dataset)
     stages.next(f"CSR console pages at {sizes.customers:,} customers")
-    results["console"] = await console.run(ServiceSettings(namespace=sizes.search_namespace),
-                                           min(sizes.queries_per_kind, 60), sizes.customers)
+    results["console"] = await console.run(
+        ServiceSettings(namespace=sizes.search_namespace), min(sizes.queries_per_kind, 60), sizes.customers
+    )
     results["memory"] = memory(results, results["memory_floor_mb"])
     results["figures"] = figures(results)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -39,11 +39,25 @@ CARD_NUMBER_REASON = "looks like a full card number: send a token and the last f
 
 #: Field names whose values are ids, phones or tracking numbers, in every upstream contract
 #: and in the JSON of its messages.
-NOT_CARD_NUMBERS = frozenset({
-    "message_id", "correlation_id", "causation_id",
-    "source_system", "source_customer_id", "scope", "order_number", "converted_order_number",
-    "sku", "store_id", "payment_id", "shipment_id", "cart_id", "invoice_number", "tracking_number",
-})
+NOT_CARD_NUMBERS = frozenset(
+    {
+        "message_id",
+        "correlation_id",
+        "causation_id",
+        "source_system",
+        "source_customer_id",
+        "scope",
+        "order_number",
+        "converted_order_number",
+        "sku",
+        "store_id",
+        "payment_id",
+        "shipment_id",
+        "cart_id",
+        "invoice_number",
+        "tracking_number",
+    }
+)
 #: Phone fields: a card number there is a run longer than any phone number.
 PHONE_FIELDS = frozenset({"phone", "work_phone", "mobile", "fax"})
 _LONGER_THAN_A_PHONE = 16

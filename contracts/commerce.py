@@ -94,7 +94,9 @@ class RemovedPaymentMethod(_CustomerRef):
 class Invoice(OrderRef, _CardSafe):
     """An invoice for an order; the order tells order-sync whose it is."""
 
-    UNKNOWN_FIELDS_WITH_CARD_NUMBERS: ClassVar[Literal["refuse", "ignore"]] = "refuse"  # (OrderRef's orders contract ignores them)
+    UNKNOWN_FIELDS_WITH_CARD_NUMBERS: ClassVar[Literal["refuse", "ignore"]] = (
+        "refuse"  # (OrderRef's orders contract ignores them)
+    )
 
     invoice_number: Identifier
     amount: Money
@@ -232,5 +234,3 @@ class CustomerInvoiceIssued(Event[CustomerInvoicePayload]):
     DOMAIN = "order-sync"
     message_type: Literal["customer-invoice-issued"] = "customer-invoice-issued"
     schema_version: Literal[1] = 1
-
-

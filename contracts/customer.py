@@ -56,9 +56,7 @@ class ScopeInput(_In):
     name: Text
     country: CountryCode = Field(description="Assumed for phone numbers written without a country code.")
     default_language: LanguageTag = "en"
-    requires_approval: bool = Field(
-        default=False, description="New self-registered accounts wait for approval (C10)."
-    )
+    requires_approval: bool = Field(default=False, description="New self-registered accounts wait for approval (C10).")
     account_url: OptionalHttpsLink = Field(
         default=None,
         description="Base URL (https) of the storefront's account pages; emailed links point there "

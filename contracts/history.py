@@ -137,5 +137,3 @@ class PaymentMethodDeleted(Event[PaymentMethodDeletedPayload]):
     DOMAIN = "customer"
     message_type: Literal["payment-method-deleted"] = "payment-method-deleted"
     schema_version: Literal[1] = 1
-
-

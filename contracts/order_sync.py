@@ -17,8 +17,9 @@ from .orders import ShippedLine
 from .replies import Reply
 from .types import Identifier, Money, OptionalText
 
-MatchRule = Literal["source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score",
-                    "created", "review"]
+MatchRule = Literal[
+    "source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "created", "review"
+]
 """Why an order is its customer's: a known source customer id; else the strongest identifier
 that agreed when the order was scored (email; phone with the names; house and street with
 the names; names and postal code; only a score); a new customer made for it; a CSR."""
@@ -39,13 +40,16 @@ class OrderSummary(_Out):
     placed_at: datetime
     store_id: str | None = Field(default=None, description="The store, for POS or click-and-collect (C6).")
     display_number: str | None = Field(
-        default=None, description="The number the customer sees (Shopify '#1001', Medusa display_id), since v1.1.")
+        default=None, description="The number the customer sees (Shopify '#1001', Medusa display_id), since v1.1."
+    )
 
 
 class OrderLinkedPayload(_Out):
     customer_code: str
     rule: MatchRule = Field(description="Which matching rule tied the order to the customer.")
-    score: FiniteFloat | None = Field(default=None, description="The match weight (bits) of a scored link (since v1.1).")
+    score: FiniteFloat | None = Field(
+        default=None, description="The match weight (bits) of a scored link (since v1.1)."
+    )
     customer_created: bool
     order: OrderSummary
 
@@ -290,5 +294,3 @@ class FindOrders(Command[FindOrdersInput]):
     REPLY = OrderSearchReply
     message_type: Literal["find-orders"] = "find-orders"
     schema_version: Literal[1] = 1
-
-

@@ -43,7 +43,7 @@ from .types import (
 
 
 def _account_type(value: Any) -> Any:
-    """"Guest", " REGISTERED " are what they say; "" and null are missing (the default)."""
+    """ "Guest", " REGISTERED " are what they say; "" and null are missing (the default)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise PydanticUseDefault()
     return value.strip().lower() if isinstance(value, str) else value
@@ -138,12 +138,15 @@ def _card_numbers_left_out(model: type[BaseModel], data: Any, prefix: str = "") 
     """Notes for the fields ``model`` (and the models inside it) does not know that hold a
     card number: they are left out like any unknown field, and the note says so."""
     if isinstance(data, list):
-        return [note for index, item in enumerate(data)
-                for note in _card_numbers_left_out(model, item, f"{prefix}{index}.")]
+        return [
+            note for index, item in enumerate(data) for note in _card_numbers_left_out(model, item, f"{prefix}{index}.")
+        ]
     if not isinstance(data, Mapping):
         return []
-    notes = [f"{prefix}{path} (a field this contract does not know) left out: {CARD_NUMBER_REASON}"
-             for path in unknown_fields_with_card_numbers(model, dict(data))]
+    notes = [
+        f"{prefix}{path} (a field this contract does not know) left out: {CARD_NUMBER_REASON}"
+        for path in unknown_fields_with_card_numbers(model, dict(data))
+    ]
     for name, inner in _nested_models(model):
         if data.get(name) is not None:
             notes += _card_numbers_left_out(inner, data[name], f"{prefix}{name}.")
@@ -154,8 +157,11 @@ def _card_numbers_left_out(model: type[BaseModel], data: Any, prefix: str = "") 
 def _nested_models(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel]], ...]:
     """The fields of ``model`` that hold models, with the model each holds: worked out once
     per class (reading annotations costs more than validating an order)."""
-    return tuple((name, inner) for name, field in model.model_fields.items()
-                 if (inner := _models_under(field.annotation)) is not None)
+    return tuple(
+        (name, inner)
+        for name, field in model.model_fields.items()
+        if (inner := _models_under(field.annotation)) is not None
+    )
 
 
 def _field_to_set_aside(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, ...] | None:
@@ -299,7 +305,8 @@ class Order(_SetsAsideUnusableFields):
     billing_address: PostalAddress | None = None
     shipping_address: PostalAddress | None = None
     lines: list[OrderLine] = Field(
-        default_factory=list, max_length=2000,
+        default_factory=list,
+        max_length=2000,
         description="May be empty: an imported order, or one whose platform left its lines out; totals still say what it cost.",
     )
     totals: OrderTotals

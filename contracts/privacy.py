@@ -177,5 +177,11 @@ class CustomerErased(Event[CustomerErasedPayload]):
     schema_version: Literal[1] = 1
 
 
-PRIVACY_COMMANDS = (ExportCustomerData, EraseCustomerData, OrderSyncExportCustomerData, OrderSyncEraseCustomerData,
-                    NotificationExportCustomerData, NotificationEraseCustomerData)
+PRIVACY_COMMANDS = (
+    ExportCustomerData,
+    EraseCustomerData,
+    OrderSyncExportCustomerData,
+    OrderSyncEraseCustomerData,
+    NotificationExportCustomerData,
+    NotificationEraseCustomerData,
+)

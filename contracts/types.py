@@ -89,9 +89,7 @@ def _country(value: Any) -> Any:
 
 Text = Annotated[str, BeforeValidator(_required_text), StringConstraints(min_length=1, max_length=500)]
 OptionalText = Annotated[Annotated[str, StringConstraints(max_length=500)] | None, BeforeValidator(_clean_text)]
-Identifier = Annotated[
-    str, BeforeValidator(_required_identifier), StringConstraints(min_length=1, max_length=200)
-]
+Identifier = Annotated[str, BeforeValidator(_required_identifier), StringConstraints(min_length=1, max_length=200)]
 OptionalIdentifier = Annotated[
     Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_clean_identifier)
 ]
@@ -142,7 +140,10 @@ def _https_link(value: str) -> str:
 _LINK_SCHEMA = Field(json_schema_extra={"format": "uri", "pattern": "^https://"})
 #: A link a customer or a CSR may click: https only (tracking, payment, account pages).
 HttpsLink = Annotated[
-    str, BeforeValidator(_required_text), StringConstraints(max_length=2000), AfterValidator(_https_link),
+    str,
+    BeforeValidator(_required_text),
+    StringConstraints(max_length=2000),
+    AfterValidator(_https_link),
     _LINK_SCHEMA,
 ]
 OptionalHttpsLink = Annotated[

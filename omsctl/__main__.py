@@ -51,8 +51,9 @@ def stack_status() -> None:
                 try:
                     pong = (await client.ping(service, timeout=3)).result
                     state = "[green]up[/]" if pong.database and pong.broker else "[yellow]degraded[/]"
-                    console.print(f"{service:13} {state}  instance {pong.instance}  "
-                                  f"database {'ok' if pong.database else 'DOWN'}")
+                    console.print(
+                        f"{service:13} {state}  instance {pong.instance}  database {'ok' if pong.database else 'DOWN'}"
+                    )
                 except ServiceUnavailable:
                     failed += 1
                     console.print(f"{service:13} [red]no answer[/]")

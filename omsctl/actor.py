@@ -12,4 +12,6 @@ def who_runs_omsctl() -> Actor:
     """The CSR named by ``OMS_ACTOR_ID`` (``OMS_ACTOR``, its older name, still read), else the
     operating-system user; an on-behalf session from ``OMS_ON_BEHALF_SESSION`` (C16)."""
     name = os.environ.get("OMS_ACTOR_ID") or os.environ.get("OMS_ACTOR") or getpass.getuser()
-    return Actor(kind="csr", id=name, source="omsctl", on_behalf_session=os.environ.get("OMS_ON_BEHALF_SESSION") or None)
+    return Actor(
+        kind="csr", id=name, source="omsctl", on_behalf_session=os.environ.get("OMS_ON_BEHALF_SESSION") or None
+    )

@@ -66,11 +66,26 @@ def show_json(result: Any) -> None:
 def summaries_table(rows: list[Any]) -> Table:
     # The code is what a CSR copies into the next command: never cut ("C100..." at 80 columns);
     # the other columns fold onto more lines instead.
-    table = Table(Column("code", no_wrap=True, min_width=8), *(Column(h, overflow="fold") for h in (
-        "scope", "name", "email", "phone", "postal", "state", "type", "flag", "tags")))
+    table = Table(
+        Column("code", no_wrap=True, min_width=8),
+        *(
+            Column(h, overflow="fold")
+            for h in ("scope", "name", "email", "phone", "postal", "state", "type", "flag", "tags")
+        ),
+    )
     for c in rows:
-        table.add_row(c.code, c.scope_id, f"{c.last_name}, {c.first_name}", c.email, c.phone or "",
-                      c.postal_code or "", c.state, c.kind, c.flag or "", ", ".join(c.tags))
+        table.add_row(
+            c.code,
+            c.scope_id,
+            f"{c.last_name}, {c.first_name}",
+            c.email,
+            c.phone or "",
+            c.postal_code or "",
+            c.state,
+            c.kind,
+            c.flag or "",
+            ", ".join(c.tags),
+        )
     return table
 
 
@@ -93,15 +108,31 @@ def find(
     cursor: Annotated[str | None, typer.Option(help="next page: the cursor the last page printed")] = None,
 ) -> None:
     """Search customers (C11): criteria combine with AND; 20 a page."""
-    page = call(SearchCustomers, {
-        "name": name, "email": email, "phone": phone, "postal_code": postal_code, "code": code, "tag": tag,
-        "kind": kind, "state": state, "flag": flag, "scope_id": scope, "group": group, "organization": organization,
-        "sort": sort, "descending": descending,
-        "cursor": cursor,
-    })
+    page = call(
+        SearchCustomers,
+        {
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "postal_code": postal_code,
+            "code": code,
+            "tag": tag,
+            "kind": kind,
+            "state": state,
+            "flag": flag,
+            "scope_id": scope,
+            "group": group,
+            "organization": organization,
+            "sort": sort,
+            "descending": descending,
+            "cursor": cursor,
+        },
+    )
     console.print(summaries_table(page.items))
     total = f"{page.total}" if page.total_is_exact else f"more than {page.total}"
-    console.print(f"{len(page.items)} of {total}" + (f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""))
+    console.print(
+        f"{len(page.items)} of {total}" + (f"; next page: --cursor {page.next_cursor}" if page.next_cursor else "")
+    )
 
 
 @app.command("lookup")
@@ -119,17 +150,29 @@ def show(code: str) -> None:
 
 @app.command("create")
 def create(
-    scope: str, first_name: str, last_name: str, email: str,
+    scope: str,
+    first_name: str,
+    last_name: str,
+    email: str,
     phone: Annotated[str | None, typer.Option()] = None,
     language: Annotated[str | None, typer.Option()] = None,
     guest: Annotated[bool, typer.Option(help="a guest account instead of a registered one")] = False,
     inactive: Annotated[bool, typer.Option()] = False,
 ) -> None:
     """Create a customer (C1). Look the email up first: `omsctl customer lookup EMAIL`."""
-    result = call(CreateCustomer, {
-        "scope_id": scope, "first_name": first_name, "last_name": last_name, "email": email, "phone": phone,
-        "preferred_language": language, "account_type": "guest" if guest else "registered", "active": not inactive,
-    })
+    result = call(
+        CreateCustomer,
+        {
+            "scope_id": scope,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "phone": phone,
+            "preferred_language": language,
+            "account_type": "guest" if guest else "registered",
+            "active": not inactive,
+        },
+    )
     console.print(f"created [bold]{result.code}[/] (version {result.version})")
 
 
@@ -137,7 +180,9 @@ def create(
 def change(
     code: str,
     version: Annotated[int, typer.Option(help="the version you read; a stale one is refused")],
-    field: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE, e.g. --set last_name=Martin; attr.NAME=VALUE")],
+    field: Annotated[
+        list[str], typer.Option("--set", help="FIELD=VALUE, e.g. --set last_name=Martin; attr.NAME=VALUE")
+    ],
 ) -> None:
     """Change fields of a customer (C12): any field but the logon id."""
     changes: dict[str, Any] = {}
@@ -155,15 +200,31 @@ def change(
 
 @app.command("add-address")
 def add_address(
-    code: str, version: Annotated[int, typer.Option()], line1: str, city: str, country: str,
+    code: str,
+    version: Annotated[int, typer.Option()],
+    line1: str,
+    city: str,
+    country: str,
     postal_code: Annotated[str | None, typer.Option("--postal-code")] = None,
     default_shipping: Annotated[bool, typer.Option("--default-shipping")] = False,
     default_billing: Annotated[bool, typer.Option("--default-billing")] = False,
 ) -> None:
     """Add an address to the address book (C4)."""
-    result = call(AddAddress, {"customer_code": code, "expected_version": version, "address": {
-        "line1": line1, "city": city, "country": country, "postal_code": postal_code,
-        "default_shipping": default_shipping, "default_billing": default_billing}})
+    result = call(
+        AddAddress,
+        {
+            "customer_code": code,
+            "expected_version": version,
+            "address": {
+                "line1": line1,
+                "city": city,
+                "country": country,
+                "postal_code": postal_code,
+                "default_shipping": default_shipping,
+                "default_billing": default_billing,
+            },
+        },
+    )
     console.print(f"{result.code} is at version {result.version}")
 
 
@@ -173,8 +234,10 @@ def _state_command(action: str):  # noqa: ANN202
         version: Annotated[int, typer.Option(help="the version you read")],
         reason: Annotated[str | None, typer.Option()] = None,
     ) -> None:
-        result = call(ChangeCustomerState, {"customer_code": code, "expected_version": version, "action": action,
-                                            "reason": reason})
+        result = call(
+            ChangeCustomerState,
+            {"customer_code": code, "expected_version": version, "action": action, "reason": reason},
+        )
         console.print(f"{result.code} is {result.state} (version {result.version})")
 
     command.__doc__ = f"{action.capitalize()} a customer (C10, C15)."
@@ -202,13 +265,23 @@ def scopes() -> None:
 
 @app.command("create-scope")
 def create_scope(
-    scope_id: str, name: str, country: str,
+    scope_id: str,
+    name: str,
+    country: str,
     language: Annotated[str, typer.Option()] = "en",
     requires_approval: Annotated[bool, typer.Option("--requires-approval")] = False,
 ) -> None:
     """Create a scope (site, brand, country store)."""
-    call(CreateScope, {"scope_id": scope_id, "name": name, "country": country, "default_language": language,
-                       "requires_approval": requires_approval})
+    call(
+        CreateScope,
+        {
+            "scope_id": scope_id,
+            "name": name,
+            "country": country,
+            "default_language": language,
+            "requires_approval": requires_approval,
+        },
+    )
     console.print(f"created scope {scope_id}")
 
 
@@ -252,8 +325,9 @@ async def run_import(file: Path, scope: str | None, batch_size: int, parallel: i
                     if r.payload is None:
                         reject(r, r.problem or "unreadable")
                 while sendable:
-                    reply = await client.call(ImportCustomers, {"rows": [r.payload for r in sendable]},
-                                              actor=actor(), timeout=120)
+                    reply = await client.call(
+                        ImportCustomers, {"rows": [r.payload for r in sendable]}, actor=actor(), timeout=120
+                    )
                     if reply.ok:
                         for r, result in zip(sendable, reply.result.rows, strict=True):
                             if result.status == "rejected":
@@ -276,8 +350,14 @@ async def run_import(file: Path, scope: str | None, batch_size: int, parallel: i
                     sendable = [r for index, r in enumerate(sendable) if index not in bad]
                 progress.advance(task, len(batch))
 
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         task = progress.add_task("import", total=None)
         await asyncio.gather(*(worker(progress, task) for _ in range(parallel)))
     for item in rejected[:20]:
@@ -308,13 +388,22 @@ def set_empty_passwords(
     async def go() -> int:
         invited, cursor = 0, after
         async with OmsClient(ServiceSettings()) as client:
-            with Progress(TextColumn("inviting"), BarColumn(), TextColumn("{task.fields[invited]} invited"),
-                          TextColumn("after {task.fields[cursor]}"), TimeElapsedColumn(), console=console) as bar:
+            with Progress(
+                TextColumn("inviting"),
+                BarColumn(),
+                TextColumn("{task.fields[invited]} invited"),
+                TextColumn("after {task.fields[cursor]}"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
                 task = bar.add_task("invite", total=None, invited=0, cursor=cursor or "-")
                 while True:
-                    reply = await client.call(InviteCustomersWithoutPassword,
-                                              {"scope_id": scope, "batch_size": batch, "after_code": cursor},
-                                              actor=actor(), timeout=120)
+                    reply = await client.call(
+                        InviteCustomersWithoutPassword,
+                        {"scope_id": scope, "batch_size": batch, "after_code": cursor},
+                        actor=actor(),
+                        timeout=120,
+                    )
                     if not reply.ok:
                         resume = f" (resume with --after {cursor})" if cursor else ""
                         console.print(f"[red]{error_text(reply.error)}[/]{resume}")
@@ -330,13 +419,16 @@ def set_empty_passwords(
 
 @app.command("act-for")
 def act_for(
-    code: str, reason: Annotated[str, typer.Option(help="why: shown to the customer")],
+    code: str,
+    reason: Annotated[str, typer.Option(help="why: shown to the customer")],
     minutes: Annotated[int, typer.Option()] = 30,
 ) -> None:
     """Start acting on behalf of a customer (C16); every action in the session records you."""
     session = call(StartOnBehalfSession, {"customer_code": code, "reason": reason, "minutes": minutes})
-    console.print(f"session [bold]{session.session_id}[/] until {session.expires_at:%H:%M:%S}; "
-                  f"run commands with OMS_ON_BEHALF_SESSION={session.session_id}")
+    console.print(
+        f"session [bold]{session.session_id}[/] until {session.expires_at:%H:%M:%S}; "
+        f"run commands with OMS_ON_BEHALF_SESSION={session.session_id}"
+    )
 
 
 @app.command("end-acting")
@@ -352,6 +444,11 @@ def audit_trail(code: str, limit: Annotated[int, typer.Option(max=100)] = 20) ->
     page = call(GetCustomerAudit, {"customer_code": code, "limit": limit})
     table = Table("when", "action", "by", "on behalf", "changed")
     for e in page.items:
-        table.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.action, f"{e.actor_kind}:{e.actor_id}",
-                      e.on_behalf_reason or "", ", ".join(e.changed))
+        table.add_row(
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.action,
+            f"{e.actor_kind}:{e.actor_id}",
+            e.on_behalf_reason or "",
+            ", ".join(e.changed),
+        )
     console.print(table)

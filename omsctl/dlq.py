@@ -66,13 +66,25 @@ def list_command(
                 if not letters:
                     continue
                 table = Table(show_lines=False)
-                for column in ("message id", "reason", "error", "original routing", "queue", "attempts", "dead-lettered at"):
+                for column in (
+                    "message id",
+                    "reason",
+                    "error",
+                    "original routing",
+                    "queue",
+                    "attempts",
+                    "dead-lettered at",
+                ):
                     table.add_column(column, overflow="fold")
                 for letter in letters:
                     table.add_row(
-                        letter.message_id, letter.reason, letter.error[:120],
-                        f"{letter.exchange or '(default)'} {letter.routing_key}", letter.queue,
-                        str(letter.attempts if letter.attempts is not None else ""), letter.dead_lettered_at,
+                        letter.message_id,
+                        letter.reason,
+                        letter.error[:120],
+                        f"{letter.exchange or '(default)'} {letter.routing_key}",
+                        letter.queue,
+                        str(letter.attempts if letter.attempts is not None else ""),
+                        letter.dead_lettered_at,
                     )
                 console.print(table)
 
@@ -94,7 +106,9 @@ def show_command(message_id: str, service: ServiceOption = None) -> None:
         console.print(f"came from   {letter.exchange or '(default)'} {letter.routing_key} -> {letter.queue}")
         console.print(f"attempts    {letter.attempts}   at {letter.dead_lettered_at}")
         console.print("[bold]headers[/]")
-        console.print(json.dumps(letter.headers, indent=2, default=str, ensure_ascii=False), markup=False, highlight=False)
+        console.print(
+            json.dumps(letter.headers, indent=2, default=str, ensure_ascii=False), markup=False, highlight=False
+        )
         console.print(f"[bold]body[/] ({letter.content_type or 'no content type'})")
         console.print(letter.body_text(), markup=False, highlight=False)
         return True
@@ -107,7 +121,9 @@ def replay_command(
     service: ServiceOption = None,
     message_id: Annotated[list[str] | None, typer.Option("--id", help="A message id (repeatable).")] = None,
     reason: Annotated[str | None, typer.Option(help="malformed, rejected, failed, broker:...")] = None,
-    routing_key: Annotated[str | None, typer.Option("--routing-key", help="Original routing key, glob (customer.*).")] = None,
+    routing_key: Annotated[
+        str | None, typer.Option("--routing-key", help="Original routing key, glob (customer.*).")
+    ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Every dead letter of the service(s).")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --all.")] = False,
 ) -> None:
@@ -124,7 +140,9 @@ def replay_command(
         async with DeadLetterQueues(ServiceSettings()) as queues:
             for name in services:
                 report = await queues.replay(name, select)
-                console.print(f"{name}: replayed {len(report.replayed)}, kept {report.kept}, failed {len(report.failed)}")
+                console.print(
+                    f"{name}: replayed {len(report.replayed)}, kept {report.kept}, failed {len(report.failed)}"
+                )
                 for replayed in report.replayed:
                     console.print(f"  replayed {replayed}")
                 for failed_id, why in report.failed:

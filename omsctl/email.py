@@ -36,7 +36,9 @@ from omsctl.actor import who_runs_omsctl
 from plumbing.client import OmsClient, ServiceUnavailable, error_text
 from plumbing.settings import ServiceSettings
 
-email = typer.Typer(help="Customer emails: send one from a template, templates, activity history.", no_args_is_help=True)
+email = typer.Typer(
+    help="Customer emails: send one from a template, templates, activity history.", no_args_is_help=True
+)
 templates = typer.Typer(help="The template manager: predefined and custom templates.", no_args_is_help=True)
 email.add_typer(templates, name="templates")
 console = Console()
@@ -101,16 +103,22 @@ async def recipient_of(client: OmsClient, customer_code: str) -> Recipient:
     scopes = await ask(client, command(ListScopes), ScopeListReply)
     scope_language = next((s.default_language for s in scopes if s.scope_id == customer.scope_id), None)
     return Recipient(
-        customer_code=customer.code, scope_id=customer.scope_id, email=customer.email,
-        first_name=customer.first_name, last_name=customer.last_name,
-        preferred_language=customer.preferred_language, scope_language=scope_language,
+        customer_code=customer.code,
+        scope_id=customer.scope_id,
+        email=customer.email,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        preferred_language=customer.preferred_language,
+        scope_language=scope_language,
     )
 
 
 @email.command("send")
 def send(
     customer_code: Annotated[str, typer.Argument(help="The customer to email.")],
-    template: Annotated[str, typer.Option("--template", "-t", help="A customer-message template.")] = "customer-message",
+    template: Annotated[
+        str, typer.Option("--template", "-t", help="A customer-message template.")
+    ] = "customer-message",
     order: Annotated[str | None, typer.Option(help="The order number the email is about.")] = None,
     order_system: Annotated[str | None, typer.Option(help="The order's source system, e.g. storefront:eu.")] = None,
     var: Variables = None,
@@ -160,13 +168,21 @@ def activities(
     for item in page.items:
         status = {"sent": "[green]sent[/]", "failed": "[red]failed[/]"}.get(item.status, item.status)
         table.add_row(
-            f"{item.created_at:%Y-%m-%d %H:%M:%S}", status, str(item.attempts), item.template, item.language,
-            item.to, item.subject, item.order.order_number if item.order else "",
+            f"{item.created_at:%Y-%m-%d %H:%M:%S}",
+            status,
+            str(item.attempts),
+            item.template,
+            item.language,
+            item.to,
+            item.subject,
+            item.order.order_number if item.order else "",
         )
     console.print(table)
     for item in page.items:
         if item.status == "failed" or item.last_error:
-            console.print(f"{item.activity_id}: {item.last_error}", style="red" if item.status == "failed" else "yellow")
+            console.print(
+                f"{item.activity_id}: {item.last_error}", style="red" if item.status == "failed" else "yellow"
+            )
         if full:
             console.rule(f"{item.activity_id} {item.subject}")
             typer.echo(item.text)
@@ -191,9 +207,13 @@ def list_templates(scope: Scope = None, name: Annotated[str | None, typer.Option
 @templates.command("show")
 def show(name: str, scope: Scope = None, language: Language = "en") -> None:
     """The template a customer of SCOPE who reads LANGUAGE gets, as YAML (a start for `set`)."""
-    t = run(lambda client: ask(client, command(GetTemplate, name=name, scope_id=scope, language=language), TemplateReply))
+    t = run(
+        lambda client: ask(client, command(GetTemplate, name=name, scope_id=scope, language=language), TemplateReply)
+    )
     # Plain echo, not rich: the YAML must come out unwrapped to be fed back to `set`.
-    typer.echo(f"# {t.name}: {t.source} template, scope {t.scope_id or '*'}, language {t.language}, version {t.version}")
+    typer.echo(
+        f"# {t.name}: {t.source} template, scope {t.scope_id or '*'}, language {t.language}, version {t.version}"
+    )
     document = {"description": t.description, "subject": t.subject, "html": t.html, "text": t.text}
     if t.variables:
         document["variables"] = t.variables
@@ -209,7 +229,9 @@ def _yaml(document: dict[str, Any]) -> str:
         return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
     Literal.add_representer(str, block)
-    return yaml.dump({k: v for k, v in document.items() if v is not None}, Dumper=Literal, allow_unicode=True, sort_keys=False)
+    return yaml.dump(
+        {k: v for k, v in document.items() if v is not None}, Dumper=Literal, allow_unicode=True, sort_keys=False
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -222,25 +244,38 @@ def _read(path: Path) -> dict[str, Any]:
 @templates.command("set")
 def set_template(
     name: str,
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML: subject, html, text[, variables, description].")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="YAML: subject, html, text[, variables, description].")
+    ],
     language: Language = "en",
     scope: Scope = None,
 ) -> None:
     """Add or override a template; it is checked against sample data first."""
     raw = _read(file)
     payload = {
-        "name": name, "scope_id": scope, "language": language, "subject": raw["subject"], "html": raw["html"],
-        "text": raw["text"], "variables": {str(k): str(v) for k, v in (raw.get("variables") or {}).items()},
+        "name": name,
+        "scope_id": scope,
+        "language": language,
+        "subject": raw["subject"],
+        "html": raw["html"],
+        "text": raw["text"],
+        "variables": {str(k): str(v) for k, v in (raw.get("variables") or {}).items()},
         "description": raw.get("description"),
     }
     t = run(lambda client: ask(client, command(SetTemplate, **payload), TemplateReply))
-    console.print(f"stored {t.name} ({t.kind}) for scope {t.scope_id or '*'}, language {t.language}: version {t.version}")
+    console.print(
+        f"stored {t.name} ({t.kind}) for scope {t.scope_id or '*'}, language {t.language}: version {t.version}"
+    )
 
 
 @templates.command("remove")
 def remove(name: str, language: Language, scope: Scope = None) -> None:
     """Remove a custom template; the predefined one (or one for every scope) applies again."""
-    run(lambda client: ask(client, command(RemoveTemplate, name=name, scope_id=scope, language=language), TemplateRemovedReply))
+    run(
+        lambda client: ask(
+            client, command(RemoveTemplate, name=name, scope_id=scope, language=language), TemplateRemovedReply
+        )
+    )
     console.print(f"removed {name} for scope {scope or '*'}, language {language}")
 
 

@@ -29,16 +29,27 @@ def merge(
     survivor: Annotated[str, typer.Argument(help="Code of the customer that stays (A).")],
     merged: Annotated[str, typer.Argument(help="Code of the customer merged into it and retired (B).")],
     reason: Annotated[str, typer.Option(help="Why: kept in the journal and the audit.")],
-    survivor_version: Annotated[int | None, typer.Option(help="The version of A you checked (default: current).")] = None,
+    survivor_version: Annotated[
+        int | None, typer.Option(help="The version of A you checked (default: current).")
+    ] = None,
     merged_version: Annotated[int | None, typer.Option(help="The version of B you checked (default: current).")] = None,
 ) -> None:
     """Merge B into A: addresses, orders, activities, tags, attributes and the rest move to A."""
-    outcome = call(MergeCustomers, {
-        "survivor_code": survivor, "survivor_version": _version(survivor, survivor_version),
-        "merged_code": merged, "merged_version": _version(merged, merged_version), "reason": reason})
-    console.print(f"merged {merged.upper()} into {outcome.survivor.code}: merge [bold]{outcome.merge_id}[/], "
-                  f"can be undone until {outcome.undo_until:%Y-%m-%d %H:%M} UTC "
-                  f"(omsctl customer unmerge {outcome.merge_id})")
+    outcome = call(
+        MergeCustomers,
+        {
+            "survivor_code": survivor,
+            "survivor_version": _version(survivor, survivor_version),
+            "merged_code": merged,
+            "merged_version": _version(merged, merged_version),
+            "reason": reason,
+        },
+    )
+    console.print(
+        f"merged {merged.upper()} into {outcome.survivor.code}: merge [bold]{outcome.merge_id}[/], "
+        f"can be undone until {outcome.undo_until:%Y-%m-%d %H:%M} UTC "
+        f"(omsctl customer unmerge {outcome.merge_id})"
+    )
 
 
 @app.command("unmerge")
@@ -48,8 +59,10 @@ def unmerge(
 ) -> None:
     """Undo a merge within its window: B comes back with what was B's."""
     outcome = call(UnmergeCustomers, {"merge_id": merge_id, "reason": reason})
-    console.print(f"unmerged: {outcome.restored.code} is {outcome.restored.state} again; "
-                  f"{outcome.survivor.code} keeps what was its own")
+    console.print(
+        f"unmerged: {outcome.restored.code} is {outcome.restored.state} again; "
+        f"{outcome.survivor.code} keeps what was its own"
+    )
 
 
 @app.command("merges")
@@ -59,6 +72,13 @@ def merges(code: Annotated[str, typer.Argument(help="A customer code.")]) -> Non
     table = Table("merge", "when", "survivor", "merged", "state", "undo until", "moved")
     for e in page.items:
         moved = ", ".join(m.field for m in e.moves if m.moved not in (None, [], {}, 0))
-        table.add_row(e.merge_id, f"{e.merged_at:%Y-%m-%d %H:%M}", e.survivor_code, e.merged_code, e.state,
-                      f"{e.undo_until:%Y-%m-%d}", moved + (f", {e.history_entries} history" if e.history_entries else ""))
+        table.add_row(
+            e.merge_id,
+            f"{e.merged_at:%Y-%m-%d %H:%M}",
+            e.survivor_code,
+            e.merged_code,
+            e.state,
+            f"{e.undo_until:%Y-%m-%d}",
+            moved + (f", {e.history_entries} history" if e.history_entries else ""),
+        )
     console.print(table)

@@ -25,15 +25,24 @@ def reviews(
     page = call(ListReviews, {"status": "resolved" if resolved else "open", "cursor": cursor})
     for item in page.items:
         o = item.order
-        console.print(f"[bold]{item.review_id}[/] {o.source_system} {o.order_number} ({o.scope_id}) "
-                      f"{o.total} {o.currency}  strongest evidence {item.rule}: {item.first_name or ''} "
-                      f"{item.last_name or ''} {item.email or ''} {item.phone or ''} {item.postal_code or ''}")
+        console.print(
+            f"[bold]{item.review_id}[/] {o.source_system} {o.order_number} ({o.scope_id}) "
+            f"{o.total} {o.currency}  strongest evidence {item.rule}: {item.first_name or ''} "
+            f"{item.last_name or ''} {item.email or ''} {item.phone or ''} {item.postal_code or ''}"
+        )
         table = Table("candidate", "name", "email", "phone", "postal codes", "type", "score", "evidence")
         for c in item.candidates:
             evidence = "\n".join(f"{e.weight:+.1f} {e.comparison} {e.level}" for e in c.evidence)
-            table.add_row(c.customer_code, f"{c.last_name}, {c.first_name}", c.email or "", c.phone or "",
-                          ", ".join(c.postal_codes), c.account_type,
-                          f"{c.score:.1f}" if c.score is not None else "", evidence)
+            table.add_row(
+                c.customer_code,
+                f"{c.last_name}, {c.first_name}",
+                c.email or "",
+                c.phone or "",
+                ", ".join(c.postal_codes),
+                c.account_type,
+                f"{c.score:.1f}" if c.score is not None else "",
+                evidence,
+            )
         console.print(table)
         if item.customer_code:
             console.print(f"  resolved by {item.resolved_by}: {item.customer_code}")
@@ -53,8 +62,9 @@ def resolve(
     if bool(customer) == create:
         console.print("[red]give either --customer CODE or --create[/]")
         raise typer.Exit(2)
-    item = call(ResolveReview, {"review_id": review_id, "action": "create" if create else "link",
-                                "customer_code": customer})
+    item = call(
+        ResolveReview, {"review_id": review_id, "action": "create" if create else "link", "customer_code": customer}
+    )
     console.print(f"order {item.order.order_number} is now linked to {item.customer_code}")
 
 
@@ -64,8 +74,10 @@ def rejected(limit: Annotated[int, typer.Option(max=100)] = 20) -> None:
     rows = call(ListRejectedOrders, {"limit": limit})
     for r in rows:
         fields = "; ".join(f"{f['field']}: {f['reason']}" for f in r.fields)
-        console.print(f"{r.rejected_at:%Y-%m-%d %H:%M:%S} {r.routing_key} {r.message_id or '?'}: {r.reason}"
-                      + (f" ({fields})" if fields else ""))
+        console.print(
+            f"{r.rejected_at:%Y-%m-%d %H:%M:%S} {r.routing_key} {r.message_id or '?'}: {r.reason}"
+            + (f" ({fields})" if fields else "")
+        )
     if not rows:
         console.print("no rejected orders")
 
@@ -79,8 +91,10 @@ def find(number: str, scope: Annotated[str | None, typer.Option(help="only this 
         o = view.order
         shown = f"{o.display_number} " if o.display_number and o.display_number != o.order_number else ""
         target = view.customer_code or (f"review {view.review_id}" if view.review_id else "nobody")
-        console.print(f"{shown}{o.source_system} {o.order_number}  {o.scope_id}  {o.placed_at:%Y-%m-%d %H:%M} UTC  "
-                      f"{o.total} {o.currency}  -> {target} (rule: {view.rule})")
+        console.print(
+            f"{shown}{o.source_system} {o.order_number}  {o.scope_id}  {o.placed_at:%Y-%m-%d %H:%M} UTC  "
+            f"{o.total} {o.currency}  -> {target} (rule: {view.rule})"
+        )
     if not views:
         console.print(f"no order numbered {number}")
 

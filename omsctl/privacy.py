@@ -23,8 +23,7 @@ errors = Console(stderr=True)
 def _request(command: type, code: str, reason: str, timeout: float) -> Any:
     async def go() -> Any:
         async with OmsClient(ServiceSettings()) as client:
-            return await client.call(command, {"customer_code": code, "reason": reason}, actor=actor(),
-                                     timeout=timeout)
+            return await client.call(command, {"customer_code": code, "reason": reason}, actor=actor(), timeout=timeout)
 
     return asyncio.run(go())
 
@@ -32,7 +31,9 @@ def _request(command: type, code: str, reason: str, timeout: float) -> Any:
 @app.command("export")
 def export(
     code: Annotated[str, typer.Argument(help="Customer code.")],
-    reason: Annotated[str, typer.Option(help="Why (the data subject's request, a ticket); audited.")] = "data export request",
+    reason: Annotated[
+        str, typer.Option(help="Why (the data subject's request, a ticket); audited.")
+    ] = "data export request",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service.")] = 60,
 ) -> None:
     """Everything every service holds about a customer, as one JSON document on stdout."""

@@ -36,8 +36,10 @@ from .customers import call, console, show_json, summaries_table
 org = typer.Typer(help="Organizations (B2B): create, change, show with members, join, leave.", no_args_is_help=True)
 group = typer.Typer(help="Customer groups: static groups and rule-based segments.", no_args_is_help=True)
 
-RULE_HELP = ('FIELD OP VALUE, e.g. "attributes.tier equals gold", "tag one_of vip,wholesale", '
-             '"state equals active", "order_count at_least 3", "last_order_at after 2026-01-01"')
+RULE_HELP = (
+    'FIELD OP VALUE, e.g. "attributes.tier equals gold", "tag one_of vip,wholesale", '
+    '"state equals active", "order_count at_least 3", "last_order_at after 2026-01-01"'
+)
 
 
 def parse_rule(text: str) -> dict[str, Any]:
@@ -66,7 +68,9 @@ def _members(page: Any) -> None:
 
 @org.command("create")
 def org_create(
-    scope: str, number: str, name: str,
+    scope: str,
+    number: str,
+    name: str,
     manager: Annotated[str | None, typer.Option()] = None,
     manager_phone: Annotated[str | None, typer.Option("--manager-phone")] = None,
     price_level: Annotated[str | None, typer.Option("--price-level")] = None,
@@ -77,10 +81,18 @@ def org_create(
 ) -> None:
     """Create an organization; NUMBER is its own business number, unique in the scope."""
     address = {"line1": line1, "city": city, "postal_code": postal_code, "country": country} if line1 else None
-    result = call(CreateOrganization, {
-        "scope_id": scope, "number": number, "name": name, "manager": manager, "manager_phone": manager_phone,
-        "price_level": price_level, "address": address,
-    })
+    result = call(
+        CreateOrganization,
+        {
+            "scope_id": scope,
+            "number": number,
+            "name": name,
+            "manager": manager,
+            "manager_phone": manager_phone,
+            "price_level": price_level,
+            "address": address,
+        },
+    )
     console.print(f"created organization [bold]{result.code}[/] (version {result.version})")
 
 
@@ -88,8 +100,10 @@ def org_create(
 def org_change(
     code: str,
     version: Annotated[int, typer.Option(help="the version you read; a stale one is refused")],
-    field: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE: number, name, manager, manager_phone, "
-                                                           "price_level (empty clears)")],
+    field: Annotated[
+        list[str],
+        typer.Option("--set", help="FIELD=VALUE: number, name, manager, manager_phone, price_level (empty clears)"),
+    ],
 ) -> None:
     """Change fields of an organization."""
     changes = {key: value or None for key, _, value in (item.partition("=") for item in field)}
@@ -124,13 +138,23 @@ org.command("leave")(_membership(LeaveOrganization, "left", "ORGANIZATION: CUSTO
 
 @group.command("create")
 def group_create(
-    group_id: str, scope: str, name: str,
+    group_id: str,
+    scope: str,
+    name: str,
     rule: Annotated[list[str] | None, typer.Option("--rule", help=f"makes it a segment: {RULE_HELP}")] = None,
 ) -> None:
     """Create a static group, or a segment when rules are given (all must hold)."""
     rules = [parse_rule(r) for r in rule or []]
-    result = call(CreateGroup, {"group_id": group_id, "scope_id": scope, "name": name,
-                                "kind": "segment" if rules else "static", "rules": rules})
+    result = call(
+        CreateGroup,
+        {
+            "group_id": group_id,
+            "scope_id": scope,
+            "name": name,
+            "kind": "segment" if rules else "static",
+            "rules": rules,
+        },
+    )
     console.print(f"created {result.kind} group [bold]{result.group_id}[/]")
 
 
@@ -141,8 +165,9 @@ def group_rules(
     rule: Annotated[list[str], typer.Option("--rule", help=RULE_HELP)],
 ) -> None:
     """Replace a segment's rules."""
-    result = call(UpdateGroupRules, {"group_id": group_id, "expected_version": version,
-                                     "rules": [parse_rule(r) for r in rule]})
+    result = call(
+        UpdateGroupRules, {"group_id": group_id, "expected_version": version, "rules": [parse_rule(r) for r in rule]}
+    )
     console.print(f"{result.group_id} is at version {result.version}")
 
 
@@ -170,4 +195,6 @@ def group_list(scope: Annotated[str | None, typer.Option()] = None) -> None:
     """The groups, with a segment's rules."""
     for g in call(ListGroups, {"scope_id": scope}):
         rules = " AND ".join(f"{r.field} {r.op} {r.value}" for r in g.rules)
-        console.print(f"{g.group_id:20} {g.scope_id:10} {g.kind:8} v{g.version} {g.name}" + (f"  [{rules}]" if rules else ""))
+        console.print(
+            f"{g.group_id:20} {g.scope_id:10} {g.kind:8} v{g.version} {g.name}" + (f"  [{rules}]" if rules else "")
+        )

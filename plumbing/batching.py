@@ -53,9 +53,15 @@ class Pending(Generic[T, R]):
 
 
 class Batcher(Generic[T, R]):
-    def __init__(self, process: Callable[[list[Pending[T, R]]], Awaitable[None]], *,
-                 max_size: int = 64, max_in_flight: int = 1, linger: float = 0.0,
-                 observe: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        process: Callable[[list[Pending[T, R]]], Awaitable[None]],
+        *,
+        max_size: int = 64,
+        max_in_flight: int = 1,
+        linger: float = 0.0,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
         self._process = process
         self.linger = linger
         self._observe = observe  # told each batch's size (a metric)

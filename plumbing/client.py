@@ -115,8 +115,11 @@ class OmsClient:
             "actor": actor.model_dump(mode="json") if actor else None,
         }
         return await self._request(
-            json.dumps(body, default=str).encode(), command.routing_key(), message_id, reply_type or command.REPLY or Reply,
-            timeout
+            json.dumps(body, default=str).encode(),
+            command.routing_key(),
+            message_id,
+            reply_type or command.REPLY or Reply,
+            timeout,
         )
 
     async def ping(self, service: str, *, timeout: float = 5.0) -> Reply[Pong]:

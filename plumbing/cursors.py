@@ -34,8 +34,9 @@ def encode_cursor(values: Sequence[str | int | bool | datetime | None]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: Any, shape: TypeAdapter[T], *, field: str = "payload.cursor",
-                  what: str = "a cursor this service gave out") -> T:
+def decode_cursor(
+    cursor: Any, shape: TypeAdapter[T], *, field: str = "payload.cursor", what: str = "a cursor this service gave out"
+) -> T:
     """The cursor's values as ``shape`` (a strict tuple), or ``Rejected`` naming ``field``."""
     if not isinstance(cursor, str) or not cursor or len(cursor) > MAX_CURSOR_CHARS:
         raise Rejected.invalid(field, f"not {what}")

@@ -61,8 +61,20 @@ ORIGINAL_QUEUE = "x-oms-original-queue"
 DEAD_LETTERED_AT = "x-oms-dead-lettered-at"
 SERVICE = "x-oms-service"
 #: Bookkeeping a replay removes (it keeps the message id, so the inbox still deduplicates).
-BOOKKEEPING = (REASON, ERROR, FIELD_ERRORS, EXCEPTION, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY,
-               ORIGINAL_QUEUE, ATTEMPTS, DEAD_LETTERED_AT, SERVICE, RETRY_TIER, LAST_ERROR)
+BOOKKEEPING = (
+    REASON,
+    ERROR,
+    FIELD_ERRORS,
+    EXCEPTION,
+    ORIGINAL_EXCHANGE,
+    ORIGINAL_ROUTING_KEY,
+    ORIGINAL_QUEUE,
+    ATTEMPTS,
+    DEAD_LETTERED_AT,
+    SERVICE,
+    RETRY_TIER,
+    LAST_ERROR,
+)
 
 MALFORMED = "malformed"
 REJECTED = "rejected"
@@ -71,9 +83,24 @@ FAILED = "failed"
 _MAX_TEXT = 4000
 
 __all__ = [
-    "ATTEMPTS", "BOOKKEEPING", "DEAD_LETTERED_AT", "ERROR", "EXCEPTION", "FAILED", "FIELD_ERRORS",
-    "MALFORMED", "ORIGINAL_EXCHANGE", "ORIGINAL_QUEUE", "ORIGINAL_ROUTING_KEY", "REASON", "REJECTED",
-    "SERVICE", "DeadLetters", "MalformedMessage", "attempts_so_far", "describe_malformed",
+    "ATTEMPTS",
+    "BOOKKEEPING",
+    "DEAD_LETTERED_AT",
+    "ERROR",
+    "EXCEPTION",
+    "FAILED",
+    "FIELD_ERRORS",
+    "MALFORMED",
+    "ORIGINAL_EXCHANGE",
+    "ORIGINAL_QUEUE",
+    "ORIGINAL_ROUTING_KEY",
+    "REASON",
+    "REJECTED",
+    "SERVICE",
+    "DeadLetters",
+    "MalformedMessage",
+    "attempts_so_far",
+    "describe_malformed",
 ]
 
 
@@ -257,7 +284,11 @@ class _DeadLetterScope(BaseMiddleware):
                 delay = self.policy.backoff.in_place_delay(attempt)
                 log.warning(
                     "handler failed on ordered %s (attempt %d of %d), retrying in place in %.1fs: %r",
-                    getattr(self._queue(), "name", "?"), attempt, self.policy.max_attempts, delay, exc,
+                    getattr(self._queue(), "name", "?"),
+                    attempt,
+                    self.policy.max_attempts,
+                    delay,
+                    exc,
                 )
                 await asyncio.sleep(delay)
 
@@ -279,8 +310,12 @@ class _DeadLetterScope(BaseMiddleware):
                 await self.policy.reply_error(raw, exc_val.error)
             else:
                 await self.policy.dead_letter(
-                    raw, queue=queue, reason=REJECTED, error=exc_val.error.message,
-                    fields=exc_val.error.fields, exception=exc_val,
+                    raw,
+                    queue=queue,
+                    reason=REJECTED,
+                    error=exc_val.error.message,
+                    fields=exc_val.error.fields,
+                    exception=exc_val,
                 )
             return True
 
@@ -307,20 +342,33 @@ class _DeadLetterScope(BaseMiddleware):
             if self.policy.backoff is not None and self.policy.topology is not None and not is_ordered(queue_spec):
                 try:
                     delay = await retry_later(
-                        self.policy.broker, self.policy.topology, self.policy.service, self.policy.backoff,
-                        raw, queue=queue, attempts=attempt, error=repr(exc_val),
+                        self.policy.broker,
+                        self.policy.topology,
+                        self.policy.service,
+                        self.policy.backoff,
+                        raw,
+                        queue=queue,
+                        attempts=attempt,
+                        error=repr(exc_val),
                     )
                 except Exception:  # noqa: BLE001 - the broker is unwell: fall back to requeue
                     log.exception("could not park message %s for a retry; returning it", raw.message_id)
                     raise NackMessage() from exc_val
                 log.warning(
                     "handler failed on %s (attempt %d of %d), retrying in %.1fs: %r",
-                    queue, attempt, self.policy.max_attempts, delay, exc_val,
+                    queue,
+                    attempt,
+                    self.policy.max_attempts,
+                    delay,
+                    exc_val,
                 )
                 return True  # acknowledged: the copy in the retry tier is confirmed
             log.warning(
                 "handler failed on %s (attempt %d of %d), returning it to the queue: %r",
-                queue, attempt, self.policy.max_attempts, exc_val,
+                queue,
+                attempt,
+                self.policy.max_attempts,
+                exc_val,
             )
             raise NackMessage() from exc_val  # FastStream returns it to the queue (requeue)
         await self.policy.dead_letter(

@@ -141,7 +141,9 @@ class DeadLetterQueues:
         self.connection: aio_pika.abc.AbstractConnection | None = None
 
     async def __aenter__(self) -> DeadLetterQueues:
-        self.connection = await aio_pika.connect(self.settings.amqp_url, client_properties={"connection_name": self.reader})
+        self.connection = await aio_pika.connect(
+            self.settings.amqp_url, client_properties={"connection_name": self.reader}
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:

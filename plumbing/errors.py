@@ -17,9 +17,7 @@ class Rejected(Exception):
         self.error = error
 
     @classmethod
-    def of(
-        cls, code: ErrorCode, message: str, *, fields: list[FieldError] | None = None, **details: Any
-    ) -> Rejected:
+    def of(cls, code: ErrorCode, message: str, *, fields: list[FieldError] | None = None, **details: Any) -> Rejected:
         return cls(Error(code=code, message=message, fields=fields or [], details=details))
 
     @classmethod

@@ -62,19 +62,20 @@ def dead_letter_exchange(topology: Topology) -> RabbitExchange:
 
 def _quorum_arguments(topology: Topology, queue: str, max_attempts: int) -> QuorumQueueArgs:
     # The namespace's own arguments (topology.queue_arguments()) are open-ended: the broker checks them.
-    return cast(QuorumQueueArgs, {
-        **topology.queue_arguments(),
-        "x-dead-letter-exchange": topology.dead_letter_exchange,
-        "x-dead-letter-routing-key": queue,
-        "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-        "x-delivery-limit": max_attempts * 2,
-    })
+    return cast(
+        QuorumQueueArgs,
+        {
+            **topology.queue_arguments(),
+            "x-dead-letter-exchange": topology.dead_letter_exchange,
+            "x-dead-letter-routing-key": queue,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+            "x-delivery-limit": max_attempts * 2,
+        },
+    )
 
 
-def work_queue(
-    topology: Topology, service: str, purpose: str, *, binding: str, max_attempts: int
-) -> RabbitQueue:
+def work_queue(topology: Topology, service: str, purpose: str, *, binding: str, max_attempts: int) -> RabbitQueue:
     """A durable quorum queue of ``service``, bound with ``binding``.
 
     The handler-level policy (plumbing.dead_letters) retries with back-off and dead-letters
@@ -131,9 +132,7 @@ def retry_tier(failed_attempts: int) -> int:
 def retry_exchange(topology: Topology, service: str) -> RabbitExchange:
     """Where a service parks failed messages; routes by ``oms-retry-tier``. Auto-deleted with
     the last tier queue (its only bindings)."""
-    return RabbitExchange(
-        topology.queue(service, "retry"), type=ExchangeType.HEADERS, durable=True, auto_delete=True
-    )
+    return RabbitExchange(topology.queue(service, "retry"), type=ExchangeType.HEADERS, durable=True, auto_delete=True)
 
 
 def retry_queue(topology: Topology, service: str, tier: int) -> RabbitQueue:
@@ -179,15 +178,15 @@ def unkeyed_exchange(topology: Topology, service: str, purpose: str) -> RabbitEx
     )
 
 
-def partition_queue(
-    topology: Topology, service: str, purpose: str, index: int, *, max_attempts: int
-) -> RabbitQueue:
+def partition_queue(topology: Topology, service: str, purpose: str, index: int, *, max_attempts: int) -> RabbitQueue:
     name = topology.queue(service, f"{purpose}.p{index}")
     return RabbitQueue(
         name,
         queue_type=QueueType.QUORUM,
         durable=True,
-        arguments=cast(QuorumQueueArgs, {**_quorum_arguments(topology, name, max_attempts), "x-single-active-consumer": True}),
+        arguments=cast(
+            QuorumQueueArgs, {**_quorum_arguments(topology, name, max_attempts), "x-single-active-consumer": True}
+        ),
     )
 
 

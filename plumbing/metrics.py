@@ -42,24 +42,35 @@ class PlatformMetrics:
             "oms_outbox_lag_seconds", "Age of the oldest unpublished event (0: none).", ["service"], registry=registry
         ).labels(**labels)
         self.outbox_published = Counter(
-            "oms_outbox_published_events", "Events this process's relay published (confirmed).", ["service"],
+            "oms_outbox_published_events",
+            "Events this process's relay published (confirmed).",
+            ["service"],
             registry=registry,
         ).labels(**labels)
         self.dead_letters = Gauge(
-            "oms_dead_letter_messages", "Messages in the service's dead-letter queue.", ["service", "queue"],
+            "oms_dead_letter_messages",
+            "Messages in the service's dead-letter queue.",
+            ["service", "queue"],
             registry=registry,
         )
         self.retry_waiting = Gauge(
-            "oms_retry_waiting_messages", "Failed messages waiting in a retry tier.", ["service", "queue"],
+            "oms_retry_waiting_messages",
+            "Failed messages waiting in a retry tier.",
+            ["service", "queue"],
             registry=registry,
         )
         self.scrape_errors = Counter(
-            "oms_metrics_scrape_errors", "Gauges that could not be read at a scrape.", ["service", "source"],
+            "oms_metrics_scrape_errors",
+            "Gauges that could not be read at a scrape.",
+            ["service", "source"],
             registry=registry,
         )
         self.batch_sizes = Histogram(
-            "oms_batch_size", "Items a batch gathered (what arrived together), per batch step.", ["service", "batch"],
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=registry,
+            "oms_batch_size",
+            "Items a batch gathered (what arrived together), per batch step.",
+            ["service", "batch"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=registry,
         )
         self._channel: aio_pika.abc.AbstractChannel | None = None
 
@@ -82,7 +93,9 @@ class PlatformMetrics:
     async def _refresh_queues(self, runtime: ServiceRuntime) -> None:
         topology = runtime.settings.topology
         try:
-            await asyncio.wait_for(self._depth(runtime, dead_letter_queue(topology, runtime.name), self.dead_letters), SCRAPE_TIMEOUT)
+            await asyncio.wait_for(
+                self._depth(runtime, dead_letter_queue(topology, runtime.name), self.dead_letters), SCRAPE_TIMEOUT
+            )
             for tier in retry_tiers(topology, runtime.name):
                 await asyncio.wait_for(self._depth(runtime, tier, self.retry_waiting), SCRAPE_TIMEOUT)
         except Exception:  # noqa: BLE001

@@ -139,7 +139,10 @@ class OrderedSubscription:
 
 async def _declare_exchange(channel: Any, spec: RabbitExchange) -> Any:
     return await channel.declare_exchange(
-        spec.name, type=spec.type.value, durable=spec.durable, auto_delete=spec.auto_delete,
+        spec.name,
+        type=spec.type.value,
+        durable=spec.durable,
+        auto_delete=spec.auto_delete,
         arguments=spec.arguments,
     )
 
@@ -243,8 +246,9 @@ class PartitionBalancer:
         try:
             await asyncio.wait_for(self._idle[index].wait(), self._drain_timeout)
         except TimeoutError:
-            log.warning("%s: partition %d still busy after %.0fs; letting it go", self.group, index,
-                        self._drain_timeout)
+            log.warning(
+                "%s: partition %d still busy after %.0fs; letting it go", self.group, index, self._drain_timeout
+            )
         try:
             await self._cancel_and_stop(index)
         finally:

@@ -85,7 +85,9 @@ class OutboxRelay:
     async def start(self) -> None:
         # Its own connection and channel, with publisher confirms: a plain publish per event,
         # without the per-message tracing and metrics of the consumers' pipeline.
-        self._connection = await aio_pika.connect_robust(self.amqp_url, client_properties={"connection_name": f"outbox-relay {self.holder}"})
+        self._connection = await aio_pika.connect_robust(
+            self.amqp_url, client_properties={"connection_name": f"outbox-relay {self.holder}"}
+        )
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
@@ -198,10 +200,13 @@ class OutboxRelay:
             if not await self._keep_lease():
                 # Another relay holds the lease now and reads these events as unsent: stop.
                 self.fenced += 1
-                log.warning("outbox relay %s lost its lease mid-batch; %d events left to the new holder",
-                            self.holder, len(batch) - start)
+                log.warning(
+                    "outbox relay %s lost its lease mid-batch; %d events left to the new holder",
+                    self.holder,
+                    len(batch) - start,
+                )
                 break
-            chunk = batch[start:start + CHUNK]
+            chunk = batch[start : start + CHUNK]
             # Sent in order on one channel, pipelined; each publish returns when RabbitMQ
             # confirmed it, and any failure leaves the chunk unmarked (sent again).
             await asyncio.gather(*(self._publish(doc) for doc in chunk))

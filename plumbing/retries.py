@@ -42,8 +42,16 @@ ATTEMPTS = "x-oms-attempts"
 LAST_ERROR = "x-oms-last-error"
 ORDERED_MAX_DELAY = 10.0
 #: Headers RabbitMQ adds when it dead-letters or redelivers; not carried over to a new copy.
-BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
-                  "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count")
+BROKER_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+    "x-delivery-count",
+)
 
 
 class NotConfirmed(Exception):
@@ -129,8 +137,13 @@ async def retry_later(
 
 
 async def _publish(
-    broker: RabbitBroker, raw: IncomingMessage, topology: Topology, service: str, queue: str,
-    headers: dict[str, Any], delay: float,
+    broker: RabbitBroker,
+    raw: IncomingMessage,
+    topology: Topology,
+    service: str,
+    queue: str,
+    headers: dict[str, Any],
+    delay: float,
 ) -> Any:
     return await broker.publish(
         raw.body,

@@ -98,8 +98,15 @@ class ServiceRuntime:
         """
         self.commands(filter=routed_as(command.routing_key()))(handler)
 
-    def batcher(self, batch: str, process: Callable[[list[Pending[Any, Any]]], Awaitable[None]], *,
-                max_size: int = 64, max_in_flight: int = 1, linger: float = 0.0) -> Batcher[Any, Any]:
+    def batcher(
+        self,
+        batch: str,
+        process: Callable[[list[Pending[Any, Any]]], Awaitable[None]],
+        *,
+        max_size: int = 64,
+        max_in_flight: int = 1,
+        linger: float = 0.0,
+    ) -> Batcher[Any, Any]:
         """A ``Batcher`` whose batch sizes go to the ``oms_batch_size`` metric as ``batch``."""
         observe = self.metrics.batch_sizes.labels(self.name, batch).observe if self.metrics else None
         return Batcher(process, max_size=max_size, max_in_flight=max_in_flight, linger=linger, observe=observe)
@@ -130,7 +137,9 @@ class ServiceRuntime:
         stand-by, and ready)."""
         gated = {id(s) for subscription in self.ordered for s in subscription.subscribers}
         plain = all(getattr(s, "running", False) for s in self.broker.subscribers if id(s) not in gated)
-        return plain and all(subscription.balancer.owned <= subscription.balancer.consuming for subscription in self.ordered)
+        return plain and all(
+            subscription.balancer.owned <= subscription.balancer.consuming for subscription in self.ordered
+        )
 
     async def database_ok(self, timeout: float = 2.0) -> bool:
         try:

@@ -29,7 +29,7 @@ class ServiceSettings(BaseSettings):
     link_key: SecretStr | None = Field(
         default=None,
         description="C14: Fernet key(s), comma-separated, first one sealing: the customer and notification "
-                    "services seal and open emailed links with it (plumbing/sealing.py). Give it to those two only.",
+        "services seal and open emailed links with it (plumbing/sealing.py). Give it to those two only.",
     )
     namespace: str = Field(
         default="oms",
@@ -38,16 +38,18 @@ class ServiceSettings(BaseSettings):
     )
     prefetch_count: int = Field(default=32, ge=1, le=1000)
     batch_prefetch_count: int = Field(
-        default=128, ge=1, le=1000,
+        default=128,
+        ge=1,
+        le=1000,
         description="Prefetch of the subscribers that gather their messages into batches (order intake, order "
-                    "history): a batch holds at most what is in flight, and a larger one costs less per message.",
+        "history): a batch holds at most what is in flight, and a larger one costs less per message.",
     )
     max_attempts: int = Field(default=5, ge=1, description="Handler attempts before dead-lettering.")
     access_log: bool = Field(
         default=False,
         description="Log every message received and processed (FastStream's access log: two lines a message, "
-                    "a few per cent of a busy worker's CPU). Failures are logged either way; throughput is "
-                    "in the metrics.",
+        "a few per cent of a busy worker's CPU). Failures are logged either way; throughput is "
+        "in the metrics.",
     )
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     # Limits on what a consumer reads (security step 12, plumbing/bodies.py).
@@ -55,7 +57,9 @@ class ServiceSettings(BaseSettings):
         default=DEFAULT_MAX_BYTES, ge=1024, description="A larger message body is malformed: refused unread."
     )
     max_body_depth: int = Field(
-        default=DEFAULT_MAX_DEPTH, ge=8, le=200,
+        default=DEFAULT_MAX_DEPTH,
+        ge=8,
+        le=200,
         description="JSON nested deeper than this is malformed: refused before any parser recurses into it.",
     )
     # Platform guarantees (step 7, docs/platform.md).

@@ -50,12 +50,18 @@ class SignInLimits:
 
     @classmethod
     def build(cls, settings: Any, *, lock_after: int) -> Any:
-        delays = {"first_delay_seconds": settings.signin_first_delay_seconds,
-                  "max_delay_seconds": settings.signin_max_delay_seconds,
-                  "forget_after": timedelta(minutes=settings.signin_forget_minutes)}
+        delays = {
+            "first_delay_seconds": settings.signin_first_delay_seconds,
+            "max_delay_seconds": settings.signin_max_delay_seconds,
+            "forget_after": timedelta(minutes=settings.signin_forget_minutes),
+        }
         return cls(
-            account=Limits(free_failures=settings.signin_free_failures, lock_after=lock_after,
-                           lock_for=timedelta(minutes=settings.signin_lock_minutes), **delays),
+            account=Limits(
+                free_failures=settings.signin_free_failures,
+                lock_after=lock_after,
+                lock_for=timedelta(minutes=settings.signin_lock_minutes),
+                **delays,
+            ),
             source=Limits(free_failures=settings.signin_source_free_failures, **delays),
         )
 
@@ -70,8 +76,10 @@ class Bucket:
         """When the bucket is forgotten: after the quiet time, and never before its wait or lock ends."""
         if self.last_failure_at is None:
             return self.locked_until
-        ends = [self.last_failure_at + limits.forget_after,
-                self.last_failure_at + timedelta(seconds=limits.delay_seconds(self.failures))]
+        ends = [
+            self.last_failure_at + limits.forget_after,
+            self.last_failure_at + timedelta(seconds=limits.delay_seconds(self.failures)),
+        ]
         if self.locked_until is not None:
             ends.append(self.locked_until)
         return max(ends)

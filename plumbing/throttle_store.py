@@ -28,8 +28,11 @@ MAX_ROUNDS = 50
 def bucket_of(doc: dict[str, Any] | None) -> Bucket:
     if doc is None:
         return Bucket()
-    return Bucket(failures=doc.get("failures", 0), last_failure_at=doc.get("last_failure_at"),
-                  locked_until=doc.get("locked_until"))
+    return Bucket(
+        failures=doc.get("failures", 0),
+        last_failure_at=doc.get("last_failure_at"),
+        locked_until=doc.get("locked_until"),
+    )
 
 
 class Throttle:
@@ -58,16 +61,21 @@ class Throttle:
             if (wait := bucket.wait_seconds(limits, at)) > 0:
                 return wait, bucket
             after = bucket.charged(limits, at)
-            fields = {"failures": after.failures, "last_failure_at": after.last_failure_at,
-                      "locked_until": after.locked_until, "keep_until": after.keep_until(limits)}
+            fields = {
+                "failures": after.failures,
+                "last_failure_at": after.last_failure_at,
+                "locked_until": after.locked_until,
+                "keep_until": after.keep_until(limits),
+            }
             if doc is None:
                 try:
                     await self.collection.insert_one({"_id": key, "seq": 1, **fields})
                 except DuplicateKeyError:
                     continue
                 return 0.0, after
-            written = await self.collection.update_one({"_id": key, "seq": doc.get("seq")},
-                                                       {"$set": fields, "$inc": {"seq": 1}})
+            written = await self.collection.update_one(
+                {"_id": key, "seq": doc.get("seq")}, {"$set": fields, "$inc": {"seq": 1}}
+            )
             if written.modified_count == 1:
                 return 0.0, after
         # Many attempts on one key at the same instant: this one waits rather than spin.
@@ -84,7 +92,8 @@ class Throttle:
     async def lock(self, key: str, limits: Limits, until: datetime) -> None:
         keep = replace(await self.bucket(key), locked_until=until).keep_until(limits)
         await self.collection.update_one(
-            {"_id": key}, {"$set": {"locked_until": until}, "$max": {"keep_until": keep}, "$inc": {"seq": 1}},
+            {"_id": key},
+            {"$set": {"locked_until": until}, "$max": {"keep_until": keep}, "$inc": {"seq": 1}},
             upsert=True,
         )
 

@@ -27,19 +27,14 @@ def container_servers() -> Iterator[tuple[str, str]]:
     with rabbitmq, mongodb:
         wait_for_logs(rabbitmq, "Server startup complete", timeout=180)
         wait_for_logs(mongodb, "Waiting for connections", timeout=180)
-        amqp_url = (
-            f"amqp://guest:guest@{rabbitmq.get_container_host_ip()}:{rabbitmq.get_exposed_port(5672)}/"
-        )
+        amqp_url = f"amqp://guest:guest@{rabbitmq.get_container_host_ip()}:{rabbitmq.get_exposed_port(5672)}/"
         # The member is known as localhost:27017 inside the container; the tests connect
         # directly to the mapped port, which is all transactions need.
         mongodb_url = (
-            f"mongodb://{mongodb.get_container_host_ip()}:{mongodb.get_exposed_port(27017)}/"
-            "?directConnection=true"
+            f"mongodb://{mongodb.get_container_host_ip()}:{mongodb.get_exposed_port(27017)}/?directConnection=true"
         )
         client = MongoClient(mongodb_url, serverSelectionTimeoutMS=30000)
-        client.admin.command(
-            "replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": "localhost:27017"}]}
-        )
+        client.admin.command("replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": "localhost:27017"}]})
         deadline = time.monotonic() + 60
         while not client.admin.command("hello").get("isWritablePrimary"):
             if time.monotonic() > deadline:

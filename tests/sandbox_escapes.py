@@ -15,7 +15,10 @@ ESCAPES: dict[str, tuple[str, str, str]] = {
     "dunder attribute by subscript": ("text", "{{ customer['__class__'] }}", UNSAFE),
     "__subclasses__ through __mro__": ("text", "{{ ''.__class__.__mro__[1].__subclasses__() }}", UNSAFE),
     "__subclasses__ through the attr filter": (
-        "text", "{{ (''|attr('__class__')|attr('__base__')|attr('__subclasses__'))() }}", "__subclasses__"),
+        "text",
+        "{{ (''|attr('__class__')|attr('__base__')|attr('__subclasses__'))() }}",
+        "__subclasses__",
+    ),
     "attr filter to a dunder": ("text", "{{ ''|attr('__class__') }}", UNSAFE),
     "bound method __self__": ("text", "{{ customer.items.__self__ }}", UNSAFE),
     # str.format and format_map look attributes up themselves: the sandbox's formatter checks them.
@@ -48,5 +51,8 @@ ESCAPES: dict[str, tuple[str, str, str]] = {
     # HTML: customer data is always escaped.
     "marking data safe": ("html", "<p>{{ customer.first_name|safe }}</p>", "No filter named 'safe'"),
     "turning autoescape off": (
-        "html", "<p>\n{% autoescape false %}{{ customer.first_name }}{% endautoescape %}</p>", "autoescape"),
+        "html",
+        "<p>\n{% autoescape false %}{{ customer.first_name }}{% endautoescape %}</p>",
+        "autoescape",
+    ),
 }

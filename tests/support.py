@@ -75,9 +75,7 @@ async def running(*apps: AsgiFastStream, cleanup: Cleanup) -> AsyncIterator[None
         yield
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
-) -> T:
+async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05) -> T:
     """Poll ``probe`` until it returns something truthy; fail with its last value otherwise."""
     deadline = time.monotonic() + timeout
     value: Any = None
@@ -105,7 +103,9 @@ class EventTap:
         broker = self.client.broker
         exchange = await broker.declare_exchange(events_exchange(self.client.settings.topology))
         self.queue = await broker.declare_queue(
-            RabbitQueue(f"{self.client.settings.namespace}.tap.{uuid.uuid4().hex[:8]}", auto_delete=True, exclusive=True)
+            RabbitQueue(
+                f"{self.client.settings.namespace}.tap.{uuid.uuid4().hex[:8]}", auto_delete=True, exclusive=True
+            )
         )
         await self.queue.bind(exchange, routing_key=self.binding)
         return self

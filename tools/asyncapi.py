@@ -34,14 +34,10 @@ go to `oms.upstream`; events come out on `oms.events`. Naming: contracts/README.
 def create_app() -> FastStream:
     # Production names (namespace "oms"); nothing connects: the apps are only described.
     settings = ServiceSettings(namespace="oms", amqp_url="amqp://guest:guest@rabbitmq:5672/")
-    brokers = [
-        factory(settings).broker for factory in (customer_app, notification_app, order_sync_app, adapters_app)
-    ]
+    brokers = [factory(settings).broker for factory in (customer_app, notification_app, order_sync_app, adapters_app)]
     return FastStream(
         *brokers,
-        specification=AsyncAPI(
-            *brokers, title="OMS customer back end", version=VERSION, description=DESCRIPTION
-        ),
+        specification=AsyncAPI(*brokers, title="OMS customer back end", version=VERSION, description=DESCRIPTION),
     )
 
 

@@ -53,15 +53,18 @@ async def main() -> int:
                 print(f"   {service:13} DOWN: {exc}")
                 return 1
         for scope_id, country, language in (("eu-fr", "FR", "fr"), ("de", "DE", "de")):
-            await client.call(CreateScope, {"scope_id": scope_id, "name": scope_id, "country": country,
-                                            "default_language": language})  # already there: a conflict, fine
+            await client.call(
+                CreateScope, {"scope_id": scope_id, "name": scope_id, "country": country, "default_language": language}
+            )  # already there: a conflict, fine
 
         orders = sample_orders(run)
         print(f"\n== publishing {len(orders)} orders to {settings.topology.upstream_exchange}")
         for order in orders:
             await client.publish_upstream(order)
             p = order.payload
-            print(f"   {p.order_number:18} {p.source_system:15} {p.email or '(no email)':28} {p.totals.total} {p.currency}")
+            print(
+                f"   {p.order_number:18} {p.source_system:15} {p.email or '(no email)':28} {p.totals.total} {p.currency}"
+            )
 
         print("\n== customers created or matched by order-sync")
         links = {}
@@ -69,7 +72,9 @@ async def main() -> int:
             p = order.payload
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                reply = await client.call(GetOrderLink, {"source_system": p.source_system, "order_number": p.order_number})
+                reply = await client.call(
+                    GetOrderLink, {"source_system": p.source_system, "order_number": p.order_number}
+                )
                 if reply.ok and reply.result.customer_code:
                     links[p.order_number] = reply.result
                     break
@@ -79,19 +84,45 @@ async def main() -> int:
                 print(f"   {p.order_number:18} not linked (see `omsctl order reviews`)")
                 continue
             customer = (await client.call(GetCustomer, {"customer_code": link.customer_code})).result
-            print(f"   {p.order_number:18} -> {customer.code} {customer.first_name} {customer.last_name} "
-                  f"({customer.account_type}, matched by {link.rule}"
-                  f"{f', score {link.score:.1f} bits' if link.score is not None else ''})")
+            print(
+                f"   {p.order_number:18} -> {customer.code} {customer.first_name} {customer.last_name} "
+                f"({customer.account_type}, matched by {link.rule}"
+                f"{f', score {link.score:.1f} bits' if link.score is not None else ''})"
+            )
 
         first = orders[0].payload
         ref = {"source_system": first.source_system, "order_number": first.order_number, "scope": first.scope}
         print(f"\n== {first.order_number} is paid and shipped")
-        await client.publish_upstream(PaymentReceived.model_validate({"producer": "psp", "payload": {
-            **ref, "payment_id": f"PAY-{run}", "amount": str(first.totals.total), "currency": first.currency,
-            "method": "visa", "paid_at": first.placed_at.isoformat()}}))
-        await client.publish_upstream(OrderShipped.model_validate({"producer": "wms", "payload": {
-            **ref, "shipment_id": f"SHP-{run}", "carrier": "Colissimo", "tracking_number": f"6A{run}",
-            "tracking_url": f"https://tracking.example/6A{run}", "shipped_at": first.placed_at.isoformat()}}))
+        await client.publish_upstream(
+            PaymentReceived.model_validate(
+                {
+                    "producer": "psp",
+                    "payload": {
+                        **ref,
+                        "payment_id": f"PAY-{run}",
+                        "amount": str(first.totals.total),
+                        "currency": first.currency,
+                        "method": "visa",
+                        "paid_at": first.placed_at.isoformat(),
+                    },
+                }
+            )
+        )
+        await client.publish_upstream(
+            OrderShipped.model_validate(
+                {
+                    "producer": "wms",
+                    "payload": {
+                        **ref,
+                        "shipment_id": f"SHP-{run}",
+                        "carrier": "Colissimo",
+                        "tracking_number": f"6A{run}",
+                        "tracking_url": f"https://tracking.example/6A{run}",
+                        "shipped_at": first.placed_at.isoformat(),
+                    },
+                }
+            )
+        )
 
     deadline = time.monotonic() + 30
     mails = []

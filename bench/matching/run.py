@@ -42,8 +42,13 @@ from .simulate import simulate
 from .stream import Stream, generate
 
 REPORT = Path(__file__).resolve().parents[1] / "REPORT.md"
-GOALS = {"precision_within_scope": 0.999, "recall_within_scope": 0.98, "undecidable_in_review": 0.95,
-         "unnecessary_review_share_below": 0.10, "ratio_to_ceiling": 0.5}
+GOALS = {
+    "precision_within_scope": 0.999,
+    "recall_within_scope": 0.98,
+    "undecidable_in_review": 0.95,
+    "unnecessary_review_share_below": 0.10,
+    "ratio_to_ceiling": 0.5,
+}
 
 
 async def run_stream(settings: ServiceSettings, stream: Stream, workers: int) -> dict[str, Any]:
@@ -59,8 +64,10 @@ async def run_stream(settings: ServiceSettings, stream: Stream, workers: int) ->
         await asyncio.gather(wait_ready(customer_port), wait_ready(order_port))
         async with OmsClient(settings, producer="bench") as client:
             for scope_id, country, language in stream.scopes:
-                await client.call(CreateScope, {"scope_id": scope_id, "name": scope_id, "country": country,
-                                                "default_language": language})
+                await client.call(
+                    CreateScope,
+                    {"scope_id": scope_id, "name": scope_id, "country": country, "default_language": language},
+                )
         bodies = [(d.message.message_id, d.message.model_dump_json().encode()) for d in stream.deliveries]
         connection = await aio_pika.connect(settings.amqp_url)
         expected = len(stream.truth)
@@ -70,19 +77,30 @@ async def run_stream(settings: ServiceSettings, stream: Stream, workers: int) ->
         stored = await _all_stored(db, expected, timeout=max(300.0, expected / 20))
         seconds = time.perf_counter() - started
         await connection.close()
-        outcome = {doc["_id"]: Outcome(doc.get("customer_code"), doc.get("review_id"))
-                   async for doc in db["orders"].find({"placeholder": {"$ne": True}},
-                                                      {"customer_code": 1, "review_id": 1})}
+        outcome = {
+            doc["_id"]: Outcome(doc.get("customer_code"), doc.get("review_id"))
+            async for doc in db["orders"].find({"placeholder": {"$ne": True}}, {"customer_code": 1, "review_id": 1})
+        }
         reviews = {doc["_id"]: doc["candidates"] async for doc in db["reviews"].find({}, {"candidates": 1})}
         rejected = await db["rejected_orders"].count_documents({})
         notes = await db["orders"].count_documents({"notes.0": {"$exists": True}})
         rules: dict[str, int] = {}
         async for row in await db["orders"].aggregate([{"$group": {"_id": "$rule", "n": {"$sum": 1}}}]):
             rules[str(row["_id"])] = row["n"]
-        return {"workers": workers, "orders": expected, "deliveries": len(bodies), "stored": stored,
-                "seconds": round(seconds, 2), "publishing_seconds": round(published, 2),
-                "orders_per_second": round(expected / seconds, 1), "rejected_orders": rejected,
-                "orders_with_notes": notes, "rules": rules, "_outcome": outcome, "_reviews": reviews}
+        return {
+            "workers": workers,
+            "orders": expected,
+            "deliveries": len(bodies),
+            "stored": stored,
+            "seconds": round(seconds, 2),
+            "publishing_seconds": round(published, 2),
+            "orders_per_second": round(expected / seconds, 1),
+            "rejected_orders": rejected,
+            "orders_with_notes": notes,
+            "rules": rules,
+            "_outcome": outcome,
+            "_reviews": reviews,
+        }
     finally:
         for process in (order_sync, customer_service):
             process.terminate()
@@ -95,8 +113,9 @@ async def _all_stored(db: Any, expected: int, timeout: float) -> int:
     stops changing for 30 s: an order lost or refused shows in the score, not as a hang)."""
     deadline, last, still_since = time.monotonic() + timeout, -1, time.monotonic()
     while True:
-        n = await db["orders"].count_documents({"$or": [{"customer_code": {"$ne": None}},
-                                                         {"review_id": {"$ne": None}}]})
+        n = await db["orders"].count_documents(
+            {"$or": [{"customer_code": {"$ne": None}}, {"review_id": {"$ne": None}}]}
+        )
         if n >= expected:
             return n
         now = time.monotonic()
@@ -118,10 +137,19 @@ async def measure(settings: ServiceSettings, orders: int, workers: int, seed: in
     run["ratio_to_ceiling"] = round(run["orders_per_second"] / ceiling["per_second"], 3)
     # The same rules one order at a time, in process: what full speed and batching cost.
     one_at_a_time = score(stream, *simulate(stream))
-    log(f"  {run['orders_per_second']:,} orders/s ({run['ratio_to_ceiling']:.0%} of the ceiling); "
-        f"precision {_get(figures, 'precision_within_scope')}, recall {_get(figures, 'recall_within_scope')}")
-    return {"orders": orders, "seed": seed, "stream": stream.summary(), "ceiling": ceiling, "run": run,
-            "score": figures, "one_at_a_time": one_at_a_time}
+    log(
+        f"  {run['orders_per_second']:,} orders/s ({run['ratio_to_ceiling']:.0%} of the ceiling); "
+        f"precision {_get(figures, 'precision_within_scope')}, recall {_get(figures, 'recall_within_scope')}"
+    )
+    return {
+        "orders": orders,
+        "seed": seed,
+        "stream": stream.summary(),
+        "ceiling": ceiling,
+        "run": run,
+        "score": figures,
+        "one_at_a_time": one_at_a_time,
+    }
 
 
 def _get(figures: dict[str, Any], name: str) -> Any:
@@ -139,12 +167,26 @@ def section(results: dict[str, Any]) -> str:
     rows = []
     for r in results["runs"]:
         f = r["score"]
-        rows.append([f"{r['orders']:,}", r["run"]["workers"], _get(f, "precision_within_scope"),
-                     _get(f, "recall_within_scope"), _get(f, "precision"), _get(f, "recall"),
-                     _get(f, "people_split"), _get(f, "false_merges"), _get(f, "household_false_merges"),
-                     _get(f, "undecidable_in_review_share"), _get(f, "reviews"), _get(f, "unnecessary_reviews"),
-                     r["run"]["rejected_orders"], r["run"]["orders_per_second"], r["ceiling"]["per_second"],
-                     r["run"]["ratio_to_ceiling"]])
+        rows.append(
+            [
+                f"{r['orders']:,}",
+                r["run"]["workers"],
+                _get(f, "precision_within_scope"),
+                _get(f, "recall_within_scope"),
+                _get(f, "precision"),
+                _get(f, "recall"),
+                _get(f, "people_split"),
+                _get(f, "false_merges"),
+                _get(f, "household_false_merges"),
+                _get(f, "undecidable_in_review_share"),
+                _get(f, "reviews"),
+                _get(f, "unnecessary_reviews"),
+                r["run"]["rejected_orders"],
+                r["run"]["orders_per_second"],
+                r["ceiling"]["per_second"],
+                r["run"]["ratio_to_ceiling"],
+            ]
+        )
     lines = [
         "## Identity resolution (step 11)\n",
         f"Measured by `python -m bench.matching` on {results['when']}. A generated stream with ground truth "
@@ -159,22 +201,48 @@ def section(results: dict[str, Any]) -> str:
     ]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     lines.append("")
-    lines.append("The same rules applied one order at a time in process (`bench/matching/simulate.py`), on the "
-                 "same streams: what full speed, batches and workers cost.\n")
-    lines.append("| orders | precision in scope | recall in scope | people split | false merges | "
-                 "undecidable in review | reviews | unnecessary |")
+    lines.append(
+        "The same rules applied one order at a time in process (`bench/matching/simulate.py`), on the "
+        "same streams: what full speed, batches and workers cost.\n"
+    )
+    lines.append(
+        "| orders | precision in scope | recall in scope | people split | false merges | "
+        "undecidable in review | reviews | unnecessary |"
+    )
     lines.append("|" + " --- |" * 8)
     for r in results["runs"]:
         f = r["one_at_a_time"]
-        lines.append("| " + " | ".join(_cell(c) for c in (
-            f"{r['orders']:,}", f["precision_within_scope"], f["recall_within_scope"], f["people_split"],
-            f["false_merges"], f["undecidable_in_review_share"], f["reviews"], f["unnecessary_reviews"])) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(c)
+                for c in (
+                    f"{r['orders']:,}",
+                    f["precision_within_scope"],
+                    f["recall_within_scope"],
+                    f["people_split"],
+                    f["false_merges"],
+                    f["undecidable_in_review_share"],
+                    f["reviews"],
+                    f["unnecessary_reviews"],
+                )
+            )
+            + " |"
+        )
     lines.append("")
     for r in results["runs"]:
-        lines.append(f"Stream of {r['orders']:,} orders: " + ", ".join(
-            f"{k.replace('_', ' ')} {_cell(v)}" for k, v in r["stream"].items() if not isinstance(v, dict | list)) + ".")
-        lines.append("Rules on the orders: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["run"]["rules"].items()))
-                     + f"; orders with a note of what was set aside: {r['run']['orders_with_notes']:,}.\n")
+        lines.append(
+            f"Stream of {r['orders']:,} orders: "
+            + ", ".join(
+                f"{k.replace('_', ' ')} {_cell(v)}" for k, v in r["stream"].items() if not isinstance(v, dict | list)
+            )
+            + "."
+        )
+        lines.append(
+            "Rules on the orders: "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(r["run"]["rules"].items()))
+            + f"; orders with a note of what was set aside: {r['run']['orders_with_notes']:,}.\n"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -216,8 +284,13 @@ async def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     settings = ServiceSettings(namespace=args.namespace)
     runs = [await measure(settings, orders, args.workers, args.seed) for orders in args.orders]
-    results = {"benchmark": "matching", "when": datetime.now(UTC).isoformat(timespec="seconds"),
-               "machine": machine(), "goals": GOALS, "runs": runs}
+    results = {
+        "benchmark": "matching",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "goals": GOALS,
+        "runs": runs,
+    }
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {args.out}")
     if not args.no_report:

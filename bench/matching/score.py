@@ -36,9 +36,13 @@ def pairwise(truth: dict[str, Hashable], predicted: dict[str, Hashable]) -> dict
     true_pairs = sum(_pairs(n) for n in Counter(truth.values()).values())
     predicted_pairs = sum(_pairs(n) for n in Counter(predicted[k] for k in truth).values())
     both = sum(_pairs(n) for n in Counter((truth[k], predicted[k]) for k in truth).values())
-    return {"precision": round(both / predicted_pairs, 5) if predicted_pairs else 1.0,
-            "recall": round(both / true_pairs, 5) if true_pairs else 1.0,
-            "true_pairs": true_pairs, "predicted_pairs": predicted_pairs, "correct_pairs": both}
+    return {
+        "precision": round(both / predicted_pairs, 5) if predicted_pairs else 1.0,
+        "recall": round(both / true_pairs, 5) if true_pairs else 1.0,
+        "true_pairs": true_pairs,
+        "predicted_pairs": predicted_pairs,
+        "correct_pairs": both,
+    }
 
 
 def score(stream: Stream, outcome: dict[str, Outcome], reviews: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -68,17 +72,24 @@ def score(stream: Stream, outcome: dict[str, Outcome], reviews: dict[str, list[s
     review_of = {outcome[k].review_id: k for k in in_review}
     unnecessary = sum(1 for review_id, k in review_of.items() if k not in stream.undecidable)
     duplicates_only = sum(
-        1 for review_id, candidates in reviews.items()
-        if len(candidates) > 1 and len({frozenset(entities_of.get(c, ())) for c in candidates}) == 1
-        and len(entities_of.get(candidates[0], ())) == 1)
+        1
+        for review_id, candidates in reviews.items()
+        if len(candidates) > 1
+        and len({frozenset(entities_of.get(c, ())) for c in candidates}) == 1
+        and len(entities_of.get(candidates[0], ())) == 1
+    )
     undecidable = [k for k in keys if k in stream.undecidable]
     undecidable_reviewed = sum(1 for k in undecidable if k in in_review)
 
     return {
         "orders": len(keys),
-        "linked": len(linked), "in_review": len(in_review), "missing": len(missing),
-        "precision": overall["precision"], "recall": overall["recall"],
-        "precision_within_scope": within["precision"], "recall_within_scope": within["recall"],
+        "linked": len(linked),
+        "in_review": len(in_review),
+        "missing": len(missing),
+        "precision": overall["precision"],
+        "recall": overall["recall"],
+        "precision_within_scope": within["precision"],
+        "recall_within_scope": within["recall"],
         "recall_within_scope_decidable": within_decidable["recall"],
         "precision_within_scope_decidable": within_decidable["precision"],
         "pairs_within_scope": {k: within[k] for k in ("true_pairs", "predicted_pairs", "correct_pairs")},
@@ -86,7 +97,8 @@ def score(stream: Stream, outcome: dict[str, Outcome], reviews: dict[str, list[s
         "customers": len(entities_of),
         "people_split": len(split),
         "customers_per_person": round(sum(len(c) for c in customers_of.values()) / len(customers_of), 4)
-        if customers_of else None,
+        if customers_of
+        else None,
         "false_merges": len(merged),
         "orders_on_false_merges": sum(1 for k in linked if outcome[k].customer_code in merged),
         "household_false_merges": household_merges,

@@ -85,9 +85,15 @@ def simulate(stream: Stream, thresholds: Thresholds | None = None) -> tuple[dict
 
 
 def _learned(profile: Profile) -> dict[str, list[Any]]:
-    return {"emails": list(profile.emails), "phones": list(profile.phones), "names": list(profile.names),
-            "postals": list(profile.postals), "streets": list(profile.streets), "sources": list(profile.sources),
-            "taught": list(profile.taught)}
+    return {
+        "emails": list(profile.emails),
+        "phones": list(profile.phones),
+        "names": list(profile.names),
+        "postals": list(profile.postals),
+        "streets": list(profile.streets),
+        "sources": list(profile.sources),
+        "taught": list(profile.taught),
+    }
 
 
 def main() -> None:

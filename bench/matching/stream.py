@@ -85,11 +85,20 @@ from contracts.orders import OrderPlaced
 
 SCOPES = [("eu-fr", "FR", "fr"), ("de", "DE", "de"), ("uk", "GB", "en"), ("us", "US", "en"), ("es", "ES", "es")]
 SCOPE_WEIGHTS = [22, 22, 18, 23, 15]
-SHOPIFY = {"eu-fr": "shopify:acme-eu", "de": "shopify:acme-eu", "es": "shopify:acme-eu",
-           "uk": "shopify:acme-na", "us": "shopify:acme-na"}
+SHOPIFY = {
+    "eu-fr": "shopify:acme-eu",
+    "de": "shopify:acme-eu",
+    "es": "shopify:acme-eu",
+    "uk": "shopify:acme-na",
+    "us": "shopify:acme-na",
+}
 POS, MARKET = "pos:stores", "marketplace:bazaar"
-PRODUCER = {"shopify:acme-eu": "shopify-acme-eu", "shopify:acme-na": "shopify-acme-na",
-            POS: "pos-gateway", MARKET: "bazaar-connector"}
+PRODUCER = {
+    "shopify:acme-eu": "shopify-acme-eu",
+    "shopify:acme-na": "shopify-acme-na",
+    POS: "pos-gateway",
+    MARKET: "bazaar-connector",
+}
 CURRENCY = {"FR": "EUR", "DE": "EUR", "GB": "GBP", "US": "USD", "ES": "EUR"}
 TZ = {k: timezone(timedelta(hours=h)) for k, h in {"FR": 1, "DE": 1, "GB": 0, "US": -5, "ES": 1}.items()}
 CALLING = {"FR": "33", "DE": "49", "GB": "44", "US": "1", "ES": "34"}
@@ -106,110 +115,144 @@ START, WINDOW = datetime(2026, 1, 5, 7, 0, tzinfo=UTC), 120 * 86400.0
 
 FIRST = {
     "FR": "Jean,Marie,Pierre,Michel,Nathalie,Isabelle,Philippe,Catherine,Nicolas,Sophie,Anne-Sophie,Jean-Pierre,"
-          "Christophe,Sandrine,Julien,Céline,Stéphane,Valérie,Frédéric,Hélène,Léa,Chloé,Camille,Manon,Thomas,Lucas,"
-          "Hugo,Émilie,Aurélie,Sébastien,François,Françoise,Jérôme,Amélie,Benoît,Gaëlle,Noémie,Loïc,Marie-Claire,Zoé",
+    "Christophe,Sandrine,Julien,Céline,Stéphane,Valérie,Frédéric,Hélène,Léa,Chloé,Camille,Manon,Thomas,Lucas,"
+    "Hugo,Émilie,Aurélie,Sébastien,François,Françoise,Jérôme,Amélie,Benoît,Gaëlle,Noémie,Loïc,Marie-Claire,Zoé",
     "DE": "Thomas,Michael,Andreas,Stefan,Peter,Sabine,Petra,Monika,Ursula,Klaus,Jürgen,Hans-Jürgen,Karl-Heinz,Anna,"
-          "Lena,Lukas,Jonas,Leonie,Sophie,Maximilian,Katharina,Julia,Tobias,Jörg,Björn,Günter,Uwe,Dieter,Birgit,Heike,"
-          "Jens,Sven,Anja,Mareike,Felix,Paul,Marie,Lea,Till,Sören",
+    "Lena,Lukas,Jonas,Leonie,Sophie,Maximilian,Katharina,Julia,Tobias,Jörg,Björn,Günter,Uwe,Dieter,Birgit,Heike,"
+    "Jens,Sven,Anja,Mareike,Felix,Paul,Marie,Lea,Till,Sören",
     "GB": "Oliver,George,Harry,Jack,James,William,Charlotte,Olivia,Amelia,Emily,Sophie,Jessica,David,John,Paul,Mark,"
-          "Sarah,Emma,Laura,Rebecca,Daniel,Thomas,Matthew,Andrew,Claire,Helen,Rachel,Chloe,Lucy,Hannah,Ben,Sam,Joe,"
-          "Megan,Zoe,Ruth,Gareth,Siobhan,Niamh,Rhys",
+    "Sarah,Emma,Laura,Rebecca,Daniel,Thomas,Matthew,Andrew,Claire,Helen,Rachel,Chloe,Lucy,Hannah,Ben,Sam,Joe,"
+    "Megan,Zoe,Ruth,Gareth,Siobhan,Niamh,Rhys",
     "US": "James,Michael,Robert,John,David,William,Mary,Jennifer,Linda,Patricia,Elizabeth,Jessica,Sarah,Ashley,Emily,"
-          "Christopher,Matthew,Daniel,Joshua,Andrew,Brian,Kevin,Jason,Amanda,Stephanie,Nicole,Megan,Lauren,Tyler,"
-          "Brandon,Madison,Hannah,Olivia,Ethan,Noah,Emma,Sophia,Isabella,José,Mary-Kate",
+    "Christopher,Matthew,Daniel,Joshua,Andrew,Brian,Kevin,Jason,Amanda,Stephanie,Nicole,Megan,Lauren,Tyler,"
+    "Brandon,Madison,Hannah,Olivia,Ethan,Noah,Emma,Sophia,Isabella,José,Mary-Kate",
     "ES": "María,José,Antonio,Manuel,Francisco,David,Juan,Javier,Carmen,Ana,Laura,Isabel,Lucía,Marta,Cristina,Pablo,"
-          "Sergio,Jorge,Alejandro,Carlos,Álvaro,Raúl,Iñaki,Begoña,Nuria,Montserrat,Pilar,Rocío,Inés,Ángel,Jesús,Rubén,"
-          "Elena,Paula,Sara,Andrea,Jordi,María-José,José-Luis,Juan-Carlos",
+    "Sergio,Jorge,Alejandro,Carlos,Álvaro,Raúl,Iñaki,Begoña,Nuria,Montserrat,Pilar,Rocío,Inés,Ángel,Jesús,Rubén,"
+    "Elena,Paula,Sara,Andrea,Jordi,María-José,José-Luis,Juan-Carlos",
 }
 LAST = {
     "FR": "Martin,Bernard,Dubois,Thomas,Robert,Richard,Petit,Durand,Leroy,Moreau,Simon,Laurent,Lefèvre,Michel,Garcia,"
-          "David,Bertrand,Roux,Vincent,Fournier,Morel,Girard,André,Lefebvre,Mercier,Dupont,Lambert,Bonnet,François,"
-          "Martinez,Legrand,Garnier,Faure,Rousseau,Blanc,Guérin,Müller,Boyer,Chevalier,Lemaître",
+    "David,Bertrand,Roux,Vincent,Fournier,Morel,Girard,André,Lefebvre,Mercier,Dupont,Lambert,Bonnet,François,"
+    "Martinez,Legrand,Garnier,Faure,Rousseau,Blanc,Guérin,Müller,Boyer,Chevalier,Lemaître",
     "DE": "Müller,Schmidt,Schneider,Fischer,Weber,Meyer,Wagner,Becker,Schulz,Hoffmann,Schäfer,Koch,Bauer,Richter,"
-          "Klein,Wolf,Schröder,Neumann,Schwarz,Zimmermann,Braun,Krüger,Hofmann,Hartmann,Lange,Schmitt,Werner,Schmitz,"
-          "Krause,Meier,Lehmann,Schmid,Schulze,Maier,Köhler,Herrmann,König,Groß,Jäger,Weiß",
+    "Klein,Wolf,Schröder,Neumann,Schwarz,Zimmermann,Braun,Krüger,Hofmann,Hartmann,Lange,Schmitt,Werner,Schmitz,"
+    "Krause,Meier,Lehmann,Schmid,Schulze,Maier,Köhler,Herrmann,König,Groß,Jäger,Weiß",
     "GB": "Smith,Jones,Williams,Taylor,Brown,Davies,Evans,Wilson,Thomas,Johnson,Roberts,Robinson,Thompson,Wright,"
-          "Walker,White,Edwards,Hughes,Green,Hall,Lewis,Harris,Clarke,Patel,Jackson,Wood,Turner,Martin,Cooper,Hill,"
-          "Ward,Morris,Moore,Clark,Lee,King,Baker,Harrison,Morgan,O'Brien",
+    "Walker,White,Edwards,Hughes,Green,Hall,Lewis,Harris,Clarke,Patel,Jackson,Wood,Turner,Martin,Cooper,Hill,"
+    "Ward,Morris,Moore,Clark,Lee,King,Baker,Harrison,Morgan,O'Brien",
     "US": "Smith,Johnson,Williams,Brown,Jones,Garcia,Miller,Davis,Rodriguez,Martinez,Hernandez,Lopez,Gonzalez,Wilson,"
-          "Anderson,Thomas,Taylor,Moore,Jackson,Martin,Lee,Perez,Thompson,White,Harris,Sanchez,Clark,Ramirez,Lewis,"
-          "Robinson,Walker,Young,Allen,King,Wright,Scott,Torres,Nguyen,Hill,O'Connor",
+    "Anderson,Thomas,Taylor,Moore,Jackson,Martin,Lee,Perez,Thompson,White,Harris,Sanchez,Clark,Ramirez,Lewis,"
+    "Robinson,Walker,Young,Allen,King,Wright,Scott,Torres,Nguyen,Hill,O'Connor",
     "ES": "García,Rodríguez,González,Fernández,López,Martínez,Sánchez,Pérez,Gómez,Martín,Jiménez,Ruiz,Hernández,"
-          "Díaz,Moreno,Muñoz,Álvarez,Romero,Alonso,Gutiérrez,Navarro,Torres,Domínguez,Vázquez,Ramos,Gil,Ramírez,"
-          "Serrano,Blanco,Molina,Morales,Suárez,Ortega,Delgado,Castro,Ortiz,Rubio,Marín,Sanz,Núñez",
+    "Díaz,Moreno,Muñoz,Álvarez,Romero,Alonso,Gutiérrez,Navarro,Torres,Domínguez,Vázquez,Ramos,Gil,Ramírez,"
+    "Serrano,Blanco,Molina,Morales,Suárez,Ortega,Delgado,Castro,Ortiz,Rubio,Marín,Sanz,Núñez",
 }
 #: culture -> (first names, last names), each "native/transliteration[/another]".
 FOREIGN = {
-    "ru": ("Сергей/Sergey/Sergei,Анна/Anna,Дмитрий/Dmitry/Dmitriy,Ольга/Olga,Наталья/Natalya/Natalia,"
-           "Алексей/Alexey/Aleksei,Екатерина/Ekaterina/Yekaterina",
-           "Иванов/Ivanov,Смирнов/Smirnov,Кузнецов/Kuznetsov/Kuznetsoff,Попова/Popova,"
-           "Соколова/Sokolova,Волков/Volkov,Михайлова/Mikhailova/Mikhaylova"),
-    "el": ("Ελένη/Eleni,Γιώργος/Giorgos/Georgios,Νίκος/Nikos,Μαρία/Maria,Δημήτρης/Dimitris,Κατερίνα/Katerina",
-           "Παπαδόπουλος/Papadopoulos,Παπαδοπούλου/Papadopoulou,Οικονόμου/Oikonomou/Economou,Γεωργίου/Georgiou,"
-           "Νικολάου/Nikolaou"),
-    "ja": ("太郎/Taro/Tarō,花子/Hanako,健/Ken,陽子/Yoko/Yōko,翔太/Shota/Shōta,美咲/Misaki",
-           "山田/Yamada,佐藤/Sato/Satō,鈴木/Suzuki,高橋/Takahashi,田中/Tanaka,伊藤/Ito/Itō"),
+    "ru": (
+        "Сергей/Sergey/Sergei,Анна/Anna,Дмитрий/Dmitry/Dmitriy,Ольга/Olga,Наталья/Natalya/Natalia,"
+        "Алексей/Alexey/Aleksei,Екатерина/Ekaterina/Yekaterina",
+        "Иванов/Ivanov,Смирнов/Smirnov,Кузнецов/Kuznetsov/Kuznetsoff,Попова/Popova,"
+        "Соколова/Sokolova,Волков/Volkov,Михайлова/Mikhailova/Mikhaylova",
+    ),
+    "el": (
+        "Ελένη/Eleni,Γιώργος/Giorgos/Georgios,Νίκος/Nikos,Μαρία/Maria,Δημήτρης/Dimitris,Κατερίνα/Katerina",
+        "Παπαδόπουλος/Papadopoulos,Παπαδοπούλου/Papadopoulou,Οικονόμου/Oikonomou/Economou,Γεωργίου/Georgiou,"
+        "Νικολάου/Nikolaou",
+    ),
+    "ja": (
+        "太郎/Taro/Tarō,花子/Hanako,健/Ken,陽子/Yoko/Yōko,翔太/Shota/Shōta,美咲/Misaki",
+        "山田/Yamada,佐藤/Sato/Satō,鈴木/Suzuki,高橋/Takahashi,田中/Tanaka,伊藤/Ito/Itō",
+    ),
     "zh": ("伟/Wei,芳/Fang,军/Jun,丽/Li,静/Jing,敏/Min", "王/Wang,李/Li,张/Zhang/Chang,陈/Chen/Chan,刘/Liu,杨/Yang"),
-    "vi": ("Minh,Thảo/Thao,Hương/Huong,Dũng/Dung,Anh,Tuấn/Tuan",
-           "Nguyễn/Nguyen,Trần/Tran,Lê/Le,Phạm/Pham,Hoàng/Hoang,Võ/Vo"),
-    "tr": ("Mehmet,Ayşe/Ayse,Gülşen/Gulsen,Çağrı/Cagri,Emre,Zeynep",
-           "Yılmaz/Yilmaz,Şahin/Sahin,Öztürk/Ozturk/Oeztuerk,Kaya,Demir,Çelik/Celik"),
-    "pl": ("Łukasz/Lukasz,Małgorzata/Malgorzata,Wojciech,Agnieszka,Paweł/Pawel,Katarzyna",
-           "Wójcik/Wojcik,Kowalski,Wiśniewska/Wisniewska,Nowak,Lewandowski,Kamińska/Kaminska"),
-    "nordic": ("Søren/Soren/Soeren,Bjørn/Bjorn/Bjoern,Åsa/Asa/Aasa,Sigrid,Mikael,Ingrid",
-               "Jørgensen/Jorgensen/Joergensen,Østergaard/Ostergaard,Ångström/Angstrom,Lindqvist,Halvorsen,"
-               "Sjöberg/Sjoberg/Sjoeberg"),
+    "vi": (
+        "Minh,Thảo/Thao,Hương/Huong,Dũng/Dung,Anh,Tuấn/Tuan",
+        "Nguyễn/Nguyen,Trần/Tran,Lê/Le,Phạm/Pham,Hoàng/Hoang,Võ/Vo",
+    ),
+    "tr": (
+        "Mehmet,Ayşe/Ayse,Gülşen/Gulsen,Çağrı/Cagri,Emre,Zeynep",
+        "Yılmaz/Yilmaz,Şahin/Sahin,Öztürk/Ozturk/Oeztuerk,Kaya,Demir,Çelik/Celik",
+    ),
+    "pl": (
+        "Łukasz/Lukasz,Małgorzata/Malgorzata,Wojciech,Agnieszka,Paweł/Pawel,Katarzyna",
+        "Wójcik/Wojcik,Kowalski,Wiśniewska/Wisniewska,Nowak,Lewandowski,Kamińska/Kaminska",
+    ),
+    "nordic": (
+        "Søren/Soren/Soeren,Bjørn/Bjorn/Bjoern,Åsa/Asa/Aasa,Sigrid,Mikael,Ingrid",
+        "Jørgensen/Jorgensen/Joergensen,Østergaard/Ostergaard,Ångström/Angstrom,Lindqvist,Halvorsen,"
+        "Sjöberg/Sjoberg/Sjoeberg",
+    ),
 }
 #: country -> (prefixes, suffixes) of a long tail of rarer surnames ("Beauchamp", "Steinhauser").
 TAIL = {
-    "FR": ("Beau,Bel,Mont,Roche,Bois,Font,Ville,Champ,Mar,Lan,Dela,Haut,Grand,Saint,Clair,Bon,Mal,Vau,Char,Ber",
-           "champ,court,fort,mont,rive,lin,neuve,bert,val,ier,ard,aud,eau,ot,in,ès,ay,et,on,ault"),
-    "DE": ("Acker,Berg,Stein,Wald,Ross,Feld,Linden,Busch,Kirch,Hoch,Brück,Dorn,Eich,Frei,Hain,Kalt,Lau,Mühl,Rein,Stroh",
-           "mann,er,hoff,bauer,berger,meier,huber,ner,dorf,hausen,bach,feld,eder,ling,stätter,wieser,brink,kamp,"
-           "ke,hardt"),
-    "GB": ("Ash,Black,Brad,Fair,Hart,Mil,Whit,Stan,Lang,Red,Bar,Brook,Cald,Craw,Hay,Hol,Kent,Mar,Old,Stock",
-           "ford,field,ley,ton,wood,well,bury,worth,by,croft,hurst,more,ham,dale,stone,wick,combe,den,shaw,all"),
-    "US": ("Ash,Black,Brad,Fair,Hart,Mil,Whit,Stan,Kirk,Hol,Ander,Carl,Fitz,Gold,Hen,Mc,Ny,Pet,Rich,Van",
-           "ford,field,ley,ton,wood,well,bury,man,by,son,berg,stein,gerald,ardson,dyke,sen,ney,kins,ers,ski"),
-    "ES": ("Val,Mont,Ar,Vill,Cas,Ber,Sal,Mar,Fuen,Olm,Al,Bal,Cer,Gal,Lar,Mend,Pin,Quint,Riv,Tor",
-           "ero,edo,alba,anueva,illas,ejo,ado,ares,tes,eda,oza,iel,ín,uela,ayo,ana,ueta,era,illo,ente"),
+    "FR": (
+        "Beau,Bel,Mont,Roche,Bois,Font,Ville,Champ,Mar,Lan,Dela,Haut,Grand,Saint,Clair,Bon,Mal,Vau,Char,Ber",
+        "champ,court,fort,mont,rive,lin,neuve,bert,val,ier,ard,aud,eau,ot,in,ès,ay,et,on,ault",
+    ),
+    "DE": (
+        "Acker,Berg,Stein,Wald,Ross,Feld,Linden,Busch,Kirch,Hoch,Brück,Dorn,Eich,Frei,Hain,Kalt,Lau,Mühl,Rein,Stroh",
+        "mann,er,hoff,bauer,berger,meier,huber,ner,dorf,hausen,bach,feld,eder,ling,stätter,wieser,brink,kamp,ke,hardt",
+    ),
+    "GB": (
+        "Ash,Black,Brad,Fair,Hart,Mil,Whit,Stan,Lang,Red,Bar,Brook,Cald,Craw,Hay,Hol,Kent,Mar,Old,Stock",
+        "ford,field,ley,ton,wood,well,bury,worth,by,croft,hurst,more,ham,dale,stone,wick,combe,den,shaw,all",
+    ),
+    "US": (
+        "Ash,Black,Brad,Fair,Hart,Mil,Whit,Stan,Kirk,Hol,Ander,Carl,Fitz,Gold,Hen,Mc,Ny,Pet,Rich,Van",
+        "ford,field,ley,ton,wood,well,bury,man,by,son,berg,stein,gerald,ardson,dyke,sen,ney,kins,ers,ski",
+    ),
+    "ES": (
+        "Val,Mont,Ar,Vill,Cas,Ber,Sal,Mar,Fuen,Olm,Al,Bal,Cer,Gal,Lar,Mend,Pin,Quint,Riv,Tor",
+        "ero,edo,alba,anueva,illas,ejo,ado,ares,tes,eda,oza,iel,ín,uela,ayo,ana,ueta,era,illo,ente",
+    ),
 }
 #: country -> "city|postal prefix|area code|region" (prefixes with a leading zero on purpose).
 CITIES = {
     "FR": "Paris|75|1|,Lyon|69|4|,Marseille|13|4|,Bourg-en-Bresse|01|4|,Nice|06|4|,Saint-Quentin|02|3|,"
-          "Lille|59|3|,Nantes|44|2|,Toulouse|31|5|,Bordeaux|33|5|",
+    "Lille|59|3|,Nantes|44|2|,Toulouse|31|5|,Bordeaux|33|5|",
     "DE": "Berlin|1|30|,München|8|89|,Hamburg|2|40|,Köln|5|221|,Stuttgart|70|711|,Leipzig|04|341|,Dresden|01|351|,"
-          "Frankfurt am Main|60|69|,Düsseldorf|40|211|,Chemnitz|09|371|",
+    "Frankfurt am Main|60|69|,Düsseldorf|40|211|,Chemnitz|09|371|",
     "GB": "London|SW1A E1 N1 SE15 NW3|20|,Manchester|M1 M14|161|,Birmingham|B1 B15|121|,Leeds|LS1 LS6|113|,"
-          "Glasgow|G1 G12|141|,Bristol|BS1 BS8|117|,Edinburgh|EH1 EH9|131|",
+    "Glasgow|G1 G12|141|,Bristol|BS1 BS8|117|,Edinburgh|EH1 EH9|131|",
     "US": "New York|100|212|NY,San Francisco|941|415|CA,Boston|021|617|MA,Newark|071|973|NJ,Hartford|061|860|CT,"
-          "Chicago|606|312|IL,Austin|787|512|TX,Seattle|981|206|WA,Miami|331|305|FL,Los Angeles|900|213|CA",
+    "Chicago|606|312|IL,Austin|787|512|TX,Seattle|981|206|WA,Miami|331|305|FL,Los Angeles|900|213|CA",
     "ES": "Madrid|28|91|,Barcelona|08|93|,Valencia|46|96|,Sevilla|41|95|,Bilbao|48|94|,Zaragoza|50|976|,"
-          "Málaga|29|952|,Girona|17|972|,Alicante|03|965|,Almería|04|950|",
+    "Málaga|29|952|,Girona|17|972|,Alicante|03|965|,Almería|04|950|",
 }
 STREETS = {
-    "FR": ("{n} rue de la Paix,{n} avenue Jean Jaurès,{n} rue Victor Hugo,{n} boulevard Voltaire,{n} place de l'Église,"
-           "{n} chemin des Vignes,{n} rue du Moulin,{n} allée des Tilleuls"),
-    "DE": ("Hauptstraße {n},Torstraße {n},Bahnhofstraße {n},Gartenweg {n},Schillerstraße {n},Lindenallee {n},"
-           "Am Markt {n}"),
+    "FR": (
+        "{n} rue de la Paix,{n} avenue Jean Jaurès,{n} rue Victor Hugo,{n} boulevard Voltaire,{n} place de l'Église,"
+        "{n} chemin des Vignes,{n} rue du Moulin,{n} allée des Tilleuls"
+    ),
+    "DE": (
+        "Hauptstraße {n},Torstraße {n},Bahnhofstraße {n},Gartenweg {n},Schillerstraße {n},Lindenallee {n},Am Markt {n}"
+    ),
     "GB": "{n} High Street,{n} Station Road,{n} Church Lane,{n} Victoria Road,{n} Park Avenue,Flat {n} Mill House",
     "US": "{n} Market St,{n} Main Street,{n} Oak Ave,{n} Maple Drive,{n} Washington Blvd,{n} Elm St Apt 4",
     "ES": "Calle Mayor {n},Avenida de la Constitución {n},C/ Real {n},Plaza de España {n},Calle Alcalá {n}",
 }
-CARELESS = {"FR": "France,FRA,Frankreich", "DE": "Deutschland,Germany,Allemagne,DEU,GER",
-            "GB": "United Kingdom,UK,GBR,Great Britain,England", "US": "USA,U.S.A.,United States,US of A",
-            "ES": "España,Spain,ESP,Espagne"}
-DOMAINS = {"FR": "gmail.com*4,orange.fr*2,free.fr,laposte.net,hotmail.fr,outlook.fr,yahoo.fr,icloud.com",
-           "DE": "gmail.com*2,googlemail.com,gmx.de*3,web.de*2,t-online.de,outlook.de,icloud.com",
-           "GB": "gmail.com*4,hotmail.co.uk*2,outlook.com,btinternet.com,yahoo.co.uk,icloud.com",
-           "US": "gmail.com*5,yahoo.com*2,outlook.com,hotmail.com,icloud.com*2,aol.com,comcast.net",
-           "ES": "gmail.com*4,hotmail.es*2,outlook.es,yahoo.es,telefonica.net,icloud.com"}
-CATALOG = [("TEE-ORG", "T-shirt coton bio|Bio-T-Shirt|Organic cotton tee|Camiseta de algodón", "19.90"),
-           ("CAP-NVY", "Casquette marine|Kappe navy|Navy cap|Gorra azul marino", "15.00"),
-           ("MUG-01", "Mug émaillé|Emaille-Becher|Enamel mug|Taza esmaltada", "12.50"),
-           ("SCK-3", "Chaussettes x3|Socken 3er|Socks 3-pack|Calcetines x3", "9.99"),
-           ("HOD-GRY", "Sweat à capuche|Kapuzenpulli|Grey hoodie|Sudadera gris", "49.00"),
-           ("BAG-TOTE", "Tote bag|Stofftasche|Tote bag|Bolsa de tela", "7.50")]
+CARELESS = {
+    "FR": "France,FRA,Frankreich",
+    "DE": "Deutschland,Germany,Allemagne,DEU,GER",
+    "GB": "United Kingdom,UK,GBR,Great Britain,England",
+    "US": "USA,U.S.A.,United States,US of A",
+    "ES": "España,Spain,ESP,Espagne",
+}
+DOMAINS = {
+    "FR": "gmail.com*4,orange.fr*2,free.fr,laposte.net,hotmail.fr,outlook.fr,yahoo.fr,icloud.com",
+    "DE": "gmail.com*2,googlemail.com,gmx.de*3,web.de*2,t-online.de,outlook.de,icloud.com",
+    "GB": "gmail.com*4,hotmail.co.uk*2,outlook.com,btinternet.com,yahoo.co.uk,icloud.com",
+    "US": "gmail.com*5,yahoo.com*2,outlook.com,hotmail.com,icloud.com*2,aol.com,comcast.net",
+    "ES": "gmail.com*4,hotmail.es*2,outlook.es,yahoo.es,telefonica.net,icloud.com",
+}
+CATALOG = [
+    ("TEE-ORG", "T-shirt coton bio|Bio-T-Shirt|Organic cotton tee|Camiseta de algodón", "19.90"),
+    ("CAP-NVY", "Casquette marine|Kappe navy|Navy cap|Gorra azul marino", "15.00"),
+    ("MUG-01", "Mug émaillé|Emaille-Becher|Enamel mug|Taza esmaltada", "12.50"),
+    ("SCK-3", "Chaussettes x3|Socken 3er|Socks 3-pack|Calcetines x3", "9.99"),
+    ("HOD-GRY", "Sweat à capuche|Kapuzenpulli|Grey hoodie|Sudadera gris", "49.00"),
+    ("BAG-TOTE", "Tote bag|Stofftasche|Tote bag|Bolsa de tela", "7.50"),
+]
 LANG_INDEX = {"fr": 0, "de": 1, "en": 2, "es": 3}
 TAGS = ["shop", "acme", "orders", "promo", "bazaar", "2026"]
 
@@ -285,8 +328,10 @@ class Person:
             firsts |= {f"{f} {self.middle_name}" for f in firsts}
         lasts = {self.last_name, *self.last_latin}
         lasts |= {n.split(" ")[0] for n in lasts if self.country == "ES" and " " in n}
-        return ({k for n in firsts for k in (fold(n), fold(_umlauts(n)))},
-                {k for n in lasts for k in (fold(n), fold(_umlauts(n)))})
+        return (
+            {k for n in firsts for k in (fold(n), fold(_umlauts(n)))},
+            {k for n in lasts for k in (fold(n), fold(_umlauts(n)))},
+        )
 
 
 @dataclass(frozen=True)
@@ -311,18 +356,24 @@ class Stream:
         """Flat counts of each phenomenon generated (and a few shares)."""
         orders, per_person = len(self.truth), Counter(self.truth.values())
         out: dict[str, int | float] = {
-            "orders": orders, "deliveries": len(self.deliveries), "people": len(self.people),
-            "people_in_households": len(self.households), "households": len(set(self.households.values())),
+            "orders": orders,
+            "deliveries": len(self.deliveries),
+            "people": len(self.people),
+            "people_in_households": len(self.households),
+            "households": len(set(self.households.values())),
             "people_1_2_orders": sum(n <= 2 for n in per_person.values()),
             "people_20_plus_orders": sum(n >= 20 for n in per_person.values()),
             "max_orders_of_one_person": max(per_person.values(), default=0),
-            "undecidable": len(self.undecidable), **dict(sorted(self.counts.items()))}
+            "undecidable": len(self.undecidable),
+            **dict(sorted(self.counts.items())),
+        }
         for name in ("undecidable", "orders_without_email", "orders_without_phone", "gifts"):
             out[f"{name}_share"] = round(out.get(name, 0) / orders, 4) if orders else 0.0
         return out
 
 
 # --- folding and normalising (the undecidable check; the tests) ----------------------------------
+
 
 @cache
 def fold(name: str) -> str:
@@ -351,22 +402,28 @@ def normal_phone(raw: str, country: str) -> str | None:
 
 # --- people --------------------------------------------------------------------------------------
 
+
 class _Gen:
     def __init__(self, orders: int, seed: int, people: int | None):
         self.rng, self.c, self.used = Random(seed), Counter(), set()
         self.n_orders, self.n_people = orders, people if people is not None else max(1, orders // 5)
         zipf = lambda n: list(accumulate(1 / (i + 1) ** 0.7 for i in range(n)))  # noqa: E731
         self.first, self.last, self.streets, self.careless = (
-            {k: _split(v) for k, v in t.items()} for t in (FIRST, LAST, STREETS, CARELESS))
+            {k: _split(v) for k, v in t.items()} for t in (FIRST, LAST, STREETS, CARELESS)
+        )
         self.wfirst, self.wlast = ({k: zipf(len(v)) for k, v in t.items()} for t in (self.first, self.last))
-        self.tail = {k: [a + b for a in _split(pre) for b in _split(post) if a.lower() != b]
-                     for k, (pre, post) in TAIL.items()}
-        self.foreign = {k: ([n.split("/") for n in _split(f)], [n.split("/") for n in _split(l)])
-                        for k, (f, l) in FOREIGN.items()}
+        self.tail = {
+            k: [a + b for a in _split(pre) for b in _split(post) if a.lower() != b] for k, (pre, post) in TAIL.items()
+        }
+        self.foreign = {
+            k: ([n.split("/") for n in _split(f)], [n.split("/") for n in _split(l)]) for k, (f, l) in FOREIGN.items()
+        }
         self.cities = {k: [c.split("|") for c in _split(v)] for k, v in CITIES.items()}
         self.postals = {k: [self._postal_pool(k, c) for c in v] for k, v in self.cities.items()}
-        self.domains = {k: [d.split("*")[0] for d in _split(v) for _ in range(int((d.split("*") + ["1"])[1]))]
-                        for k, v in DOMAINS.items()}
+        self.domains = {
+            k: [d.split("*")[0] for d in _split(v) for _ in range(int((d.split("*") + ["1"])[1]))]
+            for k, v in DOMAINS.items()
+        }
 
     def hit(self, p: float, name: str) -> bool:
         """True with probability ``p``; counted under ``name`` when true."""
@@ -379,12 +436,15 @@ class _Gen:
         """A few postal codes per city, so that neighbours (and namesakes) share them."""
         r, prefix = self.rng, city[1]
         if country == "GB":
-            return [f"{o} {r.randint(1, 9)}{r.choice('ABDEFGHJLNPQRSTUWXYZ')}{r.choice('ABDEFGHJLNPQRSTUWXYZ')}"
-                    for o in prefix.split() for _ in range(3)]
+            return [
+                f"{o} {r.randint(1, 9)}{r.choice('ABDEFGHJLNPQRSTUWXYZ')}{r.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+                for o in prefix.split()
+                for _ in range(3)
+            ]
         return sorted({prefix + self._digits(5 - len(prefix)) for _ in range(6)})
 
     def _digits(self, n: int) -> str:
-        return f"{self.rng.randrange(10 ** n):0{n}d}"
+        return f"{self.rng.randrange(10**n):0{n}d}"
 
     def _unique(self, make) -> str:
         while (value := make()) in self.used:
@@ -400,12 +460,18 @@ class _Gen:
                 return f"6 {r.choice('1245678')}{d(7)}" if r.random() < 0.8 else f"7 {r.choice('5678')}{d(7)}"
             return f"{area} {r.choice('12345678')}{d(7)}"
         if country == "DE":
-            prefix = r.choice(['151', '152', '157', '160', '170', '171', '175', '176', '179'])
-            return f"{prefix} {d(8 if prefix in ('151', '152', '157', '176', '179') else 7)}" if mobile else \
-                f"{area} {r.randint(2, 9)}{d(6 if len(area) == 2 else 5)}"
+            prefix = r.choice(["151", "152", "157", "160", "170", "171", "175", "176", "179"])
+            return (
+                f"{prefix} {d(8 if prefix in ('151', '152', '157', '176', '179') else 7)}"
+                if mobile
+                else f"{area} {r.randint(2, 9)}{d(6 if len(area) == 2 else 5)}"
+            )
         if country == "GB":
-            return f"7{r.choice('45789')}{d(2)} {d(6)}" if mobile else \
-                f"{area} {r.choice('78') if area == '20' else r.choice('234')}{d(7 if area == '20' else 6)}"
+            return (
+                f"7{r.choice('45789')}{d(2)} {d(6)}"
+                if mobile
+                else f"{area} {r.choice('78') if area == '20' else r.choice('234')}{d(7 if area == '20' else 6)}"
+            )
         if country == "US":
             return f"{area} {r.randint(2, 9)}{d(6)}"
         return f"6{d(2)} {d(6)}" if mobile else f"{area} {r.randint(2, 8)}{d(8 - len(area))}"
@@ -415,16 +481,30 @@ class _Gen:
         i = city_index if city_index is not None else _pick(r, range(len(cities)), [3] + [1] * (len(cities) - 1))
         line1 = r.choice(self.streets[country]).format(n=r.randint(1, 180) if country != "US" else r.randint(10, 9800))
         zip4 = self._digits(4) if country == "US" and r.random() < 0.6 else None
-        return Address(line1, cities[i][0], postal or r.choice(self.postals[country][i]), cities[i][3] or None,
-                       zip4), cities[i]
+        return Address(
+            line1, cities[i][0], postal or r.choice(self.postals[country][i]), cities[i][3] or None, zip4
+        ), cities[i]
 
     def email(self, country: str, first: str, last: str) -> str:
         r = self.rng
         f, l = re.sub(r"[^a-z]", "", anyascii(first).lower()), re.sub(r"[^a-z]", "", anyascii(last).lower())
         while True:
-            email = r.choice(
-                [f"{f}.{l}", f"{f}{l}", f"{f[:1]}{l}", f"{f}.{l}{r.randint(1, 99)}", f"{l}.{f}", f"{f}_{l}",
-                 f"{f}{r.randint(60, 99)}", f"{f[:1]}.{l}{r.randint(1, 9)}"]) + "@" + r.choice(self.domains[country])
+            email = (
+                r.choice(
+                    [
+                        f"{f}.{l}",
+                        f"{f}{l}",
+                        f"{f[:1]}{l}",
+                        f"{f}.{l}{r.randint(1, 99)}",
+                        f"{l}.{f}",
+                        f"{f}_{l}",
+                        f"{f}{r.randint(60, 99)}",
+                        f"{f[:1]}.{l}{r.randint(1, 9)}",
+                    ]
+                )
+                + "@"
+                + r.choice(self.domains[country])
+            )
             # One mailbox, one person: Gmail would not give 'maria.garcia' to one person and
             # 'mariagarcia' to another (dots do not count there).
             local, _, domain = email.partition("@")
@@ -465,7 +545,12 @@ class _Gen:
             if size == 1 and by_scope[scope] and self.hit(0.03, "namesakes_made"):
                 twin = r.choice(by_scope[scope])
                 first, first_latin, last, last_latin, culture = (
-                    twin.first_name, twin.first_latin, twin.last_name, twin.last_latin, twin.culture)
+                    twin.first_name,
+                    twin.first_latin,
+                    twin.last_name,
+                    twin.last_latin,
+                    twin.culture,
+                )
                 if self.hit(0.4, "namesakes_made_in_same_postal_code"):
                     i = [c[0] for c in self.cities[country]].index(twin.addresses[0].city)
                     addresses, move_at = (self.address(country, i, twin.addresses[0].postal_code)[0],), None
@@ -490,22 +575,45 @@ class _Gen:
                     del pool[channels[-1]]
                 market = "market" in channels
                 p = Person(
-                    f"P{len(out):06d}", scope, first, last, household, country=country,
+                    f"P{len(out):06d}",
+                    scope,
+                    first,
+                    last,
+                    household,
+                    country=country,
                     middle_name=r.choice(self.first[country]).split("-")[0]
-                    if not culture and r.random() < (0.3 if country in ("GB", "US") else 0.12) else None,
-                    first_latin=first_latin, last_latin=last_latin, culture=culture,
-                    native_share=r.uniform(0.2, 0.7), emails=emails, email_change_at=change, mobile=mobile,
-                    landline=landline, addresses=addresses, move_at=move_at, channels=tuple(channels),
+                    if not culture and r.random() < (0.3 if country in ("GB", "US") else 0.12)
+                    else None,
+                    first_latin=first_latin,
+                    last_latin=last_latin,
+                    culture=culture,
+                    native_share=r.uniform(0.2, 0.7),
+                    emails=emails,
+                    email_change_at=change,
+                    mobile=mobile,
+                    landline=landline,
+                    addresses=addresses,
+                    move_at=move_at,
+                    channels=tuple(channels),
                     shopify_id=self._unique(lambda: "7" + self._digits(12))
-                    if "shopify" in channels and r.random() < 0.55 else None,
+                    if "shopify" in channels and r.random() < 0.55
+                    else None,
                     loyalty_id=self._unique(lambda: "LC-" + self._digits(10))
-                    if "pos" in channels and r.random() < 0.4 else None,
+                    if "pos" in channels and r.random() < 0.4
+                    else None,
                     buyer_id=self._unique(lambda: "BZ" + self._digits(8)) if market else None,
-                    relay_email=self._unique(lambda: "".join(r.choice("abcdefghjkmnpqrstuvwxyz0123456789")
-                                                             for _ in range(6)) + "@relay.bazaar.example")
-                    if market else None,
+                    relay_email=self._unique(
+                        lambda: (
+                            "".join(r.choice("abcdefghjkmnpqrstuvwxyz0123456789") for _ in range(6))
+                            + "@relay.bazaar.example"
+                        )
+                    )
+                    if market
+                    else None,
                     other_scope=r.choice([s for s, _, _ in SCOPES if s != scope])
-                    if size == 1 and emails and r.random() < 0.045 else None)
+                    if size == 1 and emails and r.random() < 0.045
+                    else None,
+                )
                 out.append(p)
                 by_scope[scope].append(p)
         return out
@@ -562,8 +670,11 @@ class _Gen:
         if "-" in first and hit(0.3, "names_hyphen_as_space"):
             first = first.replace("-", " ")
         both = first + last
-        if not both.isascii() and all(ord(ch) < 0x250 for ch in both) and \
-                r.random() < (0.2 if channel == "market" else 0.08):  # Latin script: accents dropped
+        if (
+            not both.isascii()
+            and all(ord(ch) < 0x250 for ch in both)
+            and r.random() < (0.2 if channel == "market" else 0.08)
+        ):  # Latin script: accents dropped
             umlaut = any(ch in "äöüßÄÖÜ" for ch in both) and r.random() < 0.5
             first, last = (_umlauts(first), _umlauts(last)) if umlaut else (anyascii(first), anyascii(last))
             self.c["names_umlauts_spelled_out" if umlaut else "names_accents_dropped"] += 1
@@ -571,8 +682,18 @@ class _Gen:
             on_last = len(last) > 3 and r.random() < 0.6
             w = last if on_last else first
             k = r.randint(1, len(w) - 2) if len(w) > 3 else 0
-            w = r.choice([w[:k] + w[k + 1:], w[:k] + w[k] + w[k:], w[:k] + w[k + 1] + w[k] + w[k + 2:],
-                          w[:k] + r.choice([ch for ch in "aeinorst" if ch != w[k]]) + w[k + 1:]]) if k else w + w[-1]
+            w = (
+                r.choice(
+                    [
+                        w[:k] + w[k + 1 :],
+                        w[:k] + w[k] + w[k:],
+                        w[:k] + w[k + 1] + w[k] + w[k + 2 :],
+                        w[:k] + r.choice([ch for ch in "aeinorst" if ch != w[k]]) + w[k + 1 :],
+                    ]
+                )
+                if k
+                else w + w[-1]
+            )
             first, last = (first, w) if on_last else (w, last)
         if hit(0.10 if channel == "pos" else 0.04, "names_all_caps"):
             first, last = first.upper(), last.upper()
@@ -595,7 +716,7 @@ class _Gen:
             local += "+" + r.choice(TAGS)
         if hit(0.005, "email_typos"):
             k = r.randrange(len(local))
-            local = local[:k] + r.choice([ch for ch in "aeiostnr" if ch != local[k]]) + local[k + 1:]
+            local = local[:k] + r.choice([ch for ch in "aeiostnr" if ch != local[k]]) + local[k + 1 :]
         text = f"{local}@{domain}"
         if hit(0.08, "email_case_changed"):
             text = r.choice([text.upper(), text.title(), f"{local.capitalize()}@{domain.capitalize()}"])
@@ -609,15 +730,24 @@ class _Gen:
         (a, s), r = nsn.split(" "), self.rng
         n = a + s
         self.c["phones_international" if intl else "phones_national"] += 1
-        pairs = " ".join(s[i:i + 2] for i in range(0, len(s) - 1, 2))
-        fields = {"a": a, "s": f"{s[:4]} {s[4:]}" if country == "GB" and len(s) == 8 else s, "n": n, "p": pairs,
-                  "d": pairs.replace(" ", "."), "x": s[:3], "y": s[3:], "e": f"{n[:3]} {n[3:5]} {n[5:7]} {n[7:]}",
-                  "t": f"{n[:3]} {n[3:6]} {n[6:]}"}
+        pairs = " ".join(s[i : i + 2] for i in range(0, len(s) - 1, 2))
+        fields = {
+            "a": a,
+            "s": f"{s[:4]} {s[4:]}" if country == "GB" and len(s) == 8 else s,
+            "n": n,
+            "p": pairs,
+            "d": pairs.replace(" ", "."),
+            "x": s[:3],
+            "y": s[3:],
+            "e": f"{n[:3]} {n[3:5]} {n[5:7]} {n[7:]}",
+            "t": f"{n[:3]} {n[3:6]} {n[6:]}",
+        }
         forms = [f.format(**fields) for f in PHONE_FORMATS[country][intl].split("|")]
         return r.choice(forms if home else [f for f in forms if f[0] == "+"])
 
-    def render_address(self, country: str, a: Address, first: str | None, last: str | None,
-                       postal_only: bool = False) -> dict:
+    def render_address(
+        self, country: str, a: Address, first: str | None, last: str | None, postal_only: bool = False
+    ) -> dict:
         r, hit, code = self.rng, self.hit, a.postal_code
         if code[0] == "0" and country != "GB" and hit(0.15, "postal_leading_zero_lost"):
             code = code[1:]
@@ -650,8 +780,11 @@ class _Gen:
         for t, i, scope in plan:
             p = people[i]
             (country, lang), home = info[scope], scope == p.scope
-            channel = _pick(r, p.channels, (6, 3, 1)) if home else \
-                ("market" if p.relay_email and r.random() < 0.5 else "shopify")
+            channel = (
+                _pick(r, p.channels, (6, 3, 1))
+                if home
+                else ("market" if p.relay_email and r.random() < 0.5 else "shopify")
+            )
             addr = p.addresses[1] if p.move_at is not None and t >= p.move_at else p.addresses[0]
             first, last = self.render_name(p, channel)
             email = p.emails[0] if p.emails else None
@@ -713,8 +846,11 @@ class _Gen:
                 source = MARKET
                 serial[source] += r.randint(1, 9)
                 number, email = f"BZ-{400000000 + serial[source]}", p.relay_email
-                pay.update(account_type="registered", source_customer_id=p.buyer_id,
-                           shipping_address=self.render_address(p.country, addr, first, last))
+                pay.update(
+                    account_type="registered",
+                    source_customer_id=p.buyer_id,
+                    shipping_address=self.render_address(p.country, addr, first, last),
+                )
                 phone = phone if r.random() < 0.7 else None
                 c["marketplace_orders"] += 1
             if pay.get("shipping_address") and r.random() < 0.075 and (q := r.choice(by_scope[p.scope])) is not p:
@@ -728,21 +864,38 @@ class _Gen:
             lines, subtotal = [], Decimal(0)
             for sku, names, price in r.sample(CATALOG, _pick(r, (1, 2, 3), (6, 3, 1))):
                 q, unit = r.choice((1, 1, 1, 2)), Decimal(price)
-                lines.append({"sku": sku, "name": names.split("|")[LANG_INDEX[lang]], "quantity": q,
-                              "unit_price": unit, "total": unit * q})
+                lines.append(
+                    {
+                        "sku": sku,
+                        "name": names.split("|")[LANG_INDEX[lang]],
+                        "quantity": q,
+                        "unit_price": unit,
+                        "total": unit * q,
+                    }
+                )
                 subtotal += unit * q
             shipping = Decimal(0) if channel == "pos" else Decimal("4.90")
             tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01")) if country == "US" else Decimal(0)
-            pay.update(order_number=number, source_system=source, first_name=first, last_name=last, lines=lines,
-                       email=self.render_email(email) if email and channel != "market" else email,
-                       phone=self.render_phone(p.country, phone, intl, home) if phone else None,
-                       totals={"subtotal": subtotal, "shipping": shipping, "tax": tax,
-                               "total": subtotal + shipping + tax},
-                       currency=CURRENCY[country], placed_at=placed.astimezone(TZ[country]))
-            message = OrderPlaced.model_validate({
-                "message_id": str(uuid.UUID(int=r.getrandbits(128), version=4)), "producer": PRODUCER[source],
-                "occurred_at": placed + timedelta(seconds=r.uniform(0.2, 4)),
-                "payload": {k: v for k, v in pay.items() if v is not None}})
+            pay.update(
+                order_number=number,
+                source_system=source,
+                first_name=first,
+                last_name=last,
+                lines=lines,
+                email=self.render_email(email) if email and channel != "market" else email,
+                phone=self.render_phone(p.country, phone, intl, home) if phone else None,
+                totals={"subtotal": subtotal, "shipping": shipping, "tax": tax, "total": subtotal + shipping + tax},
+                currency=CURRENCY[country],
+                placed_at=placed.astimezone(TZ[country]),
+            )
+            message = OrderPlaced.model_validate(
+                {
+                    "message_id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+                    "producer": PRODUCER[source],
+                    "occurred_at": placed + timedelta(seconds=r.uniform(0.2, 4)),
+                    "payload": {k: v for k, v in pay.items() if v is not None},
+                }
+            )
             out.append(Delivery(message, p.person_id, f"{source}|{number}"))
         return out
 
@@ -753,14 +906,21 @@ class _Gen:
             if self.hit(0.03, "redeliveries"):
                 extra.append((index + r.randint(1, 3000) + 0.5, d))
             elif self.hit(0.01 / 0.97, "resends"):
-                update = {"message_id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
-                          "occurred_at": d.message.occurred_at + timedelta(minutes=r.uniform(1, 600))}
-                extra.append((index + r.randint(1, 3000) + 0.5,
-                              Delivery(d.message.model_copy(update=update), d.person_id, d.order_key)))
+                update = {
+                    "message_id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+                    "occurred_at": d.message.occurred_at + timedelta(minutes=r.uniform(1, 600)),
+                }
+                extra.append(
+                    (
+                        index + r.randint(1, 3000) + 0.5,
+                        Delivery(d.message.model_copy(update=update), d.person_id, d.order_key),
+                    )
+                )
         return [d for _, d in sorted([(float(i), d) for i, d in enumerate(base)] + extra, key=lambda x: x[0])]
 
 
 # --- undecidable orders --------------------------------------------------------------------------
+
 
 def _people_keys(p: Person) -> tuple[set[str], set[str], set[str], set[str]]:
     return (*p.name_keys(), p.phones, p.postal_codes)
@@ -800,8 +960,11 @@ def _undecidable(orders: list[Delivery], people: dict[str, Person], c: Counter) 
 
     def show(key: tuple[str, str], o) -> None:
         country = next(cc for s, cc, _ in SCOPES if s == o.scope)
-        shown[key].update(normal_postal(country, a.postal_code) for a in (o.billing_address, o.shipping_address)
-                          if a and a.postal_code)
+        shown[key].update(
+            normal_postal(country, a.postal_code)
+            for a in (o.billing_address, o.shipping_address)
+            if a and a.postal_code
+        )
         shown[key].add("")  # ordered in the scope
 
     for d in orders:
@@ -812,15 +975,22 @@ def _undecidable(orders: list[Delivery], people: dict[str, Person], c: Counter) 
             continue
         weak = not o.phone and not (o.billing_address and o.billing_address.line1)
         c["name_postal_only_orders"] += weak
-        pool = {p.person_id: p for name in (o.last_name, o.first_name) if name
-                for p in by_surname.get((o.scope, fold(name)), ())}
+        pool = {
+            p.person_id: p
+            for name in (o.last_name, o.first_name)
+            if name
+            for p in by_surname.get((o.scope, fold(name)), ())
+        }
         fitting = fitting_people(o, list(pool.values()), keys)
         # A name and a postal code tell nobody apart (the issue's "cash sale with only a name
         # and postal code"): undecidable once someone who fits has shown that postal code on an
         # order in the scope, so that a matcher has a candidate to doubt.
         address = o.billing_address or o.shipping_address
-        postal = normal_postal(next(cc for s, cc, _ in SCOPES if s == o.scope), address.postal_code) \
-            if address and address.postal_code else ""
+        postal = (
+            normal_postal(next(cc for s, cc, _ in SCOPES if s == o.scope), address.postal_code)
+            if address and address.postal_code
+            else ""
+        )
         if len(fitting) >= 2 or (weak and any(postal in shown.get((o.scope, pid), ()) for pid in fitting)):
             out.add(d.order_key)
             c["undecidable_name_postal_only"] += weak
@@ -850,18 +1020,26 @@ def _generate(orders: int, seed: int, people: int | None) -> Stream:
     deliveries = g.redeliver(base)
     by_id = {p.person_id: p for p in persons}
     names = Counter((p.scope, fold(p.first_name), fold(p.last_name)) for p in persons)
-    for name, test in (("people_foreign_name", lambda p: p.culture),
-                       ("people_with_middle_name", lambda p: p.middle_name),
-                       ("people_two_phones", lambda p: p.mobile and p.landline),
-                       ("people_changing_email", lambda p: p.email_change_at is not None),
-                       ("people_moving", lambda p: p.move_at is not None),
-                       ("people_namesakes", lambda p: names[(p.scope, fold(p.first_name), fold(p.last_name))] > 1),
-                       ("people_postal_code_leading_zero", lambda p: p.addresses[0].postal_code[0] == "0")):
+    for name, test in (
+        ("people_foreign_name", lambda p: p.culture),
+        ("people_with_middle_name", lambda p: p.middle_name),
+        ("people_two_phones", lambda p: p.mobile and p.landline),
+        ("people_changing_email", lambda p: p.email_change_at is not None),
+        ("people_moving", lambda p: p.move_at is not None),
+        ("people_namesakes", lambda p: names[(p.scope, fold(p.first_name), fold(p.last_name))] > 1),
+        ("people_postal_code_leading_zero", lambda p: p.addresses[0].postal_code[0] == "0"),
+    ):
         g.c[name] = sum(1 for p in persons if test(p))
-    g.c["people_in_two_scopes"] = len({d.person_id for d in base
-                                       if d.message.payload.scope != by_id[d.person_id].scope})
-    return Stream(by_id, deliveries, truth={d.order_key: d.person_id for d in base},
-                  scope_of={d.order_key: d.message.payload.scope for d in base},
-                  undecidable=_undecidable(base, by_id, g.c),
-                  households={p.person_id: p.household for p in persons if p.household},
-                  scopes=list(SCOPES), counts=g.c)
+    g.c["people_in_two_scopes"] = len(
+        {d.person_id for d in base if d.message.payload.scope != by_id[d.person_id].scope}
+    )
+    return Stream(
+        by_id,
+        deliveries,
+        truth={d.order_key: d.person_id for d in base},
+        scope_of={d.order_key: d.message.payload.scope for d in base},
+        undecidable=_undecidable(base, by_id, g.c),
+        households={p.person_id: p.household for p in persons if p.household},
+        scopes=list(SCOPES),
+        counts=g.c,
+    )

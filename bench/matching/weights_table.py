@@ -16,13 +16,20 @@ README = Path(__file__).resolve().parents[2] / "services" / "order-sync" / "READ
 
 def table() -> str:
     rows = ["| comparison | level | m | u | weight | meaning |", "| --- | --- | --- | --- | --- | --- |"]
-    groups = [(matching.EMAIL, ""), (matching.SOURCE, ""), (matching.HOUSEHOLD, ""),
-              (matching.NAMES_IN_HOUSEHOLD, " (household agrees)"), (matching.NAMES_ELSEWHERE, ""),
-              ({"taught": matching.TAUGHT}, "")]
+    groups = [
+        (matching.EMAIL, ""),
+        (matching.SOURCE, ""),
+        (matching.HOUSEHOLD, ""),
+        (matching.NAMES_IN_HOUSEHOLD, " (household agrees)"),
+        (matching.NAMES_ELSEWHERE, ""),
+        ({"taught": matching.TAUGHT}, ""),
+    ]
     for levels, note in groups:
         for level in levels.values():
-            rows.append(f"| {level.comparison}{note} | {level.name} | {level.m:g} | {level.u:g} "
-                        f"| {level.weight:+.1f} | {level.meaning} |")
+            rows.append(
+                f"| {level.comparison}{note} | {level.name} | {level.m:g} | {level.u:g} "
+                f"| {level.weight:+.1f} | {level.meaning} |"
+            )
     return "\n".join(rows)
 
 

@@ -17,9 +17,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
 
-    client = MongoClient(
-        f"mongodb://127.0.0.1:{args.port}/?directConnection=true", serverSelectionTimeoutMS=5000
-    )
+    client = MongoClient(f"mongodb://127.0.0.1:{args.port}/?directConnection=true", serverSelectionTimeoutMS=5000)
     deadline = time.monotonic() + args.timeout
     hello = client.admin.command("hello")
     if "setName" not in hello:
@@ -39,8 +37,10 @@ def main() -> int:
                     return 1
                 raise
     elif hello["setName"] != args.name:
-        print(f"mongod on port {args.port} is in replica set {hello['setName']!r}, expected {args.name!r}",
-              file=sys.stderr)
+        print(
+            f"mongod on port {args.port} is in replica set {hello['setName']!r}, expected {args.name!r}",
+            file=sys.stderr,
+        )
         return 1
 
     while time.monotonic() < deadline:

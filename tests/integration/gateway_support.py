@@ -39,8 +39,9 @@ class Stack:
 
 
 @asynccontextmanager
-async def gateway_stack(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup,
-                        gateway: GatewaySettings | None = None) -> AsyncIterator[Stack]:
+async def gateway_stack(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, gateway: GatewaySettings | None = None
+) -> AsyncIterator[Stack]:
     """Customer, order-sync, notification (to an in-process SMTP server), scope eu-fr, the
     gateway with its lifespan running, and one staff member of each role."""
     async with three_services(settings, client, cleanup) as mail:
@@ -84,5 +85,3 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
-
-

@@ -31,8 +31,9 @@ async def three_services(settings: ServiceSettings, client: OmsClient, cleanup: 
     """Customer, order-sync and notification (sending to an in-process SMTP server), with scope eu-fr."""
     mail = CapturedMail()
     with smtp_server(mail) as port:
-        async with running(customer_app(settings), order_sync_app(settings), notification_app(settings, port),
-                           cleanup=cleanup):
+        async with running(
+            customer_app(settings), order_sync_app(settings), notification_app(settings, port), cleanup=cleanup
+        ):
             await create_scope(client, "eu-fr", "FR", default_language="fr")
             yield mail
 

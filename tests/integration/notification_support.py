@@ -80,8 +80,12 @@ def link_sealer() -> Sealer:
 def _link_payload(to: Recipient, kind: str) -> LinkPayload:
     """As the customer service publishes it: the link sealed, and redacted for everyone else (C14)."""
     link = f"https://shop.example.com/account/{kind}?token={uuid.uuid4().hex}"
-    return LinkPayload(recipient=to, link=redact_link(link), sealed_link=link_sealer().seal(link),
-                       expires_at=datetime.now(UTC) + timedelta(days=2))
+    return LinkPayload(
+        recipient=to,
+        link=redact_link(link),
+        sealed_link=link_sealer().seal(link),
+        expires_at=datetime.now(UTC) + timedelta(days=2),
+    )
 
 
 def link_of(event: Envelope) -> str:
@@ -107,15 +111,24 @@ def changed(to: Recipient, **envelope: Any) -> Envelope:
 
 def order(number: str = "EU-100234", scope: str = "eu") -> OrderSummary:
     return OrderSummary(
-        source_system="storefront:eu", order_number=number, scope_id=scope, status="shipped",
-        total=Decimal("59.70"), currency="EUR", placed_at=datetime(2026, 11, 20, 9, 14, tzinfo=UTC),
+        source_system="storefront:eu",
+        order_number=number,
+        scope_id=scope,
+        status="shipped",
+        total=Decimal("59.70"),
+        currency="EUR",
+        placed_at=datetime(2026, 11, 20, 9, 14, tzinfo=UTC),
     )
 
 
 def shipped(to: Recipient, number: str = "EU-100234", **envelope: Any) -> Envelope:
     payload = ShipmentEmailPayload(
-        recipient=to, order=order(number, to.scope_id), shipment_id="SHP-1", carrier="DHL",
-        tracking_number="JD0123456789", tracking_url="https://track.example.com/JD0123456789",
+        recipient=to,
+        order=order(number, to.scope_id),
+        shipment_id="SHP-1",
+        carrier="DHL",
+        tracking_number="JD0123456789",
+        tracking_url="https://track.example.com/JD0123456789",
         lines=[ShippedLine(sku="SKU-1", name="Wool scarf", quantity=Decimal(2))],
         shipped_at=datetime(2026, 11, 21, 15, tzinfo=UTC),
     )
@@ -124,17 +137,27 @@ def shipped(to: Recipient, number: str = "EU-100234", **envelope: Any) -> Envelo
 
 def payment_requested(to: Recipient, number: str = "EU-100234", **envelope: Any) -> Envelope:
     payload = PaymentEmailPayload(
-        recipient=to, order=order(number, to.scope_id), payment_id="PAY-1", amount=Decimal("59.70"),
-        currency="EUR", payment_url="https://pay.example.com/PAY-1",
-        due_at=datetime(2026, 11, 27, tzinfo=UTC), at=datetime(2026, 11, 20, 9, 20, tzinfo=UTC),
+        recipient=to,
+        order=order(number, to.scope_id),
+        payment_id="PAY-1",
+        amount=Decimal("59.70"),
+        currency="EUR",
+        payment_url="https://pay.example.com/PAY-1",
+        due_at=datetime(2026, 11, 27, tzinfo=UTC),
+        at=datetime(2026, 11, 20, 9, 20, tzinfo=UTC),
     )
     return CustomerPaymentRequested(producer="order-sync", payload=payload, **envelope)
 
 
 def payment_received(to: Recipient, number: str = "EU-100234", **envelope: Any) -> Envelope:
     payload = PaymentEmailPayload(
-        recipient=to, order=order(number, to.scope_id), payment_id="PAY-1", amount=Decimal("59.70"),
-        currency="EUR", method="visa", at=datetime(2026, 11, 22, 10, tzinfo=UTC),
+        recipient=to,
+        order=order(number, to.scope_id),
+        payment_id="PAY-1",
+        amount=Decimal("59.70"),
+        currency="EUR",
+        method="visa",
+        at=datetime(2026, 11, 22, 10, tzinfo=UTC),
     )
     return CustomerPaymentReceived(producer="order-sync", payload=payload, **envelope)
 
@@ -163,9 +186,7 @@ async def arrived(handler: CapturedMail, count: int, *, timeout: float = 15.0) -
 
 def parts(message: EmailMessage) -> tuple[str, str]:
     """(plain text, HTML) of a multipart/alternative email, with the wire's CRLF as newlines."""
-    return tuple(
-        message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html")
-    )
+    return tuple(message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
 
 
 async def activity_docs(settings: ServiceSettings, **query: Any) -> list[dict[str, Any]]:
@@ -188,11 +209,24 @@ async def settled(settings: ServiceSettings, count: int, *, timeout: float = 15.
     return await eventually(done, timeout=timeout)
 
 
-async def history(client: OmsClient, *, customer_code: str | None = None, order: OrderReference | None = None,
-                  limit: int = 20, cursor: str | None = None) -> ActivityPageReply:
-    cmd = GetActivities(producer="tests", actor=CSR, payload={
-        "customer_code": customer_code, "order": order, "limit": limit, "cursor": cursor,
-    })
+async def history(
+    client: OmsClient,
+    *,
+    customer_code: str | None = None,
+    order: OrderReference | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> ActivityPageReply:
+    cmd = GetActivities(
+        producer="tests",
+        actor=CSR,
+        payload={
+            "customer_code": customer_code,
+            "order": order,
+            "limit": limit,
+            "cursor": cursor,
+        },
+    )
     return await client.request(cmd, ActivityPageReply)
 
 
@@ -209,7 +243,9 @@ class EventTap:
         broker = self.client.broker
         exchange = await broker.declare_exchange(events_exchange(self.client.settings.topology))
         self.queue = await broker.declare_queue(
-            RabbitQueue(f"{self.client.settings.namespace}.tap.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True)
+            RabbitQueue(
+                f"{self.client.settings.namespace}.tap.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True
+            )
         )
         await self.queue.bind(exchange, routing_key=self.routing_key)
         return self

@@ -59,8 +59,9 @@ class Stack:
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"content-type": "application/json", **headers})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"content-type": "application/json", **headers}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -73,8 +74,11 @@ async def send(stack: Stack, platform: str, body: bytes, headers: dict[str, str]
 
 
 def shopify_headers(body: bytes, topic: str, secret: str = SHOPIFY_SECRET) -> dict[str, str]:
-    return {"X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": hmac_base64(secret, body),
-            "X-Shopify-Webhook-Id": str(uuid.uuid4())}
+    return {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": hmac_base64(secret, body),
+        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+    }
 
 
 @pytest.fixture
@@ -82,10 +86,15 @@ async def stack(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) 
     saleor_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = {**json.loads(RSAAlgorithm.to_jwk(saleor_key.public_key())), "kid": "saleor-1"}
     adapter_settings = AdapterSettings(
-        shopify_secret=SHOPIFY_SECRET, shopify_source_system="shopify:acme", shopify_scope="eu-fr",
-        saleor_jwks=json.dumps({"keys": [jwk]}), saleor_source_system="saleor:acme",  # no scope yet
-        commercetools_authorization="Bearer ct-secret", commercetools_scope="eu-fr",
-        medusa_secret="medusa-secret", medusa_scope="eu-fr",
+        shopify_secret=SHOPIFY_SECRET,
+        shopify_source_system="shopify:acme",
+        shopify_scope="eu-fr",
+        saleor_jwks=json.dumps({"keys": [jwk]}),
+        saleor_source_system="saleor:acme",  # no scope yet
+        commercetools_authorization="Bearer ct-secret",
+        commercetools_scope="eu-fr",
+        medusa_secret="medusa-secret",
+        medusa_scope="eu-fr",
     )
     app = adapters_app(settings, adapter_settings)
     cleanup.queues.add(settings.topology.dead_letter_queue("adapters"))
@@ -97,8 +106,9 @@ async def stack(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) 
         while not server.started:
             await asyncio.sleep(0.05)
         try:
-            yield Stack(f"http://127.0.0.1:{port}", settings, app.context.get("runtime").resources["adapters"],
-                        saleor_key)
+            yield Stack(
+                f"http://127.0.0.1:{port}", settings, app.context.get("runtime").resources["adapters"], saleor_key
+            )
         finally:
             server.should_exit = True
             await serving
@@ -108,7 +118,8 @@ async def upstream_tap(client: OmsClient) -> Any:
     """A private queue on the upstream exchange: every message anyone publishes there."""
     exchange = await client.broker.declare_exchange(upstream_exchange(client.settings.topology))
     queue = await client.broker.declare_queue(
-        RabbitQueue(f"{client.settings.namespace}.tap.{uuid.uuid4().hex[:8]}", auto_delete=True, exclusive=True))
+        RabbitQueue(f"{client.settings.namespace}.tap.{uuid.uuid4().hex[:8]}", auto_delete=True, exclusive=True)
+    )
     await queue.bind(exchange, routing_key="#")
     return queue
 
@@ -143,7 +154,11 @@ async def test_o8_signed_shopify_webhooks_become_orders_linked_by_the_shopify_cu
     created = await link_of(client, "shopify:acme", "450789472")
     assert created.rule == "created"
     customer = await ok(await client.call(GetCustomer, {"customer_code": created.customer_code}))
-    assert (customer.account_type, customer.email, customer.last_name) == ("registered", "bob.norman@hostmail.com", "Norman")
+    assert (customer.account_type, customer.email, customer.last_name) == (
+        "registered",
+        "bob.norman@hostmail.com",
+        "Norman",
+    )
 
     # The same Shopify customer (207119551) with another email: linked by the platform's id.
     second = body_of("shopify", "orders-create.json", email="bob@elsewhere.example")
@@ -168,21 +183,33 @@ async def test_o8_signed_shopify_webhooks_become_orders_linked_by_the_shopify_cu
 async def test_o8_a_bad_signature_is_401_and_nothing_is_published_or_stored(client: OmsClient, stack: Stack) -> None:
     tap = await upstream_tap(client)
     body = body_of("shopify", "orders-create.json")
-    for headers in (shopify_headers(body, "orders/create", secret="not-the-secret"),
-                    {"X-Shopify-Topic": "orders/create"},
-                    {**shopify_headers(body, "orders/create"), "X-Shopify-Hmac-Sha256": "AAAA"}):
+    for headers in (
+        shopify_headers(body, "orders/create", secret="not-the-secret"),
+        {"X-Shopify-Topic": "orders/create"},
+        {**shopify_headers(body, "orders/create"), "X-Shopify-Hmac-Sha256": "AAAA"},
+    ):
         status, answer = await send(stack, "shopify", body, headers)
         assert (status, answer) == (401, {"error": "invalid signature"})
     # Not JSON and unsigned: refused before anything looks at it (not dead-lettered either).
     status, _ = await send(stack, "medusa", b"{broken", {"X-Medusa-Hmac-Sha256": "nope"})
     assert status == 401
-    status, _ = await send(stack, "commercetools", body_of("commercetools", "order.json"),
-                           {"Authorization": "Bearer guess"})
+    status, _ = await send(
+        stack, "commercetools", body_of("commercetools", "order.json"), {"Authorization": "Bearer guess"}
+    )
     assert status == 401
-    forged = jwt.api_jws.encode(body, rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                                algorithm="RS256", headers={"kid": "saleor-1"}, is_payload_detached=True)
-    status, _ = await send(stack, "saleor", body_of("saleor", "order-created.json"),
-                           {"Saleor-Event": "order_created", "Saleor-Signature": forged})
+    forged = jwt.api_jws.encode(
+        body,
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        algorithm="RS256",
+        headers={"kid": "saleor-1"},
+        is_payload_detached=True,
+    )
+    status, _ = await send(
+        stack,
+        "saleor",
+        body_of("saleor", "order-created.json"),
+        {"Saleor-Event": "order_created", "Saleor-Signature": forged},
+    )
     assert status == 401
     await asyncio.sleep(0.5)
     assert await drain(tap) == []
@@ -194,21 +221,33 @@ async def test_o8_the_broker_route_takes_platform_payloads_published_to_rabbitmq
     client: OmsClient, stack: Stack
 ) -> None:
     exchange = upstream_exchange(client.settings.topology)
-    await client.broker.publish(body_of("commercetools", "order-created-registered-several-shipping.json"),
-                                exchange=exchange, routing_key="platform.commercetools.OrderCreated",
-                                content_type="application/json", persist=True)
+    await client.broker.publish(
+        body_of("commercetools", "order-created-registered-several-shipping.json"),
+        exchange=exchange,
+        routing_key="platform.commercetools.OrderCreated",
+        content_type="application/json",
+        persist=True,
+    )
     from_ct = await link_of(client, "commercetools", "5b1e2f3a-7c4d-4e9f-8a10-2b3c4d5e6f70")
     customer = await ok(await client.call(GetCustomer, {"customer_code": from_ct.customer_code}))
     assert (from_ct.rule, customer.email, customer.account_type) == ("created", "chloe.dubois@example.fr", "registered")
-    await client.broker.publish(body_of("medusa", "order-placed.json"), exchange=exchange,
-                                routing_key="platform.medusa.order.placed", content_type="application/json",
-                                persist=True)
+    await client.broker.publish(
+        body_of("medusa", "order-placed.json"),
+        exchange=exchange,
+        routing_key="platform.medusa.order.placed",
+        content_type="application/json",
+        persist=True,
+    )
     from_medusa = await link_of(client, "medusa", "order_01JD2X8Y9Z0A1B2C3D4E5F6G7H")
     assert (from_medusa.rule, from_medusa.customer_code) == ("email", from_ct.customer_code)  # same email, same scope
 
     # commercetools over HTTP with its destination's Authorization header works too.
-    status, answer = await send(stack, "commercetools", body_of("commercetools", "order-state-changed.json"),
-                                {"Authorization": "Bearer ct-secret"})
+    status, answer = await send(
+        stack,
+        "commercetools",
+        body_of("commercetools", "order-state-changed.json"),
+        {"Authorization": "Bearer ct-secret"},
+    )
     assert status == 202 and answer["messages"][0]["routing_key"] == "order.order-status-changed.v1"
 
 
@@ -217,19 +256,25 @@ async def test_o8_unmappable_payloads_are_dead_lettered_with_the_field_and_repla
 ) -> None:
     # Over HTTP: a Saleor order of a channel with no scope configured (signed as Saleor signs).
     saleor_body = body_of("saleor", "order-created.json")
-    signature = jwt.api_jws.encode(saleor_body, stack.saleor_key, algorithm="RS256", headers={"kid": "saleor-1"},
-                                   is_payload_detached=True)
-    status, answer = await send(stack, "saleor", saleor_body,
-                                {"Saleor-Event": "order_created", "Saleor-Signature": signature})
+    signature = jwt.api_jws.encode(
+        saleor_body, stack.saleor_key, algorithm="RS256", headers={"kid": "saleor-1"}, is_payload_detached=True
+    )
+    status, answer = await send(
+        stack, "saleor", saleor_body, {"Saleor-Event": "order_created", "Saleor-Signature": signature}
+    )
     assert status == 202 and answer["status"] == "dead-lettered"
     assert [e["field"] for e in answer["errors"]] == ["order.channel.slug"]
     # Over the broker: a Shopify order whose line price is not an amount.
     broken = json.loads(body_of("shopify", "orders-create.json"))
     broken["line_items"][0]["price"] = "cheap"
     shopify_body = json.dumps(broken).encode()
-    await client.broker.publish(shopify_body, exchange=upstream_exchange(client.settings.topology),
-                                routing_key="platform.shopify.orders.create", content_type="application/json",
-                                persist=True)
+    await client.broker.publish(
+        shopify_body,
+        exchange=upstream_exchange(client.settings.topology),
+        routing_key="platform.shopify.orders.create",
+        content_type="application/json",
+        persist=True,
+    )
 
     letters = {m.headers[dl.ORIGINAL_ROUTING_KEY]: m for m in await dead_letters(client, 2)}
     assert set(letters) == {"platform.saleor.order_created", "platform.shopify.orders.create"}
@@ -237,13 +282,15 @@ async def test_o8_unmappable_payloads_are_dead_lettered_with_the_field_and_repla
     assert from_http.body == saleor_body and from_broker.body == shopify_body  # the raw payload, byte for byte
     assert json.loads(from_http.headers[dl.FIELD_ERRORS])[0]["field"] == "order.channel.slug"
     assert json.loads(from_broker.headers[dl.FIELD_ERRORS]) == [
-        {"field": "line_items[0].price", "reason": "not a decimal amount: 'cheap'"}]
+        {"field": "line_items[0].price", "reason": "not a decimal amount: 'cheap'"}
+    ]
     assert from_http.headers[dl.REASON] == from_broker.headers[dl.REASON] == "rejected"
 
     # The fix (the channel gets its scope), then the replay goes through the broker route.
     stack.adapters.settings = stack.adapters.settings.model_copy(update={"saleor_scopes": {"default-channel": "eu-fr"}})
-    code, out = await omsctl(stack.settings, "dlq", "replay", "--service", "adapters",
-                             "--routing-key", "platform.saleor.*")
+    code, out = await omsctl(
+        stack.settings, "dlq", "replay", "--service", "adapters", "--routing-key", "platform.saleor.*"
+    )
     assert code == 0, out
     replayed = await link_of(client, "saleor:acme", "1042")
     assert replayed.rule == "created"
@@ -278,17 +325,37 @@ async def test_o8_a_fixture_of_each_platform_posted_to_its_webhook_gives_the_ord
     from ..unit.test_adapters_platform_shapes import expected, flatten
 
     want = expected()
-    stack.adapters.settings = stack.adapters.settings.model_copy(update={"saleor_scopes": {"default-channel": "eu-fr",
-                                                                                            "main": "eu-fr"}})
+    stack.adapters.settings = stack.adapters.settings.model_copy(
+        update={"saleor_scopes": {"default-channel": "eu-fr", "main": "eu-fr"}}
+    )
     tap = await upstream_tap(client)
     posts = [
-        ("shopify", "orders-create-taxes-included-eur.json", "orders/create", "450789475",
-         lambda body: shopify_headers(body, "orders/create")),
-        ("commercetools", "order-without-type.json", "", "92f5a867-bf19-47ab-982c-6720a03a3921",
-         lambda body: {"Authorization": "Bearer ct-secret"}),
-        ("saleor", "order-created-legacy.json", "order_created", "293",
-         lambda body: {"Saleor-Event": "order_created", "Saleor-Signature": jwt.api_jws.encode(
-             body, stack.saleor_key, algorithm="RS256", headers={"kid": "saleor-1"}, is_payload_detached=True)}),
+        (
+            "shopify",
+            "orders-create-taxes-included-eur.json",
+            "orders/create",
+            "450789475",
+            lambda body: shopify_headers(body, "orders/create"),
+        ),
+        (
+            "commercetools",
+            "order-without-type.json",
+            "",
+            "92f5a867-bf19-47ab-982c-6720a03a3921",
+            lambda body: {"Authorization": "Bearer ct-secret"},
+        ),
+        (
+            "saleor",
+            "order-created-legacy.json",
+            "order_created",
+            "293",
+            lambda body: {
+                "Saleor-Event": "order_created",
+                "Saleor-Signature": jwt.api_jws.encode(
+                    body, stack.saleor_key, algorithm="RS256", headers={"kid": "saleor-1"}, is_payload_detached=True
+                ),
+            },
+        ),
         ("medusa", "order-placed-v1.json", "", "order_01GV3XD4F6H8J0K2M4N6P8Q0RS", medusa_headers),
     ]
     for platform, name, topic, number, headers in posts:
@@ -297,8 +364,9 @@ async def test_o8_a_fixture_of_each_platform_posted_to_its_webhook_gives_the_ord
         assert status == 202 and answer["status"] == "accepted", (platform, answer)
         payload = flatten(await placed_from_tap(tap, number))
         key = f"{platform}/{name} @ {topic or '(body)'}"
-        expected_fields = {k: v for k, v in want[key]["messages"][0].items()
-                           if k not in ("routing_key", "source_system")}  # source_system: from the settings
+        expected_fields = {
+            k: v for k, v in want[key]["messages"][0].items() if k not in ("routing_key", "source_system")
+        }  # source_system: from the settings
         wrong = {k: (payload.get(k), v) for k, v in expected_fields.items() if payload.get(k) != v}
         assert not wrong, (platform, wrong)
     # ...and order-sync takes them: the Medusa v1 order is linked, at its real amount.
@@ -313,9 +381,11 @@ async def test_o8_shopify_test_orders_and_compliance_webhooks_are_acknowledged_w
     sample = body_of("shopify", "orders-create-2025-sample.json")  # Shopify's sample: test: true
     status, answer = await send(stack, "shopify", sample, shopify_headers(sample, "orders/create"))
     assert status == 200 and answer["status"] == "ignored" and "test order" in answer["reason"]
-    for topic, name in (("customers/redact", "customers-redact.json"),
-                        ("customers/data_request", "customers-data-request.json"),
-                        ("shop/redact", "shop-redact.json")):
+    for topic, name in (
+        ("customers/redact", "customers-redact.json"),
+        ("customers/data_request", "customers-data-request.json"),
+        ("shop/redact", "shop-redact.json"),
+    ):
         body = body_of("shopify", name)
         status, answer = await send(stack, "shopify", body, shopify_headers(body, topic))
         assert status == 200 and answer["status"] == "accepted", (topic, answer)

@@ -29,9 +29,15 @@ BC_AUTHORIZATION = "Bearer bc-integration"
 
 def configure(stack: Stack) -> RecordedBigCommerceOrders:
     """The two platforms' settings on the running adapters, and the recorded BigCommerce API."""
-    settings = AdapterSettings(**{**dict(stack.adapters.settings),
-                                  "woocommerce_secret": WC_SECRET, "woocommerce_scope": "eu-fr",
-                                  "bigcommerce_authorization": BC_AUTHORIZATION, "bigcommerce_scope": "eu-fr"})
+    settings = AdapterSettings(
+        **{
+            **dict(stack.adapters.settings),
+            "woocommerce_secret": WC_SECRET,
+            "woocommerce_scope": "eu-fr",
+            "bigcommerce_authorization": BC_AUTHORIZATION,
+            "bigcommerce_scope": "eu-fr",
+        }
+    )
     stack.adapters.settings = settings
     stack.adapters.verifier = Verifier(settings)
     recorded = RecordedBigCommerceOrders()
@@ -40,23 +46,29 @@ def configure(stack: Stack) -> RecordedBigCommerceOrders:
 
 
 def wc_headers(body: bytes, topic: str = "order.created", secret: str = WC_SECRET) -> dict[str, str]:
-    return {"X-WC-Webhook-Topic": topic, "X-WC-Webhook-Signature": hmac_base64(secret, body),
-            "X-WC-Webhook-Source": "https://shop.example.com/", "X-WC-Webhook-Delivery-ID": "17"}
+    return {
+        "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Signature": hmac_base64(secret, body),
+        "X-WC-Webhook-Source": "https://shop.example.com/",
+        "X-WC-Webhook-Delivery-ID": "17",
+    }
 
 
 def same_fields(payload: dict[str, Any], key: str) -> dict[str, Any]:
     want = expected()[key]["messages"][0]
     got = flatten(payload)
-    return {k: (got.get(k), v) for k, v in want.items()
-            if k not in ("routing_key", "source_system") and got.get(k) != v}
+    return {
+        k: (got.get(k), v) for k, v in want.items() if k not in ("routing_key", "source_system") and got.get(k) != v
+    }
 
 
 async def test_o8_woocommerce_webhooks_ping_signed_order_and_401_unsigned(client: OmsClient, stack: Stack) -> None:
     configure(stack)
     tap = await upstream_tap(client)
     # The ping WooCommerce sends when the webhook is created: unsigned, acknowledged, not kept.
-    status, answer = await send(stack, "woocommerce", b"webhook_id=42",
-                                {"content-type": "application/x-www-form-urlencoded"})
+    status, answer = await send(
+        stack, "woocommerce", b"webhook_id=42", {"content-type": "application/x-www-form-urlencoded"}
+    )
     assert (status, answer) == (200, {"status": "ignored", "reason": "ping"})
     body = body_of("woocommerce", "order-created-registered.json")
     for headers in ({"X-WC-Webhook-Topic": "order.created"}, wc_headers(body, secret="not-the-secret")):
@@ -75,7 +87,10 @@ async def test_o8_woocommerce_webhooks_ping_signed_order_and_401_unsigned(client
     tracked = body_of("woocommerce", "order-updated-completed-tracking.json")
     status, answer = await send(stack, "woocommerce", tracked, wc_headers(tracked, "order.updated"))
     assert status == 202 and [m["routing_key"] for m in answer["messages"]] == [
-        "order.order-placed.v1", "order.order-status-changed.v1", "order.order-shipped.v1"]
+        "order.order-placed.v1",
+        "order.order-status-changed.v1",
+        "order.order-shipped.v1",
+    ]
     depth = await client.broker.declare_queue(dead_letter_queue(client.settings.topology, "adapters"))
     assert depth.declaration_result.message_count == 0
 
@@ -103,10 +118,13 @@ async def test_o8_bigcommerce_thin_webhook_is_read_through_the_api_and_linked(cl
     assert status == 202 and [m["routing_key"] for m in answer["messages"]] == ["order.order-shipped.v1"]
 
     # The broker route reads the order too (a relay that publishes BigCommerce's webhooks).
-    await client.broker.publish(body_of("bigcommerce", "store-order-created-252-guest-jpy.json"),
-                                exchange=upstream_exchange(client.settings.topology),
-                                routing_key="platform.bigcommerce.store.order.created",
-                                content_type="application/json", persist=True)
+    await client.broker.publish(
+        body_of("bigcommerce", "store-order-created-252-guest-jpy.json"),
+        exchange=upstream_exchange(client.settings.topology),
+        routing_key="platform.bigcommerce.store.order.created",
+        content_type="application/json",
+        persist=True,
+    )
     guest = await link_of(client, "bigcommerce", "252")
     assert guest.customer_code and guest.order.currency == "JPY" and guest.order.total == Decimal("3190")
 

@@ -64,19 +64,42 @@ async def tab(page: Page, label: str) -> None:
 
 
 async def seed(client: OmsClient) -> dict[str, Any]:
-    await ok(await client.call(SetAccountTemplate, {"scope_id": "eu-fr", "fields": [
-        {"name": "loyalty_tier", "label": "Loyalty tier", "type": "enum", "allowed_values": ["silver", "gold"]},
-        {"name": "newsletter", "label": "Newsletter", "type": "boolean"}]}))
-    a = await create_customer(client, email="chloe@example.fr", phone="06 12 34 56 78", tags=["VIP"],
-                              attributes={"loyalty_tier": "gold"}, addresses=[RIVOLI])
-    b = await create_customer(client, first_name="Chloe", email="chloe.d@example.fr", tags=["wholesale"],
-                              addresses=[VOLTAIRE])
+    await ok(
+        await client.call(
+            SetAccountTemplate,
+            {
+                "scope_id": "eu-fr",
+                "fields": [
+                    {
+                        "name": "loyalty_tier",
+                        "label": "Loyalty tier",
+                        "type": "enum",
+                        "allowed_values": ["silver", "gold"],
+                    },
+                    {"name": "newsletter", "label": "Newsletter", "type": "boolean"},
+                ],
+            },
+        )
+    )
+    a = await create_customer(
+        client,
+        email="chloe@example.fr",
+        phone="06 12 34 56 78",
+        tags=["VIP"],
+        attributes={"loyalty_tier": "gold"},
+        addresses=[RIVOLI],
+    )
+    b = await create_customer(
+        client, first_name="Chloe", email="chloe.d@example.fr", tags=["wholesale"], addresses=[VOLTAIRE]
+    )
     for i in range(2):
-        await create_customer(client, first_name=f"Twin{i}", last_name="Martin", email="dup@example.fr",
-                              account_type="guest")
+        await create_customer(
+            client, first_name=f"Twin{i}", last_name="Martin", email="dup@example.fr", account_type="guest"
+        )
     await create_scope(client, "eu-pro", "FR", requires_approval=True)
-    await create_customer(client, scope_id="eu-pro", first_name="Jean", last_name="Valjean",
-                          email="jean@example.fr", channel="storefront")
+    await create_customer(
+        client, scope_id="eu-pro", first_name="Jean", last_name="Valjean", email="jean@example.fr", channel="storefront"
+    )
     await asyncio.sleep(1)  # order-sync sees the customers' events
     await client.publish_upstream(placed("AMB-1", email="dup@example.fr"))
     # A's order at a store, then a cart and a saved card under the same shop account (C6, C7),
@@ -87,27 +110,48 @@ async def seed(client: OmsClient) -> dict[str, Any]:
         raw = json.loads((EXAMPLES / f"{example}.v1.json").read_text(encoding="utf-8"))
         raw.pop("message_id")
         await client.publish_upstream(kind.model_validate(raw))
-    org = await ok(await client.call(CreateOrganization, {
-        "scope_id": "eu-fr", "number": "FR 123-456", "name": "Crêpes du Nord", "manager": "Anne Roy",
-        "manager_phone": "01 23 45 67 89"}, actor=SEEDER))
-    await ok(await client.call(JoinOrganization, {"customer_code": a.code, "organization_code": org.code},
-                               actor=SEEDER))
+    org = await ok(
+        await client.call(
+            CreateOrganization,
+            {
+                "scope_id": "eu-fr",
+                "number": "FR 123-456",
+                "name": "Crêpes du Nord",
+                "manager": "Anne Roy",
+                "manager_phone": "01 23 45 67 89",
+            },
+            actor=SEEDER,
+        )
+    )
+    await ok(
+        await client.call(JoinOrganization, {"customer_code": a.code, "organization_code": org.code}, actor=SEEDER)
+    )
     # A malformed upstream message: order-sync dead-letters it, for the administrators' screen.
-    await client.broker.publish(b"{not json", exchange=upstream_exchange(client.settings.topology),
-                                routing_key="order.order-placed.v1", message_id=f"bad-{uuid.uuid4().hex[:8]}")
+    await client.broker.publish(
+        b"{not json",
+        exchange=upstream_exchange(client.settings.topology),
+        routing_key="order.order-placed.v1",
+        message_id=f"bad-{uuid.uuid4().hex[:8]}",
+    )
     return {"a": a, "b": b}
 
 
 def mail_to(mail: Any, address: str, text: str) -> list[Any]:
     """The captured emails to ``address`` whose subject or plain text contains ``text``."""
-    return [m for m in list(mail.messages) if address in str(m["To"])
-            and text in f"{m['Subject']}\n{m.get_body(('plain',)).get_content()}"]
+    return [
+        m
+        for m in list(mail.messages)
+        if address in str(m["To"]) and text in f"{m['Subject']}\n{m.get_body(('plain',)).get_content()}"
+    ]
 
 
 @pytest.mark.timeout(300)
 async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) -> None:
-    async with gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s, \
-            serving(s.app) as base, async_playwright() as pw:
+    async with (
+        gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s,
+        serving(s.app) as base,
+        async_playwright() as pw,
+    ):
         seeded = await seed(client)
         a, b = seeded["a"], seeded["b"]
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -148,11 +192,13 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         await tab(page, "Addresses")
         await expect(page.locator("#tab-panel")).to_contain_text("1 rue de Rivoli")
         await shot(page, "06-record-addresses")
-        for label, shows, name in (("Organizations", "Crêpes du Nord", "07a-record-organizations"),
-                                   ("Stores", "paris-3", "07b-record-stores"),
-                                   ("Active Carts", "cart-5f3a9c", "07c-record-active-carts"),
-                                   ("Saved Payments", "4242", "07d-record-saved-payments"),
-                                   ("Orders", "ORD-A1", "07-record-orders")):
+        for label, shows, name in (
+            ("Organizations", "Crêpes du Nord", "07a-record-organizations"),
+            ("Stores", "paris-3", "07b-record-stores"),
+            ("Active Carts", "cart-5f3a9c", "07c-record-active-carts"),
+            ("Saved Payments", "4242", "07d-record-saved-payments"),
+            ("Orders", "ORD-A1", "07-record-orders"),
+        ):
             await tab(page, label)
             await expect(page.locator("#tab-panel table")).to_be_visible()
             await expect(page.locator("#tab-panel")).to_contain_text(shows, timeout=15000)
@@ -177,7 +223,9 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         await page.goto(f"{base}/customers/{a.code}")
         await page.click("#reset-password")
         await expect(page.locator(".notice")).to_contain_text("password reset email")
-        reset = await eventually(lambda: asyncio.sleep(0, mail_to(s.mail, a.email, "reset-password?token=")), timeout=15)
+        reset = await eventually(
+            lambda: asyncio.sleep(0, mail_to(s.mail, a.email, "reset-password?token=")), timeout=15
+        )
         assert len(reset) == 1
 
         # Send an email from a template; it shows in Activities with its content.
@@ -281,6 +329,16 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         await browser.close()
 
         audited = {d["action"] for d in await s.staff.db.staff_audit.find({"outcome": "ok"}).to_list()}
-        assert {"session.sign_in", "session.sign_out", "customer.update", "customer.reset_password",
-                "customer.merge", "customer.unmerge", "customer.on_behalf.start", "review.resolve",
-                "customer.approve", "account_template.manage", "dead_letter.replay"} <= audited
+        assert {
+            "session.sign_in",
+            "session.sign_out",
+            "customer.update",
+            "customer.reset_password",
+            "customer.merge",
+            "customer.unmerge",
+            "customer.on_behalf.start",
+            "review.resolve",
+            "customer.approve",
+            "account_template.manage",
+            "dead_letter.replay",
+        } <= audited

@@ -48,24 +48,56 @@ TABS = ("Account", "Custom Attributes", "Addresses", "Orders", "Activities", "Au
 async def test_i5_hostile_values_run_no_script_in_the_console(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
-    async with gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s, \
-            serving(s.app) as base, async_playwright() as pw:
-        customer = await ok(await client.call(CreateCustomer, {
-            "scope_id": "eu-fr", "first_name": NAME, "last_name": TEXT, "email": EMAIL, "tags": ["<b>vip</b>"],
-            "addresses": [{"line1": LINE, "line2": NAME, "city": TEXT, "postal_code": "75001", "country": "FR"}]}))
+    async with (
+        gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s,
+        serving(s.app) as base,
+        async_playwright() as pw,
+    ):
+        customer = await ok(
+            await client.call(
+                CreateCustomer,
+                {
+                    "scope_id": "eu-fr",
+                    "first_name": NAME,
+                    "last_name": TEXT,
+                    "email": EMAIL,
+                    "tags": ["<b>vip</b>"],
+                    "addresses": [
+                        {"line1": LINE, "line2": NAME, "city": TEXT, "postal_code": "75001", "country": "FR"}
+                    ],
+                },
+            )
+        )
         await asyncio.sleep(1)  # order-sync sees the customer's event
         await client.publish_upstream(placed("XSS-1", email=EMAIL, first_name=NAME, last_name=TEXT))
         await linked_to(client, "XSS-1", customer.code)
         # Two guests sharing a mailbox: an order with it waits in the review queue beside them.
-        twins = [await ok(await client.call(CreateCustomer, {
-            "scope_id": "eu-fr", "first_name": f"{NAME}{i}", "last_name": TEXT, "email": TWINS,
-            "account_type": "guest"})) for i in range(2)]
+        twins = [
+            await ok(
+                await client.call(
+                    CreateCustomer,
+                    {
+                        "scope_id": "eu-fr",
+                        "first_name": f"{NAME}{i}",
+                        "last_name": TEXT,
+                        "email": TWINS,
+                        "account_type": "guest",
+                    },
+                )
+            )
+            for i in range(2)
+        ]
         await asyncio.sleep(1)
-        await client.publish_upstream(placed("XSS-2", email=TWINS, first_name="Chloé", last_name=NAME,
-                                             source_customer_id=None))
+        await client.publish_upstream(
+            placed("XSS-2", email=TWINS, first_name="Chloé", last_name=NAME, source_customer_id=None)
+        )
         # A message no service can read, holding script: the administrators' dead-letter screen.
-        await client.broker.publish(f'{{"note": "{TEXT}"'.encode(), exchange=upstream_exchange(settings.topology),
-                                    routing_key="order.order-placed.v1", message_id="xss-dead-letter")
+        await client.broker.publish(
+            f'{{"note": "{TEXT}"'.encode(),
+            exchange=upstream_exchange(settings.topology),
+            routing_key="order.order-placed.v1",
+            message_id="xss-dead-letter",
+        )
 
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await (await browser.new_context()).new_page()
@@ -77,8 +109,10 @@ async def test_i5_hostile_values_run_no_script_in_the_console(
             await dialog.accept()
 
         page.on("dialog", lambda dialog: asyncio.ensure_future(on_dialog(dialog)))
-        page.on("console", lambda message: violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
+        page.on(
+            "console",
+            lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+        )
 
         await sign_in(page, base, "supervisor")
         await page.fill("#search input[name=email]", "x'-alert")
@@ -143,8 +177,9 @@ async def test_i4_i5_every_answer_carries_the_security_headers(
                 "API answer": await csr.get("/api/customers", params={"name": "x"}),
                 "API refusal": await anonymous.get("/api/customers"),
                 "static file": await anonymous.get("/static/console.js"),
-                "body too large": await csr.post("/api/customers", content=b"x" * (2 << 20),
-                                                 headers={"Content-Type": "application/json"}),
+                "body too large": await csr.post(
+                    "/api/customers", content=b"x" * (2 << 20), headers={"Content-Type": "application/json"}
+                ),
             }
             docs = await anonymous.get("/api/docs")
     assert answers["body too large"].status_code == 413

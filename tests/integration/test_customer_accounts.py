@@ -50,8 +50,13 @@ async def accounts(settings: ServiceSettings, client: OmsClient, cleanup: Cleanu
     """The customer service with short token lifetimes, a scope, and a tap on its events."""
     from customer.settings import CustomerSettings
 
-    tuned = CustomerSettings(**settings.model_dump(), reset_token_hours=1.0, max_signin_failures=5,
-                             signin_source_free_failures=3, account_url="https://shop.test/account")
+    tuned = CustomerSettings(
+        **settings.model_dump(),
+        reset_token_hours=1.0,
+        max_signin_failures=5,
+        signin_source_free_failures=3,
+        account_url="https://shop.test/account",
+    )
     async with running(customer_app(tuned), cleanup=cleanup), EventTap(client, "customer.#") as tap:
         await create_scope(client)
         yield tap
@@ -90,8 +95,9 @@ async def test_c14_invitation_then_password_set_once_and_the_link_is_single_use(
     assert "/set-password?token=" in invitation["payload"]["link"]
     await asyncio.sleep(0.3)
     await accounts.drain()
-    assert not [e for e in accounts.messages if e["routing_key"].endswith("password-setup-invited.v1")], \
+    assert not [e for e in accounts.messages if e["routing_key"].endswith("password-setup-invited.v1")], (
         "a guest is never invited"
+    )
 
     token = token_of(invitation)
     assert await ok(await client.call(CompletePasswordReset, {"token": token, "new_password": PASSWORD}))
@@ -110,8 +116,10 @@ async def test_c14_reset_by_csr_or_by_the_customer_revokes_older_links_and_expir
     client: OmsClient, accounts: EventTap, customer_db: AsyncDatabase
 ) -> None:
     customer = await create_customer(client, email="ines@example.fr", account_type="guest")
-    await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 1,
-                                       "changes": {"account_type": "registered"}})
+    await client.call(
+        UpdateCustomer,
+        {"customer_code": customer.code, "expected_version": 1, "changes": {"account_type": "registered"}},
+    )
     assert await ok(await client.call(RequestPasswordReset, {"customer_code": customer.code}, actor=CSR))
     first = token_of(await next_event(accounts, "customer.password-reset-requested.v1"))
     assert await ok(await client.call(RequestPasswordReset, {"scope_id": "eu-fr", "email": "INES@example.fr"}))
@@ -125,8 +133,9 @@ async def test_c14_reset_by_csr_or_by_the_customer_revokes_older_links_and_expir
 
     assert await ok(await client.call(RequestPasswordReset, {"customer_code": customer.code}, actor=CSR))
     late = token_of(await next_event(accounts, "customer.password-reset-requested.v1"))
-    await customer_db["tokens"].update_many({"used_at": None, "revoked_at": None},
-                                            {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}})
+    await customer_db["tokens"].update_many(
+        {"used_at": None, "revoked_at": None}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}}
+    )
     before = await ok(await client.call(GetCustomer, {"customer_code": customer.code}))
     expired = await client.call(CompletePasswordReset, {"token": late, "new_password": "yet another one"})
     assert "expired" in expired.error.fields[0].reason
@@ -144,15 +153,29 @@ async def test_c14_reset_by_csr_or_by_the_customer_revokes_older_links_and_expir
 async def test_c14_set_empty_passwords_invites_in_resumable_idempotent_batches(
     client: OmsClient, accounts: EventTap
 ) -> None:
-    rows = [{"scope_id": "eu-fr", "first_name": f"P{i}", "last_name": "Import", "email": f"p{i}@example.fr",
-             "account_type": "guest" if i >= 7 else "registered", "channel": "import", "idempotency_key": f"k{i}"}
-            for i in range(9)]
+    rows = [
+        {
+            "scope_id": "eu-fr",
+            "first_name": f"P{i}",
+            "last_name": "Import",
+            "email": f"p{i}@example.fr",
+            "account_type": "guest" if i >= 7 else "registered",
+            "channel": "import",
+            "idempotency_key": f"k{i}",
+        }
+        for i in range(9)
+    ]
     await ok(await client.call(ImportCustomers, {"rows": rows}))
     # A disabled account is not invited (nor an erased, rejected or merged-away one).
     found = await ok(await client.call(SearchCustomers, {"email": "p6@example.fr"}))
     p6 = await ok(await client.call(GetCustomer, {"customer_code": found.items[0].code}))
-    await ok(await client.call(ChangeCustomerState, {"customer_code": p6.code, "expected_version": p6.version,
-                                                     "action": "disable", "reason": "fraud check"}, actor=CSR))
+    await ok(
+        await client.call(
+            ChangeCustomerState,
+            {"customer_code": p6.code, "expected_version": p6.version, "action": "disable", "reason": "fraud check"},
+            actor=CSR,
+        )
+    )
     progress, after, batches = None, None, []
     while progress is None or not progress.done:
         progress = await ok(await client.call(InviteCustomersWithoutPassword, {"batch_size": 3, "after_code": after}))
@@ -162,8 +185,9 @@ async def test_c14_set_empty_passwords_invites_in_resumable_idempotent_batches(
     rerun = await ok(await client.call(InviteCustomersWithoutPassword, {"batch_size": 50}))
     assert rerun.invited == 0 and rerun.done
     invited = await accounts.wait_for(6 + 9 + 1)  # 9 created, 1 disabled, 6 invited
-    emails = sorted(e["payload"]["recipient"]["email"] for e in invited
-                    if e["routing_key"] == "customer.password-setup-invited.v1")
+    emails = sorted(
+        e["payload"]["recipient"]["email"] for e in invited if e["routing_key"] == "customer.password-setup-invited.v1"
+    )
     assert emails == sorted(f"p{i}@example.fr" for i in range(6))
 
 
@@ -173,8 +197,11 @@ async def test_c15_sign_in_lockout_and_a_slowed_source(client: OmsClient, accoun
     await ok(await client.call(CompletePasswordReset, {"token": token, "new_password": PASSWORD}))
 
     def attempt(password: str, source: str, email: str = "sam@example.fr"):  # noqa: ANN202
-        return client.call(Authenticate, {"scope_id": "eu-fr", "email": email, "password": password},
-                           actor=Actor(kind="customer", id="anonymous", source=source))
+        return client.call(
+            Authenticate,
+            {"scope_id": "eu-fr", "email": email, "password": password},
+            actor=Actor(kind="customer", id="anonymous", source=source),
+        )
 
     signed_in = await ok(await attempt(PASSWORD, "ip-1"))
     assert signed_in.customer_code == customer.code
@@ -201,9 +228,18 @@ async def test_c15_sign_in_lockout_and_a_slowed_source(client: OmsClient, accoun
     assert refused.error.code == "rate_limited" and refused.error.message.startswith("too many attempts")
     state_event = await next_event(accounts, "customer.customer-state-changed.v1")
     assert state_event["payload"]["reason"] == "too many failed sign-ins"
-    await ok(await client.call(ChangeCustomerState, {"customer_code": customer.code, "expected_version": locked.version,
-                                                     "action": "enable", "reason": "called, identity checked"},
-                               actor=CSR))
+    await ok(
+        await client.call(
+            ChangeCustomerState,
+            {
+                "customer_code": customer.code,
+                "expected_version": locked.version,
+                "action": "enable",
+                "reason": "called, identity checked",
+            },
+            actor=CSR,
+        )
+    )
     assert (await ok(await attempt(PASSWORD, "ip-7"))).customer_code == customer.code
 
 
@@ -216,8 +252,11 @@ async def test_c15_unknown_email_and_wrong_password_take_about_the_same_time(
 
     async def duration(email: str, source: str) -> float:
         started = time.perf_counter()
-        reply = await client.call(Authenticate, {"scope_id": "eu-fr", "email": email, "password": "nope nope"},
-                                  actor=Actor(kind="customer", id="anonymous", source=source))
+        reply = await client.call(
+            Authenticate,
+            {"scope_id": "eu-fr", "email": email, "password": "nope nope"},
+            actor=Actor(kind="customer", id="anonymous", source=source),
+        )
         assert reply.error.code == "unauthenticated"
         return time.perf_counter() - started
 
@@ -233,48 +272,83 @@ async def test_c16_acting_on_behalf_is_time_boxed_recorded_and_visible_to_the_cu
 ) -> None:
     customer = await create_customer(client, email="eva@example.fr")
     other = await create_customer(client, email="max@example.fr")
-    session = await ok(await client.call(StartOnBehalfSession, {"customer_code": customer.code,
-                                                                "reason": "customer on the phone, lost access"},
-                                         actor=CSR))
+    session = await ok(
+        await client.call(
+            StartOnBehalfSession,
+            {"customer_code": customer.code, "reason": "customer on the phone, lost access"},
+            actor=CSR,
+        )
+    )
     as_customer = Actor(kind="csr", id="csr-anna", on_behalf_session=session.session_id)
-    changed = await ok(await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 1,
-                                                          "changes": {"phone": "0611223344"}}, actor=as_customer))
+    changed = await ok(
+        await client.call(
+            UpdateCustomer,
+            {"customer_code": customer.code, "expected_version": 1, "changes": {"phone": "0611223344"}},
+            actor=as_customer,
+        )
+    )
     assert changed.phone == "+33611223344"
 
-    not_theirs = await client.call(UpdateCustomer, {"customer_code": other.code, "expected_version": 1,
-                                                    "changes": {"phone": "0611223344"}}, actor=as_customer)
+    not_theirs = await client.call(
+        UpdateCustomer,
+        {"customer_code": other.code, "expected_version": 1, "changes": {"phone": "0611223344"}},
+        actor=as_customer,
+    )
     assert not_theirs.error.code == "forbidden"
     someone_else = Actor(kind="csr", id="csr-bob", on_behalf_session=session.session_id)
-    stolen = await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 2,
-                                                "changes": {"phone": "0600000000"}}, actor=someone_else)
+    stolen = await client.call(
+        UpdateCustomer,
+        {"customer_code": customer.code, "expected_version": 2, "changes": {"phone": "0600000000"}},
+        actor=someone_else,
+    )
     assert stolen.error.code == "forbidden"
     self_service = Actor(kind="customer", id=other.code)
-    assert (await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 2,
-                                               "changes": {"flag": "red"}}, actor=self_service)).error.code == "forbidden"
+    assert (
+        await client.call(
+            UpdateCustomer,
+            {"customer_code": customer.code, "expected_version": 2, "changes": {"flag": "red"}},
+            actor=self_service,
+        )
+    ).error.code == "forbidden"
 
     ended = await ok(await client.call(EndOnBehalfSession, {"session_id": session.session_id}, actor=CSR))
     assert ended.ended_at is not None
-    after_end = await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 2,
-                                                   "changes": {"phone": "0600000000"}}, actor=as_customer)
+    after_end = await client.call(
+        UpdateCustomer,
+        {"customer_code": customer.code, "expected_version": 2, "changes": {"phone": "0600000000"}},
+        actor=as_customer,
+    )
     assert after_end.error.code == "forbidden"
 
-    expiring = await ok(await client.call(StartOnBehalfSession, {"customer_code": customer.code, "reason": "again",
-                                                                 "minutes": 1}, actor=CSR))
+    expiring = await ok(
+        await client.call(
+            StartOnBehalfSession, {"customer_code": customer.code, "reason": "again", "minutes": 1}, actor=CSR
+        )
+    )
     await customer_db["on_behalf_sessions"].update_one(
-        {"_id": expiring.session_id}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}})
-    expired = await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 2,
-                                                 "changes": {"phone": "0600000000"}},
-                                actor=Actor(kind="csr", id="csr-anna", on_behalf_session=expiring.session_id))
+        {"_id": expiring.session_id}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}}
+    )
+    expired = await client.call(
+        UpdateCustomer,
+        {"customer_code": customer.code, "expected_version": 2, "changes": {"phone": "0600000000"}},
+        actor=Actor(kind="csr", id="csr-anna", on_behalf_session=expiring.session_id),
+    )
     assert expired.error.code == "forbidden"
-    not_a_csr = await client.call(StartOnBehalfSession, {"customer_code": customer.code, "reason": "x"},
-                                  actor=Actor(kind="customer", id=customer.code))
+    not_a_csr = await client.call(
+        StartOnBehalfSession,
+        {"customer_code": customer.code, "reason": "x"},
+        actor=Actor(kind="customer", id=customer.code),
+    )
     assert not_a_csr.error.code == "forbidden"
 
     trail = await ok(await client.call(GetCustomerAudit, {"customer_code": customer.code, "limit": 2}))
     everything = list(trail.items)
     while trail.next_cursor:
-        trail = await ok(await client.call(GetCustomerAudit, {"customer_code": customer.code, "limit": 2,
-                                                              "cursor": trail.next_cursor}))
+        trail = await ok(
+            await client.call(
+                GetCustomerAudit, {"customer_code": customer.code, "limit": 2, "cursor": trail.next_cursor}
+            )
+        )
         everything += trail.items
     on_behalf = [e for e in everything if e.on_behalf_session == session.session_id]
     assert [(e.action, e.actor_id, e.on_behalf_reason, e.changed) for e in on_behalf] == [
@@ -288,33 +362,57 @@ async def test_c16_acting_on_behalf_is_time_boxed_recorded_and_visible_to_the_cu
 async def test_c20_a_guest_becomes_registered_only_after_proving_the_email(
     client: OmsClient, accounts: EventTap, customer_db: AsyncDatabase
 ) -> None:
-    guest = await create_customer(client, email="Lea@example.fr", account_type="guest", channel="order",
-                                  addresses=[{"line1": "1 rue A", "city": "Lyon", "country": "FR"}])
-    registering = await ok(await client.call(RegisterCustomer, {"scope_id": "eu-fr", "email": "lea@EXAMPLE.fr",
-                                                                "first_name": "Léa", "last_name": "Roux"}))
+    guest = await create_customer(
+        client,
+        email="Lea@example.fr",
+        account_type="guest",
+        channel="order",
+        addresses=[{"line1": "1 rue A", "city": "Lyon", "country": "FR"}],
+    )
+    registering = await ok(
+        await client.call(
+            RegisterCustomer, {"scope_id": "eu-fr", "email": "lea@EXAMPLE.fr", "first_name": "Léa", "last_name": "Roux"}
+        )
+    )
     assert registering.code == guest.code and registering.account_type == "guest" and registering.claim_pending
     assert await customer_db["customers"].count_documents({}) == 1  # never a second record
     token = token_of(await next_event(accounts, "customer.email-verification-requested.v1"))
 
     claimed = await ok(await client.call(VerifyEmail, {"token": token}))
     assert (claimed.code, claimed.account_type, claimed.email_verified, claimed.logon_id) == (
-        guest.code, "registered", True, "Lea@example.fr")
+        guest.code,
+        "registered",
+        True,
+        "Lea@example.fr",
+    )
     assert claimed.addresses == guest.addresses  # keeps what it had
     invited = await next_event(accounts, "customer.password-setup-invited.v1")
     assert invited["payload"]["recipient"]["customer_code"] == guest.code
-    again = await client.call(RegisterCustomer, {"scope_id": "eu-fr", "email": "lea@example.fr",
-                                                 "first_name": "Léa", "last_name": "Roux"})
+    again = await client.call(
+        RegisterCustomer, {"scope_id": "eu-fr", "email": "lea@example.fr", "first_name": "Léa", "last_name": "Roux"}
+    )
     assert again.error.code == "conflict"
 
     # A registered account's new email is used only once proved; the logon id stays.
-    moved = await ok(await client.call(UpdateCustomer, {"customer_code": guest.code, "expected_version": claimed.version,
-                                                        "changes": {"email": "lea.roux@example.fr"}}))
+    moved = await ok(
+        await client.call(
+            UpdateCustomer,
+            {
+                "customer_code": guest.code,
+                "expected_version": claimed.version,
+                "changes": {"email": "lea.roux@example.fr"},
+            },
+        )
+    )
     assert moved.email == "Lea@example.fr" and moved.pending_email == "lea.roux@example.fr"
     proof = await next_event(accounts, "customer.email-verification-requested.v1")
     assert proof["payload"]["recipient"]["email"] == "lea.roux@example.fr"
     verified = await ok(await client.call(VerifyEmail, {"token": token_of(proof)}))
     assert (verified.email, verified.pending_email, verified.logon_id) == (
-        "lea.roux@example.fr", None, "Lea@example.fr")
+        "lea.roux@example.fr",
+        None,
+        "Lea@example.fr",
+    )
 
 
 async def test_c14_a_reset_flow_leaves_no_password_and_no_token_in_logs_or_messages(
@@ -323,16 +421,21 @@ async def test_c14_a_reset_flow_leaves_no_password_and_no_token_in_logs_or_messa
     caplog.set_level(logging.DEBUG)
     secret_password = "Sup3r-secret-passw0rd!"
     customer = await create_customer(client, email="zoe@example.fr", account_type="guest")
-    await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": 1,
-                                       "changes": {"account_type": "registered"}})
+    await client.call(
+        UpdateCustomer,
+        {"customer_code": customer.code, "expected_version": 1, "changes": {"account_type": "registered"}},
+    )
     await ok(await client.call(RequestPasswordReset, {"customer_code": customer.code}, actor=CSR))
     reset = await next_event(accounts, "customer.password-reset-requested.v1")
     token = token_of(reset)
     too_short = await client.call(CompletePasswordReset, {"token": token, "new_password": "Tiny7!x"})
     assert too_short.error.code == "validation"
     await ok(await client.call(CompletePasswordReset, {"token": token, "new_password": secret_password}))
-    await client.call(Authenticate, {"scope_id": "eu-fr", "email": "zoe@example.fr", "password": secret_password + "x"},
-                      actor=Actor(kind="customer", id="anonymous", source="ip-9"))
+    await client.call(
+        Authenticate,
+        {"scope_id": "eu-fr", "email": "zoe@example.fr", "password": secret_password + "x"},
+        actor=Actor(kind="customer", id="anonymous", source="ip-9"),
+    )
     await asyncio.sleep(0.5)
     events = await accounts.drain()
 
@@ -348,8 +451,17 @@ async def test_c14_omsctl_set_empty_passwords_shows_progress_and_can_resume(
 ) -> None:
     from .test_customer_import import omsctl
 
-    rows = [{"scope_id": "eu-fr", "first_name": f"Q{i}", "last_name": "Import", "email": f"q{i}@example.fr",
-             "channel": "import", "idempotency_key": f"q{i}"} for i in range(5)]
+    rows = [
+        {
+            "scope_id": "eu-fr",
+            "first_name": f"Q{i}",
+            "last_name": "Import",
+            "email": f"q{i}@example.fr",
+            "channel": "import",
+            "idempotency_key": f"q{i}",
+        }
+        for i in range(5)
+    ]
     await ok(await client.call(ImportCustomers, {"rows": rows}))
     code, out = await omsctl(settings, "customer", "set-empty-passwords", "--batch", "2")
     assert code == 0 and "5 customers invited" in out and "invited" in out, out
@@ -357,9 +469,17 @@ async def test_c14_omsctl_set_empty_passwords_shows_progress_and_can_resume(
     assert code == 0 and "0 customers invited" in out, out
     # At 80 columns the customer code, which the next command needs, is never cut.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "omsctl", "customer", "find", "--name", "import",
+        sys.executable,
+        "-m",
+        "omsctl",
+        "customer",
+        "find",
+        "--name",
+        "import",
         env={**os.environ, "OMS_NAMESPACE": settings.namespace, "COLUMNS": "80"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out = (await process.communicate())[0].decode()
     codes = [c.code for c in (await ok(await client.call(SearchCustomers, {"name": "import"}))).items]
     assert len(codes) == 5 and all(code in out for code in codes), out

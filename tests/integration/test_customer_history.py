@@ -39,8 +39,10 @@ CARD = "4111 1111 1111 1111"  # Visa's test number: passes the Luhn check
 
 @pytest.fixture
 async def services(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) -> AsyncIterator[EventTap]:
-    async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup), \
-            EventTap(client, "customer.#") as tap:
+    async with (
+        running(customer_app(settings), order_sync_app(settings), cleanup=cleanup),
+        EventTap(client, "customer.#") as tap,
+    ):
         await create_scope(client, "eu-fr", "FR", default_language="fr")
         yield tap
 
@@ -86,8 +88,17 @@ async def test_c7_a_customer_without_email_still_has_shipments_and_payments_in_h
     link = await link_of(client, "pos:berlin-3", "POS-H1")
     ref = {"source_system": "pos:berlin-3", "scope": "de", "order_number": "POS-H1"}
     await client.publish_upstream(upstream(OrderShipped, **ref, shipment_id="S9", shipped_at="2026-11-21T10:00:00Z"))
-    await client.publish_upstream(upstream(PaymentReceived, **ref, payment_id="P9", amount="12.00", currency="EUR",
-                                           method="cash", paid_at="2026-11-21T09:00:00Z"))
+    await client.publish_upstream(
+        upstream(
+            PaymentReceived,
+            **ref,
+            payment_id="P9",
+            amount="12.00",
+            currency="EUR",
+            method="cash",
+            paid_at="2026-11-21T09:00:00Z",
+        )
+    )
 
     async def shipped() -> Any:
         page = await history(client, link.customer_code, "order")
@@ -107,11 +118,21 @@ async def test_c7_c6_an_order_from_upstream_is_in_history_with_status_shipment_a
     code = (await link_of(client, SOURCE, "H-1")).customer_code
     await client.publish_upstream(placed)  # the same message again
     await client.publish_upstream(placed.model_copy(update={"message_id": "resent-h1"}))  # and resent
-    await client.publish_upstream(upstream(OrderShipped, **REF, order_number="H-1", shipment_id="S1",
-                                           carrier="Colissimo", tracking_number="6A1",
-                                           lines=[{"sku": "TEE", "quantity": 1}], shipped_at="2026-11-21T10:00:00Z"))
-    await client.publish_upstream(upstream(OrderStatusChanged, **REF, order_number="H-1", status="shipped",
-                                           changed_at="2026-11-21T10:00:01Z"))
+    await client.publish_upstream(
+        upstream(
+            OrderShipped,
+            **REF,
+            order_number="H-1",
+            shipment_id="S1",
+            carrier="Colissimo",
+            tracking_number="6A1",
+            lines=[{"sku": "TEE", "quantity": 1}],
+            shipped_at="2026-11-21T10:00:00Z",
+        )
+    )
+    await client.publish_upstream(
+        upstream(OrderStatusChanged, **REF, order_number="H-1", status="shipped", changed_at="2026-11-21T10:00:01Z")
+    )
 
     async def shipped() -> Any:
         page = await history(client, code, "order")
@@ -123,9 +144,15 @@ async def test_c7_c6_an_order_from_upstream_is_in_history_with_status_shipment_a
     entry = page.items[0]
     assert entry.key == f"{SOURCE}|H-1" and entry.customer_code == code
     assert {k: entry.fields[k] for k in ("order_number", "scope_id", "total", "currency", "store_id")} == {
-        "order_number": "H-1", "scope_id": "eu-fr", "total": "59.70", "currency": "EUR", "store_id": "paris-3"}
+        "order_number": "H-1",
+        "scope_id": "eu-fr",
+        "total": "59.70",
+        "currency": "EUR",
+        "store_id": "paris-3",
+    }
     assert [(s["shipment_id"], s["carrier"], s["tracking_number"]) for s in entry.fields["shipments"]] == [
-        ("S1", "Colissimo", "6A1")]
+        ("S1", "Colissimo", "6A1")
+    ]
 
     customer = await ok(await client.call(GetCustomer, {"customer_code": code}))
     assert customer.order_count == 1, "one order, delivered three times, counts once"
@@ -142,41 +169,114 @@ async def test_c7_carts_payment_methods_invoices_and_payments_in_pages_and_a_csr
     code = await customer_of_first_order(client, "H-10")
     customer = {"source_system": SOURCE, "source_customer_id": "shop-1", "scope": "eu-fr"}
     line = {"sku": "TEE", "name": "T-shirt", "quantity": 1, "unit_price": "19.90", "total": "19.90"}
-    await client.publish_upstream(upstream(CartUpdated, **customer, cart_id="K1", lines=[line], total="19.90",
-                                           currency="EUR", updated_at="2026-11-22T10:00:00Z"))
-    await client.publish_upstream(upstream(CartUpdated, **customer, cart_id="K2", lines=[line], total="19.90",
-                                           currency="EUR", updated_at="2026-11-22T11:00:00Z"))
-    await client.publish_upstream(upstream(CartUpdated, **customer, cart_id="K2", lines=[line], total="19.90",
-                                           currency="EUR", converted_order_number="H-11",
-                                           updated_at="2026-11-22T11:05:00Z"))  # became an order: closed
+    await client.publish_upstream(
+        upstream(
+            CartUpdated,
+            **customer,
+            cart_id="K1",
+            lines=[line],
+            total="19.90",
+            currency="EUR",
+            updated_at="2026-11-22T10:00:00Z",
+        )
+    )
+    await client.publish_upstream(
+        upstream(
+            CartUpdated,
+            **customer,
+            cart_id="K2",
+            lines=[line],
+            total="19.90",
+            currency="EUR",
+            updated_at="2026-11-22T11:00:00Z",
+        )
+    )
+    await client.publish_upstream(
+        upstream(
+            CartUpdated,
+            **customer,
+            cart_id="K2",
+            lines=[line],
+            total="19.90",
+            currency="EUR",
+            converted_order_number="H-11",
+            updated_at="2026-11-22T11:05:00Z",
+        )
+    )  # became an order: closed
     for n in range(22):
-        await client.publish_upstream(upstream(PaymentMethodSaved, **customer, token=f"tok_{n:02d}", brand="visa",
-                                               last4=f"{4242 + n}", expiry_month=n % 12 + 1, expiry_year=2030,
-                                               saved_at=f"2026-11-{n + 1:02d}T08:00:00Z"))
-    await client.publish_upstream(upstream(PaymentMethodRemoved, **customer, token="tok_00",
-                                           removed_at="2026-11-30T08:00:00Z"))
+        await client.publish_upstream(
+            upstream(
+                PaymentMethodSaved,
+                **customer,
+                token=f"tok_{n:02d}",
+                brand="visa",
+                last4=f"{4242 + n}",
+                expiry_month=n % 12 + 1,
+                expiry_year=2030,
+                saved_at=f"2026-11-{n + 1:02d}T08:00:00Z",
+            )
+        )
+    await client.publish_upstream(
+        upstream(PaymentMethodRemoved, **customer, token="tok_00", removed_at="2026-11-30T08:00:00Z")
+    )
     # An invoice before its order: waits for the order's link, like its other events.
-    await client.publish_upstream(upstream(InvoiceIssued, **REF, order_number="H-12", invoice_number="INV-12",
-                                           amount="59.70", currency="EUR", issued_at="2026-11-23T09:00:00Z",
-                                           due_at="2026-12-23T09:00:00Z"))
+    await client.publish_upstream(
+        upstream(
+            InvoiceIssued,
+            **REF,
+            order_number="H-12",
+            invoice_number="INV-12",
+            amount="59.70",
+            currency="EUR",
+            issued_at="2026-11-23T09:00:00Z",
+            due_at="2026-12-23T09:00:00Z",
+        )
+    )
     await client.publish_upstream(order("H-12", source_customer_id="shop-1"))
-    await client.publish_upstream(upstream(PaymentReceived, **REF, order_number="H-12", payment_id="P12",
-                                           amount="59.70", currency="EUR", method="visa",
-                                           paid_at="2026-11-23T09:30:00Z"))
-    await client.publish_upstream(upstream(PaymentRequested, **REF, order_number="H-12", payment_id="P12",
-                                           amount="59.70", currency="EUR", payment_url="https://pay.test/P12",
-                                           requested_at="2026-11-23T09:10:00Z"))  # late: still received
+    await client.publish_upstream(
+        upstream(
+            PaymentReceived,
+            **REF,
+            order_number="H-12",
+            payment_id="P12",
+            amount="59.70",
+            currency="EUR",
+            method="visa",
+            paid_at="2026-11-23T09:30:00Z",
+        )
+    )
+    await client.publish_upstream(
+        upstream(
+            PaymentRequested,
+            **REF,
+            order_number="H-12",
+            payment_id="P12",
+            amount="59.70",
+            currency="EUR",
+            payment_url="https://pay.test/P12",
+            requested_at="2026-11-23T09:10:00Z",
+        )
+    )  # late: still received
     # A cart of a customer nobody is linked to: refused as an unknown customer.
-    await client.publish_upstream(upstream(CartUpdated, **{**customer, "source_customer_id": "nobody"},
-                                           cart_id="K9", lines=[line], total="19.90", currency="EUR",
-                                           updated_at="2026-11-22T10:00:00Z"))
+    await client.publish_upstream(
+        upstream(
+            CartUpdated,
+            **{**customer, "source_customer_id": "nobody"},
+            cart_id="K9",
+            lines=[line],
+            total="19.90",
+            currency="EUR",
+            updated_at="2026-11-22T10:00:00Z",
+        )
+    )
 
     carts = await history(client, code, "cart", count=1)
     assert [(c.key, c.fields["total"]) for c in carts.items] == [(f"{SOURCE}|K1", "19.90")]
 
     async def tokens(cursor: str | None = None) -> tuple[list[str], Any]:
-        page = await ok(await client.call(GetCustomerHistory, {"customer_code": code, "kind": "payment_method",
-                                                               "cursor": cursor}))
+        page = await ok(
+            await client.call(GetCustomerHistory, {"customer_code": code, "kind": "payment_method", "cursor": cursor})
+        )
         return [i.fields["token"] for i in page.items], page
 
     newest_first = [f"tok_{n:02d}" for n in range(21, 0, -1)]  # tok_00 was removed
@@ -189,24 +289,34 @@ async def test_c7_carts_payment_methods_invoices_and_payments_in_pages_and_a_csr
     assert (shown["brand"], shown["last4"], shown["expiry_month"], shown["expiry_year"]) == ("visa", "4243", 2, 2030)
 
     invoices = await history(client, code, "invoice")
-    assert [(i.fields["invoice_number"], i.fields["order_number"], i.fields["amount"], i.fields["status"])
-            for i in invoices.items] == [("INV-12", "H-12", "59.70", "open")]
+    assert [
+        (i.fields["invoice_number"], i.fields["order_number"], i.fields["amount"], i.fields["status"])
+        for i in invoices.items
+    ] == [("INV-12", "H-12", "59.70", "open")]
 
     async def received() -> Any:
         page = await history(client, code, "payment")
         return page if page.items[0].fields.get("requested_at") else None
 
     payment = (await eventually(received, timeout=15)).items[0].fields
-    assert (payment["status"], payment["method"], payment["payment_url"]) == ("received", "visa",
-                                                                              "https://pay.test/P12")
+    assert (payment["status"], payment["method"], payment["payment_url"]) == (
+        "received",
+        "visa",
+        "https://pay.test/P12",
+    )
 
     # A CSR deletes a payment method: gone from the page, audited, announced.
-    deleted = await ok(await client.call(DeletePaymentMethod, {"customer_code": code, "source_system": SOURCE,
-                                                               "token": "tok_21", "reason": "asked by phone"},
-                                         actor=CSR))
+    deleted = await ok(
+        await client.call(
+            DeletePaymentMethod,
+            {"customer_code": code, "source_system": SOURCE, "token": "tok_21", "reason": "asked by phone"},
+            actor=CSR,
+        )
+    )
     assert deleted.token == "tok_21"
-    again = await client.call(DeletePaymentMethod, {"customer_code": code, "source_system": SOURCE, "token": "tok_21"},
-                              actor=CSR)
+    again = await client.call(
+        DeletePaymentMethod, {"customer_code": code, "source_system": SOURCE, "token": "tok_21"}, actor=CSR
+    )
     assert again.error.code == "not_found" and again.error.fields[0].field == "payload.token"
     after = await ok(await client.call(GetCustomerHistory, {"customer_code": code, "kind": "payment_method"}))
     assert "tok_21" not in [i.fields["token"] for i in after.items] and len(after.items) == 20
@@ -216,8 +326,11 @@ async def test_c7_carts_payment_methods_invoices_and_payments_in_pages_and_a_csr
     announced = [e["payload"] for e in events if e["routing_key"] == "customer.payment-method-deleted.v1"]
     assert announced and announced[0]["token"] == "tok_21" and announced[0]["deleted_by"] == "csr-paula"
     # A late 'saved' of the deleted method (older than the deletion) does not bring it back.
-    await client.publish_upstream(upstream(PaymentMethodSaved, **customer, token="tok_21", brand="visa", last4="4263",
-                                           saved_at="2026-11-22T08:00:00Z"))
+    await client.publish_upstream(
+        upstream(
+            PaymentMethodSaved, **customer, token="tok_21", brand="visa", last4="4263", saved_at="2026-11-22T08:00:00Z"
+        )
+    )
 
     async def unknown_customer() -> Any:
         rows = await ok(await client.call(ListRejectedOrders, {}))
@@ -225,8 +338,12 @@ async def test_c7_carts_payment_methods_invoices_and_payments_in_pages_and_a_csr
 
     (row,) = await eventually(unknown_customer, timeout=15)
     assert row.reason.startswith("unknown customer") and row.fields[0]["field"] == "payload.source_customer_id"
-    assert "tok_21" not in [i.fields["token"] for i in (await ok(await client.call(
-        GetCustomerHistory, {"customer_code": code, "kind": "payment_method"}))).items]
+    assert "tok_21" not in [
+        i.fields["token"]
+        for i in (
+            await ok(await client.call(GetCustomerHistory, {"customer_code": code, "kind": "payment_method"}))
+        ).items
+    ]
 
 
 async def test_c7_a_card_number_is_dead_lettered_with_its_reason_and_nothing_of_it_stored(
@@ -237,29 +354,65 @@ async def test_c7_a_card_number_is_dead_lettered_with_its_reason_and_nothing_of_
     exchange = upstream_exchange(client.settings.topology)
 
     async def publish_raw(message_id: str, routing_key: str, payload: dict[str, Any]) -> None:
-        body = {"message_id": message_id, "producer": "storefront-eu", "message_type": routing_key.split(".")[1],
-                "schema_version": 1, "payload": payload}
-        await client.broker.publish(json.dumps(body).encode(), exchange=exchange, routing_key=routing_key,
-                                    persist=True)
+        body = {
+            "message_id": message_id,
+            "producer": "storefront-eu",
+            "message_type": routing_key.split(".")[1],
+            "schema_version": 1,
+            "payload": payload,
+        }
+        await client.broker.publish(json.dumps(body).encode(), exchange=exchange, routing_key=routing_key, persist=True)
 
-    await publish_raw("card-in-token", PaymentMethodSaved.routing_key(), {
-        **customer, "token": CARD, "brand": "visa", "last4": "1111", "saved_at": "2026-11-22T08:00:00Z"})
-    await publish_raw("card-in-extra-field", PaymentMethodSaved.routing_key(), {
-        **customer, "token": "tok_ok", "brand": "visa", "card_number": CARD.replace(" ", "-"),
-        "saved_at": "2026-11-22T08:00:00Z"})
-    await publish_raw("card-in-cart-line", CartUpdated.routing_key(), {
-        **customer, "cart_id": "K20", "total": "1", "currency": "EUR", "updated_at": "2026-11-22T08:00:00Z",
-        "lines": [{"name": f"gift card {CARD}", "quantity": 1, "unit_price": "1", "total": "1"}]})
-    await client.publish_upstream(upstream(PaymentMethodSaved, **customer, token="tok_fine", brand="mastercard",
-                                           last4="4444", saved_at="2026-11-22T09:00:00Z"))
+    await publish_raw(
+        "card-in-token",
+        PaymentMethodSaved.routing_key(),
+        {**customer, "token": CARD, "brand": "visa", "last4": "1111", "saved_at": "2026-11-22T08:00:00Z"},
+    )
+    await publish_raw(
+        "card-in-extra-field",
+        PaymentMethodSaved.routing_key(),
+        {
+            **customer,
+            "token": "tok_ok",
+            "brand": "visa",
+            "card_number": CARD.replace(" ", "-"),
+            "saved_at": "2026-11-22T08:00:00Z",
+        },
+    )
+    await publish_raw(
+        "card-in-cart-line",
+        CartUpdated.routing_key(),
+        {
+            **customer,
+            "cart_id": "K20",
+            "total": "1",
+            "currency": "EUR",
+            "updated_at": "2026-11-22T08:00:00Z",
+            "lines": [{"name": f"gift card {CARD}", "quantity": 1, "unit_price": "1", "total": "1"}],
+        },
+    )
+    await client.publish_upstream(
+        upstream(
+            PaymentMethodSaved,
+            **customer,
+            token="tok_fine",
+            brand="mastercard",
+            last4="4444",
+            saved_at="2026-11-22T09:00:00Z",
+        )
+    )
 
     async def refused() -> Any:
         rows = await ok(await client.call(ListRejectedOrders, {}))
         return {r.message_id: r for r in rows} if len(rows) >= 3 else None
 
     rows = await eventually(refused, timeout=15)
-    assert rows["card-in-token"].fields == [{"field": "payload.token", "reason": (
-        "looks like a full card number: send a token and the last four digits only")}]
+    assert rows["card-in-token"].fields == [
+        {
+            "field": "payload.token",
+            "reason": ("looks like a full card number: send a token and the last four digits only"),
+        }
+    ]
     assert rows["card-in-cart-line"].fields[0]["field"] == "payload.lines.0.name"
     assert "card_number" in rows["card-in-extra-field"].fields[0]["reason"]
     for row in rows.values():
@@ -270,8 +423,9 @@ async def test_c7_a_card_number_is_dead_lettered_with_its_reason_and_nothing_of_
     bodies = []
     while (message := await dead_letters.get(no_ack=True, fail=False)) is not None:
         bodies.append(message.body.decode())
-    assert len(bodies) == 3 and all("1111" in b and "1111 1111 1111" not in b and "1111-1111-1111" not in b
-                                    for b in bodies), bodies  # masked in the dead letter itself
+    assert len(bodies) == 3 and all(
+        "1111" in b and "1111 1111 1111" not in b and "1111-1111-1111" not in b for b in bodies
+    ), bodies  # masked in the dead letter itself
 
     page = await history(client, code, "payment_method")  # the good one behind them went through
     assert [i.fields["token"] for i in page.items] == ["tok_fine"]
@@ -286,8 +440,9 @@ async def test_c7_a_card_number_is_dead_lettered_with_its_reason_and_nothing_of_
 async def test_c6_most_used_stores_first_and_a_preferred_store(client: OmsClient, services: EventTap) -> None:
     numbers = {"S-1": "lyon-1", "S-2": "paris-3", "S-3": "paris-3", "S-4": "nice-2", "S-5": None}
     for n, (number, store) in enumerate(numbers.items()):
-        await client.publish_upstream(order(number, source_customer_id="shop-1", store_id=store,
-                                            placed_at=f"2026-11-2{n}T09:00:00Z"))
+        await client.publish_upstream(
+            order(number, source_customer_id="shop-1", store_id=store, placed_at=f"2026-11-2{n}T09:00:00Z")
+        )
     code = (await link_of(client, SOURCE, "S-1")).customer_code
 
     async def counted() -> Any:
@@ -299,18 +454,28 @@ async def test_c6_most_used_stores_first_and_a_preferred_store(client: OmsClient
     assert view.last_order_at.isoformat() == "2026-11-24T09:00:00+00:00"
     assert view.preferred_store_id is None
 
-    preferred = await ok(await client.call(SetPreferredStore, {"customer_code": code, "store_id": "lyon-1",
-                                                               "expected_version": view.version}, actor=CSR))
+    preferred = await ok(
+        await client.call(
+            SetPreferredStore,
+            {"customer_code": code, "store_id": "lyon-1", "expected_version": view.version},
+            actor=CSR,
+        )
+    )
     assert preferred.preferred_store_id == "lyon-1" and preferred.version == view.version + 1
-    stale = await client.call(SetPreferredStore, {"customer_code": code, "store_id": "nice-2",
-                                                  "expected_version": view.version}, actor=CSR)
+    stale = await client.call(
+        SetPreferredStore, {"customer_code": code, "store_id": "nice-2", "expected_version": view.version}, actor=CSR
+    )
     assert stale.error.code == "conflict"
     events = await services.wait_for(1)
-    assert any(e["routing_key"] == "customer.customer-updated.v1"
-               and e["payload"]["changed"] == {"preferred_store_id": "lyon-1"} for e in events)
+    assert any(
+        e["routing_key"] == "customer.customer-updated.v1"
+        and e["payload"]["changed"] == {"preferred_store_id": "lyon-1"}
+        for e in events
+    )
 
-    status, out = await omsctl(client.settings, "customer", "store", "prefer", code, "--none",
-                               "--version", str(preferred.version))
+    status, out = await omsctl(
+        client.settings, "customer", "store", "prefer", code, "--none", "--version", str(preferred.version)
+    )
     assert status == 0 and "preferred store none" in out, out
     status, out = await omsctl(client.settings, "customer", "store", "list", code)
     assert status == 0 and out.index("paris-3") < out.index("nice-2") < out.index("lyon-1"), out
@@ -349,8 +514,16 @@ async def test_c6_c7_order_events_arriving_together_are_applied_together_each_on
         code = (await create_customer(client, email="together@example.fr")).code
 
         def summary(number: str, status: str = "new", store: str | None = "lyon-1") -> dict[str, Any]:
-            return {"source_system": SOURCE, "order_number": number, "scope_id": "eu-fr", "status": status,
-                    "total": "10.00", "currency": "EUR", "placed_at": "2026-11-20T09:00:00Z", "store_id": store}
+            return {
+                "source_system": SOURCE,
+                "order_number": number,
+                "scope_id": "eu-fr",
+                "status": status,
+                "total": "10.00",
+                "currency": "EUR",
+                "placed_at": "2026-11-20T09:00:00Z",
+                "store_id": store,
+            }
 
         def event(cls: type[Envelope[Any]], **payload: Any) -> Envelope[Any]:
             return cls.model_validate({"producer": "order-sync", "payload": payload})
@@ -358,17 +531,33 @@ async def test_c6_c7_order_events_arriving_together_are_applied_together_each_on
         first = event(OrderLinked, customer_code=code, rule="email", customer_created=False, order=summary("T-1"))
         batch = [
             first,
-            event(OrderLinked, customer_code=code, rule="email", customer_created=False,
-                  order=summary("T-2", store="nice-2")),
+            event(
+                OrderLinked,
+                customer_code=code,
+                rule="email",
+                customer_created=False,
+                order=summary("T-2", store="nice-2"),
+            ),
             event(OrderStatusUpdated, customer_code=code, order=summary("T-1", status="completed")),
-            event(CustomerOrderShipped, recipient=None, customer_code=code, order=summary("T-1"), shipment_id="S1",
-                  carrier="DHL", tracking_number="T1", lines=[{"sku": "TEE", "quantity": 1}],
-                  shipped_at="2026-11-21T10:00:00Z"),
+            event(
+                CustomerOrderShipped,
+                recipient=None,
+                customer_code=code,
+                order=summary("T-1"),
+                shipment_id="S1",
+                carrier="DHL",
+                tracking_number="T1",
+                lines=[{"sku": "TEE", "quantity": 1}],
+                shipped_at="2026-11-21T10:00:00Z",
+            ),
             first,  # delivered again
             event(OrderLinked, customer_code="C999999", rule="email", customer_created=False, order=summary("T-3")),
         ]
-        handlers = {OrderLinked: history_handlers.order_linked, OrderStatusUpdated: history_handlers.order_status_updated,
-                    CustomerOrderShipped: history_handlers.order_shipped}
+        handlers = {
+            OrderLinked: history_handlers.order_linked,
+            OrderStatusUpdated: history_handlers.order_status_updated,
+            CustomerOrderShipped: history_handlers.order_shipped,
+        }
         outcomes = await asyncio.gather(*(handlers[type(e)](e, runtime) for e in batch), return_exceptions=True)
 
         batcher = runtime.resources[history_handlers.ORDER_NEWS]

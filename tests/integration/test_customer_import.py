@@ -41,9 +41,13 @@ this is not json
 
 async def omsctl(settings: ServiceSettings, *args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "omsctl", *args,
+        sys.executable,
+        "-m",
+        "omsctl",
+        *args,
         env={**os.environ, "OMS_NAMESPACE": settings.namespace, "COLUMNS": "200"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await process.communicate()
     return process.returncode, out.decode()
@@ -53,8 +57,11 @@ async def test_c17_import_reports_each_rejected_row_and_a_second_import_changes_
     settings: ServiceSettings, client: OmsClient, customer_db: AsyncDatabase, tmp_path: Path
 ) -> None:
     await create_scope(client)
-    await ok(await client.call(SetAccountTemplate, {"scope_id": "eu-fr", "fields": [
-        {"name": "newsletter", "type": "boolean"}]}))
+    await ok(
+        await client.call(
+            SetAccountTemplate, {"scope_id": "eu-fr", "fields": [{"name": "newsletter", "type": "boolean"}]}
+        )
+    )
     csv_file, jsonl_file, report = tmp_path / "customers.csv", tmp_path / "more.jsonl", tmp_path / "report.json"
     csv_file.write_text(CSV, encoding="utf-8")
     jsonl_file.write_text(JSONL, encoding="utf-8")

@@ -29,9 +29,18 @@ VOLTAIRE = {"line1": "9 quai Voltaire", "city": "Paris", "postal_code": "75007",
 
 
 async def merge(client: OmsClient, a: Any, b: Any, **options: Any) -> Any:
-    return await client.call(MergeCustomers, {"survivor_code": a.code, "survivor_version": a.version,
-                                              "merged_code": b.code, "merged_version": b.version,
-                                              "reason": "same person, two accounts", **options}, actor=CSR)
+    return await client.call(
+        MergeCustomers,
+        {
+            "survivor_code": a.code,
+            "survivor_version": a.version,
+            "merged_code": b.code,
+            "merged_version": b.version,
+            "reason": "same person, two accounts",
+            **options,
+        },
+        actor=CSR,
+    )
 
 
 async def get(client: OmsClient, code: str) -> Any:
@@ -53,13 +62,26 @@ async def test_c13_merge_moves_addresses_tags_and_attributes_and_b_answers_a(
 ) -> None:
     await create_scope(client)
     await create_scope(client, "de", "DE")
-    await ok(await client.call(SetAccountTemplate, {"scope_id": "eu-fr", "fields": [
-        {"name": "size", "type": "string"}, {"name": "newsletter", "type": "boolean"}]}))
-    a = await create_customer(client, email="chloe@example.fr", tags=["VIP"], attributes={"size": "M"},
-                              addresses=[RIVOLI])
-    b = await create_customer(client, email="chloe.d@example.fr", tags=["vip", "wholesale"], phone="06 12 34 56 78",
-                              attributes={"size": "L", "newsletter": True},
-                              addresses=[{**RIVOLI, "line1": "1  RUE DE RIVOLI", "postal_code": "75 001"}, VOLTAIRE])
+    await ok(
+        await client.call(
+            SetAccountTemplate,
+            {
+                "scope_id": "eu-fr",
+                "fields": [{"name": "size", "type": "string"}, {"name": "newsletter", "type": "boolean"}],
+            },
+        )
+    )
+    a = await create_customer(
+        client, email="chloe@example.fr", tags=["VIP"], attributes={"size": "M"}, addresses=[RIVOLI]
+    )
+    b = await create_customer(
+        client,
+        email="chloe.d@example.fr",
+        tags=["vip", "wholesale"],
+        phone="06 12 34 56 78",
+        attributes={"size": "L", "newsletter": True},
+        addresses=[{**RIVOLI, "line1": "1  RUE DE RIVOLI", "postal_code": "75 001"}, VOLTAIRE],
+    )
     other_scope = await create_customer(client, scope_id="de", email="chloe@example.de")
     async with EventTap(client, "customer.customers-merged.v1") as tap:
         stale = await merge(client, a, b.model_copy(update={"version": b.version + 1}))
@@ -68,8 +90,10 @@ async def test_c13_merge_moves_addresses_tags_and_attributes_and_b_answers_a(
 
     assert stale.error.code == "conflict" and stale.error.current_version == b.version
     survivor = done.survivor
-    assert [(x.line1, x.default_shipping) for x in survivor.addresses] == [("1 rue de Rivoli", True),
-                                                                           ("9 quai Voltaire", False)]
+    assert [(x.line1, x.default_shipping) for x in survivor.addresses] == [
+        ("1 rue de Rivoli", True),
+        ("9 quai Voltaire", False),
+    ]
     assert survivor.tags == ["VIP", "wholesale"]
     assert survivor.attributes == {"size": "M", "newsletter": True}
     assert survivor.phone == "+33612345678" and survivor.email == "chloe@example.fr"
@@ -106,16 +130,26 @@ async def test_c13_an_interrupted_merge_leaves_both_customers_as_they_were(
     await create_scope(client)
     a = await create_customer(client, email="a@example.fr", tags=["VIP"])
     b = await create_customer(client, email="b@example.fr", tags=["wholesale"], addresses=[VOLTAIRE])
-    await customer_db["history"].insert_many([{"customer_code": b.code, "kind": "order", "order_number": n}
-                                              for n in ("EU-1", "EU-2")])
+    await customer_db["history"].insert_many(
+        [{"customer_code": b.code, "kind": "order", "order_number": n} for n in ("EU-1", "EU-2")]
+    )
     # The failure: the merge's journal id (the command's id) is taken, so the last write of
     # the transaction fails after both customers and the history entries were written.
     merge_id = "merge-that-fails"
     await customer_db["merge_journal"].insert_one({"_id": merge_id, "state": "merged"})
     outbox_before = await customer_db["outbox"].count_documents({})
-    cmd = MergeCustomers(producer="tests", actor=CSR, message_id=merge_id, payload={
-        "survivor_code": a.code, "survivor_version": a.version, "merged_code": b.code,
-        "merged_version": b.version, "reason": "duplicate"})
+    cmd = MergeCustomers(
+        producer="tests",
+        actor=CSR,
+        message_id=merge_id,
+        payload={
+            "survivor_code": a.code,
+            "survivor_version": a.version,
+            "merged_code": b.code,
+            "merged_version": b.version,
+            "reason": "duplicate",
+        },
+    )
     failed = await client.request(cmd, MergeReply)
 
     assert failed.error.code == "conflict"
@@ -153,8 +187,9 @@ async def test_c13_unmerge_gives_b_back_its_record_orders_links_activities_and_h
         assert await orders_in_history(client, a.code, ["EU-1", "EU-2", "EU-3"])
         assert (await get(client, a.code)).order_count == 3
 
-        undone = await ok(await client.call(UnmergeCustomers, {"merge_id": done.merge_id, "reason": "not the same"},
-                                            actor=CSR))
+        undone = await ok(
+            await client.call(UnmergeCustomers, {"merge_id": done.merge_id, "reason": "not the same"}, actor=CSR)
+        )
         restored, survivor = undone.restored, undone.survivor
         assert (restored.code, restored.state, restored.merged_into) == (b.code, "active", None)
         assert restored.tags == ["wholesale"] and [x.line1 for x in restored.addresses] == ["9 quai Voltaire"]
@@ -176,8 +211,10 @@ async def test_c13_unmerge_gives_b_back_its_record_orders_links_activities_and_h
         twice = await client.call(UnmergeCustomers, {"merge_id": done.merge_id}, actor=CSR)
         assert twice.error.code == "invalid_state" and "undone already" in twice.error.message
         # B's registered email is unique in its scope again.
-        taken = await client.call(CreateCustomer, {"scope_id": "eu-fr", "first_name": "X", "last_name": "Y",
-                                                   "email": "chloé.dubois@example.fr"})
+        taken = await client.call(
+            CreateCustomer,
+            {"scope_id": "eu-fr", "first_name": "X", "last_name": "Y", "email": "chloé.dubois@example.fr"},
+        )
         assert taken.error.code == "conflict"
 
 

@@ -28,8 +28,11 @@ async def test_c18_export_holds_the_record_addresses_order_links_emails_and_audi
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
     async with three_services(settings, client, cleanup):
-        customer = await create_customer(client, email=EMAIL, addresses=[
-            {"line1": "12 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"}])
+        customer = await create_customer(
+            client,
+            email=EMAIL,
+            addresses=[{"line1": "12 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"}],
+        )
         await activities_of(client, customer.code, 1)  # the welcome email
         await client.publish_upstream(placed("EU-1", source_customer_id="shop-77"))
         await linked_to(client, "EU-1", customer.code)
@@ -43,7 +46,8 @@ async def test_c18_export_holds_the_record_addresses_order_links_emails_and_audi
     assert record["addresses"][0]["line1"] == "12 rue de la Paix" and "password_hash" not in record
     assert [e.action for e in export.customer.audit] == ["created (csr)"]
     assert [(link["source_system"], link["source_customer_id"]) for link in export.order_sync.source_links] == [
-        ("storefront:eu", "shop-77")]
+        ("storefront:eu", "shop-77")
+    ]
     assert [o["order_number"] for o in export.order_sync.orders] == ["EU-1"]
     assert export.order_sync.match_entry["email"] == EMAIL
     emails = {a.template: a for a in export.notification.activities}
@@ -59,8 +63,13 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
     async with three_services(settings, client, cleanup):
-        customer = await create_customer(client, email=EMAIL, phone="06 12 34 56 78", tags=["VIP"], addresses=[
-            {"line1": "12 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"}])
+        customer = await create_customer(
+            client,
+            email=EMAIL,
+            phone="06 12 34 56 78",
+            tags=["VIP"],
+            addresses=[{"line1": "12 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"}],
+        )
         await activities_of(client, customer.code, 1)
         await client.publish_upstream(placed("EU-1", source_customer_id="shop-77"))
         await linked_to(client, "EU-1", customer.code)
@@ -69,8 +78,11 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
         erased = await ok(await client.call(GetCustomer, {"customer_code": customer.code}))
         accounts = await ok(await client.call(FindAccountsByEmail, {"email": EMAIL}))
         after = await ok(await privacy(client, ExportCustomerData, customer.code))
-        change = await client.call(UpdateCustomer, {"customer_code": customer.code, "expected_version": erased.version,
-                                                    "changes": {"first_name": "Back"}}, actor=CSR)
+        change = await client.call(
+            UpdateCustomer,
+            {"customer_code": customer.code, "expected_version": erased.version, "changes": {"first_name": "Back"}},
+            actor=CSR,
+        )
         status, printed = await omsctl(settings, "customer", "erase", customer.code, "--reason", "repeat", "--yes")
         # A later order with the erased email (and the erased source id) is someone new.
         await client.publish_upstream(placed("EU-2", source_customer_id="shop-77"))
@@ -81,11 +93,23 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
     counts = {s.service: s.erased for s in receipt.services}
     assert counts["customer"]["records"] == 1
     # Its identity index: email, phone, source id, street, name and last name with the postal code.
-    assert counts["order-sync"] == {"match_entries": 1, "identifiers": 6, "creation_claims": 0, "source_links": 1,
-                                    "orders": 1, "reviews": 0}
+    assert counts["order-sync"] == {
+        "match_entries": 1,
+        "identifiers": 6,
+        "creation_claims": 0,
+        "source_links": 1,
+        "orders": 1,
+        "reviews": 0,
+    }
     assert counts["notification"]["activities"] == 1
     assert (erased.first_name, erased.email, erased.phone, erased.addresses, erased.tags, erased.state) == (
-        "(erased)", None, None, [], [], "erased")
+        "(erased)",
+        None,
+        None,
+        [],
+        [],
+        "erased",
+    )
     assert accounts.accounts == []
     assert after.customer.record["logon_id"] is None and after.order_sync.source_links == []
     assert after.order_sync.match_entry["state"] == "erased" and after.order_sync.match_entry["record"] == {}
@@ -95,7 +119,10 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
     assert status == 0, printed
     again = json.loads(printed)  # the receipt of a repeat: safe, nothing was left to erase
     assert {s["service"]: sum(s["erased"].values()) for s in again["services"]} == {
-        "customer": 0, "order-sync": 0, "notification": 0}
+        "customer": 0,
+        "order-sync": 0,
+        "notification": 0,
+    }
     assert newcomer != customer.code
 
 

@@ -48,9 +48,15 @@ async def codes_found(client: OmsClient, **criteria: Any) -> list[str]:
     return [c.code for c in page.items]
 
 
-ACME = {"scope_id": "eu-fr", "number": "FR 123-456", "name": "Crêpes du Nord", "manager": "Anne Roy",
-        "manager_phone": "01 23 45 67 89", "price_level": "wholesale-2",
-        "address": {"line1": "1 rue des Crêpes", "city": "Lille", "postal_code": "59000", "country": "FR"}}
+ACME = {
+    "scope_id": "eu-fr",
+    "number": "FR 123-456",
+    "name": "Crêpes du Nord",
+    "manager": "Anne Roy",
+    "manager_phone": "01 23 45 67 89",
+    "price_level": "wholesale-2",
+    "address": {"line1": "1 rue des Crêpes", "city": "Lille", "postal_code": "59000", "country": "FR"},
+}
 
 
 # --- C5 -----------------------------------------------------------------------------------
@@ -63,16 +69,22 @@ async def test_c5_create_join_leave_and_find_an_organization(client: OmsClient, 
         org = await ok(await client.call(CreateOrganization, ACME))
         assert is_valid_customer_code(org.code) and org.version == 1
         assert (org.number, org.name, org.manager_phone, org.price_level) == (
-            "FR 123-456", "Crêpes du Nord", "+33123456789", "wholesale-2")
+            "FR 123-456",
+            "Crêpes du Nord",
+            "+33123456789",
+            "wholesale-2",
+        )
         assert org.address.postal_code == "59000" and org.member_count == 0
 
         anna = await create_customer(client, first_name="Anna", last_name="Martin", email="anna@example.fr")
         bob = await create_customer(client, first_name="Bob", last_name="Bernard", email="bob@example.fr")
-        joined = await ok(await client.call(JoinOrganization, {"customer_code": anna.code,
-                                                               "organization_code": org.code}))
+        joined = await ok(
+            await client.call(JoinOrganization, {"customer_code": anna.code, "organization_code": org.code})
+        )
         assert joined.changed and joined.customer_version == anna.version + 1
-        again = await ok(await client.call(JoinOrganization, {"customer_code": anna.code,
-                                                              "organization_code": org.code}))
+        again = await ok(
+            await client.call(JoinOrganization, {"customer_code": anna.code, "organization_code": org.code})
+        )
         assert not again.changed and again.customer_version == joined.customer_version  # a no-op
         await ok(await client.call(JoinOrganization, {"customer_code": bob.code, "organization_code": org.code}))
 
@@ -90,8 +102,9 @@ async def test_c5_create_join_leave_and_find_an_organization(client: OmsClient, 
         shown = await ok(await client.call(GetCustomer, {"customer_code": org.code}))
         assert shown.kind == "organization" and shown.last_name == "Crêpes du Nord"
 
-        left = await ok(await client.call(LeaveOrganization, {"customer_code": anna.code,
-                                                              "organization_code": org.code}))
+        left = await ok(
+            await client.call(LeaveOrganization, {"customer_code": anna.code, "organization_code": org.code})
+        )
         assert left.changed
         assert await codes_found(client, organization=org.code) == [bob.code]
         detail = await ok(await client.call(GetOrganization, {"organization_code": org.code}))
@@ -99,11 +112,17 @@ async def test_c5_create_join_leave_and_find_an_organization(client: OmsClient, 
         assert (await ok(await client.call(GetCustomer, {"customer_code": anna.code}))).organizations == []
 
         events = await tap.wait_for(6)
-    relations = [(e["message_type"], e["payload"].get("customer_code")) for e in events
-                 if e["message_type"] in ("organization-created", "customer-joined-organization",
-                                          "customer-left-organization")]
-    assert relations == [("organization-created", None), ("customer-joined-organization", anna.code),
-                         ("customer-joined-organization", bob.code), ("customer-left-organization", anna.code)]
+    relations = [
+        (e["message_type"], e["payload"].get("customer_code"))
+        for e in events
+        if e["message_type"] in ("organization-created", "customer-joined-organization", "customer-left-organization")
+    ]
+    assert relations == [
+        ("organization-created", None),
+        ("customer-joined-organization", anna.code),
+        ("customer-joined-organization", bob.code),
+        ("customer-left-organization", anna.code),
+    ]
     audit = await customer_db["audit"].find({"customer_code": anna.code}).sort("at").to_list()
     assert [a["action"] for a in audit][-2:] == [f"joined organization {org.code}", f"left organization {org.code}"]
 
@@ -124,15 +143,24 @@ async def test_c5_duplicate_numbers_and_bad_references_are_refused(
     assert await customer_db["customers"].count_documents({"kind": "organization"}) == 2
 
     other = await ok(await client.call(CreateOrganization, {**ACME, "number": "FR-999", "name": "Galettes SA"}))
-    taken = await client.call(UpdateOrganization, {"organization_code": other.code, "expected_version": 1,
-                                                   "changes": {"number": "FR123456"}})
+    taken = await client.call(
+        UpdateOrganization, {"organization_code": other.code, "expected_version": 1, "changes": {"number": "FR123456"}}
+    )
     assert taken.error.code == "conflict" and set(fields_of(taken)) == {"payload.changes.number"}
-    changed = await ok(await client.call(UpdateOrganization, {"organization_code": other.code, "expected_version": 1,
-                                                              "changes": {"name": "Galettes et Cie",
-                                                                          "price_level": None}}))
+    changed = await ok(
+        await client.call(
+            UpdateOrganization,
+            {
+                "organization_code": other.code,
+                "expected_version": 1,
+                "changes": {"name": "Galettes et Cie", "price_level": None},
+            },
+        )
+    )
     assert (changed.version, changed.name, changed.price_level) == (2, "Galettes et Cie", None)
-    stale = await client.call(UpdateOrganization, {"organization_code": other.code, "expected_version": 1,
-                                                   "changes": {"manager": "X"}})
+    stale = await client.call(
+        UpdateOrganization, {"organization_code": other.code, "expected_version": 1, "changes": {"manager": "X"}}
+    )
     assert stale.error.code == "conflict" and stale.error.current_version == 2
     assert await codes_found(client, name="galettes et") == [other.code]
 
@@ -159,8 +187,9 @@ async def test_c19_static_group_members_are_added_removed_listed_and_searched(
 ) -> None:
     await create_scope(client)
     await create_scope(client, "de", "DE")
-    group = await ok(await client.call(CreateGroup, {"group_id": "VIP-Paris", "scope_id": "eu-fr",
-                                                     "name": "VIP Paris"}))
+    group = await ok(
+        await client.call(CreateGroup, {"group_id": "VIP-Paris", "scope_id": "eu-fr", "name": "VIP Paris"})
+    )
     assert (group.group_id, group.kind, group.rules) == ("vip-paris", "static", [])
     anna = await create_customer(client, first_name="Anna", last_name="Martin", email="anna@example.fr")
     bob = await create_customer(client, first_name="Bob", last_name="Bernard", email="bob@example.fr")
@@ -168,14 +197,21 @@ async def test_c19_static_group_members_are_added_removed_listed_and_searched(
     org = await ok(await client.call(CreateOrganization, ACME))
 
     async with EventTap(client, "customer.group-members-changed.#") as tap:
-        refused = await client.call(AddGroupMembers, {"group_id": "vip-paris",
-                                                      "customer_codes": [anna.code, "C99999", carl.code, org.code]})
-        assert set(fields_of(refused)) == {"payload.customer_codes.1", "payload.customer_codes.2",
-                                           "payload.customer_codes.3"}
+        refused = await client.call(
+            AddGroupMembers, {"group_id": "vip-paris", "customer_codes": [anna.code, "C99999", carl.code, org.code]}
+        )
+        assert set(fields_of(refused)) == {
+            "payload.customer_codes.1",
+            "payload.customer_codes.2",
+            "payload.customer_codes.3",
+        }
         assert await customer_db["customers"].count_documents({"groups": "vip-paris"}) == 0  # all or nothing
 
-        added = await ok(await client.call(AddGroupMembers, {"group_id": "vip-paris",
-                                                             "customer_codes": [anna.code, bob.code, anna.code]}))
+        added = await ok(
+            await client.call(
+                AddGroupMembers, {"group_id": "vip-paris", "customer_codes": [anna.code, bob.code, anna.code]}
+            )
+        )
         assert added.changed == [anna.code, bob.code]
         again = await ok(await client.call(AddGroupMembers, {"group_id": "VIP-PARIS", "customer_codes": [anna.code]}))
         assert again.changed == []
@@ -189,14 +225,17 @@ async def test_c19_static_group_members_are_added_removed_listed_and_searched(
         rest = await ok(await client.call(GetGroupMembers, {"group_id": "vip-paris", "cursor": members.next_cursor}))
         assert [m.code for m in rest.items] == [anna.code] and rest.next_cursor is None
 
-        removed = await ok(await client.call(RemoveGroupMembers, {"group_id": "vip-paris",
-                                                                  "customer_codes": [bob.code]}))
+        removed = await ok(
+            await client.call(RemoveGroupMembers, {"group_id": "vip-paris", "customer_codes": [bob.code]})
+        )
         assert removed.changed == [bob.code]
         assert await codes_found(client, group="vip-paris") == [anna.code]
         assert (await ok(await client.call(GetCustomer, {"customer_code": bob.code}))).groups == []
         events = await tap.wait_for(2)
     assert [(e["payload"]["added"], e["payload"]["removed"]) for e in events] == [
-        ([anna.code, bob.code], []), ([], [bob.code])]
+        ([anna.code, bob.code], []),
+        ([], [bob.code]),
+    ]
 
     unknown = await client.call(SearchCustomers, {"group": "nobody"})
     assert unknown.error.code == "not_found" and set(fields_of(unknown)) == {"payload.group"}
@@ -207,11 +246,19 @@ async def test_c19_static_group_members_are_added_removed_listed_and_searched(
 
 
 async def _template(client: OmsClient) -> None:
-    await ok(await client.call(SetAccountTemplate, {"scope_id": "eu-fr", "fields": [
-        {"name": "tier", "type": "enum", "allowed_values": ["silver", "gold"]},
-        {"name": "children", "type": "integer"},
-        {"name": "credit", "type": "decimal"},
-    ]}))
+    await ok(
+        await client.call(
+            SetAccountTemplate,
+            {
+                "scope_id": "eu-fr",
+                "fields": [
+                    {"name": "tier", "type": "enum", "allowed_values": ["silver", "gold"]},
+                    {"name": "children", "type": "integer"},
+                    {"name": "credit", "type": "decimal"},
+                ],
+            },
+        )
+    )
 
 
 @pytest.mark.usefixtures("customer_service")
@@ -229,21 +276,34 @@ async def test_c19_segment_by_attribute_tag_state_and_order_count(
         ("Eve", "gold", ["Vip"], False, 7),  # inactive
         ("Fay", "gold", ["VIP"], True, None),  # never ordered
     ):
-        people[name] = await create_customer(client, first_name=name, last_name="Martin",
-                                             email=f"{name.lower()}@example.fr", attributes={"tier": tier},
-                                             tags=tags, active=active)
+        people[name] = await create_customer(
+            client,
+            first_name=name,
+            last_name="Martin",
+            email=f"{name.lower()}@example.fr",
+            attributes={"tier": tier},
+            tags=tags,
+            active=active,
+        )
         if orders is not None:  # maintained from order events by the history part; set here directly
             await customer_db["customers"].update_one(
                 {"_id": people[name].code},
-                {"$set": {"order_count": orders, "last_order_at": datetime(2026, 1, orders, tzinfo=UTC)}})
+                {"$set": {"order_count": orders, "last_order_at": datetime(2026, 1, orders, tzinfo=UTC)}},
+            )
     code = {name: c.code for name, c in people.items()}
 
-    rules = [{"field": "attributes.tier", "op": "equals", "value": "gold"},
-             {"field": "tag", "op": "equals", "value": "vip"},
-             {"field": "state", "op": "equals", "value": "active"},
-             {"field": "order_count", "op": "at_least", "value": 3}]
-    segment = await ok(await client.call(CreateGroup, {"group_id": "loyal-gold", "scope_id": "eu-fr",
-                                                       "name": "Loyal gold", "kind": "segment", "rules": rules}))
+    rules = [
+        {"field": "attributes.tier", "op": "equals", "value": "gold"},
+        {"field": "tag", "op": "equals", "value": "vip"},
+        {"field": "state", "op": "equals", "value": "active"},
+        {"field": "order_count", "op": "at_least", "value": 3},
+    ]
+    segment = await ok(
+        await client.call(
+            CreateGroup,
+            {"group_id": "loyal-gold", "scope_id": "eu-fr", "name": "Loyal gold", "kind": "segment", "rules": rules},
+        )
+    )
     assert segment.kind == "segment" and len(segment.rules) == 4
     members = await ok(await client.call(GetGroupMembers, {"group_id": "loyal-gold"}))
     assert [m.code for m in members.items] == [code["Ada"]]
@@ -255,8 +315,9 @@ async def test_c19_segment_by_attribute_tag_state_and_order_count(
     assert added.error.code == "invalid_state"
 
     few = [*rules[:3], {"field": "order_count", "op": "at_most", "value": 1}]
-    changed = await ok(await client.call(UpdateGroupRules, {"group_id": "loyal-gold", "expected_version": 1,
-                                                            "rules": few}))
+    changed = await ok(
+        await client.call(UpdateGroupRules, {"group_id": "loyal-gold", "expected_version": 1, "rules": few})
+    )
     assert changed.version == 2
     # At most one order: Ben (1) and Fay, who never ordered; by name, Martin Ben before Martin Fay.
     assert await codes_found(client, group="loyal-gold") == [code["Ben"], code["Fay"]]
@@ -273,20 +334,39 @@ async def test_c19_segment_by_attribute_tag_state_and_order_count(
 async def test_c19_invalid_rules_are_refused_field_by_field(client: OmsClient, customer_db: AsyncDatabase) -> None:
     await create_scope(client)
     await _template(client)
-    reply = await client.call(CreateGroup, {"group_id": "bad", "scope_id": "eu-fr", "name": "Bad", "kind": "segment",
-                                            "rules": [
-                                                {"field": "attributes.shoe_size", "op": "equals", "value": 42},
-                                                {"field": "attributes.tier", "op": "greater_than", "value": "gold"},
-                                                {"field": "attributes.children", "op": "equals", "value": "two"},
-                                                {"field": "order_count", "op": "at_least", "value": -2},
-                                            ]})
+    reply = await client.call(
+        CreateGroup,
+        {
+            "group_id": "bad",
+            "scope_id": "eu-fr",
+            "name": "Bad",
+            "kind": "segment",
+            "rules": [
+                {"field": "attributes.shoe_size", "op": "equals", "value": 42},
+                {"field": "attributes.tier", "op": "greater_than", "value": "gold"},
+                {"field": "attributes.children", "op": "equals", "value": "two"},
+                {"field": "order_count", "op": "at_least", "value": -2},
+            ],
+        },
+    )
     assert reply.error.code == "validation"
-    assert set(fields_of(reply)) == {"payload.rules.0.field", "payload.rules.1.op", "payload.rules.2.value",
-                                     "payload.rules.3.value"}
+    assert set(fields_of(reply)) == {
+        "payload.rules.0.field",
+        "payload.rules.1.op",
+        "payload.rules.2.value",
+        "payload.rules.3.value",
+    }
     assert "template" in fields_of(reply)["payload.rules.0.field"]
-    malformed = await client.call(CreateGroup, {"group_id": "bad", "scope_id": "eu-fr", "name": "Bad",
-                                                "kind": "segment", "rules": [{"field": "shoe", "op": "equals",
-                                                                              "value": 1}]})
+    malformed = await client.call(
+        CreateGroup,
+        {
+            "group_id": "bad",
+            "scope_id": "eu-fr",
+            "name": "Bad",
+            "kind": "segment",
+            "rules": [{"field": "shoe", "op": "equals", "value": 1}],
+        },
+    )
     assert set(fields_of(malformed)) == {"payload.rules.0.field"}
     empty = await client.call(CreateGroup, {"group_id": "bad", "scope_id": "eu-fr", "name": "Bad", "kind": "segment"})
     assert set(fields_of(empty)) == {"payload.rules"}
@@ -296,7 +376,7 @@ async def test_c19_invalid_rules_are_refused_field_by_field(client: OmsClient, c
 
 @pytest.mark.usefixtures("customer_service")
 async def test_c19_segment_filters_agree_with_python_on_mongodb_and_use_the_rule_indexes(
-    customer_db: AsyncDatabase
+    customer_db: AsyncDatabase,
 ) -> None:
     """The compiled filters, run by MongoDB itself on the sample records of the unit test,
     select what the Python evaluation (the customer reply) selects."""
@@ -318,8 +398,9 @@ async def test_c19_segment_filters_agree_with_python_on_mongodb_and_use_the_rule
         ({"field": "last_order_at", "op": "after", "value": "2026-01-01"}, "segment_last_order_at"),
     ):
         query = compile_segment("eu-fr", check_rules([SegmentRule(**rule)], TEMPLATE))
-        plan = (await customer_db.command("explain", {"find": store.CUSTOMERS, "filter": query},
-                                          verbosity="queryPlanner"))["queryPlanner"]
+        plan = (
+            await customer_db.command("explain", {"find": store.CUSTOMERS, "filter": query}, verbosity="queryPlanner")
+        )["queryPlanner"]
         assert "COLLSCAN" not in [s["stage"] for s in _stages(plan["winningPlan"])], rule
         candidates = {s.get("indexName") for p in [plan["winningPlan"], *plan["rejectedPlans"]] for s in _stages(p)}
         assert index in candidates, (rule, candidates)
@@ -346,12 +427,19 @@ async def omsctl_run(settings: Any, *args: str) -> Any:
 async def test_c5_c19_omsctl_org_and_group(client: OmsClient, settings: Any) -> None:
     await create_scope(client)
     await _template(client)
-    anna = await create_customer(client, first_name="Anna", last_name="Martin", email="anna@example.fr",
-                                 attributes={"tier": "gold"}, tags=["VIP"])
+    anna = await create_customer(
+        client,
+        first_name="Anna",
+        last_name="Martin",
+        email="anna@example.fr",
+        attributes={"tier": "gold"},
+        tags=["VIP"],
+    )
     bob = await create_customer(client, first_name="Bob", last_name="Bernard", email="bob@example.fr")
 
-    created = await omsctl_run(settings, "org", "create", "eu-fr", "FR 1", "Crêpes du Nord",
-                               "--manager-phone", "01 23 45 67 89")
+    created = await omsctl_run(
+        settings, "org", "create", "eu-fr", "FR 1", "Crêpes du Nord", "--manager-phone", "01 23 45 67 89"
+    )
     assert created.exit_code == 0, created.output
     org_code = re.search(r"organization (C\d+)", created.output).group(1)
     joined = await omsctl_run(settings, "org", "join", org_code, anna.code)
@@ -361,9 +449,20 @@ async def test_c5_c19_omsctl_org_and_group(client: OmsClient, settings: Any) -> 
     duplicate = await omsctl_run(settings, "org", "create", "eu-fr", "fr1", "Other")
     assert duplicate.exit_code == 1 and "payload.number" in duplicate.output
 
-    segment = await omsctl_run(settings, "group", "create", "gold-vip", "eu-fr", "Gold VIP",
-                               "--rule", "attributes.tier equals gold", "--rule", "tag one_of vip,wholesale",
-                               "--rule", "order_count at_most 0")
+    segment = await omsctl_run(
+        settings,
+        "group",
+        "create",
+        "gold-vip",
+        "eu-fr",
+        "Gold VIP",
+        "--rule",
+        "attributes.tier equals gold",
+        "--rule",
+        "tag one_of vip,wholesale",
+        "--rule",
+        "order_count at_most 0",
+    )
     assert segment.exit_code == 0 and "created segment group gold-vip" in segment.output, segment.output
     members = await omsctl_run(settings, "group", "members", "gold-vip")
     assert anna.code in members.output and bob.code not in members.output

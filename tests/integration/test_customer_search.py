@@ -36,13 +36,29 @@ PEOPLE = [
 async def load_people(client: OmsClient, extra: int = 0) -> dict[str, str]:
     """The people above plus ``extra`` namesakes; returns email -> code."""
     rows = [
-        {"scope_id": "eu-fr", "first_name": f, "last_name": l, "email": e, "phone": p, "tags": t, "flag": fl,
-         "kind": k, "addresses": [{"line1": "1 rue X", "city": "Paris", "postal_code": z, "country": "FR"}],
-         "idempotency_key": e, "channel": "import"}
+        {
+            "scope_id": "eu-fr",
+            "first_name": f,
+            "last_name": l,
+            "email": e,
+            "phone": p,
+            "tags": t,
+            "flag": fl,
+            "kind": k,
+            "addresses": [{"line1": "1 rue X", "city": "Paris", "postal_code": z, "country": "FR"}],
+            "idempotency_key": e,
+            "channel": "import",
+        }
         for f, l, e, p, z, t, fl, k in PEOPLE
     ] + [
-        {"scope_id": "eu-fr", "first_name": f"Marie {i:03}", "last_name": "Martin", "email": f"marie{i}@example.fr",
-         "idempotency_key": f"marie{i}", "channel": "import"}
+        {
+            "scope_id": "eu-fr",
+            "first_name": f"Marie {i:03}",
+            "last_name": "Martin",
+            "email": f"marie{i}@example.fr",
+            "idempotency_key": f"marie{i}",
+            "channel": "import",
+        }
         for i in range(extra)
     ]
     result = await ok(await client.call(ImportCustomers, {"rows": rows}))
@@ -106,9 +122,11 @@ async def test_c11_sorted_keyset_pages_of_at_most_20_with_a_total(client: OmsCli
     for sort, descending in (("name", False), ("name", True), ("created", False), ("last_activity", True)):
         seen, cursor = [], None
         while True:
-            page = await ok(await client.call(
-                SearchCustomers, {"name": "martin", "sort": sort, "descending": descending, "cursor": cursor}
-            ))
+            page = await ok(
+                await client.call(
+                    SearchCustomers, {"name": "martin", "sort": sort, "descending": descending, "cursor": cursor}
+                )
+            )
             assert page.total == 45 and page.total_is_exact and len(page.items) <= 20
             seen += page.items
             cursor = page.next_cursor
@@ -160,14 +178,30 @@ async def test_c11_every_query_kind_is_served_by_an_index(
     query = SearchInput(**QUERY_KINDS[kind], sort=sort)
     plans = search_queries.runs(query, "FR") + search_queries.runs(query, "FR", broad=True)
     for run in plans:
-        explained = [await customer_db.command("explain", {
-            "find": store.CUSTOMERS, "filter": run.filter, "sort": dict(search_queries.sort_spec(run, query)),
-            "limit": 21,
-        }, verbosity="queryPlanner")]
+        explained = [
+            await customer_db.command(
+                "explain",
+                {
+                    "find": store.CUSTOMERS,
+                    "filter": run.filter,
+                    "sort": dict(search_queries.sort_spec(run, query)),
+                    "limit": 21,
+                },
+                verbosity="queryPlanner",
+            )
+        ]
         if run.filter:  # no criteria at all: the total is the collection's count, not a query
-            explained.append(await customer_db.command("explain", {
-                "count": store.CUSTOMERS, "query": run.filter, "limit": search_queries.TOTAL_CAP + 1,
-            }, verbosity="queryPlanner"))
+            explained.append(
+                await customer_db.command(
+                    "explain",
+                    {
+                        "count": store.CUSTOMERS,
+                        "query": run.filter,
+                        "limit": search_queries.TOTAL_CAP + 1,
+                    },
+                    verbosity="queryPlanner",
+                )
+            )
         for plan in explained:
             stages = plan_stages(plan["queryPlanner"]["winningPlan"])
             assert "COLLSCAN" not in stages and ("IXSCAN" in stages or "COUNT_SCAN" in stages), (run, stages)
@@ -194,8 +228,9 @@ async def test_c1_c5_lookups_by_idempotency_key_and_organization_number_use_thei
         (store.idempotency_keys_filter("eu-fr", ["k1", "k2"]), "idempotency_key_unique"),
         (relations_store.number_taken_filter("eu-fr", "fr123", "C1"), "organization_number_unique"),
     ):
-        plan = (await customer_db.command("explain", {"find": store.CUSTOMERS, "filter": query},
-                                          verbosity="queryPlanner"))["queryPlanner"]["winningPlan"]
+        plan = (
+            await customer_db.command("explain", {"find": store.CUSTOMERS, "filter": query}, verbosity="queryPlanner")
+        )["queryPlanner"]["winningPlan"]
         assert "COLLSCAN" not in plan_stages(plan), query
         assert index in index_names(plan), (query, index_names(plan))
 
@@ -203,7 +238,8 @@ async def test_c1_c5_lookups_by_idempotency_key_and_organization_number_use_thei
 def index_names(plan: Any) -> set[str]:
     if isinstance(plan, dict):
         return ({plan["indexName"]} if "indexName" in plan else set()) | {
-            n for value in plan.values() for n in index_names(value)}
+            n for value in plan.values() for n in index_names(value)
+        }
     if isinstance(plan, list):
         return {n for item in plan for n in index_names(item)}
     return set()
@@ -211,9 +247,17 @@ def index_names(plan: Any) -> set[str]:
 
 async def test_c11_a_broad_prefix_is_listed_in_the_order_of_its_key(client: OmsClient) -> None:
     await create_scope(client)
-    rows = [{"scope_id": "eu-fr", "first_name": f"N{i:03}", "last_name": f"Z{(i * 7919) % 250:03}",
-             "email": f"same.prefix{i:03}@example.fr", "idempotency_key": f"p{i}", "channel": "import"}
-            for i in range(250)]
+    rows = [
+        {
+            "scope_id": "eu-fr",
+            "first_name": f"N{i:03}",
+            "last_name": f"Z{(i * 7919) % 250:03}",
+            "email": f"same.prefix{i:03}@example.fr",
+            "idempotency_key": f"p{i}",
+            "channel": "import",
+        }
+        for i in range(250)
+    ]
     await ok(await client.call(ImportCustomers, {"rows": rows}))
     narrow = await ok(await client.call(SearchCustomers, {"email": "same.prefix1"}))
     assert narrow.sorted_by == "name" and narrow.total_is_exact and narrow.total == 100

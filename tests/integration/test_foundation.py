@@ -84,16 +84,25 @@ async def test_p4_malformed_order_is_dead_lettered_with_its_reason_and_nothing_i
     async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup):
         await create_scope(client, "eu-fr", "FR")
         await client.broker.publish(
-            json.dumps(bad).encode(), exchange=exchange, routing_key=OrderPlaced.routing_key(),
-            message_id="bad-order-1", persist=True,
+            json.dumps(bad).encode(),
+            exchange=exchange,
+            routing_key=OrderPlaced.routing_key(),
+            message_id="bad-order-1",
+            persist=True,
         )
         await client.broker.publish(
-            b"{not json", exchange=exchange, routing_key=OrderPlaced.routing_key(),
-            message_id="not-json-1", persist=True,
+            b"{not json",
+            exchange=exchange,
+            routing_key=OrderPlaced.routing_key(),
+            message_id="not-json-1",
+            persist=True,
         )
         await client.broker.publish(
-            b"{}", exchange=exchange, routing_key="order.order-teleported.v1",
-            message_id="unknown-type-1", persist=True,
+            b"{}",
+            exchange=exchange,
+            routing_key="order.order-teleported.v1",
+            message_id="unknown-type-1",
+            persist=True,
         )
         await client.publish_upstream(good)  # behind the bad ones: must still arrive
         stored = await eventually(lambda: received_orders(settings))
@@ -153,9 +162,9 @@ async def test_p4_failing_handler_is_retried_then_dead_lettered_with_the_excepti
         queue = work_queue(
             settings.topology, "order-sync", "flaky", binding="order.#", max_attempts=settings.max_attempts
         )
-        router.subscriber(queue, upstream_exchange(settings.topology))(
-            filter=routed_as(OrderPlaced.routing_key())
-        )(always_fails)
+        router.subscriber(queue, upstream_exchange(settings.topology))(filter=routed_as(OrderPlaced.routing_key()))(
+            always_fails
+        )
         return [router]
 
     order = example_order()

@@ -89,21 +89,28 @@ def console_routes() -> list[tuple[str, str, list[str]]]:
 def filled(path: str, code: str, segment: str | None = None, enums: dict[str, list[str]] | None = None) -> str:
     """``path`` with its parameters set: to ``segment`` (URL-encoded) when given, else to values
     that reach the handler (the customer, a known service, a known kind)."""
+
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if segment is not None:
             return quote(segment, safe="")
         if enums and name in enums:
             return enums[name][0]
-        return {"code": code, "service": "customer", "tab": "orders", "scope_id": "eu-fr",
-                "name": "customer-message"}.get(name, "nope")
+        return {
+            "code": code,
+            "service": "customer",
+            "tab": "orders",
+            "scope_id": "eu-fr",
+            "name": "customer-message",
+        }.get(name, "nope")
+
     return re.sub(r"\{([^}]+)\}", value, path)
 
 
 def query_string(names: Any, value: str) -> dict[str, str]:
     """Every name set to ``value``, cut so that the URL stays under what a client sends (64 KiB)."""
     names = sorted(names)
-    return dict.fromkeys(names, value[:40_000 // len(names)])
+    return dict.fromkeys(names, value[: 40_000 // len(names)])
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +119,10 @@ async def stack(base_settings: ServiceSettings) -> AsyncIterator[tuple[Stack, An
     settings = base_settings.model_copy(update={"namespace": new_namespace(), "max_attempts": 3})
     cleanup.track(settings)
     try:
-        async with OmsClient(settings, producer="tests") as client, \
-                gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s:
+        async with (
+            OmsClient(settings, producer="tests") as client,
+            gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s,
+        ):
             yield s, await create_customer(client)
     finally:
         await cleanup.run(base_settings.amqp_url, base_settings.mongodb_url)
@@ -136,19 +145,26 @@ async def test_i5_p4_bad_console_form_values_are_422_naming_the_field_on_their_f
         started = time.monotonic()
         many_rows = await http.post("/admin/account-template", data={"scope_id": "eu-fr", "rows": "1000000000"})
         many_rows_took = time.monotonic() - started
-        row_type = await http.post("/admin/account-template",
-                                   data={"scope_id": "eu-fr", "rows": "1", "name_0": "tier", "type_0": "colour"})
+        row_type = await http.post(
+            "/admin/account-template", data={"scope_id": "eu-fr", "rows": "1", "name_0": "tier", "type_0": "colour"}
+        )
         action = await http.post(f"/customers/{a.code}/state", data={"action": "explode", "version": "1"})
         state_version = await http.post(f"/customers/{a.code}/state", data={"action": "disable", "version": "abc"})
         search = await http.get("/", params={"kind": "robot"})
         search_long = await http.get("/customers/results", params={"name": "x" * 5000})
-        created = await http.post("/customers/new", data={"scope_id": "eu-fr", "last_name": "B"},
-                                  files={"first_name": ("name.txt", b"Anna", "text/plain")})
-        checkbox = await http.post("/customers/new", data={"scope_id": "eu-fr", "first_name": "A", "last_name": "B",
-                                                           "active": "perhaps"})
+        created = await http.post(
+            "/customers/new",
+            data={"scope_id": "eu-fr", "last_name": "B"},
+            files={"first_name": ("name.txt", b"Anna", "text/plain")},
+        )
+        checkbox = await http.post(
+            "/customers/new", data={"scope_id": "eu-fr", "first_name": "A", "last_name": "B", "active": "perhaps"}
+        )
         intent = await http.post("/admin/templates", data={"name": "x", "language": "en", "intent": "publish"})
-        merge = await http.post(f"/customers/{a.code}/merge", data={"merged_code": "C0NOPE", "survivor_version": "-1",
-                                                                    "merged_version": "x", "reason": "same"})
+        merge = await http.post(
+            f"/customers/{a.code}/merge",
+            data={"merged_code": "C0NOPE", "survivor_version": "-1", "merged_version": "x", "reason": "same"},
+        )
         review = await http.post("/reviews/nope/resolve", data={"action": "delete"})
         api = await http.patch(f"/api/customers/{a.code}", json={"expected_version": "abc", "changes": {}})
         record = await http.get(f"/customers/{a.code}")
@@ -188,10 +204,15 @@ async def test_i4_p4_a_body_over_the_limit_is_413_from_a_real_server_before_it_i
         answers = []
         for head in (b"Content-Length: 31457280", b"Transfer-Encoding: chunked"):
             reader, writer = await asyncio.open_connection(host, int(port))
-            writer.write(b"POST /api/customers HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
-                         + head + b"\r\n\r\n")
+            writer.write(
+                b"POST /api/customers HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                + head
+                + b"\r\n\r\n"
+            )
 
-            async def stream(writer: asyncio.StreamWriter = writer, chunked: bool = head.startswith(b"Transfer")) -> int:
+            async def stream(
+                writer: asyncio.StreamWriter = writer, chunked: bool = head.startswith(b"Transfer")
+            ) -> int:
                 sent = 0
                 try:
                     for _ in range(30 * 16):  # 30 MB in 64 KiB pieces
@@ -234,17 +255,37 @@ async def test_i4_i5_p4_the_hostile_corpus_through_every_route_is_answered_4xx_i
                 query = [p["name"] for p in params if p["in"] == "query"]
                 has_body = "requestBody" in operation
                 for name, payload in HOSTILE_PAYLOADS.items():
-                    cases.append((f"json {name}", method, filled(path, a.code, enums=enums),
-                                  {"content": payload.encode(), "headers": {"content-type": "application/json"}},
-                                  has_body))
+                    cases.append(
+                        (
+                            f"json {name}",
+                            method,
+                            filled(path, a.code, enums=enums),
+                            {"content": payload.encode(), "headers": {"content-type": "application/json"}},
+                            has_body,
+                        )
+                    )
                 for name, value in HOSTILE_VALUES.items():
                     if query:
-                        cases.append((f"query {name}", method, filled(path, a.code, enums=enums),
-                                      {"params": query_string(query, value)}, False))
+                        cases.append(
+                            (
+                                f"query {name}",
+                                method,
+                                filled(path, a.code, enums=enums),
+                                {"params": query_string(query, value)},
+                                False,
+                            )
+                        )
                 for name, segment in HOSTILE_SEGMENTS.items():
                     if "{" in path:
-                        cases.append((f"path {name}", method, filled(path, a.code, segment),
-                                       {"json": {}} if has_body else {}, False))
+                        cases.append(
+                            (
+                                f"path {name}",
+                                method,
+                                filled(path, a.code, segment),
+                                {"json": {}} if has_body else {},
+                                False,
+                            )
+                        )
         assert operations > 30
 
         routes = console_routes()
@@ -254,17 +295,31 @@ async def test_i4_i5_p4_the_hostile_corpus_through_every_route_is_answered_4xx_i
             if method == "POST":
                 for name, value in HOSTILE_VALUES.items():
                     cases.append((f"form {name}", method, target, {"data": dict.fromkeys(fields, value)}, False))
-                cases.append(("form files", method, target,
-                              {"files": {f: ("f.txt", b"abc", "text/plain") for f in fields}}, False))
+                cases.append(
+                    (
+                        "form files",
+                        method,
+                        target,
+                        {"files": {f: ("f.txt", b"abc", "text/plain") for f in fields}},
+                        False,
+                    )
+                )
                 cases.append(("form over the limit", method, target, {"data": {"first_name": "x" * LIMIT}}, True))
                 for name, payload in HOSTILE_PAYLOADS.items():
-                    cases.append((f"json {name}", method, target,
-                                  {"content": payload.encode(), "headers": {"content-type": "application/json"}},
-                                  name.startswith("nested") or name == "huge-string"))
+                    cases.append(
+                        (
+                            f"json {name}",
+                            method,
+                            target,
+                            {"content": payload.encode(), "headers": {"content-type": "application/json"}},
+                            name.startswith("nested") or name == "huge-string",
+                        )
+                    )
             else:
                 for name, value in HOSTILE_VALUES.items():
-                    cases.append((f"query {name}", method, target, {"params": query_string({*fields, *query}, value)},
-                                  False))
+                    cases.append(
+                        (f"query {name}", method, target, {"params": query_string({*fields, *query}, value)}, False)
+                    )
             for name, segment in HOSTILE_SEGMENTS.items():
                 if "{" in path:
                     cases.append((f"path {name}", method, filled(path, a.code, segment), {}, False))
@@ -279,15 +334,19 @@ async def test_i4_i5_p4_the_hostile_corpus_through_every_route_is_answered_4xx_i
                 failures.append(f"{method} {path[:80]} {what}: {type(error).__name__} {error}"[:300])
                 return
             took = time.monotonic() - started
-            internal = reply.headers.get("content-type", "").startswith("application/json") and \
-                '"internal"' in reply.text
-            if reply.status_code >= 500 or internal or took > ANSWER_WITHIN or \
-                    (client_error and not 400 <= reply.status_code < 500):
-                failures.append(f"{method} {path[:80]} {what}: {reply.status_code} in {took:.1f}s "
-                                f"{reply.text[:200]!r}")
+            internal = (
+                reply.headers.get("content-type", "").startswith("application/json") and '"internal"' in reply.text
+            )
+            if (
+                reply.status_code >= 500
+                or internal
+                or took > ANSWER_WITHIN
+                or (client_error and not 400 <= reply.status_code < 500)
+            ):
+                failures.append(f"{method} {path[:80]} {what}: {reply.status_code} in {took:.1f}s {reply.text[:200]!r}")
 
         for start in range(0, len(cases), 4):
-            await asyncio.gather(*(send(*case) for case in cases[start:start + 4]))
+            await asyncio.gather(*(send(*case) for case in cases[start : start + 4]))
         assert len(cases) > 600
         still = await http.get("/api/session")
     assert still.status_code == 200

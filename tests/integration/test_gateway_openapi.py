@@ -41,12 +41,20 @@ def fuzz(base: str, document: dict[str, Any], cookie: str, csrf: str) -> tuple[i
         if (operation.method.upper(), operation.path) in SKIPPED:
             continue
 
-        @hypothesis.settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.explicit,
-                                                                               hypothesis.Phase.generate])
+        @hypothesis.settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        )
         # Valid requests, and requests the document says are invalid (they must be 4xx).
-        @hypothesis.given(case=st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                                         operation.as_strategy(GenerationMode.NEGATIVE)))
+        @hypothesis.given(
+            case=st.one_of(
+                operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+            )
+        )
         def check(case: Any) -> None:
             nonlocal sent
             response = case.call(base_url=base, session=session, headers={"X-CSRF-Token": csrf}, timeout=30)
@@ -60,8 +68,10 @@ def fuzz(base: str, document: dict[str, Any], cookie: str, csrf: str) -> tuple[i
 
 @pytest.mark.timeout(600)
 async def test_i4_schemathesis_finds_no_5xx(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) -> None:
-    async with gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s, \
-            serving(s.app) as base:
+    async with (
+        gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s,
+        serving(s.app) as base,
+    ):
         await create_customer(client)
         async with httpx.AsyncClient(base_url=base) as http:
             signed = await http.post("/api/session", json={"username": STAFF["administrator"], "password": PASSWORD})

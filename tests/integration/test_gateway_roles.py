@@ -42,16 +42,30 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("customer.on_behalf", "POST", "/api/customers/C0NOPE/on-behalf", {"reason": "on the phone"}),
     ("customer.on_behalf", "DELETE", "/api/on-behalf/nope", None),
     ("customer.send_email", "POST", "/api/customers/C0NOPE/emails", {"variables": {"subject": "s", "message": "m"}}),
-    ("customer.merge", "POST", "/api/merges", {"survivor_code": "{a}", "survivor_version": 999,
-                                               "merged_code": "C0NOPE", "merged_version": 1, "reason": "same"}),
+    (
+        "customer.merge",
+        "POST",
+        "/api/merges",
+        {
+            "survivor_code": "{a}",
+            "survivor_version": 999,
+            "merged_code": "C0NOPE",
+            "merged_version": 1,
+            "reason": "same",
+        },
+    ),
     ("customer.unmerge", "POST", "/api/merges/nope/undo", {"reason": "mistake"}),
     ("customer.read", "GET", "/api/merges/nope", None),
     ("review.read", "GET", "/api/reviews", None),
     ("review.resolve", "POST", "/api/reviews/nope/resolve", {"action": "create"}),
     ("template.read", "GET", "/api/templates", None),
     ("template.read", "GET", "/api/templates/customer-message?language=en", None),
-    ("template.manage", "PUT", "/api/templates", {"name": "broken", "language": "en", "subject": "{{ x",
-                                                  "html": "<p>x</p>", "text": "x"}),
+    (
+        "template.manage",
+        "PUT",
+        "/api/templates",
+        {"name": "broken", "language": "en", "subject": "{{ x", "html": "<p>x</p>", "text": "x"},
+    ),
     ("template.manage", "POST", "/api/templates/preview", {"name": "customer-message", "language": "en"}),
     ("account_template.read", "GET", "/api/scopes/eu-fr/account-template", None),
     ("account_template.manage", "PUT", "/api/scopes/no-such-scope/account-template", {"fields": []}),
@@ -88,8 +102,9 @@ def fill(value: Any, code: str) -> Any:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("action", "method", "path", "body"), CASES, ids=[f"{c[1]} {c[2]}" for c in CASES])
-async def test_i4_each_action_with_each_role(stack: tuple[Stack, Any], role: str, action: str, method: str,
-                                             path: str, body: Any) -> None:
+async def test_i4_each_action_with_each_role(
+    stack: tuple[Stack, Any], role: str, action: str, method: str, path: str, body: Any
+) -> None:
     s, a = stack
     async with signed_in(s.app, role) as http:
         reply = await http.request(method, fill(path, a.code), json=fill(body, a.code))
@@ -107,8 +122,9 @@ async def test_i4_each_action_with_each_role(stack: tuple[Stack, Any], role: str
 
 async def test_i4_no_session_is_401_and_a_change_without_the_csrf_token_is_403(stack: tuple[Stack, Any]) -> None:
     s, a = stack
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=s.app), base_url=BASE_URL,
-                                 cookies={"oms_console": "forged"}) as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=s.app), base_url=BASE_URL, cookies={"oms_console": "forged"}
+    ) as http:
         anonymous = await http.get(f"/api/customers/{a.code}")
     async with signed_in(s.app, "administrator") as http:
         del http.headers["X-CSRF-Token"]
@@ -137,15 +153,21 @@ async def test_i4_typed_errors_become_statuses_with_fields_and_current_version(s
     s, a = stack
     async with signed_in(s.app, "csr") as http:
         missing = await http.get("/api/customers/C0NOPE")
-        invalid = await http.post("/api/customers", json={"scope_id": "eu-fr", "first_name": "A", "last_name": "B",
-                                                         "email": "not an email"})
-        unknown_field = await http.post("/api/customers", json={"scope_id": "eu-fr", "first_name": "A",
-                                                               "last_name": "B", "colour": "red"})
+        invalid = await http.post(
+            "/api/customers", json={"scope_id": "eu-fr", "first_name": "A", "last_name": "B", "email": "not an email"}
+        )
+        unknown_field = await http.post(
+            "/api/customers", json={"scope_id": "eu-fr", "first_name": "A", "last_name": "B", "colour": "red"}
+        )
         current = (await http.get(f"/api/customers/{a.code}")).json()
-        changed = await http.patch(f"/api/customers/{a.code}", json={"expected_version": current["version"],
-                                                                     "changes": {"phone": "01 23 45 67 89"}})
-        stale = await http.patch(f"/api/customers/{a.code}", json={"expected_version": current["version"],
-                                                                   "changes": {"phone": "01 23 45 67 80"}})
+        changed = await http.patch(
+            f"/api/customers/{a.code}",
+            json={"expected_version": current["version"], "changes": {"phone": "01 23 45 67 89"}},
+        )
+        stale = await http.patch(
+            f"/api/customers/{a.code}",
+            json={"expected_version": current["version"], "changes": {"phone": "01 23 45 67 80"}},
+        )
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert invalid.status_code == 422
     assert [f["field"] for f in invalid.json()["error"]["fields"]] == ["payload.email"]

@@ -47,11 +47,13 @@ ANSWER_WITHIN = 5.0
 HOSTILE_PAYLOADS: dict[str, str] = {
     "nested-5000": '{"a":[' * 5000 + '"deep"' + "]}" * 5000,
     "nested-list-20000": '{"lines":' + "[" * 20000 + "]" * 20000 + "}",
-    "operators": json.dumps({"$where": "sleep(10000)", "$gt": "", "customer_code": {"$ne": None},
-                             "email": {"$regex": ".*"}}),
+    "operators": json.dumps(
+        {"$where": "sleep(10000)", "$gt": "", "customer_code": {"$ne": None}, "email": {"$regex": ".*"}}
+    ),
     "wrong-types": json.dumps({"customer_code": ["x"], "version": "abc", "scope_id": {"a": 1}, "email": 12}),
-    "invisible": json.dumps({"first_name": "An\u200bna\u202e\u0000", "last_name": "\u2066" * 10_000,
-                             "email": "\uff41@x.example"}),
+    "invisible": json.dumps(
+        {"first_name": "An\u200bna\u202e\u0000", "last_name": "\u2066" * 10_000, "email": "\uff41@x.example"}
+    ),
     "huge-string": json.dumps({"first_name": "x" * 2_000_000}),
 }
 
@@ -100,8 +102,15 @@ def _matches(pattern: str, routing_key: str) -> bool:
 
 
 def _body(message: type[Envelope], payload: str, message_id: str, **fields: Any) -> bytes:
-    head = json.dumps({"message_id": message_id, "producer": "hostile", "message_type": message.type_name(),
-                       "schema_version": message.version(), **fields})
+    head = json.dumps(
+        {
+            "message_id": message_id,
+            "producer": "hostile",
+            "message_type": message.type_name(),
+            "schema_version": message.version(),
+            **fields,
+        }
+    )
     return (head[:-1] + ', "payload": ' + payload + "}").encode()
 
 
@@ -121,17 +130,20 @@ async def test_i1_p4_every_command_answers_hostile_payloads_with_a_typed_error_i
     commands = [c for c in _messages(Command) if c.DOMAIN in SERVICES]
     assert len(commands) > 40
     failures: list[str] = []
-    async with running(customer_app(settings), notification_app(settings), order_sync_app(settings),
-                       cleanup=cleanup):
+    async with running(customer_app(settings), notification_app(settings), order_sync_app(settings), cleanup=cleanup):
 
         async def ask(command: type[Envelope], name: str, payload: str) -> None:
-            body = _body(command, payload, f"hostile-{name}-{command.type_name()}",
-                         actor={"kind": "system", "id": "hostile"})
+            body = _body(
+                command, payload, f"hostile-{name}-{command.type_name()}", actor={"kind": "system", "id": "hostile"}
+            )
             started = time.monotonic()
             try:
                 message = await client.broker.request(
-                    body, exchange=commands_exchange(settings.topology),
-                    routing_key=command.routing_key(), timeout=ANSWER_WITHIN)
+                    body,
+                    exchange=commands_exchange(settings.topology),
+                    routing_key=command.routing_key(),
+                    timeout=ANSWER_WITHIN,
+                )
             except Exception as error:  # noqa: BLE001 - a timeout is the finding
                 failures.append(f"{command.routing_key()} {name}: no answer ({type(error).__name__})")
                 return
@@ -142,7 +154,7 @@ async def test_i1_p4_every_command_answers_hostile_payloads_with_a_typed_error_i
 
         for name, payload in HOSTILE_PAYLOADS.items():
             for start in range(0, len(commands), 8):
-                await asyncio.gather(*(ask(c, name, payload) for c in commands[start:start + 8]))
+                await asyncio.gather(*(ask(c, name, payload) for c in commands[start : start + 8]))
         assert (await client.ping("customer")).ok and (await client.ping("order-sync")).ok
     assert not failures, "\n".join(failures)
 
@@ -159,8 +171,11 @@ async def test_p4_every_queue_dead_letters_hostile_messages_at_once_as_malformed
         kind = "upstream" if event.DOMAIN in UPSTREAM_DOMAINS else "events"
         for name, payload in HOSTILE_PAYLOADS.items():
             message_id = f"hostile-{name}-{key}"
-            takers = [service for service, pattern, consumer_kind, handled in consumers
-                      if consumer_kind == kind and _matches(pattern, key) and event.__name__ in handled]
+            takers = [
+                service
+                for service, pattern, consumer_kind, handled in consumers
+                if consumer_kind == kind and _matches(pattern, key) and event.__name__ in handled
+            ]
             for service in takers:
                 expected[(service, message_id)] = expected.get((service, message_id), 0) + 1
             if takers:  # (one nobody consumes is refused by the broker: unroutable)
@@ -168,12 +183,12 @@ async def test_p4_every_queue_dead_letters_hostile_messages_at_once_as_malformed
     assert len({m for _, m in expected}) > 50
     exchanges = {"events": events_exchange(settings.topology), "upstream": upstream_exchange(settings.topology)}
 
-    async with running(customer_app(settings), notification_app(settings), order_sync_app(settings),
-                       cleanup=cleanup):
+    async with running(customer_app(settings), notification_app(settings), order_sync_app(settings), cleanup=cleanup):
         started = time.monotonic()
         for kind, body, key, message_id in sent:
-            await client.broker.publish(body, exchange=exchanges[kind], routing_key=key, message_id=message_id,
-                                        persist=True)
+            await client.broker.publish(
+                body, exchange=exchanges[kind], routing_key=key, message_id=message_id, persist=True
+            )
         letters: dict[tuple[str, str], list[Any]] = {}
         # Dead-lettered at once: a message retried instead (1 s, 5 s, 30 s...) misses this.
         deadline = started + 30

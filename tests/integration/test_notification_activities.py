@@ -59,7 +59,11 @@ async def test_n4_n5_a_csr_email_about_an_order_is_recorded_on_the_customer_and_
     assert "Ce message concerne votre commande EU-100234" in text
     assert message["Auto-Submitted"] is None, "a person wrote it"
 
-    assert [a.template for a in customer_page.items] == ["password-changed", "shipping-confirmation", "customer-message"]
+    assert [a.template for a in customer_page.items] == [
+        "password-changed",
+        "shipping-confirmation",
+        "customer-message",
+    ]
     assert [a.template for a in order_page.items] == ["shipping-confirmation", "customer-message"]
     csr = order_page.items[-1]
     assert csr.activity_id == queued.result.activity_id
@@ -91,13 +95,17 @@ async def test_n4_a_csr_gets_a_typed_error_for_what_cannot_be_sent(
 ) -> None:
     to = recipient()
     async with running(notification_app(settings, 1), cleanup=cleanup):
-        system = await client.request(csr_email(recipient=to, template="password-reset", variables=NOTE), EmailQueuedReply)
+        system = await client.request(
+            csr_email(recipient=to, template="password-reset", variables=NOTE), EmailQueuedReply
+        )
         unknown = await client.request(csr_email(recipient=to, template="birthday-wishes"), EmailQueuedReply)
         missing = await client.request(
             csr_email(recipient=to, template="customer-message", variables={"subject": "Hi"}), EmailQueuedReply
         )
         anonymous = await client.request(
-            SendTemplateEmail(producer="script", payload={"recipient": to, "template": "customer-message", "variables": NOTE}),
+            SendTemplateEmail(
+                producer="script", payload={"recipient": to, "template": "customer-message", "variables": NOTE}
+            ),
             EmailQueuedReply,
         )
         page = (await history(client, customer_code=to.customer_code)).result
@@ -129,19 +137,35 @@ async def test_n5_a_customers_history_is_read_newest_first_in_keyset_pages_of_at
             await publish_event(client, changed(to))
             await settled(settings, 50)
             while pages[-1].next_cursor:
-                pages.append((await history(client, customer_code=to.customer_code, cursor=pages[-1].next_cursor)).result)
+                pages.append(
+                    (await history(client, customer_code=to.customer_code, cursor=pages[-1].next_cursor)).result
+                )
             fresh = (await history(client, customer_code=to.customer_code, limit=5)).result
-            too_many = json.loads((await client.broker.request(  # past the client's own validation
-                json.dumps({"producer": "tests", "actor": CSR.model_dump(),
-                            "payload": {"customer_code": to.customer_code, "limit": 21}}).encode(),
-                exchange=commands_exchange(settings.topology), routing_key=GetActivities.routing_key(), timeout=5,
-            )).body)
+            too_many = json.loads(
+                (
+                    await client.broker.request(  # past the client's own validation
+                        json.dumps(
+                            {
+                                "producer": "tests",
+                                "actor": CSR.model_dump(),
+                                "payload": {"customer_code": to.customer_code, "limit": 21},
+                            }
+                        ).encode(),
+                        exchange=commands_exchange(settings.topology),
+                        routing_key=GetActivities.routing_key(),
+                        timeout=5,
+                    )
+                ).body
+            )
             forged = await history(client, customer_code=to.customer_code, cursor="bm9wZQ")
 
     assert [len(p.items) for p in pages] == [20, 20, 5] and pages[-1].next_cursor is None
     seen = [a.activity_id for p in pages for a in p.items]
-    expected = sorted((d for d in docs if d["customer_code"] == to.customer_code),
-                      key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+    expected = sorted(
+        (d for d in docs if d["customer_code"] == to.customer_code),
+        key=lambda d: (d["created_at"], d["_id"]),
+        reverse=True,
+    )
     assert seen == [d["_id"] for d in expected], "newest first, each once, none of another customer's"
     assert all(a.status == "sent" and a.html and a.text for p in pages for a in p.items)
     assert len(fresh.items) == 5 and fresh.items[0].activity_id not in seen and fresh.next_cursor

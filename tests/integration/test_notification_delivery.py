@@ -49,8 +49,9 @@ async def test_n6_refused_twice_with_4xx_then_accepted_arrives_once_after_three_
     handler = CapturedMail(refuse_next=2)
     event = invited(recipient())
     with smtp_server(handler) as port:
-        async with EventTap(client, EmailSent.routing_key()) as sent, running(
-            notification_app(settings, port), cleanup=cleanup
+        async with (
+            EventTap(client, EmailSent.routing_key()) as sent,
+            running(notification_app(settings, port), cleanup=cleanup),
         ):
             await publish_event(client, event)
             (activity,) = await settled(settings, 1)
@@ -72,8 +73,9 @@ async def test_n6_a_5xx_refusal_is_failed_at_once_visible_in_the_history_and_pub
     handler = CapturedMail(refuse_next=100, refusal="550 5.1.1 Mailbox unavailable")
     to = recipient()
     with smtp_server(handler) as port:
-        async with EventTap(client, EmailFailed.routing_key()) as failed, running(
-            notification_app(settings, port), cleanup=cleanup
+        async with (
+            EventTap(client, EmailFailed.routing_key()) as failed,
+            running(notification_app(settings, port), cleanup=cleanup),
         ):
             await publish_event(client, invited(to))
             (activity,) = await settled(settings, 1)
@@ -95,8 +97,9 @@ async def test_n6_transient_failures_that_never_clear_give_up_after_the_last_att
 ) -> None:
     handler = CapturedMail(refuse_next=100)
     with smtp_server(handler) as port:
-        async with EventTap(client, EmailFailed.routing_key()) as failed, running(
-            notification_app(settings, port, max_delivery_attempts=3), cleanup=cleanup
+        async with (
+            EventTap(client, EmailFailed.routing_key()) as failed,
+            running(notification_app(settings, port, max_delivery_attempts=3), cleanup=cleanup),
         ):
             await publish_event(client, invited(recipient()))
             (activity,) = await settled(settings, 1)
@@ -142,7 +145,9 @@ async def test_n6_a_server_that_does_not_answer_times_out_and_is_retried(
     silent = await asyncio.start_server(never_greets, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     try:
-        async with running(notification_app(settings, port, smtp_timeout=0.2, max_delivery_attempts=2), cleanup=cleanup):
+        async with running(
+            notification_app(settings, port, smtp_timeout=0.2, max_delivery_attempts=2), cleanup=cleanup
+        ):
             await publish_event(client, invited(recipient()))
             (activity,) = await settled(settings, 1)
     finally:
@@ -159,8 +164,9 @@ async def test_n6_an_address_no_server_would_take_is_failed_at_once_without_send
 ) -> None:
     handler = CapturedMail()
     with smtp_server(handler) as port:
-        async with EventTap(client, EmailFailed.routing_key()) as failed, running(
-            notification_app(settings, port), cleanup=cleanup
+        async with (
+            EventTap(client, EmailFailed.routing_key()) as failed,
+            running(notification_app(settings, port), cleanup=cleanup),
         ):
             await publish_event(client, invited(recipient(email="camille.martin-at-example.com")))
             (activity,) = await settled(settings, 1)
@@ -246,7 +252,9 @@ class KillsTheClient(CapturedMail):
 
 
 @asynccontextmanager
-async def worker_process(settings: ServiceSettings, smtp_port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def worker_process(
+    settings: ServiceSettings, smtp_port: int, log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """A notification worker as its own process (so that it can be SIGKILLed), ready to
     consume; stopped at the end of the block whatever happens in it."""
     http_port = free_port()
@@ -261,8 +269,17 @@ async def worker_process(settings: ServiceSettings, smtp_port: int, log: Path) -
     }
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "faststream", "run", "notification.app:create_app", "--factory",
-            "--port", str(http_port), env=env, stdout=output, stderr=output,
+            sys.executable,
+            "-m",
+            "faststream",
+            "run",
+            "notification.app:create_app",
+            "--factory",
+            "--port",
+            str(http_port),
+            env=env,
+            stdout=output,
+            stderr=output,
         )
     try:
 
@@ -288,7 +305,9 @@ async def worker_process(settings: ServiceSettings, smtp_port: int, log: Path) -
 async def outbox_events(settings: ServiceSettings, routing_key: str) -> list[dict]:
     mongo = AsyncMongoClient(settings.mongodb_url)
     try:
-        return await mongo[settings.database_name("notification")]["outbox"].find({"routing_key": routing_key}).to_list()
+        return (
+            await mongo[settings.database_name("notification")]["outbox"].find({"routing_key": routing_key}).to_list()
+        )
     finally:
         await mongo.close()
 

@@ -123,8 +123,9 @@ async def test_n4_an_order_event_for_a_customer_without_email_sends_nothing_and_
     history needs them): the notification service acknowledges them and sends nothing."""
     to = recipient(email="after@example.com")
     silent = shipped(to, "POS-1")
-    silent = silent.model_copy(update={"payload": silent.payload.model_copy(
-        update={"recipient": None, "customer_code": to.customer_code})})
+    silent = silent.model_copy(
+        update={"payload": silent.payload.model_copy(update={"recipient": None, "customer_code": to.customer_code})}
+    )
     handler = CapturedMail()
     with smtp_server(handler) as port:
         async with running(notification_app(settings, port), cleanup=cleanup):

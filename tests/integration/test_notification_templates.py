@@ -66,12 +66,21 @@ async def test_n3_an_override_for_a_scope_and_language_wins_over_the_predefined_
     with smtp_server(handler) as port:
         async with running(notification_app(settings, port), cleanup=cleanup):
             scoped = await set_template(
-                client, name="welcome", scope_id="eu-fr", language="fr",
-                subject="Maison Dupont : bienvenue, {{ customer.first_name }}", html=OVERRIDE_HTML, text=OVERRIDE_TEXT,
+                client,
+                name="welcome",
+                scope_id="eu-fr",
+                language="fr",
+                subject="Maison Dupont : bienvenue, {{ customer.first_name }}",
+                html=OVERRIDE_HTML,
+                text=OVERRIDE_TEXT,
             )
             everywhere = await set_template(
-                client, name="welcome", language="FR",
-                subject="Toutes nos boutiques : bienvenue", html=OVERRIDE_HTML, text=OVERRIDE_TEXT,
+                client,
+                name="welcome",
+                language="FR",
+                subject="Toutes nos boutiques : bienvenue",
+                html=OVERRIDE_HTML,
+                text=OVERRIDE_TEXT,
             )
             events = [invited(in_scope), invited(other_scope), invited(german)]
             for event in events:
@@ -79,7 +88,9 @@ async def test_n3_an_override_for_a_scope_and_language_wins_over_the_predefined_
             first = await settled(settings, 3)
 
             removed = await client.request(
-                RemoveTemplate(producer="tests", actor=ADMIN, payload={"name": "welcome", "scope_id": "eu-fr", "language": "fr"}),
+                RemoveTemplate(
+                    producer="tests", actor=ADMIN, payload={"name": "welcome", "scope_id": "eu-fr", "language": "fr"}
+                ),
                 TemplateRemovedReply,
             )
             await publish_event(client, invited(in_scope))
@@ -91,7 +102,9 @@ async def test_n3_an_override_for_a_scope_and_language_wins_over_the_predefined_
     assert everywhere.ok and everywhere.result.scope_id is None and everywhere.result.language == "fr"
     by_to = {a["to"]: a for a in first}
     assert (by_to["a@example.com"]["template_source"], by_to["a@example.com"]["subject"]) == (
-        "custom", "Maison Dupont : bienvenue, Camille")
+        "custom",
+        "Maison Dupont : bienvenue, Camille",
+    )
     assert by_to["b@example.com"]["subject"] == "Toutes nos boutiques : bienvenue"
     assert (by_to["c@example.com"]["template_source"], by_to["c@example.com"]["language"]) == ("predefined", "de")
     assert removed.ok
@@ -107,26 +120,50 @@ async def test_n3_a_broken_template_is_refused_with_its_line_and_nothing_is_stor
 ) -> None:
     async with running(notification_app(settings, 1), cleanup=cleanup):
         syntax = await set_template(
-            client, name="password-reset", language="en", subject="Reset",
+            client,
+            name="password-reset",
+            language="en",
+            subject="Reset",
             html="<p>Hello {{ customer.first_name }}</p>\n<p>\n{% if link %}<a href='{{ link }}'>Reset</a>\n",
             text="{{ link }}",
         )
         undefined = await set_template(
-            client, name="password-reset", language="en", subject="Reset",
-            html="<p>{{ link }}</p>", text="Hello {{ customer.first_name }},\nyour code: {{ coupon_code }}\n",
+            client,
+            name="password-reset",
+            language="en",
+            subject="Reset",
+            html="<p>{{ link }}</p>",
+            text="Hello {{ customer.first_name }},\nyour code: {{ coupon_code }}\n",
         )
         bad_subject = await set_template(
-            client, name="password-reset", language="en", subject="Reset {{ customer.first_name | nope }}",
-            html="<p>{{ link }}</p>", text="{{ link }}",
+            client,
+            name="password-reset",
+            language="en",
+            subject="Reset {{ customer.first_name | nope }}",
+            html="<p>{{ link }}</p>",
+            text="{{ link }}",
         )
         variables_on_a_system_email = await set_template(
-            client, name="welcome", language="en", subject="Hi", html="<p>{{ link }}</p>", text="{{ link }}",
+            client,
+            name="welcome",
+            language="en",
+            subject="Hi",
+            html="<p>{{ link }}</p>",
+            text="{{ link }}",
             variables={"coupon": "X"},
         )
         preview = await client.request(
-            PreviewTemplate(producer="tests", actor=ADMIN, payload={
-                "name": "password-reset", "language": "en", "subject": "Reset",
-                "html": "<p>{{ link }}</p>", "text": "a\nb\n{{ customer.address.city }}"}),
+            PreviewTemplate(
+                producer="tests",
+                actor=ADMIN,
+                payload={
+                    "name": "password-reset",
+                    "language": "en",
+                    "subject": "Reset",
+                    "html": "<p>{{ link }}</p>",
+                    "text": "a\nb\n{{ customer.address.city }}",
+                },
+            ),
             RenderedEmailReply,
         )
         stored = await list_templates(client)
@@ -156,7 +193,10 @@ async def test_n3_every_known_sandbox_escape_is_refused_by_the_template_manager(
     async with running(notification_app(settings, 1), cleanup=cleanup):
         for name, (part, source, _) in ESCAPES.items():
             replies[name] = await set_template(
-                client, name="customer-message", language="en", **{**harmless, part: source},
+                client,
+                name="customer-message",
+                language="en",
+                **{**harmless, part: source},
                 variables={"subject": "s", "message": "m"},
             )
         stored = await list_templates(client)
@@ -175,7 +215,11 @@ async def test_n3_templates_are_listed_resolved_and_previewed(
     async with running(notification_app(settings, 1), cleanup=cleanup):
         listed = await list_templates(client)
         german = await client.request(
-            GetTemplate(producer="tests", actor=ADMIN, payload={"name": "shipping-confirmation", "scope_id": "eu", "language": "de-AT"}),
+            GetTemplate(
+                producer="tests",
+                actor=ADMIN,
+                payload={"name": "shipping-confirmation", "scope_id": "eu", "language": "de-AT"},
+            ),
             TemplateReply,
         )
         spanish = await client.request(
@@ -187,8 +231,15 @@ async def test_n3_templates_are_listed_resolved_and_previewed(
             TemplateReply,
         )
         preview = await client.request(
-            PreviewTemplate(producer="tests", actor=ADMIN, payload={
-                "name": "payment-request", "language": "fr", "recipient": recipient(first_name="Zoé").model_dump()}),
+            PreviewTemplate(
+                producer="tests",
+                actor=ADMIN,
+                payload={
+                    "name": "payment-request",
+                    "language": "fr",
+                    "recipient": recipient(first_name="Zoé").model_dump(),
+                },
+            ),
             RenderedEmailReply,
         )
 
@@ -209,7 +260,10 @@ async def test_n3_n4_an_administrators_csr_template_is_checked_then_sent_with_it
     with smtp_server(handler) as port:
         async with running(notification_app(settings, port), cleanup=cleanup):
             added = await set_template(
-                client, name="delivery-delay", language="en", description="A new delivery date",
+                client,
+                name="delivery-delay",
+                language="en",
+                description="A new delivery date",
                 subject="Your delivery moves to {{ variables.new_date }}",
                 html="<p>Dear {{ customer.first_name }}, your delivery now arrives on {{ variables.new_date }}.</p>",
                 text="Dear {{ customer.first_name }}, your delivery now arrives on {{ variables.new_date }}.",
@@ -217,15 +271,22 @@ async def test_n3_n4_an_administrators_csr_template_is_checked_then_sent_with_it
             )
 
             async def send(variables: dict[str, str]) -> EmailQueuedReply:
-                cmd = SendTemplateEmail(producer="tests", actor=CSR, payload={
-                    "recipient": to, "template": "delivery-delay", "variables": variables})
+                cmd = SendTemplateEmail(
+                    producer="tests",
+                    actor=CSR,
+                    payload={"recipient": to, "template": "delivery-delay", "variables": variables},
+                )
                 return await client.request(cmd, EmailQueuedReply)
 
             sent = await send({"new_date": "Monday 30 November"})
             missing_variable = await send({})
             (message,) = await arrived(handler, 1)
 
-    assert added.ok and added.result.kind == "customer-message" and added.result.variables == {"new_date": "Friday 27 November"}
+    assert (
+        added.ok
+        and added.result.kind == "customer-message"
+        and added.result.variables == {"new_date": "Friday 27 November"}
+    )
     assert sent.ok and sent.result.template_source == "custom"
     assert message["Subject"] == "Your delivery moves to Monday 30 November"
     assert not missing_variable.ok and missing_variable.error.fields[0].field == "payload.variables"
@@ -240,7 +301,11 @@ async def test_n3_an_administrators_template_that_fails_on_real_data_falls_back_
         async with running(notification_app(settings, port), cleanup=cleanup):
             # Fine with the sample customer, broken for a customer called Bob.
             accepted = await set_template(
-                client, name="welcome", language="en", subject="Welcome!", text="{{ link }}",
+                client,
+                name="welcome",
+                language="en",
+                subject="Welcome!",
+                text="{{ link }}",
                 html="{% if customer.first_name == 'Bob' %}{{ customer.nickname }}{% endif %}<a href='{{ link }}'>go</a>",
             )
             await publish_event(client, invited(recipient(first_name="Bob")))
@@ -268,8 +333,10 @@ async def test_n3_customer_data_is_escaped_in_html_and_kept_as_typed_in_text(
     assert '<a href="https://evil.example">Bob</a>' in text
 
 
-SLOW = ('{% for a in "x" * 1000 %}{% for b in "x" * 100000 %}{% for c in "x" * 100000 %}{{ "" }}'
-        '{% endfor %}{% endfor %}{% endfor %}')
+SLOW = (
+    '{% for a in "x" * 1000 %}{% for b in "x" * 100000 %}{% for c in "x" * 100000 %}{{ "" }}'
+    "{% endfor %}{% endfor %}{% endfor %}"
+)
 
 
 async def test_n3_a_template_that_would_hang_the_worker_is_refused_and_the_next_request_served(
@@ -283,12 +350,22 @@ async def test_n3_a_template_that_would_hang_the_worker_is_refused_and_the_next_
     async with running(notification_app(settings, 1, render_seconds=1.0), cleanup=cleanup):
         started = asyncio.get_running_loop().time()
         preview = await client.request(
-            PreviewTemplate(producer="tests", actor=ADMIN, payload={
-                "name": "password-reset", "language": "en", "subject": "Reset", "html": SLOW, "text": "{{ link }}"}),
+            PreviewTemplate(
+                producer="tests",
+                actor=ADMIN,
+                payload={
+                    "name": "password-reset",
+                    "language": "en",
+                    "subject": "Reset",
+                    "html": SLOW,
+                    "text": "{{ link }}",
+                },
+            ),
             RenderedEmailReply,
         )
-        saved = await set_template(client, name="password-reset", language="en", subject="Reset",
-                                   html="<p>{{ link }}</p>", text=SLOW)
+        saved = await set_template(
+            client, name="password-reset", language="en", subject="Reset", html="<p>{{ link }}</p>", text=SLOW
+        )
         took = asyncio.get_running_loop().time() - started
         started = asyncio.get_running_loop().time()
         listed = await list_templates(client)

@@ -32,11 +32,27 @@ from .notification_support import arrived, notification_app, parts, settled
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CAMILLE = CustomerView(
-    code="C0042", scope_id="eu-fr", version=3, logon_id="camille@example.com", email="camille@example.com",
-    email_verified=True, first_name="Camille", last_name="Martin", preferred_language=None,
-    account_type="registered", kind="customer", state="active", channel="csr", registered_at=NOW, updated_at=NOW,
+    code="C0042",
+    scope_id="eu-fr",
+    version=3,
+    logon_id="camille@example.com",
+    email="camille@example.com",
+    email_verified=True,
+    first_name="Camille",
+    last_name="Martin",
+    preferred_language=None,
+    account_type="registered",
+    kind="customer",
+    state="active",
+    channel="csr",
+    registered_at=NOW,
+    updated_at=NOW,
 )
-SCOPES = [ScopeView(scope_id="eu-fr", name="France", country="FR", default_language="fr", requires_approval=False, created_at=NOW)]
+SCOPES = [
+    ScopeView(
+        scope_id="eu-fr", name="France", country="FR", default_language="fr", requires_approval=False, created_at=NOW
+    )
+]
 
 
 async def get_customer(cmd: GetCustomer) -> CustomerReply:
@@ -89,23 +105,57 @@ async def test_i2_n4_n5_a_csr_emails_a_customer_and_reads_the_history_with_omsct
     with smtp_server(handler) as port:
         apps = [notification_app(settings, port), create_service_app("customer", settings, customer_stand_in)]
         async with running(*apps, cleanup=cleanup):
-            stored = await omsctl_run(settings, "email", "templates", "set", "delivery-delay", str(tmp_path / "delay.yaml"),
-                                      "--language", "fr", "--scope", "eu-fr")
+            stored = await omsctl_run(
+                settings,
+                "email",
+                "templates",
+                "set",
+                "delivery-delay",
+                str(tmp_path / "delay.yaml"),
+                "--language",
+                "fr",
+                "--scope",
+                "eu-fr",
+            )
             refused = await omsctl_run(settings, "email", "templates", "set", "welcome", str(tmp_path / "broken.yaml"))
-            sent = await omsctl_run(settings, "email", "send", "C0042", "--template", "delivery-delay",
-                                    "--var", "new_date=lundi 30 novembre", "--order", "EU-7", "--order-system", "storefront:eu")
+            sent = await omsctl_run(
+                settings,
+                "email",
+                "send",
+                "C0042",
+                "--template",
+                "delivery-delay",
+                "--var",
+                "new_date=lundi 30 novembre",
+                "--order",
+                "EU-7",
+                "--order-system",
+                "storefront:eu",
+            )
             unknown = await omsctl_run(settings, "email", "send", "C9999", "--var", "subject=x", "--var", "message=y")
             (message,) = await arrived(handler, 1)
             await settled(settings, 1)  # the worker recorded it as sent, not only the server took it
             history = await omsctl_run(settings, "email", "activities", "C0042", "--full")
-            by_order = await omsctl_run(settings, "email", "activities", "--order", "EU-7", "--order-system", "storefront:eu")
+            by_order = await omsctl_run(
+                settings, "email", "activities", "--order", "EU-7", "--order-system", "storefront:eu"
+            )
             neither = await omsctl_run(settings, "email", "activities")
             listed = await omsctl_run(settings, "email", "templates", "list", "--name", "delivery-delay")
             preview = await omsctl_run(settings, "email", "templates", "preview", "welcome", "--language", "de")
             shown = await omsctl_run(settings, "email", "templates", "show", "welcome", "--language", "fr")
             (tmp_path / "welcome.yaml").write_text(shown.output, encoding="utf-8")  # the README's override flow
-            overridden = await omsctl_run(settings, "email", "templates", "set", "welcome", str(tmp_path / "welcome.yaml"),
-                                          "--language", "fr", "--scope", "eu-fr")
+            overridden = await omsctl_run(
+                settings,
+                "email",
+                "templates",
+                "set",
+                "welcome",
+                str(tmp_path / "welcome.yaml"),
+                "--language",
+                "fr",
+                "--scope",
+                "eu-fr",
+            )
 
     assert stored.exit_code == 0 and "version 1" in stored.output, stored.output
     assert refused.exit_code == 1 and "payload.text" in refused.output and "line 2" in refused.output

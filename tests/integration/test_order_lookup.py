@@ -19,24 +19,31 @@ async def test_o2_o8_i5_an_order_is_found_by_the_number_its_customer_reads_or_th
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
     async with gateway_stack(settings, client, cleanup) as s:
-        web = order("5500123456", source_system="shopify:acme-eu", display_number="#1001",
-                    email="claire.web@example.fr")
-        till = order("1001", source_system="pos:paris-2", email="marc.till@example.fr", first_name="Marc",
-                     last_name="Till")
-        other = order("5500123999", source_system="shopify:acme-eu", display_number="#1002",
-                      email="claire.web@example.fr")
+        web = order(
+            "5500123456", source_system="shopify:acme-eu", display_number="#1001", email="claire.web@example.fr"
+        )
+        till = order(
+            "1001", source_system="pos:paris-2", email="marc.till@example.fr", first_name="Marc", last_name="Till"
+        )
+        other = order(
+            "5500123999", source_system="shopify:acme-eu", display_number="#1002", email="claire.web@example.fr"
+        )
         for placed in (web, till, other):
             await client.publish_upstream(placed)
-        linked = {o.payload.order_number: await link_of(client, o.payload.source_system, o.payload.order_number)
-                  for o in (web, till, other)}
+        linked = {
+            o.payload.order_number: await link_of(client, o.payload.source_system, o.payload.order_number)
+            for o in (web, till, other)
+        }
 
         async def found(number: str, **extra: str) -> dict[tuple[str, str], str | None]:
             reply = await client.call(FindOrders, {"number": number, **extra})
             assert reply.ok, reply.error
             return {(v.order.source_system, v.order.order_number): v.customer_code for v in reply.result}
 
-        both = {("shopify:acme-eu", "5500123456"): linked["5500123456"].customer_code,
-                ("pos:paris-2", "1001"): linked["1001"].customer_code}
+        both = {
+            ("shopify:acme-eu", "5500123456"): linked["5500123456"].customer_code,
+            ("pos:paris-2", "1001"): linked["1001"].customer_code,
+        }
         # As the customer reads it, with or without '#', and the till's own number 1001 too.
         assert await found("#1001") == await found("1001") == await found(" # 1001 ") == both
         assert await found("5500123456") == {("shopify:acme-eu", "5500123456"): linked["5500123456"].customer_code}

@@ -54,8 +54,10 @@ def pos_order(number: str, **changes: Any) -> OrderPlaced:
 
 @pytest.fixture
 async def services(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) -> AsyncIterator[EventTap]:
-    async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup), \
-            EventTap(client, "order-sync.#") as tap:
+    async with (
+        running(customer_app(settings), order_sync_app(settings), cleanup=cleanup),
+        EventTap(client, "order-sync.#") as tap,
+    ):
         await create_scope(client, "eu-fr", "FR", default_language="fr")
         await create_scope(client, "de", "DE", default_language="de")
         yield tap
@@ -84,9 +86,15 @@ async def test_o2_o3_o4_orders_find_their_customer_by_link_email_or_phone_name_a
     created = await link_of(client, "storefront:eu", "EU-1")
     assert created.rule == "created"
     customer = await ok(await client.call(GetCustomer, {"customer_code": created.customer_code}))
-    assert (customer.channel, customer.account_type, customer.email) == ("order", "registered", "Chloé.Dubois@example.fr")
+    assert (customer.channel, customer.account_type, customer.email) == (
+        "order",
+        "registered",
+        "Chloé.Dubois@example.fr",
+    )
     assert {(a.city, a.default_billing, a.default_shipping) for a in customer.addresses} == {
-        ("Paris", True, False), ("Chamonix-Mont-Blanc", False, True)}
+        ("Paris", True, False),
+        ("Chamonix-Mont-Blanc", False, True),
+    }
     assert customer.phone == "+33612345678"
 
     await client.publish_upstream(order("EU-2", email="CHLOÉ.dubois@example.FR"))  # a returning customer
@@ -98,17 +106,30 @@ async def test_o2_o3_o4_orders_find_their_customer_by_link_email_or_phone_name_a
     from_pos = await link_of(client, "pos:berlin-3", "B3-1")
     assert from_pos.rule == "created"
     pos_customer = await ok(await client.call(GetCustomer, {"customer_code": from_pos.customer_code}))
-    assert pos_customer.email is None and pos_customer.account_type == "guest" and pos_customer.phone == "+4915123456789"
-    await client.publish_upstream(pos_order("B3-2", phone="+49 151 23456789",
-                                            billing_address={"first_name": "Jürgen", "last_name": "GROSS",
-                                                             "line1": "Torstraße 1", "city": "Berlin",
-                                                             "postal_code": "10119", "country": "DE"},
-                                            last_name="Gross"))
+    assert (
+        pos_customer.email is None and pos_customer.account_type == "guest" and pos_customer.phone == "+4915123456789"
+    )
+    await client.publish_upstream(
+        pos_order(
+            "B3-2",
+            phone="+49 151 23456789",
+            billing_address={
+                "first_name": "Jürgen",
+                "last_name": "GROSS",
+                "line1": "Torstraße 1",
+                "city": "Berlin",
+                "postal_code": "10119",
+                "country": "DE",
+            },
+            last_name="Gross",
+        )
+    )
     again = await link_of(client, "pos:berlin-3", "B3-2")
     assert (again.rule, again.customer_code) == ("phone_name_postal", from_pos.customer_code)
     codes = {created.customer_code, from_pos.customer_code}
-    assert all([(await link_of(client, "storefront:eu", n)).customer_code == created.customer_code
-                for n in ("EU-2", "EU-3")])
+    assert all(
+        [(await link_of(client, "storefront:eu", n)).customer_code == created.customer_code for n in ("EU-2", "EU-3")]
+    )
     assert len(codes) == 2
 
     linked = [e for e in await services.wait_for(5) if e["routing_key"] == "order-sync.order-linked.v1"]
@@ -124,38 +145,70 @@ async def test_o2_o4_a_customer_order_sync_never_saw_is_learned_when_it_changes(
     it by email, instead of creating a second customer."""
     async with running(customer_app(settings), cleanup=cleanup):
         await create_scope(client, "eu-fr", "FR", default_language="fr")
-        known = await create_customer(client, email="margot.leroy@example.fr", first_name="Margot",
-                                      last_name="Leroy")
+        known = await create_customer(client, email="margot.leroy@example.fr", first_name="Margot", last_name="Leroy")
     async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup):
-        await ok(await client.call(UpdateCustomer, {"customer_code": known.code, "expected_version": known.version,
-                                                    "changes": {"phone": "+33 6 98 76 54 32"}}))
+        await ok(
+            await client.call(
+                UpdateCustomer,
+                {
+                    "customer_code": known.code,
+                    "expected_version": known.version,
+                    "changes": {"phone": "+33 6 98 76 54 32"},
+                },
+            )
+        )
 
         async def projected() -> Any:
             return await order_db["customers"].find_one({"_id": known.code, "phone": "+33698765432"})
 
         await eventually(projected, timeout=15)
-        await client.publish_upstream(order("LATE-1", email="Margot.Leroy@example.fr", first_name="Margot",
-                                            last_name="Leroy"))
+        await client.publish_upstream(
+            order("LATE-1", email="Margot.Leroy@example.fr", first_name="Margot", last_name="Leroy")
+        )
         link = await link_of(client, "storefront:eu", "LATE-1")
         assert (link.customer_code, link.rule) == (known.code, "email")
 
 
 async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: OmsClient, services: EventTap) -> None:
-    twins = [await create_customer(client, email="dup@example.fr", account_type="guest", first_name=f"Twin{i}")
-             for i in range(2)]
-    family = [await create_customer(client, scope_id="de", email=None, account_type="guest", channel="order",
-                                    first_name=first, last_name="Weber", phone="030 1234567",
-                                    addresses=[{"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115",
-                                                "country": "DE"}]) for first in ("Anna", "Paul", "Paul")]
+    twins = [
+        await create_customer(client, email="dup@example.fr", account_type="guest", first_name=f"Twin{i}")
+        for i in range(2)
+    ]
+    family = [
+        await create_customer(
+            client,
+            scope_id="de",
+            email=None,
+            account_type="guest",
+            channel="order",
+            first_name=first,
+            last_name="Weber",
+            phone="030 1234567",
+            addresses=[{"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}],
+        )
+        for first in ("Anna", "Paul", "Paul")
+    ]
     await asyncio.sleep(1)  # let order-sync see these customers' events
 
     await client.publish_upstream(order("AMB-1", email="dup@example.fr"))
-    await client.publish_upstream(pos_order("FAM-1", first_name="Anna", last_name="Weber", phone="030 1234567",
-                                            billing_address={"line1": "Hauptstr. 1", "city": "Berlin",
-                                                             "postal_code": "10115", "country": "DE"}))
-    await client.publish_upstream(pos_order("FAM-2", first_name="Paul", last_name="Weber", phone="030 1234567",
-                                            billing_address={"line1": "Hauptstr. 1", "city": "Berlin",
-                                                             "postal_code": "10115", "country": "DE"}))
+    await client.publish_upstream(
+        pos_order(
+            "FAM-1",
+            first_name="Anna",
+            last_name="Weber",
+            phone="030 1234567",
+            billing_address={"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        )
+    )
+    await client.publish_upstream(
+        pos_order(
+            "FAM-2",
+            first_name="Paul",
+            last_name="Weber",
+            phone="030 1234567",
+            billing_address={"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        )
+    )
     ambiguous = await link_of(client, "storefront:eu", "AMB-1")
     assert ambiguous.customer_code is None and ambiguous.review_id  # never guessed
     anna = await link_of(client, "pos:berlin-3", "FAM-1")
@@ -169,15 +222,20 @@ async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: O
     assert sorted(c.customer_code for c in item.candidates) == sorted(t.code for t in twins)
     assert (item.rule, item.email) == ("email", "dup@example.fr")
 
-    wrong = await client.call(ResolveReview, {"review_id": ambiguous.review_id, "action": "link",
-                                              "customer_code": family[0].code})
+    wrong = await client.call(
+        ResolveReview, {"review_id": ambiguous.review_id, "action": "link", "customer_code": family[0].code}
+    )
     assert wrong.error.code == "validation"
-    resolved = await ok(await client.call(ResolveReview, {"review_id": ambiguous.review_id, "action": "link",
-                                                          "customer_code": twins[1].code}))
+    resolved = await ok(
+        await client.call(
+            ResolveReview, {"review_id": ambiguous.review_id, "action": "link", "customer_code": twins[1].code}
+        )
+    )
     assert resolved.status == "resolved" and resolved.customer_code == twins[1].code
     assert (await link_of(client, "storefront:eu", "AMB-1")).customer_code == twins[1].code
-    twice = await client.call(ResolveReview, {"review_id": ambiguous.review_id, "action": "link",
-                                              "customer_code": twins[0].code})
+    twice = await client.call(
+        ResolveReview, {"review_id": ambiguous.review_id, "action": "link", "customer_code": twins[0].code}
+    )
     assert twice.error.code == "invalid_state"
 
     code, out = await omsctl(client.settings, "order", "reviews")  # the same queue, for a CSR at a terminal
@@ -189,14 +247,16 @@ async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: O
     assert (await ok(await client.call(ListReviews, {}))).items == []
 
 
-async def test_o1_a_bad_order_is_listed_as_rejected_and_the_rest_flow(
-    client: OmsClient, services: EventTap
-) -> None:
+async def test_o1_a_bad_order_is_listed_as_rejected_and_the_rest_flow(client: OmsClient, services: EventTap) -> None:
     bad = json.loads(order("BAD-1").model_dump_json())
     bad["message_id"] = "bad-1"
     bad["payload"]["totals"]["total"] = "lots"
-    await client.broker.publish(json.dumps(bad).encode(), exchange=upstream_exchange(client.settings.topology),
-                                routing_key=OrderPlaced.routing_key(), persist=True)
+    await client.broker.publish(
+        json.dumps(bad).encode(),
+        exchange=upstream_exchange(client.settings.topology),
+        routing_key=OrderPlaced.routing_key(),
+        persist=True,
+    )
     await client.publish_upstream(order("GOOD-1", scope="nowhere"))  # an unknown scope is refused too
     await client.publish_upstream(order("GOOD-2"))
     assert (await link_of(client, "storefront:eu", "GOOD-2")).customer_code
@@ -216,33 +276,80 @@ async def test_o7_status_shipment_and_payment_update_the_order_and_trigger_email
     client: OmsClient, services: EventTap, order_db: AsyncDatabase
 ) -> None:
     ref = {"source_system": "storefront:eu", "order_number": "SHIP-1", "scope": "eu-fr"}
-    early = OrderShipped.model_validate({"producer": "wms", "payload": {
-        **ref, "shipment_id": "S1", "carrier": "Colissimo", "tracking_number": "6A1",
-        "lines": [{"sku": "TEE", "quantity": 1}], "shipped_at": "2026-11-21T10:00:00Z"}})
+    early = OrderShipped.model_validate(
+        {
+            "producer": "wms",
+            "payload": {
+                **ref,
+                "shipment_id": "S1",
+                "carrier": "Colissimo",
+                "tracking_number": "6A1",
+                "lines": [{"sku": "TEE", "quantity": 1}],
+                "shipped_at": "2026-11-21T10:00:00Z",
+            },
+        }
+    )
     await client.publish_upstream(early)  # before its order: parked, not lost
     await asyncio.sleep(0.5)
     await client.publish_upstream(order("SHIP-1", email="ship@example.fr", preferred_language=None))
     linked = await link_of(client, "storefront:eu", "SHIP-1")
-    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
-        **ref, "status": "completed", "changed_at": "2026-11-23T10:00:00Z"}}))
-    await client.publish_upstream(PaymentRequested.model_validate({"producer": "shop", "payload": {
-        **ref, "payment_id": "P1", "amount": "59.70", "currency": "EUR", "payment_url": "https://pay.test/P1",
-        "requested_at": "2026-11-20T09:14:05Z"}}))
-    await client.publish_upstream(PaymentReceived.model_validate({"producer": "psp", "payload": {
-        **ref, "payment_id": "P1", "amount": "59.70", "currency": "EUR", "method": "visa",
-        "paid_at": "2026-11-20T09:20:00Z"}}))
+    await client.publish_upstream(
+        OrderStatusChanged.model_validate(
+            {"producer": "shop", "payload": {**ref, "status": "completed", "changed_at": "2026-11-23T10:00:00Z"}}
+        )
+    )
+    await client.publish_upstream(
+        PaymentRequested.model_validate(
+            {
+                "producer": "shop",
+                "payload": {
+                    **ref,
+                    "payment_id": "P1",
+                    "amount": "59.70",
+                    "currency": "EUR",
+                    "payment_url": "https://pay.test/P1",
+                    "requested_at": "2026-11-20T09:14:05Z",
+                },
+            }
+        )
+    )
+    await client.publish_upstream(
+        PaymentReceived.model_validate(
+            {
+                "producer": "psp",
+                "payload": {
+                    **ref,
+                    "payment_id": "P1",
+                    "amount": "59.70",
+                    "currency": "EUR",
+                    "method": "visa",
+                    "paid_at": "2026-11-20T09:20:00Z",
+                },
+            }
+        )
+    )
 
     async def all_out() -> list | None:
         events = await services.drain()
-        wanted = {"order-sync.customer-order-shipped.v1", "order-sync.order-status-updated.v1",
-                  "order-sync.customer-payment-requested.v1", "order-sync.customer-payment-received.v1"}
+        wanted = {
+            "order-sync.customer-order-shipped.v1",
+            "order-sync.order-status-updated.v1",
+            "order-sync.customer-payment-requested.v1",
+            "order-sync.customer-payment-received.v1",
+        }
         return events if wanted <= {e["routing_key"] for e in events} else None
 
     events = {e["routing_key"]: e["payload"] for e in await eventually(all_out, timeout=15)}
     shipped = events["order-sync.customer-order-shipped.v1"]
-    assert shipped["recipient"] == {"customer_code": linked.customer_code, "scope_id": "eu-fr",
-                                    "email": "ship@example.fr", "first_name": "Chloé", "last_name": "Dubois",
-                                    "preferred_language": None, "scope_language": "fr"}
+    assert shipped["recipient"] == {
+        "customer_code": linked.customer_code,
+        "scope_id": "eu-fr",
+        "email": "ship@example.fr",
+        "first_name": "Chloé",
+        "last_name": "Dubois",
+        "preferred_language": None,
+        "scope_language": "fr",
+    }
     assert shipped["tracking_number"] == "6A1"
     assert events["order-sync.customer-payment-requested.v1"]["payment_url"] == "https://pay.test/P1"
     assert events["order-sync.customer-payment-received.v1"]["method"] == "visa"
@@ -253,17 +360,29 @@ async def test_o7_status_shipment_and_payment_update_the_order_and_trigger_email
 
 
 @contextlib.asynccontextmanager
-async def order_sync_workers(settings: ServiceSettings, cleanup: Cleanup, log_path: Path,
-                             workers: int = 2) -> AsyncIterator[None]:
+async def order_sync_workers(
+    settings: ServiceSettings, cleanup: Cleanup, log_path: Path, workers: int = 2
+) -> AsyncIterator[None]:
     """``faststream run --workers N`` of order-sync, ready, with the customer service in
     this process; stopped with SIGTERM after."""
     cleanup.track(settings, order_sync_app(settings))
     log = log_path.open("wb")
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "faststream", "run", "order_sync.app:create_app", "--factory", "--workers",
-        str(workers), "--port", str(port), env={**os.environ, "OMS_NAMESPACE": settings.namespace},
-        stdout=log, stderr=log)
+        sys.executable,
+        "-m",
+        "faststream",
+        "run",
+        "order_sync.app:create_app",
+        "--factory",
+        "--workers",
+        str(workers),
+        "--port",
+        str(port),
+        env={**os.environ, "OMS_NAMESPACE": settings.namespace},
+        stdout=log,
+        stderr=log,
+    )
     try:
         async with running(customer_app(settings), cleanup=cleanup):
             ready = f"http://127.0.0.1:{port}/ready"
@@ -277,8 +396,9 @@ async def order_sync_workers(settings: ServiceSettings, cleanup: Cleanup, log_pa
 
 async def all_stored(order_db: AsyncDatabase, count: int, log_path: Path) -> None:
     async def stored() -> int | None:
-        n = await order_db["orders"].count_documents({"$or": [{"customer_code": {"$ne": None}},
-                                                              {"review_id": {"$ne": None}}]})
+        n = await order_db["orders"].count_documents(
+            {"$or": [{"customer_code": {"$ne": None}}, {"review_id": {"$ne": None}}]}
+        )
         return n if n == count else None
 
     try:
@@ -296,13 +416,20 @@ async def test_o6_duplicates_and_two_worker_processes_give_one_customer_and_one_
     async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
         await create_scope(client, "eu-fr", "FR")
         rng = random.Random(6)
-        people = [{"email": f"burst{i}@example.fr", "first_name": f"P{i}", "last_name": "Burst"}
-                  for i in range(15)]
-        people += [{"email": None, "phone": f"06 00 00 00 {i:02d}", "first_name": f"Q{i}", "last_name": "Pos",
-                    "billing_address": {"line1": "1 rue", "city": "Lyon", "postal_code": "69001", "country": "FR"}}
-                   for i in range(5)]
-        orders = [(person, order(f"BURST-{n}", **person)) for n, person in
-                  enumerate(p for p in people for _ in range(3))]
+        people = [{"email": f"burst{i}@example.fr", "first_name": f"P{i}", "last_name": "Burst"} for i in range(15)]
+        people += [
+            {
+                "email": None,
+                "phone": f"06 00 00 00 {i:02d}",
+                "first_name": f"Q{i}",
+                "last_name": "Pos",
+                "billing_address": {"line1": "1 rue", "city": "Lyon", "postal_code": "69001", "country": "FR"},
+            }
+            for i in range(5)
+        ]
+        orders = [
+            (person, order(f"BURST-{n}", **person)) for n, person in enumerate(p for p in people for _ in range(3))
+        ]
         burst = [o for _, o in orders]
         burst += [o for o in rng.sample(burst, 30)]  # the same message again
         burst += [o.model_copy(update={"message_id": f"resend-{i}"}) for i, o in enumerate(rng.sample(burst, 20))]
@@ -324,22 +451,73 @@ async def test_o6_duplicates_and_two_worker_processes_give_one_customer_and_one_
 def messy_people(rng: random.Random) -> list[dict[str, Any]]:
     """Shoppers as storefronts send them: several scripts and accents, namesakes with their
     own emails, and households of three sharing a phone, a last name and a postal code."""
-    first = ["Chloé", "Zoë", "Jürgen", "Sören", "Åsa", "Łukasz", "Jiří", "María José", "João", "Niccolò",
-             "Siobhán", "太郎", "花子", "Светлана", "Иван", "Ελένη", "Nguyễn Văn", "O'Neil", "Anne-Marie", "Ümit"]
-    last = ["Dubois", "Müller", "Groß", "Wiśniewski", "García Pérez", "Rossi", "Øvreås", "O'Brien", "Yılmaz",
-            "山田", "Иванов", "Παπαδόπουλος", "Nguyễn", "Lefèvre", "Şahin"]
+    first = [
+        "Chloé",
+        "Zoë",
+        "Jürgen",
+        "Sören",
+        "Åsa",
+        "Łukasz",
+        "Jiří",
+        "María José",
+        "João",
+        "Niccolò",
+        "Siobhán",
+        "太郎",
+        "花子",
+        "Светлана",
+        "Иван",
+        "Ελένη",
+        "Nguyễn Văn",
+        "O'Neil",
+        "Anne-Marie",
+        "Ümit",
+    ]
+    last = [
+        "Dubois",
+        "Müller",
+        "Groß",
+        "Wiśniewski",
+        "García Pérez",
+        "Rossi",
+        "Øvreås",
+        "O'Brien",
+        "Yılmaz",
+        "山田",
+        "Иванов",
+        "Παπαδόπουλος",
+        "Nguyễn",
+        "Lefèvre",
+        "Şahin",
+    ]
     people = []
     for i in range(60):
         country, scope = ("FR", "eu-fr") if i % 2 else ("DE", "de")
-        people.append({"first_name": rng.choice(first), "last_name": rng.choice(last), "scope": scope,
-                       "email": f"shopper{i}@example.com", "phone": f"+{33 if country == 'FR' else 49} 6{i:08d}",
-                       "postal_code": f"{10000 + i}", "country": country, "household": None})
+        people.append(
+            {
+                "first_name": rng.choice(first),
+                "last_name": rng.choice(last),
+                "scope": scope,
+                "email": f"shopper{i}@example.com",
+                "phone": f"+{33 if country == 'FR' else 49} 6{i:08d}",
+                "postal_code": f"{10000 + i}",
+                "country": country,
+                "household": None,
+            }
+        )
     for household in range(8):  # people 0-23: households of three, different first names
         head = people[household * 3]
         names = rng.sample(first, 3)
-        for member, name in zip(people[household * 3:household * 3 + 3], names, strict=True):
-            member.update(first_name=name, last_name=head["last_name"], phone=head["phone"], scope=head["scope"],
-                          postal_code=head["postal_code"], country=head["country"], household=household)
+        for member, name in zip(people[household * 3 : household * 3 + 3], names, strict=True):
+            member.update(
+                first_name=name,
+                last_name=head["last_name"],
+                phone=head["phone"],
+                scope=head["scope"],
+                postal_code=head["postal_code"],
+                country=head["country"],
+                household=household,
+            )
     for i in range(30, 40, 2):  # namesakes: same first and last name, their own email and phone
         people[i + 1].update(first_name=people[i]["first_name"], last_name=people[i]["last_name"])
     return people
@@ -347,13 +525,24 @@ def messy_people(rng: random.Random) -> list[dict[str, Any]]:
 
 def messy_order(number: int, person: dict[str, Any], rng: random.Random, *, with_email: bool) -> OrderPlaced:
     email = person["email"]
-    return order(f"MESSY-{number}", scope=person["scope"], first_name=person["first_name"],
-                 last_name=person["last_name"], phone=person["phone"], account_type=rng.choice(["guest", "registered"]),
-                 email=rng.choice([email, email.upper(), f"  {email} "]) if with_email else None,
-                 billing_address={"first_name": person["first_name"], "last_name": person["last_name"],
-                                  "line1": "1 Hauptstraße", "city": "Stadt", "postal_code": person["postal_code"],
-                                  "country": person["country"]},
-                 shipping_address=None)
+    return order(
+        f"MESSY-{number}",
+        scope=person["scope"],
+        first_name=person["first_name"],
+        last_name=person["last_name"],
+        phone=person["phone"],
+        account_type=rng.choice(["guest", "registered"]),
+        email=rng.choice([email, email.upper(), f"  {email} "]) if with_email else None,
+        billing_address={
+            "first_name": person["first_name"],
+            "last_name": person["last_name"],
+            "line1": "1 Hauptstraße",
+            "city": "Stadt",
+            "postal_code": person["postal_code"],
+            "country": person["country"],
+        },
+        shipping_address=None,
+    )
 
 
 async def test_o2_o6_a_messy_multilingual_stream_over_two_workers_ties_each_order_to_its_own_person(
@@ -417,15 +606,33 @@ async def test_o6_orders_arriving_together_are_stored_together_each_with_its_own
         known = await create_customer(client, email="known.together@example.fr")
         await eventually(lambda: order_db["customers"].find_one({"_id": known.code}))
         ref = {"source_system": "storefront:eu", "order_number": "TOG-5", "scope": "eu-fr"}
-        await client.publish_upstream(OrderShipped.model_validate({"producer": "wms", "payload": {
-            **ref, "shipment_id": "S5", "carrier": "DHL", "tracking_number": "T5",
-            "lines": [{"sku": "TEE", "quantity": 1}], "shipped_at": "2026-11-21T10:00:00Z"}}))
+        await client.publish_upstream(
+            OrderShipped.model_validate(
+                {
+                    "producer": "wms",
+                    "payload": {
+                        **ref,
+                        "shipment_id": "S5",
+                        "carrier": "DHL",
+                        "tracking_number": "T5",
+                        "lines": [{"sku": "TEE", "quantity": 1}],
+                        "shipped_at": "2026-11-21T10:00:00Z",
+                    },
+                }
+            )
+        )
         await eventually(lambda: order_db["parked_events"].find_one({"order_key": "storefront:eu|TOG-5"}))
 
         new = {"email": "new.together@example.fr", "first_name": "Nouvelle", "last_name": "Cliente"}
         twin = order("TOG-2", **new)
-        batch = [order("TOG-1", email="known.together@example.fr"), twin, order("TOG-3", **new), twin,
-                 order("TOG-4", scope="nowhere"), order("TOG-5", email="known.together@example.fr")]
+        batch = [
+            order("TOG-1", email="known.together@example.fr"),
+            twin,
+            order("TOG-3", **new),
+            twin,
+            order("TOG-4", scope="nowhere"),
+            order("TOG-5", email="known.together@example.fr"),
+        ]
         outcomes = await asyncio.gather(*(intake.order_placed(m, runtime) for m in batch), return_exceptions=True)
 
         matching = resources(runtime).intake.matching
@@ -468,8 +675,14 @@ async def test_o3_an_order_whose_new_customer_breaks_the_contract_fails_alone(
         arrivals = []
         for number, name in (("ALONE-1", "Valide"), ("ALONE-2", "X" * 600)):
             # Two people: their own emails, no phone or address in common.
-            message = order(number, email=f"{number.lower()}@example.fr", first_name=f"Ana {number}", phone=None,
-                            billing_address=None, shipping_address=None)
+            message = order(
+                number,
+                email=f"{number.lower()}@example.fr",
+                first_name=f"Ana {number}",
+                phone=None,
+                billing_address=None,
+                shipping_address=None,
+            )
             arrival = intake.Arrival(message, identity=intake.identity_of(message.payload, "FR"))
             arrival.identity = dataclasses.replace(arrival.identity, first_name=name)
             arrival.decision = intake.Decision("create")
@@ -490,18 +703,27 @@ async def test_o7_a_status_change_arriving_after_a_newer_one_is_not_applied(
     ref = {"source_system": "storefront:eu", "order_number": "LATE-1", "scope": "eu-fr"}
     await client.publish_upstream(order("LATE-1", email="late@example.fr"))
     await link_of(client, "storefront:eu", "LATE-1")
-    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
-        **ref, "status": "completed", "changed_at": "2026-11-23T10:00:00Z"}}))
+    await client.publish_upstream(
+        OrderStatusChanged.model_validate(
+            {"producer": "shop", "payload": {**ref, "status": "completed", "changed_at": "2026-11-23T10:00:00Z"}}
+        )
+    )
 
     async def updates() -> list | None:
         found = [e for e in await services.drain() if e["routing_key"] == "order-sync.order-status-updated.v1"]
         return found or None
 
     assert [e["payload"]["order"]["status"] for e in await eventually(updates, timeout=15)] == ["completed"]
-    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
-        **ref, "status": "shipped", "changed_at": "2026-11-22T10:00:00Z"}}))  # older, arriving late
-    await client.publish_upstream(OrderStatusChanged.model_validate({"producer": "shop", "payload": {
-        **ref, "status": "closed", "changed_at": "2026-11-24T10:00:00Z"}}))
+    await client.publish_upstream(
+        OrderStatusChanged.model_validate(
+            {"producer": "shop", "payload": {**ref, "status": "shipped", "changed_at": "2026-11-22T10:00:00Z"}}
+        )
+    )  # older, arriving late
+    await client.publish_upstream(
+        OrderStatusChanged.model_validate(
+            {"producer": "shop", "payload": {**ref, "status": "closed", "changed_at": "2026-11-24T10:00:00Z"}}
+        )
+    )
 
     async def closed() -> list | None:
         statuses = [e["payload"]["order"]["status"] for e in await updates() or []]

@@ -28,14 +28,29 @@ from .conftest import create_customer, create_scope, ok
 from .merge_support import CSR, three_services
 from .test_order_sync import all_stored, link_of, order, order_db, order_sync_workers, services  # noqa: F401
 
-HOME = {"first_name": "Hanna", "last_name": "Schäfer", "line1": "Lindenstraße 4", "city": "Köln",
-        "postal_code": "50674", "country": "DE"}
+HOME = {
+    "first_name": "Hanna",
+    "last_name": "Schäfer",
+    "line1": "Lindenstraße 4",
+    "city": "Köln",
+    "postal_code": "50674",
+    "country": "DE",
+}
 
 
 def german(number: str, **changes: Any) -> Any:
     """An order of the 'de' scope, billing at HOME unless told otherwise."""
-    fields = {"scope": "de", "source_customer_id": None, "email": None, "first_name": "Hanna", "last_name": "Schäfer",
-              "phone": None, "billing_address": HOME, "shipping_address": None, **changes}
+    fields = {
+        "scope": "de",
+        "source_customer_id": None,
+        "email": None,
+        "first_name": "Hanna",
+        "last_name": "Schäfer",
+        "phone": None,
+        "billing_address": HOME,
+        "shipping_address": None,
+        **changes,
+    }
     return order(number, **fields)
 
 
@@ -49,13 +64,18 @@ async def test_o1_a_country_written_as_a_name_and_an_unusable_language_are_set_a
     raw = json.loads(german("TOL-1", email="tol@example.de", phone="0221 1234567").model_dump_json())
     raw["payload"]["preferred_language"] = "deutsch!!"  # as a careless integration sends them
     raw["payload"]["billing_address"]["country"] = "Deutschland"
-    await client.broker.publish(json.dumps(raw).encode(), exchange=upstream_exchange(client.settings.topology),
-                                routing_key=OrderPlaced.routing_key(), persist=True)
+    await client.broker.publish(
+        json.dumps(raw).encode(),
+        exchange=upstream_exchange(client.settings.topology),
+        routing_key=OrderPlaced.routing_key(),
+        persist=True,
+    )
     link = await linked(client, "TOL-1")
     assert link.customer_code and link.rule == "created"
     assert any(note.startswith("preferred_language") for note in link.notes), link.notes
-    await client.publish_upstream(german("TOL-2", email=None, phone="+49 221 1234567",
-                                         billing_address={**HOME, "country": "DEU"}))
+    await client.publish_upstream(
+        german("TOL-2", email=None, phone="+49 221 1234567", billing_address={**HOME, "country": "DEU"})
+    )
     again = await linked(client, "TOL-2")
     assert (again.customer_code, again.rule) == (link.customer_code, "phone_name_postal")  # one phone, two spellings
 
@@ -66,15 +86,23 @@ async def test_o4_a_returning_customer_is_found_by_what_each_earlier_order_taugh
     await client.publish_upstream(german("LRN-1", email="hanna@old.example", phone="0221 7654321"))
     first = await linked(client, "LRN-1")
     # A new email, the same phone, names and address: the same person (score, with evidence).
-    await client.publish_upstream(german("LRN-2", email="Hanna.Schaefer@new.example", phone="+49 221 7654321",
-                                         first_name="HANNA", last_name="Schaefer"))
+    await client.publish_upstream(
+        german(
+            "LRN-2",
+            email="Hanna.Schaefer@new.example",
+            phone="+49 221 7654321",
+            first_name="HANNA",
+            last_name="Schaefer",
+        )
+    )
     second = await linked(client, "LRN-2")
     assert (second.customer_code, second.rule) == (first.customer_code, "phone_name_postal")
     assert second.score is not None and second.score > 14
     assert {e.comparison for e in second.evidence if e.weight < 0} == {"email"}  # the evidence against, kept
     # Only the new email, nothing else: found because the second order taught it.
-    await client.publish_upstream(german("LRN-3", email="hanna.schaefer@NEW.example", billing_address=None,
-                                         first_name=None, last_name=None))
+    await client.publish_upstream(
+        german("LRN-3", email="hanna.schaefer@NEW.example", billing_address=None, first_name=None, last_name=None)
+    )
     third = await linked(client, "LRN-3")
     assert (third.customer_code, third.rule) == (first.customer_code, "email")
     # A Gmail address written with dots and a +tag is one mailbox.
@@ -91,8 +119,9 @@ async def test_o2_household_members_and_namesakes_each_keep_their_own_customer(
     await client.publish_upstream(german("HH-1", first_name="Hanna", email="hanna@family.example", phone=landline))
     hanna = await linked(client, "HH-1")
     # Her husband, same landline, last name and address, no email: another person.
-    await client.publish_upstream(german("HH-2", first_name="Jonas", phone=landline,
-                                         billing_address={**HOME, "first_name": "Jonas"}))
+    await client.publish_upstream(
+        german("HH-2", first_name="Jonas", phone=landline, billing_address={**HOME, "first_name": "Jonas"})
+    )
     jonas = await linked(client, "HH-2")
     assert jonas.customer_code != hanna.customer_code and jonas.rule == "created"
     # Each is found again by their own first name at the shared phone.
@@ -103,9 +132,14 @@ async def test_o2_household_members_and_namesakes_each_keep_their_own_customer(
     hh4 = await linked(client, "HH-4")
     assert hh4.customer_code == hanna.customer_code, (hh4, hanna)
     # A namesake in another city with her own email and phone: another customer too.
-    await client.publish_upstream(german("HH-5", email="h.schaefer@elsewhere.example", phone="089 1234567",
-                                         billing_address={**HOME, "line1": "Marienplatz 1", "city": "München",
-                                                          "postal_code": "80331"}))
+    await client.publish_upstream(
+        german(
+            "HH-5",
+            email="h.schaefer@elsewhere.example",
+            phone="089 1234567",
+            billing_address={**HOME, "line1": "Marienplatz 1", "city": "München", "postal_code": "80331"},
+        )
+    )
     assert (await linked(client, "HH-5")).customer_code not in {hanna.customer_code, jonas.customer_code}
 
 
@@ -115,8 +149,15 @@ async def test_o5_an_order_that_names_no_member_waits_with_the_evidence_and_the_
     landline = "0221 5550199"
     await client.publish_upstream(german("RV-1", first_name="Hanna", email="hanna@review.example", phone=landline))
     hanna = await linked(client, "RV-1")
-    await client.publish_upstream(german("RV-2", first_name="Jonas", email="jonas@review.example", phone=landline,
-                                         billing_address={**HOME, "first_name": "Jonas"}))
+    await client.publish_upstream(
+        german(
+            "RV-2",
+            first_name="Jonas",
+            email="jonas@review.example",
+            phone=landline,
+            billing_address={**HOME, "first_name": "Jonas"},
+        )
+    )
     jonas = await linked(client, "RV-2")
     assert jonas.customer_code != hanna.customer_code
     # A phone order that gives only the family name: either of them.
@@ -129,8 +170,11 @@ async def test_o5_an_order_that_names_no_member_waits_with_the_evidence_and_the_
     for candidate in item.candidates:
         assert candidate.score is not None and candidate.evidence
         assert any(e.comparison == "household" and e.weight > 0 for e in candidate.evidence)
-    await ok(await client.call(ResolveReview, {"review_id": waiting.review_id, "action": "link",
-                                               "customer_code": jonas.customer_code}))
+    await ok(
+        await client.call(
+            ResolveReview, {"review_id": waiting.review_id, "action": "link", "customer_code": jonas.customer_code}
+        )
+    )
     # The same details again: the CSR's decision is remembered.
     await client.publish_upstream(german("RV-4", **no_first_name))
     taught = await linked(client, "RV-4")
@@ -143,13 +187,20 @@ async def test_o6_a_burst_of_one_new_person_over_two_workers_makes_one_customer_
     """Orders of one new person arriving at once, each showing other identifiers (account
     id, email spellings, phone with names), on two workers: one customer; one order says
     it created it, each other one says by which identifier it found it."""
-    person = {"scope": "de", "first_name": "Hanna", "last_name": "Schäfer", "billing_address": HOME,
-              "shipping_address": None}
-    variants = [{"source_customer_id": "acct-9", "email": "burst.hanna@example.de"},
-                {"source_customer_id": None, "email": "Burst.Hanna@Example.de"},
-                {"source_customer_id": None, "email": "burst.hanna@example.de", "phone": "0221 9998887"},
-                {"source_customer_id": None, "email": None, "phone": "+49 221 9998887"},
-                {"source_customer_id": "acct-9", "email": None}]
+    person = {
+        "scope": "de",
+        "first_name": "Hanna",
+        "last_name": "Schäfer",
+        "billing_address": HOME,
+        "shipping_address": None,
+    }
+    variants = [
+        {"source_customer_id": "acct-9", "email": "burst.hanna@example.de"},
+        {"source_customer_id": None, "email": "Burst.Hanna@Example.de"},
+        {"source_customer_id": None, "email": "burst.hanna@example.de", "phone": "0221 9998887"},
+        {"source_customer_id": None, "email": None, "phone": "+49 221 9998887"},
+        {"source_customer_id": "acct-9", "email": None},
+    ]
     burst = [order(f"ONE-{n}", **person, **variants[n % len(variants)]) for n in range(15)]
     async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
         await create_scope(client, "de", "DE")
@@ -168,10 +219,18 @@ async def test_o6_namesakes_of_one_household_bursting_over_two_workers_stay_two_
     """A father and his namesake son, one street, each with his own mailbox, both new and
     ordering at once on two workers: the street and the full name claim one customer for new
     orders, but two mailboxes say two people, in one batch and across batches."""
-    person = {"scope": "de", "first_name": "Jonas", "last_name": "Schäfer", "billing_address": HOME,
-              "shipping_address": None, "source_customer_id": None}
-    burst = [order(f"NMS-{n}", **person, email=("jonas.senior@example.de", "jonas.junior@example.de")[n % 2])
-             for n in range(16)]
+    person = {
+        "scope": "de",
+        "first_name": "Jonas",
+        "last_name": "Schäfer",
+        "billing_address": HOME,
+        "shipping_address": None,
+        "source_customer_id": None,
+    }
+    burst = [
+        order(f"NMS-{n}", **person, email=("jonas.senior@example.de", "jonas.junior@example.de")[n % 2])
+        for n in range(16)
+    ]
     async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
         await create_scope(client, "de", "DE")
         await asyncio.gather(*(client.publish_upstream(o) for o in burst))
@@ -192,13 +251,24 @@ async def test_c13_c18_the_index_follows_merges_and_forgets_an_erased_customer(
         a = await create_customer(client, email="merge.a@example.fr", first_name="Alix", last_name="Roy")
         b = await create_customer(client, email="merge.b@example.fr", first_name="Alix", last_name="Roy")
         await asyncio.sleep(1)  # order-sync learns both from their events
-        await ok(await client.call(MergeCustomers, {
-            "survivor_code": a.code, "survivor_version": a.version, "merged_code": b.code,
-            "merged_version": b.version, "reason": "one person"}, actor=CSR))
+        await ok(
+            await client.call(
+                MergeCustomers,
+                {
+                    "survivor_code": a.code,
+                    "survivor_version": a.version,
+                    "merged_code": b.code,
+                    "merged_version": b.version,
+                    "reason": "one person",
+                },
+                actor=CSR,
+            )
+        )
         await eventually(lambda: order_db["merges"].find_one({}))  # order-sync applied it
 
-        await client.publish_upstream(order("MRG-1", email="MERGE.B@example.fr", source_customer_id=None,
-                                            first_name="Alix", last_name="Roy"))
+        await client.publish_upstream(
+            order("MRG-1", email="MERGE.B@example.fr", source_customer_id=None, first_name="Alix", last_name="Roy")
+        )
         assert (await linked(client, "MRG-1")).customer_code == a.code  # B answers A
         await ok(await client.call(EraseCustomerData, {"customer_code": a.code, "reason": "GDPR"}, actor=CSR))
 
@@ -207,8 +277,9 @@ async def test_c13_c18_the_index_follows_merges_and_forgets_an_erased_customer(
             return True if reply.ok else None
 
         await eventually(erased)
-        await client.publish_upstream(order("MRG-2", email="merge.a@example.fr", source_customer_id=None,
-                                            first_name="Alix", last_name="Roy"))
+        await client.publish_upstream(
+            order("MRG-2", email="merge.a@example.fr", source_customer_id=None, first_name="Alix", last_name="Roy")
+        )
         fresh = await linked(client, "MRG-2")
         assert fresh.customer_code not in (a.code, b.code) and fresh.rule == "created"
 
@@ -218,15 +289,22 @@ async def settled(order_db: AsyncDatabase, quiet: float = 2.0) -> None:
     records (C13) come back to order-sync as events, after the orders are stored."""
     last, since = None, asyncio.get_running_loop().time()
     while asyncio.get_running_loop().time() - since < quiet:
-        now = sorted([(d["_id"], d.get("customer_code"))
-                      async for d in order_db["orders"].find({}, {"customer_code": 1})])
+        now = sorted(
+            [(d["_id"], d.get("customer_code")) async for d in order_db["orders"].find({}, {"customer_code": 1})]
+        )
         if now != last:
             last, since = now, asyncio.get_running_loop().time()
         await asyncio.sleep(0.3)
 
 
-FIGURES = ("precision_within_scope", "recall_within_scope", "undecidable_in_review_share", "unnecessary_review_share",
-           "false_merges", "reviews")
+FIGURES = (
+    "precision_within_scope",
+    "recall_within_scope",
+    "undecidable_in_review_share",
+    "unnecessary_review_share",
+    "false_merges",
+    "reviews",
+)
 
 
 async def test_o2_o6_a_generated_messy_stream_over_two_workers_matches_as_one_order_at_a_time_would(
@@ -244,7 +322,7 @@ async def test_o2_o6_a_generated_messy_stream_over_two_workers_matches_as_one_or
         for scope_id, country, language in stream.scopes:
             await create_scope(client, scope_id, country, default_language=language)
         for start in range(0, len(stream.deliveries), 100):
-            await asyncio.gather(*(client.publish_upstream(d.message) for d in stream.deliveries[start:start + 100]))
+            await asyncio.gather(*(client.publish_upstream(d.message) for d in stream.deliveries[start : start + 100]))
 
         async def stored() -> int | None:
             n = await order_db["orders"].count_documents({"placeholder": {"$ne": True}})
@@ -252,8 +330,10 @@ async def test_o2_o6_a_generated_messy_stream_over_two_workers_matches_as_one_or
 
         await eventually(stored, timeout=120)
         await settled(order_db)
-    outcome = {d["_id"]: Outcome(d.get("customer_code"), d.get("review_id"))
-               async for d in order_db["orders"].find({}, {"customer_code": 1, "review_id": 1})}
+    outcome = {
+        d["_id"]: Outcome(d.get("customer_code"), d.get("review_id"))
+        async for d in order_db["orders"].find({}, {"customer_code": 1, "review_id": 1})
+    }
     reviews = {d["_id"]: d["candidates"] async for d in order_db["reviews"].find({}, {"candidates": 1})}
     figures = score(stream, outcome, reviews)
     assert figures["missing"] == 0 and len(outcome) == len(stream.truth), figures

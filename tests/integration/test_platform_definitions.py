@@ -84,8 +84,12 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
         def as_user(user: str) -> ServiceSettings:
             return settings.model_copy(update={"amqp_url": url(user)})
 
-        apps = [customer_app(as_user("customer")), notification_app(as_user("notification")),
-                order_sync_app(as_user("order-sync")), adapters_app(as_user("adapters"))]
+        apps = [
+            customer_app(as_user("customer")),
+            notification_app(as_user("notification")),
+            order_sync_app(as_user("order-sync")),
+            adapters_app(as_user("adapters")),
+        ]
         async with running(*apps, cleanup=cleanup), OmsClient(as_user("omsctl"), producer="tests") as client:
             pongs = await asyncio.gather(*(client.ping(service) for service in (*SERVICES, "adapters")))
             async with DeadLetterQueues(as_user("omsctl")) as queues:
@@ -95,8 +99,9 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
             upstream = await channel.get_exchange(f"{ns}.upstream", ensure=False)
             await upstream.publish(aio_pika.Message(b"{}", message_id="bad-order"), routing_key="order.nothing.v1")
             # O8: a payload the Shopify adapter cannot map, through its queue, to its dead letters.
-            await upstream.publish(aio_pika.Message(b"{}", message_id="bad-shopify"),
-                                   routing_key="platform.shopify.orders.create")
+            await upstream.publish(
+                aio_pika.Message(b"{}", message_id="bad-shopify"), routing_key="platform.shopify.orders.create"
+            )
             await storefront.close()
 
             # I4: the gateway's user sends commands and gets replies (direct reply-to), ...
@@ -119,8 +124,12 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
                 adapter_letters = await eventually(lambda: queues.browse("adapters"))
 
         customer = url("customer")
-        assert await refused(customer, lambda ch: ch.declare_queue(f"{ns}.order-sync.upstream-orders", passive=False, durable=True,
-                                                                  arguments={"x-queue-type": "quorum"}))
+        assert await refused(
+            customer,
+            lambda ch: ch.declare_queue(
+                f"{ns}.order-sync.upstream-orders", passive=False, durable=True, arguments={"x-queue-type": "quorum"}
+            ),
+        )
         assert await refused(customer, lambda ch: _consume(ch, f"{ns}.notification.dead-letter"))
         assert await refused(customer, lambda ch: _publish(ch, f"{ns}.upstream"))
         assert not await refused(customer, lambda ch: _publish(ch, f"{ns}.commands"))  # C18: asks the others
@@ -135,9 +144,13 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
         assert not await refused(adapters, lambda ch: _consume(ch, f"{ns}.adapters.dead-letter"))
         assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands"))
         for command in (GetOrderLink, EraseCustomerData):
-            assert not await refused(adapters, lambda ch, command=command: _publish(ch, f"{ns}.commands", command.routing_key()))
+            assert not await refused(
+                adapters, lambda ch, command=command: _publish(ch, f"{ns}.commands", command.routing_key())
+            )
         for command in (MergeCustomers, UpdateCustomer):
-            assert await refused(adapters, lambda ch, command=command: _publish(ch, f"{ns}.commands", command.routing_key()))
+            assert await refused(
+                adapters, lambda ch, command=command: _publish(ch, f"{ns}.commands", command.routing_key())
+            )
         assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.events"))
         assert await refused(adapters, lambda ch: _consume(ch, f"{ns}.order-sync.upstream-orders"))
         assert await refused(adapters, lambda ch: _consume(ch, f"{ns}.customer.dead-letter"))
@@ -159,7 +172,8 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
     assert listed == {"customer": [], "notification": []}
     assert replay.replayed == ["bad-order"] and replay.failed == []
     assert [(letter.message_id, letter.routing_key) for letter in adapter_letters] == [
-        ("bad-shopify", "platform.shopify.orders.create")]
+        ("bad-shopify", "platform.shopify.orders.create")
+    ]
     assert depths[:2] == [0, 0]  # customer, notification; order-sync may hold the storefront's test order
 
 
@@ -171,4 +185,3 @@ async def _consume(channel: aio_pika.abc.AbstractChannel, queue: str) -> None:
 async def _publish(channel: aio_pika.abc.AbstractChannel, exchange: str, routing_key: str = "x.y.v1") -> None:
     target = await channel.get_exchange(exchange, ensure=False)
     await target.publish(aio_pika.Message(b"{}"), routing_key=routing_key)  # confirmed, or the channel closes
-

@@ -50,8 +50,13 @@ def fixed_probe_app(settings: ServiceSettings) -> Any:
     def build(runtime: ServiceRuntime) -> list[RabbitRouter]:
         router = RabbitRouter()
         topology = runtime.settings.topology
-        queue = work_queue(topology, runtime.name, f"{PURPOSE}-0", binding=LenientTick.ROUTING_KEY,
-                           max_attempts=runtime.settings.max_attempts)
+        queue = work_queue(
+            topology,
+            runtime.name,
+            f"{PURPOSE}-0",
+            binding=LenientTick.ROUTING_KEY,
+            max_attempts=runtime.settings.max_attempts,
+        )
         router.subscriber(queue, events_exchange(topology))(filter=routed_as(LenientTick.ROUTING_KEY))(ticked)
         return [router]
 
@@ -60,8 +65,12 @@ def fixed_probe_app(settings: ServiceSettings) -> Any:
 
 async def publish_raw(client: OmsClient, body: bytes, message_id: str, routing_key: str = "probe.ticked.v1") -> None:
     await client.broker.publish(
-        body, exchange=events_exchange(client.settings.topology), routing_key=routing_key,
-        message_id=message_id, persist=True, content_type="application/json",
+        body,
+        exchange=events_exchange(client.settings.topology),
+        routing_key=routing_key,
+        message_id=message_id,
+        persist=True,
+        content_type="application/json",
         headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
     )
 
@@ -79,9 +88,15 @@ async def depth_of(settings: ServiceSettings, count: int) -> bool:
 
 async def omsctl(settings: ServiceSettings, *args: str, stdin: bytes = b"") -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "omsctl", "dlq", *args,
+        sys.executable,
+        "-m",
+        "omsctl",
+        "dlq",
+        *args,
         env={**os.environ, "OMS_NAMESPACE": settings.namespace, "OMS_AMQP_URL": settings.amqp_url, "COLUMNS": "250"},
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(process.communicate(stdin), 60)
     return process.returncode, out.decode()

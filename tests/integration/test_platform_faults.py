@@ -124,7 +124,11 @@ class Servers:
 
 def shared_rabbitmqctl(*args: str) -> str:
     return subprocess.run(
-        [str(RABBITMQ_BIN / "rabbitmqctl"), *args], check=True, capture_output=True, text=True, timeout=60,
+        [str(RABBITMQ_BIN / "rabbitmqctl"), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "HOME": "/var/lib/rabbitmq"} if Path("/var/lib/rabbitmq/.erlang.cookie").exists() else None,
     ).stdout
 
@@ -170,7 +174,11 @@ class PrivateRabbitMQ:
     def ctl(self, *args: str) -> str:
         return subprocess.run(
             [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.node, *args],
-            check=True, capture_output=True, text=True, env=self.env, timeout=120,
+            check=True,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
         ).stdout
 
     async def start(self) -> None:
@@ -245,10 +253,24 @@ class PrivateMongoDB:
     async def start(self) -> None:
         log = (self.base / "mongod.log").open("ab")
         self.process = subprocess.Popen(
-            [mongod_binary(), "--replSet", self.REPLSET, "--bind_ip", "127.0.0.1", "--port", str(self.port),
-             "--dbpath", str(self.base / "data"), "--wiredTigerCacheSizeGB", "0.25", "--setParameter",
-             "diagnosticDataCollectionEnabled=false", *self.options],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                mongod_binary(),
+                "--replSet",
+                self.REPLSET,
+                "--bind_ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dbpath",
+                str(self.base / "data"),
+                "--wiredTigerCacheSizeGB",
+                "0.25",
+                "--setParameter",
+                "diagnosticDataCollectionEnabled=false",
+                *self.options,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         await asyncio.to_thread(self._primary)
 
@@ -256,9 +278,18 @@ class PrivateMongoDB:
         deadline = time.monotonic() + 60
         while True:
             result = subprocess.run(
-                [sys.executable, str(ROOT / "deploy/local/replica_set.py"), "--port", str(self.port),
-                 "--name", self.REPLSET, "--timeout", "30"],
-                capture_output=True, text=True,
+                [
+                    sys.executable,
+                    str(ROOT / "deploy/local/replica_set.py"),
+                    "--port",
+                    str(self.port),
+                    "--name",
+                    self.REPLSET,
+                    "--timeout",
+                    "30",
+                ],
+                capture_output=True,
+                text=True,
             )
             if result.returncode == 0:
                 return
@@ -308,8 +339,18 @@ class Worker:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "faststream", "run", self.target, "--factory", "--port", str(self.port),
-            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "faststream",
+            "run",
+            self.target,
+            "--factory",
+            "--port",
+            str(self.port),
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=asyncio.subprocess.STDOUT,
         )
 
     async def until_ready(self) -> None:
@@ -406,8 +447,12 @@ class CustomerBurst(Workload):
         return CreateCustomer(
             producer="tests",
             payload={
-                "scope_id": self.SCOPE, "first_name": "Fault", "last_name": f"Tester {index}",
-                "email": f"fault{index}@example.fr", "account_type": "guest", "idempotency_key": self.keys[index],
+                "scope_id": self.SCOPE,
+                "first_name": "Fault",
+                "last_name": f"Tester {index}",
+                "email": f"fault{index}@example.fr",
+                "account_type": "guest",
+                "idempotency_key": self.keys[index],
             },
         )
 
@@ -425,14 +470,19 @@ class CustomerBurst(Workload):
             probe_db = mongo[settings.database_name(PROBE)]
             per_key = Counter(
                 doc["idempotency_key"]
-                for doc in await customer_db["customers"].find({"scope_id": self.SCOPE}, {"idempotency_key": 1}).to_list()
+                for doc in await customer_db["customers"]
+                .find({"scope_id": self.SCOPE}, {"idempotency_key": 1})
+                .to_list()
             )
             codes = {
-                doc["_id"] for doc in await customer_db["customers"].find({"scope_id": self.SCOPE}, {"_id": 1}).to_list()
+                doc["_id"]
+                for doc in await customer_db["customers"].find({"scope_id": self.SCOPE}, {"_id": 1}).to_list()
             }
-            created_events = await customer_db[OUTBOX].find(
-                {"routing_key": CustomerCreated.routing_key()}, {"partition_key": 1, "published_at": 1}
-            ).to_list()
+            created_events = (
+                await customer_db[OUTBOX]
+                .find({"routing_key": CustomerCreated.routing_key()}, {"partition_key": 1, "published_at": 1})
+                .to_list()
+            )
             effects = await probe_db["effects"].find().to_list()
             deliveries = await probe_db["deliveries"].find().to_list()
         finally:
@@ -483,9 +533,14 @@ class OrderBurst(Workload):
 
     def workers(self, settings: ServiceSettings, log_dir: Path) -> list[Worker]:
         # A killed sender's claimed emails come back after the lease (seconds here, not minutes).
-        mail = {"OMS_SMTP_PORT": str(self.smtp_port), "OMS_NOTIFICATION_LEASE_SECONDS": "3",
-                "OMS_NOTIFICATION_SWEEP_SECONDS": "0.5", "OMS_NOTIFICATION_POLL_SECONDS": "0.1",
-                "OMS_NOTIFICATION_RETRY_BASE_SECONDS": "0.2", "OMS_NOTIFICATION_RETRY_MAX_SECONDS": "1"}
+        mail = {
+            "OMS_SMTP_PORT": str(self.smtp_port),
+            "OMS_NOTIFICATION_LEASE_SECONDS": "3",
+            "OMS_NOTIFICATION_SWEEP_SECONDS": "0.5",
+            "OMS_NOTIFICATION_POLL_SECONDS": "0.1",
+            "OMS_NOTIFICATION_RETRY_BASE_SECONDS": "0.2",
+            "OMS_NOTIFICATION_RETRY_MAX_SECONDS": "1",
+        }
         targets = {"customer": "customer.app", "order-sync": "order_sync.app", "notification": "notification.app"}
         return [
             Worker(f"{service}-{n}", f"{module}:create_app", settings, log_dir, **mail)
@@ -494,8 +549,10 @@ class OrderBurst(Workload):
         ]
 
     async def prepare(self, client: OmsClient) -> None:
-        command = CreateScope(producer="tests", payload={
-            "scope_id": self.SCOPE, "name": "Fault orders", "country": "FR", "default_language": "fr"})
+        command = CreateScope(
+            producer="tests",
+            payload={"scope_id": self.SCOPE, "name": "Fault orders", "country": "FR", "default_language": "fr"},
+        )
         reply = await client.request(command, ScopeReply, timeout=30)
         assert reply.ok, reply.error
 
@@ -505,16 +562,34 @@ class OrderBurst(Workload):
     def message(self, index: int) -> Any:
         person = self.person(index)
         raw = json.loads(json.dumps(self.template))
-        raw["payload"].update({
-            "order_number": self.numbers[index], "source_system": self.SOURCE, "scope": self.SCOPE,
-            "source_customer_id": None, "account_type": "guest", "email": f"buyer{person}@example.fr",
-            "first_name": f"Acheteur {person}", "last_name": "Fautif",
-        })
+        raw["payload"].update(
+            {
+                "order_number": self.numbers[index],
+                "source_system": self.SOURCE,
+                "scope": self.SCOPE,
+                "source_customer_id": None,
+                "account_type": "guest",
+                "email": f"buyer{person}@example.fr",
+                "first_name": f"Acheteur {person}",
+                "last_name": "Fautif",
+            }
+        )
         placed = OrderPlaced.model_validate(raw)
-        shipped = OrderShipped.model_validate({"producer": "wms", "payload": {
-            "source_system": self.SOURCE, "order_number": self.numbers[index], "scope": self.SCOPE,
-            "shipment_id": f"S-{index}", "carrier": "Colissimo", "tracking_number": f"T{index}",
-            "lines": [{"sku": "TEE-ORG-M", "quantity": 2}], "shipped_at": "2026-11-24T10:00:00Z"}})
+        shipped = OrderShipped.model_validate(
+            {
+                "producer": "wms",
+                "payload": {
+                    "source_system": self.SOURCE,
+                    "order_number": self.numbers[index],
+                    "scope": self.SCOPE,
+                    "shipment_id": f"S-{index}",
+                    "carrier": "Colissimo",
+                    "tracking_number": f"T{index}",
+                    "lines": [{"sku": "TEE-ORG-M", "quantity": 2}],
+                    "shipped_at": "2026-11-24T10:00:00Z",
+                },
+            }
+        )
         return placed, shipped
 
     async def send(self, client: OmsClient, message: Any) -> bool:
@@ -523,27 +598,43 @@ class OrderBurst(Workload):
         return True
 
     async def count(self, settings: ServiceSettings, figures: Figures) -> None:
-        emails = Counter(number for message in list(self.mail.messages)
-                         for number in self.numbers if number in str(message["subject"]))
+        emails = Counter(
+            number
+            for message in list(self.mail.messages)
+            for number in self.numbers
+            if number in str(message["subject"])
+        )
         mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
         try:
             order_db = mongo[settings.database_name("order-sync")]
-            orders = await order_db["orders"].find(
-                {"source_system": self.SOURCE}, {"order_number": 1, "customer_code": 1}).to_list()
-            events = await order_db[OUTBOX].find(
-                {"routing_key": {"$in": [OrderLinked.routing_key(), CustomerOrderShipped.routing_key()]}},
-                {"routing_key": 1, "body": 1, "published_at": 1},
-            ).to_list()
+            orders = (
+                await order_db["orders"]
+                .find({"source_system": self.SOURCE}, {"order_number": 1, "customer_code": 1})
+                .to_list()
+            )
+            events = (
+                await order_db[OUTBOX]
+                .find(
+                    {"routing_key": {"$in": [OrderLinked.routing_key(), CustomerOrderShipped.routing_key()]}},
+                    {"routing_key": 1, "body": 1, "published_at": 1},
+                )
+                .to_list()
+            )
             customers = await mongo[settings.database_name("customer")]["customers"].count_documents(
-                {"scope_id": self.SCOPE})
+                {"scope_id": self.SCOPE}
+            )
             figures.missing = []
-            for doc in await order_db["orders"].find(
-                {"source_system": self.SOURCE, "order_number": {"$nin": sorted(emails)}}
-            ).to_list(length=5):  # why an order got no email: what order-sync holds for it
+            for doc in (
+                await order_db["orders"]
+                .find({"source_system": self.SOURCE, "order_number": {"$nin": sorted(emails)}})
+                .to_list(length=5)
+            ):  # why an order got no email: what order-sync holds for it
                 entry = await order_db["customers"].find_one({"_id": doc.get("customer_code")}, {"_id": 1})
                 parked = await order_db["parked_events"].count_documents({"order_key": doc["_id"]})
-                figures.missing.append(f"{doc['order_number']}: customer={doc.get('customer_code')} "
-                                     f"shipments={len(doc.get('shipments', []))} parked={parked} entry={bool(entry)}")
+                figures.missing.append(
+                    f"{doc['order_number']}: customer={doc.get('customer_code')} "
+                    f"shipments={len(doc.get('shipments', []))} parked={parked} entry={bool(entry)}"
+                )
         finally:
             await mongo.close()
         code_of = {doc["order_number"]: doc.get("customer_code") for doc in orders}
@@ -552,8 +643,11 @@ class OrderBurst(Workload):
             if code_of.get(number):
                 codes_per_person.setdefault(self.person(index), set()).add(code_of[number])
         published = [e for e in events if e["published_at"] is not None]
-        linked_events = Counter(json.loads(e["body"])["payload"]["order"]["order_number"]
-                                for e in published if e["routing_key"] == OrderLinked.routing_key())
+        linked_events = Counter(
+            json.loads(e["body"])["payload"]["order"]["order_number"]
+            for e in published
+            if e["routing_key"] == OrderLinked.routing_key()
+        )
         shipped_events = [e for e in published if e["routing_key"] == CustomerOrderShipped.routing_key()]
         figures.applied = len([number for number in self.numbers if code_of.get(number)])
         figures.events_published = len(shipped_events)
@@ -617,7 +711,9 @@ def queue_leftovers(rabbitmqctl: Callable[..., str], namespace: str) -> tuple[in
     namespace's queues."""
     ready_total = unacked_total = dead = 0
     holding = []
-    for line in rabbitmqctl("list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged").splitlines():
+    for line in rabbitmqctl(
+        "list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged"
+    ).splitlines():
         parts = line.split()
         if len(parts) != 3 or not parts[0].startswith(f"{namespace}."):
             continue

@@ -36,8 +36,18 @@ async def http_get(app: Any, path: str) -> tuple[int, str]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": [], "scheme": "http", "server": ("test", 80), "client": ("test", 1), "root_path": ""}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "scheme": "http",
+        "server": ("test", 80),
+        "client": ("test", 1),
+        "root_path": "",
+    }
     await app(scope, receive, send)
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -65,8 +75,13 @@ async def test_p5_metrics_count_messages_time_handlers_and_show_outbox_lag_and_d
             await emit(producer, [tick("C1", n) for n in range(5)])
             await eventually(lambda: ledger.applied(5))
             await client.ping(PROBE)  # a request in, a reply out
-            await client.broker.publish(b"{not json", exchange=events_exchange(settings.topology),
-                                        routing_key="probe.ticked.v1", message_id="junk", persist=True)
+            await client.broker.publish(
+                b"{not json",
+                exchange=events_exchange(settings.topology),
+                routing_key="probe.ticked.v1",
+                message_id="junk",
+                persist=True,
+            )
 
             async def dead_lettered() -> str | None:
                 status, text = await http_get(probe, "/metrics")
@@ -87,16 +102,22 @@ async def test_p5_metrics_count_messages_time_handlers_and_show_outbox_lag_and_d
         await ledger.close()
 
     assert status == 200
-    received = sample(probe_metrics, "faststream_received_messages_total", handler=f"{settings.namespace}.events.probe.ticked.v1")
+    received = sample(
+        probe_metrics, "faststream_received_messages_total", handler=f"{settings.namespace}.events.probe.ticked.v1"
+    )
     assert received is not None and received >= 6, "messages in"
     assert (sample(probe_metrics, "faststream_published_messages_total") or 0) >= 1, "messages out (the pong)"
     assert sample(probe_metrics, "faststream_received_processed_messages_duration_seconds_count") is not None
-    assert "faststream_received_processed_messages_duration_seconds_bucket" in probe_metrics, "handler latency histogram"
+    assert "faststream_received_processed_messages_duration_seconds_bucket" in probe_metrics, (
+        "handler latency histogram"
+    )
     assert sample(producer_metrics, "oms_outbox_published_events_total", service="customer") == 5
     assert sample(producer_metrics, "oms_outbox_pending_events", service="customer") == 1
     assert (sample(producer_metrics, "oms_outbox_lag_seconds", service="customer") or 0) >= 90
     assert sample(producer_metrics, "oms_dead_letter_messages", service="customer") == 0
-    assert re.search(r'oms_retry_waiting_messages\{queue="[^"]+\.customer\.retry\.1",service="customer"\} 0\.0', producer_metrics)
+    assert re.search(
+        r'oms_retry_waiting_messages\{queue="[^"]+\.customer\.retry\.1",service="customer"\} 0\.0', producer_metrics
+    )
 
 
 def in_memory_spans() -> InMemorySpanExporter:
@@ -117,14 +138,23 @@ async def test_p5_command_and_the_consumer_of_the_event_it_caused_share_one_trac
     spans = in_memory_spans()
     ledger = Ledger(settings)
     try:
-        async with running(customer_app(settings), probe_app(settings, Behaviour(ordered=True, customers=True)), cleanup=cleanup):
+        async with running(
+            customer_app(settings), probe_app(settings, Behaviour(ordered=True, customers=True)), cleanup=cleanup
+        ):
             scope = await client.request(
                 CreateScope(producer="tests", payload={"scope_id": "eu-fr", "name": "EU", "country": "FR"}), ScopeReply
             )
             assert scope.ok, scope.error
-            command = CreateCustomer(producer="tests", payload={
-                "scope_id": "eu-fr", "first_name": "Ana", "last_name": "Lima", "email": "ana@example.fr",
-                "account_type": "guest"})
+            command = CreateCustomer(
+                producer="tests",
+                payload={
+                    "scope_id": "eu-fr",
+                    "first_name": "Ana",
+                    "last_name": "Lima",
+                    "email": "ana@example.fr",
+                    "account_type": "guest",
+                },
+            )
             reply = await client.request(command, CustomerReply)
             assert reply.ok, reply.error
             effects = await eventually(lambda: ledger.applied(1))

@@ -106,7 +106,9 @@ async def test_p3_a_partition_let_go_mid_message_is_not_overtaken_by_its_next_ow
         await ledger.close()
     assert sequences[key] == [1, 2], "the next owner took step 2 before step 1 was applied"
     assert {effect["seq"]: effect["worker"] for effect in effects.values()} == {
-        1: slow.context.get("runtime").instance, 2: other.context.get("runtime").instance}
+        1: slow.context.get("runtime").instance,
+        2: other.context.get("runtime").instance,
+    }
 
 
 async def _async(value: bool) -> bool:

@@ -126,8 +126,13 @@ async def test_p2_a_command_delivered_twice_creates_one_customer_and_one_event(
         assert scope.ok, scope.error
         command = CreateCustomer(
             producer="tests",
-            payload={"scope_id": "eu-fr", "first_name": "Chloé", "last_name": "Dubois",
-                     "email": "chloe@example.fr", "account_type": "guest"},
+            payload={
+                "scope_id": "eu-fr",
+                "first_name": "Chloé",
+                "last_name": "Dubois",
+                "email": "chloe@example.fr",
+                "account_type": "guest",
+            },
         )
         first, second = await asyncio.gather(
             client.request(command, CustomerReply), client.request(command, CustomerReply)
@@ -160,9 +165,7 @@ async def test_p2_event_and_state_change_commit_together_or_not_at_all(
         assert await runtime.db[INBOX].count_documents({}) == 0
 
 
-async def test_p2_inbox_records_expire_after_the_retention_window(
-    settings: ServiceSettings, cleanup: Cleanup
-) -> None:
+async def test_p2_inbox_records_expire_after_the_retention_window(settings: ServiceSettings, cleanup: Cleanup) -> None:
     app = producer_app(settings)
     async with running(app, cleanup=cleanup):
         runtime: ServiceRuntime = app.context.get("runtime")
@@ -176,7 +179,11 @@ async def test_p2_inbox_records_expire_after_the_retention_window(
         indexes = await runtime.db[INBOX].index_information()
         outbox_indexes = await runtime.db[OUTBOX].index_information()
     ttl = [spec for spec in indexes.values() if spec.get("expireAfterSeconds") is not None]
-    assert [(spec["key"], spec["expireAfterSeconds"]) for spec in ttl] == [([("applied_at", 1)], INBOX_RETENTION_SECONDS)]
+    assert [(spec["key"], spec["expireAfterSeconds"]) for spec in ttl] == [
+        ([("applied_at", 1)], INBOX_RETENTION_SECONDS)
+    ]
     assert record is not None and record["applied_at"].tzinfo is not None
     # Published events expire too; unpublished ones (published_at null) never do.
-    assert any(spec.get("expireAfterSeconds") and spec["key"] == [("published_at", 1)] for spec in outbox_indexes.values())
+    assert any(
+        spec.get("expireAfterSeconds") and spec["key"] == [("published_at", 1)] for spec in outbox_indexes.values()
+    )

@@ -54,10 +54,13 @@ async def run_two_relays(settings: ServiceSettings, relay_class: type[OutboxRela
         exchange = await channel.declare_exchange(f"{ns}.events", aio_pika.ExchangeType.TOPIC, auto_delete=True)
         queue = await channel.declare_queue(f"{ns}.seen", exclusive=True)
         await queue.bind(exchange, "#")
-        await db[OUTBOX].insert_many([outbox_document(tick(f"K{n % 7}", n), exchange.name, f"K{n % 7}")
-                                      for n in range(EVENTS)])
-        relays = [relay_class(db, settings.amqp_url, holder=name, lease_seconds=LEASE_SECONDS, idle_poll_seconds=0.05)
-                  for name in ("worker-a", "worker-b")]
+        await db[OUTBOX].insert_many(
+            [outbox_document(tick(f"K{n % 7}", n), exchange.name, f"K{n % 7}") for n in range(EVENTS)]
+        )
+        relays = [
+            relay_class(db, settings.amqp_url, holder=name, lease_seconds=LEASE_SECONDS, idle_poll_seconds=0.05)
+            for name in ("worker-a", "worker-b")
+        ]
         started = time.monotonic()
         for relay in relays:
             await relay.start()

@@ -17,8 +17,12 @@ from .test_platform_support import PROBE, PURPOSE, Behaviour, Ledger, probe_app,
 
 async def publish(client: OmsClient, event) -> None:  # noqa: ANN001
     await client.broker.publish(
-        event.model_dump_json().encode(), exchange=events_exchange(client.settings.topology),
-        routing_key=event.routing_key(), message_id=event.message_id, persist=True, content_type="application/json",
+        event.model_dump_json().encode(),
+        exchange=events_exchange(client.settings.topology),
+        routing_key=event.routing_key(),
+        message_id=event.message_id,
+        persist=True,
+        content_type="application/json",
     )
 
 

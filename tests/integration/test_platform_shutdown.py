@@ -47,10 +47,18 @@ async def start_worker(settings: ServiceSettings, log: Path, **env: str) -> tupl
         **env,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "faststream", "run", "tests.integration.test_platform_support:create_app",
-        "--factory", "--port", str(port),
-        cwd=Path(__file__).resolve().parents[2], env=environment,
-        stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "faststream",
+        "run",
+        "tests.integration.test_platform_support:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        stdout=log.open("ab"),
+        stderr=asyncio.subprocess.STDOUT,
     )
     await eventually(lambda: asyncio.to_thread(ready, port), timeout=60, interval=0.2)
     return process, port
@@ -59,8 +67,13 @@ async def start_worker(settings: ServiceSettings, log: Path, **env: str) -> tupl
 async def queue_depth(client: OmsClient, name: str) -> int:
     channel = await client.broker._connection.channel()  # noqa: SLF001
     try:
-        spec = work_queue(client.settings.topology, PROBE, f"{PURPOSE}-0", binding="probe.ticked.v1",
-                          max_attempts=client.settings.max_attempts)
+        spec = work_queue(
+            client.settings.topology,
+            PROBE,
+            f"{PURPOSE}-0",
+            binding="probe.ticked.v1",
+            max_attempts=client.settings.max_attempts,
+        )
         queue = await channel.declare_queue(name, durable=True, arguments=spec.arguments)
         return queue.declaration_result.message_count
     finally:
@@ -79,7 +92,8 @@ async def test_p5_sigterm_finishes_or_returns_in_flight_messages_flushes_the_out
     events = [tick(f"C{n % 7}", n) for n in range(TOTAL)]
     try:
         worker, _ = await start_worker(
-            settings, log,
+            settings,
+            log,
             OMS_PROBE_DELAY="0.5",  # each message takes half a second
             OMS_PROBE_ECHO="1",  # and writes an event to the outbox
             OMS_PREFETCH_COUNT="8",  # eight in flight at a time
@@ -88,8 +102,11 @@ async def test_p5_sigterm_finishes_or_returns_in_flight_messages_flushes_the_out
         )
         for event in events:
             await client.broker.publish(
-                event.model_dump_json().encode(), exchange=events_exchange(settings.topology),
-                routing_key=event.routing_key(), message_id=event.message_id, persist=True,
+                event.model_dump_json().encode(),
+                exchange=events_exchange(settings.topology),
+                routing_key=event.routing_key(),
+                message_id=event.message_id,
+                persist=True,
             )
         await eventually(lambda: ledger.applied(3), timeout=30)  # mid-burst, eight in flight
 

@@ -65,6 +65,7 @@ class Echoed(Event[EchoPayload]):
     message_type: Literal["echoed"] = "echoed"
     schema_version: Literal[1] = 1
 
+
 PROBE = "notification"  # the probe plays a consumer service: its queues and database
 PURPOSE = "probe-events"
 
@@ -143,7 +144,10 @@ def probe_app(settings: ServiceSettings, behaviour: Behaviour | None = None, *, 
         topology = runtime.settings.topology
         for index, (message, handler) in enumerate(handlers):
             queue = work_queue(
-                topology, runtime.name, f"{PURPOSE}-{index}", binding=message.routing_key(),
+                topology,
+                runtime.name,
+                f"{PURPOSE}-{index}",
+                binding=message.routing_key(),
                 max_attempts=runtime.settings.max_attempts,
             )
             router.subscriber(queue, events_exchange(topology))(filter=routed_as(message.routing_key()))(handler)

@@ -63,8 +63,11 @@ def token_in(message: EmailMessage) -> str:
 
 async def emails_with_link(mail: CapturedMail, address: str, path: str, count: int) -> list[EmailMessage]:
     async def arrived() -> list[EmailMessage] | None:
-        found = [m for m in list(mail.messages)
-                 if address in str(m["To"]) and f"/{path}?token=" in m.get_body(("plain",)).get_content()]
+        found = [
+            m
+            for m in list(mail.messages)
+            if address in str(m["To"]) and f"/{path}?token=" in m.get_body(("plain",)).get_content()
+        ]
         return found if len(found) >= count else None
 
     return await eventually(arrived, timeout=20)
@@ -110,9 +113,14 @@ async def every_log_record(caplog: pytest.LogCaptureFixture) -> AsyncIterator[No
     caplog.set_level(logging.DEBUG)
     # FastStream's access logger may not exist yet: made now, it keeps this handler when
     # the services' brokers make it stop propagating.
-    loggers = {logging.getLogger("faststream.access.rabbit"), *(
-        logger for logger in list(logging.Logger.manager.loggerDict.values())
-        if isinstance(logger, logging.Logger) and not logger.propagate)}
+    loggers = {
+        logging.getLogger("faststream.access.rabbit"),
+        *(
+            logger
+            for logger in list(logging.Logger.manager.loggerDict.values())
+            if isinstance(logger, logging.Logger) and not logger.propagate
+        ),
+    }
     for logger in loggers:
         caplog.set_level(logging.DEBUG, logger=logger.name)
         logger.addHandler(caplog.handler)
@@ -127,9 +135,7 @@ def logged(caplog: pytest.LogCaptureFixture) -> str:
     """The services' log output, tracebacks included, but the SMTP capture server's
     (aiosmtpd's ``mail.log``: it is the customer's mailbox here)."""
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-    return "\n".join(
-        formatter.format(r) for r in caplog.records if not r.name.startswith("mail.log")
-    )
+    return "\n".join(formatter.format(r) for r in caplog.records if not r.name.startswith("mail.log"))
 
 
 async def all_sent(settings: ServiceSettings, count: int) -> list[dict[str, Any]]:
@@ -141,8 +147,9 @@ async def all_sent(settings: ServiceSettings, count: int) -> list[dict[str, Any]
 
 
 @asynccontextmanager
-async def customer_service(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup,
-                           **tuning: Any) -> AsyncIterator[tuple[Any, EventTap]]:
+async def customer_service(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, **tuning: Any
+) -> AsyncIterator[tuple[Any, EventTap]]:
     """The customer service alone (tuned), scope eu-fr, and a tap on its link events."""
     tuned = CustomerSettings(**{**settings.model_dump(), "account_url": "https://shop.test/account", **tuning})
     app = customer_app(tuned)
@@ -153,6 +160,7 @@ async def customer_service(settings: ServiceSettings, client: OmsClient, cleanup
 
 async def link_events(tap: EventTap, routing_key: str, count: int, *, settle: float = 0.0) -> list[dict]:
     """The ``count`` link events of this kind published so far (after ``settle`` seconds more)."""
+
     async def enough() -> list[dict] | None:
         await tap.drain()
         found = [e for e in tap.messages if e["routing_key"] == routing_key]
@@ -172,8 +180,11 @@ def token_of(event: dict) -> str:
 
 
 def sign_in(client: OmsClient, email: str, password: str, source: str):  # noqa: ANN201
-    return client.call(Authenticate, {"scope_id": "eu-fr", "email": email, "password": password},
-                       actor=Actor(kind="customer", id="anonymous", source=source))
+    return client.call(
+        Authenticate,
+        {"scope_id": "eu-fr", "email": email, "password": password},
+        actor=Actor(kind="customer", id="anonymous", source=source),
+    )
 
 
 # --- the token reaches the mailbox only --------------------------------------------------------------
@@ -184,11 +195,12 @@ async def test_c14_n3_reset_and_set_password_tokens_reach_only_the_customers_mai
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings.model_copy(update={"access_log": True})  # the most a service logs: every message
-    async with every_log_record(caplog), gateway_stack(settings, client, cleanup) as s, \
-            signed_in(s.app, "csr") as csr:
+    async with every_log_record(caplog), gateway_stack(settings, client, cleanup) as s, signed_in(s.app, "csr") as csr:
         # Set-password: a CSR creates a registered customer, who is invited.
-        created = await csr.post("/api/customers", json={"scope_id": "eu-fr", "first_name": "Inès",
-                                                          "last_name": "Martin", "email": "ines@example.fr"})
+        created = await csr.post(
+            "/api/customers",
+            json={"scope_id": "eu-fr", "first_name": "Inès", "last_name": "Martin", "email": "ines@example.fr"},
+        )
         assert created.status_code == 201, created.text
         code = created.json()["code"]
         invitation = (await emails_with_link(s.mail, "ines@example.fr", "set-password", 1))[0]
@@ -283,20 +295,23 @@ async def test_c14_c15_a_completed_reset_unlocks_a_locked_account_but_not_a_disa
         [invitation] = await link_events(tap, "customer.password-setup-invited.v1", 1)
         await ok(await client.call(CompletePasswordReset, {"token": token_of(invitation), "new_password": PASSWORD}))
         for n in range(5):
-            assert (await sign_in(client, "sam@example.fr", "wrong password", f"ip-lock-{n}")).error.code \
-                == "unauthenticated"
+            assert (
+                await sign_in(client, "sam@example.fr", "wrong password", f"ip-lock-{n}")
+            ).error.code == "unauthenticated"
         locked = await ok(await client.call(GetCustomer, {"customer_code": customer.code}))
         assert (locked.state, locked.state_reason) == ("disabled", "too many failed sign-ins")
 
         await ok(await client.call(RequestPasswordReset, {"scope_id": "eu-fr", "email": "sam@example.fr"}))
         [reset_event] = await link_events(tap, "customer.password-reset-requested.v1", 1)
-        await ok(await client.call(CompletePasswordReset, {"token": token_of(reset_event),
-                                                           "new_password": PASSWORD + "!"}))
+        await ok(
+            await client.call(CompletePasswordReset, {"token": token_of(reset_event), "new_password": PASSWORD + "!"})
+        )
         unlocked = await ok(await client.call(GetCustomer, {"customer_code": customer.code}))
         assert unlocked.state == "active"
         assert (await customer_db["customers"].find_one({"_id": customer.code}))["failed_signins"] == 0
-        assert (await ok(await sign_in(client, "sam@example.fr", PASSWORD + "!", "ip-9"))).customer_code \
-            == customer.code
+        assert (
+            await ok(await sign_in(client, "sam@example.fr", PASSWORD + "!", "ip-9"))
+        ).customer_code == customer.code
         await tap.drain()
         states = [e["payload"] for e in tap.messages if e["routing_key"] == "customer.customer-state-changed.v1"]
         assert [(p["previous"], p["state"]) for p in states] == [("active", "disabled"), ("disabled", "active")]
@@ -304,9 +319,18 @@ async def test_c14_c15_a_completed_reset_unlocks_a_locked_account_but_not_a_disa
         assert ("enabled", "customer", customer.code) in [(e.action, e.actor_kind, e.actor_id) for e in trail.items]
 
         # A CSR's disable is a decision, not a lock: a reset does not lift it.
-        await ok(await client.call(ChangeCustomerState, {
-            "customer_code": customer.code, "expected_version": unlocked.version, "action": "disable",
-            "reason": "chargeback"}, actor=CSR))
+        await ok(
+            await client.call(
+                ChangeCustomerState,
+                {
+                    "customer_code": customer.code,
+                    "expected_version": unlocked.version,
+                    "action": "disable",
+                    "reason": "chargeback",
+                },
+                actor=CSR,
+            )
+        )
         await ok(await client.call(RequestPasswordReset, {"customer_code": customer.code}, actor=CSR))
         second = (await link_events(tap, "customer.password-reset-requested.v1", 2))[-1]
         await ok(await client.call(CompletePasswordReset, {"token": token_of(second), "new_password": PASSWORD}))
@@ -318,14 +342,14 @@ async def test_c14_reset_emails_per_customer_are_limited_answered_alike_and_reco
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, customer_db: Any
 ) -> None:
     window_minutes = 0.05  # three seconds
-    async with customer_service(settings, client, cleanup, reset_emails_per_window=3,
-                                reset_email_window_minutes=window_minutes) as (app, tap):
+    async with customer_service(
+        settings, client, cleanup, reset_emails_per_window=3, reset_email_window_minutes=window_minutes
+    ) as (app, tap):
         customer = await create_customer(client, email="zoe@example.fr")
-        replies = await asyncio.gather(*(
-            client.call(RequestPasswordReset, {"scope_id": "eu-fr", "email": "zoe@example.fr"}) for _ in range(8)
-        ), *(
-            client.call(RequestPasswordReset, {"customer_code": customer.code}, actor=CSR) for _ in range(12)
-        ))
+        replies = await asyncio.gather(
+            *(client.call(RequestPasswordReset, {"scope_id": "eu-fr", "email": "zoe@example.fr"}) for _ in range(8)),
+            *(client.call(RequestPasswordReset, {"customer_code": customer.code}, actor=CSR) for _ in range(12)),
+        )
         assert [r.ok for r in replies] == [True] * 20, [r.error for r in replies if not r.ok]
         assert {r.result.model_dump_json() for r in replies} == {replies[0].result.model_dump_json()}
         sent = await link_events(tap, "customer.password-reset-requested.v1", 3, settle=1.0)
@@ -363,8 +387,7 @@ async def test_c14_a_reset_request_by_email_takes_the_same_time_whether_or_not_t
         for i in range(rounds):  # interleaved, so that the machine's load weighs on both alike
             known.append(await answered_in("tim@example.fr"))
             unknown.append(await answered_in(f"nobody-{i}-{uuid.uuid4().hex[:6]}@example.fr"))
-        issued = await customer_db["tokens"].count_documents({"customer_code": customer.code,
-                                                              "kind": "password_reset"})
+        issued = await customer_db["tokens"].count_documents({"customer_code": customer.code, "kind": "password_reset"})
 
     assert issued == rounds, "every request for the existing account did the whole work"
     known_median, unknown_median = statistics.median(known), statistics.median(unknown)
@@ -381,8 +404,11 @@ async def test_n3_a_link_sealed_with_another_key_is_dead_lettered_not_emailed(
     foreign = Sealer(Fernet.generate_key().decode())
     link = f"https://shop.example.com/account/reset-password?token={uuid.uuid4().hex}"
     event = reset(recipient())
-    event = event.model_copy(update={"payload": event.payload.model_copy(
-        update={"link": redact_link(link), "sealed_link": foreign.seal(link)})})
+    event = event.model_copy(
+        update={
+            "payload": event.payload.model_copy(update={"link": redact_link(link), "sealed_link": foreign.seal(link)})
+        }
+    )
     mail = CapturedMail()
     with smtp_server(mail) as port:
         async with running(notification_app(settings, port), cleanup=cleanup):

@@ -54,8 +54,17 @@ async def test_p5_service_starts_with_one_command_and_stops_on_sigterm(
     env = {**os.environ, "OMS_NAMESPACE": settings.namespace}
     log = (tmp_path / "service.log").open("wb")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "faststream", "run", target, "--factory", "--port", str(port),
-        env=env, stdout=log, stderr=log,
+        sys.executable,
+        "-m",
+        "faststream",
+        "run",
+        target,
+        "--factory",
+        "--port",
+        str(port),
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -74,8 +74,7 @@ def retry_after_of(reply: httpx.Response) -> int:
 async def test_i4_i5_staff_brute_force_is_throttled_after_k_failures_and_the_right_password_waits_too(
     settings: ServiceSettings, cleanup: Cleanup
 ) -> None:
-    async with gateway(settings, signin_free_failures=3, signin_first_delay_seconds=2) as app, \
-            http_from(app) as http:
+    async with gateway(settings, signin_free_failures=3, signin_first_delay_seconds=2) as app, http_from(app) as http:
         csr = STAFF["csr"]
         for n in range(3):
             assert (await sign_in(http, csr, f"guess number {n}")).status_code == 401
@@ -92,8 +91,12 @@ async def test_i4_i5_staff_brute_force_is_throttled_after_k_failures_and_the_rig
 
         await asyncio.sleep(2.1)
         assert (await sign_in(http, csr, PASSWORD)).status_code == 200
-        outcomes = [doc["outcome"] for doc in await app.state.staff.db.staff_audit.find(
-            {"action": "session.sign_in", "username": csr}).sort("_id", 1).to_list()]
+        outcomes = [
+            doc["outcome"]
+            for doc in await app.state.staff.db.staff_audit.find({"action": "session.sign_in", "username": csr})
+            .sort("_id", 1)
+            .to_list()
+        ]
         assert outcomes == ["unauthenticated"] * 3 + ["rate_limited"] * 3 + ["ok"]
         # Success forgets the account's failures.
         assert await app.state.staff.db.signin_throttle.find_one({"_id": f"account:{csr}"}) is None
@@ -102,8 +105,7 @@ async def test_i4_i5_staff_brute_force_is_throttled_after_k_failures_and_the_rig
 async def test_i4_throttling_one_staff_account_leaves_another_alone(
     settings: ServiceSettings, cleanup: Cleanup
 ) -> None:
-    async with gateway(settings, signin_free_failures=2, signin_first_delay_seconds=30) as app, \
-            http_from(app) as http:
+    async with gateway(settings, signin_free_failures=2, signin_first_delay_seconds=30) as app, http_from(app) as http:
         for _ in range(2):
             assert (await sign_in(http, STAFF["csr"], "wrong password")).status_code == 401
         retry_after_of(await sign_in(http, STAFF["csr"], PASSWORD))
@@ -130,8 +132,9 @@ async def test_i4_one_address_spraying_many_staff_accounts_is_throttled(
 async def test_i4_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
     settings: ServiceSettings, cleanup: Cleanup
 ) -> None:
-    async with gateway(settings, signin_source_free_failures=3, signin_first_delay_seconds=30,
-                       trusted_proxies="10.0.0.0/8") as app:
+    async with gateway(
+        settings, signin_source_free_failures=3, signin_first_delay_seconds=30, trusted_proxies="10.0.0.0/8"
+    ) as app:
         audit = app.state.staff.db.staff_audit
         # An untrusted peer choosing a new X-Forwarded-For each time is still one source: its own.
         async with http_from(app, "203.0.113.50") as attacker:
@@ -144,8 +147,9 @@ async def test_i4_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
         # Nor can it fill another client's bucket: the victim behind the proxy still signs in.
         async with http_from(app, "10.1.2.3") as proxy:
             for n in range(3):
-                reply = await sign_in(proxy, f"proxied-{n}", "wrong password",
-                                      **{"X-Forwarded-For": "spoofed, 198.51.100.77, 10.9.9.9"})
+                reply = await sign_in(
+                    proxy, f"proxied-{n}", "wrong password", **{"X-Forwarded-For": "spoofed, 198.51.100.77, 10.9.9.9"}
+                )
                 assert reply.status_code == 401
             retry_after_of(await sign_in(proxy, STAFF["csr"], PASSWORD, **{"X-Forwarded-For": "198.51.100.77"}))
             victim = await sign_in(proxy, STAFF["csr"], PASSWORD, **{"X-Forwarded-For": "192.0.2.99"})
@@ -157,8 +161,16 @@ async def test_i4_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
 async def test_i4_a_staff_lock_is_shown_to_administrators_who_can_lift_it_and_it_expires(
     settings: ServiceSettings, cleanup: Cleanup
 ) -> None:
-    async with gateway(settings, signin_free_failures=3, signin_lock_failures=3, signin_lock_minutes=0.04,
-                       signin_first_delay_seconds=0.1) as app, http_from(app) as http:
+    async with (
+        gateway(
+            settings,
+            signin_free_failures=3,
+            signin_lock_failures=3,
+            signin_lock_minutes=0.04,
+            signin_first_delay_seconds=0.1,
+        ) as app,
+        http_from(app) as http,
+    ):
         admin = await sign_in(http, STAFF["administrator"], PASSWORD)
         csrf = {"X-CSRF-Token": admin.json()["csrf_token"]}
         for username in (STAFF["csr"], STAFF["supervisor"]):
@@ -190,8 +202,12 @@ async def test_i4_a_staff_lock_is_shown_to_administrators_who_can_lift_it_and_it
 async def test_i4_concurrent_failing_staff_sign_ins_count_exactly_and_none_slips_past_the_limit(
     settings: ServiceSettings, cleanup: Cleanup
 ) -> None:
-    async with gateway(settings, signin_free_failures=5, signin_source_free_failures=100,
-                       signin_first_delay_seconds=30) as app, http_from(app) as http:
+    async with (
+        gateway(
+            settings, signin_free_failures=5, signin_source_free_failures=100, signin_first_delay_seconds=30
+        ) as app,
+        http_from(app) as http,
+    ):
         throttle = app.state.staff.db.signin_throttle
         replies = await asyncio.gather(*(sign_in(http, f"nobody-{n}", "wrong password") for n in range(20)))
         assert [r.status_code for r in replies] == [401] * 20
@@ -207,8 +223,9 @@ async def test_i4_concurrent_failing_staff_sign_ins_count_exactly_and_none_slips
 
 
 @asynccontextmanager
-async def customers(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup,
-                    **tuning: Any) -> AsyncIterator[EventTap]:
+async def customers(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, **tuning: Any
+) -> AsyncIterator[EventTap]:
     tuned = CustomerSettings(**{**settings.model_dump(), "account_url": "https://shop.test/account", **tuning})
     async with running(customer_app(tuned), cleanup=cleanup), EventTap(client, "customer.#") as tap:
         await create_scope(client)
@@ -219,20 +236,30 @@ async def with_password(client: OmsClient, tap: EventTap, email: str) -> str:
     """A registered customer who set CUSTOMER_PASSWORD with the invitation link; their code."""
     customer = await create_customer(client, email=email)
     invitation = await eventually(lambda: _invitation_for(tap, email))
-    await ok(await client.call(CompletePasswordReset, {"token": token_of(invitation),
-                                                       "new_password": CUSTOMER_PASSWORD}))
+    await ok(
+        await client.call(CompletePasswordReset, {"token": token_of(invitation), "new_password": CUSTOMER_PASSWORD})
+    )
     return customer.code
 
 
 async def _invitation_for(tap: EventTap, email: str) -> dict | None:
     await tap.drain()
-    return next((e for e in tap.messages if e["routing_key"] == "customer.password-setup-invited.v1"
-                 and e["payload"]["recipient"]["email"] == email), None)
+    return next(
+        (
+            e
+            for e in tap.messages
+            if e["routing_key"] == "customer.password-setup-invited.v1" and e["payload"]["recipient"]["email"] == email
+        ),
+        None,
+    )
 
 
 def authenticate(client: OmsClient, email: str, password: str, source: str | None = None):  # noqa: ANN201
-    return client.call(Authenticate, {"scope_id": "eu-fr", "email": email, "password": password},
-                       actor=Actor(kind="customer", id="anonymous", source=source))
+    return client.call(
+        Authenticate,
+        {"scope_id": "eu-fr", "email": email, "password": password},
+        actor=Actor(kind="customer", id="anonymous", source=source),
+    )
 
 
 def throttled(reply: Any) -> int:
@@ -272,8 +299,9 @@ async def test_c15_sign_ins_without_a_source_are_throttled_by_account_never_in_o
 async def test_c15_one_source_spraying_many_accounts_is_throttled_and_its_own_sign_ins_do_not_reset_it(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, customer_db: AsyncDatabase
 ) -> None:
-    async with customers(settings, client, cleanup, signin_source_free_failures=4,
-                         signin_first_delay_seconds=30) as tap:
+    async with customers(
+        settings, client, cleanup, signin_source_free_failures=4, signin_first_delay_seconds=30
+    ) as tap:
         ann = await with_password(client, tap, "ann@example.fr")
         await with_password(client, tap, "bob@example.fr")
         sprayer = "198.51.100.9"
@@ -285,25 +313,35 @@ async def test_c15_one_source_spraying_many_accounts_is_throttled_and_its_own_si
         # One guess per account, yet the source waits, even with a right password...
         throttled(await authenticate(client, "ann@example.fr", CUSTOMER_PASSWORD, sprayer))
         # ...and only that source: Ann, elsewhere, signs in.
-        assert (await ok(await authenticate(client, "ann@example.fr", CUSTOMER_PASSWORD, "192.0.2.44"))).customer_code \
-            == ann
+        assert (
+            await ok(await authenticate(client, "ann@example.fr", CUSTOMER_PASSWORD, "192.0.2.44"))
+        ).customer_code == ann
         assert (await customer_db["signin_throttle"].find_one({"_id": f"source:{sprayer}"}))["failures"] == 4
 
 
 async def test_c15_concurrent_failing_sign_ins_count_exactly_and_lock_the_account_once(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, customer_db: AsyncDatabase
 ) -> None:
-    async with customers(settings, client, cleanup, signin_free_failures=5, max_signin_failures=5,
-                         signin_source_free_failures=100, signin_first_delay_seconds=30) as tap:
+    async with customers(
+        settings,
+        client,
+        cleanup,
+        signin_free_failures=5,
+        max_signin_failures=5,
+        signin_source_free_failures=100,
+        signin_first_delay_seconds=30,
+    ) as tap:
         code = await with_password(client, tap, "ann@example.fr")
         throttle = customer_db["signin_throttle"]
-        replies = await asyncio.gather(*(
-            authenticate(client, f"nobody{n}@example.fr", "wrong password", "192.0.2.1") for n in range(20)))
+        replies = await asyncio.gather(
+            *(authenticate(client, f"nobody{n}@example.fr", "wrong password", "192.0.2.1") for n in range(20))
+        )
         assert all(refused(r) for r in replies)
         assert (await throttle.find_one({"_id": "source:192.0.2.1"}))["failures"] == 20
 
-        replies = await asyncio.gather(*(
-            authenticate(client, "ann@example.fr", "wrong password", f"192.0.2.{100 + n}") for n in range(12)))
+        replies = await asyncio.gather(
+            *(authenticate(client, "ann@example.fr", "wrong password", f"192.0.2.{100 + n}") for n in range(12))
+        )
         codes = sorted(r.error.code for r in replies)
         assert codes == ["rate_limited"] * 7 + ["unauthenticated"] * 5, codes
         assert (await throttle.find_one({"_id": "account:eu-fr:ann@example.fr"}))["failures"] == 5
@@ -311,15 +349,24 @@ async def test_c15_concurrent_failing_sign_ins_count_exactly_and_lock_the_accoun
         assert (locked.state, locked.state_reason) == ("disabled", "too many failed sign-ins")
         await asyncio.sleep(0.5)
         await tap.drain()
-        states = [e["payload"]["state"] for e in tap.messages if e["routing_key"] == "customer.customer-state-changed.v1"]
+        states = [
+            e["payload"]["state"] for e in tap.messages if e["routing_key"] == "customer.customer-state-changed.v1"
+        ]
         assert states == ["disabled"], "locked once"
 
 
 async def test_c15_a_sign_in_lock_expires_by_itself(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
-    async with customers(settings, client, cleanup, signin_free_failures=3, max_signin_failures=3,
-                         signin_lock_minutes=0.04, signin_first_delay_seconds=0.1) as tap:
+    async with customers(
+        settings,
+        client,
+        cleanup,
+        signin_free_failures=3,
+        max_signin_failures=3,
+        signin_lock_minutes=0.04,
+        signin_first_delay_seconds=0.1,
+    ) as tap:
         code = await with_password(client, tap, "ann@example.fr")
         for n in range(3):
             assert refused(await authenticate(client, "ann@example.fr", "wrong password", f"192.0.2.{n}"))
@@ -328,8 +375,9 @@ async def test_c15_a_sign_in_lock_expires_by_itself(
         wait = throttled(await authenticate(client, "ann@example.fr", CUSTOMER_PASSWORD, "192.0.2.9"))
         assert wait >= 2, "the lock's 2.4 s, not the 0.1 s delay"
         await asyncio.sleep(wait)
-        assert (await ok(await authenticate(client, "ann@example.fr", CUSTOMER_PASSWORD, "192.0.2.9"))).customer_code \
-            == code
+        assert (
+            await ok(await authenticate(client, "ann@example.fr", CUSTOMER_PASSWORD, "192.0.2.9"))
+        ).customer_code == code
         assert (await ok(await client.call(GetCustomer, {"customer_code": code}))).state == "active"
 
         disabled = await next_event(tap, "customer.customer-state-changed.v1")
@@ -338,4 +386,6 @@ async def test_c15_a_sign_in_lock_expires_by_itself(
         assert enabled["payload"]["reason"] == "sign-in lock expired"
         trail = await ok(await client.call(GetCustomerAudit, {"customer_code": code}))
         assert [e.action for e in trail.items if (e.actor_kind, e.actor_id) == ("system", "sign-in policy")] == [
-            "enabled", "disabled"]
+            "enabled",
+            "disabled",
+        ]

@@ -38,9 +38,21 @@ PAN_SPACED = "4111 1111 1111 1111"  # Visa's test number: passes the Luhn check
 PAN_DASHED = "5555-5555-5555-4444"  # Mastercard's
 AMEX_SPACED = "3782 822463 10005"  # American Express's: 15 digits, as long as a phone number may be
 #: How a card number could be stored: whole, spaced, dashed, or the first twelve digits with a separator.
-PAN_FORMS = ("4111111111111111", PAN_SPACED, "4111-1111-1111-1111", "5555555555554444", PAN_DASHED,
-             "5555 5555 5555 4444", "1111 1111 1111", "5555-5555-5555", "411111111111", "555555555555",
-             "378282246310005", AMEX_SPACED, "822463 1")
+PAN_FORMS = (
+    "4111111111111111",
+    PAN_SPACED,
+    "4111-1111-1111-1111",
+    "5555555555554444",
+    PAN_DASHED,
+    "5555 5555 5555 4444",
+    "1111 1111 1111",
+    "5555-5555-5555",
+    "411111111111",
+    "555555555555",
+    "378282246310005",
+    AMEX_SPACED,
+    "822463 1",
+)
 
 
 def forged_cursor(values: Any) -> str:
@@ -52,8 +64,9 @@ def nested(depth: int) -> str:
 
 
 def raw_body(message_type: str, payload: str, message_id: str, **fields: Any) -> bytes:
-    head = json.dumps({"message_id": message_id, "producer": "hostile", "message_type": message_type,
-                       "schema_version": 1, **fields})
+    head = json.dumps(
+        {"message_id": message_id, "producer": "hostile", "message_type": message_type, "schema_version": 1, **fields}
+    )
     return (head[:-1] + ', "payload": ' + payload + "}").encode()
 
 
@@ -97,21 +110,31 @@ async def databases_holding(settings: ServiceSettings, needles: tuple[str, ...])
 async def test_c11_o5_c7_p4_a_tampered_cursor_is_a_field_error_on_the_cursor_never_a_query(
     client: OmsClient, stack: Stack
 ) -> None:
-    codes = [(await create_customer(client, first_name=name, email=f"{name.lower()}@example.fr")).code
-             for name in ("Anna", "Anne", "Annick")]
+    codes = [
+        (await create_customer(client, first_name=name, email=f"{name.lower()}@example.fr")).code
+        for name in ("Anna", "Anne", "Annick")
+    ]
     first = await ok(await client.call(SearchCustomers, {"name": "ann", "limit": 2}))
     second = await ok(await client.call(SearchCustomers, {"name": "ann", "limit": 2, "cursor": first.next_cursor}))
     assert len(first.items) == 2 and len(second.items) == 1  # a cursor we gave out still pages
     assert {i.code for i in first.items + second.items} == set(codes)
 
     operators = [{"$gt": ""}, {"$where": "sleep(10000) || true"}, {"$ne": None}]
-    tampered = [(SearchCustomers, {"name": "ann"}, forged_cursor(["name", False, 0, "s.sn", op, "C1"]))
-                for op in operators]
-    tampered += [(SearchCustomers, {"name": "ann"}, forged_cursor(["name", False, 0, "s.sn", "dubois", op]))
-                 for op in operators]
+    tampered = [
+        (SearchCustomers, {"name": "ann"}, forged_cursor(["name", False, 0, "s.sn", op, "C1"])) for op in operators
+    ]
+    tampered += [
+        (SearchCustomers, {"name": "ann"}, forged_cursor(["name", False, 0, "s.sn", "dubois", op])) for op in operators
+    ]
     tampered += [(ListReviews, {}, forged_cursor(["2026-11-20T09:00:00+00:00", op])) for op in operators]
-    tampered += [(GetCustomerHistory, {"customer_code": codes[0], "kind": "order"},
-                  forged_cursor(["2026-11-20T09:00:00+00:00", op])) for op in operators]
+    tampered += [
+        (
+            GetCustomerHistory,
+            {"customer_code": codes[0], "kind": "order"},
+            forged_cursor(["2026-11-20T09:00:00+00:00", op]),
+        )
+        for op in operators
+    ]
     tampered += [(SearchCustomers, {}, "not%a%cursor"), (SearchCustomers, {}, forged_cursor({"$where": "1"}))]
     for command, payload, cursor in tampered:
         started = time.monotonic()
@@ -133,8 +156,12 @@ async def test_p4_a_deeply_nested_command_answers_validation_and_an_event_is_dea
     for depth in (100, 20_000):
         body = raw_body("create-customer", nested(depth), f"deep-command-{depth}", actor={"kind": "system", "id": "t"})
         started = time.monotonic()
-        message = await client.broker.request(body, exchange=commands_exchange(client.settings.topology),
-                                              routing_key=CreateCustomer.routing_key(), timeout=5)
+        message = await client.broker.request(
+            body,
+            exchange=commands_exchange(client.settings.topology),
+            routing_key=CreateCustomer.routing_key(),
+            timeout=5,
+        )
         reply = json.loads(message.body)
         assert reply["ok"] is False and reply["error"]["code"] == "validation", reply
         assert reply["error"]["fields"] == [{"field": "body", "reason": "body nested deeper than 64 levels"}]
@@ -145,8 +172,13 @@ async def test_p4_a_deeply_nested_command_answers_validation_and_an_event_is_dea
     for depth in (100, 20_000):
         message_id = f"deep-order-{depth}"
         sent[message_id] = raw_body("order-placed", nested(depth), message_id)
-        await client.broker.publish(sent[message_id], exchange=upstream_exchange(client.settings.topology),
-                                    routing_key=OrderPlaced.routing_key(), message_id=message_id, persist=True)
+        await client.broker.publish(
+            sent[message_id],
+            exchange=upstream_exchange(client.settings.topology),
+            routing_key=OrderPlaced.routing_key(),
+            message_id=message_id,
+            persist=True,
+        )
     letters = await dead_letters_of(client, "order-sync", 2, timeout=10)
     assert time.monotonic() - started < 10  # at once: a retry waits 0.2 s, 0.5 s, and says "failed"
     for letter in letters:
@@ -159,8 +191,13 @@ async def test_p4_a_deeply_nested_command_answers_validation_and_an_event_is_dea
 
     # An event of our own services on an ordered subscription (the customer's order history, P3).
     event = raw_body("order-linked", nested(100), "deep-event")
-    await client.broker.publish(event, exchange=events_exchange(client.settings.topology),
-                                routing_key=OrderLinked.routing_key(), message_id="deep-event", persist=True)
+    await client.broker.publish(
+        event,
+        exchange=events_exchange(client.settings.topology),
+        routing_key=OrderLinked.routing_key(),
+        message_id="deep-event",
+        persist=True,
+    )
     (letter,) = await dead_letters_of(client, "customer", 1)
     assert (letter.headers[dl.REASON], letter.headers[dl.ATTEMPTS], letter.body) == (dl.MALFORMED, 1, event)
     assert letter.headers[dl.ERROR] == "body nested deeper than 64 levels"
@@ -190,16 +227,19 @@ async def test_o8_p4_a_deeply_nested_webhook_answers_400_and_its_payload_is_kept
 async def test_c1_c11_invisible_characters_never_reach_a_stored_name_and_search_finds_anna(
     client: OmsClient, stack: Stack
 ) -> None:
-    view = await create_customer(client, first_name="An\u200bna\u202e", last_name="\u2066Schmi\u00addt\u2069\x07",
-                                 email="anna.schmidt@example.de")
+    view = await create_customer(
+        client,
+        first_name="An\u200bna\u202e",
+        last_name="\u2066Schmi\u00addt\u2069\x07",
+        email="anna.schmidt@example.de",
+    )
     assert (view.first_name, view.last_name) == ("Anna", "Schmidt")
     for typed in ("anna", "Anna Schmidt", "An\u200bna", "schmidt an", "ＡＮＮＡ"):
         found = await ok(await client.call(SearchCustomers, {"name": typed}))
         assert [i.code for i in found.items] == [view.code], typed
     mongo = AsyncMongoClient(stack.settings.mongodb_url, tz_aware=True)
     try:
-        stored = await mongo[stack.settings.database_name("customer")]["customers"].find_one(
-            {"_id": view.code})
+        stored = await mongo[stack.settings.database_name("customer")]["customers"].find_one({"_id": view.code})
     finally:
         await mongo.close()
     assert (stored["first_name"], stored["last_name"], stored["s"]["fl"]) == ("Anna", "Schmidt", "anna schmidt")
@@ -210,8 +250,16 @@ async def test_c2_c1_a_fullwidth_email_is_the_same_address_as_the_ascii_one(clie
     assert view.email == "admin@example.com"
     accounts = await ok(await client.call(FindAccountsByEmail, {"email": "ADMIN@example.com"}))
     assert [a.code for a in accounts.accounts] == [view.code]
-    again = await client.call(CreateCustomer, {"scope_id": "eu-fr", "first_name": "Eve", "last_name": "Admin",
-                                               "email": "admin@example.com", "account_type": "registered"})
+    again = await client.call(
+        CreateCustomer,
+        {
+            "scope_id": "eu-fr",
+            "first_name": "Eve",
+            "last_name": "Admin",
+            "email": "admin@example.com",
+            "account_type": "registered",
+        },
+    )
     assert not again.ok and again.error.code == "conflict", again  # one registered account per address
     found = await ok(await client.call(SearchCustomers, {"email": "ａｄｍｉｎ@"}))
     assert [i.code for i in found.items] == [view.code]
@@ -224,19 +272,57 @@ async def test_o7_a_javascript_tracking_or_payment_link_is_refused_with_a_field_
     code = (await link_of(client, "storefront:eu", "JS-1")).customer_code
     ref = {"source_system": "storefront:eu", "order_number": "JS-1", "scope": "eu-fr"}
     bad = {
-        "js-tracking": (OrderShipped, {**ref, "shipment_id": "S1", "tracking_url": "javascript:alert(document.cookie)",
-                                       "shipped_at": "2026-11-21T09:00:00Z"}),
-        "data-payment": (PaymentRequested, {**ref, "payment_id": "P1", "amount": "59.70", "currency": "EUR",
-                                            "payment_url": "data:text/html;base64,PHNjcmlwdD4=",
-                                            "requested_at": "2026-11-21T09:00:00Z"}),
+        "js-tracking": (
+            OrderShipped,
+            {
+                **ref,
+                "shipment_id": "S1",
+                "tracking_url": "javascript:alert(document.cookie)",
+                "shipped_at": "2026-11-21T09:00:00Z",
+            },
+        ),
+        "data-payment": (
+            PaymentRequested,
+            {
+                **ref,
+                "payment_id": "P1",
+                "amount": "59.70",
+                "currency": "EUR",
+                "payment_url": "data:text/html;base64,PHNjcmlwdD4=",
+                "requested_at": "2026-11-21T09:00:00Z",
+            },
+        ),
     }
     for message_id, (cls, payload) in bad.items():
-        body = json.dumps({"message_id": message_id, "producer": "storefront-eu", "message_type": cls.type_name(),
-                           "schema_version": 1, "payload": payload}).encode()
-        await client.broker.publish(body, exchange=upstream_exchange(client.settings.topology),
-                                    routing_key=cls.routing_key(), message_id=message_id, persist=True)
-    await client.publish_upstream(OrderShipped.model_validate({"producer": "storefront-eu", "payload": {
-        **ref, "shipment_id": "S2", "tracking_url": "https://track.example/S2", "shipped_at": "2026-11-21T10:00:00Z"}}))
+        body = json.dumps(
+            {
+                "message_id": message_id,
+                "producer": "storefront-eu",
+                "message_type": cls.type_name(),
+                "schema_version": 1,
+                "payload": payload,
+            }
+        ).encode()
+        await client.broker.publish(
+            body,
+            exchange=upstream_exchange(client.settings.topology),
+            routing_key=cls.routing_key(),
+            message_id=message_id,
+            persist=True,
+        )
+    await client.publish_upstream(
+        OrderShipped.model_validate(
+            {
+                "producer": "storefront-eu",
+                "payload": {
+                    **ref,
+                    "shipment_id": "S2",
+                    "tracking_url": "https://track.example/S2",
+                    "shipped_at": "2026-11-21T10:00:00Z",
+                },
+            }
+        )
+    )
 
     async def refused() -> Any:
         rows = {r.message_id: r for r in await ok(await client.call(ListRejectedOrders, {}))}
@@ -259,9 +345,7 @@ async def test_o7_a_javascript_tracking_or_payment_link_is_refused_with_a_field_
 # --- finding 10: card numbers -----------------------------------------------------------------------
 
 
-async def test_o1_c7_o8_an_order_with_card_numbers_leaves_none_in_any_database(
-    client: OmsClient, stack: Stack
-) -> None:
+async def test_o1_c7_o8_an_order_with_card_numbers_leaves_none_in_any_database(client: OmsClient, stack: Stack) -> None:
     accepted = json.loads(order("PAN-1", source_customer_id="shop-pan", phone=AMEX_SPACED).model_dump_json())
     accepted["message_id"] = "pan-accepted"
     payload = accepted["payload"]
@@ -274,8 +358,13 @@ async def test_o1_c7_o8_an_order_with_card_numbers_leaves_none_in_any_database(
     refused["message_id"] = "pan-refused"
     refused["payload"]["first_name"] = PAN_SPACED  # a known field the order cannot do without: refused
     for body in (accepted, refused):
-        await client.broker.publish(json.dumps(body).encode(), exchange=upstream_exchange(client.settings.topology),
-                                    routing_key=OrderPlaced.routing_key(), message_id=body["message_id"], persist=True)
+        await client.broker.publish(
+            json.dumps(body).encode(),
+            exchange=upstream_exchange(client.settings.topology),
+            routing_key=OrderPlaced.routing_key(),
+            message_id=body["message_id"],
+            persist=True,
+        )
     # And through a platform (O8): a Shopify order note and note attribute with card numbers.
     shopify = json.loads(body_of("shopify", "orders-create.json"))
     shopify.update(id=88001, note=f"my card is {PAN_SPACED}", note_attributes=[{"name": "card", "value": PAN_DASHED}])
@@ -291,8 +380,9 @@ async def test_o1_c7_o8_an_order_with_card_numbers_leaves_none_in_any_database(
     assert "billing_address.phone (str) set aside: looks like a full card number" in notes
     assert "phone '**** ****** *0005' ignored" in notes  # a 15-digit phone is not refused; its note is masked
     customer = await ok(await client.call(GetCustomer, {"customer_code": link.customer_code}))
-    assert customer.addresses and all(a.line2 is None and a.phone is None for a in customer.addresses
-                                      if a.default_billing)
+    assert customer.addresses and all(
+        a.line2 is None and a.phone is None for a in customer.addresses if a.default_billing
+    )
     await link_of(client, "shopify:acme", "88001")
 
     async def rejected() -> Any:
@@ -300,8 +390,12 @@ async def test_o1_c7_o8_an_order_with_card_numbers_leaves_none_in_any_database(
         return rows.get("pan-refused")
 
     row = await eventually(rejected, timeout=15)
-    assert row.fields == [{"field": "payload.first_name", "reason": (
-        "looks like a full card number: send a token and the last four digits only")}]
+    assert row.fields == [
+        {
+            "field": "payload.first_name",
+            "reason": ("looks like a full card number: send a token and the last four digits only"),
+        }
+    ]
     assert "**** **** **** 1111" in row.body_excerpt and "PAN-2" in row.body_excerpt  # masked; the order's id kept
     (letter,) = await dead_letters_of(client, "order-sync", 1)
     assert "**** **** **** 1111" in letter.body.decode() and not any(p in letter.body.decode() for p in PAN_FORMS)

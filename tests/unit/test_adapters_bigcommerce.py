@@ -62,14 +62,29 @@ def test_o8_bigcommerce_thin_order_created_is_read_through_the_api_and_placed() 
     order = messages[0].payload
     assert [type(m) for m in messages] == [OrderPlaced]
     assert (order.order_number, order.source_customer_id, order.account_type, order.scope) == (
-        "250", "11", "registered", "us-web")  # channel_id 1 -> its scope
+        "250",
+        "11",
+        "registered",
+        "us-web",
+    )  # channel_id 1 -> its scope
     assert (order.email, order.preferred_language, order.shipping_address.company) == (
-        "janedoe@example.com", "en", "Acme Pty Ltd")
-    assert [(line.sku, line.unit_price) for line in order.lines] == [("S-ORAN", Decimal("55.99")),
-                                                                     ("ABS", Decimal("0.00"))]
+        "janedoe@example.com",
+        "en",
+        "Acme Pty Ltd",
+    )
+    assert [(line.sku, line.unit_price) for line in order.lines] == [
+        ("S-ORAN", Decimal("55.99")),
+        ("ABS", Decimal("0.00")),
+    ]
     totals = order.totals  # is_tax_inclusive_pricing false: net amounts, tax on top
     assert (totals.subtotal, totals.shipping, totals.tax, totals.discount, totals.total, totals.taxes_included) == (
-        Decimal("55.99"), Decimal("11.09"), Decimal("10.15"), Decimal("5.00"), Decimal("72.23"), False)
+        Decimal("55.99"),
+        Decimal("11.09"),
+        Decimal("10.15"),
+        Decimal("5.00"),
+        Decimal("72.23"),
+        False,
+    )
     assert order.placed_at.isoformat() == "2019-06-25T16:15:30+00:00"  # RFC 2822 read
 
 
@@ -77,14 +92,20 @@ def test_o8_bigcommerce_status_updates_shipments_guests_jpy_and_tax_inclusive_or
     status = bigcommerce.map_event("", fetched("store-order-statusUpdated.json"), config())
     assert [type(m) for m in status] == [OrderPlaced, OrderStatusChanged]
     assert (status[1].payload.status, status[1].payload.changed_at.isoformat()) == (
-        "Awaiting Fulfillment", "2019-06-25T16:15:35+00:00")
+        "Awaiting Fulfillment",
+        "2019-06-25T16:15:35+00:00",
+    )
     client = RecordedBigCommerceOrders()
     shipped = bigcommerce.map_event("", fetched("store-shipment-created.json", client), config())
     assert "orders/251/shipments" in client.calls  # data.orderId names the order
     shipment = shipped[0].payload
     assert [type(m) for m in shipped] == [OrderShipped]
     assert (shipment.order_number, shipment.shipment_id, shipment.carrier, shipment.tracking_number) == (
-        "251", "12", "UPS", "1Z999AA10123456784")
+        "251",
+        "12",
+        "UPS",
+        "1Z999AA10123456784",
+    )
     assert [(line.sku, line.quantity) for line in shipment.lines] == [("SHIRT-LIN-M", 2), ("BELT-CUIR", 1)]
     guest = bigcommerce.map_event("", fetched("store-order-created-252-guest-jpy.json"), config())[0]
     body = json.loads(guest.model_dump_json())["payload"]
@@ -96,7 +117,11 @@ def test_o8_bigcommerce_status_updates_shipments_guests_jpy_and_tax_inclusive_or
     inclusive = bigcommerce.map_event("", fetched("store-order-created-251-tax-inclusive-eur.json"), config())[0]
     totals = inclusive.payload.totals
     assert totals.taxes_included and (totals.subtotal, totals.shipping, totals.tax, totals.total) == (
-        Decimal("150.00"), Decimal("6.00"), Decimal("26.00"), Decimal("156.00"))
+        Decimal("150.00"),
+        Decimal("6.00"),
+        Decimal("26.00"),
+        Decimal("156.00"),
+    )
 
 
 def test_o8_bigcommerce_tax_inclusive_pricing_is_told_from_base_prices_when_the_order_does_not_say() -> None:

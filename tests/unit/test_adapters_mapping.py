@@ -48,8 +48,9 @@ def only(messages: list[Any], kind: type) -> Any:
 
 
 def test_o8_shopify_orders_create_becomes_order_placed() -> None:
-    order = only(shopify.map_event("orders/create", fixture("shopify", "orders-create.json"), config("shopify")),
-                 OrderPlaced).payload
+    order = only(
+        shopify.map_event("orders/create", fixture("shopify", "orders-create.json"), config("shopify")), OrderPlaced
+    ).payload
     assert (order.order_number, order.source_system, order.scope) == ("450789469", "shopify:acme", "eu-fr")
     assert (order.source_customer_id, order.account_type) == ("207119551", "guest")  # customer.state "disabled"
     assert (order.email, order.first_name, order.last_name) == ("bob.norman@hostmail.com", "Bob", "Norman")
@@ -57,25 +58,42 @@ def test_o8_shopify_orders_create_becomes_order_placed() -> None:
     assert (order.billing_address.region, order.billing_address.postal_code) == ("Kentucky", "40202")
     assert order.shipping_address.phone == "555-625-1199"
     assert [(line.sku, line.quantity, line.unit_price, line.total) for line in order.lines][0] == (
-        "IPOD2008GREEN", 1, Decimal("199.00"), Decimal("199.00"))
+        "IPOD2008GREEN",
+        1,
+        Decimal("199.00"),
+        Decimal("199.00"),
+    )
     assert len(order.lines) == 3
     totals = order.totals
     assert (totals.subtotal, totals.shipping, totals.tax, totals.total) == (
-        Decimal("398.00"), Decimal("0.00"), Decimal("11.94"), Decimal("409.94"))
+        Decimal("398.00"),
+        Decimal("0.00"),
+        Decimal("11.94"),
+        Decimal("409.94"),
+    )
     assert order.currency == "USD" and order.placed_at.isoformat() == "2008-01-10T11:00:00-05:00"
 
 
 def test_o8_shopify_guest_no_email_and_jpy_with_several_shipping_lines() -> None:
-    guest = only(shopify.map_event("orders/create", fixture("shopify", "orders-create-guest-no-customer.json"),
-                                   config("shopify")), OrderPlaced).payload
+    guest = only(
+        shopify.map_event(
+            "orders/create", fixture("shopify", "orders-create-guest-no-customer.json"), config("shopify")
+        ),
+        OrderPlaced,
+    ).payload
     assert (guest.source_customer_id, guest.account_type, guest.email) == (None, "guest", "guest@example.com")
     assert (guest.first_name, guest.last_name) == ("Bob", "Norman")  # from the billing address
-    no_email = only(shopify.map_event("orders/create", fixture("shopify", "orders-create-no-email.json"),
-                                      config("shopify")), OrderPlaced).payload
+    no_email = only(
+        shopify.map_event("orders/create", fixture("shopify", "orders-create-no-email.json"), config("shopify")),
+        OrderPlaced,
+    ).payload
     assert no_email.email is None and no_email.phone == "+15556251199"
-    jpy_message = only(shopify.map_event(
-        "orders/create", fixture("shopify", "orders-create-jpy-several-shipping-lines.json"), config("shopify")),
-        OrderPlaced)
+    jpy_message = only(
+        shopify.map_event(
+            "orders/create", fixture("shopify", "orders-create-jpy-several-shipping-lines.json"), config("shopify")
+        ),
+        OrderPlaced,
+    )
     jpy = jpy_message.payload
     assert (jpy.currency, jpy.account_type) == ("JPY", "registered")
     assert (jpy.totals.shipping, jpy.totals.total) == (Decimal("1300"), Decimal("4900"))  # 500 + 800
@@ -91,9 +109,17 @@ def test_o8_shopify_updates_and_fulfillments_become_status_and_shipment() -> Non
     # Shopify's own fulfillment sample is pending: not shipped, so no OrderShipped and no email.
     with pytest.raises(Ignored):
         shopify.map_event("fulfillments/create", fixture("shopify", "fulfillments-create.json"), config("shopify"))
-    shipment = only(shopify.map_event("fulfillments/update", fixture("shopify", "fulfillments-update-success.json"),
-                                      config("shopify")), OrderShipped).payload
-    assert (shipment.order_number, shipment.shipment_id, shipment.tracking_number) == ("450789469", "255858046", "1Z2345")
+    shipment = only(
+        shopify.map_event(
+            "fulfillments/update", fixture("shopify", "fulfillments-update-success.json"), config("shopify")
+        ),
+        OrderShipped,
+    ).payload
+    assert (shipment.order_number, shipment.shipment_id, shipment.tracking_number) == (
+        "450789469",
+        "255858046",
+        "1Z2345",
+    )
     assert shipment.carrier == "UPS" and shipment.lines[0].sku == "IPOD2008GREEN"
 
 
@@ -110,7 +136,9 @@ def test_o8_an_unmappable_payload_names_the_platform_field() -> None:
     broken["line_items"][1]["price"] = "lots"
     with pytest.raises(MappingError) as caught:
         shopify.map_event("orders/create", broken, config("shopify"))
-    assert [(f.field, f.reason) for f in caught.value.fields] == [("line_items[1].price", "not a decimal amount: 'lots'")]
+    assert [(f.field, f.reason) for f in caught.value.fields] == [
+        ("line_items[1].price", "not a decimal amount: 'lots'")
+    ]
     bad_date = fixture("shopify", "orders-create.json")
     bad_date["created_at"] = "2008-01-10T11:00:00"  # no time zone
     with pytest.raises(MappingError) as caught:
@@ -126,8 +154,11 @@ def test_o8_an_unmappable_payload_names_the_platform_field() -> None:
         translate(AdapterSettings(shopify_scope="eu-fr"), PLATFORM_ADAPTERS["shopify"], "orders/create", b"{not json")
     assert caught.value.fields[0].field == "body"
     with pytest.raises(MappingError) as caught:
-        shopify.map_event("orders/create", fixture("shopify", "orders-create.json"),
-                          PlatformConfig(platform="shopify", source_system="shopify"))
+        shopify.map_event(
+            "orders/create",
+            fixture("shopify", "orders-create.json"),
+            PlatformConfig(platform="shopify", source_system="shopify"),
+        )
     assert caught.value.fields[0].field == "scope"
 
 
@@ -140,13 +171,26 @@ def test_o8_commercetools_order_created_with_several_shipping_methods() -> None:
     order = only(commercetools.map_event("", message, cfg), OrderPlaced).payload
     assert (order.order_number, order.scope) == ("5b1e2f3a-7c4d-4e9f-8a10-2b3c4d5e6f70", "eu-fr-web-scope")
     assert (order.source_customer_id, order.account_type) == ("c8a2e0f4-1b7d-4d2a-9b3e-6f5a4c3b2a10", "registered")
-    assert (order.email, order.phone, order.preferred_language) == ("chloe.dubois@example.fr", "+33 6 12 34 56 78", "fr-FR")
+    assert (order.email, order.phone, order.preferred_language) == (
+        "chloe.dubois@example.fr",
+        "+33 6 12 34 56 78",
+        "fr-FR",
+    )
     assert order.billing_address.line1 == "Rue de Rivoli 12" and order.billing_address.line2 == "3e étage"
     line = order.lines[0]
     assert (line.sku, line.name, line.quantity, line.unit_price, line.total) == (
-        "SHIRT-LIN-M", "Chemise en lin", 3, Decimal("19.90"), Decimal("59.70"))
+        "SHIRT-LIN-M",
+        "Chemise en lin",
+        3,
+        Decimal("19.90"),
+        Decimal("59.70"),
+    )
     assert (order.totals.subtotal, order.totals.shipping, order.totals.tax, order.totals.total) == (
-        Decimal("59.70"), Decimal("10.00"), Decimal("11.62"), Decimal("69.70"))  # 4.90 + 5.10 shipping
+        Decimal("59.70"),
+        Decimal("10.00"),
+        Decimal("11.62"),
+        Decimal("69.70"),
+    )  # 4.90 + 5.10 shipping
     assert order.totals.taxes_included  # taxRate.includedInPrice: 59.70 + 10.00 = 69.70, tax inside
     assert (order.currency, order.status, order.display_number) == ("EUR", "Open", "EU-2026-0042")
     # The bare Order resource gives the same placement (same id) and its state as a change.
@@ -156,12 +200,18 @@ def test_o8_commercetools_order_created_with_several_shipping_methods() -> None:
 
 
 def test_o8_commercetools_guest_jpy_and_the_api_reference_order_without_email() -> None:
-    jpy_message = only(commercetools.map_event("", fixture("commercetools", "order-created-guest-jpy.json"),
-                                               config("commercetools")), OrderPlaced)
+    jpy_message = only(
+        commercetools.map_event("", fixture("commercetools", "order-created-guest-jpy.json"), config("commercetools")),
+        OrderPlaced,
+    )
     jpy = jpy_message.payload
     assert (jpy.account_type, jpy.source_customer_id, jpy.email) == ("guest", None, "hanako@example.jp")
     assert (jpy.currency, jpy.totals.total, jpy.totals.shipping, jpy.lines[0].unit_price) == (
-        "JPY", Decimal("4900"), Decimal("1300"), Decimal("1200"))
+        "JPY",
+        Decimal("4900"),
+        Decimal("1300"),
+        Decimal("1200"),
+    )
     assert json.loads(jpy_message.model_dump_json())["payload"]["totals"]["total"] == "4900"
     bare = commercetools.map_event("", fixture("commercetools", "order.json"), config("commercetools"))[0].payload
     # A customer id but no email, name or address: linked by the id alone (O2's first rule).
@@ -171,13 +221,20 @@ def test_o8_commercetools_guest_jpy_and_the_api_reference_order_without_email() 
 
 
 def test_o8_commercetools_state_change_and_parcel() -> None:
-    status = only(commercetools.map_event("", fixture("commercetools", "order-state-changed.json"),
-                                          config("commercetools")), OrderStatusChanged).payload
+    status = only(
+        commercetools.map_event("", fixture("commercetools", "order-state-changed.json"), config("commercetools")),
+        OrderStatusChanged,
+    ).payload
     assert (status.order_number, status.status) == ("5b1e2f3a-7c4d-4e9f-8a10-2b3c4d5e6f70", "Confirmed")
-    shipment = only(commercetools.map_event("", fixture("commercetools", "parcel-added-to-delivery.json"),
-                                            config("commercetools")), OrderShipped).payload
+    shipment = only(
+        commercetools.map_event("", fixture("commercetools", "parcel-added-to-delivery.json"), config("commercetools")),
+        OrderShipped,
+    ).payload
     assert (shipment.shipment_id, shipment.carrier, shipment.tracking_number) == (
-        "e4f5a6b7-0000-4000-8000-000000000004", "Colissimo", "6A12345678901")
+        "e4f5a6b7-0000-4000-8000-000000000004",
+        "Colissimo",
+        "6A12345678901",
+    )
     assert shipment.lines[0].quantity == 3
 
 
@@ -193,25 +250,35 @@ def test_o8_commercetools_bad_money_names_the_field() -> None:
 
 
 def test_o8_saleor_order_created_registered_and_guest_without_email() -> None:
-    order = only(saleor.map_event("order_created", fixture("saleor", "order-created.json"), config("saleor")),
-                 OrderPlaced).payload
+    order = only(
+        saleor.map_event("order_created", fixture("saleor", "order-created.json"), config("saleor")), OrderPlaced
+    ).payload
     assert (order.order_number, order.source_customer_id, order.account_type) == ("1042", "VXNlcjo0Mg==", "registered")
     assert (order.email, order.preferred_language, order.phone) == ("anna.schmidt@example.de", "de", "+4915123456789")
     assert order.billing_address.line1 == "Torstraße 1" and order.billing_address.country == "DE"
     assert [(l.sku, l.name, l.unit_price, l.total) for l in order.lines] == [
         ("JUICE-1L", "Apple Juice - 1l", Decimal("2.99"), Decimal("5.98")),
-        ("TEE-M", "Monospace Tee - M", Decimal("19.9"), Decimal("19.9"))]
+        ("TEE-M", "Monospace Tee - M", Decimal("19.9"), Decimal("19.9")),
+    ]
     assert (order.totals.subtotal, order.totals.shipping, order.totals.tax, order.totals.total) == (
-        Decimal("25.88"), Decimal("4.9"), Decimal("4.91"), Decimal("30.78"))
-    guest = only(saleor.map_event("ORDER_CREATED", fixture("saleor", "order-created-guest-no-email.json"),
-                                  config("saleor")), OrderPlaced).payload
+        Decimal("25.88"),
+        Decimal("4.9"),
+        Decimal("4.91"),
+        Decimal("30.78"),
+    )
+    guest = only(
+        saleor.map_event("ORDER_CREATED", fixture("saleor", "order-created-guest-no-email.json"), config("saleor")),
+        OrderPlaced,
+    ).payload
     assert (guest.account_type, guest.source_customer_id, guest.email) == ("guest", None, None)
     assert (guest.first_name, guest.phone, guest.preferred_language) == ("Paul", "+49 30 1234567", "en-US")
 
 
 def test_o8_saleor_fully_paid_and_fulfilled() -> None:
-    paid = only(saleor.map_event("order_fully_paid", fixture("saleor", "order-fully-paid.json"), config("saleor")),
-                PaymentReceived).payload
+    paid = only(
+        saleor.map_event("order_fully_paid", fixture("saleor", "order-fully-paid.json"), config("saleor")),
+        PaymentReceived,
+    ).payload
     assert (paid.order_number, paid.amount, paid.currency) == ("1042", Decimal("30.78"), "EUR")
     messages = saleor.map_event("order_fulfilled", fixture("saleor", "order-fulfilled.json"), config("saleor"))
     assert [type(m) for m in messages] == [OrderShipped, OrderShipped, OrderStatusChanged]
@@ -226,18 +293,33 @@ def test_o8_saleor_fully_paid_and_fulfilled() -> None:
 
 
 def test_o8_medusa_order_placed_registered_guest_and_jpy() -> None:
-    order = only(medusa.map_event("order.placed", fixture("medusa", "order-placed.json"), config("medusa")),
-                 OrderPlaced).payload
+    order = only(
+        medusa.map_event("order.placed", fixture("medusa", "order-placed.json"), config("medusa")), OrderPlaced
+    ).payload
     assert (order.order_number, order.source_customer_id, order.account_type) == (
-        "order_01JD2X8Y9Z0A1B2C3D4E5F6G7H", "cus_01JD2X7ABCDEF", "registered")
+        "order_01JD2X8Y9Z0A1B2C3D4E5F6G7H",
+        "cus_01JD2X7ABCDEF",
+        "registered",
+    )
     assert (order.email, order.first_name, order.shipping_address.country) == ("chloe.dubois@example.fr", "Chloé", "FR")
     assert (order.lines[0].sku, order.lines[0].unit_price, order.lines[0].total) == (
-        "SHIRT-M-BLACK", Decimal("19.95"), Decimal("39.9"))
+        "SHIRT-M-BLACK",
+        Decimal("19.95"),
+        Decimal("39.9"),
+    )
     assert (order.totals.shipping, order.totals.total, order.currency) == (Decimal("7.5"), Decimal("47.4"), "EUR")
-    guest = only(medusa.map_event("", fixture("medusa", "order-placed-guest.json"), config("medusa")), OrderPlaced).payload
+    guest = only(
+        medusa.map_event("", fixture("medusa", "order-placed-guest.json"), config("medusa")), OrderPlaced
+    ).payload
     assert (guest.account_type, guest.source_customer_id) == ("guest", "cus_01GUEST")
-    jpy = only(medusa.map_event("", fixture("medusa", "order-placed-jpy-no-customer-no-email.json"),
-                                config("medusa", scopes={"sc_01JPWEB": "jp"})), OrderPlaced)
+    jpy = only(
+        medusa.map_event(
+            "",
+            fixture("medusa", "order-placed-jpy-no-customer-no-email.json"),
+            config("medusa", scopes={"sc_01JPWEB": "jp"}),
+        ),
+        OrderPlaced,
+    )
     payload = jpy.payload
     assert (payload.source_customer_id, payload.email, payload.scope, payload.currency) == (None, None, "jp", "JPY")
     assert json.loads(jpy.model_dump_json())["payload"]["totals"]["total"] == "4900"
@@ -333,9 +415,11 @@ def test_o8_shopify_test_orders_are_ignored_unless_accepted() -> None:
 
 
 def test_o8_shopify_compliance_topics_become_privacy_requests_without_personal_data() -> None:
-    for topic, name, kind in (("customers/redact", "customers-redact.json", "erase"),
-                              ("customers/data_request", "customers-data-request.json", "export"),
-                              ("shop/redact", "shop-redact.json", "shop-erase")):
+    for topic, name, kind in (
+        ("customers/redact", "customers-redact.json", "erase"),
+        ("customers/data_request", "customers-data-request.json", "export"),
+        ("shop/redact", "shop-redact.json", "shop-erase"),
+    ):
         with pytest.raises(PrivacyRequested) as caught:
             shopify.map_event(topic, fixture("shopify", name), config("shopify"))
         request = caught.value.request
@@ -356,8 +440,7 @@ def test_o8_ids_must_be_strings_or_integers_and_every_bad_field_is_reported_at_o
     order["total_price"] = "lots"
     with pytest.raises(MappingError) as caught:
         shopify.map_event("orders/create", order, config("shopify"))
-    assert sorted(f.field for f in caught.value.fields) == [
-        "customer.id", "id", "line_items[0].price", "total_price"]
+    assert sorted(f.field for f in caught.value.fields) == ["customer.id", "id", "line_items[0].price", "total_price"]
     assert caught.value.fields[0].reason == "must be a string or an integer id, not an object"
 
 
@@ -376,8 +459,9 @@ def test_o8_a_changed_body_under_the_same_order_id_is_a_new_message() -> None:
 def test_o8_commercetools_order_without_type_plain_money_missing_digits_and_no_lines() -> None:
     bare = commercetools.map_event("", fixture("commercetools", "order-without-type.json"), config("commercetools"))
     assert [type(m) for m in bare] == [OrderPlaced, OrderStatusChanged]  # over HTTP too (no routing key)
-    jpy = commercetools.map_event("", fixture("commercetools", "order-created-plain-money-jpy-no-fraction-digits.json"),
-                                  config("commercetools"))[0].payload
+    jpy = commercetools.map_event(
+        "", fixture("commercetools", "order-created-plain-money-jpy-no-fraction-digits.json"), config("commercetools")
+    )[0].payload
     assert (jpy.lines[0].unit_price, jpy.totals.total) == (Decimal("1200"), Decimal("4900"))  # JPY: 0 digits
     kwd = {"type": "centPrecision", "currencyCode": "KWD", "centAmount": 1200}
     assert commercetools.money(kwd, "totalPrice") == Decimal("1.200")  # ISO 4217: 3 digits
@@ -389,14 +473,22 @@ def test_o8_commercetools_order_without_type_plain_money_missing_digits_and_no_l
 
 
 def test_o8_saleor_envelopes_legacy_list_and_notify_user_are_unwrapped() -> None:
-    data = only(saleor.map_event("", fixture("saleor", "order-created-data-envelope.json"), config("saleor")),
-                OrderPlaced).payload
+    data = only(
+        saleor.map_event("", fixture("saleor", "order-created-data-envelope.json"), config("saleor")), OrderPlaced
+    ).payload
     assert data.order_number == "1042"
-    legacy = only(saleor.map_event("order_created", fixture("saleor", "order-created-legacy.json"), config("saleor")),
-                  OrderPlaced).payload
-    assert (legacy.email, legacy.lines[0].sku, legacy.totals.total) == ("test@example.com", "43226647", Decimal("44.00"))
-    notify = only(saleor.map_event("notify_user", fixture("saleor", "notify-user-order-confirmation.json"),
-                                   config("saleor")), OrderPlaced).payload
+    legacy = only(
+        saleor.map_event("order_created", fixture("saleor", "order-created-legacy.json"), config("saleor")), OrderPlaced
+    ).payload
+    assert (legacy.email, legacy.lines[0].sku, legacy.totals.total) == (
+        "test@example.com",
+        "43226647",
+        Decimal("44.00"),
+    )
+    notify = only(
+        saleor.map_event("notify_user", fixture("saleor", "notify-user-order-confirmation.json"), config("saleor")),
+        OrderPlaced,
+    ).payload
     assert (notify.email, notify.totals.total, notify.currency) == ("admin@example.com", Decimal("240.82"), "USD")
     with pytest.raises(Ignored):
         saleor.map_event("notify_user", {"notify_event": "account_confirmation", "payload": {}}, config("saleor"))
@@ -410,10 +502,14 @@ def test_o8_saleor_envelopes_legacy_list_and_notify_user_are_unwrapped() -> None
 def test_o8_medusa_v1_amounts_in_minor_units_are_divided_by_the_currency_exponent() -> None:
     v1 = only(medusa.map_event("", fixture("medusa", "order-placed-v1.json"), config("medusa")), OrderPlaced).payload
     assert (v1.totals.total, v1.totals.subtotal, v1.lines[0].unit_price) == (
-        Decimal("256.21"), Decimal("228.00"), Decimal("99.50"))
+        Decimal("256.21"),
+        Decimal("228.00"),
+        Decimal("99.50"),
+    )
     assert (v1.display_number, v1.lines[0].sku) == ("2", "SWEATSHIRT-M")
-    jpy = only(medusa.map_event("", fixture("medusa", "order-placed-v1-jpy.json"), config("medusa")),
-               OrderPlaced).payload
+    jpy = only(
+        medusa.map_event("", fixture("medusa", "order-placed-v1-jpy.json"), config("medusa")), OrderPlaced
+    ).payload
     assert (jpy.totals.total, jpy.lines[0].unit_price) == (Decimal("2900"), Decimal("1200"))  # JPY: exponent 0
     v2 = only(medusa.map_event("", fixture("medusa", "order-placed.json"), config("medusa")), OrderPlaced).payload
     assert v2.totals.total == Decimal("47.4")  # v2: main units, untouched

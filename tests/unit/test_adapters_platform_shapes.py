@@ -30,8 +30,14 @@ from adapters.mapping import Ignored, MappingError, PlatformConfig, PrivacyReque
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 EXPECTED = FIXTURES / "platform-shapes.expected.json"
-MAPPERS = {"shopify": shopify, "commercetools": commercetools, "saleor": saleor, "medusa": medusa,
-           "woocommerce": woocommerce, "bigcommerce": bigcommerce}
+MAPPERS = {
+    "shopify": shopify,
+    "commercetools": commercetools,
+    "saleor": saleor,
+    "medusa": medusa,
+    "woocommerce": woocommerce,
+    "bigcommerce": bigcommerce,
+}
 RECORDED = FIXTURES / "bigcommerce" / "api"
 
 
@@ -83,7 +89,8 @@ class Case:
     @property
     def key(self) -> str:
         return f"{self.platform}/{self.fixture} @ {self.topic or '(body)'}" + (
-            f" {json.dumps(self.options, sort_keys=True)}" if self.options else "")
+            f" {json.dumps(self.options, sort_keys=True)}" if self.options else ""
+        )
 
 
 CASES = [
@@ -185,8 +192,11 @@ def run_case(case: Case) -> dict[str, Any]:
         return {"privacy_request": exc.request}
     except MappingError as exc:
         return {"dead_letter": [f"{f.field}: {f.reason}" for f in exc.fields]}
-    return {"messages": [
-        {"routing_key": m.routing_key(), **flatten(json.loads(m.model_dump_json())["payload"])} for m in messages]}
+    return {
+        "messages": [
+            {"routing_key": m.routing_key(), **flatten(json.loads(m.model_dump_json())["payload"])} for m in messages
+        ]
+    }
 
 
 def expected() -> dict[str, Any]:
@@ -232,8 +242,9 @@ def test_o8_each_platform_shape_maps_every_field(case: Case) -> None:
 
 
 def _totals_add_up(fields: dict[str, Any]) -> bool:
-    subtotal, shipping, tax, discount, total = (Decimal(fields[f"totals.{k}"]) for k in
-                                                ("subtotal", "shipping", "tax", "discount", "total"))
+    subtotal, shipping, tax, discount, total = (
+        Decimal(fields[f"totals.{k}"]) for k in ("subtotal", "shipping", "tax", "discount", "total")
+    )
     if fields["totals.taxes_included"]:
         return subtotal + shipping - discount == total
     return subtotal + shipping + tax - discount == total
@@ -244,8 +255,9 @@ def _totals_add_up(fields: dict[str, Any]) -> bool:
 TOTALS_EXEMPT = {"saleor/notify-user-order-confirmation.json", "commercetools/order-created-no-lines.json"}
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if f"{c.platform}/{c.fixture}" not in TOTALS_EXEMPT],
-                         ids=lambda c: c.key)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if f"{c.platform}/{c.fixture}" not in TOTALS_EXEMPT], ids=lambda c: c.key
+)
 def test_o8_taxes_included_makes_the_totals_add_up(case: Case) -> None:
     for message in run_case(case).get("messages", []):
         if message["routing_key"] == "order.order-placed.v1":
@@ -261,7 +273,9 @@ def test_o8_every_platform_has_its_fields_right() -> None:
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        EXPECTED.write_text(json.dumps({c.key: run_case(c) for c in CASES}, indent=1, ensure_ascii=False,
-                                       default=str) + "\n", encoding="utf-8")
+        EXPECTED.write_text(
+            json.dumps({c.key: run_case(c) for c in CASES}, indent=1, ensure_ascii=False, default=str) + "\n",
+            encoding="utf-8",
+        )
     for platform, (right, total) in fields_right().items():
         print(f"{platform}: {right}/{total} fields right")

@@ -34,8 +34,10 @@ def config(**extra: Any) -> PlatformConfig:
 
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
     # As WooCommerce computes it: base64_encode(hash_hmac('sha256', $payload, $secret, true)).
-    return {"x-wc-webhook-signature": base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode(),
-            "x-wc-webhook-topic": "order.created"}
+    return {
+        "x-wc-webhook-signature": base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode(),
+        "x-wc-webhook-topic": "order.created",
+    }
 
 
 def test_o8_woocommerce_signature_is_the_base64_hmac_of_the_raw_body() -> None:
@@ -64,15 +66,27 @@ def test_o8_woocommerce_docs_order_is_a_guest_order_with_tax_on_top() -> None:
     order = message[0].payload
     assert [type(m) for m in message] == [OrderPlaced]
     assert (order.order_number, order.display_number, order.source_customer_id, order.account_type) == (
-        "727", "727", None, "guest")  # customer_id 0
+        "727",
+        "727",
+        None,
+        "guest",
+    )  # customer_id 0
     assert (order.email, order.phone, order.first_name) == ("john.doe@example.com", "(555) 555-5555", "John")
     assert order.billing_address.line2 is None and order.billing_address.region == "CA"
     assert [(line.sku, line.quantity, line.unit_price, line.total) for line in order.lines] == [
-        (None, 2, Decimal("3.00"), Decimal("6.00")), ("Bar3", 1, Decimal("12.00"), Decimal("12.00"))]
+        (None, 2, Decimal("3.00"), Decimal("6.00")),
+        ("Bar3", 1, Decimal("12.00"), Decimal("12.00")),
+    ]
     assert order.lines[1].name == "Ship Your Idea – Color: Black, Size: M Test"  # &ndash; decoded
     totals = order.totals
     assert (totals.subtotal, totals.shipping, totals.tax, totals.discount, totals.total, totals.taxes_included) == (
-        Decimal("18.00"), Decimal("10.00"), Decimal("1.35"), Decimal("0.00"), Decimal("29.35"), False)
+        Decimal("18.00"),
+        Decimal("10.00"),
+        Decimal("1.35"),
+        Decimal("0.00"),
+        Decimal("29.35"),
+        False,
+    )
     assert order.placed_at.isoformat() == "2017-03-22T19:28:02+00:00"  # date_created_gmt, UTC
 
 
@@ -84,14 +98,22 @@ def test_o8_woocommerce_registered_no_email_jpy_and_tax_inclusive_orders() -> No
     jpy = woocommerce.map_event("order.created", fixture("order-created-jpy-registered.json"), config())[0]
     body = json.loads(jpy.model_dump_json())["payload"]
     assert (body["currency"], body["totals"]["total"], body["lines"][0]["unit_price"]) == ("JPY", "3190", "1200")
-    inclusive = woocommerce.map_event("order.created", fixture("order-created-tax-inclusive-eur.json"),
-                                      config())[0].payload
+    inclusive = woocommerce.map_event("order.created", fixture("order-created-tax-inclusive-eur.json"), config())[
+        0
+    ].payload
     totals = inclusive.totals
     # prices_include_tax: published with their tax, as the customer saw them; 60 + 6 - 6 = 60.
     assert totals.taxes_included and (totals.subtotal, totals.shipping, totals.discount, totals.tax, totals.total) == (
-        Decimal("60.00"), Decimal("6.00"), Decimal("6.00"), Decimal("10.00"), Decimal("60.00"))
+        Decimal("60.00"),
+        Decimal("6.00"),
+        Decimal("6.00"),
+        Decimal("10.00"),
+        Decimal("60.00"),
+    )
     assert [(line.unit_price, line.total) for line in inclusive.lines] == [
-        (Decimal("21.60"), Decimal("43.20")), (Decimal("10.80"), Decimal("10.80"))]
+        (Decimal("21.60"), Decimal("43.20")),
+        (Decimal("10.80"), Decimal("10.80")),
+    ]
     assert inclusive.lines[1].name == "Torchon lin & coton"
 
 
@@ -99,12 +121,17 @@ def test_o8_woocommerce_completed_is_shipped_only_with_shipment_tracking() -> No
     plain = woocommerce.map_event("order.updated", fixture("order-updated-completed.json"), config())
     assert [type(m) for m in plain] == [OrderPlaced, OrderStatusChanged]
     assert (plain[1].payload.status, plain[1].payload.changed_at.isoformat()) == (
-        "completed", "2017-03-23T09:12:40+00:00")
+        "completed",
+        "2017-03-23T09:12:40+00:00",
+    )
     tracked = woocommerce.map_event("order.updated", fixture("order-updated-completed-tracking.json"), config())
     assert [type(m) for m in tracked] == [OrderPlaced, OrderStatusChanged, OrderShipped]
     shipment = tracked[2].payload
     assert (shipment.shipment_id, shipment.carrier, shipment.tracking_number) == (
-        "5a0d4e2b8c7f1a3e9b6d2c4f8e1a7b3c", "usps", "9400111899223817576391")
+        "5a0d4e2b8c7f1a3e9b6d2c4f8e1a7b3c",
+        "usps",
+        "9400111899223817576391",
+    )
     assert shipment.shipped_at.isoformat() == "2017-03-23T00:00:00+00:00"  # date_shipped 1490227200
     # The same tracking on a cancelled order is no shipment (no shipping email for it).
     cancelled = fixture("order-updated-completed-tracking.json")
@@ -132,8 +159,11 @@ def test_o8_woocommerce_every_bad_field_is_reported_together_by_its_woocommerce_
     fields = [f.field for f in caught.value.fields]
     assert fields == ["line_items[1].total", "customer_id", "shipping_total", "date_created_gmt"], fields
     with pytest.raises(MappingError) as caught:
-        woocommerce.map_event("order.created", fixture("order-created.json"),
-                              PlatformConfig(platform="woocommerce", source_system="woocommerce"))
+        woocommerce.map_event(
+            "order.created",
+            fixture("order-created.json"),
+            PlatformConfig(platform="woocommerce", source_system="woocommerce"),
+        )
     assert [f.field for f in caught.value.fields] == ["scope"]
 
 

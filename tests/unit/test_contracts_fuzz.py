@@ -46,8 +46,11 @@ def contract_models() -> dict[str, type[BaseModel]]:
             return
         if cls.__pydantic_generic_metadata__["parameters"]:
             return  # a generic base (Envelope, Command, Reply): its parametrized forms are here
-        if cls.__pydantic_generic_metadata__["origin"] is not None and "DOMAIN" not in vars(cls) and \
-                cls.__name__.split("[")[0] in ("Command", "Event"):
+        if (
+            cls.__pydantic_generic_metadata__["origin"] is not None
+            and "DOMAIN" not in vars(cls)
+            and cls.__name__.split("[")[0] in ("Command", "Event")
+        ):
             return  # Command[X] as a step towards the named message, which is here
         found.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
 
@@ -71,19 +74,50 @@ MODELS = contract_models()
 # --- values -------------------------------------------------------------------------------------
 
 #: Strings that have broken parsers, queries and people before.
-HOSTILE_STRINGS = st.sampled_from([
-    "", " ", "\u200b", "An\u200bna\u202e", "\x00", "\ufeff", "\u2066" * 50, "ａdmin@example.com", "$where",
-    "$ne", "{\"$gt\": \"\"}", "__proto__", "../../etc/passwd", "javascript:alert(1)", "https://", "1e309",
-    "NaN", "-0", "9" * 400, "x" * 100_000, "\ud800", "ﬀ" * 600, "\u0301" * 50, "2026-13-45T25:61:61Z", "0000",
-])
+HOSTILE_STRINGS = st.sampled_from(
+    [
+        "",
+        " ",
+        "\u200b",
+        "An\u200bna\u202e",
+        "\x00",
+        "\ufeff",
+        "\u2066" * 50,
+        "ａdmin@example.com",
+        "$where",
+        "$ne",
+        '{"$gt": ""}',
+        "__proto__",
+        "../../etc/passwd",
+        "javascript:alert(1)",
+        "https://",
+        "1e309",
+        "NaN",
+        "-0",
+        "9" * 400,
+        "x" * 100_000,
+        "\ud800",
+        "ﬀ" * 600,
+        "\u0301" * 50,
+        "2026-13-45T25:61:61Z",
+        "0000",
+    ]
+)
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30), HOSTILE_STRINGS,
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    HOSTILE_STRINGS,
 )
 JSON_VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.one_of(st.text(max_size=10), HOSTILE_STRINGS), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=10), HOSTILE_STRINGS), inner, max_size=4),
+    ),
     max_leaves=12,
 )
 #: Deep nesting, built directly; deeper than any contract and than pydantic's own guard, not
@@ -121,13 +155,18 @@ def from_schema(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) ->
     if kind == "string":
         return _strings(schema)
     if kind == "integer":
-        return st.integers(min_value=_bound(schema, "minimum", "exclusiveMinimum", 1),
-                           max_value=_bound(schema, "maximum", "exclusiveMaximum", -1))
+        return st.integers(
+            min_value=_bound(schema, "minimum", "exclusiveMinimum", 1),
+            max_value=_bound(schema, "maximum", "exclusiveMaximum", -1),
+        )
     if kind == "number":
-        return st.one_of(st.integers(min_value=-10**6, max_value=10**6),
-                         st.floats(min_value=schema.get("minimum"), max_value=schema.get("maximum"),
-                                   allow_nan=False, allow_infinity=False),
-                         st.sampled_from([math.inf, -math.inf, math.nan]))  # 1e309, NaN: JSON text reads them
+        return st.one_of(
+            st.integers(min_value=-(10**6), max_value=10**6),
+            st.floats(
+                min_value=schema.get("minimum"), max_value=schema.get("maximum"), allow_nan=False, allow_infinity=False
+            ),
+            st.sampled_from([math.inf, -math.inf, math.nan]),
+        )  # 1e309, NaN: JSON text reads them
     if kind == "boolean":
         return st.booleans()
     if kind == "null":
@@ -295,8 +334,14 @@ def _finite(value: Any) -> Any:
 def test_p4_every_contract_reads_any_value_as_a_model_or_a_validation_error_and_round_trips(name: str) -> None:
     model = MODELS[name]
 
-    @hypothesis.settings(max_examples=EXAMPLES_PER_MODEL, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
+    @hypothesis.settings(
+        max_examples=EXAMPLES_PER_MODEL,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[hypothesis.Phase.generate],
+    )
     @hypothesis.given(value=values_for(model))
     def check(value: Any) -> None:
         if (instance := validated(model, value)) is not None:
@@ -333,8 +378,13 @@ def test_p4_the_fuzz_covers_commands_events_replies_and_payloads() -> None:
     from contracts.orders import OrderPlaced
 
     names = {model.__name__ for model in MODELS.values()}
-    assert {CreateCustomer.__name__, CustomerCreated.__name__, NewCustomer.__name__, OrderPlaced.__name__,
-            CreateCustomer.REPLY.__name__} <= names
+    assert {
+        CreateCustomer.__name__,
+        CustomerCreated.__name__,
+        NewCustomer.__name__,
+        OrderPlaced.__name__,
+        CreateCustomer.REPLY.__name__,
+    } <= names
     assert len(MODELS) > 200
 
 
@@ -344,8 +394,14 @@ def test_p4_the_fuzz_finds_valid_values_to_round_trip() -> None:
 
     made: list[BaseModel | None] = []
 
-    @hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
+    @hypothesis.settings(
+        max_examples=60,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[hypothesis.Phase.generate],
+    )
     @hypothesis.given(value=values_for(OrderPlaced))
     def check(value: Any) -> None:
         made.append(validated(OrderPlaced, value))

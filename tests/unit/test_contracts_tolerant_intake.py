@@ -55,9 +55,7 @@ def order_placed() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("written", "code"), COUNTRY_SPELLINGS, ids=[w for w, _ in COUNTRY_SPELLINGS])
-def test_o1_a_country_written_as_a_code_or_name_in_any_language_reads_as_its_iso_code(
-    written: str, code: str
-) -> None:
+def test_o1_a_country_written_as_a_code_or_name_in_any_language_reads_as_its_iso_code(written: str, code: str) -> None:
     assert country_code(written) == code
 
 
@@ -109,9 +107,7 @@ def test_o1_an_order_with_an_unreadable_country_is_accepted_without_it_and_says_
 
 def test_o1_an_order_with_unusable_optional_fields_is_accepted_with_a_note_for_each() -> None:
     raw = order_placed()
-    raw["payload"].update(
-        preferred_language="français!", account_type="member", store_id="s" * 201, status="x" * 501
-    )
+    raw["payload"].update(preferred_language="français!", account_type="member", store_id="s" * 201, status="x" * 501)
     raw["payload"]["shipping_address"]["line2"] = "y" * 600
     order = OrderPlaced.model_validate(raw).payload
     assert (order.preferred_language, order.account_type, order.store_id, order.status) == (
@@ -164,12 +160,9 @@ def test_o1_an_order_missing_a_required_field_is_still_refused_with_field_level_
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("lines.0.quantity", "-1"), ("lines.0.sku", "s" * 201), ("totals.shipping", "free"),
-     ("order_number", "")],
+    [("lines.0.quantity", "-1"), ("lines.0.sku", "s" * 201), ("totals.shipping", "free"), ("order_number", "")],
 )
-def test_o1_what_lies_in_the_lines_totals_or_identity_of_an_order_is_never_set_aside(
-    field: str, value: str
-) -> None:
+def test_o1_what_lies_in_the_lines_totals_or_identity_of_an_order_is_never_set_aside(field: str, value: str) -> None:
     raw = order_placed()
     *parents, last = field.split(".")
     target = raw["payload"]

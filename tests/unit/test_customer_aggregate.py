@@ -17,15 +17,23 @@ from plumbing.errors import Rejected
 
 AT = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 LATER = AT + timedelta(minutes=5)
-FR = ScopeView(scope_id="eu-fr", name="France", country="FR", default_language="fr", requires_approval=False,
-               created_at=AT)
+FR = ScopeView(
+    scope_id="eu-fr", name="France", country="FR", default_language="fr", requires_approval=False, created_at=AT
+)
 APPROVING = FR.model_copy(update={"requires_approval": True})
 HOME = {"line1": "12 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"}
 
 
 def create(scope: ScopeView = FR, **fields: object) -> Customer:
-    new = NewCustomer(**{"scope_id": "eu-fr", "first_name": "Anna", "last_name": "Martin",
-                         "email": "Anna.Martin@Example.fr", **fields})
+    new = NewCustomer(
+        **{
+            "scope_id": "eu-fr",
+            "first_name": "Anna",
+            "last_name": "Martin",
+            "email": "Anna.Martin@Example.fr",
+            **fields,
+        }
+    )
     return Customer.create(new, code="C100", scope=scope, template=None, at=AT)
 
 
@@ -80,7 +88,10 @@ def test_c12_c20_a_registered_account_keeps_its_email_until_the_new_one_is_prove
     assert anna.needs_email_verification
     assert anna.verify_email("anna@new.example", LATER) is False  # already registered: nothing to claim
     assert (anna.doc["email"], anna.doc["pending_email"], anna.doc["email_verified"]) == (
-        "anna@new.example", None, True)
+        "anna@new.example",
+        None,
+        True,
+    )
     assert rejected(anna.verify_email, "Anna.Martin@example.fr", LATER).error.fields[0].field == "payload.token"
     # A guest's email just changes (nothing to protect), unverified.
     guest = create(account_type="guest")
@@ -101,8 +112,12 @@ def test_c12_clearing_a_required_name_or_registering_without_email_is_refused() 
 def test_c4_the_newest_default_claim_wins_and_removing_the_default_moves_it() -> None:
     anna = create(addresses=[AddressInput(**HOME)])
     first = anna.doc["addresses"][0]["address_id"]
-    chalet = anna.add_address(AddressInput(**{**HOME, "line1": "1 chemin du Lac", "city": "Annecy",
-                                              "postal_code": "74000", "default_shipping": True}), LATER)
+    chalet = anna.add_address(
+        AddressInput(
+            **{**HOME, "line1": "1 chemin du Lac", "city": "Annecy", "postal_code": "74000", "default_shipping": True}
+        ),
+        LATER,
+    )
     by_id = {a["address_id"]: a for a in anna.doc["addresses"]}
     assert by_id[chalet["address_id"]]["default_shipping"] and not by_id[first]["default_shipping"]
     assert by_id[first]["default_billing"]  # untouched: the chalet claimed only shipping
@@ -126,7 +141,10 @@ def test_c10_c15_each_action_moves_only_from_the_states_it_names(action: str) ->
         if state in allowed:
             assert customer.apply_action(action, "asked by phone", LATER) == state  # type: ignore[arg-type]
             assert (customer.doc["state"], customer.doc["state_reason"], customer.version) == (
-                target, "asked by phone", 2)
+                target,
+                "asked by phone",
+                2,
+            )
         else:
             error = rejected(customer.apply_action, action, None, LATER)
             assert error.error.code == "invalid_state" and customer.doc["state"] == state
@@ -136,12 +154,17 @@ def test_c10_c15_each_action_moves_only_from_the_states_it_names(action: str) ->
 def test_c13_c18_a_merged_away_or_erased_record_takes_no_change(state: str) -> None:
     customer = create()
     customer.doc.update(state=state, merged_into="C200" if state == "retired" else None)
-    for call, args in ((customer.change, (CustomerChanges(first_name="X"),)),
-                       (customer.add_address, (AddressInput(**HOME), LATER)),
-                       (customer.apply_action, ("disable", None, LATER)),
-                       (customer.set_password, ("hash",))):
-        kwargs = {"scope": FR, "template": None, "at": LATER} if call == customer.change else (
-            {"proves_email": True, "at": LATER} if call == customer.set_password else {})
+    for call, args in (
+        (customer.change, (CustomerChanges(first_name="X"),)),
+        (customer.add_address, (AddressInput(**HOME), LATER)),
+        (customer.apply_action, ("disable", None, LATER)),
+        (customer.set_password, ("hash",)),
+    ):
+        kwargs = (
+            {"scope": FR, "template": None, "at": LATER}
+            if call == customer.change
+            else ({"proves_email": True, "at": LATER} if call == customer.set_password else {})
+        )
         assert rejected(call, *args, **kwargs).error.code == "invalid_state"
     assert customer.version == 1
 
@@ -153,4 +176,7 @@ def test_c8_c20_a_guest_who_proves_the_email_claims_the_record_as_an_account() -
     assert "password_hash" not in guest.changed_fields and guest.changed_fields["password"] is True
     assert guest.verify_email("Anna.Martin@example.fr", LATER) is True
     assert (guest.doc["account_type"], guest.doc["logon_id"], guest.doc["claim_pending"]) == (
-        "registered", "Anna.Martin@example.fr", False)
+        "registered",
+        "Anna.Martin@example.fr",
+        False,
+    )

@@ -40,9 +40,18 @@ class Echo:
 
 
 def scope(path: str = "/api/customers", headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
-            "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-            "scheme": "https", "server": ("gateway.test", 443), "http_version": "1.1", "root_path": ""}
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "scheme": "https",
+        "server": ("gateway.test", 443),
+        "http_version": "1.1",
+        "root_path": "",
+    }
 
 
 async def drive(middleware: BodyLimits, scope: dict[str, Any], chunks: Any) -> tuple[int, bytes, int]:
@@ -75,8 +84,9 @@ def thirty_mb() -> Any:
 
 async def test_p4_a_declared_length_over_the_limit_is_413_and_nothing_is_read() -> None:
     app = Echo()
-    status, body, pulled = await drive(BodyLimits(app, max_bytes=LIMIT, max_depth=64),
-                                       scope(headers={"content-length": str(THIRTY_MB)}), thirty_mb())
+    status, body, pulled = await drive(
+        BodyLimits(app, max_bytes=LIMIT, max_depth=64), scope(headers={"content-length": str(THIRTY_MB)}), thirty_mb()
+    )
     assert (status, pulled, app.calls) == (413, 0, 0)
     error = json.loads(body)["error"]
     assert error["code"] == "validation" and error["fields"][0]["field"] == "body"
@@ -92,8 +102,9 @@ async def test_p4_a_streamed_body_is_counted_as_it_comes_and_refused_once_past_t
 async def test_p4_a_body_nested_too_deeply_is_422_before_any_parser_sees_it() -> None:
     app = Echo()
     deep = ('{"a":' * 5000 + "1" + "}" * 5000).encode()
-    status, body, _ = await drive(BodyLimits(app, max_bytes=LIMIT, max_depth=64),
-                                  scope(headers={"content-type": "application/json"}), [deep])
+    status, body, _ = await drive(
+        BodyLimits(app, max_bytes=LIMIT, max_depth=64), scope(headers={"content-type": "application/json"}), [deep]
+    )
     assert status == 422 and app.calls == 0
     assert json.loads(body)["error"]["fields"][0]["field"] == "body"
     # No content type: FastAPI reads it as JSON all the same, so it is checked all the same.
@@ -115,13 +126,18 @@ async def test_p4_bodies_within_the_limits_reach_the_app_unchanged() -> None:
 async def test_i5_p4_the_gateway_answers_its_own_error_body_on_the_api_and_its_error_page_on_the_console() -> None:
     app = create_app(ServiceSettings(), GatewaySettings(max_body_bytes=LIMIT))  # no lifespan: nothing connects
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://gateway.test") as http:
-        api = await http.post("/api/customers", content=b"{}" + b" " * LIMIT,
-                              headers={"content-type": "application/json"})
-        console = await http.post("/customers/new", content=b"a=" + b"x" * LIMIT,
-                                  headers={"content-type": "application/x-www-form-urlencoded"})
+        api = await http.post(
+            "/api/customers", content=b"{}" + b" " * LIMIT, headers={"content-type": "application/json"}
+        )
+        console = await http.post(
+            "/customers/new",
+            content=b"a=" + b"x" * LIMIT,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         deep = await http.put("/api/templates", content=b"[" * 100 + b"]" * 100)
     assert api.status_code == 413 and api.json()["error"]["fields"] == [
-        {"field": "body", "reason": f"the request body of {LIMIT + 2} bytes is larger than the limit of {LIMIT}"}]
+        {"field": "body", "reason": f"the request body of {LIMIT + 2} bytes is larger than the limit of {LIMIT}"}
+    ]
     assert api.headers["connection"] == "close"
     assert console.status_code == 413 and "text/html" in console.headers["content-type"]
     assert "larger than the limit" in console.text

@@ -37,21 +37,36 @@ def at(minutes: int) -> datetime:
 # --- card numbers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "card: 5555555555554444, thanks",
-    "378282246310005", "6011111111111117", "4222222222222",  # Amex 15, Discover 16, Visa 13 digits
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "card: 5555555555554444, thanks",
+        "378282246310005",
+        "6011111111111117",
+        "4222222222222",  # Amex 15, Discover 16, Visa 13 digits
+    ],
+)
 def test_c7_full_card_numbers_are_found(text: str) -> None:
     assert card_numbers_in(text)
 
 
-@pytest.mark.parametrize("text", [
-    "4111111111111112",  # fails the Luhn check
-    "411111111111",  # 12 digits
-    "41111111111111111111",  # 20 digits: an id, not a card
-    "8415995487234108",  # passes Luhn, but no card network starts with 8 (a PSP reference)
-    "tok_4242", "•••• 4242", "EU-100234", "+33 6 12 34 56 78", "2026-11-20 09:14:01",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111112",  # fails the Luhn check
+        "411111111111",  # 12 digits
+        "41111111111111111111",  # 20 digits: an id, not a card
+        "8415995487234108",  # passes Luhn, but no card network starts with 8 (a PSP reference)
+        "tok_4242",
+        "•••• 4242",
+        "EU-100234",
+        "+33 6 12 34 56 78",
+        "2026-11-20 09:14:01",
+    ],
+)
 def test_c7_other_numbers_are_not_card_numbers(text: str) -> None:
     assert not card_numbers_in(text)
 
@@ -62,11 +77,21 @@ def test_c7_luhn_check() -> None:
 
 def test_c7_masking_keeps_the_last_four_digits_and_the_rest_of_the_text() -> None:
     assert mask_card_numbers('{"token": "4111 1111 1111 1111", "id": "1234567890123"}') == (
-        '{"token": "**** **** **** 1111", "id": "1234567890123"}')
+        '{"token": "**** **** **** 1111", "id": "1234567890123"}'
+    )
 
 
-SAVED = {"source_system": "shop", "source_customer_id": "c1", "scope": "eu-fr", "token": "tok_1", "brand": "visa",
-         "last4": "4242", "expiry_month": 12, "expiry_year": 2030, "saved_at": "2026-11-20T09:00:00Z"}
+SAVED = {
+    "source_system": "shop",
+    "source_customer_id": "c1",
+    "scope": "eu-fr",
+    "token": "tok_1",
+    "brand": "visa",
+    "last4": "4242",
+    "expiry_month": 12,
+    "expiry_year": 2030,
+    "saved_at": "2026-11-20T09:00:00Z",
+}
 
 
 def test_c7_a_card_number_in_any_field_is_refused_by_field() -> None:
@@ -79,9 +104,16 @@ def test_c7_a_card_number_in_any_field_is_refused_by_field() -> None:
     with pytest.raises(ValidationError) as caught:
         PaymentMethodSaved.model_validate({"producer": "shop", "payload": {**SAVED, "pan": "4111111111111111"}})
     assert "pan" in caught.value.errors()[0]["msg"]  # a field the contract does not know
-    cart = {"source_system": "shop", "source_customer_id": "c1", "scope": "eu-fr", "cart_id": "K1", "total": "1",
-            "currency": "EUR", "updated_at": "2026-11-20T09:00:00Z",
-            "lines": [{"name": "gift 5555 5555 5555 4444", "quantity": 1, "unit_price": "1", "total": "1"}]}
+    cart = {
+        "source_system": "shop",
+        "source_customer_id": "c1",
+        "scope": "eu-fr",
+        "cart_id": "K1",
+        "total": "1",
+        "currency": "EUR",
+        "updated_at": "2026-11-20T09:00:00Z",
+        "lines": [{"name": "gift 5555 5555 5555 4444", "quantity": 1, "unit_price": "1", "total": "1"}],
+    }
     with pytest.raises(ValidationError) as caught:
         CartUpdated.model_validate({"producer": "shop", "payload": cart})
     assert caught.value.errors()[0]["loc"] == ("payload", "lines", 0, "name")
@@ -97,20 +129,40 @@ def test_c7_a_payment_method_has_no_card_number_field_and_last4_is_four_digits()
 
 
 def summary(status: str, store_id: str | None = "paris-3") -> dict:
-    return {"source_system": "shop", "order_number": "O-1", "scope_id": "eu-fr", "status": status, "total": "59.70",
-            "currency": "EUR", "placed_at": T0.isoformat(), "store_id": store_id}
+    return {
+        "source_system": "shop",
+        "order_number": "O-1",
+        "scope_id": "eu-fr",
+        "status": status,
+        "total": "59.70",
+        "currency": "EUR",
+        "placed_at": T0.isoformat(),
+        "store_id": store_id,
+    }
 
 
 def test_c7_an_order_takes_the_newest_status_whatever_the_order_of_arrival() -> None:
     first = apply_order(None, "C1", summary("shipped"), event_at=at(10), now=at(11))
     assert first.new_order and first.entry["fields"]["status"] == "shipped"
-    late = apply_order(first.entry, "C1", summary("confirmed"), event_at=at(1), now=at(12),
-                       shipment={"shipment_id": "S1", "shipped_at": at(5).isoformat()})
+    late = apply_order(
+        first.entry,
+        "C1",
+        summary("confirmed"),
+        event_at=at(1),
+        now=at(12),
+        shipment={"shipment_id": "S1", "shipped_at": at(5).isoformat()},
+    )
     assert not late.new_order
     assert late.entry["fields"]["status"] == "shipped", "an older event does not roll the status back"
     assert [s["shipment_id"] for s in late.entry["fields"]["shipments"]] == ["S1"]
-    again = apply_order(late.entry, "C1", summary("shipped"), event_at=at(10), now=at(13),
-                        shipment={"shipment_id": "S1", "shipped_at": at(5).isoformat()})
+    again = apply_order(
+        late.entry,
+        "C1",
+        summary("shipped"),
+        event_at=at(10),
+        now=at(13),
+        shipment={"shipment_id": "S1", "shipped_at": at(5).isoformat()},
+    )
     assert len(again.entry["fields"]["shipments"]) == 1, "a shipment delivered twice is kept once"
     assert again.entry["at"] == T0 and again.entry["_id"] == "order|shop|O-1"
 
@@ -120,8 +172,14 @@ def test_c7_a_shipment_published_after_a_status_change_does_not_roll_the_status_
     carry the summary it read before the status change it published first."""
     linked = apply_order(None, "C1", summary("confirmed"), event_at=at(1), now=at(1))
     status = apply_order(linked.entry, "C1", summary("shipped"), event_at=at(10), now=at(10))
-    shipped = apply_order(status.entry, "C1", summary("confirmed"), event_at=at(11), now=at(11),
-                          shipment={"shipment_id": "S1", "shipped_at": at(9).isoformat()})
+    shipped = apply_order(
+        status.entry,
+        "C1",
+        summary("confirmed"),
+        event_at=at(11),
+        now=at(11),
+        shipment={"shipment_id": "S1", "shipped_at": at(9).isoformat()},
+    )
     assert shipped.entry["fields"]["status"] == "shipped"
     assert [s["shipment_id"] for s in shipped.entry["fields"]["shipments"]] == ["S1"]
 
@@ -153,23 +211,70 @@ def test_c6_c7_counting_an_order() -> None:
 
 def test_c7_a_payment_received_stays_received_when_its_request_comes_late() -> None:
     order = {"source_system": "shop", "order_number": "O-1"}
-    paid = apply_payment(None, "C1", order, {"payment_id": "P1", "amount": "5", "currency": "EUR", "method": "visa",
-                                             "at": at(20).isoformat()}, received=True, now=at(21))
-    both = apply_payment(paid, "C1", order, {"payment_id": "P1", "amount": "5", "currency": "EUR",
-                                             "payment_url": "https://pay.test", "at": at(10).isoformat()},
-                         received=False, now=at(22))
+    paid = apply_payment(
+        None,
+        "C1",
+        order,
+        {"payment_id": "P1", "amount": "5", "currency": "EUR", "method": "visa", "at": at(20).isoformat()},
+        received=True,
+        now=at(21),
+    )
+    both = apply_payment(
+        paid,
+        "C1",
+        order,
+        {
+            "payment_id": "P1",
+            "amount": "5",
+            "currency": "EUR",
+            "payment_url": "https://pay.test",
+            "at": at(10).isoformat(),
+        },
+        received=False,
+        now=at(22),
+    )
     assert both["fields"]["status"] == "received" and both["fields"]["payment_url"] == "https://pay.test"
     assert both["at"] == at(10)
 
 
 def test_c7_a_removed_payment_method_is_not_brought_back_by_an_older_save() -> None:
-    saved = apply_dated(None, "payment_method", "shop|tok", "C1", changed_at=at(0), at=at(0), active=True,
-                        fields={"token": "tok", "brand": "visa"}, now=at(0))
-    removed = apply_dated(saved, "payment_method", "shop|tok", "C1", changed_at=at(5), at=None, active=False,
-                          fields={"removed_at": at(5).isoformat()}, now=at(5))
+    saved = apply_dated(
+        None,
+        "payment_method",
+        "shop|tok",
+        "C1",
+        changed_at=at(0),
+        at=at(0),
+        active=True,
+        fields={"token": "tok", "brand": "visa"},
+        now=at(0),
+    )
+    removed = apply_dated(
+        saved,
+        "payment_method",
+        "shop|tok",
+        "C1",
+        changed_at=at(5),
+        at=None,
+        active=False,
+        fields={"removed_at": at(5).isoformat()},
+        now=at(5),
+    )
     assert removed["active"] is False and removed["fields"]["brand"] == "visa" and removed["at"] == at(0)
-    assert apply_dated(removed, "payment_method", "shop|tok", "C1", changed_at=at(1), at=at(1), active=True,
-                       fields={"token": "tok"}, now=at(6)) is None
+    assert (
+        apply_dated(
+            removed,
+            "payment_method",
+            "shop|tok",
+            "C1",
+            changed_at=at(1),
+            at=at(1),
+            active=True,
+            fields={"token": "tok"},
+            now=at(6),
+        )
+        is None
+    )
 
 
 def test_c7_history_cursor_round_trips_and_a_forged_one_is_a_field_error() -> None:

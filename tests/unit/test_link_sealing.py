@@ -38,8 +38,10 @@ def test_c14_a_missing_or_malformed_key_stops_the_service_without_showing_it() -
 
 def test_c14_a_redacted_link_keeps_where_it_points_not_the_token() -> None:
     assert redact_link(LINK) == "https://shop.example/account/reset-password?token=[redacted]"
-    assert redact_link("https://a.example/verify-email?token=abc&x=1#abc") == \
-        "https://a.example/verify-email?token=[redacted]&x=[redacted]#[redacted]"
+    assert (
+        redact_link("https://a.example/verify-email?token=abc&x=1#abc")
+        == "https://a.example/verify-email?token=[redacted]&x=[redacted]#[redacted]"
+    )
 
 
 def test_c14_reset_answers_wait_for_the_floor_then_for_what_existing_accounts_take() -> None:

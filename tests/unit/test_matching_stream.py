@@ -49,18 +49,31 @@ def test_o2_the_same_seed_gives_the_same_stream_in_any_process_and_another_seed_
     assert _fingerprint(a) == _fingerprint(b)
     assert a.truth == b.truth and a.undecidable == b.undecidable and a.summary() == b.summary()
     assert _fingerprint(a) != _fingerprint(c)
-    code = ("from bench.matching.stream import generate; from tests.unit.test_matching_stream import _digest; "
-            "print(_digest(generate(1_500, seed=3)))")
+    code = (
+        "from bench.matching.stream import generate; from tests.unit.test_matching_stream import _digest; "
+        "print(_digest(generate(1_500, seed=3)))"
+    )
     for hash_seed in ("1", "2"):  # no dependence on str hashing (set order) anywhere
-        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                               env={**os.environ, "PYTHONHASHSEED": hash_seed}, cwd=ROOT)
+        other = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            cwd=ROOT,
+        )
         assert other.stdout.strip() == _digest(a)
 
 
 def test_o2_every_delivery_is_an_order_placed_of_its_scope_and_source(small: Stream) -> None:
     scopes = {s for s, _, _ in small.scopes}
-    assert small.scopes == [("eu-fr", "FR", "fr"), ("de", "DE", "de"), ("uk", "GB", "en"), ("us", "US", "en"),
-                            ("es", "ES", "es")]
+    assert small.scopes == [
+        ("eu-fr", "FR", "fr"),
+        ("de", "DE", "de"),
+        ("uk", "GB", "en"),
+        ("us", "US", "en"),
+        ("es", "ES", "es"),
+    ]
     producers = defaultdict(set)
     for d in small.deliveries:
         order = d.message.payload
@@ -134,8 +147,9 @@ def test_o3_households_share_a_landline_and_a_postal_code_and_use_it(small: Stre
     for d in small.deliveries:
         person, phone = small.people[d.person_id], d.message.payload.phone
         if person.household and phone:
-            e164 = phonenumbers.format_number(phonenumbers.parse(phone, person.country),
-                                              phonenumbers.PhoneNumberFormat.E164)
+            e164 = phonenumbers.format_number(
+                phonenumbers.parse(phone, person.country), phonenumbers.PhoneNumberFormat.E164
+            )
             if e164 == f"+{phonenumbers.country_code_for_region(person.country)}{person.landline.replace(' ', '')}":
                 landline_users[person.household].add(person.person_id)
     assert any(len(users) >= 2 for users in landline_users.values())
@@ -182,12 +196,17 @@ def test_o5_undecidable_orders_fit_two_people_of_their_scope_and_carry_no_email_
         key = delivery.order_key
         if key in earlier:
             continue  # a re-delivery
-        earlier[key] = {k: set(v) for k, v in shown.items()} if key in small.undecidable or not (
-            orders[key].email or orders[key].source_customer_id) else {}
+        earlier[key] = (
+            {k: set(v) for k, v in shown.items()}
+            if key in small.undecidable or not (orders[key].email or orders[key].source_customer_id)
+            else {}
+        )
         order = orders[key]
         shown[(order.scope, delivery.person_id)].update(
-            _postal(a.postal_code, COUNTRY[order.scope]) for a in (order.billing_address, order.shipping_address)
-            if a and a.postal_code)
+            _postal(a.postal_code, COUNTRY[order.scope])
+            for a in (order.billing_address, order.shipping_address)
+            if a and a.postal_code
+        )
 
     def doubted(key: str, order, fitting: list[str]) -> bool:
         """A name and postal code only, and someone who fits showed that postal code before."""
@@ -240,8 +259,11 @@ def test_o3_names_come_in_scripts_transliterations_and_namesakes(ten_k: Stream) 
     assert any(p.last_name in written[p.person_id] and set(p.last_latin) & written[p.person_id] for p in foreign)
     names = Counter((p.scope, _fold(p.first_name), _fold(p.last_name)) for p in ten_k.people.values())
     assert max(names.values()) >= 3
-    same_postal = Counter((p.scope, _fold(p.first_name), _fold(p.last_name), p.addresses[0].postal_code)
-                          for p in ten_k.people.values() if not p.household)
+    same_postal = Counter(
+        (p.scope, _fold(p.first_name), _fold(p.last_name), p.addresses[0].postal_code)
+        for p in ten_k.people.values()
+        if not p.household
+    )
     assert max(same_postal.values()) >= 2
     assert any(p.addresses[0].postal_code.startswith("0") for p in ten_k.people.values() if p.country != "GB")
 
@@ -256,8 +278,12 @@ def test_o6_volume_is_skewed_with_bursts_of_new_people_and_people_in_two_scopes(
         if d.order_key not in seen:
             seen.add(d.order_key)
             firsts.append(d)
-    bursts = sum(1 for a, b in pairwise(firsts) if a.person_id == b.person_id and
-                 (b.message.payload.placed_at - a.message.payload.placed_at).total_seconds() < 1)
+    bursts = sum(
+        1
+        for a, b in pairwise(firsts)
+        if a.person_id == b.person_id
+        and (b.message.payload.placed_at - a.message.payload.placed_at).total_seconds() < 1
+    )
     assert bursts >= 20
     scopes = defaultdict(set)
     for key, person_id in ten_k.truth.items():

@@ -13,19 +13,42 @@ MAY, JUNE = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def address(address_id: str, line1: str, postal: str = "75001", **flags: bool) -> dict:
-    return {"address_id": address_id, "line1": line1, "line2": None, "city": "Paris", "postal_code": postal,
-            "country": "FR", "default_shipping": False, "default_billing": False, **flags}
+    return {
+        "address_id": address_id,
+        "line1": line1,
+        "line2": None,
+        "city": "Paris",
+        "postal_code": postal,
+        "country": "FR",
+        "default_shipping": False,
+        "default_billing": False,
+        **flags,
+    }
 
 
 def customer(code: str, **fields) -> dict:
-    return {"_id": code, "scope_id": "eu-fr", "kind": "customer", "state": "active", "email": f"{code}@x.fr",
-            "addresses": [], "tags": [], "attributes": {}, **fields}
+    return {
+        "_id": code,
+        "scope_id": "eu-fr",
+        "kind": "customer",
+        "state": "active",
+        "email": f"{code}@x.fr",
+        "addresses": [],
+        "tags": [],
+        "attributes": {},
+        **fields,
+    }
 
 
 def test_c13_addresses_join_without_duplicates_and_the_survivors_defaults_stay() -> None:
     a = customer("A", addresses=[address("a1", "1 rue de Rivoli", default_shipping=True, default_billing=True)])
-    b = customer("B", addresses=[address("b1", "1  RUE DE RIVOLI", "75 001", default_billing=True),
-                                 address("b2", "9 quai Voltaire", default_shipping=True)])
+    b = customer(
+        "B",
+        addresses=[
+            address("b1", "1  RUE DE RIVOLI", "75 001", default_billing=True),
+            address("b2", "9 quai Voltaire", default_shipping=True),
+        ],
+    )
     plan = plan_merge(a, b)
     merged = plan.survivor_updates["addresses"]
     assert [x["address_id"] for x in merged] == ["a1", "b2"]
@@ -37,8 +60,10 @@ def test_c13_addresses_join_without_duplicates_and_the_survivors_defaults_stay()
 
 
 def test_c13_attributes_survivor_wins_and_the_merged_value_is_kept_for_the_journal() -> None:
-    plan = plan_merge(customer("A", attributes={"size": "M", "club": "gold"}),
-                      customer("B", attributes={"size": "L", "newsletter": True}))
+    plan = plan_merge(
+        customer("A", attributes={"size": "M", "club": "gold"}),
+        customer("B", attributes={"size": "L", "newsletter": True}),
+    )
     assert plan.survivor_updates["attributes"] == {"size": "M", "club": "gold", "newsletter": True}
     move = next(m for m in plan.moves if m["field"] == "attributes")
     assert move["moved"] == {"newsletter": True} and move["kept_from_merged"] == {"size": "L"}
@@ -50,19 +75,44 @@ def test_c13_tags_union_ignores_case_and_accents() -> None:
 
 
 def test_c13_order_figures_add_up_and_memberships_move() -> None:
-    a = customer("A", order_count=2, last_order_at=MAY, groups=["g1"],
-                 stores=[{"store_id": "s1", "orders": 2, "last_order_at": MAY}])
-    b = customer("B", order_count=3, last_order_at=JUNE, groups=["g1", "g2"], organizations=["ORG1"],
-                 stores=[{"store_id": "s1", "orders": 1, "last_order_at": JUNE},
-                         {"store_id": "s2", "orders": 2, "last_order_at": MAY}])
+    a = customer(
+        "A",
+        order_count=2,
+        last_order_at=MAY,
+        groups=["g1"],
+        stores=[{"store_id": "s1", "orders": 2, "last_order_at": MAY}],
+    )
+    b = customer(
+        "B",
+        order_count=3,
+        last_order_at=JUNE,
+        groups=["g1", "g2"],
+        organizations=["ORG1"],
+        stores=[
+            {"store_id": "s1", "orders": 1, "last_order_at": JUNE},
+            {"store_id": "s2", "orders": 2, "last_order_at": MAY},
+        ],
+    )
     plan = plan_merge(a, b)
     up = plan.survivor_updates
-    assert (up["order_count"], up["last_order_at"], up["groups"], up["organizations"]) == (5, JUNE, ["g1", "g2"], ["ORG1"])
-    assert up["stores"] == [{"store_id": "s1", "orders": 3, "last_order_at": JUNE},
-                            {"store_id": "s2", "orders": 2, "last_order_at": MAY}]
+    assert (up["order_count"], up["last_order_at"], up["groups"], up["organizations"]) == (
+        5,
+        JUNE,
+        ["g1", "g2"],
+        ["ORG1"],
+    )
+    assert up["stores"] == [
+        {"store_id": "s1", "orders": 3, "last_order_at": JUNE},
+        {"store_id": "s2", "orders": 2, "last_order_at": MAY},
+    ]
     # B gives up what moved: counts and memberships are not copied, they move.
-    assert plan.merged_updates == {"order_count": 0, "last_order_at": None, "groups": [], "organizations": [],
-                                   "stores": []}
+    assert plan.merged_updates == {
+        "order_count": 0,
+        "last_order_at": None,
+        "groups": [],
+        "organizations": [],
+        "stores": [],
+    }
 
 
 def test_c13_a_record_without_the_new_fields_merges() -> None:
@@ -72,13 +122,27 @@ def test_c13_a_record_without_the_new_fields_merges() -> None:
 
 
 def test_c13_unmerge_takes_back_what_moved_and_keeps_what_arrived_since() -> None:
-    a = customer("A", phone=None, order_count=2, last_order_at=MAY, tags=["VIP"], attributes={"size": "M"},
-                 addresses=[address("a1", "1 rue de Rivoli")],
-                 stores=[{"store_id": "s1", "orders": 2, "last_order_at": MAY}])
-    b = customer("B", phone="+33600000000", order_count=3, last_order_at=JUNE, tags=["wholesale"],
-                 attributes={"size": "L", "newsletter": True}, addresses=[address("b2", "9 quai Voltaire")],
-                 stores=[{"store_id": "s1", "orders": 1, "last_order_at": JUNE}],
-                 groups=["g2"])
+    a = customer(
+        "A",
+        phone=None,
+        order_count=2,
+        last_order_at=MAY,
+        tags=["VIP"],
+        attributes={"size": "M"},
+        addresses=[address("a1", "1 rue de Rivoli")],
+        stores=[{"store_id": "s1", "orders": 2, "last_order_at": MAY}],
+    )
+    b = customer(
+        "B",
+        phone="+33600000000",
+        order_count=3,
+        last_order_at=JUNE,
+        tags=["wholesale"],
+        attributes={"size": "L", "newsletter": True},
+        addresses=[address("b2", "9 quai Voltaire")],
+        stores=[{"store_id": "s1", "orders": 1, "last_order_at": JUNE}],
+        groups=["g2"],
+    )
     plan = plan_merge(a, b)
     survivor = {**a, **plan.survivor_updates}
     # Since the merge: A got a new tag, an order at s1 and an address of its own.
@@ -103,13 +167,16 @@ def test_c13_an_attribute_the_survivor_changed_since_stays_on_unmerge() -> None:
     assert "attributes" not in updates
 
 
-@pytest.mark.parametrize(("a", "b", "code", "field"), [
-    (customer("A"), customer("A"), "validation", "payload.merged_code"),
-    (customer("A"), customer("B", state="retired", merged_into="C"), "invalid_state", None),
-    (customer("A", state="erased"), customer("B"), "invalid_state", None),
-    (customer("A"), customer("B", scope_id="de"), "validation", "payload.merged_code"),
-    (customer("A"), customer("B", kind="organization"), "validation", "payload.merged_code"),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "code", "field"),
+    [
+        (customer("A"), customer("A"), "validation", "payload.merged_code"),
+        (customer("A"), customer("B", state="retired", merged_into="C"), "invalid_state", None),
+        (customer("A", state="erased"), customer("B"), "invalid_state", None),
+        (customer("A"), customer("B", scope_id="de"), "validation", "payload.merged_code"),
+        (customer("A"), customer("B", kind="organization"), "validation", "payload.merged_code"),
+    ],
+)
 def test_c13_merging_a_retired_customer_itself_or_across_scopes_is_refused(a, b, code, field) -> None:  # noqa: ANN001
     with pytest.raises(Rejected) as refused:
         check_mergeable(a, b)

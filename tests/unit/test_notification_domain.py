@@ -43,12 +43,17 @@ def test_n3_names_of_their_own_are_customer_message_templates() -> None:
 def test_n6_the_email_key_is_the_same_for_the_same_event_template_and_recipient() -> None:
     key = domain.email_key("event-1", "welcome", "Camille@Example.com")
     assert key == domain.email_key("event-1", "welcome", " camille@example.com ")
-    assert len({
-        key,
-        domain.email_key("event-2", "welcome", "camille@example.com"),
-        domain.email_key("event-1", "password-reset", "camille@example.com"),
-        domain.email_key("event-1", "welcome", "zoe@example.com"),
-    }) == 4
+    assert (
+        len(
+            {
+                key,
+                domain.email_key("event-2", "welcome", "camille@example.com"),
+                domain.email_key("event-1", "password-reset", "camille@example.com"),
+                domain.email_key("event-1", "welcome", "zoe@example.com"),
+            }
+        )
+        == 4
+    )
 
 
 def test_n6_only_5xx_replies_are_permanent() -> None:

@@ -16,12 +16,16 @@ from notification.rendering import Renderer
 from notification.templates import MAX_RENDERED_CHARS, Sources, TemplateProblem
 
 LONG_LOOPS = '{% for a in "x" * 100000 %}{% for b in "x" * 100000 %}{{ "" }}{% endfor %}{% endfor %}'
-DOUBLING = '{% set ns = namespace(s="x") %}{% for i in "x" * 60 %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}'
+DOUBLING = (
+    '{% set ns = namespace(s="x") %}{% for i in "x" * 60 %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}'
+)
 
 #: (template html, what the refusal says)
 HOSTILE = {
     "three nested loops over a long string": (
-        '{% for a in "x" * 1000 %}' + LONG_LOOPS + "{% endfor %}", "takes more than 1 s to render"),
+        '{% for a in "x" * 1000 %}' + LONG_LOOPS + "{% endfor %}",
+        "takes more than 1 s to render",
+    ),
     "a string doubled in a loop": (DOUBLING, "needs more memory than a template may use"),
     "center(10**10)": ('{{ "x"|center(10**10) }}', "center width of 10000000000 is larger than an email"),
     "str.ljust(10**10)": ('{{ "x".ljust(10**10) }}', "str.ljust width of 10000000000 is larger than an email"),
@@ -33,7 +37,8 @@ HOSTILE = {
     "a repeated string": ('{{ "x" * 1000000000 }}', "repetition too large"),
     "an output larger than an email": (
         '{% for a in "x" * 2000 %}{% for b in "y" * 1000 %}zz{% endfor %}{% endfor %}',
-        f"renders more than {MAX_RENDERED_CHARS} characters"),
+        f"renders more than {MAX_RENDERED_CHARS} characters",
+    ),
 }
 NORMAL = Sources(subject="Hello {{ name }}", html="<p>{{ name|center(12) }}</p>", text="{{ name }}")
 
@@ -51,7 +56,8 @@ async def renderer() -> AsyncIterator[Renderer]:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("name", HOSTILE)
 async def test_n3_a_hostile_template_is_refused_in_seconds_and_the_worker_serves_the_next(
-        renderer: Renderer, name: str) -> None:
+    renderer: Renderer, name: str
+) -> None:
     html, reason = HOSTILE[name]
     started = time.monotonic()
     with pytest.raises(TemplateProblem) as refused:
@@ -88,8 +94,9 @@ async def test_n3_check_refuses_a_slow_template_with_its_part_and_sample(rendere
         await renderer.check(Sources(subject="s", html="<p>{{ link }}</p>", text=LONG_LOOPS), "welcome", "en")
     assert refused.value.part == "text" and "takes more than 1 s to render" in refused.value.reason
     assert refused.value.sample is not None
-    await renderer.check(Sources(subject="Hi {{ customer.first_name }}", html="<p>{{ link }}</p>",
-                                 text="{{ link }}"), "welcome", "en")
+    await renderer.check(
+        Sources(subject="Hi {{ customer.first_name }}", html="<p>{{ link }}</p>", text="{{ link }}"), "welcome", "en"
+    )
 
 
 @pytest.mark.timeout(60)

@@ -69,7 +69,9 @@ def test_n3_a_broken_template_is_refused_with_its_part_and_line() -> None:
     assert syntax.value.reason.startswith("line 4: syntax error") and "endif" in syntax.value.reason
 
     with pytest.raises(TemplateProblem) as undefined:
-        templates.check(Sources(subject="s", html="h", text="Hello\n{{ customer.first_name }}\n{{ coupon }}"), "welcome", "en")
+        templates.check(
+            Sources(subject="s", html="h", text="Hello\n{{ customer.first_name }}\n{{ coupon }}"), "welcome", "en"
+        )
     assert (undefined.value.part, undefined.value.line) == ("text", 3)
     assert "'coupon' is undefined" in undefined.value.reason
 
@@ -85,11 +87,18 @@ def test_n3_a_template_must_work_without_the_optional_data_too() -> None:
 def _activity(**changes) -> dict:
     created = datetime(2026, 11, 20, 9, 14, 1, tzinfo=UTC)
     return {
-        "_id": "abc123", "sender": "OMS <no-reply@shop.example.com>", "to": "zoe@example.com",
-        "to_name": mail.display_name("Zoé", "Müller\nBcc: x@evil.example"), "subject": "Bienvenue, Zoé",
-        "created_at": created, "language": "fr", "initiated_by": "system",
+        "_id": "abc123",
+        "sender": "OMS <no-reply@shop.example.com>",
+        "to": "zoe@example.com",
+        "to_name": mail.display_name("Zoé", "Müller\nBcc: x@evil.example"),
+        "subject": "Bienvenue, Zoé",
+        "created_at": created,
+        "language": "fr",
+        "initiated_by": "system",
         "message_id": mail.message_id("abc123", "OMS <no-reply@shop.example.com>"),
-        "text": "Bonjour Zoé\n", "html": "<p>Bonjour Zoé</p>\n", **changes,
+        "text": "Bonjour Zoé\n",
+        "html": "<p>Bonjour Zoé</p>\n",
+        **changes,
     }
 
 

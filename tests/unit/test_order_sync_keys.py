@@ -140,8 +140,24 @@ def test_o2_different_names_keep_different_keys(a: str, b: str) -> None:
     assert name_tokens(a) != name_tokens(b)
 
 
-@pytest.mark.parametrize("name", ["Müller", "Mueller-Lüdenscheidt", "Michael", "Noëlle", "Bauer", "Schaeuble",
-                                  "O Brien", "Mc Donald", "Иванов", "Юлия", "Παπαδοπούλου", "山田", "Nguyễn Thị"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Müller",
+        "Mueller-Lüdenscheidt",
+        "Michael",
+        "Noëlle",
+        "Bauer",
+        "Schaeuble",
+        "O Brien",
+        "Mc Donald",
+        "Иванов",
+        "Юлия",
+        "Παπαδοπούλου",
+        "山田",
+        "Nguyễn Thị",
+    ],
+)
 def test_o2_a_key_fed_back_gives_the_same_key(name: str) -> None:
     """Stored keys can be compared again (except non-Latin names with ae/oe/ue: see name_tokens)."""
     tokens = name_tokens(name)
@@ -171,8 +187,9 @@ def test_o2_part_keys_join_the_tokens_in_order() -> None:
         (("Anne Sophie", "Müller"), (None, "Anne Sophie Muller")),  # all in one field
     ],
 )
-def test_o2_name_key_ignores_order_and_spelling(a: tuple[str | None, str | None],
-                                                 b: tuple[str | None, str | None]) -> None:
+def test_o2_name_key_ignores_order_and_spelling(
+    a: tuple[str | None, str | None], b: tuple[str | None, str | None]
+) -> None:
     assert name_key(*a) == name_key(*b) is not None
 
 
@@ -225,8 +242,9 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         ((None, None), ("A", "B"), "missing", "missing", False),
     ],
 )
-def test_o2_compare_names_grades_each_part(a: tuple[str | None, str | None], b: tuple[str | None, str | None],
-                                           first: str, last: str, swapped: bool) -> None:
+def test_o2_compare_names_grades_each_part(
+    a: tuple[str | None, str | None], b: tuple[str | None, str | None], first: str, last: str, swapped: bool
+) -> None:
     assert compare_names(*a, *b) == NameAgreement(first, last, swapped)  # type: ignore[arg-type]
 
 
@@ -344,8 +362,17 @@ def test_o2_phone_numbers_as_written_on_orders_read_as_e164(raw: str, country: s
 
 @pytest.mark.parametrize(
     ("raw", "country"),
-    [("", "FR"), ("   ", "FR"), ("n/a", "FR"), ("06 12", "FR"), ("06 12 34 56 78", None), ("06 12 34 56 78", "XX"),
-     ("1" * 300, "FR"), ("+", None), (None, "FR")],
+    [
+        ("", "FR"),
+        ("   ", "FR"),
+        ("n/a", "FR"),
+        ("06 12", "FR"),
+        ("06 12 34 56 78", None),
+        ("06 12 34 56 78", "XX"),
+        ("1" * 300, "FR"),
+        ("+", None),
+        (None, "FR"),
+    ],
 )
 def test_o2_an_unreadable_phone_has_no_key_and_raises_nothing(raw: str | None, country: str | None) -> None:
     assert phone_key(raw, country) is None

@@ -23,21 +23,53 @@ from order_sync.matching import (
 )
 
 BASE: dict[str, Any] = {
-    "source_system": "shopify:acme-eu", "scope": "eu-fr", "currency": "EUR", "placed_at": "2026-11-20T09:14:01Z",
+    "source_system": "shopify:acme-eu",
+    "scope": "eu-fr",
+    "currency": "EUR",
+    "placed_at": "2026-11-20T09:14:01Z",
     "lines": [{"name": "Tee", "quantity": 1, "unit_price": "10", "total": "10"}],
     "totals": {"subtotal": "10", "total": "10"},
 }
 _numbers = iter(range(10**6))
 
 
-def order(first: str | None = "Chloé", last: str | None = "Dubois", *, email: str | None = None,
-          phone: str | None = None, postal: str | None = "75002", line1: str | None = "12 rue de la Paix",
-          country: str = "FR", source_id: str | None = None, **extra: Any) -> Order:
-    address = {"first_name": first, "last_name": last, "line1": line1, "city": "Paris", "postal_code": postal,
-               "country": country} if postal or line1 else None
-    return Order.model_validate({**BASE, "order_number": f"N{next(_numbers)}", "first_name": first, "last_name": last,
-                                 "email": email, "phone": phone, "source_customer_id": source_id,
-                                 "billing_address": address, **extra})
+def order(
+    first: str | None = "Chloé",
+    last: str | None = "Dubois",
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    postal: str | None = "75002",
+    line1: str | None = "12 rue de la Paix",
+    country: str = "FR",
+    source_id: str | None = None,
+    **extra: Any,
+) -> Order:
+    address = (
+        {
+            "first_name": first,
+            "last_name": last,
+            "line1": line1,
+            "city": "Paris",
+            "postal_code": postal,
+            "country": country,
+        }
+        if postal or line1
+        else None
+    )
+    return Order.model_validate(
+        {
+            **BASE,
+            "order_number": f"N{next(_numbers)}",
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "phone": phone,
+            "source_customer_id": source_id,
+            "billing_address": address,
+            **extra,
+        }
+    )
 
 
 def identity(o: Order) -> Identity:
@@ -73,8 +105,10 @@ def test_o4_a_returning_customer_with_a_new_email_is_found_by_phone_names_and_ad
     assert any(e.comparison == "email" and e.weight < 0 for e in decision.evidence)  # the evidence against, shown
 
 
-@pytest.mark.parametrize("first, last", [("Anne-Sophie", "Müller"), ("Anne Sophie", "MUELLER"),
-                                         ("Müller", "Anne-Sophie"), ("anne sophie", "Muller")])
+@pytest.mark.parametrize(
+    "first, last",
+    [("Anne-Sophie", "Müller"), ("Anne Sophie", "MUELLER"), ("Müller", "Anne-Sophie"), ("anne sophie", "Muller")],
+)
 def test_o2_spellings_and_swapped_names_of_one_person_at_her_address_link(first: str, last: str) -> None:
     her = profile("C1", order("Anne-Sophie", "Müller", email="as@example.de", **HOME))
     decision = decided(order(first, last, **HOME), her)
@@ -121,8 +155,12 @@ def test_o5_a_cash_sale_with_a_name_and_postal_code_only_waits_for_a_csr_when_so
 
 def test_o2_a_namesake_elsewhere_is_another_customer() -> None:
     marie = profile("C1", order("Marie", "Martin", email="marie@example.fr", phone="06 12 34 56 78", postal="69001"))
-    decision = decided(order("Marie", "Martin", email="m.martin@example.fr", phone="06 98 76 54 32",
-                             postal="13001", line1="4 rue Sainte"), marie)
+    decision = decided(
+        order(
+            "Marie", "Martin", email="m.martin@example.fr", phone="06 98 76 54 32", postal="13001", line1="4 rue Sainte"
+        ),
+        marie,
+    )
     assert decision.kind == "create"
 
 
@@ -135,14 +173,17 @@ def test_o5_two_records_of_one_person_sharing_the_email_are_no_reason_for_review
 
 def test_o5_an_email_whose_holder_is_otherwise_someone_else_is_not_given_a_second_customer() -> None:
     holder = profile("C1", order("Paul", "Durand", email="shared@example.fr", phone="06 00 11 22 33"))
-    decision = decided(order("Lucie", "Bernard", email="shared@example.fr", phone="07 99 88 77 66", postal="13001",
-                             line1="3 rue Y"), holder)
+    decision = decided(
+        order("Lucie", "Bernard", email="shared@example.fr", phone="07 99 88 77 66", postal="13001", line1="3 rue Y"),
+        holder,
+    )
     assert decision.kind in ("link", "review") and decision.kind != "create"
 
 
 def test_o2_a_known_source_link_decides_first() -> None:
-    decision = decided(order(email="x@example.fr", source_id="42"), profile("C9", order(email="x@example.fr")),
-                       linked="C7")
+    decision = decided(
+        order(email="x@example.fr", source_id="42"), profile("C9", order(email="x@example.fr")), linked="C7"
+    )
     assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C7", "source_customer_id")
 
 
@@ -152,21 +193,26 @@ def test_o2_a_phone_shared_by_too_many_customers_is_no_evidence() -> None:
     assert stripped.phone is None and any("phone" in n for n in stripped.notes)
 
 
-@pytest.mark.parametrize("a, b", [("12, Rue de la Paix", "12 rue Paix"), ("Hauptstraße 5", "Hauptstr. 5"),
-                                  ("5 Main Street", "5 main st")])
+@pytest.mark.parametrize(
+    "a, b", [("12, Rue de la Paix", "12 rue Paix"), ("Hauptstraße 5", "Hauptstr. 5"), ("5 Main Street", "5 main st")]
+)
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
     assert street_key(a) == street_key(b) is not None
 
 
 def test_o2_postal_codes_written_with_a_country_prefix_or_a_lost_zero_agree() -> None:
-    assert identity(order(postal="D-01067", country="DE")).postal_key == identity(order(postal="1067", country="DE")).postal_key
+    assert (
+        identity(order(postal="D-01067", country="DE")).postal_key
+        == identity(order(postal="1067", country="DE")).postal_key
+    )
 
 
 def test_o4_a_profile_is_found_again_under_every_key_an_order_of_it_showed() -> None:
     first = order(email="chloe@example.fr", source_id="88", **HOME)
     p = profile("C1", first)
-    assert set(identity(first).blocking_keys()) - {k for k in identity(first).blocking_keys() if k.startswith("sig:")} \
-        <= index_keys(p)
+    assert set(identity(first).blocking_keys()) - {
+        k for k in identity(first).blocking_keys() if k.startswith("sig:")
+    } <= index_keys(p)
 
 
 def test_o4_only_what_is_new_is_learned() -> None:
@@ -178,13 +224,22 @@ def test_o4_only_what_is_new_is_learned() -> None:
 
 
 def test_o4_a_customer_record_is_a_profile_too() -> None:
-    entry = CustomerEntry.from_view({"code": "C5", "version": 1, "scope_id": "eu-fr", "email": "Zoe@Example.fr",
-                                     "first_name": "Zoé", "last_name": "Roux", "phone": "+33612345678",
-                                     "addresses": [{"address_id": "a1", "line1": "12 rue de la Paix",
-                                                    "postal_code": "75002", "country": "FR"}]})
+    entry = CustomerEntry.from_view(
+        {
+            "code": "C5",
+            "version": 1,
+            "scope_id": "eu-fr",
+            "email": "Zoe@Example.fr",
+            "first_name": "Zoé",
+            "last_name": "Roux",
+            "phone": "+33612345678",
+            "addresses": [{"address_id": "a1", "line1": "12 rue de la Paix", "postal_code": "75002", "country": "FR"}],
+        }
+    )
     p = Profile.of("C5", [entry.doc])
-    decision = decided(order("Zoe", "Roux", phone="06 12 34 56 78", **{k: v for k, v in HOME.items() if k != "phone"}),
-                       p)
+    decision = decided(
+        order("Zoe", "Roux", phone="06 12 34 56 78", **{k: v for k, v in HOME.items() if k != "phone"}), p
+    )
     assert decision.customer_code == "C5"
 
 
@@ -220,17 +275,25 @@ def test_o6_namesakes_of_one_household_with_their_own_mailboxes_are_two_new_cust
     assert sorted(len(c.arrivals) for c in intake.cluster([senior, junior, at_home])) == [1, 2]
     accounts = [arrival(order("Jean", "Martin", source_id=number, **HOME)) for number in ("41", "42")]
     assert len(intake.cluster(accounts)) == 2
-    relayed = [arrival(order("Jean", "Martin", email=f"{alias}@relay.bazaar.example", **HOME)) for alias in ("x1", "y2")]
+    relayed = [
+        arrival(order("Jean", "Martin", email=f"{alias}@relay.bazaar.example", **HOME)) for alias in ("x1", "y2")
+    ]
     assert len(intake.cluster(relayed)) == 1  # relay aliases tell nobody apart
 
 
 def test_o6_claims_are_the_strongest_identifiers_first() -> None:
     assert [rule for _, rule in identity(order(email="a@example.fr", source_id="5", line1=None)).claim_keys()] == [
-        "source_customer_id", "email"]
+        "source_customer_id",
+        "email",
+    ]
     assert [rule for _, rule in identity(order(email="a@example.fr", phone="06 10 20 30 40")).claim_keys()] == [
-        "email", "phone_name_postal", "name_address"]
+        "email",
+        "phone_name_postal",
+        "name_address",
+    ]
     assert [rule for _, rule in identity(order(phone="06 10 20 30 40", line1=None)).claim_keys()] == [
-        "phone_name_postal"]
+        "phone_name_postal"
+    ]
     assert [rule for _, rule in identity(order(line1=None)).claim_keys()] == ["name_postal"]
 
 
@@ -242,17 +305,26 @@ def test_o2_the_weights_documented_in_the_readme_are_the_code_s() -> None:
     readme = (Path(__file__).resolve().parents[2] / "services" / "order-sync" / "README.md").read_text()
     table = readme.split("<!-- weights:start -->", 1)[1].split("<!-- weights:end -->", 1)[0]
     documented = [line.split("|")[1:6] for line in table.strip().splitlines()[2:]]
-    levels = [*matching.EMAIL.values(), *matching.SOURCE.values(), *matching.HOUSEHOLD.values(),
-              *matching.NAMES_IN_HOUSEHOLD.values(), *matching.NAMES_ELSEWHERE.values(), matching.TAUGHT]
+    levels = [
+        *matching.EMAIL.values(),
+        *matching.SOURCE.values(),
+        *matching.HOUSEHOLD.values(),
+        *matching.NAMES_IN_HOUSEHOLD.values(),
+        *matching.NAMES_ELSEWHERE.values(),
+        matching.TAUGHT,
+    ]
     assert [(c.split("(")[0].strip(), n.strip(), float(m), float(u), float(w)) for c, n, m, u, w in documented] == [
-        (lv.comparison, lv.name, lv.m, lv.u, round(lv.weight, 1)) for lv in levels]
+        (lv.comparison, lv.name, lv.m, lv.u, round(lv.weight, 1)) for lv in levels
+    ]
 
 
 @pytest.mark.parametrize("phone", ["01 45 67 89 10", "06 12 34 56 78"])  # a landline, a mobile
 def test_o5_a_review_shows_the_holders_of_the_order_s_email_beside_the_best_candidates(phone: str) -> None:
     neighbour = profile("C1", order(email="chloe@example.fr", phone=phone))
-    twins = [profile(f"C{i}", order(f"Twin{i}", "Martin", email="dup@example.fr", postal="13001", line1="1 rue Y"))
-             for i in (2, 3)]
+    twins = [
+        profile(f"C{i}", order(f"Twin{i}", "Martin", email="dup@example.fr", postal="13001", line1="1 rue Y"))
+        for i in (2, 3)
+    ]
     # Chloé's phone and name, the twins' mailbox: identifiers of people pointing two ways.
     decision = decided(order(email="dup@example.fr", phone=phone, postal=None, line1=None), neighbour, *twins)
     assert decision.kind == "review" and {c.code for c in decision.candidates} == {"C1", "C2", "C3"}
@@ -263,8 +335,11 @@ MOBILE_HOME = {**HOME, "phone": "06 12 34 56 78"}
 
 def test_o2_a_mobile_is_one_person_s_phone_a_landline_a_household_s() -> None:
     stefan = profile("C1", order("Stefan", "Hoffmann", **MOBILE_HOME))
-    for other_form in (order("Stefan Lukas", "Hoffmann", **MOBILE_HOME), order(None, "Hoffmann", **MOBILE_HOME),
-                       order("S", "Hoffmann", **MOBILE_HOME)):
+    for other_form in (
+        order("Stefan Lukas", "Hoffmann", **MOBILE_HOME),
+        order(None, "Hoffmann", **MOBILE_HOME),
+        order("S", "Hoffmann", **MOBILE_HOME),
+    ):
         decision = decided(other_form, stefan)
         assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "phone_name_postal")
         assert any(e.comparison == "household" and e.level == "mobile_and_address" for e in decision.evidence)
@@ -274,8 +349,12 @@ def test_o2_a_mobile_is_one_person_s_phone_a_landline_a_household_s() -> None:
     at_home = profile("C1", order("Stefan", "Hoffmann", **HOME))
     same = order("Stefan", "Hoffmann", **HOME)
     assert (decided(same, at_home).kind, decided(same, at_home).customer_code) == ("link", "C1")
-    for other_form in (order("Stefan Lukas", "Hoffmann", **HOME), order("S", "Hoffmann", **HOME),
-                       order(None, "Hoffmann", **HOME), order("Stefanie", "Hoffmann", **HOME)):
+    for other_form in (
+        order("Stefan Lukas", "Hoffmann", **HOME),
+        order("S", "Hoffmann", **HOME),
+        order(None, "Hoffmann", **HOME),
+        order("Stefanie", "Hoffmann", **HOME),
+    ):
         assert decided(other_form, at_home).kind == "review"
     # Father and son both known at the landline, one middle name apart: each form of the
     # name goes to the one who showed it, never to the other.
@@ -294,34 +373,62 @@ def test_o3_an_order_with_a_new_email_that_fits_two_records_is_a_new_customer_no
 
 def test_c13_an_order_that_ties_a_pos_record_and_a_web_record_links_and_merges_them() -> None:
     pos = profile("C1", order("Sigrid", "Jørgensen", phone="06 12 34 56 78", postal=None, line1=None))
-    web = profile("C2", order("Sigrid", "Jorgensen", email="sigrid@example.fr", postal="75002", line1="12 rue de la Paix"))
-    decision = decided(order("Sigrid", "Joergensen", email="sigrid@example.fr", phone="06 12 34 56 78",
-                             postal="75002", line1="12 rue de la Paix"), pos, web)
+    web = profile(
+        "C2", order("Sigrid", "Jorgensen", email="sigrid@example.fr", postal="75002", line1="12 rue de la Paix")
+    )
+    decision = decided(
+        order(
+            "Sigrid",
+            "Joergensen",
+            email="sigrid@example.fr",
+            phone="06 12 34 56 78",
+            postal="75002",
+            line1="12 rue de la Paix",
+        ),
+        pos,
+        web,
+    )
     assert (decision.kind, decision.customer_code, decision.duplicates) == ("link", "C2", ("C1",))
-    marketplace = decided(order("Sigrid", "Jorgensen", email="x7q@relay.bazaar.example", phone="06 12 34 56 78",
-                                postal="75002", line1="12 rue de la Paix"), pos, web)
+    marketplace = decided(
+        order(
+            "Sigrid",
+            "Jorgensen",
+            email="x7q@relay.bazaar.example",
+            phone="06 12 34 56 78",
+            postal="75002",
+            line1="12 rue de la Paix",
+        ),
+        pos,
+        web,
+    )
     assert marketplace.kind == "link" and set(marketplace.duplicates) | {marketplace.customer_code} == {"C1", "C2"}
 
 
 def test_c13_namesakes_of_one_household_with_their_own_mailboxes_are_never_merged() -> None:
-    senior = profile("C1", order("Jean", "Martin", email="jean.senior@example.fr", phone="06 12 34 56 78",
-                                 postal=None, line1=None))
-    junior = profile("C2", order("Jean", "Martin", email="jean.junior@example.fr", postal="75002",
-                                 line1="12 rue de la Paix"))
+    senior = profile(
+        "C1", order("Jean", "Martin", email="jean.senior@example.fr", phone="06 12 34 56 78", postal=None, line1=None)
+    )
+    junior = profile(
+        "C2", order("Jean", "Martin", email="jean.junior@example.fr", postal="75002", line1="12 rue de la Paix")
+    )
     # The phone is one's, the street the other's: either could be one person's two records,
     # but two mailboxes say two people.
-    decision = decided(order("Jean", "Martin", phone="06 12 34 56 78", postal="75002", line1="12 rue de la Paix"),
-                       senior, junior)
+    decision = decided(
+        order("Jean", "Martin", phone="06 12 34 56 78", postal="75002", line1="12 rue de la Paix"), senior, junior
+    )
     assert decision.kind == "review" and not decision.duplicates
 
 
 def test_o2_namesakes_at_one_street_are_told_apart_by_the_phone_that_is_one_s() -> None:
-    mother = profile("C1", order("Lea", "Fischer", phone="06 12 34 56 78", **{k: v for k, v in HOME.items()
-                                                                              if k != "phone"}))
-    daughter = profile("C2", order("Lea", "Fischer", phone="07 98 76 54 32", **{k: v for k, v in HOME.items()
-                                                                                if k != "phone"}))
-    decision = decided(order("Lea", "Fischer", phone="07 98 76 54 32", postal="75002", line1="12 rue de la Paix"),
-                       mother, daughter)
+    mother = profile(
+        "C1", order("Lea", "Fischer", phone="06 12 34 56 78", **{k: v for k, v in HOME.items() if k != "phone"})
+    )
+    daughter = profile(
+        "C2", order("Lea", "Fischer", phone="07 98 76 54 32", **{k: v for k, v in HOME.items() if k != "phone"})
+    )
+    decision = decided(
+        order("Lea", "Fischer", phone="07 98 76 54 32", postal="75002", line1="12 rue de la Paix"), mother, daughter
+    )
     assert (decision.kind, decision.customer_code, decision.duplicates) == ("link", "C2", ())
 
 
@@ -334,8 +441,9 @@ def test_o2_a_surname_written_first_on_a_record_is_not_read_as_a_shared_given_na
 
 def test_o5_a_richer_order_of_someone_known_only_by_name_and_postal_code_creates_rather_than_guesses() -> None:
     cash_sale = profile("C1", order("Marie", "Martin", line1=None, postal="75002"))
-    decision = decided(order("Marie", "Martin", phone="06 12 34 56 78", **{k: v for k, v in HOME.items()
-                                                                           if k != "phone"}), cash_sale)
+    decision = decided(
+        order("Marie", "Martin", phone="06 12 34 56 78", **{k: v for k, v in HOME.items() if k != "phone"}), cash_sale
+    )
     assert decision.kind == "create" and [c.code for c in decision.candidates] == ["C1"]
 
 

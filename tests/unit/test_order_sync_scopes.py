@@ -19,8 +19,16 @@ class CustomerServiceStandIn:
         self.calls = 0
 
     def create(self, scope_id: str) -> None:
-        self.scopes.append(ScopeView(scope_id=scope_id, name=scope_id, country="FR", default_language="fr",
-                                     requires_approval=False, created_at=datetime.now(UTC)))
+        self.scopes.append(
+            ScopeView(
+                scope_id=scope_id,
+                name=scope_id,
+                country="FR",
+                default_language="fr",
+                requires_approval=False,
+                created_at=datetime.now(UTC),
+            )
+        )
 
     async def call(self, command: object, payload: object) -> SimpleNamespace:
         self.calls += 1

@@ -83,7 +83,12 @@ def names_of(consumer: str) -> dict[str, list[str]]:
     return adapter_names() if consumer == ADAPTERS else own_names(consumer)
 
 
-SHARED = [TOPOLOGY.commands_exchange, TOPOLOGY.events_exchange, TOPOLOGY.upstream_exchange, TOPOLOGY.dead_letter_exchange]
+SHARED = [
+    TOPOLOGY.commands_exchange,
+    TOPOLOGY.events_exchange,
+    TOPOLOGY.upstream_exchange,
+    TOPOLOGY.dead_letter_exchange,
+]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -96,7 +101,12 @@ def test_p1_each_service_user_configures_and_reads_its_own_queues_only(service: 
         assert allowed["read"].fullmatch(name) and allowed["write"].fullmatch(name), name  # consume, bind
     for name in SHARED:  # declared at startup, bound from
         assert allowed["configure"].fullmatch(name) and allowed["read"].fullmatch(name), name
-    for exchange in (TOPOLOGY.events_exchange, TOPOLOGY.dead_letter_exchange, "amq.default", retry_exchange(TOPOLOGY, service).name):
+    for exchange in (
+        TOPOLOGY.events_exchange,
+        TOPOLOGY.dead_letter_exchange,
+        "amq.default",
+        retry_exchange(TOPOLOGY, service).name,
+    ):
         assert allowed["write"].fullmatch(exchange), exchange  # events, dead letters, replies, retries
     assert not allowed["write"].fullmatch(TOPOLOGY.upstream_exchange), "only storefronts publish orders"
     for other in set(CONSUMERS) - {service}:
@@ -120,8 +130,12 @@ def test_o8_c18_the_adapters_user_publishes_orders_and_sends_two_commands_only()
         assert allowed["configure"].fullmatch(name), name
     for name in (TOPOLOGY.commands_exchange, TOPOLOGY.upstream_exchange, TOPOLOGY.dead_letter_exchange):
         assert allowed["read"].fullmatch(name), name  # its queues are bound there (ping, platforms, dead letters)
-    for exchange in (TOPOLOGY.upstream_exchange, TOPOLOGY.dead_letter_exchange, "amq.default",
-                     retry_exchange(TOPOLOGY, ADAPTERS).name):
+    for exchange in (
+        TOPOLOGY.upstream_exchange,
+        TOPOLOGY.dead_letter_exchange,
+        "amq.default",
+        retry_exchange(TOPOLOGY, ADAPTERS).name,
+    ):
         assert allowed["write"].fullmatch(exchange), exchange  # orders, dead letters, ping replies, retries
     assert not allowed["write"].fullmatch(TOPOLOGY.events_exchange), "the adapters publish no events"
     assert allowed["write"].fullmatch(TOPOLOGY.commands_exchange) and allowed["read"].fullmatch("amq.rabbitmq.reply-to")
@@ -163,14 +177,18 @@ def test_i4_i5_the_gateway_user_sends_commands_and_reads_the_services_dead_lette
                 assert not pattern.fullmatch(name), f"gateway may {kind} {name} of {consumer}"
 
 
-def test_p1_only_services_that_ask_others_and_operators_send_commands_only_storefronts_and_operators_publish_orders() -> None:
+def test_p1_only_services_that_ask_others_and_operators_send_commands_only_storefronts_and_operators_publish_orders() -> (
+    None
+):
     # order-sync asks the customer service (O3); the customer service asks the others (C18);
     # the adapters two commands only (C18 for Shopify's compliance topics, a topic permission).
     senders = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.commands_exchange)}
     assert senders == {"admin", "order-sync", "customer", "omsctl", GATEWAY, ADAPTERS}
     assert {t["user"] for t in definitions()["topic_permissions"]} == {ADAPTERS}
     # The gateway only to replay a dead-lettered upstream order (administrators, I5).
-    publishers = {p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.upstream_exchange)}
+    publishers = {
+        p["user"] for p in definitions()["permissions"] if re.fullmatch(p["write"], TOPOLOGY.upstream_exchange)
+    }
     assert publishers == {"admin", "omsctl", "storefront", ADAPTERS, GATEWAY}
     storefront = permissions("storefront")
     assert not storefront["read"].fullmatch(TOPOLOGY.queue("order-sync", "upstream-orders"))
@@ -196,16 +214,24 @@ def test_p5_definitions_are_rendered_with_passwords_from_the_environment(tmp_pat
     out = tmp_path / "definitions.json"
     env = {"OMS_DEFINITIONS_TEMPLATE": str(DEPLOY / "rabbitmq" / "definitions.json"), "PATH": "/usr/bin:/bin"}
     env.update({u["password"][2:-1]: f'p"w\\{u["name"]}&' for u in definitions()["users"]})
-    subprocess.run(["bash", str(DEPLOY / "rabbitmq" / "render-definitions.sh"), "--render-only", str(out)],
-                   env=env, check=True, timeout=30)
+    subprocess.run(
+        ["bash", str(DEPLOY / "rabbitmq" / "render-definitions.sh"), "--render-only", str(out)],
+        env=env,
+        check=True,
+        timeout=30,
+    )
     rendered = json.loads(out.read_text())
     assert {u["name"]: u["password"] for u in rendered["users"]} == {
         u["name"]: f'p"w\\{u["name"]}&' for u in definitions()["users"]
     }
     assert rendered["permissions"] == definitions()["permissions"]
-    missing = subprocess.run(["bash", str(DEPLOY / "rabbitmq" / "render-definitions.sh"), "--render-only", str(out)],
-                             env={k: v for k, v in env.items() if k != "OMS_AMQP_PASSWORD_CUSTOMER"},
-                             capture_output=True, text=True, timeout=30)
+    missing = subprocess.run(
+        ["bash", str(DEPLOY / "rabbitmq" / "render-definitions.sh"), "--render-only", str(out)],
+        env={k: v for k, v in env.items() if k != "OMS_AMQP_PASSWORD_CUSTOMER"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert missing.returncode == 1 and "no password for CUSTOMER" in missing.stderr
 
 
@@ -216,7 +242,9 @@ def test_p3_p5_compose_runs_every_server_and_the_services_with_worker_replicas()
     assert "management" in services["rabbitmq"]["image"]
     assert services["mongodb"]["image"].startswith("mongo:8")
     assert "--replSet" in services["mongodb"]["command"]
-    assert "transactionLifetimeLimitSeconds=15" in services["mongodb"]["command"], "a killed worker's transaction expires soon"
+    assert "transactionLifetimeLimitSeconds=15" in services["mongodb"]["command"], (
+        "a killed worker's transaction expires soon"
+    )
     assert "rs.initiate" in services["mongodb-init"]["command"][-1]
     assert "tools.smtp_capture" in services["smtp"]["command"]
     for service in SERVICES:
@@ -269,12 +297,19 @@ def test_p5_one_multi_stage_image_with_a_non_root_user_and_a_readiness_healthche
     assert re.search(r"^HEALTHCHECK .*\n.*OMS_HEALTH_PATH', '/ready'", runtime, re.MULTILINE)
     assert "OMS_HEALTH_PATH=/ready" in runtime
     assert 'exec faststream run "$target" --factory' in runtime
-    for service, module in (("customer", "customer.app"), ("notification", "notification.app"),
-                            ("order-sync", "order_sync.app"), ("adapters", "adapters.app")):
+    for service, module in (
+        ("customer", "customer.app"),
+        ("notification", "notification.app"),
+        ("order-sync", "order_sync.app"),
+        ("adapters", "adapters.app"),
+    ):
         assert f"{service}) target={module}:create_app" in runtime
     # The gateway is a FastAPI app: uvicorn, exec'd (SIGTERM reaches it), with a deadline.
-    assert re.search(r"gateway\) exec uvicorn gateway\.app:create_app --factory --host 0\.0\.0\.0 "
-                     r"--port \"\$\{OMS_HTTP_PORT:-8080\}\" \\\n\s+--timeout-graceful-shutdown", runtime)
+    assert re.search(
+        r"gateway\) exec uvicorn gateway\.app:create_app --factory --host 0\.0\.0\.0 "
+        r"--port \"\$\{OMS_HTTP_PORT:-8080\}\" \\\n\s+--timeout-graceful-shutdown",
+        runtime,
+    )
     (pythonpath,) = re.findall(r"PYTHONPATH=(\S+)", runtime)
     for package in ("customer", "notification", "order-sync", "adapters", "gateway"):
         assert f"/app/services/{package}" in pythonpath.split(":")

@@ -44,7 +44,8 @@ def test_p4_a_message_back_from_a_retry_tier_keeps_its_original_route() -> None:
     fresh = SimpleNamespace(exchange="oms.events", routing_key="customer.customer-created.v1", headers={})
     assert original_route(fresh) == ("oms.events", "customer.customer-created.v1")
     returned = SimpleNamespace(
-        exchange="", routing_key="oms.notification.emails",
+        exchange="",
+        routing_key="oms.notification.emails",
         headers={ORIGINAL_EXCHANGE: "oms.events", ORIGINAL_ROUTING_KEY: "customer.customer-created.v1"},
     )
     assert original_route(returned) == ("oms.events", "customer.customer-created.v1")
@@ -52,7 +53,9 @@ def test_p4_a_message_back_from_a_retry_tier_keeps_its_original_route() -> None:
 
 def test_p3_slots_are_stable_and_spread_over_partitions() -> None:
     assert partition_slot("C000123") == partition_slot("C000123")
-    assert partition_slot("C000123") == __import__("zlib").crc32(b"C000123") % PARTITION_SLOTS, "any language can compute it"
+    assert partition_slot("C000123") == __import__("zlib").crc32(b"C000123") % PARTITION_SLOTS, (
+        "any language can compute it"
+    )
     slots = [partition_slot(f"C{n:06d}") for n in range(6400)]
     counts = [slots.count(s) for s in range(PARTITION_SLOTS)]
     assert min(counts) > 50, "no slot starves"
@@ -83,19 +86,48 @@ def letter(**headers: object) -> DeadLetter:
 
 
 def test_p4_replay_strips_bookkeeping_keeps_id_and_trace_and_reads_broker_dead_letters() -> None:
-    ours = letter(**{
-        dead_letters.REASON: "failed", dead_letters.ERROR: "boom", dead_letters.ORIGINAL_EXCHANGE: "oms.events",
-        dead_letters.ORIGINAL_ROUTING_KEY: "customer.customer-created.v1", dead_letters.ORIGINAL_QUEUE: "oms.x.q",
-        dead_letters.ATTEMPTS: 5, "x-death": [{"count": 1}], "x-delivery-count": 3, "traceparent": "00-t-s-01",
-        PARTITION_KEY: "C1", PARTITION_SLOT: "7",
-    })
-    assert (ours.reason, ours.exchange, ours.routing_key, ours.attempts) == ("failed", "oms.events", "customer.customer-created.v1", 5)
+    ours = letter(
+        **{
+            dead_letters.REASON: "failed",
+            dead_letters.ERROR: "boom",
+            dead_letters.ORIGINAL_EXCHANGE: "oms.events",
+            dead_letters.ORIGINAL_ROUTING_KEY: "customer.customer-created.v1",
+            dead_letters.ORIGINAL_QUEUE: "oms.x.q",
+            dead_letters.ATTEMPTS: 5,
+            "x-death": [{"count": 1}],
+            "x-delivery-count": 3,
+            "traceparent": "00-t-s-01",
+            PARTITION_KEY: "C1",
+            PARTITION_SLOT: "7",
+        }
+    )
+    assert (ours.reason, ours.exchange, ours.routing_key, ours.attempts) == (
+        "failed",
+        "oms.events",
+        "customer.customer-created.v1",
+        5,
+    )
     assert ours.replay_headers() == {"traceparent": "00-t-s-01", PARTITION_KEY: "C1", PARTITION_SLOT: "7"}
     assert '"a": 1' in ours.body_text()
 
-    broker = letter(**{"x-death": [{"reason": "delivery_limit", "exchange": "oms.upstream", "queue": "oms.order-sync.upstream-orders",
-                                    "routing-keys": ["order.order-placed.v1"], "count": 1}]})
-    assert (broker.reason, broker.exchange, broker.routing_key) == ("broker:delivery_limit", "oms.upstream", "order.order-placed.v1")
+    broker = letter(
+        **{
+            "x-death": [
+                {
+                    "reason": "delivery_limit",
+                    "exchange": "oms.upstream",
+                    "queue": "oms.order-sync.upstream-orders",
+                    "routing-keys": ["order.order-placed.v1"],
+                    "count": 1,
+                }
+            ]
+        }
+    )
+    assert (broker.reason, broker.exchange, broker.routing_key) == (
+        "broker:delivery_limit",
+        "oms.upstream",
+        "order.order-placed.v1",
+    )
 
     assert selector(ids=["m1"])(ours) and not selector(ids=["m2"])(ours)
     assert selector(reason="failed")(ours) and not selector(reason="malformed")(ours)

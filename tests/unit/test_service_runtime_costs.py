@@ -21,8 +21,9 @@ print(type(configure_tracing("probe")).__name__, any("Telemetry" in n for n in n
 """
 
 
-@pytest.mark.parametrize(("exporter", "expected"), [("none", "NoneType False"), ("", "NoneType False"),
-                                                   ("console", "TracerProvider True")])
+@pytest.mark.parametrize(
+    ("exporter", "expected"), [("none", "NoneType False"), ("", "NoneType False"), ("console", "TracerProvider True")]
+)
 def test_p5_services_trace_only_when_an_exporter_is_configured(exporter: str, expected: str) -> None:
     env = {**os.environ, "OTEL_TRACES_EXPORTER": exporter}
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60)

@@ -129,25 +129,29 @@ def test_c11_a_search_cursor_reads_back_what_it_wrote() -> None:
     position = search.decode_cursor(query.model_copy(update={"cursor": cursor}))
     assert position == search.Position(0, "s.sn", "dubois chloe", "C10007")
     dated = SearchInput(sort="created")
-    cursor = search.encode_cursor({"_id": "C1", "registered_at": search.datetime(2026, 1, 2, 3, 4)}, 0,
-                                  search.Run({}, "registered_at"), dated)
+    cursor = search.encode_cursor(
+        {"_id": "C1", "registered_at": search.datetime(2026, 1, 2, 3, 4)}, 0, search.Run({}, "registered_at"), dated
+    )
     assert search.decode_cursor(dated.model_copy(update={"cursor": cursor})).value == search.datetime(2026, 1, 2, 3, 4)
 
 
-@pytest.mark.parametrize("values", [
-    ["name", False, 0, "s.sn", {"$gt": ""}, "C1"],  # an operator where the sort value goes
-    ["name", False, 0, "s.sn", "dubois", {"$where": "sleep(10000)"}],
-    ["name", False, 0, "s.sn", {"$where": "sleep(10000)"}, "C1"],
-    ["name", False, 0, "$where", "x", "C1"],  # a field no search sorts on
-    ["name", False, 7, "s.sn", "x", "C1"],  # a run that does not exist
-    ["name", "false", 0, "s.sn", "x", "C1"],  # a string where a boolean goes (strict)
-    ["name", False, 0, "s.sn", ["x"], "C1"],
-    ["name", False, 0, "s.sn", 12, "C1"],
-    ["created", False, 0, "registered_at", "not a time", "C1"],
-    ["last_activity", False, 0, "s.sn", "x", "C1"],  # another search's cursor
-    {"sort": "name"},
-    [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["name", False, 0, "s.sn", {"$gt": ""}, "C1"],  # an operator where the sort value goes
+        ["name", False, 0, "s.sn", "dubois", {"$where": "sleep(10000)"}],
+        ["name", False, 0, "s.sn", {"$where": "sleep(10000)"}, "C1"],
+        ["name", False, 0, "$where", "x", "C1"],  # a field no search sorts on
+        ["name", False, 7, "s.sn", "x", "C1"],  # a run that does not exist
+        ["name", "false", 0, "s.sn", "x", "C1"],  # a string where a boolean goes (strict)
+        ["name", False, 0, "s.sn", ["x"], "C1"],
+        ["name", False, 0, "s.sn", 12, "C1"],
+        ["created", False, 0, "registered_at", "not a time", "C1"],
+        ["last_activity", False, 0, "s.sn", "x", "C1"],  # another search's cursor
+        {"sort": "name"},
+        [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    ],
+)
 def test_c11_a_tampered_search_cursor_is_a_field_error_on_the_cursor_never_a_query(values: Any) -> None:
     with pytest.raises(Rejected) as caught:
         search.decode_cursor(SearchInput(cursor=forged(values)))
@@ -182,9 +186,11 @@ def test_c7_history_and_o5_review_cursors_refuse_operators() -> None:
 
 # --- unicode at the edges (C1, C11; finding 9) -------------------------------------------------------
 
-INVISIBLE = ("\u200b\u200c\u200d\u2060\ufeff"  # zero-width
-             "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"  # bidi
-             "\u00ad\x00\x07\x1b\x7f\x9b")  # soft hyphen, controls
+INVISIBLE = (
+    "\u200b\u200c\u200d\u2060\ufeff"  # zero-width
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"  # bidi
+    "\u00ad\x00\x07\x1b\x7f\x9b"
+)  # soft hyphen, controls
 
 
 @pytest.mark.parametrize("char", list(INVISIBLE))
@@ -210,8 +216,11 @@ def test_c1_visible_text_is_nfkc_without_control_or_format_characters_and_idempo
 
 
 @FAST
-@given(name=st.text(alphabet=st.characters(categories=("Lu", "Ll")), min_size=1, max_size=12),
-       hidden=st.lists(st.sampled_from(INVISIBLE), min_size=1, max_size=4), at=st.integers(min_value=0))
+@given(
+    name=st.text(alphabet=st.characters(categories=("Lu", "Ll")), min_size=1, max_size=12),
+    hidden=st.lists(st.sampled_from(INVISIBLE), min_size=1, max_size=4),
+    at=st.integers(min_value=0),
+)
 def test_c11_a_name_with_invisible_characters_folds_to_the_same_search_key(
     name: str, hidden: list[str], at: int
 ) -> None:
@@ -231,22 +240,45 @@ def test_c2_a_fullwidth_email_is_the_ascii_one() -> None:
 LINK = TypeAdapter(OptionalHttpsLink)
 
 
-@pytest.mark.parametrize("link", [
-    "javascript:alert(document.cookie)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
-    "data:text/html;base64,PHNjcmlwdD4=", "vbscript:msgbox(1)", "http://track.example.com/1", "//evil.example/x",
-    "/track/1", "track.example.com/1", "https://", "https:///path", "https://user:pw@evil.example/",
-    "https://a.example/\"onmouseover=\"x", "https://a.example/<script>", "https:\\\\evil.example", "ftp://x.example",
-    "https://a.example:99999/",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:msgbox(1)",
+        "http://track.example.com/1",
+        "//evil.example/x",
+        "/track/1",
+        "track.example.com/1",
+        "https://",
+        "https:///path",
+        "https://user:pw@evil.example/",
+        'https://a.example/"onmouseover="x',
+        "https://a.example/<script>",
+        "https:\\\\evil.example",
+        "ftp://x.example",
+        "https://a.example:99999/",
+    ],
+)
 def test_o7_a_link_that_is_not_https_to_a_host_is_refused(link: str) -> None:
     with pytest.raises(ValidationError) as caught:
         LINK.validate_python(link)
     assert caught.value.errors()[0]["type"] == "https_link"
 
 
-@pytest.mark.parametrize("link", ["https://track.example.com/JD0123456789",
-                                  "https://pay.example.com/P?id=1&lang=fr#top", "HTTPS://EXAMPLE.COM/x",
-                                  "https://münchen.example/x", "https://a.example:8443/x"])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://track.example.com/JD0123456789",
+        "https://pay.example.com/P?id=1&lang=fr#top",
+        "HTTPS://EXAMPLE.COM/x",
+        "https://münchen.example/x",
+        "https://a.example:8443/x",
+    ],
+)
 def test_o7_https_links_pass_unchanged(link: str) -> None:
     assert LINK.validate_python(link) == link
 
@@ -263,17 +295,40 @@ def test_o7_any_other_scheme_is_refused(scheme: str, rest: str) -> None:
 def test_o7_c2_tracking_payment_and_account_links_are_refused_by_field() -> None:
     ref = {"source_system": "s", "order_number": "O-1", "scope": "eu-fr"}
     with pytest.raises(ValidationError) as caught:
-        OrderShipped.model_validate({"producer": "p", "payload": {
-            **ref, "shipment_id": "S1", "tracking_url": "javascript:alert(1)", "shipped_at": "2026-11-20T09:00:00Z"}})
+        OrderShipped.model_validate(
+            {
+                "producer": "p",
+                "payload": {
+                    **ref,
+                    "shipment_id": "S1",
+                    "tracking_url": "javascript:alert(1)",
+                    "shipped_at": "2026-11-20T09:00:00Z",
+                },
+            }
+        )
     assert caught.value.errors()[0]["loc"] == ("payload", "tracking_url")
     with pytest.raises(ValidationError) as caught:
-        PaymentRequested.model_validate({"producer": "p", "payload": {
-            **ref, "payment_id": "P1", "amount": "1", "currency": "EUR", "payment_url": "data:text/html,x",
-            "requested_at": "2026-11-20T09:00:00Z"}})
+        PaymentRequested.model_validate(
+            {
+                "producer": "p",
+                "payload": {
+                    **ref,
+                    "payment_id": "P1",
+                    "amount": "1",
+                    "currency": "EUR",
+                    "payment_url": "data:text/html,x",
+                    "requested_at": "2026-11-20T09:00:00Z",
+                },
+            }
+        )
     assert caught.value.errors()[0]["loc"] == ("payload", "payment_url")
     with pytest.raises(ValidationError) as caught:
-        CreateScope.model_validate({"producer": "p", "payload": {
-            "scope_id": "eu-fr", "name": "FR", "country": "FR", "account_url": "javascript:alert(1)//"}})
+        CreateScope.model_validate(
+            {
+                "producer": "p",
+                "payload": {"scope_id": "eu-fr", "name": "FR", "country": "FR", "account_url": "javascript:alert(1)//"},
+            }
+        )
     assert caught.value.errors()[0]["loc"] == ("payload", "account_url")
 
 
@@ -290,7 +345,8 @@ def card_numbers(draw: Any) -> str:
     """A Luhn-valid number of a major network: 13 to 19 digits, first digit 2 to 6."""
     length = draw(st.integers(min_value=13, max_value=19))
     body = str(draw(st.integers(min_value=2, max_value=6))) + "".join(
-        str(draw(st.integers(min_value=0, max_value=9))) for _ in range(length - 2))
+        str(draw(st.integers(min_value=0, max_value=9))) for _ in range(length - 2)
+    )
     for check in "0123456789":
         if luhn_valid(body + check):
             return body + check
@@ -298,10 +354,11 @@ def card_numbers(draw: Any) -> str:
 
 
 def spaced(number: str, separator: str) -> str:
-    return separator.join(number[i:i + 4] for i in range(0, len(number), 4)) if separator else number
+    return separator.join(number[i : i + 4] for i in range(0, len(number), 4)) if separator else number
 
 
-not_digits = st.text(alphabet=st.characters(exclude_categories=("Nd",)), max_size=20)
+# No digits (they would make another number) and no lone surrogates (no JSON document carries one).
+not_digits = st.text(alphabet=st.characters(exclude_categories=("Nd", "Cs")), max_size=20)
 
 
 @FAST
@@ -317,14 +374,26 @@ def test_o1_c7_any_card_number_in_any_text_is_found_and_masked_to_its_last_four(
 
 
 @FAST
-@given(number=card_numbers(), separator=st.sampled_from(["", " ", "-"]),
-       key=st.sampled_from(["note", "notes", "customer_note", "card", "x"]), before=not_digits)
+@given(
+    number=card_numbers(),
+    separator=st.sampled_from(["", " ", "-"]),
+    key=st.sampled_from(["note", "notes", "customer_note", "card", "x"]),
+    before=not_digits,
+)
 def test_o1_any_card_number_in_an_unknown_field_or_note_is_redacted_in_kept_copies(
     number: str, separator: str, key: str, before: str
 ) -> None:
-    body = json.dumps({"message_id": "m1", "payload": {"order_number": number, "lines": [{"sku": number}],
-                                                      key: f"{before}{spaced(number, separator)}",
-                                                      "deep": {"n": [int(number)]}}}).encode()
+    body = json.dumps(
+        {
+            "message_id": "m1",
+            "payload": {
+                "order_number": number,
+                "lines": [{"sku": number}],
+                key: f"{before}{spaced(number, separator)}",
+                "deep": {"n": [int(number)]},
+            },
+        }
+    ).encode()
     redacted = json.loads(redact_card_numbers_in_json(body))
     assert redacted["payload"]["order_number"] == number and redacted["payload"]["lines"][0]["sku"] == number
     kept = redacted["payload"][key]
@@ -351,15 +420,21 @@ def test_o1_a_card_number_in_a_known_order_field_is_refused_by_field() -> None:
         assert "4111" not in str(caught.value)
     lines = order_payload()["lines"]
     with pytest.raises(ValidationError) as caught:
-        OrderPlaced.model_validate({"producer": "p", "payload": order_payload(
-            lines=[{**lines[0], "name": "gift card 5555 5555 5555 4444"}])})
+        OrderPlaced.model_validate(
+            {"producer": "p", "payload": order_payload(lines=[{**lines[0], "name": "gift card 5555 5555 5555 4444"}])}
+        )
     assert caught.value.errors()[0]["loc"] == ("payload", "lines", 0, "name")
 
 
 def test_o1_an_optional_field_with_a_card_number_is_set_aside_and_an_unknown_one_left_out_with_a_note() -> None:
-    payload = order_payload(note="pay with 4111 1111 1111 1111 please",
-                            billing_address={**order_payload()["billing_address"], "line2": "4111111111111111",
-                                             "card": "5555-5555-5555-4444"})
+    payload = order_payload(
+        note="pay with 4111 1111 1111 1111 please",
+        billing_address={
+            **order_payload()["billing_address"],
+            "line2": "4111111111111111",
+            "card": "5555-5555-5555-4444",
+        },
+    )
     placed = OrderPlaced.model_validate({"producer": "p", "payload": payload})
     dumped = placed.model_dump_json()
     assert "1111 1111" not in dumped and "4111111111111111" not in dumped and "5555-5555" not in dumped
@@ -373,12 +448,25 @@ def test_o1_an_optional_field_with_a_card_number_is_set_aside_and_an_unknown_one
 
 def test_o1_c7_ids_phones_and_tracking_numbers_are_not_card_numbers() -> None:
     """A 13-19 digit Shopify id, EAN SKU or 13-digit phone passes Luhn one time in ten."""
-    placed = OrderPlaced.model_validate({"producer": "p", "payload": order_payload(
-        order_number="4111111111111111", source_customer_id="5555555555554444", phone="+49 1512 3456789")})
+    placed = OrderPlaced.model_validate(
+        {
+            "producer": "p",
+            "payload": order_payload(
+                order_number="4111111111111111", source_customer_id="5555555555554444", phone="+49 1512 3456789"
+            ),
+        }
+    )
     assert placed.payload.order_number == "4111111111111111"
-    cart = {"source_system": "shop", "source_customer_id": "4111111111111111", "scope": "eu-fr",
-            "cart_id": "5555555555554444", "total": "1", "currency": "EUR", "updated_at": "2026-11-20T09:00:00Z",
-            "lines": [{"sku": "4006381333931", "name": "pen", "quantity": 1, "unit_price": "1", "total": "1"}]}
+    cart = {
+        "source_system": "shop",
+        "source_customer_id": "4111111111111111",
+        "scope": "eu-fr",
+        "cart_id": "5555555555554444",
+        "total": "1",
+        "currency": "EUR",
+        "updated_at": "2026-11-20T09:00:00Z",
+        "lines": [{"sku": "4006381333931", "name": "pen", "quantity": 1, "unit_price": "1", "total": "1"}],
+    }
     assert CartUpdated.model_validate({"producer": "p", "payload": cart}).payload.cart_id == "5555555555554444"
 
 
@@ -399,8 +487,15 @@ def test_o1_a_phone_field_refuses_only_a_run_longer_than_any_phone_number() -> N
 
 
 def test_c7_commerce_still_refuses_a_card_number_in_a_field_it_does_not_know() -> None:
-    saved = {"source_system": "shop", "source_customer_id": "c1", "scope": "eu-fr", "token": "tok_1",
-             "brand": "visa", "saved_at": "2026-11-20T09:00:00Z", "pan": "4111111111111111"}
+    saved = {
+        "source_system": "shop",
+        "source_customer_id": "c1",
+        "scope": "eu-fr",
+        "token": "tok_1",
+        "brand": "visa",
+        "saved_at": "2026-11-20T09:00:00Z",
+        "pan": "4111111111111111",
+    }
     with pytest.raises(ValidationError) as caught:
         PaymentMethodSaved.model_validate({"producer": "shop", "payload": saved})
     assert "pan" in caught.value.errors()[0]["msg"]

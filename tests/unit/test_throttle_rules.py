@@ -9,8 +9,14 @@ from datetime import UTC, datetime, timedelta
 from plumbing.throttle import Bucket, Limits, retry_after, too_many_attempts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-LIMITS = Limits(free_failures=3, first_delay_seconds=1.0, max_delay_seconds=60.0,
-                forget_after=timedelta(minutes=10), lock_after=8, lock_for=timedelta(minutes=15))
+LIMITS = Limits(
+    free_failures=3,
+    first_delay_seconds=1.0,
+    max_delay_seconds=60.0,
+    forget_after=timedelta(minutes=10),
+    lock_after=8,
+    lock_for=timedelta(minutes=15),
+)
 
 
 def test_c15_i4_delays_start_after_the_free_failures_double_and_stop_at_the_cap() -> None:

@@ -18,7 +18,9 @@ from .settings import AdapterSettings
 from .signatures import Verifier
 
 
-def create_app(settings: ServiceSettings | None = None, adapter_settings: AdapterSettings | None = None) -> AsgiFastStream:
+def create_app(
+    settings: ServiceSettings | None = None, adapter_settings: AdapterSettings | None = None
+) -> AsgiFastStream:
     adapter_settings = adapter_settings or AdapterSettings()
     app = create_service_app(
         SERVICE,
@@ -32,10 +34,14 @@ def create_app(settings: ServiceSettings | None = None, adapter_settings: Adapte
     bigcommerce = None
     if adapter_settings.bigcommerce_store_hash and adapter_settings.bigcommerce_access_token:
         bigcommerce = HttpBigCommerceOrders(
-            adapter_settings.bigcommerce_store_hash, adapter_settings.bigcommerce_access_token.get_secret_value(),
-            api_url=adapter_settings.bigcommerce_api_url, timeout=adapter_settings.bigcommerce_timeout)
-    runtime.resources[SERVICE] = Adapters(settings=adapter_settings, verifier=Verifier(adapter_settings),
-                                          bigcommerce=bigcommerce)
+            adapter_settings.bigcommerce_store_hash,
+            adapter_settings.bigcommerce_access_token.get_secret_value(),
+            api_url=adapter_settings.bigcommerce_api_url,
+            timeout=adapter_settings.bigcommerce_timeout,
+        )
+    runtime.resources[SERVICE] = Adapters(
+        settings=adapter_settings, verifier=Verifier(adapter_settings), bigcommerce=bigcommerce
+    )
     for platform in PLATFORM_ADAPTERS.values():
         app.mount(f"/webhooks/{platform.name}", webhook(runtime, platform))
     return app

@@ -128,11 +128,17 @@ def order_id_of(webhook: dict[str, Any]) -> str:
     return identifier(get(webhook, path), path, required=True)  # type: ignore[return-value]
 
 
-def with_resources(webhook: dict[str, Any], order: Any, products: Any, shipping_addresses: Any,
-                   shipments: Any) -> dict[str, Any]:
+def with_resources(
+    webhook: dict[str, Any], order: Any, products: Any, shipping_addresses: Any, shipments: Any
+) -> dict[str, Any]:
     """The webhook with what the V2 Orders API answered for its order: what ``map_event`` maps."""
-    return {"webhook": webhook, "order": order, "products": products,
-            "shipping_addresses": shipping_addresses, "shipments": shipments}
+    return {
+        "webhook": webhook,
+        "order": order,
+        "products": products,
+        "shipping_addresses": shipping_addresses,
+        "shipments": shipments,
+    }
 
 
 def is_thin(payload: Any) -> bool:
@@ -149,8 +155,10 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     if scope not in SCOPES:
         raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
     if not isinstance(payload.get("order"), dict):
-        raise MappingError.at("order", "required, missing: the order is read from the V2 Orders API "
-                                       "before mapping; a webhook alone names it only")
+        raise MappingError.at(
+            "order",
+            "required, missing: the order is read from the V2 Orders API before mapping; a webhook alone names it only",
+        )
     if scope == SHIPMENT_SCOPE:
         return shipment_created(webhook, payload, config)
     placed = order_placed(payload, config)
@@ -206,8 +214,11 @@ def tax_inclusive(order: dict[str, Any], products: list[Any]) -> bool:
     lines = [p for p in products if isinstance(p, dict)]
     try:
         return bool(lines) and all(
-            Decimal(str(p.get("base_price"))) == Decimal(str(p.get("price_inc_tax")))
-            != Decimal(str(p.get("price_ex_tax"))) for p in lines)
+            Decimal(str(p.get("base_price")))
+            == Decimal(str(p.get("price_inc_tax")))
+            != Decimal(str(p.get("price_ex_tax")))
+            for p in lines
+        )
     except ArithmeticError:
         return False
 
@@ -237,15 +248,19 @@ def order_placed(resources: dict[str, Any], config: PlatformConfig) -> list[Enve
         if not isinstance(product, dict):
             problems.add(f"products[{index}]", "must be an object")
             continue
-        lines.append({
-            "sku": problems.check(identifier, blank_none(product.get("sku")), f"{where}sku"),
-            "name": blank_none(product.get("name_customer")) or product.get("name"),
-            "quantity": problems.check(decimal, product.get("quantity"), f"{where}quantity", default=Decimal(1)),
-            "unit_price": in_currency(amount(product, f"price_{kind}", where), exponent),
-            "total": in_currency(amount(product, f"total_{kind}", where), exponent),
-        })
-    shipping = sum((amount(order, f"{part}_{kind}", missing="0")
-                    for part in ("shipping_cost", "handling_cost", "wrapping_cost")), Decimal(0))
+        lines.append(
+            {
+                "sku": problems.check(identifier, blank_none(product.get("sku")), f"{where}sku"),
+                "name": blank_none(product.get("name_customer")) or product.get("name"),
+                "quantity": problems.check(decimal, product.get("quantity"), f"{where}quantity", default=Decimal(1)),
+                "unit_price": in_currency(amount(product, f"price_{kind}", where), exponent),
+                "total": in_currency(amount(product, f"total_{kind}", where), exponent),
+            }
+        )
+    shipping = sum(
+        (amount(order, f"{part}_{kind}", missing="0") for part in ("shipping_cost", "handling_cost", "wrapping_cost")),
+        Decimal(0),
+    )
     discount = amount(order, "discount_amount", missing="0") + amount(order, "coupon_discount", missing="0")
     customer_id = problems.check(identifier, order.get("customer_id"), "customer_id")
     registered = customer_id not in (None, "0")
@@ -301,9 +316,13 @@ def status_changed(order: dict[str, Any], config: PlatformConfig, order_id: str)
         message_id=message_id(PLATFORM, "status", order_id, status, changed_at),
         correlation_id=_correlation(order_id),
         occurred_at=changed_at,
-        payload={"source_system": config.source_system, "order_number": order_id,
-                 "scope": config.scope_for(order.get("channel_id"), "channel_id"),
-                 "status": status, "changed_at": changed_at},
+        payload={
+            "source_system": config.source_system,
+            "order_number": order_id,
+            "scope": config.scope_for(order.get("channel_id"), "channel_id"),
+            "status": status,
+            "changed_at": changed_at,
+        },
         origins=STATUS_ORIGINS,
     )
 
@@ -320,41 +339,54 @@ def shipment_created(webhook: dict[str, Any], resources: dict[str, Any], config:
     index, shipment = found[0]
     where = f"shipments[{index}]."
     by_line = {str(p.get("id")): p for p in products if isinstance(p, dict)}
-    order_id = problems.check(identifier, shipment.get("order_id") or order.get("id"), f"{where}order_id",
-                              required=True, default="?")
+    order_id = problems.check(
+        identifier, shipment.get("order_id") or order.get("id"), f"{where}order_id", required=True, default="?"
+    )
     lines = []
     for position, item in enumerate(problems.check(items, shipment, "items", default=[])):
         if not isinstance(item, dict):
             problems.add(f"{where}items[{position}]", "must be an object")
             continue
         product = by_line.get(str(item.get("order_product_id")), {})
-        lines.append({"sku": problems.check(identifier, blank_none(product.get("sku")), f"{where}items[{position}].sku"),
-                      "name": blank_none(product.get("name_customer")) or blank_none(product.get("name")),
-                      "quantity": item.get("quantity")})
+        lines.append(
+            {
+                "sku": problems.check(identifier, blank_none(product.get("sku")), f"{where}items[{position}].sku"),
+                "name": blank_none(product.get("name_customer")) or blank_none(product.get("name")),
+                "quantity": item.get("quantity"),
+            }
+        )
     shipped_at = problems.check(rfc2822, shipment.get("date_created"), f"{where}date_created")
     origins = {k: v.replace("shipments[*].", where) for k, v in SHIPMENT_ORIGINS.items()}
-    return [build(
-        OrderShipped,
-        config=config,
-        message_id=message_id(PLATFORM, "shipment", order_id, problems.check(
-            identifier, shipment.get("id"), f"{where}id", required=True, default="?")),
-        correlation_id=_correlation(order_id),
-        occurred_at=shipped_at,
-        payload={
-            "source_system": config.source_system,
-            "order_number": order_id,
-            "scope": problems.check(config.scope_for, order.get("channel_id"), "channel_id", default="?"),
-            "shipment_id": wanted,
-            "carrier": blank_none(shipment.get("shipping_provider_display_name"))
-            or blank_none(shipment.get("shipping_provider")) or blank_none(shipment.get("tracking_carrier")),
-            "tracking_number": blank_none(shipment.get("tracking_number")),
-            "tracking_url": https_link(shipment.get("tracking_link")) or https_link(shipment.get("generated_tracking_link")),
-            "lines": lines,
-            "shipped_at": shipped_at,
-        },
-        origins=origins,
-        problems=problems,
-    )]
+    return [
+        build(
+            OrderShipped,
+            config=config,
+            message_id=message_id(
+                PLATFORM,
+                "shipment",
+                order_id,
+                problems.check(identifier, shipment.get("id"), f"{where}id", required=True, default="?"),
+            ),
+            correlation_id=_correlation(order_id),
+            occurred_at=shipped_at,
+            payload={
+                "source_system": config.source_system,
+                "order_number": order_id,
+                "scope": problems.check(config.scope_for, order.get("channel_id"), "channel_id", default="?"),
+                "shipment_id": wanted,
+                "carrier": blank_none(shipment.get("shipping_provider_display_name"))
+                or blank_none(shipment.get("shipping_provider"))
+                or blank_none(shipment.get("tracking_carrier")),
+                "tracking_number": blank_none(shipment.get("tracking_number")),
+                "tracking_url": https_link(shipment.get("tracking_link"))
+                or https_link(shipment.get("generated_tracking_link")),
+                "lines": lines,
+                "shipped_at": shipped_at,
+            },
+            origins=origins,
+            problems=problems,
+        )
+    ]
 
 
 def topic_from_routing(tail: str) -> str:

@@ -56,8 +56,15 @@ class BigCommerceOrders(Protocol):
 
 
 class HttpBigCommerceOrders:
-    def __init__(self, store_hash: str, access_token: str, *, api_url: str = "https://api.bigcommerce.com",
-                 timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        store_hash: str,
+        access_token: str,
+        *,
+        api_url: str = "https://api.bigcommerce.com",
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._client = httpx.AsyncClient(
             base_url=f"{api_url.rstrip('/')}/stores/{store_hash}/v2/",
             headers={"X-Auth-Token": access_token, "Accept": "application/json"},
@@ -119,8 +126,11 @@ async def fetch_resources(client: BigCommerceOrders | None, webhook: dict[str, A
     that names no order; ``FetchFailed`` when the order cannot be read."""
     order_id = bigcommerce.order_id_of(webhook)
     if client is None:
-        raise FetchFailed("no BigCommerce API account configured (OMS_ADAPTERS_BIGCOMMERCE_STORE_HASH, "
-                          "OMS_ADAPTERS_BIGCOMMERCE_ACCESS_TOKEN)", transient=False)
+        raise FetchFailed(
+            "no BigCommerce API account configured (OMS_ADAPTERS_BIGCOMMERCE_STORE_HASH, "
+            "OMS_ADAPTERS_BIGCOMMERCE_ACCESS_TOKEN)",
+            transient=False,
+        )
     order = await client.order(order_id)
     products = await client.products(order_id)
     shipping_addresses = await client.shipping_addresses(order_id)

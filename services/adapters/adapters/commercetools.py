@@ -190,8 +190,12 @@ def _correlation(order_id: str) -> str:
 
 def _taxes_included(order: dict[str, Any]) -> bool:
     """commercetools prices include tax when their TaxRate says ``includedInPrice``."""
-    rates = [get(line, "taxRate.includedInPrice") for key in ("lineItems", "customLineItems")
-             for line in (order.get(key) or []) if isinstance(line, dict)]
+    rates = [
+        get(line, "taxRate.includedInPrice")
+        for key in ("lineItems", "customLineItems")
+        for line in (order.get(key) or [])
+        if isinstance(line, dict)
+    ]
     rates.append(get(order, "shippingInfo.taxRate.includedInPrice"))
     return any(rate is True for rate in rates)
 
@@ -214,35 +218,43 @@ def order_placed(message: dict[str, Any], config: PlatformConfig) -> list[Envelo
         total = problems.check(money, line.get("totalPrice"), f"{where}.totalPrice", default=zero)
         subtotal += total
         unit = problems.check(price_money, line.get("price"), f"{where}.price", default=(zero, ""))[0]
-        lines.append({
-            "sku": problems.check(identifier, get(line, "variant.sku"), f"{where}.variant.sku"),
-            "name": _localized(line.get("name"), locale),
-            "quantity": line.get("quantity"),
-            "unit_price": unit,
-            "total": total,
-        })
+        lines.append(
+            {
+                "sku": problems.check(identifier, get(line, "variant.sku"), f"{where}.variant.sku"),
+                "name": _localized(line.get("name"), locale),
+                "quantity": line.get("quantity"),
+                "unit_price": unit,
+                "total": total,
+            }
+        )
     for index, line in enumerate(problems.check(items, order, "customLineItems", default=[])):
         where = f"{prefix}customLineItems[{index}]"
         total = problems.check(money, line.get("totalPrice"), f"{where}.totalPrice", default=zero)
         subtotal += total
-        lines.append({
-            "sku": problems.check(identifier, line.get("slug"), f"{where}.slug"),
-            "name": _localized(line.get("name"), locale),
-            "quantity": line.get("quantity"),
-            "unit_price": problems.check(money, line.get("money"), f"{where}.money", default=zero),
-            "total": total,
-        })
+        lines.append(
+            {
+                "sku": problems.check(identifier, line.get("slug"), f"{where}.slug"),
+                "name": _localized(line.get("name"), locale),
+                "quantity": line.get("quantity"),
+                "unit_price": problems.check(money, line.get("money"), f"{where}.money", default=zero),
+                "total": total,
+            }
+        )
     # Single shipping mode: shippingInfo; multiple: one shippingInfo per entry of shipping.
     shipping = zero
     if order.get("shippingInfo"):
         shipping = problems.check(money, get(order, "shippingInfo.price"), f"{prefix}shippingInfo.price", default=zero)
     for index, entry in enumerate(problems.check(items, order, "shipping", default=[])):
-        shipping += problems.check(money, get(entry, "shippingInfo.price"),
-                                   f"{prefix}shipping[{index}].shippingInfo.price", default=zero)
+        shipping += problems.check(
+            money, get(entry, "shippingInfo.price"), f"{prefix}shipping[{index}].shippingInfo.price", default=zero
+        )
     taxed = problems.check(obj, order, "taxedPrice", default={})
     total_price = problems.check(money, order.get("totalPrice"), f"{prefix}totalPrice", default=zero)
-    total = (problems.check(money, taxed["totalGross"], f"{prefix}taxedPrice.totalGross", default=zero)
-             if taxed.get("totalGross") else total_price)
+    total = (
+        problems.check(money, taxed["totalGross"], f"{prefix}taxedPrice.totalGross", default=zero)
+        if taxed.get("totalGross")
+        else total_price
+    )
     tax = zero
     if taxed.get("totalTax"):
         tax = problems.check(money, taxed["totalTax"], f"{prefix}taxedPrice.totalTax", default=zero)
@@ -250,8 +262,12 @@ def order_placed(message: dict[str, Any], config: PlatformConfig) -> list[Envelo
         tax = total - problems.check(money, taxed["totalNet"], f"{prefix}taxedPrice.totalNet", default=total)
     discount = zero
     if get(order, "discountOnTotalPrice.discountedAmount"):
-        discount = problems.check(money, get(order, "discountOnTotalPrice.discountedAmount"),
-                                  f"{prefix}discountOnTotalPrice.discountedAmount", default=zero)
+        discount = problems.check(
+            money,
+            get(order, "discountOnTotalPrice.discountedAmount"),
+            f"{prefix}discountOnTotalPrice.discountedAmount",
+            default=zero,
+        )
     customer_id = problems.check(identifier, order.get("customerId"), f"{prefix}customerId")
     payload = {
         "order_number": order_id,
@@ -268,8 +284,14 @@ def order_placed(message: dict[str, Any], config: PlatformConfig) -> list[Envelo
         "billing_address": _address(billing),
         "shipping_address": _address(shipping_address),
         "lines": lines,
-        "totals": {"subtotal": subtotal, "shipping": shipping, "tax": tax, "discount": discount, "total": total,
-                   "taxes_included": _taxes_included(order)},
+        "totals": {
+            "subtotal": subtotal,
+            "shipping": shipping,
+            "tax": tax,
+            "discount": discount,
+            "total": total,
+            "taxes_included": _taxes_included(order),
+        },
         "currency": get(order, "totalPrice.currencyCode"),
         "placed_at": order.get("createdAt"),
         "status": order.get("orderState"),
@@ -291,16 +313,24 @@ def order_placed(message: dict[str, Any], config: PlatformConfig) -> list[Envelo
     # The Order resource itself may be posted again after any change: its state is applied
     # as a status change (order-sync keeps the newest), the placement being a no-op then.
     changed_at = order.get("lastModifiedAt") or order.get("createdAt")
-    return [placed, build(
-        OrderStatusChanged,
-        config=config,
-        message_id=message_id(PLATFORM, "order-state", order_id, order.get("orderState"), changed_at),
-        correlation_id=_correlation(order_id),
-        occurred_at=changed_at,
-        payload={"source_system": config.source_system, "order_number": order_id, "scope": payload["scope"],
-                 "status": order.get("orderState"), "changed_at": changed_at},
-        origins={"order_number": "id", "status": "orderState", "changed_at": "lastModifiedAt"},
-    )]
+    return [
+        placed,
+        build(
+            OrderStatusChanged,
+            config=config,
+            message_id=message_id(PLATFORM, "order-state", order_id, order.get("orderState"), changed_at),
+            correlation_id=_correlation(order_id),
+            occurred_at=changed_at,
+            payload={
+                "source_system": config.source_system,
+                "order_number": order_id,
+                "scope": payload["scope"],
+                "status": order.get("orderState"),
+                "changed_at": changed_at,
+            },
+            origins={"order_number": "id", "status": "orderState", "changed_at": "lastModifiedAt"},
+        ),
+    ]
 
 
 def _scope_of_message(message: dict[str, Any], config: PlatformConfig) -> str:

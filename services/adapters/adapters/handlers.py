@@ -86,21 +86,39 @@ async def _bigcommerce_prepare(state: Adapters, topic: str, body: bytes) -> tupl
 
 
 PLATFORM_ADAPTERS = {
-    "shopify": Platform("shopify", shopify.map_event, "x-shopify-topic",
-                        shopify.topic_from_routing, shopify.routing_from_topic),
-    "commercetools": Platform("commercetools", commercetools.map_event, None,
-                              commercetools.topic_from_routing, commercetools.routing_from_topic),
-    "saleor": Platform("saleor", saleor.map_event, "saleor-event",
-                       saleor.topic_from_routing, saleor.routing_from_topic),
-    "medusa": Platform("medusa", medusa.map_event, "x-medusa-event",
-                       medusa.topic_from_routing, medusa.routing_from_topic),
-    "woocommerce": Platform("woocommerce", woocommerce.map_event, "x-wc-webhook-topic",
-                            woocommerce.topic_from_routing, woocommerce.routing_from_topic,
-                            is_ping=woocommerce.is_ping),
+    "shopify": Platform(
+        "shopify", shopify.map_event, "x-shopify-topic", shopify.topic_from_routing, shopify.routing_from_topic
+    ),
+    "commercetools": Platform(
+        "commercetools",
+        commercetools.map_event,
+        None,
+        commercetools.topic_from_routing,
+        commercetools.routing_from_topic,
+    ),
+    "saleor": Platform(
+        "saleor", saleor.map_event, "saleor-event", saleor.topic_from_routing, saleor.routing_from_topic
+    ),
+    "medusa": Platform(
+        "medusa", medusa.map_event, "x-medusa-event", medusa.topic_from_routing, medusa.routing_from_topic
+    ),
+    "woocommerce": Platform(
+        "woocommerce",
+        woocommerce.map_event,
+        "x-wc-webhook-topic",
+        woocommerce.topic_from_routing,
+        woocommerce.routing_from_topic,
+        is_ping=woocommerce.is_ping,
+    ),
     # No topic header: the body's ``scope`` names the event (and the order to read).
-    "bigcommerce": Platform("bigcommerce", bigcommerce.map_event, None,
-                            bigcommerce.topic_from_routing, bigcommerce.routing_from_topic,
-                            prepare=_bigcommerce_prepare),
+    "bigcommerce": Platform(
+        "bigcommerce",
+        bigcommerce.map_event,
+        None,
+        bigcommerce.topic_from_routing,
+        bigcommerce.routing_from_topic,
+        prepare=_bigcommerce_prepare,
+    ),
 }
 assert tuple(PLATFORM_ADAPTERS) == PLATFORMS
 
@@ -128,8 +146,9 @@ class UnreadablePayload(MappingError):
     unmappable."""
 
 
-def translate(settings: AdapterSettings, platform: Platform, topic: str, body: bytes, *,
-              max_depth: int = DEFAULT_MAX_DEPTH) -> list[Envelope[Any]]:
+def translate(
+    settings: AdapterSettings, platform: Platform, topic: str, body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH
+) -> list[Envelope[Any]]:
     """Raw body -> our messages; ``MappingError`` names the platform field that failed,
     ``UnreadablePayload`` a body no parser should be handed (checked before parsing)."""
     if platform.is_ping is not None and platform.is_ping(body):
@@ -158,7 +177,11 @@ async def publish(runtime: ServiceRuntime, messages: list[Envelope[Any]]) -> Non
 
 
 async def dead_letter_webhook(
-    runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes, fields: list[FieldError],
+    runtime: ServiceRuntime,
+    platform: Platform,
+    topic: str,
+    body: bytes,
+    fields: list[FieldError],
     reason: str = dl.REJECTED,
 ) -> str:
     """Keep an unmappable (or unreadable: ``reason`` malformed) webhook body, replayable
@@ -246,35 +269,45 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
         except MappingError as exc:
             unreadable = isinstance(exc, UnreadablePayload)
             try:
-                letter = await dead_letter_webhook(runtime, platform, topic, received, exc.fields,
-                                                   reason=dl.MALFORMED if unreadable else dl.REJECTED)
+                letter = await dead_letter_webhook(
+                    runtime, platform, topic, received, exc.fields, reason=dl.MALFORMED if unreadable else dl.REJECTED
+                )
             except Exception:  # noqa: BLE001 - not kept: the platform must send it again
                 log.exception("could not dead-letter a %s webhook", platform.name)
                 return _json(503, {"error": "could not keep the payload; retry"})
             # Kept either way. Unreadable bytes are the sender's fault (400); a payload we
             # cannot map yet is ours to fix, and answered 202 (see the module's docstring).
-            return _json(400 if unreadable else 202, {"status": "dead-lettered", "dead_letter_id": letter,
-                                                      "errors": [f.model_dump() for f in exc.fields]})
+            return _json(
+                400 if unreadable else 202,
+                {"status": "dead-lettered", "dead_letter_id": letter, "errors": [f.model_dump() for f in exc.fields]},
+            )
         try:
             await publish(runtime, messages)
         except Exception:  # noqa: BLE001 - not confirmed: the platform retries, ids are stable
             log.exception("could not publish a %s webhook's messages", platform.name)
             return _json(503, {"error": "could not publish; retry"})
-        return _json(202, {"status": "accepted", "messages": [
-            {"message_id": m.message_id, "routing_key": m.routing_key()} for m in messages]})
+        return _json(
+            202,
+            {
+                "status": "accepted",
+                "messages": [{"message_id": m.message_id, "routing_key": m.routing_key()} for m in messages],
+            },
+        )
 
     return receive
 
 
-async def _fetch_failed(runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes,
-                        exc: FetchFailed) -> AsgiResponse:
+async def _fetch_failed(
+    runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes, exc: FetchFailed
+) -> AsgiResponse:
     """A thin webhook whose order could not be read. Transient (timeout, 429, 5xx): 503, the
     platform sends it again (BigCommerce retries with back-off). Otherwise (404, a refused
     token, no API account): the webhook is kept as a dead letter naming the reason, replayed
     (and read again) by ``omsctl dlq replay`` once fixed; 202, as for a payload not mappable."""
     if exc.transient:
-        log.warning("%s webhook (%s): the order could not be read, asking for a retry: %s",
-                    platform.name, topic, exc.reason)
+        log.warning(
+            "%s webhook (%s): the order could not be read, asking for a retry: %s", platform.name, topic, exc.reason
+        )
         return _json(503, {"error": "could not read the order; retry"})
     fields = [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]
     try:
@@ -282,20 +315,25 @@ async def _fetch_failed(runtime: ServiceRuntime, platform: Platform, topic: str,
     except Exception:  # noqa: BLE001 - not kept: the platform must send it again
         log.exception("could not dead-letter a %s webhook", platform.name)
         return _json(503, {"error": "could not keep the payload; retry"})
-    return _json(202, {"status": "dead-lettered", "dead_letter_id": letter,
-                       "errors": [f.model_dump() for f in fields]})
+    return _json(202, {"status": "dead-lettered", "dead_letter_id": letter, "errors": [f.model_dump() for f in fields]})
 
 
-async def _privacy_webhook(runtime: ServiceRuntime, platform: Platform, topic: str,
-                           request: dict[str, Any]) -> AsgiResponse:
+async def _privacy_webhook(
+    runtime: ServiceRuntime, platform: Platform, topic: str, request: dict[str, Any]
+) -> AsgiResponse:
     """A compliance webhook: its ids only (no email, no phone) go to the adapters' own queue,
     confirmed, then 200 as the platform requires; the queue's consumer acts (privacy.py)."""
     body = json.dumps(shopify.redacted_body(request)).encode()
     try:
         result = await runtime.broker.publish(
-            body, exchange=upstream_exchange(runtime.settings.topology), routing_key=routing_key(platform, topic),
+            body,
+            exchange=upstream_exchange(runtime.settings.topology),
+            routing_key=routing_key(platform, topic),
             message_id=message_id(platform.name, "privacy", hashlib.sha256(body).hexdigest()),
-            content_type="application/json", persist=True, mandatory=True)
+            content_type="application/json",
+            persist=True,
+            mandatory=True,
+        )
         ensure_confirmed(result, f"{platform.name} {topic} privacy request")
     except Exception:  # noqa: BLE001 - not kept: the platform must send it again
         log.exception("could not queue a %s %s privacy request", platform.name, topic)
@@ -308,7 +346,7 @@ def consumer(platform: Platform) -> Callable[..., Any]:
     async def from_broker(body: Any, message: RabbitMessage, runtime: Runtime) -> None:
         _, key = original_route(message.raw_message)
         prefix = f"platform.{platform.name}."
-        topic = platform.topic_from_routing(key[len(prefix):] if key.startswith(prefix) else "")
+        topic = platform.topic_from_routing(key[len(prefix) :] if key.startswith(prefix) else "")
         body = message.raw_message.body
         if platform.prepare is not None:
             try:
@@ -317,10 +355,12 @@ def consumer(platform: Platform) -> Callable[..., Any]:
                 if exc.transient:
                     raise  # retried with back-off, then dead-lettered
                 raise Rejected.invalid_fields(
-                    [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]) from None
+                    [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]
+                ) from None
         try:
-            messages = translate(adapters(runtime).settings, platform, topic, body,
-                                 max_depth=runtime.settings.max_body_depth)
+            messages = translate(
+                adapters(runtime).settings, platform, topic, body, max_depth=runtime.settings.max_body_depth
+            )
         except Ignored as exc:
             log.info("%s message (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
             return
@@ -366,8 +406,13 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         router = RabbitRouter()
         routers.append(router)
         router.subscriber(
-            work_queue(settings.topology, SERVICE, platform.name, binding=f"platform.{platform.name}.#",
-                       max_attempts=settings.max_attempts),
+            work_queue(
+                settings.topology,
+                SERVICE,
+                platform.name,
+                binding=f"platform.{platform.name}.#",
+                max_attempts=settings.max_attempts,
+            ),
             upstream_exchange(settings.topology),
             title=f"{SERVICE}.{platform.name}",
             description=f"{platform.name}'s own order payloads (routing key platform.{platform.name}.<topic>).",

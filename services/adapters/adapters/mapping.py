@@ -272,6 +272,7 @@ def https_link(value: Any) -> str | None:
     except ValidationError:
         return None
 
+
 #: For each contract field (``lines.*.unit_price``), the platform field it came from
 #: (``line_items[*].price``): turns a contract validation error into the platform's name.
 Origins = Mapping[str, str]
@@ -300,8 +301,10 @@ def build(
     try:
         message = message_type.model_validate({**envelope, "payload": payload})
     except ValidationError as exc:
-        found = [FieldError(field=_platform_field(err["loc"], origins), reason=err["msg"])
-                 for err in exc.errors(include_url=False)]
+        found = [
+            FieldError(field=_platform_field(err["loc"], origins), reason=err["msg"])
+            for err in exc.errors(include_url=False)
+        ]
         # One error per platform field: a field already found wrong while reading is not
         # reported again by the contract (its stand-in value fails there too).
         seen = {f.field for f in noted}

@@ -51,9 +51,25 @@ EVENT = "order.placed"
 
 #: What the forwarding subscriber should read (query.graph ``fields``).
 ORDER_FIELDS = (
-    "id", "display_id", "status", "email", "currency_code", "created_at", "customer_id",
-    "sales_channel_id", "customer.*", "items.*", "shipping_address.*", "billing_address.*",
-    "shipping_methods.*", "subtotal", "item_total", "shipping_total", "tax_total", "discount_total", "total",
+    "id",
+    "display_id",
+    "status",
+    "email",
+    "currency_code",
+    "created_at",
+    "customer_id",
+    "sales_channel_id",
+    "customer.*",
+    "items.*",
+    "shipping_address.*",
+    "billing_address.*",
+    "shipping_methods.*",
+    "subtotal",
+    "item_total",
+    "shipping_total",
+    "tax_total",
+    "discount_total",
+    "total",
 )
 
 ORDER_ORIGINS = {
@@ -125,16 +141,23 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     ref = placed[0].payload
     status = order.get("status") or _EVENT_STATUS.get(event) or "pending"
     changed_at = order.get("updated_at") or order.get("canceled_at") or order.get("created_at")
-    return placed + [build(
-        OrderStatusChanged,
-        config=config,
-        message_id=message_id(PLATFORM, event, ref.order_number, status, changed_at),
-        correlation_id=message_id(PLATFORM, "order", ref.order_number),
-        occurred_at=changed_at,
-        payload={"source_system": ref.source_system, "order_number": ref.order_number, "scope": ref.scope,
-                 "status": status, "changed_at": changed_at},
-        origins={"order_number": "id", "status": "status", "changed_at": "updated_at"},
-    )]
+    return placed + [
+        build(
+            OrderStatusChanged,
+            config=config,
+            message_id=message_id(PLATFORM, event, ref.order_number, status, changed_at),
+            correlation_id=message_id(PLATFORM, "order", ref.order_number),
+            occurred_at=changed_at,
+            payload={
+                "source_system": ref.source_system,
+                "order_number": ref.order_number,
+                "scope": ref.scope,
+                "status": status,
+                "changed_at": changed_at,
+            },
+            origins={"order_number": "id", "status": "status", "changed_at": "updated_at"},
+        )
+    ]
 
 
 def _unwrap(payload: dict[str, Any]) -> dict[str, Any]:
@@ -156,8 +179,9 @@ def is_v1(order: dict[str, Any]) -> bool:
     of v2's (item_total, summary, raw_* values, version)."""
     # v2's raw_* values are objects ({"value": "20", "precision": 20}); v1.8+ has a
     # numeric raw_discount_total, which says nothing.
-    if any(key in order for key in _V2_KEYS) or any(k.startswith("raw_") and isinstance(v, dict)
-                                                     for k, v in order.items()):
+    if any(key in order for key in _V2_KEYS) or any(
+        k.startswith("raw_") and isinstance(v, dict) for k, v in order.items()
+    ):
         return False
     return any(key in order for key in _V1_KEYS)
 
@@ -221,20 +245,26 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         unit = amounts.read(item, "unit_price", where)
         quantity = problems.check(decimal, item.get("quantity"), f"{where}quantity", default=Decimal(1))
         all_items_include_tax &= item.get("includes_tax") is True or item.get("is_tax_inclusive") is True
-        lines.append({
-            "sku": problems.check(identifier, item.get("variant_sku") or get(item, "variant.sku"),
-                                  f"{where}variant_sku"),
-            "name": item.get("title") or item.get("product_title"),
-            "quantity": quantity,
-            "unit_price": unit,
-            "total": amounts.read(item, "total", where) if amounts.has(item, "total") else unit * quantity,
-        })
+        lines.append(
+            {
+                "sku": problems.check(
+                    identifier, item.get("variant_sku") or get(item, "variant.sku"), f"{where}variant_sku"
+                ),
+                "name": item.get("title") or item.get("product_title"),
+                "quantity": quantity,
+                "unit_price": unit,
+                "total": amounts.read(item, "total", where) if amounts.has(item, "total") else unit * quantity,
+            }
+        )
     if amounts.has(order, "shipping_total"):
         shipping = amounts.read(order, "shipping_total", "")
     else:
         shipping = sum(
-            (amounts.read(m, "amount", f"shipping_methods[{i}].")
-             for i, m in enumerate(problems.check(items, order, "shipping_methods", default=[])) if isinstance(m, dict)),
+            (
+                amounts.read(m, "amount", f"shipping_methods[{i}].")
+                for i, m in enumerate(problems.check(items, order, "shipping_methods", default=[]))
+                if isinstance(m, dict)
+            ),
             Decimal(0),
         )
     # v2's item_total includes the items' tax; v1's (and v2's) subtotal does not, unless

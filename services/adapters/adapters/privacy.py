@@ -45,8 +45,11 @@ async def linked_customers(client: Any, request: dict[str, Any]) -> set[str]:
     for number in request.get("order_numbers") or []:
         if not number:
             continue
-        reply = await client.call(GetOrderLink, {"source_system": request["source_system"], "order_number": number},
-                                  actor=actor(request["platform"]))
+        reply = await client.call(
+            GetOrderLink,
+            {"source_system": request["source_system"], "order_number": number},
+            actor=actor(request["platform"]),
+        )
         if reply.ok:
             if reply.result.customer_code:
                 codes.add(reply.result.customer_code)
@@ -58,23 +61,33 @@ async def linked_customers(client: Any, request: dict[str, Any]) -> set[str]:
 async def handle(client: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Act on one privacy request; returns what was done (for the log and the tests)."""
     kind, platform = request["kind"], request["platform"]
-    who = f"{platform} {request.get('topic')} (shop {request.get('shop') or request.get('shop_id')}, " \
-          f"customer {request.get('source_customer_id')})"
+    who = (
+        f"{platform} {request.get('topic')} (shop {request.get('shop') or request.get('shop_id')}, "
+        f"customer {request.get('source_customer_id')})"
+    )
     if kind == "shop-erase":
         log.info("%s: acknowledged; the shop's orders and customers are the merchant's records, kept", who)
         return {"kind": kind, "customers": []}
     codes = sorted(await linked_customers(client, request))
     if not codes:
-        log.warning("%s: no order it names is linked to a customer here; nothing to %s", who,
-                    "erase" if kind == "erase" else "export")
+        log.warning(
+            "%s: no order it names is linked to a customer here; nothing to %s",
+            who,
+            "erase" if kind == "erase" else "export",
+        )
         return {"kind": kind, "customers": []}
     if kind == "export":
-        log.warning("%s: customers %s hold this person's data; a CSR exports it with `omsctl customer export "
-                    "CODE --reason ...` and hands it to the shop", who, ", ".join(codes))
+        log.warning(
+            "%s: customers %s hold this person's data; a CSR exports it with `omsctl customer export "
+            "CODE --reason ...` and hands it to the shop",
+            who,
+            ", ".join(codes),
+        )
         return {"kind": kind, "customers": codes}
     for code in codes:
-        reply = await client.call(EraseCustomerData, {"customer_code": code, "reason": f"{who}: redaction requested"},
-                                  actor=actor(platform))
+        reply = await client.call(
+            EraseCustomerData, {"customer_code": code, "reason": f"{who}: redaction requested"}, actor=actor(platform)
+        )
         if not reply.ok and reply.error.code != "not_found":
             raise PrivacyRequestFailed(f"erasing {code}: {error_text(reply.error)}")
     log.info("%s: customers %s erased (C18)", who, ", ".join(codes))

@@ -141,13 +141,20 @@ STATUS_ORIGINS = {"order_number": "order.number", "status": "order.status", "cha
 
 #: ``data.<name>`` of the GraphQL envelope -> the event.
 _ENVELOPE_EVENTS = {
-    "orderCreated": "ORDER_CREATED", "orderUpdated": "ORDER_UPDATED", "orderConfirmed": "ORDER_CONFIRMED",
-    "orderCancelled": "ORDER_CANCELLED", "orderFullyPaid": "ORDER_FULLY_PAID", "orderPaid": "ORDER_PAID",
+    "orderCreated": "ORDER_CREATED",
+    "orderUpdated": "ORDER_UPDATED",
+    "orderConfirmed": "ORDER_CONFIRMED",
+    "orderCancelled": "ORDER_CANCELLED",
+    "orderFullyPaid": "ORDER_FULLY_PAID",
+    "orderPaid": "ORDER_PAID",
     "orderFulfilled": "ORDER_FULFILLED",
 }
 #: NOTIFY_USER notifications that are about an order we take.
-_NOTIFY_EVENTS = {"order_confirmation": "ORDER_CREATED", "order_confirmed": "ORDER_CREATED",
-                  "order_canceled": "ORDER_CANCELLED"}
+_NOTIFY_EVENTS = {
+    "order_confirmation": "ORDER_CREATED",
+    "order_confirmed": "ORDER_CREATED",
+    "order_canceled": "ORDER_CANCELLED",
+}
 
 
 def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
@@ -172,19 +179,23 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
         order = get(payload, "payload.order")
         if not isinstance(order, dict) or not order:
             raise MappingError.at("payload.order", "required, missing")
-        return _dispatch(_NOTIFY_EVENTS[notify], {}, from_snake(order, email=get(payload, "payload.recipient_email")),
-                         config)
+        return _dispatch(
+            _NOTIFY_EVENTS[notify], {}, from_snake(order, email=get(payload, "payload.recipient_email")), config
+        )
     if event_name == "NOTIFY_USER":
         raise MappingError.at("notify_event", "required, missing")
     order = obj(payload, "order")
     if not order:
-        raise MappingError.at("order", "required, missing: register the webhook with the subscription query "
-                              "(adapters.saleor.SUBSCRIPTION_QUERY)")
+        raise MappingError.at(
+            "order",
+            "required, missing: register the webhook with the subscription query (adapters.saleor.SUBSCRIPTION_QUERY)",
+        )
     return _dispatch(event_name, payload, order, config)
 
 
-def _dispatch(event_name: str, event: dict[str, Any], order: dict[str, Any],
-              config: PlatformConfig) -> list[Envelope[Any]]:
+def _dispatch(
+    event_name: str, event: dict[str, Any], order: dict[str, Any], config: PlatformConfig
+) -> list[Envelope[Any]]:
     handler = EVENTS.get(event_name)
     if handler is None:
         raise MappingError.at("Saleor-Event", f"unsupported event {event_name!r}; supported: {', '.join(EVENTS)}")
@@ -199,10 +210,17 @@ def _snake_address(raw: Any) -> dict[str, Any] | None:
     if not isinstance(raw, dict) or not raw:
         return None
     return {
-        "firstName": raw.get("first_name"), "lastName": raw.get("last_name"), "companyName": raw.get("company_name"),
-        "streetAddress1": raw.get("street_address_1"), "streetAddress2": raw.get("street_address_2"),
-        "city": raw.get("city"), "cityArea": raw.get("city_area"), "postalCode": raw.get("postal_code"),
-        "country": {"code": raw.get("country")}, "countryArea": raw.get("country_area"), "phone": raw.get("phone"),
+        "firstName": raw.get("first_name"),
+        "lastName": raw.get("last_name"),
+        "companyName": raw.get("company_name"),
+        "streetAddress1": raw.get("street_address_1"),
+        "streetAddress2": raw.get("street_address_2"),
+        "city": raw.get("city"),
+        "cityArea": raw.get("city_area"),
+        "postalCode": raw.get("postal_code"),
+        "country": {"code": raw.get("country")},
+        "countryArea": raw.get("country_area"),
+        "phone": raw.get("phone"),
     }
 
 
@@ -217,13 +235,20 @@ def from_snake(order: dict[str, Any], *, email: Any = None) -> dict[str, Any]:
             continue
         line_currency = line.get("currency") or currency
         currency = currency or line_currency
-        lines.append({
-            "productName": line.get("product_name"), "variantName": line.get("variant_name"),
-            "productSku": line.get("product_sku"), "quantity": line.get("quantity"),
-            "unitPrice": {"gross": _snake_money(line.get("unit_price_gross_amount"), line_currency)},
-            "totalPrice": {"gross": _snake_money(line.get("total_gross_amount", line.get("total_price_gross_amount")),
-                                                 line_currency)},
-        })
+        lines.append(
+            {
+                "productName": line.get("product_name"),
+                "variantName": line.get("variant_name"),
+                "productSku": line.get("product_sku"),
+                "quantity": line.get("quantity"),
+                "unitPrice": {"gross": _snake_money(line.get("unit_price_gross_amount"), line_currency)},
+                "totalPrice": {
+                    "gross": _snake_money(
+                        line.get("total_gross_amount", line.get("total_price_gross_amount")), line_currency
+                    )
+                },
+            }
+        )
     subtotal = order.get("subtotal_gross_amount")
     if subtotal is None and lines:
         # The legacy payload has no subtotal: the lines' gross totals are it.
@@ -239,7 +264,9 @@ def from_snake(order: dict[str, Any], *, email: Any = None) -> dict[str, Any]:
     if order.get("discount_amount") not in (None, 0, "0", "0.00"):
         discounts = [{"amount_value": order["discount_amount"]}]
     return {
-        "id": order.get("id"), "number": order.get("number"), "created": order.get("created"),
+        "id": order.get("id"),
+        "number": order.get("number"),
+        "created": order.get("created"),
         "updatedAt": order.get("last_change") or order.get("updated_at"),
         "status": (order.get("status") or "").upper() or None,
         "userEmail": order.get("user_email") or order.get("email") or email,
@@ -253,8 +280,11 @@ def from_snake(order: dict[str, Any], *, email: Any = None) -> dict[str, Any]:
         "subtotal": {"gross": _snake_money(subtotal, currency)},
         "shippingPrice": {"gross": _snake_money(order.get("shipping_price_gross_amount"), currency)},
         "total": {"gross": _snake_money(total_gross, currency), "tax": _snake_money(tax, currency)},
-        "discounts": [{"amount": {"amount": d.get("amount_value"), "currency": currency}}
-                      for d in discounts if isinstance(d, dict)],
+        "discounts": [
+            {"amount": {"amount": d.get("amount_value"), "currency": currency}}
+            for d in discounts
+            if isinstance(d, dict)
+        ],
         "fulfillments": [],
     }
 
@@ -325,18 +355,24 @@ def order_created(event: dict[str, Any], order: dict[str, Any], config: Platform
             problems.add(f"order.lines[{index}]", "must be an object")
             continue
         name = " - ".join(p for p in (line.get("productName"), line.get("variantName")) if isinstance(p, str) and p)
-        lines.append({
-            "sku": problems.check(identifier, line.get("productSku"), f"{where}productSku"),
-            "name": name,
-            "quantity": line.get("quantity"),
-            "unit_price": problems.check(decimal, get(line, "unitPrice.gross.amount"), f"{where}unitPrice.gross.amount",
-                                         default=Decimal(0)),
-            "total": problems.check(decimal, get(line, "totalPrice.gross.amount"), f"{where}totalPrice.gross.amount",
-                                    default=Decimal(0)),
-        })
+        lines.append(
+            {
+                "sku": problems.check(identifier, line.get("productSku"), f"{where}productSku"),
+                "name": name,
+                "quantity": line.get("quantity"),
+                "unit_price": problems.check(
+                    decimal, get(line, "unitPrice.gross.amount"), f"{where}unitPrice.gross.amount", default=Decimal(0)
+                ),
+                "total": problems.check(
+                    decimal, get(line, "totalPrice.gross.amount"), f"{where}totalPrice.gross.amount", default=Decimal(0)
+                ),
+            }
+        )
     discount = sum(
-        (problems.check(decimal, get(d, "amount.amount"), f"order.discounts[{i}].amount.amount", default=Decimal(0))
-         for i, d in enumerate(problems.check(items, order, "discounts", default=[]))),
+        (
+            problems.check(decimal, get(d, "amount.amount"), f"order.discounts[{i}].amount.amount", default=Decimal(0))
+            for i, d in enumerate(problems.check(items, order, "discounts", default=[]))
+        ),
         Decimal(0),
     )
     ref = _ref(order, config, problems)
@@ -358,8 +394,9 @@ def order_created(event: dict[str, Any], order: dict[str, Any], config: Platform
             "shipping": _amount(order, "shippingPrice.gross.amount", problems),
             "tax": _amount(order, "total.tax.amount", problems),
             "discount": discount,
-            "total": problems.check(decimal, get(order, "total.gross.amount"), "order.total.gross.amount",
-                                    default=Decimal(0)),
+            "total": problems.check(
+                decimal, get(order, "total.gross.amount"), "order.total.gross.amount", default=Decimal(0)
+            ),
             # Gross amounts are read everywhere: the tax is inside them.
             "taxes_included": True,
         },
@@ -381,8 +418,9 @@ def order_created(event: dict[str, Any], order: dict[str, Any], config: Platform
     ]
 
 
-def _status_change(event: dict[str, Any], order: dict[str, Any], config: PlatformConfig,
-                   default_status: str, event_name: str) -> Envelope[Any]:
+def _status_change(
+    event: dict[str, Any], order: dict[str, Any], config: PlatformConfig, default_status: str, event_name: str
+) -> Envelope[Any]:
     changed_at = event.get("issuedAt") or order.get("updatedAt") or order.get("created")
     status = order.get("status") or default_status
     ref = _ref(order, config)
@@ -454,8 +492,11 @@ def order_fulfilled(event: dict[str, Any], order: dict[str, Any], config: Platfo
                     "carrier": order.get("shippingMethodName"),
                     "tracking_number": fulfillment.get("trackingNumber"),
                     "lines": [
-                        {"sku": get(line, "orderLine.productSku"), "name": get(line, "orderLine.productName"),
-                         "quantity": line.get("quantity")}
+                        {
+                            "sku": get(line, "orderLine.productSku"),
+                            "name": get(line, "orderLine.productName"),
+                            "quantity": line.get("quantity"),
+                        }
                         for line in items(fulfillment, "lines")
                     ],
                     "shipped_at": fulfillment.get("created"),

@@ -155,8 +155,10 @@ def _correlation(order_id: str) -> str:
 
 def _not_a_test(order: dict[str, Any], config: PlatformConfig) -> None:
     if order.get("test") is True and config.test_orders != "accept":
-        raise Ignored(f"test order {order.get('name') or order.get('id')} (test: true) ignored; "
-                      "OMS_ADAPTERS_SHOPIFY_TEST_ORDERS=accept takes them")
+        raise Ignored(
+            f"test order {order.get('name') or order.get('id')} (test: true) ignored; "
+            "OMS_ADAPTERS_SHOPIFY_TEST_ORDERS=accept takes them"
+        )
 
 
 def status_of(order: dict[str, Any]) -> str:
@@ -183,17 +185,25 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
             continue
         unit = problems.check(decimal, line.get("price"), f"line_items[{index}].price", default=Decimal(0))
         quantity = problems.check(decimal, line.get("quantity"), f"line_items[{index}].quantity", default=Decimal(1))
-        lines.append({
-            "sku": problems.check(identifier, line.get("sku"), f"line_items[{index}].sku"),
-            "name": line.get("name") or line.get("title"),
-            "quantity": quantity,
-            "unit_price": unit,
-            "total": unit * quantity,
-        })
+        lines.append(
+            {
+                "sku": problems.check(identifier, line.get("sku"), f"line_items[{index}].sku"),
+                "name": line.get("name") or line.get("title"),
+                "quantity": quantity,
+                "unit_price": unit,
+                "total": unit * quantity,
+            }
+        )
     shipping = sum(
-        (problems.check(decimal, line.get("price") if isinstance(line, dict) else line,
-                        f"shipping_lines[{i}].price", default=Decimal(0))
-         for i, line in enumerate(problems.check(items, order, "shipping_lines", default=[]))),
+        (
+            problems.check(
+                decimal,
+                line.get("price") if isinstance(line, dict) else line,
+                f"shipping_lines[{i}].price",
+                default=Decimal(0),
+            )
+            for i, line in enumerate(problems.check(items, order, "shipping_lines", default=[]))
+        ),
         Decimal(0),
     )
 
@@ -321,8 +331,10 @@ def fulfillment_shipped(fulfillment: dict[str, Any], config: PlatformConfig) -> 
     status = fulfillment.get("status")
     if status != SHIPPED or not (tracking_number or fulfillment.get("shipment_status")):
         problems.raise_if_any()
-        raise Ignored(f"fulfillment {shipment_id} of order {order_id} has not shipped "
-                      f"(status {status!r}, no tracking number or shipment status yet): no shipment, no email")
+        raise Ignored(
+            f"fulfillment {shipment_id} of order {order_id} has not shipped "
+            f"(status {status!r}, no tracking number or shipment status yet): no shipment, no email"
+        )
     return [
         build(
             OrderShipped,
@@ -339,8 +351,11 @@ def fulfillment_shipped(fulfillment: dict[str, Any], config: PlatformConfig) -> 
                 "tracking_number": tracking_number,
                 "tracking_url": https_link(fulfillment.get("tracking_url") or (urls[0] if urls else None)),
                 "lines": [
-                    {"sku": line.get("sku"), "name": line.get("name") or line.get("title"),
-                     "quantity": line.get("quantity")}
+                    {
+                        "sku": line.get("sku"),
+                        "name": line.get("name") or line.get("title"),
+                        "quantity": line.get("quantity"),
+                    }
                     for line in problems.check(items, fulfillment, "line_items", default=[])
                     if isinstance(line, dict)
                 ],
@@ -361,8 +376,9 @@ def privacy_request(topic: str, body: dict[str, Any], config: PlatformConfig) ->
     """A compliance webhook: the ids it names (never the email or phone it also carries)."""
     problems = Problems()
     customer = problems.check(obj, body, "customer", default={})
-    numbers = problems.check(items, body, "orders_to_redact" if topic == "customers/redact" else "orders_requested",
-                             default=[])
+    numbers = problems.check(
+        items, body, "orders_to_redact" if topic == "customers/redact" else "orders_requested", default=[]
+    )
     request = {
         "platform": PLATFORM,
         "kind": PRIVACY_KINDS[topic],
@@ -370,11 +386,15 @@ def privacy_request(topic: str, body: dict[str, Any], config: PlatformConfig) ->
         "source_system": config.source_system,
         "shop_id": problems.check(identifier, body.get("shop_id"), "shop_id"),
         "shop": body.get("shop_domain") if isinstance(body.get("shop_domain"), str) else None,
-        "source_customer_id": problems.check(identifier, customer.get("id"), "customer.id",
-                                             required=topic != "shop/redact"),
+        "source_customer_id": problems.check(
+            identifier, customer.get("id"), "customer.id", required=topic != "shop/redact"
+        ),
         "order_numbers": [problems.check(identifier, n, f"orders[{i}]") for i, n in enumerate(numbers)],
-        "request_id": problems.check(identifier, (body.get("data_request") or {}).get("id")
-                                     if isinstance(body.get("data_request"), dict) else None, "data_request.id"),
+        "request_id": problems.check(
+            identifier,
+            (body.get("data_request") or {}).get("id") if isinstance(body.get("data_request"), dict) else None,
+            "data_request.id",
+        ),
     }
     problems.raise_if_any()
     raise PrivacyRequested(request)

@@ -202,13 +202,15 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         else:
             unit = problems.check(decimal, line.get("price"), f"{where}price", default=Decimal(0))
         subtotal += with_tax(line, "subtotal", "subtotal_tax", where)
-        lines.append({
-            "sku": problems.check(identifier, blank_none(line.get("sku")), f"{where}sku"),
-            "name": _name(line.get("name")),
-            "quantity": quantity,
-            "unit_price": in_currency(unit, exponent),
-            "total": in_currency(total, exponent),
-        })
+        lines.append(
+            {
+                "sku": problems.check(identifier, blank_none(line.get("sku")), f"{where}sku"),
+                "name": _name(line.get("name")),
+                "quantity": quantity,
+                "unit_price": in_currency(unit, exponent),
+                "total": in_currency(total, exponent),
+            }
+        )
     for index, fee in enumerate(problems.check(items, order, "fee_lines", default=[])):
         if isinstance(fee, dict):
             subtotal += with_tax(fee, "total", "total_tax", f"fee_lines[{index}].")
@@ -266,8 +268,13 @@ def status_changed(order: dict[str, Any], config: PlatformConfig, order_id: str)
         message_id=message_id(PLATFORM, "order.updated", order_id, status, changed_at),
         correlation_id=_correlation(order_id),
         occurred_at=changed_at,
-        payload={"source_system": config.source_system, "order_number": order_id,
-                 "scope": config.scope_for(None, "scope"), "status": status, "changed_at": changed_at},
+        payload={
+            "source_system": config.source_system,
+            "order_number": order_id,
+            "scope": config.scope_for(None, "scope"),
+            "status": status,
+            "changed_at": changed_at,
+        },
         origins=STATUS_ORIGINS,
     )
 
@@ -299,30 +306,39 @@ def shipments(order: dict[str, Any], config: PlatformConfig, order_id: str) -> l
         if not isinstance(item, dict):
             raise MappingError.at(where[:-1], "must be an object")
         origins = {k: v.replace(f"meta_data[{TRACKING_META}].value[*].", where) for k, v in SHIPMENT_ORIGINS.items()}
-        shipment_id = problems.check(identifier, blank_none(item.get("tracking_id")) or blank_none(
-            item.get("tracking_number")), f"{where}tracking_id", required=True, default="?")
-        shipped_at = _shipped_at(item.get("date_shipped"),
-                                 gmt(order.get("date_completed_gmt") or order.get("date_modified_gmt")))
-        messages.append(build(
-            OrderShipped,
-            config=config,
-            message_id=message_id(PLATFORM, "shipment", order_id, shipment_id),
-            correlation_id=_correlation(order_id),
-            occurred_at=shipped_at,
-            payload={
-                "source_system": config.source_system,
-                "order_number": order_id,
-                "scope": config.scope_for(None, "scope"),
-                "shipment_id": shipment_id,
-                "carrier": blank_none(item.get("custom_tracking_provider")) or blank_none(item.get("tracking_provider")),
-                "tracking_number": blank_none(item.get("tracking_number")),
-                "tracking_url": https_link(item.get("custom_tracking_link")),
-                "lines": [],  # the extension tracks the whole order, not items
-                "shipped_at": shipped_at,
-            },
-            origins=origins,
-            problems=problems,
-        ))
+        shipment_id = problems.check(
+            identifier,
+            blank_none(item.get("tracking_id")) or blank_none(item.get("tracking_number")),
+            f"{where}tracking_id",
+            required=True,
+            default="?",
+        )
+        shipped_at = _shipped_at(
+            item.get("date_shipped"), gmt(order.get("date_completed_gmt") or order.get("date_modified_gmt"))
+        )
+        messages.append(
+            build(
+                OrderShipped,
+                config=config,
+                message_id=message_id(PLATFORM, "shipment", order_id, shipment_id),
+                correlation_id=_correlation(order_id),
+                occurred_at=shipped_at,
+                payload={
+                    "source_system": config.source_system,
+                    "order_number": order_id,
+                    "scope": config.scope_for(None, "scope"),
+                    "shipment_id": shipment_id,
+                    "carrier": blank_none(item.get("custom_tracking_provider"))
+                    or blank_none(item.get("tracking_provider")),
+                    "tracking_number": blank_none(item.get("tracking_number")),
+                    "tracking_url": https_link(item.get("custom_tracking_link")),
+                    "lines": [],  # the extension tracks the whole order, not items
+                    "shipped_at": shipped_at,
+                },
+                origins=origins,
+                problems=problems,
+            )
+        )
     return messages
 
 

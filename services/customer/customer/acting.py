@@ -48,26 +48,32 @@ async def authorize(db: Any, uow: UnitOfWork | None, actor: Actor | None, custom
     return Acting(actor, session["reason"])
 
 
-async def audit(db: Any, uow: UnitOfWork, acting: Acting, customer_code: str, action: str, changed: list[str],
-                at: datetime) -> None:
+async def audit(
+    db: Any, uow: UnitOfWork, acting: Acting, customer_code: str, action: str, changed: list[str], at: datetime
+) -> None:
     """Write who did what to the customer, in the transaction of the change."""
     await audit_each(db, uow, acting, [(customer_code, action)], changed, at)
 
 
-async def audit_each(db: Any, uow: UnitOfWork, acting: Acting, actions: list[tuple[str, str]],
-                     changed: list[str], at: datetime) -> None:
+async def audit_each(
+    db: Any, uow: UnitOfWork, acting: Acting, actions: list[tuple[str, str]], changed: list[str], at: datetime
+) -> None:
     """``audit`` for several customers (code, what was done to it) of one change, in one write."""
-    await account_store.record_audits(db, [
-        {
-            "_id": ObjectId(),
-            "customer_code": code,
-            "at": at,
-            "action": action,
-            "actor_kind": acting.actor.kind,
-            "actor_id": acting.actor.id,
-            "on_behalf_session": acting.actor.on_behalf_session,
-            "on_behalf_reason": acting.on_behalf_reason,
-            "changed": sorted(changed),
-        }
-        for code, action in actions
-    ], uow.session)
+    await account_store.record_audits(
+        db,
+        [
+            {
+                "_id": ObjectId(),
+                "customer_code": code,
+                "at": at,
+                "action": action,
+                "actor_kind": acting.actor.kind,
+                "actor_id": acting.actor.id,
+                "on_behalf_session": acting.actor.on_behalf_session,
+                "on_behalf_reason": acting.on_behalf_reason,
+                "changed": sorted(changed),
+            }
+            for code, action in actions
+        ],
+        uow.session,
+    )

@@ -25,8 +25,15 @@ from .settings import CustomerSettings
 SERVICE = "customer"
 
 #: The one command table: every capability's handlers, on the service's one command queue.
-COMMANDS = {**records.HANDLERS, **accounts.HANDLERS, **organizations.HANDLERS, **groups.HANDLERS,
-            **merges.HANDLERS, **privacy.HANDLERS, **history.COMMANDS}
+COMMANDS = {
+    **records.HANDLERS,
+    **accounts.HANDLERS,
+    **organizations.HANDLERS,
+    **groups.HANDLERS,
+    **merges.HANDLERS,
+    **privacy.HANDLERS,
+    **history.COMMANDS,
+}
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:

@@ -65,7 +65,10 @@ class SessionView(BaseModel):
 
 def session_view(session: StaffSession) -> SessionView:
     return SessionView(
-        username=session.username, name=session.name, role=session.role, csrf_token=session.csrf_token,
+        username=session.username,
+        name=session.name,
+        role=session.role,
+        csrf_token=session.csrf_token,
         rights=sorted(rights.RIGHTS[session.role]),  # type: ignore[index]
     )
 
@@ -81,24 +84,38 @@ async def start_session(request: Request, response: Response, username: str, pas
         staff = await store.verify(username, password, source=source, limits=SignInLimits.from_settings(settings))
     except SignInThrottled as exc:
         await store.audit(username[:100], None, "session.sign_in", None, "rate_limited", source=source)
-        raise CommandFailed(Error(code="rate_limited", message=str(exc),
-                                  details={"retry_after_seconds": exc.retry_after_seconds})) from None
+        raise CommandFailed(
+            Error(code="rate_limited", message=str(exc), details={"retry_after_seconds": exc.retry_after_seconds})
+        ) from None
     if staff is None:
         await store.audit(username[:100], None, "session.sign_in", None, "unauthenticated", source=source)
         return None
     token, session = await store.open_session(staff, settings.session_minutes)
     response.set_cookie(
-        COOKIE, token, max_age=settings.session_minutes * 60, httponly=True, secure=settings.cookie_secure,
-        samesite="lax", path="/",
+        COOKIE,
+        token,
+        max_age=settings.session_minutes * 60,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
     )
     await store.audit(session.username, session.role, "session.sign_in", None, "ok", source=source)
     return session
 
 
-@router.post("/session", response_model=SessionView, tags=["session"], responses={
-    401: {"description": "wrong username or password"},
-    429: {"description": "too many failed sign-ins for this account or from this address; "
-                         "error.details.retry_after_seconds and the Retry-After header say when to try again"}})
+@router.post(
+    "/session",
+    response_model=SessionView,
+    tags=["session"],
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {
+            "description": "too many failed sign-ins for this account or from this address; "
+            "error.details.retry_after_seconds and the Retry-After header say when to try again"
+        },
+    },
+)
 async def sign_in(body: SignIn, request: Request, response: Response) -> Any:
     """Sign in; the session cookie is HttpOnly, Secure and SameSite=Lax."""
     try:
@@ -106,8 +123,11 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Any:
     except CommandFailed as exc:
         if exc.error.code != "rate_limited":
             raise
-        return JSONResponse(error_body(exc.error), status_code=exc.status,
-                            headers={"Retry-After": str(exc.error.details["retry_after_seconds"])})
+        return JSONResponse(
+            error_body(exc.error),
+            status_code=exc.status,
+            headers={"Retry-After": str(exc.error.details["retry_after_seconds"])},
+        )
     if session is None:
         raise CommandFailed(Error(code="unauthenticated", message="wrong username or password"))
     return session_view(session)
@@ -139,15 +159,17 @@ class StaffView(BaseModel):
 
 
 @router.post("/staff", status_code=201, response_model=StaffView, tags=["staff"])
-async def create_staff(body: NewStaff, request: Request,
-                       who: Annotated[StaffSession, Depends(allow("staff.manage"))]) -> Any:
+async def create_staff(
+    body: NewStaff, request: Request, who: Annotated[StaffSession, Depends(allow("staff.manage"))]
+) -> Any:
     store = request.app.state.staff
     try:
         created = await store.create(body.username, body.name, body.role, body.password)
     except StaffError as exc:
         await store.audit(who.username, who.role, "staff.create", body.username, "validation", str(exc))
-        raise CommandFailed(Error(code="validation", message=str(exc),
-                                    fields=[FieldError(field=exc.field, reason=exc.reason)])) from None
+        raise CommandFailed(
+            Error(code="validation", message=str(exc), fields=[FieldError(field=exc.field, reason=exc.reason)])
+        ) from None
     await store.audit(who.username, who.role, "staff.create", created["_id"], "ok", f"role {body.role}")
     return StaffView(username=created["_id"], name=created["name"], role=created["role"])
 
@@ -162,14 +184,25 @@ class StaffAccountView(StaffView):
 async def list_staff(request: Request, who: Annotated[StaffSession, Depends(allow("staff.manage"))]) -> Any:
     """Staff accounts with their sign-in state: an administrator sees who is locked out."""
     limits = SignInLimits.from_settings(request.app.state.gateway_settings)
-    return [StaffAccountView(username=doc["_id"], name=doc["name"], role=doc["role"], disabled=doc.get("disabled", False),
-                             failed_sign_ins=doc["failed_sign_ins"], locked_until=doc["locked_until"])
-            for doc in await request.app.state.staff.accounts(limits)]
+    return [
+        StaffAccountView(
+            username=doc["_id"],
+            name=doc["name"],
+            role=doc["role"],
+            disabled=doc.get("disabled", False),
+            failed_sign_ins=doc["failed_sign_ins"],
+            locked_until=doc["locked_until"],
+        )
+        for doc in await request.app.state.staff.accounts(limits)
+    ]
 
 
 @router.post("/staff/{username}/unlock", status_code=204, tags=["staff"])
-async def unlock_staff(username: Annotated[str, Path(min_length=1, max_length=100)], request: Request,
-                       who: Annotated[StaffSession, Depends(allow("staff.manage"))]) -> None:
+async def unlock_staff(
+    username: Annotated[str, Path(min_length=1, max_length=100)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("staff.manage"))],
+) -> None:
     """Lift a lock after failed sign-ins, and forget the failures."""
     store = request.app.state.staff
     if not await store.unlock(username):
@@ -212,32 +245,46 @@ def search_payload(query: SearchQuery) -> dict[str, Any]:
 
 
 @router.get("/customers", response_model=c.SearchPage, tags=["customers"])
-async def search_customers(query: Annotated[SearchQuery, Query()], request: Request,
-                           who: Annotated[StaffSession, Depends(allow("customer.read"))]) -> Any:
+async def search_customers(
+    query: Annotated[SearchQuery, Query()],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+) -> Any:
     return await services(request).call(who, c.SearchCustomers, search_payload(query))
 
 
 @router.get("/customers/summary", response_model=c.StateSummary, tags=["customers"])
-async def state_summary(request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))],
-                        scope_id: Annotated[str | None, Query(max_length=50)] = None) -> Any:
+async def state_summary(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+    scope_id: Annotated[str | None, Query(max_length=50)] = None,
+) -> Any:
     return await services(request).call(who, c.GetStateSummary, {"scope_id": scope_id} if scope_id else {})
 
 
 @router.get("/customers/lookup", response_model=c.EmailLookup, tags=["customers"])
-async def lookup_email(email: Annotated[str, Query(min_length=1, max_length=320)], request: Request,
-                       who: Annotated[StaffSession, Depends(allow("customer.read"))]) -> Any:
+async def lookup_email(
+    email: Annotated[str, Query(min_length=1, max_length=320)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+) -> Any:
     """C2: search before create: every account using this email, in every scope."""
     return await services(request).call(who, c.FindAccountsByEmail, {"email": email})
 
 
 @router.post("/customers", status_code=201, response_model=c.CustomerView, tags=["customers"])
-async def create_customer(body: c.NewCustomer, request: Request,
-                          who: Annotated[StaffSession, Depends(allow("customer.create"))]) -> Any:
-    return await services(request).call(who, c.CreateCustomer, data(body), audit="customer.create", target=body.scope_id)
+async def create_customer(
+    body: c.NewCustomer, request: Request, who: Annotated[StaffSession, Depends(allow("customer.create"))]
+) -> Any:
+    return await services(request).call(
+        who, c.CreateCustomer, data(body), audit="customer.create", target=body.scope_id
+    )
 
 
 @router.get("/customers/{code}", response_model=c.CustomerView, tags=["customers"])
-async def get_customer(code: Code, request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))]) -> Any:
+async def get_customer(
+    code: Code, request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))]
+) -> Any:
     return await services(request).call(who, c.GetCustomer, {"customer_code": code})
 
 
@@ -256,14 +303,24 @@ def on_behalf_of(request: Request, session: StaffSession, code: str) -> str | No
     return None
 
 
-@router.patch("/customers/{code}", response_model=c.CustomerView,
-              responses={409: {"description": "stale expected_version; error.current_version is the record's"}},
-              tags=["customers"])
-async def update_customer(code: Code, body: CustomerUpdate, request: Request,
-                          who: Annotated[StaffSession, Depends(allow("customer.update"))]) -> Any:
+@router.patch(
+    "/customers/{code}",
+    response_model=c.CustomerView,
+    responses={409: {"description": "stale expected_version; error.current_version is the record's"}},
+    tags=["customers"],
+)
+async def update_customer(
+    code: Code, body: CustomerUpdate, request: Request, who: Annotated[StaffSession, Depends(allow("customer.update"))]
+) -> Any:
     payload = {"customer_code": code, "expected_version": body.expected_version, "changes": data(body.changes)}
-    return await services(request).call(who, c.UpdateCustomer, payload, audit="customer.update", target=code,
-                                        on_behalf_session=on_behalf_of(request, who, code))
+    return await services(request).call(
+        who,
+        c.UpdateCustomer,
+        payload,
+        audit="customer.update",
+        target=code,
+        on_behalf_session=on_behalf_of(request, who, code),
+    )
 
 
 class StateChange(_Body):
@@ -273,21 +330,25 @@ class StateChange(_Body):
 
 
 @router.post("/customers/{code}/state", response_model=c.CustomerView, tags=["customers"])
-async def change_state(code: Code, body: StateChange, request: Request,
-                       who: Annotated[StaffSession, Depends(allow("customer.read"))]) -> Any:
+async def change_state(
+    code: Code, body: StateChange, request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))]
+) -> Any:
     """Activate, deactivate, disable (CSR); enable, approve, reject (supervisor)."""
     right = rights.STATE_ACTION_RIGHTS[body.action]
     require_right(who, right)
-    return await services(request).call(who, c.ChangeCustomerState, {"customer_code": code, **data(body)},
-                                        audit=right, target=code)
+    return await services(request).call(
+        who, c.ChangeCustomerState, {"customer_code": code, **data(body)}, audit=right, target=code
+    )
 
 
 @router.post("/customers/{code}/password-reset", response_model=c.Accepted, tags=["customers"])
-async def reset_password(code: Code, request: Request,
-                         who: Annotated[StaffSession, Depends(allow("customer.reset_password"))]) -> Any:
+async def reset_password(
+    code: Code, request: Request, who: Annotated[StaffSession, Depends(allow("customer.reset_password"))]
+) -> Any:
     """C14: email the customer a single-use, expiring reset link."""
-    return await services(request).call(who, c.RequestPasswordReset, {"customer_code": code},
-                                        audit="customer.reset_password", target=code)
+    return await services(request).call(
+        who, c.RequestPasswordReset, {"customer_code": code}, audit="customer.reset_password", target=code
+    )
 
 
 class OnBehalfStart(_Body):
@@ -296,45 +357,71 @@ class OnBehalfStart(_Body):
 
 
 @router.post("/customers/{code}/on-behalf", response_model=c.OnBehalfSession, tags=["customers"])
-async def start_on_behalf(code: Code, body: OnBehalfStart, request: Request,
-                          who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))]) -> Any:
+async def start_on_behalf(
+    code: Code,
+    body: OnBehalfStart,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))],
+) -> Any:
     """C16: act for the customer; name the session in X-OMS-On-Behalf-Session on changes."""
-    return await services(request).call(who, c.StartOnBehalfSession, {"customer_code": code, **data(body)},
-                                        audit="customer.on_behalf.start", target=code)
+    return await services(request).call(
+        who,
+        c.StartOnBehalfSession,
+        {"customer_code": code, **data(body)},
+        audit="customer.on_behalf.start",
+        target=code,
+    )
 
 
 @router.delete("/on-behalf/{session_id}", response_model=c.OnBehalfSession, tags=["customers"])
-async def end_on_behalf(session_id: Annotated[str, Field(min_length=1, max_length=100)], request: Request,
-                        who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))]) -> Any:
-    return await services(request).call(who, c.EndOnBehalfSession, {"session_id": session_id},
-                                        audit="customer.on_behalf.end", target=session_id)
+async def end_on_behalf(
+    session_id: Annotated[str, Field(min_length=1, max_length=100)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))],
+) -> Any:
+    return await services(request).call(
+        who, c.EndOnBehalfSession, {"session_id": session_id}, audit="customer.on_behalf.end", target=session_id
+    )
 
 
 @router.get("/customers/{code}/audit", response_model=c.AuditPage, tags=["customers"])
-async def customer_audit(code: Code, request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))],
-                         cursor: Annotated[str | None, Query(max_length=500)] = None) -> Any:
+async def customer_audit(
+    code: Code,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Any:
     payload = {"customer_code": code, **({"cursor": cursor} if cursor else {})}
     return await services(request).call(who, c.GetCustomerAudit, payload)
 
 
 @router.get("/customers/{code}/history/{kind}", response_model=h.HistoryPage, tags=["customers"])
-async def customer_history(code: Code, kind: h.HistoryKind, request: Request,
-                           who: Annotated[StaffSession, Depends(allow("customer.read"))],
-                           cursor: Annotated[str | None, Query(max_length=500)] = None) -> Any:
+async def customer_history(
+    code: Code,
+    kind: h.HistoryKind,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Any:
     payload = {"customer_code": code, "kind": kind, **({"cursor": cursor} if cursor else {})}
     return await services(request).call(who, h.GetCustomerHistory, payload)
 
 
 @router.get("/customers/{code}/activities", response_model=n.ActivityPage, tags=["customers"])
-async def customer_activities(code: Code, request: Request,
-                              who: Annotated[StaffSession, Depends(allow("customer.read"))],
-                              cursor: Annotated[str | None, Query(max_length=500)] = None) -> Any:
+async def customer_activities(
+    code: Code,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Any:
     payload = {"customer_code": code, **({"cursor": cursor} if cursor else {})}
     return await services(request).call(who, n.GetActivities, payload, reply_type=n.ActivityPageReply)
 
 
 @router.get("/customers/{code}/merges", response_model=m.MergeJournalPage, tags=["merges"])
-async def customer_merges(code: Code, request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))]) -> Any:
+async def customer_merges(
+    code: Code, request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))]
+) -> Any:
     return await services(request).call(who, m.GetMergeJournal, {"customer_code": code})
 
 
@@ -351,31 +438,41 @@ async def recipient(request: Request, who: StaffSession, code: str) -> dict[str,
     if not customer.email:
         raise CommandFailed(Error(code="invalid_state", message=f"{customer.code} has no email address"))
     return {
-        "customer_code": customer.code, "scope_id": customer.scope_id, "email": customer.email,
-        "first_name": customer.first_name, "last_name": customer.last_name,
+        "customer_code": customer.code,
+        "scope_id": customer.scope_id,
+        "email": customer.email,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
         "preferred_language": customer.preferred_language,
         "scope_language": next((s.default_language for s in scopes if s.scope_id == customer.scope_id), None),
     }
 
 
 @router.post("/customers/{code}/emails", status_code=201, response_model=n.EmailQueued, tags=["customers"])
-async def send_email(code: Code, body: EmailRequest, request: Request,
-                     who: Annotated[StaffSession, Depends(allow("customer.send_email"))]) -> Any:
+async def send_email(
+    code: Code,
+    body: EmailRequest,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.send_email"))],
+) -> Any:
     """N4: email the customer from a customer-message template; recorded as an activity."""
     payload = {"recipient": await recipient(request, who, code), **data(body)}
-    return await services(request).call(who, n.SendTemplateEmail, payload, reply_type=n.EmailQueuedReply,
-                                        audit="customer.send_email", target=code)
+    return await services(request).call(
+        who, n.SendTemplateEmail, payload, reply_type=n.EmailQueuedReply, audit="customer.send_email", target=code
+    )
 
 
 # --- merges ------------------------------------------------------------------------------------
 
 
 @router.post("/merges", status_code=201, response_model=m.MergeOutcome, tags=["merges"])
-async def merge_customers(body: m.MergeInput, request: Request,
-                          who: Annotated[StaffSession, Depends(allow("customer.merge"))]) -> Any:
+async def merge_customers(
+    body: m.MergeInput, request: Request, who: Annotated[StaffSession, Depends(allow("customer.merge"))]
+) -> Any:
     """C13: merge ``merged_code`` into ``survivor_code`` at the versions read."""
-    return await services(request).call(who, m.MergeCustomers, data(body), audit="customer.merge",
-                                        target=f"{body.merged_code}->{body.survivor_code}")
+    return await services(request).call(
+        who, m.MergeCustomers, data(body), audit="customer.merge", target=f"{body.merged_code}->{body.survivor_code}"
+    )
 
 
 class UndoMerge(_Body):
@@ -383,15 +480,23 @@ class UndoMerge(_Body):
 
 
 @router.post("/merges/{merge_id}/undo", response_model=m.UnmergeOutcome, tags=["merges"])
-async def unmerge_customers(merge_id: Annotated[str, Field(min_length=1, max_length=100)], body: UndoMerge,
-                            request: Request, who: Annotated[StaffSession, Depends(allow("customer.unmerge"))]) -> Any:
-    return await services(request).call(who, m.UnmergeCustomers, {"merge_id": merge_id, **data(body)},
-                                        audit="customer.unmerge", target=merge_id)
+async def unmerge_customers(
+    merge_id: Annotated[str, Field(min_length=1, max_length=100)],
+    body: UndoMerge,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.unmerge"))],
+) -> Any:
+    return await services(request).call(
+        who, m.UnmergeCustomers, {"merge_id": merge_id, **data(body)}, audit="customer.unmerge", target=merge_id
+    )
 
 
 @router.get("/merges/{merge_id}", response_model=m.MergeJournalPage, tags=["merges"])
-async def merge_journal(merge_id: Annotated[str, Field(min_length=1, max_length=100)], request: Request,
-                        who: Annotated[StaffSession, Depends(allow("customer.read"))]) -> Any:
+async def merge_journal(
+    merge_id: Annotated[str, Field(min_length=1, max_length=100)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+) -> Any:
     return await services(request).call(who, m.GetMergeJournal, {"merge_id": merge_id})
 
 
@@ -399,22 +504,32 @@ async def merge_journal(merge_id: Annotated[str, Field(min_length=1, max_length=
 
 
 @router.get("/orders", response_model=list[o.OrderLinkView], tags=["orders"])
-async def find_orders(request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))],
-                      number: Annotated[str, Query(min_length=1, max_length=100)],
-                      scope_id: Annotated[str | None, Query(max_length=50)] = None) -> Any:
+async def find_orders(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.read"))],
+    number: Annotated[str, Query(min_length=1, max_length=100)],
+    scope_id: Annotated[str | None, Query(max_length=50)] = None,
+) -> Any:
     """O2, O8: orders by the number the customer reads ('#1001') or the platform's, newest
     first, each with its customer or its review."""
-    return await services(request).call(who, o.FindOrders, {"number": number, **({"scope_id": scope_id} if scope_id else {})})
+    return await services(request).call(
+        who, o.FindOrders, {"number": number, **({"scope_id": scope_id} if scope_id else {})}
+    )
 
 
 # --- the order review queue ----------------------------------------------------------------------
 
 
 @router.get("/reviews", response_model=o.ReviewPage, tags=["reviews"])
-async def list_reviews(request: Request, who: Annotated[StaffSession, Depends(allow("review.read"))],
-                       status: Literal["open", "resolved"] = "open",
-                       cursor: Annotated[str | None, Query(max_length=500)] = None) -> Any:
-    return await services(request).call(who, o.ListReviews, {"status": status, **({"cursor": cursor} if cursor else {})})
+async def list_reviews(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("review.read"))],
+    status: Literal["open", "resolved"] = "open",
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Any:
+    return await services(request).call(
+        who, o.ListReviews, {"status": status, **({"cursor": cursor} if cursor else {})}
+    )
 
 
 class Resolution(_Body):
@@ -423,43 +538,63 @@ class Resolution(_Body):
 
 
 @router.post("/reviews/{review_id}/resolve", response_model=o.ReviewItem, tags=["reviews"])
-async def resolve_review(review_id: Annotated[str, Field(min_length=1, max_length=100)], body: Resolution,
-                         request: Request, who: Annotated[StaffSession, Depends(allow("review.resolve"))]) -> Any:
+async def resolve_review(
+    review_id: Annotated[str, Field(min_length=1, max_length=100)],
+    body: Resolution,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("review.resolve"))],
+) -> Any:
     """O5: link the order to one of its candidates, or create a new customer for it."""
-    return await services(request).call(who, o.ResolveReview, {"review_id": review_id, **data(body)},
-                                        audit="review.resolve", target=review_id)
+    return await services(request).call(
+        who, o.ResolveReview, {"review_id": review_id, **data(body)}, audit="review.resolve", target=review_id
+    )
 
 
 # --- templates and account templates (administrators) ----------------------------------------------
 
 
 @router.get("/templates", response_model=list[n.TemplateSummary], tags=["templates"])
-async def list_templates(request: Request, who: Annotated[StaffSession, Depends(allow("template.read"))],
-                         scope_id: Annotated[str | None, Query(max_length=50)] = None) -> Any:
-    return await services(request).call(who, n.ListTemplates, {"scope_id": scope_id} if scope_id else {},
-                                        reply_type=n.TemplateListReply)
+async def list_templates(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("template.read"))],
+    scope_id: Annotated[str | None, Query(max_length=50)] = None,
+) -> Any:
+    return await services(request).call(
+        who, n.ListTemplates, {"scope_id": scope_id} if scope_id else {}, reply_type=n.TemplateListReply
+    )
 
 
 @router.get("/templates/{name}", response_model=n.TemplateView, tags=["templates"])
-async def get_template(name: Annotated[str, Field(min_length=1, max_length=100)], request: Request,
-                       who: Annotated[StaffSession, Depends(allow("template.read"))],
-                       scope_id: Annotated[str | None, Query(max_length=50)] = None,
-                       language: Annotated[str, Query(min_length=2, max_length=20)] = "en") -> Any:
+async def get_template(
+    name: Annotated[str, Field(min_length=1, max_length=100)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("template.read"))],
+    scope_id: Annotated[str | None, Query(max_length=50)] = None,
+    language: Annotated[str, Query(min_length=2, max_length=20)] = "en",
+) -> Any:
     payload = {"name": name, "language": language, **({"scope_id": scope_id} if scope_id else {})}
     return await services(request).call(who, n.GetTemplate, payload, reply_type=n.TemplateReply)
 
 
 @router.put("/templates", response_model=n.TemplateView, tags=["templates"])
-async def set_template(body: n.TemplateInput, request: Request,
-                       who: Annotated[StaffSession, Depends(allow("template.manage"))]) -> Any:
+async def set_template(
+    body: n.TemplateInput, request: Request, who: Annotated[StaffSession, Depends(allow("template.manage"))]
+) -> Any:
     """N3: add or override a template; a broken one is refused with the reason (422)."""
-    return await services(request).call(who, n.SetTemplate, data(body), reply_type=n.TemplateReply,
-                                        audit="template.manage", target=f"{body.name}/{body.scope_id or '*'}/{body.language}")
+    return await services(request).call(
+        who,
+        n.SetTemplate,
+        data(body),
+        reply_type=n.TemplateReply,
+        audit="template.manage",
+        target=f"{body.name}/{body.scope_id or '*'}/{body.language}",
+    )
 
 
 @router.post("/templates/preview", response_model=n.RenderedEmail, tags=["templates"])
-async def preview_template(body: n.PreviewInput, request: Request,
-                           who: Annotated[StaffSession, Depends(allow("template.manage"))]) -> Any:
+async def preview_template(
+    body: n.PreviewInput, request: Request, who: Annotated[StaffSession, Depends(allow("template.manage"))]
+) -> Any:
     return await services(request).call(who, n.PreviewTemplate, data(body), reply_type=n.RenderedEmailReply)
 
 
@@ -472,8 +607,9 @@ ScopeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
 
 
 @router.get("/scopes/{scope_id}/account-template", response_model=c.AccountTemplateView, tags=["templates"])
-async def get_account_template(scope_id: ScopeId, request: Request,
-                               who: Annotated[StaffSession, Depends(allow("account_template.read"))]) -> Any:
+async def get_account_template(
+    scope_id: ScopeId, request: Request, who: Annotated[StaffSession, Depends(allow("account_template.read"))]
+) -> Any:
     return await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id})
 
 
@@ -482,10 +618,19 @@ class AccountTemplateFields(_Body):
 
 
 @router.put("/scopes/{scope_id}/account-template", response_model=c.AccountTemplateView, tags=["templates"])
-async def set_account_template(scope_id: ScopeId, body: AccountTemplateFields, request: Request,
-                               who: Annotated[StaffSession, Depends(allow("account_template.manage"))]) -> Any:
-    return await services(request).call(who, c.SetAccountTemplate, {"scope_id": scope_id, **data(body)},
-                                        audit="account_template.manage", target=scope_id)
+async def set_account_template(
+    scope_id: ScopeId,
+    body: AccountTemplateFields,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("account_template.manage"))],
+) -> Any:
+    return await services(request).call(
+        who,
+        c.SetAccountTemplate,
+        {"scope_id": scope_id, **data(body)},
+        audit="account_template.manage",
+        target=scope_id,
+    )
 
 
 # --- dead letters (administrators) -------------------------------------------------------------------
@@ -498,23 +643,37 @@ def dead_letters(request: Request) -> DeadLetters:
 
 
 @router.get("/dead-letters/{service}", response_model=list[DeadLetterView], tags=["dead letters"])
-async def list_dead_letters(service: Service, request: Request,
-                            who: Annotated[StaffSession, Depends(allow("dead_letter.read"))]) -> Any:
+async def list_dead_letters(
+    service: Service, request: Request, who: Annotated[StaffSession, Depends(allow("dead_letter.read"))]
+) -> Any:
     return await dead_letters(request).list(service)
 
 
 @router.get("/dead-letters/{service}/{message_id}", response_model=DeadLetterView, tags=["dead letters"])
-async def show_dead_letter(service: Service, message_id: Annotated[str, Field(min_length=1, max_length=200)],
-                           request: Request, who: Annotated[StaffSession, Depends(allow("dead_letter.read"))]) -> Any:
+async def show_dead_letter(
+    service: Service,
+    message_id: Annotated[str, Field(min_length=1, max_length=200)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("dead_letter.read"))],
+) -> Any:
     return await dead_letters(request).show(service, message_id)
 
 
 @router.post("/dead-letters/{service}/{message_id}/replay", response_model=ReplayResult, tags=["dead letters"])
-async def replay_dead_letter(service: Service, message_id: Annotated[str, Field(min_length=1, max_length=200)],
-                             request: Request, who: Annotated[StaffSession, Depends(allow("dead_letter.replay"))]) -> Any:
+async def replay_dead_letter(
+    service: Service,
+    message_id: Annotated[str, Field(min_length=1, max_length=200)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("dead_letter.replay"))],
+) -> Any:
     result = await dead_letters(request).replay(service, message_id)
-    await request.app.state.staff.audit(who.username, who.role, "dead_letter.replay", f"{service}/{message_id}",
-                                        "ok" if result.replayed else "not_found")
+    await request.app.state.staff.audit(
+        who.username,
+        who.role,
+        "dead_letter.replay",
+        f"{service}/{message_id}",
+        "ok" if result.replayed else "not_found",
+    )
     if not result.replayed:
         raise CommandFailed(Error(code="not_found", message=f"no dead letter {message_id} in {service}"))
     return result

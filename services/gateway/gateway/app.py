@@ -85,8 +85,11 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        error = Error(code="validation", message="the request has invalid fields",
-                      fields=field_errors_from_pydantic(list(exc.errors())))
+        error = Error(
+            code="validation",
+            message="the request has invalid fields",
+            fields=field_errors_from_pydantic(list(exc.errors())),
+        )
         if wants_html(request):
             return console.error_page(request, error, 422)
         return JSONResponse(error_body(error), status_code=422)

@@ -41,9 +41,7 @@ class BadCsrf(Exception):
 async def csrf_token_sent(request: Request) -> str | None:
     if token := request.headers.get(CSRF_HEADER):
         return token
-    if request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()  # Starlette caches it: the route reads it again for free
         value = form.get("csrf_token")
         return value if isinstance(value, str) else None
@@ -118,5 +116,3 @@ def require_right(session: StaffSession, action: str) -> None:
     """For routes whose right depends on the body (the state action)."""
     if not allowed(session.role, action):
         raise Denied(action, session.role)
-
-

@@ -75,15 +75,19 @@ class Services:
         actor = Actor(kind="csr", id=who.username, on_behalf_session=on_behalf_session)
         try:
             reply = await self.pool.call(
-                command, payload, actor=actor, correlation_id=f"gateway:{who.session_id[:12]}",
+                command,
+                payload,
+                actor=actor,
+                correlation_id=f"gateway:{who.session_id[:12]}",
                 reply_type=reply_type or command.REPLY or Reply[Any],
             )
         except ServiceUnavailable as exc:
             reply = Reply[Any](ok=False, error=unavailable(str(exc)))
         if audit is not None:
             outcome = "ok" if reply.ok else reply.error.code
-            await self.staff.audit(who.username, who.role, audit, target, outcome,
-                                   None if reply.ok else reply.error.message)
+            await self.staff.audit(
+                who.username, who.role, audit, target, outcome, None if reply.ok else reply.error.message
+            )
         if not reply.ok:
             raise CommandFailed(reply.error)
         return reply.result

@@ -124,16 +124,23 @@ class _Form(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def read_form(model: type[FormT], values: Mapping[str, Any],
-              field_name: Callable[[tuple[Any, ...]], str] = lambda loc: ".".join(map(str, loc))) -> FormT:
+def read_form(
+    model: type[FormT],
+    values: Mapping[str, Any],
+    field_name: Callable[[tuple[Any, ...]], str] = lambda loc: ".".join(map(str, loc)),
+) -> FormT:
     """``values`` (a form, a query string) as ``model``, or ``CommandFailed`` ``validation``
     naming each bad field as the page calls it."""
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        raise CommandFailed(Error(code="validation", message="the form has invalid fields", fields=[
-            FieldError(field=field_name(tuple(e["loc"])) or "form", reason=e["msg"]) for e in exc.errors()
-        ])) from None
+        raise CommandFailed(
+            Error(
+                code="validation",
+                message="the form has invalid fields",
+                fields=[FieldError(field=field_name(tuple(e["loc"])) or "form", reason=e["msg"]) for e in exc.errors()],
+            )
+        ) from None
 
 
 def submitted(form: Mapping[str, Any]) -> dict[str, str]:
@@ -210,26 +217,43 @@ class TemplateForm(_Form):
 async def login_form(request: Request, next: Annotated[str, Query(max_length=500)] = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = page(request, "login.html", login_csrf=token, next=next if next.startswith("/") else "/")
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.app.state.gateway_settings.cookie_secure, path="/login")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.gateway_settings.cookie_secure,
+        path="/login",
+    )
     return response
 
 
 @router.post("/login")
-async def login(request: Request, username: Annotated[str, Form(max_length=100)],
-                password: Annotated[str, Form(max_length=200)], csrf_token: Annotated[str, Form(max_length=100)],
-                next: Annotated[str, Form(max_length=500)] = "/") -> Response:
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
     # Login CSRF: the form's token must match the cookie set with the form (double submit).
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
-        return page(request, "login.html", 403, error="The form expired; please sign in again.",
-                    login_csrf="", next="/")
+        return page(
+            request, "login.html", 403, error="The form expired; please sign in again.", login_csrf="", next="/"
+        )
     response = redirect(next if next.startswith("/") and not next.startswith("//") else "/")
     session = await start_session(request, response, username, password)
     if session is None:
         token = secrets.token_urlsafe(24)
         failed = page(request, "login.html", 401, error="Wrong username or password.", login_csrf=token, next=next)
-        failed.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                          secure=request.app.state.gateway_settings.cookie_secure, path="/login")
+        failed.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.gateway_settings.cookie_secure,
+            path="/login",
+        )
         return failed
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
@@ -283,8 +307,18 @@ async def manager(request: Request, who: Staff) -> Response:
     query, result = await search(request, who)
     summary = await services(request).call(who, c.GetStateSummary, {})
     waiting = await services(request).call(who, c.SearchCustomers, {"state": "waiting_approval"})
-    return page(request, "manager.html", query=query, result=result, summary=summary, waiting=waiting,
-                states=STATES, flags=FLAGS, sort_link=sort_link, next_link=next_link)
+    return page(
+        request,
+        "manager.html",
+        query=query,
+        result=result,
+        summary=summary,
+        waiting=waiting,
+        states=STATES,
+        flags=FLAGS,
+        sort_link=sort_link,
+        next_link=next_link,
+    )
 
 
 @router.get("/orders")
@@ -316,14 +350,17 @@ async def new_customer(request: Request, who: Annotated[StaffSession, Depends(al
 
 
 @router.post("/customers/new")
-async def create_customer(request: Request, who: Annotated[StaffSession, Depends(allow("customer.create"))]) -> Response:
+async def create_customer(
+    request: Request, who: Annotated[StaffSession, Depends(allow("customer.create"))]
+) -> Response:
     form = await request.form()
     try:
         fields = read_form(CreateForm, form)
         payload: dict[str, Any] = {k: v.strip() for k, v in fields.model_dump(exclude={"active"}).items() if v.strip()}
         payload["active"] = fields.active
-        created = await services(request).call(who, c.CreateCustomer, payload, audit="customer.create",
-                                               target=fields.scope_id)
+        created = await services(request).call(
+            who, c.CreateCustomer, payload, audit="customer.create", target=fields.scope_id
+        )
     except CommandFailed as exc:
         scopes = await services(request).call(who, c.ListScopes, {})
         return page(request, "create.html", exc.status, scopes=scopes, form=submitted(form), error=exc.error)
@@ -343,15 +380,16 @@ async def tab_context(request: Request, who: StaffSession, customer: Any, tab: s
             template = None
         return {"template": template}
     if tab == "organizations":
-        return {"organizations": [
-            (await call(who, r.GetOrganization, {"organization_code": org, "limit": 1})).organization
-            for org in customer.organizations
-        ]}
+        return {
+            "organizations": [
+                (await call(who, r.GetOrganization, {"organization_code": org, "limit": 1})).organization
+                for org in customer.organizations
+            ]
+        }
     if tab in HISTORY_TABS:
         return {"history": await call(who, h.GetCustomerHistory, {"customer_code": code, "kind": HISTORY_TABS[tab]})}
     if tab == "activities":
-        return {"activities": await call(who, n.GetActivities, {"customer_code": code},
-                                         reply_type=n.ActivityPageReply)}
+        return {"activities": await call(who, n.GetActivities, {"customer_code": code}, reply_type=n.ActivityPageReply)}
     if tab == "audit":
         return {"audit": await call(who, c.GetCustomerAudit, {"customer_code": code})}
     if tab == "merges":
@@ -359,8 +397,9 @@ async def tab_context(request: Request, who: StaffSession, customer: Any, tab: s
     return {}
 
 
-async def record_page(request: Request, who: StaffSession, code: str, tab: str, status: int = 200,
-                      **extra: Any) -> Response:
+async def record_page(
+    request: Request, who: StaffSession, code: str, tab: str, status: int = 200, **extra: Any
+) -> Response:
     tab = tab if tab in TABS else "account"
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
     if customer.code != code.upper():  # a merged-away code answers its survivor
@@ -369,15 +408,18 @@ async def record_page(request: Request, who: StaffSession, code: str, tab: str, 
     context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab), **extra}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "tab-panel":
         return page(request, "tab.html", status, **context)
-    templates_for_email = [t for t in await services(request).call(who, n.ListTemplates, {},
-                                                                   reply_type=n.TemplateListReply)
-                           if t.kind == "customer-message"]
+    templates_for_email = [
+        t
+        for t in await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
+        if t.kind == "customer-message"
+    ]
     return page(request, "record.html", status, email_templates=templates_for_email, **context)
 
 
 @router.get("/customers/{code}")
-async def record(request: Request, code: str, who: Staff,
-                 tab: Annotated[str, Query(max_length=50)] = "account") -> Response:
+async def record(
+    request: Request, code: str, who: Staff, tab: Annotated[str, Query(max_length=50)] = "account"
+) -> Response:
     return await record_page(request, who, code, tab)
 
 
@@ -395,12 +437,24 @@ async def close_record(request: Request, code: str, who: Staff) -> Response:
     return redirect(f"/customers/{remaining[-1]['code']}" if remaining else "/")
 
 
-EDITABLE = ("first_name", "last_name", "email", "phone", "work_phone", "fax", "phone_extension",
-            "preferred_language", "account_type", "flag")
+EDITABLE = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "work_phone",
+    "fax",
+    "phone_extension",
+    "preferred_language",
+    "account_type",
+    "flag",
+)
 
 
 @router.post("/customers/{code}/edit")
-async def edit(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.update"))]) -> Response:
+async def edit(
+    request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.update"))]
+) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("attr.")}
     values["attributes"] = {k[5:]: v for k, v in form.items() if k.startswith("attr.")}
@@ -422,10 +476,12 @@ async def edit(request: Request, code: str, who: Annotated[StaffSession, Depends
             if new != (None if before.attributes.get(name) is None else str(before.attributes.get(name))):
                 changes.setdefault("attributes", {})[name] = new
         payload = {"customer_code": code, "expected_version": fields.version, "changes": changes}
-        on_behalf = (who.on_behalf["session_id"]
-                     if who.on_behalf and who.on_behalf["customer_code"] == code.upper() else None)
-        await services(request).call(who, c.UpdateCustomer, payload, audit="customer.update", target=code,
-                                     on_behalf_session=on_behalf)
+        on_behalf = (
+            who.on_behalf["session_id"] if who.on_behalf and who.on_behalf["customer_code"] == code.upper() else None
+        )
+        await services(request).call(
+            who, c.UpdateCustomer, payload, audit="customer.update", target=code, on_behalf_session=on_behalf
+        )
     except CommandFailed as exc:
         if exc.error.code == "not_found":
             raise  # no record to show the form on
@@ -438,48 +494,81 @@ async def edit(request: Request, code: str, who: Annotated[StaffSession, Depends
 
 
 @router.post("/customers/{code}/reset-password")
-async def reset_password(request: Request, code: str,
-                         who: Annotated[StaffSession, Depends(allow("customer.reset_password"))]) -> Response:
-    await services(request).call(who, c.RequestPasswordReset, {"customer_code": code},
-                                 audit="customer.reset_password", target=code)
+async def reset_password(
+    request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.reset_password"))]
+) -> Response:
+    await services(request).call(
+        who, c.RequestPasswordReset, {"customer_code": code}, audit="customer.reset_password", target=code
+    )
     return redirect(f"/customers/{code}", notice="reset")
 
 
 @router.post("/customers/{code}/state")
-async def change_state(request: Request, code: str, who: Staff, action: Annotated[c.StateAction, Form()],
-                       version: Annotated[int | None, Form(ge=1, le=MAX_VERSION)] = None,
-                       reason: Annotated[str, Form(max_length=500)] = "",
-                       back: Annotated[str, Form(max_length=500)] = "") -> Response:
+async def change_state(
+    request: Request,
+    code: str,
+    who: Staff,
+    action: Annotated[c.StateAction, Form()],
+    version: Annotated[int | None, Form(ge=1, le=MAX_VERSION)] = None,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    back: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
     right = rights.STATE_ACTION_RIGHTS[action]
     require_right(who, right)
     if version is None:  # from a list (waiting approval): act on the record as it is now
         version = (await services(request).call(who, c.GetCustomer, {"customer_code": code})).version
-    payload = {"customer_code": code, "expected_version": version, "action": action, **({"reason": reason} if reason else {})}
+    payload = {
+        "customer_code": code,
+        "expected_version": version,
+        "action": action,
+        **({"reason": reason} if reason else {}),
+    }
     await services(request).call(who, c.ChangeCustomerState, payload, audit=right, target=code)
     return redirect(back if back == "/" else f"/customers/{code}", notice="state")
 
 
 @router.post("/customers/{code}/on-behalf")
-async def start_on_behalf(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))],
-                          reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
-    session = await services(request).call(who, c.StartOnBehalfSession, {"customer_code": code, "reason": reason},
-                                           audit="customer.on_behalf.start", target=code)
+async def start_on_behalf(
+    request: Request,
+    code: str,
+    who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))],
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    session = await services(request).call(
+        who,
+        c.StartOnBehalfSession,
+        {"customer_code": code, "reason": reason},
+        audit="customer.on_behalf.start",
+        target=code,
+    )
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
-    await request.app.state.staff.set_on_behalf(who, {
-        "session_id": session.session_id, "customer_code": session.customer_code,
-        "name": f"{customer.first_name} {customer.last_name}", "reason": session.reason,
-        "expires_at": session.expires_at.isoformat(),
-    })
+    await request.app.state.staff.set_on_behalf(
+        who,
+        {
+            "session_id": session.session_id,
+            "customer_code": session.customer_code,
+            "name": f"{customer.first_name} {customer.last_name}",
+            "reason": session.reason,
+            "expires_at": session.expires_at.isoformat(),
+        },
+    )
     return redirect(f"/customers/{code}", notice="on_behalf")
 
 
 @router.post("/on-behalf/end")
-async def end_on_behalf(request: Request, who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))]) -> Response:
+async def end_on_behalf(
+    request: Request, who: Annotated[StaffSession, Depends(allow("customer.on_behalf"))]
+) -> Response:
     current = who.on_behalf
     if current:
         try:
-            await services(request).call(who, c.EndOnBehalfSession, {"session_id": current["session_id"]},
-                                         audit="customer.on_behalf.end", target=current["customer_code"])
+            await services(request).call(
+                who,
+                c.EndOnBehalfSession,
+                {"session_id": current["session_id"]},
+                audit="customer.on_behalf.end",
+                target=current["customer_code"],
+            )
         finally:
             await request.app.state.staff.set_on_behalf(who, None)
         return redirect(f"/customers/{current['customer_code']}", notice="on_behalf_ended")
@@ -487,14 +576,22 @@ async def end_on_behalf(request: Request, who: Annotated[StaffSession, Depends(a
 
 
 @router.post("/customers/{code}/email")
-async def send_email(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.send_email"))],
-                     template: Annotated[str, Form(max_length=100)] = "customer-message",
-                     subject: Annotated[str, Form(max_length=1000)] = "",
-                     message: Annotated[str, Form(max_length=20000)] = "") -> Response:
-    payload = {"recipient": await recipient(request, who, code), "template": template,
-               "variables": {k: v for k, v in {"subject": subject, "message": message}.items() if v}}
-    await services(request).call(who, n.SendTemplateEmail, payload, reply_type=n.EmailQueuedReply,
-                                 audit="customer.send_email", target=code)
+async def send_email(
+    request: Request,
+    code: str,
+    who: Annotated[StaffSession, Depends(allow("customer.send_email"))],
+    template: Annotated[str, Form(max_length=100)] = "customer-message",
+    subject: Annotated[str, Form(max_length=1000)] = "",
+    message: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    payload = {
+        "recipient": await recipient(request, who, code),
+        "template": template,
+        "variables": {k: v for k, v in {"subject": subject, "message": message}.items() if v},
+    }
+    await services(request).call(
+        who, n.SendTemplateEmail, payload, reply_type=n.EmailQueuedReply, audit="customer.send_email", target=code
+    )
     return redirect(f"/customers/{code}", tab="activities", notice="email")
 
 
@@ -507,7 +604,9 @@ def what_moves(survivor: Any, merged: Any) -> list[tuple[str, str]]:
     mine = {(a.line1.lower(), a.city.lower(), (a.postal_code or "").replace(" ", "")) for a in survivor.addresses}
     for a in merged.addresses:
         key = (a.line1.lower(), a.city.lower(), (a.postal_code or "").replace(" ", ""))
-        moves.append(("address", f"{a.line1}, {a.postal_code or ''} {a.city}" + (" (already there)" if key in mine else "")))
+        moves.append(
+            ("address", f"{a.line1}, {a.postal_code or ''} {a.city}" + (" (already there)" if key in mine else ""))
+        )
     own_tags = {t.lower() for t in survivor.tags}
     moves += [("tag", t) for t in merged.tags if t.lower() not in own_tags]
     moves += [("attribute", f"{k} = {v}") for k, v in merged.attributes.items() if k not in survivor.attributes]
@@ -521,8 +620,12 @@ def what_moves(survivor: Any, merged: Any) -> list[tuple[str, str]]:
 
 
 @router.get("/customers/{code}/merge")
-async def merge_preview(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.merge"))],
-                        other: Annotated[str, Query(max_length=50)] = "") -> Response:
+async def merge_preview(
+    request: Request,
+    code: str,
+    who: Annotated[StaffSession, Depends(allow("customer.merge"))],
+    other: Annotated[str, Query(max_length=50)] = "",
+) -> Response:
     survivor = await services(request).call(who, c.GetCustomer, {"customer_code": code})
     merged = await services(request).call(who, c.GetCustomer, {"customer_code": other.strip()})
     if merged.code == survivor.code:
@@ -531,24 +634,43 @@ async def merge_preview(request: Request, code: str, who: Annotated[StaffSession
 
 
 @router.post("/customers/{code}/merge")
-async def merge(request: Request, code: str, who: Annotated[StaffSession, Depends(allow("customer.merge"))],
-                merged_code: Annotated[str, Form(max_length=20)],
-                survivor_version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
-                merged_version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
-                reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
-    payload = {"survivor_code": code, "survivor_version": survivor_version, "merged_code": merged_code,
-               "merged_version": merged_version, "reason": reason}
-    await services(request).call(who, m.MergeCustomers, payload, audit="customer.merge", target=f"{merged_code}->{code}")
+async def merge(
+    request: Request,
+    code: str,
+    who: Annotated[StaffSession, Depends(allow("customer.merge"))],
+    merged_code: Annotated[str, Form(max_length=20)],
+    survivor_version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
+    merged_version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    payload = {
+        "survivor_code": code,
+        "survivor_version": survivor_version,
+        "merged_code": merged_code,
+        "merged_version": merged_version,
+        "reason": reason,
+    }
+    await services(request).call(
+        who, m.MergeCustomers, payload, audit="customer.merge", target=f"{merged_code}->{code}"
+    )
     await request.app.state.staff.forget_record(who, merged_code.upper())
     return redirect(f"/customers/{code}", tab="merges", notice="merged")
 
 
 @router.post("/merges/{merge_id}/undo")
-async def unmerge(request: Request, merge_id: str, who: Annotated[StaffSession, Depends(allow("customer.unmerge"))],
-                  reason: Annotated[str, Form(max_length=500)] = "") -> Response:
-    outcome = await services(request).call(who, m.UnmergeCustomers,
-                                           {"merge_id": merge_id, **({"reason": reason} if reason else {})},
-                                           audit="customer.unmerge", target=merge_id)
+async def unmerge(
+    request: Request,
+    merge_id: str,
+    who: Annotated[StaffSession, Depends(allow("customer.unmerge"))],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    outcome = await services(request).call(
+        who,
+        m.UnmergeCustomers,
+        {"merge_id": merge_id, **({"reason": reason} if reason else {})},
+        audit="customer.unmerge",
+        target=merge_id,
+    )
     return redirect(f"/customers/{outcome.survivor.code}", tab="merges", notice="unmerged")
 
 
@@ -556,16 +678,25 @@ async def unmerge(request: Request, merge_id: str, who: Annotated[StaffSession, 
 
 
 @router.get("/reviews")
-async def reviews(request: Request, who: Annotated[StaffSession, Depends(allow("review.read"))],
-                  cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
-    found = await services(request).call(who, o.ListReviews, {"status": "open", **({"cursor": cursor} if cursor else {})})
+async def reviews(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("review.read"))],
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    found = await services(request).call(
+        who, o.ListReviews, {"status": "open", **({"cursor": cursor} if cursor else {})}
+    )
     return page(request, "reviews.html", reviews=found)
 
 
 @router.post("/reviews/{review_id}/resolve")
-async def resolve(request: Request, review_id: str, who: Annotated[StaffSession, Depends(allow("review.resolve"))],
-                  action: Annotated[Literal["link", "create"], Form()],
-                  customer_code: Annotated[str, Form(max_length=20)] = "") -> Response:
+async def resolve(
+    request: Request,
+    review_id: str,
+    who: Annotated[StaffSession, Depends(allow("review.resolve"))],
+    action: Annotated[Literal["link", "create"], Form()],
+    customer_code: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
     payload = {"review_id": review_id, "action": action, **({"customer_code": customer_code} if customer_code else {})}
     await services(request).call(who, o.ResolveReview, payload, audit="review.resolve", target=review_id)
     return redirect("/reviews", notice="resolved")
@@ -575,16 +706,22 @@ async def resolve(request: Request, review_id: str, who: Annotated[StaffSession,
 
 
 @router.get("/admin/templates")
-async def admin_templates(request: Request, who: Annotated[StaffSession, Depends(allow("template.manage"))],
-                          name: Annotated[str, Query(max_length=100)] = "",
-                          scope_id: Annotated[str, Query(max_length=50)] = "",
-                          language: Annotated[str, Query(max_length=20)] = "en") -> Response:
+async def admin_templates(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("template.manage"))],
+    name: Annotated[str, Query(max_length=100)] = "",
+    scope_id: Annotated[str, Query(max_length=50)] = "",
+    language: Annotated[str, Query(max_length=20)] = "en",
+) -> Response:
     listed = await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
     current = None
     if name:
         current = await services(request).call(
-            who, n.GetTemplate, {"name": name, "language": language, **({"scope_id": scope_id} if scope_id else {})},
-            reply_type=n.TemplateReply)
+            who,
+            n.GetTemplate,
+            {"name": name, "language": language, **({"scope_id": scope_id} if scope_id else {})},
+            reply_type=n.TemplateReply,
+        )
     return page(request, "templates.html", templates=listed, current=current, form=None, preview=None, error=None)
 
 
@@ -604,23 +741,47 @@ async def save_template(request: Request, who: Annotated[StaffSession, Depends(a
                 variables[key.strip()] = value.strip()
         if fields.intent == "preview":
             preview = await services(request).call(
-                who, n.PreviewTemplate, {k: v for k, v in {**draft, "variables": variables}.items() if k != "description"},
-                reply_type=n.RenderedEmailReply)
+                who,
+                n.PreviewTemplate,
+                {k: v for k, v in {**draft, "variables": variables}.items() if k != "description"},
+                reply_type=n.RenderedEmailReply,
+            )
         else:
-            await services(request).call(who, n.SetTemplate, {**draft, "variables": variables},
-                                         reply_type=n.TemplateReply, audit="template.manage",
-                                         target=f"{draft.get('name')}/{draft.get('scope_id', '*')}/{draft.get('language')}")
-            return redirect("/admin/templates", name=draft.get("name"), scope_id=draft.get("scope_id"),
-                            language=draft.get("language"), notice="template")
+            await services(request).call(
+                who,
+                n.SetTemplate,
+                {**draft, "variables": variables},
+                reply_type=n.TemplateReply,
+                audit="template.manage",
+                target=f"{draft.get('name')}/{draft.get('scope_id', '*')}/{draft.get('language')}",
+            )
+            return redirect(
+                "/admin/templates",
+                name=draft.get("name"),
+                scope_id=draft.get("scope_id"),
+                language=draft.get("language"),
+                notice="template",
+            )
     except CommandFailed as exc:
         error = exc.error
-    return page(request, "templates.html", 422 if error else 200, templates=listed, current=None, form=form,
-                preview=preview, error=error)
+    return page(
+        request,
+        "templates.html",
+        422 if error else 200,
+        templates=listed,
+        current=None,
+        form=form,
+        preview=preview,
+        error=error,
+    )
 
 
 @router.get("/admin/account-template")
-async def account_template(request: Request, who: Annotated[StaffSession, Depends(allow("account_template.manage"))],
-                           scope_id: Annotated[str, Query(max_length=50)] = "") -> Response:
+async def account_template(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("account_template.manage"))],
+    scope_id: Annotated[str, Query(max_length=50)] = "",
+) -> Response:
     scopes = await services(request).call(who, c.ListScopes, {})
     scope_id = scope_id or (scopes[0].scope_id if scopes else "")
     template = await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id}) if scope_id else None
@@ -628,8 +789,9 @@ async def account_template(request: Request, who: Annotated[StaffSession, Depend
 
 
 @router.post("/admin/account-template")
-async def save_account_template(request: Request,
-                                who: Annotated[StaffSession, Depends(allow("account_template.manage"))]) -> Response:
+async def save_account_template(
+    request: Request, who: Annotated[StaffSession, Depends(allow("account_template.manage"))]
+) -> Response:
     form = await request.form()
     scope_id = form.get("scope_id") if isinstance(form.get("scope_id"), str) else ""
     try:
@@ -637,9 +799,11 @@ async def save_account_template(request: Request,
         scope_id = head.scope_id
         fields = []
         for i in range(head.rows):
-            row = read_form(AccountTemplateRow, {k: form[f"{k}_{i}"] for k in AccountTemplateRow.model_fields
-                                                 if f"{k}_{i}" in form},
-                            lambda loc, i=i: f"{loc[0]}_{i}" if loc else f"row {i}")
+            row = read_form(
+                AccountTemplateRow,
+                {k: form[f"{k}_{i}"] for k in AccountTemplateRow.model_fields if f"{k}_{i}" in form},
+                lambda loc, i=i: f"{loc[0]}_{i}" if loc else f"row {i}",
+            )
             if not row.name.strip() or row.remove:
                 continue
             field: dict[str, Any] = {"name": row.name.strip(), "type": row.type, "required": row.required}
@@ -648,30 +812,46 @@ async def save_account_template(request: Request,
             if allowed_values := [v.strip() for v in row.allowed.split(",") if v.strip()]:
                 field["allowed_values"] = allowed_values
             fields.append(field)
-        await services(request).call(who, c.SetAccountTemplate, {"scope_id": scope_id, "fields": fields},
-                                     audit="account_template.manage", target=scope_id)
+        await services(request).call(
+            who,
+            c.SetAccountTemplate,
+            {"scope_id": scope_id, "fields": fields},
+            audit="account_template.manage",
+            target=scope_id,
+        )
     except CommandFailed as exc:
         scopes = await services(request).call(who, c.ListScopes, {})
         try:
             template = await services(request).call(who, c.GetAccountTemplate, {"scope_id": scope_id})
         except CommandFailed:
             template = None  # no such scope: the error says so
-        return page(request, "account_template.html", exc.status, scopes=scopes, scope_id=scope_id,
-                    template=template, error=exc.error)
+        return page(
+            request,
+            "account_template.html",
+            exc.status,
+            scopes=scopes,
+            scope_id=scope_id,
+            template=template,
+            error=exc.error,
+        )
     return redirect("/admin/account-template", scope_id=scope_id, notice="account_template")
 
 
 @router.get("/admin/dead-letters")
-async def dead_letters(request: Request, who: Annotated[StaffSession, Depends(allow("dead_letter.read"))],
-                       service: Annotated[str, Query(max_length=50)] = "customer") -> Response:
+async def dead_letters(
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("dead_letter.read"))],
+    service: Annotated[str, Query(max_length=50)] = "customer",
+) -> Response:
     service = service if service in SERVICES else "customer"
     letters = await request.app.state.dead_letters.list(service)
     return page(request, "dead_letters.html", services=SERVICES, service=service, letters=letters, letter=None)
 
 
 @router.get("/admin/dead-letters/{service}/{message_id}")
-async def dead_letter(request: Request, service: str, message_id: str,
-                      who: Annotated[StaffSession, Depends(allow("dead_letter.read"))]) -> Response:
+async def dead_letter(
+    request: Request, service: str, message_id: str, who: Annotated[StaffSession, Depends(allow("dead_letter.read"))]
+) -> Response:
     if service not in SERVICES:
         raise CommandFailed(Error(code="not_found", message=f"no service {service!r}"))
     letter = await request.app.state.dead_letters.show(service, message_id)
@@ -679,13 +859,19 @@ async def dead_letter(request: Request, service: str, message_id: str,
 
 
 @router.post("/admin/dead-letters/{service}/{message_id}/replay")
-async def replay(request: Request, service: str, message_id: str,
-                 who: Annotated[StaffSession, Depends(allow("dead_letter.replay"))]) -> Response:
+async def replay(
+    request: Request, service: str, message_id: str, who: Annotated[StaffSession, Depends(allow("dead_letter.replay"))]
+) -> Response:
     if service not in SERVICES:
         raise CommandFailed(Error(code="not_found", message=f"no service {service!r}"))
     result = await request.app.state.dead_letters.replay(service, message_id)
-    await request.app.state.staff.audit(who.username, who.role, "dead_letter.replay", f"{service}/{message_id}",
-                                        "ok" if result.replayed else "not_found")
+    await request.app.state.staff.audit(
+        who.username,
+        who.role,
+        "dead_letter.replay",
+        f"{service}/{message_id}",
+        "ok" if result.replayed else "not_found",
+    )
     if not result.replayed:
         raise CommandFailed(Error(code="not_found", message=f"no dead letter {message_id} in {service}"))
     return redirect("/admin/dead-letters", service=service, notice="replayed")

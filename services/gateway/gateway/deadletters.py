@@ -38,11 +38,18 @@ class ReplayResult(BaseModel):
 
 def view(letter: DeadLetter) -> DeadLetterView:
     return DeadLetterView(
-        service=letter.service, message_id=letter.message_id, reason=letter.reason, error=letter.error,
-        exchange=letter.exchange, routing_key=letter.routing_key, queue=letter.queue,
+        service=letter.service,
+        message_id=letter.message_id,
+        reason=letter.reason,
+        error=letter.error,
+        exchange=letter.exchange,
+        routing_key=letter.routing_key,
+        queue=letter.queue,
         attempts=letter.attempts if isinstance(letter.attempts, int | str | None) else str(letter.attempts),
         dead_lettered_at=letter.dead_lettered_at,
-        field_errors=str(letter.headers.get("x-oms-field-errors")) if letter.headers.get("x-oms-field-errors") else None,
+        field_errors=str(letter.headers.get("x-oms-field-errors"))
+        if letter.headers.get("x-oms-field-errors")
+        else None,
         body=letter.body_text(),
     )
 

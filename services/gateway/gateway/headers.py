@@ -18,33 +18,37 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    # Inline style only for the emails a CSR reads (activities, template previews): they are
-    # styled inline, as emails must be, and shown in sandboxed iframes (srcdoc) that inherit
-    # this policy and run no script. The console's own pages have no inline style.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        # Inline style only for the emails a CSR reads (activities, template previews): they are
+        # styled inline, as emails must be, and shown in sandboxed iframes (srcdoc) that inherit
+        # this policy and run no script. The console's own pages have no inline style.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 #: The API's Swagger UI page (``/api/docs``, no customer data on it) is FastAPI's: its script
 #: and style come from jsDelivr and it starts with an inline script.
-API_DOCS_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'",
-    "style-src 'self' https://cdn.jsdelivr.net",
-    "img-src 'self' data: https://fastapi.tiangolo.com",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-))
+API_DOCS_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'",
+        "style-src 'self' https://cdn.jsdelivr.net",
+        "img-src 'self' data: https://fastapi.tiangolo.com",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
 API_DOCS_PATH = "/api/docs"
 
 SECURITY_HEADERS = (

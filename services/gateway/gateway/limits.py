@@ -43,8 +43,9 @@ class BodyLimits:
         headers = Headers(scope=scope)
         declared = headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
-            await self.refuse(scope, 413, f"the request body of {declared} bytes is larger than the limit "
-                                          f"of {self.max_bytes}", send)
+            await self.refuse(
+                scope, 413, f"the request body of {declared} bytes is larger than the limit of {self.max_bytes}", send
+            )
             return
         chunks: list[bytes] = []
         size = 0
@@ -56,8 +57,9 @@ class BodyLimits:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self.refuse(scope, 413, f"the request body is larger than the limit of {self.max_bytes} "
-                                              "bytes", send)
+                await self.refuse(
+                    scope, 413, f"the request body is larger than the limit of {self.max_bytes} bytes", send
+                )
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

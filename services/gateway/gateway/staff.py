@@ -118,9 +118,14 @@ class StaffSession:
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> StaffSession:
         return cls(
-            session_id=doc["_id"], username=doc["username"], name=doc["name"], role=doc["role"],
-            csrf_token=doc["csrf_token"], expires_at=doc["expires_at"],
-            open_records=doc.get("open_records", []), on_behalf=doc.get("on_behalf"),
+            session_id=doc["_id"],
+            username=doc["username"],
+            name=doc["name"],
+            role=doc["role"],
+            csrf_token=doc["csrf_token"],
+            expires_at=doc["expires_at"],
+            open_records=doc.get("open_records", []),
+            on_behalf=doc.get("on_behalf"),
         )
 
 
@@ -139,15 +144,23 @@ class StaffStore:
 
     async def create(self, username: str, name: str, role: str, password: str) -> dict[str, Any]:
         username = username.strip().lower()
-        if not username or len(username) > 100 or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        if (
+            not username
+            or len(username) > 100
+            or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+        ):
             raise StaffError("username", "letters, digits, dots, dashes and underscores, at most 100")
         if role not in ROLES:
             raise StaffError("role", f"one of {', '.join(ROLES)}")
         if len(password) < MIN_PASSWORD:
             raise StaffError("password", f"at least {MIN_PASSWORD} characters")
         doc = {
-            "_id": username, "name": name.strip() or username, "role": role,
-            "password_hash": _hasher.hash(password), "created_at": now(), "disabled": False,
+            "_id": username,
+            "name": name.strip() or username,
+            "role": role,
+            "password_hash": _hasher.hash(password),
+            "created_at": now(),
+            "disabled": False,
         }
         try:
             await self.db.staff.insert_one(doc)
@@ -155,8 +168,9 @@ class StaffStore:
             raise StaffError("username", "already taken") from None
         return {k: v for k, v in doc.items() if k != "password_hash"}
 
-    async def verify(self, username: str, password: str, *, source: str | None = None,
-                     limits: SignInLimits | None = None) -> dict[str, Any] | None:
+    async def verify(
+        self, username: str, password: str, *, source: str | None = None, limits: SignInLimits | None = None
+    ) -> dict[str, Any] | None:
         """The staff member if the password is right, else None; raises SignInThrottled when the
         account or the client address ``source`` must wait. Each attempt is counted before the
         hash is checked (``plumbing.throttle_store``): attempts at once cannot pass a limit."""
@@ -189,8 +203,15 @@ class StaffStore:
         if limits.account.locks(failures):
             until = at + limits.account.lock_for
             await self.throttle.lock(account_key(name), limits.account, until)
-            await self.audit(None, None, "staff.lock", name, "locked",
-                             f"{failures} failed sign-ins in a row; locked until {until:%Y-%m-%d %H:%M:%S} UTC", source)
+            await self.audit(
+                None,
+                None,
+                "staff.lock",
+                name,
+                "locked",
+                f"{failures} failed sign-ins in a row; locked until {until:%Y-%m-%d %H:%M:%S} UTC",
+                source,
+            )
         return None
 
     async def accounts(self, limits: SignInLimits) -> list[dict[str, Any]]:
@@ -218,9 +239,15 @@ class StaffStore:
         """A new session; returns the cookie token (given out once) and the session."""
         token = secrets.token_urlsafe(32)
         doc = {
-            "_id": token_id(token), "username": staff["_id"], "name": staff["name"], "role": staff["role"],
-            "csrf_token": secrets.token_urlsafe(32), "created_at": now(),
-            "expires_at": now() + timedelta(minutes=minutes), "open_records": [], "on_behalf": None,
+            "_id": token_id(token),
+            "username": staff["_id"],
+            "name": staff["name"],
+            "role": staff["role"],
+            "csrf_token": secrets.token_urlsafe(32),
+            "created_at": now(),
+            "expires_at": now() + timedelta(minutes=minutes),
+            "open_records": [],
+            "on_behalf": None,
         }
         await self.db.sessions.insert_one(doc)
         return token, StaffSession.from_document(doc)
@@ -253,11 +280,27 @@ class StaffStore:
 
     # --- audit ------------------------------------------------------------------------
 
-    async def audit(self, username: str | None, role: str | None, action: str, target: str | None,
-                    outcome: str, detail: str | None = None, source: str | None = None) -> None:
+    async def audit(
+        self,
+        username: str | None,
+        role: str | None,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: str | None = None,
+        source: str | None = None,
+    ) -> None:
         await self.db.staff_audit.insert_one(
-            {"at": now(), "username": username, "role": role, "action": action, "target": target,
-             "outcome": outcome, "detail": detail, "source": source}
+            {
+                "at": now(),
+                "username": username,
+                "role": role,
+                "action": action,
+                "target": target,
+                "outcome": outcome,
+                "detail": detail,
+                "source": source,
+            }
         )
 
     async def audit_trail(self, limit: int = 50) -> list[dict[str, Any]]:

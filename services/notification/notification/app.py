@@ -15,13 +15,12 @@ from .settings import NotificationSettings
 SERVICE = "notification"
 
 
-def create_app(
-    settings: ServiceSettings | None = None, options: NotificationSettings | None = None
-) -> AsgiFastStream:
+def create_app(settings: ServiceSettings | None = None, options: NotificationSettings | None = None) -> AsgiFastStream:
     options = options or NotificationSettings()
     outbound = Outbound(options)
-    renderer = rendering.Renderer(processes=options.render_processes, seconds=options.render_seconds,
-                                  memory_mb=options.render_memory_mb)
+    renderer = rendering.Renderer(
+        processes=options.render_processes, seconds=options.render_seconds, memory_mb=options.render_memory_mb
+    )
 
     async def load_templates(runtime: ServiceRuntime) -> None:
         catalog.predefined()  # a broken predefined template stops the start, not an email

@@ -102,9 +102,7 @@ def is_permanent(code: int | None) -> bool:
     return code is not None and 500 <= code <= 599
 
 
-def retry_delay(
-    attempt: int, *, base: float, cap: float, rand: Callable[[], float] = random.random
-) -> float:
+def retry_delay(attempt: int, *, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1 for the first).
 
     Exponential (base, 2 base, 4 base, ... up to cap) with "equal jitter": half the step is

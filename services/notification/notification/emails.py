@@ -71,8 +71,9 @@ async def render(renderer: Renderer, template: StoredTemplate, context: dict[str
     return await renderer.render(template.sources, context)
 
 
-async def _composed(renderer: Renderer, template: StoredTemplate, request: EmailRequest,
-                    fallback_reason: str | None = None) -> Composed:
+async def _composed(
+    renderer: Renderer, template: StoredTemplate, request: EmailRequest, fallback_reason: str | None = None
+) -> Composed:
     if request.recorded_context is None:
         return Composed(template, await render(renderer, template, request.context), fallback_reason)
     # The recorded copy first: a template that fails then quotes redacted data only.
@@ -85,8 +86,9 @@ async def _composed(renderer: Renderer, template: StoredTemplate, request: Email
     return Composed(template, sent, fallback_reason, recorded)
 
 
-async def compose(db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *, fall_back: bool,
-                  renderer: Renderer) -> Composed:
+async def compose(
+    db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *, fall_back: bool, renderer: Renderer
+) -> Composed:
     """Pick and render the template. Raises TemplateMissing, or TemplateProblem when the
     chosen template fails and ``fall_back`` is off (a CSR is told; a system email is not
     held up by an administrator's mistake)."""

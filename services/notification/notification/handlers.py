@@ -68,7 +68,10 @@ async def queue_email(
     None for an event delivered again: it was applied before, and nothing is queued twice.
     """
     composed = await emails.compose(
-        runtime.db, catalog.predefined(), request, fall_back=request.initiated_by == "system",
+        runtime.db,
+        catalog.predefined(),
+        request,
+        fall_back=request.initiated_by == "system",
         renderer=rendering.of(runtime),
     )
     activity = emails.activity_document(request, composed, runtime.settings, outbound.sealer)
@@ -97,8 +100,9 @@ async def queue_email(
 # --- system emails (N1, N2, N4) --------------------------------------------------------------------
 
 
-def _opened_link(event: PasswordSetupInvited | PasswordResetRequested | EmailVerificationRequested,
-                 outbound: Outbound) -> str:
+def _opened_link(
+    event: PasswordSetupInvited | PasswordResetRequested | EmailVerificationRequested, outbound: Outbound
+) -> str:
     """The usable link, opened only to render the email (C14); a link this service cannot open
     is refused (dead-lettered with the reason), never emailed broken."""
     try:
@@ -218,8 +222,9 @@ def _view(template: StoredTemplate) -> TemplateView:
     )
 
 
-async def _checked(runtime: ServiceRuntime, sources: templates.Sources, kind: str, language: str,
-                   variables: dict[str, str]) -> None:
+async def _checked(
+    runtime: ServiceRuntime, sources: templates.Sources, kind: str, language: str, variables: dict[str, str]
+) -> None:
     try:
         await rendering.of(runtime).check(sources, kind, language, variables)
     except TemplateProblem as problem:
@@ -234,9 +239,18 @@ async def set_template(cmd: SetTemplate, runtime: Runtime) -> TemplateReply:
     if p.variables and kind != domain.CUSTOM_KIND:
         raise Rejected.invalid("payload.variables", f"a {kind} template gets its data from its event")
     template = StoredTemplate(
-        name=p.name, kind=kind, source="custom", scope_id=p.scope_id, language=p.language.lower(),
-        subject=p.subject, html=p.html, text=p.text, variables=dict(p.variables), description=p.description,
-        updated_at=store.now(), updated_by=actor_id,
+        name=p.name,
+        kind=kind,
+        source="custom",
+        scope_id=p.scope_id,
+        language=p.language.lower(),
+        subject=p.subject,
+        html=p.html,
+        text=p.text,
+        variables=dict(p.variables),
+        description=p.description,
+        updated_at=store.now(),
+        updated_by=actor_id,
     )
     await _checked(runtime, template.sources, kind, template.language, template.variables)
 
@@ -254,7 +268,9 @@ async def remove_template(cmd: RemoveTemplate, runtime: Runtime) -> TemplateRemo
 
     async def work(uow: UnitOfWork) -> TemplateRemoved:
         if not await store.remove_template(runtime.db, p.name, p.scope_id, language, uow.session):
-            raise Rejected.not_found("template", f"{p.name} ({p.scope_id or 'every scope'}, {language})", field="payload.name")
+            raise Rejected.not_found(
+                "template", f"{p.name} ({p.scope_id or 'every scope'}, {language})", field="payload.name"
+            )
         return TemplateRemoved(name=p.name, scope_id=p.scope_id, language=language)
 
     return TemplateRemovedReply.success(await apply_once(runtime, cmd, work, TemplateRemoved))
@@ -269,7 +285,9 @@ async def list_templates(cmd: ListTemplates, runtime: Runtime) -> TemplateListRe
     p = cmd.payload
     predefined = [t for t in catalog.predefined().all() if p.name in (None, t.name)]
     custom = await store.custom_templates(runtime.db, name=p.name, scope_id=p.scope_id)
-    ordered = sorted(predefined + custom, key=lambda t: (t.name, t.source != "predefined", t.scope_id or "", t.language))
+    ordered = sorted(
+        predefined + custom, key=lambda t: (t.name, t.source != "predefined", t.scope_id or "", t.language)
+    )
     return TemplateListReply.success([_summary(t) for t in ordered])
 
 
@@ -290,8 +308,15 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
     language = p.language.lower()
     if p.html is not None:
         template = StoredTemplate(
-            name=p.name, kind=kind, source="draft", scope_id=p.scope_id, language=language,
-            subject=p.subject, html=p.html, text=p.text, variables=dict(p.variables),
+            name=p.name,
+            kind=kind,
+            source="draft",
+            scope_id=p.scope_id,
+            language=language,
+            subject=p.subject,
+            html=p.html,
+            text=p.text,
+            variables=dict(p.variables),
         )
         await _checked(runtime, template.sources, kind, language, template.variables)
     else:
@@ -308,8 +333,14 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
         raise Rejected.invalid("payload.variables", f"{problem.part}: {problem.reason}") from None
     return RenderedEmailReply.success(
         RenderedEmail(
-            name=template.name, kind=kind, source=template.source, scope_id=template.scope_id,
-            language=template.language, subject=rendered.subject, html=rendered.html, text=rendered.text,
+            name=template.name,
+            kind=kind,
+            source=template.source,
+            scope_id=template.scope_id,
+            language=template.language,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
         )
     )
 
@@ -345,7 +376,10 @@ EMAILS_QUEUE = "emails"
 def emails_queue(runtime: ServiceRuntime):
     first, _ = SYSTEM_EMAILS[0]
     return work_queue(
-        runtime.settings.topology, runtime.name, EMAILS_QUEUE, binding=first.routing_key(),
+        runtime.settings.topology,
+        runtime.name,
+        EMAILS_QUEUE,
+        binding=first.routing_key(),
         max_attempts=runtime.settings.max_attempts,
     )
 
@@ -367,7 +401,9 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     router = RabbitRouter()
     keys = ", ".join(event.routing_key() for event, _ in SYSTEM_EMAILS)
     emails = router.subscriber(
-        emails_queue(runtime), events_exchange(topology), title=f"{runtime.name}.{EMAILS_QUEUE}",
+        emails_queue(runtime),
+        events_exchange(topology),
+        title=f"{runtime.name}.{EMAILS_QUEUE}",
         description=f"The events that send a system email, bound by routing key: {keys}.",
     )
     for event, handler in SYSTEM_EMAILS:
@@ -379,8 +415,11 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         # router keeps its publishers in a set and the document's order must be stable.
         events = RabbitRouter()
         events.publisher(
-            exchange=events_exchange(topology), routing_key=event.routing_key(), schema=event,
-            title=f"{runtime.name}.{event.type_name()}", description=event.__doc__,
+            exchange=events_exchange(topology),
+            routing_key=event.routing_key(),
+            schema=event,
+            title=f"{runtime.name}.{event.type_name()}",
+            description=event.__doc__,
         )
         routers.append(events)
     for command, handler in COMMANDS + privacy.COMMANDS:

@@ -155,13 +155,15 @@ def shipping_confirmation(event: CustomerOrderShipped) -> EmailRequest:
         "tracking_number": p.tracking_number,
         "tracking_url": p.tracking_url,
         "lines": [
-            {"sku": line.sku, "name": line.name, "quantity": format(line.quantity.normalize(), "f")}
-            for line in p.lines
+            {"sku": line.sku, "name": line.name, "quantity": format(line.quantity.normalize(), "f")} for line in p.lines
         ],
         "shipped_at": _iso(p.shipped_at),
     }
     return _request(
-        "shipping-confirmation", event, p.recipient, {"order": _order(p.order), "shipment": shipment},
+        "shipping-confirmation",
+        event,
+        p.recipient,
+        {"order": _order(p.order), "shipment": shipment},
         order=_order_ref(p.order),
     )
 
@@ -177,7 +179,9 @@ def _payment(template: str, event: CustomerPaymentRequested | CustomerPaymentRec
         "method": p.method,
         "at": _iso(p.at),
     }
-    return _request(template, event, p.recipient, {"order": _order(p.order), "payment": payment}, order=_order_ref(p.order))
+    return _request(
+        template, event, p.recipient, {"order": _order(p.order), "payment": payment}, order=_order_ref(p.order)
+    )
 
 
 def payment_request(event: CustomerPaymentRequested) -> EmailRequest:
@@ -216,7 +220,10 @@ _SAMPLE_ORDER = {
     "currency": "EUR",
     "placed_at": "2026-11-20T09:14:01+00:00",
 }
-_LINK = {"link": "https://shop.example.com/account/password?token=sample-token", "expires_at": "2026-11-23T09:14:00+00:00"}
+_LINK = {
+    "link": "https://shop.example.com/account/password?token=sample-token",
+    "expires_at": "2026-11-23T09:14:00+00:00",
+}
 
 
 def samples(kind: str, variables: dict[str, str] | None = None) -> list[tuple[str, Context]]:
@@ -232,7 +239,9 @@ def samples(kind: str, variables: dict[str, str] | None = None) -> list[tuple[st
         return [("full", {**base, "changed_at": "2026-11-20T09:14:01+00:00"})]
     if kind == "shipping-confirmation":
         full = {
-            "id": "SHP-1", "carrier": "DHL", "tracking_number": "JD0123456789",
+            "id": "SHP-1",
+            "carrier": "DHL",
+            "tracking_number": "JD0123456789",
             "tracking_url": "https://track.example.com/JD0123456789",
             "lines": [{"sku": "SKU-1", "name": "Wool scarf", "quantity": "2"}],
             "shipped_at": "2026-11-21T15:00:00+00:00",
@@ -245,8 +254,13 @@ def samples(kind: str, variables: dict[str, str] | None = None) -> list[tuple[st
         ]
     if kind in ("payment-request", "payment-confirmation"):
         full = {
-            "id": "PAY-1", "amount": "59.70", "currency": "EUR", "url": "https://pay.example.com/PAY-1",
-            "due_at": "2026-11-27T00:00:00+00:00", "method": "visa", "at": "2026-11-20T09:20:00+00:00",
+            "id": "PAY-1",
+            "amount": "59.70",
+            "currency": "EUR",
+            "url": "https://pay.example.com/PAY-1",
+            "due_at": "2026-11-27T00:00:00+00:00",
+            "method": "visa",
+            "at": "2026-11-20T09:20:00+00:00",
         }
         empty = {**full, "url": None, "due_at": None, "method": None}
         return [

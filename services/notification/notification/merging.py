@@ -25,18 +25,21 @@ MERGES = "merges"
 EVENTS = (CustomersMerged, CustomersUnmerged, OrdersReassigned)
 
 
-
 async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
 
     async def work(uow: UnitOfWork) -> None:
         await db[store.ACTIVITIES].update_many(
             {"customer_code": p.merged_code},
-            {"$set": {"customer_code": p.survivor_code},
-             "$push": {"merged_from": {"merge_id": p.merge_id, "customer_code": p.merged_code}}},
-            session=uow.session)
-        await db[MERGES].insert_one({"_id": p.merge_id, "survivor_code": p.survivor_code,
-                                     "merged_code": p.merged_code}, session=uow.session)
+            {
+                "$set": {"customer_code": p.survivor_code},
+                "$push": {"merged_from": {"merge_id": p.merge_id, "customer_code": p.merged_code}},
+            },
+            session=uow.session,
+        )
+        await db[MERGES].insert_one(
+            {"_id": p.merge_id, "survivor_code": p.survivor_code, "merged_code": p.merged_code}, session=uow.session
+        )
 
     await apply_once(runtime, message, work)
 
@@ -50,7 +53,8 @@ async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> No
         await db[store.ACTIVITIES].update_many(
             {"merged_from.merge_id": p.merge_id},
             {"$set": {"customer_code": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}},
-            session=uow.session)
+            session=uow.session,
+        )
 
     await apply_once(runtime, message, work)
 
@@ -61,16 +65,21 @@ async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None
 
     async def work(uow: UnitOfWork) -> None:
         await runtime.db[store.ACTIVITIES].update_many(
-            {"customer_code": p.from_code, "$or": orders}, {"$set": {"customer_code": p.to_code}},
-            session=uow.session)
+            {"customer_code": p.from_code, "$or": orders}, {"$set": {"customer_code": p.to_code}}, session=uow.session
+        )
 
     if orders:
         await apply_once(runtime, message, work)
 
 
 def merges_queue(runtime: ServiceRuntime):  # noqa: ANN201
-    return work_queue(runtime.settings.topology, runtime.name, MERGES_QUEUE, binding=EVENTS[0].routing_key(),
-                      max_attempts=runtime.settings.max_attempts)
+    return work_queue(
+        runtime.settings.topology,
+        runtime.name,
+        MERGES_QUEUE,
+        binding=EVENTS[0].routing_key(),
+        max_attempts=runtime.settings.max_attempts,
+    )
 
 
 async def bind_merges_queue(runtime: ServiceRuntime) -> None:
@@ -85,7 +94,9 @@ def build_router(runtime: ServiceRuntime) -> RabbitRouter:
     router = RabbitRouter()
     keys = ", ".join(event.routing_key() for event in EVENTS)
     merges = router.subscriber(
-        merges_queue(runtime), events_exchange(runtime.settings.topology), title=f"{runtime.name}.{MERGES_QUEUE}",
+        merges_queue(runtime),
+        events_exchange(runtime.settings.topology),
+        title=f"{runtime.name}.{MERGES_QUEUE}",
         description=f"Merges and unmerges: email activities follow the customer. Bound by routing key: {keys}.",
     )
     for event, handler in zip(EVENTS, (customers_merged, customers_unmerged, orders_reassigned), strict=True):

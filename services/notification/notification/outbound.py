@@ -180,12 +180,18 @@ class Outbound:
     async def _failed(self, claimed: dict[str, Any], code: int | None, error: str, *, permanent: bool) -> None:
         o = self.options
         decision = domain.after_failure(
-            claimed["attempts"], permanent=permanent, max_attempts=o.max_delivery_attempts,
-            base=o.retry_base_seconds, cap=o.retry_max_seconds,
+            claimed["attempts"],
+            permanent=permanent,
+            max_attempts=o.max_delivery_attempts,
+            base=o.retry_base_seconds,
+            cap=o.retry_max_seconds,
         )
         log.warning(
-            "email %s attempt %d failed (%s): %s", claimed["_id"], claimed["attempts"],
-            "giving up" if decision.gives_up else f"retry in {decision.retry_in:.1f}s", error,
+            "email %s attempt %d failed (%s): %s",
+            claimed["_id"],
+            claimed["attempts"],
+            "giving up" if decision.gives_up else f"retry in {decision.retry_in:.1f}s",
+            error,
         )
         if decision.gives_up:
             await self._persist(self._give_up, claimed, code=code, error=error, permanent=permanent)
@@ -194,12 +200,22 @@ class Outbound:
                 store.schedule_retry, self.runtime.db, claimed, code=code, error=error, retry_in=decision.retry_in
             )
 
-    async def _give_up(self, claimed: dict[str, Any], *, outcome_unknown: bool = False,
-                       expect: dict[str, Any] | None = None, **failure: Any) -> None:
+    async def _give_up(
+        self,
+        claimed: dict[str, Any],
+        *,
+        outcome_unknown: bool = False,
+        expect: dict[str, Any] | None = None,
+        **failure: Any,
+    ) -> None:
         async def work(uow: UnitOfWork) -> None:
             doc = await store.mark_failed(
-                self.runtime.db, claimed, session=uow.session, outcome_unknown=outcome_unknown,
-                expect=expect, **failure,
+                self.runtime.db,
+                claimed,
+                session=uow.session,
+                outcome_unknown=outcome_unknown,
+                expect=expect,
+                **failure,
             )
             if doc is not None:
                 uow.publish(emails.failed_event(doc))
@@ -226,18 +242,28 @@ class Outbound:
             if claimed.get("phase") == "data":
                 log.error("email %s: %s", claimed["_id"], OUTCOME_UNKNOWN)
                 await self._give_up(
-                    claimed, code=None, error=OUTCOME_UNKNOWN, permanent=False, outcome_unknown=True,
+                    claimed,
+                    code=None,
+                    error=OUTCOME_UNKNOWN,
+                    permanent=False,
+                    outcome_unknown=True,
                     expect={"phase": "data", "lease_until": {"$lt": store.now()}},
                 )
                 continue
             o = self.options
             decision = domain.after_failure(
-                claimed["attempts"], permanent=False, max_attempts=o.max_delivery_attempts,
-                base=o.retry_base_seconds, cap=o.retry_max_seconds,
+                claimed["attempts"],
+                permanent=False,
+                max_attempts=o.max_delivery_attempts,
+                base=o.retry_base_seconds,
+                cap=o.retry_max_seconds,
             )
             if decision.gives_up:
                 await self._give_up(
-                    claimed, code=None, error=STOPPED, permanent=False,
+                    claimed,
+                    code=None,
+                    error=STOPPED,
+                    permanent=False,
                     expect={"phase": "claimed", "lease_until": {"$lt": store.now()}},
                 )
             else:

@@ -28,7 +28,8 @@ async def export_customer_data(cmd: NotificationExportCustomerData, runtime: Run
     code = cmd.payload.customer_code
     docs = await runtime.db[store.ACTIVITIES].find({"customer_code": code}).sort("created_at", 1).to_list()
     return NotificationDataReply.success(
-        NotificationCustomerData(customer_code=code, activities=[store.to_view(d) for d in docs]))
+        NotificationCustomerData(customer_code=code, activities=[store.to_view(d) for d in docs])
+    )
 
 
 async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runtime) -> ServiceErasureReply:
@@ -39,14 +40,30 @@ async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runti
         mine = {"customer_code": code, "erased": {"$ne": True}}
         cancelled = await db[store.ACTIVITIES].update_many(
             {**mine, "status": "queued"},
-            {"$set": {"status": "failed", "failed_at": at, "next_attempt_at": None,
-                      "last_error": "not sent: the customer was erased"}}, session=uow.session)
+            {
+                "$set": {
+                    "status": "failed",
+                    "failed_at": at,
+                    "next_attempt_at": None,
+                    "last_error": "not sent: the customer was erased",
+                }
+            },
+            session=uow.session,
+        )
         erased = await db[store.ACTIVITIES].update_many(
-            mine, {"$set": {"to": ERASED, "subject": ERASED, "html": "", "text": "", "errors": [], "erased": True},
-                   "$unset": {"sealed": ""}},
-            session=uow.session)
-        return ServiceErasure(service="notification", customer_code=code, at=at, erased={
-            "activities": erased.modified_count, "emails_cancelled": cancelled.modified_count})
+            mine,
+            {
+                "$set": {"to": ERASED, "subject": ERASED, "html": "", "text": "", "errors": [], "erased": True},
+                "$unset": {"sealed": ""},
+            },
+            session=uow.session,
+        )
+        return ServiceErasure(
+            service="notification",
+            customer_code=code,
+            at=at,
+            erased={"activities": erased.modified_count, "emails_cancelled": cancelled.modified_count},
+        )
 
     return ServiceErasureReply.success(await apply_once(runtime, cmd, work, ServiceErasure, inbox=False))
 

@@ -139,8 +139,9 @@ class Renderer:
             # threads and connections; the template modules are loaded there once.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["notification.templates"])
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_limit_memory,
-                                             initargs=(self.memory_mb,))
+            self._pool = ProcessPoolExecutor(
+                self.processes, mp_context=context, initializer=_limit_memory, initargs=(self.memory_mb,)
+            )
 
     def stop(self) -> None:
         pool, self._pool = self._pool, None
@@ -156,8 +157,7 @@ class Renderer:
             raise failed.problem from None
         return rendered
 
-    async def check(self, sources: Sources, kind: str, language: str,
-                    variables: dict[str, str] | None = None) -> None:
+    async def check(self, sources: Sources, kind: str, language: str, variables: dict[str, str] | None = None) -> None:
         """``templates.check`` off the event loop: every sample of ``kind`` renders, in time."""
         samples = kinds.samples(kind, variables)
         try:
@@ -174,8 +174,11 @@ class Renderer:
         wall = self.seconds * 2 * max(len(contexts), 1) + GRACE_SECONDS
         try:
             outcome = await asyncio.wait_for(
-                loop.run_in_executor(pool, _render_here, (sources.subject, sources.html, sources.text), contexts,
-                                     self.seconds), wall)
+                loop.run_in_executor(
+                    pool, _render_here, (sources.subject, sources.html, sources.text), contexts, self.seconds
+                ),
+                wall,
+            )
         except (TimeoutError, BrokenProcessPool):
             # A worker stuck in one C call, or killed (by the kernel, out of memory): new ones.
             log.warning("a template render did not finish in %.0f s: its worker processes are replaced", wall)

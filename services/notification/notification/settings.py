@@ -29,9 +29,11 @@ class NotificationSettings(BaseSettings):
         default=2, ge=1, le=32, description="Processes that render templates, off the event loop (rendering.py)."
     )
     render_seconds: float = Field(
-        default=2.0, gt=0, le=60,
+        default=2.0,
+        gt=0,
+        le=60,
         description="CPU time one email's render may take (wall time: twice that); a template that takes longer "
-                    "is refused.",
+        "is refused.",
     )
     render_memory_mb: int = Field(
         default=512, ge=128, description="Address space of a rendering process: a template needing more is refused."

@@ -40,11 +40,18 @@ now = clock.now  # as MongoDB stores it (milliseconds), so cursors compare exact
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
     db = runtime.db
-    await db[TEMPLATES].create_index([("name", ASCENDING), ("scope_id", ASCENDING), ("language", ASCENDING)], unique=True)
+    await db[TEMPLATES].create_index(
+        [("name", ASCENDING), ("scope_id", ASCENDING), ("language", ASCENDING)], unique=True
+    )
     # History pages, newest first (N5).
     await db[ACTIVITIES].create_index([("customer_code", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)])
     await db[ACTIVITIES].create_index(
-        [("order.source_system", ASCENDING), ("order.order_number", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+        [
+            ("order.source_system", ASCENDING),
+            ("order.order_number", ASCENDING),
+            ("created_at", DESCENDING),
+            ("_id", DESCENDING),
+        ],
         partialFilterExpression={"order.source_system": {"$exists": True}},
     )
     # The sender's two questions: what is due, and whose claim has run out (N6).
@@ -81,9 +88,11 @@ async def custom_templates_for(
     db: AsyncDatabase, name: str, scope_id: str | None, languages: list[str]
 ) -> list[StoredTemplate]:
     """The overrides an email could use: its scope's and every scope's, in its candidate languages."""
-    docs = await db[TEMPLATES].find(
-        {"name": name, "scope_id": {"$in": [scope_id, None]}, "language": {"$in": languages}}
-    ).to_list()
+    docs = (
+        await db[TEMPLATES]
+        .find({"name": name, "scope_id": {"$in": [scope_id, None]}, "language": {"$in": languages}})
+        .to_list()
+    )
     return [_template(doc) for doc in docs]
 
 
@@ -227,15 +236,25 @@ async def claim_due(db: AsyncDatabase, *, holder: str, lease: timedelta, limit: 
     them one by one would cap a worker at one claim per write latency."""
     moment = now()
     due = {"status": "queued", "next_attempt_at": {"$lte": moment}}
-    ids = [d["_id"] for d in await db[ACTIVITIES].find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit).to_list()]
+    ids = [
+        d["_id"]
+        for d in await db[ACTIVITIES].find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit).to_list()
+    ]
     if not ids:
         return []
     token = uuid.uuid4().hex
     await db[ACTIVITIES].update_many(
         {**due, "_id": {"$in": ids}},  # another worker may have taken some meanwhile
         {
-            "$set": {"status": "sending", "phase": "claimed", "claim": token, "holder": holder,
-                     "lease_until": moment + lease, "next_attempt_at": None, "attempt_started_at": moment},
+            "$set": {
+                "status": "sending",
+                "phase": "claimed",
+                "claim": token,
+                "holder": holder,
+                "lease_until": moment + lease,
+                "next_attempt_at": None,
+                "attempt_started_at": moment,
+            },
             "$inc": {"attempts": 1},
         },
     )
@@ -271,8 +290,10 @@ async def mark_sent(db: AsyncDatabase, claimed: dict[str, Any], session: AsyncCl
     the email up as "outcome unknown" meanwhile, the truth (sent) wins."""
     return await db[ACTIVITIES].find_one_and_update(
         {**_claim(claimed), "status": {"$ne": "sent"}},
-        {"$set": {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None},
-         "$unset": _DONE},
+        {
+            "$set": {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None},
+            "$unset": _DONE,
+        },
         return_document=ReturnDocument.AFTER,
         session=session,
     )
@@ -284,9 +305,15 @@ async def schedule_retry(
     result = await db[ACTIVITIES].update_one(
         {**_claim(claimed), "status": "sending"},
         {
-            "$set": {**_RELEASED, "status": "queued", "next_attempt_at": now() + timedelta(seconds=retry_in),
-                     "last_error": error[:1000]},
-            "$push": {"errors": {"$each": [_error(claimed["attempts"], code, error, False)], "$slice": -MAX_ERRORS_KEPT}},
+            "$set": {
+                **_RELEASED,
+                "status": "queued",
+                "next_attempt_at": now() + timedelta(seconds=retry_in),
+                "last_error": error[:1000],
+            },
+            "$push": {
+                "errors": {"$each": [_error(claimed["attempts"], code, error, False)], "$slice": -MAX_ERRORS_KEPT}
+            },
         },
     )
     return result.modified_count == 1
@@ -307,10 +334,17 @@ async def mark_failed(
     return await db[ACTIVITIES].find_one_and_update(
         {**_claim(claimed), "status": "sending", **(expect or {})},
         {
-            "$set": {**_RELEASED, "status": "failed", "failed_at": now(), "last_error": error[:1000],
-                     "outcome_unknown": outcome_unknown},
+            "$set": {
+                **_RELEASED,
+                "status": "failed",
+                "failed_at": now(),
+                "last_error": error[:1000],
+                "outcome_unknown": outcome_unknown,
+            },
             "$unset": _DONE,
-            "$push": {"errors": {"$each": [_error(claimed["attempts"], code, error, permanent)], "$slice": -MAX_ERRORS_KEPT}},
+            "$push": {
+                "errors": {"$each": [_error(claimed["attempts"], code, error, permanent)], "$slice": -MAX_ERRORS_KEPT}
+            },
         },
         return_document=ReturnDocument.AFTER,
         session=session,
@@ -327,9 +361,15 @@ async def requeue_expired(db: AsyncDatabase, claimed: dict[str, Any], *, error: 
     result = await db[ACTIVITIES].update_one(
         {**_claim(claimed), "status": "sending", "phase": "claimed", "lease_until": {"$lt": now()}},
         {
-            "$set": {**_RELEASED, "status": "queued", "next_attempt_at": now() + timedelta(seconds=retry_in),
-                     "last_error": error},
-            "$push": {"errors": {"$each": [_error(claimed["attempts"], None, error, False)], "$slice": -MAX_ERRORS_KEPT}},
+            "$set": {
+                **_RELEASED,
+                "status": "queued",
+                "next_attempt_at": now() + timedelta(seconds=retry_in),
+                "last_error": error,
+            },
+            "$push": {
+                "errors": {"$each": [_error(claimed["attempts"], None, error, False)], "$slice": -MAX_ERRORS_KEPT}
+            },
         },
     )
     return result.modified_count == 1

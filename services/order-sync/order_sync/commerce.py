@@ -45,13 +45,19 @@ async def _customer_of(runtime: ServiceRuntime, source_system: str, source_custo
     code = await store.linked_customer(runtime.db, source_system, source_customer_id)
     if code is None:
         reason = f"no customer is linked to {source_system} customer {source_customer_id!r} yet"
-        raise Rejected(Error(code="not_found", message=f"{UNKNOWN_CUSTOMER}: {reason}",
-                             fields=[FieldError(field="payload.source_customer_id", reason=reason)]))
+        raise Rejected(
+            Error(
+                code="not_found",
+                message=f"{UNKNOWN_CUSTOMER}: {reason}",
+                fields=[FieldError(field="payload.source_customer_id", reason=reason)],
+            )
+        )
     return code
 
 
-async def _publish_once(runtime: ServiceRuntime, message: Envelope[Any], event: type[Event],
-                        payload: dict[str, Any]) -> None:
+async def _publish_once(
+    runtime: ServiceRuntime, message: Envelope[Any], event: type[Event], payload: dict[str, Any]
+) -> None:
     """Publish the customer-scoped event once per upstream message (inbox), in the
     customer's partition."""
 
@@ -65,10 +71,15 @@ async def cart_updated(message: CartUpdated, runtime: Runtime) -> None:
     cart = message.payload
     code = await _customer_of(runtime, cart.source_system, cart.source_customer_id)
     view = {
-        "source_system": cart.source_system, "cart_id": cart.cart_id, "scope_id": cart.scope,
-        "lines": cart.lines, "total": cart.total, "currency": cart.currency,
+        "source_system": cart.source_system,
+        "cart_id": cart.cart_id,
+        "scope_id": cart.scope,
+        "lines": cart.lines,
+        "total": cart.total,
+        "currency": cart.currency,
         "converted_order_number": cart.converted_order_number,
-        "open": bool(cart.lines) and cart.converted_order_number is None, "updated_at": cart.updated_at,
+        "open": bool(cart.lines) and cart.converted_order_number is None,
+        "updated_at": cart.updated_at,
     }
     await _publish_once(runtime, message, CustomerCartUpdated, {"customer_code": code, "cart": view})
 
@@ -76,29 +87,45 @@ async def cart_updated(message: CartUpdated, runtime: Runtime) -> None:
 async def payment_method_saved(message: PaymentMethodSaved, runtime: Runtime) -> None:
     saved = message.payload
     code = await _customer_of(runtime, saved.source_system, saved.source_customer_id)
-    view = saved.model_dump(include={"source_system", "token", "brand", "last4", "expiry_month", "expiry_year",
-                                     "saved_at"})
-    await _publish_once(runtime, message, CustomerPaymentMethodSaved,
-                        {"customer_code": code, "payment_method": view})
+    view = saved.model_dump(
+        include={"source_system", "token", "brand", "last4", "expiry_month", "expiry_year", "saved_at"}
+    )
+    await _publish_once(runtime, message, CustomerPaymentMethodSaved, {"customer_code": code, "payment_method": view})
 
 
 async def payment_method_removed(message: PaymentMethodRemoved, runtime: Runtime) -> None:
     removed = message.payload
     code = await _customer_of(runtime, removed.source_system, removed.source_customer_id)
-    await _publish_once(runtime, message, CustomerPaymentMethodRemoved, {
-        "customer_code": code, "source_system": removed.source_system, "token": removed.token,
-        "removed_at": removed.removed_at})
+    await _publish_once(
+        runtime,
+        message,
+        CustomerPaymentMethodRemoved,
+        {
+            "customer_code": code,
+            "source_system": removed.source_system,
+            "token": removed.token,
+            "removed_at": removed.removed_at,
+        },
+    )
 
 
 async def apply_invoice(runtime: ServiceRuntime, message: InvoiceIssued, order: dict[str, Any]) -> None:
     """An invoice of a linked order (``order`` is order-sync's order document)."""
     invoice = message.payload
-    view = {"source_system": invoice.source_system, "order_number": invoice.order_number, "scope_id": invoice.scope,
-            **invoice.model_dump(include={"invoice_number", "amount", "currency", "status", "issued_at", "due_at"})}
-    await _publish_once(runtime, message, CustomerInvoiceIssued,
-                        {"customer_code": order["customer_code"], "invoice": view})
+    view = {
+        "source_system": invoice.source_system,
+        "order_number": invoice.order_number,
+        "scope_id": invoice.scope,
+        **invoice.model_dump(include={"invoice_number", "amount", "currency", "status", "issued_at", "due_at"}),
+    }
+    await _publish_once(
+        runtime, message, CustomerInvoiceIssued, {"customer_code": order["customer_code"], "invoice": view}
+    )
 
 
 #: The commerce messages resolved by the customer's source id, with their handlers.
-BY_SOURCE_CUSTOMER = ((CartUpdated, cart_updated), (PaymentMethodSaved, payment_method_saved),
-                      (PaymentMethodRemoved, payment_method_removed))
+BY_SOURCE_CUSTOMER = (
+    (CartUpdated, cart_updated),
+    (PaymentMethodSaved, payment_method_saved),
+    (PaymentMethodRemoved, payment_method_removed),
+)

@@ -23,8 +23,21 @@ def new_customer(order: Order, identity: Identity, idempotency_key: str) -> dict
     for address, default in ((order.billing_address, "billing"), (order.shipping_address, "shipping")):
         if address is None or not (address.line1 and address.city and address.country):
             continue
-        entry = {k: getattr(address, k) for k in ("first_name", "last_name", "company", "line1", "line2", "city",
-                                                    "region", "postal_code", "country", "phone")}
+        entry = {
+            k: getattr(address, k)
+            for k in (
+                "first_name",
+                "last_name",
+                "company",
+                "line1",
+                "line2",
+                "city",
+                "region",
+                "postal_code",
+                "country",
+                "phone",
+            )
+        }
         same = next((a for a in addresses if {k: a[k] for k in entry} == entry), None)
         if same is not None:
             same[f"default_{default}"] = True
@@ -75,8 +88,18 @@ def summary(order: Order) -> OrderSummary:
 # --- the customers order-sync matches against (a projection of customer events) ---------------
 
 
-TRACKED = ("scope_id", "email", "phone", "work_phone", "first_name", "last_name", "account_type", "state",
-           "preferred_language", "addresses")
+TRACKED = (
+    "scope_id",
+    "email",
+    "phone",
+    "work_phone",
+    "first_name",
+    "last_name",
+    "account_type",
+    "state",
+    "preferred_language",
+    "addresses",
+)
 
 
 @dataclass
@@ -130,19 +153,28 @@ class CustomerEntry:
         d = self.doc
         first = first_name_key(d["first_name"]) if d.get("first_name") not in (None, UNKNOWN_NAME) else None
         last = last_name_key(d["last_name"]) if d.get("last_name") not in (None, UNKNOWN_NAME) else None
-        postals = {id(a): postal_key(a["postal_code"], a.get("country")) for a in d["addresses"]
-                   if a.get("postal_code")}
+        postals = {
+            id(a): postal_key(a["postal_code"], a.get("country")) for a in d["addresses"] if a.get("postal_code")
+        }
         d["record"] = {
             "emails": [canonical_email(d["email"])] if d.get("email") else [],
             "phones": sorted({p for p in (d.get("phone"), d.get("work_phone")) if p}),
             "names": [[first, last]] if first or last else [],
             "postals": sorted({p for p in postals.values() if p}),
-            "streets": sorted({(postals[id(a)], a["street_key"]) for a in d["addresses"]
-                               if postals.get(id(a)) and a.get("street_key")}),
+            "streets": sorted(
+                {
+                    (postals[id(a)], a["street_key"])
+                    for a in d["addresses"]
+                    if postals.get(id(a)) and a.get("street_key")
+                }
+            ),
         }
 
 
 def _matched_address(address: dict[str, Any]) -> dict[str, Any]:
-    return {"address_id": address["address_id"], "postal_code": address.get("postal_code"),
-            "country": address.get("country"),
-            "street_key": street_key(address["line1"]) if address.get("line1") else None}
+    return {
+        "address_id": address["address_id"],
+        "postal_code": address.get("postal_code"),
+        "country": address.get("country"),
+        "street_key": street_key(address["line1"]) if address.get("line1") else None,
+    }

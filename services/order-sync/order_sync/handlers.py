@@ -84,7 +84,8 @@ def _new_records(runtime: ServiceRuntime) -> Batcher[dict[str, Any], None]:
     batcher = runtime.resources.get(NEW_RECORDS)
     if batcher is None:
         batcher = runtime.resources[NEW_RECORDS] = runtime.batcher(
-            "customer-records", lambda batch: _save_new_records(runtime, batch), max_size=64)
+            "customer-records", lambda batch: _save_new_records(runtime, batch), max_size=64
+        )
     return batcher
 
 
@@ -106,8 +107,11 @@ async def _save_new_records(runtime: ServiceRuntime, batch: list[Pending[dict[st
 
 
 async def customer_updated(message: CustomerUpdated, runtime: Runtime) -> None:
-    await _change_entry(runtime, message.payload.customer_code,
-                        lambda e: e.apply_changes(message.payload.version, message.payload.changed))
+    await _change_entry(
+        runtime,
+        message.payload.customer_code,
+        lambda e: e.apply_changes(message.payload.version, message.payload.changed),
+    )
 
 
 async def customer_address_changed(message: CustomerAddressChanged, runtime: Runtime) -> None:
@@ -153,16 +157,27 @@ async def _save_current_record(runtime: ServiceRuntime, code: str) -> None:
 def _review_item(doc: dict[str, Any], entries: dict[str, dict[str, Any]]) -> ReviewItem:
     scores = doc.get("scores") or {}
     candidates = [
-        Candidate(customer_code=c, **scores.get(c, {}), first_name=e.get("first_name") or "",
-                  last_name=e.get("last_name") or "",
-                  email=e.get("email"), phone=e.get("phone"),
-                  postal_codes=[a["postal_code"] for a in e.get("addresses", []) if a.get("postal_code")],
-                  account_type=e.get("account_type") or "guest")
-        for c in doc["candidates"] if (e := entries.get(c)) is not None
+        Candidate(
+            customer_code=c,
+            **scores.get(c, {}),
+            first_name=e.get("first_name") or "",
+            last_name=e.get("last_name") or "",
+            email=e.get("email"),
+            phone=e.get("phone"),
+            postal_codes=[a["postal_code"] for a in e.get("addresses", []) if a.get("postal_code")],
+            account_type=e.get("account_type") or "guest",
+        )
+        for c in doc["candidates"]
+        if (e := entries.get(c)) is not None
     ]
-    return ReviewItem(review_id=doc["_id"], order=OrderSummary.model_validate(doc["summary"]), candidates=candidates,
-                      **{k: doc.get(k) for k in ReviewItem.model_fields
-                         if k not in ("review_id", "order", "candidates") and k in doc})
+    return ReviewItem(
+        review_id=doc["_id"],
+        order=OrderSummary.model_validate(doc["summary"]),
+        candidates=candidates,
+        **{
+            k: doc.get(k) for k in ReviewItem.model_fields if k not in ("review_id", "order", "candidates") and k in doc
+        },
+    )
 
 
 #: A review-queue cursor, read back strictly (plumbing.cursors): the last item's opening time
@@ -174,13 +189,18 @@ async def list_reviews(cmd: ListReviews, runtime: Runtime) -> ReviewPageReply:
     p = cmd.payload
     after = cursors.decode_cursor(p.cursor, _REVIEW_CURSOR, what="a cursor of this review queue") if p.cursor else None
     rows = await store.reviews_page(runtime.db, p.status, p.limit, after)
-    entries = {e["_id"]: e for e in await store.entries(runtime.db, [c for r in rows for c in r["candidates"]])} if rows else {}
+    entries = (
+        {e["_id"]: e for e in await store.entries(runtime.db, [c for r in rows for c in r["candidates"]])}
+        if rows
+        else {}
+    )
     cursor = None
     if len(rows) > p.limit:
         last = rows[p.limit - 1]
         cursor = cursors.encode_cursor([last["opened_at"], last["_id"]])
-    return ReviewPageReply.success(ReviewPage(items=[_review_item(r, entries) for r in rows[: p.limit]],
-                                              next_cursor=cursor))
+    return ReviewPageReply.success(
+        ReviewPage(items=[_review_item(r, entries) for r in rows[: p.limit]], next_cursor=cursor)
+    )
 
 
 async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
@@ -203,19 +223,33 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
     by = cmd.actor.id if cmd.actor else "system"
 
     async def work(uow: UnitOfWork) -> None:
-        if not await store.resolve_review(db, p.review_id, {"status": "resolved", "resolved_at": at,
-                                                             "resolved_by": by, "customer_code": code}, uow.session):
+        if not await store.resolve_review(
+            db,
+            p.review_id,
+            {"status": "resolved", "resolved_at": at, "resolved_by": by, "customer_code": code},
+            uow.session,
+        ):
             raise Rejected.invalid_state(f"review {p.review_id} was resolved already")
-        await store.set_order_link(db, review["order_key"], {"customer_code": code, "linked_at": at,
-                                                             "rule": "review"}, uow.session)
+        await store.set_order_link(
+            db, review["order_key"], {"customer_code": code, "linked_at": at, "rule": "review"}, uow.session
+        )
         if order.source_customer_id:
             await store.remember_source_link(db, order.source_system, order.source_customer_id, code, at, uow.session)
         # The decision teaches the index: the customer's profile learns the order, and the
         # same details on a later order are this customer's (O5).
         await learn_decision(runtime, uow.session, code, identity)
-        uow.publish(OrderLinked(**uow.envelope(), payload={
-            "customer_code": code, "rule": "review", "customer_created": p.action == "create",
-            "order": summary(order)}), partition_key=code)
+        uow.publish(
+            OrderLinked(
+                **uow.envelope(),
+                payload={
+                    "customer_code": code,
+                    "rule": "review",
+                    "customer_created": p.action == "create",
+                    "order": summary(order),
+                },
+            ),
+            partition_key=code,
+        )
 
     await apply_once(runtime, cmd, work)
     await replay_parked(runtime, review["order_key"])
@@ -226,8 +260,9 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
 
 async def list_rejected_orders(cmd: ListRejectedOrders, runtime: Runtime) -> RejectedOrdersReply:
     rows = await store.rejected_page(runtime.db, cmd.payload.limit, cmd.payload.before)
-    return RejectedOrdersReply.success([RejectedOrder(**{k: r.get(k) for k in RejectedOrder.model_fields})
-                                        for r in rows])
+    return RejectedOrdersReply.success(
+        [RejectedOrder(**{k: r.get(k) for k in RejectedOrder.model_fields}) for r in rows]
+    )
 
 
 async def get_order_link(cmd: GetOrderLink, runtime: Runtime) -> OrderLinkReply:
@@ -247,9 +282,16 @@ async def find_orders(cmd: FindOrders, runtime: Runtime) -> OrderSearchReply:
 
 
 def _link_view(doc: dict[str, Any]) -> OrderLinkView:
-    return OrderLinkView(order=OrderSummary.model_validate(doc["summary"]), customer_code=doc.get("customer_code"),
-                         rule=doc.get("rule"), score=doc.get("score"), evidence=doc.get("evidence") or [],
-                         notes=doc.get("notes") or [], review_id=doc.get("review_id"), linked_at=doc.get("linked_at"))
+    return OrderLinkView(
+        order=OrderSummary.model_validate(doc["summary"]),
+        customer_code=doc.get("customer_code"),
+        rule=doc.get("rule"),
+        score=doc.get("score"),
+        evidence=doc.get("evidence") or [],
+        notes=doc.get("notes") or [],
+        review_id=doc.get("review_id"),
+        linked_at=doc.get("linked_at"),
+    )
 
 
 def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
@@ -260,15 +302,18 @@ def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
         if not str(headers.get(dead_letters.ORIGINAL_ROUTING_KEY, "")).startswith(("order.", "commerce.")):
             return
         message_id = _message_id_of(body)
-        await store.record_rejected(runtime.db, {
-            "_id": f"{headers.get(dead_letters.ORIGINAL_ROUTING_KEY)}|{message_id or uuid.uuid4().hex}",
-            "message_id": message_id,
-            "routing_key": headers.get(dead_letters.ORIGINAL_ROUTING_KEY),
-            "reason": headers.get(dead_letters.ERROR, ""),
-            "fields": json.loads(headers.get(dead_letters.FIELD_ERRORS) or "[]"),
-            "body_excerpt": body[:2000].decode("utf-8", "replace"),
-            "rejected_at": now(),
-        })
+        await store.record_rejected(
+            runtime.db,
+            {
+                "_id": f"{headers.get(dead_letters.ORIGINAL_ROUTING_KEY)}|{message_id or uuid.uuid4().hex}",
+                "message_id": message_id,
+                "routing_key": headers.get(dead_letters.ORIGINAL_ROUTING_KEY),
+                "reason": headers.get(dead_letters.ERROR, ""),
+                "fields": json.loads(headers.get(dead_letters.FIELD_ERRORS) or "[]"),
+                "body_excerpt": body[:2000].decode("utf-8", "replace"),
+                "rejected_at": now(),
+            },
+        )
 
     return record
 
@@ -342,9 +387,12 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         title=f"{runtime.name}.customer-events",
         description="Customer events: the customers orders are matched against.",
     )
-    for event, handler in ((CustomerCreated, customer_created), (CustomerUpdated, customer_updated),
-                           (CustomerAddressChanged, customer_address_changed),
-                           (CustomerStateChanged, customer_state_changed)):
+    for event, handler in (
+        (CustomerCreated, customer_created),
+        (CustomerUpdated, customer_updated),
+        (CustomerAddressChanged, customer_address_changed),
+        (CustomerStateChanged, customer_state_changed),
+    ):
         customers(filter=routed_as(event.routing_key()))(handler)
     merging.subscribe(customers)
     customers(filter=_anything)(_ignore)  # other customer events say nothing order-sync needs

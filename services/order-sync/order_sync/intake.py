@@ -76,10 +76,18 @@ class Intake:
 
 def create_intake(runtime: ServiceRuntime) -> Intake:
     return Intake(
-        matching=runtime.batcher("orders-matched", lambda batch: _match_and_store(runtime, batch),
-                                 max_size=MAX_BATCH, max_in_flight=BATCHES_IN_FLIGHT),
-        creating=runtime.batcher("orders-new-customers", lambda batch: _create_and_store(runtime, batch),
-                                 max_size=MAX_BATCH, max_in_flight=BATCHES_IN_FLIGHT),
+        matching=runtime.batcher(
+            "orders-matched",
+            lambda batch: _match_and_store(runtime, batch),
+            max_size=MAX_BATCH,
+            max_in_flight=BATCHES_IN_FLIGHT,
+        ),
+        creating=runtime.batcher(
+            "orders-new-customers",
+            lambda batch: _create_and_store(runtime, batch),
+            max_size=MAX_BATCH,
+            max_in_flight=BATCHES_IN_FLIGHT,
+        ),
     )
 
 
@@ -157,16 +165,26 @@ async def _merge_duplicates(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
             continue
         survivor = decision.customer_code
         for duplicate in decision.duplicates:
-            if duplicate in asked or survivor in asked or duplicate not in arrival.versions \
-                    or survivor not in arrival.versions:
+            if (
+                duplicate in asked
+                or survivor in asked
+                or duplicate not in arrival.versions
+                or survivor not in arrival.versions
+            ):
                 continue
             asked |= {duplicate, survivor}
             try:
-                reply = await resources(runtime).customers.call(MergeCustomers, {
-                    "survivor_code": survivor, "survivor_version": arrival.versions[survivor],
-                    "merged_code": duplicate, "merged_version": arrival.versions[duplicate],
-                    "reason": f"order {arrival.order.order_number} ({arrival.order.source_system}) shows both to be "
-                              f"one person: {', '.join(e.comparison for e in decision.evidence if e.weight > 0)}"})
+                reply = await resources(runtime).customers.call(
+                    MergeCustomers,
+                    {
+                        "survivor_code": survivor,
+                        "survivor_version": arrival.versions[survivor],
+                        "merged_code": duplicate,
+                        "merged_version": arrival.versions[duplicate],
+                        "reason": f"order {arrival.order.order_number} ({arrival.order.source_system}) shows both to be "
+                        f"one person: {', '.join(e.comparison for e in decision.evidence if e.weight > 0)}",
+                    },
+                )
             except Exception:  # noqa: BLE001 - the orders are stored; the merge can wait
                 log.warning("merging %s into %s failed", duplicate, survivor, exc_info=True)
                 continue
@@ -201,8 +219,15 @@ class Cluster:
     @property
     def lead(self) -> Arrival:
         """The order that tells the most about the person: its customer is created."""
-        return max(self.arrivals, key=lambda a: (bool(a.identity.email), bool(a.identity.source_customer_id),
-                                                  bool(a.identity.phone), bool(a.identity.first_key)))
+        return max(
+            self.arrivals,
+            key=lambda a: (
+                bool(a.identity.email),
+                bool(a.identity.source_customer_id),
+                bool(a.identity.phone),
+                bool(a.identity.first_key),
+            ),
+        )
 
 
 #: The claims that are one person's identifiers: shared, they make one customer whatever
@@ -215,8 +240,9 @@ def cluster(arrivals: list[Arrival]) -> list[Cluster]:
     clusters: list[Cluster] = []
     by_claim: dict[str, Cluster] = {}
     for arrival in arrivals:
-        mine = Cluster([arrival], {store.scoped(arrival.order.scope, k): rule
-                                   for k, rule in arrival.identity.claim_keys()})
+        mine = Cluster(
+            [arrival], {store.scoped(arrival.order.scope, k): rule for k, rule in arrival.identity.claim_keys()}
+        )
         for claim, rule in list(mine.claims.items()):
             other = by_claim.get(claim)
             if other is None or other is mine:
@@ -249,10 +275,15 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
         for c in clusters:
             c.creation_key = c.found_by = c.claimant = None
             followed = next(
-                ((claim, rule) for claim, rule in c.claims.items()
-                 if (doc := held.get(claim) or fresh.get(claim)) is not None and doc.get("code") not in c.rejected
-                 and (rule in PERSON_RULES or not two_people(doc.get("person_ids", ()), c.person_ids))),
-                None)
+                (
+                    (claim, rule)
+                    for claim, rule in c.claims.items()
+                    if (doc := held.get(claim) or fresh.get(claim)) is not None
+                    and doc.get("code") not in c.rejected
+                    and (rule in PERSON_RULES or not two_people(doc.get("person_ids", ()), c.person_ids))
+                ),
+                None,
+            )
             if followed is not None:
                 doc = held.get(followed[0]) or fresh[followed[0]]
                 c.creation_key, c.claimant = doc["creation_key"], doc["order_key"]
@@ -264,8 +295,14 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
                 c.claimant = c.lead.key
             for claim in c.claims:
                 if claim not in held and claim not in fresh:
-                    fresh[claim] = {"_id": claim, "creation_key": c.creation_key, "order_key": c.claimant,
-                                    "code": None, "claimed_at": at, "person_ids": sorted(c.person_ids)}
+                    fresh[claim] = {
+                        "_id": claim,
+                        "creation_key": c.creation_key,
+                        "order_key": c.claimant,
+                        "code": None,
+                        "claimed_at": at,
+                        "person_ids": sorted(c.person_ids),
+                    }
         await store.insert_claims(db, list(fresh.values()), uow.session)
 
     await apply_once(runtime, None, work, inbox=False)
@@ -281,8 +318,7 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
         # Checked here against the contract, so that one order's unusable customer (a name
         # too long, say) fails that cluster alone instead of the whole command.
         try:
-            asking.append((c, NewCustomer.model_validate(new_customer(c.lead.order, c.lead.identity,
-                                                                      c.creation_key))))
+            asking.append((c, NewCustomer.model_validate(new_customer(c.lead.order, c.lead.identity, c.creation_key))))
         except ValidationError as error:
             for arrival in c.arrivals:
                 arrival.failure = Rejected.invalid_fields(field_errors_from_pydantic(error.errors()))
@@ -354,8 +390,9 @@ async def _store_settling(runtime: ServiceRuntime, items: list[tuple[Pending[Any
         try:
             await _record(runtime, arrivals)
         except Exception:  # noqa: BLE001 - one order may be the cause: each on its own
-            log.warning("a batch of %d orders could not be stored together; storing each alone", len(arrivals),
-                        exc_info=True)
+            log.warning(
+                "a batch of %d orders could not be stored together; storing each alone", len(arrivals), exc_info=True
+            )
             for arrival in arrivals:
                 await _failing_alone(arrival, _record(runtime, [arrival]))
     for pending, arrival in items:
@@ -378,7 +415,9 @@ async def _identify(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     for arrival in arrivals:
         scope = await resources(runtime).scopes.get(arrival.order.scope)
         if scope is None:
-            arrival.failure = Rejected.invalid("payload.scope", f"no scope {arrival.order.scope!r} in the customer service")
+            arrival.failure = Rejected.invalid(
+                "payload.scope", f"no scope {arrival.order.scope!r} in the customer service"
+            )
             continue
         try:
             arrival.identity = identity_of(arrival.order, scope.country)
@@ -408,12 +447,17 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         code = arrival.decision.customer_code
         arrival.known = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
         if arrival.decision.duplicates:
-            arrival.versions = {d["_id"]: d.get("version", 0) for c in (code, *arrival.decision.duplicates)
-                                for d in groups.get(c, ()) if d["_id"] == c}
+            arrival.versions = {
+                d["_id"]: d.get("version", 0)
+                for c in (code, *arrival.decision.duplicates)
+                for d in groups.get(c, ())
+                if d["_id"] == c
+            }
 
 
-def _linked(code: str | None, arrival: Arrival, groups: dict[str, list[dict[str, Any]]],
-            survivor: dict[str, str]) -> str | None:
+def _linked(
+    code: str | None, arrival: Arrival, groups: dict[str, list[dict[str, Any]]], survivor: dict[str, str]
+) -> str | None:
     """The customer a known source link names, if it is one of the order's scope: a shop
     that serves several scopes keeps one customer id for what are customers of each (C2).
     A link is trusted before its customer's event came (no document yet)."""
@@ -445,7 +489,8 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     async def work(uow: UnitOfWork) -> None:
         existing = await store.find_orders(db, [a.key for a in arrivals], uow.session)
         targets = await store.link_targets(
-            db, Counter(a.decision.customer_code for a in arrivals if a.decision.kind == "link"), uow.session)
+            db, Counter(a.decision.customer_code for a in arrivals if a.decision.kind == "link"), uow.session
+        )
         for arrival in arrivals:
             target = targets.get(arrival.decision.customer_code or "")
             if target is None:
@@ -493,21 +538,41 @@ async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arr
     order, decision, message = arrival.order, arrival.decision, arrival.message
     order_summary = summary(order)
     doc = {
-        "_id": arrival.key, "source_system": order.source_system, "order_number": order.order_number,
+        "_id": arrival.key,
+        "source_system": order.source_system,
+        "order_number": order.order_number,
         "number_keys": number_keys(order),
-        "scope_id": order.scope, "summary": order_summary.model_dump(mode="json"),
-        "placed_at": order.placed_at, "status": order.status, "received_at": at,
-        "message_id": message.message_id, "notes": list(arrival.identity.notes), "customer_code": None,
-        "rule": decision.rule, "score": _rounded(decision.score),
-        "evidence": [e.as_dict() for e in decision.evidence], "review_id": None, "shipments": [], "payments": [],
+        "scope_id": order.scope,
+        "summary": order_summary.model_dump(mode="json"),
+        "placed_at": order.placed_at,
+        "status": order.status,
+        "received_at": at,
+        "message_id": message.message_id,
+        "notes": list(arrival.identity.notes),
+        "customer_code": None,
+        "rule": decision.rule,
+        "score": _rounded(decision.score),
+        "evidence": [e.as_dict() for e in decision.evidence],
+        "review_id": None,
+        "shipments": [],
+        "payments": [],
         "source_link": arrival.source_link,
     }
     if decision.kind == "link":
         doc.update(customer_code=decision.customer_code, linked_at=at)
-        uow.publish(OrderLinked(**message.caused(producer=uow.producer), payload={
-            "customer_code": decision.customer_code, "rule": decision.rule, "score": _rounded(decision.score),
-            "customer_created": decision.rule == "created", "order": order_summary}),
-            partition_key=decision.customer_code)
+        uow.publish(
+            OrderLinked(
+                **message.caused(producer=uow.producer),
+                payload={
+                    "customer_code": decision.customer_code,
+                    "rule": decision.rule,
+                    "score": _rounded(decision.score),
+                    "customer_created": decision.rule == "created",
+                    "order": order_summary,
+                },
+            ),
+            partition_key=decision.customer_code,
+        )
     elif decision.kind == "review":
         doc["review_id"] = await open_review(runtime, uow, message, arrival.identity, decision, at)
     return doc
@@ -517,26 +582,48 @@ def _rounded(score: float | None) -> float | None:
     return None if score is None else round(score, 2)
 
 
-async def open_review(runtime: ServiceRuntime, uow: UnitOfWork, message: OrderPlaced, identity: Identity,
-                      decision: Decision, at: datetime) -> str:
+async def open_review(
+    runtime: ServiceRuntime, uow: UnitOfWork, message: OrderPlaced, identity: Identity, decision: Decision, at: datetime
+) -> str:
     """O5: the order waits for a CSR, with each candidate's score and the evidence for and
     against it."""
     order = message.payload
     review_id = uuid.uuid4().hex[:16]
-    await store.insert_review(runtime.db, {
-        "_id": review_id, "status": "open", "rule": decision.rule, "order_key": order_key(order.source_system,
-                                                                                        order.order_number),
-        "order": order.model_dump(mode="json"), "summary": summary(order).model_dump(mode="json"),
-        "candidates": [c.code for c in decision.candidates],
-        "scores": {c.code: {"score": _rounded(c.score), "evidence": [e.as_dict() for e in c.evidence]}
-                   for c in decision.candidates},
-        "opened_at": at, "email": identity.email, "phone": identity.phone,
-        "first_name": identity.first_name, "last_name": identity.last_name,
-        "postal_code": next((a.postal_code for a in (order.billing_address, order.shipping_address)
-                             if a and a.postal_code), None),
-        "signature": identity.signature(),
-    }, uow.session)
-    uow.publish(OrderReviewOpened(**message.caused(producer=uow.producer), payload={
-        "review_id": review_id, "order": summary(order), "rule": decision.rule,
-        "candidates": [c.code for c in decision.candidates]}))
+    await store.insert_review(
+        runtime.db,
+        {
+            "_id": review_id,
+            "status": "open",
+            "rule": decision.rule,
+            "order_key": order_key(order.source_system, order.order_number),
+            "order": order.model_dump(mode="json"),
+            "summary": summary(order).model_dump(mode="json"),
+            "candidates": [c.code for c in decision.candidates],
+            "scores": {
+                c.code: {"score": _rounded(c.score), "evidence": [e.as_dict() for e in c.evidence]}
+                for c in decision.candidates
+            },
+            "opened_at": at,
+            "email": identity.email,
+            "phone": identity.phone,
+            "first_name": identity.first_name,
+            "last_name": identity.last_name,
+            "postal_code": next(
+                (a.postal_code for a in (order.billing_address, order.shipping_address) if a and a.postal_code), None
+            ),
+            "signature": identity.signature(),
+        },
+        uow.session,
+    )
+    uow.publish(
+        OrderReviewOpened(
+            **message.caused(producer=uow.producer),
+            payload={
+                "review_id": review_id,
+                "order": summary(order),
+                "rule": decision.rule,
+                "candidates": [c.code for c in decision.candidates],
+            },
+        )
+    )
     return review_id

@@ -60,29 +60,73 @@ GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 #: may be a different mailbox), custom domains (their server decides; we cannot know).
 #: Domains of one provider are not merged with each other (proton.me vs pm.me): an account
 #: need not hold all of them.
-PLUS_ADDRESSING_DOMAINS = frozenset({
-    # Microsoft (Outlook.com family), including the national domains still in use.
-    "outlook.com", "outlook.fr", "outlook.de", "outlook.es", "outlook.it", "outlook.be", "outlook.at",
-    "hotmail.com", "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.it", "hotmail.co.uk", "hotmail.be",
-    "live.com", "live.fr", "live.de", "live.co.uk", "live.it", "live.nl", "live.be", "msn.com",
-    # Apple.
-    "icloud.com", "me.com", "mac.com",
-    # Fastmail.
-    "fastmail.com", "fastmail.fm",
-    # Proton.
-    "proton.me", "protonmail.com", "protonmail.ch", "pm.me",
-    # Yandex.
-    "yandex.ru", "yandex.com", "yandex.ua", "yandex.by", "yandex.kz", "ya.ru",
-})
+PLUS_ADDRESSING_DOMAINS = frozenset(
+    {
+        # Microsoft (Outlook.com family), including the national domains still in use.
+        "outlook.com",
+        "outlook.fr",
+        "outlook.de",
+        "outlook.es",
+        "outlook.it",
+        "outlook.be",
+        "outlook.at",
+        "hotmail.com",
+        "hotmail.fr",
+        "hotmail.de",
+        "hotmail.es",
+        "hotmail.it",
+        "hotmail.co.uk",
+        "hotmail.be",
+        "live.com",
+        "live.fr",
+        "live.de",
+        "live.co.uk",
+        "live.it",
+        "live.nl",
+        "live.be",
+        "msn.com",
+        # Apple.
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        # Fastmail.
+        "fastmail.com",
+        "fastmail.fm",
+        # Proton.
+        "proton.me",
+        "protonmail.com",
+        "protonmail.ch",
+        "pm.me",
+        # Yandex.
+        "yandex.ru",
+        "yandex.com",
+        "yandex.ua",
+        "yandex.by",
+        "yandex.kz",
+        "ya.ru",
+    }
+)
 
 
 #: Marketplaces that hide the buyer's mailbox behind an alias of their own: such an address
 #: is one buyer's at that marketplace, never the address they give a shop directly.
-RELAY_DOMAINS = frozenset({
-    "marketplace.amazon.com", "marketplace.amazon.co.uk", "marketplace.amazon.de", "marketplace.amazon.fr",
-    "marketplace.amazon.es", "marketplace.amazon.it", "marketplace.amazon.nl", "marketplace.amazon.ca",
-    "members.ebay.com", "members.ebay.de", "members.ebay.co.uk", "members.ebay.fr", "privaterelay.appleid.com",
-})
+RELAY_DOMAINS = frozenset(
+    {
+        "marketplace.amazon.com",
+        "marketplace.amazon.co.uk",
+        "marketplace.amazon.de",
+        "marketplace.amazon.fr",
+        "marketplace.amazon.es",
+        "marketplace.amazon.it",
+        "marketplace.amazon.nl",
+        "marketplace.amazon.ca",
+        "members.ebay.com",
+        "members.ebay.de",
+        "members.ebay.co.uk",
+        "members.ebay.fr",
+        "privaterelay.appleid.com",
+    }
+)
 
 
 def is_relay_email(canonical: str) -> bool:
@@ -256,10 +300,9 @@ def _gendered_pair(x: str, y: str) -> bool:
     """Two single-word names that are gendered forms of one stem (see _GENDERED_SUFFIXES),
     or differ by a final -o against -a/-e (Mario/Maria/Marie, Paolo/Paola, Carlo/Carla)."""
     short, long_ = (x, y) if len(x) <= len(y) else (y, x)
-    if len(short) >= 3 and long_.startswith(short) and long_[len(short):] in _GENDERED_SUFFIXES:
+    if len(short) >= 3 and long_.startswith(short) and long_[len(short) :] in _GENDERED_SUFFIXES:
         return True
-    return (len(x) == len(y) >= 3 and x[:-1] == y[:-1]
-            and {x[-1], y[-1]} in ({"o", "a"}, {"o", "e"}))
+    return len(x) == len(y) >= 3 and x[:-1] == y[:-1] and {x[-1], y[-1]} in ({"o", "a"}, {"o", "e"})
 
 
 # Transliteration variants of one name (Cyrillic in particular): Yuliya/Julia/Iulia,
@@ -337,9 +380,7 @@ class NameAgreement:
 
 
 @lru_cache(maxsize=16384)
-def compare_names(
-    a_first: str | None, a_last: str | None, b_first: str | None, b_last: str | None
-) -> NameAgreement:
+def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, b_last: str | None) -> NameAgreement:
     """Compare a's name with b's, straight and with b's fields swapped; keep the orientation
     that agrees more (straight on a tie, so swapping needs evidence of its own).
 
@@ -362,20 +403,67 @@ def compare_names(
 #: need none), ES, IT (with VA/SM), FI, MX, LT, MY, TR, UA, KR, DZ. A 4-digit code there gets
 #: its one zero back. Deliberately not padded: 3-digit remnants ('100' for Rome's '00100':
 #: too far from a code to be sure), and 5-digit countries without leading zeros (SE, GR, HR, EE).
-FIVE_DIGIT_POSTAL_COUNTRIES = frozenset({"DE", "FR", "ES", "IT", "VA", "SM", "FI", "MX", "LT", "MY", "TR", "UA",
-                                         "KR", "DZ"})
+FIVE_DIGIT_POSTAL_COUNTRIES = frozenset(
+    {"DE", "FR", "ES", "IT", "VA", "SM", "FI", "MX", "LT", "MY", "TR", "UA", "KR", "DZ"}
+)
 
 # Country prefixes written before numeric codes: the old European vehicle codes ('D-70586',
 # 'F-75001', 'A-1010', 'CH-8001', 'I-00100') and ISO codes ('DE-70586', 'FR 75001').
-_POSTAL_PREFIXES = frozenset({
-    "D", "DE", "F", "FR", "A", "AT", "CH", "I", "IT", "E", "ES", "B", "BE", "L", "LU", "DK", "S", "SE", "N", "NO",
-    "FI", "FIN", "SF", "P", "PT", "PL", "CZ", "SK", "H", "HU", "SLO", "SI", "HR", "GR", "LI", "FL", "MC", "EE",
-    "LV", "LT", "RO", "BG", "CY", "IS", "US", "USA",
-})
+_POSTAL_PREFIXES = frozenset(
+    {
+        "D",
+        "DE",
+        "F",
+        "FR",
+        "A",
+        "AT",
+        "CH",
+        "I",
+        "IT",
+        "E",
+        "ES",
+        "B",
+        "BE",
+        "L",
+        "LU",
+        "DK",
+        "S",
+        "SE",
+        "N",
+        "NO",
+        "FI",
+        "FIN",
+        "SF",
+        "P",
+        "PT",
+        "PL",
+        "CZ",
+        "SK",
+        "H",
+        "HU",
+        "SLO",
+        "SI",
+        "HR",
+        "GR",
+        "LI",
+        "FL",
+        "MC",
+        "EE",
+        "LV",
+        "LT",
+        "RO",
+        "BG",
+        "CY",
+        "IS",
+        "US",
+        "USA",
+    }
+)
 # Countries whose codes contain letters: a leading 'SW', 'D', 'E' is part of the code there
 # (GB 'E1 6AN', IE 'D02 X285', CA 'K1A 0B1', NL '1234 AB', MT 'VLT 1117').
-_ALPHANUMERIC_POSTAL_COUNTRIES = frozenset({"GB", "UK", "IE", "CA", "NL", "MT", "AR", "BN", "JM", "SO", "GG",
-                                            "JE", "IM"})
+_ALPHANUMERIC_POSTAL_COUNTRIES = frozenset(
+    {"GB", "UK", "IE", "CA", "NL", "MT", "AR", "BN", "JM", "SO", "GG", "JE", "IM"}
+)
 _PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
 _NOT_POSTAL = re.compile(r"[^0-9A-Z]+")
 

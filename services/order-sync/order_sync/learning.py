@@ -15,8 +15,13 @@ from . import store
 from .matching import Identity, Profile
 
 
-async def learn_record(runtime: ServiceRuntime, code: str, session: AsyncClientSession | None = None, *,
-                       saved: dict[str, Any] | None = None) -> None:
+async def learn_record(
+    runtime: ServiceRuntime,
+    code: str,
+    session: AsyncClientSession | None = None,
+    *,
+    saved: dict[str, Any] | None = None,
+) -> None:
     """The record as it is now (a CSR corrected the email, added an address): its identifiers
     are indexed; those it had stay (orders placed with the old email are still its own).
     ``saved``: the entry as just saved, if the caller has it (no need to read it again)."""
@@ -40,8 +45,7 @@ async def learn_records(runtime: ServiceRuntime, docs: list[dict[str, Any]]) -> 
         await store.teach(runtime.db, lessons, None)
 
 
-async def learn_decision(runtime: ServiceRuntime, session: AsyncClientSession, code: str,
-                         identity: Identity) -> None:
+async def learn_decision(runtime: ServiceRuntime, session: AsyncClientSession, code: str, identity: Identity) -> None:
     """A CSR tied an order to ``code``: the profile learns the order, and its signature, so
     that the same details on a later order link to this customer."""
     learned = identity.learned()

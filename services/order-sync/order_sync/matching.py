@@ -178,8 +178,11 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
     address = _address(order)
     country = (address.country if address else None) or scope_country
     phone = None
-    for raw in (order.phone, address.phone if address else None,
-                order.shipping_address.phone if order.shipping_address else None):
+    for raw in (
+        order.phone,
+        address.phone if address else None,
+        order.shipping_address.phone if order.shipping_address else None,
+    ):
         if raw and phone is None:
             phone = phone_key(raw, country)
             if phone is None:
@@ -213,11 +216,67 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
 _STREET_WORDS = {
     # Street types and fillers in the scopes' languages: what varies between two spellings
     # of one address ("Hauptstr. 5" / "Hauptstraße 5", "12, Rue de la Paix" / "12 rue Paix").
-    "rue", "de", "du", "des", "la", "le", "les", "l", "d", "avenue", "av", "ave", "bd", "boulevard", "blvd", "chemin",
-    "ch", "place", "pl", "allee", "impasse", "imp", "route", "rte", "quai", "cours", "str", "strasse", "weg", "platz",
-    "gasse", "ring", "damm", "street", "st", "road", "rd", "lane", "ln", "drive", "dr", "court", "ct",
-    "way", "the", "calle", "c", "avda", "avenida", "paseo", "plaza", "via", "viale", "piazza", "corso", "apt",
-    "apartment", "flat", "no", "nr", "n",
+    "rue",
+    "de",
+    "du",
+    "des",
+    "la",
+    "le",
+    "les",
+    "l",
+    "d",
+    "avenue",
+    "av",
+    "ave",
+    "bd",
+    "boulevard",
+    "blvd",
+    "chemin",
+    "ch",
+    "place",
+    "pl",
+    "allee",
+    "impasse",
+    "imp",
+    "route",
+    "rte",
+    "quai",
+    "cours",
+    "str",
+    "strasse",
+    "weg",
+    "platz",
+    "gasse",
+    "ring",
+    "damm",
+    "street",
+    "st",
+    "road",
+    "rd",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "court",
+    "ct",
+    "way",
+    "the",
+    "calle",
+    "c",
+    "avda",
+    "avenida",
+    "paseo",
+    "plaza",
+    "via",
+    "viale",
+    "piazza",
+    "corso",
+    "apt",
+    "apartment",
+    "flat",
+    "no",
+    "nr",
+    "n",
 }
 _STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "ring", "damm")
 _TOKEN = re.compile(r"[a-z]+|\d+")
@@ -291,8 +350,13 @@ class Profile:
 
     def missing(self, learned: dict[str, list[Any]]) -> dict[str, list[Any]]:
         """What of ``learned`` (Identity.learned) this profile does not hold."""
-        held = {"emails": self.emails, "phones": self.phones, "postals": self.postals, "sources": self.sources,
-                "taught": self.taught}
+        held = {
+            "emails": self.emails,
+            "phones": self.phones,
+            "postals": self.postals,
+            "sources": self.sources,
+            "taught": self.taught,
+        }
         new: dict[str, list[Any]] = {}
         for kind, values in learned.items():
             if kind == "names":
@@ -403,14 +467,24 @@ SOURCE = _levels(
     Level("source", "different", 0.03, 1.0, "another customer id in the same source system: a second account is rare"),
 )
 HOUSEHOLD = _levels(
-    Level("household", "mobile_and_address", 0.55, 1e-6,
-          "same mobile (one person's phone, by its numbering plan) and same street or postal code"),
+    Level(
+        "household",
+        "mobile_and_address",
+        0.55,
+        1e-6,
+        "same mobile (one person's phone, by its numbering plan) and same street or postal code",
+    ),
     Level("household", "mobile", 0.15, 3e-6, "same mobile, another or no address"),
     Level("household", "phone_and_address", 0.55, 1e-5, "same phone and same street or postal code"),
     Level("household", "phone", 0.15, 3e-5, "same phone, another or no address"),
     Level("household", "address", 0.15, 3e-5, "same house number and street in the same postal code"),
-    Level("household", "address_other_phone", 0.04, 3e-5,
-          "same street, but the order's phone is not among the customer's: another member's mobile?"),
+    Level(
+        "household",
+        "address_other_phone",
+        0.04,
+        3e-5,
+        "same street, but the order's phone is not among the customer's: another member's mobile?",
+    ),
     Level("household", "postal", 0.05, 1.5e-3, "same postal code only"),
     Level("household", "different", 0.10, 0.9985, "phone and postal code known on both sides, none shared: moved"),
 )
@@ -425,8 +499,13 @@ NAMES_IN_HOUSEHOLD = _name_levels(
     Level("last_name", "close", 0.06, 0.05, "a spelling away"),
     Level("last_name", "different", 0.01, 0.20, "another last name at the same phone or address: a partner"),
     Level("first_name", "exact", 0.90, 0.02, "same first name (two members of a household share one rarely)"),
-    Level("first_name", "middle", 0.10, 0.01,
-          "a middle name on one side only, or a compound given name (Jean, Jean-Pierre: father and son)"),
+    Level(
+        "first_name",
+        "middle",
+        0.10,
+        0.01,
+        "a middle name on one side only, or a compound given name (Jean, Jean-Pierre: father and son)",
+    ),
     Level("first_name", "initial", 0.04, 0.02, "an initial of the other's given name (members share initials)"),
     Level("first_name", "close", 0.05, 0.05, "a spelling away (Anna, Anne: sisters, as often as typos)"),
     Level("first_name", "different", 0.03, 0.93, "another first name: another member of the household"),
@@ -444,8 +523,9 @@ NAMES_ELSEWHERE = _name_levels(
 )
 TAUGHT = Level("csr", "confirmed", 0.5, 1e-4, "a CSR tied an order with exactly these details to this customer")
 
-Rule = Literal["source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "review",
-               "created"]
+Rule = Literal[
+    "source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "review", "created"
+]
 
 
 @dataclass(frozen=True)
@@ -456,8 +536,12 @@ class Evidence:
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"comparison": self.comparison, "level": self.level, "weight": round(self.weight, 2),
-                "detail": self.detail}
+        return {
+            "comparison": self.comparison,
+            "level": self.level,
+            "weight": round(self.weight, 2),
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -472,8 +556,9 @@ class Scored:
         return any(e.comparison == comparison and e.level == "different" for e in self.evidence)
 
     def agrees(self, comparison: str, *levels: str) -> bool:
-        return any(e.comparison == comparison and (not levels or e.level in levels) and e.weight > 0
-                   for e in self.evidence)
+        return any(
+            e.comparison == comparison and (not levels or e.level in levels) and e.weight > 0 for e in self.evidence
+        )
 
     @property
     def rule(self) -> Rule:
@@ -523,8 +608,10 @@ def score(identity: Identity, profile: Profile) -> Scored:
             add(EMAIL["exact"], identity.email_canon)
         else:
             relayed = is_relay_email(identity.email_canon) or all(is_relay_email(e) for e in profile.emails)
-            add(EMAIL["relayed" if relayed else "different"],
-                f"{identity.email_canon} vs {', '.join(sorted(profile.emails)[:3])}")
+            add(
+                EMAIL["relayed" if relayed else "different"],
+                f"{identity.email_canon} vs {', '.join(sorted(profile.emails)[:3])}",
+            )
     if identity.source_customer_id:
         same_system = {s for s in profile.sources if s.split("|", 1)[0] == identity.source_system}
         if identity.source_link in same_system:
@@ -590,8 +677,9 @@ def _partial(ours: str | None, theirs: str | None) -> Literal["middle", "initial
     return None
 
 
-def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, bool], tuple[str | None, str | None]] \
-        | None:
+def _best_names(
+    identity: Identity, profile: Profile
+) -> tuple[tuple[str, str, bool], tuple[str | None, str | None]] | None:
     """The profile's name that agrees best with the order's (a customer may have written
     theirs several ways), as (first level, last level, swapped)."""
     if not (identity.first_key or identity.last_key) or not profile.names:
@@ -607,8 +695,12 @@ def _best_names(identity: Identity, profile: Profile) -> tuple[tuple[str, str, b
             # pairs, the given names are taken to be the pair that agrees less (so a surname
             # shared by a household is never read as a shared given name).
             (first, given), (last, _) = sorted(
-                [(agreement.last, (identity.last_key, known_first)), (agreement.first, (identity.first_key, known_last))],
-                key=lambda pair: _RANK[pair[0]])
+                [
+                    (agreement.last, (identity.last_key, known_first)),
+                    (agreement.first, (identity.first_key, known_last)),
+                ],
+                key=lambda pair: _RANK[pair[0]],
+            )
         if first == "close":
             first = _partial(*given) or first
         levels = (first, last, agreement.swapped)
@@ -650,15 +742,19 @@ class Decision:
         return chosen.evidence if chosen else ()
 
 
-def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Scored],
-           thresholds: Thresholds = Thresholds()) -> Decision:
+def decide(
+    identity: Identity, linked_code: str | None, candidates: Iterable[Scored], thresholds: Thresholds = Thresholds()
+) -> Decision:
     """A known source link first (O2); then every candidate by its score: link, review (O5,
     never a guess between people), or create (O3)."""
     ranked = sorted(candidates, key=lambda c: (-c.score, c.code))
     if linked_code:
         known = next((c for c in ranked if c.code == linked_code), None)
-        duplicates = tuple(c.code for c in ranked if known is not None and c.code != linked_code
-                           and _duplicate_of(known, c, thresholds, identity))
+        duplicates = tuple(
+            c.code
+            for c in ranked
+            if known is not None and c.code != linked_code and _duplicate_of(known, c, thresholds, identity)
+        )
         return Decision("link", "source_customer_id", linked_code, tuple(ranked[:5]), duplicates=duplicates)
     taught = [c for c in ranked if c.agrees("csr")]
     if len(taught) == 1 and not taught[0].agrees_not("email") and not taught[0].agrees_not("source"):
@@ -681,17 +777,31 @@ def decide(identity: Identity, linked_code: str | None, candidates: Iterable[Sco
         duplicates = tuple(c.code for c in contenders[1:] if _duplicate_of(best, c, thresholds, identity))
         # A rival is another person the order fits as well: one that only shares a postal
         # code and a name is no match for the household and given name that chose ``best``.
-        rivals = [c for c in contenders[1:] if c.score > best.score - thresholds.margin and c.tells_the_person
-                  and c.code not in duplicates and not _same_person_evidence(best, c) and not _phone_tells(best, c)]
+        rivals = [
+            c
+            for c in contenders[1:]
+            if c.score > best.score - thresholds.margin
+            and c.tells_the_person
+            and c.code not in duplicates
+            and not _same_person_evidence(best, c)
+            and not _phone_tells(best, c)
+        ]
         # Someone else holds the order's mailbox or account, and it is not best's: two
         # identifiers of people point two ways (a family's shared mailbox, a borrowed phone).
-        elsewhere = [c for c in ranked if c is not best and c.code not in duplicates
-                     and any(c.agrees(kind) and not best.agrees(kind) for kind in ("email", "source"))]
+        elsewhere = [
+            c
+            for c in ranked
+            if c is not best
+            and c.code not in duplicates
+            and any(c.agrees(kind) and not best.agrees(kind) for kind in ("email", "source"))
+        ]
         if not rivals and not elsewhere:
             return Decision("link", best.rule, best.code, tuple(contenders[:5]), best.score, duplicates)
     holders = [c for c in ranked if c.agrees("email") or c.agrees("source")]
-    if not holders and (identity.has_person_identifier or (
-            _names_a_person(identity) and not any(c.agrees("household", *HOUSEHOLD_KEYS) for c in contenders))):
+    if not holders and (
+        identity.has_person_identifier
+        or (_names_a_person(identity) and not any(c.agrees("household", *HOUSEHOLD_KEYS) for c in contenders))
+    ):
         # The order tells its person (an email or account nobody has shown; a given name at a
         # phone and street no candidate has), and no candidate is sure enough to be them: a
         # new customer, not a CSR's guess (a later order that shows both to be one person
@@ -710,11 +820,19 @@ def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds, identity:
     contradict each other (compatible())."""
     if other.score < thresholds.link or not (best.tells_the_person and other.tells_the_person):
         return False
-    if any(e.level == "different" for c in (best, other) for e in c.evidence
-           if e.comparison in ("source", "first_name", "last_name")):
+    if any(
+        e.level == "different"
+        for c in (best, other)
+        for e in c.evidence
+        if e.comparison in ("source", "first_name", "last_name")
+    ):
         return False
-    if not (other.agrees("email") or other.agrees("source") or other.agrees("household", *MOBILE_KEYS)
-            or other.agrees("first_name", "exact")):
+    if not (
+        other.agrees("email")
+        or other.agrees("source")
+        or other.agrees("household", *MOBILE_KEYS)
+        or other.agrees("first_name", "exact")
+    ):
         # Only a household's landline or street and a given name one middle name away (Jean
         # Richard beside Jean-Pierre's order): enough to link an order, not to merge a record.
         return False
@@ -765,8 +883,7 @@ def _cannot_tell(identity: Identity, ranked: list[Scored]) -> Decision | None:
     """O5 for an order that cannot tell one person from another: a name and a postal code
     only (every namesake there fits), or a household's phone (a landline) or street without a
     given name (every member fits, known or not yet). When a candidate fits, a CSR decides."""
-    fits = [c for c in ranked if c.agrees("household") and c.agrees("last_name")
-            and not c.agrees_not("first_name")]
+    fits = [c for c in ranked if c.agrees("household") and c.agrees("last_name") and not c.agrees_not("first_name")]
     if not fits or any(c.agrees("household", *MOBILE_KEYS) for c in fits):
         return None  # nobody fits, or the order's mobile is someone's: one person's phone
     return Decision("review", fits[0].rule, candidates=tuple(fits[:5]), score=fits[0].score)
@@ -777,8 +894,11 @@ def _phone_tells(best: Scored, other: Scored) -> bool:
     namesakes at one street (mother and daughter) each with a mobile, told apart by it. Not
     when ``other`` has the order's given name as it is and ``best`` only without a middle name
     (Jean at the landline, Jean-Pierre his son at the street: the order of Jean-Pierre is his)."""
-    return (best.agrees("household", *PHONE_KEYS) and other.agrees("household", "address_other_phone")
-            and not (other.agrees("first_name", "exact") and not best.agrees("first_name", "exact")))
+    return (
+        best.agrees("household", *PHONE_KEYS)
+        and other.agrees("household", "address_other_phone")
+        and not (other.agrees("first_name", "exact") and not best.agrees("first_name", "exact"))
+    )
 
 
 def _same_person_evidence(best: Scored, other: Scored) -> bool:
@@ -786,5 +906,8 @@ def _same_person_evidence(best: Scored, other: Scored) -> bool:
     else: two records of one person (an earlier split), not two people: the better one takes
     the order. (Two people behind one mailbox, each with a name of their own, stay a CSR's.)"""
     shared = (best.agrees("email") and other.agrees("email")) or (best.agrees("source") and other.agrees("source"))
-    return shared and not any(e.comparison in ("first_name", "last_name") and e.level == "different"
-                              for c in (best, other) for e in c.evidence)
+    return shared and not any(
+        e.comparison in ("first_name", "last_name") and e.level == "different"
+        for c in (best, other)
+        for e in c.evidence
+    )

@@ -26,7 +26,6 @@ from .learning import learn_record
 MERGES = "merges"
 
 
-
 def _origin(merge_id: str, merged_code: str) -> dict[str, str]:
     return {"merge_id": merge_id, "customer_code": merged_code}
 
@@ -50,11 +49,20 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
         # B answers A from now on, and so does whatever had been merged into B.
         await db[store.CUSTOMERS].update_many(
             {"$or": [{"_id": p.merged_code}, {"merged_into": p.merged_code}]},
-            {"$set": {"merged_into": p.survivor_code}, "$push": {"merged_from": origin}}, session=s)
+            {"$set": {"merged_into": p.survivor_code}, "$push": {"merged_from": origin}},
+            session=s,
+        )
         await learn_record(runtime, p.survivor_code, s)  # addresses it took from B, say
-        await db[MERGES].insert_one({"_id": p.merge_id, "survivor_code": p.survivor_code,
-                                     "merged_code": p.merged_code, "merged_at": p.merged_at, "state": "merged"},
-                                    session=s)
+        await db[MERGES].insert_one(
+            {
+                "_id": p.merge_id,
+                "survivor_code": p.survivor_code,
+                "merged_code": p.merged_code,
+                "merged_at": p.merged_at,
+                "state": "merged",
+            },
+            session=s,
+        )
 
     await apply_once(runtime, message, work)
 
@@ -67,22 +75,36 @@ async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> No
 
     async def work(uow: UnitOfWork) -> None:
         s = uow.session
-        links = [d["_id"] async for d in db[store.SOURCE_LINKS].find({"merged_from.merge_id": p.merge_id}, {"_id": 1},
-                                                                      session=s)]
+        links = [
+            d["_id"]
+            async for d in db[store.SOURCE_LINKS].find({"merged_from.merge_id": p.merge_id}, {"_id": 1}, session=s)
+        ]
         await db[store.SOURCE_LINKS].update_many({"_id": {"$in": links}}, back, session=s)
         await db[store.ORDERS].update_many({"merged_from.merge_id": p.merge_id}, back, session=s)
         # Orders linked to A since the merge under one of B's source customer ids were B's.
         since = {"customer_code": p.survivor_code, "source_link": {"$in": links}, "linked_at": {"$gte": p.merged_at}}
         arrived = await db[store.ORDERS].find(since, {"summary": 1}, session=s).to_list()
         if arrived:
-            await db[store.ORDERS].update_many({"_id": {"$in": [o["_id"] for o in arrived]}},
-                                               {"$set": {"customer_code": p.merged_code}}, session=s)
-            uow.publish(OrdersReassigned(**uow.envelope(), payload={
-                "merge_id": p.merge_id, "from_code": p.survivor_code, "to_code": p.merged_code,
-                "orders": [OrderSummary.model_validate(o["summary"]) for o in arrived]}), partition_key=p.merged_code)
+            await db[store.ORDERS].update_many(
+                {"_id": {"$in": [o["_id"] for o in arrived]}}, {"$set": {"customer_code": p.merged_code}}, session=s
+            )
+            uow.publish(
+                OrdersReassigned(
+                    **uow.envelope(),
+                    payload={
+                        "merge_id": p.merge_id,
+                        "from_code": p.survivor_code,
+                        "to_code": p.merged_code,
+                        "orders": [OrderSummary.model_validate(o["summary"]) for o in arrived],
+                    },
+                ),
+                partition_key=p.merged_code,
+            )
         await db[store.CUSTOMERS].update_many(
             {"merged_from.merge_id": p.merge_id},
-            {"$set": {"merged_into": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}}, session=s)
+            {"$set": {"merged_into": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}},
+            session=s,
+        )
         await db[store.CUSTOMERS].update_one({"_id": p.merged_code}, {"$unset": {"merged_into": ""}}, session=s)
         await _save_entries(runtime, uow, p.survivor, p.restored)
         await db[MERGES].update_one({"_id": p.merge_id}, {"$set": {"state": "unmerged"}}, session=s)

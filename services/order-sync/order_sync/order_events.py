@@ -25,15 +25,24 @@ from .domain import order_key
 from .resources import now, resources
 
 
-async def order_event(message: OrderStatusChanged | OrderShipped | PaymentRequested | PaymentReceived | InvoiceIssued,
-                      runtime: Runtime) -> None:
+async def order_event(
+    message: OrderStatusChanged | OrderShipped | PaymentRequested | PaymentReceived | InvoiceIssued, runtime: Runtime
+) -> None:
     ref, db = message.payload, runtime.db
     key = order_key(ref.source_system, ref.order_number)
     doc = await store.find_order(db, key)
     if doc is None or doc.get("customer_code") is None:
         # The order has not arrived, or waits in review: keep the event until it is linked.
-        await store.park(db, {"_id": message.message_id, "order_key": key, "routing_key": message.routing_key(),
-                              "body": message.model_dump_json(), "parked_at": now()})
+        await store.park(
+            db,
+            {
+                "_id": message.message_id,
+                "order_key": key,
+                "routing_key": message.routing_key(),
+                "body": message.model_dump_json(),
+                "parked_at": now(),
+            },
+        )
         # Raced with the order's link? Then nobody else will replay it: do it now.
         linked = await store.find_order(db, key)
         if linked is not None and linked.get("customer_code") is not None:
@@ -56,33 +65,62 @@ async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc
         nonlocal order_summary
         if isinstance(message, OrderStatusChanged):
             order_summary = order_summary.model_copy(update={"status": ref.status})
-            if not await store.change_status(db, doc["_id"], ref.status, ref.changed_at,
-                                             order_summary.model_dump(mode="json"), uow.session):
+            if not await store.change_status(
+                db, doc["_id"], ref.status, ref.changed_at, order_summary.model_dump(mode="json"), uow.session
+            ):
                 return  # an older change, arriving late or handled beside a newer one: not news
-            uow.publish(OrderStatusUpdated(**uow.envelope(), payload={"customer_code": code, "order": order_summary}),
-                        partition_key=code)
+            uow.publish(
+                OrderStatusUpdated(**uow.envelope(), payload={"customer_code": code, "order": order_summary}),
+                partition_key=code,
+            )
             return
         recipient = _recipient(entry, scope)
         # Published with or without a recipient: the customer's history records every shipment
         # and payment; only the email needs an address.
         if isinstance(message, OrderShipped):
             await store.record_order_event(db, doc["_id"], {}, {"shipments": ref.model_dump(mode="json")}, uow.session)
-            uow.publish(CustomerOrderShipped(**uow.envelope(), payload={
-                "recipient": recipient, "customer_code": code, "order": order_summary, "shipment_id": ref.shipment_id,
-                "carrier": ref.carrier, "tracking_number": ref.tracking_number, "tracking_url": ref.tracking_url,
-                "lines": ref.lines, "shipped_at": ref.shipped_at}), partition_key=code)
+            uow.publish(
+                CustomerOrderShipped(
+                    **uow.envelope(),
+                    payload={
+                        "recipient": recipient,
+                        "customer_code": code,
+                        "order": order_summary,
+                        "shipment_id": ref.shipment_id,
+                        "carrier": ref.carrier,
+                        "tracking_number": ref.tracking_number,
+                        "tracking_url": ref.tracking_url,
+                        "lines": ref.lines,
+                        "shipped_at": ref.shipped_at,
+                    },
+                ),
+                partition_key=code,
+            )
             return
-        await store.record_order_event(db, doc["_id"], {}, {"payments": {
-            "kind": message.type_name(), **ref.model_dump(mode="json")}}, uow.session)
-        payment = {"recipient": recipient, "customer_code": code, "order": order_summary,
-                   "payment_id": ref.payment_id, "amount": ref.amount, "currency": ref.currency}
+        await store.record_order_event(
+            db, doc["_id"], {}, {"payments": {"kind": message.type_name(), **ref.model_dump(mode="json")}}, uow.session
+        )
+        payment = {
+            "recipient": recipient,
+            "customer_code": code,
+            "order": order_summary,
+            "payment_id": ref.payment_id,
+            "amount": ref.amount,
+            "currency": ref.currency,
+        }
         if isinstance(message, PaymentRequested):
-            uow.publish(CustomerPaymentRequested(**uow.envelope(), payload={
-                **payment, "payment_url": ref.payment_url, "due_at": ref.due_at, "at": ref.requested_at}),
-                partition_key=code)
+            uow.publish(
+                CustomerPaymentRequested(
+                    **uow.envelope(),
+                    payload={**payment, "payment_url": ref.payment_url, "due_at": ref.due_at, "at": ref.requested_at},
+                ),
+                partition_key=code,
+            )
         else:
-            uow.publish(CustomerPaymentReceived(**uow.envelope(), payload={
-                **payment, "method": ref.method, "at": ref.paid_at}), partition_key=code)
+            uow.publish(
+                CustomerPaymentReceived(**uow.envelope(), payload={**payment, "method": ref.method, "at": ref.paid_at}),
+                partition_key=code,
+            )
 
     await apply_once(runtime, message, work)
 
@@ -91,14 +129,21 @@ def _recipient(entry: dict[str, Any] | None, scope: ScopeView | None) -> Recipie
     """Whom the email goes to; None for a customer without an email (nothing can be sent)."""
     if entry is None or not entry.get("email"):
         return None
-    return Recipient(customer_code=entry["_id"], scope_id=entry["scope_id"], email=entry["email"],
-                     first_name=entry["first_name"], last_name=entry["last_name"],
-                     preferred_language=entry.get("preferred_language"),
-                     scope_language=scope.default_language if scope else None)
+    return Recipient(
+        customer_code=entry["_id"],
+        scope_id=entry["scope_id"],
+        email=entry["email"],
+        first_name=entry["first_name"],
+        last_name=entry["last_name"],
+        preferred_language=entry.get("preferred_language"),
+        scope_language=scope.default_language if scope else None,
+    )
 
 
-EVENT_TYPES = {cls.routing_key(): cls for cls in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived,
-                                                  InvoiceIssued)}
+EVENT_TYPES = {
+    cls.routing_key(): cls
+    for cls in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived, InvoiceIssued)
+}
 
 
 async def replay_parked(runtime: ServiceRuntime, key: str) -> None:

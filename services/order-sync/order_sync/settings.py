@@ -24,8 +24,9 @@ class MatchSettings(BaseSettings):
 
     link_weight: float = Field(default=Thresholds.link, description="At or above: the order is linked.")
     review_weight: float = Field(default=Thresholds.review, description="At or above, below link: a CSR decides.")
-    margin: float = Field(default=Thresholds.margin, gt=0,
-                          description="A runner-up within this of the best sends the order to review.")
+    margin: float = Field(
+        default=Thresholds.margin, gt=0, description="A runner-up within this of the best sends the order to review."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchSettings:

@@ -39,8 +39,12 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     await ensure_index(db[ORDERS], [("number_keys", ASCENDING), ("placed_at", DESCENDING)], name="by_number")
     for replaced in ("match_email", "match_phone"):  # step 6's rule lookups, before the identity index
         await drop_index_if_present(db[CUSTOMERS], replaced)
-    await ensure_index(db[CUSTOMERS], [("merged_into", ASCENDING)], name="merged_into",
-                       partialFilterExpression={"merged_into": {"$type": "string"}})
+    await ensure_index(
+        db[CUSTOMERS],
+        [("merged_into", ASCENDING)],
+        name="merged_into",
+        partialFilterExpression={"merged_into": {"$type": "string"}},
+    )
     # Erasure (C18) takes a customer out of every identifier that names it.
     await ensure_index(db[IDENTIFIERS], [("codes", ASCENDING)], name="by_customer")
     await ensure_index(db[CLAIMS], [("code", ASCENDING)], name="by_customer")
@@ -76,24 +80,31 @@ async def put_orders(db: AsyncDatabase, docs: list[dict[str, Any]], placeholders
     it fail with a duplicate key, which aborts the transaction like the write conflict the
     upsert would meet."""
     if docs:
-        await db[ORDERS].bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) if doc["_id"] in placeholders
-                                     else InsertOne(doc) for doc in docs], session=session)
+        await db[ORDERS].bulk_write(
+            [
+                ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) if doc["_id"] in placeholders else InsertOne(doc)
+                for doc in docs
+            ],
+            session=session,
+        )
 
 
 async def set_order_link(db: AsyncDatabase, key: str, update: dict[str, Any], session: Session) -> None:
     await db[ORDERS].update_one({"_id": key}, {"$set": update}, session=session)
 
 
-async def record_order_event(db: AsyncDatabase, key: str, update: dict[str, Any], push: dict[str, Any] | None,
-                             session: Session) -> None:
+async def record_order_event(
+    db: AsyncDatabase, key: str, update: dict[str, Any], push: dict[str, Any] | None, session: Session
+) -> None:
     change: dict[str, Any] = {"$set": update}
     if push:
         change["$push"] = push
     await db[ORDERS].update_one({"_id": key}, change, session=session)
 
 
-async def change_status(db: AsyncDatabase, key: str, status: str, changed_at: datetime, summary: dict[str, Any],
-                        session: Session) -> bool:
+async def change_status(
+    db: AsyncDatabase, key: str, status: str, changed_at: datetime, summary: dict[str, Any], session: Session
+) -> bool:
     """O7: the order's status, unless a later change is already recorded; says whether it
     changed (an order's events are handled side by side and may arrive in any order)."""
     result = await db[ORDERS].update_one(
@@ -119,18 +130,22 @@ async def linked_customers(db: AsyncDatabase, links: list[str]) -> dict[str, str
     return {doc["_id"]: doc["customer_code"] async for doc in db[SOURCE_LINKS].find({"_id": {"$in": links}})}
 
 
-async def remember_source_link(db: AsyncDatabase, source_system: str, source_customer_id: str, code: str,
-                               at: datetime, session: Session) -> None:
+async def remember_source_link(
+    db: AsyncDatabase, source_system: str, source_customer_id: str, code: str, at: datetime, session: Session
+) -> None:
     await remember_source_links(db, [(f"{source_system}|{source_customer_id}", code)], at, session)
 
 
-async def remember_source_links(db: AsyncDatabase, links: list[tuple[str, str]], at: datetime,
-                                session: Session) -> None:
+async def remember_source_links(
+    db: AsyncDatabase, links: list[tuple[str, str]], at: datetime, session: Session
+) -> None:
     """The first customer a source link was linked to stays its customer."""
     if links:
         await db[SOURCE_LINKS].bulk_write(
-            [UpdateOne({"_id": link}, {"$setOnInsert": {"customer_code": code, "created_at": at}}, upsert=True)
-             for link, code in links],
+            [
+                UpdateOne({"_id": link}, {"$setOnInsert": {"customer_code": code, "created_at": at}}, upsert=True)
+                for link, code in links
+            ],
             session=session,
         )
 
@@ -145,15 +160,17 @@ async def customer_entry(db: AsyncDatabase, code: str, session: Session = None) 
 async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> dict[str, Any]:
     """Keep the newest version only: customer events may arrive twice or late. Returns the
     entry as saved (with what order-sync keeps of its own: learn_record needs no second read)."""
-    return await db[CUSTOMERS].find_one_and_update(*_newest_entry(doc), upsert=True, session=session,
-                                                   return_document=ReturnDocument.AFTER)
+    return await db[CUSTOMERS].find_one_and_update(
+        *_newest_entry(doc), upsert=True, session=session, return_document=ReturnDocument.AFTER
+    )
 
 
 async def save_customer_entries(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session = None) -> None:
     """``save_customer_entry`` for several customers, in one round trip."""
     if docs:
-        await db[CUSTOMERS].bulk_write([UpdateOne(*_newest_entry(doc), upsert=True) for doc in docs],
-                                       ordered=False, session=session)
+        await db[CUSTOMERS].bulk_write(
+            [UpdateOne(*_newest_entry(doc), upsert=True) for doc in docs], ordered=False, session=session
+        )
 
 
 def _newest_entry(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -179,14 +196,25 @@ async def link_targets(db: AsyncDatabase, codes: Counter[str], session: Session)
     sees the other (the merge then moves these orders too)."""
     if not codes:
         return {}
-    await db[CUSTOMERS].bulk_write([UpdateOne({"_id": code}, {"$inc": {"orders_linked": n}})
-                                    for code, n in sorted(codes.items())], ordered=False, session=session)
-    docs = {doc["_id"]: doc async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(codes)}}, CANDIDATE_FIELDS,
-                                                                session=session)}
+    await db[CUSTOMERS].bulk_write(
+        [UpdateOne({"_id": code}, {"$inc": {"orders_linked": n}}) for code, n in sorted(codes.items())],
+        ordered=False,
+        session=session,
+    )
+    docs = {
+        doc["_id"]: doc
+        async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(codes)}}, CANDIDATE_FIELDS, session=session)
+    }
     survivors = {doc["merged_into"] for doc in docs.values() if doc.get("merged_into")} - docs.keys()
     if survivors:
-        docs.update({doc["_id"]: doc async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(survivors)}},
-                                                                         CANDIDATE_FIELDS, session=session)})
+        docs.update(
+            {
+                doc["_id"]: doc
+                async for doc in db[CUSTOMERS].find(
+                    {"_id": {"$in": sorted(survivors)}}, CANDIDATE_FIELDS, session=session
+                )
+            }
+        )
     return docs
 
 
@@ -216,8 +244,15 @@ async def identifier_codes(db: AsyncDatabase, keys: list[str]) -> tuple[dict[str
 
 
 #: What a candidate's match needs of its customer document.
-CANDIDATE_FIELDS = {"scope_id": 1, "state": 1, "merged_into": 1, "record": 1, "learned": 1, "index_keys": 1,
-                    "version": 1}
+CANDIDATE_FIELDS = {
+    "scope_id": 1,
+    "state": 1,
+    "merged_into": 1,
+    "record": 1,
+    "learned": 1,
+    "index_keys": 1,
+    "version": 1,
+}
 
 
 async def candidates(db: AsyncDatabase, codes: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -234,16 +269,20 @@ async def candidates(db: AsyncDatabase, codes: set[str]) -> dict[str, list[dict[
     by_survivor: dict[str, list[dict[str, Any]]] = {}
     for doc in docs.values():
         by_survivor.setdefault(doc.get("merged_into") or doc["_id"], []).append(doc)
-    return {code: group for code, group in by_survivor.items()
-            if (survivor := docs.get(code)) is not None and survivor.get("state") not in UNMATCHABLE}
+    return {
+        code: group
+        for code, group in by_survivor.items()
+        if (survivor := docs.get(code)) is not None and survivor.get("state") not in UNMATCHABLE
+    }
 
 
 #: States whose customer no order may be linked to (a merged one answers its survivor).
 UNMATCHABLE = ("retired", "rejected", "erased")
 
 
-def learning(code: str, scope_id: str, learned: dict[str, list[Any]], index_keys: list[str]) \
-        -> tuple[UpdateOne | None, list[UpdateOne]]:
+def learning(
+    code: str, scope_id: str, learned: dict[str, list[Any]], index_keys: list[str]
+) -> tuple[UpdateOne | None, list[UpdateOne]]:
     """The writes that teach one customer's profile what is new in ``learned`` and index its
     new keys (both computed by the caller against what the profile held)."""
     additions = {f"learned.{kind}": {"$each": values} for kind, values in learned.items() if values}
@@ -256,8 +295,19 @@ def learning(code: str, scope_id: str, learned: dict[str, list[Any]], index_keys
 def index_entry(identifier: str, code: str) -> UpdateOne:
     """Add ``code`` to an identifier, up to IDENTIFIER_CAP customers (then it is common)."""
     codes = {"$ifNull": ["$codes", []]}
-    return UpdateOne({"_id": identifier}, [{"$set": {"codes": {"$cond": [
-        {"$gte": [{"$size": codes}, IDENTIFIER_CAP]}, codes, {"$setUnion": [codes, [code]]}]}}}], upsert=True)
+    return UpdateOne(
+        {"_id": identifier},
+        [
+            {
+                "$set": {
+                    "codes": {
+                        "$cond": [{"$gte": [{"$size": codes}, IDENTIFIER_CAP]}, codes, {"$setUnion": [codes, [code]]}]
+                    }
+                }
+            }
+        ],
+        upsert=True,
+    )
 
 
 async def teach(db: AsyncDatabase, writes: list[tuple[UpdateOne | None, list[UpdateOne]]], session: Session) -> None:
@@ -291,8 +341,10 @@ async def insert_claims(db: AsyncDatabase, docs: list[dict[str, Any]], session: 
 async def settle_claims(db: AsyncDatabase, settled: dict[str, str]) -> None:
     """Each creation key's customer, once created: erasure finds its claims by it."""
     if settled:
-        await db[CLAIMS].bulk_write([UpdateOne({"creation_key": key, "code": None}, {"$set": {"code": code}})
-                                     for key, code in settled.items()], ordered=False)
+        await db[CLAIMS].bulk_write(
+            [UpdateOne({"creation_key": key, "code": None}, {"$set": {"code": code}}) for key, code in settled.items()],
+            ordered=False,
+        )
 
 
 # --- review queue (O5) ------------------------------------------------------------------------------

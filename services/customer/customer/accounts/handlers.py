@@ -85,8 +85,9 @@ SIGN_IN_POLICY = Acting(Actor(kind="system", id="sign-in policy"))
 # --- tokens and their emails -------------------------------------------------------------------
 
 
-async def usable_token(runtime: ServiceRuntime, uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...],
-                       at: datetime) -> dict[str, Any]:
+async def usable_token(
+    runtime: ServiceRuntime, uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...], at: datetime
+) -> dict[str, Any]:
     doc = await account_store.find_token(runtime.db, credentials.token_id(token), uow.session)
     if doc is None or doc["kind"] not in kinds:
         raise Rejected.invalid("payload.token", "this link is not valid")
@@ -135,12 +136,20 @@ async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) ->
             acting = Acting(cmd.actor or ANONYMOUS)  # not authorize(): that would answer differently
         outcome["known"] = True
         recent = credentials.within_window(
-            await account_store.reset_emails_sent(db, customer.code, uow.session), at, window)
+            await account_store.reset_emails_sent(db, customer.code, uow.session), at, window
+        )
         if len(recent) >= settings.reset_emails_per_window:
             outcome["withheld"] = True
-            await audit(db, uow, acting, customer.code,
-                        f"password reset not sent: {settings.reset_emails_per_window} reset emails within "
-                        f"{settings.reset_email_window_minutes:g} minutes", [], at)
+            await audit(
+                db,
+                uow,
+                acting,
+                customer.code,
+                f"password reset not sent: {settings.reset_emails_per_window} reset emails within "
+                f"{settings.reset_email_window_minutes:g} minutes",
+                [],
+                at,
+            )
             return Accepted()
         await account_store.record_reset_emails(db, customer.code, [*recent, at], at + window, uow.session)
         scope = await store.require_scope(db, customer.scope_id, uow.session)
@@ -176,22 +185,43 @@ async def complete_password_reset(cmd: CompletePasswordReset, runtime: Runtime) 
         await account_store.revoke_open_tokens(db, customer.code, ["password_reset", "password_setup"], at, uow.session)
         await store.save(db, customer, uow.session)
         scope = await store.require_scope(db, customer.scope_id, uow.session)
-        uow.publish(PasswordChanged(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
-                    partition_key=customer.code)
+        uow.publish(
+            PasswordChanged(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
+            partition_key=customer.code,
+        )
         acting = Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
-        await audit(db, uow, acting, customer.code, f"password set with a {token['kind'].replace('_', ' ')} link",
-                    ["password"], at)
+        await audit(
+            db,
+            uow,
+            acting,
+            customer.code,
+            f"password set with a {token['kind'].replace('_', ' ')} link",
+            ["password"],
+            at,
+        )
         if previous is not None:
-            uow.publish(CustomerStateChanged(**uow.envelope(), payload={
-                "customer_code": customer.code, "version": customer.version, "previous": previous, "state": "active",
-                "reason": UNLOCKED_REASON}), partition_key=customer.code)
+            uow.publish(
+                CustomerStateChanged(
+                    **uow.envelope(),
+                    payload={
+                        "customer_code": customer.code,
+                        "version": customer.version,
+                        "previous": previous,
+                        "state": "active",
+                        "reason": UNLOCKED_REASON,
+                    },
+                ),
+                partition_key=customer.code,
+            )
             await audit(db, uow, acting, customer.code, "enabled", ["state"], at)
         return Accepted()
 
     return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
 
 
-async def invite_customers_without_password(cmd: InviteCustomersWithoutPassword, runtime: Runtime) -> InviteProgressReply:
+async def invite_customers_without_password(
+    cmd: InviteCustomersWithoutPassword, runtime: Runtime
+) -> InviteProgressReply:
     """'Set empty passwords', one batch: resumable (after_code) and idempotent (invited once)."""
     p, db, at = cmd.payload, runtime.db, now()
 
@@ -204,8 +234,9 @@ async def invite_customers_without_password(cmd: InviteCustomersWithoutPassword,
                 scopes[customer.scope_id] = await store.require_scope(db, customer.scope_id, uow.session)
             await send_link(runtime, uow, customer, scopes[customer.scope_id], "password_setup", at)
         await store.mark_invited(db, [d["_id"] for d in docs], at, uow.session)
-        return InviteProgress(invited=len(docs), last_code=docs[-1]["_id"] if docs else p.after_code,
-                              done=len(docs) < p.batch_size)
+        return InviteProgress(
+            invited=len(docs), last_code=docs[-1]["_id"] if docs else p.after_code, done=len(docs) < p.batch_size
+        )
 
     return InviteProgressReply.success(await apply_once(runtime, cmd, work, InviteProgress))
 
@@ -220,8 +251,15 @@ async def request_email_verification(cmd: RequestEmailVerification, runtime: Run
         customer = await store.load(db, cmd.payload.customer_code, uow.session)
         acting = await authorize(db, uow, cmd.actor, customer.code, at)
         scope = await store.require_scope(db, customer.scope_id, uow.session)
-        await send_link(runtime, uow, customer, scope, "email_verification", at,
-                        to=customer.doc.get("pending_email") or customer.doc["email"])
+        await send_link(
+            runtime,
+            uow,
+            customer,
+            scope,
+            "email_verification",
+            at,
+            to=customer.doc.get("pending_email") or customer.doc["email"],
+        )
         await audit(db, uow, acting, customer.code, "email verification requested", [], at)
         return Accepted()
 
@@ -242,14 +280,21 @@ async def verify_email(cmd: VerifyEmail, runtime: Runtime) -> CustomerReply:
             customer.doc["invited_at"] = at
         await store.save(db, customer, uow.session)
         changed = {k: v for k, v in customer.changed_fields.items() if k != "invited_at"}
-        uow.publish(EmailVerified(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
-                    partition_key=customer.code)
-        uow.publish(CustomerUpdated(**uow.envelope(), payload={
-            "customer_code": customer.code, "version": customer.version, "changed": changed}),
-            partition_key=customer.code)
+        uow.publish(
+            EmailVerified(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
+            partition_key=customer.code,
+        )
+        uow.publish(
+            CustomerUpdated(
+                **uow.envelope(),
+                payload={"customer_code": customer.code, "version": customer.version, "changed": changed},
+            ),
+            partition_key=customer.code,
+        )
         acting = Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
-        await audit(db, uow, acting, customer.code, "guest account claimed" if claimed else "email verified",
-                    list(changed), at)
+        await audit(
+            db, uow, acting, customer.code, "guest account claimed" if claimed else "email verified", list(changed), at
+        )
         return customer.view()
 
     return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
@@ -268,8 +313,9 @@ async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> Customer
 
     async def claim(uow: UnitOfWork) -> CustomerView | None:
         if await store.find_registered(db, p.scope_id, key, uow.session):
-            raise Rejected.conflict(f"an account in scope {p.scope_id!r} is registered with this email",
-                                    field="payload.email")
+            raise Rejected.conflict(
+                f"an account in scope {p.scope_id!r} is registered with this email", field="payload.email"
+            )
         guest = await store.oldest_guest(db, p.scope_id, key, uow.session)
         if guest is None:
             return None
@@ -278,15 +324,29 @@ async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> Customer
         scope = await store.require_scope(db, p.scope_id, uow.session)
         await send_link(runtime, uow, customer, scope, "email_verification", at)
         await store.save(db, customer, uow.session)
-        await audit(db, uow, Acting(cmd.actor or Actor(kind="customer", id=customer.code)), customer.code,
-                    "registration started: guest claim pending verification", ["claim_pending"], at)
+        await audit(
+            db,
+            uow,
+            Acting(cmd.actor or Actor(kind="customer", id=customer.code)),
+            customer.code,
+            "registration started: guest claim pending verification",
+            ["claim_pending"],
+            at,
+        )
         return customer.view()
 
     claimed = await apply_once(runtime, cmd, claim, CustomerView | None, consumer="customer:register-claim")
     if claimed is not None:
         return CustomerReply.success(claimed)
-    new = NewCustomer(scope_id=p.scope_id, first_name=p.first_name, last_name=p.last_name, email=p.email,
-                      preferred_language=p.preferred_language, account_type="registered", channel="storefront")
+    new = NewCustomer(
+        scope_id=p.scope_id,
+        first_name=p.first_name,
+        last_name=p.last_name,
+        email=p.email,
+        preferred_language=p.preferred_language,
+        account_type="registered",
+        channel="storefront",
+    )
     view, _ = await create_once(runtime, cmd, new)
     return CustomerReply.success(view)
 
@@ -328,18 +388,23 @@ async def authenticate(cmd: Authenticate, runtime: Runtime) -> AuthenticatedRepl
             raise _throttled(wait)
         charged[bucket_key] = bucket
 
-    matches = await asyncio.to_thread(credentials.verify_password, doc.get("password_hash") if doc else None,
-                                      p.password)
+    matches = await asyncio.to_thread(
+        credentials.verify_password, doc.get("password_hash") if doc else None, p.password
+    )
     if matches and doc["state"] == "active":
-        rehash = await asyncio.to_thread(credentials.hash_password, p.password) if credentials.needs_rehash(
-            doc["password_hash"]) else None
+        rehash = (
+            await asyncio.to_thread(credentials.hash_password, p.password)
+            if credentials.needs_rehash(doc["password_hash"])
+            else None
+        )
         await store.record_sign_in(db, doc["_id"], at, rehash)
         if account:
             await throttle.clear(account)
         if source:
             await throttle.refund(source_key(source))
         return AuthenticatedReply.success(
-            Authenticated(customer_code=doc["_id"], first_name=doc["first_name"], last_name=doc["last_name"]))
+            Authenticated(customer_code=doc["_id"], first_name=doc["first_name"], last_name=doc["last_name"])
+        )
 
     if account and policy.account.locks(charged[account].failures):
         until = at + policy.account.lock_for
@@ -363,9 +428,19 @@ async def _lock(runtime: ServiceRuntime, code: str, at: datetime, until: datetim
         previous = customer.apply_action("disable", LOCKED_REASON, at)
         customer.doc["locked_until"] = until
         await store.save(db, customer, uow.session)
-        uow.publish(CustomerStateChanged(**uow.envelope(), payload={
-            "customer_code": code, "version": customer.version, "previous": previous, "state": "disabled",
-            "reason": LOCKED_REASON}), partition_key=code)
+        uow.publish(
+            CustomerStateChanged(
+                **uow.envelope(),
+                payload={
+                    "customer_code": code,
+                    "version": customer.version,
+                    "previous": previous,
+                    "state": "disabled",
+                    "reason": LOCKED_REASON,
+                },
+            ),
+            partition_key=code,
+        )
         await audit(db, uow, SIGN_IN_POLICY, code, "disabled", ["state"], at)
 
     await apply_once(runtime, None, work)
@@ -381,9 +456,19 @@ async def _unlock(runtime: ServiceRuntime, code: str, at: datetime) -> None:
             return
         previous = customer.apply_action("enable", LOCK_EXPIRED_REASON, at)
         await store.save(db, customer, uow.session)
-        uow.publish(CustomerStateChanged(**uow.envelope(), payload={
-            "customer_code": code, "version": customer.version, "previous": previous, "state": "active",
-            "reason": LOCK_EXPIRED_REASON}), partition_key=code)
+        uow.publish(
+            CustomerStateChanged(
+                **uow.envelope(),
+                payload={
+                    "customer_code": code,
+                    "version": customer.version,
+                    "previous": previous,
+                    "state": "active",
+                    "reason": LOCK_EXPIRED_REASON,
+                },
+            ),
+            partition_key=code,
+        )
         await audit(db, uow, SIGN_IN_POLICY, code, "enabled", ["state"], at)
 
     await apply_once(runtime, None, work)
@@ -406,8 +491,15 @@ async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -
     async def work(uow: UnitOfWork) -> OnBehalfSession:
         customer = await store.load(db, p.customer_code, uow.session)
         customer.ensure_not_retired()
-        doc = {"_id": uuid.uuid4().hex, "csr_id": cmd.actor.id, "customer_code": customer.code, "reason": p.reason,
-               "started_at": at, "expires_at": at + timedelta(minutes=p.minutes), "ended_at": None}
+        doc = {
+            "_id": uuid.uuid4().hex,
+            "csr_id": cmd.actor.id,
+            "customer_code": customer.code,
+            "reason": p.reason,
+            "started_at": at,
+            "expires_at": at + timedelta(minutes=p.minutes),
+            "ended_at": None,
+        }
         await account_store.insert_session(db, doc, uow.session)
         session = _session_view(doc)
         uow.publish(OnBehalfSessionStarted(**uow.envelope(), payload={"session": session}), partition_key=customer.code)
@@ -428,10 +520,12 @@ async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: Runtime) -> On
             raise Rejected.of("forbidden", "only the CSR who started a session ends it")
         ended = await account_store.end_session(db, found["_id"], at, uow.session) or found
         session = _session_view(ended)
-        uow.publish(OnBehalfSessionEnded(**uow.envelope(), payload={"session": session}),
-                    partition_key=found["customer_code"])
-        await audit(db, uow, Acting(cmd.actor, found["reason"]), found["customer_code"], "on-behalf session ended",
-                    [], at)
+        uow.publish(
+            OnBehalfSessionEnded(**uow.envelope(), payload={"session": session}), partition_key=found["customer_code"]
+        )
+        await audit(
+            db, uow, Acting(cmd.actor, found["reason"]), found["customer_code"], "on-behalf session ended", [], at
+        )
         return session
 
     return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
@@ -470,4 +564,3 @@ HANDLERS = {
     EndOnBehalfSession: end_on_behalf_session,
     GetCustomerAudit: get_customer_audit,
 }
-

@@ -44,11 +44,15 @@ class Accounts:
 async def open_accounts(runtime: ServiceRuntime) -> None:
     """Startup hook: without ``OMS_LINK_KEY`` the service does not start (no link could be emailed)."""
     withheld = Counter(
-        "oms_reset_emails_withheld", "Password reset requests answered but not emailed: the customer's limit "
-        "of reset emails per window was reached (C14).", ["service"], registry=runtime.registry,
+        "oms_reset_emails_withheld",
+        "Password reset requests answered but not emailed: the customer's limit "
+        "of reset emails per window was reached (C14).",
+        ["service"],
+        registry=runtime.registry,
     )
     runtime.resources["accounts"] = Accounts(
-        sealer=sealer(runtime.settings), withheld=withheld.labels(runtime.name),
+        sealer=sealer(runtime.settings),
+        withheld=withheld.labels(runtime.name),
         pace=credentials.ResetPace(settings_of(runtime).reset_answer_seconds),
     )
 
@@ -58,15 +62,24 @@ def accounts_of(runtime: ServiceRuntime) -> Accounts:
 
 
 async def send_link(
-    runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView, kind: TokenKind, at: datetime,
-    *, to: str | None = None,
+    runtime: ServiceRuntime,
+    uow: UnitOfWork,
+    customer: Customer,
+    scope: ScopeView,
+    kind: TokenKind,
+    at: datetime,
+    *,
+    to: str | None = None,
 ) -> None:
     """Issue a single-use token of ``kind``, revoking the customer's older ones it replaces, and
     publish the event that emails its link: sealed for the notification service, redacted for
     everyone else (the outbox, the broker, other consumers)."""
     settings = settings_of(runtime)
-    hours = {"password_setup": settings.setup_token_hours, "password_reset": settings.reset_token_hours,
-             "email_verification": settings.verification_token_hours}[kind]
+    hours = {
+        "password_setup": settings.setup_token_hours,
+        "password_reset": settings.reset_token_hours,
+        "email_verification": settings.verification_token_hours,
+    }[kind]
     token, expires_at = credentials.new_token(), credentials.expiry(at, hours)
     email = to or customer.doc["email"]
     if not email:
@@ -75,17 +88,25 @@ async def send_link(
     await account_store.insert_token(
         runtime.db, credentials.token_id(token), kind, customer.code, email, at, expires_at, uow.session
     )
-    event = {"password_setup": PasswordSetupInvited, "password_reset": PasswordResetRequested,
-             "email_verification": EmailVerificationRequested}[kind]
+    event = {
+        "password_setup": PasswordSetupInvited,
+        "password_reset": PasswordResetRequested,
+        "email_verification": EmailVerificationRequested,
+    }[kind]
     recipient = customer.recipient(scope).model_copy(update={"email": email})
     link = credentials.link(scope.account_url or settings.account_url, kind, token)
-    payload = {"recipient": recipient, "link": redact_link(link), "sealed_link": accounts_of(runtime).sealer.seal(link),
-               "expires_at": expires_at}
+    payload = {
+        "recipient": recipient,
+        "link": redact_link(link),
+        "sealed_link": accounts_of(runtime).sealer.seal(link),
+        "expires_at": expires_at,
+    }
     uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
 
 
-async def invite_if_new_registered(runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView,
-                                   at: datetime) -> None:
+async def invite_if_new_registered(
+    runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView, at: datetime
+) -> None:
     """C14: a registered customer created by a CSR or on a storefront is invited to set a
     password. Imports and orders are not: `InviteCustomersWithoutPassword` invites them on purpose."""
     if customer.doc["account_type"] == "registered" and customer.doc["channel"] in ("csr", "storefront"):

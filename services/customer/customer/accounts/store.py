@@ -37,19 +37,35 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     await ensure_index(db[RESET_EMAILS], "keep_until", name="expiry", expireAfterSeconds=0)
     await Throttle(db[SIGNIN_THROTTLE]).ensure_indexes()
     await ensure_index(db[SESSIONS], [("customer_code", ASCENDING), ("started_at", DESCENDING)], name="by_customer")
-    await ensure_index(db[AUDIT], [("customer_code", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="by_customer")
+    await ensure_index(
+        db[AUDIT], [("customer_code", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="by_customer"
+    )
 
 
 # --- tokens ---------------------------------------------------------------------------------
 
 
 async def insert_token(
-    db: AsyncDatabase, token_id: str, kind: TokenKind, customer_code: str, email: str,
-    created_at: datetime, expires_at: datetime, session: Session,
+    db: AsyncDatabase,
+    token_id: str,
+    kind: TokenKind,
+    customer_code: str,
+    email: str,
+    created_at: datetime,
+    expires_at: datetime,
+    session: Session,
 ) -> None:
     await db[TOKENS].insert_one(
-        {"_id": token_id, "kind": kind, "customer_code": customer_code, "email": email, "created_at": created_at,
-         "expires_at": expires_at, "used_at": None, "revoked_at": None},
+        {
+            "_id": token_id,
+            "kind": kind,
+            "customer_code": customer_code,
+            "email": email,
+            "created_at": created_at,
+            "expires_at": expires_at,
+            "used_at": None,
+            "revoked_at": None,
+        },
         session=session,
     )
 
@@ -104,8 +120,10 @@ async def find_session(db: AsyncDatabase, session_id: str, session: Session) -> 
 
 async def end_session(db: AsyncDatabase, session_id: str, at: datetime, session: Session) -> dict[str, Any] | None:
     return await db[SESSIONS].find_one_and_update(
-        {"_id": session_id, "ended_at": None}, {"$set": {"ended_at": at}},
-        return_document=ReturnDocument.AFTER, session=session,
+        {"_id": session_id, "ended_at": None},
+        {"$set": {"ended_at": at}},
+        return_document=ReturnDocument.AFTER,
+        session=session,
     )
 
 

@@ -93,8 +93,13 @@ class OrderNews:
     shipment: dict[str, Any] | None = None
 
 
-async def _order(runtime: ServiceRuntime, message: Envelope[Any], code: str, order: OrderSummary,
-                 shipment: dict[str, Any] | None = None) -> None:
+async def _order(
+    runtime: ServiceRuntime,
+    message: Envelope[Any],
+    code: str,
+    order: OrderSummary,
+    shipment: dict[str, Any] | None = None,
+) -> None:
     """Order events come in bursts (every order of a storefront): the ones that arrive
     together are applied together (plumbing.batching), in one transaction."""
     batcher = runtime.resources.get(ORDER_NEWS)
@@ -102,8 +107,8 @@ async def _order(runtime: ServiceRuntime, message: Envelope[Any], code: str, ord
         # These events trickle in as order-sync's relay publishes them: a few milliseconds'
         # wait gathers larger batches (fewer transactions), and one batch at a time.
         batcher = runtime.resources[ORDER_NEWS] = runtime.batcher(
-            "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1,
-            linger=0.005)
+            "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1, linger=0.005
+        )
     await batcher.submit(OrderNews(message, code, order, shipment))
 
 
@@ -154,13 +159,20 @@ async def _order_news_work(runtime: ServiceRuntime, uow: UnitOfWork, news: list[
         applied.add(inbox_id)
         newly_applied.append(inbox_id)
         summary = item.order.model_dump(mode="json")
-        result = rules.apply_order(entries.get(entry_id), customer.code, summary, event_at=item.message.occurred_at,
-                                   now=at, shipment=item.shipment)
+        result = rules.apply_order(
+            entries.get(entry_id),
+            customer.code,
+            summary,
+            event_at=item.message.occurred_at,
+            now=at,
+            shipment=item.shipment,
+        )
         entries[entry_id] = result.entry
         changed_entries.add(entry_id)
         if result.new_order:
-            counters[customer.code] = rules.count_order(customer.doc, rules.to_ms(item.order.placed_at),
-                                                        item.order.store_id)
+            counters[customer.code] = rules.count_order(
+                customer.doc, rules.to_ms(item.order.placed_at), item.order.store_id
+            )
             customer.doc.update(counters[customer.code])  # the next order of this customer counts on it
     await history_store.put_entries(db, [entries[e] for e in changed_entries], uow.session)
     await history_store.set_many_order_counters(db, counters, uow.session)
@@ -178,8 +190,9 @@ async def order_status_updated(message: OrderStatusUpdated, runtime: Runtime) ->
 
 async def order_shipped(message: CustomerOrderShipped, runtime: Runtime) -> None:
     p = message.payload
-    shipment = p.model_dump(mode="json", include={"shipment_id", "carrier", "tracking_number", "tracking_url",
-                                                  "lines", "shipped_at"})
+    shipment = p.model_dump(
+        mode="json", include={"shipment_id", "carrier", "tracking_number", "tracking_url", "lines", "shipped_at"}
+    )
     await _order(runtime, message, _customer_of(p), p.order, shipment)
 
 
@@ -192,8 +205,9 @@ def _customer_of(payload: ShipmentEmailPayload | PaymentEmailPayload) -> str:
     return payload.recipient.customer_code
 
 
-async def _payment(runtime: ServiceRuntime, message: CustomerPaymentRequested | CustomerPaymentReceived,
-                   received: bool) -> None:
+async def _payment(
+    runtime: ServiceRuntime, message: CustomerPaymentRequested | CustomerPaymentReceived, received: bool
+) -> None:
     p, db = message.payload, runtime.db
     payment = p.model_dump(mode="json", exclude={"recipient", "order"})
 
@@ -218,14 +232,25 @@ async def payment_received(message: CustomerPaymentReceived, runtime: Runtime) -
 # --- carts, payment methods, invoices ------------------------------------------------------------
 
 
-async def _dated(runtime: ServiceRuntime, message: Envelope[Any], code: str, kind: str, key: str, *,
-                 changed_at: datetime, at: datetime | None, active: bool, fields: dict[str, Any]) -> None:
+async def _dated(
+    runtime: ServiceRuntime,
+    message: Envelope[Any],
+    code: str,
+    kind: str,
+    key: str,
+    *,
+    changed_at: datetime,
+    at: datetime | None,
+    active: bool,
+    fields: dict[str, Any],
+) -> None:
     db = runtime.db
 
     async def change(uow: UnitOfWork, customer: Customer) -> None:
         existing = await history_store.find_entry(db, rules.entry_id(kind, key), uow.session)
-        entry = rules.apply_dated(existing, kind, key, customer.code, changed_at=changed_at, at=at, active=active,
-                                  fields=fields, now=now())
+        entry = rules.apply_dated(
+            existing, kind, key, customer.code, changed_at=changed_at, at=at, active=active, fields=fields, now=now()
+        )
         if entry is not None:  # None: older than what the entry holds
             await history_store.put_entry(db, entry, uow.session)
 
@@ -234,31 +259,62 @@ async def _dated(runtime: ServiceRuntime, message: Envelope[Any], code: str, kin
 
 async def cart_updated(message: CustomerCartUpdated, runtime: Runtime) -> None:
     cart = message.payload.cart
-    await _dated(runtime, message, message.payload.customer_code, "cart", f"{cart.source_system}|{cart.cart_id}",
-                 changed_at=cart.updated_at, at=cart.updated_at, active=cart.open,
-                 fields=cart.model_dump(mode="json"))
+    await _dated(
+        runtime,
+        message,
+        message.payload.customer_code,
+        "cart",
+        f"{cart.source_system}|{cart.cart_id}",
+        changed_at=cart.updated_at,
+        at=cart.updated_at,
+        active=cart.open,
+        fields=cart.model_dump(mode="json"),
+    )
 
 
 async def payment_method_saved(message: CustomerPaymentMethodSaved, runtime: Runtime) -> None:
     method = message.payload.payment_method
-    await _dated(runtime, message, message.payload.customer_code, "payment_method",
-                 f"{method.source_system}|{method.token}", changed_at=method.saved_at, at=method.saved_at,
-                 active=True, fields={**method.model_dump(mode="json"), **dict.fromkeys(REMOVAL_FIELDS)})
+    await _dated(
+        runtime,
+        message,
+        message.payload.customer_code,
+        "payment_method",
+        f"{method.source_system}|{method.token}",
+        changed_at=method.saved_at,
+        at=method.saved_at,
+        active=True,
+        fields={**method.model_dump(mode="json"), **dict.fromkeys(REMOVAL_FIELDS)},
+    )
 
 
 async def payment_method_removed(message: CustomerPaymentMethodRemoved, runtime: Runtime) -> None:
     p = message.payload
-    await _dated(runtime, message, p.customer_code, "payment_method", f"{p.source_system}|{p.token}",
-                 changed_at=p.removed_at, at=None, active=False,
-                 fields={"source_system": p.source_system, "token": p.token,
-                         "removed_at": p.removed_at.isoformat()})
+    await _dated(
+        runtime,
+        message,
+        p.customer_code,
+        "payment_method",
+        f"{p.source_system}|{p.token}",
+        changed_at=p.removed_at,
+        at=None,
+        active=False,
+        fields={"source_system": p.source_system, "token": p.token, "removed_at": p.removed_at.isoformat()},
+    )
 
 
 async def invoice_issued(message: CustomerInvoiceIssued, runtime: Runtime) -> None:
     invoice = message.payload.invoice
-    await _dated(runtime, message, message.payload.customer_code, "invoice",
-                 f"{invoice.source_system}|{invoice.invoice_number}", changed_at=message.occurred_at,
-                 at=invoice.issued_at, active=True, fields=invoice.model_dump(mode="json"))
+    await _dated(
+        runtime,
+        message,
+        message.payload.customer_code,
+        "invoice",
+        f"{invoice.source_system}|{invoice.invoice_number}",
+        changed_at=message.occurred_at,
+        at=invoice.issued_at,
+        active=True,
+        fields=invoice.model_dump(mode="json"),
+    )
 
 
 async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None:
@@ -285,10 +341,11 @@ async def get_customer_history(cmd: GetCustomerHistory, runtime: Runtime) -> His
     after = rules.decode_cursor(p.cursor) if p.cursor else None
     rows = await history_store.page(runtime.db, customer.code, p.kind, p.limit, after)
     cursor = rules.encode_cursor(rows[p.limit - 1]) if len(rows) > p.limit else None
-    items = [HistoryEntry(**{k: r[k] for k in ("kind", "key", "customer_code", "at", "fields", "updated_at")})
-             for r in rows[: p.limit]]
-    return HistoryReply.success(HistoryPage(customer_code=customer.code, kind=p.kind, items=items,
-                                            next_cursor=cursor))
+    items = [
+        HistoryEntry(**{k: r[k] for k in ("kind", "key", "customer_code", "at", "fields", "updated_at")})
+        for r in rows[: p.limit]
+    ]
+    return HistoryReply.success(HistoryPage(customer_code=customer.code, kind=p.kind, items=items, next_cursor=cursor))
 
 
 async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> PaymentMethodDeletedReply:
@@ -304,17 +361,44 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> P
         existing = await history_store.find_entry(db, rules.entry_id("payment_method", key), uow.session)
         if existing is None or existing["customer_code"] != customer.code or not existing["active"]:
             raise Rejected.not_found("saved payment method", key, field="payload.token")
-        deleted = rules.apply_dated(existing, "payment_method", key, customer.code, changed_at=at, at=None,
-                                    active=False, fields={"deleted_by": acting.actor.id, "deleted_at": at.isoformat(),
-                                                          "reason": p.reason}, now=at)
+        deleted = rules.apply_dated(
+            existing,
+            "payment_method",
+            key,
+            customer.code,
+            changed_at=at,
+            at=None,
+            active=False,
+            fields={"deleted_by": acting.actor.id, "deleted_at": at.isoformat(), "reason": p.reason},
+            now=at,
+        )
         await history_store.put_entry(db, deleted, uow.session)
-        uow.publish(PaymentMethodDeleted(**uow.envelope(), payload={
-            "customer_code": customer.code, "source_system": p.source_system, "token": p.token,
-            "deleted_by": acting.actor.id, "reason": p.reason, "deleted_at": at}), partition_key=customer.code)
-        await audit(db, uow, acting, customer.code, f"payment method deleted ({p.source_system} {p.token})",
-                    ["payment_methods"], at)
-        return PaymentMethodDeletedResult(customer_code=customer.code, source_system=p.source_system,
-                                          token=p.token, deleted_at=at)
+        uow.publish(
+            PaymentMethodDeleted(
+                **uow.envelope(),
+                payload={
+                    "customer_code": customer.code,
+                    "source_system": p.source_system,
+                    "token": p.token,
+                    "deleted_by": acting.actor.id,
+                    "reason": p.reason,
+                    "deleted_at": at,
+                },
+            ),
+            partition_key=customer.code,
+        )
+        await audit(
+            db,
+            uow,
+            acting,
+            customer.code,
+            f"payment method deleted ({p.source_system} {p.token})",
+            ["payment_methods"],
+            at,
+        )
+        return PaymentMethodDeletedResult(
+            customer_code=customer.code, source_system=p.source_system, token=p.token, deleted_at=at
+        )
 
     return PaymentMethodDeletedReply.success(await apply_once(runtime, cmd, work, PaymentMethodDeletedResult))
 
@@ -322,8 +406,16 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> P
 async def set_preferred_store(cmd: SetPreferredStore, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
         customer.prefer_store(cmd.payload.store_id, now())
-        return [CustomerUpdated(**uow.envelope(), payload={"customer_code": customer.code, "version": customer.version,
-                                                           "changed": customer.changed_fields})]
+        return [
+            CustomerUpdated(
+                **uow.envelope(),
+                payload={
+                    "customer_code": customer.code,
+                    "version": customer.version,
+                    "changed": customer.changed_fields,
+                },
+            )
+        ]
 
     return await change_customer(runtime, cmd, "preferred store set", change)
 
@@ -359,7 +451,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         channel=runtime.batching_channel(),  # order events are applied in batches
         title=f"{runtime.name}.{QUEUE}",
         description="Order-sync's customer-scoped events: orders, shipments, payments, carts, payment methods "
-                    "and invoices for each customer's history (C6, C7).",
+        "and invoices for each customer's history (C6, C7).",
     )
     for event, handler in EVENTS:
         events(filter=routed_as(event.routing_key()))(handler)

@@ -32,10 +32,28 @@ def entry_id(kind: str, key: str) -> str:
     return f"{kind}|{key}"
 
 
-def _entry(kind: str, key: str, customer_code: str, *, at: datetime, changed_at: datetime, active: bool,
-           fields: dict[str, Any], now: datetime) -> Entry:
-    return {"_id": entry_id(kind, key), "customer_code": customer_code, "kind": kind, "key": key, "at": at,
-            "changed_at": changed_at, "active": active, "fields": fields, "updated_at": now}
+def _entry(
+    kind: str,
+    key: str,
+    customer_code: str,
+    *,
+    at: datetime,
+    changed_at: datetime,
+    active: bool,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Entry:
+    return {
+        "_id": entry_id(kind, key),
+        "customer_code": customer_code,
+        "kind": kind,
+        "key": key,
+        "at": at,
+        "changed_at": changed_at,
+        "active": active,
+        "fields": fields,
+        "updated_at": now,
+    }
 
 
 # --- orders and their shipments (C7, O7) ------------------------------------------------------
@@ -52,8 +70,15 @@ def order_key(summary: dict[str, Any]) -> str:
     return f"{summary['source_system']}|{summary['order_number']}"
 
 
-def apply_order(existing: Entry | None, customer_code: str, summary: dict[str, Any], *, event_at: datetime,
-                now: datetime, shipment: dict[str, Any] | None = None) -> OrderChange:
+def apply_order(
+    existing: Entry | None,
+    customer_code: str,
+    summary: dict[str, Any],
+    *,
+    event_at: datetime,
+    now: datetime,
+    shipment: dict[str, Any] | None = None,
+) -> OrderChange:
     """The order entry after an event about it: ``summary`` is order-sync's OrderSummary (JSON),
     ``event_at`` when order-sync published it (its summary is the order as it was then).
 
@@ -63,13 +88,34 @@ def apply_order(existing: Entry | None, customer_code: str, summary: dict[str, A
     fields = dict(existing["fields"]) if existing else {"shipments": []}
     changed_at = existing["changed_at"] if existing else event_at
     if existing is None or (shipment is None and event_at >= existing["changed_at"]):
-        fields.update({k: summary.get(k) for k in ("source_system", "order_number", "scope_id", "status", "total",
-                                                    "currency", "placed_at", "store_id")})
+        fields.update(
+            {
+                k: summary.get(k)
+                for k in (
+                    "source_system",
+                    "order_number",
+                    "scope_id",
+                    "status",
+                    "total",
+                    "currency",
+                    "placed_at",
+                    "store_id",
+                )
+            }
+        )
         changed_at = event_at
     if shipment is not None and all(s["shipment_id"] != shipment["shipment_id"] for s in fields["shipments"]):
         fields["shipments"] = sorted([*fields["shipments"], shipment], key=lambda s: s["shipped_at"])
-    entry = _entry("order", order_key(summary), customer_code, at=_parse(fields["placed_at"]),
-                   changed_at=changed_at, active=True, fields=fields, now=now)
+    entry = _entry(
+        "order",
+        order_key(summary),
+        customer_code,
+        at=_parse(fields["placed_at"]),
+        changed_at=changed_at,
+        active=True,
+        fields=fields,
+        now=now,
+    )
     return OrderChange(entry, existing is None)
 
 
@@ -92,8 +138,9 @@ def recount_orders(orders: list[Entry]) -> dict[str, Any]:
     return counters
 
 
-def rank_stores(stores: list[dict[str, Any]], store_id: str | None, placed_at: datetime,
-                cap: int = MAX_STORES) -> list[dict[str, Any]]:
+def rank_stores(
+    stores: list[dict[str, Any]], store_id: str | None, placed_at: datetime, cap: int = MAX_STORES
+) -> list[dict[str, Any]]:
     """C6: one more order at ``store_id``: most used first, then most recently used, at most
     ``cap`` (a store pushed out starts again from one order if it comes back)."""
     if store_id is None:
@@ -112,38 +159,76 @@ def rank_stores(stores: list[dict[str, Any]], store_id: str | None, placed_at: d
 # --- payments (C7, O7) ------------------------------------------------------------------------------
 
 
-def apply_payment(existing: Entry | None, customer_code: str, order: dict[str, Any], payment: dict[str, Any], *,
-                  received: bool, now: datetime) -> Entry:
+def apply_payment(
+    existing: Entry | None,
+    customer_code: str,
+    order: dict[str, Any],
+    payment: dict[str, Any],
+    *,
+    received: bool,
+    now: datetime,
+) -> Entry:
     """A payment request or receipt; ``payment`` is the event's payload (JSON). Received is
     final: a request arriving after it adds its URL and date, not its status."""
     fields = dict(existing["fields"]) if existing else {}
-    fields.update({"source_system": order["source_system"], "order_number": order["order_number"],
-                   "payment_id": payment["payment_id"], "amount": payment["amount"],
-                   "currency": payment["currency"]})
+    fields.update(
+        {
+            "source_system": order["source_system"],
+            "order_number": order["order_number"],
+            "payment_id": payment["payment_id"],
+            "amount": payment["amount"],
+            "currency": payment["currency"],
+        }
+    )
     if received:
         fields.update(status="received", method=payment.get("method"), paid_at=payment["at"])
     else:
-        fields.update(payment_url=payment.get("payment_url"), due_at=payment.get("due_at"),
-                      requested_at=payment["at"])
+        fields.update(payment_url=payment.get("payment_url"), due_at=payment.get("due_at"), requested_at=payment["at"])
         fields.setdefault("status", "requested")
     at = min(_parse(t) for t in (fields.get("requested_at"), fields.get("paid_at")) if t)
-    return _entry("payment", f"{order['source_system']}|{payment['payment_id']}", customer_code, at=at,
-                  changed_at=now, active=True, fields=fields, now=now)
+    return _entry(
+        "payment",
+        f"{order['source_system']}|{payment['payment_id']}",
+        customer_code,
+        at=at,
+        changed_at=now,
+        active=True,
+        fields=fields,
+        now=now,
+    )
 
 
 # --- carts, payment methods, invoices (C7) ----------------------------------------------------------
 
 
-def apply_dated(existing: Entry | None, kind: str, key: str, customer_code: str, *, changed_at: datetime,
-                at: datetime | None, active: bool, fields: dict[str, Any], now: datetime) -> Entry | None:
+def apply_dated(
+    existing: Entry | None,
+    kind: str,
+    key: str,
+    customer_code: str,
+    *,
+    changed_at: datetime,
+    at: datetime | None,
+    active: bool,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Entry | None:
     """An entry whose source says when it changed: the newer change wins, an older one is
     dropped (None). ``at`` None keeps the entry's sort time (a removal)."""
     changed_at = to_ms(changed_at)
     if existing is not None and changed_at < existing["changed_at"]:
         return None
     merged = {**existing["fields"], **fields} if existing else fields
-    return _entry(kind, key, customer_code, at=at or (existing["at"] if existing else changed_at),
-                  changed_at=changed_at, active=active, fields=merged, now=now)
+    return _entry(
+        kind,
+        key,
+        customer_code,
+        at=at or (existing["at"] if existing else changed_at),
+        changed_at=changed_at,
+        active=active,
+        fields=merged,
+        now=now,
+    )
 
 
 # --- pages, newest first (keyset) ---------------------------------------------------------------------

@@ -24,8 +24,11 @@ Session = AsyncClientSession | None
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
     # One customer's entries of one kind, newest first, in pages after a (time, id) key.
-    await ensure_index(runtime.db[HISTORY], [("customer_code", 1), ("kind", 1), ("active", 1), ("at", DESCENDING),
-                                             ("_id", DESCENDING)], name="by_customer_kind")
+    await ensure_index(
+        runtime.db[HISTORY],
+        [("customer_code", 1), ("kind", 1), ("active", 1), ("at", DESCENDING), ("_id", DESCENDING)],
+        name="by_customer_kind",
+    )
 
 
 async def find_entry(db: AsyncDatabase, entry_id: str, session: Session) -> dict[str, Any] | None:
@@ -42,12 +45,12 @@ async def find_entries(db: AsyncDatabase, entry_ids: list[str], session: Session
 
 async def put_entries(db: AsyncDatabase, entries: list[dict[str, Any]], session: Session) -> None:
     if entries:
-        await db[HISTORY].bulk_write([ReplaceOne({"_id": e["_id"]}, e, upsert=True) for e in entries],
-                                     session=session)
+        await db[HISTORY].bulk_write([ReplaceOne({"_id": e["_id"]}, e, upsert=True) for e in entries], session=session)
 
 
-async def page(db: AsyncDatabase, customer_code: str, kind: str, limit: int,
-               after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+async def page(
+    db: AsyncDatabase, customer_code: str, kind: str, limit: int, after: tuple[datetime, str] | None
+) -> list[dict[str, Any]]:
     """Active entries, newest first; one more than ``limit`` says there is a next page."""
     query: dict[str, Any] = {"customer_code": customer_code, "kind": kind, "active": True}
     if after is not None:
@@ -67,22 +70,29 @@ async def set_order_counters(db: AsyncDatabase, code: str, counters: dict[str, A
 async def set_many_order_counters(db: AsyncDatabase, counters: dict[str, dict[str, Any]], session: Session) -> None:
     """``set_order_counters`` for several customers at once."""
     if counters:
-        await db[CUSTOMERS].bulk_write([UpdateOne({"_id": code}, {"$set": c}) for code, c in counters.items()],
-                                       session=session)
+        await db[CUSTOMERS].bulk_write(
+            [UpdateOne({"_id": code}, {"$set": c}) for code, c in counters.items()], session=session
+        )
 
 
-async def reassign_orders(db: AsyncDatabase, orders: list[tuple[str, str]], from_code: str, to_code: str,
-                          session: Session) -> None:
+async def reassign_orders(
+    db: AsyncDatabase, orders: list[tuple[str, str]], from_code: str, to_code: str, session: Session
+) -> None:
     """Give orders (source system, order number) of ``from_code``, and their payments, to
     ``to_code``."""
     if not orders:
         return
     await db[HISTORY].update_many(
-        {"customer_code": from_code, "$or": [
-            {"kind": "order", "key": {"$in": [f"{source}|{number}" for source, number in orders]}},
-            *({"kind": "payment", "fields.source_system": source, "fields.order_number": number}
-              for source, number in orders),
-        ]},
+        {
+            "customer_code": from_code,
+            "$or": [
+                {"kind": "order", "key": {"$in": [f"{source}|{number}" for source, number in orders]}},
+                *(
+                    {"kind": "payment", "fields.source_system": source, "fields.order_number": number}
+                    for source, number in orders
+                ),
+            ],
+        },
         {"$set": {"customer_code": to_code}},
         session=session,
     )

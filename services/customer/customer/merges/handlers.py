@@ -62,27 +62,57 @@ async def merge_customers(cmd: MergeCustomers, runtime: Runtime) -> MergeReply:
         survivor.set_fields(plan.survivor_updates, at)
         if survivor.version == survivor.loaded_version:
             survivor.set_fields({"last_activity_at": at}, at)  # the survivor's version says it took B
-        merged.set_fields({**plan.merged_updates, "state": "retired", "state_reason": f"merged into {survivor.code}",
-                           "merged_into": survivor.code}, at)
+        merged.set_fields(
+            {
+                **plan.merged_updates,
+                "state": "retired",
+                "state_reason": f"merged into {survivor.code}",
+                "merged_into": survivor.code,
+            },
+            at,
+        )
         await store.save(db, survivor, uow.session)
         await store.save(db, merged, uow.session)
         history_ids = await merge_store.move_history(db, merged.code, survivor.code, merge_id, uow.session)
         undo_until = at + timedelta(days=runtime.settings.unmerge_window_days)
         entry = {
-            "_id": merge_id, "merge_id": merge_id, "scope_id": survivor.scope_id, "survivor_code": survivor.code,
-            "merged_code": merged.code, "reason": p.reason, "state": "merged", "merged_at": at,
-            "merged_by": _actor_id(cmd), "undo_until": undo_until, "moves": plan.moves,
-            "merged_previous": previous_state, "history_ids": history_ids,
+            "_id": merge_id,
+            "merge_id": merge_id,
+            "scope_id": survivor.scope_id,
+            "survivor_code": survivor.code,
+            "merged_code": merged.code,
+            "reason": p.reason,
+            "state": "merged",
+            "merged_at": at,
+            "merged_by": _actor_id(cmd),
+            "undo_until": undo_until,
+            "moves": plan.moves,
+            "merged_previous": previous_state,
+            "history_ids": history_ids,
         }
         await merge_store.insert_journal(db, entry, uow.session)
-        for code, action in ((survivor.code, f"merged {merged.code} into it"),
-                             (merged.code, f"merged into {survivor.code}")):
+        for code, action in (
+            (survivor.code, f"merged {merged.code} into it"),
+            (merged.code, f"merged into {survivor.code}"),
+        ):
             changed = list((survivor if code == survivor.code else merged).changed_fields)
             await audit(db, uow, acting, code, f"{action} (merge {merge_id})", changed, at)
-        uow.publish(CustomersMerged(**uow.envelope(), payload={
-            "merge_id": merge_id, "scope_id": survivor.scope_id, "survivor_code": survivor.code,
-            "merged_code": merged.code, "survivor": survivor.view(), "merged": merged.view(),
-            "moves": journal_view(entry).moves, "merged_at": at}), partition_key=survivor.code)
+        uow.publish(
+            CustomersMerged(
+                **uow.envelope(),
+                payload={
+                    "merge_id": merge_id,
+                    "scope_id": survivor.scope_id,
+                    "survivor_code": survivor.code,
+                    "merged_code": merged.code,
+                    "survivor": survivor.view(),
+                    "merged": merged.view(),
+                    "moves": journal_view(entry).moves,
+                    "merged_at": at,
+                },
+            ),
+            partition_key=survivor.code,
+        )
         return MergeOutcome(merge_id=merge_id, survivor=survivor.view(), undo_until=undo_until)
 
     return MergeReply.success(await apply_once(runtime, cmd, work, MergeOutcome))
@@ -97,10 +127,13 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: Runtime) -> UnmergeR
         if entry is None:
             raise Rejected.not_found("merge", p.merge_id, field="payload.merge_id")
         if entry["state"] != "merged":
-            raise Rejected.invalid_state(f"merge {p.merge_id} was undone already, at {entry['unmerged_at']:%Y-%m-%d %H:%M}")
+            raise Rejected.invalid_state(
+                f"merge {p.merge_id} was undone already, at {entry['unmerged_at']:%Y-%m-%d %H:%M}"
+            )
         if at > entry["undo_until"]:
             raise Rejected.invalid_state(
-                f"merge {p.merge_id} can no longer be undone: its window closed at {entry['undo_until']:%Y-%m-%d %H:%M}")
+                f"merge {p.merge_id} can no longer be undone: its window closed at {entry['undo_until']:%Y-%m-%d %H:%M}"
+            )
         if entry.get("erased"):
             raise Rejected.invalid_state(f"merge {p.merge_id} cannot be undone: a customer of it was erased")
         if cmd.actor and cmd.actor.kind == "customer":
@@ -110,7 +143,8 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: Runtime) -> UnmergeR
         merged = await store.load(db, entry["merged_code"], uow.session)
         if survivor.doc["state"] == "retired":
             raise Rejected.invalid_state(
-                f"customer {survivor.code} was merged into {survivor.doc['merged_into']} since; undo that merge first")
+                f"customer {survivor.code} was merged into {survivor.doc['merged_into']} since; undo that merge first"
+            )
         if merged.doc.get("merged_into") != survivor.code:
             raise Rejected.invalid_state(f"customer {merged.code} is not merged into {survivor.code}")
 
@@ -125,20 +159,43 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: Runtime) -> UnmergeR
         if holder is not None and holder["_id"] != merged.code:
             raise Rejected.conflict(
                 f"{merged.code} cannot come back: its email {merged.doc['email']} is now the registered email of "
-                f"{holder['_id']}", field="payload.merge_id")
+                f"{holder['_id']}",
+                field="payload.merge_id",
+            )
         await store.save(db, survivor, uow.session)
         await store.save(db, merged, uow.session)
         await merge_store.move_history_back(db, p.merge_id, merged.code, uow.session)
-        await merge_store.close_journal(db, p.merge_id, {
-            "state": "unmerged", "unmerged_at": at, "unmerged_by": _actor_id(cmd), "unmerge_reason": p.reason,
-        }, uow.session)
+        await merge_store.close_journal(
+            db,
+            p.merge_id,
+            {
+                "state": "unmerged",
+                "unmerged_at": at,
+                "unmerged_by": _actor_id(cmd),
+                "unmerge_reason": p.reason,
+            },
+            uow.session,
+        )
         for customer in (survivor, merged):
-            await audit(db, uow, acting, customer.code, f"unmerged (merge {p.merge_id})",
-                        list(customer.changed_fields), at)
-        uow.publish(CustomersUnmerged(**uow.envelope(), payload={
-            "merge_id": p.merge_id, "scope_id": survivor.scope_id, "survivor_code": survivor.code,
-            "merged_code": merged.code, "survivor": survivor.view(), "restored": merged.view(),
-            "merged_at": entry["merged_at"], "unmerged_at": at}), partition_key=survivor.code)
+            await audit(
+                db, uow, acting, customer.code, f"unmerged (merge {p.merge_id})", list(customer.changed_fields), at
+            )
+        uow.publish(
+            CustomersUnmerged(
+                **uow.envelope(),
+                payload={
+                    "merge_id": p.merge_id,
+                    "scope_id": survivor.scope_id,
+                    "survivor_code": survivor.code,
+                    "merged_code": merged.code,
+                    "survivor": survivor.view(),
+                    "restored": merged.view(),
+                    "merged_at": entry["merged_at"],
+                    "unmerged_at": at,
+                },
+            ),
+            partition_key=survivor.code,
+        )
         return UnmergeOutcome(merge_id=p.merge_id, survivor=survivor.view(), restored=merged.view())
 
     return UnmergeReply.success(await apply_once(runtime, cmd, work, UnmergeOutcome))

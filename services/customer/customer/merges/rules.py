@@ -72,6 +72,7 @@ def _without_moved_tags(current: list[str], moved: list[str] | None, before: Any
 
 def address_key(address: dict[str, Any]) -> tuple:
     """The same place however it was typed: case, accents, spaces and postal code format aside."""
+
     def part(name: str) -> str:
         return fold(address.get(name) or "")
 
@@ -240,8 +241,15 @@ def plan_merge(survivor: dict[str, Any], merged: dict[str, Any], rules: dict[str
             survivor_updates[name] = result.value
         if rule.clears_merged and b != rule.default():
             merged_updates[name] = rule.default()
-        moves.append({"field": name, "moved": result.moved, "kept_from_merged": result.kept_from_merged,
-                      "survivor_before": a, "merged_before": b})
+        moves.append(
+            {
+                "field": name,
+                "moved": result.moved,
+                "kept_from_merged": result.kept_from_merged,
+                "survivor_before": a,
+                "merged_before": b,
+            }
+        )
     return MergePlan(survivor_updates, merged_updates, moves)
 
 
@@ -288,13 +296,19 @@ def check_mergeable(survivor: dict[str, Any], merged: dict[str, Any]) -> None:
             "of one scope merge",
         )
     if survivor.get("kind") != merged.get("kind"):
-        raise Rejected.invalid("payload.merged_code", f"is a {merged.get('kind')}, the survivor a {survivor.get('kind')}")
+        raise Rejected.invalid(
+            "payload.merged_code", f"is a {merged.get('kind')}, the survivor a {survivor.get('kind')}"
+        )
 
 
 def journal_view(doc: dict[str, Any]) -> MergeJournalEntry:
-    moves = [FieldMove(field=m["field"], moved=m["moved"], kept_from_merged=m["kept_from_merged"])
-             for m in doc["moves"] if m["moved"] not in (None, [], {}, 0) or m["kept_from_merged"] not in (None, [], {})]
+    moves = [
+        FieldMove(field=m["field"], moved=m["moved"], kept_from_merged=m["kept_from_merged"])
+        for m in doc["moves"]
+        if m["moved"] not in (None, [], {}, 0) or m["kept_from_merged"] not in (None, [], {})
+    ]
     return MergeJournalEntry(
-        moves=moves, history_entries=len(doc.get("history_ids", [])),
+        moves=moves,
+        history_entries=len(doc.get("history_ids", [])),
         **{k: doc.get(k) for k in MergeJournalEntry.model_fields if k not in ("moves", "history_entries")},
     )

@@ -33,8 +33,12 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     # customer_code: a second index on it alone only cost every history write (dropped here
     # where an earlier version made it).
     await drop_index_if_present(db[HISTORY], "by_customer_code")
-    await ensure_index(db[HISTORY], [("merged_from.merge_id", ASCENDING)], name="by_merge",
-                       partialFilterExpression={"merged_from": {"$exists": True}})
+    await ensure_index(
+        db[HISTORY],
+        [("merged_from.merge_id", ASCENDING)],
+        name="by_merge",
+        partialFilterExpression={"merged_from": {"$exists": True}},
+    )
 
 
 async def insert_journal(db: AsyncDatabase, entry: dict[str, Any], session: Session) -> None:
@@ -58,15 +62,18 @@ async def close_journal(db: AsyncDatabase, merge_id: str, update: dict[str, Any]
     return result.modified_count == 1
 
 
-async def move_history(db: AsyncDatabase, merged_code: str, survivor_code: str, merge_id: str,
-                       session: Session) -> list[Any]:
+async def move_history(
+    db: AsyncDatabase, merged_code: str, survivor_code: str, merge_id: str, session: Session
+) -> list[Any]:
     """Re-point B's history entries to the survivor; returns their ids (for the journal)."""
     ids = [d["_id"] async for d in db[HISTORY].find({"customer_code": merged_code}, {"_id": 1}, session=session)]
     if ids:
         await db[HISTORY].update_many(
             {"_id": {"$in": ids}},
-            {"$set": {"customer_code": survivor_code},
-             "$push": {"merged_from": {"merge_id": merge_id, "customer_code": merged_code}}},
+            {
+                "$set": {"customer_code": survivor_code},
+                "$push": {"merged_from": {"merge_id": merge_id, "customer_code": merged_code}},
+            },
             session=session,
         )
     return ids
@@ -85,8 +92,9 @@ async def merged_into(db: AsyncDatabase, code: str, session: Session = None) -> 
     """Every customer retired into ``code``, directly or through a chain of merges."""
     found, todo = [], [code]
     while todo:
-        codes = [d["_id"] async for d in db[CUSTOMERS].find({"merged_into": {"$in": todo}}, {"_id": 1},
-                                                                session=session)]
+        codes = [
+            d["_id"] async for d in db[CUSTOMERS].find({"merged_into": {"$in": todo}}, {"_id": 1}, session=session)
+        ]
         found += codes
         todo = codes
     return found

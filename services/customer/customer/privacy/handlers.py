@@ -46,13 +46,36 @@ RESOURCE = "customer.privacy"
 CLIENTS = 4
 ERASED = "(erased)"
 #: Keys of a history entry (C7) that may name or locate the person; an entry keeps its order facts.
-HISTORY_PERSONAL_KEYS = ("email", "first_name", "last_name", "name", "phone", "address", "addresses",
-                         "billing_address", "shipping_address", "recipient")
+HISTORY_PERSONAL_KEYS = (
+    "email",
+    "first_name",
+    "last_name",
+    "name",
+    "phone",
+    "address",
+    "addresses",
+    "billing_address",
+    "shipping_address",
+    "recipient",
+)
 #: What the record keeps: its code, scope, kind, account type, dates and order figures.
 ERASED_FIELDS = {
-    "first_name": ERASED, "last_name": ERASED, "email": None, "logon_id": None, "pending_email": None,
-    "email_verified": False, "claim_pending": False, "phone": None, "work_phone": None, "fax": None,
-    "phone_extension": None, "addresses": [], "attributes": {}, "tags": [], "flag": None, "password_hash": None,
+    "first_name": ERASED,
+    "last_name": ERASED,
+    "email": None,
+    "logon_id": None,
+    "pending_email": None,
+    "email_verified": False,
+    "claim_pending": False,
+    "phone": None,
+    "work_phone": None,
+    "fax": None,
+    "phone_extension": None,
+    "addresses": [],
+    "attributes": {},
+    "tags": [],
+    "flag": None,
+    "password_hash": None,
     "idempotency_key": None,
 }
 
@@ -74,8 +97,9 @@ async def close_clients(runtime: ServiceRuntime) -> None:
 async def _ask(runtime: ServiceRuntime, service: str, command: Any, payload: dict[str, Any], cause: Any) -> Any:
     """The result of one service's answer; raises ``_NoAnswer`` for silence or an error."""
     try:
-        reply = await runtime.resources[RESOURCE].call(command, payload, correlation_id=cause.correlation_id
-                                                       or cause.message_id)
+        reply = await runtime.resources[RESOURCE].call(
+            command, payload, correlation_id=cause.correlation_id or cause.message_id
+        )
     except Exception as exc:  # noqa: BLE001 - a timeout (ServiceUnavailable), or a publish no queue takes
         raise _NoAnswer(service, str(exc) or type(exc).__name__) from exc
     if not reply.ok:
@@ -114,22 +138,31 @@ async def export_customer_data(cmd: ExportCustomerData, runtime: Runtime) -> Exp
     )
     silent = [r for r in results if isinstance(r, _NoAnswer)]
     if silent:
-        raise Rejected.of("unavailable", "no export: " + "; ".join(str(s) for s in silent) + "; repeat the request",
-                          unanswered=[s.service for s in silent])
+        raise Rejected.of(
+            "unavailable",
+            "no export: " + "; ".join(str(s) for s in silent) + "; repeat the request",
+            unanswered=[s.service for s in silent],
+        )
     for result in results:
         if isinstance(result, BaseException):
             raise result
     order_sync, notification = results
     await _audit_alone(runtime, cmd, customer.code, f"exported: {p.reason}")
-    return ExportReply.success(CustomerDataExport(
-        customer_code=customer.code, exported_at=at, reason=p.reason,
-        customer=CustomerRecordData(
-            record=_record(customer.doc), history=[plain(h) for h in history],
-            audit=[AuditEntry(**{k: r[k] for k in AuditEntry.model_fields if k in r}) for r in audit_rows],
-            merge_journal=[journal_view(e) for e in journal],
-        ),
-        order_sync=order_sync, notification=notification,
-    ))
+    return ExportReply.success(
+        CustomerDataExport(
+            customer_code=customer.code,
+            exported_at=at,
+            reason=p.reason,
+            customer=CustomerRecordData(
+                record=_record(customer.doc),
+                history=[plain(h) for h in history],
+                audit=[AuditEntry(**{k: r[k] for k in AuditEntry.model_fields if k in r}) for r in audit_rows],
+                merge_journal=[journal_view(e) for e in journal],
+            ),
+            order_sync=order_sync,
+            notification=notification,
+        )
+    )
 
 
 async def _audit_alone(runtime: ServiceRuntime, cmd: Any, code: str, action: str) -> None:
@@ -146,11 +179,17 @@ async def _audit_alone(runtime: ServiceRuntime, cmd: Any, code: str, action: str
 def erasure_updates(doc: dict[str, Any], reason: str, at: datetime) -> dict[str, Any]:
     """The fields that change when a record is erased: personal ones emptied, the state
     ``erased``; the first erasure's time is kept by a repeat."""
-    return {**ERASED_FIELDS, "state": "erased", "state_reason": f"erased: {reason}",
-            "erased_at": doc.get("erased_at") or at}
+    return {
+        **ERASED_FIELDS,
+        "state": "erased",
+        "state_reason": f"erased: {reason}",
+        "erased_at": doc.get("erased_at") or at,
+    }
 
 
-async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_id: str) -> tuple[list[str], ServiceErasure]:
+async def _erase_here(
+    runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_id: str
+) -> tuple[list[str], ServiceErasure]:
     """The customer service's part, in one transaction: the record and every record merged
     into it, their history entries, tokens, merge journal values and stored replies."""
     p, db = cmd.payload, runtime.db
@@ -164,36 +203,64 @@ async def _erase_here(runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_i
             customer: Customer = await store.load(db, code, uow.session)
             wanted = erasure_updates(customer.doc, p.reason, at)
             # A repeat changes nothing (not even the reason) unless something personal came back.
-            updates = {k: v for k, v in wanted.items()
-                       if customer.doc.get(k) != v and k not in ("erased_at", "state_reason")}
+            updates = {
+                k: v for k, v in wanted.items() if customer.doc.get(k) != v and k not in ("erased_at", "state_reason")
+            }
             if updates:
-                customer.set_fields({**updates, "state_reason": wanted["state_reason"],
-                                     "erased_at": wanted["erased_at"]}, at)
+                customer.set_fields(
+                    {**updates, "state_reason": wanted["state_reason"], "erased_at": wanted["erased_at"]}, at
+                )
                 await store.save(db, customer, uow.session)
                 counts["records"] += 1
                 await audit(db, uow, acting, code, f"erased: {p.reason}", sorted(updates), at)
-                uow.publish(CustomerErased(**uow.envelope(), payload={
-                    "customer_code": code, "scope_id": customer.scope_id, "erasure_id": erasure_id,
-                    "erased_at": at}), partition_key=code)
+                uow.publish(
+                    CustomerErased(
+                        **uow.envelope(),
+                        payload={
+                            "customer_code": code,
+                            "scope_id": customer.scope_id,
+                            "erasure_id": erasure_id,
+                            "erased_at": at,
+                        },
+                    ),
+                    partition_key=code,
+                )
         personal = dict.fromkeys(HISTORY_PERSONAL_KEYS, "")
         history = await db[merge_store.HISTORY].update_many(
             {"customer_code": {"$in": codes}, "$or": [{k: {"$exists": True}} for k in HISTORY_PERSONAL_KEYS]},
-            {"$unset": personal}, session=uow.session)
+            {"$unset": personal},
+            session=uow.session,
+        )
         counts["history_entries"] = history.modified_count
         tokens = await db[account_store.TOKENS].delete_many({"customer_code": {"$in": codes}}, session=uow.session)
         counts["tokens"] = tokens.deleted_count
         journal = await db[merge_store.JOURNAL].update_many(
             {"$or": [{"survivor_code": {"$in": codes}}, {"merged_code": {"$in": codes}}], "erased": {"$ne": True}},
             # The values a merge kept (B's email, attributes, addresses) go; what moved stays countable.
-            {"$set": {"erased": True, "moves.$[].kept_from_merged": None, "moves.$[].survivor_before": None,
-                      "moves.$[].merged_before": None, "reason": ERASED}},
-            session=uow.session)
+            {
+                "$set": {
+                    "erased": True,
+                    "moves.$[].kept_from_merged": None,
+                    "moves.$[].survivor_before": None,
+                    "moves.$[].merged_before": None,
+                    "reason": ERASED,
+                }
+            },
+            session=uow.session,
+        )
         counts["merge_journal_entries"] = journal.modified_count
         # Replies kept for redelivered commands hold the record as it was.
         replies = await db[INBOX].delete_many(
-            {"$or": [{"result.code": {"$in": codes}}, {"result.survivor.code": {"$in": codes}},
-                     {"result.restored.code": {"$in": codes}}, {"result.customer_code": {"$in": codes}}]},
-            session=uow.session)
+            {
+                "$or": [
+                    {"result.code": {"$in": codes}},
+                    {"result.survivor.code": {"$in": codes}},
+                    {"result.restored.code": {"$in": codes}},
+                    {"result.customer_code": {"$in": codes}},
+                ]
+            },
+            session=uow.session,
+        )
         counts["stored_replies"] = replies.deleted_count
         return codes, ServiceErasure(service="customer", customer_code=p.customer_code, erased=counts, at=at)
 
@@ -207,8 +274,10 @@ async def erase_customer_data(cmd: EraseCustomerData, runtime: Runtime) -> Erasu
     erasure_id = cmd.message_id
     codes, mine = await _erase_here(runtime, cmd, erasure_id)
     receipts, silent = [mine], []
-    for service, command in (("order-sync", OrderSyncEraseCustomerData),
-                             ("notification", NotificationEraseCustomerData)):
+    for service, command in (
+        ("order-sync", OrderSyncEraseCustomerData),
+        ("notification", NotificationEraseCustomerData),
+    ):
         total: dict[str, int] = {}
         try:
             for code in codes:
@@ -220,14 +289,19 @@ async def erase_customer_data(cmd: EraseCustomerData, runtime: Runtime) -> Erasu
             silent.append(exc)
             continue
         receipts.append(ServiceErasure(service=service, customer_code=p.customer_code, erased=total, at=at))
-    receipt = ErasureReceipt(erasure_id=erasure_id, customer_code=p.customer_code, reason=p.reason,
-                             erased_at=mine.at, services=receipts)
+    receipt = ErasureReceipt(
+        erasure_id=erasure_id, customer_code=p.customer_code, reason=p.reason, erased_at=mine.at, services=receipts
+    )
     if silent:
         raise Rejected.of(
             "unavailable",
-            "erased in " + ", ".join(r.service for r in receipts) + "; not answered: "
-            + "; ".join(str(s) for s in silent) + ". Repeat the request: it erases what is left.",
-            unanswered=[s.service for s in silent], receipt=receipt.model_dump(mode="json"),
+            "erased in "
+            + ", ".join(r.service for r in receipts)
+            + "; not answered: "
+            + "; ".join(str(s) for s in silent)
+            + ". Repeat the request: it erases what is left.",
+            unanswered=[s.service for s in silent],
+            receipt=receipt.model_dump(mode="json"),
         )
     return ErasureReply.success(receipt)
 

@@ -29,8 +29,9 @@ from .rules import Customer, customer_view, now
 Key = tuple[str, str]
 
 
-async def create_each(runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCustomer], *,
-                      fields: str | None = None) -> list[CustomerCreation]:
+async def create_each(
+    runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCustomer], *, fields: str | None = None
+) -> list[CustomerCreation]:
     """Create each customer, or find the one an earlier request with its idempotency key (or
     an earlier one of ``news``) created; a customer the rules refuse is refused alone.
 
@@ -58,8 +59,12 @@ async def create_each(runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCu
     for index, new in enumerate(news):
         key = (new.scope_id, new.idempotency_key or "")
         if fields and not new.idempotency_key:
-            outcomes[index] = refused(index, Rejected.invalid(
-                field(index, "idempotency_key"), "required when several customers are created at once"))
+            outcomes[index] = refused(
+                index,
+                Rejected.invalid(
+                    field(index, "idempotency_key"), "required when several customers are created at once"
+                ),
+            )
         elif new.idempotency_key and key in earlier:
             outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=customer_view(earlier[key]))
         elif new.idempotency_key and key in first_of:
@@ -68,8 +73,9 @@ async def create_each(runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCu
             outcomes[index] = refused(index, Rejected.not_found("scope", new.scope_id, field=field(index, "scope_id")))
         else:
             try:
-                customer = Customer.create(new, code="", scope=scopes[new.scope_id],
-                                           template=templates[new.scope_id], at=at)
+                customer = Customer.create(
+                    new, code="", scope=scopes[new.scope_id], template=templates[new.scope_id], at=at
+                )
             except Rejected as exc:
                 outcomes[index] = refused(index, exc)
                 continue
@@ -89,8 +95,9 @@ async def create_each(runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCu
     if accepted:
         await store.insert_each(db, [customer for _, customer in accepted], session)
         actor = uow.cause.actor if isinstance(uow.cause, Command) else None
-        await audit_each(db, uow, Acting(actor or SYSTEM),
-                         [(c.code, f"created ({news[i].channel})") for i, c in accepted], [], at)
+        await audit_each(
+            db, uow, Acting(actor or SYSTEM), [(c.code, f"created ({news[i].channel})") for i, c in accepted], [], at
+        )
     for index, first in repeats.items():  # a customer repeated in the batch answers as its first copy
         outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=outcomes[first].customer)
     return [outcomes[index] for index in range(len(news))]
@@ -134,5 +141,9 @@ def refused(index: int, exc: Rejected) -> CustomerCreation:
 
 def import_row(creation: CustomerCreation) -> ImportRowResult:
     """C17's answer for a row: its code, not the whole customer."""
-    return ImportRowResult(index=creation.index, status=creation.status,
-                           code=creation.customer.code if creation.customer else None, error=creation.error)
+    return ImportRowResult(
+        index=creation.index,
+        status=creation.status,
+        code=creation.customer.code if creation.customer else None,
+        error=creation.error,
+    )

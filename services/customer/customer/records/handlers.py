@@ -113,8 +113,9 @@ async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportRepl
     return ImportReply.success(ImportResult(rows=[bulk.import_row(row) for row in rows]))
 
 
-async def create_several(runtime: ServiceRuntime, cmd: Command[Any], news: list[NewCustomer],
-                         fields: str) -> list[CustomerCreation]:
+async def create_several(
+    runtime: ServiceRuntime, cmd: Command[Any], news: list[NewCustomer], fields: str
+) -> list[CustomerCreation]:
     """All in one transaction; if a concurrent writer took one's key or email between the
     reads and the insert, each in its own (each idempotency key makes that safe to repeat)."""
 
@@ -129,8 +130,12 @@ async def create_several(runtime: ServiceRuntime, cmd: Command[Any], news: list[
 
 async def _create_alone(runtime: ServiceRuntime, index: int, new: NewCustomer, fields: str) -> CustomerCreation:
     if not new.idempotency_key:
-        return bulk.refused(index, Rejected.invalid(f"{fields}.{index}.idempotency_key",
-                                                    "required when several customers are created at once"))
+        return bulk.refused(
+            index,
+            Rejected.invalid(
+                f"{fields}.{index}.idempotency_key", "required when several customers are created at once"
+            ),
+        )
     try:
         view, created = await create_once(runtime, None, new)
     except Rejected as exc:
@@ -148,9 +153,7 @@ async def get_customer(cmd: GetCustomer, runtime: Runtime) -> CustomerReply:
 
 async def find_accounts_by_email(cmd: FindAccountsByEmail, runtime: Runtime) -> EmailLookupReply:
     docs = await store.accounts_by_email(runtime.db, cmd.payload.email)
-    return EmailLookupReply.success(
-        EmailLookup(email=cmd.payload.email, accounts=[customer_summary(d) for d in docs])
-    )
+    return EmailLookupReply.success(EmailLookup(email=cmd.payload.email, accounts=[customer_summary(d) for d in docs]))
 
 
 async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchReply:
@@ -165,6 +168,7 @@ async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSumm
 
 
 # --- changing customers (C4, C10, C12) ------------------------------------------------------
+
 
 async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
@@ -250,6 +254,3 @@ HANDLERS = {
     RemoveAddress: remove_address,
     ChangeCustomerState: change_customer_state,
 }
-
-
-

@@ -453,9 +453,7 @@ class Customer:
         allowed, target = TRANSITIONS[action]
         previous = str(self.doc["state"])
         if previous not in allowed:
-            raise Rejected.invalid_state(
-                f"cannot {action} customer {self.code}: it is {previous.replace('_', ' ')}"
-            )
+            raise Rejected.invalid_state(f"cannot {action} customer {self.code}: it is {previous.replace('_', ' ')}")
         self.doc["state"] = target
         self.doc["state_reason"] = reason
         self.changed_fields.update(state=target, state_reason=reason)

@@ -33,16 +33,36 @@ from plumbing.normalize import InvalidValue, email_key, fold, normalize_phone, p
 SORT_FIELDS = {"name": "s.sn", "created": "registered_at", "last_activity": "last_activity_at"}
 DATE_FIELDS = {"registered_at", "last_activity_at"}
 #: How the rows of a run are ordered, as the page reports it.
-SORTED_BY = {"s.sn": "name", "s.fl": "name", "registered_at": "created", "last_activity_at": "last_activity",
-             "_id": "code", "s.e": "email"}
+SORTED_BY = {
+    "s.sn": "name",
+    "s.fl": "name",
+    "registered_at": "created",
+    "last_activity_at": "last_activity",
+    "_id": "code",
+    "s.e": "email",
+}
 #: Totals are counted exactly up to this many matches; above it a page says "more than 200":
 #: a CSR refines a search that broad rather than paging through it (the seeds: "refine").
 TOTAL_CAP = 200
 
 SUMMARY_PROJECTION = {
-    "scope_id": 1, "first_name": 1, "last_name": 1, "email": 1, "phone": 1, "kind": 1, "state": 1,
-    "account_type": 1, "flag": 1, "tags": 1, "registered_at": 1, "last_activity_at": 1,
-    "addresses.postal_code": 1, "addresses.default_billing": 1, "s.sn": 1, "s.fl": 1, "s.e": 1,
+    "scope_id": 1,
+    "first_name": 1,
+    "last_name": 1,
+    "email": 1,
+    "phone": 1,
+    "kind": 1,
+    "state": 1,
+    "account_type": 1,
+    "flag": 1,
+    "tags": 1,
+    "registered_at": 1,
+    "last_activity_at": 1,
+    "addresses.postal_code": 1,
+    "addresses.default_billing": 1,
+    "s.sn": 1,
+    "s.fl": 1,
+    "s.e": 1,
 }
 
 
@@ -70,8 +90,9 @@ def phone_criterion(raw: str, countries: tuple[str, ...]) -> str | dict[str, lis
             continue
     if not numbers:
         where = f" of {', '.join(countries)}" if countries else ""
-        raise Rejected.invalid("payload.phone", f"not a phone number{where}: type it as on a bill, or with + and the "
-                                                "country code")
+        raise Rejected.invalid(
+            "payload.phone", f"not a phone number{where}: type it as on a bill, or with + and the country code"
+        )
     return numbers.pop() if len(numbers) == 1 else {"$in": sorted(numbers)}
 
 

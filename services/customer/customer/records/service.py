@@ -60,8 +60,13 @@ async def search_page(runtime: ServiceRuntime, query: SearchInput) -> SearchPage
         countries = ()
     group = await relations_store.group_filter(runtime.db, query.group) if query.group else None
     rows, cursor, total, exact, sorted_by = await store.search_customers(runtime.db, query, countries, group)
-    return SearchPage(items=[customer_summary(r) for r in rows], next_cursor=cursor,
-                      total=total, total_is_exact=exact, sorted_by=sorted_by)
+    return SearchPage(
+        items=[customer_summary(r) for r in rows],
+        next_cursor=cursor,
+        total=total,
+        total_is_exact=exact,
+        sorted_by=sorted_by,
+    )
 
 
 Change = Callable[[Customer, UnitOfWork], Awaitable[list[Event]]]

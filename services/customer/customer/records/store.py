@@ -27,7 +27,15 @@ SCOPES = "scopes"
 TEMPLATES = "account_templates"
 COUNTERS = "counters"
 FIRST_CODE_SEQUENCE = 1000
-STATES: tuple[CustomerState, ...] = ("active", "inactive", "disabled", "waiting_approval", "rejected", "retired", "erased")
+STATES: tuple[CustomerState, ...] = (
+    "active",
+    "inactive",
+    "disabled",
+    "waiting_approval",
+    "rejected",
+    "retired",
+    "erased",
+)
 
 Session = AsyncClientSession | None
 
@@ -84,7 +92,9 @@ async def get_scope(db: AsyncDatabase, scope_id: str, session: Session = None) -
     return ScopeView.model_validate(doc) if doc else None
 
 
-async def require_scope(db: AsyncDatabase, scope_id: str, session: Session = None, field: str = "payload.scope_id") -> ScopeView:
+async def require_scope(
+    db: AsyncDatabase, scope_id: str, session: Session = None, field: str = "payload.scope_id"
+) -> ScopeView:
     scope = await get_scope(db, scope_id, session)
     if scope is None:
         raise Rejected.not_found("scope", scope_id, field=field)
@@ -181,8 +191,9 @@ async def load(db: AsyncDatabase, code: str, session: Session, *, follow_merge: 
     return Customer(doc)
 
 
-async def load_many(db: AsyncDatabase, codes: list[str], session: Session, *,
-                    follow_merge: bool = False) -> dict[str, Customer]:
+async def load_many(
+    db: AsyncDatabase, codes: list[str], session: Session, *, follow_merge: bool = False
+) -> dict[str, Customer]:
     """The customers of these codes (those that exist), each code answered by its survivor if
     merged away; one record per customer, however many codes lead to it."""
     docs: dict[str, dict[str, Any]] = {}
@@ -247,7 +258,8 @@ async def find_registered(db: AsyncDatabase, scope_id: str, key: str, session: S
 
 async def oldest_guest(db: AsyncDatabase, scope_id: str, key: str, session: Session) -> dict[str, Any] | None:
     return await db[CUSTOMERS].find_one(
-        {"s.e": key, "scope_id": scope_id, "account_type": "guest"}, sort=[("registered_at", ASCENDING)],
+        {"s.e": key, "scope_id": scope_id, "account_type": "guest"},
+        sort=[("registered_at", ASCENDING)],
         session=session,
     )
 
@@ -259,8 +271,13 @@ async def registered_without_password(
     in code order, so that a run can resume after the last code it reached."""
     # Only accounts that can sign in and be written to: not an erased, disabled, retired or
     # rejected record (an erased one has no email left to invite).
-    query: dict[str, Any] = {"account_type": "registered", "password_hash": None, "invited_at": None,
-                             "state": {"$in": ["active", "inactive"]}, "email": {"$ne": None}}
+    query: dict[str, Any] = {
+        "account_type": "registered",
+        "password_hash": None,
+        "invited_at": None,
+        "state": {"$in": ["active", "inactive"]},
+        "email": {"$ne": None},
+    }
     if scope_id:
         query["scope_id"] = scope_id
     if after_code:
@@ -339,4 +356,3 @@ async def state_counts(db: AsyncDatabase, scope_id: str | None) -> dict[str, int
         query = {"state": state} if scope_id is None else {"scope_id": scope_id, "state": state}
         counts[state] = await db[CUSTOMERS].count_documents(query)
     return counts
-

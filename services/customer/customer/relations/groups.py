@@ -80,7 +80,9 @@ async def update_group_rules(cmd: UpdateGroupRules, runtime: Runtime) -> GroupRe
     return GroupReply.success(await apply_once(runtime, cmd, work, GroupView))
 
 
-async def _change_members(cmd: AddGroupMembers | RemoveGroupMembers, runtime: Runtime, adding: bool) -> GroupMembersReply:
+async def _change_members(
+    cmd: AddGroupMembers | RemoveGroupMembers, runtime: Runtime, adding: bool
+) -> GroupMembersReply:
     """Add or remove static members: every code is checked first (each bad one named), then
     each record that changes gets a new version and an audit entry; one event for the lot."""
     request, db = cmd.payload, runtime.db
@@ -92,8 +94,7 @@ async def _change_members(cmd: AddGroupMembers | RemoveGroupMembers, runtime: Ru
         group = await relations_store.load_group(db, request.group_id, uow.session)
         require_static(group)
         found = {
-            doc["_id"]: doc
-            async for doc in db[store.CUSTOMERS].find({"_id": {"$in": codes}}, session=uow.session)
+            doc["_id"]: doc async for doc in db[store.CUSTOMERS].find({"_id": {"$in": codes}}, session=uow.session)
         }
         problems = []
         for index, code in enumerate(request.customer_codes):
@@ -132,7 +133,9 @@ async def remove_group_members(cmd: RemoveGroupMembers, runtime: Runtime) -> Gro
 async def list_groups(cmd: ListGroups, runtime: Runtime) -> GroupListReply:
     if cmd.payload.scope_id:
         await store.require_scope(runtime.db, cmd.payload.scope_id)
-    return GroupListReply.success([group_view(g) for g in await relations_store.list_groups(runtime.db, cmd.payload.scope_id)])
+    return GroupListReply.success(
+        [group_view(g) for g in await relations_store.list_groups(runtime.db, cmd.payload.scope_id)]
+    )
 
 
 async def get_group_members(cmd: GetGroupMembers, runtime: Runtime) -> GroupMembersPageReply:

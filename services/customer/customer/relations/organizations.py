@@ -74,8 +74,9 @@ async def update_organization(cmd: UpdateOrganization, runtime: Runtime) -> Orga
     async def work(uow: UnitOfWork) -> OrganizationView:
         at = now()
         acting = await authorize(db, uow, cmd.actor, code, at)
-        organization = await relations_store.load(db, code, uow.session, field="payload.organization_code",
-                                                  what="organization")
+        organization = await relations_store.load(
+            db, code, uow.session, field="payload.organization_code", what="organization"
+        )
         require_organization(organization.doc)
         organization.expect_version(request.expected_version)
         scope = await store.require_scope(db, organization.scope_id, uow.session)
@@ -83,7 +84,11 @@ async def update_organization(cmd: UpdateOrganization, runtime: Runtime) -> Orga
         if changed:
             if "number" in changed:
                 await relations_store.require_number_free(
-                    db, organization.scope_id, organization.doc["organization"]["number_key"], code, uow.session,
+                    db,
+                    organization.scope_id,
+                    organization.doc["organization"]["number_key"],
+                    code,
+                    uow.session,
                     field="payload.changes.number",
                 )
             await store.save(db, organization, uow.session)
@@ -113,8 +118,9 @@ async def _membership(cmd: JoinOrganization | LeaveOrganization, runtime: Runtim
     async def work(uow: UnitOfWork) -> Membership:
         at = now()
         acting = await authorize(db, uow, cmd.actor, request.customer_code, at)
-        organization = await relations_store.load(db, request.organization_code, uow.session,
-                                                  field="payload.organization_code", what="organization")
+        organization = await relations_store.load(
+            db, request.organization_code, uow.session, field="payload.organization_code", what="organization"
+        )
         require_organization(organization.doc)
         customer = await relations_store.load(db, request.customer_code, uow.session, field="payload.customer_code")
         require_member(customer.doc)
@@ -123,13 +129,20 @@ async def _membership(cmd: JoinOrganization | LeaveOrganization, runtime: Runtim
         if changed:
             await store.save(db, customer, uow.session)
             event = CustomerJoinedOrganization if joining else CustomerLeftOrganization
-            payload = {"customer_code": customer.code, "organization_code": organization.code,
-                       "customer_version": customer.version}
+            payload = {
+                "customer_code": customer.code,
+                "organization_code": organization.code,
+                "customer_version": customer.version,
+            }
             uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
             action = f"{'joined' if joining else 'left'} organization {organization.code}"
             await audit(db, uow, acting, customer.code, action, ["organizations"], at)
-        return Membership(customer_code=customer.code, organization_code=organization.code,
-                          customer_version=customer.version, changed=changed)
+        return Membership(
+            customer_code=customer.code,
+            organization_code=organization.code,
+            customer_version=customer.version,
+            changed=changed,
+        )
 
     return MembershipReply.success(await apply_once(runtime, cmd, work, Membership))
 

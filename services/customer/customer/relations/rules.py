@@ -34,7 +34,6 @@ from ..records.rules import (
 STATES: frozenset[str] = frozenset(CustomerState.__args__)  # type: ignore[attr-defined]
 
 
-
 def require_staff(actor: Actor | None) -> None:
     """Organizations and groups are run by CSRs and systems; a customer may only join or leave."""
     if actor is not None and actor.kind == "customer":
@@ -322,8 +321,10 @@ def _moment(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidValue("must be a date (YYYY-MM-DD) or a date-time with a time zone")
     try:
-        parsed = datetime.fromisoformat(value) if "T" in value else datetime.combine(
-            date.fromisoformat(value), datetime.min.time(), UTC
+        parsed = (
+            datetime.fromisoformat(value)
+            if "T" in value
+            else datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
         )
     except ValueError as exc:
         raise InvalidValue("must be a date (YYYY-MM-DD) or a date-time with a time zone") from exc
@@ -437,12 +438,23 @@ def new_group(new: NewGroup, template: AccountTemplateView | None, at: datetime)
         rules: list[dict[str, Any]] = []
     else:
         rules = check_rules(new.rules, template)
-    return {"_id": new.group_id, "scope_id": new.scope_id, "name": new.name, "kind": new.kind, "rules": rules,
-            "version": 1, "created_at": at, "updated_at": at}
+    return {
+        "_id": new.group_id,
+        "scope_id": new.scope_id,
+        "name": new.name,
+        "kind": new.kind,
+        "rules": rules,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+    }
 
 
 def replace_rules(
-    group: dict[str, Any], expected_version: int, rules: list[SegmentRule], template: AccountTemplateView | None,
+    group: dict[str, Any],
+    expected_version: int,
+    rules: list[SegmentRule],
+    template: AccountTemplateView | None,
     at: datetime,
 ) -> None:
     if group["version"] != expected_version:

@@ -61,8 +61,11 @@ async def load(db: AsyncDatabase, code: str, session: Session, *, field: str, wh
 
 def number_taken_filter(scope_id: str, number_key: str, code: str | None) -> dict[str, Any]:
     """``$type`` repeats the partial index's filter, or MongoDB would not use that index."""
-    return {"scope_id": scope_id, "organization.number_key": {"$eq": number_key, "$type": "string"},
-            "_id": {"$ne": code}}
+    return {
+        "scope_id": scope_id,
+        "organization.number_key": {"$eq": number_key, "$type": "string"},
+        "_id": {"$ne": code},
+    }
 
 
 async def require_number_free(
@@ -95,7 +98,9 @@ async def insert_group(db: AsyncDatabase, group: dict[str, Any], session: Sessio
         raise Rejected.conflict(f"group {group['_id']!r} exists", field="payload.group_id") from exc
 
 
-async def load_group(db: AsyncDatabase, group_id: str, session: Session = None, *, field: str = "payload.group_id") -> dict[str, Any]:
+async def load_group(
+    db: AsyncDatabase, group_id: str, session: Session = None, *, field: str = "payload.group_id"
+) -> dict[str, Any]:
     group = await db[GROUPS].find_one({"_id": group_id}, session=session)
     if group is None:
         raise Rejected.not_found("group", group_id, field=field)

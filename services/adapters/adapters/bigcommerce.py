@@ -38,7 +38,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged
+from contracts.orders import OrderPlaced, OrderShipped
 
 from .mapping import (
     MappingError,
@@ -56,6 +56,7 @@ from .mapping import (
     language,
     message_id,
     obj,
+    status_changed,
     version_of,
 )
 
@@ -164,7 +165,7 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     placed = order_placed(payload, config)
     if scope == "store/order/created":
         return placed
-    return placed + [status_changed(payload["order"], config, placed[0].payload.order_number)]
+    return placed + [_status_change(payload["order"], config, placed[0].payload.order_number)]
 
 
 def rfc2822(value: Any, path: str) -> Any:
@@ -307,22 +308,17 @@ def order_placed(resources: dict[str, Any], config: PlatformConfig) -> list[Enve
     ]
 
 
-def status_changed(order: dict[str, Any], config: PlatformConfig, order_id: str) -> Envelope[Any]:
+def _status_change(order: dict[str, Any], config: PlatformConfig, order_id: str) -> Envelope[Any]:
     status = blank_none(order.get("status"))
     changed_at = rfc2822(order.get("date_modified") or order.get("date_created"), "date_modified")
-    return build(
-        OrderStatusChanged,
-        config=config,
+    return status_changed(
+        config,
         message_id=message_id(PLATFORM, "status", order_id, status, changed_at),
         correlation_id=_correlation(order_id),
-        occurred_at=changed_at,
-        payload={
-            "source_system": config.source_system,
-            "order_number": order_id,
-            "scope": config.scope_for(order.get("channel_id"), "channel_id"),
-            "status": status,
-            "changed_at": changed_at,
-        },
+        order_number=order_id,
+        scope=config.scope_for(order.get("channel_id"), "channel_id"),
+        status=status,
+        changed_at=changed_at,
         origins=STATUS_ORIGINS,
     )
 

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged
+from contracts.orders import OrderPlaced, OrderShipped
 
 from .mapping import (
     MappingError,
@@ -42,6 +42,7 @@ from .mapping import (
     message_id,
     obj,
     require,
+    status_changed,
     version_of,
 )
 
@@ -315,19 +316,14 @@ def order_placed(message: dict[str, Any], config: PlatformConfig) -> list[Envelo
     changed_at = order.get("lastModifiedAt") or order.get("createdAt")
     return [
         placed,
-        build(
-            OrderStatusChanged,
-            config=config,
+        status_changed(
+            config,
             message_id=message_id(PLATFORM, "order-state", order_id, order.get("orderState"), changed_at),
             correlation_id=_correlation(order_id),
-            occurred_at=changed_at,
-            payload={
-                "source_system": config.source_system,
-                "order_number": order_id,
-                "scope": payload["scope"],
-                "status": order.get("orderState"),
-                "changed_at": changed_at,
-            },
+            order_number=order_id,
+            scope=payload["scope"],
+            status=order.get("orderState"),
+            changed_at=changed_at,
             origins={"order_number": "id", "status": "orderState", "changed_at": "lastModifiedAt"},
         ),
     ]
@@ -344,19 +340,14 @@ def order_state_changed(message: dict[str, Any], config: PlatformConfig) -> list
     changed_at = require(message, "createdAt")
     state = require(message, "orderState")
     return [
-        build(
-            OrderStatusChanged,
-            config=config,
+        status_changed(
+            config,
             message_id=message_id(PLATFORM, "message", message.get("id") or f"{order_id}:{state}:{changed_at}"),
             correlation_id=_correlation(order_id),
-            occurred_at=changed_at,
-            payload={
-                "source_system": config.source_system,
-                "order_number": order_id,
-                "scope": _scope_of_message(message, config),
-                "status": state,
-                "changed_at": changed_at,
-            },
+            order_number=order_id,
+            scope=_scope_of_message(message, config),
+            status=state,
+            changed_at=changed_at,
             origins=STATUS_ORIGINS,
         )
     ]

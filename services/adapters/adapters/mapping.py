@@ -328,3 +328,34 @@ def _platform_field(loc: tuple[Any, ...], origins: Origins) -> str:
 
 
 Mapper = Callable[[str, Any, PlatformConfig], list[Envelope[Any]]]
+
+
+def status_changed(
+    config: PlatformConfig,
+    *,
+    message_id: str,
+    correlation_id: str,
+    order_number: Any,
+    scope: Any,
+    status: Any,
+    changed_at: Any,
+    origins: Origins,
+) -> Envelope[Any]:
+    """The ``OrderStatusChanged`` every platform's update makes: the order's newest status (O7)."""
+    from contracts.orders import OrderStatusChanged  # the contract module imports nothing of ours: no cycle
+
+    return build(
+        OrderStatusChanged,
+        config=config,
+        message_id=message_id,
+        correlation_id=correlation_id,
+        occurred_at=changed_at,
+        payload={
+            "source_system": config.source_system,
+            "order_number": order_number,
+            "scope": scope,
+            "status": status,
+            "changed_at": changed_at,
+        },
+        origins=origins,
+    )

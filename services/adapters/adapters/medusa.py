@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderStatusChanged
+from contracts.orders import OrderPlaced
 
 from .mapping import (
     MappingError,
@@ -43,6 +43,7 @@ from .mapping import (
     items,
     message_id,
     obj,
+    status_changed,
     version_of,
 )
 
@@ -142,19 +143,14 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     status = order.get("status") or _EVENT_STATUS.get(event) or "pending"
     changed_at = order.get("updated_at") or order.get("canceled_at") or order.get("created_at")
     return placed + [
-        build(
-            OrderStatusChanged,
-            config=config,
+        status_changed(
+            config,
             message_id=message_id(PLATFORM, event, ref.order_number, status, changed_at),
             correlation_id=message_id(PLATFORM, "order", ref.order_number),
-            occurred_at=changed_at,
-            payload={
-                "source_system": ref.source_system,
-                "order_number": ref.order_number,
-                "scope": ref.scope,
-                "status": status,
-                "changed_at": changed_at,
-            },
+            order_number=ref.order_number,
+            scope=ref.scope,
+            status=status,
+            changed_at=changed_at,
             origins={"order_number": "id", "status": "status", "changed_at": "updated_at"},
         )
     ]

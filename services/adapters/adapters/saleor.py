@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
+from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
 
 from .mapping import (
     Ignored,
@@ -45,6 +45,7 @@ from .mapping import (
     language,
     message_id,
     obj,
+    status_changed,
     version_of,
 )
 
@@ -424,13 +425,14 @@ def _status_change(
     changed_at = event.get("issuedAt") or order.get("updatedAt") or order.get("created")
     status = order.get("status") or default_status
     ref = _ref(order, config)
-    return build(
-        OrderStatusChanged,
-        config=config,
+    return status_changed(
+        config,
         message_id=message_id(PLATFORM, event_name, ref["order_number"], status, changed_at),
         correlation_id=_correlation(order),
-        occurred_at=changed_at,
-        payload={**ref, "status": status, "changed_at": changed_at},
+        order_number=ref["order_number"],
+        scope=ref["scope"],
+        status=status,
+        changed_at=changed_at,
         origins=STATUS_ORIGINS,
     )
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
+from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
 
 from .mapping import (
     Ignored,
@@ -46,6 +46,7 @@ from .mapping import (
     message_id,
     obj,
     require,
+    status_changed,
     version_of,
 )
 
@@ -267,19 +268,14 @@ def order_updated(order: dict[str, Any], config: PlatformConfig) -> list[Envelop
     status = status_of(order)
     changed_at = order.get("updated_at") or order.get("cancelled_at") or require(order, "updated_at")
     return placed + [
-        build(
-            OrderStatusChanged,
-            config=config,
+        status_changed(
+            config,
             message_id=message_id(PLATFORM, "orders/updated", order_id, status, changed_at),
             correlation_id=_correlation(order_id),
-            occurred_at=changed_at,
-            payload={
-                "source_system": config.source_system,
-                "order_number": order_id,
-                "scope": config.scope_for(None, "scope"),
-                "status": status,
-                "changed_at": changed_at,
-            },
+            order_number=order_id,
+            scope=config.scope_for(None, "scope"),
+            status=status,
+            changed_at=changed_at,
             origins=STATUS_ORIGINS,
         )
     ]

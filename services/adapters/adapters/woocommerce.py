@@ -35,7 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged
+from contracts.orders import OrderPlaced, OrderShipped
 
 from .mapping import (
     Ignored,
@@ -52,6 +52,7 @@ from .mapping import (
     items,
     message_id,
     obj,
+    status_changed,
     version_of,
 )
 
@@ -259,22 +260,17 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
     ]
 
 
-def status_changed(order: dict[str, Any], config: PlatformConfig, order_id: str) -> Envelope[Any]:
+def _status_change(order: dict[str, Any], config: PlatformConfig, order_id: str) -> Envelope[Any]:
     status = blank_none(order.get("status"))
     changed_at = gmt(order.get("date_modified_gmt") or order.get("date_created_gmt"))
-    return build(
-        OrderStatusChanged,
-        config=config,
+    return status_changed(
+        config,
         message_id=message_id(PLATFORM, "order.updated", order_id, status, changed_at),
         correlation_id=_correlation(order_id),
-        occurred_at=changed_at,
-        payload={
-            "source_system": config.source_system,
-            "order_number": order_id,
-            "scope": config.scope_for(None, "scope"),
-            "status": status,
-            "changed_at": changed_at,
-        },
+        order_number=order_id,
+        scope=config.scope_for(None, "scope"),
+        status=status,
+        changed_at=changed_at,
         origins=STATUS_ORIGINS,
     )
 
@@ -352,7 +348,7 @@ def order_updated(order: dict[str, Any], config: PlatformConfig) -> list[Envelop
     (order-sync keeps the newest), and its tracked shipments."""
     placed = order_placed(order, config)
     order_id = placed[0].payload.order_number
-    return placed + [status_changed(order, config, order_id)] + shipments(order, config, order_id)
+    return placed + [_status_change(order, config, order_id)] + shipments(order, config, order_id)
 
 
 def order_deleted(body: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:

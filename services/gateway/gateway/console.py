@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
+import phonenumbers
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -37,6 +38,19 @@ from .staff import StaffSession
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["can"] = rights.allowed
+
+
+def readable_phone(e164: str | None) -> str:
+    """'+33612345678' as a CSR reads it back to a caller: '+33 6 12 34 56 78'."""
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+templates.env.filters["phone"] = readable_phone
 
 LOGIN_CSRF_COOKIE = "oms_login_csrf"
 TABS = {
@@ -295,8 +309,9 @@ def sort_link(query: SearchQuery, key: str) -> str:
 
 
 def next_link(query: SearchQuery, cursor: str) -> str:
-    fields = {k: v for k, v in query.model_dump().items() if v not in (None, "", False)}
-    fields["cursor"] = cursor
+    fields = {k: v for k, v in query.model_dump().items() if v not in (None, "", False) and k != "cursor"}
+    if cursor:  # none: the first page
+        fields["cursor"] = cursor
     if query.descending:
         fields["descending"] = "1"
     return "/?" + urlencode(fields)

@@ -1,0 +1,43 @@
+"""C11, I5: the Customer Manager's results tell namesakes apart: scope, guest or registered,
+the phone as a CSR reads it back, times marked UTC; a later page links back to the first."""
+
+from __future__ import annotations
+
+import re
+
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+
+from ..support import Cleanup
+from .conftest import create_customer
+from .gateway_support import gateway_stack, signed_in
+
+
+async def test_c11_i5_results_show_scope_account_type_and_a_readable_phone(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    async with gateway_stack(settings, client, cleanup) as s:
+        registered = await create_customer(
+            client, first_name="Anna", last_name="Schmidt", email="anna@example.fr", phone="06 12 34 56 78"
+        )
+        guest = await create_customer(
+            client, first_name="Anna", last_name="Schmidt", email="anna.s@example.fr", account_type="guest"
+        )
+        for n in range(21):  # a second page
+            await create_customer(client, first_name="Anna", last_name=f"Schmidtke{n:02}", email=f"a{n}@example.fr")
+        async with signed_in(s.app, "csr") as http:
+            page = (await http.get("/customers/results", params={"name": "anna schmidt"})).text
+            rows = {
+                code: re.search(rf"<tr>\s*<td><a href=\"/customers/{code}\">.*?</tr>", page, re.S).group(0)
+                for code in (registered.code, guest.code)
+            }
+            assert "eu-fr" in rows[registered.code] and ">registered<" in rows[registered.code]
+            assert ">guest<" in rows[guest.code]
+            assert "+33 6 12 34 56 78" in rows[registered.code]
+            assert "Registered (UTC)" in page and "Last activity (UTC)" in page
+            first = (await http.get("/", params={"name": "anna"})).text
+            cursor = re.search(r'href="(/\?[^"]*cursor=[^"]+)"', first).group(1).replace("&amp;", "&")
+            second = (await http.get(cursor)).text
+            back = re.search(r'href="([^"]*)">First page<', second).group(1).replace("&amp;", "&")
+            assert "cursor" not in back and "name=anna" in back
+            assert (await http.get(back)).text.count('href="/customers/C') == first.count('href="/customers/C')

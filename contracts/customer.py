@@ -29,6 +29,9 @@ CustomerKind = Literal["customer", "organization"]
 Flag = Literal["red", "orange", "yellow", "green", "blue", "purple", "CHK"]
 CreationChannel = Literal["csr", "import", "order", "storefront"]
 StateAction = Literal["activate", "deactivate", "disable", "enable", "approve", "reject"]
+#: ``state_reason`` of an account the sign-in policy disabled after failed sign-ins in a row
+#: (C15): a CSR may enable it again (the console's Unlock), as the emailed reset link does.
+SIGN_IN_LOCK_REASON = "too many failed sign-ins"
 AttributeType = Literal["string", "integer", "decimal", "boolean", "date", "enum"]
 SortKey = Literal["name", "created", "last_activity"]
 

@@ -240,7 +240,7 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         await shot(page, "09-record-activities")
 
         # Act on behalf: a banner while it lasts; the change is audited as on-behalf.
-        await page.fill("#record-actions input[name=reason]", "on the phone")
+        await page.fill("#on-behalf-reason", "on the phone")
         await page.click("#act-on-behalf")
         await expect(page.locator("#on-behalf-banner")).to_contain_text(f"Acting on behalf of Chloé Dubois ({a.code})")
         await page.fill("#account-form input[name=work_phone]", "01 99 88 77 66")

@@ -76,8 +76,12 @@ CASES: list[tuple[str, str, str, Any]] = [
 ]
 
 
+#: Rights the matrix's one active customer cannot exercise, proved in their own tests.
+COVERED_ELSEWHERE = {"customer.unlock"}  # a locked account: test_console_state_changes.py
+
+
 def test_i4_every_right_is_tried_by_the_matrix() -> None:
-    assert {action for action, *_ in CASES} == set(ACTIONS)
+    assert {action for action, *_ in CASES} | COVERED_ELSEWHERE == set(ACTIONS)
 
 
 @pytest.fixture(scope="module")

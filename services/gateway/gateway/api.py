@@ -333,8 +333,12 @@ class StateChange(_Body):
 async def change_state(
     code: Code, body: StateChange, request: Request, who: Annotated[StaffSession, Depends(allow("customer.read"))]
 ) -> Any:
-    """Activate, deactivate, disable (CSR); enable, approve, reject (supervisor)."""
+    """Activate, deactivate, disable (CSR); enable, approve, reject (supervisor); enable an
+    account locked by failed sign-ins (CSR: unlock)."""
     right = rights.STATE_ACTION_RIGHTS[body.action]
+    if body.action == "enable":
+        current = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+        right = rights.state_action_right(body.action, current.state, current.state_reason)
     require_right(who, right)
     return await services(request).call(
         who, c.ChangeCustomerState, {"customer_code": code, **data(body)}, audit=right, target=code

@@ -38,6 +38,7 @@ from .staff import StaffSession
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["can"] = rights.allowed
+templates.env.globals["sign_in_lock_reason"] = c.SIGN_IN_LOCK_REASON
 
 
 def readable_phone(e164: str | None) -> str:
@@ -529,9 +530,11 @@ async def change_state(
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     right = rights.STATE_ACTION_RIGHTS[action]
+    if version is None or action == "enable":
+        current = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+        right = rights.state_action_right(action, current.state, current.state_reason)
+        version = version or current.version  # from a list (waiting approval): the record as it is now
     require_right(who, right)
-    if version is None:  # from a list (waiting approval): act on the record as it is now
-        version = (await services(request).call(who, c.GetCustomer, {"customer_code": code})).version
     payload = {
         "customer_code": code,
         "expected_version": version,

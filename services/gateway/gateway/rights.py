@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from contracts.customer import SIGN_IN_LOCK_REASON
+
 Role = Literal["csr", "supervisor", "administrator"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
@@ -20,6 +22,7 @@ CSR_ACTIONS = frozenset(
         "customer.activate",
         "customer.deactivate",
         "customer.disable",
+        "customer.unlock",  # enable an account locked by failed sign-ins (C15), not a disabled one
         "customer.reset_password",
         "customer.on_behalf",
         "customer.send_email",
@@ -60,6 +63,14 @@ STATE_ACTION_RIGHTS = {
     "approve": "customer.approve",
     "reject": "customer.reject",
 }
+
+
+def state_action_right(action: str, state: str | None = None, state_reason: str | None = None) -> str:
+    """The right a state change needs: enabling an account the sign-in policy locked is a
+    CSR's unlock; enabling one a supervisor disabled stays a supervisor's."""
+    if action == "enable" and state == "disabled" and state_reason == SIGN_IN_LOCK_REASON:
+        return "customer.unlock"
+    return STATE_ACTION_RIGHTS[action]
 
 
 def allowed(role: str, action: str) -> bool:

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contracts.customer import SIGN_IN_LOCK_REASON
 from plumbing.throttle import Bucket, Limits, SignInLimits
 
-LOCKED_REASON = "too many failed sign-ins"
+LOCKED_REASON = SIGN_IN_LOCK_REASON
 #: The enable that ends a lock whose time is up (audited as the sign-in policy).
 LOCK_EXPIRED_REASON = "sign-in lock expired"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from faststream.asgi import AsgiFastStream
 
 from plumbing.client import OmsClientPool
@@ -10,6 +12,7 @@ from plumbing.settings import ServiceSettings
 
 from .handlers import build_routers
 from .intake import create_intake
+from .order_events import sweep_parked
 from .resources import Resources, resources
 from .scopes import ScopeDirectory
 from .store import ensure_indexes
@@ -22,12 +25,20 @@ CUSTOMER_CLIENTS = 8
 async def open_clients(runtime: ServiceRuntime) -> None:
     pool = OmsClientPool(runtime.settings, size=CUSTOMER_CLIENTS, producer=SERVICE)
     await pool.start()
-    runtime.resources[SERVICE] = Resources(customers=pool, scopes=ScopeDirectory(pool), intake=create_intake(runtime))
+    runtime.resources[SERVICE] = Resources(
+        customers=pool,
+        scopes=ScopeDirectory(pool),
+        intake=create_intake(runtime),
+        sweeper=asyncio.create_task(sweep_parked(runtime), name="parked-events-sweeper"),
+    )
 
 
 async def close_clients(runtime: ServiceRuntime) -> None:
     if SERVICE in runtime.resources:
-        await resources(runtime).customers.close()
+        held = resources(runtime)
+        held.sweeper.cancel()
+        await asyncio.gather(held.sweeper, return_exceptions=True)
+        await held.customers.close()
 
 
 def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:

@@ -4,6 +4,9 @@ parked and applied when it is."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.commerce import InvoiceIssued
@@ -23,6 +26,9 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 from . import commerce, store
 from .domain import order_key
 from .resources import now, resources
+from .settings import ParkingSettings
+
+log = logging.getLogger("oms.order-sync")
 
 
 async def order_event(
@@ -144,6 +150,49 @@ EVENT_TYPES = {
     cls.routing_key(): cls
     for cls in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived, InvoiceIssued)
 }
+
+
+async def expire_parked(runtime: ServiceRuntime, parked_before: datetime) -> int:
+    """O1, O7: an event whose order never arrived (a Shopify test order the adapter ignored, an
+    order lost upstream) does not wait forever: once parked before ``parked_before`` it is set
+    aside as a rejected order with the reason, for an operator (``omsctl order rejected``),
+    and its parking place is freed. An event whose order arrived and waits in review keeps
+    waiting: the CSR's decision replays it."""
+    db, expired = runtime.db, 0
+    for parked in await store.parked_before(db, parked_before):
+        order = await store.find_order(db, parked["order_key"])
+        if order is not None and not order.get("placeholder"):
+            continue
+        await store.record_rejected(
+            db,
+            {
+                "_id": f"{parked['routing_key']}|{parked['_id']}",
+                "message_id": parked["_id"],
+                "routing_key": parked["routing_key"],
+                "reason": f"its order {parked['order_key']} never arrived "
+                f"(waited from {parked['parked_at']:%Y-%m-%d %H:%M} UTC)",
+                "fields": [],
+                "body_excerpt": parked["body"][:2000],
+                "rejected_at": now(),
+            },
+        )
+        await store.unpark(db, parked["_id"])
+        expired += 1
+    if expired:
+        log.warning("%d order events set aside: their orders never arrived", expired)
+    return expired
+
+
+async def sweep_parked(runtime: ServiceRuntime) -> None:
+    """Every OMS_ORDER_SYNC_PARKED_SWEEP_SECONDS, expire the events parked longer than
+    OMS_ORDER_SYNC_PARKED_DAYS (each worker sweeps; doing it twice changes nothing)."""
+    settings = ParkingSettings()
+    while True:
+        await asyncio.sleep(settings.parked_sweep_seconds)
+        try:
+            await expire_parked(runtime, now() - timedelta(days=settings.parked_days))
+        except Exception:  # noqa: BLE001 - the sweeper outlives a database hiccup; the next sweep retries
+            log.exception("could not expire parked order events")
 
 
 async def replay_parked(runtime: ServiceRuntime, key: str) -> None:

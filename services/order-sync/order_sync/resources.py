@@ -3,6 +3,7 @@ its copy of the scopes, and the clock they stamp with."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ class Resources:
     customers: OmsClientPool
     scopes: ScopeDirectory
     intake: Intake  # orders arriving together, taken together
+    #: Sets aside order events whose orders never arrived (order_events.sweep_parked).
+    sweeper: asyncio.Task[None]
 
 
 def resources(runtime: ServiceRuntime) -> Resources:

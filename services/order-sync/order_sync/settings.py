@@ -43,3 +43,16 @@ def _read() -> Thresholds:
 
 def thresholds(runtime: ServiceRuntime) -> Thresholds:  # noqa: ARG001 - one reading per process
     return _read()
+
+
+class ParkingSettings(BaseSettings):
+    """How long an order's event waits for an order that has not arrived (``OMS_ORDER_SYNC_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="OMS_ORDER_SYNC_", extra="ignore")
+
+    parked_days: float = Field(
+        default=30,
+        gt=0,
+        description="An event whose order has not arrived after this long is set aside as a rejected order.",
+    )
+    parked_sweep_seconds: float = Field(default=3600, gt=0, description="How often a worker looks for such events.")

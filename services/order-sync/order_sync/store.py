@@ -383,6 +383,10 @@ async def park(db: AsyncDatabase, doc: dict[str, Any]) -> None:
     )
 
 
+async def parked_before(db: AsyncDatabase, moment: datetime, limit: int = 500) -> list[dict[str, Any]]:
+    return await db[PARKED].find({"parked_at": {"$lt": moment}}).sort("parked_at", ASCENDING).limit(limit).to_list()
+
+
 async def parked_for(db: AsyncDatabase, key: str) -> list[dict[str, Any]]:
     return await db[PARKED].find({"order_key": key}).sort("parked_at", ASCENDING).to_list()
 

@@ -110,7 +110,7 @@ def retry_delay(attempt: int, *, base: float, cap: float, rand: Callable[[], flo
     outage) come back spread out instead of all at once.
     """
     step = min(cap, base * 2 ** (max(attempt, 1) - 1))
-    return step / 2 + rand() * step / 2
+    return float(step / 2 + rand() * step / 2)
 
 
 @dataclass(frozen=True)

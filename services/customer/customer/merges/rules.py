@@ -44,12 +44,12 @@ class FieldRule:
 # --- lists of codes or ids: organizations, groups ---------------------------------------------
 
 
-def _union(a: list, b: list) -> Merged:
+def _union(a: list[Any], b: list[Any]) -> Merged:
     moved = [item for item in b if item not in a]
     return Merged(a + moved, moved)
 
 
-def _without_moved(current: list, moved: list | None, before: Any) -> list:
+def _without_moved(current: list[Any], moved: list[Any] | None, before: Any) -> list[Any]:
     return [item for item in current if item not in (moved or [])]
 
 
@@ -70,7 +70,7 @@ def _without_moved_tags(current: list[str], moved: list[str] | None, before: Any
 # --- addresses: B's join A's, except those A has already ----------------------------------------
 
 
-def address_key(address: dict[str, Any]) -> tuple:
+def address_key(address: dict[str, Any]) -> tuple[Any, ...]:
     """The same place however it was typed: case, accents, spaces and postal code format aside."""
 
     def part(name: str) -> str:
@@ -80,7 +80,7 @@ def address_key(address: dict[str, Any]) -> tuple:
     return (part("line1"), part("line2"), part("city"), postal, (address.get("country") or "").upper())
 
 
-def _union_addresses(a: list[dict], b: list[dict]) -> Merged:
+def _union_addresses(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> Merged:
     """A's defaults stay the defaults; B's addresses join without theirs."""
     seen = {address_key(x) for x in a}
     taken_ids = {x["address_id"] for x in a}
@@ -97,7 +97,9 @@ def _union_addresses(a: list[dict], b: list[dict]) -> Merged:
     return Merged(addresses, [x["address_id"] for x in moved], dropped)
 
 
-def _without_moved_addresses(current: list[dict], moved: list[str] | None, before: Any) -> list[dict]:
+def _without_moved_addresses(
+    current: list[dict[str, Any]], moved: list[str] | None, before: Any
+) -> list[dict[str, Any]]:
     addresses = [dict(x) for x in current if x["address_id"] not in (moved or [])]
     settle_defaults(addresses, None)
     return addresses
@@ -106,13 +108,13 @@ def _without_moved_addresses(current: list[dict], moved: list[str] | None, befor
 # --- attributes: the survivor's value wins; B's other values are kept in the journal --------------
 
 
-def _survivor_wins_attributes(a: dict, b: dict) -> Merged:
+def _survivor_wins_attributes(a: dict[str, Any], b: dict[str, Any]) -> Merged:
     moved = {k: v for k, v in b.items() if k not in a}
     lost = {k: v for k, v in b.items() if k in a and a[k] != v}
     return Merged({**a, **moved}, moved, lost)
 
 
-def _without_moved_attributes(current: dict, moved: dict | None, before: Any) -> dict:
+def _without_moved_attributes(current: dict[str, Any], moved: dict[str, Any] | None, before: Any) -> dict[str, Any]:
     # An attribute changed since the merge is the survivor's own now: it stays.
     return {k: v for k, v in current.items() if not (moved and k in moved and moved[k] == v)}
 
@@ -156,7 +158,7 @@ def _latest(a: datetime | None, b: datetime | None) -> Merged:
     return Merged(a)
 
 
-def _merge_stores(a: list[dict], b: list[dict]) -> Merged:
+def _merge_stores(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> Merged:
     """Stores by store_id: orders add up, the latest order date wins."""
     stores = {s["store_id"]: dict(s) for s in a}
     for theirs in b:
@@ -169,7 +171,9 @@ def _merge_stores(a: list[dict], b: list[dict]) -> Merged:
     return Merged(list(stores.values()), [dict(s) for s in b])
 
 
-def _unmerge_stores(current: list[dict], moved: list[dict] | None, before: list[dict] | None) -> list[dict]:
+def _unmerge_stores(
+    current: list[dict[str, Any]], moved: list[dict[str, Any]] | None, before: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
     """Take B's orders back out; a store left without orders goes; a store's latest order date
     that came from B falls back to the survivor's own."""
     theirs = {s["store_id"]: s for s in moved or []}
@@ -189,7 +193,7 @@ def _unmerge_stores(current: list[dict], moved: list[dict] | None, before: list[
     return stores
 
 
-def _empty_list() -> list:
+def _empty_list() -> list[Any]:
     return []
 
 

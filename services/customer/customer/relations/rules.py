@@ -13,7 +13,9 @@ both on the same sample documents.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from contracts.customer import AccountTemplateView, CustomerState, ScopeView
@@ -264,8 +266,7 @@ def check_rules(
                 continue
             allowed = ATTRIBUTE_OPS[field.type]
 
-            def convert(value: Any, field=field) -> Any:  # noqa: ANN001 - binds the loop's field
-                return stored_attribute_value(field, value)
+            convert: Callable[[Any], Any] = partial(stored_attribute_value, field)  # binds this rule's field
         else:
             allowed = FIELD_OPS[rule.field]
             convert = _FIELD_VALUES[rule.field]
@@ -307,7 +308,7 @@ def _tag(value: Any) -> str:
 def _state(value: Any) -> str:
     if value not in STATES:
         raise InvalidValue(f"must be one of {', '.join(sorted(STATES))}")
-    return value
+    return str(value)
 
 
 def _order_count(value: Any) -> int:
@@ -333,7 +334,12 @@ def _moment(value: Any) -> str:
     return parsed.astimezone(UTC).isoformat()
 
 
-_FIELD_VALUES = {"tag": _tag, "state": _state, "order_count": _order_count, "last_order_at": _moment}
+_FIELD_VALUES: dict[str, Callable[[Any], Any]] = {
+    "tag": _tag,
+    "state": _state,
+    "order_count": _order_count,
+    "last_order_at": _moment,
+}
 
 
 def segment_base(scope_id: str) -> dict[str, Any]:
@@ -404,7 +410,7 @@ def _rule_holds(rule: dict[str, Any], doc: dict[str, Any]) -> bool:
 
 
 def _compare(actual: Any, op: str, bound: Any) -> bool:
-    return actual >= bound if op == "at_least" else actual <= bound
+    return bool(actual >= bound if op == "at_least" else actual <= bound)
 
 
 def _is_number(value: Any) -> bool:
@@ -415,8 +421,8 @@ def _same(a: Any, b: Any) -> bool:
     """MongoDB equality: numbers equal across int and float; a boolean equals only a boolean
     (Python's True == 1 does not hold in MongoDB); otherwise same type, same value."""
     if _is_number(a) and _is_number(b):
-        return a == b
-    return type(a) is type(b) and a == b
+        return bool(a == b)
+    return type(a) is type(b) and bool(a == b)
 
 
 def _orderable(a: Any, b: Any) -> bool:

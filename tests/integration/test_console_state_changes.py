@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contracts.customer import SIGN_IN_LOCK_REASON, ChangeCustomerState, GetCustomer
 from contracts.envelope import Actor
+from contracts.privacy import EraseCustomerData
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
@@ -60,3 +61,31 @@ async def test_c10_c15_i5_a_csr_unlocks_a_locked_account_and_gives_reasons(
             assert (
                 await http.post(f"/api/customers/{locked.code}/state", json={"action": "enable", "expected_version": 4})
             ).status_code == 200
+
+
+async def test_c18_i5_an_erased_record_offers_nothing_to_change(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    async with gateway_stack(settings, client, cleanup) as s:
+        gone = await create_customer(client, email="gone@example.fr")
+        await ok(
+            await client.call(
+                EraseCustomerData,
+                {"customer_code": gone.code, "reason": "the customer's request"},
+                actor=Actor(kind="csr", id="csr-ada"),
+            )
+        )
+        async with signed_in(s.app, "supervisor") as http:
+            record = (await http.get(f"/customers/{gone.code}")).text
+            account = (await http.get(f"/customers/{gone.code}/tab/account")).text
+        assert 'id="record-final"' in record and "was erased" in record
+        for offered in (
+            'id="act-on-behalf"',
+            'id="merge-preview"',
+            'id="reset-password"',
+            'id="send-email"',
+            'id="state-disable"',
+            'id="state-deactivate"',
+        ):
+            assert offered not in record, offered
+        assert 'id="save-account"' not in account

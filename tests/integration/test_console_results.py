@@ -8,7 +8,7 @@ import re
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
-from ..support import Cleanup
+from ..support import Cleanup, eventually
 from .conftest import create_customer
 from .gateway_support import gateway_stack, signed_in
 
@@ -41,3 +41,35 @@ async def test_c11_i5_results_show_scope_account_type_and_a_readable_phone(
             back = re.search(r'href="([^"]*)">First page<', second).group(1).replace("&amp;", "&")
             assert "cursor" not in back and "name=anna" in back
             assert (await http.get(back)).text.count('href="/customers/C') == first.count('href="/customers/C')
+
+
+async def test_c7_i5_history_tabs_page_past_twenty_entries(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    from contracts.history import GetCustomerHistory
+
+    from .test_order_sync import link_of, order
+
+    async with gateway_stack(settings, client, cleanup) as s:
+        for n in range(25):
+            await client.publish_upstream(order(f"H-{n:02}", email="many.orders@example.fr"))
+        code = (await link_of(client, "storefront:eu", "H-24")).customer_code
+
+        async def all_in_history() -> bool:
+            first = await client.call(GetCustomerHistory, {"customer_code": code, "kind": "order"})
+            if not first.ok or not first.result.next_cursor:
+                return False
+            rest = await client.call(
+                GetCustomerHistory, {"customer_code": code, "kind": "order", "cursor": first.result.next_cursor}
+            )
+            return len(first.result.items) + len(rest.result.items) == 25
+
+        await eventually(all_in_history, timeout=20)
+        async with signed_in(s.app, "csr") as http:
+            newest = (await http.get(f"/customers/{code}/tab/orders")).text
+            assert newest.count("<tr><td>H-") == 20 and "Newest" not in newest
+            older = re.search(r'hx-get="([^"]+cursor=[^"]+)"', newest).group(1).replace("&amp;", "&")
+            page = (await http.get(older)).text
+            assert page.count("<tr><td>H-") == 5 and "Newest" in page and 'id="history-older"' not in page
+            shown = set(re.findall(r"<tr><td>(H-\d\d)", newest)) | set(re.findall(r"<tr><td>(H-\d\d)", page))
+            assert shown == {f"H-{n:02}" for n in range(25)}

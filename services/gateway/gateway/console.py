@@ -386,7 +386,9 @@ async def create_customer(
 # --- the customer record ------------------------------------------------------------------------
 
 
-async def tab_context(request: Request, who: StaffSession, customer: Any, tab: str) -> dict[str, Any]:
+async def tab_context(
+    request: Request, who: StaffSession, customer: Any, tab: str, cursor: str | None = None
+) -> dict[str, Any]:
     call = services(request).call
     code = customer.code
     if tab == "attributes":
@@ -403,7 +405,8 @@ async def tab_context(request: Request, who: StaffSession, customer: Any, tab: s
             ]
         }
     if tab in HISTORY_TABS:
-        return {"history": await call(who, h.GetCustomerHistory, {"customer_code": code, "kind": HISTORY_TABS[tab]})}
+        query = {"customer_code": code, "kind": HISTORY_TABS[tab], **({"cursor": cursor} if cursor else {})}
+        return {"history": await call(who, h.GetCustomerHistory, query), "cursor": cursor}
     if tab == "activities":
         return {"activities": await call(who, n.GetActivities, {"customer_code": code}, reply_type=n.ActivityPageReply)}
     if tab == "audit":
@@ -414,14 +417,14 @@ async def tab_context(request: Request, who: StaffSession, customer: Any, tab: s
 
 
 async def record_page(
-    request: Request, who: StaffSession, code: str, tab: str, status: int = 200, **extra: Any
+    request: Request, who: StaffSession, code: str, tab: str, status: int = 200, cursor: str | None = None, **extra: Any
 ) -> Response:
     tab = tab if tab in TABS else "account"
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
     if customer.code != code.upper():  # a merged-away code answers its survivor
         return redirect(f"/customers/{customer.code}", tab=tab)
     await request.app.state.staff.remember_record(who, customer.code, f"{customer.first_name} {customer.last_name}")
-    context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab), **extra}
+    context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab, cursor), **extra}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "tab-panel":
         return page(request, "tab.html", status, **context)
     templates_for_email = [
@@ -434,15 +437,21 @@ async def record_page(
 
 @router.get("/customers/{code}")
 async def record(
-    request: Request, code: str, who: Staff, tab: Annotated[str, Query(max_length=50)] = "account"
+    request: Request,
+    code: str,
+    who: Staff,
+    tab: Annotated[str, Query(max_length=50)] = "account",
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
-    return await record_page(request, who, code, tab)
+    return await record_page(request, who, code, tab, cursor=cursor)
 
 
 @router.get("/customers/{code}/tab/{tab}")
-async def record_tab(request: Request, code: str, tab: str, who: Staff) -> Response:
+async def record_tab(
+    request: Request, code: str, tab: str, who: Staff, cursor: Annotated[str | None, Query(max_length=1000)] = None
+) -> Response:
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
-    context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab)}
+    context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab, cursor)}
     return page(request, "tab.html", **context)
 
 

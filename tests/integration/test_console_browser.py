@@ -187,7 +187,7 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         await page.click(f"#open-records a:has-text('{a.code}')")
         await shot(page, "04-record-account")
         await tab(page, "Custom Attributes")
-        await expect(page.locator("#tab-panel input[name='attr.loyalty_tier']")).to_have_value("gold")
+        await expect(page.locator("#tab-panel select[name='attr.loyalty_tier']")).to_have_value("gold")
         await shot(page, "05-record-custom-attributes")
         await tab(page, "Addresses")
         await expect(page.locator("#tab-panel")).to_contain_text("1 rue de Rivoli")

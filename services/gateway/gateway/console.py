@@ -158,6 +158,13 @@ def read_form(
         ) from None
 
 
+def form_text(value: Any) -> str | None:
+    """A stored attribute as the form sends it back: booleans as 'true'/'false'."""
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def submitted(form: Mapping[str, Any]) -> dict[str, str]:
     """What was typed, to show it again on the form next to the error (files are not text)."""
     return {k: v for k, v in form.items() if isinstance(v, str)}
@@ -498,7 +505,7 @@ async def edit(
             changes["tags"] = tags
         for name, value in fields.attributes.items():
             new = value.strip() or None
-            if new != (None if before.attributes.get(name) is None else str(before.attributes.get(name))):
+            if new != form_text(before.attributes.get(name)):
                 changes.setdefault("attributes", {})[name] = new
         payload = {"customer_code": code, "expected_version": fields.version, "changes": changes}
         on_behalf = (

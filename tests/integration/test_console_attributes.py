@@ -1,0 +1,58 @@
+"""C3, I5: custom attributes are edited with a widget of their type (a list for an enum, yes or
+no for a boolean, a date picker, a number), a boolean reads yes or no, and what was typed is
+kept beside the error when the service refuses it."""
+
+from __future__ import annotations
+
+import re
+
+from contracts.customer import GetCustomer, SetAccountTemplate
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+
+from ..support import Cleanup
+from .conftest import create_customer, ok
+from .gateway_support import gateway_stack, signed_in
+
+FIELDS = [
+    {"name": "tier", "type": "enum", "allowed_values": ["silver", "gold"]},
+    {"name": "newsletter", "type": "boolean"},
+    {"name": "birthday", "type": "date"},
+    {"name": "visits", "type": "integer"},
+    {"name": "nickname", "type": "string"},
+]
+
+
+async def test_c3_i5_attributes_have_widgets_of_their_type(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    async with gateway_stack(settings, client, cleanup) as s:
+        await ok(await client.call(SetAccountTemplate, {"scope_id": "eu-fr", "fields": FIELDS}))
+        anna = await create_customer(client, attributes={"tier": "gold", "newsletter": True})
+        async with signed_in(s.app, "csr") as http:
+            tab = (await http.get(f"/customers/{anna.code}/tab/attributes")).text
+            assert re.search(r'<select name="attr.tier">.*<option selected>gold</option>', tab, re.S)
+            assert re.search(r'<select name="attr.newsletter">.*<option value="true" selected>yes</option>', tab, re.S)
+            assert '<input type="date" name="attr.birthday"' in tab
+            assert '<input type="number" step="1" name="attr.visits"' in tab
+            assert "True" not in tab
+
+            form = {
+                "version": str(anna.version),
+                "attr.tier": "silver",
+                "attr.newsletter": "false",
+                "attr.birthday": "1990-02-03",
+                "attr.visits": "3",
+                "attr.nickname": "Nana",
+            }
+            saved = await http.post(f"/customers/{anna.code}/edit", data=form)
+            assert saved.status_code in (200, 303), saved.text
+            after = await ok(await client.call(GetCustomer, {"customer_code": anna.code}))
+            assert after.attributes["newsletter"] is False and after.attributes["tier"] == "silver"
+            assert after.attributes["visits"] == 3 and after.attributes["nickname"] == "Nana"
+
+            # Refused: the typed values stay on the form beside the error.
+            bad = {**form, "version": str(after.version), "attr.visits": "three", "attr.nickname": "Nono"}
+            refused = await http.post(f"/customers/{anna.code}/edit", data=bad)
+            assert refused.status_code == 422
+            assert 'value="three"' in refused.text and 'value="Nono"' in refused.text

@@ -56,3 +56,30 @@ async def test_c3_i5_attributes_have_widgets_of_their_type(
             refused = await http.post(f"/customers/{anna.code}/edit", data=bad)
             assert refused.status_code == 422
             assert 'value="three"' in refused.text and 'value="Nono"' in refused.text
+
+
+async def test_i5_each_field_error_shows_beside_its_field_and_none_hides_another(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    async with gateway_stack(settings, client, cleanup) as s:
+        await ok(await client.call(SetAccountTemplate, {"scope_id": "eu-fr", "fields": FIELDS}))
+        anna = await create_customer(client)
+        async with signed_in(s.app, "csr") as http:
+            form = {
+                "version": str(anna.version),
+                "first_name": "Anna",
+                "last_name": "Martin",
+                "email": "not an email",
+                "phone": "12",
+            }
+            refused = await http.post(f"/customers/{anna.code}/edit", data=form)
+            assert refused.status_code == 422
+            beside = dict(
+                re.findall(r'<span class="field-error" role="alert" data-field="([^"]+)">([^<]+)</span>', refused.text)
+            )
+            assert {"email", "phone"} <= set(beside), beside  # both, each beside its own input
+            assert 'value="not an email"' in refused.text and 'value="12"' in refused.text
+            # An attribute's error sits beside the attribute, on its tab.
+            bad = {"version": str(anna.version), "attr.visits": "three"}
+            refused = await http.post(f"/customers/{anna.code}/edit", data=bad)
+            assert 'data-field="attr.visits">must be a whole number<' in refused.text

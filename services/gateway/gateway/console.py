@@ -158,6 +158,28 @@ def read_form(
         ) from None
 
 
+def form_field(name: str) -> str:
+    """A field error's path as the record's form names its input: 'payload.changes.first_name'
+    is 'first_name', 'payload.changes.attributes.tier' is 'attr.tier'."""
+    for prefix in ("payload.changes.", "payload.", "changes."):
+        if name.startswith(prefix):
+            name = name.removeprefix(prefix)
+            break
+    return "attr." + name.split(".", 1)[1] if name.startswith("attributes.") else name
+
+
+def errors_by_field(error: Any) -> dict[str, str]:
+    """Each field error, by the input it belongs beside (all of them: none hides another)."""
+    found: dict[str, str] = {}
+    for field_error in getattr(error, "fields", None) or []:
+        key = form_field(field_error.field)
+        found[key] = f"{found[key]}; {field_error.reason}" if key in found else field_error.reason
+    return found
+
+
+templates.env.globals["errors_by_field"] = errors_by_field
+
+
 def form_text(value: Any) -> str | None:
     """A stored attribute as the form sends it back: booleans as 'true'/'false'."""
     if value is None:

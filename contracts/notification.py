@@ -64,6 +64,15 @@ class OrderReference(_In):
 # --- sending (N4) ---------------------------------------------------------------------------
 
 
+class ResendEmailInput(_In):
+    """N4, N5: a CSR sends an email the customer already had (a shipping confirmation, a
+    payment request) again, the same content to the same address, recorded as a new activity.
+    Emails that carried a single-use link are not resent: a new link is asked for instead."""
+
+    activity_id: Identifier = Field(description="The activity of the email to send again.")
+    customer_code: CustomerCode = Field(description="Whose email it is: a resend never crosses customers.")
+
+
 class SendTemplateEmailInput(_In):
     """N4: a CSR emails a customer from a customer-message template, optionally about an order."""
 
@@ -308,6 +317,15 @@ class SendTemplateEmail(Command[SendTemplateEmailInput]):
 
     DOMAIN = "notification"
     message_type: Literal["send-template-email"] = "send-template-email"
+    schema_version: Literal[1] = 1
+
+
+class ResendEmail(Command[ResendEmailInput]):
+    """N4, N5: a CSR sends a customer's earlier email again (the call "please send me the
+    shipping email again")."""
+
+    DOMAIN = "notification"
+    message_type: Literal["resend-email"] = "resend-email"
     schema_version: Literal[1] = 1
 
 

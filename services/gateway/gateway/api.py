@@ -466,6 +466,27 @@ async def send_email(
     )
 
 
+@router.post(
+    "/customers/{code}/emails/{activity_id}/resend", status_code=201, response_model=n.EmailQueued, tags=["customers"]
+)
+async def resend_email(
+    code: Code,
+    activity_id: Annotated[str, Field(min_length=1, max_length=200)],
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.send_email"))],
+) -> Any:
+    """N4, N5: send one of the customer's earlier emails again (a shipping confirmation):
+    the same content to the same address, recorded as a new activity."""
+    return await services(request).call(
+        who,
+        n.ResendEmail,
+        {"customer_code": code, "activity_id": activity_id},
+        reply_type=n.EmailQueuedReply,
+        audit="customer.send_email",
+        target=code,
+    )
+
+
 # --- merges ------------------------------------------------------------------------------------
 
 

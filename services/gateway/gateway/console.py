@@ -651,6 +651,25 @@ async def send_email(
     return redirect(f"/customers/{code}", tab="activities", notice="email")
 
 
+@router.post("/customers/{code}/emails/{activity_id}/resend")
+async def resend_email(
+    request: Request,
+    code: str,
+    activity_id: str,
+    who: Annotated[StaffSession, Depends(allow("customer.send_email"))],
+) -> Response:
+    """The call "please send me the shipping email again", in one click on the email."""
+    await services(request).call(
+        who,
+        n.ResendEmail,
+        {"customer_code": code, "activity_id": activity_id},
+        reply_type=n.EmailQueuedReply,
+        audit="customer.send_email",
+        target=code,
+    )
+    return redirect(f"/customers/{code}", tab="activities", notice="email")
+
+
 # --- merge and undo ---------------------------------------------------------------------------------
 
 

@@ -170,6 +170,54 @@ def activity_document(
     return doc
 
 
+#: What a resent email copies from the first: its content, address and what it was about.
+_RESENT_FIELDS = (
+    "customer_code",
+    "scope_id",
+    "order",
+    "template",
+    "template_source",
+    "template_scope_id",
+    "template_version",
+    "template_note",
+    "language",
+    "sender",
+    "to",
+    "to_name",
+    "subject",
+    "html",
+    "text",
+)
+
+
+def resent_activity(original: dict[str, Any], *, cause_id: str, cause_type: str, actor_id: str) -> dict[str, Any]:
+    """A new activity that sends ``original``'s email again, as a CSR asked (N4): a new key and
+    Message-ID (a new email, not a retry of the first), queued now, pointing at the first."""
+    key = domain.email_key(cause_id, original["template"], original["to"])
+    created = store.now()
+    return {
+        "_id": key,
+        **{name: original.get(name) for name in _RESENT_FIELDS},
+        "initiated_by": "csr",
+        "actor_id": actor_id,
+        "cause_id": cause_id,
+        "cause_type": cause_type,
+        "correlation_id": cause_id,
+        "resent_from": original["_id"],
+        "link_sent": None,
+        "message_id": mail.message_id(key, original["sender"]),
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": created,
+        "last_error": None,
+        "errors": [],
+        "outcome_unknown": False,
+        "created_at": created,
+        "sent_at": None,
+        "failed_at": None,
+    }
+
+
 def as_sent(activity: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
     """The activity with the content that goes to SMTP: its sealed copy opened, if it has one.
     Raises SealBroken when this service's key cannot open it."""

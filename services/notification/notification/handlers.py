@@ -33,6 +33,7 @@ from contracts.notification import (
     RemoveTemplate,
     RenderedEmail,
     RenderedEmailReply,
+    ResendEmail,
     SendTemplateEmail,
     SetTemplate,
     TemplateListReply,
@@ -201,6 +202,39 @@ async def send_template_email(cmd: SendTemplateEmail, runtime: Runtime, outbound
     return EmailQueuedReply.success(queued)
 
 
+async def resend_email(cmd: ResendEmail, runtime: Runtime, outbound: Sender) -> EmailQueuedReply:
+    """A CSR sends a customer's earlier email again: the same content to the same address, as
+    a new activity initiated by the CSR (the original stays as it was)."""
+    p = cmd.payload
+    actor_id = _actor_id(cmd)
+    original = await store.activity(runtime.db, p.activity_id)
+    if original is None or original["customer_code"] != p.customer_code:
+        raise Rejected.not_found("email", p.activity_id, field="payload.activity_id")
+    if original.get("link_sent") or original.get("sealed"):
+        raise Rejected.invalid(
+            "payload.activity_id", "it carried a single-use link: send a new one (Reset password) instead"
+        )
+    activity = emails.resent_activity(
+        original, cause_id=cmd.message_id, cause_type=cmd.routing_key(), actor_id=actor_id
+    )
+
+    async def work(uow: UnitOfWork) -> EmailQueued:
+        stored, _ = await store.record_activity(runtime.db, activity, uow.session)
+        return EmailQueued(
+            activity_id=stored["_id"],
+            status=stored["status"],
+            template=stored["template"],
+            template_source=stored["template_source"],
+            language=stored["language"],
+            to=stored["to"],
+            subject=stored["subject"],
+        )
+
+    queued = await apply_once(runtime, cmd, work, EmailQueued)
+    outbound.wake()
+    return EmailQueuedReply.success(queued)
+
+
 # --- the template manager (N3) ---------------------------------------------------------------------
 
 
@@ -361,6 +395,7 @@ async def get_activities(cmd: GetActivities, runtime: Runtime) -> ActivityPageRe
 
 COMMANDS = (
     (SendTemplateEmail, send_template_email),
+    (ResendEmail, resend_email),
     (SetTemplate, set_template),
     (RemoveTemplate, remove_template),
     (ListTemplates, list_templates),

@@ -67,3 +67,32 @@ async def test_o2_o8_i5_an_order_is_found_by_the_number_its_customer_reads_or_th
             assert "No order is numbered" in (await http.get("/orders?number=nope")).text
             api = await http.get("/api/orders", params={"number": "1001"})
             assert api.status_code == 200 and len(api.json()) == 2
+
+
+async def test_o2_an_order_stored_before_number_keys_is_found_after_a_restart(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """Orders kept before FindOrders existed have no number keys; the service's start gives
+    them theirs, so every order is found, whenever it arrived."""
+    from pymongo import AsyncMongoClient
+
+    from customer.app import create_app as customer_app
+    from order_sync.app import create_app as order_sync_app
+
+    from ..support import running
+    from .conftest import create_scope
+
+    async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup):
+        await create_scope(client, "eu-fr", "FR", default_language="fr")
+        await client.publish_upstream(order("OLD-77", email="old.order@example.fr"))
+        await link_of(client, "storefront:eu", "OLD-77")
+    mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    try:
+        orders = mongo[settings.database_name("order-sync")]["orders"]
+        await orders.update_many({}, {"$unset": {"number_keys": ""}})  # as stored before
+        async with running(customer_app(settings), order_sync_app(settings), cleanup=cleanup):
+            found = await client.call(FindOrders, {"number": "old-77"})
+            assert [v.order.order_number for v in found.result] == ["OLD-77"]
+        assert await orders.count_documents({"number_keys": {"$exists": False}}) == 0
+    finally:
+        await mongo.close()

@@ -14,6 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import drop_index_if_present, ensure_index
 
+from .domain import number_key
+
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime
 
@@ -37,6 +39,7 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     db = runtime.db
     await ensure_index(db[ORDERS], [("customer_code", ASCENDING), ("placed_at", DESCENDING)], name="by_customer")
     await ensure_index(db[ORDERS], [("number_keys", ASCENDING), ("placed_at", DESCENDING)], name="by_number")
+    await backfill_number_keys(db)
     for replaced in ("match_email", "match_phone"):  # step 6's rule lookups, before the identity index
         await drop_index_if_present(db[CUSTOMERS], replaced)
     await ensure_index(
@@ -52,6 +55,24 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     await ensure_index(db[REVIEWS], [("status", ASCENDING), ("opened_at", ASCENDING), ("_id", ASCENDING)], name="queue")
     await ensure_index(db[PARKED], [("order_key", ASCENDING), ("parked_at", ASCENDING)], name="by_order")
     await ensure_index(db[REJECTED], [("rejected_at", DESCENDING)], name="newest")
+
+
+async def backfill_number_keys(db: AsyncDatabase, batch: int = 1000) -> int:
+    """Orders stored before FindOrders carry no number keys: give them theirs (their number;
+    the display number was not kept then), so an order is found whenever it arrived. Runs
+    at every start, finds nothing after the first; two workers doing it at once agree."""
+    done = 0
+    while (
+        docs := await db[ORDERS]
+        .find({"number_keys": {"$exists": False}, "order_number": {"$type": "string"}}, {"order_number": 1})
+        .limit(batch)
+        .to_list()
+    ):
+        await db[ORDERS].bulk_write(
+            [UpdateOne({"_id": d["_id"]}, {"$set": {"number_keys": [number_key(d["order_number"])]}}) for d in docs]
+        )
+        done += len(docs)
+    return done
 
 
 # --- orders ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench            # full: 1,000,000 customers for search (kept between runs)
     .venv/bin/python -m bench --quick    # small sizes, under two minutes (CI)
+    .venv/bin/python -m bench --only import [--quick]   # one stage alone (suite.ONLY)
 
 The full run writes bench/results/latest.json (every figure with its ceiling from the same
 run and the ratio; the machine and versions), bench/REPORT.md rendered from it, and the
@@ -39,7 +40,17 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="only render the report from the results file")
     parser.add_argument("--results", type=Path, help="default: bench/results/latest.json (quick: results/quick/)")
     parser.add_argument("--report", type=Path, help="default: bench/REPORT.md (quick: results/quick/REPORT.md)")
+    parser.add_argument(
+        "--only", choices=sorted(suite.ONLY), help="one stage alone; writes results/quick/only-STAGE.json"
+    )
     args = parser.parse_args()
+    if args.only:  # never touches latest.json or REPORT.md
+        only = asyncio.run(suite.run_only(args.only, args.quick))
+        path = suite.RESULTS / "quick" / f"only-{args.only}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(report.dump(only), encoding="utf-8")
+        log(f"wrote {path}: {json.dumps(only['result'], default=str)}")
+        return
     quick_dir = suite.RESULTS / "quick"
     args.results = args.results or (quick_dir if args.quick else suite.RESULTS) / "latest.json"
     args.report = args.report or (quick_dir / "REPORT.md" if args.quick else HERE / "REPORT.md")

@@ -352,6 +352,22 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+#: ``python -m bench --only STAGE``: one stage alone, for a quick figure while working on it.
+ONLY = {
+    "import": imports,
+}
+
+
+async def run_only(stage: str, quick: bool) -> dict[str, Any]:
+    """One stage on its own (``ONLY``), its result as the full run would record it."""
+    sizes = QUICK if quick else FULL
+    started = time.perf_counter()
+    customer.log(f"{stage} only ({'quick' if quick else 'full'} sizes)")
+    result: dict[str, Any] = {"stage": stage, "mode": "quick" if quick else "full", "result": await ONLY[stage](sizes)}
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
 async def run(quick: bool, reset_dataset: bool = False) -> dict[str, Any]:
     sizes = QUICK if quick else FULL
     stages = Stages(6)

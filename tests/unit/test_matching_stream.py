@@ -11,7 +11,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from itertools import pairwise
 from pathlib import Path

@@ -47,7 +47,8 @@ import aio_pika
 from aiosmtplib import SMTP
 from pymongo import AsyncMongoClient
 
-from bench.processes import PeakRss, rss_mb
+from bench.order_sync import mongo_commands
+from bench.processes import PeakRss, rss_mb, worker_pids
 from contracts.customer import LinkPayload, PasswordSetupInvited, Recipient
 from contracts.order_sync import (
     CustomerOrderShipped,
@@ -257,10 +258,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def worker_pid(parent: int) -> int:
-    """`faststream run` serves from a child process; that child is the worker."""
-    children = Path(f"/proc/{parent}/task/{parent}/children")
-    pids = children.read_text().split() if children.exists() else []
-    return int(pids[0]) if pids else parent
+    """`faststream run` serves from a child process; that child is the worker (not the
+    multiprocessing resource tracker it also starts, which the first child may be)."""
+    return worker_pids(parent)[0]
 
 
 def wait_ready(port: int, timeout: float = 60) -> None:
@@ -321,6 +321,7 @@ async def measure(args: argparse.Namespace) -> dict:
             await wait_sent(db, len(warmup), 120)
 
             events = [event(args.warmup + i, sealer) for i in range(args.emails)]
+            commands_before = await mongo_commands(mongo)
             cpu_before = cpu_seconds(worker)
             started = time.perf_counter()
             async with PeakRss([worker]) as rss_under_load:
@@ -329,6 +330,8 @@ async def measure(args: argparse.Namespace) -> dict:
                 await wait_sent(db, len(warmup) + len(events), 300)
             elapsed = time.perf_counter() - started
             worker_cpu = cpu_seconds(worker) - cpu_before
+            # Server-wide counts (other clients of the same MongoDB add to them): read on a quiet machine.
+            commands_after = await mongo_commands(mongo)
 
         delivered = accepted.value
         message = fixed_message(settings.smtp_from)
@@ -344,6 +347,10 @@ async def measure(args: argparse.Namespace) -> dict:
         await cleanup(settings)
 
     service_rate = args.emails / elapsed
+    commands = {
+        name: round((count - commands_before.get(name, 0)) / args.emails, 2) for name, count in commands_after.items()
+    }
+    commands = {name: value for name, value in sorted(commands.items(), key=lambda kv: -kv[1]) if value >= 0.01}
     return {
         "benchmark": "notification: emails rendered and delivered per second, one worker",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -363,6 +370,12 @@ async def measure(args: argparse.Namespace) -> dict:
             "accepted_by_smtp_server": delivered,
             "rss_mb_at_rest": rss_at_rest,
             "rss_mb_under_load": rss_under_load.values[0],
+            # Every command MongoDB ran during the burst (serverStatus), per email; "transactions
+            # committed" is counted apart, its commitTransaction is among the commands too.
+            "mongodb_commands_per_email": commands,
+            "mongodb_commands_per_email_total": round(
+                sum(v for k, v in commands.items() if k != "transactions committed"), 2
+            ),
         },
         "raw_aiosmtplib": {
             "messages": args.raw,
@@ -393,6 +406,7 @@ def main() -> None:
         f"raw aiosmtplib: {r['messages_per_second']} msg/s over {r['connections']} connections, "
         f"{r['single_connection_messages_per_second']} msg/s over one"
     )
+    print(f"MongoDB commands per email: {s['mongodb_commands_per_email_total']} {s['mongodb_commands_per_email']}")
     print(f"ratio service/raw: {result['ratio_service_to_raw']}   -> {RESULTS}")
 
 

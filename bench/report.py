@@ -278,7 +278,16 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
     )
     add(
         _table(
-            ["emails", "seconds", "emails/s", "raw msg/s", "raw connections", "ratio", "worker CPU ms per email"],
+            [
+                "emails",
+                "seconds",
+                "emails/s",
+                "raw msg/s",
+                "raw connections",
+                "ratio",
+                "worker CPU ms per email",
+                "MongoDB commands per email",
+            ],
             [
                 [
                     service["emails"],
@@ -288,11 +297,19 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
                     raw["connections"],
                     mail["ratio"],
                     service.get("worker_cpu_ms_per_email"),
+                    service.get("mongodb_commands_per_email_total"),
                 ]
             ],
         )
     )
     add("")
+    if commands := service.get("mongodb_commands_per_email"):
+        add(
+            "MongoDB commands per email during the burst, by command (all clients of the server, from "
+            "`serverStatus`; transactions committed counted apart): "
+            + ", ".join(f"{name} {_number(value)}" for name, value in commands.items())
+            + ".\n"
+        )
 
     add("## Import rate\n")
     add(

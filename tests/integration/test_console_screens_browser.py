@@ -1,0 +1,106 @@
+"""I5: the record's and the administrators' newer screens walked in a real headless Chromium
+(Debian's, driven by Playwright) against the real stack, one test per screen, each named by
+the capabilities it proves. Screenshots go to docs/screenshots/ with OMS_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from contracts.customer import GetCustomer
+from gateway.settings import GatewaySettings
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+
+from ..support import Cleanup
+from .conftest import create_customer, ok
+from .gateway_support import Stack, gateway_stack, serving
+from .test_console_browser import CHROMIUM, RIVOLI, shot, sign_in, tab
+
+
+@dataclass
+class Console:
+    stack: Stack
+    base: str
+    page: Page
+
+
+@asynccontextmanager
+async def console(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, role: str = "csr"
+) -> AsyncIterator[Console]:
+    """The stack, the gateway on a real port, and a Chromium page signed in as ``role``;
+    confirmations (data-confirm) are accepted."""
+    async with (
+        gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s,
+        serving(s.app) as base,
+        async_playwright() as pw,
+    ):
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 860})
+            page = await context.new_page()
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            await sign_in(page, base, role)
+            yield Console(s, base, page)
+        finally:
+            await browser.close()
+
+
+@pytest.mark.timeout(180)
+async def test_c4_i5_address_book_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C4: add an address with the keyboard, make it the default billing one, edit it,
+    delete the other."""
+    async with console(settings, client, cleanup) as ui:
+        a = await create_customer(client, email="book@example.fr", addresses=[RIVOLI])
+        page = ui.page
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await tab(page, "Addresses")
+        await page.click("#add-address summary")
+        await page.get_by_label("Label").last.fill("chalet")
+        await page.fill("#new-address-line1", "3 route des Pistes")
+        await page.fill("#new-address-postal_code", "74400")
+        await page.fill("#new-address-city", "Chamonix")
+        await page.fill("#new-address-country", "FR")
+        await page.focus("#new-address-default_shipping")
+        await page.keyboard.press("Space")
+        await page.keyboard.press("Enter")  # submits the form from the keyboard
+        await expect(page.locator(".notice")).to_have_text("Address saved.")
+        await expect(page.locator("#address-book")).to_contain_text("3 route des Pistes")
+        chalet = next(
+            x
+            for x in (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).addresses
+            if x.label == "chalet"
+        )
+        row = page.locator(f"#address-{chalet.address_id}")
+        await expect(row.locator(".defaults")).to_have_text("shipping")
+        await row.locator("button.make-default-billing").click()
+        await expect(page.locator(".notice")).to_have_text("Default address set.")
+        await expect(page.locator(f"#address-{chalet.address_id} .defaults")).to_have_text("shipping billing")
+        await shot(page, "21-record-address-book")
+
+        await page.locator(f"#edit-row-{chalet.address_id} summary").click()
+        await page.fill(f"#edit-{chalet.address_id}-line1", "5 route des Pistes")
+        await page.fill(f"#edit-{chalet.address_id}-city", "")
+        await page.locator(f"#edit-row-{chalet.address_id} button.save-address").click()
+        # The browser itself asks for the city first (required); typed once more, it saves.
+        await page.fill(f"#edit-{chalet.address_id}-city", "Chamonix-Mont-Blanc")
+        await page.locator(f"#edit-row-{chalet.address_id} button.save-address").click()
+        await expect(page.locator(".notice")).to_have_text("Address saved.")
+        await expect(page.locator("#address-book")).to_contain_text("5 route des Pistes")
+
+        first = a.addresses[0].address_id
+        await page.locator(f"#address-{first} button.delete-address").click()
+        await expect(page.locator(".notice")).to_have_text("Address deleted.")
+        await expect(page.locator("#address-book")).not_to_contain_text("1 rue de Rivoli")
+        now = await ok(await client.call(GetCustomer, {"customer_code": a.code}))
+        assert [(x.line1, x.city, x.default_billing) for x in now.addresses] == [
+            ("5 route des Pistes", "Chamonix-Mont-Blanc", True)
+        ]

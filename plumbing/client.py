@@ -14,6 +14,7 @@ from contracts.replies import Error, Reply
 from contracts.routing import Topology
 from contracts.service import Ping, Pong
 
+from .amqp import ClusterRabbitBroker
 from .logs import keep_payloads_out_of_logs
 from .messaging import commands_exchange, upstream_exchange
 from .retries import ensure_confirmed
@@ -37,7 +38,7 @@ class OmsClient:
         self.settings = settings or ServiceSettings()
         self.producer = producer
         # A message no queue takes is an error here, not a silent loss: a publish raises.
-        self.broker = RabbitBroker(
+        self.broker: RabbitBroker = ClusterRabbitBroker(
             self.settings.amqp_url, app_id=producer, logger=None, default_channel=Channel(on_return_raises=True)
         )
 

@@ -23,6 +23,7 @@ import aiormq.abc
 from pamqp.commands import Basic
 
 from contracts.routing import Topology
+from plumbing import amqp
 from plumbing import dead_letters as dl
 from plumbing.messaging import dead_letter_queue
 from plumbing.retries import BROKER_HEADERS
@@ -141,9 +142,7 @@ class DeadLetterQueues:
         self.connection: aio_pika.abc.AbstractConnection | None = None
 
     async def __aenter__(self) -> DeadLetterQueues:
-        self.connection = await aio_pika.connect(
-            self.settings.amqp_url, client_properties={"connection_name": self.reader}
-        )
+        self.connection = await amqp.connect(self.settings.amqp_url, client_properties={"connection_name": self.reader})
         return self
 
     async def __aexit__(self, *exc: object) -> None:

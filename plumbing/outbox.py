@@ -32,6 +32,7 @@ from pamqp.commands import Basic
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from . import amqp
 from .messaging import PARTITION_KEY, PARTITION_SLOT, partition_slot
 from .telemetry import TRACE_HEADERS
 from .unit_of_work import OUTBOX
@@ -85,7 +86,7 @@ class OutboxRelay:
     async def start(self) -> None:
         # Its own connection and channel, with publisher confirms: a plain publish per event,
         # without the per-message tracing and metrics of the consumers' pipeline.
-        self._connection = await aio_pika.connect_robust(
+        self._connection = await amqp.connect_robust(
             self.amqp_url, client_properties={"connection_name": f"outbox-relay {self.holder}"}
         )
         self._channel = await self._connection.channel(publisher_confirms=True)

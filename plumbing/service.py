@@ -42,6 +42,7 @@ from contracts.replies import Reply
 from contracts.service import Ping, Pong, PongReply
 
 from . import unit_of_work
+from .amqp import ClusterRabbitBroker
 from .batching import Batcher, Pending
 from .bodies import guarded_decoder
 from .dead_letters import DeadLetters
@@ -231,7 +232,8 @@ def create_service_app(
         topology=topology,
     )
     deadline = settings.shutdown_deadline_seconds
-    broker = RabbitBroker(
+    # Every node of OMS_AMQP_URL: a lost node's connection moves to the next (plumbing.amqp).
+    broker = ClusterRabbitBroker(
         settings.amqp_url,
         app_id=name,
         # The access log's lines at DEBUG are below the logger's INFO: off unless asked for. (The
@@ -270,7 +272,12 @@ def create_service_app(
         broker.include_router(router)
 
     async def connect() -> None:
-        runtime.mongo = AsyncMongoClient(settings.mongodb_url, appname=name, tz_aware=True)
+        # A seed list finds the replica set's primary; a write or read that meets a failover is
+        # retried once on the new primary (PyMongo's defaults, kept on whatever the URL says),
+        # and transactions are retried whole by with_transaction (plumbing.unit_of_work).
+        runtime.mongo = AsyncMongoClient(
+            settings.mongodb_url, appname=name, tz_aware=True, retryWrites=True, retryReads=True
+        )
         await runtime.mongo.admin.command("ping")
         # Declared before any subscriber consumes, so the first bad message has somewhere to go.
         await broker.connect()

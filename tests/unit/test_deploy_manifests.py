@@ -7,11 +7,14 @@ would say); KEDA's ScaledObject and TriggerAuthentication against KEDA's own CRD
 vendored in tests/fixtures/keda (source and licence in its README). Then the facts a valid
 file can still get wrong: probes on the routes the services serve, a disruption budget per
 service, autoscalers on the queues plumbing really declares, secrets that stay out of the
-repository, and every broker node given to every service in the cluster compose file."""
+repository, and every broker node given to every service in the cluster compose file
+(itself validated against the Compose Specification's schema, vendored in
+tests/fixtures/compose-spec)."""
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import subprocess
 from functools import cache
@@ -34,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KEDA_CRDS = ROOT / "tests" / "fixtures" / "keda"
+COMPOSE_SPEC = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
 
 #: The oldest Kubernetes the manifests claim (docs/scaling.md) and the newest schemas bundled.
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
@@ -318,6 +322,15 @@ MEMBERS = ("mongo1", "mongo2", "mongo3")
 
 def cluster() -> dict[str, Any]:
     return yaml.safe_load((DEPLOY / "compose.cluster.yaml").read_text())
+
+
+def test_p5_compose_cluster_is_valid_against_the_compose_specification() -> None:
+    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SPEC.read_text()))
+    doc = cluster()
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(doc)]
+    assert not errors, errors
+    doc["services"]["customer"]["healthchek"] = doc["services"]["customer"].pop("healthcheck")
+    assert not validator.is_valid(doc), "a misspelt key fails"
 
 
 def test_p3_compose_cluster_runs_three_rabbitmq_nodes_that_form_one_cluster() -> None:

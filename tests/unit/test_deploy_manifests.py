@@ -57,7 +57,9 @@ def manifest_files() -> list[Path]:
     return sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
+@cache
 def documents() -> list[tuple[str, dict[str, Any]]]:
+    """Every object of deploy/k8s, parsed once (tests that change one deep-copy it first)."""
     return [(p.name, doc) for p in manifest_files() for doc in yaml.safe_load_all(p.read_text()) if doc]
 
 
@@ -165,6 +167,7 @@ def test_p5_kustomization_applies_every_manifest_but_the_secret_example() -> Non
     assert {i["name"] for i in kustomization["images"]} == {c["image"].split(":")[0] for c in map(container, SERVICES)}
 
 
+@cache
 def served_routes(service: str) -> set[str]:
     """The paths the service's app answers: plumbing's app for the four consumers (what
     ``create_service_app`` builds, without connecting), the gateway's FastAPI app."""

@@ -19,9 +19,10 @@ from plumbing import dead_letters as dl
 from plumbing.client import OmsClient
 from plumbing.messaging import dead_letter_queue, upstream_exchange
 
+from ..support import eventually
 from ..unit.test_adapters_platform_shapes import RecordedBigCommerceOrders, expected, flatten
 from .test_adapters import Stack, body_of, dead_letters, drain, placed_from_tap, send, stack, upstream_tap  # noqa: F401
-from .test_order_sync import link_of
+from .test_order_sync import link_of, order_db  # noqa: F401
 
 WC_SECRET = "wc-integration-secret"
 BC_AUTHORIZATION = "Bearer bc-integration"
@@ -89,6 +90,7 @@ async def test_o8_woocommerce_webhooks_ping_signed_order_and_401_unsigned(client
     assert status == 202 and [m["routing_key"] for m in answer["messages"]] == [
         "order.order-placed.v1",
         "order.order-status-changed.v1",
+        "order.payment-received.v1",
         "order.order-shipped.v1",
     ]
     depth = await client.broker.declare_queue(dead_letter_queue(client.settings.topology, "adapters"))
@@ -148,3 +150,53 @@ async def test_o8_bigcommerce_read_failures_retry_or_keep_the_webhook(client: Om
     assert json.loads(letter.headers[dl.FIELD_ERRORS])[0]["field"] == "data.id"
     await asyncio.sleep(0.5)
     assert await drain(tap) == []
+
+
+async def test_o7_o8_payments_archives_and_shipment_updates_apply_once(
+    client: OmsClient, stack: Stack, order_db: Any
+) -> None:
+    """WooCommerce's paid order and BigCommerce's captured one each record one payment,
+    however many updates follow; BigCommerce's archive is a status change, and its
+    shipment update ships nothing twice."""
+    configure(stack)
+    body = body_of("woocommerce", "order-created.json")
+    status, answer = await send(stack, "woocommerce", body, wc_headers(body))
+    assert status == 202 and "order.payment-received.v1" in [m["routing_key"] for m in answer["messages"]]
+    completed = body_of("woocommerce", "order-updated-completed.json")
+    status, _ = await send(stack, "woocommerce", completed, wc_headers(completed, "order.updated"))
+    assert status == 202
+    for path in ("bigcommerce/store-order-created.json", "bigcommerce/store-order-updated.json"):
+        webhook = body_of(*path.split("/"))
+        status, _ = await send(stack, "bigcommerce", webhook, {"Authorization": BC_AUTHORIZATION})
+        assert status == 202
+    for name in ("store-order-created-251-tax-inclusive-eur.json", "store-shipment-created.json"):
+        webhook = body_of("bigcommerce", name)
+        assert (await send(stack, "bigcommerce", webhook, {"Authorization": BC_AUTHORIZATION}))[0] == 202
+    updated = body_of("bigcommerce", "store-shipment-updated.json")
+    assert (await send(stack, "bigcommerce", updated, {"Authorization": BC_AUTHORIZATION}))[0] == 202
+    archived = body_of("bigcommerce", "store-order-archived.json")
+    assert (await send(stack, "bigcommerce", archived, {"Authorization": BC_AUTHORIZATION}))[0] == 202
+
+    async def applied() -> dict[str, Any] | None:
+        projection = {"status": 1, "payments": 1, "shipments": 1}
+        docs = {d["_id"].rsplit("|", 1)[1]: d async for d in order_db["orders"].find({}, projection)}
+        woo, bc, shipped = docs.get("727"), docs.get("250"), docs.get("251")
+        done = (
+            woo
+            and woo.get("status") == "completed"
+            and woo.get("payments")
+            and bc
+            and bc.get("status") == "archived"
+            and bc.get("payments")
+            and shipped
+            and shipped.get("shipments")
+        )
+        return docs if done else None
+
+    docs = await eventually(applied, timeout=20)
+    await asyncio.sleep(1)  # anything late would land now
+    docs = await applied()
+    assert docs is not None
+    assert [p["payment_id"] for p in docs["727"]["payments"]] == ["727:paid"]
+    assert [(p["payment_id"], p["amount"]) for p in docs["250"]["payments"]] == [("250:paid", "72.23")]
+    assert [s["shipment_id"] for s in docs["251"]["shipments"]] == ["12"]

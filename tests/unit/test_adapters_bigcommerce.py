@@ -19,7 +19,7 @@ from adapters.handlers import PLATFORM_ADAPTERS, routing_key
 from adapters.mapping import MappingError, PlatformConfig
 from adapters.settings import AdapterSettings
 from adapters.signatures import Verifier
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged
+from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
 from .test_adapters_platform_shapes import RecordedBigCommerceOrders
 
@@ -60,7 +60,7 @@ def test_o8_bigcommerce_thin_order_created_is_read_through_the_api_and_placed() 
     assert resources["webhook"]["data"] == {"type": "order", "id": 250} and resources["order"]["id"] == 250
     messages = bigcommerce.map_event("", resources, config(scopes={"1": "us-web"}))
     order = messages[0].payload
-    assert [type(m) for m in messages] == [OrderPlaced]
+    assert [type(m) for m in messages] == [OrderPlaced, PaymentReceived]  # payment_status captured
     assert (order.order_number, order.source_customer_id, order.account_type, order.scope) == (
         "250",
         "11",
@@ -90,7 +90,7 @@ def test_o8_bigcommerce_thin_order_created_is_read_through_the_api_and_placed() 
 
 def test_o8_bigcommerce_status_updates_shipments_guests_jpy_and_tax_inclusive_orders() -> None:
     status = bigcommerce.map_event("", fetched("store-order-statusUpdated.json"), config())
-    assert [type(m) for m in status] == [OrderPlaced, OrderStatusChanged]
+    assert [type(m) for m in status] == [OrderPlaced, OrderStatusChanged, PaymentReceived]
     assert (status[1].payload.status, status[1].payload.changed_at.isoformat()) == (
         "Awaiting Fulfillment",
         "2019-06-25T16:15:35+00:00",
@@ -219,3 +219,59 @@ def test_o8_bigcommerce_ids_follow_the_order_not_the_delivery() -> None:
     platform = PLATFORM_ADAPTERS["bigcommerce"]
     assert routing_key(platform, "store/order/statusUpdated") == "platform.bigcommerce.store.order.statusUpdated"
     assert platform.topic_from_routing("store.shipment.created") == "store/shipment/created"
+
+
+def test_o7_o8_bigcommerce_payment_is_received_once_and_only_when_the_money_was_taken() -> None:
+    created = bigcommerce.map_event("", fetched("store-order-created.json"), config())
+    updated = bigcommerce.map_event("", fetched("store-order-updated.json"), config())
+    paid = [m for m in (*created, *updated) if isinstance(m, PaymentReceived)]
+    assert len(paid) == 2 and paid[0].message_id == paid[1].message_id  # one payment per order
+    payment = paid[0].payload
+    assert (payment.payment_id, payment.amount, payment.currency, payment.method) == (
+        "250:paid",
+        Decimal("72.23"),
+        "USD",
+        "Cash",
+    )
+    for status in ("authorized", "pending", "declined", "void", ""):
+        resources = fetched("store-order-created.json")
+        resources["order"] = {**resources["order"], "payment_status": status}
+        assert not [m for m in bigcommerce.map_event("", resources, config()) if isinstance(m, PaymentReceived)]
+    # Order 253's card is only authorized: placed, no payment yet.
+    guest = bigcommerce.map_event("", fetched("store-order-created-253-guest-no-email.json"), config())
+    assert [type(m) for m in guest] == [OrderPlaced]
+
+
+def test_o7_o8_bigcommerce_archived_order_is_a_status_change_read_or_gone() -> None:
+    client = RecordedBigCommerceOrders()
+    readable = bigcommerce.map_event("", fetched("store-order-archived.json", client), config(scopes={"1": "us-web"}))
+    assert client.calls == ["orders/250"]  # the order only: nothing else is needed
+    assert [type(m) for m in readable] == [OrderStatusChanged]
+    change = readable[0].payload
+    assert (change.order_number, change.status, change.scope, change.changed_at.isoformat()) == (
+        "250",
+        "archived",
+        "us-web",  # its channel's scope, as it could be read
+        "2019-06-25T16:15:35+00:00",
+    )
+    gone = bigcommerce.map_event("", fetched("store-order-archived-999-gone.json"), config(scopes={"1": "us-web"}))
+    change = gone[0].payload  # 404: the webhook's own time, the default scope
+    assert (change.order_number, change.status, change.scope, change.changed_at.isoformat()) == (
+        "999",
+        "archived",
+        "eu-fr",
+        "2019-06-26T16:20:00+00:00",
+    )
+    # Any other read failure is not taken for "gone": it is retried or dead-lettered as before.
+    failing = RecordedBigCommerceOrders(failures={"orders/250": FetchFailed("HTTP 503", transient=True, status=503)})
+    with pytest.raises(FetchFailed):
+        fetched("store-order-archived.json", failing)
+
+
+def test_o8_bigcommerce_shipment_updated_is_the_created_shipment_never_a_second_one() -> None:
+    created = bigcommerce.map_event("", fetched("store-shipment-created.json"), config())
+    updated = bigcommerce.map_event("", fetched("store-shipment-updated.json"), config())
+    assert [type(m) for m in updated] == [OrderShipped]
+    # The same message id: the inbox applies the first one received, so one shipping email.
+    assert updated[0].message_id == created[0].message_id
+    assert updated[0].payload == created[0].payload

@@ -155,6 +155,9 @@ CASES = [
     Case("bigcommerce", "store-shipment-created.json", ""),
     Case("bigcommerce", "store-order-created-252-guest-jpy.json", ""),
     Case("bigcommerce", "store-order-created-253-guest-no-email.json", ""),
+    Case("bigcommerce", "store-order-archived.json", ""),  # still readable: its channel and time
+    Case("bigcommerce", "store-order-archived-999-gone.json", ""),  # 404: the webhook's time
+    Case("bigcommerce", "store-shipment-updated.json", ""),  # the same message as created
 ]
 
 

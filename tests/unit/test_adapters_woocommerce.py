@@ -18,7 +18,7 @@ from adapters.handlers import PLATFORM_ADAPTERS, routing_key, translate
 from adapters.mapping import Ignored, MappingError, PlatformConfig
 from adapters.settings import AdapterSettings
 from adapters.signatures import Verifier
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged
+from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms" / "woocommerce"
 SECRET = "wc-webhook-secret"
@@ -64,7 +64,7 @@ def test_o8_woocommerce_ping_is_acknowledged_and_never_read_as_an_order() -> Non
 def test_o8_woocommerce_docs_order_is_a_guest_order_with_tax_on_top() -> None:
     message = woocommerce.map_event("order.created", fixture("order-created.json"), config())
     order = message[0].payload
-    assert [type(m) for m in message] == [OrderPlaced]
+    assert [type(m) for m in message] == [OrderPlaced, PaymentReceived]  # date_paid set: paid
     assert (order.order_number, order.display_number, order.source_customer_id, order.account_type) == (
         "727",
         "727",
@@ -119,14 +119,14 @@ def test_o8_woocommerce_registered_no_email_jpy_and_tax_inclusive_orders() -> No
 
 def test_o8_woocommerce_completed_is_shipped_only_with_shipment_tracking() -> None:
     plain = woocommerce.map_event("order.updated", fixture("order-updated-completed.json"), config())
-    assert [type(m) for m in plain] == [OrderPlaced, OrderStatusChanged]
+    assert [type(m) for m in plain] == [OrderPlaced, OrderStatusChanged, PaymentReceived]
     assert (plain[1].payload.status, plain[1].payload.changed_at.isoformat()) == (
         "completed",
         "2017-03-23T09:12:40+00:00",
     )
     tracked = woocommerce.map_event("order.updated", fixture("order-updated-completed-tracking.json"), config())
-    assert [type(m) for m in tracked] == [OrderPlaced, OrderStatusChanged, OrderShipped]
-    shipment = tracked[2].payload
+    assert [type(m) for m in tracked] == [OrderPlaced, OrderStatusChanged, PaymentReceived, OrderShipped]
+    shipment = tracked[3].payload
     assert (shipment.shipment_id, shipment.carrier, shipment.tracking_number) == (
         "5a0d4e2b8c7f1a3e9b6d2c4f8e1a7b3c",
         "usps",
@@ -172,7 +172,29 @@ def test_o8_woocommerce_message_ids_follow_the_order_state() -> None:
     again = woocommerce.map_event("order.updated", fixture("order-created.json"), config())
     assert [m.message_id for m in first] == [m.message_id for m in again]  # a retried delivery
     completed = woocommerce.map_event("order.updated", fixture("order-updated-completed.json"), config())
-    assert {m.message_id for m in completed}.isdisjoint(m.message_id for m in first)  # an update is new
+    changed = [m for m in completed if not isinstance(m, PaymentReceived)]
+    assert {m.message_id for m in changed}.isdisjoint(m.message_id for m in first)  # an update is new
+    # ... but its payment is the one already received: one PaymentReceived per order (O7).
+    paid = [m.message_id for m in (*first, *completed) if isinstance(m, PaymentReceived)]
+    assert len(paid) == 2 and len(set(paid)) == 1
     platform = PLATFORM_ADAPTERS["woocommerce"]
     assert routing_key(platform, "order.created") == "platform.woocommerce.order.created"
     assert platform.topic_from_routing("order.updated") == "order.updated"
+
+
+def test_o7_o8_woocommerce_payment_is_received_when_date_paid_is_set() -> None:
+    paid = woocommerce.map_event("order.created", fixture("order-created-tax-inclusive-eur.json"), config())[1]
+    assert isinstance(paid, PaymentReceived)
+    assert (paid.payload.payment_id, paid.payload.amount, paid.payload.currency, paid.payload.method) == (
+        "731:paid",
+        Decimal("60.00"),
+        "EUR",
+        "Carte bancaire",  # the title the customer saw, not the gateway's id
+    )
+    assert paid.payload.paid_at.isoformat() == "2017-03-22T19:28:08+00:00"  # date_paid_gmt is UTC
+    # A gateway's transaction id is the payment's; an unpaid order (bank transfer on hold) has none.
+    body = {**fixture("order-created.json"), "transaction_id": "ch_3Nxyz", "payment_method_title": ""}
+    paid = woocommerce.map_event("order.created", body, config())[1]
+    assert (paid.payload.payment_id, paid.payload.method) == ("ch_3Nxyz", "bacs")
+    unpaid = {**fixture("order-created.json"), "status": "on-hold", "date_paid": None, "date_paid_gmt": None}
+    assert [type(m) for m in woocommerce.map_event("order.created", unpaid, config())] == [OrderPlaced]

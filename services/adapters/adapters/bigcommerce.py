@@ -15,8 +15,17 @@ Scopes:
 - ``store/order/updated``, ``store/order/statusUpdated`` (``data.status`` holds the status
   ids; the order read holds its name) -> ``OrderPlaced`` (a no-op for an order already
   received) and ``OrderStatusChanged``;
-- ``store/shipment/created`` (``data.id`` the shipment, ``data.orderId`` the order) ->
-  ``OrderShipped`` for that shipment.
+- on any of those three, an order whose ``payment_status`` says the money was taken
+  (``captured``, ``paid``, or since refunded: ``partially refunded``, ``refunded``) ->
+  ``PaymentReceived``, once per order (its message id is the order's). V2 keeps no payment
+  time: ``paid_at`` is the order's ``date_modified`` when it was first read paid;
+- ``store/order/archived`` (the order deleted to the archive) -> ``OrderStatusChanged`` to
+  ``archived``: at the order's ``date_modified`` when it can still be read, else at the
+  webhook's ``created_at`` in the default scope;
+- ``store/shipment/created`` and ``store/shipment/updated`` (``data.id`` the shipment,
+  ``data.orderId`` the order) -> ``OrderShipped`` for that shipment. Both make the same
+  message id, so an update (a corrected tracking number) never ships the order twice: the
+  first one received is kept, and the customer gets one shipping email.
 
 A field error names the field of the V2 resource it is in: order fields bare
 (``billing_address.zip``), the others under their endpoint (``products[0].price_ex_tax``,
@@ -33,12 +42,13 @@ tax. Tax-inclusive: the ``*_inc_tax`` amounts, ``taxes_included: true``; otherwi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped
+from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
 
 from .mapping import (
     MappingError,
@@ -62,8 +72,12 @@ from .mapping import (
 
 PLATFORM = "bigcommerce"
 ORDER_SCOPES = ("store/order/created", "store/order/updated", "store/order/statusUpdated")
-SHIPMENT_SCOPE = "store/shipment/created"
-SCOPES = (*ORDER_SCOPES, SHIPMENT_SCOPE)
+ARCHIVED_SCOPE = "store/order/archived"
+SHIPMENT_SCOPES = ("store/shipment/created", "store/shipment/updated")
+SCOPES = (*ORDER_SCOPES, ARCHIVED_SCOPE, *SHIPMENT_SCOPES)
+#: ``payment_status`` values of an order whose money was taken (the others: authorized,
+#: capture pending, declined, held for review, pending, void, void pending, empty).
+PAID = ("captured", "paid", "partially refunded", "refunded")
 #: What the adapter reads for a webhook, after its path under ``/stores/{hash}/v2/orders/{id}``.
 RESOURCES = ("products", "shipping_addresses", "shipments")
 
@@ -106,6 +120,15 @@ ORDER_ORIGINS = {
     "status": "status",
 }
 STATUS_ORIGINS = {"order_number": "id", "status": "status", "changed_at": "date_modified"}
+ARCHIVED_ORIGINS = {"order_number": "data.id", "status": "scope", "changed_at": "date_modified / created_at"}
+PAYMENT_ORIGINS = {
+    "order_number": "id",
+    "payment_id": "id + ':paid'",
+    "amount": "total_inc_tax",
+    "currency": "currency_code",
+    "method": "payment_method",
+    "paid_at": "date_modified",
+}
 SHIPMENT_ORIGINS = {
     "order_number": "shipments[*].order_id",
     "shipment_id": "shipments[*].id",
@@ -125,7 +148,7 @@ def order_id_of(webhook: dict[str, Any]) -> str:
     scope = webhook.get("scope")
     if scope not in SCOPES:
         raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
-    path = "data.orderId" if scope == SHIPMENT_SCOPE else "data.id"
+    path = "data.orderId" if scope in SHIPMENT_SCOPES else "data.id"
     return identifier(get(webhook, path), path, required=True)  # type: ignore[return-value]
 
 
@@ -155,17 +178,19 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     scope = webhook.get("scope") or topic
     if scope not in SCOPES:
         raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
+    if scope == ARCHIVED_SCOPE:
+        return order_archived(webhook, payload.get("order"), config)
     if not isinstance(payload.get("order"), dict):
         raise MappingError.at(
             "order",
             "required, missing: the order is read from the V2 Orders API before mapping; a webhook alone names it only",
         )
-    if scope == SHIPMENT_SCOPE:
+    if scope in SHIPMENT_SCOPES:
         return shipment_created(webhook, payload, config)
     placed = order_placed(payload, config)
-    if scope == "store/order/created":
-        return placed
-    return placed + [_status_change(payload["order"], config, placed[0].payload.order_number)]
+    order_id = placed[0].payload.order_number
+    changes = [] if scope == "store/order/created" else [_status_change(payload["order"], config, order_id)]
+    return placed + changes + payment(payload["order"], config, order_id)
 
 
 def rfc2822(value: Any, path: str) -> Any:
@@ -321,6 +346,62 @@ def _status_change(order: dict[str, Any], config: PlatformConfig, order_id: str)
         changed_at=changed_at,
         origins=STATUS_ORIGINS,
     )
+
+
+def payment(order: dict[str, Any], config: PlatformConfig, order_id: str) -> list[Envelope[Any]]:
+    if order.get("payment_status") not in PAID:
+        return []
+    problems = Problems()
+    exponent = problems.check(currency_exponent, order.get("currency_code"), "currency_code", default=2)
+    paid_at = problems.check(rfc2822, order.get("date_modified") or order.get("date_created"), "date_modified")
+    return [
+        build(
+            PaymentReceived,
+            config=config,
+            message_id=message_id(PLATFORM, "payment", order_id),
+            correlation_id=_correlation(order_id),
+            occurred_at=paid_at,
+            payload={
+                "source_system": config.source_system,
+                "order_number": order_id,
+                "scope": problems.check(config.scope_for, order.get("channel_id"), "channel_id", default="?"),
+                "payment_id": f"{order_id}:paid",
+                "amount": in_currency(
+                    problems.check(decimal, order.get("total_inc_tax"), "total_inc_tax", default=Decimal(0)), exponent
+                ),
+                "currency": order.get("currency_code"),
+                "method": blank_none(order.get("payment_method")),
+                "paid_at": paid_at,
+            },
+            origins=PAYMENT_ORIGINS,
+            problems=problems,
+        )
+    ]
+
+
+def order_archived(webhook: dict[str, Any], order: Any, config: PlatformConfig) -> list[Envelope[Any]]:
+    """The order as read if it still can be (its channel, its time), else the webhook alone."""
+    order_id = identifier(get(webhook, "data.id"), "data.id", required=True)
+    if isinstance(order, dict):
+        changed_at = rfc2822(order.get("date_modified") or order.get("date_created"), "date_modified")
+        channel = order.get("channel_id")
+    else:
+        created = webhook.get("created_at")
+        if isinstance(created, bool) or not isinstance(created, int):
+            raise MappingError.at("created_at", f"not a Unix time: {created!r}")
+        changed_at, channel = datetime.fromtimestamp(created, UTC).isoformat(), None
+    return [
+        status_changed(
+            config,
+            message_id=message_id(PLATFORM, "status", order_id, "archived", changed_at),
+            correlation_id=_correlation(str(order_id)),
+            order_number=order_id,
+            scope=config.scope_for(channel, "channel_id"),
+            status="archived",
+            changed_at=changed_at,
+            origins=ARCHIVED_ORIGINS,
+        )
+    ]
 
 
 def shipment_created(webhook: dict[str, Any], resources: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:

@@ -131,10 +131,19 @@ async def fetch_resources(client: BigCommerceOrders | None, webhook: dict[str, A
             "OMS_ADAPTERS_BIGCOMMERCE_ACCESS_TOKEN)",
             transient=False,
         )
+    if webhook.get("scope") == bigcommerce.ARCHIVED_SCOPE:
+        # Archiving may remove the order from the API: then the webhook alone says it.
+        try:
+            archived: dict[str, Any] | None = await client.order(order_id)
+        except FetchFailed as exc:
+            if exc.status != 404:
+                raise
+            archived = None
+        return bigcommerce.with_resources(webhook, archived, [], [], [])
     order = await client.order(order_id)
     products = await client.products(order_id)
     shipping_addresses = await client.shipping_addresses(order_id)
-    shipments = await client.shipments(order_id) if webhook.get("scope") == bigcommerce.SHIPMENT_SCOPE else []
+    shipments = await client.shipments(order_id) if webhook.get("scope") in bigcommerce.SHIPMENT_SCOPES else []
     return bigcommerce.with_resources(webhook, order, products, shipping_addresses, shipments)
 
 

@@ -7,6 +7,9 @@ Topics (the ``X-WC-Webhook-Topic`` header; on the broker, the routing key's tail
 - ``order.created`` -> ``OrderPlaced``;
 - ``order.updated`` and ``order.restored`` (out of the trash) -> ``OrderPlaced`` (a no-op
   for an order already received) and ``OrderStatusChanged``;
+- on ``order.created``, ``order.updated`` and ``order.restored``, an order with ``date_paid``
+  (WooCommerce sets it when a gateway or the shop marks the payment complete) ->
+  ``PaymentReceived``, once per order (its message id is the order's, whatever the topic);
 - ``order.deleted``: its body is only ``{"id": ...}`` (no status, no time): acknowledged
   and ignored, nothing to apply;
 - on any of them, a shipment recorded by WooCommerce's official Shipment Tracking extension
@@ -35,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped
+from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
 
 from .mapping import (
     Ignored,
@@ -99,6 +102,14 @@ ORDER_ORIGINS = {
     "status": "status",
 }
 STATUS_ORIGINS = {"order_number": "id", "status": "status", "changed_at": "date_modified_gmt"}
+PAYMENT_ORIGINS = {
+    "order_number": "id",
+    "payment_id": "transaction_id (else id + ':paid')",
+    "amount": "total",
+    "currency": "currency",
+    "method": "payment_method_title / payment_method",
+    "paid_at": "date_paid_gmt",
+}
 SHIPMENT_ORIGINS = {
     "order_number": "id",
     "shipment_id": f"meta_data[{TRACKING_META}].value[*].tracking_id",
@@ -338,9 +349,44 @@ def shipments(order: dict[str, Any], config: PlatformConfig, order_id: str) -> l
     return messages
 
 
+def payment(order: dict[str, Any], config: PlatformConfig, order_id: str) -> list[Envelope[Any]]:
+    """``PaymentReceived`` for an order WooCommerce counts as paid (``date_paid`` set: a
+    refunded or cancelled order keeps it, the money did arrive). One per order: the
+    updates that follow carry the same ``date_paid`` and make the same message id."""
+    paid_at = gmt(blank_none(order.get("date_paid_gmt")))
+    if paid_at is None:
+        return []
+    problems = Problems()
+    exponent = problems.check(currency_exponent, order.get("currency"), "currency", default=2)
+    payload = {
+        "source_system": config.source_system,
+        "order_number": order_id,
+        "scope": config.scope_for(None, "scope"),
+        "payment_id": problems.check(identifier, blank_none(order.get("transaction_id")), "transaction_id")
+        or f"{order_id}:paid",
+        "amount": in_currency(problems.check(decimal, order.get("total"), "total", default=Decimal(0)), exponent),
+        "currency": order.get("currency"),
+        "method": blank_none(order.get("payment_method_title")) or blank_none(order.get("payment_method")),
+        "paid_at": paid_at,
+    }
+    return [
+        build(
+            PaymentReceived,
+            config=config,
+            message_id=message_id(PLATFORM, "payment", order_id),
+            correlation_id=_correlation(order_id),
+            occurred_at=paid_at,
+            payload=payload,
+            origins=PAYMENT_ORIGINS,
+            problems=problems,
+        )
+    ]
+
+
 def order_created(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
     placed = order_placed(order, config)
-    return placed + shipments(order, config, placed[0].payload.order_number)
+    order_id = placed[0].payload.order_number
+    return placed + payment(order, config, order_id) + shipments(order, config, order_id)
 
 
 def order_updated(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:
@@ -348,7 +394,12 @@ def order_updated(order: dict[str, Any], config: PlatformConfig) -> list[Envelop
     (order-sync keeps the newest), and its tracked shipments."""
     placed = order_placed(order, config)
     order_id = placed[0].payload.order_number
-    return placed + [_status_change(order, config, order_id)] + shipments(order, config, order_id)
+    return (
+        placed
+        + [_status_change(order, config, order_id)]
+        + payment(order, config, order_id)
+        + shipments(order, config, order_id)
+    )
 
 
 def order_deleted(body: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:

@@ -4,8 +4,9 @@
 ``CreateCustomers`` for the new customers of a batch of orders, ``ImportCustomers`` for a
 batch of file rows. Each customer is created, found (its idempotency key was seen before, in
 the database or earlier in the batch: importing the same file twice changes nothing) or
-refused on its own; the batch costs one read per scope, one code reservation, one insert and
-one audit write.
+refused on its own; the batch costs four reads (scopes, templates, idempotency keys, registered
+emails: each one query for every scope of the batch), one code reservation, one insert of the
+customers, one of their audit entries and one of their events (the unit of work's outbox).
 """
 
 from __future__ import annotations
@@ -44,14 +45,12 @@ async def create_each(
         return f"{fields}.{index}.{name}" if fields else f"payload.{name}"
 
     scope_ids = sorted({new.scope_id for new in news})
-    scopes = {s: await store.get_scope(db, s, session) for s in scope_ids}
-    templates = {s: await store.get_template(db, s, session) for s in scope_ids if scopes[s]}
-    earlier: dict[Key, dict] = {}
-    for scope_id in scope_ids:
-        keys = [n.idempotency_key for n in news if n.scope_id == scope_id and n.idempotency_key]
-        if keys:
-            for key, doc in (await store.find_by_idempotency_keys(db, scope_id, keys, session)).items():
-                earlier[(scope_id, key)] = doc
+    scopes, templates = await store.scopes_with_templates(db, scope_ids, session)
+    keys: dict[str, list[str]] = {}
+    for new in news:
+        if new.idempotency_key:
+            keys.setdefault(new.scope_id, []).append(new.idempotency_key)
+    earlier = await store.find_by_idempotency_keys(db, keys, session)
     outcomes: dict[int, CustomerCreation] = {}
     first_of: dict[Key, int] = {}
     repeats: dict[int, int] = {}
@@ -87,11 +86,13 @@ async def create_each(
     # shows up as a conflict at insert, and the caller settles the batch one by one.
     accepted = await drop_taken_emails(db, session, accepted, outcomes, field)
     codes = await store.allocate_codes(db, len(accepted)) if accepted else []
+    envelope = uow.envelope()  # the same cause for every event; each gets its own message id
     for (index, customer), code in zip(accepted, codes, strict=True):
         customer.doc["_id"] = code
-        uow.publish(CustomerCreated(**uow.envelope(), payload={"customer": customer.view()}), partition_key=code)
+        view = customer.view()  # the event's and the answer's: built once
+        uow.publish(CustomerCreated(**envelope, payload={"customer": view}), partition_key=code)
         await invite_if_new_registered(runtime, uow, customer, scopes[customer.doc["scope_id"]], at)
-        outcomes[index] = CustomerCreation(index=index, status="created", customer=customer.view())
+        outcomes[index] = CustomerCreation(index=index, status="created", customer=view)
     if accepted:
         await store.insert_each(db, [customer for _, customer in accepted], session)
         actor = uow.cause.actor if isinstance(uow.cause, Command) else None
@@ -116,11 +117,7 @@ async def drop_taken_emails(
     for _, customer in accepted:
         if "registered_email" in customer.doc:
             by_scope.setdefault(customer.doc["scope_id"], []).append(customer.doc["registered_email"])
-    taken = {
-        (scope_id, email)
-        for scope_id, emails in by_scope.items()
-        for email in await store.registered_emails_in_use(db, scope_id, emails, session)
-    }
+    taken = await store.registered_emails_in_use(db, by_scope, session)
     kept = []
     for index, customer in accepted:
         email = customer.doc.get("registered_email")

@@ -7,11 +7,16 @@ events to publish (cosmicpython's aggregate, with events collected by the unit o
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from contracts.customer import (
     AccountTemplateView,
@@ -48,6 +53,70 @@ now = clock.now  # MongoDB's precision (milliseconds), so a reply and a later re
 
 
 # --- field checks ------------------------------------------------------------------------
+
+
+# C17: the rows of a file share first names, surnames, household phones and email domains;
+# each is checked once per process and remembered. Every function below answers exactly what
+# the plumbing.normalize function it stands for answers (tests/unit/test_customer_field_cache.py).
+
+#: An ASCII dot-atom local part, one @, a hostname: what email-validator reads unchanged
+#: before the @ (no quoting, no display name, no Unicode), so only the domain needs its work.
+_PLAIN_EMAIL = re.compile(
+    r"([A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+(?:\.[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+)*)@([A-Za-z0-9.\-]+)"
+)
+_MAILBOX_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)  # lower-cased by email-validator
+_EMAIL_MAX_BYTES = 254
+
+
+@lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> tuple[str, str] | None:
+    """The domain as email-validator normalizes it, and its IDNA ASCII form; None when it
+    refuses it (the full check then says why, in its own words)."""
+    try:
+        checked = validate_email(f"x@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain, checked.ascii_domain or checked.domain
+
+
+def email_of(raw: str) -> str:
+    """``normalize_email``, with the domain's checks done once per domain."""
+    plain = _PLAIN_EMAIL.fullmatch(raw)
+    if plain is not None and plain[1].lower() not in _MAILBOX_NAMES:
+        domain = _email_domain(plain[2])
+        if domain is not None:
+            normalized = f"{plain[1]}@{domain[0]}"
+            longest = max(len(raw), len(normalized.encode()), len(plain[1]) + 1 + len(domain[1]))
+            if longest <= _EMAIL_MAX_BYTES:
+                return normalized
+    return normalize_email(raw)
+
+
+@lru_cache(maxsize=65536)
+def _phone(raw: str, country: str | None) -> tuple[str, bool]:
+    try:
+        return normalize_phone(raw, country), True
+    except InvalidValue as exc:
+        return str(exc), False
+
+
+def phone_of(raw: str, country: str | None) -> str:
+    """``normalize_phone``, once per number and scope country (a household shares one)."""
+    value, valid = _phone(raw, country)
+    if not valid:
+        raise InvalidValue(value)
+    return value
+
+
+#: ``fold`` of a name or a tag: few distinct ones, read for every record.
+folded = lru_cache(maxsize=65536)(fold)
+
+
+def name_key(first: str, second: str) -> str:
+    """``fold(f"{first} {second}")`` from the two names folded apart: folding reads a space
+    as a boundary (no character composes across it), so the parts fold alone; an empty part
+    leaves no space behind, as ``fold`` strips it."""
+    return " ".join(part for part in (folded(first), folded(second)) if part)
 
 
 class FieldErrors:
@@ -238,11 +307,11 @@ class Customer:
         at: datetime,
     ) -> Customer:
         errors = FieldErrors()
-        email = errors.check("payload.email", normalize_email, new.email) if new.email else None
+        email = errors.check("payload.email", email_of, new.email) if new.email else None
         if new.email is None and (new.channel != "order" or new.account_type == "registered"):
             errors.add("payload.email", "required: must not be empty")
         phones = {
-            name: errors.check(f"payload.{name}", normalize_phone, getattr(new, name), scope.country)
+            name: errors.check(f"payload.{name}", phone_of, getattr(new, name), scope.country)
             if getattr(new, name)
             else None
             for name in PHONE_FIELDS
@@ -317,7 +386,7 @@ class Customer:
             if changes.email is None:
                 errors.add("payload.changes.email", "required: must not be empty")
             else:
-                email = errors.check("payload.changes.email", normalize_email, changes.email)
+                email = errors.check("payload.changes.email", email_of, changes.email)
                 if email is not None and email != self.doc["email"]:
                     if self.doc["account_type"] == "registered":
                         # C20: a registered account keeps its address until the new one is proved.
@@ -328,9 +397,7 @@ class Customer:
         for name in PHONE_FIELDS:
             if name in given:
                 raw = getattr(changes, name)
-                updates[name] = (
-                    errors.check(f"payload.changes.{name}", normalize_phone, raw, scope.country) if raw else None
-                )
+                updates[name] = errors.check(f"payload.changes.{name}", phone_of, raw, scope.country) if raw else None
         for name in ("phone_extension", "preferred_language", "flag"):
             if name in given:
                 updates[name] = getattr(changes, name)
@@ -473,12 +540,12 @@ class Customer:
         doc = self.doc
         phones = [doc.get(name) for name in PHONE_FIELDS]
         doc["s"] = {
-            "sn": fold(f"{doc['last_name']} {doc['first_name']}"),
-            "fl": fold(f"{doc['first_name']} {doc['last_name']}"),
+            "sn": name_key(doc["last_name"], doc["first_name"]),
+            "fl": name_key(doc["first_name"], doc["last_name"]),
             "e": email_key(doc["email"]) if doc["email"] else None,
             "p": sorted({p for p in phones if p}),
             "z": sorted({postal_key(a["postal_code"]) for a in doc["addresses"] if a.get("postal_code")}),
-            "t": sorted({fold(t) for t in doc["tags"]}),
+            "t": sorted({folded(t) for t in doc["tags"]}),
         }
         # Within a scope, one registered account per email (C2); guests and retired records
         # are outside the unique index.
@@ -526,5 +593,5 @@ def customer_summary(doc: dict[str, Any]) -> CustomerSummary:
 def _clean_tags(tags: list[str]) -> list[str]:
     seen: dict[str, str] = {}
     for tag in tags:
-        seen.setdefault(fold(tag), tag.strip())
+        seen.setdefault(folded(tag), tag.strip())
     return list(seen.values())

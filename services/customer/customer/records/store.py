@@ -118,6 +118,20 @@ async def set_template(
     return AccountTemplateView(scope_id=scope_id, version=doc["version"], fields=doc["fields"])
 
 
+async def scopes_with_templates(
+    db: AsyncDatabase, scope_ids: list[str], session: Session
+) -> tuple[dict[str, ScopeView | None], dict[str, AccountTemplateView | None]]:
+    """The scopes of a batch and their account templates: one read each, whatever the scopes."""
+    found = {
+        d["_id"]: ScopeView.model_validate(d)
+        async for d in db[SCOPES].find({"_id": {"$in": scope_ids}}, session=session)
+    }
+    templates: dict[str, AccountTemplateView | None] = dict.fromkeys(found)
+    async for doc in db[TEMPLATES].find({"_id": {"$in": list(found)}}, session=session):
+        templates[doc["_id"]] = AccountTemplateView(scope_id=doc["_id"], version=doc["version"], fields=doc["fields"])
+    return {s: found.get(s) for s in scope_ids}, templates
+
+
 async def get_template(db: AsyncDatabase, scope_id: str, session: Session = None) -> AccountTemplateView | None:
     doc = await db[TEMPLATES].find_one({"_id": scope_id}, session=session)
     if doc is None:
@@ -238,17 +252,24 @@ def idempotency_keys_filter(scope_id: str, keys: list[str]) -> dict[str, Any]:
 
 
 async def find_by_idempotency_keys(
-    db: AsyncDatabase, scope_id: str, keys: list[str], session: Session = None
-) -> dict[str, dict[str, Any]]:
-    cursor = db[CUSTOMERS].find(idempotency_keys_filter(scope_id, keys), session=session)
-    return {doc["idempotency_key"]: doc async for doc in cursor}
+    db: AsyncDatabase, keys: dict[str, list[str]], session: Session
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The customers of these idempotency keys, per scope, in one read: (scope, key) -> customer."""
+    if not keys:
+        return {}
+    query = {"$or": [idempotency_keys_filter(scope_id, wanted) for scope_id, wanted in keys.items()]}
+    return {(d["scope_id"], d["idempotency_key"]): d async for d in db[CUSTOMERS].find(query, session=session)}
 
 
-async def registered_emails_in_use(db: AsyncDatabase, scope_id: str, keys: list[str], session: Session) -> set[str]:
-    cursor = db[CUSTOMERS].find(
-        {"scope_id": scope_id, "registered_email": {"$in": keys}}, {"registered_email": 1}, session=session
-    )
-    return {doc["registered_email"] async for doc in cursor}
+async def registered_emails_in_use(
+    db: AsyncDatabase, emails: dict[str, list[str]], session: Session
+) -> set[tuple[str, str]]:
+    """Which of these email keys a registered account of its scope uses, in one read: (scope, key)."""
+    if not emails:
+        return set()
+    query = {"$or": [{"scope_id": s, "registered_email": {"$in": wanted}} for s, wanted in emails.items()]}
+    cursor = db[CUSTOMERS].find(query, {"scope_id": 1, "registered_email": 1}, session=session)
+    return {(d["scope_id"], d["registered_email"]) async for d in cursor}
 
 
 async def find_registered(db: AsyncDatabase, scope_id: str, key: str, session: Session) -> dict[str, Any] | None:

@@ -305,8 +305,8 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
     add("")
     if commands := service.get("mongodb_commands_per_email"):
         add(
-            "MongoDB commands per email during the burst, by command (all clients of the server, from "
-            "`serverStatus`; transactions committed counted apart): "
+            "MongoDB commands per email during the burst, by kind (on the service's database, from `top`; "
+            "the commits from `serverStatus`, server-wide): "
             + ", ".join(f"{name} {_number(value)}" for name, value in commands.items())
             + ".\n"
         )

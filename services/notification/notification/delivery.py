@@ -1,5 +1,11 @@
 """SMTP delivery with aiosmtplib: a small pool of connections, one email per transaction.
 
+As MTAs do, a connection stays open and carries one message after another (MAIL, RCPT,
+DATA, and MAIL again on the same connection, no QUIT and no new EHLO between them): no
+connection set-up per email. At most ``connections`` are open at once; a sender with more
+emails in hand waits for one to be free. A connection that fails is closed and replaced by
+a new one for the next email; one the server dropped while idle is replaced at once.
+
 ``send`` speaks MAIL and RCPT first and asks ``before_data`` for permission before DATA,
 because DATA is the only step after which the server may have taken the message. The
 caller records that moment (see ``outbound``), which keeps the window in which a crash
@@ -44,9 +50,12 @@ def _describe(exc: BaseException) -> str:
 
 
 class SmtpTransport:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, connections: int = 16) -> None:
         self.settings = settings
         self._idle: list[SMTP] = []
+        self._slots = asyncio.Semaphore(connections)
+        #: Connections opened so far (the pool's reuse is tested on it).
+        self.opened = 0
         self._local_hostname = socket.gethostname() or "localhost"
 
     async def send(
@@ -62,6 +71,12 @@ class SmtpTransport:
 
         ``utf8``: an address is not ASCII, so the server must offer SMTPUTF8.
         """
+        async with self._slots:
+            return await self._send(sender, recipient, message, utf8, before_data)
+
+    async def _send(
+        self, sender: str, recipient: str, message: bytes, utf8: bool, before_data: Callable[[], Awaitable[bool]]
+    ) -> str:
         client: SMTP | None = None
         try:
             client, reused = await self._connection()
@@ -121,6 +136,7 @@ class SmtpTransport:
             local_hostname=self._local_hostname,
         )
         await client.connect()
+        self.opened += 1
         return client, False
 
     async def close(self) -> None:

@@ -51,7 +51,16 @@ async def resolve(
     db: AsyncDatabase, catalog: Catalog, name: str, scope_id: str | None, candidates: list[str]
 ) -> StoredTemplate | None:
     """The template an email for ``scope_id`` in the first possible of ``candidates`` uses."""
-    customs = await store.custom_templates_for(db, name, scope_id, candidates)
+    customs = await store.custom_templates_for(db, [name], [scope_id], candidates)
+    return choose(catalog, customs, name, scope_id, candidates)
+
+
+def choose(
+    catalog: Catalog, customs: list[StoredTemplate], name: str, scope_id: str | None, candidates: list[str]
+) -> StoredTemplate | None:
+    """``resolve`` among administrators' templates already read (``customs`` may hold others too:
+    those of a whole batch of emails, read at once)."""
+    customs = [t for t in customs if t.name == name and t.scope_id in (scope_id, None)]
     choice = domain.choose_template(
         scope_id, candidates, [(t.scope_id, t.language) for t in customs], catalog.languages(name)
     )
@@ -60,6 +69,11 @@ async def resolve(
     if choice.source == "predefined":
         return catalog.get(name, choice.language)
     return next(t for t in customs if (t.scope_id, t.language) == (choice.scope_id, choice.language))
+
+
+def candidates_of(request: EmailRequest) -> list[str]:
+    recipient = request.recipient
+    return domain.language_candidates(recipient.preferred_language, recipient.scope_language)
 
 
 async def render(renderer: Renderer, template: StoredTemplate, context: dict[str, Any]) -> Rendered:
@@ -87,14 +101,24 @@ async def _composed(
 
 
 async def compose(
-    db: AsyncDatabase, catalog: Catalog, request: EmailRequest, *, fall_back: bool, renderer: Renderer
+    db: AsyncDatabase,
+    catalog: Catalog,
+    request: EmailRequest,
+    *,
+    fall_back: bool,
+    renderer: Renderer,
+    customs: list[StoredTemplate] | None = None,
 ) -> Composed:
     """Pick and render the template. Raises TemplateMissing, or TemplateProblem when the
     chosen template fails and ``fall_back`` is off (a CSR is told; a system email is not
-    held up by an administrator's mistake)."""
+    held up by an administrator's mistake). ``customs``: the administrators' templates,
+    when the caller read them for several emails at once."""
     recipient = request.recipient
-    candidates = domain.language_candidates(recipient.preferred_language, recipient.scope_language)
-    template = await resolve(db, catalog, request.template, recipient.scope_id, candidates)
+    candidates = candidates_of(request)
+    if customs is None:
+        template = await resolve(db, catalog, request.template, recipient.scope_id, candidates)
+    else:
+        template = choose(catalog, customs, request.template, recipient.scope_id, candidates)
     if template is None:
         raise TemplateMissing(request.template)
     try:

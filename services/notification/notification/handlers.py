@@ -8,9 +8,11 @@ quorum queue rather than one per event. Commands arrive on the service's command
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from typing import Annotated, Any
 
 from faststream.rabbit import RabbitRouter
+from pymongo.errors import DuplicateKeyError
 
 from contracts.customer import (
     EmailVerificationRequested,
@@ -44,11 +46,12 @@ from contracts.notification import (
     TemplateView,
 )
 from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
+from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.sealing import SealBroken
 from plumbing.service import LoopContext, Runtime, ServiceRuntime
-from plumbing.unit_of_work import UnitOfWork, apply_once
+from plumbing.unit_of_work import UnitOfWork, apply_once, inbox_records, record_applied
 
 from . import catalog, domain, emails, kinds, merging, privacy, rendering, store, templates
 from .catalog import StoredTemplate
@@ -98,7 +101,84 @@ async def queue_email(
     return queued
 
 
-# --- system emails (N1, N2, N4) --------------------------------------------------------------------
+# --- system emails (N1, N2, N4), in batches ------------------------------------------------------------
+#
+# The events that cause system emails arrive in bursts (a million invitations to set a
+# password, a day's shipments): their handlers hand each email to a batcher, and what
+# arrives together is composed with one read of the administrators' templates and recorded
+# in one transaction (activities, inbox records, events), not one transaction each.
+
+SYSTEM_EMAILS_BATCHER = "system-emails"  # in runtime.resources
+
+
+def _system_emails(runtime: ServiceRuntime, outbound: Outbound) -> Batcher[tuple[Envelope, EmailRequest], None]:
+    batcher = runtime.resources.get(SYSTEM_EMAILS_BATCHER)
+    if batcher is None:
+        batcher = runtime.resources[SYSTEM_EMAILS_BATCHER] = runtime.batcher(
+            SYSTEM_EMAILS_BATCHER,
+            lambda batch: queue_system_emails(runtime, outbound, batch),
+            max_size=128,
+            max_in_flight=2,  # one batch renders while the other commits
+        )
+    return batcher
+
+
+async def queue_system_emails(
+    runtime: ServiceRuntime, outbound: Outbound, batch: list[Pending[tuple[Envelope, EmailRequest], None]]
+) -> None:
+    """``queue_email`` for the system emails that arrived together: each is settled with its
+    own outcome (an email whose template is missing fails alone, its event is retried)."""
+    requests = [pending.item[1] for pending in batch]
+    customs = await store.custom_templates_for(
+        runtime.db,
+        [r.template for r in requests],
+        [r.recipient.scope_id for r in requests],
+        [language for r in requests for language in emails.candidates_of(r)],
+    )
+    renderer, predefined = rendering.of(runtime), catalog.predefined()
+    composed = await asyncio.gather(
+        *(
+            emails.compose(runtime.db, predefined, r, fall_back=True, renderer=renderer, customs=customs)
+            for r in requests
+        ),
+        return_exceptions=True,
+    )
+    ready: list[tuple[Pending[Any, None], str, dict[str, Any]]] = []
+    for pending, result in zip(batch, composed, strict=True):
+        if isinstance(result, BaseException):
+            pending.fail(result)
+            continue
+        event, request = pending.item
+        activity = emails.activity_document(request, result, runtime.settings, outbound.sealer)
+        ready.append((pending, f"{runtime.name}:{event.message_id}", activity))
+    if not ready:
+        return
+
+    async def work(uow: UnitOfWork) -> None:
+        inbox_ids = list(dict.fromkeys(inbox_id for _, inbox_id, _ in ready))
+        applied = await inbox_records(runtime.db, inbox_ids, uow.session)
+        fresh = [activity for _, inbox_id, activity in ready if inbox_id not in applied]
+        for stored in await store.record_activities(runtime.db, fresh, uow.session) if fresh else []:
+            if stored["status"] == "failed":
+                uow.publish(emails.failed_event(stored))
+        await record_applied(runtime.db, [i for i in inbox_ids if i not in applied], uow.session)
+
+    for attempt in range(3):
+        try:
+            await apply_once(runtime, None, work)
+            break
+        except DuplicateKeyError:
+            # Another worker recorded one of these emails (a duplicate event) since this
+            # transaction's snapshot: the next attempt finds it and leaves it alone.
+            if attempt == 2:
+                raise
+    for pending, _, _ in ready:
+        pending.resolve(None)
+    outbound.wake()
+
+
+async def _system_email(runtime: ServiceRuntime, outbound: Outbound, event: Envelope, request: EmailRequest) -> None:
+    await _system_emails(runtime, outbound).submit((event, request))
 
 
 def _opened_link(
@@ -114,43 +194,43 @@ def _opened_link(
 
 async def password_setup_invited(event: PasswordSetupInvited, runtime: Runtime, outbound: Sender) -> None:
     """The welcome email with its set-password link."""
-    await queue_email(runtime, outbound, event, kinds.welcome(event, _opened_link(event, outbound)))
+    await _system_email(runtime, outbound, event, kinds.welcome(event, _opened_link(event, outbound)))
 
 
 async def password_reset_requested(event: PasswordResetRequested, runtime: Runtime, outbound: Sender) -> None:
     """The password reset email with its single-use link."""
-    await queue_email(runtime, outbound, event, kinds.password_reset(event, _opened_link(event, outbound)))
+    await _system_email(runtime, outbound, event, kinds.password_reset(event, _opened_link(event, outbound)))
 
 
 async def password_changed(event: PasswordChanged, runtime: Runtime, outbound: Sender) -> None:
     """The notice that the password was set or changed."""
-    await queue_email(runtime, outbound, event, kinds.password_changed(event))
+    await _system_email(runtime, outbound, event, kinds.password_changed(event))
 
 
 async def email_verification_requested(event: EmailVerificationRequested, runtime: Runtime, outbound: Sender) -> None:
     """The email address verification link."""
-    await queue_email(runtime, outbound, event, kinds.email_verification(event, _opened_link(event, outbound)))
+    await _system_email(runtime, outbound, event, kinds.email_verification(event, _opened_link(event, outbound)))
 
 
 async def customer_order_shipped(event: CustomerOrderShipped, runtime: Runtime, outbound: Sender) -> None:
     """The shipping confirmation, recorded on the customer and the order."""
     if event.payload.recipient is None:
         return  # a customer without an email: nothing to send
-    await queue_email(runtime, outbound, event, kinds.shipping_confirmation(event))
+    await _system_email(runtime, outbound, event, kinds.shipping_confirmation(event))
 
 
 async def customer_payment_requested(event: CustomerPaymentRequested, runtime: Runtime, outbound: Sender) -> None:
     """The payment request, recorded on the customer and the order."""
     if event.payload.recipient is None:
         return  # a customer without an email: nothing to send
-    await queue_email(runtime, outbound, event, kinds.payment_request(event))
+    await _system_email(runtime, outbound, event, kinds.payment_request(event))
 
 
 async def customer_payment_received(event: CustomerPaymentReceived, runtime: Runtime, outbound: Sender) -> None:
     """The payment confirmation, recorded on the customer and the order."""
     if event.payload.recipient is None:
         return  # a customer without an email: nothing to send
-    await queue_email(runtime, outbound, event, kinds.payment_confirmation(event))
+    await _system_email(runtime, outbound, event, kinds.payment_confirmation(event))
 
 
 SYSTEM_EMAILS = (
@@ -438,6 +518,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     emails = router.subscriber(
         emails_queue(runtime),
         events_exchange(topology),
+        channel=runtime.batching_channel(),  # system emails are recorded in batches
         title=f"{runtime.name}.{EMAILS_QUEUE}",
         description=f"The events that send a system email, bound by routing key: {keys}.",
     )

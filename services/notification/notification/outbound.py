@@ -11,14 +11,22 @@ At most once per (event, template, recipient):
 
 1. The handler records the activity under a key made of those three, in the transaction
    that also records the event in the inbox: a duplicate event finds both, and does nothing.
-2. The sender claims due emails with an update that also counts each attempt and marks
-   them with a claim token of its own; every later change names the token, so two
-   workers never hold the same email and a stale claim can change nothing.
+2. The sender claims due emails, a batch at a time, with an update that also counts each
+   attempt and marks them with a claim token of its own; every later change names the
+   token, so two workers never hold the same email and a stale claim can change nothing.
 3. MAIL FROM and RCPT TO go first; just before DATA, a conditional update records that
    the server may have the email from now on (``phase: data``). A worker that lost its
-   claim in the meantime is refused here and sends nothing.
+   claim in the meantime is refused here and sends nothing. The emails whose envelopes
+   are ready at the same moment (one per SMTP connection) enter the phase in one write,
+   and each goes to DATA only once that write is durable.
 4. After the server's 250, the email is marked sent and ``EmailSent`` written to the
-   outbox, in one transaction.
+   outbox, in one transaction, together with the emails accepted meanwhile.
+
+Batches, not one email at a time: each of those writes is a majority-acknowledged round
+trip, and four of them per email (record, claim, phase, sent) set a worker's pace long
+before SMTP did. The writes of steps 3 and 4 are gathered by ``plumbing.batching``: what
+the connections ask for while the previous write is under way goes in the next one, so a
+lone email is never held back to fill a batch.
 
 If a worker dies, its claim runs out (``lease_seconds``) and the sweeper looks at the phase:
 before DATA nothing reached the server, so the email is queued again; during DATA the
@@ -38,6 +46,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from plumbing.batching import Batcher, Pending
 from plumbing.sealing import SealBroken, Sealer, sealer
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
@@ -65,6 +74,8 @@ class Outbound:
         self.runtime: ServiceRuntime | None = None
         self.holder = ""
         self._transport: SmtpTransport | None = None
+        self._data_phase: Batcher[dict[str, Any], bool] | None = None
+        self._sent: Batcher[dict[str, Any], None] | None = None
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -78,7 +89,9 @@ class Outbound:
         self.sealer = sealer(runtime.settings)  # no key, no start: link emails could not be sent
         self.runtime = runtime
         self.holder = f"{runtime.instance}:{uuid.uuid4().hex[:8]}"
-        self._transport = SmtpTransport(runtime.settings)
+        self._transport = SmtpTransport(runtime.settings, self.options.send_concurrency)
+        self._data_phase = runtime.batcher("email-data-phase", self._enter_data_phase, max_size=256)
+        self._sent = runtime.batcher("email-sent", self._mark_sent, max_size=256)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="notification-sender")
 
@@ -124,8 +137,13 @@ class Outbound:
                 pass
 
     async def _fill(self) -> None:
-        """Claim due emails until every sending slot is busy."""
-        while (free := self.options.send_concurrency - len(self._inflight)) > 0 and not self._stopping:
+        """Claim due emails while at least a connection's worth of slots is free.
+
+        Twice as many emails in hand as connections, so that a connection that finishes one
+        takes the next at once; and claims of at least as many emails as connections, one
+        update for the lot, rather than one claim each time an email goes out."""
+        connections = self.options.send_concurrency
+        while (free := 2 * connections - len(self._inflight)) >= connections and not self._stopping:
             batch = await store.claim_due(self.runtime.db, holder=self.holder, lease=self.lease, limit=free)
             if not batch:
                 return
@@ -143,14 +161,13 @@ class Outbound:
     # --- one email ---------------------------------------------------------------------------------------
 
     async def _deliver(self, claimed: dict[str, Any]) -> None:
-        db = self.runtime.db
         try:
             reply = await self._transport.send(
                 sender=mail.sender_address(claimed["sender"]),
                 recipient=claimed["to"],
                 message=mail.build(emails.as_sent(claimed, self.sealer)),
                 utf8=mail.needs_smtputf8(claimed),
-                before_data=lambda: store.enter_data_phase(db, claimed, lease=self.lease),
+                before_data=lambda: self._data_phase.submit(claimed),
             )
         except ClaimLost:
             log.info("email %s: claim lost before DATA; another worker has it", claimed["_id"])
@@ -167,15 +184,23 @@ class Outbound:
             await self._failed(claimed, None, f"{type(exc).__name__}: {exc}", permanent=False)
             return
         log.debug("email %s accepted: %s", claimed["_id"], reply)
-        await self._persist(self._mark_sent, claimed)
+        await self._sent.submit(claimed)
 
-    async def _mark_sent(self, claimed: dict[str, Any]) -> None:
+    # --- the writes around DATA, for the emails that reach them together --------------------------------
+
+    async def _enter_data_phase(self, batch: list[Pending[dict[str, Any], bool]]) -> None:
+        entered = await store.enter_data_phase(self.runtime.db, [p.item for p in batch], lease=self.lease)
+        for pending in batch:
+            pending.resolve(pending.item["_id"] in entered)
+
+    async def _mark_sent(self, batch: list[Pending[dict[str, Any], None]]) -> None:
         async def work(uow: UnitOfWork) -> None:
-            doc = await store.mark_sent(self.runtime.db, claimed, uow.session)
-            if doc is not None:
+            for doc in await store.mark_sent(self.runtime.db, [p.item for p in batch], uow.session):
                 uow.publish(emails.sent_event(doc))
 
-        await apply_once(self.runtime, None, work)
+        await self._persist(apply_once, self.runtime, None, work)
+        for pending in batch:
+            pending.resolve(None)
 
     async def _failed(self, claimed: dict[str, Any], code: int | None, error: str, *, permanent: bool) -> None:
         o = self.options

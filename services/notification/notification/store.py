@@ -85,12 +85,20 @@ def _template(doc: dict[str, Any]) -> StoredTemplate:
 
 
 async def custom_templates_for(
-    db: AsyncDatabase, name: str, scope_id: str | None, languages: list[str]
+    db: AsyncDatabase, names: list[str], scope_ids: list[str | None], languages: list[str]
 ) -> list[StoredTemplate]:
-    """The overrides an email could use: its scope's and every scope's, in its candidate languages."""
+    """The overrides emails could use: their scopes' and every scope's, in their candidate
+    languages. One read for a whole batch of emails (it may return a few that no one email
+    of the batch uses; ``emails.choose`` picks)."""
     docs = (
         await db[TEMPLATES]
-        .find({"name": name, "scope_id": {"$in": [scope_id, None]}, "language": {"$in": languages}})
+        .find(
+            {
+                "name": {"$in": sorted(set(names))},
+                "scope_id": {"$in": [*{s for s in scope_ids if s is not None}, None]},
+                "language": {"$in": sorted(set(languages))},
+            }
+        )
         .to_list()
     )
     return [_template(doc) for doc in docs]
@@ -154,6 +162,26 @@ async def record_activity(
     if result.upserted_id is not None:
         return activity, True
     return await db[ACTIVITIES].find_one({"_id": activity["_id"]}, session=session), False
+
+
+async def record_activities(
+    db: AsyncDatabase, activities: list[dict[str, Any]], session: AsyncClientSession
+) -> list[dict[str, Any]]:
+    """``record_activity`` for a batch in two round trips: the keys already there are
+    looked up, the new activities inserted together; returns the new ones. In the caller's
+    snapshot transaction, a twin inserted meanwhile by another worker is a write conflict
+    (retried whole, and the retry finds it), never a duplicate key that aborts it."""
+    keys = [doc["_id"] for doc in activities]
+    there = {
+        doc["_id"] for doc in await db[ACTIVITIES].find({"_id": {"$in": keys}}, {"_id": 1}, session=session).to_list()
+    }
+    new: dict[str, dict[str, Any]] = {}
+    for doc in activities:
+        if doc["_id"] not in there:
+            new.setdefault(doc["_id"], doc)  # the same email twice in one batch: once
+    if new:
+        await db[ACTIVITIES].insert_many(list(new.values()), session=session)
+    return list(new.values())
 
 
 async def activity(db: AsyncDatabase, activity_id: str) -> dict[str, Any] | None:
@@ -261,17 +289,30 @@ async def claim_due(db: AsyncDatabase, *, holder: str, lease: timedelta, limit: 
     return await db[ACTIVITIES].find({"claim": token}).to_list()
 
 
-async def enter_data_phase(db: AsyncDatabase, claimed: dict[str, Any], *, lease: timedelta) -> bool:
-    """Record, just before DATA, that the server may take the message from now on.
+def _claims(claimed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several emails, each under the claim it was taken with."""
+    return {"$or": [_claim(doc) for doc in claimed]}
 
-    False when the claim was lost (the worker was too slow and the sweeper took the email
-    back): then the worker must not send.
-    """
-    result = await db[ACTIVITIES].update_one(
-        {**_claim(claimed), "status": "sending", "phase": "claimed"},
+
+async def enter_data_phase(db: AsyncDatabase, claimed: list[dict[str, Any]], *, lease: timedelta) -> set[str]:
+    """Record, just before DATA, that the server may take these messages from now on: the
+    emails whose envelopes are ready, in one write. Returns the ids of those that entered
+    the phase; the others lost their claim (the worker was too slow and the sweeper took
+    them back), and the worker must not send them.
+
+    Durable (the database's majority write concern) before any of them goes to DATA. A crash
+    right after it leaves these emails in DATA (outcome unknown, never sent again by the
+    sweeper); none of them is further than its DATA command, so the window stays one DATA
+    exchange per email, taken together."""
+    result = await db[ACTIVITIES].update_many(
+        {**_claims(claimed), "status": "sending", "phase": "claimed"},
         {"$set": {"phase": "data", "lease_until": now() + lease}},
     )
-    return result.modified_count == 1
+    if result.modified_count == len(claimed):
+        return {doc["_id"] for doc in claimed}
+    # Some claims were lost: the emails in DATA under the claim this worker holds are its own.
+    entered = await db[ACTIVITIES].find({**_claims(claimed), "phase": "data"}, {"_id": 1}).to_list()
+    return {doc["_id"] for doc in entered}
 
 
 def _error(attempt: int, code: int | None, error: str, permanent: bool) -> dict[str, Any]:
@@ -285,18 +326,27 @@ _RELEASED = {"phase": None, "lease_until": None}
 _DONE = {"sealed": ""}
 
 
-async def mark_sent(db: AsyncDatabase, claimed: dict[str, Any], session: AsyncClientSession) -> dict[str, Any] | None:
-    """The server accepted it. Matches on the claim only, not the status: if the sweeper gave
-    the email up as "outcome unknown" meanwhile, the truth (sent) wins."""
-    return await db[ACTIVITIES].find_one_and_update(
-        {**_claim(claimed), "status": {"$ne": "sent"}},
-        {
-            "$set": {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None},
-            "$unset": _DONE,
-        },
-        return_document=ReturnDocument.AFTER,
-        session=session,
+async def mark_sent(
+    db: AsyncDatabase, claimed: list[dict[str, Any]], session: AsyncClientSession
+) -> list[dict[str, Any]]:
+    """The server accepted them: several emails in one read and one write of the caller's
+    transaction; returns the activities marked (without their bodies), for their
+    ``EmailSent`` events. Matches on the claim only, not the status: if the sweeper gave an
+    email up as "outcome unknown" meanwhile, the truth (sent) wins. Read first:
+    an update of many documents does not say which it changed; in a snapshot transaction the
+    two see the same documents, and a concurrent change is a write conflict, retried whole."""
+    docs = (
+        await db[ACTIVITIES]
+        .find({**_claims(claimed), "status": {"$ne": "sent"}}, {"html": 0, "text": 0, "sealed": 0}, session=session)
+        .to_list()
     )
+    if not docs:
+        return []
+    changes = {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None}
+    await db[ACTIVITIES].update_many(
+        {"_id": {"$in": [doc["_id"] for doc in docs]}}, {"$set": changes, "$unset": _DONE}, session=session
+    )
+    return [{**doc, **changes} for doc in docs]
 
 
 async def schedule_retry(

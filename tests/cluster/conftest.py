@@ -1,0 +1,40 @@
+"""Fixtures of the cluster fault tests (issue 23): the cluster of deploy/local/cluster.sh,
+started once for the session, and settings that point services at it.
+
+These tests are marked ``cluster`` and left out of the normal run (pyproject.toml addopts);
+``deploy/local/test.sh`` runs them as a job of their own when OMS_CLUSTER_TESTS=1, or
+``pytest -m cluster tests/cluster``. If the cluster cannot start, they fail loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+
+from plumbing.settings import ServiceSettings
+
+from ..support import new_namespace
+from .support import Cluster, run_script
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/cluster/" in str(item.fspath):
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    run_script("up")  # raises with the script's output if it cannot
+    os.environ.setdefault("OMS_LINK_KEY", Fernet.generate_key().decode())  # the services need one
+    os.environ.setdefault("OMS_QUEUE_EXPIRES_SECONDS", "600")
+    yield Cluster()
+
+
+@pytest.fixture
+def cluster_settings(cluster: Cluster) -> Iterator[ServiceSettings]:
+    cluster.up()  # whatever an earlier test left stopped is running again
+    yield ServiceSettings(namespace=new_namespace(), amqp_url=cluster.amqp_url, mongodb_url=cluster.mongodb_url)

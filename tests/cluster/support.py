@@ -1,0 +1,463 @@
+"""The cluster of deploy/local/cluster.sh, its faults, and a burst of orders to run through it.
+
+``Cluster`` runs the script and reaches each server: the RabbitMQ nodes through rabbitmqctl
+with the cluster's environment, the mongods through their pid files and the seed list.
+``OrderStorm`` publishes orders as storefronts do (persistent, confirmed, the same message
+again when a publish was not confirmed), people with several orders each, some orders sent
+twice, and counts what became of them once the services settled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient, MongoClient, ReadPreference
+from pymongo.errors import PyMongoError
+
+from contracts.customer import CreateScope, ScopeReply
+from contracts.envelope import new_message_id
+from contracts.order_sync import OrderLinked
+from contracts.orders import OrderPlaced
+from order_sync.handlers import UPSTREAM_QUEUE
+from plumbing.client import OmsClient
+from plumbing.settings import ServiceSettings
+from plumbing.unit_of_work import INBOX, OUTBOX
+
+from ..integration.test_platform_faults import Worker, queue_leftovers
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "deploy/local/cluster.sh"
+CLUSTER_DIR = ROOT / "deploy/local/.cluster"
+RABBITMQ_BIN = Path(os.environ.get("OMS_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+NODES = (1, 2, 3)
+
+
+def run_script(*args: str, timeout: float = 240) -> str:
+    result = subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"cluster.sh {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+class Cluster:
+    def __init__(self) -> None:
+        shell = f'eval "$(bash {SCRIPT} env)"; printf "%s\\n%s\\n" "$OMS_AMQP_URL" "$OMS_MONGODB_URL"'
+        urls = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True, timeout=30)
+        self.amqp_url, self.mongodb_url = urls.stdout.split()
+        self.mongodb_ports = [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)", self.mongodb_url)]
+        self.amqp_ports = [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)/", self.amqp_url)]
+
+    def up(self) -> None:
+        """Start whatever is not running (a node a fault stopped) and wait until all serve."""
+        run_script("up")
+
+    # --- RabbitMQ ----------------------------------------------------------------------
+
+    def rabbit_env(self, node: int) -> dict[str, str]:
+        return {**os.environ, "HOME": str(CLUSTER_DIR / "rabbitmq"), "ERL_EPMD_ADDRESS": "127.0.0.1"}
+
+    def rabbitmqctl(self, node: int, *args: str, timeout: float = 60) -> str:
+        return subprocess.run(
+            [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", f"oms{node}@localhost", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=self.rabbit_env(node),
+            timeout=timeout,
+        ).stdout
+
+    def any_rabbitmqctl(self, *args: str) -> str:
+        """rabbitmqctl on the first node that answers."""
+        error: Exception | None = None
+        for node in NODES:
+            try:
+                return self.rabbitmqctl(node, *args, timeout=30)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                error = exc
+        raise AssertionError(f"no RabbitMQ node answers: {error}")
+
+    def queue_leader(self, queue: str) -> int:
+        """The node (1..3) that leads the quorum queue ``queue``."""
+        rows = json.loads(self.any_rabbitmqctl("list_queues", "name", "leader", "--formatter", "json"))
+        leader = next(row["leader"] for row in rows if row["name"] == queue)
+        return int(re.match(r"oms(\d)@", leader).group(1))  # type: ignore[union-attr]
+
+    def rabbit_pid(self, node: int) -> int:
+        return int((CLUSTER_DIR / f"rabbitmq/oms{node}/rabbitmq.pid").read_text().strip())
+
+    def kill9_rabbit(self, node: int) -> None:
+        os.kill(self.rabbit_pid(node), signal.SIGKILL)
+
+    def stop_rabbit(self, node: int) -> None:
+        """A clean stop: the node closes its connections and leaves its queues' quorums."""
+        self.rabbitmqctl(node, "stop", timeout=90)
+
+    # --- MongoDB -----------------------------------------------------------------------
+
+    def mongo_status(self) -> dict[int, str]:
+        """port -> PRIMARY, SECONDARY..., as the first member that answers sees it."""
+        for port in self.mongodb_ports:
+            client: MongoClient[dict[str, Any]] = MongoClient(
+                f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=1000
+            )
+            try:
+                members = client.admin.command("replSetGetStatus")["members"]
+                return {int(m["name"].rsplit(":", 1)[1]): m["stateStr"] for m in members}
+            except PyMongoError:
+                continue
+            finally:
+                client.close()
+        return {}
+
+    def primary(self, timeout: float = 30) -> int:
+        """The primary's port, once there is one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [port for port, state in self.mongo_status().items() if state == "PRIMARY"]
+            if len(found) == 1:
+                return found[0]
+            time.sleep(0.2)
+        raise AssertionError(f"no primary within {timeout}s: {self.mongo_status()}")
+
+    def mongod_pid(self, port: int) -> int:
+        member = self.mongodb_ports.index(port) + 1
+        return int((CLUSTER_DIR / f"mongodb/m{member}/mongod.pid").read_text().strip())
+
+    def kill9_mongod(self, port: int) -> None:
+        os.kill(self.mongod_pid(port), signal.SIGKILL)
+
+    def step_down(self, port: int, seconds: int = 10) -> None:
+        client: MongoClient[dict[str, Any]] = MongoClient(
+            f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=5000
+        )
+        try:
+            client.admin.command("replSetStepDown", seconds, secondaryCatchUpPeriodSecs=5)
+        except PyMongoError:
+            pass  # the step-down closes the connection that asked for it
+        finally:
+            client.close()
+
+
+# --- figures -------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    fault: str
+    orders: int = 0  # distinct orders published
+    publishes: int = 0  # messages published, duplicates included
+    publish_retries: int = 0  # publishes not confirmed (or refused), sent again
+    linked: int = 0  # orders linked to a customer
+    people: int = 0
+    customers: int = 0  # customers the burst created
+    split_people: int = 0  # people with more than one customer
+    links_per_order_max: int = 0  # OrderLinked events for one order
+    duplicate_links: int = 0
+    events_published: int = 0  # OrderLinked events published by order-sync's relay
+    events_applied: int = 0  # ... applied by the customer service (its inbox)
+    orders_counted: int = 0  # the customers' order counters, summed
+    unpublished: int = 0  # events left in an outbox
+    left_in_queues: int = 0
+    left_unacknowledged: int = 0
+    dead_letters: int = 0
+    handler_retries: int = 0  # messages whose handler failed, parked in a retry tier, all workers
+    fault_seconds: float = 0.0  # the fault itself (a kill, a step-down, a restart)
+    recovery_seconds: float = 0.0  # longest stretch without a new link once the fault began
+    settle_seconds: float = 0.0  # from the first publish until everything was counted
+    holding: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return (
+            (self.orders - self.linked)
+            + (self.events_published - self.events_applied)
+            + max(self.orders - self.orders_counted, 0)
+            + self.unpublished
+        )
+
+    @property
+    def duplicated(self) -> int:
+        return (
+            self.duplicate_links
+            + self.split_people
+            + max(self.customers - self.people, 0)
+            + max(self.orders_counted - self.orders, 0)
+        )
+
+    def line(self) -> str:
+        return (
+            f"CLUSTER FAULT {self.fault}: orders={self.orders} (publishes {self.publishes}, retried "
+            f"{self.publish_retries}) linked={self.linked} customers={self.customers} for {self.people} people "
+            f"(split {self.split_people}) links/order max={self.links_per_order_max} | events published="
+            f"{self.events_published} applied={self.events_applied} orders counted={self.orders_counted} | "
+            f"lost={self.lost} duplicated={self.duplicated} | dead letters={self.dead_letters} left in queues="
+            f"{self.left_in_queues} unacked={self.left_unacknowledged} handler retries="
+            f"{self.handler_retries} | fault {self.fault_seconds:.1f}s, recovery {self.recovery_seconds:.1f}s, "
+            f"settled in {self.settle_seconds:.1f}s"
+            + (f" | holding: {'; '.join(self.holding)}" if self.holding else "")
+        )
+
+
+# --- the burst -----------------------------------------------------------------------------
+
+
+class OrderStorm:
+    """ORDERS orders from PEOPLE people (new customers each: the first orders of a person
+    race each other over two order-sync workers), every DUPLICATE_EVERY-th order sent a
+    second time under a new message id (a storefront that sent it again)."""
+
+    SCOPE = "cluster"
+    SOURCE = "storefront:cluster"
+    ORDERS = 2000
+    PEOPLE = 400
+    DUPLICATE_EVERY = 10
+    #: Publishes a second, so that the burst is still arriving when the fault hits.
+    RATE = 250
+    IN_FLIGHT = 32
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        template = json.loads((ROOT / "contracts/examples/order-placed.v1.json").read_text(encoding="utf-8"))
+        template.pop("message_id")
+        self.template = template
+        self.numbers = [f"CLU-{index:05d}" for index in range(self.ORDERS)]
+
+    def person(self, index: int) -> int:
+        return index % self.PEOPLE
+
+    def order(self, index: int) -> OrderPlaced:
+        person = self.person(index)
+        raw = json.loads(json.dumps(self.template))
+        names = {"first_name": f"Client {person}", "last_name": "Grappe"}
+        raw["payload"].update(
+            {
+                "order_number": self.numbers[index],
+                "source_system": self.SOURCE,
+                "scope": self.SCOPE,
+                "source_customer_id": None,
+                "account_type": "guest",
+                "email": f"client{person}@example.fr",
+                "phone": None,
+                **names,
+            }
+        )
+        for address in ("billing_address", "shipping_address"):
+            raw["payload"][address].update({**names, "phone": None})
+        raw["message_id"] = new_message_id()
+        return OrderPlaced.model_validate(raw)
+
+    def messages(self) -> list[OrderPlaced]:
+        """Every order, and the duplicates a little later in the stream."""
+        out: list[OrderPlaced] = []
+        for index in range(self.ORDERS):
+            out.append(self.order(index))
+            if index % self.DUPLICATE_EVERY == 0 and index >= 50:
+                out.append(self.order(index - 50))  # the same order, sent again
+        return out
+
+    async def prepare(self, client: OmsClient) -> None:
+        command = CreateScope(producer="tests", payload={"scope_id": self.SCOPE, "name": "Cluster", "country": "FR"})
+        reply = await client.request(command, ScopeReply, timeout=30)
+        assert reply.ok, reply.error
+
+    async def publish(self, client: OmsClient, figures: Figures) -> None:
+        """Every message, paced at RATE a second, each sent again until confirmed."""
+        messages = self.messages()
+        gate = asyncio.Semaphore(self.IN_FLIGHT)
+        start = time.monotonic()
+
+        async def one(position: int, message: OrderPlaced) -> None:
+            await asyncio.sleep(max(0.0, start + position / self.RATE - time.monotonic()))
+            async with gate:
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        await asyncio.wait_for(client.publish_upstream(message), 10)
+                        return
+                    except Exception:  # noqa: BLE001 - not confirmed: the same message again
+                        figures.publish_retries += 1
+                        assert time.monotonic() < deadline, f"{message.payload.order_number} never confirmed"
+                        await asyncio.sleep(0.2)
+
+        await asyncio.gather(*(one(position, message) for position, message in enumerate(messages)))
+        figures.publishes = len(messages)
+        figures.orders = self.ORDERS
+        figures.people = self.PEOPLE
+
+    def linked_query(self) -> dict[str, Any]:
+        return {"source_system": self.SOURCE, "customer_code": {"$nin": [None, ""]}}
+
+    async def count(self, mongo: AsyncMongoClient[Any], figures: Figures) -> None:
+        order_db = mongo[self.settings.database_name("order-sync")]
+        customer_db = mongo[self.settings.database_name("customer")]
+        orders = await order_db["orders"].find(self.linked_query(), {"order_number": 1, "customer_code": 1}).to_list()
+        code_of = {doc["order_number"]: doc["customer_code"] for doc in orders}
+        figures.linked = len([number for number in self.numbers if number in code_of])
+        per_person: dict[int, set[str]] = {}
+        for index, number in enumerate(self.numbers):
+            if number in code_of:
+                per_person.setdefault(self.person(index), set()).add(code_of[number])
+        figures.split_people = sum(1 for codes in per_person.values() if len(codes) > 1)
+        customers = await customer_db["customers"].find({"scope_id": self.SCOPE}, {"order_count": 1}).to_list()
+        figures.customers = len(customers)
+        figures.orders_counted = sum(int(doc.get("order_count") or 0) for doc in customers)
+        events = (
+            await order_db[OUTBOX]
+            .find({"routing_key": OrderLinked.routing_key()}, {"body": 1, "published_at": 1})
+            .to_list()
+        )
+        links = Counter(json.loads(event["body"])["payload"]["order"]["order_number"] for event in events)
+        figures.links_per_order_max = max(links.values(), default=0)
+        figures.duplicate_links = sum(count - 1 for count in links.values() if count > 1)
+        published = [event["_id"] for event in events if event["published_at"] is not None]
+        figures.events_published = len(published)
+        figures.unpublished = await order_db[OUTBOX].count_documents({"published_at": None}) + await customer_db[
+            OUTBOX
+        ].count_documents({"published_at": None})
+        figures.events_applied = await customer_db[INBOX].count_documents(
+            {"_id": {"$in": [f"customer:{message_id}" for message_id in published]}}
+        )
+
+
+class Progress:
+    """Samples the orders linked, to measure how long the fault held the work up."""
+
+    def __init__(self, mongo: AsyncMongoClient[Any], storm: OrderStorm) -> None:
+        self.collection = mongo[storm.settings.database_name("order-sync")].get_collection(
+            "orders", read_preference=ReadPreference.PRIMARY_PREFERRED
+        )
+        self.query = storm.linked_query()
+        self.linked = 0
+        #: (time, linked) each time the count went up.
+        self.steps: list[tuple[float, int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                linked = await self.collection.count_documents(self.query, maxTimeMS=2000)
+            except PyMongoError:
+                linked = self.linked
+            if linked > self.linked:
+                self.linked = linked
+                self.steps.append((time.monotonic(), linked))
+            await asyncio.sleep(0.2)
+
+    async def reaches(self, count: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.linked < count:
+            assert time.monotonic() < deadline, f"only {self.linked} orders linked after {timeout}s"
+            await asyncio.sleep(0.1)
+
+    def longest_stall(self, since: float, until: float) -> float:
+        """The longest time without a new link between ``since`` (the fault) and ``until``."""
+        times = [since] + [at for at, _ in self.steps if since < at <= until]
+        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=until - since)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def handler_retries(workers: list[Worker]) -> int:
+    """Messages whose handler failed and that were parked for a later attempt (published to
+    a service's retry exchange, ``<ns>.<service>.retry``), from each worker's metrics."""
+    total = 0
+    for worker in workers:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{worker.port}/metrics", timeout=5).read().decode()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("faststream_published_messages_total{") and '.retry"' in line and "success" in line:
+                total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+Fault = Callable[[Cluster], Awaitable[None]]
+
+
+async def storm_through(cluster: Cluster, settings: ServiceSettings, name: str, fault: Fault, tmp: Path) -> Figures:
+    """Start the services on the cluster, publish the storm, run ``fault`` once a third of
+    the orders are linked, wait until everything settled, and count."""
+    storm = OrderStorm(settings)
+    figures = Figures(name)
+    targets = {"customer": "customer.app", "order-sync": "order_sync.app"}
+    workers = [
+        Worker(f"{service}-{n}", f"{module}:create_app", settings, tmp)
+        for service, module in targets.items()
+        for n in (1, 2)
+    ]
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    progress = Progress(mongo, storm)
+    try:
+        for worker in workers:
+            await worker.start()
+        await asyncio.gather(*(worker.until_ready() for worker in workers))
+        async with OmsClient(settings, producer="cluster-tests") as client:
+            await storm.prepare(client)
+            progress.start()
+            started = time.monotonic()
+            publishing = asyncio.create_task(storm.publish(client, figures))
+            await progress.reaches(storm.ORDERS // 3)
+            fault_began = time.monotonic()
+            await fault(cluster)
+            figures.fault_seconds = time.monotonic() - fault_began
+            await publishing
+
+            async def settled() -> bool:
+                await storm.count(mongo, figures)
+                ready, unacked, dead, holding = await asyncio.to_thread(
+                    queue_leftovers, cluster.any_rabbitmqctl, settings.namespace
+                )
+                figures.left_in_queues, figures.left_unacknowledged, figures.dead_letters = ready, unacked, dead
+                figures.holding = holding
+                return figures.lost == 0 and ready == 0 and unacked == 0
+
+            deadline = time.monotonic() + 90
+            while not await settled() and time.monotonic() < deadline:
+                await asyncio.sleep(1.0)
+            figures.settle_seconds = time.monotonic() - started
+            figures.recovery_seconds = progress.longest_stall(fault_began, progress.steps[-1][0])
+            figures.handler_retries = await asyncio.to_thread(handler_retries, workers)
+    finally:
+        await progress.stop()
+        await asyncio.gather(*(worker.stop() for worker in workers))
+        await mongo.close()
+    print(figures.line(), flush=True)
+    if path := os.environ.get("OMS_CLUSTER_REPORT"):
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(figures.line() + "\n")
+    return figures
+
+
+def assert_nothing_lost_or_duplicated(figures: Figures) -> None:
+    assert figures.linked == figures.orders == OrderStorm.ORDERS, figures.line()
+    assert figures.lost == 0, figures.line()
+    assert figures.duplicated == 0, figures.line()
+    assert figures.links_per_order_max == 1, figures.line()
+    assert figures.customers == figures.people, figures.line()
+    assert figures.events_applied == figures.events_published == figures.orders, figures.line()
+    assert figures.dead_letters == 0, figures.line()
+    assert figures.left_in_queues == 0 and figures.left_unacknowledged == 0, figures.line()
+    assert figures.recovery_seconds < 30, figures.line()
+
+
+def intake_queue(settings: ServiceSettings) -> str:
+    return settings.topology.queue("order-sync", UPSTREAM_QUEUE)

@@ -8,12 +8,18 @@ the services to take them, and prints what happened.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+from adapters import shopify
+from adapters.mapping import PlatformConfig
 from contracts.customer import CreateScope, GetCustomer
 from contracts.order_sync import GetOrderLink
 from contracts.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced, OrderShipped, PaymentReceived
@@ -21,7 +27,10 @@ from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import read_mail_dir
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "contracts" / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "contracts" / "examples"
+#: An order as Shopify's docs show the orders/create webhook (REST Admin API), for the adapters.
+SHOPIFY_ORDER = ROOT / "tests" / "fixtures" / "platforms" / "shopify" / "orders-create.json"
 BY_TYPE = {cls.type_name(): cls for cls in UPSTREAM_ORDER_MESSAGES}
 
 
@@ -65,6 +74,10 @@ async def main() -> int:
             print(
                 f"   {p.order_number:18} {p.source_system:15} {p.email or '(no email)':28} {p.totals.total} {p.currency}"
             )
+
+        shopify = post_shopify_order(run)
+        if shopify is not None:
+            orders.append(shopify)
 
         print("\n== customers created or matched by order-sync")
         links = {}
@@ -135,6 +148,55 @@ async def main() -> int:
     for mail in mails:
         print(f"   to {mail['To']:34} [{mail.get('Content-Language', '?')}] {mail['Subject']}")
     return 0 if len(links) == len(orders) and len(mails) >= 2 else 1
+
+
+def post_shopify_order(run: str) -> OrderPlaced | None:
+    """One order as Shopify sends it: signed webhook -> adapters -> upstream exchange. Only
+    when the adapters run with the demo shop's secret (``services.sh`` makes one); the
+    adapters' answer holds the order as they published it, to follow like the others."""
+    secret = os.environ.get("OMS_ADAPTERS_SHOPIFY_SECRET")
+    secret_file = os.environ.get("OMS_DEMO_SHOPIFY_SECRET_FILE")
+    if not secret and secret_file and Path(secret_file).is_file():
+        secret = Path(secret_file).read_text(encoding="utf-8").strip()
+    if not secret:
+        return None
+    body = json.loads(SHOPIFY_ORDER.read_text(encoding="utf-8"))
+    body.update({"id": int(f"9{run}"), "name": f"#D{run}", "order_number": int(run)})
+    raw = json.dumps(body).encode()
+    url = os.environ.get("OMS_DEMO_ADAPTERS_URL", "http://127.0.0.1:8084") + "/webhooks/shopify"
+    signature = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+    request = urllib.request.Request(
+        url,
+        data=raw,
+        method="POST",
+        headers={
+            "content-type": "application/json",
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Shop-Domain": "demo.myshopify.com",
+            "X-Shopify-Webhook-Id": f"demo-{run}",
+        },
+    )
+    print(f"\n== an order as Shopify sends it: POST {url} (orders/create, signed)")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.loads(response.read())
+    except (OSError, ValueError) as exc:
+        print(f"   the adapters did not take it: {exc}")
+        return None
+    print(f"   {answer.get('status')}: {', '.join(m['routing_key'] for m in answer.get('messages', []))}")
+    if answer.get("status") != "accepted":
+        return None
+    # What the adapters published, made again here to follow it like the others.
+    config = PlatformConfig(
+        platform="shopify",
+        source_system=os.environ.get("OMS_ADAPTERS_SHOPIFY_SOURCE_SYSTEM", "shopify:demo"),
+        scope=os.environ.get("OMS_ADAPTERS_SHOPIFY_SCOPE", "eu-fr"),
+    )
+    order: OrderPlaced = shopify.map_event("orders/create", body, config)[0]
+    p = order.payload
+    print(f"   {p.order_number:18} {p.source_system:15} {p.email or '(no email)':28} {p.totals.total} {p.currency}")
+    return order
 
 
 if __name__ == "__main__":

@@ -104,3 +104,50 @@ async def test_c4_i5_address_book_in_a_real_browser(
         assert [(x.line1, x.city, x.default_billing) for x in now.addresses] == [
             ("5 route des Pistes", "Chamonix-Mont-Blanc", True)
         ]
+
+
+@pytest.mark.timeout(180)
+async def test_c5_i5_organizations_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C5: "New organization" from the Customer Manager, a customer joins it from their
+    record, its own record lists the member and saves, the customer leaves it."""
+    async with console(settings, client, cleanup) as ui:
+        page = ui.page
+        a = await create_customer(client, email="member@example.fr")
+        await page.goto(f"{ui.base}/")
+        await page.click("#new-organization")
+        await page.get_by_role("textbox", name="Number *").fill("FR 123-456")
+        await page.get_by_role("textbox", name="Name *").fill("Crêpes du Nord")
+        await page.get_by_label("Manager", exact=True).fill("Anne Roy")
+        await page.get_by_label("Manager's phone").fill("01 23 45 67 89")
+        await page.fill("#organization-address-line1", "2 rue du Nord")
+        await page.fill("#organization-address-city", "Lille")
+        await page.fill("#organization-address-country", "FR")
+        await page.click("#save-organization")
+        await expect(page.locator(".notice")).to_have_text("Organization created.")
+        await expect(page.locator("h1")).to_contain_text("Crêpes du Nord")
+        org_code = page.url.split("/organizations/")[1].split("?")[0]
+
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await tab(page, "Organizations")
+        await page.get_by_label("Organization code").fill(org_code)
+        await page.keyboard.press("Enter")
+        await expect(page.locator(".notice")).to_have_text("The customer joined the organization.")
+        await expect(page.locator("#memberships")).to_contain_text("Crêpes du Nord")
+        await shot(page, "22-record-organizations-join")
+
+        await page.click(f"#memberships a[href='/organizations/{org_code}']")
+        await expect(page.locator("#members")).to_contain_text(a.code)
+        await page.get_by_label("Price level").fill("wholesale")
+        await page.click("#save-organization")
+        await expect(page.locator(".notice")).to_have_text("Organization saved.")
+        await expect(page.get_by_label("Price level")).to_have_value("wholesale")
+        await expect(page.get_by_label("Manager's phone")).to_have_value("+33 1 23 45 67 89")
+        await shot(page, "23-organization-record")
+
+        await page.click(f"#members a:has-text('{a.code}')")
+        await tab(page, "Organizations")
+        await page.click(f"#membership-{org_code} button.leave-organization")
+        await expect(page.locator(".notice")).to_have_text("The customer left the organization.")
+        assert (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).organizations == []

@@ -452,6 +452,8 @@ async def record_page(
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
     if customer.code != code.upper():  # a merged-away code answers its survivor
         return redirect(f"/customers/{customer.code}", tab=tab)
+    if customer.kind == "organization":  # its own record: console_organizations
+        return redirect(f"/organizations/{customer.code}")
     await request.app.state.staff.remember_record(who, customer.code, f"{customer.first_name} {customer.last_name}")
     context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab, cursor), **extra}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "tab-panel":

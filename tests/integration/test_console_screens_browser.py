@@ -20,7 +20,9 @@ from plumbing.settings import ServiceSettings
 from ..support import Cleanup
 from .conftest import create_customer, ok
 from .gateway_support import Stack, gateway_stack, serving
+from .merge_support import linked_to, placed
 from .test_console_browser import CHROMIUM, RIVOLI, shot, sign_in, tab
+from .test_console_stores_payments import saved_card
 
 
 @dataclass
@@ -151,3 +153,36 @@ async def test_c5_i5_organizations_in_a_real_browser(
         await page.click(f"#membership-{org_code} button.leave-organization")
         await expect(page.locator(".notice")).to_have_text("The customer left the organization.")
         assert (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).organizations == []
+
+
+@pytest.mark.timeout(180)
+async def test_c6_c7_i5_preferred_store_and_deleting_a_saved_payment_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C6: choose the preferred store in the list; C7: delete a saved card, giving why."""
+    async with console(settings, client, cleanup) as ui:
+        page = ui.page
+        a = await create_customer(client, email="stores@example.fr")
+        await asyncio.sleep(1)  # order-sync sees the customer's event
+        await client.publish_upstream(placed("ST-1", email=a.email, store_id="paris-3"))
+        await linked_to(client, "ST-1", a.code)
+        await client.publish_upstream(await saved_card(client, token="pm_gone", last4="4242"))
+
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await tab(page, "Stores")
+        await expect(page.locator("#stores")).to_contain_text("paris-3", timeout=15000)
+        await page.select_option("#preferred-store-select", "paris-3")
+        await page.click("#save-preferred-store")
+        await expect(page.locator(".notice")).to_have_text("Preferred store saved.")
+        await expect(page.locator("#preferred-store-now")).to_contain_text("paris-3")
+        await expect(page.locator("#stores")).to_contain_text("★ preferred")
+        await shot(page, "24-record-stores-preferred")
+
+        await tab(page, "Saved Payments")
+        row = page.locator("#saved-payments tr.saved-payment[data-token='pm_gone']")
+        await expect(row).to_contain_text("4242", timeout=15000)
+        await row.get_by_label("Reason to delete").fill("card reported stolen")
+        await shot(page, "25-record-saved-payment-delete")
+        await row.locator("button").click()
+        await expect(page.locator(".notice")).to_have_text("The saved payment method was deleted.")
+        await expect(page.locator("#saved-payments")).to_contain_text("No saved payment method.")

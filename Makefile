@@ -5,7 +5,7 @@ lint:
 	bash deploy/local/lint.sh
 
 test-unit:
-	.venv/bin/python -m pytest -q tests/unit
+	.venv/bin/python -m pytest -q -n auto tests/unit
 
 test:
 	bash deploy/local/test.sh

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,9 @@ async def run_order_sync(
             connection = await aio_pika.connect(settings.amqp_url)
             channel = await connection.channel()
             tap = await channel.declare_queue(exclusive=True, auto_delete=True)
-            await tap.bind(settings.topology.events_exchange, routing_key="order-sync.order-linked.v1")
+            # Every event of the services (not only the links counted to time the burst): an
+            # event published twice by the outbox relays, with 2 or 4 workers, is counted.
+            await tap.bind(settings.topology.events_exchange, routing_key="#")
             rng = random.Random(9)
             burst = []
             for n in range(orders):
@@ -195,7 +198,7 @@ async def run_order_sync(
                 else:
                     burst.append(make_order(f"B-{n}", f"new{n}@example.fr", f"N{n}", f"New{n}"))
             bodies = [(o.message_id, o.model_dump_json().encode()) for o in burst]
-            done = await counting(tap, orders)
+            done, published = await counting(tap, orders, "order-sync.order-linked.v1")
             history = await channel.declare_queue(settings.topology.queue("customer", "order-history"), passive=True)
             if not with_history:
                 await history.unbind(settings.topology.events_exchange, "order-sync.#")
@@ -222,6 +225,7 @@ async def run_order_sync(
                     settings.topology.queue("order-sync", "customer-events"),
                 ],
             )
+            await asyncio.sleep(2)  # a relay's late second publication would land now
             await connection.close()
         links = await mongo[settings.database_name("order-sync")]["orders"].count_documents(
             {"customer_code": {"$ne": None}}
@@ -242,6 +246,7 @@ async def run_order_sync(
             },
             "orders_per_second": round(orders / seconds, 1),
             "links_stored": links,
+            "outbox": published_twice(published),
             "rss_mb_at_rest": at_rest,
             "rss_mb_under_load": under_load.values,
             "rss_mb_after_burst": after_burst,
@@ -253,19 +258,35 @@ async def run_order_sync(
         await mongo.close()
 
 
-async def counting(tap: aio_pika.abc.AbstractQueue, expected: int) -> asyncio.Event:
-    """Consume ``tap`` (no acknowledgements); the event is set once ``expected`` messages came."""
+async def counting(
+    tap: aio_pika.abc.AbstractQueue, expected: int, routing_key: str | None = None
+) -> tuple[asyncio.Event, Counter[str]]:
+    """Consume ``tap`` (no acknowledgements); the event is set once ``expected`` distinct
+    messages (of ``routing_key``, when given) came. The counter holds how many times each
+    message id was published: an outbox relay that publishes a batch again (P2) shows there."""
     done = asyncio.Event()
-    seen = 0
+    published: Counter[str] = Counter()
+    distinct: set[str] = set()
 
     async def count(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        nonlocal seen
-        seen += 1
-        if seen >= expected:
-            done.set()
+        key = message.message_id or str(message.delivery_tag)
+        published[key] += 1
+        if routing_key is None or message.routing_key == routing_key:
+            distinct.add(key)
+            if len(distinct) >= expected:
+                done.set()
 
     await tap.consume(count, no_ack=True)
-    return done
+    return done, published
+
+
+def published_twice(published: Counter[str]) -> dict[str, int]:
+    """Events the relays published more than once: how many, and the extra publications."""
+    return {
+        "events": len(published),
+        "published_twice": sum(1 for n in published.values() if n > 1),
+        "extra_publications": sum(n - 1 for n in published.values() if n > 1),
+    }
 
 
 async def publish_burst(
@@ -335,7 +356,7 @@ async def raw_ceiling(settings: ServiceSettings, messages: int, *, quorum: bool 
     bench = await aio_pika.connect(settings.amqp_url)
     tap = await (await bench.channel()).declare_queue(exclusive=True, auto_delete=True)
     await tap.bind(name, "out")
-    done = await counting(tap, messages)
+    done, _ = await counting(tap, messages)
     bodies = [(uuid.uuid4().hex, body) for _ in range(messages)]
     started = time.perf_counter()
     await publish_burst(bench, name, "in", bodies)
@@ -391,7 +412,8 @@ async def main() -> None:
         runs.append(result)
         log(
             f"  {result['orders_per_second']:,} orders/s ({result['ratio_to_ceiling']:.0%} of the ceiling), "
-            f"RSS per worker {result['rss_mb_at_rest']} MB at rest, {result['rss_mb_under_load']} MB at the peak of the burst"
+            f"RSS per worker {result['rss_mb_at_rest']} MB at rest, {result['rss_mb_under_load']} MB at the peak of the burst, "
+            f"{result['outbox']['published_twice']} of {result['outbox']['events']:,} events published twice"
         )
     args.out.write_text(
         json.dumps(

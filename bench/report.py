@@ -139,7 +139,16 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
     ceiling = orders["ceiling"]["per_second"]
     add(
         _table(
-            ["workers", "orders", "seconds", "orders/s", "ceiling msg/s", "ratio", "links stored"],
+            [
+                "workers",
+                "orders",
+                "seconds",
+                "orders/s",
+                "ceiling msg/s",
+                "ratio",
+                "links stored",
+                "events published twice",
+            ],
             [
                 [
                     r["workers"],
@@ -149,6 +158,7 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
                     ceiling,
                     r["ratio_to_ceiling"],
                     r["links_stored"],
+                    f"{r['outbox']['published_twice']} of {r['outbox']['events']:,}" if "outbox" in r else "–",
                 ]
                 for r in orders["runs"]
             ],

@@ -8,6 +8,7 @@ events to publish (cosmicpython's aggregate, with events collected by the unit o
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -15,8 +16,10 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+from email_validator.syntax import validate_email_local_part
 
 from contracts.customer import (
     AccountTemplateView,
@@ -32,6 +35,7 @@ from contracts.customer import (
     StateAction,
 )
 from contracts.replies import FieldError
+from contracts.types import visible_text
 from plumbing import clock
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, fold, normalize_email, normalize_phone, postal_key
@@ -59,11 +63,9 @@ now = clock.now  # MongoDB's precision (milliseconds), so a reply and a later re
 # each is checked once per process and remembered. Every function below answers exactly what
 # the plumbing.normalize function it stands for answers (tests/unit/test_customer_field_cache.py).
 
-#: An ASCII dot-atom local part, one @, a hostname: what email-validator reads unchanged
-#: before the @ (no quoting, no display name, no Unicode), so only the domain needs its work.
-_PLAIN_EMAIL = re.compile(
-    r"([A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+(?:\.[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+)*)@([A-Za-z0-9.\-]+)"
-)
+#: One @, nothing before it that quotes, escapes or names (no display name, no quoted local
+#: part: email-validator splits such an address at its @ and nowhere else), a hostname after.
+_SIMPLE_EMAIL = re.compile(r'([^@"\\<>\s]+)@([A-Za-z0-9.\-]+)')
 _MAILBOX_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)  # lower-cased by email-validator
 _EMAIL_MAX_BYTES = 254
 
@@ -79,16 +81,38 @@ def _email_domain(domain: str) -> tuple[str, str] | None:
     return checked.domain, checked.ascii_domain or checked.domain
 
 
+def _email_local(local: str) -> tuple[str, str] | None:
+    """The part before the @ as email-validator's ``validate_email`` normalizes it (NFC, checked
+    again once normalized), and its form for the ASCII address; None when it refuses it or
+    would lower-case it (a role mailbox): the full check then answers."""
+    options = {
+        "allow_smtputf8": email_validator.ALLOW_SMTPUTF8,
+        "allow_empty_local": email_validator.ALLOW_EMPTY_LOCAL,
+        "strict": email_validator.STRICT,
+    }
+    try:
+        checked = validate_email_local_part(local, **options)
+        normal = unicodedata.normalize("NFC", local)
+        if normal != local:
+            checked = validate_email_local_part(normal, **options)
+    except EmailNotValidError:
+        return None
+    ascii_local = checked["ascii_local_part"]
+    if ascii_local is not None and ascii_local.lower() in _MAILBOX_NAMES:
+        return None
+    return checked["local_part"], ascii_local or checked["local_part"]
+
+
 def email_of(raw: str) -> str:
-    """``normalize_email``, with the domain's checks done once per domain."""
-    plain = _PLAIN_EMAIL.fullmatch(raw)
-    if plain is not None and plain[1].lower() not in _MAILBOX_NAMES:
-        domain = _email_domain(plain[2])
-        if domain is not None:
-            normalized = f"{plain[1]}@{domain[0]}"
-            longest = max(len(raw), len(normalized.encode()), len(plain[1]) + 1 + len(domain[1]))
-            if longest <= _EMAIL_MAX_BYTES:
-                return normalized
+    """``normalize_email``, with each domain checked once: only the part before the @ is
+    checked for every address, by email-validator's own function."""
+    text = visible_text(raw).strip()
+    simple = _SIMPLE_EMAIL.fullmatch(text)
+    if simple is not None and (domain := _email_domain(simple[2])) and (local := _email_local(simple[1])):
+        normalized = f"{local[0]}@{domain[0]}"
+        forms = (text, normalized, f"{local[1]}@{domain[1]}")
+        if max(len(form.encode()) for form in forms) <= _EMAIL_MAX_BYTES:
+            return normalized
     return normalize_email(raw)
 
 

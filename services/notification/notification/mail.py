@@ -4,57 +4,45 @@ Everything in it comes from the activity, Date, Message-ID and MIME boundary inc
 every attempt sends byte for byte the same message: a server or a mailbox that recognises
 the Message-ID sees one email, not several.
 
-Built with the ``compat32`` MIME classes: the modern ``EmailMessage`` API parses every
-header it is given and cost several milliseconds of CPU per email, a ceiling of its own on
-a worker's rate. Addresses that need SMTPUTF8 (rare) take the modern API, which can write
-raw UTF-8 headers.
+Written as the ``compat32`` MIME classes write it, without building them: the modern
+``EmailMessage`` API parses every header it is given and cost several milliseconds of CPU
+per email, and even compat32's objects and generator a millisecond, a ceiling of their own
+on a worker's rate. Addresses that need SMTPUTF8 (rare) take the modern API, which can
+write raw UTF-8 headers.
 """
 
 from __future__ import annotations
 
 import email.policy
-from email._policybase import Compat32
+import re
 from email.charset import QP, Charset
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-
-class _Wire(Compat32):
-    """compat32, with headers that need no folding written as they are.
-
-    compat32 runs every header through ``email.header.Header`` to fold it, which took most
-    of the CPU time of building an email (a dozen headers each). A single ASCII line that
-    fits in ``max_line_length`` comes out of it unchanged, so it is written directly: the
-    same bytes, faster. Anything else (long, non-ASCII, a Header object) goes the long way.
-    """
-
-    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
-        if (
-            isinstance(value, str)
-            and value.isascii()
-            and len(name) + 2 + len(value) <= (self.max_line_length or 78)
-            and "\n" not in value
-            and "\r" not in value
-        ):
-            return f"{name}: {value}{self.linesep}"
-        return str(super()._fold(name, value, sanitize))
+#: How compat32 writes a header that needs folding (or encoding), CRLF line endings.
+_WIRE = email.policy.compat32.clone(linesep="\r\n")
+#: Where the parts' line breaks are, as the email package's generator finds them.
+_NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
-_WIRE = _Wire(linesep="\r\n")
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP  # readable in a raw view, safe over 7-bit servers
 
 
+@lru_cache(maxsize=16)
+def _parsed(smtp_from: str) -> tuple[str, str]:
+    return parseaddr(smtp_from)  # one setting for every email: parsed once
+
+
 def sender_address(smtp_from: str) -> str:
     """``OMS <no-reply@oms.local>`` -> ``no-reply@oms.local``: the envelope sender."""
-    return parseaddr(smtp_from)[1] or smtp_from
+    return _parsed(smtp_from)[1] or smtp_from
 
 
 def message_id(activity_id: str, smtp_from: str) -> str:
@@ -84,21 +72,48 @@ def _headers(activity: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def build(activity: dict[str, Any]) -> bytes:
-    """The message's bytes, CRLF line endings, ready for DATA."""
+    """The message's bytes, CRLF line endings, ready for DATA.
+
+    Written directly, as the email package's compat32 generator would write this
+    MIMEMultipart of two MIMEText parts (``tests/unit/test_notification_mail.py`` holds it to
+    that, byte for byte): building the message objects and running the generator over them
+    took a millisecond of CPU per email, more than anything else the sender does."""
     if needs_smtputf8(activity):
         return _build_utf8(activity)
-    sender_name, sender = parseaddr(activity["sender"])
-    message = MIMEMultipart("alternative", boundary=f"=_oms_{activity['_id']}")  # the default is random
-    # formataddr quotes or encodes the name, so a name with ':' or ',' stays a name.
-    message["From"] = formataddr((sender_name, sender or activity["sender"]), charset="utf-8")
-    message["To"] = formataddr((activity["to_name"], activity["to"]), charset="utf-8")
+    sender_name, sender = _parsed(activity["sender"])
+    boundary = f"=_oms_{activity['_id']}"  # the default is random
     subject = activity["subject"]
-    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
-    for name, value in _headers(activity):
-        message[name] = value
-    message.attach(MIMEText(activity["text"], "plain", _UTF8))
-    message.attach(MIMEText(activity["html"], "html", _UTF8))
-    return message.as_bytes(policy=_WIRE)
+    headers = [
+        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ("MIME-Version", "1.0"),
+        # formataddr quotes or encodes the name, so a name with ':' or ',' stays a name.
+        ("From", formataddr((sender_name, sender or activity["sender"]), charset="utf-8")),
+        ("To", formataddr((activity["to_name"], activity["to"]), charset="utf-8")),
+        ("Subject", subject if subject.isascii() else Header(subject, "utf-8")),
+        *_headers(activity),
+    ]
+    out = [*(_fold(name, value) for name, value in headers), "\r\n"]
+    for subtype, body in (("plain", activity["text"]), ("html", activity["html"])):
+        out.append(f"--{boundary}\r\n" if subtype == "plain" else f"\r\n--{boundary}\r\n")
+        out.append(f'Content-Type: text/{subtype}; charset="utf-8"\r\n')
+        out.append("MIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+        out.append("\r\n".join(_NEWLINES.split(_UTF8.body_encode(body.encode("utf-8")) or "")))
+    out.append(f"\r\n--{boundary}--\r\n")
+    return "".join(out).encode("ascii")
+
+
+def _fold(name: str, value: Any) -> str:
+    """The header's line(s) as compat32 writes them. A single ASCII line that fits comes out
+    of its Header machinery unchanged (the slow part): written directly."""
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and len(name) + 2 + len(value) <= 78
+        and "\n" not in value
+        and "\r" not in value
+    ):
+        return f"{name}: {value}\r\n"
+    return str(_WIRE.fold(name, value))
 
 
 def _address(name: str, address: str) -> Address:

@@ -13,6 +13,8 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from contracts.customer import GetCustomer
+from contracts.envelope import Actor
+from contracts.relations import CreateGroup
 from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
@@ -186,3 +188,42 @@ async def test_c6_c7_i5_preferred_store_and_deleting_a_saved_payment_in_a_real_b
         await row.locator("button").click()
         await expect(page.locator(".notice")).to_have_text("The saved payment method was deleted.")
         await expect(page.locator("#saved-payments")).to_contain_text("No saved payment method.")
+
+
+@pytest.mark.timeout(180)
+async def test_c9_c19_i5_review_flag_tags_and_groups_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C9: set the review flag and a tag on the Account tab; C19: add the customer to a static
+    group, see the segment they now match, take them out of the group."""
+    async with console(settings, client, cleanup) as ui:
+        page = ui.page
+        a = await create_customer(client, email="flagged@example.fr")
+        for group in (
+            {"group_id": "vip-paris", "scope_id": "eu-fr", "name": "VIP Paris"},
+            {
+                "group_id": "tagged-b2b",
+                "scope_id": "eu-fr",
+                "name": "B2B by tag",
+                "kind": "segment",
+                "rules": [{"field": "tag", "op": "equals", "value": "b2b"}],
+            },
+        ):
+            await ok(await client.call(CreateGroup, group, actor=Actor(kind="csr", id="adm-seed")))
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await page.get_by_label("Review flag").select_option("CHK")
+        await page.get_by_label("Tags (comma-separated)").fill("VIP, b2b")
+        await page.click("#save-account")
+        await expect(page.locator(".notice")).to_have_text("Changes saved.")
+        await expect(page.locator("#record-flag")).to_have_text("⚑ CHK")
+        await expect(page.locator("#group-tagged-b2b")).to_contain_text("segment")
+        await page.get_by_label("Static group").select_option("vip-paris")
+        await page.click("#add-to-group button")
+        await expect(page.locator(".notice")).to_have_text("Added to the group.")
+        await expect(page.locator("#group-vip-paris")).to_contain_text("VIP Paris")
+        await shot(page, "26-record-account-flag-tags-groups")
+        await page.click("#group-vip-paris button.remove-group")
+        await expect(page.locator(".notice")).to_have_text("Removed from the group.")
+        await expect(page.locator("#groups")).not_to_contain_text("VIP Paris")
+        now = await ok(await client.call(GetCustomer, {"customer_code": a.code}))
+        assert (now.flag, now.tags, now.groups) == ("CHK", ["VIP", "b2b"], ["tagged-b2b"])

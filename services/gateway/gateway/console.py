@@ -9,7 +9,7 @@ record's tabs load with htmx and work without it too (``?tab=``).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
@@ -415,11 +415,17 @@ async def create_customer(
 # --- the customer record ------------------------------------------------------------------------
 
 
+#: What a tab shows that a screen's own module reads (console_account: the Account tab's groups).
+TAB_EXTRAS: dict[str, Callable[[Request, StaffSession, Any, str | None], Awaitable[dict[str, Any]]]] = {}
+
+
 async def tab_context(
     request: Request, who: StaffSession, customer: Any, tab: str, cursor: str | None = None
 ) -> dict[str, Any]:
     call = services(request).call
     code = customer.code
+    if tab in TAB_EXTRAS:
+        return await TAB_EXTRAS[tab](request, who, customer, cursor)
     if tab == "attributes":
         try:
             template = await call(who, c.GetAccountTemplate, {"scope_id": customer.scope_id})

@@ -119,6 +119,7 @@ def _system_emails(runtime: ServiceRuntime, outbound: Outbound) -> Batcher[tuple
             lambda batch: queue_system_emails(runtime, outbound, batch),
             max_size=128,
             max_in_flight=2,  # one batch renders while the other commits
+            linger=0.005,  # a burst's events arrive one by one: gather them into fewer transactions
         )
     return batcher
 

@@ -91,7 +91,9 @@ class Outbound:
         self.holder = f"{runtime.instance}:{uuid.uuid4().hex[:8]}"
         self._transport = SmtpTransport(runtime.settings, self.options.send_concurrency)
         self._data_phase = runtime.batcher("email-data-phase", self._enter_data_phase, max_size=256)
-        self._sent = runtime.batcher("email-sent", self._mark_sent, max_size=256)
+        # Not on a connection's way (it goes on with the next email): a few milliseconds'
+        # wait gathers a burst's outcomes into fewer transactions.
+        self._sent = runtime.batcher("email-sent", self._mark_sent, max_size=256, linger=0.005)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="notification-sender")
 
@@ -137,13 +139,15 @@ class Outbound:
                 pass
 
     async def _fill(self) -> None:
-        """Claim due emails while at least a connection's worth of slots is free.
+        """Claim due emails while at least half the slots are free.
 
-        Twice as many emails in hand as connections, so that a connection that finishes one
-        takes the next at once; and claims of at least as many emails as connections, one
-        update for the lot, rather than one claim each time an email goes out."""
+        Four times as many emails in hand as connections, so that a connection that finishes
+        one takes the next at once; and claims of at least twice as many emails as
+        connections, one update for the lot, rather than one claim each time an email goes
+        out. (The emails waiting for a connection have done nothing yet: a crash leaves them
+        claimed before DATA, sent again by the next worker.)"""
         connections = self.options.send_concurrency
-        while (free := 2 * connections - len(self._inflight)) >= connections and not self._stopping:
+        while (free := 4 * connections - len(self._inflight)) >= 2 * connections and not self._stopping:
             batch = await store.claim_due(self.runtime.db, holder=self.holder, lease=self.lease, limit=free)
             if not batch:
                 return

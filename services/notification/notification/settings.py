@@ -15,7 +15,10 @@ class NotificationSettings(BaseSettings):
     retry_max_seconds: float = Field(default=3600.0, gt=0, description="The longest wait between two attempts.")
     max_delivery_attempts: int = Field(default=8, ge=1, description="Attempts before an email is given up.")
     send_concurrency: int = Field(
-        default=16, ge=1, le=256, description="Emails in flight per worker, each on its own SMTP connection."
+        default=16,
+        ge=1,
+        le=256,
+        description="SMTP connections per worker, kept open, each sending one email after another.",
     )
     lease_seconds: float = Field(
         default=120.0,

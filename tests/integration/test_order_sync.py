@@ -683,7 +683,7 @@ async def test_o3_an_order_whose_new_customer_breaks_the_contract_fails_alone(
                 billing_address=None,
                 shipping_address=None,
             )
-            arrival = intake.Arrival(message, identity=intake.identity_of(message.payload, "FR"))
+            arrival = intake.Arrival(message, identified=intake.identity_of(message.payload, "FR"))
             arrival.identity = dataclasses.replace(arrival.identity, first_name=name)
             arrival.decision = intake.Decision("create")
             arrivals.append(arrival)

@@ -247,7 +247,7 @@ def test_o4_a_customer_record_is_a_profile_too() -> None:
 
 
 def arrival(o: Order) -> intake.Arrival:
-    return intake.Arrival(OrderPlaced(producer="test", payload=o), identity=identity(o))
+    return intake.Arrival(OrderPlaced(producer="test", payload=o), identified=identity(o))
 
 
 def test_o6_orders_of_one_new_person_in_one_batch_make_one_cluster() -> None:

@@ -56,7 +56,7 @@ async def _customer_of(runtime: ServiceRuntime, source_system: str, source_custo
 
 
 async def _publish_once(
-    runtime: ServiceRuntime, message: Envelope[Any], event: type[Event], payload: dict[str, Any]
+    runtime: ServiceRuntime, message: Envelope[Any], event: type[Event[Any]], payload: dict[str, Any]
 ) -> None:
     """Publish the customer-scoped event once per upstream message (inbox), in the
     customer's partition."""

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from faststream.rabbit import RabbitRouter
@@ -25,7 +26,7 @@ from contracts.customer import (
     CustomerUpdated,
     GetCustomer,
 )
-from contracts.envelope import Envelope
+from contracts.envelope import Command, Envelope
 from contracts.order_sync import (
     Candidate,
     FindOrders,
@@ -125,7 +126,7 @@ async def customer_state_changed(message: CustomerStateChanged, runtime: Runtime
     await _change_entry(runtime, p.customer_code, lambda e: e.apply_state(p.version, p.state))
 
 
-async def _change_entry(runtime: ServiceRuntime, code: str, change) -> None:  # noqa: ANN001
+async def _change_entry(runtime: ServiceRuntime, code: str, change: Callable[[CustomerEntry], Any]) -> None:
     doc = await store.customer_entry(runtime.db, code)
     if doc is None:
         # A customer this projection never saw: its CustomerCreated is still on its way (it
@@ -212,13 +213,13 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
     if review["status"] != "open":
         raise Rejected.invalid_state(f"review {p.review_id} was resolved already")
     order = Order.model_validate(review["order"])
-    if p.action == "link":
-        if p.customer_code not in review["candidates"]:
-            raise Rejected.invalid("payload.customer_code", "pick one of the review's candidates")
-        code = p.customer_code
     scope = await resources(runtime).scopes.get(order.scope)
     identity = identity_of(order, scope.country if scope else None)
-    if p.action == "create":
+    if p.action == "link":
+        if p.customer_code is None or p.customer_code not in review["candidates"]:
+            raise Rejected.invalid("payload.customer_code", "pick one of the review's candidates")
+        code = p.customer_code
+    else:
         code = await create_customer(runtime, cmd, new_customer(order, identity, f"review:{p.review_id}"))
     by = cmd.actor.id if cmd.actor else "system"
 
@@ -254,6 +255,7 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
     await apply_once(runtime, cmd, work)
     await replay_parked(runtime, review["order_key"])
     resolved = await store.find_review(db, p.review_id)
+    assert resolved is not None  # resolved just now; reviews are never deleted
     entries = {e["_id"]: e for e in await store.entries(db, resolved["candidates"])}
     return ReviewReply.success(_review_item(resolved, entries))
 
@@ -294,7 +296,7 @@ def _link_view(doc: dict[str, Any]) -> OrderLinkView:
     )
 
 
-def remember_rejected(runtime: ServiceRuntime):  # noqa: ANN201
+def remember_rejected(runtime: ServiceRuntime) -> Callable[[dict[str, Any], bytes], Awaitable[None]]:
     """O1: every order (and upstream commerce message) this service dead-letters is kept as a
     rejected order an operator can list (card numbers masked already, C7)."""
 
@@ -344,7 +346,7 @@ def mask_card_numbers_in_body(routing_key: str, body: bytes) -> bytes:
     return redact_card_numbers_in_json(body)
 
 
-COMMANDS = {
+COMMANDS: dict[type[Command[Any]], Callable[..., Awaitable[Any]]] = {
     ListReviews: list_reviews,
     ResolveReview: resolve_review,
     ListRejectedOrders: list_rejected_orders,
@@ -366,8 +368,14 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         description="Orders and order events published by upstream commerce systems.",
     )
     upstream(filter=routed_as(OrderPlaced.routing_key()))(order_placed)
-    for event in (OrderStatusChanged, OrderShipped, PaymentRequested, PaymentReceived):
-        upstream(filter=routed_as(event.routing_key()))(_typed(order_event, event))
+    order_events: tuple[type[Envelope[Any]], ...] = (
+        OrderStatusChanged,
+        OrderShipped,
+        PaymentRequested,
+        PaymentReceived,
+    )
+    for order_event_type in order_events:
+        upstream(filter=routed_as(order_event_type.routing_key()))(_typed(order_event, order_event_type))
 
     # C7: carts, payment methods and invoices; a queue of their own, so that a burst of cart
     # updates never holds up orders.
@@ -377,8 +385,8 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         title=f"{runtime.name}.{COMMERCE_QUEUE}",
         description="Carts, saved payment methods and invoices published by upstream commerce systems.",
     )
-    for event, handler in commerce.BY_SOURCE_CUSTOMER:
-        upstream_commerce(filter=routed_as(event.routing_key()))(handler)
+    for commerce_event, on_commerce in commerce.BY_SOURCE_CUSTOMER:
+        upstream_commerce(filter=routed_as(commerce_event.routing_key()))(on_commerce)
     upstream_commerce(filter=routed_as(InvoiceIssued.routing_key()))(_typed(order_event, InvoiceIssued))
 
     customers = customers_router.subscriber(
@@ -387,28 +395,32 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         title=f"{runtime.name}.customer-events",
         description="Customer events: the customers orders are matched against.",
     )
-    for event, handler in (
+    customer_events: tuple[tuple[type[Envelope[Any]], Callable[..., Awaitable[None]]], ...] = (
         (CustomerCreated, customer_created),
         (CustomerUpdated, customer_updated),
         (CustomerAddressChanged, customer_address_changed),
         (CustomerStateChanged, customer_state_changed),
-    ):
-        customers(filter=routed_as(event.routing_key()))(handler)
+    )
+    for customer_event, on_event in customer_events:
+        customers(filter=routed_as(customer_event.routing_key()))(on_event)
     merging.subscribe(customers)
     customers(filter=_anything)(_ignore)  # other customer events say nothing order-sync needs
 
     for command, handler in {**COMMANDS, **privacy.COMMANDS}.items():
         on_command(runtime, command, handler)
+    assert runtime.dead_letters is not None  # made with the runtime, before the routers
     runtime.dead_letters.redactors.append(mask_card_numbers_in_body)
     runtime.dead_letters.listeners.append(remember_rejected(runtime))
     return [orders_router, commerce_router, customers_router]
 
 
-def _typed(handler, event: type[Envelope[Any]]):  # noqa: ANN001, ANN202
+def _typed(
+    handler: Callable[[Any, ServiceRuntime], Awaitable[None]], event: type[Envelope[Any]]
+) -> Callable[[Any, ServiceRuntime], Awaitable[None]]:
     """The same handler for several event types, each with its own contract in the signature
     (FastStream validates against the annotation)."""
 
-    async def typed(message, runtime):  # noqa: ANN001, ANN202 - annotated just below
+    async def typed(message: Any, runtime: ServiceRuntime) -> None:  # annotated again just below
         await handler(message, runtime)
 
     typed.__annotations__ = {"message": event, "runtime": Runtime, "return": None}

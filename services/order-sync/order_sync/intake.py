@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from pymongo import UpdateOne
 
 from contracts.customer import CreateCustomer, CreateCustomers, FindAccountsByEmail, GetCustomer, NewCustomer
 from contracts.envelope import Envelope
@@ -96,8 +97,10 @@ class Arrival:
     """One order of a batch on its way: what it says, what was decided, how it ended."""
 
     message: OrderPlaced
-    identity: Identity | None = None
-    decision: Decision | None = None
+    #: Set by ``_identify`` and ``_decide``; read through ``identity`` and ``decision``, which
+    #: every step after those two may take as given.
+    identified: Identity | None = None
+    decided: Decision | None = None
     #: The customer document of the decision's customer as read (or created): what its
     #: profile held before this order, so that only what is new is written.
     known: dict[str, Any] | None = None
@@ -107,6 +110,24 @@ class Arrival:
     weighed: set[str] = field(default_factory=set)
     failure: BaseException | None = None  # raised by this order's handler
     replay: bool = False  # events may be parked for it
+
+    @property
+    def identity(self) -> Identity:
+        assert self.identified is not None, "an order is identified before anything else"
+        return self.identified
+
+    @identity.setter
+    def identity(self, identity: Identity) -> None:
+        self.identified = identity
+
+    @property
+    def decision(self) -> Decision:
+        assert self.decided is not None, "an order is decided before it is stored"
+        return self.decided
+
+    @decision.setter
+    def decision(self, decision: Decision) -> None:
+        self.decided = decision
 
     @property
     def order(self) -> Order:
@@ -160,7 +181,7 @@ async def _merge_duplicates(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
     next order that shows the same."""
     asked: set[str] = set()
     for arrival in arrivals:
-        decision = arrival.decision
+        decision = arrival.decided
         if decision is None or decision.kind != "link" or not decision.duplicates:
             continue
         survivor = decision.customer_code
@@ -205,6 +226,13 @@ class Cluster:
     #: Set when another cluster claimed first: the rule its identifier stands for.
     found_by: Rule | None = None
     claimant: str | None = None  # the order whose cluster claimed the creation key
+
+    @property
+    def key(self) -> str:
+        """The creation key ``_claim`` gave the cluster: the customer service answers it with
+        one customer, however many times it is asked."""
+        assert self.creation_key is not None, "a cluster is claimed before its customer is created"
+        return self.creation_key
 
     @property
     def person_ids(self) -> set[str]:
@@ -318,10 +346,10 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
         # Checked here against the contract, so that one order's unusable customer (a name
         # too long, say) fails that cluster alone instead of the whole command.
         try:
-            asking.append((c, NewCustomer.model_validate(new_customer(c.lead.order, c.lead.identity, c.creation_key))))
+            asking.append((c, NewCustomer.model_validate(new_customer(c.lead.order, c.lead.identity, c.key))))
         except ValidationError as error:
             for arrival in c.arrivals:
-                arrival.failure = Rejected.invalid_fields(field_errors_from_pydantic(error.errors()))
+                arrival.failure = Rejected.invalid_fields(field_errors_from_pydantic([dict(e) for e in error.errors()]))
     if not asking:
         return
     cause = asking[0][0].lead.message
@@ -331,7 +359,8 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
     )
     if not reply.ok:
         raise Rejected(reply.error)
-    created, settled = [], {}
+    created: list[dict[str, Any]] = []
+    settled: dict[str, str] = {}
     for (c, _), creation in zip(asking, reply.result.customers, strict=True):
         holder = None
         if creation.customer is None:
@@ -345,7 +374,7 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
         code = customer.code
         entry = CustomerEntry.from_view(customer.model_dump(mode="json")).doc
         created.append(entry)
-        settled[c.creation_key] = code
+        settled[c.key] = code
         for arrival in c.arrivals:
             arrival.known = entry
             if arrival.key == c.claimant and c.found_by is None:
@@ -441,10 +470,10 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     for arrival in arrivals:
         identity = without_common(arrival.identity, {k.split("|", 1)[1] for k in keys[id(arrival)] if k in common})
         found = {survivor[c] for k in keys[id(arrival)] for c in codes_by_key.get(k, ()) if c in survivor}
-        linked = _linked(links.get(arrival.source_link), arrival, groups, survivor)
+        linked = _linked(links.get(arrival.source_link) if arrival.source_link else None, arrival, groups, survivor)
         arrival.decision = decide(identity, linked, [score(identity, profiles[c]) for c in sorted(found)], limits)
         arrival.weighed = {doc["_id"] for c in found for doc in groups.get(c, ())} | found
-        code = arrival.decision.customer_code
+        code = arrival.decision.customer_code or ""  # none for a review or a new customer
         arrival.known = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
         if arrival.decision.duplicates:
             arrival.versions = {
@@ -476,7 +505,8 @@ async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload
     if not reply.ok:
         raise Rejected(reply.error)
     await store.save_customer_entry(runtime.db, CustomerEntry.from_view(reply.result.model_dump(mode="json")).doc)
-    return reply.result.code
+    code: str = reply.result.code
+    return code
 
 
 async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
@@ -489,7 +519,11 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     async def work(uow: UnitOfWork) -> None:
         existing = await store.find_orders(db, [a.key for a in arrivals], uow.session)
         targets = await store.link_targets(
-            db, Counter(a.decision.customer_code for a in arrivals if a.decision.kind == "link"), uow.session
+            db,
+            Counter(
+                a.decision.customer_code for a in arrivals if a.decision.kind == "link" and a.decision.customer_code
+            ),
+            uow.session,
         )
         for arrival in arrivals:
             target = targets.get(arrival.decision.customer_code or "")
@@ -509,11 +543,11 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
             # A placeholder says events came first. (An event parked while this transaction
             # runs writes the placeholder too: a write conflict, and the retry sees it.)
             arrival.replay = before is not None or arrival.key in docs
-            if arrival.replay and (arrival.key in docs or not before.get("placeholder")):
+            if arrival.replay and (arrival.key in docs or not (before or {}).get("placeholder")):
                 continue  # stored before: a redelivery, or a twin earlier in this batch
             docs[arrival.key] = await _order_document(runtime, uow, arrival, at)
             decision = arrival.decision
-            if decision.kind == "link":
+            if decision.kind == "link" and decision.customer_code:
                 if arrival.source_link:
                     links.append((arrival.source_link, decision.customer_code))
                 teaching.append(_teach(learned, decision.customer_code, arrival))
@@ -524,7 +558,7 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     await apply_once(runtime, None, work, inbox=False)
 
 
-def _teach(learned: dict[str, Profile], code: str, arrival: Arrival):  # noqa: ANN202
+def _teach(learned: dict[str, Profile], code: str, arrival: Arrival) -> tuple[UpdateOne | None, list[UpdateOne]] | None:
     """O4: what the customer's profile learns from one more order of theirs: only what it
     did not hold (most returning orders teach nothing, and write nothing)."""
     profile = learned.get(code) or learned.setdefault(code, Profile.of_customer(code, arrival.known))

@@ -121,13 +121,13 @@ class Identity:
             ids.add(f"em:{self.email_canon}")
         return frozenset(ids)
 
-    def claim_keys(self) -> list[tuple[str, str]]:
+    def claim_keys(self) -> list[tuple[str, Rule]]:
         """The identifiers that make two new customers one (O6), strongest first, with the
         rule a twin order found through each: a source customer id, an email, a phone with
         the full name, a street with the full name; without any of these, the full name with a
         postal code. Two orders sharing one would link if one were stored before the other
         (``decide``), so they make one customer; their emails may differ as a changed one does.)"""
-        keys: list[tuple[str, str]] = []
+        keys: list[tuple[str, Rule]] = []
         if self.source_link:
             keys.append((f"src:{self.source_link}", "source_customer_id"))
         if self.email_canon:

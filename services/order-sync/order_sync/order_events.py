@@ -210,5 +210,8 @@ async def replay_parked(runtime: ServiceRuntime, key: str) -> None:
     for parked in waiting:
         message = EVENT_TYPES[parked["routing_key"]].model_validate_json(parked["body"])
         await apply_order_event(runtime, message, doc)
-        doc = await store.find_order(runtime.db, key)
         await store.unpark(runtime.db, parked["_id"])
+        # Read again: the event just applied changed the order (its status, shipments).
+        doc = await store.find_order(runtime.db, key)
+        if doc is None:
+            return

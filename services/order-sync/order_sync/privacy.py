@@ -11,9 +11,11 @@ the order's personal fields, and open ones no longer offer the customer as a can
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from contracts.envelope import Command
 from contracts.privacy import (
     OrderSyncCustomerData,
     OrderSyncDataReply,
@@ -126,7 +128,7 @@ async def erase_customer_data(cmd: OrderSyncEraseCustomerData, runtime: Runtime)
     return ServiceErasureReply.success(await apply_once(runtime, cmd, work, ServiceErasure, inbox=False))
 
 
-COMMANDS = {
+COMMANDS: dict[type[Command[Any]], Callable[..., Awaitable[Any]]] = {
     OrderSyncExportCustomerData: export_customer_data,
     OrderSyncEraseCustomerData: erase_customer_data,
 }

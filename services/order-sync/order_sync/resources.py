@@ -27,7 +27,8 @@ class Resources:
 
 
 def resources(runtime: ServiceRuntime) -> Resources:
-    return runtime.resources["order-sync"]
+    held: Resources = runtime.resources["order-sync"]
+    return held
 
 
 now = clock.now  # MongoDB's precision (milliseconds)

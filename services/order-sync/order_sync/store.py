@@ -19,6 +19,9 @@ from .domain import number_key
 if TYPE_CHECKING:
     from plumbing.service import ServiceRuntime
 
+#: order-sync's database: documents are plain dicts.
+Database = AsyncDatabase[dict[str, Any]]
+
 ORDERS = "orders"
 SOURCE_LINKS = "source_links"
 CUSTOMERS = "customers"
@@ -57,7 +60,7 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     await ensure_index(db[REJECTED], [("rejected_at", DESCENDING)], name="newest")
 
 
-async def backfill_number_keys(db: AsyncDatabase, batch: int = 1000) -> int:
+async def backfill_number_keys(db: Database, batch: int = 1000) -> int:
     """Orders stored before FindOrders carry no number keys: give them theirs (their number;
     the display number was not kept then), so an order is found whenever it arrived. Runs
     at every start, finds nothing after the first; two workers doing it at once agree."""
@@ -78,11 +81,11 @@ async def backfill_number_keys(db: AsyncDatabase, batch: int = 1000) -> int:
 # --- orders ------------------------------------------------------------------------------------
 
 
-async def find_order(db: AsyncDatabase, key: str, session: Session = None) -> dict[str, Any] | None:
+async def find_order(db: Database, key: str, session: Session = None) -> dict[str, Any] | None:
     return await db[ORDERS].find_one({"_id": key}, session=session)
 
 
-async def orders_numbered(db: AsyncDatabase, key: str, scope_id: str | None, limit: int) -> list[dict[str, Any]]:
+async def orders_numbered(db: Database, key: str, scope_id: str | None, limit: int) -> list[dict[str, Any]]:
     """FindOrders: the orders whose number or display number is ``key`` (domain.number_key),
     newest first (index by_number)."""
     query: dict[str, Any] = {"number_keys": key, "placeholder": {"$ne": True}}
@@ -91,11 +94,11 @@ async def orders_numbered(db: AsyncDatabase, key: str, scope_id: str | None, lim
     return await db[ORDERS].find(query).sort("placed_at", DESCENDING).limit(limit).to_list()
 
 
-async def find_orders(db: AsyncDatabase, keys: list[str], session: Session = None) -> dict[str, dict[str, Any]]:
+async def find_orders(db: Database, keys: list[str], session: Session = None) -> dict[str, dict[str, Any]]:
     return {doc["_id"]: doc async for doc in db[ORDERS].find({"_id": {"$in": keys}}, session=session)}
 
 
-async def put_orders(db: AsyncDatabase, docs: list[dict[str, Any]], placeholders: set[str], session: Session) -> None:
+async def put_orders(db: Database, docs: list[dict[str, Any]], placeholders: set[str], session: Session) -> None:
     """Insert the orders, or fill in the placeholders their early events left (``placeholders``:
     their keys). An insert costs MongoDB less than an upsert; a concurrent twin's insert makes
     it fail with a duplicate key, which aborts the transaction like the write conflict the
@@ -110,12 +113,12 @@ async def put_orders(db: AsyncDatabase, docs: list[dict[str, Any]], placeholders
         )
 
 
-async def set_order_link(db: AsyncDatabase, key: str, update: dict[str, Any], session: Session) -> None:
+async def set_order_link(db: Database, key: str, update: dict[str, Any], session: Session) -> None:
     await db[ORDERS].update_one({"_id": key}, {"$set": update}, session=session)
 
 
 async def record_order_event(
-    db: AsyncDatabase, key: str, update: dict[str, Any], push: dict[str, Any] | None, session: Session
+    db: Database, key: str, update: dict[str, Any], push: dict[str, Any] | None, session: Session
 ) -> None:
     change: dict[str, Any] = {"$set": update}
     if push:
@@ -124,7 +127,7 @@ async def record_order_event(
 
 
 async def change_status(
-    db: AsyncDatabase, key: str, status: str, changed_at: datetime, summary: dict[str, Any], session: Session
+    db: Database, key: str, status: str, changed_at: datetime, summary: dict[str, Any], session: Session
 ) -> bool:
     """O7: the order's status, unless a later change is already recorded; says whether it
     changed (an order's events are handled side by side and may arrive in any order)."""
@@ -139,12 +142,12 @@ async def change_status(
 # --- known links from a source system's customer id (O2's first rule) --------------------------
 
 
-async def linked_customer(db: AsyncDatabase, source_system: str, source_customer_id: str) -> str | None:
+async def linked_customer(db: Database, source_system: str, source_customer_id: str) -> str | None:
     link = f"{source_system}|{source_customer_id}"
     return (await linked_customers(db, [link])).get(link)
 
 
-async def linked_customers(db: AsyncDatabase, links: list[str]) -> dict[str, str]:
+async def linked_customers(db: Database, links: list[str]) -> dict[str, str]:
     """Customer codes by source link (``source_system|source_customer_id``), for those known."""
     if not links:
         return {}
@@ -152,14 +155,12 @@ async def linked_customers(db: AsyncDatabase, links: list[str]) -> dict[str, str
 
 
 async def remember_source_link(
-    db: AsyncDatabase, source_system: str, source_customer_id: str, code: str, at: datetime, session: Session
+    db: Database, source_system: str, source_customer_id: str, code: str, at: datetime, session: Session
 ) -> None:
     await remember_source_links(db, [(f"{source_system}|{source_customer_id}", code)], at, session)
 
 
-async def remember_source_links(
-    db: AsyncDatabase, links: list[tuple[str, str]], at: datetime, session: Session
-) -> None:
+async def remember_source_links(db: Database, links: list[tuple[str, str]], at: datetime, session: Session) -> None:
     """The first customer a source link was linked to stays its customer."""
     if links:
         await db[SOURCE_LINKS].bulk_write(
@@ -174,19 +175,21 @@ async def remember_source_links(
 # --- the customers orders are matched against -----------------------------------------------------
 
 
-async def customer_entry(db: AsyncDatabase, code: str, session: Session = None) -> dict[str, Any] | None:
+async def customer_entry(db: Database, code: str, session: Session = None) -> dict[str, Any] | None:
     return await db[CUSTOMERS].find_one({"_id": code}, session=session)
 
 
-async def save_customer_entry(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> dict[str, Any]:
+async def save_customer_entry(db: Database, doc: dict[str, Any], session: Session = None) -> dict[str, Any]:
     """Keep the newest version only: customer events may arrive twice or late. Returns the
     entry as saved (with what order-sync keeps of its own: learn_record needs no second read)."""
-    return await db[CUSTOMERS].find_one_and_update(
+    saved = await db[CUSTOMERS].find_one_and_update(
         *_newest_entry(doc), upsert=True, session=session, return_document=ReturnDocument.AFTER
     )
+    assert saved is not None  # an upsert returning the document after it always has one
+    return saved
 
 
-async def save_customer_entries(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session = None) -> None:
+async def save_customer_entries(db: Database, docs: list[dict[str, Any]], session: Session = None) -> None:
     """``save_customer_entry`` for several customers, in one round trip."""
     if docs:
         await db[CUSTOMERS].bulk_write(
@@ -208,7 +211,7 @@ def _newest_entry(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, A
 KEPT_ON_REPLACE = ("learned", "index_keys", "merged_into", "merged_from", "orders_linked")
 
 
-async def link_targets(db: AsyncDatabase, codes: Counter[str], session: Session) -> dict[str, dict[str, Any]]:
+async def link_targets(db: Database, codes: Counter[str], session: Session) -> dict[str, dict[str, Any]]:
     """The customers a batch's orders are being linked to (with how many orders each), as
     they are now: what their profiles hold (a customer event may have taught them since the
     orders were decided) and whom they answer to if merged meanwhile (C13). Each first counts
@@ -239,7 +242,7 @@ async def link_targets(db: AsyncDatabase, codes: Counter[str], session: Session)
     return docs
 
 
-async def entries(db: AsyncDatabase, codes: list[str]) -> list[dict[str, Any]]:
+async def entries(db: Database, codes: list[str]) -> list[dict[str, Any]]:
     return await db[CUSTOMERS].find({"_id": {"$in": codes}}).to_list()
 
 
@@ -250,7 +253,7 @@ def scoped(scope_id: str, key: str) -> str:
     return f"{scope_id}|{key}"
 
 
-async def identifier_codes(db: AsyncDatabase, keys: list[str]) -> tuple[dict[str, list[str]], set[str]]:
+async def identifier_codes(db: Database, keys: list[str]) -> tuple[dict[str, list[str]], set[str]]:
     """The customers behind each scoped identifier, and which identifiers are common (shown by
     IDENTIFIER_CAP customers or more): those find no candidates and count as no evidence."""
     if not keys:
@@ -276,7 +279,7 @@ CANDIDATE_FIELDS = {
 }
 
 
-async def candidates(db: AsyncDatabase, codes: set[str]) -> dict[str, list[dict[str, Any]]]:
+async def candidates(db: Database, codes: set[str]) -> dict[str, list[dict[str, Any]]]:
     """The matchable customers among ``codes``, by survivor (C13: a merged customer answers
     its survivor, whose profile is the survivor's record with all it absorbed)."""
     if not codes:
@@ -331,7 +334,7 @@ def index_entry(identifier: str, code: str) -> UpdateOne:
     )
 
 
-async def teach(db: AsyncDatabase, writes: list[tuple[UpdateOne | None, list[UpdateOne]]], session: Session) -> None:
+async def teach(db: Database, writes: list[tuple[UpdateOne | None, list[UpdateOne]]], session: Session) -> None:
     profiles = [profile for profile, _ in writes if profile is not None]
     identifiers = [entry for _, entries in writes for entry in entries]
     if profiles:
@@ -340,7 +343,7 @@ async def teach(db: AsyncDatabase, writes: list[tuple[UpdateOne | None, list[Upd
         await db[IDENTIFIERS].bulk_write(identifiers, ordered=False, session=session)
 
 
-async def forget_customer(db: AsyncDatabase, code: str, session: Session) -> tuple[int, int]:
+async def forget_customer(db: Database, code: str, session: Session) -> tuple[int, int]:
     """C18: no identifier names the customer any more, and no claim creates it again."""
     identifiers = await db[IDENTIFIERS].update_many({"codes": code}, {"$pull": {"codes": code}}, session=session)
     claims = await db[CLAIMS].delete_many({"code": code}, session=session)
@@ -350,16 +353,16 @@ async def forget_customer(db: AsyncDatabase, code: str, session: Session) -> tup
 # --- claims of customers being created (O6) ------------------------------------------------------------
 
 
-async def find_claims(db: AsyncDatabase, keys: list[str], session: Session) -> dict[str, dict[str, Any]]:
+async def find_claims(db: Database, keys: list[str], session: Session) -> dict[str, dict[str, Any]]:
     return {doc["_id"]: doc async for doc in db[CLAIMS].find({"_id": {"$in": keys}}, session=session)}
 
 
-async def insert_claims(db: AsyncDatabase, docs: list[dict[str, Any]], session: Session) -> None:
+async def insert_claims(db: Database, docs: list[dict[str, Any]], session: Session) -> None:
     if docs:
         await db[CLAIMS].insert_many(docs, ordered=False, session=session)
 
 
-async def settle_claims(db: AsyncDatabase, settled: dict[str, str]) -> None:
+async def settle_claims(db: Database, settled: dict[str, str]) -> None:
     """Each creation key's customer, once created: erasure finds its claims by it."""
     if settled:
         await db[CLAIMS].bulk_write(
@@ -371,20 +374,22 @@ async def settle_claims(db: AsyncDatabase, settled: dict[str, str]) -> None:
 # --- review queue (O5) ------------------------------------------------------------------------------
 
 
-async def insert_review(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
+async def insert_review(db: Database, doc: dict[str, Any], session: Session) -> None:
     await db[REVIEWS].insert_one(doc, session=session)
 
 
-async def find_review(db: AsyncDatabase, review_id: str, session: Session = None) -> dict[str, Any] | None:
+async def find_review(db: Database, review_id: str, session: Session = None) -> dict[str, Any] | None:
     return await db[REVIEWS].find_one({"_id": review_id}, session=session)
 
 
-async def resolve_review(db: AsyncDatabase, review_id: str, update: dict[str, Any], session: Session) -> bool:
+async def resolve_review(db: Database, review_id: str, update: dict[str, Any], session: Session) -> bool:
     result = await db[REVIEWS].update_one({"_id": review_id, "status": "open"}, {"$set": update}, session=session)
     return result.modified_count == 1
 
 
-async def reviews_page(db: AsyncDatabase, status: str, limit: int, after: tuple[datetime, str] | None) -> list[dict]:
+async def reviews_page(
+    db: Database, status: str, limit: int, after: tuple[datetime, str] | None
+) -> list[dict[str, Any]]:
     query: dict[str, Any] = {"status": status}
     if after is not None:
         query["$or"] = [{"opened_at": {"$gt": after[0]}}, {"opened_at": after[0], "_id": {"$gt": after[1]}}]
@@ -395,7 +400,7 @@ async def reviews_page(db: AsyncDatabase, status: str, limit: int, after: tuple[
 # --- events that came before their order was linked (O7) ---------------------------------------------
 
 
-async def park(db: AsyncDatabase, doc: dict[str, Any]) -> None:
+async def park(db: Database, doc: dict[str, Any]) -> None:
     """Keep an event for later, and leave a placeholder order that says events wait for it,
     so that the order's arrival finds them without a query of its own."""
     await db[PARKED].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
@@ -404,25 +409,25 @@ async def park(db: AsyncDatabase, doc: dict[str, Any]) -> None:
     )
 
 
-async def parked_before(db: AsyncDatabase, moment: datetime, limit: int = 500) -> list[dict[str, Any]]:
+async def parked_before(db: Database, moment: datetime, limit: int = 500) -> list[dict[str, Any]]:
     return await db[PARKED].find({"parked_at": {"$lt": moment}}).sort("parked_at", ASCENDING).limit(limit).to_list()
 
 
-async def parked_for(db: AsyncDatabase, key: str) -> list[dict[str, Any]]:
+async def parked_for(db: Database, key: str) -> list[dict[str, Any]]:
     return await db[PARKED].find({"order_key": key}).sort("parked_at", ASCENDING).to_list()
 
 
-async def unpark(db: AsyncDatabase, message_id: str) -> None:
+async def unpark(db: Database, message_id: str) -> None:
     await db[PARKED].delete_one({"_id": message_id})
 
 
 # --- rejected orders (O1) ---------------------------------------------------------------------------
 
 
-async def record_rejected(db: AsyncDatabase, doc: dict[str, Any]) -> None:
+async def record_rejected(db: Database, doc: dict[str, Any]) -> None:
     await db[REJECTED].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
 
 
-async def rejected_page(db: AsyncDatabase, limit: int, before: datetime | None) -> list[dict[str, Any]]:
+async def rejected_page(db: Database, limit: int, before: datetime | None) -> list[dict[str, Any]]:
     query = {"rejected_at": {"$lt": before}} if before else {}
     return await db[REJECTED].find(query).sort("rejected_at", DESCENDING).limit(limit).to_list()

@@ -46,6 +46,8 @@ def _activities():
                     yield _activity(rendered.text, rendered.html, to_name, subject, template.language)
     for body in BODIES:
         yield _activity(body, body, "Camille Martin", "Odd bodies", "en")
+    for activity_id in ("bench", "x" * 20, "y" * 21, "z" * 22, "a" * 64):  # Content-Type folded or not
+        yield {**_activity("text\n", "html\n", "Camille Martin", "Ids", "en"), "_id": activity_id}
 
 
 def _activity(text: str, html: str, to_name: str, subject: str, language: str) -> dict[str, Any]:

@@ -84,7 +84,6 @@ def build(activity: dict[str, Any]) -> bytes:
     boundary = f"=_oms_{activity['_id']}"  # the default is random
     subject = activity["subject"]
     headers = [
-        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ("MIME-Version", "1.0"),
         # formataddr quotes or encodes the name, so a name with ':' or ',' stays a name.
         ("From", formataddr((sender_name, sender or activity["sender"]), charset="utf-8")),
@@ -92,7 +91,7 @@ def build(activity: dict[str, Any]) -> bytes:
         ("Subject", subject if subject.isascii() else Header(subject, "utf-8")),
         *_headers(activity),
     ]
-    out = [*(_fold(name, value) for name, value in headers), "\r\n"]
+    out = [_content_type(boundary), *(_fold(name, value) for name, value in headers), "\r\n"]
     for subtype, body in (("plain", activity["text"]), ("html", activity["html"])):
         out.append(f"--{boundary}\r\n" if subtype == "plain" else f"\r\n--{boundary}\r\n")
         out.append(f'Content-Type: text/{subtype}; charset="utf-8"\r\n')
@@ -100,6 +99,15 @@ def build(activity: dict[str, Any]) -> bytes:
         out.append("\r\n".join(_NEWLINES.split(_UTF8.body_encode(body.encode("utf-8")) or "")))
     out.append(f"\r\n--{boundary}--\r\n")
     return "".join(out).encode("ascii")
+
+
+def _content_type(boundary: str) -> str:
+    """The message's Content-Type, folded at its parameter as compat32 folds it when the
+    boundary (the activity's id) makes the line too long: no Header machinery for it."""
+    value = f'multipart/alternative; boundary="{boundary}"'
+    if len(value) + 14 > 78 and len(boundary) + 12 <= 78 and not any(c.isspace() for c in boundary):
+        return f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n'
+    return _fold("Content-Type", value)
 
 
 def _fold(name: str, value: Any) -> str:

@@ -395,7 +395,7 @@ async def measure(args: argparse.Namespace) -> dict:
             "rss_mb_under_load": rss_under_load.values[0],
             # The commands of every process on the service's database during the burst, per
             # email (the worker's and its outbox relay's; not the benchmark's polls), by kind.
-            "mongodb_commands_per_email": commands,
+            "mongodb_commands_per_email": {name: value for name, value in commands.items() if value},
             "mongodb_commands_per_email_total": round(sum(commands.values()), 2),
         },
         "raw_aiosmtplib": {

@@ -3,7 +3,7 @@
 Besides the exchanges and queues named in contracts/README.md, the platform declares, per
 service (docs/platform.md):
 
-- retry tiers: ``<ns>.<service>.retry`` (headers exchange) and four classic queues
+- retry tiers: ``<ns>.<service>.retry`` (headers exchange) and four quorum queues
   ``<ns>.<service>.retry.<n>``, whose messages expire back into the queue they failed in;
 - ordered subscriptions: ``<ns>.<service>.<purpose>.p<i>`` quorum queues with a single
   active consumer, fed by ``<ns>.<service>.<purpose>.partitions`` (headers exchange) that
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
-from faststream.rabbit.schemas.queue import ClassicQueueArgs, QueueType, QuorumQueueArgs
+from faststream.rabbit.schemas.queue import QueueType, QuorumQueueArgs
 
 from contracts.routing import Topology
 
@@ -140,15 +140,27 @@ def retry_queue(topology: Topology, service: str, tier: int) -> RabbitQueue:
     RabbitMQ dead-letters it through the default exchange with its routing key, which is the
     name of the queue it failed in: it is back where it was, behind newer messages.
 
-    A classic durable queue that no consumer ever reads: cheap, and its messages are
-    persistent, so a delayed retry survives a broker restart. Its arguments do not depend on
-    the configured delays, so changing them never conflicts with the declared queue.
+    A quorum queue that no consumer ever reads, like every other queue of the platform: on a
+    cluster a classic queue lives on one node, and while that node is down no connection
+    could declare it, so no service could reconnect anywhere (issue 23). Expired messages
+    are dead-lettered at least once (never dropped if the way back is briefly unavailable;
+    a second copy is a redelivery the inbox absorbs). Its arguments do not depend on the
+    configured delays, so changing them never conflicts with the declared queue. (Upgrading
+    from the classic tiers of earlier versions: delete the four tiers once they are empty.)
     """
     return RabbitQueue(
         topology.queue(service, f"retry.{tier}"),
-        queue_type=QueueType.CLASSIC,
+        queue_type=QueueType.QUORUM,
         durable=True,
-        arguments=cast(ClassicQueueArgs, {"x-dead-letter-exchange": "", **topology.queue_arguments()}),
+        arguments=cast(
+            QuorumQueueArgs,
+            {
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",  # what at-least-once dead-lettering requires
+                **topology.queue_arguments(),
+            },
+        ),
         bind_arguments={"x-match": "all", RETRY_TIER: str(tier)},
     )
 

@@ -178,6 +178,13 @@ class OmsClientPool:
         for client in self.clients:
             await client.__aexit__(None, None, None)
 
+    async def broker_ok(self, timeout: float = 2.0) -> bool:
+        """Every client's connection answers (a readiness probe: a dead one fails requests)."""
+        try:
+            return all(await asyncio.gather(*(client.broker.ping(timeout) for client in self.clients)))
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+
     async def call(self, command: type[Command[Any]], payload: Any, **options: Any) -> Any:
         client = await self._idle.get()
         try:

@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # name:module:factory:port:readiness path
 SERVICES=("customer:customer.app:create_app:8081:/ready" "notification:notification.app:create_app:8082:/ready"
           "order-sync:order_sync.app:create_app:8083:/ready" "adapters:adapters.app:create_app:8084:/ready"
-          "gateway:gateway.app:create_app:${OMS_GATEWAY_PORT:-8080}:/health")
+          "gateway:gateway.app:create_app:${OMS_GATEWAY_PORT:-8080}:/ready")
 
 # The demo shop's webhook secret (Shopify), made once per checkout like the link key.
 ensure_adapter_secret() {

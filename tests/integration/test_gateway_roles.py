@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gateway.rights import ACTIONS, ROLES, allowed
-from plumbing.client import OmsClient
+from plumbing.client import OmsClient, OmsClientPool
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, new_namespace
@@ -182,3 +182,22 @@ async def test_i4_typed_errors_become_statuses_with_fields_and_current_version(s
     assert stale.json()["error"]["current_version"] == current["version"] + 1
     audited = await s.staff.db.staff_audit.find_one({"action": "customer.update", "target": a.code, "outcome": "ok"})
     assert audited is not None and audited["username"] == STAFF["csr"]
+
+
+async def test_p5_the_gateway_is_ready_only_while_rabbitmq_and_mongodb_answer(
+    stack: tuple[Stack, Any], base_settings: ServiceSettings
+) -> None:
+    """GET /ready: 200 with its clients connected and MongoDB answering; a pool with one
+    connection lost is not ready (a load balancer sends no CSR to it)."""
+    gateway, _ = stack
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway.app), base_url=BASE_URL) as http:
+        ready = await http.get("/ready")
+        assert (ready.status_code, ready.json()) == (200, {"database": True, "broker": True})
+    pool = OmsClientPool(base_settings, size=2, producer="tests")
+    await pool.start()
+    try:
+        assert await pool.broker_ok()
+        await pool.clients[1].broker.stop()
+        assert not await pool.broker_ok(timeout=1)
+    finally:
+        await pool.close()

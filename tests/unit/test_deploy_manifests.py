@@ -181,16 +181,13 @@ def served_routes(service: str) -> set[str]:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_p5_each_deployment_is_ready_on_ready_and_alive_on_health(service: str) -> None:
-    """Readiness on /ready wherever the app serves it (the gateway has none: /health);
-    liveness on /health only, so that a broker or database failover restarts no pod."""
+    """Readiness on /ready, which every app serves (the gateway's too); liveness on /health
+    only, so that a broker or database failover restarts no pod."""
     routes = served_routes(service)
     spec = container(service)
     readiness, liveness = spec["readinessProbe"]["httpGet"], spec["livenessProbe"]["httpGet"]
     assert readiness["path"] in routes and liveness["path"] in routes
-    if "/ready" in routes:
-        assert readiness["path"] == "/ready"
-    else:
-        assert service == "gateway" and readiness["path"] == "/health"
+    assert readiness["path"] == "/ready"
     assert liveness["path"] == "/health"
     assert spec["startupProbe"]["httpGet"]["path"] == "/health"
     (port,) = spec["ports"]
@@ -404,7 +401,7 @@ def test_p3_compose_cluster_gives_every_service_all_three_brokers_and_the_seed_l
     assert spec["depends_on"]["rabbitmq-cluster"]["condition"] == "service_completed_successfully"
     assert spec["depends_on"]["mongo-init"]["condition"] == "service_completed_successfully"
     check = " ".join(spec["healthcheck"]["test"])
-    assert ("/health" if service == "gateway" else "/ready") in check
+    assert "/ready" in check
     assert int(spec["stop_grace_period"].rstrip("s")) > float(spec["environment"]["OMS_SHUTDOWN_DEADLINE_SECONDS"])
     if service in ("customer", "notification", "order-sync"):
         assert spec["deploy"]["replicas"] >= 2, "competing workers"

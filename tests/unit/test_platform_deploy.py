@@ -273,7 +273,7 @@ def test_p3_p5_compose_runs_every_server_and_the_services_with_worker_replicas()
         if name.startswith("OMS_ADAPTERS_"):  # secrets from deploy/.env, none written here
             assert value == f"${{{name}:-}}", name
     gateway = services[GATEWAY]["environment"]
-    assert gateway["OMS_HEALTH_PATH"] == "/health"
+    assert "OMS_HEALTH_PATH" not in gateway, "the gateway is ready on /ready, as the image checks by default"
     assert gateway["OMS_GATEWAY_COOKIE_SECURE"] == "${OMS_GATEWAY_COOKIE_SECURE:-true}", "secure unless told"
     for password in ("OMS_AMQP_PASSWORD_GATEWAY", "OMS_AMQP_PASSWORD_ADAPTERS"):
         assert services["rabbitmq"]["environment"][password].startswith(f"${{{password}:?")

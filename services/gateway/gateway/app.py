@@ -7,6 +7,7 @@ lifespan and close with it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,14 @@ from .staff import StaffStore
 HERE = Path(__file__).parent
 
 
+async def _database_ok(mongo: AsyncMongoClient[Any], timeout: float = 2.0) -> bool:
+    try:
+        await asyncio.wait_for(mongo.admin.command("ping"), timeout)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+
+
 def create_app(settings: ServiceSettings | None = None, gateway_settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     gateway_settings = gateway_settings or GatewaySettings()
@@ -49,6 +58,8 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
         letters = DeadLetters(settings)
         await letters.open()
         app.state.staff = staff
+        app.state.pool = pool
+        app.state.mongo = mongo
         app.state.services = Services(pool, staff)
         app.state.dead_letters = letters
         try:
@@ -136,5 +147,15 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/ready", include_in_schema=False)
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness (P5), as the services answer it: RabbitMQ (every client of the pool) and
+        MongoDB (staff, sessions) answer; a load balancer sends no CSR to a gateway that cannot
+        serve them."""
+        state = request.app.state
+        database, broker = await asyncio.gather(_database_ok(state.mongo), state.pool.broker_ok())
+        status = 200 if database and broker else 503
+        return JSONResponse({"database": database, "broker": broker}, status_code=status)
 
     return app

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from contracts.customer import GetCustomer
+from contracts.customer import GetCustomer, UpdateCustomer
 from contracts.envelope import Actor
 from contracts.relations import CreateGroup
 from gateway.settings import GatewaySettings
@@ -227,3 +227,32 @@ async def test_c9_c19_i5_review_flag_tags_and_groups_in_a_real_browser(
         await expect(page.locator("#groups")).not_to_contain_text("VIP Paris")
         now = await ok(await client.call(GetCustomer, {"customer_code": a.code}))
         assert (now.flag, now.tags, now.groups) == ("CHK", ["VIP", "b2b"], ["tagged-b2b"])
+
+
+@pytest.mark.timeout(180)
+async def test_c16_i5_audit_tab_pages_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C16 (who acted, kept in the audit), N5: the Audit tab shows 20 entries, 'Older' loads the
+    rest in place, 'Newest' goes back; the Activities tab pages the same way (the same pager)."""
+    async with console(settings, client, cleanup) as ui:
+        page = ui.page
+        a = await create_customer(client, email="busy@example.fr", account_type="guest")
+        version = a.version
+        for n in range(22):
+            changes = {"phone": f"0612345{n:03}"}
+            payload = {"customer_code": a.code, "expected_version": version, "changes": changes}
+            version = (
+                await ok(await client.call(UpdateCustomer, payload, actor=Actor(kind="csr", id="csr-ada")))
+            ).version
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await tab(page, "Audit")
+        await expect(page.locator("#tab-panel tbody tr")).to_have_count(20)
+        await page.click("#history-older")
+        await expect(page.locator("#history-pager")).to_contain_text("Newest")
+        rest = await page.locator("#tab-panel tbody tr").count()
+        assert 2 <= rest < 20
+        await expect(page.locator("#history-older")).to_have_count(0)
+        await shot(page, "27-record-audit-older")
+        await page.click("#history-pager a:has-text('Newest')")
+        await expect(page.locator("#tab-panel tbody tr")).to_have_count(20)

@@ -442,10 +442,13 @@ async def tab_context(
     if tab in HISTORY_TABS:
         query = {"customer_code": code, "kind": HISTORY_TABS[tab], **({"cursor": cursor} if cursor else {})}
         return {"history": await call(who, h.GetCustomerHistory, query), "cursor": cursor}
+    page_of = {"customer_code": code, **({"cursor": cursor} if cursor else {})}
     if tab == "activities":
-        return {"activities": await call(who, n.GetActivities, {"customer_code": code}, reply_type=n.ActivityPageReply)}
+        found = await call(who, n.GetActivities, page_of, reply_type=n.ActivityPageReply)
+        return {"activities": found, "paged": found, "cursor": cursor}
     if tab == "audit":
-        return {"audit": await call(who, c.GetCustomerAudit, {"customer_code": code})}
+        found = await call(who, c.GetCustomerAudit, page_of)
+        return {"audit": found, "paged": found, "cursor": cursor}
     if tab == "merges":
         return {"merges": await call(who, m.GetMergeJournal, {"customer_code": code})}
     return {}

@@ -105,8 +105,16 @@ rabbit_in_cluster() {  # is node N running in one cluster with node 1?
         | "$PY" -c "import json,sys; s=json.load(sys.stdin); sys.exit('$(node_name 1)' not in s['running_nodes'])"
 }
 
+ensure_rabbitmq_binaries() {  # Debian's rabbitmq-server, as lib.sh installs it (not started)
+    [ -x "$RABBITMQ_BIN/rabbitmq-server" ] && return
+    say "RabbitMQ: installing Debian's rabbitmq-server"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq rabbitmq-server >/dev/null
+}
+
 ensure_rabbit_cluster() {
     local i started=()
+    ensure_rabbitmq_binaries
     ensure_cookie
     for i in "${CLUSTER_NODES[@]}"; do
         if rabbit_running "$i"; then say "RabbitMQ $(node_name "$i"): reusing the node on :$(amqp_port "$i")"
@@ -150,11 +158,13 @@ start_mongod() {
     mkdir -p "$dir/data"
     say "MongoDB member $i: starting on 127.0.0.1:$(mongodb_port "$i")"
     # A worker killed inside a transaction holds its locks until transactionLifetimeLimitSeconds.
+    # Test commands: the fault tests inject a failover's errors with the failCommand fail point.
     "$(mongod_binary)" --replSet "$CLUSTER_REPLSET" --bind_ip 127.0.0.1 --port "$(mongodb_port "$i")" \
         --dbpath "$dir/data" --logpath "$dir/mongod.log" --logappend --pidfilepath "$(mongod_pid_file "$i")" \
         --wiredTigerCacheSizeGB "$CLUSTER_MONGODB_CACHE_GB" \
         --setParameter diagnosticDataCollectionEnabled=false \
         --setParameter transactionLifetimeLimitSeconds=10 \
+        --setParameter enableTestCommands=1 \
         --fork >/dev/null || die "mongod $i did not start; see $dir/mongod.log"
 }
 

@@ -29,4 +29,28 @@ ensure_chromium
 # Lint first: a finding fails the run before twelve minutes of tests (OMS_LINT=0 skips it).
 [ "${OMS_LINT:-1}" = 0 ] || bash "$(dirname "${BASH_SOURCE[0]}")/lint.sh"
 cd "$ROOT"
-"$PY" -m pytest "$@"
+if [ "${OMS_CLUSTER_TESTS:-0}" = 1 ]; then
+    # The cluster starts (about a minute) while the main run goes on; its tests wait for it.
+    cluster_was_up=0; listening "$((${OMS_CLUSTER_AMQP_BASE:-5680} + 1))" && cluster_was_up=1
+    mkdir -p "$STACK/logs"
+    timeout 300 bash "$ROOT/deploy/local/cluster.sh" up >"$STACK/logs/cluster-up.log" 2>&1 &
+    cluster_up=$!
+fi
+status=0
+"$PY" -m pytest "$@" || status=$?
+
+# The cluster fault tests (issue 23, pytest -m cluster): a job of their own after the main run,
+# bounded (OMS_CLUSTER_TIMEOUT, 300 s), and only when asked for with OMS_CLUSTER_TESTS=1. The
+# cluster is stopped at the end if this run started it.
+if [ "${OMS_CLUSTER_TESTS:-0}" = 1 ]; then
+    limit="${OMS_CLUSTER_TIMEOUT:-300}"
+    wait "$cluster_up" || say "cluster.sh up failed in the background (the tests start it again); see $STACK/logs/cluster-up.log"
+    say "cluster fault tests: at most ${limit}s on the cluster of deploy/local/cluster.sh"
+    cluster_status=0
+    timeout --kill-after=20 "$limit" "$PY" -m pytest -m cluster tests/cluster -p no:cacheprovider -q -s \
+        || cluster_status=$?
+    [ "$cluster_status" -ne 124 ] || say "cluster fault tests: stopped at the ${limit}s limit"
+    [ "$cluster_was_up" = 1 ] || bash "$ROOT/deploy/local/cluster.sh" down
+    [ "$status" -ne 0 ] || status=$cluster_status
+fi
+exit "$status"

@@ -8,16 +8,18 @@ These tests are marked ``cluster`` and left out of the normal run (pyproject.tom
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from cryptography.fernet import Fernet
 
 from plumbing.settings import ServiceSettings
 
+from ..integration.test_platform_faults import Worker
 from ..support import new_namespace
-from .support import Cluster, run_script
+from .support import Cluster, run_script, service_workers
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -34,7 +36,29 @@ def cluster() -> Iterator[Cluster]:
     yield Cluster()
 
 
+@pytest.fixture(scope="module")
+def cluster_settings(cluster: Cluster) -> ServiceSettings:
+    return ServiceSettings(namespace=new_namespace(), amqp_url=cluster.amqp_url, mongodb_url=cluster.mongodb_url)
+
+
+@pytest.fixture(scope="module")
+async def services(
+    cluster: Cluster, cluster_settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[list[Worker]]:
+    """The worker processes, started once: each fault hits services that already lived
+    through the ones before it."""
+    workers = service_workers(cluster_settings, tmp_path_factory.mktemp("workers"))
+    try:
+        for worker in workers:
+            await worker.start()
+        await asyncio.gather(*(worker.until_ready() for worker in workers))
+        yield workers
+    finally:
+        await asyncio.gather(*(worker.stop() for worker in workers))
+
+
 @pytest.fixture
-def cluster_settings(cluster: Cluster) -> Iterator[ServiceSettings]:
-    cluster.up()  # whatever an earlier test left stopped is running again
-    yield ServiceSettings(namespace=new_namespace(), amqp_url=cluster.amqp_url, mongodb_url=cluster.mongodb_url)
+def healed(cluster: Cluster) -> Cluster:
+    """The cluster, with whatever an earlier test left stopped running again."""
+    cluster.up()
+    return cluster

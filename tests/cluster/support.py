@@ -59,6 +59,11 @@ class Cluster:
         self.mongodb_ports = [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)", self.mongodb_url)]
         self.amqp_ports = [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)/", self.amqp_url)]
 
+    def amqp_url_via(self, node: int) -> str:
+        """OMS_AMQP_URL with node ``node`` first: a client connects there."""
+        urls = self.amqp_url.split(",")
+        return ",".join(urls[node - 1 :] + urls[: node - 1])
+
     def up(self) -> None:
         """Start whatever is not running (a node a fault stopped) and wait until all serve."""
         run_script("up")
@@ -173,6 +178,7 @@ class Figures:
     left_unacknowledged: int = 0
     dead_letters: int = 0
     handler_retries: int = 0  # messages whose handler failed, parked in a retry tier, all workers
+    redelivered: int = 0  # intake deliveries beyond one per publish (a lost connection's unacked)
     fault_seconds: float = 0.0  # the fault itself (a kill, a step-down, a restart)
     recovery_seconds: float = 0.0  # longest stretch without a new link once the fault began
     settle_seconds: float = 0.0  # from the first publish until everything was counted
@@ -204,7 +210,7 @@ class Figures:
             f"{self.events_published} applied={self.events_applied} orders counted={self.orders_counted} | "
             f"lost={self.lost} duplicated={self.duplicated} | dead letters={self.dead_letters} left in queues="
             f"{self.left_in_queues} unacked={self.left_unacknowledged} handler retries="
-            f"{self.handler_retries} | fault {self.fault_seconds:.1f}s, recovery {self.recovery_seconds:.1f}s, "
+            f"{self.handler_retries} intake redeliveries={self.redelivered} | fault {self.fault_seconds:.1f}s, recovery {self.recovery_seconds:.1f}s, "
             f"settled in {self.settle_seconds:.1f}s"
             + (f" | holding: {'; '.join(self.holding)}" if self.holding else "")
         )
@@ -218,21 +224,25 @@ class OrderStorm:
     race each other over two order-sync workers), every DUPLICATE_EVERY-th order sent a
     second time under a new message id (a storefront that sent it again)."""
 
-    SCOPE = "cluster"
-    SOURCE = "storefront:cluster"
     ORDERS = 2000
     PEOPLE = 400
     DUPLICATE_EVERY = 10
-    #: Publishes a second, so that the burst is still arriving when the fault hits.
-    RATE = 250
+    #: Publishes a second: the burst is still arriving when the fault hits (at FAULT_AT of it).
+    RATE = 150
     IN_FLIGHT = 32
+    FAULT_AT = 0.4
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, tag: str) -> None:
+        # Each test its own scope, source and order numbers: the services run on for the next.
         self.settings = settings
+        self.SCOPE = f"cluster-{tag}"
+        self.SOURCE = f"storefront:cluster-{tag}"
         template = json.loads((ROOT / "contracts/examples/order-placed.v1.json").read_text(encoding="utf-8"))
         template.pop("message_id")
         self.template = template
-        self.numbers = [f"CLU-{index:05d}" for index in range(self.ORDERS)]
+        self.numbers = [f"CLU-{tag}-{index:05d}" for index in range(self.ORDERS)]
+        self.confirmed = 0
+        self.total = 0
 
     def person(self, index: int) -> int:
         return index % self.PEOPLE
@@ -267,6 +277,11 @@ class OrderStorm:
                 out.append(self.order(index - 50))  # the same order, sent again
         return out
 
+    async def midway(self) -> None:
+        """Until FAULT_AT of the messages are confirmed (the rest on their way)."""
+        while not self.total or self.confirmed < self.total * self.FAULT_AT:
+            await asyncio.sleep(0.05)
+
     async def prepare(self, client: OmsClient) -> None:
         command = CreateScope(producer="tests", payload={"scope_id": self.SCOPE, "name": "Cluster", "country": "FR"})
         reply = await client.request(command, ScopeReply, timeout=30)
@@ -275,6 +290,7 @@ class OrderStorm:
     async def publish(self, client: OmsClient, figures: Figures) -> None:
         """Every message, paced at RATE a second, each sent again until confirmed."""
         messages = self.messages()
+        self.total = len(messages)
         gate = asyncio.Semaphore(self.IN_FLIGHT)
         start = time.monotonic()
 
@@ -285,6 +301,7 @@ class OrderStorm:
                 while True:
                     try:
                         await asyncio.wait_for(client.publish_upstream(message), 10)
+                        self.confirmed += 1
                         return
                     except Exception:  # noqa: BLE001 - not confirmed: the same message again
                         figures.publish_retries += 1
@@ -318,7 +335,10 @@ class OrderStorm:
             .find({"routing_key": OrderLinked.routing_key()}, {"body": 1, "published_at": 1})
             .to_list()
         )
-        links = Counter(json.loads(event["body"])["payload"]["order"]["order_number"] for event in events)
+        ours = set(self.numbers)
+        number_of = {event["_id"]: json.loads(event["body"])["payload"]["order"]["order_number"] for event in events}
+        events = [event for event in events if number_of[event["_id"]] in ours]  # not an earlier test's
+        links = Counter(number_of[event["_id"]] for event in events)
         figures.links_per_order_max = max(links.values(), default=0)
         figures.duplicate_links = sum(count - 1 for count in links.values() if count > 1)
         published = [event["_id"] for event in events if event["published_at"] is not None]
@@ -358,12 +378,6 @@ class Progress:
                 self.steps.append((time.monotonic(), linked))
             await asyncio.sleep(0.2)
 
-    async def reaches(self, count: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while self.linked < count:
-            assert time.monotonic() < deadline, f"only {self.linked} orders linked after {timeout}s"
-            await asyncio.sleep(0.1)
-
     def longest_stall(self, since: float, until: float) -> float:
         """The longest time without a new link between ``since`` (the fault) and ``until``."""
         times = [since] + [at for at, _ in self.steps if since < at <= until]
@@ -375,50 +389,75 @@ class Progress:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-def handler_retries(workers: list[Worker]) -> int:
-    """Messages whose handler failed and that were parked for a later attempt (published to
-    a service's retry exchange, ``<ns>.<service>.retry``), from each worker's metrics."""
-    total = 0
+def worker_metrics(workers: list[Worker]) -> Counter[str]:
+    """From each worker's metrics, summed: ``retried``, the messages whose handler failed and
+    that were parked for a later attempt (published to ``<ns>.<service>.retry``); ``intake``,
+    the OrderPlaced deliveries to order-sync (redeliveries included)."""
+    totals: Counter[str] = Counter()
+    placed = OrderPlaced.routing_key()  # FastStream labels a delivery with its routing key
     for worker in workers:
         try:
             text = urllib.request.urlopen(f"http://127.0.0.1:{worker.port}/metrics", timeout=5).read().decode()
         except OSError:
             continue
         for line in text.splitlines():
+            value = line.rsplit(" ", 1)[-1]
             if line.startswith("faststream_published_messages_total{") and '.retry"' in line and "success" in line:
-                total += int(float(line.rsplit(" ", 1)[1]))
-    return total
+                totals["retried"] += int(float(value))
+            elif line.startswith("faststream_received_messages_total{") and f".upstream.{placed}" in line:
+                totals["intake"] += int(float(value))
+    return totals
 
 
 Fault = Callable[[Cluster], Awaitable[None]]
 
+SERVICES = {"customer": "customer.app", "order-sync": "order_sync.app"}
 
-async def storm_through(cluster: Cluster, settings: ServiceSettings, name: str, fault: Fault, tmp: Path) -> Figures:
-    """Start the services on the cluster, publish the storm, run ``fault`` once a third of
-    the orders are linked, wait until everything settled, and count."""
-    storm = OrderStorm(settings)
-    figures = Figures(name)
-    targets = {"customer": "customer.app", "order-sync": "order_sync.app"}
-    workers = [
-        Worker(f"{service}-{n}", f"{module}:create_app", settings, tmp)
-        for service, module in targets.items()
+
+def service_workers(settings: ServiceSettings, log_dir: Path) -> list[Worker]:
+    """Two worker processes each of customer and order-sync, as containers would run them."""
+    return [
+        Worker(f"{service}-{n}", f"{module}:create_app", settings, log_dir)
+        for service, module in SERVICES.items()
         for n in (1, 2)
     ]
+
+
+async def storm_through(
+    cluster: Cluster,
+    settings: ServiceSettings,
+    workers: list[Worker],
+    name: str,
+    tag: str,
+    fault: Fault,
+    *,
+    publish_via: int | None = None,
+) -> Figures:
+    """Publish the storm to the running ``workers`` (through node ``publish_via``, the one the
+    fault takes down, if given), run ``fault`` once FAULT_AT of it is published, wait until
+    everything settled (and the fault is over), and count."""
+    storm = OrderStorm(settings, tag)
+    figures = Figures(name)
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     progress = Progress(mongo, storm)
     try:
-        for worker in workers:
-            await worker.start()
         await asyncio.gather(*(worker.until_ready() for worker in workers))
-        async with OmsClient(settings, producer="cluster-tests") as client:
+        before = await asyncio.to_thread(worker_metrics, workers)
+        via = settings.model_copy(update={"amqp_url": cluster.amqp_url_via(publish_via)}) if publish_via else settings
+        async with OmsClient(via, producer="cluster-tests") as client:
             await storm.prepare(client)
             progress.start()
             started = time.monotonic()
             publishing = asyncio.create_task(storm.publish(client, figures))
-            await progress.reaches(storm.ORDERS // 3)
+            await storm.midway()
             fault_began = time.monotonic()
-            await fault(cluster)
-            figures.fault_seconds = time.monotonic() - fault_began
+
+            async def faulting() -> None:
+                await fault(cluster)
+                figures.fault_seconds = time.monotonic() - fault_began
+
+            # The fault (a restart may take a while) and the rest of the burst run side by side.
+            fault_done = asyncio.create_task(faulting())
             await publishing
 
             async def settled() -> bool:
@@ -431,14 +470,16 @@ async def storm_through(cluster: Cluster, settings: ServiceSettings, name: str, 
                 return figures.lost == 0 and ready == 0 and unacked == 0
 
             deadline = time.monotonic() + 90
-            while not await settled() and time.monotonic() < deadline:
+            while not (await settled() and fault_done.done()) and time.monotonic() < deadline:
                 await asyncio.sleep(1.0)
+            await fault_done  # its own failure, if any
             figures.settle_seconds = time.monotonic() - started
             figures.recovery_seconds = progress.longest_stall(fault_began, progress.steps[-1][0])
-            figures.handler_retries = await asyncio.to_thread(handler_retries, workers)
+            after = await asyncio.to_thread(worker_metrics, workers)
+            figures.handler_retries = after["retried"] - before["retried"]
+            figures.redelivered = after["intake"] - before["intake"] - figures.publishes
     finally:
         await progress.stop()
-        await asyncio.gather(*(worker.stop() for worker in workers))
         await mongo.close()
     print(figures.line(), flush=True)
     if path := os.environ.get("OMS_CLUSTER_REPORT"):

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 
 from plumbing.settings import ServiceSettings
 
+from ..integration.test_platform_faults import Worker
 from .support import Cluster, assert_nothing_lost_or_duplicated, intake_queue, storm_through
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
 
 
 async def test_p2_p5_mongodb_primary_killed_with_sigkill(
-    cluster: Cluster, cluster_settings: ServiceSettings, tmp_path: Path
+    healed: Cluster, cluster_settings: ServiceSettings, services: list[Worker]
 ) -> None:
     """(a) The primary dies without a word; a secondary is elected, transactions in flight
     are retried on it (with_transaction, retryable writes); the dead member comes back."""
@@ -35,12 +35,12 @@ async def test_p2_p5_mongodb_primary_killed_with_sigkill(
         await asyncio.to_thread(cluster.primary)  # a new one
         await asyncio.to_thread(cluster.up)  # the killed member restarts and catches up
 
-    figures = await storm_through(cluster, cluster_settings, "MongoDB primary SIGKILL", kill_primary, tmp_path)
+    figures = await storm_through(healed, cluster_settings, services, "MongoDB primary SIGKILL", "a", kill_primary)
     assert_nothing_lost_or_duplicated(figures)
 
 
 async def test_p2_p5_mongodb_primary_stepped_down_twice_in_a_row(
-    cluster: Cluster, cluster_settings: ServiceSettings, tmp_path: Path
+    healed: Cluster, cluster_settings: ServiceSettings, services: list[Worker]
 ) -> None:
     """(d) The primary steps down, and the one elected after it steps down as soon as it is
     primary: two elections back to back."""
@@ -57,44 +57,50 @@ async def test_p2_p5_mongodb_primary_stepped_down_twice_in_a_row(
         assert third != second
 
     figures = await storm_through(
-        cluster, cluster_settings, "MongoDB primary stepped down twice", step_down_twice, tmp_path
+        healed, cluster_settings, services, "MongoDB primary stepped down twice", "d", step_down_twice
     )
     assert_nothing_lost_or_duplicated(figures)
 
 
-async def test_p2_p3_p5_rabbitmq_intake_leader_killed_with_sigkill(
-    cluster: Cluster, cluster_settings: ServiceSettings, tmp_path: Path
-) -> None:
-    """(b) The node leading the order intake's quorum queue dies without a word: the queue
-    elects a leader among the two others, connections on the dead node move to the next
-    node of OMS_AMQP_URL, unconfirmed publishes are sent again; the node comes back."""
-
-    async def kill_leader(cluster: Cluster) -> None:
-        leader = await asyncio.to_thread(cluster.queue_leader, intake_queue(cluster_settings))
-        cluster.kill9_rabbit(leader)
-        deadline = time.monotonic() + 30
-        while await asyncio.to_thread(cluster.queue_leader, intake_queue(cluster_settings)) == leader:
-            assert time.monotonic() < deadline, "no new leader for the intake queue"
-            await asyncio.sleep(0.5)
-        await asyncio.to_thread(cluster.up)
-
-    figures = await storm_through(cluster, cluster_settings, "RabbitMQ intake leader SIGKILL", kill_leader, tmp_path)
-    assert_nothing_lost_or_duplicated(figures)
-
-
 async def test_p2_p3_p5_rabbitmq_node_stopped_and_restarted_while_workers_run(
-    cluster: Cluster, cluster_settings: ServiceSettings, tmp_path: Path
+    healed: Cluster, cluster_settings: ServiceSettings, services: list[Worker]
 ) -> None:
     """(c) A node stops cleanly (it closes every connection on it) and starts again: the
-    workers reconnect elsewhere and go on, the node rejoins and its queue members catch up."""
+    workers reconnect elsewhere and go on, the node rejoins and its queue members catch up.
+    The node is the intake queue's leader, and the storefront publishes through it."""
+
+    node = await asyncio.to_thread(healed.queue_leader, intake_queue(cluster_settings))
 
     async def restart_node(cluster: Cluster) -> None:
-        node = await asyncio.to_thread(cluster.queue_leader, intake_queue(cluster_settings))
         await asyncio.to_thread(cluster.stop_rabbit, node)
         await asyncio.sleep(2.0)
         await asyncio.to_thread(cluster.up)
 
     figures = await storm_through(
-        cluster, cluster_settings, "RabbitMQ node stopped and restarted", restart_node, tmp_path
+        healed, cluster_settings, services, "RabbitMQ node stopped and restarted", "c", restart_node, publish_via=node
+    )
+    assert_nothing_lost_or_duplicated(figures)
+
+
+async def test_p2_p3_p5_rabbitmq_intake_leader_killed_with_sigkill(
+    healed: Cluster, cluster_settings: ServiceSettings, services: list[Worker]
+) -> None:
+    """(b) The node leading the order intake's quorum queue dies without a word: the queue
+    elects a leader among the two others, connections on the dead node move to the next
+    node of OMS_AMQP_URL, unconfirmed publishes are sent again (the storefront publishes
+    through that node). The burst is worked through on two nodes; the dead one is started
+    again by the next test or cluster.sh up (last in the file: the job does not wait for it)."""
+
+    leader = await asyncio.to_thread(healed.queue_leader, intake_queue(cluster_settings))
+
+    async def kill_leader(cluster: Cluster) -> None:
+        cluster.kill9_rabbit(leader)
+        deadline = time.monotonic() + 30
+        while await asyncio.to_thread(cluster.queue_leader, intake_queue(cluster_settings)) == leader:
+            assert time.monotonic() < deadline, "no new leader for the intake queue"
+            await asyncio.sleep(0.5)
+
+    figures = await storm_through(
+        healed, cluster_settings, services, "RabbitMQ intake leader SIGKILL", "b", kill_leader, publish_via=leader
     )
     assert_nothing_lost_or_duplicated(figures)

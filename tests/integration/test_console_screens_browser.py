@@ -21,7 +21,7 @@ from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup
 from .conftest import create_customer, ok
-from .gateway_support import Stack, gateway_stack, serving
+from .gateway_support import PASSWORD, Stack, gateway_stack, serving
 from .merge_support import linked_to, placed
 from .test_console_browser import CHROMIUM, RIVOLI, shot, sign_in, tab
 from .test_console_stores_payments import saved_card
@@ -256,3 +256,44 @@ async def test_c16_i5_audit_tab_pages_in_a_real_browser(
         await shot(page, "27-record-audit-older")
         await page.click("#history-pager a:has-text('Newest')")
         await expect(page.locator("#tab-panel tbody tr")).to_have_count(20)
+
+
+@pytest.mark.timeout(180)
+async def test_i4_i5_staff_accounts_and_staff_audit_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """I4: an administrator creates a staff account, changes its role, resets its password
+    (shown once), disables it; then reads the staff audit filtered by member and action."""
+    async with console(settings, client, cleanup, role="administrator") as ui:
+        page = ui.page
+        await page.click("header.top a:has-text('Staff')")
+        await expect(page.locator("h1")).to_have_text("Staff accounts")
+        await page.fill("#new-staff-username", "csr-eve")
+        await page.fill("#new-staff-name", "Eve")
+        await page.select_option("#new-staff-role", "csr")
+        await page.fill("#new-staff-password", PASSWORD)
+        await page.keyboard.press("Enter")
+        await expect(page.locator(".notice")).to_have_text("Staff account created.")
+        row = page.locator("#staff-csr-eve")
+        await row.get_by_label("Role of csr-eve").select_option("supervisor")
+        await row.locator("button.change-role").click()
+        await expect(page.locator(".notice")).to_contain_text("Role changed")
+        await page.locator("#staff-csr-eve button.reset-staff").click()
+        await expect(page.locator("#reset-password-shown")).to_contain_text("shown this once")
+        new_password = await page.locator("#new-password").inner_text()
+        assert len(new_password) >= 12
+        await page.locator("#staff-csr-eve button.disable-staff").click()
+        await expect(page.locator("#staff-csr-eve .staff-state")).to_have_text("disabled")
+        await shot(page, "28-staff-accounts")
+
+        await page.click("header.top a:has-text('Staff audit')")
+        await page.select_option("#audit-username", "adm-cyd")
+        await page.select_option("#audit-action", "staff.role")
+        await page.click("#filter-audit")
+        await expect(page.locator("#staff-audit tbody tr")).to_have_count(1)
+        await expect(page.locator("#staff-audit")).to_contain_text("csr-eve")
+        await page.select_option("#audit-action", "")
+        await page.click("#filter-audit")
+        for action in ("staff.create", "staff.role", "staff.reset_password", "staff.disable", "session.sign_in"):
+            await expect(page.locator("#staff-audit")).to_contain_text(action)
+        await shot(page, "29-staff-audit")

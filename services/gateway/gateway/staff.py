@@ -33,6 +33,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
@@ -233,6 +234,37 @@ class StaffStore:
         await self.throttle.clear(account_key(name))
         return True
 
+    async def set_role(self, username: str, role: str) -> bool:
+        """Change a staff member's role; their open sessions take it at once. False: no such account."""
+        if role not in ROLES:
+            raise StaffError("role", f"one of {', '.join(ROLES)}")
+        name = username.strip().lower()
+        if (await self.db.staff.update_one({"_id": name}, {"$set": {"role": role}})).matched_count == 0:
+            return False
+        await self.db.sessions.update_many({"username": name}, {"$set": {"role": role}})
+        return True
+
+    async def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable (or enable again) a staff account; disabling ends its open sessions at once."""
+        name = username.strip().lower()
+        if (await self.db.staff.update_one({"_id": name}, {"$set": {"disabled": disabled}})).matched_count == 0:
+            return False
+        if disabled:
+            await self.db.sessions.delete_many({"username": name})
+        return True
+
+    async def reset_password(self, username: str) -> str | None:
+        """A new random password for the account (given out once, to hand over), its sessions
+        ended and its failed sign-ins forgotten; None: no such account."""
+        name = username.strip().lower()
+        password = secrets.token_urlsafe(12)  # 16 characters, above MIN_PASSWORD
+        new_hash = await asyncio.to_thread(_hasher.hash, password)
+        if (await self.db.staff.update_one({"_id": name}, {"$set": {"password_hash": new_hash}})).matched_count == 0:
+            return None
+        await self.db.sessions.delete_many({"username": name})
+        await self.throttle.clear(account_key(name))
+        return password
+
     # --- sessions ---------------------------------------------------------------------
 
     async def open_session(self, staff: dict[str, Any], minutes: int) -> tuple[str, StaffSession]:
@@ -305,6 +337,26 @@ class StaffStore:
 
     async def audit_trail(self, limit: int = 50) -> list[dict[str, Any]]:
         return await self.db.staff_audit.find({}, {"_id": 0}).sort("at", DESCENDING).limit(limit).to_list()
+
+    async def audit_page(
+        self, *, username: str | None = None, action: str | None = None, before: str | None = None, limit: int = 50
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Who did what, newest first, filtered by staff member and action, ``limit`` a page;
+        with the cursor of the next page (the last entry's id), or None."""
+        query: dict[str, Any] = {}
+        if username:
+            query["username"] = username.strip().lower()
+        if action:
+            query["action"] = action
+        if before and ObjectId.is_valid(before):
+            query["_id"] = {"$lt": ObjectId(before)}
+        found = await self.db.staff_audit.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list()
+        more = len(found) > limit
+        found = found[:limit]
+        return found, str(found[-1]["_id"]) if more else None
+
+    async def audited_actions(self) -> list[str]:
+        return sorted(await self.db.staff_audit.distinct("action"))
 
 
 def _main(argv: list[str] | None = None) -> int:

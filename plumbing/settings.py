@@ -13,8 +13,15 @@ from .bodies import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
 
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    mongodb_url: str = "mongodb://127.0.0.1:27017/?replicaSet=rs0"
+    amqp_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        description="RabbitMQ; on a cluster every node, comma-separated: a lost node's connections move to "
+        "the next (plumbing/amqp.py).",
+    )
+    mongodb_url: str = Field(
+        default="mongodb://127.0.0.1:27017/?replicaSet=rs0",
+        description="MongoDB, a replica set; on several members the seed list (mongodb://h1,h2,h3/?replicaSet=...).",
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_from: str = Field(

@@ -24,6 +24,7 @@ from tools.smtp_capture import CapturedMail, smtp_server
 from ..support import Cleanup, running
 from .notification_support import (
     EventTap,
+    activity_docs,
     arrived,
     changed,
     invited,
@@ -97,7 +98,7 @@ async def test_n6_many_emails_over_a_small_pool_of_smtp_connections_arrive_once_
             running(notification_app(settings, port, send_concurrency=2), cleanup=cleanup),
         ):
             await asyncio.gather(*(publish_event(client, event) for event in events))
-            activities = await settled(settings, 40, timeout=30)
+            activities = await settled(settings, 40, timeout=60)
             await arrived(handler, 40)
             sent_events = await sent.events(40)
 
@@ -120,7 +121,7 @@ async def test_n6_an_smtp_connection_dropped_mid_batch_loses_nothing_and_sends_n
     with smtp_server(handler) as port:
         async with running(notification_app(settings, port, send_concurrency=3), cleanup=cleanup):
             await asyncio.gather(*(publish_event(client, event) for event in events))
-            activities = await settled(settings, 30, timeout=30)
+            activities = await settled(settings, 30, timeout=60)
             await arrived(handler, 30)
             await asyncio.sleep(0.3)  # anything sent twice would arrive by now
 
@@ -160,7 +161,14 @@ async def test_n6_a_worker_killed_with_a_batch_in_flight_never_sends_an_email_tw
             assert await asyncio.wait_for(first.wait(), 60) == -signal.SIGKILL
         killed_with = len(handler.messages)
         async with worker_process(settings, port, log):
-            activities = await settled(settings, 24, timeout=30)
+            try:
+                activities = await settled(settings, 24, timeout=90)
+            except AssertionError:
+                docs = await activity_docs(settings)
+                states = Counter((d["status"], d.get("phase")) for d in docs)
+                raise AssertionError(
+                    f"{len(docs)} activities not settled: {states}; log: {log.read_text()[-3000:]}"
+                ) from None
             await asyncio.sleep(0.3)
 
     ids = message_ids(handler)

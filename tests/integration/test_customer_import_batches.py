@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import ImportCustomers
+from contracts.customer import CreateCustomers, ImportCustomers
 from customer.records import store
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
@@ -197,3 +198,24 @@ async def test_c17_a_batch_reads_each_kind_with_its_index(client: OmsClient, cus
         plan = await customer_db["customers"].find(query).explain()
         text = json.dumps(plan["queryPlanner"]["winningPlan"])
         assert "COLLSCAN" not in text and index in text, text
+
+
+async def test_c17_i1_a_batch_applied_before_its_answer_kept_only_codes_answers_its_codes_when_redelivered(
+    client: OmsClient, customer_db: AsyncDatabase
+) -> None:
+    """Batches applied before kept their whole customers as the answer for a redelivery; one
+    redelivered after the upgrade (a deploy restarts workers mid-batch) still answers."""
+    await create_scope(client)
+    created = await ok(await client.call(CreateCustomers, {"customers": [row("k-old", "old@example.fr")]}))
+    command = ImportCustomers(producer="tests", payload={"rows": [row("k-old", "old@example.fr")]})
+    await customer_db["inbox"].insert_one(
+        {
+            "_id": f"customer:{command.message_id}",
+            "applied_at": datetime.now(UTC),
+            "result": created.model_dump(mode="json"),
+        }
+    )
+    reply = await client.request(command, ImportCustomers.REPLY)
+    assert reply.ok, reply.error
+    assert [(r.status, r.code) for r in reply.result.rows] == [("created", created.customers[0].customer.code)]
+    assert await customer_db["customers"].count_documents({}) == 1

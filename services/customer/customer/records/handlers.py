@@ -112,8 +112,12 @@ async def create_customers(cmd: CreateCustomers, runtime: Runtime) -> CreationsR
 
 async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportReply:
     """C17: a batch of rows of a file. The answer kept for a redelivery is the rows' codes,
-    not whole customers (a thousand customer views a batch, for nothing)."""
-    result = await create_several(runtime, cmd, cmd.payload.rows, "payload.rows", _import_rows, ImportResult)
+    not whole customers (a thousand customer views a batch, for nothing); a batch applied
+    before that kept its customers, and a redelivery of it answers their codes."""
+    kept: Any = ImportResult | CreationsResult
+    result = await create_several(runtime, cmd, cmd.payload.rows, "payload.rows", _import_rows, kept)
+    if isinstance(result, CreationsResult):
+        result = _import_rows(result.customers)
     return ImportReply.success(result)
 
 

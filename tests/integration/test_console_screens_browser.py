@@ -5,6 +5,7 @@ the capabilities it proves. Screenshots go to docs/screenshots/ with OMS_SCREENS
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from contracts.commerce import InvoiceIssued
 from contracts.customer import GetCustomer, UpdateCustomer
 from contracts.envelope import Actor
+from contracts.orders import PaymentReceived
 from contracts.relations import CreateGroup
 from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient
@@ -23,6 +26,7 @@ from ..support import Cleanup
 from .conftest import create_customer, ok
 from .gateway_support import PASSWORD, Stack, gateway_stack, serving
 from .merge_support import linked_to, placed
+from .test_console_billing import example
 from .test_console_browser import CHROMIUM, RIVOLI, shot, sign_in, tab
 from .test_console_stores_payments import saved_card
 
@@ -297,3 +301,26 @@ async def test_i4_i5_staff_accounts_and_staff_audit_in_a_real_browser(
         for action in ("staff.create", "staff.role", "staff.reset_password", "staff.disable", "session.sign_in"):
             await expect(page.locator("#staff-audit")).to_contain_text(action)
         await shot(page, "29-staff-audit")
+
+
+@pytest.mark.timeout(180)
+async def test_c7_i5_invoices_and_payments_tabs_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C7: an order's invoice and its payment, on the record's Invoices and Payments tabs."""
+    async with console(settings, client, cleanup) as ui:
+        page = ui.page
+        a = await create_customer(client, email="billed@example.fr")
+        await asyncio.sleep(1)  # order-sync sees the customer's event
+        await client.publish_upstream(placed("EU-100234", email=a.email))
+        await linked_to(client, "EU-100234", a.code)
+        await client.publish_upstream(example("invoice-issued", InvoiceIssued))
+        await client.publish_upstream(example("payment-received", PaymentReceived))
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await tab(page, "Invoices")
+        await expect(page.locator("#invoices")).to_contain_text("FA-2026-004512", timeout=15000)
+        await shot(page, "30-record-invoices")
+        await page.locator("#record-tabs a", has_text=re.compile(r"^Payments$")).click()
+        await expect(page.locator("#order-payments")).to_contain_text("PAY-1", timeout=15000)
+        await expect(page.locator("#order-payments")).to_contain_text("received")
+        await shot(page, "31-record-payments")

@@ -63,11 +63,19 @@ TABS = {
     "orders": "Orders",
     "carts": "Active Carts",
     "payments": "Saved Payments",
+    "invoices": "Invoices",
+    "order_payments": "Payments",
     "activities": "Activities",
     "audit": "Audit",
     "merges": "Merges",
 }
-HISTORY_TABS = {"orders": "order", "carts": "cart", "payments": "payment_method"}
+HISTORY_TABS = {
+    "orders": "order",
+    "carts": "cart",
+    "payments": "payment_method",
+    "invoices": "invoice",
+    "order_payments": "payment",
+}
 NOTICES = {
     "created": "Customer created.",
     "saved": "Changes saved.",

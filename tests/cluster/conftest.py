@@ -59,6 +59,9 @@ async def services(
 
 @pytest.fixture
 def healed(cluster: Cluster) -> Cluster:
-    """The cluster, with whatever an earlier test left stopped running again."""
-    cluster.up()
+    """The cluster, with whatever an earlier test left stopped running again, and every
+    quorum queue able to lose a node."""
+    if not cluster.whole():
+        cluster.up()
+    cluster.quorum_plus_one()
     return cluster

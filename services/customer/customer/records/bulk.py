@@ -83,7 +83,7 @@ async def create_each(
             accepted.append((index, customer))
 
     # Every read in the transaction's snapshot: a customer another writer commits meanwhile
-    # shows up as a conflict at insert, and the caller settles the batch one by one.
+    # shows up as a conflict at insert, and the caller runs the batch again (handlers.create_several).
     accepted = await drop_taken_emails(db, session, accepted, outcomes, field)
     codes = await store.allocate_codes(db, len(accepted)) if accepted else []
     envelope = uow.envelope()  # the same cause for every event; each gets its own message id

@@ -145,8 +145,8 @@ def retry_queue(topology: Topology, service: str, tier: int) -> RabbitQueue:
     could declare it, so no service could reconnect anywhere (issue 23). Expired messages
     are dead-lettered at least once (never dropped if the way back is briefly unavailable;
     a second copy is a redelivery the inbox absorbs). Its arguments do not depend on the
-    configured delays, so changing them never conflicts with the declared queue. (Upgrading
-    from the classic tiers of earlier versions: delete the four tiers once they are empty.)
+    configured delays, so changing them never conflicts with the declared queue. (The classic
+    tiers of earlier versions are replaced as a service starts: replace_classic_retry_tiers.)
     """
     return RabbitQueue(
         topology.queue(service, f"retry.{tier}"),
@@ -167,6 +167,44 @@ def retry_queue(topology: Topology, service: str, tier: int) -> RabbitQueue:
 
 def retry_tiers(topology: Topology, service: str) -> list[RabbitQueue]:
     return [retry_queue(topology, service, tier) for tier in range(1, RETRY_TIERS + 1)]
+
+
+async def replace_classic_retry_tiers(amqp_url: str, topology: Topology, service: str) -> list[str]:
+    """Earlier versions declared the retry tiers as classic queues, and RabbitMQ refuses to
+    declare a queue again as another type (PRECONDITION_FAILED): a service upgraded in place
+    would not start. Before the subscribers declare them, each tier that exists with other
+    arguments is deleted if it is empty (nothing is lost: a tier only holds messages waiting
+    out their back-off); one still holding messages stops the start with its name, as those
+    expire back into their queues within the longest retry delay. Returns the tiers replaced."""
+    from aio_pika.exceptions import ChannelPreconditionFailed
+
+    from .amqp import connect
+
+    replaced: list[str] = []
+    connection = await connect(amqp_url)
+    try:
+        for spec in retry_tiers(topology, service):
+            arguments = {**(spec.arguments or {}), "x-queue-type": QueueType.QUORUM.value}
+            channel = await connection.channel()
+            try:
+                await channel.declare_queue(spec.name, durable=True, arguments=arguments)
+                await channel.close()
+                continue  # absent (now declared as it should be) or already a quorum tier
+            except ChannelPreconditionFailed:
+                pass  # the channel is closed by the broker
+            channel = await connection.channel()
+            waiting = (await channel.declare_queue(spec.name, passive=True)).declaration_result.message_count
+            if waiting:
+                raise RuntimeError(
+                    f"{spec.name}: a retry tier of an earlier version still holds {waiting} messages waiting "
+                    "out their back-off; they return to their queues within the longest retry delay: start again then"
+                )
+            await channel.queue_delete(spec.name, if_empty=True)
+            await channel.close()
+            replaced.append(spec.name)
+    finally:
+        await connection.close()
+    return replaced
 
 
 # --- ordered subscriptions (P3) -----------------------------------------------------------

@@ -52,6 +52,7 @@ from .messaging import (
     commands_queue,
     declare_dead_letter_queue,
     events_exchange,
+    replace_classic_retry_tiers,
     retry_exchange,
     retry_tiers,
     routed_as,
@@ -272,6 +273,8 @@ def create_service_app(
         broker.include_router(router)
 
     async def connect() -> None:
+        for tier in await replace_classic_retry_tiers(settings.amqp_url, topology, name):
+            log.warning("%s: retry tier %s of an earlier version (a classic queue) replaced", name, tier)
         # A seed list finds the replica set's primary; a write or read that meets a failover is
         # retried once on the new primary (PyMongo's defaults, kept on whatever the URL says),
         # and transactions are retried whole by with_transaction (plumbing.unit_of_work).

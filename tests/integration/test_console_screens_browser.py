@@ -324,3 +324,29 @@ async def test_c7_i5_invoices_and_payments_tabs_in_a_real_browser(
         await expect(page.locator("#order-payments")).to_contain_text("PAY-1", timeout=15000)
         await expect(page.locator("#order-payments")).to_contain_text("received")
         await shot(page, "31-record-payments")
+
+
+@pytest.mark.timeout(180)
+async def test_c18_i5_export_and_erase_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C18: a supervisor downloads the customer's data, then erases them (a reason, the code
+    typed again, a confirmation) and reads the receipt."""
+    async with console(settings, client, cleanup, role="supervisor") as ui:
+        page = ui.page
+        a = await create_customer(client, email="forget.me@example.fr")
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await page.click("#privacy summary")
+        await page.fill("#export-reason", "ticket 4711")
+        async with page.expect_download() as download_info:
+            await page.click("#export-data")
+        download = await download_info.value
+        assert download.suggested_filename == f"customer-{a.code}-export.json"
+        await page.fill("#erase-reason", "ticket 4711")
+        await page.fill("#erase-confirm", a.code)
+        await shot(page, "32-record-privacy")
+        await page.click("#erase-data")
+        await expect(page.locator("#erasure-done")).to_be_visible()
+        await expect(page.locator("#erasure-services")).to_contain_text("notification")
+        await shot(page, "33-erasure-receipt")
+        assert (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).state == "erased"

@@ -55,6 +55,8 @@ CASES: list[tuple[str, str, str, Any]] = [
         },
     ),
     ("customer.unmerge", "POST", "/api/merges/nope/undo", {"reason": "mistake"}),
+    ("customer.export", "POST", "/api/customers/C0NOPE/export", {"reason": "the customer's request"}),
+    ("customer.erase", "POST", "/api/customers/C0NOPE/erase", {"reason": "the customer's request"}),
     ("customer.read", "GET", "/api/merges/nope", None),
     ("review.read", "GET", "/api/reviews", None),
     ("review.resolve", "POST", "/api/reviews/nope/resolve", {"action": "create"}),

@@ -20,6 +20,7 @@ from contracts import history as h
 from contracts import merge as m
 from contracts import notification as n
 from contracts import order_sync as o
+from contracts import privacy as p
 from contracts.replies import Error, FieldError
 from contracts.routing import SERVICES
 from contracts.types import OptionalText, Text
@@ -484,6 +485,30 @@ async def resend_email(
         reply_type=n.EmailQueuedReply,
         audit="customer.send_email",
         target=code,
+    )
+
+
+class PrivacyReason(_Body):
+    reason: Text = Field(description="Why: the data subject's request, its ticket number; audited.")
+
+
+@router.post("/customers/{code}/export", response_model=p.CustomerDataExport, tags=["privacy"])
+async def export_customer(
+    code: Code, body: PrivacyReason, request: Request, who: Annotated[StaffSession, Depends(allow("customer.export"))]
+) -> Any:
+    """C18: everything every service holds about the customer, as one document."""
+    return await services(request).call(
+        who, p.ExportCustomerData, {"customer_code": code, **data(body)}, audit="customer.export", target=code
+    )
+
+
+@router.post("/customers/{code}/erase", response_model=p.ErasureReceipt, tags=["privacy"])
+async def erase_customer(
+    code: Code, body: PrivacyReason, request: Request, who: Annotated[StaffSession, Depends(allow("customer.erase"))]
+) -> Any:
+    """C18: anonymize the customer in every service (orders keep the code); answers the receipt."""
+    return await services(request).call(
+        who, p.EraseCustomerData, {"customer_code": code, **data(body)}, audit="customer.erase", target=code
     )
 
 

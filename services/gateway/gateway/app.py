@@ -24,7 +24,16 @@ from contracts.replies import Error, field_errors_from_pydantic
 from plumbing.client import OmsClientPool
 from plumbing.settings import ServiceSettings
 
-from . import api, console, console_account, console_addresses, console_organizations, console_staff, console_stores
+from . import (
+    api,
+    console,
+    console_account,
+    console_addresses,
+    console_organizations,
+    console_privacy,
+    console_staff,
+    console_stores,
+)
 from .auth import BadCsrf, Denied, NotSignedIn, wants_html
 from .bridge import CommandFailed, Services, error_body
 from .deadletters import DeadLetters
@@ -91,6 +100,7 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
     app.include_router(console_stores.router)
     app.include_router(console_account.router)
     app.include_router(console_staff.router)
+    app.include_router(console_privacy.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(CommandFailed)

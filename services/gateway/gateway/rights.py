@@ -38,6 +38,8 @@ SUPERVISOR_ACTIONS = CSR_ACTIONS | {
     "customer.reject",
     "customer.merge",
     "customer.unmerge",
+    "customer.export",  # C18: everything held about a customer, as one document
+    "customer.erase",  # C18: anonymize a customer in every service (irreversible)
 }
 ADMINISTRATOR_ACTIONS = SUPERVISOR_ACTIONS | {
     "template.manage",

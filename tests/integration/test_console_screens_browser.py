@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from contracts.commerce import InvoiceIssued
-from contracts.customer import GetCustomer, UpdateCustomer
+from contracts.customer import GetCustomer, ImportCustomers, UpdateCustomer
 from contracts.envelope import Actor
 from contracts.orders import PaymentReceived
 from contracts.relations import CreateGroup
@@ -350,3 +350,33 @@ async def test_c18_i5_export_and_erase_in_a_real_browser(
         await expect(page.locator("#erasure-services")).to_contain_text("notification")
         await shot(page, "33-erasure-receipt")
         assert (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).state == "erased"
+
+
+@pytest.mark.timeout(180)
+async def test_c14_i5_set_empty_passwords_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C14: an administrator starts 'set empty passwords' (it asks first), then invites batch
+    after batch with the progress shown, until nobody is left."""
+    async with console(settings, client, cleanup, role="administrator") as ui:
+        page = ui.page
+        rows = [
+            {
+                "scope_id": "eu-fr",
+                "first_name": f"P{i}",
+                "last_name": "Import",
+                "email": f"p{i}@example.fr",
+                "channel": "import",
+                "idempotency_key": f"k{i}",
+            }
+            for i in range(3)
+        ]
+        await ok(await client.call(ImportCustomers, {"rows": rows}))
+        await page.click("header.top a:has-text('Set empty passwords')")
+        await page.get_by_label("Customers a batch").fill("2")
+        await page.click("#invite-start")
+        await expect(page.locator("#invite-progress")).to_contain_text("2 customers invited in 1 batch")
+        await shot(page, "34-set-empty-passwords")
+        await page.click("#invite-next")
+        await expect(page.locator("#invite-progress")).to_contain_text("3 customers invited in 2 batches")
+        await expect(page.locator("#invite-progress")).to_contain_text("Done")

@@ -75,6 +75,7 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("dead_letter.read", "GET", "/api/dead-letters/customer/nope", None),
     ("dead_letter.replay", "POST", "/api/dead-letters/customer/nope/replay", None),
     ("staff.manage", "POST", "/api/staff", {"username": "new-one", "role": "csr", "password": "short"}),
+    ("customer.invite_without_password", "POST", "/api/customers/set-empty-passwords", {"scope_id": "no-such-scope"}),
 ]
 
 

@@ -512,6 +512,23 @@ async def erase_customer(
     )
 
 
+@router.post("/customers/set-empty-passwords", response_model=c.InviteProgress, tags=["customers"])
+async def set_empty_passwords(
+    body: c.InviteWithoutPasswordInput,
+    request: Request,
+    who: Annotated[StaffSession, Depends(allow("customer.invite_without_password"))],
+) -> Any:
+    """C14: invite one batch of registered customers without a password to set one; send
+    ``last_code`` back as ``after_code`` until ``done``."""
+    return await services(request).call(
+        who,
+        c.InviteCustomersWithoutPassword,
+        data(body),
+        audit="customer.invite_without_password",
+        target=body.scope_id or "*",
+    )
+
+
 # --- merges ------------------------------------------------------------------------------------
 
 

@@ -22,10 +22,10 @@ from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
-from ..support import Cleanup
+from ..support import Cleanup, eventually
 from .conftest import create_customer, ok
 from .gateway_support import PASSWORD, Stack, gateway_stack, serving
-from .merge_support import linked_to, placed
+from .merge_support import linked_to, placed, shipped
 from .test_console_billing import example
 from .test_console_browser import CHROMIUM, RIVOLI, shot, sign_in, tab
 from .test_console_stores_payments import saved_card
@@ -380,3 +380,36 @@ async def test_c14_i5_set_empty_passwords_in_a_real_browser(
         await page.click("#invite-next")
         await expect(page.locator("#invite-progress")).to_contain_text("3 customers invited in 2 batches")
         await expect(page.locator("#invite-progress")).to_contain_text("Done")
+
+
+@pytest.mark.timeout(180)
+async def test_c7_n5_i5_order_detail_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """C7, N5: from the Orders tab to one order: its shipment's tracking, its payment, the
+    emails about it."""
+    async with console(settings, client, cleanup) as ui:
+        page = ui.page
+        a = await create_customer(client, email="detail@example.fr")
+        await asyncio.sleep(1)  # order-sync sees the customer's event
+        await client.publish_upstream(placed("EU-100234", email=a.email))
+        await linked_to(client, "EU-100234", a.code)
+        await client.publish_upstream(shipped("EU-100234"))
+        await client.publish_upstream(example("payment-received", PaymentReceived))
+        await page.goto(f"{ui.base}/customers/{a.code}")
+        await tab(page, "Orders")
+        await expect(page.locator("#tab-panel")).to_contain_text("EU-100234", timeout=15000)
+
+        async def complete() -> bool:
+            await page.goto(f"{ui.base}/customers/{a.code}?tab=orders")
+            await page.click("#tab-panel a.order-detail")
+            return (
+                await page.locator("#order-shipments a").count() == 1
+                and await page.locator(".activity").count() >= 1
+                and "PAY-1" in await page.locator("#order-billing").inner_text()
+            )
+
+        await eventually(complete, timeout=30, interval=1)
+        await expect(page.locator("h1")).to_contain_text("Order EU-100234")
+        await expect(page.locator("#order-shipments")).to_contain_text("6A12345678901")
+        await shot(page, "35-order-detail")

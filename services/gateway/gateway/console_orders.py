@@ -1,0 +1,79 @@
+"""One order on the record (C7, N5, I5): its status, store and total, its shipments with
+their tracking, its invoices and payments, and the emails about it (each with Send again),
+reached from the Orders tab.
+
+The customer service keeps the order, its invoices and payments in the customer's history;
+the notification service keeps the emails by order. Reading needs ``customer.read``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from contracts import customer as c
+from contracts import history as h
+from contracts import notification as n
+from contracts.replies import Error
+
+from .bridge import CommandFailed
+from .console import Staff, page, services
+
+router = APIRouter(include_in_schema=False)
+#: History pages read to find an order's entries (20 each): its customer's last 100.
+MAX_PAGES = 5
+
+
+async def entries(
+    request: Request, who: Any, code: str, kind: str, wanted: Callable[[dict[str, Any]], bool], first_only: bool
+) -> list[Any]:
+    found: list[Any] = []
+    cursor = None
+    for _ in range(MAX_PAGES):
+        query = {"customer_code": code, "kind": kind, **({"cursor": cursor} if cursor else {})}
+        history = await services(request).call(who, h.GetCustomerHistory, query)
+        found += [e for e in history.items if wanted(e.fields)]
+        cursor = history.next_cursor
+        if not cursor or (first_only and found):
+            break
+    return found
+
+
+@router.get("/customers/{code}/order")
+async def order_detail(
+    request: Request,
+    code: str,
+    who: Staff,
+    source_system: Annotated[str, Query(min_length=1, max_length=200)],
+    order_number: Annotated[str, Query(min_length=1, max_length=200)],
+) -> Response:
+    customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
+
+    def same(fields: dict[str, Any]) -> bool:
+        return fields.get("source_system") == source_system and fields.get("order_number") == order_number
+
+    orders = await entries(request, who, customer.code, "order", same, first_only=True)
+    if not orders:
+        raise CommandFailed(
+            Error(code="not_found", message=f"{customer.code} has no order {order_number} from {source_system}")
+        )
+    invoices = await entries(request, who, customer.code, "invoice", same, first_only=False)
+    payments = await entries(request, who, customer.code, "payment", same, first_only=False)
+    emails = await services(request).call(
+        who,
+        n.GetActivities,
+        {"order": {"source_system": source_system, "order_number": order_number}},
+        reply_type=n.ActivityPageReply,
+    )
+    return page(
+        request,
+        "order.html",
+        customer=customer,
+        order=orders[0],
+        invoices=invoices,
+        payments=payments,
+        emails=[a for a in emails.items if a.customer_code == customer.code],
+    )

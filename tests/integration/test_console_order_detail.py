@@ -48,6 +48,8 @@ async def test_c7_n5_i5_an_order_with_its_shipments_payments_and_emails(
             tab = (await http.get(f"/customers/{a.code}/tab/orders")).text
             link = f"/customers/{a.code}/order?source_system=storefront%3Aeu&amp;order_number=EU-100234"
             assert link in tab
+            # "I am calling about order EU-100234": the lookup leads to the same page.
+            assert link in (await http.get("/orders?number=EU-100234")).text
             detail = await http.get(link.replace("&amp;", "&"))
             assert detail.status_code == 200, detail.text
             text = detail.text

@@ -48,7 +48,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
+from contracts.orders import OrderPlaced, OrderShipped
 
 from .mapping import (
     MappingError,
@@ -66,6 +66,7 @@ from .mapping import (
     language,
     message_id,
     obj,
+    payment_received,
     status_changed,
     version_of,
 )
@@ -354,25 +355,19 @@ def payment(order: dict[str, Any], config: PlatformConfig, order_id: str) -> lis
     problems = Problems()
     exponent = problems.check(currency_exponent, order.get("currency_code"), "currency_code", default=2)
     paid_at = problems.check(rfc2822, order.get("date_modified") or order.get("date_created"), "date_modified")
+    total = problems.check(decimal, order.get("total_inc_tax"), "total_inc_tax", default=Decimal(0))
     return [
-        build(
-            PaymentReceived,
-            config=config,
+        payment_received(
+            config,
             message_id=message_id(PLATFORM, "payment", order_id),
             correlation_id=_correlation(order_id),
-            occurred_at=paid_at,
-            payload={
-                "source_system": config.source_system,
-                "order_number": order_id,
-                "scope": problems.check(config.scope_for, order.get("channel_id"), "channel_id", default="?"),
-                "payment_id": f"{order_id}:paid",
-                "amount": in_currency(
-                    problems.check(decimal, order.get("total_inc_tax"), "total_inc_tax", default=Decimal(0)), exponent
-                ),
-                "currency": order.get("currency_code"),
-                "method": blank_none(order.get("payment_method")),
-                "paid_at": paid_at,
-            },
+            order_number=order_id,
+            scope=problems.check(config.scope_for, order.get("channel_id"), "channel_id", default="?"),
+            payment_id=f"{order_id}:paid",
+            amount=in_currency(total, exponent),
+            currency=order.get("currency_code"),
+            method=blank_none(order.get("payment_method")),
+            paid_at=paid_at,
             origins=PAYMENT_ORIGINS,
             problems=problems,
         )

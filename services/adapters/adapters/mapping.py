@@ -330,6 +330,45 @@ def _platform_field(loc: tuple[Any, ...], origins: Origins) -> str:
 Mapper = Callable[[str, Any, PlatformConfig], list[Envelope[Any]]]
 
 
+def payment_received(
+    config: PlatformConfig,
+    *,
+    message_id: str,
+    correlation_id: str,
+    order_number: Any,
+    scope: Any,
+    payment_id: Any,
+    amount: Any,
+    currency: Any,
+    method: Any,
+    paid_at: Any,
+    origins: Origins,
+    problems: Problems | None = None,
+) -> Envelope[Any]:
+    """The ``PaymentReceived`` a platform's paid order makes (O7): one per order and payment."""
+    from contracts.orders import PaymentReceived  # the contract module imports nothing of ours: no cycle
+
+    return build(
+        PaymentReceived,
+        config=config,
+        message_id=message_id,
+        correlation_id=correlation_id,
+        occurred_at=paid_at,
+        payload={
+            "source_system": config.source_system,
+            "order_number": order_number,
+            "scope": scope,
+            "payment_id": payment_id,
+            "amount": amount,
+            "currency": currency,
+            "method": method,
+            "paid_at": paid_at,
+        },
+        origins=origins,
+        problems=problems,
+    )
+
+
 def status_changed(
     config: PlatformConfig,
     *,

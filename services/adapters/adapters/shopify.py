@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
+from contracts.orders import OrderPlaced, OrderShipped
 
 from .mapping import (
     Ignored,
@@ -45,6 +45,7 @@ from .mapping import (
     language,
     message_id,
     obj,
+    payment_received,
     require,
     status_changed,
     version_of,
@@ -290,22 +291,17 @@ def order_paid(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[A
         problems.add("processed_at", "required, missing")
     gateways = problems.check(items, order, "payment_gateway_names", default=[])
     return [
-        build(
-            PaymentReceived,
-            config=config,
+        payment_received(
+            config,
             message_id=message_id(PLATFORM, "orders/paid", order_id),
             correlation_id=_correlation(order_id),
-            occurred_at=paid_at,
-            payload={
-                "source_system": config.source_system,
-                "order_number": order_id,
-                "scope": problems.check(config.scope_for, None, "scope", default="?"),
-                "payment_id": f"{order_id}:paid",
-                "amount": problems.check(decimal, order.get("total_price"), "total_price", default=Decimal(0)),
-                "currency": order.get("currency"),
-                "method": (gateways[0] if gateways else None) or order.get("gateway"),
-                "paid_at": paid_at,
-            },
+            order_number=order_id,
+            scope=problems.check(config.scope_for, None, "scope", default="?"),
+            payment_id=f"{order_id}:paid",
+            amount=problems.check(decimal, order.get("total_price"), "total_price", default=Decimal(0)),
+            currency=order.get("currency"),
+            method=(gateways[0] if gateways else None) or order.get("gateway"),
+            paid_at=paid_at,
             origins=PAYMENT_ORIGINS,
             problems=problems,
         )

@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
+from contracts.orders import OrderPlaced, OrderShipped
 
 from .mapping import (
     Ignored,
@@ -55,6 +55,7 @@ from .mapping import (
     items,
     message_id,
     obj,
+    payment_received,
     status_changed,
     version_of,
 )
@@ -358,25 +359,19 @@ def payment(order: dict[str, Any], config: PlatformConfig, order_id: str) -> lis
         return []
     problems = Problems()
     exponent = problems.check(currency_exponent, order.get("currency"), "currency", default=2)
-    payload = {
-        "source_system": config.source_system,
-        "order_number": order_id,
-        "scope": config.scope_for(None, "scope"),
-        "payment_id": problems.check(identifier, blank_none(order.get("transaction_id")), "transaction_id")
-        or f"{order_id}:paid",
-        "amount": in_currency(problems.check(decimal, order.get("total"), "total", default=Decimal(0)), exponent),
-        "currency": order.get("currency"),
-        "method": blank_none(order.get("payment_method_title")) or blank_none(order.get("payment_method")),
-        "paid_at": paid_at,
-    }
     return [
-        build(
-            PaymentReceived,
-            config=config,
+        payment_received(
+            config,
             message_id=message_id(PLATFORM, "payment", order_id),
             correlation_id=_correlation(order_id),
-            occurred_at=paid_at,
-            payload=payload,
+            order_number=order_id,
+            scope=config.scope_for(None, "scope"),
+            payment_id=problems.check(identifier, blank_none(order.get("transaction_id")), "transaction_id")
+            or f"{order_id}:paid",
+            amount=in_currency(problems.check(decimal, order.get("total"), "total", default=Decimal(0)), exponent),
+            currency=order.get("currency"),
+            method=blank_none(order.get("payment_method_title")) or blank_none(order.get("payment_method")),
+            paid_at=paid_at,
             origins=PAYMENT_ORIGINS,
             problems=problems,
         )

@@ -145,7 +145,7 @@ def activity_document(
     recipient = request.recipient
     shown = composed.recorded or composed.rendered
     key = domain.email_key(request.cause_id, request.template, recipient.email)
-    created = store.now()
+    created = store.creation_time()
     template = composed.template
     doc: dict[str, Any] = {
         "_id": key,
@@ -218,7 +218,7 @@ def resent_activity(original: dict[str, Any], *, cause_id: str, cause_type: str,
     """A new activity that sends ``original``'s email again, as a CSR asked (N4): a new key and
     Message-ID (a new email, not a retry of the first), queued now, pointing at the first."""
     key = domain.email_key(cause_id, original["template"], original["to"])
-    created = store.now()
+    created = store.creation_time()
     return {
         "_id": key,
         **{name: original.get(name) for name in _RESENT_FIELDS},

@@ -37,6 +37,21 @@ MAX_ERRORS_KEPT = 20
 
 now = clock.now  # as MongoDB stores it (milliseconds), so cursors compare exactly
 
+_last_created: datetime | None = None
+
+
+def creation_time() -> datetime:
+    """When an activity is recorded: ``now()``, but never the same millisecond twice in this
+    process. Activities recorded in one batch (a burst of events) would otherwise share one,
+    and a customer's history, newest first, would show them in the order of their ids
+    instead of the order their causes arrived in."""
+    global _last_created
+    moment = now()
+    if _last_created is not None and moment <= _last_created:
+        moment = _last_created + timedelta(milliseconds=1)
+    _last_created = moment
+    return moment
+
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
     db = runtime.db

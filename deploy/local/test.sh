@@ -29,7 +29,11 @@ ensure_chromium
 # Lint first: a finding fails the run before twelve minutes of tests (OMS_LINT=0 skips it).
 [ "${OMS_LINT:-1}" = 0 ] || bash "$(dirname "${BASH_SOURCE[0]}")/lint.sh"
 cd "$ROOT"
-if [ "${OMS_CLUSTER_TESTS:-0}" = 1 ]; then
+# The cluster fault tests run when asked for (OMS_CLUSTER_TESTS=1): in a full run on a loaded
+# two-core machine the intake-leader kill still failed once (a publish not confirmed within its
+# minute while the queue had no quorum), so CI leaves them out until that is settled.
+cluster_tests="${OMS_CLUSTER_TESTS:-0}"
+if [ "$cluster_tests" = 1 ]; then
     # The cluster starts (about a minute) while the main run goes on; its tests wait for it.
     cluster_was_up=0; listening "$((${OMS_CLUSTER_AMQP_BASE:-5680} + 1))" && cluster_was_up=1
     mkdir -p "$STACK/logs"
@@ -37,12 +41,26 @@ if [ "${OMS_CLUSTER_TESTS:-0}" = 1 ]; then
     cluster_up=$!
 fi
 status=0
-"$PY" -m pytest "$@" || status=$?
+# OMS_TEST_WORKERS=2 shares the test files out to two worker processes (pytest-xdist; --dist
+# loadfile keeps a file's tests, and its module fixtures, on one worker): 8.5 min instead of
+# about 11, but four tests are not yet independent of what runs beside them, so one process
+# is the default.
+workers="${OMS_TEST_WORKERS:-1}"
+parallel=()
+[ "$workers" -gt 1 ] && parallel=(-n "$workers" --dist loadfile)
+if [ $# -eq 0 ] && [ "$workers" -eq 1 ]; then
+    # The whole suite: the unit tests need no servers and share both cores (about a minute
+    # saved), then everything else in one process.
+    "$PY" -m pytest -n 2 tests/unit || status=$?
+    "$PY" -m pytest --ignore=tests/unit || status=$?
+else
+    "$PY" -m pytest "${parallel[@]}" "$@" || status=$?
+fi
 
 # The cluster fault tests (issue 23, pytest -m cluster): a job of their own after the main run,
-# bounded (OMS_CLUSTER_TIMEOUT, 300 s), and only when asked for with OMS_CLUSTER_TESTS=1. The
-# cluster is stopped at the end if this run started it.
-if [ "${OMS_CLUSTER_TESTS:-0}" = 1 ]; then
+# bounded (OMS_CLUSTER_TIMEOUT, 300 s), with OMS_CLUSTER_TESTS=1. The cluster is stopped at
+# the end if this run started it.
+if [ "$cluster_tests" = 1 ]; then
     limit="${OMS_CLUSTER_TIMEOUT:-300}"
     wait "$cluster_up" || say "cluster.sh up failed in the background (the tests start it again); see $STACK/logs/cluster-up.log"
     say "cluster fault tests: at most ${limit}s on the cluster of deploy/local/cluster.sh"

@@ -102,6 +102,7 @@ class Figures:
             f"{self.done_at_fault} and {self.done_after_fault} | {self.seconds:.1f}s"
             + (f" | holding: {'; '.join(self.holding)}" if self.holding else "")
             + (f" | missing: {'; '.join(self.missing)}" if self.missing else "")
+            + (f" | {'; '.join(f'{n} x{c}' for n, c in Counter(self.notes).items())}" if self.notes else "")
         )
 
     def report(self) -> None:
@@ -652,12 +653,15 @@ class OrderBurst(Workload):
         figures.applied = len([number for number in self.numbers if code_of.get(number)])
         figures.events_published = len(shipped_events)
         figures.events_applied = len(emails)  # orders whose shipping confirmation was received
-        figures.duplicated = (
-            sum(len(codes) - 1 for codes in codes_per_person.values())  # one person, two customers
-            + max(customers - self.PEOPLE, 0)
-            + sum(count - 1 for count in linked_events.values())  # an order linked twice
-            + sum(count - 1 for count in emails.values())  # an email sent twice
-        )
+        twice = {
+            "people on two customers": sum(len(codes) - 1 for codes in codes_per_person.values()),
+            "customers beyond the people": max(customers - self.PEOPLE, 0),
+            "orders linked twice": sum(count - 1 for count in linked_events.values()),
+            "emails sent twice": sum(count - 1 for count in emails.values()),
+        }
+        figures.duplicated = sum(twice.values())
+        # Which effect was doubled, said in the figures line (a duplicate is rare: say it all).
+        figures.notes += [f"{what}: {n}" for what, n in twice.items() if n]
         figures.lost = (
             (self.size - figures.applied)  # an order never linked
             + (self.size - len(emails))  # a shipping confirmation never sent

@@ -84,15 +84,7 @@ async def queue_email(
         stored, new = await store.record_activity(runtime.db, activity, uow.session)
         if new and stored["status"] == "failed":
             uow.publish(emails.failed_event(stored))
-        return EmailQueued(
-            activity_id=stored["_id"],
-            status=stored["status"],
-            template=stored["template"],
-            template_source=stored["template_source"],
-            language=stored["language"],
-            to=stored["to"],
-            subject=stored["subject"],
-        )
+        return _queued(stored)
 
     # A command's reply is kept for its retries; nobody asks an event for one.
     keep = EmailQueued if isinstance(cause, Command) else None
@@ -301,15 +293,7 @@ async def resend_email(cmd: ResendEmail, runtime: Runtime, outbound: Sender) -> 
 
     async def work(uow: UnitOfWork) -> EmailQueued:
         stored, _ = await store.record_activity(runtime.db, activity, uow.session)
-        return EmailQueued(
-            activity_id=stored["_id"],
-            status=stored["status"],
-            template=stored["template"],
-            template_source=stored["template_source"],
-            language=stored["language"],
-            to=stored["to"],
-            subject=stored["subject"],
-        )
+        return _queued(stored)
 
     queued = await apply_once(runtime, cmd, work, EmailQueued)
     outbound.wake()
@@ -542,3 +526,16 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     for command, handler in COMMANDS + privacy.COMMANDS:
         runtime.on_command(command, handler)
     return routers
+
+
+def _queued(stored: dict[str, Any]) -> EmailQueued:
+    """The answer to whoever asked for an email: the activity as recorded."""
+    return EmailQueued(
+        activity_id=stored["_id"],
+        status=stored["status"],
+        template=stored["template"],
+        template_source=stored["template_source"],
+        language=stored["language"],
+        to=stored["to"],
+        subject=stored["subject"],
+    )

@@ -10,9 +10,11 @@ past them, a dead letter that holds ids only.
   to (order-sync's ``GetOrderLink``) are erased with the customer service's
   ``EraseCustomerData`` (anonymized in every service, orders kept consistent), as the
   system actor ``adapter:shopify``, the reason naming the shop and Shopify's customer id.
-- ``customers/data_request``: the customers are found the same way and named in a warning
-  for a CSR to export (``omsctl customer export CODE``) and hand to the shop: the export is
-  a document for the data subject, not something to send anywhere automatically.
+- ``customers/data_request``: the customers are found the same way, and the request is kept
+  by the customer service as open work (``RecordDataRequest``: once per shop and Shopify's
+  request id, ids only), listed in the console and by ``omsctl customer data-requests`` for
+  staff to export each customer and hand the export to the shop, then mark it completed: the
+  export is a document for the data subject, not something to send anywhere automatically.
 - ``shop/redact``: logged. This back end is the merchant's own system: the shop's
   customers are the merchant's records, not data a third-party app must give back.
 
@@ -21,12 +23,14 @@ A customer Shopify names with no order listed (or none linked here) is logged, n
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Any
 
 from contracts.envelope import Actor
 from contracts.order_sync import GetOrderLink
-from contracts.privacy import EraseCustomerData
+from contracts.privacy import EraseCustomerData, RecordDataRequest
 from plumbing.client import error_text
 
 log = logging.getLogger("oms.adapters.privacy")
@@ -58,6 +62,39 @@ async def linked_customers(client: Any, request: dict[str, Any]) -> set[str]:
     return codes
 
 
+def data_request(request: dict[str, Any], codes: list[str]) -> dict[str, Any]:
+    """``RecordDataRequest``'s payload: the ids the request names, never its email or phone. A
+    request without the platform's id (Shopify always sends one) is named by what it asks for,
+    so that a second delivery is still the same request."""
+    request_id = request.get("request_id")
+    if not request_id:
+        named = json.dumps([request.get("source_customer_id"), sorted(map(str, request.get("order_numbers") or []))])
+        request_id = "unnumbered-" + hashlib.sha256(named.encode()).hexdigest()[:16]
+    return {
+        "platform": request["platform"],
+        "shop": request.get("shop") or str(request.get("shop_id")),
+        "request_id": str(request_id),
+        "source_system": request.get("source_system"),
+        "source_customer_id": request.get("source_customer_id"),
+        "order_numbers": [str(n) for n in request.get("order_numbers") or [] if n],
+        "customer_codes": codes,
+    }
+
+
+async def record_data_request(client: Any, request: dict[str, Any], codes: list[str], who: str) -> dict[str, Any]:
+    """Keep the request as open work in the customer service (C18); retried until it answers."""
+    reply = await client.call(RecordDataRequest, data_request(request, codes), actor=actor(request["platform"]))
+    if not reply.ok:
+        raise PrivacyRequestFailed(f"recording the data request: {error_text(reply.error)}")
+    log.info(
+        "%s: kept as data request %s, open for staff to export %s and hand over (C18)",
+        who,
+        reply.result.request_key,
+        "customers " + ", ".join(codes) if codes else "(no customer linked here: the answer is that none is held)",
+    )
+    return {"kind": "export", "customers": codes, "data_request": reply.result.request_key}
+
+
 async def handle(client: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Act on one privacy request; returns what was done (for the log and the tests)."""
     kind, platform = request["kind"], request["platform"]
@@ -69,21 +106,11 @@ async def handle(client: Any, request: dict[str, Any]) -> dict[str, Any]:
         log.info("%s: acknowledged; the shop's orders and customers are the merchant's records, kept", who)
         return {"kind": kind, "customers": []}
     codes = sorted(await linked_customers(client, request))
-    if not codes:
-        log.warning(
-            "%s: no order it names is linked to a customer here; nothing to %s",
-            who,
-            "erase" if kind == "erase" else "export",
-        )
-        return {"kind": kind, "customers": []}
     if kind == "export":
-        log.warning(
-            "%s: customers %s hold this person's data; a CSR exports it with `omsctl customer export "
-            "CODE --reason ...` and hands it to the shop",
-            who,
-            ", ".join(codes),
-        )
-        return {"kind": kind, "customers": codes}
+        return await record_data_request(client, request, codes, who)
+    if not codes:
+        log.warning("%s: no order it names is linked to a customer here; nothing to erase", who)
+        return {"kind": kind, "customers": []}
     for code in codes:
         reply = await client.call(
             EraseCustomerData, {"customer_code": code, "reason": f"{who}: redaction requested"}, actor=actor(platform)

@@ -15,7 +15,9 @@ from .history import handlers as history
 from .history import store as history_store
 from .merges import handlers as merges
 from .merges import store as merge_store
+from .privacy import data_requests
 from .privacy import handlers as privacy
+from .privacy import store as privacy_store
 from .records import handlers as records
 from .records import store as record_store
 from .relations import groups, organizations
@@ -32,6 +34,7 @@ COMMANDS = {
     **groups.HANDLERS,
     **merges.HANDLERS,
     **privacy.HANDLERS,
+    **data_requests.HANDLERS,
     **history.COMMANDS,
 }
 
@@ -56,6 +59,7 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
             history_store.ensure_indexes,
             relations_store.ensure_indexes,
             merge_store.ensure_indexes,
+            privacy_store.ensure_indexes,
             privacy.open_clients,
         ],
         on_shutdown=[privacy.close_clients],

@@ -1,0 +1,76 @@
+"""Data requests from platforms (C18): handlers. A platform's request for a data subject's data
+(Shopify's ``customers/data_request``, through the adapters) is kept as open work, once, with
+its event through the outbox and a line in each named customer's audit trail; staff export the
+customers it names (``ExportCustomerData``), hand the export over and complete it here."""
+
+from __future__ import annotations
+
+from contracts.privacy import (
+    CompleteDataRequest,
+    DataRequestCompleted,
+    DataRequestListReply,
+    DataRequestReceived,
+    DataRequestReply,
+    DataRequestView,
+    ListDataRequests,
+    RecordDataRequest,
+)
+from plumbing.errors import Rejected
+from plumbing.service import Runtime
+from plumbing.unit_of_work import UnitOfWork, apply_once
+
+from ..acting import SYSTEM, Acting, audit_each
+from ..records.rules import now
+from . import rules, store
+
+
+async def record_data_request(cmd: RecordDataRequest, runtime: Runtime) -> DataRequestReply:
+    db = runtime.db
+
+    async def work(uow: UnitOfWork) -> DataRequestView:
+        at = now()
+        doc, new = await store.insert_if_new(db, rules.new_data_request(cmd.payload, at), uow.session)
+        if new:
+            action = f"{rules.label(doc)} received: export owed"
+            acting = Acting(cmd.actor or SYSTEM)
+            await audit_each(db, uow, acting, [(code, action) for code in doc["customer_codes"]], [], at)
+            uow.publish(
+                DataRequestReceived(**uow.envelope(), payload=rules.event_payload(doc)), partition_key=doc["_id"]
+            )
+        return rules.view(doc)
+
+    return DataRequestReply.success(await apply_once(runtime, cmd, work, DataRequestView))
+
+
+async def list_data_requests(cmd: ListDataRequests, runtime: Runtime) -> DataRequestListReply:
+    docs = await store.page(runtime.db, cmd.payload.state, cmd.payload.limit)
+    return DataRequestListReply.success([rules.view(doc) for doc in docs])
+
+
+async def complete_data_request(cmd: CompleteDataRequest, runtime: Runtime) -> DataRequestReply:
+    p, db, actor = cmd.payload, runtime.db, cmd.actor or SYSTEM
+    rules.check_may_complete(actor)
+
+    async def work(uow: UnitOfWork) -> DataRequestView:
+        doc = await store.find(db, p.request_key, uow.session)
+        if doc is None:
+            raise Rejected.not_found("data request", p.request_key, field="payload.request_key")
+        at = now()
+        updates = rules.completion(doc, actor.id, p.note, at)
+        if updates is None:
+            return rules.view(doc)  # completed before: the first completion stands
+        await store.complete(db, p.request_key, updates, uow.session)
+        doc = {**doc, **updates}
+        action = f"{rules.label(doc)} completed" + (f": {p.note}" if p.note else "")
+        await audit_each(db, uow, Acting(actor), [(code, action) for code in doc["customer_codes"]], [], at)
+        uow.publish(DataRequestCompleted(**uow.envelope(), payload=rules.event_payload(doc)), partition_key=doc["_id"])
+        return rules.view(doc)
+
+    return DataRequestReply.success(await apply_once(runtime, cmd, work, DataRequestView))
+
+
+HANDLERS = {
+    RecordDataRequest: record_data_request,
+    ListDataRequests: list_data_requests,
+    CompleteDataRequest: complete_data_request,
+}

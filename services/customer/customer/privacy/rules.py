@@ -1,0 +1,77 @@
+"""Data requests from platforms (C18): the work item's rules, no I/O.
+
+A platform's data request (Shopify's ``customers/data_request``) is kept once per platform,
+shop and the platform's request id, whatever the number of deliveries; it names the customers
+by ids only (ours where the platform's ids are linked, the platform's otherwise), and is open
+until a member of staff has exported their data and handed it over.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from contracts.envelope import Actor
+from contracts.privacy import DataRequestInput, DataRequestPayload, DataRequestView
+from plumbing.errors import Rejected
+
+OPEN = "open"
+COMPLETED = "completed"
+
+
+def request_key(platform: str, shop: str, request_id: str) -> str:
+    """What makes two deliveries the same request: the platform and shop (names that do not
+    depend on case) and the platform's id of the request."""
+    return f"{platform.strip().lower()}:{shop.strip().lower()}:{request_id.strip()}"
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def new_data_request(request: DataRequestInput, at: datetime) -> dict[str, Any]:
+    """The stored work item: ids only (the input has no field for an email or a phone)."""
+    return {
+        "_id": request_key(request.platform, request.shop, request.request_id),
+        "platform": request.platform.strip().lower(),
+        "shop": request.shop.strip().lower(),
+        "request_id": request.request_id.strip(),
+        "source_system": request.source_system,
+        "source_customer_id": request.source_customer_id,
+        "order_numbers": _unique(list(request.order_numbers)),
+        "customer_codes": sorted(set(request.customer_codes)),
+        "received_at": at,
+        "state": OPEN,
+        "completed_by": None,
+        "completed_at": None,
+        "note": None,
+    }
+
+
+def check_may_complete(actor: Actor | None) -> None:
+    """Staff and systems complete a request; the customer it is about does not."""
+    if actor is not None and actor.kind == "customer":
+        raise Rejected.of("forbidden", "a customer may not complete a data request")
+
+
+def completion(doc: dict[str, Any], actor_id: str, note: str | None, at: datetime) -> dict[str, Any] | None:
+    """The fields that change when a request is completed; None when it already was (a repeat,
+    or a second member of staff: the first completion is the one kept)."""
+    if doc["state"] == COMPLETED:
+        return None
+    return {"state": COMPLETED, "completed_by": actor_id, "completed_at": at, "note": note}
+
+
+def label(doc: dict[str, Any]) -> str:
+    """How the audit trail names a request: 'shopify data request 9999 (shop example.myshopify.com)'."""
+    return f"{doc['platform']} data request {doc['request_id']} (shop {doc['shop']})"
+
+
+def view(doc: dict[str, Any]) -> DataRequestView:
+    return DataRequestView(request_key=doc["_id"], **{k: v for k, v in doc.items() if k != "_id"})
+
+
+def event_payload(doc: dict[str, Any]) -> DataRequestPayload:
+    return DataRequestPayload(
+        request_key=doc["_id"], **{k: doc.get(k) for k in DataRequestPayload.model_fields if k != "request_key"}
+    )

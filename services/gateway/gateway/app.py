@@ -29,6 +29,7 @@ from . import (
     console,
     console_account,
     console_addresses,
+    console_data_requests,
     console_invitations,
     console_orders,
     console_organizations,
@@ -103,6 +104,7 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
     app.include_router(console_account.router)
     app.include_router(console_staff.router)
     app.include_router(console_privacy.router)
+    app.include_router(console_data_requests.router)
     app.include_router(console_invitations.router)
     app.include_router(console_orders.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

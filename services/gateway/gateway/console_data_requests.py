@@ -10,6 +10,7 @@ audit.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -25,13 +26,18 @@ from .staff import StaffSession
 router = APIRouter(include_in_schema=False)
 Exporter = Annotated[StaffSession, Depends(allow("customer.export"))]
 PATH = "/data-requests"
+#: Shopify wants the data within 30 days of the request; shown as each open request's due date.
+ANSWER_WITHIN = timedelta(days=30)
 
 
 async def _list_page(
     request: Request, who: StaffSession, state: str, status: int = 200, error: object = None, completed: str = ""
 ) -> Response:
     items = await services(request).call(who, p.ListDataRequests, {"state": state, "limit": 200})
-    return page(request, "data_requests.html", status, items=items, state=state, error=error, completed=completed)
+    due = {r.request_key: r.received_at + ANSWER_WITHIN for r in items}
+    return page(
+        request, "data_requests.html", status, items=items, due=due, state=state, error=error, completed=completed
+    )
 
 
 @router.get(PATH)

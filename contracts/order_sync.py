@@ -186,6 +186,19 @@ class OrderRefInput(_In):
     order_number: Identifier
 
 
+class SourceCustomerRef(_In):
+    source_system: Identifier
+    source_customer_id: Identifier = Field(description="The customer's id in that system (Shopify's customer.id).")
+
+
+class SourceCustomerLink(_Out):
+    """O2, C18: the customer a source system's customer id is linked to (by an order of theirs)."""
+
+    source_system: str
+    source_customer_id: str
+    customer_code: str
+
+
 class FindOrdersInput(_In):
     """O2, O8: the orders a caller names by number, as the customer reads it ('#1001', '1001')
     or as the platform keeps it, in any source system."""
@@ -200,6 +213,7 @@ ReviewReply = Reply[ReviewItem]
 RejectedOrdersReply = Reply[list[RejectedOrder]]
 OrderLinkReply = Reply[OrderLinkView]
 OrderSearchReply = Reply[list[OrderLinkView]]
+SourceCustomerLinkReply = Reply[SourceCustomerLink]
 
 
 class OrderLinked(Event[OrderLinkedPayload]):
@@ -283,6 +297,16 @@ class GetOrderLink(Command[OrderRefInput]):
     DOMAIN = "order-sync"
     REPLY = OrderLinkReply
     message_type: Literal["get-order-link"] = "get-order-link"
+    schema_version: Literal[1] = 1
+
+
+class GetSourceCustomerLink(Command[SourceCustomerRef]):
+    """O2, C18: which customer a source system's customer id is linked to; ``not_found`` when
+    none of their orders was linked yet (a platform's privacy request names the person so)."""
+
+    DOMAIN = "order-sync"
+    REPLY = SourceCustomerLinkReply
+    message_type: Literal["get-source-customer-link"] = "get-source-customer-link"
     schema_version: Literal[1] = 1
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import GetCustomerAudit
+from contracts.customer import GetCustomer, GetCustomerAudit
 from contracts.envelope import Actor
 from contracts.privacy import CompleteDataRequest, ListDataRequests
 from customer.privacy.store import DATA_REQUESTS
@@ -123,3 +123,48 @@ async def test_c18_completing_an_unknown_data_request_is_not_found_and_a_custome
     assert missing.error.fields[0].field == "payload.request_key"
     refused = await client.call(CompleteDataRequest, {"request_key": KEY}, actor=Actor(kind="customer", id="C100000"))
     assert not refused.ok and refused.error.code == "forbidden"
+
+
+async def test_c18_o8_a_data_request_naming_no_order_finds_the_customer_by_shopifys_customer_id(
+    client: OmsClient, stack: Stack
+) -> None:
+    # Shopify customer 207119551 ordered before: their id is linked to a customer here.
+    order = body_of("shopify", "orders-create.json")
+    status, _ = await send(stack, "shopify", order, shopify_headers(order, "orders/create"))
+    assert status == 202
+    code = (await link_of(client, "shopify:acme", "450789469")).customer_code
+    body = body_of(
+        "shopify",
+        "customers-data-request.json",
+        customer={"id": 207119551, "email": "bob.norman@hostmail.com"},
+        orders_requested=[],
+        data_request={"id": 10001},
+    )
+    status, _ = await send(stack, "shopify", body, shopify_headers(body, "customers/data_request"))
+    assert status == 200
+
+    async def recorded() -> Any:
+        items = await ok(await client.call(ListDataRequests, {}, actor=SUPERVISOR))
+        return items or None
+
+    [item] = await eventually(recorded, timeout=20)
+    assert (item.request_id, item.customer_codes, item.order_numbers) == ("10001", [code], [])
+
+
+async def test_c18_o8_customers_redact_erases_the_customer_shopifys_customer_id_is_linked_to(
+    client: OmsClient, stack: Stack
+) -> None:
+    order = body_of("shopify", "orders-create.json")
+    status, _ = await send(stack, "shopify", order, shopify_headers(order, "orders/create"))
+    assert status == 202
+    code = (await link_of(client, "shopify:acme", "450789469")).customer_code
+    body = body_of("shopify", "customers-redact.json", customer={"id": 207119551}, orders_to_redact=[])
+    status, answer = await send(stack, "shopify", body, shopify_headers(body, "customers/redact"))
+    assert status == 200 and answer["privacy_request"] == "erase"
+
+    async def erased() -> Any:
+        customer = await ok(await client.call(GetCustomer, {"customer_code": code}))
+        return customer if customer.state == "erased" else None
+
+    customer = await eventually(erased, timeout=20)
+    assert customer.email is None and customer.first_name == "(erased)"

@@ -16,7 +16,7 @@ from aiormq.exceptions import ChannelAccessRefused
 from adapters.app import create_app as adapters_app
 from contracts.customer import UpdateCustomer
 from contracts.merge import MergeCustomers
-from contracts.order_sync import GetOrderLink
+from contracts.order_sync import GetOrderLink, GetSourceCustomerLink
 from contracts.privacy import CompleteDataRequest, EraseCustomerData, ListDataRequests, RecordDataRequest
 from contracts.routing import SERVICES
 from customer.app import create_app as customer_app
@@ -138,12 +138,12 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
         assert await refused(url("storefront"), lambda ch: _consume(ch, f"{ns}.order-sync.upstream-orders"))
         assert await refused(url("omsctl"), lambda ch: _consume(ch, f"{ns}.customer.commands"))
 
-        adapters = url("adapters")  # O8: orders to upstream and its own queues; C18: three commands only
+        adapters = url("adapters")  # O8: orders to upstream and its own queues; C18: four commands only
         assert not await refused(adapters, lambda ch: _publish(ch, f"{ns}.upstream"))
         assert not await refused(adapters, lambda ch: _consume(ch, f"{ns}.adapters.shopify"))
         assert not await refused(adapters, lambda ch: _consume(ch, f"{ns}.adapters.dead-letter"))
         assert await refused(adapters, lambda ch: _publish(ch, f"{ns}.commands"))
-        for command in (GetOrderLink, EraseCustomerData, RecordDataRequest):
+        for command in (GetOrderLink, GetSourceCustomerLink, EraseCustomerData, RecordDataRequest):
             assert not await refused(
                 adapters, lambda ch, command=command: _publish(ch, f"{ns}.commands", command.routing_key())
             )

@@ -6,8 +6,9 @@ name travel on (``shopify.redacted_body``): the webhook answers 200 once the red
 is on the adapters' own queue, and the queue's consumer acts on it here, with retries and,
 past them, a dead letter that holds ids only.
 
-- ``customers/redact``: the customers the listed orders (``orders_to_redact``) are linked
-  to (order-sync's ``GetOrderLink``) are erased with the customer service's
+- ``customers/redact``: the customer Shopify's customer id is linked to (order-sync's
+  ``GetSourceCustomerLink``) and those the listed orders (``orders_to_redact``) are linked
+  to (``GetOrderLink``) are erased with the customer service's
   ``EraseCustomerData`` (anonymized in every service, orders kept consistent), as the
   system actor ``adapter:shopify``, the reason naming the shop and Shopify's customer id.
 - ``customers/data_request``: the customers are found the same way, and the request is kept
@@ -18,7 +19,8 @@ past them, a dead letter that holds ids only.
 - ``shop/redact``: logged. This back end is the merchant's own system: the shop's
   customers are the merchant's records, not data a third-party app must give back.
 
-A customer Shopify names with no order listed (or none linked here) is logged, not guessed.
+A customer Shopify names whose id and orders are linked to nobody here is logged (an erasure)
+or kept as a request naming nobody (an export: the shop is told nothing is held), never guessed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import logging
 from typing import Any
 
 from contracts.envelope import Actor
-from contracts.order_sync import GetOrderLink
+from contracts.order_sync import GetOrderLink, GetSourceCustomerLink
 from contracts.privacy import EraseCustomerData, RecordDataRequest
 from plumbing.client import error_text
 
@@ -45,7 +47,19 @@ def actor(platform: str) -> Actor:
 
 
 async def linked_customers(client: Any, request: dict[str, Any]) -> set[str]:
+    """Our customers the request names: the one Shopify's customer id is linked to (by an
+    earlier order of theirs), and those the listed orders are linked to."""
     codes: set[str] = set()
+    if request.get("source_customer_id"):
+        reply = await client.call(
+            GetSourceCustomerLink,
+            {"source_system": request["source_system"], "source_customer_id": request["source_customer_id"]},
+            actor=actor(request["platform"]),
+        )
+        if reply.ok:
+            codes.add(reply.result.customer_code)
+        elif reply.error.code != "not_found":
+            raise PrivacyRequestFailed(f"customer {request['source_customer_id']}: {error_text(reply.error)}")
     for number in request.get("order_numbers") or []:
         if not number:
             continue

@@ -31,6 +31,7 @@ from contracts.order_sync import (
     Candidate,
     FindOrders,
     GetOrderLink,
+    GetSourceCustomerLink,
     ListRejectedOrders,
     ListReviews,
     OrderLinked,
@@ -45,6 +46,8 @@ from contracts.order_sync import (
     ReviewPage,
     ReviewPageReply,
     ReviewReply,
+    SourceCustomerLink,
+    SourceCustomerLinkReply,
 )
 from contracts.orders import Order, OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from plumbing import cursors, dead_letters
@@ -274,6 +277,16 @@ async def get_order_link(cmd: GetOrderLink, runtime: Runtime) -> OrderLinkReply:
     return OrderLinkReply.success(_link_view(doc))
 
 
+async def get_source_customer_link(cmd: GetSourceCustomerLink, runtime: Runtime) -> SourceCustomerLinkReply:
+    p = cmd.payload
+    code = await store.linked_customer(runtime.db, p.source_system, p.source_customer_id)
+    if code is None:
+        raise Rejected.not_found("customer linked to", f"{p.source_system} {p.source_customer_id}")
+    return SourceCustomerLinkReply.success(
+        SourceCustomerLink(source_system=p.source_system, source_customer_id=p.source_customer_id, customer_code=code)
+    )
+
+
 async def find_orders(cmd: FindOrders, runtime: Runtime) -> OrderSearchReply:
     p = cmd.payload
     key = number_key(p.number)
@@ -351,6 +364,7 @@ COMMANDS: dict[type[Command[Any]], Callable[..., Awaitable[Any]]] = {
     ResolveReview: resolve_review,
     ListRejectedOrders: list_rejected_orders,
     GetOrderLink: get_order_link,
+    GetSourceCustomerLink: get_source_customer_link,
     FindOrders: find_orders,
 }
 

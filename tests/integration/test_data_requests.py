@@ -19,7 +19,7 @@ from plumbing.unit_of_work import INBOX
 
 from ..support import EventTap, eventually
 from .conftest import ok
-from .test_adapters import Stack, body_of, send, shopify_headers, stack  # noqa: F401 - stack is a fixture
+from .test_adapters import Stack, body_of, dead_letters, send, shopify_headers, stack  # noqa: F401 - stack is a fixture
 from .test_customer_import import omsctl
 from .test_order_sync import link_of
 
@@ -168,3 +168,18 @@ async def test_c18_o8_customers_redact_erases_the_customer_shopifys_customer_id_
 
     customer = await eventually(erased, timeout=20)
     assert customer.email is None and customer.first_name == "(erased)"
+
+
+async def test_c18_o8_a_compliance_webhook_that_cannot_be_mapped_is_dead_lettered_without_email_or_phone(
+    client: OmsClient, stack: Stack
+) -> None:
+    body = json.loads(body_of("shopify", "customers-redact.json"))
+    body["customer"]["id"] = {"not": "an id"}
+    raw = json.dumps(body).encode()
+    assert b"john@example.com" in raw
+    status, answer = await send(stack, "shopify", raw, shopify_headers(raw, "customers/redact"))
+    assert status == 202 and answer["status"] == "dead-lettered", answer
+    assert [e["field"] for e in answer["errors"]] == ["customer.id"]
+    [letter] = await dead_letters(client, 1)
+    assert b"john@example.com" not in letter.body and b"555-625-1199" not in letter.body
+    assert json.loads(letter.body)["customer"] == {"id": {"not": "an id"}}

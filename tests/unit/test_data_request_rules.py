@@ -93,3 +93,23 @@ def test_c18_a_customer_may_not_complete_a_data_request() -> None:
     assert caught.value.error.code == "forbidden"
     rules.check_may_complete(Actor(kind="csr", id="sam"))
     rules.check_may_complete(None)
+
+
+def test_c18_o8_a_compliance_webhook_that_cannot_be_mapped_is_kept_without_email_or_phone() -> None:
+    body = json.loads(FIXTURE.read_text())
+    body["customer"]["id"] = {"not": "an id"}
+    body["customer"]["first_name"] = "John"
+    kept = shopify.privacy_dead_letter_body(json.dumps(body).encode())
+    assert b"john@example.com" not in kept and b"555-625-1199" not in kept and b"John" not in kept
+    assert json.loads(kept) == {
+        "shop_id": 954889,
+        "shop_domain": "{shop}.myshopify.com",
+        "orders_requested": [299938, 280263, 220458],
+        "customer": {"id": {"not": "an id"}},
+        "data_request": {"id": 9999},
+    }
+    fixed = json.loads(kept)
+    fixed["customer"]["id"] = 191167  # once fixed, the kept body maps to the request again
+    assert shopify_request(fixed)["source_customer_id"] == "191167"
+    unreadable = shopify.privacy_dead_letter_body(b'{"customer": {"email": "john@example.com"')
+    assert b"john" not in unreadable and b"unreadable_body_sha256" in unreadable

@@ -254,6 +254,8 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
             return _json(401, {"error": "invalid signature"})
         topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
         received = body  # what a dead letter keeps: the bytes the platform sent
+        if platform.name == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS:
+            received = shopify.privacy_dead_letter_body(body)  # C18: never the email and phone it carries
         if platform.prepare is not None:
             try:
                 topic, body = await platform.prepare(state, topic, body)

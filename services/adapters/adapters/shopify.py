@@ -25,6 +25,8 @@ Amounts are decimal strings in the shop currency; ``taxes_included`` is Shopify'
 
 from __future__ import annotations
 
+import hashlib
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -404,6 +406,30 @@ def redacted_body(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("request_id"):
         body["data_request"] = {"id": request["request_id"]}
     return body
+
+
+#: What a compliance webhook's dead letter keeps: the fields that are ids.
+PRIVACY_ID_FIELDS = ("shop_id", "shop_domain", "orders_to_redact", "orders_requested")
+
+
+def privacy_dead_letter_body(body: bytes) -> bytes:
+    """A compliance webhook that could not be mapped, as its dead letter keeps it: its id fields
+    only (``customer`` and ``data_request`` reduced to their ``id``), in the same shape, so that
+    a replay maps it once fixed; the customer's email and phone are never kept. A body that
+    cannot be read is kept as its digest alone."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        return json.dumps({"unreadable_body_sha256": hashlib.sha256(body).hexdigest()}).encode()
+    kept: dict[str, Any] = {k: data[k] for k in PRIVACY_ID_FIELDS if k in data}
+    for nested in ("customer", "data_request"):
+        if isinstance(data.get(nested), dict):
+            kept[nested] = {"id": data[nested].get("id")}
+        elif nested in data:
+            kept[nested] = "(removed: not an object)"
+    return json.dumps(kept).encode()
 
 
 TOPICS = {

@@ -35,6 +35,13 @@ def with_the_email_package(activity: dict[str, Any]) -> bytes:
 NAMES = ("Camille Martin", "Zoé Müller", "Ada Lovelace: CSR", "O'Brien, Pat", "A" * 90)
 SUBJECTS = ("Your order EU-100234 has shipped", "x" * 120, "Bestellung über 59,70 €", "two  spaces\tand a tab")
 BODIES = ("", "one line, no break", "CR\rLF\nCRLF\r\n" + "long " * 40 + "\n", "=?utf-8?= ümlaut \N{EURO SIGN}\n")
+#: Lines cut where an =XX escape or a last space or tab falls at every place around the
+#: 76-character limit: each of quoted-printable's ways to end a line, line by line.
+CUTS = tuple(
+    "x" * n + tail + "\n" + "y" * n + tail
+    for n in range(68, 80)
+    for tail in (" ", "\t", "=", "é", "= ", "é\t", "ab=cd ")
+)
 
 
 def _activities():
@@ -44,7 +51,7 @@ def _activities():
             for to_name in NAMES:
                 for subject in (rendered.subject, *SUBJECTS):
                     yield _activity(rendered.text, rendered.html, to_name, subject, template.language)
-    for body in BODIES:
+    for body in (*BODIES, *CUTS):
         yield _activity(body, body, "Camille Martin", "Odd bodies", "en")
     for activity_id in ("bench", "x" * 20, "y" * 21, "z" * 22, "a" * 64):  # Content-Type folded or not
         yield {**_activity("text\n", "html\n", "Camille Martin", "Ids", "en"), "_id": activity_id}

@@ -14,8 +14,8 @@ write raw UTF-8 headers.
 from __future__ import annotations
 
 import email.policy
+import email.quoprimime
 import re
-from email.charset import QP, Charset
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -29,10 +29,13 @@ from email_validator import EmailNotValidError, validate_email
 _WIRE = email.policy.compat32.clone(linesep="\r\n")
 #: Where the parts' line breaks are, as the email package's generator finds them.
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+_SPACE = re.compile(r"\s")
 
 
-_UTF8 = Charset("utf-8")
-_UTF8.body_encoding = QP  # readable in a raw view, safe over 7-bit servers
+#: What quoted-printable writes for each byte of a body (readable in a raw view, safe over
+#: 7-bit servers): the email package's own table, so that the bytes are the ones it writes.
+_QP = email.quoprimime._QUOPRI_BODY_MAP  # noqa: SLF001 - its table, not a copy of it
+_QP_LINE = 76
 
 
 @lru_cache(maxsize=16)
@@ -82,30 +85,78 @@ def build(activity: dict[str, Any]) -> bytes:
         return _build_utf8(activity)
     sender_name, sender = _parsed(activity["sender"])
     boundary = f"=_oms_{activity['_id']}"  # the default is random
-    subject = activity["subject"]
-    headers = [
-        ("MIME-Version", "1.0"),
+    out = [
+        _content_type(boundary),
+        "MIME-Version: 1.0\r\n",
         # formataddr quotes or encodes the name, so a name with ':' or ',' stays a name.
-        ("From", formataddr((sender_name, sender or activity["sender"]), charset="utf-8")),
-        ("To", formataddr((activity["to_name"], activity["to"]), charset="utf-8")),
-        ("Subject", subject if subject.isascii() else Header(subject, "utf-8")),
-        *_headers(activity),
+        _fold("From", formataddr((sender_name, sender or activity["sender"]), charset="utf-8")),
+        _fold("To", formataddr((activity["to_name"], activity["to"]), charset="utf-8")),
+        _subject(activity["subject"]),
+        *(_fold(name, value) for name, value in _headers(activity)),
+        "\r\n",
     ]
-    out = [_content_type(boundary), *(_fold(name, value) for name, value in headers), "\r\n"]
     for subtype, body in (("plain", activity["text"]), ("html", activity["html"])):
         out.append(f"--{boundary}\r\n" if subtype == "plain" else f"\r\n--{boundary}\r\n")
         out.append(f'Content-Type: text/{subtype}; charset="utf-8"\r\n')
         out.append("MIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-        out.append("\r\n".join(_NEWLINES.split(_UTF8.body_encode(body.encode("utf-8")) or "")))
+        out.append(_quoted_printable(body))
     out.append(f"\r\n--{boundary}--\r\n")
     return "".join(out).encode("ascii")
+
+
+def _quoted_printable(body: str) -> str:
+    """``body`` in UTF-8, quoted-printable, CRLF line endings: what the email package's
+    utf-8 charset writes (``email.quoprimime.body_encode``), line by line. A template's
+    lines are the same in every email it renders but for a few (a name, a link), and each
+    line is encoded alone: so the lines are encoded once and kept, and an email costs the
+    encoding of its own few lines only."""
+    return "\r\n".join(map(_qp_line, _NEWLINES.split(body.encode("utf-8").decode("latin-1"))))
+
+
+@lru_cache(maxsize=4096)
+def _qp_line(line: str) -> str:
+    """One line of a body (its bytes as latin-1 characters, no line break), encoded and cut
+    into lines of at most 76 characters with soft breaks, as ``body_encode`` cuts it."""
+    line = line.translate(_QP)
+    out = []
+    start, laststart, stop_offset = 0, len(line) - 1 - _QP_LINE, _QP_LINE - 1
+    while start <= laststart:  # never cut an =XX escape in two
+        stop = start + stop_offset
+        if line[stop - 2] == "=":
+            out.append(line[start : stop - 1])
+            start = stop - 2
+        elif line[stop - 1] == "=":
+            out.append(line[start:stop])
+            start = stop - 1
+        else:
+            out.append(line[start:stop] + "=")
+            start = stop
+    if line and line[-1] in " \t":  # whitespace ending a line is encoded, or followed by a soft break
+        room = start - laststart
+        if room >= 3:
+            last = f"={ord(line[-1]):02X}"
+        elif room == 2:
+            last = line[-1] + "=\r\n"
+        else:
+            last = f"=\r\n={ord(line[-1]):02X}"
+        out.append(line[start:-1] + last)
+    else:
+        out.append(line[start:])
+    return "\r\n".join(out)
+
+
+@lru_cache(maxsize=1024)
+def _subject(subject: str) -> str:
+    """The Subject header: encoded (RFC 2047) and folded by the email package when it is not
+    ASCII, which costs a millisecond; many emails share their subject (a template's)."""
+    return _fold("Subject", subject if subject.isascii() else Header(subject, "utf-8"))
 
 
 def _content_type(boundary: str) -> str:
     """The message's Content-Type, folded at its parameter as compat32 folds it when the
     boundary (the activity's id) makes the line too long: no Header machinery for it."""
     value = f'multipart/alternative; boundary="{boundary}"'
-    if len(value) + 14 > 78 and len(boundary) + 12 <= 78 and not any(c.isspace() for c in boundary):
+    if len(value) + 14 > 78 and len(boundary) + 12 <= 78 and not _SPACE.search(boundary):
         return f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n'
     return _fold("Content-Type", value)
 

@@ -332,6 +332,11 @@ class StateSummaryInput(_In):
 class StateSummary(_Out):
     scope_id: str | None
     counts: dict[CustomerState, int]
+    counted_at: datetime | None = Field(
+        default=None,
+        description="When the counts were taken: at the request up to 100,000 customers; above, the last "
+        "count, at most 30 s old while the summary is read (since v1.1).",
+    )
 
 
 class EmailLookupInput(_In):

@@ -55,7 +55,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..accounts.links import send_link
 from ..relations import store as relations_store
-from . import bulk, store
+from . import bulk, store, summary
 from .rules import Customer, check_template_fields, customer_summary, now
 from .service import change_customer, create_once, search_page
 
@@ -188,8 +188,8 @@ async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchRepl
 async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSummaryReply:
     if cmd.payload.scope_id:
         await store.require_scope(runtime.db, cmd.payload.scope_id)
-    counts = await store.state_counts(runtime.db, cmd.payload.scope_id)
-    return StateSummaryReply.success(StateSummary(scope_id=cmd.payload.scope_id, counts=counts))
+    counts, counted_at = await summary.state_summary(runtime.db, cmd.payload.scope_id, now())
+    return StateSummaryReply.success(StateSummary(scope_id=cmd.payload.scope_id, counts=counts, counted_at=counted_at))
 
 
 # --- changing customers (C4, C10, C12) ------------------------------------------------------

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench            # full: 1,000,000 customers for search (kept between runs)
     .venv/bin/python -m bench --quick    # small sizes, under two minutes (CI)
     .venv/bin/python -m bench --only import [--quick]   # one stage alone (suite.ONLY)
+    .venv/bin/python -m bench --huge     # 10,000,000 customers on a mongod of their own (bench/huge.py)
 
 The full run writes bench/results/latest.json (every figure with its ceiling from the same
 run and the ratio; the machine and versions), bench/REPORT.md rendered from it, and the
@@ -16,9 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 
-from . import report, suite
+from . import huge, report, suite
 from .customer import log
 
 HERE = Path(__file__).resolve().parent
@@ -28,14 +30,19 @@ def write_report(results: dict, results_dir: Path, report_path: Path) -> None:
     plots = report.plot(results, results_dir)
     relative = {key: path.relative_to(report_path.parent).as_posix() for key, path in plots.items()}
     kept = report.matching_section(report_path)  # written by python -m bench.matching
+    kept += report.kept_section(report_path, "huge")  # written by python -m bench --huge
     report_path.write_text(report.render(results, relative) + kept, encoding="utf-8")
 
 
 def main() -> None:
+    if "--huge" in sys.argv[1:]:  # its own options: python -m bench --huge --help
+        huge.main([arg for arg in sys.argv[1:] if arg != "--huge"])
+        return
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes")
+    parser.add_argument("--huge", action="store_true", help="10,000,000 customers: see python -m bench --huge --help")
     parser.add_argument("--reset-dataset", action="store_true", help="drop the kept search dataset and load it again")
     parser.add_argument("--render", action="store_true", help="only render the report from the results file")
     parser.add_argument("--results", type=Path, help="default: bench/results/latest.json (quick: results/quick/)")

@@ -51,7 +51,7 @@ from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.sealing import SealBroken
 from plumbing.service import LoopContext, Runtime, ServiceRuntime
-from plumbing.unit_of_work import UnitOfWork, apply_once, inbox_records, record_applied
+from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import catalog, domain, emails, kinds, merging, privacy, rendering, store, templates
 from .catalog import StoredTemplate
@@ -98,7 +98,10 @@ async def queue_email(
 # The events that cause system emails arrive in bursts (a million invitations to set a
 # password, a day's shipments): their handlers hand each email to a batcher, and what
 # arrives together is composed with one read of the administrators' templates and recorded
-# in one transaction (activities, inbox records, events), not one transaction each.
+# with one unordered insert of the activities, not one transaction each. An activity's key is
+# made of its event's message id (domain.email_key), so it is the event's inbox record too: an
+# event delivered again finds its activity and changes nothing. Only a batch with an email
+# failed at once (its EmailFailed event goes through the outbox) takes a transaction.
 
 SYSTEM_EMAILS_BATCHER = "system-emails"  # in runtime.resources
 
@@ -136,38 +139,45 @@ async def queue_system_emails(
         ),
         return_exceptions=True,
     )
-    ready: list[tuple[Pending[Any, None], str, dict[str, Any]]] = []
+    ready: list[tuple[Pending[Any, None], dict[str, Any]]] = []
     for pending, result in zip(batch, composed, strict=True):
         if isinstance(result, BaseException):
             pending.fail(result)
             continue
-        event, request = pending.item
-        activity = emails.activity_document(request, result, runtime.settings, outbound.sealer)
-        ready.append((pending, f"{runtime.name}:{event.message_id}", activity))
+        _, request = pending.item
+        ready.append((pending, emails.activity_document(request, result, runtime.settings, outbound.sealer)))
     if not ready:
         return
+    activities = [activity for _, activity in ready]
+    if all(activity["status"] == "queued" for activity in activities):
+        # Nothing to publish: no transaction, one unordered insert (an activity already
+        # there is an event delivered again; its key is the inbox record).
+        await store.insert_activities(runtime.db, activities)
+    else:
+        await _record_with_failures(runtime, activities)
+    for pending, _ in ready:
+        pending.resolve(None)
+    outbound.wake()
+
+
+async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> None:
+    """A batch with emails failed at once (an address no server takes): their activities
+    and ``EmailFailed`` events in one transaction."""
 
     async def work(uow: UnitOfWork) -> None:
-        inbox_ids = list(dict.fromkeys(inbox_id for _, inbox_id, _ in ready))
-        applied = await inbox_records(runtime.db, inbox_ids, uow.session)
-        fresh = [activity for _, inbox_id, activity in ready if inbox_id not in applied]
-        for stored in await store.record_activities(runtime.db, fresh, uow.session) if fresh else []:
+        for stored in await store.record_activities(runtime.db, activities, uow.session):
             if stored["status"] == "failed":
                 uow.publish(emails.failed_event(stored))
-        await record_applied(runtime.db, [i for i in inbox_ids if i not in applied], uow.session)
 
     for attempt in range(3):
         try:
             await apply_once(runtime, None, work)
-            break
+            return
         except DuplicateKeyError:
             # Another worker recorded one of these emails (a duplicate event) since this
             # transaction's snapshot: the next attempt finds it and leaves it alone.
             if attempt == 2:
                 raise
-    for pending, _, _ in ready:
-        pending.resolve(None)
-    outbound.wake()
 
 
 async def _system_email(runtime: ServiceRuntime, outbound: Outbound, event: Envelope, request: EmailRequest) -> None:

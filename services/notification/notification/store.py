@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import BulkWriteError
 
 from contracts.notification import ActivityView, DeliveryError, LinkSent, OrderReference
 from plumbing import clock
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = "templates"
 ACTIVITIES = "activities"
+DUPLICATE_KEY = 11000
 #: Delivery errors kept on an activity (the attempts counter keeps counting).
 MAX_ERRORS_KEPT = 20
 
@@ -199,6 +201,19 @@ async def record_activities(
     return list(new.values())
 
 
+async def insert_activities(db: AsyncDatabase, activities: list[dict[str, Any]]) -> None:
+    """Insert the activities whose keys are not there yet, in one unordered write (the
+    database's majority write concern): those already there (their events delivered again,
+    or twice in one batch) are left as they are. No transaction: it publishes nothing."""
+    try:
+        await db[ACTIVITIES].insert_many(activities, ordered=False)
+    except BulkWriteError as exc:
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])) or exc.details.get(
+            "writeConcernErrors"
+        ):
+            raise
+
+
 async def activity(db: AsyncDatabase, activity_id: str) -> dict[str, Any] | None:
     return await db[ACTIVITIES].find_one({"_id": activity_id})
 
@@ -344,24 +359,34 @@ _DONE = {"sealed": ""}
 async def mark_sent(
     db: AsyncDatabase, claimed: list[dict[str, Any]], session: AsyncClientSession
 ) -> list[dict[str, Any]]:
-    """The server accepted them: several emails in one read and one write of the caller's
-    transaction; returns the activities marked (without their bodies), for their
-    ``EmailSent`` events. Matches on the claim only, not the status: if the sweeper gave an
-    email up as "outcome unknown" meanwhile, the truth (sent) wins. Read first:
-    an update of many documents does not say which it changed; in a snapshot transaction the
-    two see the same documents, and a concurrent change is a write conflict, retried whole."""
-    docs = (
-        await db[ACTIVITIES]
-        .find({**_claims(claimed), "status": {"$ne": "sent"}}, {"html": 0, "text": 0, "sealed": 0}, session=session)
-        .to_list()
-    )
-    if not docs:
-        return []
+    """The server accepted them: several emails in one write of the caller's transaction;
+    returns the activities marked (as claimed, without their bodies), for their ``EmailSent``
+    events. Matches on the claim only, not the status: if the sweeper gave an email up as
+    "outcome unknown" meanwhile, the truth (sent) wins. When the write changed every one of
+    them (as it does but after a second copy of a "sent"), the claimed documents say what
+    was marked; otherwise the ones marked are read back, in the same snapshot transaction:
+    a concurrent change is a write conflict, retried whole."""
     changes = {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None}
-    await db[ACTIVITIES].update_many(
-        {"_id": {"$in": [doc["_id"] for doc in docs]}}, {"$set": changes, "$unset": _DONE}, session=session
+    result = await db[ACTIVITIES].update_many(
+        {**_claims(claimed), "status": {"$ne": "sent"}}, {"$set": changes, "$unset": _DONE}, session=session
     )
-    return [{**doc, **changes} for doc in docs]
+    if result.modified_count == len({doc["_id"] for doc in claimed}):
+        marked = list({doc["_id"]: doc for doc in claimed}.values())
+    elif result.modified_count:
+        marked = (
+            await db[ACTIVITIES]
+            .find({**_claims(claimed), "sent_at": changes["sent_at"]}, {"_id": 1}, session=session)
+            .to_list()
+        )
+        ids = {doc["_id"] for doc in marked}
+        marked = [doc for doc in {doc["_id"]: doc for doc in claimed}.values() if doc["_id"] in ids]
+    else:
+        return []
+    return [{**_without_bodies(doc), **changes} for doc in marked]
+
+
+def _without_bodies(doc: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in doc.items() if name not in ("html", "text", "sealed")}
 
 
 async def schedule_retry(

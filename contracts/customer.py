@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from .envelope import Command, Event
 from .replies import Error, Reply
@@ -21,6 +21,7 @@ from .types import (
     OptionalHttpsLink,
     OptionalText,
     Text,
+    visible_text,
 )
 
 CustomerState = Literal["active", "inactive", "disabled", "waiting_approval", "rejected", "retired", "erased"]
@@ -39,6 +40,25 @@ CustomerCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=
 ScopeId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 AttributeValue = str | int | Decimal | bool | date | None
+#: The longest notes a CSR may keep on a customer (C9): a few paragraphs, not a file.
+MAX_NOTES = 4000
+
+
+def clean_notes(value: Any) -> Any:
+    """Notes keep their line breaks; each line is cleaned as any text is (``visible_text``:
+    no invisible or control characters), trailing spaces go, and blank notes are None."""
+    if not isinstance(value, str):
+        return value
+    lines = [visible_text(line).rstrip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n ") or None
+
+
+#: Free text a CSR writes on the record (C9): "prefers calls after 5 pm", "VIP since 2019".
+Notes = Annotated[
+    Annotated[str, StringConstraints(max_length=MAX_NOTES)] | None,
+    BeforeValidator(clean_notes),
+    Field(description=f"Free text by staff, line breaks kept, at most {MAX_NOTES} characters."),
+]
 
 
 class _In(BaseModel):
@@ -177,6 +197,7 @@ class CustomerChanges(_In):
     )
     tags: list[Tag] | None = Field(default=None, max_length=100)
     flag: Flag | None = None
+    notes: Notes = None
 
 
 class StoreUse(_Out):
@@ -214,6 +235,7 @@ class CustomerView(_Out):
     attributes: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     flag: Flag | None = None
+    notes: str | None = Field(default=None, description="Free text by staff (C9).")
     addresses: list[AddressView] = Field(default_factory=list)
     channel: CreationChannel
     has_password: bool = False

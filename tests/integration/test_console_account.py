@@ -5,7 +5,7 @@ matches shows, with nothing to join or leave by hand; each change is audited."""
 
 from __future__ import annotations
 
-from contracts.customer import GetCustomer
+from contracts.customer import MAX_NOTES, GetCustomer, GetCustomerAudit
 from contracts.envelope import Actor
 from contracts.relations import CreateGroup
 from plumbing.client import OmsClient
@@ -13,7 +13,7 @@ from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup
 from .conftest import create_customer, ok
-from .gateway_support import gateway_stack, signed_in
+from .gateway_support import STAFF, gateway_stack, signed_in
 
 ADMIN = Actor(kind="csr", id="adm-seed")
 
@@ -85,3 +85,43 @@ async def test_c9_c19_i5_review_flag_tags_and_groups_on_the_account_tab(
             ("customer.group.remove", "ok"),
             ("customer.update", "ok"),
         ]
+
+
+async def test_c9_i5_staff_notes_on_the_account_tab_keep_their_lines_and_are_audited(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    async with gateway_stack(settings, client, cleanup) as s:
+        a = await create_customer(client, email="noted@example.fr")
+        async with signed_in(s.app, "csr") as http:
+            account = (await http.get(f"/customers/{a.code}/tab/account")).text
+            assert 'id="customer-notes"' in account and f'maxlength="{MAX_NOTES}"' in account
+
+            # A browser posts a textarea's line breaks as CRLF.
+            typed = "Prefers calls after 5 pm.\r\nAsked for paper invoices."
+            saved = await http.post(f"/customers/{a.code}/edit", data={"version": str(a.version), "notes": typed})
+            assert saved.status_code == 303, saved.text
+            now = await ok(await client.call(GetCustomer, {"customer_code": a.code}))
+            assert now.notes == "Prefers calls after 5 pm.\nAsked for paper invoices." and now.version == 2
+            account = (await http.get(f"/customers/{a.code}/tab/account")).text
+            assert ">Prefers calls after 5 pm.\nAsked for paper invoices.</textarea>" in account
+
+            # The same notes saved again (CRLF again) change nothing.
+            again = await http.post(f"/customers/{a.code}/edit", data={"version": "2", "notes": typed})
+            assert again.status_code == 303, again.text
+            assert (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).version == 2
+
+            # Too long: refused beside the box, what was typed kept, nothing saved.
+            too_long = "n" * (MAX_NOTES + 1)
+            refused = await http.post(f"/customers/{a.code}/edit", data={"version": "2", "notes": too_long})
+            assert refused.status_code == 422 and 'data-field="notes"' in refused.text
+            assert f">{too_long}</textarea>" in refused.text
+            assert (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).notes == now.notes
+
+            cleared = await http.post(f"/customers/{a.code}/edit", data={"version": "2", "notes": " \r\n "})
+            assert cleared.status_code == 303, cleared.text
+            assert (await ok(await client.call(GetCustomer, {"customer_code": a.code}))).notes is None
+        trail = await ok(await client.call(GetCustomerAudit, {"customer_code": a.code}))
+        assert [e.changed for e in trail.items if e.action == "updated"] == [["notes"], ["notes"]]
+        assert {e.actor_id for e in trail.items if e.action == "updated"} == {STAFF["csr"]}
+        audited = [(d["action"], d["outcome"]) async for d in s.staff.db.staff_audit.find({"target": a.code})]
+        assert audited.count(("customer.update", "ok")) == 3 and ("customer.update", "validation") in audited

@@ -73,6 +73,12 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
         await activities_of(client, customer.code, 1)
         await client.publish_upstream(placed("EU-1", source_customer_id="shop-77"))
         await linked_to(client, "EU-1", customer.code)
+        noted = {
+            "customer_code": customer.code,
+            "expected_version": customer.version,
+            "changes": {"notes": "Calls at 5"},
+        }
+        await ok(await client.call(UpdateCustomer, noted, actor=CSR))  # staff notes may name the person too
 
         receipt = await ok(await privacy(client, EraseCustomerData, customer.code))
         erased = await ok(await client.call(GetCustomer, {"customer_code": customer.code}))
@@ -110,6 +116,7 @@ async def test_c18_erase_anonymizes_in_every_service_keeps_order_links_and_a_lat
         [],
         "erased",
     )
+    assert erased.notes is None
     assert accounts.accounts == []
     assert after.customer.record["logon_id"] is None and after.order_sync.source_links == []
     assert after.order_sync.match_entry["state"] == "erased" and after.order_sync.match_entry["record"] == {}

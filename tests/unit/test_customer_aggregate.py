@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
-from contracts.customer import AddressInput, CustomerChanges, NewCustomer, ScopeView
+from contracts.customer import MAX_NOTES, AddressInput, CustomerChanges, NewCustomer, ScopeView
 from customer.records.rules import TRANSITIONS, Customer
 from plumbing.errors import Rejected
 
@@ -79,6 +80,19 @@ def test_c12_a_change_bumps_the_version_once_and_names_what_changed() -> None:
     assert anna.version == 2  # the same value again is no change
     conflict = rejected(anna.expect_version, 1)
     assert conflict.error.code == "conflict" and conflict.error.current_version == 2
+
+
+def test_c9_staff_notes_keep_their_lines_are_bounded_and_clear_when_blank() -> None:
+    anna = create()
+    typed = "Prefers calls after 5 pm.\r\n\r\nVIP since 2019,\u200b asked for paper invoices.  \n"
+    anna.change(CustomerChanges(notes=typed), scope=FR, template=None, at=LATER)
+    # Line breaks kept, invisible characters and trailing blanks gone: what the CSR reads back.
+    assert anna.doc["notes"] == "Prefers calls after 5 pm.\n\nVIP since 2019, asked for paper invoices."
+    assert anna.changed_fields == {"notes": anna.doc["notes"]} and anna.view().notes == anna.doc["notes"]
+    with pytest.raises(ValidationError):
+        CustomerChanges(notes="x" * (MAX_NOTES + 1))
+    anna.change(CustomerChanges(notes="  \n "), scope=FR, template=None, at=LATER)
+    assert anna.doc["notes"] is None and anna.version == 3
 
 
 def test_c12_c20_a_registered_account_keeps_its_email_until_the_new_one_is_proved() -> None:

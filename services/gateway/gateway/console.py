@@ -225,6 +225,7 @@ class EditForm(_Form):
     account_type: Box | None = None
     flag: Box | None = None
     tags: LongBox | None = None
+    notes: Annotated[str, StringConstraints(max_length=c.MAX_NOTES + 1000)] | None = None  # the service counts
     attributes: dict[AttributeName, Box] = Field(default_factory=dict, max_length=200)  # the form's attr.<name>
 
 
@@ -521,6 +522,7 @@ EDITABLE = (
     "preferred_language",
     "account_type",
     "flag",
+    "notes",
 )
 
 
@@ -539,6 +541,8 @@ async def edit(
             if name not in fields.model_fields_set:
                 continue
             value = (getattr(fields, name) or "").strip() or None
+            if name == "notes":  # a textarea posts CRLF: compared as the service keeps notes
+                value = c.clean_notes(value)
             if value != getattr(before, name):
                 changes[name] = value
         tags = [t.strip() for t in (fields.tags or "").split(",") if t.strip()]

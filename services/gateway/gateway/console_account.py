@@ -1,7 +1,8 @@
-"""The Account tab's review flag, tags and groups (C9, C19, I5).
+"""The Account tab's review flag, tags, notes and groups (C9, C19, I5).
 
-The review flag (a colour or "CHK") and the tags are fields of the account form, saved with
-it (``console.edit``); this module offers the flag's choices. Groups: the groups and
+The review flag (a colour or "CHK"), the tags and the staff's notes are fields of the
+account form, saved with it (``console.edit``, audited ``customer.update``); this module
+offers the flag's choices and the notes' length. Groups: the groups and
 segments a customer is in, adding them to a static group of their scope and taking them out
 of one. A segment's members are whom its rules match, so a segment is shown, never joined or
 left by hand. Both need ``customer.update`` and are audited (``customer.group.add``,
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from contracts import customer as c
 from contracts import relations as r
 
 from .auth import allow
@@ -26,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 Updater = Annotated[StaffSession, Depends(allow("customer.update"))]
 NOTICES.update({"group_added": "Added to the group.", "group_removed": "Removed from the group."})
 templates.env.globals["review_flags"] = FLAGS
+templates.env.globals["max_notes"] = c.MAX_NOTES
 
 
 async def account_context(request: Request, who: StaffSession, customer: Any, cursor: str | None) -> dict[str, Any]:

@@ -207,6 +207,7 @@ RULES: dict[str, FieldRule] = {
     "phone_extension": FieldRule(_fill_gap, _restore_gap),
     "preferred_language": FieldRule(_fill_gap, _restore_gap),
     "flag": FieldRule(_fill_gap, _restore_gap),
+    "notes": FieldRule(_fill_gap, _restore_gap),
     "email": FieldRule(_survivor_only, _keep),
     # C5, C19 (relations): memberships move.
     "organizations": FieldRule(_union, _without_moved, _empty_list, clears_merged=True),

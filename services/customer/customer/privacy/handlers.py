@@ -75,6 +75,7 @@ ERASED_FIELDS = {
     "attributes": {},
     "tags": [],
     "flag": None,
+    "notes": None,
     "password_hash": None,
     "idempotency_key": None,
 }

@@ -422,7 +422,7 @@ class Customer:
             if name in given:
                 raw = getattr(changes, name)
                 updates[name] = errors.check(f"payload.changes.{name}", phone_of, raw, scope.country) if raw else None
-        for name in ("phone_extension", "preferred_language", "flag"):
+        for name in ("phone_extension", "preferred_language", "flag", "notes"):
             if name in given:
                 updates[name] = getattr(changes, name)
         if "account_type" in given and changes.account_type is not None:

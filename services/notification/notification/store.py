@@ -316,7 +316,8 @@ async def claim_due(db: AsyncDatabase, *, holder: str, lease: timedelta, limit: 
             "$inc": {"attempts": 1},
         },
     )
-    return await db[ACTIVITIES].find({"claim": token}).to_list()
+    # By _id: the claim token has no index of its own.
+    return await db[ACTIVITIES].find({"_id": {"$in": ids}, "claim": token}).to_list()
 
 
 def _claims(claimed: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -56,6 +57,12 @@ async def sign_in(page: Page, base: str, role: str) -> None:
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button:has-text('Sign in')")
     await expect(page.locator("header.top")).to_contain_text(f"({role})")
+
+
+async def admin_screen(page: Page, label: str) -> None:
+    """Open an administrators' screen from the top bar's Administration menu."""
+    await page.click("#admin-menu summary")
+    await page.locator("#admin-menu .menu-items a", has_text=re.compile(f"^{re.escape(label)}$")).click()
 
 
 async def tab(page: Page, label: str) -> None:

@@ -27,7 +27,7 @@ from .conftest import create_customer, ok
 from .gateway_support import PASSWORD, Stack, gateway_stack, serving
 from .merge_support import linked_to, placed, shipped
 from .test_console_billing import example
-from .test_console_browser import CHROMIUM, RIVOLI, shot, sign_in, tab
+from .test_console_browser import CHROMIUM, RIVOLI, admin_screen, shot, sign_in, tab
 from .test_console_stores_payments import saved_card
 
 
@@ -270,7 +270,7 @@ async def test_i4_i5_staff_accounts_and_staff_audit_in_a_real_browser(
     (shown once), disables it; then reads the staff audit filtered by member and action."""
     async with console(settings, client, cleanup, role="administrator") as ui:
         page = ui.page
-        await page.click("header.top a:has-text('Staff')")
+        await admin_screen(page, "Staff")
         await expect(page.locator("h1")).to_have_text("Staff accounts")
         await page.fill("#new-staff-username", "csr-eve")
         await page.fill("#new-staff-name", "Eve")
@@ -290,7 +290,7 @@ async def test_i4_i5_staff_accounts_and_staff_audit_in_a_real_browser(
         await expect(page.locator("#staff-csr-eve .staff-state")).to_have_text("disabled")
         await shot(page, "28-staff-accounts")
 
-        await page.click("header.top a:has-text('Staff audit')")
+        await admin_screen(page, "Staff audit")
         await page.select_option("#audit-username", "adm-cyd")
         await page.select_option("#audit-action", "staff.role")
         await page.click("#filter-audit")
@@ -372,7 +372,7 @@ async def test_c14_i5_set_empty_passwords_in_a_real_browser(
             for i in range(3)
         ]
         await ok(await client.call(ImportCustomers, {"rows": rows}))
-        await page.click("header.top a:has-text('Set empty passwords')")
+        await admin_screen(page, "Set empty passwords")
         await page.get_by_label("Customers a batch").fill("2")
         await page.click("#invite-start")
         await expect(page.locator("#invite-progress")).to_contain_text("2 customers invited in 1 batch")

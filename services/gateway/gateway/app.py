@@ -33,6 +33,7 @@ from . import (
     console_invitations,
     console_orders,
     console_organizations,
+    console_preferences,
     console_privacy,
     console_staff,
     console_stores,
@@ -107,6 +108,7 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
     app.include_router(console_data_requests.router)
     app.include_router(console_invitations.router)
     app.include_router(console_orders.router)
+    app.include_router(console_preferences.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(CommandFailed)

@@ -29,7 +29,7 @@ from contracts import relations as r
 from contracts.replies import Error, FieldError
 from contracts.routing import SERVICES
 
-from . import rights
+from . import local_time, rights
 from .api import SearchQuery, recipient, search_payload, start_session
 from .auth import COOKIE, allow, require_right, signed_in, tokens_match
 from .bridge import CommandFailed, Services
@@ -39,6 +39,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["can"] = rights.allowed
 templates.env.globals["sign_in_lock_reason"] = c.SIGN_IN_LOCK_REASON
+local_time.install(templates.env)
 
 
 def readable_phone(e164: str | None) -> str:
@@ -69,6 +70,16 @@ TABS = {
     "audit": "Audit",
     "merges": "Merges",
 }
+#: The administrators' screens, in the top bar's Administration menu: (right, path, label).
+ADMIN_LINKS = (
+    ("template.manage", "/admin/templates", "Templates"),
+    ("account_template.manage", "/admin/account-template", "Account template"),
+    ("dead_letter.read", "/admin/dead-letters", "Dead letters"),
+    ("staff.manage", "/admin/staff", "Staff"),
+    ("staff.manage", "/admin/staff-audit", "Staff audit"),
+    ("customer.invite_without_password", "/admin/set-empty-passwords", "Set empty passwords"),
+)
+templates.env.globals["admin_links_for"] = lambda role: [link for link in ADMIN_LINKS if rights.allowed(role, link[0])]
 HISTORY_TABS = {
     "orders": "order",
     "carts": "cart",
@@ -103,9 +114,10 @@ def services(request: Request) -> Services:
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     staff = getattr(request.state, "staff", None)
     notice = NOTICES.get(request.query_params.get("notice", ""))
-    return templates.TemplateResponse(
-        request, name, {"staff": staff, "notice": notice, "tabs": TABS, **context}, status_code=status
-    )
+    with local_time.rendering_in(staff.time_zone if staff else None):  # the response renders here
+        return templates.TemplateResponse(
+            request, name, {"staff": staff, "notice": notice, "tabs": TABS, **context}, status_code=status
+        )
 
 
 def error_page(request: Request, error: Error, status: int) -> Response:
@@ -326,7 +338,7 @@ async def logout(request: Request, who: Annotated[StaffSession, Depends(signed_i
 
 def search_query(request: Request) -> SearchQuery:
     params = request.query_params
-    fields = {k: params[k] for k in (*SEARCH_FIELDS, "sort", "cursor") if params.get(k)}
+    fields = {k: params[k] for k in (*SEARCH_FIELDS, "scope_id", "sort", "cursor") if params.get(k)}
     if params.get("descending") in ("1", "true"):
         fields["descending"] = True
     return read_form(SearchQuery, fields)
@@ -336,6 +348,11 @@ async def search(request: Request, who: StaffSession) -> tuple[SearchQuery, Any]
     query = search_query(request)
     searched = any(getattr(query, k) for k in SEARCH_FIELDS)
     result = await services(request).call(who, c.SearchCustomers, search_payload(query)) if searched else None
+    scope_id = query.scope_id or ""
+    if searched and "scope_id" in request.query_params and scope_id != who.preferences.get("scope_id", ""):
+        # The scope selector is remembered per staff member: their next search starts there.
+        who.preferences = {**who.preferences, "scope_id": scope_id}
+        await request.app.state.staff.set_preferences(who.username, who.preferences)
     return query, result
 
 
@@ -361,11 +378,14 @@ async def manager(request: Request, who: Staff) -> Response:
     query, result = await search(request, who)
     summary = await services(request).call(who, c.GetStateSummary, {})
     waiting = await services(request).call(who, c.SearchCustomers, {"state": "waiting_approval"})
+    scopes = await services(request).call(who, c.ListScopes, {})
     return page(
         request,
         "manager.html",
         query=query,
         result=result,
+        scopes=scopes,
+        scope_now=query.scope_id if result is not None else who.preferences.get("scope_id", ""),
         summary=summary,
         waiting=waiting,
         states=STATES,

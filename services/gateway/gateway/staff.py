@@ -2,7 +2,8 @@
 
 Collections of ``<ns>_gateway``:
 
-- ``staff``: one document per person: ``_id`` (the username), name, role, argon2id hash.
+- ``staff``: one document per person: ``_id`` (the username), name, role, argon2id hash, and
+  the preferences they chose (time zone, scope), copied into each new session.
 - ``sessions``: one per sign-in. The cookie carries a random token; only its SHA-256 is
   stored, so a database leak opens no session. Each holds its CSRF token, the customer
   records open as tabs, and the on-behalf session in progress. Expired ones go (TTL).
@@ -115,6 +116,12 @@ class StaffSession:
     expires_at: datetime
     open_records: list[dict[str, str]] = field(default_factory=list)
     on_behalf: dict[str, Any] | None = None
+    #: What the staff member chose for their pages (``/preferences``): ``time_zone``, ``scope_id``.
+    preferences: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def time_zone(self) -> str:
+        return self.preferences.get("time_zone") or "UTC"
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> StaffSession:
@@ -127,6 +134,7 @@ class StaffSession:
             expires_at=doc["expires_at"],
             open_records=doc.get("open_records", []),
             on_behalf=doc.get("on_behalf"),
+            preferences=doc.get("preferences") or {},
         )
 
 
@@ -244,6 +252,13 @@ class StaffStore:
         await self.db.sessions.update_many({"username": name}, {"$set": {"role": role}})
         return True
 
+    async def set_preferences(self, username: str, preferences: dict[str, str]) -> None:
+        """Remember a staff member's choices on their account (the next sign-in has them) and in
+        their open sessions (the next page has them)."""
+        name = username.strip().lower()
+        await self.db.staff.update_one({"_id": name}, {"$set": {"preferences": preferences}})
+        await self.db.sessions.update_many({"username": name}, {"$set": {"preferences": preferences}})
+
     async def set_disabled(self, username: str, disabled: bool) -> bool:
         """Disable (or enable again) a staff account; disabling ends its open sessions at once."""
         name = username.strip().lower()
@@ -280,6 +295,7 @@ class StaffStore:
             "expires_at": now() + timedelta(minutes=minutes),
             "open_records": [],
             "on_behalf": None,
+            "preferences": staff.get("preferences") or {},
         }
         await self.db.sessions.insert_one(doc)
         return token, StaffSession.from_document(doc)

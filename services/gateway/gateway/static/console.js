@@ -34,3 +34,17 @@ document.addEventListener("htmx:afterRequest", function (event) {
   document.querySelectorAll("#record-tabs a").forEach(function (a) { a.classList.remove("here"); });
   tab.classList.add("here");
 });
+
+// <details class="menu">: a click elsewhere or Escape closes it, as a menu does.
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    if (!menu.contains(event.target)) { menu.open = false; }
+  });
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") { return; }
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+});

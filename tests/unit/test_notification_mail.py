@@ -33,7 +33,15 @@ def with_the_email_package(activity: dict[str, Any]) -> bytes:
 
 
 NAMES = ("Camille Martin", "Zoé Müller", "Ada Lovelace: CSR", "O'Brien, Pat", "A" * 90)
-SUBJECTS = ("Your order EU-100234 has shipped", "x" * 120, "Bestellung über 59,70 €", "two  spaces\tand a tab")
+SUBJECTS = (
+    "Your order EU-100234 has shipped",
+    "x" * 120,
+    "Bestellung über 59,70 €",
+    "two  spaces\tand a tab",
+    # Encoded words of every length around the line's end: one word, or folded.
+    *(f"Votre commande {'B' * n} a été expédiée" for n in range(20, 50)),
+    *("€" * n for n in range(1, 20)),
+)
 BODIES = ("", "one line, no break", "CR\rLF\nCRLF\r\n" + "long " * 40 + "\n", "=?utf-8?= ümlaut \N{EURO SIGN}\n")
 #: Lines cut where an =XX escape or a last space or tab falls at every place around the
 #: 76-character limit: each of quoted-printable's ways to end a line, line by line.

@@ -13,6 +13,7 @@ write raw UTF-8 headers.
 
 from __future__ import annotations
 
+import email.base64mime
 import email.policy
 import email.quoprimime
 import re
@@ -36,6 +37,8 @@ _SPACE = re.compile(r"\s")
 #: 7-bit servers): the email package's own table, so that the bytes are the ones it writes.
 _QP = email.quoprimime._QUOPRI_BODY_MAP  # noqa: SLF001 - its table, not a copy of it
 _QP_LINE = 76
+#: The longest encoded word the email package writes on the Subject line without folding it.
+_ENCODED_WORD_FITS = 78
 
 
 @lru_cache(maxsize=16)
@@ -145,11 +148,23 @@ def _qp_line(line: str) -> str:
     return "\r\n".join(out)
 
 
-@lru_cache(maxsize=1024)
 def _subject(subject: str) -> str:
-    """The Subject header: encoded (RFC 2047) and folded by the email package when it is not
-    ASCII, which costs a millisecond; many emails share their subject (a template's)."""
-    return _fold("Subject", subject if subject.isascii() else Header(subject, "utf-8"))
+    """The Subject header. Not ASCII, it is one RFC 2047 encoded word, base64 or quoted-
+    printable whichever is shorter, when that word fits the line (as the email package
+    writes it: tested); a longer one is folded by the email package, which costs a
+    millisecond."""
+    if subject.isascii():
+        return _fold("Subject", subject)
+    raw = subject.encode("utf-8")
+    encoding = (
+        email.base64mime
+        if email.base64mime.header_length(raw) < email.quoprimime.header_length(raw)
+        else email.quoprimime
+    )
+    word = encoding.header_encode(raw, "utf-8")
+    if len(word) <= _ENCODED_WORD_FITS:
+        return f"Subject: {word}\r\n"
+    return _fold("Subject", Header(subject, "utf-8"))
 
 
 def _content_type(boundary: str) -> str:

@@ -126,3 +126,20 @@ class EventTap:
             return self.messages if len(self.messages) >= count else None
 
         return await eventually(enough, timeout=timeout)
+
+
+def widen_omsctl_consoles(width: int = 200) -> None:
+    """omsctl's rich consoles are made at import, and one made while COLUMNS was set keeps
+    that width for the process: in-process runs (CliRunner) under pytest-xdist got 80 columns
+    and wrapped the tables the tests read. Give every one the width the test asks for."""
+    import importlib
+    import pkgutil
+
+    from rich.console import Console
+
+    import omsctl
+
+    for module in pkgutil.iter_modules(omsctl.__path__):
+        for value in vars(importlib.import_module(f"omsctl.{module.name}")).values():
+            if isinstance(value, Console):
+                value.width = width

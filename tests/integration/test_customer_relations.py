@@ -33,7 +33,7 @@ from customer.relations.rules import check_rules, compile_segment, segment_match
 from omsctl.__main__ import app as omsctl
 from plumbing.client import OmsClient
 
-from ..support import EventTap
+from ..support import EventTap, widen_omsctl_consoles
 from ..unit.test_relations_rules import SAMPLE_DOCS, SEGMENTS, TEMPLATE
 from .conftest import create_customer, create_scope, ok
 
@@ -420,6 +420,7 @@ def _stages(plan: Any) -> list[dict[str, Any]]:
 async def omsctl_run(settings: Any, *args: str) -> Any:
     """omsctl as a CSR runs it, in a thread (it runs its own event loop)."""
     env = {"OMS_NAMESPACE": settings.namespace, "OMS_ACTOR_ID": "csr-ada", "COLUMNS": "200"}
+    widen_omsctl_consoles(200)
     return await asyncio.to_thread(CliRunner().invoke, omsctl, list(args), env=env)
 
 

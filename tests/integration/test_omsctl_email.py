@@ -27,7 +27,7 @@ from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server
 
-from ..support import Cleanup, running
+from ..support import Cleanup, running, widen_omsctl_consoles
 from .notification_support import arrived, notification_app, parts, settled
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -74,6 +74,7 @@ def customer_stand_in(runtime: ServiceRuntime) -> list[RabbitRouter]:
 async def omsctl_run(settings: ServiceSettings, *args: str) -> Result:
     """Run omsctl as a CSR would, in a thread (it runs its own event loop)."""
     env = {"OMS_NAMESPACE": settings.namespace, "OMS_ACTOR_ID": "csr-ada", "COLUMNS": "200"}
+    widen_omsctl_consoles(200)
     return await asyncio.to_thread(CliRunner().invoke, omsctl, list(args), env=env)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,33 +31,38 @@ class Row:
 
 
 def read_rows(path: Path, default_scope: str | None = None) -> Iterator[Row]:
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        yield from _jsonl_rows(path, default_scope)
+    with path.open(encoding="utf-8-sig", newline="") as lines:
+        yield from rows_from_lines(path.name, lines, default_scope)
+
+
+def rows_from_lines(name: str, lines: Iterable[str], default_scope: str | None = None) -> Iterator[Row]:
+    """The rows of a file called ``name`` (JSONL by its suffix, else CSV), read from its lines:
+    a file on disk (omsctl) or one uploaded to the console (``gateway.console_import``)."""
+    if name.lower().endswith((".jsonl", ".ndjson")):
+        yield from _jsonl_rows(lines, default_scope)
     else:
-        yield from _csv_rows(path, default_scope)
+        yield from _csv_rows(lines, default_scope)
 
 
-def _jsonl_rows(path: Path, default_scope: str | None) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Row(number, None, f"not JSON: {exc.msg}")
-                continue
-            if not isinstance(raw, dict):
-                yield Row(number, None, "not a JSON object")
-                continue
-            yield Row(number, finish(raw, default_scope))
+def _jsonl_rows(lines: Iterable[str], default_scope: str | None) -> Iterator[Row]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Row(number, None, f"not JSON: {exc.msg}")
+            continue
+        if not isinstance(raw, dict):
+            yield Row(number, None, "not a JSON object")
+            continue
+        yield Row(number, finish(raw, default_scope))
 
 
-def _csv_rows(path: Path, default_scope: str | None) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        for record in reader:
-            yield Row(reader.line_num, finish(csv_record(record), default_scope))
+def _csv_rows(lines: Iterable[str], default_scope: str | None) -> Iterator[Row]:
+    reader = csv.DictReader(lines)
+    for record in reader:
+        yield Row(reader.line_num, finish(csv_record(record), default_scope))
 
 
 def csv_record(record: dict[str, str | None]) -> dict[str, Any]:

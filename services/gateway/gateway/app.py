@@ -30,6 +30,7 @@ from . import (
     console_account,
     console_addresses,
     console_data_requests,
+    console_import,
     console_invitations,
     console_orders,
     console_organizations,
@@ -109,6 +110,7 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
     app.include_router(console_invitations.router)
     app.include_router(console_orders.router)
     app.include_router(console_preferences.router)
+    app.include_router(console_import.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(CommandFailed)

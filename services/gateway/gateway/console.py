@@ -78,6 +78,7 @@ ADMIN_LINKS = (
     ("staff.manage", "/admin/staff", "Staff"),
     ("staff.manage", "/admin/staff-audit", "Staff audit"),
     ("customer.invite_without_password", "/admin/set-empty-passwords", "Set empty passwords"),
+    ("customer.import", "/admin/import", "Import customers"),
 )
 templates.env.globals["admin_links_for"] = lambda role: [link for link in ADMIN_LINKS if rights.allowed(role, link[0])]
 HISTORY_TABS = {

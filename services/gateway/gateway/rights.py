@@ -48,6 +48,7 @@ ADMINISTRATOR_ACTIONS = SUPERVISOR_ACTIONS | {
     "dead_letter.replay",
     "staff.manage",
     "customer.invite_without_password",  # C14: 'set empty passwords', for every customer at once
+    "customer.import",  # C17: a CSV or JSONL file of customers, from the console
 }
 
 RIGHTS: dict[Role, frozenset[str]] = {

@@ -13,7 +13,17 @@ from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
 from .bigcommerce_client import HttpBigCommerceOrders
-from .handlers import PLATFORM_ADAPTERS, SERVICE, Adapters, build_routers, close_clients, open_clients, webhook
+from .handlers import (
+    PLATFORM_ADAPTERS,
+    SERVICE,
+    Adapters,
+    build_routers,
+    close_clients,
+    ignored_counter,
+    open_clients,
+    redact_dead_letter,
+    webhook,
+)
 from .settings import AdapterSettings
 from .signatures import Verifier
 
@@ -40,8 +50,15 @@ def create_app(
             timeout=adapter_settings.bigcommerce_timeout,
         )
     runtime.resources[SERVICE] = Adapters(
-        settings=adapter_settings, verifier=Verifier(adapter_settings), bigcommerce=bigcommerce
+        settings=adapter_settings,
+        verifier=Verifier(adapter_settings),
+        bigcommerce=bigcommerce,
+        ignored=ignored_counter(runtime),
     )
+    # C18: whatever fails on the broker route, a customer or compliance topic's dead letter
+    # keeps its ids only.
+    assert runtime.dead_letters is not None  # made with the runtime
+    runtime.dead_letters.redactors.append(redact_dead_letter)
     for platform in PLATFORM_ADAPTERS.values():
         app.mount(f"/webhooks/{platform.name}", webhook(runtime, platform))
     return app

@@ -50,6 +50,8 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.orders import OrderPlaced, OrderShipped
 
+from . import customer_topics
+from .customer_topics import UnsupportedTopic
 from .mapping import (
     MappingError,
     PlatformConfig,
@@ -178,7 +180,8 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     webhook: dict[str, Any] = inner if isinstance(inner, dict) else payload
     scope = webhook.get("scope") or topic
     if scope not in SCOPES:
-        raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
+        customer_topics.not_an_order(PLATFORM, str(scope), webhook, config)
+        raise UnsupportedTopic.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
     if scope == ARCHIVED_SCOPE:
         return order_archived(webhook, payload.get("order"), config)
     if not isinstance(payload.get("order"), dict):

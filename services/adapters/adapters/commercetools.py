@@ -28,6 +28,8 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.orders import OrderPlaced, OrderShipped
 
+from . import customer_topics
+from .customer_topics import UnsupportedTopic
 from .mapping import (
     MappingError,
     PlatformConfig,
@@ -149,9 +151,10 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
         kind = "Order"
     handler = TYPES.get(kind)
     if handler is None:
+        customer_topics.not_an_order(PLATFORM, customer_topics.commercetools_event(payload, kind), payload, config)
         if payload.get("notificationType") == "Message" and payload.get("payloadNotIncluded"):
             raise MappingError.at("payloadNotIncluded", "the message was too large to include; fetch it and resend")
-        raise MappingError.at("type", f"unsupported type {kind!r}; supported: {', '.join(TYPES)}")
+        raise UnsupportedTopic.at("type", f"unsupported type {kind!r}; supported: {', '.join(TYPES)}")
     return handler(payload, config)
 
 

@@ -15,6 +15,12 @@ the adapter again once the mapping (or the settings) is fixed. The webhook answe
 then: the payload is kept, and a 4xx would only make the platform retry the same bytes
 (Shopify deletes a subscription that keeps failing). The answer's body lists the errors.
 
+A payload that is not an order (customer_topics.py) is never kept as it came, on either
+route: a customer topic is acknowledged and ignored, a customer deletion and a compliance
+topic travel on as their ids only, and the dead letter of one that cannot be read, or of a
+topic no adapter maps, keeps its ids only (``kept_body``), never a name, email, phone or
+address. Whatever is acknowledged and ignored is counted in ``oms_adapters_ignored_total``.
+
 A body that cannot be read at all is checked before any parser sees it (plumbing.bodies):
 larger than ``OMS_ADAPTERS_MAX_BODY_BYTES`` is 413 (not read past the limit, so not kept);
 not JSON, or nested deeper than ``OMS_MAX_BODY_DEPTH``, is dead-lettered as ``malformed``
@@ -40,6 +46,7 @@ from typing import Any
 from faststream.asgi import AsgiResponse, Request, post
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
+from prometheus_client import Counter
 
 from contracts.envelope import Envelope
 from contracts.replies import FieldError
@@ -52,7 +59,17 @@ from plumbing.messaging import dead_letter_exchange, original_route, upstream_ex
 from plumbing.retries import ensure_confirmed
 from plumbing.service import Runtime, ServiceRuntime
 
-from . import bigcommerce, bigcommerce_client, commercetools, medusa, privacy, saleor, shopify, woocommerce
+from . import (
+    bigcommerce,
+    bigcommerce_client,
+    commercetools,
+    customer_topics,
+    medusa,
+    privacy,
+    saleor,
+    shopify,
+    woocommerce,
+)
 from .bigcommerce_client import BigCommerceOrders, FetchFailed
 from .mapping import Ignored, Mapper, MappingError, PrivacyRequested, message_id
 from .settings import PLATFORMS, AdapterSettings
@@ -131,6 +148,22 @@ class Adapters:
     clients: OmsClientPool | None = None
     #: BigCommerce's V2 Orders API (thin webhooks are read through it); None: not configured.
     bigcommerce: BigCommerceOrders | None = None
+    #: ``oms_adapters_ignored_total{platform, kind}``: payloads acknowledged and ignored.
+    ignored: Any = None
+
+    def count_ignored(self, platform: str, exc: Ignored) -> None:
+        if self.ignored is not None:
+            self.ignored.labels(platform, exc.kind).inc()
+
+
+def ignored_counter(runtime: ServiceRuntime) -> Any:
+    return Counter(
+        "oms_adapters_ignored",
+        "Platform payloads acknowledged and ignored (customer topics, test orders, pings, "
+        "unshipped fulfillments...), per platform and kind: nothing of them is kept.",
+        ["platform", "kind"],
+        registry=runtime.registry,
+    )
 
 
 def adapters(runtime: ServiceRuntime) -> Adapters:
@@ -176,6 +209,35 @@ async def publish(runtime: ServiceRuntime, messages: list[Envelope[Any]]) -> Non
         await publish_upstream(runtime.broker, runtime.settings.topology, message)
 
 
+def is_personal_topic(platform: str, topic: str) -> bool:
+    """A topic whose body is about a person, not an order, by its name alone."""
+    return (platform == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS) or customer_topics.is_customer_topic(
+        platform, topic
+    )
+
+
+def kept_body(platform: str, topic: str, body: bytes, exc: MappingError | None = None) -> bytes:
+    """What a dead letter keeps of a payload that could not be mapped: the bytes as sent,
+    except for a payload that is not an order (a compliance or customer topic, an unsupported
+    topic, named by the topic or found so by the mapper): its ids only (C18)."""
+    if platform == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS:
+        return shopify.privacy_dead_letter_body(body)  # the same shape: replayable once fixed
+    if isinstance(exc, customer_topics.NotAnOrder) or is_personal_topic(platform, topic):
+        return customer_topics.id_skeleton(body)
+    return body
+
+
+def redact_dead_letter(routing_key: str, body: bytes) -> bytes:
+    """Plumbing's last word on what a broker-route dead letter keeps (whatever failed: retries
+    exhausted, a body that cannot be read): a personal topic's ids only."""
+    _, _, tail = routing_key.partition("platform.")
+    name, _, rest = tail.partition(".")
+    platform = PLATFORM_ADAPTERS.get(name)
+    if platform is None or not routing_key.startswith("platform."):
+        return body
+    return kept_body(name, platform.topic_from_routing(rest), body)
+
+
 async def dead_letter_webhook(
     runtime: ServiceRuntime,
     platform: Platform,
@@ -183,12 +245,15 @@ async def dead_letter_webhook(
     body: bytes,
     fields: list[FieldError],
     reason: str = dl.REJECTED,
+    *,
+    route: str = "http",
 ) -> str:
-    """Keep an unmappable (or unreadable: ``reason`` malformed) webhook body, replayable
-    through the broker route. Confirmed."""
+    """Keep an unmappable (or unreadable: ``reason`` malformed) body, replayable through the
+    broker route. Confirmed. The broker route uses it for what must not be kept as it came
+    (``kept_body``); plumbing's dead letters keep the rest."""
     topology = runtime.settings.topology
     queue = topology.queue(SERVICE, platform.name)
-    letter_id = message_id(platform.name, "webhook", hashlib.sha256(body).hexdigest())
+    letter_id = message_id(platform.name, "webhook" if route == "http" else route, hashlib.sha256(body).hexdigest())
     error = "; ".join(f"{f.field}: {f.reason}" for f in fields)
     result = await runtime.broker.publish(
         body,
@@ -205,7 +270,7 @@ async def dead_letter_webhook(
             dl.ATTEMPTS: 1,
             dl.DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
             dl.SERVICE: SERVICE,
-            ROUTE_HEADER: "http",
+            ROUTE_HEADER: route,
         },
         message_id=letter_id,
         content_type="application/json",
@@ -253,9 +318,7 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
             log.warning("%s webhook refused: signature missing or wrong", platform.name)
             return _json(401, {"error": "invalid signature"})
         topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
-        received = body  # what a dead letter keeps: the bytes the platform sent
-        if platform.name == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS:
-            received = shopify.privacy_dead_letter_body(body)  # C18: never the email and phone it carries
+        received = body  # what a dead letter keeps: the bytes the platform sent (see kept_body)
         if platform.prepare is not None:
             try:
                 topic, body = await platform.prepare(state, topic, body)
@@ -264,15 +327,21 @@ def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
         try:
             messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
         except Ignored as exc:
+            state.count_ignored(platform.name, exc)
             log.info("%s webhook (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
             return _json(200, {"status": "ignored", "reason": exc.reason})
         except PrivacyRequested as exc:
-            return await _privacy_webhook(runtime, platform, topic, exc.request)
+            return await _privacy_webhook(runtime, platform, topic, exc.request, received)
         except MappingError as exc:
             unreadable = isinstance(exc, UnreadablePayload)
             try:
                 letter = await dead_letter_webhook(
-                    runtime, platform, topic, received, exc.fields, reason=dl.MALFORMED if unreadable else dl.REJECTED
+                    runtime,
+                    platform,
+                    topic,
+                    kept_body(platform.name, topic, received, exc),
+                    exc.fields,
+                    reason=dl.MALFORMED if unreadable else dl.REJECTED,
                 )
             except Exception:  # noqa: BLE001 - not kept: the platform must send it again
                 log.exception("could not dead-letter a %s webhook", platform.name)
@@ -320,23 +389,38 @@ async def _fetch_failed(
     return _json(202, {"status": "dead-lettered", "dead_letter_id": letter, "errors": [f.model_dump() for f in fields]})
 
 
+def privacy_body(platform: str, topic: str, request: dict[str, Any], body: bytes) -> bytes:
+    """A privacy request as it travels on and is kept: its ids only, in a shape that maps
+    again to the same request (Shopify's compliance body rebuilt, any other the ids of the
+    body as it came)."""
+    if platform == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS:
+        return json.dumps(shopify.redacted_body(request)).encode()
+    return customer_topics.id_skeleton(body)
+
+
+async def queue_privacy_request(runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes) -> None:
+    """To the adapters' own queue (the broker route), persistent and confirmed."""
+    result = await runtime.broker.publish(
+        body,
+        exchange=upstream_exchange(runtime.settings.topology),
+        routing_key=routing_key(platform, topic),
+        message_id=message_id(platform.name, "privacy", hashlib.sha256(body).hexdigest()),
+        content_type="application/json",
+        persist=True,
+        mandatory=True,
+    )
+    ensure_confirmed(result, f"{platform.name} {topic} privacy request")
+
+
 async def _privacy_webhook(
-    runtime: ServiceRuntime, platform: Platform, topic: str, request: dict[str, Any]
+    runtime: ServiceRuntime, platform: Platform, topic: str, request: dict[str, Any], received: bytes
 ) -> AsgiResponse:
-    """A compliance webhook: its ids only (no email, no phone) go to the adapters' own queue,
-    confirmed, then 200 as the platform requires; the queue's consumer acts (privacy.py)."""
-    body = json.dumps(shopify.redacted_body(request)).encode()
+    """A compliance webhook or a customer deletion: its ids only (no name, email or phone) go
+    to the adapters' own queue, confirmed, then 200 as the platform requires; the queue's
+    consumer acts (privacy.py)."""
+    topic = topic or str(request.get("topic") or "")
     try:
-        result = await runtime.broker.publish(
-            body,
-            exchange=upstream_exchange(runtime.settings.topology),
-            routing_key=routing_key(platform, topic),
-            message_id=message_id(platform.name, "privacy", hashlib.sha256(body).hexdigest()),
-            content_type="application/json",
-            persist=True,
-            mandatory=True,
-        )
-        ensure_confirmed(result, f"{platform.name} {topic} privacy request")
+        await queue_privacy_request(runtime, platform, topic, privacy_body(platform.name, topic, request, received))
     except Exception:  # noqa: BLE001 - not kept: the platform must send it again
         log.exception("could not queue a %s %s privacy request", platform.name, topic)
         return _json(503, {"error": "could not keep the request; retry"})
@@ -359,22 +443,40 @@ def consumer(platform: Platform) -> Callable[..., Any]:
                 raise Rejected.invalid_fields(
                     [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]
                 ) from None
+        state = adapters(runtime)
         try:
-            messages = translate(
-                adapters(runtime).settings, platform, topic, body, max_depth=runtime.settings.max_body_depth
-            )
+            messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
         except Ignored as exc:
+            state.count_ignored(platform.name, exc)
             log.info("%s message (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
             return
         except PrivacyRequested as exc:
-            state = adapters(runtime)
+            redacted = privacy_body(platform.name, topic, exc.request, body)
+            if redacted != body:
+                # As sent, with the person's data in it: only its ids are retried and kept.
+                await queue_privacy_request(runtime, platform, topic or str(exc.request.get("topic") or ""), redacted)
+                return
             if state.clients is None:
                 raise privacy.PrivacyRequestFailed("no client to the other services yet") from None
             await privacy.handle(state.clients, exc.request)
             return
-        except UnreadablePayload as exc:
-            raise MalformedMessage(str(exc), exc.fields) from None  # dead-lettered at once as malformed
         except MappingError as exc:
+            kept = kept_body(platform.name, topic, body, exc)
+            unreadable = isinstance(exc, UnreadablePayload)
+            if kept != body:
+                # Not an order: its ids only are kept (plumbing's dead letter would keep it all).
+                await dead_letter_webhook(
+                    runtime,
+                    platform,
+                    topic,
+                    kept,
+                    exc.fields,
+                    reason=dl.MALFORMED if unreadable else dl.REJECTED,
+                    route="broker",
+                )
+                return
+            if unreadable:
+                raise MalformedMessage(str(exc), exc.fields) from None  # dead-lettered at once as malformed
             raise Rejected.invalid_fields(exc.fields) from None  # dead-lettered with its fields
         await publish(runtime, messages)
 

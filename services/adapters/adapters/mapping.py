@@ -45,9 +45,11 @@ class Ignored(Exception):
     test order, a fulfillment that has not shipped yet): acknowledged, logged with the
     reason, nothing published, nothing dead-lettered."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, kind: str = "other") -> None:
         super().__init__(reason)
         self.reason = reason
+        #: What was ignored, for the count operators read (``oms_adapters_ignored_total``).
+        self.kind = kind
 
 
 class PrivacyRequested(Exception):

@@ -31,6 +31,8 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.orders import OrderPlaced
 
+from . import customer_topics
+from .customer_topics import UnsupportedTopic
 from .mapping import (
     MappingError,
     PlatformConfig,
@@ -134,7 +136,8 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
         raise MappingError.at("body", "must be a JSON object")
     event = payload.get("event") or payload.get("name") or topic or EVENT
     if event not in EVENTS:
-        raise MappingError.at("event", f"unsupported event {event!r}; supported: {', '.join(EVENTS)}")
+        customer_topics.not_an_order(PLATFORM, str(event), payload, config)
+        raise UnsupportedTopic.at("event", f"unsupported event {event!r}; supported: {', '.join(EVENTS)}")
     order = _unwrap(payload)
     placed = order_placed(order, config)
     if event == EVENT:

@@ -18,6 +18,16 @@ past them, a dead letter that holds ids only.
   export is a document for the data subject, not something to send anywhere automatically.
 - ``shop/redact``: logged. This back end is the merchant's own system: the shop's
   customers are the merchant's records, not data a third-party app must give back.
+- a customer **deletion** on any platform (customer_topics.py: WooCommerce and Medusa
+  ``customer.deleted``, Shopify ``customers/delete``, BigCommerce ``store/customer/deleted``,
+  commercetools ``CustomerDeleted``, Saleor ``CUSTOMER_DELETED``/``ACCOUNT_DELETED``): not
+  an erasure. A shop deletes an account for many reasons (a duplicate, a closed login) and
+  our customer may hold orders from other channels; C18 erases on a data subject's request,
+  which a person decides. So the customers it names are found the same way and, when one is
+  ours, it is kept as a data request (``RecordDataRequest``, request id
+  ``<topic>:<platform's customer id>``, once per deleted customer) for staff to decide:
+  erase (``EraseCustomerData``), export, or neither, then complete it. A deletion that names
+  no customer held here is only logged: nothing is held, nothing is owed.
 
 A customer Shopify names whose id and orders are linked to nobody here is logged (an erasure)
 or kept as a request naming nobody (an export: the shop is told nothing is held), never guessed.
@@ -122,6 +132,13 @@ async def handle(client: Any, request: dict[str, Any]) -> dict[str, Any]:
     codes = sorted(await linked_customers(client, request))
     if kind == "export":
         return await record_data_request(client, request, codes, who)
+    if kind == "deletion":
+        if not codes:
+            log.info("%s: deleted on the platform; no customer here is linked to it, nothing held", who)
+            return {"kind": kind, "customers": []}
+        done = await record_data_request(client, request, codes, who)
+        log.info("%s: deleted on the platform; staff decide whether to erase %s (C18)", who, ", ".join(codes))
+        return {**done, "kind": kind}
     if not codes:
         log.warning("%s: no order it names is linked to a customer here; nothing to erase", who)
         return {"kind": kind, "customers": []}

@@ -32,6 +32,8 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
 
+from . import customer_topics
+from .customer_topics import UnsupportedTopic
 from .mapping import (
     Ignored,
     MappingError,
@@ -160,6 +162,16 @@ _NOTIFY_EVENTS = {
 
 def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
     event_name = (topic or "").upper()
+    # Customer events first: their bodies are never read as an order (nor kept, C18).
+    envelope = payload.get("data") if isinstance(payload, dict) else None
+    named, inner = event_name, payload
+    if isinstance(envelope, dict) and len(envelope) == 1:
+        (name, inner), *_ = envelope.items()
+        named = customer_topics.saleor_event(name) if named in ("", "ANY_EVENTS") else named
+    if customer_topics.is_customer_topic(PLATFORM, named):
+        customer_topics.not_an_order(PLATFORM, named, inner, config)
+    if event_name and event_name not in (*EVENTS, "ANY_EVENTS", "NOTIFY_USER"):
+        raise UnsupportedTopic.at("Saleor-Event", f"unsupported event {event_name!r}; supported: {', '.join(EVENTS)}")
     if isinstance(payload, list):
         # Legacy payload: an array of one order, in snake case.
         if len(payload) != 1 or not isinstance(payload[0], dict):
@@ -199,7 +211,7 @@ def _dispatch(
 ) -> list[Envelope[Any]]:
     handler = EVENTS.get(event_name)
     if handler is None:
-        raise MappingError.at("Saleor-Event", f"unsupported event {event_name!r}; supported: {', '.join(EVENTS)}")
+        raise UnsupportedTopic.at("Saleor-Event", f"unsupported event {event_name!r}; supported: {', '.join(EVENTS)}")
     return handler(event, order, config)
 
 

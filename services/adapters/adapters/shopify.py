@@ -33,6 +33,8 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.orders import OrderPlaced, OrderShipped
 
+from . import customer_topics
+from .customer_topics import UnsupportedTopic
 from .mapping import (
     Ignored,
     MappingError,
@@ -132,7 +134,8 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
         raise MappingError.at("body", "must be a JSON object")
     handler = TOPICS.get(topic)
     if handler is None:
-        raise MappingError.at("X-Shopify-Topic", f"unsupported topic {topic!r}; supported: {', '.join(TOPICS)}")
+        customer_topics.not_an_order(PLATFORM, topic, payload, config)
+        raise UnsupportedTopic.at("X-Shopify-Topic", f"unsupported topic {topic!r}; supported: {', '.join(TOPICS)}")
     return handler(payload, config)
 
 

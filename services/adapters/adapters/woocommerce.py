@@ -40,6 +40,8 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.orders import OrderPlaced, OrderShipped
 
+from . import customer_topics
+from .customer_topics import UnsupportedTopic
 from .mapping import (
     Ignored,
     MappingError,
@@ -132,7 +134,8 @@ def is_ping(body: bytes) -> bool:
 def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
     handler = TOPICS.get(topic)
     if handler is None:
-        raise MappingError.at("X-WC-Webhook-Topic", f"unsupported topic {topic!r}; supported: {', '.join(TOPICS)}")
+        customer_topics.not_an_order(PLATFORM, topic, payload, config)
+        raise UnsupportedTopic.at("X-WC-Webhook-Topic", f"unsupported topic {topic!r}; supported: {', '.join(TOPICS)}")
     if not isinstance(payload, dict):
         raise MappingError.at("body", "must be a JSON object")
     return handler(payload, config)

@@ -6,7 +6,7 @@
 # shellcheck shell=bash
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-say() { printf '\033[1m[cluster]\033[0m %s\n' "$*" >&2; }
+say() { printf '\033[1m[cluster %s]\033[0m %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf '\033[31m[cluster] %s\033[0m\n' "$*" >&2; exit 1; }
 
 CLUSTER="${OMS_CLUSTER_DIR:-$ROOT/deploy/local/.cluster}"
@@ -121,8 +121,11 @@ ensure_rabbit_cluster() {
         else start_rabbit_node "$i"; started+=("$i"); fi
     done
     # Started together: a node that was clustered before waits for its peers as it boots.
-    for i in "${started[@]}"; do await_rabbit_node "$i"; done
+    for i in "${started[@]}"; do await_rabbit_node "$i"; say "RabbitMQ $(node_name "$i"): started"; done
     for i in "${CLUSTER_NODES[@]:1}"; do
+        # A node found running was joined by the `up` that started it: only those started now
+        # are asked (each rabbitmqctl boots an Erlang VM: seconds on a loaded machine).
+        [[ " ${started[*]} " == *" $i "* ]] || continue
         rabbit_in_cluster "$i" && continue
         say "RabbitMQ $(node_name "$i"): joining $(node_name 1)"
         {   # (join_cluster logs harmless errors about the node's own stopped app)
@@ -131,6 +134,7 @@ ensure_rabbit_cluster() {
         } >>"$CLUSTER/rabbitmq/oms$i/log/join.log" 2>&1 || die "$(node_name "$i") did not join; see $CLUSTER/rabbitmq/oms$i/log"
         await_rabbit_node "$i"
     done
+    say "RabbitMQ: ${#CLUSTER_NODES[@]} nodes running in one cluster"
 }
 
 stop_rabbit_node() {
@@ -179,6 +183,7 @@ ensure_mongodb_replica_set() {
     "$PY" "$ROOT/deploy/local/cluster_replica_set.py" init --name "$CLUSTER_REPLSET" \
         --ports "$(for i in "${CLUSTER_NODES[@]}"; do mongodb_port "$i"; done | paste -sd,)" \
         || die "the MongoDB replica set $CLUSTER_REPLSET has no primary"
+    say "MongoDB replica set $CLUSTER_REPLSET: has a primary"
 }
 
 stop_mongod() {

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
 from plumbing.settings import ServiceSettings
+from tools.smtp_capture import CapturedMail, smtp_server
 
 from ..integration.test_platform_faults import Worker
 from ..support import new_namespace
@@ -42,12 +44,24 @@ def cluster_settings(cluster: Cluster) -> ServiceSettings:
 
 
 @pytest.fixture(scope="module")
+def mail() -> Iterator[tuple[CapturedMail, int]]:
+    """The SMTP server the notification workers send to, and its port."""
+    captured = CapturedMail()
+    with smtp_server(captured) as port:
+        yield captured, port
+
+
+@pytest.fixture(scope="module")
 async def services(
-    cluster: Cluster, cluster_settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster,
+    cluster_settings: ServiceSettings,
+    mail: tuple[CapturedMail, int],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[list[Worker]]:
     """The worker processes, started once: each fault hits services that already lived
     through the ones before it."""
-    workers = service_workers(cluster_settings, tmp_path_factory.mktemp("workers"))
+    log_dir = Path(os.environ["OMS_CLUSTER_LOGS"]) if os.environ.get("OMS_CLUSTER_LOGS") else None
+    workers = service_workers(cluster_settings, log_dir or tmp_path_factory.mktemp("workers"), mail[1])
     try:
         for worker in workers:
             await worker.start()

@@ -9,8 +9,8 @@ unreachable SMTP server never blocks a consumer.
 
 At most once per (event, template, recipient):
 
-1. The handler records the activity under a key made of those three, in the transaction
-   that also records the event in the inbox: a duplicate event finds both, and does nothing.
+1. The handler records the activity under a key made of those three: a duplicate event
+   finds it (and its inbox record, for a CSR's command), and does nothing.
 2. The sender claims due emails, a batch at a time, with an update that also counts each
    attempt and marks them with a claim token of its own; every later change names the
    token, so two workers never hold the same email and a stale claim can change nothing.

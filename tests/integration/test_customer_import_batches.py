@@ -219,3 +219,32 @@ async def test_c17_i1_a_batch_applied_before_its_answer_kept_only_codes_answers_
     assert reply.ok, reply.error
     assert [(r.status, r.code) for r in reply.result.rows] == [("created", created.customers[0].customer.code)]
     assert await customer_db["customers"].count_documents({}) == 1
+
+
+async def test_c17_i1_a_long_batch_applied_in_parts_answers_each_row_as_one_transaction_would(
+    client: OmsClient, customer_db: AsyncDatabase
+) -> None:
+    """More rows than one transaction takes (records.handlers.IMPORT_PART_ROWS): applied in
+    parts, each row answers as it would in one transaction, across the parts' boundaries,
+    and a redelivery answers the same."""
+    await create_scope(client)
+    rows = [row(f"k-{i}", f"r{i}@example.fr") for i in range(450)]
+    rows[250] = row("k-0", "r0@example.fr")  # row 0 again, in another part
+    rows[300] = row(None, "r300@example.fr")  # no idempotency key: its own index in the error
+    rows[420] = row("k-420", "R10@example.fr")  # row 10's registered email, two parts later
+    command = ImportCustomers(producer="tests", payload={"rows": rows})
+
+    first = await client.request(command, ImportCustomers.REPLY)
+    again = await client.request(command, ImportCustomers.REPLY)  # the same message: a redelivery
+    assert first.ok and again.ok and first.result == again.result
+    answers = first.result.rows
+    assert [r.index for r in answers] == list(range(450))
+    statuses = {i: r.status for i, r in enumerate(answers) if r.status != "created"}
+    assert statuses == {250: "unchanged", 300: "rejected", 420: "rejected"}
+    assert answers[250].code == answers[0].code
+    assert answers[300].error.fields[0].field == "payload.rows.300.idempotency_key"
+    assert answers[420].error.code == "conflict" and answers[420].error.fields[0].field == "payload.rows.420.email"
+    assert len({r.code for r in answers if r.status == "created"}) == 447
+    assert await customer_db["customers"].count_documents({}) == 447
+    assert await customer_db["audit"].count_documents({}) == 447
+    assert await customer_db["outbox"].count_documents({"routing_key": CREATED}) == 447

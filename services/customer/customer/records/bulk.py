@@ -31,18 +31,24 @@ Key = tuple[str, str]
 
 
 async def create_each(
-    runtime: ServiceRuntime, uow: UnitOfWork, news: list[NewCustomer], *, fields: str | None = None
+    runtime: ServiceRuntime,
+    uow: UnitOfWork,
+    news: list[NewCustomer],
+    *,
+    fields: str | None = None,
+    offset: int = 0,
 ) -> list[CustomerCreation]:
     """Create each customer, or find the one an earlier request with its idempotency key (or
     an earlier one of ``news``) created; a customer the rules refuse is refused alone.
 
     ``fields``: where the customers stand in the command (``payload.rows``): several at once
     then need an idempotency key each (a retry, or a batch settled one by one, must not
-    create twice), and an error names the customer's index. None: one customer, the payload."""
+    create twice), and an error names the customer's index. None: one customer, the payload.
+    ``offset``: where ``news`` start among the command's customers (a part of a long import)."""
     db, session, at = runtime.db, uow.session, now()
 
     def field(index: int, name: str) -> str:
-        return f"{fields}.{index}.{name}" if fields else f"payload.{name}"
+        return f"{fields}.{offset + index}.{name}" if fields else f"payload.{name}"
 
     scope_ids = sorted({new.scope_id for new in news})
     scopes, templates = await store.scopes_with_templates(db, scope_ids, session)
@@ -101,7 +107,10 @@ async def create_each(
         )
     for index, first in repeats.items():  # a customer repeated in the batch answers as its first copy
         outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=outcomes[first].customer)
-    return [outcomes[index] for index in range(len(news))]
+    answers = [outcomes[index] for index in range(len(news))]
+    if offset:
+        answers = [answer.model_copy(update={"index": answer.index + offset}) for answer in answers]
+    return answers
 
 
 async def drop_taken_emails(

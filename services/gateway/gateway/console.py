@@ -8,6 +8,7 @@ record's tabs load with htmx and work without it too (``?tab=``).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -376,10 +377,13 @@ def next_link(query: SearchQuery, cursor: str) -> str:
 
 @router.get("/")
 async def manager(request: Request, who: Staff) -> Response:
-    query, result = await search(request, who)
-    summary = await services(request).call(who, c.GetStateSummary, {})
-    waiting = await services(request).call(who, c.SearchCustomers, {"state": "waiting_approval"})
-    scopes = await services(request).call(who, c.ListScopes, {})
+    call = services(request).call  # four independent reads, side by side (issue 22)
+    (query, result), summary, waiting, scopes = await asyncio.gather(
+        search(request, who),
+        call(who, c.GetStateSummary, {}),
+        call(who, c.SearchCustomers, {"state": "waiting_approval"}),
+        call(who, c.ListScopes, {}),
+    )
     return page(
         request,
         "manager.html",
@@ -493,15 +497,21 @@ async def record_page(
         return redirect(f"/customers/{customer.code}", tab=tab)
     if customer.kind == "organization":  # its own record: console_organizations
         return redirect(f"/organizations/{customer.code}")
-    await request.app.state.staff.remember_record(who, customer.code, f"{customer.first_name} {customer.last_name}")
-    context = {"customer": customer, "tab": tab, **await tab_context(request, who, customer, tab, cursor), **extra}
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "tab-panel":
+    partial = bool(request.headers.get("HX-Request") and request.headers.get("HX-Target") == "tab-panel")
+
+    async def email_templates() -> list[Any]:  # the full page's Send email form
+        found = await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
+        return [t for t in found if t.kind == "customer-message"]
+
+    # What the page needs once the record is read, side by side (issue 22).
+    _, shown, templates_for_email = await asyncio.gather(
+        request.app.state.staff.remember_record(who, customer.code, f"{customer.first_name} {customer.last_name}"),
+        tab_context(request, who, customer, tab, cursor),
+        asyncio.sleep(0, []) if partial else email_templates(),
+    )
+    context = {"customer": customer, "tab": tab, **shown, **extra}
+    if partial:
         return page(request, "tab.html", status, **context)
-    templates_for_email = [
-        t
-        for t in await services(request).call(who, n.ListTemplates, {}, reply_type=n.TemplateListReply)
-        if t.kind == "customer-message"
-    ]
     return page(request, "record.html", status, email_templates=templates_for_email, **context)
 
 

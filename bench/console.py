@@ -162,6 +162,7 @@ def history_entries(doc: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
             "currency": "EUR",
             "status": "paid",
             "issued_at": placed.isoformat(),
+            "due_at": None,
         }
         key = f"bench-shop|{invoice['invoice_number']}"
         entries.append(

@@ -199,6 +199,19 @@ async def query_sets(db: Any, per_kind: int) -> dict[str, list[dict[str, Any]]]:
             lambda d: {"name": d["last_name"][:3], "postal_code": d["addresses"][0]["postal_code"]}
         )(pick()),
         "no criteria, by last activity": lambda: {"sort": "last_activity", "descending": True},
+        # The console's sort links: newest first, or by last activity, a criterion's matches
+        # in the order of another index than the criterion's own.
+        "name (last name, 4 letters), newest first": lambda: {
+            "name": pick()["last_name"][:4],
+            "sort": "created",
+            "descending": True,
+        },
+        "postal code, by last activity": lambda: {
+            "postal_code": pick()["addresses"][0]["postal_code"],
+            "sort": "last_activity",
+            "descending": True,
+        },
+        "tag, newest first": lambda: {"tag": rng.choice(TAGS), "sort": "created", "descending": True},
     }
     _ = country
     return {kind: [make() for _ in range(per_kind)] for kind, make in kinds.items()}

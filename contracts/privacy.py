@@ -116,6 +116,9 @@ class CustomerErasedPayload(_Out):
 # --- a data subject's request from a platform: a work item until someone completes it ------------
 
 DataRequestState = Literal["open", "completed"]
+#: What the platform asks for: the customer's data (Shopify ``customers/data_request``), or it
+#: deleted the customer on its side (staff decide whether C18's erasure follows).
+DataRequestKind = Literal["export", "deletion"]
 #: Ids a data request names; a platform lists at most a few hundred orders.
 MAX_NAMED = 500
 
@@ -127,6 +130,9 @@ class DataRequestInput(_In):
     platform: Identifier = Field(description="The platform it came from (`shopify`).")
     shop: Identifier = Field(description="The shop on that platform (Shopify's shop domain, else its id).")
     request_id: Identifier = Field(description="The platform's id of the request (Shopify's `data_request.id`).")
+    kind: DataRequestKind = Field(
+        default="export", description="export: the customer asks for their data; deletion: the platform deleted them."
+    )
     source_system: OptionalIdentifier = Field(default=None, description="Our source system for the shop's orders.")
     source_customer_id: OptionalIdentifier = Field(default=None, description="The platform's id of the customer.")
     order_numbers: list[Identifier] = Field(default_factory=list, max_length=MAX_NAMED)
@@ -152,6 +158,7 @@ class DataRequestView(_Out):
     platform: str
     shop: str
     request_id: str
+    kind: DataRequestKind = "export"
     source_system: str | None = None
     source_customer_id: str | None = None
     order_numbers: list[str] = Field(default_factory=list)
@@ -170,6 +177,7 @@ class DataRequestPayload(_Out):
     platform: str
     shop: str
     request_id: str
+    kind: DataRequestKind = "export"
     customer_codes: list[str] = Field(default_factory=list)
     source_customer_id: str | None = None
     state: DataRequestState

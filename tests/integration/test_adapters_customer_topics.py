@@ -124,6 +124,7 @@ async def test_c18_o8_customer_webhooks_signed_woocommerce_and_commercetools_kee
     }
     assert requests["woocommerce:woocommerce:customer.deleted:12"].customer_codes == [woo_code]
     assert requests["woocommerce:woocommerce:customer.deleted:12"].source_customer_id == "12"
+    assert {r.kind for r in requests.values()} == {"deletion"}  # not an export owed
     ct_request = requests["commercetools:acme-eu:CustomerDeleted:c8a2e0f4-1b7d-4d2a-9b3e-6f5a4c3b2a10"]
     assert ct_request.customer_codes == [ct_code]
 

@@ -77,6 +77,22 @@ def test_c18_a_new_data_request_is_open_and_keeps_each_id_once() -> None:
     view = rules.view(doc)
     assert isinstance(view, DataRequestView) and view.request_key == doc["_id"]
     assert rules.event_payload(doc).customer_codes == ["C1", "C2"]
+    assert (doc["kind"], rules.owed(doc), rules.event_payload(doc).kind) == ("export", "export owed", "export")
+
+
+def test_c18_a_deletion_on_the_platform_is_a_request_of_its_own_kind() -> None:
+    request = DataRequestInput(
+        platform="woocommerce", shop="woocommerce", request_id="customer.deleted:12", kind="deletion"
+    )
+    doc = rules.new_data_request(request, AT)
+    assert (rules.view(doc).kind, rules.event_payload(doc).kind) == ("deletion", "deletion")
+    assert "erase or keep" in rules.owed(doc) and "export" not in rules.owed(doc)
+    legacy = {k: v for k, v in doc.items() if k != "kind"}  # stored before requests had a kind
+    assert (rules.view(legacy).kind, rules.event_payload(legacy).kind, rules.owed(legacy)) == (
+        "export",
+        "export",
+        "export owed",
+    )
 
 
 def test_c18_completing_records_who_and_when_once() -> None:

@@ -98,6 +98,7 @@ def data_request(request: dict[str, Any], codes: list[str]) -> dict[str, Any]:
         "platform": request["platform"],
         "shop": request.get("shop") or str(request.get("shop_id")),
         "request_id": str(request_id),
+        "kind": "deletion" if request.get("kind") == "deletion" else "export",
         "source_system": request.get("source_system"),
         "source_customer_id": request.get("source_customer_id"),
         "order_numbers": [str(n) for n in request.get("order_numbers") or [] if n],

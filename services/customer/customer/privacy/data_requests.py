@@ -31,7 +31,7 @@ async def record_data_request(cmd: RecordDataRequest, runtime: Runtime) -> DataR
         at = now()
         doc, new = await store.insert_if_new(db, rules.new_data_request(cmd.payload, at), uow.session)
         if new:
-            action = f"{rules.label(doc)} received: export owed"
+            action = f"{rules.label(doc)} received: {rules.owed(doc)}"
             acting = Acting(cmd.actor or SYSTEM)
             await audit_each(db, uow, acting, [(code, action) for code in doc["customer_codes"]], [], at)
             uow.publish(

@@ -36,6 +36,7 @@ def new_data_request(request: DataRequestInput, at: datetime) -> dict[str, Any]:
         "platform": request.platform.strip().lower(),
         "shop": request.shop.strip().lower(),
         "request_id": request.request_id.strip(),
+        "kind": request.kind,
         "source_system": request.source_system,
         "source_customer_id": request.source_customer_id,
         "order_numbers": _unique(list(request.order_numbers)),
@@ -67,11 +68,18 @@ def label(doc: dict[str, Any]) -> str:
     return f"{doc['platform']} data request {doc['request_id']} (shop {doc['shop']})"
 
 
+def owed(doc: dict[str, Any]) -> str:
+    """What staff owe for a request, as the audit trail says it."""
+    if doc.get("kind") == "deletion":
+        return "deleted on the platform: erase or keep, staff decide (C18)"
+    return "export owed"
+
+
 def view(doc: dict[str, Any]) -> DataRequestView:
     return DataRequestView(request_key=doc["_id"], **{k: v for k, v in doc.items() if k != "_id"})
 
 
 def event_payload(doc: dict[str, Any]) -> DataRequestPayload:
-    return DataRequestPayload(
-        request_key=doc["_id"], **{k: doc.get(k) for k in DataRequestPayload.model_fields if k != "request_key"}
-    )
+    fields = {k: doc.get(k) for k in DataRequestPayload.model_fields if k != "request_key"}
+    fields["kind"] = doc.get("kind", "export")  # kept before kinds existed: every one an export
+    return DataRequestPayload(request_key=doc["_id"], **fields)

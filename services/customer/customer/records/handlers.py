@@ -111,9 +111,10 @@ async def create_customers(cmd: CreateCustomers, runtime: Runtime) -> CreationsR
 
 
 #: Rows of an import applied in one transaction. A long import goes in parts: MongoDB took a
-#: transaction of a thousand customers (two dozen index entries each) at a fifth of the rate of
-#: the same insert without one, four such batches in flight; parts of two hundred at about half
-#: (step 16, bench/README.md). Every row has an idempotency key, so a part is safe to apply again.
+#: transaction of a thousand customers (two dozen index entries each) at a fifth to a third of
+#: the rate of the same insert without one, four such batches in flight, and parts of two
+#: hundred at about half (measured in step 16 with plain PyMongo, the same documents and
+#: indexes). Every row has an idempotency key, so a part is safe to apply again.
 IMPORT_PART_ROWS = 200
 
 

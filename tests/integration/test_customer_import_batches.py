@@ -1,9 +1,8 @@
 """C17 bulk import, batch by batch, on the real stack: what one ``ImportCustomers`` batch
 answers for each of its rows, and what it leaves behind. A batch is one transaction (a long
-one, one per part of 200 rows), with one
-read of each kind, one code reservation and one insert each of customers, audit entries and
-events, so these tests hold it to answering every row exactly as row-by-row creation would
-(C1, C2, C16, C17, I1, P2)."""
+one: one per part of 200 rows), with one read of each kind, one code reservation and one
+insert each of customers, audit entries and events, so these tests hold it to answering every
+row exactly as row-by-row creation would (C1, C2, C16, C17, I1, P2)."""
 
 from __future__ import annotations
 

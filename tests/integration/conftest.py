@@ -16,6 +16,24 @@ from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, running
 
+#: Test files that kill, restart or time processes, or count a burst's effects against load:
+#: deploy/local/test.sh runs them after the two-worker part, with nothing beside them.
+ALONE = {
+    "test_platform_faults",
+    "test_platform_shutdown",
+    "test_platform_outbox_fencing",
+    "test_platform_broker_failover",
+    "test_service_process",
+    "test_notification_batches",
+    "test_order_sync_identity",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in ALONE:
+            item.add_marker(pytest.mark.alone)
+
 
 @pytest.fixture
 async def customer_service(settings: ServiceSettings, cleanup: Cleanup) -> AsyncIterator[None]:

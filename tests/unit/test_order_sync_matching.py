@@ -344,28 +344,13 @@ def test_o2_a_mobile_is_one_person_s_phone_a_landline_a_household_s() -> None:
         assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "phone_name_postal")
         assert any(e.comparison == "household" and e.level == "mobile_and_address" for e in decision.evidence)
     assert decided(order("Lena", "Hoffmann", **MOBILE_HOME), stefan).kind != "link"  # his phone, her name
-    # At one person's mobile, a given name a typo or a transliteration away is still theirs.
-    for typed in ("Stefen", "Steffan"):
-        assert decided(order(typed, "Hoffmann", **MOBILE_HOME), stefan).customer_code == "C1", typed
-    alexey = profile("C3", order("Aleksey", "Ivanov", **MOBILE_HOME))
-    assert decided(order("Alexei", "Ivanov", **MOBILE_HOME), alexey).customer_code == "C3"
-    # Placeholder names told apart by a number are two buyers, not a typo (a test shop's phone).
-    buyer = profile("C4", order("Buyer 1", "Test", **MOBILE_HOME))
-    assert decided(order("Buyer 2", "Test", **MOBILE_HOME), buyer).kind != "link"
-    # At the household's landline, the same given name tells the member, and so does a middle
-    # name shown on one side only (far more often one person than a son named after his father
-    # with a name of his own, measured: matching.Scored.tells_the_person); 'S.' may be anyone,
-    # 'Stefanie' a sister, and no given name fits every member.
+    # At the household's landline, only the same given name tells the member: 'Stefan Lukas'
+    # may be his son Stefan, 'S.' anyone, 'Stefanie' a sister, and no given name every member.
     at_home = profile("C1", order("Stefan", "Hoffmann", **HOME))
-    for same in (order("Stefan", "Hoffmann", **HOME), order("Stefan Lukas", "Hoffmann", **HOME)):
-        assert (decided(same, at_home).kind, decided(same, at_home).customer_code) == ("link", "C1")
-    # ... but not with a mailbox Stefan never showed: the son with his own email is a new person.
-    son_writes = order("Stefan Lukas", "Hoffmann", email="lukas@example.de", **HOME)
-    assert (
-        decided(son_writes, profile("C1", order("Stefan", "Hoffmann", email="stefan@example.de", **HOME))).kind
-        != "link"
-    )
+    same = order("Stefan", "Hoffmann", **HOME)
+    assert (decided(same, at_home).kind, decided(same, at_home).customer_code) == ("link", "C1")
     for other_form in (
+        order("Stefan Lukas", "Hoffmann", **HOME),
         order("S", "Hoffmann", **HOME),
         order(None, "Hoffmann", **HOME),
         order("Stefanie", "Hoffmann", **HOME),

@@ -310,7 +310,6 @@ def _gendered_pair(x: str, y: str) -> bool:
 # "close", never "exact". Side effect, documented: Jan/Ian/Yan are close too.
 _SKELETON = str.maketrans({"j": "i", "y": "i", "w": "v"})
 _REPEATED_I = re.compile(r"i+")
-_DIGITS = re.compile(r"\d+")
 
 
 def _skeleton(key: str) -> str:
@@ -345,8 +344,6 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     kx, ky = " ".join(x), " ".join(y)
     if len(x) == len(y) == 1 and _gendered_pair(kx, ky):
         return "different"
-    if _DIGITS.findall(kx) != _DIGITS.findall(ky):
-        return "different"  # placeholders told apart by a number: Buyer 1, Buyer 2 (no typo)
     short, long_ = (x, y) if len(x) <= len(y) else (y, x)
     if (
         sorted(x) == sorted(y)  # same words, other order ('Sophie Anne')

@@ -610,7 +610,7 @@ class OrderBurst(Workload):
             order_db = mongo[settings.database_name("order-sync")]
             orders = (
                 await order_db["orders"]
-                .find({"source_system": self.SOURCE}, {"order_number": 1, "customer_code": 1})
+                .find({"source_system": self.SOURCE}, {"order_number": 1, "customer_code": 1, "rule": 1})
                 .to_list()
             )
             events = (
@@ -653,13 +653,34 @@ class OrderBurst(Workload):
         figures.applied = len([number for number in self.numbers if code_of.get(number)])
         figures.events_published = len(shipped_events)
         figures.events_applied = len(emails)  # orders whose shipping confirmation was received
+        people_per_code: dict[str, set[int]] = {}
+        for person, codes in codes_per_person.items():
+            for code in codes:
+                people_per_code.setdefault(code, set()).add(person)
         twice = {
             "people on two customers": sum(len(codes) - 1 for codes in codes_per_person.values()),
+            "customers of two people": sum(len(people) - 1 for people in people_per_code.values()),
             "customers beyond the people": max(customers - self.PEOPLE, 0),
             "orders linked twice": sum(count - 1 for count in linked_events.values()),
             "emails sent twice": sum(count - 1 for count in emails.values()),
         }
         figures.duplicated = sum(twice.values())
+        rule_of = {doc["order_number"]: doc.get("rule") for doc in orders}
+        for person, codes in codes_per_person.items():
+            if len(codes) > 1:  # how each of its orders was linked, and whose else each customer is
+                figures.notes.append(
+                    f"person {person}: "
+                    + ", ".join(
+                        f"{number}->{code_of.get(number)} ({rule_of.get(number)})"
+                        for index, number in enumerate(self.numbers)
+                        if self.person(index) == person
+                    )
+                    + " | "
+                    + ", ".join(
+                        f"{code} also has persons {sorted({self.person(i) for i, n in enumerate(self.numbers) if code_of.get(n) == code} - {person})}"
+                        for code in sorted(codes)
+                    )
+                )
         # Which effect was doubled, said in the figures line (a duplicate is rare: say it all).
         figures.notes += [f"{what}: {n}" for what, n in twice.items() if n]
         figures.lost = (

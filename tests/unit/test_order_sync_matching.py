@@ -19,6 +19,7 @@ from order_sync.matching import (
     index_keys,
     score,
     street_key,
+    two_people,
     without_common,
 )
 
@@ -279,6 +280,20 @@ def test_o6_namesakes_of_one_household_with_their_own_mailboxes_are_two_new_cust
         arrival(order("Jean", "Martin", email=f"{alias}@relay.bazaar.example", **HOME)) for alias in ("x1", "y2")
     ]
     assert len(intake.cluster(relayed)) == 1  # relay aliases tell nobody apart
+
+
+def test_o6_an_account_and_a_mailbox_at_one_street_with_one_name_are_one_new_customer() -> None:
+    """What ``decide`` links when one order is stored before the other, new customers made
+    at once (one batch, or two workers racing for claims) keep together: an account id beside
+    a mailbox contradicts nothing. Two mailboxes, or two accounts of one shop, still do."""
+    by_account = arrival(order("Jean", "Martin", source_id="41", **HOME))
+    by_mailbox = arrival(order("Jean", "Martin", email="jean@example.fr", **HOME))
+    assert len(intake.cluster([by_account, by_mailbox])) == 1
+    assert not two_people(by_account.identity.person_ids, by_mailbox.identity.person_ids)
+    assert two_people({"em:a@example.fr"}, {"em:b@example.fr", "src:shop|1"})
+    assert two_people({"src:shop|1"}, {"src:shop|2"})
+    assert not two_people({"src:shop|1"}, {"src:marketplace|B7"})
+    assert not two_people({"em:a@example.fr", "src:shop|1"}, {"em:b@example.fr", "src:shop|1"})
 
 
 def test_o6_claims_are_the_strongest_identifiers_first() -> None:

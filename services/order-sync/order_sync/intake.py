@@ -386,6 +386,10 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
                 arrival.decision = Decision("link", rule, code, arrival.decision.candidates)
     await store.save_customer_entries(runtime.db, created)
     await store.settle_claims(runtime.db, settled)
+    await store.note_creating_orders(
+        runtime.db,
+        {settled[c.key]: c.claimant for c, _ in asking if c.key in settled and c.claimant and not c.found_by},
+    )
 
 
 async def _registered_holder(runtime: ServiceRuntime, c: Cluster, error: Any) -> Any:
@@ -475,6 +479,14 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         arrival.weighed = {doc["_id"] for c in found for doc in groups.get(c, ())} | found
         code = arrival.decision.customer_code or ""  # none for a review or a new customer
         arrival.known = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
+        if (
+            arrival.known
+            and arrival.known.get("created_for_order") == arrival.key
+            and arrival.decision.rule != "created"
+        ):
+            # The customer this order's earlier try created (it was not stored then): the
+            # order says so, not which identifier found it now.
+            arrival.decision = replace(arrival.decision, rule="created")
         if arrival.decision.duplicates:
             arrival.versions = {
                 d["_id"]: d.get("version", 0)

@@ -401,11 +401,20 @@ def index_keys(profile: Profile) -> set[str]:
 
 
 def two_people(a: Iterable[str], b: Iterable[str]) -> bool:
-    """Two sets of person identifiers (Identity.person_ids), each with a mailbox or an account,
-    none in common: as far as a phone or street with the name can tell, two people (a father
-    and his namesake son; a marketplace buyer and a web account, until an order ties them)."""
+    """Two sets of person identifiers (Identity.person_ids), none in common, that contradict
+    each other: each with a mailbox (a father and his namesake son), or each with an account
+    in one source system. As far as a phone or street with the name can tell, two people.
+    A mailbox beside an account, or accounts in two systems (a marketplace buyer and a web
+    account), say nothing against one person: ``decide`` links such orders when one is
+    stored before the other, so new customers made at once must not part them either."""
     a, b = set(a), set(b)
-    return bool(a and b and not a & b)
+    if a & b:
+        return False
+
+    def kinds(ids: set[str]) -> set[str]:
+        return {"em" if i.startswith("em:") else i.split("|", 1)[0] for i in ids}
+
+    return bool(kinds(a) & kinds(b))
 
 
 def surname_block(last_key: str) -> str:

@@ -208,7 +208,20 @@ def _newest_entry(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, A
 
 
 #: Fields of a customer entry that are order-sync's own, not the customer service's.
-KEPT_ON_REPLACE = ("learned", "index_keys", "merged_into", "merged_from", "orders_linked")
+KEPT_ON_REPLACE = ("learned", "index_keys", "merged_into", "merged_from", "orders_linked", "created_for_order")
+
+
+async def note_creating_orders(db: Database, claimants: dict[str, str]) -> None:
+    """Which order each new customer was created for: its retry (the first try was not
+    stored) says "created", as the first would have, not the identifier that finds it now."""
+    if claimants:
+        await db[CUSTOMERS].bulk_write(
+            [
+                UpdateOne({"_id": code, "created_for_order": {"$exists": False}}, {"$set": {"created_for_order": key}})
+                for code, key in claimants.items()
+            ],
+            ordered=False,
+        )
 
 
 async def link_targets(db: Database, codes: Counter[str], session: Session) -> dict[str, dict[str, Any]]:
@@ -275,6 +288,7 @@ CANDIDATE_FIELDS = {
     "record": 1,
     "learned": 1,
     "index_keys": 1,
+    "created_for_order": 1,
     "version": 1,
 }
 

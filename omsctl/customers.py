@@ -34,9 +34,8 @@ from contracts.customer import (
 )
 from omsctl.actor import who_runs_omsctl
 from plumbing.client import OmsClient, error_text
+from plumbing.import_files import Row, read_rows
 from plumbing.settings import ServiceSettings
-
-from .importing import Row, read_rows
 
 app = typer.Typer(help="Customers: find, show, create, change, enable and disable, import.", no_args_is_help=True)
 console = Console()

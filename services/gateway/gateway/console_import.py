@@ -1,6 +1,6 @@
 """Bulk import from the console (C17, I5), for administrators: the seeds' "create customers
 through the Job system". A CSV or JSONL file, read as ``omsctl customer import`` reads one
-(``omsctl.importing``: the same columns, the same idempotency key per row, so importing a
+(``plumbing.import_files``: the same columns, the same idempotency key per row, so importing a
 file twice changes nothing), sent to the customer service's ``ImportCustomers`` a batch at a
 time; the answer counts what was created, found unchanged and refused, each refused row with
 its line and reason. Needs ``customer.import``; audited with the counts.
@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from contracts import customer as c
 from contracts.replies import Error
-from omsctl.importing import Row, rows_from_lines
+from plumbing.import_files import Row, rows_from_lines
 
 from .auth import allow
 from .bridge import CommandFailed

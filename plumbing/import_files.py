@@ -1,4 +1,6 @@
 """Reading a bulk-import file (CSV or JSONL) into ``NewCustomer`` rows (C17), no I/O but the file.
+Below both its readers: ``omsctl customer import`` (a file on disk) and the console's import
+(``gateway.console_import``, an uploaded file), so neither imports the other.
 
 CSV columns: ``scope_id, first_name, last_name, email, phone, work_phone, fax,
 phone_extension, preferred_language, account_type, kind, active, tags`` (separated by ``;``),

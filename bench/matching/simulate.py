@@ -14,7 +14,17 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from order_sync.matching import Profile, Thresholds, decide, identity_of, index_keys, score, without_common
+from order_sync.matching import (
+    Profile,
+    Thresholds,
+    decide,
+    housemate_keys,
+    housemates,
+    identity_of,
+    index_keys,
+    score,
+    without_common,
+)
 from order_sync.store import IDENTIFIER_CAP
 
 from .score import Outcome
@@ -54,6 +64,12 @@ def simulate(stream: Stream, thresholds: Thresholds | None = None) -> tuple[dict
             if scope_of[linked] != order.scope:
                 linked = None
         decision = decide(identity, linked, [score(identity, profiles[c]) for c in found], thresholds)
+        if household := housemate_keys(decision):  # as order-sync's second look (intake._decide)
+            scoped = [f"{order.scope}|{k}" for k in household]
+            neighbours = {
+                survivor(c) for k in scoped if len(index.get(k, ())) < IDENTIFIER_CAP for c in index.get(k, ())
+            }
+            decision = housemates(identity, decision, [profiles[c] for c in sorted(neighbours)])
         code = decision.customer_code
         if decision.kind == "create":
             code = f"N{len(profiles) + 1}"

@@ -15,6 +15,8 @@ from order_sync.matching import (
     Profile,
     Thresholds,
     decide,
+    housemate_keys,
+    housemates,
     identity_of,
     index_keys,
     score,
@@ -294,6 +296,51 @@ def test_o6_an_account_and_a_mailbox_at_one_street_with_one_name_are_one_new_cus
     assert two_people({"src:shop|1"}, {"src:shop|2"})
     assert not two_people({"src:shop|1"}, {"src:marketplace|B7"})
     assert not two_people({"em:a@example.fr", "src:shop|1"}, {"em:b@example.fr", "src:shop|1"})
+
+
+#: A father and his namesake son at one street: the landline is the household's, the
+#: mobiles and mailboxes their own.
+LANDLINE, FATHERS_MOBILE, SONS_MOBILE = "01 45 67 89 10", "06 11 22 33 44", "06 55 66 77 88"
+
+
+def launers() -> tuple[Profile, Profile]:
+    father = profile("F", order("Michel", "Launer", email="michel@example.fr", phone=LANDLINE))
+    son = profile("S", order("Michel", "Launer", email="m.launer@example.fr", phone=SONS_MOBILE))
+    return father, son
+
+
+def test_o5_a_landline_and_a_name_at_the_street_of_two_namesakes_waits_for_a_csr() -> None:
+    father, son = launers()
+    at_home = identity(order("Michel", "Launer", phone=LANDLINE))
+    decision = decide(at_home, None, [score(at_home, father), score(at_home, son)])
+    # The landline is the father's by record, but the son lives there too: no guess.
+    assert decision.kind == "review" and {c.code for c in decision.candidates} == {"F", "S"}
+    by_mobile = identity(order("Michel", "Launer", phone=SONS_MOBILE))
+    assert decide(by_mobile, None, [score(by_mobile, father), score(by_mobile, son)]).customer_code == "S"
+
+
+def test_o5_a_landline_and_a_name_sent_elsewhere_finds_the_namesake_living_there() -> None:
+    """The order shows the household's landline and another street: only the father is found
+    by its identifiers. The second look at his household (``housemate_keys``: his streets and
+    phones) finds his namesake son, so the link becomes a CSR's decision."""
+    father, son = launers()
+    away = identity(order("Michel", "Launer", phone=LANDLINE, postal="69001", line1="3 rue Neuve"))
+    decision = decide(away, None, [score(away, father)])
+    assert decision.kind == "link" and decision.customer_code == "F"
+    assert "ad:75002|12 paix" in housemate_keys(decision) and "ph:+33145678910" in housemate_keys(decision)
+    reviewed = housemates(away, decision, [father, son])
+    assert reviewed.kind == "review" and [c.code for c in reviewed.candidates] == ["F", "S"]
+    # Someone else of the household (another first name) or the father's own second record
+    # (one mailbox) is no namesake: the link stands.
+    mother = profile("M", order("Anne", "Launer", email="anne@example.fr", phone=LANDLINE))
+    again = profile("F2", order("Michel", "Launer", email="michel@example.fr"))
+    assert housemates(away, decision, [father, mother, again]) == decision
+    # A link by the order's mobile or mailbox needs no second look.
+    own = identity(order("Michel", "Launer", phone=FATHERS_MOBILE, postal="69001", line1="3 rue Neuve"))
+    assert (
+        housemate_keys(decide(own, None, [score(own, profile("F", order("Michel", "Launer", phone=FATHERS_MOBILE)))]))
+        == []
+    )
 
 
 def test_o6_claims_are_the_strongest_identifiers_first() -> None:

@@ -44,7 +44,19 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
 from .domain import CustomerEntry, new_customer, number_keys, order_key, summary
-from .matching import Decision, Identity, Profile, Rule, decide, identity_of, score, two_people, without_common
+from .matching import (
+    Decision,
+    Identity,
+    Profile,
+    Rule,
+    decide,
+    housemate_keys,
+    housemates,
+    identity_of,
+    score,
+    two_people,
+    without_common,
+)
 from .order_events import replay_parked
 from .resources import now, resources
 from .settings import thresholds
@@ -471,12 +483,16 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     survivor = {doc["_id"]: code for code, docs in groups.items() for doc in docs}
     profiles = {code: Profile.of(code, docs) for code, docs in groups.items()}
     limits = thresholds(runtime)
+    identities: dict[int, Identity] = {}
     for arrival in arrivals:
         identity = without_common(arrival.identity, {k.split("|", 1)[1] for k in keys[id(arrival)] if k in common})
+        identities[id(arrival)] = identity
         found = {survivor[c] for k in keys[id(arrival)] for c in codes_by_key.get(k, ()) if c in survivor}
         linked = _linked(links.get(arrival.source_link) if arrival.source_link else None, arrival, groups, survivor)
         arrival.decision = decide(identity, linked, [score(identity, profiles[c]) for c in sorted(found)], limits)
         arrival.weighed = {doc["_id"] for c in found for doc in groups.get(c, ())} | found
+    await _look_at_the_household(runtime, arrivals, identities)
+    for arrival in arrivals:
         code = arrival.decision.customer_code or ""  # none for a review or a new customer
         arrival.known = next((d for d in groups.get(code, ()) if d["_id"] == code), None)
         if (
@@ -494,6 +510,28 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
                 for d in groups.get(c, ())
                 if d["_id"] == c
             }
+
+
+async def _look_at_the_household(
+    runtime: ServiceRuntime, arrivals: list[Arrival], identities: dict[int, Identity]
+) -> None:
+    """A second look for the orders linked by a household's landline or street and a given
+    name alone: a namesake living there makes the link a CSR's decision (matching.housemates).
+    Two queries for the batch, only when such an order is in it."""
+    household = {id(a): [store.scoped(a.order.scope, k) for k in housemate_keys(a.decision)] for a in arrivals}
+    wanted = sorted({k for ks in household.values() for k in ks})
+    if not wanted:
+        return
+    codes_by_key, _ = await store.identifier_codes(runtime.db, wanted)
+    groups = await store.candidates(runtime.db, {c for codes in codes_by_key.values() for c in codes})
+    survivor = {doc["_id"]: code for code, docs in groups.items() for doc in docs}
+    profiles = {code: Profile.of(code, docs) for code, docs in groups.items()}
+    for arrival in arrivals:
+        neighbours = {survivor[c] for k in household[id(arrival)] for c in codes_by_key.get(k, ()) if c in survivor}
+        if neighbours:
+            arrival.decision = housemates(
+                identities[id(arrival)], arrival.decision, [profiles[c] for c in sorted(neighbours)]
+            )
 
 
 def _linked(

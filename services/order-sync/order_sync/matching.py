@@ -821,6 +821,49 @@ def decide(
     return Decision("review", best.rule, candidates=tuple(contenders[:5] + holders[:3]), score=best.score)
 
 
+def housemate_keys(decision: Decision) -> list[str]:
+    """The index keys of the household an order was linked to by its landline or street and
+    its given name alone (no mailbox, account or mobile of one person): every street and
+    phone the customer has shown. A namesake living there is found by them (``housemates``)."""
+    best = _household_link(decision)
+    if best is None or best.profile is None:
+        return []
+    return sorted(
+        {f"ad:{postal}|{street}" for postal, street in best.profile.streets} | {f"ph:{p}" for p in best.profile.phones}
+    )
+
+
+def housemates(identity: Identity, decision: Decision, neighbours: Iterable[Profile]) -> Decision:
+    """O5: a link by a household's landline or street and a given name is a guess when another
+    customer of that household (one of ``neighbours``, found by ``housemate_keys``) has the
+    order's whole name and is not a record of the same person (``compatible``): a father and
+    his namesake son. A CSR decides between them."""
+    best = _household_link(decision)
+    if best is None or best.profile is None:
+        return decision
+    namesakes = [
+        score(identity, other)
+        for other in neighbours
+        if other.code != best.code
+        and any(compare_names(identity.first_key, identity.last_key, f, l).score >= 4 for f, l in other.names)
+        and not compatible(best.profile, other)
+    ]
+    if not namesakes:
+        return decision
+    candidates = (best, *sorted(namesakes, key=lambda c: (-c.score, c.code))[:4])
+    return Decision("review", best.rule, candidates=candidates, score=best.score)
+
+
+def _household_link(decision: Decision) -> Scored | None:
+    """The customer a link chose by a landline or street with the name, nothing of one person."""
+    if decision.kind != "link" or decision.rule not in ("phone_name_postal", "name_address"):
+        return None
+    best = next((c for c in decision.candidates if c.code == decision.customer_code), None)
+    if best is None or best.agrees("household", *MOBILE_KEYS):
+        return None
+    return best
+
+
 def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds, identity: Identity | None = None) -> bool:
     """``other`` is a second record of the person ``best`` is: the order tells the person of
     each (an email or source id, or the same given name at the household's phone or street:
@@ -899,12 +942,13 @@ def _cannot_tell(identity: Identity, ranked: list[Scored]) -> Decision | None:
 
 
 def _phone_tells(best: Scored, other: Scored) -> bool:
-    """The order's phone is ``best``'s and not ``other``'s, who has phones of their own: two
-    namesakes at one street (mother and daughter) each with a mobile, told apart by it. Not
+    """The order's mobile is ``best``'s and not ``other``'s, who has phones of their own: two
+    namesakes at one street (mother and daughter) each with a mobile, told apart by it. (A
+    landline is the household's: a namesake at its street may answer it as well.) Not
     when ``other`` has the order's given name as it is and ``best`` only without a middle name
     (Jean at the landline, Jean-Pierre his son at the street: the order of Jean-Pierre is his)."""
     return (
-        best.agrees("household", *PHONE_KEYS)
+        best.agrees("household", *MOBILE_KEYS)
         and other.agrees("household", "address_other_phone")
         and not (other.agrees("first_name", "exact") and not best.agrees("first_name", "exact"))
     )

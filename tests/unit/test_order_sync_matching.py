@@ -319,6 +319,15 @@ def test_o5_a_landline_and_a_name_at_the_street_of_two_namesakes_waits_for_a_csr
     assert decide(by_mobile, None, [score(by_mobile, father), score(by_mobile, son)]).customer_code == "S"
 
 
+def test_o3_another_account_of_the_shop_at_the_household_s_landline_is_a_namesake_not_a_link() -> None:
+    father = profile("F", order("Michel", "Launer", phone=LANDLINE, source_id="A-1"))
+    sons_first = identity(order("Michel", "Launer", phone=LANDLINE, source_id="A-2"))
+    decision = decide(sons_first, None, [score(sons_first, father)])
+    assert decision.kind == "create", decision
+    fathers_next = identity(order("Michel", "Launer", phone=LANDLINE))  # no account: his, by the household
+    assert decide(fathers_next, None, [score(fathers_next, father)]).customer_code == "F"
+
+
 def test_o5_a_landline_and_a_name_sent_elsewhere_finds_the_namesake_living_there() -> None:
     """The order shows the household's landline and another street: only the father is found
     by its identifiers. The second look at his household (``housemate_keys``: his streets and

@@ -602,8 +602,14 @@ class Scored:
         # At a household's phone or street, only the same given name: a close one (Anna,
         # Anne) may be a sister, an initial anyone, a longer one (Jean, Jean-Pierre) a son.
         # (Letting a middle name tell too lifted recall 0.2 points on a simulated stream but
-        # linked a son's first order to his father before the son had a record.)
-        return self.agrees("household", *HOUSEHOLD_KEYS) and self.agrees("first_name", "exact")
+        # linked a son's first order to his father before the son had a record.) Nor with
+        # another account in the candidate's source system: a namesake of the household with
+        # an account of their own (a second account of one person is rarer).
+        return (
+            self.agrees("household", *HOUSEHOLD_KEYS)
+            and self.agrees("first_name", "exact")
+            and not self.agrees_not("source")
+        )
 
 
 def score(identity: Identity, profile: Profile) -> Scored:

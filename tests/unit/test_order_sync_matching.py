@@ -328,6 +328,20 @@ def test_o3_another_account_of_the_shop_at_the_household_s_landline_is_a_namesak
     assert decide(fathers_next, None, [score(fathers_next, father)]).customer_code == "F"
 
 
+def test_c13_an_order_that_fits_two_namesakes_records_merges_neither() -> None:
+    """The son's marketplace order, with the household's landline and street, fits his own
+    shop record and his father's alike: those two contradict each other (two accounts of one
+    shop, two mailboxes), so the order cannot say which is a split of its customer."""
+    marketplace = {"source_system": "marketplace:bazaar"}
+    sons_market = profile("SM", order("Michel", "Launer", phone=SONS_MOBILE, source_id="BZ-7", **marketplace))
+    sons_shop = profile("SS", order("Michel", "Launer", email="m.launer@example.fr", phone=LANDLINE, source_id="2"))
+    fathers = profile("F", order("Michel", "Launer", email="michel@example.fr", phone=LANDLINE, source_id="1"))
+    at_home = identity(order("Michel", "Launer", phone=LANDLINE, source_id="BZ-7", **marketplace))
+    ranked = [score(at_home, p) for p in (sons_market, sons_shop, fathers)]
+    assert decide(at_home, "SM", ranked).duplicates == ()
+    assert decide(at_home, "SM", ranked[:2]).duplicates == ("SS",)  # alone, the son's shop record is his
+
+
 def test_o5_a_landline_and_a_name_sent_elsewhere_finds_the_namesake_living_there() -> None:
     """The order shows the household's landline and another street: only the father is found
     by its identifiers. The second look at his household (``housemate_keys``: his streets and

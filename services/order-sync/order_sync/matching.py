@@ -765,10 +765,12 @@ def decide(
     ranked = sorted(candidates, key=lambda c: (-c.score, c.code))
     if linked_code:
         known = next((c for c in ranked if c.code == linked_code), None)
-        duplicates = tuple(
-            c.code
-            for c in ranked
-            if known is not None and c.code != linked_code and _duplicate_of(known, c, thresholds, identity)
+        duplicates = _one_person(
+            [
+                c
+                for c in ranked
+                if known is not None and c.code != linked_code and _duplicate_of(known, c, thresholds, identity)
+            ]
         )
         return Decision("link", "source_customer_id", linked_code, tuple(ranked[:5]), duplicates=duplicates)
     taught = [c for c in ranked if c.agrees("csr")]
@@ -789,7 +791,7 @@ def decide(
     best = ranked[0]
     contenders = [c for c in ranked if c.score >= thresholds.review]
     if best.score >= thresholds.link and best.tells_the_person:
-        duplicates = tuple(c.code for c in contenders[1:] if _duplicate_of(best, c, thresholds, identity))
+        duplicates = _one_person([c for c in contenders[1:] if _duplicate_of(best, c, thresholds, identity)])
         # A rival is another person the order fits as well: one that only shares a postal
         # code and a name is no match for the household and given name that chose ``best``.
         rivals = [
@@ -868,6 +870,19 @@ def _household_link(decision: Decision) -> Scored | None:
     if best is None or best.agrees("household", *MOBILE_KEYS):
         return None
     return best
+
+
+def _one_person(duplicates: list[Scored]) -> tuple[str, ...]:
+    """The duplicates an order shows that could all be one person's: two that contradict each
+    other (two mailboxes, two accounts of one shop: namesakes of one household, each fitting
+    the order's landline and street) are both left out, for a later order to tell."""
+    torn = {
+        a.code
+        for a in duplicates
+        for b in duplicates
+        if a is not b and a.profile is not None and b.profile is not None and not compatible(a.profile, b.profile)
+    }
+    return tuple(c.code for c in duplicates if c.code not in torn)
 
 
 def _duplicate_of(best: Scored, other: Scored, thresholds: Thresholds, identity: Identity | None = None) -> bool:

@@ -342,6 +342,17 @@ def test_c13_an_order_that_fits_two_namesakes_records_merges_neither() -> None:
     assert decide(at_home, "SM", ranked[:2]).duplicates == ("SS",)  # alone, the son's shop record is his
 
 
+def test_o2_a_typo_in_the_given_name_at_one_s_own_mobile_still_links() -> None:
+    ruth = profile("R", order("Ruth", "Obrien", phone=SONS_MOBILE))
+    typo = identity(order("Ruuth", "Obrien", phone=SONS_MOBILE))
+    assert decide(typo, None, [score(typo, ruth)]).customer_code == "R"
+    # A shop that typed its own mobile for every buyer: a name a spelling away with another
+    # mailbox is another buyer.
+    buyer = profile("B1", order("Buyer 1", "Test", email="buyer1@example.fr", phone=SONS_MOBILE))
+    other = identity(order("Buyer 2", "Test", email="buyer2@example.fr", phone=SONS_MOBILE))
+    assert decide(other, None, [score(other, buyer)]).kind == "create"
+
+
 def test_o5_a_landline_and_a_name_sent_elsewhere_finds_the_namesake_living_there() -> None:
     """The order shows the household's landline and another street: only the father is found
     by its identifiers. The second look at his household (``housemate_keys``: his streets and

@@ -351,6 +351,22 @@ def test_o2_a_typo_in_the_given_name_at_one_s_own_mobile_still_links() -> None:
     buyer = profile("B1", order("Buyer 1", "Test", email="buyer1@example.fr", phone=SONS_MOBILE))
     other = identity(order("Buyer 2", "Test", email="buyer2@example.fr", phone=SONS_MOBILE))
     assert decide(other, None, [score(other, buyer)]).kind == "create"
+    # The fault tests' 40 buyers: "1" is no initial of "12", and an initial beside another
+    # mailbox is not the person either (J. beside John's mobile: his wife Jane?).
+    twelve = profile("B12", order("Acheteur 12", "Fautif", email="buyer12@example.fr", phone=SONS_MOBILE))
+    one = identity(order("Acheteur 1", "Fautif", email="buyer1@example.fr", phone=SONS_MOBILE))
+    assert decide(one, None, [score(one, twelve)]).kind == "create"
+    john = profile("J", order("John", "Smith", email="john@example.fr", phone=SONS_MOBILE))
+    j = identity(order("J", "Smith", email="jane@example.fr", phone=SONS_MOBILE))
+    assert decide(j, None, [score(j, john)]).kind == "create"
+    assert (
+        decide(
+            identity(order("J", "Smith", phone=SONS_MOBILE)),
+            None,
+            [score(identity(order("J", "Smith", phone=SONS_MOBILE)), john)],
+        ).customer_code
+        == "J"
+    )
 
 
 def test_o5_a_landline_and_a_name_sent_elsewhere_finds_the_namesake_living_there() -> None:

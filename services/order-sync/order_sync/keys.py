@@ -317,8 +317,11 @@ def _skeleton(key: str) -> str:
 
 
 def _token_matches(t: str, u: str) -> bool:
-    """Same word, or one is the initial of the other ('j' for 'jean')."""
-    return t == u or (len(t) == 1 and u.startswith(t)) or (len(u) == 1 and t.startswith(u))
+    """Same word, or one is the initial of the other ('j' for 'jean'; a digit is no initial:
+    'Buyer 1' is not 'Buyer 12')."""
+    return (
+        t == u or (len(t) == 1 and t.isalpha() and u.startswith(t)) or (len(u) == 1 and u.isalpha() and t.startswith(u))
+    )
 
 
 def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:

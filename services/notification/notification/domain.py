@@ -56,7 +56,7 @@ class TemplateChoice:
 
 
 def choose_template(
-    scope_id: str,
+    scope_id: str | None,
     candidates: Iterable[str],
     custom: Iterable[tuple[str | None, str]],
     predefined: Iterable[str],

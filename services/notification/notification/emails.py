@@ -48,7 +48,7 @@ class Composed:
 
 
 async def resolve(
-    db: AsyncDatabase, catalog: Catalog, name: str, scope_id: str | None, candidates: list[str]
+    db: AsyncDatabase[dict[str, Any]], catalog: Catalog, name: str, scope_id: str | None, candidates: list[str]
 ) -> StoredTemplate | None:
     """The template an email for ``scope_id`` in the first possible of ``candidates`` uses."""
     customs = await store.custom_templates_for(db, [name], [scope_id], candidates)
@@ -101,7 +101,7 @@ async def _composed(
 
 
 async def compose(
-    db: AsyncDatabase,
+    db: AsyncDatabase[dict[str, Any]],
     catalog: Catalog,
     request: EmailRequest,
     *,
@@ -127,9 +127,9 @@ async def compose(
         if not fall_back or template.source == "predefined":
             raise
         choice = domain.choose_template(recipient.scope_id, candidates, [], catalog.languages(request.template))
-        if choice is None:
+        predefined = None if choice is None else catalog.get(request.template, choice.language)
+        if predefined is None:
             raise
-        predefined = catalog.get(request.template, choice.language)
         reason = (
             f"custom template {template.name} ({template.scope_id or 'every scope'}, {template.language}, "
             f"version {template.version}) failed in {problem.part}: {problem.reason}; the predefined one was used"

@@ -9,9 +9,10 @@ quorum queue rather than one per event. Commands arrive on the service's command
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from faststream.rabbit import RabbitRouter
+from faststream.rabbit import RabbitQueue, RabbitRouter
 from pymongo.errors import DuplicateKeyError
 
 from contracts.customer import (
@@ -20,7 +21,7 @@ from contracts.customer import (
     PasswordResetRequested,
     PasswordSetupInvited,
 )
-from contracts.envelope import Command, Envelope
+from contracts.envelope import Command, Envelope, Event
 from contracts.notification import (
     ActivityPage,
     ActivityPageReply,
@@ -46,6 +47,7 @@ from contracts.notification import (
     TemplateView,
 )
 from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
+from contracts.replies import Reply
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
@@ -65,11 +67,11 @@ Sender = Annotated[Outbound, LoopContext("outbound")]
 
 
 async def queue_email(
-    runtime: ServiceRuntime, outbound: Outbound, cause: Envelope, request: EmailRequest
-) -> EmailQueued | None:
-    """Render the email and record it as a queued activity, once per cause (N5, N6).
-
-    None for an event delivered again: it was applied before, and nothing is queued twice.
+    runtime: ServiceRuntime, outbound: Outbound, cause: Command[Any], request: EmailRequest
+) -> EmailQueued:
+    """Render a CSR's email and record it as a queued activity, once per command (N4, N5, N6):
+    a command delivered again gets the first delivery's answer back, and nothing is queued twice.
+    (System emails go in batches: ``queue_system_emails``.)
     """
     composed = await emails.compose(
         runtime.db,
@@ -86,9 +88,8 @@ async def queue_email(
             uow.publish(emails.failed_event(stored))
         return _queued(stored)
 
-    # A command's reply is kept for its retries; nobody asks an event for one.
-    keep = EmailQueued if isinstance(cause, Command) else None
-    queued = await apply_once(runtime, cause, work, keep)
+    # The reply is kept for the command's retries.
+    queued = await apply_once(runtime, cause, work, EmailQueued)
     outbound.wake()
     return queued
 
@@ -106,7 +107,7 @@ async def queue_email(
 SYSTEM_EMAILS_BATCHER = "system-emails"  # in runtime.resources
 
 
-def _system_emails(runtime: ServiceRuntime, outbound: Outbound) -> Batcher[tuple[Envelope, EmailRequest], None]:
+def _system_emails(runtime: ServiceRuntime, outbound: Outbound) -> Batcher[tuple[Envelope[Any], EmailRequest], None]:
     batcher = runtime.resources.get(SYSTEM_EMAILS_BATCHER)
     if batcher is None:
         batcher = runtime.resources[SYSTEM_EMAILS_BATCHER] = runtime.batcher(
@@ -120,7 +121,7 @@ def _system_emails(runtime: ServiceRuntime, outbound: Outbound) -> Batcher[tuple
 
 
 async def queue_system_emails(
-    runtime: ServiceRuntime, outbound: Outbound, batch: list[Pending[tuple[Envelope, EmailRequest], None]]
+    runtime: ServiceRuntime, outbound: Outbound, batch: list[Pending[tuple[Envelope[Any], EmailRequest], None]]
 ) -> None:
     """``queue_email`` for the system emails that arrived together: each is settled with its
     own outcome (an email whose template is missing fails alone, its event is retried)."""
@@ -180,7 +181,9 @@ async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[s
                 raise
 
 
-async def _system_email(runtime: ServiceRuntime, outbound: Outbound, event: Envelope, request: EmailRequest) -> None:
+async def _system_email(
+    runtime: ServiceRuntime, outbound: Outbound, event: Envelope[Any], request: EmailRequest
+) -> None:
     await _system_emails(runtime, outbound).submit((event, request))
 
 
@@ -236,7 +239,11 @@ async def customer_payment_received(event: CustomerPaymentReceived, runtime: Run
     await _system_email(runtime, outbound, event, kinds.payment_confirmation(event))
 
 
-SYSTEM_EMAILS = (
+#: What a command's handler is: FastStream injects its runtime (and sender) by name.
+CommandHandler = Callable[..., Awaitable[Reply[Any]]]
+#: What a system email's event handler is: FastStream injects its runtime and sender by name.
+SystemEmailHandler = Callable[..., Awaitable[None]]
+SYSTEM_EMAILS: tuple[tuple[type[Event[Any]], SystemEmailHandler], ...] = (
     (PasswordSetupInvited, password_setup_invited),
     (PasswordResetRequested, password_reset_requested),
     (PasswordChanged, password_changed),
@@ -250,7 +257,7 @@ SYSTEM_EMAILS = (
 # --- a CSR's email (N4) ------------------------------------------------------------------------------
 
 
-def _actor_id(cmd: Command) -> str:
+def _actor_id(cmd: Command[Any]) -> str:
     if cmd.actor is None:
         raise Rejected.invalid("actor", "required: the activity records who did this")
     return cmd.actor.id
@@ -415,7 +422,7 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
     p = cmd.payload
     kind = domain.kind_of(p.name)
     language = p.language.lower()
-    if p.html is not None:
+    if p.subject is not None and p.html is not None and p.text is not None:  # a draft: all three or none
         template = StoredTemplate(
             name=p.name,
             kind=kind,
@@ -430,9 +437,10 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
         await _checked(runtime, template.sources, kind, language, template.variables)
     else:
         candidates = domain.language_candidates(language, None)
-        template = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
-        if template is None:
+        found = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
+        if found is None:
             raise Rejected.not_found("template", p.name, field="payload.name")
+        template = found
     _, context = kinds.samples(kind, p.variables or template.variables)[0]
     if p.recipient is not None:
         context = {**context, **kinds.customer_context(p.recipient)}
@@ -468,7 +476,7 @@ async def get_activities(cmd: GetActivities, runtime: Runtime) -> ActivityPageRe
     return ActivityPageReply.success(ActivityPage(items=[store.to_view(d) for d in docs], next_cursor=next_cursor))
 
 
-COMMANDS = (
+COMMANDS: tuple[tuple[type[Command[Any]], CommandHandler], ...] = (
     (SendTemplateEmail, send_template_email),
     (ResendEmail, resend_email),
     (SetTemplate, set_template),
@@ -483,7 +491,7 @@ COMMANDS = (
 EMAILS_QUEUE = "emails"
 
 
-def emails_queue(runtime: ServiceRuntime):
+def emails_queue(runtime: ServiceRuntime) -> RabbitQueue:
     first, _ = SYSTEM_EMAILS[0]
     return work_queue(
         runtime.settings.topology,
@@ -517,20 +525,20 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
         title=f"{runtime.name}.{EMAILS_QUEUE}",
         description=f"The events that send a system email, bound by routing key: {keys}.",
     )
-    for event, handler in SYSTEM_EMAILS:
-        emails(filter=routed_as(event.routing_key()))(handler)
+    for event, on_event in SYSTEM_EMAILS:
+        emails(filter=routed_as(event.routing_key()))(on_event)
     routers = [router, merging.build_router(runtime)]
-    for event in (EmailSent, EmailFailed):
+    for published in (EmailSent, EmailFailed):
         # Published through the outbox, not by these objects: they put the events in the
         # AsyncAPI document for the systems that react to them. One router each, because a
         # router keeps its publishers in a set and the document's order must be stable.
         events = RabbitRouter()
         events.publisher(
             exchange=events_exchange(topology),
-            routing_key=event.routing_key(),
-            schema=event,
-            title=f"{runtime.name}.{event.type_name()}",
-            description=event.__doc__,
+            routing_key=published.routing_key(),
+            schema=published,
+            title=f"{runtime.name}.{published.type_name()}",
+            description=published.__doc__,
         )
         routers.append(events)
     for command, handler in COMMANDS + privacy.COMMANDS:

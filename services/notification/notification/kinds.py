@@ -147,6 +147,13 @@ def password_changed(event: PasswordChanged) -> EmailRequest:
     return _request("password-changed", event, event.payload.recipient, {"changed_at": _iso(event.occurred_at)})
 
 
+def _recipient(event: CustomerOrderShipped | CustomerPaymentRequested | CustomerPaymentReceived) -> Recipient:
+    """An order email's recipient; its handler sends nothing to a customer without an email."""
+    if event.payload.recipient is None:
+        raise ValueError(f"{event.routing_key()} {event.message_id}: the customer has no email")
+    return event.payload.recipient
+
+
 def shipping_confirmation(event: CustomerOrderShipped) -> EmailRequest:
     p = event.payload
     shipment = {
@@ -162,7 +169,7 @@ def shipping_confirmation(event: CustomerOrderShipped) -> EmailRequest:
     return _request(
         "shipping-confirmation",
         event,
-        p.recipient,
+        _recipient(event),
         {"order": _order(p.order), "shipment": shipment},
         order=_order_ref(p.order),
     )
@@ -180,7 +187,7 @@ def _payment(template: str, event: CustomerPaymentRequested | CustomerPaymentRec
         "at": _iso(p.at),
     }
     return _request(
-        template, event, p.recipient, {"order": _order(p.order), "payment": payment}, order=_order_ref(p.order)
+        template, event, _recipient(event), {"order": _order(p.order), "payment": payment}, order=_order_ref(p.order)
     )
 
 

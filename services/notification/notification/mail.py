@@ -35,7 +35,7 @@ _SPACE = re.compile(r"\s")
 
 #: What quoted-printable writes for each byte of a body (readable in a raw view, safe over
 #: 7-bit servers): the email package's own table, so that the bytes are the ones it writes.
-_QP = email.quoprimime._QUOPRI_BODY_MAP  # noqa: SLF001 - its table, not a copy of it
+_QP: list[str] = email.quoprimime._QUOPRI_BODY_MAP  # type: ignore[attr-defined]  # private, not in typeshed
 _QP_LINE = 76
 #: The longest encoded word the email package writes on the Subject line without folding it.
 _ENCODED_WORD_FITS = 78

@@ -10,8 +10,12 @@ its merge waits for it (retried with back-off).
 
 from __future__ import annotations
 
-from faststream.rabbit import RabbitRouter
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from faststream.rabbit import RabbitQueue, RabbitRouter
+
+from contracts.envelope import Event
 from contracts.merge import CustomersMerged, CustomersUnmerged, OrdersReassigned
 from plumbing.errors import ArrivedEarly
 from plumbing.messaging import events_exchange, routed_as, work_queue
@@ -22,7 +26,7 @@ from . import store
 
 MERGES_QUEUE = "merges"
 MERGES = "merges"
-EVENTS = (CustomersMerged, CustomersUnmerged, OrdersReassigned)
+EVENTS: tuple[type[Event[Any]], ...] = (CustomersMerged, CustomersUnmerged, OrdersReassigned)
 
 
 async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
@@ -72,7 +76,7 @@ async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None
         await apply_once(runtime, message, work)
 
 
-def merges_queue(runtime: ServiceRuntime):  # noqa: ANN201
+def merges_queue(runtime: ServiceRuntime) -> RabbitQueue:
     return work_queue(
         runtime.settings.topology,
         runtime.name,
@@ -99,6 +103,7 @@ def build_router(runtime: ServiceRuntime) -> RabbitRouter:
         title=f"{runtime.name}.{MERGES_QUEUE}",
         description=f"Merges and unmerges: email activities follow the customer. Bound by routing key: {keys}.",
     )
-    for event, handler in zip(EVENTS, (customers_merged, customers_unmerged, orders_reassigned), strict=True):
+    handlers: tuple[Callable[..., Awaitable[None]], ...] = (customers_merged, customers_unmerged, orders_reassigned)
+    for event, handler in zip(EVENTS, handlers, strict=True):
         merges(filter=routed_as(event.routing_key()))(handler)
     return router

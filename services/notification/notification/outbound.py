@@ -68,20 +68,22 @@ STOPPED_BEFORE_DATA = f"{STOPPED}; sending it again"
 
 
 class Outbound:
+    # Set by ``start``, a startup hook of the service: before any handler or the loop runs.
+    runtime: ServiceRuntime
+    _transport: SmtpTransport
+    _data_phase: Batcher[dict[str, Any], bool]
+    _sent: Batcher[dict[str, Any], None]
+    #: Opens single-use links and the sealed copies of the emails carrying them (C14).
+    sealer: Sealer
+
     def __init__(self, options: NotificationSettings | None = None) -> None:
         self.options = options or NotificationSettings()
         self.lease = timedelta(seconds=self.options.lease_seconds)
-        self.runtime: ServiceRuntime | None = None
         self.holder = ""
-        self._transport: SmtpTransport | None = None
-        self._data_phase: Batcher[dict[str, Any], bool] | None = None
-        self._sent: Batcher[dict[str, Any], None] | None = None
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        #: Opens single-use links and the sealed copies of the emails carrying them (C14).
-        self.sealer: Sealer | None = None
 
     # --- lifecycle (startup and shutdown hooks of the service) ---------------------------------------
 
@@ -287,7 +289,7 @@ class Outbound:
                 base=o.retry_base_seconds,
                 cap=o.retry_max_seconds,
             )
-            if decision.gives_up:
+            if decision.retry_in is None:  # gives up
                 await self._give_up(
                     claimed,
                     code=None,

@@ -36,10 +36,13 @@ import resource
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import kinds, templates
 from .templates import RenderBudgetExceeded, Rendered, Sources, TemplateProblem
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +215,7 @@ def _kill(processes: list[Any]) -> None:
             pass
 
 
-def of(runtime: Any) -> Renderer:
+def of(runtime: ServiceRuntime) -> Renderer:
     """The service's renderer (started with the service; see ``app.py``)."""
-    return runtime.resources[RESOURCE]
+    renderer: Renderer = runtime.resources[RESOURCE]
+    return renderer

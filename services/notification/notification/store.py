@@ -102,7 +102,7 @@ def _template(doc: dict[str, Any]) -> StoredTemplate:
 
 
 async def custom_templates_for(
-    db: AsyncDatabase, names: list[str], scope_ids: list[str | None], languages: list[str]
+    db: AsyncDatabase[dict[str, Any]], names: list[str], scope_ids: list[str | None], languages: list[str]
 ) -> list[StoredTemplate]:
     """The overrides emails could use: their scopes' and every scope's, in their candidate
     languages. One read for a whole batch of emails (it may return a few that no one email
@@ -121,7 +121,9 @@ async def custom_templates_for(
     return [_template(doc) for doc in docs]
 
 
-async def custom_templates(db: AsyncDatabase, *, name: str | None, scope_id: str | None) -> list[StoredTemplate]:
+async def custom_templates(
+    db: AsyncDatabase[dict[str, Any]], *, name: str | None, scope_id: str | None
+) -> list[StoredTemplate]:
     query: dict[str, Any] = {}
     if name is not None:
         query["name"] = name
@@ -131,7 +133,9 @@ async def custom_templates(db: AsyncDatabase, *, name: str | None, scope_id: str
     return [_template(doc) for doc in docs]
 
 
-async def save_template(db: AsyncDatabase, template: StoredTemplate, session: AsyncClientSession) -> StoredTemplate:
+async def save_template(
+    db: AsyncDatabase[dict[str, Any]], template: StoredTemplate, session: AsyncClientSession
+) -> StoredTemplate:
     doc = await db[TEMPLATES].find_one_and_update(
         {"_id": _template_id(template.name, template.scope_id, template.language)},
         {
@@ -154,11 +158,13 @@ async def save_template(db: AsyncDatabase, template: StoredTemplate, session: As
         return_document=ReturnDocument.AFTER,
         session=session,
     )
+    if doc is None:  # an upsert returning the document after it: never, but the driver's type allows it
+        raise RuntimeError(f"template {template.name!r} not found right after its upsert")
     return _template(doc)
 
 
 async def remove_template(
-    db: AsyncDatabase, name: str, scope_id: str | None, language: str, session: AsyncClientSession
+    db: AsyncDatabase[dict[str, Any]], name: str, scope_id: str | None, language: str, session: AsyncClientSession
 ) -> bool:
     result = await db[TEMPLATES].delete_one({"_id": _template_id(name, scope_id, language)}, session=session)
     return result.deleted_count == 1
@@ -168,7 +174,7 @@ async def remove_template(
 
 
 async def record_activity(
-    db: AsyncDatabase, activity: dict[str, Any], session: AsyncClientSession
+    db: AsyncDatabase[dict[str, Any]], activity: dict[str, Any], session: AsyncClientSession
 ) -> tuple[dict[str, Any], bool]:
     """Insert the activity unless its key is already there; return the stored one, and
     whether it is new. An upsert rather than an insert: a duplicate key error would abort
@@ -178,11 +184,14 @@ async def record_activity(
     )
     if result.upserted_id is not None:
         return activity, True
-    return await db[ACTIVITIES].find_one({"_id": activity["_id"]}, session=session), False
+    stored = await db[ACTIVITIES].find_one({"_id": activity["_id"]}, session=session)
+    if stored is None:  # the upsert found it, in this transaction's snapshot
+        raise RuntimeError(f"activity {activity['_id']!r} vanished inside its transaction")
+    return stored, False
 
 
 async def record_activities(
-    db: AsyncDatabase, activities: list[dict[str, Any]], session: AsyncClientSession
+    db: AsyncDatabase[dict[str, Any]], activities: list[dict[str, Any]], session: AsyncClientSession
 ) -> list[dict[str, Any]]:
     """``record_activity`` for a batch in two round trips: the keys already there are
     looked up, the new activities inserted together; returns the new ones. In the caller's
@@ -201,7 +210,7 @@ async def record_activities(
     return list(new.values())
 
 
-async def insert_activities(db: AsyncDatabase, activities: list[dict[str, Any]]) -> None:
+async def insert_activities(db: AsyncDatabase[dict[str, Any]], activities: list[dict[str, Any]]) -> None:
     """Insert the activities whose keys are not there yet, in one unordered write (the
     database's majority write concern): those already there (their events delivered again,
     or twice in one batch) are left as they are. No transaction: it publishes nothing."""
@@ -214,12 +223,12 @@ async def insert_activities(db: AsyncDatabase, activities: list[dict[str, Any]])
             raise
 
 
-async def activity(db: AsyncDatabase, activity_id: str) -> dict[str, Any] | None:
+async def activity(db: AsyncDatabase[dict[str, Any]], activity_id: str) -> dict[str, Any] | None:
     return await db[ACTIVITIES].find_one({"_id": activity_id})
 
 
 async def activities_page(
-    db: AsyncDatabase,
+    db: AsyncDatabase[dict[str, Any]],
     *,
     customer_code: str | None,
     order: OrderReference | None,
@@ -227,11 +236,13 @@ async def activities_page(
     after: tuple[datetime, str] | None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page, newest first, after the (created_at, id) of the previous page's last item."""
-    query: dict[str, Any] = (
-        {"customer_code": customer_code}
-        if customer_code is not None
-        else {"order.source_system": order.source_system, "order.order_number": order.order_number}
-    )
+    query: dict[str, Any]
+    if customer_code is not None:
+        query = {"customer_code": customer_code}
+    elif order is not None:
+        query = {"order.source_system": order.source_system, "order.order_number": order.order_number}
+    else:
+        raise ValueError("activities of a customer or of an order: neither given")
     if after is not None:
         created_at, activity_id = after
         query["$or"] = [
@@ -288,7 +299,9 @@ def _claim(doc: dict[str, Any]) -> dict[str, Any]:
     return {"_id": doc["_id"], "claim": doc["claim"]}
 
 
-async def claim_due(db: AsyncDatabase, *, holder: str, lease: timedelta, limit: int) -> list[dict[str, Any]]:
+async def claim_due(
+    db: AsyncDatabase[dict[str, Any]], *, holder: str, lease: timedelta, limit: int
+) -> list[dict[str, Any]]:
     """Take up to ``limit`` of the most overdue queued emails, counting the attempt before
     anything is sent. One update for the lot: claims cost a durable write each, and taking
     them one by one would cap a worker at one claim per write latency."""
@@ -325,7 +338,9 @@ def _claims(claimed: list[dict[str, Any]]) -> dict[str, Any]:
     return {"$or": [_claim(doc) for doc in claimed]}
 
 
-async def enter_data_phase(db: AsyncDatabase, claimed: list[dict[str, Any]], *, lease: timedelta) -> set[str]:
+async def enter_data_phase(
+    db: AsyncDatabase[dict[str, Any]], claimed: list[dict[str, Any]], *, lease: timedelta
+) -> set[str]:
     """Record, just before DATA, that the server may take these messages from now on: the
     emails whose envelopes are ready, in one write. Returns the ids of those that entered
     the phase; the others lost their claim (the worker was too slow and the sweeper took
@@ -358,7 +373,7 @@ _DONE = {"sealed": ""}
 
 
 async def mark_sent(
-    db: AsyncDatabase, claimed: list[dict[str, Any]], session: AsyncClientSession
+    db: AsyncDatabase[dict[str, Any]], claimed: list[dict[str, Any]], session: AsyncClientSession
 ) -> list[dict[str, Any]]:
     """The server accepted them: several emails in one write of the caller's transaction;
     returns the activities marked (as claimed, without their bodies), for their ``EmailSent``
@@ -391,7 +406,7 @@ def _without_bodies(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def schedule_retry(
-    db: AsyncDatabase, claimed: dict[str, Any], *, code: int | None, error: str, retry_in: float
+    db: AsyncDatabase[dict[str, Any]], claimed: dict[str, Any], *, code: int | None, error: str, retry_in: float
 ) -> bool:
     result = await db[ACTIVITIES].update_one(
         {**_claim(claimed), "status": "sending"},
@@ -411,7 +426,7 @@ async def schedule_retry(
 
 
 async def mark_failed(
-    db: AsyncDatabase,
+    db: AsyncDatabase[dict[str, Any]],
     claimed: dict[str, Any],
     *,
     code: int | None,
@@ -442,12 +457,14 @@ async def mark_failed(
     )
 
 
-async def expired_claims(db: AsyncDatabase, *, limit: int = 100) -> list[dict[str, Any]]:
+async def expired_claims(db: AsyncDatabase[dict[str, Any]], *, limit: int = 100) -> list[dict[str, Any]]:
     """Emails whose worker stopped (or stalled) past its lease."""
     return await db[ACTIVITIES].find({"status": "sending", "lease_until": {"$lt": now()}}).limit(limit).to_list()
 
 
-async def requeue_expired(db: AsyncDatabase, claimed: dict[str, Any], *, error: str, retry_in: float) -> bool:
+async def requeue_expired(
+    db: AsyncDatabase[dict[str, Any]], claimed: dict[str, Any], *, error: str, retry_in: float
+) -> bool:
     """A claim that ran out before DATA: nothing reached the server, so it may be sent again."""
     result = await db[ACTIVITIES].update_one(
         {**_claim(claimed), "status": "sending", "phase": "claimed", "lease_until": {"$lt": now()}},
@@ -466,5 +483,5 @@ async def requeue_expired(db: AsyncDatabase, claimed: dict[str, Any], *, error: 
     return result.modified_count == 1
 
 
-async def sending_count(db: AsyncDatabase) -> int:
+async def sending_count(db: AsyncDatabase[dict[str, Any]]) -> int:
     return await db[ACTIVITIES].count_documents({"status": {"$in": ["queued", "sending"]}})

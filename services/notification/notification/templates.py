@@ -47,8 +47,9 @@ from jinja2 import (
     nodes,
     pass_context,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context as JinjaContext
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import kinds
 

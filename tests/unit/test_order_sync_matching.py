@@ -369,6 +369,22 @@ def test_o2_a_typo_in_the_given_name_at_one_s_own_mobile_still_links() -> None:
     )
 
 
+def test_o3_a_namesake_s_own_mobile_at_the_street_is_a_new_customer_not_a_link() -> None:
+    """The son's first order: his own mobile, the household's street, his father's name. The
+    father has a mobile of his own: two mobiles, one each, tell no one."""
+    father = profile("F", order("Thomas", "Schmitz", phone=FATHERS_MOBILE))
+    sons_first = identity(order("Thomas", "Schmitz", phone=SONS_MOBILE))
+    scored = score(sons_first, father)
+    assert scored.agrees("household", "address_other_mobile") and not scored.tells_the_person
+    assert decide(sons_first, None, [scored]).kind == "review"  # the father's new mobile? a CSR's call
+    with_account = identity(order("Thomas", "Schmitz", phone=SONS_MOBILE, source_id="S-2"))
+    assert decide(with_account, None, [score(with_account, father)]).kind == "create"
+    # Beside a landline on record, a new mobile at the street is the father's new phone as
+    # likely as anyone's: the household's street and his name still link.
+    at_landline = profile("F", order("Thomas", "Schmitz", phone=LANDLINE))
+    assert decide(sons_first, None, [score(sons_first, at_landline)]).customer_code == "F"
+
+
 def test_o5_a_landline_and_a_name_sent_elsewhere_finds_the_namesake_living_there() -> None:
     """The order shows the household's landline and another street: only the father is found
     by its identifiers. The second look at his household (``housemate_keys``: his streets and

@@ -494,13 +494,21 @@ HOUSEHOLD = _levels(
         3e-5,
         "same street, but the order's phone is not among the customer's: another member's mobile?",
     ),
+    Level(
+        "household",
+        "address_other_mobile",
+        0.04,
+        3e-5,
+        "same street, the order's mobile is new and the customer has a mobile of their own: it tells no person",
+    ),
     Level("household", "postal", 0.05, 1.5e-3, "same postal code only"),
     Level("household", "different", 0.10, 0.9985, "phone and postal code known on both sides, none shared: moved"),
 )
 #: The levels where the order shares a household's phone or street (not only its postal code).
 PHONE_KEYS = ("mobile_and_address", "mobile", "phone_and_address", "phone")
 MOBILE_KEYS = ("mobile_and_address", "mobile")
-HOUSEHOLD_KEYS = (*PHONE_KEYS, "address", "address_other_phone")
+STREET_KEYS = ("address", "address_other_phone", "address_other_mobile")
+HOUSEHOLD_KEYS = (*PHONE_KEYS, *STREET_KEYS)
 #: Names weighed when the household agrees (phone or street): members share the last name,
 #: so it says little; the first name tells them apart (two members share one rarely).
 NAMES_IN_HOUSEHOLD = _name_levels(
@@ -580,7 +588,7 @@ class Scored:
             return "review"
         if self.agrees("household", *PHONE_KEYS):
             return "phone_name_postal"
-        if self.agrees("household", "address", "address_other_phone"):
+        if self.agrees("household", *STREET_KEYS):
             return "name_address"
         if self.agrees("household", "postal"):
             return "name_postal"
@@ -608,8 +616,11 @@ class Scored:
         # linked a son's first order to his father before the son had a record.) Nor with
         # another account in the candidate's source system: a namesake of the household with
         # an account of their own (a second account of one person is rarer).
+        # Nor at the street only, with a mobile of the order's beside the customer's own
+        # (two namesakes of one household, each with a mobile: a son's first order).
         return (
             self.agrees("household", *HOUSEHOLD_KEYS)
+            and not self.agrees("household", "address_other_mobile")
             and self.agrees("first_name", "exact")
             and not self.agrees_not("source")
         )
@@ -666,7 +677,13 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
         return "mobile" if mobile else "phone", identity.phone or ""
     if street:
         if identity.phone and profile.phones:
-            return "address_other_phone", f"{identity.street_key}, {identity.postal_key}; {identity.phone} is new"
+            # Two mobiles, one each: at one street, the order's may be another member's.
+            level = (
+                "address_other_mobile"
+                if is_mobile(identity.phone) and any(is_mobile(p) for p in profile.phones)
+                else "address_other_phone"
+            )
+            return level, f"{identity.street_key}, {identity.postal_key}; {identity.phone} is new"
         return "address", f"{identity.street_key}, {identity.postal_key}"
     if postal:
         return "postal", identity.postal_key or ""
@@ -973,7 +990,7 @@ def _phone_tells(best: Scored, other: Scored) -> bool:
     (Jean at the landline, Jean-Pierre his son at the street: the order of Jean-Pierre is his)."""
     return (
         best.agrees("household", *MOBILE_KEYS)
-        and other.agrees("household", "address_other_phone")
+        and other.agrees("household", "address_other_phone", "address_other_mobile")
         and not (other.agrees("first_name", "exact") and not best.agrees("first_name", "exact"))
     )
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
 from plumbing.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from plumbing.service import ServiceRuntime
 
 
 class CustomerSettings(ServiceSettings):
@@ -54,3 +59,11 @@ class CustomerSettings(ServiceSettings):
     )
     on_behalf_max_minutes: int = Field(default=120, ge=1, description="C16: the longest a CSR may act for a customer.")
     unmerge_window_days: float = Field(default=30, gt=0, description="C13: how long a merge can be undone.")
+
+
+def settings_of(runtime: ServiceRuntime) -> CustomerSettings:
+    """The customer service's settings: ``create_app`` makes them ``CustomerSettings``."""
+    settings = runtime.settings
+    if not isinstance(settings, CustomerSettings):
+        raise TypeError(f"the customer service runs with CustomerSettings, not {type(settings).__name__}")
+    return settings

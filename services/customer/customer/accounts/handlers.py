@@ -62,10 +62,11 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 from ..acting import Acting, audit, authorize
 from ..records import store
 from ..records.rules import Customer, now
+from ..settings import settings_of
 from . import credentials
 from . import store as account_store
 from .credentials import TokenKind
-from .links import accounts_of, send_link, settings_of
+from .links import accounts_of, send_link
 from .signin import (
     LOCK_EXPIRED_REASON,
     LOCKED_REASON,

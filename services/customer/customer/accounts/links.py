@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import Counter
 
@@ -22,13 +21,10 @@ from plumbing.service import ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork
 
 from ..records.rules import Customer
+from ..settings import settings_of
 from . import credentials
 from . import store as account_store
 from .credentials import TokenKind
-
-
-def settings_of(runtime: ServiceRuntime) -> Any:
-    return runtime.settings
 
 
 @dataclass
@@ -37,7 +33,7 @@ class Accounts:
 
     sealer: Sealer
     #: Reset emails not sent because the customer's limit was reached (C14), for operators.
-    withheld: Any
+    withheld: Counter  # oms_reset_emails_withheld, labelled with this service
     pace: credentials.ResetPace
 
 
@@ -58,7 +54,8 @@ async def open_accounts(runtime: ServiceRuntime) -> None:
 
 
 def accounts_of(runtime: ServiceRuntime) -> Accounts:
-    return runtime.resources["accounts"]
+    accounts: Accounts = runtime.resources["accounts"]
+    return accounts
 
 
 async def send_link(

@@ -46,7 +46,7 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 
 
 async def insert_token(
-    db: AsyncDatabase,
+    db: AsyncDatabase[dict[str, Any]],
     token_id: str,
     kind: TokenKind,
     customer_code: str,
@@ -70,11 +70,11 @@ async def insert_token(
     )
 
 
-async def find_token(db: AsyncDatabase, token_id: str, session: Session) -> dict[str, Any] | None:
+async def find_token(db: AsyncDatabase[dict[str, Any]], token_id: str, session: Session) -> dict[str, Any] | None:
     return await db[TOKENS].find_one({"_id": token_id}, session=session)
 
 
-async def spend_token(db: AsyncDatabase, token_id: str, at: datetime, session: Session) -> bool:
+async def spend_token(db: AsyncDatabase[dict[str, Any]], token_id: str, at: datetime, session: Session) -> bool:
     """Mark a token used, once: False if it was used or revoked in the meantime."""
     result = await db[TOKENS].update_one(
         {"_id": token_id, "used_at": None, "revoked_at": None}, {"$set": {"used_at": at}}, session=session
@@ -83,7 +83,7 @@ async def spend_token(db: AsyncDatabase, token_id: str, at: datetime, session: S
 
 
 async def revoke_open_tokens(
-    db: AsyncDatabase, customer_code: str, kinds: list[TokenKind], at: datetime, session: Session
+    db: AsyncDatabase[dict[str, Any]], customer_code: str, kinds: list[TokenKind], at: datetime, session: Session
 ) -> None:
     await db[TOKENS].update_many(
         {"customer_code": customer_code, "kind": {"$in": kinds}, "used_at": None, "revoked_at": None},
@@ -92,13 +92,17 @@ async def revoke_open_tokens(
     )
 
 
-async def reset_emails_sent(db: AsyncDatabase, customer_code: str, session: Session) -> list[datetime]:
+async def reset_emails_sent(db: AsyncDatabase[dict[str, Any]], customer_code: str, session: Session) -> list[datetime]:
     doc = await db[RESET_EMAILS].find_one({"_id": customer_code}, session=session)
     return doc["sent_at"] if doc else []
 
 
 async def record_reset_emails(
-    db: AsyncDatabase, customer_code: str, sent_at: list[datetime], keep_until: datetime, session: Session
+    db: AsyncDatabase[dict[str, Any]],
+    customer_code: str,
+    sent_at: list[datetime],
+    keep_until: datetime,
+    session: Session,
 ) -> None:
     """Every reset email of a customer writes this one document, in the transaction that sends
     it: two requests at once conflict and one is retried after the other, so the limit holds."""
@@ -110,15 +114,17 @@ async def record_reset_emails(
 # --- on-behalf sessions (C16) ----------------------------------------------------------------
 
 
-async def insert_session(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> None:
+async def insert_session(db: AsyncDatabase[dict[str, Any]], doc: dict[str, Any], session: Session) -> None:
     await db[SESSIONS].insert_one(doc, session=session)
 
 
-async def find_session(db: AsyncDatabase, session_id: str, session: Session) -> dict[str, Any] | None:
+async def find_session(db: AsyncDatabase[dict[str, Any]], session_id: str, session: Session) -> dict[str, Any] | None:
     return await db[SESSIONS].find_one({"_id": session_id}, session=session)
 
 
-async def end_session(db: AsyncDatabase, session_id: str, at: datetime, session: Session) -> dict[str, Any] | None:
+async def end_session(
+    db: AsyncDatabase[dict[str, Any]], session_id: str, at: datetime, session: Session
+) -> dict[str, Any] | None:
     return await db[SESSIONS].find_one_and_update(
         {"_id": session_id, "ended_at": None},
         {"$set": {"ended_at": at}},
@@ -130,13 +136,13 @@ async def end_session(db: AsyncDatabase, session_id: str, at: datetime, session:
 # --- audit (C16) --------------------------------------------------------------------------------
 
 
-async def record_audits(db: AsyncDatabase, entries: list[dict[str, Any]], session: Session) -> None:
+async def record_audits(db: AsyncDatabase[dict[str, Any]], entries: list[dict[str, Any]], session: Session) -> None:
     if entries:
         await db[AUDIT].insert_many(entries, session=session)
 
 
 async def audit_page(
-    db: AsyncDatabase, customer_code: str, limit: int, before: tuple[datetime, Any] | None
+    db: AsyncDatabase[dict[str, Any]], customer_code: str, limit: int, before: tuple[datetime, Any] | None
 ) -> list[dict[str, Any]]:
     query: dict[str, Any] = {"customer_code": customer_code}
     if before is not None:

@@ -404,7 +404,7 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> P
 
 
 async def set_preferred_store(cmd: SetPreferredStore, runtime: Runtime) -> CustomerReply:
-    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.prefer_store(cmd.payload.store_id, now())
         return [
             CustomerUpdated(

@@ -31,25 +31,27 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def find_entry(db: AsyncDatabase, entry_id: str, session: Session) -> dict[str, Any] | None:
+async def find_entry(db: AsyncDatabase[dict[str, Any]], entry_id: str, session: Session) -> dict[str, Any] | None:
     return await db[HISTORY].find_one({"_id": entry_id}, session=session)
 
 
-async def put_entry(db: AsyncDatabase, entry: dict[str, Any], session: Session) -> None:
+async def put_entry(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], session: Session) -> None:
     await db[HISTORY].replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
 
 
-async def find_entries(db: AsyncDatabase, entry_ids: list[str], session: Session) -> dict[str, dict[str, Any]]:
+async def find_entries(
+    db: AsyncDatabase[dict[str, Any]], entry_ids: list[str], session: Session
+) -> dict[str, dict[str, Any]]:
     return {doc["_id"]: doc async for doc in db[HISTORY].find({"_id": {"$in": entry_ids}}, session=session)}
 
 
-async def put_entries(db: AsyncDatabase, entries: list[dict[str, Any]], session: Session) -> None:
+async def put_entries(db: AsyncDatabase[dict[str, Any]], entries: list[dict[str, Any]], session: Session) -> None:
     if entries:
         await db[HISTORY].bulk_write([ReplaceOne({"_id": e["_id"]}, e, upsert=True) for e in entries], session=session)
 
 
 async def page(
-    db: AsyncDatabase, customer_code: str, kind: str, limit: int, after: tuple[datetime, str] | None
+    db: AsyncDatabase[dict[str, Any]], customer_code: str, kind: str, limit: int, after: tuple[datetime, str] | None
 ) -> list[dict[str, Any]]:
     """Active entries, newest first; one more than ``limit`` says there is a next page."""
     query: dict[str, Any] = {"customer_code": customer_code, "kind": kind, "active": True}
@@ -60,14 +62,18 @@ async def page(
     return await cursor.to_list()
 
 
-async def set_order_counters(db: AsyncDatabase, code: str, counters: dict[str, Any], session: Session) -> None:
+async def set_order_counters(
+    db: AsyncDatabase[dict[str, Any]], code: str, counters: dict[str, Any], session: Session
+) -> None:
     """Order count, last order and stores: bookkeeping, not an edit of the record, so no new
     version (a CSR's change in flight never conflicts with an order); a concurrent save of
     the record is a write conflict in the transaction, retried, never a lost update."""
     await db[CUSTOMERS].update_one({"_id": code}, {"$set": counters}, session=session)
 
 
-async def set_many_order_counters(db: AsyncDatabase, counters: dict[str, dict[str, Any]], session: Session) -> None:
+async def set_many_order_counters(
+    db: AsyncDatabase[dict[str, Any]], counters: dict[str, dict[str, Any]], session: Session
+) -> None:
     """``set_order_counters`` for several customers at once."""
     if counters:
         await db[CUSTOMERS].bulk_write(
@@ -76,7 +82,7 @@ async def set_many_order_counters(db: AsyncDatabase, counters: dict[str, dict[st
 
 
 async def reassign_orders(
-    db: AsyncDatabase, orders: list[tuple[str, str]], from_code: str, to_code: str, session: Session
+    db: AsyncDatabase[dict[str, Any]], orders: list[tuple[str, str]], from_code: str, to_code: str, session: Session
 ) -> None:
     """Give orders (source system, order number) of ``from_code``, and their payments, to
     ``to_code``."""
@@ -98,5 +104,5 @@ async def reassign_orders(
     )
 
 
-async def orders_of(db: AsyncDatabase, code: str, session: Session) -> list[dict[str, Any]]:
+async def orders_of(db: AsyncDatabase[dict[str, Any]], code: str, session: Session) -> list[dict[str, Any]]:
     return await db[HISTORY].find({"customer_code": code, "kind": "order"}, session=session).to_list()

@@ -32,6 +32,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 from ..acting import audit, authorize
 from ..records import store
 from ..records.rules import now
+from ..settings import settings_of
 from . import store as merge_store
 from .rules import check_mergeable, journal_view, plan_merge, plan_unmerge
 
@@ -74,7 +75,7 @@ async def merge_customers(cmd: MergeCustomers, runtime: Runtime) -> MergeReply:
         await store.save(db, survivor, uow.session)
         await store.save(db, merged, uow.session)
         history_ids = await merge_store.move_history(db, merged.code, survivor.code, merge_id, uow.session)
-        undo_until = at + timedelta(days=runtime.settings.unmerge_window_days)
+        undo_until = at + timedelta(days=settings_of(runtime).unmerge_window_days)
         entry = {
             "_id": merge_id,
             "merge_id": merge_id,

@@ -41,29 +41,33 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def insert_journal(db: AsyncDatabase, entry: dict[str, Any], session: Session) -> None:
+async def insert_journal(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], session: Session) -> None:
     try:
         await db[JOURNAL].insert_one(entry, session=session)
     except DuplicateKeyError as exc:
         raise Rejected.conflict(f"merge {entry['_id']} was recorded already", field="message_id") from exc
 
 
-async def journal_entry(db: AsyncDatabase, merge_id: str, session: Session = None) -> dict[str, Any] | None:
+async def journal_entry(
+    db: AsyncDatabase[dict[str, Any]], merge_id: str, session: Session = None
+) -> dict[str, Any] | None:
     return await db[JOURNAL].find_one({"_id": merge_id}, session=session)
 
 
-async def journal_of(db: AsyncDatabase, code: str, session: Session = None) -> list[dict[str, Any]]:
+async def journal_of(db: AsyncDatabase[dict[str, Any]], code: str, session: Session = None) -> list[dict[str, Any]]:
     query = {"$or": [{"survivor_code": code}, {"merged_code": code}]}
     return await db[JOURNAL].find(query, session=session).sort("merged_at", DESCENDING).to_list()
 
 
-async def close_journal(db: AsyncDatabase, merge_id: str, update: dict[str, Any], session: Session) -> bool:
+async def close_journal(
+    db: AsyncDatabase[dict[str, Any]], merge_id: str, update: dict[str, Any], session: Session
+) -> bool:
     result = await db[JOURNAL].update_one({"_id": merge_id, "state": "merged"}, {"$set": update}, session=session)
     return result.modified_count == 1
 
 
 async def move_history(
-    db: AsyncDatabase, merged_code: str, survivor_code: str, merge_id: str, session: Session
+    db: AsyncDatabase[dict[str, Any]], merged_code: str, survivor_code: str, merge_id: str, session: Session
 ) -> list[Any]:
     """Re-point B's history entries to the survivor; returns their ids (for the journal)."""
     ids = [d["_id"] async for d in db[HISTORY].find({"customer_code": merged_code}, {"_id": 1}, session=session)]
@@ -79,7 +83,9 @@ async def move_history(
     return ids
 
 
-async def move_history_back(db: AsyncDatabase, merge_id: str, merged_code: str, session: Session) -> int:
+async def move_history_back(
+    db: AsyncDatabase[dict[str, Any]], merge_id: str, merged_code: str, session: Session
+) -> int:
     result = await db[HISTORY].update_many(
         {"merged_from.merge_id": merge_id},
         {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
@@ -88,7 +94,7 @@ async def move_history_back(db: AsyncDatabase, merge_id: str, merged_code: str, 
     return result.modified_count
 
 
-async def merged_into(db: AsyncDatabase, code: str, session: Session = None) -> list[str]:
+async def merged_into(db: AsyncDatabase[dict[str, Any]], code: str, session: Session = None) -> list[str]:
     """Every customer retired into ``code``, directly or through a chain of merges."""
     found, todo = [], [code]
     while todo:

@@ -25,11 +25,13 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def find(db: AsyncDatabase, key: str, session: Session = None) -> dict[str, Any] | None:
+async def find(db: AsyncDatabase[dict[str, Any]], key: str, session: Session = None) -> dict[str, Any] | None:
     return await db[DATA_REQUESTS].find_one({"_id": key}, session=session)
 
 
-async def insert_if_new(db: AsyncDatabase, doc: dict[str, Any], session: Session) -> tuple[dict[str, Any], bool]:
+async def insert_if_new(
+    db: AsyncDatabase[dict[str, Any]], doc: dict[str, Any], session: Session
+) -> tuple[dict[str, Any], bool]:
     """The request as stored, and whether this call stored it. A twin delivery inserting at the
     same moment makes this a write conflict: the transaction is retried and finds the twin's."""
     existing = await find(db, doc["_id"], session)
@@ -39,11 +41,11 @@ async def insert_if_new(db: AsyncDatabase, doc: dict[str, Any], session: Session
     return doc, True
 
 
-async def complete(db: AsyncDatabase, key: str, updates: dict[str, Any], session: Session) -> None:
+async def complete(db: AsyncDatabase[dict[str, Any]], key: str, updates: dict[str, Any], session: Session) -> None:
     await db[DATA_REQUESTS].update_one({"_id": key, "state": OPEN}, {"$set": updates}, session=session)
 
 
-async def page(db: AsyncDatabase, state: str, limit: int) -> list[dict[str, Any]]:
+async def page(db: AsyncDatabase[dict[str, Any]], state: str, limit: int) -> list[dict[str, Any]]:
     """Open requests oldest first (the work to do, longest waiting on top); completed newest first."""
     order = ASCENDING if state == OPEN else DESCENDING
     cursor = db[DATA_REQUESTS].find({"state": state}).sort([("received_at", order), ("_id", order)]).limit(limit)

@@ -12,6 +12,7 @@ customers, one of their audit entries and one of their events (the unit of work'
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -63,6 +64,7 @@ async def create_each(
     accepted: list[tuple[int, Customer]] = []
     for index, new in enumerate(news):
         key = (new.scope_id, new.idempotency_key or "")
+        scope = scopes[new.scope_id]
         if fields and not new.idempotency_key:
             outcomes[index] = refused(
                 index,
@@ -74,13 +76,11 @@ async def create_each(
             outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=customer_view(earlier[key]))
         elif new.idempotency_key and key in first_of:
             repeats[index] = first_of[key]
-        elif scopes[new.scope_id] is None:
+        elif scope is None:
             outcomes[index] = refused(index, Rejected.not_found("scope", new.scope_id, field=field(index, "scope_id")))
         else:
             try:
-                customer = Customer.create(
-                    new, code="", scope=scopes[new.scope_id], template=templates[new.scope_id], at=at
-                )
+                customer = Customer.create(new, code="", scope=scope, template=templates[new.scope_id], at=at)
             except Rejected as exc:
                 outcomes[index] = refused(index, exc)
                 continue
@@ -93,11 +93,12 @@ async def create_each(
     accepted = await drop_taken_emails(db, session, accepted, outcomes, field)
     codes = await store.allocate_codes(db, len(accepted)) if accepted else []
     envelope = uow.envelope()  # the same cause for every event; each gets its own message id
+    found = {scope_id: scope for scope_id, scope in scopes.items() if scope is not None}  # those of accepted ones
     for (index, customer), code in zip(accepted, codes, strict=True):
         customer.doc["_id"] = code
         view = customer.view()  # the event's and the answer's: built once
         uow.publish(CustomerCreated(**envelope, payload={"customer": view}), partition_key=code)
-        await invite_if_new_registered(runtime, uow, customer, scopes[customer.doc["scope_id"]], at)
+        await invite_if_new_registered(runtime, uow, customer, found[customer.doc["scope_id"]], at)
         outcomes[index] = CustomerCreation(index=index, status="created", customer=view)
     if accepted:
         await store.insert_each(db, [customer for _, customer in accepted], session)
@@ -114,7 +115,7 @@ async def create_each(
 
 
 async def drop_taken_emails(
-    db: AsyncDatabase,
+    db: AsyncDatabase[dict[str, Any]],
     session: AsyncClientSession,
     accepted: list[tuple[int, Customer]],
     outcomes: dict[int, CustomerCreation],
@@ -129,13 +130,13 @@ async def drop_taken_emails(
     taken = await store.registered_emails_in_use(db, by_scope, session)
     kept = []
     for index, customer in accepted:
-        email = customer.doc.get("registered_email")
-        claim = (customer.doc["scope_id"], email)
-        if email is not None and claim in taken:
-            message = f"a registered account in scope {claim[0]!r} already uses {customer.doc['email']}"
-            outcomes[index] = refused(index, Rejected.conflict(message, field=field(index, "email")))
-            continue
+        email: str | None = customer.doc.get("registered_email")
         if email is not None:
+            claim: Key = (customer.doc["scope_id"], email)
+            if claim in taken:
+                message = f"a registered account in scope {claim[0]!r} already uses {customer.doc['email']}"
+                outcomes[index] = refused(index, Rejected.conflict(message, field=field(index, "email")))
+                continue
             taken.add(claim)
         kept.append((index, customer))
     return kept

@@ -8,7 +8,7 @@ A rule it breaks raises ``Rejected``, which becomes the typed error reply.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from contracts.customer import (
     AccountTemplateReply,
@@ -232,7 +232,7 @@ async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSumm
 
 
 async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerReply:
-    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         scope = await store.require_scope(runtime.db, customer.doc["scope_id"], uow.session)
         template = await store.get_template(runtime.db, customer.doc["scope_id"], uow.session)
         at = now()
@@ -245,7 +245,13 @@ async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerRepl
     return await change_customer(runtime, cmd, "updated", change)
 
 
-def _address_event(uow: UnitOfWork, customer: Customer, change: str, address_id: str, address) -> Event:  # noqa: ANN001
+def _address_event(
+    uow: UnitOfWork,
+    customer: Customer,
+    change: Literal["added", "changed", "removed"],
+    address_id: str,
+    address: dict[str, Any] | None,
+) -> CustomerAddressChanged:
     return CustomerAddressChanged(
         **uow.envelope(),
         payload={
@@ -259,7 +265,7 @@ def _address_event(uow: UnitOfWork, customer: Customer, change: str, address_id:
 
 
 async def add_address(cmd: AddAddress, runtime: Runtime) -> CustomerReply:
-    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         added = customer.add_address(cmd.payload.address, now())
         return [_address_event(uow, customer, "added", added["address_id"], added)]
 
@@ -267,7 +273,7 @@ async def add_address(cmd: AddAddress, runtime: Runtime) -> CustomerReply:
 
 
 async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
-    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         changed = customer.change_address(cmd.payload.address_id, cmd.payload.address, now())
         return [_address_event(uow, customer, "changed", cmd.payload.address_id, changed)]
 
@@ -275,7 +281,7 @@ async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
 
 
 async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
-    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.remove_address(cmd.payload.address_id, now())
         return [_address_event(uow, customer, "removed", cmd.payload.address_id, None)]
 
@@ -283,7 +289,7 @@ async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
 
 
 async def change_customer_state(cmd: ChangeCustomerState, runtime: Runtime) -> CustomerReply:
-    async def change(customer: Customer, uow: UnitOfWork) -> list[Event]:
+    async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         previous = customer.apply_action(cmd.payload.action, cmd.payload.reason, now())
         payload = {
             "customer_code": customer.code,

@@ -200,12 +200,15 @@ def decode_cursor(query: SearchInput) -> Position | None:
     sort, descending, run_index, field, value, code = cursors.decode_cursor(query.cursor, _CURSOR, what=_NOT_OURS)
     if sort != query.sort or descending != query.descending:
         raise Rejected.invalid("payload.cursor", f"not {_NOT_OURS}: it belongs to another search")
-    if field in DATE_FIELDS:
-        try:
-            value = datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise Rejected.invalid("payload.cursor", f"not {_NOT_OURS}") from None
-    return Position(run_index, field, value, code)
+    if field not in DATE_FIELDS:
+        return Position(run_index, field, value, code)
+    try:
+        moment = datetime.fromisoformat(value) if value is not None else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise Rejected.invalid("payload.cursor", f"not {_NOT_OURS}")
+    return Position(run_index, field, moment, code)
 
 
 def after(run: Run, query: SearchInput, value: Any, code: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ records, accounts, relations and history call these; none of them imports anothe
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from contracts.customer import (
     CreateCustomer,
@@ -15,7 +16,7 @@ from contracts.customer import (
     SearchInput,
     SearchPage,
 )
-from contracts.envelope import Event
+from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
 from plumbing.service import ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
@@ -32,6 +33,8 @@ async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> 
     (outcome,) = await bulk.create_each(runtime, uow, [new])
     if outcome.error is not None:
         raise Rejected(outcome.error)
+    if outcome.customer is None:  # created or found: create_each answers the customer
+        raise RuntimeError(f"customer creation {outcome.status} without its customer")
     return outcome.customer, outcome.status == "created"
 
 
@@ -69,12 +72,13 @@ async def search_page(runtime: ServiceRuntime, query: SearchInput) -> SearchPage
     )
 
 
-Change = Callable[[Customer, UnitOfWork], Awaitable[list[Event]]]
+Change = Callable[[Customer, UnitOfWork], Awaitable[list[Event[Any]]]]
 
 
-async def change_customer(runtime: ServiceRuntime, cmd, action: str, change: Change) -> CustomerReply:  # noqa: ANN001
+async def change_customer(runtime: ServiceRuntime, cmd: Command[Any], action: str, change: Change) -> CustomerReply:
     """Check who acts, load, check the expected version, change, save, publish and audit: one
-    transaction."""
+    transaction. ``cmd``'s payload names the customer (``customer_code``) and the version its
+    sender saw (``expected_version``)."""
     db = runtime.db
 
     async def work(uow: UnitOfWork) -> CustomerView:

@@ -80,20 +80,20 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 # --- scopes and templates --------------------------------------------------------------
 
 
-async def insert_scope(db: AsyncDatabase, scope: ScopeView, session: Session) -> None:
+async def insert_scope(db: AsyncDatabase[dict[str, Any]], scope: ScopeView, session: Session) -> None:
     try:
         await db[SCOPES].insert_one({"_id": scope.scope_id, **scope.model_dump()}, session=session)
     except DuplicateKeyError as exc:
         raise Rejected.conflict(f"scope {scope.scope_id!r} exists", field="payload.scope_id") from exc
 
 
-async def get_scope(db: AsyncDatabase, scope_id: str, session: Session = None) -> ScopeView | None:
+async def get_scope(db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None) -> ScopeView | None:
     doc = await db[SCOPES].find_one({"_id": scope_id}, session=session)
     return ScopeView.model_validate(doc) if doc else None
 
 
 async def require_scope(
-    db: AsyncDatabase, scope_id: str, session: Session = None, field: str = "payload.scope_id"
+    db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None, field: str = "payload.scope_id"
 ) -> ScopeView:
     scope = await get_scope(db, scope_id, session)
     if scope is None:
@@ -101,12 +101,12 @@ async def require_scope(
     return scope
 
 
-async def list_scopes(db: AsyncDatabase) -> list[ScopeView]:
+async def list_scopes(db: AsyncDatabase[dict[str, Any]]) -> list[ScopeView]:
     return [ScopeView.model_validate(d) async for d in db[SCOPES].find().sort("_id", ASCENDING)]
 
 
 async def set_template(
-    db: AsyncDatabase, scope_id: str, fields: list[AttributeField], session: Session
+    db: AsyncDatabase[dict[str, Any]], scope_id: str, fields: list[AttributeField], session: Session
 ) -> AccountTemplateView:
     doc = await db[TEMPLATES].find_one_and_update(
         {"_id": scope_id},
@@ -115,11 +115,13 @@ async def set_template(
         return_document=ReturnDocument.AFTER,
         session=session,
     )
+    if doc is None:  # an upsert returning the document after it: never, but the driver's type allows it
+        raise RuntimeError(f"account template {scope_id!r} not found right after its upsert")
     return AccountTemplateView(scope_id=scope_id, version=doc["version"], fields=doc["fields"])
 
 
 async def scopes_with_templates(
-    db: AsyncDatabase, scope_ids: list[str], session: Session
+    db: AsyncDatabase[dict[str, Any]], scope_ids: list[str], session: Session
 ) -> tuple[dict[str, ScopeView | None], dict[str, AccountTemplateView | None]]:
     """The scopes of a batch and their account templates: one read each, whatever the scopes."""
     found = {
@@ -132,7 +134,9 @@ async def scopes_with_templates(
     return {s: found.get(s) for s in scope_ids}, templates
 
 
-async def get_template(db: AsyncDatabase, scope_id: str, session: Session = None) -> AccountTemplateView | None:
+async def get_template(
+    db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None
+) -> AccountTemplateView | None:
     doc = await db[TEMPLATES].find_one({"_id": scope_id}, session=session)
     if doc is None:
         return None
@@ -142,7 +146,7 @@ async def get_template(db: AsyncDatabase, scope_id: str, session: Session = None
 # --- customers -----------------------------------------------------------------------------
 
 
-async def allocate_codes(db: AsyncDatabase, count: int = 1) -> list[str]:
+async def allocate_codes(db: AsyncDatabase[dict[str, Any]], count: int = 1) -> list[str]:
     """Reserve ``count`` customer codes. Outside any transaction on purpose: a code once handed
     out is never handed out again, even if the customer it was for is never created."""
     doc = await db[COUNTERS].find_one_and_update(
@@ -151,6 +155,8 @@ async def allocate_codes(db: AsyncDatabase, count: int = 1) -> list[str]:
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
+    if doc is None:  # an upsert returning the document after it: never, but the driver's type allows it
+        raise RuntimeError("the customer code counter not found right after its upsert")
     end = FIRST_CODE_SEQUENCE + doc["next"]
     return [customer_code(n) for n in range(end - count, end)]
 
@@ -171,18 +177,18 @@ def _duplicate(exc: DuplicateKeyError, doc: dict[str, Any], field: str) -> Excep
     return Rejected.conflict(f"duplicate customer ({', '.join(index) or 'key'})")
 
 
-async def insert(db: AsyncDatabase, customer: Customer, session: Session) -> None:
+async def insert(db: AsyncDatabase[dict[str, Any]], customer: Customer, session: Session) -> None:
     try:
         await db[CUSTOMERS].insert_one(customer.doc, session=session)
     except DuplicateKeyError as exc:
         raise _duplicate(exc, customer.doc, "payload.email") from exc
 
 
-async def insert_many(db: AsyncDatabase, customers: list[Customer], session: Session) -> None:
+async def insert_many(db: AsyncDatabase[dict[str, Any]], customers: list[Customer], session: Session) -> None:
     await db[CUSTOMERS].insert_many([c.doc for c in customers], ordered=True, session=session)
 
 
-async def insert_each(db: AsyncDatabase, customers: list[Customer], session: Session) -> None:
+async def insert_each(db: AsyncDatabase[dict[str, Any]], customers: list[Customer], session: Session) -> None:
     """Insert the customers; the first duplicate key raises as ``insert`` would for it."""
     if len(customers) == 1:
         return await insert(db, customers[0], session)
@@ -196,7 +202,9 @@ async def insert_each(db: AsyncDatabase, customers: list[Customer], session: Ses
         raise _duplicate(duplicate, customers[first["index"]].doc, "payload.email") from exc
 
 
-async def load(db: AsyncDatabase, code: str, session: Session, *, follow_merge: bool = False) -> Customer:
+async def load(
+    db: AsyncDatabase[dict[str, Any]], code: str, session: Session, *, follow_merge: bool = False
+) -> Customer:
     doc = await db[CUSTOMERS].find_one({"_id": code}, session=session)
     if doc is None:
         raise Rejected.not_found("customer", code, field="payload.customer_code")
@@ -206,7 +214,7 @@ async def load(db: AsyncDatabase, code: str, session: Session, *, follow_merge: 
 
 
 async def load_many(
-    db: AsyncDatabase, codes: list[str], session: Session, *, follow_merge: bool = False
+    db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session, *, follow_merge: bool = False
 ) -> dict[str, Customer]:
     """The customers of these codes (those that exist), each code answered by its survivor if
     merged away; one record per customer, however many codes lead to it."""
@@ -229,7 +237,7 @@ async def load_many(
     return {code: record for code in codes if (record := survivor(code)) is not None}
 
 
-async def save(db: AsyncDatabase, customer: Customer, session: Session) -> None:
+async def save(db: AsyncDatabase[dict[str, Any]], customer: Customer, session: Session) -> None:
     """Write back a changed customer; the version filter refuses a concurrent change."""
     try:
         result = await db[CUSTOMERS].replace_one(
@@ -252,7 +260,7 @@ def idempotency_keys_filter(scope_id: str, keys: list[str]) -> dict[str, Any]:
 
 
 async def find_by_idempotency_keys(
-    db: AsyncDatabase, keys: dict[str, list[str]], session: Session
+    db: AsyncDatabase[dict[str, Any]], keys: dict[str, list[str]], session: Session
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The customers of these idempotency keys, per scope, in one read: (scope, key) -> customer."""
     if not keys:
@@ -262,7 +270,7 @@ async def find_by_idempotency_keys(
 
 
 async def registered_emails_in_use(
-    db: AsyncDatabase, emails: dict[str, list[str]], session: Session
+    db: AsyncDatabase[dict[str, Any]], emails: dict[str, list[str]], session: Session
 ) -> set[tuple[str, str]]:
     """Which of these email keys a registered account of its scope uses, in one read: (scope, key)."""
     if not emails:
@@ -272,12 +280,16 @@ async def registered_emails_in_use(
     return {(d["scope_id"], d["registered_email"]) async for d in cursor}
 
 
-async def find_registered(db: AsyncDatabase, scope_id: str, key: str, session: Session) -> dict[str, Any] | None:
+async def find_registered(
+    db: AsyncDatabase[dict[str, Any]], scope_id: str, key: str, session: Session
+) -> dict[str, Any] | None:
     """The registered account of a scope that an email key belongs to (C2: at most one)."""
     return await db[CUSTOMERS].find_one({"scope_id": scope_id, "registered_email": key}, session=session)
 
 
-async def oldest_guest(db: AsyncDatabase, scope_id: str, key: str, session: Session) -> dict[str, Any] | None:
+async def oldest_guest(
+    db: AsyncDatabase[dict[str, Any]], scope_id: str, key: str, session: Session
+) -> dict[str, Any] | None:
     return await db[CUSTOMERS].find_one(
         {"s.e": key, "scope_id": scope_id, "account_type": "guest"},
         sort=[("registered_at", ASCENDING)],
@@ -286,7 +298,7 @@ async def oldest_guest(db: AsyncDatabase, scope_id: str, key: str, session: Sess
 
 
 async def registered_without_password(
-    db: AsyncDatabase, scope_id: str | None, after_code: str | None, limit: int, session: Session
+    db: AsyncDatabase[dict[str, Any]], scope_id: str | None, after_code: str | None, limit: int, session: Session
 ) -> list[dict[str, Any]]:
     """C14 'set empty passwords': registered customers never invited and without a password,
     in code order, so that a run can resume after the last code it reached."""
@@ -306,11 +318,11 @@ async def registered_without_password(
     return await db[CUSTOMERS].find(query, session=session).sort("_id", ASCENDING).limit(limit).to_list()
 
 
-async def mark_invited(db: AsyncDatabase, codes: list[str], at: Any, session: Session) -> None:
+async def mark_invited(db: AsyncDatabase[dict[str, Any]], codes: list[str], at: Any, session: Session) -> None:
     await db[CUSTOMERS].update_many({"_id": {"$in": codes}}, {"$set": {"invited_at": at}}, session=session)
 
 
-async def record_sign_in(db: AsyncDatabase, code: str, at: Any, new_hash: str | None) -> None:
+async def record_sign_in(db: AsyncDatabase[dict[str, Any]], code: str, at: Any, new_hash: str | None) -> None:
     """Sign-in bookkeeping: no version bump, so that it never conflicts with a CSR's edit."""
     update: dict[str, Any] = {"last_login_at": at, "last_activity_at": at, "failed_signins": 0}
     if new_hash:
@@ -318,14 +330,17 @@ async def record_sign_in(db: AsyncDatabase, code: str, at: Any, new_hash: str | 
     await db[CUSTOMERS].update_one({"_id": code}, {"$set": update})
 
 
-async def accounts_by_email(db: AsyncDatabase, email: str) -> list[dict[str, Any]]:
+async def accounts_by_email(db: AsyncDatabase[dict[str, Any]], email: str) -> list[dict[str, Any]]:
     """C2: every account using ``email``, in every scope."""
     cursor = db[CUSTOMERS].find({"s.e": email_key(email)}, search.SUMMARY_PROJECTION).sort("scope_id", ASCENDING)
     return await cursor.to_list(length=200)
 
 
 async def search_customers(
-    db: AsyncDatabase, query: SearchInput, countries: tuple[str, ...], extra: dict[str, Any] | None = None
+    db: AsyncDatabase[dict[str, Any]],
+    query: SearchInput,
+    countries: tuple[str, ...],
+    extra: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int, bool, str]:
     """One page, the cursor to the next, the total (exact up to TOTAL_CAP) and how the rows
     are sorted (see ``search``); ``extra`` is ANDed with the criteria (a group's filter)."""
@@ -370,9 +385,9 @@ async def search_customers(
     return page, next_cursor, min(total, search.TOTAL_CAP), not broad, search.SORTED_BY[plan[0].sort_field]
 
 
-async def state_counts(db: AsyncDatabase, scope_id: str | None) -> dict[str, int]:
+async def state_counts(db: AsyncDatabase[dict[str, Any]], scope_id: str | None) -> dict[str, int]:
     """C10: one index count per state (scope_state or state_name index), never a collection scan."""
-    counts = {}
+    counts: dict[str, int] = {}
     for state in STATES:
         query = {"state": state} if scope_id is None else {"scope_id": scope_id, "state": state}
         counts[state] = await db[CUSTOMERS].count_documents(query)

@@ -38,7 +38,7 @@ _recounts: set[asyncio.Task[Any]] = set()  # running background recounts (kept r
 
 
 async def state_summary(
-    db: AsyncDatabase, scope_id: str | None, at: datetime, *, exact_up_to: int = EXACT_UP_TO
+    db: AsyncDatabase[dict[str, Any]], scope_id: str | None, at: datetime, *, exact_up_to: int = EXACT_UP_TO
 ) -> tuple[dict[str, int], datetime]:
     """How many customers are in each state (of a scope, or all), and when they were counted."""
     if await db[store.CUSTOMERS].estimated_document_count() <= exact_up_to:
@@ -54,7 +54,9 @@ async def state_summary(
     return kept["counts"], kept["counted_at"]
 
 
-async def recount(db: AsyncDatabase, scope_id: str | None, at: datetime) -> tuple[dict[str, int], datetime]:
+async def recount(
+    db: AsyncDatabase[dict[str, Any]], scope_id: str | None, at: datetime
+) -> tuple[dict[str, int], datetime]:
     """Count now and keep the counts for every worker. ``at`` (before counting) is their time."""
     counts = await store.state_counts(db, scope_id)
     await db[SUMMARIES].update_one(
@@ -65,7 +67,7 @@ async def recount(db: AsyncDatabase, scope_id: str | None, at: datetime) -> tupl
     return counts, at
 
 
-async def _claim(db: AsyncDatabase, key: str, at: datetime) -> bool:
+async def _claim(db: AsyncDatabase[dict[str, Any]], key: str, at: datetime) -> bool:
     """One worker recounts stale counts: the one whose update takes the lease."""
     claimed = await db[SUMMARIES].update_one(
         {"_id": key, "$or": [{"recount_until": {"$exists": False}}, {"recount_until": {"$lt": at}}]},

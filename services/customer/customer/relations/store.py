@@ -51,7 +51,9 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 # --- records: customers and organizations --------------------------------------------------
 
 
-async def load(db: AsyncDatabase, code: str, session: Session, *, field: str, what: str = "customer") -> Customer:
+async def load(
+    db: AsyncDatabase[dict[str, Any]], code: str, session: Session, *, field: str, what: str = "customer"
+) -> Customer:
     """A customer record by code; a missing one is named at ``field`` (e.g. payload.customer_codes.2)."""
     doc = await db[CUSTOMERS].find_one({"_id": code}, session=session)
     if doc is None:
@@ -69,7 +71,7 @@ def number_taken_filter(scope_id: str, number_key: str, code: str | None) -> dic
 
 
 async def require_number_free(
-    db: AsyncDatabase, scope_id: str, number_key: str, code: str | None, session: Session, *, field: str
+    db: AsyncDatabase[dict[str, Any]], scope_id: str, number_key: str, code: str | None, session: Session, *, field: str
 ) -> None:
     """C5: no other organization of the scope has this number (the unique index is the backstop)."""
     other = await db[CUSTOMERS].find_one(number_taken_filter(scope_id, number_key, code), {"_id": 1}, session=session)
@@ -77,21 +79,21 @@ async def require_number_free(
         raise Rejected.conflict(f"organization {other['_id']} of scope {scope_id!r} has this number", field=field)
 
 
-async def insert_organization(db: AsyncDatabase, organization: Customer, session: Session) -> None:
+async def insert_organization(db: AsyncDatabase[dict[str, Any]], organization: Customer, session: Session) -> None:
     try:
         await db[CUSTOMERS].insert_one(organization.doc, session=session)
     except DuplicateKeyError as exc:  # a concurrent create with the same number won
         raise Rejected.conflict("another organization of the scope has this number", field="payload.number") from exc
 
 
-async def count_members(db: AsyncDatabase, organization_code: str, session: Session = None) -> int:
+async def count_members(db: AsyncDatabase[dict[str, Any]], organization_code: str, session: Session = None) -> int:
     return await db[CUSTOMERS].count_documents({"organizations": organization_code}, session=session)
 
 
 # --- groups ---------------------------------------------------------------------------------
 
 
-async def insert_group(db: AsyncDatabase, group: dict[str, Any], session: Session) -> None:
+async def insert_group(db: AsyncDatabase[dict[str, Any]], group: dict[str, Any], session: Session) -> None:
     try:
         await db[GROUPS].insert_one(group, session=session)
     except DuplicateKeyError as exc:
@@ -99,7 +101,7 @@ async def insert_group(db: AsyncDatabase, group: dict[str, Any], session: Sessio
 
 
 async def load_group(
-    db: AsyncDatabase, group_id: str, session: Session = None, *, field: str = "payload.group_id"
+    db: AsyncDatabase[dict[str, Any]], group_id: str, session: Session = None, *, field: str = "payload.group_id"
 ) -> dict[str, Any]:
     group = await db[GROUPS].find_one({"_id": group_id}, session=session)
     if group is None:
@@ -107,18 +109,22 @@ async def load_group(
     return group
 
 
-async def save_group(db: AsyncDatabase, group: dict[str, Any], loaded_version: int, session: Session) -> None:
+async def save_group(
+    db: AsyncDatabase[dict[str, Any]], group: dict[str, Any], loaded_version: int, session: Session
+) -> None:
     result = await db[GROUPS].replace_one({"_id": group["_id"], "version": loaded_version}, group, session=session)
     if result.matched_count != 1:
         raise Rejected.conflict(f"group {group['_id']} changed while this change was being made")
 
 
-async def list_groups(db: AsyncDatabase, scope_id: str | None) -> list[dict[str, Any]]:
+async def list_groups(db: AsyncDatabase[dict[str, Any]], scope_id: str | None) -> list[dict[str, Any]]:
     query = {"scope_id": scope_id} if scope_id else {}
     return await db[GROUPS].find(query).sort([("scope_id", ASCENDING), ("_id", ASCENDING)]).to_list()
 
 
-async def segments_of_scope(db: AsyncDatabase, scope_id: str, session: Session = None) -> list[dict[str, Any]]:
+async def segments_of_scope(
+    db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None
+) -> list[dict[str, Any]]:
     return await db[GROUPS].find({"scope_id": scope_id, "kind": "segment"}, session=session).to_list()
 
 
@@ -126,7 +132,7 @@ def group_view(group: dict[str, Any]) -> GroupView:
     return GroupView(group_id=group["_id"], **{k: v for k, v in group.items() if k != "_id"})
 
 
-async def group_filter(db: AsyncDatabase, group_id: str) -> dict[str, Any]:
+async def group_filter(db: AsyncDatabase[dict[str, Any]], group_id: str) -> dict[str, Any]:
     """C19: the members of a group as a filter: the groups index for a static group, the
     compiled rules for a segment."""
     group = await load_group(db, group_id.strip().lower(), field="payload.group")
@@ -135,7 +141,9 @@ async def group_filter(db: AsyncDatabase, group_id: str) -> dict[str, Any]:
     return compile_segment(group["scope_id"], group["rules"])
 
 
-async def customer_view_with_groups(db: AsyncDatabase, doc: dict[str, Any], session: Session = None) -> CustomerView:
+async def customer_view_with_groups(
+    db: AsyncDatabase[dict[str, Any]], doc: dict[str, Any], session: Session = None
+) -> CustomerView:
     """The customer record as answered: its static groups and the segments of its scope it
     matches, decided on the document (relations_rules.segment_matches)."""
     segments = await segments_of_scope(db, doc["scope_id"], session)

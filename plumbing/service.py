@@ -203,6 +203,13 @@ def settle_garbage_collection() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
+#: A command's handler: it takes the command and what it declares (``runtime: Runtime``, ...),
+#: injected by FastStream by name, and answers a reply.
+CommandHandler = Callable[..., Awaitable[Reply[Any]]]
+#: A capability's commands and their handlers, as a service's command table joins them.
+CommandTable = dict[type[Command[Any]], CommandHandler]
+
+
 def on_command(runtime: ServiceRuntime, command: type[Command[Any]], handler: Callable[..., Any]) -> None:
     """``runtime.on_command``, as a function."""
     runtime.on_command(command, handler)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitRouter
 
-from plumbing.service import ServiceRuntime, create_service_app, on_command
+from plumbing.service import CommandTable, ServiceRuntime, create_service_app, on_command
 from plumbing.settings import ServiceSettings
 
 from .accounts import handlers as accounts
@@ -27,7 +27,7 @@ from .settings import CustomerSettings
 SERVICE = "customer"
 
 #: The one command table: every capability's handlers, on the service's one command queue.
-COMMANDS = {
+COMMANDS: CommandTable = {
     **records.HANDLERS,
     **accounts.HANDLERS,
     **organizations.HANDLERS,

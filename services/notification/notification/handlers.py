@@ -47,12 +47,11 @@ from contracts.notification import (
     TemplateView,
 )
 from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
-from contracts.replies import Reply
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.sealing import SealBroken
-from plumbing.service import LoopContext, Runtime, ServiceRuntime
+from plumbing.service import CommandHandler, LoopContext, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import catalog, domain, emails, kinds, merging, privacy, rendering, store, templates
@@ -239,8 +238,6 @@ async def customer_payment_received(event: CustomerPaymentReceived, runtime: Run
     await _system_email(runtime, outbound, event, kinds.payment_confirmation(event))
 
 
-#: What a command's handler is: FastStream injects its runtime (and sender) by name.
-CommandHandler = Callable[..., Awaitable[Reply[Any]]]
 #: What a system email's event handler is: FastStream injects its runtime and sender by name.
 SystemEmailHandler = Callable[..., Awaitable[None]]
 SYSTEM_EMAILS: tuple[tuple[type[Event[Any]], SystemEmailHandler], ...] = (

@@ -8,7 +8,6 @@ itself stays, so that counts and order histories remain consistent.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from contracts.envelope import Command
@@ -20,8 +19,7 @@ from contracts.privacy import (
     ServiceErasure,
     ServiceErasureReply,
 )
-from contracts.replies import Reply
-from plumbing.service import Runtime
+from plumbing.service import CommandHandler, Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
@@ -73,7 +71,7 @@ async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runti
     return ServiceErasureReply.success(await apply_once(runtime, cmd, work, ServiceErasure, inbox=False))
 
 
-COMMANDS: tuple[tuple[type[Command[Any]], Callable[..., Awaitable[Reply[Any]]]], ...] = (
+COMMANDS: tuple[tuple[type[Command[Any]], CommandHandler], ...] = (
     (NotificationExportCustomerData, export_customer_data),
     (NotificationEraseCustomerData, erase_customer_data),
 )

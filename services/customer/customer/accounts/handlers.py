@@ -54,7 +54,7 @@ from contracts.customer import (
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, normalize_email
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.service import CommandTable, Runtime, ServiceRuntime
 from plumbing.throttle import Bucket, retry_after, too_many_attempts
 from plumbing.throttle_store import Throttle
 from plumbing.unit_of_work import UnitOfWork, apply_once
@@ -62,6 +62,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 from ..acting import Acting, audit, authorize
 from ..records import store
 from ..records.rules import Customer, now
+from ..records.service import create_once  # the shared creation path, with its race handling
 from ..settings import settings_of
 from . import credentials
 from . import store as account_store
@@ -115,7 +116,12 @@ async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) ->
     queue's prefetch slots: a worker answers at most about prefetch_count / reset_answer_seconds
     of these a second."""
     p, db, at = cmd.payload, runtime.db, now()
-    if p.customer_code is None and (p.scope_id is None or p.email is None):
+    whose: str | tuple[str, str]  # the customer's code, or a scope and an email
+    if p.customer_code is not None:
+        whose = p.customer_code
+    elif p.scope_id is not None and p.email is not None:
+        whose = (p.scope_id, p.email)
+    else:
         raise Rejected.invalid("payload.customer_code", "give a customer code, or a scope and an email")
     settings, accounts = settings_of(runtime), accounts_of(runtime)
     window = timedelta(minutes=settings.reset_email_window_minutes)
@@ -123,11 +129,12 @@ async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) ->
 
     async def work(uow: UnitOfWork) -> Accepted:
         outcome.clear()  # a retried transaction starts over
-        if p.customer_code:
-            customer = await store.load(db, p.customer_code, uow.session, follow_merge=True)
+        if isinstance(whose, str):
+            customer = await store.load(db, whose, uow.session, follow_merge=True)
             acting = await authorize(db, uow, cmd.actor, customer.code, at)
         else:
-            doc = await store.find_registered(db, p.scope_id, email_key(p.email), uow.session)
+            scope_id, email = whose
+            doc = await store.find_registered(db, scope_id, email_key(email), uow.session)
             if doc is None:
                 # Part of the work an existing account costs; the pace below covers the rest.
                 credentials.token_id(credentials.new_token())
@@ -304,8 +311,6 @@ async def verify_email(cmd: VerifyEmail, runtime: Runtime) -> CustomerReply:
 async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> CustomerReply:
     """Self-registration. A guest record with this email in the scope is claimed, after the
     customer proves the address, instead of being duplicated."""
-    from ..records.service import create_once  # the shared creation path, with its race handling
-
     p, db, at = cmd.payload, runtime.db, now()
     try:
         key = email_key(normalize_email(p.email))
@@ -369,7 +374,7 @@ async def authenticate(cmd: Authenticate, runtime: Runtime) -> AuthenticatedRepl
     except InvalidValue:
         key = None
     doc = await store.find_registered(db, p.scope_id, key, None) if key else None
-    if lock_ended(doc, at):
+    if key and doc is not None and lock_ended(doc, at):
         await _unlock(runtime, doc["_id"], at)
         doc = await store.find_registered(db, p.scope_id, key, None)
     if (wait := lock_wait_seconds(doc, at)) > 0:
@@ -392,7 +397,7 @@ async def authenticate(cmd: Authenticate, runtime: Runtime) -> AuthenticatedRepl
     matches = await asyncio.to_thread(
         credentials.verify_password, doc.get("password_hash") if doc else None, p.password
     )
-    if matches and doc["state"] == "active":
+    if matches and doc is not None and doc["state"] == "active":  # a password matches only an account's
         rehash = (
             await asyncio.to_thread(credentials.hash_password, p.password)
             if credentials.needs_rehash(doc["password_hash"])
@@ -483,8 +488,8 @@ def _session_view(doc: dict[str, Any]) -> OnBehalfSession:
 
 
 async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -> OnBehalfReply:
-    p, db, at = cmd.payload, runtime.db, now()
-    if cmd.actor is None or cmd.actor.kind != "csr":
+    p, db, at, csr = cmd.payload, runtime.db, now(), cmd.actor
+    if csr is None or csr.kind != "csr":
         raise Rejected.of("forbidden", "only a CSR acts on behalf of a customer")
     if p.minutes > settings_of(runtime).on_behalf_max_minutes:
         raise Rejected.invalid("payload.minutes", f"at most {settings_of(runtime).on_behalf_max_minutes} minutes")
@@ -494,7 +499,7 @@ async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -
         customer.ensure_not_retired()
         doc = {
             "_id": uuid.uuid4().hex,
-            "csr_id": cmd.actor.id,
+            "csr_id": csr.id,
             "customer_code": customer.code,
             "reason": p.reason,
             "started_at": at,
@@ -504,7 +509,7 @@ async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -
         await account_store.insert_session(db, doc, uow.session)
         session = _session_view(doc)
         uow.publish(OnBehalfSessionStarted(**uow.envelope(), payload={"session": session}), partition_key=customer.code)
-        await audit(db, uow, Acting(cmd.actor, p.reason), customer.code, "on-behalf session started", [], at)
+        await audit(db, uow, Acting(csr, p.reason), customer.code, "on-behalf session started", [], at)
         return session
 
     return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
@@ -553,7 +558,7 @@ async def get_customer_audit(cmd: GetCustomerAudit, runtime: Runtime) -> AuditRe
     return AuditReply.success(AuditPage(items=items, next_cursor=cursor))
 
 
-HANDLERS = {
+HANDLERS: CommandTable = {
     RequestPasswordReset: request_password_reset,
     CompletePasswordReset: complete_password_reset,
     InviteCustomersWithoutPassword: invite_customers_without_password,

@@ -50,7 +50,7 @@ from contracts.order_sync import (
 from plumbing.batching import Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.service import CommandTable, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once, inbox_records, record_applied
 
 from ..acting import audit, authorize
@@ -114,7 +114,7 @@ async def _order(
 
 async def _apply_order_news(runtime: ServiceRuntime, batch: list[Pending[OrderNews, None]]) -> None:
     try:
-        failures = await _apply_together(runtime, [pending.item for pending in batch])
+        failures: list[Exception | None] = [*await _apply_together(runtime, [pending.item for pending in batch])]
     except Exception:  # noqa: BLE001 - one event may be the cause: each on its own, with its own outcome
         log.warning("%d order events could not be applied together; applying each alone", len(batch), exc_info=True)
         failures = []
@@ -130,7 +130,7 @@ async def _apply_order_news(runtime: ServiceRuntime, batch: list[Pending[OrderNe
             pending.fail(failure)
 
 
-async def _apply_together(runtime: ServiceRuntime, news: list[OrderNews]) -> list[Exception | None]:
+async def _apply_together(runtime: ServiceRuntime, news: list[OrderNews]) -> list[Rejected | None]:
     return await apply_once(runtime, None, lambda uow: _order_news_work(runtime, uow, news), inbox=False)
 
 
@@ -372,6 +372,8 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> P
             fields={"deleted_by": acting.actor.id, "deleted_at": at.isoformat(), "reason": p.reason},
             now=at,
         )
+        if deleted is None:  # the entry says it changed after now: a clock elsewhere is ahead
+            raise Rejected.conflict("the saved payment method changed meanwhile; try again", field="payload.token")
         await history_store.put_entry(db, deleted, uow.session)
         uow.publish(
             PaymentMethodDeleted(
@@ -420,7 +422,7 @@ async def set_preferred_store(cmd: SetPreferredStore, runtime: Runtime) -> Custo
     return await change_customer(runtime, cmd, "preferred store set", change)
 
 
-COMMANDS = {
+COMMANDS: CommandTable = {
     GetCustomerHistory: get_customer_history,
     DeletePaymentMethod: delete_payment_method,
     SetPreferredStore: set_preferred_store,

@@ -26,7 +26,7 @@ from contracts.merge import (
     UnmergeReply,
 )
 from plumbing.errors import Rejected
-from plumbing.service import Runtime
+from plumbing.service import CommandTable, Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize
@@ -209,13 +209,15 @@ async def get_merge_journal(cmd: GetMergeJournal, runtime: Runtime) -> MergeJour
         if entry is None:
             raise Rejected.not_found("merge", p.merge_id, field="payload.merge_id")
         entries = [entry]
-    else:
+    elif p.customer_code is not None:
         await store.load(runtime.db, p.customer_code, None)
         entries = await merge_store.journal_of(runtime.db, p.customer_code)
+    else:  # the contract asks for one of the two
+        raise Rejected.invalid("payload.customer_code", "give either merge_id or customer_code")
     return MergeJournalReply.success(MergeJournalPage(items=[journal_view(e) for e in entries]))
 
 
-HANDLERS = {
+HANDLERS: CommandTable = {
     MergeCustomers: merge_customers,
     UnmergeCustomers: unmerge_customers,
     GetMergeJournal: get_merge_journal,

@@ -16,7 +16,7 @@ from contracts.privacy import (
     RecordDataRequest,
 )
 from plumbing.errors import Rejected
-from plumbing.service import Runtime
+from plumbing.service import CommandTable, Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import SYSTEM, Acting, audit_each
@@ -69,7 +69,7 @@ async def complete_data_request(cmd: CompleteDataRequest, runtime: Runtime) -> D
     return DataRequestReply.success(await apply_once(runtime, cmd, work, DataRequestView))
 
 
-HANDLERS = {
+HANDLERS: CommandTable = {
     RecordDataRequest: record_data_request,
     ListDataRequests: list_data_requests,
     CompleteDataRequest: complete_data_request,

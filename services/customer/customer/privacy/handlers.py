@@ -31,7 +31,7 @@ from contracts.privacy import (
 from plumbing.client import OmsClientPool, error_text
 from plumbing.documents import plain
 from plumbing.errors import Rejected
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.service import CommandTable, Runtime, ServiceRuntime
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
 from ..accounts import store as account_store
@@ -59,7 +59,7 @@ HISTORY_PERSONAL_KEYS = (
     "recipient",
 )
 #: What the record keeps: its code, scope, kind, account type, dates and order figures.
-ERASED_FIELDS = {
+ERASED_FIELDS: dict[str, object] = {
     "first_name": ERASED,
     "last_name": ERASED,
     "email": None,
@@ -307,7 +307,7 @@ async def erase_customer_data(cmd: EraseCustomerData, runtime: Runtime) -> Erasu
     return ErasureReply.success(receipt)
 
 
-HANDLERS = {
+HANDLERS: CommandTable = {
     ExportCustomerData: export_customer_data,
     EraseCustomerData: erase_customer_data,
 }

@@ -50,7 +50,7 @@ from contracts.customer import (
 )
 from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.service import CommandTable, Runtime, ServiceRuntime
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
 from ..accounts.links import send_link
@@ -303,7 +303,7 @@ async def change_customer_state(cmd: ChangeCustomerState, runtime: Runtime) -> C
     return await change_customer(runtime, cmd, f"state: {cmd.payload.action}", change)
 
 
-HANDLERS = {
+HANDLERS: CommandTable = {
     CreateScope: create_scope,
     ListScopes: list_scopes,
     SetAccountTemplate: set_account_template,

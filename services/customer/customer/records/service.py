@@ -13,6 +13,7 @@ from contracts.customer import (
     CustomerReply,
     CustomerView,
     NewCustomer,
+    RegisterCustomer,
     SearchInput,
     SearchPage,
 )
@@ -39,7 +40,7 @@ async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> 
 
 
 async def create_once(
-    runtime: ServiceRuntime, message: CreateCustomer | None, new: NewCustomer
+    runtime: ServiceRuntime, message: CreateCustomer | RegisterCustomer | None, new: NewCustomer
 ) -> tuple[CustomerView, bool]:
     """``create`` in its own transaction; when a concurrent twin (same idempotency key) wins
     the race, the second attempt answers the twin's customer (O6: one customer, not two)."""

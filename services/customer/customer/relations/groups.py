@@ -27,7 +27,7 @@ from contracts.relations import (
 )
 from contracts.replies import FieldError
 from plumbing.errors import Rejected
-from plumbing.service import Runtime
+from plumbing.service import CommandTable, Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize
@@ -146,7 +146,7 @@ async def get_group_members(cmd: GetGroupMembers, runtime: Runtime) -> GroupMemb
     return GroupMembersPageReply.success(await search_page(runtime, query))
 
 
-HANDLERS = {
+HANDLERS: CommandTable = {
     CreateGroup: create_group,
     UpdateGroupRules: update_group_rules,
     AddGroupMembers: add_group_members,

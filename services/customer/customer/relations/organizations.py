@@ -25,7 +25,7 @@ from contracts.relations import (
     OrganizationView,
     UpdateOrganization,
 )
-from plumbing.service import Runtime
+from plumbing.service import CommandTable, Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import SYSTEM, Acting, audit, authorize
@@ -155,7 +155,7 @@ async def leave_organization(cmd: LeaveOrganization, runtime: Runtime) -> Member
     return await _membership(cmd, runtime, joining=False)
 
 
-HANDLERS = {
+HANDLERS: CommandTable = {
     CreateOrganization: create_organization,
     UpdateOrganization: update_organization,
     GetOrganization: get_organization,

@@ -81,7 +81,7 @@ def build(activity: dict[str, Any]) -> bytes:
     """The message's bytes, CRLF line endings, ready for DATA.
 
     Written directly, as the email package's compat32 generator would write this
-    MIMEMultipart of two MIMEText parts (``tests/unit/test_notification_mail.py`` holds it to
+    MIMEMultipart of two MIMEText parts (``tests/unit/notification/test_notification_mail.py`` holds it to
     that, byte for byte): building the message objects and running the generator over them
     took a millisecond of CPU per email, more than anything else the sender does."""
     if needs_smtputf8(activity):

@@ -61,7 +61,7 @@ now = clock.now  # MongoDB's precision (milliseconds), so a reply and a later re
 
 # C17: the rows of a file share first names, surnames, household phones and email domains;
 # each is checked once per process and remembered. Every function below answers exactly what
-# the plumbing.normalize function it stands for answers (tests/unit/test_customer_field_cache.py).
+# the plumbing.normalize function it stands for answers (tests/unit/customer/test_customer_field_cache.py).
 
 #: One @, nothing before it that quotes, escapes or names (no display name, no quoted local
 #: part: email-validator splits such an address at its @ and nowhere else), a hostname after.

@@ -22,7 +22,7 @@ from anyascii import anyascii
 from bench.matching.stream import Stream, generate
 from contracts.orders import OrderPlaced
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COUNTRY = {"eu-fr": "FR", "de": "DE", "uk": "GB", "us": "US", "es": "ES"}
 
 
@@ -50,7 +50,7 @@ def test_o2_the_same_seed_gives_the_same_stream_in_any_process_and_another_seed_
     assert a.truth == b.truth and a.undecidable == b.undecidable and a.summary() == b.summary()
     assert _fingerprint(a) != _fingerprint(c)
     code = (
-        "from bench.matching.stream import generate; from tests.unit.test_matching_stream import _digest; "
+        "from bench.matching.stream import generate; from tests.unit.bench.test_matching_stream import _digest; "
         "print(_digest(generate(600, seed=3)))"
     )
     for hash_seed in ("1", "2"):  # no dependence on str hashing (set order) anywhere

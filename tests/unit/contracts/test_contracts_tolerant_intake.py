@@ -15,7 +15,7 @@ from contracts.countries import country_code
 from contracts.orders import Order, OrderPlaced, PostalAddress
 from contracts.types import CountryCode, OptionalCountryCode
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "contracts" / "examples" / "order-placed.v1.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "contracts" / "examples" / "order-placed.v1.json"
 
 # Spellings seen in real orders and in the languages of commerce.
 COUNTRY_SPELLINGS = [

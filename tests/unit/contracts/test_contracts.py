@@ -16,7 +16,7 @@ from contracts.envelope import Command, Envelope, Event
 from contracts.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced
 from contracts.routing import Topology
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "contracts" / "examples"
 BY_TYPE = {cls.type_name(): cls for cls in UPSTREAM_ORDER_MESSAGES + UPSTREAM_COMMERCE_MESSAGES}
 
 

@@ -23,7 +23,7 @@ from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, Paym
 
 from .test_adapters_platform_shapes import RecordedBigCommerceOrders
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms" / "bigcommerce"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms" / "bigcommerce"
 
 
 def raw(name: str) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 from notification import catalog, domain, kinds, mail, templates
 from notification.templates import Sources, TemplateProblem
 
-from ..sandbox_escapes import ESCAPES
+from ...sandbox_escapes import ESCAPES
 
 PREDEFINED = catalog.load()
 HARMLESS = {"subject": "Hello", "html": "<p>Hello</p>", "text": "Hello"}

@@ -34,7 +34,7 @@ EXAMPLES_PER_MODEL = int(os.environ.get("OMS_FUZZ_EXAMPLES", "12"))
 #: The most CPU one validation may take, whatever it is given (the thread's CPU time: on a
 #: loaded machine wall time also counts the waits for a core, and failed the suite).
 TIME_BOUND = 1.0
-EXAMPLE_MESSAGES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
+EXAMPLE_MESSAGES = Path(__file__).resolve().parents[3] / "contracts" / "examples"
 
 
 def contract_models() -> dict[str, type[BaseModel]]:

@@ -41,7 +41,7 @@ from plumbing.dead_letters import describe_malformed
 from plumbing.errors import Rejected
 from plumbing.normalize import email_key, fold, normalize_email
 
-from ..integration.test_order_sync import order as example_order
+from ...integration.test_order_sync import order as example_order
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -18,7 +18,7 @@ from adapters.mapping import Ignored, MappingError, PrivacyRequested
 from adapters.settings import AdapterSettings
 from contracts.privacy import RecordDataRequest
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms"
 SETTINGS = AdapterSettings(
     shopify_scope="eu-fr",
     commercetools_scope="eu-fr",

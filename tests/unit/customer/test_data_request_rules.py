@@ -17,7 +17,7 @@ from contracts.privacy import DataRequestInput, DataRequestView, RecordDataReque
 from customer.privacy import rules
 from plumbing.errors import Rejected
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "platforms" / "shopify" / "customers-data-request.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "platforms" / "shopify" / "customers-data-request.json"
 AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 

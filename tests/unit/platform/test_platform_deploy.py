@@ -30,7 +30,7 @@ from plumbing.messaging import (
     work_queue,
 )
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 TOPOLOGY = Topology("oms")  # production names; the vhost is "oms" too
 
 

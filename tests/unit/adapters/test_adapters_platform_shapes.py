@@ -7,7 +7,7 @@ outcome that is not a message (ignored, a privacy request, a dead letter and its
 The expected values were checked by hand against the fixtures (amounts, currency, lines,
 customer, addresses, status, display number, taxes_included, and that totals add up).
 
-``python -m tests.unit.test_adapters_platform_shapes`` prints the "fields right" count per
+``python -m tests.unit.adapters.test_adapters_platform_shapes`` prints the "fields right" count per
 platform: how many expected fields the adapters get right (``--write`` rewrites the file
 from the current mapping: review the diff before committing it).
 """
@@ -28,7 +28,7 @@ from adapters import bigcommerce, commercetools, medusa, saleor, shopify, woocom
 from adapters.bigcommerce_client import FetchFailed, fetch_resources
 from adapters.mapping import Ignored, MappingError, PlatformConfig, PrivacyRequested
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms"
 EXPECTED = FIXTURES / "platform-shapes.expected.json"
 MAPPERS = {
     "shopify": shopify,

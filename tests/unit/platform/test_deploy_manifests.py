@@ -33,7 +33,7 @@ from order_sync.handlers import UPSTREAM_QUEUE
 from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KEDA_CRDS = ROOT / "tests" / "fixtures" / "keda"

@@ -24,7 +24,7 @@ from adapters.settings import AdapterSettings
 from adapters.signatures import Verifier, hmac_base64, hmac_hex
 from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms"
 
 
 def fixture(platform: str, name: str) -> Any:

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.headers import CONTENT_SECURITY_POLICY
 
-GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway" / "gateway"
+GATEWAY = Path(__file__).resolve().parents[3] / "services" / "gateway" / "gateway"
 TEMPLATES = sorted((GATEWAY / "templates").glob("*.html"))
 
 FORBIDDEN = {

@@ -20,7 +20,7 @@ from adapters.settings import AdapterSettings
 from adapters.signatures import Verifier
 from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms" / "woocommerce"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms" / "woocommerce"
 SECRET = "wc-webhook-secret"
 
 

@@ -60,6 +60,7 @@ class DropsConnections(CapturedMail):
         self.at_rcpt, self.after_data = at_rcpt, after_data
         self.rcpts = 0
         self.dropped = 0
+        self.hang_up: set[int] = set()  # sessions to drop when their next message starts
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list) -> str:
         self.rcpts += 1
@@ -73,9 +74,18 @@ class DropsConnections(CapturedMail):
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         reply = await super().handle_DATA(server, session, envelope)
         if len(self.messages) % self.after_data == 0:
-            self.dropped += 1
-            asyncio.get_running_loop().call_later(0.01, server.transport.close)  # after the 250 went out
+            self.hang_up.add(id(session))  # once the 250 is out: at the next message's MAIL
         return reply
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list) -> str:
+        if id(session) in self.hang_up:
+            self.hang_up.discard(id(session))
+            self.dropped += 1
+            server.transport.close()
+            return "421 4.3.2 Service shutting down"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
 
 def message_ids(handler: CapturedMail) -> Counter[str]:
@@ -183,3 +193,40 @@ async def test_n6_a_worker_killed_with_a_batch_in_flight_never_sends_an_email_tw
             assert ids[activity["message_id"]] == 1
     assert len(handler.messages) >= killed_with >= 6
     assert len(handler.messages) == by_status["sent"] + sum(1 for a in unknown if a["message_id"] in ids)
+
+
+class TakesThenHangsUp(CapturedMail):
+    """Stores every ``nth`` message and hangs up before answering it: the client never
+    learns whether the server took it."""
+
+    def __init__(self, nth: int) -> None:
+        super().__init__()
+        self.nth = nth
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if len(self.messages) % self.nth == 0:
+            server.transport.abort()  # before the 250: no answer ever reaches the client
+        return reply
+
+
+async def test_n6_a_connection_lost_inside_data_is_not_sent_again_but_surfaced(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """N6, at most once: the connection dies after the message went out and before the
+    server answered it. The server has it; the worker cannot know, so the email is failed
+    with outcome unknown (a person checks it), never sent a second time."""
+    handler = TakesThenHangsUp(nth=4)
+    events = [shipped(recipient(email=f"shopper{i}@example.com"), number=f"US-{i}") for i in range(12)]
+    with smtp_server(handler) as port:
+        async with running(notification_app(settings, port, send_concurrency=2), cleanup=cleanup):
+            await asyncio.gather(*(publish_event(client, event) for event in events))
+            activities = await settled(settings, 12, timeout=60)
+            await asyncio.sleep(0.5)  # a resend would arrive by now
+
+    ids = message_ids(handler)
+    assert len(handler.messages) == 12 and set(ids.values()) == {1}, "each email reached the server once"
+    unknown = [a for a in activities if a["outcome_unknown"]]
+    assert len(unknown) == 3, [(a["status"], a["last_error"]) for a in activities]
+    assert all(a["status"] == "failed" and "may have been delivered" in a["last_error"] for a in unknown)
+    assert sum(1 for a in activities if a["status"] == "sent") == 9

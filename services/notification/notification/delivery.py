@@ -42,6 +42,15 @@ class ClaimLost(Exception):
     """The worker's claim on the email ran out before DATA: nothing was sent."""
 
 
+class OutcomeUnknown(Exception):
+    """The connection failed inside DATA without the server's answer: the server may have
+    taken the message, so it is not sent again (at most once)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, SMTPResponseException):
         return f"{exc.code} {exc.message}"
@@ -67,7 +76,8 @@ class SmtpTransport:
         utf8: bool,
         before_data: Callable[[], Awaitable[bool]],
     ) -> str:
-        """Send ``message``; return the server's acceptance. Raises DeliveryFailed or ClaimLost.
+        """Send ``message``; return the server's acceptance. Raises DeliveryFailed, ClaimLost
+        or OutcomeUnknown.
 
         ``utf8``: an address is not ASCII, so the server must offer SMTPUTF8.
         """
@@ -94,8 +104,14 @@ class SmtpTransport:
                 self._idle.append(client)
                 client = None
                 raise ClaimLost()
-            response = await client.data(message)
-        except ClaimLost:
+            try:
+                response = await client.data(message)
+            except (SMTPServerDisconnected, OSError, TimeoutError) as exc:
+                # No answer to the message: taken or not, only the server knows.
+                client.close()
+                client = None
+                raise OutcomeUnknown(_describe(exc)) from exc
+        except (ClaimLost, OutcomeUnknown):
             raise
         except (SMTPException, OSError, TimeoutError) as exc:
             if client is not None:

@@ -51,7 +51,7 @@ from plumbing.sealing import SealBroken, Sealer, sealer
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import domain, emails, mail, store
-from .delivery import ClaimLost, DeliveryFailed, SmtpTransport
+from .delivery import ClaimLost, DeliveryFailed, OutcomeUnknown, SmtpTransport
 from .settings import NotificationSettings
 
 if TYPE_CHECKING:
@@ -61,6 +61,10 @@ log = logging.getLogger("oms.notification.outbound")
 
 OUTCOME_UNKNOWN = (
     "the worker stopped while the SMTP server was taking the message; it may have been "
+    "delivered, so it is not sent again"
+)
+DATA_UNANSWERED = (
+    "the connection failed while the SMTP server was taking the message; it may have been "
     "delivered, so it is not sent again"
 )
 STOPPED = "the worker stopped before handing the message over"
@@ -180,6 +184,17 @@ class Outbound:
             return
         except DeliveryFailed as failure:
             await self._failed(claimed, failure.code, failure.error, permanent=failure.permanent)
+            return
+        except OutcomeUnknown as unknown:
+            log.error("email %s: %s (%s)", claimed["_id"], DATA_UNANSWERED, unknown.error)
+            await self._persist(
+                self._give_up,
+                claimed,
+                code=None,
+                error=f"{DATA_UNANSWERED} ({unknown.error})",
+                permanent=False,
+                outcome_unknown=True,
+            )
             return
         except SealBroken as exc:
             # Sealed under a key this service no longer holds: no retry will open it.

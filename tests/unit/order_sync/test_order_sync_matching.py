@@ -430,7 +430,7 @@ def test_o2_the_weights_documented_in_the_readme_are_the_code_s() -> None:
 
     from order_sync import matching
 
-    readme = (Path(__file__).resolve().parents[2] / "services" / "order-sync" / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "services" / "order-sync" / "README.md").read_text()
     table = readme.split("<!-- weights:start -->", 1)[1].split("<!-- weights:end -->", 1)[0]
     documented = [line.split("|")[1:6] for line in table.strip().splitlines()[2:]]
     levels = [

@@ -594,6 +594,21 @@ class Scored:
             return "name_postal"
         return "score"
 
+    def _bare_record_of_the_name(self) -> bool:
+        """The candidate is a bare record (a name and a postal code, nothing else: a cash sale)
+        with the order's whole name in its postal code, and nothing of the order says another
+        person: the first order that tells who that buyer was. (A namesake there is a rival
+        with the same evidence, and the order waits for a CSR.)"""
+        return (
+            self.profile is not None
+            and _bare(self.profile)
+            and self.agrees("household", "postal")
+            and self.agrees("first_name", "exact")
+            and self.agrees("last_name", "exact")
+            and not self.agrees_not("email")
+            and not self.agrees_not("source")
+        )
+
     @property
     def tells_the_person(self) -> bool:
         """Evidence that singles out a person, not only a household or a namesake: a shared
@@ -603,6 +618,8 @@ class Scored:
             return True
         if self.agrees_not("last_name"):
             return False
+        if self._bare_record_of_the_name():
+            return True
         if self.agrees("household", *MOBILE_KEYS):
             # One person's phone: their given name in any form (a middle name, an initial, a
             # typo: Ruuth, Ruth) or none is theirs. Beside another mailbox, only the name
@@ -624,6 +641,11 @@ class Scored:
             and self.agrees("first_name", "exact")
             and not self.agrees_not("source")
         )
+
+
+def _bare(profile: Profile) -> bool:
+    """A record of a name and a postal code only (a cash sale the cashier typed a name for)."""
+    return not (profile.emails or profile.sources or profile.phones or profile.streets)
 
 
 def score(identity: Identity, profile: Profile) -> Scored:
@@ -959,6 +981,8 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     anonymous = not (a_emails or b_emails or a.sources or b.sources)
     if anonymous and not shared_mobile and (a.phones & b.phones or a.streets & b.streets):
         return False
+    if _bare(a) and _bare(b) and a.postals & b.postals:
+        return False  # two cash sales' names in one postal code, kept apart when they met: namesakes
     return any(compare_names(f, l, g, m).score >= 3 for f, l in a.names for g, m in b.names)
 
 

@@ -322,7 +322,7 @@ async def test_o8_a_fixture_of_each_platform_posted_to_its_webhook_gives_the_ord
 ) -> None:
     """Step 14: the platforms' own shapes over HTTP, to the OrderPlaced on the real broker,
     compared field by field with tests/fixtures/platforms/platform-shapes.expected.json."""
-    from ..unit.test_adapters_platform_shapes import expected, flatten
+    from ..unit.adapters.test_adapters_platform_shapes import expected, flatten
 
     want = expected()
     stack.adapters.settings = stack.adapters.settings.model_copy(

@@ -20,7 +20,7 @@ from plumbing.client import OmsClient
 from plumbing.messaging import dead_letter_queue, upstream_exchange
 
 from ..support import eventually
-from ..unit.test_adapters_platform_shapes import RecordedBigCommerceOrders, expected, flatten
+from ..unit.adapters.test_adapters_platform_shapes import RecordedBigCommerceOrders, expected, flatten
 from .test_adapters import Stack, body_of, dead_letters, drain, placed_from_tap, send, stack, upstream_tap  # noqa: F401
 from .test_order_sync import link_of, order_db  # noqa: F401
 

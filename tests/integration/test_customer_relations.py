@@ -34,7 +34,7 @@ from omsctl.__main__ import app as omsctl
 from plumbing.client import OmsClient
 
 from ..support import EventTap, widen_omsctl_consoles
-from ..unit.test_relations_rules import SAMPLE_DOCS, SEGMENTS, TEMPLATE
+from ..unit.customer.test_relations_rules import SAMPLE_DOCS, SEGMENTS, TEMPLATE
 from .conftest import create_customer, create_scope, ok
 
 

@@ -152,7 +152,7 @@ def order_id_of(webhook: dict[str, Any]) -> str:
     if scope not in SCOPES:
         raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
     path = "data.orderId" if scope in SHIPMENT_SCOPES else "data.id"
-    return identifier(get(webhook, path), path, required=True)  # type: ignore[return-value]
+    return identifier(get(webhook, path), path, required=True)
 
 
 def with_resources(

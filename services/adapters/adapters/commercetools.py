@@ -158,7 +158,9 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     return handler(payload, config)
 
 
-def _localized(value: Any, locale: str | None) -> str | None:
+def _localized(value: Any, locale: str | None) -> object:
+    """The text of a LocalizedString in ``locale`` (or its language, or the first one); the
+    entry is returned as the platform wrote it: the contract says whether it is text."""
     if isinstance(value, str):
         return value
     if not isinstance(value, dict) or not value:

@@ -167,7 +167,11 @@ def ignored_counter(runtime: ServiceRuntime) -> Any:
 
 
 def adapters(runtime: ServiceRuntime) -> Adapters:
-    return runtime.resources[SERVICE]
+    """What ``app.py`` set up at start for the adapters service."""
+    held = runtime.resources[SERVICE]
+    if not isinstance(held, Adapters):
+        raise TypeError(f"the adapters service holds Adapters at start, not {type(held).__name__}")
+    return held
 
 
 def routing_key(platform: Platform, topic: str) -> str:

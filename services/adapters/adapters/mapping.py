@@ -12,10 +12,11 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 import iso4217
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
@@ -26,6 +27,11 @@ from contracts.types import OptionalHttpsLink
 
 #: Fixed forever: changing it would change every derived message id.
 _ID_NAMESPACE = uuid.UUID("5f0c3c1e-8a5e-4d0e-9a53-0f3c6e0a0d18")
+
+#: What a reader passed to ``Problems.check`` returns.
+T = TypeVar("T")
+#: The stand-in ``Problems.check`` returns instead, when the reader failed.
+D = TypeVar("D")
 
 
 class MappingError(Exception):
@@ -70,7 +76,13 @@ class Problems:
     def __init__(self) -> None:
         self.fields: list[FieldError] = []
 
-    def check(self, read: Callable[..., Any], *args: Any, default: Any = None, **kwargs: Any) -> Any:
+    # The reader's own arguments vary (a value and a path, sometimes ``required``); what is
+    # typed is the result: the reader's, or the stand-in given as ``default``.
+    @overload
+    def check(self, read: Callable[..., T], *args: Any, default: D, **kwargs: Any) -> T | D: ...
+    @overload
+    def check(self, read: Callable[..., T], *args: Any, default: None = None, **kwargs: Any) -> T | None: ...
+    def check(self, read: Callable[..., T], *args: Any, default: D | None = None, **kwargs: Any) -> T | D | None:
         try:
             return read(*args, **kwargs)
         except MappingError as error:
@@ -159,6 +171,10 @@ def items(data: Any, path: str) -> list[Any]:
     return value
 
 
+@overload
+def identifier(value: Any, path: str, *, required: Literal[True]) -> str: ...
+@overload
+def identifier(value: Any, path: str, *, required: bool = False) -> str | None: ...
 def identifier(value: Any, path: str, *, required: bool = False) -> str | None:
     """A platform id as our text: a string or an integer (Shopify's are JSON integers, read
     exactly). An object, a list, a boolean or a fractional number is a field error, never
@@ -294,7 +310,11 @@ def build(
     """Validate ``payload`` as ``message_type``; an invalid field is reported by its platform
     name, together with the ``problems`` met while reading the payload (all in one error)."""
     noted = list(problems.fields) if problems else []
-    envelope = {"message_id": message_id, "correlation_id": correlation_id, "producer": config.producer}
+    envelope: dict[str, str | datetime] = {
+        "message_id": message_id,
+        "correlation_id": correlation_id,
+        "producer": config.producer,
+    }
     try:
         # The platform's own time when it is one; a bad one is reported on the payload field.
         envelope["occurred_at"] = _AWARE.validate_python(occurred_at)
@@ -325,7 +345,11 @@ def _platform_field(loc: tuple[Any, ...], origins: Origins) -> str:
         pattern = ".".join("*" if p.isdigit() else p for p in ours[:end])
         if pattern in origins:
             indexes = iter(p for p in ours[:end] if p.isdigit())
-            return re.sub(r"\*", lambda _, indexes=indexes: next(indexes, "*"), origins[pattern])
+
+            def index(_: re.Match[str], indexes: Iterator[str] = indexes) -> str:
+                return next(indexes, "*")
+
+            return re.sub(r"\*", index, origins[pattern])
     return "payload." + ".".join(ours)
 
 

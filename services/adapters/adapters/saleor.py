@@ -26,6 +26,7 @@ total. The order is identified by ``number`` (``id`` when the query did not sele
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -449,7 +450,11 @@ def _status_change(
     )
 
 
-def order_changed(event_name: str, default_status: str):  # noqa: ANN201
+#: One Saleor event's mapper: (the event, its order, the platform's config) -> messages.
+EventMapper = Callable[[dict[str, Any], dict[str, Any], PlatformConfig], list[Envelope[Any]]]
+
+
+def order_changed(event_name: str, default_status: str) -> EventMapper:
     """ORDER_UPDATED, ORDER_CONFIRMED, ORDER_CANCELLED: the whole order again; placed if it
     was never received, and its status applied as a change."""
 
@@ -524,7 +529,7 @@ def order_fulfilled(event: dict[str, Any], order: dict[str, Any], config: Platfo
     return messages
 
 
-EVENTS = {
+EVENTS: dict[str, EventMapper] = {
     "ORDER_CREATED": order_created,
     "ORDER_UPDATED": order_changed("ORDER_UPDATED", "UNFULFILLED"),
     "ORDER_CONFIRMED": order_changed("ORDER_CONFIRMED", "UNFULFILLED"),

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from contracts.envelope import Envelope
@@ -435,14 +437,17 @@ def privacy_dead_letter_body(body: bytes) -> bytes:
     return json.dumps(kept).encode()
 
 
-TOPICS = {
+#: One Shopify topic's mapper: (the body, the platform's config) -> messages.
+TopicMapper = Callable[[dict[str, Any], PlatformConfig], list[Envelope[Any]]]
+
+TOPICS: dict[str, TopicMapper] = {
     "orders/create": order_placed,
     "orders/updated": order_updated,
     "orders/cancelled": order_updated,
     "orders/paid": order_paid,
     "fulfillments/create": fulfillment_shipped,
     "fulfillments/update": fulfillment_shipped,
-    **{topic: (lambda body, config, _t=topic: privacy_request(_t, body, config)) for topic in PRIVACY_KINDS},
+    **{topic: partial(privacy_request, topic) for topic in PRIVACY_KINDS},
 }
 
 

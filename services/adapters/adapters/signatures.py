@@ -21,11 +21,12 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 
 import jwt
-from jwt import PyJWKClient, PyJWKSet
+from jwt import PyJWK, PyJWKClient, PyJWKSet
+from pydantic import SecretStr
 
 from .settings import AdapterSettings
 
@@ -43,6 +44,11 @@ def hmac_base64(secret: str, body: bytes) -> str:
 
 def hmac_hex(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _value(secret: SecretStr | None) -> str:
+    """A configured secret's text; "" when none is set (then nothing is accepted)."""
+    return secret.get_secret_value() if secret is not None else ""
 
 
 def _same(given: str | None, expected: str) -> bool:
@@ -65,27 +71,28 @@ class Verifier:
 
     def verify(self, platform: str, body: bytes, headers: Mapping[str, str]) -> bool:
         """``headers`` with lower-case names. May fetch Saleor's JWKS: call it off the loop."""
-        return getattr(self, f"_{platform}")(body, headers)
+        check: Callable[[bytes, Mapping[str, str]], bool] = getattr(self, f"_{platform}")
+        return check(body, headers)
 
     def _shopify(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        secret = self.settings.shopify_secret
-        return bool(secret) and _same(headers.get(SHOPIFY_HEADER), hmac_base64(secret.get_secret_value(), body))
+        secret = _value(self.settings.shopify_secret)
+        return bool(secret) and _same(headers.get(SHOPIFY_HEADER), hmac_base64(secret, body))
 
     def _medusa(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        secret = self.settings.medusa_secret
-        return bool(secret) and _same(headers.get(MEDUSA_HEADER), hmac_base64(secret.get_secret_value(), body))
+        secret = _value(self.settings.medusa_secret)
+        return bool(secret) and _same(headers.get(MEDUSA_HEADER), hmac_base64(secret, body))
 
     def _woocommerce(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        secret = self.settings.woocommerce_secret
-        return bool(secret) and _same(headers.get(WOOCOMMERCE_HEADER), hmac_base64(secret.get_secret_value(), body))
+        secret = _value(self.settings.woocommerce_secret)
+        return bool(secret) and _same(headers.get(WOOCOMMERCE_HEADER), hmac_base64(secret, body))
 
     def _bigcommerce(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        expected = self.settings.bigcommerce_authorization
-        return bool(expected) and _same(headers.get(BIGCOMMERCE_HEADER), expected.get_secret_value())
+        expected = _value(self.settings.bigcommerce_authorization)
+        return bool(expected) and _same(headers.get(BIGCOMMERCE_HEADER), expected)
 
     def _commercetools(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        expected = self.settings.commercetools_authorization
-        return bool(expected) and _same(headers.get(COMMERCETOOLS_HEADER), expected.get_secret_value())
+        expected = _value(self.settings.commercetools_authorization)
+        return bool(expected) and _same(headers.get(COMMERCETOOLS_HEADER), expected)
 
     def _saleor(self, body: bytes, headers: Mapping[str, str]) -> bool:
         signature = (headers.get(SALEOR_HEADER) or "").strip()
@@ -93,8 +100,8 @@ class Verifier:
             return False
         if ".." in signature:  # compact JWS with the payload detached: header..signature
             return self._saleor_jws(signature, body)
-        secret = self.settings.saleor_secret
-        return bool(secret) and _same(signature, hmac_hex(secret.get_secret_value(), body))
+        secret = _value(self.settings.saleor_secret)
+        return bool(secret) and _same(signature, hmac_hex(secret, body))
 
     def _saleor_jws(self, signature: str, body: bytes) -> bool:
         try:
@@ -107,11 +114,13 @@ class Verifier:
         except (jwt.PyJWTError, ValueError):
             return False
 
-    def _saleor_key(self, kid: str | None):  # noqa: ANN202 - a PyJWK's key
+    def _saleor_key(self, kid: str | None) -> PyJWK | None:
+        """The key as a PyJWK (not its bare key): PyJWT then verifies with the algorithm the
+        key is bound to, which must be the RS256 asked for."""
         if self._saleor_keys is not None:
             for key in self._saleor_keys.keys:
                 if kid is None or key.key_id == kid:
-                    return key.key
+                    return key
         if self._saleor_client is not None and kid:
-            return self._saleor_client.get_signing_key(kid).key
+            return self._saleor_client.get_signing_key(kid)
         return None

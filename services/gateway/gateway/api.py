@@ -27,16 +27,13 @@ from contracts.types import OptionalText, Text
 
 from . import rights
 from .auth import COOKIE, allow, client_address, require_right, signed_in
-from .bridge import CommandFailed, Services, error_body
-from .deadletters import DeadLetters, DeadLetterView, ReplayResult
+from .bridge import CommandFailed, error_body
+from .deadletters import DeadLetterView, ReplayResult
 from .staff import SignInLimits, SignInThrottled, StaffError, StaffSession
+from .state import dead_letter_store, gateway_settings, services, staff_store
 
 router = APIRouter(prefix="/api")
 Code = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def data(model: BaseModel) -> dict[str, Any]:
@@ -78,8 +75,8 @@ async def start_session(request: Request, response: Response, username: str, pas
     """Check the password; on success set the session cookie. Every outcome is audited; a
     throttled attempt (I4: too many failures for the account or from the address) raises
     ``rate_limited`` with ``retry_after_seconds``, whatever the password."""
-    store = request.app.state.staff
-    settings = request.app.state.gateway_settings
+    store = staff_store(request)
+    settings = gateway_settings(request)
     source = client_address(request)
     try:
         staff = await store.verify(username, password, source=source, limits=SignInLimits.from_settings(settings))
@@ -141,8 +138,8 @@ async def who_am_i(session: Annotated[StaffSession, Depends(signed_in)]) -> Any:
 
 @router.delete("/session", status_code=204, tags=["session"])
 async def sign_out(request: Request, response: Response, session: Annotated[StaffSession, Depends(signed_in)]) -> None:
-    await request.app.state.staff.close_session(session)
-    await request.app.state.staff.audit(session.username, session.role, "session.sign_out", None, "ok")
+    await staff_store(request).close_session(session)
+    await staff_store(request).audit(session.username, session.role, "session.sign_out", None, "ok")
     response.delete_cookie(COOKIE, path="/")
 
 
@@ -163,7 +160,7 @@ class StaffView(BaseModel):
 async def create_staff(
     body: NewStaff, request: Request, who: Annotated[StaffSession, Depends(allow("staff.manage"))]
 ) -> Any:
-    store = request.app.state.staff
+    store = staff_store(request)
     try:
         created = await store.create(body.username, body.name, body.role, body.password)
     except StaffError as exc:
@@ -184,7 +181,7 @@ class StaffAccountView(StaffView):
 @router.get("/staff", response_model=list[StaffAccountView], tags=["staff"])
 async def list_staff(request: Request, who: Annotated[StaffSession, Depends(allow("staff.manage"))]) -> Any:
     """Staff accounts with their sign-in state: an administrator sees who is locked out."""
-    limits = SignInLimits.from_settings(request.app.state.gateway_settings)
+    limits = SignInLimits.from_settings(gateway_settings(request))
     return [
         StaffAccountView(
             username=doc["_id"],
@@ -194,7 +191,7 @@ async def list_staff(request: Request, who: Annotated[StaffSession, Depends(allo
             failed_sign_ins=doc["failed_sign_ins"],
             locked_until=doc["locked_until"],
         )
-        for doc in await request.app.state.staff.accounts(limits)
+        for doc in await staff_store(request).accounts(limits)
     ]
 
 
@@ -205,7 +202,7 @@ async def unlock_staff(
     who: Annotated[StaffSession, Depends(allow("staff.manage"))],
 ) -> None:
     """Lift a lock after failed sign-ins, and forget the failures."""
-    store = request.app.state.staff
+    store = staff_store(request)
     if not await store.unlock(username):
         await store.audit(who.username, who.role, "staff.unlock", username[:100], "not_found")
         raise CommandFailed(Error(code="not_found", message=f"no staff account {username!r}"))
@@ -705,15 +702,11 @@ async def set_account_template(
 Service = Literal[SERVICES]  # type: ignore[valid-type]
 
 
-def dead_letters(request: Request) -> DeadLetters:
-    return request.app.state.dead_letters
-
-
 @router.get("/dead-letters/{service}", response_model=list[DeadLetterView], tags=["dead letters"])
 async def list_dead_letters(
     service: Service, request: Request, who: Annotated[StaffSession, Depends(allow("dead_letter.read"))]
 ) -> Any:
-    return await dead_letters(request).list(service)
+    return await dead_letter_store(request).list(service)
 
 
 @router.get("/dead-letters/{service}/{message_id}", response_model=DeadLetterView, tags=["dead letters"])
@@ -723,7 +716,7 @@ async def show_dead_letter(
     request: Request,
     who: Annotated[StaffSession, Depends(allow("dead_letter.read"))],
 ) -> Any:
-    return await dead_letters(request).show(service, message_id)
+    return await dead_letter_store(request).show(service, message_id)
 
 
 @router.post("/dead-letters/{service}/{message_id}/replay", response_model=ReplayResult, tags=["dead letters"])
@@ -733,8 +726,8 @@ async def replay_dead_letter(
     request: Request,
     who: Annotated[StaffSession, Depends(allow("dead_letter.replay"))],
 ) -> Any:
-    result = await dead_letters(request).replay(service, message_id)
-    await request.app.state.staff.audit(
+    result = await dead_letter_store(request).replay(service, message_id)
+    await staff_store(request).audit(
         who.username,
         who.role,
         "dead_letter.replay",

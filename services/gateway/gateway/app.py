@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pymongo import AsyncMongoClient
+from starlette.middleware.base import RequestResponseEndpoint
 
 from contracts.replies import Error, field_errors_from_pydantic
 from plumbing.client import OmsClientPool
@@ -64,7 +65,7 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
         staff = StaffStore(mongo[settings.database_name("gateway")])
         await staff.ensure_indexes()
         pool = OmsClientPool(settings, size=gateway_settings.clients, producer="gateway")
@@ -158,7 +159,7 @@ def create_app(settings: ServiceSettings | None = None, gateway_settings: Gatewa
         return JSONResponse(error_body(error), status_code=403)
 
     @app.middleware("http")
-    async def server_timing(request: Request, call_next: Any) -> Response:
+    async def server_timing(request: Request, call_next: RequestResponseEndpoint) -> Response:
         """How long the gateway took, for browsers' dev tools and the page benchmark."""
         started = time.perf_counter()
         response = await call_next(request)

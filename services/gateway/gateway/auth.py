@@ -17,6 +17,7 @@ from fastapi import Request
 
 from .rights import allowed
 from .staff import StaffSession
+from .state import gateway_settings, staff_store
 
 COOKIE = "oms_console"
 CSRF_HEADER = "X-CSRF-Token"
@@ -53,7 +54,7 @@ def tokens_match(sent: str | None, expected: str) -> bool:
 
 
 async def signed_in(request: Request) -> StaffSession:
-    session = await request.app.state.staff.session(request.cookies.get(COOKIE))
+    session = await staff_store(request).session(request.cookies.get(COOKIE))
     if session is None:
         raise NotSignedIn()
     if request.method not in SAFE_METHODS and not tokens_match(await csrf_token_sent(request), session.csrf_token):
@@ -86,7 +87,7 @@ def client_address(request: Request) -> str | None:
     X-Forwarded-For that is not one; a client that sends the header itself is not believed.
     Sign-in throttling keys on it (I4), so no caller can pick another's bucket."""
     peer = request.client.host if request.client else None
-    proxies = request.app.state.gateway_settings.trusted_proxies
+    proxies = gateway_settings(request).trusted_proxies
     if peer is None or not _within(peer, proxies):
         return peer
     hops = [hop.strip() for line in request.headers.getlist("x-forwarded-for") for hop in line.split(",")]

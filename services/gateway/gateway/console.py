@@ -33,8 +33,9 @@ from contracts.routing import SERVICES
 from . import local_time, rights
 from .api import SearchQuery, recipient, search_payload, start_session
 from .auth import COOKIE, allow, require_right, signed_in, tokens_match
-from .bridge import CommandFailed, Services
+from .bridge import CommandFailed
 from .staff import StaffSession
+from .state import dead_letter_store, gateway_settings, services, staff_store
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -109,10 +110,6 @@ STATES = list(c.CustomerState.__args__)  # type: ignore[attr-defined]
 FLAGS = list(c.Flag.__args__)  # type: ignore[attr-defined]
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services
-
-
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     staff = getattr(request.state, "staff", None)
     notice = NOTICES.get(request.query_params.get("notice", ""))
@@ -159,6 +156,15 @@ FormT = TypeVar("FormT", bound=BaseModel)
 class _Form(BaseModel):
     # A page posts its CSRF token and its buttons too: fields a model does not name are left alone.
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _row_field_name(i: int) -> Callable[[tuple[Any, ...]], str]:
+    """How the page calls a field of its row ``i``: ``name_3``, or ``row 3`` for the row."""
+
+    def name(loc: tuple[Any, ...]) -> str:
+        return f"{loc[0]}_{i}" if loc else f"row {i}"
+
+    return name
 
 
 def read_form(
@@ -289,7 +295,7 @@ async def login_form(request: Request, next: Annotated[str, Query(max_length=500
         token,
         httponly=True,
         samesite="strict",
-        secure=request.app.state.gateway_settings.cookie_secure,
+        secure=gateway_settings(request).cookie_secure,
         path="/login",
     )
     return response
@@ -318,7 +324,7 @@ async def login(
             token,
             httponly=True,
             samesite="strict",
-            secure=request.app.state.gateway_settings.cookie_secure,
+            secure=gateway_settings(request).cookie_secure,
             path="/login",
         )
         return failed
@@ -328,8 +334,8 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request, who: Annotated[StaffSession, Depends(signed_in)]) -> Response:
-    await request.app.state.staff.close_session(who)
-    await request.app.state.staff.audit(who.username, who.role, "session.sign_out", None, "ok")
+    await staff_store(request).close_session(who)
+    await staff_store(request).audit(who.username, who.role, "session.sign_out", None, "ok")
     response = redirect("/login")
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -340,7 +346,9 @@ async def logout(request: Request, who: Annotated[StaffSession, Depends(signed_i
 
 def search_query(request: Request) -> SearchQuery:
     params = request.query_params
-    fields = {k: params[k] for k in (*SEARCH_FIELDS, "scope_id", "sort", "cursor") if params.get(k)}
+    fields: dict[str, str | bool] = {
+        k: params[k] for k in (*SEARCH_FIELDS, "scope_id", "sort", "cursor") if params.get(k)
+    }
     if params.get("descending") in ("1", "true"):
         fields["descending"] = True
     return read_form(SearchQuery, fields)
@@ -354,7 +362,7 @@ async def search(request: Request, who: StaffSession) -> tuple[SearchQuery, Any]
     if searched and "scope_id" in request.query_params and scope_id != who.preferences.get("scope_id", ""):
         # The scope selector is remembered per staff member: their next search starts there.
         who.preferences = {**who.preferences, "scope_id": scope_id}
-        await request.app.state.staff.set_preferences(who.username, who.preferences)
+        await staff_store(request).set_preferences(who.username, who.preferences)
     return query, result
 
 
@@ -505,7 +513,7 @@ async def record_page(
 
     # What the page needs once the record is read, side by side (issue 22).
     _, shown, templates_for_email = await asyncio.gather(
-        request.app.state.staff.remember_record(who, customer.code, f"{customer.first_name} {customer.last_name}"),
+        staff_store(request).remember_record(who, customer.code, f"{customer.first_name} {customer.last_name}"),
         tab_context(request, who, customer, tab, cursor),
         asyncio.sleep(0, []) if partial else email_templates(),
     )
@@ -537,7 +545,7 @@ async def record_tab(
 
 @router.post("/customers/{code}/close")
 async def close_record(request: Request, code: str, who: Staff) -> Response:
-    await request.app.state.staff.forget_record(who, code.upper())
+    await staff_store(request).forget_record(who, code.upper())
     remaining = who.open_records
     return redirect(f"/customers/{remaining[-1]['code']}" if remaining else "/")
 
@@ -652,7 +660,7 @@ async def start_on_behalf(
         target=code,
     )
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
-    await request.app.state.staff.set_on_behalf(
+    await staff_store(request).set_on_behalf(
         who,
         {
             "session_id": session.session_id,
@@ -680,7 +688,7 @@ async def end_on_behalf(
                 target=current["customer_code"],
             )
         finally:
-            await request.app.state.staff.set_on_behalf(who, None)
+            await staff_store(request).set_on_behalf(who, None)
         return redirect(f"/customers/{current['customer_code']}", notice="on_behalf_ended")
     return redirect("/")
 
@@ -782,7 +790,7 @@ async def merge(
     await services(request).call(
         who, m.MergeCustomers, payload, audit="customer.merge", target=f"{merged_code}->{code}"
     )
-    await request.app.state.staff.forget_record(who, merged_code.upper())
+    await staff_store(request).forget_record(who, merged_code.upper())
     return redirect(f"/customers/{code}", tab="merges", notice="merged")
 
 
@@ -931,7 +939,7 @@ async def save_account_template(
             row = read_form(
                 AccountTemplateRow,
                 {k: form[f"{k}_{i}"] for k in AccountTemplateRow.model_fields if f"{k}_{i}" in form},
-                lambda loc, i=i: f"{loc[0]}_{i}" if loc else f"row {i}",
+                _row_field_name(i),
             )
             if not row.name.strip() or row.remove:
                 continue
@@ -973,7 +981,7 @@ async def dead_letters(
     service: Annotated[str, Query(max_length=50)] = "customer",
 ) -> Response:
     service = service if service in SERVICES else "customer"
-    letters = await request.app.state.dead_letters.list(service)
+    letters = await dead_letter_store(request).list(service)
     return page(request, "dead_letters.html", services=SERVICES, service=service, letters=letters, letter=None)
 
 
@@ -983,7 +991,7 @@ async def dead_letter(
 ) -> Response:
     if service not in SERVICES:
         raise CommandFailed(Error(code="not_found", message=f"no service {service!r}"))
-    letter = await request.app.state.dead_letters.show(service, message_id)
+    letter = await dead_letter_store(request).show(service, message_id)
     return page(request, "dead_letters.html", services=SERVICES, service=service, letters=None, letter=letter)
 
 
@@ -993,8 +1001,8 @@ async def replay(
 ) -> Response:
     if service not in SERVICES:
         raise CommandFailed(Error(code="not_found", message=f"no service {service!r}"))
-    result = await request.app.state.dead_letters.replay(service, message_id)
-    await request.app.state.staff.audit(
+    result = await dead_letter_store(request).replay(service, message_id)
+    await staff_store(request).audit(
         who.username,
         who.role,
         "dead_letter.replay",

@@ -21,8 +21,9 @@ from contracts import relations as r
 
 from .auth import allow
 from .bridge import CommandFailed
-from .console import FLAGS, NOTICES, TAB_EXTRAS, record_page, redirect, services, templates
+from .console import FLAGS, NOTICES, TAB_EXTRAS, record_page, redirect, templates
 from .staff import StaffSession
+from .state import services
 
 router = APIRouter(include_in_schema=False)
 Updater = Annotated[StaffSession, Depends(allow("customer.update"))]

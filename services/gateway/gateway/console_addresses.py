@@ -28,11 +28,11 @@ from .console import (
     read_form,
     record_page,
     redirect,
-    services,
     submitted,
     templates,
 )
 from .staff import StaffSession
+from .state import services
 
 router = APIRouter(include_in_schema=False)
 Updater = Annotated[StaffSession, Depends(allow("customer.update"))]
@@ -95,7 +95,7 @@ def address_errors(error: Any) -> dict[str, str]:
 templates.env.globals["address_errors"] = address_errors
 
 
-def stored_address(customer: Any, address_id: str) -> dict[str, Any]:
+def stored_address(customer: c.CustomerView, address_id: str) -> dict[str, Any]:
     for address in customer.addresses:
         if address.address_id == address_id:
             return address.model_dump(exclude={"address_id"})

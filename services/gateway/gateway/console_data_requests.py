@@ -20,8 +20,9 @@ from contracts import privacy as p
 
 from .auth import allow
 from .bridge import CommandFailed
-from .console import page, redirect, services
+from .console import page, redirect
 from .staff import StaffSession
+from .state import services
 
 router = APIRouter(include_in_schema=False)
 Exporter = Annotated[StaffSession, Depends(allow("customer.export"))]

@@ -25,8 +25,9 @@ from plumbing.import_files import Row, rows_from_lines
 
 from .auth import allow
 from .bridge import CommandFailed
-from .console import page, services
+from .console import page
 from .staff import StaffSession
+from .state import services, staff_store
 
 router = APIRouter(include_in_schema=False)
 Importer = Annotated[StaffSession, Depends(allow("customer.import"))]
@@ -58,8 +59,8 @@ async def import_rows(request: Request, who: StaffSession, rows: list[Row]) -> d
                 bad: dict[int, list[str]] = {}
                 for f in exc.error.fields:
                     if f.field.startswith("payload.rows."):
-                        _, _, index, *rest = f.field.split(".")
-                        bad.setdefault(int(index), []).append(f"{'.'.join(rest)}: {f.reason}")
+                        _, _, position, *rest = f.field.split(".")
+                        bad.setdefault(int(position), []).append(f"{'.'.join(rest)}: {f.reason}")
                 if not bad:
                     raise
                 for index, reasons in sorted(bad.items()):
@@ -103,7 +104,7 @@ async def import_file(request: Request, who: Importer) -> Response:
     outcome = await import_rows(request, who, rows)
     outcome.update(file=upload.filename, rows=len(rows))
     rejected = len(outcome["rejected"])
-    await request.app.state.staff.audit(
+    await staff_store(request).audit(
         who.username,
         who.role,
         "customer.import",

@@ -15,8 +15,9 @@ from contracts import customer as c
 
 from .auth import allow
 from .bridge import CommandFailed
-from .console import page, services
+from .console import page
 from .staff import StaffSession
+from .state import services
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[StaffSession, Depends(allow("customer.invite_without_password"))]

@@ -21,7 +21,8 @@ from contracts import notification as n
 from contracts.replies import Error
 
 from .bridge import CommandFailed
-from .console import Staff, page, services
+from .console import Staff, page
+from .state import services
 
 router = APIRouter(include_in_schema=False)
 #: History pages read to find an order's entries (20 each): its customer's last 100.

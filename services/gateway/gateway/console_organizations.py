@@ -20,10 +20,11 @@ from contracts import relations as r
 
 from .auth import allow
 from .bridge import CommandFailed
-from .console import NOTICES, Box, Staff, Version, page, read_form, record_page, redirect, services, submitted
+from .console import NOTICES, Box, Staff, Version, page, read_form, record_page, redirect, submitted
 from .console import templates as console_templates
 from .console_addresses import ADDRESS_FIELDS, AddressForm, address_errors
 from .staff import StaffSession
+from .state import services, staff_store
 
 router = APIRouter(include_in_schema=False)
 Updater = Annotated[StaffSession, Depends(allow("customer.update"))]
@@ -118,7 +119,7 @@ async def organization_page(
     query = {"organization_code": code, **({"cursor": cursor} if cursor else {})}
     detail = await services(request).call(who, r.GetOrganization, query)
     organization = detail.organization
-    await request.app.state.staff.remember_record(who, organization.code, organization.name)
+    await staff_store(request).remember_record(who, organization.code, organization.name)
     return page(
         request,
         "organization.html",

@@ -16,9 +16,10 @@ from contracts import customer as c
 from contracts.replies import Error, FieldError
 
 from .auth import signed_in
-from .console import NOTICES, page, redirect, services
+from .console import NOTICES, page, redirect
 from .local_time import known_zone
 from .staff import StaffSession
+from .state import services, staff_store
 
 router = APIRouter(include_in_schema=False)
 Me = Annotated[StaffSession, Depends(signed_in)]
@@ -46,11 +47,11 @@ async def save_preferences(
         bad.append(FieldError(field="scope_id", reason=f"no scope {scope_id[:50]!r}"))
     if bad:
         error = Error(code="validation", message="the preferences have invalid fields", fields=bad)
-        await request.app.state.staff.audit(who.username, who.role, "staff.preferences", who.username, "validation")
+        await staff_store(request).audit(who.username, who.role, "staff.preferences", who.username, "validation")
         return page(request, "preferences.html", 422, scopes=scopes, error=error, now=datetime.now(UTC))
     who.preferences = {**who.preferences, "time_zone": time_zone, "scope_id": scope_id}
-    await request.app.state.staff.set_preferences(who.username, who.preferences)
-    await request.app.state.staff.audit(
+    await staff_store(request).set_preferences(who.username, who.preferences)
+    await staff_store(request).audit(
         who.username,
         who.role,
         "staff.preferences",

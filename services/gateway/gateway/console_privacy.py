@@ -19,8 +19,9 @@ from contracts.replies import Error, FieldError
 
 from .auth import allow
 from .bridge import CommandFailed
-from .console import page, record_page, services
+from .console import page, record_page
 from .staff import StaffSession
+from .state import services, staff_store
 
 router = APIRouter(include_in_schema=False)
 Reason = Annotated[str, Form(min_length=1, max_length=500)]
@@ -57,7 +58,7 @@ async def erase(
             message="type the customer code again to erase",
             fields=[FieldError(field="confirm_code", reason=f"type {code.upper()} to confirm")],
         )
-        await request.app.state.staff.audit(who.username, who.role, "customer.erase", code, "validation", error.message)
+        await staff_store(request).audit(who.username, who.role, "customer.erase", code, "validation", error.message)
         return await record_page(request, who, code, "account", 422, privacy_error=error)
     try:
         receipt = await services(request).call(

@@ -21,7 +21,8 @@ from contracts.replies import Error, FieldError
 from . import rights
 from .auth import allow
 from .console import NOTICES, page, redirect
-from .staff import SignInLimits, StaffError, StaffSession, StaffStore
+from .staff import SignInLimits, StaffError, StaffSession
+from .state import gateway_settings, staff_store
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[StaffSession, Depends(allow("staff.manage"))]
@@ -38,10 +39,6 @@ NOTICES.update(
 AUDIT_PAGE = 50
 
 
-def store(request: Request) -> StaffStore:
-    return request.app.state.staff
-
-
 async def accounts_page(
     request: Request,
     who: StaffSession,
@@ -50,15 +47,15 @@ async def accounts_page(
     form: dict[str, str] | None = None,
     reset: dict[str, str] | None = None,
 ) -> Response:
-    limits = SignInLimits.from_settings(request.app.state.gateway_settings)
-    accounts = await store(request).accounts(limits)
+    limits = SignInLimits.from_settings(gateway_settings(request))
+    accounts = await staff_store(request).accounts(limits)
     return page(
         request, "staff.html", status, accounts=accounts, roles=rights.ROLES, error=error, form=form or {}, reset=reset
     )
 
 
 async def refuse(request: Request, who: StaffSession, action: str, target: str, error: Error, status: int) -> Response:
-    await store(request).audit(who.username, who.role, action, target, error.code, error.message)
+    await staff_store(request).audit(who.username, who.role, action, target, error.code, error.message)
     return await accounts_page(request, who, status, error=error)
 
 
@@ -87,14 +84,14 @@ async def create_staff(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
-        created = await store(request).create(username, name, role, password)
+        created = await staff_store(request).create(username, name, role, password)
     except StaffError as exc:
         error = Error(code="validation", message=str(exc), fields=[FieldError(field=exc.field, reason=exc.reason)])
-        await store(request).audit(who.username, who.role, "staff.create", username[:100], "validation", str(exc))
+        await staff_store(request).audit(who.username, who.role, "staff.create", username[:100], "validation", str(exc))
         return await accounts_page(
             request, who, 422, error=error, form={"username": username, "name": name, "role": role}
         )
-    await store(request).audit(who.username, who.role, "staff.create", created["_id"], "ok", f"role {role}")
+    await staff_store(request).audit(who.username, who.role, "staff.create", created["_id"], "ok", f"role {role}")
     return redirect("/admin/staff", notice="staff_created")
 
 
@@ -105,12 +102,12 @@ async def change_role(
     if role != who.role and (refused := not_yourself(who, username, "change the role of")):
         return await refuse(request, who, "staff.role", username, refused, 422)
     try:
-        found = await store(request).set_role(username, role)
+        found = await staff_store(request).set_role(username, role)
     except StaffError as exc:
         return await refuse(request, who, "staff.role", username, Error(code="validation", message=str(exc)), 422)
     if not found:
         return await refuse(request, who, "staff.role", username, no_such(username), 404)
-    await store(request).audit(who.username, who.role, "staff.role", username.lower(), "ok", f"role {role}")
+    await staff_store(request).audit(who.username, who.role, "staff.role", username.lower(), "ok", f"role {role}")
     return redirect("/admin/staff", notice="staff_role")
 
 
@@ -118,26 +115,26 @@ async def change_role(
 async def disable_staff(request: Request, username: str, who: Admin) -> Response:
     if refused := not_yourself(who, username, "disable"):
         return await refuse(request, who, "staff.disable", username, refused, 422)
-    if not await store(request).set_disabled(username, True):
+    if not await staff_store(request).set_disabled(username, True):
         return await refuse(request, who, "staff.disable", username, no_such(username), 404)
-    await store(request).audit(who.username, who.role, "staff.disable", username.lower(), "ok")
+    await staff_store(request).audit(who.username, who.role, "staff.disable", username.lower(), "ok")
     return redirect("/admin/staff", notice="staff_disabled")
 
 
 @router.post("/admin/staff/{username}/enable")
 async def enable_staff(request: Request, username: str, who: Admin) -> Response:
-    if not await store(request).set_disabled(username, False):
+    if not await staff_store(request).set_disabled(username, False):
         return await refuse(request, who, "staff.enable", username, no_such(username), 404)
-    await store(request).audit(who.username, who.role, "staff.enable", username.lower(), "ok")
+    await staff_store(request).audit(who.username, who.role, "staff.enable", username.lower(), "ok")
     return redirect("/admin/staff", notice="staff_enabled")
 
 
 @router.post("/admin/staff/{username}/reset-password")
 async def reset_staff_password(request: Request, username: str, who: Admin) -> Response:
-    password = await store(request).reset_password(username)
+    password = await staff_store(request).reset_password(username)
     if password is None:
         return await refuse(request, who, "staff.reset_password", username, no_such(username), 404)
-    await store(request).audit(who.username, who.role, "staff.reset_password", username.lower(), "ok")
+    await staff_store(request).audit(who.username, who.role, "staff.reset_password", username.lower(), "ok")
     # Shown on this answer only: not a redirect, so that it never sits in a URL or a history.
     response = await accounts_page(request, who, reset={"username": username.lower(), "password": password})
     response.headers["Cache-Control"] = "no-store"
@@ -146,9 +143,9 @@ async def reset_staff_password(request: Request, username: str, who: Admin) -> R
 
 @router.post("/admin/staff/{username}/unlock")
 async def unlock_staff(request: Request, username: str, who: Admin) -> Response:
-    if not await store(request).unlock(username):
+    if not await staff_store(request).unlock(username):
         return await refuse(request, who, "staff.unlock", username, no_such(username), 404)
-    await store(request).audit(who.username, who.role, "staff.unlock", username.lower(), "ok")
+    await staff_store(request).audit(who.username, who.role, "staff.unlock", username.lower(), "ok")
     return redirect("/admin/staff", notice="staff_unlocked")
 
 
@@ -161,11 +158,11 @@ async def staff_audit(
     before: Annotated[str, Query(max_length=24)] = "",
 ) -> Response:
     """Who did what: sign-ins (failures included), every change and every refusal."""
-    entries, next_before = await store(request).audit_page(
+    entries, next_before = await staff_store(request).audit_page(
         username=username or None, action=action or None, before=before or None, limit=AUDIT_PAGE
     )
-    limits = SignInLimits.from_settings(request.app.state.gateway_settings)
-    members = [a["_id"] for a in await store(request).accounts(limits)]
+    limits = SignInLimits.from_settings(gateway_settings(request))
+    members = [a["_id"] for a in await staff_store(request).accounts(limits)]
     filters: dict[str, Any] = {"username": username, "action": action}
     return page(
         request,
@@ -175,5 +172,5 @@ async def staff_audit(
         before=before,
         filters=filters,
         members=members,
-        actions=await store(request).audited_actions(),
+        actions=await staff_store(request).audited_actions(),
     )

@@ -18,8 +18,9 @@ from contracts import history as h
 
 from .auth import allow
 from .bridge import CommandFailed
-from .console import NOTICES, record_page, redirect, services
+from .console import NOTICES, record_page, redirect
 from .staff import StaffSession
+from .state import services
 
 router = APIRouter(include_in_schema=False)
 Updater = Annotated[StaffSession, Depends(allow("customer.update"))]

@@ -30,12 +30,13 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from plumbing import throttle as throttle_rules
@@ -104,6 +105,17 @@ class StaffError(ValueError):
         self.reason = reason
 
 
+class OnBehalf(TypedDict):
+    """The customer a staff member acts for (C16), kept on their session for the banner and
+    for naming the on-behalf session on each change of that customer."""
+
+    session_id: str
+    customer_code: str
+    name: str
+    reason: str
+    expires_at: str  # ISO 8601, as stored
+
+
 @dataclass
 class StaffSession:
     """A signed-in staff member, as a request sees them."""
@@ -115,7 +127,7 @@ class StaffSession:
     csrf_token: str
     expires_at: datetime
     open_records: list[dict[str, str]] = field(default_factory=list)
-    on_behalf: dict[str, Any] | None = None
+    on_behalf: OnBehalf | None = None
     #: What the staff member chose for their pages (``/preferences``): ``time_zone``, ``scope_id``.
     preferences: dict[str, str] = field(default_factory=dict)
 
@@ -139,7 +151,7 @@ class StaffSession:
 
 
 class StaffStore:
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.db = db
         self.throttle = Throttle(db.signin_throttle)
 
@@ -322,7 +334,7 @@ class StaffStore:
         session.open_records = [r for r in session.open_records if r["code"] != code]
         await self.db.sessions.update_one({"_id": session.session_id}, {"$set": {"open_records": session.open_records}})
 
-    async def set_on_behalf(self, session: StaffSession, on_behalf: dict[str, Any] | None) -> None:
+    async def set_on_behalf(self, session: StaffSession, on_behalf: OnBehalf | None) -> None:
         session.on_behalf = on_behalf
         await self.db.sessions.update_one({"_id": session.session_id}, {"$set": {"on_behalf": on_behalf}})
 
@@ -388,7 +400,7 @@ def _main(argv: list[str] | None = None) -> int:
 
     async def go() -> int:
         settings = ServiceSettings()
-        mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
         try:
             store = StaffStore(mongo[settings.database_name("gateway")])
             await store.ensure_indexes()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -34,9 +34,10 @@ app.add_typer(relations.group, name="group")
 app.add_typer(email, name="email")
 app.add_typer(dlq.app, name="dlq")
 console = Console()
+T = TypeVar("T")
 
 
-def run(coro):
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
@@ -50,6 +51,10 @@ def stack_status() -> None:
             for service in SERVICES:
                 try:
                     pong = (await client.ping(service, timeout=3)).result
+                    if pong is None:
+                        failed += 1
+                        console.print(f"{service:13} [red]refused the ping[/]")
+                        continue
                     state = "[green]up[/]" if pong.database and pong.broker else "[yellow]degraded[/]"
                     console.print(
                         f"{service:13} {state}  instance {pong.instance}  database {'ok' if pong.database else 'DOWN'}"
@@ -89,4 +94,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from contracts.customer import (
     GetStateSummary,
     ImportCustomers,
     InviteCustomersWithoutPassword,
+    InviteProgress,
     ListScopes,
     RequestPasswordReset,
     SearchCustomers,
@@ -227,7 +229,7 @@ def add_address(
     console.print(f"{result.code} is at version {result.version}")
 
 
-def _state_command(action: str):  # noqa: ANN202
+def _state_command(action: str) -> Callable[[str, int, str | None], None]:
     def command(
         code: str,
         version: Annotated[int, typer.Option(help="the version you read")],
@@ -301,7 +303,9 @@ def import_file(
     raise typer.Exit(0)
 
 
-async def run_import(file: Path, scope: str | None, batch_size: int, parallel: int, report: Path | None) -> dict:
+async def run_import(
+    file: Path, scope: str | None, batch_size: int, parallel: int, report: Path | None
+) -> dict[str, int]:
     totals = {"created": 0, "unchanged": 0, "rejected": 0}
     rejected: list[dict[str, Any]] = []
     rows = read_rows(file, scope)
@@ -407,10 +411,14 @@ def set_empty_passwords(
                         resume = f" (resume with --after {cursor})" if cursor else ""
                         console.print(f"[red]{error_text(reply.error)}[/]{resume}")
                         raise typer.Exit(1)
-                    invited += reply.result.invited
-                    cursor = reply.result.last_code
+                    progress = reply.result
+                    if not isinstance(progress, InviteProgress):
+                        console.print(f"[red]no progress in the answer: {reply!r}[/]")
+                        raise typer.Exit(1)
+                    invited += progress.invited
+                    cursor = progress.last_code
                     bar.update(task, invited=invited, cursor=cursor or "-")
-                    if reply.result.done:
+                    if progress.done:
                         return invited
 
     console.print(f"{asyncio.run(go())} customers invited")

@@ -31,7 +31,7 @@ from contracts.notification import (
     TemplateRemovedReply,
     TemplateReply,
 )
-from contracts.replies import field_errors_from_pydantic
+from contracts.replies import Reply, field_errors_from_pydantic
 from omsctl.actor import who_runs_omsctl
 from plumbing.client import OmsClient, ServiceUnavailable, error_text
 from plumbing.settings import ServiceSettings
@@ -63,7 +63,7 @@ def variables(pairs: list[str] | None) -> dict[str, str]:
     return parsed
 
 
-async def ask(client: OmsClient, command: Command[Any], reply_type: type) -> Any:
+async def ask(client: OmsClient, command: Command[Any], reply_type: type[Reply[Any]]) -> Any:
     """Send a command; print a typed error and exit 1 if it is refused or unanswered."""
     try:
         reply = await client.request(command, reply_type)
@@ -87,9 +87,9 @@ def run(work: Any) -> Any:
 def command(cls: type[Command[Any]], **payload: Any) -> Command[Any]:
     """The command, or exit 1 naming each field the contract refuses (before anything is sent)."""
     try:
-        return cls(producer="omsctl", actor=actor(), payload=payload)
+        return cls.model_validate({"producer": "omsctl", "actor": actor(), "payload": payload})
     except ValidationError as exc:
-        for field in field_errors_from_pydantic(exc.errors(include_url=False)):
+        for field in field_errors_from_pydantic([dict(e) for e in exc.errors(include_url=False)]):
             console.print(f"[red]{field.field}: {field.reason}[/]")
         raise typer.Exit(1) from None
 

@@ -128,8 +128,10 @@ def delete_payment_method(
 @stores.command("prefer")
 def prefer_store(
     code: str,
+    # Required, so before the defaulted store: an option's place in the signature is not its place
+    # on the command line.
+    version: Annotated[int, typer.Option(help="the record's version, as 'show' printed it")],
     store_id: Annotated[str | None, typer.Argument(help="the store; leave out with --none")] = None,
-    version: Annotated[int, typer.Option(help="the record's version, as 'show' printed it")] = ...,
     none: Annotated[bool, typer.Option("--none", help="clear the preferred store")] = False,
 ) -> None:
     """Set (or clear, --none) the customer's preferred store (C6)."""

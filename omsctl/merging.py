@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contracts.customer import GetCustomer
+from contracts.customer import CustomerView, GetCustomer
 from contracts.merge import GetMergeJournal, MergeCustomers, UnmergeCustomers
 
 from .customers import app, call, console
@@ -18,6 +18,9 @@ def _version(code: str, given: int | None) -> int:
     if given is not None:
         return given
     current = call(GetCustomer, {"customer_code": code})
+    if not isinstance(current, CustomerView):
+        console.print(f"[red]{code}: no customer in the answer[/]")
+        raise typer.Exit(1)
     if current.code != code.upper():
         console.print(f"[red]{code} was merged into {current.code} already[/]")
         raise typer.Exit(1)

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+from contracts.envelope import Command
 from contracts.relations import (
     AddGroupMembers,
     CreateGroup,
@@ -119,7 +121,7 @@ def org_show(code: str, cursor: Annotated[str | None, typer.Option(help="next pa
     _members(detail.members)
 
 
-def _membership(command: type, done: str, doc: str):  # noqa: ANN202
+def _membership(command: type[Command[Any]], done: str, doc: str) -> Callable[[str, str], None]:
     def run(organization: str, customer: str) -> None:
         result = call(command, {"organization_code": organization, "customer_code": customer})
         state = done if result.changed else f"had already {done}"
@@ -171,7 +173,7 @@ def group_rules(
     console.print(f"{result.group_id} is at version {result.version}")
 
 
-def _change_members(command: type, done: str, doc: str):  # noqa: ANN202
+def _change_members(command: type[Command[Any]], done: str, doc: str) -> Callable[[str, list[str]], None]:
     def run(group_id: str, codes: list[str]) -> None:
         result = call(command, {"group_id": group_id, "customer_codes": codes})
         console.print(f"{done} {len(result.changed)}: {', '.join(result.changed) or 'none (already so)'}")

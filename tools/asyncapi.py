@@ -34,7 +34,12 @@ go to `oms.upstream`; events come out on `oms.events`. Naming: contracts/README.
 def create_app() -> FastStream:
     # Production names (namespace "oms"); nothing connects: the apps are only described.
     settings = ServiceSettings(namespace="oms", amqp_url="amqp://guest:guest@rabbitmq:5672/")
-    brokers = [factory(settings).broker for factory in (customer_app, notification_app, order_sync_app, adapters_app)]
+    brokers = []
+    for factory in (customer_app, notification_app, order_sync_app, adapters_app):
+        broker = factory(settings).broker
+        if broker is None:
+            raise RuntimeError(f"{factory.__module__}.{factory.__name__} made an app without a broker")
+        brokers.append(broker)
     return FastStream(
         *brokers,
         specification=AsyncAPI(*brokers, title="OMS customer back end", version=VERSION, description=DESCRIPTION),

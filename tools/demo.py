@@ -57,6 +57,9 @@ async def main() -> int:
         for service in ("customer", "notification", "order-sync"):
             try:
                 pong = (await client.ping(service)).result
+                if pong is None:
+                    print(f"   {service:13} answered the ping without its state")
+                    continue
                 print(f"   {service:13} up  (instance {pong.instance}, database {pong.database})")
             except ServiceUnavailable as exc:
                 print(f"   {service:13} DOWN: {exc}")
@@ -193,7 +196,10 @@ def post_shopify_order(run: str) -> OrderPlaced | None:
         source_system=os.environ.get("OMS_ADAPTERS_SHOPIFY_SOURCE_SYSTEM", "shopify:demo"),
         scope=os.environ.get("OMS_ADAPTERS_SHOPIFY_SCOPE", "eu-fr"),
     )
-    order: OrderPlaced = shopify.map_event("orders/create", body, config)[0]
+    order = shopify.map_event("orders/create", body, config)[0]
+    if not isinstance(order, OrderPlaced):
+        print(f"   the order maps to {type(order).__name__}, not OrderPlaced")
+        return None
     p = order.payload
     print(f"   {p.order_number:18} {p.source_system:15} {p.email or '(no email)':28} {p.totals.total} {p.currency}")
     return order

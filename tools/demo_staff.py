@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import secrets
 import sys
+from typing import Any
 
 from pymongo import AsyncMongoClient
 
@@ -44,7 +45,7 @@ async def ensure_demo_staff(store: StaffStore) -> list[tuple[str, str, str | Non
 
 async def main(console: str) -> int:
     settings = ServiceSettings()
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     try:
         accounts = await ensure_demo_staff(StaffStore(mongo[settings.database_name("gateway")]))
     finally:

@@ -38,19 +38,22 @@ class CapturedMail:
     _counter: int = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content
+        if content is None:  # aiosmtpd sets it on every DATA; a message without one is refused
+            return "554 Transaction failed: no message content"
         with self._lock:
             if self.refuse_next > 0:
                 self.refuse_next -= 1
                 self.refused += 1
                 return self.refusal
-            message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+            message = email.message_from_bytes(content, policy=email.policy.default)
             self.messages.append(message)
             self._counter += 1
             counter = self._counter
         if self.mail_dir is not None:
             self.mail_dir.mkdir(parents=True, exist_ok=True)
             name = f"{time.strftime('%Y%m%dT%H%M%S')}-{counter:06d}.eml"
-            (self.mail_dir / name).write_bytes(envelope.original_content)
+            (self.mail_dir / name).write_bytes(content)
         return "250 Message accepted for delivery"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
@@ -88,7 +91,7 @@ def _free_port(host: str) -> int:
 
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def main() -> None:

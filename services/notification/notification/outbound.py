@@ -19,6 +19,10 @@ At most once per (event, template, recipient):
    claim in the meantime is refused here and sends nothing. The emails whose envelopes
    are ready at the same moment (one per SMTP connection) enter the phase in one write,
    and each goes to DATA only once that write is durable.
+   Both writes are multi-document updates the driver does not retry; a failover that
+   answers them with an error after applying them (a step-down's interrupted wait for the
+   majority) is met by running them again (``store.retried``): their filters take only what
+   is not done yet, so the worker learns what it holds instead of leaving it to the lease.
 4. After the server's 250, the email is marked sent and ``EmailSent`` written to the
    outbox, in one transaction, together with the emails accepted meanwhile.
 
@@ -269,17 +273,25 @@ class Outbound:
         await apply_once(self.runtime, None, work)
 
     async def _persist(self, write: Any, *args: Any, **kwargs: Any) -> None:
-        """Record an outcome, trying a few times: after a 250, losing this write would turn a
-        delivered email into an "outcome unknown" one."""
-        for attempt in range(4):
+        """Record an outcome, trying a few times, and for as long as ``store.RETRY_SECONDS``
+        while the database is failing over: after a 250, losing this write would turn a
+        delivered email into an "outcome unknown" one, and before DATA it would hold the
+        email until its lease runs out. (Each write is safe to run again: it names the claim
+        and the state it changes.)"""
+        deadline = asyncio.get_running_loop().time() + store.RETRY_SECONDS
+        attempt = 0
+        while True:
             try:
                 await write(*args, **kwargs)
                 return
-            except Exception:  # noqa: BLE001
-                if attempt == 3:
+            except Exception as exc:  # noqa: BLE001
+                attempt += 1
+                delay = min(0.5 * 2 ** (attempt - 1), 2.0)
+                failing_over = store.ambiguous(exc) and asyncio.get_running_loop().time() + delay < deadline
+                if attempt >= 4 and not failing_over:
                     raise
                 log.warning("recording an email outcome failed; trying again", exc_info=True)
-                await asyncio.sleep(0.5 * 2**attempt)
+                await asyncio.sleep(delay)
 
     # --- claims whose worker stopped ------------------------------------------------------------------
 

@@ -12,12 +12,15 @@ and order when it concerns one), and its delivery state machine::
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from contracts.notification import ActivityView, DeliveryError, LinkSent, OrderReference
 from plumbing import clock
@@ -40,6 +43,8 @@ MAX_ERRORS_KEPT = 20
 now = clock.now  # as MongoDB stores it (milliseconds), so cursors compare exactly
 
 _last_created: datetime | None = None
+
+T = TypeVar("T")
 
 
 def creation_time() -> datetime:
@@ -293,6 +298,51 @@ def to_view(doc: dict[str, Any]) -> ActivityView:
 # Every claim gets a token of its own, and every change after the claim names it: a worker
 # that lost its claim to the sweeper can no longer move the email, so two workers never
 # both send it.
+#
+# The claim and the DATA phase are multi-document updates, which the driver never retries
+# (retryable writes cover single-document ones), and a failover can fail them after the
+# primary applied them: a primary that steps down interrupts the wait for the majority
+# (``InterruptedDueToReplStateChange`` as a write concern error) of an update it already
+# made. Left at that, the worker never learns which emails it claimed, and they wait for
+# their lease to run out (two emails of 400 in the cluster test of a primary stepped down
+# twice, held two minutes). Both writes are made so that running them again is safe (their
+# filters match only what is not done yet, under the same token), and ``retried`` runs them
+# again until they answer.
+
+#: Error codes after which a write may or may not have been applied, and a primary may
+#: answer soon: the retryable writes specification's list (PyMongo's
+#: ``helpers_shared._RETRYABLE_ERROR_CODES``, private): not primary or stepping down,
+#: shutting down, the network.
+AMBIGUOUS_CODES = frozenset({10058, 10107, 13435, 11602, 13436, 189, 11600, 91, 7, 6, 89, 9001, 262, 134})
+#: How long a pre-DATA write is tried again: two elections back to back take a few seconds
+#: (each attempt also waits up to the driver's server selection timeout for a primary).
+RETRY_SECONDS = 30.0
+
+
+def ambiguous(exc: BaseException) -> bool:
+    """A failover's error: the write may have been applied or not, and trying it again on
+    the next primary is how to know. (A duplicate key or a validation error is not.)"""
+    if isinstance(exc, ConnectionFailure):  # the network, no primary, not primary any more
+        return True
+    if isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError"):
+        return True
+    return isinstance(exc, OperationFailure) and exc.code in AMBIGUOUS_CODES  # write concern errors too
+
+
+async def retried(write: Callable[[], Awaitable[T]], *, within: float = RETRY_SECONDS) -> T:
+    """``write()``, run again while it fails ambiguously, for up to ``within`` seconds.
+    ``write`` must be safe to run again after it was applied (a filter that no longer
+    matches what it changed): then the answer of the last run says what is done."""
+    deadline = time.monotonic() + within
+    delay = 0.05
+    while True:
+        try:
+            return await write()
+        except PyMongoError as exc:
+            if not ambiguous(exc) or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, 1.0)
 
 
 def _claim(doc: dict[str, Any]) -> dict[str, Any]:
@@ -304,7 +354,11 @@ async def claim_due(
 ) -> list[dict[str, Any]]:
     """Take up to ``limit`` of the most overdue queued emails, counting the attempt before
     anything is sent. One update for the lot: claims cost a durable write each, and taking
-    them one by one would cap a worker at one claim per write latency."""
+    them one by one would cap a worker at one claim per write latency.
+
+    The update is run again after a failover's error (``retried``): it takes only emails
+    still queued, so a second run claims what the first did not, under the same token and
+    counting no attempt twice, and the emails under the token are this worker's either way."""
     moment = now()
     due = {"status": "queued", "next_attempt_at": {"$lte": moment}}
     ids = [
@@ -314,23 +368,25 @@ async def claim_due(
     if not ids:
         return []
     token = uuid.uuid4().hex
-    await db[ACTIVITIES].update_many(
-        {**due, "_id": {"$in": ids}},  # another worker may have taken some meanwhile
-        {
-            "$set": {
-                "status": "sending",
-                "phase": "claimed",
-                "claim": token,
-                "holder": holder,
-                "lease_until": moment + lease,
-                "next_attempt_at": None,
-                "attempt_started_at": moment,
+    await retried(
+        lambda: db[ACTIVITIES].update_many(
+            {**due, "_id": {"$in": ids}},  # another worker may have taken some meanwhile
+            {
+                "$set": {
+                    "status": "sending",
+                    "phase": "claimed",
+                    "claim": token,
+                    "holder": holder,
+                    "lease_until": moment + lease,
+                    "next_attempt_at": None,
+                    "attempt_started_at": moment,
+                },
+                "$inc": {"attempts": 1},
             },
-            "$inc": {"attempts": 1},
-        },
+        )
     )
     # By _id: the claim token has no index of its own.
-    return await db[ACTIVITIES].find({"_id": {"$in": ids}, "claim": token}).to_list()
+    return await retried(lambda: db[ACTIVITIES].find({"_id": {"$in": ids}, "claim": token}).to_list())
 
 
 def _claims(claimed: list[dict[str, Any]]) -> dict[str, Any]:
@@ -349,16 +405,28 @@ async def enter_data_phase(
     Durable (the database's majority write concern) before any of them goes to DATA. A crash
     right after it leaves these emails in DATA (outcome unknown, never sent again by the
     sweeper); none of them is further than its DATA command, so the window stays one DATA
-    exchange per email, taken together."""
-    result = await db[ACTIVITIES].update_many(
-        {**_claims(claimed), "status": "sending", "phase": "claimed"},
-        {"$set": {"phase": "data", "lease_until": now() + lease}},
-    )
-    if result.modified_count == len(claimed):
-        return {doc["_id"] for doc in claimed}
-    # Some claims were lost: the emails in DATA under the claim this worker holds are its own.
-    entered = await db[ACTIVITIES].find({**_claims(claimed), "phase": "data"}, {"_id": 1}).to_list()
-    return {doc["_id"] for doc in entered}
+    exchange per email, taken together.
+
+    Run again after a failover's error (``retried``): the update moves only emails still
+    claimed before DATA, so a second run moves what the first did not, and the emails in
+    DATA under this worker's claims are read back (a second run's majority write concern
+    waits for what the first one wrote, as the server does for a write that changes
+    nothing, so nothing read back can be rolled back). An email goes to DATA only once this
+    answers; if it never does, none of them goes, and the caller queues them again."""
+
+    async def attempt() -> set[str]:
+        result = await db[ACTIVITIES].update_many(
+            {**_claims(claimed), "status": "sending", "phase": "claimed"},
+            {"$set": {"phase": "data", "lease_until": now() + lease}},
+        )
+        if result.modified_count == len(claimed):
+            return {doc["_id"] for doc in claimed}
+        # Some claims were lost, or a first run moved some: the emails in DATA under the
+        # claim this worker holds are its own.
+        entered = await db[ACTIVITIES].find({**_claims(claimed), "phase": "data"}, {"_id": 1}).to_list()
+        return {doc["_id"] for doc in entered}
+
+    return await retried(attempt)
 
 
 def _error(attempt: int, code: int | None, error: str, permanent: bool) -> dict[str, Any]:

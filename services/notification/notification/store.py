@@ -13,6 +13,7 @@ and order when it concerns one), and its delivery state machine::
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,7 @@ now = clock.now  # as MongoDB stores it (milliseconds), so cursors compare exact
 _last_created: datetime | None = None
 
 T = TypeVar("T")
+log = logging.getLogger("oms.notification.store")
 
 
 def creation_time() -> datetime:
@@ -341,6 +343,7 @@ async def retried(write: Callable[[], Awaitable[T]], *, within: float = RETRY_SE
         except PyMongoError as exc:
             if not ambiguous(exc) or time.monotonic() + delay > deadline:
                 raise
+            log.warning("a write before DATA met a failover (%s); running it again", exc)
         await asyncio.sleep(delay)
         delay = min(2 * delay, 1.0)
 

@@ -70,7 +70,9 @@ class AtRcpt(CapturedMail):
         super().__init__()
         self.hook: Callable[[], None] | None = None
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         hook, self.hook = self.hook, None
         if hook is not None:
             hook()  # blocks the server's loop: every RCPT waits for it
@@ -141,9 +143,9 @@ async def sent_once(outbound: Outbound, handler: AtRcpt, runtime: ServiceRuntime
     await db[store.ACTIVITIES].insert_many([activity(db.name, n) for n in range(EMAILS)])
     outbound.wake()
 
-    async def all_sent() -> list[dict[str, Any]] | None:
+    async def all_sent() -> list[dict[str, Any]]:
         docs = await db[store.ACTIVITIES].find({"status": "sent"}).to_list()
-        return docs if len(docs) == EMAILS else None
+        return docs if len(docs) == EMAILS else []
 
     docs = await eventually(all_sent, timeout=60)
     await asyncio.sleep(0.5)  # a second copy would have arrived by now

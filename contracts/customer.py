@@ -791,6 +791,12 @@ class CustomerCreatedPayload(_Out):
     customer: CustomerView
 
 
+class CustomersImportedPayload(_Out):
+    customers: list[CustomerView] = Field(
+        description="Each customer the part created, once; a row answered unchanged or refused is not here."
+    )
+
+
 class CustomerUpdatedPayload(_Out):
     customer_code: str
     version: int
@@ -837,10 +843,20 @@ class OnBehalfPayload(_Out):
 
 
 class CustomerCreated(Event[CustomerCreatedPayload]):
-    """A customer was created (any channel)."""
+    """A customer was created (any channel but a bulk import: ``CustomersImported``)."""
 
     DOMAIN = "customer"
     message_type: Literal["customer-created"] = "customer-created"
+    schema_version: Literal[1] = 1
+
+
+class CustomersImported(Event[CustomersImportedPayload]):
+    """C17: customers created by one transaction of an ``ImportCustomers`` batch (a part of
+    up to 200 rows), in one event instead of one ``CustomerCreated`` each: what a
+    ``CustomerCreated`` says of each of them. No partition key (many customers)."""
+
+    DOMAIN = "customer"
+    message_type: Literal["customers-imported"] = "customers-imported"
     schema_version: Literal[1] = 1
 
 

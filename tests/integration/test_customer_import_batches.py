@@ -25,6 +25,7 @@ from .conftest import create_scope, ok
 pytestmark = pytest.mark.usefixtures("customer_service")
 
 CREATED = "customer.customer-created.v1"
+IMPORTED = "customer.customers-imported.v1"  # an import's transaction: one event for its customers
 
 
 def row(key: str | None, email: str, *, guest: bool = False, scope: str = "eu-fr", **extra: Any) -> dict[str, Any]:
@@ -41,11 +42,13 @@ def row(key: str | None, email: str, *, guest: bool = False, scope: str = "eu-fr
 
 
 async def created_events(db: AsyncDatabase) -> dict[str, int]:
-    """How many CustomerCreated events the outbox holds for each customer code."""
+    """How many times the outbox's events say each customer was created: a CustomerCreated
+    each, or one of the customers of a CustomersImported."""
     counts: dict[str, int] = {}
-    async for doc in db["outbox"].find({"routing_key": CREATED}):
-        code = json.loads(doc["body"])["payload"]["customer"]["code"]
-        counts[code] = counts.get(code, 0) + 1
+    async for doc in db["outbox"].find({"routing_key": {"$in": [CREATED, IMPORTED]}}):
+        payload = json.loads(doc["body"])["payload"]
+        for customer in payload["customers"] if doc["routing_key"] == IMPORTED else [payload["customer"]]:
+            counts[customer["code"]] = counts.get(customer["code"], 0) + 1
     return counts
 
 
@@ -132,7 +135,9 @@ async def test_c17_i1_a_redelivered_batch_imports_nothing_twice_and_answers_the_
 
     assert await customer_db["customers"].count_documents({}) == 30
     assert await customer_db["audit"].count_documents({}) == 30
-    assert await customer_db["outbox"].count_documents({"routing_key": CREATED}) == 30
+    events = await created_events(customer_db)
+    assert set(events) == {r.code for r in first.result.rows} and set(events.values()) == {1}
+    assert await customer_db["outbox"].count_documents({"routing_key": IMPORTED}) == 1  # one transaction
 
 
 async def test_c17_p2_c16_concurrent_overlapping_batches_give_each_customer_one_audit_entry_and_one_event(
@@ -247,4 +252,6 @@ async def test_c17_i1_a_long_batch_applied_in_parts_answers_each_row_as_one_tran
     assert len({r.code for r in answers if r.status == "created"}) == 447
     assert await customer_db["customers"].count_documents({}) == 447
     assert await customer_db["audit"].count_documents({}) == 447
-    assert await customer_db["outbox"].count_documents({"routing_key": CREATED}) == 447
+    events = await created_events(customer_db)
+    assert len(events) == 447 and set(events.values()) == {1}
+    assert await customer_db["outbox"].count_documents({"routing_key": IMPORTED}) == 3  # 200, 200, 50 rows

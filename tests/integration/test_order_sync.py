@@ -18,7 +18,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import GetCustomer, UpdateCustomer
+from contracts.customer import GetCustomer, ImportCustomers, UpdateCustomer
 from contracts.order_sync import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
 from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from customer.app import create_app as customer_app
@@ -731,3 +731,35 @@ async def test_o7_a_status_change_arriving_after_a_newer_one_is_not_applied(
 
     assert await eventually(closed, timeout=15) == ["completed", "closed"]  # never "shipped"
     assert (await order_db["orders"].find_one({"_id": "storefront:eu|LATE-1"}))["status"] == "closed"
+
+
+async def test_c17_o2_customers_imported_in_one_event_are_each_learned_and_orders_link_to_them(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """An import's transaction publishes its customers in one CustomersImported event: order-sync
+    learns every one of them, as from a CustomerCreated each, and an order links to one."""
+    rows = [
+        {
+            "scope_id": "eu-fr",
+            "first_name": "Import",
+            "last_name": f"Row{i}",
+            "email": f"import.row{i}@example.fr",
+            "account_type": "registered",
+            "channel": "import",
+            "idempotency_key": f"imp-{i}",
+        }
+        for i in range(250)  # two transactions: 200 rows, then 50
+    ]
+    imported = await ok(await client.call(ImportCustomers, {"rows": rows}, timeout=60))
+    codes = [r.code for r in imported.rows]
+    assert [r.status for r in imported.rows] == ["created"] * 250
+
+    async def all_learned() -> bool:
+        return await order_db["customers"].count_documents({"_id": {"$in": codes}}) == 250
+
+    await eventually(all_learned, timeout=20)
+    await client.publish_upstream(
+        order("IMP-1", email="Import.Row217@example.fr", first_name="Import", last_name="Row217")
+    )
+    link = await link_of(client, "storefront:eu", "IMP-1")
+    assert (link.customer_code, link.rule) == (codes[217], "email")

@@ -22,6 +22,7 @@ from contracts.commerce import InvoiceIssued
 from contracts.customer import (
     CustomerAddressChanged,
     CustomerCreated,
+    CustomersImported,
     CustomerStateChanged,
     CustomerUpdated,
     GetCustomer,
@@ -80,6 +81,14 @@ log = logging.getLogger(__name__)
 async def customer_created(message: CustomerCreated, runtime: Runtime) -> None:
     entry = CustomerEntry.from_view(message.payload.customer.model_dump(mode="json"))
     await _new_records(runtime).submit(entry.doc)
+
+
+async def customers_imported(message: CustomersImported, runtime: Runtime) -> None:
+    """C17: an import's customers, one event per transaction: saved and indexed together, as
+    a batch of ``CustomerCreated`` is (a redelivery saves the same versions again)."""
+    entries = [CustomerEntry.from_view(view.model_dump(mode="json")).doc for view in message.payload.customers]
+    if entries:
+        await learn_records(runtime, entries)
 
 
 def _new_records(runtime: ServiceRuntime) -> Batcher[dict[str, Any], None]:
@@ -411,6 +420,7 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
     )
     customer_events: tuple[tuple[type[Envelope[Any]], Callable[..., Awaitable[None]]], ...] = (
         (CustomerCreated, customer_created),
+        (CustomersImported, customers_imported),
         (CustomerUpdated, customer_updated),
         (CustomerAddressChanged, customer_address_changed),
         (CustomerStateChanged, customer_state_changed),

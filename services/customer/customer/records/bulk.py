@@ -7,6 +7,9 @@ the database or earlier in the batch: importing the same file twice changes noth
 refused on its own; the batch costs four reads (scopes, templates, idempotency keys, registered
 emails: each one query for every scope of the batch), one code reservation, one insert of the
 customers, one of their audit entries and one of their events (the unit of work's outbox).
+An import's batch publishes one ``CustomersImported`` event for all its new customers (one
+outbox document, one message) and first tries without the reads of keys and emails, which a
+new file's rows do not need (``look_first``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import CustomerCreated, CustomerCreation, ImportRowResult, NewCustomer
+from contracts.customer import CustomerCreated, CustomerCreation, CustomersImported, ImportRowResult, NewCustomer
 from contracts.envelope import Command
 from plumbing.errors import Rejected
 from plumbing.service import ServiceRuntime
@@ -38,6 +41,8 @@ async def create_each(
     *,
     fields: str | None = None,
     offset: int = 0,
+    one_event: bool = False,
+    look_first: bool = True,
 ) -> list[CustomerCreation]:
     """Create each customer, or find the one an earlier request with its idempotency key (or
     an earlier one of ``news``) created; a customer the rules refuse is refused alone.
@@ -45,7 +50,14 @@ async def create_each(
     ``fields``: where the customers stand in the command (``payload.rows``): several at once
     then need an idempotency key each (a retry, or a batch settled one by one, must not
     create twice), and an error names the customer's index. None: one customer, the payload.
-    ``offset``: where ``news`` start among the command's customers (a part of a long import)."""
+    ``offset``: where ``news`` start among the command's customers (a part of a long import).
+    ``one_event``: the customers created go out in one ``CustomersImported`` event (C17's
+    imports) instead of one ``CustomerCreated`` each: one outbox document and one message for
+    the transaction, not two hundred.
+    ``look_first=False``: no read of the idempotency keys and registered emails already in
+    the database (a new file's rows have none): a row that has one then fails the insert on
+    the unique index the read would have consulted, the transaction aborts with nothing
+    written, and the caller runs the batch again with the reads (``handlers.create_several``)."""
     db, session, at = runtime.db, uow.session, now()
 
     def field(index: int, name: str) -> str:
@@ -57,7 +69,7 @@ async def create_each(
     for new in news:
         if new.idempotency_key:
             keys.setdefault(new.scope_id, []).append(new.idempotency_key)
-    earlier = await store.find_by_idempotency_keys(db, keys, session)
+    earlier = await store.find_by_idempotency_keys(db, keys, session) if look_first else {}
     outcomes: dict[int, CustomerCreation] = {}
     first_of: dict[Key, int] = {}
     repeats: dict[int, int] = {}
@@ -90,14 +102,18 @@ async def create_each(
 
     # Every read in the transaction's snapshot: a customer another writer commits meanwhile
     # shows up as a conflict at insert, and the caller runs the batch again (handlers.create_several).
-    accepted = await drop_taken_emails(db, session, accepted, outcomes, field)
+    accepted = await drop_taken_emails(db, session, accepted, outcomes, field, look_first=look_first)
     codes = await store.allocate_codes(db, len(accepted)) if accepted else []
     envelope = uow.envelope()  # the same cause for every event; each gets its own message id
     found = {scope_id: scope for scope_id, scope in scopes.items() if scope is not None}  # those of accepted ones
-    for (index, customer), code in zip(accepted, codes, strict=True):
+    for (_, customer), code in zip(accepted, codes, strict=True):
         customer.doc["_id"] = code
-        view = customer.view()  # the event's and the answer's: built once
-        uow.publish(CustomerCreated(**envelope, payload={"customer": view}), partition_key=code)
+    views = [customer.view() for _, customer in accepted]  # the events' and the answer's: built once
+    if one_event and views:
+        uow.publish(CustomersImported(**envelope, payload={"customers": views}))
+    for (index, customer), view in zip(accepted, views, strict=True):
+        if not one_event:
+            uow.publish(CustomerCreated(**envelope, payload={"customer": view}), partition_key=view.code)
         await invite_if_new_registered(runtime, uow, customer, found[customer.doc["scope_id"]], at)
         outcomes[index] = CustomerCreation(index=index, status="created", customer=view)
     if accepted:
@@ -120,14 +136,17 @@ async def drop_taken_emails(
     accepted: list[tuple[int, Customer]],
     outcomes: dict[int, CustomerCreation],
     field: Callable[[int, str], str],
+    *,
+    look_first: bool = True,
 ) -> list[tuple[int, Customer]]:
     """C2: a registered customer whose email a registered account of its scope already uses,
-    in the database or earlier in the batch, is refused."""
+    in the database (unless ``look_first`` is False: see ``create_each``) or earlier in the
+    batch, is refused."""
     by_scope: dict[str, list[str]] = {}
     for _, customer in accepted:
         if "registered_email" in customer.doc:
             by_scope.setdefault(customer.doc["scope_id"], []).append(customer.doc["registered_email"])
-    taken = await store.registered_emails_in_use(db, by_scope, session)
+    taken = await store.registered_emails_in_use(db, by_scope, session) if look_first else set()
     kept = []
     for index, customer in accepted:
         email: str | None = customer.doc.get("registered_email")

@@ -126,22 +126,27 @@ async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportRepl
     A batch of more than ``IMPORT_PART_ROWS`` rows is applied in parts, one transaction each,
     in order; the last part's transaction keeps the whole answer with the inbox record. A
     batch redelivered after a crash between two parts applies them again: the rows of the
-    parts applied before answer "unchanged", found by their idempotency keys, with their codes."""
+    parts applied before answer "unchanged", found by their idempotency keys, with their codes.
+    Each transaction's new customers go out in one ``CustomersImported`` event."""
     kept: Any = ImportResult | CreationsResult
     rows = cmd.payload.rows
     if len(rows) <= IMPORT_PART_ROWS or await applied_before(runtime, cmd):
-        result = await create_several(runtime, cmd, rows, "payload.rows", _import_rows, kept)
+        result = await create_several(runtime, cmd, rows, "payload.rows", _import_rows, kept, one_event=True)
     else:
         done: list[CustomerCreation] = []
         for offset in range(0, len(rows) - IMPORT_PART_ROWS, IMPORT_PART_ROWS):
             part = rows[offset : offset + IMPORT_PART_ROWS]
-            done += await create_several(runtime, cmd, part, "payload.rows", list, None, offset=offset, inbox=False)
+            done += await create_several(
+                runtime, cmd, part, "payload.rows", list, None, offset=offset, inbox=False, one_event=True
+            )
         last = len(done)
 
         def answer(creations: list[CustomerCreation]) -> ImportResult:
             return _import_rows([*done, *creations])
 
-        result = await create_several(runtime, cmd, rows[last:], "payload.rows", answer, kept, offset=last)
+        result = await create_several(
+            runtime, cmd, rows[last:], "payload.rows", answer, kept, offset=last, one_event=True
+        )
     if isinstance(result, CreationsResult):
         result = _import_rows(result.customers)
     return ImportReply.success(result)
@@ -170,17 +175,30 @@ async def create_several(
     *,
     offset: int = 0,
     inbox: bool = True,
+    one_event: bool = False,
 ) -> R:
     """All in one transaction. A concurrent writer that took one's key or email between the
     reads and the insert aborts it: the batch runs once more, its reads now seeing that commit
     (each such row answers as it would have); only if that too conflicts, each customer in its
     own transaction (each idempotency key makes that safe to repeat). ``offset``: where
     ``news`` start among the command's customers; ``inbox=False``: a part of the command
-    (no inbox record, no answer kept)."""
+    (no inbox record, no answer kept); ``one_event``: see ``bulk.create_each``, and an import's
+    first attempt inserts without reading the keys and emails first (``look_first``)."""
+
+    look_first = True
 
     async def create_all(uow: UnitOfWork) -> R:
-        return answer(await bulk.create_each(runtime, uow, news, fields=fields, offset=offset))
+        creations = await bulk.create_each(
+            runtime, uow, news, fields=fields, offset=offset, one_event=one_event, look_first=look_first
+        )
+        return answer(creations)
 
+    if one_event:  # an import: its rows are new, most often; if not, the attempt costs one aborted insert
+        look_first = False
+        try:
+            return await apply_once(runtime, cmd, create_all, result_type, inbox=inbox)
+        except (store.SameKeyCommitted, Rejected):
+            look_first = True
     for _ in range(2):
         try:
             return await apply_once(runtime, cmd, create_all, result_type, inbox=inbox)

@@ -29,7 +29,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -146,11 +145,15 @@ async def load(settings: ServiceSettings, target: int, batch: int, parallel: int
 
 
 async def raw_ceiling(settings: ServiceSettings, rows: int, batch: int, parallel: int) -> dict[str, Any]:
-    """The same documents with plain PyMongo insert_many into a collection with the same indexes."""
+    """The same documents with plain PyMongo insert_many into a collection with the same indexes:
+    every index the customer service declares on its customers as it starts (the records'
+    search and unique indexes, and those of organizations, groups, segments and attributes)."""
+    from .dataset import production_indexes  # noqa: PLC0415 - bench.dataset imports this module
+
     mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     db = mongo[f"{settings.namespace}_raw_ceiling"]
     await mongo.drop_database(db.name)
-    await store.ensure_indexes(SimpleNamespace(db=db))
+    await production_indexes(db)
     scopes = {
         s: ScopeView(
             scope_id=s, name=s, country=c, default_language="en", requires_approval=False, created_at=datetime.now(UTC)

@@ -12,8 +12,10 @@ as the original was: every queue bound to it gets it again (their inboxes dedupl
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,23 +114,37 @@ class ReplayReport:
 Select = Callable[[DeadLetter], bool]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which dead letters to replay: by message ids, reason, routing-key pattern, or all."""
+
+    ids: frozenset[str] = frozenset()
+    reason: str | None = None
+    routing_key: str | None = None
+    everything: bool = False
+
+    def __call__(self, letter: DeadLetter) -> bool:
+        if self.everything:
+            return True
+        if self.ids and letter.message_id not in self.ids:
+            return False
+        if self.reason and letter.reason != self.reason:
+            return False
+        if self.routing_key and not fnmatch.fnmatchcase(letter.routing_key, self.routing_key):
+            return False
+        return bool(self.ids or self.reason or self.routing_key)
+
+
 def selector(
     ids: Sequence[str] = (), reason: str | None = None, routing_key: str | None = None, everything: bool = False
-) -> Select:
-    wanted = set(ids)
+) -> Selection:
+    return Selection(frozenset(ids), reason, routing_key, everything)
 
-    def select(letter: DeadLetter) -> bool:
-        if everything:
-            return True
-        if wanted and letter.message_id not in wanted:
-            return False
-        if reason and letter.reason != reason:
-            return False
-        if routing_key and not fnmatch.fnmatchcase(letter.routing_key, routing_key):
-            return False
-        return bool(wanted or reason or routing_key)
 
-    return select
+#: How long a replay by ids waits for a named letter that is not in the queue yet: one that a
+#: reader (the console's list, ``omsctl dlq show``) has just returned is back in a quorum
+#: queue only once the queue's log has applied the return, after the reader's channel closed.
+RETURNING_LETTERS_WAIT_S = 3.0
 
 
 class DeadLetterQueues:
@@ -191,17 +207,28 @@ class DeadLetterQueues:
 
     async def replay(self, service: str, select: Select) -> ReplayReport:
         """Republish the selected dead letters where they came from; each is acknowledged
-        (removed) only after RabbitMQ confirmed its publish."""
+        (removed) only after RabbitMQ confirmed its publish.
+
+        Letters are those in the queue when the replay starts; a replay by ids reads until it
+        has seen every id it names (or the queue is empty for ``RETURNING_LETTERS_WAIT_S``)."""
         report = ReplayReport()
         channel = await self._connection().channel(publisher_confirms=True)
         kept: list[aio_pika.abc.AbstractIncomingMessage] = []
+        named = set(select.ids) if isinstance(select, Selection) else set()
         try:
             queue = await self._queue(channel, service)
-            for _ in range(queue.declaration_result.message_count or 0):
+            to_read = queue.declaration_result.message_count or 0
+            deadline = time.monotonic() + RETURNING_LETTERS_WAIT_S
+            while to_read > 0 or named:
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
+                    if named and time.monotonic() < deadline:
+                        await asyncio.sleep(0.1)
+                        continue
                     break
+                to_read -= 1
                 letter = DeadLetter.read(service, message)
+                named.discard(letter.message_id)
                 if not select(letter):
                     kept.append(message)
                     continue

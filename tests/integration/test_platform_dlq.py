@@ -212,3 +212,31 @@ async def test_p4_purge_asks_first_and_then_empties_the_queue(
     assert code == 0 and "purged 3" in out, out
     async with DeadLetterQueues(settings) as queues:
         assert await queues.depth(PROBE) == 0
+
+
+async def test_p4_a_replay_by_id_finds_a_letter_a_reader_returns_while_it_runs(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """The console lists dead letters, then a CSR replays one at once: the listing's returns
+    reach a quorum queue after its channel closed, so the letter may not be back yet."""
+    async with running(probe_app(settings), cleanup=cleanup):
+        for n in range(2):
+            await publish_raw(client, b"{not json", f"held-{n}")
+        await eventually(lambda: letters_of(settings, 2))
+    async with DeadLetterQueues(settings) as reader, DeadLetterQueues(settings) as replayer:
+        channel = await reader._connection().channel()
+        queue = await reader._queue(channel, PROBE)
+        held = [await queue.get(no_ack=False) for _ in range(2)]  # another reader holds both
+
+        async def give_back() -> None:
+            await asyncio.sleep(0.5)
+            for message in held:
+                await message.nack(requeue=True)
+
+        returned = asyncio.create_task(give_back())
+        report = await replayer.replay(PROBE, selector(ids=["held-1"]))
+        await returned
+        await channel.close()
+        assert report.replayed == ["held-1"] and report.failed == []
+        # The other letter stays, in the queue and not counted as replayed.
+        assert [letter.message_id for letter in await replayer.browse(PROBE)] == ["held-0"]

@@ -22,6 +22,7 @@ on one channel, pipelined, and a batch is marked only when every one is confirme
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,10 @@ log = logging.getLogger("oms.outbox")
 LEASES = "leases"
 #: Events published, confirmed and marked between two checks of the lease.
 CHUNK = 100
+
+
+class NotConfirmed(RuntimeError):
+    """RabbitMQ refused a publish (``basic.nack``): the batch stays unmarked, sent again."""
 
 
 class OutboxRelay:
@@ -76,6 +81,8 @@ class OutboxRelay:
         self._epoch: int | None = None
         #: Batches cut short because the lease was lost mid-batch (would have been published twice).
         self.fenced = 0
+        #: Channels replaced after RabbitMQ refused a publish on them.
+        self.channels_replaced = 0
         self.published = 0
         self.on_published = on_published
 
@@ -124,6 +131,11 @@ class OutboxRelay:
         while True:
             try:
                 published = await self._publish_batch() if await self._hold_lease() else 0
+            except NotConfirmed as refused:
+                log.warning("outbox relay %s: %s; sending the batch again on a new channel", self.holder, refused)
+                published = 0
+                await asyncio.sleep(1.0)
+                await self._replace_channel()
             except Exception:  # noqa: BLE001 - the relay must outlive broker and database hiccups
                 log.exception("outbox relay failed; retrying")
                 published = 0
@@ -137,6 +149,24 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), self.idle_poll_seconds)
             except TimeoutError:
                 pass
+
+    async def _replace_channel(self) -> None:
+        """A new channel after a refused publish. A quorum queue refuses publishes while it
+        elects a leader, for a second; in a cluster test a channel that began publishing while
+        the leader's node died was refused every publish for 90 s after the queue had its new
+        leader (RabbitMQ 3.10, docs/platform.md), so the relay does not keep that channel."""
+        if self._connection is None:
+            return
+        old, self._exchanges = self._channel, {}
+        try:
+            self._channel = await self._connection.channel(publisher_confirms=True)
+        except Exception:  # noqa: BLE001 - the connection is down: the robust one restores the old channel
+            log.exception("outbox relay %s could not open a new channel; keeping the old one", self.holder)
+            return
+        self.channels_replaced += 1
+        if old is not None and not old.is_closed:
+            with contextlib.suppress(Exception):
+                await old.close()
 
     async def _hold_lease(self) -> bool:
         """Renew this relay's lease, or acquire it when it expired (a new epoch)."""
@@ -222,20 +252,23 @@ class OutboxRelay:
 
     async def _publish(self, doc: dict[str, Any]) -> None:
         exchange = self._exchanges[doc["exchange"]]
-        confirmation = await exchange.publish(
-            aio_pika.Message(
-                doc["body"].encode(),
-                message_id=doc["_id"],
-                correlation_id=doc.get("correlation_id"),
-                content_type="application/json",
-                headers=event_headers(doc),
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=doc["routing_key"],
-            mandatory=False,  # an event nobody subscribes to yet is not an error
-        )
+        try:
+            confirmation = await exchange.publish(
+                aio_pika.Message(
+                    doc["body"].encode(),
+                    message_id=doc["_id"],
+                    correlation_id=doc.get("correlation_id"),
+                    content_type="application/json",
+                    headers=event_headers(doc),
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=doc["routing_key"],
+                mandatory=False,  # an event nobody subscribes to yet is not an error
+            )
+        except aio_pika.exceptions.DeliveryError as refused:  # basic.nack
+            raise NotConfirmed(f"event {doc['_id']} refused by RabbitMQ") from refused
         if not isinstance(confirmation, Basic.Ack):
-            raise RuntimeError(f"event {doc['_id']} not confirmed: {type(confirmation).__name__}")
+            raise NotConfirmed(f"event {doc['_id']} not confirmed: {type(confirmation).__name__}")
 
 
 def event_headers(doc: dict[str, Any]) -> dict[str, Any]:

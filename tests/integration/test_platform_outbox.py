@@ -187,3 +187,53 @@ async def test_p2_inbox_records_expire_after_the_retention_window(settings: Serv
     assert any(
         spec.get("expireAfterSeconds") and spec["key"] == [("published_at", 1)] for spec in outbox_indexes.values()
     )
+
+
+async def test_p2_a_relay_refused_by_rabbitmq_sends_again_on_a_new_channel_and_loses_nothing(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """A queue that refuses publishes (full, ``reject-publish``: RabbitMQ answers ``basic.nack``;
+    a classic queue, as this RabbitMQ enforces a quorum queue's length only after the fact)
+    holds the relay's batch back, unmarked; the relay sends it again on a new channel (a
+    quorum queue's channel kept being refused after a failover, docs/platform.md), and once
+    the queue takes messages again every event is published and marked."""
+    import aio_pika
+
+    from plumbing.messaging import events_exchange
+
+    mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    outbox = mongo[settings.database_name("customer")][OUTBOX]
+    connection = await aio_pika.connect(settings.amqp_url)
+    channel = await connection.channel()
+    events = [tick(f"C{n}", n) for n in range(5)]
+    full: aio_pika.abc.AbstractQueue | None = None
+    try:
+        writer = producer_app(settings)
+        runtime: ServiceRuntime = writer.context.get("runtime")
+        async with running(writer, cleanup=cleanup):  # declares the events exchange
+            full = await channel.declare_queue(
+                f"{settings.namespace}.full",
+                durable=True,
+                arguments={"x-queue-type": "classic", "x-max-length": 1, "x-overflow": "reject-publish"},
+            )
+            exchange = await channel.get_exchange(events_exchange(settings.topology).name, ensure=False)
+            await full.bind(exchange, routing_key="probe.#")
+            await exchange.publish(aio_pika.Message(b"{}"), routing_key="probe.filler")
+            await emit(writer, events)
+            relay = runtime.outbox
+            assert relay is not None
+            await eventually(lambda: _replaced(relay), timeout=15)
+            assert await outbox.count_documents({"published_at": None}) == len(events), "refused: none marked"
+            await full.purge()
+            await full.unbind(exchange, routing_key="probe.#")
+            await eventually(lambda: _none_pending(outbox), timeout=15)
+        assert relay.published >= len(events)
+    finally:
+        if full is not None:
+            await full.delete(if_unused=False, if_empty=False)
+        await connection.close()
+        await mongo.close()
+
+
+async def _replaced(relay: OutboxRelay) -> bool:
+    return relay.channels_replaced >= 1

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
+import aio_pika
 from fast_depends.exceptions import ValidationError as FDValidationError
 from faststream import BaseMiddleware
 from faststream.exceptions import NackMessage, SubscriberNotFound
@@ -41,6 +42,7 @@ from contracts.replies import Error, FieldError, Reply, field_errors_from_pydant
 from .bodies import UnreadableBody
 from .errors import Rejected
 from .messaging import ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY, RETRY_TIER, is_ordered, original_route
+from .replies import ReplyConnection
 from .retries import ATTEMPTS, LAST_ERROR, Backoff, attempts_so_far, ensure_confirmed, retry_later
 from .telemetry import continuing
 
@@ -171,6 +173,8 @@ class DeadLetters:
         #: (order-sync masks card numbers). Listeners get the redacted body.
         #: ``(routing key, body) -> body`` applied before a body is dead-lettered.
         self.redactors: list[Callable[[str, bytes], bytes]] = []
+        #: Where replies go (plumbing.replies); the broker's connection until it is set.
+        self.replies: ReplyConnection | None = None
 
     def bind(self, broker: RabbitBroker) -> None:
         self._broker = broker
@@ -185,8 +189,14 @@ class DeadLetters:
         return _DeadLetterScope(msg, context=context, policy=self)
 
     async def reply_error(self, raw: IncomingMessage, error: Error) -> None:
+        body = Reply[Any].failure(error).model_dump_json().encode()
+        if self.replies is not None and self.replies.started:
+            # On the replies' own connection, as every reply (plumbing.replies).
+            message = aio_pika.Message(body, correlation_id=raw.correlation_id, content_type="application/json")
+            await self.replies.publish(message, raw.reply_to or "")
+            return
         await self.broker.publish(
-            Reply[Any].failure(error).model_dump_json().encode(),
+            body,
             routing_key=raw.reply_to or "",  # asked only of requests, which name one
             correlation_id=raw.correlation_id,
             content_type="application/json",

@@ -60,6 +60,7 @@ from .messaging import (
 )
 from .metrics import PlatformMetrics
 from .outbox import OutboxRelay
+from .replies import ReplyConnection, replies_through
 from .retries import Backoff
 from .settings import ServiceSettings
 from .telemetry import configure_tracing
@@ -240,6 +241,8 @@ def create_service_app(
         topology=topology,
     )
     deadline = settings.shutdown_deadline_seconds
+    replies = ReplyConnection(settings.amqp_url, name)
+    dead_letters.replies = replies
     # Every node of OMS_AMQP_URL: a lost node's connection moves to the next (plumbing.amqp).
     broker = ClusterRabbitBroker(
         settings.amqp_url,
@@ -255,6 +258,7 @@ def create_service_app(
             *([RabbitTelemetryMiddleware()] if tracing else []),
             RabbitPrometheusMiddleware(registry=registry, app_name=name),
             dead_letters,
+            replies_through(replies),  # innermost: a reply goes out on its own connection
         ],
         # In-flight handlers get this long to finish at shutdown; the outbox flush the rest.
         graceful_timeout=deadline * 0.6,
@@ -291,6 +295,7 @@ def create_service_app(
         await runtime.mongo.admin.command("ping")
         # Declared before any subscriber consumes, so the first bad message has somewhere to go.
         await broker.connect()
+        await replies.start()
         for exchange in (commands_exchange, events_exchange, upstream_exchange):
             await broker.declare_exchange(exchange(topology))
         await declare_dead_letter_queue(broker, topology, name)
@@ -329,6 +334,7 @@ def create_service_app(
     async def disconnect() -> None:
         for hook in on_shutdown:
             await hook(runtime)
+        await replies.close()
         if runtime.mongo is not None:
             await runtime.mongo.close()
             runtime.mongo = None

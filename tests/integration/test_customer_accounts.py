@@ -269,17 +269,19 @@ async def test_c15_unknown_email_and_wrong_password_take_about_the_same_time(
     await ok(await client.call(CompletePasswordReset, {"token": token, "new_password": PASSWORD}))
 
     async def duration(email: str, source: str) -> float:
-        started = time.perf_counter()
+        # CPU time of this process, where the service runs: the work done for the answer,
+        # which other processes of a loaded machine do not stretch as they do wall time.
+        started = time.process_time()
         reply = await client.call(
             Authenticate,
             {"scope_id": "eu-fr", "email": email, "password": "nope nope"},
             actor=Actor(kind="customer", id="anonymous", source=source),
         )
         assert reply.error.code == "unauthenticated"
-        return time.perf_counter() - started
+        return time.process_time() - started
 
-    known = sorted([await duration("tim@example.fr", f"k{i}") for i in range(3)])[1]
-    unknown = sorted([await duration("nobody@example.fr", f"u{i}") for i in range(3)])[1]
+    known = sorted([await duration("tim@example.fr", f"k{i}") for i in range(5)])[2]
+    unknown = sorted([await duration("nobody@example.fr", f"u{i}") for i in range(5)])[2]
     # Both verify an argon2 hash; a missing account is not answered faster.
     assert 0.4 < unknown / known < 2.5, (known, unknown)
     assert customer.code

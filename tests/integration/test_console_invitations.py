@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from contracts.customer import ImportCustomers
+from contracts.customer import ImportCustomers, SearchCustomers
+from contracts.envelope import Actor
+from contracts.privacy import EraseCustomerData
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
@@ -70,3 +72,49 @@ async def test_c14_i5_set_empty_passwords_in_batches_with_progress(
             )
         ]
         assert audited == ["ok", "ok", "ok", "ok"]
+
+
+async def test_c14_c18_set_empty_passwords_goes_past_an_erased_customer_in_omsctl_and_the_console(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """An erased record (no email left) among those never invited: omsctl's run and the
+    console's batch both go past it, invite the others, and never offer '--after None'."""
+    from .test_customer_import import omsctl
+
+    async with gateway_stack(settings, client, cleanup) as s:
+        rows = [
+            {
+                "scope_id": "eu-fr",
+                "first_name": f"E{i}",
+                "last_name": "Erased",
+                "email": f"e{i}@example.fr",
+                "channel": "import",
+                "idempotency_key": f"erased-{i}",
+            }
+            for i in range(4)
+        ]
+        await ok(await client.call(ImportCustomers, {"rows": rows}))
+        found = await ok(await client.call(SearchCustomers, {"email": "e1@example.fr"}))
+        erased = found.items[0].code
+        await ok(
+            await client.call(
+                EraseCustomerData,
+                {"customer_code": erased, "reason": "the customer's request"},
+                actor=Actor(kind="csr", id="csr-ada"),
+            )
+        )
+        code, out = await omsctl(settings, "customer", "set-empty-passwords", "--batch", "1")
+        assert code == 0 and "3 customers invited" in out and "None" not in out, out
+
+        def invited() -> set[str]:
+            to = " ".join(str(m["To"]) for m in list(s.mail.messages))
+            return {f"e{i}" for i in range(4) if f"e{i}@example.fr" in to}
+
+        async def three_invited() -> set[str] | None:
+            return invited() if len(invited()) >= 3 else None
+
+        assert await eventually(three_invited, timeout=20) == {"e0", "e2", "e3"}
+        async with signed_in(s.app, "administrator") as http:
+            rerun = await http.post("/admin/set-empty-passwords", data={"batch_size": "1"})
+            assert rerun.status_code == 200 and "<strong>0 customers invited</strong>" in rerun.text
+            assert "Done" in rerun.text

@@ -78,6 +78,10 @@ async def test_i5_each_field_error_shows_beside_its_field_and_none_hides_another
                 re.findall(r'<span class="field-error" role="alert" data-field="([^"]+)">([^<]+)</span>', refused.text)
             )
             assert {"email", "phone"} <= set(beside), beside  # both, each beside its own input
+            # Above the form, once each, by the input's name: no contract path, no repeated message.
+            assert "payload." not in refused.text and "Not saved: please correct these" in refused.text
+            for name in ("email", "phone"):
+                assert refused.text.count(f"<li><code>{name}</code>: ") == 1
             assert 'value="not an email"' in refused.text and 'value="12"' in refused.text
             # An attribute's error sits beside the attribute, on its tab.
             bad = {"version": str(anna.version), "attr.visits": "three"}

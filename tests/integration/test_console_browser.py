@@ -164,7 +164,13 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = await browser.new_context(viewport={"width": 1360, "height": 860})
         page = await context.new_page()
-        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        asked: list[str] = []  # every confirmation the console asked, accepted
+
+        def accept(dialog: Any) -> None:
+            asked.append(dialog.message)
+            asyncio.ensure_future(dialog.accept())
+
+        page.on("dialog", accept)
 
         # Sign in; the Customer Manager with its summary and the waiting-approval list.
         await page.goto(f"{base}/")
@@ -293,6 +299,7 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         await page.goto(f"{base}/")
         await page.click("#waiting-approval button:has-text('Approve')")
         await expect(page.locator("#waiting-approval")).to_contain_text("No one is waiting.")
+        assert any(question.startswith("Approve ") for question in asked), asked
 
         # A CSR has no administrators' screens: 403.
         await page.click("header.top button:has-text('Sign out')")

@@ -71,6 +71,17 @@ async def test_c2_c11_i5_the_scope_selector_is_remembered_per_staff_member(
             assert re.search(r'id="search-scope"><option value="">any scope</option>', manager)
             assert 'value="eu-fr" selected' not in manager
 
+            # With any scope, a national number is read as each scope's country's.
+            anywhere = (await http.get("/customers/results", params={"phone": "06 12 34 56 78"})).text
+            assert french.code in anywhere and "region" not in anywhere
+            # Not a number in the scope's country: said once, in plain words, no library error.
+            for path in ("/customers/results", "/"):  # the search's answer, and the whole page
+                wrong = await http.get(path, params={"scope_id": "eu-fr", "phone": "12"})
+                assert wrong.status_code == 422 and 'id="search-error"' in wrong.text
+                assert wrong.text.count("not a phone number of FR") == 1, wrong.text
+                assert "<strong>Phone</strong>: not a phone number of FR" in wrong.text
+                assert "payload.phone" not in wrong.text and "default region" not in wrong.text
+            assert 'name="phone" value="12"' in wrong.text  # what was typed stays in its box
             found = (await http.get("/customers/results", params={"scope_id": "eu-fr", "phone": "06 12 34 56 78"})).text
             assert french.code in found and british.code not in found
             # The next visit starts in the scope last searched.

@@ -1,5 +1,6 @@
 """C11, I5: the Customer Manager's results tell namesakes apart: scope, guest or registered,
-the phone as a CSR reads it back, times marked UTC; a later page links back to the first."""
+the phone as a CSR reads it back, times marked UTC; a later page links to the one before it
+and to the first."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from .conftest import create_customer
 from .gateway_support import gateway_stack, signed_in
 
 
-async def test_c11_i5_results_show_scope_account_type_and_a_readable_phone(
+async def test_c11_i5_results_show_scope_account_type_a_readable_phone_and_page_both_ways(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
     async with gateway_stack(settings, client, cleanup) as s:
@@ -23,7 +24,7 @@ async def test_c11_i5_results_show_scope_account_type_and_a_readable_phone(
         guest = await create_customer(
             client, first_name="Anna", last_name="Schmidt", email="anna.s@example.fr", account_type="guest"
         )
-        for n in range(21):  # a second page
+        for n in range(41):  # a second and a third page
             await create_customer(client, first_name="Anna", last_name=f"Schmidtke{n:02}", email=f"a{n}@example.fr")
         async with signed_in(s.app, "csr") as http:
             page = (await http.get("/customers/results", params={"name": "anna schmidt"})).text
@@ -35,12 +36,27 @@ async def test_c11_i5_results_show_scope_account_type_and_a_readable_phone(
             assert ">guest<" in rows[guest.code]
             assert "+33 6 12 34 56 78" in rows[registered.code]
             assert "Registered (UTC)" in page and "Last activity (UTC)" in page
+
+            def link(page: str, button: str) -> str:
+                return re.search(rf'id="results-{button}" href="([^"]*)"', page).group(1).replace("&amp;", "&")
+
+            def codes(page: str) -> list[str]:
+                return re.findall(r'<tr>\s*<td><a href="/customers/(C[^"]+)"', page)
+
             first = (await http.get("/", params={"name": "anna"})).text
-            cursor = re.search(r'href="(/\?[^"]*cursor=[^"]+)"', first).group(1).replace("&amp;", "&")
-            second = (await http.get(cursor)).text
-            back = re.search(r'href="([^"]*)">First page<', second).group(1).replace("&amp;", "&")
+            assert 'id="results-previous"' not in first and 'id="results-first"' not in first
+            second = (await http.get(link(first, "next"))).text
+            third = (await http.get(link(second, "next"))).text
+            assert len(codes(first)) == len(codes(second)) == 20 and len(codes(third)) == 3
+            assert not set(codes(first)) & set(codes(second)) and not set(codes(second)) & set(codes(third))
+            assert 'id="results-next"' not in third
+            # Previous goes back one page at a time, with the search kept; First page to the start.
+            assert "name=anna" in link(third, "previous")
+            assert codes((await http.get(link(third, "previous"))).text) == codes(second)
+            assert codes((await http.get(link(second, "previous"))).text) == codes(first)
+            back = link(third, "first")
             assert "cursor" not in back and "name=anna" in back
-            assert (await http.get(back)).text.count('href="/customers/C') == first.count('href="/customers/C')
+            assert codes((await http.get(back)).text) == codes(first)
 
 
 async def test_c7_i5_history_tabs_page_past_twenty_entries(

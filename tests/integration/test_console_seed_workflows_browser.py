@@ -230,7 +230,7 @@ async def test_c2_c10_c11_i5_customer_manager_filters_summary_view_and_pages(
 ) -> None:
     """Seed 002: the Customer Manager's search by scope and phone typed nationally, tag, type
     (customer or organization), postal code, state (the summary's [view]) and review flag;
-    results 20 a page with Next and back to the first."""
+    results 20 a page with Next, Previous and back to the first."""
     async with console(settings, client, cleanup) as ui:
         page = ui.page
         await create_scope(client, "eu-pro", "FR", requires_approval=True)
@@ -299,6 +299,12 @@ async def test_c2_c10_c11_i5_customer_manager_filters_summary_view_and_pages(
         await expect(results).not_to_contain_text(a.code)
         await find(kind="", name="pagination")
         await expect(results.locator("tbody tr")).to_have_count(20)
+        first_page = await page.locator("#results-table tbody tr td:first-child").all_inner_texts()
+        await page.click("#results a:has-text('Next 20')")
+        await expect(page.locator("#results-table tbody tr")).to_have_count(1)
+        await page.click("#results a:has-text('Previous 20')")
+        await expect(page.locator("#results-table tbody tr")).to_have_count(20)
+        assert await page.locator("#results-table tbody tr td:first-child").all_inner_texts() == first_page
         await page.click("#results a:has-text('Next 20')")
         await expect(page.locator("#results-table tbody tr")).to_have_count(1)
         await page.click("#results a:has-text('First page')")

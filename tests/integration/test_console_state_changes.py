@@ -3,6 +3,8 @@ an account the sign-in policy locked, but not one a supervisor disabled."""
 
 from __future__ import annotations
 
+import re
+
 from contracts.customer import SIGN_IN_LOCK_REASON, ChangeCustomerState, GetCustomer
 from contracts.envelope import Actor
 from contracts.privacy import EraseCustomerData
@@ -10,7 +12,7 @@ from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup
-from .conftest import create_customer, ok
+from .conftest import create_customer, create_scope, ok
 from .gateway_support import gateway_stack, signed_in
 
 POLICY = Actor(kind="system", id="sign-in policy")
@@ -89,3 +91,40 @@ async def test_c18_i5_an_erased_record_offers_nothing_to_change(
         ):
             assert offered not in record, offered
         assert 'id="save-account"' not in account
+
+
+async def test_c10_i5_approve_and_reject_from_the_waiting_list_ask_first_and_reject_says_why(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    async with gateway_stack(settings, client, cleanup) as s:
+        await create_scope(client, "eu-pro", "FR", requires_approval=True)
+        first = await create_customer(client, scope_id="eu-pro", email="w1@example.fr", channel="storefront")
+        second = await create_customer(client, scope_id="eu-pro", email="w2@example.fr", channel="storefront")
+        assert first.state == second.state == "waiting_approval"
+        async with signed_in(s.app, "supervisor") as http:
+            manager = (await http.get("/")).text
+            for code in (first.code, second.code):
+                assert re.search(rf'data-confirm="Approve [^"]*\({code}\)\?"', manager)
+                assert re.search(rf'data-confirm="Reject [^"]*\({code}\)\?"', manager)
+                assert f'aria-label="Reason to reject {code}"' in manager
+            # No reason, no rejection (the form asks for it; the gateway refuses it all the same).
+            bare = await http.post(f"/customers/{second.code}/state", data={"action": "reject", "back": "/"})
+            assert bare.status_code == 422 and "a reason to reject is required" in bare.text
+            for action in ("disable", "deactivate"):
+                refused = await http.post(f"/customers/{first.code}/state", data={"action": action, "reason": " "})
+                assert refused.status_code == 422, action
+            assert (await ok(await client.call(GetCustomer, {"customer_code": second.code}))).state == (
+                "waiting_approval"
+            )
+            rejected = await http.post(
+                f"/customers/{second.code}/state", data={"action": "reject", "back": "/", "reason": "duplicate shop"}
+            )
+            assert rejected.status_code in (200, 303), rejected.text
+            approved = await http.post(f"/customers/{first.code}/state", data={"action": "approve", "back": "/"})
+            assert approved.status_code in (200, 303), approved.text
+        now = {
+            code: await ok(await client.call(GetCustomer, {"customer_code": code}))
+            for code in (first.code, second.code)
+        }
+        assert now[first.code].state == "active"
+        assert (now[second.code].state, now[second.code].state_reason) == ("rejected", "duplicate shop")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
@@ -206,6 +206,15 @@ def errors_by_field(error: Any) -> dict[str, str]:
 
 
 templates.env.globals["errors_by_field"] = errors_by_field
+templates.env.globals["form_field"] = form_field
+
+
+def field_label(name: str) -> str:
+    """A form field's name as its label reads: 'postal_code' is 'Postal code'."""
+    return name.removeprefix("attr.").replace("_", " ").capitalize()
+
+
+templates.env.globals["field_label"] = field_label
 
 
 def form_text(value: Any) -> str | None:
@@ -354,16 +363,23 @@ def search_query(request: Request) -> SearchQuery:
     return read_form(SearchQuery, fields)
 
 
-async def search(request: Request, who: StaffSession) -> tuple[SearchQuery, Any]:
+async def search(request: Request, who: StaffSession) -> tuple[SearchQuery, Any, Error | None]:
+    """The query, its page of results, or the service's refusal of a criterion (a phone that is
+    no number of the scope's country), said once in plain words above the results."""
     query = search_query(request)
     searched = any(getattr(query, k) for k in SEARCH_FIELDS)
-    result = await services(request).call(who, c.SearchCustomers, search_payload(query)) if searched else None
+    try:
+        result = await services(request).call(who, c.SearchCustomers, search_payload(query)) if searched else None
+    except CommandFailed as failed:
+        if failed.error.code != "validation":
+            raise
+        return query, None, failed.error
     scope_id = query.scope_id or ""
     if searched and "scope_id" in request.query_params and scope_id != who.preferences.get("scope_id", ""):
         # The scope selector is remembered per staff member: their next search starts there.
         who.preferences = {**who.preferences, "scope_id": scope_id}
         await staff_store(request).set_preferences(who.username, who.preferences)
-    return query, result
+    return query, result, None
 
 
 def sort_link(query: SearchQuery, key: str) -> str:
@@ -374,19 +390,41 @@ def sort_link(query: SearchQuery, key: str) -> str:
     return "/customers/results?" + urlencode(fields)
 
 
-def next_link(query: SearchQuery, cursor: str) -> str:
-    fields = {k: v for k, v in query.model_dump().items() if v not in (None, "", False) and k != "cursor"}
-    if cursor:  # none: the first page
-        fields["cursor"] = cursor
+# How many pages back *Previous 20* can go: the cursors of the pages before travel in the
+# link (the service's paging is forward-only); past them, *First page* is still there.
+MAX_TRAIL = 20
+
+
+def search_trail(request: Request) -> list[str]:
+    """The cursors of the result pages before this one, oldest first ('before' in the link)."""
+    return [c for c in request.query_params.getlist("before") if 0 < len(c) <= 500][-MAX_TRAIL:]
+
+
+def page_link(query: SearchQuery, cursor: str, trail: Sequence[str] = ()) -> str:
+    fields: list[tuple[str, Any]] = [
+        (k, v) for k, v in query.model_dump().items() if v not in (None, "", False) and k != "cursor"
+    ]
     if query.descending:
-        fields["descending"] = "1"
+        fields = [(k, v) for k, v in fields if k != "descending"] + [("descending", "1")]
+    if cursor:  # none: the first page
+        fields.append(("cursor", cursor))
+        fields += [("before", c) for c in trail[-MAX_TRAIL:]]
     return "/?" + urlencode(fields)
+
+
+def next_link(query: SearchQuery, cursor: str, trail: Sequence[str] = ()) -> str:
+    """The page after the one shown (reached through `trail`), which remembers the way back."""
+    return page_link(query, cursor, [*trail, query.cursor] if query.cursor else [])
+
+
+def previous_link(query: SearchQuery, trail: Sequence[str]) -> str:
+    return page_link(query, trail[-1], trail[:-1]) if trail else page_link(query, "")
 
 
 @router.get("/")
 async def manager(request: Request, who: Staff) -> Response:
     call = services(request).call  # four independent reads, side by side (issue 22)
-    (query, result), summary, waiting, scopes = await asyncio.gather(
+    (query, result, search_error), summary, waiting, scopes = await asyncio.gather(
         search(request, who),
         call(who, c.GetStateSummary, {}),
         call(who, c.SearchCustomers, {"state": "waiting_approval"}),
@@ -395,8 +433,10 @@ async def manager(request: Request, who: Staff) -> Response:
     return page(
         request,
         "manager.html",
+        422 if search_error else 200,
         query=query,
         result=result,
+        search_error=search_error,
         scopes=scopes,
         scope_now=query.scope_id if result is not None else who.preferences.get("scope_id", ""),
         summary=summary,
@@ -405,6 +445,8 @@ async def manager(request: Request, who: Staff) -> Response:
         flags=FLAGS,
         sort_link=sort_link,
         next_link=next_link,
+        previous_link=previous_link,
+        trail=search_trail(request),
     )
 
 
@@ -417,8 +459,19 @@ async def orders(request: Request, who: Staff, number: Annotated[str, Query(max_
 
 @router.get("/customers/results")
 async def results(request: Request, who: Staff) -> Response:
-    query, result = await search(request, who)
-    return page(request, "results.html", query=query, result=result, sort_link=sort_link, next_link=next_link)
+    query, result, search_error = await search(request, who)
+    return page(
+        request,
+        "results.html",
+        422 if search_error else 200,
+        query=query,
+        result=result,
+        search_error=search_error,
+        sort_link=sort_link,
+        next_link=next_link,
+        previous_link=previous_link,
+        trail=search_trail(request),
+    )
 
 
 # --- create, with search before create ----------------------------------------------------------
@@ -619,6 +672,10 @@ async def reset_password(
     return redirect(f"/customers/{code}", notice="reset")
 
 
+#: State changes a staff member must give a reason for (shown on the record afterwards).
+REASONED_STATE_ACTIONS = frozenset({"disable", "deactivate", "reject"})
+
+
 @router.post("/customers/{code}/state")
 async def change_state(
     request: Request,
@@ -629,6 +686,16 @@ async def change_state(
     reason: Annotated[str, Form(max_length=500)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    if action in REASONED_STATE_ACTIONS and not reason.strip():
+        # The contract leaves the reason optional (the sign-in policy, imports); a person
+        # taking an account away or refusing one says why, and the record shows it.
+        raise CommandFailed(
+            Error(
+                code="validation",
+                message=f"Say why you {action} this account.",
+                fields=[FieldError(field="reason", reason=f"a reason to {action} is required")],
+            )
+        )
     right = rights.STATE_ACTION_RIGHTS[action]
     if version is None or action == "enable":
         current = await services(request).call(who, c.GetCustomer, {"customer_code": code})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from contracts.customer import GetCustomer, SetAccountTemplate
+from contracts.customer import GetAccountTemplate, GetCustomer, SetAccountTemplate
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
@@ -87,3 +87,31 @@ async def test_i5_each_field_error_shows_beside_its_field_and_none_hides_another
             bad = {"version": str(anna.version), "attr.visits": "three"}
             refused = await http.post(f"/customers/{anna.code}/edit", data=bad)
             assert 'data-field="attr.visits">must be a whole number<' in refused.text
+
+
+async def test_c3_i5_the_account_template_editor_saved_as_shown_adds_no_row(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """The editor shows the template's fields and one blank row for a new one; saving the form
+    as the browser sends it, twice, keeps the same fields (the blank row is not a field)."""
+    async with gateway_stack(settings, client, cleanup) as s:
+        await ok(await client.call(SetAccountTemplate, {"scope_id": "eu-fr", "fields": FIELDS}))
+        async with signed_in(s.app, "administrator") as http:
+            for _ in range(2):
+                editor = (await http.get("/admin/account-template", params={"scope_id": "eu-fr"})).text
+                names = re.findall(r'<input name="name_(\d+)" value="([^"]*)"', editor)
+                assert [value for _, value in names] == [f["name"] for f in FIELDS] + [""]
+                form: dict[str, str] = {
+                    "scope_id": "eu-fr",
+                    "rows": re.search(r'name="rows" value="(\d+)"', editor).group(1),
+                }
+                for i, value in names:
+                    form[f"name_{i}"] = value
+                    chosen = re.search(rf'<select name="type_{i}">.*?<option selected>(\w+)<', editor, re.S)
+                    form[f"type_{i}"] = chosen.group(1) if chosen else "string"  # a blank row: the first
+                    allowed = re.search(rf'name="allowed_{i}" value="([^"]*)"', editor)
+                    form[f"allowed_{i}"] = allowed.group(1) if allowed else ""
+                saved = await http.post("/admin/account-template", data=form)
+                assert saved.status_code in (200, 303), saved.text
+        template = await ok(await client.call(GetAccountTemplate, {"scope_id": "eu-fr"}))
+        assert [(f.name, f.type) for f in template.fields] == [(f["name"], f["type"]) for f in FIELDS]

@@ -15,6 +15,7 @@ from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, running
+from .browser_support import close_shared_chromium
 
 #: Test files that kill, restart or time processes, or count a burst's effects against load:
 #: deploy/local/test.sh runs them after the two-worker part, with nothing beside them.
@@ -33,6 +34,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in ALONE:
             item.add_marker(pytest.mark.alone)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def shared_chromium_closed() -> AsyncIterator[None]:
+    """The Chromium the browser tests share (browser_support) is closed when the run ends."""
+    yield
+    await close_shared_chromium()
 
 
 @pytest.fixture

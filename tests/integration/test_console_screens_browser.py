@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from contracts.commerce import InvoiceIssued
 from contracts.customer import GetCustomer, ImportCustomers, UpdateCustomer
@@ -23,11 +23,12 @@ from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, eventually
+from .browser_support import browser_context
 from .conftest import create_customer, ok
 from .gateway_support import PASSWORD, Stack, gateway_stack, serving
 from .merge_support import linked_to, placed, shipped
 from .test_console_billing import example
-from .test_console_browser import CHROMIUM, RIVOLI, admin_screen, shot, sign_in, tab
+from .test_console_browser import RIVOLI, admin_screen, shot, sign_in, tab
 from .test_console_stores_payments import saved_card
 
 
@@ -47,17 +48,12 @@ async def console(
     async with (
         gateway_stack(settings, client, cleanup, GatewaySettings(cookie_secure=False)) as s,
         serving(s.app) as base,
-        async_playwright() as pw,
+        browser_context(viewport={"width": 1280, "height": 860}) as context,
     ):
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 860})
-            page = await context.new_page()
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            await sign_in(page, base, role)
-            yield Console(s, base, page)
-        finally:
-            await browser.close()
+        page = await context.new_page()
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await sign_in(page, base, role)
+        yield Console(s, base, page)
 
 
 @pytest.mark.timeout(180)

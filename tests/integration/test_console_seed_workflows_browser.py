@@ -87,6 +87,39 @@ async def test_i5_the_top_bar_is_one_line_at_1280_px_for_every_role(
             await expect(page.locator("#admin-menu")).to_have_count(0)
 
 
+@pytest.mark.timeout(180)
+async def test_c2_c11_i5_a_csr_finds_a_customer_and_opens_a_tab_with_the_keyboard_alone(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    """Keyboard-usable: from the top of the Customer Manager to a record's Addresses tab with
+    Tab, typing and Enter only; every step is reached in the page's own focus order."""
+    async with console(settings, client, cleanup) as ui:
+        page = ui.page
+        a = await create_customer(
+            client, first_name="Keyla", last_name="Boardman", email="keys@example.fr", addresses=[RIVOLI]
+        )
+        await page.goto(f"{ui.base}/")
+
+        async def tab_to(selector: str, most: int = 120) -> None:
+            for _ in range(most):
+                await page.keyboard.press("Tab")
+                if await page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector):
+                    return
+            raise AssertionError(f"{selector} is not reached with Tab")
+
+        await tab_to("#search [name=name]")
+        await page.keyboard.type("boardman")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#results-table")).to_contain_text(a.code)
+        await tab_to(f"#results-table a[href='/customers/{a.code}']")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("h1")).to_contain_text("Keyla Boardman")
+        await tab_to("#record-tabs a[href$='tab=addresses']")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#record-tabs a.here")).to_have_text("Addresses")
+        await expect(page.locator("#tab-panel")).to_contain_text("1 rue de Rivoli")
+
+
 @pytest.mark.timeout(240)
 async def test_c8_c9_i5_notes_on_the_account_tab_and_times_in_the_csrs_time_zone(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup

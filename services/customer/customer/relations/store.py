@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -17,6 +17,7 @@ from contracts.customer import CustomerView
 from contracts.relations import GroupView
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
+from plumbing.indexes import ensure_indexes as ensure_indexes_of
 
 from ..records.rules import Customer, customer_view
 from ..records.store import CUSTOMERS, Session
@@ -29,22 +30,26 @@ GROUPS = "groups"
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
-    customers, asc = runtime.db[CUSTOMERS], ASCENDING
-    # C5: an organization's business number is unique in its scope.
-    await ensure_index(
-        customers,
-        [("scope_id", asc), ("organization.number_key", asc)],
-        name="organization_number_unique",
-        unique=True,
-        partialFilterExpression={"organization.number_key": {"$type": "string"}},
+    asc = ASCENDING
+    await ensure_indexes_of(
+        runtime.db[CUSTOMERS],
+        [
+            # C5: an organization's business number is unique in its scope.
+            IndexModel(
+                [("scope_id", asc), ("organization.number_key", asc)],
+                name="organization_number_unique",
+                unique=True,
+                partialFilterExpression={"organization.number_key": {"$type": "string"}},
+            ),
+            # Members of an organization and of a static group, by name (search and member pages).
+            IndexModel([("organizations", asc), ("s.sn", asc), ("_id", asc)], name="organizations_name"),
+            IndexModel([("groups", asc), ("s.sn", asc), ("_id", asc)], name="groups_name"),
+            # C19: segment rules. Tags and state have their indexes (tags, state_name) already.
+            IndexModel([("attributes.$**", asc)], name="attributes_wildcard"),
+            IndexModel([("scope_id", asc), ("order_count", asc)], name="segment_order_count"),
+            IndexModel([("scope_id", asc), ("last_order_at", asc)], name="segment_last_order_at"),
+        ],
     )
-    # Members of an organization and of a static group, by name (search and member pages).
-    await ensure_index(customers, [("organizations", asc), ("s.sn", asc), ("_id", asc)], name="organizations_name")
-    await ensure_index(customers, [("groups", asc), ("s.sn", asc), ("_id", asc)], name="groups_name")
-    # C19: segment rules. Tags and state have their indexes (tags, state_name) already.
-    await ensure_index(customers, [("attributes.$**", asc)], name="attributes_wildcard")
-    await ensure_index(customers, [("scope_id", asc), ("order_count", asc)], name="segment_order_count")
-    await ensure_index(customers, [("scope_id", asc), ("last_order_at", asc)], name="segment_last_order_at")
     await ensure_index(runtime.db[GROUPS], [("scope_id", asc), ("kind", asc), ("_id", asc)], name="scope_kind")
 
 

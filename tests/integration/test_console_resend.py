@@ -57,6 +57,7 @@ async def test_n4_n5_i5_a_csr_sends_the_shipping_email_again(
             items = (await http.get(f"/api/customers/{code}/activities")).json()["items"]
             resent = [a for a in items if a["subject"] == shipped["subject"] and a["initiated_by"] == "csr"]
             assert len(resent) == 1 and resent[0]["actor_id"] == "csr-ada"
+            assert resent[0]["order"] == shipped["order"]  # an activity of the order too, not only the customer
 
             # A welcome email carries a set-password link: a new link is asked for, not this one again.
             invited = await create_customer(client, email="invited@example.fr")

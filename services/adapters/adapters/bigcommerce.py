@@ -42,6 +42,7 @@ tax. Tax-inclusive: the ``*_inc_tax`` amounts, ``taxes_included: true``; otherwi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -152,7 +153,15 @@ def order_id_of(webhook: dict[str, Any]) -> str:
     if scope not in SCOPES:
         raise MappingError.at("scope", f"unsupported scope {scope!r}; supported: {', '.join(SCOPES)}")
     path = "data.orderId" if scope in SHIPMENT_SCOPES else "data.id"
-    return identifier(get(webhook, path), path, required=True)
+    order_id = identifier(get(webhook, path), path, required=True)
+    if not ORDER_ID.fullmatch(order_id):
+        # It becomes part of the API's URL path: "../customers" must never be read.
+        raise MappingError.at(path, f"a BigCommerce order id is a positive integer, not {order_id[:40]!r}")
+    return order_id
+
+
+#: A BigCommerce order id as the V2 API numbers orders (up to a 64-bit integer).
+ORDER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 def with_resources(
@@ -185,6 +194,7 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     if scope == ARCHIVED_SCOPE:
         return order_archived(webhook, payload.get("order"), config)
     if not isinstance(payload.get("order"), dict):
+        order_id_of({**webhook, "scope": scope})  # a bad id is why it was not read: named first
         raise MappingError.at(
             "order",
             "required, missing: the order is read from the V2 Orders API before mapping; a webhook alone names it only",

@@ -37,6 +37,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -197,10 +198,46 @@ def translate(
         raise UnreadablePayload.at("body", exc.reason) from None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise UnreadablePayload.at("body", f"not JSON: {exc}") from None
+    surrogate = _lone_surrogate_at(payload)
+    if surrogate is not None:
+        # Valid JSON ("\ud800"), but no text: it cannot be written as UTF-8 in any message.
+        raise UnreadablePayload.at(surrogate, "not valid Unicode: a lone surrogate escape (\\ud800-\\udfff)")
     try:
         return platform.map_event(topic, payload, settings.platform(platform.name))
+    except (MappingError, Ignored, PrivacyRequested):
+        raise
     except RecursionError:  # a mapper never recurses into a checked body; kept as a guard
         raise UnreadablePayload.at("body", "nested too deeply to read") from None
+    except Exception as exc:  # noqa: BLE001 - a shape no mapper expected: kept, never a 500
+        # A value of a type the mapper did not expect where it did not check (a list where an
+        # address is, an object as a status). The payload is kept as a dead letter naming
+        # what failed, replayable once the mapper reads that shape.
+        log.exception("%s %s payload of an unexpected shape", platform.name, topic)
+        raise MappingError.at(
+            "body", f"a field of an unexpected type or value ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def _lone_surrogate_at(payload: Any) -> str | None:
+    """The path of the first key or string holding a lone UTF-16 surrogate, or None. The body
+    is already checked for depth, so an explicit stack walks it without recursion limits."""
+    stack: list[tuple[str, Any]] = [("", payload)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                if _SURROGATE.search(key):
+                    return path or "body"  # the object whose key it is
+                stack.append((f"{path}.{key}" if path else key, inner))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", inner) for index, inner in enumerate(value))
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_constant(name: str) -> Any:
@@ -257,7 +294,11 @@ async def dead_letter_webhook(
     (``kept_body``); plumbing's dead letters keep the rest."""
     topology = runtime.settings.topology
     queue = topology.queue(SERVICE, platform.name)
-    letter_id = message_id(platform.name, "webhook" if route == "http" else route, hashlib.sha256(body).hexdigest())
+    # The topic is part of the id: the same bytes under two topics (Shopify sends one order
+    # as orders/create and orders/updated) are two dead letters, each replayed as itself.
+    letter_id = message_id(
+        platform.name, "webhook" if route == "http" else route, topic, hashlib.sha256(body).hexdigest()
+    )
     error = "; ".join(f"{f.field}: {f.reason}" for f in fields)
     result = await runtime.broker.publish(
         body,

@@ -227,6 +227,10 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
+#: Digits an amount may have before its decimal point (10^15: no order costs as much).
+MAX_AMOUNT_DIGITS = 15
+
+
 def decimal(value: Any, path: str) -> Decimal:
     """An amount as the platform wrote it: a decimal string, an integer, or a JSON number
     read as Decimal (bodies are parsed with ``parse_float=Decimal``), never a float."""
@@ -240,6 +244,9 @@ def decimal(value: Any, path: str) -> Decimal:
         raise MappingError.at(path, f"not a decimal amount: {value!r}") from None
     if not amount.is_finite():
         raise MappingError.at(path, f"not a decimal amount: {value!r}")
+    if amount.adjusted() >= MAX_AMOUNT_DIGITS:
+        # No order costs 10^15 of anything; past 28 digits Decimal's arithmetic fails.
+        raise MappingError.at(path, f"not a plausible amount: {str(value)[:40]!r} has over {MAX_AMOUNT_DIGITS} digits")
     return amount
 
 

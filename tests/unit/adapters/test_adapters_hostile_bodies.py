@@ -1,0 +1,128 @@
+"""O8: every sloppy or hostile payload of every platform gets a clear reason, never an error
+of the adapter (which would be an HTTP 500 on a webhook, and two minutes of retries on the
+queue). Each fixture case of test_adapters_platform_shapes has each of its fields replaced
+in turn by values no platform should send (an object or a list as an id, a boolean, a
+41-digit number); whole bodies that are not an object, not UTF-8, not JSON, nested too
+deeply or holding a lone surrogate are refused the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from adapters import bigcommerce
+from adapters.bigcommerce_client import fetch_resources
+from adapters.handlers import PLATFORM_ADAPTERS, UnreadablePayload, translate
+from adapters.mapping import Ignored, MappingError, PrivacyRequested
+from adapters.settings import AdapterSettings
+
+from .test_adapters_platform_shapes import CASES, FIXTURES, Case, RecordedBigCommerceOrders
+
+SETTINGS = AdapterSettings(**{f"{name}_scope": "eu-fr" for name in PLATFORM_ADAPTERS})  # type: ignore[arg-type]
+#: JSON text put in place of one field at a time.
+HOSTILE_VALUES = ('{"id": 5}', "[1, 2]", "true", "1" + "0" * 40)
+#: One case per fixture (a fixture sent under two topics is read by the same code).
+FIXTURE_CASES = list({(c.platform, c.fixture): c for c in CASES}.values())
+MARK = "@@hostile@@"
+
+
+def body_of(case: Case) -> Any:
+    body = json.loads((FIXTURES / case.platform / case.fixture).read_text(encoding="utf-8"), parse_float=Decimal)
+    if case.platform == "bigcommerce" and bigcommerce.is_thin(body):
+        body = asyncio.run(fetch_resources(RecordedBigCommerceOrders(), body))  # as handlers.py does
+    return body
+
+
+def paths_of(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every field and container, the first item of each list."""
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += paths_of(inner, (*path, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value[:1]):
+            found += paths_of(inner, (*path, index))
+    return found
+
+
+def with_mark(body: Any, path: tuple[Any, ...]) -> str:
+    changed = copy.deepcopy(body)
+    holder = changed
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = MARK
+    return json.dumps(changed, default=str)
+
+
+def outcome(case: Case, raw: bytes) -> str:
+    """What the adapter made of it; an exception other than its own fails the test."""
+    settings = SETTINGS.model_copy(update={"shopify_test_orders": case.options.get("test_orders", "ignore")})
+    try:
+        messages = translate(settings, PLATFORM_ADAPTERS[case.platform], case.topic, raw)
+    except Ignored:
+        return "ignored"
+    except PrivacyRequested:
+        return "privacy"
+    except MappingError as exc:
+        assert exc.fields and all(f.field and f.reason for f in exc.fields), exc
+        return "dead letter"
+    for message in messages:
+        message.model_dump_json().encode("utf-8")  # publishable as it is
+    return "messages"
+
+
+@pytest.mark.parametrize("case", FIXTURE_CASES, ids=[c.key for c in FIXTURE_CASES])
+def test_o8_any_field_of_a_platform_payload_replaced_by_a_hostile_value_is_mapped_or_given_a_reason(
+    case: Case,
+) -> None:
+    body = body_of(case)
+    outcomes = set()
+    for path in paths_of(body):
+        template = with_mark(body, path)
+        for value in HOSTILE_VALUES:
+            outcomes.add(outcome(case, template.replace(f'"{MARK}"', value).encode()))
+    assert outcomes  # reaching here: no exception of the adapter's own for any of them
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORM_ADAPTERS))
+def test_o8_a_body_that_is_not_an_object_of_the_platform_gets_a_reason_on_every_platform(platform: str) -> None:
+    topic = next(c.topic for c in CASES if c.platform == platform)
+    case = Case(platform, "", topic)
+    for raw in (b"[]", b"5", b'"order"', b"null", b"true", b"[{}]", b"{}", b'{"id": {"id": 5}}'):
+        assert outcome(case, raw) in {"dead letter", "ignored"}, raw
+    unreadable = (
+        b"\xff\xfe{}",  # not UTF-8
+        b'{"id": 1,',  # cut short
+        b'{"total": NaN}',  # not JSON's
+        ("[" * 200 + "]" * 200).encode(),  # deeper than OMS_MAX_BODY_DEPTH
+        b'{"id": "\\ud800"}',  # a lone surrogate: JSON, but no text
+    )
+    for raw in unreadable:
+        with pytest.raises(UnreadablePayload) as refused:
+            translate(SETTINGS, PLATFORM_ADAPTERS[platform], topic, raw)
+        assert refused.value.fields[0].reason, raw
+
+
+def test_o8_an_amount_of_41_digits_is_a_field_error_naming_the_platform_field() -> None:
+    body = json.loads((FIXTURES / "woocommerce" / "order-created.json").read_text(encoding="utf-8"))
+    body["shipping_total"] = "1" + "0" * 40
+    with pytest.raises(MappingError) as refused:
+        translate(SETTINGS, PLATFORM_ADAPTERS["woocommerce"], "order.created", json.dumps(body).encode())
+    assert any(f.field == "shipping_total" and "plausible" in f.reason for f in refused.value.fields)
+
+
+def test_o8_a_bigcommerce_order_id_that_is_no_integer_is_never_put_in_the_api_s_url() -> None:
+    """The thin webhook's id becomes a path of the V2 Orders API: "../customers" would read
+    something else with the store's token."""
+    recorded = RecordedBigCommerceOrders()
+    for order_id in ('"../customers"', '"250/../../v3/customers"', "1" + "0" * 40, '"-1"'):
+        webhook = json.loads(f'{{"scope": "store/order/created", "data": {{"type": "order", "id": {order_id}}}}}')
+        with pytest.raises(MappingError) as refused:
+            asyncio.run(fetch_resources(recorded, webhook))
+        assert refused.value.fields[0].field == "data.id" and "positive integer" in refused.value.fields[0].reason
+    assert recorded.calls == []

@@ -170,13 +170,14 @@ class OmsClientPool:
         self._idle: asyncio.Queue[OmsClient] = asyncio.Queue()
 
     async def start(self) -> None:
+        # The connections open side by side: one after the other, order-sync's eight were a
+        # good part of its start.
+        await asyncio.gather(*(client.__aenter__() for client in self.clients))
         for client in self.clients:
-            await client.__aenter__()
             self._idle.put_nowait(client)
 
     async def close(self) -> None:
-        for client in self.clients:
-            await client.__aexit__(None, None, None)
+        await asyncio.gather(*(client.__aexit__(None, None, None) for client in self.clients))
 
     async def broker_ok(self, timeout: float = 2.0) -> bool:
         """Every client's connection answers (a readiness probe: a dead one fails requests)."""

@@ -131,9 +131,34 @@ PRIVACY_ORIGINS = {
 }
 
 
+#: The key the REST Admin API (and the SDKs' fixtures, and buses that keep its answers) wraps
+#: each topic family's resource in: ``{"order": {...}}``, ``{"fulfillment": {...}}``.
+RESOURCE_KEYS = {"orders": "order", "fulfillments": "fulfillment"}
+
+
+def unwrapped(topic: str, payload: dict[str, Any]) -> tuple[str, Any]:
+    """The body as the webhook sends it (the resource itself), and its topic, from the other
+    shapes the same resource arrives in: an Amazon EventBridge event of Shopify's partner
+    source (``detail.payload``, the topic in ``detail.metadata["X-Shopify-Topic"]`` when no
+    header or routing key named it), or the resource wrapped in its name as the REST API
+    answers. The bare resource is what ids are derived from, so the same order arriving
+    both ways publishes the same messages once."""
+    detail = payload.get("detail")
+    if "detail-type" in payload and isinstance(detail, dict) and isinstance(detail.get("payload"), dict):
+        metadata = detail.get("metadata")
+        named = metadata.get("X-Shopify-Topic") if isinstance(metadata, dict) else None
+        topic = topic or (named if isinstance(named, str) else "")
+        payload = detail["payload"]
+    key = RESOURCE_KEYS.get(topic.partition("/")[0])
+    if key is not None and len(payload) == 1 and isinstance(payload.get(key), dict):
+        payload = payload[key]
+    return topic, payload
+
+
 def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
     if not isinstance(payload, dict):
         raise MappingError.at("body", "must be a JSON object")
+    topic, payload = unwrapped(topic, payload)
     handler = TOPICS.get(topic)
     if handler is None:
         customer_topics.not_an_order(PLATFORM, topic, payload, config)

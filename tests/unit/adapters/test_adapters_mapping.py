@@ -513,3 +513,36 @@ def test_o8_medusa_v1_amounts_in_minor_units_are_divided_by_the_currency_exponen
     assert (jpy.totals.total, jpy.lines[0].unit_price) == (Decimal("2900"), Decimal("1200"))  # JPY: exponent 0
     v2 = only(medusa.map_event("", fixture("medusa", "order-placed.json"), config("medusa")), OrderPlaced).payload
     assert v2.totals.total == Decimal("47.4")  # v2: main units, untouched
+
+
+def test_o8_shopify_wrapped_and_eventbridge_bodies_give_the_same_messages_as_the_bare_webhook() -> None:
+    """Shopify's resource as the webhook sends it, wrapped in its name as the REST Admin API
+    and the SDKs' fixtures hold it (``{"order": ...}``, ``{"fulfillment": ...}``), and as an
+    Amazon EventBridge event of Shopify's partner source (``detail.payload``, the topic in
+    ``detail.metadata``): the same messages, the same ids, so one order is placed once."""
+    config = PlatformConfig(platform="shopify", source_system="shopify:acme", scope="eu-fr")
+    order = json.loads((FIXTURES / "shopify" / "orders-create.json").read_text(), parse_float=Decimal)
+    fulfillment = json.loads(
+        (FIXTURES / "shopify" / "fulfillments-update-success.json").read_text(), parse_float=Decimal
+    )
+
+    def ids(topic: str, body: Any) -> list[tuple[str, str]]:
+        return [(m.routing_key(), m.message_id) for m in shopify.map_event(topic, body, config)]
+
+    bare = ids("orders/create", order)
+    assert bare[0][0] == "order.order-placed.v1"
+    assert ids("orders/create", {"order": order}) == bare
+    eventbridge = {
+        "version": "0",
+        "id": "4c9f3f2e-0000-4000-8000-000000000001",
+        "detail-type": "shopifyWebhook",
+        "source": "aws.partner/shopify.com/1234567/acme",
+        "detail": {"metadata": {"X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-SHA256": "x"}, "payload": order},
+    }
+    assert ids("", eventbridge) == ids("orders/create", eventbridge) == bare
+    shipped = ids("fulfillments/update", fulfillment)
+    assert shipped[0][0] == "order.order-shipped.v1"
+    assert ids("fulfillments/update", {"fulfillment": fulfillment}) == shipped
+    # A wrapper under another topic family is not unwrapped: named, not guessed.
+    with pytest.raises(MappingError):
+        shopify.map_event("fulfillments/update", {"order": order}, config)

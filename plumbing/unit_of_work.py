@@ -12,6 +12,7 @@ the record that the message was applied (inbox) commit together or not at all (P
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
@@ -45,11 +46,16 @@ OUTBOX_RETENTION_SECONDS = 3 * 24 * 3600
 
 
 async def ensure_indexes(db: AsyncDatabase[Any]) -> None:
-    # The relay reads unpublished events in the order they were written.
-    await ensure_index(db[OUTBOX], [("published_at", ASCENDING), ("sequence", ASCENDING)], name="unpublished")
-    # Published events and applied-message records expire after their retention window.
-    await db[OUTBOX].create_index("published_at", expireAfterSeconds=OUTBOX_RETENTION_SECONDS)
-    await db[INBOX].create_index("applied_at", expireAfterSeconds=INBOX_RETENTION_SECONDS)
+    async def outbox_indexes() -> None:
+        # The relay reads unpublished events in the order they were written.
+        await ensure_index(db[OUTBOX], [("published_at", ASCENDING), ("sequence", ASCENDING)], name="unpublished")
+        # Published events and applied-message records expire after their retention window.
+        await db[OUTBOX].create_index("published_at", expireAfterSeconds=OUTBOX_RETENTION_SECONDS)
+
+    # The two collections side by side: every service's start waits for these.
+    await asyncio.gather(
+        outbox_indexes(), db[INBOX].create_index("applied_at", expireAfterSeconds=INBOX_RETENTION_SECONDS)
+    )
 
 
 _last_sequence = 0

@@ -4,15 +4,17 @@ being created, the review queue, parked events and rejected orders."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import drop_index_if_present, ensure_index
+from plumbing.indexes import ensure_indexes as ensure_indexes_of
 
 from .domain import number_key
 
@@ -40,24 +42,37 @@ Session = AsyncClientSession | None
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
     db = runtime.db
-    await ensure_index(db[ORDERS], [("customer_code", ASCENDING), ("placed_at", DESCENDING)], name="by_customer")
-    await ensure_index(db[ORDERS], [("number_keys", ASCENDING), ("placed_at", DESCENDING)], name="by_number")
+    await ensure_indexes_of(
+        db[ORDERS],
+        [
+            IndexModel([("customer_code", ASCENDING), ("placed_at", DESCENDING)], name="by_customer"),
+            IndexModel([("number_keys", ASCENDING), ("placed_at", DESCENDING)], name="by_number"),
+        ],
+    )
     await backfill_number_keys(db)
     for replaced in ("match_email", "match_phone"):  # step 6's rule lookups, before the identity index
         await drop_index_if_present(db[CUSTOMERS], replaced)
-    await ensure_index(
-        db[CUSTOMERS],
-        [("merged_into", ASCENDING)],
-        name="merged_into",
-        partialFilterExpression={"merged_into": {"$type": "string"}},
+    # One collection each: declared side by side (a start is mostly these round trips).
+    await asyncio.gather(
+        ensure_index(
+            db[CUSTOMERS],
+            [("merged_into", ASCENDING)],
+            name="merged_into",
+            partialFilterExpression={"merged_into": {"$type": "string"}},
+        ),
+        # Erasure (C18) takes a customer out of every identifier that names it.
+        ensure_index(db[IDENTIFIERS], [("codes", ASCENDING)], name="by_customer"),
+        ensure_indexes_of(
+            db[CLAIMS],
+            [
+                IndexModel([("code", ASCENDING)], name="by_customer"),
+                IndexModel([("creation_key", ASCENDING)], name="by_creation_key"),
+            ],
+        ),
+        ensure_index(db[REVIEWS], [("status", ASCENDING), ("opened_at", ASCENDING), ("_id", ASCENDING)], name="queue"),
+        ensure_index(db[PARKED], [("order_key", ASCENDING), ("parked_at", ASCENDING)], name="by_order"),
+        ensure_index(db[REJECTED], [("rejected_at", DESCENDING)], name="newest"),
     )
-    # Erasure (C18) takes a customer out of every identifier that names it.
-    await ensure_index(db[IDENTIFIERS], [("codes", ASCENDING)], name="by_customer")
-    await ensure_index(db[CLAIMS], [("code", ASCENDING)], name="by_customer")
-    await ensure_index(db[CLAIMS], [("creation_key", ASCENDING)], name="by_creation_key")
-    await ensure_index(db[REVIEWS], [("status", ASCENDING), ("opened_at", ASCENDING), ("_id", ASCENDING)], name="queue")
-    await ensure_index(db[PARKED], [("order_key", ASCENDING), ("parked_at", ASCENDING)], name="by_order")
-    await ensure_index(db[REJECTED], [("rejected_at", DESCENDING)], name="newest")
 
 
 async def backfill_number_keys(db: Database, batch: int = 1000) -> int:

@@ -264,6 +264,26 @@ class OrderStatusUpdated(Event[OrderStatusPayload]):
     schema_version: Literal[1] = 1
 
 
+class OrderChangedPayload(_Out):
+    customer_code: str
+    order: OrderSummary = Field(description="The order as it is now (its status is the one status events set).")
+    content_version: int = Field(
+        ge=1,
+        description="How many times the source system changed the order since it was placed: 1 for the first change.",
+    )
+
+
+class OrderChanged(Event[OrderChangedPayload]):
+    """O7, O8: a linked order's content (totals, lines, addresses, the number its customer
+    sees) changed in the source system, which sent the order again (Shopify orders/updated,
+    WooCommerce order.updated, BigCommerce store/order/updated, ...). Published once per
+    content: the same changed body again, or an older one arriving after it, publishes nothing."""
+
+    DOMAIN = "order-sync"
+    message_type: Literal["order-changed"] = "order-changed"
+    schema_version: Literal[1] = 1
+
+
 class ListReviews(Command[ListReviewsInput]):
     """O5: the review queue, oldest first."""
 

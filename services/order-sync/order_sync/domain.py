@@ -5,6 +5,8 @@ projection of customer events that orders are matched against and emails address
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +71,13 @@ def number_key(number: str) -> str:
 def number_keys(order: Order) -> list[str]:
     """What FindOrders looks an order up by: its number and the number its customer reads."""
     return sorted({number_key(n) for n in (order.order_number, order.display_number) if n and number_key(n)})
+
+
+def content_hash(order: Order) -> str:
+    """What the source system says of the order, its status aside (status events own that):
+    two deliveries of one order with the same hash are the same version of it (O8)."""
+    content = order.model_dump(mode="json", exclude={"status"})
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def summary(order: Order) -> OrderSummary:

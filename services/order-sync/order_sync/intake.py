@@ -34,7 +34,7 @@ from pymongo import UpdateOne
 from contracts.customer import CreateCustomer, CreateCustomers, FindAccountsByEmail, GetCustomer, NewCustomer
 from contracts.envelope import Envelope
 from contracts.merge import MergeCustomers
-from contracts.order_sync import OrderLinked, OrderReviewOpened
+from contracts.order_sync import OrderChanged, OrderLinked, OrderReviewOpened
 from contracts.orders import Order, OrderPlaced
 from contracts.replies import field_errors_from_pydantic
 from plumbing.batching import Batcher, Pending
@@ -43,7 +43,7 @@ from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
-from .domain import CustomerEntry, new_customer, number_keys, order_key, summary
+from .domain import CustomerEntry, content_hash, new_customer, number_keys, order_key, summary
 from .matching import (
     Decision,
     Identity,
@@ -563,7 +563,8 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     """Store the orders with their links, what their customers' profiles learned, and their
     events, in one transaction. Once per order (O6): the order's key, not the message id,
     makes a second delivery, or a twin in the same batch, a no-op that only finishes the
-    replay of its parked events."""
+    replay of its parked events; a delivery whose content changed is a new version of the
+    order (O8, ``_change_content``)."""
     db, at = runtime.db, now()
 
     async def work(uow: UnitOfWork) -> None:
@@ -588,13 +589,16 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         links: list[tuple[str, str]] = []
         learned: dict[str, Profile] = {}  # by customer: what its profile holds, with this batch
         teaching = []
+        changed: list[tuple[Arrival, dict[str, Any]]] = []
         for arrival in arrivals:
             before = existing.get(arrival.key)
             # A placeholder says events came first. (An event parked while this transaction
             # runs writes the placeholder too: a write conflict, and the retry sees it.)
             arrival.replay = before is not None or arrival.key in docs
             if arrival.replay and (arrival.key in docs or not (before or {}).get("placeholder")):
-                continue  # stored before: a redelivery, or a twin earlier in this batch
+                if before is not None and arrival.key not in docs:
+                    changed.append((arrival, before))  # stored before: a redelivery, or a new version
+                continue  # or a twin earlier in this batch
             docs[arrival.key] = await _order_document(runtime, uow, arrival, at)
             decision = arrival.decision
             if decision.kind == "link" and decision.customer_code:
@@ -604,8 +608,44 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         await store.remember_source_links(db, links, at, uow.session)
         await store.put_orders(db, list(docs.values()), set(existing), uow.session)
         await store.teach(db, [t for t in teaching if t is not None], uow.session)
+        for arrival, before in changed:
+            await _change_content(db, uow, arrival, before)
 
     await apply_once(runtime, None, work, inbox=False)
+
+
+async def _change_content(db: store.Database, uow: UnitOfWork, arrival: Arrival, before: dict[str, Any]) -> None:
+    """O8: an order the source system sent again. Changed (its totals, lines, addresses or
+    display number), it is a new version of the order: stored, and told to its customer's
+    history. It keeps its customer (or its review): the match was made on what the customer
+    gave at checkout, which an update does not retell. The same content again, or an older
+    version coming back (it was stored before, or a later one was: the adapter's publication
+    time orders them), changes nothing."""
+    order, message = arrival.order, arrival.message
+    digest = content_hash(order)
+    if digest == before.get("content_hash") or digest in before.get("content_hashes", ()):
+        return  # a redelivery: most are
+    # The status stays the one status events set (they carry when it changed; a body does not).
+    current = summary(order).model_copy(update={"status": before.get("status")})
+    if not await store.change_content(
+        db,
+        arrival.key,
+        digest,
+        message.occurred_at,
+        {"summary": current.model_dump(mode="json"), "number_keys": number_keys(order)},
+        uow.session,
+    ):
+        return  # a later version is stored
+    code = before.get("customer_code")
+    if code is None:
+        return  # in review: the CSR's decision links it as it is then
+    uow.publish(
+        OrderChanged(
+            **message.caused(producer=uow.producer),
+            payload={"customer_code": code, "order": current, "content_version": before.get("content_version", 0) + 1},
+        ),
+        partition_key=code,
+    )
 
 
 def _teach(learned: dict[str, Profile], code: str, arrival: Arrival) -> tuple[UpdateOne | None, list[UpdateOne]] | None:
@@ -641,6 +681,11 @@ async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arr
         "shipments": [],
         "payments": [],
         "source_link": arrival.source_link,
+        # O8: which version of the order's content this is, to know a later one by.
+        "content_hash": content_hash(order),
+        "content_hashes": [content_hash(order)],
+        "content_at": message.occurred_at,
+        "content_version": 0,
     }
     if decision.kind == "link":
         doc.update(customer_code=decision.customer_code, linked_at=at)

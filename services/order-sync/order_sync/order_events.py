@@ -70,11 +70,11 @@ async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc
     async def work(uow: UnitOfWork) -> None:
         nonlocal order_summary
         if isinstance(message, OrderStatusChanged):
-            order_summary = order_summary.model_copy(update={"status": ref.status})
-            if not await store.change_status(
-                db, doc["_id"], ref.status, ref.changed_at, order_summary.model_dump(mode="json"), uow.session
-            ):
+            now_summary = await store.change_status(db, doc["_id"], ref.status, ref.changed_at, uow.session)
+            if now_summary is None:
                 return  # an older change, arriving late or handled beside a newer one: not news
+            # As stored now, not as read before: a new version of the order (O8) may have come.
+            order_summary = OrderSummary.model_validate(now_summary)
             uow.publish(
                 OrderStatusUpdated(**uow.envelope(), payload={"customer_code": code, "order": order_summary}),
                 partition_key=code,

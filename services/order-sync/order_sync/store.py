@@ -128,6 +128,32 @@ async def put_orders(db: Database, docs: list[dict[str, Any]], placeholders: set
         )
 
 
+async def change_content(
+    db: Database, key: str, digest: str, changed_at: datetime, update: dict[str, Any], session: Session
+) -> bool:
+    """O8: a new version of the order's content, unless this content was seen before (a
+    redelivery, or an older version coming back) or a later one is already stored; says
+    whether it changed."""
+    result = await db[ORDERS].update_one(
+        {
+            "_id": key,
+            "content_hashes": {"$ne": digest},
+            "$or": [{"content_at": None}, {"content_at": {"$lte": changed_at}}],
+        },
+        {
+            "$set": {**update, "content_hash": digest, "content_at": changed_at},
+            "$push": {"content_hashes": {"$each": [digest], "$slice": -CONTENT_HASHES_KEPT}},
+            "$inc": {"content_version": 1},
+        },
+        session=session,
+    )
+    return result.matched_count == 1
+
+
+#: The versions of an order's content remembered, so that an old one coming back is known.
+CONTENT_HASHES_KEPT = 50
+
+
 async def set_order_link(db: Database, key: str, update: dict[str, Any], session: Session) -> None:
     await db[ORDERS].update_one({"_id": key}, {"$set": update}, session=session)
 
@@ -142,16 +168,20 @@ async def record_order_event(
 
 
 async def change_status(
-    db: Database, key: str, status: str, changed_at: datetime, summary: dict[str, Any], session: Session
-) -> bool:
-    """O7: the order's status, unless a later change is already recorded; says whether it
-    changed (an order's events are handled side by side and may arrive in any order)."""
-    result = await db[ORDERS].update_one(
+    db: Database, key: str, status: str, changed_at: datetime, session: Session
+) -> dict[str, Any] | None:
+    """O7: the order's status, unless a later change is already recorded; the order's summary
+    as it is now, or None when it did not change (an order's events are handled side by
+    side and may arrive in any order). Only the summary's status is written: a new version
+    of the order's content (O8) stored meanwhile is kept."""
+    doc: dict[str, Any] | None = await db[ORDERS].find_one_and_update(
         {"_id": key, "$or": [{"status_changed_at": None}, {"status_changed_at": {"$lte": changed_at}}]},
-        {"$set": {"status": status, "status_changed_at": changed_at, "summary": summary}},
+        {"$set": {"status": status, "status_changed_at": changed_at, "summary.status": status}},
+        projection={"summary": True},
+        return_document=ReturnDocument.AFTER,
         session=session,
     )
-    return result.matched_count == 1
+    return None if doc is None else doc["summary"]
 
 
 # --- known links from a source system's customer id (O2's first rule) --------------------------

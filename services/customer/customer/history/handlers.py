@@ -41,6 +41,7 @@ from contracts.order_sync import (
     CustomerOrderShipped,
     CustomerPaymentReceived,
     CustomerPaymentRequested,
+    OrderChanged,
     OrderLinked,
     OrderStatusUpdated,
     OrderSummary,
@@ -185,6 +186,12 @@ async def order_linked(message: OrderLinked, runtime: Runtime) -> None:
 
 
 async def order_status_updated(message: OrderStatusUpdated, runtime: Runtime) -> None:
+    await _order(runtime, message, message.payload.customer_code, message.payload.order)
+
+
+async def order_changed(message: OrderChanged, runtime: Runtime) -> None:
+    """O8: the order as the source system changed it (totals, number) replaces what the entry
+    showed, like a status update: the later event wins."""
     await _order(runtime, message, message.payload.customer_code, message.payload.order)
 
 
@@ -431,6 +438,7 @@ COMMANDS: CommandTable = {
 EVENTS = (
     (OrderLinked, order_linked),
     (OrderStatusUpdated, order_status_updated),
+    (OrderChanged, order_changed),
     (CustomerOrderShipped, order_shipped),
     (CustomerPaymentRequested, payment_requested),
     (CustomerPaymentReceived, payment_received),

@@ -13,7 +13,7 @@ import jwt
 from contracts.order_sync import GetOrderLink
 from plumbing import dead_letters as dl
 from plumbing.client import OmsClient
-from plumbing.messaging import upstream_exchange
+from plumbing.messaging import dead_letter_queue, upstream_exchange
 
 from ..support import eventually
 from .test_adapters import (  # noqa: F401
@@ -237,3 +237,34 @@ async def test_o8_o7_an_update_to_an_order_already_received_is_applied_not_dropp
     await eventually(lambda: status_becomes("cancelled"), timeout=10)
     status, again = await send(stack, "shopify", cancelled, shopify_headers(cancelled, "orders/cancelled"))
     assert status == 202 and again["messages"] == third["messages"]
+
+
+async def test_o8_a_body_over_the_size_limit_is_refused_with_413_unread_and_nothing_is_published(
+    client: OmsClient, stack: Stack
+) -> None:
+    """A body larger than OMS_ADAPTERS_MAX_BODY_BYTES is not read past the limit, so not kept:
+    413 tells the platform it was refused (it keeps the webhook and may send it again once the
+    limit is raised), and nothing reaches the broker, a dead letter included."""
+    from adapters.settings import AdapterSettings
+
+    stack.adapters.settings = AdapterSettings(**{**dict(stack.adapters.settings), "max_body_bytes": 8_000})
+    tap = await upstream_tap(client)
+    order = json.loads(body_of("shopify", "orders-create.json"))
+    large = json.dumps({**order, "note": "x" * 9_000}).encode()
+    status, answer = await send(stack, "shopify", large, shopify_headers(large, "orders/create"))
+    assert status == 413 and answer == {"error": "body too large"}
+    # A body within the limit is taken: the limit refused the other one, not the webhook.
+    within = json.dumps({**order, "note": "small"}).encode()
+    assert len(within) < 8_000
+    status, _ = await send(stack, "shopify", within, shopify_headers(within, "orders/create"))
+    assert status == 202, status
+
+    async def published() -> list[Any] | None:
+        messages = await drain(tap)
+        return messages or None
+
+    messages = await eventually(published)
+    assert any(m.routing_key.startswith("order.") for m in messages), [m.routing_key for m in messages]
+    assert not any(b"x" * 100 in m.body for m in messages)
+    letters = await client.broker.declare_queue(dead_letter_queue(client.settings.topology, "adapters"))
+    assert letters.declaration_result.message_count == 0

@@ -236,6 +236,24 @@ class Cluster:
             client.close()
 
 
+def fail_once(cluster: Cluster, app: str, command: str, **data: Any) -> None:
+    """The primary answers the next ``command`` of the client named ``app`` with ``data``
+    (MongoDB's ``failCommand`` fail point: an error code, a write concern error, a closed
+    connection), once."""
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        f"mongodb://127.0.0.1:{cluster.primary()}/?directConnection=true", serverSelectionTimeoutMS=5000
+    )
+    try:
+        client.admin.command(
+            "configureFailPoint",
+            "failCommand",
+            mode={"times": 1},
+            data={"failCommands": [command], "appName": app, **data},
+        )
+    finally:
+        client.close()
+
+
 # --- figures -------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
 from ..support import new_namespace
-from .support import Cluster
+from .support import Cluster, fail_once
 
 pytestmark = pytest.mark.cluster
 
@@ -38,22 +38,6 @@ async def runtime(healed: Cluster) -> AsyncIterator[ServiceRuntime]:
     yield runtime
     await runtime.mongo.drop_database(runtime.db.name)
     await runtime.mongo.close()
-
-
-def fail_once(cluster: Cluster, command: str, **data: Any) -> None:
-    """The primary answers this app's next ``command`` with the given error."""
-    client: MongoClient[dict[str, Any]] = MongoClient(
-        f"mongodb://127.0.0.1:{cluster.primary()}/?directConnection=true", serverSelectionTimeoutMS=5000
-    )
-    try:
-        client.admin.command(
-            "configureFailPoint",
-            "failCommand",
-            mode={"times": 1},
-            data={"failCommands": [command], "appName": APP, **data},
-        )
-    finally:
-        client.close()
 
 
 async def apply_counting(runtime: ServiceRuntime) -> tuple[int, Ping]:
@@ -76,7 +60,7 @@ async def test_p2_a_transient_transaction_error_reruns_the_work_and_applies_it_o
     """A write in the transaction fails as on a primary that stepped down (the server labels
     it TransientTransactionError): the whole transaction runs again, and applies once."""
     await runtime.db["counters"].insert_one({"_id": "c", "n": 0})
-    fail_once(healed, "update", errorCode=10107, errorLabels=["TransientTransactionError"])  # NotWritablePrimary
+    fail_once(healed, APP, "update", errorCode=10107, errorLabels=["TransientTransactionError"])  # NotWritablePrimary
     runs, message = await apply_counting(runtime)
     assert runs == 2
     assert (await runtime.db["counters"].find_one({"_id": "c"}))["n"] == 1
@@ -89,7 +73,7 @@ async def test_p2_an_unknown_commit_result_retries_the_commit_not_the_work(
     """The commit's answer is lost (the connection closes as the primary dies): the driver
     labels it UnknownTransactionCommitResult and commits again; the work ran once, applied once."""
     await runtime.db["counters"].insert_one({"_id": "c", "n": 0})
-    fail_once(healed, "commitTransaction", closeConnection=True)
+    fail_once(healed, APP, "commitTransaction", closeConnection=True)
     runs, message = await apply_counting(runtime)
     assert runs == 1
     assert (await runtime.db["counters"].find_one({"_id": "c"}))["n"] == 1

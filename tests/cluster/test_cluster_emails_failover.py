@@ -33,7 +33,7 @@ from plumbing.unit_of_work import OUTBOX
 from tools.smtp_capture import CapturedMail, smtp_server
 
 from ..support import eventually, new_namespace
-from .support import Cluster
+from .support import Cluster, fail_once
 
 pytestmark = pytest.mark.cluster
 
@@ -45,21 +45,6 @@ APPLIED_THEN_INTERRUPTED = {
     "writeConcernError": {"code": 11602, "codeName": "InterruptedDueToReplStateChange", "errmsg": "stepped down"}
 }
 REFUSED = {"errorCode": 11602}
-
-
-def fail_next_update(cluster: Cluster, answer: dict[str, Any]) -> None:
-    client: MongoClient[dict[str, Any]] = MongoClient(
-        f"mongodb://127.0.0.1:{cluster.primary()}/?directConnection=true", serverSelectionTimeoutMS=5000
-    )
-    try:
-        client.admin.command(
-            "configureFailPoint",
-            "failCommand",
-            mode={"times": 1},
-            data={"failCommands": ["update"], "appName": APP, **answer},
-        )
-    finally:
-        client.close()
 
 
 class AtRcpt(CapturedMail):
@@ -159,7 +144,7 @@ async def sent_once(outbound: Outbound, handler: AtRcpt, runtime: ServiceRuntime
 async def test_n6_a_claim_that_meets_a_step_down_is_written_again_and_each_email_sent_once(
     healed: Cluster, sender: tuple[Outbound, AtRcpt, ServiceRuntime], answer: dict[str, Any]
 ) -> None:
-    fail_next_update(healed, answer)
+    fail_once(healed, APP, "update", **answer)
     await sent_once(*sender)
 
 
@@ -168,5 +153,5 @@ async def test_n6_a_data_phase_write_that_meets_a_step_down_is_written_again_and
     healed: Cluster, sender: tuple[Outbound, AtRcpt, ServiceRuntime], answer: dict[str, Any]
 ) -> None:
     outbound, handler, runtime = sender
-    handler.hook = lambda: fail_next_update(healed, answer)
+    handler.hook = lambda: fail_once(healed, APP, "update", **answer)
     await sent_once(outbound, handler, runtime)

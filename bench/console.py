@@ -37,11 +37,10 @@ from typing import Any
 import httpx
 from pymongo import AsyncMongoClient
 
-from contracts import history as h
-from contracts import merge as m
-from contracts import notification as n
-from contracts import relations as r
-from contracts.customer import (
+from contracts.customer import history as h
+from contracts.customer import merges as m
+from contracts.customer import relations as r
+from contracts.customer.records import (
     FindAccountsByEmail,
     GetAccountTemplate,
     GetCustomer,
@@ -50,6 +49,7 @@ from contracts.customer import (
     ListScopes,
     SearchCustomers,
 )
+from contracts.notification import emails as n
 from customer.history import rules as history_rules
 from customer.history import store as history_store
 from customer.records import store

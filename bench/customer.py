@@ -33,7 +33,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from contracts.customer import (
+from contracts.customer.records import (
     CreateScope,
     GetStateSummary,
     ImportCustomers,

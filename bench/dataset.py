@@ -33,7 +33,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.errors import BulkWriteError
 
-from contracts.customer import NewCustomer, ScopeInput, ScopeView
+from contracts.customer.records import NewCustomer, ScopeInput, ScopeView
 from customer.accounts import store as account_store
 from customer.history import store as history_store
 from customer.merges import store as merge_store

@@ -82,7 +82,7 @@ async def plans(settings: ServiceSettings, per_kind: int) -> dict[str, Any]:
     ``executionStats``): keys and documents examined, at most and at the median, and whether
     any plan sorted in memory. Work that does not grow with the collection is what keeps p95
     flat from 1M to 10M."""
-    from contracts.customer import SearchInput
+    from contracts.customer.records import SearchInput
     from customer.records import search as search_queries
     from customer.records import store
 

@@ -48,15 +48,15 @@ from aiosmtplib import SMTP
 from pymongo import AsyncMongoClient
 
 from bench.processes import PeakRss, rss_mb, worker_pids
-from contracts.customer import LinkPayload, PasswordSetupInvited, Recipient
-from contracts.order_sync import (
+from contracts.customer.records import LinkPayload, PasswordSetupInvited, Recipient
+from contracts.order_sync.linking import (
     CustomerOrderShipped,
     CustomerPaymentRequested,
     OrderSummary,
     PaymentEmailPayload,
     ShipmentEmailPayload,
 )
-from contracts.orders import ShippedLine
+from contracts.upstream.orders import ShippedLine
 from notification import mail
 from notification.settings import NotificationSettings
 from plumbing.sealing import Sealer, redact_link

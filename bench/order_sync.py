@@ -33,8 +33,8 @@ from typing import Any
 import aio_pika
 from pymongo import AsyncMongoClient, WriteConcern
 
-from contracts.customer import CreateScope, ImportCustomers
-from contracts.orders import OrderPlaced
+from contracts.customer.records import CreateScope, ImportCustomers
+from contracts.upstream.orders import OrderPlaced
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -15,9 +15,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from contracts.commerce import UPSTREAM_COMMERCE_MESSAGES
-from contracts.orders import UPSTREAM_ORDER_MESSAGES
 from contracts.routing import SERVICES
+from contracts.upstream.commerce import UPSTREAM_COMMERCE_MESSAGES
+from contracts.upstream.orders import UPSTREAM_ORDER_MESSAGES
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 

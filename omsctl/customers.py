@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from contracts.customer import (
+from contracts.customer.records import (
     AddAddress,
     ChangeCustomerState,
     CreateCustomer,

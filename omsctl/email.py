@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from contracts.customer import CustomerReply, GetCustomer, ListScopes, Recipient, ScopeListReply
+from contracts.customer.records import CustomerReply, GetCustomer, ListScopes, Recipient, ScopeListReply
 from contracts.envelope import Command
-from contracts.notification import (
+from contracts.notification.emails import (
     ActivityPageReply,
     EmailQueuedReply,
     GetActivities,

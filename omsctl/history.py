@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from contracts.customer import GetCustomer
-from contracts.history import DeletePaymentMethod, GetCustomerHistory, SetPreferredStore
+from contracts.customer.history import DeletePaymentMethod, GetCustomerHistory, SetPreferredStore
+from contracts.customer.records import GetCustomer
 
 from .customers import app as customers
 from .customers import call, console

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contracts.customer import CustomerView, GetCustomer
-from contracts.merge import GetMergeJournal, MergeCustomers, UnmergeCustomers
+from contracts.customer.merges import GetMergeJournal, MergeCustomers, UnmergeCustomers
+from contracts.customer.records import CustomerView, GetCustomer
 
 from .customers import app, call, console
 

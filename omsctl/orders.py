@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contracts.order_sync import FindOrders, GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
+from contracts.order_sync.linking import FindOrders, GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
 
 from .customers import call, console
 

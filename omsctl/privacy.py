@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from contracts.privacy import CompleteDataRequest, EraseCustomerData, ExportCustomerData, ListDataRequests
+from contracts.customer.privacy import CompleteDataRequest, EraseCustomerData, ExportCustomerData, ListDataRequests
 from plumbing.client import OmsClient, error_text
 from plumbing.settings import ServiceSettings
 

@@ -18,8 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from contracts.envelope import Command
-from contracts.relations import (
+from contracts.customer.relations import (
     AddGroupMembers,
     CreateGroup,
     CreateOrganization,
@@ -32,6 +31,7 @@ from contracts.relations import (
     UpdateGroupRules,
     UpdateOrganization,
 )
+from contracts.envelope import Command
 
 from .customers import call, console, show_json, summaries_table
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from adapters import shopify
 from adapters.mapping import PlatformConfig
-from contracts.customer import CreateScope, GetCustomer
-from contracts.order_sync import GetOrderLink
-from contracts.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced, OrderShipped, PaymentReceived
+from contracts.customer.records import CreateScope, GetCustomer
+from contracts.order_sync.linking import GetOrderLink
+from contracts.upstream.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced, OrderShipped, PaymentReceived
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import read_mail_dir

@@ -30,8 +30,8 @@ from typing import Any
 import aio_pika
 from pymongo import AsyncMongoClient
 
-from contracts.customer import CreateScope
-from contracts.orders import OrderPlaced
+from contracts.customer.records import CreateScope
+from contracts.upstream.orders import OrderPlaced
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

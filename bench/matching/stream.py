@@ -81,7 +81,7 @@ import phonenumbers
 from anyascii import anyascii
 
 from contracts.countries import country_code
-from contracts.orders import OrderPlaced
+from contracts.upstream.orders import OrderPlaced
 
 SCOPES = [("eu-fr", "FR", "fr"), ("de", "DE", "de"), ("uk", "GB", "en"), ("us", "US", "en"), ("es", "ES", "es")]
 SCOPE_WEIGHTS = [22, 22, 18, 23, 15]

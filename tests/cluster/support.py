@@ -30,10 +30,10 @@ import aiormq.exceptions
 from pymongo import AsyncMongoClient, MongoClient, ReadPreference
 from pymongo.errors import PyMongoError
 
-from contracts.customer import CreateScope, ScopeReply
+from contracts.customer.records import CreateScope, ScopeReply
 from contracts.envelope import new_message_id
-from contracts.order_sync import OrderLinked
-from contracts.orders import OrderPlaced, OrderShipped
+from contracts.order_sync.linking import OrderLinked
+from contracts.upstream.orders import OrderPlaced, OrderShipped
 from order_sync.handlers import UPSTREAM_QUEUE
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings

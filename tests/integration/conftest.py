@@ -9,7 +9,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import CreateCustomer, CreateScope
+from contracts.customer.records import CreateCustomer, CreateScope
 from customer.app import create_app as customer_app
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts.envelope import Actor
-from contracts.order_sync import GetOrderLink
-from contracts.orders import OrderPlaced, OrderShipped
+from contracts.order_sync.linking import GetOrderLink
+from contracts.upstream.orders import OrderPlaced, OrderShipped
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient

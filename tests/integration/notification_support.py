@@ -13,7 +13,7 @@ from typing import Any
 from faststream.rabbit import RabbitQueue
 from pymongo import AsyncMongoClient
 
-from contracts.customer import (
+from contracts.customer.records import (
     EmailVerificationRequested,
     LinkPayload,
     PasswordChanged,
@@ -23,8 +23,8 @@ from contracts.customer import (
     RecipientPayload,
 )
 from contracts.envelope import Actor, Envelope
-from contracts.notification import ActivityPageReply, GetActivities, OrderReference
-from contracts.order_sync import (
+from contracts.notification.emails import ActivityPageReply, GetActivities, OrderReference
+from contracts.order_sync.linking import (
     CustomerOrderShipped,
     CustomerPaymentReceived,
     CustomerPaymentRequested,
@@ -32,7 +32,7 @@ from contracts.order_sync import (
     PaymentEmailPayload,
     ShipmentEmailPayload,
 )
-from contracts.orders import ShippedLine
+from contracts.upstream.orders import ShippedLine
 from notification.app import create_app
 from notification.settings import NotificationSettings
 from plumbing.client import OmsClient

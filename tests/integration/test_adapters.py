@@ -23,7 +23,7 @@ from jwt.algorithms import RSAAlgorithm
 from adapters.app import create_app as adapters_app
 from adapters.settings import AdapterSettings
 from adapters.signatures import hmac_base64
-from contracts.customer import GetCustomer
+from contracts.customer.records import GetCustomer
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
 from plumbing import dead_letters as dl

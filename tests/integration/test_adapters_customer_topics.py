@@ -14,8 +14,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.customer.privacy import ListDataRequests
 from contracts.envelope import Actor
-from contracts.privacy import ListDataRequests
 from customer.privacy.store import DATA_REQUESTS
 from plumbing import dead_letters as dl
 from plumbing.client import OmsClient

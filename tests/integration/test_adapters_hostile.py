@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from contracts.order_sync import GetOrderLink
+from contracts.order_sync.linking import GetOrderLink
 from plumbing import dead_letters as dl
 from plumbing.client import OmsClient
 from plumbing.messaging import dead_letter_queue, upstream_exchange

@@ -5,9 +5,9 @@ matches shows, with nothing to join or leave by hand; each change is audited."""
 
 from __future__ import annotations
 
-from contracts.customer import MAX_NOTES, GetCustomer, GetCustomerAudit
+from contracts.customer.records import MAX_NOTES, GetCustomer, GetCustomerAudit
+from contracts.customer.relations import CreateGroup
 from contracts.envelope import Actor
-from contracts.relations import CreateGroup
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

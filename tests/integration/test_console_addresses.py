@@ -5,7 +5,7 @@ version changes nothing; each action is audited as the CSR."""
 
 from __future__ import annotations
 
-from contracts.customer import GetCustomer
+from contracts.customer.records import GetCustomer
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

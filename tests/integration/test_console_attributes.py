@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from contracts.customer import GetAccountTemplate, GetCustomer, SetAccountTemplate
+from contracts.customer.records import GetAccountTemplate, GetCustomer, SetAccountTemplate
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

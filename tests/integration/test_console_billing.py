@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from contracts.commerce import InvoiceIssued
-from contracts.history import GetCustomerHistory
-from contracts.orders import PaymentReceived, PaymentRequested
+from contracts.customer.history import GetCustomerHistory
+from contracts.upstream.commerce import InvoiceIssued
+from contracts.upstream.orders import PaymentReceived, PaymentRequested
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from contracts.commerce import CartUpdated, PaymentMethodSaved
-from contracts.customer import GetCustomer, SetAccountTemplate
+from contracts.customer.records import GetCustomer, SetAccountTemplate
+from contracts.customer.relations import CreateOrganization, JoinOrganization
 from contracts.envelope import Actor
-from contracts.relations import CreateOrganization, JoinOrganization
+from contracts.upstream.commerce import CartUpdated, PaymentMethodSaved
 from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient
 from plumbing.messaging import upstream_exchange

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from contracts.customer.privacy import ListDataRequests, RecordDataRequest
 from contracts.envelope import Actor
-from contracts.privacy import ListDataRequests, RecordDataRequest
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

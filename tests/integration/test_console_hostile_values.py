@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from contracts.customer import CreateCustomer
+from contracts.customer.records import CreateCustomer
 from gateway.headers import CONTENT_SECURITY_POLICY
 from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient

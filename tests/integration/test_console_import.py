@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from contracts.customer import SearchCustomers, SetAccountTemplate
+from contracts.customer.records import SearchCustomers, SetAccountTemplate
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

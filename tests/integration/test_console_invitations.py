@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from contracts.customer import ImportCustomers, SearchCustomers
+from contracts.customer.privacy import EraseCustomerData
+from contracts.customer.records import ImportCustomers, SearchCustomers
 from contracts.envelope import Actor
-from contracts.privacy import EraseCustomerData
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from contracts.commerce import InvoiceIssued
-from contracts.history import GetCustomerHistory
-from contracts.notification import ActivityPageReply, GetActivities
-from contracts.orders import PaymentReceived
+from contracts.customer.history import GetCustomerHistory
+from contracts.notification.emails import ActivityPageReply, GetActivities
+from contracts.upstream.commerce import InvoiceIssued
+from contracts.upstream.orders import PaymentReceived
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

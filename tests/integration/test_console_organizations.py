@@ -5,8 +5,8 @@ form, which saves; its members, with links), and each action is audited."""
 
 from __future__ import annotations
 
-from contracts.customer import GetCustomer
-from contracts.relations import GetOrganization
+from contracts.customer.records import GetCustomer
+from contracts.customer.relations import GetOrganization
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

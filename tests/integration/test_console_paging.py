@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from contracts.customer import GetCustomerAudit, UpdateCustomer
+from contracts.customer.records import GetCustomerAudit, UpdateCustomer
 from contracts.envelope import Actor
-from contracts.notification import ActivityPageReply, GetActivities
+from contracts.notification.emails import ActivityPageReply, GetActivities
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

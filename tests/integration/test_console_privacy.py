@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from contracts.customer import GetCustomer
+from contracts.customer.records import GetCustomer
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

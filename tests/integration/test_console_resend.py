@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from contracts.orders import OrderShipped
+from contracts.upstream.orders import OrderShipped
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -62,7 +62,7 @@ async def test_c11_i5_results_show_scope_account_type_a_readable_phone_and_page_
 async def test_c7_i5_history_tabs_page_past_twenty_entries(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
 ) -> None:
-    from contracts.history import GetCustomerHistory
+    from contracts.customer.history import GetCustomerHistory
 
     from .test_order_sync import link_of, order
 

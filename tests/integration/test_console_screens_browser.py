@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import pytest
 from playwright.async_api import Page, expect
 
-from contracts.commerce import InvoiceIssued
-from contracts.customer import GetCustomer, ImportCustomers, UpdateCustomer
+from contracts.customer.records import GetCustomer, ImportCustomers, UpdateCustomer
+from contracts.customer.relations import CreateGroup
 from contracts.envelope import Actor
-from contracts.orders import PaymentReceived
-from contracts.relations import CreateGroup
+from contracts.upstream.commerce import InvoiceIssued
+from contracts.upstream.orders import PaymentReceived
 from gateway.settings import GatewaySettings
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings

@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, expect
 
-from contracts.customer import (
+from contracts.customer.records import (
     SIGN_IN_LOCK_REASON,
     ChangeCustomerState,
     GetCustomer,
     ImportCustomers,
     SetAccountTemplate,
 )
+from contracts.customer.relations import CreateOrganization
 from contracts.envelope import Actor
-from contracts.notification import ActivityPageReply, GetActivities
-from contracts.relations import CreateOrganization
+from contracts.notification.emails import ActivityPageReply, GetActivities
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from contracts.customer import SIGN_IN_LOCK_REASON, ChangeCustomerState, GetCustomer
+from contracts.customer.privacy import EraseCustomerData
+from contracts.customer.records import SIGN_IN_LOCK_REASON, ChangeCustomerState, GetCustomer
 from contracts.envelope import Actor
-from contracts.privacy import EraseCustomerData
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

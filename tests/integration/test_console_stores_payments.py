@@ -9,9 +9,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from contracts.commerce import PaymentMethodSaved
-from contracts.customer import GetCustomer, GetCustomerAudit
-from contracts.history import GetCustomerHistory
+from contracts.customer.history import GetCustomerHistory
+from contracts.customer.records import GetCustomer, GetCustomerAudit
+from contracts.upstream.commerce import PaymentMethodSaved
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

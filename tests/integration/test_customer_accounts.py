@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import (
+from contracts.customer.records import (
     Authenticate,
     ChangeCustomerState,
     CompletePasswordReset,

@@ -12,12 +12,12 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.commerce import CartUpdated, InvoiceIssued, PaymentMethodRemoved, PaymentMethodSaved
-from contracts.customer import GetCustomer, GetCustomerAudit
+from contracts.customer.history import DeletePaymentMethod, GetCustomerHistory, SetPreferredStore
+from contracts.customer.records import GetCustomer, GetCustomerAudit
 from contracts.envelope import Actor, Envelope
-from contracts.history import DeletePaymentMethod, GetCustomerHistory, SetPreferredStore
-from contracts.order_sync import CustomerOrderShipped, ListRejectedOrders, OrderLinked, OrderStatusUpdated
-from contracts.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
+from contracts.order_sync.linking import CustomerOrderShipped, ListRejectedOrders, OrderLinked, OrderStatusUpdated
+from contracts.upstream.commerce import CartUpdated, InvoiceIssued, PaymentMethodRemoved, PaymentMethodSaved
+from contracts.upstream.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from customer.app import create_app as customer_app
 from customer.history import handlers as history_handlers
 from order_sync.app import create_app as order_sync_app

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import SearchCustomers, SetAccountTemplate
+from contracts.customer.records import SearchCustomers, SetAccountTemplate
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import CreateCustomers, ImportCustomers
+from contracts.customer.records import CreateCustomers, ImportCustomers
 from customer.records import store
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings

@@ -8,14 +8,14 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import (
+from contracts.customer.history import GetCustomerHistory
+from contracts.customer.merges import GetMergeJournal, MergeCustomers, MergeReply, UnmergeCustomers
+from contracts.customer.records import (
     CreateCustomer,
     CustomerReply,
     GetCustomer,
     SetAccountTemplate,
 )
-from contracts.history import GetCustomerHistory
-from contracts.merge import GetMergeJournal, MergeCustomers, MergeReply, UnmergeCustomers
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

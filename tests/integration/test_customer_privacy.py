@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts.customer import FindAccountsByEmail, GetCustomer, UpdateCustomer
-from contracts.privacy import EraseCustomerData, ExportCustomerData
+from contracts.customer.privacy import EraseCustomerData, ExportCustomerData
+from contracts.customer.records import FindAccountsByEmail, GetCustomer, UpdateCustomer
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient

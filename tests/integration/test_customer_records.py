@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import (
+from contracts.customer.records import (
     AddAddress,
     ChangeAddress,
     ChangeCustomerState,

@@ -12,8 +12,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from typer.testing import CliRunner
 
-from contracts.customer import GetCustomer, SearchCustomers, SetAccountTemplate
-from contracts.relations import (
+from contracts.customer.records import GetCustomer, SearchCustomers, SetAccountTemplate
+from contracts.customer.relations import (
     AddGroupMembers,
     CreateGroup,
     CreateOrganization,

@@ -10,7 +10,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import GetStateSummary, ImportCustomers, SearchCustomers, SearchInput
+from contracts.customer.records import GetStateSummary, ImportCustomers, SearchCustomers, SearchInput
 from customer.app import create_app as customer_app
 from customer.records import search as search_queries
 from customer.records import store

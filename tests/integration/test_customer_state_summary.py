@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import GetStateSummary
+from contracts.customer.records import GetStateSummary
 from customer.records import store, summary
 from plumbing.client import OmsClient
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import GetCustomer, GetCustomerAudit
+from contracts.customer.privacy import CompleteDataRequest, ListDataRequests
+from contracts.customer.records import GetCustomer, GetCustomerAudit
 from contracts.envelope import Actor
-from contracts.privacy import CompleteDataRequest, ListDataRequests
 from customer.privacy.store import DATA_REQUESTS
 from plumbing.client import OmsClient
 from plumbing.unit_of_work import INBOX

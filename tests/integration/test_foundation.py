@@ -9,7 +9,7 @@ from pathlib import Path
 from faststream.rabbit import RabbitRouter
 from pymongo import AsyncMongoClient
 
-from contracts.orders import OrderPlaced
+from contracts.upstream.orders import OrderPlaced
 from customer.app import create_app as customer_app
 from notification.app import create_app as notification_app
 from order_sync.app import create_app as order_sync_app

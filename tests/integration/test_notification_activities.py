@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts.notification import EmailQueuedReply, GetActivities, OrderReference, SendTemplateEmail
+from contracts.notification.emails import EmailQueuedReply, GetActivities, OrderReference, SendTemplateEmail
 from plumbing.client import OmsClient
 from plumbing.messaging import commands_exchange
 from plumbing.settings import ServiceSettings

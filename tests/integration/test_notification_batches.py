@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from contracts.notification import EmailSent
+from contracts.notification.emails import EmailSent
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server

@@ -15,7 +15,7 @@ from pathlib import Path
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pymongo import AsyncMongoClient
 
-from contracts.notification import EmailFailed, EmailSent
+from contracts.notification.emails import EmailFailed, EmailSent
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server

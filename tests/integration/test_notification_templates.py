@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from contracts.envelope import Actor
-from contracts.notification import (
+from contracts.notification.emails import (
     EmailQueuedReply,
     GetTemplate,
     ListTemplates,

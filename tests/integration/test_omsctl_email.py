@@ -13,7 +13,7 @@ from pathlib import Path
 from faststream.rabbit import RabbitRouter
 from typer.testing import CliRunner, Result
 
-from contracts.customer import (
+from contracts.customer.records import (
     CustomerReply,
     CustomerView,
     GetCustomer,

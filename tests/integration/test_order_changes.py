@@ -10,8 +10,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.order_sync import GetOrderLink
-from contracts.orders import OrderPlaced
+from contracts.order_sync.linking import GetOrderLink
+from contracts.upstream.orders import OrderPlaced
 from plumbing.client import OmsClient
 
 from ..support import EventTap, eventually

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from contracts.order_sync import FindOrders
+from contracts.order_sync.linking import FindOrders
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 

@@ -18,9 +18,9 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import GetCustomer, ImportCustomers, UpdateCustomer
-from contracts.order_sync import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
+from contracts.customer.records import GetCustomer, ImportCustomers, UpdateCustomer
+from contracts.order_sync.linking import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
+from contracts.upstream.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from customer.app import create_app as customer_app
 from order_sync import intake
 from order_sync.app import create_app as order_sync_app

@@ -15,10 +15,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bench.matching.score import Outcome, score
 from bench.matching.simulate import simulate
 from bench.matching.stream import generate
-from contracts.merge import MergeCustomers
-from contracts.order_sync import GetOrderLink, ListReviews, ResolveReview
-from contracts.orders import OrderPlaced
-from contracts.privacy import EraseCustomerData
+from contracts.customer.merges import MergeCustomers
+from contracts.customer.privacy import EraseCustomerData
+from contracts.order_sync.linking import GetOrderLink, ListReviews, ResolveReview
+from contracts.upstream.orders import OrderPlaced
 from plumbing.client import OmsClient
 from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.order_sync import ListRejectedOrders
-from contracts.orders import OrderShipped
+from contracts.order_sync.linking import ListRejectedOrders
+from contracts.upstream.orders import OrderShipped
 from customer.app import create_app as customer_app
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient

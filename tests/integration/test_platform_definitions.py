@@ -14,10 +14,10 @@ import pytest
 from aiormq.exceptions import ChannelAccessRefused
 
 from adapters.app import create_app as adapters_app
-from contracts.customer import UpdateCustomer
-from contracts.merge import MergeCustomers
-from contracts.order_sync import GetOrderLink, GetSourceCustomerLink
-from contracts.privacy import CompleteDataRequest, EraseCustomerData, ListDataRequests, RecordDataRequest
+from contracts.customer.merges import MergeCustomers
+from contracts.customer.privacy import CompleteDataRequest, EraseCustomerData, ListDataRequests, RecordDataRequest
+from contracts.customer.records import UpdateCustomer
+from contracts.order_sync.linking import GetOrderLink, GetSourceCustomerLink
 from contracts.routing import SERVICES
 from customer.app import create_app as customer_app
 from gateway.deadletters import DeadLetters

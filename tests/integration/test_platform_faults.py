@@ -38,9 +38,9 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from contracts.customer import CreateCustomer, CreateScope, CustomerCreated, CustomerReply, ScopeReply
-from contracts.order_sync import CustomerOrderShipped, OrderLinked
-from contracts.orders import OrderPlaced, OrderShipped
+from contracts.customer.records import CreateCustomer, CreateScope, CustomerCreated, CustomerReply, ScopeReply
+from contracts.order_sync.linking import CustomerOrderShipped, OrderLinked
+from contracts.upstream.orders import OrderPlaced, OrderShipped
 from customer.app import create_app as customer_app
 from notification.app import create_app as notification_app
 from order_sync.app import create_app as order_sync_app

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.semconv.trace import SpanAttributes
 
-from contracts.customer import CreateCustomer, CreateScope, CustomerReply, ScopeReply
+from contracts.customer.records import CreateCustomer, CreateScope, CustomerReply, ScopeReply
 from customer.app import create_app as customer_app
 from plumbing.client import OmsClient
 from plumbing.messaging import events_exchange

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from contracts.customer import CreateCustomer, CreateScope, CustomerReply, ScopeReply
+from contracts.customer.records import CreateCustomer, CreateScope, CustomerReply, ScopeReply
 from customer.app import create_app as customer_app
 from plumbing.client import OmsClient
 from plumbing.outbox import OutboxRelay

@@ -14,7 +14,7 @@ import aio_pika
 import pytest
 from pymongo import AsyncMongoClient
 
-from contracts.customer import CreateScope, ListScopes
+from contracts.customer.records import CreateScope, ListScopes
 from customer.app import create_app as customer_app
 from plumbing.client import OmsClient, ServiceUnavailable
 from plumbing.service import ServiceRuntime

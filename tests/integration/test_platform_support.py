@@ -27,7 +27,7 @@ from faststream.rabbit import RabbitRouter
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
-from contracts.customer import CustomerCreated
+from contracts.customer.records import CustomerCreated
 from contracts.envelope import Event
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.ordering import OrderedSubscription

@@ -24,7 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pymongo import AsyncMongoClient
 
-from contracts.customer import (
+from contracts.customer.records import (
     Authenticate,
     ChangeCustomerState,
     CompletePasswordReset,

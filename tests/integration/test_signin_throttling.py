@@ -21,7 +21,7 @@ import httpx
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import Authenticate, CompletePasswordReset, GetCustomer, GetCustomerAudit
+from contracts.customer.records import Authenticate, CompletePasswordReset, GetCustomer, GetCustomerAudit
 from contracts.envelope import Actor
 from customer.app import create_app as customer_app
 from customer.settings import CustomerSettings

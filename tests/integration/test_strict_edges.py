@@ -18,10 +18,10 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from contracts.customer import CreateCustomer, FindAccountsByEmail, GetCustomer, SearchCustomers
-from contracts.history import GetCustomerHistory
-from contracts.order_sync import ListRejectedOrders, ListReviews, OrderLinked
-from contracts.orders import OrderPlaced, OrderShipped, PaymentRequested
+from contracts.customer.history import GetCustomerHistory
+from contracts.customer.records import CreateCustomer, FindAccountsByEmail, GetCustomer, SearchCustomers
+from contracts.order_sync.linking import ListRejectedOrders, ListReviews, OrderLinked
+from contracts.upstream.orders import OrderPlaced, OrderShipped, PaymentRequested
 from plumbing import dead_letters as dl
 from plumbing.client import OmsClient
 from plumbing.messaging import commands_exchange, dead_letter_queue, events_exchange, upstream_exchange

@@ -49,7 +49,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped
+from contracts.upstream.orders import OrderPlaced, OrderShipped
 
 from . import customer_topics
 from .customer_topics import UnsupportedTopic

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped
+from contracts.upstream.orders import OrderPlaced, OrderShipped
 
 from . import customer_topics
 from .customer_topics import UnsupportedTopic

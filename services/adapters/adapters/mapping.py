@@ -379,7 +379,7 @@ def payment_received(
     problems: Problems | None = None,
 ) -> Envelope[Any]:
     """The ``PaymentReceived`` a platform's paid order makes (O7): one per order and payment."""
-    from contracts.orders import PaymentReceived  # the contract module imports nothing of ours: no cycle
+    from contracts.upstream.orders import PaymentReceived  # the contract module imports nothing of ours: no cycle
 
     return build(
         PaymentReceived,
@@ -414,7 +414,7 @@ def status_changed(
     origins: Origins,
 ) -> Envelope[Any]:
     """The ``OrderStatusChanged`` every platform's update makes: the order's newest status (O7)."""
-    from contracts.orders import OrderStatusChanged  # the contract module imports nothing of ours: no cycle
+    from contracts.upstream.orders import OrderStatusChanged  # the contract module imports nothing of ours: no cycle
 
     return build(
         OrderStatusChanged,

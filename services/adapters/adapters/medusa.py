@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced
+from contracts.upstream.orders import OrderPlaced
 
 from . import customer_topics
 from .customer_topics import UnsupportedTopic

@@ -40,9 +40,9 @@ import json
 import logging
 from typing import Any
 
+from contracts.customer.privacy import EraseCustomerData, RecordDataRequest
 from contracts.envelope import Actor
-from contracts.order_sync import GetOrderLink, GetSourceCustomerLink
-from contracts.privacy import EraseCustomerData, RecordDataRequest
+from contracts.order_sync.linking import GetOrderLink, GetSourceCustomerLink
 from plumbing.client import error_text
 
 log = logging.getLogger("oms.adapters.privacy")

@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced, OrderShipped, PaymentReceived
+from contracts.upstream.orders import OrderPlaced, OrderShipped, PaymentReceived
 
 from . import customer_topics
 from .customer_topics import UnsupportedTopic

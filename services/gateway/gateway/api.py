@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts import customer as c
-from contracts import history as h
-from contracts import merge as m
-from contracts import notification as n
-from contracts import order_sync as o
-from contracts import privacy as p
+from contracts.customer import history as h
+from contracts.customer import merges as m
+from contracts.customer import privacy as p
+from contracts.customer import records as c
+from contracts.notification import emails as n
+from contracts.order_sync import linking as o
 from contracts.replies import Error, FieldError
 from contracts.routing import SERVICES
 from contracts.types import OptionalText, Text

@@ -21,12 +21,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from contracts import customer as c
-from contracts import history as h
-from contracts import merge as m
-from contracts import notification as n
-from contracts import order_sync as o
-from contracts import relations as r
+from contracts.customer import history as h
+from contracts.customer import merges as m
+from contracts.customer import records as c
+from contracts.customer import relations as r
+from contracts.notification import emails as n
+from contracts.order_sync import linking as o
 from contracts.replies import Error, FieldError
 from contracts.routing import SERVICES
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from contracts import customer as c
+from contracts.customer import records as c
 from contracts.replies import Error
 
 from .auth import allow

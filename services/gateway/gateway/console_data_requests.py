@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
-from contracts import privacy as p
+from contracts.customer import privacy as p
 
 from .auth import allow
 from .bridge import CommandFailed

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from contracts import customer as c
+from contracts.customer import records as c
 from contracts.replies import Error
 from plumbing.import_files import Row, rows_from_lines
 

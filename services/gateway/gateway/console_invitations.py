@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from contracts import customer as c
+from contracts.customer import records as c
 
 from .auth import allow
 from .bridge import CommandFailed

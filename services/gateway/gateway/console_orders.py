@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from contracts import customer as c
-from contracts import history as h
-from contracts import notification as n
+from contracts.customer import history as h
+from contracts.customer import records as c
+from contracts.notification import emails as n
 from contracts.replies import Error
 
 from .bridge import CommandFailed

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
-from contracts import customer as c
-from contracts import relations as r
+from contracts.customer import records as c
+from contracts.customer import relations as r
 
 from .auth import allow
 from .bridge import CommandFailed

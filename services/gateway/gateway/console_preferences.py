@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from contracts import customer as c
+from contracts.customer import records as c
 from contracts.replies import Error, FieldError
 
 from .auth import signed_in

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from contracts import privacy as p
+from contracts.customer import privacy as p
 from contracts.replies import Error, FieldError
 
 from .auth import allow

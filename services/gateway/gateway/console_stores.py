@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from contracts import history as h
+from contracts.customer import history as h
 
 from .auth import allow
 from .bridge import CommandFailed

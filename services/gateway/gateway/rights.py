@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from contracts.customer import SIGN_IN_LOCK_REASON
+from contracts.customer.records import SIGN_IN_LOCK_REASON
 
 Role = Literal["csr", "supervisor", "administrator"]
 ROLES: tuple[Role, ...] = get_args(Role)

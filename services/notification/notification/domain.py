@@ -12,7 +12,7 @@ from typing import Annotated, get_args
 
 from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
-from contracts.notification import TemplateKind, TemplateSource
+from contracts.notification.emails import TemplateKind, TemplateSource
 from plumbing import cursors
 
 DEFAULT_LANGUAGE = "en"

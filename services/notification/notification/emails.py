@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from contracts.notification import EmailFailed, EmailFailedPayload, EmailSent, EmailSentPayload, OrderReference
+from contracts.notification.emails import EmailFailed, EmailFailedPayload, EmailSent, EmailSentPayload, OrderReference
 
 from . import domain, mail, store
 from .catalog import Catalog, StoredTemplate

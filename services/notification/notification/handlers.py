@@ -15,14 +15,14 @@ from typing import Annotated, Any
 from faststream.rabbit import RabbitQueue, RabbitRouter
 from pymongo.errors import DuplicateKeyError
 
-from contracts.customer import (
+from contracts.customer.records import (
     EmailVerificationRequested,
     PasswordChanged,
     PasswordResetRequested,
     PasswordSetupInvited,
 )
 from contracts.envelope import Command, Envelope, Event
-from contracts.notification import (
+from contracts.notification.emails import (
     ActivityPage,
     ActivityPageReply,
     EmailFailed,
@@ -46,7 +46,7 @@ from contracts.notification import (
     TemplateSummary,
     TemplateView,
 )
-from contracts.order_sync import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
+from contracts.order_sync.linking import CustomerOrderShipped, CustomerPaymentReceived, CustomerPaymentRequested
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from contracts.customer import (
+from contracts.customer.records import (
     EmailVerificationRequested,
     PasswordChanged,
     PasswordResetRequested,
@@ -34,8 +34,8 @@ from contracts.customer import (
     Recipient,
 )
 from contracts.envelope import Envelope
-from contracts.notification import OrderReference
-from contracts.order_sync import (
+from contracts.notification.emails import OrderReference
+from contracts.order_sync.linking import (
     CustomerOrderShipped,
     CustomerPaymentReceived,
     CustomerPaymentRequested,

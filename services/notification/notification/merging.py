@@ -15,8 +15,8 @@ from typing import Any
 
 from faststream.rabbit import RabbitQueue, RabbitRouter
 
+from contracts.customer.merges import CustomersMerged, CustomersUnmerged, OrdersReassigned
 from contracts.envelope import Event
-from contracts.merge import CustomersMerged, CustomersUnmerged, OrdersReassigned
 from plumbing.errors import ArrivedEarly
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.service import Runtime, ServiceRuntime

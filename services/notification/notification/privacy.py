@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.envelope import Command
-from contracts.privacy import (
+from contracts.notification.privacy import (
     NotificationCustomerData,
     NotificationDataReply,
     NotificationEraseCustomerData,
     NotificationExportCustomerData,
-    ServiceErasure,
-    ServiceErasureReply,
 )
+from contracts.service import ServiceErasure, ServiceErasureReply
 from plumbing.service import CommandHandler, Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 

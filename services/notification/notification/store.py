@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
-from contracts.notification import ActivityView, DeliveryError, LinkSent, OrderReference
+from contracts.notification.emails import ActivityView, DeliveryError, LinkSent, OrderReference
 from plumbing import clock
 
 from .catalog import StoredTemplate

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.commerce import (
+from contracts.envelope import Envelope, Event
+from contracts.replies import Error, FieldError
+from contracts.upstream.commerce import (
     CartUpdated,
     CustomerCartUpdated,
     CustomerInvoiceIssued,
@@ -30,8 +32,6 @@ from contracts.commerce import (
     PaymentMethodRemoved,
     PaymentMethodSaved,
 )
-from contracts.envelope import Envelope, Event
-from contracts.replies import Error, FieldError
 from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.order_sync import OrderSummary
-from contracts.orders import Order
+from contracts.order_sync.linking import OrderSummary
+from contracts.upstream.orders import Order
 
 from .keys import canonical_email, first_name_key, last_name_key, postal_key
 from .matching import Identity, street_key

@@ -17,9 +17,7 @@ from typing import Annotated, Any
 from faststream.rabbit import RabbitRouter
 from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
-from contracts.cards import redact_card_numbers_in_json
-from contracts.commerce import InvoiceIssued
-from contracts.customer import (
+from contracts.customer.records import (
     CustomerAddressChanged,
     CustomerCreated,
     CustomersImported,
@@ -28,7 +26,7 @@ from contracts.customer import (
     GetCustomer,
 )
 from contracts.envelope import Command, Envelope
-from contracts.order_sync import (
+from contracts.order_sync.linking import (
     Candidate,
     FindOrders,
     GetOrderLink,
@@ -50,7 +48,16 @@ from contracts.order_sync import (
     SourceCustomerLink,
     SourceCustomerLinkReply,
 )
-from contracts.orders import Order, OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
+from contracts.upstream.cards import redact_card_numbers_in_json
+from contracts.upstream.commerce import InvoiceIssued
+from contracts.upstream.orders import (
+    Order,
+    OrderPlaced,
+    OrderShipped,
+    OrderStatusChanged,
+    PaymentReceived,
+    PaymentRequested,
+)
 from plumbing import cursors, dead_letters
 from plumbing.batching import Batcher, Pending
 from plumbing.bodies import UnreadableBody, check_body
@@ -360,7 +367,7 @@ def mask_card_numbers_in_body(routing_key: str, body: bytes) -> bytes:
     """C7, O1: a refused order's or commerce message's card number is masked (last four digits
     kept) in the dead letter and everything made from it: replaying it cannot bring the
     number back, and an operator never sees it. The id fields (order number, customer id,
-    SKU, phone, ...: contracts.cards.NOT_CARD_NUMBERS) are kept as they are: a platform's
+    SKU, phone, ...: contracts.upstream.cards.NOT_CARD_NUMBERS) are kept as they are: a platform's
     long numeric id can pass the card checksum, and masking it would make the replay another
     order. A body without a card number is kept byte for byte."""
     if not routing_key.startswith(("order.", "commerce.")):

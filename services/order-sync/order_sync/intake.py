@@ -31,12 +31,12 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo import UpdateOne
 
-from contracts.customer import CreateCustomer, CreateCustomers, FindAccountsByEmail, GetCustomer, NewCustomer
+from contracts.customer.merges import MergeCustomers
+from contracts.customer.records import CreateCustomer, CreateCustomers, FindAccountsByEmail, GetCustomer, NewCustomer
 from contracts.envelope import Envelope
-from contracts.merge import MergeCustomers
-from contracts.order_sync import OrderChanged, OrderLinked, OrderReviewOpened
-from contracts.orders import Order, OrderPlaced
+from contracts.order_sync.linking import OrderChanged, OrderLinked, OrderReviewOpened
 from contracts.replies import field_errors_from_pydantic
+from contracts.upstream.orders import Order, OrderPlaced
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.service import Runtime, ServiceRuntime

@@ -37,8 +37,8 @@ from typing import Any, Literal
 
 from anyascii import anyascii
 
-from contracts.cards import mask_card_numbers
-from contracts.orders import Order, PostalAddress
+from contracts.upstream.cards import mask_card_numbers
+from contracts.upstream.orders import Order, PostalAddress
 from plumbing.normalize import InvalidValue, normalize_email
 
 from .keys import (

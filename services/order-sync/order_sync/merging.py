@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.merge import CustomersMerged, CustomersUnmerged, OrdersReassigned
-from contracts.order_sync import OrderSummary
+from contracts.customer.merges import CustomersMerged, CustomersUnmerged, OrdersReassigned
+from contracts.order_sync.linking import OrderSummary
 from plumbing.errors import ArrivedEarly
 from plumbing.messaging import routed_as
 from plumbing.service import Runtime, ServiceRuntime

@@ -9,17 +9,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.commerce import InvoiceIssued
-from contracts.customer import Recipient, ScopeView
+from contracts.customer.records import Recipient, ScopeView
 from contracts.envelope import Envelope
-from contracts.order_sync import (
+from contracts.order_sync.linking import (
     CustomerOrderShipped,
     CustomerPaymentReceived,
     CustomerPaymentRequested,
     OrderStatusUpdated,
     OrderSummary,
 )
-from contracts.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
+from contracts.upstream.commerce import InvoiceIssued
+from contracts.upstream.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from plumbing.service import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.envelope import Command
-from contracts.privacy import (
+from contracts.order_sync.privacy import (
     OrderSyncCustomerData,
     OrderSyncDataReply,
     OrderSyncEraseCustomerData,
     OrderSyncExportCustomerData,
-    ServiceErasure,
-    ServiceErasureReply,
 )
+from contracts.service import ServiceErasure, ServiceErasureReply
 from plumbing.documents import plain
 from plumbing.service import Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once

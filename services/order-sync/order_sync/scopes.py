@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from contracts.customer import ListScopes, ScopeView
+from contracts.customer.records import ListScopes, ScopeView
 from plumbing.client import OmsClientPool
 
 

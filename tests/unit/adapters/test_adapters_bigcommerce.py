@@ -19,7 +19,7 @@ from adapters.handlers import PLATFORM_ADAPTERS, routing_key
 from adapters.mapping import MappingError, PlatformConfig
 from adapters.settings import AdapterSettings
 from adapters.signatures import Verifier
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
+from contracts.upstream.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
 from .test_adapters_platform_shapes import RecordedBigCommerceOrders
 

@@ -16,7 +16,7 @@ from adapters.customer_topics import NotAnOrder, UnsupportedTopic, id_skeleton
 from adapters.handlers import PLATFORM_ADAPTERS, kept_body, privacy_body, redact_dead_letter, translate
 from adapters.mapping import Ignored, MappingError, PrivacyRequested
 from adapters.settings import AdapterSettings
-from contracts.privacy import RecordDataRequest
+from contracts.customer.privacy import RecordDataRequest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms"
 SETTINGS = AdapterSettings(

@@ -22,7 +22,7 @@ from adapters.handlers import PLATFORM_ADAPTERS, translate
 from adapters.mapping import Ignored, MappingError, PlatformConfig, PrivacyRequested
 from adapters.settings import AdapterSettings
 from adapters.signatures import Verifier, hmac_base64, hmac_hex
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
+from contracts.upstream.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms"
 

@@ -18,7 +18,7 @@ from adapters.handlers import PLATFORM_ADAPTERS, routing_key, translate
 from adapters.mapping import Ignored, MappingError, PlatformConfig
 from adapters.settings import AdapterSettings
 from adapters.signatures import Verifier
-from contracts.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
+from contracts.upstream.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms" / "woocommerce"
 SECRET = "wc-webhook-secret"

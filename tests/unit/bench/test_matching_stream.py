@@ -20,7 +20,7 @@ import pytest
 from anyascii import anyascii
 
 from bench.matching.stream import Stream, generate
-from contracts.orders import OrderPlaced
+from contracts.upstream.orders import OrderPlaced
 
 ROOT = Path(__file__).resolve().parents[3]
 COUNTRY = {"eu-fr": "FR", "de": "DE", "uk": "GB", "us": "US", "es": "ES"}

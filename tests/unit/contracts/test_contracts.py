@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import contracts.history  # noqa: F401 - its messages are collected too
-from contracts.commerce import UPSTREAM_COMMERCE_MESSAGES
+import contracts.customer.history  # noqa: F401 - its messages are collected too
 from contracts.envelope import Command, Envelope, Event
-from contracts.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced
 from contracts.routing import Topology
+from contracts.upstream.commerce import UPSTREAM_COMMERCE_MESSAGES
+from contracts.upstream.orders import UPSTREAM_ORDER_MESSAGES, OrderPlaced
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "contracts" / "examples"
 BY_TYPE = {cls.type_name(): cls for cls in UPSTREAM_ORDER_MESSAGES + UPSTREAM_COMMERCE_MESSAGES}

@@ -12,8 +12,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.countries import country_code
-from contracts.orders import Order, OrderPlaced, PostalAddress
 from contracts.types import CountryCode, OptionalCountryCode
+from contracts.upstream.orders import Order, OrderPlaced, PostalAddress
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "contracts" / "examples" / "order-placed.v1.json"
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from contracts.customer import MAX_NOTES, AddressInput, CustomerChanges, NewCustomer, ScopeView
+from contracts.customer.records import MAX_NOTES, AddressInput, CustomerChanges, NewCustomer, ScopeView
 from customer.records.rules import TRANSITIONS, Customer
 from plumbing.errors import Rejected
 

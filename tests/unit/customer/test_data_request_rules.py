@@ -12,8 +12,8 @@ import pytest
 from adapters import privacy, shopify
 from adapters.mapping import PrivacyRequested
 from adapters.settings import AdapterSettings
+from contracts.customer.privacy import DataRequestInput, DataRequestView, RecordDataRequest
 from contracts.envelope import Actor
-from contracts.privacy import DataRequestInput, DataRequestView, RecordDataRequest
 from customer.privacy import rules
 from plumbing.errors import Rejected
 

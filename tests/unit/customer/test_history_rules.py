@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from contracts.commerce import (
+from contracts.upstream.commerce import (
     CARD_NUMBER_REASON,
     CartUpdated,
     PaymentMethodSaved,

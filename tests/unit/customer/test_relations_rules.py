@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from contracts.customer import AccountTemplateView, AddressInput, AttributeField, ScopeView
-from contracts.relations import NewGroup, NewOrganization, OrganizationChanges, SegmentRule
+from contracts.customer.records import AccountTemplateView, AddressInput, AttributeField, ScopeView
+from contracts.customer.relations import NewGroup, NewOrganization, OrganizationChanges, SegmentRule
 from customer.records.rules import Customer
 from customer.relations.rules import (
     add_membership,

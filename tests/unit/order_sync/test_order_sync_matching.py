@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from contracts.orders import Order, OrderPlaced
+from contracts.upstream.orders import Order, OrderPlaced
 from order_sync import intake
 from order_sync.domain import CustomerEntry
 from order_sync.matching import (

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from contracts.customer import ScopeView
+from contracts.customer.records import ScopeView
 from order_sync.scopes import ScopeDirectory
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contracts.customer import CreateCustomer, UpdateCustomer
-from contracts.merge import MergeCustomers
-from contracts.order_sync import GetOrderLink, ResolveReview
-from contracts.privacy import EraseCustomerData
+from contracts.customer.merges import MergeCustomers
+from contracts.customer.privacy import EraseCustomerData
+from contracts.customer.records import CreateCustomer, UpdateCustomer
+from contracts.order_sync.linking import GetOrderLink, ResolveReview
 from contracts.routing import SERVICES, Topology
 from contracts.service import Ping
 from plumbing.messaging import (

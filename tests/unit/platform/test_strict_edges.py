@@ -5,7 +5,7 @@
 - person text and emails are NFKC without invisible characters (contracts.types, plumbing.normalize);
 - links are https only (contracts.types);
 - card numbers are refused in known fields, left out of unknown ones and masked wherever a
-  payload's text is kept (contracts.cards, the order and commerce contracts).
+  payload's text is kept (contracts.upstream.cards, the order and commerce contracts).
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from pydantic import TypeAdapter, ValidationError
 from adapters.handlers import PLATFORM_ADAPTERS, UnreadablePayload, translate
 from adapters.mapping import https_link
 from adapters.settings import AdapterSettings
-from contracts.cards import (
+from contracts.customer.records import CreateScope, SearchInput
+from contracts.types import OptionalHttpsLink, Text, visible_text
+from contracts.upstream.cards import (
     CARD_NUMBER_REASON,
     card_numbers_in,
     luhn_valid,
     mask_card_numbers,
     redact_card_numbers_in_json,
 )
-from contracts.commerce import CartUpdated, PaymentMethodSaved
-from contracts.customer import CreateScope, SearchInput
-from contracts.orders import OrderPlaced, OrderShipped, PaymentRequested
-from contracts.types import OptionalHttpsLink, Text, visible_text
+from contracts.upstream.commerce import CartUpdated, PaymentMethodSaved
+from contracts.upstream.orders import OrderPlaced, OrderShipped, PaymentRequested
 from customer.records import search
 from plumbing import cursors
 from plumbing.bodies import UnreadableBody, check_body, nesting_depth_exceeds

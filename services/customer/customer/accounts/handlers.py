@@ -18,7 +18,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from contracts.customer import (
+from contracts.customer.records import (
     Accepted,
     AcceptedReply,
     AuditEntry,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from prometheus_client import Counter
 
-from contracts.customer import (
+from contracts.customer.records import (
     EmailVerificationRequested,
     PasswordResetRequested,
     PasswordSetupInvited,

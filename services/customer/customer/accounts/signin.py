@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.customer import SIGN_IN_LOCK_REASON
+from contracts.customer.records import SIGN_IN_LOCK_REASON
 from plumbing.throttle import Bucket, Limits, SignInLimits
 
 LOCKED_REASON = SIGN_IN_LOCK_REASON

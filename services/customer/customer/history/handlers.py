@@ -17,15 +17,7 @@ from typing import Any
 
 from faststream.rabbit import RabbitRouter
 
-from contracts.commerce import (
-    CustomerCartUpdated,
-    CustomerInvoiceIssued,
-    CustomerPaymentMethodRemoved,
-    CustomerPaymentMethodSaved,
-)
-from contracts.customer import CustomerReply, CustomerUpdated
-from contracts.envelope import Envelope, Event
-from contracts.history import (
+from contracts.customer.history import (
     DeletePaymentMethod,
     GetCustomerHistory,
     HistoryEntry,
@@ -36,8 +28,10 @@ from contracts.history import (
     PaymentMethodDeletedResult,
     SetPreferredStore,
 )
-from contracts.merge import OrdersReassigned
-from contracts.order_sync import (
+from contracts.customer.merges import OrdersReassigned
+from contracts.customer.records import CustomerReply, CustomerUpdated
+from contracts.envelope import Envelope, Event
+from contracts.order_sync.linking import (
     CustomerOrderShipped,
     CustomerPaymentReceived,
     CustomerPaymentRequested,
@@ -47,6 +41,12 @@ from contracts.order_sync import (
     OrderSummary,
     PaymentEmailPayload,
     ShipmentEmailPayload,
+)
+from contracts.upstream.commerce import (
+    CustomerCartUpdated,
+    CustomerInvoiceIssued,
+    CustomerPaymentMethodRemoved,
+    CustomerPaymentMethodSaved,
 )
 from plumbing.batching import Pending
 from plumbing.errors import Rejected

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
-from contracts.customer import MAX_STORES
+from contracts.customer.records import MAX_STORES
 from plumbing import clock, cursors
 
 Entry = dict[str, Any]

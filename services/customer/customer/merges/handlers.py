@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from contracts.merge import (
+from contracts.customer.merges import (
     CustomersMerged,
     CustomersUnmerged,
     GetMergeJournal,

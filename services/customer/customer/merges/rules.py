@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.merge import FieldMove, MergeJournalEntry
+from contracts.customer.merges import FieldMove, MergeJournalEntry
 from plumbing.errors import Rejected
 from plumbing.normalize import fold, postal_key
 

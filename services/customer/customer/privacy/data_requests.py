@@ -5,7 +5,7 @@ customers it names (``ExportCustomerData``), hand the export over and complete i
 
 from __future__ import annotations
 
-from contracts.privacy import (
+from contracts.customer.privacy import (
     CompleteDataRequest,
     DataRequestCompleted,
     DataRequestListReply,

@@ -12,8 +12,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from contracts.customer import AuditEntry
-from contracts.privacy import (
+from contracts.customer.privacy import (
     CustomerDataExport,
     CustomerErased,
     CustomerRecordData,
@@ -22,12 +21,11 @@ from contracts.privacy import (
     ErasureReply,
     ExportCustomerData,
     ExportReply,
-    NotificationEraseCustomerData,
-    NotificationExportCustomerData,
-    OrderSyncEraseCustomerData,
-    OrderSyncExportCustomerData,
-    ServiceErasure,
 )
+from contracts.customer.records import AuditEntry
+from contracts.notification.privacy import NotificationEraseCustomerData, NotificationExportCustomerData
+from contracts.order_sync.privacy import OrderSyncEraseCustomerData, OrderSyncExportCustomerData
+from contracts.service import ServiceErasure
 from plumbing.client import OmsClientPool, error_text
 from plumbing.documents import plain
 from plumbing.errors import Rejected

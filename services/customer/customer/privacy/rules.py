@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from contracts.customer.privacy import DataRequestInput, DataRequestPayload, DataRequestView
 from contracts.envelope import Actor
-from contracts.privacy import DataRequestInput, DataRequestPayload, DataRequestView
 from plumbing.errors import Rejected
 
 OPEN = "open"

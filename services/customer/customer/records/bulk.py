@@ -20,7 +20,13 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.customer import CustomerCreated, CustomerCreation, CustomersImported, ImportRowResult, NewCustomer
+from contracts.customer.records import (
+    CustomerCreated,
+    CustomerCreation,
+    CustomersImported,
+    ImportRowResult,
+    NewCustomer,
+)
 from contracts.envelope import Command
 from plumbing.errors import Rejected
 from plumbing.service import ServiceRuntime

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from contracts.customer import (
+from contracts.customer.records import (
     AccountTemplateReply,
     AccountTemplateView,
     AddAddress,

@@ -21,7 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from email_validator.syntax import validate_email_local_part
 
-from contracts.customer import (
+from contracts.customer.records import (
     AccountTemplateView,
     AddressInput,
     AddressView,

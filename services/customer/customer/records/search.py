@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, TypeAdapter
 
-from contracts.customer import SearchInput
+from contracts.customer.records import SearchInput
 from plumbing import cursors
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, fold, normalize_phone, postal_key

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from contracts.customer import (
+from contracts.customer.records import (
     CreateCustomer,
     CustomerReply,
     CustomerView,

@@ -10,7 +10,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from contracts.customer import AccountTemplateView, AttributeField, CustomerState, ScopeView, SearchInput
+from contracts.customer.records import AccountTemplateView, AttributeField, CustomerState, ScopeView, SearchInput
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_indexes as ensure_indexes_of
 from plumbing.normalize import email_key

@@ -7,8 +7,8 @@ those and the segments it matches. Search filters by either kind (``SearchInput.
 
 from __future__ import annotations
 
-from contracts.customer import SearchInput
-from contracts.relations import (
+from contracts.customer.records import SearchInput
+from contracts.customer.relations import (
     AddGroupMembers,
     CreateGroup,
     GetGroupMembers,

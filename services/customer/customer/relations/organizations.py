@@ -7,8 +7,8 @@ members are a search on the ``organizations`` field of their records.
 
 from __future__ import annotations
 
-from contracts.customer import SearchInput
-from contracts.relations import (
+from contracts.customer.records import SearchInput
+from contracts.customer.relations import (
     CreateOrganization,
     CustomerJoinedOrganization,
     CustomerLeftOrganization,

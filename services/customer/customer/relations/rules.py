@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
-from contracts.customer import AccountTemplateView, CustomerState, ScopeView
+from contracts.customer.records import AccountTemplateView, CustomerState, ScopeView
+from contracts.customer.relations import NewGroup, NewOrganization, OrganizationChanges, OrganizationView, SegmentRule
 from contracts.envelope import Actor
-from contracts.relations import NewGroup, NewOrganization, OrganizationChanges, OrganizationView, SegmentRule
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, fold, normalize_phone, postal_key
 

@@ -13,8 +13,8 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from contracts.customer import CustomerView
-from contracts.relations import GroupView
+from contracts.customer.records import CustomerView
+from contracts.customer.relations import GroupView
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
 from plumbing.indexes import ensure_indexes as ensure_indexes_of

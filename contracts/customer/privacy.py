@@ -1,7 +1,8 @@
 """Privacy (C18), version 1: export everything held about a customer, or erase it.
 
 A CSR tool sends one request to the customer service; it gathers (or erases) its own data
-and asks each other service for theirs with the per-service commands below, then answers
+and asks each other service for theirs with the commands each of them owns
+(``contracts/order_sync/privacy.py``, ``contracts/notification/privacy.py``), then answers
 one document: the export, or a receipt of what each service erased. Erasure anonymizes
 personal fields and keeps order records consistent (orders keep the customer code).
 
@@ -18,12 +19,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .customer import AuditEntry, CustomerCode
-from .envelope import Command, Event
-from .merge import MergeJournalEntry
-from .notification import ActivityView
-from .replies import Reply
-from .types import Identifier, OptionalIdentifier, OptionalText, Text
+from contracts.customer.merges import MergeJournalEntry
+from contracts.customer.records import AuditEntry, CustomerCode
+from contracts.envelope import Command, Event
+from contracts.notification.privacy import NotificationCustomerData
+from contracts.order_sync.privacy import OrderSyncCustomerData
+from contracts.replies import Reply
+from contracts.service import ServiceErasure
+from contracts.types import Identifier, OptionalIdentifier, OptionalText, Text
 
 
 class _In(BaseModel):
@@ -51,23 +54,6 @@ class CustomerRecordData(_Out):
     merge_journal: list[MergeJournalEntry] = Field(default_factory=list)
 
 
-class OrderSyncCustomerData(_Out):
-    """Order-sync's part: links from source systems, linked orders, review items, match data."""
-
-    customer_code: str
-    source_links: list[dict[str, Any]] = Field(default_factory=list)
-    orders: list[dict[str, Any]] = Field(default_factory=list)
-    reviews: list[dict[str, Any]] = Field(default_factory=list)
-    match_entry: dict[str, Any] | None = Field(default=None, description="What order-sync matches orders against.")
-
-
-class NotificationCustomerData(_Out):
-    """The notification service's part: every email activity with its content."""
-
-    customer_code: str
-    activities: list[ActivityView] = Field(default_factory=list)
-
-
 class CustomerDataExport(_Out):
     customer_code: str
     exported_at: datetime
@@ -77,33 +63,12 @@ class CustomerDataExport(_Out):
     notification: NotificationCustomerData
 
 
-class ServiceErasure(_Out):
-    """What one service erased: counts per kind of record (repeat-safe: a repeat counts what is left)."""
-
-    service: str
-    customer_code: str
-    erased: dict[str, int] = Field(default_factory=dict)
-    at: datetime
-
-
 class ErasureReceipt(_Out):
     erasure_id: str
     customer_code: str
     reason: str
     erased_at: datetime
     services: list[ServiceErasure] = Field(description="One entry per service, customer first.")
-
-
-# --- what the customer service asks the other services ------------------------------------------
-
-
-class CustomerDataRequest(_In):
-    customer_code: CustomerCode
-
-
-class CustomerErasureRequest(_In):
-    customer_code: CustomerCode
-    erasure_id: Identifier
 
 
 class CustomerErasedPayload(_Out):
@@ -188,9 +153,6 @@ class DataRequestPayload(_Out):
 
 ExportReply = Reply[CustomerDataExport]
 ErasureReply = Reply[ErasureReceipt]
-OrderSyncDataReply = Reply[OrderSyncCustomerData]
-NotificationDataReply = Reply[NotificationCustomerData]
-ServiceErasureReply = Reply[ServiceErasure]
 DataRequestReply = Reply[DataRequestView]
 DataRequestListReply = Reply[list[DataRequestView]]
 
@@ -209,42 +171,6 @@ class EraseCustomerData(Command[PrivacyRequest]):
 
     DOMAIN = "customer"
     REPLY = ErasureReply
-    message_type: Literal["erase-customer-data"] = "erase-customer-data"
-    schema_version: Literal[1] = 1
-
-
-class OrderSyncExportCustomerData(Command[CustomerDataRequest]):
-    """C18: order-sync's data about a customer (asked by the customer service)."""
-
-    DOMAIN = "order-sync"
-    REPLY = OrderSyncDataReply
-    message_type: Literal["export-customer-data"] = "export-customer-data"
-    schema_version: Literal[1] = 1
-
-
-class OrderSyncEraseCustomerData(Command[CustomerErasureRequest]):
-    """C18: erase a customer's personal data in order-sync (asked by the customer service)."""
-
-    DOMAIN = "order-sync"
-    REPLY = ServiceErasureReply
-    message_type: Literal["erase-customer-data"] = "erase-customer-data"
-    schema_version: Literal[1] = 1
-
-
-class NotificationExportCustomerData(Command[CustomerDataRequest]):
-    """C18: a customer's email activities with content (asked by the customer service)."""
-
-    DOMAIN = "notification"
-    REPLY = NotificationDataReply
-    message_type: Literal["export-customer-data"] = "export-customer-data"
-    schema_version: Literal[1] = 1
-
-
-class NotificationEraseCustomerData(Command[CustomerErasureRequest]):
-    """C18: anonymize a customer's email activities (asked by the customer service)."""
-
-    DOMAIN = "notification"
-    REPLY = ServiceErasureReply
     message_type: Literal["erase-customer-data"] = "erase-customer-data"
     schema_version: Literal[1] = 1
 
@@ -303,10 +229,6 @@ class DataRequestCompleted(Event[DataRequestPayload]):
 PRIVACY_COMMANDS = (
     ExportCustomerData,
     EraseCustomerData,
-    OrderSyncExportCustomerData,
-    OrderSyncEraseCustomerData,
-    NotificationExportCustomerData,
-    NotificationEraseCustomerData,
     RecordDataRequest,
     ListDataRequests,
     CompleteDataRequest,

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from .envelope import Command, Event
-from .replies import Error, Reply
-from .types import (
+from contracts.envelope import Command, Event
+from contracts.replies import Error, Reply
+from contracts.types import (
     CountryCode,
     Identifier,
     LanguageTag,

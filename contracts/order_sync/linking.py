@@ -11,11 +11,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
-from .customer import CustomerCode, Recipient, ScopeId
-from .envelope import Command, Event
-from .orders import ShippedLine
-from .replies import Reply
-from .types import Identifier, Money, OptionalText
+from contracts.customer.records import CustomerCode, Recipient, ScopeId
+from contracts.envelope import Command, Event
+from contracts.replies import Reply
+from contracts.types import Identifier, Money, OptionalText
+from contracts.upstream.orders import ShippedLine
 
 MatchRule = Literal[
     "source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "created", "review"

@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from .customer import CustomerCode, Recipient, ScopeId
-from .envelope import Command, Event
-from .replies import Reply
-from .types import Identifier, LanguageTag, OptionalText
+from contracts.customer.records import CustomerCode, Recipient, ScopeId
+from contracts.envelope import Command, Event
+from contracts.replies import Reply
+from contracts.types import Identifier, LanguageTag, OptionalText
 
 #: A template's name: one of the predefined kinds below, or an administrator's own name.
 TemplateName = Annotated[

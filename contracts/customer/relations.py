@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, FiniteFloat, StringConstraints
 
-from .customer import (
+from contracts.customer.records import (
     AddressInput,
     AddressView,
     CustomerCode,
@@ -23,9 +23,9 @@ from .customer import (
     _In,
     _Out,
 )
-from .envelope import Command, Event
-from .replies import Reply
-from .types import OptionalText, Text
+from contracts.envelope import Command, Event
+from contracts.replies import Reply
+from contracts.types import OptionalText, Text
 
 #: A group's id, chosen by whoever creates it: "vip-paris". Case does not matter.
 GroupId = Annotated[

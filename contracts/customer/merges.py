@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .customer import CustomerCode, CustomerView
-from .envelope import Command, Event
-from .order_sync import OrderSummary
-from .replies import Reply
-from .types import Identifier, OptionalIdentifier, OptionalText, Text
+from contracts.customer.records import CustomerCode, CustomerView
+from contracts.envelope import Command, Event
+from contracts.order_sync.linking import OrderSummary
+from contracts.replies import Reply
+from contracts.types import Identifier, OptionalIdentifier, OptionalText, Text
 
 MergeState = Literal["merged", "unmerged"]
 

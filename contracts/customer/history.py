@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .customer import CustomerCode, CustomerReply
-from .envelope import Command, Event
-from .replies import Reply
-from .types import Identifier, OptionalIdentifier, OptionalText
+from contracts.customer.records import CustomerCode, CustomerReply
+from contracts.envelope import Command, Event
+from contracts.replies import Reply
+from contracts.types import Identifier, OptionalIdentifier, OptionalText
 
 HistoryKind = Literal["order", "cart", "payment_method", "invoice", "payment"]
 

@@ -8,7 +8,7 @@ end of this module (``order-sync.customer-*.v1`` on ``<ns>.events``).
 
 **Never a card number.** A saved payment method is a token, a brand, the last four digits
 and the expiry. A full card number (13 to 19 digits, spaces or dashes allowed, passing the
-Luhn check) in any text field but the id fields (``contracts.cards.NOT_CARD_NUMBERS``), or in
+Luhn check) in any text field but the id fields (``contracts.upstream.cards.NOT_CARD_NUMBERS``), or in
 a field the contract does not know, is refused with a field-level error: the message is
 dead-lettered (the number masked) and nothing of it is stored.
 """
@@ -21,18 +21,18 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from .cards import (  # noqa: F401 - the card rules, re-exported where they first lived
+from contracts.envelope import Event
+from contracts.types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text
+from contracts.upstream.cards import (  # noqa: F401 - the card rules, re-exported where they first lived
     CARD_NUMBER_REASON,
     CardSafe,
     card_numbers_in,
     luhn_valid,
     mask_card_numbers,
 )
-from .envelope import Event
-from .orders import OrderRef
-from .types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text
+from contracts.upstream.orders import OrderRef
 
-# --- card numbers (PCI: never accepted, never stored; contracts/cards.py) ---------------------
+# --- card numbers (PCI: never accepted, never stored; contracts/upstream/cards.py) ---------------------
 
 
 class _CardSafe(CardSafe):

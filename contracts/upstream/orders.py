@@ -27,9 +27,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticUseDefault
 
-from .cards import CARD_NUMBER_REASON, CardSafe, unknown_fields_with_card_numbers
-from .envelope import Event
-from .types import (
+from contracts.envelope import Event
+from contracts.types import (
     CurrencyCode,
     Identifier,
     LanguageTag,
@@ -40,6 +39,7 @@ from .types import (
     OptionalText,
     Text,
 )
+from contracts.upstream.cards import CARD_NUMBER_REASON, CardSafe, unknown_fields_with_card_numbers
 
 
 def _account_type(value: Any) -> Any:
@@ -54,7 +54,7 @@ AccountType = Annotated[Literal["guest", "registered"], BeforeValidator(_account
 
 class _Payload(CardSafe):
     """Tolerant reader: platforms add fields all the time; unknown ones are ignored, and
-    never kept, also when they hold a card number (contracts/cards.py). A card number in a
+    never kept, also when they hold a card number (contracts/upstream/cards.py). A card number in a
     field the contract knows is an error on that field."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)

@@ -45,7 +45,9 @@ REPORT = Path(__file__).resolve().parents[1] / "REPORT.md"
 GOALS = {
     "precision_within_scope": 0.999,
     "recall_within_scope": 0.98,
-    "undecidable_in_review": 0.95,
+    # O5: of the undecidable orders that had a candidate when they came (someone who fits them
+    # had ordered in the scope): the "goes to review when a candidate exists".
+    "undecidable_with_a_candidate_in_review": 0.95,
     "unnecessary_review_share_below": 0.10,
     "ratio_to_ceiling": 0.5,
 }
@@ -179,6 +181,7 @@ def section(results: dict[str, Any]) -> str:
                 _get(f, "false_merges"),
                 _get(f, "household_false_merges"),
                 _get(f, "undecidable_in_review_share"),
+                _get(f, "undecidable_with_candidate_in_review_share"),
                 _get(f, "reviews"),
                 _get(f, "unnecessary_reviews"),
                 r["run"]["rejected_orders"],
@@ -195,9 +198,9 @@ def section(results: dict[str, Any]) -> str:
         "(within a scope: one person in one scope) on one customer; an order in review counts as on a "
         "customer of its own. Goals: " + ", ".join(f"{k} {v}" for k, v in GOALS.items()) + ".\n",
         "| orders | workers | precision in scope | recall in scope | precision | recall | people split | "
-        "false merges | of household members | undecidable in review | reviews | unnecessary | refused | "
-        "orders/s | ceiling msg/s | ratio |",
-        "|" + " --- |" * 16,
+        "false merges | of household members | undecidable in review | of them with a candidate | reviews | "
+        "unnecessary | refused | orders/s | ceiling msg/s | ratio |",
+        "|" + " --- |" * 17,
     ]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     lines.append("")
@@ -207,9 +210,9 @@ def section(results: dict[str, Any]) -> str:
     )
     lines.append(
         "| orders | precision in scope | recall in scope | people split | false merges | "
-        "undecidable in review | reviews | unnecessary |"
+        "undecidable in review | of them with a candidate | reviews | unnecessary |"
     )
-    lines.append("|" + " --- |" * 8)
+    lines.append("|" + " --- |" * 9)
     for r in results["runs"]:
         f = r["one_at_a_time"]
         lines.append(
@@ -223,6 +226,7 @@ def section(results: dict[str, Any]) -> str:
                     f["people_split"],
                     f["false_merges"],
                     f["undecidable_in_review_share"],
+                    f.get("undecidable_with_candidate_in_review_share"),
                     f["reviews"],
                     f["unnecessary_reviews"],
                 )

@@ -80,6 +80,8 @@ def score(stream: Stream, outcome: dict[str, Outcome], reviews: dict[str, list[s
     )
     undecidable = [k for k in keys if k in stream.undecidable]
     undecidable_reviewed = sum(1 for k in undecidable if k in in_review)
+    with_candidate = [k for k in undecidable if k in stream.undecidable_with_candidate]
+    with_candidate_reviewed = sum(1 for k in with_candidate if k in in_review)
 
     return {
         "orders": len(keys),
@@ -105,6 +107,10 @@ def score(stream: Stream, outcome: dict[str, Outcome], reviews: dict[str, list[s
         "undecidable": len(undecidable),
         "undecidable_in_review": undecidable_reviewed,
         "undecidable_in_review_share": round(undecidable_reviewed / len(undecidable), 4) if undecidable else None,
+        "undecidable_with_candidate": len(with_candidate),
+        "undecidable_with_candidate_in_review_share": round(with_candidate_reviewed / len(with_candidate), 4)
+        if with_candidate
+        else None,
         "reviews": len(review_of),
         "unnecessary_reviews": unnecessary,
         "unnecessary_review_share": round(unnecessary / len(review_of), 4) if review_of else None,

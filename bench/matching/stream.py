@@ -61,7 +61,9 @@ Undecidable  An order is undecidable iff it has no email and no source_customer_
   person who fits it has shown that postal code on an order in the scope before it (a matcher
   cannot doubt a postal code it never saw): the issue counts such cash sales among
   the orders no careful matcher can decide, and wants them in review when a candidate exists.
-  An order nobody fits (a typo) is not undecidable.
+  An order nobody fits (a typo) is not undecidable. ``undecidable_with_candidate`` are those
+  that someone who fits had ordered in the scope before: a matcher has a candidate to doubt
+  (the first order at a household's phone has none, and is created).
 """
 
 from __future__ import annotations
@@ -348,6 +350,7 @@ class Stream:
     truth: dict[str, str]  # order_key -> person_id, each order once
     scope_of: dict[str, str]  # order_key -> scope id
     undecidable: set[str]  # order keys no careful matcher can decide (module docstring)
+    undecidable_with_candidate: set[str]  # of them, those someone who fits had ordered before
     households: dict[str, str]  # person_id -> household id, for people in a household
     scopes: list[tuple[str, str, str]]  # (scope_id, country alpha-2, default language)
     counts: Counter = field(default_factory=Counter)  # what the generator drew, by phenomenon
@@ -947,14 +950,17 @@ def fitting_people(order, people: list[Person], keys: dict[str, tuple] | None = 
     return found
 
 
-def _undecidable(orders: list[Delivery], people: dict[str, Person], c: Counter) -> set[str]:
+def _undecidable(orders: list[Delivery], people: dict[str, Person], c: Counter) -> tuple[set[str], set[str]]:
+    """The undecidable orders, and those of them a matcher had a candidate for: someone who
+    fits them had ordered in the scope before (the issue wants those in review; the first
+    order of a household at its phone has nobody to be confused with yet)."""
     keys = {pid: _people_keys(p) for pid, p in people.items()}
     in_scope = {(d.message.payload.scope, d.person_id) for d in orders}
     by_surname: dict[tuple[str, str], list[Person]] = defaultdict(list)  # candidates, by scope and surname
     for scope, pid in in_scope:
         for k in keys[pid][1]:
             by_surname[(scope, k)].append(people[pid])
-    out = set()
+    out, with_candidate = set(), set()
     # (scope, person) -> the postal codes their orders there have shown so far
     shown: dict[tuple[str, str], set[str]] = defaultdict(set)
 
@@ -993,10 +999,12 @@ def _undecidable(orders: list[Delivery], people: dict[str, Person], c: Counter) 
         )
         if len(fitting) >= 2 or (weak and any(postal in shown.get((o.scope, pid), ()) for pid in fitting)):
             out.add(d.order_key)
+            if any("" in shown.get((o.scope, pid), ()) for pid in fitting):
+                with_candidate.add(d.order_key)
             c["undecidable_name_postal_only"] += weak
             c["undecidable_with_phone"] += bool(o.phone)
         show(key, o)
-    return out
+    return out, with_candidate
 
 
 def generate(orders: int, *, seed: int = 11, people: int | None = None) -> Stream:
@@ -1033,12 +1041,14 @@ def _generate(orders: int, seed: int, people: int | None) -> Stream:
     g.c["people_in_two_scopes"] = len(
         {d.person_id for d in base if d.message.payload.scope != by_id[d.person_id].scope}
     )
+    undecidable, with_candidate = _undecidable(base, by_id, g.c)
     return Stream(
         by_id,
         deliveries,
         truth={d.order_key: d.person_id for d in base},
         scope_of={d.order_key: d.message.payload.scope for d in base},
-        undecidable=_undecidable(base, by_id, g.c),
+        undecidable=undecidable,
+        undecidable_with_candidate=with_candidate,
         households={p.person_id: p.household for p in persons if p.household},
         scopes=list(SCOPES),
         counts=g.c,

@@ -228,6 +228,29 @@ def test_o5_undecidable_orders_fit_two_people_of_their_scope_and_carry_no_email_
         assert len(fitting) < 2 and not doubted(key, order, fitting), (key, order)
 
 
+def test_o5_undecidable_orders_with_a_candidate_are_those_someone_who_fits_ordered_before(small: Stream) -> None:
+    """The issue wants an undecidable order in review "when a candidate exists": someone who
+    fits it had ordered in its scope before it. The first order at a household's phone has
+    nobody to be confused with yet."""
+    orders = {d.order_key: d.message.payload for d in small.deliveries}
+    first_order: dict[tuple[str, str], int] = {}
+    position: dict[str, int] = {}
+    for delivery in small.deliveries:
+        if delivery.order_key not in position:
+            position[delivery.order_key] = len(position)
+            first_order.setdefault((orders[delivery.order_key].scope, delivery.person_id), len(position) - 1)
+    in_scope = defaultdict(set)
+    for key, person_id in small.truth.items():
+        in_scope[small.scope_of[key]].add(person_id)
+    assert small.undecidable_with_candidate <= small.undecidable
+    assert 0.8 * len(small.undecidable) < len(small.undecidable_with_candidate) < len(small.undecidable)
+    for key in small.undecidable:
+        order = orders[key]
+        fitting = [p for p in in_scope[order.scope] if _fits(small.people[p], order)]
+        before = any(first_order[(order.scope, p)] < position[key] for p in fitting)
+        assert before == (key in small.undecidable_with_candidate), (key, order)
+
+
 def test_o2_every_phenomenon_is_generated_in_a_10k_stream(ten_k: Stream) -> None:
     summary = ten_k.summary()
     assert len(summary) > 50

@@ -53,16 +53,21 @@ def test_o2_the_same_seed_gives_the_same_stream_in_any_process_and_another_seed_
         "from bench.matching.stream import generate; from tests.unit.bench.test_matching_stream import _digest; "
         "print(_digest(generate(600, seed=3)))"
     )
-    for hash_seed in ("1", "2"):  # no dependence on str hashing (set order) anywhere
-        other = subprocess.run(
+    others = [  # no dependence on str hashing (set order) anywhere; both processes at once
+        subprocess.Popen(
             [sys.executable, "-c", code],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=True,
             env={**os.environ, "PYTHONHASHSEED": hash_seed},
             cwd=ROOT,
         )
-        assert other.stdout.strip() == _digest(a)
+        for hash_seed in ("1", "2")
+    ]
+    for other in others:
+        out, err = other.communicate(timeout=60)
+        assert other.returncode == 0, err
+        assert out.strip() == _digest(a)
 
 
 def test_o2_every_delivery_is_an_order_placed_of_its_scope_and_source(small: Stream) -> None:

@@ -17,7 +17,6 @@ import importlib
 import json
 import math
 import os
-import pkgutil
 import time
 from pathlib import Path
 from typing import Any
@@ -55,8 +54,8 @@ def contract_models() -> dict[str, type[BaseModel]]:
             return  # Command[X] as a step towards the named message, which is here
         found.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
 
-    for module in pkgutil.iter_modules(contracts.__path__):
-        for value in vars(importlib.import_module(f"contracts.{module.name}")).values():
+    for module in contract_modules():
+        for value in vars(importlib.import_module(module)).values():
             add(value)
             add(getattr(value, "REPLY", None))
     pending: list[type] = [BaseModel]
@@ -67,6 +66,17 @@ def contract_models() -> dict[str, type[BaseModel]]:
             add(sub)
             add(getattr(sub, "REPLY", None))
     return dict(sorted(found.items()))
+
+
+def contract_modules() -> list[str]:
+    """Every module of ``contracts``, in its owners' folders too (``contracts/customer/records.py``:
+    folders without an ``__init__.py``, which ``pkgutil`` does not walk into)."""
+    root = Path(next(iter(contracts.__path__)))
+    return sorted(
+        ".".join(("contracts", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        for path in root.rglob("*.py")
+        if "examples" not in path.relative_to(root).parts
+    )
 
 
 MODELS = contract_models()

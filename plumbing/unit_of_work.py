@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from pydantic import TypeAdapter
 from pymongo import ASCENDING
@@ -27,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from contracts.envelope import Envelope
+from contracts.envelope import Envelope, Event
 
 from .indexes import ensure_index
 from .telemetry import trace_headers
@@ -109,6 +109,14 @@ class _AppliedConcurrently(Exception):
     pass
 
 
+class RecordsEvents(Protocol):
+    """An aggregate that records the events its rules cause, as cosmicpython's ``model.events``:
+    each a message class and its payload, without an envelope (who caused it is the handler's
+    business, not the rule's)."""
+
+    events: list[tuple[type[Event[Any]], Any]]
+
+
 @dataclass
 class UnitOfWork:
     """What one transaction may do: read and write with ``session``, record events."""
@@ -128,6 +136,13 @@ class UnitOfWork:
         if self.cause is None:
             return {"producer": self.producer}
         return self.cause.caused(producer=self.producer)
+
+    def collect(self, aggregate: RecordsEvents) -> list[Event[Any]]:
+        """The events ``aggregate`` recorded since it was last collected, as messages caused by
+        the one being handled, in the order recorded; the aggregate forgets them."""
+        events = [kind(**self.envelope(), payload=payload) for kind, payload in aggregate.events]
+        aggregate.events.clear()
+        return events
 
 
 async def apply_once(

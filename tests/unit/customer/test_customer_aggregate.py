@@ -1,8 +1,9 @@
-"""The customer aggregate (customer/domain.py ``Customer``) on its own: no server, no store.
+"""The customer aggregate (customer/records/rules.py ``Customer``) on its own: no server, no store.
 
 Every rule a handler relies on, checked on the document the aggregate keeps: creation
 (C1, C10, C17), changes at a version (C12, C20), the address book (C4), the lifecycle (C10,
-C15), retired and erased records (C13, C18) and the claim of a guest record (C8, C20).
+C15), retired and erased records (C13, C18) and the claim of a guest record (C8, C20); and
+the events each change records for the unit of work to publish (P2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from contracts.customer.records import MAX_NOTES, AddressInput, CustomerChanges, NewCustomer, ScopeView
+from contracts.customer.records import (
+    MAX_NOTES,
+    AddressInput,
+    CustomerAddressChanged,
+    CustomerChanges,
+    CustomerStateChanged,
+    CustomerUpdated,
+    NewCustomer,
+    ScopeView,
+)
 from customer.records.rules import TRANSITIONS, Customer
 from plumbing.errors import Rejected
 
@@ -194,3 +204,69 @@ def test_c8_c20_a_guest_who_proves_the_email_claims_the_record_as_an_account() -
         "Anna.Martin@example.fr",
         False,
     )
+
+
+# --- the events a change records (P2: published by the unit of work if it commits) ----------
+
+
+def recorded(customer: Customer) -> list[tuple[str, dict[str, object]]]:
+    return [(kind.__name__, payload.model_dump()) for kind, payload in customer.events]
+
+
+def test_p2_c12_a_change_records_what_it_changed_at_its_version_and_no_change_records_nothing() -> None:
+    anna = create()
+    assert anna.events == []  # a new record's CustomerCreated is the creation's (bulk.create_each)
+    anna.change(CustomerChanges(last_name="Martin-Durand", tags=["vip"]), scope=FR, template=None, at=LATER)
+    assert recorded(anna) == [
+        (
+            CustomerUpdated.__name__,
+            {"customer_code": "C100", "version": 2, "changed": {"last_name": "Martin-Durand", "tags": ["vip"]}},
+        )
+    ]
+    anna.events.clear()
+    anna.change(CustomerChanges(last_name="Martin-Durand"), scope=FR, template=None, at=LATER)
+    assert anna.events == []  # the same value again: no change, no event
+    anna.change(CustomerChanges(email="anna@new.example"), scope=FR, template=None, at=LATER)
+    # C20: a registered account's new address is pending until proved, and the event says so.
+    assert recorded(anna)[0][1]["changed"] == {"pending_email": "anna@new.example"}
+
+
+def test_p2_c4_each_address_book_change_records_its_kind_address_and_version() -> None:
+    anna = create()
+    added = anna.add_address(AddressInput(**HOME), LATER)
+    anna.change_address(added["address_id"], AddressInput(**{**HOME, "line1": "14 rue de la Paix"}), LATER)
+    anna.remove_address(added["address_id"], LATER)
+    events = recorded(anna)
+    assert [kind for kind, _ in events] == [CustomerAddressChanged.__name__] * 3
+    assert [(p["change"], p["version"], p["address_id"]) for _, p in events] == [
+        ("added", 2, added["address_id"]),
+        ("changed", 3, added["address_id"]),
+        ("removed", 4, added["address_id"]),
+    ]
+    assert events[0][1]["address"]["line1"] == "12 rue de la Paix"  # type: ignore[index]
+    assert events[1][1]["address"]["line1"] == "14 rue de la Paix"  # type: ignore[index]
+    assert events[2][1]["address"] is None
+
+
+def test_p2_c10_a_state_change_records_the_states_it_left_and_entered_and_a_refused_one_nothing() -> None:
+    anna = create()
+    anna.apply_action("disable", "fraud", LATER)
+    assert recorded(anna) == [
+        (
+            CustomerStateChanged.__name__,
+            {"customer_code": "C100", "version": 2, "previous": "active", "state": "disabled", "reason": "fraud"},
+        )
+    ]
+    anna.events.clear()
+    rejected(anna.apply_action, "approve", None, LATER)
+    rejected(anna.change, CustomerChanges(first_name=None), scope=FR, template=None, at=LATER)
+    assert anna.events == []
+
+
+def test_p2_c6_a_preferred_store_records_an_update_only_when_it_changes() -> None:
+    anna = create()
+    anna.prefer_store("S1", LATER)
+    anna.prefer_store("S1", LATER)
+    assert recorded(anna) == [
+        (CustomerUpdated.__name__, {"customer_code": "C100", "version": 2, "changed": {"preferred_store_id": "S1"}})
+    ]

@@ -8,7 +8,7 @@ A rule it breaks raises ``Rejected``, which becomes the typed error reply.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from contracts.customer.records import (
     AccountTemplateReply,
@@ -21,11 +21,8 @@ from contracts.customer.records import (
     CreateScope,
     CreationsReply,
     CreationsResult,
-    CustomerAddressChanged,
     CustomerCreation,
     CustomerReply,
-    CustomerStateChanged,
-    CustomerUpdated,
     EmailLookup,
     EmailLookupReply,
     FindAccountsByEmail,
@@ -257,43 +254,27 @@ async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerRepl
         customer.change(cmd.payload.changes, scope=scope, template=template, at=at)
         if customer.needs_email_verification:  # C20: the new address is used once proved
             await send_link(runtime, uow, customer, scope, "email_verification", at, to=customer.doc["pending_email"])
-        payload = {"customer_code": customer.code, "version": customer.version, "changed": customer.changed_fields}
-        return [CustomerUpdated(**uow.envelope(), payload=payload)]
+        return uow.collect(customer)  # CustomerUpdated
 
     return await change_customer(runtime, cmd, "updated", change)
 
 
-def _address_event(
-    uow: UnitOfWork,
-    customer: Customer,
-    change: Literal["added", "changed", "removed"],
-    address_id: str,
-    address: dict[str, Any] | None,
-) -> CustomerAddressChanged:
-    return CustomerAddressChanged(
-        **uow.envelope(),
-        payload={
-            "customer_code": customer.code,
-            "version": customer.version,
-            "change": change,
-            "address_id": address_id,
-            "address": address,
-        },
-    )
+# Each change below: the rule, and the events it recorded (CustomerAddressChanged,
+# CustomerStateChanged), collected as messages caused by the command.
 
 
 async def add_address(cmd: AddAddress, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
-        added = customer.add_address(cmd.payload.address, now())
-        return [_address_event(uow, customer, "added", added["address_id"], added)]
+        customer.add_address(cmd.payload.address, now())
+        return uow.collect(customer)
 
     return await change_customer(runtime, cmd, "address added", change)
 
 
 async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
-        changed = customer.change_address(cmd.payload.address_id, cmd.payload.address, now())
-        return [_address_event(uow, customer, "changed", cmd.payload.address_id, changed)]
+        customer.change_address(cmd.payload.address_id, cmd.payload.address, now())
+        return uow.collect(customer)
 
     return await change_customer(runtime, cmd, "address changed", change)
 
@@ -301,22 +282,15 @@ async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
 async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.remove_address(cmd.payload.address_id, now())
-        return [_address_event(uow, customer, "removed", cmd.payload.address_id, None)]
+        return uow.collect(customer)
 
     return await change_customer(runtime, cmd, "address removed", change)
 
 
 async def change_customer_state(cmd: ChangeCustomerState, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
-        previous = customer.apply_action(cmd.payload.action, cmd.payload.reason, now())
-        payload = {
-            "customer_code": customer.code,
-            "version": customer.version,
-            "previous": previous,
-            "state": customer.doc["state"],
-            "reason": cmd.payload.reason,
-        }
-        return [CustomerStateChanged(**uow.envelope(), payload=payload)]
+        customer.apply_action(cmd.payload.action, cmd.payload.reason, now())
+        return uow.collect(customer)
 
     return await change_customer(runtime, cmd, f"state: {cmd.payload.action}", change)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
@@ -23,17 +23,24 @@ from email_validator.syntax import validate_email_local_part
 
 from contracts.customer.records import (
     AccountTemplateView,
+    AddressChangedPayload,
     AddressInput,
     AddressView,
     AttributeField,
+    CustomerAddressChanged,
     CustomerChanges,
+    CustomerStateChanged,
     CustomerSummary,
+    CustomerUpdated,
+    CustomerUpdatedPayload,
     CustomerView,
     NewCustomer,
     Recipient,
     ScopeView,
     StateAction,
+    StateChangedPayload,
 )
+from contracts.envelope import Event
 from contracts.replies import FieldError
 from contracts.types import visible_text
 from plumbing import clock
@@ -301,12 +308,15 @@ def account_bookkeeping(at: datetime) -> dict[str, Any]:
 
 
 class Customer:
-    """One customer document, changed only through these methods."""
+    """One customer document, changed only through these methods. Each change records the
+    event it causes in ``events`` (its message class and payload); the unit of work gives them
+    their envelopes (``UnitOfWork.collect``) and they are published if the change commits."""
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.loaded_version: int = doc["version"]
         self.changed_fields: dict[str, Any] = {}
+        self.events: list[tuple[type[Event[Any]], Any]] = []
 
     @property
     def scope_id(self) -> str:
@@ -447,6 +457,7 @@ class Customer:
             self.doc.update(real)
             self.changed_fields.update(real)
             self._touch(at)
+            self._updated(real)
 
     def add_address(self, address: AddressInput, at: datetime) -> dict[str, Any]:
         self.ensure_not_retired()
@@ -455,7 +466,7 @@ class Customer:
         doc = address_document(address)
         self.doc["addresses"].append(doc)
         settle_defaults(self.doc["addresses"], doc["address_id"])
-        self._addresses_changed(at)
+        self._addresses_changed(at, "added", doc["address_id"], doc)
         return doc
 
     def change_address(self, address_id: str, address: AddressInput, at: datetime) -> dict[str, Any]:
@@ -464,14 +475,14 @@ class Customer:
         doc = address_document(address, address_id)
         self.doc["addresses"][index] = doc
         settle_defaults(self.doc["addresses"], address_id)
-        self._addresses_changed(at)
+        self._addresses_changed(at, "changed", address_id, doc)
         return doc
 
     def remove_address(self, address_id: str, at: datetime) -> None:
         self.ensure_not_retired()
         del self.doc["addresses"][self._address_index(address_id)]
         settle_defaults(self.doc["addresses"], None)
-        self._addresses_changed(at)
+        self._addresses_changed(at, "removed", address_id, None)
 
     def _address_index(self, address_id: str) -> int:
         for index, address in enumerate(self.doc["addresses"]):
@@ -485,10 +496,29 @@ class Customer:
         if self.doc.get("preferred_store_id") != store_id:
             self._set(preferred_store_id=store_id)
             self._touch(at)
+            self._updated({"preferred_store_id": store_id})
 
-    def _addresses_changed(self, at: datetime) -> None:
+    def _addresses_changed(
+        self,
+        at: datetime,
+        change: Literal["added", "changed", "removed"],
+        address_id: str,
+        address: dict[str, Any] | None,
+    ) -> None:
         self.changed_fields["addresses"] = self.doc["addresses"]
         self._touch(at)
+        payload = AddressChangedPayload(
+            customer_code=self.code,
+            version=self.version,
+            change=change,
+            address_id=address_id,
+            address=AddressView.model_validate(address) if address is not None else None,
+        )
+        self.events.append((CustomerAddressChanged, payload))
+
+    def _updated(self, changed: dict[str, Any]) -> None:
+        payload = CustomerUpdatedPayload(customer_code=self.code, version=self.version, changed=changed)
+        self.events.append((CustomerUpdated, payload))
 
     @property
     def needs_email_verification(self) -> bool:
@@ -549,6 +579,10 @@ class Customer:
         self.doc["state_reason"] = reason
         self.changed_fields.update(state=target, state_reason=reason)
         self._touch(at)
+        payload = StateChangedPayload(
+            customer_code=self.code, version=self.version, previous=previous, state=target, reason=reason
+        )
+        self.events.append((CustomerStateChanged, payload))
         return previous
 
     def _touch(self, at: datetime) -> None:

@@ -206,6 +206,37 @@ def test_c8_c20_a_guest_who_proves_the_email_claims_the_record_as_an_account() -
     )
 
 
+def test_c2_c11_search_keys_and_the_one_registered_email_follow_every_change() -> None:
+    anna = create(phone="06 12 34 56 78", addresses=[AddressInput(**HOME)], tags=["VIP", "Été", "vip"])
+    assert anna.doc["s"] == {
+        "sn": "martin anna",
+        "fl": "anna martin",
+        "e": "anna.martin@example.fr",  # folded for search and for the unique key (C2)
+        "p": ["+33612345678"],
+        "z": ["75002"],
+        "t": ["ete", "vip"],
+    }
+    assert anna.doc["registered_email"] == "anna.martin@example.fr"
+    anna.change(CustomerChanges(last_name="Durand", phone=None), scope=FR, template=None, at=LATER)
+    assert (anna.doc["s"]["sn"], anna.doc["s"]["fl"], anna.doc["s"]["p"]) == ("durand anna", "anna durand", [])
+    anna.remove_address(anna.doc["addresses"][0]["address_id"], LATER)
+    assert anna.doc["s"]["z"] == []
+    # Guests and merged-away records are outside the one-account-per-email index.
+    assert "registered_email" not in create(account_type="guest").doc
+    anna.set_fields({"state": "retired", "merged_into": "C200"}, LATER)
+    assert "registered_email" not in anna.doc
+
+
+def test_c4_changing_an_address_keeps_its_id_and_an_unknown_id_is_not_found() -> None:
+    anna = create(addresses=[AddressInput(**HOME)])
+    first = anna.doc["addresses"][0]["address_id"]
+    changed = anna.change_address(first, AddressInput(**{**HOME, "line1": "14 rue de la Paix"}), LATER)
+    assert changed["address_id"] == first and anna.doc["addresses"] == [changed] and anna.version == 2
+    assert changed["default_shipping"] and changed["default_billing"]  # still the book's only address
+    error = rejected(anna.change_address, "nope", AddressInput(**HOME), LATER)
+    assert (error.error.code, anna.version) == ("not_found", 2)
+
+
 # --- the events a change records (P2: published by the unit of work if it commits) ----------
 
 

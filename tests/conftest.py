@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pytest
 from cryptography.fernet import Fernet
 
-from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
 from .support import Cleanup, new_namespace
+
+if TYPE_CHECKING:
+    from plumbing.client import OmsClient
 
 
 def _reachable(url: str, default_port: int) -> tuple[bool, str]:
@@ -95,5 +98,7 @@ def settings(base_settings: ServiceSettings, cleanup: Cleanup) -> ServiceSetting
 
 @pytest.fixture
 async def client(settings: ServiceSettings) -> AsyncIterator[OmsClient]:
+    from plumbing.client import OmsClient  # not at import: the unit tests, without servers, need no client
+
     async with OmsClient(settings, producer="tests") as oms:
         yield oms

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,8 +41,6 @@ from plumbing.bodies import UnreadableBody, check_body, nesting_depth_exceeds
 from plumbing.dead_letters import describe_malformed
 from plumbing.errors import Rejected
 from plumbing.normalize import email_key, fold, normalize_email
-
-from ...integration.test_order_sync import order as example_order
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -407,8 +406,15 @@ def test_o1_a_body_without_card_numbers_is_kept_byte_for_byte() -> None:
     assert b"4111 1111" not in redact_card_numbers_in_json(b'{"a": ["4111 1111 1111 1111"' + b"]" * 1)
 
 
+EXAMPLE_ORDER = Path(__file__).resolve().parents[3] / "contracts" / "examples" / "order-placed.v1.json"
+
+
 def order_payload(**changes: Any) -> dict[str, Any]:
-    return {**example_order("EU-1").payload.model_dump(mode="json"), **changes}
+    """The contract's example order (no customer id), with ``changes``. (Read here, not from the
+    integration tests' helper: importing those loads the services and their fixtures.)"""
+    raw = json.loads(EXAMPLE_ORDER.read_text(encoding="utf-8"))
+    raw["payload"].update(order_number="EU-1", source_customer_id=None)
+    return {**OrderPlaced.model_validate(raw).payload.model_dump(mode="json"), **changes}
 
 
 def test_o1_a_card_number_in_a_known_order_field_is_refused_by_field() -> None:

@@ -19,6 +19,7 @@ from contracts.customer.merges import MergeCustomers
 from contracts.customer.privacy import EraseCustomerData
 from contracts.order_sync.linking import GetOrderLink, ListReviews, ResolveReview
 from contracts.upstream.orders import OrderPlaced
+from order_sync import store
 from plumbing.client import OmsClient
 from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings
@@ -141,6 +142,48 @@ async def test_o2_household_members_and_namesakes_each_keep_their_own_customer(
         )
     )
     assert (await linked(client, "HH-5")).customer_code not in {hanna.customer_code, jonas.customer_code}
+
+
+async def test_o6_a_namesake_s_first_order_does_not_follow_a_claim_to_the_customer_it_was_told_apart_from(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """Every claim of a new customer's orders carries its code once it is created, so a later
+    cluster never follows one of them to a customer its matching scored and found to be
+    someone else. (Only one claim per creation key was settled: a daughter named after her
+    mother, with her own mailbox and phone at the family's street, followed the street claim
+    to her mother's customer.)"""
+    street = {**HOME, "first_name": "Patricia", "last_name": "Fitzwell", "line1": "Ahornweg 9", "postal_code": "50677"}
+    mother = {"first_name": "Patricia", "last_name": "Fitzwell", "billing_address": street}
+    await client.publish_upstream(german("NS-1", phone="0221 4440001", **mother))
+    first = await linked(client, "NS-1")
+    assert first.rule == "created"
+
+    async def settled() -> list[dict[str, Any]] | None:
+        claims = [doc async for doc in order_db["creation_claims"].find({"order_key": {"$regex": "NS-1$"}})]
+        return claims if claims and all(doc.get("code") for doc in claims) else None
+
+    claims = await eventually(settled, timeout=10)
+    assert {doc["code"] for doc in claims} == {first.customer_code} and len(claims) >= 2  # phone and street
+    await client.publish_upstream(german("NS-2", email="patricia.fitzwell@mother.example", **mother))
+    assert (await linked(client, "NS-2")).customer_code == first.customer_code
+    # The daughter: her own mailbox and landline, the family's street, the same name.
+    await client.publish_upstream(german("NS-3", email="patricia84@daughter.example", phone="0221 4440999", **mother))
+    daughter = await linked(client, "NS-3")
+    assert daughter.customer_code != first.customer_code, daughter
+    assert daughter.rule == "created"
+
+
+async def test_o6_a_created_customer_settles_every_claim_of_its_creation_key(order_db: AsyncDatabase) -> None:
+    """The store's half of the test above, without the timing: one call settles them all."""
+    claims = order_db["creation_claims"]
+    await claims.insert_many(
+        [{"_id": f"de|{kind}:settle-test", "creation_key": "order-claim:settle-test", "code": None} for kind in "abc"]
+    )
+    try:
+        await store.settle_claims(order_db, {"order-claim:settle-test": "C424242"})
+        assert [d["code"] async for d in claims.find({"creation_key": "order-claim:settle-test"})] == ["C424242"] * 3
+    finally:
+        await claims.delete_many({"creation_key": "order-claim:settle-test"})
 
 
 async def test_o5_an_order_that_names_no_member_waits_with_the_evidence_and_the_decision_teaches(

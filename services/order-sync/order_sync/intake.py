@@ -99,7 +99,12 @@ def create_intake(runtime: ServiceRuntime) -> Intake:
             "orders-new-customers",
             lambda batch: _create_and_store(runtime, batch),
             max_size=MAX_BATCH,
-            max_in_flight=BATCHES_IN_FLIGHT,
+            # One at a time: each batch decides its orders again after the customers of the
+            # one before are stored, as one order at a time would. Two side by side made a
+            # second customer of a person whose identifiers no claim ties (a cash sale's name
+            # and postal code, then their phone without a given name): 10 more unnecessary
+            # reviews and 0.006 less recall on a 10,000-order stream.
+            max_in_flight=1,
         ),
     )
 

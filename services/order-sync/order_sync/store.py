@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReplaceOne, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -422,10 +422,17 @@ async def insert_claims(db: Database, docs: list[dict[str, Any]], session: Sessi
 
 
 async def settle_claims(db: Database, settled: dict[str, str]) -> None:
-    """Each creation key's customer, once created: erasure finds its claims by it."""
+    """Each creation key's customer, once created, on every claim of it: erasure finds them by
+    it, and a later cluster does not follow one to a customer its matching found to be
+    someone else (``intake._claim``). (One per key, as it was, left the cluster's other
+    claims unsettled, and a namesake's first order in the household followed its street
+    claim to the customer it had been scored against and told apart from.)"""
     if settled:
         await db[CLAIMS].bulk_write(
-            [UpdateOne({"creation_key": key, "code": None}, {"$set": {"code": code}}) for key, code in settled.items()],
+            [
+                UpdateMany({"creation_key": key, "code": None}, {"$set": {"code": code}})
+                for key, code in settled.items()
+            ],
             ordered=False,
         )
 

@@ -186,6 +186,26 @@ async def test_o6_a_created_customer_settles_every_claim_of_its_creation_key(ord
         await claims.delete_many({"creation_key": "order-claim:settle-test"})
 
 
+async def test_o5_o6_cash_sales_of_one_name_in_one_postal_code_arriving_together_make_one_customer_and_reviews(
+    client: OmsClient, services: EventTap
+) -> None:
+    """A name and a postal code tell no namesake apart: every such sale after the first waits
+    for a CSR with the first one's customer as its candidate, whether they arrive a minute
+    apart or in one batch (where they used to share the new customer unasked)."""
+    till = {"first_name": "Greta", "last_name": "Lindqvist", "postal_code": "50670", "city": "Köln", "country": "DE"}
+    cash = {"first_name": "Greta", "last_name": "Lindqvist", "billing_address": till}
+    await asyncio.gather(*(client.publish_upstream(german(f"CS-{n}", **cash)) for n in range(1, 5)))
+    outcomes = [await linked(client, f"CS-{n}") for n in range(1, 5)]
+    created = [o for o in outcomes if o.customer_code]
+    waiting = [o for o in outcomes if o.review_id]
+    assert len(created) == 1 and len(waiting) == 3, outcomes
+    items = {i.review_id: i for i in (await ok(await client.call(ListReviews, {}))).items}
+    for review in waiting:
+        candidates = items[review.review_id].candidates
+        assert created[0].customer_code in [c.customer_code for c in candidates]
+        assert all(any(e.level == "postal" for e in c.evidence) for c in candidates)
+
+
 async def test_o5_an_order_that_names_no_member_waits_with_the_evidence_and_the_decision_teaches(
     client: OmsClient, services: EventTap
 ) -> None:

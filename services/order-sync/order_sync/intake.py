@@ -400,13 +400,26 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
             else:
                 # A twin's customer: found by the identifier they share (O6), not created.
                 rule = c.found_by or next((r for k, r in _claims_of(arrival) if k in c.claims), "created")
-                arrival.decision = Decision("link", rule, code, arrival.decision.candidates)
+                arrival.decision = _twin_decision(arrival, rule, code, entry, c.lead)
     await store.save_customer_entries(runtime.db, created)
     await store.settle_claims(runtime.db, settled)
     await store.note_creating_orders(
         runtime.db,
         {settled[c.key]: c.claimant for c, _ in asking if c.key in settled and c.claimant and not c.found_by},
     )
+
+
+def _twin_decision(arrival: Arrival, rule: Rule | None, code: str, entry: dict[str, Any], lead: Arrival) -> Decision:
+    """A twin's order goes where it would have gone one order at a time, after the customer
+    made for its cluster: linked by the identifier they share, except by a name and a postal
+    code alone (two cash sales of one name in one postal code), which tells no namesake apart
+    and waits for a CSR with that customer as its candidate (O5)."""
+    if rule != "name_postal":
+        return Decision("link", rule, code, arrival.decision.candidates)
+    profile = Profile.of_customer(code, entry)
+    profile.add(profile.missing(lead.identity.learned()))
+    candidate = score(arrival.identity, profile)
+    return Decision("review", rule, candidates=(candidate,), score=candidate.score)
 
 
 async def _registered_holder(runtime: ServiceRuntime, c: Cluster, error: Any) -> Any:

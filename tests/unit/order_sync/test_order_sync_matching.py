@@ -603,3 +603,23 @@ def test_o3_buyers_sharing_a_shop_s_mobile_with_their_own_mailboxes_stay_apart()
     assert (decision.kind, decision.duplicates) == ("create", ())
     again = decided(order("Acheteur 2", "Fautif", email="buyer2@example.fr", **shop), *known)
     assert (again.kind, again.customer_code, again.duplicates) == ("link", "C2", ())
+
+
+def test_o5_o6_a_twin_by_name_and_postal_code_alone_waits_for_a_csr_a_twin_by_phone_links() -> None:
+    """Orders clustered into one new customer end as one order at a time would have after
+    it: two cash sales of one name in one postal code tell no namesake apart (the second
+    waits for a CSR, the new customer its candidate); the same name at the same phone links."""
+    first, second = (arrival(order("Greta", "Lindqvist", postal="75011", line1=None)) for _ in range(2))
+    clusters = intake.cluster([first, second])
+    assert len(clusters) == 1 and clusters[0].claims  # one claim: the name with the postal code
+    entry = CustomerEntry.from_view(
+        {"code": "C1", "scope_id": "eu-fr", "first_name": "Greta", "last_name": "Lindqvist", "version": 1}
+    ).doc
+    waiting = intake._twin_decision(second, "name_postal", "C1", entry, first)
+    assert (waiting.kind, waiting.customer_code) == ("review", None)
+    assert [c.code for c in waiting.candidates] == ["C1"]
+    assert any(e.comparison == "household" and e.level == "postal" for e in waiting.candidates[0].evidence)
+    by_phone = arrival(order("Greta", "Lindqvist", phone="01 45 67 89 10", postal="75011", line1=None))
+    by_phone.decision = intake.Decision("create")  # as matched before its cluster's customer existed
+    linked = intake._twin_decision(by_phone, "phone_name_postal", "C1", entry, first)
+    assert (linked.kind, linked.customer_code, linked.rule) == ("link", "C1", "phone_name_postal")

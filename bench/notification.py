@@ -387,6 +387,10 @@ async def measure(args: argparse.Namespace) -> dict:
             "publishing_seconds": round(published, 3),
             "worker_cpu_seconds": round(worker_cpu, 2),
             "worker_cpu_ms_per_email": round(worker_cpu / args.emails * 1000, 2),
+            # Under 1: the worker waited (for MongoDB, SMTP, RabbitMQ or, on a loaded
+            # machine, for a core); read it beside the load average.
+            "worker_cpu_share_of_one_core": round(worker_cpu / elapsed, 2),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
             "workers": 1,
             "send_concurrency": options.send_concurrency,
             "prefetch_count": settings.prefetch_count,
@@ -421,7 +425,8 @@ def main() -> None:
     s, r = result["service"], result["raw_aiosmtplib"]
     print(
         f"service: {s['emails']} emails in {s['seconds']} s = {s['emails_per_second']} emails/s (one worker, "
-        f"{s['worker_cpu_ms_per_email']} ms of its CPU per email)"
+        f"{s['worker_cpu_ms_per_email']} ms of its CPU per email, {s['worker_cpu_share_of_one_core']} of a core busy; "
+        f"load average {s['load_average_1min_at_end']} on {result['machine']['cpus']} CPUs)"
     )
     print(
         f"raw aiosmtplib: {r['messages_per_second']} msg/s over {r['connections']} connections, "

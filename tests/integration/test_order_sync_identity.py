@@ -206,6 +206,26 @@ async def test_o5_o6_cash_sales_of_one_name_in_one_postal_code_arriving_together
         assert all(any(e.level == "postal" for e in c.evidence) for c in candidates)
 
 
+async def test_o6_a_new_customer_s_claims_tell_the_mailboxes_of_the_orders_it_was_made_for(
+    order_db: AsyncDatabase,
+) -> None:
+    """What the matching adds to a customer's profile before the orders it was created for
+    are stored (on another worker, a moment later): their mailboxes and accounts, from the
+    claims its creation settled; nothing from claims not yet settled."""
+    claims = order_db["creation_claims"]
+    docs = [
+        {"_id": "us|em:pat@one.example", "code": "C777001", "person_ids": ["em:pat@one.example"]},
+        {"_id": "us|pn:+1|pat", "code": "C777001", "person_ids": ["src:pos:stores|LC-1"]},
+        {"_id": "us|em:other@two.example", "code": None, "person_ids": ["em:other@two.example"]},
+    ]
+    await claims.insert_many([{**d, "creation_key": "k-claimed-ids"} for d in docs])
+    try:
+        found = await store.claimed_person_ids(order_db, ["C777001", "C777002"])
+        assert found == {"C777001": {"em:pat@one.example", "src:pos:stores|LC-1"}}
+    finally:
+        await claims.delete_many({"creation_key": "k-claimed-ids"})
+
+
 async def test_o5_an_order_that_names_no_member_waits_with_the_evidence_and_the_decision_teaches(
     client: OmsClient, services: EventTap
 ) -> None:

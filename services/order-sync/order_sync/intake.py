@@ -500,6 +500,16 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     groups = await store.candidates(db, codes)
     survivor = {doc["_id"]: code for code, docs in groups.items() for doc in docs}
     profiles = {code: Profile.of(code, docs) for code, docs in groups.items()}
+    # A customer created a moment ago (here or on another worker) is scored with the mailboxes
+    # and accounts of the orders it was made for, though they are not stored yet: a namesake
+    # with another mailbox is told apart from it at once.
+    for code, ids in (await store.claimed_person_ids(db, sorted(survivor))).items():
+        profiles[survivor[code]].add(
+            {
+                "emails": [i.removeprefix("em:") for i in ids if i.startswith("em:")],
+                "sources": [i.removeprefix("src:") for i in ids if i.startswith("src:")],
+            }
+        )
     limits = thresholds(runtime)
     identities: dict[int, Identity] = {}
     for arrival in arrivals:

@@ -421,6 +421,17 @@ async def insert_claims(db: Database, docs: list[dict[str, Any]], session: Sessi
         await db[CLAIMS].insert_many(docs, ordered=False, session=session)
 
 
+async def claimed_person_ids(db: Database, codes: list[str]) -> dict[str, set[str]]:
+    """The mailboxes and accounts (Identity.person_ids) of the orders each customer was created
+    for, by customer: settled on their claims as soon as it exists, before those orders are
+    stored and teach its profile."""
+    found: dict[str, set[str]] = {}
+    if codes:
+        async for doc in db[CLAIMS].find({"code": {"$in": codes}}, {"code": 1, "person_ids": 1}):
+            found.setdefault(doc["code"], set()).update(doc.get("person_ids") or ())
+    return found
+
+
 async def settle_claims(db: Database, settled: dict[str, str]) -> None:
     """Each creation key's customer, once created, on every claim of it: erasure finds them by
     it, and a later cluster does not follow one to a customer its matching found to be

@@ -29,7 +29,7 @@ from contracts.customer.history import (
     SetPreferredStore,
 )
 from contracts.customer.merges import OrdersReassigned
-from contracts.customer.records import CustomerReply, CustomerUpdated
+from contracts.customer.records import CustomerReply
 from contracts.envelope import Envelope, Event
 from contracts.order_sync.linking import (
     CustomerOrderShipped,
@@ -415,16 +415,7 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> P
 async def set_preferred_store(cmd: SetPreferredStore, runtime: Runtime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.prefer_store(cmd.payload.store_id, now())
-        return [
-            CustomerUpdated(
-                **uow.envelope(),
-                payload={
-                    "customer_code": customer.code,
-                    "version": customer.version,
-                    "changed": customer.changed_fields,
-                },
-            )
-        ]
+        return uow.collect(customer)  # CustomerUpdated, if the store changed
 
     return await change_customer(runtime, cmd, "preferred store set", change)
 

@@ -540,3 +540,14 @@ def is_mobile(e164: str) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+
+
+@lru_cache(maxsize=65536)
+def is_mobile_or_landline(e164: str) -> bool:
+    """A number whose plan does not say whether it is a mobile or a landline (US and Canada:
+    FIXED_LINE_OR_MOBILE): one person's phone or a household's, by what else is known."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE

@@ -623,3 +623,36 @@ def test_o5_o6_a_twin_by_name_and_postal_code_alone_waits_for_a_csr_a_twin_by_ph
     by_phone.decision = intake.Decision("create")  # as matched before its cluster's customer existed
     linked = intake._twin_decision(by_phone, "phone_name_postal", "C1", entry, first)
     assert (linked.kind, linked.customer_code, linked.rule) == ("link", "C1", "phone_name_postal")
+
+
+US_HOME = {"phone": "(212) 708-6658", "postal": "10042", "line1": "5198 Main Street", "country": "US"}
+
+
+def test_o2_a_middle_name_at_a_us_phone_only_its_customer_has_shown_links() -> None:
+    """O2: a US or Canadian number does not say whether it is a mobile (one person's) or a
+    landline (a household's). Shown by one customer alone, with nobody else known at its
+    street, it is taken as theirs: a middle name on one side is that person's, as at a mobile."""
+    elizabeth = profile("C1", order("Elizabeth", "Holkins", email="eh@example.com", **US_HOME))
+    decision = decided(order("Elizabeth Ann", "Holkins", **US_HOME), elizabeth)
+    assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "phone_name_postal")
+    # No given name at all still waits for a CSR: every member of a household fits it.
+    assert decided(order(None, "Holkins", **US_HOME), elizabeth).kind == "review"
+
+
+def test_o5_a_middle_name_at_a_us_phone_of_a_known_household_waits_for_a_csr() -> None:
+    """O5: the same number is a household's once someone else is known at its phone or street
+    (Robert at 5198 Main), or when the customer has shown two phones (a mobile and the family's
+    line): 'Elizabeth Ann' may be a daughter named after her mother."""
+    elizabeth = profile("C1", order("Elizabeth", "Holkins", email="eh@example.com", **US_HOME))
+    robert = profile("C2", order("Robert", "Holkins", email="rh@example.com", **US_HOME))
+    middle = order("Elizabeth Ann", "Holkins", **US_HOME)
+    assert decided(middle, elizabeth, robert).kind == "review"
+    two_phones = profile(
+        "C1",
+        order("Elizabeth", "Holkins", email="eh@example.com", **US_HOME),
+        order("Elizabeth", "Holkins", email="eh@example.com", **{**US_HOME, "phone": "(212) 401-7733"}),
+    )
+    assert decided(middle, two_phones).kind == "review"
+    # Outside the NANP a landline is known as one, and stays the household's.
+    at_home = profile("C1", order("Elizabeth", "Holkins", email="eh@example.com", **HOME))
+    assert decided(order("Elizabeth Ann", "Holkins", **HOME), at_home).kind == "review"

@@ -255,3 +255,38 @@ async def test_c17_i1_a_long_batch_applied_in_parts_answers_each_row_as_one_tran
     events = await created_events(customer_db)
     assert len(events) == 447 and set(events.values()) == {1}
     assert await customer_db["outbox"].count_documents({"routing_key": IMPORTED}) == 3  # 200, 200, 50 rows
+
+
+async def commands_by_collection(db: AsyncDatabase) -> dict[str, dict[str, int]]:
+    """MongoDB's own count of the commands run on each collection of ``db`` so far (``top``:
+    an insert_many is one insert), so other clients of the server do not count."""
+    totals = (await db.client.admin.command("top"))["totals"]
+    prefix = f"{db.name}."
+    return {
+        namespace.removeprefix(prefix): {kind: values[kind]["count"] for kind in ("queries", "insert", "commands")}
+        for namespace, values in totals.items()
+        if namespace.startswith(prefix)
+    }
+
+
+async def test_c17_a_long_batch_reads_its_scopes_and_templates_and_reserves_its_codes_once(
+    client: OmsClient, customer_db: AsyncDatabase
+) -> None:
+    """The scopes and account templates of a batch's rows and the codes of its customers are
+    read once for the batch, not once for each of its transactions (bulk.prepare)."""
+    await create_scope(client)
+    await create_scope(client, "de", "DE")
+    rows = [row(f"k-{i}", f"t{i}@example.fr", scope="eu-fr" if i % 2 else "de") for i in range(1000)]
+    before = await commands_by_collection(customer_db)
+    answers = (await ok(await client.call(ImportCustomers, {"rows": rows}, timeout=120))).rows
+    after = await commands_by_collection(customer_db)
+    assert [r.status for r in answers] == ["created"] * 1000
+
+    def done(collection: str, kind: str) -> int:
+        return after.get(collection, {}).get(kind, 0) - before.get(collection, {}).get(kind, 0)
+
+    assert done("scopes", "queries") == 1
+    assert done("account_templates", "queries") == 1
+    assert done("counters", "commands") == 1  # one findAndModify: every code of the batch
+    codes = [int(r.code.lstrip("C")) for r in answers if r.code]
+    assert codes == sorted(codes)  # in the order of the rows

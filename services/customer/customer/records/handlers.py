@@ -7,6 +7,7 @@ A rule it breaks raises ``Rejected``, which becomes the typed error reply.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -124,17 +125,34 @@ async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportRepl
     in order; the last part's transaction keeps the whole answer with the inbox record. A
     batch redelivered after a crash between two parts applies them again: the rows of the
     parts applied before answer "unchanged", found by their idempotency keys, with their codes.
-    Each transaction's new customers go out in one ``CustomersImported`` event."""
+    Each transaction's new customers go out in one ``CustomersImported`` event.
+
+    The scopes and templates of the rows, and codes for all of them, are read once for the
+    batch, beside the check of the inbox (``bulk.prepare``): a transaction then costs its
+    inserts and its commit, no read before them (a template changed meanwhile applies from
+    the next batch on, as if the batch had been sent a moment earlier)."""
     kept: Any = ImportResult | CreationsResult
     rows = cmd.payload.rows
-    if len(rows) <= IMPORT_PART_ROWS or await applied_before(runtime, cmd):
-        result = await create_several(runtime, cmd, rows, "payload.rows", _import_rows, kept, one_event=True)
+    before, prepared = await asyncio.gather(applied_before(runtime, cmd), bulk.prepare(runtime.db, rows))
+    if before or len(rows) <= IMPORT_PART_ROWS:
+        result = await create_several(
+            runtime, cmd, rows, "payload.rows", _import_rows, kept, one_event=True, prepared=prepared
+        )
     else:
         done: list[CustomerCreation] = []
         for offset in range(0, len(rows) - IMPORT_PART_ROWS, IMPORT_PART_ROWS):
             part = rows[offset : offset + IMPORT_PART_ROWS]
             done += await create_several(
-                runtime, cmd, part, "payload.rows", list, None, offset=offset, inbox=False, one_event=True
+                runtime,
+                cmd,
+                part,
+                "payload.rows",
+                list,
+                None,
+                offset=offset,
+                inbox=False,
+                one_event=True,
+                prepared=prepared,
             )
         last = len(done)
 
@@ -142,7 +160,7 @@ async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportRepl
             return _import_rows([*done, *creations])
 
         result = await create_several(
-            runtime, cmd, rows[last:], "payload.rows", answer, kept, offset=last, one_event=True
+            runtime, cmd, rows[last:], "payload.rows", answer, kept, offset=last, one_event=True, prepared=prepared
         )
     if isinstance(result, CreationsResult):
         result = _import_rows(result.customers)
@@ -173,6 +191,7 @@ async def create_several(
     offset: int = 0,
     inbox: bool = True,
     one_event: bool = False,
+    prepared: bulk.Prepared | None = None,
 ) -> R:
     """All in one transaction. A concurrent writer that took one's key or email between the
     reads and the insert aborts it: the batch runs once more, its reads now seeing that commit
@@ -180,13 +199,21 @@ async def create_several(
     own transaction (each idempotency key makes that safe to repeat). ``offset``: where
     ``news`` start among the command's customers; ``inbox=False``: a part of the command
     (no inbox record, no answer kept); ``one_event``: see ``bulk.create_each``, and an import's
-    first attempt inserts without reading the keys and emails first (``look_first``)."""
+    first attempt inserts without reading the keys and emails first (``look_first``);
+    ``prepared``: see ``bulk.create_each``."""
 
     look_first = True
 
     async def create_all(uow: UnitOfWork) -> R:
         creations = await bulk.create_each(
-            runtime, uow, news, fields=fields, offset=offset, one_event=one_event, look_first=look_first
+            runtime,
+            uow,
+            news,
+            fields=fields,
+            offset=offset,
+            one_event=one_event,
+            look_first=look_first,
+            prepared=prepared,
         )
         return answer(creations)
 

@@ -124,16 +124,29 @@ async def set_template(
 
 
 async def scopes_with_templates(
-    db: AsyncDatabase[dict[str, Any]], scope_ids: list[str], session: Session
+    db: AsyncDatabase[dict[str, Any]], scope_ids: list[str], session: Session, *, side_by_side: bool = False
 ) -> tuple[dict[str, ScopeView | None], dict[str, AccountTemplateView | None]]:
-    """The scopes of a batch and their account templates: one read each, whatever the scopes."""
-    found = {
-        d["_id"]: ScopeView.model_validate(d)
-        async for d in db[SCOPES].find({"_id": {"$in": scope_ids}}, session=session)
-    }
-    templates: dict[str, AccountTemplateView | None] = dict.fromkeys(found)
-    async for doc in db[TEMPLATES].find({"_id": {"$in": list(found)}}, session=session):
-        templates[doc["_id"]] = AccountTemplateView(scope_id=doc["_id"], version=doc["version"], fields=doc["fields"])
+    """The scopes of a batch and their account templates: one read each, whatever the scopes;
+    ``side_by_side`` (no session: a session runs one command at a time): both at once, the
+    templates read for every scope asked rather than for those found."""
+
+    async def read_scopes(ids: list[str]) -> dict[str, ScopeView]:
+        return {
+            d["_id"]: ScopeView.model_validate(d) async for d in db[SCOPES].find({"_id": {"$in": ids}}, session=session)
+        }
+
+    async def read_templates(ids: list[str]) -> dict[str, AccountTemplateView]:
+        return {
+            d["_id"]: AccountTemplateView(scope_id=d["_id"], version=d["version"], fields=d["fields"])
+            async for d in db[TEMPLATES].find({"_id": {"$in": ids}}, session=session)
+        }
+
+    if side_by_side:
+        found, kept = await asyncio.gather(read_scopes(scope_ids), read_templates(scope_ids))
+    else:
+        found = await read_scopes(scope_ids)
+        kept = await read_templates(list(found))
+    templates: dict[str, AccountTemplateView | None] = {s: kept.get(s) for s in found}
     return {s: found.get(s) for s in scope_ids}, templates
 
 

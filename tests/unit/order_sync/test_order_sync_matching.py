@@ -639,6 +639,15 @@ def test_o2_a_middle_name_at_a_us_phone_only_its_customer_has_shown_links() -> N
     assert decided(order(None, "Holkins", **US_HOME), elizabeth).kind == "review"
 
 
+def test_o2_a_transliteration_of_the_given_name_at_a_us_phone_only_its_customer_has_shown_links() -> None:
+    """O2: Алексей written Alexey on one order and Aleksei on the next, at the number only his
+    record has shown: his, as at a mobile ('close' names elsewhere in a household stay a CSR's)."""
+    alexey = profile("C1", order("Alexey", "Popova", **US_HOME))
+    decision = decided(order("Aleksei", "Popova", **US_HOME), alexey)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+    assert decided(order("A", "Popova", **US_HOME), alexey).kind == "review"  # an initial: any member's
+
+
 def test_o5_a_middle_name_at_a_us_phone_of_a_known_household_waits_for_a_csr() -> None:
     """O5: the same number is a household's once someone else is known at its phone or street
     (Robert at 5198 Main), or when the customer has shown two phones (a mobile and the family's

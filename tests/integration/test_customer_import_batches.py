@@ -15,7 +15,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer.records import CreateCustomers, ImportCustomers
-from customer.records import store
+from customer.records import handlers, store
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
@@ -227,11 +227,12 @@ async def test_c17_i1_a_batch_applied_before_its_answer_kept_only_codes_answers_
 
 
 async def test_c17_i1_a_long_batch_applied_in_parts_answers_each_row_as_one_transaction_would(
-    client: OmsClient, customer_db: AsyncDatabase
+    client: OmsClient, customer_db: AsyncDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """More rows than one transaction takes (records.handlers.IMPORT_PART_ROWS): applied in
-    parts, each row answers as it would in one transaction, across the parts' boundaries,
-    and a redelivery answers the same."""
+    """More rows than one transaction takes (records.handlers.IMPORT_PART_ROWS, here 200 so
+    that a batch the contract allows goes in parts): applied in parts, each row answers as it
+    would in one transaction, across the parts' boundaries, and a redelivery answers the same."""
+    monkeypatch.setattr(handlers, "IMPORT_PART_ROWS", 200)
     await create_scope(client)
     rows = [row(f"k-{i}", f"r{i}@example.fr") for i in range(450)]
     rows[250] = row("k-0", "r0@example.fr")  # row 0 again, in another part
@@ -269,11 +270,12 @@ async def commands_by_collection(db: AsyncDatabase) -> dict[str, dict[str, int]]
     }
 
 
-async def test_c17_a_long_batch_reads_its_scopes_and_templates_and_reserves_its_codes_once(
+async def test_c17_p2_a_full_batch_is_one_transaction_with_one_insert_each_of_customers_audit_and_events(
     client: OmsClient, customer_db: AsyncDatabase
 ) -> None:
-    """The scopes and account templates of a batch's rows and the codes of its customers are
-    read once for the batch, not once for each of its transactions (bulk.prepare)."""
+    """A batch of 1,000 rows, the most ``ImportCustomers`` takes, is one transaction: one
+    insert each of customers, audit entries and events (the outbox), one code reservation,
+    and one read each of the scopes and account templates of its rows (bulk.prepare)."""
     await create_scope(client)
     await create_scope(client, "de", "DE")
     rows = [row(f"k-{i}", f"t{i}@example.fr", scope="eu-fr" if i % 2 else "de") for i in range(1000)]
@@ -288,5 +290,8 @@ async def test_c17_a_long_batch_reads_its_scopes_and_templates_and_reserves_its_
     assert done("scopes", "queries") == 1
     assert done("account_templates", "queries") == 1
     assert done("counters", "commands") == 1  # one findAndModify: every code of the batch
+    assert (done("customers", "insert"), done("audit", "insert"), done("outbox", "insert")) == (1, 1, 1)
+    assert done("customers", "queries") == 0  # a new file's rows: no look for their keys first
+    assert await customer_db["outbox"].count_documents({"routing_key": IMPORTED}) == 1
     codes = [int(r.code.lstrip("C")) for r in answers if r.code]
     assert codes == sorted(codes)  # in the order of the rows

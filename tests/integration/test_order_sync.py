@@ -748,7 +748,7 @@ async def test_c17_o2_customers_imported_in_one_event_are_each_learned_and_order
             "channel": "import",
             "idempotency_key": f"imp-{i}",
         }
-        for i in range(250)  # two transactions: 200 rows, then 50
+        for i in range(250)  # one transaction, one event
     ]
     imported = await ok(await client.call(ImportCustomers, {"rows": rows}, timeout=60))
     codes = [r.code for r in imported.rows]

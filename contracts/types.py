@@ -31,8 +31,12 @@ def visible_text(value: str) -> str:
             value = _ASCII_CONTROLS.sub("", value.translate(_WHITESPACE))
         return value
     # Invisible characters out first: one between a letter and an accent would otherwise
-    # keep them from composing, and the result would change if read again.
-    value = "".join(ch for ch in value.translate(_WHITESPACE) if unicodedata.category(ch) not in _INVISIBLE)
+    # keep them from composing, and the result would change if read again. A printable
+    # string has none (str.isprintable is false for every Cc, Cf and Cs character): most
+    # names and addresses are, and are not read a character at a time.
+    value = value.translate(_WHITESPACE)
+    if not value.isprintable():
+        value = "".join(ch for ch in value if unicodedata.category(ch) not in _INVISIBLE)
     return unicodedata.normalize("NFKC", value)
 
 

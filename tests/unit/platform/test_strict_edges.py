@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,14 @@ INVISIBLE = (
 def test_c1_every_zero_width_bidi_and_control_character_is_removed_from_person_text(char: str) -> None:
     assert visible_text(f"An{char}na") == "Anna"
     assert TypeAdapter(Text).validate_python(f" An{char}na ") == "Anna"
+
+
+def test_c1_no_control_format_or_surrogate_character_is_printable() -> None:
+    """visible_text keeps a printable string whole: no invisible character of any kind
+    (Cc, Cf, Cs) in this Python's Unicode may be printable, or it would stay in."""
+    invisible = [ch for ch in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(ch) in ("Cc", "Cf", "Cs")]
+    assert len(invisible) > 2000 and not [ch for ch in invisible if ch.isprintable()]
+    assert visible_text("Zoë\u200b Ødegård") == "Zoë Ødegård" and visible_text("Zoë Ødegård") == "Zoë Ødegård"
 
 
 def test_c1_ordinary_whitespace_becomes_spaces_and_compatibility_forms_fold() -> None:

@@ -59,6 +59,11 @@ def score(stream: Stream, outcome: dict[str, Outcome], reviews: dict[str, list[s
     within = pairwise(entity, predicted)
     decidable = [k for k in keys if k not in stream.undecidable]
     within_decidable = pairwise({k: entity[k] for k in decidable}, predicted)
+    # The most recall within scope can reach while the undecidable orders wait in review (the
+    # O5 goal): every decidable order on its person's customer, every undecidable one alone.
+    # The recall goal (0.98 within scope) is read beside it: with ~3% of orders undecidable,
+    # many of them frequent shoppers' cash sales, it is 0.89-0.95 on the 10,000-order streams.
+    ceiling = pairwise(entity, {k: ("alone", k) if k in stream.undecidable else entity[k] for k in keys})
 
     customers_of: dict[Hashable, set[str]] = defaultdict(set)
     entities_of: dict[str, set[Hashable]] = defaultdict(set)
@@ -93,6 +98,7 @@ def score(stream: Stream, outcome: dict[str, Outcome], reviews: dict[str, list[s
         "precision_within_scope": within["precision"],
         "recall_within_scope": within["recall"],
         "recall_within_scope_decidable": within_decidable["recall"],
+        "recall_within_scope_ceiling": ceiling["recall"],
         "precision_within_scope_decidable": within_decidable["precision"],
         "pairs_within_scope": {k: within[k] for k in ("true_pairs", "predicted_pairs", "correct_pairs")},
         "people_in_scope": len(set(entity.values())),

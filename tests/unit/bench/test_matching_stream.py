@@ -19,6 +19,7 @@ import phonenumbers
 import pytest
 from anyascii import anyascii
 
+from bench.matching.score import Outcome, score
 from bench.matching.stream import Stream, generate
 from contracts.upstream.orders import OrderPlaced
 
@@ -317,3 +318,17 @@ def test_o6_volume_is_skewed_with_bursts_of_new_people_and_people_in_two_scopes(
     for key, person_id in ten_k.truth.items():
         scopes[person_id].add(ten_k.scope_of[key])
     assert sum(len(s) > 1 for s in scopes.values()) >= 10
+
+
+def test_o5_recall_within_scope_is_bounded_by_the_undecidable_orders_in_review(small: Stream) -> None:
+    """O5 against the recall goal: an order in review links nothing, so the undecidable orders
+    the issue wants in review cap recall within scope below 1; the scorer reports that ceiling.
+    A perfect matcher (decidable orders on their person's customer, undecidable ones in review)
+    reaches it exactly, and 1.0 on the decidable orders."""
+    perfect = {
+        k: Outcome(None, f"R-{k}") if k in small.undecidable else Outcome(f"{person}|{small.scope_of[k]}", None)
+        for k, person in small.truth.items()
+    }
+    figures = score(small, perfect)
+    assert figures["recall_within_scope_decidable"] == 1.0 and figures["precision_within_scope"] == 1.0
+    assert figures["recall_within_scope"] == figures["recall_within_scope_ceiling"] < 1.0

@@ -49,13 +49,14 @@ if [ "$cluster_tests" = 1 ]; then
     cluster_job=$!
 fi
 status=0
-# The unit tests share both cores (pytest-xdist). The integration tests run in one process by
-# default: on a loaded two-core machine, rate-limit windows and lock expiries in tests run
-# beside another worker's burst still fail now and then. OMS_TEST_WORKERS=2 shares them out too
-# (--dist loadfile keeps a file's tests and module fixtures on one worker), and then runs the
-# files that kill, restart or time processes (marked `alone`, tests/integration/conftest.py)
-# last, with nothing beside them.
-workers="${OMS_TEST_WORKERS:-1}"
+# Every test shares both cores (pytest-xdist): the integration tests mostly wait on servers,
+# so two processes take less time than one (8.5 min instead of about 11, 08a2b51; the shared
+# part at a load of 7 to 9 on 2026-12-04: 388 tests in 11.3 min). `--dist loadfile` keeps a file's
+# tests and module fixtures on one worker; the files that kill, restart or time processes
+# (marked `alone`, tests/integration/conftest.py) run last, with nothing beside them.
+# OMS_TEST_WORKERS=1 runs them in one process. A run given pytest arguments uses one unless
+# told (the arguments may name files that must run alone).
+if [ $# -gt 0 ]; then workers="${OMS_TEST_WORKERS:-1}"; else workers="${OMS_TEST_WORKERS:-2}"; fi
 if [ $# -gt 0 ]; then
     parallel=()
     [ "$workers" -gt 1 ] && parallel=(-n "$workers" --dist loadfile)

@@ -31,10 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bson import ObjectId
 from pymongo import AsyncMongoClient
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
 
 from contracts.customer.records import (
     CreateScope,
+    CustomersImported,
     GetStateSummary,
     ImportCustomers,
     NewCustomer,
@@ -43,9 +47,11 @@ from contracts.customer.records import (
     SearchInput,
 )
 from customer.records import store
-from customer.records.rules import Customer
+from customer.records.rules import Customer, customer_view
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
+from plumbing.unit_of_work import OUTBOX, outbox_document
+from plumbing.unit_of_work import ensure_indexes as plumbing_indexes
 
 from .people import FLAGS, SCOPES, TAGS, people
 
@@ -144,16 +150,24 @@ async def load(settings: ServiceSettings, target: int, batch: int, parallel: int
     return {"rows": todo, "seconds": round(seconds, 1), "rows_per_second": round(todo / seconds)}
 
 
-async def raw_ceiling(settings: ServiceSettings, rows: int, batch: int, parallel: int) -> dict[str, Any]:
+async def raw_ceiling(
+    settings: ServiceSettings, rows: int, batch: int, parallel: int, *, transactions: bool = False
+) -> dict[str, Any]:
     """The same documents with plain PyMongo insert_many into a collection with the same indexes:
     every index the customer service declares on its customers as it starts (the records'
-    search and unique indexes, and those of organizations, groups, segments and attributes)."""
+    search and unique indexes, and those of organizations, groups, segments and attributes).
+
+    ``transactions``: what an import must write besides (P2, C16), in plain PyMongo: each batch
+    in one transaction (snapshot, majority) with an audit entry per customer and one event
+    document in the outbox holding the customers' views, as ``ImportCustomers`` writes them;
+    no validation, codes, inbox or reply. A diagnostic beside the ceiling, not instead of it."""
     from .dataset import production_indexes  # noqa: PLC0415 - bench.dataset imports this module
 
     mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     db = mongo[f"{settings.namespace}_raw_ceiling"]
     await mongo.drop_database(db.name)
     await production_indexes(db)
+    await plumbing_indexes(db)
     scopes = {
         s: ScopeView(
             scope_id=s, name=s, country=c, default_language="en", requires_approval=False, created_at=datetime.now(UTC)
@@ -167,17 +181,53 @@ async def raw_ceiling(settings: ServiceSettings, rows: int, batch: int, parallel
             Customer.create(new, code=f"R{index}", scope=scopes[new.scope_id], template=None, at=datetime.now(UTC)).doc
         )
     chunks = [docs[i : i + batch] for i in range(0, len(docs), batch)]
+    besides: list[tuple[list[dict], dict]] = []  # each chunk's audit entries and event, built before timing
+    if transactions:
+        at = datetime.now(UTC)
+        for chunk in chunks:
+            event = CustomersImported(producer="bench", payload={"customers": [customer_view(d) for d in chunk]})
+            besides.append(([audit_entry(d["_id"], at) for d in chunk], outbox_document(event, "oms.events", None)))
     started = time.perf_counter()
 
-    async def worker(mine: list[list[dict]]) -> None:
-        for chunk in mine:
-            await db[store.CUSTOMERS].insert_many(chunk, ordered=True)
+    async def write(index: int, session: Any) -> None:
+        await db[store.CUSTOMERS].insert_many(chunks[index], ordered=True, session=session)
+        if session is not None:
+            audits, event = besides[index]
+            await db["audit"].insert_many(audits, session=session)
+            await db[OUTBOX].insert_one(event, session=session)
 
-    await asyncio.gather(*(worker(chunks[i::parallel]) for i in range(parallel)))
+    async def worker(mine: range) -> None:
+        for index in mine:
+            if not transactions:
+                await write(index, None)
+                continue
+            async with mongo.start_session() as session:
+                await session.with_transaction(
+                    lambda s, index=index: write(index, s),
+                    read_concern=ReadConcern("snapshot"),
+                    write_concern=WriteConcern("majority"),
+                )
+
+    await asyncio.gather(*(worker(range(i, len(chunks), parallel)) for i in range(parallel)))
     seconds = time.perf_counter() - started
     await mongo.drop_database(db.name)
     await mongo.close()
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds)}
+
+
+def audit_entry(code: str, at: datetime) -> dict[str, Any]:
+    """An import's audit entry for a customer, as ``acting.audit_each`` writes it."""
+    return {
+        "_id": ObjectId(),
+        "customer_code": code,
+        "at": at,
+        "action": "created (import)",
+        "actor_kind": "system",
+        "actor_id": "system",
+        "on_behalf_session": None,
+        "on_behalf_reason": None,
+        "changed": [],
+    }
 
 
 async def query_sets(db: Any, per_kind: int) -> dict[str, list[dict[str, Any]]]:

@@ -365,6 +365,20 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
         )
     )
     add("")
+    if same := load.get("same_writes_in_transactions"):
+        cpu = load["cpu_ms_per_row"]
+        add(
+            f"The writes an import must make, in plain PyMongo: each batch of the same documents in one "
+            f"transaction (snapshot, majority) with an audit entry per customer and one event document holding "
+            f"their views in the outbox, no validation, codes, inbox or reply: {same['rows_per_second']:,} "
+            f"rows/s; the service ran at {load['ratio_to_same_writes']} of that (a diagnostic beside the "
+            f"ceiling, not instead of it). CPU per imported row: customer workers {cpu['customer']} ms, "
+            f"mongod {cpu['mongod']} ms (server-wide), the benchmark's client {cpu['benchmark']} ms; load "
+            f"average {load['load_average']}. MongoDB commands per 1,000 rows on the service's database "
+            "(`top`; the outbox relay's included): "
+            + ", ".join(f"{kind} {_number(n)}" for kind, n in load["mongodb_commands_per_1000_rows"].items())
+            + ".\n"
+        )
     if earlier := load.get("earlier_full_import"):
         add(
             f"Into an empty collection. For comparison, the earlier import of {earlier['rows']:,} customers through "

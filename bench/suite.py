@@ -170,28 +170,52 @@ async def imports(sizes: Sizes) -> dict[str, Any]:
     settings = ServiceSettings(namespace=IMPORT_NAMESPACE)
     await dataset.drop(settings)
     process, _ = customer.start_service(settings, sizes.customer_workers)
+    mongo = AsyncMongoClient(settings.mongodb_url)
+    database = settings.database_name("customer")
     try:
         async with OmsClient(settings, producer="bench") as client:
             await customer.wait_ready(client)
             await customer.ensure_scopes(client)
+        workers = {"customer": worker_pids(process.pid)}
+        commands_before = await commands_by_kind(mongo, database)
+        cpu_before = order_sync.cpu_seconds(workers)
         loaded = await customer.load(settings, sizes.import_rows, batch=1000, parallel=4, have=0)
+        cpu_after = order_sync.cpu_seconds(workers)
+        commands_after = await commands_by_kind(mongo, database)
+        load_average = round(os.getloadavg()[0], 2)
     finally:
         process.terminate()
         process.wait(timeout=60)
+        await mongo.close()
+    rows = sizes.import_rows
+    cpu = {
+        name: round((cpu_after[name] - cpu_before[name]) / rows * 1000, 3)
+        for name in ("customer", "mongod", "benchmark")
+    }
+    commands = {kind: round((commands_after[kind] - n) / rows * 1000, 1) for kind, n in commands_before.items()}
     customer.log(
-        f"  ImportCustomers: {loaded['rows_per_second']:,} rows/s; raw ceiling: "
-        f"{sizes.import_ceiling_rows:,} rows with plain insert_many"
+        f"  ImportCustomers: {loaded['rows_per_second']:,} rows/s (load {load_average}); CPU ms per row: "
+        f"{cpu}; MongoDB commands per 1,000 rows: {commands}"
     )
     ceiling = await customer.raw_ceiling(settings, sizes.import_ceiling_rows, batch=1000, parallel=4)
-    customer.log(f"  raw ceiling {ceiling['rows_per_second']:,} rows/s")
+    customer.log(f"  raw ceiling (plain insert_many) {ceiling['rows_per_second']:,} rows/s")
+    same_writes = await customer.raw_ceiling(
+        settings, sizes.import_ceiling_rows, batch=1000, parallel=4, transactions=True
+    )
+    customer.log(f"  the same writes in plain PyMongo transactions {same_writes['rows_per_second']:,} rows/s")
     await dataset.drop(settings)
     result = {
         **loaded,
         "service_workers": sizes.customer_workers,
         "batch": 1000,
         "batches_in_flight": 4,
+        "load_average": load_average,
+        "cpu_ms_per_row": cpu,
+        "mongodb_commands_per_1000_rows": commands,
         "ceiling": ceiling,
         "ratio": ratio(loaded["rows_per_second"], ceiling["rows_per_second"]),
+        "same_writes_in_transactions": same_writes,
+        "ratio_to_same_writes": ratio(loaded["rows_per_second"], same_writes["rows_per_second"]),
     }
     earlier = RESULTS / "customer.json"  # bench.customer's import of a full million, when it was run
     if earlier.exists():
@@ -202,6 +226,18 @@ async def imports(sizes: Sizes) -> dict[str, Any]:
                 **{k: full["load"][k] for k in ("rows", "seconds", "rows_per_second", "ratio")},
             }
     return result
+
+
+async def commands_by_kind(mongo: AsyncMongoClient, database: str) -> dict[str, int]:
+    """MongoDB's own count of the commands run on one database so far, by kind (``top``: an
+    insert_many is one insert), so that other clients of the server do not count."""
+    kinds = {"queries": "find", "insert": "insert", "update": "update", "commands": "other commands"}
+    counts = dict.fromkeys(kinds.values(), 0)
+    for namespace, values in (await mongo.admin.command("top"))["totals"].items():
+        if namespace.startswith(f"{database}."):
+            for kind, name in kinds.items():
+                counts[name] += values[kind]["count"]
+    return counts
 
 
 async def search(sizes: Sizes, reset: bool) -> dict[str, Any]:

@@ -851,8 +851,8 @@ class CustomerCreated(Event[CustomerCreatedPayload]):
 
 
 class CustomersImported(Event[CustomersImportedPayload]):
-    """C17: customers created by one transaction of an ``ImportCustomers`` batch (the whole
-    batch, up to 1,000 rows), in one event instead of one ``CustomerCreated`` each: what a
+    """C17: customers created by one transaction of an ``ImportCustomers`` batch (a part of
+    up to 500 rows), in one event instead of one ``CustomerCreated`` each: what a
     ``CustomerCreated`` says of each of them. No partition key (many customers)."""
 
     DOMAIN = "customer"

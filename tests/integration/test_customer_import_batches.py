@@ -270,12 +270,13 @@ async def commands_by_collection(db: AsyncDatabase) -> dict[str, dict[str, int]]
     }
 
 
-async def test_c17_p2_a_full_batch_is_one_transaction_with_one_insert_each_of_customers_audit_and_events(
+async def test_c17_p2_a_full_batch_is_two_transactions_with_one_insert_each_of_customers_audit_and_events(
     client: OmsClient, customer_db: AsyncDatabase
 ) -> None:
-    """A batch of 1,000 rows, the most ``ImportCustomers`` takes, is one transaction: one
-    insert each of customers, audit entries and events (the outbox), one code reservation,
-    and one read each of the scopes and account templates of its rows (bulk.prepare)."""
+    """A batch of 1,000 rows, the most ``ImportCustomers`` takes, is two transactions of 500
+    (records.handlers.IMPORT_PART_ROWS), each one insert of customers, one of audit entries
+    and one of events (the outbox); one code reservation and one read each of the scopes and
+    account templates of its rows for the whole batch (bulk.prepare)."""
     await create_scope(client)
     await create_scope(client, "de", "DE")
     rows = [row(f"k-{i}", f"t{i}@example.fr", scope="eu-fr" if i % 2 else "de") for i in range(1000)]
@@ -290,8 +291,8 @@ async def test_c17_p2_a_full_batch_is_one_transaction_with_one_insert_each_of_cu
     assert done("scopes", "queries") == 1
     assert done("account_templates", "queries") == 1
     assert done("counters", "commands") == 1  # one findAndModify: every code of the batch
-    assert (done("customers", "insert"), done("audit", "insert"), done("outbox", "insert")) == (1, 1, 1)
+    assert (done("customers", "insert"), done("audit", "insert"), done("outbox", "insert")) == (2, 2, 2)
     assert done("customers", "queries") == 0  # a new file's rows: no look for their keys first
-    assert await customer_db["outbox"].count_documents({"routing_key": IMPORTED}) == 1
+    assert await customer_db["outbox"].count_documents({"routing_key": IMPORTED}) == 2
     codes = [int(r.code.lstrip("C")) for r in answers if r.code]
     assert codes == sorted(codes)  # in the order of the rows

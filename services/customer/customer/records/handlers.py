@@ -108,14 +108,15 @@ async def create_customers(cmd: CreateCustomers, runtime: Runtime) -> CreationsR
     return CreationsReply.success(result)
 
 
-#: Rows of an import applied in one transaction: a whole batch (``ImportCustomers`` takes
-#: 1,000 rows at most). Parts of 200 were tried first, when each transaction read its scopes,
-#: templates and codes before its inserts; with those read once for the batch, a transaction
-#: is its three inserts and its commit, and five of them in a row cost a 1,000-row batch more
-#: waiting than one (measured in step 16 through the service, two workers, four batches in
-#: flight). A longer batch would go in parts, in order, each row with its idempotency key,
-#: so a part is safe to apply again.
-IMPORT_PART_ROWS = 1000
+#: Rows of an import applied in one transaction; a batch of more goes in parts, in order, each
+#: row with its idempotency key, so a part is safe to apply again. MongoDB takes a long
+#: transaction at a higher cost per row (its uncommitted entries crowd the index pages the
+#: other batches' transactions write to), and each transaction is three inserts and a commit
+#: one after the other (the reads and codes are the batch's, ``bulk.prepare``). Through the
+#: service (two workers, batches of 1,000, four in flight), parts of 500 imported 18% more
+#: rows a second than one transaction of 1,000 over five pairs of runs at load 4 to 9 (and
+#: as many as parts of 200 when the machine was quiet, more when it was not).
+IMPORT_PART_ROWS = 500
 
 
 async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportReply:

@@ -238,5 +238,12 @@ async def test_p4_a_replay_by_id_finds_a_letter_a_reader_returns_while_it_runs(
         await returned
         await channel.close()
         assert report.replayed == ["held-1"] and report.failed == []
-        # The other letter stays, in the queue and not counted as replayed.
-        assert [letter.message_id for letter in await replayer.browse(PROBE)] == ["held-0"]
+        # The other letter stays, in the queue and not counted as replayed. (Given back by a
+        # closed channel, it reaches the quorum queue a moment later: on a loaded machine,
+        # after the first look.)
+
+        async def left() -> list[str] | None:
+            ids = [letter.message_id for letter in await replayer.browse(PROBE)]
+            return ids if ids == ["held-0"] else None
+
+        await eventually(left)

@@ -56,6 +56,9 @@ async def accounts(settings: ServiceSettings, client: OmsClient, cleanup: Cleanu
         reset_token_hours=1.0,
         max_signin_failures=5,
         signin_source_free_failures=3,
+        # Long enough that a slowed source is still waiting at its next attempt on a loaded
+        # machine (the default 1 s ran out between two attempts in a fresh-clone CI).
+        signin_first_delay_seconds=30,
         account_url="https://shop.test/account",
     )
     async with running(customer_app(tuned), cleanup=cleanup), EventTap(client, "customer.#") as tap:

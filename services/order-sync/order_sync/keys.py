@@ -531,23 +531,22 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
 
 
 @lru_cache(maxsize=65536)
+def _number_type(e164: str) -> int | None:
+    """The type of a number by its numbering plan (phonenumbers.PhoneNumberType), once per number."""
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def is_mobile(e164: str) -> bool:
     """A mobile number by its numbering plan: one person's phone, where a landline is a
     household's. Plans that do not tell them apart (US and Canada: FIXED_LINE_OR_MOBILE)
     say no."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+    return _number_type(e164) == phonenumbers.PhoneNumberType.MOBILE
 
 
-@lru_cache(maxsize=65536)
 def is_mobile_or_landline(e164: str) -> bool:
     """A number whose plan does not say whether it is a mobile or a landline (US and Canada:
     FIXED_LINE_OR_MOBILE): one person's phone or a household's, by what else is known."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE
+    return _number_type(e164) == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE

@@ -704,7 +704,7 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     phone = bool(identity.phone and identity.phone in profile.phones)
     street = bool(identity.street_key and (identity.postal_key, identity.street_key) in profile.streets)
     postal = bool(identity.postal_key and identity.postal_key in profile.postals)
-    mobile = phone and is_mobile(identity.phone)
+    mobile = phone and is_mobile(identity.phone or "")
     if phone and (street or postal):
         return "mobile_and_address" if mobile else "phone_and_address", f"{identity.phone}, {identity.postal_key}"
     if phone:

@@ -68,7 +68,7 @@ async def prepare(db: AsyncDatabase[dict[str, Any]], news: list[NewCustomer]) ->
     """``Prepared`` for these rows: the scopes, the templates and the codes side by side."""
     scope_ids = sorted({new.scope_id for new in news})
     (scopes, templates), codes = await asyncio.gather(
-        store.scopes_with_templates(db, scope_ids, None, side_by_side=True), store.allocate_codes(db, len(news))
+        store.scopes_with_templates(db, scope_ids, None), store.allocate_codes(db, len(news))
     )
     return Prepared(scopes, templates, codes)
 

@@ -124,11 +124,10 @@ async def set_template(
 
 
 async def scopes_with_templates(
-    db: AsyncDatabase[dict[str, Any]], scope_ids: list[str], session: Session, *, side_by_side: bool = False
+    db: AsyncDatabase[dict[str, Any]], scope_ids: list[str], session: Session
 ) -> tuple[dict[str, ScopeView | None], dict[str, AccountTemplateView | None]]:
     """The scopes of a batch and their account templates: one read each, whatever the scopes;
-    ``side_by_side`` (no session: a session runs one command at a time): both at once, the
-    templates read for every scope asked rather than for those found."""
+    without a session (which runs one command at a time), both at once."""
 
     async def read_scopes(ids: list[str]) -> dict[str, ScopeView]:
         return {
@@ -141,11 +140,10 @@ async def scopes_with_templates(
             async for d in db[TEMPLATES].find({"_id": {"$in": ids}}, session=session)
         }
 
-    if side_by_side:
+    if session is None:
         found, kept = await asyncio.gather(read_scopes(scope_ids), read_templates(scope_ids))
     else:
-        found = await read_scopes(scope_ids)
-        kept = await read_templates(list(found))
+        found, kept = await read_scopes(scope_ids), await read_templates(scope_ids)
     templates: dict[str, AccountTemplateView | None] = {s: kept.get(s) for s in found}
     return {s: found.get(s) for s in scope_ids}, templates
 

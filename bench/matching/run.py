@@ -145,17 +145,26 @@ async def _all_stored(db: Any, expected: int, timeout: float) -> int:
     """Orders stored with a link or a review; returns the count once it is ``expected`` (or
     stops changing for 30 s: an order lost or refused shows in the score, not as a hang)."""
     deadline, last, still_since = time.monotonic() + timeout, -1, time.monotonic()
-    while True:
-        n = await db["orders"].count_documents(
-            {"$or": [{"customer_code": {"$ne": None}}, {"review_id": {"$ne": None}}]}
+
+    async def stored() -> int:
+        return int(
+            await db["orders"].count_documents(
+                {"$or": [{"customer_code": {"$ne": None}}, {"review_id": {"$ne": None}}]}
+            )
         )
-        if n >= expected:
+
+    while True:
+        # The exact count reads every order (129 scans of the collection in a 10,000-order
+        # run, beside the services it measures); the collection's own count (an order is
+        # inserted when it is stored) says when to ask it.
+        n = await db["orders"].estimated_document_count()
+        if n >= expected and (n := await stored()) >= expected:
             return n
         now = time.monotonic()
         if n != last:
             last, still_since = n, now
         elif now - still_since > 30 or now > deadline:
-            return n
+            return await stored()
         await asyncio.sleep(0.25)
 
 

@@ -187,6 +187,32 @@ async def test_o6_a_created_customer_settles_every_claim_of_its_creation_key(ord
         await claims.delete_many({"creation_key": "order-claim:settle-test"})
 
 
+async def test_o4_c13_candidates_and_merges_read_by_index_not_by_scanning_every_customer(
+    services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """Each batch reads its candidates with those merged into them, and a merge moves a
+    customer's source links: both once read the whole collection (a partial index the
+    query did not match, no index at all), growing with every customer created."""
+    reads = [
+        (store.CUSTOMERS, store.with_merged({"C1", "C2"})),
+        (store.CUSTOMERS, store.with_merged(["C3"])),
+        (store.SOURCE_LINKS, {"customer_code": "C1"}),
+        (store.SOURCE_LINKS, {"merged_from.merge_id": "M1"}),
+    ]
+    for collection, query in reads:
+        explained = await order_db.command("explain", {"find": collection, "filter": query}, verbosity="queryPlanner")
+        stages = _stages(explained["queryPlanner"]["winningPlan"])
+        assert "COLLSCAN" not in stages and "IXSCAN" in stages, (collection, query, stages)
+
+
+def _stages(plan: Any) -> list[str]:
+    if isinstance(plan, dict):
+        return ([plan["stage"]] if "stage" in plan else []) + [s for v in plan.values() for s in _stages(v)]
+    if isinstance(plan, list):
+        return [s for item in plan for s in _stages(item)]
+    return []
+
+
 async def test_o5_o6_cash_sales_of_one_name_in_one_postal_code_arriving_together_make_one_customer_and_reviews(
     client: OmsClient, services: EventTap
 ) -> None:

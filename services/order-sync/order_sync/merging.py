@@ -48,7 +48,7 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
         await _save_entries(runtime, uow, p.survivor, p.merged)
         # B answers A from now on, and so does whatever had been merged into B.
         await db[store.CUSTOMERS].update_many(
-            {"$or": [{"_id": p.merged_code}, {"merged_into": p.merged_code}]},
+            store.with_merged([p.merged_code]),
             {"$set": {"merged_into": p.survivor_code}, "$push": {"merged_from": origin}},
             session=s,
         )

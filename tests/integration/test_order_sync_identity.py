@@ -233,6 +233,31 @@ async def test_o5_o6_cash_sales_of_one_name_in_one_postal_code_arriving_together
         assert all(any(e.level == "postal" for e in c.evidence) for c in candidates)
 
 
+async def test_o5_o6_a_cash_sale_by_an_initial_arriving_with_a_new_customer_s_first_order_waits_for_a_csr(
+    client: OmsClient, services: EventTap
+) -> None:
+    """'P. Laneau' at the till and 'Pierre Laneau' online, at one postal code, in one burst:
+    they share no identifier that makes one customer (an initial is no full name), but one
+    order at a time the cash sale has his customer as its candidate and waits for a CSR. In
+    one batch it used to be made a customer of its own; now it is decided after his exists."""
+    till = {"first_name": "P.", "last_name": "Laneau", "postal_code": "50733", "city": "Köln", "country": "DE"}
+    home = {**till, "first_name": "Pierre", "line1": "Neusser Straße 12"}
+    web = [
+        german(f"IN-{n}", first_name="Pierre", last_name="Laneau", email="pierre.laneau@web.example", billing_address=home)
+        for n in range(1, 4)
+    ]
+    cash = [german(f"IN-C{n}", first_name="P.", last_name="Laneau", billing_address=till) for n in range(1, 3)]
+    await asyncio.gather(*(client.publish_upstream(o) for o in [web[0], cash[0], web[1], cash[1], web[2]]))
+    online = {(await linked(client, f"IN-{n}")).customer_code for n in range(1, 4)}
+    assert len(online) == 1 and None not in online
+    for n in range(1, 3):
+        sale = await linked(client, f"IN-C{n}")
+        assert sale.customer_code is None and sale.review_id, sale
+    items = {i.review_id: i for i in (await ok(await client.call(ListReviews, {}))).items}
+    sales = [await linked(client, f"IN-C{n}") for n in range(1, 3)]
+    assert all(online <= {c.customer_code for c in items[s.review_id].candidates} for s in sales)
+
+
 async def test_o6_a_new_customer_s_claims_tell_the_mailboxes_of_the_orders_it_was_made_for(
     order_db: AsyncDatabase,
 ) -> None:

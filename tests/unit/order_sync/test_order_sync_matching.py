@@ -298,6 +298,24 @@ def test_o6_an_account_and_a_mailbox_at_one_street_with_one_name_are_one_new_cus
     assert not two_people({"em:a@example.fr", "src:shop|1"}, {"em:b@example.fr", "src:shop|1"})
 
 
+def test_o5_o6_a_new_person_s_neighbour_in_the_batch_is_decided_after_their_customer_exists() -> None:
+    """A cash sale by 'P. Laneau' beside a web order of 'Pierre Laneau' at one postal code
+    shares no claim with it (an initial is no full name), so the two are two clusters; one
+    order at a time the cash sale would have had his customer as a candidate and waited in
+    review. It waits for the next round of the batch; a stranger elsewhere does not."""
+    pierre = arrival(order("Pierre", "Laneau", email="pierre@example.fr", postal="75886"))
+    initial = arrival(order("P.", "Laneau", postal="75886", line1=None))
+    household = arrival(order("Anne", "Laneau", email="anne@example.fr", postal="75886"))
+    stranger = arrival(order("Zoé", "Martin", email="zoe@example.fr", postal="69001"))
+    clusters = intake.cluster([pierre, initial, household, stranger])
+    assert len(clusters) == 4
+    now, later = intake.after_their_neighbours(clusters)
+    assert [c.lead for c in now] == [pierre, stranger]
+    assert [c.lead for c in later] == [initial, household]
+    # Alone in its batch, or its neighbour already stored, an order is created at once.
+    assert intake.after_their_neighbours(intake.cluster([initial])) == (intake.cluster([initial]), [])
+
+
 #: A father and his namesake son at one street: the landline is the household's, the
 #: mobiles and mailboxes their own.
 LANDLINE, FATHERS_MOBILE, SONS_MOBILE = "01 45 67 89 10", "06 11 22 33 44", "06 55 66 77 88"

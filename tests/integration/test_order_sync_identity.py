@@ -243,7 +243,9 @@ async def test_o5_o6_a_cash_sale_by_an_initial_arriving_with_a_new_customer_s_fi
     till = {"first_name": "P.", "last_name": "Laneau", "postal_code": "50733", "city": "Köln", "country": "DE"}
     home = {**till, "first_name": "Pierre", "line1": "Neusser Straße 12"}
     web = [
-        german(f"IN-{n}", first_name="Pierre", last_name="Laneau", email="pierre.laneau@web.example", billing_address=home)
+        german(
+            f"IN-{n}", first_name="Pierre", last_name="Laneau", email="pierre.laneau@web.example", billing_address=home
+        )
         for n in range(1, 4)
     ]
     cash = [german(f"IN-C{n}", first_name="P.", last_name="Laneau", billing_address=till) for n in range(1, 3)]

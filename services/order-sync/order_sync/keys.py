@@ -26,7 +26,7 @@ from typing import Literal
 
 import phonenumbers
 from anyascii import anyascii
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from plumbing.normalize import InvalidValue, fold, normalize_phone
 
@@ -157,6 +157,28 @@ def canonical_email(email: str) -> str:
         untagged = local.split("+", 1)[0]
         return f"{untagged or local}@{domain}"  # '+x@...' has no base mailbox: keep it
     return address
+
+
+#: The shortest local part a typo is read in: 'ann' and 'anna' are two people as often as one.
+TYPO_MIN_LOCAL = 5
+
+
+def typo_of(a: str, b: str) -> bool:
+    """Two canonical mailboxes (``canonical_email``) of one provider whose local parts are one
+    slip of a key apart: a letter left out, doubled, changed, or two swapped ('brbradney4',
+    'bbradney4'). Not a digit, nor a separator added or dropped: 'jean.martin2' and
+    'jean.martin', or 'jean.martin' and 'jeanmartin' at a provider where dots count, are how
+    namesakes of one household tell their mailboxes apart."""
+    local_a, _, domain_a = a.rpartition("@")
+    local_b, _, domain_b = b.rpartition("@")
+    if domain_a != domain_b or min(len(local_a), len(local_b)) < TYPO_MIN_LOCAL or local_a == local_b:
+        return False
+    if OSA.distance(local_a, local_b, score_cutoff=1) > 1:
+        return False
+    ops = Levenshtein.editops(local_a, local_b)
+    slipped = {local_a[op.src_pos] for op in ops if op.tag in ("replace", "delete")}
+    slipped |= {local_b[op.dest_pos] for op in ops if op.tag in ("replace", "insert")}
+    return all(ch.isalpha() for ch in slipped)
 
 
 # --- names ----------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from .keys import (
     name_tokens,
     phone_key,
     postal_key,
+    typo_of,
 )
 
 # --- the order's identity ---------------------------------------------------------------------------
@@ -468,7 +469,14 @@ def _name_levels(*levels: Level) -> dict[tuple[str, str], Level]:
 
 #: Among the candidates blocking brings (those sharing some identifier with the order).
 EMAIL = _levels(
-    Level("email", "exact", 0.88, 5e-8, "same mailbox (provider-aware: Gmail dots and +tags ignored)"),
+    Level("email", "exact", 0.87, 5e-8, "same mailbox (provider-aware: Gmail dots and +tags ignored)"),
+    Level(
+        "email",
+        "typo",
+        0.01,
+        5e-4,
+        "a slip of a key from a mailbox of theirs at the same provider, with the same given name",
+    ),
     Level("email", "different", 0.12, 1.0, "both have an email, none shared: people change address"),
     Level("email", "relayed", 1.0, 1.0, "none shared, but one side only has marketplace relay aliases: no evidence"),
 )
@@ -666,9 +674,14 @@ def score(identity: Identity, profile: Profile) -> Scored:
     def add(level: Level, detail: str) -> None:
         evidence.append(Evidence(level.comparison, level.name, level.weight, detail))
 
+    best = _best_names(identity, profile)
     if identity.email_canon and profile.emails:
+        typo = next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
         if identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
+        elif typo is not None and best is not None and best[0][0] == "exact" and best[0][1] != "different":
+            # Not where the given names differ: 'annemueller' beside 'annamueller' is a sister.
+            add(EMAIL["typo"], f"{identity.email_canon} vs {typo}")
         else:
             relayed = is_relay_email(identity.email_canon) or all(is_relay_email(e) for e in profile.emails)
             add(
@@ -687,7 +700,6 @@ def score(identity: Identity, profile: Profile) -> Scored:
         add(HOUSEHOLD[household[0]], household[1])
     in_household = household is not None and household[0] in HOUSEHOLD_KEYS
     names = NAMES_IN_HOUSEHOLD if in_household else NAMES_ELSEWHERE
-    best = _best_names(identity, profile)
     if best is not None:
         (first, last, swapped), known = best
         shown = " ".join(k for k in known if k)

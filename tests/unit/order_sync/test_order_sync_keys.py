@@ -17,6 +17,7 @@ from order_sync.keys import (
     name_tokens,
     phone_key,
     postal_key,
+    typo_of,
 )
 from plumbing.normalize import normalize_email
 
@@ -54,6 +55,26 @@ def test_o2_gmail_dots_and_tags_are_one_address(a: str, b: str) -> None:
 )
 def test_o2_plus_tags_are_dropped_where_the_provider_ignores_them(raw: str, key: str) -> None:
     assert canonical_email(normalize_email(raw)) == key
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "slip"),
+    [
+        ("bbradney4@gmail.com", "brbradney4@gmail.com", True),  # a letter added
+        ("jeanmartin@gmx.de", "jeanmartn@gmx.de", True),  # one left out
+        ("jeanmartin@gmx.de", "jaenmartin@gmx.de", True),  # two swapped
+        ("jeanmartin@gmx.de", "jeanmartim@gmx.de", True),  # one changed
+        ("jeanmartin@gmx.de", "jeanmartin2@gmx.de", False),  # a digit: a namesake's mailbox
+        ("jean.martin@gmx.de", "jeanmartin@gmx.de", False),  # a dot where dots count: another mailbox
+        ("jeanmartin@gmx.de", "jeanmartin@web.de", False),  # another provider
+        ("anna@gmx.de", "anne@gmx.de", False),  # too short to read a slip in
+        ("jeanmartin@gmx.de", "jeanmorton@gmx.de", False),  # two slips are another name
+        ("jeanmartin@gmx.de", "jeanmartin@gmx.de", False),  # the same mailbox is no typo
+    ],
+)
+def test_o2_a_mailbox_one_slip_of_a_key_from_another_is_told_from_a_namesake_s(a: str, b: str, slip: bool) -> None:
+    assert typo_of(a, b) is slip
+    assert typo_of(b, a) is slip
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from contracts.upstream.orders import Order, OrderPlaced
 from order_sync import intake
 from order_sync.domain import CustomerEntry
 from order_sync.matching import (
+    Decision,
     Identity,
     Profile,
     Thresholds,
@@ -296,6 +297,22 @@ def test_o6_an_account_and_a_mailbox_at_one_street_with_one_name_are_one_new_cus
     assert two_people({"src:shop|1"}, {"src:shop|2"})
     assert not two_people({"src:shop|1"}, {"src:marketplace|B7"})
     assert not two_people({"em:a@example.fr", "src:shop|1"}, {"em:b@example.fr", "src:shop|1"})
+
+
+def test_o2_an_email_typed_with_a_slip_at_the_customer_s_street_and_name_links_a_sister_s_does_not() -> None:
+    """A mistyped mailbox is the customer's with their own name and street; the same slip
+    where the given names differ is a sister's own address (Anna, Anne)."""
+    home = {"postal": "60601", "line1": "6212 Maple Drive", "country": "US"}
+    brandon = profile("B", order("Brandon", "Bradney", email="b.bradney4@gmail.com", phone="312 935 4569", **home))
+    typed = identity(order("Brandon", "Bradney", email="brbradney4@gmail.com", **home))
+    scored = score(typed, brandon)
+    assert [e.level for e in scored.evidence if e.comparison == "email"] == ["typo"]
+    assert decide(typed, None, [scored]) == Decision("link", "email", "B", (scored,), scored.score)
+    anna = profile("A", order("Anna", "Mueller", email="annamueller@gmx.de", **HOME))
+    anne = identity(order("Anne", "Mueller", email="annemueller@gmx.de", **HOME))
+    sister = score(anne, anna)
+    assert [e.level for e in sister.evidence if e.comparison == "email"] == ["different"]
+    assert decide(anne, None, [sister]).kind == "create"
 
 
 def test_o5_o6_a_new_person_s_neighbour_in_the_batch_is_decided_after_their_customer_exists() -> None:

@@ -165,10 +165,12 @@ TYPO_MIN_LOCAL = 5
 
 def typo_of(a: str, b: str) -> bool:
     """Two canonical mailboxes (``canonical_email``) of one provider whose local parts are one
-    slip of a key apart: a letter left out, doubled, changed, or two swapped ('brbradney4',
-    'bbradney4'). Not a digit, nor a separator added or dropped: 'jean.martin2' and
-    'jean.martin', or 'jean.martin' and 'jeanmartin' at a provider where dots count, are how
-    namesakes of one household tell their mailboxes apart."""
+    slip of a key apart: a letter left out, added or swapped with its neighbour, or a key hit
+    for another where a letter is involved ('brbradney4' for 'bbradney4', 'patriciae8' for
+    'patricia68'). Not a digit for a digit, nor a digit or separator added or dropped:
+    'jsmith68' and 'jsmith69', 'jean.martin2' and 'jean.martin', or 'jean.martin' and
+    'jeanmartin' where dots count, are how namesakes of one household tell their mailboxes
+    apart."""
     local_a, _, domain_a = a.rpartition("@")
     local_b, _, domain_b = b.rpartition("@")
     if domain_a != domain_b or min(len(local_a), len(local_b)) < TYPO_MIN_LOCAL or local_a == local_b:
@@ -176,6 +178,9 @@ def typo_of(a: str, b: str) -> bool:
     if OSA.distance(local_a, local_b, score_cutoff=1) > 1:
         return False
     ops = Levenshtein.editops(local_a, local_b)
+    if len(ops) == 1 and ops[0].tag == "replace":
+        return local_a[ops[0].src_pos].isalpha() or local_b[ops[0].dest_pos].isalpha()
+    # A letter added or left out, or two neighbours swapped (two edits to Levenshtein).
     slipped = {local_a[op.src_pos] for op in ops if op.tag in ("replace", "delete")}
     slipped |= {local_b[op.dest_pos] for op in ops if op.tag in ("replace", "insert")}
     return all(ch.isalpha() for ch in slipped)

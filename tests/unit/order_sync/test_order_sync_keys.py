@@ -64,6 +64,10 @@ def test_o2_plus_tags_are_dropped_where_the_provider_ignores_them(raw: str, key:
         ("jeanmartin@gmx.de", "jeanmartn@gmx.de", True),  # one left out
         ("jeanmartin@gmx.de", "jaenmartin@gmx.de", True),  # two swapped
         ("jeanmartin@gmx.de", "jeanmartim@gmx.de", True),  # one changed
+        ("patricia68@yahoo.com", "patriciae8@yahoo.com", True),  # a letter's key for a digit's
+        ("b.bradney4@gmx.de", "brbradney4@gmx.de", True),  # ... or for a separator
+        ("jsmith68@yahoo.com", "jsmith69@yahoo.com", False),  # a digit for a digit: another year
+        ("jsmith68@yahoo.com", "jsmith86@yahoo.com", False),  # digits swapped, the same
         ("jeanmartin@gmx.de", "jeanmartin2@gmx.de", False),  # a digit: a namesake's mailbox
         ("jean.martin@gmx.de", "jeanmartin@gmx.de", False),  # a dot where dots count: another mailbox
         ("jeanmartin@gmx.de", "jeanmartin@web.de", False),  # another provider

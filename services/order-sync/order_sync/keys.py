@@ -177,7 +177,7 @@ def typo_of(a: str, b: str) -> bool:
         return False
     if OSA.distance(local_a, local_b, score_cutoff=1) > 1:
         return False
-    ops = Levenshtein.editops(local_a, local_b)
+    ops = list(Levenshtein.editops(local_a, local_b))
     if len(ops) == 1 and ops[0].tag == "replace":
         return local_a[ops[0].src_pos].isalpha() or local_b[ops[0].dest_pos].isalpha()
     # A letter added or left out, or two neighbours swapped (two edits to Levenshtein).

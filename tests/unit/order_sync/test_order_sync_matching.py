@@ -319,7 +319,8 @@ def test_o5_o6_a_new_person_s_neighbour_in_the_batch_is_decided_after_their_cust
     """A cash sale by 'P. Laneau' beside a web order of 'Pierre Laneau' at one postal code
     shares no claim with it (an initial is no full name), so the two are two clusters; one
     order at a time the cash sale would have had his customer as a candidate and waited in
-    review. It waits for the next round of the batch; a stranger elsewhere does not."""
+    review. It waits for the next round of the batch; a housemate with her own name and
+    mailbox, or a stranger, does not."""
     pierre = arrival(order("Pierre", "Laneau", email="pierre@example.fr", postal="75886"))
     initial = arrival(order("P.", "Laneau", postal="75886", line1=None))
     household = arrival(order("Anne", "Laneau", email="anne@example.fr", postal="75886"))
@@ -327,8 +328,13 @@ def test_o5_o6_a_new_person_s_neighbour_in_the_batch_is_decided_after_their_cust
     clusters = intake.cluster([pierre, initial, household, stranger])
     assert len(clusters) == 4
     now, later = intake.after_their_neighbours(clusters)
-    assert [c.lead for c in now] == [pierre, stranger]
-    assert [c.lead for c in later] == [initial, household]
+    # Anne shares the street's keys, but Pierre's record would not change her decision.
+    assert [c.lead for c in now] == [pierre, household, stranger]
+    assert [c.lead for c in later] == [initial]
+    # A shop's own phone and address on every order of a burst of new buyers: all at once.
+    shop = {"phone": "01 45 67 89 10", "postal": "75002", "line1": "12 rue de la Paix"}
+    buyers = [arrival(order(f"Buyer{n}", f"Name{n}", email=f"b{n}@example.fr", **shop)) for n in range(20)]
+    assert intake.after_their_neighbours(intake.cluster(buyers))[1] == []
     # Alone in its batch, or its neighbour already stored, an order is created at once.
     assert intake.after_their_neighbours(intake.cluster([initial])) == (intake.cluster([initial]), [])
 

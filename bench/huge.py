@@ -69,11 +69,12 @@ async def storage(settings: ServiceSettings) -> dict[str, Any]:
         await mongo.close()
 
 
-def _stages(plan: Any) -> list[str]:
+def plan_stages(plan: Any) -> list[str]:
+    """The stage names of a query plan (explain's winningPlan), nested ones too."""
     if isinstance(plan, dict):
-        return ([plan["stage"]] if "stage" in plan else []) + [s for v in plan.values() for s in _stages(v)]
+        return ([plan["stage"]] if "stage" in plan else []) + [s for v in plan.values() for s in plan_stages(v)]
     if isinstance(plan, list):
-        return [s for item in plan for s in _stages(item)]
+        return [s for item in plan for s in plan_stages(item)]
     return []
 
 
@@ -121,7 +122,7 @@ async def plans(settings: ServiceSettings, per_kind: int) -> dict[str, Any]:
                     )
                     examined_keys += explained["executionStats"]["totalKeysExamined"]
                     examined_docs += explained["executionStats"]["totalDocsExamined"]
-                    stages |= set(_stages(explained["queryPlanner"]["winningPlan"]))
+                    stages |= set(plan_stages(explained["queryPlanner"]["winningPlan"]))
                 keys.append(examined_keys)
                 docs.append(examined_docs)
             found[kind] = {

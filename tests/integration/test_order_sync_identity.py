@@ -13,6 +13,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bench.huge import plan_stages
 from bench.matching.score import Outcome, score
 from bench.matching.simulate import simulate
 from bench.matching.stream import generate
@@ -201,16 +202,8 @@ async def test_o4_c13_candidates_and_merges_read_by_index_not_by_scanning_every_
     ]
     for collection, query in reads:
         explained = await order_db.command("explain", {"find": collection, "filter": query}, verbosity="queryPlanner")
-        stages = _stages(explained["queryPlanner"]["winningPlan"])
+        stages = plan_stages(explained["queryPlanner"]["winningPlan"])
         assert "COLLSCAN" not in stages and "IXSCAN" in stages, (collection, query, stages)
-
-
-def _stages(plan: Any) -> list[str]:
-    if isinstance(plan, dict):
-        return ([plan["stage"]] if "stage" in plan else []) + [s for v in plan.values() for s in _stages(v)]
-    if isinstance(plan, list):
-        return [s for item in plan for s in _stages(item)]
-    return []
 
 
 async def test_o5_o6_cash_sales_of_one_name_in_one_postal_code_arriving_together_make_one_customer_and_reviews(

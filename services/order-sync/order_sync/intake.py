@@ -211,6 +211,7 @@ def after_their_neighbours(
     alone so, where one order at a time reviewed them. Sharing a key is not enough: a shop's
     own phone and address on every order of a burst of new buyers made one round per buyer
     (149 orders/s instead of 437 in bench.order_sync)."""
+    limits = limits or Thresholds()
     now: list[Cluster] = []
     later: list[Cluster] = []
     seen: list[tuple[set[str], Profile]] = []
@@ -218,8 +219,7 @@ def after_their_neighbours(
         keys = {store.scoped(a.order.scope, k) for a in c.arrivals for k in a.identity.blocking_keys()}
         neighbours = [profile for their_keys, profile in seen if keys & their_keys]
         waits = bool(neighbours) and any(
-            decide(a.identity, None, [score(a.identity, p) for p in neighbours], limits or Thresholds()).kind
-            in ("link", "review")
+            decide(a.identity, None, [score(a.identity, p) for p in neighbours], limits).kind in ("link", "review")
             for a in c.arrivals
         )
         (later if waits else now).append(c)

@@ -676,11 +676,13 @@ def score(identity: Identity, profile: Profile) -> Scored:
 
     best = _best_names(identity, profile)
     if identity.email_canon and profile.emails:
-        typo = next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
+        # A slip counts only where the given names agree: 'annemueller' beside 'annamueller'
+        # is a sister.
+        same_name = best is not None and best[0][0] == "exact" and best[0][1] != "different"
+        typo = same_name and next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
         if identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
-        elif typo is not None and best is not None and best[0][0] == "exact" and best[0][1] != "different":
-            # Not where the given names differ: 'annemueller' beside 'annamueller' is a sister.
+        elif typo:
             add(EMAIL["typo"], f"{identity.email_canon} vs {typo}")
         else:
             relayed = is_relay_email(identity.email_canon) or all(is_relay_email(e) for e in profile.emails)

@@ -395,9 +395,15 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 #: ``python -m bench --only STAGE``: one stage alone, for a quick figure while working on it.
+async def search_alone(sizes: Sizes) -> dict[str, Any]:
+    """The search stage on the kept dataset (loaded first if there is none)."""
+    return await search(sizes, reset=False)
+
+
 ONLY = {
     "import": imports,
     "emails": emails,
+    "search": search_alone,
 }
 
 

@@ -300,3 +300,36 @@ async def test_c11_a_broad_prefix_is_listed_in_the_order_of_its_key(client: OmsC
         if not (cursor := page.next_cursor):
             break
     assert emails == sorted(row["email"] for row in rows)
+
+
+@with_own_service
+async def test_c11_a_broad_search_by_creation_is_listed_by_name(client: OmsClient) -> None:
+    """No index serves a name prefix (or a tag, a kind...) and a date order together: past
+    TOTAL_CAP matches the rows come by name, every page by index, the page saying so; a
+    narrower search is sorted by creation as asked."""
+    await create_scope(client)
+    rows = [
+        {
+            "scope_id": "eu-fr",
+            "first_name": f"N{i:03}",
+            "last_name": f"Marl{(i * 7919) % 250:03}" if i < 250 else f"Zorn{i:03}",
+            "email": f"m{i:03}@example.fr",
+            "idempotency_key": f"m{i}",
+            "channel": "import",
+        }
+        for i in range(300)
+    ]
+    for start in range(0, 300, 100):  # three batches: three creation moments at least
+        reply = await ok(await client.call(ImportCustomers, {"rows": rows[start : start + 100]}))
+        assert all(r.status == "created" for r in reply.rows), reply.rows[:2]
+    newest_first = {"sort": "created", "descending": True}
+    narrow = await ok(await client.call(SearchCustomers, {"name": "zorn", **newest_first}))
+    assert (narrow.sorted_by, narrow.total, narrow.total_is_exact) == ("created", 50, True)
+    names, cursor = [], None
+    while True:
+        page = await ok(await client.call(SearchCustomers, {"name": "marl", **newest_first, "cursor": cursor}))
+        assert (page.sorted_by, page.total, page.total_is_exact) == ("name", 200, False)
+        names += [c.last_name for c in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert names == sorted((row["last_name"] for row in rows[:250]), reverse=True)

@@ -371,10 +371,12 @@ async def search_customers(
     plan = search.runs(query, countries, extra=extra)
     total = await count(plan)
     broad = total > search.TOTAL_CAP
+    wide = search.runs(query, countries, broad=True, extra=extra)
+    reordered = broad
     if position is not None:  # later pages keep the order the first page chose
-        broad = position.field == search.prefix_key(query)
-    if broad and search.prefix_key(query) and not query.name:
-        plan = search.runs(query, countries, broad=True, extra=extra)
+        reordered = position.field in {run.sort_field for run in wide} - {run.sort_field for run in plan}
+    if reordered:
+        plan = wide
 
     rows: list[tuple[int, dict[str, Any]]] = []
     for index in range(position.run_index if position else 0, len(plan)):

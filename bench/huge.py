@@ -7,8 +7,8 @@ of their own.
     bash bench/huge_mongod.sh down                    # the data stays in /work/huge-bench
 
 The data set is loaded by ``bench.dataset`` (the service's own domain code builds each
-customer; unordered ``insert_many`` into a collection that already has every index the
-customer service declares) and kept: a marker records the finished load, so a rerun only
+customer; unordered ``insert_many`` into a collection with only its ``_id`` index, then every
+index the customer service declares built in one pass) and kept: a marker records the finished load, so a rerun only
 measures. It lives on its own mongod (``--mongodb-url``, default ``OMS_HUGE_MONGODB_URL`` or
 127.0.0.1:27051), so that loading and querying ten million documents never slows the shared
 stack; every service the benchmark starts is pointed there (``OMS_MONGODB_URL``), RabbitMQ is
@@ -146,7 +146,7 @@ async def run(
     from .suite import Sizes, machine, search
 
     started = time.perf_counter()
-    loaded = await dataset.ensure_customers(settings, customers, batch=5000)
+    loaded = await dataset.ensure_customers(settings, customers, batch=5000, indexes_after=True)
     result: dict[str, Any] = {
         "command": f"python -m bench --huge --customers {customers} --namespace {settings.namespace}",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -229,9 +229,11 @@ def section() -> str:
         f"## Scale: search and console pages at {' and '.join(sizes)} customers (issue 22)\n",
         "`python -m bench --huge` (bench/huge.py) on a mongod of its own (`bench/huge_mongod.sh up`: the stack's "
         "mongod 6.0, a single-node replica set, port 27051, WiredTiger cache 6 GB, data outside the checkout), "
-        "RabbitMQ shared with the stack. The customers are built by the service's domain code and inserted into a "
-        "collection that already has every index the customer service declares (22); the data set is kept, so a "
-        "rerun only measures. Search: each kind over request/reply through two customer workers, beside the same "
+        "RabbitMQ shared with the stack. The customers are built by the service's domain code and inserted with "
+        "unordered `insert_many`: at 1,000,000 and 2,345,000 into a collection that already had every index the "
+        "customer service declares (22), at 10,000,000 into one with only its `_id` index, the 22 built afterwards "
+        "(`bench.dataset`, `indexes_after`: inserting with them slowed to a crawl past 2.3 million); the data set is "
+        "kept, so a rerun only measures. Search: each kind over request/reply through two customer workers, beside the same "
         "query on the store in process (the ceiling); goal p95 < 20 ms. Pages: server-side (`Server-Timing`), beside "
         "the service call each is built on; goal p95 < 150 ms. The machine is shared: see its load average.\n",
     ]
@@ -272,7 +274,9 @@ def section() -> str:
     headers = ["search kind"]
     for size in sizes:
         headers += [f"p95 ms at {size}", f"store p95 at {size}", f"docs examined, median / max, at {size}"]
-    headers.append("goal met")
+    # The goals are at ten million: met or not at the largest size measured.
+    goal_at = f"goal met at {sizes[-1]}"
+    headers.append(goal_at)
     table = []
     for kind in kinds:
         row: list[Any] = [kind]
@@ -287,14 +291,14 @@ def section() -> str:
                 else "–"
             )
             row += [_cell(found, "request_reply"), _cell(found, "store"), examined]
-            met = met and bool(found and found["goal_met"])
+            met = bool(found and found["goal_met"])
         table.append([*row, "yes" if met else "no"])
     out.append(report._table(headers, table) + "\n")
     pages = list(dict.fromkeys(p for r in runs for p in r["console"]["pages"]))
     headers = ["console page"]
     for size in sizes:
         headers += [f"server p95 ms at {size}", f"call p95 at {size}"]
-    headers.append("goal met")
+    headers.append(goal_at)
     table = []
     for name in pages:
         row = [name]
@@ -302,7 +306,7 @@ def section() -> str:
         for r in runs:
             found = r["console"]["pages"].get(name)
             row += [_cell(found, "server"), _cell(found, "call")]
-            met = met and bool(found and found["goal_met"])
+            met = bool(found and found["goal_met"])
         table.append([*row, "yes" if met else "no"])
     out.append(report._table(headers, table) + "\n")
     largest = runs[-1]["search"]["customers"]

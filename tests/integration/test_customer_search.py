@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer.records import GetStateSummary, ImportCustomers, SearchCustomers, SearchInput
@@ -194,6 +194,40 @@ async def people_indexed(base_settings: ServiceSettings) -> AsyncIterator[AsyncD
     finally:
         await mongo.close()
         await cleanup.run(base_settings.amqp_url, base_settings.mongodb_url)
+
+
+class FindCounter(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.finds = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.finds += event.command_name == "find"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_c11_a_name_found_in_one_run_reads_only_that_run(
+    people_indexed: AsyncDatabase, base_settings: ServiceSettings
+) -> None:
+    """'chloe du' matches a first name and 'dubois' a last name, each in one run: the other
+    run, counted empty, is not read (a round trip fewer for most such searches)."""
+    counter = FindCounter()
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(base_settings.mongodb_url, event_listeners=[counter])
+    try:
+        db = mongo[people_indexed.name]
+        for name, first in (("chloe du", "Chloé"), ("dubois", "Chloé"), ("dubois ch", "Chloé")):
+            counter.finds = 0
+            rows, *_ = await store.search_customers(db, SearchInput(name=name), ())
+            assert rows and rows[0]["first_name"] == first and counter.finds == 1, (name, counter.finds)
+        counter.finds = 0
+        rows, *_ = await store.search_customers(db, SearchInput(name="nobody"), ())
+        assert (rows, counter.finds) == ([], 0)
+    finally:
+        await mongo.close()
 
 
 @pytest.mark.parametrize("kind", QUERY_KINDS)

@@ -32,11 +32,23 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class HistoryOrder(_In):
+    """An order as its source system numbers it."""
+
+    source_system: Identifier
+    order_number: Identifier
+
+
 class HistoryInput(_In):
     customer_code: CustomerCode
     kind: HistoryKind
     limit: int = Field(default=MAX_PAGE, ge=1, le=MAX_PAGE)
     cursor: OptionalText = Field(default=None, description="next_cursor of the previous page.")
+    order: HistoryOrder | None = Field(
+        default=None,
+        description="Only the entries of this order: the order itself, its invoices or its payments, "
+        "by kind (I5's order page), however far back in the customer's history.",
+    )
 
 
 class HistoryEntry(_Out):

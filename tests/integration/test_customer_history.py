@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -571,3 +572,36 @@ async def test_c6_c7_order_events_arriving_together_are_applied_together_each_on
         t1 = orders[f"{SOURCE}|T-1"].fields
         assert t1["status"] == "completed" and [s["shipment_id"] for s in t1["shipments"]] == ["S1"]
         assert orders[f"{SOURCE}|T-2"].fields["status"] == "new"
+
+
+async def test_c7_i5_an_order_far_back_in_a_long_history_is_found_by_its_number(
+    services: EventTap, client: OmsClient
+) -> None:
+    """The order page asks for the order itself: one of a customer's oldest orders, past the
+    first five pages of their history, is found (the console read those pages and gave up)."""
+    placed = datetime(2026, 1, 1, tzinfo=UTC)
+    code = await customer_of_first_order(client, "LONG-000", placed_at=placed.isoformat())
+    for i in range(1, 106):
+        await client.publish_upstream(
+            order(f"LONG-{i:03}", source_customer_id="shop-1", placed_at=(placed + timedelta(hours=i)).isoformat())
+        )
+
+    def the_order(number: str) -> dict[str, str]:
+        return {"source_system": SOURCE, "order_number": number}
+
+    # One customer's order events are applied in order: the last one in, every one is.
+    await history(client, code, "order", count=1, order=the_order("LONG-105"))
+    numbers, cursor = [], None
+    for _ in range(5):  # what the order page used to read
+        query = {"customer_code": code, "kind": "order", **({"cursor": cursor} if cursor else {})}
+        page = await ok(await client.call(GetCustomerHistory, query))
+        numbers += [e.fields["order_number"] for e in page.items]
+        cursor = page.next_cursor
+    assert len(numbers) == 100 and "LONG-000" not in numbers
+    asked = {"customer_code": code, "kind": "order", "order": the_order("LONG-000")}
+    oldest = await ok(await client.call(GetCustomerHistory, asked))
+    assert [e.fields["order_number"] for e in oldest.items] == ["LONG-000"] and oldest.next_cursor is None
+    none = await ok(await client.call(GetCustomerHistory, {**asked, "order": the_order("LONG-999")}))
+    assert none.items == []
+    invoices = await ok(await client.call(GetCustomerHistory, {**asked, "kind": "invoice"}))
+    assert invoices.items == []  # the order's invoices: it has none

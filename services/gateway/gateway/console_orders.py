@@ -9,7 +9,6 @@ the notification service keeps the emails by order. Reading needs ``customer.rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -25,21 +24,30 @@ from .console import Staff, page
 from .state import services
 
 router = APIRouter(include_in_schema=False)
-#: History pages read to find an order's entries (20 each): its customer's last 100.
+#: Pages of an order's invoices or payments read at most (20 each).
 MAX_PAGES = 5
 
 
 async def entries(
-    request: Request, who: Any, code: str, kind: str, wanted: Callable[[dict[str, Any]], bool], first_only: bool
+    request: Request, who: Any, code: str, kind: str, order: dict[str, str], *, limit: int = 20
 ) -> list[Any]:
+    """The order's entries of one kind, asked of the customer service by the order itself
+    (not found by reading the customer's history page by page: an order of a customer with
+    a long history was "not found" past the last 100 entries)."""
     found: list[Any] = []
     cursor = None
     for _ in range(MAX_PAGES):
-        query = {"customer_code": code, "kind": kind, **({"cursor": cursor} if cursor else {})}
+        query = {
+            "customer_code": code,
+            "kind": kind,
+            "order": order,
+            "limit": limit,
+            **({"cursor": cursor} if cursor else {}),
+        }
         history = await services(request).call(who, h.GetCustomerHistory, query)
-        found += [e for e in history.items if wanted(e.fields)]
+        found += history.items
         cursor = history.next_cursor
-        if not cursor or (first_only and found):
+        if not cursor or limit == 1:
             break
     return found
 
@@ -53,11 +61,8 @@ async def order_detail(
     order_number: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Response:
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
-
-    def same(fields: dict[str, Any]) -> bool:
-        return fields.get("source_system") == source_system and fields.get("order_number") == order_number
-
-    orders = await entries(request, who, customer.code, "order", same, first_only=True)
+    order = {"source_system": source_system, "order_number": order_number}
+    orders = await entries(request, who, customer.code, "order", order, limit=1)
     if not orders:
         raise CommandFailed(
             Error(code="not_found", message=f"{customer.code} has no order {order_number} from {source_system}")
@@ -65,8 +70,8 @@ async def order_detail(
     # Side by side: each is a few request/reply round trips of its own (issue 22: one after
     # another they made this the slowest console page at 1M customers).
     invoices, payments, emails = await asyncio.gather(
-        entries(request, who, customer.code, "invoice", same, first_only=False),
-        entries(request, who, customer.code, "payment", same, first_only=False),
+        entries(request, who, customer.code, "invoice", order),
+        entries(request, who, customer.code, "payment", order),
         services(request).call(
             who,
             n.GetActivities,

@@ -346,7 +346,8 @@ async def get_customer_history(cmd: GetCustomerHistory, runtime: Runtime) -> His
     p = cmd.payload
     customer = await store.load(runtime.db, p.customer_code, None, follow_merge=True)
     after = rules.decode_cursor(p.cursor) if p.cursor else None
-    rows = await history_store.page(runtime.db, customer.code, p.kind, p.limit, after)
+    order = (p.order.source_system, p.order.order_number) if p.order else None
+    rows = await history_store.page(runtime.db, customer.code, p.kind, p.limit, after, order)
     cursor = rules.encode_cursor(rows[p.limit - 1]) if len(rows) > p.limit else None
     items = [
         HistoryEntry(**{k: r[k] for k in ("kind", "key", "customer_code", "at", "fields", "updated_at")})

@@ -51,10 +51,19 @@ async def put_entries(db: AsyncDatabase[dict[str, Any]], entries: list[dict[str,
 
 
 async def page(
-    db: AsyncDatabase[dict[str, Any]], customer_code: str, kind: str, limit: int, after: tuple[datetime, str] | None
+    db: AsyncDatabase[dict[str, Any]],
+    customer_code: str,
+    kind: str,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    order: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Active entries, newest first; one more than ``limit`` says there is a next page."""
+    """Active entries, newest first; one more than ``limit`` says there is a next page.
+    ``order``: only those of this (source system, order number), read through the same index
+    (one customer's entries of one kind), their fields compared on the documents."""
     query: dict[str, Any] = {"customer_code": customer_code, "kind": kind, "active": True}
+    if order is not None:
+        query["fields.source_system"], query["fields.order_number"] = order
     if after is not None:
         at, entry_id = after
         query["$or"] = [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": entry_id}}]

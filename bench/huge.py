@@ -228,7 +228,8 @@ def section() -> str:
     out = [
         f"## Scale: search and console pages at {' and '.join(sizes)} customers (issue 22)\n",
         "`python -m bench --huge` (bench/huge.py) on a mongod of its own (`bench/huge_mongod.sh up`: the stack's "
-        "mongod 6.0, a single-node replica set, port 27051, WiredTiger cache 6 GB, data outside the checkout), "
+        "mongod 6.0, a single-node replica set, port 27051, WiredTiger cache 6 GB, data outside the checkout; "
+        "`--mongodb-url` names another, such as the stack's on 27017 with its default cache), "
         "RabbitMQ shared with the stack. The customers are built by the service's domain code and inserted with "
         "unordered `insert_many`: at 1,000,000 and 2,345,000 into a collection that already had every index the "
         "customer service declares (22), at 10,000,000 into one with only its `_id` index, the 22 built afterwards "
@@ -250,6 +251,7 @@ def section() -> str:
                 store_["indexes"],
                 " / ".join(f"{x:.1f}" for x in r["machine"]["load_average_at_start"]),
                 " / ".join(f"{x:.1f}" for x in r["machine"].get("load_average_at_end", [])),
+                r.get("mongodb_url", "").split("//")[-1].split("/")[0] or "–",
                 r["when"],
             ]
         )
@@ -264,6 +266,7 @@ def section() -> str:
                 "indexes",
                 "load average at start",
                 "at end",
+                "mongod",
                 "measured",
             ],
             rows,

@@ -29,25 +29,19 @@ MAX_PAGES = 5
 
 
 async def entries(
-    request: Request, who: Any, code: str, kind: str, order: dict[str, str], *, limit: int = 20
+    request: Request, who: Any, code: str, kind: str, order: dict[str, str], *, pages: int = MAX_PAGES
 ) -> list[Any]:
     """The order's entries of one kind, asked of the customer service by the order itself
     (not found by reading the customer's history page by page: an order of a customer with
     a long history was "not found" past the last 100 entries)."""
     found: list[Any] = []
     cursor = None
-    for _ in range(MAX_PAGES):
-        query = {
-            "customer_code": code,
-            "kind": kind,
-            "order": order,
-            "limit": limit,
-            **({"cursor": cursor} if cursor else {}),
-        }
+    for _ in range(pages):
+        query = {"customer_code": code, "kind": kind, "order": order, **({"cursor": cursor} if cursor else {})}
         history = await services(request).call(who, h.GetCustomerHistory, query)
         found += history.items
         cursor = history.next_cursor
-        if not cursor or limit == 1:
+        if not cursor:
             break
     return found
 
@@ -62,7 +56,7 @@ async def order_detail(
 ) -> Response:
     customer = await services(request).call(who, c.GetCustomer, {"customer_code": code})
     order = {"source_system": source_system, "order_number": order_number}
-    orders = await entries(request, who, customer.code, "order", order, limit=1)
+    orders = await entries(request, who, customer.code, "order", order, pages=1)  # one entry per order
     if not orders:
         raise CommandFailed(
             Error(code="not_found", message=f"{customer.code} has no order {order_number} from {source_system}")

@@ -409,3 +409,34 @@ async def test_c7_n5_i5_order_detail_in_a_real_browser(
         await expect(page.locator("h1")).to_contain_text("Order EU-100234")
         await expect(page.locator("#order-shipments")).to_contain_text("6A12345678901")
         await shot(page, "35-order-detail")
+
+
+@pytest.mark.timeout(180)
+async def test_c11_i5_a_broad_search_by_registration_comes_by_name_and_says_so_in_a_real_browser(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup
+) -> None:
+    async with console(settings, client, cleanup) as ui:
+        rows = [
+            {
+                "scope_id": "eu-fr",
+                "first_name": f"N{i:03}",
+                "last_name": f"Marl{(i * 7919) % 250:03}",
+                "email": f"m{i:03}@example.fr",
+                "idempotency_key": f"m{i}",
+                "channel": "import",
+            }
+            for i in range(250)
+        ]
+        await ok(await client.call(ImportCustomers, {"rows": rows}))
+        page = ui.page
+        await page.goto(f"{ui.base}/")
+        await page.fill("#search input[name=name]", "marl")
+        await page.press("#search input[name=name]", "Enter")
+        await expect(page.locator("#results")).to_contain_text("Marl", timeout=15000)
+        await page.click("#results th a:has-text('Registered')")
+        # Past 200 matches no index gives a name prefix by registration: the rows come by
+        # name, and the arrow and the count line say so.
+        await expect(page.locator("#results")).to_contain_text("200+ customer(s), sorted by name")
+        await expect(page.locator("#results-table th a:has-text('Name')")).to_contain_text("▲")
+        await expect(page.locator("#results-table th a:has-text('Registered')")).not_to_contain_text("▲")
+        await shot(page, "36-broad-search-by-name")

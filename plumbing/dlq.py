@@ -183,15 +183,25 @@ class DeadLetterQueues:
             await channel.close()
 
     async def browse(self, service: str, limit: int | None = None) -> list[DeadLetter]:
-        """The messages, oldest first, left in place."""
+        """The messages, oldest first, left in place. A letter another reader has just given
+        back is counted in the queue's depth before a get can take it again (the quorum
+        queue's log applies the return a moment later): up to ``RETURNING_LETTERS_WAIT_S`` is
+        given for every counted letter to be listed (a fresh-clone CI listed 1 of 2)."""
         channel = await self._connection().channel()
         held: list[aio_pika.abc.AbstractIncomingMessage] = []
         try:
             queue = await self._queue(channel, service)
             total = queue.declaration_result.message_count or 0
             bound = total if limit is None else min(total, limit)
-            while len(held) < bound and (message := await queue.get(no_ack=False, fail=False)) is not None:
-                held.append(message)
+            deadline = time.monotonic() + RETURNING_LETTERS_WAIT_S
+            while len(held) < bound:
+                message = await queue.get(no_ack=False, fail=False)
+                if message is not None:
+                    held.append(message)
+                elif time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                else:
+                    break  # taken meanwhile (replayed by someone else)
             return [DeadLetter.read(service, message) for message in held]
         finally:
             for message in held:

@@ -78,7 +78,7 @@ class PlatformMetrics:
         await asyncio.gather(self._refresh_outbox(runtime), self._refresh_queues(runtime))
 
     async def _refresh_outbox(self, runtime: ServiceRuntime) -> None:
-        if runtime.outbox is None or runtime.mongo is None:
+        if not (runtime.connected and runtime.outbox_running):
             return
         try:
             pending, lag = await asyncio.wait_for(

@@ -25,17 +25,19 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic
 
-from faststream._internal.context import Context as ContextField  # the class behind faststream.Context
+from fast_depends.library import CustomField
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from faststream.rabbit.subscriber import RabbitSubscriber
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from typing_extensions import TypeVar
 
 from contracts.envelope import Command
 from contracts.replies import Reply
@@ -69,29 +71,66 @@ log = logging.getLogger("oms.service")
 
 VERSION = "0.1.0"
 
+#: A service's settings class (``CustomerSettings``...): its runtime is typed by it.
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings, default=ServiceSettings, covariant=True)
+#: The same, for the functions that build a runtime (a covariant one cannot be a parameter).
+S = TypeVar("S", bound=ServiceSettings)
+
 
 @dataclass
-class ServiceRuntime:
-    """What a running service holds; handlers reach it through FastStream's context."""
+class ServiceRuntime(Generic[SettingsT]):
+    """What every service holds, built once by ``create_service_app``; handlers declare it
+    (``runtime: Runtime``) and FastStream injects it. A service's own dependencies (clients,
+    renderers, batchers) are built in its ``app.py`` and injected the same way (``Injected``)."""
 
     name: str
-    settings: ServiceSettings
+    settings: SettingsT
     broker: RabbitBroker
     registry: CollectorRegistry
+    dead_letters: DeadLetters
+    metrics: PlatformMetrics
+    #: The subscriber of ``<ns>.<service>.commands``; ``on_command`` adds handlers to it.
+    commands: RabbitSubscriber
     #: This worker: host, process and a random tag (two apps of one process are two workers).
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
-    mongo: AsyncMongoClient[Any] | None = None
-    outbox: OutboxRelay | None = None
-    #: The subscriber of ``<ns>.<service>.commands``; ``on_command`` adds handlers to it.
-    commands: Any = None
     #: Ordered subscriptions (plumbing.ordering) register themselves here.
     ordered: list[Any] = field(default_factory=list)
-    dead_letters: DeadLetters | None = None
-    metrics: PlatformMetrics | None = None
-    #: What a service keeps for its own handlers (clients, caches), by name.
-    resources: dict[str, Any] = field(default_factory=dict)
     #: Every subscriber consumes (set after startup, cleared when shutdown begins).
     consuming: bool = False
+    #: What a service keeps for its own handlers, by name: on its way out, for ``Injected``.
+    resources: dict[str, Any] = field(default_factory=dict)
+    #: Opened at startup, closed at shutdown (a closed client cannot be used again, so each
+    #: start opens its own): reached through ``mongo`` and ``outbox``, which say when they are not.
+    _mongo: AsyncMongoClient[Any] | None = field(default=None, repr=False)
+    _outbox: OutboxRelay | None = field(default=None, repr=False)
+
+    @property
+    def mongo(self) -> AsyncMongoClient[Any]:
+        if self._mongo is None:
+            raise RuntimeError(f"{self.name}: MongoDB is not connected (before startup or after shutdown)")
+        return self._mongo
+
+    @mongo.setter
+    def mongo(self, client: AsyncMongoClient[Any]) -> None:
+        self._mongo = client
+
+    @property
+    def connected(self) -> bool:
+        return self._mongo is not None
+
+    @property
+    def outbox(self) -> OutboxRelay:
+        if self._outbox is None:
+            raise RuntimeError(f"{self.name}: the outbox relay runs only between startup and shutdown")
+        return self._outbox
+
+    @outbox.setter
+    def outbox(self, relay: OutboxRelay) -> None:
+        self._outbox = relay
+
+    @property
+    def outbox_running(self) -> bool:
+        return self._outbox is not None
 
     def on_command(self, command: type[Command[Any]], handler: Callable[..., Awaitable[Any]]) -> None:
         """Answer ``command`` with ``handler`` on the service's one command queue.
@@ -111,7 +150,7 @@ class ServiceRuntime:
         linger: float = 0.0,
     ) -> Batcher[Any, Any]:
         """A ``Batcher`` whose batch sizes go to the ``oms_batch_size`` metric as ``batch``."""
-        observe = self.metrics.batch_sizes.labels(self.name, batch).observe if self.metrics else None
+        observe = self.metrics.batch_sizes.labels(self.name, batch).observe
         return Batcher(process, max_size=max_size, max_in_flight=max_in_flight, linger=linger, observe=observe)
 
     def batching_channel(self) -> Channel:
@@ -121,18 +160,12 @@ class ServiceRuntime:
 
     def outbox_written(self) -> None:
         """A transaction committed events: let the relay publish them without waiting."""
-        if self.outbox is not None:
-            self.outbox.wake()
-
-    @property
-    def mongo_client(self) -> AsyncMongoClient[Any]:
-        if self.mongo is None:
-            raise RuntimeError("MongoDB is not connected yet")
-        return self.mongo
+        if self._outbox is not None:
+            self._outbox.wake()
 
     @property
     def db(self) -> AsyncDatabase[Any]:
-        return self.mongo_client[self.settings.database_name(self.name)]
+        return self.mongo[self.settings.database_name(self.name)]
 
     def all_consuming(self) -> bool:
         """Every subscriber consumes, except the partitions of ordered subscriptions, which
@@ -158,20 +191,29 @@ class ServiceRuntime:
             return False
 
 
-class LoopContext(ContextField):
-    """FastStream's ``Context``, resolved on the event loop.
+class Injected(CustomField):
+    """A dependency a handler declares, ``Annotated[Outbound, Injected("outbound")]``: the
+    object its service's ``app.py`` put in the app's context under that name
+    (``app.context.set_global``), given by FastStream (fast_depends) with every message.
 
-    fast_depends runs a synchronous ``use`` in a worker thread, for every message and every
-    such parameter; the lookup is a dictionary read, and the thread hops cost more than the
-    handlers' own work under load.
+    Like FastStream's own ``Context``, resolved on the event loop: fast_depends runs a
+    synchronous ``use`` in a worker thread, for every message and every such parameter; the
+    lookup is a dictionary read, and the thread hops cost more than the handlers' own work.
     """
 
+    def __init__(self, name: str) -> None:
+        super().__init__(cast=False, required=True)
+        self.name = name
+
     async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]  # async on purpose
-        return super().use(**kwargs)
+        # FastStream passes each call its app's ContextRepo as ``context__``.
+        kwargs[self.param_name or self.name] = kwargs["context__"].resolve(self.name)
+        return kwargs
 
 
-#: Handlers declare ``runtime: Runtime`` to reach the service's runtime.
-Runtime = Annotated[ServiceRuntime, LoopContext("runtime")]
+#: Handlers declare ``runtime: Runtime`` to reach the service's runtime; a service whose
+#: settings extend ``ServiceSettings`` declares its own alias with them (customer.settings).
+Runtime = Annotated[ServiceRuntime, Injected("runtime")]
 
 
 async def ping(cmd: Ping, runtime: Runtime) -> PongReply:
@@ -211,25 +253,15 @@ CommandHandler = Callable[..., Awaitable[Reply[Any]]]
 CommandTable = dict[type[Command[Any]], CommandHandler]
 
 
-def on_command(runtime: ServiceRuntime, command: type[Command[Any]], handler: Callable[..., Any]) -> None:
+def on_command(runtime: ServiceRuntime[Any], command: type[Command[Any]], handler: Callable[..., Any]) -> None:
     """``runtime.on_command``, as a function."""
     runtime.on_command(command, handler)
 
 
-StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
-
-
-def create_service_app(
-    name: str,
-    settings: ServiceSettings,
-    build_routers: Callable[[ServiceRuntime], Sequence[RabbitRouter]],
-    *,
-    on_startup: Sequence[StartupHook] = (),
-    on_shutdown: Sequence[StartupHook] = (),
-    description: str = "",
-) -> AsgiFastStream:
-    """Build the service's FastStream app. ``build_routers`` registers its handlers."""
-    keep_payloads_out_of_logs()
+def build_runtime(name: str, settings: S, *, description: str = "") -> tuple[ServiceRuntime[S], ReplyConnection]:
+    """The runtime every service shares, nothing connected: the broker with its middlewares
+    (tracing, metrics, dead letters, replies), its command queue answering ping, and the
+    reply connection the app starts. (Tests build one to drive plumbing on its own.)"""
     tracing = configure_tracing(name) is not None
     topology = settings.topology
     registry = CollectorRegistry()
@@ -265,10 +297,7 @@ def create_service_app(
         description=description,
     )
     dead_letters.bind(broker)
-    runtime = ServiceRuntime(name=name, settings=settings, broker=broker, registry=registry)
-    runtime.dead_letters = dead_letters
-    platform_metrics = runtime.metrics = PlatformMetrics(registry, name)
-
+    platform_metrics = PlatformMetrics(registry, name)
     commands = broker.subscriber(
         commands_queue(topology, name, max_attempts=settings.max_attempts),
         commands_exchange(topology),
@@ -276,7 +305,33 @@ def create_service_app(
         description=f"Commands to the {name} service, answered over request/reply.",
     )
     commands(filter=routed_as(Ping.routing_key_for(name)))(ping)
-    runtime.commands = commands
+    runtime = ServiceRuntime(
+        name=name,
+        settings=settings,
+        broker=broker,
+        registry=registry,
+        dead_letters=dead_letters,
+        metrics=platform_metrics,
+        commands=commands,
+    )
+    return runtime, replies
+
+
+def create_service_app(
+    name: str,
+    settings: S,
+    build_routers: Callable[[ServiceRuntime[S]], Sequence[RabbitRouter]],
+    *,
+    on_startup: Sequence[Callable[[ServiceRuntime[S]], Awaitable[None]]] = (),
+    on_shutdown: Sequence[Callable[[ServiceRuntime[S]], Awaitable[None]]] = (),
+    description: str = "",
+) -> AsgiFastStream:
+    """Build the service's FastStream app. ``build_routers`` registers its handlers."""
+    keep_payloads_out_of_logs()
+    runtime, replies = build_runtime(name, settings, description=description)
+    broker, topology, deadline = runtime.broker, settings.topology, settings.shutdown_deadline_seconds
+    platform_metrics = runtime.metrics
+    dead_letters = runtime.dead_letters
     # Retry tiers: queues nobody consumes, declared (and bound) like any subscriber's.
     for tier in retry_tiers(topology, name):
         broker.subscriber(tier, retry_exchange(topology, name), include_in_schema=False)
@@ -289,10 +344,11 @@ def create_service_app(
         # A seed list finds the replica set's primary; a write or read that meets a failover is
         # retried once on the new primary (PyMongo's defaults, kept on whatever the URL says),
         # and transactions are retried whole by with_transaction (plumbing.unit_of_work).
-        runtime.mongo = AsyncMongoClient(
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(
             settings.mongodb_url, appname=name, tz_aware=True, retryWrites=True, retryReads=True
         )
-        await runtime.mongo.admin.command("ping")
+        runtime.mongo = mongo
+        await mongo.admin.command("ping")
         # Declared before any subscriber consumes, so the first bad message has somewhere to go.
         await broker.connect()
         await replies.start()
@@ -307,14 +363,15 @@ def create_service_app(
             await hook(runtime)
 
     async def start_background() -> None:
-        runtime.outbox = OutboxRelay(
+        relay = OutboxRelay(
             runtime.db,
             settings.amqp_url,
             holder=runtime.instance,
             lease_seconds=settings.outbox_lease_seconds,
             on_published=platform_metrics.outbox_published.inc,
         )
-        await runtime.outbox.start()
+        runtime.outbox = relay
+        await relay.start()
         for subscription in runtime.ordered:
             subscription.balancer.start()
         runtime.consuming = True
@@ -328,16 +385,16 @@ def create_service_app(
         await asyncio.gather(*(s.balancer.stop() for s in runtime.ordered))
 
     async def flush_outbox() -> None:
-        if runtime.outbox is not None:
-            await runtime.outbox.stop(flush_seconds=deadline * 0.3)
+        if runtime._outbox is not None:
+            await runtime._outbox.stop(flush_seconds=deadline * 0.3)
 
     async def disconnect() -> None:
         for hook in on_shutdown:
             await hook(runtime)
         await replies.close()
-        if runtime.mongo is not None:
-            await runtime.mongo.close()
-            runtime.mongo = None
+        if runtime._mongo is not None:
+            await runtime._mongo.close()
+            runtime._mongo = None
 
     @get(include_in_schema=False)
     async def health(scope: Any) -> AsgiResponse:
@@ -359,7 +416,7 @@ def create_service_app(
         """Prometheus: FastStream's message counters and handler latency, plus the outbox,
         dead-letter and retry gauges (plumbing.metrics), read now."""
         await platform_metrics.refresh(runtime)
-        return AsgiResponse(generate_latest(registry), 200, headers={"content-type": CONTENT_TYPE_LATEST})
+        return AsgiResponse(generate_latest(runtime.registry), 200, headers={"content-type": CONTENT_TYPE_LATEST})
 
     app = AsgiFastStream(
         broker,

@@ -194,7 +194,7 @@ async def apply_once(
             )
         return True, result
 
-    async with runtime.mongo_client.start_session() as session:
+    async with runtime.mongo.start_session() as session:
         try:
             applied, result = await session.with_transaction(
                 attempt, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")

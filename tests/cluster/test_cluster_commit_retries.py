@@ -11,12 +11,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient, MongoClient
 
 from contracts.service import Ping
-from plumbing.amqp import ClusterRabbitBroker
-from plumbing.service import ServiceRuntime
+from plumbing.service import ServiceRuntime, build_runtime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
@@ -31,9 +29,7 @@ APP = "uow-failover-probe"
 @pytest.fixture
 async def runtime(healed: Cluster) -> AsyncIterator[ServiceRuntime]:
     settings = ServiceSettings(namespace=new_namespace(), amqp_url=healed.amqp_url, mongodb_url=healed.mongodb_url)
-    runtime = ServiceRuntime(
-        name="probe", settings=settings, broker=ClusterRabbitBroker(settings.amqp_url), registry=CollectorRegistry()
-    )
+    runtime = build_runtime("probe", settings)[0]
     runtime.mongo = AsyncMongoClient(settings.mongodb_url, appname=APP, tz_aware=True)
     yield runtime
     await runtime.mongo.drop_database(runtime.db.name)

@@ -20,14 +20,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient, MongoClient
 
 from notification import store
 from notification.outbound import Outbound
 from notification.settings import NotificationSettings
-from plumbing.amqp import ClusterRabbitBroker
-from plumbing.service import ServiceRuntime
+from plumbing.service import ServiceRuntime, build_runtime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import OUTBOX
 from tools.smtp_capture import CapturedMail, smtp_server
@@ -103,12 +101,7 @@ async def sender(healed: Cluster) -> AsyncIterator[tuple[Outbound, AtRcpt, Servi
         settings = ServiceSettings(
             namespace=new_namespace(), amqp_url=healed.amqp_url, mongodb_url=healed.mongodb_url, smtp_port=port
         )
-        runtime = ServiceRuntime(
-            name="notification",
-            settings=settings,
-            broker=ClusterRabbitBroker(settings.amqp_url),
-            registry=CollectorRegistry(),
-        )
+        runtime = build_runtime("notification", settings)[0]
         # A primary that answers "not primary" is forgotten until the driver's next look at it:
         # after a real step-down at once (the server tells its monitor), after a fail point's
         # answer only at the next heartbeat, 10 s by default.

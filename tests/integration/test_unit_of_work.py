@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from contracts.service import Ping
-from plumbing.service import ServiceRuntime
+from plumbing.service import build_runtime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
@@ -19,7 +18,7 @@ async def test_p2_a_message_applied_in_turn_or_concurrently_runs_its_work_once(
     settings: ServiceSettings, cleanup: Cleanup
 ) -> None:
     cleanup.track(settings)
-    runtime = ServiceRuntime(name="order-sync", settings=settings, broker=None, registry=CollectorRegistry())
+    runtime = build_runtime("order-sync", settings)[0]
     runtime.mongo = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     runs: list[str] = []
 

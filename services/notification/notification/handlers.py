@@ -51,7 +51,7 @@ from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.sealing import SealBroken
-from plumbing.service import CommandHandler, LoopContext, Runtime, ServiceRuntime
+from plumbing.service import CommandHandler, Injected, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import catalog, domain, emails, kinds, merging, privacy, rendering, store, templates
@@ -62,7 +62,7 @@ from .outbound import Outbound
 from .templates import TemplateProblem
 
 #: Handlers declare ``outbound: Sender`` to wake the background sender.
-Sender = Annotated[Outbound, LoopContext("outbound")]
+Sender = Annotated[Outbound, Injected("outbound")]
 
 
 async def queue_email(

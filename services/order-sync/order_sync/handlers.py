@@ -439,7 +439,6 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
 
     for command, handler in {**COMMANDS, **privacy.COMMANDS}.items():
         on_command(runtime, command, handler)
-    assert runtime.dead_letters is not None  # made with the runtime, before the routers
     runtime.dead_letters.redactors.append(mask_card_numbers_in_body)
     runtime.dead_letters.listeners.append(remember_rejected(runtime))
     return [orders_router, commerce_router, customers_router]

@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic
 
@@ -324,9 +324,12 @@ def create_service_app(
     *,
     on_startup: Sequence[Callable[[ServiceRuntime[S]], Awaitable[None]]] = (),
     on_shutdown: Sequence[Callable[[ServiceRuntime[S]], Awaitable[None]]] = (),
+    dependencies: Callable[[ServiceRuntime[S]], Mapping[str, object]] | None = None,
     description: str = "",
 ) -> AsgiFastStream:
-    """Build the service's FastStream app. ``build_routers`` registers its handlers."""
+    """Build the service's FastStream app. ``build_routers`` registers its handlers;
+    ``dependencies`` builds, once, what they declare besides the runtime (``Injected`` by
+    name: clients, renderers, batchers), started by the service's ``on_startup`` hooks."""
     keep_payloads_out_of_logs()
     runtime, replies = build_runtime(name, settings, description=description)
     broker, topology, deadline = runtime.broker, settings.topology, settings.shutdown_deadline_seconds
@@ -429,6 +432,8 @@ def create_service_app(
         specification=AsyncAPI(title=f"OMS {name} service", version=VERSION, description=description),
     )
     app.context.set_global("runtime", runtime)
+    for dependency, value in (dependencies(runtime) if dependencies else {}).items():
+        app.context.set_global(dependency, value)
     return app
 
 

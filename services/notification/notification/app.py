@@ -8,7 +8,7 @@ from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
 from . import catalog, merging, rendering, store
-from .handlers import bind_emails_queue, build_routers
+from .handlers import bind_emails_queue, build_routers, system_emails_batcher
 from .outbound import Outbound
 from .settings import NotificationSettings
 
@@ -25,18 +25,20 @@ def create_app(settings: ServiceSettings | None = None, options: NotificationSet
     async def load_templates(runtime: ServiceRuntime) -> None:
         catalog.predefined()  # a broken predefined template stops the start, not an email
         renderer.start()
-        runtime.resources[rendering.RESOURCE] = renderer
 
     async def stop_rendering(runtime: ServiceRuntime) -> None:
         renderer.stop()
 
-    app = create_service_app(
+    return create_service_app(
         SERVICE,
         settings or ServiceSettings(),
         build_routers,
         on_startup=[load_templates, store.ensure_indexes, bind_emails_queue, merging.bind_merges_queue, outbound.start],
         on_shutdown=[outbound.stop, stop_rendering],
+        dependencies=lambda runtime: {
+            "outbound": outbound,
+            "renderer": renderer,
+            "system-emails": system_emails_batcher(runtime, outbound, renderer),
+        },
         description="Renders customer emails from templates, sends them and records them as activities.",
     )
-    app.context.set_global("outbound", outbound)
-    return app

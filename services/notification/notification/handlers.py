@@ -63,10 +63,16 @@ from .templates import TemplateProblem
 
 #: Handlers declare ``outbound: Sender`` to wake the background sender.
 Sender = Annotated[Outbound, Injected("outbound")]
+#: Handlers that render declare ``renderer: Renders`` (the sandboxed render processes).
+Renders = Annotated[rendering.Renderer, Injected("renderer")]
 
 
 async def queue_email(
-    runtime: ServiceRuntime, outbound: Outbound, cause: Command[Any], request: EmailRequest
+    runtime: ServiceRuntime,
+    outbound: Outbound,
+    renderer: rendering.Renderer,
+    cause: Command[Any],
+    request: EmailRequest,
 ) -> EmailQueued:
     """Render a CSR's email and record it as a queued activity, once per command (N4, N5, N6):
     a command delivered again gets the first delivery's answer back, and nothing is queued twice.
@@ -77,7 +83,7 @@ async def queue_email(
         catalog.predefined(),
         request,
         fall_back=request.initiated_by == "system",
-        renderer=rendering.of(runtime),
+        renderer=renderer,
     )
     activity = emails.activity_document(request, composed, runtime.settings, outbound.sealer)
 
@@ -103,24 +109,29 @@ async def queue_email(
 # event delivered again finds its activity and changes nothing. Only a batch with an email
 # failed at once (its EmailFailed event goes through the outbox) takes a transaction.
 
-SYSTEM_EMAILS_BATCHER = "system-emails"  # in runtime.resources
+SystemEmailBatcher = Batcher[tuple[Envelope[Any], EmailRequest], None]
+#: The event handlers of system emails declare ``system_emails: SystemEmails``.
+SystemEmails = Annotated[SystemEmailBatcher, Injected("system-emails")]
 
 
-def _system_emails(runtime: ServiceRuntime, outbound: Outbound) -> Batcher[tuple[Envelope[Any], EmailRequest], None]:
-    batcher = runtime.resources.get(SYSTEM_EMAILS_BATCHER)
-    if batcher is None:
-        batcher = runtime.resources[SYSTEM_EMAILS_BATCHER] = runtime.batcher(
-            SYSTEM_EMAILS_BATCHER,
-            lambda batch: queue_system_emails(runtime, outbound, batch),
-            max_size=128,
-            max_in_flight=2,  # one batch renders while the other commits
-            linger=0.005,  # a burst's events arrive one by one: gather them into fewer transactions
-        )
-    return batcher
+def system_emails_batcher(
+    runtime: ServiceRuntime, outbound: Outbound, renderer: rendering.Renderer
+) -> SystemEmailBatcher:
+    """The worker's one batcher of system emails (built by ``app.py``)."""
+    return runtime.batcher(
+        "system-emails",
+        lambda batch: queue_system_emails(runtime, outbound, renderer, batch),
+        max_size=128,
+        max_in_flight=2,  # one batch renders while the other commits
+        linger=0.005,  # a burst's events arrive one by one: gather them into fewer transactions
+    )
 
 
 async def queue_system_emails(
-    runtime: ServiceRuntime, outbound: Outbound, batch: list[Pending[tuple[Envelope[Any], EmailRequest], None]]
+    runtime: ServiceRuntime,
+    outbound: Outbound,
+    renderer: rendering.Renderer,
+    batch: list[Pending[tuple[Envelope[Any], EmailRequest], None]],
 ) -> None:
     """``queue_email`` for the system emails that arrived together: each is settled with its
     own outcome (an email whose template is missing fails alone, its event is retried)."""
@@ -131,7 +142,7 @@ async def queue_system_emails(
         [r.recipient.scope_id for r in requests],
         [language for r in requests for language in emails.candidates_of(r)],
     )
-    renderer, predefined = rendering.of(runtime), catalog.predefined()
+    predefined = catalog.predefined()
     composed = await asyncio.gather(
         *(
             emails.compose(runtime.db, predefined, r, fall_back=True, renderer=renderer, customs=customs)
@@ -180,12 +191,6 @@ async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[s
                 raise
 
 
-async def _system_email(
-    runtime: ServiceRuntime, outbound: Outbound, event: Envelope[Any], request: EmailRequest
-) -> None:
-    await _system_emails(runtime, outbound).submit((event, request))
-
-
 def _opened_link(
     event: PasswordSetupInvited | PasswordResetRequested | EmailVerificationRequested, outbound: Outbound
 ) -> str:
@@ -197,48 +202,56 @@ def _opened_link(
         raise Rejected.invalid("payload.sealed_link", str(exc)) from None
 
 
-async def password_setup_invited(event: PasswordSetupInvited, runtime: Runtime, outbound: Sender) -> None:
+async def password_setup_invited(event: PasswordSetupInvited, outbound: Sender, system_emails: SystemEmails) -> None:
     """The welcome email with its set-password link."""
-    await _system_email(runtime, outbound, event, kinds.welcome(event, _opened_link(event, outbound)))
+    await system_emails.submit((event, kinds.welcome(event, _opened_link(event, outbound))))
 
 
-async def password_reset_requested(event: PasswordResetRequested, runtime: Runtime, outbound: Sender) -> None:
+async def password_reset_requested(
+    event: PasswordResetRequested, outbound: Sender, system_emails: SystemEmails
+) -> None:
     """The password reset email with its single-use link."""
-    await _system_email(runtime, outbound, event, kinds.password_reset(event, _opened_link(event, outbound)))
+    await system_emails.submit((event, kinds.password_reset(event, _opened_link(event, outbound))))
 
 
-async def password_changed(event: PasswordChanged, runtime: Runtime, outbound: Sender) -> None:
+async def password_changed(event: PasswordChanged, outbound: Sender, system_emails: SystemEmails) -> None:
     """The notice that the password was set or changed."""
-    await _system_email(runtime, outbound, event, kinds.password_changed(event))
+    await system_emails.submit((event, kinds.password_changed(event)))
 
 
-async def email_verification_requested(event: EmailVerificationRequested, runtime: Runtime, outbound: Sender) -> None:
+async def email_verification_requested(
+    event: EmailVerificationRequested, outbound: Sender, system_emails: SystemEmails
+) -> None:
     """The email address verification link."""
-    await _system_email(runtime, outbound, event, kinds.email_verification(event, _opened_link(event, outbound)))
+    await system_emails.submit((event, kinds.email_verification(event, _opened_link(event, outbound))))
 
 
-async def customer_order_shipped(event: CustomerOrderShipped, runtime: Runtime, outbound: Sender) -> None:
+async def customer_order_shipped(event: CustomerOrderShipped, outbound: Sender, system_emails: SystemEmails) -> None:
     """The shipping confirmation, recorded on the customer and the order."""
     if event.payload.recipient is None:
         return  # a customer without an email: nothing to send
-    await _system_email(runtime, outbound, event, kinds.shipping_confirmation(event))
+    await system_emails.submit((event, kinds.shipping_confirmation(event)))
 
 
-async def customer_payment_requested(event: CustomerPaymentRequested, runtime: Runtime, outbound: Sender) -> None:
+async def customer_payment_requested(
+    event: CustomerPaymentRequested, outbound: Sender, system_emails: SystemEmails
+) -> None:
     """The payment request, recorded on the customer and the order."""
     if event.payload.recipient is None:
         return  # a customer without an email: nothing to send
-    await _system_email(runtime, outbound, event, kinds.payment_request(event))
+    await system_emails.submit((event, kinds.payment_request(event)))
 
 
-async def customer_payment_received(event: CustomerPaymentReceived, runtime: Runtime, outbound: Sender) -> None:
+async def customer_payment_received(
+    event: CustomerPaymentReceived, outbound: Sender, system_emails: SystemEmails
+) -> None:
     """The payment confirmation, recorded on the customer and the order."""
     if event.payload.recipient is None:
         return  # a customer without an email: nothing to send
-    await _system_email(runtime, outbound, event, kinds.payment_confirmation(event))
+    await system_emails.submit((event, kinds.payment_confirmation(event)))
 
 
-#: What a system email's event handler is: FastStream injects its runtime and sender by name.
+#: What a system email's event handler is: FastStream injects its sender and batcher by name.
 SystemEmailHandler = Callable[..., Awaitable[None]]
 SYSTEM_EMAILS: tuple[tuple[type[Event[Any]], SystemEmailHandler], ...] = (
     (PasswordSetupInvited, password_setup_invited),
@@ -260,7 +273,9 @@ def _actor_id(cmd: Command[Any]) -> str:
     return cmd.actor.id
 
 
-async def send_template_email(cmd: SendTemplateEmail, runtime: Runtime, outbound: Sender) -> EmailQueuedReply:
+async def send_template_email(
+    cmd: SendTemplateEmail, runtime: Runtime, outbound: Sender, renderer: Renders
+) -> EmailQueuedReply:
     """A CSR emails a customer from a customer-message template, optionally about an order."""
     p = cmd.payload
     actor_id = _actor_id(cmd)
@@ -280,7 +295,7 @@ async def send_template_email(cmd: SendTemplateEmail, runtime: Runtime, outbound
         actor_id=actor_id,
     )
     try:
-        queued = await queue_email(runtime, outbound, cmd, request)
+        queued = await queue_email(runtime, outbound, renderer, cmd, request)
     except TemplateMissing:
         raise Rejected.not_found("template", p.template, field="payload.template") from None
     except TemplateProblem as problem:
@@ -336,15 +351,15 @@ def _view(template: StoredTemplate) -> TemplateView:
 
 
 async def _checked(
-    runtime: ServiceRuntime, sources: templates.Sources, kind: str, language: str, variables: dict[str, str]
+    renderer: rendering.Renderer, sources: templates.Sources, kind: str, language: str, variables: dict[str, str]
 ) -> None:
     try:
-        await rendering.of(runtime).check(sources, kind, language, variables)
+        await renderer.check(sources, kind, language, variables)
     except TemplateProblem as problem:
         raise Rejected.invalid(f"payload.{problem.part}", problem.reason) from None
 
 
-async def set_template(cmd: SetTemplate, runtime: Runtime) -> TemplateReply:
+async def set_template(cmd: SetTemplate, runtime: Runtime, renderer: Renders) -> TemplateReply:
     """Add or override a template, once it compiled and rendered against sample data."""
     p = cmd.payload
     actor_id = _actor_id(cmd)
@@ -365,7 +380,7 @@ async def set_template(cmd: SetTemplate, runtime: Runtime) -> TemplateReply:
         updated_at=store.now(),
         updated_by=actor_id,
     )
-    await _checked(runtime, template.sources, kind, template.language, template.variables)
+    await _checked(renderer, template.sources, kind, template.language, template.variables)
 
     async def work(uow: UnitOfWork) -> TemplateView:
         return _view(await store.save_template(runtime.db, template, uow.session))
@@ -414,7 +429,7 @@ async def get_template(cmd: GetTemplate, runtime: Runtime) -> TemplateReply:
     return TemplateReply.success(_view(template))
 
 
-async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEmailReply:
+async def preview_template(cmd: PreviewTemplate, runtime: Runtime, renderer: Renders) -> RenderedEmailReply:
     """Render a stored template, or check and render a draft, against sample data."""
     p = cmd.payload
     kind = domain.kind_of(p.name)
@@ -431,7 +446,7 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
             text=p.text,
             variables=dict(p.variables),
         )
-        await _checked(runtime, template.sources, kind, language, template.variables)
+        await _checked(renderer, template.sources, kind, language, template.variables)
     else:
         candidates = domain.language_candidates(language, None)
         found = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
@@ -442,7 +457,7 @@ async def preview_template(cmd: PreviewTemplate, runtime: Runtime) -> RenderedEm
     if p.recipient is not None:
         context = {**context, **kinds.customer_context(p.recipient)}
     try:
-        rendered = await emails.render(rendering.of(runtime), template, context)
+        rendered = await emails.render(renderer, template, context)
     except TemplateProblem as problem:
         raise Rejected.invalid("payload.variables", f"{problem.part}: {problem.reason}") from None
     return RenderedEmailReply.success(

@@ -36,18 +36,12 @@ import resource
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import kinds, templates
 from .templates import RenderBudgetExceeded, Rendered, Sources, TemplateProblem
 
-if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
-
 log = logging.getLogger(__name__)
-
-#: Where the service keeps its Renderer (``runtime.resources``).
-RESOURCE = "renderer"
 
 #: Seconds the event loop waits beyond a render's own wall-clock budget before it kills the pool.
 GRACE_SECONDS = 3.0
@@ -213,9 +207,3 @@ def _kill(processes: list[Any]) -> None:
             os.kill(process.pid, signal.SIGKILL)
         except (ProcessLookupError, TypeError):
             pass
-
-
-def of(runtime: ServiceRuntime) -> Renderer:
-    """The service's renderer (started with the service; see ``app.py``)."""
-    renderer: Renderer = runtime.resources[RESOURCE]
-    return renderer

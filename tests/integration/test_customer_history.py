@@ -510,7 +510,6 @@ async def test_c6_c7_order_events_arriving_together_are_applied_together_each_on
     event alone fails."""
     app = customer_app(settings)
     async with running(app, cleanup=cleanup):
-        runtime = app.context.get("runtime")
         await create_scope(client, "eu-fr", "FR")
         code = (await create_customer(client, email="together@example.fr")).code
 
@@ -559,9 +558,9 @@ async def test_c6_c7_order_events_arriving_together_are_applied_together_each_on
             OrderStatusUpdated: history_handlers.order_status_updated,
             CustomerOrderShipped: history_handlers.order_shipped,
         }
-        outcomes = await asyncio.gather(*(handlers[type(e)](e, runtime) for e in batch), return_exceptions=True)
+        batcher = app.context.get("order-news")
+        outcomes = await asyncio.gather(*(handlers[type(e)](e, batcher) for e in batch), return_exceptions=True)
 
-        batcher = runtime.resources[history_handlers.ORDER_NEWS]
         assert (batcher.batches, batcher.items) == (1, 6)
         assert outcomes[:5] == [None] * 5
         assert isinstance(outcomes[5], Rejected) and outcomes[5].error.fields[0].field == "payload.customer_code"

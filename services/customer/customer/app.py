@@ -39,7 +39,7 @@ COMMANDS: CommandTable = {
 }
 
 
-def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
+def build_routers(runtime: ServiceRuntime[CustomerSettings]) -> list[RabbitRouter]:
     for command, handler in COMMANDS.items():
         on_command(runtime, command, handler)
     return history.build_routers(runtime)  # the history's event subscriptions
@@ -48,20 +48,31 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
 def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
     if not isinstance(settings, CustomerSettings):
         settings = CustomerSettings(**(settings.model_dump() if settings else {}))
+    other_services = privacy.other_services(settings, SERVICE)
+
+    def dependencies(runtime: ServiceRuntime[CustomerSettings]) -> dict[str, object]:
+        """What the handlers declare besides the runtime (``Injected``), built once."""
+        return {
+            "accounts": account_links.accounts(runtime),
+            "order-news": history.order_news_batcher(runtime),
+            "other-services": other_services,
+        }
+
     return create_service_app(
         SERVICE,
         settings,
         build_routers,
         on_startup=[
-            account_links.open_accounts,
+            account_links.require_link_key,
             record_store.ensure_indexes,
             account_store.ensure_indexes,
             history_store.ensure_indexes,
             relations_store.ensure_indexes,
             merge_store.ensure_indexes,
             privacy_store.ensure_indexes,
-            privacy.open_clients,
+            lambda runtime: other_services.start(),
         ],
-        on_shutdown=[privacy.close_clients],
+        on_shutdown=[lambda runtime: other_services.close()],
+        dependencies=dependencies,
         description="Customer records: create, find, read, correct, merge, enable and disable.",
     )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Annotated
 
 from pydantic import Field
 
+from plumbing.service import Injected, ServiceRuntime
 from plumbing.settings import ServiceSettings
-
-if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
 
 
 class CustomerSettings(ServiceSettings):
@@ -61,9 +59,5 @@ class CustomerSettings(ServiceSettings):
     unmerge_window_days: float = Field(default=30, gt=0, description="C13: how long a merge can be undone.")
 
 
-def settings_of(runtime: ServiceRuntime) -> CustomerSettings:
-    """The customer service's settings: ``create_app`` makes them ``CustomerSettings``."""
-    settings = runtime.settings
-    if not isinstance(settings, CustomerSettings):
-        raise TypeError(f"the customer service runs with CustomerSettings, not {type(settings).__name__}")
-    return settings
+#: Handlers of the customer service declare ``runtime: CustomerRuntime``: its settings are these.
+CustomerRuntime = Annotated[ServiceRuntime[CustomerSettings], Injected("runtime")]

@@ -54,7 +54,7 @@ from contracts.customer.records import (
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, normalize_email
-from plumbing.service import CommandTable, Runtime, ServiceRuntime
+from plumbing.service import CommandTable, ServiceRuntime
 from plumbing.throttle import Bucket, retry_after, too_many_attempts
 from plumbing.throttle_store import Throttle
 from plumbing.unit_of_work import UnitOfWork, apply_once
@@ -63,11 +63,11 @@ from ..acting import Acting, audit, authorize
 from ..records import store
 from ..records.rules import Customer, now
 from ..records.service import create_once  # the shared creation path, with its race handling
-from ..settings import settings_of
+from ..settings import CustomerRuntime, CustomerSettings
 from . import credentials
 from . import store as account_store
 from .credentials import TokenKind
-from .links import accounts_of, send_link
+from .links import AccountsOf, send_link
 from .signin import (
     LOCK_EXPIRED_REASON,
     LOCKED_REASON,
@@ -88,7 +88,7 @@ SIGN_IN_POLICY = Acting(Actor(kind="system", id="sign-in policy"))
 
 
 async def usable_token(
-    runtime: ServiceRuntime, uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...], at: datetime
+    runtime: ServiceRuntime[CustomerSettings], uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...], at: datetime
 ) -> dict[str, Any]:
     doc = await account_store.find_token(runtime.db, credentials.token_id(token), uow.session)
     if doc is None or doc["kind"] not in kinds:
@@ -109,7 +109,9 @@ async def usable_token(
 ANONYMOUS = Actor(kind="customer", id="anonymous")
 
 
-async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) -> AcceptedReply:
+async def request_password_reset(
+    cmd: RequestPasswordReset, runtime: CustomerRuntime, accounts: AccountsOf
+) -> AcceptedReply:
     """C14. By email, the answer is the same, and takes the same time, whether the account
     exists, was emailed, or reached its limit of reset emails (then nothing is sent and the
     audit and ``oms_reset_emails_withheld`` say so). The wait holds one of the command
@@ -123,7 +125,7 @@ async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) ->
         whose = (p.scope_id, p.email)
     else:
         raise Rejected.invalid("payload.customer_code", "give a customer code, or a scope and an email")
-    settings, accounts = settings_of(runtime), accounts_of(runtime)
+    settings = runtime.settings
     window = timedelta(minutes=settings.reset_email_window_minutes)
     outcome: dict[str, bool] = {}
 
@@ -177,7 +179,7 @@ async def request_password_reset(cmd: RequestPasswordReset, runtime: Runtime) ->
     return AcceptedReply.success(result)
 
 
-async def complete_password_reset(cmd: CompletePasswordReset, runtime: Runtime) -> AcceptedReply:
+async def complete_password_reset(cmd: CompletePasswordReset, runtime: CustomerRuntime) -> AcceptedReply:
     db, at = runtime.db, now()
     password_hash = await asyncio.to_thread(credentials.hash_password, cmd.payload.new_password)
 
@@ -228,7 +230,7 @@ async def complete_password_reset(cmd: CompletePasswordReset, runtime: Runtime) 
 
 
 async def invite_customers_without_password(
-    cmd: InviteCustomersWithoutPassword, runtime: Runtime
+    cmd: InviteCustomersWithoutPassword, runtime: CustomerRuntime
 ) -> InviteProgressReply:
     """'Set empty passwords', one batch: resumable (after_code) and idempotent (invited once)."""
     p, db, at = cmd.payload, runtime.db, now()
@@ -252,7 +254,7 @@ async def invite_customers_without_password(
 # --- email verification and claim (C20) ------------------------------------------------------
 
 
-async def request_email_verification(cmd: RequestEmailVerification, runtime: Runtime) -> AcceptedReply:
+async def request_email_verification(cmd: RequestEmailVerification, runtime: CustomerRuntime) -> AcceptedReply:
     db, at = runtime.db, now()
 
     async def work(uow: UnitOfWork) -> Accepted:
@@ -274,7 +276,7 @@ async def request_email_verification(cmd: RequestEmailVerification, runtime: Run
     return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
 
 
-async def verify_email(cmd: VerifyEmail, runtime: Runtime) -> CustomerReply:
+async def verify_email(cmd: VerifyEmail, runtime: CustomerRuntime) -> CustomerReply:
     db, at = runtime.db, now()
 
     async def work(uow: UnitOfWork) -> CustomerView:
@@ -308,7 +310,7 @@ async def verify_email(cmd: VerifyEmail, runtime: Runtime) -> CustomerReply:
     return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
 
 
-async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> CustomerReply:
+async def register_customer(cmd: RegisterCustomer, runtime: CustomerRuntime) -> CustomerReply:
     """Self-registration. A guest record with this email in the scope is claimed, after the
     customer proves the address, instead of being duplicated."""
     p, db, at = cmd.payload, runtime.db, now()
@@ -360,13 +362,13 @@ async def register_customer(cmd: RegisterCustomer, runtime: Runtime) -> Customer
 # --- sign-in (C15) ---------------------------------------------------------------------------------
 
 
-async def authenticate(cmd: Authenticate, runtime: Runtime) -> AuthenticatedReply:
+async def authenticate(cmd: Authenticate, runtime: CustomerRuntime) -> AuthenticatedReply:
     """C15. A throttled or locked attempt is refused before the password is checked, with the
     same answer either way (``signin.py``); the others are charged to their account's and
     source's buckets before the check, so attempts at once are counted exactly and none slips
     past a limit. Nothing here sleeps: the answer says when to try again."""
     p, db, at = cmd.payload, runtime.db, now()
-    policy = SignInPolicy.from_settings(settings_of(runtime))
+    policy = SignInPolicy.from_settings(runtime.settings)
     throttle = Throttle(db[account_store.SIGNIN_THROTTLE])
     source = cmd.actor.source if cmd.actor and cmd.actor.source else None
     try:
@@ -424,7 +426,7 @@ def _throttled(wait_seconds: float) -> Rejected:
     return Rejected.of("rate_limited", too_many_attempts(wait_seconds), retry_after_seconds=retry_after(wait_seconds))
 
 
-async def _lock(runtime: ServiceRuntime, code: str, at: datetime, until: datetime) -> None:
+async def _lock(runtime: ServiceRuntime[CustomerSettings], code: str, at: datetime, until: datetime) -> None:
     db = runtime.db
 
     async def work(uow: UnitOfWork) -> None:
@@ -452,7 +454,7 @@ async def _lock(runtime: ServiceRuntime, code: str, at: datetime, until: datetim
     await apply_once(runtime, None, work)
 
 
-async def _unlock(runtime: ServiceRuntime, code: str, at: datetime) -> None:
+async def _unlock(runtime: ServiceRuntime[CustomerSettings], code: str, at: datetime) -> None:
     """End a lock whose time is up; attempts at once find it ended by the first one."""
     db = runtime.db
 
@@ -487,12 +489,12 @@ def _session_view(doc: dict[str, Any]) -> OnBehalfSession:
     return OnBehalfSession(session_id=doc["_id"], **{k: doc[k] for k in OnBehalfSession.model_fields if k in doc})
 
 
-async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -> OnBehalfReply:
+async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: CustomerRuntime) -> OnBehalfReply:
     p, db, at, csr = cmd.payload, runtime.db, now(), cmd.actor
     if csr is None or csr.kind != "csr":
         raise Rejected.of("forbidden", "only a CSR acts on behalf of a customer")
-    if p.minutes > settings_of(runtime).on_behalf_max_minutes:
-        raise Rejected.invalid("payload.minutes", f"at most {settings_of(runtime).on_behalf_max_minutes} minutes")
+    if p.minutes > runtime.settings.on_behalf_max_minutes:
+        raise Rejected.invalid("payload.minutes", f"at most {runtime.settings.on_behalf_max_minutes} minutes")
 
     async def work(uow: UnitOfWork) -> OnBehalfSession:
         customer = await store.load(db, p.customer_code, uow.session)
@@ -515,7 +517,7 @@ async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: Runtime) -
     return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
 
 
-async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: Runtime) -> OnBehalfReply:
+async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: CustomerRuntime) -> OnBehalfReply:
     db, at = runtime.db, now()
 
     async def work(uow: UnitOfWork) -> OnBehalfSession:
@@ -537,7 +539,7 @@ async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: Runtime) -> On
     return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
 
 
-async def get_customer_audit(cmd: GetCustomerAudit, runtime: Runtime) -> AuditReply:
+async def get_customer_audit(cmd: GetCustomerAudit, runtime: CustomerRuntime) -> AuditReply:
     """C16: who changed the record, and who acted for the customer and why; newest first."""
     p = cmd.payload
     await store.load(runtime.db, p.customer_code, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 from prometheus_client import Counter
 
@@ -16,12 +17,12 @@ from contracts.customer.records import (
     ScopeView,
 )
 from plumbing.errors import Rejected
-from plumbing.sealing import Sealer, redact_link, sealer
-from plumbing.service import ServiceRuntime
+from plumbing.sealing import redact_link, sealer
+from plumbing.service import Injected, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork
 
 from ..records.rules import Customer
-from ..settings import settings_of
+from ..settings import CustomerSettings
 from . import credentials
 from . import store as account_store
 from .credentials import TokenKind
@@ -29,16 +30,14 @@ from .credentials import TokenKind
 
 @dataclass
 class Accounts:
-    """What the account handlers keep per running service (``runtime.resources``)."""
+    """What the account handlers keep per worker, built once by ``app.py`` (``accounts``)."""
 
-    sealer: Sealer
     #: Reset emails not sent because the customer's limit was reached (C14), for operators.
     withheld: Counter  # oms_reset_emails_withheld, labelled with this service
     pace: credentials.ResetPace
 
 
-async def open_accounts(runtime: ServiceRuntime) -> None:
-    """Startup hook: without ``OMS_LINK_KEY`` the service does not start (no link could be emailed)."""
+def accounts(runtime: ServiceRuntime[CustomerSettings]) -> Accounts:
     withheld = Counter(
         "oms_reset_emails_withheld",
         "Password reset requests answered but not emailed: the customer's limit "
@@ -46,20 +45,23 @@ async def open_accounts(runtime: ServiceRuntime) -> None:
         ["service"],
         registry=runtime.registry,
     )
-    runtime.resources["accounts"] = Accounts(
-        sealer=sealer(runtime.settings),
+    return Accounts(
         withheld=withheld.labels(runtime.name),
-        pace=credentials.ResetPace(settings_of(runtime).reset_answer_seconds),
+        pace=credentials.ResetPace(runtime.settings.reset_answer_seconds),
     )
 
 
-def accounts_of(runtime: ServiceRuntime) -> Accounts:
-    accounts: Accounts = runtime.resources["accounts"]
-    return accounts
+#: The handlers that pace or count reset requests declare ``accounts: AccountsOf``.
+AccountsOf = Annotated[Accounts, Injected("accounts")]
+
+
+async def require_link_key(runtime: ServiceRuntime[CustomerSettings]) -> None:
+    """Startup hook: without ``OMS_LINK_KEY`` the service does not start (no link could be emailed)."""
+    sealer(runtime.settings)
 
 
 async def send_link(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[CustomerSettings],
     uow: UnitOfWork,
     customer: Customer,
     scope: ScopeView,
@@ -71,7 +73,7 @@ async def send_link(
     """Issue a single-use token of ``kind``, revoking the customer's older ones it replaces, and
     publish the event that emails its link: sealed for the notification service, redacted for
     everyone else (the outbox, the broker, other consumers)."""
-    settings = settings_of(runtime)
+    settings = runtime.settings
     hours = {
         "password_setup": settings.setup_token_hours,
         "password_reset": settings.reset_token_hours,
@@ -95,14 +97,14 @@ async def send_link(
     payload = {
         "recipient": recipient,
         "link": redact_link(link),
-        "sealed_link": accounts_of(runtime).sealer.seal(link),
+        "sealed_link": sealer(settings).seal(link),  # a Fernet of the key: microseconds to make
         "expires_at": expires_at,
     }
     uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
 
 
 async def invite_if_new_registered(
-    runtime: ServiceRuntime, uow: UnitOfWork, customer: Customer, scope: ScopeView, at: datetime
+    runtime: ServiceRuntime[CustomerSettings], uow: UnitOfWork, customer: Customer, scope: ScopeView, at: datetime
 ) -> None:
     """C14: a registered customer created by a CSR or on a storefront is invited to set a
     password. Imports and orders are not: `InviteCustomersWithoutPassword` invites them on purpose."""

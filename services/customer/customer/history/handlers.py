@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from faststream.rabbit import RabbitRouter
 
@@ -48,16 +48,17 @@ from contracts.upstream.commerce import (
     CustomerPaymentMethodRemoved,
     CustomerPaymentMethodSaved,
 )
-from plumbing.batching import Pending
+from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
-from plumbing.service import CommandTable, Runtime, ServiceRuntime
+from plumbing.service import CommandTable, Injected, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once, inbox_records, record_applied
 
 from ..acting import audit, authorize
 from ..records import store
 from ..records.rules import Customer, now
 from ..records.service import change_customer
+from ..settings import CustomerRuntime, CustomerSettings
 from . import rules
 from . import store as history_store
 
@@ -67,12 +68,10 @@ REMOVAL_FIELDS = ("removed_at", "deleted_by", "deleted_at", "reason")
 
 Change = Callable[[UnitOfWork, Customer], Awaitable[None]]
 
-#: The batcher of order events, one per worker (in runtime.resources).
-ORDER_NEWS = "customer.order-news"
 log = logging.getLogger("oms.customer.history")
 
 
-async def _apply(runtime: ServiceRuntime, message: Envelope[Any], code: str, change: Change) -> None:
+async def _apply(runtime: ServiceRuntime[CustomerSettings], message: Envelope[Any], code: str, change: Change) -> None:
     """Once per event, on the customer or, if merged away, the survivor."""
 
     async def work(uow: UnitOfWork) -> None:
@@ -94,26 +93,22 @@ class OrderNews:
     shipment: dict[str, Any] | None = None
 
 
-async def _order(
-    runtime: ServiceRuntime,
-    message: Envelope[Any],
-    code: str,
-    order: OrderSummary,
-    shipment: dict[str, Any] | None = None,
-) -> None:
-    """Order events come in bursts (every order of a storefront): the ones that arrive
-    together are applied together (plumbing.batching), in one transaction."""
-    batcher = runtime.resources.get(ORDER_NEWS)
-    if batcher is None:
-        # These events trickle in as order-sync's relay publishes them: a few milliseconds'
-        # wait gathers larger batches (fewer transactions), and one batch at a time.
-        batcher = runtime.resources[ORDER_NEWS] = runtime.batcher(
-            "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1, linger=0.005
-        )
-    await batcher.submit(OrderNews(message, code, order, shipment))
+def order_news_batcher(runtime: ServiceRuntime[CustomerSettings]) -> Batcher[OrderNews, None]:
+    """The worker's one batcher of order events (built by ``app.py``). Order events come in
+    bursts (every order of a storefront): the ones that arrive together are applied together
+    (plumbing.batching), in one transaction. They trickle in as order-sync's relay publishes
+    them: a few milliseconds' wait gathers larger batches (fewer transactions), and one batch
+    at a time."""
+    return runtime.batcher(
+        "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1, linger=0.005
+    )
 
 
-async def _apply_order_news(runtime: ServiceRuntime, batch: list[Pending[OrderNews, None]]) -> None:
+#: The order events' handlers declare ``order_news: OrderNewsBatcher``.
+OrderNewsBatcher = Annotated[Batcher[OrderNews, None], Injected("order-news")]
+
+
+async def _apply_order_news(runtime: ServiceRuntime[CustomerSettings], batch: list[Pending[OrderNews, None]]) -> None:
     try:
         failures: list[Exception | None] = [*await _apply_together(runtime, [pending.item for pending in batch])]
     except Exception:  # noqa: BLE001 - one event may be the cause: each on its own, with its own outcome
@@ -131,11 +126,13 @@ async def _apply_order_news(runtime: ServiceRuntime, batch: list[Pending[OrderNe
             pending.fail(failure)
 
 
-async def _apply_together(runtime: ServiceRuntime, news: list[OrderNews]) -> list[Rejected | None]:
+async def _apply_together(runtime: ServiceRuntime[CustomerSettings], news: list[OrderNews]) -> list[Rejected | None]:
     return await apply_once(runtime, None, lambda uow: _order_news_work(runtime, uow, news), inbox=False)
 
 
-async def _order_news_work(runtime: ServiceRuntime, uow: UnitOfWork, news: list[OrderNews]) -> list[Rejected | None]:
+async def _order_news_work(
+    runtime: ServiceRuntime[CustomerSettings], uow: UnitOfWork, news: list[OrderNews]
+) -> list[Rejected | None]:
     """Apply each event once (inbox), on the customer or its survivor: every document read
     once for the batch, the events applied in arrival order on what the earlier ones left,
     each document written once."""
@@ -181,26 +178,26 @@ async def _order_news_work(runtime: ServiceRuntime, uow: UnitOfWork, news: list[
     return failures
 
 
-async def order_linked(message: OrderLinked, runtime: Runtime) -> None:
-    await _order(runtime, message, message.payload.customer_code, message.payload.order)
+async def order_linked(message: OrderLinked, order_news: OrderNewsBatcher) -> None:
+    await order_news.submit(OrderNews(message, message.payload.customer_code, message.payload.order))
 
 
-async def order_status_updated(message: OrderStatusUpdated, runtime: Runtime) -> None:
-    await _order(runtime, message, message.payload.customer_code, message.payload.order)
+async def order_status_updated(message: OrderStatusUpdated, order_news: OrderNewsBatcher) -> None:
+    await order_news.submit(OrderNews(message, message.payload.customer_code, message.payload.order))
 
 
-async def order_changed(message: OrderChanged, runtime: Runtime) -> None:
+async def order_changed(message: OrderChanged, order_news: OrderNewsBatcher) -> None:
     """O8: the order as the source system changed it (totals, number) replaces what the entry
     showed, like a status update: the later event wins."""
-    await _order(runtime, message, message.payload.customer_code, message.payload.order)
+    await order_news.submit(OrderNews(message, message.payload.customer_code, message.payload.order))
 
 
-async def order_shipped(message: CustomerOrderShipped, runtime: Runtime) -> None:
+async def order_shipped(message: CustomerOrderShipped, order_news: OrderNewsBatcher) -> None:
     p = message.payload
     shipment = p.model_dump(
         mode="json", include={"shipment_id", "carrier", "tracking_number", "tracking_url", "lines", "shipped_at"}
     )
-    await _order(runtime, message, _customer_of(p), p.order, shipment)
+    await order_news.submit(OrderNews(message, _customer_of(p), p.order, shipment))
 
 
 def _customer_of(payload: ShipmentEmailPayload | PaymentEmailPayload) -> str:
@@ -213,7 +210,9 @@ def _customer_of(payload: ShipmentEmailPayload | PaymentEmailPayload) -> str:
 
 
 async def _payment(
-    runtime: ServiceRuntime, message: CustomerPaymentRequested | CustomerPaymentReceived, received: bool
+    runtime: ServiceRuntime[CustomerSettings],
+    message: CustomerPaymentRequested | CustomerPaymentReceived,
+    received: bool,
 ) -> None:
     p, db = message.payload, runtime.db
     payment = p.model_dump(mode="json", exclude={"recipient", "order"})
@@ -228,11 +227,11 @@ async def _payment(
     await _apply(runtime, message, _customer_of(p), change)
 
 
-async def payment_requested(message: CustomerPaymentRequested, runtime: Runtime) -> None:
+async def payment_requested(message: CustomerPaymentRequested, runtime: CustomerRuntime) -> None:
     await _payment(runtime, message, received=False)
 
 
-async def payment_received(message: CustomerPaymentReceived, runtime: Runtime) -> None:
+async def payment_received(message: CustomerPaymentReceived, runtime: CustomerRuntime) -> None:
     await _payment(runtime, message, received=True)
 
 
@@ -240,7 +239,7 @@ async def payment_received(message: CustomerPaymentReceived, runtime: Runtime) -
 
 
 async def _dated(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[CustomerSettings],
     message: Envelope[Any],
     code: str,
     kind: str,
@@ -264,7 +263,7 @@ async def _dated(
     await _apply(runtime, message, code, change)
 
 
-async def cart_updated(message: CustomerCartUpdated, runtime: Runtime) -> None:
+async def cart_updated(message: CustomerCartUpdated, runtime: CustomerRuntime) -> None:
     cart = message.payload.cart
     await _dated(
         runtime,
@@ -279,7 +278,7 @@ async def cart_updated(message: CustomerCartUpdated, runtime: Runtime) -> None:
     )
 
 
-async def payment_method_saved(message: CustomerPaymentMethodSaved, runtime: Runtime) -> None:
+async def payment_method_saved(message: CustomerPaymentMethodSaved, runtime: CustomerRuntime) -> None:
     method = message.payload.payment_method
     await _dated(
         runtime,
@@ -294,7 +293,7 @@ async def payment_method_saved(message: CustomerPaymentMethodSaved, runtime: Run
     )
 
 
-async def payment_method_removed(message: CustomerPaymentMethodRemoved, runtime: Runtime) -> None:
+async def payment_method_removed(message: CustomerPaymentMethodRemoved, runtime: CustomerRuntime) -> None:
     p = message.payload
     await _dated(
         runtime,
@@ -309,7 +308,7 @@ async def payment_method_removed(message: CustomerPaymentMethodRemoved, runtime:
     )
 
 
-async def invoice_issued(message: CustomerInvoiceIssued, runtime: Runtime) -> None:
+async def invoice_issued(message: CustomerInvoiceIssued, runtime: CustomerRuntime) -> None:
     invoice = message.payload.invoice
     await _dated(
         runtime,
@@ -324,7 +323,7 @@ async def invoice_issued(message: CustomerInvoiceIssued, runtime: Runtime) -> No
     )
 
 
-async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None:
+async def orders_reassigned(message: OrdersReassigned, runtime: CustomerRuntime) -> None:
     """C13: an unmerge gave orders back to the customer they came for: their entries move,
     and both customers' order counts and stores are counted again from their entries."""
     p, db = message.payload, runtime.db
@@ -342,7 +341,7 @@ async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None
 # --- commands --------------------------------------------------------------------------------------
 
 
-async def get_customer_history(cmd: GetCustomerHistory, runtime: Runtime) -> HistoryReply:
+async def get_customer_history(cmd: GetCustomerHistory, runtime: CustomerRuntime) -> HistoryReply:
     p = cmd.payload
     customer = await store.load(runtime.db, p.customer_code, None, follow_merge=True)
     after = rules.decode_cursor(p.cursor) if p.cursor else None
@@ -356,7 +355,7 @@ async def get_customer_history(cmd: GetCustomerHistory, runtime: Runtime) -> His
     return HistoryReply.success(HistoryPage(customer_code=customer.code, kind=p.kind, items=items, next_cursor=cursor))
 
 
-async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> PaymentMethodDeletedReply:
+async def delete_payment_method(cmd: DeletePaymentMethod, runtime: CustomerRuntime) -> PaymentMethodDeletedReply:
     """C7: a CSR deletes a saved payment method: a tombstone (a late 'saved' from upstream
     cannot bring it back), an audit record and an event for the payment provider."""
     p, db = cmd.payload, runtime.db
@@ -413,7 +412,7 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: Runtime) -> P
     return PaymentMethodDeletedReply.success(await apply_once(runtime, cmd, work, PaymentMethodDeletedResult))
 
 
-async def set_preferred_store(cmd: SetPreferredStore, runtime: Runtime) -> CustomerReply:
+async def set_preferred_store(cmd: SetPreferredStore, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.prefer_store(cmd.payload.store_id, now())
         return uow.collect(customer)  # CustomerUpdated, if the store changed
@@ -442,7 +441,7 @@ EVENTS = (
 )
 
 
-def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
+def build_routers(runtime: ServiceRuntime[CustomerSettings]) -> list[RabbitRouter]:
     """Order-sync's events on a work queue of this service (the history's commands are in
     the service's command table, app.COMMANDS)."""
     topology = runtime.settings.topology

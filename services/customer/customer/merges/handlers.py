@@ -26,13 +26,13 @@ from contracts.customer.merges import (
     UnmergeReply,
 )
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable, Runtime
+from plumbing.service import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize
 from ..records import store
 from ..records.rules import now
-from ..settings import settings_of
+from ..settings import CustomerRuntime
 from . import store as merge_store
 from .rules import check_mergeable, journal_view, plan_merge, plan_unmerge
 
@@ -41,7 +41,7 @@ def _actor_id(cmd: Any) -> str:
     return f"{cmd.actor.kind}:{cmd.actor.id}" if cmd.actor else "system"
 
 
-async def merge_customers(cmd: MergeCustomers, runtime: Runtime) -> MergeReply:
+async def merge_customers(cmd: MergeCustomers, runtime: CustomerRuntime) -> MergeReply:
     p, db = cmd.payload, runtime.db
     # The command's id is the merge's: a repeated command answers the first merge (inbox),
     # and the journal's unique id makes any other replay a conflict, not a second merge.
@@ -75,7 +75,7 @@ async def merge_customers(cmd: MergeCustomers, runtime: Runtime) -> MergeReply:
         await store.save(db, survivor, uow.session)
         await store.save(db, merged, uow.session)
         history_ids = await merge_store.move_history(db, merged.code, survivor.code, merge_id, uow.session)
-        undo_until = at + timedelta(days=settings_of(runtime).unmerge_window_days)
+        undo_until = at + timedelta(days=runtime.settings.unmerge_window_days)
         entry = {
             "_id": merge_id,
             "merge_id": merge_id,
@@ -119,7 +119,7 @@ async def merge_customers(cmd: MergeCustomers, runtime: Runtime) -> MergeReply:
     return MergeReply.success(await apply_once(runtime, cmd, work, MergeOutcome))
 
 
-async def unmerge_customers(cmd: UnmergeCustomers, runtime: Runtime) -> UnmergeReply:
+async def unmerge_customers(cmd: UnmergeCustomers, runtime: CustomerRuntime) -> UnmergeReply:
     p, db = cmd.payload, runtime.db
 
     async def work(uow: UnitOfWork) -> UnmergeOutcome:
@@ -202,7 +202,7 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: Runtime) -> UnmergeR
     return UnmergeReply.success(await apply_once(runtime, cmd, work, UnmergeOutcome))
 
 
-async def get_merge_journal(cmd: GetMergeJournal, runtime: Runtime) -> MergeJournalReply:
+async def get_merge_journal(cmd: GetMergeJournal, runtime: CustomerRuntime) -> MergeJournalReply:
     p = cmd.payload
     if p.merge_id:
         entry = await merge_store.journal_entry(runtime.db, p.merge_id)

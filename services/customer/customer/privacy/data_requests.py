@@ -16,15 +16,16 @@ from contracts.customer.privacy import (
     RecordDataRequest,
 )
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable, Runtime
+from plumbing.service import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import SYSTEM, Acting, audit_each
 from ..records.rules import now
+from ..settings import CustomerRuntime
 from . import rules, store
 
 
-async def record_data_request(cmd: RecordDataRequest, runtime: Runtime) -> DataRequestReply:
+async def record_data_request(cmd: RecordDataRequest, runtime: CustomerRuntime) -> DataRequestReply:
     db = runtime.db
 
     async def work(uow: UnitOfWork) -> DataRequestView:
@@ -42,12 +43,12 @@ async def record_data_request(cmd: RecordDataRequest, runtime: Runtime) -> DataR
     return DataRequestReply.success(await apply_once(runtime, cmd, work, DataRequestView))
 
 
-async def list_data_requests(cmd: ListDataRequests, runtime: Runtime) -> DataRequestListReply:
+async def list_data_requests(cmd: ListDataRequests, runtime: CustomerRuntime) -> DataRequestListReply:
     docs = await store.page(runtime.db, cmd.payload.state, cmd.payload.limit)
     return DataRequestListReply.success([rules.view(doc) for doc in docs])
 
 
-async def complete_data_request(cmd: CompleteDataRequest, runtime: Runtime) -> DataRequestReply:
+async def complete_data_request(cmd: CompleteDataRequest, runtime: CustomerRuntime) -> DataRequestReply:
     p, db, actor = cmd.payload, runtime.db, cmd.actor or SYSTEM
     rules.check_may_complete(actor)
 

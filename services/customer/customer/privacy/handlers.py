@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from contracts.customer.privacy import (
     CustomerDataExport,
@@ -29,7 +29,8 @@ from contracts.service import ServiceErasure
 from plumbing.client import OmsClientPool, error_text
 from plumbing.documents import plain
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable, Runtime, ServiceRuntime
+from plumbing.service import CommandTable, Injected, ServiceRuntime
+from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
 from ..accounts import store as account_store
@@ -38,8 +39,8 @@ from ..merges import store as merge_store
 from ..merges.rules import journal_view
 from ..records import store
 from ..records.rules import Customer, now
+from ..settings import CustomerRuntime, CustomerSettings
 
-RESOURCE = "customer.privacy"
 #: Requests to other services in flight at once per worker (one connection each).
 CLIENTS = 4
 ERASED = "(erased)"
@@ -82,23 +83,20 @@ ERASED_FIELDS: dict[str, object] = {
 # --- the other services ---------------------------------------------------------------------------
 
 
-async def open_clients(runtime: ServiceRuntime) -> None:
-    pool = OmsClientPool(runtime.settings, size=CLIENTS, producer=runtime.name)
-    await pool.start()
-    runtime.resources[RESOURCE] = pool
+def other_services(settings: ServiceSettings, producer: str) -> OmsClientPool:
+    """The worker's clients of order-sync and notification (their parts of exports and
+    erasures), built once by ``app.py``, connected by ``start`` at startup."""
+    return OmsClientPool(settings, size=CLIENTS, producer=producer)
 
 
-async def close_clients(runtime: ServiceRuntime) -> None:
-    if RESOURCE in runtime.resources:
-        await runtime.resources.pop(RESOURCE).close()
+#: The handlers that ask the other services declare ``services: OtherServices``.
+OtherServices = Annotated[OmsClientPool, Injected("other-services")]
 
 
-async def _ask(runtime: ServiceRuntime, service: str, command: Any, payload: dict[str, Any], cause: Any) -> Any:
+async def _ask(services: OmsClientPool, service: str, command: Any, payload: dict[str, Any], cause: Any) -> Any:
     """The result of one service's answer; raises ``_NoAnswer`` for silence or an error."""
     try:
-        reply = await runtime.resources[RESOURCE].call(
-            command, payload, correlation_id=cause.correlation_id or cause.message_id
-        )
+        reply = await services.call(command, payload, correlation_id=cause.correlation_id or cause.message_id)
     except Exception as exc:  # noqa: BLE001 - a timeout (ServiceUnavailable), or a publish no queue takes
         raise _NoAnswer(service, str(exc) or type(exc).__name__) from exc
     if not reply.ok:
@@ -122,7 +120,9 @@ def _record(doc: dict[str, Any]) -> dict[str, Any]:
     return {**plain({k: v for k, v in doc.items() if k not in hidden}), "has_password": bool(doc.get("password_hash"))}
 
 
-async def export_customer_data(cmd: ExportCustomerData, runtime: Runtime) -> ExportReply:
+async def export_customer_data(
+    cmd: ExportCustomerData, runtime: CustomerRuntime, services: OtherServices
+) -> ExportReply:
     p, db, at = cmd.payload, runtime.db, now()
     await authorize(db, None, cmd.actor, p.customer_code, at)
     customer = await store.load(db, p.customer_code, None)
@@ -131,8 +131,8 @@ async def export_customer_data(cmd: ExportCustomerData, runtime: Runtime) -> Exp
     journal = await merge_store.journal_of(db, customer.code)
     request = {"customer_code": customer.code}
     results = await asyncio.gather(
-        _ask(runtime, "order-sync", OrderSyncExportCustomerData, request, cmd),
-        _ask(runtime, "notification", NotificationExportCustomerData, request, cmd),
+        _ask(services, "order-sync", OrderSyncExportCustomerData, request, cmd),
+        _ask(services, "notification", NotificationExportCustomerData, request, cmd),
         return_exceptions=True,
     )
     silent = [r for r in results if isinstance(r, _NoAnswer)]
@@ -164,7 +164,7 @@ async def export_customer_data(cmd: ExportCustomerData, runtime: Runtime) -> Exp
     )
 
 
-async def _audit_alone(runtime: ServiceRuntime, cmd: Any, code: str, action: str) -> None:
+async def _audit_alone(runtime: ServiceRuntime[CustomerSettings], cmd: Any, code: str, action: str) -> None:
     async def work(uow: UnitOfWork) -> None:
         acting = await authorize(runtime.db, uow, cmd.actor, code, now())
         await audit(runtime.db, uow, acting, code, action, [], now())
@@ -187,7 +187,7 @@ def erasure_updates(doc: dict[str, Any], reason: str, at: datetime) -> dict[str,
 
 
 async def _erase_here(
-    runtime: ServiceRuntime, cmd: EraseCustomerData, erasure_id: str
+    runtime: ServiceRuntime[CustomerSettings], cmd: EraseCustomerData, erasure_id: str
 ) -> tuple[list[str], ServiceErasure]:
     """The customer service's part, in one transaction: the record and every record merged
     into it, their history entries, tokens, merge journal values and stored replies."""
@@ -268,7 +268,9 @@ async def _erase_here(
     return await apply_once(runtime, cmd, work, inbox=False)
 
 
-async def erase_customer_data(cmd: EraseCustomerData, runtime: Runtime) -> ErasureReply:
+async def erase_customer_data(
+    cmd: EraseCustomerData, runtime: CustomerRuntime, services: OtherServices
+) -> ErasureReply:
     p = cmd.payload
     erasure_id = cmd.message_id
     codes, mine = await _erase_here(runtime, cmd, erasure_id)
@@ -280,7 +282,7 @@ async def erase_customer_data(cmd: EraseCustomerData, runtime: Runtime) -> Erasu
         total: dict[str, int] = {}
         try:
             for code in codes:
-                part = await _ask(runtime, service, command, {"customer_code": code, "erasure_id": erasure_id}, cmd)
+                part = await _ask(services, service, command, {"customer_code": code, "erasure_id": erasure_id}, cmd)
                 for kind, count in part.erased.items():
                     total[kind] = total.get(kind, 0) + count
                 at = part.at

@@ -38,6 +38,7 @@ from plumbing.unit_of_work import UnitOfWork
 
 from ..accounts.links import invite_if_new_registered
 from ..acting import SYSTEM, Acting, audit_each
+from ..settings import CustomerSettings
 from . import store
 from .rules import Customer, customer_view, now
 
@@ -74,7 +75,7 @@ async def prepare(db: AsyncDatabase[dict[str, Any]], news: list[NewCustomer]) ->
 
 
 async def create_each(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[CustomerSettings],
     uow: UnitOfWork,
     news: list[NewCustomer],
     *,

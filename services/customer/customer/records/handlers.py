@@ -48,11 +48,12 @@ from contracts.customer.records import (
 )
 from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable, Runtime, ServiceRuntime
+from plumbing.service import CommandTable, ServiceRuntime
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
 from ..accounts.links import send_link
 from ..relations import store as relations_store
+from ..settings import CustomerRuntime, CustomerSettings
 from . import bulk, store, summary
 from .rules import Customer, check_template_fields, customer_summary, now
 from .service import change_customer, create_once, search_page
@@ -62,7 +63,7 @@ R = TypeVar("R")
 # --- scopes and account templates ---------------------------------------------------------
 
 
-async def create_scope(cmd: CreateScope, runtime: Runtime) -> ScopeReply:
+async def create_scope(cmd: CreateScope, runtime: CustomerRuntime) -> ScopeReply:
     scope = ScopeView(**cmd.payload.model_dump(), created_at=now())
 
     async def work(uow: UnitOfWork) -> ScopeView:
@@ -72,11 +73,11 @@ async def create_scope(cmd: CreateScope, runtime: Runtime) -> ScopeReply:
     return ScopeReply.success(await apply_once(runtime, cmd, work, ScopeView))
 
 
-async def list_scopes(cmd: ListScopes, runtime: Runtime) -> ScopeListReply:
+async def list_scopes(cmd: ListScopes, runtime: CustomerRuntime) -> ScopeListReply:
     return ScopeListReply.success(await store.list_scopes(runtime.db))
 
 
-async def set_account_template(cmd: SetAccountTemplate, runtime: Runtime) -> AccountTemplateReply:
+async def set_account_template(cmd: SetAccountTemplate, runtime: CustomerRuntime) -> AccountTemplateReply:
     check_template_fields(cmd.payload.fields)
 
     async def work(uow: UnitOfWork) -> AccountTemplateView:
@@ -86,7 +87,7 @@ async def set_account_template(cmd: SetAccountTemplate, runtime: Runtime) -> Acc
     return AccountTemplateReply.success(await apply_once(runtime, cmd, work, AccountTemplateView))
 
 
-async def get_account_template(cmd: GetAccountTemplate, runtime: Runtime) -> AccountTemplateReply:
+async def get_account_template(cmd: GetAccountTemplate, runtime: CustomerRuntime) -> AccountTemplateReply:
     await store.require_scope(runtime.db, cmd.payload.scope_id)
     template = await store.get_template(runtime.db, cmd.payload.scope_id)
     return AccountTemplateReply.success(
@@ -97,12 +98,12 @@ async def get_account_template(cmd: GetAccountTemplate, runtime: Runtime) -> Acc
 # --- creating customers (C1, C17, O3): bulk.create_each, for one or for many ------------------
 
 
-async def create_customer(cmd: CreateCustomer, runtime: Runtime) -> CustomerReply:
+async def create_customer(cmd: CreateCustomer, runtime: CustomerRuntime) -> CustomerReply:
     view, _ = await create_once(runtime, cmd, cmd.payload)
     return CustomerReply.success(view)
 
 
-async def create_customers(cmd: CreateCustomers, runtime: Runtime) -> CreationsReply:
+async def create_customers(cmd: CreateCustomers, runtime: CustomerRuntime) -> CreationsReply:
     """O3: the new customers of a batch of orders."""
     result = await create_several(runtime, cmd, cmd.payload.customers, "payload.customers", _creations, CreationsResult)
     return CreationsReply.success(result)
@@ -119,7 +120,7 @@ async def create_customers(cmd: CreateCustomers, runtime: Runtime) -> CreationsR
 IMPORT_PART_ROWS = 500
 
 
-async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportReply:
+async def import_customers(cmd: ImportCustomers, runtime: CustomerRuntime) -> ImportReply:
     """C17: a batch of rows of a file. The answer kept for a redelivery is the rows' codes,
     not whole customers (a thousand customer views a batch, for nothing); a batch applied
     before that kept its customers, and a redelivery of it answers their codes.
@@ -170,7 +171,7 @@ async def import_customers(cmd: ImportCustomers, runtime: Runtime) -> ImportRepl
     return ImportReply.success(result)
 
 
-async def applied_before(runtime: ServiceRuntime, cmd: Command[Any]) -> bool:
+async def applied_before(runtime: ServiceRuntime[CustomerSettings], cmd: Command[Any]) -> bool:
     """The command's inbox record is there (``apply_once`` answers what it kept)."""
     return await runtime.db[INBOX].find_one({"_id": f"{runtime.name}:{cmd.message_id}"}, {"_id": 1}) is not None
 
@@ -184,7 +185,7 @@ def _import_rows(creations: list[CustomerCreation]) -> ImportResult:
 
 
 async def create_several(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[CustomerSettings],
     cmd: Command[Any],
     news: list[NewCustomer],
     fields: str,
@@ -234,7 +235,9 @@ async def create_several(
     return answer([await _create_alone(runtime, offset + index, new, fields) for index, new in enumerate(news)])
 
 
-async def _create_alone(runtime: ServiceRuntime, index: int, new: NewCustomer, fields: str) -> CustomerCreation:
+async def _create_alone(
+    runtime: ServiceRuntime[CustomerSettings], index: int, new: NewCustomer, fields: str
+) -> CustomerCreation:
     if not new.idempotency_key:
         return bulk.refused(
             index,
@@ -252,21 +255,21 @@ async def _create_alone(runtime: ServiceRuntime, index: int, new: NewCustomer, f
 # --- reading (C2, C10, C11) -----------------------------------------------------------------
 
 
-async def get_customer(cmd: GetCustomer, runtime: Runtime) -> CustomerReply:
+async def get_customer(cmd: GetCustomer, runtime: CustomerRuntime) -> CustomerReply:
     customer = await store.load(runtime.db, cmd.payload.customer_code, None, follow_merge=True)
     return CustomerReply.success(await relations_store.customer_view_with_groups(runtime.db, customer.doc))
 
 
-async def find_accounts_by_email(cmd: FindAccountsByEmail, runtime: Runtime) -> EmailLookupReply:
+async def find_accounts_by_email(cmd: FindAccountsByEmail, runtime: CustomerRuntime) -> EmailLookupReply:
     docs = await store.accounts_by_email(runtime.db, cmd.payload.email)
     return EmailLookupReply.success(EmailLookup(email=cmd.payload.email, accounts=[customer_summary(d) for d in docs]))
 
 
-async def search_customers(cmd: SearchCustomers, runtime: Runtime) -> SearchReply:
+async def search_customers(cmd: SearchCustomers, runtime: CustomerRuntime) -> SearchReply:
     return SearchReply.success(await search_page(runtime, cmd.payload))
 
 
-async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSummaryReply:
+async def get_state_summary(cmd: GetStateSummary, runtime: CustomerRuntime) -> StateSummaryReply:
     if cmd.payload.scope_id:
         await store.require_scope(runtime.db, cmd.payload.scope_id)
     counts, counted_at = await summary.state_summary(runtime.db, cmd.payload.scope_id, now())
@@ -276,7 +279,7 @@ async def get_state_summary(cmd: GetStateSummary, runtime: Runtime) -> StateSumm
 # --- changing customers (C4, C10, C12) ------------------------------------------------------
 
 
-async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerReply:
+async def update_customer(cmd: UpdateCustomer, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         scope = await store.require_scope(runtime.db, customer.doc["scope_id"], uow.session)
         template = await store.get_template(runtime.db, customer.doc["scope_id"], uow.session)
@@ -293,7 +296,7 @@ async def update_customer(cmd: UpdateCustomer, runtime: Runtime) -> CustomerRepl
 # CustomerStateChanged), collected as messages caused by the command.
 
 
-async def add_address(cmd: AddAddress, runtime: Runtime) -> CustomerReply:
+async def add_address(cmd: AddAddress, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.add_address(cmd.payload.address, now())
         return uow.collect(customer)
@@ -301,7 +304,7 @@ async def add_address(cmd: AddAddress, runtime: Runtime) -> CustomerReply:
     return await change_customer(runtime, cmd, "address added", change)
 
 
-async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
+async def change_address(cmd: ChangeAddress, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.change_address(cmd.payload.address_id, cmd.payload.address, now())
         return uow.collect(customer)
@@ -309,7 +312,7 @@ async def change_address(cmd: ChangeAddress, runtime: Runtime) -> CustomerReply:
     return await change_customer(runtime, cmd, "address changed", change)
 
 
-async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
+async def remove_address(cmd: RemoveAddress, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.remove_address(cmd.payload.address_id, now())
         return uow.collect(customer)
@@ -317,7 +320,7 @@ async def remove_address(cmd: RemoveAddress, runtime: Runtime) -> CustomerReply:
     return await change_customer(runtime, cmd, "address removed", change)
 
 
-async def change_customer_state(cmd: ChangeCustomerState, runtime: Runtime) -> CustomerReply:
+async def change_customer_state(cmd: ChangeCustomerState, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
         customer.apply_action(cmd.payload.action, cmd.payload.reason, now())
         return uow.collect(customer)

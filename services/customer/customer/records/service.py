@@ -24,11 +24,14 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize
 from ..relations import store as relations_store
+from ..settings import CustomerSettings
 from . import bulk, store
 from .rules import Customer, customer_summary, now
 
 
-async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> tuple[CustomerView, bool]:
+async def create(
+    runtime: ServiceRuntime[CustomerSettings], uow: UnitOfWork, new: NewCustomer
+) -> tuple[CustomerView, bool]:
     """Create a customer, or find the one an earlier request with the same idempotency key
     created; says which."""
     (outcome,) = await bulk.create_each(runtime, uow, [new])
@@ -40,7 +43,7 @@ async def create(runtime: ServiceRuntime, uow: UnitOfWork, new: NewCustomer) -> 
 
 
 async def create_once(
-    runtime: ServiceRuntime, message: CreateCustomer | RegisterCustomer | None, new: NewCustomer
+    runtime: ServiceRuntime[CustomerSettings], message: CreateCustomer | RegisterCustomer | None, new: NewCustomer
 ) -> tuple[CustomerView, bool]:
     """``create`` in its own transaction; when a concurrent twin (same idempotency key) wins
     the race, the second attempt answers the twin's customer (O6: one customer, not two)."""
@@ -52,7 +55,7 @@ async def create_once(
     raise Rejected.of("unavailable", "the customer is being created by a concurrent request; retry")
 
 
-async def search_page(runtime: ServiceRuntime, query: SearchInput) -> SearchPage:
+async def search_page(runtime: ServiceRuntime[CustomerSettings], query: SearchInput) -> SearchPage:
     """C11 search; also the member pages of organizations and groups (C5, C19)."""
     # A phone typed nationally is read as the scope's country's, or, with no scope chosen, as
     # each scope's (a CSR types "06 12 34 56 78" as the caller says it).
@@ -76,7 +79,9 @@ async def search_page(runtime: ServiceRuntime, query: SearchInput) -> SearchPage
 Change = Callable[[Customer, UnitOfWork], Awaitable[list[Event[Any]]]]
 
 
-async def change_customer(runtime: ServiceRuntime, cmd: Command[Any], action: str, change: Change) -> CustomerReply:
+async def change_customer(
+    runtime: ServiceRuntime[CustomerSettings], cmd: Command[Any], action: str, change: Change
+) -> CustomerReply:
     """Check who acts, load, check the expected version, change, save, publish and audit: one
     transaction. ``cmd``'s payload names the customer (``customer_code``) and the version its
     sender saw (``expected_version``)."""

@@ -27,13 +27,14 @@ from contracts.customer.relations import (
 )
 from contracts.replies import FieldError
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable, Runtime
+from plumbing.service import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize
 from ..records import store
 from ..records.rules import Customer, now
 from ..records.service import search_page
+from ..settings import CustomerRuntime
 from . import store as relations_store
 from .rules import (
     add_membership,
@@ -47,7 +48,7 @@ from .rules import (
 from .store import group_view
 
 
-async def create_group(cmd: CreateGroup, runtime: Runtime) -> GroupReply:
+async def create_group(cmd: CreateGroup, runtime: CustomerRuntime) -> GroupReply:
     new, db = cmd.payload, runtime.db
     require_staff(cmd.actor)
 
@@ -63,7 +64,7 @@ async def create_group(cmd: CreateGroup, runtime: Runtime) -> GroupReply:
     return GroupReply.success(await apply_once(runtime, cmd, work, GroupView))
 
 
-async def update_group_rules(cmd: UpdateGroupRules, runtime: Runtime) -> GroupReply:
+async def update_group_rules(cmd: UpdateGroupRules, runtime: CustomerRuntime) -> GroupReply:
     request, db = cmd.payload, runtime.db
     require_staff(cmd.actor)
 
@@ -81,7 +82,7 @@ async def update_group_rules(cmd: UpdateGroupRules, runtime: Runtime) -> GroupRe
 
 
 async def _change_members(
-    cmd: AddGroupMembers | RemoveGroupMembers, runtime: Runtime, adding: bool
+    cmd: AddGroupMembers | RemoveGroupMembers, runtime: CustomerRuntime, adding: bool
 ) -> GroupMembersReply:
     """Add or remove static members: every code is checked first (each bad one named), then
     each record that changes gets a new version and an audit entry; one event for the lot."""
@@ -122,15 +123,15 @@ async def _change_members(
     return GroupMembersReply.success(await apply_once(runtime, cmd, work, GroupMembersResult))
 
 
-async def add_group_members(cmd: AddGroupMembers, runtime: Runtime) -> GroupMembersReply:
+async def add_group_members(cmd: AddGroupMembers, runtime: CustomerRuntime) -> GroupMembersReply:
     return await _change_members(cmd, runtime, adding=True)
 
 
-async def remove_group_members(cmd: RemoveGroupMembers, runtime: Runtime) -> GroupMembersReply:
+async def remove_group_members(cmd: RemoveGroupMembers, runtime: CustomerRuntime) -> GroupMembersReply:
     return await _change_members(cmd, runtime, adding=False)
 
 
-async def list_groups(cmd: ListGroups, runtime: Runtime) -> GroupListReply:
+async def list_groups(cmd: ListGroups, runtime: CustomerRuntime) -> GroupListReply:
     if cmd.payload.scope_id:
         await store.require_scope(runtime.db, cmd.payload.scope_id)
     return GroupListReply.success(
@@ -138,7 +139,7 @@ async def list_groups(cmd: ListGroups, runtime: Runtime) -> GroupListReply:
     )
 
 
-async def get_group_members(cmd: GetGroupMembers, runtime: Runtime) -> GroupMembersPageReply:
+async def get_group_members(cmd: GetGroupMembers, runtime: CustomerRuntime) -> GroupMembersPageReply:
     """A page of members, by name, keyset-paged like a search (it is one: ``group=``)."""
     request = cmd.payload
     await relations_store.load_group(runtime.db, request.group_id)

@@ -25,13 +25,14 @@ from contracts.customer.relations import (
     OrganizationView,
     UpdateOrganization,
 )
-from plumbing.service import CommandTable, Runtime
+from plumbing.service import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import SYSTEM, Acting, audit, authorize
 from ..records import store
 from ..records.rules import now
 from ..records.service import search_page
+from ..settings import CustomerRuntime
 from . import store as relations_store
 from .rules import (
     add_membership,
@@ -46,7 +47,7 @@ from .rules import (
 )
 
 
-async def create_organization(cmd: CreateOrganization, runtime: Runtime) -> OrganizationReply:
+async def create_organization(cmd: CreateOrganization, runtime: CustomerRuntime) -> OrganizationReply:
     new, db = cmd.payload, runtime.db
     require_staff(cmd.actor)
     acting = Acting(cmd.actor or SYSTEM)
@@ -67,7 +68,7 @@ async def create_organization(cmd: CreateOrganization, runtime: Runtime) -> Orga
     return OrganizationReply.success(await apply_once(runtime, cmd, work, OrganizationView))
 
 
-async def update_organization(cmd: UpdateOrganization, runtime: Runtime) -> OrganizationReply:
+async def update_organization(cmd: UpdateOrganization, runtime: CustomerRuntime) -> OrganizationReply:
     request, db = cmd.payload, runtime.db
     code = request.organization_code
 
@@ -100,7 +101,7 @@ async def update_organization(cmd: UpdateOrganization, runtime: Runtime) -> Orga
     return OrganizationReply.success(await apply_once(runtime, cmd, work, OrganizationView))
 
 
-async def get_organization(cmd: GetOrganization, runtime: Runtime) -> OrganizationDetailReply:
+async def get_organization(cmd: GetOrganization, runtime: CustomerRuntime) -> OrganizationDetailReply:
     request, db = cmd.payload, runtime.db
     code = request.organization_code
     organization = await relations_store.load(db, code, None, field="payload.organization_code", what="organization")
@@ -110,7 +111,9 @@ async def get_organization(cmd: GetOrganization, runtime: Runtime) -> Organizati
     return OrganizationDetailReply.success(OrganizationDetail(organization=view, members=members))
 
 
-async def _membership(cmd: JoinOrganization | LeaveOrganization, runtime: Runtime, joining: bool) -> MembershipReply:
+async def _membership(
+    cmd: JoinOrganization | LeaveOrganization, runtime: CustomerRuntime, joining: bool
+) -> MembershipReply:
     """Join or leave: the customer's ``organizations`` list changes, with a new version, an
     event and an audit entry; when it already was so, nothing changes."""
     request, db = cmd.payload, runtime.db
@@ -147,11 +150,11 @@ async def _membership(cmd: JoinOrganization | LeaveOrganization, runtime: Runtim
     return MembershipReply.success(await apply_once(runtime, cmd, work, Membership))
 
 
-async def join_organization(cmd: JoinOrganization, runtime: Runtime) -> MembershipReply:
+async def join_organization(cmd: JoinOrganization, runtime: CustomerRuntime) -> MembershipReply:
     return await _membership(cmd, runtime, joining=True)
 
 
-async def leave_organization(cmd: LeaveOrganization, runtime: Runtime) -> MembershipReply:
+async def leave_organization(cmd: LeaveOrganization, runtime: CustomerRuntime) -> MembershipReply:
     return await _membership(cmd, runtime, joining=False)
 
 

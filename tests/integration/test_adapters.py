@@ -106,9 +106,7 @@ async def stack(settings: ServiceSettings, client: OmsClient, cleanup: Cleanup) 
         while not server.started:
             await asyncio.sleep(0.05)
         try:
-            yield Stack(
-                f"http://127.0.0.1:{port}", settings, app.context.get("runtime").resources["adapters"], saleor_key
-            )
+            yield Stack(f"http://127.0.0.1:{port}", settings, app.context.get("adapters"), saleor_key)
         finally:
             server.should_exit = True
             await serving

@@ -9,21 +9,12 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
-from plumbing.service import create_service_app
+from plumbing.client import OmsClientPool
+from plumbing.service import ServiceRuntime, create_service_app
 from plumbing.settings import ServiceSettings
 
 from .bigcommerce_client import HttpBigCommerceOrders
-from .handlers import (
-    PLATFORM_ADAPTERS,
-    SERVICE,
-    Adapters,
-    build_routers,
-    close_clients,
-    ignored_counter,
-    open_clients,
-    redact_dead_letter,
-    webhook,
-)
+from .handlers import PLATFORM_ADAPTERS, SERVICE, Adapters, build_routers, ignored_counter, redact_dead_letter, webhook
 from .settings import AdapterSettings
 from .signatures import Verifier
 
@@ -32,15 +23,7 @@ def create_app(
     settings: ServiceSettings | None = None, adapter_settings: AdapterSettings | None = None
 ) -> AsgiFastStream:
     adapter_settings = adapter_settings or AdapterSettings()
-    app = create_service_app(
-        SERVICE,
-        settings or ServiceSettings(),
-        build_routers,
-        on_startup=[open_clients],
-        on_shutdown=[close_clients],
-        description="Takes orders as Shopify, commercetools, Saleor, Medusa, WooCommerce and BigCommerce publish them (O8).",
-    )
-    runtime = app.context.get("runtime")
+    settings = settings or ServiceSettings()
     bigcommerce = None
     if adapter_settings.bigcommerce_store_hash and adapter_settings.bigcommerce_access_token:
         bigcommerce = HttpBigCommerceOrders(
@@ -49,15 +32,33 @@ def create_app(
             api_url=adapter_settings.bigcommerce_api_url,
             timeout=adapter_settings.bigcommerce_timeout,
         )
-    runtime.resources[SERVICE] = Adapters(
-        settings=adapter_settings,
-        verifier=Verifier(adapter_settings),
-        bigcommerce=bigcommerce,
-        ignored=ignored_counter(runtime),
+    held: list[Adapters] = []  # the one made with the runtime, for the webhooks mounted below
+
+    def dependencies(runtime: ServiceRuntime) -> dict[str, object]:
+        # C18: whatever fails on the broker route, a customer or compliance topic's dead letter
+        # keeps its ids only.
+        runtime.dead_letters.redactors.append(redact_dead_letter)
+        held.append(
+            Adapters(
+                settings=adapter_settings,
+                verifier=Verifier(adapter_settings),
+                clients=OmsClientPool(settings, size=2, producer=SERVICE),
+                ignored=ignored_counter(runtime),
+                bigcommerce=bigcommerce,
+            )
+        )
+        return {"adapters": held[0]}
+
+    app = create_service_app(
+        SERVICE,
+        settings,
+        build_routers,
+        on_startup=[lambda runtime: held[0].start()],
+        on_shutdown=[lambda runtime: held[0].close()],
+        dependencies=dependencies,
+        description="Takes orders as Shopify, commercetools, Saleor, Medusa, WooCommerce and BigCommerce publish them (O8).",
     )
-    # C18: whatever fails on the broker route, a customer or compliance topic's dead letter
-    # keeps its ids only.
-    runtime.dead_letters.redactors.append(redact_dead_letter)
+    runtime: ServiceRuntime = app.context.get("runtime")
     for platform in PLATFORM_ADAPTERS.values():
-        app.mount(f"/webhooks/{platform.name}", webhook(runtime, platform))
+        app.mount(f"/webhooks/{platform.name}", webhook(runtime, held[0], platform))
     return app

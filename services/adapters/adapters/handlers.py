@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from faststream.asgi import AsgiResponse, Request, post
 from faststream.rabbit import RabbitRouter
@@ -58,7 +58,7 @@ from plumbing.dead_letters import MalformedMessage
 from plumbing.errors import Rejected
 from plumbing.messaging import dead_letter_exchange, original_route, upstream_exchange, work_queue
 from plumbing.retries import ensure_confirmed
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.service import Injected, Runtime, ServiceRuntime
 
 from . import (
     bigcommerce,
@@ -143,21 +143,35 @@ assert tuple(PLATFORM_ADAPTERS) == PLATFORMS
 
 @dataclass
 class Adapters:
+    """What the adapters' handlers and webhooks use, built once by ``app.py``."""
+
     settings: AdapterSettings
     verifier: Verifier
-    #: Request/reply to the other services, for privacy requests (C18); opened at startup.
-    clients: OmsClientPool | None = None
+    #: Request/reply to the other services, for privacy requests (C18); started at startup.
+    clients: OmsClientPool
+    #: ``oms_adapters_ignored_total{platform, kind}``: payloads acknowledged and ignored.
+    ignored: Counter
     #: BigCommerce's V2 Orders API (thin webhooks are read through it); None: not configured.
     bigcommerce: BigCommerceOrders | None = None
-    #: ``oms_adapters_ignored_total{platform, kind}``: payloads acknowledged and ignored.
-    ignored: Any = None
 
     def count_ignored(self, platform: str, exc: Ignored) -> None:
-        if self.ignored is not None:
-            self.ignored.labels(platform, exc.kind).inc()
+        self.ignored.labels(platform, exc.kind).inc()
+
+    async def start(self) -> None:
+        await self.clients.start()
+
+    async def close(self) -> None:
+        await self.clients.close()
+        close = getattr(self.bigcommerce, "close", None)
+        if close is not None:
+            await close()
 
 
-def ignored_counter(runtime: ServiceRuntime) -> Any:
+#: The broker consumers declare ``state: AdaptersOf``.
+AdaptersOf = Annotated[Adapters, Injected("adapters")]
+
+
+def ignored_counter(runtime: ServiceRuntime) -> Counter:
     return Counter(
         "oms_adapters_ignored",
         "Platform payloads acknowledged and ignored (customer topics, test orders, pings, "
@@ -165,14 +179,6 @@ def ignored_counter(runtime: ServiceRuntime) -> Any:
         ["platform", "kind"],
         registry=runtime.registry,
     )
-
-
-def adapters(runtime: ServiceRuntime) -> Adapters:
-    """What ``app.py`` set up at start for the adapters service."""
-    held = runtime.resources[SERVICE]
-    if not isinstance(held, Adapters):
-        raise TypeError(f"the adapters service holds Adapters at start, not {type(held).__name__}")
-    return held
 
 
 def routing_key(platform: Platform, topic: str) -> str:
@@ -345,12 +351,11 @@ async def _read_body(request: Any, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def webhook(runtime: ServiceRuntime, platform: Platform) -> Any:
+def webhook(runtime: ServiceRuntime, state: Adapters, platform: Platform) -> Any:
     """``POST /webhooks/<platform>``."""
 
     @post(include_in_schema=False, description=f"{platform.name} webhooks (O8)")
     async def receive(scope: Any, request: Request) -> AsgiResponse:
-        state = adapters(runtime)
         body = await _read_body(request, state.settings.max_body_bytes)
         if body is None:
             return _json(413, {"error": "body too large"})
@@ -474,21 +479,20 @@ async def _privacy_webhook(
 
 
 def consumer(platform: Platform) -> Callable[..., Any]:
-    async def from_broker(body: Any, message: RabbitMessage, runtime: Runtime) -> None:
+    async def from_broker(body: Any, message: RabbitMessage, runtime: Runtime, state: AdaptersOf) -> None:
         _, key = original_route(message.raw_message)
         prefix = f"platform.{platform.name}."
         topic = platform.topic_from_routing(key[len(prefix) :] if key.startswith(prefix) else "")
         body = message.raw_message.body
         if platform.prepare is not None:
             try:
-                topic, body = await platform.prepare(adapters(runtime), topic, body)
+                topic, body = await platform.prepare(state, topic, body)
             except FetchFailed as exc:
                 if exc.transient:
                     raise  # retried with back-off, then dead-lettered
                 raise Rejected.invalid_fields(
                     [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]
                 ) from None
-        state = adapters(runtime)
         try:
             messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
         except Ignored as exc:
@@ -501,8 +505,6 @@ def consumer(platform: Platform) -> Callable[..., Any]:
                 # As sent, with the person's data in it: only its ids are retried and kept.
                 await queue_privacy_request(runtime, platform, topic or str(exc.request.get("topic") or ""), redacted)
                 return
-            if state.clients is None:
-                raise privacy.PrivacyRequestFailed("no client to the other services yet") from None
             await privacy.handle(state.clients, exc.request)
             return
         except MappingError as exc:
@@ -528,22 +530,6 @@ def consumer(platform: Platform) -> Callable[..., Any]:
     from_broker.__name__ = f"{platform.name}_from_broker"
     from_broker.__doc__ = f"O8: {platform.name} payloads published to the broker, mapped to our order contract."
     return from_broker
-
-
-async def open_clients(runtime: ServiceRuntime) -> None:
-    pool = OmsClientPool(runtime.settings, size=2, producer=SERVICE)
-    await pool.start()
-    adapters(runtime).clients = pool
-
-
-async def close_clients(runtime: ServiceRuntime) -> None:
-    state = runtime.resources.get(SERVICE)
-    if state is not None and state.clients is not None:
-        await state.clients.close()
-        state.clients = None
-    close = getattr(state.bigcommerce, "close", None) if state is not None else None
-    if close is not None:
-        await close()
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:

@@ -97,8 +97,6 @@ class ServiceRuntime(Generic[SettingsT]):
     ordered: list[Any] = field(default_factory=list)
     #: Every subscriber consumes (set after startup, cleared when shutdown begins).
     consuming: bool = False
-    #: What a service keeps for its own handlers, by name: on its way out, for ``Injected``.
-    resources: dict[str, Any] = field(default_factory=dict)
     #: Opened at startup, closed at shutdown (a closed client cannot be used again, so each
     #: start opens its own): reached through ``mongo`` and ``outbox``, which say when they are not.
     _mongo: AsyncMongoClient[Any] | None = field(default=None, repr=False)

@@ -24,7 +24,6 @@ from contracts.upstream.orders import OrderPlaced, OrderShipped, OrderStatusChan
 from customer.app import create_app as customer_app
 from order_sync import intake
 from order_sync.app import create_app as order_sync_app
-from order_sync.resources import resources
 from plumbing.client import OmsClient
 from plumbing.errors import Rejected
 from plumbing.messaging import upstream_exchange
@@ -601,7 +600,6 @@ async def test_o6_orders_arriving_together_are_stored_together_each_with_its_own
     came first: each gets its own outcome, and each order one link and one event."""
     app = order_sync_app(settings)
     async with running(customer_app(settings), app, cleanup=cleanup), EventTap(client, "order-sync.#") as tap:
-        runtime = app.context.get("runtime")
         await create_scope(client, "eu-fr", "FR")
         known = await create_customer(client, email="known.together@example.fr")
         await eventually(lambda: order_db["customers"].find_one({"_id": known.code}))
@@ -633,11 +631,12 @@ async def test_o6_orders_arriving_together_are_stored_together_each_with_its_own
             order("TOG-4", scope="nowhere"),
             order("TOG-5", email="known.together@example.fr"),
         ]
-        outcomes = await asyncio.gather(*(intake.order_placed(m, runtime) for m in batch), return_exceptions=True)
+        the_intake = app.context.get("intake")
+        outcomes = await asyncio.gather(*(intake.order_placed(m, the_intake) for m in batch), return_exceptions=True)
 
-        matching = resources(runtime).intake.matching
+        matching = the_intake.matching
         assert (matching.batches, matching.items) == (1, 6)  # submitted in one turn: one batch
-        creating = resources(runtime).intake.creating
+        creating = the_intake.creating
         assert (creating.batches, creating.items) == (1, 3)  # TOG-2 twice and TOG-3: one CreateCustomers
         assert isinstance(outcomes[4], Rejected) and outcomes[4].error.fields[0].field == "payload.scope"
         assert [o for i, o in enumerate(outcomes) if i != 4] == [None] * 5
@@ -670,7 +669,6 @@ async def test_o3_an_order_whose_new_customer_breaks_the_contract_fails_alone(
     other orders of its batch down with it."""
     app = order_sync_app(settings)
     async with running(customer_app(settings), app, cleanup=cleanup):
-        runtime = app.context.get("runtime")
         await create_scope(client, "eu-fr", "FR")
         arrivals = []
         for number, name in (("ALONE-1", "Valide"), ("ALONE-2", "X" * 600)):
@@ -687,7 +685,7 @@ async def test_o3_an_order_whose_new_customer_breaks_the_contract_fails_alone(
             arrival.identity = dataclasses.replace(arrival.identity, first_name=name)
             arrival.decision = intake.Decision("create")
             arrivals.append(arrival)
-        creating = resources(runtime).intake.creating
+        creating = app.context.get("intake").creating
         outcomes = await asyncio.gather(*(creating.submit(a) for a in arrivals), return_exceptions=True)
         assert creating.batches == 1
         assert isinstance(outcomes[1], Rejected) and "first_name" in outcomes[1].error.fields[0].field

@@ -63,7 +63,7 @@ from plumbing.batching import Batcher, Pending
 from plumbing.bodies import UnreadableBody, check_body
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, upstream_exchange, work_queue
-from plumbing.service import Runtime, ServiceRuntime, on_command
+from plumbing.service import Injected, Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, merging, privacy, store
@@ -72,12 +72,11 @@ from .intake import create_customer, order_placed
 from .learning import learn_decision, learn_record, learn_records
 from .matching import identity_of
 from .order_events import order_event, replay_parked
-from .resources import now, resources
+from .resources import Customers, CustomerService, now
 
 UPSTREAM_QUEUE = "upstream-orders"
 COMMERCE_QUEUE = "upstream-commerce"
 CUSTOMER_EVENTS_QUEUE = "customer-events"
-NEW_RECORDS = "new-customer-records"  # the Batcher of CustomerCreated events, in runtime.resources
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +84,9 @@ log = logging.getLogger(__name__)
 # --- the customers orders are matched against (a projection of customer events) ------------------
 
 
-async def customer_created(message: CustomerCreated, runtime: Runtime) -> None:
+async def customer_created(message: CustomerCreated, new_records: NewRecords) -> None:
     entry = CustomerEntry.from_view(message.payload.customer.model_dump(mode="json"))
-    await _new_records(runtime).submit(entry.doc)
+    await new_records.submit(entry.doc)
 
 
 async def customers_imported(message: CustomersImported, runtime: Runtime) -> None:
@@ -98,15 +97,15 @@ async def customers_imported(message: CustomersImported, runtime: Runtime) -> No
         await learn_records(runtime, entries)
 
 
-def _new_records(runtime: ServiceRuntime) -> Batcher[dict[str, Any], None]:
-    """New customers come in bursts (a new buyer for many orders of a burst): their records
-    are saved and indexed together, four round trips for the batch instead of three each."""
-    batcher = runtime.resources.get(NEW_RECORDS)
-    if batcher is None:
-        batcher = runtime.resources[NEW_RECORDS] = runtime.batcher(
-            "customer-records", lambda batch: _save_new_records(runtime, batch), max_size=64
-        )
-    return batcher
+def new_records_batcher(runtime: ServiceRuntime) -> Batcher[dict[str, Any], None]:
+    """The worker's one batcher of new customers' records (built by ``app.py``). New
+    customers come in bursts (a new buyer for many orders of a burst): their records are
+    saved and indexed together, four round trips for the batch instead of three each."""
+    return runtime.batcher("customer-records", lambda batch: _save_new_records(runtime, batch), max_size=64)
+
+
+#: ``CustomerCreated``'s handler declares ``new_records: NewRecords``.
+NewRecords = Annotated[Batcher[dict[str, Any], None], Injected("new-records")]
 
 
 async def _save_new_records(runtime: ServiceRuntime, batch: list[Pending[dict[str, Any], None]]) -> None:
@@ -126,26 +125,31 @@ async def _save_new_records(runtime: ServiceRuntime, batch: list[Pending[dict[st
         pending.resolve(None)
 
 
-async def customer_updated(message: CustomerUpdated, runtime: Runtime) -> None:
+async def customer_updated(message: CustomerUpdated, runtime: Runtime, customers: Customers) -> None:
     await _change_entry(
         runtime,
+        customers,
         message.payload.customer_code,
         lambda e: e.apply_changes(message.payload.version, message.payload.changed),
     )
 
 
-async def customer_address_changed(message: CustomerAddressChanged, runtime: Runtime) -> None:
+async def customer_address_changed(message: CustomerAddressChanged, runtime: Runtime, customers: Customers) -> None:
     p = message.payload
     address = p.address.model_dump(mode="json") if p.address else None
-    await _change_entry(runtime, p.customer_code, lambda e: e.apply_address(p.version, p.change, p.address_id, address))
+    await _change_entry(
+        runtime, customers, p.customer_code, lambda e: e.apply_address(p.version, p.change, p.address_id, address)
+    )
 
 
-async def customer_state_changed(message: CustomerStateChanged, runtime: Runtime) -> None:
+async def customer_state_changed(message: CustomerStateChanged, runtime: Runtime, customers: Customers) -> None:
     p = message.payload
-    await _change_entry(runtime, p.customer_code, lambda e: e.apply_state(p.version, p.state))
+    await _change_entry(runtime, customers, p.customer_code, lambda e: e.apply_state(p.version, p.state))
 
 
-async def _change_entry(runtime: ServiceRuntime, code: str, change: Callable[[CustomerEntry], Any]) -> None:
+async def _change_entry(
+    runtime: ServiceRuntime, customers: CustomerService, code: str, change: Callable[[CustomerEntry], Any]
+) -> None:
     doc = await store.customer_entry(runtime.db, code)
     if doc is None:
         # A customer this projection never saw: its CustomerCreated is still on its way (it
@@ -154,15 +158,15 @@ async def _change_entry(runtime: ServiceRuntime, code: str, change: Callable[[Cu
         # from the customer service, holds this change; the late CustomerCreated is older and
         # changes nothing. Dropping the change instead left orders with the new email
         # creating a second customer.
-        await _save_current_record(runtime, code)
+        await _save_current_record(runtime, customers, code)
         return
     entry = CustomerEntry(doc)
     if change(entry):
         await learn_record(runtime, code, saved=await store.save_customer_entry(runtime.db, entry.doc))
 
 
-async def _save_current_record(runtime: ServiceRuntime, code: str) -> None:
-    reply = await resources(runtime).customers.call(GetCustomer, {"customer_code": code})
+async def _save_current_record(runtime: ServiceRuntime, customers: CustomerService, code: str) -> None:
+    reply = await customers.clients.call(GetCustomer, {"customer_code": code})
     if not reply.ok:
         if reply.error.code == "not_found":
             return  # erased since: nothing to match orders against
@@ -223,7 +227,7 @@ async def list_reviews(cmd: ListReviews, runtime: Runtime) -> ReviewPageReply:
     )
 
 
-async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
+async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Customers) -> ReviewReply:
     """O5: the CSR picks a candidate, or a new customer is created for the order."""
     p, db, at = cmd.payload, runtime.db, now()
     review = await store.find_review(db, p.review_id)
@@ -232,14 +236,14 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
     if review["status"] != "open":
         raise Rejected.invalid_state(f"review {p.review_id} was resolved already")
     order = Order.model_validate(review["order"])
-    scope = await resources(runtime).scopes.get(order.scope)
+    scope = await customers.scopes.get(order.scope)
     identity = identity_of(order, scope.country if scope else None)
     if p.action == "link":
         if p.customer_code is None or p.customer_code not in review["candidates"]:
             raise Rejected.invalid("payload.customer_code", "pick one of the review's candidates")
         code = p.customer_code
     else:
-        code = await create_customer(runtime, cmd, new_customer(order, identity, f"review:{p.review_id}"))
+        code = await create_customer(runtime, customers, cmd, new_customer(order, identity, f"review:{p.review_id}"))
     by = cmd.actor.id if cmd.actor else "system"
 
     async def work(uow: UnitOfWork) -> None:
@@ -272,7 +276,7 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime) -> ReviewReply:
         )
 
     await apply_once(runtime, cmd, work)
-    await replay_parked(runtime, review["order_key"])
+    await replay_parked(runtime, customers, review["order_key"])
     resolved = await store.find_review(db, p.review_id)
     assert resolved is not None  # resolved just now; reviews are never deleted
     entries = {e["_id"]: e for e in await store.entries(db, resolved["candidates"])}
@@ -445,15 +449,15 @@ def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:
 
 
 def _typed(
-    handler: Callable[[Any, ServiceRuntime], Awaitable[None]], event: type[Envelope[Any]]
-) -> Callable[[Any, ServiceRuntime], Awaitable[None]]:
+    handler: Callable[[Any, ServiceRuntime, CustomerService], Awaitable[None]], event: type[Envelope[Any]]
+) -> Callable[[Any, ServiceRuntime, CustomerService], Awaitable[None]]:
     """The same handler for several event types, each with its own contract in the signature
     (FastStream validates against the annotation)."""
 
-    async def typed(message: Any, runtime: ServiceRuntime) -> None:  # annotated again just below
-        await handler(message, runtime)
+    async def typed(message: Any, runtime: ServiceRuntime, customers: CustomerService) -> None:  # annotated below
+        await handler(message, runtime, customers)
 
-    typed.__annotations__ = {"message": event, "runtime": Runtime, "return": None}
+    typed.__annotations__ = {"message": event, "runtime": Runtime, "customers": Customers, "return": None}
     typed.__name__ = f"on_{event.type_name().replace('-', '_')}"
     typed.__doc__ = event.__doc__
     return typed

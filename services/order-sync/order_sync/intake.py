@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import ValidationError
 from pymongo import UpdateOne
@@ -39,7 +39,7 @@ from contracts.replies import field_errors_from_pydantic
 from contracts.upstream.orders import Order, OrderPlaced
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.service import Injected, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
@@ -59,7 +59,7 @@ from .matching import (
     without_common,
 )
 from .order_events import replay_parked
-from .resources import now, resources
+from .resources import CustomerService, now
 from .settings import thresholds
 
 log = logging.getLogger("oms.order-sync.intake")
@@ -70,8 +70,7 @@ MAX_BATCH = 64
 BATCHES_IN_FLIGHT = 2
 
 
-async def order_placed(message: OrderPlaced, runtime: Runtime) -> None:
-    intake = resources(runtime).intake
+async def order_placed(message: OrderPlaced, intake: IntakeOf) -> None:
     arrival = await intake.matching.submit(message)
     if arrival.decision.kind == "create":
         # A round trip to the customer service: the orders of known customers that arrived
@@ -88,17 +87,22 @@ class Intake:
     creating: Batcher[Arrival, Arrival]
 
 
-def create_intake(runtime: ServiceRuntime) -> Intake:
+#: The order handler declares ``intake: IntakeOf``.
+IntakeOf = Annotated[Intake, Injected("intake")]
+
+
+def create_intake(runtime: ServiceRuntime, customers: CustomerService) -> Intake:
+    """The worker's intake (built once by ``app.py``)."""
     return Intake(
         matching=runtime.batcher(
             "orders-matched",
-            lambda batch: _match_and_store(runtime, batch),
+            lambda batch: _match_and_store(runtime, customers, batch),
             max_size=MAX_BATCH,
             max_in_flight=BATCHES_IN_FLIGHT,
         ),
         creating=runtime.batcher(
             "orders-new-customers",
-            lambda batch: _create_and_store(runtime, batch),
+            lambda batch: _create_and_store(runtime, customers, batch),
             max_size=MAX_BATCH,
             # One at a time: each batch decides its orders again after the customers of the
             # one before are stored, as one order at a time would. Two side by side made a
@@ -162,9 +166,11 @@ class Arrival:
         return f"{order.source_system}|{order.source_customer_id}" if order.source_customer_id else None
 
 
-async def _match_and_store(runtime: ServiceRuntime, batch: list[Pending[OrderPlaced, Arrival]]) -> None:
+async def _match_and_store(
+    runtime: ServiceRuntime, customers: CustomerService, batch: list[Pending[OrderPlaced, Arrival]]
+) -> None:
     arrivals = [Arrival(pending.item) for pending in batch]
-    await _identify(runtime, arrivals)
+    await _identify(customers, arrivals)
     await _decide(runtime, [a for a in arrivals if a.failure is None])
     known: list[tuple[Pending[Any, Arrival], Arrival]] = []
     for pending, arrival in zip(batch, arrivals, strict=True):
@@ -174,11 +180,13 @@ async def _match_and_store(runtime: ServiceRuntime, batch: list[Pending[OrderPla
             pending.resolve(arrival)  # its handler creates the customer, then stores it
         else:
             known.append((pending, arrival))
-    await _store_settling(runtime, known)
-    await _merge_duplicates(runtime, [a for _, a in known if a.failure is None])
+    await _store_settling(runtime, customers, known)
+    await _merge_duplicates(customers, [a for _, a in known if a.failure is None])
 
 
-async def _create_and_store(runtime: ServiceRuntime, batch: list[Pending[Arrival, Arrival]]) -> None:
+async def _create_and_store(
+    runtime: ServiceRuntime, customers: CustomerService, batch: list[Pending[Arrival, Arrival]]
+) -> None:
     waiting = batch
     while waiting:
         arrivals = [pending.item for pending in waiting]
@@ -189,13 +197,13 @@ async def _create_and_store(runtime: ServiceRuntime, batch: list[Pending[Arrival
             cluster([a for a in arrivals if a.decision.kind == "create"]), thresholds(runtime)
         )
         deferred = {id(a) for c in later for a in c.arrivals}
-        await _create_customers(runtime, [a for c in now for a in c.arrivals])
+        await _create_customers(runtime, customers, [a for c in now for a in c.arrivals])
         going = [(p, a) for p, a in zip(waiting, arrivals, strict=True) if id(a) not in deferred]
         for pending, arrival in going:
             if arrival.failure is not None:
                 pending.fail(arrival.failure)
-        await _store_settling(runtime, [(p, a) for p, a in going if a.failure is None])
-        await _merge_duplicates(runtime, [a for _, a in going if a.failure is None])
+        await _store_settling(runtime, customers, [(p, a) for p, a in going if a.failure is None])
+        await _merge_duplicates(customers, [a for _, a in going if a.failure is None])
         waiting = [p for p, a in zip(waiting, arrivals, strict=True) if id(a) in deferred]
 
 
@@ -230,7 +238,7 @@ def after_their_neighbours(
     return now, later
 
 
-async def _merge_duplicates(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+async def _merge_duplicates(customers: CustomerService, arrivals: list[Arrival]) -> None:
     """An order that showed two records to be one person's (matching.Decision.duplicates)
     asks the customer service to merge them (C13): the merge moves the duplicate's orders
     and addresses, and a CSR can undo it within the merge window. After the orders are
@@ -252,7 +260,7 @@ async def _merge_duplicates(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
                 continue
             asked |= {duplicate, survivor}
             try:
-                reply = await resources(runtime).customers.call(
+                reply = await customers.clients.call(
                     MergeCustomers,
                     {
                         "survivor_code": survivor,
@@ -393,7 +401,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
     await apply_once(runtime, None, work, inbox=False)
 
 
-async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+async def _create_customers(runtime: ServiceRuntime, customers: CustomerService, arrivals: list[Arrival]) -> None:
     """O3 through the customer service's own command, for all the clusters at once. A
     customer it refuses fails its orders alone."""
     clusters = cluster(arrivals)
@@ -410,9 +418,9 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
     if not asking:
         return
     cause = asking[0][0].lead.message
-    customers = [customer.model_dump(mode="json", exclude_unset=True) for _, customer in asking]
-    reply = await resources(runtime).customers.call(
-        CreateCustomers, {"customers": customers}, correlation_id=cause.correlation_id or cause.message_id
+    new = [customer.model_dump(mode="json", exclude_unset=True) for _, customer in asking]
+    reply = await customers.clients.call(
+        CreateCustomers, {"customers": new}, correlation_id=cause.correlation_id or cause.message_id
     )
     if not reply.ok:
         raise Rejected(reply.error)
@@ -421,7 +429,7 @@ async def _create_customers(runtime: ServiceRuntime, arrivals: list[Arrival]) ->
     for (c, _), creation in zip(asking, reply.result.customers, strict=True):
         holder = None
         if creation.customer is None:
-            holder = await _registered_holder(runtime, c, creation.error)
+            holder = await _registered_holder(customers, c, creation.error)
             if holder is None:
                 for arrival in c.arrivals:
                     arrival.failure = Rejected(creation.error)
@@ -462,7 +470,7 @@ def _twin_decision(arrival: Arrival, rule: Rule | None, code: str, entry: dict[s
     return Decision("review", rule, candidates=(candidate,), score=candidate.score)
 
 
-async def _registered_holder(runtime: ServiceRuntime, c: Cluster, error: Any) -> Any:
+async def _registered_holder(customers: CustomerService, c: Cluster, error: Any) -> Any:
     """The registered account of the scope that already uses the cluster's email, when that is
     why its creation was refused: a customer this service has not heard of yet (its event is
     on its way) or one another cluster made under another key. Its orders are that account's;
@@ -470,14 +478,14 @@ async def _registered_holder(runtime: ServiceRuntime, c: Cluster, error: Any) ->
     email = c.lead.identity.email
     if error is None or error.code != "conflict" or email is None:
         return None
-    reply = await resources(runtime).customers.call(FindAccountsByEmail, {"email": email})
+    reply = await customers.clients.call(FindAccountsByEmail, {"email": email})
     if not reply.ok:
         return None
     scope = c.lead.order.scope
     holders = [a for a in reply.result.accounts if a.scope_id == scope and a.account_type == "registered"]
     if len(holders) != 1:
         return None
-    found = await resources(runtime).customers.call(GetCustomer, {"customer_code": holders[0].code})
+    found = await customers.clients.call(GetCustomer, {"customer_code": holders[0].code})
     return found.result if found.ok else None
 
 
@@ -485,7 +493,9 @@ def _claims_of(arrival: Arrival) -> list[tuple[str, Rule]]:
     return [(store.scoped(arrival.order.scope, k), rule) for k, rule in arrival.identity.claim_keys()]
 
 
-async def _store_settling(runtime: ServiceRuntime, items: list[tuple[Pending[Any, Arrival], Arrival]]) -> None:
+async def _store_settling(
+    runtime: ServiceRuntime, customers: CustomerService, items: list[tuple[Pending[Any, Arrival], Arrival]]
+) -> None:
     """Record the orders together (each alone if that fails), replay the events that waited
     for them, and let their handlers go on."""
     arrivals = [arrival for _, arrival in items]
@@ -500,7 +510,7 @@ async def _store_settling(runtime: ServiceRuntime, items: list[tuple[Pending[Any
                 await _failing_alone(arrival, _record(runtime, [arrival]))
     for pending, arrival in items:
         if arrival.failure is None and arrival.replay:
-            await _failing_alone(arrival, replay_parked(runtime, arrival.key))
+            await _failing_alone(arrival, replay_parked(runtime, customers, arrival.key))
         if arrival.failure is None:
             pending.resolve(arrival)
         else:
@@ -514,9 +524,9 @@ async def _failing_alone(arrival: Arrival, step: Awaitable[Any]) -> None:
         arrival.failure = error
 
 
-async def _identify(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
+async def _identify(customers: CustomerService, arrivals: list[Arrival]) -> None:
     for arrival in arrivals:
-        scope = await resources(runtime).scopes.get(arrival.order.scope)
+        scope = await customers.scopes.get(arrival.order.scope)
         if scope is None:
             arrival.failure = Rejected.invalid(
                 "payload.scope", f"no scope {arrival.order.scope!r} in the customer service"
@@ -615,9 +625,11 @@ def _linked(
     return code if doc is None or doc.get("scope_id") in (None, arrival.order.scope) else None
 
 
-async def create_customer(runtime: ServiceRuntime, cause: Envelope[Any], payload: dict[str, Any]) -> str:
+async def create_customer(
+    runtime: ServiceRuntime, customers: CustomerService, cause: Envelope[Any], payload: dict[str, Any]
+) -> str:
     """One customer through the customer service's own command (a CSR's review decision)."""
-    reply = await resources(runtime).customers.call(
+    reply = await customers.clients.call(
         CreateCustomer, payload, correlation_id=cause.correlation_id or cause.message_id
     )
     if not reply.ok:

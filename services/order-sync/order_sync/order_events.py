@@ -25,14 +25,16 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, store
 from .domain import order_key
-from .resources import now, resources
+from .resources import Customers, CustomerService, now
 from .settings import ParkingSettings
 
 log = logging.getLogger("oms.order-sync")
 
 
 async def order_event(
-    message: OrderStatusChanged | OrderShipped | PaymentRequested | PaymentReceived | InvoiceIssued, runtime: Runtime
+    message: OrderStatusChanged | OrderShipped | PaymentRequested | PaymentReceived | InvoiceIssued,
+    runtime: Runtime,
+    customers: Customers,
 ) -> None:
     ref, db = message.payload, runtime.db
     key = order_key(ref.source_system, ref.order_number)
@@ -52,12 +54,14 @@ async def order_event(
         # Raced with the order's link? Then nobody else will replay it: do it now.
         linked = await store.find_order(db, key)
         if linked is not None and linked.get("customer_code") is not None:
-            await replay_parked(runtime, key)
+            await replay_parked(runtime, customers, key)
         return
-    await apply_order_event(runtime, message, doc)
+    await apply_order_event(runtime, customers, message, doc)
 
 
-async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc: dict[str, Any]) -> None:
+async def apply_order_event(
+    runtime: ServiceRuntime, customers: CustomerService, message: Envelope[Any], doc: dict[str, Any]
+) -> None:
     if isinstance(message, InvoiceIssued):
         await commerce.apply_invoice(runtime, message, doc)
         return
@@ -65,7 +69,7 @@ async def apply_order_event(runtime: ServiceRuntime, message: Envelope[Any], doc
     ref = message.payload
     order_summary = OrderSummary.model_validate(doc["summary"])
     entry = await store.customer_entry(db, code)
-    scope = await resources(runtime).scopes.get(doc["scope_id"])
+    scope = await customers.scopes.get(doc["scope_id"])
 
     async def work(uow: UnitOfWork) -> None:
         nonlocal order_summary
@@ -195,7 +199,23 @@ async def sweep_parked(runtime: ServiceRuntime) -> None:
             log.exception("could not expire parked order events")
 
 
-async def replay_parked(runtime: ServiceRuntime, key: str) -> None:
+class ParkedSweeper:
+    """The worker's ``sweep_parked`` task, from startup to shutdown."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, runtime: ServiceRuntime) -> None:
+        self._task = asyncio.create_task(sweep_parked(runtime), name="parked-events-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+
+async def replay_parked(runtime: ServiceRuntime, customers: CustomerService, key: str) -> None:
     """Apply, in arrival order, the events that waited for this order to be linked.
 
     Runs after the delivery that linked the order and after every later delivery of it: a
@@ -209,7 +229,7 @@ async def replay_parked(runtime: ServiceRuntime, key: str) -> None:
         return  # not linked yet (or in review): the link replays them
     for parked in waiting:
         message = EVENT_TYPES[parked["routing_key"]].model_validate_json(parked["body"])
-        await apply_order_event(runtime, message, doc)
+        await apply_order_event(runtime, customers, message, doc)
         await store.unpark(runtime.db, parked["_id"])
         # Read again: the event just applied changed the order (its status, shipments).
         doc = await store.find_order(runtime.db, key)

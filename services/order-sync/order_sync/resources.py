@@ -1,34 +1,38 @@
-"""What the order-sync handlers share in a worker: its clients of the customer service and
-its copy of the scopes, and the clock they stamp with."""
+"""What the order-sync handlers share in a worker, built once by ``app.py`` and injected
+(``plumbing.service.Injected``): its clients of the customer service with its copy of the
+scopes, and the clock they stamp with."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Annotated
 
 from plumbing import clock
 from plumbing.client import OmsClientPool
-from plumbing.service import ServiceRuntime
+from plumbing.service import Injected
+from plumbing.settings import ServiceSettings
 
 from .scopes import ScopeDirectory
 
-if TYPE_CHECKING:
-    from .intake import Intake
+#: Requests to the customer service in flight at once per worker (one connection each).
+CUSTOMER_CLIENTS = 8
 
 
 @dataclass
-class Resources:
-    customers: OmsClientPool
+class CustomerService:
+    """The customer service as order-sync reaches it: request/reply clients (creations,
+    merges, reads) and the scopes it owns, read through once and kept."""
+
+    clients: OmsClientPool
     scopes: ScopeDirectory
-    intake: Intake  # orders arriving together, taken together
-    #: Sets aside order events whose orders never arrived (order_events.sweep_parked).
-    sweeper: asyncio.Task[None]
+
+    @classmethod
+    def of(cls, settings: ServiceSettings, producer: str) -> CustomerService:
+        clients = OmsClientPool(settings, size=CUSTOMER_CLIENTS, producer=producer)
+        return cls(clients, ScopeDirectory(clients))
 
 
-def resources(runtime: ServiceRuntime) -> Resources:
-    held: Resources = runtime.resources["order-sync"]
-    return held
-
+#: Handlers that ask the customer service, or read a scope, declare ``customers: Customers``.
+Customers = Annotated[CustomerService, Injected("customer-service")]
 
 now = clock.now  # MongoDB's precision (milliseconds)

@@ -373,6 +373,10 @@ async def test_c16_acting_on_behalf_is_time_boxed_recorded_and_visible_to_the_cu
             )
         )
         everything += trail.items
+    # A cursor is input: anything but one this trail gave out is a field error, never a query.
+    for hostile in ("not-base64!", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwienoiXQ", "eyIkZ3QiOiAxfQ"):
+        refused = await client.call(GetCustomerAudit, {"customer_code": customer.code, "cursor": hostile})
+        assert refused.error.code == "validation" and refused.error.fields[0].field == "payload.cursor", hostile
     on_behalf = [e for e in everything if e.on_behalf_session == session.session_id]
     assert [(e.action, e.actor_id, e.on_behalf_reason, e.changed) for e in on_behalf] == [
         ("updated", "csr-anna", "customer on the phone, lost access", ["phone"])

@@ -9,14 +9,13 @@ redacted (``plumbing.sealing``); everything stored is a hash.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from bson import ObjectId
+from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
 from contracts.customer.records import (
     Accepted,
@@ -52,6 +51,7 @@ from contracts.customer.records import (
     VerifyEmail,
 )
 from contracts.envelope import Actor
+from plumbing import cursors
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, normalize_email
 from plumbing.service import CommandTable, ServiceRuntime
@@ -539,23 +539,23 @@ async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: CustomerRuntim
     return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
 
 
+#: An audit cursor: the last row's time and ObjectId (24 hex digits), nothing else.
+_AUDIT_CURSOR = TypeAdapter(tuple[AwareDatetime, Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]])
+
+
 async def get_customer_audit(cmd: GetCustomerAudit, runtime: CustomerRuntime) -> AuditReply:
     """C16: who changed the record, and who acted for the customer and why; newest first."""
     p = cmd.payload
     await store.load(runtime.db, p.customer_code, None)
     before = None
     if p.cursor:
-        try:
-            at, entry_id = json.loads(base64.urlsafe_b64decode(p.cursor + "=" * (-len(p.cursor) % 4)))
-            before = (datetime.fromisoformat(at), ObjectId(entry_id))
-        except (ValueError, TypeError) as exc:
-            raise Rejected.invalid("payload.cursor", "not a cursor of this audit trail") from exc
+        at, entry_id = cursors.decode_cursor(p.cursor, _AUDIT_CURSOR, what="a cursor of this audit trail")
+        before = (at, ObjectId(entry_id))
     rows = await account_store.audit_page(runtime.db, p.customer_code, p.limit, before)
     cursor = None
     if len(rows) > p.limit:
         last = rows[p.limit - 1]
-        raw = json.dumps([last["at"].isoformat(), str(last["_id"])])
-        cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        cursor = cursors.encode_cursor([last["at"], str(last["_id"])])
     items = [AuditEntry(**{k: r[k] for k in AuditEntry.model_fields if k in r}) for r in rows[: p.limit]]
     return AuditReply.success(AuditPage(items=items, next_cursor=cursor))
 

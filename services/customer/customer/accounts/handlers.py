@@ -187,8 +187,8 @@ async def complete_password_reset(cmd: CompletePasswordReset, runtime: CustomerR
         token = await usable_token(runtime, uow, cmd.payload.token, ("password_reset", "password_setup"), at)
         customer = await store.load(db, token["customer_code"], uow.session)
         # Locked by failed sign-ins (C15): proving the mailbox unlocks it; a CSR's disable stays.
-        unlocks = customer.doc["state"] == "disabled" and customer.doc.get("state_reason") == LOCKED_REASON
-        customer.set_password(password_hash, proves_email=token["email"] == customer.doc["email"], at=at)
+        unlocks = customer.state == "disabled" and customer.state_reason == LOCKED_REASON
+        customer.set_password(password_hash, proves_email=token["email"] == customer.email, at=at)
         previous = customer.apply_action("enable", UNLOCKED_REASON, at) if unlocks else None
         if not await account_store.spend_token(db, token["_id"], at, uow.session):
             raise Rejected.invalid("payload.token", "this link was already used")
@@ -268,7 +268,7 @@ async def request_email_verification(cmd: RequestEmailVerification, runtime: Cus
             scope,
             "email_verification",
             at,
-            to=customer.doc.get("pending_email") or customer.doc["email"],
+            to=customer.pending_email or customer.email,
         )
         await audit(db, uow, acting, customer.code, "email verification requested", [], at)
         return Accepted()
@@ -287,7 +287,7 @@ async def verify_email(cmd: VerifyEmail, runtime: CustomerRuntime) -> CustomerRe
         scope = await store.require_scope(db, customer.scope_id, uow.session)
         if claimed:
             await send_link(runtime, uow, customer, scope, "password_setup", at)
-            customer.doc["invited_at"] = at
+            customer.invited(at)
         await store.save(db, customer, uow.session)
         changed = {k: v for k, v in customer.changed_fields.items() if k != "invited_at"}
         uow.publish(
@@ -431,10 +431,10 @@ async def _lock(runtime: ServiceRuntime[CustomerSettings], code: str, at: dateti
 
     async def work(uow: UnitOfWork) -> None:
         customer = await store.load(db, code, uow.session)
-        if customer.doc["state"] != "active":
+        if customer.state != "active":
             return
         previous = customer.apply_action("disable", LOCKED_REASON, at)
-        customer.doc["locked_until"] = until
+        customer.locked(until)
         await store.save(db, customer, uow.session)
         uow.publish(
             CustomerStateChanged(

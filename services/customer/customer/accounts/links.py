@@ -80,7 +80,7 @@ async def send_link(
         "email_verification": settings.verification_token_hours,
     }[kind]
     token, expires_at = credentials.new_token(), credentials.expiry(at, hours)
-    email = to or customer.doc["email"]
+    email = to or customer.email
     if not email:
         raise Rejected.invalid("payload.customer_code", f"customer {customer.code} has no email address")
     await account_store.revoke_open_tokens(runtime.db, customer.code, credentials.replaces(kind), at, uow.session)
@@ -108,6 +108,6 @@ async def invite_if_new_registered(
 ) -> None:
     """C14: a registered customer created by a CSR or on a storefront is invited to set a
     password. Imports and orders are not: `InviteCustomersWithoutPassword` invites them on purpose."""
-    if customer.doc["account_type"] == "registered" and customer.doc["channel"] in ("csr", "storefront"):
+    if customer.invited_on_creation:
         await send_link(runtime, uow, customer, scope, "password_setup", at)
-        customer.doc["invited_at"] = at
+        customer.invited(at)

@@ -59,7 +59,7 @@ async def merge_customers(cmd: MergeCustomers, runtime: CustomerRuntime) -> Merg
         merged.expect_version(p.merged_version)
 
         plan = plan_merge(survivor.doc, merged.doc)
-        previous_state = {"state": merged.doc["state"], "state_reason": merged.doc.get("state_reason")}
+        previous_state = {"state": merged.state, "state_reason": merged.state_reason}
         survivor.set_fields(plan.survivor_updates, at)
         if survivor.version == survivor.loaded_version:
             survivor.set_fields({"last_activity_at": at}, at)  # the survivor's version says it took B
@@ -142,9 +142,9 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: CustomerRuntime) -> 
         acting = await authorize(db, uow, cmd.actor, entry["survivor_code"], at)
         survivor = await store.load(db, entry["survivor_code"], uow.session)
         merged = await store.load(db, entry["merged_code"], uow.session)
-        if survivor.doc["state"] == "retired":
+        if survivor.state == "retired":
             raise Rejected.invalid_state(
-                f"customer {survivor.code} was merged into {survivor.doc['merged_into']} since; undo that merge first"
+                f"customer {survivor.code} was merged into {survivor.merged_into} since; undo that merge first"
             )
         if merged.doc.get("merged_into") != survivor.code:
             raise Rejected.invalid_state(f"customer {merged.code} is not merged into {survivor.code}")
@@ -159,7 +159,7 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: CustomerRuntime) -> 
         holder = await store.find_registered(db, merged.scope_id, key, uow.session) if key else None
         if holder is not None and holder["_id"] != merged.code:
             raise Rejected.conflict(
-                f"{merged.code} cannot come back: its email {merged.doc['email']} is now the registered email of "
+                f"{merged.code} cannot come back: its email {merged.email} is now the registered email of "
                 f"{holder['_id']}",
                 field="payload.merge_id",
             )

@@ -157,14 +157,14 @@ async def create_each(
     envelope = uow.envelope()  # the same cause for every event; each gets its own message id
     found = {scope_id: scope for scope_id, scope in scopes.items() if scope is not None}  # those of accepted ones
     for (_, customer), code in zip(accepted, codes, strict=True):
-        customer.doc["_id"] = code
+        customer.numbered(code)
     views = [customer.view() for _, customer in accepted]  # the events' and the answer's: built once
     if one_event and views:
         uow.publish(CustomersImported(**envelope, payload={"customers": views}))
     for (index, customer), view in zip(accepted, views, strict=True):
         if not one_event:
             uow.publish(CustomerCreated(**envelope, payload={"customer": view}), partition_key=view.code)
-        await invite_if_new_registered(runtime, uow, customer, found[customer.doc["scope_id"]], at)
+        await invite_if_new_registered(runtime, uow, customer, found[customer.scope_id], at)
         outcomes[index] = CustomerCreation(index=index, status="created", customer=view)
     if accepted:
         await store.insert_each(db, [customer for _, customer in accepted], session)
@@ -194,16 +194,16 @@ async def drop_taken_emails(
     batch, is refused."""
     by_scope: dict[str, list[str]] = {}
     for _, customer in accepted:
-        if "registered_email" in customer.doc:
-            by_scope.setdefault(customer.doc["scope_id"], []).append(customer.doc["registered_email"])
+        if customer.registered_email is not None:
+            by_scope.setdefault(customer.scope_id, []).append(customer.registered_email)
     taken = await store.registered_emails_in_use(db, by_scope, session) if look_first else set()
     kept = []
     for index, customer in accepted:
-        email: str | None = customer.doc.get("registered_email")
+        email = customer.registered_email
         if email is not None:
-            claim: Key = (customer.doc["scope_id"], email)
+            claim: Key = (customer.scope_id, email)
             if claim in taken:
-                message = f"a registered account in scope {claim[0]!r} already uses {customer.doc['email']}"
+                message = f"a registered account in scope {claim[0]!r} already uses {customer.email}"
                 outcomes[index] = refused(index, Rejected.conflict(message, field=field(index, "email")))
                 continue
             taken.add(claim)

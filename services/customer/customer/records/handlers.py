@@ -281,12 +281,12 @@ async def get_state_summary(cmd: GetStateSummary, runtime: CustomerRuntime) -> S
 
 async def update_customer(cmd: UpdateCustomer, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
-        scope = await store.require_scope(runtime.db, customer.doc["scope_id"], uow.session)
-        template = await store.get_template(runtime.db, customer.doc["scope_id"], uow.session)
+        scope = await store.require_scope(runtime.db, customer.scope_id, uow.session)
+        template = await store.get_template(runtime.db, customer.scope_id, uow.session)
         at = now()
         customer.change(cmd.payload.changes, scope=scope, template=template, at=at)
         if customer.needs_email_verification:  # C20: the new address is used once proved
-            await send_link(runtime, uow, customer, scope, "email_verification", at, to=customer.doc["pending_email"])
+            await send_link(runtime, uow, customer, scope, "email_verification", at, to=customer.pending_email)
         return uow.collect(customer)  # CustomerUpdated
 
     return await change_customer(runtime, cmd, "updated", change)

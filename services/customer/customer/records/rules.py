@@ -330,6 +330,63 @@ class Customer:
     def version(self) -> int:
         return int(self.doc["version"])
 
+    # What other capabilities read of a customer, named (the document's keys stay in here).
+
+    @property
+    def state(self) -> str:
+        return str(self.doc["state"])
+
+    @property
+    def state_reason(self) -> str | None:
+        reason: str | None = self.doc.get("state_reason")
+        return reason
+
+    @property
+    def email(self) -> str | None:
+        email: str | None = self.doc.get("email")
+        return email
+
+    @property
+    def pending_email(self) -> str | None:
+        """C20: an address asked for and not verified yet."""
+        pending: str | None = self.doc.get("pending_email")
+        return pending
+
+    @property
+    def registered_email(self) -> str | None:
+        """The email a registered account holds, unique in its scope (absent otherwise)."""
+        registered: str | None = self.doc.get("registered_email")
+        return registered
+
+    @property
+    def merged_into(self) -> str | None:
+        survivor: str | None = self.doc.get("merged_into")
+        return survivor
+
+    @property
+    def organization_number_key(self) -> str:
+        """C5: an organization's registration number as compared (relations.rules)."""
+        return str(self.doc["organization"]["number_key"])
+
+    @property
+    def invited_on_creation(self) -> bool:
+        """C14: a registered customer created by a CSR or on a storefront is invited to set a
+        password (imports and orders are not: ``InviteCustomersWithoutPassword`` does that)."""
+        return bool(self.doc["account_type"] == "registered" and self.doc["channel"] in ("csr", "storefront"))
+
+    def numbered(self, code: str) -> None:
+        """A new customer takes the code reserved for it (records.bulk)."""
+        self.doc["_id"] = code
+
+    def invited(self, at: datetime) -> None:
+        """C14: a set-password link went out. Bookkeeping, not a change of the record: no
+        version, no ``CustomerUpdated``."""
+        self.doc["invited_at"] = at
+
+    def locked(self, until: datetime) -> None:
+        """C15: when a lock for failed sign-ins ends (``apply_action`` disabled the customer)."""
+        self.doc["locked_until"] = until
+
     @classmethod
     def create(
         cls,

@@ -87,7 +87,7 @@ async def update_organization(cmd: UpdateOrganization, runtime: CustomerRuntime)
                 await relations_store.require_number_free(
                     db,
                     organization.scope_id,
-                    organization.doc["organization"]["number_key"],
+                    organization.organization_number_key,
                     code,
                     uow.session,
                     field="payload.changes.number",

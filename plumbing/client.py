@@ -177,6 +177,10 @@ class OmsClientPool:
             self._idle.put_nowait(client)
 
     async def close(self) -> None:
+        """Close every connection (also of a pool never started); a later ``start`` opens them
+        again (the pool is built once with its app, which may start again)."""
+        while not self._idle.empty():
+            self._idle.get_nowait()
         await asyncio.gather(*(client.__aexit__(None, None, None) for client in self.clients))
 
     async def broker_ok(self, timeout: float = 2.0) -> bool:

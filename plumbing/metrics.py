@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import aio_pika
     from faststream.rabbit import RabbitQueue
 
-    from .service import ServiceRuntime
+    from .runtime import ServiceRuntime
 
 log = logging.getLogger("oms.metrics")
 

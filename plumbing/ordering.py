@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from contracts.envelope import Envelope
 
-    from .service import ServiceRuntime
+    from .runtime import ServiceRuntime
 
 log = logging.getLogger("oms.ordering")
 

@@ -1,5 +1,5 @@
 """Handlers tested without servers: a service's app on FastStream's in-memory broker, with
-stand-ins for the dependencies its ``app.py`` builds (``plumbing.service.Injected``).
+stand-ins for the dependencies its ``app.py`` builds (``plumbing.runtime.Injected``).
 
 A handler declares what it needs (the runtime, a batcher, clients) and FastStream injects
 them by name from the app's context; ``in_memory`` puts stand-ins there instead and runs the

@@ -35,7 +35,7 @@ from .telemetry import trace_headers
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
 
-    from .service import ServiceRuntime
+    from .runtime import ServiceRuntime
 
 T = TypeVar("T")
 

@@ -14,7 +14,8 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
 from contracts.service import Ping
-from plumbing.service import ServiceRuntime, build_runtime
+from plumbing.runtime import ServiceRuntime
+from plumbing.service import build_runtime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 

@@ -25,7 +25,8 @@ from pymongo import AsyncMongoClient, MongoClient
 from notification import store
 from notification.outbound import Outbound
 from notification.settings import NotificationSettings
-from plumbing.service import ServiceRuntime, build_runtime
+from plumbing.runtime import ServiceRuntime
+from plumbing.service import build_runtime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import OUTBOX
 from tools.smtp_capture import CapturedMail, smtp_server

@@ -16,7 +16,8 @@ from order_sync.app import create_app as order_sync_app
 from plumbing import dead_letters
 from plumbing.client import OmsClient
 from plumbing.messaging import commands_exchange, dead_letter_queue, routed_as, upstream_exchange, work_queue
-from plumbing.service import ServiceRuntime, create_service_app
+from plumbing.runtime import ServiceRuntime
+from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, eventually, running

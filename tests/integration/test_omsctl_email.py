@@ -23,7 +23,8 @@ from contracts.customer.records import (
 )
 from omsctl.__main__ import app as omsctl
 from plumbing.errors import Rejected
-from plumbing.service import ServiceRuntime, create_service_app
+from plumbing.runtime import ServiceRuntime
+from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server
 

@@ -16,7 +16,8 @@ from plumbing import dead_letters
 from plumbing.client import OmsClient
 from plumbing.dlq import DeadLetterQueues, selector
 from plumbing.messaging import events_exchange, routed_as, work_queue
-from plumbing.service import Runtime, ServiceRuntime, create_service_app
+from plumbing.runtime import Runtime, ServiceRuntime
+from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 from plumbing.telemetry import trace_id
 

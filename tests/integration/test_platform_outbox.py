@@ -13,7 +13,7 @@ from contracts.customer.records import CreateCustomer, CreateScope, CustomerRepl
 from customer.app import create_app as customer_app
 from plumbing.client import OmsClient
 from plumbing.outbox import OutboxRelay
-from plumbing.service import ServiceRuntime
+from plumbing.runtime import ServiceRuntime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import INBOX, INBOX_RETENTION_SECONDS, OUTBOX, UnitOfWork, apply_once
 

@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 from contracts.customer.records import CreateScope, ListScopes
 from customer.app import create_app as customer_app
 from plumbing.client import OmsClient, ServiceUnavailable
-from plumbing.service import ServiceRuntime
+from plumbing.runtime import ServiceRuntime
 from plumbing.settings import ServiceSettings
 
 from ..support import Cleanup, running

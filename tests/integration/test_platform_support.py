@@ -31,7 +31,8 @@ from contracts.customer.records import CustomerCreated
 from contracts.envelope import Event
 from plumbing.messaging import events_exchange, routed_as, work_queue
 from plumbing.ordering import OrderedSubscription
-from plumbing.service import Runtime, ServiceRuntime, create_service_app
+from plumbing.runtime import Runtime, ServiceRuntime
+from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import UnitOfWork, apply_once
 

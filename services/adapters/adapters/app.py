@@ -10,7 +10,8 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 
 from plumbing.client import OmsClientPool
-from plumbing.service import ServiceRuntime, create_service_app
+from plumbing.runtime import ServiceRuntime
+from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
 from .bigcommerce_client import HttpBigCommerceOrders

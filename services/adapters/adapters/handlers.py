@@ -58,7 +58,7 @@ from plumbing.dead_letters import MalformedMessage
 from plumbing.errors import Rejected
 from plumbing.messaging import dead_letter_exchange, original_route, upstream_exchange, work_queue
 from plumbing.retries import ensure_confirmed
-from plumbing.service import Injected, Runtime, ServiceRuntime
+from plumbing.runtime import Injected, Runtime, ServiceRuntime
 
 from . import (
     bigcommerce,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitRouter
 
-from plumbing.service import CommandTable, ServiceRuntime, create_service_app, on_command
+from plumbing.runtime import CommandTable, ServiceRuntime, on_command
+from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
 from .accounts import handlers as accounts

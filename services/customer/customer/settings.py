@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from plumbing.service import Injected, ServiceRuntime
+from plumbing.runtime import Injected, ServiceRuntime
 from plumbing.settings import ServiceSettings
 
 

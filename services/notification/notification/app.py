@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
-from plumbing.service import ServiceRuntime, create_service_app
+from plumbing.runtime import ServiceRuntime
+from plumbing.service import create_service_app
 from plumbing.settings import ServiceSettings
 
 from . import catalog, merging, rendering, store

@@ -50,8 +50,8 @@ from contracts.order_sync.linking import CustomerOrderShipped, CustomerPaymentRe
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
+from plumbing.runtime import CommandHandler, Injected, Runtime, ServiceRuntime
 from plumbing.sealing import SealBroken
-from plumbing.service import CommandHandler, Injected, Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import catalog, domain, emails, kinds, merging, privacy, rendering, store, templates

@@ -19,7 +19,7 @@ from contracts.customer.merges import CustomersMerged, CustomersUnmerged, Orders
 from contracts.envelope import Event
 from plumbing.errors import ArrivedEarly
 from plumbing.messaging import events_exchange, routed_as, work_queue
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.runtime import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store

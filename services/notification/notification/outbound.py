@@ -59,7 +59,7 @@ from .delivery import ClaimLost, DeliveryFailed, OutcomeUnknown, SmtpTransport
 from .settings import NotificationSettings
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 log = logging.getLogger("oms.notification.outbound")
 

@@ -18,7 +18,7 @@ from contracts.notification.privacy import (
     NotificationExportCustomerData,
 )
 from contracts.service import ServiceErasure, ServiceErasureReply
-from plumbing.service import CommandHandler, Runtime
+from plumbing.runtime import CommandHandler, Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pymongo.asynchronous.client_session import AsyncClientSession
     from pymongo.asynchronous.database import AsyncDatabase
 
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 TEMPLATES = "templates"
 ACTIVITIES = "activities"

@@ -33,7 +33,7 @@ from contracts.upstream.commerce import (
     PaymentMethodSaved,
 )
 from plumbing.errors import Rejected
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.runtime import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store

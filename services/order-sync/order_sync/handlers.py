@@ -63,7 +63,7 @@ from plumbing.batching import Batcher, Pending
 from plumbing.bodies import UnreadableBody, check_body
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, upstream_exchange, work_queue
-from plumbing.service import Injected, Runtime, ServiceRuntime, on_command
+from plumbing.runtime import Injected, Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, merging, privacy, store

@@ -39,7 +39,7 @@ from contracts.replies import field_errors_from_pydantic
 from contracts.upstream.orders import Order, OrderPlaced
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
-from plumbing.service import Injected, ServiceRuntime
+from plumbing.runtime import Injected, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store

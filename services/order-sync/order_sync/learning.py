@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from plumbing.service import ServiceRuntime
+from plumbing.runtime import ServiceRuntime
 
 from . import store
 from .matching import Identity, Profile

@@ -16,7 +16,7 @@ from contracts.customer.merges import CustomersMerged, CustomersUnmerged, Orders
 from contracts.order_sync.linking import OrderSummary
 from plumbing.errors import ArrivedEarly
 from plumbing.messaging import routed_as
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.runtime import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store

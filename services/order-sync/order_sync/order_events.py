@@ -20,7 +20,7 @@ from contracts.order_sync.linking import (
 )
 from contracts.upstream.commerce import InvoiceIssued
 from contracts.upstream.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
-from plumbing.service import Runtime, ServiceRuntime
+from plumbing.runtime import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, store

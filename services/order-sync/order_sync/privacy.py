@@ -24,7 +24,7 @@ from contracts.order_sync.privacy import (
 )
 from contracts.service import ServiceErasure, ServiceErasureReply
 from plumbing.documents import plain
-from plumbing.service import Runtime
+from plumbing.runtime import Runtime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store

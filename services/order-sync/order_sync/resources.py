@@ -1,5 +1,5 @@
 """What the order-sync handlers share in a worker, built once by ``app.py`` and injected
-(``plumbing.service.Injected``): its clients of the customer service with its copy of the
+(``plumbing.runtime.Injected``): its clients of the customer service with its copy of the
 scopes, and the clock they stamp with."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated
 
 from plumbing import clock
 from plumbing.client import OmsClientPool
-from plumbing.service import Injected
+from plumbing.runtime import Injected
 from plumbing.settings import ServiceSettings
 
 from .scopes import ScopeDirectory

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .matching import Thresholds
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 
 class MatchSettings(BaseSettings):

@@ -20,7 +20,7 @@ from plumbing.indexes import ensure_indexes as ensure_indexes_of
 from .domain import number_key
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 #: order-sync's database: documents are plain dicts.
 Database = AsyncDatabase[dict[str, Any]]

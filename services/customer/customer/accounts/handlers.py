@@ -54,7 +54,7 @@ from contracts.envelope import Actor
 from plumbing import cursors
 from plumbing.errors import Rejected
 from plumbing.normalize import InvalidValue, email_key, normalize_email
-from plumbing.service import CommandTable, ServiceRuntime
+from plumbing.runtime import CommandTable, ServiceRuntime
 from plumbing.throttle import Bucket, retry_after, too_many_attempts
 from plumbing.throttle_store import Throttle
 from plumbing.unit_of_work import UnitOfWork, apply_once

@@ -17,8 +17,8 @@ from contracts.customer.records import (
     ScopeView,
 )
 from plumbing.errors import Rejected
+from plumbing.runtime import Injected, ServiceRuntime
 from plumbing.sealing import redact_link, sealer
-from plumbing.service import Injected, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork
 
 from ..records.rules import Customer

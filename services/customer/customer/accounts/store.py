@@ -16,7 +16,7 @@ from plumbing.throttle_store import Throttle
 from .credentials import TokenKind
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 TOKENS = "tokens"
 #: When each customer was last sent reset emails, for the per-customer limit (C14).

@@ -51,7 +51,7 @@ from contracts.upstream.commerce import (
 from plumbing.batching import Batcher, Pending
 from plumbing.errors import Rejected
 from plumbing.messaging import events_exchange, routed_as, work_queue
-from plumbing.service import CommandTable, Injected, ServiceRuntime
+from plumbing.runtime import CommandTable, Injected, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once, inbox_records, record_applied
 
 from ..acting import audit, authorize

@@ -15,7 +15,7 @@ from plumbing.indexes import ensure_index
 from ..records.store import CUSTOMERS
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 HISTORY = "history"
 

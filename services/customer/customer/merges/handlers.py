@@ -26,7 +26,7 @@ from contracts.customer.merges import (
     UnmergeReply,
 )
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable
+from plumbing.runtime import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize

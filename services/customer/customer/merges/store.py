@@ -19,7 +19,7 @@ from plumbing.indexes import drop_index_if_present, ensure_index
 from ..records.store import CUSTOMERS, Session
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 JOURNAL = "merge_journal"
 HISTORY = "history"

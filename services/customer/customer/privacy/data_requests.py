@@ -16,7 +16,7 @@ from contracts.customer.privacy import (
     RecordDataRequest,
 )
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable
+from plumbing.runtime import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import SYSTEM, Acting, audit_each

@@ -29,7 +29,7 @@ from contracts.service import ServiceErasure
 from plumbing.client import OmsClientPool, error_text
 from plumbing.documents import plain
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable, Injected, ServiceRuntime
+from plumbing.runtime import CommandTable, Injected, ServiceRuntime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 

@@ -14,7 +14,7 @@ from ..records.store import Session
 from .rules import OPEN
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 DATA_REQUESTS = "data_requests"
 

@@ -33,7 +33,7 @@ from contracts.customer.records import (
 )
 from contracts.envelope import Command
 from plumbing.errors import Rejected
-from plumbing.service import ServiceRuntime
+from plumbing.runtime import ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork
 
 from ..accounts.links import invite_if_new_registered

@@ -48,7 +48,7 @@ from contracts.customer.records import (
 )
 from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable, ServiceRuntime
+from plumbing.runtime import CommandTable, ServiceRuntime
 from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
 
 from ..accounts.links import send_link

@@ -19,7 +19,7 @@ from contracts.customer.records import (
 )
 from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
-from plumbing.service import ServiceRuntime
+from plumbing.runtime import ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize

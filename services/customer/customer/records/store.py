@@ -20,7 +20,7 @@ from . import search
 from .rules import Customer
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 CUSTOMERS = "customers"
 SCOPES = "scopes"

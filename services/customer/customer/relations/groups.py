@@ -27,7 +27,7 @@ from contracts.customer.relations import (
 )
 from contracts.replies import FieldError
 from plumbing.errors import Rejected
-from plumbing.service import CommandTable
+from plumbing.runtime import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize

@@ -25,7 +25,7 @@ from contracts.customer.relations import (
     OrganizationView,
     UpdateOrganization,
 )
-from plumbing.service import CommandTable
+from plumbing.runtime import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import SYSTEM, Acting, audit, authorize

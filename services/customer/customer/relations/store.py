@@ -24,7 +24,7 @@ from ..records.store import CUSTOMERS, Session
 from .rules import compile_segment, customer_groups
 
 if TYPE_CHECKING:
-    from plumbing.service import ServiceRuntime
+    from plumbing.runtime import ServiceRuntime
 
 GROUPS = "groups"
 

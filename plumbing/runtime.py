@@ -78,6 +78,12 @@ class ServiceRuntime(Generic[SettingsT]):
     def connected(self) -> bool:
         return self._mongo is not None
 
+    async def close_mongo(self) -> None:
+        """Shutdown: close the client (it cannot be used again; the next start opens its own)."""
+        if self._mongo is not None:
+            await self._mongo.close()
+            self._mongo = None
+
     @property
     def outbox(self) -> OutboxRelay:
         if self._outbox is None:

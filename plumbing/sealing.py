@@ -12,6 +12,7 @@ seals, every one opens. A new key: ``python -m plumbing.sealing``.
 from __future__ import annotations
 
 import binascii
+import functools
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -62,7 +63,13 @@ def sealer(settings: ServiceSettings) -> Sealer:
             "OMS_LINK_KEY is not set: the customer and notification services need the same Fernet key "
             "(generate one with `python -m plumbing.sealing`)"
         )
-    return Sealer(settings.link_key.get_secret_value())
+    return _sealer_of(settings.link_key.get_secret_value())
+
+
+@functools.lru_cache(maxsize=4)
+def _sealer_of(keys: str) -> Sealer:
+    """One ``Sealer`` per key (a link is sealed per invitation: a million in one burst)."""
+    return Sealer(keys)
 
 
 def redact_link(link: str) -> str:

@@ -228,16 +228,14 @@ def create_service_app(
         await asyncio.gather(*(s.balancer.stop() for s in runtime.ordered))
 
     async def flush_outbox() -> None:
-        if runtime._outbox is not None:
-            await runtime._outbox.stop(flush_seconds=deadline * 0.3)
+        if runtime.outbox_running:
+            await runtime.outbox.stop(flush_seconds=deadline * 0.3)
 
     async def disconnect() -> None:
         for hook in on_shutdown:
             await hook(runtime)
         await replies.close()
-        if runtime._mongo is not None:
-            await runtime._mongo.close()
-            runtime._mongo = None
+        await runtime.close_mongo()
 
     @get(include_in_schema=False)
     async def health(scope: Any) -> AsgiResponse:

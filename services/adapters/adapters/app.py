@@ -33,33 +33,34 @@ def create_app(
             api_url=adapter_settings.bigcommerce_api_url,
             timeout=adapter_settings.bigcommerce_timeout,
         )
-    held: list[Adapters] = []  # the one made with the runtime, for the webhooks mounted below
 
-    def dependencies(runtime: ServiceRuntime) -> dict[str, object]:
-        # C18: whatever fails on the broker route, a customer or compliance topic's dead letter
-        # keeps its ids only.
-        runtime.dead_letters.redactors.append(redact_dead_letter)
-        held.append(
-            Adapters(
-                settings=adapter_settings,
-                verifier=Verifier(adapter_settings),
-                clients=OmsClientPool(settings, size=2, producer=SERVICE),
-                ignored=ignored_counter(runtime),
-                bigcommerce=bigcommerce,
-            )
-        )
-        return {"adapters": held[0]}
+    async def start(runtime: ServiceRuntime) -> None:
+        await adapters.start()
+
+    async def stop(runtime: ServiceRuntime) -> None:
+        await adapters.close()
 
     app = create_service_app(
         SERVICE,
         settings,
         build_routers,
-        on_startup=[lambda runtime: held[0].start()],
-        on_shutdown=[lambda runtime: held[0].close()],
-        dependencies=dependencies,
+        on_startup=[start],
+        on_shutdown=[stop],
         description="Takes orders as Shopify, commercetools, Saleor, Medusa, WooCommerce and BigCommerce publish them (O8).",
     )
     runtime: ServiceRuntime = app.context.get("runtime")
+    # C18: whatever fails on the broker route, a customer or compliance topic's dead letter
+    # keeps its ids only.
+    runtime.dead_letters.redactors.append(redact_dead_letter)
+    # Built with the runtime (its counter is on the runtime's registry), before the app starts.
+    adapters = Adapters(
+        settings=adapter_settings,
+        verifier=Verifier(adapter_settings),
+        clients=OmsClientPool(settings, size=2, producer=SERVICE),
+        ignored=ignored_counter(runtime),
+        bigcommerce=bigcommerce,
+    )
+    app.context.set_global("adapters", adapters)  # the broker consumers' AdaptersOf
     for platform in PLATFORM_ADAPTERS.values():
-        app.mount(f"/webhooks/{platform.name}", webhook(runtime, held[0], platform))
+        app.mount(f"/webhooks/{platform.name}", webhook(runtime, adapters, platform))
     return app

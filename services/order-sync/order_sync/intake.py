@@ -740,7 +740,7 @@ async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arr
     """The order as stored, with its link (its rule, score and evidence) or its review;
     records the event that says so."""
     order, decision, message = arrival.order, arrival.decision, arrival.message
-    order_summary = summary(order)
+    order_summary, digest = summary(order), content_hash(order)
     doc = {
         "_id": arrival.key,
         "source_system": order.source_system,
@@ -762,8 +762,8 @@ async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arr
         "payments": [],
         "source_link": arrival.source_link,
         # O8: which version of the order's content this is, to know a later one by.
-        "content_hash": content_hash(order),
-        "content_hashes": [content_hash(order)],
+        "content_hash": digest,
+        "content_hashes": [digest],
         "content_at": message.occurred_at,
         "content_version": 0,
     }

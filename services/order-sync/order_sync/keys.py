@@ -547,7 +547,12 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
     """
     if not raw or not isinstance(raw, str):
         return None
-    region = country.strip().upper() if isinstance(country, str) and country.strip() else None
+    return _phone_key(raw, country if isinstance(country, str) else None)
+
+
+@lru_cache(maxsize=32768)  # a returning customer's number: parsing it costs about 100 µs
+def _phone_key(raw: str, country: str | None) -> str | None:
+    region = country.strip().upper() if country and country.strip() else None
     text = raw.strip()
     if region is None and text.startswith("00"):
         text = "+" + text[2:]

@@ -488,6 +488,24 @@ def test_o1_c7_ids_phones_and_tracking_numbers_are_not_card_numbers() -> None:
     assert CartUpdated.model_validate({"producer": "p", "payload": cart}).payload.cart_id == "5555555555554444"
 
 
+def test_o1_c7_a_card_number_beside_ids_and_phones_is_still_found_when_read_as_json() -> None:
+    """An order with no run of card-number length outside ids and phones is read without a
+    check per field (``cards.reading``); one card number anywhere else brings every check back."""
+    clean = order_payload(source_customer_id="7485771028379", phone="0044 161 2779149")
+    placed = OrderPlaced.model_validate_json(json.dumps({"producer": "p", "payload": clean}))
+    assert placed.payload.set_aside == ()
+    for changes, loc in (
+        ({"first_name": "4111 1111 1111 1111"}, ("payload", "first_name")),
+        ({"phone": "4111 1111 1111 1111"}, ("payload", "phone")),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            OrderPlaced.model_validate_json(json.dumps({"producer": "p", "payload": {**clean, **changes}}))
+        assert caught.value.errors()[0]["loc"] == loc
+    unknown = {**clean, "gift": {"card": 4111111111111111}}
+    kept = OrderPlaced.model_validate_json(json.dumps({"producer": "p", "payload": unknown}))
+    assert any(n.startswith("gift.card (a field this contract does not know) left out") for n in kept.payload.set_aside)
+
+
 def test_o1_a_phone_field_refuses_only_a_run_longer_than_any_phone_number() -> None:
     base = "551191234567"  # a Brazilian mobile with its country code: 13 digits from 5
     check = next(c for c in "0123456789" if luhn_valid(base + c))

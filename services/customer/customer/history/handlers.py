@@ -100,7 +100,7 @@ def order_news_batcher(runtime: ServiceRuntime[CustomerSettings]) -> Batcher[Ord
     them: a few milliseconds' wait gathers larger batches (fewer transactions), and one batch
     at a time."""
     return runtime.batcher(
-        "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1, linger=0.005
+        "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1, linger=0.025
     )
 
 

@@ -391,6 +391,26 @@ async def raw_ceiling_median(settings: ServiceSettings, messages: int, times: in
     }
 
 
+async def paired_tries(
+    settings: ServiceSettings, workers: int, orders: int, customers: int, tries: int = 3
+) -> dict[str, Any]:
+    """``tries`` bursts of the services, each right after a try of the raw ceiling: on a shared
+    machine both move by a third from one minute to the next, and a pair sees the same
+    machine. The run returned is the pair with the median ratio; ``tries`` lists them all."""
+    pairs = []
+    for _ in range(tries):
+        ceiling = await raw_ceiling(settings, orders, quorum=True)
+        run = await run_order_sync(settings, workers, orders, customers)
+        run["paired_ceiling_per_second"] = ceiling["per_second"]
+        run["ratio_to_ceiling"] = round(run["orders_per_second"] / ceiling["per_second"], 3)
+        pairs.append(run)
+    median = sorted(pairs, key=lambda run: run["ratio_to_ceiling"])[tries // 2]
+    median["tries"] = [
+        {k: run[k] for k in ("orders_per_second", "paired_ceiling_per_second", "ratio_to_ceiling")} for run in pairs
+    ]
+    return median
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=3000)
@@ -398,6 +418,9 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--namespace", default="bench-orders")
     parser.add_argument("--out", type=Path, default=RESULTS / "order_sync.json")
+    parser.add_argument(
+        "--tries", type=int, default=3, help="paired ceiling and service bursts for the first worker count"
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     settings = ServiceSettings(namespace=args.namespace)
@@ -405,10 +428,14 @@ async def main() -> None:
     ceiling = await raw_ceiling_median(settings, args.orders)
     log(f"  raw ceiling {ceiling['per_second']:,} messages/s (median of {ceiling['samples_per_second']})")
     runs = []
-    for workers in args.workers:
+    for n, workers in enumerate(args.workers):
         log(f"order-sync with {workers} worker(s): {args.orders} orders, {args.customers} known customers")
-        result = await run_order_sync(settings, workers, args.orders, args.customers)
-        result["ratio_to_ceiling"] = round(result["orders_per_second"] / ceiling["per_second"], 3)
+        if n == 0 and args.tries > 1:
+            result = await paired_tries(settings, workers, args.orders, args.customers, args.tries)
+            log(f"  paired tries: {result['tries']}")
+        else:
+            result = await run_order_sync(settings, workers, args.orders, args.customers)
+            result["ratio_to_ceiling"] = round(result["orders_per_second"] / ceiling["per_second"], 3)
         runs.append(result)
         log(
             f"  {result['orders_per_second']:,} orders/s ({result['ratio_to_ceiling']:.0%} of the ceiling), "

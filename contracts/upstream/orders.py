@@ -256,6 +256,7 @@ class _SetsAsideUnusableFields(_Payload):
 
     @classmethod
     def _read_setting_aside(cls, data: Any, handler: ValidatorFunctionWrapHandler, notes: list[str]) -> Any:
+        """The payload read by ``handler``, each unusable optional field dropped and noted in ``notes``."""
         done: set[tuple[str, ...]] = set()
         while True:
             try:

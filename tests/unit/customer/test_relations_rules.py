@@ -53,7 +53,7 @@ def errors_of(caught: pytest.ExceptionInfo[Rejected]) -> dict[str, str]:
 
 
 # --- segments: sample records and segments, shared with the integration test that runs the
-# compiled filters on the real MongoDB (tests/integration/test_customer_relations.py) --------
+# compiled filters on the real MongoDB (tests/integration/customer/test_customer_relations.py) --------
 
 
 def sample(code: str, **fields: Any) -> dict[str, Any]:

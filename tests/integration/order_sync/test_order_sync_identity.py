@@ -1,0 +1,493 @@
+"""Step 11 over real RabbitMQ and MongoDB: identity resolution (O2-O6). Every order of one
+person on one customer, found by any identifier an earlier order of theirs showed; household
+members and namesakes kept apart; what cannot be told apart waits for a CSR, whose decision
+teaches the index; one customer per new person however their orders arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bench.huge import plan_stages
+from bench.matching.score import Outcome, score
+from bench.matching.simulate import simulate
+from bench.matching.stream import generate
+from contracts.customer.merges import MergeCustomers
+from contracts.customer.privacy import EraseCustomerData
+from contracts.order_sync.linking import GetOrderLink, ListReviews, ResolveReview
+from contracts.upstream.orders import OrderPlaced
+from order_sync import store
+from plumbing.client import OmsClient
+from plumbing.messaging import upstream_exchange
+from plumbing.settings import ServiceSettings
+
+from ...support import Cleanup, EventTap, eventually
+from ..conftest import create_customer, create_scope, ok
+from ..merge_support import CSR, three_services
+from .test_order_sync import all_stored, link_of, order, order_db, order_sync_workers, services  # noqa: F401
+
+HOME = {
+    "first_name": "Hanna",
+    "last_name": "Schäfer",
+    "line1": "Lindenstraße 4",
+    "city": "Köln",
+    "postal_code": "50674",
+    "country": "DE",
+}
+
+
+def german(number: str, **changes: Any) -> Any:
+    """An order of the 'de' scope, billing at HOME unless told otherwise."""
+    fields = {
+        "scope": "de",
+        "source_customer_id": None,
+        "email": None,
+        "first_name": "Hanna",
+        "last_name": "Schäfer",
+        "phone": None,
+        "billing_address": HOME,
+        "shipping_address": None,
+        **changes,
+    }
+    return order(number, **fields)
+
+
+async def linked(client: OmsClient, number: str) -> Any:
+    return await link_of(client, "storefront:eu", number)
+
+
+async def test_o1_a_country_written_as_a_name_and_an_unusable_language_are_set_aside_not_refused(
+    client: OmsClient, services: EventTap
+) -> None:
+    raw = json.loads(german("TOL-1", email="tol@example.de", phone="0221 1234567").model_dump_json())
+    raw["payload"]["preferred_language"] = "deutsch!!"  # as a careless integration sends them
+    raw["payload"]["billing_address"]["country"] = "Deutschland"
+    await client.broker.publish(
+        json.dumps(raw).encode(),
+        exchange=upstream_exchange(client.settings.topology),
+        routing_key=OrderPlaced.routing_key(),
+        persist=True,
+    )
+    link = await linked(client, "TOL-1")
+    assert link.customer_code and link.rule == "created"
+    assert any(note.startswith("preferred_language") for note in link.notes), link.notes
+    await client.publish_upstream(
+        german("TOL-2", email=None, phone="+49 221 1234567", billing_address={**HOME, "country": "DEU"})
+    )
+    again = await linked(client, "TOL-2")
+    assert (again.customer_code, again.rule) == (link.customer_code, "phone_name_postal")  # one phone, two spellings
+
+
+async def test_o4_a_returning_customer_is_found_by_what_each_earlier_order_taught(
+    client: OmsClient, services: EventTap
+) -> None:
+    await client.publish_upstream(german("LRN-1", email="hanna@old.example", phone="0221 7654321"))
+    first = await linked(client, "LRN-1")
+    # A new email, the same phone, names and address: the same person (score, with evidence).
+    await client.publish_upstream(
+        german(
+            "LRN-2",
+            email="Hanna.Schaefer@new.example",
+            phone="+49 221 7654321",
+            first_name="HANNA",
+            last_name="Schaefer",
+        )
+    )
+    second = await linked(client, "LRN-2")
+    assert (second.customer_code, second.rule) == (first.customer_code, "phone_name_postal")
+    assert second.score is not None and second.score > 14
+    assert {e.comparison for e in second.evidence if e.weight < 0} == {"email"}  # the evidence against, kept
+    # Only the new email, nothing else: found because the second order taught it.
+    await client.publish_upstream(
+        german("LRN-3", email="hanna.schaefer@NEW.example", billing_address=None, first_name=None, last_name=None)
+    )
+    third = await linked(client, "LRN-3")
+    assert (third.customer_code, third.rule) == (first.customer_code, "email")
+    # A Gmail address written with dots and a +tag is one mailbox.
+    await client.publish_upstream(german("LRN-4", email="hannaschaefer@gmail.com", phone="0221 7654321"))
+    await linked(client, "LRN-4")
+    await client.publish_upstream(german("LRN-5", email="Hanna.Schaefer+sale@googlemail.com", billing_address=None))
+    assert (await linked(client, "LRN-5")).customer_code == first.customer_code
+
+
+async def test_o2_household_members_and_namesakes_each_keep_their_own_customer(
+    client: OmsClient, services: EventTap
+) -> None:
+    landline = "0221 5550100"
+    await client.publish_upstream(german("HH-1", first_name="Hanna", email="hanna@family.example", phone=landline))
+    hanna = await linked(client, "HH-1")
+    # Her husband, same landline, last name and address, no email: another person.
+    await client.publish_upstream(
+        german("HH-2", first_name="Jonas", phone=landline, billing_address={**HOME, "first_name": "Jonas"})
+    )
+    jonas = await linked(client, "HH-2")
+    assert jonas.customer_code != hanna.customer_code and jonas.rule == "created"
+    # Each is found again by their own first name at the shared phone.
+    await client.publish_upstream(german("HH-3", first_name="Jonas", phone="+49 221 5550100"))
+    await client.publish_upstream(german("HH-4", first_name="Hanna", phone="+49 221 5550100"))
+    hh3 = await linked(client, "HH-3")
+    assert hh3.customer_code == jonas.customer_code, (hh3, jonas, hanna)
+    hh4 = await linked(client, "HH-4")
+    assert hh4.customer_code == hanna.customer_code, (hh4, hanna)
+    # A namesake in another city with her own email and phone: another customer too.
+    await client.publish_upstream(
+        german(
+            "HH-5",
+            email="h.schaefer@elsewhere.example",
+            phone="089 1234567",
+            billing_address={**HOME, "line1": "Marienplatz 1", "city": "München", "postal_code": "80331"},
+        )
+    )
+    assert (await linked(client, "HH-5")).customer_code not in {hanna.customer_code, jonas.customer_code}
+
+
+async def test_o6_a_namesake_s_first_order_does_not_follow_a_claim_to_the_customer_it_was_told_apart_from(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """Every claim of a new customer's orders carries its code once it is created, so a later
+    cluster never follows one of them to a customer its matching scored and found to be
+    someone else. (Only one claim per creation key was settled: a daughter named after her
+    mother, with her own mailbox and phone at the family's street, followed the street claim
+    to her mother's customer.)"""
+    street = {**HOME, "first_name": "Patricia", "last_name": "Fitzwell", "line1": "Ahornweg 9", "postal_code": "50677"}
+    mother = {"first_name": "Patricia", "last_name": "Fitzwell", "billing_address": street}
+    await client.publish_upstream(german("NS-1", phone="0221 4440001", **mother))
+    first = await linked(client, "NS-1")
+    assert first.rule == "created"
+
+    async def settled() -> list[dict[str, Any]] | None:
+        claims = [doc async for doc in order_db["creation_claims"].find({"order_key": {"$regex": "NS-1$"}})]
+        return claims if claims and all(doc.get("code") for doc in claims) else None
+
+    claims = await eventually(settled, timeout=10)
+    assert {doc["code"] for doc in claims} == {first.customer_code} and len(claims) >= 2  # phone and street
+    await client.publish_upstream(german("NS-2", email="patricia.fitzwell@mother.example", **mother))
+    assert (await linked(client, "NS-2")).customer_code == first.customer_code
+    # The daughter: her own mailbox and landline, the family's street, the same name.
+    await client.publish_upstream(german("NS-3", email="patricia84@daughter.example", phone="0221 4440999", **mother))
+    daughter = await linked(client, "NS-3")
+    assert daughter.customer_code != first.customer_code, daughter
+    assert daughter.rule == "created"
+
+
+async def test_o6_a_created_customer_settles_every_claim_of_its_creation_key(order_db: AsyncDatabase) -> None:
+    """The store's half of the test above, without the timing: one call settles them all."""
+    claims = order_db["creation_claims"]
+    await claims.insert_many(
+        [{"_id": f"de|{kind}:settle-test", "creation_key": "order-claim:settle-test", "code": None} for kind in "abc"]
+    )
+    try:
+        await store.settle_claims(order_db, {"order-claim:settle-test": "C424242"})
+        assert [d["code"] async for d in claims.find({"creation_key": "order-claim:settle-test"})] == ["C424242"] * 3
+    finally:
+        await claims.delete_many({"creation_key": "order-claim:settle-test"})
+
+
+async def test_o4_c13_candidates_and_merges_read_by_index_not_by_scanning_every_customer(
+    services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """Each batch reads its candidates with those merged into them, and a merge moves a
+    customer's source links: both once read the whole collection (a partial index the
+    query did not match, no index at all), growing with every customer created."""
+    reads = [
+        (store.CUSTOMERS, store.with_merged({"C1", "C2"})),
+        (store.CUSTOMERS, store.with_merged(["C3"])),
+        (store.SOURCE_LINKS, {"customer_code": "C1"}),
+        (store.SOURCE_LINKS, {"merged_from.merge_id": "M1"}),
+    ]
+    for collection, query in reads:
+        explained = await order_db.command("explain", {"find": collection, "filter": query}, verbosity="queryPlanner")
+        stages = plan_stages(explained["queryPlanner"]["winningPlan"])
+        assert "COLLSCAN" not in stages and "IXSCAN" in stages, (collection, query, stages)
+
+
+async def test_o5_o6_cash_sales_of_one_name_in_one_postal_code_arriving_together_make_one_customer_and_reviews(
+    client: OmsClient, services: EventTap
+) -> None:
+    """A name and a postal code tell no namesake apart: every such sale after the first waits
+    for a CSR with the first one's customer as its candidate, whether they arrive a minute
+    apart or in one batch (where they used to share the new customer unasked)."""
+    till = {"first_name": "Greta", "last_name": "Lindqvist", "postal_code": "50670", "city": "Köln", "country": "DE"}
+    cash = {"first_name": "Greta", "last_name": "Lindqvist", "billing_address": till}
+    await asyncio.gather(*(client.publish_upstream(german(f"CS-{n}", **cash)) for n in range(1, 5)))
+    outcomes = [await linked(client, f"CS-{n}") for n in range(1, 5)]
+    created = [o for o in outcomes if o.customer_code]
+    waiting = [o for o in outcomes if o.review_id]
+    assert len(created) == 1 and len(waiting) == 3, outcomes
+    items = {i.review_id: i for i in (await ok(await client.call(ListReviews, {}))).items}
+    for review in waiting:
+        candidates = items[review.review_id].candidates
+        assert created[0].customer_code in [c.customer_code for c in candidates]
+        assert all(any(e.level == "postal" for e in c.evidence) for c in candidates)
+
+
+async def test_o5_o6_a_cash_sale_by_an_initial_arriving_with_a_new_customer_s_first_order_waits_for_a_csr(
+    client: OmsClient, services: EventTap
+) -> None:
+    """'P. Laneau' at the till and 'Pierre Laneau' online, at one postal code, in one burst:
+    they share no identifier that makes one customer (an initial is no full name), but one
+    order at a time the cash sale has his customer as its candidate and waits for a CSR. In
+    one batch it used to be made a customer of its own; now it is decided after his exists."""
+    till = {"first_name": "P.", "last_name": "Laneau", "postal_code": "50733", "city": "Köln", "country": "DE"}
+    home = {**till, "first_name": "Pierre", "line1": "Neusser Straße 12"}
+    web = [
+        german(
+            f"IN-{n}", first_name="Pierre", last_name="Laneau", email="pierre.laneau@web.example", billing_address=home
+        )
+        for n in range(1, 4)
+    ]
+    cash = [german(f"IN-C{n}", first_name="P.", last_name="Laneau", billing_address=till) for n in range(1, 3)]
+    await asyncio.gather(*(client.publish_upstream(o) for o in [web[0], cash[0], web[1], cash[1], web[2]]))
+    online = {(await linked(client, f"IN-{n}")).customer_code for n in range(1, 4)}
+    assert len(online) == 1 and None not in online
+    for n in range(1, 3):
+        sale = await linked(client, f"IN-C{n}")
+        assert sale.customer_code is None and sale.review_id, sale
+    items = {i.review_id: i for i in (await ok(await client.call(ListReviews, {}))).items}
+    sales = [await linked(client, f"IN-C{n}") for n in range(1, 3)]
+    assert all(online <= {c.customer_code for c in items[s.review_id].candidates} for s in sales)
+
+
+async def test_o6_a_new_customer_s_claims_tell_the_mailboxes_of_the_orders_it_was_made_for(
+    order_db: AsyncDatabase,
+) -> None:
+    """What the matching adds to a customer's profile before the orders it was created for
+    are stored (on another worker, a moment later): their mailboxes and accounts, from the
+    claims its creation settled; nothing from claims not yet settled."""
+    claims = order_db["creation_claims"]
+    docs = [
+        {"_id": "us|em:pat@one.example", "code": "C777001", "person_ids": ["em:pat@one.example"]},
+        {"_id": "us|pn:+1|pat", "code": "C777001", "person_ids": ["src:pos:stores|LC-1"]},
+        {"_id": "us|em:other@two.example", "code": None, "person_ids": ["em:other@two.example"]},
+    ]
+    await claims.insert_many([{**d, "creation_key": "k-claimed-ids"} for d in docs])
+    try:
+        found = await store.claimed_person_ids(order_db, ["C777001", "C777002"])
+        assert found == {"C777001": {"em:pat@one.example", "src:pos:stores|LC-1"}}
+    finally:
+        await claims.delete_many({"creation_key": "k-claimed-ids"})
+
+
+async def test_o5_an_order_that_names_no_member_waits_with_the_evidence_and_the_decision_teaches(
+    client: OmsClient, services: EventTap
+) -> None:
+    landline = "0221 5550199"
+    await client.publish_upstream(german("RV-1", first_name="Hanna", email="hanna@review.example", phone=landline))
+    hanna = await linked(client, "RV-1")
+    await client.publish_upstream(
+        german(
+            "RV-2",
+            first_name="Jonas",
+            email="jonas@review.example",
+            phone=landline,
+            billing_address={**HOME, "first_name": "Jonas"},
+        )
+    )
+    jonas = await linked(client, "RV-2")
+    assert jonas.customer_code != hanna.customer_code
+    # A phone order that gives only the family name: either of them.
+    no_first_name = {"first_name": None, "phone": landline, "billing_address": {**HOME, "first_name": None}}
+    await client.publish_upstream(german("RV-3", **no_first_name))
+    waiting = await linked(client, "RV-3")
+    assert waiting.customer_code is None and waiting.review_id
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
+    assert {c.customer_code for c in item.candidates} == {hanna.customer_code, jonas.customer_code}
+    for candidate in item.candidates:
+        assert candidate.score is not None and candidate.evidence
+        assert any(e.comparison == "household" and e.weight > 0 for e in candidate.evidence)
+    await ok(
+        await client.call(
+            ResolveReview, {"review_id": waiting.review_id, "action": "link", "customer_code": jonas.customer_code}
+        )
+    )
+    # The same details again: the CSR's decision is remembered.
+    await client.publish_upstream(german("RV-4", **no_first_name))
+    taught = await linked(client, "RV-4")
+    assert (taught.customer_code, taught.rule) == (jonas.customer_code, "review")
+
+
+async def test_o6_a_burst_of_one_new_person_over_two_workers_makes_one_customer_with_honest_rules(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase, tmp_path: Path
+) -> None:
+    """Orders of one new person arriving at once, each showing other identifiers (account
+    id, email spellings, phone with names), on two workers: one customer; one order says
+    it created it, each other one says by which identifier it found it."""
+    person = {
+        "scope": "de",
+        "first_name": "Hanna",
+        "last_name": "Schäfer",
+        "billing_address": HOME,
+        "shipping_address": None,
+    }
+    variants = [
+        {"source_customer_id": "acct-9", "email": "burst.hanna@example.de"},
+        {"source_customer_id": None, "email": "Burst.Hanna@Example.de"},
+        {"source_customer_id": None, "email": "burst.hanna@example.de", "phone": "0221 9998887"},
+        {"source_customer_id": None, "email": None, "phone": "+49 221 9998887"},
+        {"source_customer_id": "acct-9", "email": None},
+    ]
+    burst = [order(f"ONE-{n}", **person, **variants[n % len(variants)]) for n in range(15)]
+    async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
+        await create_scope(client, "de", "DE")
+        await asyncio.gather(*(client.publish_upstream(o) for o in burst + burst[:5]))
+        await all_stored(order_db, len(burst), tmp_path / "order-sync.log")
+    docs = await order_db["orders"].find({}, {"customer_code": 1, "rule": 1}).to_list()
+    assert len({d["customer_code"] for d in docs}) == 1, sorted((d["customer_code"], d["rule"], d["_id"]) for d in docs)
+    rules = sorted(d["rule"] for d in docs)
+    assert rules.count("created") == 1, rules
+    assert set(rules) - {"created"} <= {"source_customer_id", "email", "phone_name_postal", "name_address"}, rules
+
+
+async def test_o6_namesakes_of_one_household_bursting_over_two_workers_stay_two_customers(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase, tmp_path: Path
+) -> None:
+    """Fathers and their namesake sons, one street each family, each man with his own mailbox
+    and mobile, all new and ordering at once on two workers: the street and the full name
+    claim one customer for new orders, but two mailboxes say two people, in one batch and
+    across batches, however the orders fall into them. (Each with his own mobile, so that one
+    order at a time gives two customers as well: at a shared landline a different mailbox
+    weighs only as a changed one, and the son's first order, decided after his father's
+    customer is stored, is linked to it.)"""
+    families = ("Schäfer", "Becker", "Wagner", "Hoffmann")
+    burst: list[tuple[int, OrderPlaced]] = []
+    for f, last_name in enumerate(families):
+        street = {**HOME, "first_name": "Jonas", "last_name": last_name, "line1": f"Lindenstraße {f + 1}"}
+        for n in range(16):
+            man = ("senior", "junior")[n % 2]
+            burst.append(
+                (
+                    f,
+                    order(
+                        f"NMS-{f}-{n}",
+                        scope="de",
+                        first_name="Jonas",
+                        last_name=last_name,
+                        email=f"jonas.{man}{f}@example.de",
+                        phone=f"{('0151', '0160')[n % 2]} {f:02d}000001",
+                        billing_address=street,
+                        shipping_address=None,
+                        source_customer_id=None,
+                    ),
+                )
+            )
+    random.Random(7).shuffle(burst)
+    async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
+        await create_scope(client, "de", "DE")
+        await asyncio.gather(*(client.publish_upstream(o) for _, o in burst))
+        await all_stored(order_db, len(burst), tmp_path / "order-sync.log")
+    code_of = {d["_id"]: d["customer_code"] async for d in order_db["orders"].find({}, {"customer_code": 1})}
+    by_email: dict[str, set[str]] = {}
+    for _, o in burst:
+        by_email.setdefault(o.payload.email or "", set()).add(code_of[f"storefront:eu|{o.payload.order_number}"])
+    assert all(len(codes) == 1 for codes in by_email.values()), by_email
+    assert len(set().union(*by_email.values())) == 2 * len(families), by_email
+
+
+async def test_c13_c18_the_index_follows_merges_and_forgets_an_erased_customer(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    async with three_services(settings, client, cleanup):
+        a = await create_customer(client, email="merge.a@example.fr", first_name="Alix", last_name="Roy")
+        b = await create_customer(client, email="merge.b@example.fr", first_name="Alix", last_name="Roy")
+        await asyncio.sleep(1)  # order-sync learns both from their events
+        await ok(
+            await client.call(
+                MergeCustomers,
+                {
+                    "survivor_code": a.code,
+                    "survivor_version": a.version,
+                    "merged_code": b.code,
+                    "merged_version": b.version,
+                    "reason": "one person",
+                },
+                actor=CSR,
+            )
+        )
+        await eventually(lambda: order_db["merges"].find_one({}))  # order-sync applied it
+
+        await client.publish_upstream(
+            order("MRG-1", email="MERGE.B@example.fr", source_customer_id=None, first_name="Alix", last_name="Roy")
+        )
+        assert (await linked(client, "MRG-1")).customer_code == a.code  # B answers A
+        await ok(await client.call(EraseCustomerData, {"customer_code": a.code, "reason": "GDPR"}, actor=CSR))
+
+        async def erased() -> bool | None:
+            reply = await client.call(GetOrderLink, {"source_system": "storefront:eu", "order_number": "MRG-1"})
+            return True if reply.ok else None
+
+        await eventually(erased)
+        await client.publish_upstream(
+            order("MRG-2", email="merge.a@example.fr", source_customer_id=None, first_name="Alix", last_name="Roy")
+        )
+        fresh = await linked(client, "MRG-2")
+        assert fresh.customer_code not in (a.code, b.code) and fresh.rule == "created"
+
+
+async def settled(order_db: AsyncDatabase, quiet: float = 2.0) -> None:
+    """Until the orders' links stop changing for ``quiet`` seconds: merges of duplicate
+    records (C13) come back to order-sync as events, after the orders are stored."""
+    last, since = None, asyncio.get_running_loop().time()
+    while asyncio.get_running_loop().time() - since < quiet:
+        now = sorted(
+            [(d["_id"], d.get("customer_code")) async for d in order_db["orders"].find({}, {"customer_code": 1})]
+        )
+        if now != last:
+            last, since = now, asyncio.get_running_loop().time()
+        await asyncio.sleep(0.3)
+
+
+FIGURES = (
+    "precision_within_scope",
+    "recall_within_scope",
+    "undecidable_in_review_share",
+    "unnecessary_review_share",
+    "false_merges",
+    "reviews",
+)
+
+
+async def test_o2_o6_a_generated_messy_stream_over_two_workers_matches_as_one_order_at_a_time_would(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase, tmp_path: Path
+) -> None:
+    """A generated stream (bench.matching.stream: households, namesakes, email changes, Gmail
+    variants, national phone formats, transliterations, swapped names, postal variants, POS
+    sales, marketplace aliases, re-deliveries, bursts) published at once to two workers.
+    Every order is stored once, and the services match as well as the same rules applied one
+    order at a time (bench.matching.simulate): concurrency, batches and re-deliveries cost no
+    precision and no recall. Below the floors of bench/REPORT.md's stream, it fails."""
+    stream = generate(1500, seed=3)
+    alone = score(stream, *simulate(stream))
+    async with order_sync_workers(settings, cleanup, tmp_path / "order-sync.log"):
+        for scope_id, country, language in stream.scopes:
+            await create_scope(client, scope_id, country, default_language=language)
+        for start in range(0, len(stream.deliveries), 100):
+            await asyncio.gather(*(client.publish_upstream(d.message) for d in stream.deliveries[start : start + 100]))
+
+        async def stored() -> int | None:
+            n = await order_db["orders"].count_documents({"placeholder": {"$ne": True}})
+            return n if n == len(stream.truth) else None
+
+        await eventually(stored, timeout=120)
+        await settled(order_db)
+    outcome = {
+        d["_id"]: Outcome(d.get("customer_code"), d.get("review_id"))
+        async for d in order_db["orders"].find({}, {"customer_code": 1, "review_id": 1})
+    }
+    reviews = {d["_id"]: d["candidates"] async for d in order_db["reviews"].find({}, {"candidates": 1})}
+    figures = score(stream, outcome, reviews)
+    assert figures["missing"] == 0 and len(outcome) == len(stream.truth), figures
+    print("two workers:", {k: figures[k] for k in FIGURES}, "\none at a time:", {k: alone[k] for k in FIGURES})
+    # Two workers interleave differently on each run: which of two namesakes orders first
+    # moves a false merge's size, so precision is held to 0.002 of the reference (one merge
+    # of a few orders on a 1,500-order stream) and the count of false merges to one more.
+    assert figures["precision_within_scope"] >= alone["precision_within_scope"] - 0.002, (figures, alone)
+    assert figures["false_merges"] <= alone["false_merges"] + 1, (figures, alone)
+    assert figures["recall_within_scope"] >= alone["recall_within_scope"] - 0.015, (figures, alone)
+    # Looser: in a burst, an order that cannot tell people apart may arrive before anyone it
+    # fits has a customer, and then has no candidate to doubt (0.63-0.74 against 0.79 here).
+    assert figures["undecidable_in_review_share"] >= alone["undecidable_in_review_share"] - 0.25, (figures, alone)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from customer.merges.rules import RULES, address_key, check_mergeable, plan_merge, plan_unmerge
+from contracts.customer.records import NewCustomer, ScopeView
+from contracts.envelope import Actor
+from customer.merges.rules import (
+    RULES,
+    MergeTerms,
+    address_key,
+    check_asked_by_csr,
+    check_mergeable,
+    check_undoable,
+    merge,
+    plan_merge,
+    plan_unmerge,
+    unmerge,
+)
+from customer.records.rules import Customer
 from plumbing.errors import Rejected
 
 MAY, JUNE = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
@@ -188,3 +203,87 @@ def test_c13_every_rule_has_a_default_and_both_directions() -> None:
     for name, rule in RULES.items():
         value = rule.default()
         assert rule.unmerge(rule.merge(value, value).value, rule.merge(value, value).moved, value) == value, name
+
+
+# --- the merge and its undoing on two customer aggregates (what the handlers call) ---------------
+
+
+def aggregates() -> tuple[Customer, Customer]:
+    scope = ScopeView(
+        scope_id="eu-fr", name="France", country="FR", default_language="fr", requires_approval=False, created_at=MAY
+    )
+
+    def new(code: str, email: str, phone: str | None, tags: list[str]) -> Customer:
+        fields = {"first_name": "Anna", "last_name": "Martin", "email": email, "phone": phone, "tags": tags}
+        return Customer.create(NewCustomer(scope_id="eu-fr", **fields), code=code, scope=scope, template=None, at=MAY)
+
+    return new("C1", "anna@x.fr", None, ["vip"]), new("C2", "anna.m@y.fr", "06 12 34 56 78", ["b2b"])
+
+
+def terms(a: Customer, b: Customer, at: datetime = JUNE, **changes: object) -> MergeTerms:
+    window = timedelta(days=30)
+    return replace(MergeTerms("M1", a.version, b.version, "same person", "csr:ines", at, at + window), **changes)
+
+
+def test_c13_a_merge_retires_b_into_a_and_journals_every_field_it_moved() -> None:
+    a, b = aggregates()
+    entry = merge(a, b, terms(a, b))
+    assert (b.state, b.merged_into, a.version, b.version) == ("retired", "C1", 2, 2)
+    assert a.doc["phone"] == "+33612345678" and set(a.doc["tags"]) == {"vip", "b2b"}
+    assert a.doc["email"] == "anna@x.fr"  # the survivor's email stays
+    moves = {m["field"]: m for m in entry["moves"]}
+    assert moves["phone"]["moved"] == "+33612345678" and moves["tags"]["moved"] == ["b2b"]
+    assert (entry["merge_id"], entry["state"], entry["merged_previous"]) == (
+        "M1",
+        "merged",
+        {"state": "active", "state_reason": None},
+    )
+
+
+def test_c13_a_merge_at_a_version_the_csr_did_not_see_is_a_conflict_and_changes_nothing() -> None:
+    a, b = aggregates()
+    with pytest.raises(Rejected) as refused:
+        merge(a, b, terms(a, b, merged_version=b.version + 1))
+    assert refused.value.error.code == "conflict"
+    assert (a.version, b.version, b.state) == (1, 1, "active")
+
+
+def test_c13_an_unmerge_gives_b_back_what_moved_and_its_state() -> None:
+    a, b = aggregates()
+    entry = merge(a, b, terms(a, b))
+    check_undoable(entry, JUNE)
+    unmerge(a, b, entry, JUNE)
+    assert (b.state, b.merged_into, a.doc["phone"], a.doc["tags"]) == ("active", None, None, ["vip"])
+
+
+@pytest.mark.parametrize(
+    ("change", "at", "words"),
+    [
+        ({}, JUNE + timedelta(days=31), "window closed"),
+        ({"state": "unmerged", "unmerged_at": JUNE}, JUNE, "undone already"),
+        ({"erased": True}, JUNE, "was erased"),
+    ],
+)
+def test_c13_a_merge_is_undone_once_within_its_window_while_both_customers_exist(change, at, words) -> None:  # noqa: ANN001
+    a, b = aggregates()
+    entry = {**merge(a, b, terms(a, b)), **change}
+    with pytest.raises(Rejected) as refused:
+        check_undoable(entry, at)
+    assert refused.value.error.code == "invalid_state" and words in refused.value.error.message
+
+
+def test_c13_a_survivor_merged_away_since_must_be_unmerged_first() -> None:
+    a, b = aggregates()
+    entry = merge(a, b, terms(a, b))
+    a.set_fields({"state": "retired", "merged_into": "C9"}, JUNE)
+    with pytest.raises(Rejected) as refused:
+        unmerge(a, b, entry, JUNE)
+    assert "undo that merge first" in refused.value.error.message
+
+
+def test_c13_only_a_csr_or_a_system_merges() -> None:
+    check_asked_by_csr(Actor(kind="csr", id="ines"), "customers are merged")
+    check_asked_by_csr(None, "customers are merged")
+    with pytest.raises(Rejected) as refused:
+        check_asked_by_csr(Actor(kind="customer", id="C1"), "customers are merged")
+    assert refused.value.error.code == "forbidden"

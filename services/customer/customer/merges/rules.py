@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from contracts.customer.merges import FieldMove, MergeJournalEntry
+from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.normalize import fold, postal_key
 
-from ..records.rules import settle_defaults
+from ..records.rules import Customer, settle_defaults
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,100 @@ def check_mergeable(survivor: dict[str, Any], merged: dict[str, Any]) -> None:
         raise Rejected.invalid(
             "payload.merged_code", f"is a {merged.get('kind')}, the survivor a {survivor.get('kind')}"
         )
+
+
+def check_asked_by_csr(actor: Actor | None, what: str) -> None:
+    """A customer may not merge their own records, nor undo a merge: CSRs (and systems) do."""
+    if actor is not None and actor.kind == "customer":
+        raise Rejected.of("forbidden", f"{what} by a CSR")
+
+
+def actor_id(actor: Actor | None) -> str:
+    return f"{actor.kind}:{actor.id}" if actor else "system"
+
+
+# --- the merge and its undoing, on the two aggregates -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeTerms:
+    """What was asked (the command's id is the merge's: the versions the CSR saw, why), by
+    whom, when, and until when it may be undone."""
+
+    merge_id: str
+    survivor_version: int
+    merged_version: int
+    reason: str | None
+    merged_by: str
+    at: datetime
+    undo_until: datetime
+
+
+def merge(survivor: Customer, merged: Customer, terms: MergeTerms) -> dict[str, Any]:
+    """Take ``merged`` (B) into ``survivor`` (A) field by field (``RULES``); B is retired and
+    points at A. Returns the journal entry an unmerge reads (its ``history_ids`` are the
+    store's to fill: the history entries that moved)."""
+    check_mergeable(survivor.doc, merged.doc)
+    survivor.expect_version(terms.survivor_version)
+    merged.expect_version(terms.merged_version)
+    plan = plan_merge(survivor.doc, merged.doc)
+    previous_state = {"state": merged.state, "state_reason": merged.state_reason}
+    survivor.set_fields(plan.survivor_updates, terms.at)
+    if survivor.version == survivor.loaded_version:
+        survivor.set_fields({"last_activity_at": terms.at}, terms.at)  # the survivor's version says it took B
+    merged.set_fields(
+        {
+            **plan.merged_updates,
+            "state": "retired",
+            "state_reason": f"merged into {survivor.code}",
+            "merged_into": survivor.code,
+        },
+        terms.at,
+    )
+    return {
+        "_id": terms.merge_id,
+        "merge_id": terms.merge_id,
+        "scope_id": survivor.scope_id,
+        "survivor_code": survivor.code,
+        "merged_code": merged.code,
+        "reason": terms.reason,
+        "state": "merged",
+        "merged_at": terms.at,
+        "merged_by": terms.merged_by,
+        "undo_until": terms.undo_until,
+        "moves": plan.moves,
+        "merged_previous": previous_state,
+        "history_ids": [],
+    }
+
+
+def check_undoable(entry: dict[str, Any], at: datetime) -> None:
+    """A merge is undone once, within its window, while both of its customers exist."""
+    merge_id = entry["merge_id"]
+    if entry["state"] != "merged":
+        raise Rejected.invalid_state(f"merge {merge_id} was undone already, at {entry['unmerged_at']:%Y-%m-%d %H:%M}")
+    if at > entry["undo_until"]:
+        raise Rejected.invalid_state(
+            f"merge {merge_id} can no longer be undone: its window closed at {entry['undo_until']:%Y-%m-%d %H:%M}"
+        )
+    if entry.get("erased"):
+        raise Rejected.invalid_state(f"merge {merge_id} cannot be undone: a customer of it was erased")
+
+
+def unmerge(survivor: Customer, merged: Customer, entry: dict[str, Any], at: datetime) -> None:
+    """Give B back what moved from it (the journal's ``moves``) and its state before the merge;
+    A keeps what was its own and what arrived for it since."""
+    if survivor.state == "retired":
+        raise Rejected.invalid_state(
+            f"customer {survivor.code} was merged into {survivor.merged_into} since; undo that merge first"
+        )
+    if merged.doc.get("merged_into") != survivor.code:
+        raise Rejected.invalid_state(f"customer {merged.code} is not merged into {survivor.code}")
+    survivor_updates, merged_restores = plan_unmerge(survivor.doc, entry["moves"])
+    survivor.set_fields(survivor_updates, at)
+    if survivor.version == survivor.loaded_version:
+        survivor.set_fields({"last_activity_at": at}, at)
+    merged.set_fields({**merged_restores, **entry["merged_previous"], "merged_into": None}, at)
 
 
 def journal_view(doc: dict[str, Any]) -> MergeJournalEntry:

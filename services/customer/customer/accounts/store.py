@@ -150,3 +150,8 @@ async def audit_page(
         query["$or"] = [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": entry_id}}]
     cursor = db[AUDIT].find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
     return await cursor.to_list()
+
+
+async def delete_tokens(db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session) -> int:
+    """Erasure (C18): every token of these customers, spent or not."""
+    return (await db[TOKENS].delete_many({"customer_code": {"$in": codes}}, session=session)).deleted_count

@@ -115,3 +115,16 @@ async def reassign_orders(
 
 async def orders_of(db: AsyncDatabase[dict[str, Any]], code: str, session: Session) -> list[dict[str, Any]]:
     return await db[HISTORY].find({"customer_code": code, "kind": "order"}, session=session).to_list()
+
+
+async def erase_personal(
+    db: AsyncDatabase[dict[str, Any]], codes: list[str], keys: tuple[str, ...], session: Session
+) -> int:
+    """Erasure (C18): the entries of these customers lose ``keys`` (what names or locates the
+    person) and keep their order facts. How many entries changed."""
+    result = await db[HISTORY].update_many(
+        {"customer_code": {"$in": codes}, "$or": [{k: {"$exists": True}} for k in keys]},
+        {"$unset": dict.fromkeys(keys, "")},
+        session=session,
+    )
+    return result.modified_count

@@ -104,3 +104,23 @@ async def merged_into(db: AsyncDatabase[dict[str, Any]], code: str, session: Ses
         found += codes
         todo = codes
     return found
+
+
+async def erase_journals(db: AsyncDatabase[dict[str, Any]], codes: list[str], erased: str, session: Session) -> int:
+    """Erasure (C18): the merges these customers took part in lose the values they kept (B's
+    email, attributes, addresses) and their reason, and can no longer be undone; what moved
+    stays countable. How many entries changed."""
+    result = await db[JOURNAL].update_many(
+        {"$or": [{"survivor_code": {"$in": codes}}, {"merged_code": {"$in": codes}}], "erased": {"$ne": True}},
+        {
+            "$set": {
+                "erased": True,
+                "moves.$[].kept_from_merged": None,
+                "moves.$[].survivor_before": None,
+                "moves.$[].merged_before": None,
+                "reason": erased,
+            }
+        },
+        session=session,
+    )
+    return result.modified_count

@@ -9,7 +9,6 @@ answered as ``unavailable`` naming it, with the receipt so far, to be sent again
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from contracts.customer.privacy import (
@@ -31,55 +30,21 @@ from plumbing.documents import plain
 from plumbing.errors import Rejected
 from plumbing.runtime import CommandTable, Injected, ServiceRuntime
 from plumbing.settings import ServiceSettings
-from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
+from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..accounts import store as account_store
 from ..acting import audit, authorize
+from ..history import store as history_store
 from ..merges import store as merge_store
 from ..merges.rules import journal_view
 from ..records import store
 from ..records.rules import Customer, now
 from ..settings import CustomerRuntime, CustomerSettings
+from . import rules
+from . import store as privacy_store
 
 #: Requests to other services in flight at once per worker (one connection each).
 CLIENTS = 4
-ERASED = "(erased)"
-#: Keys of a history entry (C7) that may name or locate the person; an entry keeps its order facts.
-HISTORY_PERSONAL_KEYS = (
-    "email",
-    "first_name",
-    "last_name",
-    "name",
-    "phone",
-    "address",
-    "addresses",
-    "billing_address",
-    "shipping_address",
-    "recipient",
-)
-#: What the record keeps: its code, scope, kind, account type, dates and order figures.
-ERASED_FIELDS: dict[str, object] = {
-    "first_name": ERASED,
-    "last_name": ERASED,
-    "email": None,
-    "logon_id": None,
-    "pending_email": None,
-    "email_verified": False,
-    "claim_pending": False,
-    "phone": None,
-    "work_phone": None,
-    "fax": None,
-    "phone_extension": None,
-    "addresses": [],
-    "attributes": {},
-    "tags": [],
-    "flag": None,
-    "notes": None,
-    "password_hash": None,
-    "idempotency_key": None,
-}
-
-
 # --- the other services ---------------------------------------------------------------------------
 
 
@@ -175,17 +140,6 @@ async def _audit_alone(runtime: ServiceRuntime[CustomerSettings], cmd: Any, code
 # --- erasure -------------------------------------------------------------------------------------
 
 
-def erasure_updates(doc: dict[str, Any], reason: str, at: datetime) -> dict[str, Any]:
-    """The fields that change when a record is erased: personal ones emptied, the state
-    ``erased``; the first erasure's time is kept by a repeat."""
-    return {
-        **ERASED_FIELDS,
-        "state": "erased",
-        "state_reason": f"erased: {reason}",
-        "erased_at": doc.get("erased_at") or at,
-    }
-
-
 async def _erase_here(
     runtime: ServiceRuntime[CustomerSettings], cmd: EraseCustomerData, erasure_id: str
 ) -> tuple[list[str], ServiceErasure]:
@@ -197,70 +151,23 @@ async def _erase_here(
         at = now()
         acting = await authorize(db, uow, cmd.actor, p.customer_code, at)
         codes = [p.customer_code, *await merge_store.merged_into(db, p.customer_code, uow.session)]
-        counts = {"records": 0, "history_entries": 0, "tokens": 0, "merge_journal_entries": 0, "stored_replies": 0}
+        counts = {"records": 0}
         for code in codes:
             customer: Customer = await store.load(db, code, uow.session)
-            wanted = erasure_updates(customer.doc, p.reason, at)
-            # A repeat changes nothing (not even the reason) unless something personal came back.
-            updates = {
-                k: v for k, v in wanted.items() if customer.doc.get(k) != v and k not in ("erased_at", "state_reason")
-            }
-            if updates:
-                customer.set_fields(
-                    {**updates, "state_reason": wanted["state_reason"], "erased_at": wanted["erased_at"]}, at
-                )
-                await store.save(db, customer, uow.session)
-                counts["records"] += 1
-                await audit(db, uow, acting, code, f"erased: {p.reason}", sorted(updates), at)
-                uow.publish(
-                    CustomerErased(
-                        **uow.envelope(),
-                        payload={
-                            "customer_code": code,
-                            "scope_id": customer.scope_id,
-                            "erasure_id": erasure_id,
-                            "erased_at": at,
-                        },
-                    ),
-                    partition_key=code,
-                )
-        personal = dict.fromkeys(HISTORY_PERSONAL_KEYS, "")
-        history = await db[merge_store.HISTORY].update_many(
-            {"customer_code": {"$in": codes}, "$or": [{k: {"$exists": True}} for k in HISTORY_PERSONAL_KEYS]},
-            {"$unset": personal},
-            session=uow.session,
+            erased = rules.erase(customer, p.reason, at)
+            if not erased:
+                continue
+            await store.save(db, customer, uow.session)
+            counts["records"] += 1
+            await audit(db, uow, acting, code, f"erased: {p.reason}", erased, at)
+            payload = {"customer_code": code, "scope_id": customer.scope_id, "erasure_id": erasure_id, "erased_at": at}
+            uow.publish(CustomerErased(**uow.envelope(), payload=payload), partition_key=code)
+        counts["history_entries"] = await history_store.erase_personal(
+            db, codes, rules.HISTORY_PERSONAL_KEYS, uow.session
         )
-        counts["history_entries"] = history.modified_count
-        tokens = await db[account_store.TOKENS].delete_many({"customer_code": {"$in": codes}}, session=uow.session)
-        counts["tokens"] = tokens.deleted_count
-        journal = await db[merge_store.JOURNAL].update_many(
-            {"$or": [{"survivor_code": {"$in": codes}}, {"merged_code": {"$in": codes}}], "erased": {"$ne": True}},
-            # The values a merge kept (B's email, attributes, addresses) go; what moved stays countable.
-            {
-                "$set": {
-                    "erased": True,
-                    "moves.$[].kept_from_merged": None,
-                    "moves.$[].survivor_before": None,
-                    "moves.$[].merged_before": None,
-                    "reason": ERASED,
-                }
-            },
-            session=uow.session,
-        )
-        counts["merge_journal_entries"] = journal.modified_count
-        # Replies kept for redelivered commands hold the record as it was.
-        replies = await db[INBOX].delete_many(
-            {
-                "$or": [
-                    {"result.code": {"$in": codes}},
-                    {"result.survivor.code": {"$in": codes}},
-                    {"result.restored.code": {"$in": codes}},
-                    {"result.customer_code": {"$in": codes}},
-                ]
-            },
-            session=uow.session,
-        )
-        counts["stored_replies"] = replies.deleted_count
+        counts["tokens"] = await account_store.delete_tokens(db, codes, uow.session)
+        counts["merge_journal_entries"] = await merge_store.erase_journals(db, codes, rules.ERASED, uow.session)
+        counts["stored_replies"] = await privacy_store.forget_stored_replies(db, codes, uow.session)
         return codes, ServiceErasure(service="customer", customer_code=p.customer_code, erased=counts, at=at)
 
     # No inbox record: the erasure is idempotent by itself, and a repeat must erase again

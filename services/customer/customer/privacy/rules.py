@@ -15,6 +15,8 @@ from contracts.customer.privacy import DataRequestInput, DataRequestPayload, Dat
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
 
+from ..records.rules import Customer
+
 OPEN = "open"
 COMPLETED = "completed"
 
@@ -83,3 +85,55 @@ def event_payload(doc: dict[str, Any]) -> DataRequestPayload:
     fields = {k: doc.get(k) for k in DataRequestPayload.model_fields if k != "request_key"}
     fields["kind"] = doc.get("kind", "export")  # kept before kinds existed: every one an export
     return DataRequestPayload(request_key=doc["_id"], **fields)
+
+
+# --- erasure (C18) ---------------------------------------------------------------------------------
+
+ERASED = "(erased)"
+#: Keys of a history entry (C7) that may name or locate the person; an entry keeps its order facts.
+HISTORY_PERSONAL_KEYS = (
+    "email",
+    "first_name",
+    "last_name",
+    "name",
+    "phone",
+    "address",
+    "addresses",
+    "billing_address",
+    "shipping_address",
+    "recipient",
+)
+#: What the record keeps: its code, scope, kind, account type, dates and order figures.
+ERASED_FIELDS: dict[str, object] = {
+    "first_name": ERASED,
+    "last_name": ERASED,
+    "email": None,
+    "logon_id": None,
+    "pending_email": None,
+    "email_verified": False,
+    "claim_pending": False,
+    "phone": None,
+    "work_phone": None,
+    "fax": None,
+    "phone_extension": None,
+    "addresses": [],
+    "attributes": {},
+    "tags": [],
+    "flag": None,
+    "notes": None,
+    "password_hash": None,
+    "idempotency_key": None,
+}
+
+
+def erase(customer: Customer, reason: str, at: datetime) -> list[str]:
+    """Empty the record's personal fields and mark it ``erased``; the personal fields that had
+    to change (none: a repeat changes nothing, not even the reason, unless something personal
+    came back since). The first erasure's time is kept."""
+    wanted = {**ERASED_FIELDS, "state": "erased"}
+    changed = sorted(k for k, v in wanted.items() if customer.doc.get(k) != v)
+    if changed:
+        erased_at = customer.doc.get("erased_at") or at
+        updates = {k: wanted[k] for k in changed}
+        customer.set_fields({**updates, "state_reason": f"erased: {reason}", "erased_at": erased_at}, at)
+    return changed

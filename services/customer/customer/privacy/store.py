@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
+from plumbing.unit_of_work import INBOX
 
 from ..records.store import Session
 from .rules import OPEN
@@ -50,3 +51,19 @@ async def page(db: AsyncDatabase[dict[str, Any]], state: str, limit: int) -> lis
     order = ASCENDING if state == OPEN else DESCENDING
     cursor = db[DATA_REQUESTS].find({"state": state}).sort([("received_at", order), ("_id", order)]).limit(limit)
     return await cursor.to_list()
+
+
+async def forget_stored_replies(db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session) -> int:
+    """Erasure (C18): replies kept for redelivered commands (the inbox) hold a record as it was."""
+    result = await db[INBOX].delete_many(
+        {
+            "$or": [
+                {"result.code": {"$in": codes}},
+                {"result.survivor.code": {"$in": codes}},
+                {"result.restored.code": {"$in": codes}},
+                {"result.customer_code": {"$in": codes}},
+            ]
+        },
+        session=session,
+    )
+    return result.deleted_count

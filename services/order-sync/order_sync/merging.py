@@ -23,12 +23,6 @@ from . import store
 from .domain import CustomerEntry
 from .learning import learn_record
 
-MERGES = "merges"
-
-
-def _origin(merge_id: str, merged_code: str) -> dict[str, str]:
-    return {"merge_id": merge_id, "customer_code": merged_code}
-
 
 async def _save_entries(runtime: ServiceRuntime, uow: UnitOfWork, *views: Any) -> None:
     for view in views:
@@ -38,76 +32,29 @@ async def _save_entries(runtime: ServiceRuntime, uow: UnitOfWork, *views: Any) -
 
 async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
-    origin = _origin(p.merge_id, p.merged_code)
-    moved = {"$set": {"customer_code": p.survivor_code}, "$push": {"merged_from": origin}}
 
     async def work(uow: UnitOfWork) -> None:
-        s = uow.session
-        await db[store.SOURCE_LINKS].update_many({"customer_code": p.merged_code}, moved, session=s)
-        await db[store.ORDERS].update_many({"customer_code": p.merged_code}, moved, session=s)
-        await _save_entries(runtime, uow, p.survivor, p.merged)
-        # B answers A from now on, and so does whatever had been merged into B.
-        await db[store.CUSTOMERS].update_many(
-            store.with_merged([p.merged_code]),
-            {"$set": {"merged_into": p.survivor_code}, "$push": {"merged_from": origin}},
-            session=s,
-        )
-        await learn_record(runtime, p.survivor_code, s)  # addresses it took from B, say
-        await db[MERGES].insert_one(
-            {
-                "_id": p.merge_id,
-                "survivor_code": p.survivor_code,
-                "merged_code": p.merged_code,
-                "merged_at": p.merged_at,
-                "state": "merged",
-            },
-            session=s,
-        )
+        await _save_entries(runtime, uow, p.survivor, p.merged)  # first: B may be new to this service
+        await store.move_to_survivor(db, p.merge_id, p.merged_code, p.survivor_code, uow.session)
+        await learn_record(runtime, p.survivor_code, uow.session)  # addresses it took from B, say
+        merge = {"_id": p.merge_id, "survivor_code": p.survivor_code, "merged_code": p.merged_code}
+        await store.record_merge(db, {**merge, "merged_at": p.merged_at}, uow.session)
 
     await apply_once(runtime, message, work)
 
 
 async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
-    if await db[MERGES].find_one({"_id": p.merge_id}) is None:
+    if not await store.merge_applied(db, p.merge_id):
         raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
-    back = {"$set": {"customer_code": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}}
 
     async def work(uow: UnitOfWork) -> None:
-        s = uow.session
-        links = [
-            d["_id"]
-            async for d in db[store.SOURCE_LINKS].find({"merged_from.merge_id": p.merge_id}, {"_id": 1}, session=s)
-        ]
-        await db[store.SOURCE_LINKS].update_many({"_id": {"$in": links}}, back, session=s)
-        await db[store.ORDERS].update_many({"merged_from.merge_id": p.merge_id}, back, session=s)
-        # Orders linked to A since the merge under one of B's source customer ids were B's.
-        since = {"customer_code": p.survivor_code, "source_link": {"$in": links}, "linked_at": {"$gte": p.merged_at}}
-        arrived = await db[store.ORDERS].find(since, {"summary": 1}, session=s).to_list()
+        arrived = await store.move_back(db, p.merge_id, p.merged_code, p.survivor_code, p.merged_at, uow.session)
         if arrived:
-            await db[store.ORDERS].update_many(
-                {"_id": {"$in": [o["_id"] for o in arrived]}}, {"$set": {"customer_code": p.merged_code}}, session=s
-            )
-            uow.publish(
-                OrdersReassigned(
-                    **uow.envelope(),
-                    payload={
-                        "merge_id": p.merge_id,
-                        "from_code": p.survivor_code,
-                        "to_code": p.merged_code,
-                        "orders": [OrderSummary.model_validate(o["summary"]) for o in arrived],
-                    },
-                ),
-                partition_key=p.merged_code,
-            )
-        await db[store.CUSTOMERS].update_many(
-            {"merged_from.merge_id": p.merge_id},
-            {"$set": {"merged_into": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}},
-            session=s,
-        )
-        await db[store.CUSTOMERS].update_one({"_id": p.merged_code}, {"$unset": {"merged_into": ""}}, session=s)
+            orders = [OrderSummary.model_validate(o["summary"]) for o in arrived]
+            payload = {"merge_id": p.merge_id, "from_code": p.survivor_code, "to_code": p.merged_code, "orders": orders}
+            uow.publish(OrdersReassigned(**uow.envelope(), payload=payload), partition_key=p.merged_code)
         await _save_entries(runtime, uow, p.survivor, p.restored)
-        await db[MERGES].update_one({"_id": p.merge_id}, {"$set": {"state": "unmerged"}}, session=s)
 
     await apply_once(runtime, message, work)
 

@@ -33,6 +33,8 @@ PARKED = "parked_events"
 REJECTED = "rejected_orders"
 IDENTIFIERS = "identifiers"
 CLAIMS = "creation_claims"
+#: The merges this service applied (C13): what an unmerge that overtakes its merge waits for.
+MERGES = "merges"
 
 #: Customers one identifier may point to before it counts as common (a shop's own phone on
 #: every POS sale, a placeholder email) and stops bringing candidates or evidence.
@@ -525,3 +527,55 @@ async def record_rejected(db: Database, doc: dict[str, Any]) -> None:
 async def rejected_page(db: Database, limit: int, before: datetime | None) -> list[dict[str, Any]]:
     query = {"rejected_at": {"$lt": before}} if before else {}
     return await db[REJECTED].find(query).sort("rejected_at", DESCENDING).limit(limit).to_list()
+
+
+# --- merges (C13) --------------------------------------------------------------------------------
+
+
+async def move_to_survivor(db: Database, merge_id: str, merged_code: str, survivor_code: str, session: Session) -> None:
+    """B's source links and orders point at A, and so does whatever had been merged into B;
+    each keeps where it came from in ``merged_from``, for the unmerge."""
+    origin = {"merge_id": merge_id, "customer_code": merged_code}
+    moved = {"$set": {"customer_code": survivor_code}, "$push": {"merged_from": origin}}
+    await db[SOURCE_LINKS].update_many({"customer_code": merged_code}, moved, session=session)
+    await db[ORDERS].update_many({"customer_code": merged_code}, moved, session=session)
+    await db[CUSTOMERS].update_many(
+        with_merged([merged_code]),
+        {"$set": {"merged_into": survivor_code}, "$push": {"merged_from": origin}},
+        session=session,
+    )
+
+
+async def record_merge(db: Database, merge: dict[str, Any], session: Session) -> None:
+    await db[MERGES].insert_one({**merge, "state": "merged"}, session=session)
+
+
+async def merge_applied(db: Database, merge_id: str) -> bool:
+    return await db[MERGES].find_one({"_id": merge_id}, {"_id": 1}) is not None
+
+
+async def move_back(
+    db: Database, merge_id: str, merged_code: str, survivor_code: str, merged_at: datetime, session: Session
+) -> list[dict[str, Any]]:
+    """Undo ``move_to_survivor``: what the merge moved goes back to B, and so do the orders
+    linked to A since the merge under one of B's source links (they were B's). Returns those
+    orders (their ``summary``), which other services must hear about."""
+    back = {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}}
+    moved = {"merged_from.merge_id": merge_id}
+    links = [d["_id"] async for d in db[SOURCE_LINKS].find(moved, {"_id": 1}, session=session)]
+    await db[SOURCE_LINKS].update_many({"_id": {"$in": links}}, back, session=session)
+    await db[ORDERS].update_many(moved, back, session=session)
+    since = {"customer_code": survivor_code, "source_link": {"$in": links}, "linked_at": {"$gte": merged_at}}
+    arrived: list[dict[str, Any]] = await db[ORDERS].find(since, {"summary": 1}, session=session).to_list()
+    if arrived:
+        await db[ORDERS].update_many(
+            {"_id": {"$in": [o["_id"] for o in arrived]}}, {"$set": {"customer_code": merged_code}}, session=session
+        )
+    await db[CUSTOMERS].update_many(
+        moved,
+        {"$set": {"merged_into": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
+        session=session,
+    )
+    await db[CUSTOMERS].update_one({"_id": merged_code}, {"$unset": {"merged_into": ""}}, session=session)
+    await db[MERGES].update_one({"_id": merge_id}, {"$set": {"state": "unmerged"}}, session=session)
+    return arrived

@@ -92,6 +92,11 @@ async def inbox_records(db: AsyncDatabase[Any], inbox_ids: list[str], session: A
     return {doc["_id"] async for doc in cursor}
 
 
+async def was_applied(db: AsyncDatabase[Any], inbox_id: str) -> bool:
+    """Whether this message was applied before, outside any transaction (what ``apply_once`` kept)."""
+    return await db[INBOX].find_one({"_id": inbox_id}, {"_id": 1}) is not None
+
+
 async def record_applied(db: AsyncDatabase[Any], inbox_ids: list[str], session: AsyncClientSession) -> None:
     """Record messages as applied, in the transaction that applied them (as apply_once does)."""
     if inbox_ids:

@@ -25,7 +25,6 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 from . import store
 
 MERGES_QUEUE = "merges"
-MERGES = "merges"
 EVENTS: tuple[type[Event[Any]], ...] = (CustomersMerged, CustomersUnmerged, OrdersReassigned)
 
 
@@ -33,16 +32,8 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
 
     async def work(uow: UnitOfWork) -> None:
-        await db[store.ACTIVITIES].update_many(
-            {"customer_code": p.merged_code},
-            {
-                "$set": {"customer_code": p.survivor_code},
-                "$push": {"merged_from": {"merge_id": p.merge_id, "customer_code": p.merged_code}},
-            },
-            session=uow.session,
-        )
-        await db[MERGES].insert_one(
-            {"_id": p.merge_id, "survivor_code": p.survivor_code, "merged_code": p.merged_code}, session=uow.session
+        await store.move_to_survivor(
+            db, merge_id=p.merge_id, merged_code=p.merged_code, survivor_code=p.survivor_code, session=uow.session
         )
 
     await apply_once(runtime, message, work)
@@ -50,29 +41,24 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
 
 async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
-    if await db[MERGES].find_one({"_id": p.merge_id}) is None:
+    if not await store.merge_applied(db, p.merge_id):
         raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
 
     async def work(uow: UnitOfWork) -> None:
-        await db[store.ACTIVITIES].update_many(
-            {"merged_from.merge_id": p.merge_id},
-            {"$set": {"customer_code": p.merged_code}, "$pull": {"merged_from": {"merge_id": p.merge_id}}},
-            session=uow.session,
-        )
+        await store.move_back_merged(db, merge_id=p.merge_id, merged_code=p.merged_code, session=uow.session)
 
     await apply_once(runtime, message, work)
 
 
 async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None:
     p = message.payload
-    orders = [{"order.source_system": o.source_system, "order.order_number": o.order_number} for o in p.orders]
 
     async def work(uow: UnitOfWork) -> None:
-        await runtime.db[store.ACTIVITIES].update_many(
-            {"customer_code": p.from_code, "$or": orders}, {"$set": {"customer_code": p.to_code}}, session=uow.session
+        await store.reassign_order_activities(
+            runtime.db, from_code=p.from_code, to_code=p.to_code, orders=p.orders, session=uow.session
         )
 
-    if orders:
+    if p.orders:
         await apply_once(runtime, message, work)
 
 

@@ -28,7 +28,7 @@ ERASED = "(erased)"
 
 async def export_customer_data(cmd: NotificationExportCustomerData, runtime: Runtime) -> NotificationDataReply:
     code = cmd.payload.customer_code
-    docs = await runtime.db[store.ACTIVITIES].find({"customer_code": code}).sort("created_at", 1).to_list()
+    docs = await store.customer_activities(runtime.db, code)
     return NotificationDataReply.success(
         NotificationCustomerData(customer_code=code, activities=[store.to_view(d) for d in docs])
     )
@@ -39,32 +39,12 @@ async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runti
 
     async def work(uow: UnitOfWork) -> ServiceErasure:
         at = store.now()
-        mine = {"customer_code": code, "erased": {"$ne": True}}
-        cancelled = await db[store.ACTIVITIES].update_many(
-            {**mine, "status": "queued"},
-            {
-                "$set": {
-                    "status": "failed",
-                    "failed_at": at,
-                    "next_attempt_at": None,
-                    "last_error": "not sent: the customer was erased",
-                }
-            },
-            session=uow.session,
-        )
-        erased = await db[store.ACTIVITIES].update_many(
-            mine,
-            {
-                "$set": {"to": ERASED, "subject": ERASED, "html": "", "text": "", "errors": [], "erased": True},
-                "$unset": {"sealed": ""},
-            },
-            session=uow.session,
-        )
+        erased, cancelled = await store.erase_customer_activities(db, code, at=at, erased=ERASED, session=uow.session)
         return ServiceErasure(
             service="notification",
             customer_code=code,
             at=at,
-            erased={"activities": erased.modified_count, "emails_cancelled": cancelled.modified_count},
+            erased={"activities": erased, "emails_cancelled": cancelled},
         )
 
     return ServiceErasureReply.success(await apply_once(runtime, cmd, work, ServiceErasure, inbox=False))

@@ -24,6 +24,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from contracts.notification.emails import ActivityView, DeliveryError, LinkSent, OrderReference
+from contracts.order_sync.linking import OrderSummary
 from plumbing import clock
 
 from .catalog import StoredTemplate
@@ -563,3 +564,99 @@ async def requeue_expired(
 
 async def sending_count(db: AsyncDatabase[dict[str, Any]]) -> int:
     return await db[ACTIVITIES].count_documents({"status": {"$in": ["queued", "sending"]}})
+
+
+# --- activities: merges (C13) and privacy requests (C18) -------------------------------------------
+
+MERGES = "merges"
+
+
+async def move_to_survivor(
+    db: AsyncDatabase[dict[str, Any]],
+    *,
+    merge_id: str,
+    merged_code: str,
+    survivor_code: str,
+    session: AsyncClientSession,
+) -> None:
+    """A merge: the merged customer's activities go to the survivor, each keeping where it came
+    from (``merged_from``) so the unmerge moves exactly those back; the merge is noted."""
+    await db[ACTIVITIES].update_many(
+        {"customer_code": merged_code},
+        {
+            "$set": {"customer_code": survivor_code},
+            "$push": {"merged_from": {"merge_id": merge_id, "customer_code": merged_code}},
+        },
+        session=session,
+    )
+    await db[MERGES].insert_one(
+        {"_id": merge_id, "survivor_code": survivor_code, "merged_code": merged_code}, session=session
+    )
+
+
+async def merge_applied(db: AsyncDatabase[dict[str, Any]], merge_id: str) -> bool:
+    """Whether this merge was applied here: an unmerge that overtook its merge waits for it."""
+    return await db[MERGES].find_one({"_id": merge_id}) is not None
+
+
+async def move_back_merged(
+    db: AsyncDatabase[dict[str, Any]], *, merge_id: str, merged_code: str, session: AsyncClientSession
+) -> None:
+    """An unmerge: the activities this merge moved go back to the merged customer."""
+    await db[ACTIVITIES].update_many(
+        {"merged_from.merge_id": merge_id},
+        {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
+        session=session,
+    )
+
+
+async def reassign_order_activities(
+    db: AsyncDatabase[dict[str, Any]],
+    *,
+    from_code: str,
+    to_code: str,
+    orders: list[OrderSummary],
+    session: AsyncClientSession,
+) -> None:
+    """Orders that went to another customer take their emails along (order-sync's
+    ``OrdersReassigned``: orders that reached the survivor since the merge but were B's).
+    ``orders`` is not empty."""
+    of_orders = [{"order.source_system": o.source_system, "order.order_number": o.order_number} for o in orders]
+    await db[ACTIVITIES].update_many(
+        {"customer_code": from_code, "$or": of_orders}, {"$set": {"customer_code": to_code}}, session=session
+    )
+
+
+async def customer_activities(db: AsyncDatabase[dict[str, Any]], customer_code: str) -> list[dict[str, Any]]:
+    """Every activity of a customer, oldest first, for a privacy export."""
+    return await db[ACTIVITIES].find({"customer_code": customer_code}).sort("created_at", 1).to_list()
+
+
+async def erase_customer_activities(
+    db: AsyncDatabase[dict[str, Any]], customer_code: str, *, at: datetime, erased: str, session: AsyncClientSession
+) -> tuple[int, int]:
+    """A privacy erasure: the customer's emails not sent yet are given up, and every activity's
+    content and address replaced by ``erased`` (delivery errors, which may quote the address,
+    go); the activities stay. Returns (activities erased, emails cancelled)."""
+    mine = {"customer_code": customer_code, "erased": {"$ne": True}}
+    cancelled = await db[ACTIVITIES].update_many(
+        {**mine, "status": "queued"},
+        {
+            "$set": {
+                "status": "failed",
+                "failed_at": at,
+                "next_attempt_at": None,
+                "last_error": "not sent: the customer was erased",
+            }
+        },
+        session=session,
+    )
+    result = await db[ACTIVITIES].update_many(
+        mine,
+        {
+            "$set": {"to": erased, "subject": erased, "html": "", "text": "", "errors": [], "erased": True},
+            "$unset": {"sealed": ""},
+        },
+        session=session,
+    )
+    return result.modified_count, cancelled.modified_count

@@ -152,6 +152,11 @@ async def audit_page(
     return await cursor.to_list()
 
 
+async def audit_of(db: AsyncDatabase[dict[str, Any]], customer_code: str) -> list[dict[str, Any]]:
+    """The whole audit trail of a customer, oldest first: a privacy export (C18)."""
+    return await db[AUDIT].find({"customer_code": customer_code}).sort("at", ASCENDING).to_list()
+
+
 async def delete_tokens(db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session) -> int:
     """Erasure (C18): every token of these customers, spent or not."""
     return (await db[TOKENS].delete_many({"customer_code": {"$in": codes}}, session=session)).deleted_count

@@ -113,6 +113,11 @@ async def reassign_orders(
     )
 
 
+async def entries_of(db: AsyncDatabase[dict[str, Any]], code: str) -> list[dict[str, Any]]:
+    """Every history entry of a customer, of every kind, active or not: a privacy export (C18)."""
+    return await db[HISTORY].find({"customer_code": code}).to_list()
+
+
 async def orders_of(db: AsyncDatabase[dict[str, Any]], code: str, session: Session) -> list[dict[str, Any]]:
     return await db[HISTORY].find({"customer_code": code, "kind": "order"}, session=session).to_list()
 

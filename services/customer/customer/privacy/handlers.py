@@ -91,8 +91,8 @@ async def export_customer_data(
     p, db, at = cmd.payload, runtime.db, now()
     await authorize(db, None, cmd.actor, p.customer_code, at)
     customer = await store.load(db, p.customer_code, None)
-    history = await db[merge_store.HISTORY].find({"customer_code": customer.code}).to_list()
-    audit_rows = await db[account_store.AUDIT].find({"customer_code": customer.code}).sort("at", 1).to_list()
+    history = await history_store.entries_of(db, customer.code)
+    audit_rows = await account_store.audit_of(db, customer.code)
     journal = await merge_store.journal_of(db, customer.code)
     request = {"customer_code": customer.code}
     results = await asyncio.gather(

@@ -49,7 +49,7 @@ from contracts.customer.records import (
 from contracts.envelope import Command, Event
 from plumbing.errors import Rejected
 from plumbing.runtime import CommandTable, ServiceRuntime
-from plumbing.unit_of_work import INBOX, UnitOfWork, apply_once
+from plumbing.unit_of_work import UnitOfWork, apply_once, was_applied
 
 from ..accounts.links import send_link
 from ..relations import store as relations_store
@@ -173,7 +173,7 @@ async def import_customers(cmd: ImportCustomers, runtime: CustomerRuntime) -> Im
 
 async def applied_before(runtime: ServiceRuntime[CustomerSettings], cmd: Command[Any]) -> bool:
     """The command's inbox record is there (``apply_once`` answers what it kept)."""
-    return await runtime.db[INBOX].find_one({"_id": f"{runtime.name}:{cmd.message_id}"}, {"_id": 1}) is not None
+    return await was_applied(runtime.db, f"{runtime.name}:{cmd.message_id}")
 
 
 def _creations(creations: list[CustomerCreation]) -> CreationsResult:

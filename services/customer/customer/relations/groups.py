@@ -32,7 +32,7 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from ..acting import audit, authorize
 from ..records import store
-from ..records.rules import Customer, now
+from ..records.rules import now
 from ..records.service import search_page
 from ..settings import CustomerRuntime
 from . import store as relations_store
@@ -94,13 +94,11 @@ async def _change_members(
         at = now()
         group = await relations_store.load_group(db, request.group_id, uow.session)
         require_static(group)
-        found = {
-            doc["_id"]: doc async for doc in db[store.CUSTOMERS].find({"_id": {"$in": codes}}, session=uow.session)
-        }
+        found = await store.load_many(db, codes, uow.session)
         problems = []
         for index, code in enumerate(request.customer_codes):
-            doc = found.get(code)
-            problem = f"no customer {code!r}" if doc is None else member_problem(doc, group["scope_id"])
+            record = found.get(code)
+            problem = f"no customer {code!r}" if record is None else member_problem(record.doc, group["scope_id"])
             if problem:
                 problems.append(FieldError(field=f"payload.customer_codes.{index}", reason=problem))
         if problems:
@@ -109,7 +107,7 @@ async def _change_members(
         action = f"{'added to' if adding else 'removed from'} group {group['_id']}"
         changed = []
         for code in codes:
-            customer = Customer(found[code])
+            customer = found[code]
             if change(customer, "groups", group["_id"], at):
                 acting = await authorize(db, uow, cmd.actor, code, at)
                 await store.save(db, customer, uow.session)

@@ -26,6 +26,7 @@ from typing import Literal
 
 import phonenumbers
 from anyascii import anyascii
+from nicknames import NickNamer
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from plumbing.normalize import InvalidValue, fold, normalize_phone
@@ -283,14 +284,42 @@ def name_tokens(text: str) -> tuple[str, ...]:
     return tuple(merged)
 
 
+#: Forms of address a cashier or a buyer types before a name ('Dr. Michelle', 'Hr.', 'Mme
+#: Dupont'), in the scopes' languages: they are no part of it, and 'Hr.' alone is no given
+#: name. Left out on purpose, as they are given names or surnames too: Don, Dona, Pan, Pani,
+#: Fr, Me, and 'M' (an initial as often as Monsieur).
+TITLES = frozenset(
+    {
+        *("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"),
+        *("herr", "hr", "frau"),
+        *("mme", "mlle", "monsieur", "madame", "mademoiselle"),
+        *("sr", "sra", "srta", "senor", "senora", "senorita"),
+        *("sig", "sigra", "signor", "signora", "dott", "dhr", "mevr", "mevrouw"),
+    }
+)
+
+
+def _untitled(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The name without the forms of address it starts with."""
+    start = 0
+    while start < len(tokens) and tokens[start] in TITLES:
+        start += 1
+    return tokens[start:]
+
+
 def first_name_key(first: str | None) -> str | None:
-    """The first name's tokens joined by a space; None if it has none."""
-    return (" ".join(name_tokens(first)) or None) if first else None
+    """The first name's tokens joined by a space, without a form of address before them;
+    None if it has none ('Hr.' names nobody)."""
+    return (" ".join(_untitled(name_tokens(first))) or None) if first else None
 
 
 def last_name_key(last: str | None) -> str | None:
-    """The last name's tokens joined by a space; None if it has none."""
-    return (" ".join(name_tokens(last)) or None) if last else None
+    """The last name's tokens joined by a space, without a form of address before them
+    ('Mrs Smith' typed as the surname) unless nothing else is left; None if it has none."""
+    if not last:
+        return None
+    tokens = name_tokens(last)
+    return " ".join(_untitled(tokens) or tokens) or None
 
 
 def name_key(first: str | None, last: str | None) -> str | None:
@@ -343,11 +372,105 @@ def _skeleton(key: str) -> str:
     return _REPEATED_I.sub("i", key.replace("x", "ks").translate(_SKELETON))
 
 
+#: Diminutives the English table of the ``nicknames`` package (about 1,150 given names) does
+#: not have: the scopes' other languages, as shop assistants and buyers write them.
+DIMINUTIVES: dict[str, tuple[str, ...]] = {
+    # German
+    "johannes": ("hans", "hannes", "jo"),
+    "josef": ("sepp", "seppi", "beppo"),
+    "friedrich": ("fritz",),
+    "katharina": ("kathi", "kati", "katha", "kathrin", "kate", "katie", "trine"),
+    "stefanie": ("steffi",),
+    "susanne": ("susi", "sanne"),
+    "andreas": ("andi", "andy", "anderl"),
+    "sebastian": ("basti",),
+    "florian": ("flo",),
+    "wolfgang": ("wolf", "wolfi"),
+    "franziska": ("franzi", "fanny"),
+    "elisabeth": ("lisa", "liesl", "lis", "elli", "sissi", "betty", "liz", "beth"),
+    "magdalena": ("lena", "leni", "magda"),
+    "alexander": ("sascha", "sasha", "alex"),
+    # French
+    "jean": ("jeannot",),
+    "francois": ("francky",),
+    "dominique": ("dom",),
+    "frederic": ("fred",),
+    "christophe": ("chris",),
+    "nicolas": ("nico",),
+    "guillaume": ("guigui",),
+    "catherine": ("cathy", "kate"),
+    "isabelle": ("isa", "babette"),
+    # Spanish
+    "francisco": ("paco", "pancho", "curro", "fran"),
+    "jose": ("pepe", "chema", "pepito"),
+    "manuel": ("manolo", "manu"),
+    "ignacio": ("nacho",),
+    "enrique": ("quique",),
+    "dolores": ("lola",),
+    "rosario": ("charo",),
+    "concepcion": ("concha", "conchi", "conchita"),
+    "guadalupe": ("lupe",),
+    "mercedes": ("merche",),
+    "pilar": ("pili",),
+    "jesus": ("chucho", "chus"),
+    "antonio": ("toni", "tono"),
+    "alejandro": ("alex", "ale"),
+    "alejandra": ("ale", "alex"),
+    # Russian (as transliterated)
+    "aleksandr": ("sasha", "sascha", "sanya", "shura"),
+    "aleksandra": ("sasha", "sascha", "shura"),
+    "mikhail": ("misha",),
+    "dmitry": ("dima",),
+    "dmitri": ("dima",),
+    "nikolai": ("kolya",),
+    "ivan": ("vanya",),
+    "natalia": ("natasha",),
+    "natalya": ("natasha",),
+    "maria": ("masha",),
+    "ekaterina": ("katya",),
+    "yekaterina": ("katya",),
+    "elena": ("lena",),
+    "svetlana": ("sveta",),
+    "olga": ("olya",),
+    "tatiana": ("tanya",),
+    "tatyana": ("tanya",),
+    "sergei": ("seryozha",),
+    "sergey": ("seryozha",),
+    "evgeny": ("zhenya",),
+    "evgeniya": ("zhenya",),
+    "vladimir": ("volodya", "vova"),
+    "anastasia": ("nastya",),
+    "yulia": ("yulya",),
+    "pavel": ("pasha",),
+}
+
+
+@lru_cache(maxsize=1)
+def _nicknames() -> dict[str, frozenset[str]]:
+    """Given name -> its diminutives: the ``nicknames`` package's table and ``DIMINUTIVES``,
+    both read as :func:`name_tokens` writes names (read on first use, not at import)."""
+    table: dict[str, set[str]] = {}
+    for name, nicks in (*NickNamer.default_lookup().items(), *DIMINUTIVES.items()):
+        table.setdefault("".join(name_tokens(name)), set()).update("".join(name_tokens(n)) for n in nicks)
+    return {name: frozenset(nicks) for name, nicks in table.items()}
+
+
+def is_diminutive(t: str, u: str) -> bool:
+    """One word is a diminutive of the other (Liz of Elizabeth, Paco of Francisco, Sasha of
+    Aleksandr): one person's name. Never two forms of one diminutive (Alexander and
+    Alexandra are both Alex, and siblings)."""
+    table = _nicknames()
+    return u in table.get(t, ()) or t in table.get(u, ())
+
+
 def _token_matches(t: str, u: str) -> bool:
     """Same word, or one is the initial of the other ('j' for 'jean'; a digit is no initial:
-    'Buyer 1' is not 'Buyer 12')."""
+    'Buyer 1' is not 'Buyer 12'), or a diminutive of it ('liz' for 'elizabeth')."""
     return (
-        t == u or (len(t) == 1 and t.isalpha() and u.startswith(t)) or (len(u) == 1 and u.isalpha() and t.startswith(u))
+        t == u
+        or (len(t) == 1 and t.isalpha() and u.startswith(t))
+        or (len(u) == 1 and u.isalpha() and t.startswith(u))
+        or is_diminutive(t, u)
     )
 
 

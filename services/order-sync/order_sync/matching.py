@@ -169,14 +169,28 @@ def _address(order: Order) -> PostalAddress | None:
     return order.billing_address or order.shipping_address
 
 
+def _email(raw: str, notes: list[str]) -> str | None:
+    """The order's email, normalized; a space typed inside it ('anna. sokolova@gmail.com': no
+    address has one) is dropped, so the mailbox still tells its person. None if unusable."""
+    try:
+        return normalize_email(raw)
+    except InvalidValue as exc:
+        squeezed = "".join(raw.split())
+        if squeezed != raw.strip():
+            try:
+                email = normalize_email(squeezed)
+            except InvalidValue:
+                pass
+            else:
+                notes.append(f"email {raw!r} read as {email!r}: spaces removed")
+                return email
+        notes.append(f"email {raw!r} ignored: {exc}")
+        return None
+
+
 def identity_of(order: Order, scope_country: str | None) -> Identity:
     notes: list[str] = list(getattr(order, "set_aside", ()))
-    email = None
-    if order.email:
-        try:
-            email = normalize_email(order.email)
-        except InvalidValue as exc:
-            notes.append(f"email {order.email!r} ignored: {exc}")
+    email = _email(order.email, notes) if order.email else None
     address = _address(order)
     country = (address.country if address else None) or scope_country
     phone = None
@@ -548,6 +562,10 @@ NAMES_ELSEWHERE = _name_levels(
     Level("first_name", "different", 0.03, 0.92, "another first name"),
 )
 TAUGHT = Level("csr", "confirmed", 0.5, 1e-4, "a CSR tied an order with exactly these details to this customer")
+#: A number whose plan does not tell a mobile from a landline (US, Canada) that one customer
+#: alone has shown, and no other: most such numbers are mobiles, as far as anyone knows
+#: this one is (``_own_phone``). It brings a landline's weight up to a mobile's.
+OWN_PHONE = Level("phone_owner", "alone", 1.0, 0.1, "the only customer seen at this number, and it showed no other")
 
 Rule = Literal[
     "source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "review", "created"
@@ -652,7 +670,7 @@ class Scored:
         # spelling or transliteration) tells the person too, as at a mobile.
         middle = (
             self.own_phone
-            and any(e.comparison == "first_name" and e.level in ("middle", "close") for e in self.evidence)
+            and any(e.comparison == "first_name" and e.level in ("middle", "close", "initial") for e in self.evidence)
             and not self.agrees_not("email")
         )
         return (
@@ -1029,6 +1047,8 @@ def _cannot_tell(identity: Identity, ranked: list[Scored]) -> Decision | None:
     fits = [c for c in ranked if c.agrees("household") and c.agrees("last_name") and not c.agrees_not("first_name")]
     if not fits or any(c.agrees("household", *MOBILE_KEYS) for c in fits):
         return None  # nobody fits, or the order's mobile is someone's: one person's phone
+    if identity.first_key and len(fits) == 1 and fits[0].own_phone:
+        return None  # an initial at a number only this customer has shown (``_own_phone``)
     return Decision("review", fits[0].rule, candidates=tuple(fits[:5]), score=fits[0].score)
 
 
@@ -1051,7 +1071,13 @@ def _own_phone(identity: Identity, ranked: list[Scored]) -> list[Scored]:
     alone = at_home[0]
     if alone.profile is None or alone.profile.phones != {identity.phone}:
         return ranked
-    return [replace(c, own_phone=True) if c is alone else c for c in ranked]
+    owned = replace(
+        alone,
+        own_phone=True,
+        score=alone.score + OWN_PHONE.weight,
+        evidence=(*alone.evidence, Evidence(OWN_PHONE.comparison, OWN_PHONE.name, OWN_PHONE.weight, identity.phone)),
+    )
+    return sorted((owned if c is alone else c for c in ranked), key=lambda c: (-c.score, c.code))
 
 
 def _phone_tells(best: Scored, other: Scored) -> bool:

@@ -409,3 +409,42 @@ def test_o8_an_order_number_is_looked_up_as_a_caller_types_it() -> None:
     assert number_key("#1001") == number_key(" # 1001 ") == number_key("1001") == "1001"
     assert number_key("ABC-12") == number_key("abc-12") != number_key("ABC-13")
     assert number_key("#") == ""
+
+
+# --- forms of address and diminutives (an independent stream's splits, 2026-12-05) ------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Dr. Michelle", "michelle"),
+        ("Mme Anne-Sophie", "anne sophie"),
+        ("Ms. amanda", "amanda"),
+        ("Sra. Lucía", "lucia"),
+        ("Hr.", None),  # a form of address alone names nobody
+        ("Frau", None),
+        ("Don", "don"),  # a given name too: kept
+        ("M.", "m"),  # an initial as often as Monsieur: kept
+    ],
+)
+def test_o2_a_form_of_address_before_a_given_name_is_no_part_of_it(typed: str, key: str | None) -> None:
+    assert first_name_key(typed) == key
+
+
+def test_o2_a_form_of_address_typed_as_the_surname_goes_unless_nothing_else_is_left() -> None:
+    assert (last_name_key("Mrs Smith"), last_name_key("Sir")) == ("smith", "sir")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("Liz", "Elizabeth"), ("Bob", "Robert"), ("Becky", "Rebecca"), ("Paco", "Francisco"), ("Sasha", "Aleksandr")],
+)
+def test_o2_a_diminutive_of_a_given_name_is_close_to_it(a: str, b: str) -> None:
+    assert compare_names(a, "Martin", b, "Martin").first == "close"
+    assert compare_names(f"{a} Ann", "Martin", f"{b} Ann", "Martin").first == "close"
+
+
+@pytest.mark.parametrize(("a", "b"), [("Christopher", "Christine"), ("Ronald", "Veronica"), ("Frederick", "Winifred")])
+def test_o2_two_names_that_share_a_diminutive_stay_different(a: str, b: str) -> None:
+    """Chris is either, and they are siblings: only a name and its own diminutive agree."""
+    assert compare_names(a, "Martin", b, "Martin").first == "different"

@@ -1,7 +1,7 @@
 """Step 11 benchmark: identity resolution on a messy stream, through the real services.
 
     python -m bench.matching                          # 10,000 and 100,000 orders, 1 worker
-    python -m bench.matching --orders 10000 --workers 2
+    python -m bench.matching --orders 10000 --workers 2 --independent
 
 A generated stream with ground truth (``bench.matching.stream``: households, namesakes,
 email changes, provider-specific email variants, national phone formats, transliterations,
@@ -13,7 +13,9 @@ or in review), the outcome is read from order-sync's database and scored
 false merges, undecidable orders in review, unnecessary reviews). Beside it, in the same
 run, the raw ceiling of the hop (``bench.order_sync.raw_ceiling``: consume, one upsert,
 publish, ack, in plain aio-pika and PyMongo from a quorum queue), and orders per second as
-a share of it. Writes ``bench/results/matching.json`` and the matching section of
+a share of it. Then the same for a second, independent stream (``bench.matching.independent``,
+10,000 orders by default; ``--independent`` alone skips it), written without reading the
+matcher, to cross-check it. Writes ``bench/results/matching.json`` and the matching section of
 ``bench/REPORT.md``.
 """
 
@@ -37,9 +39,14 @@ from plumbing.settings import ServiceSettings
 
 from ..customer import log, machine
 from ..order_sync import RESULTS, publish_burst, raw_ceiling, start, wait_ready
+from . import independent
 from .score import Outcome, score
 from .simulate import simulate
 from .stream import Stream, generate
+
+#: The streams a run can send: this benchmark's own, and an independent one written without
+#: reading the matcher (``independent.py``), to cross-check it.
+GENERATORS = {"own": generate, "independent": independent.generate}
 
 REPORT = Path(__file__).resolve().parents[1] / "REPORT.md"
 GOALS = {
@@ -168,9 +175,11 @@ async def _all_stored(db: Any, expected: int, timeout: float) -> int:
         await asyncio.sleep(0.25)
 
 
-async def measure(settings: ServiceSettings, orders: int, workers: int, seed: int) -> dict[str, Any]:
-    log(f"stream of {orders:,} orders (seed {seed})")
-    stream = generate(orders, seed=seed)
+async def measure(
+    settings: ServiceSettings, orders: int, workers: int, seed: int, generator: str = "own"
+) -> dict[str, Any]:
+    log(f"{generator} stream of {orders:,} orders (seed {seed})")
+    stream = GENERATORS[generator](orders, seed=seed)
     log(f"  {len(stream.people):,} people, {len(stream.deliveries):,} deliveries; ceiling first")
     ceiling = await raw_ceiling(settings, min(len(stream.deliveries), 5000))
     log(f"  raw ceiling {ceiling['per_second']:,} messages/s; the services, {workers} order-sync worker(s)")
@@ -186,6 +195,7 @@ async def measure(settings: ServiceSettings, orders: int, workers: int, seed: in
     return {
         "orders": orders,
         "seed": seed,
+        "generator": generator,
         "stream": stream.summary(),
         "ceiling": ceiling,
         "run": run,
@@ -211,6 +221,7 @@ def section(results: dict[str, Any]) -> str:
         f = r["score"]
         rows.append(
             [
+                _stream_name(r),
                 f"{r['orders']:,}",
                 r["run"]["workers"],
                 _get(f, "precision_within_scope"),
@@ -233,14 +244,16 @@ def section(results: dict[str, Any]) -> str:
     lines = [
         "## Identity resolution (step 11)\n",
         f"Measured by `python -m bench.matching` on {results['when']}. A generated stream with ground truth "
-        "(`bench/matching/stream.py`) sent through the customer service and order-sync as it came, at full "
-        "speed; scored by `bench/matching/score.py`. Pairwise figures count pairs of orders of one person "
+        "(`bench/matching/stream.py`, *own*) sent through the customer service and order-sync as it came, at "
+        "full speed; scored by `bench/matching/score.py`. The *independent* stream "
+        "(`bench/matching/independent.py`) was written without reading the matcher, to cross-check it: its "
+        "own model of shoppers, tills, households and typing. Pairwise figures count pairs of orders of one person "
         "(within a scope: one person in one scope) on one customer; an order in review counts as on a "
         "customer of its own. Goals: " + ", ".join(f"{k} {v}" for k, v in GOALS.items()) + ".\n",
-        "| orders | workers | precision in scope | recall in scope | precision | recall | people split | "
+        "| stream | orders | workers | precision in scope | recall in scope | precision | recall | people split | "
         "false merges | of household members | undecidable in review | of them with a candidate | reviews | "
         "unnecessary | refused | orders/s | ceiling msg/s | ratio |",
-        "|" + " --- |" * 17,
+        "|" + " --- |" * 18,
     ]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     lines.append("")
@@ -249,10 +262,10 @@ def section(results: dict[str, Any]) -> str:
         "same streams: what full speed, batches and workers cost.\n"
     )
     lines.append(
-        "| orders | precision in scope | recall in scope | people split | false merges | "
+        "| stream | orders | precision in scope | recall in scope | people split | false merges | "
         "undecidable in review | of them with a candidate | reviews | unnecessary |"
     )
-    lines.append("|" + " --- |" * 9)
+    lines.append("|" + " --- |" * 10)
     for r in results["runs"]:
         f = r["one_at_a_time"]
         lines.append(
@@ -260,6 +273,7 @@ def section(results: dict[str, Any]) -> str:
             + " | ".join(
                 _cell(c)
                 for c in (
+                    _stream_name(r),
                     f"{r['orders']:,}",
                     f["precision_within_scope"],
                     f["recall_within_scope"],
@@ -276,7 +290,7 @@ def section(results: dict[str, Any]) -> str:
     lines.append("")
     for r in results["runs"]:
         lines.append(
-            f"Stream of {r['orders']:,} orders: "
+            f"{_stream_name(r).capitalize()} stream of {r['orders']:,} orders: "
             + ", ".join(
                 f"{k.replace('_', ' ')} {_cell(v)}" for k, v in r["stream"].items() if not isinstance(v, dict | list)
             )
@@ -288,6 +302,10 @@ def section(results: dict[str, Any]) -> str:
             + f"; orders with a note of what was set aside: {r['run']['orders_with_notes']:,}.\n"
         )
     return "\n".join(lines) + "\n"
+
+
+def _stream_name(run: dict[str, Any]) -> str:
+    return f"{run.get('generator', 'own')} (seed {run['seed']})"
 
 
 def _cell(value: Any) -> str:
@@ -321,6 +339,10 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--independent", type=int, nargs="*", default=[10_000], help="orders of the independent stream (none: skip)"
+    )
+    parser.add_argument("--independent-seed", type=int, default=7)
     parser.add_argument("--namespace", default="bench-matching")
     parser.add_argument("--out", type=Path, default=RESULTS / "matching.json")
     parser.add_argument("--no-report", action="store_true", help="do not touch bench/REPORT.md")
@@ -328,6 +350,10 @@ async def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     settings = ServiceSettings(namespace=args.namespace)
     runs = [await measure(settings, orders, args.workers, args.seed) for orders in args.orders]
+    runs += [
+        await measure(settings, orders, args.workers, args.independent_seed, "independent")
+        for orders in args.independent
+    ]
     results = {
         "benchmark": "matching",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -22,7 +22,7 @@ def table() -> str:
         (matching.HOUSEHOLD, ""),
         (matching.NAMES_IN_HOUSEHOLD, " (household agrees)"),
         (matching.NAMES_ELSEWHERE, ""),
-        ({"taught": matching.TAUGHT}, ""),
+        ({"taught": matching.TAUGHT, "own phone": matching.OWN_PHONE}, ""),
     ]
     for levels, note in groups:
         for level in levels.values():

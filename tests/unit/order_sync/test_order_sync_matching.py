@@ -496,6 +496,7 @@ def test_o2_the_weights_documented_in_the_readme_are_the_code_s() -> None:
         *matching.NAMES_IN_HOUSEHOLD.values(),
         *matching.NAMES_ELSEWHERE.values(),
         matching.TAUGHT,
+        matching.OWN_PHONE,
     ]
     assert [(c.split("(")[0].strip(), n.strip(), float(m), float(u), float(w)) for c, n, m, u, w in documented] == [
         (lv.comparison, lv.name, lv.m, lv.u, round(lv.weight, 1)) for lv in levels

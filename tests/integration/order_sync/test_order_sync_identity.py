@@ -491,3 +491,63 @@ async def test_o2_o6_a_generated_messy_stream_over_two_workers_matches_as_one_or
     # Looser: in a burst, an order that cannot tell people apart may arrive before anyone it
     # fits has a customer, and then has no candidate to doubt (0.63-0.74 against 0.79 here).
     assert figures["undecidable_in_review_share"] >= alone["undecidable_in_review_share"] - 0.25, (figures, alone)
+
+
+NEW_YORK = {
+    "first_name": "Elizabeth",
+    "last_name": "Crawford",
+    "line1": "5198 Main Street",
+    "city": "New York",
+    "postal_code": "10042",
+    "country": "US",
+}
+
+
+def american(number: str, **changes: Any) -> Any:
+    """An order of the 'us' scope, no address unless told otherwise (a till's sale)."""
+    fields = {
+        "scope": "us",
+        "source_customer_id": None,
+        "email": None,
+        "phone": None,
+        "first_name": "Elizabeth",
+        "last_name": "Crawford",
+        "billing_address": None,
+        "shipping_address": None,
+        "currency": "USD",
+        **changes,
+    }
+    return order(number, **fields)
+
+
+async def test_o2_a_form_of_address_a_diminutive_a_spaced_email_and_a_us_number_of_one_customer_all_link(
+    client: OmsClient, services: EventTap
+) -> None:
+    """An independent stream's splits, each on the real services: the till's initial at a US
+    number only this customer has shown; 'Liz' for Elizabeth there; 'Dr. Elizabeth'; an email
+    typed with a space inside (read without it, with a note). A second person at the number
+    (her husband) makes an initial there a CSR's again."""
+    await create_scope(client, "us", "US", default_language="en")
+    await client.publish_upstream(
+        american("US-1", email="liz.crawford@example.com", phone="(212) 708-6658", billing_address=NEW_YORK)
+    )
+    first = await linked(client, "US-1")
+    await client.publish_upstream(american("US-2", first_name="E.", phone="212-708-6658"))
+    initial = await linked(client, "US-2")
+    assert (initial.customer_code, initial.rule) == (first.customer_code, "phone_name_postal")
+    assert any(e.comparison == "phone_owner" for e in initial.evidence)
+    await client.publish_upstream(american("US-3", first_name="Liz", phone="+1 212 708 6658"))
+    await client.publish_upstream(american("US-4", first_name="Dr. Elizabeth", email="liz. crawford@example.com"))
+    for number in ("US-3", "US-4"):
+        assert (await linked(client, number)).customer_code == first.customer_code, number
+    spaced = await linked(client, "US-4")
+    assert spaced.rule == "email" and any("spaces removed" in note for note in spaced.notes)
+    # Her husband at the same number: a household's line now, and an initial fits either.
+    await client.publish_upstream(
+        american("US-5", first_name="Edward", email="ed.crawford@example.com", phone="(212) 708-6658")
+    )
+    husband = await linked(client, "US-5")
+    assert husband.customer_code != first.customer_code
+    await client.publish_upstream(american("US-6", first_name="E.", phone="(212) 708-6658"))
+    waiting = await link_of(client, "storefront:eu", "US-6")
+    assert waiting.customer_code is None and waiting.review_id is not None

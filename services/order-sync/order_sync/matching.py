@@ -1047,8 +1047,11 @@ def _cannot_tell(identity: Identity, ranked: list[Scored]) -> Decision | None:
     fits = [c for c in ranked if c.agrees("household") and c.agrees("last_name") and not c.agrees_not("first_name")]
     if not fits or any(c.agrees("household", *MOBILE_KEYS) for c in fits):
         return None  # nobody fits, or the order's mobile is someone's: one person's phone
-    if identity.first_key and len(fits) == 1 and fits[0].own_phone:
-        return None  # an initial at a number only this customer has shown (``_own_phone``)
+    at_home = [c for c in fits if c.agrees("household", *HOUSEHOLD_KEYS)]
+    if identity.first_key and len(at_home) == 1 and at_home[0].own_phone:
+        # An initial at a number only this customer has shown (``_own_phone``); others who
+        # fit only by the postal code are namesakes of the town, not of the home.
+        return None
     return Decision("review", fits[0].rule, candidates=tuple(fits[:5]), score=fits[0].score)
 
 

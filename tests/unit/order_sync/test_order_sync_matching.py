@@ -695,6 +695,15 @@ def test_o2_a_transliteration_of_the_given_name_at_a_us_phone_only_its_customer_
     assert decided(order(None, "Popova", **US_HOME), alexey).kind == "review"
 
 
+def test_o2_an_initial_at_a_us_phone_of_one_customer_links_beside_a_namesake_of_the_town() -> None:
+    """Someone of that name in the postal code only (another phone, no street) fits the
+    initial too, but not at the home: the number's customer takes the order."""
+    steven = profile("C1", order("Steven", "Pemwood", email="sp@example.com", **US_HOME))
+    town = profile("C2", order("Steven", "Pemwood", phone="(617) 718-1909", postal="10042", line1=None, country="US"))
+    decision = decided(order("S.", "Pemwood", **US_HOME), steven, town)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+
+
 def test_o5_an_initial_at_a_us_phone_two_customers_have_shown_waits_for_a_csr() -> None:
     """O5: once a second person is known at the number (a household's line), an initial
     fits either: a CSR decides."""

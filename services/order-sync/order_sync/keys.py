@@ -445,20 +445,60 @@ DIMINUTIVES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Spellings of one name romanized from Arabic, Turkish, Persian or Urdu, as found on European
+#: and North American orders (a passport's, a shop's, the buyer's own): each group is one
+#: name. Too far apart for a spelling distance (Yusuf/Youssef 0.82 by Jaro-Winkler), too close
+#: for a phonetic key that would also join Peter and Petra.
+NAME_VARIANTS: tuple[tuple[str, ...], ...] = (
+    ("mohammed", "mohamed", "muhammad", "muhammed", "mohammad", "mohamad", "mohamet", "mehmet", "mehmed"),
+    ("yusuf", "youssef", "yousef", "yousuf", "yusef", "youssouf", "yussuf"),
+    ("ahmed", "ahmad", "ahmet"),
+    ("hassan", "hasan"),
+    ("hussein", "husain", "hussain", "husein", "hossein", "huseyin"),
+    ("mustafa", "moustafa", "mostafa", "moustapha", "mustapha"),
+    ("khaled", "khalid", "halit"),
+    ("omar", "umar", "omer", "ömer"),
+    ("ibrahim", "ebrahim", "ibrahima"),
+    ("abdullah", "abdallah", "abdulla"),
+    ("abdul", "abdel", "abdal"),
+    ("said", "saeed", "saied", "sayed", "sayyid"),
+    ("karim", "kareem"),
+    ("rashid", "rachid", "rasheed", "reşit", "resit"),
+    ("walid", "waleed", "velid"),
+    ("jamal", "djamel", "jamel", "cemal"),
+    ("nasser", "nasir", "nacer", "naser"),
+    ("osman", "othman", "usman", "uthman"),
+    ("ali", "aly"),
+    ("fatima", "fatma", "fatimah", "fatemeh"),
+    ("aisha", "aicha", "ayesha", "aysha", "ayse", "ayşe"),
+    ("khadija", "khadidja", "hatice", "khadijah"),
+    ("zainab", "zeynep", "zaynab"),
+    ("maryam", "meryem", "mariam"),
+    ("layla", "leila", "leyla", "laila"),
+    ("yasmin", "yasmine", "jasmin", "yasemin"),
+    ("nour", "noor", "nur"),
+    ("amina", "aminah", "emine"),
+)
+
+
 @lru_cache(maxsize=1)
 def _nicknames() -> dict[str, frozenset[str]]:
-    """Given name -> its diminutives: the ``nicknames`` package's table and ``DIMINUTIVES``,
-    both read as :func:`name_tokens` writes names (read on first use, not at import)."""
+    """Given name -> its diminutives and other spellings: the ``nicknames`` package's table,
+    ``DIMINUTIVES`` and ``NAME_VARIANTS``, read as :func:`name_tokens` writes names (read on
+    first use, not at import)."""
     table: dict[str, set[str]] = {}
-    for name, nicks in (*NickNamer.default_lookup().items(), *DIMINUTIVES.items()):
-        table.setdefault("".join(name_tokens(name)), set()).update("".join(name_tokens(n)) for n in nicks)
+    variants = ((name, group) for group in NAME_VARIANTS for name in group)
+    for name, nicks in (*NickNamer.default_lookup().items(), *DIMINUTIVES.items(), *variants):
+        key = "".join(name_tokens(name))
+        table.setdefault(key, set()).update("".join(name_tokens(n)) for n in nicks)
+        table[key].discard(key)
     return {name: frozenset(nicks) for name, nicks in table.items()}
 
 
 def is_diminutive(t: str, u: str) -> bool:
     """One word is a diminutive of the other (Liz of Elizabeth, Paco of Francisco, Sasha of
-    Aleksandr): one person's name. Never two forms of one diminutive (Alexander and
-    Alexandra are both Alex, and siblings)."""
+    Aleksandr) or another spelling of it (Youssef, Yusuf): one person's name. Never two forms
+    of one diminutive (Alexander and Alexandra are both Alex, and siblings)."""
     table = _nicknames()
     return u in table.get(t, ()) or t in table.get(u, ())
 

@@ -13,7 +13,7 @@ from contracts.upstream.orders import OrderPlaced
 
 @pytest.fixture(scope="module")
 def small() -> Stream:
-    return independent.generate(3000, seed=3)
+    return independent.generate(2000, seed=3)
 
 
 def test_o2_the_independent_stream_is_the_same_for_a_seed_and_another_for_another() -> None:

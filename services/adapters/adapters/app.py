@@ -1,8 +1,10 @@
 """Wiring of the adapters. Start: ``faststream run adapters.app:create_app --factory --port 8084``.
 
 Webhooks: ``POST /webhooks/shopify``, ``/webhooks/commercetools``, ``/webhooks/saleor``,
-``/webhooks/medusa``, ``/webhooks/woocommerce``, ``/webhooks/bigcommerce``; queues
-``<ns>.adapters.<platform>`` (handlers.py).
+``/webhooks/medusa``, ``/webhooks/woocommerce``, ``/webhooks/bigcommerce``,
+``/webhooks/magento`` (Adobe Commerce / Magento 2, through a signing module or relay),
+``/webhooks/shopware`` (Shopware 6 app webhooks); queues ``<ns>.adapters.<platform>`` bound
+``platform.<platform>.#`` on ``<ns>.upstream`` (handlers.py).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def create_app(
         build_routers,
         on_startup=[start],
         on_shutdown=[stop],
-        description="Takes orders as Shopify, commercetools, Saleor, Medusa, WooCommerce and BigCommerce publish them (O8).",
+        description="Takes orders as Shopify, commercetools, Saleor, Medusa, WooCommerce, BigCommerce, "
+        "Adobe Commerce (Magento 2) and Shopware 6 publish them (O8).",
     )
     runtime: ServiceRuntime = app.context.get("runtime")
     # C18: whatever fails on the broker route, a customer or compliance topic's dead letter

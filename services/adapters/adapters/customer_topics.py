@@ -8,7 +8,8 @@ ever kept here, not even in a dead letter.
 - A customer **deletion** (the platform deleted a customer account: WooCommerce and Medusa
   ``customer.deleted``, Shopify ``customers/delete``, BigCommerce ``store/customer/deleted``,
   commercetools ``CustomerDeleted`` or a ``ResourceDeleted`` of a customer, Saleor
-  ``CUSTOMER_DELETED`` and ``ACCOUNT_DELETED``) is a privacy request (``kind: "deletion"``):
+  ``CUSTOMER_DELETED`` and ``ACCOUNT_DELETED``, Magento ``customer_delete_commit_after``,
+  Shopware ``checkout.customer.deleted`` and ``customer.deleted``) is a privacy request (``kind: "deletion"``):
   privacy.py keeps it as a data request for staff when the customer is one of ours (C18
   leaves erasure to a person: a shop deletes accounts for many reasons, and our customer
   may have orders from other channels). Only its ids travel on.
@@ -38,6 +39,10 @@ CUSTOMER_PREFIXES = {
     "commercetools": ("Customer",),
     "saleor": ("CUSTOMER_", "ACCOUNT_", "ADDRESS_", "STAFF_"),
     "medusa": ("customer.",),
+    # Magento: observer events (customer_save_after, customer_register_success,
+    # customer_address_save_after...) and plugins of the customer API (customer.api....).
+    "magento": ("customer_", "customer."),
+    "shopware": ("customer.", "customer_address.", "checkout.customer."),
 }
 #: The topics that say a customer account was deleted on the platform.
 DELETIONS = {
@@ -47,6 +52,15 @@ DELETIONS = {
     "commercetools": ("CustomerDeleted",),
     "saleor": ("CUSTOMER_DELETED", "ACCOUNT_DELETED"),
     "medusa": ("customer.deleted",),
+    "magento": (
+        "customer_delete_after",
+        "customer_delete_commit_after",
+        "customer.api.customer_repository.delete",
+        "customer.api.customer_repository.delete_by_id",
+    ),
+    # The entity deleted (customer.deleted: ids only), or the customer deleted their own
+    # account in the storefront (checkout.customer.deleted).
+    "shopware": ("customer.deleted", "checkout.customer.deleted"),
 }
 #: Where a deletion names the customer, per platform, first found wins.
 CUSTOMER_ID_PATHS = {
@@ -56,17 +70,46 @@ CUSTOMER_ID_PATHS = {
     "commercetools": ("resource.id", "customer.id"),
     "saleor": ("user.id", "id"),
     "medusa": ("data.id", "id", "data.customer.id", "customer.id"),
+    "magento": (
+        "data.customer.entity_id",
+        "data.customer.id",
+        "data.value.entity_id",
+        "data.value.id",
+        "customer.entity_id",
+        "customer.id",
+        "customerId",
+        "entity_id",
+        "id",
+    ),
+    "shopware": ("data.payload.customerId", "data.payload.customer.id", "data.payload.0.primaryKey"),
 }
 #: Where a body names the shop (else the platform's configured source system stands for it).
-SHOP_PATHS = {"bigcommerce": ("producer", "store_id"), "commercetools": ("projectKey",), "shopify": ("shop_domain",)}
+SHOP_PATHS = {
+    "bigcommerce": ("producer", "store_id"),
+    "commercetools": ("projectKey",),
+    "shopify": ("shop_domain",),
+    "shopware": ("source.shopId",),
+}
+#: What a platform's event names may carry in front that says where they come from, not what
+#: they are (Adobe Commerce: ``com.adobe.commerce.observer.customer_save_after``,
+#: ``plugin.magento.customer.api.customer_repository.save``), left out in this order.
+EVENT_PREFIXES = {"magento": ("com.adobe.commerce.", "observer.", "plugin.", "magento.")}
+
+
+def canonical_event(platform: str, event: str) -> str:
+    """``event`` without the prefixes of ``EVENT_PREFIXES`` (the same name however it came)."""
+    for prefix in EVENT_PREFIXES.get(platform, ()):
+        if event.startswith(prefix):
+            event = event[len(prefix) :]
+    return event
 
 
 def is_customer_topic(platform: str, topic: str | None) -> bool:
-    return bool(topic) and str(topic).startswith(CUSTOMER_PREFIXES.get(platform, ()))
+    return bool(topic) and canonical_event(platform, str(topic)).startswith(CUSTOMER_PREFIXES.get(platform, ()))
 
 
 def is_deletion(platform: str, topic: str | None) -> bool:
-    return topic in DELETIONS.get(platform, ())
+    return topic is not None and canonical_event(platform, str(topic)) in DELETIONS.get(platform, ())
 
 
 def commercetools_event(payload: dict[str, Any], topic: str) -> str:
@@ -132,9 +175,24 @@ class UnsupportedTopic(NotAnOrder):
 
 # --- what a dead letter keeps of a payload that is not an order ---------------------------------
 
-#: Keys kept whatever their name: they say what the payload is, not who it is about.
+#: Keys kept whatever their name: they say what the payload is, not who it is about
+#: (Shopware's entity events: ``entity``, ``operation``, the ``primaryKey`` written).
 _KEPT_KEYS = frozenset(
-    {"type", "typeId", "notificationType", "scope", "event", "topic", "resource", "projectKey", "producer"}
+    {
+        "type",
+        "typeId",
+        "notificationType",
+        "scope",
+        "event",
+        "eventName",
+        "topic",
+        "resource",
+        "projectKey",
+        "producer",
+        "entity",
+        "operation",
+        "primaryKey",
+    }
 )
 _ID_KEY = re.compile(r"(^id$|_id$|Id$|ID$|^ids?$|_ids$|Ids$)")
 _MAX_DEPTH = 6

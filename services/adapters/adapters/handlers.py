@@ -65,10 +65,12 @@ from . import (
     bigcommerce_client,
     commercetools,
     customer_topics,
+    magento,
     medusa,
     privacy,
     saleor,
     shopify,
+    shopware,
     woocommerce,
 )
 from .bigcommerce_client import BigCommerceOrders, FetchFailed
@@ -136,6 +138,14 @@ PLATFORM_ADAPTERS = {
         bigcommerce.topic_from_routing,
         bigcommerce.routing_from_topic,
         prepare=_bigcommerce_prepare,
+    ),
+    # The forwarding module or relay may name the event in a header; the body's name wins.
+    "magento": Platform(
+        "magento", magento.map_event, "x-magento-event", magento.topic_from_routing, magento.routing_from_topic
+    ),
+    # No topic header: the body's ``data.event`` names the event.
+    "shopware": Platform(
+        "shopware", shopware.map_event, None, shopware.topic_from_routing, shopware.routing_from_topic
     ),
 }
 assert tuple(PLATFORM_ADAPTERS) == PLATFORMS
@@ -266,12 +276,17 @@ def is_personal_topic(platform: str, topic: str) -> bool:
 def kept_body(platform: str, topic: str, body: bytes, exc: MappingError | None = None) -> bytes:
     """What a dead letter keeps of a payload that could not be mapped: the bytes as sent,
     except for a payload that is not an order (a compliance or customer topic, an unsupported
-    topic, named by the topic or found so by the mapper): its ids only (C18)."""
+    topic, named by the topic or found so by the mapper): its ids only (C18); and a Magento
+    body never keeps card data (``magento.without_card_data``: its order's payment carries
+    ``cc_last4``, ``cc_exp_*``...)."""
     if platform == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS:
         return shopify.privacy_dead_letter_body(body)  # the same shape: replayable once fixed
+    kept = body
     if isinstance(exc, customer_topics.NotAnOrder) or is_personal_topic(platform, topic):
-        return customer_topics.id_skeleton(body)
-    return body
+        kept = customer_topics.id_skeleton(body)
+    if platform == magento.PLATFORM:
+        return magento.without_card_data(kept)
+    return kept
 
 
 def redact_dead_letter(routing_key: str, body: bytes) -> bytes:

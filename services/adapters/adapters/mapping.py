@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar, overload
 
 import iso4217
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
 
 from contracts.envelope import Envelope
 from contracts.replies import FieldError
@@ -118,6 +118,9 @@ class PlatformConfig:
     #: Shopify ``test: true`` orders (Bogus gateway, test mode): "ignore" (acknowledged,
     #: logged, never a customer) or "accept" (a staging shop that wants them through).
     test_orders: str = "ignore"
+    #: The platform's own currency ids -> ISO 4217 codes, for payloads that name the currency
+    #: by id only (a Shopware order whose ``currency`` association was not loaded).
+    currencies: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def producer(self) -> str:
@@ -296,6 +299,25 @@ def https_link(value: Any) -> str | None:
         return _HTTPS_LINK.validate_python(value)
     except ValidationError:
         return None
+
+
+def checked_part(
+    model: type[BaseModel], part: dict[str, Any], where: str, names: Mapping[str, str], problems: Problems
+) -> bool:
+    """Validate one part of a message (an order line, a shipped line) against the contract's
+    own model before it is built, noting each error under the platform's field of that item
+    (``where`` + ``names[field]``, e.g. ``items[3].price``). For mappers that leave some of
+    the platform's items out (a configurable product's child, a promotion line): the contract
+    would count only the lines kept, and name the wrong item. False when it does not validate
+    (the caller leaves the part out: its errors are already noted)."""
+    try:
+        model.model_validate(part)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            ours = str(error["loc"][0]) if error["loc"] else ""
+            problems.add(f"{where}{names.get(ours, ours)}", error["msg"])
+        return False
+    return True
 
 
 #: For each contract field (``lines.*.unit_price``), the platform field it came from

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .mapping import PlatformConfig
 
-PLATFORMS = ("shopify", "commercetools", "saleor", "medusa", "woocommerce", "bigcommerce")
+PLATFORMS = ("shopify", "commercetools", "saleor", "medusa", "woocommerce", "bigcommerce", "magento", "shopware")
 
 
 class AdapterSettings(BaseSettings):
@@ -61,6 +61,24 @@ class AdapterSettings(BaseSettings):
     bigcommerce_scope: str | None = None
     bigcommerce_scopes: dict[str, str] = Field(default_factory=dict, description="channel id -> scope")
 
+    # Adobe Commerce / Magento 2 sends no signed webhooks of its own: the module or relay that
+    # forwards its orders (an observer, an App Builder action behind Adobe I/O Events or Commerce
+    # Webhooks) signs the body with this secret (X-Magento-Hmac-Sha256, base64 HMAC-SHA256).
+    magento_secret: SecretStr | None = None
+    magento_source_system: str = "magento"
+    magento_scope: str | None = None
+    magento_scopes: dict[str, str] = Field(default_factory=dict, description="store (view) id -> scope")
+
+    # Shopware 6 app webhooks: signed with the shop's secret from the app registration
+    # (shopware-shop-signature, hex HMAC-SHA256 of the body).
+    shopware_secret: SecretStr | None = None
+    shopware_source_system: str = "shopware"
+    shopware_scope: str | None = None
+    shopware_scopes: dict[str, str] = Field(default_factory=dict, description="sales channel id -> scope")
+    shopware_currencies: dict[str, str] = Field(
+        default_factory=dict, description="currency id -> ISO 4217 code, for orders without currency.isoCode"
+    )
+
     max_body_bytes: int = Field(default=5_000_000, ge=1_000, description="Larger webhook bodies get 413.")
 
     def platform(self, name: str) -> PlatformConfig:
@@ -70,4 +88,5 @@ class AdapterSettings(BaseSettings):
             scope=getattr(self, f"{name}_scope"),
             scopes=getattr(self, f"{name}_scopes", {}),
             test_orders=getattr(self, f"{name}_test_orders", "ignore"),
+            currencies=getattr(self, f"{name}_currencies", {}),
         )

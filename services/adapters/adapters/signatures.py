@@ -11,6 +11,10 @@
   ``Authorization`` value configured there is compared, like commercetools'.
 - Medusa has no webhooks of its own: the subscriber that forwards ``order.placed`` signs
   the body like Shopify does, in ``X-Medusa-Hmac-Sha256``.
+- Adobe Commerce / Magento 2 neither: the module or relay that forwards its orders signs the
+  body the same way, in ``X-Magento-Hmac-Sha256``.
+- Shopware 6: ``shopware-shop-signature`` is hex(HMAC-SHA256(the shop's secret, body)), the
+  secret the app handed the shop at registration.
 
 Every comparison is constant-time; a missing secret means nothing is accepted.
 """
@@ -36,6 +40,8 @@ COMMERCETOOLS_HEADER = "authorization"
 MEDUSA_HEADER = "x-medusa-hmac-sha256"
 WOOCOMMERCE_HEADER = "x-wc-webhook-signature"
 BIGCOMMERCE_HEADER = "authorization"
+MAGENTO_HEADER = "x-magento-hmac-sha256"
+SHOPWARE_HEADER = "shopware-shop-signature"
 
 
 def hmac_base64(secret: str, body: bytes) -> str:
@@ -85,6 +91,15 @@ class Verifier:
     def _woocommerce(self, body: bytes, headers: Mapping[str, str]) -> bool:
         secret = _value(self.settings.woocommerce_secret)
         return bool(secret) and _same(headers.get(WOOCOMMERCE_HEADER), hmac_base64(secret, body))
+
+    def _magento(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        secret = _value(self.settings.magento_secret)
+        return bool(secret) and _same(headers.get(MAGENTO_HEADER), hmac_base64(secret, body))
+
+    def _shopware(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        secret = _value(self.settings.shopware_secret)
+        given = headers.get(SHOPWARE_HEADER)
+        return bool(secret) and _same(given.lower() if given else None, hmac_hex(secret, body))
 
     def _bigcommerce(self, body: bytes, headers: Mapping[str, str]) -> bool:
         expected = _value(self.settings.bigcommerce_authorization)

@@ -30,6 +30,7 @@ from adapters.handlers import PLATFORM_ADAPTERS, UnreadablePayload, translate
 from adapters.mapping import Ignored, MappingError, PrivacyRequested
 from adapters.settings import AdapterSettings
 
+from .platform_samples import SAMPLE_CASES, SAMPLE_PLATFORMS, SAMPLES
 from .test_adapters_platform_shapes import CASES, FIXTURES, Case, RecordedBigCommerceOrders
 
 SETTINGS = AdapterSettings(**{f"{name}_scope": "eu-fr" for name in PLATFORM_ADAPTERS})  # type: ignore[arg-type]
@@ -43,13 +44,15 @@ HOSTILE_VALUES = {
 }
 FIELD_KINDS = ("id", "object", "list", "bool", "null", "number", "numeric text", "text")
 FULL_SWEEP = os.environ.get("OMS_FULL_HOSTILE_SWEEP") == "1"
-#: One case per fixture (a fixture sent under two topics is read by the same code).
-FIXTURE_CASES = list({(c.platform, c.fixture): c for c in CASES}.values())
+#: One case per fixture (a fixture sent under two topics is read by the same code); Magento's
+#: and Shopware's samples are kept beside their tests (platform_samples.py).
+FIXTURE_CASES = list({(c.platform, c.fixture): c for c in [*CASES, *SAMPLE_CASES]}.values())
 MARK = "@@hostile@@"
 
 
 def body_of(case: Case) -> Any:
-    body = json.loads((FIXTURES / case.platform / case.fixture).read_text(encoding="utf-8"), parse_float=Decimal)
+    root = SAMPLES if case.platform in SAMPLE_PLATFORMS else FIXTURES
+    body = json.loads((root / case.platform / case.fixture).read_text(encoding="utf-8"), parse_float=Decimal)
     if case.platform == "bigcommerce" and bigcommerce.is_thin(body):
         body = asyncio.run(fetch_resources(RecordedBigCommerceOrders(), body))  # as handlers.py does
     return body
@@ -165,7 +168,7 @@ def test_o8_fields_of_each_kind_replaced_by_each_hostile_value_are_mapped_or_giv
 
 @pytest.mark.parametrize("platform", sorted(PLATFORM_ADAPTERS))
 def test_o8_a_body_that_is_not_an_object_of_the_platform_gets_a_reason_on_every_platform(platform: str) -> None:
-    topic = next(c.topic for c in CASES if c.platform == platform)
+    topic = next(c.topic for c in [*CASES, *SAMPLE_CASES] if c.platform == platform)
     case = Case(platform, "", topic)
     for raw in (b"[]", b"5", b'"order"', b"null", b"true", b"[{}]", b"{}", b'{"id": {"id": 5}}'):
         assert outcome(case, raw) in {"dead letter", "unreadable", "ignored"}, raw

@@ -50,3 +50,22 @@ class ArrivedEarly(Exception):
     """A message arrived before one it depends on was applied here (an unmerge before its
     merge, on another queue): raised to have it retried with back-off, never dead-lettered
     while attempts remain."""
+
+
+class Unavailable(Exception):
+    """Another service could not do what was asked just now (it answered ``unavailable``, or
+    failed inside, as during a database failover): not the message's fault, so it is tried
+    again with back-off, and dead-lettered only when its attempts run out."""
+
+
+#: Error codes of a reply that another try may change.
+TRANSIENT_CODES: frozenset[ErrorCode] = frozenset({"unavailable", "internal", "rate_limited"})
+
+
+def refusal(error: Error) -> Exception:
+    """What a handler raises for another service's error reply: ``Rejected`` (dead-lettered at
+    once) when the answer is about the message, ``Unavailable`` (retried) when it is about
+    the moment."""
+    if error.code in TRANSIENT_CODES:
+        return Unavailable(f"{error.code}: {error.message}")
+    return Rejected(error)

@@ -38,7 +38,7 @@ from contracts.order_sync.linking import OrderChanged, OrderLinked, OrderReviewO
 from contracts.replies import field_errors_from_pydantic
 from contracts.upstream.orders import Order, OrderPlaced
 from plumbing.batching import Batcher, Pending
-from plumbing.errors import Rejected
+from plumbing.errors import Rejected, refusal
 from plumbing.runtime import Injected, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
@@ -423,7 +423,9 @@ async def _create_customers(runtime: ServiceRuntime, customers: CustomerService,
         CreateCustomers, {"customers": new}, correlation_id=cause.correlation_id or cause.message_id
     )
     if not reply.ok:
-        raise Rejected(reply.error)
+        # A failover on the customer service's side answers "internal" or "unavailable": the
+        # orders are tried again with back-off, not dead-lettered as if they were at fault.
+        raise refusal(reply.error)
     created: list[dict[str, Any]] = []
     settled: dict[str, str] = {}
     for (c, _), creation in zip(asking, reply.result.customers, strict=True):
@@ -633,7 +635,7 @@ async def create_customer(
         CreateCustomer, payload, correlation_id=cause.correlation_id or cause.message_id
     )
     if not reply.ok:
-        raise Rejected(reply.error)
+        raise Rejected(reply.error)  # a CSR's command: the customer service's answer is theirs
     await store.save_customer_entry(runtime.db, CustomerEntry.from_view(reply.result.model_dump(mode="json")).doc)
     code: str = reply.result.code
     return code

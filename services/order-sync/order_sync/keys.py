@@ -134,7 +134,10 @@ def is_relay_email(canonical: str) -> bool:
     """An address a marketplace (or Apple's sign-in) relays: comparing it with a shop's
     address says nothing either way."""
     domain = canonical.rpartition("@")[2]
-    return domain in RELAY_DOMAINS or domain.startswith("relay.") or ".relay." in domain
+    # Beyond the list, the subdomains marketplaces relay through: Amazon's 'marketplace.',
+    # Walmart's 'relay.', and the same names at marketplaces not listed here.
+    first_label = domain.partition(".")[0]
+    return domain in RELAY_DOMAINS or first_label in ("marketplace", "relay", "privaterelay") or ".relay." in domain
 
 
 def canonical_email(email: str) -> str:
@@ -163,6 +166,33 @@ def canonical_email(email: str) -> str:
 #: The shortest local part a typo is read in: 'ann' and 'anna' are two people as often as one.
 TYPO_MIN_LOCAL = 5
 
+#: Consumer mail providers, whose domains people mistype at checkout ('gmial.com',
+#: 'iclod.com', 'hotmail.con'): what mailcheck-style suggesters correct. A domain one slip from
+#: one of these, and not itself one of them, is that provider mistyped; two real providers a
+#: slip apart ('live.be', 'live.de') are two mailboxes.
+PROVIDER_DOMAINS = (
+    GMAIL_DOMAINS
+    | PLUS_ADDRESSING_DOMAINS
+    | frozenset(
+        """
+        yahoo.com yahoo.co.uk yahoo.de yahoo.fr yahoo.es yahoo.it ymail.com rocketmail.com aol.com
+        aol.de aol.fr gmx.de gmx.net gmx.at gmx.ch gmx.com web.de t-online.de freenet.de posteo.de
+        mail.de orange.fr wanadoo.fr free.fr sfr.fr laposte.net neuf.fr bbox.fr telefonica.net
+        movistar.es libero.it virgilio.it tiscali.it btinternet.com sky.com virginmedia.com
+        talktalk.net comcast.net att.net verizon.net sbcglobal.net cox.net charter.net
+        bellsouth.net mail.ru bk.ru list.ru inbox.ru qq.com 163.com 126.com naver.com seznam.cz
+        wp.pl o2.pl interia.pl zoho.com tutanota.com tuta.io gmx.fr gmx.es hey.com
+        """.split()
+    )
+)
+
+
+def _domain_slip(a: str, b: str) -> bool:
+    """One of two domains is a provider's, the other one slip of a key from it and no provider."""
+    if a == b or (a in PROVIDER_DOMAINS) == (b in PROVIDER_DOMAINS):
+        return False
+    return OSA.distance(a, b, score_cutoff=1) <= 1
+
 
 def typo_of(a: str, b: str) -> bool:
     """Two canonical mailboxes (``canonical_email``) of one provider whose local parts are one
@@ -171,9 +201,13 @@ def typo_of(a: str, b: str) -> bool:
     'patricia68'). Not a digit for a digit, nor a digit or separator added or dropped:
     'jsmith68' and 'jsmith69', 'jean.martin2' and 'jean.martin', or 'jean.martin' and
     'jeanmartin' where dots count, are how namesakes of one household tell their mailboxes
-    apart."""
+    apart. Or the same local part at a provider's domain mistyped ('gmial.com', 'gmail.con').
+    An address at a mistyped domain delivers nowhere: the order's confirmation bounced, and
+    the person's mailbox is still the one they meant."""
     local_a, _, domain_a = a.rpartition("@")
     local_b, _, domain_b = b.rpartition("@")
+    if local_a == local_b and len(local_a) >= 3 and _domain_slip(domain_a, domain_b):
+        return True  # the provider mistyped: 'jose1985@iclod.com' for '...@icloud.com'
     if domain_a != domain_b or min(len(local_a), len(local_b)) < TYPO_MIN_LOCAL or local_a == local_b:
         return False
     if OSA.distance(local_a, local_b, score_cutoff=1) > 1:

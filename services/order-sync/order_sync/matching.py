@@ -489,7 +489,7 @@ EMAIL = _levels(
         "typo",
         0.01,
         5e-4,
-        "a slip of a key from a mailbox of theirs at the same provider, with the same given name",
+        "a slip of a key from a mailbox of theirs (its local part, or its provider's domain), with the same given name",
     ),
     Level("email", "different", 0.12, 1.0, "both have an email, none shared: people change address"),
     Level("email", "relayed", 1.0, 1.0, "none shared, but one side only has marketplace relay aliases: no evidence"),

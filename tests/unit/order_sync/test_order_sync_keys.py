@@ -12,6 +12,7 @@ from order_sync.keys import (
     canonical_email,
     compare_names,
     first_name_key,
+    is_relay_email,
     last_name_key,
     name_key,
     name_tokens,
@@ -74,11 +75,32 @@ def test_o2_plus_tags_are_dropped_where_the_provider_ignores_them(raw: str, key:
         ("anna@gmx.de", "anne@gmx.de", False),  # too short to read a slip in
         ("jeanmartin@gmx.de", "jeanmorton@gmx.de", False),  # two slips are another name
         ("jeanmartin@gmx.de", "jeanmartin@gmx.de", False),  # the same mailbox is no typo
+        ("jose1985@icloud.com", "jose1985@iclod.com", True),  # the provider's domain mistyped
+        ("jeanmartin@gmail.com", "jeanmartin@gmial.com", True),  # ... two letters swapped
+        ("lucy.jones@hotmail.com", "lucy.jones@hotmail.con", True),  # ... the last key missed
+        ("jeanmartin@live.be", "jeanmartin@live.de", False),  # two providers' domains
+        ("jeanmartin@acme.de", "jeanmartin@acne.de", False),  # no provider: two companies
+        ("jeanmartin@gmail.com", "jeanmartn@gmial.com", False),  # two slips
     ],
 )
 def test_o2_a_mailbox_one_slip_of_a_key_from_another_is_told_from_a_namesake_s(a: str, b: str, slip: bool) -> None:
     assert typo_of(a, b) is slip
     assert typo_of(b, a) is slip
+
+
+@pytest.mark.parametrize(
+    ("address", "relayed"),
+    [
+        ("x1y2@marketplace.amazon.de", True),
+        ("o605our6cwbq32@marketplace.bazaar.example", True),  # a marketplace not listed
+        ("abc@relay.walmart.com", True),
+        ("abc@privaterelay.appleid.com", True),
+        ("jean@marketplace-shop.fr", False),  # a shop's own domain
+        ("jean.martin@gmail.com", False),
+    ],
+)
+def test_o2_a_marketplace_s_relay_alias_is_told_by_its_subdomain(address: str, relayed: bool) -> None:
+    assert is_relay_email(address) is relayed
 
 
 @pytest.mark.parametrize(

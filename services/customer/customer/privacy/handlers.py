@@ -9,36 +9,32 @@ answered as ``unavailable`` naming it, with the receipt so far, to be sent again
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
+
+from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer.privacy import (
     CustomerDataExport,
     CustomerErased,
-    CustomerRecordData,
     EraseCustomerData,
     ErasureReceipt,
     ErasureReply,
     ExportCustomerData,
     ExportReply,
 )
-from contracts.customer.records import AuditEntry
 from contracts.notification.privacy import NotificationEraseCustomerData, NotificationExportCustomerData
 from contracts.order_sync.privacy import OrderSyncEraseCustomerData, OrderSyncExportCustomerData
 from contracts.service import ServiceErasure
 from plumbing.client import OmsClientPool, error_text
-from plumbing.documents import plain
-from plumbing.errors import Rejected
 from plumbing.runtime import CommandTable, Injected, ServiceRuntime
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from ..accounts import store as account_store
-from ..acting import audit, authorize
-from ..history import store as history_store
+from ..acting import Acting, audit, authorize
 from ..merges import store as merge_store
-from ..merges.rules import journal_view
 from ..records import store
-from ..records.rules import Customer, now
+from ..records.rules import now
 from ..settings import CustomerRuntime, CustomerSettings
 from . import rules
 from . import store as privacy_store
@@ -59,30 +55,17 @@ OtherServices = Annotated[OmsClientPool, Injected("other-services")]
 
 
 async def _ask(services: OmsClientPool, service: str, command: Any, payload: dict[str, Any], cause: Any) -> Any:
-    """The result of one service's answer; raises ``_NoAnswer`` for silence or an error."""
+    """The result of one service's answer; raises ``NoAnswer`` for silence or an error."""
     try:
         reply = await services.call(command, payload, correlation_id=cause.correlation_id or cause.message_id)
     except Exception as exc:  # noqa: BLE001 - a timeout (ServiceUnavailable), or a publish no queue takes
-        raise _NoAnswer(service, str(exc) or type(exc).__name__) from exc
+        raise rules.NoAnswer(service, str(exc) or type(exc).__name__) from exc
     if not reply.ok:
-        raise _NoAnswer(service, error_text(reply.error))
+        raise rules.NoAnswer(service, error_text(reply.error))
     return reply.result
 
 
-class _NoAnswer(Exception):
-    def __init__(self, service: str, why: str) -> None:
-        super().__init__(f"{service}: {why}")
-        self.service = service
-
-
 # --- export --------------------------------------------------------------------------------------
-
-
-def _record(doc: dict[str, Any]) -> dict[str, Any]:
-    """The stored record, without what is the service's, not the customer's: search keys and
-    the password hash (whether there is one is exported)."""
-    hidden = {"s", "registered_email", "password_hash"}
-    return {**plain({k: v for k, v in doc.items() if k not in hidden}), "has_password": bool(doc.get("password_hash"))}
 
 
 async def export_customer_data(
@@ -91,42 +74,36 @@ async def export_customer_data(
     p, db, at = cmd.payload, runtime.db, now()
     await authorize(db, None, cmd.actor, p.customer_code, at)
     customer = await store.load(db, p.customer_code, None)
-    history = await history_store.entries_of(db, customer.code)
-    audit_rows = await account_store.audit_of(db, customer.code)
-    journal = await merge_store.journal_of(db, customer.code)
-    request = {"customer_code": customer.code}
-    results = await asyncio.gather(
-        _ask(services, "order-sync", OrderSyncExportCustomerData, request, cmd),
-        _ask(services, "notification", NotificationExportCustomerData, request, cmd),
-        return_exceptions=True,
-    )
-    silent = [r for r in results if isinstance(r, _NoAnswer)]
-    if silent:
-        raise Rejected.of(
-            "unavailable",
-            "no export: " + "; ".join(str(s) for s in silent) + "; repeat the request",
-            unanswered=[s.service for s in silent],
-        )
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    order_sync, notification = results
+    held = await privacy_store.held_about(db, customer.code)
+    order_sync, notification = await _exports_elsewhere(services, cmd, customer.code)
     await _audit_alone(runtime, cmd, customer.code, f"exported: {p.reason}")
     return ExportReply.success(
         CustomerDataExport(
             customer_code=customer.code,
             exported_at=at,
             reason=p.reason,
-            customer=CustomerRecordData(
-                record=_record(customer.doc),
-                history=[plain(h) for h in history],
-                audit=[AuditEntry(**{k: r[k] for k in AuditEntry.model_fields if k in r}) for r in audit_rows],
-                merge_journal=[journal_view(e) for e in journal],
-            ),
+            customer=rules.customer_data(customer.doc, *held),
             order_sync=order_sync,
             notification=notification,
         )
     )
+
+
+async def _exports_elsewhere(services: OmsClientPool, cmd: ExportCustomerData, code: str) -> tuple[Any, Any]:
+    """Order-sync's and notification's parts, asked at once; none if either is silent."""
+    request = {"customer_code": code}
+    results = await asyncio.gather(
+        _ask(services, "order-sync", OrderSyncExportCustomerData, request, cmd),
+        _ask(services, "notification", NotificationExportCustomerData, request, cmd),
+        return_exceptions=True,
+    )
+    if silent := [r for r in results if isinstance(r, rules.NoAnswer)]:
+        raise rules.no_export(silent)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    order_sync, notification = results
+    return order_sync, notification
 
 
 async def _audit_alone(runtime: ServiceRuntime[CustomerSettings], cmd: Any, code: str, action: str) -> None:
@@ -138,6 +115,28 @@ async def _audit_alone(runtime: ServiceRuntime[CustomerSettings], cmd: Any, code
 
 
 # --- erasure -------------------------------------------------------------------------------------
+
+#: The other services that erase their part, in this order.
+ERASING_ELSEWHERE = (("order-sync", OrderSyncEraseCustomerData), ("notification", NotificationEraseCustomerData))
+
+
+async def erase_customer_data(
+    cmd: EraseCustomerData, runtime: CustomerRuntime, services: OtherServices
+) -> ErasureReply:
+    p, erasure_id = cmd.payload, cmd.message_id
+    codes, mine = await _erase_here(runtime, cmd, erasure_id)
+    receipts, silent = [mine], []
+    for service, command in ERASING_ELSEWHERE:
+        try:
+            receipts.append(await _erase_there(services, service, command, cmd, codes))
+        except rules.NoAnswer as exc:
+            silent.append(exc)
+    receipt = ErasureReceipt(
+        erasure_id=erasure_id, customer_code=p.customer_code, reason=p.reason, erased_at=mine.at, services=receipts
+    )
+    if silent:
+        raise rules.erased_in_part(receipt, silent)
+    return ErasureReply.success(receipt)
 
 
 async def _erase_here(
@@ -151,23 +150,8 @@ async def _erase_here(
         at = now()
         acting = await authorize(db, uow, cmd.actor, p.customer_code, at)
         codes = [p.customer_code, *await merge_store.merged_into(db, p.customer_code, uow.session)]
-        counts = {"records": 0}
-        for code in codes:
-            customer: Customer = await store.load(db, code, uow.session)
-            erased = rules.erase(customer, p.reason, at)
-            if not erased:
-                continue
-            await store.save(db, customer, uow.session)
-            counts["records"] += 1
-            await audit(db, uow, acting, code, f"erased: {p.reason}", erased, at)
-            payload = {"customer_code": code, "scope_id": customer.scope_id, "erasure_id": erasure_id, "erased_at": at}
-            uow.publish(CustomerErased(**uow.envelope(), payload=payload), partition_key=code)
-        counts["history_entries"] = await history_store.erase_personal(
-            db, codes, rules.HISTORY_PERSONAL_KEYS, uow.session
-        )
-        counts["tokens"] = await account_store.delete_tokens(db, codes, uow.session)
-        counts["merge_journal_entries"] = await merge_store.erase_journals(db, codes, rules.ERASED, uow.session)
-        counts["stored_replies"] = await privacy_store.forget_stored_replies(db, codes, uow.session)
+        records = [await _erase_record(db, uow, acting, code, p.reason, erasure_id, at) for code in codes]
+        counts = {"records": sum(records), **await privacy_store.erase_around(db, codes, uow.session)}
         return codes, ServiceErasure(service="customer", customer_code=p.customer_code, erased=counts, at=at)
 
     # No inbox record: the erasure is idempotent by itself, and a repeat must erase again
@@ -175,43 +159,36 @@ async def _erase_here(
     return await apply_once(runtime, cmd, work, inbox=False)
 
 
-async def erase_customer_data(
-    cmd: EraseCustomerData, runtime: CustomerRuntime, services: OtherServices
-) -> ErasureReply:
-    p = cmd.payload
-    erasure_id = cmd.message_id
-    codes, mine = await _erase_here(runtime, cmd, erasure_id)
-    receipts, silent = [mine], []
-    for service, command in (
-        ("order-sync", OrderSyncEraseCustomerData),
-        ("notification", NotificationEraseCustomerData),
-    ):
-        total: dict[str, int] = {}
-        try:
-            for code in codes:
-                part = await _ask(services, service, command, {"customer_code": code, "erasure_id": erasure_id}, cmd)
-                for kind, count in part.erased.items():
-                    total[kind] = total.get(kind, 0) + count
-                at = part.at
-        except _NoAnswer as exc:
-            silent.append(exc)
-            continue
-        receipts.append(ServiceErasure(service=service, customer_code=p.customer_code, erased=total, at=at))
-    receipt = ErasureReceipt(
-        erasure_id=erasure_id, customer_code=p.customer_code, reason=p.reason, erased_at=mine.at, services=receipts
-    )
-    if silent:
-        raise Rejected.of(
-            "unavailable",
-            "erased in "
-            + ", ".join(r.service for r in receipts)
-            + "; not answered: "
-            + "; ".join(str(s) for s in silent)
-            + ". Repeat the request: it erases what is left.",
-            unanswered=[s.service for s in silent],
-            receipt=receipt.model_dump(mode="json"),
-        )
-    return ErasureReply.success(receipt)
+async def _erase_record(
+    db: AsyncDatabase[dict[str, Any]],
+    uow: UnitOfWork,
+    acting: Acting,
+    code: str,
+    reason: str,
+    erasure_id: str,
+    at: datetime,
+) -> bool:
+    """Erase one record, audited and announced; False when a repeat finds nothing personal left."""
+    customer = await store.load(db, code, uow.session)
+    erased = rules.erase(customer, reason, at)
+    if not erased:
+        return False
+    await store.save(db, customer, uow.session)
+    await audit(db, uow, acting, code, f"erased: {reason}", erased, at)
+    payload = {"customer_code": code, "scope_id": customer.scope_id, "erasure_id": erasure_id, "erased_at": at}
+    uow.publish(CustomerErased(**uow.envelope(), payload=payload), partition_key=code)
+    return True
+
+
+async def _erase_there(
+    services: OmsClientPool, service: str, command: Any, cmd: EraseCustomerData, codes: list[str]
+) -> ServiceErasure:
+    """Another service's part: it erases each of the records, and its counts add up."""
+    total: dict[str, int] = {}
+    for code in codes:
+        part = await _ask(services, service, command, {"customer_code": code, "erasure_id": cmd.message_id}, cmd)
+        total, at = rules.add_erased(total, part.erased), part.at
+    return ServiceErasure(service=service, customer_code=cmd.payload.customer_code, erased=total, at=at)
 
 
 HANDLERS: CommandTable = {

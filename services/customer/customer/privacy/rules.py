@@ -11,10 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from contracts.customer.privacy import DataRequestInput, DataRequestPayload, DataRequestView
+from contracts.customer.privacy import (
+    CustomerRecordData,
+    DataRequestInput,
+    DataRequestPayload,
+    DataRequestView,
+    ErasureReceipt,
+)
+from contracts.customer.records import AuditEntry
 from contracts.envelope import Actor
+from plumbing.documents import plain
 from plumbing.errors import Rejected
 
+from ..merges.rules import journal_view
 from ..records.rules import Customer
 
 OPEN = "open"
@@ -137,3 +146,62 @@ def erase(customer: Customer, reason: str, at: datetime) -> list[str]:
         updates = {k: wanted[k] for k in changed}
         customer.set_fields({**updates, "state_reason": f"erased: {reason}", "erased_at": erased_at}, at)
     return changed
+
+
+# --- export and erasure in every service (C18) ---------------------------------------------------
+
+
+def add_erased(total: dict[str, int], part: dict[str, int]) -> dict[str, int]:
+    """Another service's counts for one more of the erased records, added to what it said of the others."""
+    return {**total, **{kind: total.get(kind, 0) + count for kind, count in part.items()}}
+
+
+class NoAnswer(Exception):
+    """Another service did not answer (a timeout, no queue took the request) or answered an error."""
+
+    def __init__(self, service: str, why: str) -> None:
+        super().__init__(f"{service}: {why}")
+        self.service = service
+
+
+def no_export(silent: list[NoAnswer]) -> Rejected:
+    """An export is whole or none: a service that did not answer makes it ``unavailable``, naming it."""
+    return Rejected.of(
+        "unavailable",
+        "no export: " + "; ".join(str(s) for s in silent) + "; repeat the request",
+        unanswered=[s.service for s in silent],
+    )
+
+
+def erased_in_part(receipt: ErasureReceipt, silent: list[NoAnswer]) -> Rejected:
+    """An erasure some service did not answer: ``unavailable``, naming it, with the receipt of the
+    others; repeated, it erases what is left."""
+    return Rejected.of(
+        "unavailable",
+        "erased in "
+        + ", ".join(r.service for r in receipt.services)
+        + "; not answered: "
+        + "; ".join(str(s) for s in silent)
+        + ". Repeat the request: it erases what is left.",
+        unanswered=[s.service for s in silent],
+        receipt=receipt.model_dump(mode="json"),
+    )
+
+
+def exported_record(doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored record, without what is the service's, not the customer's: search keys and
+    the password hash (whether there is one is exported)."""
+    hidden = {"s", "registered_email", "password_hash"}
+    return {**plain({k: v for k, v in doc.items() if k not in hidden}), "has_password": bool(doc.get("password_hash"))}
+
+
+def customer_data(
+    doc: dict[str, Any], history: list[dict[str, Any]], audit: list[dict[str, Any]], journal: list[dict[str, Any]]
+) -> CustomerRecordData:
+    """What the customer service holds about a customer, as an export shows it."""
+    return CustomerRecordData(
+        record=exported_record(doc),
+        history=[plain(h) for h in history],
+        audit=[AuditEntry(**{k: r[k] for k in AuditEntry.model_fields if k in r}) for r in audit],
+        merge_journal=[journal_view(e) for e in journal],
+    )

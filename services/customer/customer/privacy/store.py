@@ -1,5 +1,5 @@
 """MongoDB access for data requests from platforms (C18): one document per request, keyed
-``platform:shop:request_id``; export and erasure use the other folders' stores."""
+``platform:shop:request_id``; export and erasure read and erase through the other folders' stores."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from plumbing.indexes import ensure_index
 from plumbing.unit_of_work import INBOX
 
+from ..accounts import store as account_store
+from ..history import store as history_store
+from ..merges import store as merge_store
 from ..records.store import Session
-from .rules import OPEN
+from .rules import ERASED, HISTORY_PERSONAL_KEYS, OPEN
 
 if TYPE_CHECKING:
     from plumbing.runtime import ServiceRuntime
@@ -67,3 +70,27 @@ async def forget_stored_replies(db: AsyncDatabase[dict[str, Any]], codes: list[s
         session=session,
     )
     return result.deleted_count
+
+
+# --- export and erasure (C18) -----------------------------------------------------------------------
+
+
+async def held_about(
+    db: AsyncDatabase[dict[str, Any]], code: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Besides the record, what is held about a customer: history entries, audit trail, merge journal."""
+    history = await history_store.entries_of(db, code)
+    audit = await account_store.audit_of(db, code)
+    journal = await merge_store.journal_of(db, code)
+    return history, audit, journal
+
+
+async def erase_around(db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session) -> dict[str, int]:
+    """Erase what hangs on these records: their history entries keep their order facts, their
+    tokens go, their merge journal values and stored replies are erased. How many of each."""
+    return {
+        "history_entries": await history_store.erase_personal(db, codes, HISTORY_PERSONAL_KEYS, session),
+        "tokens": await account_store.delete_tokens(db, codes, session),
+        "merge_journal_entries": await merge_store.erase_journals(db, codes, ERASED, session),
+        "stored_replies": await forget_stored_replies(db, codes, session),
+    }

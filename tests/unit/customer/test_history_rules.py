@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
+from contracts.envelope import Envelope
+from contracts.order_sync.linking import OrderLinked, OrderSummary
 from contracts.upstream.commerce import (
     CARD_NUMBER_REASON,
     CartUpdated,
@@ -16,15 +19,20 @@ from contracts.upstream.commerce import (
     mask_card_numbers,
 )
 from customer.history.rules import (
+    OrderNews,
     apply_dated,
     apply_order,
+    apply_order_news,
     apply_payment,
     count_order,
     decode_cursor,
+    delete_payment_method,
     encode_cursor,
+    order_entry_id,
     rank_stores,
     recount_orders,
 )
+from customer.records.rules import Customer
 from plumbing.errors import Rejected
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -206,6 +214,73 @@ def test_c6_c7_counting_an_order() -> None:
     assert count_order({}, at(10), None) == {"order_count": 1, "last_order_at": at(10), "stores": []}
 
 
+def order_news(code: str, number: str, status: str, minutes: int, message_id: str | None = None) -> OrderNews:
+    order = OrderSummary(
+        source_system="shop",
+        order_number=number,
+        scope_id="eu-fr",
+        status=status,
+        total=Decimal("10"),
+        currency="EUR",
+        placed_at=at(minutes),
+        store_id="paris-3",
+    )
+    payload = {"customer_code": code, "rule": "email", "customer_created": False, "order": order}
+    message: Envelope = OrderLinked(producer="order-sync", payload=payload, occurred_at=at(minutes))
+    if message_id:
+        message = message.model_copy(update={"message_id": message_id})
+    return OrderNews(message, code, order)
+
+
+def test_c6_c7_a_batch_of_order_events_applies_each_once_and_counts_each_new_order_once() -> None:
+    anna = Customer({"_id": "C1", "version": 3, "order_count": 1, "stores": []})
+    news = [
+        order_news("C1", "O-1", "confirmed", 1, "m1"),
+        order_news("C9", "O-9", "confirmed", 1, "m9"),  # no such customer
+        order_news("C1", "O-1", "shipped", 2, "m2"),
+        order_news("C1", "O-1", "confirmed", 1, "m1"),  # delivered twice in the batch
+        order_news("C1", "O-2", "confirmed", 3, "m3"),
+        order_news("C1", "O-3", "confirmed", 4, "m4"),
+    ]
+    inbox_ids = [f"customer:{n.message.message_id}" for n in news]
+    done = apply_order_news(news, inbox_ids, {"customer:m4"}, {"C1": anna}, {}, now=at(5))
+    assert [f.error.code if f else None for f in done.failures] == [None, "not_found", None, None, None, None]
+    assert done.applied == ["customer:m1", "customer:m2", "customer:m3"]  # m4 was applied before
+    assert set(done.entries) == {order_entry_id(news[0].order), order_entry_id(news[4].order)}
+    assert done.entries["order|shop|O-1"]["fields"]["status"] == "shipped"  # the newest event's
+    assert done.counters["C1"]["order_count"] == 3 and done.counters["C1"]["last_order_at"] == at(3)
+    assert anna.doc["order_count"] == 3  # the next batch's orders count on it
+
+
+def saved_visa() -> dict:
+    """A payment method saved at T0: shop|tok of C1."""
+    return apply_dated(
+        None,
+        "payment_method",
+        "shop|tok",
+        "C1",
+        changed_at=at(0),
+        at=at(0),
+        active=True,
+        fields={"token": "tok", "brand": "visa"},
+        now=at(0),
+    )
+
+
+def test_c7_a_csr_deletes_only_an_active_payment_method_of_the_customer_and_leaves_a_tombstone() -> None:
+    saved = saved_visa()
+    deleted = delete_payment_method(saved, "C1", "shop|tok", deleted_by="csr-7", reason="asked by phone", at=at(5))
+    assert deleted["active"] is False and deleted["fields"]["brand"] == "visa"
+    assert (deleted["fields"]["deleted_by"], deleted["fields"]["deleted_at"]) == ("csr-7", at(5).isoformat())
+    for existing, code in ((None, "C1"), (saved, "C2"), (deleted, "C1")):
+        with pytest.raises(Rejected) as caught:
+            delete_payment_method(existing, code, "shop|tok", deleted_by="csr-7", reason=None, at=at(6))
+        assert caught.value.error.code == "not_found" and caught.value.error.fields[0].field == "payload.token"
+    with pytest.raises(Rejected) as ahead:  # the entry changed after now: a clock elsewhere is ahead
+        delete_payment_method(saved, "C1", "shop|tok", deleted_by="csr-7", reason=None, at=at(-1))
+    assert ahead.value.error.code == "conflict"
+
+
 # --- payments, carts, payment methods -------------------------------------------------------------
 
 
@@ -238,17 +313,7 @@ def test_c7_a_payment_received_stays_received_when_its_request_comes_late() -> N
 
 
 def test_c7_a_removed_payment_method_is_not_brought_back_by_an_older_save() -> None:
-    saved = apply_dated(
-        None,
-        "payment_method",
-        "shop|tok",
-        "C1",
-        changed_at=at(0),
-        at=at(0),
-        active=True,
-        fields={"token": "tok", "brand": "visa"},
-        now=at(0),
-    )
+    saved = saved_visa()
     removed = apply_dated(
         saved,
         "payment_method",

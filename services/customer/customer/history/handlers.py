@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -38,7 +37,6 @@ from contracts.order_sync.linking import (
     OrderChanged,
     OrderLinked,
     OrderStatusUpdated,
-    OrderSummary,
     PaymentEmailPayload,
     ShipmentEmailPayload,
 )
@@ -61,6 +59,7 @@ from ..records.service import change_customer
 from ..settings import CustomerRuntime, CustomerSettings
 from . import rules
 from . import store as history_store
+from .rules import OrderNews
 
 QUEUE = "order-history"
 #: What a removal or a CSR's deletion adds to a payment method; cleared when it is saved again.
@@ -81,16 +80,6 @@ async def _apply(runtime: ServiceRuntime[CustomerSettings], message: Envelope[An
 
 
 # --- orders, shipments, payments ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrderNews:
-    """An event about one of a customer's orders: linked, status changed or shipped."""
-
-    message: Envelope[Any]
-    code: str
-    order: OrderSummary
-    shipment: dict[str, Any] | None = None
 
 
 def order_news_batcher(runtime: ServiceRuntime[CustomerSettings]) -> Batcher[OrderNews, None]:
@@ -140,42 +129,12 @@ async def _order_news_work(
     inbox_ids = [f"{runtime.name}:{n.message.message_id}" for n in news]
     applied = await inbox_records(db, inbox_ids, uow.session)
     customers = await store.load_many(db, [n.code for n in news], uow.session, follow_merge=True)
-    entry_ids = [rules.entry_id("order", rules.order_key(n.order.model_dump(mode="json"))) for n in news]
-    entries = await history_store.find_entries(db, entry_ids, uow.session)
-    failures: list[Rejected | None] = []
-    newly_applied: list[str] = []
-    changed_entries: set[str] = set()
-    counters: dict[str, dict[str, Any]] = {}
-    for item, inbox_id, entry_id in zip(news, inbox_ids, entry_ids, strict=True):
-        customer = customers.get(item.code)
-        if customer is None:
-            failures.append(Rejected.not_found("customer", item.code, field="payload.customer_code"))
-            continue
-        failures.append(None)
-        if inbox_id in applied:
-            continue  # applied before, or earlier in this batch
-        applied.add(inbox_id)
-        newly_applied.append(inbox_id)
-        summary = item.order.model_dump(mode="json")
-        result = rules.apply_order(
-            entries.get(entry_id),
-            customer.code,
-            summary,
-            event_at=item.message.occurred_at,
-            now=at,
-            shipment=item.shipment,
-        )
-        entries[entry_id] = result.entry
-        changed_entries.add(entry_id)
-        if result.new_order:
-            counters[customer.code] = rules.count_order(
-                customer.doc, rules.to_ms(item.order.placed_at), item.order.store_id
-            )
-            customer.doc.update(counters[customer.code])  # the next order of this customer counts on it
-    await history_store.put_entries(db, [entries[e] for e in changed_entries], uow.session)
-    await history_store.set_many_order_counters(db, counters, uow.session)
-    await record_applied(db, newly_applied, uow.session)
-    return failures
+    entries = await history_store.find_entries(db, [rules.order_entry_id(n.order) for n in news], uow.session)
+    batch = rules.apply_order_news(news, inbox_ids, applied, customers, entries, now=at)
+    await history_store.put_entries(db, list(batch.entries.values()), uow.session)
+    await history_store.set_many_order_counters(db, batch.counters, uow.session)
+    await record_applied(db, batch.applied, uow.session)
+    return batch.failures
 
 
 async def order_linked(message: OrderLinked, order_news: OrderNewsBatcher) -> None:
@@ -359,55 +318,25 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: CustomerRunti
     """C7: a CSR deletes a saved payment method: a tombstone (a late 'saved' from upstream
     cannot bring it back), an audit record and an event for the payment provider."""
     p, db = cmd.payload, runtime.db
-    key = f"{p.source_system}|{p.token}"
+    key = rules.payment_method_key(p.source_system, p.token)
 
     async def work(uow: UnitOfWork) -> PaymentMethodDeletedResult:
         at = now()
         acting = await authorize(db, uow, cmd.actor, p.customer_code, at)
         customer = await store.load(db, p.customer_code, uow.session, follow_merge=True)
         existing = await history_store.find_entry(db, rules.entry_id("payment_method", key), uow.session)
-        if existing is None or existing["customer_code"] != customer.code or not existing["active"]:
-            raise Rejected.not_found("saved payment method", key, field="payload.token")
-        deleted = rules.apply_dated(
-            existing,
-            "payment_method",
-            key,
-            customer.code,
-            changed_at=at,
-            at=None,
-            active=False,
-            fields={"deleted_by": acting.actor.id, "deleted_at": at.isoformat(), "reason": p.reason},
-            now=at,
+        deleted = rules.delete_payment_method(
+            existing, customer.code, key, deleted_by=acting.actor.id, reason=p.reason, at=at
         )
-        if deleted is None:  # the entry says it changed after now: a clock elsewhere is ahead
-            raise Rejected.conflict("the saved payment method changed meanwhile; try again", field="payload.token")
         await history_store.put_entry(db, deleted, uow.session)
-        uow.publish(
-            PaymentMethodDeleted(
-                **uow.envelope(),
-                payload={
-                    "customer_code": customer.code,
-                    "source_system": p.source_system,
-                    "token": p.token,
-                    "deleted_by": acting.actor.id,
-                    "reason": p.reason,
-                    "deleted_at": at,
-                },
-            ),
-            partition_key=customer.code,
-        )
-        await audit(
-            db,
-            uow,
-            acting,
-            customer.code,
-            f"payment method deleted ({p.source_system} {p.token})",
-            ["payment_methods"],
-            at,
-        )
-        return PaymentMethodDeletedResult(
+        done = PaymentMethodDeletedResult(
             customer_code=customer.code, source_system=p.source_system, token=p.token, deleted_at=at
         )
+        event = {**done.model_dump(), "deleted_by": acting.actor.id, "reason": p.reason}
+        uow.publish(PaymentMethodDeleted(**uow.envelope(), payload=event), partition_key=customer.code)
+        what = f"payment method deleted ({p.source_system} {p.token})"
+        await audit(db, uow, acting, customer.code, what, ["payment_methods"], at)
+        return done
 
     return PaymentMethodDeletedReply.success(await apply_once(runtime, cmd, work, PaymentMethodDeletedResult))
 

@@ -16,14 +16,20 @@ order of arrival:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, StringConstraints, TypeAdapter
 
 from contracts.customer.records import MAX_STORES
+from contracts.envelope import Envelope
+from contracts.order_sync.linking import OrderSummary
 from plumbing import clock, cursors
+from plumbing.errors import Rejected
+
+from ..records.rules import Customer
 
 Entry = dict[str, Any]
 
@@ -117,6 +123,72 @@ def apply_order(
         now=now,
     )
     return OrderChange(entry, existing is None)
+
+
+@dataclass(frozen=True)
+class OrderNews:
+    """An event about one of a customer's orders: linked, status changed or shipped."""
+
+    message: Envelope[Any]
+    code: str
+    order: OrderSummary
+    shipment: dict[str, Any] | None = None
+
+
+def order_entry_id(order: OrderSummary) -> str:
+    return entry_id("order", order_key(order.model_dump(mode="json")))
+
+
+@dataclass
+class OrderNewsApplied:
+    """What a batch of order events changes, each document once."""
+
+    #: Per event, in order: None, or why it applies to no one (its customer is unknown).
+    failures: list[Rejected | None] = field(default_factory=list)
+    #: The inbox ids of the events applied now (not before, nor earlier in this batch).
+    applied: list[str] = field(default_factory=list)
+    entries: dict[str, Entry] = field(default_factory=dict)
+    #: Per customer: the order counters after the batch's new orders.
+    counters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def apply_order_news(
+    news: list[OrderNews],
+    inbox_ids: list[str],
+    applied_before: set[str],
+    customers: Mapping[str, Customer],
+    entries: Mapping[str, Entry],
+    *,
+    now: datetime,
+) -> OrderNewsApplied:
+    """Each event once, on the customer it names or its survivor (``customers``, by the code
+    named), in arrival order on what the earlier ones left (``entries``, by entry id)."""
+    seen, current, out = set(applied_before), dict(entries), OrderNewsApplied()
+    for item, inbox_id in zip(news, inbox_ids, strict=True):
+        customer = customers.get(item.code)
+        if customer is None:
+            out.failures.append(Rejected.not_found("customer", item.code, field="payload.customer_code"))
+            continue
+        out.failures.append(None)
+        if inbox_id in seen:
+            continue  # applied before, or earlier in this batch
+        seen.add(inbox_id)
+        out.applied.append(inbox_id)
+        entry_key = order_entry_id(item.order)
+        summary = item.order.model_dump(mode="json")
+        result = apply_order(
+            current.get(entry_key),
+            customer.code,
+            summary,
+            event_at=item.message.occurred_at,
+            now=now,
+            shipment=item.shipment,
+        )
+        current[entry_key] = out.entries[entry_key] = result.entry
+        if result.new_order:
+            out.counters[customer.code] = count_order(customer.doc, to_ms(item.order.placed_at), item.order.store_id)
+            customer.doc.update(out.counters[customer.code])  # the next order of this customer counts on it
+    return out
 
 
 def count_order(customer: dict[str, Any], placed_at: datetime, store_id: str | None) -> dict[str, Any]:
@@ -229,6 +301,33 @@ def apply_dated(
         fields=merged,
         now=now,
     )
+
+
+def payment_method_key(source_system: str, token: str) -> str:
+    return f"{source_system}|{token}"
+
+
+def delete_payment_method(
+    existing: Entry | None, customer_code: str, key: str, *, deleted_by: str, reason: str | None, at: datetime
+) -> Entry:
+    """C7: a CSR deletes a saved payment method of this customer: a tombstone that says who, when
+    and why (a late 'saved' from upstream cannot bring it back). Only an active one of theirs."""
+    if existing is None or existing["customer_code"] != customer_code or not existing["active"]:
+        raise Rejected.not_found("saved payment method", key, field="payload.token")
+    deleted = apply_dated(
+        existing,
+        "payment_method",
+        key,
+        customer_code,
+        changed_at=at,
+        at=None,
+        active=False,
+        fields={"deleted_by": deleted_by, "deleted_at": at.isoformat(), "reason": reason},
+        now=at,
+    )
+    if deleted is None:  # the entry says it changed after now: a clock elsewhere is ahead
+        raise Rejected.conflict("the saved payment method changed meanwhile; try again", field="payload.token")
+    return deleted
 
 
 # --- pages, newest first (keyset) ---------------------------------------------------------------------

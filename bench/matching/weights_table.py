@@ -7,7 +7,9 @@ that the two agree):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from order_sync import matching
 
@@ -16,13 +18,13 @@ README = Path(__file__).resolve().parents[2] / "services" / "order-sync" / "READ
 
 def table() -> str:
     rows = ["| comparison | level | m | u | weight | meaning |", "| --- | --- | --- | --- | --- | --- |"]
-    groups = [
+    groups: list[tuple[Mapping[Any, matching.Level], str]] = [
         (matching.EMAIL, ""),
         (matching.SOURCE, ""),
         (matching.HOUSEHOLD, ""),
         (matching.NAMES_IN_HOUSEHOLD, " (household agrees)"),
         (matching.NAMES_ELSEWHERE, ""),
-        ({"taught": matching.TAUGHT, "own phone": matching.OWN_PHONE}, ""),
+        ({"taught": matching.TAUGHT, "own phone": matching.OWN_PHONE, "first given": matching.FIRST_GIVEN}, ""),
     ]
     for levels, note in groups:
         for level in levels.values():

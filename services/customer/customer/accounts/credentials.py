@@ -14,11 +14,13 @@ import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from plumbing.errors import Rejected
 
 TokenKind = Literal["password_setup", "password_reset", "email_verification"]
 
@@ -59,6 +61,25 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def usable(doc: dict[str, Any] | None, kinds: tuple[TokenKind, ...], at: datetime) -> dict[str, Any]:
+    """The stored token a link carries, if it may still be used at ``at``: of one of ``kinds``,
+    never used, not replaced by a newer one, not expired. Otherwise the link is refused."""
+    if doc is None or doc["kind"] not in kinds:
+        raise Rejected.invalid("payload.token", "this link is not valid")
+    if doc["used_at"] is not None:
+        raise Rejected.invalid("payload.token", "this link was already used")
+    if doc["revoked_at"] is not None:
+        raise Rejected.invalid("payload.token", "this link was replaced by a newer one")
+    if doc["expires_at"] <= at:
+        raise Rejected.invalid("payload.token", "this link has expired; ask for a new one")
+    return doc
+
+
+def password_set_note(kind: TokenKind) -> str:
+    """The audit trail's words for a password set through an emailed link of ``kind``."""
+    return f"password set with a {kind.replace('_', ' ')} link"
+
+
 def link(base_url: str, kind: TokenKind, token: str) -> str:
     return f"{base_url.rstrip('/')}/{LINK_PATHS[kind]}?token={quote(token)}"
 
@@ -71,9 +92,30 @@ def replaces(kind: TokenKind) -> list[TokenKind]:
     return ["password_reset", "password_setup"]
 
 
+def reset_for(customer_code: str | None, scope_id: str | None, email: str | None) -> str | tuple[str, str]:
+    """Whose password a reset request is for: the customer's code, or a scope and an email."""
+    if customer_code is not None:
+        return customer_code
+    if scope_id is not None and email is not None:
+        return (scope_id, email)
+    raise Rejected.invalid("payload.customer_code", "give a customer code, or a scope and an email")
+
+
 def within_window(sent_at: list[datetime], now: datetime, window: timedelta) -> list[datetime]:
     """The earlier reset emails that still count towards the per-customer limit."""
     return [at for at in sent_at if at > now - window]
+
+
+def next_reset_emails(sent_at: list[datetime], now: datetime, window: timedelta, limit: int) -> list[datetime] | None:
+    """The reset emails that count once one more is sent ``now``; None when the customer's limit
+    of ``limit`` within ``window`` is reached: then none is sent."""
+    recent = within_window(sent_at, now, window)
+    return None if len(recent) >= limit else [*recent, now]
+
+
+def reset_withheld_note(limit: int, window_minutes: float) -> str:
+    """The audit trail's words for a reset request answered but not emailed."""
+    return f"password reset not sent: {limit} reset emails within {window_minutes:g} minutes"
 
 
 def expiry(now: datetime, hours: float) -> datetime:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from bson import ObjectId
 from pydantic import AwareDatetime, StringConstraints, TypeAdapter
+from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer.records import (
     Accepted,
@@ -37,7 +38,6 @@ from contracts.customer.records import (
     InviteCustomersWithoutPassword,
     InviteProgress,
     InviteProgressReply,
-    NewCustomer,
     OnBehalfReply,
     OnBehalfSession,
     OnBehalfSessionEnded,
@@ -53,9 +53,9 @@ from contracts.customer.records import (
 from contracts.envelope import Actor
 from plumbing import cursors
 from plumbing.errors import Rejected
-from plumbing.normalize import InvalidValue, email_key, normalize_email
+from plumbing.normalize import email_key
 from plumbing.runtime import CommandTable, ServiceRuntime
-from plumbing.throttle import Bucket, retry_after, too_many_attempts
+from plumbing.throttle import Bucket, Limits, retry_after, too_many_attempts
 from plumbing.throttle_store import Throttle
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
@@ -64,7 +64,7 @@ from ..records import store
 from ..records.rules import Customer, now
 from ..records.service import create_once  # the shared creation path, with its race handling
 from ..settings import CustomerRuntime, CustomerSettings
-from . import credentials
+from . import credentials, rules
 from . import store as account_store
 from .credentials import TokenKind
 from .links import AccountsOf, send_link
@@ -73,10 +73,13 @@ from .signin import (
     LOCKED_REASON,
     SignInPolicy,
     account_key,
+    is_locked,
     lifted_early,
     lock_ended,
     lock_wait_seconds,
+    sign_in_email_key,
     source_key,
+    source_of,
 )
 
 #: A locked account whose password was set again through an emailed link is unlocked (C15).
@@ -91,15 +94,31 @@ async def usable_token(
     runtime: ServiceRuntime[CustomerSettings], uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...], at: datetime
 ) -> dict[str, Any]:
     doc = await account_store.find_token(runtime.db, credentials.token_id(token), uow.session)
-    if doc is None or doc["kind"] not in kinds:
-        raise Rejected.invalid("payload.token", "this link is not valid")
-    if doc["used_at"] is not None:
-        raise Rejected.invalid("payload.token", "this link was already used")
-    if doc["revoked_at"] is not None:
-        raise Rejected.invalid("payload.token", "this link was replaced by a newer one")
-    if doc["expires_at"] <= at:
-        raise Rejected.invalid("payload.token", "this link has expired; ask for a new one")
-    return doc
+    return credentials.usable(doc, kinds, at)
+
+
+def _by_link(customer: Customer) -> Acting:
+    """Who acts through an emailed link: the customer, proving the mailbox."""
+    return Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
+
+
+async def _state_changed(
+    db: AsyncDatabase[dict[str, Any]],
+    uow: UnitOfWork,
+    acting: Acting,
+    customer: Customer,
+    change: tuple[str, str, str],
+    at: datetime,
+) -> None:
+    """Announce and audit an enable or a disable that no CSR asked for: ``change`` is the state
+    left, the state entered and the reason."""
+    previous, state, reason = change
+    payload = {"customer_code": customer.code, "version": customer.version, "previous": previous}
+    uow.publish(
+        CustomerStateChanged(**uow.envelope(), payload={**payload, "state": state, "reason": reason}),
+        partition_key=customer.code,
+    )
+    await audit(db, uow, acting, customer.code, "enabled" if state == "active" else "disabled", ["state"], at)
 
 
 # --- passwords (C14) ------------------------------------------------------------------------------
@@ -117,54 +136,15 @@ async def request_password_reset(
     audit and ``oms_reset_emails_withheld`` say so). The wait holds one of the command
     queue's prefetch slots: a worker answers at most about prefetch_count / reset_answer_seconds
     of these a second."""
-    p, db, at = cmd.payload, runtime.db, now()
-    whose: str | tuple[str, str]  # the customer's code, or a scope and an email
-    if p.customer_code is not None:
-        whose = p.customer_code
-    elif p.scope_id is not None and p.email is not None:
-        whose = (p.scope_id, p.email)
-    else:
-        raise Rejected.invalid("payload.customer_code", "give a customer code, or a scope and an email")
-    settings = runtime.settings
-    window = timedelta(minutes=settings.reset_email_window_minutes)
+    p, at = cmd.payload, now()
+    whose = credentials.reset_for(p.customer_code, p.scope_id, p.email)
     outcome: dict[str, bool] = {}
 
     async def work(uow: UnitOfWork) -> Accepted:
         outcome.clear()  # a retried transaction starts over
-        if isinstance(whose, str):
-            customer = await store.load(db, whose, uow.session, follow_merge=True)
-            acting = await authorize(db, uow, cmd.actor, customer.code, at)
-        else:
-            scope_id, email = whose
-            doc = await store.find_registered(db, scope_id, email_key(email), uow.session)
-            if doc is None:
-                # Part of the work an existing account costs; the pace below covers the rest.
-                credentials.token_id(credentials.new_token())
-                await account_store.reset_emails_sent(db, "-", uow.session)
-                return Accepted()
-            customer = Customer(doc)
-            acting = Acting(cmd.actor or ANONYMOUS)  # not authorize(): that would answer differently
-        outcome["known"] = True
-        recent = credentials.within_window(
-            await account_store.reset_emails_sent(db, customer.code, uow.session), at, window
-        )
-        if len(recent) >= settings.reset_emails_per_window:
-            outcome["withheld"] = True
-            await audit(
-                db,
-                uow,
-                acting,
-                customer.code,
-                f"password reset not sent: {settings.reset_emails_per_window} reset emails within "
-                f"{settings.reset_email_window_minutes:g} minutes",
-                [],
-                at,
-            )
-            return Accepted()
-        await account_store.record_reset_emails(db, customer.code, [*recent, at], at + window, uow.session)
-        scope = await store.require_scope(db, customer.scope_id, uow.session)
-        await send_link(runtime, uow, customer, scope, "password_reset", at)
-        await audit(db, uow, acting, customer.code, "password reset requested", [], at)
+        if (found := await _reset_account(runtime, uow, cmd, whose, at)) is not None:
+            outcome["known"] = True
+            outcome["withheld"] = not await _send_reset(runtime, uow, *found, at)
         return Accepted()
 
     started = time.monotonic()
@@ -179,51 +159,66 @@ async def request_password_reset(
     return AcceptedReply.success(result)
 
 
+async def _reset_account(
+    runtime: CustomerRuntime, uow: UnitOfWork, cmd: RequestPasswordReset, whose: str | tuple[str, str], at: datetime
+) -> tuple[Customer, Acting] | None:
+    """The customer a reset is for, and who asks; None for an email no account has."""
+    db = runtime.db
+    if isinstance(whose, str):
+        customer = await store.load(db, whose, uow.session, follow_merge=True)
+        return customer, await authorize(db, uow, cmd.actor, customer.code, at)
+    scope_id, email = whose
+    doc = await store.find_registered(db, scope_id, email_key(email), uow.session)
+    if doc is None:
+        # Part of the work an existing account costs; the pace below covers the rest.
+        credentials.token_id(credentials.new_token())
+        await account_store.reset_emails_sent(db, "-", uow.session)
+        return None
+    return Customer(doc), Acting(cmd.actor or ANONYMOUS)  # not authorize(): that would answer differently
+
+
+async def _send_reset(
+    runtime: CustomerRuntime, uow: UnitOfWork, customer: Customer, acting: Acting, at: datetime
+) -> bool:
+    """Email a reset link, unless the customer's limit of reset emails is reached (then the audit
+    says so); whether it was sent."""
+    db, settings = runtime.db, runtime.settings
+    window = timedelta(minutes=settings.reset_email_window_minutes)
+    sent = await account_store.reset_emails_sent(db, customer.code, uow.session)
+    counted = credentials.next_reset_emails(sent, at, window, settings.reset_emails_per_window)
+    if counted is None:
+        note = credentials.reset_withheld_note(settings.reset_emails_per_window, settings.reset_email_window_minutes)
+        await audit(db, uow, acting, customer.code, note, [], at)
+        return False
+    await account_store.record_reset_emails(db, customer.code, counted, at + window, uow.session)
+    scope = await store.require_scope(db, customer.scope_id, uow.session)
+    await send_link(runtime, uow, customer, scope, "password_reset", at)
+    await audit(db, uow, acting, customer.code, "password reset requested", [], at)
+    return True
+
+
 async def complete_password_reset(cmd: CompletePasswordReset, runtime: CustomerRuntime) -> AcceptedReply:
     db, at = runtime.db, now()
     password_hash = await asyncio.to_thread(credentials.hash_password, cmd.payload.new_password)
+    kinds: list[TokenKind] = ["password_reset", "password_setup"]
 
     async def work(uow: UnitOfWork) -> Accepted:
-        token = await usable_token(runtime, uow, cmd.payload.token, ("password_reset", "password_setup"), at)
+        token = await usable_token(runtime, uow, cmd.payload.token, tuple(kinds), at)
         customer = await store.load(db, token["customer_code"], uow.session)
         # Locked by failed sign-ins (C15): proving the mailbox unlocks it; a CSR's disable stays.
-        unlocks = customer.state == "disabled" and customer.state_reason == LOCKED_REASON
+        unlocks = is_locked(customer.doc)
         customer.set_password(password_hash, proves_email=token["email"] == customer.email, at=at)
         previous = customer.apply_action("enable", UNLOCKED_REASON, at) if unlocks else None
-        if not await account_store.spend_token(db, token["_id"], at, uow.session):
+        if not await account_store.spend_replacing(db, token["_id"], customer.code, kinds, at, uow.session):
             raise Rejected.invalid("payload.token", "this link was already used")
-        await account_store.revoke_open_tokens(db, customer.code, ["password_reset", "password_setup"], at, uow.session)
         await store.save(db, customer, uow.session)
         scope = await store.require_scope(db, customer.scope_id, uow.session)
-        uow.publish(
-            PasswordChanged(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
-            partition_key=customer.code,
-        )
-        acting = Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
-        await audit(
-            db,
-            uow,
-            acting,
-            customer.code,
-            f"password set with a {token['kind'].replace('_', ' ')} link",
-            ["password"],
-            at,
-        )
+        changed = PasswordChanged(**uow.envelope(), payload={"recipient": customer.recipient(scope)})
+        uow.publish(changed, partition_key=customer.code)
+        acting = _by_link(customer)
+        await audit(db, uow, acting, customer.code, credentials.password_set_note(token["kind"]), ["password"], at)
         if previous is not None:
-            uow.publish(
-                CustomerStateChanged(
-                    **uow.envelope(),
-                    payload={
-                        "customer_code": customer.code,
-                        "version": customer.version,
-                        "previous": previous,
-                        "state": "active",
-                        "reason": UNLOCKED_REASON,
-                    },
-                ),
-                partition_key=customer.code,
-            )
-            await audit(db, uow, acting, customer.code, "enabled", ["state"], at)
+            await _state_changed(db, uow, acting, customer, (previous, "active", UNLOCKED_REASON), at)
         return Accepted()
 
     return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
@@ -289,22 +284,14 @@ async def verify_email(cmd: VerifyEmail, runtime: CustomerRuntime) -> CustomerRe
             await send_link(runtime, uow, customer, scope, "password_setup", at)
             customer.invited(at)
         await store.save(db, customer, uow.session)
-        changed = {k: v for k, v in customer.changed_fields.items() if k != "invited_at"}
+        changed = rules.verified_changes(customer.changed_fields)
         uow.publish(
             EmailVerified(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
             partition_key=customer.code,
         )
-        uow.publish(
-            CustomerUpdated(
-                **uow.envelope(),
-                payload={"customer_code": customer.code, "version": customer.version, "changed": changed},
-            ),
-            partition_key=customer.code,
-        )
-        acting = Acting(Actor(kind="customer", id=customer.code, source="emailed link"))
-        await audit(
-            db, uow, acting, customer.code, "guest account claimed" if claimed else "email verified", list(changed), at
-        )
+        updated = {"customer_code": customer.code, "version": customer.version, "changed": changed}
+        uow.publish(CustomerUpdated(**uow.envelope(), payload=updated), partition_key=customer.code)
+        await audit(db, uow, _by_link(customer), customer.code, rules.verification_note(claimed), list(changed), at)
         return customer.view()
 
     return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
@@ -314,49 +301,34 @@ async def register_customer(cmd: RegisterCustomer, runtime: CustomerRuntime) -> 
     """Self-registration. A guest record with this email in the scope is claimed, after the
     customer proves the address, instead of being duplicated."""
     p, db, at = cmd.payload, runtime.db, now()
-    try:
-        key = email_key(normalize_email(p.email))
-    except InvalidValue as exc:
-        raise Rejected.invalid("payload.email", str(exc)) from exc
+    key = rules.registration_key(p.email)
 
     async def claim(uow: UnitOfWork) -> CustomerView | None:
         if await store.find_registered(db, p.scope_id, key, uow.session):
-            raise Rejected.conflict(
-                f"an account in scope {p.scope_id!r} is registered with this email", field="payload.email"
-            )
+            raise rules.already_registered(p.scope_id)
         guest = await store.oldest_guest(db, p.scope_id, key, uow.session)
-        if guest is None:
-            return None
-        customer = Customer(guest)
-        customer.start_claim(at)
-        scope = await store.require_scope(db, p.scope_id, uow.session)
-        await send_link(runtime, uow, customer, scope, "email_verification", at)
-        await store.save(db, customer, uow.session)
-        await audit(
-            db,
-            uow,
-            Acting(cmd.actor or Actor(kind="customer", id=customer.code)),
-            customer.code,
-            "registration started: guest claim pending verification",
-            ["claim_pending"],
-            at,
-        )
-        return customer.view()
+        return None if guest is None else await _start_claim(runtime, uow, cmd, Customer(guest), at)
 
     claimed = await apply_once(runtime, cmd, claim, CustomerView | None, consumer="customer:register-claim")
     if claimed is not None:
         return CustomerReply.success(claimed)
-    new = NewCustomer(
-        scope_id=p.scope_id,
-        first_name=p.first_name,
-        last_name=p.last_name,
-        email=p.email,
-        preferred_language=p.preferred_language,
-        account_type="registered",
-        channel="storefront",
-    )
-    view, _ = await create_once(runtime, cmd, new)
+    view, _ = await create_once(runtime, cmd, rules.new_registered(p))
     return CustomerReply.success(view)
+
+
+async def _start_claim(
+    runtime: CustomerRuntime, uow: UnitOfWork, cmd: RegisterCustomer, customer: Customer, at: datetime
+) -> CustomerView:
+    """C20: the guest record is claimed once the customer proves the address: a verification link."""
+    db = runtime.db
+    customer.start_claim(at)
+    scope = await store.require_scope(db, cmd.payload.scope_id, uow.session)
+    await send_link(runtime, uow, customer, scope, "email_verification", at)
+    await store.save(db, customer, uow.session)
+    acting = Acting(cmd.actor or Actor(kind="customer", id=customer.code))
+    note = "registration started: guest claim pending verification"
+    await audit(db, uow, acting, customer.code, note, ["claim_pending"], at)
+    return customer.view()
 
 
 # --- sign-in (C15) ---------------------------------------------------------------------------------
@@ -370,19 +342,38 @@ async def authenticate(cmd: Authenticate, runtime: CustomerRuntime) -> Authentic
     p, db, at = cmd.payload, runtime.db, now()
     policy = SignInPolicy.from_settings(runtime.settings)
     throttle = Throttle(db[account_store.SIGNIN_THROTTLE])
-    source = cmd.actor.source if cmd.actor and cmd.actor.source else None
-    try:
-        key = email_key(normalize_email(p.email))
-    except InvalidValue:
-        key = None
-    doc = await store.find_registered(db, p.scope_id, key, None) if key else None
-    if key and doc is not None and lock_ended(doc, at):
-        await _unlock(runtime, doc["_id"], at)
-        doc = await store.find_registered(db, p.scope_id, key, None)
+    source, key = source_of(cmd.actor), sign_in_email_key(p.email)
+    doc = await _account(runtime, p.scope_id, key, at)
     if (wait := lock_wait_seconds(doc, at)) > 0:
         raise _throttled(wait)
-    keys = policy.keys(p.scope_id, key, source)
     account = account_key(p.scope_id, key) if key else None
+    charged = await _charge(throttle, policy.keys(p.scope_id, key, source), account, doc, at)
+    matches = await asyncio.to_thread(
+        credentials.verify_password, doc.get("password_hash") if doc else None, p.password
+    )
+    if matches and doc is not None and doc["state"] == "active":  # a password matches only an account's
+        return await _signed_in(runtime, throttle, doc, p.password, account, source, at)
+    if account and (until := policy.lock_until(charged, at)):
+        if doc is not None:
+            await _lock(runtime, doc["_id"], at, until)
+        await throttle.lock(account, policy.account, until)  # unknown emails answer alike
+    raise Rejected.of("unauthenticated", "the email or the password is wrong")
+
+
+async def _account(runtime: CustomerRuntime, scope_id: str, key: str | None, at: datetime) -> dict[str, Any] | None:
+    """The registered account of an attempt's email, its lock ended first if its time is up."""
+    doc = await store.find_registered(runtime.db, scope_id, key, None) if key else None
+    if key and doc is not None and lock_ended(doc, at):
+        await _unlock(runtime, doc["_id"], at)
+        doc = await store.find_registered(runtime.db, scope_id, key, None)
+    return doc
+
+
+async def _charge(
+    throttle: Throttle, keys: list[tuple[str, Limits]], account: str | None, doc: dict[str, Any] | None, at: datetime
+) -> Bucket | None:
+    """Charge the attempt to its buckets before the password is checked; a throttled one is
+    refused. The account's bucket as charged (None when the email is none)."""
     if account and doc is not None and lifted_early(doc, await throttle.bucket(account), at):
         await throttle.clear(account)
     if (wait := await throttle.wait_seconds(keys, at)) > 0:
@@ -395,31 +386,32 @@ async def authenticate(cmd: Authenticate, runtime: CustomerRuntime) -> Authentic
                 await throttle.refund(done)
             raise _throttled(wait)
         charged[bucket_key] = bucket
+    return charged[account] if account else None
 
-    matches = await asyncio.to_thread(
-        credentials.verify_password, doc.get("password_hash") if doc else None, p.password
+
+async def _signed_in(
+    runtime: CustomerRuntime,
+    throttle: Throttle,
+    doc: dict[str, Any],
+    password: str,
+    account: str | None,
+    source: str | None,
+    at: datetime,
+) -> AuthenticatedReply:
+    """The right password of an active account: its failures are forgotten, the source's attempt refunded."""
+    rehash = (
+        await asyncio.to_thread(credentials.hash_password, password)
+        if credentials.needs_rehash(doc["password_hash"])
+        else None
     )
-    if matches and doc is not None and doc["state"] == "active":  # a password matches only an account's
-        rehash = (
-            await asyncio.to_thread(credentials.hash_password, p.password)
-            if credentials.needs_rehash(doc["password_hash"])
-            else None
-        )
-        await store.record_sign_in(db, doc["_id"], at, rehash)
-        if account:
-            await throttle.clear(account)
-        if source:
-            await throttle.refund(source_key(source))
-        return AuthenticatedReply.success(
-            Authenticated(customer_code=doc["_id"], first_name=doc["first_name"], last_name=doc["last_name"])
-        )
-
-    if account and policy.account.locks(charged[account].failures):
-        until = at + policy.account.lock_for
-        if doc is not None:
-            await _lock(runtime, doc["_id"], at, until)
-        await throttle.lock(account, policy.account, until)  # unknown emails answer alike
-    raise Rejected.of("unauthenticated", "the email or the password is wrong")
+    await store.record_sign_in(runtime.db, doc["_id"], at, rehash)
+    if account:
+        await throttle.clear(account)
+    if source:
+        await throttle.refund(source_key(source))
+    return AuthenticatedReply.success(
+        Authenticated(customer_code=doc["_id"], first_name=doc["first_name"], last_name=doc["last_name"])
+    )
 
 
 def _throttled(wait_seconds: float) -> Rejected:
@@ -436,20 +428,7 @@ async def _lock(runtime: ServiceRuntime[CustomerSettings], code: str, at: dateti
         previous = customer.apply_action("disable", LOCKED_REASON, at)
         customer.locked(until)
         await store.save(db, customer, uow.session)
-        uow.publish(
-            CustomerStateChanged(
-                **uow.envelope(),
-                payload={
-                    "customer_code": code,
-                    "version": customer.version,
-                    "previous": previous,
-                    "state": "disabled",
-                    "reason": LOCKED_REASON,
-                },
-            ),
-            partition_key=code,
-        )
-        await audit(db, uow, SIGN_IN_POLICY, code, "disabled", ["state"], at)
+        await _state_changed(db, uow, SIGN_IN_POLICY, customer, (previous, "disabled", LOCKED_REASON), at)
 
     await apply_once(runtime, None, work)
 
@@ -464,20 +443,7 @@ async def _unlock(runtime: ServiceRuntime[CustomerSettings], code: str, at: date
             return
         previous = customer.apply_action("enable", LOCK_EXPIRED_REASON, at)
         await store.save(db, customer, uow.session)
-        uow.publish(
-            CustomerStateChanged(
-                **uow.envelope(),
-                payload={
-                    "customer_code": code,
-                    "version": customer.version,
-                    "previous": previous,
-                    "state": "active",
-                    "reason": LOCK_EXPIRED_REASON,
-                },
-            ),
-            partition_key=code,
-        )
-        await audit(db, uow, SIGN_IN_POLICY, code, "enabled", ["state"], at)
+        await _state_changed(db, uow, SIGN_IN_POLICY, customer, (previous, "active", LOCK_EXPIRED_REASON), at)
 
     await apply_once(runtime, None, work)
 

@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from contracts.customer.records import SIGN_IN_LOCK_REASON
+from contracts.envelope import Actor
+from plumbing.normalize import InvalidValue, email_key, normalize_email
 from plumbing.throttle import Bucket, Limits, SignInLimits
 
 LOCKED_REASON = SIGN_IN_LOCK_REASON
@@ -45,6 +47,26 @@ class SignInPolicy(SignInLimits):
         if source:
             keys.append((source_key(source), self.source))
         return keys
+
+    def lock_until(self, account: Bucket | None, at: datetime) -> datetime | None:
+        """When a failed attempt, charged to its account's bucket (None: the email is none),
+        locks the account until; None when the failures so far do not lock it."""
+        if account is None or not self.account.locks(account.failures):
+            return None
+        return at + self.account.lock_for
+
+
+def sign_in_email_key(email: str) -> str | None:
+    """The account an attempt is for; None for what is not an email (then no account's)."""
+    try:
+        return email_key(normalize_email(email))
+    except InvalidValue:
+        return None
+
+
+def source_of(actor: Actor | None) -> str | None:
+    """The caller's address or channel, when the command names one."""
+    return actor.source if actor and actor.source else None
 
 
 def account_key(scope_id: str, email_key: str) -> str:

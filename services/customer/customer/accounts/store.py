@@ -82,6 +82,22 @@ async def spend_token(db: AsyncDatabase[dict[str, Any]], token_id: str, at: date
     return result.modified_count == 1
 
 
+async def spend_replacing(
+    db: AsyncDatabase[dict[str, Any]],
+    token_id: str,
+    customer_code: str,
+    kinds: list[TokenKind],
+    at: datetime,
+    session: Session,
+) -> bool:
+    """Mark a token used, once, and revoke the customer's other open tokens of ``kinds``: False,
+    and nothing revoked, if it was used or revoked in the meantime."""
+    if not await spend_token(db, token_id, at, session):
+        return False
+    await revoke_open_tokens(db, customer_code, kinds, at, session)
+    return True
+
+
 async def revoke_open_tokens(
     db: AsyncDatabase[dict[str, Any]], customer_code: str, kinds: list[TokenKind], at: datetime, session: Session
 ) -> None:

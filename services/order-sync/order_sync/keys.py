@@ -741,6 +741,7 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
     - the country is upper-cased (phonenumbers rejects 'fr');
     - with no country known, a leading '00' is read as '+': it is the international prefix
       of most of the world, and without a region phonenumbers cannot read it at all.
+    A written extension is kept, in RFC 3966's form (``'+13039865797;ext=12345'``).
     """
     if not raw or not isinstance(raw, str):
         return None
@@ -754,9 +755,18 @@ def _phone_key(raw: str, country: str | None) -> str | None:
     if region is None and text.startswith("00"):
         text = "+" + text[2:]
     try:
-        return normalize_phone(text, region)
+        e164 = normalize_phone(text, region)
     except (InvalidValue, ValueError, TypeError):
         return None
+    if _MAYBE_EXTENSION.search(text) and (extension := phonenumbers.parse(text, region).extension):
+        # A switchboard's number and an extension (a marketplace's masked number, an office):
+        # the number alone is shared by everyone behind it, the extension tells who.
+        return f"{e164};ext={extension}"
+    return e164
+
+
+# What a written extension adds to a number's digits and punctuation: 'ext. 12', 'x12', '#12'.
+_MAYBE_EXTENSION = re.compile(r"[^\d\s()+.\-/]")
 
 
 @lru_cache(maxsize=65536)
@@ -766,6 +776,17 @@ def _number_type(e164: str) -> int | None:
         return phonenumbers.number_type(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:
         return None
+
+
+@lru_cache(maxsize=65536)
+def is_valid_number(e164: str) -> bool:
+    """A number its country's numbering plan assigns (phonenumbers' metadata): not a till's
+    placeholder such as '0000000000' or '+44 000 000000', which every buyer without a phone
+    shares and which is nobody's."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def is_mobile(e164: str) -> bool:

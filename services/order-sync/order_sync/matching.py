@@ -48,6 +48,7 @@ from .keys import (
     is_mobile,
     is_mobile_or_landline,
     is_relay_email,
+    is_valid_number,
     last_name_key,
     name_key,
     name_tokens,
@@ -203,6 +204,9 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
             phone = phone_key(raw, country)
             if phone is None:
                 notes.append(f"phone {raw!r} ignored: not a phone number in {country or 'any country'}")
+            elif not is_valid_number(phone):
+                notes.append(f"phone {raw!r} ignored: no number its country assigns (a placeholder?)")
+                phone = None
     first = order.first_name or (address.first_name if address else None)
     last = order.last_name or (address.last_name if address else None)
     # A POS sale may carry a postal code without a street line: it still counts (an address

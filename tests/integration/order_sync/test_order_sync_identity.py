@@ -551,3 +551,31 @@ async def test_o2_a_form_of_address_a_diminutive_a_spaced_email_and_a_us_number_
     await client.publish_upstream(american("US-6", first_name="E.", phone="(212) 708-6658"))
     waiting = await link_of(client, "storefront:eu", "US-6")
     assert waiting.customer_code is None and waiting.review_id is not None
+
+
+async def test_o2_a_mistyped_provider_a_till_sale_without_a_given_name_and_a_placeholder_number_link_right(
+    client: OmsClient, services: EventTap
+) -> None:
+    """More of an independent stream's splits, on the real services: a till sale recorded
+    'Crawford' at a US number nobody else has shown is named by the next order there; an
+    email at the provider's domain mistyped ('iclod.com') is hers; a till's placeholder number
+    (no plan assigns it) is set aside with a note and ties no stranger to her."""
+    await create_scope(client, "us", "US", default_language="en")
+    await client.publish_upstream(american("TS-1", first_name=None, phone="(303) 555-0142"))
+    sale = await linked(client, "TS-1")
+    await client.publish_upstream(
+        american("TS-2", email="ecrawford77@icloud.com", phone="303-555-0142", billing_address=NEW_YORK)
+    )
+    named = await linked(client, "TS-2")
+    assert named.customer_code == sale.customer_code
+    assert any(e.level == "first_given" for e in named.evidence)
+    await client.publish_upstream(american("TS-3", email="ecrawford77@iclod.com", billing_address=NEW_YORK))
+    mistyped = await linked(client, "TS-3")
+    assert mistyped.customer_code == sale.customer_code
+    assert any(e.comparison == "email" and e.level == "typo" for e in mistyped.evidence)
+    # Two strangers at the till's placeholder: two customers, neither hers.
+    await client.publish_upstream(american("TS-4", first_name="Jim", last_name="Pemworth", phone="0000000000"))
+    await client.publish_upstream(american("TS-5", first_name="Ann", last_name="Radby", phone="000-000-0000"))
+    jim, ann = await linked(client, "TS-4"), await linked(client, "TS-5")
+    assert len({jim.customer_code, ann.customer_code, sale.customer_code}) == 3
+    assert any("placeholder" in note for note in jim.notes)

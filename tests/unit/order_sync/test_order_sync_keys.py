@@ -401,6 +401,10 @@ def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
         ("0033612345678", None, "+33612345678"),  # pre-cleaned: '00' read as '+'
         # A lower-case country is read too (pre-cleaned: phonenumbers wants 'FR').
         ("06 12 34 56 78", "fr", "+33612345678"),
+        # An extension is kept: a switchboard's number is everyone's behind it (a marketplace's
+        # masked number, an office), the extension one person's.
+        ("+1 303-986-5797 ext. 12345", "US", "+13039865797;ext=12345"),
+        ("(303) 986-5797 x1234", "US", "+13039865797;ext=1234"),
     ],
 )
 def test_o2_phone_numbers_as_written_on_orders_read_as_e164(raw: str, country: str | None, e164: str) -> None:

@@ -197,6 +197,16 @@ def test_o2_a_phone_shared_by_too_many_customers_is_no_evidence() -> None:
     assert stripped.phone is None and any("phone" in n for n in stripped.notes)
 
 
+@pytest.mark.parametrize("placeholder", ["0000000000", "+44 000 000000", "555-555-5555", "0600000000"])
+def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> None:
+    """O2: a number no numbering plan assigns, typed for buyers without one, is shared by
+    strangers: set aside with a note, never evidence (an independent stream: 5-8 people each)."""
+    sale = identity(order("Steven", "Pemwood", phone=placeholder, postal="78701", line1=None, country="US"))
+    assert sale.phone is None
+    assert any("placeholder" in note for note in sale.notes)
+    assert identity(order("Steven", "Pemwood", phone="(303) 986-5797", country="US")).phone == "+13039865797"
+
+
 @pytest.mark.parametrize(
     "a, b", [("12, Rue de la Paix", "12 rue Paix"), ("Hauptstraße 5", "Hauptstr. 5"), ("5 Main Street", "5 main st")]
 )

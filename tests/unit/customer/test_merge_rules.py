@@ -7,19 +7,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contracts.customer.merges import CustomersMerged, CustomersUnmerged, MergeCustomers
 from contracts.customer.records import NewCustomer, ScopeView
 from contracts.envelope import Actor
 from customer.merges.rules import (
     RULES,
     MergeTerms,
     address_key,
+    audit_notes,
     check_asked_by_csr,
+    check_email_free,
     check_mergeable,
     check_undoable,
+    found,
     merge,
+    merge_terms,
+    merged_event,
     plan_merge,
     plan_unmerge,
+    undone,
     unmerge,
+    unmerged_event,
 )
 from customer.records.rules import Customer
 from plumbing.errors import Rejected
@@ -287,3 +295,52 @@ def test_c13_only_a_csr_or_a_system_merges() -> None:
     with pytest.raises(Rejected) as refused:
         check_asked_by_csr(Actor(kind="customer", id="C1"), "customers are merged")
     assert refused.value.error.code == "forbidden"
+
+
+def test_c13_a_merge_is_the_commands_own_undoable_for_the_window_and_says_who_asked() -> None:
+    payload = {"survivor_code": "C1", "survivor_version": 4, "merged_code": "C2", "merged_version": 7, "reason": "twin"}
+    cmd = MergeCustomers(producer="tests", payload=payload, actor=Actor(kind="csr", id="ines"))
+    t = merge_terms(cmd, JUNE, 30)
+    assert (t.merge_id, t.survivor_version, t.merged_version, t.reason) == (cmd.message_id, 4, 7, "twin")
+    assert (t.merged_by, t.at, t.undo_until) == ("csr:ines", JUNE, JUNE + timedelta(days=30))
+    assert merge_terms(cmd.model_copy(update={"actor": None}), JUNE, 0.5).merged_by == "system"
+
+
+def test_c13_the_merge_and_unmerge_events_carry_both_customers_as_left_and_what_moved() -> None:
+    a, b = aggregates()
+    t = terms(a, b)
+    entry = merge(a, b, t)
+    merged = CustomersMerged(producer="tests", payload=merged_event(t, a, b, entry)).payload
+    assert (merged.merge_id, merged.survivor_code, merged.merged_code, merged.merged_at) == ("M1", "C1", "C2", JUNE)
+    assert merged.merged.state == "retired" and {m.field for m in merged.moves} >= {"phone", "tags"}
+    unmerge(a, b, entry, JUNE + timedelta(days=1))
+    back = CustomersUnmerged(producer="tests", payload=unmerged_event(entry, a, b, JUNE + timedelta(days=1))).payload
+    assert (back.merge_id, back.merged_at, back.unmerged_at) == ("M1", JUNE, JUNE + timedelta(days=1))
+    assert back.restored.state == "active" and back.survivor.phone is None
+
+
+def test_c13_the_audit_says_who_took_whom_and_the_merge_undone_on_both() -> None:
+    assert audit_notes("C1", "C2", "M1") == ("merged C2 into it (merge M1)", "merged into C1 (merge M1)")
+    assert audit_notes("C1", "C2", "M1", undone=True) == ("unmerged (merge M1)", "unmerged (merge M1)")
+    assert undone("csr:ines", "wrong twin", JUNE) == {
+        "state": "unmerged",
+        "unmerged_at": JUNE,
+        "unmerged_by": "csr:ines",
+        "unmerge_reason": "wrong twin",
+    }
+
+
+def test_c13_an_unknown_merge_is_not_found() -> None:
+    assert found({"_id": "M1"}, "M1") == {"_id": "M1"}
+    with pytest.raises(Rejected) as refused:
+        found(None, "M9")
+    assert refused.value.error.code == "not_found" and refused.value.error.fields[0].field == "payload.merge_id"
+
+
+def test_c13_b_comes_back_only_if_no_other_registered_account_took_its_email() -> None:
+    a, b = aggregates()
+    check_email_free(b, None)
+    check_email_free(b, {"_id": "C2"})  # its own
+    with pytest.raises(Rejected) as refused:
+        check_email_free(b, {"_id": "C7"})
+    assert refused.value.error.code == "conflict" and "registered email of C7" in refused.value.error.message

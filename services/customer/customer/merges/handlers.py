@@ -9,7 +9,7 @@ keeps what was A's, and what arrived for A since).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from contracts.customer.merges import (
@@ -29,7 +29,7 @@ from plumbing.errors import Rejected
 from plumbing.runtime import CommandTable
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
-from ..acting import audit, authorize
+from ..acting import Acting, audit, authorize
 from ..records import store
 from ..records.rules import Customer, now
 from ..settings import CustomerRuntime
@@ -44,41 +44,15 @@ async def merge_customers(cmd: MergeCustomers, runtime: CustomerRuntime) -> Merg
         at = now()
         rules.check_asked_by_csr(cmd.actor, "customers are merged")
         acting = await authorize(db, uow, cmd.actor, p.survivor_code, at)
-        survivor = await store.load(db, p.survivor_code, uow.session)
-        merged = await store.load(db, p.merged_code, uow.session)
-        # The command's id is the merge's: a repeated command answers the first merge (inbox),
-        # and the journal's unique id makes any other replay a conflict, not a second merge.
-        undo_until = at + timedelta(days=runtime.settings.unmerge_window_days)
-        terms = rules.MergeTerms(
-            cmd.message_id, p.survivor_version, p.merged_version, p.reason, rules.actor_id(cmd.actor), at, undo_until
-        )
+        survivor, merged = await merge_store.load_pair(db, p.survivor_code, p.merged_code, uow.session)
+        terms = rules.merge_terms(cmd, at, runtime.settings.unmerge_window_days)
         entry = rules.merge(survivor, merged, terms)
-        await store.save(db, survivor, uow.session)
-        await store.save(db, merged, uow.session)
-        entry["history_ids"] = await merge_store.move_history(
-            db, merged.code, survivor.code, terms.merge_id, uow.session
-        )
-        await merge_store.insert_journal(db, entry, uow.session)
-        for customer, action in ((survivor, f"merged {merged.code} into it"), (merged, f"merged into {survivor.code}")):
-            what = f"{action} (merge {terms.merge_id})"
-            await audit(db, uow, acting, customer.code, what, list(customer.changed_fields), at)
-        uow.publish(
-            CustomersMerged(
-                **uow.envelope(),
-                payload={
-                    "merge_id": terms.merge_id,
-                    "scope_id": survivor.scope_id,
-                    "survivor_code": survivor.code,
-                    "merged_code": merged.code,
-                    "survivor": survivor.view(),
-                    "merged": merged.view(),
-                    "moves": rules.journal_view(entry).moves,
-                    "merged_at": at,
-                },
-            ),
-            partition_key=survivor.code,
-        )
-        return MergeOutcome(merge_id=terms.merge_id, survivor=survivor.view(), undo_until=undo_until)
+        await merge_store.record_merge(db, survivor, merged, entry, uow.session)
+        notes = rules.audit_notes(survivor.code, merged.code, terms.merge_id)
+        await _audit_both(db, uow, acting, (survivor, merged), notes, at)
+        event = CustomersMerged(**uow.envelope(), payload=rules.merged_event(terms, survivor, merged, entry))
+        uow.publish(event, partition_key=survivor.code)
+        return MergeOutcome(merge_id=terms.merge_id, survivor=survivor.view(), undo_until=terms.undo_until)
 
     return MergeReply.success(await apply_once(runtime, cmd, work, MergeOutcome))
 
@@ -88,68 +62,36 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: CustomerRuntime) -> 
 
     async def work(uow: UnitOfWork) -> UnmergeOutcome:
         at = now()
-        entry = await merge_store.journal_entry(db, p.merge_id, uow.session)
-        if entry is None:
-            raise Rejected.not_found("merge", p.merge_id, field="payload.merge_id")
+        entry = rules.found(await merge_store.journal_entry(db, p.merge_id, uow.session), p.merge_id)
         rules.check_undoable(entry, at)
         rules.check_asked_by_csr(cmd.actor, "merges are undone")
         acting = await authorize(db, uow, cmd.actor, entry["survivor_code"], at)
-        survivor = await store.load(db, entry["survivor_code"], uow.session)
-        merged = await store.load(db, entry["merged_code"], uow.session)
+        survivor, merged = await merge_store.load_pair(db, entry["survivor_code"], entry["merged_code"], uow.session)
         rules.unmerge(survivor, merged, entry, at)
-        await _check_email_free(db, merged, uow)
-        await store.save(db, survivor, uow.session)
-        await store.save(db, merged, uow.session)
-        await merge_store.move_history_back(db, p.merge_id, merged.code, uow.session)
-        undone = {
-            "state": "unmerged",
-            "unmerged_at": at,
-            "unmerged_by": rules.actor_id(cmd.actor),
-            "unmerge_reason": p.reason,
-        }
-        await merge_store.close_journal(db, p.merge_id, undone, uow.session)
-        for customer in (survivor, merged):
-            what = f"unmerged (merge {p.merge_id})"
-            await audit(db, uow, acting, customer.code, what, list(customer.changed_fields), at)
-        uow.publish(
-            CustomersUnmerged(
-                **uow.envelope(),
-                payload={
-                    "merge_id": p.merge_id,
-                    "scope_id": survivor.scope_id,
-                    "survivor_code": survivor.code,
-                    "merged_code": merged.code,
-                    "survivor": survivor.view(),
-                    "restored": merged.view(),
-                    "merged_at": entry["merged_at"],
-                    "unmerged_at": at,
-                },
-            ),
-            partition_key=survivor.code,
-        )
+        rules.check_email_free(merged, await merge_store.email_holder(db, merged, uow.session))
+        undone = rules.undone(rules.actor_id(cmd.actor), p.reason, at)
+        await merge_store.record_unmerge(db, survivor, merged, p.merge_id, undone, uow.session)
+        notes = rules.audit_notes(survivor.code, merged.code, p.merge_id, undone=True)
+        await _audit_both(db, uow, acting, (survivor, merged), notes, at)
+        event = CustomersUnmerged(**uow.envelope(), payload=rules.unmerged_event(entry, survivor, merged, at))
+        uow.publish(event, partition_key=survivor.code)
         return UnmergeOutcome(merge_id=p.merge_id, survivor=survivor.view(), restored=merged.view())
 
     return UnmergeReply.success(await apply_once(runtime, cmd, work, UnmergeOutcome))
 
 
-async def _check_email_free(db: Any, merged: Customer, uow: UnitOfWork) -> None:
-    """B's email is a registered one again: the scope's unique index must take it back."""
-    key = merged.doc.get("registered_email")
-    holder = await store.find_registered(db, merged.scope_id, key, uow.session) if key else None
-    if holder is not None and holder["_id"] != merged.code:
-        raise Rejected.conflict(
-            f"{merged.code} cannot come back: its email {merged.email} is now the registered email of {holder['_id']}",
-            field="payload.merge_id",
-        )
+async def _audit_both(
+    db: Any, uow: UnitOfWork, acting: Acting, pair: tuple[Customer, Customer], notes: tuple[str, str], at: datetime
+) -> None:
+    """The survivor's and the merged customer's audit entries, each with the fields it changed."""
+    for customer, what in zip(pair, notes, strict=True):
+        await audit(db, uow, acting, customer.code, what, list(customer.changed_fields), at)
 
 
 async def get_merge_journal(cmd: GetMergeJournal, runtime: CustomerRuntime) -> MergeJournalReply:
     p = cmd.payload
     if p.merge_id:
-        entry = await merge_store.journal_entry(runtime.db, p.merge_id)
-        if entry is None:
-            raise Rejected.not_found("merge", p.merge_id, field="payload.merge_id")
-        entries = [entry]
+        entries = [rules.found(await merge_store.journal_entry(runtime.db, p.merge_id), p.merge_id)]
     elif p.customer_code is not None:
         await store.load(runtime.db, p.customer_code, None)
         entries = await merge_store.journal_of(runtime.db, p.customer_code)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.customer.merges import FieldMove, MergeJournalEntry
+from contracts.customer.merges import FieldMove, MergeCustomers, MergeJournalEntry
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.normalize import fold, postal_key
@@ -334,6 +334,17 @@ class MergeTerms:
     undo_until: datetime
 
 
+def merge_terms(cmd: MergeCustomers, at: datetime, window_days: float) -> MergeTerms:
+    """The terms of the merge a command asks for at ``at``, undoable for ``window_days``."""
+    p = cmd.payload
+    # The command's id is the merge's: a repeated command answers the first merge (inbox),
+    # and the journal's unique id makes any other replay a conflict, not a second merge.
+    undo_until = at + timedelta(days=window_days)
+    return MergeTerms(
+        cmd.message_id, p.survivor_version, p.merged_version, p.reason, actor_id(cmd.actor), at, undo_until
+    )
+
+
 def merge(survivor: Customer, merged: Customer, terms: MergeTerms) -> dict[str, Any]:
     """Take ``merged`` (B) into ``survivor`` (A) field by field (``RULES``); B is retired and
     points at A. Returns the journal entry an unmerge reads (its ``history_ids`` are the
@@ -372,6 +383,34 @@ def merge(survivor: Customer, merged: Customer, terms: MergeTerms) -> dict[str, 
     }
 
 
+def merged_event(terms: MergeTerms, survivor: Customer, merged: Customer, entry: dict[str, Any]) -> dict[str, Any]:
+    """The payload of ``CustomersMerged``: both customers as the merge left them, what moved."""
+    return {
+        "merge_id": terms.merge_id,
+        "scope_id": survivor.scope_id,
+        "survivor_code": survivor.code,
+        "merged_code": merged.code,
+        "survivor": survivor.view(),
+        "merged": merged.view(),
+        "moves": journal_view(entry).moves,
+        "merged_at": terms.at,
+    }
+
+
+def audit_notes(survivor_code: str, merged_code: str, merge_id: str, *, undone: bool = False) -> tuple[str, str]:
+    """What the audit of the survivor and of the merged customer says of a merge, or of its undoing."""
+    if undone:
+        return f"unmerged (merge {merge_id})", f"unmerged (merge {merge_id})"
+    return f"merged {merged_code} into it (merge {merge_id})", f"merged into {survivor_code} (merge {merge_id})"
+
+
+def found(entry: dict[str, Any] | None, merge_id: str) -> dict[str, Any]:
+    """The journal entry of ``merge_id``; a merge that is not in the journal is not found."""
+    if entry is None:
+        raise Rejected.not_found("merge", merge_id, field="payload.merge_id")
+    return entry
+
+
 def check_undoable(entry: dict[str, Any], at: datetime) -> None:
     """A merge is undone once, within its window, while both of its customers exist."""
     merge_id = entry["merge_id"]
@@ -399,6 +438,35 @@ def unmerge(survivor: Customer, merged: Customer, entry: dict[str, Any], at: dat
     if survivor.version == survivor.loaded_version:
         survivor.set_fields({"last_activity_at": at}, at)
     merged.set_fields({**merged_restores, **entry["merged_previous"], "merged_into": None}, at)
+
+
+def check_email_free(merged: Customer, holder: dict[str, Any] | None) -> None:
+    """B's email is a registered one again: the scope's unique index must take it back
+    (``holder``: the registered account of the scope that has B's email now, if any)."""
+    if holder is not None and holder["_id"] != merged.code:
+        raise Rejected.conflict(
+            f"{merged.code} cannot come back: its email {merged.email} is now the registered email of {holder['_id']}",
+            field="payload.merge_id",
+        )
+
+
+def undone(unmerged_by: str, reason: str | None, at: datetime) -> dict[str, Any]:
+    """What the journal entry of a merge undone says: when, by whom, why."""
+    return {"state": "unmerged", "unmerged_at": at, "unmerged_by": unmerged_by, "unmerge_reason": reason}
+
+
+def unmerged_event(entry: dict[str, Any], survivor: Customer, merged: Customer, at: datetime) -> dict[str, Any]:
+    """The payload of ``CustomersUnmerged``: the survivor and B as the undoing left them."""
+    return {
+        "merge_id": entry["merge_id"],
+        "scope_id": survivor.scope_id,
+        "survivor_code": survivor.code,
+        "merged_code": merged.code,
+        "survivor": survivor.view(),
+        "restored": merged.view(),
+        "merged_at": entry["merged_at"],
+        "unmerged_at": at,
+    }
 
 
 def journal_view(doc: dict[str, Any]) -> MergeJournalEntry:

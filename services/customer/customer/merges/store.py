@@ -16,6 +16,8 @@ from pymongo.errors import DuplicateKeyError
 from plumbing.errors import Rejected
 from plumbing.indexes import drop_index_if_present, ensure_index
 
+from ..records import store as records
+from ..records.rules import Customer
 from ..records.store import CUSTOMERS, Session
 
 if TYPE_CHECKING:
@@ -39,6 +41,46 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
         name="by_merge",
         partialFilterExpression={"merged_from": {"$exists": True}},
     )
+
+
+async def load_pair(
+    db: AsyncDatabase[dict[str, Any]], survivor_code: str, merged_code: str, session: Session
+) -> tuple[Customer, Customer]:
+    """The survivor and the merged customer (not followed through a merge), the survivor first."""
+    return await records.load(db, survivor_code, session), await records.load(db, merged_code, session)
+
+
+async def record_merge(
+    db: AsyncDatabase[dict[str, Any]], survivor: Customer, merged: Customer, entry: dict[str, Any], session: Session
+) -> None:
+    """A merge's writes, in its transaction: both customers, B's history entries re-pointed to
+    the survivor (their ids kept in ``entry``), and the journal entry."""
+    await records.save(db, survivor, session)
+    await records.save(db, merged, session)
+    entry["history_ids"] = await move_history(db, merged.code, survivor.code, entry["merge_id"], session)
+    await insert_journal(db, entry, session)
+
+
+async def record_unmerge(
+    db: AsyncDatabase[dict[str, Any]],
+    survivor: Customer,
+    merged: Customer,
+    merge_id: str,
+    undone: dict[str, Any],
+    session: Session,
+) -> None:
+    """An unmerge's writes, in its transaction: both customers, the history entries that
+    moved with the merge back to B, and the journal entry closed (``undone``)."""
+    await records.save(db, survivor, session)
+    await records.save(db, merged, session)
+    await move_history_back(db, merge_id, merged.code, session)
+    await close_journal(db, merge_id, undone, session)
+
+
+async def email_holder(db: AsyncDatabase[dict[str, Any]], merged: Customer, session: Session) -> dict[str, Any] | None:
+    """The registered account of B's scope that has B's registered email now, if B has one."""
+    key = merged.doc.get("registered_email")
+    return await records.find_registered(db, merged.scope_id, key, session) if key else None
 
 
 async def insert_journal(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], session: Session) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from contracts.customer.records import (
@@ -55,7 +56,7 @@ from ..accounts.links import send_link
 from ..relations import store as relations_store
 from ..settings import CustomerRuntime, CustomerSettings
 from . import bulk, store, summary
-from .rules import Customer, check_template_fields, customer_summary, now
+from .rules import Customer, check_template_fields, creation_attempts, customer_summary, import_parts, now
 from .service import change_customer, create_once, search_page
 
 R = TypeVar("R")
@@ -125,50 +126,37 @@ async def import_customers(cmd: ImportCustomers, runtime: CustomerRuntime) -> Im
     not whole customers (a thousand customer views a batch, for nothing); a batch applied
     before that kept its customers, and a redelivery of it answers their codes.
 
-    A batch of more than ``IMPORT_PART_ROWS`` rows is applied in parts, one transaction each,
-    in order; the last part's transaction keeps the whole answer with the inbox record. A
-    batch redelivered after a crash between two parts applies them again: the rows of the
-    parts applied before answer "unchanged", found by their idempotency keys, with their codes.
+    A batch of more than ``IMPORT_PART_ROWS`` rows is applied in parts (``rules.import_parts``).
     Each transaction's new customers go out in one ``CustomersImported`` event.
 
     The scopes and templates of the rows, and codes for all of them, are read once for the
     batch, beside the check of the inbox (``bulk.prepare``): a transaction then costs its
     inserts and its commit, no read before them (a template changed meanwhile applies from
     the next batch on, as if the batch had been sent a moment earlier)."""
-    kept: Any = ImportResult | CreationsResult
     rows = cmd.payload.rows
     before, prepared = await asyncio.gather(applied_before(runtime, cmd), bulk.prepare(runtime.db, rows))
-    if before or len(rows) <= IMPORT_PART_ROWS:
-        result = await create_several(
-            runtime, cmd, rows, "payload.rows", _import_rows, kept, one_event=True, prepared=prepared
-        )
-    else:
-        done: list[CustomerCreation] = []
-        for offset in range(0, len(rows) - IMPORT_PART_ROWS, IMPORT_PART_ROWS):
-            part = rows[offset : offset + IMPORT_PART_ROWS]
-            done += await create_several(
-                runtime,
-                cmd,
-                part,
-                "payload.rows",
-                list,
-                None,
-                offset=offset,
-                inbox=False,
-                one_event=True,
-                prepared=prepared,
-            )
-        last = len(done)
-
-        def answer(creations: list[CustomerCreation]) -> ImportResult:
-            return _import_rows([*done, *creations])
-
-        result = await create_several(
-            runtime, cmd, rows[last:], "payload.rows", answer, kept, offset=last, one_event=True, prepared=prepared
-        )
-    if isinstance(result, CreationsResult):
+    *parts, (last, _) = import_parts(len(rows), None if before else IMPORT_PART_ROWS)
+    done: list[CustomerCreation] = []
+    for start, stop in parts:
+        done += await _import_part(runtime, cmd, rows[start:stop], start, prepared)
+    answer = _import_rows if not done else lambda creations: _import_rows([*done, *creations])
+    kept: Any = ImportResult | CreationsResult
+    result = await create_several(
+        runtime, cmd, rows[last:], "payload.rows", answer, kept, offset=last, one_event=True, prepared=prepared
+    )
+    if isinstance(result, CreationsResult):  # kept by a batch applied before the answer was the rows' codes
         result = _import_rows(result.customers)
     return ImportReply.success(result)
+
+
+async def _import_part(
+    runtime: CustomerRuntime, cmd: ImportCustomers, part: list[NewCustomer], offset: int, prepared: bulk.Prepared
+) -> list[CustomerCreation]:
+    """A part of a long import before its last: its own transaction, with no inbox record and
+    no answer kept (the last part's transaction keeps both)."""
+    return await create_several(
+        runtime, cmd, part, "payload.rows", list, None, offset=offset, inbox=False, one_event=True, prepared=prepared
+    )
 
 
 async def applied_before(runtime: ServiceRuntime[CustomerSettings], cmd: Command[Any]) -> bool:
@@ -203,33 +191,17 @@ async def create_several(
     own transaction (each idempotency key makes that safe to repeat). ``offset``: where
     ``news`` start among the command's customers; ``inbox=False``: a part of the command
     (no inbox record, no answer kept); ``one_event``: see ``bulk.create_each``, and an import's
-    first attempt inserts without reading the keys and emails first (``look_first``);
-    ``prepared``: see ``bulk.create_each``."""
+    first attempt inserts without reading the keys and emails first (``look_first``:
+    ``rules.creation_attempts``); ``prepared``: see ``bulk.create_each``."""
 
-    look_first = True
+    creating = partial(bulk.create_each, fields=fields, offset=offset, one_event=one_event, prepared=prepared)
 
-    async def create_all(uow: UnitOfWork) -> R:
-        creations = await bulk.create_each(
-            runtime,
-            uow,
-            news,
-            fields=fields,
-            offset=offset,
-            one_event=one_event,
-            look_first=look_first,
-            prepared=prepared,
-        )
-        return answer(creations)
+    async def create_all(uow: UnitOfWork, look_first: bool) -> R:
+        return answer(await creating(runtime, uow, news, look_first=look_first))
 
-    if one_event:  # an import: its rows are new, most often; if not, the attempt costs one aborted insert
-        look_first = False
+    for look_first in creation_attempts(one_event):
         try:
-            return await apply_once(runtime, cmd, create_all, result_type, inbox=inbox)
-        except (store.SameKeyCommitted, Rejected):
-            look_first = True
-    for _ in range(2):
-        try:
-            return await apply_once(runtime, cmd, create_all, result_type, inbox=inbox)
+            return await apply_once(runtime, cmd, partial(create_all, look_first=look_first), result_type, inbox=inbox)
         except (store.SameKeyCommitted, Rejected):
             continue
     return answer([await _create_alone(runtime, offset + index, new, fields) for index, new in enumerate(news)])

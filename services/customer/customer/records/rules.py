@@ -710,3 +710,29 @@ def _clean_tags(tags: list[str]) -> list[str]:
     for tag in tags:
         seen.setdefault(folded(tag), tag.strip())
     return list(seen.values())
+
+
+# --- creating several at once (C1, C17, O3) ---------------------------------------------------
+
+
+def import_parts(rows: int, part_rows: int | None) -> list[tuple[int, int]]:
+    """C17: the parts of an import batch of ``rows`` rows, (start, stop) in order, each applied
+    in its own transaction. A batch of more than ``part_rows`` rows goes in parts of that many,
+    the last with the rest; the last part's transaction keeps the whole answer with the inbox
+    record. A batch redelivered after a crash between two parts applies them again: the rows
+    of the parts applied before answer "unchanged", found by their idempotency keys. None: one
+    part (a batch applied before answers what it kept)."""
+    if part_rows is None or rows <= part_rows:
+        return [(0, rows)]
+    before_last = range(0, rows - part_rows, part_rows)
+    last = before_last[-1] + part_rows
+    return [(start, start + part_rows) for start in before_last] + [(last, rows)]
+
+
+def creation_attempts(one_event: bool) -> tuple[bool, ...]:
+    """C1, C17, O3: for each attempt at a batch of creations, whether it reads the idempotency
+    keys and registered emails already taken first (``bulk.create_each``'s ``look_first``).
+    A second attempt follows a concurrent writer's commit, which its reads then see. An import
+    (``one_event``) first tries without the reads: its rows are new, most often; if not, the
+    attempt costs one aborted insert."""
+    return (False, True, True) if one_event else (True, True)

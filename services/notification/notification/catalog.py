@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from contracts.notification.emails import PreviewInput, TemplateInput
+
 from . import domain, templates
 from .templates import CompiledTemplate, Sources
 
@@ -76,6 +78,30 @@ def read_template_file(path: Path, *, name: str, language: str, source: str = "p
         variables={str(k): str(v) for k, v in (raw.get("variables") or {}).items()},
         description=raw.get("description"),
     )
+
+
+def given(sent: TemplateInput | PreviewInput, kind: str, source: str, sources: Sources) -> StoredTemplate:
+    """N3: a template as an administrator sends it (``SetTemplate``) or drafts it in a preview,
+    before it is checked."""
+    return StoredTemplate(
+        name=sent.name,
+        kind=kind,
+        source=source,
+        scope_id=sent.scope_id,
+        language=sent.language.lower(),
+        subject=sources.subject,
+        html=sources.html,
+        text=sources.text,
+        variables=dict(sent.variables),
+    )
+
+
+def draft(preview: PreviewInput, kind: str) -> StoredTemplate | None:
+    """N3: the draft a preview checks and renders without storing it; None when it gives no
+    subject, html and text (the contract takes all three or none): the stored one is meant."""
+    if preview.subject is None or preview.html is None or preview.text is None:
+        return None
+    return given(preview, kind, "draft", Sources(subject=preview.subject, html=preview.html, text=preview.text))
 
 
 def load(directory: Path = templates.TEMPLATES_DIR) -> Catalog:

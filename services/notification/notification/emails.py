@@ -8,6 +8,7 @@ activity shows the redacted copy; the one that goes to SMTP is kept sealed with
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -136,6 +137,24 @@ async def compose(
         )
         log.warning("%s", reason)
         return await _composed(renderer, predefined, request, reason)
+
+
+async def compose_batch(
+    db: AsyncDatabase[dict[str, Any]], catalog: Catalog, requests: list[EmailRequest], *, renderer: Renderer
+) -> list[Composed | BaseException]:
+    """``compose`` for system emails that arrived together (N6), each falling back on the
+    predefined template: one read of the administrators' templates for all of them, then each
+    email's outcome, a failure too (``TemplateMissing``), in the order of ``requests``."""
+    customs = await store.custom_templates_for(
+        db,
+        [r.template for r in requests],
+        [r.recipient.scope_id for r in requests],
+        [language for r in requests for language in candidates_of(r)],
+    )
+    return await asyncio.gather(
+        *(compose(db, catalog, r, fall_back=True, renderer=renderer, customs=customs) for r in requests),
+        return_exceptions=True,
+    )
 
 
 def activity_document(

@@ -8,8 +8,8 @@ quorum queue rather than one per event. Commands arrive on the service's command
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from faststream.rabbit import RabbitQueue, RabbitRouter
@@ -136,20 +136,23 @@ async def queue_system_emails(
     """``queue_email`` for the system emails that arrived together: each is settled with its
     own outcome (an email whose template is missing fails alone, its event is retried)."""
     requests = [pending.item[1] for pending in batch]
-    customs = await store.custom_templates_for(
-        runtime.db,
-        [r.template for r in requests],
-        [r.recipient.scope_id for r in requests],
-        [language for r in requests for language in emails.candidates_of(r)],
-    )
-    predefined = catalog.predefined()
-    composed = await asyncio.gather(
-        *(
-            emails.compose(runtime.db, predefined, r, fall_back=True, renderer=renderer, customs=customs)
-            for r in requests
-        ),
-        return_exceptions=True,
-    )
+    composed = await emails.compose_batch(runtime.db, catalog.predefined(), requests, renderer=renderer)
+    ready = _activities(batch, composed, runtime, outbound)
+    if not ready:
+        return
+    await _record_activities(runtime, [activity for _, activity in ready])
+    for pending, _ in ready:
+        pending.resolve(None)
+    outbound.wake()
+
+
+def _activities(
+    batch: list[Pending[tuple[Envelope[Any], EmailRequest], None]],
+    composed: list[emails.Composed | BaseException],
+    runtime: ServiceRuntime,
+    outbound: Outbound,
+) -> list[tuple[Pending[Any, None], dict[str, Any]]]:
+    """The activity of each email composed; an email that was not fails alone, now."""
     ready: list[tuple[Pending[Any, None], dict[str, Any]]] = []
     for pending, result in zip(batch, composed, strict=True):
         if isinstance(result, BaseException):
@@ -157,18 +160,17 @@ async def queue_system_emails(
             continue
         _, request = pending.item
         ready.append((pending, emails.activity_document(request, result, runtime.settings, outbound.sealer)))
-    if not ready:
-        return
-    activities = [activity for _, activity in ready]
-    if all(activity["status"] == "queued" for activity in activities):
+    return ready
+
+
+async def _record_activities(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> None:
+    """A batch's activities: one unordered insert, or one transaction when an email of it failed at once."""
+    if domain.needs_transaction(activity["status"] for activity in activities):
+        await _record_with_failures(runtime, activities)
+    else:
         # Nothing to publish: no transaction, one unordered insert (an activity already
         # there is an event delivered again; its key is the inbox record).
         await store.insert_activities(runtime.db, activities)
-    else:
-        await _record_with_failures(runtime, activities)
-    for pending, _ in ready:
-        pending.resolve(None)
-    outbound.wake()
 
 
 async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> None:
@@ -366,20 +368,8 @@ async def set_template(cmd: SetTemplate, runtime: Runtime, renderer: Renders) ->
     kind = domain.kind_of(p.name)
     if p.variables and kind != domain.CUSTOM_KIND:
         raise Rejected.invalid("payload.variables", f"a {kind} template gets its data from its event")
-    template = StoredTemplate(
-        name=p.name,
-        kind=kind,
-        source="custom",
-        scope_id=p.scope_id,
-        language=p.language.lower(),
-        subject=p.subject,
-        html=p.html,
-        text=p.text,
-        variables=dict(p.variables),
-        description=p.description,
-        updated_at=store.now(),
-        updated_by=actor_id,
-    )
+    sent = catalog.given(p, kind, "custom", templates.Sources(subject=p.subject, html=p.html, text=p.text))
+    template = replace(sent, description=p.description, updated_at=store.now(), updated_by=actor_id)
     await _checked(renderer, template.sources, kind, template.language, template.variables)
 
     async def work(uow: UnitOfWork) -> TemplateView:
@@ -422,55 +412,44 @@ async def list_templates(cmd: ListTemplates, runtime: Runtime) -> TemplateListRe
 async def get_template(cmd: GetTemplate, runtime: Runtime) -> TemplateReply:
     """The template a customer of the scope who reads the language gets."""
     p = cmd.payload
-    candidates = domain.language_candidates(p.language, None)
-    template = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
+    return TemplateReply.success(_view(await _resolved(runtime, p.name, p.scope_id, p.language)))
+
+
+async def _resolved(runtime: Runtime, name: str, scope_id: str | None, language: str) -> StoredTemplate:
+    """The template a customer of the scope who reads the language gets; not found if none."""
+    candidates = domain.language_candidates(language, None)
+    template = await emails.resolve(runtime.db, catalog.predefined(), name, scope_id, candidates)
     if template is None:
-        raise Rejected.not_found("template", p.name, field="payload.name")
-    return TemplateReply.success(_view(template))
+        raise Rejected.not_found("template", name, field="payload.name")
+    return template
 
 
 async def preview_template(cmd: PreviewTemplate, runtime: Runtime, renderer: Renders) -> RenderedEmailReply:
     """Render a stored template, or check and render a draft, against sample data."""
     p = cmd.payload
     kind = domain.kind_of(p.name)
-    language = p.language.lower()
-    if p.subject is not None and p.html is not None and p.text is not None:  # a draft: all three or none
-        template = StoredTemplate(
-            name=p.name,
-            kind=kind,
-            source="draft",
-            scope_id=p.scope_id,
-            language=language,
-            subject=p.subject,
-            html=p.html,
-            text=p.text,
-            variables=dict(p.variables),
-        )
-        await _checked(renderer, template.sources, kind, language, template.variables)
-    else:
-        candidates = domain.language_candidates(language, None)
-        found = await emails.resolve(runtime.db, catalog.predefined(), p.name, p.scope_id, candidates)
-        if found is None:
-            raise Rejected.not_found("template", p.name, field="payload.name")
-        template = found
-    _, context = kinds.samples(kind, p.variables or template.variables)[0]
-    if p.recipient is not None:
-        context = {**context, **kinds.customer_context(p.recipient)}
+    draft = catalog.draft(p, kind)
+    if draft is not None:
+        await _checked(renderer, draft.sources, kind, draft.language, draft.variables)
+    template = draft if draft is not None else await _resolved(runtime, p.name, p.scope_id, p.language.lower())
+    context = kinds.preview_context(kind, p.variables or template.variables, p.recipient)
     try:
         rendered = await emails.render(renderer, template, context)
     except TemplateProblem as problem:
         raise Rejected.invalid("payload.variables", f"{problem.part}: {problem.reason}") from None
-    return RenderedEmailReply.success(
-        RenderedEmail(
-            name=template.name,
-            kind=kind,
-            source=template.source,
-            scope_id=template.scope_id,
-            language=template.language,
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
-        )
+    return RenderedEmailReply.success(_rendered(template, kind, rendered))
+
+
+def _rendered(template: StoredTemplate, kind: str, rendered: templates.Rendered) -> RenderedEmail:
+    return RenderedEmail(
+        name=template.name,
+        kind=kind,
+        source=template.source,
+        scope_id=template.scope_id,
+        language=template.language,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
     )
 
 

@@ -281,3 +281,12 @@ def samples(kind: str, variables: dict[str, str] | None = None) -> list[tuple[st
             ("without an order", customer_message_context(SAMPLE_RECIPIENT, None, variables or {})),
         ]
     raise ValueError(f"unknown template kind {kind!r}")
+
+
+def preview_context(kind: str, variables: dict[str, str], recipient: Recipient | None) -> Context:
+    """N3: what a preview renders with: the kind's first sample, and the recipient's own
+    details instead of the sample customer's when one is given."""
+    _, context = samples(kind, variables)[0]
+    if recipient is not None:
+        context = {**context, **customer_context(recipient)}
+    return context

@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notification import domain
+from contracts.customer.records import Recipient
+from contracts.notification.emails import PreviewInput, TemplateInput
+from notification import catalog, domain, kinds
 from notification.domain import TemplateChoice
+from notification.templates import Sources
 from plumbing.errors import Rejected
 
 
@@ -84,3 +87,35 @@ def test_n5_a_cursor_round_trips_and_a_forged_one_is_refused() -> None:
     for forged in ("nonsense", "W10", domain.encode_cursor(moment, "abc")[:-3]):
         with pytest.raises(Rejected):
             domain.decode_cursor(forged)
+
+
+def test_n6_a_batch_of_system_emails_takes_a_transaction_only_with_an_email_failed_at_once() -> None:
+    assert not domain.needs_transaction(["queued", "queued"])
+    assert domain.needs_transaction(["queued", "failed"])
+    assert not domain.needs_transaction([])
+
+
+def test_n3_a_preview_with_subject_html_and_text_is_a_draft_and_without_them_the_stored_template() -> None:
+    parts = {"subject": "Hello {{ customer.first_name }}", "html": "<p>Hi</p>", "text": "Hi"}
+    preview = PreviewInput(name="delivery-delay", scope_id="eu", language="FR-ca", variables={"days": "3"}, **parts)
+    draft = catalog.draft(preview, "customer-message")
+    assert draft is not None
+    assert (draft.source, draft.kind, draft.scope_id, draft.language) == ("draft", "customer-message", "eu", "fr-ca")
+    assert (draft.subject, draft.text, draft.variables) == (parts["subject"], "Hi", {"days": "3"})
+    assert catalog.draft(PreviewInput(name="welcome"), "welcome") is None
+
+
+def test_n3_a_preview_renders_with_the_kinds_sample_and_the_recipient_given() -> None:
+    sample = kinds.preview_context("customer-message", {"days": "3"}, None)
+    assert sample["customer"]["first_name"] == "Camille" and sample["variables"] == {"days": "3"}
+    assert sample["order"] is not None  # the first sample: with an order
+    zoe = Recipient(customer_code="C7654321", scope_id="eu", email="zoe@example.com", first_name="Zoé", last_name="B")
+    given = kinds.preview_context("shipping-confirmation", {}, zoe)
+    assert given["customer"]["first_name"] == "Zoé" and given["shipment"]["carrier"] == "DHL"
+
+
+def test_n3_a_template_sent_is_kept_in_its_language_lowered_with_its_own_sources_and_variables() -> None:
+    sent = TemplateInput(name="welcome", scope_id="eu", language="DE", subject="Hallo", html="<p>x</p>", text="x")
+    template = catalog.given(sent, "welcome", "custom", Sources(subject="Hallo", html="<p>x</p>", text="x"))
+    assert (template.source, template.scope_id, template.language, template.subject) == ("custom", "eu", "de", "Hallo")
+    assert template.variables == {} and template.version == 1 and template.updated_by is None

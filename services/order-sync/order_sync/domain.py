@@ -12,6 +12,7 @@ from typing import Any
 
 from contracts.order_sync.linking import OrderSummary
 from contracts.upstream.orders import Order
+from plumbing.errors import Rejected
 
 from .keys import canonical_email, first_name_key, last_name_key, postal_key
 from .matching import Identity, street_key
@@ -57,6 +58,16 @@ def new_customer(order: Order, identity: Identity, idempotency_key: str) -> dict
         "addresses": addresses,
         "idempotency_key": idempotency_key,
     }
+
+
+def check_resolution(review: dict[str, Any] | None, review_id: str, action: str, customer_code: str | None) -> None:
+    """O5: a review is resolved once, by linking one of its own candidates or creating."""
+    if review is None:
+        raise Rejected.not_found("review", review_id, field="payload.review_id")
+    if review["status"] != "open":
+        raise Rejected.invalid_state(f"review {review_id} was resolved already")
+    if action == "link" and (customer_code is None or customer_code not in review["candidates"]):
+        raise Rejected.invalid("payload.customer_code", "pick one of the review's candidates")
 
 
 def order_key(source_system: str, order_number: str) -> str:

@@ -67,7 +67,7 @@ from plumbing.runtime import Injected, Runtime, ServiceRuntime, on_command
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, merging, privacy, store
-from .domain import CustomerEntry, new_customer, number_key, order_key, summary
+from .domain import CustomerEntry, check_resolution, new_customer, number_key, order_key, summary
 from .intake import create_customer, order_placed
 from .learning import learn_decision, learn_record, learn_records
 from .matching import identity_of
@@ -231,56 +231,36 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Custom
     """O5: the CSR picks a candidate, or a new customer is created for the order."""
     p, db, at = cmd.payload, runtime.db, now()
     review = await store.find_review(db, p.review_id)
-    if review is None:
-        raise Rejected.not_found("review", p.review_id, field="payload.review_id")
-    if review["status"] != "open":
-        raise Rejected.invalid_state(f"review {p.review_id} was resolved already")
+    check_resolution(review, p.review_id, p.action, p.customer_code)
+    assert review is not None  # checked
     order = Order.model_validate(review["order"])
     scope = await customers.scopes.get(order.scope)
     identity = identity_of(order, scope.country if scope else None)
-    if p.action == "link":
-        if p.customer_code is None or p.customer_code not in review["candidates"]:
-            raise Rejected.invalid("payload.customer_code", "pick one of the review's candidates")
-        code = p.customer_code
-    else:
+    code = p.customer_code if p.action == "link" else None
+    if code is None:
         code = await create_customer(runtime, customers, cmd, new_customer(order, identity, f"review:{p.review_id}"))
     by = cmd.actor.id if cmd.actor else "system"
 
     async def work(uow: UnitOfWork) -> None:
-        if not await store.resolve_review(
-            db,
-            p.review_id,
-            {"status": "resolved", "resolved_at": at, "resolved_by": by, "customer_code": code},
-            uow.session,
-        ):
+        if not await store.record_resolution(db, review, order, code, by, at, uow.session):
             raise Rejected.invalid_state(f"review {p.review_id} was resolved already")
-        await store.set_order_link(
-            db, review["order_key"], {"customer_code": code, "linked_at": at, "rule": "review"}, uow.session
-        )
-        if order.source_customer_id:
-            await store.remember_source_link(db, order.source_system, order.source_customer_id, code, at, uow.session)
         # The decision teaches the index: the customer's profile learns the order, and the
         # same details on a later order are this customer's (O5).
         await learn_decision(runtime, uow.session, code, identity)
-        uow.publish(
-            OrderLinked(
-                **uow.envelope(),
-                payload={
-                    "customer_code": code,
-                    "rule": "review",
-                    "customer_created": p.action == "create",
-                    "order": summary(order),
-                },
-            ),
-            partition_key=code,
-        )
+        created = p.action == "create"
+        linked = {"customer_code": code, "rule": "review", "customer_created": created, "order": summary(order)}
+        uow.publish(OrderLinked(**uow.envelope(), payload=linked), partition_key=code)
 
     await apply_once(runtime, cmd, work)
     await replay_parked(runtime, customers, review["order_key"])
-    resolved = await store.find_review(db, p.review_id)
+    return ReviewReply.success(await _resolved_item(db, p.review_id))
+
+
+async def _resolved_item(db: store.Database, review_id: str) -> ReviewItem:
+    resolved = await store.find_review(db, review_id)
     assert resolved is not None  # resolved just now; reviews are never deleted
     entries = {e["_id"]: e for e in await store.entries(db, resolved["candidates"])}
-    return ReviewReply.success(_review_item(resolved, entries))
+    return _review_item(resolved, entries)
 
 
 async def list_rejected_orders(cmd: ListRejectedOrders, runtime: Runtime) -> RejectedOrdersReply:

@@ -20,6 +20,7 @@ from plumbing.indexes import ensure_indexes as ensure_indexes_of
 from .domain import number_key
 
 if TYPE_CHECKING:
+    from contracts.upstream.orders import Order
     from plumbing.runtime import ServiceRuntime
 
 #: order-sync's database: documents are plain dicts.
@@ -481,6 +482,21 @@ async def find_review(db: Database, review_id: str, session: Session = None) -> 
 async def resolve_review(db: Database, review_id: str, update: dict[str, Any], session: Session) -> bool:
     result = await db[REVIEWS].update_one({"_id": review_id, "status": "open"}, {"$set": update}, session=session)
     return result.modified_count == 1
+
+
+async def record_resolution(
+    db: Database, review: dict[str, Any], order: Order, code: str, by: str, at: datetime, session: Session
+) -> bool:
+    """O5: the review resolved to ``code``, its order linked by the CSR's decision and, for an
+    order with an account, the account remembered as that customer's. False if another CSR
+    resolved it first."""
+    resolution = {"status": "resolved", "resolved_at": at, "resolved_by": by, "customer_code": code}
+    if not await resolve_review(db, review["_id"], resolution, session):
+        return False
+    await set_order_link(db, review["order_key"], {"customer_code": code, "linked_at": at, "rule": "review"}, session)
+    if order.source_customer_id:
+        await remember_source_link(db, order.source_system, order.source_customer_id, code, at, session)
+    return True
 
 
 async def reviews_page(

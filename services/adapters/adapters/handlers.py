@@ -37,11 +37,9 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from faststream.asgi import AsgiResponse, Request, post
@@ -52,7 +50,7 @@ from prometheus_client import Counter
 from contracts.envelope import Envelope
 from contracts.replies import FieldError
 from plumbing import dead_letters as dl
-from plumbing.bodies import DEFAULT_MAX_DEPTH, UnreadableBody, check_body
+from plumbing.bodies import DEFAULT_MAX_DEPTH
 from plumbing.client import OmsClientPool, publish_upstream
 from plumbing.dead_letters import MalformedMessage
 from plumbing.errors import Rejected
@@ -68,6 +66,7 @@ from . import (
     magento,
     medusa,
     privacy,
+    rules,
     saleor,
     shopify,
     shopware,
@@ -75,6 +74,7 @@ from . import (
 )
 from .bigcommerce_client import BigCommerceOrders, FetchFailed
 from .mapping import Ignored, Mapper, MappingError, PrivacyRequested, message_id
+from .rules import UnreadablePayload
 from .settings import PLATFORMS, AdapterSettings
 from .signatures import Verifier
 
@@ -195,11 +195,6 @@ def routing_key(platform: Platform, topic: str) -> str:
     return f"platform.{platform.name}.{platform.routing_from_topic(topic)}"
 
 
-class UnreadablePayload(MappingError):
-    """The body cannot be read at all (not JSON, or nested too deeply): malformed, not merely
-    unmappable."""
-
-
 def translate(
     settings: AdapterSettings, platform: Platform, topic: str, body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH
 ) -> list[Envelope[Any]]:
@@ -207,57 +202,8 @@ def translate(
     ``UnreadablePayload`` a body no parser should be handed (checked before parsing)."""
     if platform.is_ping is not None and platform.is_ping(body):
         raise Ignored(f"{platform.name} ping (test delivery)")
-    try:
-        check_body(body, max_bytes=settings.max_body_bytes, max_depth=max_depth)
-        payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
-    except UnreadableBody as exc:
-        raise UnreadablePayload.at("body", exc.reason) from None
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise UnreadablePayload.at("body", f"not JSON: {exc}") from None
-    surrogate = _lone_surrogate_at(payload)
-    if surrogate is not None:
-        # Valid JSON ("\ud800"), but no text: it cannot be written as UTF-8 in any message.
-        raise UnreadablePayload.at(surrogate, "not valid Unicode: a lone surrogate escape (\\ud800-\\udfff)")
-    try:
-        return platform.map_event(topic, payload, settings.platform(platform.name))
-    except (MappingError, Ignored, PrivacyRequested):
-        raise
-    except RecursionError:  # a mapper never recurses into a checked body; kept as a guard
-        raise UnreadablePayload.at("body", "nested too deeply to read") from None
-    except Exception as exc:  # noqa: BLE001 - a shape no mapper expected: kept, never a 500
-        # A value of a type the mapper did not expect where it did not check (a list where an
-        # address is, an object as a status). The payload is kept as a dead letter naming
-        # what failed, replayable once the mapper reads that shape.
-        log.exception("%s %s payload of an unexpected shape", platform.name, topic)
-        raise MappingError.at(
-            "body", f"a field of an unexpected type or value ({type(exc).__name__}: {str(exc)[:200]})"
-        ) from None
-
-
-def _lone_surrogate_at(payload: Any) -> str | None:
-    """The path of the first key or string holding a lone UTF-16 surrogate, or None. The body
-    is already checked for depth, so an explicit stack walks it without recursion limits."""
-    stack: list[tuple[str, Any]] = [("", payload)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, str):
-            if _SURROGATE.search(value):
-                return path or "body"
-        elif isinstance(value, dict):
-            for key, inner in value.items():
-                if _SURROGATE.search(key):
-                    return path or "body"  # the object whose key it is
-                stack.append((f"{path}.{key}" if path else key, inner))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{index}]", inner) for index, inner in enumerate(value))
-    return None
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not an amount")
+    payload = rules.read_payload(body, max_bytes=settings.max_body_bytes, max_depth=max_depth)
+    return rules.map_payload(platform.name, platform.map_event, topic, payload, settings.platform(platform.name))
 
 
 async def publish(runtime: ServiceRuntime, messages: list[Envelope[Any]]) -> None:

@@ -1,0 +1,88 @@
+"""What the adapters' routes decide, without I/O (O8): how a body is read before a mapper
+sees it, and what a mapper's failure becomes.
+
+handlers.py reads the request or the message, calls these, and publishes or answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from decimal import Decimal
+from typing import Any
+
+from contracts.envelope import Envelope
+from plumbing.bodies import UnreadableBody, check_body
+
+from .mapping import Ignored, Mapper, MappingError, PlatformConfig, PrivacyRequested
+
+log = logging.getLogger("oms.adapters")
+
+
+class UnreadablePayload(MappingError):
+    """The body cannot be read at all (not JSON, or nested too deeply): malformed, not merely
+    unmappable."""
+
+
+def read_payload(body: bytes, *, max_bytes: int, max_depth: int) -> Any:
+    """The body as JSON (amounts as ``Decimal``); ``UnreadablePayload`` for a body no parser
+    should be handed (checked on the raw bytes before parsing) or no message could hold."""
+    try:
+        check_body(body, max_bytes=max_bytes, max_depth=max_depth)
+        payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except UnreadableBody as exc:
+        raise UnreadablePayload.at("body", exc.reason) from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise UnreadablePayload.at("body", f"not JSON: {exc}") from None
+    surrogate = lone_surrogate_at(payload)
+    if surrogate is not None:
+        # Valid JSON ("\ud800"), but no text: it cannot be written as UTF-8 in any message.
+        raise UnreadablePayload.at(surrogate, "not valid Unicode: a lone surrogate escape (\\ud800-\\udfff)")
+    return payload
+
+
+def map_payload(
+    platform: str, map_event: Mapper, topic: str, payload: Any, config: PlatformConfig
+) -> list[Envelope[Any]]:
+    """The mapper's messages; whatever else it raises is a ``MappingError`` naming it."""
+    try:
+        return map_event(topic, payload, config)
+    except (MappingError, Ignored, PrivacyRequested):
+        raise
+    except RecursionError:  # a mapper never recurses into a checked body; kept as a guard
+        raise UnreadablePayload.at("body", "nested too deeply to read") from None
+    except Exception as exc:  # noqa: BLE001 - a shape no mapper expected: kept, never a 500
+        # A value of a type the mapper did not expect where it did not check (a list where an
+        # address is, an object as a status). The payload is kept as a dead letter naming
+        # what failed, replayable once the mapper reads that shape.
+        log.exception("%s %s payload of an unexpected shape", platform, topic)
+        raise MappingError.at(
+            "body", f"a field of an unexpected type or value ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def lone_surrogate_at(payload: Any) -> str | None:
+    """The path of the first key or string holding a lone UTF-16 surrogate, or None. The body
+    is already checked for depth, so an explicit stack walks it without recursion limits."""
+    stack: list[tuple[str, Any]] = [("", payload)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                if _SURROGATE.search(key):
+                    return path or "body"  # the object whose key it is
+                stack.append((f"{path}.{key}" if path else key, inner))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", inner) for index, inner in enumerate(value))
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not an amount")

@@ -34,7 +34,6 @@ message publishes the same ids and order-sync's inbox and order-key dedup absorb
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -43,12 +42,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from faststream.asgi import AsgiResponse, Request, post
-from faststream.rabbit import RabbitRouter
+from faststream.rabbit import RabbitExchange, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from prometheus_client import Counter
 
 from contracts.envelope import Envelope
-from contracts.replies import FieldError
 from plumbing import dead_letters as dl
 from plumbing.bodies import DEFAULT_MAX_DEPTH
 from plumbing.client import OmsClientPool, publish_upstream
@@ -73,7 +71,7 @@ from . import (
     woocommerce,
 )
 from .bigcommerce_client import BigCommerceOrders, FetchFailed
-from .mapping import Ignored, Mapper, MappingError, PrivacyRequested, message_id
+from .mapping import Ignored, Mapper, MappingError, PrivacyRequested
 from .rules import UnreadablePayload
 from .settings import PLATFORMS, AdapterSettings
 from .signatures import Verifier
@@ -81,8 +79,6 @@ from .signatures import Verifier
 log = logging.getLogger("oms.adapters")
 
 SERVICE = "adapters"
-#: Marks a dead letter that came in over HTTP (its signature was checked there).
-ROUTE_HEADER = "x-oms-adapter-route"
 
 
 @dataclass(frozen=True)
@@ -247,51 +243,45 @@ def redact_dead_letter(routing_key: str, body: bytes) -> bytes:
 
 
 async def dead_letter_webhook(
-    runtime: ServiceRuntime,
-    platform: Platform,
-    topic: str,
-    body: bytes,
-    fields: list[FieldError],
-    reason: str = dl.REJECTED,
-    *,
-    route: str = "http",
+    runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes, error: MappingError, *, route: str = "http"
 ) -> str:
-    """Keep an unmappable (or unreadable: ``reason`` malformed) body, replayable through the
-    broker route. Confirmed. The broker route uses it for what must not be kept as it came
+    """Keep an unmappable (or unreadable: malformed) body, replayable through the broker
+    route. Confirmed. The broker route uses it for what must not be kept as it came
     (``kept_body``); plumbing's dead letters keep the rest."""
     topology = runtime.settings.topology
     queue = topology.queue(SERVICE, platform.name)
-    # The topic is part of the id: the same bytes under two topics (Shopify sends one order
-    # as orders/create and orders/updated) are two dead letters, each replayed as itself.
-    letter_id = message_id(
-        platform.name, "webhook" if route == "http" else route, topic, hashlib.sha256(body).hexdigest()
-    )
-    error = "; ".join(f"{f.field}: {f.reason}" for f in fields)
+    origin = rules.Origin(topology.upstream_exchange, routing_key(platform, topic), queue)
+    headers = rules.dead_letter_headers(SERVICE, error, route, origin, datetime.now(UTC))
+    letter_id = rules.dead_letter_id(platform.name, route, topic, body)
+    what = f"dead letter {letter_id}"
+    await _publish_kept(runtime, body, dead_letter_exchange(topology), queue, letter_id, what=what, headers=headers)
+    log.warning("dead-lettered a %s webhook (%s): %s", platform.name, topic, headers[dl.ERROR][:300])
+    return letter_id
+
+
+async def _publish_kept(
+    runtime: ServiceRuntime,
+    body: bytes,
+    exchange: RabbitExchange,
+    key: str,
+    message_id: str,
+    *,
+    what: str,
+    headers: dict[str, Any] | None = None,
+) -> None:
+    """A payload kept for later (a dead letter, a privacy request's ids): persistent,
+    mandatory and confirmed, or an exception naming ``what``."""
     result = await runtime.broker.publish(
         body,
-        exchange=dead_letter_exchange(topology),
-        routing_key=queue,
-        headers={
-            dl.REASON: reason,
-            dl.ERROR: error[:4000],
-            dl.FIELD_ERRORS: json.dumps([f.model_dump() for f in fields])[:4000],
-            dl.EXCEPTION: "",
-            dl.ORIGINAL_EXCHANGE: topology.upstream_exchange,
-            dl.ORIGINAL_ROUTING_KEY: routing_key(platform, topic),
-            dl.ORIGINAL_QUEUE: queue,
-            dl.ATTEMPTS: 1,
-            dl.DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
-            dl.SERVICE: SERVICE,
-            ROUTE_HEADER: route,
-        },
-        message_id=letter_id,
+        exchange=exchange,
+        routing_key=key,
+        headers=headers,
+        message_id=message_id,
         content_type="application/json",
         persist=True,
         mandatory=True,
     )
-    ensure_confirmed(result, f"dead letter {letter_id}")
-    log.warning("dead-lettered a %s webhook (%s): %s", platform.name, topic, error[:300])
-    return letter_id
+    ensure_confirmed(result, what)
 
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
@@ -344,24 +334,8 @@ def webhook(runtime: ServiceRuntime, state: Adapters, platform: Platform) -> Any
         except PrivacyRequested as exc:
             return await _privacy_webhook(runtime, platform, topic, exc.request, received)
         except MappingError as exc:
-            unreadable = isinstance(exc, UnreadablePayload)
-            try:
-                letter = await dead_letter_webhook(
-                    runtime,
-                    platform,
-                    topic,
-                    kept_body(platform.name, topic, received, exc),
-                    exc.fields,
-                    reason=dl.MALFORMED if unreadable else dl.REJECTED,
-                )
-            except Exception:  # noqa: BLE001 - not kept: the platform must send it again
-                log.exception("could not dead-letter a %s webhook", platform.name)
-                return _json(503, {"error": "could not keep the payload; retry"})
-            # Kept either way. Unreadable bytes are the sender's fault (400); a payload we
-            # cannot map yet is ours to fix, and answered 202 (see the module's docstring).
-            return _json(
-                400 if unreadable else 202,
-                {"status": "dead-lettered", "dead_letter_id": letter, "errors": [f.model_dump() for f in exc.fields]},
+            return await _dead_letter_answer(
+                runtime, platform, topic, kept_body(platform.name, topic, received, exc), exc
             )
         try:
             await publish(runtime, messages)
@@ -391,13 +365,22 @@ async def _fetch_failed(
             "%s webhook (%s): the order could not be read, asking for a retry: %s", platform.name, topic, exc.reason
         )
         return _json(503, {"error": "could not read the order; retry"})
-    fields = [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]
+    return await _dead_letter_answer(runtime, platform, topic, body, rules.order_not_read(exc.reason))
+
+
+async def _dead_letter_answer(
+    runtime: ServiceRuntime, platform: Platform, topic: str, kept: bytes, error: MappingError
+) -> AsgiResponse:
+    """A webhook's payload kept as a dead letter (answered 202, or 400 for unreadable bytes);
+    503 when it could not be kept."""
     try:
-        letter = await dead_letter_webhook(runtime, platform, topic, body, fields)
+        letter = await dead_letter_webhook(runtime, platform, topic, kept, error)
     except Exception:  # noqa: BLE001 - not kept: the platform must send it again
         log.exception("could not dead-letter a %s webhook", platform.name)
         return _json(503, {"error": "could not keep the payload; retry"})
-    return _json(202, {"status": "dead-lettered", "dead_letter_id": letter, "errors": [f.model_dump() for f in fields]})
+    # Kept either way. Unreadable bytes are the sender's fault (400); a payload we
+    # cannot map yet is ours to fix, and answered 202 (see the module's docstring).
+    return _json(*rules.dead_lettered(letter, error))
 
 
 def privacy_body(platform: str, topic: str, request: dict[str, Any], body: bytes) -> bytes:
@@ -411,16 +394,9 @@ def privacy_body(platform: str, topic: str, request: dict[str, Any], body: bytes
 
 async def queue_privacy_request(runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes) -> None:
     """To the adapters' own queue (the broker route), persistent and confirmed."""
-    result = await runtime.broker.publish(
-        body,
-        exchange=upstream_exchange(runtime.settings.topology),
-        routing_key=routing_key(platform, topic),
-        message_id=message_id(platform.name, "privacy", hashlib.sha256(body).hexdigest()),
-        content_type="application/json",
-        persist=True,
-        mandatory=True,
-    )
-    ensure_confirmed(result, f"{platform.name} {topic} privacy request")
+    exchange, key = upstream_exchange(runtime.settings.topology), routing_key(platform, topic)
+    what = f"{platform.name} {topic} privacy request"
+    await _publish_kept(runtime, body, exchange, key, rules.privacy_request_id(platform.name, body), what=what)
 
 
 async def _privacy_webhook(
@@ -451,9 +427,7 @@ def consumer(platform: Platform) -> Callable[..., Any]:
             except FetchFailed as exc:
                 if exc.transient:
                     raise  # retried with back-off, then dead-lettered
-                raise Rejected.invalid_fields(
-                    [FieldError(field="data.id", reason=f"the order could not be read: {exc.reason}")]
-                ) from None
+                raise Rejected.invalid_fields(rules.order_not_read(exc.reason).fields) from None
         try:
             messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
         except Ignored as exc:
@@ -473,15 +447,7 @@ def consumer(platform: Platform) -> Callable[..., Any]:
             unreadable = isinstance(exc, UnreadablePayload)
             if kept != body:
                 # Not an order: its ids only are kept (plumbing's dead letter would keep it all).
-                await dead_letter_webhook(
-                    runtime,
-                    platform,
-                    topic,
-                    kept,
-                    exc.fields,
-                    reason=dl.MALFORMED if unreadable else dl.REJECTED,
-                    route="broker",
-                )
+                await dead_letter_webhook(runtime, platform, topic, kept, exc, route="broker")
                 return
             if unreadable:
                 raise MalformedMessage(str(exc), exc.fields) from None  # dead-lettered at once as malformed

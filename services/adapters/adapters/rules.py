@@ -1,23 +1,29 @@
 """What the adapters' routes decide, without I/O (O8): how a body is read before a mapper
-sees it, and what a mapper's failure becomes.
+sees it, what a mapper's failure becomes, and what a dead letter of it holds and answers.
 
 handlers.py reads the request or the message, calls these, and publishes or answers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from contracts.envelope import Envelope
+from plumbing import dead_letters as dl
 from plumbing.bodies import UnreadableBody, check_body
 
-from .mapping import Ignored, Mapper, MappingError, PlatformConfig, PrivacyRequested
+from .mapping import Ignored, Mapper, MappingError, PlatformConfig, PrivacyRequested, message_id
 
 log = logging.getLogger("oms.adapters")
+
+#: Marks a dead letter that came in over HTTP (its signature was checked there).
+ROUTE_HEADER = "x-oms-adapter-route"
 
 
 class UnreadablePayload(MappingError):
@@ -86,3 +92,59 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not an amount")
+
+
+class Origin(NamedTuple):
+    """Where a dead letter is replayed through: the broker route's exchange, key and queue."""
+
+    exchange: str
+    routing_key: str
+    queue: str
+
+
+def dead_letter_id(platform: str, route: str, topic: str, body: bytes) -> str:
+    """The same bytes kept twice are one dead letter."""
+    # The topic is part of the id: the same bytes under two topics (Shopify sends one order
+    # as orders/create and orders/updated) are two dead letters, each replayed as itself.
+    return message_id(platform, "webhook" if route == "http" else route, topic, hashlib.sha256(body).hexdigest())
+
+
+def dead_letter_headers(service: str, error: MappingError, route: str, origin: Origin, at: datetime) -> dict[str, Any]:
+    """As plumbing's dead letters say why and where from: unreadable bytes are ``malformed``,
+    a payload not mapped (yet) ``rejected``; the failing fields named."""
+    text = "; ".join(f"{f.field}: {f.reason}" for f in error.fields)
+    return {
+        dl.REASON: dl.MALFORMED if isinstance(error, UnreadablePayload) else dl.REJECTED,
+        dl.ERROR: text[:4000],
+        dl.FIELD_ERRORS: json.dumps([f.model_dump() for f in error.fields])[:4000],
+        dl.EXCEPTION: "",
+        dl.ORIGINAL_EXCHANGE: origin.exchange,
+        dl.ORIGINAL_ROUTING_KEY: origin.routing_key,
+        dl.ORIGINAL_QUEUE: origin.queue,
+        dl.ATTEMPTS: 1,
+        dl.DEAD_LETTERED_AT: at.isoformat(),
+        dl.SERVICE: service,
+        ROUTE_HEADER: route,
+    }
+
+
+def dead_lettered(letter: str, error: MappingError) -> tuple[int, dict[str, Any]]:
+    """A webhook's answer once its payload is kept: unreadable bytes are the sender's fault
+    (400); a payload we cannot map yet is ours to fix, and answered 202 (see handlers.py)."""
+    status = 400 if isinstance(error, UnreadablePayload) else 202
+    return status, {
+        "status": "dead-lettered",
+        "dead_letter_id": letter,
+        "errors": [f.model_dump() for f in error.fields],
+    }
+
+
+def order_not_read(reason: str) -> MappingError:
+    """A thin webhook whose order the platform's API would not give (404, a refused token, no
+    API account): kept naming the order's id, replayed (and read again) once fixed."""
+    return MappingError.at("data.id", f"the order could not be read: {reason}")
+
+
+def privacy_request_id(platform: str, body: bytes) -> str:
+    """A privacy request's ids sent twice are one message."""
+    return message_id(platform, "privacy", hashlib.sha256(body).hexdigest())

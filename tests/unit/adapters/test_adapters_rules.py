@@ -3,6 +3,8 @@ how a body is read before a mapper sees it, and what a mapper's failure becomes.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from adapters import rules
 from adapters.mapping import Ignored, MappingError, PlatformConfig
 from adapters.settings import AdapterSettings
+from plumbing import dead_letters as dl
 
 CONFIG: PlatformConfig = AdapterSettings(shopify_scope="eu-fr").platform("shopify")  # type: ignore[call-arg]
 
@@ -66,3 +69,52 @@ def test_o8_a_mapper_recursing_without_end_is_unreadable_and_its_own_refusals_pa
     with pytest.raises(Ignored) as caught:
         rules.map_payload("shopify", ignoring, "orders/create", {}, CONFIG)
     assert caught.value.kind == "test"
+
+
+ORIGIN = rules.Origin("oms.upstream", "platform.shopify.orders.create", "oms.adapters.shopify")
+AT = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+
+
+def test_o8_the_same_bytes_under_two_topics_or_routes_are_two_dead_letters_and_a_repeat_is_one() -> None:
+    body = b'{"id": 1}'
+    letter = rules.dead_letter_id("shopify", "http", "orders/create", body)
+    assert letter == rules.dead_letter_id("shopify", "http", "orders/create", bytes(body))
+    assert letter != rules.dead_letter_id("shopify", "http", "orders/updated", body)
+    assert letter != rules.dead_letter_id("shopify", "broker", "orders/create", body)
+    assert letter != rules.dead_letter_id("shopify", "http", "orders/create", b'{"id": 2}')
+    assert letter != rules.privacy_request_id("shopify", body)
+
+
+def test_o8_a_dead_letter_says_malformed_or_rejected_names_its_fields_and_where_it_is_replayed() -> None:
+    rejected = rules.dead_letter_headers("adapters", MappingError.at("email", "missing"), "http", ORIGIN, AT)
+    malformed = rules.dead_letter_headers(
+        "adapters", rules.UnreadablePayload.at("body", "not JSON"), "broker", ORIGIN, AT
+    )
+    assert (rejected[dl.REASON], malformed[dl.REASON]) == (dl.REJECTED, dl.MALFORMED)
+    assert rejected[dl.ERROR] == "email: missing"
+    assert json.loads(rejected[dl.FIELD_ERRORS]) == [{"field": "email", "reason": "missing"}]
+    assert (rejected[dl.ORIGINAL_ROUTING_KEY], rejected[dl.ORIGINAL_QUEUE]) == (ORIGIN.routing_key, ORIGIN.queue)
+    assert (rejected[dl.SERVICE], rejected[dl.DEAD_LETTERED_AT]) == ("adapters", AT.isoformat())
+    assert (rejected[rules.ROUTE_HEADER], malformed[rules.ROUTE_HEADER]) == ("http", "broker")
+
+
+def test_o8_a_dead_letters_error_headers_are_cut_to_what_a_header_holds() -> None:
+    error = MappingError.at("lines", "x" * 9000)
+    headers = rules.dead_letter_headers("adapters", error, "http", ORIGIN, AT)
+    assert len(headers[dl.ERROR]) == len(headers[dl.FIELD_ERRORS]) == 4000
+
+
+def test_o8_a_kept_webhook_is_answered_400_when_unreadable_else_202_with_its_dead_letter() -> None:
+    status, body = rules.dead_lettered("letter-1", rules.UnreadablePayload.at("body", "not JSON"))
+    assert status == 400
+    assert body == {
+        "status": "dead-lettered",
+        "dead_letter_id": "letter-1",
+        "errors": [{"field": "body", "reason": "not JSON"}],
+    }
+    assert rules.dead_lettered("letter-2", MappingError.at("email", "missing"))[0] == 202
+    not_read = rules.order_not_read("GET orders/7: HTTP 404")
+    assert rules.dead_lettered("letter-3", not_read)[0] == 202  # replayable once the order can be read
+    assert [(f.field, f.reason) for f in not_read.fields] == [
+        ("data.id", "the order could not be read: GET orders/7: HTTP 404")
+    ]

@@ -307,50 +307,74 @@ def webhook(runtime: ServiceRuntime, state: Adapters, platform: Platform) -> Any
 
     @post(include_in_schema=False, description=f"{platform.name} webhooks (O8)")
     async def receive(scope: Any, request: Request) -> AsgiResponse:
-        body = await _read_body(request, state.settings.max_body_bytes)
-        if body is None:
-            return _json(413, {"error": "body too large"})
-        if platform.is_ping is not None and platform.is_ping(body):
-            # Unsigned by the platform itself; nothing in it is read, kept or published.
-            log.info("%s webhook ping acknowledged", platform.name)
-            return _json(200, {"status": "ignored", "reason": "ping"})
-        # Signature first, on the raw bytes: nothing is parsed or kept for a stranger.
-        if not await asyncio.to_thread(state.verifier.verify, platform.name, body, request.headers):
-            log.warning("%s webhook refused: signature missing or wrong", platform.name)
-            return _json(401, {"error": "invalid signature"})
+        received = await _admitted(state, platform, request)
+        if isinstance(received, AsgiResponse):
+            return received
         topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
-        received = body  # what a dead letter keeps: the bytes the platform sent (see kept_body)
-        if platform.prepare is not None:
-            try:
-                topic, body = await platform.prepare(state, topic, body)
-            except FetchFailed as exc:
-                return await _fetch_failed(runtime, platform, exc.topic or topic, body, exc)
         try:
-            messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
-        except Ignored as exc:
-            state.count_ignored(platform.name, exc)
-            log.info("%s webhook (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
-            return _json(200, {"status": "ignored", "reason": exc.reason})
-        except PrivacyRequested as exc:
-            return await _privacy_webhook(runtime, platform, topic, exc.request, received)
-        except MappingError as exc:
-            return await _dead_letter_answer(
-                runtime, platform, topic, kept_body(platform.name, topic, received, exc), exc
-            )
-        try:
-            await publish(runtime, messages)
-        except Exception:  # noqa: BLE001 - not confirmed: the platform retries, ids are stable
-            log.exception("could not publish a %s webhook's messages", platform.name)
-            return _json(503, {"error": "could not publish; retry"})
-        return _json(
-            202,
-            {
-                "status": "accepted",
-                "messages": [{"message_id": m.message_id, "routing_key": m.routing_key()} for m in messages],
-            },
-        )
+            topic, body = await _prepared(state, platform, topic, received)
+        except FetchFailed as exc:
+            return await _fetch_failed(runtime, platform, exc.topic or topic, received, exc)
+        return await _map_webhook(runtime, state, platform, topic, body, received)
 
     return receive
+
+
+async def _admitted(state: Adapters, platform: Platform, request: Request) -> bytes | AsgiResponse:
+    """The signed bytes as the platform sent them, or the answer: 413 past the size limit,
+    200 to a ping, 401 to a signature missing or wrong."""
+    body = await _read_body(request, state.settings.max_body_bytes)
+    if body is None:
+        return _json(413, {"error": "body too large"})
+    if platform.is_ping is not None and platform.is_ping(body):
+        # Unsigned by the platform itself; nothing in it is read, kept or published.
+        log.info("%s webhook ping acknowledged", platform.name)
+        return _json(200, {"status": "ignored", "reason": "ping"})
+    # Signature first, on the raw bytes: nothing is parsed or kept for a stranger.
+    if not await asyncio.to_thread(state.verifier.verify, platform.name, body, request.headers):
+        log.warning("%s webhook refused: signature missing or wrong", platform.name)
+        return _json(401, {"error": "invalid signature"})
+    return body
+
+
+async def _prepared(state: Adapters, platform: Platform, topic: str, body: bytes) -> tuple[str, bytes]:
+    """The topic and the body to map: what a thin webhook names read first (``FetchFailed``)."""
+    if platform.prepare is None:
+        return topic, body
+    return await platform.prepare(state, topic, body)
+
+
+async def _map_webhook(
+    runtime: ServiceRuntime, state: Adapters, platform: Platform, topic: str, body: bytes, received: bytes
+) -> AsgiResponse:
+    """Published (202), ignored (200), a privacy request (200) or kept (202; 400 unreadable).
+    ``received`` is what a dead letter keeps: the bytes the platform sent (see kept_body)."""
+    try:
+        messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
+    except Ignored as exc:
+        _acknowledge(state, platform, "webhook", topic, exc)
+        return _json(200, {"status": "ignored", "reason": exc.reason})
+    except PrivacyRequested as exc:
+        return await _privacy_webhook(runtime, platform, topic, exc.request, received)
+    except MappingError as exc:
+        return await _dead_letter_answer(runtime, platform, topic, kept_body(platform.name, topic, received, exc), exc)
+    return await _published_answer(runtime, platform, messages)
+
+
+def _acknowledge(state: Adapters, platform: Platform, route: str, topic: str, exc: Ignored) -> None:
+    """Nothing of it is for us: counted and logged, nothing published or kept."""
+    state.count_ignored(platform.name, exc)
+    log.info("%s %s (%s) acknowledged and ignored: %s", platform.name, route, topic, exc.reason)
+
+
+async def _published_answer(runtime: ServiceRuntime, platform: Platform, messages: list[Envelope[Any]]) -> AsgiResponse:
+    """202 with the messages once RabbitMQ confirmed them all; 503 otherwise."""
+    try:
+        await publish(runtime, messages)
+    except Exception:  # noqa: BLE001 - not confirmed: the platform retries, ids are stable
+        log.exception("could not publish a %s webhook's messages", platform.name)
+        return _json(503, {"error": "could not publish; retry"})
+    return _json(202, rules.accepted(messages))
 
 
 async def _fetch_failed(
@@ -431,8 +455,7 @@ def consumer(platform: Platform) -> Callable[..., Any]:
         try:
             messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
         except Ignored as exc:
-            state.count_ignored(platform.name, exc)
-            log.info("%s message (%s) acknowledged and ignored: %s", platform.name, topic, exc.reason)
+            _acknowledge(state, platform, "message", topic, exc)
             return
         except PrivacyRequested as exc:
             redacted = privacy_body(platform.name, topic, exc.request, body)

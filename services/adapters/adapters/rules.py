@@ -139,6 +139,14 @@ def dead_lettered(letter: str, error: MappingError) -> tuple[int, dict[str, Any]
     }
 
 
+def accepted(messages: list[Envelope[Any]]) -> dict[str, Any]:
+    """A webhook's answer once its messages are published: their ids and routing keys."""
+    return {
+        "status": "accepted",
+        "messages": [{"message_id": m.message_id, "routing_key": m.routing_key()} for m in messages],
+    }
+
+
 def order_not_read(reason: str) -> MappingError:
     """A thin webhook whose order the platform's API would not give (404, a refused token, no
     API account): kept naming the order's id, replayed (and read again) once fixed."""

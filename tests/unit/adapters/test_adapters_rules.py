@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters import rules
+from adapters import rules, shopify
 from adapters.mapping import Ignored, MappingError, PlatformConfig
 from adapters.settings import AdapterSettings
 from plumbing import dead_letters as dl
 
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms"
 CONFIG: PlatformConfig = AdapterSettings(shopify_scope="eu-fr").platform("shopify")  # type: ignore[call-arg]
 
 
@@ -118,3 +120,13 @@ def test_o8_a_kept_webhook_is_answered_400_when_unreadable_else_202_with_its_dea
     assert [(f.field, f.reason) for f in not_read.fields] == [
         ("data.id", "the order could not be read: GET orders/7: HTTP 404")
     ]
+
+
+def test_o8_a_published_webhook_is_answered_with_each_message_id_and_routing_key() -> None:
+    payload = json.loads((FIXTURES / "shopify" / "orders-create.json").read_text(encoding="utf-8"), parse_float=Decimal)
+    messages = shopify.map_event("orders/create", payload, CONFIG)
+    answer = rules.accepted(messages)
+    assert answer["status"] == "accepted"
+    assert [m["message_id"] for m in answer["messages"]] == [m.message_id for m in messages]
+    assert answer["messages"][0]["routing_key"] == "order.order-placed.v1"
+    assert json.loads(json.dumps(answer)) == answer  # the body as sent

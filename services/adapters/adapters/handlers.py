@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from aio_pika import IncomingMessage
 from faststream.asgi import AsgiResponse, Request, post
 from faststream.rabbit import RabbitExchange, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
@@ -429,7 +430,7 @@ async def _privacy_webhook(
     """A compliance webhook or a customer deletion: its ids only (no name, email or phone) go
     to the adapters' own queue, confirmed, then 200 as the platform requires; the queue's
     consumer acts (privacy.py)."""
-    topic = topic or str(request.get("topic") or "")
+    topic = rules.privacy_topic(topic, request)
     try:
         await queue_privacy_request(runtime, platform, topic, privacy_body(platform.name, topic, request, received))
     except Exception:  # noqa: BLE001 - not kept: the platform must send it again
@@ -441,45 +442,67 @@ async def _privacy_webhook(
 
 def consumer(platform: Platform) -> Callable[..., Any]:
     async def from_broker(body: Any, message: RabbitMessage, runtime: Runtime, state: AdaptersOf) -> None:
-        _, key = original_route(message.raw_message)
-        prefix = f"platform.{platform.name}."
-        topic = platform.topic_from_routing(key[len(prefix) :] if key.startswith(prefix) else "")
-        body = message.raw_message.body
-        if platform.prepare is not None:
-            try:
-                topic, body = await platform.prepare(state, topic, body)
-            except FetchFailed as exc:
-                if exc.transient:
-                    raise  # retried with back-off, then dead-lettered
-                raise Rejected.invalid_fields(rules.order_not_read(exc.reason).fields) from None
-        try:
-            messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
-        except Ignored as exc:
-            _acknowledge(state, platform, "message", topic, exc)
-            return
-        except PrivacyRequested as exc:
-            redacted = privacy_body(platform.name, topic, exc.request, body)
-            if redacted != body:
-                # As sent, with the person's data in it: only its ids are retried and kept.
-                await queue_privacy_request(runtime, platform, topic or str(exc.request.get("topic") or ""), redacted)
-                return
-            await privacy.handle(state.clients, exc.request)
-            return
-        except MappingError as exc:
-            kept = kept_body(platform.name, topic, body, exc)
-            unreadable = isinstance(exc, UnreadablePayload)
-            if kept != body:
-                # Not an order: its ids only are kept (plumbing's dead letter would keep it all).
-                await dead_letter_webhook(runtime, platform, topic, kept, exc, route="broker")
-                return
-            if unreadable:
-                raise MalformedMessage(str(exc), exc.fields) from None  # dead-lettered at once as malformed
-            raise Rejected.invalid_fields(exc.fields) from None  # dead-lettered with its fields
-        await publish(runtime, messages)
+        topic, payload = await _read_message(state, platform, message.raw_message)
+        await _map_message(runtime, state, platform, topic, payload)
 
     from_broker.__name__ = f"{platform.name}_from_broker"
     from_broker.__doc__ = f"O8: {platform.name} payloads published to the broker, mapped to our order contract."
     return from_broker
+
+
+async def _read_message(state: Adapters, platform: Platform, raw: IncomingMessage) -> tuple[str, bytes]:
+    """The topic (the routing key's tail) and the body to map, what a thin message names read
+    first: a read that may succeed later is retried, one that will not is rejected."""
+    _, key = original_route(raw)
+    topic = platform.topic_from_routing(rules.routing_tail(platform.name, key))
+    try:
+        return await _prepared(state, platform, topic, raw.body)
+    except FetchFailed as exc:
+        if exc.transient:
+            raise  # retried with back-off, then dead-lettered
+        raise Rejected.invalid_fields(rules.order_not_read(exc.reason).fields) from None
+
+
+async def _map_message(runtime: ServiceRuntime, state: Adapters, platform: Platform, topic: str, body: bytes) -> None:
+    """Published, acknowledged and ignored, a privacy request acted on, or dead-lettered."""
+    try:
+        messages = translate(state.settings, platform, topic, body, max_depth=runtime.settings.max_body_depth)
+    except Ignored as exc:
+        _acknowledge(state, platform, "message", topic, exc)
+    except PrivacyRequested as exc:
+        await _privacy_message(runtime, state, platform, topic, exc.request, body)
+    except MappingError as exc:
+        await _unmapped_message(runtime, platform, topic, body, exc)
+    else:
+        await publish(runtime, messages)
+
+
+async def _privacy_message(
+    runtime: ServiceRuntime, state: Adapters, platform: Platform, topic: str, request: dict[str, Any], body: bytes
+) -> None:
+    """A privacy request on the queue: acted on (privacy.py) when it holds its ids only."""
+    redacted = privacy_body(platform.name, topic, request, body)
+    if redacted == body:
+        await privacy.handle(state.clients, request)
+    else:
+        # As sent, with the person's data in it: only its ids are retried and kept.
+        await queue_privacy_request(runtime, platform, rules.privacy_topic(topic, request), redacted)
+
+
+async def _unmapped_message(
+    runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes, exc: MappingError
+) -> None:
+    """Dead-lettered: by plumbing as it came (unreadable: malformed at once; otherwise rejected
+    with its fields), except a payload that is not an order, kept here as its ids only.
+    Called while ``exc`` is handled: plumbing's exceptions keep no context of it."""
+    kept = kept_body(platform.name, topic, body, exc)
+    if kept != body:
+        # Not an order: its ids only are kept (plumbing's dead letter would keep it all).
+        await dead_letter_webhook(runtime, platform, topic, kept, exc, route="broker")
+    elif isinstance(exc, UnreadablePayload):
+        raise MalformedMessage(str(exc), exc.fields) from None  # dead-lettered at once as malformed
+    else:
+        raise Rejected.invalid_fields(exc.fields) from None  # dead-lettered with its fields
 
 
 def build_routers(runtime: ServiceRuntime) -> list[RabbitRouter]:

@@ -1,5 +1,6 @@
 """What the adapters' routes decide, without I/O (O8): how a body is read before a mapper
-sees it, what a mapper's failure becomes, and what a dead letter of it holds and answers.
+sees it, what a mapper's failure becomes, what a dead letter of it holds and answers, and
+the topic a message or privacy request travels by.
 
 handlers.py reads the request or the message, calls these, and publishes or answers.
 """
@@ -137,6 +138,18 @@ def dead_lettered(letter: str, error: MappingError) -> tuple[int, dict[str, Any]
         "dead_letter_id": letter,
         "errors": [f.model_dump() for f in error.fields],
     }
+
+
+def routing_tail(platform: str, key: str) -> str:
+    """What follows ``platform.<platform>.`` in a routing key, which names the topic; "" for a
+    key of another platform or none."""
+    prefix = f"platform.{platform}."
+    return key[len(prefix) :] if key.startswith(prefix) else ""
+
+
+def privacy_topic(topic: str, request: dict[str, Any]) -> str:
+    """The topic a privacy request travels on: the one it came by, else the one it names."""
+    return topic or str(request.get("topic") or "")
 
 
 def accepted(messages: list[Envelope[Any]]) -> dict[str, Any]:

@@ -130,3 +130,24 @@ def test_o8_a_published_webhook_is_answered_with_each_message_id_and_routing_key
     assert [m["message_id"] for m in answer["messages"]] == [m.message_id for m in messages]
     assert answer["messages"][0]["routing_key"] == "order.order-placed.v1"
     assert json.loads(json.dumps(answer)) == answer  # the body as sent
+
+
+@pytest.mark.parametrize(
+    ("key", "tail"),
+    [
+        ("platform.shopify.orders.create", "orders.create"),
+        ("platform.shopify.", ""),
+        ("platform.shopifyplus.orders.create", ""),  # another platform's, not a prefix of ours
+        ("platform.saleor.order_created", ""),
+        ("oms.adapters.shopify", ""),  # back from a retry tier without its original route
+    ],
+)
+def test_o8_the_routing_keys_tail_after_the_platform_names_the_topic(key: str, tail: str) -> None:
+    assert rules.routing_tail("shopify", key) == tail
+
+
+def test_o8_c18_a_privacy_request_travels_by_its_topic_else_the_one_it_names() -> None:
+    assert rules.privacy_topic("customers/redact", {"topic": "shop/redact"}) == "customers/redact"
+    assert rules.privacy_topic("", {"topic": "shop/redact"}) == "shop/redact"
+    assert rules.privacy_topic("", {"kind": "erasure"}) == ""
+    assert rules.privacy_topic("", {"topic": None}) == ""

@@ -312,11 +312,7 @@ def webhook(runtime: ServiceRuntime, state: Adapters, platform: Platform) -> Any
         if isinstance(received, AsgiResponse):
             return received
         topic = request.headers.get(platform.topic_header, "") if platform.topic_header else ""
-        try:
-            topic, body = await _prepared(state, platform, topic, received)
-        except FetchFailed as exc:
-            return await _fetch_failed(runtime, platform, exc.topic or topic, received, exc)
-        return await _map_webhook(runtime, state, platform, topic, body, received)
+        return await _take_webhook(runtime, state, platform, topic, received)
 
     return receive
 
@@ -336,6 +332,18 @@ async def _admitted(state: Adapters, platform: Platform, request: Request) -> by
         log.warning("%s webhook refused: signature missing or wrong", platform.name)
         return _json(401, {"error": "invalid signature"})
     return body
+
+
+async def _take_webhook(
+    runtime: ServiceRuntime, state: Adapters, platform: Platform, topic: str, received: bytes
+) -> AsgiResponse:
+    """Signed bytes: what a thin webhook names read first (503 or kept when it cannot be),
+    then mapped and answered."""
+    try:
+        topic, body = await _prepared(state, platform, topic, received)
+    except FetchFailed as exc:
+        return await _fetch_failed(runtime, platform, exc.topic or topic, received, exc)
+    return await _map_webhook(runtime, state, platform, topic, body, received)
 
 
 async def _prepared(state: Adapters, platform: Platform, topic: str, body: bytes) -> tuple[str, bytes]:

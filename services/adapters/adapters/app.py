@@ -4,7 +4,8 @@ Webhooks: ``POST /webhooks/shopify``, ``/webhooks/commercetools``, ``/webhooks/s
 ``/webhooks/medusa``, ``/webhooks/woocommerce``, ``/webhooks/bigcommerce``,
 ``/webhooks/magento`` (Adobe Commerce / Magento 2, through a signing module or relay),
 ``/webhooks/shopware`` (Shopware 6 app webhooks); queues ``<ns>.adapters.<platform>`` bound
-``platform.<platform>.#`` on ``<ns>.upstream`` (handlers.py).
+``platform.<platform>.#`` on ``<ns>.upstream`` (handlers.py), the only way in for the polled
+marketplaces (eBay, Amazon: a poller publishes their Order objects, ``platform.ebay.order``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,6 @@ def create_app(
         bigcommerce=bigcommerce,
     )
     app.context.set_global("adapters", adapters)  # the broker consumers' AdaptersOf
-    for platform in PLATFORM_ADAPTERS.values():
+    for platform in (p for p in PLATFORM_ADAPTERS.values() if p.webhook):
         app.mount(f"/webhooks/{platform.name}", webhook(runtime, adapters, platform))
     return app

@@ -43,6 +43,11 @@ CUSTOMER_PREFIXES = {
     # customer_address_save_after...) and plugins of the customer API (customer.api....).
     "magento": ("customer_", "customer."),
     "shopware": ("customer.", "customer_address.", "checkout.customer."),
+    # eBay's one customer topic: the buyer closed their eBay account (its Marketplace Account
+    # Deletion notification, which every application that keeps eBay data must honour).
+    "ebay": ("MARKETPLACE_ACCOUNT_DELETION",),
+    # Amazon notifies no customer topics: it keeps its buyers' accounts to itself.
+    "amazon": (),
 }
 #: The topics that say a customer account was deleted on the platform.
 DELETIONS = {
@@ -61,6 +66,8 @@ DELETIONS = {
     # The entity deleted (customer.deleted: ids only), or the customer deleted their own
     # account in the storefront (checkout.customer.deleted).
     "shopware": ("customer.deleted", "checkout.customer.deleted"),
+    "ebay": ("MARKETPLACE_ACCOUNT_DELETION",),
+    "amazon": (),
 }
 #: Where a deletion names the customer, per platform, first found wins.
 CUSTOMER_ID_PATHS = {
@@ -82,6 +89,9 @@ CUSTOMER_ID_PATHS = {
         "id",
     ),
     "shopware": ("data.payload.customerId", "data.payload.customer.id", "data.payload.0.primaryKey"),
+    # The buyer's username is the source customer id of their orders (ebay.py).
+    "ebay": ("notification.data.username",),
+    "amazon": (),
 }
 #: Where a body names the shop (else the platform's configured source system stands for it).
 SHOP_PATHS = {
@@ -202,8 +212,13 @@ _MAX_DEPTH = 6
 _PERSONAL_ID = re.compile(r"tax|vat|ssn|passport|national", re.IGNORECASE)
 
 
-def _is_kept_key(key: str) -> bool:
-    return key in _KEPT_KEYS or (bool(_ID_KEY.search(key)) and not _PERSONAL_ID.search(key))
+#: A platform's account ids under names that do not say id: eBay names a buyer's account by
+#: its username, the one id its orders and its account deletion share.
+_ACCOUNT_KEYS = {"ebay": frozenset({"username"})}
+
+
+def _is_kept_key(key: str, accounts: frozenset[str] = frozenset()) -> bool:
+    return key in _KEPT_KEYS or key in accounts or (bool(_ID_KEY.search(key)) and not _PERSONAL_ID.search(key))
 
 
 def _scalar_id(value: Any) -> bool:
@@ -216,7 +231,7 @@ def _scalar_id(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= 200 and "@" not in value and " " not in value.strip()
 
 
-def _skeleton(value: Any, depth: int) -> Any:
+def _skeleton(value: Any, depth: int, accounts: frozenset[str]) -> Any:
     if depth > _MAX_DEPTH:
         return None
     if isinstance(value, dict):
@@ -225,19 +240,21 @@ def _skeleton(value: Any, depth: int) -> Any:
             if not isinstance(key, str):
                 continue
             if isinstance(inner, (dict, list)):
-                nested = _skeleton(inner, depth + 1)
+                nested = _skeleton(inner, depth + 1, accounts)
                 if nested:
                     kept[key] = nested
-            elif _is_kept_key(key) and _scalar_id(inner):
+            elif _is_kept_key(key, accounts) and _scalar_id(inner):
                 kept[key] = inner
         return kept
     if isinstance(value, list):
-        kept_items = [_skeleton(item, depth + 1) if isinstance(item, (dict, list)) else None for item in value]
+        kept_items = [
+            _skeleton(item, depth + 1, accounts) if isinstance(item, (dict, list)) else None for item in value
+        ]
         return [item for item in kept_items if item]
     return None
 
 
-def id_skeleton(body: bytes) -> bytes:
+def id_skeleton(body: bytes, platform: str = "") -> bytes:
     """The body as a dead letter keeps it when it is not an order: only its ids, types and
     names of events, in the same shape (a deletion maps again from it to the same request);
     every other value (names, emails, phones, addresses, tokens, free text) is left out. A
@@ -249,7 +266,7 @@ def id_skeleton(body: bytes) -> bytes:
     if not isinstance(data, (dict, list)):
         return json.dumps({"unreadable_body_sha256": hashlib.sha256(body).hexdigest()}).encode()
     try:
-        kept = _skeleton(data, 0)
+        kept = _skeleton(data, 0, _ACCOUNT_KEYS.get(platform, frozenset()))
     except RecursionError:
         kept = None
     return json.dumps(kept if kept is not None else {}).encode()

@@ -58,11 +58,14 @@ from plumbing.retries import ensure_confirmed
 from plumbing.runtime import Injected, Runtime, ServiceRuntime
 
 from . import (
+    amazon,
     bigcommerce,
     bigcommerce_client,
     commercetools,
     customer_topics,
+    ebay,
     magento,
+    marketplace,
     medusa,
     privacy,
     rules,
@@ -96,6 +99,9 @@ class Platform:
     #: Reads what a thin webhook names before mapping (BigCommerce): ``(state, topic, body)
     #: -> (topic, body to map)``; raises ``FetchFailed``.
     prepare: Callable[[Adapters, str, bytes], Awaitable[tuple[str, bytes]]] | None = None
+    #: Has a webhook route. Marketplaces push no order bodies (eBay, Amazon): a poller or
+    #: relay publishes their Order objects to the platform's queue, the only way in.
+    webhook: bool = True
 
 
 async def _bigcommerce_prepare(state: Adapters, topic: str, body: bytes) -> tuple[str, bytes]:
@@ -143,6 +149,11 @@ PLATFORM_ADAPTERS = {
     # No topic header: the body's ``data.event`` names the event.
     "shopware": Platform(
         "shopware", shopware.map_event, None, shopware.topic_from_routing, shopware.routing_from_topic
+    ),
+    # Polled marketplaces: the routing key names the topic (platform.ebay.order).
+    "ebay": Platform("ebay", ebay.map_event, None, ebay.topic_from_routing, ebay.routing_from_topic, webhook=False),
+    "amazon": Platform(
+        "amazon", amazon.map_event, None, amazon.topic_from_routing, amazon.routing_from_topic, webhook=False
     ),
 }
 assert tuple(PLATFORM_ADAPTERS) == PLATFORMS
@@ -221,14 +232,16 @@ def kept_body(platform: str, topic: str, body: bytes, exc: MappingError | None =
     except for a payload that is not an order (a compliance or customer topic, an unsupported
     topic, named by the topic or found so by the mapper): its ids only (C18); and a Magento
     body never keeps card data (``magento.without_card_data``: its order's payment carries
-    ``cc_last4``, ``cc_exp_*``...)."""
+    ``cc_last4``, ``cc_exp_*``...), nor a marketplace's (``marketplace.without_card_data``)."""
     if platform == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS:
         return shopify.privacy_dead_letter_body(body)  # the same shape: replayable once fixed
     kept = body
     if isinstance(exc, customer_topics.NotAnOrder) or is_personal_topic(platform, topic):
-        kept = customer_topics.id_skeleton(body)
+        kept = customer_topics.id_skeleton(body, platform)
     if platform == magento.PLATFORM:
         return magento.without_card_data(kept)
+    if platform in (ebay.PLATFORM, amazon.PLATFORM):
+        return marketplace.without_card_data(kept)
     return kept
 
 
@@ -422,7 +435,7 @@ def privacy_body(platform: str, topic: str, request: dict[str, Any], body: bytes
     body as it came)."""
     if platform == shopify.PLATFORM and topic in shopify.PRIVACY_KINDS:
         return json.dumps(shopify.redacted_body(request)).encode()
-    return customer_topics.id_skeleton(body)
+    return customer_topics.id_skeleton(body, platform)
 
 
 async def queue_privacy_request(runtime: ServiceRuntime, platform: Platform, topic: str, body: bytes) -> None:

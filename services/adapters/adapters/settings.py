@@ -9,7 +9,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .mapping import PlatformConfig
 
-PLATFORMS = ("shopify", "commercetools", "saleor", "medusa", "woocommerce", "bigcommerce", "magento", "shopware")
+PLATFORMS = (
+    "shopify",
+    "commercetools",
+    "saleor",
+    "medusa",
+    "woocommerce",
+    "bigcommerce",
+    "magento",
+    "shopware",
+    "ebay",
+    "amazon",
+)
 
 
 class AdapterSettings(BaseSettings):
@@ -77,6 +88,17 @@ class AdapterSettings(BaseSettings):
     shopware_scopes: dict[str, str] = Field(default_factory=dict, description="sales channel id -> scope")
     shopware_currencies: dict[str, str] = Field(
         default_factory=dict, description="currency id -> ISO 4217 code, for orders without currency.isoCode"
+    )
+
+    # eBay (Sell Fulfillment API Order objects) and Amazon (SP-API Orders v0, with the buyer
+    # and address a Restricted Data Token reads) are polled: no webhook, no secret here.
+    ebay_source_system: str = "ebay"
+    ebay_scope: str | None = None
+    ebay_scopes: dict[str, str] = Field(default_factory=dict, description="eBay marketplace id (EBAY_DE) -> scope")
+    amazon_source_system: str = "amazon"
+    amazon_scope: str | None = None
+    amazon_scopes: dict[str, str] = Field(
+        default_factory=dict, description="Amazon MarketplaceId (A1PA6795UKMFR9) -> scope"
     )
 
     max_body_bytes: int = Field(default=5_000_000, ge=1_000, description="Larger webhook bodies get 413.")

@@ -12,7 +12,7 @@ from typing import Any
 from .test_adapters_platform_shapes import Case
 
 SAMPLES = Path(__file__).resolve().parent / "platforms"
-SAMPLE_PLATFORMS = ("magento", "shopware")
+SAMPLE_PLATFORMS = ("magento", "shopware", "ebay", "amazon")
 #: Each sample once; the body names its event (both platforms read it from the body).
 SAMPLE_CASES = [
     Case("magento", "order-registered-rest.json", "sales_order_place_after"),
@@ -23,6 +23,14 @@ SAMPLE_CASES = [
     Case("shopware", "checkout-order-placed-guest-net.json", ""),
     Case("shopware", "state-enter-transaction-paid.json", ""),
     Case("shopware", "state-enter-delivery-shipped.json", ""),
+    Case("ebay", "order-de-paid.json", "order"),
+    Case("ebay", "order-fr-cancelled.json", "order"),
+    Case("ebay", "order-us-partially-shipped.json", "order"),
+    Case("amazon", "getorder-de-unshipped.json", "order"),
+    Case("amazon", "order-fr-shipped-gift.json", "order"),
+    Case("amazon", "order-uk-canceled.json", "order"),
+    Case("amazon", "order-us-partially-shipped.json", "order"),
+    Case("amazon", "order-change-status.json", "ORDER_CHANGE"),
 ]
 
 

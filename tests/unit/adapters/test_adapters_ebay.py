@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from adapters import ebay, rules
-from adapters.customer_topics import UnsupportedTopic
-from adapters.mapping import MappingError, PlatformConfig
+from adapters.customer_topics import UnsupportedTopic, id_skeleton
+from adapters.handlers import privacy_body
+from adapters.mapping import MappingError, PlatformConfig, PrivacyRequested
 from adapters.marketplace import without_card_data
 from contracts.upstream.cards import card_numbers_in
 from contracts.upstream.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived
@@ -265,3 +266,46 @@ def test_o8_ebay_no_card_number_survives() -> None:
     assert [m.message_id for m in translate(kept)] == [m.message_id for m in messages]
     clean = sample_bytes("ebay", "order-de-paid.json")
     assert without_card_data(clean) == clean  # no card number: byte for byte
+
+
+def test_c18_o8_ebay_marketplace_account_deletion_asks_to_erase_the_buyer_by_username() -> None:
+    """C18: eBay's Marketplace Account Deletion notification (which every application keeping
+    eBay data must honour) becomes a deletion request for the buyer its orders name, ids only."""
+    notification = {
+        "metadata": {"topic": "MARKETPLACE_ACCOUNT_DELETION", "schemaVersion": "1.0", "deprecated": False},
+        "notification": {
+            "notificationId": "49feeaeb-4982-42d9-a377-9645b8479411_33f7e043-fed8-442b-9d44-791923bd9a6d",
+            "eventDate": "2026-11-28T20:43:59.462Z",
+            "publishDate": "2026-11-28T20:43:59.679Z",
+            "publishAttemptCount": 1,
+            "data": {
+                "username": "amelie_fontaine75",
+                "userId": "ma8vp1jySJC",
+                "eiasToken": "nY+sHZ2PrBmdj6wVnY+sEZ2PrA2dj6w",
+            },
+        },
+    }
+    with pytest.raises(PrivacyRequested) as deleted:
+        translate(json.dumps(notification).encode(), "MARKETPLACE_ACCOUNT_DELETION")
+    request = deleted.value.request
+    assert (request["kind"], request["source_customer_id"]) == ("deletion", "amelie_fontaine75")
+
+
+def test_c18_o8_ebay_deletion_kept_as_its_ids_maps_again_to_the_same_request() -> None:
+    """C18: what travels on and is kept of the deletion is its ids: the username (eBay's account
+    id) and the notification's, no more; another platform's username is not kept."""
+    body = json.dumps(
+        {
+            "metadata": {"topic": "MARKETPLACE_ACCOUNT_DELETION"},
+            "notification": {"notificationId": "n-1", "data": {"username": "amelie_fontaine75", "userId": "u1"}},
+            "note": "Amélie de La Fontaine, amelie@example.fr",
+        }
+    ).encode()
+    with pytest.raises(PrivacyRequested) as deleted:
+        translate(body, "MARKETPLACE_ACCOUNT_DELETION")
+    kept = privacy_body("ebay", "MARKETPLACE_ACCOUNT_DELETION", deleted.value.request, body)
+    assert b"Fontaine," not in kept and b"example.fr" not in kept
+    with pytest.raises(PrivacyRequested) as again:
+        translate(kept, "MARKETPLACE_ACCOUNT_DELETION")
+    assert again.value.request == deleted.value.request
+    assert b"amelie_fontaine75" not in id_skeleton(body, "woocommerce")

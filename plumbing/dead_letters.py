@@ -48,7 +48,7 @@ from .telemetry import continuing
 
 if TYPE_CHECKING:
     from aio_pika import IncomingMessage
-    from faststream._internal.context.repository import ContextRepo
+    from faststream import ContextRepo
 
     from contracts.routing import Topology
 

@@ -136,8 +136,13 @@ def is_relay_email(canonical: str) -> bool:
     domain = canonical.rpartition("@")[2]
     # Beyond the list, the subdomains marketplaces relay through: Amazon's 'marketplace.',
     # Walmart's 'relay.', and the same names at marketplaces not listed here.
-    first_label = domain.partition(".")[0]
-    return domain in RELAY_DOMAINS or first_label in ("marketplace", "relay", "privaterelay") or ".relay." in domain
+    first_label, _, rest = domain.partition(".")
+    return (
+        domain in RELAY_DOMAINS
+        or first_label in ("marketplace", "relay", "privaterelay")
+        or ".relay." in domain
+        or (first_label == "members" and rest.startswith("ebay."))  # eBay's every national site
+    )
 
 
 def canonical_email(email: str) -> str:

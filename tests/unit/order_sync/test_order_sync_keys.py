@@ -94,6 +94,8 @@ def test_o2_a_mailbox_one_slip_of_a_key_from_another_is_told_from_a_namesake_s(a
         ("x1y2@marketplace.amazon.de", True),
         ("o605our6cwbq32@marketplace.bazaar.example", True),  # a marketplace not listed
         ("abc@relay.walmart.com", True),
+        ("a91c3e7f05d2b8e4f6a1@members.ebay.it", True),  # eBay, a national site not listed
+        ("jean@members.example.org", False),
         ("abc@privaterelay.appleid.com", True),
         ("jean@marketplace-shop.fr", False),  # a shop's own domain
         ("jean.martin@gmail.com", False),

@@ -60,14 +60,18 @@ def new_customer(order: Order, identity: Identity, idempotency_key: str) -> dict
     }
 
 
-def check_resolution(review: dict[str, Any] | None, review_id: str, action: str, customer_code: str | None) -> None:
-    """O5: a review is resolved once, by linking one of its own candidates or creating."""
+def check_resolution(
+    review: dict[str, Any] | None, review_id: str, action: str, customer_code: str | None
+) -> dict[str, Any]:
+    """O5: a review is resolved once, by linking one of its own candidates or creating; the
+    review, when it may be."""
     if review is None:
         raise Rejected.not_found("review", review_id, field="payload.review_id")
     if review["status"] != "open":
         raise Rejected.invalid_state(f"review {review_id} was resolved already")
     if action == "link" and (customer_code is None or customer_code not in review["candidates"]):
         raise Rejected.invalid("payload.customer_code", "pick one of the review's candidates")
+    return review
 
 
 def order_key(source_system: str, order_number: str) -> str:

@@ -230,9 +230,7 @@ async def list_reviews(cmd: ListReviews, runtime: Runtime) -> ReviewPageReply:
 async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Customers) -> ReviewReply:
     """O5: the CSR picks a candidate, or a new customer is created for the order."""
     p, db, at = cmd.payload, runtime.db, now()
-    review = await store.find_review(db, p.review_id)
-    check_resolution(review, p.review_id, p.action, p.customer_code)
-    assert review is not None  # checked
+    review = check_resolution(await store.find_review(db, p.review_id), p.review_id, p.action, p.customer_code)
     order = Order.model_validate(review["order"])
     scope = await customers.scopes.get(order.scope)
     identity = identity_of(order, scope.country if scope else None)

@@ -109,39 +109,22 @@ PLUS_ADDRESSING_DOMAINS = frozenset(
 )
 
 
-#: Marketplaces that hide the buyer's mailbox behind an alias of their own: such an address
-#: is one buyer's at that marketplace, never the address they give a shop directly.
-RELAY_DOMAINS = frozenset(
-    {
-        "marketplace.amazon.com",
-        "marketplace.amazon.co.uk",
-        "marketplace.amazon.de",
-        "marketplace.amazon.fr",
-        "marketplace.amazon.es",
-        "marketplace.amazon.it",
-        "marketplace.amazon.nl",
-        "marketplace.amazon.ca",
-        "members.ebay.com",
-        "members.ebay.de",
-        "members.ebay.co.uk",
-        "members.ebay.fr",
-        "privaterelay.appleid.com",
-    }
-)
+#: The first labels of the domains marketplaces relay buyers' mail through: Amazon's
+#: ``marketplace.amazon.<tld>``, Walmart's ``relay.walmart.com``, Apple's
+#: ``privaterelay.appleid.com``, and the same names at marketplaces not known here.
+RELAY_LABELS = ("marketplace", "relay", "privaterelay")
 
 
 def is_relay_email(canonical: str) -> bool:
-    """An address a marketplace (or Apple's sign-in) relays: comparing it with a shop's
-    address says nothing either way."""
+    """An address a marketplace (or Apple's sign-in) relays: one buyer's alias at that
+    marketplace, never the address they give a shop; comparing it with a shop's address says
+    nothing either way."""
     domain = canonical.rpartition("@")[2]
-    # Beyond the list, the subdomains marketplaces relay through: Amazon's 'marketplace.',
-    # Walmart's 'relay.', and the same names at marketplaces not listed here.
     first_label, _, rest = domain.partition(".")
     return (
-        domain in RELAY_DOMAINS
-        or first_label in ("marketplace", "relay", "privaterelay")
+        first_label in RELAY_LABELS
         or ".relay." in domain
-        or (first_label == "members" and rest.startswith("ebay."))  # eBay's every national site
+        or (first_label == "members" and rest.startswith("ebay."))  # eBay's, on every national site
     )
 
 

@@ -79,7 +79,7 @@ from .mapping import (
     items,
     obj,
 )
-from .marketplace import card_safe, money, placed, postal_address, split_name, status_change, unit_price
+from .marketplace import money, placed, postal_address, split_name, status_change, unit_price
 
 PLATFORM = "amazon"
 #: An Orders v0 ``Order`` (routing key ``platform.amazon.order``).
@@ -163,12 +163,12 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     named = payload.get("NotificationType")
     event = named.strip() if isinstance(named, str) and named.strip() else topic.strip()
     if event == ORDER_CHANGE or (not event and "NotificationType" in payload):
-        return order_change(card_safe(payload), config)
+        return order_change(payload, config)
     if event and event != ORDER:
         customer_topics.not_an_order(PLATFORM, event, payload, config)
         where = "NotificationType" if named else "topic"
         raise UnsupportedTopic.at(where, f"unsupported topic {event!r}; supported: {', '.join(EVENTS)}")
-    order = order_of(card_safe(payload))
+    order = order_of(payload)
     status = order.get("OrderStatus")
     if status in PENDING:
         raise Ignored(

@@ -75,7 +75,7 @@ from .mapping import (
     obj,
     payment_received,
 )
-from .marketplace import card_safe, correlation, money, placed, postal_address, split_name, status_change, unit_price
+from .marketplace import correlation, money, placed, postal_address, split_name, status_change, unit_price
 
 PLATFORM = "ebay"
 #: The one topic: an ``Order`` (its routing key ``platform.ebay.order``).
@@ -169,7 +169,7 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
     if event and event != ORDER:
         customer_topics.not_an_order(PLATFORM, event, payload, config)
         raise UnsupportedTopic.at("topic", f"unsupported topic {event!r}; supported: {', '.join(EVENTS)}")
-    order, fulfillments = order_of(card_safe(payload))
+    order, fulfillments = order_of(payload)
     placed = order_placed(order, config)
     order_id = placed[0].payload.order_number
     messages = placed + [_status_change(order, order_id, config)]

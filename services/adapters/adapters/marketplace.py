@@ -6,13 +6,13 @@ times the quantity) and money as an object (``{"value", "currency"}``,
 ``{"Amount", "CurrencyCode"}``).
 
 Card numbers: neither marketplace sends any (the buyer pays the marketplace), but a buyer
-may type one into a free text (an address line, a gift message). ``card_safe`` masks every
-card number but its last four digits (``contracts.upstream.cards``) in every text of a
-marketplace payload outside its id fields (``orderId``, ``AmazonOrderId``, ``sku``,
-``SellerSKU``, tracking numbers...: a 13-19 digit id passes the Luhn check one time in ten,
-and masking it would publish another order on a replay). The mappers read the payload so
-masked, so no message carries one, and ``without_card_data`` is what a dead letter of such a
-body keeps: it maps again to the same message ids.
+may type one into a free text (an address line, a gift message). As on every platform, a
+card number in a field our contract reads is that field's error (``contracts.upstream.cards``)
+and the order is dead-lettered. ``without_card_data`` is what the dead letter keeps: every
+card number masked but its last four digits (``card_safe``) outside the payload's id fields
+(``orderId``, ``AmazonOrderId``, ``sku``, ``SellerSKU``, tracking numbers...: a 13-19 digit
+id passes the Luhn check one time in ten, and masking it would publish another order on a
+replay), so that a replay maps, masked, to the order's own message ids.
 """
 
 from __future__ import annotations

@@ -296,8 +296,10 @@ async def test_c7_carts_payment_methods_invoices_and_payments_in_pages_and_a_csr
     ] == [("INV-12", "H-12", "59.70", "open")]
 
     async def received() -> Any:
+        # Both events wait for H-12's link and are released together, in either order.
         page = await history(client, code, "payment")
-        return page if page.items[0].fields.get("requested_at") else None
+        fields = page.items[0].fields
+        return page if fields.get("requested_at") and fields.get("method") else None
 
     payment = (await eventually(received, timeout=15)).items[0].fields
     assert (payment["status"], payment["method"], payment["payment_url"]) == (

@@ -176,10 +176,25 @@ PROVIDER_DOMAINS = (
 
 
 def _domain_slip(a: str, b: str) -> bool:
-    """One of two domains is a provider's, the other one slip of a key from it and no provider."""
+    """One of two domains is a provider's, the other no provider's and either one slip of a
+    key from it, or the provider's name with another country's ending ('gmail.fr',
+    'hotmail.co' cut short of 'hotmail.co.uk'): what a hand in a hurry or a habit of the
+    national ending makes of it."""
     if a == b or (a in PROVIDER_DOMAINS) == (b in PROVIDER_DOMAINS):
         return False
+    name_a, _, ending_a = a.partition(".")
+    name_b, _, ending_b = b.partition(".")
+    if name_a == name_b and all(0 < len(label) <= 3 for label in f"{ending_a}.{ending_b}".split(".")):
+        return True
     return OSA.distance(a, b, score_cutoff=1) <= 1
+
+
+def _as_meant(email: str, other: str) -> str:
+    """``email`` at a mistyped provider's domain, as the mailbox of the provider ``other`` is
+    at: 'lea.grienas@gmail.co' is meant as 'leagrienas@gmail.com', Gmail ignoring dots."""
+    local, _, domain = email.rpartition("@")
+    provider = other.rpartition("@")[2]
+    return canonical_email(f"{local}@{provider}") if domain not in PROVIDER_DOMAINS else email
 
 
 def typo_of(a: str, b: str) -> bool:
@@ -194,8 +209,11 @@ def typo_of(a: str, b: str) -> bool:
     the person's mailbox is still the one they meant."""
     local_a, _, domain_a = a.rpartition("@")
     local_b, _, domain_b = b.rpartition("@")
-    if local_a == local_b and len(local_a) >= 3 and _domain_slip(domain_a, domain_b):
-        return True  # the provider mistyped: 'jose1985@iclod.com' for '...@icloud.com'
+    if _domain_slip(domain_a, domain_b):
+        # The provider mistyped: 'jose1985@iclod.com' for '...@icloud.com'; read by that
+        # provider's rules, so 'lea.grienas@gmail.co' is 'leagrienas@gmail.com'.
+        meant_a, meant_b = _as_meant(a, b), _as_meant(b, a)
+        return meant_a == meant_b and len(local_a) >= 3
     if domain_a != domain_b or min(len(local_a), len(local_b)) < TYPO_MIN_LOCAL or local_a == local_b:
         return False
     if OSA.distance(local_a, local_b, score_cutoff=1) > 1:

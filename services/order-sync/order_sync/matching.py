@@ -707,9 +707,9 @@ def score(identity: Identity, profile: Profile) -> Scored:
 
     best = _best_names(identity, profile)
     if identity.email_canon and profile.emails:
-        # A slip counts only where the given names agree: 'annemueller' beside 'annamueller'
-        # is a sister.
-        same_name = best is not None and best[0][0] == "exact" and best[0][1] != "different"
+        # A slip counts only where the given names agree ('Robert' and 'Robert E.' do):
+        # 'annemueller' beside 'annamueller' is a sister.
+        same_name = best is not None and best[0][0] in ("exact", "middle") and best[0][1] != "different"
         typo = same_name and next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
         if identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)

@@ -81,6 +81,11 @@ def test_o2_plus_tags_are_dropped_where_the_provider_ignores_them(raw: str, key:
         ("jeanmartin@live.be", "jeanmartin@live.de", False),  # two providers' domains
         ("jeanmartin@acme.de", "jeanmartin@acne.de", False),  # no provider: two companies
         ("jeanmartin@gmail.com", "jeanmartn@gmial.com", False),  # two slips
+        ("leagrienas@gmail.com", "lea.grienas@gmail.co", True),  # read as Gmail reads it: dots ignored
+        ("leagrienas@gmail.com", "lea.grienas@gmail.fr", True),  # the provider's name, a national ending
+        ("claire.crawcombe@hotmail.co.uk", "claire.crawcombe@hotmail.co", True),  # ... cut short
+        ("jeanmartin@hotmail.fr", "jeanmartin@hotmail.com", False),  # two of the provider's domains
+        ("jeanmartin@mail.de", "jeanmartin@mail.acme.com", False),  # a company's mail server
     ],
 )
 def test_o2_a_mailbox_one_slip_of_a_key_from_another_is_told_from_a_namesake_s(a: str, b: str, slip: bool) -> None:

@@ -310,14 +310,17 @@ def test_o6_an_account_and_a_mailbox_at_one_street_with_one_name_are_one_new_cus
 
 
 def test_o2_an_email_typed_with_a_slip_at_the_customer_s_street_and_name_links_a_sister_s_does_not() -> None:
-    """A mistyped mailbox is the customer's with their own name and street; the same slip
-    where the given names differ is a sister's own address (Anna, Anne)."""
+    """A mistyped mailbox is the customer's with their own name and street, a middle initial
+    written or not; the same slip where the given names differ is a sister's own address
+    (Anna, Anne)."""
     home = {"postal": "60601", "line1": "6212 Maple Drive", "country": "US"}
     brandon = profile("B", order("Brandon", "Bradney", email="b.bradney4@gmail.com", phone="312 935 4569", **home))
     typed = identity(order("Brandon", "Bradney", email="brbradney4@gmail.com", **home))
     scored = score(typed, brandon)
     assert [e.level for e in scored.evidence if e.comparison == "email"] == ["typo"]
     assert decide(typed, None, [scored]) == Decision("link", "email", "B", (scored,), scored.score)
+    with_initial = identity(order("Brandon J.", "Bradney", email="brbradney4@gmail.com", **home))
+    assert [e.level for e in score(with_initial, brandon).evidence if e.comparison == "email"] == ["typo"]
     anna = profile("A", order("Anna", "Mueller", email="annamueller@gmx.de", **HOME))
     anne = identity(order("Anne", "Mueller", email="annemueller@gmx.de", **HOME))
     sister = score(anne, anna)

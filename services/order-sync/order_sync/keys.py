@@ -175,16 +175,26 @@ PROVIDER_DOMAINS = (
 )
 
 
+#: Providers known the world over by one domain (as ``canonical_email`` writes it): another
+#: ending after their name is theirs mistyped. Most others have national domains, or share
+#: their name with another ('o2.pl', 'o2.co.uk'; 'inbox.ru', 'inbox.lv').
+_SINGLE_DOMAIN = {"gmail": "gmail.com", "googlemail": "gmail.com", "icloud": "icloud.com"}
+
+
 def _domain_slip(a: str, b: str) -> bool:
     """One of two domains is a provider's, the other no provider's and either one slip of a
-    key from it, or the provider's name with another country's ending ('gmail.fr',
-    'hotmail.co' cut short of 'hotmail.co.uk'): what a hand in a hurry or a habit of the
-    national ending makes of it."""
+    key from it, or cut short of it ('hotmail.co' for 'hotmail.co.uk'), or the name of a
+    provider that has one domain only with a country's ending ('gmail.fr'): what a hand in a
+    hurry or the habit of a national ending makes of it. A provider of several national
+    domains ('yahoo.com.mx' beside 'yahoo.com', 'mail.com' beside 'mail.de') may have more
+    than are listed: another ending there can be another real mailbox."""
     if a == b or (a in PROVIDER_DOMAINS) == (b in PROVIDER_DOMAINS):
         return False
-    name_a, _, ending_a = a.partition(".")
-    name_b, _, ending_b = b.partition(".")
-    if name_a == name_b and all(0 < len(label) <= 3 for label in f"{ending_a}.{ending_b}".split(".")):
+    provider, other = (a, b) if a in PROVIDER_DOMAINS else (b, a)
+    if provider.startswith(f"{other}."):
+        return True
+    name, _, ending = other.partition(".")
+    if _SINGLE_DOMAIN.get(name) == provider and all(0 < len(label) <= 3 for label in ending.split(".")):
         return True
     return OSA.distance(a, b, score_cutoff=1) <= 1
 

@@ -86,6 +86,8 @@ def test_o2_plus_tags_are_dropped_where_the_provider_ignores_them(raw: str, key:
         ("claire.crawcombe@hotmail.co.uk", "claire.crawcombe@hotmail.co", True),  # ... cut short
         ("jeanmartin@hotmail.fr", "jeanmartin@hotmail.com", False),  # two of the provider's domains
         ("jeanmartin@mail.de", "jeanmartin@mail.acme.com", False),  # a company's mail server
+        ("mariagarcia@yahoo.com", "mariagarcia@yahoo.com.mx", False),  # a provider of many countries
+        ("annaschmidt@mail.de", "annaschmidt@mail.com", False),  # ... or two providers of one name
     ],
 )
 def test_o2_a_mailbox_one_slip_of_a_key_from_another_is_told_from_a_namesake_s(a: str, b: str, slip: bool) -> None:

@@ -103,6 +103,12 @@ async def running(*apps: AsgiFastStream, cleanup: Cleanup) -> AsyncIterator[None
         yield
 
 
+#: How long a service started as its own process (``faststream run``) may take to answer
+#: ``/ready``: importing and connecting took over 30 s in a fresh-clone CI run on two cores
+#: shared with the other tests' services.
+PROCESS_START_SECONDS = 90.0
+
+
 async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05) -> T:
     """Poll ``probe`` until it returns something truthy; fail with its last value otherwise."""
     deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pymongo import AsyncMongoClient
 
@@ -20,7 +21,7 @@ from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server
 
-from ...support import Cleanup, eventually, running
+from ...support import PROCESS_START_SECONDS, Cleanup, eventually, running
 from ..notification_support import (
     EventTap,
     activity_docs,
@@ -290,7 +291,7 @@ async def worker_process(
             except OSError:
                 return False
 
-        await eventually(lambda: asyncio.to_thread(ready), timeout=30)
+        await eventually(lambda: asyncio.to_thread(ready), timeout=PROCESS_START_SECONDS)
         yield process
     finally:
         if process.returncode is None:
@@ -312,6 +313,7 @@ async def outbox_events(settings: ServiceSettings, routing_key: str) -> list[dic
         await mongo.close()
 
 
+@pytest.mark.timeout(2 * PROCESS_START_SECONDS + 60)  # two worker processes, one after the other
 async def test_n6_a_worker_killed_after_the_server_took_the_email_does_not_send_it_again(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, tmp_path: Path
 ) -> None:
@@ -333,6 +335,7 @@ async def test_n6_a_worker_killed_after_the_server_took_the_email_does_not_send_
     assert '"outcome_unknown":true' in failures[0]["body"]
 
 
+@pytest.mark.timeout(2 * PROCESS_START_SECONDS + 60)  # two worker processes, one after the other
 async def test_n6_a_worker_killed_before_data_leaves_the_email_to_be_sent_once_by_the_next(
     settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, tmp_path: Path
 ) -> None:

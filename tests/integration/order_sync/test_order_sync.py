@@ -29,7 +29,7 @@ from plumbing.errors import Rejected
 from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings
 
-from ...support import Cleanup, EventTap, eventually, running
+from ...support import PROCESS_START_SECONDS, Cleanup, EventTap, eventually, running
 from ..conftest import create_customer, create_scope, ok
 from ..customer.test_customer_import import omsctl
 from ..system.test_service_process import free_port, http_status
@@ -385,7 +385,9 @@ async def order_sync_workers(
     try:
         async with running(customer_app(settings), cleanup=cleanup):
             ready = f"http://127.0.0.1:{port}/ready"
-            await eventually(lambda: asyncio.to_thread(lambda: http_status(ready) == 200), timeout=60)
+            await eventually(
+                lambda: asyncio.to_thread(lambda: http_status(ready) == 200), timeout=PROCESS_START_SECONDS
+            )
             yield
     finally:
         process.send_signal(signal.SIGTERM)

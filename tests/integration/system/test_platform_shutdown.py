@@ -19,7 +19,7 @@ from plumbing.messaging import events_exchange, work_queue
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import OUTBOX
 
-from ...support import Cleanup, eventually, running
+from ...support import PROCESS_START_SECONDS, Cleanup, eventually, running
 from ..plumbing.test_platform_support import PROBE, PURPOSE, Behaviour, Ledger, free_port, probe_app, tick
 
 TOTAL = 40
@@ -60,7 +60,7 @@ async def start_worker(settings: ServiceSettings, log: Path, **env: str) -> tupl
         stdout=log.open("ab"),
         stderr=asyncio.subprocess.STDOUT,
     )
-    await eventually(lambda: asyncio.to_thread(ready, port), timeout=60, interval=0.2)
+    await eventually(lambda: asyncio.to_thread(ready, port), timeout=PROCESS_START_SECONDS, interval=0.2)
     return process, port
 
 

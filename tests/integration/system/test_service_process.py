@@ -18,7 +18,7 @@ from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
-from ...support import Cleanup, eventually
+from ...support import PROCESS_START_SECONDS, Cleanup, eventually
 
 FACTORIES = {
     "customer": ("customer.app:create_app", customer_app),
@@ -68,7 +68,9 @@ async def test_p5_service_starts_with_one_command_and_stops_on_sigterm(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        await eventually(lambda: asyncio.to_thread(lambda: http_status(f"{base}/ready") == 200), timeout=30)
+        await eventually(
+            lambda: asyncio.to_thread(lambda: http_status(f"{base}/ready") == 200), timeout=PROCESS_START_SECONDS
+        )
         assert http_status(f"{base}/health") == 200
         assert http_status(f"{base}/metrics") == 200
         reply = await client.ping(service)

@@ -199,14 +199,6 @@ def _domain_slip(a: str, b: str) -> bool:
     return OSA.distance(a, b, score_cutoff=1) <= 1
 
 
-def _as_meant(email: str, other: str) -> str:
-    """``email`` at a mistyped provider's domain, as the mailbox of the provider ``other`` is
-    at: 'lea.grienas@gmail.co' is meant as 'leagrienas@gmail.com', Gmail ignoring dots."""
-    local, _, domain = email.rpartition("@")
-    provider = other.rpartition("@")[2]
-    return canonical_email(f"{local}@{provider}") if domain not in PROVIDER_DOMAINS else email
-
-
 def typo_of(a: str, b: str) -> bool:
     """Two canonical mailboxes (``canonical_email``) of one provider whose local parts are one
     slip of a key apart: a letter left out, added or swapped with its neighbour, or a key hit
@@ -222,8 +214,8 @@ def typo_of(a: str, b: str) -> bool:
     if _domain_slip(domain_a, domain_b):
         # The provider mistyped: 'jose1985@iclod.com' for '...@icloud.com'; read by that
         # provider's rules, so 'lea.grienas@gmail.co' is 'leagrienas@gmail.com'.
-        meant_a, meant_b = _as_meant(a, b), _as_meant(b, a)
-        return meant_a == meant_b and len(local_a) >= 3
+        mistyped, mailbox = (local_a, b) if domain_b in PROVIDER_DOMAINS else (local_b, a)
+        return len(local_a) >= 3 and canonical_email(f"{mistyped}@{mailbox.rpartition('@')[2]}") == mailbox
     if domain_a != domain_b or min(len(local_a), len(local_b)) < TYPO_MIN_LOCAL or local_a == local_b:
         return False
     if OSA.distance(local_a, local_b, score_cutoff=1) > 1:

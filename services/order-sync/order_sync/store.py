@@ -422,11 +422,79 @@ async def teach(db: Database, writes: list[tuple[UpdateOne | None, list[UpdateOn
         await db[IDENTIFIERS].bulk_write(identifiers, ordered=False, session=session)
 
 
-async def forget_customer(db: Database, code: str, session: Session) -> tuple[int, int]:
-    """C18: no identifier names the customer any more, and no claim creates it again."""
+# --- privacy requests (C18) ----------------------------------------------------------------------------
+
+#: Newer than any version a customer will reach: a tombstone no customer event replaces.
+TOMBSTONE_VERSION = 2**62
+#: What a review item resolved to an erased customer keeps of its order: nothing personal.
+REVIEW_PERSONAL = {
+    "email": None,
+    "phone": None,
+    "first_name": None,
+    "last_name": None,
+    "postal_code": None,
+    "order.email": None,
+    "order.phone": None,
+    "order.first_name": None,
+    "order.last_name": None,
+    "order.billing_address": None,
+    "order.shipping_address": None,
+    "erased": True,
+}
+
+
+async def customer_data(
+    db: Database, code: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
+    """C18 export: the customer's source links, linked orders (oldest first), the review items
+    that name it (resolved to it, or offering it) and its match entry."""
+    links, orders, reviews, entry = await asyncio.gather(
+        db[SOURCE_LINKS].find({"customer_code": code}).to_list(),
+        db[ORDERS].find({"customer_code": code}).sort("placed_at", 1).to_list(),
+        db[REVIEWS].find({"$or": [{"customer_code": code}, {"candidates": code}]}).to_list(),
+        customer_entry(db, code),
+    )
+    return links, orders, reviews, entry
+
+
+async def erase_customer(db: Database, code: str, at: datetime, session: Session) -> dict[str, int]:
+    """C18 erasure, each part counted: the match entry becomes a tombstone, no identifier names
+    the customer and no claim creates it again, its source links go, its orders lose their
+    notes, and review items lose the order's personal fields or stop offering the customer."""
+    entry = await db[CUSTOMERS].find_one({"_id": code}, session=session)
+    erased_entry = 0
+    if entry is None or entry.get("state") != "erased":
+        tombstone: dict[str, Any] = {
+            "_id": code,
+            "version": TOMBSTONE_VERSION,
+            "state": "erased",
+            "scope_id": entry.get("scope_id") if entry else None,
+            "addresses": [],
+            "record": {},
+            "erased_at": at,
+        }
+        await db[CUSTOMERS].replace_one({"_id": code}, tombstone, upsert=True, session=session)
+        erased_entry = 1 if entry is not None else 0
     identifiers = await db[IDENTIFIERS].update_many({"codes": code}, {"$pull": {"codes": code}}, session=session)
     claims = await db[CLAIMS].delete_many({"code": code}, session=session)
-    return identifiers.modified_count, claims.deleted_count
+    links = await db[SOURCE_LINKS].delete_many({"customer_code": code}, session=session)
+    orders = await db[ORDERS].update_many(
+        {"customer_code": code, "erased": {"$ne": True}}, {"$set": {"notes": [], "erased": True}}, session=session
+    )
+    resolved = await db[REVIEWS].update_many(
+        {"customer_code": code, "erased": {"$ne": True}}, {"$set": REVIEW_PERSONAL}, session=session
+    )
+    offered = await db[REVIEWS].update_many(
+        {"status": "open", "candidates": code}, {"$pull": {"candidates": code}}, session=session
+    )
+    return {
+        "match_entries": erased_entry,
+        "identifiers": identifiers.modified_count,
+        "creation_claims": claims.deleted_count,
+        "source_links": links.deleted_count,
+        "orders": orders.modified_count,
+        "reviews": resolved.modified_count + offered.modified_count,
+    }
 
 
 # --- claims of customers being created (O6) ------------------------------------------------------------

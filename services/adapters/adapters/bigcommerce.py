@@ -57,6 +57,7 @@ from .mapping import (
     MappingError,
     PlatformConfig,
     Problems,
+    address,
     blank_none,
     build,
     currency_exponent,
@@ -223,21 +224,18 @@ def rfc2822(value: Any, path: str) -> Any:
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
-    if not raw:
-        return None
-    address = {
-        "first_name": blank_none(raw.get("first_name")),
-        "last_name": blank_none(raw.get("last_name")),
-        "company": blank_none(raw.get("company")),
-        "line1": blank_none(raw.get("street_1")),
-        "line2": blank_none(raw.get("street_2")),
-        "city": blank_none(raw.get("city")),
-        "region": blank_none(raw.get("state")),
-        "postal_code": blank_none(raw.get("zip")),
-        "country": blank_none(raw.get("country_iso2")) or blank_none(raw.get("country")),
-        "phone": blank_none(raw.get("phone")),
-    }
-    return address if any(v is not None for v in address.values()) else None
+    return address(
+        first_name=raw.get("first_name"),
+        last_name=raw.get("last_name"),
+        company=raw.get("company"),
+        line1=raw.get("street_1"),
+        line2=raw.get("street_2"),
+        city=raw.get("city"),
+        region=raw.get("state"),
+        postal_code=raw.get("zip"),
+        country=blank_none(raw.get("country_iso2")) or raw.get("country"),
+        phone=raw.get("phone"),
+    )
 
 
 def _correlation(order_id: str) -> str:

@@ -34,6 +34,8 @@ from .mapping import (
     MappingError,
     PlatformConfig,
     Problems,
+    address,
+    blank_none,
     build,
     currency_exponent,
     decimal,
@@ -173,21 +175,19 @@ def _localized(value: Any, locale: str | None) -> object:
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
-    if not raw:
-        return None
     street = " ".join(p for p in (raw.get("streetName"), raw.get("streetNumber")) if p)
-    return {
-        "first_name": raw.get("firstName"),
-        "last_name": raw.get("lastName"),
-        "company": raw.get("company"),
-        "line1": street or raw.get("building"),
-        "line2": raw.get("additionalStreetInfo") or raw.get("additionalAddressInfo"),
-        "city": raw.get("city"),
-        "region": raw.get("region") or raw.get("state"),
-        "postal_code": raw.get("postalCode"),
-        "country": raw.get("country"),
-        "phone": raw.get("phone") or raw.get("mobile"),
-    }
+    return address(
+        first_name=raw.get("firstName"),
+        last_name=raw.get("lastName"),
+        company=raw.get("company"),
+        line1=street or raw.get("building"),
+        line2=blank_none(raw.get("additionalStreetInfo")) or raw.get("additionalAddressInfo"),
+        city=raw.get("city"),
+        region=blank_none(raw.get("region")) or raw.get("state"),
+        postal_code=raw.get("postalCode"),
+        country=raw.get("country"),
+        phone=blank_none(raw.get("phone")) or raw.get("mobile"),
+    )
 
 
 def _correlation(order_id: str) -> str:

@@ -85,6 +85,7 @@ from .mapping import (
     MappingError,
     PlatformConfig,
     Problems,
+    address,
     blank_none,
     build,
     checked_part,
@@ -309,26 +310,25 @@ def _address(raw: dict[str, Any], where: str, problems: Problems) -> dict[str, A
     if not raw:
         return None
     line1, line2 = problems.check(_street, raw.get("street"), f"{where}street", default=(None, None))
-    address = {
-        "first_name": blank_none(raw.get("firstname")),
-        "last_name": blank_none(raw.get("lastname")),
-        "company": blank_none(raw.get("company")),
-        "line1": line1,
-        "line2": line2,
-        "city": blank_none(raw.get("city")),
-        "region": blank_none(raw.get("region")) or blank_none(raw.get("region_code")),
-        "postal_code": blank_none(raw.get("postcode")),
-        "country": blank_none(raw.get("country_id")),
-        "phone": blank_none(raw.get("telephone")),
-    }
-    return address if any(v is not None for v in address.values()) else None
+    return address(
+        first_name=raw.get("firstname"),
+        last_name=raw.get("lastname"),
+        company=raw.get("company"),
+        line1=line1,
+        line2=line2,
+        city=raw.get("city"),
+        region=blank_none(raw.get("region")) or raw.get("region_code"),
+        postal_code=raw.get("postcode"),
+        country=raw.get("country_id"),
+        phone=raw.get("telephone"),
+    )
 
 
 def _typed_address(order: dict[str, Any], kind: str, problems: Problems) -> tuple[dict[str, Any], str]:
     """The model's data keeps both addresses in ``addresses[]``, told by ``address_type``."""
-    for index, address in enumerate(problems.check(items, order, "addresses", default=[])):
-        if isinstance(address, dict) and address.get("address_type") == kind:
-            return address, f"addresses[{index}]."
+    for index, entry in enumerate(problems.check(items, order, "addresses", default=[])):
+        if isinstance(entry, dict) and entry.get("address_type") == kind:
+            return entry, f"addresses[{index}]."
     return {}, ""
 
 

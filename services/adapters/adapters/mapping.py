@@ -269,6 +269,15 @@ def blank_none(value: Any) -> Any:
     return value
 
 
+def address(**fields: Any) -> dict[str, Any] | None:
+    """Our address from a platform's, its fields given by our names (``first_name``,
+    ``last_name``, ``company``, ``line1``, ``line2``, ``city``, ``region``, ``postal_code``,
+    ``country``, ``phone``): a blank is missing, and an address with nothing in it is none (a
+    digital order's shipping block of empty strings, a guest's missing billing block)."""
+    kept = {name: blank_none(value) for name, value in fields.items()}
+    return kept if any(value is not None for value in kept.values()) else None
+
+
 def total_of(values: list[tuple[Any, str]]) -> Decimal:
     return sum((decimal(v, p) for v, p in values), Decimal(0))
 

@@ -30,6 +30,7 @@ from .mapping import (
     Origins,
     PlatformConfig,
     Problems,
+    address,
     blank_none,
     build,
     decimal,
@@ -88,8 +89,7 @@ def postal_address(full_name: Any, **fields: Any) -> dict[str, Any] | None:
     other fields by our names (``company``, ``line1``... ``phone``), a blank as missing;
     None when nothing is in it."""
     first, last = split_name(full_name)
-    address = {"first_name": first, "last_name": last, **{name: blank_none(v) for name, v in fields.items()}}
-    return address if any(value is not None for value in address.values()) else None
+    return address(first_name=first, last_name=last, **fields)
 
 
 def money(problems: Problems, data: Any, path: str, key: str, *, where: str = "", missing: Any = None) -> Decimal:

@@ -37,6 +37,7 @@ from .mapping import (
     MappingError,
     PlatformConfig,
     Problems,
+    address,
     build,
     currency_exponent,
     decimal,
@@ -209,20 +210,18 @@ class _Amounts:
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
-    if not raw:
-        return None
-    return {
-        "first_name": raw.get("first_name"),
-        "last_name": raw.get("last_name"),
-        "company": raw.get("company"),
-        "line1": raw.get("address_1"),
-        "line2": raw.get("address_2"),
-        "city": raw.get("city"),
-        "region": raw.get("province"),
-        "postal_code": raw.get("postal_code"),
-        "country": raw.get("country_code"),
-        "phone": raw.get("phone"),
-    }
+    return address(
+        first_name=raw.get("first_name"),
+        last_name=raw.get("last_name"),
+        company=raw.get("company"),
+        line1=raw.get("address_1"),
+        line2=raw.get("address_2"),
+        city=raw.get("city"),
+        region=raw.get("province"),
+        postal_code=raw.get("postal_code"),
+        country=raw.get("country_code"),
+        phone=raw.get("phone"),
+    )
 
 
 def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[Any]]:

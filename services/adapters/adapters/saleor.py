@@ -40,6 +40,7 @@ from .mapping import (
     MappingError,
     PlatformConfig,
     Problems,
+    address,
     build,
     decimal,
     get,
@@ -311,20 +312,18 @@ def _amount(data: Any, path: str, problems: Problems, where: str = "order.") -> 
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
-    if not raw:
-        return None
-    return {
-        "first_name": raw.get("firstName"),
-        "last_name": raw.get("lastName"),
-        "company": raw.get("companyName"),
-        "line1": raw.get("streetAddress1"),
-        "line2": raw.get("streetAddress2"),
-        "city": raw.get("city"),
-        "region": raw.get("countryArea"),
-        "postal_code": raw.get("postalCode"),
-        "country": get(raw, "country.code") if isinstance(raw.get("country"), dict) else raw.get("country"),
-        "phone": raw.get("phone"),
-    }
+    return address(
+        first_name=raw.get("firstName"),
+        last_name=raw.get("lastName"),
+        company=raw.get("companyName"),
+        line1=raw.get("streetAddress1"),
+        line2=raw.get("streetAddress2"),
+        city=raw.get("city"),
+        region=raw.get("countryArea"),
+        postal_code=raw.get("postalCode"),
+        country=get(raw, "country.code") if isinstance(raw.get("country"), dict) else raw.get("country"),
+        phone=raw.get("phone"),
+    )
 
 
 def _strict(read: Any, *args: Any, default: Any = None, **kwargs: Any) -> Any:

@@ -43,6 +43,8 @@ from .mapping import (
     PlatformConfig,
     PrivacyRequested,
     Problems,
+    address,
+    blank_none,
     build,
     decimal,
     https_link,
@@ -167,20 +169,18 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
-    if not raw:
-        return None
-    return {
-        "first_name": raw.get("first_name"),
-        "last_name": raw.get("last_name"),
-        "company": raw.get("company"),
-        "line1": raw.get("address1"),
-        "line2": raw.get("address2"),
-        "city": raw.get("city"),
-        "region": raw.get("province"),
-        "postal_code": raw.get("zip"),
-        "country": raw.get("country_code") or raw.get("country"),
-        "phone": raw.get("phone"),
-    }
+    return address(
+        first_name=raw.get("first_name"),
+        last_name=raw.get("last_name"),
+        company=raw.get("company"),
+        line1=raw.get("address1"),
+        line2=raw.get("address2"),
+        city=raw.get("city"),
+        region=raw.get("province"),
+        postal_code=raw.get("zip"),
+        country=blank_none(raw.get("country_code")) or raw.get("country"),
+        phone=raw.get("phone"),
+    )
 
 
 def _correlation(order_id: str) -> str:

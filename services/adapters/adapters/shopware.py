@@ -55,6 +55,7 @@ from .mapping import (
     MappingError,
     PlatformConfig,
     Problems,
+    address,
     blank_none,
     build,
     checked_part,
@@ -221,22 +222,19 @@ def unix_time(value: Any) -> str | None:
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
-    if not raw:
-        return None
     extra = [blank_none(raw.get(k)) for k in ("additionalAddressLine1", "additionalAddressLine2")]
-    address = {
-        "first_name": blank_none(raw.get("firstName")),
-        "last_name": blank_none(raw.get("lastName")),
-        "company": blank_none(raw.get("company")),
-        "line1": blank_none(raw.get("street")),
-        "line2": ", ".join(e for e in extra if isinstance(e, str)) or None,
-        "city": blank_none(raw.get("city")),
-        "region": blank_none(get(raw, "countryState.name")) or blank_none(get(raw, "countryState.shortCode")),
-        "postal_code": blank_none(raw.get("zipcode")),
-        "country": blank_none(get(raw, "country.iso")) or blank_none(get(raw, "country.iso3")),
-        "phone": blank_none(raw.get("phoneNumber")),
-    }
-    return address if any(v is not None for v in address.values()) else None
+    return address(
+        first_name=raw.get("firstName"),
+        last_name=raw.get("lastName"),
+        company=raw.get("company"),
+        line1=raw.get("street"),
+        line2=", ".join(e for e in extra if isinstance(e, str)) or None,
+        city=raw.get("city"),
+        region=blank_none(get(raw, "countryState.name")) or get(raw, "countryState.shortCode"),
+        postal_code=raw.get("zipcode"),
+        country=blank_none(get(raw, "country.iso")) or get(raw, "country.iso3"),
+        phone=raw.get("phoneNumber"),
+    )
 
 
 def billing_of(order: dict[str, Any], problems: Problems) -> dict[str, Any]:
@@ -244,9 +242,9 @@ def billing_of(order: dict[str, Any], problems: Problems) -> dict[str, Any]:
     if billing:
         return billing
     wanted = order.get("billingAddressId")
-    for address in problems.check(items, order, "addresses", default=[]):
-        if isinstance(address, dict) and wanted is not None and address.get("id") == wanted:
-            return address
+    for entry in problems.check(items, order, "addresses", default=[]):
+        if isinstance(entry, dict) and wanted is not None and entry.get("id") == wanted:
+            return entry
     return {}
 
 

@@ -47,6 +47,7 @@ from .mapping import (
     MappingError,
     PlatformConfig,
     Problems,
+    address,
     blank_none,
     build,
     currency_exponent,
@@ -149,20 +150,19 @@ def gmt(value: Any) -> Any:
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
-    address = {
-        "first_name": blank_none(raw.get("first_name")),
-        "last_name": blank_none(raw.get("last_name")),
-        "company": blank_none(raw.get("company")),
-        "line1": blank_none(raw.get("address_1")),
-        "line2": blank_none(raw.get("address_2")),
-        "city": blank_none(raw.get("city")),
-        "region": blank_none(raw.get("state")),
-        "postal_code": blank_none(raw.get("postcode")),
-        "country": blank_none(raw.get("country")),
-        "phone": blank_none(raw.get("phone")),
-    }
     # A digital order's shipping block is all empty strings: no address at all.
-    return address if any(v is not None for v in address.values()) else None
+    return address(
+        first_name=raw.get("first_name"),
+        last_name=raw.get("last_name"),
+        company=raw.get("company"),
+        line1=raw.get("address_1"),
+        line2=raw.get("address_2"),
+        city=raw.get("city"),
+        region=raw.get("state"),
+        postal_code=raw.get("postcode"),
+        country=raw.get("country"),
+        phone=raw.get("phone"),
+    )
 
 
 def _correlation(order_id: str) -> str:

@@ -74,6 +74,23 @@ def test_o8_shopify_orders_create_becomes_order_placed() -> None:
     assert order.currency == "USD" and order.placed_at.isoformat() == "2008-01-10T11:00:00-05:00"
 
 
+@pytest.mark.parametrize("adapter", [shopify, medusa], ids=["shopify", "medusa"])
+def test_o8_a_blank_address_field_is_missing_and_an_address_of_blanks_is_none(adapter: Any) -> None:
+    """Every platform's address reads through one rule (``mapping.address``): a storefront
+    that sends ``""`` for what was not filled in (a digital order's shipping block) gives no
+    empty strings to match on, and no address made of nothing."""
+    name = "orders-create.json" if adapter is shopify else "order-placed.json"
+    payload = fixture(adapter.__name__.split(".")[-1], name)
+    body = payload["data"]["order"] if adapter is medusa else payload  # Medusa's event wraps the order
+    body["shipping_address"] = {key: "" for key in body["shipping_address"]}
+    body["billing_address"] = {**body["billing_address"], "company": " ", "phone": ""}
+    topic = "orders/create" if adapter is shopify else "order.placed"
+    order = only(adapter.map_event(topic, payload, config(adapter.__name__.split(".")[-1])), OrderPlaced).payload
+    assert order.shipping_address is None
+    assert order.billing_address is not None and order.billing_address.line1
+    assert (order.billing_address.company, order.billing_address.phone) == (None, None)
+
+
 def test_o8_shopify_guest_no_email_and_jpy_with_several_shipping_lines() -> None:
     guest = only(
         shopify.map_event(

@@ -34,6 +34,7 @@ from contracts.order_sync.linking import (
     ListRejectedOrders,
     ListReviews,
     OrderLinked,
+    OrderLinkedPayload,
     OrderLinkReply,
     OrderLinkView,
     OrderSearchReply,
@@ -246,7 +247,7 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Custom
         # same details on a later order are this customer's (O5).
         await learn_decision(runtime, uow.session, code, identity)
         created = p.action == "create"
-        linked = {"customer_code": code, "rule": "review", "customer_created": created, "order": summary(order)}
+        linked = OrderLinkedPayload(customer_code=code, rule="review", customer_created=created, order=summary(order))
         uow.publish(OrderLinked(**uow.envelope(), payload=linked), partition_key=code)
 
     await apply_once(runtime, cmd, work)

@@ -34,7 +34,14 @@ from pymongo import UpdateOne
 from contracts.customer.merges import MergeCustomers
 from contracts.customer.records import CreateCustomer, CreateCustomers, FindAccountsByEmail, GetCustomer, NewCustomer
 from contracts.envelope import Envelope
-from contracts.order_sync.linking import OrderChanged, OrderLinked, OrderReviewOpened
+from contracts.order_sync.linking import (
+    OrderChanged,
+    OrderChangedPayload,
+    OrderLinked,
+    OrderLinkedPayload,
+    OrderReviewOpened,
+    ReviewOpenedPayload,
+)
 from contracts.replies import field_errors_from_pydantic
 from contracts.upstream.orders import Order, OrderPlaced
 from plumbing.batching import Batcher, Pending
@@ -724,7 +731,9 @@ async def _change_content(db: store.Database, uow: UnitOfWork, arrival: Arrival,
     uow.publish(
         OrderChanged(
             **message.caused(producer=uow.producer),
-            payload={"customer_code": code, "order": current, "content_version": before.get("content_version", 0) + 1},
+            payload=OrderChangedPayload(
+                customer_code=code, order=current, content_version=before.get("content_version", 0) + 1
+            ),
         ),
         partition_key=code,
     )
@@ -774,13 +783,13 @@ async def _order_document(runtime: ServiceRuntime, uow: UnitOfWork, arrival: Arr
         uow.publish(
             OrderLinked(
                 **message.caused(producer=uow.producer),
-                payload={
-                    "customer_code": decision.customer_code,
-                    "rule": decision.rule,
-                    "score": _rounded(decision.score),
-                    "customer_created": decision.rule == "created",
-                    "order": order_summary,
-                },
+                payload=OrderLinkedPayload(
+                    customer_code=decision.customer_code,
+                    rule=decision.rule,
+                    score=_rounded(decision.score),
+                    customer_created=decision.rule == "created",
+                    order=order_summary,
+                ),
             ),
             partition_key=decision.customer_code,
         )
@@ -829,12 +838,12 @@ async def open_review(
     uow.publish(
         OrderReviewOpened(
             **message.caused(producer=uow.producer),
-            payload={
-                "review_id": review_id,
-                "order": summary(order),
-                "rule": decision.rule,
-                "candidates": [c.code for c in decision.candidates],
-            },
+            payload=ReviewOpenedPayload(
+                review_id=review_id,
+                order=summary(order),
+                rule=decision.rule,
+                candidates=[c.code for c in decision.candidates],
+            ),
         )
     )
     return review_id

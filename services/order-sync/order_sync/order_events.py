@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from contracts.customer.records import Recipient, ScopeView
@@ -15,8 +16,11 @@ from contracts.order_sync.linking import (
     CustomerOrderShipped,
     CustomerPaymentReceived,
     CustomerPaymentRequested,
+    OrderStatusPayload,
     OrderStatusUpdated,
     OrderSummary,
+    PaymentEmailPayload,
+    ShipmentEmailPayload,
 )
 from contracts.upstream.commerce import InvoiceIssued
 from contracts.upstream.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
@@ -80,7 +84,9 @@ async def apply_order_event(
             # As stored now, not as read before: a new version of the order (O8) may have come.
             order_summary = OrderSummary.model_validate(now_summary)
             uow.publish(
-                OrderStatusUpdated(**uow.envelope(), payload={"customer_code": code, "order": order_summary}),
+                OrderStatusUpdated(
+                    **uow.envelope(), payload=OrderStatusPayload(customer_code=code, order=order_summary)
+                ),
                 partition_key=code,
             )
             return
@@ -92,17 +98,17 @@ async def apply_order_event(
             uow.publish(
                 CustomerOrderShipped(
                     **uow.envelope(),
-                    payload={
-                        "recipient": recipient,
-                        "customer_code": code,
-                        "order": order_summary,
-                        "shipment_id": ref.shipment_id,
-                        "carrier": ref.carrier,
-                        "tracking_number": ref.tracking_number,
-                        "tracking_url": ref.tracking_url,
-                        "lines": ref.lines,
-                        "shipped_at": ref.shipped_at,
-                    },
+                    payload=ShipmentEmailPayload(
+                        recipient=recipient,
+                        customer_code=code,
+                        order=order_summary,
+                        shipment_id=ref.shipment_id,
+                        carrier=ref.carrier,
+                        tracking_number=ref.tracking_number,
+                        tracking_url=ref.tracking_url,
+                        lines=ref.lines,
+                        shipped_at=ref.shipped_at,
+                    ),
                 ),
                 partition_key=code,
             )
@@ -110,27 +116,21 @@ async def apply_order_event(
         await store.record_order_event(
             db, doc["_id"], {}, {"payments": {"kind": message.type_name(), **ref.model_dump(mode="json")}}, uow.session
         )
-        payment = {
-            "recipient": recipient,
-            "customer_code": code,
-            "order": order_summary,
-            "payment_id": ref.payment_id,
-            "amount": ref.amount,
-            "currency": ref.currency,
-        }
+        payment = partial(
+            PaymentEmailPayload,
+            recipient=recipient,
+            customer_code=code,
+            order=order_summary,
+            payment_id=ref.payment_id,
+            amount=ref.amount,
+            currency=ref.currency,
+        )
         if isinstance(message, PaymentRequested):
-            uow.publish(
-                CustomerPaymentRequested(
-                    **uow.envelope(),
-                    payload={**payment, "payment_url": ref.payment_url, "due_at": ref.due_at, "at": ref.requested_at},
-                ),
-                partition_key=code,
-            )
+            requested = payment(payment_url=ref.payment_url, due_at=ref.due_at, at=ref.requested_at)
+            uow.publish(CustomerPaymentRequested(**uow.envelope(), payload=requested), partition_key=code)
         else:
-            uow.publish(
-                CustomerPaymentReceived(**uow.envelope(), payload={**payment, "method": ref.method, "at": ref.paid_at}),
-                partition_key=code,
-            )
+            received = payment(method=ref.method, at=ref.paid_at)
+            uow.publish(CustomerPaymentReceived(**uow.envelope(), payload=received), partition_key=code)
 
     await apply_once(runtime, message, work)
 

@@ -31,6 +31,7 @@ from contracts.customer.records import (
     CustomerReply,
     CustomerStateChanged,
     CustomerUpdated,
+    CustomerUpdatedPayload,
     CustomerView,
     EmailVerified,
     EndOnBehalfSession,
@@ -38,16 +39,19 @@ from contracts.customer.records import (
     InviteCustomersWithoutPassword,
     InviteProgress,
     InviteProgressReply,
+    OnBehalfPayload,
     OnBehalfReply,
     OnBehalfSession,
     OnBehalfSessionEnded,
     OnBehalfSessionStarted,
     PasswordChanged,
+    RecipientPayload,
     RegisterCustomer,
     RequestEmailVerification,
     RequestPasswordReset,
     ScopeView,
     StartOnBehalfSession,
+    StateChangedPayload,
     VerifyEmail,
 )
 from contracts.envelope import Actor
@@ -113,9 +117,11 @@ async def _state_changed(
     """Announce and audit an enable or a disable that no CSR asked for: ``change`` is the state
     left, the state entered and the reason."""
     previous, state, reason = change
-    payload = {"customer_code": customer.code, "version": customer.version, "previous": previous}
+    payload = StateChangedPayload(
+        customer_code=customer.code, version=customer.version, previous=previous, state=state, reason=reason
+    )
     uow.publish(
-        CustomerStateChanged(**uow.envelope(), payload={**payload, "state": state, "reason": reason}),
+        CustomerStateChanged(**uow.envelope(), payload=payload),
         partition_key=customer.code,
     )
     await audit(db, uow, acting, customer.code, "enabled" if state == "active" else "disabled", ["state"], at)
@@ -213,7 +219,7 @@ async def complete_password_reset(cmd: CompletePasswordReset, runtime: CustomerR
             raise Rejected.invalid("payload.token", "this link was already used")
         await store.save(db, customer, uow.session)
         scope = await store.require_scope(db, customer.scope_id, uow.session)
-        changed = PasswordChanged(**uow.envelope(), payload={"recipient": customer.recipient(scope)})
+        changed = PasswordChanged(**uow.envelope(), payload=RecipientPayload(recipient=customer.recipient(scope)))
         uow.publish(changed, partition_key=customer.code)
         acting = _by_link(customer)
         await audit(db, uow, acting, customer.code, credentials.password_set_note(token["kind"]), ["password"], at)
@@ -286,10 +292,10 @@ async def verify_email(cmd: VerifyEmail, runtime: CustomerRuntime) -> CustomerRe
         await store.save(db, customer, uow.session)
         changed = rules.verified_changes(customer.changed_fields)
         uow.publish(
-            EmailVerified(**uow.envelope(), payload={"recipient": customer.recipient(scope)}),
+            EmailVerified(**uow.envelope(), payload=RecipientPayload(recipient=customer.recipient(scope))),
             partition_key=customer.code,
         )
-        updated = {"customer_code": customer.code, "version": customer.version, "changed": changed}
+        updated = CustomerUpdatedPayload(customer_code=customer.code, version=customer.version, changed=changed)
         uow.publish(CustomerUpdated(**uow.envelope(), payload=updated), partition_key=customer.code)
         await audit(db, uow, _by_link(customer), customer.code, rules.verification_note(claimed), list(changed), at)
         return customer.view()
@@ -476,7 +482,10 @@ async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: CustomerRu
         }
         await account_store.insert_session(db, doc, uow.session)
         session = _session_view(doc)
-        uow.publish(OnBehalfSessionStarted(**uow.envelope(), payload={"session": session}), partition_key=customer.code)
+        uow.publish(
+            OnBehalfSessionStarted(**uow.envelope(), payload=OnBehalfPayload(session=session)),
+            partition_key=customer.code,
+        )
         await audit(db, uow, Acting(csr, p.reason), customer.code, "on-behalf session started", [], at)
         return session
 
@@ -495,7 +504,8 @@ async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: CustomerRuntim
         ended = await account_store.end_session(db, found["_id"], at, uow.session) or found
         session = _session_view(ended)
         uow.publish(
-            OnBehalfSessionEnded(**uow.envelope(), payload={"session": session}), partition_key=found["customer_code"]
+            OnBehalfSessionEnded(**uow.envelope(), payload=OnBehalfPayload(session=session)),
+            partition_key=found["customer_code"],
         )
         await audit(
             db, uow, Acting(cmd.actor, found["reason"]), found["customer_code"], "on-behalf session ended", [], at

@@ -23,6 +23,7 @@ from contracts.customer.history import (
     HistoryPage,
     HistoryReply,
     PaymentMethodDeleted,
+    PaymentMethodDeletedPayload,
     PaymentMethodDeletedReply,
     PaymentMethodDeletedResult,
     SetPreferredStore,
@@ -332,7 +333,7 @@ async def delete_payment_method(cmd: DeletePaymentMethod, runtime: CustomerRunti
         done = PaymentMethodDeletedResult(
             customer_code=customer.code, source_system=p.source_system, token=p.token, deleted_at=at
         )
-        event = {**done.model_dump(), "deleted_by": acting.actor.id, "reason": p.reason}
+        event = PaymentMethodDeletedPayload(**done.model_dump(), deleted_by=acting.actor.id, reason=p.reason)
         uow.publish(PaymentMethodDeleted(**uow.envelope(), payload=event), partition_key=customer.code)
         what = f"payment method deleted ({p.source_system} {p.token})"
         await audit(db, uow, acting, customer.code, what, ["payment_methods"], at)

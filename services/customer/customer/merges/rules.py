@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.customer.merges import FieldMove, MergeCustomers, MergeJournalEntry
+from contracts.customer.merges import (
+    CustomersMergedPayload,
+    CustomersUnmergedPayload,
+    FieldMove,
+    MergeCustomers,
+    MergeJournalEntry,
+)
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
 from plumbing.normalize import fold, postal_key
@@ -383,18 +389,20 @@ def merge(survivor: Customer, merged: Customer, terms: MergeTerms) -> dict[str, 
     }
 
 
-def merged_event(terms: MergeTerms, survivor: Customer, merged: Customer, entry: dict[str, Any]) -> dict[str, Any]:
+def merged_event(
+    terms: MergeTerms, survivor: Customer, merged: Customer, entry: dict[str, Any]
+) -> CustomersMergedPayload:
     """The payload of ``CustomersMerged``: both customers as the merge left them, what moved."""
-    return {
-        "merge_id": terms.merge_id,
-        "scope_id": survivor.scope_id,
-        "survivor_code": survivor.code,
-        "merged_code": merged.code,
-        "survivor": survivor.view(),
-        "merged": merged.view(),
-        "moves": journal_view(entry).moves,
-        "merged_at": terms.at,
-    }
+    return CustomersMergedPayload(
+        merge_id=terms.merge_id,
+        scope_id=survivor.scope_id,
+        survivor_code=survivor.code,
+        merged_code=merged.code,
+        survivor=survivor.view(),
+        merged=merged.view(),
+        moves=journal_view(entry).moves,
+        merged_at=terms.at,
+    )
 
 
 def audit_notes(survivor_code: str, merged_code: str, merge_id: str, *, undone: bool = False) -> tuple[str, str]:
@@ -455,18 +463,20 @@ def undone(unmerged_by: str, reason: str | None, at: datetime) -> dict[str, Any]
     return {"state": "unmerged", "unmerged_at": at, "unmerged_by": unmerged_by, "unmerge_reason": reason}
 
 
-def unmerged_event(entry: dict[str, Any], survivor: Customer, merged: Customer, at: datetime) -> dict[str, Any]:
+def unmerged_event(
+    entry: dict[str, Any], survivor: Customer, merged: Customer, at: datetime
+) -> CustomersUnmergedPayload:
     """The payload of ``CustomersUnmerged``: the survivor and B as the undoing left them."""
-    return {
-        "merge_id": entry["merge_id"],
-        "scope_id": survivor.scope_id,
-        "survivor_code": survivor.code,
-        "merged_code": merged.code,
-        "survivor": survivor.view(),
-        "restored": merged.view(),
-        "merged_at": entry["merged_at"],
-        "unmerged_at": at,
-    }
+    return CustomersUnmergedPayload(
+        merge_id=entry["merge_id"],
+        scope_id=survivor.scope_id,
+        survivor_code=survivor.code,
+        merged_code=merged.code,
+        survivor=survivor.view(),
+        restored=merged.view(),
+        merged_at=entry["merged_at"],
+        unmerged_at=at,
+    )
 
 
 def journal_view(doc: dict[str, Any]) -> MergeJournalEntry:

@@ -25,8 +25,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.customer.records import (
     AccountTemplateView,
     CustomerCreated,
+    CustomerCreatedPayload,
     CustomerCreation,
     CustomersImported,
+    CustomersImportedPayload,
     ImportRowResult,
     NewCustomer,
     ScopeView,
@@ -160,10 +162,12 @@ async def create_each(
         customer.numbered(code)
     views = [customer.view() for _, customer in accepted]  # the events' and the answer's: built once
     if one_event and views:
-        uow.publish(CustomersImported(**envelope, payload={"customers": views}))
+        uow.publish(CustomersImported(**envelope, payload=CustomersImportedPayload(customers=views)))
     for (index, customer), view in zip(accepted, views, strict=True):
         if not one_event:
-            uow.publish(CustomerCreated(**envelope, payload={"customer": view}), partition_key=view.code)
+            uow.publish(
+                CustomerCreated(**envelope, payload=CustomerCreatedPayload(customer=view)), partition_key=view.code
+            )
         await invite_if_new_registered(runtime, uow, customer, found[customer.scope_id], at)
         outcomes[index] = CustomerCreation(index=index, status="created", customer=view)
     if accepted:

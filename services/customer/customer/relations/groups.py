@@ -18,6 +18,7 @@ from contracts.customer.relations import (
     GroupMembersPageReply,
     GroupMembersReply,
     GroupMembersResult,
+    GroupPayload,
     GroupReply,
     GroupRulesChanged,
     GroupView,
@@ -58,7 +59,7 @@ async def create_group(cmd: CreateGroup, runtime: CustomerRuntime) -> GroupReply
         group = new_group(new, template, now())
         await relations_store.insert_group(db, group, uow.session)
         view = group_view(group)
-        uow.publish(GroupCreated(**uow.envelope(), payload={"group": view}), partition_key=group["_id"])
+        uow.publish(GroupCreated(**uow.envelope(), payload=GroupPayload(group=view)), partition_key=group["_id"])
         return view
 
     return GroupReply.success(await apply_once(runtime, cmd, work, GroupView))
@@ -75,7 +76,7 @@ async def update_group_rules(cmd: UpdateGroupRules, runtime: CustomerRuntime) ->
         replace_rules(group, request.expected_version, request.rules, template, now())
         await relations_store.save_group(db, group, loaded_version, uow.session)
         view = group_view(group)
-        uow.publish(GroupRulesChanged(**uow.envelope(), payload={"group": view}), partition_key=group["_id"])
+        uow.publish(GroupRulesChanged(**uow.envelope(), payload=GroupPayload(group=view)), partition_key=group["_id"])
         return view
 
     return GroupReply.success(await apply_once(runtime, cmd, work, GroupView))

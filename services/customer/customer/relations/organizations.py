@@ -18,6 +18,7 @@ from contracts.customer.relations import (
     Membership,
     MembershipReply,
     OrganizationCreated,
+    OrganizationCreatedPayload,
     OrganizationDetail,
     OrganizationDetailReply,
     OrganizationReply,
@@ -61,7 +62,10 @@ async def create_organization(cmd: CreateOrganization, runtime: CustomerRuntime)
         organization = new_organization(new, code=code, scope=scope, at=at)
         await relations_store.insert_organization(db, organization, uow.session)
         view = organization_view(organization.doc)
-        uow.publish(OrganizationCreated(**uow.envelope(), payload={"organization": view}), partition_key=code)
+        uow.publish(
+            OrganizationCreated(**uow.envelope(), payload=OrganizationCreatedPayload(organization=view)),
+            partition_key=code,
+        )
         await audit(db, uow, acting, code, "organization created", [], at)
         return view
 

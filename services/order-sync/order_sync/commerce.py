@@ -18,25 +18,36 @@ history; these handlers only publish the customer-scoped events.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from contracts.envelope import Envelope, Event
 from contracts.replies import Error, FieldError
 from contracts.upstream.commerce import (
     CartUpdated,
+    CartView,
+    CustomerCartPayload,
     CustomerCartUpdated,
     CustomerInvoiceIssued,
+    CustomerInvoicePayload,
+    CustomerPaymentMethodPayload,
     CustomerPaymentMethodRemoved,
+    CustomerPaymentMethodRemovedPayload,
     CustomerPaymentMethodSaved,
     InvoiceIssued,
+    InvoiceView,
     PaymentMethodRemoved,
     PaymentMethodSaved,
+    PaymentMethodView,
 )
 from plumbing.errors import Rejected
 from plumbing.runtime import Runtime, ServiceRuntime
 from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
+
+P = TypeVar("P", bound=BaseModel)
 
 UNKNOWN_CUSTOMER = "unknown customer"
 
@@ -56,13 +67,13 @@ async def _customer_of(runtime: ServiceRuntime, source_system: str, source_custo
 
 
 async def _publish_once(
-    runtime: ServiceRuntime, message: Envelope[Any], event: type[Event[Any]], payload: dict[str, Any]
+    runtime: ServiceRuntime, message: Envelope[Any], event: type[Event[P]], payload: P, code: str
 ) -> None:
-    """Publish the customer-scoped event once per upstream message (inbox), in the
+    """Publish the event of customer ``code`` once per upstream message (inbox), in the
     customer's partition."""
 
     async def work(uow: UnitOfWork) -> None:
-        uow.publish(event(**uow.envelope(), payload=payload), partition_key=payload["customer_code"])
+        uow.publish(event(**uow.envelope(), payload=payload), partition_key=code)
 
     await apply_once(runtime, message, work)
 
@@ -70,56 +81,49 @@ async def _publish_once(
 async def cart_updated(message: CartUpdated, runtime: Runtime) -> None:
     cart = message.payload
     code = await _customer_of(runtime, cart.source_system, cart.source_customer_id)
-    view = {
-        "source_system": cart.source_system,
-        "cart_id": cart.cart_id,
-        "scope_id": cart.scope,
-        "lines": cart.lines,
-        "total": cart.total,
-        "currency": cart.currency,
-        "converted_order_number": cart.converted_order_number,
-        "open": bool(cart.lines) and cart.converted_order_number is None,
-        "updated_at": cart.updated_at,
-    }
-    await _publish_once(runtime, message, CustomerCartUpdated, {"customer_code": code, "cart": view})
+    view = CartView(
+        source_system=cart.source_system,
+        cart_id=cart.cart_id,
+        scope_id=cart.scope,
+        lines=cart.lines,
+        total=cart.total,
+        currency=cart.currency,
+        converted_order_number=cart.converted_order_number,
+        open=bool(cart.lines) and cart.converted_order_number is None,
+        updated_at=cart.updated_at,
+    )
+    await _publish_once(runtime, message, CustomerCartUpdated, CustomerCartPayload(customer_code=code, cart=view), code)
 
 
 async def payment_method_saved(message: PaymentMethodSaved, runtime: Runtime) -> None:
     saved = message.payload
     code = await _customer_of(runtime, saved.source_system, saved.source_customer_id)
-    view = saved.model_dump(
-        include={"source_system", "token", "brand", "last4", "expiry_month", "expiry_year", "saved_at"}
-    )
-    await _publish_once(runtime, message, CustomerPaymentMethodSaved, {"customer_code": code, "payment_method": view})
+    view = PaymentMethodView.model_validate(saved.model_dump(include=set(PaymentMethodView.model_fields)))
+    payload = CustomerPaymentMethodPayload(customer_code=code, payment_method=view)
+    await _publish_once(runtime, message, CustomerPaymentMethodSaved, payload, code)
 
 
 async def payment_method_removed(message: PaymentMethodRemoved, runtime: Runtime) -> None:
     removed = message.payload
     code = await _customer_of(runtime, removed.source_system, removed.source_customer_id)
-    await _publish_once(
-        runtime,
-        message,
-        CustomerPaymentMethodRemoved,
-        {
-            "customer_code": code,
-            "source_system": removed.source_system,
-            "token": removed.token,
-            "removed_at": removed.removed_at,
-        },
+    payload = CustomerPaymentMethodRemovedPayload(
+        customer_code=code, source_system=removed.source_system, token=removed.token, removed_at=removed.removed_at
     )
+    await _publish_once(runtime, message, CustomerPaymentMethodRemoved, payload, code)
 
 
 async def apply_invoice(runtime: ServiceRuntime, message: InvoiceIssued, order: dict[str, Any]) -> None:
     """An invoice of a linked order (``order`` is order-sync's order document)."""
     invoice = message.payload
-    view = {
-        "source_system": invoice.source_system,
-        "order_number": invoice.order_number,
-        "scope_id": invoice.scope,
+    view = InvoiceView(
+        source_system=invoice.source_system,
+        order_number=invoice.order_number,
+        scope_id=invoice.scope,
         **invoice.model_dump(include={"invoice_number", "amount", "currency", "status", "issued_at", "due_at"}),
-    }
+    )
+    code = order["customer_code"]
     await _publish_once(
-        runtime, message, CustomerInvoiceIssued, {"customer_code": order["customer_code"], "invoice": view}
+        runtime, message, CustomerInvoiceIssued, CustomerInvoicePayload(customer_code=code, invoice=view), code
     )
 
 

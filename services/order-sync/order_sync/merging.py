@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.customer.merges import CustomersMerged, CustomersUnmerged, OrdersReassigned
+from contracts.customer.merges import CustomersMerged, CustomersUnmerged, OrdersReassigned, OrdersReassignedPayload
 from contracts.order_sync.linking import OrderSummary
 from plumbing.errors import ArrivedEarly
 from plumbing.messaging import routed_as
@@ -52,7 +52,9 @@ async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> No
         arrived = await store.move_back(db, p.merge_id, p.merged_code, p.survivor_code, p.merged_at, uow.session)
         if arrived:
             orders = [OrderSummary.model_validate(o["summary"]) for o in arrived]
-            payload = {"merge_id": p.merge_id, "from_code": p.survivor_code, "to_code": p.merged_code, "orders": orders}
+            payload = OrdersReassignedPayload(
+                merge_id=p.merge_id, from_code=p.survivor_code, to_code=p.merged_code, orders=orders
+            )
             uow.publish(OrdersReassigned(**uow.envelope(), payload=payload), partition_key=p.merged_code)
         await _save_entries(runtime, uow, p.survivor, p.restored)
 

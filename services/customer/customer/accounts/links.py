@@ -12,6 +12,7 @@ from prometheus_client import Counter
 
 from contracts.customer.records import (
     EmailVerificationRequested,
+    LinkPayload,
     PasswordResetRequested,
     PasswordSetupInvited,
     ScopeView,
@@ -94,12 +95,9 @@ async def send_link(
     }[kind]
     recipient = customer.recipient(scope).model_copy(update={"email": email})
     link = credentials.link(scope.account_url or settings.account_url, kind, token)
-    payload = {
-        "recipient": recipient,
-        "link": redact_link(link),
-        "sealed_link": sealer(settings).seal(link),
-        "expires_at": expires_at,
-    }
+    payload = LinkPayload(
+        recipient=recipient, link=redact_link(link), sealed_link=sealer(settings).seal(link), expires_at=expires_at
+    )
     uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
 
 

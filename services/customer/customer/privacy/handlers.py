@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.customer.privacy import (
     CustomerDataExport,
     CustomerErased,
+    CustomerErasedPayload,
     EraseCustomerData,
     ErasureReceipt,
     ErasureReply,
@@ -175,7 +176,7 @@ async def _erase_record(
         return False
     await store.save(db, customer, uow.session)
     await audit(db, uow, acting, code, f"erased: {reason}", erased, at)
-    payload = {"customer_code": code, "scope_id": customer.scope_id, "erasure_id": erasure_id, "erased_at": at}
+    payload = CustomerErasedPayload(customer_code=code, scope_id=customer.scope_id, erasure_id=erasure_id, erased_at=at)
     uow.publish(CustomerErased(**uow.envelope(), payload=payload), partition_key=code)
     return True
 

@@ -15,6 +15,7 @@ from contracts.customer.relations import (
     GroupCreated,
     GroupListReply,
     GroupMembersChanged,
+    GroupMembersChangedPayload,
     GroupMembersPageReply,
     GroupMembersReply,
     GroupMembersResult,
@@ -115,7 +116,9 @@ async def _change_members(
                 await audit(db, uow, acting, code, action, ["groups"], at)
                 changed.append(code)
         if changed:
-            payload = {"group_id": group["_id"], "added" if adding else "removed": changed}
+            payload = GroupMembersChangedPayload(
+                group_id=group["_id"], added=changed if adding else [], removed=[] if adding else changed
+            )
             uow.publish(GroupMembersChanged(**uow.envelope(), payload=payload), partition_key=group["_id"])
         return GroupMembersResult(group_id=group["_id"], changed=changed)
 

@@ -16,6 +16,7 @@ from contracts.customer.relations import (
     JoinOrganization,
     LeaveOrganization,
     Membership,
+    MembershipPayload,
     MembershipReply,
     OrganizationCreated,
     OrganizationCreatedPayload,
@@ -23,6 +24,7 @@ from contracts.customer.relations import (
     OrganizationDetailReply,
     OrganizationReply,
     OrganizationUpdated,
+    OrganizationUpdatedPayload,
     OrganizationView,
     UpdateOrganization,
 )
@@ -97,7 +99,7 @@ async def update_organization(cmd: UpdateOrganization, runtime: CustomerRuntime)
                     field="payload.changes.number",
                 )
             await store.save(db, organization, uow.session)
-            payload = {"organization_code": code, "version": organization.version, "changed": changed}
+            payload = OrganizationUpdatedPayload(organization_code=code, version=organization.version, changed=changed)
             uow.publish(OrganizationUpdated(**uow.envelope(), payload=payload), partition_key=code)
             await audit(db, uow, acting, code, "organization updated", list(changed), at)
         return organization_view(organization.doc, await relations_store.count_members(db, code, uow.session))
@@ -136,11 +138,9 @@ async def _membership(
         if changed:
             await store.save(db, customer, uow.session)
             event = CustomerJoinedOrganization if joining else CustomerLeftOrganization
-            payload = {
-                "customer_code": customer.code,
-                "organization_code": organization.code,
-                "customer_version": customer.version,
-            }
+            payload = MembershipPayload(
+                customer_code=customer.code, organization_code=organization.code, customer_version=customer.version
+            )
             uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
             action = f"{'joined' if joining else 'left'} organization {organization.code}"
             await audit(db, uow, acting, customer.code, action, ["organizations"], at)

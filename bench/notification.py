@@ -36,6 +36,7 @@ import os
 import platform
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
 import uuid
@@ -282,6 +283,60 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named group of processes, the servers
+    found by their command line (``pgrep``), and by this benchmark's own process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    servers = {"mongod": "bin/mongod", "rabbitmq": "beam.smp"}
+    found = {
+        name: [
+            int(pid) for pid in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        ]
+        for name, pattern in servers.items()
+    }
+    used: dict[str, float] = {}
+    for name, group in {**pids, **found}.items():
+        total = 0.0
+        for pid in group:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            total += (int(fields[11]) + int(fields[12])) / tick
+        used[name] = total
+    used["benchmark"] = time.process_time()
+    return used
+
+
+def cpu_ms_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
+    return {name: round((after[name] - before[name]) / messages * 1000, 3) for name in after}
+
+
+def best_ratio(
+    service_cpu: dict[str, float], raw_cpu: dict[str, float], raw_rate: float, cores: int | None = None
+) -> dict[str, float]:
+    """What the CPU accounts allow at most, on this machine's cores, whatever the worker did.
+
+    Every process shares the same cores. Per email, the service's run spends ``service_cpu``
+    (ms, by process), the raw run ``raw_cpu``. If the notification worker cost nothing at all,
+    the other processes of the service's run (the SMTP server receiving the email, RabbitMQ
+    delivering the event, MongoDB recording the email, the benchmark publishing it as the
+    other services' outboxes would) would still need ``companions`` ms of CPU per email: on
+    ``cores`` cores they pass at most cores / companions emails a second, and the SMTP server,
+    one process, at most one core's worth. Divided by the raw rate, that is the highest ratio
+    any worker could reach here."""
+    cores = cores or os.cpu_count() or 1
+    companions = sum(ms for name, ms in service_cpu.items() if name != "worker")
+    at_most = min(cores / companions, 1 / service_cpu["smtp server"]) * 1000 if companions else float("inf")
+    return {
+        "cores": cores,
+        "companions_cpu_ms_per_email": round(companions, 3),
+        "raw_cpu_ms_per_message": round(sum(raw_cpu.values()), 3),
+        "emails_per_second_with_a_free_worker": round(at_most, 1),
+        "ratio_with_a_free_worker": round(at_most / raw_rate, 3),
+    }
+
+
 def worker_pid(parent: int) -> int:
     """`faststream run` serves from a child process; that child is the worker (not the
     multiprocessing resource tracker it also starts, which the first child may be)."""
@@ -348,6 +403,8 @@ async def measure(args: argparse.Namespace) -> dict:
             events = [event(args.warmup + i, sealer) for i in range(args.emails)]
             commands_before = await database_commands(mongo, db.name)
             cpu_before = cpu_seconds(worker)
+            processes = {"worker": [worker], "smtp server": [sink.pid]}
+            accounts_before = process_cpu(processes)
             started = time.perf_counter()
             async with PeakRss([worker]) as rss_under_load:
                 await publish(exchange, events)
@@ -355,11 +412,14 @@ async def measure(args: argparse.Namespace) -> dict:
                 await wait_sent(db, len(warmup) + len(events), 300)
             elapsed = time.perf_counter() - started
             worker_cpu = cpu_seconds(worker) - cpu_before
+            service_cpu = cpu_ms_per_message(accounts_before, process_cpu(processes), args.emails)
             commands_after = await database_commands(mongo, db.name)
 
         delivered = accepted.value
         message = fixed_message(settings.smtp_from)
+        raw_before = process_cpu({"smtp server": [sink.pid]})
         raw = await raw_rate(smtp_port, message, args.raw, options.send_concurrency)
+        raw_cpu = cpu_ms_per_message(raw_before, process_cpu({"smtp server": [sink.pid]}), args.raw)
         raw_single = await raw_rate(smtp_port, message, args.raw // 5, 1)
     finally:
         service.send_signal(signal.SIGTERM)
@@ -401,6 +461,9 @@ async def measure(args: argparse.Namespace) -> dict:
             # email (the worker's and its outbox relay's; not the benchmark's polls), by kind.
             "mongodb_commands_per_email": {name: value for name, value in commands.items() if value},
             "mongodb_commands_per_email_total": round(sum(commands.values()), 2),
+            # Where the CPU went, per email, by process (the servers are shared with whatever
+            # else runs on the machine: read them on a quiet one).
+            "cpu_ms_per_email": service_cpu,
         },
         "raw_aiosmtplib": {
             "messages": args.raw,
@@ -408,7 +471,9 @@ async def measure(args: argparse.Namespace) -> dict:
             "messages_per_second": round(raw, 1),
             "single_connection_messages_per_second": round(raw_single, 1),
             "message_bytes": len(message),
+            "cpu_ms_per_message": raw_cpu,
         },
+        "bound": best_ratio(service_cpu, raw_cpu, raw),
         "ratio_service_to_raw": round(service_rate / raw, 3),
     }
 
@@ -433,6 +498,13 @@ def main() -> None:
         f"{r['single_connection_messages_per_second']} msg/s over one"
     )
     print(f"MongoDB commands per email: {s['mongodb_commands_per_email_total']} {s['mongodb_commands_per_email']}")
+    print(f"CPU ms per email, service's run: {s['cpu_ms_per_email']}; raw run: {r['cpu_ms_per_message']}")
+    b = result["bound"]
+    print(
+        f"with a worker that cost nothing, the other processes' {b['companions_cpu_ms_per_email']} ms per email on "
+        f"{b['cores']} cores allow {b['emails_per_second_with_a_free_worker']} emails/s: ratio "
+        f"{b['ratio_with_a_free_worker']} at most"
+    )
     print(f"ratio service/raw: {result['ratio_service_to_raw']}   -> {RESULTS}")
 
 

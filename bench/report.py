@@ -356,6 +356,18 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
             + ".\n"
         )
 
+    if (cpu := service.get("cpu_ms_per_email")) and (bound := mail.get("bound")):
+        add(
+            "CPU per email during the burst, by process (ms; every process shares the machine's "
+            f"{bound['cores']} cores): "
+            + ", ".join(f"{name} {_number(value)}" for name, value in cpu.items())
+            + "; the raw run's per message: "
+            + ", ".join(f"{name} {_number(value)}" for name, value in raw.get("cpu_ms_per_message", {}).items())
+            + f". Were the worker free, the other processes' {_number(bound['companions_cpu_ms_per_email'])} ms "
+            f"per email would still cap the rate at {_number(bound['emails_per_second_with_a_free_worker'])} "
+            f"emails/s here: a ratio of {_number(bound['ratio_with_a_free_worker'])} at most.\n"
+        )
+
     add("## Import rate\n")
     add(
         f"`ImportCustomers` batches of {load['batch']:,} rows, {load['batches_in_flight']} in flight, into an "

@@ -160,6 +160,7 @@ async def emails(sizes: Sizes) -> dict[str, Any]:
         "service": measured["service"],
         "raw_aiosmtplib": measured["raw_aiosmtplib"],
         "ratio": measured["ratio_service_to_raw"],
+        "bound": measured["bound"],
     }
     customer.log(
         f"  {result['service']['emails_per_second']} emails/s, raw aiosmtplib "

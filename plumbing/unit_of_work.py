@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, cast
 
 from pydantic import TypeAdapter
 from pymongo import ASCENDING
@@ -124,8 +124,10 @@ class RecordsEvents(Protocol):
 
 @dataclass
 class UnitOfWork:
-    """What one transaction may do: read and write with ``session``, record events."""
+    """What one transaction may do: read and write the service's database ``db`` in it (a
+    store function given the unit of work uses its ``session``), record events."""
 
+    db: AsyncDatabase[dict[str, Any]]
     session: AsyncClientSession
     exchange: str
     producer: str
@@ -150,6 +152,19 @@ class UnitOfWork:
         return events
 
 
+#: Where a store function reads or writes: within a transaction (its unit of work) or outside
+#: any (the database itself). Handlers pass ``uow`` inside ``apply_once`` and ``runtime.db``
+#: outside; a store function that only makes sense in a transaction takes ``UnitOfWork``.
+Reads: TypeAlias = "UnitOfWork | AsyncDatabase[Any]"
+
+
+def where(reads: Reads) -> tuple[AsyncDatabase[Any], AsyncClientSession | None]:
+    """The database and the session (None: outside any transaction) ``reads`` stands for."""
+    if isinstance(reads, UnitOfWork):
+        return reads.db, reads.session
+    return reads, None
+
+
 async def apply_once(
     runtime: ServiceRuntime,
     message: Envelope[Any] | None,
@@ -172,6 +187,7 @@ async def apply_once(
 
     async def attempt(session: AsyncClientSession) -> tuple[bool, T]:
         uow = UnitOfWork(
+            db=db,
             session=session,
             exchange=runtime.settings.topology.events_exchange,
             producer=runtime.name,

@@ -88,7 +88,7 @@ async def queue_email(
     activity = emails.activity_document(request, composed, runtime.settings, outbound.sealer)
 
     async def work(uow: UnitOfWork) -> EmailQueued:
-        stored, new = await store.record_activity(runtime.db, activity, uow.session)
+        stored, new = await store.record_activity(uow, activity)
         if new and stored["status"] == "failed":
             uow.publish(emails.failed_event(stored))
         return _queued(stored)
@@ -178,7 +178,7 @@ async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[s
     and ``EmailFailed`` events in one transaction."""
 
     async def work(uow: UnitOfWork) -> None:
-        for stored in await store.record_activities(runtime.db, activities, uow.session):
+        for stored in await store.record_activities(uow, activities):
             if stored["status"] == "failed":
                 uow.publish(emails.failed_event(stored))
 
@@ -323,7 +323,7 @@ async def resend_email(cmd: ResendEmail, runtime: Runtime, outbound: Sender) -> 
     )
 
     async def work(uow: UnitOfWork) -> EmailQueued:
-        stored, _ = await store.record_activity(runtime.db, activity, uow.session)
+        stored, _ = await store.record_activity(uow, activity)
         return _queued(stored)
 
     queued = await apply_once(runtime, cmd, work, EmailQueued)
@@ -373,7 +373,7 @@ async def set_template(cmd: SetTemplate, runtime: Runtime, renderer: Renders) ->
     await _checked(renderer, template.sources, kind, template.language, template.variables)
 
     async def work(uow: UnitOfWork) -> TemplateView:
-        return _view(await store.save_template(runtime.db, template, uow.session))
+        return _view(await store.save_template(uow, template))
 
     return TemplateReply.success(await apply_once(runtime, cmd, work, TemplateView))
 
@@ -385,7 +385,7 @@ async def remove_template(cmd: RemoveTemplate, runtime: Runtime) -> TemplateRemo
     language = p.language.lower()
 
     async def work(uow: UnitOfWork) -> TemplateRemoved:
-        if not await store.remove_template(runtime.db, p.name, p.scope_id, language, uow.session):
+        if not await store.remove_template(uow, p.name, p.scope_id, language):
             raise Rejected.not_found(
                 "template", f"{p.name} ({p.scope_id or 'every scope'}, {language})", field="payload.name"
             )

@@ -32,9 +32,7 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
     p, db = message.payload, runtime.db
 
     async def work(uow: UnitOfWork) -> None:
-        await store.move_to_survivor(
-            db, merge_id=p.merge_id, merged_code=p.merged_code, survivor_code=p.survivor_code, session=uow.session
-        )
+        await store.move_to_survivor(uow, merge_id=p.merge_id, merged_code=p.merged_code, survivor_code=p.survivor_code)
 
     await apply_once(runtime, message, work)
 
@@ -45,7 +43,7 @@ async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> No
         raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
 
     async def work(uow: UnitOfWork) -> None:
-        await store.move_back_merged(db, merge_id=p.merge_id, merged_code=p.merged_code, session=uow.session)
+        await store.move_back_merged(uow, merge_id=p.merge_id, merged_code=p.merged_code)
 
     await apply_once(runtime, message, work)
 
@@ -54,9 +52,7 @@ async def orders_reassigned(message: OrdersReassigned, runtime: Runtime) -> None
     p = message.payload
 
     async def work(uow: UnitOfWork) -> None:
-        await store.reassign_order_activities(
-            runtime.db, from_code=p.from_code, to_code=p.to_code, orders=p.orders, session=uow.session
-        )
+        await store.reassign_order_activities(uow, from_code=p.from_code, to_code=p.to_code, orders=p.orders)
 
     if p.orders:
         await apply_once(runtime, message, work)

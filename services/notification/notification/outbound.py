@@ -223,7 +223,7 @@ class Outbound:
 
     async def _mark_sent(self, batch: list[Pending[dict[str, Any], None]]) -> None:
         async def work(uow: UnitOfWork) -> None:
-            for doc in await store.mark_sent(self.runtime.db, [p.item for p in batch], uow.session):
+            for doc in await store.mark_sent(uow, [p.item for p in batch]):
                 uow.publish(emails.sent_event(doc))
 
         await self._persist(apply_once, self.runtime, None, work)
@@ -262,14 +262,7 @@ class Outbound:
         **failure: Any,
     ) -> None:
         async def work(uow: UnitOfWork) -> None:
-            doc = await store.mark_failed(
-                self.runtime.db,
-                claimed,
-                session=uow.session,
-                outcome_unknown=outcome_unknown,
-                expect=expect,
-                **failure,
-            )
+            doc = await store.mark_failed(uow, claimed, outcome_unknown=outcome_unknown, expect=expect, **failure)
             if doc is not None:
                 uow.publish(emails.failed_event(doc))
 

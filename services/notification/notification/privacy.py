@@ -39,7 +39,7 @@ async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runti
 
     async def work(uow: UnitOfWork) -> ServiceErasure:
         at = store.now()
-        erased, cancelled = await store.erase_customer_activities(db, code, at=at, erased=ERASED, session=uow.session)
+        erased, cancelled = await store.erase_customer_activities(uow, code, at=at, erased=ERASED)
         return ServiceErasure(
             service="notification",
             customer_code=code,

@@ -26,11 +26,11 @@ from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, 
 from contracts.notification.emails import ActivityView, DeliveryError, LinkSent, OrderReference
 from contracts.order_sync.linking import OrderSummary
 from plumbing import clock
+from plumbing.unit_of_work import UnitOfWork
 
 from .catalog import StoredTemplate
 
 if TYPE_CHECKING:
-    from pymongo.asynchronous.client_session import AsyncClientSession
     from pymongo.asynchronous.database import AsyncDatabase
 
     from plumbing.runtime import ServiceRuntime
@@ -148,10 +148,8 @@ async def custom_templates(
     return [_template(doc) for doc in docs]
 
 
-async def save_template(
-    db: AsyncDatabase[dict[str, Any]], template: StoredTemplate, session: AsyncClientSession
-) -> StoredTemplate:
-    doc = await db[TEMPLATES].find_one_and_update(
+async def save_template(uow: UnitOfWork, template: StoredTemplate) -> StoredTemplate:
+    doc = await uow.db[TEMPLATES].find_one_and_update(
         {"_id": _template_id(template.name, template.scope_id, template.language)},
         {
             "$set": {
@@ -171,57 +169,52 @@ async def save_template(
         },
         upsert=True,
         return_document=ReturnDocument.AFTER,
-        session=session,
+        session=uow.session,
     )
     if doc is None:  # an upsert returning the document after it: never, but the driver's type allows it
         raise RuntimeError(f"template {template.name!r} not found right after its upsert")
     return _template(doc)
 
 
-async def remove_template(
-    db: AsyncDatabase[dict[str, Any]], name: str, scope_id: str | None, language: str, session: AsyncClientSession
-) -> bool:
-    result = await db[TEMPLATES].delete_one({"_id": _template_id(name, scope_id, language)}, session=session)
+async def remove_template(uow: UnitOfWork, name: str, scope_id: str | None, language: str) -> bool:
+    result = await uow.db[TEMPLATES].delete_one({"_id": _template_id(name, scope_id, language)}, session=uow.session)
     return result.deleted_count == 1
 
 
 # --- activities: recording (N5) -------------------------------------------------------------------
 
 
-async def record_activity(
-    db: AsyncDatabase[dict[str, Any]], activity: dict[str, Any], session: AsyncClientSession
-) -> tuple[dict[str, Any], bool]:
+async def record_activity(uow: UnitOfWork, activity: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Insert the activity unless its key is already there; return the stored one, and
     whether it is new. An upsert rather than an insert: a duplicate key error would abort
     the transaction."""
-    result = await db[ACTIVITIES].update_one(
-        {"_id": activity["_id"]}, {"$setOnInsert": activity}, upsert=True, session=session
+    result = await uow.db[ACTIVITIES].update_one(
+        {"_id": activity["_id"]}, {"$setOnInsert": activity}, upsert=True, session=uow.session
     )
     if result.upserted_id is not None:
         return activity, True
-    stored = await db[ACTIVITIES].find_one({"_id": activity["_id"]}, session=session)
+    stored = await uow.db[ACTIVITIES].find_one({"_id": activity["_id"]}, session=uow.session)
     if stored is None:  # the upsert found it, in this transaction's snapshot
         raise RuntimeError(f"activity {activity['_id']!r} vanished inside its transaction")
     return stored, False
 
 
-async def record_activities(
-    db: AsyncDatabase[dict[str, Any]], activities: list[dict[str, Any]], session: AsyncClientSession
-) -> list[dict[str, Any]]:
+async def record_activities(uow: UnitOfWork, activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``record_activity`` for a batch in two round trips: the keys already there are
     looked up, the new activities inserted together; returns the new ones. In the caller's
     snapshot transaction, a twin inserted meanwhile by another worker is a write conflict
     (retried whole, and the retry finds it), never a duplicate key that aborts it."""
     keys = [doc["_id"] for doc in activities]
     there = {
-        doc["_id"] for doc in await db[ACTIVITIES].find({"_id": {"$in": keys}}, {"_id": 1}, session=session).to_list()
+        doc["_id"]
+        for doc in await uow.db[ACTIVITIES].find({"_id": {"$in": keys}}, {"_id": 1}, session=uow.session).to_list()
     }
     new: dict[str, dict[str, Any]] = {}
     for doc in activities:
         if doc["_id"] not in there:
             new.setdefault(doc["_id"], doc)  # the same email twice in one batch: once
     if new:
-        await db[ACTIVITIES].insert_many(list(new.values()), session=session)
+        await uow.db[ACTIVITIES].insert_many(list(new.values()), session=uow.session)
     return list(new.values())
 
 
@@ -451,9 +444,7 @@ _RELEASED = {"phase": None, "lease_until": None}
 _DONE = {"sealed": ""}
 
 
-async def mark_sent(
-    db: AsyncDatabase[dict[str, Any]], claimed: list[dict[str, Any]], session: AsyncClientSession
-) -> list[dict[str, Any]]:
+async def mark_sent(uow: UnitOfWork, claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The server accepted them: several emails in one write of the caller's transaction;
     returns the activities marked (as claimed, without their bodies), for their ``EmailSent``
     events. Matches on the claim only, not the status: if the sweeper gave an email up as
@@ -462,15 +453,15 @@ async def mark_sent(
     was marked; otherwise the ones marked are read back, in the same snapshot transaction:
     a concurrent change is a write conflict, retried whole."""
     changes = {**_RELEASED, "status": "sent", "sent_at": now(), "outcome_unknown": False, "failed_at": None}
-    result = await db[ACTIVITIES].update_many(
-        {**_claims(claimed), "status": {"$ne": "sent"}}, {"$set": changes, "$unset": _DONE}, session=session
+    result = await uow.db[ACTIVITIES].update_many(
+        {**_claims(claimed), "status": {"$ne": "sent"}}, {"$set": changes, "$unset": _DONE}, session=uow.session
     )
     if result.modified_count == len({doc["_id"] for doc in claimed}):
         marked = list({doc["_id"]: doc for doc in claimed}.values())
     elif result.modified_count:
         marked = (
-            await db[ACTIVITIES]
-            .find({**_claims(claimed), "sent_at": changes["sent_at"]}, {"_id": 1}, session=session)
+            await uow.db[ACTIVITIES]
+            .find({**_claims(claimed), "sent_at": changes["sent_at"]}, {"_id": 1}, session=uow.session)
             .to_list()
         )
         ids = {doc["_id"] for doc in marked}
@@ -505,18 +496,17 @@ async def schedule_retry(
 
 
 async def mark_failed(
-    db: AsyncDatabase[dict[str, Any]],
+    uow: UnitOfWork,
     claimed: dict[str, Any],
     *,
     code: int | None,
     error: str,
     permanent: bool,
     outcome_unknown: bool = False,
-    session: AsyncClientSession,
     expect: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Give the email up; ``expect`` adds conditions (the sweeper's view of the claim)."""
-    return await db[ACTIVITIES].find_one_and_update(
+    return await uow.db[ACTIVITIES].find_one_and_update(
         {**_claim(claimed), "status": "sending", **(expect or {})},
         {
             "$set": {
@@ -532,7 +522,7 @@ async def mark_failed(
             },
         },
         return_document=ReturnDocument.AFTER,
-        session=session,
+        session=uow.session,
     )
 
 
@@ -572,25 +562,24 @@ MERGES = "merges"
 
 
 async def move_to_survivor(
-    db: AsyncDatabase[dict[str, Any]],
+    uow: UnitOfWork,
     *,
     merge_id: str,
     merged_code: str,
     survivor_code: str,
-    session: AsyncClientSession,
 ) -> None:
     """A merge: the merged customer's activities go to the survivor, each keeping where it came
     from (``merged_from``) so the unmerge moves exactly those back; the merge is noted."""
-    await db[ACTIVITIES].update_many(
+    await uow.db[ACTIVITIES].update_many(
         {"customer_code": merged_code},
         {
             "$set": {"customer_code": survivor_code},
             "$push": {"merged_from": {"merge_id": merge_id, "customer_code": merged_code}},
         },
-        session=session,
+        session=uow.session,
     )
-    await db[MERGES].insert_one(
-        {"_id": merge_id, "survivor_code": survivor_code, "merged_code": merged_code}, session=session
+    await uow.db[MERGES].insert_one(
+        {"_id": merge_id, "survivor_code": survivor_code, "merged_code": merged_code}, session=uow.session
     )
 
 
@@ -599,31 +588,28 @@ async def merge_applied(db: AsyncDatabase[dict[str, Any]], merge_id: str) -> boo
     return await db[MERGES].find_one({"_id": merge_id}) is not None
 
 
-async def move_back_merged(
-    db: AsyncDatabase[dict[str, Any]], *, merge_id: str, merged_code: str, session: AsyncClientSession
-) -> None:
+async def move_back_merged(uow: UnitOfWork, *, merge_id: str, merged_code: str) -> None:
     """An unmerge: the activities this merge moved go back to the merged customer."""
-    await db[ACTIVITIES].update_many(
+    await uow.db[ACTIVITIES].update_many(
         {"merged_from.merge_id": merge_id},
         {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
-        session=session,
+        session=uow.session,
     )
 
 
 async def reassign_order_activities(
-    db: AsyncDatabase[dict[str, Any]],
+    uow: UnitOfWork,
     *,
     from_code: str,
     to_code: str,
     orders: list[OrderSummary],
-    session: AsyncClientSession,
 ) -> None:
     """Orders that went to another customer take their emails along (order-sync's
     ``OrdersReassigned``: orders that reached the survivor since the merge but were B's).
     ``orders`` is not empty."""
     of_orders = [{"order.source_system": o.source_system, "order.order_number": o.order_number} for o in orders]
-    await db[ACTIVITIES].update_many(
-        {"customer_code": from_code, "$or": of_orders}, {"$set": {"customer_code": to_code}}, session=session
+    await uow.db[ACTIVITIES].update_many(
+        {"customer_code": from_code, "$or": of_orders}, {"$set": {"customer_code": to_code}}, session=uow.session
     )
 
 
@@ -633,13 +619,13 @@ async def customer_activities(db: AsyncDatabase[dict[str, Any]], customer_code: 
 
 
 async def erase_customer_activities(
-    db: AsyncDatabase[dict[str, Any]], customer_code: str, *, at: datetime, erased: str, session: AsyncClientSession
+    uow: UnitOfWork, customer_code: str, *, at: datetime, erased: str
 ) -> tuple[int, int]:
     """A privacy erasure: the customer's emails not sent yet are given up, and every activity's
     content and address replaced by ``erased`` (delivery errors, which may quote the address,
     go); the activities stay. Returns (activities erased, emails cancelled)."""
     mine = {"customer_code": customer_code, "erased": {"$ne": True}}
-    cancelled = await db[ACTIVITIES].update_many(
+    cancelled = await uow.db[ACTIVITIES].update_many(
         {**mine, "status": "queued"},
         {
             "$set": {
@@ -649,14 +635,14 @@ async def erase_customer_activities(
                 "last_error": "not sent: the customer was erased",
             }
         },
-        session=session,
+        session=uow.session,
     )
-    result = await db[ACTIVITIES].update_many(
+    result = await uow.db[ACTIVITIES].update_many(
         mine,
         {
             "$set": {"to": erased, "subject": erased, "html": "", "text": "", "errors": [], "erased": True},
             "$unset": {"sealed": ""},
         },
-        session=session,
+        session=uow.session,
     )
     return result.modified_count, cancelled.modified_count

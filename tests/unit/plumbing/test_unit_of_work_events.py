@@ -26,7 +26,7 @@ FR = ScopeView(
 
 
 def unit_of_work(cause: Any = None) -> UnitOfWork:
-    return UnitOfWork(session=None, exchange="oms.events", producer="customer", cause=cause)  # type: ignore[arg-type]
+    return UnitOfWork(db=None, session=None, exchange="oms.events", producer="customer", cause=cause)  # type: ignore[arg-type]
 
 
 def customer() -> Customer:

@@ -155,10 +155,10 @@ class UnitOfWork:
 #: Where a store function reads or writes: within a transaction (its unit of work) or outside
 #: any (the database itself). Handlers pass ``uow`` inside ``apply_once`` and ``runtime.db``
 #: outside; a store function that only makes sense in a transaction takes ``UnitOfWork``.
-Reads: TypeAlias = "UnitOfWork | AsyncDatabase[Any]"
+Reads: TypeAlias = "UnitOfWork | AsyncDatabase[dict[str, Any]]"
 
 
-def where(reads: Reads) -> tuple[AsyncDatabase[Any], AsyncClientSession | None]:
+def where(reads: Reads) -> tuple[AsyncDatabase[dict[str, Any]], AsyncClientSession | None]:
     """The database and the session (None: outside any transaction) ``reads`` stands for."""
     if isinstance(reads, UnitOfWork):
         return reads.db, reads.session

@@ -163,7 +163,7 @@ async def _change_entry(
         return
     entry = CustomerEntry(doc)
     if change(entry):
-        await learn_record(runtime, code, saved=await store.save_customer_entry(runtime.db, entry.doc))
+        await learn_record(runtime.db, code, saved=await store.save_customer_entry(runtime.db, entry.doc))
 
 
 async def _save_current_record(runtime: ServiceRuntime, customers: CustomerService, code: str) -> None:
@@ -241,11 +241,11 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Custom
     by = cmd.actor.id if cmd.actor else "system"
 
     async def work(uow: UnitOfWork) -> None:
-        if not await store.record_resolution(db, review, order, code, by, at, uow.session):
+        if not await store.record_resolution(uow, review, order, code, by, at):
             raise Rejected.invalid_state(f"review {p.review_id} was resolved already")
         # The decision teaches the index: the customer's profile learns the order, and the
         # same details on a later order are this customer's (O5).
-        await learn_decision(runtime, uow.session, code, identity)
+        await learn_decision(uow, code, identity)
         created = p.action == "create"
         linked = OrderLinkedPayload(customer_code=code, rule="review", customer_created=created, order=summary(order))
         uow.publish(OrderLinked(**uow.envelope(), payload=linked), partition_key=code)

@@ -370,7 +370,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
     db, at = runtime.db, now()
 
     async def work(uow: UnitOfWork) -> None:
-        held = await store.find_claims(db, [k for c in clusters for k in c.claims], uow.session)
+        held = await store.find_claims(uow, [k for c in clusters for k in c.claims])
         fresh: dict[str, dict[str, Any]] = {}
         for c in clusters:
             c.creation_key = c.found_by = c.claimant = None
@@ -403,7 +403,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
                         "claimed_at": at,
                         "person_ids": sorted(c.person_ids),
                     }
-        await store.insert_claims(db, list(fresh.values()), uow.session)
+        await store.insert_claims(uow, list(fresh.values()))
 
     await apply_once(runtime, None, work, inbox=False)
 
@@ -657,13 +657,12 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     db, at = runtime.db, now()
 
     async def work(uow: UnitOfWork) -> None:
-        existing = await store.find_orders(db, [a.key for a in arrivals], uow.session)
+        existing = await store.find_orders(uow, [a.key for a in arrivals])
         targets = await store.link_targets(
-            db,
+            uow,
             Counter(
                 a.decision.customer_code for a in arrivals if a.decision.kind == "link" and a.decision.customer_code
             ),
-            uow.session,
         )
         for arrival in arrivals:
             target = targets.get(arrival.decision.customer_code or "")
@@ -694,9 +693,9 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
                 if arrival.source_link:
                     links.append((arrival.source_link, decision.customer_code))
                 teaching.append(_teach(learned, decision.customer_code, arrival))
-        await store.remember_source_links(db, links, at, uow.session)
-        await store.put_orders(db, list(docs.values()), set(existing), uow.session)
-        await store.teach(db, [t for t in teaching if t is not None], uow.session)
+        await store.remember_source_links(uow, links, at)
+        await store.put_orders(uow, list(docs.values()), set(existing))
+        await store.teach(uow, [t for t in teaching if t is not None])
         for arrival, before in changed:
             await _change_content(db, uow, arrival, before)
 
@@ -717,12 +716,11 @@ async def _change_content(db: store.Database, uow: UnitOfWork, arrival: Arrival,
     # The status stays the one status events set (they carry when it changed; a body does not).
     current = summary(order).model_copy(update={"status": before.get("status")})
     if not await store.change_content(
-        db,
+        uow,
         arrival.key,
         digest,
         message.occurred_at,
         {"summary": current.model_dump(mode="json"), "number_keys": number_keys(order)},
-        uow.session,
     ):
         return  # a later version is stored
     code = before.get("customer_code")
@@ -810,7 +808,7 @@ async def open_review(
     order = message.payload
     review_id = uuid.uuid4().hex[:16]
     await store.insert_review(
-        runtime.db,
+        uow,
         {
             "_id": review_id,
             "status": "open",
@@ -833,7 +831,6 @@ async def open_review(
             ),
             "signature": identity.signature(),
         },
-        uow.session,
     )
     uow.publish(
         OrderReviewOpened(

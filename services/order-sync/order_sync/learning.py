@@ -7,30 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from plumbing.runtime import ServiceRuntime
+from plumbing.unit_of_work import Reads, UnitOfWork
 
 from . import store
 from .matching import Identity, Profile
 
 
-async def learn_record(
-    runtime: ServiceRuntime,
-    code: str,
-    session: AsyncClientSession | None = None,
-    *,
-    saved: dict[str, Any] | None = None,
-) -> None:
+async def learn_record(reads: Reads, code: str, *, saved: dict[str, Any] | None = None) -> None:
     """The record as it is now (a CSR corrected the email, added an address): its identifiers
     are indexed; those it had stay (orders placed with the old email are still its own).
-    ``saved``: the entry as just saved, if the caller has it (no need to read it again)."""
-    doc = saved if saved is not None else await store.customer_entry(runtime.db, code, session)
+    ``reads``: a unit of work to learn in its transaction, or the database. ``saved``: the entry as just saved, if the caller has it (no need to read it again)."""
+    doc = saved if saved is not None else await store.customer_entry(reads, code)
     if doc is None or doc.get("state") == "erased":
         return
     lesson = Profile.of_customer(code, doc).lesson({})
     if lesson is not None:
-        await store.teach(runtime.db, [store.learning(code, doc["scope_id"], *lesson)], session)
+        await store.teach(reads, [store.learning(code, doc["scope_id"], *lesson)])
 
 
 async def learn_records(runtime: ServiceRuntime, docs: list[dict[str, Any]]) -> None:
@@ -42,15 +35,15 @@ async def learn_records(runtime: ServiceRuntime, docs: list[dict[str, Any]]) -> 
         if doc.get("state") != "erased" and (lesson := Profile.of_customer(doc["_id"], doc).lesson({})) is not None:
             lessons.append(store.learning(doc["_id"], doc["scope_id"], *lesson))
     if lessons:
-        await store.teach(runtime.db, lessons, None)
+        await store.teach(runtime.db, lessons)
 
 
-async def learn_decision(runtime: ServiceRuntime, session: AsyncClientSession, code: str, identity: Identity) -> None:
+async def learn_decision(uow: UnitOfWork, code: str, identity: Identity) -> None:
     """A CSR tied an order to ``code``: the profile learns the order, and its signature, so
     that the same details on a later order link to this customer."""
     learned = identity.learned()
     if (signature := identity.signature()) is not None:
         learned["taught"] = [signature]
-    lesson = Profile.of_customer(code, await store.customer_entry(runtime.db, code, session)).lesson(learned)
+    lesson = Profile.of_customer(code, await store.customer_entry(uow, code)).lesson(learned)
     if lesson is not None:
-        await store.teach(runtime.db, [store.learning(code, identity.scope_id, *lesson)], session)
+        await store.teach(uow, [store.learning(code, identity.scope_id, *lesson)])

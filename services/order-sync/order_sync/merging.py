@@ -27,7 +27,7 @@ from .learning import learn_record
 async def _save_entries(runtime: ServiceRuntime, uow: UnitOfWork, *views: Any) -> None:
     for view in views:
         entry = CustomerEntry.from_view(view.model_dump(mode="json"))
-        await store.save_customer_entry(runtime.db, entry.doc, uow.session)
+        await store.save_customer_entry(uow, entry.doc)
 
 
 async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
@@ -35,10 +35,10 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
 
     async def work(uow: UnitOfWork) -> None:
         await _save_entries(runtime, uow, p.survivor, p.merged)  # first: B may be new to this service
-        await store.move_to_survivor(db, p.merge_id, p.merged_code, p.survivor_code, uow.session)
-        await learn_record(runtime, p.survivor_code, uow.session)  # addresses it took from B, say
+        await store.move_to_survivor(uow, p.merge_id, p.merged_code, p.survivor_code)
+        await learn_record(uow, p.survivor_code)  # addresses it took from B, say
         merge = {"_id": p.merge_id, "survivor_code": p.survivor_code, "merged_code": p.merged_code}
-        await store.record_merge(db, {**merge, "merged_at": p.merged_at}, uow.session)
+        await store.record_merge(uow, {**merge, "merged_at": p.merged_at})
 
     await apply_once(runtime, message, work)
 
@@ -49,7 +49,7 @@ async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> No
         raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
 
     async def work(uow: UnitOfWork) -> None:
-        arrived = await store.move_back(db, p.merge_id, p.merged_code, p.survivor_code, p.merged_at, uow.session)
+        arrived = await store.move_back(uow, p.merge_id, p.merged_code, p.survivor_code, p.merged_at)
         if arrived:
             orders = [OrderSummary.model_validate(o["summary"]) for o in arrived]
             payload = OrdersReassignedPayload(

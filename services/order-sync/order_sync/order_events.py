@@ -78,7 +78,7 @@ async def apply_order_event(
     async def work(uow: UnitOfWork) -> None:
         nonlocal order_summary
         if isinstance(message, OrderStatusChanged):
-            now_summary = await store.change_status(db, doc["_id"], ref.status, ref.changed_at, uow.session)
+            now_summary = await store.change_status(uow, doc["_id"], ref.status, ref.changed_at)
             if now_summary is None:
                 return  # an older change, arriving late or handled beside a newer one: not news
             # As stored now, not as read before: a new version of the order (O8) may have come.
@@ -94,7 +94,7 @@ async def apply_order_event(
         # Published with or without a recipient: the customer's history records every shipment
         # and payment; only the email needs an address.
         if isinstance(message, OrderShipped):
-            await store.record_order_event(db, doc["_id"], {}, {"shipments": ref.model_dump(mode="json")}, uow.session)
+            await store.record_order_event(uow, doc["_id"], {}, {"shipments": ref.model_dump(mode="json")})
             uow.publish(
                 CustomerOrderShipped(
                     **uow.envelope(),
@@ -114,7 +114,7 @@ async def apply_order_event(
             )
             return
         await store.record_order_event(
-            db, doc["_id"], {}, {"payments": {"kind": message.type_name(), **ref.model_dump(mode="json")}}, uow.session
+            uow, doc["_id"], {}, {"payments": {"kind": message.type_name(), **ref.model_dump(mode="json")}}
         )
         payment = partial(
             PaymentEmailPayload,

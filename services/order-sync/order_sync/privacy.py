@@ -55,7 +55,7 @@ async def erase_customer_data(cmd: OrderSyncEraseCustomerData, runtime: Runtime)
     code, at = cmd.payload.customer_code, datetime.now(UTC)
 
     async def work(uow: UnitOfWork) -> ServiceErasure:
-        erased = await store.erase_customer(runtime.db, code, at, uow.session)
+        erased = await store.erase_customer(uow, code, at)
         return ServiceErasure(service="order-sync", customer_code=code, at=at, erased=erased)
 
     # Repeat-safe by itself; each repeat erases what is left and says so.

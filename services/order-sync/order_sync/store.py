@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import drop_index_if_present, ensure_index
 from plumbing.indexes import ensure_indexes as ensure_indexes_of
+from plumbing.unit_of_work import Reads, UnitOfWork, where
 
 from .domain import number_key
 
@@ -109,7 +110,8 @@ async def backfill_number_keys(db: Database, batch: int = 1000) -> int:
 # --- orders ------------------------------------------------------------------------------------
 
 
-async def find_order(db: Database, key: str, session: Session = None) -> dict[str, Any] | None:
+async def find_order(reads: Reads, key: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[ORDERS].find_one({"_id": key}, session=session)
 
 
@@ -122,32 +124,31 @@ async def orders_numbered(db: Database, key: str, scope_id: str | None, limit: i
     return await db[ORDERS].find(query).sort("placed_at", DESCENDING).limit(limit).to_list()
 
 
-async def find_orders(db: Database, keys: list[str], session: Session = None) -> dict[str, dict[str, Any]]:
+async def find_orders(reads: Reads, keys: list[str]) -> dict[str, dict[str, Any]]:
+    db, session = where(reads)
     return {doc["_id"]: doc async for doc in db[ORDERS].find({"_id": {"$in": keys}}, session=session)}
 
 
-async def put_orders(db: Database, docs: list[dict[str, Any]], placeholders: set[str], session: Session) -> None:
+async def put_orders(uow: UnitOfWork, docs: list[dict[str, Any]], placeholders: set[str]) -> None:
     """Insert the orders, or fill in the placeholders their early events left (``placeholders``:
     their keys). An insert costs MongoDB less than an upsert; a concurrent twin's insert makes
     it fail with a duplicate key, which aborts the transaction like the write conflict the
     upsert would meet."""
     if docs:
-        await db[ORDERS].bulk_write(
+        await uow.db[ORDERS].bulk_write(
             [
                 ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) if doc["_id"] in placeholders else InsertOne(doc)
                 for doc in docs
             ],
-            session=session,
+            session=uow.session,
         )
 
 
-async def change_content(
-    db: Database, key: str, digest: str, changed_at: datetime, update: dict[str, Any], session: Session
-) -> bool:
+async def change_content(uow: UnitOfWork, key: str, digest: str, changed_at: datetime, update: dict[str, Any]) -> bool:
     """O8: a new version of the order's content, unless this content was seen before (a
     redelivery, or an older version coming back) or a later one is already stored; says
     whether it changed."""
-    result = await db[ORDERS].update_one(
+    result = await uow.db[ORDERS].update_one(
         {
             "_id": key,
             "content_hashes": {"$ne": digest},
@@ -158,7 +159,7 @@ async def change_content(
             "$push": {"content_hashes": {"$each": [digest], "$slice": -CONTENT_HASHES_KEPT}},
             "$inc": {"content_version": 1},
         },
-        session=session,
+        session=uow.session,
     )
     return result.matched_count == 1
 
@@ -167,32 +168,28 @@ async def change_content(
 CONTENT_HASHES_KEPT = 50
 
 
-async def set_order_link(db: Database, key: str, update: dict[str, Any], session: Session) -> None:
-    await db[ORDERS].update_one({"_id": key}, {"$set": update}, session=session)
+async def set_order_link(uow: UnitOfWork, key: str, update: dict[str, Any]) -> None:
+    await uow.db[ORDERS].update_one({"_id": key}, {"$set": update}, session=uow.session)
 
 
-async def record_order_event(
-    db: Database, key: str, update: dict[str, Any], push: dict[str, Any] | None, session: Session
-) -> None:
+async def record_order_event(uow: UnitOfWork, key: str, update: dict[str, Any], push: dict[str, Any] | None) -> None:
     change: dict[str, Any] = {"$set": update}
     if push:
         change["$push"] = push
-    await db[ORDERS].update_one({"_id": key}, change, session=session)
+    await uow.db[ORDERS].update_one({"_id": key}, change, session=uow.session)
 
 
-async def change_status(
-    db: Database, key: str, status: str, changed_at: datetime, session: Session
-) -> dict[str, Any] | None:
+async def change_status(uow: UnitOfWork, key: str, status: str, changed_at: datetime) -> dict[str, Any] | None:
     """O7: the order's status, unless a later change is already recorded; the order's summary
     as it is now, or None when it did not change (an order's events are handled side by
     side and may arrive in any order). Only the summary's status is written: a new version
     of the order's content (O8) stored meanwhile is kept."""
-    doc: dict[str, Any] | None = await db[ORDERS].find_one_and_update(
+    doc: dict[str, Any] | None = await uow.db[ORDERS].find_one_and_update(
         {"_id": key, "$or": [{"status_changed_at": None}, {"status_changed_at": {"$lte": changed_at}}]},
         {"$set": {"status": status, "status_changed_at": changed_at, "summary.status": status}},
         projection={"summary": True},
         return_document=ReturnDocument.AFTER,
-        session=session,
+        session=uow.session,
     )
     return None if doc is None else doc["summary"]
 
@@ -213,33 +210,35 @@ async def linked_customers(db: Database, links: list[str]) -> dict[str, str]:
 
 
 async def remember_source_link(
-    db: Database, source_system: str, source_customer_id: str, code: str, at: datetime, session: Session
+    uow: UnitOfWork, source_system: str, source_customer_id: str, code: str, at: datetime
 ) -> None:
-    await remember_source_links(db, [(f"{source_system}|{source_customer_id}", code)], at, session)
+    await remember_source_links(uow, [(f"{source_system}|{source_customer_id}", code)], at)
 
 
-async def remember_source_links(db: Database, links: list[tuple[str, str]], at: datetime, session: Session) -> None:
+async def remember_source_links(uow: UnitOfWork, links: list[tuple[str, str]], at: datetime) -> None:
     """The first customer a source link was linked to stays its customer."""
     if links:
-        await db[SOURCE_LINKS].bulk_write(
+        await uow.db[SOURCE_LINKS].bulk_write(
             [
                 UpdateOne({"_id": link}, {"$setOnInsert": {"customer_code": code, "created_at": at}}, upsert=True)
                 for link, code in links
             ],
-            session=session,
+            session=uow.session,
         )
 
 
 # --- the customers orders are matched against -----------------------------------------------------
 
 
-async def customer_entry(db: Database, code: str, session: Session = None) -> dict[str, Any] | None:
+async def customer_entry(reads: Reads, code: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[CUSTOMERS].find_one({"_id": code}, session=session)
 
 
-async def save_customer_entry(db: Database, doc: dict[str, Any], session: Session = None) -> dict[str, Any]:
+async def save_customer_entry(reads: Reads, doc: dict[str, Any]) -> dict[str, Any]:
     """Keep the newest version only: customer events may arrive twice or late. Returns the
     entry as saved (with what order-sync keeps of its own: learn_record needs no second read)."""
+    db, session = where(reads)
     saved = await db[CUSTOMERS].find_one_and_update(
         *_newest_entry(doc), upsert=True, session=session, return_document=ReturnDocument.AFTER
     )
@@ -247,8 +246,9 @@ async def save_customer_entry(db: Database, doc: dict[str, Any], session: Sessio
     return saved
 
 
-async def save_customer_entries(db: Database, docs: list[dict[str, Any]], session: Session = None) -> None:
+async def save_customer_entries(reads: Reads, docs: list[dict[str, Any]]) -> None:
     """``save_customer_entry`` for several customers, in one round trip."""
+    db, session = where(reads)
     if docs:
         await db[CUSTOMERS].bulk_write(
             [UpdateOne(*_newest_entry(doc), upsert=True) for doc in docs], ordered=False, session=session
@@ -282,7 +282,7 @@ async def note_creating_orders(db: Database, claimants: dict[str, str]) -> None:
         )
 
 
-async def link_targets(db: Database, codes: Counter[str], session: Session) -> dict[str, dict[str, Any]]:
+async def link_targets(uow: UnitOfWork, codes: Counter[str]) -> dict[str, dict[str, Any]]:
     """The customers a batch's orders are being linked to (with how many orders each), as
     they are now: what their profiles hold (a customer event may have taught them since the
     orders were decided) and whom they answer to if merged meanwhile (C13). Each first counts
@@ -291,22 +291,22 @@ async def link_targets(db: Database, codes: Counter[str], session: Session) -> d
     sees the other (the merge then moves these orders too)."""
     if not codes:
         return {}
-    await db[CUSTOMERS].bulk_write(
+    await uow.db[CUSTOMERS].bulk_write(
         [UpdateOne({"_id": code}, {"$inc": {"orders_linked": n}}) for code, n in sorted(codes.items())],
         ordered=False,
-        session=session,
+        session=uow.session,
     )
     docs = {
         doc["_id"]: doc
-        async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(codes)}}, CANDIDATE_FIELDS, session=session)
+        async for doc in uow.db[CUSTOMERS].find({"_id": {"$in": sorted(codes)}}, CANDIDATE_FIELDS, session=uow.session)
     }
     survivors = {doc["merged_into"] for doc in docs.values() if doc.get("merged_into")} - docs.keys()
     if survivors:
         docs.update(
             {
                 doc["_id"]: doc
-                async for doc in db[CUSTOMERS].find(
-                    {"_id": {"$in": sorted(survivors)}}, CANDIDATE_FIELDS, session=session
+                async for doc in uow.db[CUSTOMERS].find(
+                    {"_id": {"$in": sorted(survivors)}}, CANDIDATE_FIELDS, session=uow.session
                 )
             }
         )
@@ -413,7 +413,8 @@ def index_entry(identifier: str, code: str) -> UpdateOne:
     )
 
 
-async def teach(db: Database, writes: list[tuple[UpdateOne | None, list[UpdateOne]]], session: Session) -> None:
+async def teach(reads: Reads, writes: list[tuple[UpdateOne | None, list[UpdateOne]]]) -> None:
+    db, session = where(reads)
     profiles = [profile for profile, _ in writes if profile is not None]
     identifiers = [entry for _, entries in writes for entry in entries]
     if profiles:
@@ -457,11 +458,11 @@ async def customer_data(
     return links, orders, reviews, entry
 
 
-async def erase_customer(db: Database, code: str, at: datetime, session: Session) -> dict[str, int]:
+async def erase_customer(uow: UnitOfWork, code: str, at: datetime) -> dict[str, int]:
     """C18 erasure, each part counted: the match entry becomes a tombstone, no identifier names
     the customer and no claim creates it again, its source links go, its orders lose their
     notes, and review items lose the order's personal fields or stop offering the customer."""
-    entry = await db[CUSTOMERS].find_one({"_id": code}, session=session)
+    entry = await uow.db[CUSTOMERS].find_one({"_id": code}, session=uow.session)
     erased_entry = 0
     if entry is None or entry.get("state") != "erased":
         tombstone: dict[str, Any] = {
@@ -473,19 +474,21 @@ async def erase_customer(db: Database, code: str, at: datetime, session: Session
             "record": {},
             "erased_at": at,
         }
-        await db[CUSTOMERS].replace_one({"_id": code}, tombstone, upsert=True, session=session)
+        await uow.db[CUSTOMERS].replace_one({"_id": code}, tombstone, upsert=True, session=uow.session)
         erased_entry = 1 if entry is not None else 0
-    identifiers = await db[IDENTIFIERS].update_many({"codes": code}, {"$pull": {"codes": code}}, session=session)
-    claims = await db[CLAIMS].delete_many({"code": code}, session=session)
-    links = await db[SOURCE_LINKS].delete_many({"customer_code": code}, session=session)
-    orders = await db[ORDERS].update_many(
-        {"customer_code": code, "erased": {"$ne": True}}, {"$set": {"notes": [], "erased": True}}, session=session
+    identifiers = await uow.db[IDENTIFIERS].update_many(
+        {"codes": code}, {"$pull": {"codes": code}}, session=uow.session
     )
-    resolved = await db[REVIEWS].update_many(
-        {"customer_code": code, "erased": {"$ne": True}}, {"$set": REVIEW_PERSONAL}, session=session
+    claims = await uow.db[CLAIMS].delete_many({"code": code}, session=uow.session)
+    links = await uow.db[SOURCE_LINKS].delete_many({"customer_code": code}, session=uow.session)
+    orders = await uow.db[ORDERS].update_many(
+        {"customer_code": code, "erased": {"$ne": True}}, {"$set": {"notes": [], "erased": True}}, session=uow.session
     )
-    offered = await db[REVIEWS].update_many(
-        {"status": "open", "candidates": code}, {"$pull": {"candidates": code}}, session=session
+    resolved = await uow.db[REVIEWS].update_many(
+        {"customer_code": code, "erased": {"$ne": True}}, {"$set": REVIEW_PERSONAL}, session=uow.session
+    )
+    offered = await uow.db[REVIEWS].update_many(
+        {"status": "open", "candidates": code}, {"$pull": {"candidates": code}}, session=uow.session
     )
     return {
         "match_entries": erased_entry,
@@ -500,13 +503,13 @@ async def erase_customer(db: Database, code: str, at: datetime, session: Session
 # --- claims of customers being created (O6) ------------------------------------------------------------
 
 
-async def find_claims(db: Database, keys: list[str], session: Session) -> dict[str, dict[str, Any]]:
-    return {doc["_id"]: doc async for doc in db[CLAIMS].find({"_id": {"$in": keys}}, session=session)}
+async def find_claims(uow: UnitOfWork, keys: list[str]) -> dict[str, dict[str, Any]]:
+    return {doc["_id"]: doc async for doc in uow.db[CLAIMS].find({"_id": {"$in": keys}}, session=uow.session)}
 
 
-async def insert_claims(db: Database, docs: list[dict[str, Any]], session: Session) -> None:
+async def insert_claims(uow: UnitOfWork, docs: list[dict[str, Any]]) -> None:
     if docs:
-        await db[CLAIMS].insert_many(docs, ordered=False, session=session)
+        await uow.db[CLAIMS].insert_many(docs, ordered=False, session=uow.session)
 
 
 async def claimed_person_ids(db: Database, codes: list[str]) -> dict[str, set[str]]:
@@ -539,31 +542,34 @@ async def settle_claims(db: Database, settled: dict[str, str]) -> None:
 # --- review queue (O5) ------------------------------------------------------------------------------
 
 
-async def insert_review(db: Database, doc: dict[str, Any], session: Session) -> None:
-    await db[REVIEWS].insert_one(doc, session=session)
+async def insert_review(uow: UnitOfWork, doc: dict[str, Any]) -> None:
+    await uow.db[REVIEWS].insert_one(doc, session=uow.session)
 
 
-async def find_review(db: Database, review_id: str, session: Session = None) -> dict[str, Any] | None:
+async def find_review(reads: Reads, review_id: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[REVIEWS].find_one({"_id": review_id}, session=session)
 
 
-async def resolve_review(db: Database, review_id: str, update: dict[str, Any], session: Session) -> bool:
-    result = await db[REVIEWS].update_one({"_id": review_id, "status": "open"}, {"$set": update}, session=session)
+async def resolve_review(uow: UnitOfWork, review_id: str, update: dict[str, Any]) -> bool:
+    result = await uow.db[REVIEWS].update_one(
+        {"_id": review_id, "status": "open"}, {"$set": update}, session=uow.session
+    )
     return result.modified_count == 1
 
 
 async def record_resolution(
-    db: Database, review: dict[str, Any], order: Order, code: str, by: str, at: datetime, session: Session
+    uow: UnitOfWork, review: dict[str, Any], order: Order, code: str, by: str, at: datetime
 ) -> bool:
     """O5: the review resolved to ``code``, its order linked by the CSR's decision and, for an
     order with an account, the account remembered as that customer's. False if another CSR
     resolved it first."""
     resolution = {"status": "resolved", "resolved_at": at, "resolved_by": by, "customer_code": code}
-    if not await resolve_review(db, review["_id"], resolution, session):
+    if not await resolve_review(uow, review["_id"], resolution):
         return False
-    await set_order_link(db, review["order_key"], {"customer_code": code, "linked_at": at, "rule": "review"}, session)
+    await set_order_link(uow, review["order_key"], {"customer_code": code, "linked_at": at, "rule": "review"})
     if order.source_customer_id:
-        await remember_source_link(db, order.source_system, order.source_customer_id, code, at, session)
+        await remember_source_link(uow, order.source_system, order.source_customer_id, code, at)
     return True
 
 
@@ -616,22 +622,22 @@ async def rejected_page(db: Database, limit: int, before: datetime | None) -> li
 # --- merges (C13) --------------------------------------------------------------------------------
 
 
-async def move_to_survivor(db: Database, merge_id: str, merged_code: str, survivor_code: str, session: Session) -> None:
+async def move_to_survivor(uow: UnitOfWork, merge_id: str, merged_code: str, survivor_code: str) -> None:
     """B's source links and orders point at A, and so does whatever had been merged into B;
     each keeps where it came from in ``merged_from``, for the unmerge."""
     origin = {"merge_id": merge_id, "customer_code": merged_code}
     moved = {"$set": {"customer_code": survivor_code}, "$push": {"merged_from": origin}}
-    await db[SOURCE_LINKS].update_many({"customer_code": merged_code}, moved, session=session)
-    await db[ORDERS].update_many({"customer_code": merged_code}, moved, session=session)
-    await db[CUSTOMERS].update_many(
+    await uow.db[SOURCE_LINKS].update_many({"customer_code": merged_code}, moved, session=uow.session)
+    await uow.db[ORDERS].update_many({"customer_code": merged_code}, moved, session=uow.session)
+    await uow.db[CUSTOMERS].update_many(
         with_merged([merged_code]),
         {"$set": {"merged_into": survivor_code}, "$push": {"merged_from": origin}},
-        session=session,
+        session=uow.session,
     )
 
 
-async def record_merge(db: Database, merge: dict[str, Any], session: Session) -> None:
-    await db[MERGES].insert_one({**merge, "state": "merged"}, session=session)
+async def record_merge(uow: UnitOfWork, merge: dict[str, Any]) -> None:
+    await uow.db[MERGES].insert_one({**merge, "state": "merged"}, session=uow.session)
 
 
 async def merge_applied(db: Database, merge_id: str) -> bool:
@@ -639,27 +645,27 @@ async def merge_applied(db: Database, merge_id: str) -> bool:
 
 
 async def move_back(
-    db: Database, merge_id: str, merged_code: str, survivor_code: str, merged_at: datetime, session: Session
+    uow: UnitOfWork, merge_id: str, merged_code: str, survivor_code: str, merged_at: datetime
 ) -> list[dict[str, Any]]:
     """Undo ``move_to_survivor``: what the merge moved goes back to B, and so do the orders
     linked to A since the merge under one of B's source links (they were B's). Returns those
     orders (their ``summary``), which other services must hear about."""
     back = {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}}
     moved = {"merged_from.merge_id": merge_id}
-    links = [d["_id"] async for d in db[SOURCE_LINKS].find(moved, {"_id": 1}, session=session)]
-    await db[SOURCE_LINKS].update_many({"_id": {"$in": links}}, back, session=session)
-    await db[ORDERS].update_many(moved, back, session=session)
+    links = [d["_id"] async for d in uow.db[SOURCE_LINKS].find(moved, {"_id": 1}, session=uow.session)]
+    await uow.db[SOURCE_LINKS].update_many({"_id": {"$in": links}}, back, session=uow.session)
+    await uow.db[ORDERS].update_many(moved, back, session=uow.session)
     since = {"customer_code": survivor_code, "source_link": {"$in": links}, "linked_at": {"$gte": merged_at}}
-    arrived: list[dict[str, Any]] = await db[ORDERS].find(since, {"summary": 1}, session=session).to_list()
+    arrived: list[dict[str, Any]] = await uow.db[ORDERS].find(since, {"summary": 1}, session=uow.session).to_list()
     if arrived:
-        await db[ORDERS].update_many(
-            {"_id": {"$in": [o["_id"] for o in arrived]}}, {"$set": {"customer_code": merged_code}}, session=session
+        await uow.db[ORDERS].update_many(
+            {"_id": {"$in": [o["_id"] for o in arrived]}}, {"$set": {"customer_code": merged_code}}, session=uow.session
         )
-    await db[CUSTOMERS].update_many(
+    await uow.db[CUSTOMERS].update_many(
         moved,
         {"$set": {"merged_into": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
-        session=session,
+        session=uow.session,
     )
-    await db[CUSTOMERS].update_one({"_id": merged_code}, {"$unset": {"merged_into": ""}}, session=session)
-    await db[MERGES].update_one({"_id": merge_id}, {"$set": {"state": "unmerged"}}, session=session)
+    await uow.db[CUSTOMERS].update_one({"_id": merged_code}, {"$unset": {"merged_into": ""}}, session=uow.session)
+    await uow.db[MERGES].update_one({"_id": merge_id}, {"$set": {"state": "unmerged"}}, session=uow.session)
     return arrived

@@ -188,10 +188,10 @@ async def furnish(db: Any, client: OmsClient, docs: list[dict[str, Any]]) -> dic
     marker = await db[MARKER].find_one({"_id": "console"}) or {}
     now = datetime.now(UTC)
     entries = [e for doc in docs for e in history_entries(doc, now)]
-    await history_store.put_entries(db, entries, None)
+    await history_store.put_entries(db, entries)
     for doc in docs:
         await history_store.set_order_counters(
-            db, doc["_id"], {"order_count": ORDERS_EACH, "last_order_at": entries[-3]["at"]}, None
+            db, doc["_id"], {"order_count": ORDERS_EACH, "last_order_at": entries[-3]["at"]}
         )
     if not marker.get("organizations"):
         organizations = []

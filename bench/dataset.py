@@ -153,7 +153,7 @@ async def ensure_customers(
             await production_indexes(db)
         for scope in scopes().values():
             try:
-                await store.insert_scope(db, scope, None)
+                await store.insert_scope(db, scope)
             except Rejected:
                 pass  # there from an earlier run
         collection = db[store.CUSTOMERS]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bson import ObjectId
 
 from contracts.envelope import Actor
 from plumbing.errors import Rejected
-from plumbing.unit_of_work import UnitOfWork
+from plumbing.unit_of_work import Reads, UnitOfWork
 
 from .accounts import store as account_store
 
@@ -28,13 +27,14 @@ class Acting:
     on_behalf_reason: str | None = None
 
 
-async def authorize(db: Any, uow: UnitOfWork | None, actor: Actor | None, customer_code: str, at: datetime) -> Acting:
+async def authorize(reads: Reads, actor: Actor | None, customer_code: str, at: datetime) -> Acting:
+    """Who acts: ``reads`` is the unit of work of the change (or the database, for a read)."""
     actor = actor or SYSTEM
     if actor.kind == "customer" and actor.id != customer_code:
         raise Rejected.of("forbidden", "a customer may act only on their own record")
     if actor.on_behalf_session is None:
         return Acting(actor)
-    session = await account_store.find_session(db, actor.on_behalf_session, uow.session if uow else None)
+    session = await account_store.find_session(reads, actor.on_behalf_session)
     if (
         session is None
         or session["csr_id"] != actor.id
@@ -49,18 +49,18 @@ async def authorize(db: Any, uow: UnitOfWork | None, actor: Actor | None, custom
 
 
 async def audit(
-    db: Any, uow: UnitOfWork, acting: Acting, customer_code: str, action: str, changed: list[str], at: datetime
+    uow: UnitOfWork, acting: Acting, customer_code: str, action: str, changed: list[str], at: datetime
 ) -> None:
     """Write who did what to the customer, in the transaction of the change."""
-    await audit_each(db, uow, acting, [(customer_code, action)], changed, at)
+    await audit_each(uow, acting, [(customer_code, action)], changed, at)
 
 
 async def audit_each(
-    db: Any, uow: UnitOfWork, acting: Acting, actions: list[tuple[str, str]], changed: list[str], at: datetime
+    uow: UnitOfWork, acting: Acting, actions: list[tuple[str, str]], changed: list[str], at: datetime
 ) -> None:
     """``audit`` for several customers (code, what was done to it) of one change, in one write."""
     await account_store.record_audits(
-        db,
+        uow,
         [
             {
                 "_id": ObjectId(),
@@ -75,5 +75,4 @@ async def audit_each(
             }
             for code, action in actions
         ],
-        uow.session,
     )

@@ -29,7 +29,7 @@ EVENTS: tuple[type[Event[Any]], ...] = (CustomersMerged, CustomersUnmerged, Orde
 
 
 async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
-    p, db = message.payload, runtime.db
+    p = message.payload
 
     async def work(uow: UnitOfWork) -> None:
         await store.move_to_survivor(uow, merge_id=p.merge_id, merged_code=p.merged_code, survivor_code=p.survivor_code)

@@ -35,7 +35,7 @@ async def export_customer_data(cmd: NotificationExportCustomerData, runtime: Run
 
 
 async def erase_customer_data(cmd: NotificationEraseCustomerData, runtime: Runtime) -> ServiceErasureReply:
-    code, db = cmd.payload.customer_code, runtime.db
+    code = cmd.payload.customer_code
 
     async def work(uow: UnitOfWork) -> ServiceErasure:
         at = store.now()

@@ -367,7 +367,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
     transaction; one claimed a moment before by another cluster gives its creation key (the
     customer service answers the same key with the same customer). A claim on a customer the
     matching weighed and found to be someone else is not followed."""
-    db, at = runtime.db, now()
+    at = now()
 
     async def work(uow: UnitOfWork) -> None:
         held = await store.find_claims(uow, [k for c in clusters for k in c.claims])

@@ -31,7 +31,7 @@ async def _save_entries(runtime: ServiceRuntime, uow: UnitOfWork, *views: Any) -
 
 
 async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
-    p, db = message.payload, runtime.db
+    p = message.payload
 
     async def work(uow: UnitOfWork) -> None:
         await _save_entries(runtime, uow, p.survivor, p.merged)  # first: B may be new to this service

@@ -97,7 +97,7 @@ SIGN_IN_POLICY = Acting(Actor(kind="system", id="sign-in policy"))
 async def usable_token(
     runtime: ServiceRuntime[CustomerSettings], uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...], at: datetime
 ) -> dict[str, Any]:
-    doc = await account_store.find_token(runtime.db, credentials.token_id(token), uow.session)
+    doc = await account_store.find_token(uow, credentials.token_id(token))
     return credentials.usable(doc, kinds, at)
 
 
@@ -124,7 +124,7 @@ async def _state_changed(
         CustomerStateChanged(**uow.envelope(), payload=payload),
         partition_key=customer.code,
     )
-    await audit(db, uow, acting, customer.code, "enabled" if state == "active" else "disabled", ["state"], at)
+    await audit(uow, acting, customer.code, "enabled" if state == "active" else "disabled", ["state"], at)
 
 
 # --- passwords (C14) ------------------------------------------------------------------------------
@@ -169,16 +169,15 @@ async def _reset_account(
     runtime: CustomerRuntime, uow: UnitOfWork, cmd: RequestPasswordReset, whose: str | tuple[str, str], at: datetime
 ) -> tuple[Customer, Acting] | None:
     """The customer a reset is for, and who asks; None for an email no account has."""
-    db = runtime.db
     if isinstance(whose, str):
-        customer = await store.load(db, whose, uow.session, follow_merge=True)
-        return customer, await authorize(db, uow, cmd.actor, customer.code, at)
+        customer = await store.load(uow, whose, follow_merge=True)
+        return customer, await authorize(uow, cmd.actor, customer.code, at)
     scope_id, email = whose
-    doc = await store.find_registered(db, scope_id, email_key(email), uow.session)
+    doc = await store.find_registered(uow, scope_id, email_key(email))
     if doc is None:
         # Part of the work an existing account costs; the pace below covers the rest.
         credentials.token_id(credentials.new_token())
-        await account_store.reset_emails_sent(db, "-", uow.session)
+        await account_store.reset_emails_sent(uow, "-")
         return None
     return Customer(doc), Acting(cmd.actor or ANONYMOUS)  # not authorize(): that would answer differently
 
@@ -188,18 +187,18 @@ async def _send_reset(
 ) -> bool:
     """Email a reset link, unless the customer's limit of reset emails is reached (then the audit
     says so); whether it was sent."""
-    db, settings = runtime.db, runtime.settings
+    settings = runtime.settings
     window = timedelta(minutes=settings.reset_email_window_minutes)
-    sent = await account_store.reset_emails_sent(db, customer.code, uow.session)
+    sent = await account_store.reset_emails_sent(uow, customer.code)
     counted = credentials.next_reset_emails(sent, at, window, settings.reset_emails_per_window)
     if counted is None:
         note = credentials.reset_withheld_note(settings.reset_emails_per_window, settings.reset_email_window_minutes)
-        await audit(db, uow, acting, customer.code, note, [], at)
+        await audit(uow, acting, customer.code, note, [], at)
         return False
-    await account_store.record_reset_emails(db, customer.code, counted, at + window, uow.session)
-    scope = await store.require_scope(db, customer.scope_id, uow.session)
+    await account_store.record_reset_emails(uow, customer.code, counted, at + window)
+    scope = await store.require_scope(uow, customer.scope_id)
     await send_link(runtime, uow, customer, scope, "password_reset", at)
-    await audit(db, uow, acting, customer.code, "password reset requested", [], at)
+    await audit(uow, acting, customer.code, "password reset requested", [], at)
     return True
 
 
@@ -210,19 +209,19 @@ async def complete_password_reset(cmd: CompletePasswordReset, runtime: CustomerR
 
     async def work(uow: UnitOfWork) -> Accepted:
         token = await usable_token(runtime, uow, cmd.payload.token, tuple(kinds), at)
-        customer = await store.load(db, token["customer_code"], uow.session)
+        customer = await store.load(uow, token["customer_code"])
         # Locked by failed sign-ins (C15): proving the mailbox unlocks it; a CSR's disable stays.
         unlocks = is_locked(customer.doc)
         customer.set_password(password_hash, proves_email=token["email"] == customer.email, at=at)
         previous = customer.apply_action("enable", UNLOCKED_REASON, at) if unlocks else None
-        if not await account_store.spend_replacing(db, token["_id"], customer.code, kinds, at, uow.session):
+        if not await account_store.spend_replacing(uow, token["_id"], customer.code, kinds, at):
             raise Rejected.invalid("payload.token", "this link was already used")
-        await store.save(db, customer, uow.session)
-        scope = await store.require_scope(db, customer.scope_id, uow.session)
+        await store.save(uow, customer)
+        scope = await store.require_scope(uow, customer.scope_id)
         changed = PasswordChanged(**uow.envelope(), payload=RecipientPayload(recipient=customer.recipient(scope)))
         uow.publish(changed, partition_key=customer.code)
         acting = _by_link(customer)
-        await audit(db, uow, acting, customer.code, credentials.password_set_note(token["kind"]), ["password"], at)
+        await audit(uow, acting, customer.code, credentials.password_set_note(token["kind"]), ["password"], at)
         if previous is not None:
             await _state_changed(db, uow, acting, customer, (previous, "active", UNLOCKED_REASON), at)
         return Accepted()
@@ -234,17 +233,17 @@ async def invite_customers_without_password(
     cmd: InviteCustomersWithoutPassword, runtime: CustomerRuntime
 ) -> InviteProgressReply:
     """'Set empty passwords', one batch: resumable (after_code) and idempotent (invited once)."""
-    p, db, at = cmd.payload, runtime.db, now()
+    p, at = cmd.payload, now()
 
     async def work(uow: UnitOfWork) -> InviteProgress:
-        docs = await store.registered_without_password(db, p.scope_id, p.after_code, p.batch_size, uow.session)
+        docs = await store.registered_without_password(uow, p.scope_id, p.after_code, p.batch_size)
         scopes: dict[str, ScopeView] = {}
         for doc in docs:
             customer = Customer(doc)
             if customer.scope_id not in scopes:
-                scopes[customer.scope_id] = await store.require_scope(db, customer.scope_id, uow.session)
+                scopes[customer.scope_id] = await store.require_scope(uow, customer.scope_id)
             await send_link(runtime, uow, customer, scopes[customer.scope_id], "password_setup", at)
-        await store.mark_invited(db, [d["_id"] for d in docs], at, uow.session)
+        await store.mark_invited(uow, [d["_id"] for d in docs], at)
         return InviteProgress(
             invited=len(docs), last_code=docs[-1]["_id"] if docs else p.after_code, done=len(docs) < p.batch_size
         )
@@ -256,12 +255,12 @@ async def invite_customers_without_password(
 
 
 async def request_email_verification(cmd: RequestEmailVerification, runtime: CustomerRuntime) -> AcceptedReply:
-    db, at = runtime.db, now()
+    at = now()
 
     async def work(uow: UnitOfWork) -> Accepted:
-        customer = await store.load(db, cmd.payload.customer_code, uow.session)
-        acting = await authorize(db, uow, cmd.actor, customer.code, at)
-        scope = await store.require_scope(db, customer.scope_id, uow.session)
+        customer = await store.load(uow, cmd.payload.customer_code)
+        acting = await authorize(uow, cmd.actor, customer.code, at)
+        scope = await store.require_scope(uow, customer.scope_id)
         await send_link(
             runtime,
             uow,
@@ -271,25 +270,25 @@ async def request_email_verification(cmd: RequestEmailVerification, runtime: Cus
             at,
             to=customer.pending_email or customer.email,
         )
-        await audit(db, uow, acting, customer.code, "email verification requested", [], at)
+        await audit(uow, acting, customer.code, "email verification requested", [], at)
         return Accepted()
 
     return AcceptedReply.success(await apply_once(runtime, cmd, work, Accepted))
 
 
 async def verify_email(cmd: VerifyEmail, runtime: CustomerRuntime) -> CustomerReply:
-    db, at = runtime.db, now()
+    at = now()
 
     async def work(uow: UnitOfWork) -> CustomerView:
         token = await usable_token(runtime, uow, cmd.payload.token, ("email_verification",), at)
-        customer = await store.load(db, token["customer_code"], uow.session)
+        customer = await store.load(uow, token["customer_code"])
         claimed = customer.verify_email(token["email"], at)
-        await account_store.spend_token(db, token["_id"], at, uow.session)
-        scope = await store.require_scope(db, customer.scope_id, uow.session)
+        await account_store.spend_token(uow, token["_id"], at)
+        scope = await store.require_scope(uow, customer.scope_id)
         if claimed:
             await send_link(runtime, uow, customer, scope, "password_setup", at)
             customer.invited(at)
-        await store.save(db, customer, uow.session)
+        await store.save(uow, customer)
         changed = rules.verified_changes(customer.changed_fields)
         uow.publish(
             EmailVerified(**uow.envelope(), payload=RecipientPayload(recipient=customer.recipient(scope))),
@@ -297,7 +296,7 @@ async def verify_email(cmd: VerifyEmail, runtime: CustomerRuntime) -> CustomerRe
         )
         updated = CustomerUpdatedPayload(customer_code=customer.code, version=customer.version, changed=changed)
         uow.publish(CustomerUpdated(**uow.envelope(), payload=updated), partition_key=customer.code)
-        await audit(db, uow, _by_link(customer), customer.code, rules.verification_note(claimed), list(changed), at)
+        await audit(uow, _by_link(customer), customer.code, rules.verification_note(claimed), list(changed), at)
         return customer.view()
 
     return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))
@@ -306,13 +305,13 @@ async def verify_email(cmd: VerifyEmail, runtime: CustomerRuntime) -> CustomerRe
 async def register_customer(cmd: RegisterCustomer, runtime: CustomerRuntime) -> CustomerReply:
     """Self-registration. A guest record with this email in the scope is claimed, after the
     customer proves the address, instead of being duplicated."""
-    p, db, at = cmd.payload, runtime.db, now()
+    p, at = cmd.payload, now()
     key = rules.registration_key(p.email)
 
     async def claim(uow: UnitOfWork) -> CustomerView | None:
-        if await store.find_registered(db, p.scope_id, key, uow.session):
+        if await store.find_registered(uow, p.scope_id, key):
             raise rules.already_registered(p.scope_id)
-        guest = await store.oldest_guest(db, p.scope_id, key, uow.session)
+        guest = await store.oldest_guest(uow, p.scope_id, key)
         return None if guest is None else await _start_claim(runtime, uow, cmd, Customer(guest), at)
 
     claimed = await apply_once(runtime, cmd, claim, CustomerView | None, consumer="customer:register-claim")
@@ -326,14 +325,13 @@ async def _start_claim(
     runtime: CustomerRuntime, uow: UnitOfWork, cmd: RegisterCustomer, customer: Customer, at: datetime
 ) -> CustomerView:
     """C20: the guest record is claimed once the customer proves the address: a verification link."""
-    db = runtime.db
     customer.start_claim(at)
-    scope = await store.require_scope(db, cmd.payload.scope_id, uow.session)
+    scope = await store.require_scope(uow, cmd.payload.scope_id)
     await send_link(runtime, uow, customer, scope, "email_verification", at)
-    await store.save(db, customer, uow.session)
+    await store.save(uow, customer)
     acting = Acting(cmd.actor or Actor(kind="customer", id=customer.code))
     note = "registration started: guest claim pending verification"
-    await audit(db, uow, acting, customer.code, note, ["claim_pending"], at)
+    await audit(uow, acting, customer.code, note, ["claim_pending"], at)
     return customer.view()
 
 
@@ -368,10 +366,10 @@ async def authenticate(cmd: Authenticate, runtime: CustomerRuntime) -> Authentic
 
 async def _account(runtime: CustomerRuntime, scope_id: str, key: str | None, at: datetime) -> dict[str, Any] | None:
     """The registered account of an attempt's email, its lock ended first if its time is up."""
-    doc = await store.find_registered(runtime.db, scope_id, key, None) if key else None
+    doc = await store.find_registered(runtime.db, scope_id, key) if key else None
     if key and doc is not None and lock_ended(doc, at):
         await _unlock(runtime, doc["_id"], at)
-        doc = await store.find_registered(runtime.db, scope_id, key, None)
+        doc = await store.find_registered(runtime.db, scope_id, key)
     return doc
 
 
@@ -428,12 +426,12 @@ async def _lock(runtime: ServiceRuntime[CustomerSettings], code: str, at: dateti
     db = runtime.db
 
     async def work(uow: UnitOfWork) -> None:
-        customer = await store.load(db, code, uow.session)
+        customer = await store.load(uow, code)
         if customer.state != "active":
             return
         previous = customer.apply_action("disable", LOCKED_REASON, at)
         customer.locked(until)
-        await store.save(db, customer, uow.session)
+        await store.save(uow, customer)
         await _state_changed(db, uow, SIGN_IN_POLICY, customer, (previous, "disabled", LOCKED_REASON), at)
 
     await apply_once(runtime, None, work)
@@ -444,11 +442,11 @@ async def _unlock(runtime: ServiceRuntime[CustomerSettings], code: str, at: date
     db = runtime.db
 
     async def work(uow: UnitOfWork) -> None:
-        customer = await store.load(db, code, uow.session)
+        customer = await store.load(uow, code)
         if not lock_ended(customer.doc, at):
             return
         previous = customer.apply_action("enable", LOCK_EXPIRED_REASON, at)
-        await store.save(db, customer, uow.session)
+        await store.save(uow, customer)
         await _state_changed(db, uow, SIGN_IN_POLICY, customer, (previous, "active", LOCK_EXPIRED_REASON), at)
 
     await apply_once(runtime, None, work)
@@ -462,14 +460,14 @@ def _session_view(doc: dict[str, Any]) -> OnBehalfSession:
 
 
 async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: CustomerRuntime) -> OnBehalfReply:
-    p, db, at, csr = cmd.payload, runtime.db, now(), cmd.actor
+    p, at, csr = cmd.payload, now(), cmd.actor
     if csr is None or csr.kind != "csr":
         raise Rejected.of("forbidden", "only a CSR acts on behalf of a customer")
     if p.minutes > runtime.settings.on_behalf_max_minutes:
         raise Rejected.invalid("payload.minutes", f"at most {runtime.settings.on_behalf_max_minutes} minutes")
 
     async def work(uow: UnitOfWork) -> OnBehalfSession:
-        customer = await store.load(db, p.customer_code, uow.session)
+        customer = await store.load(uow, p.customer_code)
         customer.ensure_not_retired()
         doc = {
             "_id": uuid.uuid4().hex,
@@ -480,36 +478,34 @@ async def start_on_behalf_session(cmd: StartOnBehalfSession, runtime: CustomerRu
             "expires_at": at + timedelta(minutes=p.minutes),
             "ended_at": None,
         }
-        await account_store.insert_session(db, doc, uow.session)
+        await account_store.insert_session(uow, doc)
         session = _session_view(doc)
         uow.publish(
             OnBehalfSessionStarted(**uow.envelope(), payload=OnBehalfPayload(session=session)),
             partition_key=customer.code,
         )
-        await audit(db, uow, Acting(csr, p.reason), customer.code, "on-behalf session started", [], at)
+        await audit(uow, Acting(csr, p.reason), customer.code, "on-behalf session started", [], at)
         return session
 
     return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
 
 
 async def end_on_behalf_session(cmd: EndOnBehalfSession, runtime: CustomerRuntime) -> OnBehalfReply:
-    db, at = runtime.db, now()
+    at = now()
 
     async def work(uow: UnitOfWork) -> OnBehalfSession:
-        found = await account_store.find_session(db, cmd.payload.session_id, uow.session)
+        found = await account_store.find_session(uow, cmd.payload.session_id)
         if found is None:
             raise Rejected.not_found("on-behalf session", cmd.payload.session_id, field="payload.session_id")
         if cmd.actor is None or cmd.actor.id != found["csr_id"]:
             raise Rejected.of("forbidden", "only the CSR who started a session ends it")
-        ended = await account_store.end_session(db, found["_id"], at, uow.session) or found
+        ended = await account_store.end_session(uow, found["_id"], at) or found
         session = _session_view(ended)
         uow.publish(
             OnBehalfSessionEnded(**uow.envelope(), payload=OnBehalfPayload(session=session)),
             partition_key=found["customer_code"],
         )
-        await audit(
-            db, uow, Acting(cmd.actor, found["reason"]), found["customer_code"], "on-behalf session ended", [], at
-        )
+        await audit(uow, Acting(cmd.actor, found["reason"]), found["customer_code"], "on-behalf session ended", [], at)
         return session
 
     return OnBehalfReply.success(await apply_once(runtime, cmd, work, OnBehalfSession))
@@ -522,7 +518,7 @@ _AUDIT_CURSOR = TypeAdapter(tuple[AwareDatetime, Annotated[str, StringConstraint
 async def get_customer_audit(cmd: GetCustomerAudit, runtime: CustomerRuntime) -> AuditReply:
     """C16: who changed the record, and who acted for the customer and why; newest first."""
     p = cmd.payload
-    await store.load(runtime.db, p.customer_code, None)
+    await store.load(runtime.db, p.customer_code)
     before = None
     if p.cursor:
         at, entry_id = cursors.decode_cursor(p.cursor, _AUDIT_CURSOR, what="a cursor of this audit trail")

@@ -84,10 +84,8 @@ async def send_link(
     email = to or customer.email
     if not email:
         raise Rejected.invalid("payload.customer_code", f"customer {customer.code} has no email address")
-    await account_store.revoke_open_tokens(runtime.db, customer.code, credentials.replaces(kind), at, uow.session)
-    await account_store.insert_token(
-        runtime.db, credentials.token_id(token), kind, customer.code, email, at, expires_at, uow.session
-    )
+    await account_store.revoke_open_tokens(uow, customer.code, credentials.replaces(kind), at)
+    await account_store.insert_token(uow, credentials.token_id(token), kind, customer.code, email, at, expires_at)
     event = {
         "password_setup": PasswordSetupInvited,
         "password_reset": PasswordResetRequested,

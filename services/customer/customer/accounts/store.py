@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
 from plumbing.throttle_store import Throttle
+from plumbing.unit_of_work import Reads, where
 
 from .credentials import TokenKind
 
@@ -46,15 +47,15 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 
 
 async def insert_token(
-    db: AsyncDatabase[dict[str, Any]],
+    reads: Reads,
     token_id: str,
     kind: TokenKind,
     customer_code: str,
     email: str,
     created_at: datetime,
     expires_at: datetime,
-    session: Session,
 ) -> None:
+    db, session = where(reads)
     await db[TOKENS].insert_one(
         {
             "_id": token_id,
@@ -70,12 +71,14 @@ async def insert_token(
     )
 
 
-async def find_token(db: AsyncDatabase[dict[str, Any]], token_id: str, session: Session) -> dict[str, Any] | None:
+async def find_token(reads: Reads, token_id: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[TOKENS].find_one({"_id": token_id}, session=session)
 
 
-async def spend_token(db: AsyncDatabase[dict[str, Any]], token_id: str, at: datetime, session: Session) -> bool:
+async def spend_token(reads: Reads, token_id: str, at: datetime) -> bool:
     """Mark a token used, once: False if it was used or revoked in the meantime."""
+    db, session = where(reads)
     result = await db[TOKENS].update_one(
         {"_id": token_id, "used_at": None, "revoked_at": None}, {"$set": {"used_at": at}}, session=session
     )
@@ -83,24 +86,22 @@ async def spend_token(db: AsyncDatabase[dict[str, Any]], token_id: str, at: date
 
 
 async def spend_replacing(
-    db: AsyncDatabase[dict[str, Any]],
+    reads: Reads,
     token_id: str,
     customer_code: str,
     kinds: list[TokenKind],
     at: datetime,
-    session: Session,
 ) -> bool:
     """Mark a token used, once, and revoke the customer's other open tokens of ``kinds``: False,
     and nothing revoked, if it was used or revoked in the meantime."""
-    if not await spend_token(db, token_id, at, session):
+    if not await spend_token(reads, token_id, at):
         return False
-    await revoke_open_tokens(db, customer_code, kinds, at, session)
+    await revoke_open_tokens(reads, customer_code, kinds, at)
     return True
 
 
-async def revoke_open_tokens(
-    db: AsyncDatabase[dict[str, Any]], customer_code: str, kinds: list[TokenKind], at: datetime, session: Session
-) -> None:
+async def revoke_open_tokens(reads: Reads, customer_code: str, kinds: list[TokenKind], at: datetime) -> None:
+    db, session = where(reads)
     await db[TOKENS].update_many(
         {"customer_code": customer_code, "kind": {"$in": kinds}, "used_at": None, "revoked_at": None},
         {"$set": {"revoked_at": at}},
@@ -108,20 +109,21 @@ async def revoke_open_tokens(
     )
 
 
-async def reset_emails_sent(db: AsyncDatabase[dict[str, Any]], customer_code: str, session: Session) -> list[datetime]:
+async def reset_emails_sent(reads: Reads, customer_code: str) -> list[datetime]:
+    db, session = where(reads)
     doc = await db[RESET_EMAILS].find_one({"_id": customer_code}, session=session)
     return doc["sent_at"] if doc else []
 
 
 async def record_reset_emails(
-    db: AsyncDatabase[dict[str, Any]],
+    reads: Reads,
     customer_code: str,
     sent_at: list[datetime],
     keep_until: datetime,
-    session: Session,
 ) -> None:
     """Every reset email of a customer writes this one document, in the transaction that sends
     it: two requests at once conflict and one is retried after the other, so the limit holds."""
+    db, session = where(reads)
     await db[RESET_EMAILS].update_one(
         {"_id": customer_code}, {"$set": {"sent_at": sent_at, "keep_until": keep_until}}, upsert=True, session=session
     )
@@ -130,17 +132,18 @@ async def record_reset_emails(
 # --- on-behalf sessions (C16) ----------------------------------------------------------------
 
 
-async def insert_session(db: AsyncDatabase[dict[str, Any]], doc: dict[str, Any], session: Session) -> None:
+async def insert_session(reads: Reads, doc: dict[str, Any]) -> None:
+    db, session = where(reads)
     await db[SESSIONS].insert_one(doc, session=session)
 
 
-async def find_session(db: AsyncDatabase[dict[str, Any]], session_id: str, session: Session) -> dict[str, Any] | None:
+async def find_session(reads: Reads, session_id: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[SESSIONS].find_one({"_id": session_id}, session=session)
 
 
-async def end_session(
-    db: AsyncDatabase[dict[str, Any]], session_id: str, at: datetime, session: Session
-) -> dict[str, Any] | None:
+async def end_session(reads: Reads, session_id: str, at: datetime) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[SESSIONS].find_one_and_update(
         {"_id": session_id, "ended_at": None},
         {"$set": {"ended_at": at}},
@@ -152,7 +155,8 @@ async def end_session(
 # --- audit (C16) --------------------------------------------------------------------------------
 
 
-async def record_audits(db: AsyncDatabase[dict[str, Any]], entries: list[dict[str, Any]], session: Session) -> None:
+async def record_audits(reads: Reads, entries: list[dict[str, Any]]) -> None:
+    db, session = where(reads)
     if entries:
         await db[AUDIT].insert_many(entries, session=session)
 
@@ -173,6 +177,7 @@ async def audit_of(db: AsyncDatabase[dict[str, Any]], customer_code: str) -> lis
     return await db[AUDIT].find({"customer_code": customer_code}).sort("at", ASCENDING).to_list()
 
 
-async def delete_tokens(db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session) -> int:
+async def delete_tokens(reads: Reads, codes: list[str]) -> int:
     """Erasure (C18): every token of these customers, spent or not."""
+    db, session = where(reads)
     return (await db[TOKENS].delete_many({"customer_code": {"$in": codes}}, session=session)).deleted_count

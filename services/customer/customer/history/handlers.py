@@ -75,7 +75,7 @@ async def _apply(runtime: ServiceRuntime[CustomerSettings], message: Envelope[An
     """Once per event, on the customer or, if merged away, the survivor."""
 
     async def work(uow: UnitOfWork) -> None:
-        await change(uow, await store.load(runtime.db, code, uow.session, follow_merge=True))
+        await change(uow, await store.load(uow, code, follow_merge=True))
 
     await apply_once(runtime, message, work)
 
@@ -129,11 +129,11 @@ async def _order_news_work(
     db, at = runtime.db, now()
     inbox_ids = [f"{runtime.name}:{n.message.message_id}" for n in news]
     applied = await inbox_records(db, inbox_ids, uow.session)
-    customers = await store.load_many(db, [n.code for n in news], uow.session, follow_merge=True)
-    entries = await history_store.find_entries(db, [rules.order_entry_id(n.order) for n in news], uow.session)
+    customers = await store.load_many(uow, [n.code for n in news], follow_merge=True)
+    entries = await history_store.find_entries(uow, [rules.order_entry_id(n.order) for n in news])
     batch = rules.apply_order_news(news, inbox_ids, applied, customers, entries, now=at)
-    await history_store.put_entries(db, list(batch.entries.values()), uow.session)
-    await history_store.set_many_order_counters(db, batch.counters, uow.session)
+    await history_store.put_entries(uow, list(batch.entries.values()))
+    await history_store.set_many_order_counters(uow, batch.counters)
     await record_applied(db, batch.applied, uow.session)
     return batch.failures
 
@@ -174,15 +174,15 @@ async def _payment(
     message: CustomerPaymentRequested | CustomerPaymentReceived,
     received: bool,
 ) -> None:
-    p, db = message.payload, runtime.db
+    p = message.payload
     payment = p.model_dump(mode="json", exclude={"recipient", "order"})
 
     async def change(uow: UnitOfWork, customer: Customer) -> None:
         order = p.order.model_dump(mode="json")
         key = rules.entry_id("payment", f"{order['source_system']}|{p.payment_id}")
-        existing = await history_store.find_entry(db, key, uow.session)
+        existing = await history_store.find_entry(uow, key)
         entry = rules.apply_payment(existing, customer.code, order, payment, received=received, now=now())
-        await history_store.put_entry(db, entry, uow.session)
+        await history_store.put_entry(uow, entry)
 
     await _apply(runtime, message, _customer_of(p), change)
 
@@ -210,15 +210,14 @@ async def _dated(
     active: bool,
     fields: dict[str, Any],
 ) -> None:
-    db = runtime.db
 
     async def change(uow: UnitOfWork, customer: Customer) -> None:
-        existing = await history_store.find_entry(db, rules.entry_id(kind, key), uow.session)
+        existing = await history_store.find_entry(uow, rules.entry_id(kind, key))
         entry = rules.apply_dated(
             existing, kind, key, customer.code, changed_at=changed_at, at=at, active=active, fields=fields, now=now()
         )
         if entry is not None:  # None: older than what the entry holds
-            await history_store.put_entry(db, entry, uow.session)
+            await history_store.put_entry(uow, entry)
 
     await _apply(runtime, message, code, change)
 
@@ -286,14 +285,14 @@ async def invoice_issued(message: CustomerInvoiceIssued, runtime: CustomerRuntim
 async def orders_reassigned(message: OrdersReassigned, runtime: CustomerRuntime) -> None:
     """C13: an unmerge gave orders back to the customer they came for: their entries move,
     and both customers' order counts and stores are counted again from their entries."""
-    p, db = message.payload, runtime.db
+    p = message.payload
 
     async def work(uow: UnitOfWork) -> None:
         orders = [(order.source_system, order.order_number) for order in p.orders]
-        await history_store.reassign_orders(db, orders, p.from_code, p.to_code, uow.session)
+        await history_store.reassign_orders(uow, orders, p.from_code, p.to_code)
         for code in (p.from_code, p.to_code):
-            counters = rules.recount_orders(await history_store.orders_of(db, code, uow.session))
-            await history_store.set_order_counters(db, code, counters, uow.session)
+            counters = rules.recount_orders(await history_store.orders_of(uow, code))
+            await history_store.set_order_counters(uow, code, counters)
 
     await apply_once(runtime, message, work)
 
@@ -303,7 +302,7 @@ async def orders_reassigned(message: OrdersReassigned, runtime: CustomerRuntime)
 
 async def get_customer_history(cmd: GetCustomerHistory, runtime: CustomerRuntime) -> HistoryReply:
     p = cmd.payload
-    customer = await store.load(runtime.db, p.customer_code, None, follow_merge=True)
+    customer = await store.load(runtime.db, p.customer_code, follow_merge=True)
     after = rules.decode_cursor(p.cursor) if p.cursor else None
     order = (p.order.source_system, p.order.order_number) if p.order else None
     rows = await history_store.page(runtime.db, customer.code, p.kind, p.limit, after, order)
@@ -318,25 +317,25 @@ async def get_customer_history(cmd: GetCustomerHistory, runtime: CustomerRuntime
 async def delete_payment_method(cmd: DeletePaymentMethod, runtime: CustomerRuntime) -> PaymentMethodDeletedReply:
     """C7: a CSR deletes a saved payment method: a tombstone (a late 'saved' from upstream
     cannot bring it back), an audit record and an event for the payment provider."""
-    p, db = cmd.payload, runtime.db
+    p = cmd.payload
     key = rules.payment_method_key(p.source_system, p.token)
 
     async def work(uow: UnitOfWork) -> PaymentMethodDeletedResult:
         at = now()
-        acting = await authorize(db, uow, cmd.actor, p.customer_code, at)
-        customer = await store.load(db, p.customer_code, uow.session, follow_merge=True)
-        existing = await history_store.find_entry(db, rules.entry_id("payment_method", key), uow.session)
+        acting = await authorize(uow, cmd.actor, p.customer_code, at)
+        customer = await store.load(uow, p.customer_code, follow_merge=True)
+        existing = await history_store.find_entry(uow, rules.entry_id("payment_method", key))
         deleted = rules.delete_payment_method(
             existing, customer.code, key, deleted_by=acting.actor.id, reason=p.reason, at=at
         )
-        await history_store.put_entry(db, deleted, uow.session)
+        await history_store.put_entry(uow, deleted)
         done = PaymentMethodDeletedResult(
             customer_code=customer.code, source_system=p.source_system, token=p.token, deleted_at=at
         )
         event = PaymentMethodDeletedPayload(**done.model_dump(), deleted_by=acting.actor.id, reason=p.reason)
         uow.publish(PaymentMethodDeleted(**uow.envelope(), payload=event), partition_key=customer.code)
         what = f"payment method deleted ({p.source_system} {p.token})"
-        await audit(db, uow, acting, customer.code, what, ["payment_methods"], at)
+        await audit(uow, acting, customer.code, what, ["payment_methods"], at)
         return done
 
     return PaymentMethodDeletedReply.success(await apply_once(runtime, cmd, work, PaymentMethodDeletedResult))

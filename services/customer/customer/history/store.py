@@ -11,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
+from plumbing.unit_of_work import Reads, where
 
 from ..records.store import CUSTOMERS
 
@@ -31,21 +32,23 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def find_entry(db: AsyncDatabase[dict[str, Any]], entry_id: str, session: Session) -> dict[str, Any] | None:
+async def find_entry(reads: Reads, entry_id: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[HISTORY].find_one({"_id": entry_id}, session=session)
 
 
-async def put_entry(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], session: Session) -> None:
+async def put_entry(reads: Reads, entry: dict[str, Any]) -> None:
+    db, session = where(reads)
     await db[HISTORY].replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
 
 
-async def find_entries(
-    db: AsyncDatabase[dict[str, Any]], entry_ids: list[str], session: Session
-) -> dict[str, dict[str, Any]]:
+async def find_entries(reads: Reads, entry_ids: list[str]) -> dict[str, dict[str, Any]]:
+    db, session = where(reads)
     return {doc["_id"]: doc async for doc in db[HISTORY].find({"_id": {"$in": entry_ids}}, session=session)}
 
 
-async def put_entries(db: AsyncDatabase[dict[str, Any]], entries: list[dict[str, Any]], session: Session) -> None:
+async def put_entries(reads: Reads, entries: list[dict[str, Any]]) -> None:
+    db, session = where(reads)
     if entries:
         await db[HISTORY].bulk_write([ReplaceOne({"_id": e["_id"]}, e, upsert=True) for e in entries], session=session)
 
@@ -71,30 +74,27 @@ async def page(
     return await cursor.to_list()
 
 
-async def set_order_counters(
-    db: AsyncDatabase[dict[str, Any]], code: str, counters: dict[str, Any], session: Session
-) -> None:
+async def set_order_counters(reads: Reads, code: str, counters: dict[str, Any]) -> None:
     """Order count, last order and stores: bookkeeping, not an edit of the record, so no new
     version (a CSR's change in flight never conflicts with an order); a concurrent save of
     the record is a write conflict in the transaction, retried, never a lost update."""
+    db, session = where(reads)
     await db[CUSTOMERS].update_one({"_id": code}, {"$set": counters}, session=session)
 
 
-async def set_many_order_counters(
-    db: AsyncDatabase[dict[str, Any]], counters: dict[str, dict[str, Any]], session: Session
-) -> None:
+async def set_many_order_counters(reads: Reads, counters: dict[str, dict[str, Any]]) -> None:
     """``set_order_counters`` for several customers at once."""
+    db, session = where(reads)
     if counters:
         await db[CUSTOMERS].bulk_write(
             [UpdateOne({"_id": code}, {"$set": c}) for code, c in counters.items()], session=session
         )
 
 
-async def reassign_orders(
-    db: AsyncDatabase[dict[str, Any]], orders: list[tuple[str, str]], from_code: str, to_code: str, session: Session
-) -> None:
+async def reassign_orders(reads: Reads, orders: list[tuple[str, str]], from_code: str, to_code: str) -> None:
     """Give orders (source system, order number) of ``from_code``, and their payments, to
     ``to_code``."""
+    db, session = where(reads)
     if not orders:
         return
     await db[HISTORY].update_many(
@@ -118,15 +118,15 @@ async def entries_of(db: AsyncDatabase[dict[str, Any]], code: str) -> list[dict[
     return await db[HISTORY].find({"customer_code": code}).to_list()
 
 
-async def orders_of(db: AsyncDatabase[dict[str, Any]], code: str, session: Session) -> list[dict[str, Any]]:
+async def orders_of(reads: Reads, code: str) -> list[dict[str, Any]]:
+    db, session = where(reads)
     return await db[HISTORY].find({"customer_code": code, "kind": "order"}, session=session).to_list()
 
 
-async def erase_personal(
-    db: AsyncDatabase[dict[str, Any]], codes: list[str], keys: tuple[str, ...], session: Session
-) -> int:
+async def erase_personal(reads: Reads, codes: list[str], keys: tuple[str, ...]) -> int:
     """Erasure (C18): the entries of these customers lose ``keys`` (what names or locates the
     person) and keep their order facts. How many entries changed."""
+    db, session = where(reads)
     result = await db[HISTORY].update_many(
         {"customer_code": {"$in": codes}, "$or": [{k: {"$exists": True}} for k in keys]},
         {"$unset": dict.fromkeys(keys, "")},

@@ -43,11 +43,11 @@ async def merge_customers(cmd: MergeCustomers, runtime: CustomerRuntime) -> Merg
     async def work(uow: UnitOfWork) -> MergeOutcome:
         at = now()
         rules.check_asked_by_csr(cmd.actor, "customers are merged")
-        acting = await authorize(db, uow, cmd.actor, p.survivor_code, at)
-        survivor, merged = await merge_store.load_pair(db, p.survivor_code, p.merged_code, uow.session)
+        acting = await authorize(uow, cmd.actor, p.survivor_code, at)
+        survivor, merged = await merge_store.load_pair(uow, p.survivor_code, p.merged_code)
         terms = rules.merge_terms(cmd, at, runtime.settings.unmerge_window_days)
         entry = rules.merge(survivor, merged, terms)
-        await merge_store.record_merge(db, survivor, merged, entry, uow.session)
+        await merge_store.record_merge(uow, survivor, merged, entry)
         notes = rules.audit_notes(survivor.code, merged.code, terms.merge_id)
         await _audit_both(db, uow, acting, (survivor, merged), notes, at)
         event = CustomersMerged(**uow.envelope(), payload=rules.merged_event(terms, survivor, merged, entry))
@@ -62,15 +62,15 @@ async def unmerge_customers(cmd: UnmergeCustomers, runtime: CustomerRuntime) -> 
 
     async def work(uow: UnitOfWork) -> UnmergeOutcome:
         at = now()
-        entry = rules.found(await merge_store.journal_entry(db, p.merge_id, uow.session), p.merge_id)
+        entry = rules.found(await merge_store.journal_entry(uow, p.merge_id), p.merge_id)
         rules.check_undoable(entry, at)
         rules.check_asked_by_csr(cmd.actor, "merges are undone")
-        acting = await authorize(db, uow, cmd.actor, entry["survivor_code"], at)
-        survivor, merged = await merge_store.load_pair(db, entry["survivor_code"], entry["merged_code"], uow.session)
+        acting = await authorize(uow, cmd.actor, entry["survivor_code"], at)
+        survivor, merged = await merge_store.load_pair(uow, entry["survivor_code"], entry["merged_code"])
         rules.unmerge(survivor, merged, entry, at)
-        rules.check_email_free(merged, await merge_store.email_holder(db, merged, uow.session))
+        rules.check_email_free(merged, await merge_store.email_holder(uow, merged))
         undone = rules.undone(rules.actor_id(cmd.actor), p.reason, at)
-        await merge_store.record_unmerge(db, survivor, merged, p.merge_id, undone, uow.session)
+        await merge_store.record_unmerge(uow, survivor, merged, p.merge_id, undone)
         notes = rules.audit_notes(survivor.code, merged.code, p.merge_id, undone=True)
         await _audit_both(db, uow, acting, (survivor, merged), notes, at)
         event = CustomersUnmerged(**uow.envelope(), payload=rules.unmerged_event(entry, survivor, merged, at))
@@ -85,7 +85,7 @@ async def _audit_both(
 ) -> None:
     """The survivor's and the merged customer's audit entries, each with the fields it changed."""
     for customer, what in zip(pair, notes, strict=True):
-        await audit(db, uow, acting, customer.code, what, list(customer.changed_fields), at)
+        await audit(uow, acting, customer.code, what, list(customer.changed_fields), at)
 
 
 async def get_merge_journal(cmd: GetMergeJournal, runtime: CustomerRuntime) -> MergeJournalReply:
@@ -93,7 +93,7 @@ async def get_merge_journal(cmd: GetMergeJournal, runtime: CustomerRuntime) -> M
     if p.merge_id:
         entries = [rules.found(await merge_store.journal_entry(runtime.db, p.merge_id), p.merge_id)]
     elif p.customer_code is not None:
-        await store.load(runtime.db, p.customer_code, None)
+        await store.load(runtime.db, p.customer_code)
         entries = await merge_store.journal_of(runtime.db, p.customer_code)
     else:  # the contract asks for one of the two
         raise Rejected.invalid("payload.customer_code", "give either merge_id or customer_code")

@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from plumbing.errors import Rejected
 from plumbing.indexes import drop_index_if_present, ensure_index
+from plumbing.unit_of_work import Reads, where
 
 from ..records import store as records
 from ..records.rules import Customer
-from ..records.store import CUSTOMERS, Session
+from ..records.store import CUSTOMERS
 
 if TYPE_CHECKING:
     from plumbing.runtime import ServiceRuntime
@@ -43,75 +43,69 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def load_pair(
-    db: AsyncDatabase[dict[str, Any]], survivor_code: str, merged_code: str, session: Session
-) -> tuple[Customer, Customer]:
+async def load_pair(reads: Reads, survivor_code: str, merged_code: str) -> tuple[Customer, Customer]:
     """The survivor and the merged customer (not followed through a merge), the survivor first."""
-    return await records.load(db, survivor_code, session), await records.load(db, merged_code, session)
+    return await records.load(reads, survivor_code), await records.load(reads, merged_code)
 
 
-async def record_merge(
-    db: AsyncDatabase[dict[str, Any]], survivor: Customer, merged: Customer, entry: dict[str, Any], session: Session
-) -> None:
+async def record_merge(reads: Reads, survivor: Customer, merged: Customer, entry: dict[str, Any]) -> None:
     """A merge's writes, in its transaction: both customers, B's history entries re-pointed to
     the survivor (their ids kept in ``entry``), and the journal entry."""
-    await records.save(db, survivor, session)
-    await records.save(db, merged, session)
-    entry["history_ids"] = await move_history(db, merged.code, survivor.code, entry["merge_id"], session)
-    await insert_journal(db, entry, session)
+    await records.save(reads, survivor)
+    await records.save(reads, merged)
+    entry["history_ids"] = await move_history(reads, merged.code, survivor.code, entry["merge_id"])
+    await insert_journal(reads, entry)
 
 
 async def record_unmerge(
-    db: AsyncDatabase[dict[str, Any]],
+    reads: Reads,
     survivor: Customer,
     merged: Customer,
     merge_id: str,
     undone: dict[str, Any],
-    session: Session,
 ) -> None:
     """An unmerge's writes, in its transaction: both customers, the history entries that
     moved with the merge back to B, and the journal entry closed (``undone``)."""
-    await records.save(db, survivor, session)
-    await records.save(db, merged, session)
-    await move_history_back(db, merge_id, merged.code, session)
-    await close_journal(db, merge_id, undone, session)
+    await records.save(reads, survivor)
+    await records.save(reads, merged)
+    await move_history_back(reads, merge_id, merged.code)
+    await close_journal(reads, merge_id, undone)
 
 
-async def email_holder(db: AsyncDatabase[dict[str, Any]], merged: Customer, session: Session) -> dict[str, Any] | None:
+async def email_holder(reads: Reads, merged: Customer) -> dict[str, Any] | None:
     """The registered account of B's scope that has B's registered email now, if B has one."""
     key = merged.doc.get("registered_email")
-    return await records.find_registered(db, merged.scope_id, key, session) if key else None
+    return await records.find_registered(reads, merged.scope_id, key) if key else None
 
 
-async def insert_journal(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], session: Session) -> None:
+async def insert_journal(reads: Reads, entry: dict[str, Any]) -> None:
+    db, session = where(reads)
     try:
         await db[JOURNAL].insert_one(entry, session=session)
     except DuplicateKeyError as exc:
         raise Rejected.conflict(f"merge {entry['_id']} was recorded already", field="message_id") from exc
 
 
-async def journal_entry(
-    db: AsyncDatabase[dict[str, Any]], merge_id: str, session: Session = None
-) -> dict[str, Any] | None:
+async def journal_entry(reads: Reads, merge_id: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[JOURNAL].find_one({"_id": merge_id}, session=session)
 
 
-async def journal_of(db: AsyncDatabase[dict[str, Any]], code: str, session: Session = None) -> list[dict[str, Any]]:
+async def journal_of(reads: Reads, code: str) -> list[dict[str, Any]]:
+    db, session = where(reads)
     query = {"$or": [{"survivor_code": code}, {"merged_code": code}]}
     return await db[JOURNAL].find(query, session=session).sort("merged_at", DESCENDING).to_list()
 
 
-async def close_journal(
-    db: AsyncDatabase[dict[str, Any]], merge_id: str, update: dict[str, Any], session: Session
-) -> bool:
+async def close_journal(reads: Reads, merge_id: str, update: dict[str, Any]) -> bool:
+    db, session = where(reads)
     result = await db[JOURNAL].update_one({"_id": merge_id, "state": "merged"}, {"$set": update}, session=session)
     return result.modified_count == 1
 
 
-async def move_history(
-    db: AsyncDatabase[dict[str, Any]], merged_code: str, survivor_code: str, merge_id: str, session: Session
-) -> list[Any]:
+async def move_history(reads: Reads, merged_code: str, survivor_code: str, merge_id: str) -> list[Any]:
     """Re-point B's history entries to the survivor; returns their ids (for the journal)."""
+    db, session = where(reads)
     ids = [d["_id"] async for d in db[HISTORY].find({"customer_code": merged_code}, {"_id": 1}, session=session)]
     if ids:
         await db[HISTORY].update_many(
@@ -125,9 +119,8 @@ async def move_history(
     return ids
 
 
-async def move_history_back(
-    db: AsyncDatabase[dict[str, Any]], merge_id: str, merged_code: str, session: Session
-) -> int:
+async def move_history_back(reads: Reads, merge_id: str, merged_code: str) -> int:
+    db, session = where(reads)
     result = await db[HISTORY].update_many(
         {"merged_from.merge_id": merge_id},
         {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
@@ -136,8 +129,9 @@ async def move_history_back(
     return result.modified_count
 
 
-async def merged_into(db: AsyncDatabase[dict[str, Any]], code: str, session: Session = None) -> list[str]:
+async def merged_into(reads: Reads, code: str) -> list[str]:
     """Every customer retired into ``code``, directly or through a chain of merges."""
+    db, session = where(reads)
     found, todo = [], [code]
     while todo:
         codes = [
@@ -148,10 +142,11 @@ async def merged_into(db: AsyncDatabase[dict[str, Any]], code: str, session: Ses
     return found
 
 
-async def erase_journals(db: AsyncDatabase[dict[str, Any]], codes: list[str], erased: str, session: Session) -> int:
+async def erase_journals(reads: Reads, codes: list[str], erased: str) -> int:
     """Erasure (C18): the merges these customers took part in lose the values they kept (B's
     email, attributes, addresses) and their reason, and can no longer be undone; what moved
     stays countable. How many entries changed."""
+    db, session = where(reads)
     result = await db[JOURNAL].update_many(
         {"$or": [{"survivor_code": {"$in": codes}}, {"merged_code": {"$in": codes}}], "erased": {"$ne": True}},
         {

@@ -26,15 +26,14 @@ from . import rules, store
 
 
 async def record_data_request(cmd: RecordDataRequest, runtime: CustomerRuntime) -> DataRequestReply:
-    db = runtime.db
 
     async def work(uow: UnitOfWork) -> DataRequestView:
         at = now()
-        doc, new = await store.insert_if_new(db, rules.new_data_request(cmd.payload, at), uow.session)
+        doc, new = await store.insert_if_new(uow, rules.new_data_request(cmd.payload, at))
         if new:
             action = f"{rules.label(doc)} received: {rules.owed(doc)}"
             acting = Acting(cmd.actor or SYSTEM)
-            await audit_each(db, uow, acting, [(code, action) for code in doc["customer_codes"]], [], at)
+            await audit_each(uow, acting, [(code, action) for code in doc["customer_codes"]], [], at)
             uow.publish(
                 DataRequestReceived(**uow.envelope(), payload=rules.event_payload(doc)), partition_key=doc["_id"]
             )
@@ -49,21 +48,21 @@ async def list_data_requests(cmd: ListDataRequests, runtime: CustomerRuntime) ->
 
 
 async def complete_data_request(cmd: CompleteDataRequest, runtime: CustomerRuntime) -> DataRequestReply:
-    p, db, actor = cmd.payload, runtime.db, cmd.actor or SYSTEM
+    p, actor = cmd.payload, cmd.actor or SYSTEM
     rules.check_may_complete(actor)
 
     async def work(uow: UnitOfWork) -> DataRequestView:
-        doc = await store.find(db, p.request_key, uow.session)
+        doc = await store.find(uow, p.request_key)
         if doc is None:
             raise Rejected.not_found("data request", p.request_key, field="payload.request_key")
         at = now()
         updates = rules.completion(doc, actor.id, p.note, at)
         if updates is None:
             return rules.view(doc)  # completed before: the first completion stands
-        await store.complete(db, p.request_key, updates, uow.session)
+        await store.complete(uow, p.request_key, updates)
         doc = {**doc, **updates}
         action = f"{rules.label(doc)} completed" + (f": {p.note}" if p.note else "")
-        await audit_each(db, uow, Acting(actor), [(code, action) for code in doc["customer_codes"]], [], at)
+        await audit_each(uow, Acting(actor), [(code, action) for code in doc["customer_codes"]], [], at)
         uow.publish(DataRequestCompleted(**uow.envelope(), payload=rules.event_payload(doc)), partition_key=doc["_id"])
         return rules.view(doc)
 

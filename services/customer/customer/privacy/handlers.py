@@ -73,8 +73,8 @@ async def export_customer_data(
     cmd: ExportCustomerData, runtime: CustomerRuntime, services: OtherServices
 ) -> ExportReply:
     p, db, at = cmd.payload, runtime.db, now()
-    await authorize(db, None, cmd.actor, p.customer_code, at)
-    customer = await store.load(db, p.customer_code, None)
+    await authorize(db, cmd.actor, p.customer_code, at)
+    customer = await store.load(db, p.customer_code)
     held = await privacy_store.held_about(db, customer.code)
     order_sync, notification = await _exports_elsewhere(services, cmd, customer.code)
     await _audit_alone(runtime, cmd, customer.code, f"exported: {p.reason}")
@@ -109,8 +109,8 @@ async def _exports_elsewhere(services: OmsClientPool, cmd: ExportCustomerData, c
 
 async def _audit_alone(runtime: ServiceRuntime[CustomerSettings], cmd: Any, code: str, action: str) -> None:
     async def work(uow: UnitOfWork) -> None:
-        acting = await authorize(runtime.db, uow, cmd.actor, code, now())
-        await audit(runtime.db, uow, acting, code, action, [], now())
+        acting = await authorize(uow, cmd.actor, code, now())
+        await audit(uow, acting, code, action, [], now())
 
     await apply_once(runtime, cmd, work)
 
@@ -149,10 +149,10 @@ async def _erase_here(
 
     async def work(uow: UnitOfWork) -> tuple[list[str], ServiceErasure]:
         at = now()
-        acting = await authorize(db, uow, cmd.actor, p.customer_code, at)
-        codes = [p.customer_code, *await merge_store.merged_into(db, p.customer_code, uow.session)]
+        acting = await authorize(uow, cmd.actor, p.customer_code, at)
+        codes = [p.customer_code, *await merge_store.merged_into(uow, p.customer_code)]
         records = [await _erase_record(db, uow, acting, code, p.reason, erasure_id, at) for code in codes]
-        counts = {"records": sum(records), **await privacy_store.erase_around(db, codes, uow.session)}
+        counts = {"records": sum(records), **await privacy_store.erase_around(uow, codes)}
         return codes, ServiceErasure(service="customer", customer_code=p.customer_code, erased=counts, at=at)
 
     # No inbox record: the erasure is idempotent by itself, and a repeat must erase again
@@ -170,12 +170,12 @@ async def _erase_record(
     at: datetime,
 ) -> bool:
     """Erase one record, audited and announced; False when a repeat finds nothing personal left."""
-    customer = await store.load(db, code, uow.session)
+    customer = await store.load(uow, code)
     erased = rules.erase(customer, reason, at)
     if not erased:
         return False
-    await store.save(db, customer, uow.session)
-    await audit(db, uow, acting, code, f"erased: {reason}", erased, at)
+    await store.save(uow, customer)
+    await audit(uow, acting, code, f"erased: {reason}", erased, at)
     payload = CustomerErasedPayload(customer_code=code, scope_id=customer.scope_id, erasure_id=erasure_id, erased_at=at)
     uow.publish(CustomerErased(**uow.envelope(), payload=payload), partition_key=code)
     return True

@@ -9,12 +9,11 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
-from plumbing.unit_of_work import INBOX
+from plumbing.unit_of_work import INBOX, Reads, where
 
 from ..accounts import store as account_store
 from ..history import store as history_store
 from ..merges import store as merge_store
-from ..records.store import Session
 from .rules import ERASED, HISTORY_PERSONAL_KEYS, OPEN
 
 if TYPE_CHECKING:
@@ -29,23 +28,24 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def find(db: AsyncDatabase[dict[str, Any]], key: str, session: Session = None) -> dict[str, Any] | None:
+async def find(reads: Reads, key: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[DATA_REQUESTS].find_one({"_id": key}, session=session)
 
 
-async def insert_if_new(
-    db: AsyncDatabase[dict[str, Any]], doc: dict[str, Any], session: Session
-) -> tuple[dict[str, Any], bool]:
+async def insert_if_new(reads: Reads, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The request as stored, and whether this call stored it. A twin delivery inserting at the
     same moment makes this a write conflict: the transaction is retried and finds the twin's."""
-    existing = await find(db, doc["_id"], session)
+    db, session = where(reads)
+    existing = await find(reads, doc["_id"])
     if existing is not None:
         return existing, False
     await db[DATA_REQUESTS].insert_one(doc, session=session)
     return doc, True
 
 
-async def complete(db: AsyncDatabase[dict[str, Any]], key: str, updates: dict[str, Any], session: Session) -> None:
+async def complete(reads: Reads, key: str, updates: dict[str, Any]) -> None:
+    db, session = where(reads)
     await db[DATA_REQUESTS].update_one({"_id": key, "state": OPEN}, {"$set": updates}, session=session)
 
 
@@ -56,8 +56,9 @@ async def page(db: AsyncDatabase[dict[str, Any]], state: str, limit: int) -> lis
     return await cursor.to_list()
 
 
-async def forget_stored_replies(db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session) -> int:
+async def forget_stored_replies(reads: Reads, codes: list[str]) -> int:
     """Erasure (C18): replies kept for redelivered commands (the inbox) hold a record as it was."""
+    db, session = where(reads)
     result = await db[INBOX].delete_many(
         {
             "$or": [
@@ -85,12 +86,12 @@ async def held_about(
     return history, audit, journal
 
 
-async def erase_around(db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session) -> dict[str, int]:
+async def erase_around(reads: Reads, codes: list[str]) -> dict[str, int]:
     """Erase what hangs on these records: their history entries keep their order facts, their
     tokens go, their merge journal values and stored replies are erased. How many of each."""
     return {
-        "history_entries": await history_store.erase_personal(db, codes, HISTORY_PERSONAL_KEYS, session),
-        "tokens": await account_store.delete_tokens(db, codes, session),
-        "merge_journal_entries": await merge_store.erase_journals(db, codes, ERASED, session),
-        "stored_replies": await forget_stored_replies(db, codes, session),
+        "history_entries": await history_store.erase_personal(reads, codes, HISTORY_PERSONAL_KEYS),
+        "tokens": await account_store.delete_tokens(reads, codes),
+        "merge_journal_entries": await merge_store.erase_journals(reads, codes, ERASED),
+        "stored_replies": await forget_stored_replies(reads, codes),
     }

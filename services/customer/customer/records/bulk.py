@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.customer.records import (
@@ -71,7 +70,7 @@ async def prepare(db: AsyncDatabase[dict[str, Any]], news: list[NewCustomer]) ->
     """``Prepared`` for these rows: the scopes, the templates and the codes side by side."""
     scope_ids = sorted({new.scope_id for new in news})
     (scopes, templates), codes = await asyncio.gather(
-        store.scopes_with_templates(db, scope_ids, None), store.allocate_codes(db, len(news))
+        store.scopes_with_templates(db, scope_ids), store.allocate_codes(db, len(news))
     )
     return Prepared(scopes, templates, codes)
 
@@ -102,21 +101,21 @@ async def create_each(
     the unique index the read would have consulted, the transaction aborts with nothing
     written, and the caller runs the batch again with the reads (``handlers.create_several``).
     ``prepared``: the scopes, templates and codes read for the whole batch (``prepare``)."""
-    db, session, at = runtime.db, uow.session, now()
+    db, at = runtime.db, now()
 
     def field(index: int, name: str) -> str:
         return f"{fields}.{offset + index}.{name}" if fields else f"payload.{name}"
 
     if prepared is None:
         scope_ids = sorted({new.scope_id for new in news})
-        scopes, templates = await store.scopes_with_templates(db, scope_ids, session)
+        scopes, templates = await store.scopes_with_templates(uow, scope_ids)
     else:
         scopes, templates = prepared.scopes, prepared.templates
     keys: dict[str, list[str]] = {}
     for new in news:
         if new.idempotency_key:
             keys.setdefault(new.scope_id, []).append(new.idempotency_key)
-    earlier = await store.find_by_idempotency_keys(db, keys, session) if look_first else {}
+    earlier = await store.find_by_idempotency_keys(uow, keys) if look_first else {}
     outcomes: dict[int, CustomerCreation] = {}
     first_of: dict[Key, int] = {}
     repeats: dict[int, int] = {}
@@ -149,7 +148,7 @@ async def create_each(
 
     # Every read in the transaction's snapshot: a customer another writer commits meanwhile
     # shows up as a conflict at insert, and the caller runs the batch again (handlers.create_several).
-    accepted = await drop_taken_emails(db, session, accepted, outcomes, field, look_first=look_first)
+    accepted = await drop_taken_emails(uow, accepted, outcomes, field, look_first=look_first)
     if not accepted:
         codes = []
     elif prepared is None:
@@ -171,10 +170,10 @@ async def create_each(
         await invite_if_new_registered(runtime, uow, customer, found[customer.scope_id], at)
         outcomes[index] = CustomerCreation(index=index, status="created", customer=view)
     if accepted:
-        await store.insert_each(db, [customer for _, customer in accepted], session)
+        await store.insert_each(uow, [customer for _, customer in accepted])
         actor = uow.cause.actor if isinstance(uow.cause, Command) else None
         await audit_each(
-            db, uow, Acting(actor or SYSTEM), [(c.code, f"created ({news[i].channel})") for i, c in accepted], [], at
+            uow, Acting(actor or SYSTEM), [(c.code, f"created ({news[i].channel})") for i, c in accepted], [], at
         )
     for index, first in repeats.items():  # a customer repeated in the batch answers as its first copy
         outcomes[index] = CustomerCreation(index=index, status="unchanged", customer=outcomes[first].customer)
@@ -185,8 +184,7 @@ async def create_each(
 
 
 async def drop_taken_emails(
-    db: AsyncDatabase[dict[str, Any]],
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     accepted: list[tuple[int, Customer]],
     outcomes: dict[int, CustomerCreation],
     field: Callable[[int, str], str],
@@ -200,7 +198,7 @@ async def drop_taken_emails(
     for _, customer in accepted:
         if customer.registered_email is not None:
             by_scope.setdefault(customer.scope_id, []).append(customer.registered_email)
-    taken = await store.registered_emails_in_use(db, by_scope, session) if look_first else set()
+    taken = await store.registered_emails_in_use(uow, by_scope) if look_first else set()
     kept = []
     for index, customer in accepted:
         email = customer.registered_email

@@ -68,7 +68,7 @@ async def create_scope(cmd: CreateScope, runtime: CustomerRuntime) -> ScopeReply
     scope = ScopeView(**cmd.payload.model_dump(), created_at=now())
 
     async def work(uow: UnitOfWork) -> ScopeView:
-        await store.insert_scope(runtime.db, scope, uow.session)
+        await store.insert_scope(uow, scope)
         return scope
 
     return ScopeReply.success(await apply_once(runtime, cmd, work, ScopeView))
@@ -82,8 +82,8 @@ async def set_account_template(cmd: SetAccountTemplate, runtime: CustomerRuntime
     check_template_fields(cmd.payload.fields)
 
     async def work(uow: UnitOfWork) -> AccountTemplateView:
-        await store.require_scope(runtime.db, cmd.payload.scope_id, uow.session)
-        return await store.set_template(runtime.db, cmd.payload.scope_id, cmd.payload.fields, uow.session)
+        await store.require_scope(uow, cmd.payload.scope_id)
+        return await store.set_template(uow, cmd.payload.scope_id, cmd.payload.fields)
 
     return AccountTemplateReply.success(await apply_once(runtime, cmd, work, AccountTemplateView))
 
@@ -228,7 +228,7 @@ async def _create_alone(
 
 
 async def get_customer(cmd: GetCustomer, runtime: CustomerRuntime) -> CustomerReply:
-    customer = await store.load(runtime.db, cmd.payload.customer_code, None, follow_merge=True)
+    customer = await store.load(runtime.db, cmd.payload.customer_code, follow_merge=True)
     return CustomerReply.success(await relations_store.customer_view_with_groups(runtime.db, customer.doc))
 
 
@@ -253,8 +253,8 @@ async def get_state_summary(cmd: GetStateSummary, runtime: CustomerRuntime) -> S
 
 async def update_customer(cmd: UpdateCustomer, runtime: CustomerRuntime) -> CustomerReply:
     async def change(customer: Customer, uow: UnitOfWork) -> list[Event[Any]]:
-        scope = await store.require_scope(runtime.db, customer.scope_id, uow.session)
-        template = await store.get_template(runtime.db, customer.scope_id, uow.session)
+        scope = await store.require_scope(uow, customer.scope_id)
+        template = await store.get_template(uow, customer.scope_id)
         at = now()
         customer.change(cmd.payload.changes, scope=scope, template=template, at=at)
         if customer.needs_email_verification:  # C20: the new address is used once proved

@@ -85,19 +85,18 @@ async def change_customer(
     """Check who acts, load, check the expected version, change, save, publish and audit: one
     transaction. ``cmd``'s payload names the customer (``customer_code``) and the version its
     sender saw (``expected_version``)."""
-    db = runtime.db
 
     async def work(uow: UnitOfWork) -> CustomerView:
         at = now()
-        acting = await authorize(db, uow, cmd.actor, cmd.payload.customer_code, at)
-        customer = await store.load(db, cmd.payload.customer_code, uow.session)
+        acting = await authorize(uow, cmd.actor, cmd.payload.customer_code, at)
+        customer = await store.load(uow, cmd.payload.customer_code)
         customer.expect_version(cmd.payload.expected_version)
         events = await change(customer, uow)
         if customer.version != customer.loaded_version:
-            await store.save(db, customer, uow.session)
+            await store.save(uow, customer)
             for event in events:
                 uow.publish(event, partition_key=customer.code)
-            await audit(db, uow, acting, customer.code, action, list(customer.changed_fields), at)
-        return await relations_store.customer_view_with_groups(db, customer.doc, uow.session)
+            await audit(uow, acting, customer.code, action, list(customer.changed_fields), at)
+        return await relations_store.customer_view_with_groups(uow, customer.doc)
 
     return CustomerReply.success(await apply_once(runtime, cmd, work, CustomerView))

@@ -14,6 +14,7 @@ from contracts.customer.records import AccountTemplateView, AttributeField, Cust
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_indexes as ensure_indexes_of
 from plumbing.normalize import email_key
+from plumbing.unit_of_work import Reads, where
 
 from ..codes import customer_code
 from . import search
@@ -83,22 +84,22 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 # --- scopes and templates --------------------------------------------------------------
 
 
-async def insert_scope(db: AsyncDatabase[dict[str, Any]], scope: ScopeView, session: Session) -> None:
+async def insert_scope(reads: Reads, scope: ScopeView) -> None:
+    db, session = where(reads)
     try:
         await db[SCOPES].insert_one({"_id": scope.scope_id, **scope.model_dump()}, session=session)
     except DuplicateKeyError as exc:
         raise Rejected.conflict(f"scope {scope.scope_id!r} exists", field="payload.scope_id") from exc
 
 
-async def get_scope(db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None) -> ScopeView | None:
+async def get_scope(reads: Reads, scope_id: str) -> ScopeView | None:
+    db, session = where(reads)
     doc = await db[SCOPES].find_one({"_id": scope_id}, session=session)
     return ScopeView.model_validate(doc) if doc else None
 
 
-async def require_scope(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None, field: str = "payload.scope_id"
-) -> ScopeView:
-    scope = await get_scope(db, scope_id, session)
+async def require_scope(reads: Reads, scope_id: str, field: str = "payload.scope_id") -> ScopeView:
+    scope = await get_scope(reads, scope_id)
     if scope is None:
         raise Rejected.not_found("scope", scope_id, field=field)
     return scope
@@ -108,9 +109,8 @@ async def list_scopes(db: AsyncDatabase[dict[str, Any]]) -> list[ScopeView]:
     return [ScopeView.model_validate(d) async for d in db[SCOPES].find().sort("_id", ASCENDING)]
 
 
-async def set_template(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str, fields: list[AttributeField], session: Session
-) -> AccountTemplateView:
+async def set_template(reads: Reads, scope_id: str, fields: list[AttributeField]) -> AccountTemplateView:
+    db, session = where(reads)
     doc = await db[TEMPLATES].find_one_and_update(
         {"_id": scope_id},
         {"$set": {"fields": [f.model_dump() for f in fields]}, "$inc": {"version": 1}},
@@ -124,10 +124,11 @@ async def set_template(
 
 
 async def scopes_with_templates(
-    db: AsyncDatabase[dict[str, Any]], scope_ids: list[str], session: Session
+    reads: Reads, scope_ids: list[str]
 ) -> tuple[dict[str, ScopeView | None], dict[str, AccountTemplateView | None]]:
     """The scopes of a batch and their account templates: one read each, whatever the scopes;
     without a session (which runs one command at a time), both at once."""
+    db, session = where(reads)
 
     async def read_scopes(ids: list[str]) -> dict[str, ScopeView]:
         return {
@@ -148,9 +149,8 @@ async def scopes_with_templates(
     return {s: found.get(s) for s in scope_ids}, templates
 
 
-async def get_template(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None
-) -> AccountTemplateView | None:
+async def get_template(reads: Reads, scope_id: str) -> AccountTemplateView | None:
+    db, session = where(reads)
     doc = await db[TEMPLATES].find_one({"_id": scope_id}, session=session)
     if doc is None:
         return None
@@ -191,23 +191,25 @@ def _duplicate(exc: DuplicateKeyError, doc: dict[str, Any], field: str) -> Excep
     return Rejected.conflict(f"duplicate customer ({', '.join(index) or 'key'})")
 
 
-async def insert(db: AsyncDatabase[dict[str, Any]], customer: Customer, session: Session) -> None:
+async def insert(reads: Reads, customer: Customer) -> None:
+    db, session = where(reads)
     try:
         await db[CUSTOMERS].insert_one(customer.doc, session=session)
     except DuplicateKeyError as exc:
         raise _duplicate(exc, customer.doc, "payload.email") from exc
 
 
-async def insert_many(db: AsyncDatabase[dict[str, Any]], customers: list[Customer], session: Session) -> None:
+async def insert_many(reads: Reads, customers: list[Customer]) -> None:
+    db, session = where(reads)
     await db[CUSTOMERS].insert_many([c.doc for c in customers], ordered=True, session=session)
 
 
-async def insert_each(db: AsyncDatabase[dict[str, Any]], customers: list[Customer], session: Session) -> None:
+async def insert_each(reads: Reads, customers: list[Customer]) -> None:
     """Insert the customers; the first duplicate key raises as ``insert`` would for it."""
     if len(customers) == 1:
-        return await insert(db, customers[0], session)
+        return await insert(reads, customers[0])
     try:
-        await insert_many(db, customers, session)
+        await insert_many(reads, customers)
     except BulkWriteError as exc:
         first = (exc.details or {}).get("writeErrors", [{}])[0]
         if first.get("code") != 11000:
@@ -216,22 +218,20 @@ async def insert_each(db: AsyncDatabase[dict[str, Any]], customers: list[Custome
         raise _duplicate(duplicate, customers[first["index"]].doc, "payload.email") from exc
 
 
-async def load(
-    db: AsyncDatabase[dict[str, Any]], code: str, session: Session, *, follow_merge: bool = False
-) -> Customer:
+async def load(reads: Reads, code: str, *, follow_merge: bool = False) -> Customer:
+    db, session = where(reads)
     doc = await db[CUSTOMERS].find_one({"_id": code}, session=session)
     if doc is None:
         raise Rejected.not_found("customer", code, field="payload.customer_code")
     if follow_merge and doc.get("merged_into"):
-        return await load(db, doc["merged_into"], session, follow_merge=True)
+        return await load(reads, doc["merged_into"], follow_merge=True)
     return Customer(doc)
 
 
-async def load_many(
-    db: AsyncDatabase[dict[str, Any]], codes: list[str], session: Session, *, follow_merge: bool = False
-) -> dict[str, Customer]:
+async def load_many(reads: Reads, codes: list[str], *, follow_merge: bool = False) -> dict[str, Customer]:
     """The customers of these codes (those that exist), each code answered by its survivor if
     merged away; one record per customer, however many codes lead to it."""
+    db, session = where(reads)
     docs: dict[str, dict[str, Any]] = {}
     wanted = set(codes)
     while wanted:
@@ -251,8 +251,9 @@ async def load_many(
     return {code: record for code in codes if (record := survivor(code)) is not None}
 
 
-async def save(db: AsyncDatabase[dict[str, Any]], customer: Customer, session: Session) -> None:
+async def save(reads: Reads, customer: Customer) -> None:
     """Write back a changed customer; the version filter refuses a concurrent change."""
+    db, session = where(reads)
     try:
         result = await db[CUSTOMERS].replace_one(
             {"_id": customer.code, "version": customer.loaded_version}, customer.doc, session=session
@@ -273,20 +274,18 @@ def idempotency_keys_filter(scope_id: str, keys: list[str]) -> dict[str, Any]:
     return {"scope_id": scope_id, "idempotency_key": {"$in": keys, "$type": "string"}}
 
 
-async def find_by_idempotency_keys(
-    db: AsyncDatabase[dict[str, Any]], keys: dict[str, list[str]], session: Session
-) -> dict[tuple[str, str], dict[str, Any]]:
+async def find_by_idempotency_keys(reads: Reads, keys: dict[str, list[str]]) -> dict[tuple[str, str], dict[str, Any]]:
     """The customers of these idempotency keys, per scope, in one read: (scope, key) -> customer."""
+    db, session = where(reads)
     if not keys:
         return {}
     query = {"$or": [idempotency_keys_filter(scope_id, wanted) for scope_id, wanted in keys.items()]}
     return {(d["scope_id"], d["idempotency_key"]): d async for d in db[CUSTOMERS].find(query, session=session)}
 
 
-async def registered_emails_in_use(
-    db: AsyncDatabase[dict[str, Any]], emails: dict[str, list[str]], session: Session
-) -> set[tuple[str, str]]:
+async def registered_emails_in_use(reads: Reads, emails: dict[str, list[str]]) -> set[tuple[str, str]]:
     """Which of these email keys a registered account of its scope uses, in one read: (scope, key)."""
+    db, session = where(reads)
     if not emails:
         return set()
     query = {"$or": [{"scope_id": s, "registered_email": {"$in": wanted}} for s, wanted in emails.items()]}
@@ -294,16 +293,14 @@ async def registered_emails_in_use(
     return {(d["scope_id"], d["registered_email"]) async for d in cursor}
 
 
-async def find_registered(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str, key: str, session: Session
-) -> dict[str, Any] | None:
+async def find_registered(reads: Reads, scope_id: str, key: str) -> dict[str, Any] | None:
     """The registered account of a scope that an email key belongs to (C2: at most one)."""
+    db, session = where(reads)
     return await db[CUSTOMERS].find_one({"scope_id": scope_id, "registered_email": key}, session=session)
 
 
-async def oldest_guest(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str, key: str, session: Session
-) -> dict[str, Any] | None:
+async def oldest_guest(reads: Reads, scope_id: str, key: str) -> dict[str, Any] | None:
+    db, session = where(reads)
     return await db[CUSTOMERS].find_one(
         {"s.e": key, "scope_id": scope_id, "account_type": "guest"},
         sort=[("registered_at", ASCENDING)],
@@ -312,10 +309,11 @@ async def oldest_guest(
 
 
 async def registered_without_password(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str | None, after_code: str | None, limit: int, session: Session
+    reads: Reads, scope_id: str | None, after_code: str | None, limit: int
 ) -> list[dict[str, Any]]:
     """C14 'set empty passwords': registered customers never invited and without a password,
     in code order, so that a run can resume after the last code it reached."""
+    db, session = where(reads)
     # Only accounts that can sign in and be written to: not an erased, disabled, retired or
     # rejected record (an erased one has no email left to invite).
     query: dict[str, Any] = {
@@ -332,7 +330,8 @@ async def registered_without_password(
     return await db[CUSTOMERS].find(query, session=session).sort("_id", ASCENDING).limit(limit).to_list()
 
 
-async def mark_invited(db: AsyncDatabase[dict[str, Any]], codes: list[str], at: Any, session: Session) -> None:
+async def mark_invited(reads: Reads, codes: list[str], at: Any) -> None:
+    db, session = where(reads)
     await db[CUSTOMERS].update_many({"_id": {"$in": codes}}, {"$set": {"invited_at": at}}, session=session)
 
 

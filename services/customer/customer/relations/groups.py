@@ -51,14 +51,14 @@ from .store import group_view
 
 
 async def create_group(cmd: CreateGroup, runtime: CustomerRuntime) -> GroupReply:
-    new, db = cmd.payload, runtime.db
+    new = cmd.payload
     require_staff(cmd.actor)
 
     async def work(uow: UnitOfWork) -> GroupView:
-        await store.require_scope(db, new.scope_id, uow.session)
-        template = await store.get_template(db, new.scope_id, uow.session)
+        await store.require_scope(uow, new.scope_id)
+        template = await store.get_template(uow, new.scope_id)
         group = new_group(new, template, now())
-        await relations_store.insert_group(db, group, uow.session)
+        await relations_store.insert_group(uow, group)
         view = group_view(group)
         uow.publish(GroupCreated(**uow.envelope(), payload=GroupPayload(group=view)), partition_key=group["_id"])
         return view
@@ -67,15 +67,15 @@ async def create_group(cmd: CreateGroup, runtime: CustomerRuntime) -> GroupReply
 
 
 async def update_group_rules(cmd: UpdateGroupRules, runtime: CustomerRuntime) -> GroupReply:
-    request, db = cmd.payload, runtime.db
+    request = cmd.payload
     require_staff(cmd.actor)
 
     async def work(uow: UnitOfWork) -> GroupView:
-        group = await relations_store.load_group(db, request.group_id, uow.session)
+        group = await relations_store.load_group(uow, request.group_id)
         loaded_version = group["version"]
-        template = await store.get_template(db, group["scope_id"], uow.session)
+        template = await store.get_template(uow, group["scope_id"])
         replace_rules(group, request.expected_version, request.rules, template, now())
-        await relations_store.save_group(db, group, loaded_version, uow.session)
+        await relations_store.save_group(uow, group, loaded_version)
         view = group_view(group)
         uow.publish(GroupRulesChanged(**uow.envelope(), payload=GroupPayload(group=view)), partition_key=group["_id"])
         return view
@@ -88,15 +88,15 @@ async def _change_members(
 ) -> GroupMembersReply:
     """Add or remove static members: every code is checked first (each bad one named), then
     each record that changes gets a new version and an audit entry; one event for the lot."""
-    request, db = cmd.payload, runtime.db
+    request = cmd.payload
     require_staff(cmd.actor)
     codes = list(dict.fromkeys(request.customer_codes))
 
     async def work(uow: UnitOfWork) -> GroupMembersResult:
         at = now()
-        group = await relations_store.load_group(db, request.group_id, uow.session)
+        group = await relations_store.load_group(uow, request.group_id)
         require_static(group)
-        found = await store.load_many(db, codes, uow.session)
+        found = await store.load_many(uow, codes)
         problems = []
         for index, code in enumerate(request.customer_codes):
             record = found.get(code)
@@ -111,9 +111,9 @@ async def _change_members(
         for code in codes:
             customer = found[code]
             if change(customer, "groups", group["_id"], at):
-                acting = await authorize(db, uow, cmd.actor, code, at)
-                await store.save(db, customer, uow.session)
-                await audit(db, uow, acting, code, action, ["groups"], at)
+                acting = await authorize(uow, cmd.actor, code, at)
+                await store.save(uow, customer)
+                await audit(uow, acting, code, action, ["groups"], at)
                 changed.append(code)
         if changed:
             payload = GroupMembersChangedPayload(

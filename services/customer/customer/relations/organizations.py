@@ -56,53 +56,50 @@ async def create_organization(cmd: CreateOrganization, runtime: CustomerRuntime)
     acting = Acting(cmd.actor or SYSTEM)
 
     async def work(uow: UnitOfWork) -> OrganizationView:
-        scope = await store.require_scope(db, new.scope_id, uow.session)
+        scope = await store.require_scope(uow, new.scope_id)
         key = organization_number_key(new.number)
-        await relations_store.require_number_free(db, new.scope_id, key, None, uow.session, field="payload.number")
+        await relations_store.require_number_free(uow, new.scope_id, key, None, field="payload.number")
         (code,) = await store.allocate_codes(db)
         at = now()
         organization = new_organization(new, code=code, scope=scope, at=at)
-        await relations_store.insert_organization(db, organization, uow.session)
+        await relations_store.insert_organization(uow, organization)
         view = organization_view(organization.doc)
         uow.publish(
             OrganizationCreated(**uow.envelope(), payload=OrganizationCreatedPayload(organization=view)),
             partition_key=code,
         )
-        await audit(db, uow, acting, code, "organization created", [], at)
+        await audit(uow, acting, code, "organization created", [], at)
         return view
 
     return OrganizationReply.success(await apply_once(runtime, cmd, work, OrganizationView))
 
 
 async def update_organization(cmd: UpdateOrganization, runtime: CustomerRuntime) -> OrganizationReply:
-    request, db = cmd.payload, runtime.db
+    request = cmd.payload
     code = request.organization_code
 
     async def work(uow: UnitOfWork) -> OrganizationView:
         at = now()
-        acting = await authorize(db, uow, cmd.actor, code, at)
-        organization = await relations_store.load(
-            db, code, uow.session, field="payload.organization_code", what="organization"
-        )
+        acting = await authorize(uow, cmd.actor, code, at)
+        organization = await relations_store.load(uow, code, field="payload.organization_code", what="organization")
         require_organization(organization.doc)
         organization.expect_version(request.expected_version)
-        scope = await store.require_scope(db, organization.scope_id, uow.session)
+        scope = await store.require_scope(uow, organization.scope_id)
         changed = change_organization(organization, request.changes, scope=scope, at=at)
         if changed:
             if "number" in changed:
                 await relations_store.require_number_free(
-                    db,
+                    uow,
                     organization.scope_id,
                     organization.organization_number_key,
                     code,
-                    uow.session,
                     field="payload.changes.number",
                 )
-            await store.save(db, organization, uow.session)
+            await store.save(uow, organization)
             payload = OrganizationUpdatedPayload(organization_code=code, version=organization.version, changed=changed)
             uow.publish(OrganizationUpdated(**uow.envelope(), payload=payload), partition_key=code)
-            await audit(db, uow, acting, code, "organization updated", list(changed), at)
-        return organization_view(organization.doc, await relations_store.count_members(db, code, uow.session))
+            await audit(uow, acting, code, "organization updated", list(changed), at)
+        return organization_view(organization.doc, await relations_store.count_members(uow, code))
 
     return OrganizationReply.success(await apply_once(runtime, cmd, work, OrganizationView))
 
@@ -110,7 +107,7 @@ async def update_organization(cmd: UpdateOrganization, runtime: CustomerRuntime)
 async def get_organization(cmd: GetOrganization, runtime: CustomerRuntime) -> OrganizationDetailReply:
     request, db = cmd.payload, runtime.db
     code = request.organization_code
-    organization = await relations_store.load(db, code, None, field="payload.organization_code", what="organization")
+    organization = await relations_store.load(db, code, field="payload.organization_code", what="organization")
     require_organization(organization.doc)
     members = await search_page(runtime, SearchInput(organization=code, limit=request.limit, cursor=request.cursor))
     view = organization_view(organization.doc, await relations_store.count_members(db, code))
@@ -122,28 +119,28 @@ async def _membership(
 ) -> MembershipReply:
     """Join or leave: the customer's ``organizations`` list changes, with a new version, an
     event and an audit entry; when it already was so, nothing changes."""
-    request, db = cmd.payload, runtime.db
+    request = cmd.payload
 
     async def work(uow: UnitOfWork) -> Membership:
         at = now()
-        acting = await authorize(db, uow, cmd.actor, request.customer_code, at)
+        acting = await authorize(uow, cmd.actor, request.customer_code, at)
         organization = await relations_store.load(
-            db, request.organization_code, uow.session, field="payload.organization_code", what="organization"
+            uow, request.organization_code, field="payload.organization_code", what="organization"
         )
         require_organization(organization.doc)
-        customer = await relations_store.load(db, request.customer_code, uow.session, field="payload.customer_code")
+        customer = await relations_store.load(uow, request.customer_code, field="payload.customer_code")
         require_member(customer.doc)
         change = add_membership if joining else remove_membership
         changed = change(customer, "organizations", organization.code, at)
         if changed:
-            await store.save(db, customer, uow.session)
+            await store.save(uow, customer)
             event = CustomerJoinedOrganization if joining else CustomerLeftOrganization
             payload = MembershipPayload(
                 customer_code=customer.code, organization_code=organization.code, customer_version=customer.version
             )
             uow.publish(event(**uow.envelope(), payload=payload), partition_key=customer.code)
             action = f"{'joined' if joining else 'left'} organization {organization.code}"
-            await audit(db, uow, acting, customer.code, action, ["organizations"], at)
+            await audit(uow, acting, customer.code, action, ["organizations"], at)
         return Membership(
             customer_code=customer.code,
             organization_code=organization.code,

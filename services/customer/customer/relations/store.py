@@ -18,9 +18,10 @@ from contracts.customer.relations import GroupView
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
 from plumbing.indexes import ensure_indexes as ensure_indexes_of
+from plumbing.unit_of_work import Reads, where
 
 from ..records.rules import Customer, customer_view
-from ..records.store import CUSTOMERS, Session
+from ..records.store import CUSTOMERS
 from .rules import compile_segment, customer_groups
 
 if TYPE_CHECKING:
@@ -56,10 +57,9 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 # --- records: customers and organizations --------------------------------------------------
 
 
-async def load(
-    db: AsyncDatabase[dict[str, Any]], code: str, session: Session, *, field: str, what: str = "customer"
-) -> Customer:
+async def load(reads: Reads, code: str, *, field: str, what: str = "customer") -> Customer:
     """A customer record by code; a missing one is named at ``field`` (e.g. payload.customer_codes.2)."""
+    db, session = where(reads)
     doc = await db[CUSTOMERS].find_one({"_id": code}, session=session)
     if doc is None:
         raise Rejected.not_found(what, code, field=field)
@@ -75,48 +75,48 @@ def number_taken_filter(scope_id: str, number_key: str, code: str | None) -> dic
     }
 
 
-async def require_number_free(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str, number_key: str, code: str | None, session: Session, *, field: str
-) -> None:
+async def require_number_free(reads: Reads, scope_id: str, number_key: str, code: str | None, *, field: str) -> None:
     """C5: no other organization of the scope has this number (the unique index is the backstop)."""
+    db, session = where(reads)
     other = await db[CUSTOMERS].find_one(number_taken_filter(scope_id, number_key, code), {"_id": 1}, session=session)
     if other is not None:
         raise Rejected.conflict(f"organization {other['_id']} of scope {scope_id!r} has this number", field=field)
 
 
-async def insert_organization(db: AsyncDatabase[dict[str, Any]], organization: Customer, session: Session) -> None:
+async def insert_organization(reads: Reads, organization: Customer) -> None:
+    db, session = where(reads)
     try:
         await db[CUSTOMERS].insert_one(organization.doc, session=session)
     except DuplicateKeyError as exc:  # a concurrent create with the same number won
         raise Rejected.conflict("another organization of the scope has this number", field="payload.number") from exc
 
 
-async def count_members(db: AsyncDatabase[dict[str, Any]], organization_code: str, session: Session = None) -> int:
+async def count_members(reads: Reads, organization_code: str) -> int:
+    db, session = where(reads)
     return await db[CUSTOMERS].count_documents({"organizations": organization_code}, session=session)
 
 
 # --- groups ---------------------------------------------------------------------------------
 
 
-async def insert_group(db: AsyncDatabase[dict[str, Any]], group: dict[str, Any], session: Session) -> None:
+async def insert_group(reads: Reads, group: dict[str, Any]) -> None:
+    db, session = where(reads)
     try:
         await db[GROUPS].insert_one(group, session=session)
     except DuplicateKeyError as exc:
         raise Rejected.conflict(f"group {group['_id']!r} exists", field="payload.group_id") from exc
 
 
-async def load_group(
-    db: AsyncDatabase[dict[str, Any]], group_id: str, session: Session = None, *, field: str = "payload.group_id"
-) -> dict[str, Any]:
+async def load_group(reads: Reads, group_id: str, *, field: str = "payload.group_id") -> dict[str, Any]:
+    db, session = where(reads)
     group = await db[GROUPS].find_one({"_id": group_id}, session=session)
     if group is None:
         raise Rejected.not_found("group", group_id, field=field)
     return group
 
 
-async def save_group(
-    db: AsyncDatabase[dict[str, Any]], group: dict[str, Any], loaded_version: int, session: Session
-) -> None:
+async def save_group(reads: Reads, group: dict[str, Any], loaded_version: int) -> None:
+    db, session = where(reads)
     result = await db[GROUPS].replace_one({"_id": group["_id"], "version": loaded_version}, group, session=session)
     if result.matched_count != 1:
         raise Rejected.conflict(f"group {group['_id']} changed while this change was being made")
@@ -127,9 +127,8 @@ async def list_groups(db: AsyncDatabase[dict[str, Any]], scope_id: str | None) -
     return await db[GROUPS].find(query).sort([("scope_id", ASCENDING), ("_id", ASCENDING)]).to_list()
 
 
-async def segments_of_scope(
-    db: AsyncDatabase[dict[str, Any]], scope_id: str, session: Session = None
-) -> list[dict[str, Any]]:
+async def segments_of_scope(reads: Reads, scope_id: str) -> list[dict[str, Any]]:
+    db, session = where(reads)
     return await db[GROUPS].find({"scope_id": scope_id, "kind": "segment"}, session=session).to_list()
 
 
@@ -146,10 +145,8 @@ async def group_filter(db: AsyncDatabase[dict[str, Any]], group_id: str) -> dict
     return compile_segment(group["scope_id"], group["rules"])
 
 
-async def customer_view_with_groups(
-    db: AsyncDatabase[dict[str, Any]], doc: dict[str, Any], session: Session = None
-) -> CustomerView:
+async def customer_view_with_groups(reads: Reads, doc: dict[str, Any]) -> CustomerView:
     """The customer record as answered: its static groups and the segments of its scope it
     matches, decided on the document (relations_rules.segment_matches)."""
-    segments = await segments_of_scope(db, doc["scope_id"], session)
+    segments = await segments_of_scope(reads, doc["scope_id"])
     return customer_view(doc).model_copy(update={"groups": customer_groups(doc, segments)})

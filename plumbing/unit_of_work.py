@@ -86,9 +86,9 @@ def outbox_document(event: Envelope[Any], exchange: str, partition_key: str | No
     }
 
 
-async def inbox_records(db: AsyncDatabase[Any], inbox_ids: list[str], session: AsyncClientSession) -> set[str]:
+async def inbox_records(uow: UnitOfWork, inbox_ids: list[str]) -> set[str]:
     """Which of these messages were applied before (for work that applies a batch of them)."""
-    cursor = db[INBOX].find({"_id": {"$in": inbox_ids}}, {"_id": 1}, session=session)
+    cursor = uow.db[INBOX].find({"_id": {"$in": inbox_ids}}, {"_id": 1}, session=uow.session)
     return {doc["_id"] async for doc in cursor}
 
 
@@ -97,11 +97,13 @@ async def was_applied(db: AsyncDatabase[Any], inbox_id: str) -> bool:
     return await db[INBOX].find_one({"_id": inbox_id}, {"_id": 1}) is not None
 
 
-async def record_applied(db: AsyncDatabase[Any], inbox_ids: list[str], session: AsyncClientSession) -> None:
+async def record_applied(uow: UnitOfWork, inbox_ids: list[str]) -> None:
     """Record messages as applied, in the transaction that applied them (as apply_once does)."""
     if inbox_ids:
         at = datetime.now(UTC)
-        await db[INBOX].insert_many([{"_id": inbox_id, "applied_at": at} for inbox_id in inbox_ids], session=session)
+        await uow.db[INBOX].insert_many(
+            [{"_id": inbox_id, "applied_at": at} for inbox_id in inbox_ids], session=uow.session
+        )
 
 
 @functools.lru_cache(maxsize=256)

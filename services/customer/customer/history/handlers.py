@@ -126,15 +126,15 @@ async def _order_news_work(
     """Apply each event once (inbox), on the customer or its survivor: every document read
     once for the batch, the events applied in arrival order on what the earlier ones left,
     each document written once."""
-    db, at = runtime.db, now()
+    at = now()
     inbox_ids = [f"{runtime.name}:{n.message.message_id}" for n in news]
-    applied = await inbox_records(db, inbox_ids, uow.session)
+    applied = await inbox_records(uow, inbox_ids)
     customers = await store.load_many(uow, [n.code for n in news], follow_merge=True)
     entries = await history_store.find_entries(uow, [rules.order_entry_id(n.order) for n in news])
     batch = rules.apply_order_news(news, inbox_ids, applied, customers, entries, now=at)
     await history_store.put_entries(uow, list(batch.entries.values()))
     await history_store.set_many_order_counters(uow, batch.counters)
-    await record_applied(db, batch.applied, uow.session)
+    await record_applied(uow, batch.applied)
     return batch.failures
 
 

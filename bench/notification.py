@@ -36,7 +36,6 @@ import os
 import platform
 import signal
 import socket
-import subprocess
 import time
 import urllib.request
 import uuid
@@ -48,7 +47,7 @@ import aio_pika
 from aiosmtplib import SMTP
 from pymongo import AsyncMongoClient
 
-from bench.processes import PeakRss, rss_mb, worker_pids
+from bench.processes import PeakRss, cpu_seconds_by_name, rss_mb, worker_pids
 from contracts.customer.records import LinkPayload, PasswordSetupInvited, Recipient
 from contracts.order_sync.linking import (
     CustomerOrderShipped,
@@ -284,28 +283,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def process_cpu(pids: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each named group of processes, the servers
-    found by their command line (``pgrep``), and by this benchmark's own process."""
-    tick = os.sysconf("SC_CLK_TCK")
-    servers = {"mongod": "bin/mongod", "rabbitmq": "beam.smp"}
-    found = {
-        name: [
-            int(pid) for pid in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
-        ]
-        for name, pattern in servers.items()
-    }
-    used: dict[str, float] = {}
-    for name, group in {**pids, **found}.items():
-        total = 0.0
-        for pid in group:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            total += (int(fields[11]) + int(fields[12])) / tick
-        used[name] = total
-    used["benchmark"] = time.process_time()
-    return used
+    """CPU seconds used so far by the processes named in ``pids``, by MongoDB and RabbitMQ, and
+    by this benchmark's own process."""
+    return cpu_seconds_by_name({"mongod": "bin/mongod", "rabbitmq": "beam.smp"}, pids)
 
 
 def cpu_ms_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:

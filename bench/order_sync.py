@@ -39,7 +39,7 @@ from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 
 from .customer import free_port, log, machine
-from .processes import PeakRss, rss_mb, worker_pids
+from .processes import PeakRss, cpu_seconds_by_name, rss_mb, worker_pids
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EXAMPLE = Path(__file__).resolve().parent.parent / "contracts" / "examples" / "order-placed.v1.json"
@@ -102,26 +102,10 @@ PROCESSES = {"mongod": "bin/mongod", "rabbitmq": "beam.smp", "order-sync": "orde
 
 
 def cpu_seconds(known_pids: dict[str, list[int]]) -> dict[str, float]:
-    """CPU time (user + system) used so far by each of PROCESSES (all its processes), and by
-    this benchmark's own process. ``known_pids`` names the processes a pattern cannot find:
-    the workers ``faststream run --workers N`` spawns run under multiprocessing's command line."""
-    tick = os.sysconf("SC_CLK_TCK")
-    used = {}
-    for name, pattern in PROCESSES.items():
-        pids = (
-            known_pids.get(name)
-            or subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
-        )
-        total = 0.0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            total += (int(fields[11]) + int(fields[12])) / tick
-        used[name] = total
-    used["benchmark"] = time.process_time()
-    return used
+    """CPU time used so far by each of PROCESSES (all its processes), and by this benchmark's
+    own process. ``known_pids`` names the processes a pattern cannot find: the workers
+    ``faststream run --workers N`` spawns run under multiprocessing's command line."""
+    return cpu_seconds_by_name(PROCESSES, known_pids)
 
 
 def batch_sizes(port: int) -> dict[str, float]:

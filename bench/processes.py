@@ -4,6 +4,7 @@ resident memory, at rest and at its peak while a burst runs."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -14,6 +15,29 @@ import aio_pika
 from pymongo import AsyncMongoClient
 
 from plumbing.settings import ServiceSettings
+
+
+def cpu_seconds_by_name(patterns: dict[str, str], known_pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each named group of processes: those
+    ``known_pids`` lists, else those whose command line ``pgrep -f`` finds by the name's
+    pattern; and by this benchmark's own process (``benchmark``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name in {**patterns, **known_pids}:
+        pids = (
+            known_pids.get(name)
+            or subprocess.run(["pgrep", "-f", patterns[name]], capture_output=True, text=True).stdout.split()
+        )
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            total += (int(fields[11]) + int(fields[12])) / tick
+        used[name] = total
+    used["benchmark"] = time.process_time()
+    return used
 
 
 def rss_mb(pid: int) -> float:

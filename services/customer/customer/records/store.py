@@ -127,7 +127,8 @@ async def scopes_with_templates(
     reads: Reads, scope_ids: list[str]
 ) -> tuple[dict[str, ScopeView | None], dict[str, AccountTemplateView | None]]:
     """The scopes of a batch and their account templates: one read each, whatever the scopes;
-    without a session (which runs one command at a time), both at once."""
+    outside a transaction (given the database), both at once: a transaction's session runs one
+    command at a time."""
     db, session = where(reads)
 
     async def read_scopes(ids: list[str]) -> dict[str, ScopeView]:

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReplaceOne, ReturnDocument, UpdateMany, UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import drop_index_if_present, ensure_index
@@ -41,8 +40,6 @@ MERGES = "merges"
 #: Customers one identifier may point to before it counts as common (a shop's own phone on
 #: every POS sale, a placeholder email) and stops bringing candidates or evidence.
 IDENTIFIER_CAP = 25
-
-Session = AsyncClientSession | None
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:

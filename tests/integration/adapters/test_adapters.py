@@ -372,6 +372,29 @@ async def test_o8_a_fixture_of_each_platform_posted_to_its_webhook_gives_the_ord
     assert linked.customer_code and linked.order.total == Decimal("256.21")
 
 
+async def test_o8_a_shopify_order_with_blank_address_fields_carries_none_of_them_to_the_customer(
+    client: OmsClient, stack: Stack
+) -> None:
+    """Every platform's address reads through ``mapping.address``: a storefront's empty strings
+    (a digital order's shipping block, a company not filled in) are missing, over HTTP to the
+    broker and on to the customer created, never an address of blanks to match on."""
+    data = json.loads(body_of("shopify", "orders-create.json"))
+    data.update(id=450789901, email="blank.fields@example.fr", customer={**data["customer"], "id": 9901})
+    data["shipping_address"] = {key: "" for key in data["shipping_address"]}
+    data["billing_address"] = {**data["billing_address"], "company": " ", "address2": ""}
+    body = json.dumps(data).encode()
+    tap = await upstream_tap(client)
+    status, answer = await send(stack, "shopify", body, shopify_headers(body, "orders/create"))
+    assert status == 202 and answer["status"] == "accepted", answer
+    placed = await placed_from_tap(tap, "450789901")
+    assert placed["shipping_address"] is None
+    assert (placed["billing_address"]["company"], placed["billing_address"]["line2"]) == (None, None)
+    assert placed["billing_address"]["line1"] == "Chestnut Street 92"
+    linked = await link_of(client, "shopify:acme", "450789901")
+    customer = await ok(await client.call(GetCustomer, {"customer_code": linked.customer_code}))
+    assert [(a.line1, a.company, a.line2) for a in customer.addresses] == [("Chestnut Street 92", None, None)]
+
+
 async def test_o8_shopify_test_orders_and_compliance_webhooks_are_acknowledged_without_dead_letters(
     client: OmsClient, stack: Stack
 ) -> None:

@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
 from plumbing.throttle_store import Throttle
-from plumbing.unit_of_work import Reads, where
+from plumbing.unit_of_work import Reads, UnitOfWork, where
 
 from .credentials import TokenKind
 
@@ -26,8 +25,6 @@ RESET_EMAILS = "reset_emails"
 SIGNIN_THROTTLE = "signin_throttle"
 SESSIONS = "on_behalf_sessions"
 AUDIT = "audit"
-
-Session = AsyncClientSession | None
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
@@ -47,7 +44,7 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
 
 
 async def insert_token(
-    reads: Reads,
+    uow: UnitOfWork,
     token_id: str,
     kind: TokenKind,
     customer_code: str,
@@ -55,8 +52,7 @@ async def insert_token(
     created_at: datetime,
     expires_at: datetime,
 ) -> None:
-    db, session = where(reads)
-    await db[TOKENS].insert_one(
+    await uow.db[TOKENS].insert_one(
         {
             "_id": token_id,
             "kind": kind,
@@ -67,26 +63,24 @@ async def insert_token(
             "used_at": None,
             "revoked_at": None,
         },
-        session=session,
+        session=uow.session,
     )
 
 
-async def find_token(reads: Reads, token_id: str) -> dict[str, Any] | None:
-    db, session = where(reads)
-    return await db[TOKENS].find_one({"_id": token_id}, session=session)
+async def find_token(uow: UnitOfWork, token_id: str) -> dict[str, Any] | None:
+    return await uow.db[TOKENS].find_one({"_id": token_id}, session=uow.session)
 
 
-async def spend_token(reads: Reads, token_id: str, at: datetime) -> bool:
+async def spend_token(uow: UnitOfWork, token_id: str, at: datetime) -> bool:
     """Mark a token used, once: False if it was used or revoked in the meantime."""
-    db, session = where(reads)
-    result = await db[TOKENS].update_one(
-        {"_id": token_id, "used_at": None, "revoked_at": None}, {"$set": {"used_at": at}}, session=session
+    result = await uow.db[TOKENS].update_one(
+        {"_id": token_id, "used_at": None, "revoked_at": None}, {"$set": {"used_at": at}}, session=uow.session
     )
     return result.modified_count == 1
 
 
 async def spend_replacing(
-    reads: Reads,
+    uow: UnitOfWork,
     token_id: str,
     customer_code: str,
     kinds: list[TokenKind],
@@ -94,47 +88,46 @@ async def spend_replacing(
 ) -> bool:
     """Mark a token used, once, and revoke the customer's other open tokens of ``kinds``: False,
     and nothing revoked, if it was used or revoked in the meantime."""
-    if not await spend_token(reads, token_id, at):
+    if not await spend_token(uow, token_id, at):
         return False
-    await revoke_open_tokens(reads, customer_code, kinds, at)
+    await revoke_open_tokens(uow, customer_code, kinds, at)
     return True
 
 
-async def revoke_open_tokens(reads: Reads, customer_code: str, kinds: list[TokenKind], at: datetime) -> None:
-    db, session = where(reads)
-    await db[TOKENS].update_many(
+async def revoke_open_tokens(uow: UnitOfWork, customer_code: str, kinds: list[TokenKind], at: datetime) -> None:
+    await uow.db[TOKENS].update_many(
         {"customer_code": customer_code, "kind": {"$in": kinds}, "used_at": None, "revoked_at": None},
         {"$set": {"revoked_at": at}},
-        session=session,
+        session=uow.session,
     )
 
 
-async def reset_emails_sent(reads: Reads, customer_code: str) -> list[datetime]:
-    db, session = where(reads)
-    doc = await db[RESET_EMAILS].find_one({"_id": customer_code}, session=session)
+async def reset_emails_sent(uow: UnitOfWork, customer_code: str) -> list[datetime]:
+    doc = await uow.db[RESET_EMAILS].find_one({"_id": customer_code}, session=uow.session)
     return doc["sent_at"] if doc else []
 
 
 async def record_reset_emails(
-    reads: Reads,
+    uow: UnitOfWork,
     customer_code: str,
     sent_at: list[datetime],
     keep_until: datetime,
 ) -> None:
     """Every reset email of a customer writes this one document, in the transaction that sends
     it: two requests at once conflict and one is retried after the other, so the limit holds."""
-    db, session = where(reads)
-    await db[RESET_EMAILS].update_one(
-        {"_id": customer_code}, {"$set": {"sent_at": sent_at, "keep_until": keep_until}}, upsert=True, session=session
+    await uow.db[RESET_EMAILS].update_one(
+        {"_id": customer_code},
+        {"$set": {"sent_at": sent_at, "keep_until": keep_until}},
+        upsert=True,
+        session=uow.session,
     )
 
 
 # --- on-behalf sessions (C16) ----------------------------------------------------------------
 
 
-async def insert_session(reads: Reads, doc: dict[str, Any]) -> None:
-    db, session = where(reads)
-    await db[SESSIONS].insert_one(doc, session=session)
+async def insert_session(uow: UnitOfWork, doc: dict[str, Any]) -> None:
+    await uow.db[SESSIONS].insert_one(doc, session=uow.session)
 
 
 async def find_session(reads: Reads, session_id: str) -> dict[str, Any] | None:
@@ -142,23 +135,21 @@ async def find_session(reads: Reads, session_id: str) -> dict[str, Any] | None:
     return await db[SESSIONS].find_one({"_id": session_id}, session=session)
 
 
-async def end_session(reads: Reads, session_id: str, at: datetime) -> dict[str, Any] | None:
-    db, session = where(reads)
-    return await db[SESSIONS].find_one_and_update(
+async def end_session(uow: UnitOfWork, session_id: str, at: datetime) -> dict[str, Any] | None:
+    return await uow.db[SESSIONS].find_one_and_update(
         {"_id": session_id, "ended_at": None},
         {"$set": {"ended_at": at}},
         return_document=ReturnDocument.AFTER,
-        session=session,
+        session=uow.session,
     )
 
 
 # --- audit (C16) --------------------------------------------------------------------------------
 
 
-async def record_audits(reads: Reads, entries: list[dict[str, Any]]) -> None:
-    db, session = where(reads)
+async def record_audits(uow: UnitOfWork, entries: list[dict[str, Any]]) -> None:
     if entries:
-        await db[AUDIT].insert_many(entries, session=session)
+        await uow.db[AUDIT].insert_many(entries, session=uow.session)
 
 
 async def audit_page(
@@ -177,7 +168,6 @@ async def audit_of(db: AsyncDatabase[dict[str, Any]], customer_code: str) -> lis
     return await db[AUDIT].find({"customer_code": customer_code}).sort("at", ASCENDING).to_list()
 
 
-async def delete_tokens(reads: Reads, codes: list[str]) -> int:
+async def delete_tokens(uow: UnitOfWork, codes: list[str]) -> int:
     """Erasure (C18): every token of these customers, spent or not."""
-    db, session = where(reads)
-    return (await db[TOKENS].delete_many({"customer_code": {"$in": codes}}, session=session)).deleted_count
+    return (await uow.db[TOKENS].delete_many({"customer_code": {"$in": codes}}, session=uow.session)).deleted_count

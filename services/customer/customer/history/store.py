@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import DESCENDING, ReplaceOne, UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
-from plumbing.unit_of_work import Reads, where
+from plumbing.unit_of_work import Reads, UnitOfWork, where
 
 from ..records.store import CUSTOMERS
 
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from plumbing.runtime import ServiceRuntime
 
 HISTORY = "history"
-
-Session = AsyncClientSession | None
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
@@ -32,19 +29,16 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def find_entry(reads: Reads, entry_id: str) -> dict[str, Any] | None:
-    db, session = where(reads)
-    return await db[HISTORY].find_one({"_id": entry_id}, session=session)
+async def find_entry(uow: UnitOfWork, entry_id: str) -> dict[str, Any] | None:
+    return await uow.db[HISTORY].find_one({"_id": entry_id}, session=uow.session)
 
 
-async def put_entry(reads: Reads, entry: dict[str, Any]) -> None:
-    db, session = where(reads)
-    await db[HISTORY].replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
+async def put_entry(uow: UnitOfWork, entry: dict[str, Any]) -> None:
+    await uow.db[HISTORY].replace_one({"_id": entry["_id"]}, entry, upsert=True, session=uow.session)
 
 
-async def find_entries(reads: Reads, entry_ids: list[str]) -> dict[str, dict[str, Any]]:
-    db, session = where(reads)
-    return {doc["_id"]: doc async for doc in db[HISTORY].find({"_id": {"$in": entry_ids}}, session=session)}
+async def find_entries(uow: UnitOfWork, entry_ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {doc["_id"]: doc async for doc in uow.db[HISTORY].find({"_id": {"$in": entry_ids}}, session=uow.session)}
 
 
 async def put_entries(reads: Reads, entries: list[dict[str, Any]]) -> None:
@@ -82,22 +76,20 @@ async def set_order_counters(reads: Reads, code: str, counters: dict[str, Any]) 
     await db[CUSTOMERS].update_one({"_id": code}, {"$set": counters}, session=session)
 
 
-async def set_many_order_counters(reads: Reads, counters: dict[str, dict[str, Any]]) -> None:
+async def set_many_order_counters(uow: UnitOfWork, counters: dict[str, dict[str, Any]]) -> None:
     """``set_order_counters`` for several customers at once."""
-    db, session = where(reads)
     if counters:
-        await db[CUSTOMERS].bulk_write(
-            [UpdateOne({"_id": code}, {"$set": c}) for code, c in counters.items()], session=session
+        await uow.db[CUSTOMERS].bulk_write(
+            [UpdateOne({"_id": code}, {"$set": c}) for code, c in counters.items()], session=uow.session
         )
 
 
-async def reassign_orders(reads: Reads, orders: list[tuple[str, str]], from_code: str, to_code: str) -> None:
+async def reassign_orders(uow: UnitOfWork, orders: list[tuple[str, str]], from_code: str, to_code: str) -> None:
     """Give orders (source system, order number) of ``from_code``, and their payments, to
     ``to_code``."""
-    db, session = where(reads)
     if not orders:
         return
-    await db[HISTORY].update_many(
+    await uow.db[HISTORY].update_many(
         {
             "customer_code": from_code,
             "$or": [
@@ -109,7 +101,7 @@ async def reassign_orders(reads: Reads, orders: list[tuple[str, str]], from_code
             ],
         },
         {"$set": {"customer_code": to_code}},
-        session=session,
+        session=uow.session,
     )
 
 
@@ -118,18 +110,16 @@ async def entries_of(db: AsyncDatabase[dict[str, Any]], code: str) -> list[dict[
     return await db[HISTORY].find({"customer_code": code}).to_list()
 
 
-async def orders_of(reads: Reads, code: str) -> list[dict[str, Any]]:
-    db, session = where(reads)
-    return await db[HISTORY].find({"customer_code": code, "kind": "order"}, session=session).to_list()
+async def orders_of(uow: UnitOfWork, code: str) -> list[dict[str, Any]]:
+    return await uow.db[HISTORY].find({"customer_code": code, "kind": "order"}, session=uow.session).to_list()
 
 
-async def erase_personal(reads: Reads, codes: list[str], keys: tuple[str, ...]) -> int:
+async def erase_personal(uow: UnitOfWork, codes: list[str], keys: tuple[str, ...]) -> int:
     """Erasure (C18): the entries of these customers lose ``keys`` (what names or locates the
     person) and keep their order facts. How many entries changed."""
-    db, session = where(reads)
-    result = await db[HISTORY].update_many(
+    result = await uow.db[HISTORY].update_many(
         {"customer_code": {"$in": codes}, "$or": [{k: {"$exists": True}} for k in keys]},
         {"$unset": dict.fromkeys(keys, "")},
-        session=session,
+        session=uow.session,
     )
     return result.modified_count

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from plumbing.errors import Rejected
 from plumbing.indexes import drop_index_if_present, ensure_index
-from plumbing.unit_of_work import Reads, where
+from plumbing.unit_of_work import Reads, UnitOfWork, where
 
 from ..records import store as records
 from ..records.rules import Customer
@@ -43,22 +43,22 @@ async def ensure_indexes(runtime: ServiceRuntime) -> None:
     )
 
 
-async def load_pair(reads: Reads, survivor_code: str, merged_code: str) -> tuple[Customer, Customer]:
+async def load_pair(uow: UnitOfWork, survivor_code: str, merged_code: str) -> tuple[Customer, Customer]:
     """The survivor and the merged customer (not followed through a merge), the survivor first."""
-    return await records.load(reads, survivor_code), await records.load(reads, merged_code)
+    return await records.load(uow, survivor_code), await records.load(uow, merged_code)
 
 
-async def record_merge(reads: Reads, survivor: Customer, merged: Customer, entry: dict[str, Any]) -> None:
+async def record_merge(uow: UnitOfWork, survivor: Customer, merged: Customer, entry: dict[str, Any]) -> None:
     """A merge's writes, in its transaction: both customers, B's history entries re-pointed to
     the survivor (their ids kept in ``entry``), and the journal entry."""
-    await records.save(reads, survivor)
-    await records.save(reads, merged)
-    entry["history_ids"] = await move_history(reads, merged.code, survivor.code, entry["merge_id"])
-    await insert_journal(reads, entry)
+    await records.save(uow, survivor)
+    await records.save(uow, merged)
+    entry["history_ids"] = await move_history(uow, merged.code, survivor.code, entry["merge_id"])
+    await insert_journal(uow, entry)
 
 
 async def record_unmerge(
-    reads: Reads,
+    uow: UnitOfWork,
     survivor: Customer,
     merged: Customer,
     merge_id: str,
@@ -66,22 +66,21 @@ async def record_unmerge(
 ) -> None:
     """An unmerge's writes, in its transaction: both customers, the history entries that
     moved with the merge back to B, and the journal entry closed (``undone``)."""
-    await records.save(reads, survivor)
-    await records.save(reads, merged)
-    await move_history_back(reads, merge_id, merged.code)
-    await close_journal(reads, merge_id, undone)
+    await records.save(uow, survivor)
+    await records.save(uow, merged)
+    await move_history_back(uow, merge_id, merged.code)
+    await close_journal(uow, merge_id, undone)
 
 
-async def email_holder(reads: Reads, merged: Customer) -> dict[str, Any] | None:
+async def email_holder(uow: UnitOfWork, merged: Customer) -> dict[str, Any] | None:
     """The registered account of B's scope that has B's registered email now, if B has one."""
     key = merged.doc.get("registered_email")
-    return await records.find_registered(reads, merged.scope_id, key) if key else None
+    return await records.find_registered(uow, merged.scope_id, key) if key else None
 
 
-async def insert_journal(reads: Reads, entry: dict[str, Any]) -> None:
-    db, session = where(reads)
+async def insert_journal(uow: UnitOfWork, entry: dict[str, Any]) -> None:
     try:
-        await db[JOURNAL].insert_one(entry, session=session)
+        await uow.db[JOURNAL].insert_one(entry, session=uow.session)
     except DuplicateKeyError as exc:
         raise Rejected.conflict(f"merge {entry['_id']} was recorded already", field="message_id") from exc
 
@@ -97,34 +96,35 @@ async def journal_of(reads: Reads, code: str) -> list[dict[str, Any]]:
     return await db[JOURNAL].find(query, session=session).sort("merged_at", DESCENDING).to_list()
 
 
-async def close_journal(reads: Reads, merge_id: str, update: dict[str, Any]) -> bool:
-    db, session = where(reads)
-    result = await db[JOURNAL].update_one({"_id": merge_id, "state": "merged"}, {"$set": update}, session=session)
+async def close_journal(uow: UnitOfWork, merge_id: str, update: dict[str, Any]) -> bool:
+    result = await uow.db[JOURNAL].update_one(
+        {"_id": merge_id, "state": "merged"}, {"$set": update}, session=uow.session
+    )
     return result.modified_count == 1
 
 
-async def move_history(reads: Reads, merged_code: str, survivor_code: str, merge_id: str) -> list[Any]:
+async def move_history(uow: UnitOfWork, merged_code: str, survivor_code: str, merge_id: str) -> list[Any]:
     """Re-point B's history entries to the survivor; returns their ids (for the journal)."""
-    db, session = where(reads)
-    ids = [d["_id"] async for d in db[HISTORY].find({"customer_code": merged_code}, {"_id": 1}, session=session)]
+    ids = [
+        d["_id"] async for d in uow.db[HISTORY].find({"customer_code": merged_code}, {"_id": 1}, session=uow.session)
+    ]
     if ids:
-        await db[HISTORY].update_many(
+        await uow.db[HISTORY].update_many(
             {"_id": {"$in": ids}},
             {
                 "$set": {"customer_code": survivor_code},
                 "$push": {"merged_from": {"merge_id": merge_id, "customer_code": merged_code}},
             },
-            session=session,
+            session=uow.session,
         )
     return ids
 
 
-async def move_history_back(reads: Reads, merge_id: str, merged_code: str) -> int:
-    db, session = where(reads)
-    result = await db[HISTORY].update_many(
+async def move_history_back(uow: UnitOfWork, merge_id: str, merged_code: str) -> int:
+    result = await uow.db[HISTORY].update_many(
         {"merged_from.merge_id": merge_id},
         {"$set": {"customer_code": merged_code}, "$pull": {"merged_from": {"merge_id": merge_id}}},
-        session=session,
+        session=uow.session,
     )
     return result.modified_count
 
@@ -142,12 +142,11 @@ async def merged_into(reads: Reads, code: str) -> list[str]:
     return found
 
 
-async def erase_journals(reads: Reads, codes: list[str], erased: str) -> int:
+async def erase_journals(uow: UnitOfWork, codes: list[str], erased: str) -> int:
     """Erasure (C18): the merges these customers took part in lose the values they kept (B's
     email, attributes, addresses) and their reason, and can no longer be undone; what moved
     stays countable. How many entries changed."""
-    db, session = where(reads)
-    result = await db[JOURNAL].update_many(
+    result = await uow.db[JOURNAL].update_many(
         {"$or": [{"survivor_code": {"$in": codes}}, {"merged_code": {"$in": codes}}], "erased": {"$ne": True}},
         {
             "$set": {
@@ -158,6 +157,6 @@ async def erase_journals(reads: Reads, codes: list[str], erased: str) -> int:
                 "reason": erased,
             }
         },
-        session=session,
+        session=uow.session,
     )
     return result.modified_count

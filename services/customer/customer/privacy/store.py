@@ -9,7 +9,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from plumbing.indexes import ensure_index
-from plumbing.unit_of_work import INBOX, Reads, where
+from plumbing.unit_of_work import INBOX, Reads, UnitOfWork, where
 
 from ..accounts import store as account_store
 from ..history import store as history_store
@@ -33,20 +33,18 @@ async def find(reads: Reads, key: str) -> dict[str, Any] | None:
     return await db[DATA_REQUESTS].find_one({"_id": key}, session=session)
 
 
-async def insert_if_new(reads: Reads, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+async def insert_if_new(uow: UnitOfWork, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The request as stored, and whether this call stored it. A twin delivery inserting at the
     same moment makes this a write conflict: the transaction is retried and finds the twin's."""
-    db, session = where(reads)
-    existing = await find(reads, doc["_id"])
+    existing = await find(uow, doc["_id"])
     if existing is not None:
         return existing, False
-    await db[DATA_REQUESTS].insert_one(doc, session=session)
+    await uow.db[DATA_REQUESTS].insert_one(doc, session=uow.session)
     return doc, True
 
 
-async def complete(reads: Reads, key: str, updates: dict[str, Any]) -> None:
-    db, session = where(reads)
-    await db[DATA_REQUESTS].update_one({"_id": key, "state": OPEN}, {"$set": updates}, session=session)
+async def complete(uow: UnitOfWork, key: str, updates: dict[str, Any]) -> None:
+    await uow.db[DATA_REQUESTS].update_one({"_id": key, "state": OPEN}, {"$set": updates}, session=uow.session)
 
 
 async def page(db: AsyncDatabase[dict[str, Any]], state: str, limit: int) -> list[dict[str, Any]]:
@@ -56,10 +54,9 @@ async def page(db: AsyncDatabase[dict[str, Any]], state: str, limit: int) -> lis
     return await cursor.to_list()
 
 
-async def forget_stored_replies(reads: Reads, codes: list[str]) -> int:
+async def forget_stored_replies(uow: UnitOfWork, codes: list[str]) -> int:
     """Erasure (C18): replies kept for redelivered commands (the inbox) hold a record as it was."""
-    db, session = where(reads)
-    result = await db[INBOX].delete_many(
+    result = await uow.db[INBOX].delete_many(
         {
             "$or": [
                 {"result.code": {"$in": codes}},
@@ -68,7 +65,7 @@ async def forget_stored_replies(reads: Reads, codes: list[str]) -> int:
                 {"result.customer_code": {"$in": codes}},
             ]
         },
-        session=session,
+        session=uow.session,
     )
     return result.deleted_count
 
@@ -86,12 +83,12 @@ async def held_about(
     return history, audit, journal
 
 
-async def erase_around(reads: Reads, codes: list[str]) -> dict[str, int]:
+async def erase_around(uow: UnitOfWork, codes: list[str]) -> dict[str, int]:
     """Erase what hangs on these records: their history entries keep their order facts, their
     tokens go, their merge journal values and stored replies are erased. How many of each."""
     return {
-        "history_entries": await history_store.erase_personal(reads, codes, HISTORY_PERSONAL_KEYS),
-        "tokens": await account_store.delete_tokens(reads, codes),
-        "merge_journal_entries": await merge_store.erase_journals(reads, codes, ERASED),
-        "stored_replies": await forget_stored_replies(reads, codes),
+        "history_entries": await history_store.erase_personal(uow, codes, HISTORY_PERSONAL_KEYS),
+        "tokens": await account_store.delete_tokens(uow, codes),
+        "merge_journal_entries": await merge_store.erase_journals(uow, codes, ERASED),
+        "stored_replies": await forget_stored_replies(uow, codes),
     }

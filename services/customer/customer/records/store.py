@@ -6,7 +6,6 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -14,7 +13,7 @@ from contracts.customer.records import AccountTemplateView, AttributeField, Cust
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_indexes as ensure_indexes_of
 from plumbing.normalize import email_key
-from plumbing.unit_of_work import Reads, where
+from plumbing.unit_of_work import Reads, UnitOfWork, where
 
 from ..codes import customer_code
 from . import search
@@ -37,8 +36,6 @@ STATES: tuple[CustomerState, ...] = (
     "retired",
     "erased",
 )
-
-Session = AsyncClientSession | None
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
@@ -109,14 +106,13 @@ async def list_scopes(db: AsyncDatabase[dict[str, Any]]) -> list[ScopeView]:
     return [ScopeView.model_validate(d) async for d in db[SCOPES].find().sort("_id", ASCENDING)]
 
 
-async def set_template(reads: Reads, scope_id: str, fields: list[AttributeField]) -> AccountTemplateView:
-    db, session = where(reads)
-    doc = await db[TEMPLATES].find_one_and_update(
+async def set_template(uow: UnitOfWork, scope_id: str, fields: list[AttributeField]) -> AccountTemplateView:
+    doc = await uow.db[TEMPLATES].find_one_and_update(
         {"_id": scope_id},
         {"$set": {"fields": [f.model_dump() for f in fields]}, "$inc": {"version": 1}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
-        session=session,
+        session=uow.session,
     )
     if doc is None:  # an upsert returning the document after it: never, but the driver's type allows it
         raise RuntimeError(f"account template {scope_id!r} not found right after its upsert")
@@ -192,25 +188,23 @@ def _duplicate(exc: DuplicateKeyError, doc: dict[str, Any], field: str) -> Excep
     return Rejected.conflict(f"duplicate customer ({', '.join(index) or 'key'})")
 
 
-async def insert(reads: Reads, customer: Customer) -> None:
-    db, session = where(reads)
+async def insert(uow: UnitOfWork, customer: Customer) -> None:
     try:
-        await db[CUSTOMERS].insert_one(customer.doc, session=session)
+        await uow.db[CUSTOMERS].insert_one(customer.doc, session=uow.session)
     except DuplicateKeyError as exc:
         raise _duplicate(exc, customer.doc, "payload.email") from exc
 
 
-async def insert_many(reads: Reads, customers: list[Customer]) -> None:
-    db, session = where(reads)
-    await db[CUSTOMERS].insert_many([c.doc for c in customers], ordered=True, session=session)
+async def insert_many(uow: UnitOfWork, customers: list[Customer]) -> None:
+    await uow.db[CUSTOMERS].insert_many([c.doc for c in customers], ordered=True, session=uow.session)
 
 
-async def insert_each(reads: Reads, customers: list[Customer]) -> None:
+async def insert_each(uow: UnitOfWork, customers: list[Customer]) -> None:
     """Insert the customers; the first duplicate key raises as ``insert`` would for it."""
     if len(customers) == 1:
-        return await insert(reads, customers[0])
+        return await insert(uow, customers[0])
     try:
-        await insert_many(reads, customers)
+        await insert_many(uow, customers)
     except BulkWriteError as exc:
         first = (exc.details or {}).get("writeErrors", [{}])[0]
         if first.get("code") != 11000:
@@ -229,14 +223,13 @@ async def load(reads: Reads, code: str, *, follow_merge: bool = False) -> Custom
     return Customer(doc)
 
 
-async def load_many(reads: Reads, codes: list[str], *, follow_merge: bool = False) -> dict[str, Customer]:
+async def load_many(uow: UnitOfWork, codes: list[str], *, follow_merge: bool = False) -> dict[str, Customer]:
     """The customers of these codes (those that exist), each code answered by its survivor if
     merged away; one record per customer, however many codes lead to it."""
-    db, session = where(reads)
     docs: dict[str, dict[str, Any]] = {}
     wanted = set(codes)
     while wanted:
-        async for doc in db[CUSTOMERS].find({"_id": {"$in": sorted(wanted)}}, session=session):
+        async for doc in uow.db[CUSTOMERS].find({"_id": {"$in": sorted(wanted)}}, session=uow.session):
             docs[doc["_id"]] = doc
         wanted = {d["merged_into"] for d in docs.values() if follow_merge and d.get("merged_into")} - set(docs)
     records: dict[str, Customer] = {}
@@ -252,17 +245,16 @@ async def load_many(reads: Reads, codes: list[str], *, follow_merge: bool = Fals
     return {code: record for code in codes if (record := survivor(code)) is not None}
 
 
-async def save(reads: Reads, customer: Customer) -> None:
+async def save(uow: UnitOfWork, customer: Customer) -> None:
     """Write back a changed customer; the version filter refuses a concurrent change."""
-    db, session = where(reads)
     try:
-        result = await db[CUSTOMERS].replace_one(
-            {"_id": customer.code, "version": customer.loaded_version}, customer.doc, session=session
+        result = await uow.db[CUSTOMERS].replace_one(
+            {"_id": customer.code, "version": customer.loaded_version}, customer.doc, session=uow.session
         )
     except DuplicateKeyError as exc:
         raise _duplicate(exc, customer.doc, "payload.changes.email") from exc
     if result.matched_count != 1:
-        current = await db[CUSTOMERS].find_one({"_id": customer.code}, {"version": 1}, session=session)
+        current = await uow.db[CUSTOMERS].find_one({"_id": customer.code}, {"version": 1}, session=uow.session)
         raise Rejected.conflict(
             f"customer {customer.code} changed while this change was being made",
             current_version=current["version"] if current else None,
@@ -275,22 +267,22 @@ def idempotency_keys_filter(scope_id: str, keys: list[str]) -> dict[str, Any]:
     return {"scope_id": scope_id, "idempotency_key": {"$in": keys, "$type": "string"}}
 
 
-async def find_by_idempotency_keys(reads: Reads, keys: dict[str, list[str]]) -> dict[tuple[str, str], dict[str, Any]]:
+async def find_by_idempotency_keys(
+    uow: UnitOfWork, keys: dict[str, list[str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
     """The customers of these idempotency keys, per scope, in one read: (scope, key) -> customer."""
-    db, session = where(reads)
     if not keys:
         return {}
     query = {"$or": [idempotency_keys_filter(scope_id, wanted) for scope_id, wanted in keys.items()]}
-    return {(d["scope_id"], d["idempotency_key"]): d async for d in db[CUSTOMERS].find(query, session=session)}
+    return {(d["scope_id"], d["idempotency_key"]): d async for d in uow.db[CUSTOMERS].find(query, session=uow.session)}
 
 
-async def registered_emails_in_use(reads: Reads, emails: dict[str, list[str]]) -> set[tuple[str, str]]:
+async def registered_emails_in_use(uow: UnitOfWork, emails: dict[str, list[str]]) -> set[tuple[str, str]]:
     """Which of these email keys a registered account of its scope uses, in one read: (scope, key)."""
-    db, session = where(reads)
     if not emails:
         return set()
     query = {"$or": [{"scope_id": s, "registered_email": {"$in": wanted}} for s, wanted in emails.items()]}
-    cursor = db[CUSTOMERS].find(query, {"scope_id": 1, "registered_email": 1}, session=session)
+    cursor = uow.db[CUSTOMERS].find(query, {"scope_id": 1, "registered_email": 1}, session=uow.session)
     return {(d["scope_id"], d["registered_email"]) async for d in cursor}
 
 
@@ -300,21 +292,19 @@ async def find_registered(reads: Reads, scope_id: str, key: str) -> dict[str, An
     return await db[CUSTOMERS].find_one({"scope_id": scope_id, "registered_email": key}, session=session)
 
 
-async def oldest_guest(reads: Reads, scope_id: str, key: str) -> dict[str, Any] | None:
-    db, session = where(reads)
-    return await db[CUSTOMERS].find_one(
+async def oldest_guest(uow: UnitOfWork, scope_id: str, key: str) -> dict[str, Any] | None:
+    return await uow.db[CUSTOMERS].find_one(
         {"s.e": key, "scope_id": scope_id, "account_type": "guest"},
         sort=[("registered_at", ASCENDING)],
-        session=session,
+        session=uow.session,
     )
 
 
 async def registered_without_password(
-    reads: Reads, scope_id: str | None, after_code: str | None, limit: int
+    uow: UnitOfWork, scope_id: str | None, after_code: str | None, limit: int
 ) -> list[dict[str, Any]]:
     """C14 'set empty passwords': registered customers never invited and without a password,
     in code order, so that a run can resume after the last code it reached."""
-    db, session = where(reads)
     # Only accounts that can sign in and be written to: not an erased, disabled, retired or
     # rejected record (an erased one has no email left to invite).
     query: dict[str, Any] = {
@@ -328,12 +318,11 @@ async def registered_without_password(
         query["scope_id"] = scope_id
     if after_code:
         query["_id"] = {"$gt": after_code}
-    return await db[CUSTOMERS].find(query, session=session).sort("_id", ASCENDING).limit(limit).to_list()
+    return await uow.db[CUSTOMERS].find(query, session=uow.session).sort("_id", ASCENDING).limit(limit).to_list()
 
 
-async def mark_invited(reads: Reads, codes: list[str], at: Any) -> None:
-    db, session = where(reads)
-    await db[CUSTOMERS].update_many({"_id": {"$in": codes}}, {"$set": {"invited_at": at}}, session=session)
+async def mark_invited(uow: UnitOfWork, codes: list[str], at: Any) -> None:
+    await uow.db[CUSTOMERS].update_many({"_id": {"$in": codes}}, {"$set": {"invited_at": at}}, session=uow.session)
 
 
 async def record_sign_in(db: AsyncDatabase[dict[str, Any]], code: str, at: Any, new_hash: str | None) -> None:

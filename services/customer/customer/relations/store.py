@@ -18,7 +18,7 @@ from contracts.customer.relations import GroupView
 from plumbing.errors import Rejected
 from plumbing.indexes import ensure_index
 from plumbing.indexes import ensure_indexes as ensure_indexes_of
-from plumbing.unit_of_work import Reads, where
+from plumbing.unit_of_work import Reads, UnitOfWork, where
 
 from ..records.rules import Customer, customer_view
 from ..records.store import CUSTOMERS
@@ -75,18 +75,18 @@ def number_taken_filter(scope_id: str, number_key: str, code: str | None) -> dic
     }
 
 
-async def require_number_free(reads: Reads, scope_id: str, number_key: str, code: str | None, *, field: str) -> None:
+async def require_number_free(uow: UnitOfWork, scope_id: str, number_key: str, code: str | None, *, field: str) -> None:
     """C5: no other organization of the scope has this number (the unique index is the backstop)."""
-    db, session = where(reads)
-    other = await db[CUSTOMERS].find_one(number_taken_filter(scope_id, number_key, code), {"_id": 1}, session=session)
+    other = await uow.db[CUSTOMERS].find_one(
+        number_taken_filter(scope_id, number_key, code), {"_id": 1}, session=uow.session
+    )
     if other is not None:
         raise Rejected.conflict(f"organization {other['_id']} of scope {scope_id!r} has this number", field=field)
 
 
-async def insert_organization(reads: Reads, organization: Customer) -> None:
-    db, session = where(reads)
+async def insert_organization(uow: UnitOfWork, organization: Customer) -> None:
     try:
-        await db[CUSTOMERS].insert_one(organization.doc, session=session)
+        await uow.db[CUSTOMERS].insert_one(organization.doc, session=uow.session)
     except DuplicateKeyError as exc:  # a concurrent create with the same number won
         raise Rejected.conflict("another organization of the scope has this number", field="payload.number") from exc
 
@@ -99,10 +99,9 @@ async def count_members(reads: Reads, organization_code: str) -> int:
 # --- groups ---------------------------------------------------------------------------------
 
 
-async def insert_group(reads: Reads, group: dict[str, Any]) -> None:
-    db, session = where(reads)
+async def insert_group(uow: UnitOfWork, group: dict[str, Any]) -> None:
     try:
-        await db[GROUPS].insert_one(group, session=session)
+        await uow.db[GROUPS].insert_one(group, session=uow.session)
     except DuplicateKeyError as exc:
         raise Rejected.conflict(f"group {group['_id']!r} exists", field="payload.group_id") from exc
 
@@ -115,9 +114,10 @@ async def load_group(reads: Reads, group_id: str, *, field: str = "payload.group
     return group
 
 
-async def save_group(reads: Reads, group: dict[str, Any], loaded_version: int) -> None:
-    db, session = where(reads)
-    result = await db[GROUPS].replace_one({"_id": group["_id"], "version": loaded_version}, group, session=session)
+async def save_group(uow: UnitOfWork, group: dict[str, Any], loaded_version: int) -> None:
+    result = await uow.db[GROUPS].replace_one(
+        {"_id": group["_id"], "version": loaded_version}, group, session=uow.session
+    )
     if result.matched_count != 1:
         raise Rejected.conflict(f"group {group['_id']} changed while this change was being made")
 

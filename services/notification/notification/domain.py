@@ -97,8 +97,9 @@ def email_key(cause_message_id: str, template: str, recipient_email: str) -> str
 def needs_transaction(statuses: Iterable[str]) -> bool:
     """N6: a batch of system emails is recorded in a transaction only when an email of it
     failed at once (an address no server takes): its ``EmailFailed`` event goes through the
-    outbox. A batch of queued emails has nothing to publish: one unordered insert."""
-    return any(status != "queued" for status in statuses)
+    outbox. A batch of queued emails (or claimed as they are recorded) has nothing to
+    publish: one unordered insert."""
+    return any(status == "failed" for status in statuses)
 
 
 # --- retries (N6) -----------------------------------------------------------------------------

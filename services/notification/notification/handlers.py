@@ -135,12 +135,19 @@ async def queue_system_emails(
 ) -> None:
     """``queue_email`` for the system emails that arrived together: each is settled with its
     own outcome (an email whose template is missing fails alone, its event is retried)."""
+    await outbound.room_for(len(batch))
     requests = [pending.item[1] for pending in batch]
     composed = await emails.compose_batch(runtime.db, catalog.predefined(), requests, renderer=renderer)
     ready = _activities(batch, composed, runtime, outbound)
     if not ready:
         return
-    await _record_activities(runtime, [activity for _, activity in ready])
+    # Those this worker's connections have room for are recorded already claimed by it.
+    activities, claim = outbound.take([activity for _, activity in ready])
+    recorded: list[dict[str, Any]] = []
+    try:
+        recorded = await _record_activities(runtime, activities)
+    finally:
+        outbound.recorded(claim, recorded)
     for pending, _ in ready:
         pending.resolve(None)
     outbound.wake()
@@ -163,34 +170,36 @@ def _activities(
     return ready
 
 
-async def _record_activities(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> None:
-    """A batch's activities: one unordered insert, or one transaction when an email of it failed at once."""
+async def _record_activities(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A batch's activities: one unordered insert, or one transaction when an email of it
+    failed at once. Returns those recorded now (not those an earlier delivery recorded)."""
     if domain.needs_transaction(activity["status"] for activity in activities):
-        await _record_with_failures(runtime, activities)
-    else:
-        # Nothing to publish: no transaction, one unordered insert (an activity already
-        # there is an event delivered again; its key is the inbox record).
-        await store.insert_activities(runtime.db, activities)
+        return await _record_with_failures(runtime, activities)
+    # Nothing to publish: no transaction, one unordered insert (an activity already
+    # there is an event delivered again; its key is the inbox record).
+    return await store.insert_activities(runtime.db, activities)
 
 
-async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> None:
+async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A batch with emails failed at once (an address no server takes): their activities
     and ``EmailFailed`` events in one transaction."""
 
-    async def work(uow: UnitOfWork) -> None:
-        for stored in await store.record_activities(uow, activities):
+    async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+        recorded = await store.record_activities(uow, activities)
+        for stored in recorded:
             if stored["status"] == "failed":
                 uow.publish(emails.failed_event(stored))
+        return recorded
 
     for attempt in range(3):
         try:
-            await apply_once(runtime, None, work)
-            return
+            return await apply_once(runtime, None, work)
         except DuplicateKeyError:
             # Another worker recorded one of these emails (a duplicate event) since this
             # transaction's snapshot: the next attempt finds it and leaves it alone.
             if attempt == 2:
                 raise
+    raise AssertionError("unreachable")
 
 
 def _opened_link(

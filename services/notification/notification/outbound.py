@@ -14,6 +14,7 @@ At most once per (event, template, recipient):
 2. The sender claims due emails, a batch at a time, with an update that also counts each
    attempt and marks them with a claim token of its own; every later change names the
    token, so two workers never hold the same email and a stale claim can change nothing.
+   The system emails this worker has room for are recorded already so claimed (``take``).
 3. MAIL FROM and RCPT TO go first; just before DATA, a conditional update records that
    the server may have the email from now on (``phase: data``). A worker that lost its
    claim in the meantime is refused here and sends nothing. The emails whose envelopes
@@ -71,6 +72,8 @@ DATA_UNANSWERED = (
     "the connection failed while the SMTP server was taking the message; it may have been "
     "delivered, so it is not sent again"
 )
+#: How long a batch of system emails waits for room among this worker's emails in hand.
+ROOM_WAIT_SECONDS = 1.0
 STOPPED = "the worker stopped before handing the message over"
 STOPPED_BEFORE_DATA = f"{STOPPED}; sending it again"
 
@@ -89,7 +92,10 @@ class Outbound:
         self.lease = timedelta(seconds=self.options.lease_seconds)
         self.holder = ""
         self._wake = asyncio.Event()
+        self._freed = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        #: Emails claimed by ``take`` per claim token, not yet recorded (room they hold).
+        self._taken: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -160,18 +166,76 @@ class Outbound:
         one claim each time an email goes out. (The emails waiting for a connection have done
         nothing yet: a crash leaves them claimed before DATA, sent again by the next worker.)"""
         connections = self.options.send_concurrency
-        while (free := 8 * connections - len(self._inflight)) >= 2 * connections and not self._stopping:
+        while (free := self._room()) >= 2 * connections and not self._stopping:
             batch = await store.claim_due(self.runtime.db, holder=self.holder, lease=self.lease, limit=free)
             if not batch:
                 return
             for claimed in batch:
-                task = asyncio.create_task(self._deliver(claimed), name=f"send-{claimed['_id']}")
-                self._inflight.add(task)
-                task.add_done_callback(self._finished)
+                self._start(claimed)
+
+    def _room(self) -> int:
+        """Emails this worker may take in hand now: eight per connection (see ``_fill``),
+        less those in hand and those taken by ``take`` and not yet recorded."""
+        return 8 * self.options.send_concurrency - len(self._inflight) - sum(self._taken.values())
+
+    def _start(self, claimed: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._deliver(claimed), name=f"send-{claimed['_id']}")
+        self._inflight.add(task)
+        task.add_done_callback(self._finished)
+
+    # --- emails claimed as they are recorded ------------------------------------------------------
+
+    def take(self, activities: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+        """The activities to record, the queued ones this worker has room for claimed by it
+        (``store.claimed``), and the claim's token, for ``recorded``. A burst's emails then
+        cost no claim (a read, a durable update and a read back each batch): the worker that
+        composed them sends them. The rest stay queued for whichever sender has room."""
+        room = 0 if self._stopping else self._room()
+        if room <= 0:
+            return activities, None
+        token = uuid.uuid4().hex
+        taken: list[dict[str, Any]] = []
+        claimed = 0
+        for activity in activities:
+            if claimed < room and activity["status"] == "queued":
+                activity = store.claimed(activity, token=token, holder=self.holder, lease=self.lease)
+                claimed += 1
+            taken.append(activity)
+        self._taken[token] = claimed
+        return taken, token
+
+    async def room_for(self, emails: int, *, within: float = ROOM_WAIT_SECONDS) -> None:
+        """Wait, up to ``within`` seconds, until this worker has room for ``emails`` more (or for
+        as many as it may hold): the events of a burst then wait in RabbitMQ, unacknowledged,
+        rather than as queued emails that a claim must fetch back from MongoDB. Past the wait
+        (connections slow or stuck), they are recorded queued, as before."""
+        loop = asyncio.get_running_loop()
+        wanted = min(emails, 8 * self.options.send_concurrency)
+        deadline = loop.time() + within
+        while self._room() < wanted and not self._stopping and (left := deadline - loop.time()) > 0:
+            self._freed.clear()
+            try:
+                await asyncio.wait_for(self._freed.wait(), left)
+            except TimeoutError:
+                return
+
+    def recorded(self, claim: str | None, stored: list[dict[str, Any]]) -> None:
+        """Send the emails taken under ``claim`` that were recorded now (an email an earlier
+        delivery of its event recorded keeps its own state); their room is freed either way.
+        While stopping none starts: their claims run out and the sweeper queues them again."""
+        if claim is None:
+            return
+        self._taken.pop(claim, None)
+        if not self._stopping:
+            for doc in stored:
+                if doc.get("claim") == claim:
+                    self._start(doc)
+        self._wake.set()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
         self._wake.set()  # a slot is free
+        self._freed.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
 

@@ -8,6 +8,10 @@ and order when it concerns one), and its delivery state machine::
        ^                   |                              |
        +--- 4xx, network --+------------------------------+--> failed (5xx, out of attempts,
                                                                       or outcome unknown)
+
+A system email the recording worker's own connections have room for is inserted already
+claimed by it (``claimed``): the claim's find, update and read back would only take back
+what this worker has in hand.
 """
 
 from __future__ import annotations
@@ -218,17 +222,22 @@ async def record_activities(uow: UnitOfWork, activities: list[dict[str, Any]]) -
     return list(new.values())
 
 
-async def insert_activities(db: AsyncDatabase[dict[str, Any]], activities: list[dict[str, Any]]) -> None:
+async def insert_activities(
+    db: AsyncDatabase[dict[str, Any]], activities: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Insert the activities whose keys are not there yet, in one unordered write (the
     database's majority write concern): those already there (their events delivered again,
-    or twice in one batch) are left as they are. No transaction: it publishes nothing."""
+    or twice in one batch) are left as they are. Returns the ones inserted. No transaction:
+    it publishes nothing."""
     try:
         await db[ACTIVITIES].insert_many(activities, ordered=False)
     except BulkWriteError as exc:
-        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])) or exc.details.get(
-            "writeConcernErrors"
-        ):
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors) or exc.details.get("writeConcernErrors"):
             raise
+        refused = {error["index"] for error in errors}
+        return [doc for index, doc in enumerate(activities) if index not in refused]
+    return activities
 
 
 async def activity(db: AsyncDatabase[dict[str, Any]], activity_id: str) -> dict[str, Any] | None:
@@ -349,6 +358,25 @@ async def retried(write: Callable[[], Awaitable[T]], *, within: float = RETRY_SE
         delay = min(2 * delay, 1.0)
 
 
+def _claim_fields(token: str, holder: str, moment: datetime, lease: timedelta) -> dict[str, Any]:
+    return {
+        "status": "sending",
+        "phase": "claimed",
+        "claim": token,
+        "holder": holder,
+        "lease_until": moment + lease,
+        "next_attempt_at": None,
+        "attempt_started_at": moment,
+    }
+
+
+def claimed(activity: dict[str, Any], *, token: str, holder: str, lease: timedelta) -> dict[str, Any]:
+    """A queued activity as ``claim_due`` would leave it, to be inserted so: its first
+    attempt counted and held under ``token`` by this worker's sender, which has room for it.
+    A crash before DATA leaves it to the sweeper when the lease runs out, as any claim."""
+    return {**activity, **_claim_fields(token, holder, now(), lease), "attempts": activity["attempts"] + 1}
+
+
 def _claim(doc: dict[str, Any]) -> dict[str, Any]:
     return {"_id": doc["_id"], "claim": doc["claim"]}
 
@@ -375,18 +403,7 @@ async def claim_due(
     await retried(
         lambda: db[ACTIVITIES].update_many(
             {**due, "_id": {"$in": ids}},  # another worker may have taken some meanwhile
-            {
-                "$set": {
-                    "status": "sending",
-                    "phase": "claimed",
-                    "claim": token,
-                    "holder": holder,
-                    "lease_until": moment + lease,
-                    "next_attempt_at": None,
-                    "attempt_started_at": moment,
-                },
-                "$inc": {"attempts": 1},
-            },
+            {"$set": _claim_fields(token, holder, moment, lease), "$inc": {"attempts": 1}},
         )
     )
     # By _id: the claim token has no index of its own.
@@ -395,7 +412,13 @@ async def claim_due(
 
 def _claims(claimed: list[dict[str, Any]]) -> dict[str, Any]:
     """Several emails, each under the claim it was taken with."""
-    return {"$or": [_claim(doc) for doc in claimed]}
+    ids_by_claim: dict[str, list[str]] = {}
+    for doc in claimed:
+        ids_by_claim.setdefault(doc["claim"], []).append(doc["_id"])
+    # One clause per claim, not per email: the server plans each clause of an $or apart; an
+    # update by an $or of an email each cost it nearly twice the CPU of one by ``$in`` (step 16).
+    clauses = [{"claim": token, "_id": {"$in": ids}} for token, ids in ids_by_claim.items()]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 async def enter_data_phase(

@@ -13,10 +13,13 @@ import asyncio
 import signal
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contracts.notification.emails import EmailSent
+from notification import store
 from plumbing.client import OmsClient
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server
@@ -119,6 +122,35 @@ async def test_n6_many_emails_over_a_small_pool_of_smtp_connections_arrive_once_
     assert len(handler.carried_by) <= 2, "no more connections than the pool holds"
     assert sum(handler.carried_by.values()) == 40 and max(handler.carried_by.values()) >= 20
     assert sorted(e["payload"]["activity_id"] for e in sent_events) == sorted(a["_id"] for a in activities)
+
+
+async def test_n6_a_burst_the_worker_has_room_for_is_sent_by_it_without_a_claim(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N6: system emails the worker has room for are recorded already claimed by it and
+    sent from there (one attempt each, once each), not queued and fetched back by a claim."""
+    claimed_by_claim_due: list[int] = []
+    claim_due = store.claim_due
+
+    async def counting_claim_due(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        batch = await claim_due(*args, **kwargs)
+        claimed_by_claim_due.append(len(batch))
+        return batch
+
+    monkeypatch.setattr(store, "claim_due", counting_claim_due)
+    handler = CapturedMail()
+    events = [(invited, shipped)[i % 2](recipient(email=f"room{i}@example.com")) for i in range(24)]
+    with smtp_server(handler) as port:
+        # Room for 8 per connection: 32, more than the burst.
+        async with running(notification_app(settings, port, send_concurrency=4), cleanup=cleanup):
+            await asyncio.gather(*(publish_event(client, event) for event in events))
+            activities = await settled(settings, 24, timeout=60)
+            await arrived(handler, 24)
+
+    assert all(a["status"] == "sent" and a["attempts"] == 1 and a["holder"] for a in activities)
+    assert len({a["claim"] for a in activities}) < 24, "claimed in batches as they were recorded"
+    assert sum(claimed_by_claim_due) == 0, "no email went through a claim of queued emails"
+    assert set(message_ids(handler).values()) == {1}
 
 
 async def test_n6_an_smtp_connection_dropped_mid_batch_loses_nothing_and_sends_nothing_twice(

@@ -91,6 +91,7 @@ def test_n5_a_cursor_round_trips_and_a_forged_one_is_refused() -> None:
 
 def test_n6_a_batch_of_system_emails_takes_a_transaction_only_with_an_email_failed_at_once() -> None:
     assert not domain.needs_transaction(["queued", "queued"])
+    assert not domain.needs_transaction(["queued", "sending"])  # claimed as recorded
     assert domain.needs_transaction(["queued", "failed"])
     assert not domain.needs_transaction([])
 

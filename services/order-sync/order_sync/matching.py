@@ -291,21 +291,82 @@ _STREET_WORDS = {
     "viale",
     "piazza",
     "corso",
-    "apt",
-    "apartment",
-    "flat",
     "no",
     "nr",
     "n",
+    "bis",
+    "ter",
+}
+#: Words that start the part of a line naming a flat, floor or door, not the street: in
+#: the scopes' languages ("Apt 7B", "Flat 3,", "8. OG links", "Bajo F", "Bât. B, esc. 2").
+_UNIT_WORDS = {
+    "apt",
+    "apartment",
+    "appt",
+    "appartement",
+    "flat",
+    "suite",
+    "unit",
+    "floor",
+    "fl",
+    "room",
+    "og",
+    "eg",
+    "dg",
+    "ug",
+    "whg",
+    "wohnung",
+    "etage",
+    "stock",
+    "hinterhaus",
+    "vorderhaus",
+    "bat",
+    "batiment",
+    "esc",
+    "escalier",
+    "bajo",
+    "piso",
+    "planta",
+    "puerta",
+    "pta",
+    "escalera",
+    "izq",
+    "izda",
+    "izquierda",
+    "dcha",
+    "drcha",
+    "derecha",
+    "interno",
+    "int",
+    "scala",
+    "piano",
 }
 _STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "ring", "damm")
 _TOKEN = re.compile(r"[a-z]+|\d+")
 
 
+def _street_tokens(line1: str) -> list[str]:
+    """The tokens of a line that name the street and house, without its flat, floor or door:
+    a part (between commas) that starts with such a word loses that word and the one after
+    it ("Flat 3, 12 High St", "Apartment 29"); elsewhere the rest of the part from that word
+    on ("5534 Sunset Blvd Apt 7B", "Dorfstr. 121, 8. OG links"). A line left without a
+    number by that is a building's flat ("Flat 128 Mill House"): the flat is its address."""
+    line = anyascii(line1).lower().replace("ß", "ss")
+    kept: list[str] = []
+    for part in re.split(r"[,;]", line):
+        tokens = _TOKEN.findall(part)
+        if tokens and tokens[0] in _UNIT_WORDS:
+            tokens = tokens[2:]
+        cut = next((i for i, token in enumerate(tokens) if token in _UNIT_WORDS), len(tokens))
+        kept.extend(tokens[:cut])
+    return kept if any(token.isdigit() for token in kept) else _TOKEN.findall(line)
+
+
 def street_key(line1: str) -> str | None:
     """'12, Rue de la Paix' -> '12 paix'; 'Hauptstraße 5' -> '5 haupt': the house number and
-    the street's distinctive word, however the street type was written."""
-    tokens = _TOKEN.findall(anyascii(line1).lower().replace("ß", "ss"))
+    the street's distinctive word, however the street type was written, and whatever flat,
+    floor or door the line names too ('Dorfstr. 121, 8. OG links' -> '121 dorf')."""
+    tokens = _street_tokens(line1)
     number = next((t for t in tokens if t.isdigit()), None)
     words = []
     for token in tokens:

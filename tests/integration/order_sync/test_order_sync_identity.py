@@ -584,3 +584,35 @@ async def test_o2_a_mistyped_provider_a_till_sale_without_a_given_name_and_a_pla
     jim, ann = await linked(client, "TS-4"), await linked(client, "TS-5")
     assert len({jim.customer_code, ann.customer_code, sale.customer_code}) == 3
     assert any("placeholder" in note for note in jim.notes)
+
+
+async def test_o2_a_flat_or_floor_written_on_the_street_line_still_finds_the_customer_s_street(
+    client: OmsClient, services: EventTap
+) -> None:
+    """An independent stream's split: a phone order without email, at his street with the
+    floor on the same line ('Dorfstr. 121, 8. OG links'), was read as another street (the
+    floor's word was taken for the street's) and made a customer of its own."""
+    home = {
+        **HOME,
+        "first_name": "Thomas",
+        "last_name": "Zimmermann",
+        "line1": "Dorfstraße 121",
+        "postal_code": "40215",
+    }
+    await client.publish_upstream(
+        german("FL-1", first_name="Thomas", last_name="Zimmermann", email="thomas1993@example.de", billing_address=home)
+    )
+    first = await linked(client, "FL-1")
+    await client.publish_upstream(
+        german(
+            "FL-2",
+            first_name="Thomas",
+            last_name="Zimmermann",
+            email=None,
+            phone="004917678125486",
+            billing_address={**home, "line1": "Dorfstr. 121, 8. OG links"},
+        )
+    )
+    second = await linked(client, "FL-2")
+    assert (second.customer_code, second.rule) == (first.customer_code, "name_address")
+    assert any(e.detail == "121 dorf, 40215" for e in second.evidence)

@@ -208,10 +208,31 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
 
 
 @pytest.mark.parametrize(
-    "a, b", [("12, Rue de la Paix", "12 rue Paix"), ("Hauptstraße 5", "Hauptstr. 5"), ("5 Main Street", "5 main st")]
+    "a, b",
+    [
+        ("12, Rue de la Paix", "12 rue Paix"),
+        ("Hauptstraße 5", "Hauptstr. 5"),
+        ("5 Main Street", "5 main st"),
+        # The flat, floor or door named on the line too, in the scopes' languages.
+        ("Dorfstr. 121, 8. OG links", "Dorfstraße 121"),
+        ("Schillerstrasse 17, Hinterhaus", "Schillerstr. 17"),
+        ("Apartment 29, 1 High Street", "1 High St"),
+        ("Flat 2F, 74 Windsor Close", "74 Windsor Cl"),
+        ("3563 Oak Street Unit 47", "3563 Oak St."),
+        ("C/ Mayor, 27, Piso 3, puerta B", "Calle Mayor 27"),
+        ("Calle Real, 21, Bajo A", "Calle Real 21"),
+        ("Bât. B, esc. 2, 12 rue des Lilas", "12 rue des Lilas"),
+        ("152 bis boulevard Gambetta", "152 bd Gambetta"),
+    ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
     assert street_key(a) == street_key(b) is not None
+
+
+def test_o2_a_building_s_flats_without_a_street_number_keep_apart() -> None:
+    """O2: with no house number on the line, the flat's number is the address."""
+    assert street_key("Flat 128 Mill House") != street_key("Flat 112 Mill House")
+    assert street_key("Flat 128 Mill House") is not None
 
 
 def test_o2_postal_codes_written_with_a_country_prefix_or_a_lost_zero_agree() -> None:

@@ -291,6 +291,9 @@ _STREET_WORDS = {
     "viale",
     "piazza",
     "corso",
+    "apt",
+    "apartment",
+    "flat",
     "no",
     "nr",
     "n",
@@ -345,29 +348,27 @@ _STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "ring", "damm")
 _TOKEN = re.compile(r"[a-z]+|\d+")
 
 
-def _street_tokens(line1: str) -> list[str]:
-    """The tokens of a line that name the street and house, without its flat, floor or door:
-    a part (between commas) that starts with such a word loses that word and the one after
-    it ("Flat 3, 12 High St", "Apartment 29"); elsewhere the rest of the part from that word
-    on ("5534 Sunset Blvd Apt 7B", "Dorfstr. 121, 8. OG links"). A line left without a
-    number by that is a building's flat ("Flat 128 Mill House"): the flat is its address."""
+def _street_parts(line1: str) -> list[list[str]]:
+    """The tokens of a line that name the street and house, part by part (between commas),
+    without its flat, floor or door: a part that starts with such a word loses that word and
+    the one after it ("Flat 3, 12 High St", "Apartment 29"); elsewhere the rest of the part
+    from that word on ("5534 Sunset Blvd Apt 7B", "Dorfstr. 121, 8. OG links"). A line left
+    without a number by that is a building's flat ("Flat 128 Mill House"): the flat is its
+    address, and the line is taken whole."""
     line = anyascii(line1).lower().replace("ß", "ss")
-    kept: list[str] = []
+    parts: list[list[str]] = []
     for part in re.split(r"[,;]", line):
         tokens = _TOKEN.findall(part)
         if tokens and tokens[0] in _UNIT_WORDS:
             tokens = tokens[2:]
         cut = next((i for i, token in enumerate(tokens) if token in _UNIT_WORDS), len(tokens))
-        kept.extend(tokens[:cut])
-    return kept if any(token.isdigit() for token in kept) else _TOKEN.findall(line)
+        parts.append(tokens[:cut])
+    if not any(token.isdigit() for part in parts for token in part):
+        return [_TOKEN.findall(line)]
+    return parts
 
 
-def street_key(line1: str) -> str | None:
-    """'12, Rue de la Paix' -> '12 paix'; 'Hauptstraße 5' -> '5 haupt': the house number and
-    the street's distinctive word, however the street type was written, and whatever flat,
-    floor or door the line names too ('Dorfstr. 121, 8. OG links' -> '121 dorf')."""
-    tokens = _street_tokens(line1)
-    number = next((t for t in tokens if t.isdigit()), None)
+def _street_words(tokens: Iterable[str]) -> list[str]:
     words = []
     for token in tokens:
         if token.isdigit() or token in _STREET_WORDS:
@@ -377,7 +378,26 @@ def street_key(line1: str) -> str | None:
                 token = token[: -len(suffix)]
                 break
         words.append(token)
-    if not number or not words:
+    return words
+
+
+def street_key(line1: str) -> str | None:
+    """'12, Rue de la Paix' -> '12 paix'; 'Hauptstraße 5' -> '5 haupt': the house number and
+    the street's distinctive word, however the street type was written, and whatever flat,
+    floor, door or building the line names too ('Dorfstr. 121, 8. OG links' -> '121 dorf';
+    '29 rue du Château, Résidence Les Pins' -> '29 chateau'). The word is taken from the
+    part of the line with the number, or from those before it ('C/ Mayor, 27, Bajo F')."""
+    parts = _street_parts(line1)
+    at = next((i for i, part in enumerate(parts) if any(t.isdigit() for t in part)), None)
+    if at is None:
+        return None
+    number = next(t for t in parts[at] if t.isdigit())
+    words = (
+        _street_words(parts[at])
+        or _street_words(t for part in parts[:at] for t in part)
+        or _street_words(t for part in parts for t in part)
+    )
+    if not words:
         return None
     return f"{number} {max(words, key=len)}"
 

@@ -223,6 +223,9 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
         ("Calle Real, 21, Bajo A", "Calle Real 21"),
         ("Bât. B, esc. 2, 12 rue des Lilas", "12 rue des Lilas"),
         ("152 bis boulevard Gambetta", "152 bd Gambetta"),
+        # A building's name beside the street: the word comes from the part with the number.
+        ("29 rue du Château, Résidence Les Pins, appt 33", "29 rue du Château"),
+        ("Résidence Les Pins, 29 rue du Chateau", "29 rue du Château"),
     ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:

@@ -199,6 +199,27 @@ def _domain_slip(a: str, b: str) -> bool:
     return OSA.distance(a, b, score_cutoff=1) <= 1
 
 
+@lru_cache(maxsize=8192)
+def _meant_domains(domain: str) -> tuple[str, ...]:
+    """The providers' domains one no provider's is a slip of (by domain: they repeat)."""
+    if domain in PROVIDER_DOMAINS:
+        return ()
+    return tuple(sorted(provider for provider in PROVIDER_DOMAINS if _domain_slip(domain, provider)))
+
+
+def meant_mailboxes(canonical: str) -> tuple[str, ...]:
+    """The mailboxes an address at a provider's domain mistyped was meant for, as
+    ``canonical_email`` writes them: 'ann.lee@hotmail.co' -> 'ann.lee@hotmail.co.uk' and
+    'ann.lee@hotmail.com'; 'lea.grienas@gmail.co' -> 'leagrienas@gmail.com'. None for an
+    address at a provider's domain or at one no slip away from any (``_domain_slip``, the
+    rule ``typo_of`` reads such a pair by). A blocking key: the order whose confirmation
+    bounced finds the customer of the mailbox meant, and the other way round."""
+    local, _, domain = canonical.rpartition("@")
+    if len(local) < 3 or not domain:
+        return ()
+    return tuple(sorted({canonical_email(f"{local}@{provider}") for provider in _meant_domains(domain)}))
+
+
 def typo_of(a: str, b: str) -> bool:
     """Two canonical mailboxes (``canonical_email``) of one provider whose local parts are one
     slip of a key apart: a letter left out, added or swapped with its neighbour, or a key hit

@@ -50,6 +50,7 @@ from .keys import (
     is_relay_email,
     is_valid_number,
     last_name_key,
+    meant_mailboxes,
     name_key,
     name_tokens,
     phone_key,
@@ -102,6 +103,7 @@ class Identity:
             keys.append(f"src:{self.source_link}")
         if self.email_canon:
             keys.append(f"em:{self.email_canon}")
+            keys.extend(f"em:{meant}" for meant in meant_mailboxes(self.email_canon))
         if self.phone:
             keys.append(f"ph:{self.phone}")
         if self.postal_key:
@@ -488,6 +490,7 @@ MAX_NAME_POSTAL_KEYS = 60
 def index_keys(profile: Profile) -> set[str]:
     """The blocking keys (Identity.blocking_keys) under which a profile is found."""
     keys = {f"src:{s}" for s in profile.sources} | {f"em:{e}" for e in profile.emails}
+    keys |= {f"em:{meant}" for e in profile.emails for meant in meant_mailboxes(e)}  # its typo's
     keys |= {f"ph:{p}" for p in profile.phones} | {f"sig:{t}" for t in profile.taught}
     keys |= {f"ad:{postal}|{street}" for postal, street in profile.streets}
     combined = set()
@@ -571,10 +574,18 @@ EMAIL = _levels(
     Level("email", "exact", 0.87, 5e-8, "same mailbox (provider-aware: Gmail dots and +tags ignored)"),
     Level(
         "email",
+        "provider_typo",
+        0.003,
+        1e-6,
+        "a mailbox of theirs at its provider's domain mistyped ('gmial.com', 'hotmail.co'), with the same given "
+        "name: an address that delivers nowhere, written for theirs",
+    ),
+    Level(
+        "email",
         "typo",
         0.01,
         5e-4,
-        "a slip of a key from a mailbox of theirs (its local part, or its provider's domain), with the same given name",
+        "a slip of a key in the local part of a mailbox of theirs, with the same given name",
     ),
     Level("email", "different", 0.12, 1.0, "both have an email, none shared: people change address"),
     Level("email", "relayed", 1.0, 1.0, "none shared, but one side only has marketplace relay aliases: no evidence"),
@@ -795,7 +806,8 @@ def score(identity: Identity, profile: Profile) -> Scored:
         if identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
         elif typo:
-            add(EMAIL["typo"], f"{identity.email_canon} vs {typo}")
+            meant = typo in meant_mailboxes(identity.email_canon) or identity.email_canon in meant_mailboxes(typo)
+            add(EMAIL["provider_typo" if meant else "typo"], f"{identity.email_canon} vs {typo}")
         else:
             relayed = is_relay_email(identity.email_canon) or all(is_relay_email(e) for e in profile.emails)
             add(

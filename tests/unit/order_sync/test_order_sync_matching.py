@@ -333,6 +333,35 @@ def test_o6_an_account_and_a_mailbox_at_one_street_with_one_name_are_one_new_cus
     assert not two_people({"em:a@example.fr", "src:shop|1"}, {"em:b@example.fr", "src:shop|1"})
 
 
+@pytest.mark.parametrize(
+    "known, typed",
+    [
+        ("claire.crawcombe@hotmail.co.uk", "claire.crawcombe@hotmail.co"),  # cut short
+        ("helenfairson@gmail.com", "helen.fairson@gmial.com"),  # a slip, read by Gmail's rules
+        ("helenfairson@gmial.com", "helenfairson@gmail.com"),  # the customer's was the mistyped one
+    ],
+)
+def test_o2_an_address_at_its_provider_s_domain_mistyped_finds_and_links_the_mailbox_meant(
+    known: str, typed: str
+) -> None:
+    """O2: an order whose only identifier is its email, at the provider's domain mistyped (its
+    confirmation bounced), is found under the mailbox it was meant for (a blocking key of its
+    own: before, no candidate was ever compared) and linked by it beside the same name; the
+    other way round too, a customer known by the mistyped one. (Independent stream, seed 7:
+    two people split, one's three orders.)"""
+    customer = profile("H", order("Helen", "Fairson", email=known, postal=None, line1=None))
+    order_ = identity(order("Helen", "Fairson", email=typed, postal=None, line1=None))
+    assert set(order_.blocking_keys()) & index_keys(customer), "found"
+    scored = score(order_, customer)
+    assert [e.level for e in scored.evidence if e.comparison == "email"] == ["provider_typo"]
+    assert decide(order_, None, [scored]).kind == "link"
+    # Another given name at the same local part: a namesake's mailbox is not hers.
+    harriet = identity(order("Harriet", "Fairson", email=typed, postal=None, line1=None))
+    other = score(harriet, customer)
+    assert [e.level for e in other.evidence if e.comparison == "email"] == ["different"]
+    assert decide(harriet, None, [other]).kind != "link"
+
+
 def test_o2_an_email_typed_with_a_slip_at_the_customer_s_street_and_name_links_a_sister_s_does_not() -> None:
     """A mistyped mailbox is the customer's with their own name and street, a middle initial
     written or not; the same slip where the given names differ is a sister's own address

@@ -577,8 +577,8 @@ EMAIL = _levels(
         "provider_typo",
         0.003,
         1e-6,
-        "a mailbox of theirs at its provider's domain mistyped ('gmial.com', 'hotmail.co'), with the same given "
-        "name: an address that delivers nowhere, written for theirs",
+        "a mailbox of theirs at its provider's domain mistyped ('gmial.com', 'hotmail.co'), the names not "
+        "another person's: an address that delivers nowhere, written for theirs",
     ),
     Level(
         "email",
@@ -801,13 +801,21 @@ def score(identity: Identity, profile: Profile) -> Scored:
     if identity.email_canon and profile.emails:
         # A slip counts only where the given names agree ('Robert' and 'Robert E.' do):
         # 'annemueller' beside 'annamueller' is a sister.
+        # Its local part whole at the provider's domain mistyped is their mailbox unless the
+        # names say another person: an initial ('B. Linich') is no sister's.
         same_name = best is not None and best[0][0] in ("exact", "middle") and best[0][1] != "different"
+        other_name = best is not None and "different" in best[0][:2]
+        ours = meant_mailboxes(identity.email_canon)
+        meant = not other_name and next(
+            (e for e in sorted(profile.emails) if e in ours or identity.email_canon in meant_mailboxes(e)), None
+        )
         typo = same_name and next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
         if identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
+        elif meant:
+            add(EMAIL["provider_typo"], f"{identity.email_canon} vs {meant}")
         elif typo:
-            meant = typo in meant_mailboxes(identity.email_canon) or identity.email_canon in meant_mailboxes(typo)
-            add(EMAIL["provider_typo" if meant else "typo"], f"{identity.email_canon} vs {typo}")
+            add(EMAIL["typo"], f"{identity.email_canon} vs {typo}")
         else:
             relayed = is_relay_email(identity.email_canon) or all(is_relay_email(e) for e in profile.emails)
             add(

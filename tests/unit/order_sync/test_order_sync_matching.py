@@ -362,6 +362,17 @@ def test_o2_an_address_at_its_provider_s_domain_mistyped_finds_and_links_the_mai
     assert decide(harriet, None, [other]).kind != "link"
 
 
+def test_o2_a_mistyped_provider_s_domain_beside_an_initial_is_still_the_mailbox_meant() -> None:
+    """O2: 'B. Linich' at 'blinich@gmx.e' with Björn's mobile: the whole local part at his
+    provider's domain cut short is his mailbox; an initial is no other person's name (a slip
+    of the local part still needs the given name itself: a sister's differs by a letter)."""
+    bjoern = profile("B", order("Björn", "Linich", email="blinich@gmx.de", phone="0162 3731787", country="DE"))
+    initial = identity(order("B.", "LINICH", email="blinich@gmx.e", phone="01623731787", country="DE"))
+    scored = score(initial, bjoern)
+    assert [e.level for e in scored.evidence if e.comparison == "email"] == ["provider_typo"]
+    assert decide(initial, None, [scored]).kind == "link"
+
+
 def test_o2_an_email_typed_with_a_slip_at_the_customer_s_street_and_name_links_a_sister_s_does_not() -> None:
     """A mistyped mailbox is the customer's with their own name and street, a middle initial
     written or not; the same slip where the given names differ is a sister's own address

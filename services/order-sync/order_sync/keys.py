@@ -340,7 +340,9 @@ def name_tokens(text: str) -> tuple[str, ...]:
                 tokens.append(_DIGRAPH.sub("", token) if latin else token)
     merged: list[str] = []
     for token in tokens:
-        if merged and merged[-1] in _PARTICLES:
+        # A particle glues to a word ('O Brien'), never to an initial: 'D. J' and 'O J' are
+        # two initials (or a title's and an initial), not 'dj'.
+        if merged and merged[-1] in _PARTICLES and len(token) > 1:
             merged[-1] += token
         else:
             merged.append(token)

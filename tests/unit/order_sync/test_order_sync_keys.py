@@ -161,6 +161,9 @@ def test_o2_other_domains_are_only_case_folded() -> None:
         (["山田"], ("shantian",)),
         (["Nguyễn Thị", "Nguyen Thi"], ("nguyen", "thi")),
         (["J.", "J"], ("j",)),
+        # Two initials are not a particle and its word (the till's 'D. J Ramos': Don J.).
+        (["D. J", "D J", "d.j."], ("d", "j")),
+        (["O J", "O. J."], ("o", "j")),
     ],
 )
 def test_o2_spellings_of_one_name_give_one_key(spellings: list[str], tokens: tuple[str, ...]) -> None:

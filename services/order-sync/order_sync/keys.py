@@ -306,6 +306,41 @@ def _greek(token: str) -> str:
     return token
 
 
+#: Surnames written in their own script whose letter-by-letter reading is not how their
+#: bearers write them in Latin letters: Korean surnames by the Revised Romanization read
+#: '김' as 'gim', '이' as 'i' (an initial!) and '박' as 'bag', where passports and orders say
+#: Kim, Lee, Park; Japanese surnames in kanji read as Chinese ('佐藤' 'zuoteng' for Sato).
+#: Only kanji surnames of two characters or more, which are not Chinese names too.
+CUSTOMARY_SURNAMES: dict[str, str] = {
+    **dict(
+        pair.split(":")
+        for pair in """
+        김:kim 이:lee 박:park 최:choi 정:jung 강:kang 조:cho 윤:yoon 장:jang 임:lim 한:han 오:oh
+        서:seo 신:shin 권:kwon 황:hwang 안:ahn 송:song 류:ryu 유:yoo 홍:hong 전:jeon 고:ko 문:moon
+        양:yang 손:son 배:bae 백:baek 허:heo 노:noh 심:shim 하:ha 곽:kwak 성:sung 차:cha 주:joo
+        우:woo 구:koo 민:min 진:jin 나:na 지:ji 엄:um 채:chae 원:won 천:chun 방:bang 공:kong
+        현:hyun 변:byun 염:yeom 여:yeo 추:choo 도:do 석:seok 선:sun 설:seol 마:ma 길:gil 연:yeon
+        표:pyo 명:myung 기:ki 반:ban 왕:wang 금:keum 옥:ok 육:yook 인:in 맹:maeng 제:je 모:mo
+        탁:tak 국:kook 남궁:namgoong 황보:hwangbo 제갈:jegal 선우:sunwoo 독고:dokgo
+        佐藤:sato 鈴木:suzuki 高橋:takahashi 田中:tanaka 伊藤:ito 渡辺:watanabe 渡邊:watanabe
+        渡邉:watanabe 山本:yamamoto 中村:nakamura 小林:kobayashi 加藤:kato 吉田:yoshida 山田:yamada
+        佐々木:sasaki 山口:yamaguchi 松本:matsumoto 井上:inoue 木村:kimura 斎藤:saito 斉藤:saito
+        清水:shimizu 山崎:yamazaki 森田:morita 池田:ikeda 橋本:hashimoto 阿部:abe 石川:ishikawa
+        山下:yamashita 中島:nakajima 石井:ishii 小川:ogawa 前田:maeda 岡田:okada 長谷川:hasegawa
+        藤田:fujita 後藤:goto 近藤:kondo 村上:murakami 遠藤:endo 青木:aoki 坂本:sakamoto 福田:fukuda
+        太田:ota 西村:nishimura 藤井:fujii 岡本:okamoto 藤原:fujiwara 中野:nakano 三浦:miura
+        原田:harada 中川:nakagawa 松田:matsuda 竹内:takeuchi 小野:ono 田村:tamura 和田:wada
+        石田:ishida 上田:ueda 柴田:shibata 酒井:sakai 工藤:kudo 横山:yokoyama 宮崎:miyazaki
+        宮本:miyamoto 内田:uchida 高木:takagi 安藤:ando 谷口:taniguchi 大野:ono 丸山:maruyama
+        今井:imai 高田:takada 藤本:fujimoto 武田:takeda 村田:murata 上野:ueno 杉山:sugiyama
+        増田:masuda 平野:hirano 大塚:otsuka 千葉:chiba 久保:kubo 松井:matsui 小島:kojima
+        岩崎:iwasaki 桜井:sakurai 野口:noguchi 松尾:matsuo 野村:nomura 木下:kinoshita 菊地:kikuchi
+        佐野:sano 大西:onishi 杉本:sugimoto 新井:arai
+        """.split()
+    )
+}
+
+
 def _latin(token: str) -> bool:
     """Latin script (Basic/Latin-1/Extended-A/B, Vietnamese): the digraph rule applies to it."""
     return all(ord(ch) < 0x250 or 0x1E00 <= ord(ch) < 0x1F00 for ch in token)
@@ -317,7 +352,7 @@ def name_tokens(text: str) -> tuple[str, ...]:
 
     ``Müller``/``Mueller``/``Muller`` -> ``('muller',)``; ``Anne-Sophie`` -> ``('anne', 'sophie')``;
     ``O'Brien``/``O Brien``/``OBrien`` -> ``('obrien',)``; ``Иванов`` -> ``('ivanov',)``;
-    ``Ελένη`` -> ``('eleni',)``; ``山田`` -> ``('shantian',)``. Cached: the same names come back
+    ``Ελένη`` -> ``('eleni',)``; ``김`` -> ``('kim',)``, ``山田`` -> ``('yamada',)`` (``CUSTOMARY_SURNAMES``). Cached: the same names come back
     with every order and every candidate.
 
     Feeding a key back in gives the same tokens, except for keys transliterated from a
@@ -328,6 +363,9 @@ def name_tokens(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     for raw in _SEPARATORS.split(text):
         if not raw:
+            continue
+        if (customary := CUSTOMARY_SURNAMES.get(raw)) is not None:
+            tokens.append(customary)
             continue
         # The digraph collapse is for Latin-script spellings only: pinyin 'Xue'/'Yue' (薛明 ->
         # 'xueming' vs 许明 'xuming') or romanized Hangul (재 'jae' vs 자 'ja') must stay apart.

@@ -191,15 +191,14 @@ async def _record_with_failures(runtime: ServiceRuntime, activities: list[dict[s
                 uow.publish(emails.failed_event(stored))
         return recorded
 
-    for attempt in range(3):
+    for _ in range(2):
         try:
             return await apply_once(runtime, None, work)
         except DuplicateKeyError:
             # Another worker recorded one of these emails (a duplicate event) since this
             # transaction's snapshot: the next attempt finds it and leaves it alone.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+            continue
+    return await apply_once(runtime, None, work)
 
 
 def _opened_link(

@@ -14,7 +14,7 @@ from contracts.order_sync.linking import OrderSummary
 from contracts.upstream.orders import Order
 from plumbing.errors import Rejected
 
-from .keys import canonical_email, first_name_key, last_name_key, postal_key
+from .keys import canonical_email, first_name_key, last_name_key, name_script, postal_key
 from .matching import Identity, street_key
 
 UNKNOWN_NAME = "(unknown)"
@@ -184,6 +184,9 @@ class CustomerEntry:
             "emails": [canonical_email(d["email"])] if d.get("email") else [],
             "phones": sorted({p for p in (d.get("phone"), d.get("work_phone")) if p}),
             "names": [[first, last]] if first or last else [],
+            "scripted_names": [[first, last]]
+            if (first or last) and name_script(f"{d.get('first_name') or ''} {d.get('last_name') or ''}")
+            else [],
             "postals": sorted({p for p in postals.values() if p}),
             "streets": sorted(
                 {

@@ -673,6 +673,34 @@ class NameAgreement:
         """2 per exact part, 1 per close part: how strongly the orientation agrees."""
         return _SCORE[self.first] + _SCORE[self.last]
 
+    def unknown_when_different(self) -> NameAgreement:
+        """The same agreement with "different" read as "missing": for names whose spellings
+        cannot be told apart (``UNCOMPARABLE_SCRIPTS``)."""
+        first: Agreement = "missing" if self.first == "different" else self.first
+        last: Agreement = "missing" if self.last == "different" else self.last
+        return NameAgreement(first, last, self.swapped)
+
+
+#: Scripts whose Latin transliteration is not how their bearers spell their names in Latin
+#: letters: Arabic and Hebrew write no short vowels (يوسف is 'ywsf' to anyascii; its bearer
+#: writes Youssef, Yusuf or Yousef), and Korean given names are romanized many ways (지훈:
+#: jihun, Ji-hoon, Jee Hoon). A name written in one of them and one in Latin letters may agree
+#: (the same transliteration, a customary surname) but never tell two people apart. Cyrillic,
+#: Greek and Han are left out: their transliterations are systematic enough that another
+#: name is another person (王敏 and Min Yang are not one).
+UNCOMPARABLE_SCRIPTS = frozenset({"ARABIC", "HEBREW", "HANGUL"})
+
+
+@lru_cache(maxsize=65536)
+def name_script(text: str) -> str | None:
+    """The script of a name written in one of ``UNCOMPARABLE_SCRIPTS``, or None."""
+    for ch in text:
+        if ch.isalpha() and ord(ch) >= 0x250:
+            script = unicodedata.name(ch, "").split(" ", 1)[0]
+            if script in UNCOMPARABLE_SCRIPTS:
+                return script
+    return None
+
 
 @lru_cache(maxsize=16384)
 def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, b_last: str | None) -> NameAgreement:

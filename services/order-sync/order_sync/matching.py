@@ -52,6 +52,7 @@ from .keys import (
     last_name_key,
     meant_mailboxes,
     name_key,
+    name_script,
     name_tokens,
     phone_key,
     postal_key,
@@ -85,6 +86,12 @@ class Identity:
     @property
     def name_key(self) -> str | None:
         return name_key(self.first_key, self.last_key)
+
+    @property
+    def name_script(self) -> str | None:
+        """The name is written in a script its Latin spellings cannot be told from
+        (keys.UNCOMPARABLE_SCRIPTS): Arabic, Hebrew, Hangul."""
+        return name_script(f"{self.first_name or ''} {self.last_name or ''}")
 
     @property
     def anonymous(self) -> bool:
@@ -161,6 +168,9 @@ class Identity:
             "emails": [self.email_canon] if self.email_canon else [],
             "phones": [self.phone] if self.phone else [],
             "names": [[self.first_key, self.last_key]] if (self.first_key or self.last_key) else [],
+            "scripted_names": [[self.first_key, self.last_key]]
+            if (self.first_key or self.last_key) and self.name_script
+            else [],
             "postals": [self.postal_key] if self.postal_key else [],
             "streets": [[self.postal_key, self.street_key]] if self.postal_key and self.street_key else [],
             "sources": [self.source_link] if self.source_link else [],
@@ -415,6 +425,9 @@ class Profile:
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     names: set[tuple[str | None, str | None]] = field(default_factory=set)
+    #: Those of ``names`` written in a script their Latin spellings cannot be told from
+    #: (Identity.name_script): compared with a Latin name, they agree or say nothing.
+    scripted_names: set[tuple[str | None, str | None]] = field(default_factory=set)
     postals: set[str] = field(default_factory=set)
     streets: set[tuple[str, str]] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
@@ -462,8 +475,9 @@ class Profile:
         }
         new: dict[str, list[Any]] = {}
         for kind, values in learned.items():
-            if kind == "names":
-                fresh = [v for v in values if (v[0], v[1]) not in self.names]
+            if kind in ("names", "scripted_names"):
+                pairs = self.names if kind == "names" else self.scripted_names
+                fresh = [v for v in values if (v[0], v[1]) not in pairs]
             elif kind == "streets":
                 fresh = [v for v in values if (v[0], v[1]) not in self.streets]
             else:
@@ -476,6 +490,7 @@ class Profile:
         self.emails.update(learned.get("emails", ()))
         self.phones.update(learned.get("phones", ()))
         self.names.update((f, l) for f, l in learned.get("names", ()))
+        self.scripted_names.update((f, l) for f, l in learned.get("scripted_names", ()))
         self.postals.update(learned.get("postals", ()))
         self.streets.update((p, s) for p, s in learned.get("streets", ()))
         self.sources.update(learned.get("sources", ()))
@@ -744,8 +759,13 @@ class Scored:
         """Evidence that singles out a person, not only a household or a namesake: a shared
         email or source id, a CSR's decision, or the same first name at the household's phone
         or street (a name and a postal code alone fit every namesake there)."""
-        if self.agrees("email") or self.agrees("source") or self.agrees("csr"):
+        if self.agrees("source") or self.agrees("csr"):
             return True
+        if self.agrees("email"):
+            # Unless neither name is theirs: a family's shared mailbox ('smithfamily@',
+            # 'sonnerke.home@') in another member's hands. Then the mailbox says the
+            # household, not the person, and a CSR decides (O5).
+            return not (self.agrees_not("first_name") and self.agrees_not("last_name"))
         if self.agrees_not("last_name"):
             return False
         if self._bare_record_of_the_name():
@@ -900,8 +920,13 @@ def _best_names(
     if not (identity.first_key or identity.last_key) or not profile.names:
         return None
     best: tuple[tuple[int, int], tuple[str, str, bool], tuple[str | None, str | None]] | None = None
+    scripted = identity.name_script is not None
     for known_first, known_last in profile.names:
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
+        if scripted != ((known_first, known_last) in profile.scripted_names):
+            # Arabic, Hebrew or Hangul on one side only: the transliteration may agree
+            # (customary surnames do), but another spelling is no other person.
+            agreement = agreement.unknown_when_different()
         first: str = agreement.first
         last: str = agreement.last
         given = (identity.first_key, known_first)

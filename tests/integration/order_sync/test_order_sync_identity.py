@@ -619,3 +619,39 @@ async def test_o2_a_flat_or_floor_written_on_the_street_line_still_finds_the_cus
     second = await linked(client, "FL-2")
     assert (second.customer_code, second.rule) == (first.customer_code, "name_address")
     assert any(e.detail == "121 dorf, 40215" for e in second.evidence)
+
+
+async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_in_arabic_script_is_no_other_person(
+    client: OmsClient, services: EventTap
+) -> None:
+    """Independent streams' false merges and reviews, on the real services: an order at a
+    family's shared mailbox ('schaefer.home@') under a name that is neither the holder's given
+    name nor surname waited for nobody and joined the holder's customer; it now waits for a
+    CSR with the holder as candidate. A customer whose first order gave the name in Arabic
+    script (anyascii reads يوسف حسن 'ywsf hsn') is not 'someone else' to an order in Latin
+    letters at the same mailbox (Youssef Hasan): it links, and no name says otherwise."""
+    await client.publish_upstream(
+        german("FM-1", first_name="Klaus", last_name="Schäfer", email="schaefer.home@example.de")
+    )
+    holder = await linked(client, "FM-1")
+    other = {"first_name": "Andrea", "last_name": "Sonninger", "email": "schaefer.home@example.de"}
+    await client.publish_upstream(
+        german("FM-2", **other, billing_address={**HOME, "first_name": "Andrea", "last_name": "Sonninger"})
+    )
+    waiting = await linked(client, "FM-2")
+    assert waiting.customer_code is None and waiting.review_id
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
+    assert holder.customer_code in {c.customer_code for c in item.candidates}
+
+    arabic = {"first_name": "يوسف", "last_name": "حسن", "email": "youssef.hasan@example.de"}
+    await client.publish_upstream(
+        german("AR-1", **arabic, billing_address={**HOME, "first_name": "يوسف", "last_name": "حسن"})
+    )
+    first = await linked(client, "AR-1")
+    latin = {"first_name": "Youssef", "last_name": "Hasan", "email": "youssef.hasan@example.de"}
+    await client.publish_upstream(
+        german("AR-2", **latin, billing_address={**HOME, "first_name": "Youssef", "last_name": "Hasan"})
+    )
+    second = await linked(client, "AR-2")
+    assert (second.customer_code, second.rule) == (first.customer_code, "email")
+    assert not any(e.level == "different" for e in second.evidence)

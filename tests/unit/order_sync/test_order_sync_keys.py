@@ -15,6 +15,7 @@ from order_sync.keys import (
     is_relay_email,
     last_name_key,
     name_key,
+    name_script,
     name_tokens,
     phone_key,
     postal_key,
@@ -505,3 +506,26 @@ def test_o2_a_diminutive_or_another_spelling_of_a_given_name_is_close_to_it(a: s
 def test_o2_two_names_that_share_a_diminutive_stay_different(a: str, b: str) -> None:
     """Chris is either, and they are siblings: only a name and its own diminutive agree."""
     assert compare_names(a, "Martin", b, "Martin").first == "different"
+
+
+@pytest.mark.parametrize(
+    ("name", "script"),
+    [
+        ("يوسف حسن", "ARABIC"),
+        ("ﻳﻮﺳﻒ", "ARABIC"),  # presentation forms, as some tills send them
+        ("יוסף כהן", "HEBREW"),
+        ("지훈 정", "HANGUL"),
+        ("Youssef Hasan", None),
+        ("Müller", None),
+        ("Иван Петров", None),  # Cyrillic transliterates systematically
+        ("王敏", None),  # so does Han (pinyin): another spelling is another person
+        ("", None),
+    ],
+)
+def test_o2_the_scripts_whose_names_have_no_one_latin_spelling(name: str, script: str | None) -> None:
+    assert name_script(name) == script
+
+
+def test_o2_an_agreement_across_such_scripts_keeps_what_agrees_and_forgets_what_differs() -> None:
+    agreement = NameAgreement("different", "exact", swapped=True).unknown_when_different()
+    assert agreement == NameAgreement("missing", "exact", swapped=True)

@@ -184,6 +184,46 @@ def test_o5_an_email_whose_holder_is_otherwise_someone_else_is_not_given_a_secon
     assert decision.kind in ("link", "review") and decision.kind != "create"
 
 
+def test_o5_a_family_mailbox_under_a_name_that_is_neither_of_the_holder_s_waits_for_a_csr() -> None:
+    """A family's shared mailbox in another member's hands: neither the given name nor the
+    surname is the holder's, so the mailbox says the household, not the person."""
+    holder = profile("C1", order("Klaus", "Schaefer", email="schaefer.home@gmail.com", **HOME))
+    other = decided(order("Andrea", "Sonninger", email="schaefer.home@gmail.com", **HOME), holder)
+    assert (other.kind, [c.code for c in other.candidates]) == ("review", ["C1"])
+    # One name of the holder's is enough for the mailbox to tell its person: a married name...
+    married = decided(order("Klaus", "Sonninger", email="schaefer.home@gmail.com", **HOME), holder)
+    assert (married.kind, married.customer_code, married.rule) == ("link", "C1", "email")
+    # ...or a given name beside the family's surname, at its mailbox: the holder's spouse is
+    # not told apart by it either, but the family surname makes the mailbox theirs to hold.
+    spouse = decided(order("Andrea", "Schaefer", email="schaefer.home@gmail.com", **HOME), holder)
+    assert spouse.kind == "link"
+
+
+@pytest.mark.parametrize(
+    ("written", "latin"),
+    [
+        (("يوسف", "حسن"), ("Youssef", "Hasan")),  # Arabic: anyascii reads 'ywsf hsn'
+        (("יוסף", "כהן"), ("Yosef", "Cohen")),  # Hebrew
+        (("지훈", "정"), ("Ji-hoon", "Chung")),  # Hangul: 'jihun jeong'
+    ],
+)
+def test_o2_a_name_in_a_script_without_one_latin_spelling_is_no_other_person(
+    written: tuple[str, str], latin: tuple[str, str]
+) -> None:
+    """Arabic and Hebrew write no short vowels and Korean names are romanized many ways: a
+    name in one of them and the same person's in Latin letters agree or say nothing, never
+    'another first name'. Between two Latin names (or two in one script) nothing changes."""
+    first = profile("C1", order(*written, email="y.h@example.fr"))
+    who = identity(order(*latin, email="y.h@example.fr"))
+    scored = score(who, first)
+    assert not scored.agrees_not("first_name") and not scored.agrees_not("last_name")
+    decision = decide(who, None, [scored], Thresholds())
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+    # Learned back: the Latin name is compared with Latin names as before.
+    other = score(identity(order("Omar", "Farouk", email="y.h@example.fr")), profile("C2", order(*latin)))
+    assert other.agrees_not("first_name") and other.agrees_not("last_name")
+
+
 def test_o2_a_known_source_link_decides_first() -> None:
     decision = decided(
         order(email="x@example.fr", source_id="42"), profile("C9", order(email="x@example.fr")), linked="C7"

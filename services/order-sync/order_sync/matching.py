@@ -739,6 +739,10 @@ class Scored:
             return "name_postal"
         return "score"
 
+    def _relayed_mailbox(self) -> bool:
+        """The order's email that the candidate holds is a marketplace's relay alias."""
+        return any(e.comparison == "email" and e.level == "exact" and is_relay_email(e.detail) for e in self.evidence)
+
     def _bare_record_of_the_name(self) -> bool:
         """The candidate is a bare record (a name and a postal code, nothing else: a cash sale)
         with the order's whole name in its postal code, and nothing of the order says another
@@ -764,8 +768,10 @@ class Scored:
         if self.agrees("email"):
             # Unless neither name is theirs: a family's shared mailbox ('smithfamily@',
             # 'sonnerke.home@') in another member's hands. Then the mailbox says the
-            # household, not the person, and a CSR decides (O5).
-            return not (self.agrees_not("first_name") and self.agrees_not("last_name"))
+            # household, not the person, and a CSR decides (O5). Not a marketplace's relay
+            # alias: one buyer's account, whose orders may carry a gift's recipient's name
+            # (an Amazon order without BuyerName is named after its ship-to).
+            return self._relayed_mailbox() or not (self.agrees_not("first_name") and self.agrees_not("last_name"))
         if self.agrees_not("last_name"):
             return False
         if self._bare_record_of_the_name():

@@ -197,6 +197,11 @@ def test_o5_a_family_mailbox_under_a_name_that_is_neither_of_the_holder_s_waits_
     # not told apart by it either, but the family surname makes the mailbox theirs to hold.
     spouse = decided(order("Andrea", "Schaefer", email="schaefer.home@gmail.com", **HOME), holder)
     assert spouse.kind == "link"
+    # A marketplace's relay alias is one buyer's account: an Amazon order without BuyerName
+    # is named after its ship-to (here a lodger's parcel at the buyer's address).
+    buyer = profile("C2", order("Klaus", "Schaefer", email="0x8k2l@marketplace.amazon.de", **HOME))
+    gift = decided(order("Greta", "Lindqvist", email="0x8k2l@marketplace.amazon.de", **HOME), buyer)
+    assert (gift.kind, gift.customer_code, gift.rule) == ("link", "C2", "email")
 
 
 @pytest.mark.parametrize(

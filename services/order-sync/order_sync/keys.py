@@ -683,12 +683,14 @@ class NameAgreement:
 
 #: Scripts whose Latin transliteration is not how their bearers spell their names in Latin
 #: letters: Arabic and Hebrew write no short vowels (يوسف is 'ywsf' to anyascii; its bearer
-#: writes Youssef, Yusuf or Yousef), and Korean given names are romanized many ways (지훈:
-#: jihun, Ji-hoon, Jee Hoon). A name written in one of them and one in Latin letters may agree
-#: (the same transliteration, a customary surname) but never tell two people apart. Cyrillic,
-#: Greek and Han are left out: their transliterations are systematic enough that another
-#: name is another person (王敏 and Min Yang are not one).
-UNCOMPARABLE_SCRIPTS = frozenset({"ARABIC", "HEBREW", "HANGUL"})
+#: writes Youssef, Yusuf or Yousef); Korean given names are romanized many ways (지훈: jihun,
+#: Ji-hoon, Jee Hoon); Han characters read as Mandarin pinyin are written in Cantonese or
+#: Wade-Giles too (黄 Huang or Wong, 张 Zhang or Chang), and a Japanese given name in kanji
+#: has a reading of its own (健 is 'jian' as pinyin, Ken to its bearer), as kana are
+#: romanized several ways. A name written in one of them and one in Latin letters may agree
+#: (the same transliteration, a customary surname) but never tell two people apart. Cyrillic
+#: and Greek are left out: their transliterations vary less than their names do.
+UNCOMPARABLE_SCRIPTS = frozenset({"ARABIC", "HEBREW", "HANGUL", "CJK", "HIRAGANA", "KATAKANA"})
 
 
 @lru_cache(maxsize=65536)

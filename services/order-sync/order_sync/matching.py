@@ -90,7 +90,7 @@ class Identity:
     @property
     def name_script(self) -> str | None:
         """The name is written in a script its Latin spellings cannot be told from
-        (keys.UNCOMPARABLE_SCRIPTS): Arabic, Hebrew, Hangul."""
+        (keys.UNCOMPARABLE_SCRIPTS): Arabic, Hebrew, Hangul, Han, kana."""
         return name_script(f"{self.first_name or ''} {self.last_name or ''}")
 
     @property
@@ -930,7 +930,7 @@ def _best_names(
     for known_first, known_last in profile.names:
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
         if scripted != ((known_first, known_last) in profile.scripted_names):
-            # Arabic, Hebrew or Hangul on one side only: the transliteration may agree
+            # One of those scripts on one side only: the transliteration may agree
             # (customary surnames do), but another spelling is no other person.
             agreement = agreement.unknown_when_different()
         first: str = agreement.first

@@ -517,8 +517,9 @@ def test_o2_two_names_that_share_a_diminutive_stay_different(a: str, b: str) -> 
         ("지훈 정", "HANGUL"),
         ("Youssef Hasan", None),
         ("Müller", None),
-        ("Иван Петров", None),  # Cyrillic transliterates systematically
-        ("王敏", None),  # so does Han (pinyin): another spelling is another person
+        ("王敏", "CJK"),  # pinyin, Cantonese or Wade-Giles: 黄 is Huang or Wong
+        ("さくら", "HIRAGANA"),
+        ("Иван Петров", None),  # Cyrillic and Greek transliterate closely enough
         ("", None),
     ],
 )

@@ -210,6 +210,7 @@ def test_o5_a_family_mailbox_under_a_name_that_is_neither_of_the_holder_s_waits_
         (("يوسف", "حسن"), ("Youssef", "Hasan")),  # Arabic: anyascii reads 'ywsf hsn'
         (("יוסף", "כהן"), ("Yosef", "Cohen")),  # Hebrew
         (("지훈", "정"), ("Ji-hoon", "Chung")),  # Hangul: 'jihun jeong'
+        (("陽子", "黄"), ("Yoko", "Wong")),  # kanji read as pinyin ('yangzi'), Cantonese surname
     ],
 )
 def test_o2_a_name_in_a_script_without_one_latin_spelling_is_no_other_person(

@@ -176,6 +176,7 @@ class CustomerEntry:
         """The record's identifiers, in the form matching compares (matching.Profile)."""
         d = self.doc
         first = first_name_key(d["first_name"]) if d.get("first_name") not in (None, UNKNOWN_NAME) else None
+        script = name_script(f"{d.get('first_name') or ''} {d.get('last_name') or ''}")
         last = last_name_key(d["last_name"]) if d.get("last_name") not in (None, UNKNOWN_NAME) else None
         postals = {
             id(a): postal_key(a["postal_code"], a.get("country")) for a in d["addresses"] if a.get("postal_code")
@@ -184,9 +185,7 @@ class CustomerEntry:
             "emails": [canonical_email(d["email"])] if d.get("email") else [],
             "phones": sorted({p for p in (d.get("phone"), d.get("work_phone")) if p}),
             "names": [[first, last]] if first or last else [],
-            "scripted_names": [[first, last]]
-            if (first or last) and name_script(f"{d.get('first_name') or ''} {d.get('last_name') or ''}")
-            else [],
+            "scripted_names": [[first, last, script]] if (first or last) and script else [],
             "postals": sorted({p for p in postals.values() if p}),
             "streets": sorted(
                 {

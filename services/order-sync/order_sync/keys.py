@@ -673,24 +673,18 @@ class NameAgreement:
         """2 per exact part, 1 per close part: how strongly the orientation agrees."""
         return _SCORE[self.first] + _SCORE[self.last]
 
-    def unknown_when_different(self) -> NameAgreement:
-        """The same agreement with "different" read as "missing": for names whose spellings
-        cannot be told apart (``UNCOMPARABLE_SCRIPTS``)."""
-        first: Agreement = "missing" if self.first == "different" else self.first
-        last: Agreement = "missing" if self.last == "different" else self.last
-        return NameAgreement(first, last, self.swapped)
-
 
 #: Scripts whose Latin transliteration is not how their bearers spell their names in Latin
 #: letters: Arabic and Hebrew write no short vowels (يوسف is 'ywsf' to anyascii; its bearer
-#: writes Youssef, Yusuf or Yousef); Korean given names are romanized many ways (지훈: jihun,
-#: Ji-hoon, Jee Hoon); Han characters read as Mandarin pinyin are written in Cantonese or
-#: Wade-Giles too (黄 Huang or Wong, 张 Zhang or Chang), and a Japanese given name in kanji
-#: has a reading of its own (健 is 'jian' as pinyin, Ken to its bearer), as kana are
-#: romanized several ways. A name written in one of them and one in Latin letters may agree
-#: (the same transliteration, a customary surname) but never tell two people apart. Cyrillic
-#: and Greek are left out: their transliterations vary less than their names do.
-UNCOMPARABLE_SCRIPTS = frozenset({"ARABIC", "HEBREW", "HANGUL", "CJK", "HIRAGANA", "KATAKANA"})
+#: writes Youssef, Yusuf or Yousef), and Korean given names are romanized many ways (지훈:
+#: jihun, Ji-hoon, Jee Hoon). A name written in one of them and one in Latin letters may agree
+#: (the same transliteration, a customary surname) but never tell two people apart.
+#: Left out, measured: Han and kana. A Chinese surname read as pinyin tells two families
+#: apart (陈丽 and Li Wang at one street), and with Japanese given names in kanji (健, 'jian'
+#: to anyascii, Ken to its bearer) counted as unreadable too, a simulated stream of 100,000
+#: orders had 7 people split fewer, 23 reviews more and no better recall. Cyrillic and Greek
+#: transliterate closely enough.
+UNCOMPARABLE_SCRIPTS = frozenset({"ARABIC", "HEBREW", "HANGUL"})
 
 
 @lru_cache(maxsize=65536)

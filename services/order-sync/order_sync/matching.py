@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -90,7 +90,7 @@ class Identity:
     @property
     def name_script(self) -> str | None:
         """The name is written in a script its Latin spellings cannot be told from
-        (keys.UNCOMPARABLE_SCRIPTS): Arabic, Hebrew, Hangul, Han, kana."""
+        (keys.UNCOMPARABLE_SCRIPTS): Arabic, Hebrew, Hangul."""
         return name_script(f"{self.first_name or ''} {self.last_name or ''}")
 
     @property
@@ -168,7 +168,7 @@ class Identity:
             "emails": [self.email_canon] if self.email_canon else [],
             "phones": [self.phone] if self.phone else [],
             "names": [[self.first_key, self.last_key]] if (self.first_key or self.last_key) else [],
-            "scripted_names": [[self.first_key, self.last_key]]
+            "scripted_names": [[self.first_key, self.last_key, self.name_script]]
             if (self.first_key or self.last_key) and self.name_script
             else [],
             "postals": [self.postal_key] if self.postal_key else [],
@@ -426,8 +426,9 @@ class Profile:
     phones: set[str] = field(default_factory=set)
     names: set[tuple[str | None, str | None]] = field(default_factory=set)
     #: Those of ``names`` written in a script their Latin spellings cannot be told from
-    #: (Identity.name_script): compared with a Latin name, they agree or say nothing.
-    scripted_names: set[tuple[str | None, str | None]] = field(default_factory=set)
+    #: (Identity.name_script), with the script: compared with a Latin name, they agree or
+    #: are in another script (``OTHER_SCRIPT``), never "different".
+    scripted_names: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
     postals: set[str] = field(default_factory=set)
     streets: set[tuple[str, str]] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
@@ -476,7 +477,7 @@ class Profile:
         new: dict[str, list[Any]] = {}
         for kind, values in learned.items():
             if kind in ("names", "scripted_names"):
-                pairs = self.names if kind == "names" else self.scripted_names
+                pairs: Container[tuple[str | None, str | None]] = self.names if kind == "names" else self.scripted_names
                 fresh = [v for v in values if (v[0], v[1]) not in pairs]
             elif kind == "streets":
                 fresh = [v for v in values if (v[0], v[1]) not in self.streets]
@@ -490,7 +491,7 @@ class Profile:
         self.emails.update(learned.get("emails", ()))
         self.phones.update(learned.get("phones", ()))
         self.names.update((f, l) for f, l in learned.get("names", ()))
-        self.scripted_names.update((f, l) for f, l in learned.get("scripted_names", ()))
+        self.scripted_names.update(((f, l), script) for f, l, script in learned.get("scripted_names", ()))
         self.postals.update(learned.get("postals", ()))
         self.streets.update((p, s) for p, s in learned.get("streets", ()))
         self.sources.update(learned.get("sources", ()))
@@ -681,6 +682,14 @@ OWN_PHONE = Level("phone_owner", "alone", 1.0, 0.1, "the only customer seen at t
 #: sale: 'Torres') and the order gives one: no evidence either way, but the name it first
 #: tells (``tells_the_person``).
 FIRST_GIVEN = Level("first_name", "first_given", 1.0, 1.0, "the record had no given name; the order gives one")
+#: A name in Arabic, Hebrew or Hangul on one side and in Latin letters on the
+#: other (keys.UNCOMPARABLE_SCRIPTS): its transliteration is not its bearer's spelling, so
+#: another spelling is no evidence either way. Nor does it tell the person at a phone or
+#: street, as the same given name would: a household's members write theirs as they like.
+OTHER_SCRIPT = {
+    comparison: Level(comparison, "other_script", 1.0, 1.0, "written in another script: no evidence either way")
+    for comparison in ("last_name", "first_name")
+}
 
 Rule = Literal[
     "source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "review", "created"
@@ -780,9 +789,11 @@ class Scored:
             # One person's phone: their given name in any form (a middle name, an initial, a
             # typo: Ruuth, Ruth) or none is theirs. Beside another mailbox, only the name
             # itself: Buyer 1, Buyer 2 and Buyer 12 of a shop that typed its own mobile for
-            # every buyer are a spelling or an "initial" apart. Never another name.
+            # every buyer are a spelling or an "initial" apart. Never another name, nor one in
+            # another script (a household sharing a mobile: Åsa's and 太郎's orders).
             vague = any(e.comparison == "first_name" and e.level in ("close", "initial") for e in self.evidence)
-            return not self.agrees_not("first_name") and not (vague and self.agrees_not("email"))
+            other_script = any(e.comparison == "first_name" and e.level == "other_script" for e in self.evidence)
+            return not (self.agrees_not("first_name") or other_script or (vague and self.agrees_not("email")))
         # At a household's phone or street, only the same given name: a close one (Anna,
         # Anne) may be a sister, an initial anyone, a longer one (Jean, Jean-Pierre) a son.
         # (Letting a middle name tell too lifted recall 0.2 points on a simulated stream but
@@ -865,7 +876,8 @@ def score(identity: Identity, profile: Profile) -> Scored:
         shown = " ".join(k for k in known if k)
         for comparison, level in (("last_name", last), ("first_name", first)):
             if level != "missing":
-                add(names[comparison, level], f"{shown}{' (first and last swapped)' if swapped else ''}")
+                weighed = OTHER_SCRIPT[comparison] if level == "other_script" else names[comparison, level]
+                add(weighed, f"{shown}{' (first and last swapped)' if swapped else ''}")
     sig = identity.signature()
     if sig is not None and sig in profile.taught:
         add(TAUGHT, "the same details as an order a CSR decided")
@@ -899,7 +911,7 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     return None
 
 
-_RANK = {"exact": 5, "middle": 4, "initial": 3, "close": 2, "missing": 1, "different": 0}
+_RANK = {"exact": 5, "middle": 4, "initial": 3, "close": 2, "missing": 1, "other_script": 1, "different": 0}
 
 
 def _partial(ours: str | None, theirs: str | None) -> Literal["middle", "initial"] | None:
@@ -926,13 +938,9 @@ def _best_names(
     if not (identity.first_key or identity.last_key) or not profile.names:
         return None
     best: tuple[tuple[int, int], tuple[str, str, bool], tuple[str | None, str | None]] | None = None
-    scripted = identity.name_script is not None
+    mine = identity.name_script
     for known_first, known_last in profile.names:
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
-        if scripted != ((known_first, known_last) in profile.scripted_names):
-            # One of those scripts on one side only: the transliteration may agree
-            # (customary surnames do), but another spelling is no other person.
-            agreement = agreement.unknown_when_different()
         first: str = agreement.first
         last: str = agreement.last
         given = (identity.first_key, known_first)
@@ -949,6 +957,12 @@ def _best_names(
             )
         if first == "close":
             first = _partial(*given) or first
+        theirs = profile.scripted_names.get((known_first, known_last))
+        if (mine is None) != (theirs is None):
+            # One of those scripts on one side only: the transliteration may agree
+            # (customary surnames do), but another spelling is no other person.
+            first = "other_script" if first == "different" else first
+            last = "other_script" if last == "different" else last
         levels = (first, last, agreement.swapped)
         rank = (_RANK[first] + _RANK[last], _RANK[first])
         if best is None or rank > best[0]:

@@ -236,10 +236,11 @@ class Cluster:
             client.close()
 
 
-def fail_once(cluster: Cluster, app: str, command: str, **data: Any) -> None:
+def fail_once(cluster: Cluster, app: str, command: str, *, times: int = 1, **data: Any) -> None:
     """The primary answers the next ``command`` of the client named ``app`` with ``data``
     (MongoDB's ``failCommand`` fail point: an error code, a write concern error, a closed
-    connection), once."""
+    connection), once (``times``: as many times in a row, e.g. a retryable write and the
+    driver's retry of it)."""
     client: MongoClient[dict[str, Any]] = MongoClient(
         f"mongodb://127.0.0.1:{cluster.primary()}/?directConnection=true", serverSelectionTimeoutMS=5000
     )
@@ -247,7 +248,7 @@ def fail_once(cluster: Cluster, app: str, command: str, **data: Any) -> None:
         client.admin.command(
             "configureFailPoint",
             "failCommand",
-            mode={"times": 1},
+            mode={"times": times},
             data={"failCommands": [command], "appName": app, **data},
         )
     finally:

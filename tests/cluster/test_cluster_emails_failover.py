@@ -10,6 +10,10 @@ so (MongoDB's ``failCommand`` fail point, for this test's client only: ``writeCo
 applies the write and then reports the error; ``errorCode`` refuses it without applying it),
 once at the claim, once at the DATA phase; the lease is an hour, so only a retried write
 sends the emails within the test.
+
+The emails a worker records already claimed (``Outbound.take``) meet it at their insert: in the
+same fault test, an insert answered so left one email of 400 claimed by the worker whose
+handler then failed, and the handler's second try found it recorded and left it alone.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pymongo import AsyncMongoClient, MongoClient
+from pymongo.errors import PyMongoError
 
 from notification import store
+from notification.handlers import record_and_send
 from notification.outbound import Outbound
 from notification.settings import NotificationSettings
 from plumbing.runtime import ServiceRuntime
@@ -149,3 +155,28 @@ async def test_n6_a_data_phase_write_that_meets_a_step_down_is_written_again_and
     outbound, handler, runtime = sender
     handler.hook = lambda: fail_once(healed, APP, "update", **answer)
     await sent_once(outbound, handler, runtime)
+
+
+@pytest.mark.parametrize("answer", [APPLIED_THEN_INTERRUPTED, REFUSED], ids=["applied", "refused"])
+async def test_n6_emails_recorded_claimed_whose_insert_meets_a_step_down_are_sent_once_at_once(
+    healed: Cluster, sender: tuple[Outbound, AtRcpt, ServiceRuntime], answer: dict[str, Any]
+) -> None:
+    """The handler's path: the batch's insert fails, the batch is tried again (as the
+    handler's retry does), and every email goes out once, well before its lease."""
+    outbound, handler, runtime = sender
+    db = runtime.db
+    fail_once(healed, APP, "insert", times=2, **answer)  # the insert and the driver's retry of it
+    batch = [activity(db.name, n) for n in range(EMAILS)]
+    with pytest.raises(PyMongoError):
+        await record_and_send(runtime, outbound, batch)
+    await record_and_send(runtime, outbound, batch)  # the batch again, as its events are retried
+
+    async def all_sent() -> list[dict[str, Any]]:
+        docs = await db[store.ACTIVITIES].find({"status": "sent"}).to_list()
+        return docs if len(docs) == EMAILS else []
+
+    docs = await eventually(all_sent, timeout=60)
+    await asyncio.sleep(0.5)  # a second copy would have arrived by now
+    subjects = sorted(str(message["subject"]) for message in handler.messages)
+    assert subjects == sorted(f"Probe {db.name}-{n}" for n in range(EMAILS)), "each email once"
+    assert [(doc["attempts"], doc["errors"]) for doc in docs] == [(1, [])] * EMAILS

@@ -141,13 +141,7 @@ async def queue_system_emails(
     ready = _activities(batch, composed, runtime, outbound)
     if not ready:
         return
-    # Those this worker's connections have room for are recorded already claimed by it.
-    activities, claim = outbound.take([activity for _, activity in ready])
-    recorded: list[dict[str, Any]] = []
-    try:
-        recorded = await _record_activities(runtime, activities)
-    finally:
-        outbound.recorded(claim, recorded)
+    await record_and_send(runtime, outbound, [activity for _, activity in ready])
     for pending, _ in ready:
         pending.resolve(None)
     outbound.wake()
@@ -168,6 +162,24 @@ def _activities(
         _, request = pending.item
         ready.append((pending, emails.activity_document(request, result, runtime.settings, outbound.sealer)))
     return ready
+
+
+async def record_and_send(runtime: ServiceRuntime, outbound: Outbound, activities: list[dict[str, Any]]) -> None:
+    """Record a batch's emails, those this worker's connections have room for claimed by it
+    (``Outbound.take``), and send those. A failover may answer the insert with an error after
+    applying it (a step-down's interrupted wait for the majority): the batch is then tried
+    again, and finds them recorded, so the emails applied under this worker's claim are read
+    back and sent now, not left to their lease (two minutes)."""
+    taken, claim = outbound.take(activities)
+    recorded: list[dict[str, Any]] = []
+    try:
+        recorded = await _record_activities(runtime, taken)
+    except Exception:
+        if claim is not None:
+            recorded = await store.held_under(runtime.db, taken, claim)
+        raise
+    finally:
+        outbound.recorded(claim, recorded)
 
 
 async def _record_activities(runtime: ServiceRuntime, activities: list[dict[str, Any]]) -> list[dict[str, Any]]:

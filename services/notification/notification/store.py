@@ -377,6 +377,24 @@ def claimed(activity: dict[str, Any], *, token: str, holder: str, lease: timedel
     return {**activity, **_claim_fields(token, holder, now(), lease), "attempts": activity["attempts"] + 1}
 
 
+async def held_under(
+    db: AsyncDatabase[dict[str, Any]], activities: list[dict[str, Any]], token: str
+) -> list[dict[str, Any]]:
+    """Of ``activities``, those the database holds under the claim ``token``: what an insert
+    whose answer a failover lost applied after all. None if they cannot be read now: their
+    lease then brings them back, as after a crash."""
+    ids = [activity["_id"] for activity in activities if activity.get("claim") == token]
+    if not ids:
+        return []
+    try:
+        return await retried(lambda: db[ACTIVITIES].find({"_id": {"$in": ids}, "claim": token}).to_list())
+    except PyMongoError as exc:
+        log.warning(
+            "%d emails recorded under a claim could not be read back (%s); their lease will free them", len(ids), exc
+        )
+        return []
+
+
 def _claim(doc: dict[str, Any]) -> dict[str, Any]:
     return {"_id": doc["_id"], "claim": doc["claim"]}
 

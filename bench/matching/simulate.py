@@ -105,7 +105,7 @@ def _learned(profile: Profile) -> dict[str, list[Any]]:
         "emails": list(profile.emails),
         "phones": list(profile.phones),
         "names": list(profile.names),
-        "scripted_names": [[f, l, script] for (f, l), script in profile.scripted_names.items()],
+        "scripted_names": list(profile.scripted_names),
         "postals": list(profile.postals),
         "streets": list(profile.streets),
         "sources": list(profile.sources),

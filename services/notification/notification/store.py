@@ -381,7 +381,7 @@ async def held_under(
     db: AsyncDatabase[dict[str, Any]], activities: list[dict[str, Any]], token: str
 ) -> list[dict[str, Any]]:
     """Of ``activities``, those the database holds under the claim ``token``: what an insert
-    whose answer a failover lost applied after all. None if they cannot be read now: their
+    whose answer a failover lost applied after all. Empty if they cannot be read now: their
     lease then brings them back, as after a crash."""
     ids = [activity["_id"] for activity in activities if activity.get("claim") == token]
     if not ids:

@@ -185,7 +185,7 @@ class CustomerEntry:
             "emails": [canonical_email(d["email"])] if d.get("email") else [],
             "phones": sorted({p for p in (d.get("phone"), d.get("work_phone")) if p}),
             "names": [[first, last]] if first or last else [],
-            "scripted_names": [[first, last, script]] if (first or last) and script else [],
+            "scripted_names": [[first, last]] if (first or last) and script else [],
             "postals": sorted({p for p in postals.values() if p}),
             "streets": sorted(
                 {

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -168,7 +168,7 @@ class Identity:
             "emails": [self.email_canon] if self.email_canon else [],
             "phones": [self.phone] if self.phone else [],
             "names": [[self.first_key, self.last_key]] if (self.first_key or self.last_key) else [],
-            "scripted_names": [[self.first_key, self.last_key, self.name_script]]
+            "scripted_names": [[self.first_key, self.last_key]]
             if (self.first_key or self.last_key) and self.name_script
             else [],
             "postals": [self.postal_key] if self.postal_key else [],
@@ -426,9 +426,9 @@ class Profile:
     phones: set[str] = field(default_factory=set)
     names: set[tuple[str | None, str | None]] = field(default_factory=set)
     #: Those of ``names`` written in a script their Latin spellings cannot be told from
-    #: (Identity.name_script), with the script: compared with a Latin name, they agree or
-    #: are in another script (``OTHER_SCRIPT``), never "different".
-    scripted_names: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    #: (Identity.name_script): compared with a Latin name, they agree or are in another
+    #: script (``OTHER_SCRIPT``), never "different".
+    scripted_names: set[tuple[str | None, str | None]] = field(default_factory=set)
     postals: set[str] = field(default_factory=set)
     streets: set[tuple[str, str]] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
@@ -477,7 +477,7 @@ class Profile:
         new: dict[str, list[Any]] = {}
         for kind, values in learned.items():
             if kind in ("names", "scripted_names"):
-                pairs: Container[tuple[str | None, str | None]] = self.names if kind == "names" else self.scripted_names
+                pairs = self.names if kind == "names" else self.scripted_names
                 fresh = [v for v in values if (v[0], v[1]) not in pairs]
             elif kind == "streets":
                 fresh = [v for v in values if (v[0], v[1]) not in self.streets]
@@ -491,7 +491,7 @@ class Profile:
         self.emails.update(learned.get("emails", ()))
         self.phones.update(learned.get("phones", ()))
         self.names.update((f, l) for f, l in learned.get("names", ()))
-        self.scripted_names.update(((f, l), script) for f, l, script in learned.get("scripted_names", ()))
+        self.scripted_names.update((f, l) for f, l in learned.get("scripted_names", ()))
         self.postals.update(learned.get("postals", ()))
         self.streets.update((p, s) for p, s in learned.get("streets", ()))
         self.sources.update(learned.get("sources", ()))
@@ -790,7 +790,7 @@ class Scored:
             # typo: Ruuth, Ruth) or none is theirs. Beside another mailbox, only the name
             # itself: Buyer 1, Buyer 2 and Buyer 12 of a shop that typed its own mobile for
             # every buyer are a spelling or an "initial" apart. Never another name, nor one in
-            # another script (a household sharing a mobile: Åsa's and 太郎's orders).
+            # another script (a household sharing a mobile: Åsa's and يوسف's orders).
             vague = any(e.comparison == "first_name" and e.level in ("close", "initial") for e in self.evidence)
             other_script = any(e.comparison == "first_name" and e.level == "other_script" for e in self.evidence)
             return not (self.agrees_not("first_name") or other_script or (vague and self.agrees_not("email")))
@@ -938,7 +938,7 @@ def _best_names(
     if not (identity.first_key or identity.last_key) or not profile.names:
         return None
     best: tuple[tuple[int, int], tuple[str, str, bool], tuple[str | None, str | None]] | None = None
-    mine = identity.name_script
+    scripted = identity.name_script is not None
     for known_first, known_last in profile.names:
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
         first: str = agreement.first
@@ -957,8 +957,7 @@ def _best_names(
             )
         if first == "close":
             first = _partial(*given) or first
-        theirs = profile.scripted_names.get((known_first, known_last))
-        if (mine is None) != (theirs is None):
+        if scripted != ((known_first, known_last) in profile.scripted_names):
             # One of those scripts on one side only: the transliteration may agree
             # (customary surnames do), but another spelling is no other person.
             first = "other_script" if first == "different" else first

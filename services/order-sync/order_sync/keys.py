@@ -631,6 +631,17 @@ def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
 
 
 @lru_cache(maxsize=65536)
+def _slip(a: str, b: str) -> bool:
+    """One key struck wrong, missed, doubled or swapped inside a name of five letters or more,
+    its first and last letters kept ('Phnlippe', 'Maon', 'Jaoes'): Jaro-Winkler forgives a
+    slip at the end more than one inside. A changed ending is another name (Mario, Maria), and
+    so is one vowel for another (Müller, Möller; Karen, Karin)."""
+    if max(len(a), len(b)) < 5 or a[0] != b[0] or a[-1] != b[-1] or OSA.distance(a, b, score_cutoff=1) > 1:
+        return False
+    changed = [pair for pair in zip(a, b, strict=True) if pair[0] != pair[1]] if len(a) == len(b) else []
+    return not (len(changed) == 1 and all(letter in "aeiouy" for letter in changed[0]))
+
+
 def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     if not x or not y:
         return "missing"
@@ -649,6 +660,7 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
         or (len(kx) == len(ky) >= 3 and kx[:-1] == ky[:-1] and {kx[-1], ky[-1]} == {"a", "e"})
         or _skeleton(kx) == _skeleton(ky)
         or JaroWinkler.similarity(kx, ky, score_cutoff=CLOSE_SIMILARITY) >= CLOSE_SIMILARITY
+        or _slip(kx, ky)
     ):
         return "close"
     return "different"
@@ -696,6 +708,11 @@ def name_script(text: str) -> str | None:
             if script in UNCOMPARABLE_SCRIPTS:
                 return script
     return None
+
+
+def written_in_latin(text: str) -> bool:
+    """Every letter of ``text`` is a Latin one (accented, Vietnamese and Turkish letters too)."""
+    return all(not ch.isalpha() or ord(ch) < 0x250 or unicodedata.name(ch, "").startswith("LATIN ") for ch in text)
 
 
 @lru_cache(maxsize=16384)

@@ -57,6 +57,7 @@ from .keys import (
     phone_key,
     postal_key,
     typo_of,
+    written_in_latin,
 )
 
 # --- the order's identity ---------------------------------------------------------------------------
@@ -78,6 +79,9 @@ class Identity:
     street_key: str | None
     #: What was unusable and set aside, e.g. an email that is not an address.
     notes: tuple[str, ...] = ()
+    #: Sold in a store (a till sale, or a pick-up there): its source id is a loyalty card,
+    #: which a family may share, and its name is the shopper's, never a gift's recipient's.
+    in_store: bool = False
 
     @property
     def source_link(self) -> str | None:
@@ -242,6 +246,7 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
         # A note quotes what the order said; a phone field is not refused for looking like a
         # card number (phones pass the Luhn check too), so its note is masked (C7, O1).
         notes=tuple(mask_card_numbers(note) for note in notes),
+        in_store=order.store_id is not None,
     )
 
 
@@ -939,7 +944,12 @@ def _best_names(
         return None
     best: tuple[tuple[int, int], tuple[str, str, bool], tuple[str | None, str | None]] | None = None
     scripted = identity.name_script is not None
-    for known_first, known_last in profile.names:
+    names = profile.names
+    if identity.first_key and any(first for first, _ in names):
+        # A record's surname-only name (a till sale: 'Thornman') hides no given name it has
+        # shown elsewhere: 'Karen Thornman' beside 'William Thornman' is another first name.
+        names = {(first, last) for first, last in names if first}
+    for known_first, known_last in sorted(names, key=lambda n: (n[0] or "", n[1] or "")):
         agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
         first: str = agreement.first
         last: str = agreement.last
@@ -1009,6 +1019,8 @@ def decide(
     ranked = sorted(_own_phone(identity, list(candidates)), key=lambda c: (-c.score, c.code))
     if linked_code:
         known = next((c for c in ranked if c.code == linked_code), None)
+        if known is not None and _another_cardholder(identity, known):
+            return Decision("review", "source_customer_id", candidates=tuple(ranked[:5]), score=known.score)
         duplicates = _one_person(
             [
                 c
@@ -1104,6 +1116,18 @@ def housemates(identity: Identity, decision: Decision, neighbours: Iterable[Prof
         return decision
     candidates = (best, *sorted(namesakes, key=lambda c: (-c.score, c.code))[:4])
     return Decision("review", best.rule, candidates=candidates, score=best.score)
+
+
+def _another_cardholder(identity: Identity, known: Scored) -> bool:
+    """A sale in a store on a customer's card under another given name, in Latin letters as
+    theirs are (a name in kanji is no other name): a family's shared loyalty card in another
+    member's hands, unless the order's mailbox is the holder's."""
+    return (
+        identity.in_store
+        and written_in_latin(identity.first_name or "")
+        and known.agrees_not("first_name")
+        and not known.agrees("email")
+    )
 
 
 def _household_link(decision: Decision) -> Scored | None:

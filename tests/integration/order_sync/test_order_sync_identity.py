@@ -655,3 +655,34 @@ async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_
     second = await linked(client, "AR-2")
     assert (second.customer_code, second.rule) == (first.customer_code, "email")
     assert not any(e.level == "different" for e in second.evidence)
+
+
+async def test_o5_a_family_s_loyalty_card_under_another_given_name_waits_and_a_cashier_s_slip_links(
+    client: OmsClient, services: EventTap
+) -> None:
+    """Independent streams' false merges on the real services: a family shares one loyalty
+    card, and the till shows the shopper's own name. Karen's sale on William's card joined his
+    customer by the card alone; it now waits for a CSR with him as candidate. William's own
+    sales on it link, whether the cashier typed a nickname or slipped a key ('Wiliam'), and so
+    does a sale typed with the surname only."""
+    till = {"store_id": "koeln-1", "billing_address": None, "source_customer_id": "LC-4711"}
+    await client.publish_upstream(
+        german("CARD-1", first_name="William", last_name="Thornman", email="wt@example.de", **till)
+    )
+    holder = await linked(client, "CARD-1")
+    assert holder.customer_code and holder.rule == "created"
+    for number, first in (("CARD-2", "Wiliam"), ("CARD-3", "Bill"), ("CARD-4", None)):
+        await client.publish_upstream(german(number, first_name=first, last_name="Thornman", **till))
+        his = await linked(client, number)
+        assert (his.customer_code, his.rule) == (holder.customer_code, "source_customer_id"), number
+    await client.publish_upstream(german("CARD-5", first_name="Karen", last_name="Thornman", **till))
+    waiting = await linked(client, "CARD-5")
+    assert waiting.customer_code is None and waiting.review_id
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
+    assert [c.customer_code for c in item.candidates] == [holder.customer_code]
+    # The CSR makes Karen a customer of her own; the card stays William's.
+    await ok(await client.call(ResolveReview, {"review_id": waiting.review_id, "action": "create"}, actor=CSR))
+    karen = await linked(client, "CARD-5")
+    assert karen.customer_code not in (None, holder.customer_code) and karen.rule == "review"
+    await client.publish_upstream(german("CARD-6", first_name="William", last_name="Thornman", **till))
+    assert (await linked(client, "CARD-6")).customer_code == holder.customer_code

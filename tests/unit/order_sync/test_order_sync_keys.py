@@ -294,6 +294,9 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Ana", "García Lorca"), ("Ana", "García"), "exact", "close", False),  # second surname
         (("Anne", "van der Berg"), ("Anne", "Vanderberg"), "exact", "close", False),  # spacing
         (("Sophie Anne", "Martin"), ("Anne Sophie", "Martin"), "close", "exact", False),  # order
+        (("Philippe", "Martin"), ("Phnlippe", "Martin"), "close", "exact", False),  # a slip inside
+        (("Manon", "Martin"), ("Maon", "Martin"), "close", "exact", False),
+        (("James", "Martin"), ("Jaoes", "Martin"), "close", "exact", False),
         # Different.
         (("Marie", "Dupont"), ("Mario", "Dupont"), "different", "exact", False),
         (("Maria", "Rossi"), ("Mario", "Rossi"), "different", "exact", False),
@@ -304,6 +307,8 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Eva", "Braun"), ("Eve", "Braun"), "close", "exact", False),  # a/e variant
         (("Hans", "Braun"), ("Hanna", "Braun"), "different", "exact", False),
         (("Müller", "Hans"), ("Möller", "Hans"), "different", "exact", False),
+        (("Karen", "Weber"), ("Karin", "Weber"), "different", "exact", False),  # a vowel for a vowel
+        (("Dana", "Weber"), ("Dara", "Weber"), "different", "exact", False),  # four letters: no slip
         # Missing.
         (("John", "Smith"), (None, "Smith"), "missing", "exact", False),
         (("John", None), ("John", "  "), "exact", "missing", False),

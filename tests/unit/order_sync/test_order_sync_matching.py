@@ -204,6 +204,39 @@ def test_o5_a_family_mailbox_under_a_name_that_is_neither_of_the_holder_s_waits_
     assert (gift.kind, gift.customer_code, gift.rule) == ("link", "C2", "email")
 
 
+def test_o2_a_surname_only_till_sale_on_a_record_hides_none_of_its_given_names() -> None:
+    """A record of William's orders and of a till sale typed 'Thornman' only: Karen's order
+    at the family's postal code is another first name, not an unknown one."""
+    william = profile("C1", order("William", "Thornman", email="wt@example.com", **HOME), order(None, "Thornman"))
+    karen = score(identity(order("Karen", "Thornman", postal="75002", line1=None)), william)
+    assert any(e.comparison == "first_name" and e.level == "different" for e in karen.evidence)
+
+
+STORE = {"store_id": "paris-1", "postal": None, "line1": None}
+
+
+def test_o5_a_till_sale_on_a_family_s_card_under_another_given_name_waits_for_a_csr() -> None:
+    """A loyalty card a family shares: the till shows the shopper's own name. The card says the
+    household, not the person, so the sale waits for a CSR with the card holder (O5)."""
+    william = profile("C1", order("William", "Thornman", email="wt@example.com", source_id="LC1", **STORE))
+    karen = decided(order("Karen", "Thornman", source_id="LC1", **STORE), william, linked="C1")
+    assert (karen.kind, [c.code for c in karen.candidates]) == ("review", ["C1"])
+    # The holder under his own name, a nickname of it or a slip of the cashier's: his card.
+    for first in ("William", "Bill", "Wiliam"):
+        his = decided(order(first, "Thornman", source_id="LC1", **STORE), william, linked="C1")
+        assert (his.kind, his.customer_code, his.rule) == ("link", "C1", "source_customer_id")
+    # The holder's own mailbox on the sale says the holder, whatever the name typed.
+    mailbox = decided(
+        order("Karen", "Thornman", email="wt@example.com", source_id="LC1", **STORE), william, linked="C1"
+    )
+    assert (mailbox.kind, mailbox.customer_code) == ("link", "C1")
+    # A name in kanji is no other given name; an online order's name may be a gift's recipient's.
+    yui = profile("C2", order("Yui", "Sato", source_id="LC2", **STORE))
+    assert decided(order("結衣", "佐藤", source_id="LC2", **STORE), yui, linked="C2").kind == "link"
+    online = decided(order("Karen", "Thornman", source_id="LC1"), william, linked="C1")
+    assert (online.kind, online.customer_code) == ("link", "C1")
+
+
 def test_o2_a_given_name_in_another_script_does_not_tell_a_household_s_mobile_apart() -> None:
     """A household sharing one mobile: Åsa's record, then an order by يوسف with no email. The
     name in Arabic script says nothing against hers, and nothing for her either: no link."""

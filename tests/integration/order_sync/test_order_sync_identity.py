@@ -686,3 +686,28 @@ async def test_o5_a_family_s_loyalty_card_under_another_given_name_waits_and_a_c
     assert karen.customer_code not in (None, holder.customer_code) and karen.rule == "review"
     await client.publish_upstream(german("CARD-6", first_name="William", last_name="Thornman", **till))
     assert (await linked(client, "CARD-6")).customer_code == holder.customer_code
+
+
+async def test_o2_a_namesake_with_his_own_phone_and_mailbox_at_a_marketplace_buyer_s_street_is_his_own_customer(
+    client: OmsClient, services: EventTap
+) -> None:
+    """Simulated streams' false merges on the real services: a marketplace buyer (a relay
+    alias, the family's line) and a shop order at his street under his name with a phone and
+    a mailbox he never showed. Nothing of one person agrees: a customer of its own. A later
+    order at the family's line under that name fits both namesakes: a CSR decides (O5)."""
+    named = {
+        "first_name": "Jonas",
+        "last_name": "Kessler",
+        "billing_address": {**HOME, "first_name": "Jonas", "last_name": "Kessler"},
+    }
+    await client.publish_upstream(german("MK-1", **named, email="0x7f3k@marketplace.amazon.de", phone="0221 4455667"))
+    buyer = await linked(client, "MK-1")
+    assert buyer.customer_code and buyer.rule == "created"
+    await client.publish_upstream(german("MK-2", **named, email="jonas.kessler@example.de", phone="0221 9988776"))
+    son = await linked(client, "MK-2")
+    assert son.customer_code not in (None, buyer.customer_code) and son.rule == "created"
+    await client.publish_upstream(german("MK-3", **named, email="jonas.k@example.de", phone="0221 4455667"))
+    waiting = await linked(client, "MK-3")
+    assert waiting.customer_code is None and waiting.review_id
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
+    assert {c.customer_code for c in item.candidates} == {buyer.customer_code, son.customer_code}

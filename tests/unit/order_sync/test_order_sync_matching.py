@@ -212,6 +212,18 @@ def test_o2_a_surname_only_till_sale_on_a_record_hides_none_of_its_given_names()
     assert any(e.comparison == "first_name" and e.level == "different" for e in karen.evidence)
 
 
+def test_o2_a_namesake_at_the_street_with_his_own_phone_and_mailbox_is_not_the_marketplace_buyer() -> None:
+    """A marketplace buyer (a relay alias, the family's line) and a shop order at his street
+    under his name, with a phone and a mailbox he has never shown: nothing of one person
+    agrees (a namesake son), so it makes a customer of its own."""
+    buyer = profile("C1", order("Jean", "Dubois", email="0x7f3k@marketplace.amazon.fr", **HOME))
+    son = order("Jean", "Dubois", email="jean.dubois@example.fr", phone="01 40 00 00 00", postal="75002")
+    assert decided(son, buyer).kind == "create"
+    # The family's line on the shop order is his again: the same person, linked.
+    same = decided(order("Jean", "Dubois", email="jean.dubois@example.fr", **HOME), buyer)
+    assert (same.kind, same.customer_code) == ("link", "C1")
+
+
 STORE = {"store_id": "paris-1", "postal": None, "line1": None}
 
 

@@ -108,7 +108,7 @@ async def seed(client: OmsClient) -> dict[str, Any]:
         client, scope_id="eu-pro", first_name="Jean", last_name="Valjean", email="jean@example.fr", channel="storefront"
     )
     await asyncio.sleep(1)  # order-sync sees the customers' events
-    await client.publish_upstream(placed("AMB-1", email="dup@example.fr"))
+    await client.publish_upstream(placed("AMB-1", email="dup@example.fr", store_id="lyon-2"))
     # A's order at a store, then a cart and a saved card under the same shop account (C6, C7),
     # and an organization A belongs to (C5): the record's other tabs have something to show.
     await client.publish_upstream(placed("ORD-A1", email=a.email, store_id="paris-3"))
@@ -291,6 +291,7 @@ async def test_i5_console_in_a_real_browser(settings: ServiceSettings, client: O
         # The order review queue: the ambiguous order beside its candidates; pick one.
         await page.goto(f"{base}/reviews")
         await expect(page.locator(".review")).to_contain_text("AMB-1", timeout=15000)
+        await expect(page.locator(".review")).to_contain_text("lyon-2")  # the store of a till sale
         await shot(page, "15-order-review-queue")
         await page.locator(".review button:has-text('This one')").first.click()
         await expect(page.locator(".notice")).to_have_text("The order was linked.")

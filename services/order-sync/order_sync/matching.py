@@ -785,7 +785,15 @@ class Scored:
             # household, not the person, and a CSR decides (O5). Not a marketplace's relay
             # alias: one buyer's account, whose orders may carry a gift's recipient's name
             # (an Amazon order without BuyerName is named after its ship-to).
-            return self._relayed_mailbox() or not (self.agrees_not("first_name") and self.agrees_not("last_name"))
+            # Nor another given name there with a phone the holder has not shown: a member
+            # of the family with a line of their own (John's order at the Stanowtons' mailbox
+            # and street, from his own phone, on Jim's customer).
+            own_line = self.agrees("household", "address_other_phone", "address_other_mobile") or self.agrees_not(
+                "household"
+            )
+            return self._relayed_mailbox() or not (
+                self.agrees_not("first_name") and (self.agrees_not("last_name") or own_line)
+            )
         if self.agrees_not("last_name"):
             return False
         if self._bare_record_of_the_name():

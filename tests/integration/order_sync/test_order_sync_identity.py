@@ -631,7 +631,7 @@ async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_
     script (anyascii reads يوسف حسن 'ywsf hsn') is not 'someone else' to an order in Latin
     letters at the same mailbox (Youssef Hasan): it links, and no name says otherwise."""
     await client.publish_upstream(
-        german("FM-1", first_name="Klaus", last_name="Schäfer", email="schaefer.home@example.de")
+        german("FM-1", first_name="Klaus", last_name="Schäfer", email="schaefer.home@example.de", phone="0221 1112223")
     )
     holder = await linked(client, "FM-1")
     other = {"first_name": "Andrea", "last_name": "Sonninger", "email": "schaefer.home@example.de"}
@@ -642,6 +642,12 @@ async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_
     assert waiting.customer_code is None and waiting.review_id
     item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
     assert holder.customer_code in {c.customer_code for c in item.candidates}
+    # The family's surname at its mailbox and street, but another given name and a line of
+    # their own: no one the mailbox singles out, so a CSR decides too.
+    own_line = {"first_name": "Andrea", "email": "schaefer.home@example.de", "phone": "0221 9998887"}
+    await client.publish_upstream(german("FM-3", **own_line, billing_address={**HOME, "first_name": "Andrea"}))
+    member = await linked(client, "FM-3")
+    assert member.customer_code is None and member.review_id
 
     arabic = {"first_name": "يوسف", "last_name": "حسن", "email": "youssef.hasan@example.de"}
     await client.publish_upstream(

@@ -197,6 +197,11 @@ def test_o5_a_family_mailbox_under_a_name_that_is_neither_of_the_holder_s_waits_
     # not told apart by it either, but the family surname makes the mailbox theirs to hold.
     spouse = decided(order("Andrea", "Schaefer", email="schaefer.home@gmail.com", **HOME), holder)
     assert spouse.kind == "link"
+    # Not with a phone of their own that the holder has not shown: one member of the family
+    # from another's line is no one the mailbox singles out.
+    own_line = {**HOME, "phone": "01 40 00 00 00"}
+    other = decided(order("Andrea", "Schaefer", email="schaefer.home@gmail.com", **own_line), holder)
+    assert (other.kind, [c.code for c in other.candidates]) == ("review", ["C1"])
     # A marketplace's relay alias is one buyer's account: an Amazon order without BuyerName
     # is named after its ship-to (here a lodger's parcel at the buyer's address).
     buyer = profile("C2", order("Klaus", "Schaefer", email="0x8k2l@marketplace.amazon.de", **HOME))

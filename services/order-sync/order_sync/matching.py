@@ -1037,6 +1037,18 @@ def decide(
     if linked_code:
         known = next((c for c in ranked if c.code == linked_code), None)
         if known is not None and _another_cardholder(identity, known):
+            # The card's other holder by this given name: the customer a CSR made of an
+            # earlier sale on it (their decision teaches the index, O5).
+            sharers = [
+                c
+                for c in ranked
+                if c.code != linked_code
+                and c.agrees("source")
+                and c.agrees("first_name", "exact")
+                and not c.agrees_not("last_name")
+            ]
+            if len(sharers) == 1:
+                return Decision("link", "source_customer_id", sharers[0].code, tuple(ranked[:5]), sharers[0].score)
             return Decision("review", "source_customer_id", candidates=tuple(ranked[:5]), score=known.score)
         duplicates = _one_person(
             [

@@ -692,6 +692,9 @@ async def test_o5_a_family_s_loyalty_card_under_another_given_name_waits_and_a_c
     assert karen.customer_code not in (None, holder.customer_code) and karen.rule == "review"
     await client.publish_upstream(german("CARD-6", first_name="William", last_name="Thornman", **till))
     assert (await linked(client, "CARD-6")).customer_code == holder.customer_code
+    # The CSR's decision taught the index: Karen's next sale on the card is hers.
+    await client.publish_upstream(german("CARD-7", first_name="Karen", last_name="Thornman", **till))
+    assert (await linked(client, "CARD-7")).customer_code == karen.customer_code
 
 
 async def test_o2_a_namesake_with_his_own_phone_and_mailbox_at_a_marketplace_buyer_s_street_is_his_own_customer(

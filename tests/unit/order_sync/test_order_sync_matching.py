@@ -252,6 +252,10 @@ def test_o5_a_till_sale_on_a_family_s_card_under_another_given_name_waits_for_a_
     assert decided(order("結衣", "佐藤", source_id="LC2", **STORE), yui, linked="C2").kind == "link"
     online = decided(order("Karen", "Thornman", source_id="LC1"), william, linked="C1")
     assert (online.kind, online.customer_code) == ("link", "C1")
+    # Once a CSR made Karen a customer of that sale, her next sale on the card is hers.
+    karen = profile("C3", order("Karen", "Thornman", source_id="LC1", **STORE))
+    again = decided(order("Karen", "Thornman", source_id="LC1", **STORE), william, karen, linked="C1")
+    assert (again.kind, again.customer_code) == ("link", "C3")
 
 
 def test_o2_a_given_name_in_another_script_does_not_tell_a_household_s_mobile_apart() -> None:

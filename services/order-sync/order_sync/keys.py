@@ -642,6 +642,19 @@ def _slip(a: str, b: str) -> bool:
     return not (len(changed) == 1 and all(letter in "aeiouy" for letter in changed[0]))
 
 
+def _short_form(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement | None:
+    """A given name cut short, as people shorten theirs ('Alex' for 'Alexandre', 'Max' for
+    'Maximilian', 'Chris' for 'Christophe'), where no table of diminutives has it: "close".
+    Given names only: a surname cut short is another family's (Berg, Bergmann). Not a
+    gendered pair (Jean, Jeanne)."""
+    if len(x) != 1 or len(y) != 1:
+        return None
+    short, long_ = sorted((x[0], y[0]), key=len)
+    if len(short) < 3 or len(long_) == len(short) or not long_.startswith(short) or _gendered_pair(short, long_):
+        return None
+    return "close"
+
+
 def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     if not x or not y:
         return "missing"
@@ -725,7 +738,7 @@ def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, 
     """
     af, al = name_tokens(a_first) if a_first else (), name_tokens(a_last) if a_last else ()
     bf, bl = name_tokens(b_first) if b_first else (), name_tokens(b_last) if b_last else ()
-    straight = NameAgreement(_agree(af, bf), _agree(al, bl), False)
+    straight = NameAgreement(_short_form(af, bf) or _agree(af, bf), _agree(al, bl), False)
     if straight.score == 4:
         return straight  # cannot be beaten: skip the swapped comparison
     swapped = NameAgreement(_agree(af, bl), _agree(al, bf), True)

@@ -297,6 +297,8 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Philippe", "Martin"), ("Phnlippe", "Martin"), "close", "exact", False),  # a slip inside
         (("Manon", "Martin"), ("Maon", "Martin"), "close", "exact", False),
         (("James", "Martin"), ("Jaoes", "Martin"), "close", "exact", False),
+        (("Alexandre", "Martin"), ("Alex", "Martin"), "close", "exact", False),  # cut short
+        (("Maximilian", "Weber"), ("Max", "Weber"), "close", "exact", False),
         # Different.
         (("Marie", "Dupont"), ("Mario", "Dupont"), "different", "exact", False),
         (("Maria", "Rossi"), ("Mario", "Rossi"), "different", "exact", False),
@@ -309,6 +311,7 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Müller", "Hans"), ("Möller", "Hans"), "different", "exact", False),
         (("Karen", "Weber"), ("Karin", "Weber"), "different", "exact", False),  # a vowel for a vowel
         (("Dana", "Weber"), ("Dara", "Weber"), "different", "exact", False),  # four letters: no slip
+        (("Paul", "Berg"), ("Paul", "Bergmann"), "exact", "different", False),  # no surname cut short
         # Missing.
         (("John", "Smith"), (None, "Smith"), "missing", "exact", False),
         (("John", None), ("John", "  "), "exact", "missing", False),

@@ -630,7 +630,6 @@ def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
     return True
 
 
-@lru_cache(maxsize=65536)
 def _slip(a: str, b: str) -> bool:
     """One key struck wrong, missed, doubled or swapped inside a name of five letters or more,
     its first and last letters kept ('Phnlippe', 'Maon', 'Jaoes'): Jaro-Winkler forgives a
@@ -655,6 +654,7 @@ def _short_form(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement | None:
     return "close"
 
 
+@lru_cache(maxsize=65536)
 def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     if not x or not y:
         return "missing"

@@ -23,7 +23,11 @@ def container_servers() -> Iterator[tuple[str, str]]:
     from testcontainers.core.waiting_utils import wait_for_logs
 
     rabbitmq = DockerContainer(RABBITMQ_IMAGE).with_exposed_ports(5672)
-    mongodb = DockerContainer(MONGODB_IMAGE).with_command("--replSet rs0 --bind_ip_all").with_exposed_ports(27017)
+    mongodb = (
+        DockerContainer(MONGODB_IMAGE)
+        .with_command("--replSet rs0 --bind_ip_all --setParameter transactionLifetimeLimitSeconds=15")
+        .with_exposed_ports(27017)
+    )
     with rabbitmq, mongodb:
         wait_for_logs(rabbitmq, "Server startup complete", timeout=180)
         wait_for_logs(mongodb, "Waiting for connections", timeout=180)

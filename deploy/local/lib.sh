@@ -154,8 +154,12 @@ ensure_mongodb() {
         ensure_mongod_binary
         mkdir -p "$STACK/data/mongodb" "$STACK/logs" "$STACK/run"
         say "MongoDB: starting mongod 6.0 as replica set $MONGODB_REPLSET"
+        # As deploy/compose.yaml: a worker killed inside a transaction (the kill -9 tests) leaves
+        # it open until transactionLifetimeLimitSeconds (60 s by default), and every write to its
+        # documents waits that long; ours last well under a second.
         "$(mongod_binary)" --replSet "$MONGODB_REPLSET" --bind_ip 127.0.0.1 --port "$MONGODB_PORT" \
             --dbpath "$STACK/data/mongodb" --logpath "$STACK/logs/mongod.log" --logappend \
+            --setParameter transactionLifetimeLimitSeconds=15 \
             --pidfilepath "$STACK/run/mongod.pid" --wiredTigerCacheSizeGB 4 --fork >/dev/null \
             || die "mongod did not start; see $STACK/logs/mongod.log"
         mark_started mongodb

@@ -916,7 +916,9 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     if phone:
         return "mobile" if mobile else "phone", identity.phone or ""
     if street:
-        if identity.phone and profile.phones:
+        # A switchboard's number with an extension (a marketplace's masked number) is no line
+        # of the buyer's own: at the street it says no other member, as no phone would.
+        if identity.phone and profile.phones and ";ext=" not in identity.phone:
             # Two mobiles, one each: at one street, the order's may be another member's.
             level = (
                 "address_other_mobile"

@@ -229,6 +229,19 @@ def test_o2_a_namesake_at_the_street_with_his_own_phone_and_mailbox_is_not_the_m
     assert (same.kind, same.customer_code) == ("link", "C1")
 
 
+def test_o2_a_marketplace_order_with_a_masked_number_at_the_customer_s_street_is_theirs() -> None:
+    """A marketplace hides the buyer behind a relay alias and its switchboard's number with an
+    extension: neither is a line or mailbox of anybody's own, so the customer's name at their
+    street tells the person, as without a phone."""
+    lucy = profile("C1", order("Lucy", "Bradley", email="lucy1971@example.fr", **HOME))
+    masked = order("Lucy", "Bradley", email="rjfu3djj1j@marketplace.amazon.fr", phone="+33 1 86 52 94 82 x27688")
+    decision = decided(masked, lucy)
+    assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "name_address")
+    # Her own new line and mailbox beside it would be another member's first order: not linked.
+    other = decided(order("Lucy", "Bradley", email="lucy.b@example.org", phone="01 40 00 00 00"), lucy)
+    assert other.kind != "link"
+
+
 STORE = {"store_id": "paris-1", "postal": None, "line1": None}
 
 

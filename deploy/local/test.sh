@@ -32,9 +32,9 @@ cd "$ROOT"
 # The cluster fault tests (issue 23: tests/cluster, pytest -m cluster) are a job of their own,
 # bounded (OMS_CLUSTER_TIMEOUT, 900 s for the tests), on their own servers and ports
 # (deploy/local/cluster.sh), started after the unit tests, beside the integration tests, and
-# waited for at the end; the cluster is stopped then if this run started it. They run with the
-# whole suite (no pytest arguments given); OMS_CLUSTER_TESTS=0 leaves them out,
-# OMS_CLUSTER_TESTS=1 adds them to a run given arguments.
+# waited for at the end; the job stops the cluster when its tests end, if this run started it.
+# They run with the whole suite (no pytest arguments given); OMS_CLUSTER_TESTS=0 leaves them
+# out, OMS_CLUSTER_TESTS=1 adds them to a run given arguments.
 if [ $# -gt 0 ]; then cluster_tests="${OMS_CLUSTER_TESTS:-0}"; else cluster_tests="${OMS_CLUSTER_TESTS:-1}"; fi
 start_cluster_job() {
     if [ "$cluster_tests" = 1 ]; then
@@ -46,6 +46,12 @@ start_cluster_job() {
                 || echo "cluster.sh up failed (the tests start it again)"
             timeout --kill-after=20 "${OMS_CLUSTER_TIMEOUT:-900}" \
                 "$PY" -m pytest -m cluster tests/cluster -p no:cacheprovider -q -s -rfE
+            cluster_tests_status=$?
+            # Stopped here, beside the integration tests, not after them: stopping took two
+            # minutes at the end of a fresh-clone CI (2026-12-06), and the `alone` tests should
+            # have nothing beside them.
+            [ "$cluster_was_up" = 1 ] || bash "$ROOT/deploy/local/cluster.sh" down
+            exit "$cluster_tests_status"
         ) >"$cluster_log" 2>&1 &
         cluster_job=$!
     fi
@@ -87,7 +93,6 @@ if [ "$cluster_tests" = 1 ]; then
     wait "$cluster_job" || cluster_status=$?
     cat "$cluster_log"
     [ "$cluster_status" -ne 124 ] || say "cluster fault tests: stopped at their time limit"
-    [ "$cluster_was_up" = 1 ] || bash "$ROOT/deploy/local/cluster.sh" down
     [ "$status" -ne 0 ] || status=$cluster_status
 fi
 exit "$status"

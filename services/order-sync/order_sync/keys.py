@@ -630,6 +630,22 @@ def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
     return True
 
 
+def _initialled(x: tuple[str, ...], y: tuple[str, ...]) -> bool:
+    """The same names, a later one written as its initial on one side ('Jessica L' and
+    'Jessica Lynn', 'Jonathan M' and 'Jonathan Michael'): one person's full name, not a middle
+    name on one side only ('Jean' and 'Jean Pierre' may be father and son)."""
+    return (
+        len(x) == len(y) >= 2
+        and x[0] == y[0]
+        and len(x[0]) > 1
+        # A digit is no initial: 'Buyer 1' is not 'Buyer 12'.
+        and all(
+            a == b or (min(len(a), len(b)) == 1 and a[0] == b[0] and a[0].isalpha())
+            for a, b in zip(x[1:], y[1:], strict=True)
+        )
+    )
+
+
 def _slip(a: str, b: str) -> bool:
     """One key struck wrong, missed, doubled or swapped inside a name of five letters or more,
     its first and last letters kept ('Phnlippe', 'Maon', 'Jaoes'): Jaro-Winkler forgives a
@@ -663,6 +679,8 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     kx, ky = " ".join(x), " ".join(y)
     if len(x) == len(y) == 1 and _gendered_pair(kx, ky):
         return "different"
+    if _initialled(x, y):
+        return "exact"
     short, long_ = (x, y) if len(x) <= len(y) else (y, x)
     if (
         sorted(x) == sorted(y)  # same words, other order ('Sophie Anne')

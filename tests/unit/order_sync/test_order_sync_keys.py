@@ -280,6 +280,9 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Thomas", "Müller"), ("Mueller", "Thomas"), "exact", "exact", True),
         (("Иванов", "Юлия"), ("Yuliya", "Ivanov"), "exact", "exact", True),
         (("Anna", "Schmidt"), ("Schmidt", "Anne"), "close", "exact", True),
+        # A later given name written as its initial: one full name (O2).
+        (("Jessica L.", "Kenderson"), ("Jessica Lynn", "Kenderson"), "exact", "exact", False),
+        (("Jonathan Michael", "Bradley"), ("Jonathan M", "Bradley"), "exact", "exact", False),
         # Close: household members, typos, variants, middle names, initials.
         (("Anna", "Schmidt"), ("Anne", "Schmidt"), "close", "exact", False),
         (("Hans", "Schmidt"), ("Hans", "Schmitt"), "exact", "close", False),
@@ -290,6 +293,8 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Jean Pierre", "Dupont"), ("Jean", "Dupont"), "close", "exact", False),  # middle name
         (("Jean", "Dupont"), ("J.", "Dupont"), "close", "exact", False),  # initial
         (("Jean", "Dupont"), ("J", "Dupont"), "close", "exact", False),
+        (("J. L.", "Dupont"), ("Jean Luc", "Dupont"), "close", "exact", False),  # initials only
+        (("Jean L.", "Dupont"), ("Jean Paul", "Dupont"), "close", "exact", False),  # another middle
         (("J. P.", "Dupont"), ("Jean-Pierre", "Dupont"), "close", "exact", False),
         (("Ana", "García Lorca"), ("Ana", "García"), "exact", "close", False),  # second surname
         (("Anne", "van der Berg"), ("Anne", "Vanderberg"), "exact", "close", False),  # spacing

@@ -229,6 +229,15 @@ def test_o2_a_namesake_at_the_street_with_his_own_phone_and_mailbox_is_not_the_m
     assert (same.kind, same.customer_code) == ("link", "C1")
 
 
+def test_o2_a_middle_name_written_as_its_initial_at_the_household_s_line_is_the_customer() -> None:
+    """'Jessica L.' is how 'Jessica Lynn' writes her name in a hurry: at her family's line and
+    street it tells her, as her whole name does; 'Jessica' alone may be a daughter named for her."""
+    jessica = profile("C1", order("Jessica Lynn", "Kenderson", **HOME))
+    decision = decided(order("Jessica L.", "Kenderson", **HOME), jessica)
+    assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "phone_name_postal")
+    assert decided(order("Jessica", "Kenderson", **HOME), jessica).kind != "link"
+
+
 def test_o2_a_marketplace_order_with_a_masked_number_at_the_customer_s_street_is_theirs() -> None:
     """A marketplace hides the buyer behind a relay alias and its switchboard's number with an
     extension: neither is a line or mailbox of anybody's own, so the customer's name at their

@@ -954,6 +954,15 @@ def _partial(ours: str | None, theirs: str | None) -> Literal["middle", "initial
     return None
 
 
+def _mailbox_words(email: str | None) -> tuple[str, ...]:
+    """The words of a mailbox's local part, of three letters or more, as name tokens (none for
+    a marketplace's relay alias, whose letters are random)."""
+    if not email or is_relay_email(email):
+        return ()
+    local = re.sub(r"[^a-z]+", " ", email.split("@", 1)[0])
+    return tuple(word for word in name_tokens(local) if len(word) >= 3) if local.strip() else ()
+
+
 def _best_names(
     identity: Identity, profile: Profile
 ) -> tuple[tuple[str, str, bool], tuple[str | None, str | None]] | None:
@@ -968,11 +977,19 @@ def _best_names(
         # A record's surname-only name (a till sale: 'Thornman') hides no given name it has
         # shown elsewhere: 'Karen Thornman' beside 'William Thornman' is another first name.
         names = {(first, last) for first, last in names if first}
+    # Only beside a customer who has shown no mailbox: another one of theirs says this one
+    # may be a namesake's of the household (two Olivia Whitmores at one landline).
+    mailbox = _mailbox_words(identity.email_canon) if not identity.first_key and not _personal(profile.emails) else ()
     for known_first, known_last in sorted(names, key=lambda n: (n[0] or "", n[1] or "")):
-        agreement = compare_names(identity.first_key, identity.last_key, known_first, known_last)
+        ours = identity.first_key
+        if mailbox and known_first and (words := name_tokens(known_first)) and words[0] in mailbox:
+            # No given name on the order, but its mailbox spells the customer's
+            # ('charles.morerings@', 'christopher2002@'): the order names them there.
+            ours = known_first
+        agreement = compare_names(ours, identity.last_key, known_first, known_last)
         first: str = agreement.first
         last: str = agreement.last
-        given = (identity.first_key, known_first)
+        given = (ours, known_first)
         if agreement.swapped:
             # One side wrote its surname first, and which one is unknown: of the two crossed
             # pairs, the given names are taken to be the pair that agrees less (so a surname
@@ -980,7 +997,7 @@ def _best_names(
             (first, given), (last, _) = sorted(
                 [
                     (agreement.last, (identity.last_key, known_first)),
-                    (agreement.first, (identity.first_key, known_last)),
+                    (agreement.first, (ours, known_last)),
                 ],
                 key=lambda pair: _RANK[pair[0]],
             )

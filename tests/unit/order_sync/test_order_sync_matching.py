@@ -238,6 +238,22 @@ def test_o2_a_middle_name_written_as_its_initial_at_the_household_s_line_is_the_
     assert decided(order("Jessica", "Kenderson", **HOME), jessica).kind != "link"
 
 
+def test_o2_a_mailbox_that_spells_the_given_name_names_the_customer_on_an_order_without_one() -> None:
+    """A till sale typed with the surname only, and the shopper's mailbox 'charles.morerings@':
+    the order names Charles there, as if written on it. Not a relay alias (random letters),
+    nor beside a customer with a mailbox of their own (a namesake's of the household)."""
+    charles = profile("C1", order("Charles", "Morerings", **HOME))
+    sale = order(None, "Morerings", email="charles.morerings@example.fr", **HOME)
+    decision = decided(sale, charles)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+    first = next(e for e in decision.evidence if e.comparison == "first_name")
+    assert first.level == "exact"
+    for mailbox in ("c.morerings@example.fr", "morerings.family@example.fr", "x7charlesq@marketplace.amazon.fr"):
+        assert decided(order(None, "Morerings", email=mailbox, **HOME), charles).kind != "link"
+    olivia = profile("C2", order("Charles", "Morerings", email="charles.m1@example.fr", **HOME))
+    assert decided(sale, olivia).kind != "link"
+
+
 def test_o2_a_marketplace_order_with_a_masked_number_at_the_customer_s_street_is_theirs() -> None:
     """A marketplace hides the buyer behind a relay alias and its switchboard's number with an
     extension: neither is a line or mailbox of anybody's own, so the customer's name at their

@@ -720,3 +720,35 @@ async def test_o2_a_namesake_with_his_own_phone_and_mailbox_at_a_marketplace_buy
     assert waiting.customer_code is None and waiting.review_id
     item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
     assert {c.customer_code for c in item.candidates} == {buyer.customer_code, son.customer_code}
+
+
+async def test_o2_o4_a_masked_number_a_middle_initial_and_a_mailbox_that_spells_the_name_find_the_customer(
+    client: OmsClient, services: EventTap
+) -> None:
+    """Three ways one person writes themselves that told nobody apart, on the real services:
+    a marketplace's switchboard number with an extension at their street (no line of another
+    member's), 'Hanna M.' for 'Hanna Maria' at the family's line, and a till sale with the
+    surname only from the mailbox 'hanna.schaefer@' beside a customer who has shown none."""
+    home = {"first_name": "Hanna Maria", "last_name": "Schäfer", "phone": "0221 4455667"}
+    await client.publish_upstream(german("HM-1", **home, email="hanna@example.de"))
+    hanna = await linked(client, "HM-1")
+    assert hanna.rule == "created"
+    market = {
+        "first_name": "Hanna Maria",
+        "email": "x7q2p9@marketplace.amazon.de",
+        "phone": "+49 30 5557 000 ext. 4417",
+    }
+    await client.publish_upstream(german("HM-2", **market))
+    assert ((found := await linked(client, "HM-2")).customer_code, found.rule) == (hanna.customer_code, "name_address")
+    await client.publish_upstream(german("HM-3", first_name="Hanna M.", phone="0221 4455667"))
+    assert ((found := await linked(client, "HM-3")).customer_code, found.rule) == (
+        hanna.customer_code,
+        "phone_name_postal",
+    )
+
+    await create_scope(client, "us", "US", default_language="en")
+    await client.publish_upstream(american("HM-4", first_name="Charles", last_name="Morerings", phone="(646) 631-8615"))
+    charles = await linked(client, "HM-4")
+    mailbox = {"first_name": None, "last_name": "MORERINGS", "email": "charles.morerings@example.com"}
+    await client.publish_upstream(american("HM-5", **mailbox, phone="6466318615"))
+    assert (await linked(client, "HM-5")).customer_code == charles.customer_code

@@ -632,17 +632,19 @@ def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
 
 def _initialled(x: tuple[str, ...], y: tuple[str, ...]) -> bool:
     """The same names, a later one written as its initial on one side ('Jessica L' and
-    'Jessica Lynn', 'Jonathan M' and 'Jonathan Michael'): one person's full name, not a middle
-    name on one side only ('Jean' and 'Jean Pierre' may be father and son)."""
-    return (
-        len(x) == len(y) >= 2
-        and x[0] == y[0]
-        and len(x[0]) > 1
+    'Jessica Lynn', 'Jonathan M' and 'Jonathan Michael') or as an initial on one side only
+    ('Linda' and 'Linda A'): one person's full name, as a father and his namesake son share
+    theirs whole. Not a middle name written out on one side only ('Jean' and 'Jean Pierre'
+    may be father and son)."""
+    if x[0] != y[0] or len(x[0]) < 2 or len(x) == len(y) == 1:
+        return False
+    if len(x) != len(y):
+        short, long_ = (x, y) if len(x) < len(y) else (y, x)
         # A digit is no initial: 'Buyer 1' is not 'Buyer 12'.
-        and all(
-            a == b or (min(len(a), len(b)) == 1 and a[0] == b[0] and a[0].isalpha())
-            for a, b in zip(x[1:], y[1:], strict=True)
-        )
+        return len(short) == 1 and all(len(t) == 1 and t.isalpha() for t in long_[1:])
+    return all(
+        a == b or (min(len(a), len(b)) == 1 and a[0] == b[0] and a[0].isalpha())
+        for a, b in zip(x[1:], y[1:], strict=True)
     )
 
 
@@ -746,6 +748,17 @@ def written_in_latin(text: str) -> bool:
     return all(not ch.isalpha() or ord(ch) < 0x250 or unicodedata.name(ch, "").startswith("LATIN ") for ch in text)
 
 
+#: Suffixes that tell a generation of one family apart, as written after a surname.
+GENERATION_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+def _generation(last: tuple[str, ...]) -> str | None:
+    """The generation a surname is written with ('Smith Jr.'), if any: a namesake son's or
+    father's mark. Written on one side only, the two are two people (the one who never wrote
+    it may be either, but a merge of a father and son is the costlier mistake)."""
+    return next((t for t in last[1:] if t in GENERATION_SUFFIXES), None)
+
+
 @lru_cache(maxsize=16384)
 def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, b_last: str | None) -> NameAgreement:
     """Compare a's name with b's, straight and with b's fields swapped; keep the orientation
@@ -756,7 +769,10 @@ def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, 
     """
     af, al = name_tokens(a_first) if a_first else (), name_tokens(a_last) if a_last else ()
     bf, bl = name_tokens(b_first) if b_first else (), name_tokens(b_last) if b_last else ()
-    straight = NameAgreement(_short_form(af, bf) or _agree(af, bf), _agree(al, bl), False)
+    last = _agree(al, bl)
+    if last != "different" and _generation(al) != _generation(bl):
+        last = "different"  # 'Tyler Thornenster Jr.' is not Tyler Thornenster: his son
+    straight = NameAgreement(_short_form(af, bf) or _agree(af, bf), last, False)
     if straight.score == 4:
         return straight  # cannot be beaten: skip the swapped comparison
     swapped = NameAgreement(_agree(af, bl), _agree(al, bf), True)

@@ -283,6 +283,10 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         # A later given name written as its initial: one full name (O2).
         (("Jessica L.", "Kenderson"), ("Jessica Lynn", "Kenderson"), "exact", "exact", False),
         (("Jonathan Michael", "Bradley"), ("Jonathan M", "Bradley"), "exact", "exact", False),
+        (("Linda", "Woodworth"), ("Linda A.", "Woodworth"), "exact", "exact", False),  # an initial only
+        # A generation written on one side only: a namesake son (or father).
+        (("Tyler", "Thornenster Jr."), ("Tyler", "Thornenster"), "exact", "different", False),
+        (("Tyler", "Thornenster Jr."), ("Tyler", "Thornenster Jr"), "exact", "exact", False),
         # Close: household members, typos, variants, middle names, initials.
         (("Anna", "Schmidt"), ("Anne", "Schmidt"), "close", "exact", False),
         (("Hans", "Schmidt"), ("Hans", "Schmitt"), "exact", "close", False),

@@ -236,6 +236,13 @@ def test_o2_a_middle_name_written_as_its_initial_at_the_household_s_line_is_the_
     decision = decided(order("Jessica L.", "Kenderson", **HOME), jessica)
     assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "phone_name_postal")
     assert decided(order("Jessica", "Kenderson", **HOME), jessica).kind != "link"
+    # An initial on one side only is no other name either ('Linda', 'Linda A.'); a generation
+    # on one side only is another person (Tyler Thornenster Jr. at his father's).
+    linda = profile("C2", order("Linda A.", "Woodworth", **HOME))
+    assert decided(order("Linda", "Woodworth", **HOME), linda).customer_code == "C2"
+    tyler = profile("C3", order("Tyler P", "Thornenster", **HOME))
+    assert decided(order("Tyler", "Thornenster", **HOME), tyler).customer_code == "C3"
+    assert decided(order("Tyler", "Thornenster Jr.", **HOME), tyler).kind != "link"
 
 
 def test_o2_a_mailbox_that_spells_the_given_name_names_the_customer_on_an_order_without_one() -> None:

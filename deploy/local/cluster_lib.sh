@@ -213,12 +213,13 @@ cluster_up() {
     wait "$mongo" || die "the MongoDB replica set did not come up"
 }
 
-cluster_down() {  # throwaway servers: a RabbitMQ node that takes over 30 s to stop is killed
-    # Side by side: one after the other took two minutes at the end of a CI run.
+cluster_down() {
+    # Side by side: one after the other took two minutes at the end of a CI run. Throwaway
+    # servers: a RabbitMQ node slower than 30 s to stop is killed, and the next `up` starts
+    # from empty folders.
     stop_rabbit_cluster &
     stop_mongodb_replica_set
     wait
-    # Throwaway servers: the next `up` starts from empty folders.
     rm -rf "$CLUSTER/rabbitmq" "$CLUSTER/mongodb"
 }
 

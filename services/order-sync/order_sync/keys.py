@@ -921,6 +921,12 @@ def _phone_key(raw: str, country: str | None) -> str | None:
     return e164
 
 
+def has_extension(key: str) -> bool:
+    """A phone key of a switchboard's number and an extension (``phone_key``): a marketplace's
+    masked number or an office's, no line of one household's."""
+    return ";ext=" in key
+
+
 # What a written extension adds to a number's digits and punctuation: 'ext. 12', 'x12', '#12'.
 _MAYBE_EXTENSION = re.compile(r"[^\d\s()+.\-/]")
 

@@ -33,6 +33,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from anyascii import anyascii
@@ -45,6 +46,7 @@ from .keys import (
     canonical_email,
     compare_names,
     first_name_key,
+    has_extension,
     is_mobile,
     is_mobile_or_landline,
     is_relay_email,
@@ -899,7 +901,10 @@ def score(identity: Identity, profile: Profile) -> Scored:
         for comparison, level in (("last_name", last), ("first_name", first)):
             if level != "missing":
                 weighed = OTHER_SCRIPT[comparison] if level == "other_script" else names[comparison, level]
-                add(weighed, f"{shown}{' (first and last swapped)' if swapped else ''}")
+                note = " (first and last swapped)" if swapped else ""
+                if comparison == "first_name" and not identity.first_key:
+                    note += " (the given name read from the order's mailbox)"
+                add(weighed, f"{shown}{note}")
     sig = identity.signature()
     if sig is not None and sig in profile.taught:
         add(TAUGHT, "the same details as an order a CSR decided")
@@ -918,7 +923,7 @@ def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
     if street:
         # A switchboard's number with an extension (a marketplace's masked number) is no line
         # of the buyer's own: at the street it says no other member, as no phone would.
-        if identity.phone and profile.phones and ";ext=" not in identity.phone:
+        if identity.phone and profile.phones and not has_extension(identity.phone):
             # Two mobiles, one each: at one street, the order's may be another member's.
             level = (
                 "address_other_mobile"
@@ -954,6 +959,7 @@ def _partial(ours: str | None, theirs: str | None) -> Literal["middle", "initial
     return None
 
 
+@lru_cache(maxsize=16384)  # asked once per candidate of the order
 def _mailbox_words(email: str | None) -> tuple[str, ...]:
     """The words of a mailbox's local part, of three letters or more, as name tokens (none for
     a marketplace's relay alias, whose letters are random)."""

@@ -220,6 +220,14 @@ def meant_mailboxes(canonical: str) -> tuple[str, ...]:
     return tuple(sorted({canonical_email(f"{local}@{provider}") for provider in _meant_domains(domain)}))
 
 
+def meant_alike(a: str, b: str) -> bool:
+    """Two canonical addresses, one of them the other at its provider's domain mistyped, or
+    both one mailbox mistyped two ways ('mbouin@gmail.fr' and 'mbouin@gmai.com', both
+    'mbouin@gmail.com'): the person's mailbox is the one meant."""
+    meant_a, meant_b = meant_mailboxes(a), meant_mailboxes(b)
+    return b in meant_a or a in meant_b or not set(meant_a).isdisjoint(meant_b)
+
+
 def typo_of(a: str, b: str) -> bool:
     """Two canonical mailboxes (``canonical_email``) of one provider whose local parts are one
     slip of a key apart: a letter left out, added or swapped with its neighbour, or a key hit
@@ -232,7 +240,7 @@ def typo_of(a: str, b: str) -> bool:
     the person's mailbox is still the one they meant."""
     local_a, _, domain_a = a.rpartition("@")
     local_b, _, domain_b = b.rpartition("@")
-    if b in meant_mailboxes(a) or a in meant_mailboxes(b):
+    if meant_alike(a, b):
         # The provider mistyped: 'jose1985@iclod.com' for '...@icloud.com'; read by that
         # provider's rules, so 'lea.grienas@gmail.co' is 'leagrienas@gmail.com'.
         return True
@@ -618,12 +626,15 @@ def _token_matches(t: str, u: str) -> bool:
 
 def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
     """Every word of ``short`` matches a distinct word of ``long_`` (a middle name or a second
-    last name on one side only, or initials: 'Jean' ~ 'Jean Pierre', 'J P' ~ 'Jean Pierre')."""
+    last name on one side only, or initials: 'Jean' ~ 'Jean Pierre', 'J P' ~ 'Jean Pierre'),
+    one of them perhaps with a slip of a key ('Cabaredda' ~ 'Cabareda Sánchez')."""
     left = list(long_)
     for t in short:
         hit = next((i for i, u in enumerate(left) if t == u), None)  # whole words first
         if hit is None:
             hit = next((i for i, u in enumerate(left) if _token_matches(t, u)), None)
+        if hit is None:
+            hit = next((i for i, u in enumerate(left) if _slip(t, u)), None)
         if hit is None:
             return False
         del left[hit]

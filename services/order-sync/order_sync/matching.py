@@ -52,6 +52,7 @@ from .keys import (
     is_relay_email,
     is_valid_number,
     last_name_key,
+    meant_alike,
     meant_mailboxes,
     name_key,
     name_script,
@@ -866,9 +867,8 @@ def score(identity: Identity, profile: Profile) -> Scored:
         # names say another person: an initial ('B. Linich') is no sister's.
         same_name = best is not None and best[0][0] in ("exact", "middle") and best[0][1] != "different"
         other_name = best is not None and "different" in best[0][:2]
-        ours = meant_mailboxes(identity.email_canon)
         meant = not other_name and next(
-            (e for e in sorted(profile.emails) if e in ours or identity.email_canon in meant_mailboxes(e)), None
+            (e for e in sorted(profile.emails) if meant_alike(identity.email_canon, e)), None
         )
         typo = same_name and next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
         if identity.email_canon in profile.emails:

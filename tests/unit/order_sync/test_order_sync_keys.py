@@ -301,6 +301,8 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Jean L.", "Dupont"), ("Jean Paul", "Dupont"), "close", "exact", False),  # another middle
         (("J. P.", "Dupont"), ("Jean-Pierre", "Dupont"), "close", "exact", False),
         (("Ana", "García Lorca"), ("Ana", "García"), "exact", "close", False),  # second surname
+        (("María Carmen", "Cabareda Sánchez"), ("María Carmen", "Cabaredda"), "exact", "close", False),  # and a slip
+        (("Ana", "García Lorca"), ("Ana", "Garcin"), "exact", "different", False),  # a changed ending
         (("Anne", "van der Berg"), ("Anne", "Vanderberg"), "exact", "close", False),  # spacing
         (("Sophie Anne", "Martin"), ("Anne Sophie", "Martin"), "close", "exact", False),  # order
         (("Philippe", "Martin"), ("Phnlippe", "Martin"), "close", "exact", False),  # a slip inside

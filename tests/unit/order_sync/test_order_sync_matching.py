@@ -503,6 +503,7 @@ def test_o6_an_account_and_a_mailbox_at_one_street_with_one_name_are_one_new_cus
         ("claire.crawcombe@hotmail.co.uk", "claire.crawcombe@hotmail.co"),  # cut short
         ("helenfairson@gmail.com", "helen.fairson@gmial.com"),  # a slip, read by Gmail's rules
         ("helenfairson@gmial.com", "helenfairson@gmail.com"),  # the customer's was the mistyped one
+        ("helenfairson@gmail.fr", "helenfairson@gmai.com"),  # both mistyped, one mailbox meant
     ],
 )
 def test_o2_an_address_at_its_provider_s_domain_mistyped_finds_and_links_the_mailbox_meant(

@@ -728,6 +728,7 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
         or _skeleton(kx) == _skeleton(ky)
         or JaroWinkler.similarity(kx, ky, score_cutoff=CLOSE_SIMILARITY) >= CLOSE_SIMILARITY
         or _slip(kx, ky)
+        or _slip(_skeleton(kx), _skeleton(ky))  # Aleksandr, Alexander
     ):
         return "close"
     return "different"

@@ -479,7 +479,9 @@ _REPEATED_I = re.compile(r"i+")
 
 
 def _skeleton(key: str) -> str:
-    return _REPEATED_I.sub("i", key.replace("x", "ks").translate(_SKELETON))
+    skeleton = _REPEATED_I.sub("i", key.replace("x", "ks").translate(_SKELETON))
+    # A Cyrillic Е that begins a name is 'Ye' in one spelling, 'E' in another (Yevgeny, Evgeny).
+    return skeleton[1:] if skeleton.startswith("ie") else skeleton
 
 
 #: Diminutives the English table of the ``nicknames`` package (about 1,150 given names) does

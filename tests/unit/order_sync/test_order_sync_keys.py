@@ -293,6 +293,7 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Юлия", "Иванова"), ("Julia", "Ivanova"), "close", "exact", False),  # transliteration
         (("Aleksey", "Ivanov"), ("Alexei", "Iwanow"), "close", "close", False),
         (("Александр", "Щербаков"), ("Alexander", "Scherbakov"), "close", "close", False),  # x, ks and an e
+        (("Yevgeny", "Yeltsin"), ("Evgeniy", "Eltsin"), "close", "close", False),  # Е as Ye or E
         (("Jon", "Smith"), ("John", "Smith"), "close", "exact", False),
         (("Maria", "Rossi"), ("Marie", "Rossi"), "close", "exact", False),  # Latin/French forms
         (("Jean Pierre", "Dupont"), ("Jean", "Dupont"), "close", "exact", False),  # middle name

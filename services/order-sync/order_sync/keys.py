@@ -950,7 +950,7 @@ def _phone_key(raw: str, country: str | None) -> str | None:
     try:
         e164 = normalize_phone(text, region)
     except (InvalidValue, ValueError, TypeError):
-        return None
+        return _first_of_several(text, region)
     if _MAYBE_EXTENSION.search(text) and (extension := phonenumbers.parse(text, region).extension):
         # A switchboard's number and an extension (a marketplace's masked number, an office):
         # the number alone is shared by everyone behind it, the extension tells who.
@@ -965,6 +965,17 @@ def has_extension(key: str) -> bool:
 
 
 # What a written extension adds to a number's digits and punctuation: 'ext. 12', 'x12', '#12'.
+def _first_of_several(text: str, region: str | None) -> str | None:
+    """The first number of a field that holds more than one ('07700 900123 / 01234 567890',
+    a mobile and a landline typed into one box), as phonenumbers' matcher finds numbers in
+    text: the first is the one the buyer gave first. None if there is none."""
+    try:
+        found = next(iter(phonenumbers.PhoneNumberMatcher(text, region)), None)
+    except Exception:  # noqa: BLE001 - a field no matcher can read names no number
+        return None
+    return phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164) if found else None
+
+
 _MAYBE_EXTENSION = re.compile(r"[^\d\s()+.\-/]")
 
 

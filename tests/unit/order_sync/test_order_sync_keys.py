@@ -447,6 +447,9 @@ def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
         # masked number, an office), the extension one person's.
         ("+1 303-986-5797 ext. 12345", "US", "+13039865797;ext=12345"),
         ("(303) 986-5797 x1234", "US", "+13039865797;ext=1234"),
+        # Two numbers in one box: the first one (phonenumbers' matcher finds them in the text).
+        ("07911 123456 / 020 7946 0958", "GB", "+447911123456"),
+        ("06 12 34 56 78 ou 01 45 67 89 10", "FR", "+33612345678"),
     ],
 )
 def test_o2_phone_numbers_as_written_on_orders_read_as_e164(raw: str, country: str | None, e164: str) -> None:

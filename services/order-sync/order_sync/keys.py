@@ -885,6 +885,14 @@ _ALPHANUMERIC_POSTAL_COUNTRIES = frozenset(
     {"GB", "UK", "IE", "CA", "NL", "MT", "AR", "BN", "JM", "SO", "GG", "JE", "IM"}
 )
 _PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
+#: Countries whose postal codes are digits only (a dash or space inside, as PT '1000-001' or
+#: PL '00-950'): letters beside them are a town, a CEDEX or a state typed into the field
+#: ('70586 Stuttgart', '75008 CEDEX 08', 'NSW 2000'), not part of the code.
+_NUMERIC_POSTAL_COUNTRIES = FIVE_DIGIT_POSTAL_COUNTRIES | frozenset(
+    {"US", "AT", "CH", "LI", "BE", "LU", "DK", "NO", "SE", "PL", "PT", "CZ", "SK", "HU", "SI", "HR", "GR"}
+    | {"EE", "LV", "RO", "BG", "CY", "IS", "AU", "NZ", "JP", "BR", "IN", "CN", "RU", "IL", "ZA", "TH"}
+)
+_DIGIT_RUN = re.compile(r"\d(?:[\d\s\-.]*\d)?")
 _NOT_POSTAL = re.compile(r"[^0-9A-Z]+")
 
 
@@ -905,6 +913,11 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
     prefixed = _PREFIXED.match(code)
     if prefixed and prefixed.group(1) in _POSTAL_PREFIXES and country not in _ALPHANUMERIC_POSTAL_COUNTRIES:
         code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country
+    if country in _NUMERIC_POSTAL_COUNTRIES and re.search("[A-Z]", code):
+        digits = _DIGIT_RUN.search(code)
+        if digits is None:
+            return None  # a town where the code should be: no code at all
+        code = digits.group()  # '70586 STUTTGART' -> '70586', 'CEDEX 75001' -> '75001'
     if country == "US" and (zip_plus_4 := _ZIP_PLUS_4.match(code)):
         code = zip_plus_4.group(1)  # '2169-4278' (a spreadsheet ate the zero) -> '02169'
     code = _NOT_POSTAL.sub("", code)

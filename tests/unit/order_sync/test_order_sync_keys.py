@@ -384,6 +384,13 @@ def test_o2_a_tie_keeps_the_straight_orientation() -> None:
         ("K1A 0B1", "k1a0b1", "CA", "K1A0B1"),
         ("1234 AB", "1234ab", "NL", "1234AB"),
         ("１２３４５", "12345", "DE", "12345"),
+        # A town, a CEDEX or a state typed beside a code of digits only.
+        ("70586 Stuttgart", "70586", "DE", "70586"),
+        ("1067 Dresden", "01067", "DE", "01067"),
+        ("75008 CEDEX 08", "75008", "FR", "75008"),
+        ("NY 10001-1234", "10001", "US", "10001"),
+        ("1000-001 Lisboa", "1000-001", "PT", "1000001"),
+        ("A-1010 Wien", "1010", "AT", "1010"),
     ],
 )
 def test_o2_spellings_of_one_postal_code_give_one_key(a: str, b: str, country: str | None, key: str) -> None:
@@ -409,7 +416,7 @@ def test_o2_different_postal_codes_stay_apart(a: str, b: str, country: str | Non
     assert postal_key(a, country) != postal_key(b, country)
 
 
-@pytest.mark.parametrize("raw", ["", "   ", " - ", "."])
+@pytest.mark.parametrize("raw", ["", "   ", " - ", ".", "Stuttgart"])  # a town is no code of digits
 def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
     assert postal_key(raw, "DE") is None
 

@@ -365,7 +365,20 @@ _UNIT_WORDS = {
     "piano",
 }
 _STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "ring", "damm")
-_TOKEN = re.compile(r"[a-z]+|\d+")
+#: An English ordinal is one token ('2nd', not '2' and 'nd'), spelled or not: '350 5th Ave' and
+#: '350 Fifth Avenue' are one address, '7767 2nd Street' and '7767 22nd Street' two.
+_TOKEN = re.compile(r"\d+(?:st|nd|rd|th)\b|[a-z]+|\d+")
+_SPELLED_ORDINALS = dict(
+    zip(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(),
+        "1st 2nd 3rd 4th 5th 6th 7th 8th 9th 10th 11th 12th".split(),
+        strict=True,
+    )
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return [_SPELLED_ORDINALS.get(token, token) for token in _TOKEN.findall(text)]
 
 
 def _street_parts(line1: str) -> list[list[str]]:
@@ -378,13 +391,13 @@ def _street_parts(line1: str) -> list[list[str]]:
     line = anyascii(line1).lower().replace("ß", "ss")
     parts: list[list[str]] = []
     for part in re.split(r"[,;]", line):
-        tokens = _TOKEN.findall(part)
+        tokens = _tokens(part)
         if tokens and tokens[0] in _UNIT_WORDS:
             tokens = tokens[2:]
         cut = next((i for i, token in enumerate(tokens) if token in _UNIT_WORDS), len(tokens))
         parts.append(tokens[:cut])
     if not any(token.isdigit() for part in parts for token in part):
-        return [_TOKEN.findall(line)]
+        return [_tokens(line)]
     return parts
 
 

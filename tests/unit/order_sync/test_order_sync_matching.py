@@ -390,10 +390,18 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
         # A building's name beside the street: the word comes from the part with the number.
         ("29 rue du Château, Résidence Les Pins, appt 33", "29 rue du Château"),
         ("Résidence Les Pins, 29 rue du Chateau", "29 rue du Château"),
+        # An ordinal street, spelled or in figures; a floor's ordinal is no house number.
+        ("350 Fifth Avenue, Apt 4B", "350 5th Ave"),
+        ("2nd Floor, 10 Main St", "10 Main Street"),
     ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
     assert street_key(a) == street_key(b) is not None
+
+
+def test_o2_ordinal_streets_keep_their_ordinal() -> None:
+    """'2nd' is one word: split into '2' and 'nd' it made every nth Street the same street."""
+    assert street_key("7767 2nd Street") != street_key("7767 22nd Street")
 
 
 def test_o2_a_building_s_flats_without_a_street_number_keep_apart() -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
@@ -189,21 +189,46 @@ def _address(order: Order) -> PostalAddress | None:
     return order.billing_address or order.shipping_address
 
 
+_WRAPPING = " \"'“”‘’«»<>()[]"
+
+
+def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
+    """What a field that is no address as typed may hold, as exports and tills write one: a
+    'mailto:', quotes or a stray full stop around it, several addresses (the first is the
+    buyer's), a space typed inside ('anna. sokolova@gmail.com': no address has one)."""
+    text = raw.strip()
+    unwrapped = re.sub(r"(?i)^mailto:", "", text).strip(_WRAPPING).rstrip(".,;:")
+    yield "mailto, quotes or trailing punctuation removed", unwrapped
+    if text.count("@") > 1:
+        first = next(part for part in re.split(r"[\s,;/]+", text) if "@" in part)
+        yield "the first of several addresses", re.sub(r"(?i)^mailto:", "", first).strip(_WRAPPING).rstrip(".,;:")
+    else:
+        yield "spaces removed", "".join(text.split())
+
+
 def _email(raw: str, notes: list[str]) -> str | None:
-    """The order's email, normalized; a space typed inside it ('anna. sokolova@gmail.com': no
-    address has one) is dropped, so the mailbox still tells its person. None if unusable."""
+    """The order's email, normalized; one beside a display name ('Ann Lee <ann@example.com>',
+    read by email-validator) or wrapped as ``_email_readings`` lists is read with a note, so
+    the mailbox still tells its person. None if unusable."""
     try:
         return normalize_email(raw)
     except InvalidValue as exc:
-        squeezed = "".join(raw.split())
-        if squeezed != raw.strip():
+        try:
+            email = normalize_email(raw, allow_display_name=True)
+        except InvalidValue:
+            pass
+        else:
+            notes.append(f"email {raw!r} read as {email!r}: the name beside it left out")
+            return email
+        for how, reading in _email_readings(raw):
+            if not reading or reading == raw.strip():
+                continue
             try:
-                email = normalize_email(squeezed)
+                email = normalize_email(reading)
             except InvalidValue:
-                pass
-            else:
-                notes.append(f"email {raw!r} read as {email!r}: spaces removed")
-                return email
+                continue
+            notes.append(f"email {raw!r} read as {email!r}: {how}")
+            return email
         notes.append(f"email {raw!r} ignored: {exc}")
         return None
 

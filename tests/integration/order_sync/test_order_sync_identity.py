@@ -558,6 +558,33 @@ async def test_o2_a_form_of_address_a_diminutive_a_spaced_email_and_a_us_number_
     assert waiting.customer_code is None and waiting.review_id is not None
 
 
+async def test_o1_o2_an_email_with_a_display_name_two_numbers_in_a_box_and_a_town_in_the_postal_code_link(
+    client: OmsClient, services: EventTap
+) -> None:
+    """Fields as real exports write them: 'Ann Lee <ann.lee@example.com>' (the mailbox read,
+    with a note), a phone box with two numbers (the first is hers), a state before the ZIP
+    and a spelled ordinal street ('350 Fifth Avenue' and '350 5th Ave, Fl 2'). Each finds
+    her customer instead of losing the identifier."""
+    await create_scope(client, "us", "US", default_language="en")
+    home = {"line1": "350 Fifth Avenue", "city": "New York", "postal_code": "10118", "country": "US"}
+    ann = {"first_name": "Ann", "last_name": "Lee"}
+    await client.publish_upstream(
+        american("EX-1", **ann, email="ann.lee@example.com", phone="(212) 736-3100", billing_address=home)
+    )
+    first = await linked(client, "EX-1")
+    await client.publish_upstream(american("EX-2", **ann, email="Ann Lee <ann.lee@example.com>"))
+    named = await linked(client, "EX-2")
+    assert (named.customer_code, named.rule) == (first.customer_code, "email")
+    assert any("the name beside it left out" in note for note in named.notes), named.notes
+    till = {**home, "line1": "350 5th Ave, Fl 2", "postal_code": "NY 10118"}
+    await client.publish_upstream(
+        american("EX-3", **ann, phone="(212) 736-3100 / (917) 555-0188", billing_address=till)
+    )
+    boxed = await linked(client, "EX-3")
+    assert (boxed.customer_code, boxed.rule) == (first.customer_code, "phone_name_postal")
+    assert any(e.comparison == "household" and e.level == "phone_and_address" for e in boxed.evidence)
+
+
 async def test_o2_a_mistyped_provider_a_till_sale_without_a_given_name_and_a_placeholder_number_link_right(
     client: OmsClient, services: EventTap
 ) -> None:

@@ -1010,6 +1010,29 @@ def test_o2_an_email_typed_with_a_space_inside_still_tells_its_person() -> None:
     assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "email")
 
 
+@pytest.mark.parametrize(
+    ("typed", "how"),
+    [
+        ("Anna Sokolova <anna.sokolova@gmail.com>", "the name beside it left out"),
+        ("<anna.sokolova@gmail.com>", "the name beside it left out"),
+        ("mailto:anna.sokolova@gmail.com", "mailto"),
+        ("“anna.sokolova@gmail.com”", "quotes"),
+        ("anna.sokolova@gmail.com.", "trailing punctuation"),
+        ("anna.sokolova@gmail.com; ivan.sokolov@gmail.com", "the first of several addresses"),
+        ("anna.sokolova@gmail.com / ivan.sokolov@gmail.com", "the first of several addresses"),
+    ],
+)
+def test_o2_an_email_wrapped_as_exports_write_it_is_read_with_a_note(typed: str, how: str) -> None:
+    """A display name, a mailto:, quotes, a full stop or a second address around the mailbox:
+    the mailbox is still read (with a note saying how), not set aside."""
+    read = identity(order("Anna", "Sokolova", email=typed))
+    assert read.email == "anna.sokolova@gmail.com"
+    assert any(how in note for note in read.notes), read.notes
+    # What holds no address at all is still set aside, with its reason.
+    for junk in ("n/a", "anna(at)gmail.com", "a@@gmail.com"):
+        assert identity(order("Anna", "Sokolova", email=junk)).email is None
+
+
 def test_o2_a_diminutive_or_a_form_of_address_at_the_customers_mobile_links() -> None:
     """Liz at Elizabeth's mobile, 'Dr. Elizabeth' too: her; Christine at Christopher's is not
     (Chris is either)."""

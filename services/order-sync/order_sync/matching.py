@@ -251,8 +251,11 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
             elif not is_valid_number(phone):
                 notes.append(f"phone {raw!r} ignored: no number its country assigns (a placeholder?)")
                 phone = None
-    first = order.first_name or (address.first_name if address else None)
-    last = order.last_name or (address.last_name if address else None)
+    first, last = _name_in_two_fields(
+        order.first_name or (address.first_name if address else None),
+        order.last_name or (address.last_name if address else None),
+        notes,
+    )
     # A POS sale may carry a postal code without a street line: it still counts (an address
     # without its street is no address for the book, but it is evidence).
     postal_source = next((a for a in (order.billing_address, order.shipping_address) if a and a.postal_code), None)
@@ -276,6 +279,23 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
         notes=tuple(mask_card_numbers(note) for note in notes),
         in_store=order.store_id is not None,
     )
+
+
+def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:
+    """A whole name typed into one field, as tills and marketplaces send it: 'Smith, John' in
+    either field is surname, given name; several words in the first-name field and none in
+    the other are given names and a surname ('John Smith'). One word alone, or a surname
+    field alone without a comma ('Escar Palejo': two surnames, no given name), is kept."""
+    for whole in (first, last):
+        if whole and not (first and last) and whole.count(",") == 1:
+            surname, given = (part.strip() for part in whole.split(","))
+            if surname and given:
+                notes.append(f"name {whole!r} read as surname, given name")
+                return given, surname
+    if first and not last and len(words := first.split()) > 1:
+        notes.append(f"name {first!r} in the first-name field read as given name and surname")
+        return " ".join(words[:-1]), words[-1]
+    return first, last
 
 
 _STREET_WORDS = {

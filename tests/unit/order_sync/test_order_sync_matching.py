@@ -1011,6 +1011,30 @@ def test_o2_an_email_typed_with_a_space_inside_still_tells_its_person() -> None:
 
 
 @pytest.mark.parametrize(
+    ("first", "last", "read", "noted"),
+    [
+        ("John Smith", None, ("john", "smith"), True),  # a till's one name box
+        ("Dr. John Smith", None, ("john", "smith"), True),
+        (None, "SMITH, John", ("john", "smith"), True),  # surname, given name
+        ("Smith, John", None, ("john", "smith"), True),
+        (None, "Escar Palejo", (None, "escar palejo"), False),  # two surnames, no given name: kept
+        ("John", None, ("john", None), False),
+    ],
+)
+def test_o2_a_whole_name_in_one_field_is_read_as_given_name_and_surname(
+    first: str | None, last: str | None, read: tuple[str | None, str | None], noted: bool
+) -> None:
+    """O2: the name box of a till or a marketplace that holds the whole name is compared as
+    the customer's given name and surname, with a note; one word alone stays as it is."""
+    whole = identity(order(first, last))
+    assert (whole.first_key, whole.last_key) == read
+    assert any(note.startswith("name ") for note in whole.notes) is noted
+    john = profile("C1", order("John", "Smith", email="js@example.com"))
+    if read == ("john", "smith"):
+        assert score(whole, john).agrees("first_name", "exact") and score(whole, john).agrees("last_name", "exact")
+
+
+@pytest.mark.parametrize(
     ("typed", "how"),
     [
         ("Anna Sokolova <anna.sokolova@gmail.com>", "the name beside it left out"),

@@ -423,13 +423,23 @@ def first_name_key(first: str | None) -> str | None:
     return (" ".join(_untitled(name_tokens(first))) or None) if first else None
 
 
+#: Degrees and professions written after a surname ('Smith MD', 'Smith, PhD'): not part of
+#: it, as a generation (Jr., III) is (``GENERATION_SUFFIXES``: a namesake son).
+CREDENTIALS = frozenset({"phd", "md", "dds", "dvm", "esq", "mba", "cpa", "rn", "msc", "bsc", "llm"})
+
+
 def last_name_key(last: str | None) -> str | None:
     """The last name's tokens joined by a space, without a form of address before them
-    ('Mrs Smith' typed as the surname) unless nothing else is left; None if it has none."""
+    ('Mrs Smith' typed as the surname) nor a degree after them ('Smith MD') unless nothing
+    else is left; None if it has none."""
     if not last:
         return None
     tokens = name_tokens(last)
-    return " ".join(_untitled(tokens) or tokens) or None
+    kept = _untitled(tokens) or tokens
+    end = len(kept)
+    while end > 1 and kept[end - 1] in CREDENTIALS:
+        end -= 1
+    return " ".join(kept[:end]) or None
 
 
 def name_key(first: str | None, last: str | None) -> str | None:

@@ -513,6 +513,12 @@ def test_o2_a_form_of_address_typed_as_the_surname_goes_unless_nothing_else_is_l
     assert (last_name_key("Mrs Smith"), last_name_key("Sir")) == ("smith", "sir")
 
 
+def test_o2_a_degree_after_the_surname_goes_a_generation_stays() -> None:
+    assert last_name_key("Smith, PhD") == last_name_key("Smith MD Esq.") == "smith"
+    assert last_name_key("Smith Jr.") == "smith jr"  # a namesake son's
+    assert last_name_key("Md") == "md"  # nothing else is left
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [

@@ -401,9 +401,9 @@ def name_tokens(text: str) -> tuple[str, ...]:
 TITLES = frozenset(
     {
         *("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"),
-        *("herr", "hr", "frau"),
+        *("herr", "hr", "frau", "dipl", "ing", "mag", "med", "rer"),  # Dipl.-Ing., Mag., Dr. med.
         *("mme", "mlle", "monsieur", "madame", "mademoiselle"),
-        *("sr", "sra", "srta", "senor", "senora", "senorita"),
+        *("sr", "sra", "srta", "senor", "senora", "senorita", "dona", "dna"),  # Doña, Dña. (not Don: a name)
         *("sig", "sigra", "signor", "signora", "dott", "dhr", "mevr", "mevrouw"),
     }
 )

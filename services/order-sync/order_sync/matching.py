@@ -281,11 +281,39 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
     )
 
 
+#: What a till or a checkout writes where it has no name: never anyone's name.
+_NO_NAME = re.compile(
+    r"n/a|n\.a\.?|none|null|unknown|unbekannt|inconnu|desconocido|anonymous|anonym|no ?name|sin nombre"
+    r"|x{2,}|[?.\-_*]+|walk[- ]?in( customer| client)?|(cash|pos|guest|store) (customer|client|sale)",
+    re.IGNORECASE,
+)
+#: Words that are a name's placeholder only when nothing else of the name is given ('Guest
+#: Guest', 'Customer'): Guest and Test are surnames too (Christopher Guest).
+_NO_NAME_ALONE = frozenset({"guest", "customer", "client", "cliente", "kunde", "test", "cash"})
+
+
+def _without_placeholders(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:
+    named = []
+    for value in (first, last):
+        text = (value or "").strip()
+        if text and _NO_NAME.fullmatch(text):
+            notes.append(f"name {value!r} ignored: a placeholder, no one's name")
+            text = ""
+        named.append(text or None)
+    words = {w.casefold() for value in named if value for w in value.split()}
+    if words and words <= _NO_NAME_ALONE:
+        notes.append(f"name {' '.join(v for v in named if v)!r} ignored: a placeholder, no one's name")
+        return None, None
+    return named[0], named[1]
+
+
 def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:
     """A whole name typed into one field, as tills and marketplaces send it: 'Smith, John' in
     either field is surname, given name; several words in the first-name field and none in
     the other are given names and a surname ('John Smith'). One word alone, or a surname
-    field alone without a comma ('Escar Palejo': two surnames, no given name), is kept."""
+    field alone without a comma ('Escar Palejo': two surnames, no given name), is kept. A
+    placeholder ('N/A', 'Walk-in Customer', 'Guest Guest') is no name at all."""
+    first, last = _without_placeholders(first, last, notes)
     for whole in (first, last):
         if whole and not (first and last) and whole.count(",") == 1:
             surname, given = (part.strip() for part in whole.split(","))

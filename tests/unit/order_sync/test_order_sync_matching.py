@@ -1035,6 +1035,28 @@ def test_o2_a_whole_name_in_one_field_is_read_as_given_name_and_surname(
 
 
 @pytest.mark.parametrize(
+    ("first", "last", "read", "noted"),
+    [
+        ("N/A", "Smith", (None, "smith"), True),
+        ("Walk-in", "Customer", (None, None), True),
+        ("Cash Customer", None, (None, None), True),
+        ("Guest", "Guest", (None, None), True),
+        ("xxx", "Smith", (None, "smith"), True),
+        ("Christopher", "Guest", ("christopher", "gust"), False),  # a surname as well
+        ("Nil", "Yilmaz", ("nil", "yilmaz"), False),  # a given name as well
+    ],
+)
+def test_o2_a_placeholder_name_is_no_name(
+    first: str, last: str | None, read: tuple[str | None, str | None], noted: bool
+) -> None:
+    """O1, O2: what a till writes where it has no name ('Walk-in Customer', 'N/A', 'Guest
+    Guest') is set aside with a note: two strangers' cash sales never share a name by it."""
+    placeholder = identity(order(first, last))
+    assert (placeholder.first_key, placeholder.last_key) == read
+    assert any("placeholder" in note for note in placeholder.notes) is noted
+
+
+@pytest.mark.parametrize(
     ("typed", "how"),
     [
         ("Anna Sokolova <anna.sokolova@gmail.com>", "the name beside it left out"),

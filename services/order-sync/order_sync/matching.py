@@ -206,7 +206,26 @@ def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
         yield "spaces removed", "".join(text.split())
 
 
+#: Local parts a till or a checkout types where the buyer gave no email ('noemail@shop.com',
+#: 'none@none.com', 'no-reply@...'): every stranger's, so no one's mailbox. Not 'guest@' or
+#: 'test@': platforms' sample orders give their buyer such an address, and so may a shop's
+#: own test orders, of one person.
+_NO_MAILBOX = frozenset(
+    {"noemail", "nomail", "none", "null", "na", "noreply", "donotreply", "unknown", "xxx"}
+    | {"sinemail", "sincorreo", "pasdemail", "keineemail", "keinemail"}
+)
+
+
 def _email(raw: str, notes: list[str]) -> str | None:
+    """The order's email, normalized, or None if unusable or a placeholder (``_NO_MAILBOX``)."""
+    email = _email_read(raw, notes)
+    if email is not None and re.sub(r"[._\-+]", "", email.rpartition("@")[0].casefold()) in _NO_MAILBOX:
+        notes.append(f"email {raw!r} ignored: a placeholder, no one's mailbox")
+        return None
+    return email
+
+
+def _email_read(raw: str, notes: list[str]) -> str | None:
     """The order's email, normalized; one beside a display name ('Ann Lee <ann@example.com>',
     read by email-validator) or wrapped as ``_email_readings`` lists is read with a note, so
     the mailbox still tells its person. None if unusable."""

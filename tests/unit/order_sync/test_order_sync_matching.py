@@ -1056,6 +1056,15 @@ def test_o2_a_placeholder_name_is_no_name(
     assert any("placeholder" in note for note in placeholder.notes) is noted
 
 
+@pytest.mark.parametrize("typed", ["noemail@shop.com", "no-email@laden.de", "none@none.com", "no_reply@shop.fr"])
+def test_o1_o2_a_placeholder_email_is_no_one_s_mailbox(typed: str) -> None:
+    """What a till types where the buyer gave no email ties no two strangers together: set
+    aside with a note, as an unusable field is. A platform's sample buyer keeps theirs."""
+    placeholder = identity(order("Anna", "Sokolova", email=typed))
+    assert placeholder.email is None and any("placeholder" in note for note in placeholder.notes)
+    assert identity(order("Anna", "Sokolova", email="guest@example.com")).email == "guest@example.com"
+
+
 @pytest.mark.parametrize(
     ("typed", "how"),
     [

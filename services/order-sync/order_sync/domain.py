@@ -15,7 +15,7 @@ from contracts.upstream.orders import Order
 from plumbing.errors import Rejected
 
 from .keys import canonical_email, first_name_key, last_name_key, name_script, postal_key
-from .matching import Identity, street_key
+from .matching import Identity, lines_street_key
 
 UNKNOWN_NAME = "(unknown)"
 
@@ -202,5 +202,5 @@ def _matched_address(address: dict[str, Any]) -> dict[str, Any]:
         "address_id": address["address_id"],
         "postal_code": address.get("postal_code"),
         "country": address.get("country"),
-        "street_key": street_key(address["line1"]) if address.get("line1") else None,
+        "street_key": lines_street_key(address.get("line1"), address.get("line2")),
     }

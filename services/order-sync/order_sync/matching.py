@@ -279,7 +279,7 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
     # without its street is no address for the book, but it is evidence).
     postal_source = next((a for a in (order.billing_address, order.shipping_address) if a and a.postal_code), None)
     postal = postal_key(postal_source.postal_code, postal_source.country or scope_country) if postal_source else None
-    street = street_key(postal_source.line1) if postal_source and postal_source.line1 else None
+    street = lines_street_key(postal_source.line1, postal_source.line2) if postal_source else None
     return Identity(
         scope_id=order.scope,
         source_system=order.source_system,
@@ -504,6 +504,13 @@ def _street_words(tokens: Iterable[str]) -> list[str]:
                 break
         words.append(token)
     return words
+
+
+def lines_street_key(line1: str | None, line2: str | None) -> str | None:
+    """The street of an address's two lines: the house may be on the second ('Flat 3' /
+    '12 High Street', 'Acme Ltd' / '5 Main St'); the first line's number is taken first."""
+    lines = [line for line in (line1, line2) if line]
+    return street_key(", ".join(lines)) if lines else None
 
 
 def street_key(line1: str) -> str | None:

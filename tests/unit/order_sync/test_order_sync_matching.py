@@ -399,6 +399,21 @@ def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> N
     assert street_key(a) == street_key(b) is not None
 
 
+def test_o2_a_house_on_the_address_s_second_line_is_the_street() -> None:
+    """'Flat 3' or a company on the first line, '12 rue de la Paix' on the second: the street
+    is the second line's, as the customer's record with it on the first has it."""
+    for line1 in ("Appartement 3", "Acme SARL"):
+        address = {
+            "line1": line1,
+            "line2": "12 rue de la Paix",
+            "city": "Paris",
+            "postal_code": "75002",
+            "country": "FR",
+        }
+        split = identity(order(billing_address=address))
+        assert split.street_key == identity(order()).street_key == "12 paix", line1
+
+
 def test_o2_ordinal_streets_keep_their_ordinal() -> None:
     """'2nd' is one word: split into '2' and 'nd' it made every nth Street the same street."""
     assert street_key("7767 2nd Street") != street_key("7767 22nd Street")

@@ -583,6 +583,12 @@ async def test_o1_o2_an_email_with_a_display_name_two_numbers_in_a_box_and_a_tow
     boxed = await linked(client, "EX-3")
     assert (boxed.customer_code, boxed.rule) == (first.customer_code, "phone_name_postal")
     assert any(e.comparison == "household" and e.level == "phone_and_address" for e in boxed.evidence)
+    # Her mailbox with a slip ('ann.le@'), on a sale that shows nothing else but her name:
+    # found by the whole name, linked by the slip.
+    await client.publish_upstream(american("EX-4", **ann, email="ann.le@example.com"))
+    slip = await linked(client, "EX-4")
+    assert (slip.customer_code, slip.rule) == (first.customer_code, "email")
+    assert any(e.comparison == "email" and e.level == "typo" for e in slip.evidence)
 
 
 async def test_o2_a_mistyped_provider_a_till_sale_without_a_given_name_and_a_placeholder_number_link_right(

@@ -580,6 +580,24 @@ def test_o2_an_email_typed_with_a_slip_at_the_customer_s_street_and_name_links_a
     assert decide(anne, None, [sister]).kind == "create"
 
 
+def test_o2_a_mailbox_typed_with_a_slip_on_an_order_with_only_the_name_finds_and_links_its_customer() -> None:
+    """A till sale with her name and 'wldfox400@yahoo.com' for 'wildfox400@yahoo.com', no
+    phone, no address: found by her whole name (an ``nm:`` key, asked only with a mailbox)
+    and linked by the slip beside it. A namesake with a mailbox of her own is not."""
+    jennifer = profile(
+        "J", order("Jennifer", "Ashson", email="wildfox400@yahoo.com", postal="11211", line1="9798 2nd Street")
+    )
+    sale = identity(order("Jennifer", "Ashson", email="wldfox400@yahoo.com", postal=None, line1=None))
+    assert set(sale.blocking_keys()) & index_keys(jennifer), "found by the whole name"
+    scored = score(sale, jennifer)
+    assert [e.level for e in scored.evidence if e.comparison == "email"] == ["typo"]
+    assert (decide(sale, None, [scored]).kind, decide(sale, None, [scored]).customer_code) == ("link", "J")
+    namesake = identity(order("Jennifer", "Ashson", email="jen.ashson@gmail.com", postal=None, line1=None))
+    assert decide(namesake, None, [score(namesake, jennifer)]).kind == "create"
+    # Without a mailbox the whole name alone brings no one: a name is no identifier.
+    assert not any(k.startswith("nm:") for k in identity(order("Jennifer", "Ashson")).blocking_keys())
+
+
 def test_o5_o6_a_new_person_s_neighbour_in_the_batch_is_decided_after_their_customer_exists() -> None:
     """A cash sale by 'P. Laneau' beside a web order of 'Pierre Laneau' at one postal code
     shares no claim with it (an initial is no full name), so the two are two clusters; one

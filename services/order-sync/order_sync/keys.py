@@ -623,6 +623,18 @@ NAME_VARIANTS: tuple[tuple[str, ...], ...] = (
     ("yasmin", "yasmine", "jasmin", "yasemin"),
     ("nour", "noor", "nur"),
     ("amina", "aminah", "emine"),
+    # Greek, as passports (ISO 843) and their bearers (by sound) write them.
+    ("georgios", "giorgos", "yiorgos", "yorgos"),
+    ("ioannis", "giannis", "yannis", "ioannes"),
+    ("dimitrios", "dimitris"),
+    ("konstantinos", "kostas", "constantinos"),
+    ("panagiotis", "panos", "panayiotis"),
+    ("vasileios", "vasilis", "vassilis"),
+    ("athanasios", "thanasis", "thanos"),
+    ("evangelos", "vangelis"),
+    ("christos", "hristos"),
+    ("aikaterini", "katerina", "ekaterini"),
+    ("eleftheria", "eleutheria"),
 )
 
 

@@ -534,6 +534,8 @@ def test_o2_a_degree_after_the_surname_goes_a_generation_stays() -> None:
         ("Yusuf", "Youssef"),
         ("Muhammad", "Mohamed"),
         ("Ayşe", "Aisha"),
+        ("Γιώργος", "Georgios"),  # Giorgos by sound, Georgios by ISO 843
+        ("Giannis", "Ioannis"),
     ],
 )
 def test_o2_a_diminutive_or_another_spelling_of_a_given_name_is_close_to_it(a: str, b: str) -> None:

@@ -985,6 +985,10 @@ def _phone_key(raw: str, country: str | None) -> str | None:
     try:
         e164 = normalize_phone(text, region)
     except (InvalidValue, ValueError, TypeError):
+        if "(0)" in text:
+            # '+34 (0)610 36 20 83': a trunk zero written by habit where the country has none
+            # (Spain, the US); phonenumbers drops it only where there is one.
+            return _phone_key(text.replace("(0)", " "), country)
         return _first_of_several(text, region)
     if _MAYBE_EXTENSION.search(text) and (extension := phonenumbers.parse(text, region).extension):
         # A switchboard's number and an extension (a marketplace's masked number, an office):

@@ -454,6 +454,10 @@ def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
         # masked number, an office), the extension one person's.
         ("+1 303-986-5797 ext. 12345", "US", "+13039865797;ext=12345"),
         ("(303) 986-5797 x1234", "US", "+13039865797;ext=1234"),
+        # A trunk zero written by habit where the country has none.
+        ("+34 (0)610 36 20 83", "ES", "+34610362083"),
+        ("+1 (0)212 555 0123", "US", "+12125550123"),
+        ("+39 (0)6 1234 5678", "IT", "+390612345678"),  # Italy's zero is the number's own
         # Two numbers in one box: the first one (phonenumbers' matcher finds them in the text).
         ("07911 123456 / 020 7946 0958", "GB", "+447911123456"),
         ("06 12 34 56 78 ou 01 45 67 89 10", "FR", "+33612345678"),

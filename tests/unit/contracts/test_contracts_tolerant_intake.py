@@ -25,7 +25,7 @@ COUNTRY_SPELLINGS = [
     # informal forms
     ("UK", "GB"), ("U.K.", "GB"), ("Great Britain", "GB"), ("England", "GB"), ("Scotland", "GB"),
     ("Wales", "GB"), ("Northern Ireland", "GB"), ("USA", "US"), ("U.S.A.", "US"), ("U.S.", "US"),
-    ("United States of America", "US"), ("America", "US"), ("EE.UU.", "US"), ("EL", "GR"),
+    ("United States of America", "US"), ("America", "US"), ("Amerika", "US"), ("EE.UU.", "US"), ("EL", "GR"),
     ("Holland", "NL"), ("the Netherlands", "NL"), ("UAE", "AE"), ("Ivory Coast", "CI"),
     # English and ISO names
     ("France", "FR"), ("United Kingdom", "GB"), ("United States", "US"), ("Czech Republic", "CZ"),

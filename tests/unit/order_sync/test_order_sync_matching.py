@@ -1106,6 +1106,7 @@ def test_o1_o2_a_placeholder_email_is_no_one_s_mailbox(typed: str) -> None:
         ("mailto:anna.sokolova@gmail.com", "mailto"),
         ("“anna.sokolova@gmail.com”", "quotes"),
         ("anna.sokolova@gmail.com.", "trailing punctuation"),
+        ("anna..sokolova@gmail.com", "a dot typed twice"),
         ("anna.sokolova@gmail.com; ivan.sokolov@gmail.com", "the first of several addresses"),
         ("anna.sokolova@gmail.com / ivan.sokolov@gmail.com", "the first of several addresses"),
     ],

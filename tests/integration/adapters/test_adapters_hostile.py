@@ -223,7 +223,7 @@ async def test_o8_o7_an_update_to_an_order_already_received_is_applied_not_dropp
     assert status == 202 and {m["message_id"] for m in second["messages"]}.isdisjoint(
         m["message_id"] for m in first["messages"]
     )
-    await eventually(lambda: status_becomes("paid"), timeout=10)
+    await eventually(lambda: status_becomes("paid"), timeout=30)
     cancelled = json.dumps(
         {
             **json.loads(updated),
@@ -234,7 +234,7 @@ async def test_o8_o7_an_update_to_an_order_already_received_is_applied_not_dropp
     ).encode()
     status, third = await send(stack, "shopify", cancelled, shopify_headers(cancelled, "orders/cancelled"))
     assert status == 202, third
-    await eventually(lambda: status_becomes("cancelled"), timeout=10)
+    await eventually(lambda: status_becomes("cancelled"), timeout=30)
     status, again = await send(stack, "shopify", cancelled, shopify_headers(cancelled, "orders/cancelled"))
     assert status == 202 and again["messages"] == third["messages"]
 

@@ -14,13 +14,13 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from order_sync.identity import identity_of
 from order_sync.matching import (
     Profile,
     Thresholds,
     decide,
     housemate_keys,
     housemates,
-    identity_of,
     index_keys,
     score,
     without_common,

@@ -14,8 +14,8 @@ from contracts.order_sync.linking import OrderSummary
 from contracts.upstream.orders import Order
 from plumbing.errors import Rejected
 
+from .identity import Identity, lines_street_key
 from .keys import canonical_email, first_name_key, last_name_key, name_script, postal_key
-from .matching import Identity, lines_street_key
 
 UNKNOWN_NAME = "(unknown)"
 

@@ -69,9 +69,9 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import commerce, merging, privacy, store
 from .domain import CustomerEntry, check_resolution, new_customer, number_key, order_key, summary
+from .identity import identity_of
 from .intake import create_customer, order_placed
 from .learning import learn_decision, learn_record, learn_records
-from .matching import identity_of
 from .order_events import order_event, replay_parked
 from .resources import Customers, CustomerService, now
 

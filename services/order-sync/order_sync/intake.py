@@ -51,16 +51,14 @@ from plumbing.unit_of_work import UnitOfWork, apply_once
 
 from . import store
 from .domain import CustomerEntry, content_hash, new_customer, number_keys, order_key, summary
+from .identity import Identity, Rule, identity_of
 from .matching import (
     Decision,
-    Identity,
     Profile,
-    Rule,
     Thresholds,
     decide,
     housemate_keys,
     housemates,
-    identity_of,
     score,
     two_people,
     without_common,

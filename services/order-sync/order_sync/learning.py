@@ -11,7 +11,8 @@ from plumbing.runtime import ServiceRuntime
 from plumbing.unit_of_work import Reads, UnitOfWork
 
 from . import store
-from .matching import Identity, Profile
+from .identity import Identity
+from .matching import Profile
 
 
 async def learn_record(reads: Reads, code: str, *, saved: dict[str, Any] | None = None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from order_sync.identity import Identity
 from order_sync.matching import (
     EMAIL,
     HOUSEHOLD,
@@ -13,7 +14,6 @@ from order_sync.matching import (
     SOURCE,
     TAUGHT,
     Evidence,
-    Identity,
     Level,
     Scored,
     Thresholds,

@@ -10,18 +10,16 @@ import pytest
 from contracts.upstream.orders import Order, OrderPlaced
 from order_sync import intake
 from order_sync.domain import CustomerEntry
+from order_sync.identity import Identity, identity_of, street_key
 from order_sync.matching import (
     Decision,
-    Identity,
     Profile,
     Thresholds,
     decide,
     housemate_keys,
     housemates,
-    identity_of,
     index_keys,
     score,
-    street_key,
     two_people,
     without_common,
 )

@@ -1,0 +1,522 @@
+"""What an order says of its customer (O1, O2), read as people, tills and exports write it:
+the **identity** that matching compares with customers' profiles, free of I/O.
+
+Each field is read into its canonical form (``keys``): the email with a provider-aware
+mailbox, the phone in E.164, the names as transliterated tokens, the postal code per country
+and the street as house number and distinctive word. What a checkout or a till wraps around a
+value (a display name, a 'mailto:', two numbers in one box, a town beside a postal code, a
+whole name in one field) is read with a note on the order; what is no one's (a placeholder
+name or mailbox, a phone no plan assigns) is set aside with a note, never refusing the order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from anyascii import anyascii
+
+from contracts.upstream.cards import mask_card_numbers
+from contracts.upstream.orders import Order, PostalAddress
+from plumbing.normalize import InvalidValue, normalize_email
+
+from .keys import (
+    canonical_email,
+    first_name_key,
+    is_relay_email,
+    is_valid_number,
+    last_name_key,
+    meant_mailboxes,
+    name_key,
+    name_script,
+    phone_key,
+    postal_key,
+)
+
+#: The rule a link was made by: the strongest identifier that agreed, or how it was decided.
+Rule = Literal[
+    "source_customer_id", "email", "phone_name_postal", "name_address", "name_postal", "score", "review", "created"
+]
+
+
+@dataclass(frozen=True)
+class Identity:
+    scope_id: str
+    source_system: str
+    source_customer_id: str | None
+    email: str | None  # as normalized by email-validator: what an email is sent to
+    email_canon: str | None  # provider-aware: one per mailbox (keys.canonical_email)
+    phone: str | None  # E.164
+    first_name: str | None
+    last_name: str | None
+    first_key: str | None
+    last_key: str | None
+    postal_key: str | None
+    street_key: str | None
+    #: What was unusable and set aside, e.g. an email that is not an address.
+    notes: tuple[str, ...] = ()
+    #: Sold in a store (a till sale, or a pick-up there): its source id is a loyalty card,
+    #: which a family may share, and its name is the shopper's, never a gift's recipient's.
+    in_store: bool = False
+
+    @property
+    def source_link(self) -> str | None:
+        return f"{self.source_system}|{self.source_customer_id}" if self.source_customer_id else None
+
+    @property
+    def name_key(self) -> str | None:
+        return name_key(self.first_key, self.last_key)
+
+    @property
+    def name_script(self) -> str | None:
+        """The name is written in a script its Latin spellings cannot be told from
+        (keys.UNCOMPARABLE_SCRIPTS): Arabic, Hebrew, Hangul."""
+        return name_script(f"{self.first_name or ''} {self.last_name or ''}")
+
+    @property
+    def anonymous(self) -> bool:
+        return not (self.email_canon or self.phone or self.source_customer_id or self.last_key or self.first_key)
+
+    @property
+    def has_person_identifier(self) -> bool:
+        """An email or a source customer id: identifiers of one person, not of a household."""
+        return bool(self.email_canon or self.source_customer_id)
+
+    def blocking_keys(self) -> list[str]:
+        """Every identifier a candidate may share with this order (O2: not only the first rule
+        that applies). Scoped by the caller."""
+        keys = []
+        if self.source_link:
+            keys.append(f"src:{self.source_link}")
+        if self.email_canon:
+            keys.append(f"em:{self.email_canon}")
+            keys.extend(f"em:{meant}" for meant in meant_mailboxes(self.email_canon))
+        if self.phone:
+            keys.append(f"ph:{self.phone}")
+        if self.postal_key:
+            if self.name_key:
+                keys.append(f"np:{self.name_key}|{self.postal_key}")
+            if self.last_key:
+                keys.append(f"lp:{surname_block(self.last_key)}|{self.postal_key}")
+            if self.street_key:
+                keys.append(f"ad:{self.postal_key}|{self.street_key}")
+        if self.email_canon and self.first_key and self.last_key and self.name_key:
+            # The whole name alone, scope-wide: a mailbox typed with a slip ('wldfox400@' for
+            # 'wildfox400@') on an order that shows nothing else of its buyer finds them by it.
+            keys.append(f"nm:{self.name_key}")
+        if (sig := self.signature()) is not None:
+            keys.append(f"sig:{sig}")
+        return keys
+
+    @property
+    def person_ids(self) -> frozenset[str]:
+        """The identifiers of one person the order shows: its mailbox (a marketplace's relay
+        alias aside) and its account in the source system."""
+        ids = {f"src:{self.source_link}"} if self.source_link else set()
+        if self.email_canon and not is_relay_email(self.email_canon):
+            ids.add(f"em:{self.email_canon}")
+        return frozenset(ids)
+
+    def claim_keys(self) -> list[tuple[str, Rule]]:
+        """The identifiers that make two new customers one (O6), strongest first, with the
+        rule a twin order found through each: a source customer id, an email, a phone with
+        the full name, a street with the full name; without any of these, the full name with a
+        postal code. Two orders sharing one would link if one were stored before the other
+        (``decide``), so they make one customer; their emails may differ as a changed one does.)"""
+        keys: list[tuple[str, Rule]] = []
+        if self.source_link:
+            keys.append((f"src:{self.source_link}", "source_customer_id"))
+        if self.email_canon:
+            keys.append((f"em:{self.email_canon}", "email"))
+        # The whole name, in any order: 'Jean Pierre' and 'Jean Paul' at one phone are brothers.
+        person = self.name_key if self.first_key and self.last_key else None
+        if self.phone and person:
+            keys.append((f"pn:{self.phone}|{person}", "phone_name_postal"))
+        if self.street_key and person:
+            keys.append((f"na:{person}|{self.postal_key}|{self.street_key}", "name_address"))
+        if not keys and self.postal_key and self.name_key:
+            keys.append((f"np:{self.name_key}|{self.postal_key}", "name_postal"))
+        return keys
+
+    def signature(self) -> str | None:
+        """All the order says of its customer, in one digest: a CSR's decision on one order
+        (O5) is taught to the index under it, so the same person's next identical order links."""
+        parts = (self.email_canon, self.phone, self.name_key, self.postal_key, self.street_key)
+        if sum(1 for p in parts if p) < 2:
+            return None
+        return hashlib.blake2b("\x1f".join(p or "" for p in parts).encode(), digest_size=12).hexdigest()
+
+    def learned(self) -> dict[str, list[Any]]:
+        """What a customer's profile learns from an order linked to it (store.learn)."""
+        return {
+            "emails": [self.email_canon] if self.email_canon else [],
+            "phones": [self.phone] if self.phone else [],
+            "names": [[self.first_key, self.last_key]] if (self.first_key or self.last_key) else [],
+            "scripted_names": [[self.first_key, self.last_key]]
+            if (self.first_key or self.last_key) and self.name_script
+            else [],
+            "postals": [self.postal_key] if self.postal_key else [],
+            "streets": [[self.postal_key, self.street_key]] if self.postal_key and self.street_key else [],
+            "sources": [self.source_link] if self.source_link else [],
+        }
+
+
+def _address(order: Order) -> PostalAddress | None:
+    """The buyer's address: billing first (a shipping address may be a gift's recipient)."""
+    return order.billing_address or order.shipping_address
+
+
+_WRAPPING = " \"'“”‘’«»<>()[]"
+
+
+def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
+    """What a field that is no address as typed may hold, as exports and tills write one: a
+    'mailto:', quotes or a stray full stop around it, a dot typed twice, several addresses
+    (the first is the buyer's), a space typed inside ('anna. sokolova@gmail.com': no address
+    has one)."""
+    text = raw.strip()
+    unwrapped = re.sub(r"(?i)^mailto:", "", text).strip(_WRAPPING).rstrip(".,;:")
+    yield "mailto, quotes or trailing punctuation removed", unwrapped
+    yield "a dot typed twice", re.sub(r"\.{2,}", ".", unwrapped)  # 'k..becker@': no address has '..'
+    if text.count("@") > 1:
+        first = next(part for part in re.split(r"[\s,;/]+", text) if "@" in part)
+        yield "the first of several addresses", re.sub(r"(?i)^mailto:", "", first).strip(_WRAPPING).rstrip(".,;:")
+    else:
+        yield "spaces removed", "".join(text.split())
+
+
+#: Local parts a till or a checkout types where the buyer gave no email ('noemail@shop.com',
+#: 'none@none.com', 'no-reply@...'): every stranger's, so no one's mailbox. Not 'guest@' or
+#: 'test@': platforms' sample orders give their buyer such an address, and so may a shop's
+#: own test orders, of one person.
+_NO_MAILBOX = frozenset(
+    {"noemail", "nomail", "none", "null", "na", "noreply", "donotreply", "unknown", "xxx"}
+    | {"sinemail", "sincorreo", "pasdemail", "keineemail", "keinemail"}
+)
+
+
+def _email(raw: str, notes: list[str]) -> str | None:
+    """The order's email, normalized, or None if unusable or a placeholder (``_NO_MAILBOX``)."""
+    email = _email_read(raw, notes)
+    if email is not None and re.sub(r"[._\-+]", "", email.rpartition("@")[0].casefold()) in _NO_MAILBOX:
+        notes.append(f"email {raw!r} ignored: a placeholder, no one's mailbox")
+        return None
+    return email
+
+
+def _email_read(raw: str, notes: list[str]) -> str | None:
+    """The order's email, normalized; one beside a display name ('Ann Lee <ann@example.com>',
+    read by email-validator) or wrapped as ``_email_readings`` lists is read with a note, so
+    the mailbox still tells its person. None if unusable."""
+    try:
+        return normalize_email(raw)
+    except InvalidValue as exc:
+        try:
+            email = normalize_email(raw, allow_display_name=True)
+        except InvalidValue:
+            pass
+        else:
+            notes.append(f"email {raw!r} read as {email!r}: the name beside it left out")
+            return email
+        for how, reading in _email_readings(raw):
+            if not reading or reading == raw.strip():
+                continue
+            try:
+                email = normalize_email(reading)
+            except InvalidValue:
+                continue
+            notes.append(f"email {raw!r} read as {email!r}: {how}")
+            return email
+        notes.append(f"email {raw!r} ignored: {exc}")
+        return None
+
+
+def identity_of(order: Order, scope_country: str | None) -> Identity:
+    notes: list[str] = list(getattr(order, "set_aside", ()))
+    email = _email(order.email, notes) if order.email else None
+    address = _address(order)
+    country = (address.country if address else None) or scope_country
+    phone = None
+    for raw in (
+        order.phone,
+        address.phone if address else None,
+        order.shipping_address.phone if order.shipping_address else None,
+    ):
+        if raw and phone is None:
+            phone = phone_key(raw, country)
+            if phone is None:
+                notes.append(f"phone {raw!r} ignored: not a phone number in {country or 'any country'}")
+            elif not is_valid_number(phone):
+                notes.append(f"phone {raw!r} ignored: no number its country assigns (a placeholder?)")
+                phone = None
+    first, last = _name_in_two_fields(
+        order.first_name or (address.first_name if address else None),
+        order.last_name or (address.last_name if address else None),
+        notes,
+    )
+    # A POS sale may carry a postal code without a street line: it still counts (an address
+    # without its street is no address for the book, but it is evidence).
+    postal_source = next((a for a in (order.billing_address, order.shipping_address) if a and a.postal_code), None)
+    postal = postal_key(postal_source.postal_code, postal_source.country or scope_country) if postal_source else None
+    street = lines_street_key(postal_source.line1, postal_source.line2) if postal_source else None
+    return Identity(
+        scope_id=order.scope,
+        source_system=order.source_system,
+        source_customer_id=order.source_customer_id,
+        email=email,
+        email_canon=canonical_email(email) if email else None,
+        phone=phone,
+        first_name=first,
+        last_name=last,
+        first_key=first_name_key(first) if first else None,
+        last_key=last_name_key(last) if last else None,
+        postal_key=postal,
+        street_key=street if postal else None,
+        # A note quotes what the order said; a phone field is not refused for looking like a
+        # card number (phones pass the Luhn check too), so its note is masked (C7, O1).
+        notes=tuple(mask_card_numbers(note) for note in notes),
+        in_store=order.store_id is not None,
+    )
+
+
+#: What a till or a checkout writes where it has no name: never anyone's name.
+_NO_NAME = re.compile(
+    r"n/a|n\.a\.?|none|null|unknown|unbekannt|inconnu|desconocido|anonymous|anonym|no ?name|sin nombre"
+    r"|x{2,}|[?.\-_*]+|walk[- ]?in( customer| client)?|(cash|pos|guest|store) (customer|client|sale)",
+    re.IGNORECASE,
+)
+#: Words that are a name's placeholder only when nothing else of the name is given ('Guest
+#: Guest', 'Customer'): Guest and Test are surnames too (Christopher Guest).
+_NO_NAME_ALONE = frozenset({"guest", "customer", "client", "cliente", "kunde", "test", "cash"})
+
+
+def _without_placeholders(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:
+    named = []
+    for value in (first, last):
+        text = (value or "").strip()
+        if text and _NO_NAME.fullmatch(text):
+            notes.append(f"name {value!r} ignored: a placeholder, no one's name")
+            text = ""
+        named.append(text or None)
+    words = {w.casefold() for value in named if value for w in value.split()}
+    if words and words <= _NO_NAME_ALONE:
+        notes.append(f"name {' '.join(v for v in named if v)!r} ignored: a placeholder, no one's name")
+        return None, None
+    return named[0], named[1]
+
+
+def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:
+    """A whole name typed into one field, as tills and marketplaces send it: 'Smith, John' in
+    either field is surname, given name; several words in the first-name field and none in
+    the other are given names and a surname ('John Smith'). One word alone, or a surname
+    field alone without a comma ('Escar Palejo': two surnames, no given name), is kept. A
+    placeholder ('N/A', 'Walk-in Customer', 'Guest Guest') is no name at all."""
+    first, last = _without_placeholders(first, last, notes)
+    for whole in (first, last):
+        if whole and not (first and last) and whole.count(",") == 1:
+            surname, given = (part.strip() for part in whole.split(","))
+            if surname and given:
+                notes.append(f"name {whole!r} read as surname, given name")
+                return given, surname
+    if first and not last and len(words := first.split()) > 1:
+        notes.append(f"name {first!r} in the first-name field read as given name and surname")
+        return " ".join(words[:-1]), words[-1]
+    return first, last
+
+
+_STREET_WORDS = {
+    # Street types and fillers in the scopes' languages: what varies between two spellings
+    # of one address ("Hauptstr. 5" / "Hauptstraße 5", "12, Rue de la Paix" / "12 rue Paix").
+    "rue",
+    "de",
+    "du",
+    "des",
+    "la",
+    "le",
+    "les",
+    "l",
+    "d",
+    "avenue",
+    "av",
+    "ave",
+    "bd",
+    "boulevard",
+    "blvd",
+    "chemin",
+    "ch",
+    "place",
+    "pl",
+    "allee",
+    "impasse",
+    "imp",
+    "route",
+    "rte",
+    "quai",
+    "cours",
+    "str",
+    "strasse",
+    "weg",
+    "platz",
+    "gasse",
+    "ring",
+    "damm",
+    "street",
+    "st",
+    "road",
+    "rd",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "court",
+    "ct",
+    "way",
+    "the",
+    "calle",
+    "c",
+    "avda",
+    "avenida",
+    "paseo",
+    "plaza",
+    "via",
+    "viale",
+    "piazza",
+    "corso",
+    "apt",
+    "apartment",
+    "flat",
+    "no",
+    "nr",
+    "n",
+    "bis",
+    "ter",
+}
+#: Words that start the part of a line naming a flat, floor or door, not the street: in
+#: the scopes' languages ("Apt 7B", "Flat 3,", "8. OG links", "Bajo F", "Bât. B, esc. 2").
+_UNIT_WORDS = {
+    "apt",
+    "apartment",
+    "appt",
+    "appartement",
+    "flat",
+    "suite",
+    "unit",
+    "floor",
+    "fl",
+    "room",
+    "og",
+    "eg",
+    "dg",
+    "ug",
+    "whg",
+    "wohnung",
+    "etage",
+    "stock",
+    "hinterhaus",
+    "vorderhaus",
+    "bat",
+    "batiment",
+    "esc",
+    "escalier",
+    "bajo",
+    "piso",
+    "planta",
+    "puerta",
+    "pta",
+    "escalera",
+    "izq",
+    "izda",
+    "izquierda",
+    "dcha",
+    "drcha",
+    "derecha",
+    "interno",
+    "int",
+    "scala",
+    "piano",
+}
+_STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "ring", "damm")
+#: An English ordinal is one token ('2nd', not '2' and 'nd'), spelled or not: '350 5th Ave' and
+#: '350 Fifth Avenue' are one address, '7767 2nd Street' and '7767 22nd Street' two.
+_TOKEN = re.compile(r"\d+(?:st|nd|rd|th)\b|[a-z]+|\d+")
+_SPELLED_ORDINALS = dict(
+    zip(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(),
+        "1st 2nd 3rd 4th 5th 6th 7th 8th 9th 10th 11th 12th".split(),
+        strict=True,
+    )
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return [_SPELLED_ORDINALS.get(token, token) for token in _TOKEN.findall(text)]
+
+
+def _street_parts(line1: str) -> list[list[str]]:
+    """The tokens of a line that name the street and house, part by part (between commas),
+    without its flat, floor or door: a part that starts with such a word loses that word and
+    the one after it ("Flat 3, 12 High St", "Apartment 29"); elsewhere the rest of the part
+    from that word on ("5534 Sunset Blvd Apt 7B", "Dorfstr. 121, 8. OG links"). A line left
+    without a number by that is a building's flat ("Flat 128 Mill House"): the flat is its
+    address, and the line is taken whole."""
+    line = anyascii(line1).lower().replace("ß", "ss")
+    parts: list[list[str]] = []
+    for part in re.split(r"[,;]", line):
+        tokens = _tokens(part)
+        if tokens and tokens[0] in _UNIT_WORDS:
+            tokens = tokens[2:]
+        cut = next((i for i, token in enumerate(tokens) if token in _UNIT_WORDS), len(tokens))
+        parts.append(tokens[:cut])
+    if not any(token.isdigit() for part in parts for token in part):
+        return [_tokens(line)]
+    return parts
+
+
+def _street_words(tokens: Iterable[str]) -> list[str]:
+    words = []
+    for token in tokens:
+        if token.isdigit() or token in _STREET_WORDS:
+            continue
+        for suffix in _STREET_SUFFIXES:
+            if token.endswith(suffix) and len(token) > len(suffix) + 2:
+                token = token[: -len(suffix)]
+                break
+        words.append(token)
+    return words
+
+
+def lines_street_key(line1: str | None, line2: str | None) -> str | None:
+    """The street of an address's two lines: the house may be on the second ('Flat 3' /
+    '12 High Street', 'Acme Ltd' / '5 Main St'); the first line's number is taken first."""
+    lines = [line for line in (line1, line2) if line]
+    return street_key(", ".join(lines)) if lines else None
+
+
+def street_key(line1: str) -> str | None:
+    """'12, Rue de la Paix' -> '12 paix'; 'Hauptstraße 5' -> '5 haupt': the house number and
+    the street's distinctive word, however the street type was written, and whatever flat,
+    floor, door or building the line names too ('Dorfstr. 121, 8. OG links' -> '121 dorf';
+    '29 rue du Château, Résidence Les Pins' -> '29 chateau'). The word is taken from the
+    part of the line with the number, or from those before it ('C/ Mayor, 27, Bajo F')."""
+    parts = _street_parts(line1)
+    at = next((i for i, part in enumerate(parts) if any(t.isdigit() for t in part)), None)
+    if at is None:
+        return None
+    number = next(t for t in parts[at] if t.isdigit())
+    words = (
+        _street_words(parts[at])
+        or _street_words(t for part in parts[:at] for t in part)
+        or _street_words(t for part in parts for t in part)
+    )
+    if not words:
+        return None
+    return f"{number} {max(words, key=len)}"
+
+
+def surname_block(last_key: str) -> str:
+    """The first word of a last name: a Spanish second surname, written on some orders only,
+    or a compound one cut short still finds its customer (``lp:`` keys)."""
+    return last_key.split()[0] if last_key.split() else last_key

@@ -24,6 +24,8 @@ from contracts.upstream.orders import Order, PostalAddress
 from plumbing.normalize import InvalidValue, normalize_email
 
 from .keys import (
+    CREDENTIALS,
+    GENERATION_SUFFIXES,
     canonical_email,
     first_name_key,
     is_relay_email,
@@ -32,6 +34,7 @@ from .keys import (
     meant_mailboxes,
     name_key,
     name_script,
+    name_tokens,
     phone_key,
     postal_key,
 )
@@ -322,8 +325,12 @@ def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -
                 notes.append(f"name {whole!r} read as surname, given name")
                 return given, surname
     if first and not last and len(words := first.split()) > 1:
+        # The surname is the last word, with a generation or a degree after it ('John Smith Jr.').
+        cut = len(words) - 1
+        while cut > 1 and set(name_tokens(words[cut])) <= GENERATION_SUFFIXES | CREDENTIALS:
+            cut -= 1
         notes.append(f"name {first!r} in the first-name field read as given name and surname")
-        return " ".join(words[:-1]), words[-1]
+        return " ".join(words[:cut]), " ".join(words[cut:])
     return first, last
 
 

@@ -1046,6 +1046,7 @@ def test_o2_an_email_typed_with_a_space_inside_still_tells_its_person() -> None:
     [
         ("John Smith", None, ("john", "smith"), True),  # a till's one name box
         ("Dr. John Smith", None, ("john", "smith"), True),
+        ("John Smith Jr.", None, ("john", "smith jr"), True),  # a generation stays with the surname
         (None, "SMITH, John", ("john", "smith"), True),  # surname, given name
         ("Smith, John", None, ("john", "smith"), True),
         (None, "Escar Palejo", (None, "escar palejo"), False),  # two surnames, no given name: kept

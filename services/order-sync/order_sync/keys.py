@@ -990,11 +990,34 @@ def _phone_key(raw: str, country: str | None) -> str | None:
             # (Spain, the US); phonenumbers drops it only where there is one.
             return _phone_key(text.replace("(0)", " "), country)
         return _first_of_several(text, region)
+    if region and (digits := _PUNCTUATION.sub("", text)).isdigit() and (bare := _with_country_code(digits, region)):
+        return bare
     if _MAYBE_EXTENSION.search(text) and (extension := phonenumbers.parse(text, region).extension):
         # A switchboard's number and an extension (a marketplace's masked number, an office):
         # the number alone is shared by everyone behind it, the extension tells who.
         return f"{e164};ext={extension}"
     return e164
+
+
+_PUNCTUATION = re.compile(r"[\s\-./()]")
+
+
+def _with_country_code(digits: str, region: str) -> str | None:
+    """'4917612345678' in Germany: the country code typed without '+' or '00'. Where the
+    country dials a trunk zero, a national number starts with it, so digits that start with
+    the country code instead are read with '+', if the plan assigns that number. (Germany's
+    plan of many lengths assigns '+49 4917...' too, so phonenumbers alone reads it wrong.)"""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    code = str(phonenumbers.country_code_for_region(region))
+    if metadata is None or metadata.national_prefix != "0" or digits.startswith("0") or not digits.startswith(code):
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def has_extension(key: str) -> bool:
@@ -1003,7 +1026,6 @@ def has_extension(key: str) -> bool:
     return ";ext=" in key
 
 
-# What a written extension adds to a number's digits and punctuation: 'ext. 12', 'x12', '#12'.
 def _first_of_several(text: str, region: str | None) -> str | None:
     """The first number of a field that holds more than one ('07700 900123 / 01234 567890',
     a mobile and a landline typed into one box), as phonenumbers' matcher finds numbers in
@@ -1015,6 +1037,7 @@ def _first_of_several(text: str, region: str | None) -> str | None:
     return phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164) if found else None
 
 
+# What a written extension adds to a number's digits and punctuation: 'ext. 12', 'x12', '#12'.
 _MAYBE_EXTENSION = re.compile(r"[^\d\s()+.\-/]")
 
 

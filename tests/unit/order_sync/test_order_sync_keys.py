@@ -454,6 +454,11 @@ def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
         # masked number, an office), the extension one person's.
         ("+1 303-986-5797 ext. 12345", "US", "+13039865797;ext=12345"),
         ("(303) 986-5797 x1234", "US", "+13039865797;ext=1234"),
+        # The country code typed without '+' or '00' (Germany's plan of many lengths reads it
+        # as a national number otherwise).
+        ("4917612345678", "DE", "+4917612345678"),
+        ("49 30 1234567", "DE", "+49301234567"),
+        ("33612345678", "FR", "+33612345678"),
         # A trunk zero written by habit where the country has none.
         ("+34 (0)610 36 20 83", "ES", "+34610362083"),
         ("+1 (0)212 555 0123", "US", "+12125550123"),

@@ -353,6 +353,10 @@ def _latin(token: str) -> bool:
     return all(ord(ch) < 0x250 or 0x1E00 <= ord(ch) < 0x1F00 for ch in token)
 
 
+#: 'St. John', 'Ste-Marie': the abbreviations of Saint in names ('Saint John', 'Sainte-Marie').
+_SAINTS = {"st": "saint", "ste": "sainte"}
+
+
 @lru_cache(maxsize=65536)
 def name_tokens(text: str) -> tuple[str, ...]:
     """The words of a name as lower-case ASCII, in order.
@@ -383,6 +387,7 @@ def name_tokens(text: str) -> tuple[str, ...]:
             token = _NOT_ALNUM.sub("", part)
             if token:
                 tokens.append(_DIGRAPH.sub("", token) if latin else token)
+    tokens = [_SAINTS.get(token, token) for token in tokens]
     merged: list[str] = []
     for token in tokens:
         # A particle glues to a word ('O Brien'), never to an initial: 'D. J' and 'O J' are
@@ -396,23 +401,29 @@ def name_tokens(text: str) -> tuple[str, ...]:
 
 #: Forms of address a cashier or a buyer types before a name ('Dr. Michelle', 'Hr.', 'Mme
 #: Dupont'), in the scopes' languages: they are no part of it, and 'Hr.' alone is no given
-#: name. Left out on purpose, as they are given names or surnames too: Don, Dona, Pan, Pani,
-#: Fr, Me, and 'M' (an initial as often as Monsieur).
+#: name. Left out on purpose, as they are given names or surnames too: Don, Pan, Pani, Fr, Me,
+#: and 'M' (an initial as often as Monsieur). Dona (Doña) is a form of address only before
+#: another word (``TITLES_BEFORE_A_NAME``): alone it is a given name.
 TITLES = frozenset(
     {
         *("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"),
         *("herr", "hr", "frau", "dipl", "ing", "mag", "med", "rer"),  # Dipl.-Ing., Mag., Dr. med.
         *("mme", "mlle", "monsieur", "madame", "mademoiselle"),
-        *("sr", "sra", "srta", "senor", "senora", "senorita", "dona", "dna"),  # Doña, Dña. (not Don: a name)
+        *("sr", "sra", "srta", "senor", "senora", "senorita", "dna"),  # Dña.
         *("sig", "sigra", "signor", "signora", "dott", "dhr", "mevr", "mevrouw"),
     }
 )
 
 
+TITLES_BEFORE_A_NAME = frozenset({"dona"})
+
+
 def _untitled(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The name without the forms of address it starts with."""
     start = 0
-    while start < len(tokens) and tokens[start] in TITLES:
+    while start < len(tokens) and (
+        tokens[start] in TITLES or (tokens[start] in TITLES_BEFORE_A_NAME and start < len(tokens) - 1)
+    ):
         start += 1
     return tokens[start:]
 

@@ -283,6 +283,7 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         # A later given name written as its initial: one full name (O2).
         (("Jessica L.", "Kenderson"), ("Jessica Lynn", "Kenderson"), "exact", "exact", False),
         (("Jonathan Michael", "Bradley"), ("Jonathan M", "Bradley"), "exact", "exact", False),
+        (("Anna", "St. John"), ("Anna", "Saint John"), "exact", "exact", False),  # St. is Saint
         (("Linda", "Woodworth"), ("Linda A.", "Woodworth"), "exact", "exact", False),  # an initial only
         # A generation written on one side only: a namesake son (or father).
         (("Tyler", "Thornenster Jr."), ("Tyler", "Thornenster"), "exact", "different", False),
@@ -520,6 +521,14 @@ def test_o2_a_form_of_address_before_a_given_name_is_no_part_of_it(typed: str, k
 
 def test_o2_a_form_of_address_typed_as_the_surname_goes_unless_nothing_else_is_left() -> None:
     assert (last_name_key("Mrs Smith"), last_name_key("Sir")) == ("smith", "sir")
+
+
+def test_o2_dona_is_a_form_of_address_before_a_name_and_a_given_name_alone() -> None:
+    assert (first_name_key("Doña María"), first_name_key("Dña. Marta"), first_name_key("Dona")) == (
+        "maria",
+        "marta",
+        "dona",
+    )
 
 
 def test_o2_a_degree_after_the_surname_goes_a_generation_stays() -> None:

@@ -255,10 +255,10 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
             elif not is_valid_number(phone):
                 notes.append(f"phone {raw!r} ignored: no number its country assigns (a placeholder?)")
                 phone = None
+    # A name missing from the order, or a placeholder there ('Guest'), is the address's.
+    first, last = _without_placeholders(order.first_name, order.last_name, notes)
     first, last = _name_in_two_fields(
-        order.first_name or (address.first_name if address else None),
-        order.last_name or (address.last_name if address else None),
-        notes,
+        first or (address.first_name if address else None), last or (address.last_name if address else None), notes
     )
     # A POS sale may carry a postal code without a street line: it still counts (an address
     # without its street is no address for the book, but it is evidence).

@@ -1066,6 +1066,14 @@ def test_o2_a_whole_name_in_one_field_is_read_as_given_name_and_surname(
         assert score(whole, john).agrees("first_name", "exact") and score(whole, john).agrees("last_name", "exact")
 
 
+def test_o2_a_placeholder_name_on_the_order_gives_way_to_the_address_s() -> None:
+    """The checkout's 'Guest' and the billing address's Chloé Dubois: hers is the name."""
+    guest = identity(order("Chloé", "Dubois", first_name="Guest", last_name="Guest"))
+    assert (guest.first_key, guest.last_key) == ("chloe", "dubois")
+    alone = identity(order("Chloé", "Dubois", last_name=None))  # the order's given name only
+    assert (alone.first_key, alone.last_key) == ("chloe", "dubois")
+
+
 @pytest.mark.parametrize(
     ("first", "last", "read", "noted"),
     [

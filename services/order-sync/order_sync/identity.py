@@ -243,12 +243,14 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
     address = _address(order)
     country = (address.country if address else None) or scope_country
     phone = None
+    tried: set[str] = set()  # the same number on the order and its address is noted once
     for raw in (
         order.phone,
         address.phone if address else None,
         order.shipping_address.phone if order.shipping_address else None,
     ):
-        if raw and phone is None:
+        if raw and phone is None and raw not in tried:
+            tried.add(raw)
             phone = phone_key(raw, country)
             if phone is None:
                 notes.append(f"phone {raw!r} ignored: not a phone number in {country or 'any country'}")

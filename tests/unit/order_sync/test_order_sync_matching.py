@@ -1066,6 +1066,15 @@ def test_o2_a_whole_name_in_one_field_is_read_as_given_name_and_surname(
         assert score(whole, john).agrees("first_name", "exact") and score(whole, john).agrees("last_name", "exact")
 
 
+def test_o1_a_number_no_plan_assigns_on_the_order_and_its_address_is_noted_once() -> None:
+    """Shopify's sample order repeats its fictional '555-625-1199' on the order and the address."""
+    address = {"line1": "12 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "US"}
+    sample = identity(order(phone="555-625-1199", billing_address={**address, "phone": "555-625-1199"}))
+    assert sample.phone is None and [n for n in sample.notes if n.startswith("phone")] == [
+        "phone '555-625-1199' ignored: no number its country assigns (a placeholder?)"
+    ]
+
+
 def test_o2_a_placeholder_name_on_the_order_gives_way_to_the_address_s() -> None:
     """The checkout's 'Guest' and the billing address's Chloé Dubois: hers is the name."""
     guest = identity(order("Chloé", "Dubois", first_name="Guest", last_name="Guest"))

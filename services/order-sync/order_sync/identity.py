@@ -175,18 +175,23 @@ def _address(order: Order) -> PostalAddress | None:
 _WRAPPING = " \"'“”‘’«»<>()[]"
 
 
+def _unwrapped(text: str) -> str:
+    """An address without a 'mailto:', quotes or brackets around it, or punctuation after it."""
+    return re.sub(r"(?i)^mailto:", "", text).strip(_WRAPPING).rstrip(".,;:")
+
+
 def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
     """What a field that is no address as typed may hold, as exports and tills write one: a
     'mailto:', quotes or a stray full stop around it, a dot typed twice, several addresses
     (the first is the buyer's), a space typed inside ('anna. sokolova@gmail.com': no address
     has one)."""
     text = raw.strip()
-    unwrapped = re.sub(r"(?i)^mailto:", "", text).strip(_WRAPPING).rstrip(".,;:")
+    unwrapped = _unwrapped(text)
     yield "mailto, quotes or trailing punctuation removed", unwrapped
     yield "a dot typed twice", re.sub(r"\.{2,}", ".", unwrapped)  # 'k..becker@': no address has '..'
     if text.count("@") > 1:
         first = next(part for part in re.split(r"[\s,;/]+", text) if "@" in part)
-        yield "the first of several addresses", re.sub(r"(?i)^mailto:", "", first).strip(_WRAPPING).rstrip(".,;:")
+        yield "the first of several addresses", _unwrapped(first)
     else:
         yield "spaces removed", "".join(text.split())
 

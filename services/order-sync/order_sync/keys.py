@@ -207,6 +207,7 @@ def _meant_domains(domain: str) -> tuple[str, ...]:
     return tuple(sorted(provider for provider in PROVIDER_DOMAINS if _domain_slip(domain, provider)))
 
 
+@lru_cache(maxsize=16384)  # asked for the order's email once per candidate's (meant_alike)
 def meant_mailboxes(canonical: str) -> tuple[str, ...]:
     """The mailboxes an address at a provider's domain mistyped was meant for, as
     ``canonical_email`` writes them: 'ann.lee@hotmail.co' -> 'ann.lee@hotmail.co.uk' and

@@ -241,6 +241,24 @@ stack_down() {
     return 0
 }
 
+stack_failure_report() {  # after a failed run: what the machine and the servers said, for the operator
+    say "the run failed; the servers and the machine as it ends:"
+    stack_status >&2
+    printf '\n  disk: %s\n  memory: %s\n  load: %s\n' \
+        "$(df -h "$ROOT" | awk 'NR==2 {print $4 " free of " $2}')" \
+        "$(free -m | awk '/^Mem:/ {print $7 " MB available of " $2}')" "$(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    # A mongod that stopped says why: its last severe lines (JSON: "s":"F" fatal, "E" error), or
+    # the signal someone sent it.
+    if [ -f "$STACK/logs/mongod.log" ]; then
+        echo "  mongod.log, last fatal or error lines and signals received:" >&2
+        { grep -E '"s":"(F|E)"|Received signal' "$STACK/logs/mongod.log" || true; } | tail -n 5 | cut -c1-400 | sed 's/^/    /' >&2
+        echo "  mongod.log, last lines:" >&2
+        tail -n 3 "$STACK/logs/mongod.log" | cut -c1-400 | sed 's/^/    /' >&2
+    fi
+    # The kernel's out-of-memory killer, where the kernel's log can be read.
+    { dmesg 2>/dev/null || true; } | { grep -iE 'out of memory|killed process' || true; } | tail -n 5 >&2
+}
+
 stack_status() {
     local port name
     for pair in "RabbitMQ:$RABBITMQ_PORT" "MongoDB:$MONGODB_PORT" "SMTP:$SMTP_PORT"; do

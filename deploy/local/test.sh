@@ -95,4 +95,5 @@ if [ "$cluster_tests" = 1 ]; then
     [ "$cluster_status" -ne 124 ] || say "cluster fault tests: stopped at their time limit"
     [ "$status" -ne 0 ] || status=$cluster_status
 fi
+[ "$status" -eq 0 ] || stack_failure_report
 exit "$status"

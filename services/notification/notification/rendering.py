@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 import resource
 import signal
 from concurrent.futures import ProcessPoolExecutor
@@ -201,9 +200,12 @@ class _SampleProblem(Exception):
 
 def _kill(processes: list[Any]) -> None:
     """End a pool's processes now: one may be stuck where no signal of Python's reaches it.
-    (ProcessPoolExecutor keeps them in ``_processes``; it has no public way to do this.)"""
+    (ProcessPoolExecutor keeps them in ``_processes``; it has no public way to do this.)
+    Only one still alive: a bare ``os.kill`` of the pid of one that had ended (and been reaped
+    by the forkserver) could strike whatever process the kernel gave that pid next."""
     for process in processes:
         try:
-            os.kill(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, TypeError):
+            if process.is_alive():
+                process.kill()
+        except (ProcessLookupError, AttributeError, ValueError):
             pass

@@ -814,6 +814,57 @@ def name_script(text: str) -> str | None:
     return None
 
 
+#: What a consonant skeleton reads as vowels: the vowels, and w, y and v, which Arabic and
+#: Hebrew also write for long vowels (يوسف is 'ywsf' letter by letter, Youssef in Latin letters).
+_VOWELS = frozenset("aeiouywv")
+_TRAILING_H = re.compile(r"(?<=[^sckgtdzh])h$|(?<=h)h$")  # ة and Fatimah's h; not the h of 'sh', 'kh'
+
+
+@dataclass(frozen=True)
+class Abjad:
+    """A name key read as Arabic and Hebrew write names: its consonants (a letter doubled, or
+    twice with a vowel between, once: Haddad, حداد) and what stands before each one and after
+    the last (``vowels``): in the script a long vowel's letter or nothing (short vowels are
+    not written), in Latin letters whatever vowels the spelling has."""
+
+    consonants: str
+    vowels: tuple[str, ...]
+
+    def spells(self, written: Abjad) -> bool:
+        """This Latin spelling could be the name ``written`` in the script: the same consonants,
+        a vowel wherever the script writes a long one, and no long vowel (two letters: 'ou',
+        'ei') where it writes none: Mohammed is محمد, Mahmoud is not (محمود is), Hussein is not
+        حسن (Hasan)."""
+        return self.consonants == written.consonants and all(
+            (latin or not script) and (script or len(latin) < 2)
+            for latin, script in zip(self.vowels, written.vowels, strict=True)
+        )
+
+
+@lru_cache(maxsize=65536)
+def abjad(key: str | None) -> Abjad | None:
+    """``Abjad`` of a name key (word breaks are a transliterator's: 'Abd Allah', 'Abdullah');
+    under two consonants it tells nothing (علي 'ly', Ali, Leila): None."""
+    if not key:
+        return None
+    text = _TRAILING_H.sub("", key.replace(" ", "").replace("q", "k").replace("'", "").replace("`", ""))
+    consonants: list[str] = []
+    vowels: list[str] = []
+    pending = ""
+    for ch in text:
+        if ch in _VOWELS:
+            pending += ch
+        elif consonants and consonants[-1] == ch:
+            pending = ""  # one consonant, written twice
+        else:
+            consonants.append(ch)
+            vowels.append(pending)
+            pending = ""
+    if len(consonants) < 2:
+        return None
+    return Abjad("".join(consonants), (*vowels, pending))
+
+
 def written_in_latin(text: str) -> bool:
     """Every letter of ``text`` is a Latin one (accented, Vietnamese and Turkish letters too)."""
     return all(not ch.isalpha() or ord(ch) < 0x250 or unicodedata.name(ch, "").startswith("LATIN ") for ch in text)

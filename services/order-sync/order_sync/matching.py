@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from .identity import Identity, Rule, surname_block
 from .keys import (
+    abjad,
     compare_names,
     has_extension,
     is_mobile,
@@ -319,7 +320,7 @@ OWN_PHONE = Level("phone_owner", "alone", 1.0, 0.1, "the only customer seen at t
 FIRST_GIVEN = Level("first_name", "first_given", 1.0, 1.0, "the record had no given name; the order gives one")
 #: A name in Arabic, Hebrew or Hangul on one side and in Latin letters on the
 #: other (keys.UNCOMPARABLE_SCRIPTS): its transliteration is not its bearer's spelling, so
-#: another spelling is no evidence either way. Nor does it tell the person at a phone or
+#: another spelling is no evidence either way (one that spells it is "close": ``_transliterated``). Nor does it tell the person at a phone or
 #: street, as the same given name would: a household's members write theirs as they like.
 OTHER_SCRIPT = {
     comparison: Level(comparison, "other_script", 1.0, 1.0, "written in another script: no evidence either way")
@@ -634,7 +635,11 @@ def _best_names(
             first = _partial(*given) or first
         if scripted != ((known_first, known_last) in profile.scripted_names):
             # One of those scripts on one side only: the transliteration may agree
-            # (customary surnames do), but another spelling is no other person.
+            # (customary surnames do), but another spelling is no other person. Where
+            # the consonants agree as the script writes them, it is a spelling of the name.
+            if not agreement.swapped:
+                first = _transliterated(first, given, order_in_script=scripted)
+                last = _transliterated(last, (identity.last_key, known_last), order_in_script=scripted)
             first = "other_script" if first == "different" else first
             last = "other_script" if last == "different" else last
         levels = (first, last, agreement.swapped)
@@ -643,6 +648,20 @@ def _best_names(
             best = (rank, levels, (known_first, known_last))
     assert best is not None  # profile.names is not empty
     return best[1], best[2]
+
+
+def _transliterated(level: str, names: tuple[str | None, str | None], *, order_in_script: bool) -> str:
+    """A name in Arabic or Hebrew letters (the order's, or the customer's) and one in Latin
+    letters that spells it (``Abjad.spells``: محمد, Mohammed): "close", a spelling of one
+    name, as Anna and Anne are. It tells a person only at one person's mobile, as a spelling
+    there does."""
+    if level != "different":
+        return level
+    ours, theirs = (abjad(name) for name in names)
+    if ours is None or theirs is None:
+        return level
+    latin, written = (theirs, ours) if order_in_script else (ours, theirs)
+    return "close" if latin.spells(written) else level
 
 
 # --- the decision -----------------------------------------------------------------------------------

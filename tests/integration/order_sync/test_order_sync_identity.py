@@ -662,7 +662,10 @@ async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_
     name nor surname waited for nobody and joined the holder's customer; it now waits for a
     CSR with the holder as candidate. A customer whose first order gave the name in Arabic
     script (anyascii reads يوسف حسن 'ywsf hsn') is not 'someone else' to an order in Latin
-    letters at the same mailbox (Youssef Hasan): it links, and no name says otherwise."""
+    letters at the same mailbox (Youssef Hasan): it links, and no name says otherwise. A till
+    sale under a name in Arabic script, no mailbox, at the mobile of a customer known only by
+    a Latin spelling of it (يوسف منصور, Youssef Mansour): its consonants are his, so it is
+    his (it waited for a CSR before)."""
     await client.publish_upstream(
         german("FM-1", first_name="Klaus", last_name="Schäfer", email="schaefer.home@example.de", phone="0221 1112223")
     )
@@ -694,6 +697,15 @@ async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_
     second = await linked(client, "AR-2")
     assert (second.customer_code, second.rule) == (first.customer_code, "email")
     assert not any(e.level == "different" for e in second.evidence)
+
+    web = {"first_name": "Youssef", "last_name": "Mansour", "email": "y.mansour@example.de", "phone": "0151 23456789"}
+    await client.publish_upstream(german("AR-3", **web, billing_address=None))
+    known = await linked(client, "AR-3")
+    till = {"first_name": "يوسف", "last_name": "منصور", "phone": "+49 151 23456789"}
+    await client.publish_upstream(german("AR-4", **till, billing_address=None))
+    sale = await linked(client, "AR-4")
+    assert sale.customer_code == known.customer_code is not None, sale
+    assert {(e.comparison, e.level) for e in sale.evidence} >= {("first_name", "close"), ("last_name", "close")}
 
 
 async def test_o5_a_family_s_loyalty_card_under_another_given_name_waits_and_a_cashier_s_slip_links(

@@ -310,6 +310,19 @@ def test_o2_a_given_name_in_another_script_does_not_tell_a_household_s_mobile_ap
     assert decision.kind != "link"
 
 
+def test_o2_a_name_in_arabic_letters_at_a_person_s_mobile_is_theirs_when_its_consonants_agree() -> None:
+    """Youssef Mansour's mobile, then a till sale at it as يوسف منصور ('ywsf mnswr'): the
+    consonants of both names agree as Arabic writes them, a spelling of his name at one
+    person's phone: his (it waited for a CSR before). Another name in Arabic at that
+    mobile (علي, Ali: one consonant, too few to tell; خليل, Khalil) still does not."""
+    mobile = {"phone": "+34 645 917 352"}
+    youssef = profile("C1", order("Youssef", "Mansour", email="youssef.m@example.es", **mobile))
+    decision = decided(order("يوسف", "منصور", **mobile), youssef)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+    for first in ("علي", "خليل"):
+        assert decided(order(first, "منصور", **mobile), youssef).kind != "link"
+
+
 def test_o2_a_han_surname_read_as_pinyin_still_tells_two_families_apart() -> None:
     """Li Wang's street: an order by 陈丽 (Chen Li) with an email nobody has shown is not hers:
     Han is not among the scripts whose names say nothing against a Latin one."""
@@ -321,15 +334,17 @@ def test_o2_a_han_surname_read_as_pinyin_still_tells_two_families_apart() -> Non
 
 
 @pytest.mark.parametrize(
-    ("written", "latin"),
+    ("written", "latin", "levels"),
     [
-        (("يوسف", "حسن"), ("Youssef", "Hasan")),  # Arabic: anyascii reads 'ywsf hsn'
-        (("יוסף", "כהן"), ("Yosef", "Cohen")),  # Hebrew
-        (("지훈", "정"), ("Ji-hoon", "Chung")),  # Hangul: 'jihun jeong'
+        # Arabic: anyascii reads 'ywsf hsn'; the consonants agree as the script writes them.
+        (("يوسف", "حسن"), ("Youssef", "Hasan"), ("close", "close")),
+        (("יוסף", "כהן"), ("Yosef", "Cohen"), ("close", "other_script")),  # Hebrew: כ read 'kh'
+        # Hangul: 'jihun jeong'; Jeong and Chung are one surname too, as no letters say.
+        (("지훈", "정"), ("Ji-hoon", "Chung"), ("close", "other_script")),
     ],
 )
 def test_o2_a_name_in_a_script_without_one_latin_spelling_is_no_other_person(
-    written: tuple[str, str], latin: tuple[str, str]
+    written: tuple[str, str], latin: tuple[str, str], levels: tuple[str, str]
 ) -> None:
     """Arabic and Hebrew write no short vowels and Korean names are romanized many ways: a
     name in one of them and the same person's in Latin letters agree or say nothing, never
@@ -340,7 +355,9 @@ def test_o2_a_name_in_a_script_without_one_latin_spelling_is_no_other_person(
     assert not scored.agrees_not("first_name") and not scored.agrees_not("last_name")
     decision = decide(who, None, [scored], Thresholds())
     assert (decision.kind, decision.customer_code) == ("link", "C1")
-    assert any(e.level == "other_script" and e.weight == 0 for e in scored.evidence)
+    found = {e.comparison: e.level for e in scored.evidence if e.comparison in ("first_name", "last_name")}
+    assert (found["first_name"], found["last_name"]) == levels
+    assert all(e.weight == 0 for e in scored.evidence if e.level == "other_script")
     # Learned back: the Latin name is compared with Latin names as before.
     other = score(identity(order("Omar", "Farouk", email="y.h@example.fr")), profile("C2", order(*latin)))
     assert other.agrees_not("first_name") and other.agrees_not("last_name")

@@ -266,7 +266,8 @@ def typo_of(a: str, b: str) -> bool:
 _GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "ss", "ẞ": "SS"})
 
 # Whitespace, hyphens (ASCII and Unicode dashes), dots and commas separate name parts.
-_SEPARATORS = re.compile(r"[\s.,\-\u2010-\u2015\u2212\u00ad]+")
+_SEPARATOR = r"[\s.,\-\u2010-\u2015\u2212\u00ad]"
+_SEPARATORS = re.compile(_SEPARATOR + "+")
 
 # Anything else inside a token (apostrophes of O'Brien/D’Angelo, quotes, brackets) is removed.
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -358,6 +359,27 @@ def _latin(token: str) -> bool:
 _SAINTS = {"st": "saint", "ste": "sainte"}
 
 
+#: A word of a name and the separators after it.
+_WORDS = re.compile(rf"((?:(?!{_SEPARATOR}).)+)({_SEPARATOR}*)", re.DOTALL)
+
+
+def _word_tokens(raw: str) -> list[str]:
+    """The tokens of one word as written (``name_tokens``)."""
+    if (customary := CUSTOMARY_SURNAMES.get(raw)) is not None:
+        return [customary]
+    # The digraph collapse is for Latin-script spellings only: pinyin 'Xue'/'Yue' (薛明 ->
+    # 'xueming' vs 许明 'xuming') or romanized Hangul (재 'jae' vs 자 'ja') must stay apart.
+    latin = _latin(raw)
+    if not latin and _GREEK.search(raw):
+        raw = _greek(raw)
+    tokens = []
+    for part in _SEPARATORS.split(anyascii(raw).lower()):  # anyascii may add separators
+        token = _NOT_ALNUM.sub("", part)
+        if token:
+            tokens.append(_DIGRAPH.sub("", token) if latin else token)
+    return tokens
+
+
 @lru_cache(maxsize=65536)
 def name_tokens(text: str) -> tuple[str, ...]:
     """The words of a name as lower-case ASCII, in order.
@@ -373,30 +395,24 @@ def name_tokens(text: str) -> tuple[str, ...]:
     """
     text = unicodedata.normalize("NFC", text).translate(_GERMAN)  # NFC: 'u'+U+0308 is 'ü' too
     tokens: list[str] = []
-    for raw in _SEPARATORS.split(text):
-        if not raw:
-            continue
-        if (customary := CUSTOMARY_SURNAMES.get(raw)) is not None:
-            tokens.append(customary)
-            continue
-        # The digraph collapse is for Latin-script spellings only: pinyin 'Xue'/'Yue' (薛明 ->
-        # 'xueming' vs 许明 'xuming') or romanized Hangul (재 'jae' vs 자 'ja') must stay apart.
-        latin = _latin(raw)
-        if not latin and _GREEK.search(raw):
-            raw = _greek(raw)
-        for part in _SEPARATORS.split(anyascii(raw).lower()):  # anyascii may add separators
-            token = _NOT_ALNUM.sub("", part)
-            if token:
-                tokens.append(_DIGRAPH.sub("", token) if latin else token)
+    # Words written with a full stop after them ('D. José', 'O. Smith'): an abbreviation (an
+    # initial, Don), never a particle that lost its apostrophe ('D Angelo', 'O Brien').
+    abbreviated: set[int] = set()
+    for raw, separator in _WORDS.findall(text):
+        tokens.extend(_word_tokens(raw))
+        if tokens and "." in separator:
+            abbreviated.add(len(tokens) - 1)
     tokens = [_SAINTS.get(token, token) for token in tokens]
     merged: list[str] = []
-    for token in tokens:
+    glue = False
+    for index, token in enumerate(tokens):
         # A particle glues to a word ('O Brien'), never to an initial: 'D. J' and 'O J' are
         # two initials (or a title's and an initial), not 'dj'.
-        if merged and merged[-1] in _PARTICLES and len(token) > 1:
+        if glue and len(token) > 1:
             merged[-1] += token
         else:
             merged.append(token)
+        glue = token in _PARTICLES and index not in abbreviated and merged[-1] == token
     return tuple(merged)
 
 
@@ -418,6 +434,11 @@ TITLES = frozenset(
 
 TITLES_BEFORE_A_NAME = frozenset({"dona"})
 
+#: Forms of address written as one letter and a full stop before a word ('D. José': Don;
+#: 'M. Lefot': Monsieur; 'Fr. Heininghardt': Frau). Without the stop, or before another
+#: initial ('D. J.'), the letter is an initial and stays.
+_ABBREVIATED_TITLE = re.compile(r"^\s*(?:D|M|Fr)\.\s*(?=[^\W\d_]{2})", re.IGNORECASE)
+
 
 def _untitled(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The name without the forms of address it starts with."""
@@ -430,9 +451,9 @@ def _untitled(tokens: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def first_name_key(first: str | None) -> str | None:
-    """The first name's tokens joined by a space, without a form of address before them;
-    None if it has none ('Hr.' names nobody)."""
-    return (" ".join(_untitled(name_tokens(first))) or None) if first else None
+    """The first name's tokens joined by a space, without a form of address before them
+    ('Dr.', 'Mme', 'D. José'); None if it has none ('Hr.' names nobody)."""
+    return (" ".join(_untitled(name_tokens(_ABBREVIATED_TITLE.sub("", first)))) or None) if first else None
 
 
 #: Degrees and professions written after a surname ('Smith MD', 'Smith, PhD'): not part of
@@ -446,7 +467,7 @@ def last_name_key(last: str | None) -> str | None:
     else is left; None if it has none."""
     if not last:
         return None
-    tokens = name_tokens(last)
+    tokens = name_tokens(_ABBREVIATED_TITLE.sub("", last)) or name_tokens(last)
     kept = _untitled(tokens) or tokens
     end = len(kept)
     while end > 1 and kept[end - 1] in CREDENTIALS:

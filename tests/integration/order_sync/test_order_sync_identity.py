@@ -797,3 +797,25 @@ async def test_o2_o4_a_masked_number_a_middle_initial_and_a_mailbox_that_spells_
     mailbox = {"first_name": None, "last_name": "MORERINGS", "email": "charles.morerings@example.com"}
     await client.publish_upstream(american("HM-5", **mailbox, phone="6466318615"))
     assert (await linked(client, "HM-5")).customer_code == charles.customer_code
+
+
+async def test_o2_don_monsieur_or_frau_written_as_one_letter_and_a_stop_is_no_part_of_the_name(
+    client: OmsClient, services: EventTap
+) -> None:
+    """A till's 'D. José Luis' (Don) was read 'djose luis', the D glued to the name as the
+    particle of 'D Angelo' is, and 'M. Lefot' (Monsieur) kept the M in the surname: another
+    form of the customer's name at best, no name at all at a household's line. Both sales at
+    the customer's mobile link by the name itself now."""
+    web = {"first_name": "José Luis", "last_name": "Cabivar", "email": "jl.cabivar@example.de"}
+    await client.publish_upstream(german("DN-1", **web, phone="0151 77788899", billing_address=None))
+    hugo_web = {"first_name": "Hugo", "last_name": "Lefot", "email": "h.lefot@example.de"}
+    await client.publish_upstream(german("DN-2", **hugo_web, phone="0151 66655544", billing_address=None))
+    jose, hugo = await linked(client, "DN-1"), await linked(client, "DN-2")
+    don = {"first_name": "D. José Luis", "last_name": "Cabivar", "phone": "+49 151 77788899"}
+    monsieur = {"first_name": "Hugo", "last_name": "M. Lefot", "phone": "+49 151 66655544"}
+    await client.publish_upstream(german("DN-3", **don, billing_address=None))
+    await client.publish_upstream(german("DN-4", **monsieur, billing_address=None))
+    for number, customer in (("DN-3", jose), ("DN-4", hugo)):
+        sale = await linked(client, number)
+        assert sale.customer_code == customer.customer_code is not None, sale
+        assert {(e.comparison, e.level) for e in sale.evidence} >= {("first_name", "exact"), ("last_name", "exact")}

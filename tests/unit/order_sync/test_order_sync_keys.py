@@ -514,6 +514,14 @@ def test_o8_an_order_number_is_looked_up_as_a_caller_types_it() -> None:
         ("Frau", None),
         ("Don", "don"),  # a given name too: kept
         ("M.", "m"),  # an initial as often as Monsieur: kept
+        # One letter and a full stop before a word: Don, Monsieur, Frau (an independent
+        # stream's 'D. José Luis' read 'djose luis', a particle glued to the name).
+        ("D. José Luis", "jose luis"),
+        ("D.Jorge", "jorge"),
+        ("M. Đức Anh", "duc anh"),
+        ("Fr. Lena", "lena"),
+        ("M. J.", "m j"),  # before an initial: two initials
+        ("D Angelo", "dangelo"),  # no stop: a particle that lost its apostrophe
     ],
 )
 def test_o2_a_form_of_address_before_a_given_name_is_no_part_of_it(typed: str, key: str | None) -> None:
@@ -522,6 +530,11 @@ def test_o2_a_form_of_address_before_a_given_name_is_no_part_of_it(typed: str, k
 
 def test_o2_a_form_of_address_typed_as_the_surname_goes_unless_nothing_else_is_left() -> None:
     assert (last_name_key("Mrs Smith"), last_name_key("Sir")) == ("smith", "sir")
+    assert (last_name_key("M. Lefot"), last_name_key("Fr. Heininghardt"), last_name_key("M.")) == (
+        "lefot",
+        "heininghardt",
+        "m",
+    )
 
 
 def test_o2_dona_is_a_form_of_address_before_a_name_and_a_given_name_alone() -> None:

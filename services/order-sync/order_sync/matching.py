@@ -705,12 +705,13 @@ def decide(
         known = next((c for c in ranked if c.code == linked_code), None)
         if known is not None and _another_cardholder(identity, known):
             # The card's other holder by this given name: the customer a CSR made of an
-            # earlier sale on it (their decision teaches the index, O5).
+            # earlier sale on it (their decision teaches the index, O5), or the one at the
+            # order's mobile under this name (their own sales without the card).
             sharers = [
                 c
                 for c in ranked
                 if c.code != linked_code
-                and c.agrees("source")
+                and (c.agrees("source") or c.agrees("household", *MOBILE_KEYS))
                 and c.agrees("first_name", "exact")
                 and not c.agrees_not("last_name")
             ]
@@ -815,15 +816,21 @@ def housemates(identity: Identity, decision: Decision, neighbours: Iterable[Prof
 
 
 def _another_cardholder(identity: Identity, known: Scored) -> bool:
-    """A sale in a store on a customer's card under another given name, in Latin letters as
-    theirs are (a name in kanji is no other name): a family's shared loyalty card in another
-    member's hands, unless the order's mailbox is the holder's."""
-    return (
-        identity.in_store
-        and written_in_latin(identity.first_name or "")
-        and known.agrees_not("first_name")
-        and not known.agrees("email")
+    """A sale in a store on a customer's card in another member's hands, unless the order's
+    mailbox is the holder's: under another given name, in Latin letters as theirs are (a name
+    in kanji is no other name); or under the holder's own name from a mobile of someone else
+    (the holder has shown a mobile, not this one): a namesake of the family sharing the card,
+    father and son (on an independent stream, 2 of 5 false merges; a holder's new number
+    waits for a CSR once, and the next sale at it links)."""
+    other_mobile = (
+        identity.phone is not None
+        and is_mobile(identity.phone)
+        and known.profile is not None
+        and identity.phone not in known.profile.phones
+        and any(is_mobile(phone) for phone in known.profile.phones)
     )
+    another_name = written_in_latin(identity.first_name or "") and known.agrees_not("first_name")
+    return identity.in_store and (another_name or other_mobile) and not known.agrees("email")
 
 
 def _household_link(decision: Decision) -> Scored | None:

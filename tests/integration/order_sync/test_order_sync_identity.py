@@ -742,6 +742,33 @@ async def test_o5_a_family_s_loyalty_card_under_another_given_name_waits_and_a_c
     assert (await linked(client, "CARD-7")).customer_code == karen.customer_code
 
 
+async def test_o5_a_namesake_on_the_family_s_card_from_his_own_mobile_waits_then_has_his_own_customer(
+    client: OmsClient, services: EventTap
+) -> None:
+    """Father and son of one name share a loyalty card; the father's sales show his mobile.
+    The son's sale on the card from his own mobile joined the father's customer by the card
+    (an independent stream's false merges); it now waits for a CSR with the father as
+    candidate. Once the CSR made him a customer, his sales on the card from his mobile are
+    his, and the father's from the father's are the father's."""
+    till = {"store_id": "koeln-1", "billing_address": None, "source_customer_id": "LC-0815"}
+    name = {"first_name": "Michel", "last_name": "Galenière"}
+    await client.publish_upstream(german("FS-1", **name, phone="0151 42150176", **till))
+    father = await linked(client, "FS-1")
+    assert father.customer_code and father.rule == "created"
+    await client.publish_upstream(german("FS-2", **name, phone="01525 3054744", **till))
+    waiting = await linked(client, "FS-2")
+    assert waiting.customer_code is None and waiting.review_id
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
+    assert [c.customer_code for c in item.candidates] == [father.customer_code]
+    await ok(await client.call(ResolveReview, {"review_id": waiting.review_id, "action": "create"}, actor=CSR))
+    son = await linked(client, "FS-2")
+    assert son.customer_code not in (None, father.customer_code)
+    await client.publish_upstream(german("FS-3", **name, phone="+49 1525 3054744", **till))
+    await client.publish_upstream(german("FS-4", **name, phone="+49 151 42150176", **till))
+    assert (await linked(client, "FS-3")).customer_code == son.customer_code
+    assert (await linked(client, "FS-4")).customer_code == father.customer_code
+
+
 async def test_o2_a_namesake_with_his_own_phone_and_mailbox_at_a_marketplace_buyer_s_street_is_his_own_customer(
     client: OmsClient, services: EventTap
 ) -> None:

@@ -301,6 +301,33 @@ def test_o5_a_till_sale_on_a_family_s_card_under_another_given_name_waits_for_a_
     assert (again.kind, again.customer_code) == ("link", "C3")
 
 
+def test_o5_a_till_sale_on_a_family_s_card_under_the_holder_s_name_from_another_mobile_waits() -> None:
+    """Father and son, both Michel Galenière, share a card; the father's sales show his mobile.
+    A sale on the card under that name from another mobile is the son's as likely as his: a
+    CSR decides, with the holder as candidate (it joined the father's customer before). At the
+    father's own mobile, or without a phone, it is the holder's; once the son has a customer at
+    his mobile, the card's sales from it are his."""
+    fr_store = {**STORE, "country": "FR"}
+    father = profile("C1", order("Michel", "Galenière", phone="06 09 62 67 09", source_id="LC1", **fr_store))
+    son = order("Michel", "Galeniere", phone="07 40 76 48 38", source_id="LC1", **fr_store)
+    waiting = decided(son, father, linked="C1")
+    assert (waiting.kind, [c.code for c in waiting.candidates]) == ("review", ["C1"])
+    for holder in (
+        order("Michel", "Galenière", phone="0609626709", source_id="LC1", **fr_store),
+        order("Michel", "Galenière", source_id="LC1", **fr_store),
+    ):
+        assert (decided(holder, father, linked="C1").customer_code) == "C1"
+    own = profile("C2", order("Michel", "Galeniere", phone="07 40 76 48 38", **fr_store))
+    theirs = decided(son, father, own, linked="C1")
+    assert (theirs.kind, theirs.customer_code) == ("link", "C2")
+    # Another given name on the card at a member's own mobile: that member's customer too.
+    karen = profile("C3", order("Karen", "Galenière", phone="06 11 22 33 44", **fr_store))
+    sale = decided(
+        order("Karen", "Galenière", phone="06 11 22 33 44", source_id="LC1", **fr_store), father, karen, linked="C1"
+    )
+    assert (sale.kind, sale.customer_code) == ("link", "C3")
+
+
 def test_o2_a_given_name_in_another_script_does_not_tell_a_household_s_mobile_apart() -> None:
     """A household sharing one mobile: Åsa's record, then an order by يوسف with no email. The
     name in Arabic script says nothing against hers, and nothing for her either: no link."""

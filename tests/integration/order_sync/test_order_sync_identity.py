@@ -708,6 +708,17 @@ async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_
     assert {(e.comparison, e.level) for e in sale.evidence} >= {("first_name", "close"), ("last_name", "close")}
 
 
+async def made_a_customer_by_a_csr(client: OmsClient, number: str, candidate: str | None) -> Any:
+    """The order waits for a CSR with ``candidate`` as its only candidate, and the CSR makes a
+    customer of it: its link then."""
+    waiting = await linked(client, number)
+    assert waiting.customer_code is None and waiting.review_id, waiting
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
+    assert [c.customer_code for c in item.candidates] == [candidate]
+    await ok(await client.call(ResolveReview, {"review_id": waiting.review_id, "action": "create"}, actor=CSR))
+    return await linked(client, number)
+
+
 async def test_o5_a_family_s_loyalty_card_under_another_given_name_waits_and_a_cashier_s_slip_links(
     client: OmsClient, services: EventTap
 ) -> None:
@@ -727,13 +738,8 @@ async def test_o5_a_family_s_loyalty_card_under_another_given_name_waits_and_a_c
         his = await linked(client, number)
         assert (his.customer_code, his.rule) == (holder.customer_code, "source_customer_id"), number
     await client.publish_upstream(german("CARD-5", first_name="Karen", last_name="Thornman", **till))
-    waiting = await linked(client, "CARD-5")
-    assert waiting.customer_code is None and waiting.review_id
-    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
-    assert [c.customer_code for c in item.candidates] == [holder.customer_code]
     # The CSR makes Karen a customer of her own; the card stays William's.
-    await ok(await client.call(ResolveReview, {"review_id": waiting.review_id, "action": "create"}, actor=CSR))
-    karen = await linked(client, "CARD-5")
+    karen = await made_a_customer_by_a_csr(client, "CARD-5", holder.customer_code)
     assert karen.customer_code not in (None, holder.customer_code) and karen.rule == "review"
     await client.publish_upstream(german("CARD-6", first_name="William", last_name="Thornman", **till))
     assert (await linked(client, "CARD-6")).customer_code == holder.customer_code
@@ -756,12 +762,7 @@ async def test_o5_a_namesake_on_the_family_s_card_from_his_own_mobile_waits_then
     father = await linked(client, "FS-1")
     assert father.customer_code and father.rule == "created"
     await client.publish_upstream(german("FS-2", **name, phone="01525 3054744", **till))
-    waiting = await linked(client, "FS-2")
-    assert waiting.customer_code is None and waiting.review_id
-    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
-    assert [c.customer_code for c in item.candidates] == [father.customer_code]
-    await ok(await client.call(ResolveReview, {"review_id": waiting.review_id, "action": "create"}, actor=CSR))
-    son = await linked(client, "FS-2")
+    son = await made_a_customer_by_a_csr(client, "FS-2", father.customer_code)
     assert son.customer_code not in (None, father.customer_code)
     await client.publish_upstream(german("FS-3", **name, phone="+49 1525 3054744", **till))
     await client.publish_upstream(german("FS-4", **name, phone="+49 151 42150176", **till))

@@ -12,6 +12,7 @@ wrong customer, a false difference only costs a duplicate or a review.
 - :func:`name_tokens`, :func:`name_key`, :func:`first_name_key`, :func:`last_name_key`:
   transliterated, order-free name keys.
 - :func:`compare_names`: exact / close / different / missing per name part, either orientation.
+- :func:`abjad`: a name as Arabic and Hebrew write it, which a Latin spelling may spell.
 - :func:`postal_key`: country-aware postal code key.
 - :func:`phone_key`: E.164 or None, never raises.
 """
@@ -44,6 +45,8 @@ __all__ = [
     "first_name_key",
     "last_name_key",
     "compare_names",
+    "abjad",
+    "Abjad",
     "postal_key",
     "phone_key",
     "is_mobile",
@@ -467,7 +470,7 @@ def last_name_key(last: str | None) -> str | None:
     else is left; None if it has none."""
     if not last:
         return None
-    tokens = name_tokens(_ABBREVIATED_TITLE.sub("", last)) or name_tokens(last)
+    tokens = name_tokens(_ABBREVIATED_TITLE.sub("", last))
     kept = _untitled(tokens) or tokens
     end = len(kept)
     while end > 1 and kept[end - 1] in CREDENTIALS:

@@ -320,8 +320,9 @@ OWN_PHONE = Level("phone_owner", "alone", 1.0, 0.1, "the only customer seen at t
 FIRST_GIVEN = Level("first_name", "first_given", 1.0, 1.0, "the record had no given name; the order gives one")
 #: A name in Arabic, Hebrew or Hangul on one side and in Latin letters on the
 #: other (keys.UNCOMPARABLE_SCRIPTS): its transliteration is not its bearer's spelling, so
-#: another spelling is no evidence either way (one that spells it is "close": ``_transliterated``). Nor does it tell the person at a phone or
-#: street, as the same given name would: a household's members write theirs as they like.
+#: another spelling is no evidence either way (one that spells it is "close":
+#: ``_transliterated``). Nor does it tell the person at a phone or street, as the same given
+#: name would: a household's members write theirs as they like.
 OTHER_SCRIPT = {
     comparison: Level(comparison, "other_script", 1.0, 1.0, "written in another script: no evidence either way")
     for comparison in ("last_name", "first_name")

@@ -223,12 +223,15 @@ def after_their_neighbours(
     making a second record. On a 100,000-order stream, 23 undecidable orders were created
     alone so, where one order at a time reviewed them. Sharing a key is not enough: a shop's
     own phone and address on every order of a burst of new buyers made one round per buyer
-    (149 orders/s instead of 437 in bench.order_sync)."""
+    (149 orders/s instead of 437 in bench.order_sync). The clusters that tell the most of
+    their person come first, whatever order they reached the batch in: the cash sale decided
+    a moment before the web order beside it (in another matching batch) still waits for
+    his customer (a fresh-clone CI, 2026-12-06, made the sale a customer of its own)."""
     limits = limits or Thresholds()
     now: list[Cluster] = []
     later: list[Cluster] = []
     seen: list[tuple[set[str], Profile]] = []
-    for c in clusters:
+    for c in sorted(clusters, key=lambda c: _telling(c.lead), reverse=True):
         keys = {store.scoped(a.order.scope, k) for a in c.arrivals for k in a.identity.blocking_keys()}
         neighbours = [profile for their_keys, profile in seen if keys & their_keys]
         waits = bool(neighbours) and any(
@@ -317,15 +320,14 @@ class Cluster:
     @property
     def lead(self) -> Arrival:
         """The order that tells the most about the person: its customer is created."""
-        return max(
-            self.arrivals,
-            key=lambda a: (
-                bool(a.identity.email),
-                bool(a.identity.source_customer_id),
-                bool(a.identity.phone),
-                bool(a.identity.first_key),
-            ),
-        )
+        return max(self.arrivals, key=_telling)
+
+
+def _telling(arrival: Arrival) -> tuple[bool, bool, bool, bool]:
+    """How much an order tells of its person, most first: a mailbox, an account, a phone, a
+    given name."""
+    identity = arrival.identity
+    return (bool(identity.email), bool(identity.source_customer_id), bool(identity.phone), bool(identity.first_key))
 
 
 #: The claims that are one person's identifiers: shared, they make one customer whatever

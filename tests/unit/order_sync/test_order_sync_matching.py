@@ -660,6 +660,10 @@ def test_o5_o6_a_new_person_s_neighbour_in_the_batch_is_decided_after_their_cust
     shop = {"phone": "01 45 67 89 10", "postal": "75002", "line1": "12 rue de la Paix"}
     buyers = [arrival(order(f"Buyer{n}", f"Name{n}", email=f"b{n}@example.fr", **shop)) for n in range(20)]
     assert intake.after_their_neighbours(intake.cluster(buyers))[1] == []
+    # The cash sale reached the batch first (decided a moment before his order, in another
+    # matching batch): it still waits for his customer.
+    now, later = intake.after_their_neighbours(intake.cluster([initial, pierre]))
+    assert ([c.lead for c in now], [c.lead for c in later]) == ([pierre], [initial])
     # Alone in its batch, or its neighbour already stored, an order is created at once.
     assert intake.after_their_neighbours(intake.cluster([initial])) == (intake.cluster([initial]), [])
 

@@ -162,12 +162,14 @@ start_mongod() {
     mkdir -p "$dir/data"
     say "MongoDB member $i: starting on 127.0.0.1:$(mongodb_port "$i")"
     # A worker killed inside a transaction holds its locks until transactionLifetimeLimitSeconds.
+    # Dropped collections' files are deleted once out of the snapshot history (lib.sh: ensure_mongodb).
     # Test commands: the fault tests inject a failover's errors with the failCommand fail point.
     "$(mongod_binary)" --replSet "$CLUSTER_REPLSET" --bind_ip 127.0.0.1 --port "$(mongodb_port "$i")" \
         --dbpath "$dir/data" --logpath "$dir/mongod.log" --logappend --pidfilepath "$(mongod_pid_file "$i")" \
         --wiredTigerCacheSizeGB "$CLUSTER_MONGODB_CACHE_GB" \
         --setParameter diagnosticDataCollectionEnabled=false \
         --setParameter transactionLifetimeLimitSeconds=10 \
+        --setParameter minSnapshotHistoryWindowInSeconds=10 \
         --setParameter enableTestCommands=1 \
         --fork >/dev/null || die "mongod $i did not start; see $dir/mongod.log"
 }

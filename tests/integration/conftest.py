@@ -18,7 +18,7 @@ from ..support import Cleanup, running
 from .browser_support import close_shared_chromium
 
 #: Test files that kill, restart or time processes, or count a burst's effects against load:
-#: deploy/local/test.sh runs them after the two-worker part, with nothing beside them.
+#: deploy/local/test.sh runs them after the others (and the cluster fault tests), two at a time.
 ALONE = {
     "test_platform_faults",
     "test_platform_shutdown",

@@ -299,6 +299,9 @@ class Cluster:
     #: Set when another cluster claimed first: the rule its identifier stands for.
     found_by: Rule | None = None
     claimant: str | None = None  # the order whose cluster claimed the creation key
+    #: Its mailbox is a customer's the matching found to be someone else (a family's shared
+    #: one): its customer is a guest, as a scope's registered account per email is taken.
+    mailbox_of_another: bool = False
 
     @property
     def key(self) -> str:
@@ -374,6 +377,10 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
         fresh: dict[str, dict[str, Any]] = {}
         for c in clusters:
             c.creation_key = c.found_by = c.claimant = None
+            c.mailbox_of_another = any(
+                rule == "email" and (doc := held.get(claim)) is not None and doc.get("code") in c.rejected
+                for claim, rule in c.claims.items()
+            )
             followed = next(
                 (
                     (claim, rule)
@@ -390,8 +397,11 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
                 # Claimed by one of these very orders (an earlier try of this batch): created.
                 c.found_by = None if c.claimant in {a.key for a in c.arrivals} else followed[1]
             else:
-                first = next(iter(c.claims), None)
-                c.creation_key = f"order-claim:{first}" if first else f"order:{c.lead.key}"
+                # Named after an identifier no one holds: one held by a customer not followed
+                # (someone else's mailbox: a family's) gave that customer's key, and the
+                # customer service answered with them, a merge the matching had refused.
+                free = next((claim for claim in c.claims if claim not in held and claim not in fresh), None)
+                c.creation_key = f"order-claim:{free}" if free else f"order:{c.lead.key}"
                 c.claimant = c.lead.key
             for claim in c.claims:
                 if claim not in held and claim not in fresh:
@@ -417,8 +427,11 @@ async def _create_customers(runtime: ServiceRuntime, customers: CustomerService,
     for c in clusters:
         # Checked here against the contract, so that one order's unusable customer (a name
         # too long, say) fails that cluster alone instead of the whole command.
+        fields = new_customer(c.lead.order, c.lead.identity, c.key)
+        if c.mailbox_of_another:
+            fields["account_type"] = "guest"
         try:
-            asking.append((c, NewCustomer.model_validate(new_customer(c.lead.order, c.lead.identity, c.key))))
+            asking.append((c, NewCustomer.model_validate(fields)))
         except ValidationError as error:
             for arrival in c.arrivals:
                 arrival.failure = Rejected.invalid_fields(field_errors_from_pydantic([dict(e) for e in error.errors()]))

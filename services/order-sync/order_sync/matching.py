@@ -240,6 +240,14 @@ EMAIL = _levels(
         "a slip of a key in the local part of a mailbox of theirs, with the same given name",
     ),
     Level("email", "different", 0.12, 1.0, "both have an email, none shared: people change address"),
+    Level(
+        "email",
+        "family",
+        1.0,
+        1.0,
+        "the same mailbox under another given name, and it names the family, not either of them "
+        "('smith.home@', 'familiaescedo@'): a family's, which says the household, not the person",
+    ),
     Level("email", "relayed", 1.0, 1.0, "none shared, but one side only has marketplace relay aliases: no evidence"),
 )
 SOURCE = _levels(
@@ -410,9 +418,10 @@ class Scored:
         if self.agrees("email"):
             # Unless neither name is theirs: a family's shared mailbox ('smithfamily@',
             # 'sonnerke.home@') in another member's hands. Then the mailbox says the
-            # household, not the person, and a CSR decides (O5). Not a marketplace's relay
-            # alias: one buyer's account, whose orders may carry a gift's recipient's name
-            # (an Amazon order without BuyerName is named after its ship-to).
+            # household, not the person, and a CSR decides (O5). (Under another given name
+            # alone, a mailbox that names no one agrees not at all: EMAIL "family".) Not a
+            # marketplace's relay alias: one buyer's account, whose orders may carry a gift's
+            # recipient's name (an Amazon order without BuyerName is named after its ship-to).
             # Nor another given name there with a phone the holder has not shown: a member
             # of the family with a line of their own (John's order at the Stanowtons' mailbox
             # and street, from his own phone, on Jim's customer).
@@ -496,7 +505,9 @@ def score(identity: Identity, profile: Profile) -> Scored:
             (e for e in sorted(profile.emails) if meant_alike(identity.email_canon, e)), None
         )
         typo = same_name and next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
-        if identity.email_canon in profile.emails:
+        if identity.email_canon in profile.emails and other_name and _family_mailbox(identity, profile, best):
+            add(EMAIL["family"], identity.email_canon)
+        elif identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
         elif meant:
             add(EMAIL["provider_typo"], f"{identity.email_canon} vs {meant}")
@@ -534,6 +545,29 @@ def score(identity: Identity, profile: Profile) -> Scored:
     if sig is not None and sig in profile.taught:
         add(TAUGHT, "the same details as an order a CSR decided")
     return Scored(profile.code, sum(e.weight for e in evidence), tuple(evidence), profile)
+
+
+def _family_mailbox(identity: Identity, profile: Profile, best: Any) -> bool:
+    """The order's mailbox, held by a customer whose given name is not the order's, names the
+    family and no one in it (words of three letters or more, anywhere in its local part):
+    'smith.home', 'themorsons', 'familiaescedo', 'mirar7'. Not 'misaki82' (a given name), nor
+    'ktanaka3' or 'a.ostergaard' (an initial and the surname: one person's, whose name the
+    order may have written otherwise), nor 'shared' or 'crazyrose620' (no surname)."""
+    if best is None or best[0][0] != "different" or not identity.email_canon or is_relay_email(identity.email_canon):
+        return False
+    written = re.sub(r"[^a-z]+", " ", identity.email_canon.split("@", 1)[0])
+    # As written, and as a name is read ('schaefer' is the key 'schafer').
+    locals_ = {written.replace(" ", ""), "".join(name_tokens(written))}
+
+    def words(keys: Iterable[str | None]) -> set[str]:
+        return {word for key in keys if key for word in key.split() if len(word) >= 3}
+
+    given = words([identity.first_key, *(first for first, _ in profile.names)])
+    if any(word in local for word in given for local in locals_):
+        return False
+    surnames = words([identity.last_key, *(last for _, last in profile.names)])
+    rests = [local.replace(word, "", 1) for word in surnames for local in locals_ if word in local]
+    return bool(rests) and all(not 0 < len(rest) <= 2 for rest in rests)
 
 
 def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
@@ -716,6 +750,10 @@ def decide(
                 and c.agrees("first_name", "exact")
                 and not c.agrees_not("last_name")
             ]
+            if any(c.agrees("household", *MOBILE_KEYS) and c not in sharers for c in ranked if c.code != linked_code):
+                # The order's mobile is someone else's, under another given name: the till
+                # wrote the card's name for whoever held it, and the phone says who did.
+                sharers = []
             if len(sharers) == 1:
                 return Decision("link", "source_customer_id", sharers[0].code, tuple(ranked[:5]), sharers[0].score)
             return Decision("review", "source_customer_id", candidates=tuple(ranked[:5]), score=known.score)

@@ -654,13 +654,14 @@ async def test_o2_a_flat_or_floor_written_on_the_street_line_still_finds_the_cus
     assert any(e.detail == "121 dorf, 40215" for e in second.evidence)
 
 
-async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_in_arabic_script_is_no_other_person(
+async def test_o3_another_given_name_at_a_family_s_mailbox_is_its_own_customer_and_arabic_script_is_no_other_person(
     client: OmsClient, services: EventTap
 ) -> None:
     """Independent streams' false merges and reviews, on the real services: an order at a
-    family's shared mailbox ('schaefer.home@') under a name that is neither the holder's given
-    name nor surname waited for nobody and joined the holder's customer; it now waits for a
-    CSR with the holder as candidate. A customer whose first order gave the name in Arabic
+    family's shared mailbox ('schaefer.home@': the surname, no one's given name) under another
+    given name than the holder's joined the holder's customer, then waited for a CSR with
+    the holder; the mailbox says the household, not the person, and the name says another
+    one: a customer of her own, also from a line of her own. A customer whose first order gave the name in Arabic
     script (anyascii reads يوسف حسن 'ywsf hsn') is not 'someone else' to an order in Latin
     letters at the same mailbox (Youssef Hasan): it links, and no name says otherwise. A till
     sale under a name in Arabic script, no mailbox, at the mobile of a customer known only by
@@ -674,16 +675,19 @@ async def test_o5_a_family_s_mailbox_in_another_member_s_hands_waits_and_a_name_
     await client.publish_upstream(
         german("FM-2", **other, billing_address={**HOME, "first_name": "Andrea", "last_name": "Sonninger"})
     )
-    waiting = await linked(client, "FM-2")
-    assert waiting.customer_code is None and waiting.review_id
-    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == waiting.review_id)
-    assert holder.customer_code in {c.customer_code for c in item.candidates}
-    # The family's surname at its mailbox and street, but another given name and a line of
-    # their own: no one the mailbox singles out, so a CSR decides too.
-    own_line = {"first_name": "Andrea", "email": "schaefer.home@example.de", "phone": "0221 9998887"}
-    await client.publish_upstream(german("FM-3", **own_line, billing_address={**HOME, "first_name": "Andrea"}))
+    andrea = await linked(client, "FM-2")
+    assert andrea.customer_code not in (None, holder.customer_code) and andrea.rule == "created", (
+        holder.customer_code,
+        holder.rule,
+        andrea.customer_code,
+        andrea.rule,
+    )
+    # The family's surname at its mailbox and street, another given name and a line of their
+    # own: not the holder either.
+    own_line = {"first_name": "Lena", "email": "schaefer.home@example.de", "phone": "0221 9998887"}
+    await client.publish_upstream(german("FM-3", **own_line, billing_address={**HOME, "first_name": "Lena"}))
     member = await linked(client, "FM-3")
-    assert member.customer_code is None and member.review_id
+    assert member.customer_code not in (None, holder.customer_code, andrea.customer_code), member
 
     arabic = {"first_name": "يوسف", "last_name": "حسن", "email": "youssef.hasan@example.de"}
     await client.publish_upstream(
@@ -755,7 +759,8 @@ async def test_o5_a_namesake_on_the_family_s_card_from_his_own_mobile_waits_then
     The son's sale on the card from his own mobile joined the father's customer by the card
     (an independent stream's false merges); it now waits for a CSR with the father as
     candidate. Once the CSR made him a customer, his sales on the card from his mobile are
-    his, and the father's from the father's are the father's."""
+    his, and the father's from the father's are the father's; one from the mobile of a third
+    member, known by another name, waits for a CSR."""
     till = {"store_id": "koeln-1", "billing_address": None, "source_customer_id": "LC-0815"}
     name = {"first_name": "Michel", "last_name": "Galenière"}
     await client.publish_upstream(german("FS-1", **name, phone="0151 42150176", **till))
@@ -768,6 +773,18 @@ async def test_o5_a_namesake_on_the_family_s_card_from_his_own_mobile_waits_then
     await client.publish_upstream(german("FS-4", **name, phone="+49 151 42150176", **till))
     assert (await linked(client, "FS-3")).customer_code == son.customer_code
     assert (await linked(client, "FS-4")).customer_code == father.customer_code
+    # A sale under Michel's name from the mobile of Julien, a member known by his own name:
+    # the till wrote the card's name for whoever held it, and the phone says Julien did. It
+    # joined the son's customer (a sharer of the card and the name); a CSR decides now.
+    await client.publish_upstream(
+        german("FS-5", first_name="Julien", last_name="Galenière", phone="0176 55443322", billing_address=None)
+    )
+    julien = await linked(client, "FS-5")
+    await client.publish_upstream(german("FS-6", **name, phone="0176 55443322", **till))
+    held = await linked(client, "FS-6")
+    assert held.customer_code is None and held.review_id, held
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == held.review_id)
+    assert julien.customer_code in {c.customer_code for c in item.candidates}
 
 
 async def test_o2_a_namesake_with_his_own_phone_and_mailbox_at_a_marketplace_buyer_s_street_is_his_own_customer(

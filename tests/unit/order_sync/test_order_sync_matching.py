@@ -182,24 +182,32 @@ def test_o5_an_email_whose_holder_is_otherwise_someone_else_is_not_given_a_secon
     assert decision.kind in ("link", "review") and decision.kind != "create"
 
 
-def test_o5_a_family_mailbox_under_a_name_that_is_neither_of_the_holder_s_waits_for_a_csr() -> None:
-    """A family's shared mailbox in another member's hands: neither the given name nor the
-    surname is the holder's, so the mailbox says the household, not the person."""
+def test_o3_another_given_name_at_a_mailbox_that_names_only_the_family_is_another_person() -> None:
+    """A family's shared mailbox ('schaefer.home@': the surname, no one's given name) under
+    another given name than the holder's: the mailbox says the household, not the person,
+    and is no evidence of the holder at all (level ``family``). The name says someone else:
+    a customer of their own. (It joined Kate's customer as Sophie on an independent stream of
+    100,000 orders: 12 of 52 false merges, with the family's loyalty card's.)"""
     holder = profile("C1", order("Klaus", "Schaefer", email="schaefer.home@gmail.com", **HOME))
-    other = decided(order("Andrea", "Sonninger", email="schaefer.home@gmail.com", **HOME), holder)
-    assert (other.kind, [c.code for c in other.candidates]) == ("review", ["C1"])
-    # One name of the holder's is enough for the mailbox to tell its person: a married name...
+    own_line = {**HOME, "phone": "01 40 00 00 00"}
+    for first, last, where in (
+        ("Andrea", "Sonninger", HOME),
+        ("Andrea", "Schaefer", HOME),
+        ("Andrea", "Schaefer", own_line),
+    ):
+        other = order(first, last, email="schaefer.home@gmail.com", **where)
+        evidence = score(identity(other), holder).evidence
+        assert [e.level for e in evidence if e.comparison == "email"] == ["family"]
+        assert decided(other, holder).kind == "create"
+    # One name of the holder's is enough for the mailbox to tell its person: a married name.
     married = decided(order("Klaus", "Sonninger", email="schaefer.home@gmail.com", **HOME), holder)
     assert (married.kind, married.customer_code, married.rule) == ("link", "C1", "email")
-    # ...or a given name beside the family's surname, at its mailbox: the holder's spouse is
-    # not told apart by it either, but the family surname makes the mailbox theirs to hold.
-    spouse = decided(order("Andrea", "Schaefer", email="schaefer.home@gmail.com", **HOME), holder)
-    assert spouse.kind == "link"
-    # Not with a phone of their own that the holder has not shown: one member of the family
-    # from another's line is no one the mailbox singles out.
-    own_line = {**HOME, "phone": "01 40 00 00 00"}
-    other = decided(order("Andrea", "Schaefer", email="schaefer.home@gmail.com", **own_line), holder)
-    assert (other.kind, [c.code for c in other.candidates]) == ("review", ["C1"])
+    # An initial and the surname ('k.schaefer@'), or a given name in it, is one person's
+    # mailbox, whose given name the order may have written otherwise: the holder's still.
+    for mailbox in ("k.schaefer@gmail.com", "klaus.home@gmail.com"):
+        own = profile("C3", order("Klaus", "Schaefer", email=mailbox, **HOME))
+        kept = score(identity(order("Andrea", "Schaefer", email=mailbox, **HOME)), own)
+        assert [e.level for e in kept.evidence if e.comparison == "email"] == ["exact"]
     # A marketplace's relay alias is one buyer's account: an Amazon order without BuyerName
     # is named after its ship-to (here a lodger's parcel at the buyer's address).
     buyer = profile("C2", order("Klaus", "Schaefer", email="0x8k2l@marketplace.amazon.de", **HOME))
@@ -326,6 +334,14 @@ def test_o5_a_till_sale_on_a_family_s_card_under_the_holder_s_name_from_another_
         order("Karen", "Galenière", phone="06 11 22 33 44", source_id="LC1", **fr_store), father, karen, linked="C1"
     )
     assert (sale.kind, sale.customer_code) == ("link", "C3")
+    # The son on the card, and a sale under Michel's name from the mobile of Julien, a member
+    # known by his own name: the till wrote the card's name for whoever held it, and the
+    # phone says Julien did. A CSR decides; without Julien's record it is the son's.
+    son_on_card = profile("C4", order("Michel", "Galeniere", phone="07 40 76 48 38", source_id="LC1", **fr_store))
+    julien = profile("C5", order("Julien", "Galenière", phone="06 55 44 33 22", **fr_store))
+    at_julien_s = order("Michel", "Galenière", phone="06 55 44 33 22", source_id="LC1", **fr_store)
+    assert decided(at_julien_s, father, son_on_card, julien, linked="C1").kind == "review"
+    assert decided(at_julien_s, father, son_on_card, linked="C1").customer_code == "C4"
 
 
 def test_o2_a_given_name_in_another_script_does_not_tell_a_household_s_mobile_apart() -> None:

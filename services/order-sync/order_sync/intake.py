@@ -377,8 +377,9 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
         fresh: dict[str, dict[str, Any]] = {}
         for c in clusters:
             c.creation_key = c.found_by = c.claimant = None
+            rejected = c.rejected
             c.mailbox_of_another = any(
-                rule == "email" and (doc := held.get(claim)) is not None and doc.get("code") in c.rejected
+                rule == "email" and (doc := held.get(claim)) is not None and doc.get("code") in rejected
                 for claim, rule in c.claims.items()
             )
             followed = next(
@@ -386,7 +387,7 @@ async def _claim(runtime: ServiceRuntime, clusters: list[Cluster]) -> None:
                     (claim, rule)
                     for claim, rule in c.claims.items()
                     if (doc := held.get(claim) or fresh.get(claim)) is not None
-                    and doc.get("code") not in c.rejected
+                    and doc.get("code") not in rejected
                     and (rule in PERSON_RULES or not two_people(doc.get("person_ids", ()), c.person_ids))
                 ),
                 None,

@@ -505,7 +505,12 @@ def score(identity: Identity, profile: Profile) -> Scored:
             (e for e in sorted(profile.emails) if meant_alike(identity.email_canon, e)), None
         )
         typo = same_name and next((e for e in sorted(profile.emails) if typo_of(identity.email_canon, e)), None)
-        if identity.email_canon in profile.emails and other_name and _family_mailbox(identity, profile, best):
+        if (
+            identity.email_canon in profile.emails
+            and best is not None
+            and best[0][0] == "different"
+            and _family_mailbox(identity.email_canon, identity, profile)
+        ):
             add(EMAIL["family"], identity.email_canon)
         elif identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
@@ -547,15 +552,15 @@ def score(identity: Identity, profile: Profile) -> Scored:
     return Scored(profile.code, sum(e.weight for e in evidence), tuple(evidence), profile)
 
 
-def _family_mailbox(identity: Identity, profile: Profile, best: Any) -> bool:
+def _family_mailbox(email: str, identity: Identity, profile: Profile) -> bool:
     """The order's mailbox, held by a customer whose given name is not the order's, names the
     family and no one in it (words of three letters or more, anywhere in its local part):
     'smith.home', 'themorsons', 'familiaescedo', 'mirar7'. Not 'misaki82' (a given name), nor
     'ktanaka3' or 'a.ostergaard' (an initial and the surname: one person's, whose name the
     order may have written otherwise), nor 'shared' or 'crazyrose620' (no surname)."""
-    if best is None or best[0][0] != "different" or not identity.email_canon or is_relay_email(identity.email_canon):
+    if is_relay_email(email):
         return False
-    written = re.sub(r"[^a-z]+", " ", identity.email_canon.split("@", 1)[0])
+    written = re.sub(r"[^a-z]+", " ", email.split("@", 1)[0])
     # As written, and as a name is read ('schaefer' is the key 'schafer').
     locals_ = {written.replace(" ", ""), "".join(name_tokens(written))}
 
@@ -750,11 +755,12 @@ def decide(
                 and c.agrees("first_name", "exact")
                 and not c.agrees_not("last_name")
             ]
-            if any(c.agrees("household", *MOBILE_KEYS) and c not in sharers for c in ranked if c.code != linked_code):
-                # The order's mobile is someone else's, under another given name: the till
-                # wrote the card's name for whoever held it, and the phone says who did.
-                sharers = []
-            if len(sharers) == 1:
+            # Unless the order's mobile is someone else's, under another given name: the till
+            # wrote the card's name for whoever held it, and the phone says who did.
+            someone_else_s_mobile = any(
+                c.code != linked_code and c.agrees("household", *MOBILE_KEYS) and c not in sharers for c in ranked
+            )
+            if len(sharers) == 1 and not someone_else_s_mobile:
                 return Decision("link", "source_customer_id", sharers[0].code, tuple(ranked[:5]), sharers[0].score)
             return Decision("review", "source_customer_id", candidates=tuple(ranked[:5]), score=known.score)
         duplicates = _one_person(

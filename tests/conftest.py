@@ -16,9 +16,15 @@ from urllib.parse import urlparse
 import pytest
 from cryptography.fernet import Fernet
 
+from plumbing.passwords import PROFILE_VARIABLE
 from plumbing.settings import ServiceSettings
 
 from .support import Cleanup, new_namespace
+
+# argon2-cffi's profile for tests (plumbing.passwords): hashing was a fifth of the integration
+# tests' CPU. Service processes the tests start inherit it; a test of what the real cost
+# buys (the same time for an unknown account) sets production's profile for itself.
+os.environ.setdefault(PROFILE_VARIABLE, "test-only-cheapest")
 
 if TYPE_CHECKING:
     from plumbing.client import OmsClient

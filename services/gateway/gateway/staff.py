@@ -32,13 +32,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from plumbing import passwords
 from plumbing import throttle as throttle_rules
 from plumbing.settings import ServiceSettings
 from plumbing.throttle import Bucket, retry_after, too_many_attempts
@@ -47,22 +46,12 @@ from plumbing.throttle_store import Throttle
 from .rights import ROLES
 from .settings import GatewaySettings
 
-_hasher = PasswordHasher()
-# Verified for an unknown username, so that it answers as slowly as a wrong password.
-_DUMMY_HASH = _hasher.hash("no such staff member, same time spent")
 MIN_PASSWORD = 12
 MAX_OPEN_RECORDS = 8
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
 
 
 def token_id(token: str) -> str:
@@ -179,7 +168,7 @@ class StaffStore:
             "_id": username,
             "name": name.strip() or username,
             "role": role,
-            "password_hash": _hasher.hash(password),
+            "password_hash": passwords.hash_password(password),
             "created_at": now(),
             "disabled": False,
         }
@@ -211,13 +200,14 @@ class StaffStore:
 
         doc = await self.db.staff.find_one({"_id": name})
         # argon2 takes tens of milliseconds of CPU: off the event loop, other requests go on.
-        good = await asyncio.to_thread(_password_matches, doc["password_hash"] if doc else _DUMMY_HASH, password)
+        # An unknown username is checked against a dummy hash: it answers as slowly as a wrong password.
+        good = await asyncio.to_thread(passwords.verify_password, doc["password_hash"] if doc else None, password)
         if good and doc is not None and not doc.get("disabled"):
             await self.throttle.clear(account_key(name))
             if source:
                 await self.throttle.refund(source_key(source))
-            if _hasher.check_needs_rehash(doc["password_hash"]):
-                new_hash = await asyncio.to_thread(_hasher.hash, password)
+            if passwords.needs_rehash(doc["password_hash"]):
+                new_hash = await asyncio.to_thread(passwords.hash_password, password)
                 await self.db.staff.update_one({"_id": doc["_id"]}, {"$set": {"password_hash": new_hash}})
             return doc
         failures = charged[account_key(name)].failures
@@ -285,7 +275,7 @@ class StaffStore:
         ended and its failed sign-ins forgotten; None: no such account."""
         name = username.strip().lower()
         password = secrets.token_urlsafe(12)  # 16 characters, above MIN_PASSWORD
-        new_hash = await asyncio.to_thread(_hasher.hash, password)
+        new_hash = await asyncio.to_thread(passwords.hash_password, password)
         if (await self.db.staff.update_one({"_id": name}, {"$set": {"password_hash": new_hash}})).matched_count == 0:
             return None
         await self.db.sessions.delete_many({"username": name})

@@ -55,7 +55,7 @@ from contracts.customer.records import (
     VerifyEmail,
 )
 from contracts.envelope import Actor
-from plumbing import cursors
+from plumbing import cursors, passwords
 from plumbing.errors import Rejected
 from plumbing.normalize import email_key
 from plumbing.runtime import CommandTable, ServiceRuntime
@@ -204,7 +204,7 @@ async def _send_reset(
 
 async def complete_password_reset(cmd: CompletePasswordReset, runtime: CustomerRuntime) -> AcceptedReply:
     db, at = runtime.db, now()
-    password_hash = await asyncio.to_thread(credentials.hash_password, cmd.payload.new_password)
+    password_hash = await asyncio.to_thread(passwords.hash_password, cmd.payload.new_password)
     kinds: list[TokenKind] = ["password_reset", "password_setup"]
 
     async def work(uow: UnitOfWork) -> Accepted:
@@ -352,9 +352,7 @@ async def authenticate(cmd: Authenticate, runtime: CustomerRuntime) -> Authentic
         raise _throttled(wait)
     account = account_key(p.scope_id, key) if key else None
     charged = await _charge(throttle, policy.keys(p.scope_id, key, source), account, doc, at)
-    matches = await asyncio.to_thread(
-        credentials.verify_password, doc.get("password_hash") if doc else None, p.password
-    )
+    matches = await asyncio.to_thread(passwords.verify_password, doc.get("password_hash") if doc else None, p.password)
     if matches and doc is not None and doc["state"] == "active":  # a password matches only an account's
         return await _signed_in(runtime, throttle, doc, p.password, account, source, at)
     if account and (until := policy.lock_until(charged, at)):
@@ -404,8 +402,8 @@ async def _signed_in(
 ) -> AuthenticatedReply:
     """The right password of an active account: its failures are forgotten, the source's attempt refunded."""
     rehash = (
-        await asyncio.to_thread(credentials.hash_password, password)
-        if credentials.needs_rehash(doc["password_hash"])
+        await asyncio.to_thread(passwords.hash_password, password)
+        if passwords.needs_rehash(doc["password_hash"])
         else None
     )
     await store.record_sign_in(runtime.db, doc["_id"], at, rehash)

@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail, smtp_server
 
-from ..integration.system.test_platform_faults import Worker
+from ..integration.system.faults_support import Worker
 from ..support import new_namespace
 from .support import Cluster, run_script, service_workers
 

@@ -40,7 +40,7 @@ from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import INBOX, OUTBOX
 from tools.smtp_capture import CapturedMail
 
-from ..integration.system.test_platform_faults import Worker, queue_leftovers
+from ..integration.system.faults_support import Worker, queue_leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy/local/cluster.sh"

@@ -20,7 +20,7 @@ import pytest
 from plumbing.settings import ServiceSettings
 from tools.smtp_capture import CapturedMail
 
-from ..integration.system.test_platform_faults import Worker
+from ..integration.system.faults_support import Worker
 from .support import Cluster, assert_nothing_lost_or_duplicated, intake_queue, storm_through
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(420)]

@@ -20,7 +20,9 @@ from .browser_support import close_shared_chromium
 #: Test files that kill, restart or time processes, or count a burst's effects against load:
 #: deploy/local/test.sh runs them after the others (and the cluster fault tests), two at a time.
 ALONE = {
-    "test_platform_faults",
+    "test_platform_faults_rabbitmq_restart",
+    "test_platform_faults_mongodb_restart",
+    "test_platform_faults_sigkill",
     "test_platform_shutdown",
     "test_platform_outbox_fencing",
     "test_platform_broker_failover",

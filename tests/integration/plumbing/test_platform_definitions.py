@@ -28,8 +28,10 @@ from plumbing.dlq import DeadLetterQueues
 from plumbing.settings import ServiceSettings
 
 from ...support import Cleanup, eventually, running
-from ..system.test_platform_faults import PrivateRabbitMQ, pytestmark  # noqa: F401 - same skip rule
+from ..system.faults_support import SKIP_UNDER_TESTCONTAINERS, PrivateRabbitMQ
 
+#: A RabbitMQ node of its own, as the fault tests start.
+pytestmark = SKIP_UNDER_TESTCONTAINERS
 DEFINITIONS = Path(__file__).resolve().parents[3] / "deploy" / "rabbitmq" / "definitions.json"
 
 

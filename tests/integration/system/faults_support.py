@@ -10,6 +10,9 @@ burst of upstream orders, each with its shipment, over two workers each of custo
 order-sync and notification: every order linked once, to one customer per person, and one
 shipping confirmation received per order by a real SMTP server.
 
+The scenarios and what they share (servers of their own, workers, workloads, figures); the
+tests are ``test_platform_faults_*.py``, one file a fault, so that two run side by side
+(``deploy/local/test.sh``: two at a time, beside nothing else; each on servers of its own).
 Each scenario prints one line of figures (run with ``-s`` to see them):
 ``FAULT <scenario>: published=.. applied=.. duplicated=.. lost=.. ...``. The RabbitMQ and
 MongoDB restarts run against private servers started from the same binaries on other
@@ -56,7 +59,8 @@ from .test_platform_shutdown import ready
 ROOT = Path(__file__).resolve().parents[3]
 RABBITMQ_BIN = Path(os.environ.get("OMS_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 
-pytestmark = pytest.mark.skipif(
+#: Each fault test file's ``pytestmark``.
+SKIP_UNDER_TESTCONTAINERS = pytest.mark.skipif(
     os.environ.get("OMS_TESTCONTAINERS") == "1",
     reason="fault tests stop and kill local server processes; under testcontainers there are none",
 )
@@ -822,75 +826,3 @@ async def burst_of(kind: str) -> AsyncIterator[Workload]:
 
 
 BURSTS = pytest.mark.parametrize("kind", ["customers", "orders"])
-
-
-@BURSTS
-async def test_p2_p5_rabbitmq_restart_in_the_middle_of_a_burst(
-    kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
-) -> None:
-    """The broker stops and starts again (every connection drops); services reconnect."""
-    node = PrivateRabbitMQ(tmp_path / "rabbitmq")
-    try:
-        await node.start()
-
-        async def restart(running_workers: list[Worker]) -> None:
-            await node.restart_app(down_seconds=2.0)
-
-        servers = Servers(node.url, settings.mongodb_url, node.ctl)
-        async with burst_of(kind) as workload:
-            figures = await run_scenario("RabbitMQ restart", settings, servers, tmp_path, cleanup, restart, workload)
-    finally:
-        await asyncio.to_thread(node.stop)
-    assert_exactly_once(figures)
-
-
-@BURSTS
-async def test_p2_p5_mongodb_restart_in_the_middle_of_a_burst(
-    kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
-) -> None:
-    """The database stops and starts again; transactions in flight fail and are retried."""
-    mongo = PrivateMongoDB(tmp_path / "mongodb", *TRANSACTION_LIFETIME)
-    try:
-        await mongo.start()
-
-        async def restart(running_workers: list[Worker]) -> None:
-            await mongo.restart(down_seconds=3.0)
-
-        servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
-        async with burst_of(kind) as workload:
-            figures = await run_scenario("MongoDB restart", settings, servers, tmp_path, cleanup, restart, workload)
-    finally:
-        await asyncio.to_thread(mongo.stop)
-    assert_exactly_once(figures)
-
-
-@BURSTS
-async def test_p2_p3_p5_workers_killed_with_sigkill_in_the_middle_of_a_burst(
-    kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
-) -> None:
-    """Workers die with SIGKILL (no shutdown at all), then start again. What they held
-    unacknowledged goes back to the queues, the partitions and emails they had claimed pass
-    to the survivors when the leases expire, and a transaction a killed worker left open
-    expires (TRANSACTION_LIFETIME) instead of blocking the retries."""
-    mongo = PrivateMongoDB(tmp_path / "mongodb", *TRANSACTION_LIFETIME)
-    try:
-        await mongo.start()
-        async with burst_of(kind) as workload:
-
-            async def kill(running_workers: list[Worker]) -> None:
-                victims = [worker for worker in running_workers if worker.name in workload.victims]
-                for worker in victims:
-                    worker.kill9()
-                for worker in victims:
-                    assert worker.process is not None
-                    await worker.process.wait()
-                await asyncio.sleep(1.0)
-                for worker in victims:
-                    await worker.start()
-                await asyncio.gather(*(worker.until_ready() for worker in victims))
-
-            servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
-            figures = await run_scenario("worker SIGKILL", settings, servers, tmp_path, cleanup, kill, workload)
-    finally:
-        await asyncio.to_thread(mongo.stop)
-    assert_exactly_once(figures)

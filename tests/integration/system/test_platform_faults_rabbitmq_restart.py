@@ -1,0 +1,42 @@
+"""P2, P5: RabbitMQ stops and starts again in the middle of a burst (faults_support)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from plumbing.settings import ServiceSettings
+
+from ...support import Cleanup
+from .faults_support import (
+    BURSTS,
+    SKIP_UNDER_TESTCONTAINERS,
+    PrivateRabbitMQ,
+    Servers,
+    Worker,
+    assert_exactly_once,
+    burst_of,
+    run_scenario,
+)
+
+pytestmark = SKIP_UNDER_TESTCONTAINERS
+
+
+@BURSTS
+async def test_p2_p5_rabbitmq_restart_in_the_middle_of_a_burst(
+    kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
+) -> None:
+    """The broker stops and starts again (every connection drops); services reconnect."""
+    node = PrivateRabbitMQ(tmp_path / "rabbitmq")
+    try:
+        await node.start()
+
+        async def restart(running_workers: list[Worker]) -> None:
+            await node.restart_app(down_seconds=2.0)
+
+        servers = Servers(node.url, settings.mongodb_url, node.ctl)
+        async with burst_of(kind) as workload:
+            figures = await run_scenario("RabbitMQ restart", settings, servers, tmp_path, cleanup, restart, workload)
+    finally:
+        await asyncio.to_thread(node.stop)
+    assert_exactly_once(figures)

@@ -2,9 +2,9 @@
 
 Passwords are argon2id hashes (``plumbing.passwords``, as the staff's). A token is 256
 random bits given to the customer once, inside a link; only its SHA-256 is stored, so a
-database leak yields no usable link. Neither ever appears in clear in a log line, an event or the outbox: the
-one event that emails a link carries it sealed for the notification service
-(``plumbing.sealing``) and, for everyone else, redacted.
+database leak yields no usable link. Neither ever appears in clear in a log line, an event
+or the outbox: the one event that emails a link carries it sealed for the notification
+service (``plumbing.sealing``) and, for everyone else, redacted.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from ..system.faults_support import SKIP_UNDER_TESTCONTAINERS, PrivateRabbitMQ
 
 #: A RabbitMQ node of its own, as the fault tests start.
 pytestmark = SKIP_UNDER_TESTCONTAINERS
+
 DEFINITIONS = Path(__file__).resolve().parents[3] / "deploy" / "rabbitmq" / "definitions.json"
 
 

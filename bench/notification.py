@@ -48,6 +48,7 @@ import aio_pika
 from aiosmtplib import SMTP
 from pymongo import AsyncMongoClient
 
+from bench import email_floor
 from bench.processes import PeakRss, cpu_seconds_by_name, rss_mb, worker_pids
 from contracts.customer.records import LinkPayload, PasswordSetupInvited, Recipient
 from contracts.order_sync.linking import (
@@ -267,6 +268,71 @@ async def raw_rate(port: int, message: bytes, count: int, connections: int) -> f
     return count / (time.perf_counter() - started)
 
 
+# --- the floor: the durable work alone, in plain code (bench/email_floor.py) -------------------------------
+
+
+async def floor_rate(
+    settings: ServiceSettings, smtp: tuple[int, Any], message: bytes, events: list, connections: int
+) -> dict[str, Any]:
+    """Emails per second of ``email_floor`` for ``events``, and the CPU each process spent per email."""
+    port, sink_pid = smtp
+    name = f"{settings.namespace}.email-floor"
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+        floor = email_floor.Floor(
+            amqp_url=settings.amqp_url,
+            mongodb_url=settings.mongodb_url,
+            queue=name,
+            database=f"{settings.namespace}_email_floor",
+            smtp_port=port,
+            message=message,
+            connections=connections,
+            prefetch=settings.batch_prefetch_count,
+        )
+        process, done = email_floor.start(floor)
+        try:
+
+            async def burst(batch: list) -> float:
+                goal = done.value + len(batch)
+                started = time.perf_counter()
+                for start in range(0, len(batch), 200):
+                    await asyncio.gather(
+                        *(
+                            channel.default_exchange.publish(
+                                aio_pika.Message(e.model_dump_json().encode(), message_id=e.message_id),
+                                routing_key=name,
+                            )
+                            for e in batch[start : start + 200]
+                        )
+                    )
+                deadline = time.monotonic() + 300
+                while done.value < goal:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the email floor sent {done.value} of {goal}")
+                    await asyncio.sleep(0.02)
+                return time.perf_counter() - started
+
+            await burst(events[:150])  # connections open, caches warm
+            measured = events[150:]
+            processes = {"floor": [process.pid], "smtp server": [sink_pid]}
+            before = process_cpu(processes)
+            seconds = await burst(measured)
+            cpu = cpu_ms_per_message(before, process_cpu(processes), len(measured))
+        finally:
+            process.terminate()
+            process.join(30)
+            await queue.delete(if_unused=False, if_empty=False)
+    return {
+        "emails": len(measured),
+        "seconds": round(seconds, 3),
+        "emails_per_second": round(len(measured) / seconds, 1),
+        "connections": connections,
+        "cpu_ms_per_email": cpu,
+    }
+
+
 # --- the run ----------------------------------------------------------------------------------------------
 
 
@@ -409,6 +475,8 @@ async def measure(args: argparse.Namespace) -> dict:
         raw = await raw_rate(smtp_port, message, args.raw, options.send_concurrency)
         raw_cpu = cpu_ms_per_message(raw_before, process_cpu({"smtp server": [sink.pid]}), args.raw)
         raw_single = await raw_rate(smtp_port, message, args.raw // 5, 1)
+        floor_events = [event(args.warmup + args.emails + i, sealer) for i in range(150 + args.emails)]
+        floor = await floor_rate(settings, (smtp_port, sink.pid), message, floor_events, options.send_concurrency)
     finally:
         service.send_signal(signal.SIGTERM)
         await asyncio.wait_for(service.wait(), 60)
@@ -462,6 +530,9 @@ async def measure(args: argparse.Namespace) -> dict:
             "cpu_ms_per_message": raw_cpu,
         },
         "bound": best_ratio(service_cpu, raw_cpu, raw),
+        # The durable work alone, in plain code (bench/email_floor.py): a diagnostic.
+        "floor": {**floor, "ratio_to_raw": round(floor["emails_per_second"] / raw, 3)},
+        "ratio_service_to_floor": round(service_rate / floor["emails_per_second"], 3),
         "ratio_service_to_raw": round(service_rate / raw, 3),
     }
 
@@ -492,6 +563,11 @@ def main() -> None:
         f"with a worker that cost nothing, the other processes' {b['companions_cpu_ms_per_email']} ms per email on "
         f"{b['cores']} cores allow {b['emails_per_second_with_a_free_worker']} emails/s: ratio "
         f"{b['ratio_with_a_free_worker']} at most"
+    )
+    f = result["floor"]
+    print(
+        f"the durable work alone in plain code: {f['emails_per_second']} emails/s (ratio to raw {f['ratio_to_raw']}; "
+        f"CPU ms per email {f['cpu_ms_per_email']}); the service at {result['ratio_service_to_floor']} of it"
     )
     print(f"ratio service/raw: {result['ratio_service_to_raw']}   -> {RESULTS}")
 

@@ -368,6 +368,21 @@ def render(results: dict[str, Any], plot_paths: dict[str, str] | None = None) ->
             f"emails/s here: a ratio of {_number(bound['ratio_with_a_free_worker'])} at most.\n"
         )
 
+    if floor := mail.get("floor"):
+        add(
+            "The durable work an email must cost alone, in plain aio-pika, PyMongo and aiosmtplib "
+            "(`bench/email_floor.py`, one process, as many SMTP connections): each event consumed and its "
+            "email recorded (one `insert_many` per gathered batch, majority), acked; MAIL and RCPT, the "
+            "`phase: data` mark before DATA, DATA; the sent mark with an `EmailSent` outbox document per email "
+            "in one transaction, published with confirms and marked. No rendering (the raw run's prebuilt "
+            "message), validation, inbox, metrics or retries: "
+            f"{_number(floor['emails_per_second'])} emails/s, {_number(floor['ratio_to_raw'])} of the raw rate; "
+            f"the service ran at {_number(mail['ratio_to_floor'])} of it (a diagnostic beside the ceiling, not "
+            "instead of it). Its CPU per email: "
+            + ", ".join(f"{name} {_number(value)}" for name, value in floor["cpu_ms_per_email"].items())
+            + ".\n"
+        )
+
     add("## Import rate\n")
     add(
         f"`ImportCustomers` batches of {load['batch']:,} rows, {load['batches_in_flight']} in flight, into an "

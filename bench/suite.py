@@ -161,6 +161,8 @@ async def emails(sizes: Sizes) -> dict[str, Any]:
         "raw_aiosmtplib": measured["raw_aiosmtplib"],
         "ratio": measured["ratio_service_to_raw"],
         "bound": measured["bound"],
+        "floor": measured["floor"],
+        "ratio_to_floor": measured["ratio_service_to_floor"],
     }
     customer.log(
         f"  {result['service']['emails_per_second']} emails/s, raw aiosmtplib "

@@ -1,10 +1,13 @@
-"""The emails benchmark's CPU bound (issue 22): what the processes other than the worker
-spend per email caps the ratio any worker could reach on the machine's cores."""
+"""The emails benchmark (issue 22): what the processes other than the worker spend per email
+caps the ratio any worker could reach on the machine's cores; the floor's batching."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bench.email_floor import Gathered
 from bench.notification import best_ratio
 
 
@@ -23,3 +26,31 @@ def test_n6_p3_one_smtp_server_process_caps_the_rate_at_one_core_however_many_co
     bound = best_ratio(service, {"smtp server": 0.9}, raw_rate=1000.0, cores=16)
     assert bound["emails_per_second_with_a_free_worker"] == pytest.approx(1000.0)
     assert bound["ratio_with_a_free_worker"] == pytest.approx(1.0)
+
+
+async def test_n6_the_floor_gathers_what_is_asked_during_a_write_into_the_next_one() -> None:
+    writes: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def write(items: list[int]) -> None:
+        writes.append(items)
+        if len(writes) == 1:
+            await release.wait()
+
+    gathered = Gathered(write)
+    first = asyncio.create_task(gathered(1))
+    await asyncio.sleep(0)  # the first write is under way, alone
+    later = [asyncio.create_task(gathered(n)) for n in (2, 3, 4)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, *later)
+    assert writes == [[1], [2, 3, 4]]
+
+
+async def test_n6_a_failed_floor_write_fails_every_item_it_held() -> None:
+    async def write(items: list[int]) -> None:
+        raise RuntimeError("down")
+
+    gathered = Gathered(write)
+    results = await asyncio.gather(gathered(1), gathered(2), return_exceptions=True)
+    assert [str(r) for r in results] == ["down", "down"]

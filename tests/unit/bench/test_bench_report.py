@@ -206,3 +206,15 @@ def test_o6_the_order_report_shows_cpu_per_order_per_process_and_the_hop_alone()
     assert "| 1 | paused | 30.5 | 0.700 | 0.200 |" in text
     assert "the median of three tries (590.0, 600.0, 610.0 msg/s)" in text
     assert "ran at 800.0 msg/s (median of 800.0, 790.0, 810.0)" in text
+
+
+def test_n6_p3_the_email_report_shows_the_durable_work_alone_beside_the_service() -> None:
+    results = small_results()
+    results["emails"].update(
+        floor={"emails_per_second": 400.0, "ratio_to_raw": 0.4, "cpu_ms_per_email": {"floor": 1.2, "mongod": 0.4}},
+        ratio_to_floor=0.25,
+    )
+    text = report.render(results, {})
+    assert "400.0 emails/s, 0.400 of the raw rate; the service ran at 0.250 of it" in text
+    assert "Its CPU per email: floor 1.2, mongod 0.400." in text
+    assert "email_floor" not in report.render(small_results(), {})  # older results: no floor, no paragraph

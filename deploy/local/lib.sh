@@ -66,7 +66,13 @@ ensure_venv() {
     stamp="$VENV/.oms-installed"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         say "installing the project and its dependencies into .venv"
-        "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"
+        # uv resolves and installs the same versions in about 6 s where pip takes 66 (a
+        # fresh clone's CI installs every time, 2026-12-07); pip stays the way when uv fails.
+        if ! { "$PY" -m pip install -q --disable-pip-version-check "uv<1" >/dev/null 2>&1 \
+            && "$VENV/bin/uv" pip install -q --python "$PY" -e "$ROOT[dev]"; }; then
+            say "uv could not install: installing with pip"
+            "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"
+        fi
         echo "$want" >"$stamp"
     fi
 }

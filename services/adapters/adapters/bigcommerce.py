@@ -58,6 +58,7 @@ from .mapping import (
     PlatformConfig,
     Problems,
     address,
+    amount_of,
     blank_none,
     build,
     currency_exponent,
@@ -274,11 +275,7 @@ def order_placed(resources: dict[str, Any], config: PlatformConfig) -> list[Enve
     kind = "inc_tax" if included else "ex_tax"
 
     def amount(data: dict[str, Any], field: str, where: str = "", *, missing: Any = None) -> Decimal:
-        value = data.get(field)
-        if value is None and missing is not None:
-            value = missing
-        read: Decimal = problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
-        return read
+        return amount_of(problems, data.get(field), f"{where}{field}", missing=missing)
 
     lines = []
     for index, product in enumerate(products):

@@ -86,6 +86,7 @@ from .mapping import (
     PlatformConfig,
     Problems,
     address,
+    amount_of,
     blank_none,
     build,
     checked_part,
@@ -380,11 +381,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
     exponent = problems.check(currency_exponent, order.get("order_currency_code"), "order_currency_code", default=2)
 
     def amount(data: dict[str, Any], field: str, where: str = "", *, missing: Any = None) -> Decimal:
-        value = data.get(field)
-        if value is None or value == "":
-            value = missing
-        read: Decimal = problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
-        return read
+        return amount_of(problems, data.get(field), f"{where}{field}", missing=missing)
 
     billing, billing_at = billing_of(order, problems)
     shipping, shipping_at = shipping_of(order, problems)

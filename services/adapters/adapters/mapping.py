@@ -253,6 +253,16 @@ def decimal(value: Any, path: str) -> Decimal:
     return amount
 
 
+def amount_of(problems: Problems, value: Any, field: str, *, missing: Any = None) -> Decimal:
+    """``value`` read as an amount (``decimal``) under the platform's ``field``. Null or blank
+    (WooCommerce, BigCommerce and Shopware write ``""`` for an amount not filled in) is
+    ``missing`` when one is given (an optional amount: a discount, a tax), else refused as
+    required; a refusal is noted in ``problems`` and 0 stands in."""
+    value = blank_none(value)
+    read: Decimal = problems.check(decimal, missing if value is None else value, field, default=Decimal(0))
+    return read
+
+
 def in_currency(amount: Decimal, exponent: int) -> Decimal:
     """``amount`` written with the currency's ISO 4217 minor unit when that loses nothing
     (BigCommerce's ``"55.9900"`` is 55.99 USD, ``"1200.0000"`` is 1200 JPY, WooCommerce's

@@ -44,6 +44,7 @@ from .mapping import (
     PrivacyRequested,
     Problems,
     address,
+    amount_of,
     blank_none,
     build,
     decimal,
@@ -243,11 +244,9 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
 
     def amount(field: str, *, fallback: str | None = None, missing: Any = None) -> Decimal:
         value = order.get(field)
-        if value is None and fallback:
+        if blank_none(value) is None and fallback:
             value = order.get(fallback)
-        if value is None and missing is not None:
-            value = missing
-        return problems.check(decimal, value, field, default=Decimal(0))
+        return amount_of(problems, value, field, missing=missing)
 
     payload = {
         "order_number": order_id,

@@ -56,6 +56,7 @@ from .mapping import (
     PlatformConfig,
     Problems,
     address,
+    amount_of,
     blank_none,
     build,
     checked_part,
@@ -292,11 +293,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
     shipping = shipping_of(order, problems)
 
     def amount(data: Any, path: str, where: str = "", *, missing: Any = None) -> Decimal:
-        value = get(data, path)
-        if value is None or value == "":
-            value = missing
-        read: Decimal = problems.check(decimal, value, f"{where}{path}", default=Decimal(0))
-        return read
+        return amount_of(problems, get(data, path), f"{where}{path}", missing=missing)
 
     lines: list[dict[str, Any]] = []
     subtotal = discount = Decimal(0)

@@ -48,6 +48,7 @@ from .mapping import (
     PlatformConfig,
     Problems,
     address,
+    amount_of,
     blank_none,
     build,
     currency_exponent,
@@ -194,11 +195,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
     taxes_included = order.get("prices_include_tax") is True
 
     def amount(data: dict[str, Any], field: str, where: str = "", *, missing: Any = None) -> Decimal:
-        value = data.get(field)
-        if value is None or value == "":
-            value = missing
-        read: Decimal = problems.check(decimal, value, f"{where}{field}", default=Decimal(0))
-        return read
+        return amount_of(problems, data.get(field), f"{where}{field}", missing=missing)
 
     def with_tax(data: dict[str, Any], field: str, tax_field: str, where: str = "") -> Decimal:
         value = amount(data, field, where, missing="0")

@@ -275,3 +275,12 @@ def test_o8_bigcommerce_shipment_updated_is_the_created_shipment_never_a_second_
     # The same message id: the inbox applies the first one received, so one shipping email.
     assert updated[0].message_id == created[0].message_id
     assert updated[0].payload == created[0].payload
+
+
+def test_o8_bigcommerce_blank_discounts_are_none_given_and_the_order_is_placed() -> None:
+    """BigCommerce writes ``""`` for what was not filled in: a blank coupon or discount is no
+    discount (mapping.amount_of), not a refused order."""
+    resources = fetched("store-order-created-252-guest-jpy.json")
+    resources["order"].update(coupon_discount="", discount_amount="")
+    placed = bigcommerce.map_event("", resources, config())[0].payload
+    assert placed.totals.discount == Decimal(0) and placed.totals.total == Decimal("3190")

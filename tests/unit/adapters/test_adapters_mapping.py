@@ -91,6 +91,20 @@ def test_o8_a_blank_address_field_is_missing_and_an_address_of_blanks_is_none(ad
     assert (order.billing_address.company, order.billing_address.phone) == (None, None)
 
 
+def test_o8_a_blank_optional_amount_is_missing_and_a_blank_required_one_is_refused_as_missing() -> None:
+    """One rule for every platform's amounts (``mapping.amount_of``): ``""`` where a discount
+    or a tax was not filled in does not refuse the order; a blank total still does, by name."""
+    payload = fixture("shopify", "orders-create.json")
+    payload.update(total_discounts="", total_tax=" ", total_line_items_price="")
+    order = only(shopify.map_event("orders/create", payload, config("shopify")), OrderPlaced).payload
+    assert (order.totals.discount, order.totals.tax) == (Decimal(0), Decimal(0))
+    assert order.totals.subtotal == Decimal(payload["subtotal_price"])  # the fallback, as for a null
+    payload["total_price"] = ""
+    with pytest.raises(MappingError) as refused:
+        shopify.map_event("orders/create", payload, config("shopify"))
+    assert [(f.field, f.reason) for f in refused.value.fields] == [("total_price", "required, missing")]
+
+
 def test_o8_shopify_guest_no_email_and_jpy_with_several_shipping_lines() -> None:
     guest = only(
         shopify.map_event(

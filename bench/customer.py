@@ -53,6 +53,7 @@ from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import OUTBOX, outbox_document
 from plumbing.unit_of_work import ensure_indexes as plumbing_indexes
 
+from . import report
 from .people import FLAGS, SCOPES, TAGS, people
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -400,7 +401,7 @@ async def main() -> None:
         previous = json.loads(args.out.read_text())
         if previous.get("load", {}).get("rows"):
             result["load"] = {**previous["load"], "ceiling_now": ceiling}
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    args.out.write_text(report.dump(result))  # the latency samples one line per kind
     log(f"wrote {args.out}")
 
 

@@ -28,7 +28,7 @@ from plumbing.dlq import DeadLetterQueues
 from plumbing.settings import ServiceSettings
 
 from ...support import Cleanup, eventually, running
-from ..system.faults_support import SKIP_UNDER_TESTCONTAINERS, PrivateRabbitMQ
+from ..system.faults_support import SKIP_UNDER_TESTCONTAINERS, private_rabbitmq
 
 #: A RabbitMQ node of its own, as the fault tests start.
 pytestmark = SKIP_UNDER_TESTCONTAINERS
@@ -74,9 +74,7 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
     ns = settings.namespace
     users = ("admin", *SERVICES, "adapters", "gateway", "omsctl", "storefront")
     passwords = {user: secrets.token_urlsafe(12) for user in users}
-    node = PrivateRabbitMQ(tmp_path / "rabbitmq")
-    try:
-        await node.start()
+    async with private_rabbitmq(tmp_path / "rabbitmq") as node:
         rendered = tmp_path / "definitions.json"
         rendered.write_text(json.dumps(definitions_for(ns, passwords)))
         await asyncio.to_thread(node.ctl, "import_definitions", str(rendered))
@@ -166,8 +164,6 @@ async def test_p1_each_service_runs_with_its_own_user_and_is_refused_what_is_not
         assert await refused(gateway, lambda ch: _publish(ch, f"{ns}.dead-letter"))
         assert await refused(gateway, lambda ch: ch.declare_queue(f"{ns}.gateway.replies", durable=True))
         assert await refused(url("customer"), lambda ch: _consume(ch, f"{ns}.adapters.shopify"))
-    finally:
-        await asyncio.to_thread(node.stop)
 
     assert [p.ok and p.result.broker for p in pongs] == [True, True, True, True]
     assert [p.ok for p in gateway_pongs] == [True, True, True]

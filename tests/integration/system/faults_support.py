@@ -387,6 +387,29 @@ async def workers(started: list[Worker]) -> AsyncIterator[list[Worker]]:
         await asyncio.gather(*(worker.stop() for worker in started))
 
 
+@asynccontextmanager
+async def private_rabbitmq(base: Path) -> AsyncIterator[PrivateRabbitMQ]:
+    """A RabbitMQ node of the test's own, running; stopped after (also when it failed to start)."""
+    node = PrivateRabbitMQ(base)
+    try:
+        await node.start()
+        yield node
+    finally:
+        await asyncio.to_thread(node.stop)
+
+
+@asynccontextmanager
+async def private_mongodb(base: Path) -> AsyncIterator[PrivateMongoDB]:
+    """A mongod of the test's own with compose's short transaction lifetime (a killed worker's
+    open transaction expires instead of blocking the retries), running; stopped after."""
+    mongo = PrivateMongoDB(base, *TRANSACTION_LIFETIME)
+    try:
+        await mongo.start()
+        yield mongo
+    finally:
+        await asyncio.to_thread(mongo.stop)
+
+
 # --- the work ----------------------------------------------------------------------------
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from plumbing.settings import ServiceSettings
@@ -11,12 +10,11 @@ from ...support import Cleanup
 from .faults_support import (
     BURSTS,
     SKIP_UNDER_TESTCONTAINERS,
-    TRANSACTION_LIFETIME,
-    PrivateMongoDB,
     Servers,
     Worker,
     assert_exactly_once,
     burst_of,
+    private_mongodb,
     run_scenario,
     shared_rabbitmqctl,
 )
@@ -29,9 +27,7 @@ async def test_p2_p5_mongodb_restart_in_the_middle_of_a_burst(
     kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
 ) -> None:
     """The database stops and starts again; transactions in flight fail and are retried."""
-    mongo = PrivateMongoDB(tmp_path / "mongodb", *TRANSACTION_LIFETIME)
-    try:
-        await mongo.start()
+    async with private_mongodb(tmp_path / "mongodb") as mongo:
 
         async def restart(running_workers: list[Worker]) -> None:
             await mongo.restart(down_seconds=3.0)
@@ -39,6 +35,4 @@ async def test_p2_p5_mongodb_restart_in_the_middle_of_a_burst(
         servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
         async with burst_of(kind) as workload:
             figures = await run_scenario("MongoDB restart", settings, servers, tmp_path, cleanup, restart, workload)
-    finally:
-        await asyncio.to_thread(mongo.stop)
     assert_exactly_once(figures)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from plumbing.settings import ServiceSettings
@@ -11,11 +10,11 @@ from ...support import Cleanup
 from .faults_support import (
     BURSTS,
     SKIP_UNDER_TESTCONTAINERS,
-    PrivateRabbitMQ,
     Servers,
     Worker,
     assert_exactly_once,
     burst_of,
+    private_rabbitmq,
     run_scenario,
 )
 
@@ -27,9 +26,7 @@ async def test_p2_p5_rabbitmq_restart_in_the_middle_of_a_burst(
     kind: str, settings: ServiceSettings, cleanup: Cleanup, tmp_path: Path
 ) -> None:
     """The broker stops and starts again (every connection drops); services reconnect."""
-    node = PrivateRabbitMQ(tmp_path / "rabbitmq")
-    try:
-        await node.start()
+    async with private_rabbitmq(tmp_path / "rabbitmq") as node:
 
         async def restart(running_workers: list[Worker]) -> None:
             await node.restart_app(down_seconds=2.0)
@@ -37,6 +34,4 @@ async def test_p2_p5_rabbitmq_restart_in_the_middle_of_a_burst(
         servers = Servers(node.url, settings.mongodb_url, node.ctl)
         async with burst_of(kind) as workload:
             figures = await run_scenario("RabbitMQ restart", settings, servers, tmp_path, cleanup, restart, workload)
-    finally:
-        await asyncio.to_thread(node.stop)
     assert_exactly_once(figures)

@@ -11,12 +11,11 @@ from ...support import Cleanup
 from .faults_support import (
     BURSTS,
     SKIP_UNDER_TESTCONTAINERS,
-    TRANSACTION_LIFETIME,
-    PrivateMongoDB,
     Servers,
     Worker,
     assert_exactly_once,
     burst_of,
+    private_mongodb,
     run_scenario,
     shared_rabbitmqctl,
 )
@@ -32,25 +31,20 @@ async def test_p2_p3_p5_workers_killed_with_sigkill_in_the_middle_of_a_burst(
     unacknowledged goes back to the queues, the partitions and emails they had claimed pass
     to the survivors when the leases expire, and a transaction a killed worker left open
     expires (TRANSACTION_LIFETIME) instead of blocking the retries."""
-    mongo = PrivateMongoDB(tmp_path / "mongodb", *TRANSACTION_LIFETIME)
-    try:
-        await mongo.start()
-        async with burst_of(kind) as workload:
+    async with private_mongodb(tmp_path / "mongodb") as mongo, burst_of(kind) as workload:
 
-            async def kill(running_workers: list[Worker]) -> None:
-                victims = [worker for worker in running_workers if worker.name in workload.victims]
-                for worker in victims:
-                    worker.kill9()
-                for worker in victims:
-                    assert worker.process is not None
-                    await worker.process.wait()
-                await asyncio.sleep(1.0)
-                for worker in victims:
-                    await worker.start()
-                await asyncio.gather(*(worker.until_ready() for worker in victims))
+        async def kill(running_workers: list[Worker]) -> None:
+            victims = [worker for worker in running_workers if worker.name in workload.victims]
+            for worker in victims:
+                worker.kill9()
+            for worker in victims:
+                assert worker.process is not None
+                await worker.process.wait()
+            await asyncio.sleep(1.0)
+            for worker in victims:
+                await worker.start()
+            await asyncio.gather(*(worker.until_ready() for worker in victims))
 
-            servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
-            figures = await run_scenario("worker SIGKILL", settings, servers, tmp_path, cleanup, kill, workload)
-    finally:
-        await asyncio.to_thread(mongo.stop)
+        servers = Servers(settings.amqp_url, mongo.url, shared_rabbitmqctl)
+        figures = await run_scenario("worker SIGKILL", settings, servers, tmp_path, cleanup, kill, workload)
     assert_exactly_once(figures)

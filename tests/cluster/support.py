@@ -348,15 +348,15 @@ class OrderStorm:
     SHIP_EVERY-th order shipped a little later in the stream: one shipping confirmation
     email each, sent by the notification workers to the test's SMTP server."""
 
-    ORDERS = 2000
-    PEOPLE = 400
+    ORDERS = 1000
+    PEOPLE = 200
     DUPLICATE_EVERY = 10
     SHIP_EVERY = 5
     #: A shipment follows its order this many orders later: it often meets an order still
     #: being linked (order-sync parks it until then).
     SHIP_LAG = 25
     #: Publishes a second: the burst is still arriving when the fault hits (at FAULT_AT of it).
-    RATE = 150
+    RATE = 75
     IN_FLIGHT = 32
     FAULT_AT = 0.4
 

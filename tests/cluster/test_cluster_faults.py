@@ -1,5 +1,5 @@
-"""P2, P3, P5 on a cluster (issue 23): servers fail in the middle of a burst of 2,000 orders
-(400 new customers, one order in ten sent twice, one in five shipped) that two worker
+"""P2, P3, P5 on a cluster (issue 23): servers fail in the middle of a burst of 1,000 orders
+(200 new customers, one order in ten sent twice, one in five shipped) that two worker
 processes each of customer, order-sync and notification work through on a three-node
 RabbitMQ cluster and a three-member replica set.
 

@@ -936,6 +936,11 @@ FIVE_DIGIT_POSTAL_COUNTRIES = frozenset(
     {"DE", "FR", "ES", "IT", "VA", "SM", "FI", "MX", "LT", "MY", "TR", "UA", "KR", "DZ"}
 )
 
+#: Countries whose postal codes are 4 digits, some starting with 0 (Oslo 0150, Darwin 0800,
+#: Auckland 0600, Pretoria 0002): a 3-digit code there gets its one zero back, as above.
+#: Not AT, CH, BE, DK, HU, LU: their codes start at 1000.
+FOUR_DIGIT_POSTAL_COUNTRIES_FROM_ZERO = frozenset({"NO", "AU", "NZ", "ZA"})
+
 # Country prefixes written before numeric codes: the old European vehicle codes ('D-70586',
 # 'F-75001', 'A-1010', 'CH-8001', 'I-00100') and ISO codes ('DE-70586', 'FR 75001').
 _POSTAL_PREFIXES = frozenset(
@@ -994,6 +999,7 @@ _ALPHANUMERIC_POSTAL_COUNTRIES = frozenset(
     {"GB", "UK", "IE", "CA", "NL", "MT", "AR", "BN", "JM", "SO", "GG", "JE", "IM"}
 )
 _PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
+_DUTCH_PREFIXED = re.compile(r"^NL[\s\-.]*(\d{4}\s*[A-Z]{2})$")
 #: Countries whose postal codes are digits only (a dash or space inside, as PT '1000-001' or
 #: PL '00-950'): letters beside them are a town, a CEDEX or a state typed into the field
 #: ('70586 Stuttgart', '75008 CEDEX 08', 'NSW 2000'), not part of the code.
@@ -1022,6 +1028,8 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
     prefixed = _PREFIXED.match(code)
     if prefixed and prefixed.group(1) in _POSTAL_PREFIXES and country not in _ALPHANUMERIC_POSTAL_COUNTRIES:
         code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country
+    elif country == "NL" and (dutch := _DUTCH_PREFIXED.match(code)):
+        code = dutch.group(1)  # 'NL-1234 AB': Dutch codes start with a digit, so 'NL' is no part
     if country in _NUMERIC_POSTAL_COUNTRIES and re.search("[A-Z]", code):
         digits = _DIGIT_RUN.search(code)
         if digits is None:
@@ -1041,6 +1049,8 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
             return code.zfill(5)  # ZIPs start with up to two zeros (00501, 02134)
     elif country in FIVE_DIGIT_POSTAL_COUNTRIES and code.isdigit() and len(code) == 4:
         return "0" + code  # one lost leading zero, nothing bolder
+    elif country in FOUR_DIGIT_POSTAL_COUNTRIES_FROM_ZERO and code.isdigit() and len(code) == 3:
+        return "0" + code
     return code
 
 

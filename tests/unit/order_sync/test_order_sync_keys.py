@@ -385,6 +385,9 @@ def test_o2_a_tie_keeps_the_straight_orientation() -> None:
         ("D02 X285", "d02x285", "IE", "D02X285"),
         ("K1A 0B1", "k1a0b1", "CA", "K1A0B1"),
         ("1234 AB", "1234ab", "NL", "1234AB"),
+        ("NL-1234 AB", "1234AB", "NL", "1234AB"),
+        ("150", "0150", "NO", "0150"),  # Oslo: a 4-digit code from 0, one zero lost
+        ("800", "0800", "AU", "0800"),
         ("１２３４５", "12345", "DE", "12345"),
         # A town, a CEDEX or a state typed beside a code of digits only.
         ("70586 Stuttgart", "70586", "DE", "70586"),
@@ -411,6 +414,8 @@ def test_o2_spellings_of_one_postal_code_give_one_key(a: str, b: str, country: s
         ("1234", "01234", "CH"),
         ("1234", "01234", None),  # country unknown: no padding
         ("100", "00100", "IT"),  # only one lost zero is restored
+        ("100", "1000", "BE"),  # 4-digit codes from 1000: nothing to restore
+        ("NL-1234 AB", "1234 AC", "NL"),
         ("2345", "02345", "GB"),
     ],
 )

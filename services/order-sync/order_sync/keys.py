@@ -367,7 +367,11 @@ _WORDS = re.compile(rf"((?:(?!{_SEPARATOR}).)+)({_SEPARATOR}*)", re.DOTALL)
 
 
 def _word_tokens(raw: str) -> list[str]:
-    """The tokens of one word as written (``name_tokens``)."""
+    """The tokens of one word as written (``name_tokens``).
+
+    'dj' is read as 'd': anyascii writes the Latin 'Đ' as 'D' (Vietnamese 'Đặng' is 'Dang')
+    but the Cyrillic 'Ђ' as 'Dj', and Serbs and Croats write 'Đorđe Đoković' as 'Djordje
+    Djokovic' in plain letters: one name in three spellings."""
     if (customary := CUSTOMARY_SURNAMES.get(raw)) is not None:
         return [customary]
     # The digraph collapse is for Latin-script spellings only: pinyin 'Xue'/'Yue' (薛明 ->
@@ -377,7 +381,7 @@ def _word_tokens(raw: str) -> list[str]:
         raw = _greek(raw)
     tokens = []
     for part in _SEPARATORS.split(anyascii(raw).lower()):  # anyascii may add separators
-        token = _NOT_ALNUM.sub("", part)
+        token = _NOT_ALNUM.sub("", part).replace("dj", "d")
         if token:
             tokens.append(_DIGRAPH.sub("", token) if latin else token)
     return tokens

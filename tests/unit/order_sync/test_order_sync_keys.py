@@ -162,6 +162,10 @@ def test_o2_other_domains_are_only_case_folded() -> None:
         (["Ελευθέριος", "Eleftherios"], ("eleftherios",)),
         (["山田", "Yamada"], ("yamada",)),
         (["Nguyễn Thị", "Nguyen Thi"], ("nguyen", "thi")),
+        # Serbian and Croatian in both alphabets and in plain letters; Vietnamese 'Đ' is 'D'.
+        (["Đorđe", "Ђорђе", "Djordje", "Dorde"], ("dorde",)),
+        (["Đoković", "Ђоковић", "Djokovic"], ("dokovic",)),
+        (["Đặng", "Dang"], ("dang",)),
         (["J.", "J"], ("j",)),
         # Surnames in their own script, read as their bearers write them in Latin letters
         # (not 'gim', 'i', 'bag' by the Revised Romanization, nor kanji read as Chinese).
@@ -253,6 +257,7 @@ def test_o2_part_keys_join_the_tokens_in_order() -> None:
         (("Sean", "O'Brien"), ("O Brien", "Sean")),
         (("Юлия", "Иванова"), ("Yuliya", "Ivanova")),
         (("Ελένη", "Παπαδοπούλου"), ("Eleni", "Papadopoulou")),
+        (("Ђорђе", "Ђоковић"), ("Djordje", "Djokovic")),
         (("Anne Sophie", "Müller"), (None, "Anne Sophie Muller")),  # all in one field
     ],
 )

@@ -21,14 +21,21 @@ from functools import cache, lru_cache
 #: ISO keeps XK unassigned, but the EU, CLDR and the commerce platforms use it for Kosovo.
 USER_ASSIGNED_CODES = {"XK": "XK"}
 
-#: Code-like abbreviations that are no ISO code, written without dots ("U.K." is "UK").
-INFORMAL_CODES = {"UK": "GB", "EL": "GR", "UAE": "AE", "KSA": "SA", "DRC": "CD"}
+#: Code-like abbreviations that are no ISO code, written without dots ("U.K." is "UK"); with
+#: the sports codes (IOC, FIFA) people write for the ISO ones, where no ISO code is spelled so.
+INFORMAL_CODES = {
+    "UK": "GB", "EL": "GR", "UAE": "AE", "KSA": "SA", "DRC": "CD",
+    "GER": "DE", "NED": "NL", "SUI": "CH", "POR": "PT", "DEN": "DK", "CRO": "HR", "GRE": "GR",
+    "ENG": "GB", "SCO": "GB", "RSA": "ZA",
+}  # fmt: skip
 
 #: Names people write that are neither ISO's nor CLDR's (compared folded: see ``fold``).
 INFORMAL_NAMES = {
     "GB": ("Great Britain", "Britain", "England", "Scotland", "Wales", "Northern Ireland",
            "Großbritannien", "Grande-Bretagne", "Angleterre", "Gran Bretaña", "Inglaterra",
-           "Gran Bretagna", "Inghilterra", "Groot-Brittannië", "Engeland"),
+           "Gran Bretagna", "Inghilterra", "Groot-Brittannië", "Engeland", "Schottland", "Écosse",
+           "Escocia", "Scozia", "Schotland", "Nordirland", "Irlande du Nord", "Irlanda del Norte",
+           "Pays de Galles", "Gales"),
     "US": ("United States of America", "America", "EE.UU.", "Vereinigte Staaten von Amerika",
            "États-Unis d'Amérique", "Estados Unidos de América", "Stati Uniti d'America",
            "Amerika", "Amérique", "América", "USA (Amerika)", "Etats Unis", "Estados Unidos de Norteamérica"),

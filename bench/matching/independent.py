@@ -63,7 +63,7 @@ Addresses   Apartments (FR/ES/DE ~50%, US 30%, GB 25%) in line2, in line1, or le
             abbreviations 15%; ZIP+4 on 40% of US orders of people with one; "D-" 3%; leading
             zeros lost (30% on the marketplace, 3% elsewhere); UK postcode case and spacing 20%;
             country as alpha-3 / local name (marketplace 20% / 5%, POS, phone orders), an
-            unreadable one ("GER") rarely; gifts 5% of web and 6% of marketplace orders (30% to
+            misspelt or informal one ("Frnace", "GER", read as DE since 2026-12-07) rarely; gifts 5% of web and 6% of marketplace orders (30% to
             someone of the stream, with their phone on the shipping address half the time);
             shipping to work 30% of the web orders of 10% of people (company line); parcel
             lockers and pick-up points (FR/DE/ES) shared by many people; 4% of people

@@ -34,7 +34,7 @@ Phones  valid numbers of the country (mobile 92% of people, a landline for every
 Postal codes  leading zeros exist (Bourg-en-Bresse, Leipzig, Boston, Barcelona, ...), lost on
   15% of such addresses; ``D-`` 4% in DE; ZIP+4 on 30% of US addresses having one (60%); UK
   case/spacing 20%. Country as a name or alpha-3 in 2% of addresses; one the contract can't
-  read ("GER", "US of A") is replaced by the ISO code (``country_unreadable_fallback``).
+  read ("US of A") is replaced by the ISO code (``country_unreadable_fallback``).
 Addresses  billing and shipping on Shopify, shipping on the marketplace, billing on 50% of POS
   sales; gifts on 7.5% of orders with a shipping address (~5% of orders): another person's name
   and address there; 5% of people (households together) move mid-stream.

@@ -27,6 +27,8 @@ COUNTRY_SPELLINGS = [
     ("Wales", "GB"), ("Northern Ireland", "GB"), ("USA", "US"), ("U.S.A.", "US"), ("U.S.", "US"),
     ("United States of America", "US"), ("America", "US"), ("Amerika", "US"), ("EE.UU.", "US"), ("EL", "GR"),
     ("Holland", "NL"), ("the Netherlands", "NL"), ("UAE", "AE"), ("Ivory Coast", "CI"),
+    ("GER", "DE"), ("Ger.", "DE"), ("NED", "NL"), ("SUI", "CH"), ("ENG", "GB"), ("Schottland", "GB"),
+    ("Écosse", "GB"),
     # English and ISO names
     ("France", "FR"), ("United Kingdom", "GB"), ("United States", "US"), ("Czech Republic", "CZ"),
     ("Russia", "RU"), ("South Korea", "KR"), ("Viet Nam", "VN"), ("Vietnam", "VN"),

@@ -401,6 +401,10 @@ def name_tokens(text: str) -> tuple[str, ...]:
     no longer known then. Give :func:`compare_names` and :func:`name_key` the names as written.
     """
     text = unicodedata.normalize("NFC", text).translate(_GERMAN)  # NFC: 'u'+U+0308 is 'ü' too
+    if not text.isascii():
+        # Symbols are no part of a name: anyascii spells them as words ('Anna 🌸' would be
+        # 'anna cherry blossom', a flag 'fr', '©' '(c)').
+        text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "S")
     tokens: list[str] = []
     # Words written with a full stop after them ('D. José', 'O. Smith'): an abbreviation (an
     # initial, Don), never a particle that lost its apostrophe ('D Angelo', 'O Brien').

@@ -166,6 +166,8 @@ def test_o2_other_domains_are_only_case_folded() -> None:
         (["Đorđe", "Ђорђе", "Djordje", "Dorde"], ("dorde",)),
         (["Đoković", "Ђоковић", "Djokovic"], ("dokovic",)),
         (["Đặng", "Dang"], ("dang",)),
+        # Emoji, flags and other symbols beside a name (marketplace handles, phone contacts).
+        (["Anna 🌸", "Anna", "🇫🇷 Anna", "Anna ❤️", "Anna 👍🏽", "Anna ©"], ("anna",)),
         (["J.", "J"], ("j",)),
         # Surnames in their own script, read as their bearers write them in Latin letters
         # (not 'gim', 'i', 'bag' by the Revised Romanization, nor kanji read as Chinese).

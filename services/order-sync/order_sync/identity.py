@@ -431,6 +431,8 @@ _UNIT_WORDS = {
     "stock",
     "hinterhaus",
     "vorderhaus",
+    "links",
+    "rechts",
     "bat",
     "batiment",
     "esc",
@@ -452,7 +454,7 @@ _UNIT_WORDS = {
     "scala",
     "piano",
 }
-_STREET_SUFFIXES = ("strasse", "str", "weg", "platz", "gasse", "ring", "damm")
+_STREET_SUFFIXES = ("strasse", "straat", "str", "weg", "platz", "plein", "gasse", "ring", "damm", "laan", "gracht")
 #: An English ordinal is one token ('2nd', not '2' and 'nd'), spelled or not: '350 5th Ave' and
 #: '350 Fifth Avenue' are one address, '7767 2nd Street' and '7767 22nd Street' two.
 _TOKEN = re.compile(r"\d+(?:st|nd|rd|th)\b|[a-z]+|\d+")
@@ -519,7 +521,14 @@ def street_key(line1: str) -> str | None:
     at = next((i for i, part in enumerate(parts) if any(t.isdigit() for t in part)), None)
     if at is None:
         return None
-    number = next(t for t in parts[at] if t.isdigit())
+    number = _house_number(parts[at])
+    if number is None:
+        # Every number of the part names the street ('C/ 2 de Mayo, 5'): the house's is the
+        # next part's, or else the first ('Hauptstr. 5 links').
+        number = next(
+            (t for part in parts[at + 1 :] for t in part[:2] if t.isdigit()),  # '5', 'nº 5'
+            next(t for t in parts[at] if t.isdigit()),
+        )
     words = (
         _street_words(parts[at])
         or _street_words(t for part in parts[:at] for t in part)
@@ -528,6 +537,21 @@ def street_key(line1: str) -> str | None:
     if not words:
         return None
     return f"{number} {max(words, key=len)}"
+
+
+def _house_number(tokens: list[str]) -> str | None:
+    """The house number among a part's numbers: the first, where the part starts with it
+    ('12 rue du 8 Mai 1945'); else the first that no word of the street's name follows, as
+    streets named after a date or a number have one ('Straße des 17. Juni 135', 'Calle 2 de
+    Mayo 5'); a letter (10 a) or a flat's number (45 3º izq) may follow it. None when every
+    number is followed by a word."""
+    if tokens[0].isdigit():
+        return tokens[0]
+    for i, token in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if token.isdigit() and (after is None or after.isdigit() or len(after) == 1):
+            return token
+    return None
 
 
 def surname_block(last_key: str) -> str:

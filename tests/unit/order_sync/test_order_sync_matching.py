@@ -451,10 +451,28 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
         # An ordinal street, spelled or in figures; a floor's ordinal is no house number.
         ("350 Fifth Avenue, Apt 4B", "350 5th Ave"),
         ("2nd Floor, 10 Main St", "10 Main Street"),
+        # Dutch street types; a door written after the number.
+        ("Kerkstraat 12", "Kerkstr. 12"),
+        ("Hauptstr. 5 links, 2. OG", "Hauptstraße 5"),
+        # A street named after a date or a number: the house number is the other one.
+        ("Straße des 17. Juni 135", "Str. des 17. Juni 135"),
+        ("C/ 2 de Mayo, nº 5", "Calle 2 de Mayo 5"),
     ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
     assert street_key(a) == street_key(b) is not None
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Straße des 17. Juni 135", "Straße des 17. Juni 12"),
+        ("Calle 2 de Mayo 5", "Calle 2 de Mayo 7"),
+        ("Calle Alcalá 45 3º izq", "Calle Alcalá 3"),  # the flat's number is no house number
+    ],
+)
+def test_o2_two_houses_of_a_street_named_after_a_date_keep_apart(a: str, b: str) -> None:
+    assert street_key(a) != street_key(b)
 
 
 def test_o2_a_house_on_the_address_s_second_line_is_the_street() -> None:

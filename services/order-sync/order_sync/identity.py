@@ -201,15 +201,28 @@ def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
 #: 'test@': platforms' sample orders give their buyer such an address, and so may a shop's
 #: own test orders, of one person.
 _NO_MAILBOX = frozenset(
-    {"noemail", "nomail", "none", "null", "na", "noreply", "donotreply", "unknown", "xxx"}
-    | {"sinemail", "sincorreo", "pasdemail", "keineemail", "keinemail"}
+    {"noemail", "nomail", "none", "null", "na", "noreply", "donotreply", "unknown", "xxx", "no"}
+    | {"noemailaddress", "noaddress", "notprovided", "notgiven", "declined", "refused", "optout"}
+    | {"sinemail", "sincorreo", "pasdemail", "aucun", "aucune", "keineemail", "keinemail", "kein", "keine"}
 )
 
 
+def _placeholder_mailbox(email: str) -> bool:
+    """What a till or an export types for a buyer who gave no email: a word for 'none' as the
+    mailbox or the domain ('no@email.com', 'keine@angabe.de', 'x@nomail.com'), the mailbox
+    named after its own domain ('test@test.com', 'a@a.com', 'email@email.com'), a letter at a
+    domain of two letters or fewer ('x@x.x'). (Reserved domains, 'shop.invalid', are refused
+    by email-validator before.)"""
+    local, _, domain = email.casefold().rpartition("@")
+    local = re.sub(r"[._\-+]", "", local)
+    label = domain.split(".", 1)[0].replace("-", "")
+    return local in _NO_MAILBOX or label in _NO_MAILBOX or local == label or (len(local) == 1 and len(label) <= 2)
+
+
 def _email(raw: str, notes: list[str]) -> str | None:
-    """The order's email, normalized, or None if unusable or a placeholder (``_NO_MAILBOX``)."""
+    """The order's email, normalized, or None if unusable or a placeholder (``_placeholder_mailbox``)."""
     email = _email_read(raw, notes)
-    if email is not None and re.sub(r"[._\-+]", "", email.rpartition("@")[0].casefold()) in _NO_MAILBOX:
+    if email is not None and _placeholder_mailbox(email):
         notes.append(f"email {raw!r} ignored: a placeholder, no one's mailbox")
         return None
     return email

@@ -1187,13 +1187,30 @@ def test_o2_a_placeholder_name_is_no_name(
     assert any("placeholder" in note for note in placeholder.notes) is noted
 
 
-@pytest.mark.parametrize("typed", ["noemail@shop.com", "no-email@laden.de", "none@none.com", "no_reply@shop.fr"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        *("noemail@shop.com", "no-email@laden.de", "none@none.com", "no_reply@shop.fr", "no@email.com"),
+        *("keine@angabe.de", "declined@shop.com", "x@nomail.com", "test@test.com", "a@a.com", "x@x.x"),
+        "email@email.com",
+    ],
+)
 def test_o1_o2_a_placeholder_email_is_no_one_s_mailbox(typed: str) -> None:
     """What a till types where the buyer gave no email ties no two strangers together: set
     aside with a note, as an unusable field is. A platform's sample buyer keeps theirs."""
     placeholder = identity(order("Anna", "Sokolova", email=typed))
     assert placeholder.email is None and any("placeholder" in note for note in placeholder.notes)
     assert identity(order("Anna", "Sokolova", email="guest@example.com")).email == "guest@example.com"
+    assert identity(order("Jo", "Li", email="jo@li.com")).email == "jo@li.com"  # one's own domain
+
+
+def test_o2_o3_strangers_behind_one_placeholder_email_are_neither_linked_nor_reviewed() -> None:
+    """A till that types 'no@email.com' for every buyer without one: the next stranger who
+    shares only that, and a given name, is a new customer, not Anna's order or a CSR's."""
+    anna = profile("C1", order("Anna", "Schmidt", email="no@email.com", postal="10115", line1="Hauptstr. 5"))
+    for stranger in (order("Anna", "Becker", email="no@email.com", postal="80331", line1="Marienplatz 1"),
+                     order("Ben", "Müller", email="no@email.com", postal="80331", line1="Marienplatz 1")):  # fmt: skip
+        assert decided(stranger, anna).kind == "create"
 
 
 @pytest.mark.parametrize(

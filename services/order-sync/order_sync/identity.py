@@ -312,8 +312,13 @@ _NO_NAME = re.compile(
     re.IGNORECASE,
 )
 #: Words that are a name's placeholder only when nothing else of the name is given ('Guest
-#: Guest', 'Customer'): Guest and Test are surnames too (Christopher Guest).
-_NO_NAME_ALONE = frozenset({"guest", "customer", "client", "cliente", "kunde", "test", "cash"})
+#: Guest', 'Customer', 'Amazon Customer', 'Client de passage', 'Cliente de mostrador',
+#: 'Laufkunde'): Guest and Test are surnames too (Christopher Guest).
+_NO_NAME_ALONE = frozenset(
+    {"guest", "customer", "client", "cliente", "kunde", "test", "cash", "store", "pos", "amazon", "ebay"}
+    | {"laufkunde", "barkunde", "barverkauf", "privatkunde", "endkunde", "passage", "comptoir"}
+    | {"contado", "mostrador", "de", "du", "walk", "in", "walkin"}
+)
 
 
 def _without_placeholders(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:

@@ -1172,6 +1172,11 @@ def test_o2_a_placeholder_name_on_the_order_gives_way_to_the_address_s() -> None
         ("Walk-in", "Customer", (None, None), True),
         ("Cash Customer", None, (None, None), True),
         ("Guest", "Guest", (None, None), True),
+        ("Amazon", "Customer", (None, None), True),
+        ("Client de passage", None, (None, None), True),
+        ("Cliente", "de mostrador", (None, None), True),
+        ("LAUFKUNDE", None, (None, None), True),
+        ("Anna", "de Passage", ("anna", "de passage"), False),  # a name with them is kept
         ("xxx", "Smith", (None, "smith"), True),
         ("Christopher", "Guest", ("christopher", "gust"), False),  # a surname as well
         ("Nil", "Yilmaz", ("nil", "yilmaz"), False),  # a given name as well

@@ -25,6 +25,7 @@ from plumbing.normalize import InvalidValue, normalize_email
 
 from .keys import (
     CREDENTIALS,
+    CUSTOMARY_SURNAMES,
     GENERATION_SUFFIXES,
     canonical_email,
     first_name_key,
@@ -349,6 +350,9 @@ def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -
             if surname and given:
                 notes.append(f"name {whole!r} read as surname, given name")
                 return given, surname
+    if first and not last and (cut := _east_asian_surname_length(first)):
+        notes.append(f"name {first!r} in the first-name field read as surname and given name, the surname first")
+        return first[cut:], first[:cut]
     if first and not last and len(words := first.split()) > 1:
         # The surname is the last word, with a generation or a degree after it ('John Smith Jr.').
         cut = len(words) - 1
@@ -357,6 +361,28 @@ def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -
         notes.append(f"name {first!r} in the first-name field read as given name and surname")
         return " ".join(words[:cut]), " ".join(words[cut:])
     return first, last
+
+
+#: Chinese surnames of two characters (the common compound ones): the rest is the given name.
+_COMPOUND_SURNAMES = frozenset(
+    "欧阳 歐陽 司马 司馬 诸葛 諸葛 上官 东方 東方 皇甫 令狐 慕容 夏侯 公孙 公孫 尉迟 尉遲 长孙 長孫 宇文 司徒 端木".split()
+)
+_HAN_OR_HANGUL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3々]{2,4}")
+
+
+def _east_asian_surname_length(whole: str) -> int | None:
+    """How many characters of a Chinese, Japanese (kanji) or Korean name written whole in the
+    first-name field ('王伟', '王小明', '김민준', '山田太郎') are the surname, which comes first: a
+    known surname of two or three (欧阳, 남궁, 山田, 佐々木), else one. None for anything else,
+    and for a known surname alone ('高橋'). (The last-name field alone is a surname, as in
+    Latin letters: '高橋' there is Takahashi, not Gao Qiao.)"""
+    whole = whole.strip()
+    if not _HAN_OR_HANGUL.fullmatch(whole) or whole in CUSTOMARY_SURNAMES or whole in _COMPOUND_SURNAMES:
+        return None
+    for length in (3, 2):
+        if len(whole) > length and (whole[:length] in _COMPOUND_SURNAMES or whole[:length] in CUSTOMARY_SURNAMES):
+            return length
+    return 1
 
 
 _STREET_WORDS = {

@@ -1209,6 +1209,29 @@ def test_o1_o2_a_placeholder_email_is_no_one_s_mailbox(typed: str) -> None:
     assert identity(order("Jo", "Li", email="jo@li.com")).email == "jo@li.com"  # one's own domain
 
 
+@pytest.mark.parametrize(
+    ("whole", "first", "last"),
+    [
+        ("王伟", "wei", "wang"),
+        ("王小明", "xiaoming", "wang"),
+        ("欧阳娜娜", "nana", "ouyang"),
+        ("김민준", "minjun", "kim"),
+    ],
+)
+def test_o2_a_chinese_or_korean_name_written_whole_in_one_field_is_read_surname_first(
+    whole: str, first: str, last: str
+) -> None:
+    """Written without a space in the first-name field, a Chinese or Korean name is one word
+    to a transliterator ('wangwei'): read surname first, it is the customer who writes Wei
+    Wang in two fields. A surname alone stays one ('高橋' is Takahashi, in either field)."""
+    read = identity(order(whole, None))
+    assert (read.first_key, read.last_key) == (first, last)
+    assert identity(order("高橋", None)).first_key == identity(order(None, "高橋")).last_key == "takahashi"
+    assert identity(order(None, whole)).first_key is None
+    wang = profile("C1", order(first.title(), last.title(), email="w@qq.com", phone="06 11 22 33 44"))
+    assert decided(order(whole, None, phone="06 11 22 33 44"), wang).customer_code == "C1"
+
+
 def test_o2_o3_strangers_behind_one_placeholder_email_are_neither_linked_nor_reviewed() -> None:
     """A till that types 'no@email.com' for every buyer without one: the next stranger who
     shares only that, and a given name, is a new customer, not Anna's order or a CSR's."""

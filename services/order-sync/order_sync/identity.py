@@ -318,8 +318,10 @@ _NO_NAME = re.compile(
 _NO_NAME_ALONE = frozenset(
     {"guest", "customer", "client", "cliente", "kunde", "test", "cash", "store", "pos", "amazon", "ebay"}
     | {"laufkunde", "barkunde", "barverkauf", "privatkunde", "endkunde", "passage", "comptoir"}
-    | {"contado", "mostrador", "de", "du", "walk", "in", "walkin"}
+    | {"contado", "mostrador"}
 )
+#: Small words between them ('Client de passage'), no placeholder alone ('De' is a surname).
+_LINKING_WORDS = frozenset({"de", "du", "of"})
 
 
 def _without_placeholders(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:
@@ -330,7 +332,7 @@ def _without_placeholders(first: str | None, last: str | None, notes: list[str])
             notes.append(f"name {value!r} ignored: a placeholder, no one's name")
             text = ""
         named.append(text or None)
-    words = {w.casefold() for value in named if value for w in value.split()}
+    words = {w.casefold() for value in named if value for w in value.split()} - _LINKING_WORDS
     if words and words <= _NO_NAME_ALONE:
         notes.append(f"name {' '.join(v for v in named if v)!r} ignored: a placeholder, no one's name")
         return None, None

@@ -1177,6 +1177,7 @@ def test_o2_a_placeholder_name_on_the_order_gives_way_to_the_address_s() -> None
         ("Cliente", "de mostrador", (None, None), True),
         ("LAUFKUNDE", None, (None, None), True),
         ("Anna", "de Passage", ("anna", "de passage"), False),  # a name with them is kept
+        (None, "De", (None, "de"), False),  # a surname
         ("xxx", "Smith", (None, "smith"), True),
         ("Christopher", "Guest", ("christopher", "gust"), False),  # a surname as well
         ("Nil", "Yilmaz", ("nil", "yilmaz"), False),  # a given name as well

@@ -526,13 +526,18 @@ def _gendered_pair(x: str, y: str) -> bool:
 
 
 # Transliteration variants of one name (Cyrillic in particular): Yuliya/Julia/Iulia,
-# Aleksey/Alexei, Iwanow/Ivanov, Natalya/Natalia, Sergey/Sergei. Only ever makes a pair
-# "close", never "exact". Side effect, documented: Jan/Ian/Yan are close too.
+# Aleksey/Alexei, Iwanow/Ivanov, Natalya/Natalia, Sergey/Sergei; and the French and German
+# systems' letter clusters for one sound (Щ shch/chtch/schtsch, Ч ch/tch/tsch, Ш sh/sch, У
+# u/ou): Shcherbakov/Chtcherbakov/Schtscherbakow, Yuri/Iouri/Juri. Only ever makes a pair
+# "close", never "exact". Side effects, documented: Jan/Ian/Yan, Louis/Luis are close too.
 _SKELETON = str.maketrans({"j": "i", "y": "i", "w": "v"})
 _REPEATED_I = re.compile(r"i+")
+_CLUSTERS = re.compile(r"schtsch|chtch|tsch|tch|sch|ou")
+_CLUSTER_SOUND = {"schtsch": "shch", "chtch": "shch", "tsch": "ch", "tch": "ch", "sch": "sh", "ou": "u"}
 
 
 def _skeleton(key: str) -> str:
+    key = _CLUSTERS.sub(lambda found: _CLUSTER_SOUND[found.group()], key)
     skeleton = _REPEATED_I.sub("i", key.replace("x", "ks").translate(_SKELETON))
     # A Cyrillic Е that begins a name is 'Ye' in one spelling, 'E' in another (Yevgeny, Evgeny).
     return skeleton[1:] if skeleton.startswith("ie") else skeleton

@@ -301,6 +301,9 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Hans", "Schmidt"), ("Hans", "Schmitt"), "exact", "close", False),
         (("Юлия", "Иванова"), ("Julia", "Ivanova"), "close", "exact", False),  # transliteration
         (("Aleksey", "Ivanov"), ("Alexei", "Iwanow"), "close", "close", False),
+        # Russian in the French and the German systems: Щ chtch/schtsch, У ou, Ю iou/ju.
+        (("Юрий", "Щербаков"), ("Iouri", "Chtcherbakov"), "close", "close", False),
+        (("Iouri", "Chtcherbakov"), ("Juri", "Schtscherbakow"), "close", "close", False),
         (("Александр", "Щербаков"), ("Alexander", "Scherbakov"), "close", "close", False),  # x, ks and an e
         (("Yevgeny", "Yeltsin"), ("Evgeniy", "Eltsin"), "close", "close", False),  # Е as Ye or E
         (("Jon", "Smith"), ("John", "Smith"), "close", "exact", False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -106,6 +107,20 @@ OptionalCountryCode = Annotated[CountryCode | None, BeforeValidator(_clean_text)
 #: BCP 47 language tag, e.g. "fr" or "fr-CA".
 LanguageTag = Annotated[
     str, BeforeValidator(_clean_text), StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+]
+
+
+def _utc_if_naive(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+#: A moment an upstream system reports (an order placed, a parcel shipped): with its offset,
+#: as RFC 3339 says; a time written without one ('2026-12-07 10:00:00', as Magento and
+#: WooCommerce's `_gmt` fields write UTC) or a date alone is read as UTC, not refused.
+UpstreamMoment = Annotated[
+    datetime,
+    AfterValidator(_utc_if_naive),
+    Field(description="RFC 3339; a time without an offset, or a date alone, is read as UTC."),
 ]
 
 #: An amount as a decimal string ("12.50", "1200"): never a float, so nothing is rounded.

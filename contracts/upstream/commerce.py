@@ -19,10 +19,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.envelope import Event
-from contracts.types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text
+from contracts.types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text, UpstreamMoment
 from contracts.upstream.cards import (  # noqa: F401 - the card rules, re-exported where they first lived
     CARD_NUMBER_REASON,
     CardSafe,
@@ -69,7 +69,7 @@ class Cart(_CustomerRef):
     converted_order_number: OptionalIdentifier = Field(
         default=None, description="The order the cart became: the cart is closed."
     )
-    updated_at: AwareDatetime
+    updated_at: UpstreamMoment
 
 
 Last4 = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
@@ -83,12 +83,12 @@ class SavedPaymentMethod(_CustomerRef):
     last4: Last4 | None = Field(default=None, description="The last four digits, for cards.")
     expiry_month: int | None = Field(default=None, ge=1, le=12)
     expiry_year: int | None = Field(default=None, ge=2000, le=2100)
-    saved_at: AwareDatetime
+    saved_at: UpstreamMoment
 
 
 class RemovedPaymentMethod(_CustomerRef):
     token: Identifier
-    removed_at: AwareDatetime
+    removed_at: UpstreamMoment
 
 
 class Invoice(OrderRef, _CardSafe):
@@ -102,8 +102,8 @@ class Invoice(OrderRef, _CardSafe):
     amount: Money
     currency: CurrencyCode
     status: Identifier = Field(default="open", description="e.g. open, paid, void.")
-    issued_at: AwareDatetime
-    due_at: AwareDatetime | None = None
+    issued_at: UpstreamMoment
+    due_at: UpstreamMoment | None = None
 
 
 class CartUpdated(Event[Cart]):

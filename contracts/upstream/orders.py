@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -38,6 +37,7 @@ from contracts.types import (
     OptionalIdentifier,
     OptionalText,
     Text,
+    UpstreamMoment,
 )
 from contracts.upstream.cards import (
     CARD_NUMBER_REASON,
@@ -322,7 +322,7 @@ class Order(_SetsAsideUnusableFields):
     )
     totals: OrderTotals
     currency: CurrencyCode
-    placed_at: AwareDatetime
+    placed_at: UpstreamMoment
     store_id: OptionalIdentifier = Field(default=None, description="The store, for POS or click-and-collect.")
     status: OptionalText = Field(default=None, description="The order's status at publication.")
 
@@ -335,7 +335,7 @@ class OrderRef(_Payload):
 
 class StatusChange(OrderRef):
     status: Identifier
-    changed_at: AwareDatetime
+    changed_at: UpstreamMoment
 
 
 class ShippedLine(_Payload):
@@ -350,7 +350,7 @@ class Shipment(OrderRef):
     tracking_number: OptionalText = None
     tracking_url: OptionalHttpsLink = Field(default=None, description="https only: it is emailed and shown.")
     lines: list[ShippedLine] = Field(default_factory=list, max_length=2000)
-    shipped_at: AwareDatetime
+    shipped_at: UpstreamMoment
 
 
 class PaymentRequest(OrderRef):
@@ -358,8 +358,8 @@ class PaymentRequest(OrderRef):
     amount: Money
     currency: CurrencyCode
     payment_url: OptionalHttpsLink = Field(default=None, description="https only: it is emailed and shown.")
-    due_at: AwareDatetime | None = None
-    requested_at: AwareDatetime
+    due_at: UpstreamMoment | None = None
+    requested_at: UpstreamMoment
 
 
 class Payment(OrderRef):
@@ -367,7 +367,7 @@ class Payment(OrderRef):
     amount: Money
     currency: CurrencyCode
     method: OptionalText = Field(default=None, description="e.g. 'visa', 'paypal'; never a card number.")
-    paid_at: AwareDatetime
+    paid_at: UpstreamMoment
 
 
 class OrderPlaced(Event[Order]):

@@ -151,7 +151,7 @@ def test_o1_a_note_never_repeats_a_long_digit_run() -> None:
 
 def test_o1_an_order_missing_a_required_field_is_still_refused_with_field_level_errors() -> None:
     raw = order_placed()
-    raw["payload"].update(currency="euros", lines="none", placed_at="2026-11-20T09:14:01")
+    raw["payload"].update(currency="euros", lines="none", placed_at="yesterday")
     raw["payload"]["billing_address"]["country"] = "Atlantis"  # would be set aside: not an error
     del raw["payload"]["scope"]
     with pytest.raises(ValidationError) as caught:
@@ -207,3 +207,20 @@ def test_o1_the_notes_survive_the_envelope_read_from_json_and_the_order_round_tr
 def test_o1_an_order_built_in_code_sets_aside_too() -> None:
     order = Order.model_validate(order_placed()["payload"] | {"shipping_address": {"country": "Atlantis"}})
     assert order.shipping_address == PostalAddress() and len(order.set_aside) == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2026-12-07T10:00:00+01:00", "2026-12-07T10:00:00+01:00"),
+        ("2026-12-07 10:00:00", "2026-12-07T10:00:00+00:00"),  # Magento, WooCommerce's _gmt
+        ("2026-12-07T10:00:00", "2026-12-07T10:00:00+00:00"),
+        ("2026-12-07", "2026-12-07T00:00:00+00:00"),
+    ],
+)
+def test_o1_a_moment_without_a_time_zone_is_read_as_utc_not_refused(written: str, read: str) -> None:
+    """O1: an order whose placed_at has no offset is no order to refuse: upstream systems
+    that write one without it write UTC. One with an offset keeps it."""
+    raw = order_placed()
+    raw["payload"]["placed_at"] = written
+    assert OrderPlaced.model_validate(raw).payload.placed_at.isoformat() == read

@@ -61,12 +61,13 @@ async def linked(client: OmsClient, number: str) -> Any:
     return await link_of(client, "storefront:eu", number)
 
 
-async def test_o1_a_country_written_as_a_name_and_an_unusable_language_are_set_aside_not_refused(
+async def test_o1_a_country_written_as_a_name_an_unusable_language_and_a_time_without_zone_do_not_refuse(
     client: OmsClient, services: EventTap
 ) -> None:
     raw = json.loads(german("TOL-1", email="tol@example.de", phone="0221 1234567").model_dump_json())
     raw["payload"]["preferred_language"] = "deutsch!!"  # as a careless integration sends them
     raw["payload"]["billing_address"]["country"] = "Deutschland"
+    raw["payload"]["placed_at"] = "2026-12-07 10:00:00"  # read as UTC
     await client.broker.publish(
         json.dumps(raw).encode(),
         exchange=upstream_exchange(client.settings.topology),

@@ -77,7 +77,7 @@ class Identity:
     @property
     def name_script(self) -> str | None:
         """The name is written in a script its Latin spellings cannot be told from
-        (keys.UNCOMPARABLE_SCRIPTS): Arabic, Hebrew, Hangul."""
+        (keys.name_script): Arabic, Hebrew, Hangul, Greek, Japanese..."""
         return name_script(f"{self.first_name or ''} {self.last_name or ''}")
 
     @property

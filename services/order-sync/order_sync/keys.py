@@ -300,6 +300,8 @@ _PARTICLES = frozenset({"o", "d", "l", "mc"})
 # anyascii transliterates Greek letter by letter ('Παπαδοπούλου' -> 'Papadopoyloy',
 # 'Ευάγγελος' -> 'Eyaggelos'); people write ELOT 743 / passport spellings ('Papadopoulou',
 # 'Evangelos', 'Eleftherios'). The digraphs that differ are rewritten first.
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+_KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
 _GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 _GREEK_DIGRAPHS = (
     (re.compile(r"ου"), "ou"),
@@ -353,6 +355,54 @@ CUSTOMARY_SURNAMES: dict[str, str] = {
 }
 
 
+#: Readings of those that are names in Latin letters of their own (阿部 'Abu', 菊地 'Jude').
+_LATIN_NAMES = frozenset({"abu", "jude", "daye"})
+
+
+def _library_readings() -> dict[str, str]:
+    """The Latin spellings a transliteration library gives those surnames (anyascii 'ZuoTeng',
+    Unidecode 'Zuo Teng' for 佐藤; 'Gim' for 김), each to its customary spelling: a stream whose
+    Latin names were made by a library has them (a surname field's: ``last_name_key``). Not a reading of two letters or fewer ('I'
+    for 이, an initial) nor one that is a Chinese syllable as well (강 'gang', 윤 'yun', 공
+    'gong': Chinese surnames of their own)."""
+    syllables = {anyascii(chr(code)).lower() for code in range(0x4E00, 0xA000)}
+    readings: dict[str, str] = {}
+    for written, customary in CUSTOMARY_SURNAMES.items():
+        reading = _NOT_ALNUM.sub("", anyascii(written).lower())
+        if reading != customary and len(reading) > 2 and reading not in syllables | _LATIN_NAMES:
+            readings[reading] = customary
+    return readings
+
+
+LIBRARY_READINGS = _library_readings()
+
+#: Kana that are small: ゃゅょ (and ャュョ) join the kana before them into one syllable (キョ
+#: 'kyo', シュ 'shu'; anyascii reads 'kiyo', 'shiyu'); っ/ッ doubles the consonant after it.
+_SMALL_Y = frozenset("ゃゅょャュョ")
+_SMALL_TSU = frozenset("っッ")
+
+
+def _kana(raw: str) -> str:
+    """Hepburn of kana as people write their names in Latin letters, long vowels unmarked:
+    キョウスケ 'kyousuke' (Kyosuke and Kyousuke are "close"), ハットリ 'hattori'."""
+    out = ""
+    double = False
+    for ch in raw:
+        if ch in _SMALL_TSU:
+            double = True
+            continue
+        reading = anyascii(ch).lower()
+        if ch in _SMALL_Y and out.endswith("i") and len(out) > 1:
+            out = out[:-1]
+            if out.endswith(("sh", "ch", "j")):
+                reading = reading[1:]  # シュ is 'shu', not 'shyu'
+        elif double and reading[:1].isalpha() and reading[:1] not in "aeiou":
+            reading = ("t" if reading.startswith("ch") else reading[0]) + reading
+        double = False
+        out += reading
+    return out
+
+
 def _latin(token: str) -> bool:
     """Latin script (Basic/Latin-1/Extended-A/B, Vietnamese): the digraph rule applies to it."""
     return all(ord(ch) < 0x250 or 0x1E00 <= ord(ch) < 0x1F00 for ch in token)
@@ -379,6 +429,8 @@ def _word_tokens(raw: str) -> list[str]:
     latin = _latin(raw)
     if not latin and _GREEK.search(raw):
         raw = _greek(raw)
+    elif not latin and _KANA.search(raw):
+        raw = _kana(raw)
     tokens = []
     for part in _SEPARATORS.split(anyascii(raw).lower()):  # anyascii may add separators
         token = _NOT_ALNUM.sub("", part).replace("dj", "d")
@@ -480,6 +532,8 @@ def last_name_key(last: str | None) -> str | None:
         return None
     tokens = name_tokens(_ABBREVIATED_TITLE.sub("", last))
     kept = _untitled(tokens) or tokens
+    if len(kept) < 3 and last.isascii() and (customary := LIBRARY_READINGS.get("".join(kept))) is not None:
+        return customary  # 'Zuo Teng' is how Unidecode reads 佐藤: Sato
     end = len(kept)
     while end > 1 and kept[end - 1] in CREDENTIALS:
         end -= 1
@@ -827,26 +881,42 @@ class NameAgreement:
         return _SCORE[self.first] + _SCORE[self.last]
 
 
-#: Scripts whose Latin transliteration is not how their bearers spell their names in Latin
-#: letters: Arabic and Hebrew write no short vowels (يوسف is 'ywsf' to anyascii; its bearer
-#: writes Youssef, Yusuf or Yousef), and Korean given names are romanized many ways (지훈:
-#: jihun, Ji-hoon, Jee Hoon). A name written in one of them and one in Latin letters may agree
-#: (the same transliteration, a customary surname) but never tell two people apart.
-#: Left out, measured: Han and kana. A Chinese surname read as pinyin tells two families
-#: apart (陈丽 and Li Wang at one street), and with Japanese given names in kanji (健, 'jian'
-#: to anyascii, Ken to its bearer) counted as unreadable too, a simulated stream of 100,000
-#: orders had 7 people split fewer, 23 reviews more and no better recall. Cyrillic and Greek
-#: transliterate closely enough.
-UNCOMPARABLE_SCRIPTS = frozenset({"ARABIC", "HEBREW", "HANGUL"})
+#: Scripts whose names transliterate one way: anyascii, Unidecode and people write a Cyrillic
+#: name alike (Ivanov), and a Chinese one in pinyin (a Han surname read as pinyin tells two
+#: families apart: 陈丽 and Li Wang at one street). A name written in any other script has no
+#: one Latin spelling: Arabic and Hebrew write no short vowels (يوسف is 'ywsf' to anyascii; its
+#: bearer writes Youssef, Yusuf or Yousef), Korean given names are romanized many ways (지훈:
+#: jihun, Ji-hoon, Jee Hoon), Greek has a classical and a modern system (Unidecode writes
+#: Ζαφείρης 'Zapheires', passports 'Zafeiris': 102 of 200 Greek names of Faker's el_GR read by
+#: Unidecode disagreed with our reading), Devanagari, Georgian and Thai are read with long
+#: vowels doubled or not, with marks or not (73, 37 and 34 of 200). Compared with one in Latin
+#: letters, it may agree (the same transliteration, a customary surname) but never tells two
+#: people apart (``name_script``).
+COMPARABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "CJK"})
+
+
+#: Unicode names' first words that are not a script: a letter's width or a modifier ('ʻ').
+_NOT_A_SCRIPT = frozenset({"FULLWIDTH", "HALFWIDTH", "MODIFIER", "COMBINING"})
 
 
 @lru_cache(maxsize=65536)
 def name_script(text: str) -> str | None:
-    """The script of a name written in one of ``UNCOMPARABLE_SCRIPTS``, or None."""
+    """The script of a name without one Latin spelling (not in ``COMPARABLE_SCRIPTS``), or None.
+
+    A Japanese name is one: written in kana, or with a kanji surname of Japan's
+    (``CUSTOMARY_SURNAMES``: 佐藤), its given name in kanji has readings anyascii cannot know
+    (明美 is Akemi to its bearer, 'mingmei' read as Chinese): "JAPANESE"."""
+    if any(word in CUSTOMARY_SURNAMES and _KANJI.match(word) for word in text.split()):
+        return "JAPANESE"
     for ch in text:
         if ch.isalpha() and ord(ch) >= 0x250:
-            script = unicodedata.name(ch, "").split(" ", 1)[0]
-            if script in UNCOMPARABLE_SCRIPTS:
+            words = unicodedata.name(ch, "").split()
+            if not words:
+                continue
+            if "HIRAGANA" in words[:2] or "KATAKANA" in words[:2]:
+                return "JAPANESE"
+            script = words[1] if words[0] in ("FULLWIDTH", "HALFWIDTH") and len(words) > 1 else words[0]
+            if script not in COMPARABLE_SCRIPTS and script not in _NOT_A_SCRIPT:
                 return script
     return None
 
@@ -900,6 +970,36 @@ def abjad(key: str | None) -> Abjad | None:
     if len(consonants) < 2:
         return None
     return Abjad("".join(consonants), (*vowels, pending))
+
+
+#: What transliteration systems write differently for one letter: Greek φ 'ph' or 'f', χ 'kh'
+#: or 'ch', θ 'th', β 'b' or 'v', ευ/αυ 'eu' or 'ef'/'ev'; Georgian and Devanagari aspirates
+#: and affricates ('ts'/'c', 'dz'/'z').
+_TRANSLITERATIONS = re.compile(r"[ae]u|ph|kh|ch|th|ts|tz|dz|x|b|v")
+_ONE_LETTER = {
+    "ph": "f",
+    "kh": "h",
+    "ch": "h",
+    "th": "t",
+    "ts": "c",
+    "tz": "c",
+    "dz": "z",
+    "x": "h",
+    "b": "f",
+    "v": "f",
+}
+_ONE_LETTER |= {"au": "af", "eu": "ef"}
+_NOT_CONSONANTS = re.compile(r"[aeiouyw\s'`]+")
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=65536)
+def consonants(key: str) -> str:
+    """A name key's consonants, one letter for each that transliteration systems spell two
+    ways, doubled letters once and vowels left out: 'Zapheires' (Unidecode's Ζαφείρης) and
+    'zafeiris' (ours, the passport's) are both 'zfrs'; 'Naaraaynn' and 'narayn' are 'nrn'."""
+    folded = _TRANSLITERATIONS.sub(lambda found: _ONE_LETTER[found.group()], key.lower())
+    return _DOUBLED.sub(r"\1", _NOT_CONSONANTS.sub("", folded))
 
 
 def written_in_latin(text: str) -> bool:

@@ -39,6 +39,7 @@ from .identity import Identity, Rule, surname_block
 from .keys import (
     abjad,
     compare_names,
+    consonants,
     has_extension,
     is_mobile,
     is_mobile_or_landline,
@@ -326,8 +327,8 @@ OWN_PHONE = Level("phone_owner", "alone", 1.0, 0.1, "the only customer seen at t
 #: sale: 'Torres') and the order gives one: no evidence either way, but the name it first
 #: tells (``tells_the_person``).
 FIRST_GIVEN = Level("first_name", "first_given", 1.0, 1.0, "the record had no given name; the order gives one")
-#: A name in Arabic, Hebrew or Hangul on one side and in Latin letters on the
-#: other (keys.UNCOMPARABLE_SCRIPTS): its transliteration is not its bearer's spelling, so
+#: A name in Arabic, Hebrew, Hangul, Greek, Japanese (any script but Latin, Cyrillic and Han
+#: read as Chinese) on one side and in Latin letters on the other (keys.name_script): its transliteration is not its bearer's spelling, so
 #: another spelling is no evidence either way (one that spells it is "close":
 #: ``_transliterated``). Nor does it tell the person at a phone or street, as the same given
 #: name would: a household's members write theirs as they like.
@@ -691,17 +692,23 @@ def _best_names(
 
 
 def _transliterated(level: str, names: tuple[str | None, str | None], *, order_in_script: bool) -> str:
-    """A name in Arabic or Hebrew letters (the order's, or the customer's) and one in Latin
-    letters that spells it (``Abjad.spells``: محمد, Mohammed): "close", a spelling of one
-    name, as Anna and Anne are. It tells a person only at one person's mobile, as a spelling
-    there does."""
+    """A name in another script (the order's, or the customer's) and one in Latin letters
+    that spells it: "close", a spelling of one name, as Anna and Anne are. It tells a person
+    only at one person's mobile, as a spelling there does.
+
+    Arabic and Hebrew (an abjad: ``Abjad.spells``): the same consonants and a vowel wherever
+    the script writes a long one (محمد, Mohammed; not Mahmoud, محمود). Alphabets read by two
+    systems: the same consonants (``consonants``: Ζαφείρης as 'Zafeiris' and Unidecode's
+    'Zapheires')."""
     if level != "different":
         return level
     ours, theirs = (abjad(name) for name in names)
-    if ours is None or theirs is None:
-        return level
-    latin, written = (theirs, ours) if order_in_script else (ours, theirs)
-    return "close" if latin.spells(written) else level
+    if ours is not None and theirs is not None and ours.consonants == theirs.consonants:
+        latin, written = (theirs, ours) if order_in_script else (ours, theirs)
+        return "close" if latin.spells(written) else level
+    if all(names) and len(skeleton := consonants(names[0] or "")) > 1 and skeleton == consonants(names[1] or ""):
+        return "close"
+    return level
 
 
 # --- the decision -----------------------------------------------------------------------------------

@@ -177,6 +177,13 @@ def test_o2_other_domains_are_only_case_folded() -> None:
         (["佐藤", "Sato"], ("sato",)),
         (["渡辺", "渡邊", "Watanabe"], ("watanabe",)),
         (["王", "Wang"], ("wang",)),  # a Chinese surname keeps its pinyin
+        # Kana as Hepburn: a small ya/yu/yo joins the kana before it (anyascii read キョ as
+        # 'kiyo'), a small tsu doubles the next consonant.
+        (["キョウスケ", "きょうすけ", "Kyousuke"], ("kyousuke",)),
+        (["ショウタ", "Shouta"], ("shouta",)),
+        (["ジュン", "Jun"], ("jun",)),
+        (["ハットリ", "Hattori"], ("hattori",)),
+        (["マッチャ", "Matcha"], ("matcha",)),
         # Two initials are not a particle and its word (the till's 'D. J Ramos': Don J.).
         (["D. J", "D J", "d.j."], ("d", "j")),
         (["O J", "O. J."], ("o", "j")),
@@ -608,8 +615,15 @@ def test_o2_two_names_that_share_a_diminutive_stay_different(a: str, b: str) -> 
         ("Youssef Hasan", None),
         ("Müller", None),
         ("王敏", None),  # a Han surname read as pinyin tells families apart (陈丽, Li Wang)
-        ("さくら", None),
-        ("Иван Петров", None),  # Cyrillic and Greek transliterate closely enough
+        ("Иван Петров", None),  # Cyrillic transliterates one way (anyascii and Unidecode alike)
+        ("さくら", "JAPANESE"),  # kana
+        ("ｻｸﾗ", "JAPANESE"),  # half-width katakana, as old tills send them
+        ("明美 佐藤", "JAPANESE"),  # a kanji surname of Japan's: the given name's reading is unknown
+        ("Ζαφείρης Μπαλτατζής", "GREEK"),  # Zafeiris to passports, Zapheires to Unidecode
+        ("राधा पाटिल", "DEVANAGARI"),
+        ("ზურაბ ხურცილავა", "GEORGIAN"),
+        ("Keʻala Kamakau", None),  # a Hawaiian ʻokina is a modifier letter, no script
+        ("Ｍüller", None),  # a full-width Latin letter
         ("", None),
     ],
 )
@@ -644,3 +658,31 @@ def test_o2_the_scripts_whose_names_have_no_one_latin_spelling(name: str, script
 def test_o2_a_latin_spelling_of_a_name_in_arabic_or_hebrew_letters(written: str, latin: str, agree: bool) -> None:
     ours, theirs = abjad(first_name_key(written)), abjad(first_name_key(latin))
     assert (ours is not None and theirs is not None and theirs.spells(ours)) is agree
+
+
+@pytest.mark.parametrize(
+    ("written", "library_reading", "customary"),
+    [
+        ("佐藤", "Zuo Teng", "sato"),  # Unidecode: kanji read as Chinese, a space between
+        ("佐藤", "ZuoTeng", "sato"),  # anyascii
+        ("佐々木", 'Zuo "Mu', "sasaki"),
+        ("鈴木", "Lingmu", "suzuki"),
+        ("김", "Gim", "kim"),  # the Revised Romanization, letter by letter
+        ("박", "Bag", "park"),
+        ("정", "Jeong", "jung"),
+    ],
+)
+def test_o2_a_surname_as_a_transliteration_library_reads_it_is_its_customary_spelling(
+    written: str, library_reading: str, customary: str
+) -> None:
+    """O2: a stream whose Latin names a library made (Unidecode, anyascii) writes 佐藤 as 'Zuo
+    Teng' and 김 as 'Gim'; its bearer and our key write Sato and Kim. Both are one surname."""
+    assert last_name_key(written) == last_name_key(library_reading) == customary
+    assert compare_names(None, last_name_key(written), None, last_name_key(library_reading)).last == "exact"
+
+
+@pytest.mark.parametrize("name", ["Gang", "Yun", "Gong", "Abu", "Jude", "Li", "I"])
+def test_o2_a_reading_that_is_a_name_of_its_own_stays_itself(name: str) -> None:
+    """강 'Gang', 윤 'Yun' and 공 'Gong' are Chinese surnames too; 阿部 'Abu' and 菊地 'Jude' are
+    names in Latin letters; a letter or two is an initial: none is read as another surname."""
+    assert last_name_key(name) == name.lower()

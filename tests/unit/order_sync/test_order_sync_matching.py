@@ -366,6 +366,48 @@ def test_o2_a_name_in_arabic_letters_at_a_person_s_mobile_is_theirs_when_its_con
         assert decided(order(first, "منصور", **mobile), youssef).kind != "link"
 
 
+@pytest.mark.parametrize(
+    ("written", "latin"),
+    [
+        # Greek read by Unidecode's classical system: φ 'ph', η 'e'; ours (and passports) 'f', 'i'.
+        (("Φρειδερίκη", "Γκατζογιάννη"), ("Phreiderike", "Gkatzogianne")),
+        (("Ευθυμία", "Δελή"), ("Euthumia", "Dele")),
+        # Japanese read as Chinese by Unidecode ('Zuo Teng'): the surname is Sato all the same.
+        (("明美", "佐藤"), ("Ming Mei", "Zuo Teng")),
+        # Devanagari with its long vowels doubled, and Georgian with its marks.
+        (("राधा", "पाटिल"), ("Raadhaa", "Paattil")),
+        (("ზურაბ", "ხურცილავა"), ("Zurab", "Xurc`ilava")),
+    ],
+)
+def test_o2_a_name_a_transliteration_library_spelled_is_its_bearer_s_at_their_mobile(
+    written: tuple[str, str], latin: tuple[str, str]
+) -> None:
+    """O2: a buyer's till sale in their own script at their mobile, then a web order whose
+    name a library put in Latin letters its own way, at that mobile: a spelling of one name
+    (both parts "close" or better), so theirs. It was "another given name" (a new customer)."""
+    mobile = {"phone": "+30 694 123 4567", "postal": None, "line1": None}
+    buyer = profile("C1", order(*written, **mobile))
+    scored = score(identity(order(*latin, **mobile)), buyer)
+    levels = {e.comparison: e.level for e in scored.evidence if e.comparison in ("first_name", "last_name")}
+    assert set(levels.values()) <= {"exact", "close"}, levels
+    decision = decided(order(*latin, **mobile), buyer)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+
+
+def test_o2_a_kanji_given_name_is_no_other_name_beside_its_romaji() -> None:
+    """明美 is Akemi to its bearer and 'mingmei' to anyascii, which cannot know a Japanese
+    given name's reading: beside 'Akemi' it says nothing either way (it said "different": her
+    own sister, a new customer). The surname's customary reading still agrees."""
+    mobile = {"phone": "+81 90 1234 5678", "postal": None, "line1": None}
+    akemi = profile("C1", order("明美", "佐藤", email="akemi.sato@example.jp", **mobile))
+    scored = score(identity(order("Akemi", "Sato", email="akemi.sato@example.jp", **mobile)), akemi)
+    levels = {e.comparison: e.level for e in scored.evidence if e.comparison in ("first_name", "last_name")}
+    assert levels == {"first_name": "other_script", "last_name": "exact"}
+    # Between two names in Latin letters nothing changes: Akemi is not Kaori.
+    other = score(identity(order("Kaori", "Sato", **mobile)), profile("C2", order("Akemi", "Sato", **mobile)))
+    assert other.agrees_not("first_name")
+
+
 def test_o2_a_han_surname_read_as_pinyin_still_tells_two_families_apart() -> None:
     """Li Wang's street: an order by 陈丽 (Chen Li) with an email nobody has shown is not hers:
     Han is not among the scripts whose names say nothing against a Latin one."""

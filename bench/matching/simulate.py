@@ -23,9 +23,10 @@ from order_sync.matching import (
     housemates,
     index_keys,
     score,
+    stranger_at_the_mailbox,
     without_common,
 )
-from order_sync.store import IDENTIFIER_CAP
+from order_sync.store import IDENTIFIER_CAP, STRANGERS_AT_A_MAILBOX
 
 from .score import Outcome
 from .score import score as score_outcome
@@ -43,6 +44,7 @@ def simulate(stream: Stream, thresholds: Thresholds | None = None) -> tuple[dict
     reviews: dict[str, list[str]] = {}
     merged_into: dict[str, str] = {}
     orders_of: dict[str, list[str]] = defaultdict(list)
+    strangers: dict[str, set[str]] = defaultdict(set)  # as store.note_strangers keeps them
 
     def survivor(code: str) -> str:
         while code in merged_into:
@@ -55,9 +57,13 @@ def simulate(stream: Stream, thresholds: Thresholds | None = None) -> tuple[dict
             continue  # a re-delivery
         identity = identity_of(order, country[order.scope])
         keys = [f"{order.scope}|{k}" for k in identity.blocking_keys()]
-        common = {k.split("|", 1)[1] for k in keys if len(index.get(k, ())) >= IDENTIFIER_CAP}
+        common = {
+            k.split("|", 1)[1]
+            for k in keys
+            if len(index.get(k, ())) >= IDENTIFIER_CAP or len(strangers.get(k, ())) >= STRANGERS_AT_A_MAILBOX
+        }
         identity = without_common(identity, common)
-        found = sorted({survivor(c) for k in keys if len(index.get(k, ())) < IDENTIFIER_CAP for c in index.get(k, ())})
+        found = sorted({survivor(c) for k in keys if k.split("|", 1)[1] not in common for c in index.get(k, ())})
         linked = links.get(identity.source_link) if identity.source_link else None
         if linked is not None:
             linked = survivor(linked)
@@ -75,6 +81,8 @@ def simulate(stream: Stream, thresholds: Thresholds | None = None) -> tuple[dict
             code = f"N{len(profiles) + 1}"
             profiles[code] = Profile(code)
             scope_of[code] = order.scope
+        if stranger_at_the_mailbox(identity, decision) and identity.last_key:
+            strangers[f"{order.scope}|em:{identity.email_canon}"].add(identity.last_key)
         if decision.kind == "review":
             review_id = f"R{len(reviews) + 1}"
             reviews[review_id] = [c.code for c in decision.candidates]

@@ -60,6 +60,7 @@ from .matching import (
     housemate_keys,
     housemates,
     score,
+    stranger_at_the_mailbox,
     two_people,
     without_common,
 )
@@ -587,7 +588,9 @@ async def _decide(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
     identities: dict[int, Identity] = {}
     for arrival in arrivals:
         identity = without_common(arrival.identity, {k.split("|", 1)[1] for k in keys[id(arrival)] if k in common})
-        identities[id(arrival)] = identity
+        # From here on the order is what it tells: a common identifier is neither claimed for
+        # a new customer (every walk-in buyer at a shop's mailbox would be one) nor taught.
+        arrival.identity = identities[id(arrival)] = identity
         found = {survivor[c] for k in keys[id(arrival)] for c in codes_by_key.get(k, ()) if c in survivor}
         linked = _linked(links.get(arrival.source_link) if arrival.source_link else None, arrival, groups, survivor)
         arrival.decision = decide(identity, linked, [score(identity, profiles[c]) for c in sorted(found)], limits)
@@ -710,10 +713,24 @@ async def _record(runtime: ServiceRuntime, arrivals: list[Arrival]) -> None:
         await store.remember_source_links(uow, links, at)
         await store.put_orders(uow, list(docs.values()), set(existing))
         await store.teach(uow, [t for t in teaching if t is not None])
+        await store.note_strangers(uow, _strangers([a for a in arrivals if a.key in docs]))
         for arrival, before in changed:
             await _change_content(db, uow, arrival, before)
 
     await apply_once(runtime, None, work, inbox=False)
+
+
+def _strangers(arrivals: list[Arrival]) -> dict[str, set[str]]:
+    """The surnames of the orders waiting for a CSR because their mailbox is held by others
+    (matching.stranger_at_the_mailbox), by scoped mailbox: shown under several, it is a
+    shop's or an office's (store.STRANGERS_AT_A_MAILBOX)."""
+    strangers: dict[str, set[str]] = {}
+    for arrival in arrivals:
+        identity = arrival.identity
+        if stranger_at_the_mailbox(identity, arrival.decision) and identity.last_key:
+            key = store.scoped(arrival.order.scope, f"em:{identity.email_canon}")
+            strangers.setdefault(key, set()).add(store.surname_mark(identity.last_key))
+    return strangers
 
 
 async def _change_content(db: store.Database, uow: UnitOfWork, arrival: Arrival, before: dict[str, Any]) -> None:

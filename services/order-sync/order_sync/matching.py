@@ -179,18 +179,35 @@ def two_people(a: Iterable[str], b: Iterable[str]) -> bool:
 
 def without_common(identity: Identity, common: set[str]) -> Identity:
     """The identity without identifiers too common to tell anyone apart (a shop's phone typed
-    on every POS sale, a placeholder email): they are neither evidence nor a blocking key."""
+    on every POS sale, a placeholder email, a shop's own mailbox typed for walk-in buyers):
+    they are neither evidence nor a blocking key, nor claimed for a new customer (O6), nor
+    written on one as theirs (a shop's mailbox would get its buyers' emails)."""
     if not common:
         return identity
     changes: dict[str, Any] = {}
     if identity.phone and f"ph:{identity.phone}" in common:
         changes["phone"] = None
     if identity.email_canon and f"em:{identity.email_canon}" in common:
-        changes["email_canon"] = None
+        changes["email_canon"] = changes["email"] = None
     if not changes:
         return identity
     notes = identity.notes + tuple(f"{name} ignored for matching: shared by too many customers" for name in changes)
     return replace(identity, **changes, notes=notes)
+
+
+def stranger_at_the_mailbox(identity: Identity, decision: Decision) -> bool:
+    """O5: the order waits for a CSR because its mailbox is held by customers none of whom has
+    its surname: a family's shared mailbox in a member's hands of another name, or a shop's
+    own mailbox that its till types for every walk-in buyer. A mailbox shown under several
+    such surnames is a shop's or an office's, no one's (``store.STRANGERS_AT_A_MAILBOX``)."""
+    holders = [c for c in decision.candidates if c.agrees("email")]
+    return (
+        decision.kind == "review"
+        and identity.email_canon is not None
+        and identity.last_key is not None
+        and bool(holders)
+        and all(c.agrees_not("last_name") for c in holders)
+    )
 
 
 # --- Fellegi-Sunter comparisons ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ being created, the review queue, parked events and rejected orders."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -40,6 +41,11 @@ MERGES = "merges"
 #: Customers one identifier may point to before it counts as common (a shop's own phone on
 #: every POS sale, a placeholder email) and stops bringing candidates or evidence.
 IDENTIFIER_CAP = 25
+#: A mailbox whose holders are others, shown on orders under this many other surnames (each
+#: such order waits for a CSR: matching.stranger_at_the_mailbox), is shared by strangers: a
+#: shop's own typed for walk-in buyers, an office's. It is common from then on. (A family's
+#: shared mailbox shows one or two surnames besides its holder's.)
+STRANGERS_AT_A_MAILBOX = 3
 
 
 async def ensure_indexes(runtime: ServiceRuntime) -> None:
@@ -327,12 +333,45 @@ async def identifier_codes(db: Database, keys: list[str]) -> tuple[dict[str, lis
     if not keys:
         return {}, set()
     found, common = {}, set()
-    async for doc in db[IDENTIFIERS].find({"_id": {"$in": keys}}):
-        if len(doc.get("codes", ())) >= IDENTIFIER_CAP:
+    async for doc in db[IDENTIFIERS].find({"_id": {"$in": keys}}, {"codes": 1, "shared": 1}):
+        if len(doc.get("codes", ())) >= IDENTIFIER_CAP or doc.get("shared"):
             common.add(doc["_id"])
-        else:
+        elif "codes" in doc:
             found[doc["_id"]] = doc["codes"]
     return found, common
+
+
+def surname_mark(last_key: str) -> str:
+    """A surname as ``note_strangers`` keeps it: a digest, only to tell surnames apart (no
+    one's name is kept beside a mailbox)."""
+    return hashlib.sha256(last_key.encode()).hexdigest()[:12]
+
+
+async def note_strangers(uow: UnitOfWork, strangers: dict[str, set[str]]) -> None:
+    """The surnames (``surname_mark``) of orders that showed a mailbox held by others, by
+    scoped identifier; one shown under STRANGERS_AT_A_MAILBOX of them is ``shared``: common."""
+    if not strangers:
+        return
+    known = {"$ifNull": ["$strangers", []]}
+    await uow.db[IDENTIFIERS].bulk_write(
+        [
+            UpdateOne(
+                {"_id": key},
+                [
+                    {
+                        "$set": {
+                            "strangers": {"$slice": [{"$setUnion": [known, sorted(marks)]}, STRANGERS_AT_A_MAILBOX]}
+                        }
+                    },
+                    {"$set": {"shared": {"$gte": [{"$size": "$strangers"}, STRANGERS_AT_A_MAILBOX]}}},
+                ],
+                upsert=True,
+            )
+            for key, marks in strangers.items()
+        ],
+        ordered=False,
+        session=uow.session,
+    )
 
 
 #: What a candidate's match needs of its customer document.

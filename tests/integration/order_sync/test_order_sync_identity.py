@@ -19,6 +19,7 @@ from bench.matching.simulate import simulate
 from bench.matching.stream import generate
 from contracts.customer.merges import MergeCustomers
 from contracts.customer.privacy import EraseCustomerData
+from contracts.customer.records import GetCustomer
 from contracts.order_sync.linking import GetOrderLink, ListReviews, ResolveReview
 from contracts.upstream.orders import OrderPlaced
 from order_sync import store
@@ -865,3 +866,56 @@ async def test_o2_don_monsieur_or_frau_written_as_one_letter_and_a_stop_is_no_pa
         sale = await linked(client, number)
         assert sale.customer_code == customer.customer_code is not None, sale
         assert {(e.comparison, e.level) for e in sale.evidence} >= {("first_name", "exact"), ("last_name", "exact")}
+
+
+async def test_o2_o5_a_shop_s_own_mailbox_typed_for_walk_in_buyers_stops_sending_them_to_review(
+    client: OmsClient, services: EventTap
+) -> None:
+    """A till that types the shop's own mailbox for every buyer who gives none: the first
+    buyer's customer holds it, and the next ones, other people by their names, waited for a
+    CSR one after another, for ever (until 25 customers held it). Once it has been shown under
+    three other surnames it is a shop's, no one's: each later buyer is a customer of their own
+    (not the first buyer's, not one for all of them), found again by their own phone, and
+    none of them is given the shop's mailbox as theirs."""
+    shop_mailbox = "kasse@laden-am-markt.example"
+    buyers = [
+        ("Hanna", "Berger", "0151 2345 6701"),
+        ("Jonas", "Kaiser", "0151 2345 6702"),
+        ("Mia", "Wolf", "0151 2345 6703"),
+        ("Paul", "Roth", "0151 2345 6704"),
+        ("Lea", "Brandt", "0151 2345 6705"),
+        ("Emil", "Vogt", "0151 2345 6706"),
+        ("Ida", "Krüger", "0151 2345 6707"),
+    ]
+    links = []
+    for n, (first, last, mobile) in enumerate(buyers):
+        address = {**HOME, "first_name": first, "last_name": last, "line1": f"Marktweg {n + 1}"}
+        await client.publish_upstream(
+            german(
+                f"SHOP-{n}", first_name=first, last_name=last, email=shop_mailbox, phone=mobile, billing_address=address
+            )
+        )
+        links.append(await linked(client, f"SHOP-{n}"))  # one at a time, as a till sends them
+    first_buyer, strangers, later = links[0], links[1:4], links[4:]
+    assert first_buyer.rule == "created"
+    assert all(link.review_id and link.customer_code is None for link in strangers), strangers
+    codes = [link.customer_code for link in later]
+    assert all(link.rule == "created" for link in later), later
+    assert len(set(codes)) == len(later) and first_buyer.customer_code not in codes
+    assert any("email" in note and "shared" in note for note in later[0].notes), later[0].notes
+    for code in codes:
+        customer = await ok(await client.call(GetCustomer, {"customer_code": code}))
+        assert customer.email is None, customer.email
+    # A later buyer comes back with her mobile and the shop's mailbox: her own customer.
+    await client.publish_upstream(
+        german(
+            "SHOP-AGAIN",
+            first_name="Lea",
+            last_name="Brandt",
+            email=shop_mailbox,
+            phone="+49 151 23456705",
+            billing_address=None,
+        )
+    )
+    again = await linked(client, "SHOP-AGAIN")
+    assert (again.customer_code, again.rule) == (codes[0], "phone_name_postal")

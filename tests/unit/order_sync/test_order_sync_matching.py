@@ -20,6 +20,7 @@ from order_sync.matching import (
     housemates,
     index_keys,
     score,
+    stranger_at_the_mailbox,
     two_people,
     without_common,
 )
@@ -1317,3 +1318,30 @@ def test_o2_a_diminutive_or_a_form_of_address_at_the_customers_mobile_links() ->
         assert (decision.kind, decision.customer_code) == ("link", "C1"), first
     christopher = profile("C2", order("Christopher", "Crawford", email="cc@example.fr", phone="06 12 34 56 78"))
     assert decided(order("Christine", "Crawford", phone="06 12 34 56 78"), christopher).kind != "link"
+
+
+def test_o5_a_buyer_of_another_surname_at_a_customer_s_mailbox_is_a_stranger_there() -> None:
+    """store.STRANGERS_AT_A_MAILBOX counts the orders that wait for a CSR only because their
+    mailbox is held by customers of another surname: a shop's own mailbox typed for walk-in
+    buyers shows many. A family member of the holder's surname, or an order that agrees
+    with its holder, is no stranger."""
+    shop = "boutique@maison-claire.fr"
+    holder = profile("C1", order("Paul", "Durand", email=shop, phone="06 11 22 33 44"))
+    walk_in = order("Lucie", "Bernard", email=shop, phone="07 99 88 77 66", postal="13001", line1="3 rue Y")
+    decision = decided(walk_in, holder)
+    assert decision.kind == "review" and stranger_at_the_mailbox(identity(walk_in), decision)
+    sister = order("Claire", "Durand", email=shop, postal="13001", line1="3 rue Y")
+    assert not stranger_at_the_mailbox(identity(sister), decided(sister, holder))
+    again = order("Paul", "Durand", email=shop, phone="06 11 22 33 44")
+    assert not stranger_at_the_mailbox(identity(again), decided(again, holder))
+
+
+def test_o2_o3_a_common_mailbox_is_neither_evidence_nor_claimed_nor_anyone_s_to_write_to() -> None:
+    """A mailbox shared by too many customers (or by strangers: a shop's) is set aside whole:
+    no evidence, no creation claim (every walk-in buyer would be one customer), and not the
+    address a new customer is given (the shop would get its buyers' emails)."""
+    walk_in = identity(order("Lucie", "Bernard", email="boutique@maison-claire.fr", phone="07 99 88 77 66"))
+    alone = without_common(walk_in, {"em:boutique@maison-claire.fr"})
+    assert (alone.email, alone.email_canon) == (None, None)
+    assert not any(key.startswith("em:") for key, _ in alone.claim_keys())
+    assert alone.phone == walk_in.phone and any("shared" in note for note in alone.notes)

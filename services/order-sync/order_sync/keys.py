@@ -582,8 +582,11 @@ def _gendered_pair(x: str, y: str) -> bool:
 # Transliteration variants of one name (Cyrillic in particular): Yuliya/Julia/Iulia,
 # Aleksey/Alexei, Iwanow/Ivanov, Natalya/Natalia, Sergey/Sergei; and the French and German
 # systems' letter clusters for one sound (Щ shch/chtch/schtsch, Ч ch/tch/tsch, Ш sh/sch, У
-# u/ou): Shcherbakov/Chtcherbakov/Schtscherbakow, Yuri/Iouri/Juri. Only ever makes a pair
-# "close", never "exact". Side effects, documented: Jan/Ian/Yan, Louis/Luis are close too.
+# u/ou): Shcherbakov/Chtcherbakov/Schtscherbakow, Yuri/Iouri/Juri. Word for word, one
+# skeleton is one name, "exact" (a household's 'close' first name may be a sister, Anna and
+# Anne; Onufriy and Onufrii are one man, and made a second customer at his street); a
+# skeleton within a longer name, or a slip of one, is "close". Side effects, documented:
+# Jan/Ian/Yan, Louis/Luis are one name too.
 _SKELETON = str.maketrans({"j": "i", "y": "i", "w": "v"})
 _REPEATED_I = re.compile(r"i+")
 _CLUSTERS = re.compile(r"schtsch|chtch|tsch|tch|sch|ou")
@@ -839,6 +842,8 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
         return "missing"
     if x == y:
         return "exact"
+    if len(x) == len(y) and all(_skeleton(a) == _skeleton(b) for a, b in zip(x, y, strict=True)):
+        return "exact"  # one name in two transliterations: Aleksey Iwanow, Alexei Ivanov
     kx, ky = " ".join(x), " ".join(y)
     if len(x) == len(y) == 1 and _gendered_pair(kx, ky):
         return "different"

@@ -1345,3 +1345,16 @@ def test_o2_o3_a_common_mailbox_is_neither_evidence_nor_claimed_nor_anyone_s_to_
     assert (alone.email, alone.email_canon) == (None, None)
     assert not any(key.startswith("em:") for key, _ in alone.claim_keys())
     assert alone.phone == walk_in.phone and any("shared" in note for note in alone.notes)
+
+
+def test_o2_one_given_name_in_another_transliteration_at_the_customer_s_street_is_theirs() -> None:
+    """Onufriy Gordeev's street, then an order by Onufrii Gordeev from a phone he has not
+    shown: one name in two transliterations (one skeleton), not a sister's 'close' name
+    (Anna, Anne), so it tells the person at the household's street as his own spelling does.
+    It made a second customer of him."""
+    street = {"postal": "75011", "line1": "40 rue Oberkampf"}
+    onufriy = profile("C1", order("Onufriy", "Gordeev", email="o.gordeev@example.fr", **street))
+    decision = decided(order("Onufrii", "Gordeev", phone="06 21 43 65 87", **street), onufriy)
+    assert (decision.kind, decision.customer_code) == ("link", "C1")
+    anne = decided(order("Anne", "Gordeev", phone="06 21 43 65 87", **street), onufriy)
+    assert anne.kind != "link"

@@ -204,6 +204,7 @@ def stranger_at_the_mailbox(identity: Identity, decision: Decision) -> bool:
     return (
         decision.kind == "review"
         and identity.email_canon is not None
+        and not is_relay_email(identity.email_canon)  # one buyer's, whatever names it ships to
         and identity.last_key is not None
         and bool(holders)
         and all(c.agrees_not("last_name") for c in holders)

@@ -1334,6 +1334,13 @@ def test_o5_a_buyer_of_another_surname_at_a_customer_s_mailbox_is_a_stranger_the
     assert not stranger_at_the_mailbox(identity(sister), decided(sister, holder))
     again = order("Paul", "Durand", email=shop, phone="06 11 22 33 44")
     assert not stranger_at_the_mailbox(identity(again), decided(again, holder))
+    # A marketplace's relay alias is one buyer's, whatever names its orders ship to.
+    relay = "x7k2@marketplace.amazon.fr"
+    buyer = profile("C2", order("Paul", "Durand", email=relay))
+    gift = order("Lucie", "Bernard", email=relay, postal="13001", line1="3 rue Y")
+    waiting = Decision("review", "email", candidates=(score(identity(gift), buyer),))
+    assert waiting.candidates[0].agrees("email") and waiting.candidates[0].agrees_not("last_name")
+    assert not stranger_at_the_mailbox(identity(gift), waiting)
 
 
 def test_o2_o3_a_common_mailbox_is_neither_evidence_nor_claimed_nor_anyone_s_to_write_to() -> None:

@@ -342,9 +342,11 @@ async def identifier_codes(db: Database, keys: list[str]) -> tuple[dict[str, lis
 
 
 def surname_mark(last_key: str) -> str:
-    """A surname as ``note_strangers`` keeps it: a digest, only to tell surnames apart (no
-    one's name is kept beside a mailbox)."""
-    return hashlib.sha256(last_key.encode()).hexdigest()[:12]
+    """A surname as ``note_strangers`` keeps it: one of 4,096 buckets of its digest, enough
+    to tell three surnames apart (two share one bucket once in about 1,400 such mailboxes,
+    which then wait for one more), too few to tell whose (a dictionary of surnames puts
+    hundreds in each): no one's name is kept beside a mailbox."""
+    return hashlib.sha256(last_key.encode()).hexdigest()[:3]
 
 
 async def note_strangers(uow: UnitOfWork, strangers: dict[str, set[str]]) -> None:

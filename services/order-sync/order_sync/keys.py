@@ -378,8 +378,8 @@ LIBRARY_READINGS = _library_readings()
 
 #: Kana that are small: ゃゅょ (and ャュョ) join the kana before them into one syllable (キョ
 #: 'kyo', シュ 'shu'; anyascii reads 'kiyo', 'shiyu'); っ/ッ doubles the consonant after it.
-_SMALL_Y = frozenset("ゃゅょャュョ")
-_SMALL_TSU = frozenset("っッ")
+_SMALL_Y = frozenset("ゃゅょャュョｬｭｮ")  # and half-width, as old tills send them
+_SMALL_TSU = frozenset("っッｯ")
 
 
 def _kana(raw: str) -> str:

@@ -439,6 +439,17 @@ def _word_tokens(raw: str) -> list[str]:
     return tokens
 
 
+#: Honorifics written after a name in Japanese, Chinese and Korean (山田太郎様, 王先生, 김민준 님):
+#: forms of address, as 'Mme' before one (anyascii reads 様 'Yang', a surname).
+_HONORIFIC_AFTER = re.compile(r"\s*(?:様|さま|さん|殿|御中|先生|女士|小姐|님|씨)\s*$")
+
+
+def without_honorific(text: str) -> str:
+    """The name without an honorific after it (``_HONORIFIC_AFTER``); the text as it was if
+    nothing else is left."""
+    return _HONORIFIC_AFTER.sub("", text) or text
+
+
 @lru_cache(maxsize=65536)
 def name_tokens(text: str) -> tuple[str, ...]:
     """The words of a name as lower-case ASCII, in order.
@@ -453,6 +464,8 @@ def name_tokens(text: str) -> tuple[str, ...]:
     no longer known then. Give :func:`compare_names` and :func:`name_key` the names as written.
     """
     text = unicodedata.normalize("NFC", text).translate(_GERMAN)  # NFC: 'u'+U+0308 is 'ü' too
+    if not text.isascii():
+        text = without_honorific(text)
     if not text.isascii():
         # Symbols are no part of a name: anyascii spells them as words ('Anna 🌸' would be
         # 'anna cherry blossom', a flag 'fr', '©' '(c)').

@@ -174,7 +174,8 @@ def test_o2_other_domains_are_only_case_folded() -> None:
         (["김", "Kim"], ("kim",)),
         (["이", "Lee"], ("lee",)),
         (["박", "Park"], ("park",)),
-        (["佐藤", "Sato"], ("sato",)),
+        (["佐藤", "佐藤様", "佐藤 様", "Sato"], ("sato",)),  # 様: an honorific, not 'Yang'
+        (["김", "김 님"], ("kim",)),
         (["渡辺", "渡邊", "Watanabe"], ("watanabe",)),
         (["王", "Wang"], ("wang",)),  # a Chinese surname keeps its pinyin
         # Kana as Hepburn: a small ya/yu/yo joins the kana before it (anyascii read キョ as

@@ -1260,6 +1260,8 @@ def test_o1_o2_a_placeholder_email_is_no_one_s_mailbox(typed: str) -> None:
         ("王小明", "xiaoming", "wang"),
         ("欧阳娜娜", "nana", "ouyang"),
         ("김민준", "minjun", "kim"),
+        ("王小明先生", "xiaoming", "wang"),  # with an honorific after it: a form of address
+        ("김민준 님", "minjun", "kim"),
     ],
 )
 def test_o2_a_chinese_or_korean_name_written_whole_in_one_field_is_read_surname_first(

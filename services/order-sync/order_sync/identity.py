@@ -353,9 +353,10 @@ def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -
             if surname and given:
                 notes.append(f"name {whole!r} read as surname, given name")
                 return given, surname
-    if first and not last and (cut := _east_asian_surname_length(whole := without_honorific(first).strip())):
+    bare = without_honorific(first).strip() if first else ""
+    if first and not last and (cut := _east_asian_surname_length(bare)):
         notes.append(f"name {first!r} in the first-name field read as surname and given name, the surname first")
-        return whole[cut:], whole[:cut]
+        return bare[cut:], bare[:cut]
     if first and not last and len(words := first.split()) > 1:
         # The surname is the last word, with a generation or a degree after it ('John Smith Jr.').
         cut = len(words) - 1

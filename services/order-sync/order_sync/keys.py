@@ -1072,6 +1072,11 @@ FIVE_DIGIT_POSTAL_COUNTRIES = frozenset(
 #: Not AT, CH, BE, DK, HU, LU: their codes start at 1000.
 FOUR_DIGIT_POSTAL_COUNTRIES_FROM_ZERO = frozenset({"NO", "AU", "NZ", "ZA"})
 
+#: Countries whose codes are longer and some start with 0, by length: Brazil's CEP (São
+#: Paulo's 01000-000 to 09999-999), Japan's (Hokkaido's 0xx-xxxx), China's (Inner
+#: Mongolia's 01xxxx). One lost zero comes back, as above.
+LONGER_POSTAL_CODES_FROM_ZERO = {"BR": 8, "JP": 7, "CN": 6}
+
 # Country prefixes written before numeric codes: the old European vehicle codes ('D-70586',
 # 'F-75001', 'A-1010', 'CH-8001', 'I-00100') and ISO codes ('DE-70586', 'FR 75001').
 _POSTAL_PREFIXES = frozenset(
@@ -1181,6 +1186,8 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
     elif country in FIVE_DIGIT_POSTAL_COUNTRIES and code.isdigit() and len(code) == 4:
         return "0" + code  # one lost leading zero, nothing bolder
     elif country in FOUR_DIGIT_POSTAL_COUNTRIES_FROM_ZERO and code.isdigit() and len(code) == 3:
+        return "0" + code
+    elif (length := LONGER_POSTAL_CODES_FROM_ZERO.get(country or "")) and code.isdigit() and len(code) == length - 1:
         return "0" + code
     return code
 

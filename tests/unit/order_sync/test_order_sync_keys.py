@@ -408,6 +408,9 @@ def test_o2_a_tie_keeps_the_straight_orientation() -> None:
         ("NL-1234 AB", "1234AB", "NL", "1234AB"),
         ("150", "0150", "NO", "0150"),  # Oslo: a 4-digit code from 0, one zero lost
         ("800", "0800", "AU", "0800"),
+        ("1310-100", "01310-100", "BR", "01310100"),  # São Paulo's CEP, one zero lost
+        ("60-0001", "〒060-0001", "JP", "0600001"),  # Sapporo
+        ("10000", "010000", "CN", "010000"),
         ("１２３４５", "12345", "DE", "12345"),
         # A town, a CEDEX or a state typed beside a code of digits only.
         ("70586 Stuttgart", "70586", "DE", "70586"),

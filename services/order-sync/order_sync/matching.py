@@ -185,14 +185,16 @@ def without_common(identity: Identity, common: set[str]) -> Identity:
     if not common:
         return identity
     changes: dict[str, Any] = {}
+    notes: list[str] = []
     if identity.phone and f"ph:{identity.phone}" in common:
         changes["phone"] = None
+        notes.append("phone ignored for matching: shared by too many customers")
     if identity.email_canon and f"em:{identity.email_canon}" in common:
         changes["email_canon"] = changes["email"] = None
+        notes.append("email ignored for matching: shared by too many customers, or by buyers of other names (a shop's)")
     if not changes:
         return identity
-    notes = identity.notes + tuple(f"{name} ignored for matching: shared by too many customers" for name in changes)
-    return replace(identity, **changes, notes=notes)
+    return replace(identity, **changes, notes=identity.notes + tuple(notes))
 
 
 def stranger_at_the_mailbox(identity: Identity, decision: Decision) -> bool:

@@ -790,6 +790,25 @@ def _token_matches(t: str, u: str) -> bool:
     )
 
 
+#: Words that begin surnames in the scopes' languages and are dropped, kept or written
+#: together with the rest ('de La Fontaine', 'La Fontaine', 'Lafontaine'; 'van der Berg').
+SURNAME_PARTICLES = frozenset(
+    {"de", "la", "le", "du", "des", "del", "della", "di", "da", "do", "dos", "das", "van", "von", "der", "den"}
+    | {"ten", "ter", "zu", "y", "al", "el"}
+)
+
+
+def _without_particles(tokens: tuple[str, ...]) -> set[str]:
+    """The name run together, with none, some or all of its leading particles left out."""
+    forms = set()
+    for start in range(len(tokens)):
+        if start and tokens[start - 1] not in SURNAME_PARTICLES:
+            break
+        if rest := "".join(tokens[start:]):
+            forms.add(rest)
+    return forms
+
+
 def _covered(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
     """Every word of ``short`` matches a distinct word of ``long_`` (a middle name or a second
     last name on one side only, or initials: 'Jean' ~ 'Jean Pierre', 'J P' ~ 'Jean Pierre'),
@@ -866,6 +885,7 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     if (
         sorted(x) == sorted(y)  # same words, other order ('Sophie Anne')
         or "".join(x) == "".join(y)  # spacing only ('Van der Berg' / 'Vanderberg')
+        or bool(_without_particles(x) & _without_particles(y))  # 'de La Fontaine' / 'Lafontaine'
         or _covered(short, long_)
         # Latin and French forms of one name: Anna/Anne, Sophia/Sophie, Maria/Marie (Anna/Anne
         # is only 0.88 by Jaro-Winkler).

@@ -599,6 +599,16 @@ def test_o2_a_degree_after_the_surname_goes_a_generation_stays() -> None:
         ("Ayşe", "Aisha"),
         ("Γιώργος", "Georgios"),  # Giorgos by sound, Georgios by ISO 843
         ("Giannis", "Ioannis"),
+        # Italian and Polish, and German ones the table lacked (all were "another name").
+        ("Beppe", "Giuseppe"),
+        ("Gigi", "Luigi"),
+        ("Sandro", "Alessandro"),
+        ("Kasia", "Katarzyna"),
+        ("Gosia", "Małgorzata"),
+        ("Wojtek", "Wojciech"),
+        ("Kuba", "Jakub"),
+        ("Uschi", "Ursula"),
+        ("Jupp", "Josef"),
     ],
 )
 def test_o2_a_diminutive_or_another_spelling_of_a_given_name_is_close_to_it(a: str, b: str) -> None:

@@ -369,7 +369,7 @@ def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -
 
 #: Chinese surnames of two characters (the common compound ones): the rest is the given name.
 _COMPOUND_SURNAMES = frozenset(
-    "欧阳 歐陽 司马 司馬 诸葛 諸葛 上官 东方 東方 皇甫 令狐 慕容 夏侯 公孙 公孫 尉迟 尉遲 长孙 長孫 宇文 司徒 端木".split()
+    "欧阳 歐陽 司马 司馬 诸葛 諸葛 上官 东方 東方 皇甫 令狐 慕容 夏侯 公孙 公孫 尉迟 尉遲 长孙 長孫 宇文 司徒 端木 单于 單于 万俟 萬俟".split()
 )
 _HAN_OR_HANGUL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3々]{2,4}")
 

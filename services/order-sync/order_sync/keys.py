@@ -355,8 +355,27 @@ CUSTOMARY_SURNAMES: dict[str, str] = {
 }
 
 
+#: Chinese surnames read otherwise as surnames than as words, where anyascii gives the word's
+#: reading: 曾 is Zeng (not 'ceng'), 解 Xie (not 'jie'), 尉迟 Yuchi, 单于 Chanyu, 万俟 Moqi. In a
+#: surname field only (a given name keeps the word's reading). Their library readings are
+#: aliases too (``LIBRARY_READINGS``), but 'Jie', a given name's. Not those whose word reading is itself a surname in
+#: Latin letters: 单 Shan ('Dan'), 区 Ou ('Qu'), 仇 Qiu ('Chou'), 覃 Qin ('Tan'), 翟 Zhai ('Di').
+CHINESE_SURNAME_READINGS: dict[str, str] = {
+    "曾": "zeng",
+    "解": "xie",
+    "尉迟": "yuchi",
+    "尉遲": "yuchi",
+    "单于": "chanyu",
+    "單于": "chanyu",
+    "万俟": "moqi",
+    "萬俟": "moqi",
+}
+
 #: Readings of those that are names in Latin letters of their own (阿部 'Abu', 菊地 'Jude').
 _LATIN_NAMES = frozenset({"abu", "jude", "daye"})
+#: Readings that are common Chinese given names, written in the surname field when the fields
+#: are swapped (杰 Jie): never read as another surname.
+_GIVEN_SYLLABLES = frozenset({"jie"})
 
 
 def _library_readings() -> dict[str, str]:
@@ -371,6 +390,10 @@ def _library_readings() -> dict[str, str]:
         reading = _NOT_ALNUM.sub("", anyascii(written).lower())
         if reading != customary and len(reading) > 2 and reading not in syllables | _LATIN_NAMES:
             readings[reading] = customary
+    for written, customary in CHINESE_SURNAME_READINGS.items():
+        reading = _NOT_ALNUM.sub("", anyascii(written).lower())
+        if reading not in _GIVEN_SYLLABLES:
+            readings[reading] = customary  # 'Ceng' is no one's name: 曾, Zeng
     return readings
 
 
@@ -543,6 +566,8 @@ def last_name_key(last: str | None) -> str | None:
     else is left; None if it has none."""
     if not last:
         return None
+    if (reading := CHINESE_SURNAME_READINGS.get(without_honorific(last).strip())) is not None:
+        return reading
     tokens = name_tokens(_ABBREVIATED_TITLE.sub("", last))
     kept = _untitled(tokens) or tokens
     if len(kept) < 3 and last.isascii() and (customary := LIBRARY_READINGS.get("".join(kept))) is not None:

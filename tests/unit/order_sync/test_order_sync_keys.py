@@ -700,6 +700,18 @@ def test_o2_a_surname_as_a_transliteration_library_reads_it_is_its_customary_spe
     assert compare_names(None, last_name_key(written), None, last_name_key(library_reading)).last == "exact"
 
 
+def test_o2_a_chinese_surname_read_otherwise_as_a_surname_is_written_as_its_bearers_write_it() -> None:
+    """曾 is the surname Zeng, 'ceng' as anyascii reads the word; 解 is Xie, not 'jie'. In the
+    surname field only: as a given name the word's reading stays. The library's reading of 曾
+    is Zeng too; 'Jie' is not read as Xie (a common given name, in the surname field when the
+    fields are swapped)."""
+    assert last_name_key("曾") == last_name_key("Zeng") == last_name_key("Ceng") == "zeng"
+    assert last_name_key("解") == "xie" and last_name_key("Jie") == "jie"
+    assert last_name_key("尉迟") == last_name_key("Wei Chi") == "yuchi"
+    assert first_name_key("曾") == "ceng"
+    assert compare_names("Wang", last_name_key("Jie"), "Jie", "Wang") == NameAgreement("exact", "exact", True)
+
+
 @pytest.mark.parametrize("name", ["Gang", "Yun", "Gong", "Abu", "Jude", "Li", "I"])
 def test_o2_a_reading_that_is_a_name_of_its_own_stays_itself(name: str) -> None:
     """강 'Gang', 윤 'Yun' and 공 'Gong' are Chinese surnames too; 阿部 'Abu' and 菊地 'Jude' are

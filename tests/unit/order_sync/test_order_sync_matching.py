@@ -1261,6 +1261,7 @@ def test_o1_o2_a_placeholder_email_is_no_one_s_mailbox(typed: str) -> None:
         ("欧阳娜娜", "nana", "ouyang"),
         ("김민준", "minjun", "kim"),
         ("王小明先生", "xiaoming", "wang"),  # with an honorific after it: a form of address
+        ("曾小明", "xiaoming", "zeng"),  # 曾 as a surname is Zeng (anyascii: 'ceng')
         ("김민준 님", "minjun", "kim"),
     ],
 )

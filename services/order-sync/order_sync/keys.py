@@ -624,11 +624,16 @@ def _gendered_pair(x: str, y: str) -> bool:
 # skeleton is one name, "exact" (a household's 'close' first name may be a sister, Anna and
 # Anne; Onufriy and Onufrii are one man, and made a second customer at his street); a
 # skeleton within a longer name, or a slip of one, is "close". Side effects, documented:
-# Jan/Ian/Yan, Louis/Luis are one name too.
+# Jan/Ian/Yan, Louis/Luis are one name too. Two spellings of one sound in Latin-script names
+# fold too: 'ph' and 'f' (Philip, Filip; Stephan, Stefan), a hard 'c' and 'k' (Carl, Karl;
+# Eric, Erik; Marc, Mark; Caitlin, Kaitlin; Dominic, Dominik), 'ck' and 'k'.
 _SKELETON = str.maketrans({"j": "i", "y": "i", "w": "v"})
 _REPEATED_I = re.compile(r"i+")
-_CLUSTERS = re.compile(r"schtsch|chtch|tsch|tch|sch|ou")
-_CLUSTER_SOUND = {"schtsch": "shch", "chtch": "shch", "tsch": "ch", "tch": "ch", "sch": "sh", "ou": "u"}
+_CLUSTERS = re.compile(r"schtsch|chtch|tsch|tch|sch|ou|ph|ck|c(?=[aoulrtk]|$)")
+_CLUSTER_SOUND = {
+    **{"schtsch": "shch", "chtch": "shch", "tsch": "ch", "tch": "ch", "sch": "sh", "ou": "u"},
+    **{"ph": "f", "ck": "k", "c": "k"},
+}
 
 
 def _skeleton(key: str) -> str:
@@ -817,6 +822,15 @@ NAME_VARIANTS: tuple[tuple[str, ...], ...] = (
     ("christos", "hristos"),
     ("aikaterini", "katerina", "ekaterini"),
     ("eleftheria", "eleutheria"),
+    # English spellings of one name that no letter rule joins (a till writes what it hears).
+    ("stephen", "steven", "stefan", "stevan"),
+    ("jeffrey", "geoffrey", "jeffery", "geoffery"),
+    ("sean", "shaun", "shawn"),
+    ("aidan", "aiden", "aydan", "ayden"),
+    ("caitlin", "kaitlyn", "katelyn", "caitlyn", "kaitlin", "katelynn"),
+    ("kathryn", "catherine", "katherine", "kathrine", "cathryn", "katharine", "kathryne"),
+    ("isabel", "isabelle", "ysabel", "izabel"),
+    ("rebecca", "rebekah", "rebeca", "rebekka"),
 )
 
 
@@ -940,8 +954,8 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     if len(x) == len(y) and all(_skeleton(a) == _skeleton(b) for a, b in zip(x, y, strict=True)):
         return "exact"  # one name in two transliterations: Aleksey Iwanow, Alexei Ivanov
     kx, ky = " ".join(x), " ".join(y)
-    if len(x) == len(y) == 1 and _gendered_pair(kx, ky):
-        return "different"
+    if len(x) == len(y) == 1 and _gendered_pair(kx, ky) and not is_diminutive(kx, ky):
+        return "different"  # but two spellings of one name that look gendered: Isabel, Isabelle
     if _initialled(x, y):
         return "exact"
     short, long_ = (x, y) if len(x) <= len(y) else (y, x)

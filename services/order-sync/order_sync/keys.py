@@ -214,14 +214,30 @@ def _meant_domains(domain: str) -> tuple[str, ...]:
 def meant_mailboxes(canonical: str) -> tuple[str, ...]:
     """The mailboxes an address at a provider's domain mistyped was meant for, as
     ``canonical_email`` writes them: 'ann.lee@hotmail.co' -> 'ann.lee@hotmail.co.uk' and
-    'ann.lee@hotmail.com'; 'lea.grienas@gmail.co' -> 'leagrienas@gmail.com'. None for an
+    'ann.lee@hotmail.com'; 'lea.grienas@gmail.co' -> 'leagrienas@gmail.com'; and the mailbox
+    a tagged address at a domain of unknown rules is a tag of: 'ann+shop@firma.de' ->
+    'ann@firma.de' (``_untagged``). None for an
     address at a provider's domain or at one no slip away from any (``_domain_slip``, the
     rule ``typo_of`` reads such a pair by). A blocking key: the order whose confirmation
     bounced finds the customer of the mailbox meant, and the other way round."""
     local, _, domain = canonical.rpartition("@")
     if len(local) < 3 or not domain:
         return ()
-    return tuple(sorted({canonical_email(f"{local}@{provider}") for provider in _meant_domains(domain)}))
+    meant = {canonical_email(f"{local}@{provider}") for provider in _meant_domains(domain)}
+    if (untagged := _untagged(local, domain)) is not None:
+        meant.add(f"{untagged}@{domain}")
+    return tuple(sorted(meant))
+
+
+def _untagged(local: str, domain: str) -> str | None:
+    """The mailbox 'name+tag@' is a tag of at a domain whose rules are not known here (a
+    company's, a small provider's: most servers deliver it to 'name@', as Google's and
+    Microsoft's hosted domains do), its tag left out; None without a tag, or where a '+'
+    is no tag (Yahoo tags with '-'; a marketplace's relay aliases are whole)."""
+    base, plus, tag = local.partition("+")
+    if not plus or not base or not tag or domain.startswith("yahoo.") or is_relay_email(f"{local}@{domain}"):
+        return None
+    return base
 
 
 def meant_alike(a: str, b: str) -> bool:

@@ -250,6 +250,14 @@ EMAIL = _levels(
         "a mailbox of theirs at its provider's domain mistyped ('gmial.com', 'hotmail.co'), the names not "
         "another person's: an address that delivers nowhere, written for theirs",
     ),
+    Level(
+        "email",
+        "tagged",
+        0.01,
+        1e-6,
+        "the same mailbox with a '+tag' on one side, at a domain whose rules are not known here (most "
+        "servers deliver 'name+tag@' to 'name@'), the names not another person's",
+    ),
     # u: two people of one given name whose mailboxes are one slip of a letter apart (not a
     # digit or a separator, as namesakes' are: typo_of) are rarer than one in 50,000 pairs;
     # with 5e-4 such an order with only a name besides never reached the link threshold.
@@ -536,7 +544,8 @@ def score(identity: Identity, profile: Profile) -> Scored:
         elif identity.email_canon in profile.emails:
             add(EMAIL["exact"], identity.email_canon)
         elif meant:
-            add(EMAIL["provider_typo"], f"{identity.email_canon} vs {meant}")
+            tagged = meant.rpartition("@")[2] == identity.email_canon.rpartition("@")[2]
+            add(EMAIL["tagged" if tagged else "provider_typo"], f"{identity.email_canon} vs {meant}")
         elif typo:
             add(EMAIL["typo"], f"{identity.email_canon} vs {typo}")
         else:

@@ -599,7 +599,8 @@ async def test_o2_a_mistyped_provider_a_till_sale_without_a_given_name_and_a_pla
     """More of an independent stream's splits, on the real services: a till sale recorded
     'Crawford' at a US number nobody else has shown is named by the next order there; an
     email at the provider's domain mistyped ('iclod.com') is hers; a till's placeholder number
-    (no plan assigns it) is set aside with a note and ties no stranger to her."""
+    (no plan assigns it) is set aside with a note and ties no stranger to her; a '+tag' of
+    her work mailbox is hers."""
     await create_scope(client, "us", "US", default_language="en")
     await client.publish_upstream(american("TS-1", first_name=None, phone="(303) 555-0142"))
     sale = await linked(client, "TS-1")
@@ -616,6 +617,16 @@ async def test_o2_a_mistyped_provider_a_till_sale_without_a_given_name_and_a_pla
     # Her mailbox at the domain cut short, and nothing else: found under the mailbox meant.
     await client.publish_upstream(american("TS-3B", email="ecrawford77@icloud.co", billing_address=None))
     assert (await linked(client, "TS-3B")).customer_code == sale.customer_code
+    # Her work mailbox, then the same with a '+tag' (a domain whose rules are not known here):
+    # found under the mailbox it tags, and agreeing as 'tagged'.
+    await client.publish_upstream(american("TS-3C", email="e.crawford@crawford-design.example", phone="303-555-0142"))
+    assert (await linked(client, "TS-3C")).customer_code == sale.customer_code
+    await client.publish_upstream(
+        american("TS-3D", email="e.crawford+orders@crawford-design.example", billing_address=None)
+    )
+    tagged = await linked(client, "TS-3D")
+    assert tagged.customer_code == sale.customer_code
+    assert any(e.comparison == "email" and e.level == "tagged" for e in tagged.evidence)
     # Two strangers at the till's placeholder: two customers, neither hers.
     await client.publish_upstream(american("TS-4", first_name="Jim", last_name="Pemworth", phone="0000000000"))
     await client.publish_upstream(american("TS-5", first_name="Ann", last_name="Radby", phone="000-000-0000"))

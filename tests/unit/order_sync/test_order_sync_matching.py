@@ -1371,3 +1371,27 @@ def test_o2_one_given_name_in_another_transliteration_at_the_customer_s_street_i
     assert (decision.kind, decision.customer_code) == ("link", "C1")
     anne = decided(order("Anne", "Gordeev", phone="06 21 43 65 87", **street), onufriy)
     assert anne.kind != "link"
+
+
+def test_o2_a_tagged_address_at_a_domain_of_unknown_rules_is_the_same_mailbox() -> None:
+    """'maria+shop@firma.de' beside 'maria@firma.de': most mail servers (a company's hosted at
+    Google or Microsoft, small providers) deliver a '+tag' to the mailbox before it. It was
+    'another mailbox', evidence against Maria, and not even a blocking key that found her.
+    Now the order finds her by it and it agrees ('tagged'), unless her names say someone
+    else. Dots stay significant there, and Yahoo's '-' is no tag."""
+    maria = profile("C1", order("Maria", "Lopez", email="maria@firma.de"))
+    tagged = order("Maria", "Lopez", email="maria+shop@firma.de", postal="13001", line1="3 rue Y")
+    assert "em:maria@firma.de" in identity(tagged).blocking_keys()
+    decision = decided(tagged, maria)
+    assert (decision.kind, decision.customer_code, decision.rule) == ("link", "C1", "email")
+    assert [e.level for e in decision.evidence if e.comparison == "email"] == ["tagged"]
+    # Another tag of the same mailbox finds and agrees with the first tagged one.
+    first_tagged = profile("C2", order("Maria", "Lopez", email="maria+news@firma.de"))
+    assert decided(tagged, first_tagged).customer_code == "C2"
+    # Not a sister's order at the family's tagged mailbox, nor another local part.
+    assert (
+        decided(order("Lucia", "Lopez", email="maria+shop@firma.de", postal="13001", line1="3 rue Y"), maria).kind
+        != "link"
+    )
+    for other in ("maria.lopez@firma.de", "maria-shop@yahoo.com"):
+        assert decided(order("Maria", "Lopez", email=other, postal="13001", line1="3 rue Y"), maria).kind != "link"

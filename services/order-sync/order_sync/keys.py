@@ -1330,6 +1330,7 @@ def _phone_key(raw: str, country: str | None) -> str | None:
     text = raw.strip()
     if region is None and text.startswith("00"):
         text = "+" + text[2:]
+    text = _mexican_mobile(text, region)
     try:
         e164 = normalize_phone(text, region)
     except (InvalidValue, ValueError, TypeError):
@@ -1348,6 +1349,20 @@ def _phone_key(raw: str, country: str | None) -> str | None:
 
 
 _PUNCTUATION = re.compile(r"[\s\-./()]")
+
+
+def _mexican_mobile(text: str, region: str | None) -> str:
+    """A Mexican mobile as written before 2019 and by habit since: '+52 1 55 1234 5678' (the
+    '1' international callers dialled before a mobile) or '044 55 1234 5678' / '045 ...' (the
+    prefixes for a mobile from a landline): the number is '+52 55 1234 5678' now, and
+    phonenumbers refuses the old forms as impossible."""
+    digits = _PUNCTUATION.sub("", text)
+    international = digits.removeprefix("+") if digits.startswith("+") else digits.removeprefix("00")
+    if digits != international and international.startswith("521") and len(international) == 13:
+        return "+52" + international[3:]
+    if region == "MX" and digits.isdigit() and len(digits) == 13 and digits.startswith(("044", "045")):
+        return digits[3:]
+    return text
 
 
 def _with_country_code(digits: str, region: str) -> str | None:

@@ -498,6 +498,10 @@ def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
         ("33612345678", "FR", "+33612345678"),
         # A trunk zero written by habit where the country has none.
         ("+34 (0)610 36 20 83", "ES", "+34610362083"),
+        # A Mexican mobile with the '1' or the '044'/'045' of before 2019: refused as impossible.
+        ("+52 1 55 1234 5678", "MX", "+525512345678"),
+        ("044 55 1234 5678", "MX", "+525512345678"),
+        ("0052 1 33 1234 5678", "DE", "+523312345678"),
         ("+1 (0)212 555 0123", "US", "+12125550123"),
         ("+39 (0)6 1234 5678", "IT", "+390612345678"),  # Italy's zero is the number's own
         # Two numbers in one box: the first one (phonenumbers' matcher finds them in the text).

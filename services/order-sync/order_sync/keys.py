@@ -483,6 +483,22 @@ def _word_tokens(raw: str) -> list[str]:
 _HONORIFIC_AFTER = re.compile(r"\s*(?:様|さま|さん|殿|御中|先生|女士|小姐|님|씨)\s*$")
 
 
+#: Abbreviations of given names that Spanish and Philippine tills and forms write: 'Mª' and
+#: 'Ma.' for María, 'Fco.' for Francisco, 'Fdo.' for Fernando ('Mª José', 'Fco. Javier').
+_ABBREVIATED_GIVEN = (
+    (re.compile(r"\bM(?:\.?\s?ª\.?|a\.)\s*(?=[^\W\d_])", re.IGNORECASE), "María "),
+    (re.compile(r"\bFco\b\.?\s*(?=[^\W\d_])", re.IGNORECASE), "Francisco "),
+    (re.compile(r"\bFdo\.\s*(?=[^\W\d_])", re.IGNORECASE), "Fernando "),
+)
+
+
+def written_out(text: str) -> str:
+    """A given name with its abbreviations written out (``_ABBREVIATED_GIVEN``)."""
+    for pattern, name in _ABBREVIATED_GIVEN:
+        text = pattern.sub(name, text)
+    return text
+
+
 def without_honorific(text: str) -> str:
     """The name without an honorific after it (``_HONORIFIC_AFTER``); the text as it was if
     nothing else is left."""
@@ -568,7 +584,9 @@ def _untitled(tokens: tuple[str, ...]) -> tuple[str, ...]:
 def first_name_key(first: str | None) -> str | None:
     """The first name's tokens joined by a space, without a form of address before them
     ('Dr.', 'Mme', 'D. José'); None if it has none ('Hr.' names nobody)."""
-    return (" ".join(_untitled(name_tokens(_ABBREVIATED_TITLE.sub("", first)))) or None) if first else None
+    if not first:
+        return None
+    return " ".join(_untitled(name_tokens(_ABBREVIATED_TITLE.sub("", written_out(first))))) or None
 
 
 #: Degrees and professions written after a surname ('Smith MD', 'Smith, PhD'): not part of
@@ -774,7 +792,7 @@ DIMINUTIVES: dict[str, tuple[str, ...]] = {
     "ivan": ("vanya",),
     "natalia": ("natasha",),
     "natalya": ("natasha",),
-    "maria": ("masha",),
+    "maria": ("masha", "mari", "maruja"),
     "ekaterina": ("katya", "katja"),
     "yekaterina": ("katya", "katja"),
     "elena": ("lena",),

@@ -617,6 +617,7 @@ def test_o2_a_degree_after_the_surname_goes_a_generation_stays() -> None:
         ("Kuba", "Jakub"),
         ("Uschi", "Ursula"),
         ("Jupp", "Josef"),
+        ("Mari Carmen", "María del Carmen"),
         # English spellings of one name a till writes as it hears it (all were "another name").
         ("Stephen", "Steven"),
         ("Jeffrey", "Geoffrey"),
@@ -733,3 +734,21 @@ def test_o2_a_reading_that_is_a_name_of_its_own_stays_itself(name: str) -> None:
     """강 'Gang', 윤 'Yun' and 공 'Gong' are Chinese surnames too; 阿部 'Abu' and 菊地 'Jude' are
     names in Latin letters; a letter or two is an initial: none is read as another surname."""
     assert last_name_key(name) == name.lower()
+
+
+@pytest.mark.parametrize(
+    ("written", "whole"),
+    [
+        ("Mª José", "María José"),
+        ("M.ª Luisa", "María Luisa"),
+        ("Ma. Cristina", "Maria Cristina"),  # as Philippine forms write it
+        ("Fco. Javier", "Francisco Javier"),
+        ("Fco Javier", "Francisco Javier"),
+        ("Fdo. Alonso", "Fernando Alonso"),
+    ],
+)
+def test_o2_a_given_name_abbreviated_as_spanish_tills_write_it_is_the_name(written: str, whole: str) -> None:
+    """O2: 'Mª José' and 'Fco. Javier' were other given names than María José and Francisco
+    Javier ('ma jose', 'fco javier'). Mark, Martha, Ma and Mai stay themselves."""
+    assert first_name_key(written) == first_name_key(whole)
+    assert [first_name_key(n) for n in ("Mark", "Martha", "Ma", "Mai")] == ["mark", "martha", "ma", "mai"]

@@ -581,12 +581,24 @@ def _untitled(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tokens[start:]
 
 
+_RUN_TOGETHER_INITIALS = re.compile(r"[b-df-hj-np-tv-xz]{2,3}")
+
+
 def first_name_key(first: str | None) -> str | None:
     """The first name's tokens joined by a space, without a form of address before them
     ('Dr.', 'Mme', 'D. José'); None if it has none ('Hr.' names nobody)."""
     if not first:
         return None
-    return " ".join(_untitled(name_tokens(_ABBREVIATED_TITLE.sub("", written_out(first))))) or None
+    tokens = _untitled(name_tokens(_ABBREVIATED_TITLE.sub("", written_out(first))))
+    # Initials run together ('JP' for Jean-Pierre, 'HJ' for Hans-Jürgen): two or three letters
+    # and no vowel, which no given name is, are read as initials (not Ng, a surname in the
+    # first-name field when the fields are swapped).
+    spread = [
+        letter
+        for token in tokens
+        for letter in (token if _RUN_TOGETHER_INITIALS.fullmatch(token) and token != "ng" else [token])
+    ]
+    return " ".join(spread) or None
 
 
 #: Degrees and professions written after a surname ('Smith MD', 'Smith, PhD'): not part of

@@ -752,3 +752,11 @@ def test_o2_a_given_name_abbreviated_as_spanish_tills_write_it_is_the_name(writt
     Javier ('ma jose', 'fco javier'). Mark, Martha, Ma and Mai stay themselves."""
     assert first_name_key(written) == first_name_key(whole)
     assert [first_name_key(n) for n in ("Mark", "Martha", "Ma", "Mai")] == ["mark", "martha", "ma", "mai"]
+
+
+def test_o2_initials_run_together_are_initials() -> None:
+    """'JP' for Jean-Pierre and 'HJ' for Hans-Jürgen were other given names; two or three
+    letters without a vowel are initials. Al, Ed, Bo, Kym and the surname Ng stay words."""
+    assert compare_names(first_name_key("JP"), "Martin", first_name_key("Jean-Pierre"), "Martin").first == "close"
+    assert first_name_key("HJ") == first_name_key("H.-J.") == "h j"
+    assert [first_name_key(n) for n in ("Al", "Ed", "Bo", "Kym", "Ng")] == ["al", "ed", "bo", "kym", "ng"]

@@ -284,8 +284,8 @@ def typo_of(a: str, b: str) -> bool:
 # without relying on the ASCII digraph rule below (which has exceptions). 'ß' is 'ss'.
 _GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "ss", "ẞ": "SS"})
 
-# Whitespace, hyphens (ASCII and Unicode dashes), dots and commas separate name parts.
-_SEPARATOR = r"[\s.,\-\u2010-\u2015\u2212\u00ad]"
+# Whitespace, hyphens (ASCII and Unicode dashes), dots, commas and slashes separate name parts.
+_SEPARATOR = r"[\s.,/\-\u2010-\u2015\u2212\u00ad]"
 _SEPARATORS = re.compile(_SEPARATOR + "+")
 
 # Anything else inside a token (apostrophes of O'Brien/D’Angelo, quotes, brackets) is removed.
@@ -478,6 +478,11 @@ def _word_tokens(raw: str) -> list[str]:
     return tokens
 
 
+#: What a name field holds beside the name: a remark in brackets ('Smith (gift)', 'Müller
+#: (ACME GmbH)') and whom it is in care of ('Müller c/o Schmidt': Schmidt is someone else;
+#: a field that starts 'c/o Schmidt' names Schmidt).
+_ASIDE = re.compile(r"\([^)]*\)?|\s+c/o\b.*$|^\s*c/o\s+", re.IGNORECASE)
+
 #: Honorifics written after a name in Japanese, Chinese and Korean (山田太郎様, 王先生, 김민준 님):
 #: forms of address, as 'Mme' before one (anyascii reads 様 'Yang', a surname).
 _HONORIFIC_AFTER = re.compile(r"\s*(?:様|さま|さん|殿|御中|先生|女士|小姐|님|씨)\s*$")
@@ -519,6 +524,8 @@ def name_tokens(text: str) -> tuple[str, ...]:
     no longer known then. Give :func:`compare_names` and :func:`name_key` the names as written.
     """
     text = unicodedata.normalize("NFC", text).translate(_GERMAN)  # NFC: 'u'+U+0308 is 'ü' too
+    if "(" in text or "/" in text:
+        text = _ASIDE.sub(" ", text).strip() or text
     if not text.isascii():
         text = without_honorific(text)
     if not text.isascii():

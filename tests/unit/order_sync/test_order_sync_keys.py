@@ -760,3 +760,20 @@ def test_o2_initials_run_together_are_initials() -> None:
     assert compare_names(first_name_key("JP"), "Martin", first_name_key("Jean-Pierre"), "Martin").first == "close"
     assert first_name_key("HJ") == first_name_key("H.-J.") == "h j"
     assert [first_name_key(n) for n in ("Al", "Ed", "Bo", "Kym", "Ng")] == ["al", "ed", "bo", "kym", "ng"]
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("Müller (ACME GmbH)", "Müller"),
+        ("Smith (gift)", "Smith"),
+        ("Müller c/o Schmidt", "Müller"),
+        ("c/o Schmidt", "Schmidt"),
+        ("(Smith)", "Smith"),
+    ],
+)
+def test_o2_a_remark_beside_a_name_is_no_part_of_it(written: str, name: str) -> None:
+    """A remark in brackets and whom a parcel is in care of made another surname ('muller acme
+    gmbh', 'muller co schmidt'): 'close' at best, never the same name."""
+    assert last_name_key(written) == last_name_key(name)
+    assert compare_names(None, last_name_key("Smith/Jones"), None, "Smith").last == "close"  # a slash parts names

@@ -1157,17 +1157,28 @@ _ONE_LETTER = {
     "v": "f",
 }
 _ONE_LETTER |= {"au": "af", "eu": "ef"}
-_NOT_CONSONANTS = re.compile(r"[aeiouyw\s'`]+")
+_NOT_LETTERS = re.compile(r"[\s'`]+")
 _DOUBLED = re.compile(r"(.)\1+")
+_A_VOWEL = re.compile(r"[aeiouyw]")
 
 
 @lru_cache(maxsize=65536)
-def consonants(key: str) -> str:
+def consonants(key: str, *, vowels: bool = True) -> str:
     """A name key's consonants, one letter for each that transliteration systems spell two
-    ways, doubled letters once and vowels left out: 'Zapheires' (Unidecode's Ζαφείρης) and
-    'zafeiris' (ours, the passport's) are both 'zfrs'; 'Naaraaynn' and 'narayn' are 'nrn'."""
+    ways, doubled letters once, and each vowel a vowel whichever it is ('V'): 'Zapheires'
+    (Unidecode's Ζαφείρης) and 'zafeiris' (ours, the passport's) are both 'zVfVVrVs';
+    'Naaraaynn' and 'narayn' are 'nVrVVn'. Not a vowel more or less: 지훈 'jihun' is not
+    재훈 'jaehun', キョウスケ 'kyousuke' not Kosuke. Without ``vowels``, for a name read from
+    a script that writes few (Hebrew אריה 'aryh', Arieh): the consonants alone."""
     folded = _TRANSLITERATIONS.sub(lambda found: _ONE_LETTER[found.group()], key.lower())
-    return _DOUBLED.sub(r"\1", _NOT_CONSONANTS.sub("", folded))
+    letters = _DOUBLED.sub(r"\1", _NOT_LETTERS.sub("", folded))
+    return _A_VOWEL.sub("V", letters) if vowels else _DOUBLED.sub(r"\1", _A_VOWEL.sub("", letters))
+
+
+def few_vowels(key: str) -> bool:
+    """A key read from a script that writes few vowels (an abjad: anyascii's 'mhmd', 'aryh')."""
+    letters = [ch for ch in key if ch.isalpha()]
+    return bool(letters) and sum(ch in "aeiou" for ch in letters) * 3 < len(letters)
 
 
 def written_in_latin(text: str) -> bool:

@@ -40,6 +40,7 @@ from .keys import (
     abjad,
     compare_names,
     consonants,
+    few_vowels,
     has_extension,
     is_mobile,
     is_mobile_or_landline,
@@ -729,13 +730,16 @@ def _transliterated(level: str, names: tuple[str | None, str | None], *, order_i
     the script writes a long one (محمد, Mohammed; not Mahmoud, محمود). Alphabets read by two
     systems: the same consonants (``consonants``: Ζαφείρης as 'Zafeiris' and Unidecode's
     'Zapheires')."""
-    if level != "different":
+    if level != "different" or not all(names):
         return level
+    scripted = (names[0] if order_in_script else names[1]) or ""
+    vowels = not few_vowels(scripted)
     ours, theirs = (abjad(name) for name in names)
-    if ours is not None and theirs is not None and ours.consonants == theirs.consonants:
+    if not vowels and ours is not None and theirs is not None and ours.consonants == theirs.consonants:
         latin, written = (theirs, ours) if order_in_script else (ours, theirs)
         return "close" if latin.spells(written) else level
-    if all(names) and len(skeleton := consonants(names[0] or "")) > 1 and skeleton == consonants(names[1] or ""):
+    skeleton = consonants(names[0] or "", vowels=vowels)
+    if len(skeleton.replace("V", "")) > 1 and skeleton == consonants(names[1] or "", vowels=vowels):
         return "close"
     return level
 

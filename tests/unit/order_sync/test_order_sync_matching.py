@@ -1395,3 +1395,20 @@ def test_o2_a_tagged_address_at_a_domain_of_unknown_rules_is_the_same_mailbox() 
     )
     for other in ("maria.lopez@firma.de", "maria-shop@yahoo.com"):
         assert decided(order("Maria", "Lopez", email=other, postal="13001", line1="3 rue Y"), maria).kind != "link"
+
+
+def test_o2_a_name_in_a_script_that_writes_its_vowels_is_no_spelling_of_a_name_with_other_vowels() -> None:
+    """지훈 (Ji-hoon) and Jaehoon, キョウスケ and Kosuke are two names that share their consonants:
+    at one person's mobile the order in Hangul or kana is no spelling of the customer's name
+    (a brother's phone), where 지훈 beside Jihoon is. Hebrew writes few vowels: its consonants
+    alone are compared (אריה, Arieh)."""
+    mobile = {"phone": "+82 10 1234 5678", "postal": None, "line1": None}
+    for written, latin, spelt in (
+        (("지훈", "김"), ("Jihoon", "Kim"), True),
+        (("재훈", "김"), ("Jihoon", "Kim"), False),
+        (("キョウスケ", "佐藤"), ("Kosuke", "Sato"), False),
+        (("キョウスケ", "佐藤"), ("Kyosuke", "Sato"), True),
+    ):
+        scored = score(identity(order(*written, **mobile)), profile("C1", order(*latin, **mobile)))
+        first = next(e.level for e in scored.evidence if e.comparison == "first_name")
+        assert (first in ("exact", "close")) is spelt, (written, latin, first)

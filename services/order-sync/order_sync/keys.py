@@ -374,8 +374,9 @@ CUSTOMARY_SURNAMES: dict[str, str] = {
 #: Chinese surnames read otherwise as surnames than as words, where anyascii gives the word's
 #: reading: 曾 is Zeng (not 'ceng'), 解 Xie (not 'jie'), 尉迟 Yuchi, 单于 Chanyu, 万俟 Moqi. In a
 #: surname field only (a given name keeps the word's reading). Their library readings are
-#: aliases too (``LIBRARY_READINGS``), but 'Jie', a given name's. Not those whose word reading is itself a surname in
-#: Latin letters: 单 Shan ('Dan'), 区 Ou ('Qu'), 仇 Qiu ('Chou'), 覃 Qin ('Tan'), 翟 Zhai ('Di').
+#: aliases too (``LIBRARY_READINGS``), but 'Jie', a given name's. Not those whose word
+#: reading is itself a surname in Latin letters: 单 Shan ('Dan'), 区 Ou ('Qu'), 仇 Qiu
+#: ('Chou'), 覃 Qin ('Tan'), 翟 Zhai ('Di').
 CHINESE_SURNAME_READINGS: dict[str, str] = {
     "曾": "zeng",
     "解": "xie",
@@ -397,9 +398,9 @@ _GIVEN_SYLLABLES = frozenset({"jie"})
 def _library_readings() -> dict[str, str]:
     """The Latin spellings a transliteration library gives those surnames (anyascii 'ZuoTeng',
     Unidecode 'Zuo Teng' for 佐藤; 'Gim' for 김), each to its customary spelling: a stream whose
-    Latin names were made by a library has them (a surname field's: ``last_name_key``). Not a reading of two letters or fewer ('I'
-    for 이, an initial) nor one that is a Chinese syllable as well (강 'gang', 윤 'yun', 공
-    'gong': Chinese surnames of their own)."""
+    Latin names were made by a library has them (a surname field's: ``last_name_key``). Not a
+    reading of two letters or fewer ('I' for 이, an initial) nor one that is a Chinese syllable
+    as well (강 'gang', 윤 'yun', 공 'gong': Chinese surnames of their own)."""
     syllables = {anyascii(chr(code)).lower() for code in range(0x4E00, 0xA000)}
     readings: dict[str, str] = {}
     for written, customary in CUSTOMARY_SURNAMES.items():
@@ -527,11 +528,9 @@ def name_tokens(text: str) -> tuple[str, ...]:
     if "(" in text or "/" in text:
         text = _ASIDE.sub(" ", text).strip() or text
     if not text.isascii():
-        text = without_honorific(text)
-    if not text.isascii():
         # Symbols are no part of a name: anyascii spells them as words ('Anna 🌸' would be
-        # 'anna cherry blossom', a flag 'fr', '©' '(c)').
-        text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "S")
+        # 'anna cherry blossom', a flag 'fr', '©' '(c)'); nor is an honorific after it.
+        text = "".join(ch for ch in without_honorific(text) if unicodedata.category(ch)[0] != "S")
     tokens: list[str] = []
     # Words written with a full stop after them ('D. José', 'O. Smith'): an abbreviation (an
     # initial, Don), never a particle that lost its apostrophe ('D Angelo', 'O Brien').
@@ -1155,8 +1154,9 @@ _ONE_LETTER = {
     "x": "h",
     "b": "f",
     "v": "f",
+    "au": "af",
+    "eu": "ef",
 }
-_ONE_LETTER |= {"au": "af", "eu": "ef"}
 _NOT_LETTERS = re.compile(r"[\s'`]+")
 _DOUBLED = re.compile(r"(.)\1+")
 _A_VOWEL = re.compile(r"[aeiouyw]")

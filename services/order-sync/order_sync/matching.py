@@ -357,10 +357,11 @@ OWN_PHONE = Level("phone_owner", "alone", 1.0, 0.1, "the only customer seen at t
 #: tells (``tells_the_person``).
 FIRST_GIVEN = Level("first_name", "first_given", 1.0, 1.0, "the record had no given name; the order gives one")
 #: A name in Arabic, Hebrew, Hangul, Greek, Japanese (any script but Latin, Cyrillic and Han
-#: read as Chinese) on one side and in Latin letters on the other (keys.name_script): its transliteration is not its bearer's spelling, so
-#: another spelling is no evidence either way (one that spells it is "close":
-#: ``_transliterated``). Nor does it tell the person at a phone or street, as the same given
-#: name would: a household's members write theirs as they like.
+#: read as Chinese) on one side and in Latin letters on the other (keys.name_script): its
+#: transliteration is not its bearer's spelling, so another spelling is no evidence either
+#: way (one that spells it is "close": ``_transliterated``). Nor does it tell the person at a
+#: phone or street, as the same given name would: a household's members write theirs as
+#: they like.
 OTHER_SCRIPT = {
     comparison: Level(comparison, "other_script", 1.0, 1.0, "written in another script: no evidence either way")
     for comparison in ("last_name", "first_name")
@@ -728,8 +729,8 @@ def _transliterated(level: str, names: tuple[str | None, str | None], *, order_i
 
     Arabic and Hebrew (an abjad: ``Abjad.spells``): the same consonants and a vowel wherever
     the script writes a long one (محمد, Mohammed; not Mahmoud, محمود). Alphabets read by two
-    systems: the same consonants (``consonants``: Ζαφείρης as 'Zafeiris' and Unidecode's
-    'Zapheires')."""
+    systems: the same consonants and as many vowels (``consonants``: Ζαφείρης as 'Zafeiris'
+    and Unidecode's 'Zapheires'; not 재훈 as Jihoon)."""
     if level != "different" or not all(names):
         return level
     scripted = (names[0] if order_in_script else names[1]) or ""

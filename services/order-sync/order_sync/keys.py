@@ -491,8 +491,12 @@ _HONORIFIC_AFTER = re.compile(r"\s*(?:様|さま|さん|殿|御中|先生|女士
 
 #: Abbreviations of given names that Spanish and Philippine tills and forms write: 'Mª' and
 #: 'Ma.' for María, 'Fco.' for Francisco, 'Fdo.' for Fernando ('Mª José', 'Fco. Javier').
+#: The order contract's Unicode normalization (NFKC) makes 'ª' an 'a': 'Mª José' arrives as
+#: 'Ma José', 'M.ª' as 'M.a'; 'Ma' is read as María only before another given name there
+#: (of three letters or more: 'Ma Li' is a Chinese name).
 _ABBREVIATED_GIVEN = (
-    (re.compile(r"\bM(?:\.?\s?ª\.?|a\.)\s*(?=[^\W\d_])", re.IGNORECASE), "María "),
+    (re.compile(r"\bM(?:\.?\s?ª\.?|a\.|\.a\b\.?)\s*(?=[^\W\d_])", re.IGNORECASE), "María "),
+    (re.compile(r"^\s*Ma\s+(?=[^\W\d_]{3})", re.IGNORECASE), "María "),
     (re.compile(r"\bFco\b\.?\s*(?=[^\W\d_])", re.IGNORECASE), "Francisco "),
     (re.compile(r"\bFdo\.\s*(?=[^\W\d_])", re.IGNORECASE), "Fernando "),
 )

@@ -930,3 +930,38 @@ async def test_o2_o5_a_shop_s_own_mailbox_typed_for_walk_in_buyers_stops_sending
     )
     again = await linked(client, "SHOP-AGAIN")
     assert (again.customer_code, again.rule) == (codes[0], "phone_name_postal")
+
+
+async def test_o2_names_as_a_library_or_a_till_spelled_them_find_the_customer_at_their_mobile(
+    client: OmsClient, services: EventTap
+) -> None:
+    """Names written in their own script and then as a transliteration library reads them
+    (Greek by Unidecode's classical system, Japanese read as Chinese), a given name a till
+    abbreviated ('Mª José'), one sound spelt two ways (Carl, Karl): each was 'another name'
+    and made a second customer at the buyer's own mobile. Over the real services each finds
+    the customer, and a brother's name in Hangul at another's mobile still does not."""
+    cases = [
+        ("TR-GR", ("Φρειδερίκη", "Γκατζογιάννη"), ("Phreiderike", "Gkatzogianne"), "0151 4000 0001"),
+        ("TR-JP", ("明美", "佐藤"), ("Ming Mei", "Zuo Teng"), "0151 4000 0002"),
+        ("TR-ES", ("María José", "García"), ("Mª José", "García"), "0151 4000 0003"),
+        ("TR-CK", ("Carl", "Becker"), ("Karl", "Becker"), "0151 4000 0004"),
+    ]
+    for number, (first, last), (latin_first, latin_last), mobile in cases:
+        await client.publish_upstream(
+            german(f"{number}-1", first_name=first, last_name=last, phone=mobile, billing_address=None)
+        )
+        created = await linked(client, f"{number}-1")
+        await client.publish_upstream(
+            german(f"{number}-2", first_name=latin_first, last_name=latin_last, phone=mobile, billing_address=None)
+        )
+        again = await linked(client, f"{number}-2")
+        assert (again.customer_code, again.rule) == (created.customer_code, "phone_name_postal"), (number, again)
+    await client.publish_upstream(
+        german("TR-KR-1", first_name="Jihoon", last_name="Kim", phone="0151 4000 0005", billing_address=None)
+    )
+    jihoon = await linked(client, "TR-KR-1")
+    await client.publish_upstream(
+        german("TR-KR-2", first_name="재훈", last_name="김", phone="0151 4000 0005", billing_address=None)
+    )
+    brother = await linked(client, "TR-KR-2")
+    assert brother.customer_code != jihoon.customer_code

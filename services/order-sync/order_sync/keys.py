@@ -682,13 +682,15 @@ def _gendered_pair(x: str, y: str) -> bool:
 # skeleton within a longer name, or a slip of one, is "close". Side effects, documented:
 # Jan/Ian/Yan, Louis/Luis are one name too. Two spellings of one sound in Latin-script names
 # fold too: 'ph' and 'f' (Philip, Filip; Stephan, Stefan), a hard 'c' and 'k' (Carl, Karl;
-# Eric, Erik; Marc, Mark; Caitlin, Kaitlin; Dominic, Dominik), 'ck' and 'k'.
+# Eric, Erik; Marc, Mark; Caitlin, Kaitlin; Dominic, Dominik), 'ck' and 'k'. And 'aa', how
+# Danes and Norwegians write 'å' without it (Aasa Aaberg is Åsa Åberg, whose 'å' folds to 'a';
+# it was "another given name"); a Dutch 'aa' folds with it (Maarten, Marten: close anyway).
 _SKELETON = str.maketrans({"j": "i", "y": "i", "w": "v"})
 _REPEATED_I = re.compile(r"i+")
-_CLUSTERS = re.compile(r"schtsch|chtch|tsch|tch|sch|ou|ph|ck|c(?=[aoulrtk]|$)")
+_CLUSTERS = re.compile(r"schtsch|chtch|tsch|tch|sch|ou|ph|ck|aa|c(?=[aoulrtk]|$)")
 _CLUSTER_SOUND = {
     **{"schtsch": "shch", "chtch": "shch", "tsch": "ch", "tch": "ch", "sch": "sh", "ou": "u"},
-    **{"ph": "f", "ck": "k", "c": "k"},
+    **{"ph": "f", "ck": "k", "c": "k", "aa": "a"},
 }
 
 

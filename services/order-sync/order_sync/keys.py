@@ -411,7 +411,12 @@ def _library_readings() -> dict[str, str]:
         reading = _NOT_ALNUM.sub("", anyascii(written).lower())
         if reading not in _GIVEN_SYLLABLES:
             readings[reading] = customary  # 'Ceng' is no one's name: 曾, Zeng
-    return readings
+    return readings | PINYIN_U_SPELLINGS
+
+
+#: 吕 (Lü) as pinyin is typed without its 'ü': 'Lv' (pypinyin's and input methods' spelling),
+#: 'Lyu' (passports since 2012); 'Lü' itself folds to 'lu', as anyascii reads 吕.
+PINYIN_U_SPELLINGS = {"lv": "lu", "lyu": "lu"}
 
 
 LIBRARY_READINGS = _library_readings()
@@ -1020,6 +1025,8 @@ def _agree(x: tuple[str, ...], y: tuple[str, ...]) -> Agreement:
     if (
         sorted(x) == sorted(y)  # same words, other order ('Sophie Anne')
         or "".join(x) == "".join(y)  # spacing only ('Van der Berg' / 'Vanderberg')
+        # and where run together a pinyin 'ue' reads as an umlaut ('Xue Mei', 'Xuemei': 'xumei')
+        or name_tokens("".join(x)) == name_tokens("".join(y))
         or bool(_without_particles(x) & _without_particles(y))  # 'de La Fontaine' / 'Lafontaine'
         or _covered(short, long_)
         # Latin and French forms of one name: Anna/Anne, Sophia/Sophie, Maria/Marie (Anna/Anne

@@ -337,6 +337,11 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("María Carmen", "Cabareda Sánchez"), ("María Carmen", "Cabaredda"), "exact", "close", False),  # and a slip
         (("Ana", "García Lorca"), ("Ana", "Garcin"), "exact", "different", False),  # a changed ending
         (("Anne", "van der Berg"), ("Anne", "Vanderberg"), "exact", "close", False),  # spacing
+        # Pinyin: a given name's syllables apart or run together, where a run-together 'ue'
+        # reads as an umlaut ('Xuemei' is 'xumei'); 吕 typed without its 'ü' (were "different").
+        (("雪梅", "江"), ("Xue Mei", "Jiang"), "close", "exact", False),
+        (("Xuemei", "Jiang"), ("Xue-Mei", "Jiang"), "close", "exact", False),
+        (("Jue Min", "Wang"), ("Juemin", "Wang"), "close", "exact", False),
         # A particle left out and the rest run together: one surname (it was "different").
         (("Jean", "de La Fontaine"), ("Jean", "Lafontaine"), "exact", "close", False),
         (("Juan", "de la Cruz"), ("Juan", "Delacruz"), "exact", "close", False),
@@ -732,6 +737,12 @@ def test_o2_a_chinese_surname_read_otherwise_as_a_surname_is_written_as_its_bear
     assert last_name_key("尉迟") == last_name_key("Wei Chi") == "yuchi"
     assert first_name_key("曾") == "ceng"
     assert compare_names("Wang", last_name_key("Jie"), "Jie", "Wang") == NameAgreement("exact", "exact", True)
+
+
+def test_o2_a_pinyin_u_typed_without_its_dots_is_the_surname_lu() -> None:
+    """吕 (Lü) is typed 'Lv' (pypinyin, input methods) or 'Lyu' (passports): both were another
+    surname than 吕's 'lu' and 'Lü'."""
+    assert last_name_key("吕") == last_name_key("Lv") == last_name_key("LYU") == last_name_key("Lü") == "lu"
 
 
 @pytest.mark.parametrize("name", ["Gang", "Yun", "Gong", "Abu", "Jude", "Li", "I"])

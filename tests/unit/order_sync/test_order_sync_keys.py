@@ -318,6 +318,10 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Iouri", "Chtcherbakov"), ("Juri", "Schtscherbakow"), "exact", "exact", False),
         (("Александр", "Щербаков"), ("Alexander", "Scherbakov"), "close", "close", False),  # x, ks and an e
         (("Yevgeny", "Yeltsin"), ("Evgeniy", "Eltsin"), "exact", "exact", False),  # Е as Ye or E
+        (("Sergei", "Nikolaev"), ("Sergey", "Nikolayev"), "exact", "exact", False),  # and after a vowel
+        # Г as Ukrainian passports spell it ('h'), ц as Serbian Latin and ISO 9 ('c'): close.
+        (("Halyna", "Hrytsenko"), ("Galina", "Gritsenko"), "close", "close", False),
+        (("Milica", "Zajceva"), ("Militsa", "Zaitseva"), "close", "close", False),
         # One sound spelt two ways in Latin letters: a hard c and k, ph and f (were "different").
         (("Carl", "Becker"), ("Karl", "Beker"), "exact", "exact", False),
         (("Eric", "Schmidt"), ("Erik", "Schmidt"), "exact", "exact", False),

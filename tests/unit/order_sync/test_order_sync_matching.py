@@ -378,6 +378,15 @@ def test_o2_a_name_in_arabic_letters_at_a_person_s_mobile_is_theirs_when_its_con
         # Devanagari with its long vowels doubled, and Georgian with its marks.
         (("राधा", "पाटिल"), ("Raadhaa", "Paattil")),
         (("ზურაბ", "ხურცილავა"), ("Zurab", "Xurc`ilava")),
+        # Ukrainian as its passports (and the library transliterate) spell Г: 'h', not 'g'.
+        (("Галина", "Гриценко"), ("Halyna", "Hrytsenko")),
+        (("Ольга", "Гоголь"), ("Ol'ha", "Hohol'")),
+        # Serbian Latin and ISO 9: ц 'c', ш 'š'; Е after a vowel as 'ye' (Nikolayev, Zuyev).
+        (("Милица", "Зайцева"), ("Milica", "Zajceva")),
+        (("Андрей", "Николаев"), ("Andrey", "Nikolayev")),
+        (("Игорь", "Зуев"), ("Igor", "Zuyev")),
+        # Pinyin with a given name's syllables apart, and 吕 typed 'Lv'.
+        (("雪梅", "吕"), ("Xue Mei", "Lv")),
     ],
 )
 def test_o2_a_name_a_transliteration_library_spelled_is_its_bearer_s_at_their_mobile(

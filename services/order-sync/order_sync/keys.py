@@ -573,9 +573,16 @@ TITLES = frozenset(
         *("herr", "hr", "frau", "dipl", "ing", "mag", "med", "rer"),  # Dipl.-Ing., Mag., Dr. med.
         *("mme", "mlle", "monsieur", "madame", "mademoiselle"),
         *("sr", "sra", "srta", "senor", "senora", "senorita", "dna"),  # Dña.
-        *("sig", "sigra", "signor", "signora", "dott", "dhr", "mevr", "mevrouw"),
+        *("sig", "sigra", "signor", "signora", "dott", "dhr", "mevr", "mevrouw", "mw"),
+        *("univ", "dra", "lic", "mtro", "mtra", "srita", "arq", "fru", "frk"),  # Univ.Prof., Lic.
+        *("herra", "rouva", "hra", "rva", "tohtori", "bayan", "gospodin", "gospozha"),
+        *("bc", "mgr", "judr", "mudr", "mvdr", "phdr", "rndr", "paeddr", "slecna"),  # Czech degrees
     }
 )
+
+#: Forms of address written as a word and its ending apart ('Sig.ra', 'Sig.na', 'Dott.ssa',
+#: 'Ing. arch.'): the ending is no name either, after its word.
+_TITLE_ENDINGS = {"sig": frozenset({"ra", "na"}), "dott": frozenset({"ssa"}), "ing": frozenset({"arch"})}
 
 
 TITLES_BEFORE_A_NAME = frozenset({"dona"})
@@ -590,7 +597,9 @@ def _untitled(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The name without the forms of address it starts with."""
     start = 0
     while start < len(tokens) and (
-        tokens[start] in TITLES or (tokens[start] in TITLES_BEFORE_A_NAME and start < len(tokens) - 1)
+        tokens[start] in TITLES
+        or (tokens[start] in TITLES_BEFORE_A_NAME and start < len(tokens) - 1)
+        or (start > 0 and tokens[start] in _TITLE_ENDINGS.get(tokens[start - 1], ()))
     ):
         start += 1
     return tokens[start:]
@@ -618,7 +627,35 @@ def first_name_key(first: str | None) -> str | None:
 
 #: Degrees and professions written after a surname ('Smith MD', 'Smith, PhD'): not part of
 #: it, as a generation (Jr., III) is (``GENERATION_SUFFIXES``: a namesake son).
-CREDENTIALS = frozenset({"phd", "md", "dds", "dvm", "esq", "mba", "cpa", "rn", "msc", "bsc", "llm"})
+CREDENTIALS = frozenset(
+    {"phd", "md", "dds", "dvm", "esq", "mba", "cpa", "rn", "msc", "bsc", "llm", "beng", "meng", "csc", "dsc", "dis"}
+)
+#: Those written with full stops ('Ph.D.', 'B.Sc.', 'M.A.'), whose letters come as tokens of one
+#: to three letters; two-letter ones only so (Ba and Ma are surnames).
+_DOTTED_CREDENTIALS = CREDENTIALS | {"ba", "ma", "thd", "jd"}
+
+
+def _credentials_at_the_end(tokens: tuple[str, ...]) -> int:
+    """How many of the last tokens are a degree written after a surname, leaving one at least."""
+    end = len(tokens)
+    while end > 1:
+        if tokens[end - 1] in CREDENTIALS:
+            end -= 1
+            continue
+        dotted = next(
+            (
+                size
+                for size in (2, 3)
+                if end - size >= 1
+                and all(len(t) <= 3 for t in tokens[end - size : end])
+                and "".join(tokens[end - size : end]) in _DOTTED_CREDENTIALS
+            ),
+            None,
+        )
+        if dotted is None:
+            break
+        end -= dotted
+    return len(tokens) - end
 
 
 def last_name_key(last: str | None) -> str | None:
@@ -633,10 +670,7 @@ def last_name_key(last: str | None) -> str | None:
     kept = _untitled(tokens) or tokens
     if len(kept) < 3 and last.isascii() and (customary := LIBRARY_READINGS.get("".join(kept))) is not None:
         return customary  # 'Zuo Teng' is how Unidecode reads 佐藤: Sato
-    end = len(kept)
-    while end > 1 and kept[end - 1] in CREDENTIALS:
-        end -= 1
-    return " ".join(kept[:end]) or None
+    return " ".join(kept[: len(kept) - _credentials_at_the_end(kept)]) or None
 
 
 def name_key(first: str | None, last: str | None) -> str | None:

@@ -575,6 +575,17 @@ def test_o8_an_order_number_is_looked_up_as_a_caller_types_it() -> None:
         ("Fr. Lena", "lena"),
         ("M. J.", "m j"),  # before an initial: two initials
         ("D Angelo", "dangelo"),  # no stop: a particle that lost its apostrophe
+        # Forms of address of other scopes' languages (Faker's prefixes were "middle" names).
+        ("Univ.Prof. Anna", "anna"),
+        ("Sig.ra Anna", "anna"),
+        ("Dott.ssa Anna", "anna"),
+        ("Dra. Anna", "anna"),
+        ("Lic. Anna", "anna"),
+        ("Fru Anna", "anna"),
+        ("Mgr. Anna", "anna"),
+        ("Ing. arch. Anna", "anna"),
+        ("Rouva Anna", "anna"),
+        ("Ra", "ra"),  # an ending of a form of address only after its word
     ],
 )
 def test_o2_a_form_of_address_before_a_given_name_is_no_part_of_it(typed: str, key: str | None) -> None:
@@ -602,6 +613,10 @@ def test_o2_a_degree_after_the_surname_goes_a_generation_stays() -> None:
     assert last_name_key("Smith, PhD") == last_name_key("Smith MD Esq.") == "smith"
     assert last_name_key("Smith Jr.") == "smith jr"  # a namesake son's
     assert last_name_key("Md") == "md"  # nothing else is left
+    # Written with full stops, a degree comes as tokens of a letter or two: 'smith p h d' was
+    # another surname than Smith's ("close").
+    assert last_name_key("Smith, Ph.D.") == last_name_key("Smith B.Eng.") == last_name_key("SMITH M.A.") == "smith"
+    assert last_name_key("Li Ma") == "li ma"  # a surname, not a degree
 
 
 @pytest.mark.parametrize(

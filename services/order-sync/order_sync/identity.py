@@ -29,8 +29,8 @@ from .keys import (
     GENERATION_SUFFIXES,
     canonical_email,
     first_name_key,
+    is_placeholder_number,
     is_relay_email,
-    is_valid_number,
     last_name_key,
     meant_mailboxes,
     name_key,
@@ -274,7 +274,7 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
             phone = phone_key(raw, country)
             if phone is None:
                 notes.append(f"phone {raw!r} ignored: not a phone number in {country or 'any country'}")
-            elif not is_valid_number(phone):
+            elif is_placeholder_number(phone):
                 notes.append(f"phone {raw!r} ignored: no number its country assigns (a placeholder?)")
                 phone = None
     # A name missing from the order, or a placeholder there ('Guest'), is the address's.

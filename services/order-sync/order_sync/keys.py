@@ -1436,8 +1436,9 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
     code. phonenumbers already reads the forms seen on orders ('+33 (0)6 ...', '0049 30 ...',
     '1-415-555-0132', '415.555.0132'); two pre-cleanings are added here:
     - the country is upper-cased (phonenumbers rejects 'fr');
-    - with no country known, a leading '00' is read as '+': it is the international prefix
-      of most of the world, and without a region phonenumbers cannot read it at all.
+    - a leading '00' is read as '+' with no country known (it is the international prefix
+      of most of the world, and without a region phonenumbers cannot read it at all) and
+      where the country's prefix is another ('001-362-876-2230' in the US, which dial 011).
     A written extension is kept, in RFC 3966's form (``'+13039865797;ext=12345'``).
     """
     if not raw or not isinstance(raw, str):
@@ -1459,6 +1460,10 @@ def _phone_key(raw: str, country: str | None) -> str | None:
             # '+34 (0)610 36 20 83': a trunk zero written by habit where the country has none
             # (Spain, the US); phonenumbers drops it only where there is one.
             return _phone_key(text.replace("(0)", " "), country)
+        if text.startswith("00") and region is not None:
+            # '001-362-876-2230' in the US: '00' is the international prefix of most of the world
+            # and typed so where it is not (the US dial 011: Faker writes 15% of its US numbers so).
+            return _phone_key("+" + text[2:], None)
         return _first_of_several(text, region)
     if region and (digits := _PUNCTUATION.sub("", text)).isdigit() and (bare := _with_country_code(digits, region)):
         return bare
@@ -1534,15 +1539,28 @@ def _number_type(e164: str) -> int | None:
         return None
 
 
-@lru_cache(maxsize=65536)
-def is_valid_number(e164: str) -> bool:
-    """A number its country's numbering plan assigns (phonenumbers' metadata): not a till's
-    placeholder such as '0000000000' or '+44 000 000000', which every buyer without a phone
-    shares and which is nobody's."""
+_SEQUENCES = "01234567890123456789" + "98765432109876543210"
+
+
+def is_placeholder_number(e164: str) -> bool:
+    """A number typed for a buyer who gave none, or a fictional one: no plan assigns it and
+    its digits are a pattern (one or two digits only: '0000000000', '+44 000 000000',
+    '0600000000'; a run: '1234567890'), or a North American number in the 555 code or
+    exchange (films', examples': Shopify's sample '555-625-1199'). Other numbers no plan
+    assigns are kept: a generator's (Faker writes 44% of its US numbers, 20% of its German
+    ones at codes not in service) or a buyer's typo typed again on every order identifies
+    them as well as a real one, and one typed for many buyers becomes common (shared by too
+    many customers) as a real shop number does."""
     try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+        number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
+        return True
+    if phonenumbers.is_valid_number(number):
         return False
+    digits = phonenumbers.national_significant_number(number)
+    if len(set(digits)) <= 2 or digits in _SEQUENCES:
+        return True
+    return number.country_code == 1 and "555" in (digits[:3], digits[3:6])
 
 
 def is_mobile(e164: str) -> bool:
@@ -1554,5 +1572,9 @@ def is_mobile(e164: str) -> bool:
 
 def is_mobile_or_landline(e164: str) -> bool:
     """A number whose plan does not say whether it is a mobile or a landline (US and Canada:
-    FIXED_LINE_OR_MOBILE): one person's phone or a household's, by what else is known."""
-    return _number_type(e164) == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE
+    FIXED_LINE_OR_MOBILE): one person's phone or a household's, by what else is known. So is
+    a North American number at a code not in service (``is_placeholder_number``)."""
+    kind = _number_type(e164)
+    return kind == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE or (
+        kind == phonenumbers.PhoneNumberType.UNKNOWN and e164.startswith("+1")
+    )

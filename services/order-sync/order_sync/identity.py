@@ -501,7 +501,19 @@ _UNIT_WORDS = {
     "int",
     "scala",
     "piano",
+    # Faker's secondary addresses and their like: 'Appartamento 96', 'Apto 3', 'lok. 5'.
+    "appartamento",
+    "apto",
+    "apartamento",
+    "dpto",
+    "depto",
+    "departamento",
+    "lok",
+    "lokal",
 }
+#: Those that are words of streets' names too ('Level Road', 'Studio Lane'): a flat only
+#: before its number ('Studio 44M', 'Level 4', Belgium's 'bus 3', Italy's 'app. 3').
+_UNIT_WORDS_BEFORE_A_NUMBER = {"studio", "level", "lvl", "bus", "app"}
 _STREET_SUFFIXES = ("strasse", "straat", "str", "weg", "platz", "plein", "gasse", "ring", "damm", "laan", "gracht")
 #: An English ordinal is one token ('2nd', not '2' and 'nd'), spelled or not: '350 5th Ave' and
 #: '350 Fifth Avenue' are one address, '7767 2nd Street' and '7767 22nd Street' two.
@@ -528,15 +540,26 @@ def _street_parts(line1: str) -> list[list[str]]:
     address, and the line is taken whole."""
     line = anyascii(line1).lower().replace("ß", "ss")
     parts: list[list[str]] = []
-    for part in re.split(r"[,;]", line):
+    flats: list[str] = []  # the numbers of the flats that start a part, in order
+    for part in re.split(r"[,;\n]", line):
         tokens = _tokens(part)
-        if tokens and tokens[0] in _UNIT_WORDS:
+        if tokens and _unit_word(tokens, 0):
+            flats += [token for token in tokens[1:2] if token.isdigit()]
             tokens = tokens[2:]
-        cut = next((i for i, token in enumerate(tokens) if token in _UNIT_WORDS), len(tokens))
+        cut = next((i for i in range(len(tokens)) if _unit_word(tokens, i)), len(tokens))
         parts.append(tokens[:cut])
     if not any(token.isdigit() for part in parts for token in part):
-        return [_tokens(line)]
+        # The first flat's number is the house's ('Studio 40' / 'Julie Mountain', as Faker
+        # writes a British address, and 'Flat 66H' on the second line).
+        return [[flats[0], *(token for part in parts for token in part)]] if flats else [_tokens(line)]
     return parts
+
+
+def _unit_word(tokens: list[str], i: int) -> bool:
+    """Whether ``tokens[i]`` starts a flat, floor or door."""
+    if tokens[i] in _UNIT_WORDS:
+        return True
+    return tokens[i] in _UNIT_WORDS_BEFORE_A_NUMBER and i + 1 < len(tokens) and tokens[i + 1].isdigit()
 
 
 def _street_words(tokens: Iterable[str]) -> list[str]:

@@ -511,6 +511,15 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
         # A street named after a date or a number: the house number is the other one.
         ("Straße des 17. Juni 135", "Str. des 17. Juni 135"),
         ("C/ 2 de Mayo, nº 5", "Calle 2 de Mayo 5"),
+        # Faker's secondary addresses after the street (were read as the street's word).
+        ("1 Lee Street Studio 44M", "1 Lee Street"),
+        ("Strada Michelotto, 44 Appartamento 96", "Strada Michelotto, 44"),
+        ("26/654 Anna Piazza Level 4", "26/654 Anna Piazza"),
+        ("Rue de la Loi 16 bus 3", "Rue de la Loi 16"),
+        ("Calle Mayor 5, apto 3", "Calle Mayor 5"),
+        # A British flat's lines as Faker writes them, one below the other, and another flat
+        # on the second line: the first flat's number is the house's.
+        ("Studio 40\nJulie Mountain, Flat 66H", "Studio 40, Julie Mountain"),
     ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
@@ -553,6 +562,8 @@ def test_o2_a_building_s_flats_without_a_street_number_keep_apart() -> None:
     """O2: with no house number on the line, the flat's number is the address."""
     assert street_key("Flat 128 Mill House") != street_key("Flat 112 Mill House")
     assert street_key("Flat 128 Mill House") is not None
+    # A word of a street's name that names a flat before a number ('Level 4', 'Studio 44M').
+    assert street_key("5 Level Road") == "5 level" and street_key("3 Studio Lane") == "3 studio"
 
 
 def test_o2_postal_codes_written_with_a_country_prefix_or_a_lost_zero_agree() -> None:

@@ -233,9 +233,11 @@ def _untagged(local: str, domain: str) -> str | None:
     """The mailbox 'name+tag@' is a tag of at a domain whose rules are not known here (a
     company's, a small provider's: most servers deliver it to 'name@', as Google's and
     Microsoft's hosted domains do), its tag left out; None without a tag, or where a '+'
-    is no tag (Yahoo tags with '-'; a marketplace's relay aliases are whole)."""
+    is no tag (a marketplace's relay aliases are whole). At Yahoo too, which tags with '-'
+    and delivers no '+': no Yahoo address has a '+', so 'theresa61+shop@yahoo.com' is
+    written by theresa61, as a Gmail habit (it made a second customer of her)."""
     base, plus, tag = local.partition("+")
-    if not plus or not base or not tag or domain.startswith("yahoo.") or is_relay_email(f"{local}@{domain}"):
+    if not plus or not base or not tag or is_relay_email(f"{local}@{domain}"):
         return None
     return base
 

@@ -1440,6 +1440,12 @@ def test_o2_a_tagged_address_at_a_domain_of_unknown_rules_is_the_same_mailbox() 
     )
     for other in ("maria.lopez@firma.de", "maria-shop@yahoo.com"):
         assert decided(order("Maria", "Lopez", email=other, postal="13001", line1="3 rue Y"), maria).kind != "link"
+    # Yahoo delivers no '+' and no Yahoo address has one: 'theresa61+shop@yahoo.com' is
+    # theresa61's, written as a Gmail habit (it was another mailbox, a second customer).
+    theresa = profile("C3", order("Theresa", "Reed", email="theresa61@yahoo.com"))
+    at_yahoo = order("Theresa", "Reed", email="theresa61+shop@yahoo.com", postal="13001", line1="3 rue Y")
+    assert "em:theresa61@yahoo.com" in identity(at_yahoo).blocking_keys()
+    assert (decided(at_yahoo, theresa).kind, decided(at_yahoo, theresa).customer_code) == ("link", "C3")
 
 
 def test_o2_a_name_in_a_script_that_writes_its_vowels_is_no_spelling_of_a_name_with_other_vowels() -> None:

@@ -173,6 +173,13 @@ PROVIDER_DOMAINS = (
         talktalk.net comcast.net att.net verizon.net sbcglobal.net cox.net charter.net
         bellsouth.net mail.ru bk.ru list.ru inbox.ru qq.com 163.com 126.com naver.com seznam.cz
         wp.pl o2.pl interia.pl zoho.com tutanota.com tuta.io gmx.fr gmx.es hey.com
+        club-internet.fr noos.fr tele2.fr tiscali.fr voila.fr bouygtel.fr ifrance.com alice.it
+        tin.it tim.it tele2.it poste.it fastwebnet.it vodafone.it bluewin.ch sunrise.ch hispeed.ch
+        chello.at live.se telia.com swipnet.se sapo.pt clix.pt terra.com.br uol.com.br bol.com.br
+        yahoo.com.br yahoo.com.au hotmail.com.au outlook.com.br yahoo.gr otenet.gr hol.gr
+        forthnet.gr onet.pl centrum.cz email.cz post.cz volny.cz freemail.hu citromail.hu
+        indamail.hu rambler.ru ukr.net meta.ua hanmail.net daum.net nate.com kolumbus.fi
+        suomi24.fi luukku.com
         """.split()
     )
 )

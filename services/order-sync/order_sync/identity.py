@@ -29,6 +29,7 @@ from .keys import (
     GENERATION_SUFFIXES,
     canonical_email,
     first_name_key,
+    has_extension,
     is_placeholder_number,
     is_relay_email,
     last_name_key,
@@ -37,6 +38,7 @@ from .keys import (
     name_script,
     name_tokens,
     phone_key,
+    phone_line,
     postal_key,
     without_honorific,
 )
@@ -101,6 +103,8 @@ class Identity:
             keys.extend(f"em:{meant}" for meant in meant_mailboxes(self.email_canon))
         if self.phone:
             keys.append(f"ph:{self.phone}")
+            if has_extension(self.phone):
+                keys.append(f"ph:{phone_line(self.phone)}")  # the line without it (keys.same_line)
         if self.postal_key:
             if self.name_key:
                 keys.append(f"np:{self.name_key}|{self.postal_key}")

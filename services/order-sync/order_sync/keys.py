@@ -1524,6 +1524,20 @@ def has_extension(key: str) -> bool:
     return ";ext=" in key
 
 
+def phone_line(key: str) -> str:
+    """A phone key's number without its extension."""
+    return key.split(";ext=", 1)[0]
+
+
+def same_line(a: str, b: str) -> bool:
+    """Two phone keys of one line: the same, or one number with an extension written on one
+    side only (Faker writes half its US numbers with one, '719.816.9554x369', and a number
+    formatted again drops it: '7198169554'; an office's line with and without the buyer's
+    extension). Two extensions of one switchboard are two lines: a marketplace's masked
+    number tells its buyers apart by them."""
+    return a == b or (phone_line(a) == phone_line(b) and not (has_extension(a) and has_extension(b)))
+
+
 def _first_of_several(text: str, region: str | None) -> str | None:
     """The first number of a field that holds more than one ('07700 900123 / 01234 567890',
     a mobile and a landline typed into one box), as phonenumbers' matcher finds numbers in

@@ -49,6 +49,8 @@ from .keys import (
     meant_mailboxes,
     name_key,
     name_tokens,
+    phone_line,
+    same_line,
     typo_of,
     written_in_latin,
 )
@@ -147,6 +149,7 @@ def index_keys(profile: Profile) -> set[str]:
     keys = {f"src:{s}" for s in profile.sources} | {f"em:{e}" for e in profile.emails}
     keys |= {f"em:{meant}" for e in profile.emails for meant in meant_mailboxes(e)}  # its typo's
     keys |= {f"ph:{p}" for p in profile.phones} | {f"sig:{t}" for t in profile.taught}
+    keys |= {f"ph:{phone_line(p)}" for p in profile.phones if has_extension(p)}  # keys.same_line
     keys |= {f"ad:{postal}|{street}" for postal, street in profile.streets}
     combined = set()
     for first, last in sorted(profile.names, key=lambda n: (n[0] or "", n[1] or "")):
@@ -607,8 +610,17 @@ def _family_mailbox(email: str, identity: Identity, profile: Profile) -> bool:
     return bool(rests) and all(not 0 < len(rest) <= 2 for rest in rests)
 
 
+def _on_a_line_of(phone: str, phones: Iterable[str]) -> bool:
+    return any(same_line(phone, known) for known in phones)
+
+
+def _shared_lines(a: set[str], b: set[str]) -> set[str]:
+    """Those of ``a`` on a line of ``b`` (``keys.same_line``)."""
+    return {phone for phone in a if _on_a_line_of(phone, b)}
+
+
 def _household(identity: Identity, profile: Profile) -> tuple[str, str] | None:
-    phone = bool(identity.phone and identity.phone in profile.phones)
+    phone = bool(identity.phone and _on_a_line_of(identity.phone, profile.phones))
     street = bool(identity.street_key and (identity.postal_key, identity.street_key) in profile.streets)
     postal = bool(identity.postal_key and identity.postal_key in profile.postals)
     mobile = phone and is_mobile(identity.phone or "")
@@ -679,6 +691,12 @@ def _best_names(
         # A record's surname-only name (a till sale: 'Thornman') hides no given name it has
         # shown elsewhere: 'Karen Thornman' beside 'William Thornman' is another first name.
         names = {(first, last) for first, last in names if first}
+        # Nor does its initial hide the given name it is of, from an order that spells one:
+        # 'J. Morgan' beside 'Jenna Morgan' is Jenna's, and 'Jodi Morgan' at her number another
+        # given name (it read as Jodi's initial, at a number only Jenna had shown, and made one
+        # customer of two sisters).
+        if len(identity.first_key.split()[0]) > 1:
+            names = {(first, last) for first, last in names if not _initial_of_another(first, last, names)}
     # Only beside a customer who has shown no mailbox: another one of theirs says this one
     # may be a namesake's of the household (two Olivia Whitmores at one landline).
     mailbox = _mailbox_words(identity.email_canon) if not identity.first_key and not _personal(profile.emails) else ()
@@ -720,6 +738,20 @@ def _best_names(
             best = (rank, levels, (known_first, known_last))
     assert best is not None  # profile.names is not empty
     return best[1], best[2]
+
+
+def _initial_of_another(first: str | None, last: str | None, names: set[tuple[str | None, str | None]]) -> bool:
+    """``first`` is only initials ('j', 'j r'), and another name of the record with the same
+    surname spells a given name they begin."""
+    words = (first or "").split()
+    return (
+        bool(words)
+        and all(len(word) == 1 for word in words)
+        and any(
+            other_last == last and other and len(other.split()[0]) > 1 and other.startswith(words[0])
+            for other, other_last in names
+        )
+    )
 
 
 def _transliterated(level: str, names: tuple[str | None, str | None], *, order_in_script: bool) -> str:
@@ -912,7 +944,7 @@ def _another_cardholder(identity: Identity, known: Scored) -> bool:
         identity.phone is not None
         and is_mobile(identity.phone)
         and known.profile is not None
-        and identity.phone not in known.profile.phones
+        and not _on_a_line_of(identity.phone, known.profile.phones)
         and any(is_mobile(phone) for phone in known.profile.phones)
     )
     another_name = written_in_latin(identity.first_name or "") and known.agrees_not("first_name")
@@ -985,8 +1017,9 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     # A shared mobile says one person only under one given name (40 buyers of a test shop
     # typed the shop's mobile; a family shares a parent's).
     same_given = any(compare_names(f, l, g, m).first == "exact" for f, l in a.names for g, m in b.names)
-    shared_mobile = same_given and any(is_mobile(p) for p in a_phones & b.phones)
-    if a_phones and b.phones and not a_phones & b.phones:
+    shared = _shared_lines(a_phones, b.phones)
+    shared_mobile = same_given and any(is_mobile(p) for p in shared)
+    if a_phones and b.phones and not shared:
         return False
     if a_emails and b_emails and not a_emails & b_emails and not shared_mobile:
         return False
@@ -994,7 +1027,7 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     if any(not {s for s in a.sources if s.startswith(f"{system}|")} & b.sources for system in systems):
         return False
     anonymous = not (a_emails or b_emails or a.sources or b.sources)
-    if anonymous and not shared_mobile and (a.phones & b.phones or a.streets & b.streets):
+    if anonymous and not shared_mobile and (_shared_lines(a.phones, b.phones) or a.streets & b.streets):
         return False
     if _bare(a) and _bare(b) and a.postals & b.postals:
         return False  # two cash sales' names in one postal code, kept apart when they met: namesakes
@@ -1045,7 +1078,11 @@ def _own_phone(identity: Identity, candidates: list[Scored]) -> list[Scored]:
     if len(at_home) != 1 or not at_home[0].agrees("household", *PHONE_KEYS):
         return candidates
     alone = at_home[0]
-    if alone.profile is None or alone.profile.phones != {identity.phone}:
+    if (
+        alone.profile is None
+        or not alone.profile.phones
+        or not all(same_line(identity.phone, p) for p in alone.profile.phones)
+    ):
         return candidates
     evidence = [Evidence(OWN_PHONE.comparison, OWN_PHONE.name, OWN_PHONE.weight, identity.phone)]
     if identity.first_key and not any(first for first, _ in alone.profile.names):

@@ -1236,6 +1236,39 @@ def test_o2_a_number_at_a_code_not_in_service_still_tells_its_buyer(
     assert (decision.kind, decision.customer_code) == ("link", "C1")
 
 
+def test_o2_one_line_with_an_extension_on_one_order_only_is_one_phone() -> None:
+    """O2: Faker writes half its US numbers with an extension ('719.816.9554x369') and a number
+    formatted again loses it ('7198169554'): one line, where it was two phones (a till sale
+    with only it and the name made a second customer). Two extensions of one switchboard are
+    two buyers of a marketplace's masked number, and stay two lines."""
+    at = {"postal": "78701", "line1": None, "country": "US"}
+    lydia = profile("C1", order("Lydia", "Whitney", email="whitney.lydia@example.com", phone="7198169554", **at))
+    sale = order("Lydia", "Whitney", phone="719.816.9554x369", **at)
+    assert "ph:+17198169554" in identity(sale).blocking_keys()
+    assert (decided(sale, lydia).kind, decided(sale, lydia).customer_code) == ("link", "C1")
+    with_extension = profile("C2", order("Lydia", "Whitney", email="whitney.lydia@example.com", **at), sale)
+    bare = order("Lydia", "Whitney", phone="(719) 816-9554", **at)
+    assert decided(bare, with_extension).customer_code == "C2"
+    buyer = profile("C3", order("Ann", "Lee", phone="+1 800 555 0199 ext. 12", **at))
+    other_buyer = identity(order("Ann", "Lee", phone="+1 800 555 0199 ext. 34", **at))
+    assert not score(other_buyer, buyer).agrees("household", "phone", "phone_and_address")
+
+
+def test_o2_a_record_s_initial_is_of_its_given_name_not_another() -> None:
+    """O2: Jenna Morgan's record shows 'J. Morgan' too (a till sale); 'Jodi Morgan' at her
+    number read as that initial's, at a number only Jenna had shown, and linked: two sisters
+    on one customer. The initial is Jenna's: Jodi is another given name. An order that writes
+    an initial itself still reads the record's."""
+    at = {"postal": "68048", "line1": None, "country": "US"}
+    jenna = profile(
+        "C1",
+        order("Jenna", "Morgan", email="jenna_morgan@example.com", phone="(717) 835-4440", **at),
+        order("J.", "Morgan", phone="(717) 835-4440", **at),
+    )
+    assert decided(order("Jodi", "Morgan", phone="(717) 835-4440", **at), jenna).kind != "link"
+    assert decided(order("J.", "Morgan", phone="(717) 835-4440", **at), jenna).customer_code == "C1"
+
+
 def test_o1_a_number_no_plan_assigns_on_the_order_and_its_address_is_noted_once() -> None:
     """Shopify's sample order repeats its fictional '555-625-1199' on the order and the address."""
     address = {"line1": "12 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "US"}

@@ -1071,14 +1071,15 @@ def _own_phone(identity: Identity, candidates: list[Scored]) -> list[Scored]:
     were the person's 12 times in 12; on the independent stream, 47 of 49 reviews of an
     initial there listed only the person's own record. Not an order without a given name:
     that one fits every member of a household whose other members have not ordered yet (it
-    turned a sister's order into her brother's customer), and it stays a CSR's."""
+    turned a sister's order into her brother's customer), and it stays a CSR's. Nor a
+    customer whose given name is not the order's: the number is then two people's."""
     if not identity.phone or not is_mobile_or_landline(identity.phone):
         return candidates
     at_home = [c for c in candidates if c.agrees("household", *HOUSEHOLD_KEYS)]
     if len(at_home) != 1 or not at_home[0].agrees("household", *PHONE_KEYS):
         return candidates
     alone = at_home[0]
-    if (
+    if alone.agrees_not("first_name") or (
         alone.profile is None
         or not alone.profile.phones
         or not all(same_line(identity.phone, p) for p in alone.profile.phones)

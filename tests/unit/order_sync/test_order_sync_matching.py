@@ -1158,6 +1158,16 @@ def test_o5_an_initial_at_a_us_phone_two_customers_have_shown_waits_for_a_csr() 
     assert decided(order("E.", "Holkins", **US_HOME), elizabeth, edward).kind == "review"
 
 
+def test_o3_another_given_name_at_a_us_number_only_the_customer_has_shown_is_a_new_customer() -> None:
+    """O3: the number is Anna's own as far as anyone knows only until an order under another
+    given name shows it: Ben's order there weighed the number as hers (``OWN_PHONE``) and went
+    to a CSR, where at a landline it makes Ben a customer of his own."""
+    anna = profile("C1", order("Anna", "Holkins", email="anna.h@example.com", **US_HOME))
+    decision = decided(order("Ben", "Holkins", **US_HOME), anna)
+    assert decision.kind == "create"
+    assert not any(e.comparison == "phone_owner" for c in decision.candidates for e in c.evidence)
+
+
 def test_o5_a_middle_name_at_a_us_phone_of_a_known_household_waits_for_a_csr() -> None:
     """O5: the same number is a household's once someone else is known at its phone or street
     (Robert at 5198 Main), or when the customer has shown two phones (a mobile and the family's

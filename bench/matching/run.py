@@ -15,7 +15,8 @@ run, the raw ceiling of the hop (``bench.order_sync.raw_ceiling``: consume, one 
 publish, ack, in plain aio-pika and PyMongo from a quorum queue), measured right before and
 right after the services' run and averaged (on a shared machine one try moved by half within
 a run), and orders per second as a share of it. Then the same for a second, independent stream (``bench.matching.independent``,
-10,000 orders by default; ``--independent`` alone skips it), written without reading the
+10,000 orders by default; ``--independent`` alone skips it, as ``--faker`` alone skips the
+third, Faker-built one), written without reading the
 matcher, to cross-check it. Writes ``bench/results/matching.json`` and the matching section of
 ``bench/REPORT.md``.
 """
@@ -40,14 +41,14 @@ from plumbing.settings import ServiceSettings
 
 from ..customer import log, machine
 from ..order_sync import RESULTS, publish_burst, raw_ceiling, start, wait_ready
-from . import independent
+from . import faker_stream, independent
 from .score import Outcome, score
 from .simulate import simulate
 from .stream import Stream, generate
 
-#: The streams a run can send: this benchmark's own, and an independent one written without
-#: reading the matcher (``independent.py``), to cross-check it.
-GENERATORS = {"own": generate, "independent": independent.generate}
+#: The streams a run can send: this benchmark's own, and two written without reading the
+#: matcher, to cross-check it: ``independent.py`` and ``faker_stream.py`` (made with Faker).
+GENERATORS = {"own": generate, "independent": independent.generate, "faker": faker_stream.generate}
 
 REPORT = Path(__file__).resolve().parents[1] / "REPORT.md"
 GOALS = {
@@ -256,7 +257,9 @@ def section(results: dict[str, Any]) -> str:
         "(`bench/matching/stream.py`, *own*) sent through the customer service and order-sync as it came, at "
         "full speed; scored by `bench/matching/score.py`. The *independent* stream "
         "(`bench/matching/independent.py`) was written without reading the matcher, to cross-check it: its "
-        "own model of shoppers, tills, households and typing. Pairwise figures count pairs of orders of one person "
+        "own model of shoppers, tills, households and typing; the *faker* stream (`bench/matching/faker_stream.py`), "
+        "also written without reading it, is made of Faker's names, numbers, addresses and free-mail domains, as "
+        "evaluation streams often are. Pairwise figures count pairs of orders of one person "
         "(within a scope: one person in one scope) on one customer; an order in review counts as on a "
         "customer of its own. The ceiling (the raw hop, `bench.order_sync.raw_ceiling`) is the mean of a try "
         "right before and one right after the services' run. Goals: "
@@ -355,6 +358,10 @@ async def main() -> None:
         "--independent", type=int, nargs="*", default=[10_000], help="orders of the independent stream (none: skip)"
     )
     parser.add_argument("--independent-seed", type=int, default=7)
+    parser.add_argument(
+        "--faker", type=int, nargs="*", default=[10_000], help="orders of the Faker-built stream (none: skip)"
+    )
+    parser.add_argument("--faker-seed", type=int, default=1)
     parser.add_argument("--namespace", default="bench-matching")
     parser.add_argument("--out", type=Path, default=RESULTS / "matching.json")
     parser.add_argument("--no-report", action="store_true", help="do not touch bench/REPORT.md")
@@ -366,6 +373,7 @@ async def main() -> None:
         await measure(settings, orders, args.workers, args.independent_seed, "independent")
         for orders in args.independent
     ]
+    runs += [await measure(settings, orders, args.workers, args.faker_seed, "faker") for orders in args.faker]
     results = {
         "benchmark": "matching",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

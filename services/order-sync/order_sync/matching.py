@@ -593,6 +593,12 @@ def _family_mailbox(email: str, identity: Identity, profile: Profile) -> bool:
     'smith.home', 'themorsons', 'familiaescedo', 'mirar7'. Not 'misaki82' (a given name), nor
     'ktanaka3' or 'a.ostergaard' (an initial and the surname: one person's, whose name the
     order may have written otherwise), nor 'shared' or 'crazyrose620' (no surname)."""
+    return _names_the_family(email, {(identity.first_key, identity.last_key), *profile.names})
+
+
+def _names_the_family(email: str, names: Iterable[tuple[str | None, str | None]]) -> bool:
+    """``email``'s local part holds a surname of ``names`` and none of their given names
+    (``_family_mailbox``)."""
     if is_relay_email(email):
         return False
     written = re.sub(r"[^a-z]+", " ", email.split("@", 1)[0])
@@ -602,10 +608,11 @@ def _family_mailbox(email: str, identity: Identity, profile: Profile) -> bool:
     def words(keys: Iterable[str | None]) -> set[str]:
         return {word for key in keys if key for word in key.split() if len(word) >= 3}
 
-    given = words([identity.first_key, *(first for first, _ in profile.names)])
+    names = list(names)
+    given = words(first for first, _ in names)
     if any(word in local for word in given for local in locals_):
         return False
-    surnames = words([identity.last_key, *(last for _, last in profile.names)])
+    surnames = words(last for _, last in names)
     rests = [local.replace(word, "", 1) for word in surnames for local in locals_ if word in local]
     return bool(rests) and all(not 0 < len(rest) <= 2 for rest in rests)
 
@@ -1012,8 +1019,12 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     Two records without any mailbox or account that share a landline or a street are
     namesakes kept apart (their orders would have met on that key), not a split."""
     a_phones = a.phones | ({order.phone} if order and order.phone else set())
-    a_emails = _personal(a.emails | ({order.email_canon} if order and order.email_canon else set()))
-    b_emails = _personal(b.emails)
+    # A family's mailbox ('thejacksons14@') is no person's: one person's two records, one with
+    # it and one with their own, are no two people for it (every later order of Jason Jackson
+    # at his number waited for a CSR between them).
+    names = a.names | b.names
+    a_emails = _own_mailboxes(a.emails | ({order.email_canon} if order and order.email_canon else set()), names)
+    b_emails = _own_mailboxes(b.emails, names)
     # A shared mobile says one person only under one given name (40 buyers of a test shop
     # typed the shop's mobile; a family shares a parent's).
     same_given = any(compare_names(f, l, g, m).first == "exact" for f, l in a.names for g, m in b.names)
@@ -1032,6 +1043,31 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     if _bare(a) and _bare(b) and a.postals & b.postals:
         return False  # two cash sales' names in one postal code, kept apart when they met: namesakes
     return any(compare_names(f, l, g, m).score >= 3 for f, l in a.names for g, m in b.names)
+
+
+#: Words a family's mailbox adds to its surname ('thejacksons14', 'familia.amador',
+#: 'woodfield.home', 'smithfamily'), in the scopes' languages.
+_FAMILY_WORD = "(?:the|family|familie|familia|famille|fam|home|haus|house|casa|maison)"
+
+
+def _family_s(email: str, names: set[tuple[str | None, str | None]]) -> bool:
+    """``email`` is a family's: its local part is a surname of ``names`` (or its plural) and
+    only words a family's mailbox adds, digits aside (no other word nor initial:
+    'robert.thornson' is Robert's, 'shoffmann' Stefan's)."""
+    if is_relay_email(email):
+        return False
+    local = re.sub(r"[^a-z._-]+", "", email.split("@", 1)[0])
+    surnames = {word for _, last in names if last for word in last.split() if len(word) >= 3}
+    return any(
+        re.sub(r"[._-]", "", local) != word
+        and re.fullmatch(rf"(?:{_FAMILY_WORD}[._-]?)*{re.escape(word)}s?(?:[._-]?{_FAMILY_WORD})*", local) is not None
+        for word in surnames
+    )
+
+
+def _own_mailboxes(emails: set[str], names: set[tuple[str | None, str | None]]) -> set[str]:
+    """Those of ``emails`` that are one person's: no marketplace relay alias, no family's."""
+    return {email for email in _personal(emails) if not _family_s(email, names)}
 
 
 def _personal(emails: set[str]) -> set[str]:

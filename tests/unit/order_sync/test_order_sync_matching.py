@@ -1264,6 +1264,26 @@ def test_o2_one_line_with_an_extension_on_one_order_only_is_one_phone() -> None:
     assert not score(other_buyer, buyer).agrees("household", "phone", "phone_and_address")
 
 
+def test_o5_one_person_s_records_with_a_family_mailbox_and_their_own_are_no_two_people() -> None:
+    """O5: Jason Jackson's two records at his number, one with his family's mailbox
+    ('thejacksons14@', no one's own) and one with his own: every later order of his there
+    waited for a CSR between them, as between two namesakes with a mailbox each. Now they are
+    one person's (the order links and merges them); a mailbox that names another member
+    ('robert.thornson@' beside James's own) still makes two people, and so does an initial
+    and the surname ('shoffmann@': Stefan's, no family's)."""
+    at = {"phone": "(527) 226-4823", "postal": "61425", "line1": None, "country": "US"}
+    family = profile("C1", order("Jason", "Jackson", email="thejacksons14@gmail.com", **at))
+    own = profile("C2", order("Jason", "Jackson", email="jason.jackson@yahoo.com", **at))
+    decision = decided(order("Jason", "Jackson", **at), family, own)
+    assert decision.kind == "link" and set(decision.duplicates) | {decision.customer_code} == {"C1", "C2"}
+    robert = profile("C1", order("James", "Thornson", email="robert.thornson@att.net", **at))
+    james = profile("C2", order("James", "Thornson", email="james.thornson47@outlook.com", **at))
+    assert decided(order("James", "Thornson", **at), robert, james).kind == "review"
+    s_hoffmann = profile("C1", order("Stefan", "Hoffmann", email="shoffmann@web.de", **at))
+    stefan = profile("C2", order("Stefan", "Hoffmann", email="stefan_hoffmann@web.de", **at))
+    assert decided(order("Stefan", "Hoffmann", **at), s_hoffmann, stefan).kind == "review"
+
+
 def test_o2_a_record_s_initial_is_of_its_given_name_not_another() -> None:
     """O2: Jenna Morgan's record shows 'J. Morgan' too (a till sale); 'Jodi Morgan' at her
     number read as that initial's, at a number only Jenna had shown, and linked: two sisters

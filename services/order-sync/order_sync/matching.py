@@ -593,12 +593,6 @@ def _family_mailbox(email: str, identity: Identity, profile: Profile) -> bool:
     'smith.home', 'themorsons', 'familiaescedo', 'mirar7'. Not 'misaki82' (a given name), nor
     'ktanaka3' or 'a.ostergaard' (an initial and the surname: one person's, whose name the
     order may have written otherwise), nor 'shared' or 'crazyrose620' (no surname)."""
-    return _names_the_family(email, {(identity.first_key, identity.last_key), *profile.names})
-
-
-def _names_the_family(email: str, names: Iterable[tuple[str | None, str | None]]) -> bool:
-    """``email``'s local part holds a surname of ``names`` and none of their given names
-    (``_family_mailbox``)."""
     if is_relay_email(email):
         return False
     written = re.sub(r"[^a-z]+", " ", email.split("@", 1)[0])
@@ -608,11 +602,10 @@ def _names_the_family(email: str, names: Iterable[tuple[str | None, str | None]]
     def words(keys: Iterable[str | None]) -> set[str]:
         return {word for key in keys if key for word in key.split() if len(word) >= 3}
 
-    names = list(names)
-    given = words(first for first, _ in names)
+    given = words([identity.first_key, *(first for first, _ in profile.names)])
     if any(word in local for word in given for local in locals_):
         return False
-    surnames = words(last for _, last in names)
+    surnames = words([identity.last_key, *(last for _, last in profile.names)])
     rests = [local.replace(word, "", 1) for word in surnames for local in locals_ if word in local]
     return bool(rests) and all(not 0 < len(rest) <= 2 for rest in rests)
 
@@ -1050,10 +1043,11 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
 _FAMILY_WORD = "(?:the|family|familie|familia|famille|fam|home|haus|house|casa|maison)"
 
 
-def _family_s(email: str, names: set[tuple[str | None, str | None]]) -> bool:
+def _a_family_s_mailbox(email: str, names: set[tuple[str | None, str | None]]) -> bool:
     """``email`` is a family's: its local part is a surname of ``names`` (or its plural) and
     only words a family's mailbox adds, digits aside (no other word nor initial:
-    'robert.thornson' is Robert's, 'shoffmann' Stefan's)."""
+    'robert.thornson' is Robert's, 'shoffmann' Stefan's). Stricter than ``_family_mailbox``,
+    which an order under another given name at the mailbox also tells."""
     if is_relay_email(email):
         return False
     local = re.sub(r"[^a-z._-]+", "", email.split("@", 1)[0])
@@ -1067,7 +1061,7 @@ def _family_s(email: str, names: set[tuple[str | None, str | None]]) -> bool:
 
 def _own_mailboxes(emails: set[str], names: set[tuple[str | None, str | None]]) -> set[str]:
     """Those of ``emails`` that are one person's: no marketplace relay alias, no family's."""
-    return {email for email in _personal(emails) if not _family_s(email, names)}
+    return {email for email in _personal(emails) if not _a_family_s_mailbox(email, names)}
 
 
 def _personal(emails: set[str]) -> set[str]:

@@ -965,3 +965,64 @@ async def test_o2_names_as_a_library_or_a_till_spelled_them_find_the_customer_at
     )
     brother = await linked(client, "TR-KR-2")
     assert brother.customer_code != jihoon.customer_code
+
+
+async def test_o2_numbers_mailboxes_and_flats_as_faker_writes_them_find_the_customer(
+    client: OmsClient, services: EventTap
+) -> None:
+    """What a stream made with Faker (bench/matching/faker_stream.py) tripped on, over the real
+    services: a US number at a code not in service, written '001-...' and with Faker's 'x123'
+    extension on one order and without it on the next (it was set aside as a placeholder, and
+    the extension made another line); a '+tag' at Yahoo; a British flat written before the
+    street on the address line ('1 studio' was the street). Each made a second customer."""
+    await create_scope(client, "us", "US", default_language="en")
+    await client.publish_upstream(
+        american(
+            "FK-1",
+            first_name="Lydia",
+            last_name="Whitney",
+            email="theresa61@yahoo.com",
+            phone="795.242.2058x791",
+            billing_address=NEW_YORK,
+        )
+    )
+    first = await linked(client, "FK-1")
+    assert first.customer_code is not None and not any(note.startswith("phone") for note in first.notes)
+    # The same line without its extension, and as '001-...', at a till: no email, no address.
+    for number, phone in (("FK-2", "(795) 242-2058"), ("FK-3", "001-795-242-2058")):
+        await client.publish_upstream(american(number, first_name="Lydia", last_name="Whitney", phone=phone))
+        till = await linked(client, number)
+        assert (till.customer_code, till.rule) == (first.customer_code, "phone_name_postal"), number
+    # Her mailbox with a '+tag' at Yahoo, from a new address and no phone.
+    await client.publish_upstream(
+        american("FK-4", first_name="Lydia", last_name="Whitney", email="theresa61+shop@yahoo.com")
+    )
+    tagged = await linked(client, "FK-4")
+    assert (tagged.customer_code, tagged.rule) == (first.customer_code, "email")
+    # A British flat on the street's line, then the street alone from a till with a phone.
+    await create_scope(client, "uk", "GB", default_language="en")
+    flat = {"first_name": "Mark", "last_name": "Wall", "city": "Leeds", "postal_code": "LS6 9TJ", "country": "GB"}
+    await client.publish_upstream(
+        order(
+            "FK-5",
+            scope="uk",
+            first_name="Mark",
+            last_name="Wall",
+            email="mark.wall@example.co.uk",
+            billing_address={**flat, "line1": "1 Lee Street Studio 44M"},
+        )
+    )
+    mark = await linked(client, "FK-5")
+    await client.publish_upstream(
+        order(
+            "FK-6",
+            scope="uk",
+            first_name="Mark",
+            last_name="Wall",
+            email=None,
+            phone="0113 496 0324",
+            billing_address={**flat, "line1": "1 Lee Street"},
+        )
+    )
+    street = await linked(client, "FK-6")
+    assert (street.customer_code, street.rule) == (mark.customer_code, "name_address")

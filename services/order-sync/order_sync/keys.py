@@ -1565,6 +1565,7 @@ def _number_type(e164: str) -> int | None:
 _SEQUENCES = "01234567890123456789" + "98765432109876543210"
 
 
+@lru_cache(maxsize=65536)  # asked of every order with a phone: parsing costs about 16 µs
 def is_placeholder_number(e164: str) -> bool:
     """A number typed for a buyer who gave none, or a fictional one: no plan assigns it and
     its digits are a pattern (one or two digits only: '0000000000', '+44 000 000000',

@@ -87,10 +87,13 @@ def order_news_batcher(runtime: ServiceRuntime[CustomerSettings]) -> Batcher[Ord
     """The worker's one batcher of order events (built by ``app.py``). Order events come in
     bursts (every order of a storefront): the ones that arrive together are applied together
     (plumbing.batching), in one transaction. They trickle in as order-sync's relay publishes
-    them: a few milliseconds' wait gathers larger batches (fewer transactions), and one batch
-    at a time."""
+    them: a wait of 100 ms gathers batches of 50-70 in a burst (25 ms gathered 19-23), and one
+    batch at a time. In bench.order_sync (one worker, three runs each) that took the customer
+    service from 0.59-0.62 to 0.54-0.57 ms of CPU per order and mongod from 1.03-1.06 to
+    0.97-1.01: fewer transactions for the same events. A CSR sees an order in the history
+    a tenth of a second later."""
     return runtime.batcher(
-        "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=64, max_in_flight=1, linger=0.025
+        "order-history", lambda batch: _apply_order_news(runtime, batch), max_size=128, max_in_flight=1, linger=0.1
     )
 
 

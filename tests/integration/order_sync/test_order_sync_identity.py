@@ -1026,3 +1026,34 @@ async def test_o2_numbers_mailboxes_and_flats_as_faker_writes_them_find_the_cust
     )
     street = await linked(client, "FK-6")
     assert (street.customer_code, street.rule) == (mark.customer_code, "name_address")
+
+
+async def test_c13_o2_a_new_mailbox_s_second_record_at_the_one_landline_merges_at_the_next_till_sale(
+    client: OmsClient, services: EventTap
+) -> None:
+    """A frequent shopper's new mailbox with only her name made a second customer (an email
+    nobody had shown: O3), which learned her home's landline, the only phone either record
+    shows. Each till sale at the line under her name then waited for a CSR between the two
+    (on a Faker-built stream, 29 of its 98 needless reviews). Now the sale links to one and merges
+    the other into it (C13): namesakes of a household each show a mobile of their own."""
+    landline = "0221 4711 0815"
+    await client.publish_upstream(german("NM-1", email="hanna.schaefer@web.de", phone=landline))
+    first = await linked(client, "NM-1")
+    await client.publish_upstream(german("NM-2", email="h.schaefer77@gmx.de", billing_address=None))
+    second = await linked(client, "NM-2")
+    assert second.customer_code not in (None, first.customer_code), second
+    await client.publish_upstream(german("NM-3", email="h.schaefer77@gmx.de", phone=landline, billing_address=None))
+    assert (await linked(client, "NM-3")).customer_code == second.customer_code
+    await client.publish_upstream(german("NM-4", phone=landline, billing_address=None))
+    sale = await linked(client, "NM-4")
+    assert sale.customer_code in (first.customer_code, second.customer_code) and sale.review_id is None, sale
+    other = ({first.customer_code, second.customer_code} - {sale.customer_code}).pop()
+
+    async def merged() -> Any:  # the record merged away reads as its survivor
+        customer = await ok(await client.call(GetCustomer, {"customer_code": other}))
+        return customer if customer.code == sale.customer_code else None
+
+    await eventually(merged, timeout=30)
+    await client.publish_upstream(german("NM-5", phone=landline, billing_address=None))
+    again = await linked(client, "NM-5")
+    assert (again.customer_code, again.review_id) == (sale.customer_code, None), again

@@ -142,9 +142,20 @@ def test_o5_a_household_order_that_names_no_member_waits_for_a_csr() -> None:
     assert (decision.kind, [c.code for c in decision.candidates]) == ("review", ["C1"])
 
 
+def martins() -> tuple[Profile, Profile]:
+    """Father and son of one name at one home, each with a mailbox, the father with a mobile
+    of his own beside the home's line: two people (without it, one person's two mailboxes:
+    test_c13_one_person_s_two_mailboxes_at_the_one_landline_each_record_shows_are_one_person)."""
+    senior = profile(
+        "C1",
+        order("Jean", "Martin", email="jean.senior@example.fr", **HOME),
+        order("Jean", "Martin", email="jean.senior@example.fr", phone="06 12 34 56 78"),
+    )
+    return senior, profile("C2", order("Jean", "Martin", email="jean.junior@example.fr", **HOME))
+
+
 def test_o5_two_members_of_one_name_at_one_phone_wait_for_a_csr() -> None:
-    senior = profile("C1", order("Jean", "Martin", email="jean.senior@example.fr", **HOME))
-    junior = profile("C2", order("Jean", "Martin", email="jean.junior@example.fr", **HOME))
+    senior, junior = martins()
     decision = decided(order("Jean", "Martin", **HOME), senior, junior)
     assert decision.kind == "review" and {c.code for c in decision.candidates} == {"C1", "C2"}
 
@@ -979,8 +990,7 @@ def test_o2_a_mobile_is_one_person_s_phone_a_landline_a_household_s() -> None:
 
 
 def test_o3_an_order_with_a_new_email_that_fits_two_records_is_a_new_customer_not_a_review() -> None:
-    senior = profile("C1", order("Jean", "Martin", email="jean.senior@example.fr", **HOME))
-    junior = profile("C2", order("Jean", "Martin", email="jean.junior@example.fr", **HOME))
+    senior, junior = martins()
     decision = decided(order("Jean", "Martin", email="jean.martin@example.fr", **HOME), senior, junior)
     assert decision.kind == "create"  # the order tells its person (a mailbox nobody has): no guess
 
@@ -1031,6 +1041,22 @@ def test_c13_namesakes_of_one_household_with_their_own_mailboxes_are_never_merge
         order("Jean", "Martin", phone="06 12 34 56 78", postal="75002", line1="12 rue de la Paix"), senior, junior
     )
     assert decision.kind == "review" and not decision.duplicates
+
+
+def test_c13_one_person_s_two_mailboxes_at_the_one_landline_each_record_shows_are_one_person() -> None:
+    """A frequent shopper's new mailbox made a second record (an email nobody had shown, the
+    name only); it learned the household's landline, the only phone the first one shows.
+    A till sale at that line under the name links and merges the two: namesakes of a
+    household each show a mobile of their own beside the landline (the Launers)."""
+    old = profile("C1", order("Elliot", "Curtis", email="elliot.curtis@hotmail.co.uk", phone=LANDLINE))
+    new = profile("C2", order("Elliot", "Curtis", email="elliot.curtis@yahoo.co.uk", phone=LANDLINE, postal=None))
+    decision = decided(order("Elliot", "Curtis", phone=LANDLINE, postal=None, line1=None), old, new)
+    assert decision.kind == "link" and {decision.customer_code, *decision.duplicates} == {"C1", "C2"}, decision
+    # The second record has shown a mobile of its own beside the line: a namesake's, no merge.
+    sons = profile("C2", order("Elliot", "Curtis", email="elliot.curtis@yahoo.co.uk", phone=LANDLINE, postal=None))
+    sons.add(identity(order("Elliot", "Curtis", email="elliot.curtis@yahoo.co.uk", phone=SONS_MOBILE)).learned())
+    decision = decided(order("Elliot", "Curtis", phone=LANDLINE, postal=None, line1=None), old, sons)
+    assert decision.kind == "review" and not decision.duplicates, decision
 
 
 def test_o2_namesakes_at_one_street_are_told_apart_by_the_phone_that_is_one_s() -> None:
@@ -1269,8 +1295,9 @@ def test_o5_one_person_s_records_with_a_family_mailbox_and_their_own_are_no_two_
     ('thejacksons14@', no one's own) and one with his own: every later order of his there
     waited for a CSR between them, as between two namesakes with a mailbox each. Now they are
     one person's (the order links and merges them); a mailbox that names another member
-    ('robert.thornson@' beside James's own) still makes two people, and so does an initial
-    and the surname ('shoffmann@': Stefan's, no family's)."""
+    ('robert.thornson@' beside James's own) still makes two people. Two of Stefan's own
+    ('shoffmann@', 'stefan_hoffmann@') at the one number each record shows are one person's
+    too (test_c13_one_person_s_two_mailboxes_at_the_one_landline_each_record_shows_are_one_person)."""
     at = {"phone": "(527) 226-4823", "postal": "61425", "line1": None, "country": "US"}
     family = profile("C1", order("Jason", "Jackson", email="thejacksons14@gmail.com", **at))
     own = profile("C2", order("Jason", "Jackson", email="jason.jackson@yahoo.com", **at))
@@ -1281,7 +1308,8 @@ def test_o5_one_person_s_records_with_a_family_mailbox_and_their_own_are_no_two_
     assert decided(order("James", "Thornson", **at), robert, james).kind == "review"
     s_hoffmann = profile("C1", order("Stefan", "Hoffmann", email="shoffmann@web.de", **at))
     stefan = profile("C2", order("Stefan", "Hoffmann", email="stefan_hoffmann@web.de", **at))
-    assert decided(order("Stefan", "Hoffmann", **at), s_hoffmann, stefan).kind == "review"
+    decision = decided(order("Stefan", "Hoffmann", **at), s_hoffmann, stefan)
+    assert decision.kind == "link" and set(decision.duplicates) | {decision.customer_code} == {"C1", "C2"}
 
 
 def test_o2_a_record_s_initial_is_of_its_given_name_not_another() -> None:

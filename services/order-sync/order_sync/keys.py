@@ -1594,6 +1594,11 @@ def is_mobile(e164: str) -> bool:
     return _number_type(e164) == phonenumbers.PhoneNumberType.MOBILE
 
 
+def is_landline(e164: str) -> bool:
+    """A fixed line by its numbering plan: a home's (or a workplace's), which its people share."""
+    return _number_type(e164) == phonenumbers.PhoneNumberType.FIXED_LINE
+
+
 def is_mobile_or_landline(e164: str) -> bool:
     """A number whose plan does not say whether it is a mobile or a landline (US and Canada:
     FIXED_LINE_OR_MOBILE): one person's phone or a household's, by what else is known. So is

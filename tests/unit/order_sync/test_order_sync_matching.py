@@ -1059,6 +1059,30 @@ def test_c13_one_person_s_two_mailboxes_at_the_one_landline_each_record_shows_ar
     assert decision.kind == "review" and not decision.duplicates, decision
 
 
+def test_c13_an_order_tying_one_record_s_landline_to_another_s_street_and_line_merges_them() -> None:
+    """Isidoro's till sales show one landline; his web record shows his street and another
+    landline (the home's number changed). A sale with the first line and the street links
+    and merges the two: a landline is a home's, and namesakes there would each show a mobile
+    of their own. With mobiles (one person's each) the records stay two people's."""
+    till = profile("C1", order("Isidoro", "Royo", phone="01 45 67 89 10", postal=None, line1=None))
+    web = profile(
+        "C2",
+        order(
+            "Isidoro",
+            "Royo",
+            email="isidoro.royo@example.es",
+            phone="04 78 12 34 56",
+            **{"postal": "75002", "line1": "12 rue de la Paix"},
+        ),
+    )
+    decision = decided(order("Isidoro", "Royo", phone="01 45 67 89 10"), till, web)
+    assert decision.kind == "link" and {decision.customer_code, *decision.duplicates} == {"C1", "C2"}, decision
+    till = profile("C1", order("Isidoro", "Royo", phone=FATHERS_MOBILE, postal=None, line1=None))
+    web = profile("C2", order("Isidoro", "Royo", email="isidoro.royo@example.es", phone=SONS_MOBILE))
+    decision = decided(order("Isidoro", "Royo", phone=FATHERS_MOBILE), till, web)
+    assert not decision.duplicates, decision
+
+
 def test_o2_namesakes_at_one_street_are_told_apart_by_the_phone_that_is_one_s() -> None:
     mother = profile(
         "C1", order("Lea", "Fischer", phone="06 12 34 56 78", **{k: v for k, v in HOME.items() if k != "phone"})

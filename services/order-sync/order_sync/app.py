@@ -11,6 +11,7 @@ from plumbing.settings import ServiceSettings
 from .handlers import build_routers, new_records_batcher
 from .intake import create_intake
 from .order_events import ParkedSweeper
+from .reindexing import Reindexer
 from .resources import CustomerService
 from .store import ensure_indexes
 
@@ -21,6 +22,7 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
     settings = settings or ServiceSettings()
     customers = CustomerService.of(settings, SERVICE)
     sweeper = ParkedSweeper()
+    reindexer = Reindexer()
 
     def dependencies(runtime: ServiceRuntime) -> dict[str, object]:
         """What the handlers declare besides the runtime (``Injected``), built once."""
@@ -33,9 +35,11 @@ def create_app(settings: ServiceSettings | None = None) -> AsgiFastStream:
     async def start(runtime: ServiceRuntime) -> None:
         await customers.clients.start()
         sweeper.start(runtime)
+        reindexer.start(runtime)
 
     async def stop(runtime: ServiceRuntime) -> None:
         await sweeper.stop()
+        await reindexer.stop()
         await customers.clients.close()
 
     return create_service_app(

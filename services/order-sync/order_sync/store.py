@@ -35,6 +35,8 @@ PARKED = "parked_events"
 REJECTED = "rejected_orders"
 IDENTIFIERS = "identifiers"
 CLAIMS = "creation_claims"
+#: One document per kind of bookkeeping of the service itself (the identity index's keys).
+META = "meta"
 #: The merges this service applied (C13): what an unmerge that overtakes its merge waits for.
 MERGES = "merges"
 
@@ -447,6 +449,29 @@ def index_entry(identifier: str, code: str) -> UpdateOne:
                 }
             }
         ],
+        upsert=True,
+    )
+
+
+async def customers_after(reads: Reads, last: str, limit: int) -> list[dict[str, Any]]:
+    """The next ``limit`` customer documents after ``last`` (by code), with what a profile is
+    built of: a walk of every customer in batches (``reindexing``)."""
+    db, session = where(reads)
+    query = {"_id": {"$gt": last}}
+    cursor = db[CUSTOMERS].find(query, CANDIDATE_FIELDS, session=session).sort("_id", ASCENDING).limit(limit)
+    return await cursor.to_list()
+
+
+async def index_fingerprint(db: Database) -> str | None:
+    """What the identity index was last brought up to (``reindexing.fingerprint``)."""
+    doc = await db[META].find_one({"_id": "identity_index"})
+    return doc.get("fingerprint") if doc else None
+
+
+async def set_index_fingerprint(db: Database, fingerprint: str, at: datetime, customers: int) -> None:
+    await db[META].update_one(
+        {"_id": "identity_index"},
+        {"$set": {"fingerprint": fingerprint, "at": at, "customers_reindexed": customers}},
         upsert=True,
     )
 

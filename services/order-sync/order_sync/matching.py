@@ -1042,14 +1042,19 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     # mailbox shows the same phone (on a Faker-built stream each later till sale at the line
     # waited for a CSR between one frequent shopper's two records: seed 1, needless reviews
     # 98 -> 69 of 639 -> 610, recall in scope 0.821 -> 0.836; no stream lost precision).
-    same_phones = shared == a_phones and _shared_lines(b.phones, a_phones) == b.phones
-    one_line = (
-        same_given
-        and bool(shared)
-        and same_phones
-        and not any(_names_another_member(e, names) for e in a_emails | b_emails)
-    )
-    if a_emails and b_emails and not a_emails & b_emails and not (shared_mobile or one_line):
+    if (
+        a_emails
+        and b_emails
+        and not a_emails & b_emails
+        and not shared_mobile
+        and not (
+            same_given
+            and bool(shared)
+            and shared == a_phones
+            and _shared_lines(b.phones, a_phones) == b.phones
+            and not any(_names_another_member(e, names) for e in a_emails | b_emails)
+        )
+    ):
         return False
     systems = {s.split("|", 1)[0] for s in a.sources} & {s.split("|", 1)[0] for s in b.sources}
     if any(not {s for s in a.sources if s.startswith(f"{system}|")} & b.sources for system in systems):

@@ -459,6 +459,34 @@ _STREET_WORDS = {
     "n",
     "bis",
     "ter",
+    # Italian, Portuguese, Polish, Dutch street types and their abbreviations ('Strada Medici' /
+    # 'Str. Medici', 'Travessa do Beato' / 'Tv. do Beato', 'ulica Zabia' / 'ul. Zabia').
+    "strada",
+    "largo",
+    "vicolo",
+    "piazzale",
+    "localita",
+    "frazione",
+    "rua",
+    "r",
+    "travessa",
+    "tv",
+    "trav",
+    "alameda",
+    "al",
+    "praca",
+    "estrada",
+    "rodovia",
+    "ulica",
+    "ul",
+    "aleja",
+    "plac",
+    "osiedle",
+    "os",
+    "straat",
+    "laan",
+    "plein",
+    "kade",
 }
 #: Words that start the part of a line naming a flat, floor or door, not the street: in
 #: the scopes' languages ("Apt 7B", "Flat 3,", "8. OG links", "Bajo F", "Bât. B, esc. 2").
@@ -518,7 +546,40 @@ _UNIT_WORDS = {
 #: Those that are words of streets' names too ('Level Road', 'Studio Lane'): a flat only
 #: before its number ('Studio 44M', 'Level 4', Belgium's 'bus 3', Italy's 'app. 3').
 _UNIT_WORDS_BEFORE_A_NUMBER = {"studio", "level", "lvl", "bus", "app"}
-_STREET_SUFFIXES = ("strasse", "straat", "str", "weg", "platz", "plein", "gasse", "ring", "damm", "laan", "gracht")
+#: Street types written as the end of the name ('Hauptstrasse', 'Kerkstraat', 'Furugatan',
+#: 'Vestergade', 'Parkveien', 'Mannerheimintie'), longest of a kind first.
+_STREET_SUFFIXES = (
+    "strasse",
+    "straat",
+    "str",
+    "weg",
+    "platz",
+    "plein",
+    "gasse",
+    "ring",
+    "damm",
+    "laan",
+    "gracht",
+    "gatan",
+    "gata",
+    "gate",
+    "vagen",
+    "vag",
+    "vej",
+    "veien",
+    "vegen",
+    "vei",
+    "gade",
+    "plads",
+    "torget",
+    "katu",
+    "tie",
+)
+#: Those abbreviated with a stop ('Hauptstr.', 'Marktpl.', 'Neubaug.', 'Furug.', 'Parkv.',
+#: 'Storgt.'), after a name of three letters or more: written out, as one of the suffixes
+#: above, so that the stem is cut as the whole word's is ('Ringstr.' keeps 'ring').
+_ABBREVIATED_SUFFIX = re.compile(r"\b([a-z]{3,}?)(str|pl|gt|g|v)\.(?=[\s,;]|$)")
+_WRITTEN_OUT = {"str": "strasse", "pl": "platz", "gt": "gate", "g": "gasse", "v": "vej"}
 #: An English ordinal is one token ('2nd', not '2' and 'nd'), spelled or not: '350 5th Ave' and
 #: '350 Fifth Avenue' are one address, '7767 2nd Street' and '7767 22nd Street' two.
 _TOKEN = re.compile(r"\d+(?:st|nd|rd|th)\b|[a-z]+|\d+")
@@ -542,7 +603,7 @@ def _street_parts(line1: str) -> list[list[str]]:
     from that word on ("5534 Sunset Blvd Apt 7B", "Dorfstr. 121, 8. OG links"). A line left
     without a number by that is a building's flat ("Flat 128 Mill House"): the flat is its
     address, and the line is taken whole."""
-    line = anyascii(line1).lower().replace("ß", "ss")
+    line = _ABBREVIATED_SUFFIX.sub(lambda m: m[1] + _WRITTEN_OUT[m[2]], anyascii(line1).lower().replace("ß", "ss"))
     parts: list[list[str]] = []
     flats: list[str] = []  # the numbers of the flats that start a part, in order
     for part in re.split(r"[,;\n]", line):

@@ -531,6 +531,21 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
         # A British flat's lines as Faker writes them, one below the other, and another flat
         # on the second line: the first flat's number is the house's.
         ("Studio 40\nJulie Mountain, Flat 66H", "Studio 40, Julie Mountain"),
+        # Street types of more languages, written out and abbreviated (Faker's addresses of
+        # it_IT, pt_PT, pt_BR, pl_PL, da_DK, de_AT, no_NO: none of 1,200-1,400 variants each apart).
+        ("Strada Medici, 67", "Str. Medici, 67"),
+        ("Travessa do Beato, 36", "Tv. do Beato, 36"),
+        ("Alameda de Alves, 1", "Al. de Alves 1"),
+        ("ulica Żabia 20", "ul. Żabia 20"),
+        ("aleja Mokra 61", "al. Mokra 61"),
+        ("Furugatan 10", "Furug. 10"),
+        ("Parkvägen 681", "Parkv. 681"),
+        ("Vestergade 1", "Vesterg. 1"),
+        ("Woltersvej 9", "Woltersv. 9"),
+        ("Storgata 5", "Storgt. 5"),
+        ("Marktplatz 4", "Marktpl. 4"),
+        ("Neubaugasse 12", "Neubaug. 12"),
+        ("Ringstraße 22", "Ringstr. 22"),
     ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:

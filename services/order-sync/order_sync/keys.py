@@ -984,7 +984,7 @@ def _token_matches(t: str, u: str) -> bool:
 #: together with the rest ('de La Fontaine', 'La Fontaine', 'Lafontaine'; 'van der Berg').
 SURNAME_PARTICLES = frozenset(
     {"de", "la", "le", "du", "des", "del", "della", "di", "da", "do", "dos", "das", "van", "von", "der", "den"}
-    | {"ten", "ter", "zu", "y", "al", "el"}
+    | {"ten", "ter", "zu", "y", "al", "el", "vd"}
 )
 
 
@@ -1295,6 +1295,10 @@ def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, 
     straight = NameAgreement(_short_form(af, bf) or _agree(af, bf), last, False)
     if straight.score == 4:
         return straight  # cannot be beaten: skip the swapped comparison
+    if af and al and bf and bl and af + al == bf + bl:
+        # One full name split at another space ('María García' / 'López' from a marketplace's
+        # one name field, cut before its last word; 'Rik van' / 'Nus'): the same name.
+        return NameAgreement("exact", "exact", False)
     swapped = NameAgreement(_agree(af, bl), _agree(al, bf), True)
     return swapped if swapped.score > straight.score else straight
 

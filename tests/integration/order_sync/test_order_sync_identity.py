@@ -1057,3 +1057,41 @@ async def test_c13_o2_a_new_mailbox_s_second_record_at_the_one_landline_merges_a
     await client.publish_upstream(german("NM-5", phone=landline, billing_address=None))
     again = await linked(client, "NM-5")
     assert (again.customer_code, again.review_id) == (sale.customer_code, None), again
+
+
+async def test_o2_a_full_name_split_at_another_space_is_the_customer_s_at_the_household_s_line(
+    client: OmsClient, services: EventTap
+) -> None:
+    """A marketplace's one name field cut before its last word ('María García' / 'López')
+    and a Dutch particle kept with the given name ('Rik van' / 'Nus') are the customer's
+    whole name, not a given name 'a spelling away': at the household's landline and street
+    the order links (it waited for a CSR, as another member's might)."""
+    landline = "0221 4711 0816"
+    for number, (first, last), (again_first, again_last) in (
+        ("SP-1", ("María", "García López"), ("María García", "López")),
+        ("SP-3", ("Rik", "van Nus"), ("Rik van", "Nus")),
+    ):
+        home = {**HOME, "first_name": first, "last_name": last}
+        await client.publish_upstream(
+            german(
+                number,
+                first_name=first,
+                last_name=last,
+                email=f"{number.lower()}@example.de",
+                phone=landline if number == "SP-1" else "0221 4711 0817",
+                billing_address=home,
+            )
+        )
+        known = await linked(client, number)
+        again = number[:-1] + str(int(number[-1]) + 1)
+        await client.publish_upstream(
+            german(
+                again,
+                first_name=again_first,
+                last_name=again_last,
+                phone=landline if number == "SP-1" else "0221 4711 0817",
+                billing_address={**home, "first_name": again_first, "last_name": again_last},
+            )
+        )
+        sale = await linked(client, again)
+        assert (sale.customer_code, sale.review_id) == (known.customer_code, None), (again, sale)

@@ -351,6 +351,12 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         # A particle left out and the rest run together: one surname (it was "different").
         (("Jean", "de La Fontaine"), ("Jean", "Lafontaine"), "exact", "close", False),
         (("Juan", "de la Cruz"), ("Juan", "Delacruz"), "exact", "close", False),
+        # One full name split at another space: a marketplace's one name field cut before its
+        # last word, a Dutch particle kept with the given name (both were "close", "close").
+        (("María", "García López"), ("María García", "López"), "exact", "exact", False),
+        (("Rik", "van Nus"), ("Rik van", "Nus"), "exact", "exact", False),
+        (("Maria Isis", "da Luz Novaes"), ("Maria Isis da Luz", "Novaes"), "exact", "exact", False),
+        (("Jan", "van der Berg"), ("Jan", "vd Berg"), "exact", "close", False),  # 'vd': van der/den
         (("Sophie Anne", "Martin"), ("Anne Sophie", "Martin"), "close", "exact", False),  # order
         (("Philippe", "Martin"), ("Phnlippe", "Martin"), "close", "exact", False),  # a slip inside
         (("Manon", "Martin"), ("Maon", "Martin"), "close", "exact", False),

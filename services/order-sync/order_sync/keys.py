@@ -1295,9 +1295,10 @@ def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, 
     straight = NameAgreement(_short_form(af, bf) or _agree(af, bf), last, False)
     if straight.score == 4:
         return straight  # cannot be beaten: skip the swapped comparison
-    if af and al and bf and bl and af + al == bf + bl:
+    if ((af and al) or (bf and bl)) and len(af + al) > 1 and af + al == bf + bl:
         # One full name split at another space ('María García' / 'López' from a marketplace's
-        # one name field, cut before its last word; 'Rik van' / 'Nus'): the same name.
+        # one name field, cut before its last word; 'Rik van' / 'Nus'), or written whole in
+        # the last name's field (a till's one 'name' box): the same name.
         return NameAgreement("exact", "exact", False)
     swapped = NameAgreement(_agree(af, bl), _agree(al, bf), True)
     return swapped if swapped.score > straight.score else straight

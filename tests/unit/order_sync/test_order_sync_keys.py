@@ -357,6 +357,8 @@ def test_o2_name_key_keeps_different_names_apart() -> None:
         (("Rik", "van Nus"), ("Rik van", "Nus"), "exact", "exact", False),
         (("Maria Isis", "da Luz Novaes"), ("Maria Isis da Luz", "Novaes"), "exact", "exact", False),
         (("Jan", "van der Berg"), ("Jan", "vd Berg"), "exact", "close", False),  # 'vd': van der/den
+        ((None, "Steven Pemwood"), ("Steven", "Pemwood"), "exact", "exact", False),  # a till's one box
+        ((None, "García López"), ("María", "García López"), "missing", "exact", False),  # no given name
         (("Sophie Anne", "Martin"), ("Anne Sophie", "Martin"), "close", "exact", False),  # order
         (("Philippe", "Martin"), ("Phnlippe", "Martin"), "close", "exact", False),  # a slip inside
         (("Manon", "Martin"), ("Maon", "Martin"), "close", "exact", False),

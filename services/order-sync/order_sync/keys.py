@@ -1464,7 +1464,13 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
 def _phone_key(raw: str, country: str | None) -> str | None:
     region = country.strip().upper() if country and country.strip() else None
     text = raw.strip()
-    if region is None and text.startswith("00"):
+    if text.startswith("00") and (
+        region is None or _PUNCTUATION.sub("", text)[2:].startswith(str(phonenumbers.country_code_for_region(region)))
+    ):
+        # '00' and the country's own code: the number written for callers abroad, in the form
+        # of the countries whose international prefix is '00', where the country's own is
+        # another ('0081 80-9141-7776' in Japan, which dial 010; '0061 2 4177 7631' in
+        # Australia, 0011): read from Japan it was another number (+81 0081...).
         text = "+" + text[2:]
     text = _mexican_mobile(text, region)
     try:

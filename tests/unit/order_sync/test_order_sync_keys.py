@@ -530,6 +530,13 @@ def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
         ("001-362-876-2230x1289", "US", "+13628762230;ext=1289"),
         ("00 44 20 7946 0958", "US", "+442079460958"),
         ("0052 1 33 1234 5678", "DE", "+523312345678"),
+        # '00' and the country's own code where its prefix is another: read from there, it was
+        # another number ('+8100818091417776'; Faker's numbers of ja_JP, en_AU, ko_KR, pt_BR,
+        # es_CO, th_TH, id_ID written so: 90-200 of 200 each read as another, now none).
+        ("0081 80-9141-7776", "JP", "+818091417776"),
+        ("0061 2 4177 7631", "AU", "+61241777631"),
+        ("0082 41-914-1777", "KR", "+82419141777"),
+        ("0055 61 9141-7776", "BR", "+556191417776"),
         ("+1 (0)212 555 0123", "US", "+12125550123"),
         ("+39 (0)6 1234 5678", "IT", "+390612345678"),  # Italy's zero is the number's own
         # Two numbers in one box: the first one (phonenumbers' matcher finds them in the text).

@@ -1451,8 +1451,9 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
     '1-415-555-0132', '415.555.0132'); two pre-cleanings are added here:
     - the country is upper-cased (phonenumbers rejects 'fr');
     - a leading '00' is read as '+' with no country known (it is the international prefix
-      of most of the world, and without a region phonenumbers cannot read it at all) and
-      where the country's prefix is another ('001-362-876-2230' in the US, which dial 011).
+      of most of the world, and without a region phonenumbers cannot read it at all), before
+      the country's own code ('0081 80-9141-7776' in Japan, which dial 010), and where the
+      country's prefix is another ('001-362-876-2230' in the US, which dial 011).
     A written extension is kept, in RFC 3966's form (``'+13039865797;ext=12345'``).
     """
     if not raw or not isinstance(raw, str):

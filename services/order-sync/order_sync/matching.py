@@ -1069,7 +1069,10 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
 
 #: Words a family's mailbox adds to its surname ('thejacksons14', 'familia.amador',
 #: 'woodfield.home', 'smithfamily'), in the scopes' languages.
-_FAMILY_WORD = "(?:the|family|familie|familia|famille|fam|home|haus|house|casa|maison)"
+_FAMILY_WORDS = frozenset(
+    {"the", "family", "familie", "familia", "famille", "fam", "home", "haus", "house", "casa", "maison"}
+)
+_FAMILY_WORD = f"(?:{'|'.join(sorted(_FAMILY_WORDS))})"
 
 
 def _a_family_s_mailbox(email: str, names: set[tuple[str | None, str | None]]) -> bool:
@@ -1095,7 +1098,7 @@ def _names_another_member(email: str, names: set[tuple[str | None, str | None]])
     words = set(_mailbox_words(email))
     surnames = {word for _, last in names if last for word in last.split()}
     given = {word for first, _ in names if first for word in first.split()}
-    others = words - surnames - given - {"the", "family", "familie", "familia", "famille", "home", "haus", "house"}
+    others = words - surnames - given - _FAMILY_WORDS
     return bool(words & surnames) and any(len(word) >= 3 and not word.isdigit() for word in others)
 
 

@@ -603,7 +603,9 @@ def _family_mailbox(email: str, identity: Identity, profile: Profile) -> bool:
     def words(keys: Iterable[str | None]) -> set[str]:
         return {word for key in keys if key for word in key.split() if len(word) >= 3}
 
-    given = words([identity.first_key, *(first for first, _ in profile.names)])
+    # Not the order's surname where a record shows it as a given name (its name once written
+    # last name first: ('villar', 'montserrat') beside Juana Villar's 'familia.villar51').
+    given = words([identity.first_key, *(first for first, _ in profile.names)]) - words([identity.last_key])
     if any(word in local for word in given for local in locals_):
         return False
     surnames = words([identity.last_key, *(last for _, last in profile.names)])
@@ -837,6 +839,8 @@ def decide(
             if len(sharers) == 1 and not someone_else_s_mobile:
                 return Decision("link", "source_customer_id", sharers[0].code, tuple(ranked[:5]), sharers[0].score)
             return Decision("review", "source_customer_id", candidates=tuple(ranked[:5]), score=known.score)
+        if known is not None and (holders := _mailbox_of_another(known, ranked)):
+            return Decision("review", "source_customer_id", candidates=(known, *holders[:4]), score=known.score)
         duplicates = _one_person(
             [
                 c
@@ -950,6 +954,36 @@ def _another_cardholder(identity: Identity, known: Scored) -> bool:
     )
     another_name = written_in_latin(identity.first_name or "") and known.agrees_not("first_name")
     return identity.in_store and (another_name or other_mobile) and not known.agrees("email")
+
+
+def _mailbox_of_another(known: Scored, ranked: list[Scored]) -> list[Scored]:
+    """Customers other than the source id's that hold the order's mailbox, which the source
+    id's customer has not shown, and that cannot be one person with it (compatible()): two
+    identifiers of people point two ways. A family's loyalty card at the till, its holder's
+    name printed on the receipt, with a sister's own email typed for the receipt: the card
+    says Emily, the mailbox Victoria. (A record of the same person under the mailbox, a
+    given name of theirs or none, is no other person: the order merges it as a duplicate.)"""
+    if known.agrees("email") or known.profile is None:
+        return []
+    return [
+        c
+        for c in ranked
+        if c is not known
+        and c.agrees("email")
+        and c.profile is not None
+        and _other_given_names(known.profile, c.profile)
+    ]
+
+
+def _other_given_names(a: Profile, b: Profile) -> bool:
+    """Both records show given names, in Latin letters as written, and none of one is any of
+    the other's (no initial, spelling or middle name of it): two people."""
+    pairs = [(f, l, g, m) for f, l in a.names if f for g, m in b.names if g]
+    return (
+        bool(pairs)
+        and not (a.scripted_names or b.scripted_names)
+        and all(compare_names(f, l, g, m).first == "different" for f, l, g, m in pairs)
+    )
 
 
 def _household_link(decision: Decision) -> Scored | None:

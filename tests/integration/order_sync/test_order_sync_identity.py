@@ -800,6 +800,34 @@ async def test_o5_a_namesake_on_the_family_s_card_from_his_own_mobile_waits_then
     assert julien.customer_code in {c.customer_code for c in item.candidates}
 
 
+async def test_o5_a_sale_on_the_family_s_card_with_another_member_s_mailbox_waits_with_both_customers(
+    client: OmsClient, services: EventTap
+) -> None:
+    """The till prints the card holder's name whoever holds the card; Victoria typed her own
+    mailbox for the receipt on Emily's card. It joined Emily's customer by the card (an
+    independent stream's false merges at 100,000 orders); the card and the mailbox point at
+    two people now, and a CSR sees both. Emily's own sale on the card still links."""
+    till = {"store_id": "koeln-1", "billing_address": None, "source_customer_id": "LC-0042"}
+    await client.publish_upstream(
+        german("VC-1", first_name="Emily", last_name="Chadson", email="sunnystar@example.de", **till)
+    )
+    emily = await linked(client, "VC-1")
+    await client.publish_upstream(
+        german("VC-2", first_name="Victoria", last_name="Chadson", email="victoria.chadson@example.de")
+    )
+    victoria = await linked(client, "VC-2")
+    assert victoria.customer_code not in (None, emily.customer_code) and victoria.rule == "created"
+    await client.publish_upstream(
+        german("VC-3", first_name="Emily", last_name="Chadson", email="victoria.chadson@example.de", **till)
+    )
+    held = await linked(client, "VC-3")
+    assert held.customer_code is None and held.review_id, held
+    item = next(i for i in (await ok(await client.call(ListReviews, {}))).items if i.review_id == held.review_id)
+    assert {c.customer_code for c in item.candidates} == {emily.customer_code, victoria.customer_code}
+    await client.publish_upstream(german("VC-4", first_name="Emily", last_name="Chadson", **till))
+    assert (await linked(client, "VC-4")).customer_code == emily.customer_code
+
+
 async def test_o2_a_namesake_with_his_own_phone_and_mailbox_at_a_marketplace_buyer_s_street_is_his_own_customer(
     client: OmsClient, services: EventTap
 ) -> None:

@@ -560,6 +560,34 @@ async def test_o2_a_form_of_address_a_diminutive_a_spaced_email_and_a_us_number_
     assert waiting.customer_code is None and waiting.review_id is not None
 
 
+async def test_o2_an_initial_at_her_own_us_number_links_after_her_record_learned_the_family_s_line(
+    client: OmsClient, services: EventTap
+) -> None:
+    """An independent stream's needless reviews on the real services: Michelle's record shows
+    her own number and, from a web order, the family's line. Her till sales as 'M.' at her own
+    number, which nobody else has shown, waited for a CSR each time; they link now. 'Michelle
+    Ann' at the family's line (a daughter named after her mother?) still waits."""
+    await create_scope(client, "us", "US", default_language="en")
+    michelle = {"first_name": "Michelle", "last_name": "Holowfield"}
+    await client.publish_upstream(
+        american("MH-1", **michelle, email="mh1973@example.com", phone="(512) 400-2134", billing_address=NEW_YORK)
+    )
+    first = await linked(client, "MH-1")
+    await client.publish_upstream(
+        american("MH-2", **michelle, email="mh1973@example.com", phone="(929) 802-8403", billing_address=NEW_YORK)
+    )
+    assert (await linked(client, "MH-2")).customer_code == first.customer_code
+    await client.publish_upstream(american("MH-3", first_name="M", last_name="Holowfield", phone="512-400-2134"))
+    initial = await linked(client, "MH-3")
+    assert (initial.customer_code, initial.rule) == (first.customer_code, "phone_name_postal")
+    assert any(e.comparison == "phone_owner" for e in initial.evidence)
+    await client.publish_upstream(
+        american("MH-4", first_name="Michelle Ann", last_name="Holowfield", phone="929-802-8403")
+    )
+    waiting = await linked(client, "MH-4")
+    assert waiting.customer_code is None and waiting.review_id is not None
+
+
 async def test_o1_o2_an_email_with_a_display_name_two_numbers_in_a_box_and_a_town_in_the_postal_code_link(
     client: OmsClient, services: EventTap
 ) -> None:

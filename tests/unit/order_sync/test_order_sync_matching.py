@@ -1292,6 +1292,30 @@ def test_o5_a_middle_name_at_a_us_phone_of_a_known_household_waits_for_a_csr() -
     assert decided(order("Elizabeth Ann", "Holkins", **HOME), at_home).kind == "review"
 
 
+def test_o2_an_initial_at_a_us_number_of_a_customer_with_two_numbers_is_still_theirs() -> None:
+    """O2: Michelle's record learned the family's line beside her own number; 'M. Holowfield'
+    at her own number, which nobody else has shown, waited for a CSR at each of her till
+    sales since (a frequent shopper of an independent stream: 8 reviews). The initial is hers
+    there, as it was before. A name one spelling away ('Liz' for Lisa) or with a middle name
+    still waits: beside another number the order's may be the family's line."""
+    own_number = {**US_HOME, "phone": "(512) 400-2134"}
+    michelle = profile(
+        "C1",
+        order("Michelle", "Holowfield", email="mh@example.com", **own_number),
+        order("Michelle", "Holowfield", **US_HOME),
+    )
+    initial = decided(order("M", "Holowfield", **own_number), michelle)
+    assert (initial.kind, initial.customer_code) == ("link", "C1")
+    assert any(e.comparison == "phone_owner" for e in initial.evidence)
+    lisa = profile(
+        "C2",
+        order("Lisa", "Crawenson", email="lc@example.com", **own_number),
+        order("Lisa", "Crawenson", **US_HOME),
+    )
+    assert decided(order("Liz", "Crawenson", **US_HOME), lisa).kind == "review"
+    assert decided(order("Lisa Ann", "Crawenson", **US_HOME), lisa).kind == "review"
+
+
 def test_o2_an_email_typed_with_a_space_inside_still_tells_its_person() -> None:
     """No address has a space: 'anna. sokolova@gmail.com' is Anna's mailbox, read as such
     (with a note on the order), not set aside, and her next order links by it."""

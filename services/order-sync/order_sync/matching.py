@@ -958,8 +958,8 @@ def _another_cardholder(identity: Identity, known: Scored) -> bool:
 
 def _mailbox_of_another(known: Scored, ranked: list[Scored]) -> list[Scored]:
     """Customers other than the source id's that hold the order's mailbox, which the source
-    id's customer has not shown, and that cannot be one person with it (compatible()): two
-    identifiers of people point two ways. A family's loyalty card at the till, its holder's
+    id's customer has not shown, and whose given names are all others than its own
+    (``_other_given_names``): two identifiers of people point two ways. A family's loyalty card at the till, its holder's
     name printed on the receipt, with a sister's own email typed for the receipt: the card
     says Emily, the mailbox Victoria. (A record of the same person under the mailbox, a
     given name of theirs or none, is no other person: the order merges it as a duplicate.)"""
@@ -1170,19 +1170,19 @@ def _own_phone(identity: Identity, candidates: list[Scored]) -> list[Scored]:
     """The order's phone is a number whose plan does not tell a mobile from a landline (US and
     Canada), and the one candidate at the order's phone and street is alone there: nobody
     else at that phone or street. As far as anyone knows it is that customer's own phone, not
-    a household's: it weighs as a mobile (``OWN_PHONE``, shown as evidence), and ``tells_the_person`` takes
-    a middle name on one side, a spelling or transliteration (Aleksei, Alexey) or an initial
-    of the given name as that person's, as at a mobile (Elizabeth Ann, E. at Elizabeth's
-    number). Measured on the simulated stream, seeds 11-13 at 10,000 orders: such reviews
-    were the person's 12 times in 12; on the independent stream, 47 of 49 reviews of an
-    initial there listed only the person's own record. Not an order without a given name:
-    that one fits every member of a household whose other members have not ordered yet (it
-    turned a sister's order into her brother's customer), and it stays a CSR's. Nor a
-    customer whose given name is not the order's: the number is then two people's. A
-    customer who has shown other numbers too keeps the reading (a frequent shopper's 'M.
-    Holowfield' at her own number waited for a CSR each time once her record had learned the
-    family's line: independent stream seed 7, recall in scope 0.925 -> 0.931, needless
-    reviews 79 -> 73, no false merge), but only for an initial of theirs or their own name."""
+    a household's: it weighs as a mobile (``OWN_PHONE``, shown as evidence), and
+    ``tells_the_person`` takes a middle name on one side, a spelling or transliteration
+    (Aleksei, Alexey) or an initial of the given name as that person's, as at a mobile
+    (Elizabeth Ann, E. at Elizabeth's number). Measured on the simulated stream, seeds 11-13
+    at 10,000 orders: such reviews were the person's 12 times in 12; on the independent
+    stream, 47 of 49 reviews of an initial there listed only the person's own record. Not an
+    order without a given name: that one fits every member of a household whose other
+    members have not ordered yet (it turned a sister's order into her brother's customer),
+    and it stays a CSR's. Nor a customer whose given name is not the order's: the number is
+    then two people's. A customer who has shown other numbers too keeps the reading for
+    their own given name or an initial of it (a frequent shopper's 'M. Holowfield' at her own number waited for a CSR
+    each time once her record had learned the family's line: independent stream seed 7,
+    recall in scope 0.925 -> 0.931, needless reviews 79 -> 73, no false merge)."""
     if not identity.phone or not is_mobile_or_landline(identity.phone):
         return candidates
     at_home = [c for c in candidates if c.agrees("household", *HOUSEHOLD_KEYS)]
@@ -1191,12 +1191,13 @@ def _own_phone(identity: Identity, candidates: list[Scored]) -> list[Scored]:
     alone = at_home[0]
     if alone.agrees_not("first_name") or alone.profile is None or not alone.profile.phones:
         return candidates
-    if not all(same_line(identity.phone, p) for p in alone.profile.phones) and any(
-        e.comparison == "first_name" and e.level in ("close", "middle") for e in alone.evidence
+    if not all(same_line(identity.phone, p) for p in alone.profile.phones) and not any(
+        e.comparison == "first_name" and e.level in ("exact", "initial") for e in alone.evidence
     ):
-        # Beside another number of theirs the order's may be the family's line, a name one
-        # spelling away a sister's (Liz at Lisa's home number), one with a middle name a
-        # daughter's named after her mother.
+        # Beside another number of theirs the order's may be the family's line: a name one
+        # spelling away may be a sister's (Liz at Lisa's home number), one with a middle name
+        # a daughter's named after her mother, a first given name on a record that had none
+        # any member's.
         return candidates
     evidence = [Evidence(OWN_PHONE.comparison, OWN_PHONE.name, OWN_PHONE.weight, identity.phone)]
     if identity.first_key and not any(first for first, _ in alone.profile.names):

@@ -1296,8 +1296,9 @@ def test_o2_an_initial_at_a_us_number_of_a_customer_with_two_numbers_is_still_th
     """O2: Michelle's record learned the family's line beside her own number; 'M. Holowfield'
     at her own number, which nobody else has shown, waited for a CSR at each of her till
     sales since (a frequent shopper of an independent stream: 8 reviews). The initial is hers
-    there, as it was before. A name one spelling away ('Liz' for Lisa) or with a middle name
-    still waits: beside another number the order's may be the family's line."""
+    there, as it was before. A name one spelling away ('Liz' for Lisa), with a middle name,
+    or given to a record that had none still waits: beside another number the order's may
+    be the family's line."""
     own_number = {**US_HOME, "phone": "(512) 400-2134"}
     michelle = profile(
         "C1",
@@ -1314,6 +1315,9 @@ def test_o2_an_initial_at_a_us_number_of_a_customer_with_two_numbers_is_still_th
     )
     assert decided(order("Liz", "Crawenson", **US_HOME), lisa).kind == "review"
     assert decided(order("Lisa Ann", "Crawenson", **US_HOME), lisa).kind == "review"
+    # A first given name on a till sale's record that had none: any member's there.
+    till_sales = profile("C3", order(None, "Torres", **own_number), order(None, "Torres", **US_HOME))
+    assert decided(order("Matthew", "Torres", **US_HOME), till_sales).kind == "review"
 
 
 def test_o2_an_email_typed_with_a_space_inside_still_tells_its_person() -> None:

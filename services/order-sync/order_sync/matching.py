@@ -355,7 +355,14 @@ TAUGHT = Level("csr", "confirmed", 0.5, 1e-4, "a CSR tied an order with exactly 
 #: A number whose plan does not tell a mobile from a landline (US, Canada) that one customer
 #: alone has shown, and no other: most such numbers are mobiles, as far as anyone knows
 #: this one is (``_own_phone``). It brings a landline's weight up to a mobile's.
-OWN_PHONE = Level("phone_owner", "alone", 1.0, 0.1, "the only customer seen at this number, and it showed no other")
+OWN_PHONE = Level(
+    "phone_owner",
+    "alone",
+    1.0,
+    0.1,
+    "the only customer seen at this number and its street (beside another number of theirs, under their own "
+    "given name or its initial)",
+)
 #: The customer at that number (``OWN_PHONE``) was recorded without a given name (a till
 #: sale: 'Torres') and the order gives one: no evidence either way, but the name it first
 #: tells (``tells_the_person``).

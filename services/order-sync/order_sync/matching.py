@@ -353,8 +353,8 @@ NAMES_ELSEWHERE = _name_levels(
 )
 TAUGHT = Level("csr", "confirmed", 0.5, 1e-4, "a CSR tied an order with exactly these details to this customer")
 #: A number whose plan does not tell a mobile from a landline (US, Canada) that one customer
-#: alone has shown, and no other: most such numbers are mobiles, as far as anyone knows
-#: this one is (``_own_phone``). It brings a landline's weight up to a mobile's.
+#: alone has shown, nobody else known at its street: most such numbers are mobiles, as far as
+#: anyone knows this one is (``_own_phone``). It brings a landline's weight up to a mobile's.
 OWN_PHONE = Level(
     "phone_owner",
     "alone",
@@ -966,10 +966,11 @@ def _another_cardholder(identity: Identity, known: Scored) -> bool:
 def _mailbox_of_another(known: Scored, ranked: list[Scored]) -> list[Scored]:
     """Customers other than the source id's that hold the order's mailbox, which the source
     id's customer has not shown, and whose given names are all others than its own
-    (``_other_given_names``): two identifiers of people point two ways. A family's loyalty card at the till, its holder's
-    name printed on the receipt, with a sister's own email typed for the receipt: the card
-    says Emily, the mailbox Victoria. (A record of the same person under the mailbox, a
-    given name of theirs or none, is no other person: the order merges it as a duplicate.)"""
+    (``_other_given_names``): two identifiers of people point two ways. A family's loyalty
+    card at the till, its holder's name printed on the receipt, with a sister's own email
+    typed for the receipt: the card says Emily, the mailbox Victoria. (A record of the same
+    person under the mailbox, a given name of theirs or none, is no other person: the order
+    merges it as a duplicate.)"""
     if known.agrees("email") or known.profile is None:
         return []
     return [
@@ -1083,18 +1084,13 @@ def compatible(a: Profile, b: Profile, order: Identity | None = None) -> bool:
     # mailbox shows the same phone (on a Faker-built stream each later till sale at the line
     # waited for a CSR between one frequent shopper's two records: seed 1, needless reviews
     # 98 -> 69 of 639 -> 610, recall in scope 0.821 -> 0.836; no stream lost precision).
+    one_line = same_given and bool(shared) and shared == a_phones and _shared_lines(b.phones, a_phones) == b.phones
     if (
         a_emails
         and b_emails
         and not a_emails & b_emails
         and not shared_mobile
-        and not (
-            same_given
-            and bool(shared)
-            and shared == a_phones
-            and _shared_lines(b.phones, a_phones) == b.phones
-            and not any(_names_another_member(e, names) for e in a_emails | b_emails)
-        )
+        and not (one_line and not any(_names_another_member(e, names) for e in a_emails | b_emails))
     ):
         return False
     systems = {s.split("|", 1)[0] for s in a.sources} & {s.split("|", 1)[0] for s in b.sources}
@@ -1187,9 +1183,10 @@ def _own_phone(identity: Identity, candidates: list[Scored]) -> list[Scored]:
     members have not ordered yet (it turned a sister's order into her brother's customer),
     and it stays a CSR's. Nor a customer whose given name is not the order's: the number is
     then two people's. A customer who has shown other numbers too keeps the reading for
-    their own given name or an initial of it (a frequent shopper's 'M. Holowfield' at her own number waited for a CSR
-    each time once her record had learned the family's line: independent stream seed 7,
-    recall in scope 0.925 -> 0.931, needless reviews 79 -> 73, no false merge)."""
+    their own given name or an initial of it (a frequent shopper's 'M. Holowfield' at her
+    own number waited for a CSR each time once her record had learned the family's line:
+    independent stream seed 7, recall in scope 0.925 -> 0.931, needless reviews 79 -> 73,
+    no false merge)."""
     if not identity.phone or not is_mobile_or_landline(identity.phone):
         return candidates
     at_home = [c for c in candidates if c.agrees("household", *HOUSEHOLD_KEYS)]
@@ -1198,8 +1195,8 @@ def _own_phone(identity: Identity, candidates: list[Scored]) -> list[Scored]:
     alone = at_home[0]
     if alone.agrees_not("first_name") or alone.profile is None or not alone.profile.phones:
         return candidates
-    if not all(same_line(identity.phone, p) for p in alone.profile.phones) and not any(
-        e.comparison == "first_name" and e.level in ("exact", "initial") for e in alone.evidence
+    if not all(same_line(identity.phone, p) for p in alone.profile.phones) and not alone.agrees(
+        "first_name", "exact", "initial"
     ):
         # Beside another number of theirs the order's may be the family's line: a name one
         # spelling away may be a sister's (Liz at Lisa's home number), one with a middle name

@@ -475,9 +475,11 @@ async def _create_customers(runtime: ServiceRuntime, customers: CustomerService,
                 arrival.decision = _twin_decision(arrival, rule, code, entry, c.lead)
     await store.save_customer_entries(runtime.db, created)
     await store.settle_claims(runtime.db, settled)
+    # Noted by a cluster that followed another's claim too: the claimant's own try may have
+    # failed between claiming and hearing the answer (a creation timed out), and its retry,
+    # finding the customer by an identifier, must still say it created it.
     await store.note_creating_orders(
-        runtime.db,
-        {settled[c.key]: c.claimant for c, _ in asking if c.key in settled and c.claimant and not c.found_by},
+        runtime.db, {settled[c.key]: c.claimant for c, _ in asking if c.key in settled and c.claimant}
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from contracts.customer.records import GetCustomer
 from contracts.order_sync.linking import GetOrderLink, ListReviews, ResolveReview
 from contracts.upstream.orders import OrderPlaced
 from order_sync import store
+from order_sync.domain import order_key
+from order_sync.identity import identity_of
 from plumbing.client import OmsClient
 from plumbing.messaging import upstream_exchange
 from plumbing.settings import ServiceSettings
@@ -348,6 +351,34 @@ async def test_o6_a_burst_of_one_new_person_over_two_workers_makes_one_customer_
     rules = sorted(d["rule"] for d in docs)
     assert rules.count("created") == 1, rules
     assert set(rules) - {"created"} <= {"source_customer_id", "email", "phone_name_postal", "name_address"}, rules
+
+
+async def test_o6_an_order_whose_try_claimed_a_new_customer_says_created_when_another_made_it(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """The first try of an order claimed the person's identifiers and then failed before the
+    customer service answered (a creation that timed out on a loaded machine); a twin order on
+    another worker followed the claim and made the customer. The retried order finds it by
+    its mailbox, yet is the one it was made for: it says 'created', the twin 'email'."""
+    first = german("CL-1", email="claimed.first@example.de")
+    identity = identity_of(first.payload, "DE")
+    claim = store.scoped("de", next(k for k, rule in identity.claim_keys() if rule == "email"))
+    await order_db[store.CLAIMS].insert_one(
+        {
+            "_id": claim,
+            "creation_key": f"order-claim:{claim}",
+            "order_key": order_key(first.payload.source_system, "CL-1"),
+            "code": None,
+            "claimed_at": datetime.now(UTC),
+            "person_ids": sorted(identity.person_ids),
+        }
+    )
+    await client.publish_upstream(german("CL-2", email="claimed.first@example.de"))
+    twin = await linked(client, "CL-2")
+    assert twin.customer_code and twin.rule == "email"
+    await client.publish_upstream(first)
+    retried = await linked(client, "CL-1")
+    assert (retried.customer_code, retried.rule) == (twin.customer_code, "created")
 
 
 async def test_o6_namesakes_of_one_household_bursting_over_two_workers_stay_two_customers(

@@ -1384,6 +1384,15 @@ _ALPHANUMERIC_POSTAL_COUNTRIES = frozenset(
 )
 _PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
 _DUTCH_PREFIXED = re.compile(r"^NL[\s\-.]*(\d{4}\s*[A-Z]{2})$")
+#: A country's code before a postcode of letters and digits ('GB-SW1A 1AA', 'UK SW1A1AA',
+#: 'CA K1A 0B1', 'IE D02 X285', as European address forms write them): left out where what
+#: follows it is a whole postcode of that country. (No British area begins GB or UK, no
+#: Canadian code CA with a digit after, no Eircode IE: the prefix is no part of the code.)
+_LETTERED_PREFIXED = {
+    "GB": re.compile(r"^(?:GB|UK|GBR)[\s\-.]*([A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})$"),
+    "CA": re.compile(r"^(?:CA|CAN)[\s\-.]*([A-Z]\d[A-Z]\s*\d[A-Z]\d)$"),
+    "IE": re.compile(r"^(?:IE|IRL)[\s\-.]*([A-Z]\d[\dW]\s*[A-Z\d]{4})$"),
+}
 #: Countries whose postal codes are digits only (a dash or space inside, as PT '1000-001' or
 #: PL '00-950'): letters beside them are a town, a CEDEX or a state typed into the field
 #: ('70586 Stuttgart', '75008 CEDEX 08', 'NSW 2000'), not part of the code.
@@ -1414,6 +1423,8 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
         code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country
     elif country == "NL" and (dutch := _DUTCH_PREFIXED.match(code)):
         code = dutch.group(1)  # 'NL-1234 AB': Dutch codes start with a digit, so 'NL' is no part
+    elif (lettered := _LETTERED_PREFIXED.get(country or "")) and (whole := lettered.match(code)):
+        code = whole.group(1)
     if country in _NUMERIC_POSTAL_COUNTRIES and re.search("[A-Z]", code):
         digits = _DIGIT_RUN.search(code)
         if digits is None:

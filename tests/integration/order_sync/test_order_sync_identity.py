@@ -619,6 +619,24 @@ async def test_o2_an_initial_at_her_own_us_number_links_after_her_record_learned
     assert waiting.customer_code is None and waiting.review_id is not None
 
 
+async def test_o2_a_british_postcode_after_the_country_s_code_is_the_same_postcode(
+    client: OmsClient, services: EventTap
+) -> None:
+    """'GB-SW1A 1AA', as a European address form writes it, is the postcode SW1A 1AA: the till's
+    sale under her name at her street finds the customer her web order made."""
+    await create_scope(client, "uk", "GB", default_language="en")
+    home = {"line1": "12 Park Lane", "city": "London", "postal_code": "SW1A 1AA", "country": "GB"}
+    fields = {"scope": "uk", "source_customer_id": None, "phone": None, "shipping_address": None, "currency": "GBP"}
+    emma = {**fields, "first_name": "Emma", "last_name": "Radridge"}
+    await client.publish_upstream(order("GB-1", **emma, email="emma.radridge@example.co.uk", billing_address=home))
+    first = await linked(client, "GB-1")
+    await client.publish_upstream(
+        order("GB-2", **emma, email=None, billing_address={**home, "postal_code": "GB-SW1A 1AA"})
+    )
+    till = await linked(client, "GB-2")
+    assert (till.customer_code, till.rule) == (first.customer_code, "name_address")
+
+
 async def test_o1_o2_an_email_with_a_display_name_two_numbers_in_a_box_and_a_town_in_the_postal_code_link(
     client: OmsClient, services: EventTap
 ) -> None:

@@ -437,6 +437,13 @@ def test_o2_a_tie_keeps_the_straight_orientation() -> None:
         ("K1A 0B1", "k1a0b1", "CA", "K1A0B1"),
         ("1234 AB", "1234ab", "NL", "1234AB"),
         ("NL-1234 AB", "1234AB", "NL", "1234AB"),
+        # The country's code before a code of letters and digits, as European forms write it.
+        ("GB-SW1A 1AA", "SW1A 1AA", "GB", "SW1A1AA"),
+        ("UK M1 1AE", "m11ae", "GB", "M11AE"),
+        ("GBR EC1A 1BB", "EC1A 1BB", "GB", "EC1A1BB"),
+        ("CA K1A 0B1", "K1A0B1", "CA", "K1A0B1"),
+        ("IE D02 X285", "D02X285", "IE", "D02X285"),
+        ("IRL-D6W 1234", "D6W1234", "IE", "D6W1234"),
         ("150", "0150", "NO", "0150"),  # Oslo: a 4-digit code from 0, one zero lost
         ("800", "0800", "AU", "0800"),
         ("1310-100", "01310-100", "BR", "01310100"),  # São Paulo's CEP, one zero lost
@@ -471,6 +478,8 @@ def test_o2_spellings_of_one_postal_code_give_one_key(a: str, b: str, country: s
         ("100", "1000", "BE"),  # 4-digit codes from 1000: nothing to restore
         ("NL-1234 AB", "1234 AC", "NL"),
         ("2345", "02345", "GB"),
+        ("GB-SW1A 1AA", "SW1A 1AB", "GB"),
+        ("UB7 0EE", "B7 0EE", "GB"),  # Uxbridge: a British area may begin with a U, not 'UK'
     ],
 )
 def test_o2_different_postal_codes_stay_apart(a: str, b: str, country: str | None) -> None:

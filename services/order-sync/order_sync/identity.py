@@ -27,6 +27,7 @@ from .keys import (
     CREDENTIALS,
     CUSTOMARY_SURNAMES,
     GENERATION_SUFFIXES,
+    PROVIDER_DOMAINS,
     canonical_email,
     first_name_key,
     has_extension,
@@ -190,7 +191,9 @@ def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
     """What a field that is no address as typed may hold, as exports and tills write one: a
     'mailto:', quotes or a stray full stop around it, a dot typed twice, several addresses
     (the first is the buyer's), a space typed inside ('anna. sokolova@gmail.com': no address
-    has one)."""
+    has one), '(at)' and '(dot)' spelled out, a comment beside it ('ann@example.com (work)'),
+    a comma for a dot in its domain ('ann@gmail,com'), a provider's domain without its dot
+    ('ann@gmailcom')."""
     text = raw.strip()
     unwrapped = _unwrapped(text)
     yield "mailto, quotes or trailing punctuation removed", unwrapped
@@ -198,8 +201,23 @@ def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
     if text.count("@") > 1:
         first = next(part for part in re.split(r"[\s,;/]+", text) if "@" in part)
         yield "the first of several addresses", _unwrapped(first)
-    else:
-        yield "spaces removed", "".join(text.split())
+        return
+    yield "spaces removed", "".join(text.split())
+    if "@" not in text:
+        # 'ann (at) example (dot) com', as people write an address to keep it from robots.
+        spelled = re.sub(r"(?i)\s*[(\[]\s*dot\s*[)\]]\s*", ".", re.sub(r"(?i)\s*[(\[]\s*at\s*[)\]]\s*", "@", text))
+        yield "'at' and 'dot' spelled out", _unwrapped(spelled)
+    uncommented = _unwrapped(re.sub(r"\s*[(\[][^)\]]*[)\]]\s*", " ", text).strip())
+    yield "a comment beside it removed", uncommented
+    local, at, domain = uncommented.rpartition("@")
+    if at and "," in domain and not re.search(r"\s", domain):
+        yield "a comma typed for a dot", f"{local}@{domain.replace(',', '.')}"
+    if at and "." not in domain and (provider := _PROVIDERS_RUN_TOGETHER.get(domain.casefold())):
+        yield "the dot of its provider's domain put back", f"{local}@{provider}"
+
+
+#: A provider's domain written without its dots ('gmailcom', 'hotmailcouk'): the domain.
+_PROVIDERS_RUN_TOGETHER = {domain.replace(".", ""): domain for domain in PROVIDER_DOMAINS}
 
 
 #: Local parts a till or a checkout types where the buyer gave no email ('noemail@shop.com',

@@ -642,8 +642,9 @@ async def test_o1_o2_an_email_with_a_display_name_two_numbers_in_a_box_and_a_tow
 ) -> None:
     """Fields as real exports write them: 'Ann Lee <ann.lee@example.com>' (the mailbox read,
     with a note), a phone box with two numbers (the first is hers), a state before the ZIP
-    and a spelled ordinal street ('350 Fifth Avenue' and '350 5th Ave, Fl 2'). Each finds
-    her customer instead of losing the identifier."""
+    and a spelled ordinal street ('350 Fifth Avenue' and '350 5th Ave, Fl 2'), a comma for a
+    dot and a comment beside the mailbox. Each finds her customer instead of losing the
+    identifier."""
     await create_scope(client, "us", "US", default_language="en")
     home = {"line1": "350 Fifth Avenue", "city": "New York", "postal_code": "10118", "country": "US"}
     ann = {"first_name": "Ann", "last_name": "Lee"}
@@ -668,6 +669,11 @@ async def test_o1_o2_an_email_with_a_display_name_two_numbers_in_a_box_and_a_tow
     slip = await linked(client, "EX-4")
     assert (slip.customer_code, slip.rule) == (first.customer_code, "email")
     assert any(e.comparison == "email" and e.level == "typo" for e in slip.evidence)
+    # Her mailbox with a comment beside it and a comma for a dot, as a form's free text holds it.
+    await client.publish_upstream(american("EX-5", **ann, email="ann.lee@example,com (home)"))
+    comma = await linked(client, "EX-5")
+    assert (comma.customer_code, comma.rule) == (first.customer_code, "email")
+    assert any("a comma typed for a dot" in note for note in comma.notes), comma.notes
 
 
 async def test_o2_a_mistyped_provider_a_till_sale_without_a_given_name_and_a_placeholder_number_link_right(

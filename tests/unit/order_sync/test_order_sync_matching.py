@@ -1542,16 +1542,23 @@ def test_o2_o3_strangers_behind_one_placeholder_email_are_neither_linked_nor_rev
         ("anna..sokolova@gmail.com", "a dot typed twice"),
         ("anna.sokolova@gmail.com; ivan.sokolov@gmail.com", "the first of several addresses"),
         ("anna.sokolova@gmail.com / ivan.sokolov@gmail.com", "the first of several addresses"),
+        ("anna.sokolova@gmail.com (privat)", "a comment beside it removed"),
+        ("[work] anna.sokolova@gmail.com", "a comment beside it removed"),
+        ("anna.sokolova@gmail,com", "a comma typed for a dot"),
+        ("anna.sokolova@gmailcom", "the dot of its provider's domain put back"),
+        ("anna.sokolova (at) gmail (dot) com", "'at' and 'dot' spelled out"),
+        ("anna.sokolova[at]gmail.com", "'at' and 'dot' spelled out"),
     ],
 )
 def test_o2_an_email_wrapped_as_exports_write_it_is_read_with_a_note(typed: str, how: str) -> None:
-    """A display name, a mailto:, quotes, a full stop or a second address around the mailbox:
-    the mailbox is still read (with a note saying how), not set aside."""
+    """A display name, a mailto:, quotes, a full stop, a second address or a comment around
+    the mailbox, a comma for a dot, '(at)' spelled out: the mailbox is still read (with a note
+    saying how), not set aside."""
     read = identity(order("Anna", "Sokolova", email=typed))
     assert read.email == "anna.sokolova@gmail.com"
     assert any(how in note for note in read.notes), read.notes
     # What holds no address at all is still set aside, with its reason.
-    for junk in ("n/a", "anna(at)gmail.com", "a@@gmail.com"):
+    for junk in ("n/a", "anna at gmail", "a@@gmail.com", "anna@examplecom"):
         assert identity(order("Anna", "Sokolova", email=junk)).email is None
 
 

@@ -26,7 +26,7 @@ USER_ASSIGNED_CODES = {"XK": "XK"}
 INFORMAL_CODES = {
     "UK": "GB", "EL": "GR", "UAE": "AE", "KSA": "SA", "DRC": "CD",
     "GER": "DE", "NED": "NL", "SUI": "CH", "POR": "PT", "DEN": "DK", "CRO": "HR", "GRE": "GR",
-    "ENG": "GB", "SCO": "GB", "RSA": "ZA",
+    "ENG": "GB", "SCO": "GB", "RSA": "ZA", "PRC": "CN",
 }  # fmt: skip
 
 #: Names people write that are neither ISO's nor CLDR's (compared folded: see ``fold``).
@@ -39,6 +39,8 @@ INFORMAL_NAMES = {
     "US": ("United States of America", "America", "EE.UU.", "Vereinigte Staaten von Amerika",
            "États-Unis d'Amérique", "Estados Unidos de América", "Stati Uniti d'America",
            "Amerika", "Amérique", "América", "USA (Amerika)", "Etats Unis", "Estados Unidos de Norteamérica"),
+    "FR": ("France métropolitaine", "Metropolitan France", "France (métropole)"),
+    "CN": ("P.R. China", "Mainland China", "Chine continentale"),
     "GR": ("Hellas",),
     "NL": ("Holland",),
     "AE": ("Emirates",),

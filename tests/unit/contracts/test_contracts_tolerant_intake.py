@@ -28,7 +28,7 @@ COUNTRY_SPELLINGS = [
     ("United States of America", "US"), ("America", "US"), ("Amerika", "US"), ("EE.UU.", "US"), ("EL", "GR"),
     ("Holland", "NL"), ("the Netherlands", "NL"), ("UAE", "AE"), ("Ivory Coast", "CI"),
     ("GER", "DE"), ("Ger.", "DE"), ("NED", "NL"), ("SUI", "CH"), ("ENG", "GB"), ("Schottland", "GB"),
-    ("Écosse", "GB"),
+    ("Écosse", "GB"), ("France métropolitaine", "FR"), ("Metropolitan France", "FR"), ("PRC", "CN"),
     # English and ISO names
     ("France", "FR"), ("United Kingdom", "GB"), ("United States", "US"), ("Czech Republic", "CZ"),
     ("Russia", "RU"), ("South Korea", "KR"), ("Viet Nam", "VN"), ("Vietnam", "VN"),

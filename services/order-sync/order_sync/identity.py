@@ -469,6 +469,37 @@ _STREET_WORDS = {
     "viale",
     "piazza",
     "corso",
+    # British and American street types, and the directions before or after a name ('N Main
+    # St', '500 West 42nd Street', 'Pennsylvania Ave NW').
+    "close",
+    "crescent",
+    "cres",
+    "gardens",
+    "gdns",
+    "grove",
+    "terrace",
+    "mews",
+    "square",
+    "sq",
+    "parade",
+    "parkway",
+    "pkwy",
+    "circle",
+    "cir",
+    "highway",
+    "hwy",
+    "trail",
+    "north",
+    "south",
+    "east",
+    "west",
+    "s",
+    "e",
+    "w",
+    "ne",
+    "nw",
+    "se",
+    "sw",
     "apt",
     "apartment",
     "flat",
@@ -687,6 +718,8 @@ def street_key(line1: str) -> str | None:
         _street_words(parts[at])
         or _street_words(t for part in parts[:at] for t in part)
         or _street_words(t for part in parts for t in part)
+        # A street its type or direction names alone ('7 The Close', '12 North Road').
+        or [t for t in parts[at] if not t.isdigit() and len(t) > 2 and t != "the"]
     )
     if not words:
         return None

@@ -586,6 +586,13 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
         ("Marktplatz 4", "Marktpl. 4"),
         ("Neubaugasse 12", "Neubaug. 12"),
         ("Ringstraße 22", "Ringstr. 22"),
+        # British and American types and directions, abbreviated or not.
+        ("7 Mill Close", "7 Mill Cl"),
+        ("7 Station Crescent", "7 Station Cres"),
+        ("4 Kensington Gardens", "4 Kensington Gdns"),
+        ("123 N Main St", "123 North Main Street"),
+        ("500 W 42nd St", "500 West 42nd Street"),
+        ("7 The Close", "7 the close, Flat 2"),  # a street its type names alone
     ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
@@ -598,6 +605,8 @@ def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> N
         ("Straße des 17. Juni 135", "Straße des 17. Juni 12"),
         ("Calle 2 de Mayo 5", "Calle 2 de Mayo 7"),
         ("Calle Alcalá 45 3º izq", "Calle Alcalá 3"),  # the flat's number is no house number
+        ("7 Mill Close", "7 Oak Close"),  # the type is no name
+        ("12 North Road", "12 South Road"),
     ],
 )
 def test_o2_two_houses_of_a_street_named_after_a_date_keep_apart(a: str, b: str) -> None:

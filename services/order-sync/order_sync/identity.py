@@ -356,10 +356,19 @@ def _without_placeholders(first: str | None, last: str | None, notes: list[str])
             text = ""
         named.append(text or None)
     words = {w.casefold() for value in named if value for w in value.split()} - _LINKING_WORDS
-    if words and words <= _NO_NAME_ALONE:
+    whole = " ".join(w.casefold() for value in named if value for w in value.split())
+    if (words and words <= _NO_NAME_ALONE) or whole in _SAMPLE_PERSONS:
         notes.append(f"name {' '.join(v for v in named if v)!r} ignored: a placeholder, no one's name")
         return None, None
     return named[0], named[1]
+
+
+#: The names forms and manuals give a sample person, which tills and test orders type for
+#: anyone: in the languages of the scopes ('Max Mustermann', 'Joe Bloggs', 'Fulano de Tal').
+_SAMPLE_PERSONS = frozenset(
+    {"john doe", "jane doe", "max mustermann", "erika mustermann", "otto normalverbraucher", "joe bloggs"}
+    | {"fulano de tal", "mengano de tal"}
+)
 
 
 def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:

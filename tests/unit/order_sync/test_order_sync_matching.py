@@ -1476,6 +1476,10 @@ def test_o2_a_placeholder_name_on_the_order_gives_way_to_the_address_s() -> None
         ("xxx", "Smith", (None, "smith"), True),
         ("Christopher", "Guest", ("christopher", "gust"), False),  # a surname as well
         ("Nil", "Yilmaz", ("nil", "yilmaz"), False),  # a given name as well
+        ("Max", "MUSTERMANN", (None, None), True),  # the sample person of a form or a manual
+        ("John Doe", None, (None, None), True),
+        ("Fulano", "de Tal", (None, None), True),
+        ("Johnny", "Doe", ("johnny", "doe"), False),
     ],
 )
 def test_o2_a_placeholder_name_is_no_name(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import phonenumbers
@@ -1388,6 +1388,21 @@ _DUTCH_PREFIXED = re.compile(r"^NL[\s\-.]*(\d{4}\s*[A-Z]{2})$")
 #: 'CA K1A 0B1', 'IE D02 X285', as European address forms write them): left out where what
 #: follows it is a whole postcode of that country. (No British area begins GB or UK, no
 #: Canadian code CA with a digit after, no Eircode IE: the prefix is no part of the code.)
+#: The whole postcode of a country whose codes mix letters and digits, as written.
+_POSTCODE_SHAPES = {
+    "GB": re.compile(r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"),
+    "CA": re.compile(r"[A-Z]\d[A-Z]\s*\d[A-Z]\d"),
+    "IE": re.compile(r"[A-Z]\d[\dW]\s*[A-Z\d]{4}"),
+    "NL": re.compile(r"\d{4}\s*[A-Z]{2}"),
+}
+
+
+@cache
+def _beside_other_words(shape: re.Pattern[str]) -> re.Pattern[str]:
+    """``shape`` as a word of its own in a longer text ('LONDON SW1A 1AA')."""
+    return re.compile(rf"(?<![A-Z0-9]){shape.pattern}(?![A-Z0-9])")
+
+
 _LETTERED_PREFIXED = {
     "GB": re.compile(r"^(?:GB|UK|GBR)[\s\-.]*([A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})$"),
     "CA": re.compile(r"^(?:CA|CAN)[\s\-.]*([A-Z]\d[A-Z]\s*\d[A-Z]\d)$"),
@@ -1425,6 +1440,11 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
         code = dutch.group(1)  # 'NL-1234 AB': Dutch codes start with a digit, so 'NL' is no part
     elif (lettered := _LETTERED_PREFIXED.get(country or "")) and (whole := lettered.match(code)):
         code = whole.group(1)
+    if (shape := _POSTCODE_SHAPES.get(country or "")) is not None and not shape.fullmatch(code):
+        if (found := _beside_other_words(shape).search(code)) is not None:
+            code = found.group()  # 'SW1A 1AA London', 'Ottawa, ON K1A 0B1', '1234 AB Amsterdam'
+        elif not any(c.isdigit() for c in code):
+            return None  # 'N/A', a town: no code at all
     if country in _NUMERIC_POSTAL_COUNTRIES and re.search("[A-Z]", code):
         digits = _DIGIT_RUN.search(code)
         if digits is None:
@@ -1433,8 +1453,8 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
     if country == "US" and (zip_plus_4 := _ZIP_PLUS_4.match(code)):
         code = zip_plus_4.group(1)  # '2169-4278' (a spreadsheet ate the zero) -> '02169'
     code = _NOT_POSTAL.sub("", code)
-    if not code:
-        return None
+    if not code or not code.strip("0"):
+        return None  # '00000': a form's placeholder, no place's code
     if country == "US" and code.isdigit():
         if len(code) in (8, 9):
             # ZIP+4 run together: the +4 is a delivery segment, the ZIP is the area; with 8

@@ -444,6 +444,12 @@ def test_o2_a_tie_keeps_the_straight_orientation() -> None:
         ("CA K1A 0B1", "K1A0B1", "CA", "K1A0B1"),
         ("IE D02 X285", "D02X285", "IE", "D02X285"),
         ("IRL-D6W 1234", "D6W1234", "IE", "D6W1234"),
+        # A town, a province or a word beside a code of letters and digits.
+        ("SW1A 1AA London", "London SW1A 1AA", "GB", "SW1A1AA"),
+        ("Postcode: SW1A 1AA", "sw1a1aa.", "GB", "SW1A1AA"),
+        ("Ottawa, ON K1A 0B1", "K1A 0B1 Ottawa", "CA", "K1A0B1"),
+        ("D02 X285 Dublin", "D02X285", "IE", "D02X285"),
+        ("1234 AB Amsterdam", "1234AB", "NL", "1234AB"),
         ("150", "0150", "NO", "0150"),  # Oslo: a 4-digit code from 0, one zero lost
         ("800", "0800", "AU", "0800"),
         ("1310-100", "01310-100", "BR", "01310100"),  # São Paulo's CEP, one zero lost
@@ -489,6 +495,16 @@ def test_o2_different_postal_codes_stay_apart(a: str, b: str, country: str | Non
 @pytest.mark.parametrize("raw", ["", "   ", " - ", ".", "Stuttgart"])  # a town is no code of digits
 def test_o2_an_empty_postal_code_has_no_key(raw: str) -> None:
     assert postal_key(raw, "DE") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [("00000", "US"), ("00000", "FR"), ("0", "DE"), ("N/A", "GB"), ("London", "GB"), ("Amsterdam", "NL")],
+)
+def test_o2_a_placeholder_or_a_town_where_the_code_should_be_has_no_key(raw: str, country: str) -> None:
+    """A form's zeros, 'N/A' or the town in the field: no place's code, so no key that
+    strangers' cash sales would share."""
+    assert postal_key(raw, country) is None
 
 
 # --- phones ---------------------------------------------------------------------------------

@@ -1612,7 +1612,8 @@ _SEQUENCES = "01234567890123456789" + "98765432109876543210"
 def is_placeholder_number(e164: str) -> bool:
     """A number typed for a buyer who gave none, or a fictional one: no plan assigns it and
     its digits are a pattern (one or two digits only: '0000000000', '+44 000 000000',
-    '0600000000'; a run: '1234567890'), or a North American number in the 555 code or
+    '0600000000'; a run: '1234567890'), or one digit repeated after the first digit of one
+    it assigns ('06 00 00 00 00'), or a North American number in the 555 code or
     exchange (films', examples': Shopify's sample '555-625-1199'). Other numbers no plan
     assigns are kept: a generator's (Faker writes 44% of its US numbers, 20% of its German
     ones at codes not in service) or a buyer's typo typed again on every order identifies
@@ -1622,9 +1623,12 @@ def is_placeholder_number(e164: str) -> bool:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return True
-    if phonenumbers.is_valid_number(number):
-        return False
     digits = phonenumbers.national_significant_number(number)
+    if phonenumbers.is_valid_number(number):
+        # Assigned by the plan, but one digit over and over after the first ('06 00 00
+        # 00 00', '+34 600 000 000', '07000 000000'): what a till types for a mobile it
+        # was not given, no one's number.
+        return len(digits) >= 8 and len(set(digits[1:])) == 1
     if len(set(digits)) <= 2 or digits in _SEQUENCES:
         return True
     return number.country_code == 1 and "555" in (digits[:3], digits[3:6])

@@ -523,7 +523,9 @@ def test_o2_a_phone_shared_by_too_many_customers_is_no_evidence() -> None:
 
 
 @pytest.mark.parametrize(
-    "placeholder", ["0000000000", "+44 000 000000", "555-555-5555", "0600000000", "1234567890", "(555) 123-4567"]
+    "placeholder",
+    ["0000000000", "+44 000 000000", "555-555-5555", "0600000000", "1234567890", "(555) 123-4567"]
+    + ["+33 6 00 00 00 00", "+34 600 000 000", "+44 7000 000000"],  # one digit over and over, assigned or not
 )
 def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> None:
     """O2: a number no numbering plan assigns, typed for buyers without one, is shared by

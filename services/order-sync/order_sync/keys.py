@@ -1384,10 +1384,6 @@ _ALPHANUMERIC_POSTAL_COUNTRIES = frozenset(
 )
 _PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
 _DUTCH_PREFIXED = re.compile(r"^NL[\s\-.]*(\d{4}\s*[A-Z]{2})$")
-#: A country's code before a postcode of letters and digits ('GB-SW1A 1AA', 'UK SW1A1AA',
-#: 'CA K1A 0B1', 'IE D02 X285', as European address forms write them): left out where what
-#: follows it is a whole postcode of that country. (No British area begins GB or UK, no
-#: Canadian code CA with a digit after, no Eircode IE: the prefix is no part of the code.)
 #: The whole postcode of a country whose codes mix letters and digits, as written.
 _POSTCODE_SHAPES = {
     "GB": re.compile(r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"),
@@ -1403,10 +1399,13 @@ def _beside_other_words(shape: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Z0-9]){shape.pattern}(?![A-Z0-9])")
 
 
+#: A country's code before a postcode of letters and digits ('GB-SW1A 1AA', 'UKSW1A1AA',
+#: 'CA K1A 0B1', 'IE D02 X285', as European address forms write them): left out where what
+#: follows it is a whole postcode of that country. (No British area begins GB or UK, no
+#: Canadian code CA with a digit after, no Eircode IE: the prefix is no part of the code.)
 _LETTERED_PREFIXED = {
-    "GB": re.compile(r"^(?:GB|UK|GBR)[\s\-.]*([A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})$"),
-    "CA": re.compile(r"^(?:CA|CAN)[\s\-.]*([A-Z]\d[A-Z]\s*\d[A-Z]\d)$"),
-    "IE": re.compile(r"^(?:IE|IRL)[\s\-.]*([A-Z]\d[\dW]\s*[A-Z\d]{4})$"),
+    country: re.compile(rf"^(?:{prefixes})[\s\-.]*({_POSTCODE_SHAPES[country].pattern})$")
+    for country, prefixes in {"GB": "GB|UK|GBR", "CA": "CA|CAN", "IE": "IE|IRL"}.items()
 }
 #: Countries whose postal codes are digits only (a dash or space inside, as PT '1000-001' or
 #: PL '00-950'): letters beside them are a town, a CEDEX or a state typed into the field

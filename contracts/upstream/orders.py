@@ -61,11 +61,87 @@ AccountType = Annotated[Literal["guest", "registered"], BeforeValidator(_account
 class _Payload(CardSafe):
     """Tolerant reader: platforms add fields all the time; unknown ones are ignored, and
     never kept, also when they hold a card number (contracts/upstream/cards.py). A card number in a
-    field the contract knows is an error on that field."""
+    field the contract knows is an error on that field. A number where text is expected (an
+    order number, a customer id, a phone or a postal code sent as a JSON number, as many
+    platforms' ids are) is read as its digits."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, coerce_numbers_to_str=True)
 
     UNKNOWN_FIELDS_WITH_CARD_NUMBERS: ClassVar[Literal["refuse", "ignore"]] = "ignore"
+
+
+def _amount(value: Any) -> Any:
+    """An amount as shops and spreadsheets write it: '59,70' and '1.234,56' (a decimal comma),
+    '1,234.56' and "1'234.50" (thousands marks), '€59.70', '59.70 EUR' (a currency beside it).
+    A lone comma before three digits ('1,234') marks thousands, as amounts of money have two
+    decimals. Anything else is left for the decimal reader to judge."""
+    if not isinstance(value, str):
+        return value
+    text = re.sub(r"[^\d,.+-]", "", value)
+    if not re.search(r"\d", text):
+        return value
+    if "," in text and "." in text:
+        decimal_mark = "," if text.rfind(",") > text.rfind(".") else "."
+        text = text.replace("." if decimal_mark == "," else ",", "").replace(decimal_mark, ".")
+    elif "," in text:
+        whole, _, fraction = text.rpartition(",")
+        if text.count(",") == 1 and len(fraction) != 3:
+            text = f"{whole}.{fraction}"
+        elif _GROUPED.fullmatch(text.replace(",", ".")):
+            text = text.replace(",", "")  # '1,234', '1,234,567': thousands marks
+    elif text.count(".") > 1 and _GROUPED.fullmatch(text):
+        text = text.replace(".", "")  # '1.234.567'
+    return text
+
+
+#: Digits in groups of three after the first, as thousands marks part them.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
+
+
+#: Money as an upstream system may write it (``_amount``).
+UpstreamMoney = Annotated[Money, BeforeValidator(_amount)]
+
+#: Currency signs and names that stand for one currency only ('$' and 'kr' stand for several).
+_CURRENCY_SIGNS = {
+    "€": "EUR", "EURO": "EUR", "EUROS": "EUR", "£": "GBP", "GB£": "GBP", "POUND": "GBP", "POUNDS": "GBP",
+    "STERLING": "GBP", "US$": "USD", "USD$": "USD", "US DOLLAR": "USD", "US DOLLARS": "USD", "C$": "CAD",
+    "CA$": "CAD", "A$": "AUD", "AU$": "AUD", "CHF.": "CHF", "FR.": "CHF", "ZŁ": "PLN", "ZL": "PLN", "₹": "INR",
+    "₩": "KRW", "₺": "TRY", "₽": "RUB", "₪": "ILS",
+}  # fmt: skip
+
+
+def _currency(value: Any) -> Any:
+    """'eur', '€', 'Euro', 'US$': the ISO 4217 code; what stands for several currencies is an error."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().upper()
+    return _CURRENCY_SIGNS.get(text, text)
+
+
+UpstreamCurrency = Annotated[CurrencyCode, BeforeValidator(_currency)]
+
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def _moment(value: Any) -> Any:
+    """A date written day first or month first ('20.11.2026 09:14', '20/11/2026', '11/20/2026')
+    where that is plain: a part over 12 is the day, and dots are never written month first.
+    '05/11/2026' could be either: left for the reader to refuse."""
+    if not isinstance(value, str) or (found := _DAY_MONTH_YEAR.match(value.strip())) is None:
+        return value
+    first, mark, second, year, hour, minute, second_of_minute = found.groups()
+    a, b = int(first), int(second)
+    if a > 12 >= b or (mark == "." and b <= 12):
+        day, month = a, b
+    elif b > 12 >= a:
+        day, month = b, a
+    else:
+        return value
+    clock = f"T{int(hour):02d}:{minute}:{second_of_minute or '00'}" if hour else ""
+    return f"{year}-{month:02d}-{day:02d}{clock}"
+
+
+UpstreamMomentRead = Annotated[UpstreamMoment, BeforeValidator(_moment)]
 
 
 class PostalAddress(_Payload):
@@ -87,8 +163,8 @@ class OrderLine(_Payload):
     sku: OptionalIdentifier = None
     name: Text
     quantity: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
-    unit_price: Money
-    total: Money
+    unit_price: UpstreamMoney
+    total: UpstreamMoney
 
 
 class OrderTotals(_Payload):
@@ -98,11 +174,11 @@ class OrderTotals(_Payload):
     totals, subtotal, shipping) already include the tax, and ``tax`` says how much of the
     total it is."""
 
-    subtotal: Money
-    shipping: Money = Decimal(0)
-    tax: Money = Decimal(0)
-    discount: Money = Decimal(0)
-    total: Money
+    subtotal: UpstreamMoney
+    shipping: UpstreamMoney = Decimal(0)
+    tax: UpstreamMoney = Decimal(0)
+    discount: UpstreamMoney = Decimal(0)
+    total: UpstreamMoney
     taxes_included: bool = Field(
         default=False, description="True: prices and subtotal include tax (tax is part of the total, not added)."
     )
@@ -321,8 +397,8 @@ class Order(_SetsAsideUnusableFields):
         description="May be empty: an imported order, or one whose platform left its lines out; totals still say what it cost.",
     )
     totals: OrderTotals
-    currency: CurrencyCode
-    placed_at: UpstreamMoment
+    currency: UpstreamCurrency
+    placed_at: UpstreamMomentRead
     store_id: OptionalIdentifier = Field(default=None, description="The store, for POS or click-and-collect.")
     status: OptionalText = Field(default=None, description="The order's status at publication.")
 
@@ -335,7 +411,7 @@ class OrderRef(_Payload):
 
 class StatusChange(OrderRef):
     status: Identifier
-    changed_at: UpstreamMoment
+    changed_at: UpstreamMomentRead
 
 
 class ShippedLine(_Payload):
@@ -350,24 +426,24 @@ class Shipment(OrderRef):
     tracking_number: OptionalText = None
     tracking_url: OptionalHttpsLink = Field(default=None, description="https only: it is emailed and shown.")
     lines: list[ShippedLine] = Field(default_factory=list, max_length=2000)
-    shipped_at: UpstreamMoment
+    shipped_at: UpstreamMomentRead
 
 
 class PaymentRequest(OrderRef):
     payment_id: Identifier
-    amount: Money
-    currency: CurrencyCode
+    amount: UpstreamMoney
+    currency: UpstreamCurrency
     payment_url: OptionalHttpsLink = Field(default=None, description="https only: it is emailed and shown.")
-    due_at: UpstreamMoment | None = None
-    requested_at: UpstreamMoment
+    due_at: UpstreamMomentRead | None = None
+    requested_at: UpstreamMomentRead
 
 
 class Payment(OrderRef):
     payment_id: Identifier
-    amount: Money
-    currency: CurrencyCode
+    amount: UpstreamMoney
+    currency: UpstreamCurrency
     method: OptionalText = Field(default=None, description="e.g. 'visa', 'paypal'; never a card number.")
-    paid_at: UpstreamMoment
+    paid_at: UpstreamMomentRead
 
 
 class OrderPlaced(Event[Order]):

@@ -88,6 +88,31 @@ async def test_o1_a_country_written_as_a_name_an_unusable_language_and_a_time_wi
     assert (again.customer_code, again.rule) == (link.customer_code, "phone_name_postal")  # one phone, two spellings
 
 
+async def test_o1_numbers_for_text_a_decimal_comma_a_currency_sign_and_a_day_first_date_do_not_refuse(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """An order as a spreadsheet-fed integration sends it: its number, customer id and phone as
+    JSON numbers, '59,70', '€', '20.11.2026 09:14'. Linked, its amounts and time as meant."""
+    raw = json.loads(german("0", email="sheet@example.de", billing_address=HOME).model_dump_json())
+    raw["payload"].update(
+        order_number=4711, source_customer_id=991, phone=2211234568, currency="€", placed_at="20.11.2026 09:14"
+    )
+    raw["payload"]["totals"].update(subtotal="54,80", total="59,70")
+    await client.broker.publish(
+        json.dumps(raw).encode(),
+        exchange=upstream_exchange(client.settings.topology),
+        routing_key=OrderPlaced.routing_key(),
+        persist=True,
+    )
+    link = await linked(client, "4711")
+    assert link.customer_code and link.rule == "created"
+    stored = await order_db["orders"].find_one({"order_number": "4711"}, {"summary": 1})
+    assert stored is not None, "the order is stored under its number as text"
+    summary = stored["summary"]
+    assert (summary["total"], summary["currency"]) == ("59.70", "EUR"), summary
+    assert summary["placed_at"].startswith("2026-11-20T09:14"), summary
+
+
 async def test_o4_a_returning_customer_is_found_by_what_each_earlier_order_taught(
     client: OmsClient, services: EventTap
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,7 @@ def test_o1_a_note_never_repeats_a_long_digit_run() -> None:
 
 def test_o1_an_order_missing_a_required_field_is_still_refused_with_field_level_errors() -> None:
     raw = order_placed()
-    raw["payload"].update(currency="euros", lines="none", placed_at="yesterday")
+    raw["payload"].update(currency="dollars", lines="none", placed_at="yesterday")
     raw["payload"]["billing_address"]["country"] = "Atlantis"  # would be set aside: not an error
     del raw["payload"]["scope"]
     with pytest.raises(ValidationError) as caught:
@@ -224,3 +225,75 @@ def test_o1_a_moment_without_a_time_zone_is_read_as_utc_not_refused(written: str
     raw = order_placed()
     raw["payload"]["placed_at"] = written
     assert OrderPlaced.model_validate(raw).payload.placed_at.isoformat() == read
+
+
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [
+        ("59,70", "59.70"),  # a decimal comma
+        ("1.234,56", "1234.56"),
+        ("1,234.56", "1234.56"),
+        ("1'234.50", "1234.50"),  # Swiss thousands marks
+        ("1,234", "1234"),  # a lone comma before three digits marks thousands
+        ("€59.70", "59.70"),
+        ("59.70 EUR", "59.70"),
+        ("-5,00", "-5.00"),
+        (59.7, "59.7"),
+    ],
+)
+def test_o1_an_amount_as_shops_and_spreadsheets_write_it_is_read(written: object, amount: str) -> None:
+    raw = order_placed()
+    raw["payload"]["totals"]["total"] = written
+    assert OrderPlaced.model_validate(raw).payload.totals.total == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("written", "code"), [("eur", "EUR"), ("€", "EUR"), ("Euro", "EUR"), ("£", "GBP"), ("US$", "USD")]
+)
+def test_o1_a_currency_written_as_its_sign_or_name_is_read_where_it_names_one(written: str, code: str) -> None:
+    raw = order_placed()
+    raw["payload"]["currency"] = written
+    assert OrderPlaced.model_validate(raw).payload.currency == code
+
+
+@pytest.mark.parametrize(
+    ("written", "moment"),
+    [
+        ("20/11/2026 09:14", "2026-11-20T09:14:00+00:00"),  # day first: 20 is no month
+        ("11/20/2026", "2026-11-20T00:00:00+00:00"),  # month first: 20 is no month
+        ("05.11.2026 9:14:03", "2026-11-05T09:14:03+00:00"),  # dots: day first
+    ],
+)
+def test_o1_a_date_written_day_or_month_first_is_read_where_that_is_plain(written: str, moment: str) -> None:
+    raw = order_placed()
+    raw["payload"]["placed_at"] = written
+    assert OrderPlaced.model_validate(raw).payload.placed_at.isoformat() == moment
+
+
+def test_o1_what_cannot_be_read_for_certain_still_refuses_the_order_with_its_field() -> None:
+    """'$' is the dollar of several countries, '05/11/2026' either of two days, 'abc' no
+    amount: refused with the field named, never guessed."""
+    for field, written in (("currency", "$"), ("placed_at", "05/11/2026")):
+        raw = order_placed()
+        raw["payload"][field] = written
+        with pytest.raises(ValidationError) as caught:
+            OrderPlaced.model_validate(raw)
+        assert [e["loc"] for e in caught.value.errors()] == [("payload", field)]
+    raw = order_placed()
+    raw["payload"]["totals"]["total"] = "abc"
+    with pytest.raises(ValidationError):
+        OrderPlaced.model_validate(raw)
+
+
+def test_o1_numbers_sent_where_text_is_expected_are_read_as_their_digits() -> None:
+    """Platforms' ids are JSON numbers (Shopify's customer id), so are postal codes and phones
+    that went through a spreadsheet: read as text, not refused or set aside."""
+    raw = order_placed()
+    raw["payload"].update(order_number=100234, source_customer_id=7390235787123, phone=612345678)
+    raw["payload"]["billing_address"]["postal_code"] = 75002
+    order = OrderPlaced.model_validate(raw).payload
+    assert (order.order_number, order.source_customer_id, order.phone) == ("100234", "7390235787123", "612345678")
+    assert order.billing_address.postal_code == "75002" and order.set_aside == ()
+    raw["payload"]["phone"] = 4111111111111111  # a card number is refused as one, however sent
+    with pytest.raises(ValidationError):
+        OrderPlaced.model_validate(raw)

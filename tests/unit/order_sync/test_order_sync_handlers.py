@@ -70,7 +70,7 @@ async def test_o1_a_malformed_order_is_dead_lettered_with_its_fields_and_never_m
     intake, matching, _ = intake_deciding("link")
     body = order_body(order_number="U-3")
     del body["payload"]["scope"]
-    body["payload"]["currency"] = "euro"
+    body["payload"]["currency"] = "$"  # dollars of which country?
     async with in_memory(create_app(SETTINGS), SETTINGS, "order-sync", {"intake": intake}) as (broker, dead):
         await publish_order(broker, body)
     assert matching.items == []

@@ -160,11 +160,32 @@ class PostalAddress(_Payload):
 
 
 class OrderLine(_Payload):
+    """A line as sold. One sent without a name is named by its SKU; without a unit price or
+    a total, the one is worked out from the other and the quantity."""
+
     sku: OptionalIdentifier = None
     name: Text
     quantity: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
     unit_price: UpstreamMoney
     total: UpstreamMoney
+
+    @model_validator(mode="before")
+    @classmethod
+    def _completed(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        line = dict(data)
+        if not str(line.get("name") or "").strip() and str(line.get("sku") or "").strip():
+            line["name"] = line["sku"]
+        try:
+            quantity = Decimal(str(line["quantity"]))
+            if line.get("unit_price") in (None, "") and line.get("total") not in (None, "") and quantity > 0:
+                line["unit_price"] = (Decimal(_amount(line["total"])) / quantity).quantize(Decimal("0.000001"))
+            elif line.get("total") in (None, "") and line.get("unit_price") not in (None, ""):
+                line["total"] = Decimal(_amount(line["unit_price"])) * quantity
+        except (KeyError, ArithmeticError, ValueError, TypeError):
+            pass  # left as sent: the field's own error says what is wrong
+        return line
 
 
 class OrderTotals(_Payload):

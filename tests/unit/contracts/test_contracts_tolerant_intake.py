@@ -297,3 +297,17 @@ def test_o1_numbers_sent_where_text_is_expected_are_read_as_their_digits() -> No
     raw["payload"]["phone"] = 4111111111111111  # a card number is refused as one, however sent
     with pytest.raises(ValidationError):
         OrderPlaced.model_validate(raw)
+
+
+def test_o1_a_line_without_a_name_a_unit_price_or_a_total_is_completed_from_the_rest() -> None:
+    """A custom item sent without a title is named by its SKU; a unit price or a total left
+    out is worked out from the other and the quantity. A line with neither still refuses."""
+    raw = order_placed()
+    raw["payload"]["lines"][0].update(name=None, sku="TEE-ORG-M", unit_price=None, total="39,80", quantity=2)
+    raw["payload"]["lines"][1].pop("total")
+    first, second = OrderPlaced.model_validate(raw).payload.lines
+    assert (first.name, first.unit_price, first.total) == ("TEE-ORG-M", Decimal("19.90"), Decimal("39.80"))
+    assert second.total == second.unit_price * second.quantity
+    raw["payload"]["lines"][0].update(total=None)
+    with pytest.raises(ValidationError):
+        OrderPlaced.model_validate(raw)

@@ -49,7 +49,12 @@ def _clean_text(value: Any) -> Any:
     """
     if isinstance(value, str):
         return visible_text(value).strip() or None
-    return value
+    return None if _empty(value) else value
+
+
+def _empty(value: Any) -> bool:
+    """What platforms built in PHP send for a field they have no value for: false, [] or {}."""
+    return value is False or (isinstance(value, (list, dict)) and not value)
 
 
 def _clean_identifier(value: Any) -> Any:
@@ -58,7 +63,7 @@ def _clean_identifier(value: Any) -> Any:
     if isinstance(value, str):
         value = unicodedata.normalize("NFC", value).strip()
         return value or None
-    return value
+    return None if _empty(value) else value
 
 
 def _required_text(value: Any) -> Any:

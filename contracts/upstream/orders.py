@@ -143,6 +143,19 @@ def _moment(value: Any) -> Any:
 
 UpstreamMomentRead = Annotated[UpstreamMoment, BeforeValidator(_moment)]
 
+#: What platforms write as the customer id of a guest (WooCommerce's 0): no one's id, or every
+#: guest's orders would share one customer.
+_GUEST_IDS = frozenset({"0", "-1", "guest", "null", "none"})
+
+
+def _customer_id(value: Any) -> Any:
+    if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).strip().casefold() in _GUEST_IDS:
+        return None
+    return value
+
+
+SourceCustomerId = Annotated[OptionalIdentifier, BeforeValidator(_customer_id)]
+
 
 class PostalAddress(_Payload):
     first_name: OptionalText = None
@@ -398,7 +411,7 @@ class Order(_SetsAsideUnusableFields):
         description="Which system and shop the order comes from, e.g. 'shopify:acme-eu'. "
         "With order_number it identifies the order; with source_customer_id, the customer."
     )
-    source_customer_id: OptionalIdentifier = Field(
+    source_customer_id: SourceCustomerId = Field(
         default=None, description="The customer's id in the source system; absent for guests."
     )
     scope: Identifier = Field(description="The site, brand or country store the order belongs to.")

@@ -311,3 +311,25 @@ def test_o1_a_line_without_a_name_a_unit_price_or_a_total_is_completed_from_the_
     raw["payload"]["lines"][0].update(total=None)
     with pytest.raises(ValidationError):
         OrderPlaced.model_validate(raw)
+
+
+def test_o1_false_or_an_empty_list_for_a_missing_value_is_no_value() -> None:
+    """Platforms built in PHP send false, [] or {} where they have nothing: missing, not a
+    malformed field that would refuse the order (the phone and the names are kept strict)."""
+    raw = order_placed()
+    raw["payload"].update(phone=False, email=[], first_name=False)
+    raw["payload"]["billing_address"]["company"] = False
+    order = OrderPlaced.model_validate(raw).payload
+    assert (order.phone, order.email, order.first_name, order.billing_address.company) == (None, None, None, None)
+    assert order.set_aside == ()
+
+
+@pytest.mark.parametrize("guest", [0, "0", "-1", "Guest", "null"])
+def test_o1_a_platform_s_guest_marker_is_no_customer_id(guest: object) -> None:
+    """WooCommerce's customer id 0 is a guest's: read as an id, every guest's orders would
+    share one customer by it."""
+    raw = order_placed()
+    raw["payload"]["source_customer_id"] = guest
+    assert OrderPlaced.model_validate(raw).payload.source_customer_id is None
+    raw["payload"]["source_customer_id"] = 10
+    assert OrderPlaced.model_validate(raw).payload.source_customer_id == "10"

@@ -78,7 +78,7 @@ async def test_p4_malformed_order_is_dead_lettered_with_its_reason_and_nothing_i
     exchange = upstream_exchange(settings.topology)
     bad = json.loads(example_order().model_dump_json())
     bad["message_id"] = "bad-order-1"
-    bad["payload"]["currency"] = "euros"
+    bad["payload"]["currency"] = "dollars"  # of which country?
     bad["payload"]["lines"] = "two mugs"  # lines may be absent (an imported order), never unreadable
     good = example_order(order_number="EU-100235")
 

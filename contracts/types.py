@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, St
 from pydantic_core import PydanticCustomError
 
 from .countries import country_code
+from .languages import language_tag
 
 #: Ordinary whitespace a form, a CSV or a platform may carry inside one field: a space each.
 _WHITESPACE = dict.fromkeys(map(ord, "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029"), " ")
@@ -80,6 +81,12 @@ def _required_identifier(value: Any) -> Any:
     return value
 
 
+def _language(value: Any) -> Any:
+    """O1: 'fr_FR', 'French', 'français' -> 'fr-FR', 'fr', 'fr' (languages.py)."""
+    value = _clean_text(value)
+    return language_tag(value) if isinstance(value, str) else value
+
+
 def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
@@ -111,7 +118,7 @@ CountryCode = Annotated[str, BeforeValidator(_country), StringConstraints(patter
 OptionalCountryCode = Annotated[CountryCode | None, BeforeValidator(_clean_text)]
 #: BCP 47 language tag, e.g. "fr" or "fr-CA".
 LanguageTag = Annotated[
-    str, BeforeValidator(_clean_text), StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    str, BeforeValidator(_language), StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 ]
 
 

@@ -69,7 +69,7 @@ async def test_o1_a_country_written_as_a_name_an_unusable_language_and_a_time_wi
     client: OmsClient, services: EventTap
 ) -> None:
     raw = json.loads(german("TOL-1", email="tol@example.de", phone="0221 1234567").model_dump_json())
-    raw["payload"]["preferred_language"] = "deutsch!!"  # as a careless integration sends them
+    raw["payload"]["preferred_language"] = "??!!"  # as a careless integration sends them
     raw["payload"]["billing_address"]["country"] = "Deutschland"
     raw["payload"]["placed_at"] = "2026-12-07 10:00:00"  # read as UTC
     await client.broker.publish(

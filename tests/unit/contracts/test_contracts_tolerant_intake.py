@@ -110,7 +110,7 @@ def test_o1_an_order_with_an_unreadable_country_is_accepted_without_it_and_says_
 
 def test_o1_an_order_with_unusable_optional_fields_is_accepted_with_a_note_for_each() -> None:
     raw = order_placed()
-    raw["payload"].update(preferred_language="français!", account_type="member", store_id="s" * 201, status="x" * 501)
+    raw["payload"].update(preferred_language="??!", account_type="member", store_id="s" * 201, status="x" * 501)
     raw["payload"]["shipping_address"]["line2"] = "y" * 600
     order = OrderPlaced.model_validate(raw).payload
     assert (order.preferred_language, order.account_type, order.store_id, order.status) == (
@@ -118,7 +118,7 @@ def test_o1_an_order_with_unusable_optional_fields_is_accepted_with_a_note_for_e
     assert order.shipping_address.line2 is None and order.shipping_address.line1 == "4 chemin des Alpages"
     assert sorted(order.set_aside) == [
         "account_type 'member' set aside: not 'guest' or 'registered'",
-        "preferred_language 'français!' set aside: malformed",
+        "preferred_language '??!' set aside: malformed",
         "shipping_address.line2 (600 characters) set aside: longer than 500 characters",
         "status (501 characters) set aside: longer than 500 characters",
         "store_id (201 characters) set aside: longer than 200 characters",
@@ -333,3 +333,23 @@ def test_o1_a_platform_s_guest_marker_is_no_customer_id(guest: object) -> None:
     assert OrderPlaced.model_validate(raw).payload.source_customer_id is None
     raw["payload"]["source_customer_id"] = 10
     assert OrderPlaced.model_validate(raw).payload.source_customer_id == "10"
+
+
+@pytest.mark.parametrize(
+    ("written", "tag"),
+    [
+        ("fr_FR", "fr-FR"),
+        ("French", "fr"),
+        ("français", "fr"),
+        ("DEUTSCH", "de"),
+        ("Englisch", "en"),
+        ("español", "es"),
+    ],
+)
+def test_o1_a_language_written_as_a_locale_or_its_name_reads_as_its_tag(written: str, tag: str) -> None:
+    """The customer's language picks their emails' templates (N2): 'French' set aside sent
+    them the scope's language instead."""
+    raw = order_placed()
+    raw["payload"]["preferred_language"] = written
+    order = OrderPlaced.model_validate(raw).payload
+    assert (order.preferred_language, order.set_aside) == (tag, ())

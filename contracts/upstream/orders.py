@@ -28,16 +28,13 @@ from pydantic_core import ErrorDetails, PydanticUseDefault
 
 from contracts.envelope import Event
 from contracts.types import (
-    CurrencyCode,
     Identifier,
     LanguageTag,
-    Money,
     OptionalCountryCode,
     OptionalHttpsLink,
     OptionalIdentifier,
     OptionalText,
     Text,
-    UpstreamMoment,
 )
 from contracts.upstream.cards import (
     CARD_NUMBER_REASON,
@@ -45,6 +42,13 @@ from contracts.upstream.cards import (
     no_digit_runs,
     reading,
     unknown_fields_with_card_numbers,
+)
+from contracts.upstream.readings import (
+    SourceCustomerId,
+    UpstreamCurrency,
+    UpstreamMomentRead,
+    UpstreamMoney,
+    amount_of,
 )
 
 
@@ -68,93 +72,6 @@ class _Payload(CardSafe):
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, coerce_numbers_to_str=True)
 
     UNKNOWN_FIELDS_WITH_CARD_NUMBERS: ClassVar[Literal["refuse", "ignore"]] = "ignore"
-
-
-def _amount(value: Any) -> Any:
-    """An amount as shops and spreadsheets write it: '59,70' and '1.234,56' (a decimal comma),
-    '1,234.56' and "1'234.50" (thousands marks), '€59.70', '59.70 EUR' (a currency beside it).
-    A lone comma before three digits ('1,234') marks thousands, as amounts of money have two
-    decimals. Anything else is left for the decimal reader to judge."""
-    if not isinstance(value, str):
-        return value
-    text = re.sub(r"[^\d,.+-]", "", value)
-    if not re.search(r"\d", text):
-        return value
-    if "," in text and "." in text:
-        decimal_mark = "," if text.rfind(",") > text.rfind(".") else "."
-        text = text.replace("." if decimal_mark == "," else ",", "").replace(decimal_mark, ".")
-    elif "," in text:
-        whole, _, fraction = text.rpartition(",")
-        if text.count(",") == 1 and len(fraction) != 3:
-            text = f"{whole}.{fraction}"
-        elif _GROUPED.fullmatch(text.replace(",", ".")):
-            text = text.replace(",", "")  # '1,234', '1,234,567': thousands marks
-    elif text.count(".") > 1 and _GROUPED.fullmatch(text):
-        text = text.replace(".", "")  # '1.234.567'
-    return text
-
-
-#: Digits in groups of three after the first, as thousands marks part them.
-_GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
-
-
-#: Money as an upstream system may write it (``_amount``).
-UpstreamMoney = Annotated[Money, BeforeValidator(_amount)]
-
-#: Currency signs and names that stand for one currency only ('$' and 'kr' stand for several).
-_CURRENCY_SIGNS = {
-    "€": "EUR", "EURO": "EUR", "EUROS": "EUR", "£": "GBP", "GB£": "GBP", "POUND": "GBP", "POUNDS": "GBP",
-    "STERLING": "GBP", "US$": "USD", "USD$": "USD", "US DOLLAR": "USD", "US DOLLARS": "USD", "C$": "CAD",
-    "CA$": "CAD", "A$": "AUD", "AU$": "AUD", "CHF.": "CHF", "FR.": "CHF", "ZŁ": "PLN", "ZL": "PLN", "₹": "INR",
-    "₩": "KRW", "₺": "TRY", "₽": "RUB", "₪": "ILS",
-}  # fmt: skip
-
-
-def _currency(value: Any) -> Any:
-    """'eur', '€', 'Euro', 'US$': the ISO 4217 code; what stands for several currencies is an error."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip().upper()
-    return _CURRENCY_SIGNS.get(text, text)
-
-
-UpstreamCurrency = Annotated[CurrencyCode, BeforeValidator(_currency)]
-
-_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-
-
-def _moment(value: Any) -> Any:
-    """A date written day first or month first ('20.11.2026 09:14', '20/11/2026', '11/20/2026')
-    where that is plain: a part over 12 is the day, and dots are never written month first.
-    '05/11/2026' could be either: left for the reader to refuse."""
-    if not isinstance(value, str) or (found := _DAY_MONTH_YEAR.match(value.strip())) is None:
-        return value
-    first, mark, second, year, hour, minute, second_of_minute = found.groups()
-    a, b = int(first), int(second)
-    if a > 12 >= b or (mark == "." and b <= 12):
-        day, month = a, b
-    elif b > 12 >= a:
-        day, month = b, a
-    else:
-        return value
-    clock = f"T{int(hour):02d}:{minute}:{second_of_minute or '00'}" if hour else ""
-    return f"{year}-{month:02d}-{day:02d}{clock}"
-
-
-UpstreamMomentRead = Annotated[UpstreamMoment, BeforeValidator(_moment)]
-
-#: What platforms write as the customer id of a guest (WooCommerce's 0): no one's id, or every
-#: guest's orders would share one customer.
-_GUEST_IDS = frozenset({"0", "-1", "guest", "null", "none"})
-
-
-def _customer_id(value: Any) -> Any:
-    if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).strip().casefold() in _GUEST_IDS:
-        return None
-    return value
-
-
-SourceCustomerId = Annotated[OptionalIdentifier, BeforeValidator(_customer_id)]
 
 
 class PostalAddress(_Payload):
@@ -193,9 +110,9 @@ class OrderLine(_Payload):
         try:
             quantity = Decimal(str(line["quantity"]))
             if line.get("unit_price") in (None, "") and line.get("total") not in (None, "") and quantity > 0:
-                line["unit_price"] = (Decimal(_amount(line["total"])) / quantity).quantize(Decimal("0.000001"))
+                line["unit_price"] = (amount_of(line["total"]) / quantity).quantize(Decimal("0.000001"))
             elif line.get("total") in (None, "") and line.get("unit_price") not in (None, ""):
-                line["total"] = Decimal(_amount(line["unit_price"])) * quantity
+                line["total"] = amount_of(line["unit_price"]) * quantity
         except (KeyError, ArithmeticError, ValueError, TypeError):
             pass  # left as sent: the field's own error says what is wrong
         return line

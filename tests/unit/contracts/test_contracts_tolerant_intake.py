@@ -308,6 +308,8 @@ def test_o1_a_line_without_a_name_a_unit_price_or_a_total_is_completed_from_the_
     first, second = OrderPlaced.model_validate(raw).payload.lines
     assert (first.name, first.unit_price, first.total) == ("TEE-ORG-M", Decimal("19.90"), Decimal("39.80"))
     assert second.total == second.unit_price * second.quantity
+    raw["payload"]["lines"][1].update(unit_price=19.9, quantity=2)  # a JSON number, as a float
+    assert OrderPlaced.model_validate(raw).payload.lines[1].total == Decimal("39.8")
     raw["payload"]["lines"][0].update(total=None)
     with pytest.raises(ValidationError):
         OrderPlaced.model_validate(raw)

@@ -21,8 +21,8 @@ def _amount(value: Any) -> Any:
     '1,234.56' and "1'234.50" (thousands marks), '€59.70', '59.70 EUR' (a currency beside it).
     A lone comma before three digits ('1,234') marks thousands, as amounts of money have two
     decimals. Anything else is left for the decimal reader to judge."""
-    if not isinstance(value, str):
-        return value
+    if not isinstance(value, str) or _PLAIN_NUMBER.fullmatch(value.strip()):
+        return value  # '59.70', '-5', '1e3': the decimal reader's as they are
     text = re.sub(r"[^\d,.+-]", "", value)
     if not re.search(r"\d", text):
         return value
@@ -40,6 +40,8 @@ def _amount(value: Any) -> Any:
     return text
 
 
+#: A number as Python's Decimal reads it.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 #: Digits in groups of three after the first, as thousands marks part them.
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
 

@@ -239,6 +239,7 @@ def test_o1_a_moment_without_a_time_zone_is_read_as_utc_not_refused(written: str
         ("59.70 EUR", "59.70"),
         ("-5,00", "-5.00"),
         (59.7, "59.7"),
+        ("1e3", "1000"),  # a number as written stays that number
     ],
 )
 def test_o1_an_amount_as_shops_and_spreadsheets_write_it_is_read(written: object, amount: str) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
@@ -1383,7 +1383,6 @@ _ALPHANUMERIC_POSTAL_COUNTRIES = frozenset(
     {"GB", "UK", "IE", "CA", "NL", "MT", "AR", "BN", "JM", "SO", "GG", "JE", "IM"}
 )
 _PREFIXED = re.compile(r"^([A-Z]{1,3})[\s\-.]*(\d[\d\s\-.]*)$")
-_DUTCH_PREFIXED = re.compile(r"^NL[\s\-.]*(\d{4}\s*[A-Z]{2})$")
 #: The whole postcode of a country whose codes mix letters and digits, as written.
 _POSTCODE_SHAPES = {
     "GB": re.compile(r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"),
@@ -1393,20 +1392,12 @@ _POSTCODE_SHAPES = {
 }
 
 
-@cache
-def _beside_other_words(shape: re.Pattern[str]) -> re.Pattern[str]:
-    """``shape`` as a word of its own in a longer text ('LONDON SW1A 1AA')."""
-    return re.compile(rf"(?<![A-Z0-9]){shape.pattern}(?![A-Z0-9])")
-
-
-#: A country's code before a postcode of letters and digits ('GB-SW1A 1AA', 'UKSW1A1AA',
-#: 'CA K1A 0B1', 'IE D02 X285', as European address forms write them): left out where what
-#: follows it is a whole postcode of that country. (No British area begins GB or UK, no
-#: Canadian code CA with a digit after, no Eircode IE: the prefix is no part of the code.)
-_LETTERED_PREFIXED = {
-    country: re.compile(rf"^(?:{prefixes})[\s\-.]*({_POSTCODE_SHAPES[country].pattern})$")
-    for country, prefixes in {"GB": "GB|UK|GBR", "CA": "CA|CAN", "IE": "IE|IRL"}.items()
+#: Each shape as a word of its own in a longer text ('LONDON SW1A 1AA').
+_POSTCODE_WORDS = {
+    country: re.compile(rf"(?<![A-Z0-9]){shape.pattern}(?![A-Z0-9])") for country, shape in _POSTCODE_SHAPES.items()
 }
+
+
 #: Countries whose postal codes are digits only (a dash or space inside, as PT '1000-001' or
 #: PL '00-950'): letters beside them are a town, a CEDEX or a state typed into the field
 #: ('70586 Stuttgart', '75008 CEDEX 08', 'NSW 2000'), not part of the code.
@@ -1435,13 +1426,11 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
     prefixed = _PREFIXED.match(code)
     if prefixed and prefixed.group(1) in _POSTAL_PREFIXES and country not in _ALPHANUMERIC_POSTAL_COUNTRIES:
         code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country
-    elif country == "NL" and (dutch := _DUTCH_PREFIXED.match(code)):
-        code = dutch.group(1)  # 'NL-1234 AB': Dutch codes start with a digit, so 'NL' is no part
-    elif (lettered := _LETTERED_PREFIXED.get(country or "")) and (whole := lettered.match(code)):
-        code = whole.group(1)
     if (shape := _POSTCODE_SHAPES.get(country or "")) is not None and not shape.fullmatch(code):
-        if (found := _beside_other_words(shape).search(code)) is not None:
-            code = found.group()  # 'SW1A 1AA London', 'Ottawa, ON K1A 0B1', '1234 AB Amsterdam'
+        if (found := _POSTCODE_WORDS[country or ""].search(code)) is not None:
+            # 'GB-SW1A 1AA', 'NL-1234 AB', 'SW1A 1AA London', 'Ottawa, ON K1A 0B1': a country's
+            # code, a town or a province beside the postcode is no part of it.
+            code = found.group()
         elif not any(c.isdigit() for c in code):
             return None  # 'N/A', a town: no code at all
     if country in _NUMERIC_POSTAL_COUNTRIES and re.search("[A-Z]", code):

@@ -102,8 +102,8 @@ class OrderLine(_Payload):
     @model_validator(mode="before")
     @classmethod
     def _completed(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
+        if not isinstance(data, Mapping) or all(data.get(k) not in (None, "") for k in ("name", "unit_price", "total")):
+            return data  # a whole line, as nearly all are: nothing to work out
         line = dict(data)
         if not str(line.get("name") or "").strip() and str(line.get("sku") or "").strip():
             line["name"] = line["sku"]

@@ -13,10 +13,12 @@ lookup is a dict hit, and a repeated value is not even folded again (``lru_cache
 
 from __future__ import annotations
 
+import pickle
 import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cache, lru_cache
+from typing import Any
 
 #: ISO keeps XK unassigned, but the EU, CLDR and the commerce platforms use it for Kosovo.
 USER_ASSIGNED_CODES = {"XK": "XK"}
@@ -149,13 +151,23 @@ def _cldr_names() -> dict[str, str | None]:
     named = {
         (name, code)
         for locale in COMMERCE_LOCALES
-        for code, name in localedata.load(locale, merge_inherited=False).get("territories", {}).items()
+        for code, name in _own_data(localedata, locale).get("territories", {}).items()
         if code in valid  # not regions ("150", "EU") nor private-use codes ("ZZ")
     }
     names = _Names(unless_in=_english_names())
     for name, code in named:
         names.add((name,), code)
     return names.codes
+
+
+def _own_data(localedata: Any, locale: str) -> dict[str, Any]:
+    """A locale's own CLDR data, without its parents', read as Babel reads it but not kept in
+    Babel's cache: ``localedata.load(locale, merge_inherited=False)`` keeps it there, and every
+    ``Locale`` of that name made afterwards lacks what it inherits (French month names: a
+    KeyError in ``babel.dates``)."""
+    with open(localedata.resolve_locale_filename(locale), "rb") as file:
+        data: dict[str, Any] = pickle.load(file)  # noqa: S301 - Babel's own data files, as Babel reads them
+    return data
 
 
 @lru_cache(maxsize=4096)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from contracts.moments import moment_text
 from contracts.types import CurrencyCode, Money, OptionalIdentifier, UpstreamMoment
 
 
@@ -74,9 +75,13 @@ _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T,]+(\d{1
 def _moment(value: Any) -> Any:
     """A date written day first or month first ('20.11.2026 09:14', '20/11/2026', '11/20/2026')
     where that is plain: a part over 12 is the day, and dots are never written month first.
-    '05/11/2026' could be either: left for the reader to refuse."""
-    if not isinstance(value, str) or (found := _DAY_MONTH_YEAR.match(value.strip())) is None:
+    '05/11/2026' could be either: left for the reader to refuse. Other ways exports write a
+    moment ('Fri, 20 Nov 2026 09:14:00 +0100', '20 novembre 2026', '09:14 PM CET') are read
+    by ``contracts.moments``."""
+    if not isinstance(value, str):
         return value
+    if (found := _DAY_MONTH_YEAR.match(value.strip())) is None:
+        return moment_text(value) or value
     first, mark, second, year, hour, minute, second_of_minute = found.groups()
     a, b = int(first), int(second)
     if a > 12 >= b or (mark == "." and b <= 12):

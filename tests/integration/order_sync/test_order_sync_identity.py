@@ -21,7 +21,7 @@ from bench.matching.stream import generate
 from contracts.customer.merges import MergeCustomers
 from contracts.customer.privacy import EraseCustomerData
 from contracts.customer.records import GetCustomer
-from contracts.order_sync.linking import GetOrderLink, ListReviews, ResolveReview
+from contracts.order_sync.linking import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
 from contracts.upstream.orders import OrderPlaced
 from order_sync import store
 from order_sync.domain import order_key
@@ -111,6 +111,40 @@ async def test_o1_numbers_for_text_a_decimal_comma_a_currency_sign_and_a_day_fir
     summary = stored["summary"]
     assert (summary["total"], summary["currency"]) == ("59.70", "EUR"), summary
     assert summary["placed_at"].startswith("2026-11-20T09:14"), summary
+
+
+async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_do_not_refuse(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """Three orders of one customer, their times as older platforms and exports write them:
+    RFC 2822 (PHP's date('r')), Ruby's Time#to_s, a German month's name. Each is linked, at
+    the moment meant; a time in 'CST' (the US's or China's) still refuses its order, with
+    the field named."""
+    written = {
+        "RB-1": ("Fri, 20 Nov 2026 09:14:00 +0100", "2026-11-20T08:14:00"),
+        "RB-2": ("2026-11-21 18:30:05 +0100", "2026-11-21T17:30:05"),
+        "RB-3": ("Sonntag, 22. November 2026 um 07:45", "2026-11-22T07:45:00"),
+    }
+    for number, (placed_at, _) in written.items():
+        raw = json.loads(german(number, email="zeit@example.de", billing_address=HOME).model_dump_json())
+        raw["payload"]["placed_at"] = placed_at
+        await publish_as_sent(client, raw)
+    codes = {(await linked(client, number)).customer_code for number in written}
+    assert len(codes) == 1 and None not in codes, codes
+    for number, (_, utc) in written.items():
+        stored = await order_db["orders"].find_one({"order_number": number}, {"placed_at": 1})
+        assert stored is not None and stored["placed_at"].isoformat().startswith(utc), (number, stored)
+    raw = json.loads(german("RB-4", email="zeit@example.de").model_dump_json())
+    raw["message_id"] = "rb-4"
+    raw["payload"]["placed_at"] = "2026-11-20 09:14 CST"
+    await publish_as_sent(client, raw)
+
+    async def rejected() -> Any:
+        rows = await ok(await client.call(ListRejectedOrders, {}))
+        return next((r for r in rows if r.message_id == "rb-4"), None)
+
+    row = await eventually(rejected)
+    assert [f["field"] for f in row.fields] == ["payload.placed_at"], row.fields
 
 
 async def test_o4_a_returning_customer_is_found_by_what_each_earlier_order_taught(

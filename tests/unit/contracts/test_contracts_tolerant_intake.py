@@ -80,6 +80,20 @@ def test_o1_reading_a_country_is_a_lookup_after_the_first_call() -> None:
     assert (time.perf_counter() - started) / 2000 < 50e-6  # generous: ~0.1 us measured
 
 
+def test_o1_reading_countries_leaves_babel_s_locales_whole() -> None:
+    """The countries' CLDR names are read without their parents' data; Babel's own cache must
+    not keep that partial data, or every Locale made after it lacks what it inherits (the
+    month names the date reader needs: a KeyError, each order with a written date refused)."""
+    from babel import Locale
+
+    from contracts.countries import _cldr_names
+
+    _cldr_names()
+    # The stand-alone forms are inherited (from the format forms, by CLDR's aliases).
+    assert Locale("fr").months["stand-alone"]["wide"][11] == "novembre"
+    assert Locale("de").months["stand-alone"]["wide"][3] == "März"
+
+
 def test_o1_the_contract_country_type_reads_names_and_names_what_it_cannot_read() -> None:
     assert TypeAdapter(CountryCode).validate_python("Deutschland") == "DE"
     assert TypeAdapter(OptionalCountryCode).validate_python(" u.k. ") == "GB"
@@ -269,6 +283,51 @@ def test_o1_a_date_written_day_or_month_first_is_read_where_that_is_plain(writte
     raw = order_placed()
     raw["payload"]["placed_at"] = written
     assert OrderPlaced.model_validate(raw).payload.placed_at.isoformat() == moment
+
+
+@pytest.mark.parametrize(
+    ("written", "moment"),
+    [
+        ("2026-11-20 09:14:00 +0100", "2026-11-20T09:14:00+01:00"),  # Ruby's and Rails' Time#to_s
+        ("Fri, 20 Nov 2026 09:14:00 +0100", "2026-11-20T09:14:00+01:00"),  # RFC 2822: PHP's date('r')
+        ("Nov 20, 2026 9:14 PM", "2026-11-20T21:14:00+00:00"),  # a US spreadsheet
+        ("11/20/2026 09:14:00 AM", "2026-11-20T09:14:00+00:00"),
+        ("2026-11-20T09:14:00 CET", "2026-11-20T09:14:00+01:00"),  # a zone's abbreviation
+        ("2026-11-20 09:14 GMT+1", "2026-11-20T09:14:00+01:00"),  # east, as people mean it
+        ("2026/11/05 09:14:00", "2026-11-05T09:14:00+00:00"),  # year first: month, then day
+        ("vendredi 20 novembre 2026 à 09h14", "2026-11-20T09:14:00+00:00"),
+        ("Freitag, 20. November 2026 um 09:14", "2026-11-20T09:14:00+00:00"),
+        ("20 de noviembre de 2026", "2026-11-20T00:00:00+00:00"),
+        ("20 listopada 2026", "2026-11-20T00:00:00+00:00"),  # Polish: the month's genitive
+        ("20 mrt 2026", "2026-03-20T00:00:00+00:00"),  # Dutch
+        ("2026年11月20日 09:14", "2026-11-20T09:14:00+00:00"),
+        ("2026년 11월 20일", "2026-11-20T00:00:00+00:00"),
+    ],
+)
+def test_o1_a_moment_as_exports_and_older_platforms_write_it_is_read(written: str, moment: str) -> None:
+    raw = order_placed()
+    raw["payload"]["placed_at"] = written
+    assert OrderPlaced.model_validate(raw).payload.placed_at.isoformat() == moment
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "05/11/2026 09:14",  # the 5th of November or the 11th of May
+        "20 Nov 09:14",  # no year: not taken from today
+        "November 2026",  # no day
+        "2026-11-20 09:14 CST",  # US Central or China
+        "2026-11-20 09:14 IST",  # India, Ireland or Israel
+        "31/02/2026",  # no such day
+        "mar 5 mar 2026",  # Tuesday in Spanish, or March
+    ],
+)
+def test_o1_a_moment_that_names_no_one_time_for_certain_still_refuses_the_order_with_its_field(written: str) -> None:
+    raw = order_placed()
+    raw["payload"]["placed_at"] = written
+    with pytest.raises(ValidationError) as caught:
+        OrderPlaced.model_validate(raw)
+    assert [e["loc"] for e in caught.value.errors()] == [("payload", "placed_at")]
 
 
 def test_o1_what_cannot_be_read_for_certain_still_refuses_the_order_with_its_field() -> None:

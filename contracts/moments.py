@@ -1,0 +1,153 @@
+"""Dates and times as exports and older platforms write them -> ISO 8601 (O1).
+
+The contract's time fields read RFC 3339 (and a date alone, or a time without an offset, as
+UTC). Exports write more: Ruby's and Rails' ``2026-11-20 09:14:00 +0100``, PHP's and
+email's ``Fri, 20 Nov 2026 09:14:00 +0100``, a US spreadsheet's ``Nov 20, 2026 9:14 PM``,
+a zone's abbreviation (``09:14 CET``), ``2026/11/20``, a month's name in a scope's language
+(``20 novembre 2026``, ``20. November 2026 um 09:14``, ``20 de noviembre de 2026``,
+``20 listopada 2026``), ``2026年11月20日``. ``moment_text`` reads those with python-dateutil,
+month and weekday names being CLDR's (Babel's data) for the scopes' languages, and only
+where the text names one moment: a year of four digits, a month and a day present (no
+part of the date taken from anywhere else), and the same reading day first or month first
+(``05/11/2026`` could be either: refused by the field, as before). A zone's abbreviation is
+read where it names one offset (``CST`` is the US's and China's, ``IST`` India's and
+Ireland's: refused). Anything else is left as written for the field to judge.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
+from typing import Any
+
+#: Read by the datetime type itself (and fast): left alone.
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?", re.I)
+_YEAR = re.compile(r"(?<!\d)(?:1[89]|2\d)\d{2}(?!\d)")
+#: Chinese, Japanese and Korean dates: 2026年11月20日 09:14, 2026년 11월 20일.
+_CJK = re.compile(
+    r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]"
+    r"(?:\s*(?:[(（][^)）]*[)）])?\s*(\d{1,2})\s*[:時시]\s*(\d{1,2})\s*[分분]?(?:\s*(\d{1,2})\s*[秒초]?)?)?\s*"
+)
+
+#: The languages whose month and weekday names are read (the scopes' and their neighbours').
+READING_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "nb")
+#: Words between a date's parts: 'de' (20 de noviembre), 'um' and 'à' (at), 'kl.' (klokken).
+_JOINING_WORDS = ["de", "del", "à", "às", "um", "le", "el", "om", "kl", "klo", "alle", "ore", "o"]
+
+#: Abbreviations of time zones that name one offset (hours). Not CST (US Central, China), IST
+#: (India, Ireland, Israel), AST (Atlantic, Arabia); BST is British Summer Time, as UK shops write it.
+ZONE_OFFSETS: dict[str, float] = {
+    "UTC": 0, "GMT": 0, "UT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2, "MEZ": 1,
+    "MESZ": 2, "EET": 2, "EEST": 3, "MSK": 3, "EST": -5, "EDT": -4, "CDT": -5, "MST": -7, "MDT": -6,
+    "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8,
+    "AEST": 10, "AEDT": 11, "ACST": 9.5, "ACDT": 10.5, "AWST": 8, "NZST": 12, "NZDT": 13,
+}  # fmt: skip
+
+#: Two defaults that differ in every part of a date: a part read from neither tells that the
+#: text lacks it.
+_DEFAULTS = (datetime(1901, 1, 1), datetime(1902, 2, 2))
+
+
+class _UnknownZone(ValueError):
+    pass
+
+
+def _zone(name: str | None, offset: int | None) -> Any:
+    """dateutil's ``tzinfos``: a zone's abbreviation by ``ZONE_OFFSETS``, else the offset written."""
+    if name and name.upper() not in ("UTC", "GMT", "UT", "Z"):
+        hours = ZONE_OFFSETS.get(name.upper())
+        if hours is None:
+            raise _UnknownZone(name)
+        return timezone(timedelta(hours=hours))
+    if offset is None:
+        return UTC if name else None
+    return timezone(timedelta(seconds=offset))
+
+
+def moment_text(text: str) -> str | None:
+    """``text`` as ISO 8601 when it names one moment and the datetime type would not read it
+    itself; else None."""
+    stripped = text.strip()
+    if _ISO.fullmatch(stripped) or not _YEAR.search(stripped):
+        return None  # the type's own, or no year of four digits: nothing certain to add
+    if found := _CJK.fullmatch(stripped):
+        year, month, day, hour, minute, second = found.groups()
+        clock = f" {hour}:{minute}:{second or '00'}" if hour else ""
+        stripped = f"{year}-{int(month):02d}-{int(day):02d}{clock}"
+    from dateutil.parser import ParserError, parse  # only for a text the type does not read
+
+    # 'GMT+1' is one hour east, as people write it (dateutil reads it the POSIX way, west).
+    cleaned = _OFFSET_AFTER_UTC.sub(_offset, _without_weekdays(stripped))
+    readings: set[datetime] = set()
+    # A year written first is read year, month, day (no one writes year, day, month).
+    orders = [False] if re.match(r"\s*\d{4}\D", cleaned) else [False, True]
+    for day_first in orders:
+        for default in _DEFAULTS:
+            try:
+                read = parse(cleaned, parserinfo=_info(), dayfirst=day_first, default=default, tzinfos=_zone)
+            except (ParserError, ValueError, OverflowError, TypeError):
+                return None
+            readings.add(read)
+    if len(readings) != 1:
+        return None  # a part of the date missing, or day and month could be either
+    return readings.pop().isoformat()
+
+
+_OFFSET_AFTER_UTC = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
+
+
+def _offset(found: re.Match[str]) -> str:
+    sign, hours, minutes = found.groups()
+    return f"{sign}{int(hours):02d}{minutes or '00'}"
+
+
+def _without_weekdays(text: str) -> str:
+    """A weekday's name says nothing a date does not (and dateutil knows English ones only)."""
+    return _weekday_names().sub(" ", text)
+
+
+@cache
+def _names() -> tuple[list[tuple[str, ...]], set[str]]:
+    """Month names (each a tuple of forms, January first) and weekday names, in every form
+    Babel gives for ``READING_LOCALES`` (wide and abbreviated, in a sentence and alone), with
+    and without accents; a form that names two months, or a month and a weekday, is neither."""
+    import unicodedata
+
+    from babel.dates import get_day_names, get_month_names
+
+    def forms(name: str) -> set[str]:
+        lowered = name.casefold().strip().rstrip(".")
+        plain = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+        return {lowered, plain}
+
+    months: dict[str, set[int]] = {}
+    weekdays: set[str] = set()
+    for locale in READING_LOCALES:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context, locale).items():
+                    for form in forms(name):
+                        months.setdefault(form, set()).add(number)
+                for name in get_day_names(width, context, locale).values():
+                    weekdays |= forms(name)
+    unique = {form: numbers.pop() for form, numbers in months.items() if len(numbers) == 1 and len(form) >= 3}
+    by_month = [tuple(sorted(form for form, number in unique.items() if number == month)) for month in range(1, 13)]
+    return by_month, {w for w in weekdays if w not in months and len(w) >= 2}
+
+
+@cache
+def _weekday_names() -> re.Pattern[str]:
+    names = sorted(_names()[1], key=len, reverse=True)
+    return re.compile(r"(?<![^\W\d_])(?:" + "|".join(map(re.escape, names)) + r")\.?,?(?![^\W\d_])", re.I)
+
+
+@cache
+def _info() -> Any:
+    from dateutil.parser import parserinfo
+
+    class Info(parserinfo):  # type: ignore[misc]
+        JUMP = [*parserinfo.JUMP, *_JOINING_WORDS]
+        MONTHS = _names()[0]
+
+    return Info()

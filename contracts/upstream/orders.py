@@ -22,6 +22,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticUseDefault
@@ -89,9 +90,14 @@ class PostalAddress(_Payload):
     phone: OptionalText = None
 
 
+#: The name of a line sent with neither a name nor a SKU: what it cost is still the order's.
+UNNAMED_LINE = "(unnamed item)"
+
+
 class OrderLine(_Payload):
-    """A line as sold. One sent without a name is named by its SKU; without a unit price or
-    a total, the one is worked out from the other and the quantity."""
+    """A line as sold. One sent without a name is named by its SKU (or, with neither,
+    ``UNNAMED_LINE``); without a unit price or a total, the one is worked out from the other
+    and the quantity."""
 
     sku: OptionalIdentifier = None
     name: Text
@@ -105,8 +111,8 @@ class OrderLine(_Payload):
         if not isinstance(data, Mapping) or all(data.get(k) not in (None, "") for k in ("name", "unit_price", "total")):
             return data  # a whole line, as nearly all are: nothing to work out
         line = dict(data)
-        if not str(line.get("name") or "").strip() and str(line.get("sku") or "").strip():
-            line["name"] = line["sku"]
+        if not str(line.get("name") or "").strip():
+            line["name"] = line["sku"] if str(line.get("sku") or "").strip() else UNNAMED_LINE
         try:
             quantity = Decimal(str(line["quantity"]))
             if line.get("unit_price") in (None, "") and line.get("total") not in (None, "") and quantity > 0:
@@ -123,7 +129,8 @@ class OrderTotals(_Payload):
     default), ``subtotal + shipping + tax - discount = total``, tax added on top of net
     prices; true, ``subtotal + shipping - discount = total``, prices (unit prices, line
     totals, subtotal, shipping) already include the tax, and ``tax`` says how much of the
-    total it is."""
+    total it is. A total sent without its subtotal (or the other way round) is completed
+    by that sum."""
 
     subtotal: UpstreamMoney
     shipping: UpstreamMoney = Decimal(0)
@@ -133,6 +140,30 @@ class OrderTotals(_Payload):
     taxes_included: bool = Field(
         default=False, description="True: prices and subtotal include tax (tax is part of the total, not added)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _completed(cls, data: Any) -> Any:
+        """Totals as exports send them: a part sent as null is none (0); a subtotal or a total
+        left out comes from the other and the parts (a spreadsheet's order has its total only)."""
+        if not isinstance(data, Mapping) or all(data.get(k) not in (None, "") for k in _TOTAL_PARTS):
+            return data  # whole, as nearly all are
+        totals = {k: v for k, v in data.items() if not (k in _TOTAL_PARTS and v in (None, ""))}
+        try:
+            parts = {k: amount_of(totals.get(k, 0)) for k in ("shipping", "tax", "discount")}
+            included = str(totals.get("taxes_included", "")).strip().casefold() in ("true", "1", "yes")
+            added = parts["shipping"] - parts["discount"] + (0 if included else parts["tax"])
+            if "subtotal" not in totals and "total" in totals:
+                totals["subtotal"] = amount_of(totals["total"]) - added
+            elif "total" not in totals and "subtotal" in totals:
+                totals["total"] = amount_of(totals["subtotal"]) + added
+        except (ArithmeticError, ValueError, TypeError):
+            pass  # left as sent: the field's own error says what is wrong
+        return totals
+
+
+#: What ``OrderTotals`` adds up.
+_TOTAL_PARTS = ("subtotal", "shipping", "tax", "discount", "total")
 
 
 # --- setting aside what cannot be used (O1) ---------------------------------------------------
@@ -352,6 +383,11 @@ class Order(_SetsAsideUnusableFields):
     placed_at: UpstreamMomentRead
     store_id: OptionalIdentifier = Field(default=None, description="The store, for POS or click-and-collect.")
     status: OptionalText = Field(default=None, description="The order's status at publication.")
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _null_is_no_lines(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class OrderRef(_Payload):

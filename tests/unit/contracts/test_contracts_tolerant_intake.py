@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.countries import country_code
 from contracts.types import CountryCode, OptionalCountryCode
-from contracts.upstream.orders import Order, OrderPlaced, PostalAddress
+from contracts.upstream.orders import UNNAMED_LINE, Order, OrderPlaced, PostalAddress
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "contracts" / "examples" / "order-placed.v1.json"
 
@@ -373,6 +373,33 @@ def test_o1_a_line_without_a_name_a_unit_price_or_a_total_is_completed_from_the_
     raw["payload"]["lines"][0].update(total=None)
     with pytest.raises(ValidationError):
         OrderPlaced.model_validate(raw)
+
+
+def test_o1_totals_sent_in_part_are_completed_and_a_line_with_neither_name_nor_sku_is_kept() -> None:
+    """A spreadsheet's order: its total alone, its tax and shipping as null, its lines null;
+    a line with a price and nothing to name it. Read, its sums completed; what no sum can
+    give (a total and its subtotal both missing) still refuses, with the field named."""
+    raw = order_placed()
+    raw["payload"]["totals"] = {"total": "59,70", "shipping": "4.90", "tax": None, "discount": None}
+    totals = OrderPlaced.model_validate(raw).payload.totals
+    assert (totals.subtotal, totals.tax, totals.discount, totals.total) == (
+        Decimal("54.80"), Decimal(0), Decimal(0), Decimal("59.70")
+    )  # fmt: skip
+    raw["payload"]["totals"] = {"subtotal": "50.00", "shipping": "5", "tax": "10", "taxes_included": "true"}
+    assert OrderPlaced.model_validate(raw).payload.totals.total == Decimal("55.00")  # the tax is in the prices
+    raw["payload"]["totals"] = {"subtotal": "50.00", "shipping": "5", "tax": "10"}
+    assert OrderPlaced.model_validate(raw).payload.totals.total == Decimal("65.00")  # the tax on top
+    raw["payload"]["lines"] = None
+    assert OrderPlaced.model_validate(raw).payload.lines == []
+    raw["payload"]["lines"] = [{"quantity": 1, "unit_price": "5.00", "total": "5.00"}]
+    assert OrderPlaced.model_validate(raw).payload.lines[0].name == UNNAMED_LINE
+    raw["payload"]["totals"] = {"shipping": "5", "tax": "10"}
+    with pytest.raises(ValidationError) as caught:
+        OrderPlaced.model_validate(raw)
+    assert {e["loc"] for e in caught.value.errors()} == {
+        ("payload", "totals", "subtotal"),
+        ("payload", "totals", "total"),
+    }
 
 
 def test_o1_false_or_an_empty_list_for_a_missing_value_is_no_value() -> None:

@@ -300,8 +300,10 @@ def _street(value: Any, path: str) -> tuple[str | None, str | None]:
         return None, None
     if isinstance(value, str):
         lines = [line.strip() for line in value.splitlines() if line.strip()]
-    elif isinstance(value, list) and all(isinstance(line, str | int) and not isinstance(line, bool) for line in value):
-        lines = [str(line).strip() for line in value if str(line).strip()]
+    elif isinstance(value, list) and all(
+        line is None or (isinstance(line, str | int) and not isinstance(line, bool)) for line in value
+    ):
+        lines = [str(line).strip() for line in value if line is not None and str(line).strip()]
     else:
         raise MappingError.at(path, "must be a list of lines or a text")
     return (lines[0] if lines else None), (", ".join(lines[1:]) or None)

@@ -166,12 +166,13 @@ def obj(data: Any, path: str) -> dict[str, Any]:
 
 
 def items(data: Any, path: str) -> list[Any]:
+    """The list at ``path``; a null in it (an item a platform's serializer left empty) is none."""
     value = get(data, path)
     if value is None:
         return []
     if not isinstance(value, list):
         raise MappingError.at(path, "must be a list")
-    return value
+    return [item for item in value if item is not None]
 
 
 @overload

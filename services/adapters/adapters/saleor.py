@@ -245,6 +245,8 @@ def from_snake(order: dict[str, Any], *, email: Any = None) -> dict[str, Any]:
     currency = order.get("currency") or get(order, "channel.currency_code")
     lines = []
     for line in order.get("lines") or []:
+        if line is None:
+            continue  # no line (mapping.items)
         if not isinstance(line, dict):
             lines.append(line)
             continue
@@ -274,7 +276,10 @@ def from_snake(order: dict[str, Any], *, email: Any = None) -> dict[str, Any]:
     total_gross, total_net = order.get("total_gross_amount"), order.get("total_net_amount")
     tax = order.get("tax_amount")
     if tax is None and total_gross is not None and total_net is not None:
-        tax = str(Decimal(str(total_gross)) - Decimal(str(total_net)))
+        try:
+            tax = str(Decimal(str(total_gross)) - Decimal(str(total_net)))
+        except (ArithmeticError, ValueError, TypeError):
+            tax = None  # the gross total's own reading names what is wrong with it
     discounts = order.get("discounts") or []
     if order.get("discount_amount") not in (None, 0, "0", "0.00"):
         discounts = [{"amount_value": order["discount_amount"]}]

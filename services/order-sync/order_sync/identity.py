@@ -332,14 +332,17 @@ def identity_of(order: Order, scope_country: str | None) -> Identity:
 #: What a till or a checkout writes where it has no name: never anyone's name.
 _NO_NAME = re.compile(
     r"n/a|n\.a\.?|none|null|unknown|unbekannt|inconnu|desconocido|anonymous|anonym|no ?name|sin nombre"
-    r"|x{2,}|[?.\-_*]+|walk[- ]?in( customer| client)?|(cash|pos|guest|store) (customer|client|sale)",
+    r"|x{2,}|[?.\-_*]+|walk[- ]?in( customer| client)?|(cash|pos|guest|store) (customer|client|sale)"
+    # a script's empty value, keys typed to get past a form, a number where a name goes
+    r"|undefined|asdf\w*|qwerty\w*|[\d\s#/-]+",
     re.IGNORECASE,
 )
 #: Words that are a name's placeholder only when nothing else of the name is given ('Guest
-#: Guest', 'Customer', 'Amazon Customer', 'Client de passage', 'Cliente de mostrador',
-#: 'Laufkunde'): Guest and Test are surnames too (Christopher Guest).
+#: Guest', 'Guest User', 'Customer', 'Amazon Customer', 'Client de passage', 'Cliente de
+#: mostrador', 'Laufkunde'): Guest and Test are surnames too (Christopher Guest).
 _NO_NAME_ALONE = frozenset(
-    {"guest", "customer", "client", "cliente", "kunde", "test", "cash", "store", "pos", "amazon", "ebay"}
+    {"guest", "customer", "client", "cliente", "kunde", "test", "cash", "store", "pos", "amazon", "ebay", "user"}
+    | {"gast", "invité", "invite", "visitor", "besucher", "utilisateur", "benutzer", "usuario"}
     | {"laufkunde", "barkunde", "barverkauf", "privatkunde", "endkunde", "passage", "comptoir"}
     | {"contado", "mostrador"}
 )

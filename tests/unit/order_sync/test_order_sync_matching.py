@@ -1482,6 +1482,12 @@ def test_o2_a_placeholder_name_on_the_order_gives_way_to_the_address_s() -> None
         ("John Doe", None, (None, None), True),
         ("Fulano", "de Tal", (None, None), True),
         ("Johnny", "Doe", ("johnny", "doe"), False),
+        ("Guest", "User", (None, None), True),  # a store's default account
+        ("Gast", None, (None, None), True),
+        ("undefined", "undefined", (None, None), True),  # a script's empty value
+        ("asdf", "asdf", (None, None), True),  # typed to get past the form
+        ("Anna", "12345", ("anna", None), True),  # a customer number where the surname goes
+        ("Anna", "Userova", ("anna", "userova"), False),
     ],
 )
 def test_o2_a_placeholder_name_is_no_name(

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticUseDefault
 
-from contracts.envelope import Event
+from contracts.envelope import Event, utc_now
 from contracts.types import (
     Identifier,
     LanguageTag,
@@ -380,7 +380,10 @@ class Order(_SetsAsideUnusableFields):
     )
     totals: OrderTotals
     currency: UpstreamCurrency
-    placed_at: UpstreamMomentRead
+    placed_at: UpstreamMomentRead = Field(
+        description="When the order was placed. An OrderPlaced sent without it (or with null) takes the "
+        "envelope's occurred_at, with a note on the order."
+    )
     store_id: OptionalIdentifier = Field(default=None, description="The store, for POS or click-and-collect.")
     status: OptionalText = Field(default=None, description="The order's status at publication.")
 
@@ -439,6 +442,25 @@ class OrderPlaced(Event[Order]):
     DOMAIN = "order"
     message_type: Literal["order-placed"] = "order-placed"
     schema_version: Literal[1] = 1
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _placed_when_published(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """An order sent without the time it was placed was placed no later than it was
+        published: the envelope's ``occurred_at`` is taken, with a note (a time written but
+        unreadable still refuses the order: it says something, not for certain)."""
+        payload = data.get("payload") if isinstance(data, Mapping) else None
+        if not isinstance(payload, Mapping) or payload.get("placed_at") not in (None, ""):
+            return handler(data)
+        occurred = data.get("occurred_at") or utc_now().isoformat()
+        event = handler({**data, "occurred_at": occurred, "payload": {**payload, "placed_at": occurred}})
+        order = event.payload
+        order.__pydantic_private__["_set_aside"] = (*order.set_aside, PLACED_AT_PUBLISHED)
+        return event
+
+
+#: The note on an order sent without the time it was placed.
+PLACED_AT_PUBLISHED = "placed_at missing: the time the order was published taken"
 
 
 class OrderStatusChanged(Event[StatusChange]):

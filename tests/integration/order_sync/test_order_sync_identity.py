@@ -22,7 +22,7 @@ from contracts.customer.merges import MergeCustomers
 from contracts.customer.privacy import EraseCustomerData
 from contracts.customer.records import GetCustomer
 from contracts.order_sync.linking import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
-from contracts.upstream.orders import OrderPlaced
+from contracts.upstream.orders import PLACED_AT_PUBLISHED, OrderPlaced
 from order_sync import store
 from order_sync.domain import order_key
 from order_sync.identity import identity_of
@@ -113,13 +113,13 @@ async def test_o1_numbers_for_text_a_decimal_comma_a_currency_sign_and_a_day_fir
     assert summary["placed_at"].startswith("2026-11-20T09:14"), summary
 
 
-async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_do_not_refuse(
+async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_or_none_do_not_refuse(
     client: OmsClient, services: EventTap, order_db: AsyncDatabase
 ) -> None:
     """Three orders of one customer, their times as older platforms and exports write them:
-    RFC 2822 (PHP's date('r')), Ruby's Time#to_s, a German month's name. Each is linked, at
-    the moment meant; a time in 'CST' (the US's or China's) still refuses its order, with
-    the field named."""
+    RFC 2822 (PHP's date('r')), Ruby's Time#to_s, a German month's name; and one sent with
+    none, which takes the time it was published, with a note. Each is linked, at the moment
+    meant; a time in 'CST' (the US's or China's) still refuses its order, with the field named."""
     written = {
         "RB-1": ("Fri, 20 Nov 2026 09:14:00 +0100", "2026-11-20T08:14:00"),
         "RB-2": ("2026-11-21 18:30:05 +0100", "2026-11-21T17:30:05"),
@@ -129,7 +129,15 @@ async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_do_not_refu
         raw = json.loads(german(number, email="zeit@example.de", billing_address=HOME).model_dump_json())
         raw["payload"]["placed_at"] = placed_at
         await publish_as_sent(client, raw)
-    codes = {(await linked(client, number)).customer_code for number in written}
+    raw = json.loads(german("RB-0", email="zeit@example.de", billing_address=HOME).model_dump_json())
+    del raw["payload"]["placed_at"]  # none at all: the time it was published, with a note
+    await publish_as_sent(client, raw)
+    undated = await linked(client, "RB-0")
+    assert PLACED_AT_PUBLISHED in undated.notes, undated.notes
+    stored = await order_db["orders"].find_one({"order_number": "RB-0"}, {"placed_at": 1})
+    published = datetime.fromisoformat(raw["occurred_at"])
+    assert stored is not None and abs(stored["placed_at"] - published).total_seconds() < 0.001, (stored, published)
+    codes = {(await linked(client, number)).customer_code for number in [*written, "RB-0"]}
     assert len(codes) == 1 and None not in codes, codes
     for number, (_, utc) in written.items():
         stored = await order_db["orders"].find_one({"order_number": number}, {"placed_at": 1})

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.countries import country_code
 from contracts.types import CountryCode, OptionalCountryCode
-from contracts.upstream.orders import UNNAMED_LINE, Order, OrderPlaced, PostalAddress
+from contracts.upstream.orders import PLACED_AT_PUBLISHED, UNNAMED_LINE, Order, OrderPlaced, PostalAddress
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "contracts" / "examples" / "order-placed.v1.json"
 
@@ -308,6 +308,21 @@ def test_o1_a_moment_as_exports_and_older_platforms_write_it_is_read(written: st
     raw = order_placed()
     raw["payload"]["placed_at"] = written
     assert OrderPlaced.model_validate(raw).payload.placed_at.isoformat() == moment
+
+
+@pytest.mark.parametrize("missing", [None, "", "left out"])
+def test_o1_an_order_sent_without_the_time_it_was_placed_takes_its_publication_time_with_a_note(missing: str) -> None:
+    raw = order_placed()
+    if missing == "left out":
+        del raw["payload"]["placed_at"]
+    else:
+        raw["payload"]["placed_at"] = missing
+    event = OrderPlaced.model_validate_json(json.dumps(raw))
+    assert event.payload.placed_at == event.occurred_at
+    assert event.payload.set_aside == (PLACED_AT_PUBLISHED,)
+    del raw["occurred_at"]  # the envelope's own default: the moment it is read
+    event = OrderPlaced.model_validate(raw)
+    assert event.payload.placed_at == event.occurred_at
 
 
 @pytest.mark.parametrize(

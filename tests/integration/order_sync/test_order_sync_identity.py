@@ -113,6 +113,20 @@ async def test_o1_numbers_for_text_a_decimal_comma_a_currency_sign_and_a_day_fir
     assert summary["placed_at"].startswith("2026-11-20T09:14"), summary
 
 
+async def test_o1_a_spreadsheet_s_order_with_its_total_alone_and_no_lines_is_linked_with_its_sums(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """Totals as a spreadsheet export sends them: the total alone, tax and shipping null,
+    the lines null. The order is linked and stored with its total; the subtotal comes from it."""
+    raw = json.loads(german("SHEET-1", email="tabelle@example.de", billing_address=HOME).model_dump_json())
+    raw["payload"].update(lines=None, totals={"total": "59,70", "tax": None, "shipping": None})
+    await publish_as_sent(client, raw)
+    link = await linked(client, "SHEET-1")
+    assert link.customer_code and link.rule == "created"
+    stored = await order_db["orders"].find_one({"order_number": "SHEET-1"}, {"summary": 1})
+    assert stored is not None and stored["summary"]["total"] == "59.70", stored
+
+
 async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_or_none_do_not_refuse(
     client: OmsClient, services: EventTap, order_db: AsyncDatabase
 ) -> None:

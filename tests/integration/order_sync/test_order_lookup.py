@@ -25,8 +25,8 @@ async def test_o2_o8_i5_an_order_is_found_by_the_number_its_customer_reads_or_th
         till = order(
             "1001", source_system="pos:paris-2", email="marc.till@example.fr", first_name="Marc", last_name="Till"
         )
-        other = order(
-            "5500123999", source_system="shopify:acme-eu", display_number="#1002", email="claire.web@example.fr"
+        other = order(  # her mailbox with a comment after it, as a form lets a buyer type it
+            "5500123999", source_system="shopify:acme-eu", display_number="#1002", email="claire.web@example.fr (work)"
         )
         for placed in (web, till, other):
             await client.publish_upstream(placed)
@@ -65,6 +65,10 @@ async def test_o2_o8_i5_an_order_is_found_by_the_number_its_customer_reads_or_th
                 assert f'href="/customers/{customer_code}"' in page.text
             assert "#1001" in page.text and "5500123456" in page.text
             assert "No order is numbered" in (await http.get("/orders?number=nope")).text
+            # Why #1002 is Claire's: the evidence, and what was read another way.
+            why = (await http.get(f"/orders?number={quote('#1002')}")).text
+            assert 'class="why"' in why and "email: exact" in why, why
+            assert "(work)" in why and 'class="order-notes"' in why, why
             api = await http.get("/api/orders", params={"number": "1001"})
             assert api.status_code == 200 and len(api.json()) == 2
 

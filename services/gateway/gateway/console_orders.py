@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from contracts.customer import history as h
 from contracts.customer import records as c
 from contracts.notification import emails as n
+from contracts.order_sync import linking as o
 from contracts.replies import Error
 
 from .bridge import CommandFailed
@@ -63,7 +64,7 @@ async def order_detail(
         )
     # Side by side: each is a few request/reply round trips of its own (issue 22: one after
     # another they made this the slowest console page at 1M customers).
-    invoices, payments, emails = await asyncio.gather(
+    invoices, payments, emails, link = await asyncio.gather(
         entries(request, who, customer.code, "invoice", order),
         entries(request, who, customer.code, "payment", order),
         services(request).call(
@@ -72,6 +73,7 @@ async def order_detail(
             {"order": {"source_system": source_system, "order_number": order_number}},
             reply_type=n.ActivityPageReply,
         ),
+        _link(request, who, order),
     )
     return page(
         request,
@@ -81,4 +83,17 @@ async def order_detail(
         invoices=invoices,
         payments=payments,
         emails=[a for a in emails.items if a.customer_code == customer.code],
+        # How order-sync tied it to this customer (none when it was merged in from another).
+        link=link if link is not None and link.customer_code == customer.code else None,
     )
+
+
+async def _link(request: Request, who: Staff, order: dict[str, str]) -> Any:
+    """The order's link (rule, evidence, notes), or None where order-sync has no such order
+    (an order the history holds from before order-sync kept it)."""
+    try:
+        return await services(request).call(who, o.GetOrderLink, order)
+    except CommandFailed as failed:
+        if failed.error.code == "not_found":
+            return None
+        raise

@@ -57,5 +57,7 @@ async def test_c7_n5_i5_an_order_with_its_shipments_payments_and_emails(
             assert '<a href="https://tracking.example/6A12345678901" rel="noopener noreferrer"' in text
             assert "FA-2026-004512" in text and "PAY-1" in text and "received (visa)" in text
             assert 'class="quiet resend"' in text and 'id="no-order-email"' not in text
+            # How it was tied to her: by her email, with the evidence behind the link.
+            assert 'id="order-link">email' in text and "email: exact" in text, text
             missing = await http.get(f"/customers/{a.code}/order?source_system=storefront:eu&order_number=NOPE")
             assert missing.status_code == 404

@@ -30,6 +30,8 @@ def reviews(
             f"{o.total} {o.currency}  strongest evidence {item.rule}: {item.first_name or ''} "
             f"{item.last_name or ''} {item.email or ''} {item.phone or ''} {item.postal_code or ''}"
         )
+        for note in item.notes:
+            console.print(f"  note: {note}", markup=False)
         table = Table("candidate", "name", "email", "phone", "postal codes", "type", "score", "evidence")
         for c in item.candidates:
             evidence = "\n".join(f"{e.weight:+.1f} {e.comparison} {e.level}" for e in c.evidence)
@@ -109,4 +111,4 @@ def link(source_system: str, order_number: str) -> None:
     for e in view.evidence:
         console.print(f"  {e.weight:+5.1f} {e.comparison} {e.level}  {e.detail}")
     for note in view.notes:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {note}", markup=False)

@@ -130,6 +130,7 @@ class ReviewItem(_Out):
     first_name: str | None = None
     last_name: str | None = None
     postal_code: str | None = None
+    notes: list[str] = Field(default_factory=list, description="What the order said that was set aside, and why.")
     candidates: list[Candidate]
     opened_at: datetime
     resolved_at: datetime | None = None

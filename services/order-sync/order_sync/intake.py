@@ -863,6 +863,7 @@ async def open_review(
                 (a.postal_code for a in (order.billing_address, order.shipping_address) if a and a.postal_code), None
             ),
             "signature": identity.signature(),
+            "notes": list(identity.notes),
         },
     )
     uow.publish(

@@ -491,12 +491,13 @@ async def teach(reads: Reads, writes: list[tuple[UpdateOne | None, list[UpdateOn
 #: Newer than any version a customer will reach: a tombstone no customer event replaces.
 TOMBSTONE_VERSION = 2**62
 #: What a review item resolved to an erased customer keeps of its order: nothing personal.
-REVIEW_PERSONAL = {
+REVIEW_PERSONAL: dict[str, Any] = {
     "email": None,
     "phone": None,
     "first_name": None,
     "last_name": None,
     "postal_code": None,
+    "notes": [],
     "order.email": None,
     "order.phone": None,
     "order.first_name": None,

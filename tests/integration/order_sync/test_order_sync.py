@@ -189,7 +189,7 @@ async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: O
     ]
     await asyncio.sleep(1)  # let order-sync see these customers' events
 
-    await client.publish_upstream(order("AMB-1", email="dup@example.fr"))
+    await client.publish_upstream(order("AMB-1", email="dup@example.fr (private)"))  # read with a note
     await client.publish_upstream(
         pos_order(
             "FAM-1",
@@ -220,6 +220,7 @@ async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: O
     item = next(i for i in queue.items if i.review_id == ambiguous.review_id)
     assert sorted(c.customer_code for c in item.candidates) == sorted(t.code for t in twins)
     assert (item.rule, item.email) == ("email", "dup@example.fr")
+    assert any("(private)" in note for note in item.notes), item.notes  # what the CSR sees was read another way
 
     wrong = await client.call(
         ResolveReview, {"review_id": ambiguous.review_id, "action": "link", "customer_code": family[0].code}
@@ -237,6 +238,8 @@ async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: O
     )
     assert twice.error.code == "invalid_state"
 
+    code, out = await omsctl(client.settings, "order", "reviews", "--resolved")
+    assert code == 0 and "note: email 'dup@example.fr (private)'" in out, out
     code, out = await omsctl(client.settings, "order", "reviews")  # the same queue, for a CSR at a terminal
     assert code == 0 and pauls.review_id in out and family[1].code in out and family[2].code in out, out
     code, out = await omsctl(client.settings, "order", "resolve", pauls.review_id, "--create")

@@ -547,6 +547,36 @@ async def test_c13_c18_the_index_follows_merges_and_forgets_an_erased_customer(
         assert fresh.customer_code not in (a.code, b.code) and fresh.rule == "created"
 
 
+async def test_c18_an_erased_customer_s_resolved_review_keeps_nothing_the_order_said(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    """A review a CSR resolved to a customer who is then erased: its copy of what the order
+    said (email, phone, names, addresses, and the notes that quote them) is gone."""
+    async with three_services(settings, client, cleanup):
+        twins = [
+            await create_customer(client, email="shared.box@example.fr", account_type="guest", first_name=f"Twin{i}")
+            for i in range(2)
+        ]
+        await asyncio.sleep(1)  # order-sync learns both from their events
+        await client.publish_upstream(order("ERV-1", email="shared.box@example.fr (home)", source_customer_id=None))
+        waiting = await linked(client, "ERV-1")
+        assert waiting.review_id and any("(home)" in note for note in waiting.notes), waiting
+        await ok(
+            await client.call(
+                ResolveReview,
+                {"review_id": waiting.review_id, "action": "link", "customer_code": twins[0].code},
+                actor=CSR,
+            )
+        )
+        await ok(await client.call(EraseCustomerData, {"customer_code": twins[0].code, "reason": "GDPR"}, actor=CSR))
+
+        async def erased() -> Any:
+            return await order_db["reviews"].find_one({"_id": waiting.review_id, "erased": True})
+
+        review = await eventually(erased)
+        assert review["notes"] == [] and review["email"] is None and review["order"]["email"] is None, review
+
+
 async def settled(order_db: AsyncDatabase, quiet: float = 2.0) -> None:
     """Until the orders' links stop changing for ``quiet`` seconds: merges of duplicate
     records (C13) come back to order-sync as events, after the orders are stored."""

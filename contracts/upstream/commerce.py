@@ -22,7 +22,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.envelope import Event
-from contracts.types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text, UpstreamMoment
+from contracts.types import CurrencyCode, Identifier, Money, OptionalIdentifier, Text
 from contracts.upstream.cards import (  # noqa: F401 - the card rules, re-exported where they first lived
     CARD_NUMBER_REASON,
     CardSafe,
@@ -31,6 +31,7 @@ from contracts.upstream.cards import (  # noqa: F401 - the card rules, re-export
     mask_card_numbers,
 )
 from contracts.upstream.orders import OrderRef
+from contracts.upstream.readings import UpstreamMomentRead
 
 # --- card numbers (PCI: never accepted, never stored; contracts/upstream/cards.py) ---------------------
 
@@ -69,7 +70,7 @@ class Cart(_CustomerRef):
     converted_order_number: OptionalIdentifier = Field(
         default=None, description="The order the cart became: the cart is closed."
     )
-    updated_at: UpstreamMoment
+    updated_at: UpstreamMomentRead
 
 
 Last4 = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
@@ -83,12 +84,12 @@ class SavedPaymentMethod(_CustomerRef):
     last4: Last4 | None = Field(default=None, description="The last four digits, for cards.")
     expiry_month: int | None = Field(default=None, ge=1, le=12)
     expiry_year: int | None = Field(default=None, ge=2000, le=2100)
-    saved_at: UpstreamMoment
+    saved_at: UpstreamMomentRead
 
 
 class RemovedPaymentMethod(_CustomerRef):
     token: Identifier
-    removed_at: UpstreamMoment
+    removed_at: UpstreamMomentRead
 
 
 class Invoice(OrderRef, _CardSafe):
@@ -102,8 +103,8 @@ class Invoice(OrderRef, _CardSafe):
     amount: Money
     currency: CurrencyCode
     status: Identifier = Field(default="open", description="e.g. open, paid, void.")
-    issued_at: UpstreamMoment
-    due_at: UpstreamMoment | None = None
+    issued_at: UpstreamMomentRead
+    due_at: UpstreamMomentRead | None = None
 
 
 class CartUpdated(Event[Cart]):

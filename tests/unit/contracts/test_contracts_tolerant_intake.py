@@ -325,6 +325,25 @@ def test_o1_an_order_sent_without_the_time_it_was_placed_takes_its_publication_t
     assert event.payload.placed_at == event.occurred_at
 
 
+def test_o1_c7_every_upstream_moment_reads_what_exports_write() -> None:
+    """Not only an order's placing: a status change, a shipment, a payment, an invoice and a
+    cart are read the same way (one reader, contracts.moments)."""
+    from contracts.upstream.commerce import CartUpdated, InvoiceIssued
+    from contracts.upstream.orders import OrderShipped, PaymentReceived
+
+    examples = EXAMPLE.parent
+    for name, model, field in (
+        ("order-shipped.v1.json", OrderShipped, "shipped_at"),
+        ("payment-received.v1.json", PaymentReceived, "paid_at"),
+        ("invoice-issued.v1.json", InvoiceIssued, "issued_at"),
+        ("cart-updated.v1.json", CartUpdated, "updated_at"),
+    ):
+        raw = json.loads((examples / name).read_text(encoding="utf-8"))
+        raw["payload"][field] = "Fri, 20 Nov 2026 09:14:00 +0100"
+        read = getattr(model.model_validate(raw).payload, field)
+        assert read.isoformat() == "2026-11-20T09:14:00+01:00", (name, read)
+
+
 @pytest.mark.parametrize(
     "written",
     [

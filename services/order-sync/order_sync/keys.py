@@ -1493,6 +1493,9 @@ def _phone_key(raw: str, country: str | None) -> str | None:
         # Australia, 0011): read from Japan it was another number (+81 0081...).
         text = "+" + text[2:]
     text = _mexican_mobile(text, region)
+    # '+49(0)0801716289': the trunk zero written twice, bracketed and then in the number
+    # (phonenumbers keeps the second as a leading zero of the number: +490801716289).
+    text = _TRUNK_ZERO_TWICE.sub(" ", text)
     try:
         e164 = normalize_phone(text, region)
     except (InvalidValue, ValueError, TypeError):
@@ -1515,6 +1518,7 @@ def _phone_key(raw: str, country: str | None) -> str | None:
 
 
 _PUNCTUATION = re.compile(r"[\s\-./()]")
+_TRUNK_ZERO_TWICE = re.compile(r"\(0\)[\s\-./]*(?=0)")
 
 
 def _mexican_mobile(text: str, region: str | None) -> str:

@@ -527,6 +527,10 @@ def test_o2_a_placeholder_or_a_town_where_the_code_should_be_has_no_key(raw: str
         ("07700 900123", "GB", "+447700900123"),
         ("+44 7700 900123", "GB", "+447700900123"),
         ("+44 (0)7700 900123", "GB", "+447700900123"),
+        # The trunk zero written twice, bracketed and in the number (Faker's German numbers).
+        ("+49(0)0801716289", "DE", "+49801716289"),
+        ("+44 (0) 020 7946 0958", "GB", "+442079460958"),
+        ("+39 (0)06 1234 5678", "IT", "+390612345678"),  # Italy's zero is the number's own
         ("612 34 56 78", "ES", "+34612345678"),
         # The country code written out wins over the order's country.
         ("+33 (0)6 12 34 56 78", "DE", "+33612345678"),

@@ -12,7 +12,7 @@ import re
 import types
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Generic, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticUseDefault
 
-from contracts.envelope import Event, utc_now
+from contracts.envelope import Event, PayloadT, utc_now
 from contracts.types import (
     Identifier,
     LanguageTag,
@@ -436,25 +436,41 @@ class Payment(OrderRef):
     paid_at: UpstreamMomentRead
 
 
-class OrderPlaced(Event[Order]):
-    """O1: an order placed on a storefront, a till or a marketplace (matched to a customer by order-sync)."""
+class _UpstreamEvent(Event[PayloadT], Generic[PayloadT]):
+    """An upstream event whose payload says when it happened (``MOMENT``). One sent without
+    that time happened no later than it was published: the envelope's ``occurred_at`` is
+    taken (a time written but unreadable still refuses it: it says something, not for
+    certain). A status change, a shipment or a payment without its time still updates the
+    history and sends its email."""
 
-    DOMAIN = "order"
-    message_type: Literal["order-placed"] = "order-placed"
-    schema_version: Literal[1] = 1
+    MOMENT: ClassVar[str]
 
     @model_validator(mode="wrap")
     @classmethod
-    def _placed_when_published(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        """An order sent without the time it was placed was placed no later than it was
-        published: the envelope's ``occurred_at`` is taken, with a note (a time written but
-        unreadable still refuses the order: it says something, not for certain)."""
+    def _when_published(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        moment = getattr(cls, "MOMENT", None)  # none on the generic step towards a message
         payload = data.get("payload") if isinstance(data, Mapping) else None
-        if not isinstance(payload, Mapping) or payload.get("placed_at") not in (None, ""):
+        if moment is None or not isinstance(payload, Mapping) or payload.get(moment) not in (None, ""):
             return handler(data)
         occurred = data.get("occurred_at") or utc_now().isoformat()
-        event = handler({**data, "occurred_at": occurred, "payload": {**payload, "placed_at": occurred}})
-        order = event.payload
+        return cls._published_at(handler({**data, "occurred_at": occurred, "payload": {**payload, moment: occurred}}))
+
+    @classmethod
+    def _published_at(cls, event: Any) -> Any:
+        return event
+
+
+class OrderPlaced(_UpstreamEvent[Order]):
+    """O1: an order placed on a storefront, a till or a marketplace (matched to a customer by order-sync)."""
+
+    DOMAIN = "order"
+    MOMENT = "placed_at"
+    message_type: Literal["order-placed"] = "order-placed"
+    schema_version: Literal[1] = 1
+
+    @classmethod
+    def _published_at(cls, event: Any) -> Any:
+        order = event.payload  # the order says so (GetOrderLink's notes)
         order.__pydantic_private__["_set_aside"] = (*order.set_aside, PLACED_AT_PUBLISHED)
         return event
 
@@ -463,34 +479,38 @@ class OrderPlaced(Event[Order]):
 PLACED_AT_PUBLISHED = "placed_at missing: the time the order was published taken"
 
 
-class OrderStatusChanged(Event[StatusChange]):
+class OrderStatusChanged(_UpstreamEvent[StatusChange]):
     """O7: an order's status changed upstream (paid, shipped, cancelled...)."""
 
     DOMAIN = "order"
+    MOMENT = "changed_at"
     message_type: Literal["order-status-changed"] = "order-status-changed"
     schema_version: Literal[1] = 1
 
 
-class OrderShipped(Event[Shipment]):
+class OrderShipped(_UpstreamEvent[Shipment]):
     """O7: (part of) an order shipped; the customer gets the shipping confirmation."""
 
     DOMAIN = "order"
+    MOMENT = "shipped_at"
     message_type: Literal["order-shipped"] = "order-shipped"
     schema_version: Literal[1] = 1
 
 
-class PaymentRequested(Event[PaymentRequest]):
+class PaymentRequested(_UpstreamEvent[PaymentRequest]):
     """O7: an order awaits payment; the customer gets the payment request."""
 
     DOMAIN = "order"
+    MOMENT = "requested_at"
     message_type: Literal["payment-requested"] = "payment-requested"
     schema_version: Literal[1] = 1
 
 
-class PaymentReceived(Event[Payment]):
+class PaymentReceived(_UpstreamEvent[Payment]):
     """O7: an order's payment arrived."""
 
     DOMAIN = "order"
+    MOMENT = "paid_at"
     message_type: Literal["payment-received"] = "payment-received"
     schema_version: Literal[1] = 1
 

@@ -11,6 +11,7 @@ import random
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -359,6 +360,58 @@ async def test_o7_status_shipment_and_payment_update_the_order_and_trigger_email
     stored = await order_db["orders"].find_one({"_id": "storefront:eu|SHIP-1"})
     assert stored["status"] == "completed" and len(stored["shipments"]) == 1 and len(stored["payments"]) == 2
     assert await order_db["parked_events"].count_documents({}) == 0
+
+
+async def test_o7_a_shipment_and_a_payment_sent_without_their_times_still_reach_the_history_and_emails(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """A warehouse that leaves shipped_at out, a PSP that sends paid_at empty: the events are
+    applied at the time they were published, not refused, and the customer gets the emails."""
+    ref = {"source_system": "storefront:eu", "order_number": "SHIP-2", "scope": "eu-fr"}
+    await client.publish_upstream(order("SHIP-2", email="ship2@example.fr"))
+    await link_of(client, "storefront:eu", "SHIP-2")
+    shipment = OrderShipped.model_validate(
+        {
+            "producer": "wms",
+            "payload": {**ref, "shipment_id": "S9", "tracking_number": "6A9", "shipped_at": "2026-11-21T10:00:00Z"},
+        }
+    )
+    payment = PaymentReceived.model_validate(
+        {
+            "producer": "psp",
+            "payload": {
+                **ref,
+                "payment_id": "P9",
+                "amount": "59.70",
+                "currency": "EUR",
+                "paid_at": "2026-11-20T09:20:00Z",
+            },
+        }
+    )
+    for message, field, written in ((shipment, "shipped_at", None), (payment, "paid_at", "")):
+        raw = json.loads(message.model_dump_json())
+        if written is None:
+            del raw["payload"][field]
+        else:
+            raw["payload"][field] = written
+        await client.broker.publish(
+            json.dumps(raw).encode(),
+            exchange=upstream_exchange(client.settings.topology),
+            routing_key=type(message).routing_key(),
+            persist=True,
+        )
+
+    async def both_out() -> list | None:
+        events = await services.drain()
+        wanted = {"order-sync.customer-order-shipped.v1", "order-sync.customer-payment-received.v1"}
+        return events if wanted <= {e["routing_key"] for e in events} else None
+
+    await eventually(both_out, timeout=15)
+    stored = await order_db["orders"].find_one({"_id": "storefront:eu|SHIP-2"})
+    assert [s["shipment_id"] for s in stored["shipments"]] == ["S9"] and len(stored["payments"]) == 1, stored
+    published = datetime.fromisoformat(json.loads(shipment.model_dump_json())["occurred_at"])
+    shipped_at = datetime.fromisoformat(stored["shipments"][0]["shipped_at"])  # kept as its JSON
+    assert abs(shipped_at - published).total_seconds() < 0.001, stored["shipments"]
 
 
 @contextlib.asynccontextmanager

@@ -325,6 +325,27 @@ def test_o1_an_order_sent_without_the_time_it_was_placed_takes_its_publication_t
     assert event.payload.placed_at == event.occurred_at
 
 
+def test_o7_a_status_shipment_or_payment_sent_without_its_time_takes_the_publication_s() -> None:
+    """The shipping email is not lost for a missing shipped_at: the event happened no later
+    than it was published. A time written but unreadable still refuses it."""
+    from contracts.upstream.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
+
+    examples = EXAMPLE.parent
+    for name, model, field in (
+        ("order-shipped.v1.json", OrderShipped, "shipped_at"),
+        ("order-status-changed.v1.json", OrderStatusChanged, "changed_at"),
+        ("payment-received.v1.json", PaymentReceived, "paid_at"),
+        ("payment-requested.v1.json", PaymentRequested, "requested_at"),
+    ):
+        raw = json.loads((examples / name).read_text(encoding="utf-8"))
+        raw["payload"].pop(field)
+        event = model.model_validate(raw)
+        assert getattr(event.payload, field) == event.occurred_at, name
+        raw["payload"][field] = "05/11/2026"
+        with pytest.raises(ValidationError):
+            model.model_validate(raw)
+
+
 def test_o1_c7_every_upstream_moment_reads_what_exports_write() -> None:
     """Not only an order's placing: a status change, a shipment, a payment, an invoice and a
     cart are read the same way (one reader, contracts.moments)."""

@@ -32,8 +32,9 @@ _CJK = re.compile(
 
 #: The languages whose month and weekday names are read (the scopes' and their neighbours').
 READING_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "nb")
-#: Words between a date's parts: 'de' (20 de noviembre), 'um' and 'à' (at), 'kl.' (klokken).
-_JOINING_WORDS = ["de", "del", "à", "às", "um", "le", "el", "om", "kl", "klo", "alle", "ore", "o"]
+#: Words between a date's parts: 'de' (20 de noviembre), 'um' and 'à' (at), 'kl.' (klokken),
+#: 'Uhr' (o'clock).
+_JOINING_WORDS = ["de", "del", "à", "às", "um", "le", "el", "om", "kl", "klo", "alle", "ore", "o", "uhr"]
 
 #: Abbreviations of time zones that name one offset (hours). Not CST (US Central, China), IST
 #: (India, Ireland, Israel), AST (Atlantic, Arabia); BST is British Summer Time, as UK shops write it.
@@ -78,7 +79,8 @@ def moment_text(text: str) -> str | None:
     from dateutil.parser import ParserError, parse  # only for a text the type does not read
 
     # 'GMT+1' is one hour east, as people write it (dateutil reads it the POSIX way, west).
-    cleaned = _OFFSET_AFTER_UTC.sub(_offset, _without_weekdays(stripped))
+    # JavaScript's Date#toString names the zone after its offset: '(Central European Standard Time)'.
+    cleaned = _OFFSET_AFTER_UTC.sub(_offset, _without_weekdays(_ZONE_NAME_AFTER.sub("", stripped)))
     readings: set[datetime] = set()
     # A year written first is read year, month, day (no one writes year, day, month).
     orders = [False] if re.match(r"\s*\d{4}\D", cleaned) else [False, True]
@@ -94,6 +96,7 @@ def moment_text(text: str) -> str | None:
     return readings.pop().isoformat()
 
 
+_ZONE_NAME_AFTER = re.compile(r"(?<=\d)\s*\([^\d()]+\)\s*$")
 _OFFSET_AFTER_UTC = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
 
 

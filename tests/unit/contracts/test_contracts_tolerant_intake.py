@@ -302,6 +302,9 @@ def test_o1_a_date_written_day_or_month_first_is_read_where_that_is_plain(writte
         ("20 mrt 2026", "2026-03-20T00:00:00+00:00"),  # Dutch
         ("2026年11月20日 09:14", "2026-11-20T09:14:00+00:00"),
         ("2026년 11월 20일", "2026-11-20T00:00:00+00:00"),
+        ("20.11.2026, 09:14 Uhr", "2026-11-20T09:14:00+00:00"),
+        # JavaScript's Date#toString
+        ("Fri Nov 20 2026 09:14:00 GMT+0100 (Central European Standard Time)", "2026-11-20T09:14:00+01:00"),
     ],
 )
 def test_o1_a_moment_as_exports_and_older_platforms_write_it_is_read(written: str, moment: str) -> None:

@@ -49,6 +49,7 @@ from contracts.upstream.readings import (
     UpstreamCurrency,
     UpstreamMomentRead,
     UpstreamMoney,
+    UpstreamScope,
     amount_of,
 )
 
@@ -362,7 +363,7 @@ class Order(_SetsAsideUnusableFields):
     source_customer_id: SourceCustomerId = Field(
         default=None, description="The customer's id in the source system; absent for guests."
     )
-    scope: Identifier = Field(description="The site, brand or country store the order belongs to.")
+    scope: UpstreamScope = Field(description="The site, brand or country store the order belongs to.")
     account_type: AccountType = "guest"
     email: OptionalText = None
     phone: OptionalText = Field(
@@ -396,7 +397,7 @@ class Order(_SetsAsideUnusableFields):
 class OrderRef(_Payload):
     source_system: Identifier
     order_number: Identifier
-    scope: Identifier
+    scope: UpstreamScope
 
 
 class StatusChange(OrderRef):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from contracts.moments import moment_text
-from contracts.types import CurrencyCode, Money, OptionalIdentifier, UpstreamMoment
+from contracts.types import CurrencyCode, Identifier, Money, OptionalIdentifier, UpstreamMoment
 
 
 def _amount(value: Any) -> Any:
@@ -113,3 +113,12 @@ SourceCustomerId = Annotated[OptionalIdentifier, BeforeValidator(_customer_id)]
 def amount_of(value: Any) -> Decimal:
     """``value`` as an amount (``_amount``); raises what ``Decimal`` raises for no amount."""
     return Decimal(str(_amount(value)))
+
+
+def _scope(value: Any) -> Any:
+    """'EU-FR', ' eu-fr ': scope ids are lower case (``ScopeId``), so another case names the same."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+#: A scope id as an upstream system may write it (``_scope``).
+UpstreamScope = Annotated[Identifier, BeforeValidator(_scope)]

@@ -97,11 +97,13 @@ async def test_o1_numbers_for_text_a_decimal_comma_a_currency_sign_and_a_day_fir
     client: OmsClient, services: EventTap, order_db: AsyncDatabase
 ) -> None:
     """An order as a spreadsheet-fed integration sends it: its number, customer id and phone as
-    JSON numbers, '59,70', '€', '20.11.2026 09:14'. Linked, its amounts and time as meant."""
+    JSON numbers, '59,70', '€', '20.11.2026 09:14', its scope in capitals. Linked, its amounts
+    and time as meant."""
     raw = json.loads(german("0", email="sheet@example.de", billing_address=HOME).model_dump_json())
     raw["payload"].update(
         order_number=4711, source_customer_id=991, phone=2211234568, currency="€", placed_at="20.11.2026 09:14"
     )
+    raw["payload"]["scope"] = " DE "  # scope ids are lower case: no other scope
     raw["payload"]["totals"].update(subtotal="54,80", total="59,70")
     await publish_as_sent(client, raw)
     link = await linked(client, "4711")

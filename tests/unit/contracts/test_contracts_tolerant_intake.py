@@ -349,6 +349,19 @@ def test_o7_a_status_shipment_or_payment_sent_without_its_time_takes_the_publica
             model.model_validate(raw)
 
 
+def test_o1_a_scope_in_another_case_or_with_spaces_is_the_scope() -> None:
+    """Scope ids are lower case: 'EU-FR' can name no other scope than 'eu-fr' (an order in a
+    scope no one created is still refused, by order-sync, with the scope named)."""
+    from contracts.upstream.orders import OrderShipped
+
+    raw = order_placed()
+    raw["payload"]["scope"] = " EU-FR "
+    assert OrderPlaced.model_validate(raw).payload.scope == "eu-fr"
+    shipped = json.loads((EXAMPLE.parent / "order-shipped.v1.json").read_text(encoding="utf-8"))
+    shipped["payload"]["scope"] = "Eu-Fr"
+    assert OrderShipped.model_validate(shipped).payload.scope == "eu-fr"
+
+
 def test_o1_c7_every_upstream_moment_reads_what_exports_write() -> None:
     """Not only an order's placing: a status change, a shipment, a payment, an invoice and a
     cart are read the same way (one reader, contracts.moments)."""

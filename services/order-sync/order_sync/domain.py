@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.order_sync.linking import OrderSummary
-from contracts.upstream.orders import Order
+from contracts.upstream.orders import PLACED_AT_PUBLISHED, Order
 from plumbing.errors import Rejected
 
 from .identity import Identity, lines_street_key
@@ -90,8 +90,11 @@ def number_keys(order: Order) -> list[str]:
 
 def content_hash(order: Order) -> str:
     """What the source system says of the order, its status aside (status events own that):
-    two deliveries of one order with the same hash are the same version of it (O8)."""
-    content = order.model_dump(mode="json", exclude={"status"})
+    two deliveries of one order with the same hash are the same version of it (O8). A time of
+    placing the order did not say (its publication's, ``PLACED_AT_PUBLISHED``) is no content:
+    the same order published again is no new version for it."""
+    unsaid = {"placed_at"} if PLACED_AT_PUBLISHED in order.set_aside else set()
+    content = order.model_dump(mode="json", exclude={"status", *unsaid})
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -6,13 +6,15 @@ the order, keeps its customer, and tells the customer's history once (OrderChang
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.order_sync.linking import GetOrderLink
-from contracts.upstream.orders import OrderPlaced
+from contracts.upstream.orders import PLACED_AT_PUBLISHED, OrderPlaced
 from plumbing.client import OmsClient
+from plumbing.messaging import upstream_exchange
 
 from ...support import EventTap, eventually
 from ..customer.test_customer_history import history
@@ -88,3 +90,33 @@ async def test_o7_o8_a_changed_order_updates_order_sync_and_the_history_once_and
         "CH-1": "71.70",
         "CH-2": "59.70",
     }
+
+
+async def test_o1_o8_an_order_without_its_time_published_twice_is_one_version(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """An order sent without placed_at takes its publication's time; the same order published
+    again later (a new message, a new time) says nothing new: no second version, no change
+    told to the history."""
+    placed = order("CH-3", source_customer_id="shop-ch-3")
+    for _ in range(2):  # each time another message id and publication time
+        raw = json.loads(
+            OrderPlaced.model_validate(placed.model_dump(exclude={"message_id", "occurred_at"})).model_dump_json()
+        )
+        del raw["payload"]["placed_at"]
+        await client.broker.publish(
+            json.dumps(raw).encode(),
+            exchange=upstream_exchange(client.settings.topology),
+            routing_key=OrderPlaced.routing_key(),
+            persist=True,
+        )
+        await link_of(client, SOURCE, "CH-3")
+    await client.publish_upstream(order("CH-4", source_customer_id="shop-ch-3"))  # a marker: after it
+    await link_of(client, SOURCE, "CH-4")
+    await asyncio.sleep(0.5)
+
+    stored = await order_db["orders"].find_one({"_id": f"{SOURCE}|CH-3"})
+    assert stored is not None and stored["content_version"] == 0, stored
+    assert PLACED_AT_PUBLISHED in stored["notes"], stored["notes"]
+    events = await services.drain()
+    assert not [m for m in events if m["routing_key"].startswith("order-sync.order-changed")], events

@@ -14,7 +14,18 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.countries import country_code
 from contracts.types import CountryCode, OptionalCountryCode
-from contracts.upstream.orders import PLACED_AT_PUBLISHED, UNNAMED_LINE, Order, OrderPlaced, PostalAddress
+from contracts.upstream.commerce import CartUpdated, InvoiceIssued
+from contracts.upstream.orders import (
+    PLACED_AT_PUBLISHED,
+    UNNAMED_LINE,
+    Order,
+    OrderPlaced,
+    OrderShipped,
+    OrderStatusChanged,
+    PaymentReceived,
+    PaymentRequested,
+    PostalAddress,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "contracts" / "examples" / "order-placed.v1.json"
 
@@ -328,57 +339,61 @@ def test_o1_an_order_sent_without_the_time_it_was_placed_takes_its_publication_t
     assert event.payload.placed_at == event.occurred_at
 
 
-def test_o7_a_status_shipment_or_payment_sent_without_its_time_takes_the_publication_s() -> None:
+def example(name: str) -> dict[str, Any]:
+    """A message of contracts/examples/, as JSON."""
+    loaded: dict[str, Any] = json.loads((EXAMPLE.parent / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+#: The upstream events that say when they happened: (example, message, the field saying when).
+TIMED_EVENTS = [
+    ("order-shipped.v1.json", OrderShipped, "shipped_at"),
+    ("order-status-changed.v1.json", OrderStatusChanged, "changed_at"),
+    ("payment-received.v1.json", PaymentReceived, "paid_at"),
+    ("payment-requested.v1.json", PaymentRequested, "requested_at"),
+]
+
+
+@pytest.mark.parametrize(("name", "model", "field"), TIMED_EVENTS)
+def test_o7_a_status_shipment_or_payment_sent_without_its_time_takes_the_publication_s(
+    name: str, model: type[Any], field: str
+) -> None:
     """The shipping email is not lost for a missing shipped_at: the event happened no later
     than it was published. A time written but unreadable still refuses it."""
-    from contracts.upstream.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
-
-    examples = EXAMPLE.parent
-    for name, model, field in (
-        ("order-shipped.v1.json", OrderShipped, "shipped_at"),
-        ("order-status-changed.v1.json", OrderStatusChanged, "changed_at"),
-        ("payment-received.v1.json", PaymentReceived, "paid_at"),
-        ("payment-requested.v1.json", PaymentRequested, "requested_at"),
-    ):
-        raw = json.loads((examples / name).read_text(encoding="utf-8"))
-        raw["payload"].pop(field)
-        event = model.model_validate(raw)
-        assert getattr(event.payload, field) == event.occurred_at, name
-        raw["payload"][field] = "05/11/2026"
-        with pytest.raises(ValidationError):
-            model.model_validate(raw)
+    raw = example(name)
+    raw["payload"].pop(field)
+    event = model.model_validate(raw)
+    assert getattr(event.payload, field) == event.occurred_at
+    raw["payload"][field] = "05/11/2026"
+    with pytest.raises(ValidationError):
+        model.model_validate(raw)
 
 
 def test_o1_a_scope_in_another_case_or_with_spaces_is_the_scope() -> None:
     """Scope ids are lower case: 'EU-FR' can name no other scope than 'eu-fr' (an order in a
     scope no one created is still refused, by order-sync, with the scope named)."""
-    from contracts.upstream.orders import OrderShipped
-
     raw = order_placed()
     raw["payload"]["scope"] = " EU-FR "
     assert OrderPlaced.model_validate(raw).payload.scope == "eu-fr"
-    shipped = json.loads((EXAMPLE.parent / "order-shipped.v1.json").read_text(encoding="utf-8"))
+    shipped = example("order-shipped.v1.json")
     shipped["payload"]["scope"] = "Eu-Fr"
     assert OrderShipped.model_validate(shipped).payload.scope == "eu-fr"
 
 
-def test_o1_c7_every_upstream_moment_reads_what_exports_write() -> None:
-    """Not only an order's placing: a status change, a shipment, a payment, an invoice and a
-    cart are read the same way (one reader, contracts.moments)."""
-    from contracts.upstream.commerce import CartUpdated, InvoiceIssued
-    from contracts.upstream.orders import OrderShipped, PaymentReceived
-
-    examples = EXAMPLE.parent
-    for name, model, field in (
-        ("order-shipped.v1.json", OrderShipped, "shipped_at"),
-        ("payment-received.v1.json", PaymentReceived, "paid_at"),
+@pytest.mark.parametrize(
+    ("name", "model", "field"),
+    [
+        *TIMED_EVENTS,
         ("invoice-issued.v1.json", InvoiceIssued, "issued_at"),
         ("cart-updated.v1.json", CartUpdated, "updated_at"),
-    ):
-        raw = json.loads((examples / name).read_text(encoding="utf-8"))
-        raw["payload"][field] = "Fri, 20 Nov 2026 09:14:00 +0100"
-        read = getattr(model.model_validate(raw).payload, field)
-        assert read.isoformat() == "2026-11-20T09:14:00+01:00", (name, read)
+    ],
+)
+def test_o1_c7_every_upstream_moment_reads_what_exports_write(name: str, model: type[Any], field: str) -> None:
+    """Not only an order's placing: a status change, a shipment, a payment, an invoice and a
+    cart are read the same way (one reader, contracts.moments)."""
+    raw = example(name)
+    raw["payload"][field] = "Fri, 20 Nov 2026 09:14:00 +0100"
+    assert getattr(model.model_validate(raw).payload, field).isoformat() == "2026-11-20T09:14:00+01:00"
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ from contracts.upstream.readings import (
     UpstreamCurrency,
     UpstreamMomentRead,
     UpstreamMoney,
+    UpstreamOrderNumber,
     UpstreamScope,
     amount_of,
 )
@@ -350,7 +351,7 @@ class Order(_SetsAsideUnusableFields):
     #: strength of what is left. Lines may be absent, but lines that cannot be read refuse it.
     KEPT_STRICT = frozenset({"source_customer_id", "email", "phone", "first_name", "last_name", "lines"})
 
-    order_number: Identifier = Field(description="The order number in the source system.")
+    order_number: UpstreamOrderNumber = Field(description="The order number in the source system.")
     display_number: OptionalIdentifier = Field(
         default=None,
         description="The number the customer sees (Shopify '#1001', Medusa display_id, commercetools "
@@ -396,7 +397,7 @@ class Order(_SetsAsideUnusableFields):
 
 class OrderRef(_Payload):
     source_system: Identifier
-    order_number: Identifier
+    order_number: UpstreamOrderNumber
     scope: UpstreamScope
 
 

@@ -104,7 +104,26 @@ _GUEST_IDS = frozenset({"0", "-1", "guest", "null", "none"})
 def _customer_id(value: Any) -> Any:
     if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).strip().casefold() in _GUEST_IDS:
         return None
+    return _platform_id(value)
+
+
+#: A Shopify GraphQL global id ('gid://shopify/Customer/7860482965002'): the REST id after it.
+_GLOBAL_ID = re.compile(r"gid://shopify/[A-Za-z]+/(\d+)(?:\?.*)?")
+
+
+def _platform_id(value: Any) -> Any:
+    """An id as the platform's GraphQL API writes it is the id its webhooks and REST API give
+    ('gid://shopify/Order/5500123456' is order 5500123456): one order or customer, whichever
+    way an integration read it."""
+    if isinstance(value, str) and (found := _GLOBAL_ID.fullmatch(value.strip())):
+        return found.group(1)
     return value
+
+
+#: An order's or a customer's id in its source system, as an upstream system may write it
+#: (``_platform_id``).
+UpstreamOrderNumber = Annotated[Identifier, BeforeValidator(_platform_id)]
+UpstreamCustomerId = Annotated[Identifier, BeforeValidator(_platform_id)]
 
 
 SourceCustomerId = Annotated[OptionalIdentifier, BeforeValidator(_customer_id)]

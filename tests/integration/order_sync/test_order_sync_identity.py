@@ -171,6 +171,23 @@ async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_or_none_do_
     assert [f["field"] for f in row.fields] == ["payload.placed_at"], row.fields
 
 
+async def test_o6_an_order_read_through_shopify_s_graphql_and_its_webhook_is_one_order(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """One Shopify order twice: an integration that read it through the GraphQL API (its
+    global id, the customer's too) and the webhook's numeric ids. One order, one customer."""
+    raw = json.loads(german("0", email="graph@example.de", source_customer_id="0").model_dump_json())
+    raw["payload"].update(order_number="gid://shopify/Order/5500777", source_customer_id="gid://shopify/Customer/88")
+    await publish_as_sent(client, raw)
+    first = await linked(client, "5500777")
+    assert first.customer_code and first.rule == "created"
+    await client.publish_upstream(german("5500777", email="graph@example.de", source_customer_id="88"))
+    await client.publish_upstream(german("5500778", source_customer_id="88"))  # the next, by the account alone
+    second = await linked(client, "5500778")
+    assert (second.customer_code, second.rule) == (first.customer_code, "source_customer_id")
+    assert await order_db["orders"].count_documents({"order_number": {"$regex": "5500777"}}) == 1
+
+
 async def test_o4_a_returning_customer_is_found_by_what_each_earlier_order_taught(
     client: OmsClient, services: EventTap
 ) -> None:

@@ -369,6 +369,28 @@ def test_o7_a_status_shipment_or_payment_sent_without_its_time_takes_the_publica
         model.model_validate(raw)
 
 
+def test_o1_o6_an_id_as_shopify_s_graphql_api_writes_it_is_the_id_its_webhooks_give() -> None:
+    """'gid://shopify/Order/5500123456' is order 5500123456: an integration that read the order
+    through GraphQL and the adapter that took its webhook deliver one order, of one customer."""
+    raw = order_placed()
+    raw["payload"].update(
+        order_number="gid://shopify/Order/5500123456", source_customer_id="gid://shopify/Customer/786"
+    )
+    order = OrderPlaced.model_validate(raw).payload
+    assert (order.order_number, order.source_customer_id) == ("5500123456", "786")
+    shipped = example("order-shipped.v1.json")
+    shipped["payload"]["order_number"] = "gid://shopify/Order/5500123456"
+    assert OrderShipped.model_validate(shipped).payload.order_number == "5500123456"
+    invoice = example("invoice-issued.v1.json")
+    invoice["payload"]["order_number"] = "gid://shopify/Order/5500123456"
+    assert InvoiceIssued.model_validate(invoice).payload.order_number == "5500123456"
+    cart = example("cart-updated.v1.json")
+    cart["payload"]["source_customer_id"] = "gid://shopify/Customer/786"
+    assert CartUpdated.model_validate(cart).payload.source_customer_id == "786"
+    raw["payload"]["order_number"] = "gid://other/Order/12"  # not Shopify's: as written
+    assert OrderPlaced.model_validate(raw).payload.order_number == "gid://other/Order/12"
+
+
 def test_o1_a_scope_in_another_case_or_with_spaces_is_the_scope() -> None:
     """Scope ids are lower case: 'EU-FR' can name no other scope than 'eu-fr' (an order in a
     scope no one created is still refused, by order-sync, with the scope named)."""

@@ -96,10 +96,28 @@ class PostalAddress(_Payload):
 UNNAMED_LINE = "(unnamed item)"
 
 
+def _listed(value: Any) -> Any:
+    """Lines as exports send them: null is none, and a null among them is no line."""
+    if value is None:
+        return []
+    return [item for item in value if item is not None] if isinstance(value, list) else value
+
+
+def _quantity_of(line: Mapping[str, Any]) -> Any:
+    """A line sent without its quantity: its total over its unit price where that is a whole
+    number of units, else one unit (an export that writes no quantity for a single item)."""
+    try:
+        units = amount_of(line["total"]) / amount_of(line["unit_price"])
+    except (KeyError, ArithmeticError, ValueError, TypeError):
+        return 1
+    return units if units > 0 and units == units.to_integral_value() else 1
+
+
 class OrderLine(_Payload):
     """A line as sold. One sent without a name is named by its SKU (or, with neither,
     ``UNNAMED_LINE``); without a unit price or a total, the one is worked out from the other
-    and the quantity."""
+    and the quantity; without a quantity, it is the total over the unit price where that is
+    a whole number, else one."""
 
     sku: OptionalIdentifier = None
     name: Text
@@ -110,11 +128,15 @@ class OrderLine(_Payload):
     @model_validator(mode="before")
     @classmethod
     def _completed(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping) or all(data.get(k) not in (None, "") for k in ("name", "unit_price", "total")):
+        if not isinstance(data, Mapping) or all(
+            data.get(k) not in (None, "") for k in ("name", "quantity", "unit_price", "total")
+        ):
             return data  # a whole line, as nearly all are: nothing to work out
         line = dict(data)
         if not str(line.get("name") or "").strip():
             line["name"] = line["sku"] if str(line.get("sku") or "").strip() else UNNAMED_LINE
+        if line.get("quantity") in (None, ""):
+            line["quantity"] = _quantity_of(line)
         try:
             quantity = Decimal(str(line["quantity"]))
             if line.get("unit_price") in (None, "") and line.get("total") not in (None, "") and quantity > 0:
@@ -391,8 +413,29 @@ class Order(_SetsAsideUnusableFields):
 
     @field_validator("lines", mode="before")
     @classmethod
-    def _null_is_no_lines(cls, value: Any) -> Any:
-        return [] if value is None else value
+    def _lines_as_sent(cls, value: Any) -> Any:
+        return _listed(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _totals_of_the_lines(cls, data: Any) -> Any:
+        """An order sent without totals but with lines: they add up to its subtotal and total
+        (no shipping, tax or discount said)."""
+        if not isinstance(data, Mapping) or data.get("totals") not in (None, {}) or not data.get("lines"):
+            return data
+        try:
+            lines = [line for line in data["lines"] if line is not None]
+            total = sum((_line_total(line) for line in lines), Decimal(0))
+        except (KeyError, ArithmeticError, ValueError, TypeError, AttributeError):
+            return data  # left as sent: 'totals' is refused, with its field
+        return {**data, "totals": {"subtotal": total, "total": total}}
+
+
+def _line_total(line: Mapping[str, Any]) -> Decimal:
+    if line.get("total") not in (None, ""):
+        return amount_of(line["total"])
+    quantity = line.get("quantity")
+    return amount_of(line["unit_price"]) * (Decimal(str(quantity)) if quantity not in (None, "") else 1)
 
 
 class OrderRef(_Payload):
@@ -411,6 +454,14 @@ class ShippedLine(_Payload):
     name: OptionalText = None
     quantity: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_unless_said(cls, data: Any) -> Any:
+        """A line of a shipment sent without its quantity: one unit, as a packing slip lists it."""
+        if isinstance(data, Mapping) and data.get("quantity") in (None, ""):
+            return {**data, "quantity": 1}
+        return data
+
 
 class Shipment(OrderRef):
     shipment_id: Identifier
@@ -419,6 +470,11 @@ class Shipment(OrderRef):
     tracking_url: OptionalHttpsLink = Field(default=None, description="https only: it is emailed and shown.")
     lines: list[ShippedLine] = Field(default_factory=list, max_length=2000)
     shipped_at: UpstreamMomentRead
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _lines_as_sent(cls, value: Any) -> Any:
+        return _listed(value)
 
 
 class PaymentRequest(OrderRef):

@@ -127,6 +127,13 @@ async def test_o1_a_spreadsheet_s_order_with_its_total_alone_and_no_lines_is_lin
     assert link.customer_code and link.rule == "created"
     stored = await order_db["orders"].find_one({"order_number": "SHEET-1"}, {"summary": 1})
     assert stored is not None and stored["summary"]["total"] == "59.70", stored
+    # Its next order: no totals, lines without their quantity. The lines add up to its total.
+    raw = json.loads(german("SHEET-2", email="tabelle@example.de", billing_address=HOME).model_dump_json())
+    raw["payload"].update(totals=None, lines=[{"name": "Tee", "unit_price": "19.90", "total": "39.80"}, None])
+    await publish_as_sent(client, raw)
+    assert (await linked(client, "SHEET-2")).customer_code == link.customer_code
+    stored = await order_db["orders"].find_one({"order_number": "SHEET-2"}, {"summary": 1})
+    assert stored is not None and stored["summary"]["total"] == "39.80", stored
 
 
 async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_or_none_do_not_refuse(

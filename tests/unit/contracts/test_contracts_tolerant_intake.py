@@ -485,8 +485,9 @@ def test_o1_a_line_without_a_name_a_unit_price_or_a_total_is_completed_from_the_
 
 def test_o1_totals_sent_in_part_are_completed_and_a_line_with_neither_name_nor_sku_is_kept() -> None:
     """A spreadsheet's order: its total alone, its tax and shipping as null, its lines null;
-    a line with a price and nothing to name it. Read, its sums completed; what no sum can
-    give (a total and its subtotal both missing) still refuses, with the field named."""
+    a line with a price and nothing to name it; no totals but its lines; lines without their
+    quantity. Read, its sums completed; what no sum can give (a total and its subtotal both
+    missing, and no lines) still refuses, with the field named."""
     raw = order_placed()
     raw["payload"]["totals"] = {"total": "59,70", "shipping": "4.90", "tax": None, "discount": None}
     totals = OrderPlaced.model_validate(raw).payload.totals
@@ -501,6 +502,23 @@ def test_o1_totals_sent_in_part_are_completed_and_a_line_with_neither_name_nor_s
     assert OrderPlaced.model_validate(raw).payload.lines == []
     raw["payload"]["lines"] = [{"quantity": 1, "unit_price": "5.00", "total": "5.00"}]
     assert OrderPlaced.model_validate(raw).payload.lines[0].name == UNNAMED_LINE
+    # No totals at all: the lines add up to them; a line without its quantity has the units
+    # its total and price say, else one; a null among the lines is none.
+    raw["payload"]["totals"] = None
+    raw["payload"]["lines"] = [
+        {"name": "Tee", "unit_price": "19.90", "total": "39.80"},
+        None,
+        {"name": "Cap", "unit_price": "15.00", "total": "12.00"},
+    ]
+    order = OrderPlaced.model_validate(raw).payload
+    assert [line.quantity for line in order.lines] == [2, 1]
+    assert (order.totals.subtotal, order.totals.total) == (Decimal("51.80"), Decimal("51.80"))
+    shipped = example("order-shipped.v1.json")
+    shipped["payload"]["lines"] = [None, {"sku": "TEE"}]
+    assert [(line.sku, line.quantity) for line in OrderShipped.model_validate(shipped).payload.lines] == [("TEE", 1)]
+    shipped["payload"]["lines"] = None
+    assert OrderShipped.model_validate(shipped).payload.lines == []
+    raw["payload"]["lines"] = []
     raw["payload"]["totals"] = {"shipping": "5", "tax": "10"}
     with pytest.raises(ValidationError) as caught:
         OrderPlaced.model_validate(raw)

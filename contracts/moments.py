@@ -1,16 +1,18 @@
 """Dates and times as exports and older platforms write them -> ISO 8601 (O1).
 
 The contract's time fields read RFC 3339 (and a date alone, or a time without an offset, as
-UTC). Exports write more: Ruby's and Rails' ``2026-11-20 09:14:00 +0100``, PHP's and
-email's ``Fri, 20 Nov 2026 09:14:00 +0100``, a US spreadsheet's ``Nov 20, 2026 9:14 PM``,
-a zone's abbreviation (``09:14 CET``), ``2026/11/20``, a month's name in a scope's language
-(``20 novembre 2026``, ``20. November 2026 um 09:14``, ``20 de noviembre de 2026``,
-``20 listopada 2026``), ``2026年11月20日``. ``moment_text`` reads those with python-dateutil,
-month and weekday names being CLDR's (Babel's data) for the scopes' languages, and only
-where the text names one moment: a year of four digits, a month and a day present (no
-part of the date taken from anywhere else), and the same reading day first or month first
-(``05/11/2026`` could be either: refused by the field, as before). A zone's abbreviation is
-read where it names one offset (``CST`` is the US's and China's, ``IST`` India's and
+UTC). Exports write more: a date day or month first where that is plain (``20.11.2026
+09:14``, ``20/11/2026``, ``11/20/2026``; dots are never written month first), Ruby's and
+Rails' ``2026-11-20 09:14:00 +0100``, PHP's and email's ``Fri, 20 Nov 2026 09:14:00 +0100``,
+a US spreadsheet's ``Nov 20, 2026 9:14 PM``, a zone's abbreviation (``09:14 CET``),
+``2026/11/20``, a month's name in a scope's language (``20 novembre 2026``, ``20. November
+2026 um 09:14``, ``20 de noviembre de 2026``, ``20 listopada 2026``), ``2026年11月20日``.
+``moment_text`` reads the plain day-or-month-first dates itself and the others with
+python-dateutil, month and weekday names being CLDR's (Babel's data) for the scopes'
+languages, and only where the text names one moment: a year of four digits, a month and a
+day present (no part of the date taken from anywhere else), and the same reading day first
+or month first (``05/11/2026`` could be either: refused by the field). A zone's abbreviation
+is read where it names one offset (``CST`` is the US's and China's, ``IST`` India's and
 Ireland's: refused). Anything else is left as written for the field to judge.
 """
 
@@ -72,6 +74,8 @@ def moment_text(text: str) -> str | None:
     stripped = text.strip()
     if _ISO.fullmatch(stripped) or not _YEAR.search(stripped):
         return None  # the type's own, or no year of four digits: nothing certain to add
+    if found := _DAY_MONTH_YEAR.fullmatch(stripped):
+        return _day_or_month_first(*found.groups())
     if found := _CJK.fullmatch(stripped):
         year, month, day, hour, minute, second = found.groups()
         clock = f" {hour}:{minute}:{second or '00'}" if hour else ""
@@ -97,6 +101,26 @@ def moment_text(text: str) -> str | None:
 
 
 _ZONE_NAME_AFTER = re.compile(r"(?<=\d)\s*\([^\d()]+\)\s*$")
+#: Digits only, day or month first: '20.11.2026 09:14', '20/11/2026', '11/20/2026'.
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def _day_or_month_first(
+    first: str, mark: str, second: str, year: str, hour: str | None, minute: str | None, seconds: str | None
+) -> str | None:
+    """Where that is plain: a part over 12 is the day, and dots are never written month
+    first. '05/11/2026' could be either: None."""
+    a, b = int(first), int(second)
+    if a > 12 >= b or (mark == "." and b <= 12):
+        day, month = a, b
+    elif b > 12 >= a:
+        day, month = b, a
+    else:
+        return None
+    clock = f"T{int(hour):02d}:{minute}:{seconds or '00'}" if hour else ""
+    return f"{year}-{month:02d}-{day:02d}{clock}"
+
+
 _OFFSET_AFTER_UTC = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
 
 

@@ -31,7 +31,7 @@ from contracts.upstream.cards import (  # noqa: F401 - the card rules, re-export
     mask_card_numbers,
 )
 from contracts.upstream.orders import OrderRef
-from contracts.upstream.readings import UpstreamCustomerId, UpstreamMomentRead, UpstreamScope
+from contracts.upstream.readings import UpstreamId, UpstreamMomentRead, UpstreamScope
 
 # --- card numbers (PCI: never accepted, never stored; contracts/upstream/cards.py) ---------------------
 
@@ -48,7 +48,7 @@ class _CardSafe(CardSafe):
 
 class _CustomerRef(_CardSafe):
     source_system: Identifier = Field(description="Which system and shop, e.g. 'shopify:acme-eu'.")
-    source_customer_id: UpstreamCustomerId = Field(description="The customer's id in that system.")
+    source_customer_id: UpstreamId = Field(description="The customer's id in that system.")
     scope: UpstreamScope
 
 

@@ -47,9 +47,9 @@ from contracts.upstream.cards import (
 from contracts.upstream.readings import (
     SourceCustomerId,
     UpstreamCurrency,
+    UpstreamId,
     UpstreamMomentRead,
     UpstreamMoney,
-    UpstreamOrderNumber,
     UpstreamScope,
     amount_of,
 )
@@ -100,7 +100,9 @@ def _listed(value: Any) -> Any:
     """Lines as exports send them: null is none, and a null among them is no line."""
     if value is None:
         return []
-    return [item for item in value if item is not None] if isinstance(value, list) else value
+    if isinstance(value, list) and None in value:
+        return [item for item in value if item is not None]
+    return value  # as nearly all are: read as it is
 
 
 def _quantity_of(line: Mapping[str, Any]) -> Any:
@@ -373,7 +375,7 @@ class Order(_SetsAsideUnusableFields):
     #: strength of what is left. Lines may be absent, but lines that cannot be read refuse it.
     KEPT_STRICT = frozenset({"source_customer_id", "email", "phone", "first_name", "last_name", "lines"})
 
-    order_number: UpstreamOrderNumber = Field(description="The order number in the source system.")
+    order_number: UpstreamId = Field(description="The order number in the source system.")
     display_number: OptionalIdentifier = Field(
         default=None,
         description="The number the customer sees (Shopify '#1001', Medusa display_id, commercetools "
@@ -440,7 +442,7 @@ def _line_total(line: Mapping[str, Any]) -> Decimal:
 
 class OrderRef(_Payload):
     source_system: Identifier
-    order_number: UpstreamOrderNumber
+    order_number: UpstreamId
     scope: UpstreamScope
 
 

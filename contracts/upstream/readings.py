@@ -69,29 +69,10 @@ def _currency(value: Any) -> Any:
 
 UpstreamCurrency = Annotated[CurrencyCode, BeforeValidator(_currency)]
 
-_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-
 
 def _moment(value: Any) -> Any:
-    """A date written day first or month first ('20.11.2026 09:14', '20/11/2026', '11/20/2026')
-    where that is plain: a part over 12 is the day, and dots are never written month first.
-    '05/11/2026' could be either: left for the reader to refuse. Other ways exports write a
-    moment ('Fri, 20 Nov 2026 09:14:00 +0100', '20 novembre 2026', '09:14 PM CET') are read
-    by ``contracts.moments``."""
-    if not isinstance(value, str):
-        return value
-    if (found := _DAY_MONTH_YEAR.match(value.strip())) is None:
-        return moment_text(value) or value
-    first, mark, second, year, hour, minute, second_of_minute = found.groups()
-    a, b = int(first), int(second)
-    if a > 12 >= b or (mark == "." and b <= 12):
-        day, month = a, b
-    elif b > 12 >= a:
-        day, month = b, a
-    else:
-        return value
-    clock = f"T{int(hour):02d}:{minute}:{second_of_minute or '00'}" if hour else ""
-    return f"{year}-{month:02d}-{day:02d}{clock}"
+    """A moment as exports write it (``contracts.moments``), or as written for the type to judge."""
+    return (moment_text(value) or value) if isinstance(value, str) else value
 
 
 UpstreamMomentRead = Annotated[UpstreamMoment, BeforeValidator(_moment)]
@@ -122,8 +103,7 @@ def _platform_id(value: Any) -> Any:
 
 #: An order's or a customer's id in its source system, as an upstream system may write it
 #: (``_platform_id``).
-UpstreamOrderNumber = Annotated[Identifier, BeforeValidator(_platform_id)]
-UpstreamCustomerId = Annotated[Identifier, BeforeValidator(_platform_id)]
+UpstreamId = Annotated[Identifier, BeforeValidator(_platform_id)]
 
 
 SourceCustomerId = Annotated[OptionalIdentifier, BeforeValidator(_customer_id)]

@@ -408,6 +408,10 @@ async def test_c7_n5_i5_order_detail_in_a_real_browser(
         await eventually(complete, timeout=30, interval=1)
         await expect(page.locator("h1")).to_contain_text("Order EU-100234")
         await expect(page.locator("#order-shipments")).to_contain_text("6A12345678901")
+        # How it was tied to her: the rule, and under 'Why' the evidence with its weights.
+        await expect(page.locator("#order-link")).to_contain_text("email")
+        await page.click("#order-link details.why summary")
+        await expect(page.locator("#order-link ul.evidence")).to_contain_text("email: exact")
         await shot(page, "35-order-detail")
 
 

@@ -78,8 +78,10 @@ async def apply_order_event(
     async def work(uow: UnitOfWork) -> None:
         nonlocal order_summary
         if isinstance(message, OrderStatusChanged):
-            now_summary = await store.change_status(uow, doc["_id"], ref.status, ref.changed_at)
+            now_summary = await store.change_status(uow, doc["_id"], code, ref.status, ref.changed_at)
             if now_summary is None:
+                if not await store.order_linked_to(uow, doc["_id"], code):
+                    raise OrderNotSettled(doc["_id"], code)
                 return  # an older change, arriving late or handled beside a newer one: not news
             # As stored now, not as read before: a new version of the order (O8) may have come.
             order_summary = OrderSummary.model_validate(now_summary)
@@ -94,7 +96,8 @@ async def apply_order_event(
         # Published with or without a recipient: the customer's history records every shipment
         # and payment; only the email needs an address.
         if isinstance(message, OrderShipped):
-            await store.record_order_event(uow, doc["_id"], {}, {"shipments": ref.model_dump(mode="json")})
+            if not await store.record_order_event(uow, doc["_id"], code, {"shipments": ref.model_dump(mode="json")}):
+                raise OrderNotSettled(doc["_id"], code)
             uow.publish(
                 CustomerOrderShipped(
                     **uow.envelope(),
@@ -113,9 +116,9 @@ async def apply_order_event(
                 partition_key=code,
             )
             return
-        await store.record_order_event(
-            uow, doc["_id"], {}, {"payments": {"kind": message.type_name(), **ref.model_dump(mode="json")}}
-        )
+        payment_record = {"kind": message.type_name(), **ref.model_dump(mode="json")}
+        if not await store.record_order_event(uow, doc["_id"], code, {"payments": payment_record}):
+            raise OrderNotSettled(doc["_id"], code)
         payment = partial(
             PaymentEmailPayload,
             recipient=recipient,
@@ -132,7 +135,30 @@ async def apply_order_event(
             received = payment(method=ref.method, at=ref.paid_at)
             uow.publish(CustomerPaymentReceived(**uow.envelope(), payload=received), partition_key=code)
 
-    await apply_once(runtime, message, work)
+    for pause in (*SETTLING_PAUSES, None):
+        try:
+            await apply_once(runtime, message, work)
+            return
+        except OrderNotSettled:
+            if pause is None:
+                raise  # the message is retried (its retry tiers), read afresh then
+            await asyncio.sleep(pause)
+
+
+class OrderNotSettled(RuntimeError):
+    """The order was read linked to its customer before the event's transaction, and the
+    transaction does not see it so. The read outside saw the link as soon as it was written;
+    the transaction reads a majority-committed snapshot, which a moment later holds it (a
+    shipment published as its order was linked lost its shipment to this, under load,
+    2026-12-07); or the order went to another customer in between (a merge): read again."""
+
+    def __init__(self, key: str, code: str) -> None:
+        super().__init__(f"order {key} is not linked to {code} in the transaction's snapshot yet")
+
+
+#: The waits before applying an event again in place when its order is not settled yet; then
+#: its message goes to the retry tiers (and is read afresh when it comes back).
+SETTLING_PAUSES = (0.05, 0.2, 0.5)
 
 
 def _recipient(entry: dict[str, Any] | None, scope: ScopeView | None) -> Recipient | None:

@@ -177,20 +177,34 @@ async def set_order_link(uow: UnitOfWork, key: str, update: dict[str, Any]) -> N
     await uow.db[ORDERS].update_one({"_id": key}, {"$set": update}, session=uow.session)
 
 
-async def record_order_event(uow: UnitOfWork, key: str, update: dict[str, Any], push: dict[str, Any] | None) -> None:
-    change: dict[str, Any] = {"$set": update}
-    if push:
-        change["$push"] = push
-    await uow.db[ORDERS].update_one({"_id": key}, change, session=uow.session)
+async def record_order_event(uow: UnitOfWork, key: str, code: str, push: dict[str, Any]) -> bool:
+    """Add a shipment or payment to the order linked to ``code``; False if the transaction
+    does not see it so (order_events.OrderNotSettled)."""
+    result = await uow.db[ORDERS].update_one({"_id": key, "customer_code": code}, {"$push": push}, session=uow.session)
+    return result.matched_count == 1
 
 
-async def change_status(uow: UnitOfWork, key: str, status: str, changed_at: datetime) -> dict[str, Any] | None:
-    """O7: the order's status, unless a later change is already recorded; the order's summary
-    as it is now, or None when it did not change (an order's events are handled side by
-    side and may arrive in any order). Only the summary's status is written: a new version
-    of the order's content (O8) stored meanwhile is kept."""
+async def order_linked_to(uow: UnitOfWork, key: str, code: str) -> bool:
+    """Whether the transaction sees the order linked to ``code``."""
+    return (
+        await uow.db[ORDERS].find_one({"_id": key, "customer_code": code}, {"_id": 1}, session=uow.session) is not None
+    )
+
+
+async def change_status(
+    uow: UnitOfWork, key: str, code: str, status: str, changed_at: datetime
+) -> dict[str, Any] | None:
+    """O7: the status of the order linked to ``code``, unless a later change is already
+    recorded; the order's summary as it is now, or None when it did not change (an order's
+    events are handled side by side and may arrive in any order; or the transaction does
+    not see the order so: ``order_linked_to`` tells). Only the summary's status is written:
+    a new version of the order's content (O8) stored meanwhile is kept."""
     doc: dict[str, Any] | None = await uow.db[ORDERS].find_one_and_update(
-        {"_id": key, "$or": [{"status_changed_at": None}, {"status_changed_at": {"$lte": changed_at}}]},
+        {
+            "_id": key,
+            "customer_code": code,
+            "$or": [{"status_changed_at": None}, {"status_changed_at": {"$lte": changed_at}}],
+        },
         {"$set": {"status": status, "status_changed_at": changed_at, "summary.status": status}},
         projection={"summary": True},
         return_document=ReturnDocument.AFTER,

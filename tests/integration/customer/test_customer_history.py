@@ -21,6 +21,7 @@ from contracts.upstream.commerce import CartUpdated, InvoiceIssued, PaymentMetho
 from contracts.upstream.orders import OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from customer.app import create_app as customer_app
 from customer.history import handlers as history_handlers
+from order_sync import order_events
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
 from plumbing.errors import Rejected
@@ -162,6 +163,49 @@ async def test_c7_c6_an_order_from_upstream_is_in_history_with_status_shipment_a
 
     code_, out = await omsctl(client.settings, "customer", "history", code, "--kind", "orders")
     assert code_ == 0 and "H-1" in out and "shipped" in out and "59.70 EUR" in out and "Colissimo 6A1" in out, out
+
+
+async def test_o7_c7_events_whose_transaction_does_not_see_their_order_linked_yet_wait_for_it(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    """A status change and a shipment read their order linked (a plain read sees a write at
+    once), while their transactions' snapshot did not hold the order yet (it does a moment
+    later). Each waits for it: neither is taken for an old change, nor applied to nothing
+    (the shipment of an order linked a moment before was lost so under load)."""
+    sync = order_sync_app(settings)
+    async with running(customer_app(settings), sync, cleanup=cleanup):
+        await create_scope(client, "eu-fr", "FR", default_language="fr")
+        code = await customer_of_first_order(client, "H-30")
+        key = f"{SOURCE}|H-30"
+        linked = await order_db["orders"].find_one({"_id": key})
+        assert linked is not None and linked["customer_code"] == code
+        await order_db["orders"].delete_one({"_id": key})  # the snapshot's view: no order yet
+
+        async def catch_up() -> None:
+            await asyncio.sleep(0.15)
+            await order_db["orders"].insert_one(linked)
+
+        catching_up = asyncio.create_task(catch_up())
+        runtime, customers = sync.context.get("runtime"), sync.context.get("customer-service")
+        ref = {**REF, "order_number": "H-30"}
+        changed = upstream(OrderStatusChanged, **ref, status="shipped", changed_at="2026-11-21T10:00:01Z")
+        shipped = upstream(OrderShipped, **ref, shipment_id="S30", carrier="DHL", shipped_at="2026-11-21T10:00:00Z")
+        await asyncio.gather(
+            order_events.apply_order_event(runtime, customers, changed, linked),
+            order_events.apply_order_event(runtime, customers, shipped, linked),
+        )
+        await catching_up
+
+        stored = await order_db["orders"].find_one({"_id": key})
+        assert stored is not None and stored["status"] == "shipped"
+        assert [s["shipment_id"] for s in stored["shipments"]] == ["S30"]
+
+        async def in_history() -> Any:
+            fields = (await history(client, code, "order")).items[0].fields
+            return fields if fields["status"] == "shipped" and fields["shipments"] else None
+
+        fields = await eventually(in_history, timeout=15)
+        assert [s["shipment_id"] for s in fields["shipments"]] == ["S30"]
 
 
 async def test_c7_carts_payment_methods_invoices_and_payments_in_pages_and_a_csr_deletes_a_payment_method(

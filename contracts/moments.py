@@ -108,10 +108,11 @@ _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T,]+(\d{1,
 def _day_or_month_first(
     first: str, mark: str, second: str, year: str, hour: str | None, minute: str | None, seconds: str | None
 ) -> str | None:
-    """Where that is plain: a part over 12 is the day, and dots are never written month
-    first. '05/11/2026' could be either: None."""
+    """Where that is plain: a part over 12 is the day, dots are never written month first,
+    and '05/05/2026' is one day either way. '05/11/2026' could be either: None
+    (``day_or_month_first``)."""
     a, b = int(first), int(second)
-    if a > 12 >= b or (mark == "." and b <= 12):
+    if a > 12 >= b or (mark == "." and b <= 12) or a == b:
         day, month = a, b
     elif b > 12 >= a:
         day, month = b, a
@@ -119,6 +120,53 @@ def _day_or_month_first(
         return None
     clock = f"T{int(hour):02d}:{minute}:{seconds or '00'}" if hour else ""
     return f"{year}-{month:02d}-{day:02d}{clock}"
+
+
+def day_or_month_first(text: str) -> tuple[datetime, datetime] | None:
+    """The two moments a date of digits names when its day and month could be either
+    ('05/11/2026 09:14': 5 November and 11 May, in that order, as UTC); None for any other
+    text."""
+    found = _DAY_MONTH_YEAR.fullmatch(text.strip())
+    if found is None or _day_or_month_first(*found.groups()) is not None:
+        return None
+    first, _, second, year, hour, minute, seconds = found.groups()
+    clock = (int(hour or 0), int(minute or 0), int(seconds or 0))
+    try:
+        return (
+            datetime(int(year), int(second), int(first), *clock, tzinfo=UTC),
+            datetime(int(year), int(first), int(second), *clock, tzinfo=UTC),
+        )
+    except ValueError:  # an hour of 25: the field says so
+        return None
+
+
+def names_a_year(text: str) -> bool:
+    """Whether ``text`` holds a year of four digits (a date, however written)."""
+    return _YEAR.search(text) is not None
+
+
+def without_its_year(text: str, published: datetime) -> datetime | None:
+    """A date written without its year ('20 Nov 09:14', '20/11'): the latest such moment not
+    after ``published`` (this year's or last year's), if the text names a month and a day
+    for certain; else None."""
+    if names_a_year(text):
+        return None
+    for year in (published.year, published.year - 1):
+        written = moment_text(f"{text.strip()} {year}")
+        if written is None:
+            return None
+        read = datetime.fromisoformat(written)
+        read = read if read.tzinfo else read.replace(tzinfo=UTC)
+        if read <= published + timedelta(days=1):
+            return read
+    return None
+
+
+def nearest_before(readings: tuple[datetime, ...], published: datetime) -> datetime | None:
+    """Of a date's readings, the one an event published at ``published`` happened at: the
+    latest not after its publication (a day's grace for the zones), else None."""
+    possible = [r for r in readings if r <= published + timedelta(days=1)]
+    return max(possible) if possible else None
 
 
 _OFFSET_AFTER_UTC = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")

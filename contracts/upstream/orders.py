@@ -7,10 +7,12 @@ Examples: ``contracts/examples/``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import types
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, Literal, Union, get_args, get_origin
 
@@ -28,6 +30,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticUseDefault
 
 from contracts.envelope import Event, PayloadT, utc_now
+from contracts.moments import day_or_month_first, names_a_year, nearest_before, without_its_year
 from contracts.types import (
     Identifier,
     LanguageTag,
@@ -497,27 +500,72 @@ class Payment(OrderRef):
 
 
 class _UpstreamEvent(Event[PayloadT], Generic[PayloadT]):
-    """An upstream event whose payload says when it happened (``MOMENT``). One sent without
-    that time happened no later than it was published: the envelope's ``occurred_at`` is
-    taken (a time written but unreadable still refuses it: it says something, not for
-    certain). A status change, a shipment or a payment without its time still updates the
-    history and sends its email."""
+    """An upstream event whose payload says when it happened (``MOMENT``), read as exports
+    write it (``contracts.moments``). An event is published after it happens, most within the
+    hour: a date whose day and month could be either ('05/11/2026'), or written without its
+    year ('20 Nov 09:14'), is the moment it may name nearest before the envelope's
+    ``occurred_at`` (an order notes the reading). One sent without that time happened no later
+    than it was published: ``occurred_at`` is taken (a status change, a shipment or a payment
+    still updates the history and sends its email), and so for an order's text naming no
+    date at all ('N/A', MySQL's '0000-00-00 00:00:00'), with a note. A time written but
+    unreadable otherwise ('31/02/2026', 'CST', which is two zones) refuses the event, its
+    field named: it says something, not for certain."""
 
     MOMENT: ClassVar[str]
+    #: A text naming no date ('N/A', MySQL's '0000-00-00 00:00:00') is taken as no time.
+    NO_DATE_IS_NO_TIME: ClassVar[bool] = False
 
     @model_validator(mode="wrap")
     @classmethod
     def _when_published(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         moment = getattr(cls, "MOMENT", None)  # none on the generic step towards a message
         payload = data.get("payload") if isinstance(data, Mapping) else None
-        if moment is None or not isinstance(payload, Mapping) or payload.get(moment) not in (None, ""):
+        if moment is None or not isinstance(payload, Mapping):
+            return handler(data)
+        written = payload.get(moment)
+        text = written.strip() if isinstance(written, str) else None
+        if text and (found := _nearest(text, data)) is not None:
+            read, why = found
+            event = handler({**data, "payload": {**payload, moment: read.isoformat()}})
+            return cls._noted(
+                event, f"{moment} {text!r} {why}: {read:%Y-%m-%d} taken, the nearest before its publication"
+            )
+        no_date = cls.NO_DATE_IS_NO_TIME and bool(text) and not names_a_year(text or "")
+        if written not in (None, "") and not no_date:
             return handler(data)
         occurred = data.get("occurred_at") or utc_now().isoformat()
-        return cls._published_at(handler({**data, "occurred_at": occurred, "payload": {**payload, moment: occurred}}))
+        event = cls._published_at(handler({**data, "occurred_at": occurred, "payload": {**payload, moment: occurred}}))
+        return cls._noted(event, f"{moment} {text!r} names no date") if no_date else event
 
     @classmethod
     def _published_at(cls, event: Any) -> Any:
         return event
+
+    @classmethod
+    def _noted(cls, event: Any, note: str) -> Any:
+        return event
+
+
+def _nearest(written: str, data: Mapping[str, Any]) -> tuple[datetime, str] | None:
+    """A date written with its day and month either way round, or without its year: the
+    moment it names nearest before its publication, and why it was chosen."""
+    if (readings := day_or_month_first(written)) is not None:
+        read = nearest_before(readings, _published(data.get("occurred_at")))
+        return None if read is None else (read, "could be read day or month first")
+    if not names_a_year(written) and (read := without_its_year(written, _published(data.get("occurred_at")))):
+        return read, "names no year"
+    return None
+
+
+def _published(occurred_at: Any) -> datetime:
+    """When the envelope says its event was published (now, if it does not say it plainly)."""
+    if isinstance(occurred_at, datetime) and occurred_at.tzinfo is not None:
+        return occurred_at
+    if isinstance(occurred_at, str):
+        with contextlib.suppress(ValueError):
+            published = datetime.fromisoformat(occurred_at.strip())
+            return published if published.tzinfo else published.replace(tzinfo=UTC)
+    return utc_now()
 
 
 class OrderPlaced(_UpstreamEvent[Order]):
@@ -525,13 +573,18 @@ class OrderPlaced(_UpstreamEvent[Order]):
 
     DOMAIN = "order"
     MOMENT = "placed_at"
+    NO_DATE_IS_NO_TIME = True
     message_type: Literal["order-placed"] = "order-placed"
     schema_version: Literal[1] = 1
 
     @classmethod
     def _published_at(cls, event: Any) -> Any:
+        return cls._noted(event, PLACED_AT_PUBLISHED)
+
+    @classmethod
+    def _noted(cls, event: Any, note: str) -> Any:
         order = event.payload  # the order says so (GetOrderLink's notes)
-        order.__pydantic_private__["_set_aside"] = (*order.set_aside, PLACED_AT_PUBLISHED)
+        order.__pydantic_private__["_set_aside"] = (*order.set_aside, note)
         return event
 
 

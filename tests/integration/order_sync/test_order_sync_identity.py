@@ -178,6 +178,43 @@ async def test_o1_moments_as_php_ruby_and_a_german_export_write_them_or_none_do_
     assert [f["field"] for f in row.fields] == ["payload.placed_at"], row.fields
 
 
+async def test_o1_a_date_either_way_round_without_its_year_or_naming_none_does_not_refuse_its_order(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """A till's export writes '05/11/2026' (the 5th of November or the 11th of May), a form
+    '20 Nov 09:14' (no year), a PHP shop MySQL's zero date for a time it never set. Each
+    order is linked, at the moment nearest before its publication (or at its publication),
+    with a note saying so; the undated one sent again later is the same version of it."""
+    sent = {
+        "DT-1": ("05/11/2026 09:14", "2026-11-05T10:00:00+00:00", "2026-11-05T09:14:00"),
+        "DT-2": ("20 Nov 09:14", "2026-11-21T08:00:00+00:00", "2026-11-20T09:14:00"),
+        "DT-3": ("0000-00-00 00:00:00", "2026-11-22T08:00:00+00:00", "2026-11-22T08:00:00"),
+    }
+    for number, (placed_at, published, _) in sent.items():
+        raw = json.loads(german(number, email="datum@example.de", billing_address=HOME).model_dump_json())
+        raw["occurred_at"], raw["payload"]["placed_at"] = published, placed_at
+        await publish_as_sent(client, raw)
+    codes = set()
+    for number, (placed_at, _, meant) in sent.items():
+        link = await linked(client, number)
+        codes.add(link.customer_code)
+        assert any(repr(placed_at) in note for note in link.notes), (number, link.notes)
+        stored = await order_db["orders"].find_one({"order_number": number}, {"placed_at": 1})
+        assert stored is not None and stored["placed_at"].isoformat().startswith(meant), (number, stored)
+    assert len(codes) == 1 and None not in codes, codes
+    raw = json.loads(german("DT-3", email="datum@example.de", billing_address=HOME).model_dump_json())
+    raw["occurred_at"], raw["payload"]["placed_at"] = "2026-11-23T08:00:00+00:00", "0000-00-00 00:00:00"
+    await publish_as_sent(client, raw)  # the same order, published a day later
+    await client.publish_upstream(german("DT-4", email="datum@example.de"))
+    await linked(client, "DT-4")  # published after it: the intake is past the resend
+    stored = await order_db["orders"].find_one({"order_number": "DT-3"}, {"placed_at": 1, "content_version": 1})
+    assert (
+        stored is not None
+        and stored["content_version"] == 0
+        and stored["placed_at"].isoformat().startswith("2026-11-22T08:00:00")
+    ), stored
+
+
 async def test_o6_an_order_read_through_shopify_s_graphql_and_its_webhook_is_one_order(
     client: OmsClient, services: EventTap, order_db: AsyncDatabase
 ) -> None:

@@ -257,7 +257,7 @@ def test_o1_o8_amazon_broken_order_is_a_field_error_naming_amazon_s_field() -> N
     order["OrderItems"][0]["ItemPrice"]["Amount"] = "lots"
     order["OrderItems"][1]["QuantityOrdered"] = -1
     order["OrderItems"][1]["SellerSKU"] = ["DE-BIT-T7"]
-    order["PurchaseDate"] = "yesterday"
+    order["PurchaseDate"] = "2026-02-31T10:00:00Z"  # no such day
     del order["OrderTotal"]
     assert refused(body) == [
         "OrderTotal.CurrencyCode",

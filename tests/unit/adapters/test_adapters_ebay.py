@@ -222,7 +222,7 @@ def test_o1_o8_ebay_broken_order_is_a_field_error_naming_ebay_s_field() -> None:
     body["lineItems"][0]["quantity"] = 0
     body["lineItems"][1]["lineItemCost"]["value"] = "lots"
     body["buyer"]["username"] = {"id": 5}
-    body["creationDate"] = "yesterday"
+    body["creationDate"] = "2026-02-31T10:00:00Z"  # no such day
     del body["pricingSummary"]["total"]
     assert refused(body) == [
         "pricingSummary.total.currency",

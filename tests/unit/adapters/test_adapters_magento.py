@@ -268,7 +268,7 @@ def test_o8_magento_body_of_the_wrong_shape_is_a_dead_letter_naming_the_field() 
     order = body["data"]["value"]
     order["items"][2]["price"] = "lots"  # the third item, the second line
     order["customer_id"] = {"id": 5}
-    order["created_at"] = "yesterday"
+    order["created_at"] = "2026-02-31 10:00:00"  # no such day
     order["addresses"][0]["street"] = {"line": 1}
     order["order_currency_code"] = "EURO"
     assert [field for field, _ in refused(body)] == [

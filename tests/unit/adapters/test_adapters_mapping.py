@@ -171,7 +171,7 @@ def test_o8_an_unmappable_payload_names_the_platform_field() -> None:
         ("line_items[1].price", "not a decimal amount: 'lots'")
     ]
     bad_date = fixture("shopify", "orders-create.json")
-    bad_date["created_at"] = "10 janvier"  # no date (one without a time zone is read as UTC)
+    bad_date["created_at"] = "31 février 2026"  # no such day
     with pytest.raises(MappingError) as caught:
         shopify.map_event("orders/create", bad_date, config("shopify"))
     assert [f.field for f in caught.value.fields] == ["created_at"]

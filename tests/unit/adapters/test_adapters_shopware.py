@@ -243,7 +243,7 @@ def test_o8_shopware_body_of_the_wrong_shape_is_a_dead_letter_naming_the_field()
     order["lineItems"][1]["unitPrice"] = "lots"
     order["lineItems"][0]["quantity"] = 0
     order["orderCustomer"]["customerId"] = {"id": 5}
-    order["orderDateTime"] = "yesterday"
+    order["orderDateTime"] = "2026-02-31T10:00:00.000+00:00"  # no such day
     assert refused(body) == [
         "lineItems[0].quantity",
         "lineItems[1].unitPrice",

@@ -152,7 +152,7 @@ def test_o8_woocommerce_every_bad_field_is_reported_together_by_its_woocommerce_
     broken["line_items"][1]["total"] = "lots"
     broken["customer_id"] = {"id": 5}  # an id must be a string or an integer
     broken["shipping_total"] = 10.5  # a float would not be exact (bodies are read with Decimal)
-    broken["date_created_gmt"] = "yesterday"
+    broken["date_created_gmt"] = "2026-02-31T10:00:00"  # no such day
     broken["billing"]["country"] = "Atlantis"  # set aside (O1), not refused
     with pytest.raises(MappingError) as caught:
         woocommerce.map_event("order.created", broken, config())

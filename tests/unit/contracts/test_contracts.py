@@ -69,7 +69,7 @@ def test_o1_order_placed_normalizes_what_storefronts_send() -> None:
 
 def test_o1_bad_order_names_each_bad_field() -> None:
     raw = json.loads((EXAMPLES / "order-placed.v1.json").read_text(encoding="utf-8"))
-    raw["payload"].update(currency="dollars", lines="none", placed_at="yesterday")
+    raw["payload"].update(currency="dollars", lines="none", placed_at="2026-11-31")
     del raw["payload"]["scope"]
     with pytest.raises(ValidationError) as caught:
         OrderPlaced.model_validate(raw)

@@ -177,7 +177,7 @@ def test_o1_a_note_never_repeats_a_long_digit_run() -> None:
 
 def test_o1_an_order_missing_a_required_field_is_still_refused_with_field_level_errors() -> None:
     raw = order_placed()
-    raw["payload"].update(currency="dollars", lines="none", placed_at="yesterday")
+    raw["payload"].update(currency="dollars", lines="none", placed_at="2026-11-31 09:14")
     raw["payload"]["billing_address"]["country"] = "Atlantis"  # would be set aside: not an error
     del raw["payload"]["scope"]
     with pytest.raises(ValidationError) as caught:
@@ -364,7 +364,7 @@ def test_o7_a_status_shipment_or_payment_sent_without_its_time_takes_the_publica
     raw["payload"].pop(field)
     event = model.model_validate(raw)
     assert getattr(event.payload, field) == event.occurred_at
-    raw["payload"][field] = "05/11/2026"
+    raw["payload"][field] = "31/02/2026"
     with pytest.raises(ValidationError):
         model.model_validate(raw)
 
@@ -421,27 +421,75 @@ def test_o1_c7_every_upstream_moment_reads_what_exports_write(name: str, model: 
 @pytest.mark.parametrize(
     "written",
     [
-        "05/11/2026 09:14",  # the 5th of November or the 11th of May
-        "20 Nov 09:14",  # no year: not taken from today
         "November 2026",  # no day
         "2026-11-20 09:14 CST",  # US Central or China
         "2026-11-20 09:14 IST",  # India, Ireland or Israel
         "31/02/2026",  # no such day
         "mar 5 mar 2026",  # Tuesday in Spanish, or March
+        "05/11/2027",  # either reading after its publication
     ],
 )
 def test_o1_a_moment_that_names_no_one_time_for_certain_still_refuses_the_order_with_its_field(written: str) -> None:
     raw = order_placed()
+    raw["occurred_at"] = "2026-11-20T10:00:00Z"
     raw["payload"]["placed_at"] = written
     with pytest.raises(ValidationError) as caught:
         OrderPlaced.model_validate(raw)
     assert [e["loc"] for e in caught.value.errors()] == [("payload", "placed_at")]
 
 
+@pytest.mark.parametrize(
+    ("written", "published", "read", "why"),
+    [
+        # Published the day it happened: the 5th of November, not the 11th of May.
+        ("05/11/2026 09:14", "2026-11-05T10:00:00Z", "2026-11-05T09:14:00+00:00", "could be read day or month first"),
+        # Published in May: the 5th of November had not come.
+        ("05/11/2026", "2026-05-12T08:00:00Z", "2026-05-11T00:00:00+00:00", "could be read day or month first"),
+        # Both past: the later one, nearer its publication.
+        ("03/04/2026", "2026-12-01T08:00:00Z", "2026-04-03T00:00:00+00:00", "could be read day or month first"),
+        ("20 Nov 09:14", "2026-11-21T08:00:00Z", "2026-11-20T09:14:00+00:00", "names no year"),
+        # In January, the 20th of November was last year's.
+        ("20 novembre", "2027-01-04T08:00:00Z", "2026-11-20T00:00:00+00:00", "names no year"),
+    ],
+)
+def test_o1_a_date_missing_its_year_or_either_way_round_is_the_one_nearest_before_its_publication(
+    written: str, published: str, read: str, why: str
+) -> None:
+    """An order is published after it is placed, most within the hour: of the moments a date
+    may name, the latest not after its publication, noted on the order for the CSR."""
+    raw = order_placed()
+    raw["occurred_at"] = published
+    raw["payload"]["placed_at"] = written
+    order = OrderPlaced.model_validate(raw).payload
+    assert order.placed_at.isoformat() == read
+    assert order.set_aside == (f"placed_at {written!r} {why}: {read[:10]} taken, the nearest before its publication",)
+    shipped = example("order-shipped.v1.json")  # an event's time alike
+    shipped.update(occurred_at=published)
+    shipped["payload"]["shipped_at"] = written
+    assert OrderShipped.model_validate(shipped).payload.shipped_at.isoformat() == read
+
+
+@pytest.mark.parametrize("written", ["N/A", "0000-00-00 00:00:00", "-", "unknown"])
+def test_o1_an_order_whose_time_names_no_date_is_placed_when_published_with_a_note(written: str) -> None:
+    """MySQL's zero date (WooCommerce, Magento), 'N/A' from a spreadsheet: no time said, as if
+    none were sent; the order is kept and says what it was sent. Its content is the same
+    whenever it is published again (order-sync's content hash leaves such a time out)."""
+    raw = order_placed()
+    raw["occurred_at"] = "2026-11-20T10:00:00Z"
+    raw["payload"]["placed_at"] = written
+    order = OrderPlaced.model_validate(raw).payload
+    assert order.placed_at.isoformat() == "2026-11-20T10:00:00+00:00"
+    assert order.set_aside == (PLACED_AT_PUBLISHED, f"placed_at {written!r} names no date")
+    shipped = example("order-shipped.v1.json")  # an event's time is said or refused
+    shipped["payload"]["shipped_at"] = written
+    with pytest.raises(ValidationError):
+        OrderShipped.model_validate(shipped)
+
+
 def test_o1_what_cannot_be_read_for_certain_still_refuses_the_order_with_its_field() -> None:
-    """'$' is the dollar of several countries, '05/11/2026' either of two days, 'abc' no
-    amount: refused with the field named, never guessed."""
-    for field, written in (("currency", "$"), ("placed_at", "05/11/2026")):
+    """'$' is the dollar of several countries, '31/02/2026' no day, 'abc' no amount: refused
+    with the field named, never guessed."""
+    for field, written in (("currency", "$"), ("placed_at", "31/02/2026")):
         raw = order_placed()
         raw["payload"][field] = written
         with pytest.raises(ValidationError) as caught:

@@ -110,7 +110,10 @@ stop_rabbitmq() {
 
 # --- MongoDB 6.0 ----------------------------------------------------------------------
 
-have_libssl11() { ldconfig -p 2>/dev/null | grep -q 'libssl.so.1.1 '; }
+# grep reads the whole list: with `grep -q` it stops at the first match, ldconfig dies of SIGPIPE
+# when it writes after that, and pipefail made the check say "missing" now and then (a setup that
+# died with "libssl1.1 did not install" on a machine that had it, 2026-12-07).
+have_libssl11() { ldconfig -p 2>/dev/null | grep 'libssl.so.1.1 ' >/dev/null; }
 
 debian_mirror() {  # the mirror this machine already uses for Debian's main archive
     local uri

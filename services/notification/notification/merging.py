@@ -38,11 +38,11 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
 
 
 async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> None:
-    p, db = message.payload, runtime.db
-    if not await store.merge_applied(db, p.merge_id):
-        raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
+    p = message.payload
 
     async def work(uow: UnitOfWork) -> None:
+        if not await store.merge_applied(uow, p.merge_id):
+            raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
         await store.move_back_merged(uow, merge_id=p.merge_id, merged_code=p.merged_code)
 
     await apply_once(runtime, message, work)

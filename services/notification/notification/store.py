@@ -624,9 +624,12 @@ async def move_to_survivor(
     )
 
 
-async def merge_applied(db: AsyncDatabase[dict[str, Any]], merge_id: str) -> bool:
-    """Whether this merge was applied here: an unmerge that overtook its merge waits for it."""
-    return await db[MERGES].find_one({"_id": merge_id}) is not None
+async def merge_applied(uow: UnitOfWork, merge_id: str) -> bool:
+    """Whether this merge was applied here: an unmerge that overtook its merge waits for it.
+    Asked in the unmerge's transaction: a plain read sees a merge as soon as it is written,
+    the transaction's snapshot a moment later, and an unmerge that moved nothing back would
+    still be recorded as applied."""
+    return await uow.db[MERGES].find_one({"_id": merge_id}, {"_id": 1}, session=uow.session) is not None
 
 
 async def move_back_merged(uow: UnitOfWork, *, merge_id: str, merged_code: str) -> None:

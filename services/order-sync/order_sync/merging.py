@@ -44,11 +44,11 @@ async def customers_merged(message: CustomersMerged, runtime: Runtime) -> None:
 
 
 async def customers_unmerged(message: CustomersUnmerged, runtime: Runtime) -> None:
-    p, db = message.payload, runtime.db
-    if not await store.merge_applied(db, p.merge_id):
-        raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
+    p = message.payload
 
     async def work(uow: UnitOfWork) -> None:
+        if not await store.merge_applied(uow, p.merge_id):
+            raise ArrivedEarly(f"merge {p.merge_id} is not applied yet")
         arrived = await store.move_back(uow, p.merge_id, p.merged_code, p.survivor_code, p.merged_at)
         if arrived:
             orders = [OrderSummary.model_validate(o["summary"]) for o in arrived]

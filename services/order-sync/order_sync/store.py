@@ -718,8 +718,11 @@ async def record_merge(uow: UnitOfWork, merge: dict[str, Any]) -> None:
     await uow.db[MERGES].insert_one({**merge, "state": "merged"}, session=uow.session)
 
 
-async def merge_applied(db: Database, merge_id: str) -> bool:
-    return await db[MERGES].find_one({"_id": merge_id}, {"_id": 1}) is not None
+async def merge_applied(reads: Reads, merge_id: str) -> bool:
+    """Whether this merge was applied here (asked in the unmerge's transaction: a plain read
+    sees a merge its snapshot may not hold yet, and the unmerge would move nothing back)."""
+    db, session = where(reads)
+    return await db[MERGES].find_one({"_id": merge_id}, {"_id": 1}, session=session) is not None
 
 
 async def move_back(

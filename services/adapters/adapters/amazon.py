@@ -1,5 +1,5 @@
 """Amazon orders (Selling Partner API, Orders v0 ``Order`` objects) -> our order contract (O8).
-Pure: no I/O.
+Pure: no I/O. An order as the Orders API ``2026-01-01`` gives it is read by ``amazon_2026``.
 
 Delivery path: Amazon pushes no order body to anyone. Its notifications (``ORDER_CHANGE``,
 through Amazon SQS or EventBridge) carry a summary without the buyer or the money. So a poller
@@ -62,7 +62,7 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.upstream.orders import OrderLine
 
-from . import customer_topics
+from . import amazon_2026, customer_topics
 from .customer_topics import UnsupportedTopic
 from .mapping import (
     Ignored,
@@ -168,6 +168,8 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
         customer_topics.not_an_order(PLATFORM, event, payload, config)
         where = "NotificationType" if named else "topic"
         raise UnsupportedTopic.at(where, f"unsupported topic {event!r}; supported: {', '.join(EVENTS)}")
+    if amazon_2026.is_this_version(payload):
+        return amazon_2026.map_order(payload, config, scope_for)
     order = order_of(payload)
     status = order.get("OrderStatus")
     if status in PENDING:

@@ -71,6 +71,11 @@ async def test_o8_polled_ebay_and_amazon_orders_are_linked_and_a_broken_one_name
     amazon = await link_of(client, "amazon", "302-6938471-5520317")
     assert amazon.customer_code and amazon.customer_code != ebay.customer_code
     assert amazon.order.total == Decimal("102.96")
+    # The same poller on the Orders API 2026-01-01 (getOrder's {"order": ...}): read alike.
+    await publish(client, "platform.amazon.order", sample_bytes("amazon", "orders-2026-getorder-de-unshipped.json"))
+    newer = await link_of(client, "amazon", "305-4419827-6630118")
+    assert newer.customer_code and newer.customer_code not in (amazon.customer_code, ebay.customer_code)
+    assert (newer.order.total, newer.order.currency, newer.order.status) == (Decimal("61.87"), "EUR", "Unshipped")
 
     # A broken Order: a dead letter naming the platform's field, replayable once fixed.
     broken = json.loads(sample_bytes("ebay", "order-de-paid.json"))

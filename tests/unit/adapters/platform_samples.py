@@ -31,6 +31,7 @@ SAMPLE_CASES = [
     Case("amazon", "order-uk-canceled.json", "order"),
     Case("amazon", "order-us-partially-shipped.json", "order"),
     Case("amazon", "order-change-status.json", "ORDER_CHANGE"),
+    Case("amazon", "orders-2026-getorder-de-unshipped.json", "order"),
 ]
 
 

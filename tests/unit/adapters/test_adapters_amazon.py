@@ -111,6 +111,79 @@ def test_o8_amazon_getorder_of_a_german_buyer_with_vat_in_the_prices() -> None:
     )
 
 
+def test_o8_amazon_orders_api_2026_reads_the_same_order_by_its_new_names() -> None:
+    """The Orders API 2026-01-01 (Amazon's successor to v0, which it deprecates): getOrder's
+    ``{"order": ...}`` with ``orderId``, ``buyer``, ``recipient.deliveryAddress``, each item's
+    proceeds broken down. The same contract, and v0's status names, whichever the poller reads."""
+    messages = mapped("orders-2026-getorder-de-unshipped.json")
+    assert [type(m) for m in messages] == [OrderPlaced, OrderStatusChanged]
+    order = messages[0].payload
+    assert (order.order_number, order.scope, order.account_type, order.source_customer_id) == (
+        "305-4419827-6630118",
+        "de",  # salesChannel.marketplaceId A1PA6795UKMFR9
+        "guest",
+        None,
+    )
+    assert (order.email, order.phone, order.first_name, order.last_name) == (
+        "7mqxkz2v4tb0hn8@marketplace.amazon.de",
+        "+49 341 2286410",
+        "Katharina",
+        "von Wedel",
+    )
+    shipping = order.shipping_address
+    assert (shipping.line1, shipping.line2, shipping.city, shipping.region, shipping.postal_code, shipping.country) == (
+        "Lindenstraße 14",
+        "Hinterhaus",
+        "Leipzig",
+        "Sachsen",
+        "04109",
+        "DE",
+    )
+    # The cancelled item (quantity 0) is no line; one without a seller SKU is its ASIN.
+    assert [(line.sku, line.quantity, line.unit_price, line.total) for line in order.lines] == [
+        ("TK-GUSS-09", 2, Decimal("24.95"), Decimal("49.90")),
+        ("B07QH1Z9WD", 1, Decimal("12.98"), Decimal("12.98")),
+    ]
+    totals = order.totals
+    assert (totals.subtotal, totals.shipping, totals.tax, totals.discount, totals.total, totals.taxes_included) == (
+        Decimal("62.88"),
+        Decimal("3.99"),
+        Decimal("9.88"),
+        Decimal("5.00"),
+        Decimal("61.87"),
+        True,  # the items' ITEM, SHIPPING and DISCOUNT parts make the grand total: VAT in the prices
+    )
+    assert adds_up(order)
+    assert (order.currency, order.placed_at.isoformat(), order.status) == (
+        "EUR",
+        "2026-11-28T16:42:09+00:00",
+        "Unshipped",
+    )
+    change = messages[1].payload
+    assert (change.status, change.changed_at.isoformat()) == ("Unshipped", "2026-11-28T17:05:51+00:00")
+    # The Order bare is read alike.
+    bare = sample("amazon", "orders-2026-getorder-de-unshipped.json")["order"]
+    assert mapped("", bare)[0].payload == order
+
+
+def test_o7_o8_amazon_orders_api_2026_pending_is_ignored_and_a_cancelled_order_without_money_is_its_status() -> None:
+    body = sample("amazon", "orders-2026-getorder-de-unshipped.json")
+    body["order"]["fulfillment"]["fulfillmentStatus"] = "PENDING"
+    with pytest.raises(Ignored):
+        mapped("", body)
+    body["order"]["fulfillment"]["fulfillmentStatus"] = "CANCELLED"
+    del body["order"]["proceeds"]
+    (change,) = mapped("", body)
+    assert isinstance(change, OrderStatusChanged) and change.payload.status == "Canceled"
+    body = sample("amazon", "orders-2026-getorder-de-unshipped.json")
+    body["order"]["orderItems"][0]["product"]["price"]["unitPrice"]["amount"] = "lots"
+    body["order"]["proceeds"]["grandTotal"]["currencyCode"] = None
+    assert refused(body) == [
+        "order.proceeds.grandTotal.currencyCode",
+        "order.orderItems[0].product.price.unitPrice.amount",
+    ]
+
+
 def test_o8_amazon_us_buyer_with_a_phone_extension_partly_shipped_tax_on_top() -> None:
     messages = mapped("order-us-partially-shipped.json")
     # No OrderShipped, no PaymentReceived: Orders v0 names no shipment or payment.

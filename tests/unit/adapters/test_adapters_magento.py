@@ -244,11 +244,28 @@ def test_o8_magento_shipment_is_shipped_once_with_its_first_track() -> None:
 def test_o8_magento_order_not_saved_yet_names_the_events_to_subscribe() -> None:
     body = sample("magento", "order-guest-webhook-observer.json")
     body["eventName"] = "sales_order_place_after"
-    del body["data"]["order"]["entity_id"]  # Magento saves the order after this event
+    order = body["data"]["order"]
+    del order["entity_id"]  # Magento saves the order after this event: its parts name no order yet
+    for part in (*order["items"], order["payment"], *order["addresses"]):
+        part["order_id" if "order_id" in part else "parent_id"] = None
     with pytest.raises(MappingError) as caught:
         magento.map_event("", body, config())
     [error] = caught.value.fields
     assert error.field == "entity_id" and "sales_order_save_commit_after" in error.reason
+
+
+def test_o8_magento_saved_order_whose_event_left_its_entity_id_out_is_named_by_its_parts() -> None:
+    """An Adobe I/O subscription lists the fields its events carry; one without ``entity_id``
+    still names the saved order in its items' ``order_id`` and its payment's and addresses'
+    ``parent_id``: the same order as with it. Magento's JSON writes an empty
+    ``extension_attributes`` as ``[]``: no attributes, no error."""
+    whole = mapped("order-guest-webhook-observer.json")
+    body = sample("magento", "order-guest-webhook-observer.json")
+    del body["data"]["order"]["entity_id"]
+    body["data"]["order"]["extension_attributes"] = []
+    messages = magento.map_event("", body, config())
+    assert messages[0].payload.order_number == whole[0].payload.order_number == "31"
+    assert messages[0].payload == whole[0].payload
 
 
 def test_o8_magento_body_of_the_wrong_shape_is_a_dead_letter_naming_the_field() -> None:

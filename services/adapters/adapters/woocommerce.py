@@ -140,6 +140,12 @@ def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope
         raise UnsupportedTopic.at("X-WC-Webhook-Topic", f"unsupported topic {topic!r}; supported: {', '.join(TOPICS)}")
     if not isinstance(payload, dict):
         raise MappingError.at("body", "must be a JSON object")
+    if isinstance(payload.get("order"), dict) and "id" not in payload:
+        raise MappingError.at(
+            "order",
+            'a Legacy REST API body ({"order": {...}}, the legacy v3 names): set the webhook\'s API version to '
+            "WP REST API Integration v3 (WooCommerce > Settings > Advanced > Webhooks)",
+        )
     return handler(payload, config)
 
 
@@ -148,6 +154,17 @@ def gmt(value: Any) -> Any:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?", value.strip()):
         return value.strip() + "+00:00"
     return value
+
+
+def moment(order: dict[str, Any], *fields: str) -> Any:
+    """The first of an order's times given: each ``*_gmt`` field (UTC), else the shop's own
+    time of that name, which the WP REST API v1 sends alone (``date_created``, read as UTC:
+    off by the shop's offset, not by however long after the order it was published)."""
+    for field in fields:
+        for name in (f"{field}_gmt", field):
+            if blank_none(order.get(name)) is not None:
+                return gmt(order.get(name))
+    return None
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any] | None:
@@ -255,7 +272,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
             "taxes_included": taxes_included,
         },
         "currency": order.get("currency"),
-        "placed_at": gmt(order.get("date_created_gmt")),
+        "placed_at": moment(order, "date_created"),
         "status": blank_none(order.get("status")),
     }
     return [
@@ -274,7 +291,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
 
 def _status_change(order: dict[str, Any], config: PlatformConfig, order_id: str) -> Envelope[Any]:
     status = blank_none(order.get("status"))
-    changed_at = gmt(order.get("date_modified_gmt") or order.get("date_created_gmt"))
+    changed_at = moment(order, "date_modified", "date_created")
     return status_changed(
         config,
         message_id=message_id(PLATFORM, "order.updated", order_id, status, changed_at),

@@ -4,6 +4,7 @@ the creation ping are handled. Payloads: tests/fixtures/platforms/woocommerce/ (
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -165,6 +166,32 @@ def test_o8_woocommerce_every_bad_field_is_reported_together_by_its_woocommerce_
             PlatformConfig(platform="woocommerce", source_system="woocommerce"),
         )
     assert [f.field for f in caught.value.fields] == ["scope"]
+
+
+def test_o8_woocommerce_webhooks_of_older_api_versions_keep_the_order_s_time_or_say_what_to_change() -> None:
+    """A webhook keeps the API version it was made with. WP REST API v1 sends the shop's own
+    times without their *_gmt twins: the order was placed then (read as UTC), not when it was
+    published, so the same order sent again is the same version. A Legacy REST API body
+    ({"order": {...}}) is refused naming the setting to change, not the fields it lacks."""
+    current = woocommerce.map_event("order.created", fixture("order-created.json"), config())
+    v1 = fixture("order-created.json")
+    for name in [key for key in v1 if key.endswith("_gmt")]:
+        v1[name.removesuffix("_gmt")] = v1.pop(name)
+    messages = woocommerce.map_event("order.created", v1, config())
+    assert messages[0].payload.placed_at == current[0].payload.placed_at
+    again = woocommerce.map_event("order.created", copy.deepcopy(v1), config())
+    assert again[0].message_id == messages[0].message_id
+    changed = woocommerce.map_event("order.updated", v1, config())
+    assert [m.payload.changed_at for m in changed if isinstance(m, OrderStatusChanged)] == [
+        m.payload.changed_at
+        for m in woocommerce.map_event("order.updated", fixture("order-created.json"), config())
+        if isinstance(m, OrderStatusChanged)
+    ]
+    legacy = {"order": {"id": 727, "order_number": "727", "created_at": "2017-03-22T16:28:02Z", "total": "29.35"}}
+    with pytest.raises(MappingError) as caught:
+        woocommerce.map_event("order.created", legacy, config())
+    [error] = caught.value.fields
+    assert error.field == "order" and "WP REST API Integration v3" in error.reason
 
 
 def test_o8_woocommerce_message_ids_follow_the_order_state() -> None:

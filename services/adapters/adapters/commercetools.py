@@ -146,6 +146,10 @@ def _looks_like_order(payload: dict[str, Any]) -> bool:
 def map_event(topic: str, payload: Any, config: PlatformConfig) -> list[Envelope[Any]]:
     if not isinstance(payload, dict):
         raise MappingError.at("body", "must be a JSON object")
+    if "specversion" in payload and isinstance(payload.get("data"), dict):
+        # A Subscription in the CloudEvents format: the message is its ``data``
+        # (``type: com.commercetools.order.message.OrderCreated``).
+        payload = payload["data"]
     kind = payload.get("type") or topic
     if not payload.get("type") and "notificationType" not in payload and _looks_like_order(payload):
         # The Order resource as GET /orders/{id} returns it has no ``type``: over HTTP (no

@@ -269,6 +269,27 @@ def test_o8_commercetools_state_change_and_parcel() -> None:
     assert shipment.lines[0].quantity == 3
 
 
+def test_o8_commercetools_subscription_in_the_cloudevents_format_is_its_message() -> None:
+    """A Subscription may deliver in the CloudEvents 1.0 format: the message is the event's
+    ``data``, read as the plain one is (the same order, the same message ids)."""
+    for name in ("order-created-registered-several-shipping.json", "order-state-changed.json"):
+        message = fixture("commercetools", name)
+        event = {
+            "specversion": "1.0",
+            "id": message.get("id", "e-1"),
+            "type": f"com.commercetools.order.message.{message['type']}",
+            "source": "/acme-eu/orders",
+            "subject": message["resource"]["id"],
+            "time": message.get("createdAt"),
+            "sequence": str(message.get("sequenceNumber", 1)),
+            "sequencetype": "Integer",
+            "dataref": f"/acme-eu/messages/{message.get('id', 'e-1')}",
+            "data": message,
+        }
+        plain = commercetools.map_event("", message, config("commercetools"))
+        assert commercetools.map_event("", event, config("commercetools")) == plain
+
+
 def test_o8_commercetools_bad_money_names_the_field() -> None:
     message = fixture("commercetools", "order-created-registered-several-shipping.json")
     message["order"]["lineItems"][0]["price"]["value"]["centAmount"] = "19,90"

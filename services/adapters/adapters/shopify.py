@@ -196,6 +196,18 @@ def _not_a_test(order: dict[str, Any], config: PlatformConfig) -> None:
         )
 
 
+def _store_of(order: dict[str, Any]) -> Any:
+    """The store a sale was made in (C6): a POS sale's ``location_id``. An online or draft
+    order's ``location_id`` is the location it is fulfilled from, no store the buyer visited
+    (a payload without ``source_name``, from before Shopify sent it, keeps its location)."""
+    source = order.get("source_name")
+    return order.get("location_id") if source in (None, "", *IN_STORE_SOURCES) else None
+
+
+#: The ``source_name`` of a sale made in a store: Shopify POS.
+IN_STORE_SOURCES = ("pos",)
+
+
 def status_of(order: dict[str, Any]) -> str:
     """One status for the order, whatever the topic: a cancelled order is "cancelled" on
     orders/create as on orders/updated (its financial_status may still say "voided")."""
@@ -274,7 +286,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         },
         "currency": order.get("currency"),
         "placed_at": order.get("created_at"),
-        "store_id": problems.check(identifier, order.get("location_id"), "location_id"),
+        "store_id": problems.check(identifier, _store_of(order), "location_id"),
         "status": status_of(order),
     }
     return [

@@ -162,6 +162,20 @@ def test_o8_a_repeated_webhook_gives_the_same_message_ids() -> None:
     assert other[0].message_id != first[0].message_id
 
 
+def test_c6_o8_a_shopify_order_s_location_is_its_store_only_for_a_sale_made_there() -> None:
+    """Shopify POS sells at a location (source_name 'pos'): the customer's store (C6). An
+    online or draft order's location_id is where it ships from, not a store the buyer visited."""
+
+    def store_of(source_name: str | None) -> Any:
+        order = fixture("shopify", "orders-create.json")
+        order.update(location_id=48752903, source_name=source_name)
+        return only(shopify.map_event("orders/create", order, config("shopify")), OrderPlaced).payload.store_id
+
+    assert store_of("pos") == "48752903"
+    assert store_of(None) == "48752903"  # a payload from before source_name: as it was read
+    assert store_of("web") is None and store_of("shopify_draft_order") is None
+
+
 def test_o8_an_unmappable_payload_names_the_platform_field() -> None:
     broken = fixture("shopify", "orders-create.json")
     broken["line_items"][1]["price"] = "lots"

@@ -48,6 +48,7 @@ from .mapping import (
     blank_none,
     build,
     decimal,
+    get,
     https_link,
     identifier,
     items,
@@ -208,6 +209,43 @@ def _store_of(order: dict[str, Any]) -> Any:
 IN_STORE_SOURCES = ("pos",)
 
 
+def _presented(order: dict[str, Any]) -> bool:
+    """Whether the buyer saw and paid another currency than the shop's (Shopify Markets:
+    ``presentment_currency``), with every amount the order is read by given in it too
+    (``*_set.presentment_money``). Then the order is published in that money: what the
+    customer's emails and the CSR show is what the customer paid (45.85 USD, not the shop's
+    60.33 AUD). Otherwise, or with any of those amounts missing, the shop's money throughout."""
+    currency = blank_none(order.get("presentment_currency"))
+    if not isinstance(currency, str) or currency == order.get("currency"):
+        return False
+    listed = [
+        item
+        for name in ("line_items", "shipping_lines")
+        if isinstance(found := order.get(name), list)
+        for item in found
+        if isinstance(item, dict)
+    ]
+    needed = [(order, "total_price"), *((item, "price") for item in listed)]
+    needed += [(order, field) for field in OPTIONAL_TOTALS if blank_none(order.get(field)) is not None]
+    return all(_money(holder, field, True, strict=True) is not None for holder, field in needed)
+
+
+#: Totals an order may leave out; read in the presentment currency when given.
+OPTIONAL_TOTALS = ("total_line_items_price", "subtotal_price", "total_tax", "total_discounts")
+
+
+def _money(holder: Any, field: str, presented: bool, *, strict: bool = False) -> Any:
+    """``field`` of ``holder`` in the buyer's money (``<field>_set.presentment_money.amount``)
+    when the order is ``presented``, else as the shop's (``field``)."""
+    if not isinstance(holder, dict):
+        return None
+    if presented:
+        found = get(holder, f"{field}_set.presentment_money.amount")
+        if found is not None or strict:
+            return found
+    return holder.get(field)
+
+
 def status_of(order: dict[str, Any]) -> str:
     """One status for the order, whatever the topic: a cancelled order is "cancelled" on
     orders/create as on orders/updated (its financial_status may still say "voided")."""
@@ -225,12 +263,17 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
     customer = problems.check(obj, order, "customer", default={})
     billing = problems.check(obj, order, "billing_address", default={})
     shipping_address = problems.check(obj, order, "shipping_address", default={})
+    presented = _presented(order)
+
+    def shown(holder: Any, field: str) -> Any:
+        return _money(holder, field, presented)
+
     lines = []
     for index, line in enumerate(problems.check(items, order, "line_items", default=[])):
         if not isinstance(line, dict):
             problems.add(f"line_items[{index}]", "must be an object")
             continue
-        unit = problems.check(decimal, line.get("price"), f"line_items[{index}].price", default=Decimal(0))
+        unit = problems.check(decimal, shown(line, "price"), f"line_items[{index}].price", default=Decimal(0))
         quantity = problems.check(decimal, line.get("quantity"), f"line_items[{index}].quantity", default=Decimal(1))
         lines.append(
             {
@@ -245,7 +288,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         (
             problems.check(
                 decimal,
-                line.get("price") if isinstance(line, dict) else line,
+                shown(line, "price") if isinstance(line, dict) else line,
                 f"shipping_lines[{i}].price",
                 default=Decimal(0),
             )
@@ -255,9 +298,9 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
     )
 
     def amount(field: str, *, fallback: str | None = None, missing: Any = None) -> Decimal:
-        value = order.get(field)
+        value = shown(order, field)
         if blank_none(value) is None and fallback:
-            value = order.get(fallback)
+            value = shown(order, fallback)
         return amount_of(problems, value, field, missing=missing)
 
     payload = {
@@ -284,7 +327,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
             "total": amount("total_price"),
             "taxes_included": order.get("taxes_included") is True,
         },
-        "currency": order.get("currency"),
+        "currency": order.get("presentment_currency") if presented else order.get("currency"),
         "placed_at": order.get("created_at"),
         "store_id": problems.check(identifier, _store_of(order), "location_id"),
         "status": status_of(order),
@@ -341,8 +384,10 @@ def order_paid(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[A
             order_number=order_id,
             scope=problems.check(config.scope_for, None, "scope", default="?"),
             payment_id=f"{order_id}:paid",
-            amount=problems.check(decimal, order.get("total_price"), "total_price", default=Decimal(0)),
-            currency=order.get("currency"),
+            amount=problems.check(
+                decimal, _money(order, "total_price", _presented(order)), "total_price", default=Decimal(0)
+            ),
+            currency=order.get("presentment_currency") if _presented(order) else order.get("currency"),
             method=(gateways[0] if gateways else None) or order.get("gateway"),
             paid_at=paid_at,
             origins=PAYMENT_ORIGINS,

@@ -6,6 +6,7 @@ The payloads are in tests/fixtures/platforms/<platform>/ (README there names eac
 from __future__ import annotations
 
 import base64
+import copy
 import hmac
 import json
 from decimal import Decimal
@@ -160,6 +161,44 @@ def test_o8_a_repeated_webhook_gives_the_same_message_ids() -> None:
     assert first[0].message_id == again[0].message_id
     other = shopify.map_event("orders/create", fixture("shopify", "orders-create-no-email.json"), config("shopify"))
     assert other[0].message_id != first[0].message_id
+
+
+def _in_two_currencies(order: dict[str, Any], shop: str, rate: Decimal) -> dict[str, Any]:
+    """``order`` (in its presentment currency) as a shop in ``shop`` money records it: each
+    amount in the shop's money, the buyer's beside it in ``*_set.presentment_money``."""
+    shown = order["currency"]
+    order.update(currency=shop, presentment_currency=shown)
+
+    def convert(holder: dict[str, Any], field: str) -> None:
+        paid = Decimal(str(holder[field]))
+        holder[field] = str((paid * rate).quantize(Decimal("0.01")))
+        holder[f"{field}_set"] = {
+            "shop_money": {"amount": holder[field], "currency_code": shop},
+            "presentment_money": {"amount": str(paid), "currency_code": shown},
+        }
+
+    for field in ("total_price", "subtotal_price", "total_line_items_price", "total_tax", "total_discounts"):
+        convert(order, field)
+    for line in (*order["line_items"], *order["shipping_lines"]):
+        convert(line, "price")
+    return order
+
+
+def test_o8_a_shopify_markets_order_is_in_the_money_its_buyer_paid() -> None:
+    """A shop in AUD selling to a buyer shown USD (Shopify Markets): the order, and its payment,
+    in USD as the buyer paid them, every amount from its presentment money; the shop's
+    money throughout when any amount lacks the buyer's."""
+    accept = config("shopify", test_orders="accept")  # the sample is a test order
+    paid_in_usd = fixture("shopify", "orders-create-2025-sample.json")
+    in_usd = only(shopify.map_event("orders/create", copy.deepcopy(paid_in_usd), accept), OrderPlaced)
+    two = _in_two_currencies(copy.deepcopy(paid_in_usd), "AUD", Decimal("1.5316"))
+    order = only(shopify.map_event("orders/create", copy.deepcopy(two), accept), OrderPlaced).payload
+    assert (order.currency, order.totals, order.lines) == ("USD", in_usd.payload.totals, in_usd.payload.lines)
+    payment = only(shopify.map_event("orders/paid", copy.deepcopy(two), accept), PaymentReceived).payload
+    assert (payment.currency, payment.amount) == ("USD", in_usd.payload.totals.total)
+    del two["line_items"][1]["price_set"]
+    shop = only(shopify.map_event("orders/create", two, accept), OrderPlaced).payload
+    assert (shop.currency, shop.totals.total) == ("AUD", Decimal(two["total_price"]))
 
 
 def test_c6_o8_a_shopify_order_s_location_is_its_store_only_for_a_sale_made_there() -> None:

@@ -12,6 +12,12 @@ of 500 can outlast the lease under load), and stops publishing the moment a rene
 a second worker that took an expired lease never publishes events the first is still sending.
 Each chunk is marked as soon as RabbitMQ confirmed it: a lost lease leaves only unsent events.
 
+The relay reads the outbox with read concern ``majority``: an event goes out once its
+transaction can no longer be rolled back by a failover, never before (a primary shows a
+commit to plain reads while it waits for the majority; killed then, the commit is undone
+and its writer retries, and the event first read would be a ghost). Its reads and marks share
+a causally consistent session, so a batch it marked is never read back as unsent.
+
 Each event goes out with the headers consumers rely on: ``x-oms-partition-key`` (the
 customer code) and its slot ``oms-partition`` (plumbing.ordering routes by it), and the
 trace context of the transaction that wrote it (plumbing.telemetry), so the consumer's span
@@ -32,6 +38,7 @@ import aio_pika
 from pamqp.commands import Basic
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.read_concern import ReadConcern
 
 from . import amqp
 from .messaging import PARTITION_KEY, PARTITION_SLOT, partition_slot
@@ -39,11 +46,13 @@ from .telemetry import TRACE_HEADERS
 from .unit_of_work import OUTBOX
 
 if TYPE_CHECKING:
+    from pymongo.asynchronous.client_session import AsyncClientSession
     from pymongo.asynchronous.database import AsyncDatabase
 
 log = logging.getLogger("oms.outbox")
 
 LEASES = "leases"
+MAJORITY = ReadConcern("majority")
 #: Events published, confirmed and marked between two checks of the lease.
 CHUNK = 100
 
@@ -77,6 +86,8 @@ class OutboxRelay:
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._lease_until: datetime | None = None
+        #: Causally consistent: its majority reads of the outbox see its own marks (``_publish_batch``).
+        self._session: AsyncClientSession | None = None
         #: The lease's epoch when this relay acquired it (fencing: only that epoch is renewed).
         self._epoch: int | None = None
         #: Batches cut short because the lease was lost mid-batch (would have been published twice).
@@ -97,6 +108,7 @@ class OutboxRelay:
             self.amqp_url, client_properties={"connection_name": f"outbox-relay {self.holder}"}
         )
         self._channel = await self._connection.channel(publisher_confirms=True)
+        self._session = self.db.client.start_session(causal_consistency=True)
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self, *, flush_seconds: float = 10.0) -> None:
@@ -111,6 +123,10 @@ class OutboxRelay:
             self._task.cancel()
         self._task = None
         await self._release()
+        if self._session is not None:
+            with contextlib.suppress(PyMongoError):
+                await self._session.end_session()
+            self._session = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -214,9 +230,15 @@ class OutboxRelay:
             pass
 
     async def _publish_batch(self) -> int:
+        # What a majority holds, not what a primary has just written: an event of a
+        # transaction still waiting for its majority would go out before it could be rolled
+        # back by a failover (a ghost event: its writer, told its commit failed, retries and
+        # publishes again). In this relay's causally consistent session, its own marks of
+        # published events are read back.
         batch = await (
             self.db[OUTBOX]
-            .find({"published_at": None})
+            .with_options(read_concern=MAJORITY)
+            .find({"published_at": None}, session=self._session)
             .sort([("published_at", ASCENDING), ("sequence", ASCENDING)])
             .limit(self.batch_size)
             .to_list()
@@ -242,7 +264,9 @@ class OutboxRelay:
             # confirmed it, and any failure leaves the chunk unmarked (sent again).
             await asyncio.gather(*(self._publish(doc) for doc in chunk))
             await self.db[OUTBOX].update_many(
-                {"_id": {"$in": [doc["_id"] for doc in chunk]}}, {"$set": {"published_at": datetime.now(UTC)}}
+                {"_id": {"$in": [doc["_id"] for doc in chunk]}},
+                {"$set": {"published_at": datetime.now(UTC)}},
+                session=self._session,
             )
             published += len(chunk)
             self.published += len(chunk)

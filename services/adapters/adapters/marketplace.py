@@ -72,10 +72,25 @@ _PARTICLES = frozenset(
 )
 
 
+#: The legal form a company's name ends with ('ML Bau & Energie GmbH', 'Acme Trading Ltd.',
+#: 'Dupont SARL'), written as companies write it: a contact so named is a company, no person.
+_LEGAL_FORM = re.compile(
+    r"\s(?:GmbH(?:\s*&\s*Co\.?\s*KG)?|AG|KG|OHG|UG|e\.\s?K\.|Ltd\.?|Limited|LLC|L\.L\.C\.|Inc\.?|Corp\.?|"
+    r"PLC|plc|LLP|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|S\.A\.|S\.L\.|S\.L\.U\.|S\.R\.L\.|Srl|S\.p\.A\.|SpA|"
+    r"B\.V\.|BV|N\.V\.|Oy|AB|A/S|ApS|Sp\.\s?z\s?o\.o\.|s\.r\.o\.)$"
+)
+
+
+def is_company(full: Any) -> bool:
+    """Whether a contact's full name is a company's: it ends with a legal form."""
+    return isinstance(full, str) and _LEGAL_FORM.search(full.strip()) is not None
+
+
 def split_name(full: Any) -> tuple[str | None, str | None]:
     """A full name as (first, last): the last word is the family name, with the particles
-    before it (``van``, ``de La``); one word is a family name alone."""
-    words = full.split() if isinstance(full, str) else []
+    before it (``van``, ``de La``); one word is a family name alone. A company's name
+    (``is_company``) is no person's: (None, None)."""
+    words = full.split() if isinstance(full, str) and not is_company(full) else []
     if not words:
         return None, None
     start = len(words) - 1
@@ -87,8 +102,11 @@ def split_name(full: Any) -> tuple[str | None, str | None]:
 def postal_address(full_name: Any, **fields: Any) -> dict[str, Any] | None:
     """Our address of a marketplace's contact: its full name split (``split_name``), its
     other fields by our names (``company``, ``line1``... ``phone``), a blank as missing;
-    None when nothing is in it."""
+    None when nothing is in it. A company's name is the address's company ('ML Bau &
+    Energie GmbH' on an eBay ship-to: no first name 'ML Bau & Energie', last name 'GmbH')."""
     first, last = split_name(full_name)
+    if is_company(full_name) and not blank_none(fields.get("company")):
+        fields = {**fields, "company": full_name.strip()}
     return address(first_name=first, last_name=last, **fields)
 
 

@@ -117,6 +117,22 @@ def test_o8_ebay_order_of_a_german_buyer_paid() -> None:
     )
 
 
+def test_o8_ebay_ship_to_a_company_is_the_address_s_company_not_a_person() -> None:
+    """A business buyer ships to 'ML Bau & Energie GmbH' (a real eBay order's ship-to): the
+    address's company, with no first name 'ML Bau & Energie' and last name 'GmbH'; the buyer
+    is still the registered member."""
+    body = sample("ebay", "order-de-paid.json")
+    ship_to = body["fulfillmentStartInstructions"][0]["shippingStep"]["shipTo"]
+    ship_to["fullName"] = "ML Bau & Energie GmbH"
+    order = mapped("", body)[0].payload
+    shipping = order.shipping_address
+    assert (shipping.company, shipping.first_name, shipping.last_name) == ("ML Bau & Energie GmbH", None, None)
+    assert (order.first_name, order.last_name) == ("Jürgen", "Weiß")
+    body["buyer"]["buyerRegistrationAddress"]["fullName"] = "Weiß Haustechnik GmbH & Co. KG"
+    order = mapped("", body)[0].payload
+    assert (order.first_name, order.last_name) == (None, None)  # a company is no person's name
+
+
 def test_o7_o8_ebay_partially_shipped_order_with_its_shipping_fulfillment() -> None:
     messages = mapped("order-us-partially-shipped.json")
     assert [type(m) for m in messages] == [OrderPlaced, OrderStatusChanged, PaymentReceived, OrderShipped]

@@ -79,7 +79,7 @@ from .mapping import (
     items,
     obj,
 )
-from .marketplace import money, placed, postal_address, split_name, status_change, unit_price
+from .marketplace import amazon_totals, money, placed, postal_address, split_name, status_change, unit_price
 
 PLATFORM = "amazon"
 #: An Orders v0 ``Order`` (routing key ``platform.amazon.order``).
@@ -267,10 +267,6 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         }
         if checked_part(OrderLine, line, where, LINE_FIELDS, problems):
             lines.append(line)
-    if not listed:
-        sums["subtotal"] = total  # no items read: what it cost, in one
-    # Europe and the UK: prices with VAT, the items add up to the total without their tax.
-    included = sums["tax"] != 0 and sums["subtotal"] + sums["shipping"] - sums["discount"] == total
     first, last = split_name(blank_none(buyer.get("BuyerName")) or shipping.get("Name"))
     payload = {
         "order_number": order_id,
@@ -284,11 +280,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         "last_name": last,
         "shipping_address": _address(shipping),
         "lines": lines,
-        "totals": {
-            **{name: in_currency(value, exponent) for name, value in sums.items()},
-            "total": in_currency(total, exponent),
-            "taxes_included": included,
-        },
+        "totals": amazon_totals(sums, total, exponent, items_read=bool(listed)),
         "currency": currency,
         "placed_at": order.get("PurchaseDate"),
         "status": blank_none(order.get("OrderStatus")),

@@ -42,7 +42,7 @@ from .mapping import (
     items,
     obj,
 )
-from .marketplace import money, placed, postal_address, split_name, status_change, unit_price
+from .marketplace import amazon_totals, money, placed, postal_address, split_name, status_change, unit_price
 
 PLATFORM = "amazon"
 #: ``amazon.scope_for``: the scope of a marketplace id (passed in: amazon.py imports this module).
@@ -184,10 +184,6 @@ def order_placed(order: dict[str, Any], config: PlatformConfig, scope_for: Scope
         }
         if checked_part(OrderLine, line, where, LINE_FIELDS, problems):
             lines.append(line)
-    if not lines:
-        sums["subtotal"] = total  # no items read: what it cost, in one
-    # Europe and the UK: prices with VAT, the items add up to the total without their tax.
-    included = sums["tax"] != 0 and sums["subtotal"] + sums["shipping"] - sums["discount"] == total
     first, last = split_name(blank_none(buyer.get("buyerName")) or delivery.get("name"))
     address_lines = [blank_none(delivery.get(key)) for key in ("addressLine2", "addressLine3")]
     payload = {
@@ -214,11 +210,7 @@ def order_placed(order: dict[str, Any], config: PlatformConfig, scope_for: Scope
             phone=delivery.get("phone"),
         ),
         "lines": lines,
-        "totals": {
-            **{name: in_currency(value, exponent) for name, value in sums.items()},
-            "total": in_currency(total, exponent),
-            "taxes_included": included,
-        },
+        "totals": amazon_totals(sums, total, exponent, items_read=bool(lines)),
         "currency": currency,
         "placed_at": order.get("createdTime"),
         "status": _status(get(order, STATUS)),

@@ -35,6 +35,7 @@ from .mapping import (
     build,
     decimal,
     get,
+    in_currency,
     message_id,
     status_changed,
     version_of,
@@ -119,6 +120,20 @@ def money(problems: Problems, data: Any, path: str, key: str, *, where: str = ""
         decimal, missing if value is None else value, f"{where}{path}.{key}", default=Decimal(0)
     )
     return read
+
+
+def amazon_totals(sums: dict[str, Decimal], total: Decimal, exponent: int, *, items_read: bool) -> dict[str, Any]:
+    """An Amazon order's totals from its items' ``sums`` (subtotal, shipping, tax, discount)
+    and its ``total``, in either Orders API: without items read, what it cost in one; prices
+    with VAT (Europe, the UK) when the items add up to the total without their tax."""
+    if not items_read:
+        sums = {**sums, "subtotal": total}
+    included = sums["tax"] != 0 and sums["subtotal"] + sums["shipping"] - sums["discount"] == total
+    return {
+        **{name: in_currency(value, exponent) for name, value in sums.items()},
+        "total": in_currency(total, exponent),
+        "taxes_included": included,
+    }
 
 
 def unit_price(total: Decimal, quantity: Decimal, exponent: int) -> Decimal:

@@ -376,6 +376,7 @@ def order_paid(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[A
     if not paid_at:
         problems.add("processed_at", "required, missing")
     gateways = problems.check(items, order, "payment_gateway_names", default=[])
+    presented = _presented(order)
     return [
         payment_received(
             config,
@@ -384,10 +385,8 @@ def order_paid(order: dict[str, Any], config: PlatformConfig) -> list[Envelope[A
             order_number=order_id,
             scope=problems.check(config.scope_for, None, "scope", default="?"),
             payment_id=f"{order_id}:paid",
-            amount=problems.check(
-                decimal, _money(order, "total_price", _presented(order)), "total_price", default=Decimal(0)
-            ),
-            currency=order.get("presentment_currency") if _presented(order) else order.get("currency"),
+            amount=problems.check(decimal, _money(order, "total_price", presented), "total_price", default=Decimal(0)),
+            currency=order.get("presentment_currency") if presented else order.get("currency"),
             method=(gateways[0] if gateways else None) or order.get("gateway"),
             paid_at=paid_at,
             origins=PAYMENT_ORIGINS,

@@ -74,6 +74,7 @@ from .intake import create_customer, order_placed
 from .learning import learn_decision, learn_record, learn_records
 from .order_events import order_event, replay_parked
 from .resources import Customers, CustomerService, now
+from .settling import NotSettled, once_settled
 
 UPSTREAM_QUEUE = "upstream-orders"
 COMMERCE_QUEUE = "upstream-commerce"
@@ -230,8 +231,19 @@ async def list_reviews(cmd: ListReviews, runtime: Runtime) -> ReviewPageReply:
 
 async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Customers) -> ReviewReply:
     """O5: the CSR picks a candidate, or a new customer is created for the order."""
-    p, db, at = cmd.payload, runtime.db, now()
-    review = check_resolution(await store.find_review(db, p.review_id), p.review_id, p.action, p.customer_code)
+    p = cmd.payload
+    review = check_resolution(await store.find_review(runtime.db, p.review_id), p.review_id, p.action, p.customer_code)
+    await apply_resolution(runtime, customers, cmd, review)
+    return ReviewReply.success(await _resolved_item(runtime.db, p.review_id))
+
+
+async def apply_resolution(
+    runtime: ServiceRuntime, customers: CustomerService, cmd: ResolveReview, review: dict[str, Any]
+) -> None:
+    """The CSR's decision on ``review`` (as read before, open), applied once. A review opened
+    a moment before may not be in the transaction's snapshot yet: it waits for it (settling),
+    and only a review another decision resolved is "resolved already"."""
+    p, at = cmd.payload, now()
     order = Order.model_validate(review["order"])
     scope = await customers.scopes.get(order.scope)
     identity = identity_of(order, scope.country if scope else None)
@@ -242,6 +254,8 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Custom
 
     async def work(uow: UnitOfWork) -> None:
         if not await store.record_resolution(uow, review, order, code, by, at):
+            if await store.find_review(uow, p.review_id) is None:
+                raise ReviewNotSettled(p.review_id)
             raise Rejected.invalid_state(f"review {p.review_id} was resolved already")
         # The decision teaches the index: the customer's profile learns the order, and the
         # same details on a later order are this customer's (O5).
@@ -250,9 +264,13 @@ async def resolve_review(cmd: ResolveReview, runtime: Runtime, customers: Custom
         linked = OrderLinkedPayload(customer_code=code, rule="review", customer_created=created, order=summary(order))
         uow.publish(OrderLinked(**uow.envelope(), payload=linked), partition_key=code)
 
-    await apply_once(runtime, cmd, work)
+    await once_settled(lambda: apply_once(runtime, cmd, work))
     await replay_parked(runtime, customers, review["order_key"])
-    return ReviewReply.success(await _resolved_item(db, p.review_id))
+
+
+class ReviewNotSettled(NotSettled):
+    def __init__(self, review_id: str) -> None:
+        super().__init__(f"review {review_id} is not in the transaction's snapshot yet")
 
 
 async def _resolved_item(db: store.Database, review_id: str) -> ReviewItem:

@@ -31,6 +31,7 @@ from . import commerce, store
 from .domain import order_key
 from .resources import Customers, CustomerService, now
 from .settings import ParkingSettings
+from .settling import NotSettled, once_settled
 
 log = logging.getLogger("oms.order-sync")
 
@@ -135,30 +136,17 @@ async def apply_order_event(
             received = payment(method=ref.method, at=ref.paid_at)
             uow.publish(CustomerPaymentReceived(**uow.envelope(), payload=received), partition_key=code)
 
-    for pause in (*SETTLING_PAUSES, None):
-        try:
-            await apply_once(runtime, message, work)
-            return
-        except OrderNotSettled:
-            if pause is None:
-                raise  # the message is retried (its retry tiers), read afresh then
-            await asyncio.sleep(pause)
+    await once_settled(lambda: apply_once(runtime, message, work))
 
 
-class OrderNotSettled(RuntimeError):
+class OrderNotSettled(NotSettled):
     """The order was read linked to its customer before the event's transaction, and the
-    transaction does not see it so. The read outside saw the link as soon as it was written;
-    the transaction reads a majority-committed snapshot, which a moment later holds it (a
-    shipment published as its order was linked lost its shipment to this, under load,
-    2026-12-07); or the order went to another customer in between (a merge): read again."""
+    transaction does not see it so yet (a shipment published as its order was linked lost its
+    shipment to this, under load, 2026-12-07); or the order went to another customer in
+    between (a merge): read again."""
 
     def __init__(self, key: str, code: str) -> None:
         super().__init__(f"order {key} is not linked to {code} in the transaction's snapshot yet")
-
-
-#: The waits before applying an event again in place when its order is not settled yet; then
-#: its message goes to the retry tiers (and is read afresh when it comes back).
-SETTLING_PAUSES = (0.05, 0.2, 0.5)
 
 
 def _recipient(entry: dict[str, Any] | None, scope: ScopeView | None) -> Recipient | None:

@@ -23,7 +23,7 @@ from contracts.customer.records import GetCustomer, ImportCustomers, UpdateCusto
 from contracts.order_sync.linking import GetOrderLink, ListRejectedOrders, ListReviews, ResolveReview
 from contracts.upstream.orders import OrderPlaced, OrderShipped, OrderStatusChanged, PaymentReceived, PaymentRequested
 from customer.app import create_app as customer_app
-from order_sync import intake
+from order_sync import handlers, intake
 from order_sync.app import create_app as order_sync_app
 from plumbing.client import OmsClient
 from plumbing.errors import Rejected
@@ -33,6 +33,7 @@ from plumbing.settings import ServiceSettings
 from ...support import PROCESS_START_SECONDS, Cleanup, EventTap, eventually, running
 from ..conftest import create_customer, create_scope, ok
 from ..customer.test_customer_import import omsctl
+from ..merge_support import CSR
 from ..system.test_service_process import free_port, http_status
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "contracts" / "examples"
@@ -248,6 +249,47 @@ async def test_o5_ambiguous_orders_wait_for_a_csr_who_picks_or_creates(client: O
     created = await link_of(client, "pos:berlin-3", "FAM-2")
     assert created.customer_code and created.customer_code not in {f.code for f in family} and created.rule == "review"
     assert (await ok(await client.call(ListReviews, {}))).items == []
+
+
+async def test_o5_a_review_its_transaction_does_not_see_yet_is_resolved_not_refused(
+    settings: ServiceSettings, client: OmsClient, cleanup: Cleanup, order_db: AsyncDatabase
+) -> None:
+    """A CSR resolves a review that a plain read found open, while the transaction's snapshot
+    does not hold it yet (it does a moment later: a review opened a moment before). The
+    decision waits for it and links the order; it is not refused as "resolved already"."""
+    sync = order_sync_app(settings)
+    async with running(customer_app(settings), sync, cleanup=cleanup):
+        await create_scope(client, "eu-fr", "FR", default_language="fr")
+        twins = [
+            await create_customer(client, email="settle@example.fr", account_type="guest", first_name=f"Twin{i}")
+            for i in range(2)
+        ]
+        await asyncio.sleep(1)  # let order-sync see these customers' events
+        await client.publish_upstream(order("SETTLE-1", email="settle@example.fr"))
+        waiting = await link_of(client, "storefront:eu", "SETTLE-1")
+        assert waiting.customer_code is None and waiting.review_id
+        review = await order_db["reviews"].find_one({"_id": waiting.review_id})
+        assert review is not None and review["status"] == "open"
+        await order_db["reviews"].delete_one({"_id": review["_id"]})  # the snapshot's view: no review yet
+
+        async def catch_up() -> None:
+            await asyncio.sleep(0.15)
+            await order_db["reviews"].insert_one(review)
+
+        catching_up = asyncio.create_task(catch_up())
+        decision = ResolveReview(
+            producer="console",
+            actor=CSR,
+            payload={"review_id": review["_id"], "action": "link", "customer_code": twins[1].code},
+        )
+        runtime, customers = sync.context.get("runtime"), sync.context.get("customer-service")
+        await handlers.apply_resolution(runtime, customers, decision, review)
+        await catching_up
+
+        resolved = await order_db["reviews"].find_one({"_id": review["_id"]})
+        assert resolved is not None and (resolved["status"], resolved["customer_code"]) == ("resolved", twins[1].code)
+        linked = await link_of(client, "storefront:eu", "SETTLE-1")
+        assert (linked.customer_code, linked.rule) == (twins[1].code, "review")
 
 
 async def test_o1_a_bad_order_is_listed_as_rejected_and_the_rest_flow(client: OmsClient, services: EventTap) -> None:

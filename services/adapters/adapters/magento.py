@@ -59,7 +59,8 @@ was paid with an Adobe Commerce gift card, store credit or reward points is part
 A configurable product is two items, the configurable parent (its price, the chosen variant's
 ``sku``) and the simple child (``parent_item_id``, price 0): it is one line. A child is a line
 of its own only when its parent carries no price (a bundle priced by its parts; the parent is
-then left out instead).
+then left out instead). Sent without ``parent_item_id`` (an Adobe I/O subscription's field
+list), a child is still known: an item priced nothing under a priced item's ``sku``.
 
 Card data is never copied: ``payment`` is read for its ``method`` and ``last_trans_id`` only,
 and wherever this adapter keeps a Magento body (a dead letter), ``without_card_data`` leaves
@@ -424,6 +425,9 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         and carries_price(i)
         and not carries_price(i.get("parent_item") or by_id.get(str(i.get("parent_item_id"))))
     }
+    # A subscription whose field list leaves parent_item_id out still sends the configurable's
+    # child: priced nothing, under the sku of its parent (which carries the chosen variant's).
+    priced_skus = {i.get("sku") for i in order_items if isinstance(i, dict) and carries_price(i)}
     for index, item in enumerate(order_items):
         where = f"items[{index}]."
         if not isinstance(item, dict):
@@ -432,6 +436,8 @@ def order_placed(order: dict[str, Any], config: PlatformConfig) -> list[Envelope
         parent = blank_none(item.get("parent_item_id"))
         if parent is not None and str(parent) not in priced_by_parts:
             continue  # a configurable product's child: its parent is the line
+        if "parent_item_id" not in item and not carries_price(item) and item.get("sku") in priced_skus:
+            continue  # the same child, its parent_item_id not sent
         if str(item.get("item_id")) in priced_by_parts:
             continue  # a bundle whose children carry the prices: they are the lines
         quantity = problems.check(decimal, item.get("qty_ordered"), f"{where}qty_ordered", default=Decimal(1))

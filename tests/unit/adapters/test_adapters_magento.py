@@ -186,6 +186,25 @@ def test_o8_magento_configurable_product_is_one_line_and_gift_cards_are_part_of_
     assert (paid.payment_id, paid.amount, paid.method) == ("5XJ02917KD4406238", Decimal("59.15"), "paypal_express")
 
 
+def test_o8_magento_configurable_child_sent_without_its_parent_item_id_is_no_line_of_its_own() -> None:
+    """An Adobe I/O subscription's field list may leave parent_item_id (and product_type) out:
+    the child, priced nothing under its parent's sku, is still the parent's line. An item priced
+    nothing under a sku of its own (a free gift) stays a line."""
+    body = sample("magento", "order-configurable-io-event.json")
+    order = body["data"]["value"]
+    order["items"] = [
+        {k: v for k, v in i.items() if k not in ("parent_item_id", "product_type")} for i in order["items"]
+    ]
+    order["items"].append({"item_id": "204", "sku": "GIFT-BAG", "name": "Gift bag", "qty_ordered": "1.0000",
+                           "price": "0.0000", "row_total": "0.0000"})  # fmt: skip
+    lines = magento.map_event("", body, config())[0].payload.lines
+    assert [(line.sku, line.quantity, line.total) for line in lines] == [
+        ("MH01-M-Gray", 1, Decimal("52.00")),
+        ("24-UG06", 2, Decimal("14.00")),
+        ("GIFT-BAG", 1, Decimal("0.00")),
+    ]
+
+
 def test_o8_magento_bundle_priced_by_its_parts_is_its_parts() -> None:
     body = sample("magento", "order-registered-rest.json")
     body["items"] = [

@@ -351,5 +351,8 @@ async def test_n6_a_worker_killed_before_data_leaves_the_email_to_be_sent_once_b
             (activity,) = await settled(settings, 1)
 
     assert len(handler.messages) == 1
-    assert activity["status"] == "sent" and activity["attempts"] == 2
-    assert "stopped before handing the message over" in activity["errors"][0]["error"]
+    stopped = [e for e in activity["errors"] if "stopped before handing the message over" in e["error"]]
+    assert activity["status"] == "sent" and len(stopped) == 1, activity
+    # Every attempt but the one that sent it failed and says why: the killed one, and on a
+    # loaded machine maybe another (a fresh-clone CI counted 3 attempts once, 2026-12-08).
+    assert activity["attempts"] == len(activity["errors"]) + 1, activity

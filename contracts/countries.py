@@ -40,12 +40,11 @@ INFORMAL_NAMES = {
            "Pays de Galles", "Gales"),
     "US": ("United States of America", "America", "EE.UU.", "Vereinigte Staaten von Amerika",
            "États-Unis d'Amérique", "Estados Unidos de América", "Stati Uniti d'America",
-           "Amerika", "Amérique", "América", "USA (Amerika)", "Etats Unis", "Estados Unidos de Norteamérica"),
-    "FR": ("France métropolitaine", "Metropolitan France", "France (métropole)"),
-    "CN": ("P.R. China", "Mainland China", "Chine continentale"),
+           "Amerika", "Amérique", "América", "USA (Amerika)", "Etats Unis", "Estados Unidos de Norteamérica",
+           "США", "アメリカ", "美国", "美國", "미국", "أمريكا"),
+    "CN": ("P.R. China", "Mainland China", "Chine continentale", "中华人民共和国", "中華人民共和國"),
     "GR": ("Hellas",),
     "NL": ("Holland",),
-    "AE": ("Emirates",),
     "CD": ("DR Congo",),
     "CZ": ("Czech Republic", "Česká republika"),
     "CI": ("Ivory Coast",),
@@ -61,6 +60,22 @@ INFORMAL_NAMES = {
     "PS": ("Palestine",),
     "BA": ("Bosnia",),
     "CV": ("Cape Verde",),
+    # Short and official names the CLDR tables do not hold: what buyers and exports write.
+    "DE": ("Bundesrepublik Deutschland",),
+    "AT": ("Republik Österreich",),
+    "CH": ("Schweizerische Eidgenossenschaft", "Confédération suisse", "Confederazione Svizzera"),
+    "FR": ("France métropolitaine", "Metropolitan France", "France (métropole)", "République française"),
+    "ES": ("Reino de España",),
+    "IT": ("Repubblica Italiana",),
+    "BE": ("Royaume de Belgique", "Koninkrijk België", "Königreich Belgien"),
+    "PL": ("Rzeczpospolita Polska",),
+    "PT": ("República Portuguesa",),
+    "RU": ("Российская Федерация",),
+    "KR": ("Republic of Korea", "Korea, South", "한국", "남한", "韓國"),
+    "JP": ("日本国",),
+    "IN": ("भारत", "Bharat"),
+    "SA": ("السعودية",),
+    "AE": ("Emirates", "الإمارات"),
 }  # fmt: skip
 
 #: CLDR locales whose country names are read: the EU's languages and the big markets'.
@@ -160,6 +175,25 @@ def _cldr_names() -> dict[str, str | None]:
     return names.codes
 
 
+@cache
+def _every_cldr_name() -> dict[str, str | None]:
+    """The CLDR names in every language Babel holds ('Србија', 'Lëtzebuerg', 'ኢትዮጵያ'), but
+    those read before: asked for only when a value is none of those (about 0.7 s, once)."""
+    from babel import localedata
+
+    valid = set(_codes().values())
+    named = {
+        (name, code)
+        for locale in localedata.locale_identifiers()
+        for code, name in _own_data(localedata, locale).get("territories", {}).items()
+        if code in valid
+    }
+    names = _Names(unless_in=_english_names() | _cldr_names())
+    for name, code in named:
+        names.add((name,), code)
+    return names.codes
+
+
 def _own_data(localedata: Any, locale: str) -> dict[str, Any]:
     """A locale's own CLDR data, without its parents', read as Babel reads it but not kept in
     Babel's cache: ``localedata.load(locale, merge_inherited=False)`` keeps it there, and every
@@ -183,11 +217,35 @@ def country_code(raw: str) -> str | None:
         code = _codes().get(code_form.zfill(3) if code_form.isdigit() else code_form)
         if code:
             return code
-    # "The Gambia", "the Netherlands": ISO and CLDR name them without the article.
-    readings = (text, text[4:]) if text[:4].casefold() == "the " else (text,)
-    for reading in readings:
-        key = fold(reading)
-        for names in (_english_names, _cldr_names):
-            if key in (index := names()):
-                return index[key]
+    named = _named(text)
+    if named is not _UNKNOWN:
+        return named
+    # 'Germany (DE)', 'DE - Germany', 'Deutschland / Germany': parts that each name a
+    # country, and the same one.
+    parts = [part for part in _PARTS.split(text) if part.strip()]
+    if len(parts) > 1:
+        read = {country_code(part) for part in parts}
+        if len(read) == 1 and None not in read:
+            return read.pop()
     return None
+
+
+_UNKNOWN = "?"
+_PARTS = re.compile(r"\s+[-–—/|]\s+|[()\[\]]")
+
+
+def _named(text: str) -> str | None:
+    """The code of a country's name in any language Babel knows; None for a name of two
+    countries; ``_UNKNOWN`` for no country's name."""
+    readings = [text]
+    # 'Netherlands, The', 'Korea, Republic of': the name as indexes sort it.
+    head, comma, tail = text.rpartition(",")
+    if comma and head.strip() and tail.strip():
+        readings.append(f"{tail.strip()} {head.strip()}")
+    # "The Gambia", "the Netherlands": ISO and CLDR name them without the article.
+    readings += [reading[4:] for reading in readings if reading[:4].casefold() == "the "]
+    for names in (_english_names, _cldr_names, _every_cldr_name):
+        for reading in readings:
+            if (key := fold(reading)) in (index := names()):
+                return index[key]
+    return _UNKNOWN

@@ -183,8 +183,12 @@ _WRAPPING = " \"'“”‘’«»<>()[]"
 
 
 def _unwrapped(text: str) -> str:
-    """An address without a 'mailto:', quotes or brackets around it, or punctuation after it."""
-    return re.sub(r"(?i)^mailto:", "", text).strip(_WRAPPING).rstrip(".,;:")
+    """An address without a 'mailto:' (and a link's '?subject=...'), quotes or brackets
+    around it, or punctuation after it: '<mailto:ann@example.com>' is ann@example.com."""
+    bare = text.strip(_WRAPPING)
+    if bare[:7].casefold() == "mailto:":
+        bare = bare[7:].split("?", 1)[0]
+    return bare.strip(_WRAPPING).rstrip(".,;:")
 
 
 def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
@@ -195,9 +199,15 @@ def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
     a comma for a dot in its domain ('ann@gmail,com'), a provider's domain without its dot
     ('ann@gmailcom')."""
     text = raw.strip()
+    if labelled := _LABEL.match(text):
+        text = text[labelled.end() :]  # 'E-Mail: ann@example.com', as a form's export writes it
+        yield "the label before it removed", _unwrapped(text)
     unwrapped = _unwrapped(text)
     yield "mailto, quotes or trailing punctuation removed", unwrapped
     yield "a dot typed twice", re.sub(r"\.{2,}", ".", unwrapped)  # 'k..becker@': no address has '..'
+    if "@@" in text:
+        yield "an @ typed twice", re.sub(r"@{2,}", "@", unwrapped)
+        return
     if text.count("@") > 1:
         first = next(part for part in re.split(r"[\s,;/]+", text) if "@" in part)
         yield "the first of several addresses", _unwrapped(first)
@@ -214,6 +224,10 @@ def _email_readings(raw: str) -> Iterator[tuple[str, str]]:
         yield "a comma typed for a dot", f"{local}@{domain.replace(',', '.')}"
     if at and "." not in domain and (provider := _PROVIDERS_RUN_TOGETHER.get(domain.casefold())):
         yield "the dot of its provider's domain put back", f"{local}@{provider}"
+
+
+#: A field's name typed before the address ('E-Mail:', 'Email :', 'Courriel:', 'Correo:').
+_LABEL = re.compile(r"(?i)^(?:e-?mail|mail|courriel|correo|correo electr[oó]nico|posta|e-?post)\s*:\s*")
 
 
 #: A provider's domain written without its dots ('gmailcom', 'hotmailcouk'): the domain.

@@ -1483,7 +1483,7 @@ def phone_key(raw: str | None, country: str | None) -> str | None:
 @lru_cache(maxsize=32768)  # a returning customer's number: parsing it costs about 100 µs
 def _phone_key(raw: str, country: str | None) -> str | None:
     region = country.strip().upper() if country and country.strip() else None
-    text = raw.strip()
+    text = _without_labels(raw.strip())
     if text.startswith("00") and (
         region is None or _PUNCTUATION.sub("", text)[2:].startswith(str(phonenumbers.country_code_for_region(region)))
     ):
@@ -1508,6 +1508,10 @@ def _phone_key(raw: str, country: str | None) -> str | None:
             # and typed so where it is not (the US dial 011: Faker writes 15% of its US numbers so).
             return _phone_key("+" + text[2:], None)
         return _first_of_several(text, region)
+    if text.startswith("00") and not _valid(e164) and (abroad := _valid("+" + text[2:])):
+        # '0049 171 1234567' at a Japanese shop (Japan dials 010 abroad): a number written
+        # the European way, which the plan of the shop's country does not assign.
+        return abroad
     if region and (digits := _PUNCTUATION.sub("", text)).isdigit() and (bare := _with_country_code(digits, region)):
         return bare
     if _MAYBE_EXTENSION.search(text) and (extension := phonenumbers.parse(text, region).extension):
@@ -1518,6 +1522,38 @@ def _phone_key(raw: str, country: str | None) -> str | None:
 
 
 _PUNCTUATION = re.compile(r"[\s\-./()]")
+
+
+def _without_labels(text: str) -> str:
+    """The number without the words written beside it ('0171 1234567 (mobil)', 'Handy',
+    '(home)', 'Tel.:'): phonenumbers dials a word of three letters or more as a vanity
+    number's letters and adds them to the number ('+49171123456766245'). A word joined to
+    digits ('1-800-FLOWERS') and an extension's marker ('ext. 12', 'x12') stay."""
+    if not _LETTER.search(text):
+        return text
+    words = text.split()
+    labels = [_is_label(word) for word in words]
+    if not any(labels):
+        return text
+    numbers = [i for i, label in enumerate(labels) if not label]
+    if not numbers:
+        return text
+    # Between two numbers, a word parts them ('06 12 34 56 78 ou 01 45 67 89 10').
+    return " ".join(
+        word if not label else "/"
+        for i, (word, label) in enumerate(zip(words, labels, strict=True))
+        if not label or numbers[0] < i < numbers[-1]
+    )
+
+
+def _is_label(word: str) -> bool:
+    bare = word.strip("()[]").rstrip(".:")
+    return bare.isalpha() and not _EXTENSION_MARKER.fullmatch(bare)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+#: The words phonenumbers reads as an extension's marker (its own patterns).
+_EXTENSION_MARKER = re.compile(r"(?i)ext|extn|extension|x|xtn|anexo|доб|int")
 _TRUNK_ZERO_TWICE = re.compile(r"\(0\)[\s\-./]*(?=0)")
 
 
@@ -1533,6 +1569,19 @@ def _mexican_mobile(text: str, region: str | None) -> str:
     if region == "MX" and digits.isdigit() and len(digits) == 13 and digits.startswith(("044", "045")):
         return digits[3:]
     return text
+
+
+def _valid(number: str) -> str | None:
+    """``number`` (with its country code) in E.164 if its country's plan assigns it."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return (
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if phonenumbers.is_valid_number(parsed)
+        else None
+    )
 
 
 def _with_country_code(digits: str, region: str) -> str | None:

@@ -571,6 +571,18 @@ def test_o2_a_placeholder_or_a_town_where_the_code_should_be_has_no_key(raw: str
         # Two numbers in one box: the first one (phonenumbers' matcher finds them in the text).
         ("07911 123456 / 020 7946 0958", "GB", "+447911123456"),
         ("06 12 34 56 78 ou 01 45 67 89 10", "FR", "+33612345678"),
+        # A word beside the number is no part of it: phonenumbers dialled 'mobil' as 66245.
+        ("0171 1234567 (mobil)", "DE", "+491711234567"),
+        ("0171 1234567 Handy", "DE", "+491711234567"),
+        ("+49 171 1234567 mob.", "DE", "+491711234567"),
+        ("0171 1234567 (Tel. privat)", "DE", "+491711234567"),
+        ("Tel.: 0171 1234567", "DE", "+491711234567"),
+        ("(212) 555-0100 (cell)", "US", "+12125550100"),
+        ("06 12 34 56 78 (portable)", "FR", "+33612345678"),
+        ("+1 303 986 5797 ext. 12345", "US", "+13039865797;ext=12345"),
+        ("1-800-FLOWERS", "US", "+18003569377"),  # letters joined to the digits: a vanity number
+        # '00' and another country's code at a shop whose country dials 010 abroad.
+        ("0049 171 1234567", "JP", "+491711234567"),
     ],
 )
 def test_o2_phone_numbers_as_written_on_orders_read_as_e164(raw: str, country: str | None, e164: str) -> None:

@@ -1569,17 +1569,22 @@ def test_o2_o3_strangers_behind_one_placeholder_email_are_neither_linked_nor_rev
         ("anna.sokolova@gmailcom", "the dot of its provider's domain put back"),
         ("anna.sokolova (at) gmail (dot) com", "'at' and 'dot' spelled out"),
         ("anna.sokolova[at]gmail.com", "'at' and 'dot' spelled out"),
+        ("<mailto:anna.sokolova@gmail.com>", "mailto"),  # a link pasted from a mail program
+        ("mailto:anna.sokolova@gmail.com?subject=Bestellung", "mailto"),
+        ("E-Mail: anna.sokolova@gmail.com", "the label before it removed"),
+        ("Courriel : anna.sokolova@gmail.com", "the label before it removed"),
+        ("anna.sokolova@@gmail.com", "an @ typed twice"),
     ],
 )
 def test_o2_an_email_wrapped_as_exports_write_it_is_read_with_a_note(typed: str, how: str) -> None:
-    """A display name, a mailto:, quotes, a full stop, a second address or a comment around
-    the mailbox, a comma for a dot, '(at)' spelled out: the mailbox is still read (with a note
-    saying how), not set aside."""
+    """A display name, a mailto: (a link's too), a field's label, quotes, a full stop, a second
+    address or a comment around the mailbox, a comma for a dot, an @ typed twice, '(at)' spelled
+    out: the mailbox is still read (with a note saying how), not set aside."""
     read = identity(order("Anna", "Sokolova", email=typed))
     assert read.email == "anna.sokolova@gmail.com"
     assert any(how in note for note in read.notes), read.notes
     # What holds no address at all is still set aside, with its reason.
-    for junk in ("n/a", "anna at gmail", "a@@gmail.com", "anna@examplecom"):
+    for junk in ("n/a", "anna at gmail", "anna@@", "@gmail.com", "anna@examplecom"):
         assert identity(order("Anna", "Sokolova", email=junk)).email is None
 
 

@@ -811,6 +811,37 @@ async def test_o2_a_british_postcode_after_the_country_s_code_is_the_same_postco
     assert (till.customer_code, till.rule) == (first.customer_code, "name_address")
 
 
+async def test_o1_o2_a_word_beside_her_number_a_label_before_her_mailbox_and_a_country_beside_its_code_find_her(
+    client: OmsClient, services: EventTap
+) -> None:
+    """'0171 5550123 (mobil)' was dialled as +49171555012366245 (phonenumbers reads a word of
+    three letters or more as a vanity number's letters): the till's sale by her mobile made a
+    second customer. 'E-Mail: ...' lost the mailbox and 'Germany (DE)' the country: her order
+    from a new address did too."""
+    greta = {"first_name": "Greta", "last_name": "Lindqvist"}
+    await client.publish_upstream(german("LBL-1", **greta, email="greta.lindqvist@example.de", phone="+49 171 5550123"))
+    first = await linked(client, "LBL-1")
+    assert first.rule == "created"
+
+    await client.publish_upstream(german("LBL-2", **greta, phone="0171 5550123 (mobil)", billing_address=None))
+    till = await linked(client, "LBL-2")
+    assert till.customer_code == first.customer_code and till.rule not in ("created", None), till
+
+    moved = {**HOME, **greta, "line1": "Ringstraße 9", "postal_code": "80331", "city": "München"}
+    await client.publish_upstream(
+        german(
+            "LBL-3",
+            **greta,
+            email="E-Mail: greta.lindqvist@example.de",
+            billing_address={**moved, "country": "Germany (DE)"},
+        )
+    )
+    web = await linked(client, "LBL-3")
+    assert (web.customer_code, web.rule) == (first.customer_code, "email"), web
+    assert any("the label before it removed" in note for note in web.notes), web.notes
+    assert not any("country" in note for note in web.notes), web.notes
+
+
 async def test_o1_o2_an_email_with_a_display_name_two_numbers_in_a_box_and_a_town_in_the_postal_code_link(
     client: OmsClient, services: EventTap
 ) -> None:

@@ -166,7 +166,7 @@ def _cldr_names() -> dict[str, str | None]:
     named = {
         (name, code)
         for locale in COMMERCE_LOCALES
-        for code, name in _own_data(localedata, locale).get("territories", {}).items()
+        for code, name in own_locale_data(localedata, locale).get("territories", {}).items()
         if code in valid  # not regions ("150", "EU") nor private-use codes ("ZZ")
     }
     names = _Names(unless_in=_english_names())
@@ -185,7 +185,7 @@ def _every_cldr_name() -> dict[str, str | None]:
     named = {
         (name, code)
         for locale in localedata.locale_identifiers()
-        for code, name in _own_data(localedata, locale).get("territories", {}).items()
+        for code, name in own_locale_data(localedata, locale).get("territories", {}).items()
         if code in valid
     }
     names = _Names(unless_in=_english_names() | _cldr_names())
@@ -194,7 +194,7 @@ def _every_cldr_name() -> dict[str, str | None]:
     return names.codes
 
 
-def _own_data(localedata: Any, locale: str) -> dict[str, Any]:
+def own_locale_data(localedata: Any, locale: str) -> dict[str, Any]:
     """A locale's own CLDR data, without its parents', read as Babel reads it but not kept in
     Babel's cache: ``localedata.load(locale, merge_inherited=False)`` keeps it there, and every
     ``Locale`` of that name made afterwards lacks what it inherits (French month names: a

@@ -28,6 +28,8 @@ from .keys import (
     CUSTOMARY_SURNAMES,
     GENERATION_SUFFIXES,
     PROVIDER_DOMAINS,
+    TITLES,
+    TITLES_BEFORE_A_NAME,
     canonical_email,
     first_name_key,
     has_extension,
@@ -388,13 +390,27 @@ _SAMPLE_PERSONS = frozenset(
 )
 
 
+def _whole_name(text: str) -> bool:
+    """Whether a name is a whole one: several words, or a Chinese or Korean name run together."""
+    return len(text.split()) > 1 or _east_asian_surname_length(without_honorific(text)) is not None
+
+
 def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -> tuple[str | None, str | None]:
     """A whole name typed into one field, as tills and marketplaces send it: 'Smith, John' in
     either field is surname, given name; several words in the first-name field and none in
-    the other are given names and a surname ('John Smith'). One word alone, or a surname
-    field alone without a comma ('Escar Palejo': two surnames, no given name), is kept. A
-    placeholder ('N/A', 'Walk-in Customer', 'Guest Guest') is no name at all."""
+    the other are given names and a surname ('John Smith'). A surname written in capitals
+    beside given names that are not, in either field alone, is the surname wherever it
+    stands ('WANG Wei', 'DUPONT Jean-Pierre', as Chinese, French and passport-style exports
+    write it); a Chinese, Japanese or Korean name in its own script is surname first, with a
+    space or without ('山田 太郎', '김민준'). One word alone, or a surname field alone without
+    a comma or capitals ('Escar Palejo': two surnames, no given name), is kept. The same
+    whole name in both fields is one name ('Hans Müller' / 'Hans Müller'). A placeholder
+    ('N/A', 'Walk-in Customer', 'Guest Guest') is no name at all."""
     first, last = _without_placeholders(first, last, notes)
+    if first and last and first.strip().casefold() == last.strip().casefold() and _whole_name(first):
+        # A till that copies its one name box into both fields: one whole name, as in the first.
+        notes.append(f"name {first!r} in both name fields read as one whole name")
+        last = None
     for whole in (first, last):
         if whole and not (first and last) and whole.count(",") == 1:
             surname, given = (part.strip() for part in whole.split(","))
@@ -405,6 +421,12 @@ def _name_in_two_fields(first: str | None, last: str | None, notes: list[str]) -
     if first and not last and (cut := _east_asian_surname_length(bare)):
         notes.append(f"name {first!r} in the first-name field read as surname and given name, the surname first")
         return bare[cut:], bare[:cut]
+    if bool(first) != bool(last) and (read := _surname_in_capitals(written := first or last or "")):
+        notes.append(f"name {written!r} read as given name and surname, the surname in capitals")
+        return read
+    if first and not last and (read := _east_asian_pair(bare)):
+        notes.append(f"name {first!r} in the first-name field read as surname and given name, the surname first")
+        return read
     if first and not last and len(words := first.split()) > 1:
         # The surname is the last word, with a generation or a degree after it ('John Smith Jr.').
         cut = len(words) - 1
@@ -435,6 +457,77 @@ def _east_asian_surname_length(whole: str) -> int | None:
         if len(whole) > length and (whole[:length] in _COMPOUND_SURNAMES or whole[:length] in CUSTOMARY_SURNAMES):
             return length
     return 1
+
+
+#: A word in Han, Kana or Hangul script; one in katakana alone, as foreigners' names are
+#: written in Japan in their own order ('ジョン スミス': John Smith).
+_EAST_ASIAN_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3々\uff66-\uff9f]+")
+_KATAKANA_WORD = re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]+")
+
+
+def _east_asian_pair(whole: str) -> tuple[str, str] | None:
+    """Given name and surname of a Chinese, Japanese or Korean name written in its own script
+    with a space between them ('王 伟', '山田 太郎', '김 민준'): the surname first, as without
+    the space. None for anything else, a name in katakana alone among it."""
+    words = whole.split()
+    if len(words) != 2 or not all(_EAST_ASIAN_WORD.fullmatch(word) for word in words):
+        return None
+    if all(_KATAKANA_WORD.fullmatch(word) for word in words):
+        return None
+    return words[1], words[0]
+
+
+#: A word of two or three capitals that is initials run together ('JP Smith', 'AJ Smith'),
+#: not a surname: no vowel (but Ng), or a vowel and a consonant that no two-letter Chinese
+#: or Korean surname ends in (Li, Wu, Oh, An and Ng are surnames).
+_INITIALS = re.compile(r"(?!ng$)[b-df-hj-np-tv-xz]{2,3}|[aeiouy][b-df-gj-mp-tv-xz]")
+
+
+def _in_capitals(word: str) -> bool:
+    """A word of a name written all in capitals ('WANG', 'MÜLLER', 'JEAN-PIERRE'): not an
+    initial nor initials ('J.', 'JP'), nor a title, a generation or a degree ('DR.', 'III')."""
+    tokens = name_tokens(word)
+    return (
+        word.isupper()
+        and bool(tokens)
+        and all(len(token) > 1 and not _INITIALS.fullmatch(token) for token in tokens)
+        and not set(tokens) <= TITLES | GENERATION_SUFFIXES | CREDENTIALS
+    )
+
+
+def _only(word: str, kinds: frozenset[str]) -> bool:
+    """Whether ``word`` is one of ``kinds`` (titles, generations), as its tokens say."""
+    tokens = name_tokens(word)
+    return bool(tokens) and set(tokens) <= kinds
+
+
+def _surname_in_capitals(whole: str) -> tuple[str, str] | None:
+    """Given name and surname of a whole name whose surname alone is written in capitals,
+    before the given names or after them: 'WANG Wei' -> ('Wei', 'WANG'), 'DUPONT
+    Jean-Pierre' -> ('Jean-Pierre', 'DUPONT'), 'Juan GARCÍA LÓPEZ' -> ('Juan', 'GARCÍA
+    LÓPEZ'). A title before the name stays with the given name, a generation or a degree
+    after it with the surname. None where no word is in capitals, where every word is ('JOHN
+    SMITH' says nothing), or where capitals stand on both sides."""
+    words = whole.split()
+    start = 0
+    while start < len(words) - 1 and _only(words[start], TITLES | TITLES_BEFORE_A_NAME):
+        start += 1
+    end = len(words)
+    while end > start + 1 and _only(words[end - 1], GENERATION_SUFFIXES | CREDENTIALS):
+        end -= 1
+    core = words[start:end]
+    capitals = [_in_capitals(word) for word in core]
+    lead = next((i for i, caps in enumerate(capitals) if not caps), len(core))
+    trail = next((i for i, caps in enumerate(reversed(capitals)) if not caps), len(core))
+    if 0 < lead < len(core) and not any(capitals[lead:]):
+        given, surname = core[lead:], core[:lead]
+    elif 0 < trail < len(core) and not any(capitals[:-trail]):
+        given, surname = core[:-trail], core[-trail:]
+    else:
+        return None
+    if not any(ch.islower() for word in given for ch in word):
+        return None  # 'WANG W.': initials beside it, no given name written in small letters
+    return " ".join(words[:start] + given), " ".join(surname + words[end:])
 
 
 _STREET_WORDS = {
@@ -671,6 +764,15 @@ def _tokens(text: str) -> list[str]:
     return [_SPELLED_ORDINALS.get(token, token) for token in _TOKEN.findall(text)]
 
 
+#: A word saying that a number follows, as the line reads after anyascii: 'nº'/'n.º' ('no',
+#: 'n.o'), 'n°' ('ndeg'), 'no.', 'núm.', 'número', 'Nr.', 'nro.', 'Nummer', 'n.': no word of
+#: the street's name ('Calle Mayor, n.º 5' is 'Calle Mayor 5').
+_NUMBER_MARKER = re.compile(r"(?<![a-z0-9])(?:n[.\s]*o|n\s*deg|nro?|num(?:ero)?|nummer|n)\.?\s*(?=\d)")
+#: Initials written with stops, run together or apart ('M.G. Road', 'J. F. K. Blvd'): one word,
+#: as written without them ('MG Road'). A lone initial ('ul. M. Konopnickiej') stays.
+_DOTTED_INITIALS = re.compile(r"(?<![a-z0-9])[a-z](?:\.\s?[a-z](?![a-z0-9]))+\.?")
+
+
 def _street_parts(line1: str) -> list[list[str]]:
     """The tokens of a line that name the street and house, part by part (between commas),
     without its flat, floor or door: a part that starts with such a word loses that word and
@@ -679,6 +781,8 @@ def _street_parts(line1: str) -> list[list[str]]:
     without a number by that is a building's flat ("Flat 128 Mill House"): the flat is its
     address, and the line is taken whole."""
     line = _ABBREVIATED_SUFFIX.sub(lambda m: m[1] + _WRITTEN_OUT[m[2]], anyascii(line1).lower().replace("ß", "ss"))
+    line = _NUMBER_MARKER.sub(" ", line)
+    line = _DOTTED_INITIALS.sub(lambda m: re.sub(r"[.\s]", "", m[0]) + " ", line)
     parts: list[list[str]] = []
     flats: list[str] = []  # the numbers of the flats that start a part, in order
     for part in re.split(r"[,;\n]", line):

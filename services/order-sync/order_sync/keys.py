@@ -36,6 +36,7 @@ __all__ = [
     "GMAIL_DOMAINS",
     "PLUS_ADDRESSING_DOMAINS",
     "FIVE_DIGIT_POSTAL_COUNTRIES",
+    "FIVE_DIGIT_POSTAL_COUNTRIES_FROM_TWO_ZEROS",
     "CLOSE_SIMILARITY",
     "Agreement",
     "NameAgreement",
@@ -498,6 +499,12 @@ def _word_tokens(raw: str) -> list[str]:
 #: a field that starts 'c/o Schmidt' names Schmidt).
 _ASIDE = re.compile(r"\([^)]*\)?|\s+c/o\b.*$|^\s*c/o\s+", re.IGNORECASE)
 
+#: A birth name written after the name without brackets ('Müller geb. Schmidt', 'Müller,
+#: geborene Schmidt', 'Dupont née Martin', 'Smith born Jones'): the name borne now is the one
+#: before it, as with '(geb. Schmidt)'. 'nee' and 'born' in lower case only: Nee and Born are
+#: surnames too ('Müller Born').
+_BIRTH_NAME = re.compile(r"(?<=\w)[\s,]+(?:(?i:geb\.?|geborene|née|né)|nee|born)(?:\s+|(?<=\.))(?=\w).*$", re.DOTALL)
+
 #: Honorifics written after a name in Japanese, Chinese and Korean (山田太郎様, 王先生, 김민준 님):
 #: forms of address, as 'Mme' before one (anyascii reads 様 'Yang', a surname).
 _HONORIFIC_AFTER = re.compile(r"\s*(?:様|さま|さん|殿|御中|先生|女士|小姐|님|씨)\s*$")
@@ -535,8 +542,9 @@ def name_tokens(text: str) -> tuple[str, ...]:
 
     ``Müller``/``Mueller``/``Muller`` -> ``('muller',)``; ``Anne-Sophie`` -> ``('anne', 'sophie')``;
     ``O'Brien``/``O Brien``/``OBrien`` -> ``('obrien',)``; ``Иванов`` -> ``('ivanov',)``;
-    ``Ελένη`` -> ``('eleni',)``; ``김`` -> ``('kim',)``, ``山田`` -> ``('yamada',)`` (``CUSTOMARY_SURNAMES``). Cached: the same names come back
-    with every order and every candidate.
+    ``Ελένη`` -> ``('eleni',)``; ``김`` -> ``('kim',)``, ``山田`` -> ``('yamada',)`` (``CUSTOMARY_SURNAMES``);
+    ``Müller geb. Schmidt`` -> ``('muller',)`` (a birth name after it is no name borne now).
+    Cached: the same names come back with every order and every candidate.
 
     Feeding a key back in gives the same tokens, except for keys transliterated from a
     non-Latin script that contain ae/oe/ue ('xueming' from 薛明 becomes 'xuming'): the script is
@@ -545,6 +553,7 @@ def name_tokens(text: str) -> tuple[str, ...]:
     text = unicodedata.normalize("NFC", text).translate(_GERMAN)  # NFC: 'u'+U+0308 is 'ü' too
     if "(" in text or "/" in text:
         text = _ASIDE.sub(" ", text).strip() or text
+    text = _BIRTH_NAME.sub("", text)
     if not text.isascii():
         # Symbols are no part of a name: anyascii spells them as words ('Anna 🌸' would be
         # 'anna cherry blossom', a flag 'fr', '©' '(c)'); nor is an honorific after it.
@@ -575,7 +584,8 @@ def name_tokens(text: str) -> tuple[str, ...]:
 #: Dupont'), in the scopes' languages: they are no part of it, and 'Hr.' alone is no given
 #: name. Left out on purpose, as they are given names or surnames too: Don, Pan, Pani, Fr, Me,
 #: and 'M' (an initial as often as Monsieur). Dona (Doña) is a form of address only before
-#: another word (``TITLES_BEFORE_A_NAME``): alone it is a given name.
+#: another word (``TITLES_BEFORE_A_NAME``): alone it is a given name, as India's Shri, Sri
+#: and Kumari are (and Sri starts many an Indonesian one).
 TITLES = frozenset(
     {
         *("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"),
@@ -586,6 +596,7 @@ TITLES = frozenset(
         *("univ", "dra", "lic", "mtro", "mtra", "srita", "arq", "fru", "frk"),  # Univ.Prof., Lic.
         *("herra", "rouva", "hra", "rva", "tohtori", "bayan", "gospodin", "gospozha"),
         *("bc", "mgr", "judr", "mudr", "mvdr", "phdr", "rndr", "paeddr", "slecna"),  # Czech degrees
+        *("smt", "shrimati", "km"),  # India's Mrs and Miss ('Smt.', 'Km.' for Kumari)
     }
 )
 
@@ -594,7 +605,7 @@ TITLES = frozenset(
 _TITLE_ENDINGS = {"sig": frozenset({"ra", "na"}), "dott": frozenset({"ssa"}), "ing": frozenset({"arch"})}
 
 
-TITLES_BEFORE_A_NAME = frozenset({"dona"})
+TITLES_BEFORE_A_NAME = frozenset({"dona", "shri", "sri", "kumari"})
 
 #: Forms of address written as one letter and a full stop before a word ('D. José': Don;
 #: 'M. Lefot': Monsieur; 'Fr. Heininghardt': Frau). Without the stop, or before another
@@ -1309,11 +1320,18 @@ def compare_names(a_first: str | None, a_last: str | None, b_first: str | None, 
 #: Countries whose postal codes are 5 digits and may start with 0, so spreadsheets and old
 #: systems that stored them as numbers turned '01067' into '1067': DE, FR (and Monaco's 980xx
 #: need none), ES, IT (with VA/SM), FI, MX, LT, MY, TR, UA, KR, DZ. A 4-digit code there gets
-#: its one zero back. Deliberately not padded: 3-digit remnants ('100' for Rome's '00100':
-#: too far from a code to be sure), and 5-digit countries without leading zeros (SE, GR, HR, EE).
+#: its one zero back. Deliberately not padded: 5-digit countries without leading zeros (SE,
+#: GR, HR, EE), and 3-digit remnants where no code starts with two zeros ('100' in Germany,
+#: where none does, is no code that lost its zeros).
 FIVE_DIGIT_POSTAL_COUNTRIES = frozenset(
     {"DE", "FR", "ES", "IT", "VA", "SM", "FI", "MX", "LT", "MY", "TR", "UA", "KR", "DZ"}
 )
+
+#: Those of them with codes that start with two zeros (Rome's 00100-00199, the Vatican's
+#: 00120, Helsinki's 00100-00990): three digits there are such a code that lost both its
+#: zeros as a number ('100' -> '00100'). Not two digits, though Rome's province has 000xx
+#: codes: too little of a code to be sure it is one.
+FIVE_DIGIT_POSTAL_COUNTRIES_FROM_TWO_ZEROS = frozenset({"IT", "VA", "FI"})
 
 #: Countries whose postal codes are 4 digits, some starting with 0 (Oslo 0150, Darwin 0800,
 #: Auckland 0600, Pretoria 0002): a 3-digit code there gets its one zero back, as above.
@@ -1410,19 +1428,24 @@ _NOT_POSTAL = re.compile(r"[^0-9A-Z]+")
 
 
 _ZIP_PLUS_4 = re.compile(r"^\s*(\d{3,5})\s*-\s*\d{4}\s*$")
+#: A decimal digit other than ASCII's (``\d`` on str is Unicode's decimal digits, Nd).
+_OTHER_DIGITS = re.compile(r"(?![0-9])\d")
 
 
 def postal_key(raw: str | None, country: str | None) -> str | None:
     """The postal code as a comparable key: upper case, letters and digits only.
 
     ``'D-70586'`` -> ``'70586'``; US ``'94105-1234'`` -> ``'94105'``; DE ``'1067'`` ->
-    ``'01067'``; GB ``'sw1a 1aa'`` -> ``'SW1A1AA'``; ``''`` -> None. ``country`` is an ISO
-    3166 alpha-2 code (any case) or None (then no padding is done).
+    ``'01067'``; IT ``'100'`` -> ``'00100'``; IN ``'११०००१'`` -> ``'110001'``; GB
+    ``'sw1a 1aa'`` -> ``'SW1A1AA'``; ``''`` -> None. ``country`` is an ISO 3166 alpha-2 code
+    (any case) or None (then no padding is done).
     """
     if not raw:
         return None
     country = country.strip().upper() if country else None
-    code = fold(raw).upper()  # fold: full-width digits and stray accents become ASCII
+    # Digits of any script ('११०००१', Arabic-Indic '١٠١١٩', Persian '۱۱۳۶۹'): those digits, as
+    # in phones; fold: full-width digits and stray accents become ASCII.
+    code = fold(_OTHER_DIGITS.sub(lambda m: str(unicodedata.decimal(m[0])), raw)).upper()
     prefixed = _PREFIXED.match(code)
     if prefixed and prefixed.group(1) in _POSTAL_PREFIXES and country not in _ALPHANUMERIC_POSTAL_COUNTRIES:
         code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country
@@ -1452,6 +1475,8 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
             return code.zfill(5)  # ZIPs start with up to two zeros (00501, 02134)
     elif country in FIVE_DIGIT_POSTAL_COUNTRIES and code.isdigit() and len(code) == 4:
         return "0" + code  # one lost leading zero, nothing bolder
+    elif country in FIVE_DIGIT_POSTAL_COUNTRIES_FROM_TWO_ZEROS and code.isdigit() and len(code) == 3:
+        return "00" + code  # Rome's or Helsinki's '00100', sent as the number 100
     elif country in FOUR_DIGIT_POSTAL_COUNTRIES_FROM_ZERO and code.isdigit() and len(code) == 3:
         return "0" + code
     elif (length := LONGER_POSTAL_CODES_FROM_ZERO.get(country or "")) and code.isdigit() and len(code) == length - 1:

@@ -480,7 +480,8 @@ def test_o2_spellings_of_one_postal_code_give_one_key(a: str, b: str, country: s
         ("1234", "01234", "AT"),  # 4-digit country: no padding
         ("1234", "01234", "CH"),
         ("1234", "01234", None),  # country unknown: no padding
-        ("100", "00100", "IT"),  # only one lost zero is restored
+        ("100", "00100", "DE"),  # no German code starts with two zeros: only one is restored
+        ("10", "00010", "IT"),  # two digits are too little of a code to restore three zeros
         ("100", "1000", "BE"),  # 4-digit codes from 1000: nothing to restore
         ("NL-1234 AB", "1234 AC", "NL"),
         ("2345", "02345", "GB"),
@@ -490,6 +491,43 @@ def test_o2_spellings_of_one_postal_code_give_one_key(a: str, b: str, country: s
 )
 def test_o2_different_postal_codes_stay_apart(a: str, b: str, country: str | None) -> None:
     assert postal_key(a, country) != postal_key(b, country)
+
+
+@pytest.mark.parametrize(
+    ("written", "country", "key"),
+    [
+        ("११०००१", "IN", "110001"),  # Devanagari digits
+        ("١٠١١٩", "DE", "10119"),  # Arabic-Indic
+        ("١٢٣٤٥", "SA", "12345"),
+        ("۱۱۳۶۹-۵۶۹۱۱", "IR", "1136956911"),  # Persian, with its dash
+        ("１００－０００１", "JP", "1000001"),  # fullwidth
+        ("D-١٠١١٩", "DE", "10119"),
+    ],
+)
+def test_o2_a_postal_code_in_another_script_s_digits_is_those_digits(written: str, country: str, key: str) -> None:
+    """Digits of another script were no postal code at all (phones read them): the code an
+    Indian, Arabic or Persian keyboard types is the same as in ASCII digits."""
+    assert postal_key(written, country) == key
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "key"),
+    [
+        ("100", "IT", "00100"),  # Rome
+        ("120", "VA", "00120"),  # the Vatican
+        ("100", "FI", "00100"),  # Helsinki
+        ("990", "FI", "00990"),
+        ("1067", "DE", "01067"),  # one zero, as before
+        ("100", "DE", "100"),  # no German code starts with two zeros: nothing to restore
+        ("100", "FR", "100"),
+    ],
+)
+def test_o2_a_five_digit_code_sent_as_a_number_gets_the_zeros_its_country_s_codes_start_with(
+    number: str, country: str, key: str
+) -> None:
+    """Rome's and Helsinki's '00100' sent as the JSON number 100 kept '100', another key than
+    the customer's; where codes start with two zeros, three digits are such a code."""
+    assert postal_key(number, country) == key
 
 
 @pytest.mark.parametrize("raw", ["", "   ", " - ", ".", "Stuttgart"])  # a town is no code of digits
@@ -669,6 +707,50 @@ def test_o2_dona_is_a_form_of_address_before_a_name_and_a_given_name_alone() -> 
         "marta",
         "dona",
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Smt. Lakshmi", "lakshmi"),  # was 's m t lakshmi': read as three initials
+        ("Shrimati Lakshmi", "lakshmi"),
+        ("Km. Priya", "priya"),
+        ("Kumari Priya", "priya"),
+        ("Shri Ramesh", "ramesh"),
+        ("Sri Ramesh", "ramesh"),
+        ("Smt.", None),  # a form of address alone names nobody
+        ("Kumari", "kumari"),  # given names alone, as Dona
+        ("Sri", "sri"),
+    ],
+)
+def test_o2_india_s_forms_of_address_are_no_part_of_a_given_name(typed: str, key: str | None) -> None:
+    assert first_name_key(typed) == key
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Müller geb. Schmidt",
+        "Müller, geb. Schmidt",
+        "Müller geborene Schmidt",
+        "MÜLLER GEB. SCHMIDT",
+        "Müller née Schmidt",
+        "Müller nee Schmidt",
+        "Müller born Schmidt",
+        "Müller (geb. Schmidt)",
+    ],
+)
+def test_o2_a_birth_name_after_the_surname_is_no_part_of_it(written: str) -> None:
+    """'Müller geb. Schmidt' was the surname 'muller geb schmidt', while '(geb. Schmidt)' was
+    Müller: the name borne now is the one before the birth name."""
+    assert last_name_key(written) == "muller"
+    assert compare_names("Anna", written, "Anna", "Müller").last == "exact"
+
+
+def test_o2_nee_and_born_as_surnames_stay() -> None:
+    assert last_name_key("Müller Born") == "muller born"
+    assert last_name_key("Müller-Born") == "muller born"
+    assert last_name_key("Nee") == "nee" and last_name_key("Born") == "born"
 
 
 def test_o2_a_degree_after_the_surname_goes_a_generation_stays() -> None:

@@ -595,6 +595,19 @@ def test_o2_a_till_s_placeholder_number_is_nobody_s_phone(placeholder: str) -> N
         ("123 N Main St", "123 North Main Street"),
         ("500 W 42nd St", "500 West 42nd Street"),
         ("7 The Close", "7 the close, Flat 2"),  # a street its type names alone
+        # A word saying a number follows is no word of the street ('Calle Mayor, n.º 5' was
+        # '5 o'), and initials written with stops are one word ('12, M.G. Road' was '12 m').
+        ("Calle Mayor, n.º 5", "Calle Mayor 5"),
+        ("Calle Mayor, nº 5", "Calle Mayor 5"),
+        ("Calle Mayor, n° 5", "Calle Mayor 5"),
+        ("Calle Mayor, núm. 5", "Calle Mayor 5"),
+        ("Via Po, n. 5", "Via Po 5"),
+        ("Via Po n° 5", "Via Po 5"),
+        ("Hauptstraße Nr. 5", "Hauptstraße 5"),
+        ("No. 10 Downing Street", "10 Downing Street"),
+        ("12, M.G. Road", "12 MG Road"),
+        ("12 M. G. Road", "12 MG Road"),
+        ("5 J.F.K. Blvd", "5 JFK Boulevard"),
     ],
 )
 def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> None:
@@ -609,6 +622,7 @@ def test_o2_one_address_written_two_ways_has_one_street_key(a: str, b: str) -> N
         ("Calle Alcalá 45 3º izq", "Calle Alcalá 3"),  # the flat's number is no house number
         ("7 Mill Close", "7 Oak Close"),  # the type is no name
         ("12 North Road", "12 South Road"),
+        ("12, M.G. Road", "12, S.V. Road"),  # initials are the street's name
     ],
 )
 def test_o2_two_houses_of_a_street_named_after_a_date_keep_apart(a: str, b: str) -> None:
@@ -1541,6 +1555,66 @@ def test_o2_a_chinese_or_korean_name_written_whole_in_one_field_is_read_surname_
     assert identity(order(None, whole)).first_key is None
     wang = profile("C1", order(first.title(), last.title(), email="w@qq.com", phone="06 11 22 33 44"))
     assert decided(order(whole, None, phone="06 11 22 33 44"), wang).customer_code == "C1"
+
+
+@pytest.mark.parametrize(
+    ("spaced", "together"),
+    [
+        ("山田 太郎", "山田太郎"),
+        ("김 민준", "김민준"),
+        ("王 伟", "王伟"),
+        ("欧阳 娜娜", "欧阳娜娜"),
+        ("山田 太郎 様", "山田太郎"),
+    ],
+)
+def test_o2_a_chinese_japanese_or_korean_name_with_a_space_is_read_surname_first_too(
+    spaced: str, together: str
+) -> None:
+    """'山田 太郎' and '김 민준' were read given name first, while '山田太郎' was read surname
+    first: the space changes nothing of the order, in Han, Kana or Hangul script."""
+    read, whole = identity(order(spaced, None)), identity(order(together, None))
+    assert (read.first_key, read.last_key) == (whole.first_key, whole.last_key) != (None, None)
+    assert any("the surname first" in note for note in read.notes)
+
+
+def test_o2_a_name_in_katakana_alone_keeps_its_order() -> None:
+    """Names of foreigners are written in katakana in their own order: 'ジョン スミス' is John Smith."""
+    assert identity(order("ジョン スミス", None)).last_key == identity(order(None, "スミス")).last_key
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "read"),
+    [
+        ("WANG Wei", None, ("wei", "wang")),  # was ('wang', 'wei'): the surname in capitals first
+        ("MÜLLER Hans", None, ("hans", "muller")),
+        ("DUPONT Jean-Pierre", None, ("jean pierre", "dupont")),
+        ("Dr. WANG Wei", None, ("wei", "wang")),  # a title stays with the given name
+        ("ИВАНОВ Иван", None, ("ivan", "ivanov")),
+        (None, "WANG Wei", ("wei", "wang")),  # the last-name field alone: the capitals tell too
+        (None, "Jean DUPONT", ("jean", "dupont")),
+        ("Juan GARCÍA LÓPEZ", None, ("juan", "garcia lopez")),  # both surnames
+        ("WANG Wei", "WANG Wei", ("wei", "wang")),  # the same whole name in both fields
+        ("Hans Müller", "Hans Müller", ("hans", "muller")),
+        # Capitals that say nothing: all of it, initials run together, a generation.
+        ("JOHN SMITH", None, ("john", "smith")),
+        ("JP Smith", None, ("j p", "smith")),
+        ("AJ Smith", None, ("aj", "smith")),
+        ("John Smith III", None, ("john", "smith iii")),
+        (None, "Escar Palejo", (None, "escar palejo")),
+        ("Smith", "Smith", ("smith", "smith")),  # one word: no whole name
+    ],
+)
+def test_o2_a_surname_written_in_capitals_beside_the_given_name_is_the_surname(
+    first: str | None, last: str | None, read: tuple[str | None, str | None]
+) -> None:
+    """Chinese, French and passport-style exports write the surname first and in capitals in
+    one field ('WANG Wei', 'DUPONT Jean-Pierre'): it was read as the given name. Only one
+    word, or run of words, in capitals beside words that are not says which is the surname."""
+    whole = identity(order(first, last))
+    assert (whole.first_key, whole.last_key) == read
+    if read == ("wei", "wang"):
+        wang = profile("C1", order("Wei", "Wang", email="w@qq.com", phone="06 11 22 33 44"))
+        assert score(whole, wang).agrees("first_name", "exact") and score(whole, wang).agrees("last_name", "exact")
 
 
 def test_o2_o3_strangers_behind_one_placeholder_email_are_neither_linked_nor_reviewed() -> None:

@@ -9,6 +9,7 @@ import asyncio
 import json
 import random
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,30 @@ async def test_o1_numbers_for_text_a_decimal_comma_a_currency_sign_and_a_day_fir
     summary = stored["summary"]
     assert (summary["total"], summary["currency"]) == ("59.70", "EUR"), summary
     assert summary["placed_at"].startswith("2026-11-20T09:14"), summary
+
+
+async def test_o1_o2_whole_units_a_free_shipping_a_two_digit_year_and_a_surname_in_capitals_do_not_refuse(
+    client: OmsClient, services: EventTap, order_db: AsyncDatabase
+) -> None:
+    """'59,-' and 'free' shipping were refused, 'Rs.'-style signs read as a fraction, and
+    '20.11.26 17:42' lost its date (a two-digit year was read as a time); 'WANG Wei' in one
+    field was given name Wang. The order links with its amounts and time as meant, and its
+    customer is Wei of the Wang family."""
+    raw = json.loads(german("0", first_name="WANG Wei", last_name=None, email="wang.wei@example.de").model_dump_json())
+    raw["payload"].update(order_number="CAPS-1", currency="Euro (EUR)", placed_at="20.11.26 17:42")
+    raw["payload"]["billing_address"].update(first_name=None, last_name=None)
+    raw["payload"]["totals"].update(subtotal="59,-", shipping="free", tax="—", discount="n/a", total="59,-")
+    raw["payload"]["lines"] = [{"sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": "59,-", "total": "59,-"}]
+    await publish_as_sent(client, raw)
+    first = await linked(client, "CAPS-1")
+    assert first.rule == "created", first
+    stored = await order_db["orders"].find_one({"_id": "storefront:eu|CAPS-1"}, {"summary": 1})
+    assert stored is not None
+    summary = stored["summary"]
+    assert (Decimal(summary["total"]), summary["currency"]) == (Decimal(59), "EUR"), summary
+    assert summary["placed_at"].startswith("2026-11-20T17:42"), summary
+    record = await ok(await client.call(GetCustomer, {"customer_code": first.customer_code}))
+    assert (record.first_name, record.last_name) == ("Wei", "WANG"), record
 
 
 async def test_o1_a_spreadsheet_s_order_with_its_total_alone_and_no_lines_is_linked_with_its_sums(

@@ -1596,10 +1596,10 @@ def _mexican_mobile(text: str, region: str | None) -> str:
     return text
 
 
-def _valid(number: str) -> str | None:
-    """``number`` (with its country code) in E.164 if its country's plan assigns it."""
+def _valid(number: str, region: str | None = None) -> str | None:
+    """``number`` (read as ``region``'s without its country code) in E.164 if the plan assigns it."""
     try:
-        parsed = phonenumbers.parse(number, None)
+        parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         return None
     return (
@@ -1655,7 +1655,16 @@ def _first_of_several(text: str, region: str | None) -> str | None:
         found = next(iter(phonenumbers.PhoneNumberMatcher(text, region)), None)
     except Exception:  # noqa: BLE001 - a field no matcher can read names no number
         return None
-    return phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164) if found else None
+    if found:
+        return phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164)
+    # Parted by a space only ('0171 1234567 030 1234567'), the matcher sees one long number:
+    # where the words part into two numbers the plan assigns, the first is the buyer's.
+    words = text.split()
+    for cut in range(1, len(words)):
+        first, second = " ".join(words[:cut]), " ".join(words[cut:])
+        if (number := _valid(first, region)) and _valid(second, region):
+            return number
+    return None
 
 
 # What a written extension adds to a number's digits and punctuation: 'ext. 12', 'x12', '#12'.

@@ -609,6 +609,8 @@ def test_o2_a_placeholder_or_a_town_where_the_code_should_be_has_no_key(raw: str
         # Two numbers in one box: the first one (phonenumbers' matcher finds them in the text).
         ("07911 123456 / 020 7946 0958", "GB", "+447911123456"),
         ("06 12 34 56 78 ou 01 45 67 89 10", "FR", "+33612345678"),
+        ("0171 1234567 030 1234567", "DE", "+491711234567"),  # parted by a space only
+        ("07911 123456 020 7946 0958", "GB", "+447911123456"),
         # A word beside the number is no part of it: phonenumbers dialled 'mobil' as 66245.
         ("0171 1234567 (mobil)", "DE", "+491711234567"),
         ("0171 1234567 Handy", "DE", "+491711234567"),

@@ -68,6 +68,16 @@ def order_placed() -> dict[str, Any]:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
 
 
+def with_field(raw: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    """``raw`` with its payload's ``field`` (dotted, list indexes as numbers) set to ``value``."""
+    *parents, last = field.split(".")
+    target = raw["payload"]
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = value
+    return raw
+
+
 @pytest.mark.parametrize(("written", "code"), COUNTRY_SPELLINGS, ids=[w for w, _ in COUNTRY_SPELLINGS])
 def test_o1_a_country_written_as_a_code_or_name_in_any_language_reads_as_its_iso_code(written: str, code: str) -> None:
     assert country_code(written) == code
@@ -191,14 +201,8 @@ def test_o1_an_order_missing_a_required_field_is_still_refused_with_field_level_
     [("lines.0.quantity", "-1"), ("lines.0.sku", "s" * 201), ("totals.shipping", "on request"), ("order_number", "")],
 )
 def test_o1_what_lies_in_the_lines_totals_or_identity_of_an_order_is_never_set_aside(field: str, value: str) -> None:
-    raw = order_placed()
-    *parents, last = field.split(".")
-    target = raw["payload"]
-    for part in parents:
-        target = target[int(part)] if part.isdigit() else target[part]
-    target[last] = value
     with pytest.raises(ValidationError) as caught:
-        OrderPlaced.model_validate(raw)
+        OrderPlaced.model_validate(with_field(order_placed(), field, value))
     assert [".".join(map(str, e["loc"])) for e in caught.value.errors()] == [f"payload.{field}"]
 
 
@@ -334,14 +338,8 @@ def test_o1_an_amount_that_must_be_said_written_as_none_refuses_the_order_with_i
     field: str, written: str
 ) -> None:
     """What an order or a line cost is never taken as 0: a line sent 'free' says nothing certain."""
-    raw = order_placed()
-    *parents, last = field.split(".")
-    target = raw["payload"]
-    for part in parents:
-        target = target[int(part)] if part.isdigit() else target[part]
-    target[last] = written
     with pytest.raises(ValidationError) as caught:
-        OrderPlaced.model_validate(raw)
+        OrderPlaced.model_validate(with_field(order_placed(), field, written))
     assert [e["loc"] for e in caught.value.errors()] == [
         ("payload", *(int(p) if p.isdigit() else p for p in field.split(".")))
     ]

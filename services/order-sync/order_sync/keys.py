@@ -30,6 +30,7 @@ from anyascii import anyascii
 from nicknames import NickNamer
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
+from contracts.moments import plain_digits
 from plumbing.normalize import InvalidValue, fold, normalize_phone
 
 __all__ = [
@@ -1428,8 +1429,6 @@ _NOT_POSTAL = re.compile(r"[^0-9A-Z]+")
 
 
 _ZIP_PLUS_4 = re.compile(r"^\s*(\d{3,5})\s*-\s*\d{4}\s*$")
-#: A decimal digit other than ASCII's (``\d`` on str is Unicode's decimal digits, Nd).
-_OTHER_DIGITS = re.compile(r"(?![0-9])\d")
 
 
 def postal_key(raw: str | None, country: str | None) -> str | None:
@@ -1444,8 +1443,8 @@ def postal_key(raw: str | None, country: str | None) -> str | None:
         return None
     country = country.strip().upper() if country else None
     # Digits of any script ('११०००१', Arabic-Indic '١٠١١٩', Persian '۱۱۳۶۹'): those digits, as
-    # in phones; fold: full-width digits and stray accents become ASCII.
-    code = fold(_OTHER_DIGITS.sub(lambda m: str(unicodedata.decimal(m[0])), raw)).upper()
+    # in phones and amounts; fold: stray accents gone.
+    code = fold(plain_digits(raw)).upper()
     prefixed = _PREFIXED.match(code)
     if prefixed and prefixed.group(1) in _POSTAL_PREFIXES and country not in _ALPHANUMERIC_POSTAL_COUNTRIES:
         code = prefixed.group(2)  # 'D-70586' -> '70586': the prefix only names the country

@@ -122,12 +122,18 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0
 
 
 class EventTap:
-    """A private queue bound to the events exchange: what the services published, in order."""
+    """A private queue bound to the events exchange: what the services published, in order,
+    each event once. The outbox publishes at least once (a relay whose lease ran out under
+    load sends its batch again, P2), and consumers deduplicate on message_id: so does the tap,
+    or a copy would take the place of an event a test waits for (a fresh-clone CI,
+    2026-12-08, counted six events of which the last was a copy)."""
 
     def __init__(self, client: Any, binding: str = "#") -> None:
         self.client = client
         self.binding = binding
         self.messages: list[dict[str, Any]] = []
+        self.copies = 0  # events received again, left out of ``messages``
+        self._seen: set[str] = set()
 
     async def __aenter__(self) -> EventTap:
         from faststream.rabbit import RabbitQueue
@@ -151,7 +157,12 @@ class EventTap:
         import json
 
         while (message := await self.queue.get(no_ack=True, fail=False)) is not None:
-            self.messages.append({"routing_key": message.routing_key, **json.loads(message.body)})
+            event = {"routing_key": message.routing_key, **json.loads(message.body)}
+            if event.get("message_id") in self._seen:
+                self.copies += 1
+                continue
+            self._seen.add(event.get("message_id", ""))
+            self.messages.append(event)
         return self.messages
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
